@@ -1,0 +1,77 @@
+// agentforge.h: the candidate contract shared by every kernel AgentForge builds.
+//
+// A candidate provides a host entry function whose parameters follow its definition: every
+// input in definition order, then every output (destination-passing style), then the stream.
+// Tensors arrive as afg::Tensor (device pointer, dtype, rank, shape; contiguous, row-major;
+// data == nullptr for an absent optional input). Scalars arrive by value as float, int32_t,
+// int64_t or bool after their definition dtype. Scratch memory comes from cudaMallocAsync on
+// the given stream. AgentForge generates the C-ABI shim (and, when packing, the TVM-FFI or torch
+// binding) that calls the entry, so one source runs in the harness and in FlashInfer-Bench.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cuda_runtime.h>
+
+namespace afg {
+
+// Same order as FlashInfer-Bench's DType enum (and AgentForge.Tools.Trace.DType).
+enum class DType : int32_t {
+  Float32 = 0,
+  Float16 = 1,
+  BFloat16 = 2,
+  Float8E4M3FN = 3,
+  Float8E5M2 = 4,
+  Float4E2M1 = 5,
+  Int64 = 6,
+  Int32 = 7,
+  Int16 = 8,
+  Int8 = 9,
+  Bool = 10,
+};
+
+constexpr int kMaxRank = 8;
+
+// Layout is part of the ABI between the worker (C#) and the shim: 8 + 4 + 4 + 8 * 8 = 80 bytes.
+struct Tensor {
+  void* data;
+  DType dtype;
+  int32_t rank;
+  int64_t shape[kMaxRank];
+
+  __host__ __device__ int64_t size(int dim) const { return shape[dim < 0 ? dim + rank : dim]; }
+  __host__ __device__ int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < rank; ++i) n *= shape[i];
+    return n;
+  }
+  __host__ __device__ bool present() const { return data != nullptr; }
+  template <typename T>
+  __host__ __device__ T* ptr() const { return static_cast<T*>(data); }
+};
+
+// A scalar argument slot as the shim receives it; the shim passes the typed member by value.
+union Scalar {
+  float f32;
+  double f64;
+  int32_t i32;
+  int64_t i64;
+  bool b;
+  uint64_t raw;
+};
+
+}  // namespace afg
+
+static_assert(sizeof(afg::Tensor) == 80, "afg::Tensor layout is shared with the worker");
+static_assert(sizeof(afg::Scalar) == 8, "afg::Scalar layout is shared with the worker");
+
+// Candidate-side error check for host calls: reports and returns the error from the entry.
+#define AFG_CUDA_CHECK(expr)                                                              \
+  do {                                                                                    \
+    cudaError_t afg_err_ = (expr);                                                        \
+    if (afg_err_ != cudaSuccess) {                                                        \
+      std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,           \
+                   cudaGetErrorString(afg_err_));                                         \
+      return;                                                                             \
+    }                                                                                     \
+  } while (0)

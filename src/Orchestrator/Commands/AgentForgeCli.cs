@@ -1,0 +1,19 @@
+using System.CommandLine;
+
+namespace AgentForge.Orchestrator.Commands;
+
+/// <summary>Builds the `agentforge` command tree; one class per verb supplies its command.</summary>
+public static class AgentForgeCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("AgentForge: generates, checks and ranks CUDA kernels for FlashInfer-Bench definitions.");
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken = default)
+    {
+        var parse = Build().Parse(args);
+        return await parse.InvokeAsync(cancellationToken: cancellationToken);
+    }
+}

@@ -1,0 +1,3 @@
+using AgentForge.Orchestrator.Commands;
+
+return await AgentForgeCli.RunAsync(args);

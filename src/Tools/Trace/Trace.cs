@@ -1,0 +1,31 @@
+namespace AgentForge.Tools.Trace;
+
+/// <summary>FlashInfer-Bench's EvaluationStatus values; written with these exact names.</summary>
+public enum EvaluationStatus
+{
+    PASSED,
+    INCORRECT_SHAPE,
+    INCORRECT_NUMERICAL,
+    INCORRECT_DTYPE,
+    RUNTIME_ERROR,
+    COMPILE_ERROR,
+    TIMEOUT,
+}
+
+public sealed record TraceEnvironment(string Hardware, IReadOnlyDictionary<string, string> Libs);
+
+/// <summary>Worst errors observed; <paramref name="Extra"/> holds free-form metrics (matched ratio, ...).</summary>
+public sealed record Correctness(double MaxRelativeError, double MaxAbsoluteError, System.Text.Json.Nodes.JsonObject? Extra = null);
+
+public sealed record Performance(double LatencyMs, double ReferenceLatencyMs, double SpeedupFactor);
+
+public sealed record Evaluation(
+    EvaluationStatus Status,
+    TraceEnvironment Environment,
+    string Timestamp,
+    string Log = "",
+    Correctness? Correctness = null,
+    Performance? Performance = null);
+
+/// <summary>A trace line: a workload, optionally the solution evaluated on it and the result.</summary>
+public sealed record Trace(string Definition, Workload Workload, string? Solution = null, Evaluation? Evaluation = null);
