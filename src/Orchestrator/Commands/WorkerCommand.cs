@@ -1,0 +1,44 @@
+using System.CommandLine;
+using AgentForge.Tools.Bench.Worker;
+using AgentForge.Tools.Cuda;
+using AgentForge.Tools.Tensors;
+
+namespace AgentForge.Orchestrator.Commands;
+
+/// <summary>
+/// `agentforge worker` (hidden): owns one GPU and answers JSON lines on stdin/stdout. Started by
+/// the orchestrator, directly or through a launcher (srun, ssh); also the program that
+/// compute-sanitizer and ncu launch.
+/// </summary>
+public static class WorkerVerb
+{
+    public const int ExitNoDevice = 4;
+
+    public static Command Create(Func<ITensorFiles> files)
+    {
+        var gpu = new Option<int>("--gpu") { Description = "GPU ordinal to own", DefaultValueFactory = _ => 0 };
+        var command = new Command("worker", "Serve candidate calls on one GPU over JSON lines (used by the orchestrator).") { Hidden = true };
+        command.Options.Add(gpu);
+        command.SetAction(parse => Run(parse.GetValue(gpu), files()));
+        return command;
+    }
+
+    private static int Run(int gpu, ITensorFiles files)
+    {
+        var protocol = new StreamWriter(StandardStreams.DetachProtocolOutput()) { AutoFlush = true };
+        var input = Console.In;
+        var opened = CudaDevice.TryOpen(gpu);
+        if (opened.Device is null)
+        {
+            // Answer the first request with the reason, so the orchestrator can say why there is no worker.
+            var first = input.ReadLine();
+            var id = first is null ? 0 : WorkerJson.ParseRequest(first)?.Id ?? 0;
+            protocol.WriteLine(WorkerJson.Serialize(new WorkerResponse(id, false, Error: opened.Error, Fatal: true)));
+            Console.Error.WriteLine(opened.Error);
+            return ExitNoDevice;
+        }
+        using var device = opened.Device;
+        using var worker = new GpuWorker(device, files);
+        return worker.Serve(input, protocol);
+    }
+}

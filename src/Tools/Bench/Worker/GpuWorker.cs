@@ -1,0 +1,435 @@
+using System.Diagnostics;
+using AgentForge.Tools.Cuda;
+using AgentForge.Tools.Tensors;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tools.Bench.Worker;
+
+/// <summary>
+/// The process that owns one GPU: loads candidate libraries, uploads inputs, poisons outputs,
+/// calls candidates on its stream and times them. It answers one JSON line per request. A broken
+/// context (illegal address, trap) is answered with Fatal=true and the process exits, because the
+/// context cannot be used again; the orchestrator starts a new worker.
+/// </summary>
+public sealed class GpuWorker : IDisposable
+{
+    private const string TimingMethod = "cuda_events";
+    private readonly CudaDevice device;
+    private readonly CudaStream stream;
+    private readonly ITensorFiles files;
+    private readonly List<CandidateLibrary> libraries = [];
+    private readonly DeviceBuffer l2Flush;
+    private double? copyBandwidth;
+
+    public GpuWorker(CudaDevice device, ITensorFiles files)
+    {
+        this.device = device;
+        this.files = files;
+        stream = CudaStream.Create();
+        // Writing twice the L2 size evicts whatever the previous call left in it.
+        l2Flush = DeviceBuffer.Allocate(Math.Max(2 * device.Info.L2CacheBytes, 1 << 20));
+    }
+
+    /// <summary>Serves requests until shutdown, end of input or a fatal error. Returns the exit code.</summary>
+    public int Serve(TextReader input, TextWriter output)
+    {
+        string? line;
+        while ((line = input.ReadLine()) is not null)
+        {
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            WorkerRequest? request;
+            try
+            {
+                request = WorkerJson.ParseRequest(line);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                Reply(output, new WorkerResponse(-1, false, Error: $"malformed request: {e.Message}"));
+                continue;
+            }
+            if (request is null)
+            {
+                continue;
+            }
+            var response = Handle(request);
+            Reply(output, response);
+            if (response.Fatal || request.Op == "shutdown")
+            {
+                return response.Fatal ? 3 : 0;
+            }
+        }
+        return 0;
+    }
+
+    private static void Reply(TextWriter output, WorkerResponse response)
+    {
+        output.WriteLine(WorkerJson.Serialize(response));
+        output.Flush();
+    }
+
+    public WorkerResponse Handle(WorkerRequest request)
+    {
+        try
+        {
+            return request.Op switch
+            {
+                "hello" => new WorkerResponse(request.Id, true, Hello: Hello()),
+                "health" => Health(request),
+                "load" => Load(request),
+                "run" => Run(request),
+                "shutdown" => new WorkerResponse(request.Id, true),
+                _ => new WorkerResponse(request.Id, false, Error: $"unknown op '{request.Op}'"),
+            };
+        }
+        catch (CudaException e)
+        {
+            return new WorkerResponse(request.Id, false, nameof(EvaluationStatus.RUNTIME_ERROR), e.Message, Fatal: e.IsSticky);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or KeyNotFoundException)
+        {
+            return new WorkerResponse(request.Id, false, Error: e.Message);
+        }
+    }
+
+    private WorkerResponse Health(WorkerRequest request)
+    {
+        device.Synchronize();
+        return new WorkerResponse(request.Id, true);
+    }
+
+    private WorkerHello Hello()
+    {
+        copyBandwidth ??= MeasureCopyBandwidth();
+        var info = device.Info;
+        return new WorkerHello(info.Name, info.Architecture, info.MultiprocessorCount, info.L2CacheBytes,
+            info.TotalMemoryBytes, info.DriverVersion, copyBandwidth.Value, Environment.ProcessId);
+    }
+
+    /// <summary>Device-to-device copy of 1 GiB, counting bytes read plus written; median of 10.</summary>
+    private double MeasureCopyBandwidth()
+    {
+        const long bytes = 1L << 30;
+        using var source = DeviceBuffer.Allocate(bytes);
+        using var destination = DeviceBuffer.Allocate(bytes);
+        using var start = CudaEvent.Create();
+        using var end = CudaEvent.Create();
+        stream.FillBytes(source, 0x3C);
+        var times = new List<double>();
+        for (var i = 0; i < 13; i++)
+        {
+            start.Record(stream);
+            stream.Copy(destination, source, bytes);
+            end.Record(stream);
+            end.Synchronize();
+            if (i >= 3)
+            {
+                times.Add(CudaEvent.ElapsedMilliseconds(start, end));
+            }
+        }
+        return 2.0 * bytes / (Statistics.Median(times) * 1e-3) / 1e9;
+    }
+
+    private WorkerResponse Load(WorkerRequest request)
+    {
+        var library = CandidateLibrary.TryLoad(request.Library ?? "", out var error);
+        if (library is null)
+        {
+            return new WorkerResponse(request.Id, false, nameof(EvaluationStatus.RUNTIME_ERROR), error);
+        }
+        if (request.Signature is { } expected && library.Signature != expected)
+        {
+            return new WorkerResponse(request.Id, false, nameof(EvaluationStatus.RUNTIME_ERROR),
+                $"calling convention mismatch: library has {library.Signature}, definition needs {expected}");
+        }
+        libraries.Add(library);
+        return new WorkerResponse(request.Id, true, Handle: libraries.Count - 1);
+    }
+
+    private WorkerResponse Run(WorkerRequest request)
+    {
+        if (request.Handle is not { } handle || handle < 0 || handle >= libraries.Count)
+        {
+            return new WorkerResponse(request.Id, false, Error: "run needs the handle of a loaded library");
+        }
+        var library = libraries[handle];
+        var arguments = request.Arguments ?? [];
+        var outputs = request.Outputs ?? [];
+        var inputPaths = new List<string> { request.InputsPath ?? throw new ArgumentException("run needs inputs_path") };
+        inputPaths.AddRange(request.RotationInputsPaths ?? []);
+
+        var inputSets = new List<UploadedInputs>();
+        var outputBuffers = new List<DeviceBuffer>();
+        try
+        {
+            foreach (var path in inputPaths)
+            {
+                inputSets.Add(UploadedInputs.Upload(files, path, arguments));
+            }
+            foreach (var output in outputs)
+            {
+                var dtype = ParseDType(output.Dtype);
+                outputBuffers.Add(DeviceBuffer.Allocate(dtype.ByteCount(output.Shape.Aggregate(1L, (a, b) => a * b))));
+            }
+            var outputTensors = outputs.Select((o, i) => Native(outputBuffers[i].Pointer, ParseDType(o.Dtype), o.Shape)).ToArray();
+
+            // Correctness call: poisoned outputs, whole-context synchronization so that work left on
+            // other streams is finished (or fails) before the outputs are read.
+            Poison(outputs, outputBuffers);
+            var failure = CallAndCheck(library, inputSets[0], outputTensors, request.Id, synchronizeContext: true);
+            if (failure is not null)
+            {
+                return failure;
+            }
+            var outputsPath = request.OutputPath ?? throw new ArgumentException("run needs output_path");
+            WriteOutputs(outputsPath, outputs, outputBuffers);
+
+            List<double>? latencies = null;
+            string? recheckPath = null;
+            if (request.Timing is { } timing)
+            {
+                latencies = Time(library, inputSets, outputTensors, timing, request.Id, out failure);
+                if (failure is not null)
+                {
+                    return failure;
+                }
+                if (request.RecheckAfterTiming)
+                {
+                    // The last timed call used input set (iterations-1) % n; re-run set 0 with poisoned
+                    // outputs so the comparison is against the same reference as the first check.
+                    Poison(outputs, outputBuffers);
+                    failure = CallAndCheck(library, inputSets[0], outputTensors, request.Id, synchronizeContext: true);
+                    if (failure is not null)
+                    {
+                        return failure;
+                    }
+                    recheckPath = Path.ChangeExtension(outputsPath, ".recheck.safetensors");
+                    WriteOutputs(recheckPath, outputs, outputBuffers);
+                }
+            }
+            return new WorkerResponse(request.Id, true, OutputsPath: outputsPath, RecheckOutputsPath: recheckPath,
+                LatenciesMs: latencies, TimingMethod: latencies is null ? null : TimingMethod);
+        }
+        finally
+        {
+            foreach (var set in inputSets)
+            {
+                set.Dispose();
+            }
+            foreach (var buffer in outputBuffers)
+            {
+                buffer.Dispose();
+            }
+        }
+    }
+
+    private WorkerResponse? CallAndCheck(CandidateLibrary library, UploadedInputs inputs, NativeTensor[] outputTensors, long id, bool synchronizeContext)
+    {
+        var tensors = inputs.Tensors.Concat(outputTensors).ToArray();
+        var launchError = library.Call(tensors, inputs.Scalars, stream);
+        if (synchronizeContext)
+        {
+            device.Synchronize();
+        }
+        else
+        {
+            stream.Synchronize();
+        }
+        return launchError == 0
+            ? null
+            : new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"the candidate's launch failed: {library.DescribeRuntimeError(launchError)}");
+    }
+
+    private List<double> Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, long id, out WorkerResponse? failure)
+    {
+        failure = null;
+        var calls = inputSets.Select(set => set.Tensors.Concat(outputTensors).ToArray()).ToArray();
+        for (var i = 0; i < timing.Warmup; i++)
+        {
+            var set = i % inputSets.Count;
+            var error = library.Call(calls[set], inputSets[set].Scalars, stream);
+            if (error != 0)
+            {
+                failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
+                return [];
+            }
+        }
+        stream.Synchronize();
+
+        var starts = new CudaEvent[timing.Iterations];
+        var ends = new CudaEvent[timing.Iterations];
+        try
+        {
+            for (var i = 0; i < timing.Iterations; i++)
+            {
+                starts[i] = CudaEvent.Create();
+                ends[i] = CudaEvent.Create();
+            }
+            for (var i = 0; i < timing.Iterations; i++)
+            {
+                if (timing.FlushL2)
+                {
+                    stream.Fill(l2Flush, (uint)i);
+                }
+                var set = i % inputSets.Count;
+                starts[i].Record(stream);
+                var error = library.Call(calls[set], inputSets[set].Scalars, stream);
+                ends[i].Record(stream);
+                if (error != 0)
+                {
+                    failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
+                    return [];
+                }
+            }
+            device.Synchronize();
+            return Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
+        }
+        finally
+        {
+            foreach (var e in starts.Concat(ends))
+            {
+                e?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Fills outputs with values no correct kernel leaves: NaN for floats, the maximum for integers.</summary>
+    private void Poison(IReadOnlyList<WireOutput> outputs, List<DeviceBuffer> buffers)
+    {
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            switch (ParseDType(outputs[i].Dtype))
+            {
+                case DType.Float32:
+                    stream.Fill(buffers[i], 0x7FC00000);
+                    break;
+                case DType.BFloat16:
+                    stream.FillHalfWords(buffers[i], 0x7FC0);
+                    break;
+                case DType.Float16:
+                    stream.FillHalfWords(buffers[i], 0x7E00);
+                    break;
+                case DType.Int64:
+                case DType.Int32:
+                    stream.Fill(buffers[i], 0x7FFFFFFF);
+                    break;
+                case DType.Int16:
+                    stream.FillHalfWords(buffers[i], 0x7FFF);
+                    break;
+                default:
+                    stream.FillBytes(buffers[i], 0x7F);
+                    break;
+            }
+        }
+        stream.Synchronize();
+    }
+
+    private void WriteOutputs(string path, IReadOnlyList<WireOutput> outputs, List<DeviceBuffer> buffers)
+    {
+        var tensors = new List<KeyValuePair<string, HostTensor>>();
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            var host = new byte[buffers[i].Bytes];
+            buffers[i].Download(host);
+            tensors.Add(new(outputs[i].Name, new HostTensor(ParseDType(outputs[i].Dtype), outputs[i].Shape, host)));
+        }
+        files.Write(path, tensors);
+    }
+
+    internal static DType ParseDType(string name) =>
+        DTypes.TryParse(name, out var dtype) ? dtype : throw new ArgumentException($"unknown dtype '{name}'");
+
+    internal static unsafe NativeTensor Native(ulong pointer, DType dtype, long[] shape)
+    {
+        if (shape.Length > NativeTensor.MaxRank)
+        {
+            throw new ArgumentException($"rank {shape.Length} exceeds the contract's maximum of {NativeTensor.MaxRank}");
+        }
+        var tensor = new NativeTensor { Data = pointer, DType = (int)dtype, Rank = shape.Length };
+        for (var i = 0; i < shape.Length; i++)
+        {
+            tensor.Shape[i] = shape[i];
+        }
+        return tensor;
+    }
+
+    public void Dispose()
+    {
+        l2Flush.Dispose();
+        stream.Dispose();
+    }
+
+    /// <summary>One input set on the device, with the native argument arrays that point into it.</summary>
+    private sealed class UploadedInputs : IDisposable
+    {
+        private readonly List<DeviceBuffer> buffers = [];
+
+        public NativeTensor[] Tensors { get; private set; } = [];
+
+        public NativeScalar[] Scalars { get; private set; } = [];
+
+        public static UploadedInputs Upload(ITensorFiles files, string path, IReadOnlyList<WireArgument> arguments)
+        {
+            var uploaded = new UploadedInputs();
+            var tensors = new List<NativeTensor>();
+            var scalars = new List<NativeScalar>();
+            using var reader = files.OpenRead(path);
+            try
+            {
+                foreach (var argument in arguments)
+                {
+                    var dtype = ParseDType(argument.Dtype);
+                    switch (argument.Kind)
+                    {
+                        case WireArgument.Tensor:
+                            var host = reader.Find(argument.Name) ?? throw new KeyNotFoundException($"input '{argument.Name}' is not in {path}");
+                            var buffer = DeviceBuffer.Allocate(host.Bytes.Length);
+                            uploaded.buffers.Add(buffer);
+                            buffer.Upload(host.Bytes.Span);
+                            tensors.Add(Native(buffer.Pointer, dtype, host.Shape));
+                            break;
+                        case WireArgument.Absent:
+                            tensors.Add(Native(0, dtype, argument.Shape ?? []));
+                            break;
+                        case WireArgument.Scalar:
+                            scalars.Add(ToNative(dtype, argument));
+                            break;
+                        default:
+                            throw new ArgumentException($"unknown argument kind '{argument.Kind}'");
+                    }
+                }
+            }
+            catch
+            {
+                uploaded.Dispose();
+                throw;
+            }
+            uploaded.Tensors = tensors.ToArray();
+            uploaded.Scalars = scalars.ToArray();
+            return uploaded;
+        }
+
+        private static NativeScalar ToNative(DType dtype, WireArgument argument)
+        {
+            var integer = argument.IntegerValue ?? (long)(argument.Value ?? 0);
+            var real = argument.Value ?? integer;
+            return dtype switch
+            {
+                DType.Int64 => new NativeScalar { I64 = integer },
+                DType.Int32 or DType.Int16 or DType.Int8 => new NativeScalar { I32 = checked((int)integer) },
+                DType.Bool => new NativeScalar { Bool = (byte)(integer != 0 ? 1 : 0) },
+                _ => new NativeScalar { F32 = (float)real },
+            };
+        }
+
+        public void Dispose()
+        {
+            foreach (var buffer in buffers)
+            {
+                buffer.Dispose();
+            }
+        }
+    }
+}

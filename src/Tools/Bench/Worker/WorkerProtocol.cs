@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AgentForge.Tools.Bench.Worker;
+
+/// <summary>One argument of a candidate call as the worker must build it.</summary>
+public sealed record WireArgument(
+    string Name,
+    string Kind,
+    string Dtype,
+    long[]? Shape = null,
+    double? Value = null,
+    long? IntegerValue = null)
+{
+    public const string Tensor = "tensor";
+    public const string Scalar = "scalar";
+    public const string Absent = "absent";
+}
+
+public sealed record WireOutput(string Name, string Dtype, long[] Shape);
+
+public sealed record WireTiming(int Warmup, int Iterations, bool FlushL2 = true);
+
+/// <summary>A request line. Ops: hello, load, run, health, shutdown, crash_test.</summary>
+public sealed record WorkerRequest(
+    long Id,
+    string Op,
+    string? Library = null,
+    string? Signature = null,
+    int? Handle = null,
+    string? InputsPath = null,
+    IReadOnlyList<string>? RotationInputsPaths = null,
+    IReadOnlyList<WireArgument>? Arguments = null,
+    IReadOnlyList<WireOutput>? Outputs = null,
+    string? OutputPath = null,
+    WireTiming? Timing = null,
+    bool RecheckAfterTiming = false);
+
+public sealed record WorkerHello(
+    string Device,
+    string Architecture,
+    int Multiprocessors,
+    long L2Bytes,
+    long MemoryBytes,
+    int DriverVersion,
+    double CopyBandwidthGBps,
+    int ProcessId);
+
+/// <summary>A response line; <see cref="Fatal"/> means the worker is about to exit (broken context).</summary>
+public sealed record WorkerResponse(
+    long Id,
+    bool Ok,
+    string? Status = null,
+    string? Error = null,
+    bool Fatal = false,
+    WorkerHello? Hello = null,
+    int? Handle = null,
+    string? OutputsPath = null,
+    string? RecheckOutputsPath = null,
+    IReadOnlyList<double>? LatenciesMs = null,
+    string? TimingMethod = null);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    WriteIndented = false)]
+[JsonSerializable(typeof(WorkerRequest))]
+[JsonSerializable(typeof(WorkerResponse))]
+public sealed partial class WorkerJson : JsonSerializerContext
+{
+    public static string Serialize(WorkerRequest request) => JsonSerializer.Serialize(request, Default.WorkerRequest);
+
+    public static string Serialize(WorkerResponse response) => JsonSerializer.Serialize(response, Default.WorkerResponse);
+
+    public static WorkerRequest? ParseRequest(string line) => JsonSerializer.Deserialize(line, Default.WorkerRequest);
+
+    public static WorkerResponse? ParseResponse(string line) => JsonSerializer.Deserialize(line, Default.WorkerResponse);
+}

@@ -1,0 +1,358 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+
+namespace AgentForge.Tools.Bench.Worker;
+
+/// <summary>How a call to a worker ended when it did not answer normally.</summary>
+public enum WorkerFault
+{
+    None,
+    Crashed,
+    TimedOut,
+    CouldNotStart,
+}
+
+/// <summary>A worker's answer, or the fault that kept it from answering (a value, not an exception).</summary>
+public sealed record WorkerCallResult(WorkerResponse? Response, WorkerFault Fault, string Detail)
+{
+    public bool Answered => Response is not null;
+}
+
+/// <summary>The command line that starts one worker: "{agentforge} worker --gpu 0", or through srun/ssh.</summary>
+public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Arguments)
+{
+    /// <summary>
+    /// Expands a template such as "srun --gres=gpu:1 {agentforge} worker" where {agentforge} is
+    /// the running executable (or "dotnet agentforge.dll" when run through the dotnet host).
+    /// </summary>
+    public static WorkerCommand FromTemplate(string template, int gpu)
+    {
+        var self = SelfCommand();
+        var words = new List<string>();
+        foreach (var word in template.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (word == "{agentforge}")
+            {
+                words.AddRange(self);
+            }
+            else
+            {
+                words.Add(word.Replace("{gpu}", gpu.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            }
+        }
+        return new WorkerCommand(words[0], words.Skip(1).ToArray());
+    }
+
+    public static string DefaultTemplate => "{agentforge} worker --gpu {gpu}";
+
+    private static string[] SelfCommand()
+    {
+        var process = Environment.ProcessPath ?? "agentforge";
+        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        var isDotnetHost = Path.GetFileNameWithoutExtension(process) == "dotnet";
+        return isDotnetHost && !string.IsNullOrEmpty(entry)
+            ? [process, Path.ChangeExtension(entry, ".dll")]
+            : [process];
+    }
+
+    public override string ToString() => string.Join(' ', Arguments.Prepend(FileName));
+}
+
+/// <summary>
+/// One worker process seen from the orchestrator. Requests are answered in order; a call that
+/// outlives its limit kills the process (TIMEOUT), a process that dies mid-call is a crash
+/// (RUNTIME_ERROR with its last words from stderr). The next call starts a fresh process, sends
+/// hello and reloads the libraries the old one had loaded, so callers keep their handles.
+/// </summary>
+public sealed class WorkerSlot : IAsyncDisposable
+{
+    private readonly WorkerCommand command;
+    private readonly TimeSpan startTimeout;
+    private readonly IReadOnlyDictionary<string, string?> environment;
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly List<(string Library, string? Signature)> loaded = [];
+    private readonly StringBuilder stderrTail = new();
+    private Process? process;
+    private long nextId;
+
+    public WorkerSlot(WorkerCommand command, TimeSpan? startTimeout = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        this.command = command;
+        this.startTimeout = startTimeout ?? TimeSpan.FromMinutes(2);
+        this.environment = environment ?? new Dictionary<string, string?>();
+    }
+
+    public WorkerHello? Hello { get; private set; }
+
+    public int Restarts { get; private set; }
+
+    /// <summary>Starts the worker if needed and returns its hello, or the fault that prevented it.</summary>
+    public async Task<WorkerCallResult> EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await EnsureStartedLockedAsync(cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Loads a candidate library; the handle stays valid across worker restarts.</summary>
+    public async Task<(int? Handle, WorkerCallResult Result)> LoadAsync(string library, string? signature, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var started = await EnsureStartedLockedAsync(cancellationToken);
+            if (!started.Answered)
+            {
+                return (null, started);
+            }
+            var index = loaded.FindIndex(l => l.Library == library && l.Signature == signature);
+            if (index >= 0)
+            {
+                return (index, started);
+            }
+            var result = await CallLockedAsync(new WorkerRequest(0, "load", Library: library, Signature: signature), timeout, cancellationToken);
+            if (result.Response is { Ok: true, Handle: { } handle })
+            {
+                loaded.Add((library, signature));
+                return (handle, result);
+            }
+            return (null, result);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async Task<WorkerCallResult> CallAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var started = await EnsureStartedLockedAsync(cancellationToken);
+            return started.Answered ? await CallLockedAsync(request, timeout, cancellationToken) : started;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<WorkerCallResult> EnsureStartedLockedAsync(CancellationToken cancellationToken)
+    {
+        if (process is { HasExited: false } && Hello is not null)
+        {
+            return new WorkerCallResult(new WorkerResponse(0, true, Hello: Hello), WorkerFault.None, "");
+        }
+        if (process is not null)
+        {
+            Restarts++;
+            await StopAsync();
+        }
+        var info = new ProcessStartInfo(command.FileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in command.Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+        lock (stderrTail)
+        {
+            stderrTail.Clear();
+        }
+        var started = new Process { StartInfo = info };
+        started.ErrorDataReceived += (_, e) => AppendStderr(e.Data);
+        try
+        {
+            started.Start();
+        }
+        catch (Win32Exception e)
+        {
+            started.Dispose();
+            return new WorkerCallResult(null, WorkerFault.CouldNotStart, $"could not start worker '{command}': {e.Message}");
+        }
+        started.BeginErrorReadLine();
+        process = started;
+
+        var hello = await CallLockedAsync(new WorkerRequest(0, "hello"), startTimeout, cancellationToken);
+        if (hello.Response is not { Ok: true, Hello: { } h })
+        {
+            var why = hello.Response?.Error ?? hello.Detail;
+            await StopAsync();
+            return new WorkerCallResult(null, WorkerFault.CouldNotStart, $"worker '{command}' did not start: {why}");
+        }
+        Hello = h;
+        // A restarted worker has lost its libraries: reload them so handles stay valid.
+        foreach (var (library, signature) in loaded)
+        {
+            var reload = await CallLockedAsync(new WorkerRequest(0, "load", Library: library, Signature: signature), startTimeout, cancellationToken);
+            if (reload.Response is not { Ok: true })
+            {
+                return new WorkerCallResult(null, WorkerFault.CouldNotStart, $"reloading {library} failed: {reload.Response?.Error ?? reload.Detail}");
+            }
+        }
+        return hello;
+    }
+
+    private async Task<WorkerCallResult> CallLockedAsync(WorkerRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var current = process!;
+        var id = Interlocked.Increment(ref nextId);
+        var line = WorkerJson.Serialize(request with { Id = id });
+        try
+        {
+            await current.StandardInput.WriteLineAsync(line.AsMemory(), cancellationToken);
+            await current.StandardInput.FlushAsync(cancellationToken);
+        }
+        catch (IOException)
+        {
+            return await CrashedAsync(current);
+        }
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        while (true)
+        {
+            string? answer;
+            try
+            {
+                answer = await current.StandardOutput.ReadLineAsync(limit.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await StopAsync();
+                return new WorkerCallResult(null, WorkerFault.TimedOut, $"no answer to '{request.Op}' within {timeout.TotalSeconds:0.#} s: the worker was killed");
+            }
+            if (answer is null)
+            {
+                return await CrashedAsync(current);
+            }
+            WorkerResponse? response;
+            try
+            {
+                response = WorkerJson.ParseResponse(answer);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                AppendStderr("[stdout] " + answer);
+                continue;
+            }
+            if (response is null || response.Id != id)
+            {
+                continue;
+            }
+            if (response.Fatal)
+            {
+                // The worker exits after a fatal answer; reap it so the next call restarts it.
+                await WaitForExitAsync(current, TimeSpan.FromSeconds(10));
+                await StopAsync();
+            }
+            return new WorkerCallResult(response, WorkerFault.None, "");
+        }
+    }
+
+    private async Task<WorkerCallResult> CrashedAsync(Process current)
+    {
+        await WaitForExitAsync(current, TimeSpan.FromSeconds(5));
+        var code = current.HasExited ? current.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown";
+        await Task.Delay(50);
+        string tail;
+        lock (stderrTail)
+        {
+            tail = stderrTail.ToString().Trim();
+        }
+        await StopAsync();
+        return new WorkerCallResult(null, WorkerFault.Crashed, $"the worker died (exit code {code}){(tail.Length > 0 ? ": " + tail : "")}");
+    }
+
+    private static async Task WaitForExitAsync(Process current, TimeSpan limit)
+    {
+        using var cts = new CancellationTokenSource(limit);
+        try
+        {
+            await current.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void AppendStderr(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (stderrTail)
+        {
+            stderrTail.AppendLine(line);
+            if (stderrTail.Length > 8000)
+            {
+                stderrTail.Remove(0, stderrTail.Length - 8000);
+            }
+        }
+    }
+
+    private async Task StopAsync()
+    {
+        var current = process;
+        process = null;
+        Hello = null;
+        if (current is null)
+        {
+            return;
+        }
+        try
+        {
+            if (!current.HasExited)
+            {
+                current.Kill(entireProcessTree: true);
+                await WaitForExitAsync(current, TimeSpan.FromSeconds(10));
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        current.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await gate.WaitAsync();
+        try
+        {
+            if (process is { HasExited: false } current)
+            {
+                try
+                {
+                    await current.StandardInput.WriteLineAsync(WorkerJson.Serialize(new WorkerRequest(0, "shutdown")));
+                    await current.StandardInput.FlushAsync();
+                    await WaitForExitAsync(current, TimeSpan.FromSeconds(5));
+                }
+                catch (IOException)
+                {
+                }
+            }
+            await StopAsync();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+}
