@@ -43,7 +43,7 @@ public sealed record WorkerHello(
     long L2Bytes,
     long MemoryBytes,
     int DriverVersion,
-    double CopyBandwidthGBps,
+    double CopyBandwidthGbps,
     int ProcessId);
 
 /// <summary>A response line; <see cref="Fatal"/> means the worker is about to exit (broken context).</summary>

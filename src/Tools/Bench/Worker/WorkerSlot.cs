@@ -85,7 +85,10 @@ public sealed class WorkerSlot : IAsyncDisposable
 
     public WorkerHello? Hello { get; private set; }
 
-    public int Restarts { get; private set; }
+    private int starts;
+
+    /// <summary>How many times a worker was started again after the first one ended.</summary>
+    public int Restarts => Math.Max(0, starts - 1);
 
     /// <summary>Starts the worker if needed and returns its hello, or the fault that prevented it.</summary>
     public async Task<WorkerCallResult> EnsureStartedAsync(CancellationToken cancellationToken)
@@ -151,11 +154,7 @@ public sealed class WorkerSlot : IAsyncDisposable
         {
             return new WorkerCallResult(new WorkerResponse(0, true, Hello: Hello), WorkerFault.None, "");
         }
-        if (process is not null)
-        {
-            Restarts++;
-            await StopAsync();
-        }
+        await StopAsync();
         var info = new ProcessStartInfo(command.FileName)
         {
             RedirectStandardInput = true,
@@ -188,6 +187,7 @@ public sealed class WorkerSlot : IAsyncDisposable
         }
         started.BeginErrorReadLine();
         process = started;
+        starts++;
 
         var hello = await CallLockedAsync(new WorkerRequest(0, "hello"), startTimeout, cancellationToken);
         if (hello.Response is not { Ok: true, Hello: { } h })
