@@ -1,0 +1,78 @@
+using AgentForge.Tools.Tensors;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tools.Bench.Floors;
+
+/// <summary>The work a call cannot avoid: bytes through device memory and arithmetic.</summary>
+public sealed record Work(double Bytes, double Flops, string Notes);
+
+/// <summary>The hardware ceilings a floor divides by, with where each number came from.</summary>
+public sealed record Ceilings(double CopyBandwidthBytesPerSecond, double PeakFlopsPerSecond, string BandwidthMethod, string PeakMethod);
+
+/// <summary>A latency floor: the larger of the memory and arithmetic times.</summary>
+public sealed record Floor(double Milliseconds, double MemoryMilliseconds, double ComputeMilliseconds, Work Work, string Method);
+
+/// <summary>Compulsory work of one definition on one input set.</summary>
+public interface IWorkModel
+{
+    Work Estimate(Definition definition, InputSet inputs);
+}
+
+public static class FloorCalculator
+{
+    /// <summary>The ceilings of a floor: bandwidth measured by the worker, peak as given.</summary>
+    public static Floor Compute(Work work, Ceilings ceilings)
+    {
+        var memory = work.Bytes / ceilings.CopyBandwidthBytesPerSecond * 1e3;
+        var compute = ceilings.PeakFlopsPerSecond > 0 ? work.Flops / ceilings.PeakFlopsPerSecond * 1e3 : 0;
+        return new Floor(Math.Max(memory, compute), memory, compute, work,
+            $"bytes/{ceilings.BandwidthMethod}, flops/{ceilings.PeakMethod}");
+    }
+
+    /// <summary>The work model for a definition: a specific one where we know it, else every input read and output written once.</summary>
+    public static IWorkModel ModelFor(string definitionName) => definitionName switch
+    {
+        _ when definitionName.StartsWith("gdn_decode", StringComparison.Ordinal) => new GdnWorkModel(),
+        _ when definitionName.StartsWith("gdn_prefill", StringComparison.Ordinal) => new GdnWorkModel(),
+        _ when definitionName.StartsWith("dsa_sparse_attention", StringComparison.Ordinal) => new SparseAttentionWorkModel(),
+        _ when definitionName.StartsWith("dsa_topk_indexer", StringComparison.Ordinal) => new TopKIndexerWorkModel(),
+        _ when definitionName.StartsWith("moe_fp8_block_scale_ds_routing", StringComparison.Ordinal) => new DeepSeekMoeWorkModel(),
+        _ => new TouchEverythingWorkModel(),
+    };
+
+    internal static long Bytes(ArgumentValue value) => value is TensorArgument t ? t.Tensor.Bytes.Length : 0;
+
+    internal static long OutputBytes(Definition definition, InputSet inputs)
+    {
+        var axes = AxisValues.Infer(definition, inputs);
+        return definition.Outputs.Sum(o => o.Spec.DType.ByteCount(definition.ResolveShape(o.Spec, axes).Aggregate(1L, (a, b) => a * b)));
+    }
+}
+
+/// <summary>Every input read once and every output written once; no arithmetic floor.</summary>
+public sealed class TouchEverythingWorkModel : IWorkModel
+{
+    public Work Estimate(Definition definition, InputSet inputs) =>
+        new(inputs.Arguments.Sum(a => FloorCalculator.Bytes(a.Value)) + FloorCalculator.OutputBytes(definition, inputs), 0, "all inputs + outputs");
+}
+
+/// <summary>Var-axis values recovered from the shapes of an input set.</summary>
+public static class AxisValues
+{
+    public static Dictionary<string, long> Infer(Definition definition, InputSet inputs)
+    {
+        var axes = new Dictionary<string, long>();
+        foreach (var input in definition.Inputs)
+        {
+            if (input.Spec.Shape is null || inputs.Arguments.FirstOrDefault(a => a.Key == input.Name).Value is not TensorArgument t)
+            {
+                continue;
+            }
+            for (var i = 0; i < input.Spec.Shape.Count && i < t.Tensor.Shape.Length; i++)
+            {
+                axes.TryAdd(input.Spec.Shape[i], t.Tensor.Shape[i]);
+            }
+        }
+        return axes;
+    }
+}
