@@ -65,7 +65,7 @@ public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argume
 /// (RUNTIME_ERROR with its last words from stderr). The next call starts a fresh process, sends
 /// hello and reloads the libraries the old one had loaded, so callers keep their handles.
 /// </summary>
-public sealed class WorkerSlot : IAsyncDisposable
+public sealed class WorkerSlot : IWorkerChannel, IAsyncDisposable
 {
     private readonly WorkerCommand command;
     private readonly TimeSpan startTimeout;

@@ -1,0 +1,9 @@
+# Sourced on the GPU machine: unpacks the carried .NET runtime and points AgentForge at the carried dataset.
+_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+if [ ! -x /tmp/dotnet/dotnet ]; then
+  mkdir -p /tmp/dotnet && tar -C /tmp/dotnet -xJf "$_repo/.device/dotnet-runtime.tar.xz"
+fi
+export DOTNET_ROOT=/tmp/dotnet PATH="/tmp/dotnet:$PATH" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export FIB_DATASET_PATH="${FIB_DATASET_PATH:-$_repo/.device/dataset}"
+export AGENTFORGE_CACHE="${AGENTFORGE_CACHE:-/tmp/agentforge-cache}"
+agentforge() { dotnet "$_repo/.device/app/agentforge.dll" "$@"; }

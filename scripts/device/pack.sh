@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prepares .device/ (git-ignored) for a call on the GPU machine, which has no .NET and no network:
+# a .NET runtime (xz, ~26 MB), AgentForge and the GPU tests built framework-dependent, and a copy
+# of the dataset. Name `.device` in the call's `carry`, then run scripts/device/gpu-check.sh there.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=.device
+dataset="${FIB_DATASET_PATH:-../shared/flashinfer-trace}"
+mkdir -p "$out"
+
+dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+if [ ! -f "$out/dotnet-runtime.tar.xz" ]; then
+  echo "packing the .NET runtime from $dotnet_root"
+  tar -C "$dotnet_root" -cJf "$out/dotnet-runtime.tar.xz" dotnet host shared/Microsoft.NETCore.App
+fi
+
+rm -rf "$out/app" "$out/gputests" "$out/dataset"
+dotnet publish src/Orchestrator -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$out/app" --nologo -v q
+dotnet publish tests/AgentForge.GpuTests -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$out/gputests" --nologo -v q
+
+mkdir -p "$out/dataset"
+(cd "$dataset" && find definitions workloads -type f \( -name '*.json' -o -name '*.jsonl' \) -print0 | xargs -0 -I{} cp --parents {} "$OLDPWD/$out/dataset/")
+if [ -d "$dataset/blob" ]; then cp -r "$dataset/blob" "$out/dataset/"; fi
+du -sh "$out"

@@ -1,0 +1,27 @@
+using AgentForge.Tools.Bench.Floors;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tools.Bench;
+
+/// <summary>
+/// What happened to one candidate on one workload. <see cref="Status"/> is null when no verdict
+/// was possible (bad data or a failing reference); <see cref="Problem"/> then says why.
+/// </summary>
+public sealed record WorkloadOutcome(
+    WorkloadEntry Workload,
+    EvaluationStatus? Status,
+    string Log,
+    Correctness? Correctness,
+    double? LatencyMs,
+    double? ReferenceLatencyMs,
+    IReadOnlyList<double> TrialLatenciesMs,
+    Floor? Floor,
+    string TimingMethod,
+    string? Problem = null)
+{
+    public double? Speedup => LatencyMs is > 0 && ReferenceLatencyMs is > 0 ? ReferenceLatencyMs / LatencyMs : null;
+
+    public double? FloorRatio => LatencyMs is > 0 && Floor is { Milliseconds: > 0 } f ? LatencyMs / f.Milliseconds : null;
+
+    public string StatusText => Status?.ToString() ?? "NO_VERDICT";
+}
