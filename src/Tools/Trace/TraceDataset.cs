@@ -16,6 +16,10 @@ public sealed class TraceDataset
     private readonly List<TraceEntry> traces = [];
     private readonly List<DataError> errors = [];
 
+    // Names (file stems, as definitions/<op_type>/<name>.json) of definition files that failed to
+    // load: their workloads are skipped quietly, the definition's own error says what to fix.
+    private readonly HashSet<string> brokenDefinitions = new(StringComparer.Ordinal);
+
     private TraceDataset(string root) => Root = root;
 
     public string Root { get; }
@@ -94,6 +98,7 @@ public sealed class TraceDataset
             if (!result.IsOk)
             {
                 errors.AddRange(result.Errors);
+                brokenDefinitions.Add(Path.GetFileNameWithoutExtension(file));
                 continue;
             }
             var definition = result.Value;
@@ -146,6 +151,10 @@ public sealed class TraceDataset
         errors.AddRange(fileErrors);
         foreach (var entry in entries)
         {
+            if (brokenDefinitions.Contains(entry.Trace.Definition) && !definitions.ContainsKey(entry.Trace.Definition))
+            {
+                continue;
+            }
             if (!definitions.TryGetValue(entry.Trace.Definition, out var definition))
             {
                 errors.Add(new DataError(file, entry.SourceLine, "definition", $"unknown definition '{entry.Trace.Definition}'"));
