@@ -252,6 +252,36 @@ public sealed class BadDataTests
         Assert.Equal(Path.GetTempPath(), fromEnvironment.Value);
     }
 
+    [Fact]
+    public void Solutions_and_traces_load_and_name_unknown_definitions()
+    {
+        using var dataset = TinyDataset.Create();
+        const string solution = """
+            {
+              "name": "tiny_cuda",
+              "definition": "tiny",
+              "author": "me",
+              "spec": {"language": "cuda", "target_hardware": ["cuda"], "entry_point": "k.cu::run"},
+              "sources": [{"path": "k.cu", "content": "// kernel"}]
+            }
+            """;
+        Directory.CreateDirectory(Path.Combine(dataset.Root, "solutions", "demo"));
+        File.WriteAllText(Path.Combine(dataset.Root, "solutions", "demo", "tiny_cuda.json"), solution);
+        var orphan = Path.Combine(dataset.Root, "solutions", "demo", "orphan.json");
+        File.WriteAllText(orphan, solution.Replace("\"definition\": \"tiny\"", "\"definition\": \"gone\""));
+        var traces = Path.Combine(dataset.Root, "traces", "demo", "tiny.jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(traces)!);
+        File.WriteAllLines(traces, [TinyDataset.Line("t1"), "", TinyDataset.Line("t2", definition: "gone")]);
+
+        var loaded = TraceDataset.Load(dataset.Root);
+
+        Assert.Equal("tiny_cuda", Assert.Single(loaded.Solutions).Name);
+        Assert.Equal(1, Assert.Single(loaded.Traces).SourceLine);
+        Assert.Equal(
+            [$"{orphan}:3: definition: unknown definition 'gone'", $"{traces}:3: definition: unknown definition 'gone'"],
+            loaded.Errors.Select(e => e.ToString()));
+    }
+
     private sealed class FakeBlobInspector(string path, string key, BlobProbe probe) : IBlobInspector
     {
         public BlobProbe Probe(string fullPath, string tensorKey) =>
