@@ -8,6 +8,7 @@ public static class AgentForgeCli
     public static RootCommand Build()
     {
         var root = new RootCommand("AgentForge: generates, checks and ranks CUDA kernels for FlashInfer-Bench definitions.");
+        root.Subcommands.Add(DatasetCommand.Create());
         return root;
     }
 

@@ -14,6 +14,15 @@ public sealed record VarAxis(string? Description = null) : AxisSpec(Description)
 public sealed record TensorSpec(IReadOnlyList<string>? Shape, DType DType, string? Description = null, bool Optional = false)
 {
     public bool IsScalar => Shape is null;
+
+    public bool Equals(TensorSpec? other) =>
+        other is not null
+        && Structural.ListEqual(Shape, other.Shape)
+        && DType == other.DType
+        && Description == other.Description
+        && Optional == other.Optional;
+
+    public override int GetHashCode() => HashCode.Combine(Shape?.Count, DType, Optional);
 }
 
 /// <summary>A named input or output, kept in definition order (the kernel's interface order).</summary>
@@ -31,6 +40,27 @@ public sealed record Definition(
     string? Description,
     IReadOnlyList<string> Constraints)
 {
+    public bool Equals(Definition? other) =>
+        other is not null
+        && Name == other.Name
+        && OpType == other.OpType
+        && Structural.PairsEqual(Axes, other.Axes)
+        && Structural.ListEqual(Inputs, other.Inputs)
+        && Structural.ListEqual(Outputs, other.Outputs)
+        && Reference == other.Reference
+        && Structural.ListEqual(Tags, other.Tags)
+        && Description == other.Description
+        && Structural.ListEqual(Constraints, other.Constraints);
+
+    public override int GetHashCode() => HashCode.Combine(Name, OpType, Reference);
+
+    /// <summary>Names of the var axes that some input or output shape uses: a workload must give each a value.</summary>
+    public IEnumerable<string> UsedVarAxes() =>
+        Inputs.Concat(Outputs)
+            .SelectMany(t => t.Spec.Shape ?? [])
+            .Distinct()
+            .Where(a => FindAxis(a) is VarAxis);
+
     public AxisSpec? FindAxis(string name) => Axes.FirstOrDefault(a => a.Key == name).Value;
 
     public NamedTensorSpec? FindInput(string name) => Inputs.FirstOrDefault(i => i.Name == name);

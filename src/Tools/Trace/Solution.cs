@@ -8,7 +8,19 @@ public sealed record BuildSpec(
     string EntryPoint,
     IReadOnlyList<string> Dependencies,
     bool DestinationPassingStyle = true,
-    string? Binding = null);
+    string? Binding = null)
+{
+    public bool Equals(BuildSpec? other) =>
+        other is not null
+        && Language == other.Language
+        && Structural.ListEqual(TargetHardware, other.TargetHardware)
+        && EntryPoint == other.EntryPoint
+        && Structural.ListEqual(Dependencies, other.Dependencies)
+        && DestinationPassingStyle == other.DestinationPassingStyle
+        && Binding == other.Binding;
+
+    public override int GetHashCode() => HashCode.Combine(Language, EntryPoint);
+}
 
 /// <summary>A FlashInfer-Bench solution: sources plus how to build and call them.</summary>
 public sealed record Solution(
@@ -17,4 +29,16 @@ public sealed record Solution(
     string Author,
     BuildSpec Spec,
     IReadOnlyList<SourceFile> Sources,
-    string? Description = null);
+    string? Description = null)
+{
+    public bool Equals(Solution? other) =>
+        other is not null
+        && Name == other.Name
+        && Definition == other.Definition
+        && Author == other.Author
+        && Spec.Equals(other.Spec)
+        && Structural.ListEqual(Sources, other.Sources)
+        && Description == other.Description;
+
+    public override int GetHashCode() => HashCode.Combine(Name, Definition);
+}

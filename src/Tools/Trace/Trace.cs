@@ -12,10 +12,25 @@ public enum EvaluationStatus
     TIMEOUT,
 }
 
-public sealed record TraceEnvironment(string Hardware, IReadOnlyDictionary<string, string> Libs);
+public sealed record TraceEnvironment(string Hardware, IReadOnlyDictionary<string, string> Libs)
+{
+    public bool Equals(TraceEnvironment? other) =>
+        other is not null && Hardware == other.Hardware && Structural.DictionaryEqual(Libs, other.Libs);
+
+    public override int GetHashCode() => Hardware.GetHashCode(StringComparison.Ordinal);
+}
 
 /// <summary>Worst errors observed; <paramref name="Extra"/> holds free-form metrics (matched ratio, ...).</summary>
-public sealed record Correctness(double MaxRelativeError, double MaxAbsoluteError, System.Text.Json.Nodes.JsonObject? Extra = null);
+public sealed record Correctness(double MaxRelativeError, double MaxAbsoluteError, System.Text.Json.Nodes.JsonObject? Extra = null)
+{
+    public bool Equals(Correctness? other) =>
+        other is not null
+        && MaxRelativeError.Equals(other.MaxRelativeError)
+        && MaxAbsoluteError.Equals(other.MaxAbsoluteError)
+        && System.Text.Json.Nodes.JsonNode.DeepEquals(Extra, other.Extra);
+
+    public override int GetHashCode() => HashCode.Combine(MaxRelativeError, MaxAbsoluteError);
+}
 
 public sealed record Performance(double LatencyMs, double ReferenceLatencyMs, double SpeedupFactor);
 

@@ -55,4 +55,12 @@ public sealed record Workload(
     IReadOnlyList<KeyValuePair<string, WorkloadInput>> Inputs)
 {
     public WorkloadInput? FindInput(string name) => Inputs.FirstOrDefault(i => i.Key == name).Value;
+
+    public bool Equals(Workload? other) =>
+        other is not null
+        && Uuid == other.Uuid
+        && Structural.DictionaryEqual(Axes, other.Axes)
+        && Structural.PairsEqual(Inputs, other.Inputs);
+
+    public override int GetHashCode() => Uuid.GetHashCode(StringComparison.Ordinal);
 }
