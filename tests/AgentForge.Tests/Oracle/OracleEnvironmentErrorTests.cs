@@ -25,6 +25,16 @@ public sealed class OracleEnvironmentErrorTests : IDisposable
     }
 
     [Fact]
+    public async Task An_executable_that_is_not_python_is_reported_as_a_crash_at_start_up()
+    {
+        Assert.SkipUnless(File.Exists("/bin/false"), "no /bin/false here");
+        await using var oracle = new OracleProcess(new OracleOptions { PythonExecutable = "/bin/false" });
+        var probe = await oracle.ProbeAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(OracleFailureKind.Crashed, probe.Failure!.Kind);
+        Assert.Contains("exited with code 1 during start-up", probe.Failure.Message);
+    }
+
+    [Fact]
     public async Task Python_without_torch_is_a_clear_error()
     {
         FakeTorch.RequirePython();

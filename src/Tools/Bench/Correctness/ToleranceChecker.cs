@@ -25,7 +25,7 @@ public sealed class ToleranceChecker : IOutputChecker
             var error = stats.CandidateInfinite > 0 ? double.PositiveInfinity : double.NaN;
             var first = stats.FirstCandidateNonFinite!.Value;
             var log =
-                $"output '{context.OutputName}': {stats.CandidateNonFinite} non-finite value(s) where the reference has none of the same value " +
+                $"output '{context.OutputName}': {stats.CandidateNonFinite} non-finite value(s) the reference does not hold at the same place " +
                 $"({stats.CandidateInfinite} inf, {stats.CandidateNonFinite - stats.CandidateInfinite} NaN); first at {ElementFormat.Index(first.Index, shape)}: " +
                 $"got {ElementFormat.Value(first.Candidate)}, expected {ElementFormat.Value(first.Reference)}" +
                 $"{(float.IsNaN(first.Candidate) ? " (NaN is also the poison of an element the kernel did not write)" : "")}";

@@ -56,7 +56,8 @@ public static class ToleranceComparer
         var gate = new object();
         if (chunks <= 1)
         {
-            var (x, y) = (new float[ChunkElements], new float[ChunkElements]);
+            var scratch = (int)Math.Min(total, ChunkElements);
+            var (x, y) = (new float[scratch], new float[scratch]);
             for (long c = 0; c < chunks; c++)
             {
                 merged.Merge(CompareChunk(candidate, reference, c, bounds, x, y));
