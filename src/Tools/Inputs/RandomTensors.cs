@@ -125,19 +125,19 @@ public static class RandomTensors
             case DType.Float32:
                 {
                     var dst = MemoryMarshal.Cast<byte, float>(all.Slice(checked((int)(first * 4)), count * 4));
-                    FillNormal(dst, rng, first, std, static v => v);
+                    FillNormal(dst, rng, first, std, default(Float32Encoder));
                     break;
                 }
             case DType.Float16:
                 {
                     var dst = MemoryMarshal.Cast<byte, ushort>(all.Slice(checked((int)(first * 2)), count * 2));
-                    FillNormal(dst, rng, first, std, ElementEncoder.FloatToFloat16);
+                    FillNormal(dst, rng, first, std, default(Float16Encoder));
                     break;
                 }
             case DType.BFloat16:
                 {
                     var dst = MemoryMarshal.Cast<byte, ushort>(all.Slice(checked((int)(first * 2)), count * 2));
-                    FillNormal(dst, rng, first, std, ElementEncoder.FloatToBFloat16);
+                    FillNormal(dst, rng, first, std, default(BFloat16Encoder));
                     break;
                 }
             case DType.Float8E4M3FN:
@@ -154,10 +154,7 @@ public static class RandomTensors
                     }
                     else
                     {
-                        Func<float, byte> encode = dtype == DType.Float8E4M3FN
-                            ? ElementEncoder.FloatToFloat8E4M3FN
-                            : ElementEncoder.FloatToFloat8E5M2;
-                        FillNormal(dst, rng, first, 1f, v => encode(Math.Clamp(v, -2f, 2f) * std));
+                        FillNormal(dst, rng, first, 1f, new ClampedFp8Encoder(dtype == DType.Float8E4M3FN, std));
                     }
                     break;
                 }
@@ -227,19 +224,51 @@ public static class RandomTensors
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Uniform2048(ulong random) => (long)(random >> 53) - 1024;
 
-    private static void FillNormal<T>(Span<T> destination, CounterRng rng, long first, float std, Func<float, T> encode)
+    // Struct encoders let the JIT inline the rounding into the fill loop (a delegate call per
+    // element costs as much as the rounding itself).
+    private interface IEncoder<T>
+    {
+        T Encode(float value);
+    }
+
+    private readonly struct Float32Encoder : IEncoder<float>
+    {
+        public float Encode(float value) => value;
+    }
+
+    private readonly struct Float16Encoder : IEncoder<ushort>
+    {
+        public ushort Encode(float value) => ElementEncoder.FloatToFloat16(value);
+    }
+
+    private readonly struct BFloat16Encoder : IEncoder<ushort>
+    {
+        public ushort Encode(float value) => ElementEncoder.FloatToBFloat16(value);
+    }
+
+    private readonly struct ClampedFp8Encoder(bool e4m3fn, float std) : IEncoder<byte>
+    {
+        public byte Encode(float value)
+        {
+            var scaled = Math.Clamp(value, -2f, 2f) * std;
+            return e4m3fn ? ElementEncoder.FloatToFloat8E4M3FN(scaled) : ElementEncoder.FloatToFloat8E5M2(scaled);
+        }
+    }
+
+    private static void FillNormal<T, TEncoder>(Span<T> destination, CounterRng rng, long first, float std, TEncoder encoder)
+        where TEncoder : struct, IEncoder<T>
     {
         // first is a multiple of ChunkElements (even), so pairs align with the chunk.
         var i = 0;
         for (; i + 1 < destination.Length; i += 2)
         {
             var (even, odd) = NormalPair(rng.At((ulong)(first + i) >> 1));
-            destination[i] = encode(even * std);
-            destination[i + 1] = encode(odd * std);
+            destination[i] = encoder.Encode(even * std);
+            destination[i + 1] = encoder.Encode(odd * std);
         }
         if (i < destination.Length)
         {
-            destination[i] = encode(NormalPair(rng.At((ulong)(first + i) >> 1)).Even * std);
+            destination[i] = encoder.Encode(NormalPair(rng.At((ulong)(first + i) >> 1)).Even * std);
         }
     }
 
