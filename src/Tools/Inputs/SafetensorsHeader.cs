@@ -172,6 +172,11 @@ public sealed record SafetensorsHeader(
         {
             return Error(path, $"{name}.data_offsets", "must be integers with 0 <= begin <= end");
         }
+        if (elements * dtype.Bits() % 8 != 0)
+        {
+            // As the reference reader: packed sub-byte tensors must fill whole bytes.
+            return Error(path, $"{name}.shape", $"{elements} elements of {dtype.SafetensorsName()} do not fill whole bytes");
+        }
         var expected = dtype.ByteCount(elements);
         if (e - b != expected)
         {

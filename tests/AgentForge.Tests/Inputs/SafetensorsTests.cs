@@ -219,6 +219,7 @@ public sealed class SafetensorsTests : IDisposable
         { "hole", "{\"a\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]},\"b\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[4,6]}}", "hole of 2 bytes", 6 },
         { "past the end", "{\"a\":{\"dtype\":\"I8\",\"shape\":[16],\"data_offsets\":[0,16]}}", "truncated", 8 },
         { "trailing bytes", "{\"a\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]}}", "belong to no tensor", 5 },
+        { "odd fp4 count", "{\"a\":{\"dtype\":\"F4\",\"shape\":[3],\"data_offsets\":[0,2]}}", "whole bytes", 2 },
         { "metadata not strings", "{\"__metadata__\":{\"n\":1}}", "must be strings", 0 },
         { "duplicate name", "{\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[1,2]}}", "twice", 2 },
     };
