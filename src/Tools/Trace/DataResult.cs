@@ -7,7 +7,6 @@ namespace AgentForge.Tools.Trace;
 /// Loaders return this instead of throwing: bad data is an expected outcome.
 /// </summary>
 public sealed record DataResult<T>
-    where T : class
 {
     private DataResult(T? value, IReadOnlyList<DataError> errors)
     {
@@ -19,13 +18,19 @@ public sealed record DataResult<T>
 
     public IReadOnlyList<DataError> Errors { get; }
 
+    /// <summary>The first problem, for callers that report one at a time.</summary>
+    public DataError? Error => Errors.Count > 0 ? Errors[0] : null;
+
     [MemberNotNullWhen(true, nameof(Value))]
-    public bool IsOk => Value is not null;
+    [MemberNotNullWhen(false, nameof(Error))]
+    public bool IsOk => Errors.Count == 0;
 
     public static DataResult<T> Ok(T value) => new(value, []);
 
-    public static DataResult<T> Fail(DataError error) => new(null, [error]);
+    public static DataResult<T> Fail(DataError error) => new(default, [error]);
 
     public static DataResult<T> Fail(IReadOnlyList<DataError> errors) =>
-        errors.Count > 0 ? new(null, errors) : throw new ArgumentException("a failure needs at least one error", nameof(errors));
+        errors.Count > 0 ? new(default, errors) : throw new ArgumentException("a failure needs at least one error", nameof(errors));
+
+    public static implicit operator DataResult<T>(DataError error) => Fail(error);
 }

@@ -3,7 +3,7 @@ using AgentForge.Tools.Bench;
 using AgentForge.Tools.Tensors;
 using AgentForge.Tools.Trace;
 
-namespace AgentForge.Tests.Correctness;
+namespace AgentForge.Tests.Comparison;
 
 /// <summary>
 /// A miniature indexer problem (page size 4, 2 heads of dim 4, top-4) whose scores are set by hand:

@@ -1,6 +1,6 @@
 using AgentForge.Tools.Bench;
 
-namespace AgentForge.Tests.Correctness;
+namespace AgentForge.Tests.Comparison;
 
 public sealed class EvaluationSettingsTests
 {

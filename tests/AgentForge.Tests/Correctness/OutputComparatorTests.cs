@@ -2,7 +2,7 @@ using AgentForge.Tools.Bench;
 using AgentForge.Tools.Tensors;
 using AgentForge.Tools.Trace;
 
-namespace AgentForge.Tests.Correctness;
+namespace AgentForge.Tests.Comparison;
 
 public sealed class OutputComparatorTests
 {

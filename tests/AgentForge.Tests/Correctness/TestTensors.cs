@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using AgentForge.Tools.Tensors;
 using AgentForge.Tools.Trace;
 
-namespace AgentForge.Tests.Correctness;
+namespace AgentForge.Tests.Comparison;
 
 /// <summary>Builds small host tensors for comparator tests; values must be exact in the target dtype.</summary>
 internal static class TestTensors

@@ -1,0 +1,243 @@
+using System.Globalization;
+using AgentForge.Tools.Bench.Floors;
+using AgentForge.Tools.Bench.Worker;
+using AgentForge.Tools.Build;
+using AgentForge.Tools.Tensors;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tools.Bench;
+
+/// <summary>How an evaluation runs: trials, seed, limits, and whether to time at all.</summary>
+public sealed record EvaluatorOptions(
+    ulong Seed = 0,
+    int? Trials = null,
+    bool Time = true,
+    TimeSpan? PerCallLimit = null,
+    int RotationSets = 1,
+    bool RecheckAfterTiming = false,
+    EvaluationSettingsOverrides? Overrides = null)
+{
+    public TimeSpan CallLimit => PerCallLimit ?? TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// Judges one built candidate on the workloads of its definition, the way FlashInfer-Bench does
+/// (trials with fresh inputs, poisoned outputs, the reference on the same inputs, timing), and
+/// turns every failure into a status: a crashed or hung worker becomes RUNTIME_ERROR or TIMEOUT
+/// for this candidate only; the slot restarts the worker for whatever comes next.
+/// </summary>
+public sealed class Evaluator(
+    IInputProvider inputs,
+    IReferenceProvider references,
+    IWorkerChannel worker,
+    ITensorFiles files,
+    string scratchDirectory,
+    EvaluationSettingsCatalog? catalog = null)
+{
+    private readonly EvaluationSettingsCatalog settingsCatalog = catalog ?? EvaluationSettingsCatalog.Contest;
+
+    public EvaluationSettings SettingsFor(Definition definition, EvaluatorOptions options)
+    {
+        var settings = settingsCatalog.Resolve(definition.Name, options.Overrides);
+        return options.Trials is { } trials ? settings with { NumTrials = trials } : settings;
+    }
+
+    /// <summary>Outcomes for a candidate that did not build: COMPILE_ERROR everywhere, with the log.</summary>
+    public static IEnumerable<WorkloadOutcome> CompileFailed(IEnumerable<WorkloadEntry> workloads, string log) =>
+        workloads.Select(w => new WorkloadOutcome(w, EvaluationStatus.COMPILE_ERROR, log, null, null, null, [], null, ""));
+
+    public async IAsyncEnumerable<WorkloadOutcome> EvaluateAsync(
+        BuildResult build,
+        Definition definition,
+        IReadOnlyList<WorkloadEntry> workloads,
+        EvaluatorOptions options,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (!build.Succeeded)
+        {
+            foreach (var outcome in CompileFailed(workloads, build.Log))
+            {
+                yield return outcome;
+            }
+            yield break;
+        }
+        foreach (var workload in workloads)
+        {
+            yield return await EvaluateWorkloadAsync(build.LibraryPath!, definition, workload, options, cancellationToken);
+        }
+    }
+
+    public async Task<WorkloadOutcome> EvaluateWorkloadAsync(string library, Definition definition, WorkloadEntry workload, EvaluatorOptions options, CancellationToken cancellationToken)
+    {
+        var settings = SettingsFor(definition, options);
+        var comparator = new OutputComparator(definition, settings);
+        var aggregator = new CorrectnessAggregator(settings);
+        var latencies = new List<double>();
+        var referenceLatencies = new List<double>();
+        Floor? floor = null;
+        var timingMethod = "";
+        var referenceMethod = "";
+
+        for (var trial = 0; trial < settings.NumTrials; trial++)
+        {
+            var prepared = await inputs.PrepareAsync(definition, workload, trial, options.Seed, cancellationToken);
+            if (prepared.Inputs is null)
+            {
+                return NoVerdict(workload, $"inputs: {prepared.Error}");
+            }
+            var reference = await references.GetAsync(definition, workload, prepared.Inputs, cancellationToken);
+            if (reference.OutputsPath is null)
+            {
+                return NoVerdict(workload, $"reference failed: {reference.Error}");
+            }
+            referenceLatencies.Add(reference.LatencyMs);
+            referenceMethod = reference.LatencyMethod;
+
+            var rotation = new List<string>();
+            for (var extra = 1; extra < options.RotationSets; extra++)
+            {
+                // Extra input sets use trial numbers beyond the checked ones, so they never coincide.
+                var other = await inputs.PrepareAsync(definition, workload, settings.NumTrials + trial * options.RotationSets + extra, options.Seed, cancellationToken);
+                if (other.Inputs is not null)
+                {
+                    rotation.Add(other.Inputs.Path);
+                }
+            }
+
+            var (handle, load) = await worker.LoadAsync(library, ShimGenerator.Signature(definition), TimeSpan.FromMinutes(2), cancellationToken);
+            if (handle is null)
+            {
+                return Failed(workload, load, "loading the candidate");
+            }
+            var outputPath = Path.Combine(scratchDirectory, $"{definition.Name}-{workload.Workload.Uuid}-{trial}-{Guid.NewGuid():N}.safetensors");
+            var request = BuildRunRequest(definition, prepared.Inputs, handle.Value, outputPath, rotation, settings, options);
+            var calls = 2 + (options.Time ? settings.WarmupRuns + settings.Iterations : 0);
+            var limit = TimeSpan.FromSeconds(60) + options.CallLimit * calls;
+            var run = await worker.CallAsync(request, limit, cancellationToken);
+            if (run.Response is not { Ok: true } response)
+            {
+                return Failed(workload, run, $"trial {trial}");
+            }
+
+            try
+            {
+                var comparison = Compare(comparator, prepared.Inputs.Inputs, response.OutputsPath!, reference.OutputsPath, definition);
+                var keepGoing = aggregator.Add(comparison);
+                if (response.RecheckOutputsPath is { } recheck && comparison.Status == EvaluationStatus.PASSED)
+                {
+                    var again = Compare(comparator, prepared.Inputs.Inputs, recheck, reference.OutputsPath, definition);
+                    if (again.Status != EvaluationStatus.PASSED)
+                    {
+                        return new WorkloadOutcome(workload, EvaluationStatus.INCORRECT_NUMERICAL,
+                            $"trial {trial}: outputs after the timed calls differ from the reference (stale or cached outputs)",
+                            null, null, null, [], null, "");
+                    }
+                }
+                if (response.LatenciesMs is { Count: > 0 } measured)
+                {
+                    latencies.Add(Statistics.Median(measured));
+                    timingMethod = response.TimingMethod ?? "";
+                }
+                if (trial == 0 && worker.Hello is { } hello)
+                {
+                    floor = FloorCalculator.Compute(FloorCalculator.ModelFor(definition.Name).Estimate(definition, prepared.Inputs.Inputs), Ceilings(hello));
+                }
+                if (!keepGoing)
+                {
+                    break;
+                }
+            }
+            finally
+            {
+                TryDelete(response.OutputsPath);
+                TryDelete(response.RecheckOutputsPath);
+            }
+        }
+
+        var verdict = aggregator.Verdict();
+        var passed = verdict.Status == EvaluationStatus.PASSED;
+        return new WorkloadOutcome(
+            workload,
+            verdict.Status,
+            verdict.Log,
+            verdict.Correctness,
+            passed && latencies.Count > 0 ? latencies.Average() : null,
+            referenceLatencies.Count > 0 ? referenceLatencies.Average() : null,
+            latencies,
+            floor,
+            $"{timingMethod}; reference: {referenceMethod}");
+    }
+
+    /// <summary>Ceilings from the worker's hello: copy bandwidth measured at its start; bf16 dense peak per architecture.</summary>
+    public static Ceilings Ceilings(WorkerHello hello) =>
+        new(hello.CopyBandwidthGbps * 1e9, PeakFlops.For(hello.Device), "copy bandwidth measured by the worker (1 GiB D2D, median of 10)", PeakFlops.Method(hello.Device));
+
+    private TrialComparison Compare(OutputComparator comparator, InputSet inputSet, string candidatePath, string referencePath, Definition definition)
+    {
+        using var candidate = files.OpenRead(candidatePath);
+        using var reference = files.OpenRead(referencePath);
+        var candidateTensors = definition.Outputs.Select(o => candidate.Find(o.Name) ?? throw new InvalidDataException($"worker output file lacks '{o.Name}'")).ToList();
+        var referenceTensors = definition.Outputs.Select(o => reference.Find(o.Name) ?? throw new InvalidDataException($"reference output file lacks '{o.Name}'")).ToList();
+        return comparator.Compare(inputSet, candidateTensors, referenceTensors);
+    }
+
+    public static WorkerRequest BuildRunRequest(Definition definition, PreparedInputs prepared, int handle, string outputPath, IReadOnlyList<string> rotation, EvaluationSettings settings, EvaluatorOptions options)
+    {
+        var arguments = new List<WireArgument>();
+        foreach (var input in definition.Inputs)
+        {
+            var value = prepared.Inputs[input.Name];
+            arguments.Add(value switch
+            {
+                TensorArgument t => new WireArgument(input.Name, WireArgument.Tensor, t.Tensor.DType.Name(), t.Tensor.Shape),
+                ScalarArgument s => new WireArgument(input.Name, WireArgument.Scalar, input.Spec.DType.Name(), null, s.Value.AsDouble,
+                    s.Value.Kind == ScalarKind.Float ? null : s.Value.AsInteger),
+                _ => new WireArgument(input.Name, WireArgument.Absent, input.Spec.DType.Name(),
+                    input.Spec.IsScalar ? null : definition.ResolveShape(input.Spec, AxisValues.Infer(definition, prepared.Inputs))),
+            });
+        }
+        var axes = AxisValues.Infer(definition, prepared.Inputs);
+        var outputs = definition.Outputs.Select(o => new WireOutput(o.Name, o.Spec.DType.Name(), definition.ResolveShape(o.Spec, axes))).ToList();
+        return new WorkerRequest(0, "run", Handle: handle, InputsPath: prepared.Path, RotationInputsPaths: rotation, Arguments: arguments,
+            Outputs: outputs, OutputPath: outputPath,
+            Timing: options.Time ? new WireTiming(settings.WarmupRuns, settings.Iterations) : null,
+            RecheckAfterTiming: options.RecheckAfterTiming);
+    }
+
+    private static WorkloadOutcome NoVerdict(WorkloadEntry workload, string problem) =>
+        new(workload, null, problem, null, null, null, [], null, "", problem);
+
+    private static WorkloadOutcome Failed(WorkloadEntry workload, WorkerCallResult result, string during)
+    {
+        var (status, log) = result.Fault switch
+        {
+            WorkerFault.TimedOut => (EvaluationStatus.TIMEOUT, $"{during}: {result.Detail}"),
+            WorkerFault.Crashed => (EvaluationStatus.RUNTIME_ERROR, $"{during}: {result.Detail}"),
+            WorkerFault.CouldNotStart => ((EvaluationStatus?)null, $"{during}: {result.Detail}"),
+            _ => (ParseStatus(result.Response?.Status), $"{during}: {result.Response?.Error}"),
+        };
+        return status is null
+            ? NoVerdict(workload, log)
+            : new WorkloadOutcome(workload, status, log, null, null, null, [], null, "");
+    }
+
+    private static EvaluationStatus ParseStatus(string? status) =>
+        Enum.TryParse<EvaluationStatus>(status, out var parsed) ? parsed : EvaluationStatus.RUNTIME_ERROR;
+
+    private static void TryDelete(string? path)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    internal static string Format(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+}
