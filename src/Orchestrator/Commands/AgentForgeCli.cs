@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AgentForge.Tools.Inputs;
 
 namespace AgentForge.Orchestrator.Commands;
 
@@ -9,6 +10,8 @@ public static class AgentForgeCli
     {
         var root = new RootCommand("AgentForge: generates, checks and ranks CUDA kernels for FlashInfer-Bench definitions.");
         root.Subcommands.Add(DatasetCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(WorkerVerb.Create(() => SafetensorsTensorFiles.Instance));
         return root;
     }
 

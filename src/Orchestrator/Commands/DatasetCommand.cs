@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AgentForge.Tools.Inputs;
 using AgentForge.Tools.Trace;
 
 namespace AgentForge.Orchestrator.Commands;
@@ -12,7 +13,7 @@ public static class DatasetCommand
     public const int ExitClean = 0;
     public const int ExitDataErrors = 2;
 
-    public static Command Create() => Create(blobInspector: null);
+    public static Command Create() => Create(SafetensorsBlobInspector.Instance);
 
     /// <param name="blobInspector">Reads safetensors headers so `validate` can compare blobs with the definitions.</param>
     public static Command Create(IBlobInspector? blobInspector)
@@ -29,7 +30,36 @@ public static class DatasetCommand
     [
         Validate(blobInspector),
         List(),
+        Synth(),
     ];
+
+    private static Command Synth()
+    {
+        var dataset = DatasetOption();
+        var command = new Command("synth", "Write every absent safetensors blob of the dataset (synthesized, deterministic per workload uuid); existing files are never overwritten.");
+        command.Options.Add(dataset);
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            if (LoadDataset(parse, dataset) is not { } loaded)
+            {
+                return Task.FromResult(ExitDataErrors);
+            }
+            foreach (var problem in loaded.Errors)
+            {
+                error.WriteLine(problem);
+            }
+            var report = new DatasetSynthesizer().Synthesize(loaded.Root, loaded.Definitions.Values.ToList(), loaded.AllWorkloads.ToList(), cancellationToken);
+            foreach (var problem in report.Errors)
+            {
+                error.WriteLine(problem);
+            }
+            output.WriteLine($"wrote {report.Written.Count} blob file(s), kept {report.SkippedExisting.Count} existing");
+            return Task.FromResult(report.Succeeded && loaded.Errors.Count == 0 ? ExitClean : ExitDataErrors);
+        });
+        return command;
+    }
 
     /// <summary>The shared --dataset option; FIB_DATASET_PATH when left out.</summary>
     public static Option<string?> DatasetOption() => new("--dataset")

@@ -5,7 +5,10 @@ using AgentForge.Tools.Trace;
 namespace AgentForge.Tools.Bench;
 
 /// <summary>The inputs of one (workload, trial, seed), in memory and in a file other processes can map.</summary>
-public sealed record PreparedInputs(InputSet Inputs, string Path);
+public sealed record PreparedInputs(InputSet Inputs, string Path, IDisposable? Owner = null) : IDisposable
+{
+    public void Dispose() => Owner?.Dispose();
+}
 
 /// <summary>Prepared inputs, or the located data problem that prevented them (no verdict is possible).</summary>
 public sealed record InputPreparation(PreparedInputs? Inputs, DataError? Error);

@@ -15,9 +15,13 @@ public sealed record EvaluatorOptions(
     TimeSpan? PerCallLimit = null,
     int RotationSets = 1,
     bool RecheckAfterTiming = false,
-    EvaluationSettingsOverrides? Overrides = null)
+    EvaluationSettingsOverrides? Overrides = null,
+    TimeSpan? RequestOverhead = null)
 {
     public TimeSpan CallLimit => PerCallLimit ?? TimeSpan.FromSeconds(10);
+
+    /// <summary>Time a run request gets beyond its calls: uploading inputs, writing outputs.</summary>
+    public TimeSpan Overhead => RequestOverhead ?? TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -80,12 +84,14 @@ public sealed class Evaluator(
 
         for (var trial = 0; trial < settings.NumTrials; trial++)
         {
-            var prepared = await inputs.PrepareAsync(definition, workload, trial, options.Seed, cancellationToken);
-            if (prepared.Inputs is null)
+            var preparation = await inputs.PrepareAsync(definition, workload, trial, options.Seed, cancellationToken);
+            if (preparation.Inputs is null)
             {
-                return NoVerdict(workload, $"inputs: {prepared.Error}");
+                return NoVerdict(workload, $"inputs: {preparation.Error}");
             }
-            var reference = await references.GetAsync(definition, workload, prepared.Inputs, cancellationToken);
+            using var prepared = preparation.Inputs;
+            using var leases = new DisposableList();
+            var reference = await references.GetAsync(definition, workload, prepared, cancellationToken);
             if (reference.OutputsPath is null)
             {
                 return NoVerdict(workload, $"reference failed: {reference.Error}");
@@ -110,9 +116,9 @@ public sealed class Evaluator(
                 return Failed(workload, load, "loading the candidate");
             }
             var outputPath = Path.Combine(scratchDirectory, $"{definition.Name}-{workload.Workload.Uuid}-{trial}-{Guid.NewGuid():N}.safetensors");
-            var request = BuildRunRequest(definition, prepared.Inputs, handle.Value, outputPath, rotation, settings, options);
+            var request = BuildRunRequest(definition, prepared, handle.Value, outputPath, rotation, settings, options);
             var calls = 2 + (options.Time ? settings.WarmupRuns + settings.Iterations : 0);
-            var limit = TimeSpan.FromSeconds(60) + options.CallLimit * calls;
+            var limit = options.Overhead + options.CallLimit * calls;
             var run = await worker.CallAsync(request, limit, cancellationToken);
             if (run.Response is not { Ok: true } response)
             {
@@ -121,11 +127,11 @@ public sealed class Evaluator(
 
             try
             {
-                var comparison = Compare(comparator, prepared.Inputs.Inputs, response.OutputsPath!, reference.OutputsPath, definition);
+                var comparison = Compare(comparator, prepared.Inputs, response.OutputsPath!, reference.OutputsPath, definition);
                 var keepGoing = aggregator.Add(comparison);
                 if (response.RecheckOutputsPath is { } recheck && comparison.Status == EvaluationStatus.PASSED)
                 {
-                    var again = Compare(comparator, prepared.Inputs.Inputs, recheck, reference.OutputsPath, definition);
+                    var again = Compare(comparator, prepared.Inputs, recheck, reference.OutputsPath, definition);
                     if (again.Status != EvaluationStatus.PASSED)
                     {
                         return new WorkloadOutcome(workload, EvaluationStatus.INCORRECT_NUMERICAL,
@@ -140,7 +146,7 @@ public sealed class Evaluator(
                 }
                 if (trial == 0 && worker.Hello is { } hello)
                 {
-                    floor = FloorCalculator.Compute(FloorCalculator.ModelFor(definition.Name).Estimate(definition, prepared.Inputs.Inputs), Ceilings(hello));
+                    floor = FloorCalculator.Compute(FloorCalculator.ModelFor(definition.Name).Estimate(definition, prepared.Inputs), Ceilings(hello));
                 }
                 if (!keepGoing)
                 {
@@ -240,4 +246,14 @@ public sealed class Evaluator(
     }
 
     internal static string Format(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>Input sets a trial keeps mapped until it ends, however it ends.</summary>
+    private sealed class DisposableList : IDisposable
+    {
+        private readonly List<IDisposable> items = [];
+
+        public void Add(IDisposable item) => items.Add(item);
+
+        public void Dispose() => items.ForEach(i => i.Dispose());
+    }
 }

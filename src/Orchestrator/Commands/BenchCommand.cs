@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using AgentForge.Orchestrator.Harness;
+using AgentForge.Tools.Bench;
+using AgentForge.Tools.Build;
+using AgentForge.Tools.Oracle;
+using AgentForge.Tools.Trace;
+using Spectre.Console;
+
+namespace AgentForge.Orchestrator.Commands;
+
+/// <summary>
+/// `agentforge bench`: builds one candidate (a solution.json or the baseline), runs it on the
+/// definition's workloads against the reference, prints a table per workload and a summary, and
+/// appends FlashInfer-Bench traces.
+/// </summary>
+public static class BenchCommand
+{
+    public const int ExitAllPassed = 0;
+    public const int ExitSomeFailed = 1;
+    public const int ExitUsage = 2;
+    public const int ExitNoWorker = 3;
+
+    public static Command Create()
+    {
+        var definition = new Option<string>("--definition") { Description = "Definition name.", Required = true };
+        var solution = new Option<string?>("--solution") { Description = "A FlashInfer-Bench solution.json to benchmark." };
+        var baseline = new Option<bool>("--baseline") { Description = "Benchmark the hand-written baseline of the definition." };
+        var workloads = new Option<string[]>("--workloads") { Description = "Workload uuids (or unique prefixes) to run; all when left out.", AllowMultipleArgumentsPerToken = true };
+        var trials = new Option<int?>("--trials") { Description = "Trials per workload (default: the definition's setting, 3)." };
+        var seed = new Option<ulong>("--seed") { Description = "Run seed for random inputs.", DefaultValueFactory = _ => 0 };
+        var traces = new Option<string>("--traces") { Description = "FlashInfer-Bench traces are appended here.", DefaultValueFactory = _ => "traces.jsonl" };
+        var noTiming = new Option<bool>("--no-timing") { Description = "Check correctness only." };
+        var referenceIterations = new Option<int>("--reference-iterations") { Description = "Timed calls of the reference per trial (0: not timed).", DefaultValueFactory = _ => 3 };
+        var matchedRatio = new Option<double?>("--matched-ratio") { Description = "Override the required matched ratio (e.g. 0.95 for MoE)." };
+        var callLimit = new Option<double>("--call-timeout") { Description = "Seconds one candidate call may take before TIMEOUT.", DefaultValueFactory = _ => 10 };
+        var harness = HarnessArguments.Create();
+
+        var command = new Command("bench", "Check and time one candidate on a definition's workloads.")
+        {
+            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit,
+        };
+        harness.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var console = AnsiConsole.Console;
+            if ((parse.GetValue(solution) is null) == !parse.GetValue(baseline))
+            {
+                console.MarkupLine("[red]give exactly one of --solution PATH or --baseline[/]");
+                return ExitUsage;
+            }
+            var options = harness.Read(parse, out var optionsError);
+            if (options is null)
+            {
+                console.WriteLine(optionsError ?? "bad options");
+                return ExitUsage;
+            }
+            var iterations = parse.GetValue(referenceIterations);
+            var created = Harness.Harness.Create(options, iterations > 0 ? new OracleTiming(1, iterations) : null);
+            if (!created.IsOk)
+            {
+                created.Errors.ToList().ForEach(e => console.WriteLine(e.ToString()));
+                return ExitUsage;
+            }
+            await using var host = created.Value;
+            var run = new BenchRun(host, console);
+            return await run.ExecuteAsync(
+                parse.GetValue(definition)!,
+                parse.GetValue(solution),
+                parse.GetValue(workloads) ?? [],
+                new EvaluatorOptions(
+                    Seed: parse.GetValue(seed),
+                    Trials: parse.GetValue(trials),
+                    Time: !parse.GetValue(noTiming),
+                    PerCallLimit: TimeSpan.FromSeconds(parse.GetValue(callLimit)),
+                    Overrides: parse.GetValue(matchedRatio) is { } ratio ? new EvaluationSettingsOverrides(RequiredMatchedRatio: ratio) : null),
+                parse.GetValue(traces)!,
+                cancellationToken);
+        });
+        return command;
+    }
+}
+
+/// <summary>The options every GPU command shares: dataset, caches, kernels, GPU and worker launcher.</summary>
+public sealed class HarnessArguments
+{
+    private readonly Option<string?> dataset = DatasetCommand.DatasetOption();
+    private readonly Option<string?> cache = new("--cache") { Description = $"Cache folder (default: ${HarnessOptions.CacheVariable} or ~/.cache/agentforge)." };
+    private readonly Option<string?> kernels = new("--kernels") { Description = "Baseline kernels folder (default: beside the executable)." };
+    private readonly Option<int> gpu = new("--gpu") { Description = "GPU ordinal for the worker.", DefaultValueFactory = _ => 0 };
+    private readonly Option<string?> workerCommand = new("--worker-command") { Description = "Worker launcher template, e.g. \"srun --gres=gpu:1 {agentforge} worker\"." };
+    private readonly Option<int> oracles = new("--oracle-processes") { Description = "Python reference processes run in parallel.", DefaultValueFactory = _ => 2 };
+
+    public static HarnessArguments Create() => new();
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { dataset, cache, kernels, gpu, workerCommand, oracles })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public HarnessOptions? Read(ParseResult parse, out string? error)
+    {
+        var root = TraceDataset.ResolveRoot(parse.GetValue(dataset));
+        if (!root.IsOk)
+        {
+            error = string.Join('\n', root.Errors);
+            return null;
+        }
+        error = null;
+        return new HarnessOptions(root.Value, parse.GetValue(cache) ?? HarnessOptions.DefaultCacheRoot(), parse.GetValue(kernels),
+            parse.GetValue(gpu), parse.GetValue(workerCommand), Math.Max(1, parse.GetValue(oracles)));
+    }
+}

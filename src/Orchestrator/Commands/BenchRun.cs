@@ -1,0 +1,172 @@
+using System.Globalization;
+using AgentForge.Tools.Bench;
+using AgentForge.Tools.Build;
+using AgentForge.Tools.Trace;
+using Spectre.Console;
+
+namespace AgentForge.Orchestrator.Commands;
+
+/// <summary>One `bench` invocation: resolve the candidate, build, evaluate with progress, report.</summary>
+public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
+{
+    public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, CancellationToken cancellationToken)
+    {
+        var definition = host.Dataset.FindDefinition(definitionName);
+        if (definition is null)
+        {
+            console.WriteLine($"unknown definition '{definitionName}'; known: {string.Join(", ", host.Dataset.Definitions.Keys)}");
+            return BenchCommand.ExitUsage;
+        }
+        var candidate = solutionPath is null ? Baseline(definition) : FromSolution(solutionPath, definition);
+        if (candidate.Value is null)
+        {
+            console.WriteLine(candidate.Error!);
+            return BenchCommand.ExitUsage;
+        }
+        var workloads = SelectWorkloads(definition, workloadFilter, out var filterError);
+        if (workloads is null)
+        {
+            console.WriteLine(filterError!);
+            return BenchCommand.ExitUsage;
+        }
+
+        var started = await host.Worker.EnsureStartedAsync(cancellationToken);
+        if (host.Worker.Hello is not { } hello)
+        {
+            console.WriteLine($"no GPU worker: {started.Detail}{started.Response?.Error}");
+            return BenchCommand.ExitNoWorker;
+        }
+        console.WriteLine($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs), copy bandwidth {hello.CopyBandwidthGbps:0} GB/s; candidate {candidate.Value.Name} ({candidate.Value.Target})");
+
+        var build = await host.BuildAsync(candidate.Value, definition, cancellationToken);
+        console.WriteLine(build.Succeeded
+            ? $"built for {build.Architecture}{(build.FromCache ? " (cached)" : "")}"
+            : "COMPILE_ERROR:\n" + build.Log);
+
+        var outcomes = new List<WorkloadOutcome>();
+        await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask(definition.Name, maxValue: workloads.Count);
+                await foreach (var outcome in host.Evaluator.EvaluateAsync(build, definition, workloads, options, cancellationToken))
+                {
+                    outcomes.Add(outcome);
+                    task.Increment(1);
+                }
+            });
+
+        AppendTraces(tracesPath, definition, candidate.Value.Name, outcomes, hello);
+        console.Write(Table(definition, outcomes));
+        var passed = outcomes.Count(o => o.Status == EvaluationStatus.PASSED);
+        var speedups = outcomes.Where(o => o.Speedup is not null).Select(o => o.Speedup!.Value).ToList();
+        var floorRatios = outcomes.Select(o => o.FloorRatio).OfType<double>().ToList();
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{definition.Name}: {passed}/{outcomes.Count} passed; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(floorRatios):0.##}; card {hello.Device}; traces -> {tracesPath}"));
+        foreach (var failed in outcomes.Where(o => o.Status != EvaluationStatus.PASSED).Take(5))
+        {
+            console.WriteLine($"--- {failed.Workload.Workload.Uuid} {failed.StatusText}: {Truncate(failed.Log, 2000)}");
+        }
+        return passed == outcomes.Count ? BenchCommand.ExitAllPassed : BenchCommand.ExitSomeFailed;
+    }
+
+    private (CandidateSource? Value, string? Error) Baseline(Definition definition)
+    {
+        var entry = host.Baselines.For(definition.Name);
+        return entry is null ? (null, $"no baseline for {definition.Name} in {host.Baselines.Root}/manifest.json") : (host.Baselines.Candidate(entry), null);
+    }
+
+    internal static (CandidateSource? Value, string? Error) FromSolution(string path, Definition definition)
+    {
+        var read = TraceJson.ReadSolutionFile(path);
+        if (!read.IsOk)
+        {
+            return (null, string.Join('\n', read.Errors));
+        }
+        var solution = read.Value;
+        if (solution.Definition != definition.Name)
+        {
+            return (null, $"{path}: solution '{solution.Name}' is for '{solution.Definition}', not '{definition.Name}'");
+        }
+        var target = solution.Spec.TargetHardware.Any(t => t.EndsWith("a", StringComparison.Ordinal) && t.StartsWith("sm_", StringComparison.Ordinal))
+            ? TargetKind.ArchSpecific
+            : TargetKind.Portable;
+        return (new CandidateSource(solution.Name, solution.Definition, solution.Sources, BaselineCatalog.EntrySymbol(solution.Spec.EntryPoint), target), null);
+    }
+
+    private List<WorkloadEntry>? SelectWorkloads(Definition definition, IReadOnlyList<string> filter, out string? error)
+    {
+        var all = host.Dataset.Workloads(definition.Name).ToList();
+        error = null;
+        if (filter.Count == 0)
+        {
+            return all;
+        }
+        var chosen = new List<WorkloadEntry>();
+        foreach (var prefix in filter)
+        {
+            var matches = all.Where(w => w.Workload.Uuid.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (matches.Count != 1)
+            {
+                error = matches.Count == 0 ? $"no workload of {definition.Name} starts with '{prefix}'" : $"'{prefix}' matches {matches.Count} workloads; give more of the uuid";
+                return null;
+            }
+            chosen.Add(matches[0]);
+        }
+        return chosen;
+    }
+
+    private static Table Table(Definition definition, IReadOnlyList<WorkloadOutcome> outcomes)
+    {
+        var table = new Table().Title(definition.Name);
+        foreach (var column in new[] { "workload", "axes", "status", "latency ms", "ref ms", "speedup", "floor ms", "x floor" })
+        {
+            table.AddColumn(column);
+        }
+        foreach (var o in outcomes)
+        {
+            var axes = string.Join(" ", o.Workload.Workload.Axes.Select(a => $"{a.Key}={a.Value}"));
+            table.AddRow(
+                o.Workload.Workload.Uuid[..8],
+                Markup.Escape(axes),
+                o.Status == EvaluationStatus.PASSED ? "[green]PASSED[/]" : $"[red]{o.StatusText}[/]",
+                Number(o.LatencyMs, "0.0000"),
+                Number(o.ReferenceLatencyMs, "0.000"),
+                Number(o.Speedup, "0.0"),
+                Number(o.Floor?.Milliseconds, "0.0000"),
+                Number(o.FloorRatio, "0.00"));
+        }
+        return table;
+    }
+
+    private static void AppendTraces(string path, Definition definition, string solutionName, IReadOnlyList<WorkloadOutcome> outcomes, Tools.Bench.Worker.WorkerHello hello)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+        var environment = new TraceEnvironment(hello.Device.Replace(' ', '_'), new Dictionary<string, string>
+        {
+            ["cuda_driver"] = hello.DriverVersion.ToString(CultureInfo.InvariantCulture),
+            ["agentforge"] = typeof(BenchRun).Assembly.GetName().Version?.ToString() ?? "dev",
+        });
+        var lines = outcomes.Where(o => o.Status is not null).Select(o =>
+        {
+            var performance = o.LatencyMs is { } latency && o.ReferenceLatencyMs is { } reference
+                ? new Performance(latency, reference, o.Speedup ?? 0)
+                : null;
+            var evaluation = new Evaluation(o.Status!.Value, environment,
+                DateTimeOffset.Now.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture), o.Log, o.Correctness,
+                o.Status == EvaluationStatus.PASSED ? performance : null);
+            return TraceJson.WriteTrace(new Trace(definition.Name, o.Workload.Workload, solutionName, evaluation));
+        });
+        File.AppendAllLines(path, lines);
+    }
+
+    private static string Number(double? value, string format) =>
+        value is { } v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "...";
+}

@@ -1,0 +1,99 @@
+using AgentForge.Tools.Bench;
+using AgentForge.Tools.Bench.Worker;
+using AgentForge.Tools.Build;
+using AgentForge.Tools.Inputs;
+using AgentForge.Tools.Oracle;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Orchestrator.Harness;
+
+/// <summary>
+/// The evaluation pipeline wired together: dataset, baselines, nvcc, one GPU worker, the Python
+/// oracle and the caches. Commands (bench, evolve, tools) share it; tests build the pieces with
+/// fakes instead.
+/// </summary>
+public sealed class Harness : IAsyncDisposable
+{
+    private Harness(HarnessOptions options, TraceDataset dataset, BaselineCatalog baselines, NvccBuilder builder, WorkerSlot worker, CachingOracle oracle, Evaluator evaluator, string scratch)
+    {
+        Options = options;
+        Dataset = dataset;
+        Baselines = baselines;
+        Builder = builder;
+        Worker = worker;
+        Oracle = oracle;
+        Evaluator = evaluator;
+        Scratch = scratch;
+    }
+
+    public HarnessOptions Options { get; }
+    public TraceDataset Dataset { get; }
+    public BaselineCatalog Baselines { get; }
+    public NvccBuilder Builder { get; }
+    public WorkerSlot Worker { get; }
+    public CachingOracle Oracle { get; }
+    public Evaluator Evaluator { get; }
+    public string Scratch { get; }
+
+    public static DataResult<Harness> Create(HarnessOptions options, OracleTiming? referenceTiming)
+    {
+        var dataset = TraceDataset.Load(options.DatasetRoot);
+        if (dataset.Errors.Count > 0)
+        {
+            return DataResult<Harness>.Fail(dataset.Errors);
+        }
+        var kernels = BaselineCatalog.Locate(options.KernelsRoot);
+        if (kernels is null)
+        {
+            return new DataError(options.KernelsRoot ?? "kernels", null, "kernels", "no baseline kernels found (manifest.json beside the executable or in src/Kernels.Baseline)");
+        }
+        var baselines = BaselineCatalog.Load(kernels);
+        if (!baselines.IsOk)
+        {
+            return DataResult<Harness>.Fail(baselines.Errors);
+        }
+        var scratch = Path.Combine(options.CacheRoot, "scratch", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(scratch);
+
+        var builder = new NvccBuilder(new NvccOptions(Path.Combine(options.CacheRoot, "builds"), baselines.Value.IncludeDirectory, options.NvccPath));
+        var worker = new WorkerSlot(WorkerCommand.FromTemplate(options.WorkerTemplate ?? WorkerCommand.DefaultTemplate, options.Gpu));
+        var oracle = new CachingOracle(OraclePool.Create(new OracleOptions(), options.OracleProcesses), new ReferenceCache(Path.Combine(options.CacheRoot, "references")));
+        var inputs = new MaterializingInputProvider(dataset.Root, new InputMaterializer(), new InputCache(Path.Combine(options.CacheRoot, "inputs"), options.InputCacheBytes));
+        var evaluator = new Evaluator(inputs, new OracleReferenceProvider(oracle, scratch, referenceTiming), worker, SafetensorsTensorFiles.Instance, scratch);
+        return DataResult<Harness>.Ok(new Harness(options, dataset, baselines.Value, builder, worker, oracle, evaluator, scratch));
+    }
+
+    /// <summary>Builds a candidate for the worker's card (starting the worker if needed).</summary>
+    public async Task<BuildResult> BuildAsync(CandidateSource candidate, Definition definition, CancellationToken cancellationToken)
+    {
+        var architecture = await ArchitectureAsync(candidate.Target, cancellationToken);
+        return architecture is null
+            ? BuildResult.Failed("no worker: the target architecture is unknown", "", "")
+            : await Builder.BuildAsync(candidate, definition, architecture, cancellationToken);
+    }
+
+    public async Task<string?> ArchitectureAsync(TargetKind target, CancellationToken cancellationToken)
+    {
+        await Worker.EnsureStartedAsync(cancellationToken);
+        if (Worker.Hello is not { } hello)
+        {
+            return null;
+        }
+        // "sm_90" -> (9, 0); "sm_100" -> (10, 0)
+        var digits = hello.Architecture.Replace("sm_", "", StringComparison.Ordinal);
+        return NvccBuilder.Architecture(int.Parse(digits[..^1], System.Globalization.CultureInfo.InvariantCulture), digits[^1] - '0', target);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Worker.DisposeAsync();
+        await Oracle.DisposeAsync();
+        try
+        {
+            Directory.Delete(Scratch, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

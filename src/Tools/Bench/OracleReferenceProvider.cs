@@ -1,0 +1,26 @@
+using AgentForge.Tools.Oracle;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tools.Bench;
+
+/// <summary>
+/// Reference outputs from the Python oracle (cached on disk by definition hash, workload, trial
+/// and seed). The reference is timed with its own small budget: the naive references loop in
+/// Python and would otherwise dominate a bench; the method string records the budget.
+/// </summary>
+public sealed class OracleReferenceProvider(IReferenceOracle oracle, string scratchDirectory, OracleTiming? timing) : IReferenceProvider
+{
+    public async Task<ReferenceOutputs> GetAsync(Definition definition, WorkloadEntry workload, PreparedInputs inputs, CancellationToken cancellationToken)
+    {
+        var output = Path.Combine(scratchDirectory, $"reference-{Guid.NewGuid():N}.safetensors");
+        var request = OracleRequest.For(definition, inputs.Inputs, inputs.Path, output, timing);
+        var result = await oracle.RunAsync(request, cancellationToken);
+        var method = timing is null ? "not timed" : $"torch, CUDA events, L2 flushed, median of {timing.Iterations} after {timing.Warmup} warm-up";
+        return result switch
+        {
+            OracleSuccess s => new ReferenceOutputs(s.OutputsPath, s.LatencyMs ?? double.NaN, null, method),
+            OracleFailure f => new ReferenceOutputs(null, double.NaN, f.ToString(), method),
+            _ => new ReferenceOutputs(null, double.NaN, "unknown oracle result", method),
+        };
+    }
+}

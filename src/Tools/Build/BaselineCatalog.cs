@@ -1,0 +1,99 @@
+using System.Text.Json;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tools.Build;
+
+/// <summary>One hand-written baseline as listed in src/Kernels.Baseline/manifest.json.</summary>
+public sealed record BaselineEntry(string Definition, string Name, IReadOnlyList<string> Sources, string EntryPoint, string Target, string? Description);
+
+/// <summary>
+/// The baseline kernels: a folder with manifest.json, include/agentforge.h and one folder per
+/// definition. Found next to the executable (kernels/), else in the source tree.
+/// </summary>
+public sealed class BaselineCatalog
+{
+    private BaselineCatalog(string root, IReadOnlyList<BaselineEntry> entries)
+    {
+        Root = root;
+        Entries = entries;
+    }
+
+    public string Root { get; }
+
+    public IReadOnlyList<BaselineEntry> Entries { get; }
+
+    public string IncludeDirectory => Path.Combine(Root, "include");
+
+    public static string? Locate(string? explicitRoot)
+    {
+        if (!string.IsNullOrEmpty(explicitRoot))
+        {
+            return explicitRoot;
+        }
+        var beside = Path.Combine(AppContext.BaseDirectory, "kernels");
+        if (File.Exists(Path.Combine(beside, "manifest.json")))
+        {
+            return beside;
+        }
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var source = Path.Combine(directory.FullName, "src", "Kernels.Baseline");
+            if (File.Exists(Path.Combine(source, "manifest.json")))
+            {
+                return source;
+            }
+        }
+        return null;
+    }
+
+    public static DataResult<BaselineCatalog> Load(string root)
+    {
+        var manifest = Path.Combine(root, "manifest.json");
+        if (!File.Exists(manifest))
+        {
+            return new DataError(manifest, null, "manifest", "no baseline manifest here");
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+            var entries = new List<BaselineEntry>();
+            var index = 0;
+            foreach (var item in document.RootElement.GetProperty("baselines").EnumerateArray())
+            {
+                string Text(string name) => item.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+                    ? v.GetString()!
+                    : throw new KeyNotFoundException($"baselines[{index}].{name}");
+                entries.Add(new BaselineEntry(
+                    Text("definition"),
+                    Text("name"),
+                    item.GetProperty("sources").EnumerateArray().Select(s => s.GetString()!).ToList(),
+                    Text("entry_point"),
+                    item.TryGetProperty("target", out var t) ? t.GetString() ?? "portable" : "portable",
+                    item.TryGetProperty("description", out var d) ? d.GetString() : null));
+                index++;
+            }
+            return DataResult<BaselineCatalog>.Ok(new BaselineCatalog(root, entries));
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return new DataError(manifest, null, "baselines", e.Message);
+        }
+    }
+
+    public BaselineEntry? For(string definition) => Entries.FirstOrDefault(e => e.Definition == definition);
+
+    /// <summary>The candidate for a baseline, sources read from disk; a target of "sm_90a" asks for architecture-specific code.</summary>
+    public CandidateSource Candidate(BaselineEntry entry) => new(
+        entry.Name,
+        entry.Definition,
+        entry.Sources.Select(s => new SourceFile(s, File.ReadAllText(Path.Combine(Root, s)))).ToList(),
+        EntrySymbol(entry.EntryPoint),
+        entry.Target.EndsWith('a') ? TargetKind.ArchSpecific : TargetKind.Portable);
+
+    /// <summary>"path/kernel.cu::run" -> "run".</summary>
+    public static string EntrySymbol(string entryPoint)
+    {
+        var separator = entryPoint.IndexOf("::", StringComparison.Ordinal);
+        return separator < 0 ? entryPoint : entryPoint[(separator + 2)..];
+    }
+}

@@ -1,0 +1,147 @@
+using AgentForge.Orchestrator.Harness;
+using AgentForge.Tools.Bench;
+using AgentForge.Tools.Build;
+using AgentForge.Tools.Cuda;
+using AgentForge.Tools.Oracle;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.GpuTests;
+
+/// <summary>
+/// The whole GPU path on a tiny dataset of our own (one "copy" definition): nvcc build, worker,
+/// oracle, comparator, timing, and the verdicts for broken candidates. Each broken candidate is
+/// followed by a correct one, which must still pass: a crash or hang ends only its worker.
+/// </summary>
+public sealed class HarnessGpuTests : IAsyncLifetime
+{
+    private const long Elements = 64L << 20; // 256 MiB in, 256 MiB out: far past the L2.
+
+    private readonly string root = Directory.CreateTempSubdirectory("agentforge-gpu-harness-").FullName;
+    private Harness? host;
+
+    private const string CorrectCopy = """
+        #include "agentforge.h"
+        __global__ void copy_kernel(const float4* __restrict__ x, float4* __restrict__ y, int64_t n4) {
+          for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n4; i += (int64_t)gridDim.x * blockDim.x) y[i] = x[i];
+        }
+        void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) {
+          int64_t n4 = x.numel() / 4;
+          copy_kernel<<<132 * 8, 512, 0, stream>>>(x.ptr<const float4>(), y.ptr<float4>(), n4);
+        }
+        """;
+
+    private const string WrongCopy = """
+        #include "agentforge.h"
+        __global__ void k(const float* x, float* y, int64_t n) {
+          for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) y[i] = x[i] + 1.0f;
+        }
+        void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) { k<<<1024, 256, 0, stream>>>(x.ptr<const float>(), y.ptr<float>(), x.numel()); }
+        """;
+
+    private const string OutOfBoundsCopy = """
+        #include "agentforge.h"
+        __global__ void k(const float* x, float* y, int64_t n) {
+          int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+          if (i < n) y[i + (int64_t(1) << 40)] = x[i];
+        }
+        void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) { k<<<(x.numel() + 255) / 256, 256, 0, stream>>>(x.ptr<const float>(), y.ptr<float>(), x.numel()); }
+        """;
+
+    private const string NeverReturns = """
+        #include "agentforge.h"
+        __global__ void k(volatile int* flag) { while (flag[0] != 12345) { } }
+        void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) { k<<<1, 1, 0, stream>>>(static_cast<volatile int*>(y.data)); }
+        """;
+
+    public async ValueTask InitializeAsync()
+    {
+        Gpu.RequireDevice();
+        var dataset = Path.Combine(root, "dataset");
+        Directory.CreateDirectory(Path.Combine(dataset, "definitions", "test"));
+        Directory.CreateDirectory(Path.Combine(dataset, "workloads", "test"));
+        var definition = new Definition("copy_f32", "test",
+            [new("n", new VarAxis())],
+            [new("x", new TensorSpec(["n"], DType.Float32))],
+            [new("y", new TensorSpec(["n"], DType.Float32))],
+            "import torch\n\ndef run(x):\n    return x.clone()\n", [], "copy", []);
+        await File.WriteAllTextAsync(Path.Combine(dataset, "definitions", "test", "copy_f32.json"), TraceJson.WriteDefinition(definition));
+        var workload = new Workload("copy-0001", new Dictionary<string, long> { ["n"] = Elements }, [new("x", new RandomInput())]);
+        await File.WriteAllTextAsync(Path.Combine(dataset, "workloads", "test", "copy_f32.jsonl"), TraceJson.WriteTrace(new Trace("copy_f32", workload)) + "\n");
+
+        var agentforge = Path.Combine(AppContext.BaseDirectory, "agentforge.dll");
+        var created = Harness.Create(
+            new HarnessOptions(dataset, Path.Combine(root, "cache"), WorkerTemplate: $"dotnet {agentforge} worker --gpu {{gpu}}", OracleProcesses: 1),
+            new OracleTiming(1, 3));
+        Assert.True(created.IsOk, string.Join("\n", created.Errors));
+        host = created.Value;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (host is not null)
+        {
+            await host.DisposeAsync();
+        }
+        Directory.Delete(root, recursive: true);
+    }
+
+    private async Task<WorkloadOutcome> EvaluateAsync(string source, string name, bool time = false)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var definition = host!.Dataset.FindDefinition("copy_f32")!;
+        var candidate = new CandidateSource(name, definition.Name, [new SourceFile("kernel.cu", source)]);
+        var build = await host.BuildAsync(candidate, definition, ct);
+        Assert.True(build.Succeeded, build.Log);
+        var options = new EvaluatorOptions(Trials: 1, Time: time, PerCallLimit: TimeSpan.FromSeconds(5), RequestOverhead: TimeSpan.FromSeconds(10));
+        return await host.Evaluator.EvaluateWorkloadAsync(build.LibraryPath!, definition, host.Dataset.Workloads(definition.Name).Single(), options, ct);
+    }
+
+    [Fact]
+    public async Task A_copy_kernel_passes_and_measures_within_10_percent_of_bytes_over_copy_bandwidth()
+    {
+        var outcome = await EvaluateAsync(CorrectCopy, "copy", time: true);
+        Assert.Equal(EvaluationStatus.PASSED, outcome.Status);
+        var bandwidth = host!.Worker.Hello!.CopyBandwidthGbps * 1e9;
+        var predictedMs = 2.0 * Elements * 4 / bandwidth * 1e3;
+        var ratio = outcome.LatencyMs!.Value / predictedMs;
+        TestContext.Current.SendDiagnosticMessage($"copy: {outcome.LatencyMs:0.0000} ms, bytes/bandwidth {predictedMs:0.0000} ms, ratio {ratio:0.000}, floor ratio {outcome.FloorRatio:0.000}");
+        Assert.InRange(ratio, 0.9, 1.1);
+    }
+
+    [Fact]
+    public async Task A_wrong_result_is_incorrect_numerical()
+    {
+        var outcome = await EvaluateAsync(WrongCopy, "wrong");
+        Assert.Equal(EvaluationStatus.INCORRECT_NUMERICAL, outcome.Status);
+    }
+
+    [Fact]
+    public async Task An_out_of_bounds_write_is_a_runtime_error_and_the_next_candidate_still_runs()
+    {
+        var broken = await EvaluateAsync(OutOfBoundsCopy, "oob");
+        Assert.Equal(EvaluationStatus.RUNTIME_ERROR, broken.Status);
+        Assert.Contains("ILLEGAL_ADDRESS", broken.Log, StringComparison.OrdinalIgnoreCase);
+        var next = await EvaluateAsync(CorrectCopy, "copy-after-oob");
+        Assert.Equal(EvaluationStatus.PASSED, next.Status);
+    }
+
+    [Fact]
+    public async Task A_kernel_that_never_returns_times_out_and_the_next_candidate_still_runs()
+    {
+        var hung = await EvaluateAsync(NeverReturns, "hang");
+        Assert.Equal(EvaluationStatus.TIMEOUT, hung.Status);
+        var next = await EvaluateAsync(CorrectCopy, "copy-after-hang");
+        Assert.Equal(EvaluationStatus.PASSED, next.Status);
+    }
+
+    [Fact]
+    public void The_driver_reports_the_card()
+    {
+        var opened = CudaDevice.TryOpen(0);
+        Assert.NotNull(opened.Device);
+        using var device = opened.Device;
+        Assert.True(device.Info.MultiprocessorCount > 0);
+        Assert.True(device.Info.L2CacheBytes > 0);
+        TestContext.Current.SendDiagnosticMessage($"{device.Info.Name} {device.Info.Architecture} {device.Info.MultiprocessorCount} SMs");
+    }
+}
