@@ -17,7 +17,8 @@
 //   3. output: each warp accumulates p_j * ckv[j] over its indices (16 dims per lane), partial
 //      sums are reduced across warps in shared memory and divided by the sum.
 // Indices outside [0, num_pages*64) are treated like -1 (the reference only defines -1 as
-// padding; other out-of-range values would fault there). Scratch: none (about 32 KB of static shared memory).
+// padding; other out-of-range values would fault there).
+// Launch: grid (16, T), block 256, about 32 KB of static shared memory. Scratch: none.
 // Measured numbers: none yet.
 
 #include "agentforge.h"

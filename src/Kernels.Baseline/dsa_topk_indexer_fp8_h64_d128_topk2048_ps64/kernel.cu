@@ -45,6 +45,7 @@ constexpr int kHeadGroups = kScoreThreads / kPageSize;              // 4
 constexpr int kHeadsPerThread = kHeads / kHeadGroups;               // 16
 constexpr int kWordsPerRow = kHeadDim / 4;                          // 32
 constexpr int kSelectThreads = 512;
+static_assert(kHeads == kPageSize, "the score kernel loads scales and weights with the same 64 threads");
 
 __device__ __forceinline__ float fp8_to_float(uint32_t byte) {
   __nv_fp8_e4m3 v;

@@ -13,7 +13,8 @@
 // Algorithm: sequential over tokens. Row v of the k-last state (128 floats over k) evolves
 // independently of the other rows, so the state is split across warps by rows and kept in
 // registers for the whole sequence: each warp owns 8 rows, lane l holds k = l + 32*i (i = 0..3)
-// of each row (32 floats per lane). Per token, u and the output are warp shuffle reductions.
+// of each row (32 floats per lane). Per token, u and the output are warp shuffle reductions; the
+// next token's inputs are prefetched into registers while the current one is processed.
 // Launch: cudaMemsetAsync(output, 0), then grid (4 row blocks, 8 heads, N sequences), block 128
 // (4 warps x 8 rows = 32 rows per block). Scratch: none. Measured numbers: none yet.
 
@@ -40,6 +41,36 @@ constexpr int kPerLane = kHeadDim / 32;                // 4
 __device__ __forceinline__ float softplus_torch(float x) {
   // torch.nn.functional.softplus with beta = 1, threshold = 20.
   return x > 20.0f ? x : log1pf(expf(x));
+}
+
+// Per-token inputs one lane needs: gates, its 4 k and q elements, the 8 values of its warp's rows.
+struct TokenInputs {
+  float a;
+  float b;
+  float k[kPerLane];
+  float q[kPerLane];
+  float v[kRowsPerWarp];
+};
+
+__device__ __forceinline__ TokenInputs load_token(const __nv_bfloat16* __restrict__ q,
+                                                  const __nv_bfloat16* __restrict__ k,
+                                                  const __nv_bfloat16* __restrict__ v,
+                                                  const __nv_bfloat16* __restrict__ a,
+                                                  const __nv_bfloat16* __restrict__ b_gate, int64_t t, int h,
+                                                  int qk_head, int row0, int lane) {
+  TokenInputs in;
+  in.a = __bfloat162float(a[t * kNumVHeads + h]);
+  in.b = __bfloat162float(b_gate[t * kNumVHeads + h]);
+  const int64_t qk_off = (t * kNumQKHeads + qk_head) * kHeadDim;
+#pragma unroll
+  for (int i = 0; i < kPerLane; ++i) {
+    in.k[i] = __bfloat162float(k[qk_off + lane + 32 * i]);
+    in.q[i] = __bfloat162float(q[qk_off + lane + 32 * i]);
+  }
+  const int64_t v_off = (t * kNumVHeads + h) * kHeadDim + row0;
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) in.v[r] = __bfloat162float(v[v_off + r]);
+  return in;
 }
 
 __global__ void __launch_bounds__(kThreads)
@@ -83,24 +114,19 @@ gdn_prefill_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __r
   const float exp_A = expf(A_log[h]);
   const float dtb = dt_bias[h];
 
+  // The next token's inputs are loaded before the current token is processed (register
+  // prefetch), so their latency overlaps the reductions of the serial chain.
+  TokenInputs cur{};
+  if (start < end) cur = load_token(q, k, v, a, b_gate, start, h, qk_head, row0, lane);
 #pragma unroll 1
   for (int64_t t = start; t < end; ++t) {
-    const float x = __bfloat162float(a[t * kNumVHeads + h]) + dtb;
-    const float g = expf(-exp_A * softplus_torch(x));
-    const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[t * kNumVHeads + h])));
+    TokenInputs nxt = cur;
+    if (t + 1 < end) nxt = load_token(q, k, v, a, b_gate, t + 1, h, qk_head, row0, lane);
 
-    const int64_t qk_off = (t * kNumQKHeads + qk_head) * kHeadDim;
-    float kk[kPerLane];
-    float qq[kPerLane];
-#pragma unroll
-    for (int i = 0; i < kPerLane; ++i) {
-      kk[i] = __bfloat162float(k[qk_off + lane + 32 * i]);
-      qq[i] = __bfloat162float(q[qk_off + lane + 32 * i]);
-    }
+    const float x = cur.a + dtb;
+    const float g = expf(-exp_A * softplus_torch(x));
+    const float beta = 1.0f / (1.0f + expf(-cur.b));
     const int64_t v_off = (t * kNumVHeads + h) * kHeadDim + row0;
-    float vv[kRowsPerWarp];
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) vv[r] = __bfloat162float(v[v_off + r]);
 
     // old = g * S; partial u = k . old
     float u[kRowsPerWarp];
@@ -110,7 +136,7 @@ gdn_prefill_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __r
 #pragma unroll
       for (int i = 0; i < kPerLane; ++i) {
         S[r][i] = g * S[r][i];
-        part += kk[i] * S[r][i];
+        part += cur.k[i] * S[r][i];
       }
       u[r] = part;
     }
@@ -123,12 +149,12 @@ gdn_prefill_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __r
     float o[kRowsPerWarp];
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
-      const float nv = beta * vv[r] + (1.0f - beta) * u[r];
+      const float nv = beta * cur.v[r] + (1.0f - beta) * u[r];
       float part = 0.0f;
 #pragma unroll
       for (int i = 0; i < kPerLane; ++i) {
-        S[r][i] = (S[r][i] - kk[i] * u[r]) + kk[i] * nv;
-        part += qq[i] * S[r][i];
+        S[r][i] = (S[r][i] - cur.k[i] * u[r]) + cur.k[i] * nv;
+        part += cur.q[i] * S[r][i];
       }
       o[r] = part;
     }
@@ -140,6 +166,7 @@ gdn_prefill_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __r
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r)
       if (lane == r) output[v_off + r] = __float2bfloat16(scale * o[r]);
+    cur = nxt;
   }
 
 #pragma unroll
