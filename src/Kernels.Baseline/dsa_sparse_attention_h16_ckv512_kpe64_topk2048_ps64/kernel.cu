@@ -1,0 +1,222 @@
+// dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: baseline CUDA kernel (fp32 throughout).
+//
+// Computes absorbed-MLA sparse attention: for token t and head h, over the valid entries j of
+// sparse_indices[t] (-1 = padding, anywhere in the row; an index is a token id page*64+offset
+// into the flattened caches):
+//   logit_j = (q_nope[t,h] . ckv[j] + q_pe[t,h] . kpe[j]) * sm_scale
+//   lse[t,h] = logsumexp_j(logit_j) / ln 2       (base-2 log-sum-exp)
+//   output[t,h] = sum_j softmax(logit)_j * ckv[j]   (bf16)
+// A row without any valid index gives output 0 and lse = -inf.
+//
+// Algorithm: one block per (head, token), 256 threads (8 warps), three phases.
+//   1. logits: a warp per index (indices strided over warps); lane l holds dims 2l + 64i of the
+//      512-dim ckv row (bf16 pairs, coalesced) and dims 2l, 2l+1 of the 64-dim kpe row; two warp
+//      reductions; the scaled logit goes to shared memory.
+//   2. block max and sum of exp(logit - max) (unnormalized probabilities kept in shared memory);
+//      lse = (max + log(sum)) / ln 2.
+//   3. output: each warp accumulates p_j * ckv[j] over its indices (16 dims per lane), partial
+//      sums are reduced across warps in shared memory and divided by the sum.
+// Indices outside [0, num_pages*64) are treated like -1 (the reference only defines -1 as
+// padding; other out-of-range values would fault there).
+// Launch: grid (16, T), block 256, about 32 KB of static shared memory. Scratch: none.
+// Measured numbers: none yet.
+
+#include "agentforge.h"
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+
+namespace {
+
+constexpr int kHeads = 16;
+constexpr int kDimCkv = 512;
+constexpr int kDimKpe = 64;
+constexpr int kPageSize = 64;
+constexpr int kTopK = 2048;
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+constexpr int kCkvPairsPerLane = kDimCkv / 64;  // 8 bf16 pairs = 16 dims per lane
+
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
+}
+
+__device__ __forceinline__ float warp_max(float x) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+  return x;
+}
+
+__global__ void __launch_bounds__(kThreads)
+dsa_sparse_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
+                            const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
+                            const int32_t* __restrict__ sparse_indices, float sm_scale,
+                            int64_t num_cache_tokens, __nv_bfloat16* __restrict__ output,
+                            float* __restrict__ lse) {
+  __shared__ int s_idx[kTopK];
+  __shared__ float s_p[kTopK];                 // scaled logits, then exp(logit - max)
+  __shared__ float s_part[kWarps][kDimCkv];    // per-warp partial outputs
+  __shared__ float s_red[kWarps];
+  __shared__ int s_cnt[kWarps];
+
+  const int h = blockIdx.x;
+  const int t = blockIdx.y;
+  const int tid = threadIdx.x;
+  const int lane = tid & 31;
+  const int warp = tid >> 5;
+  const int64_t th = static_cast<int64_t>(t) * kHeads + h;
+
+  // Valid indices; invalid ones become -1.
+  int my_valid = 0;
+  for (int i = tid; i < kTopK; i += kThreads) {
+    const int raw = sparse_indices[static_cast<int64_t>(t) * kTopK + i];
+    const bool ok = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens;
+    s_idx[i] = ok ? raw : -1;
+    my_valid += ok ? 1 : 0;
+  }
+
+  // Query in registers, fp32.
+  const __nv_bfloat162* qn2 = reinterpret_cast<const __nv_bfloat162*>(q_nope + th * kDimCkv);
+  const __nv_bfloat162* qp2 = reinterpret_cast<const __nv_bfloat162*>(q_pe + th * kDimKpe);
+  float2 qn[kCkvPairsPerLane];
+#pragma unroll
+  for (int i = 0; i < kCkvPairsPerLane; ++i) qn[i] = __bfloat1622float2(qn2[lane + 32 * i]);
+  const float2 qp = __bfloat1622float2(qp2[lane]);
+
+  // Count of valid indices (block reduction).
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) my_valid += __shfl_xor_sync(0xffffffffu, my_valid, offset);
+  if (lane == 0) s_cnt[warp] = my_valid;
+  __syncthreads();
+  int num_valid = 0;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) num_valid += s_cnt[w];
+
+  if (num_valid == 0) {
+    // Block-uniform: no valid index -> zero output, lse = -inf.
+    for (int d = tid; d < kDimCkv; d += kThreads) output[th * kDimCkv + d] = __float2bfloat16(0.0f);
+    if (tid == 0) lse[th] = -INFINITY;
+    return;
+  }
+
+  // Phase 1: logits.
+  for (int j = warp; j < kTopK; j += kWarps) {
+    const int idx = s_idx[j];
+    if (idx < 0) continue;  // warp-uniform
+    const __nv_bfloat162* c2 = reinterpret_cast<const __nv_bfloat162*>(ckv + static_cast<int64_t>(idx) * kDimCkv);
+    const __nv_bfloat162* p2 = reinterpret_cast<const __nv_bfloat162*>(kpe + static_cast<int64_t>(idx) * kDimKpe);
+    float acc_n = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kCkvPairsPerLane; ++i) {
+      const float2 c = __bfloat1622float2(c2[lane + 32 * i]);
+      acc_n += qn[i].x * c.x + qn[i].y * c.y;
+    }
+    const float2 p = __bfloat1622float2(p2[lane]);
+    float acc_p = qp.x * p.x + qp.y * p.y;
+    acc_n = warp_sum(acc_n);
+    acc_p = warp_sum(acc_p);
+    if (lane == 0) s_p[j] = (acc_n + acc_p) * sm_scale;
+  }
+  __syncthreads();
+
+  // Phase 2: max, then sum of exp.
+  float m = -INFINITY;
+  for (int j = tid; j < kTopK; j += kThreads)
+    if (s_idx[j] >= 0) m = fmaxf(m, s_p[j]);
+  m = warp_max(m);
+  if (lane == 0) s_red[warp] = m;
+  __syncthreads();
+  m = s_red[0];
+#pragma unroll
+  for (int w = 1; w < kWarps; ++w) m = fmaxf(m, s_red[w]);
+  __syncthreads();  // everyone has read s_red before it is reused
+
+  float sum = 0.0f;
+  for (int j = tid; j < kTopK; j += kThreads) {
+    const float e = s_idx[j] >= 0 ? expf(s_p[j] - m) : 0.0f;
+    s_p[j] = e;
+    sum += e;
+  }
+  sum = warp_sum(sum);
+  if (lane == 0) s_red[warp] = sum;
+  __syncthreads();  // also publishes s_p (probabilities) for phase 3
+  sum = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) sum += s_red[w];
+
+  if (tid == 0) lse[th] = (m + logf(sum)) / 0.69314718055994530942f;
+
+  // Phase 3: output = sum_j p_j * ckv[j] / sum.
+  float2 acc[kCkvPairsPerLane];
+#pragma unroll
+  for (int i = 0; i < kCkvPairsPerLane; ++i) acc[i] = make_float2(0.0f, 0.0f);
+  for (int j = warp; j < kTopK; j += kWarps) {
+    const int idx = s_idx[j];
+    if (idx < 0) continue;  // warp-uniform
+    const float p = s_p[j];
+    const __nv_bfloat162* c2 = reinterpret_cast<const __nv_bfloat162*>(ckv + static_cast<int64_t>(idx) * kDimCkv);
+#pragma unroll
+    for (int i = 0; i < kCkvPairsPerLane; ++i) {
+      const float2 c = __bfloat1622float2(c2[lane + 32 * i]);
+      acc[i].x += p * c.x;
+      acc[i].y += p * c.y;
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < kCkvPairsPerLane; ++i) {
+    const int d = 2 * (lane + 32 * i);
+    s_part[warp][d] = acc[i].x;
+    s_part[warp][d + 1] = acc[i].y;
+  }
+  __syncthreads();
+  const float inv_sum = 1.0f / sum;
+  for (int d = tid; d < kDimCkv; d += kThreads) {
+    float o = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) o += s_part[w][d];
+    output[th * kDimCkv + d] = __float2bfloat16(o * inv_sum);
+  }
+}
+
+bool check(bool ok, const char* what) {
+  if (!ok) std::fprintf(stderr, "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: unexpected %s\n", what);
+  return ok;
+}
+
+}  // namespace
+
+void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tensor kpe_cache,
+         afg::Tensor sparse_indices, float sm_scale, afg::Tensor output, afg::Tensor lse,
+         cudaStream_t stream) {
+  using afg::DType;
+  if (!check(q_nope.rank == 3 && q_nope.dtype == DType::BFloat16 && q_nope.size(1) == kHeads &&
+                 q_nope.size(2) == kDimCkv, "q_nope")) return;
+  const int64_t T = q_nope.size(0);
+  if (!check(q_pe.rank == 3 && q_pe.dtype == DType::BFloat16 && q_pe.size(0) == T &&
+                 q_pe.size(1) == kHeads && q_pe.size(2) == kDimKpe, "q_pe")) return;
+  if (!check(ckv_cache.rank == 3 && ckv_cache.dtype == DType::BFloat16 && ckv_cache.size(1) == kPageSize &&
+                 ckv_cache.size(2) == kDimCkv, "ckv_cache")) return;
+  const int64_t P = ckv_cache.size(0);
+  if (!check(kpe_cache.rank == 3 && kpe_cache.dtype == DType::BFloat16 && kpe_cache.size(0) == P &&
+                 kpe_cache.size(1) == kPageSize && kpe_cache.size(2) == kDimKpe, "kpe_cache")) return;
+  if (!check(sparse_indices.rank == 2 && sparse_indices.dtype == DType::Int32 &&
+                 sparse_indices.size(0) == T && sparse_indices.size(1) == kTopK, "sparse_indices")) return;
+  if (!check(output.rank == 3 && output.dtype == DType::BFloat16 && output.size(0) == T &&
+                 output.size(1) == kHeads && output.size(2) == kDimCkv, "output")) return;
+  if (!check(lse.rank == 2 && lse.dtype == DType::Float32 && lse.size(0) == T && lse.size(1) == kHeads, "lse")) return;
+  if (T == 0) return;
+  if (!check(T <= 65535, "num_tokens (grid.y limit 65535)")) return;
+
+  const dim3 grid(kHeads, static_cast<unsigned>(T));
+  dsa_sparse_attention_kernel<<<grid, kThreads, 0, stream>>>(
+      q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
+      kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize,
+      output.ptr<__nv_bfloat16>(), lse.ptr<float>());
+  AFG_CUDA_CHECK(cudaGetLastError());
+}

@@ -1,0 +1,257 @@
+// dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: baseline CUDA kernel (fp32 accumulation).
+//
+// Computes, for each batch row b with L = seq_lens[b] cached tokens (token i lives in page
+// block_table[b][i/64] at offset i%64), the score of every token
+//   score(i) = sum_h relu(q[b,h] . k[i]) * weights[b,h],   q = fp8 e4m3 -> fp32,
+//   k[i][d]  = fp8(page bytes[off*128 + d]) * scale(page floats[64*128/4 + off])
+// (per page: 64x128 fp8 bytes, then 64 float32 scales: the deep_gemm layout) and writes the global
+// ids page*64+offset of the top min(2048, L) tokens, then -1 padding. The order of the ids is
+// unspecified (ties broken arbitrarily), as any valid top-k set is accepted.
+//
+// Algorithm:
+//   score kernel, grid (max_pages, B), block 256, only for rows with L > 2048 (rows with L <= 2048
+//   take every token and need no score): q[b] dequantized to fp32 in shared memory, the page's
+//   64 fp8 rows in shared memory; thread (token = tid % 64, head group = tid / 64) computes 16
+//   head dot products in fp32, sums relu(.)*w, the 4 head groups are added in shared memory.
+//   Scores go to a scratch buffer [B][max_pages*64] (cudaMallocAsync).
+//   select kernel, grid B, block 512: L <= 2048 -> ids of all L tokens, then -1. Otherwise an
+//   exact radix select of the 2048-th largest score (4 passes of 8 bits over order-preserving
+//   uint32 keys, shared-memory histograms), then every token with key > threshold plus the first
+//   (2048 - #greater) tokens with key == threshold (shared atomic slot counters).
+// seq_lens are clamped to [0, max_pages*64]; a page id outside [0, num_pages) reads as zeros.
+// Measured numbers: none yet.
+
+#include "agentforge.h"
+
+#include <cuda_fp8.h>
+#include <cuda_runtime.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+
+namespace {
+
+constexpr int kHeads = 64;
+constexpr int kHeadDim = 128;
+constexpr int kPageSize = 64;
+constexpr int kTopK = 2048;
+constexpr int kRowBytes = kHeadDim + 4;                             // 132
+constexpr int kPageBytes = kPageSize * kRowBytes;                   // 8448
+constexpr int kPageWords = kPageBytes / 4;                          // 2112
+constexpr int kFp8Words = kPageSize * kHeadDim / 4;                 // 2048: scales start here
+constexpr int kScoreThreads = 256;
+constexpr int kHeadGroups = kScoreThreads / kPageSize;              // 4
+constexpr int kHeadsPerThread = kHeads / kHeadGroups;               // 16
+constexpr int kWordsPerRow = kHeadDim / 4;                          // 32
+constexpr int kSelectThreads = 512;
+static_assert(kHeads == kPageSize, "the score kernel loads scales and weights with the same 64 threads");
+
+__device__ __forceinline__ float fp8_to_float(uint32_t byte) {
+  __nv_fp8_e4m3 v;
+  v.__x = static_cast<__nv_fp8_storage_t>(byte & 0xffu);
+  return static_cast<float>(v);
+}
+
+__device__ __forceinline__ int clamp_len(int len, int max_len) {
+  return len < 0 ? 0 : (len > max_len ? max_len : len);
+}
+
+// Order-preserving map float -> uint32 (larger float -> larger key; -0 and +0 map alike).
+__device__ __forceinline__ uint32_t float_key(float f) {
+  const uint32_t u = __float_as_uint(f);
+  return f >= 0.0f ? (u | 0x80000000u) : ~u;
+}
+
+__global__ void __launch_bounds__(kScoreThreads)
+indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restrict__ cache_words,
+                     const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
+                     const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
+                     float* __restrict__ scores) {
+  __shared__ __align__(16) float s_q[kHeads][kHeadDim];          // 32 KB
+  __shared__ uint32_t s_k[kPageSize][kWordsPerRow + 1];          // padded: conflict-free rows
+  __shared__ float s_scale[kPageSize];
+  __shared__ float s_w[kHeads];
+  __shared__ float s_part[kHeadGroups][kPageSize];
+
+  const int p = blockIdx.x;  // page slot in the block table row
+  const int b = blockIdx.y;
+  const int tid = threadIdx.x;
+  const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
+  if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
+
+  const int page = block_table[static_cast<int64_t>(b) * max_pages + p];
+  const bool page_ok = page >= 0 && static_cast<int64_t>(page) < num_pages;
+
+  const uint8_t* qb = q_fp8 + static_cast<int64_t>(b) * kHeads * kHeadDim;
+  for (int i = tid; i < kHeads * kHeadDim; i += kScoreThreads) s_q[i / kHeadDim][i % kHeadDim] = fp8_to_float(qb[i]);
+  const uint32_t* pw = cache_words + static_cast<int64_t>(page_ok ? page : 0) * kPageWords;
+  for (int i = tid; i < kPageSize * kWordsPerRow; i += kScoreThreads)
+    s_k[i / kWordsPerRow][i % kWordsPerRow] = page_ok ? pw[i] : 0u;
+  if (tid < kPageSize) {
+    s_scale[tid] = page_ok ? __uint_as_float(pw[kFp8Words + tid]) : 0.0f;
+    s_w[tid] = weights[static_cast<int64_t>(b) * kHeads + tid];
+  }
+  __syncthreads();
+
+  const int tok = tid % kPageSize;
+  const int hg = tid / kPageSize;
+  const float sc = s_scale[tok];
+  float acc[kHeadsPerThread];
+#pragma unroll
+  for (int j = 0; j < kHeadsPerThread; ++j) acc[j] = 0.0f;
+#pragma unroll 4
+  for (int w = 0; w < kWordsPerRow; ++w) {
+    const uint32_t word = s_k[tok][w];
+    // Dequantize exactly as the reference: fp8 value times the token's scale, in fp32.
+    const float k0 = fp8_to_float(word) * sc;
+    const float k1 = fp8_to_float(word >> 8) * sc;
+    const float k2 = fp8_to_float(word >> 16) * sc;
+    const float k3 = fp8_to_float(word >> 24) * sc;
+#pragma unroll
+    for (int j = 0; j < kHeadsPerThread; ++j) {
+      const float4 qv = *reinterpret_cast<const float4*>(&s_q[hg * kHeadsPerThread + j][4 * w]);
+      acc[j] += qv.x * k0 + qv.y * k1 + qv.z * k2 + qv.w * k3;
+    }
+  }
+  float part = 0.0f;
+#pragma unroll
+  for (int j = 0; j < kHeadsPerThread; ++j) part += fmaxf(acc[j], 0.0f) * s_w[hg * kHeadsPerThread + j];
+  s_part[hg][tok] = part;
+  __syncthreads();
+  if (tid < kPageSize) {
+    const int pos = p * kPageSize + tid;
+    if (pos < L) {
+      float s = 0.0f;
+#pragma unroll
+      for (int g = 0; g < kHeadGroups; ++g) s += s_part[g][tid];
+      scores[static_cast<int64_t>(b) * max_pages * kPageSize + pos] = s;
+    }
+  }
+}
+
+__global__ void __launch_bounds__(kSelectThreads)
+indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restrict__ seq_lens,
+                      const int32_t* __restrict__ block_table, int max_pages,
+                      int32_t* __restrict__ topk_indices) {
+  __shared__ uint32_t s_hist[256];
+  __shared__ uint32_t s_prefix;
+  __shared__ uint32_t s_mask;
+  __shared__ int s_remaining;
+  __shared__ int s_gt;
+  __shared__ int s_eq;
+
+  const int b = blockIdx.x;
+  const int tid = threadIdx.x;
+  const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
+  const int32_t* bt = block_table + static_cast<int64_t>(b) * max_pages;
+  int32_t* out = topk_indices + static_cast<int64_t>(b) * kTopK;
+
+  if (L <= kTopK) {  // block-uniform: every token is in the top-k
+    for (int i = tid; i < kTopK; i += kSelectThreads)
+      out[i] = i < L ? bt[i / kPageSize] * kPageSize + (i % kPageSize) : -1;
+    return;
+  }
+
+  const float* sc = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
+  if (tid == 0) {
+    s_prefix = 0u;
+    s_mask = 0u;
+    s_remaining = kTopK;
+    s_gt = 0;
+    s_eq = 0;
+  }
+  // Invariant: at least s_remaining keys match (key & s_mask) == s_prefix, and the keys above that
+  // prefix number kTopK - s_remaining.
+#pragma unroll 1
+  for (int pass = 0; pass < 4; ++pass) {
+    const int shift = 24 - 8 * pass;
+    for (int i = tid; i < 256; i += kSelectThreads) s_hist[i] = 0u;
+    __syncthreads();
+    const uint32_t prefix = s_prefix;
+    const uint32_t mask = s_mask;
+    for (int i = tid; i < L; i += kSelectThreads) {
+      const uint32_t key = float_key(sc[i]);
+      if ((key & mask) == prefix) atomicAdd(&s_hist[(key >> shift) & 0xffu], 1u);
+    }
+    __syncthreads();
+    if (tid == 0) {
+      const int rem = s_remaining;
+      int above = 0;
+      for (int d = 255; d >= 0; --d) {
+        const int c = static_cast<int>(s_hist[d]);
+        if (above + c >= rem) {
+          s_prefix = prefix | (static_cast<uint32_t>(d) << shift);
+          s_mask = mask | (0xffu << shift);
+          s_remaining = rem - above;
+          break;
+        }
+        above += c;
+      }
+    }
+    __syncthreads();
+  }
+
+  const uint32_t thr = s_prefix;        // key of the 2048-th largest score
+  const int take_eq = s_remaining;      // how many keys equal to thr to take (>= 1)
+  const int n_gt = kTopK - take_eq;     // number of keys strictly greater than thr
+  for (int i = tid; i < L; i += kSelectThreads) {
+    const uint32_t key = float_key(sc[i]);
+    const int32_t id = bt[i / kPageSize] * kPageSize + (i % kPageSize);
+    if (key > thr) {
+      const int slot = atomicAdd(&s_gt, 1);
+      out[slot] = id;
+    } else if (key == thr) {
+      const int e = atomicAdd(&s_eq, 1);
+      if (e < take_eq) out[n_gt + e] = id;
+    }
+  }
+}
+
+bool check(bool ok, const char* what) {
+  if (!ok) std::fprintf(stderr, "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: unexpected %s\n", what);
+  return ok;
+}
+
+}  // namespace
+
+void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor weights, afg::Tensor seq_lens,
+         afg::Tensor block_table, afg::Tensor topk_indices, cudaStream_t stream) {
+  using afg::DType;
+  if (!check(q_index_fp8.rank == 3 && q_index_fp8.dtype == DType::Float8E4M3FN &&
+                 q_index_fp8.size(1) == kHeads && q_index_fp8.size(2) == kHeadDim, "q_index_fp8")) return;
+  const int64_t B = q_index_fp8.size(0);
+  if (!check(k_index_cache_fp8.rank == 4 && k_index_cache_fp8.dtype == DType::Int8 &&
+                 k_index_cache_fp8.size(1) == kPageSize && k_index_cache_fp8.size(2) == 1 &&
+                 k_index_cache_fp8.size(3) == kRowBytes, "k_index_cache_fp8")) return;
+  const int64_t num_pages = k_index_cache_fp8.size(0);
+  if (!check(weights.rank == 2 && weights.dtype == DType::Float32 && weights.size(0) == B &&
+                 weights.size(1) == kHeads, "weights")) return;
+  if (!check(seq_lens.rank == 1 && seq_lens.dtype == DType::Int32 && seq_lens.size(0) == B, "seq_lens")) return;
+  if (!check(block_table.rank == 2 && block_table.dtype == DType::Int32 && block_table.size(0) == B, "block_table")) return;
+  const int64_t max_pages = block_table.size(1);
+  if (!check(topk_indices.rank == 2 && topk_indices.dtype == DType::Int32 && topk_indices.size(0) == B &&
+                 topk_indices.size(1) == kTopK, "topk_indices")) return;
+  if (B == 0) return;
+  if (!check(B <= 65535 && max_pages <= (1 << 20), "batch size or max_num_pages (too large)")) return;
+  if (!check(reinterpret_cast<std::uintptr_t>(k_index_cache_fp8.data) % 4 == 0, "k_index_cache_fp8 alignment")) return;
+
+  float* scores = nullptr;
+  const size_t score_bytes = static_cast<size_t>(B) * static_cast<size_t>(max_pages) * kPageSize * sizeof(float);
+  if (max_pages > 0) {
+    AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&scores), score_bytes, stream));
+    const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));
+    indexer_score_kernel<<<grid, kScoreThreads, 0, stream>>>(
+        q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint32_t>(), weights.ptr<const float>(),
+        seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages,
+        scores);
+  }
+  indexer_select_kernel<<<static_cast<unsigned>(B), kSelectThreads, 0, stream>>>(
+      scores, seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
+      topk_indices.ptr<int32_t>());
+  const cudaError_t launch_err = cudaGetLastError();
+  if (scores != nullptr) cudaFreeAsync(scores, stream);
+  if (launch_err != cudaSuccess)
+    std::fprintf(stderr, "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: launch failed: %s\n",
+                 cudaGetErrorString(launch_err));
+}

@@ -1,0 +1,501 @@
+// moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: baseline CUDA kernels (fp32 math).
+//
+// Computes a DeepSeek-V3 MoE layer restricted to the 32 local experts
+// [local_expert_offset, local_expert_offset + 32) of 256:
+//   routing per token: s = sigmoid(logits), sb = s + bias; 8 groups of 32 experts, group score =
+//   sum of the group's top-2 sb; keep the 4 best groups; top-8 experts by sb among them;
+//   weight_e = s_e / (sum of s over the 8 + 1e-20) * routed_scaling_factor.
+//   per selected local expert e and token t: A = hidden fp8 * hidden_scale[kb][t] (128-blocks),
+//   W13 / W2 = fp8 * their 128x128 block scales, G1 = A . W13^T [4096], X1 = G1[:2048],
+//   X2 = G1[2048:], C = silu(X2) * X1, O = C . W2^T [7168]; output[t] += weight_e * O.
+//   output is bf16 (zero for tokens without local experts).
+//
+// Algorithm (4 kernels + 2 memsets on the stream, all math in fp32 on CUDA cores):
+//   1. routing, block 256 = 8 warps, a warp per token: lane l holds experts j*32 + l (j = group);
+//      group top-2 and expert top-8 by warp argmax reductions (ties -> lower expert id). Each
+//      (token, k) pair whose expert is local is appended to its expert's list with an atomic slot
+//      counter: list[le][slot] = pair id t*8 + k, pair_weight[t*8 + k] = weight.
+//   2. GEMM1 + SwiGLU: grid (2048/64 column tiles, ceil(T/64) row tiles, 32 experts), block 256;
+//      tile 64 rows (pairs of the expert) x 64 columns of X1 and the same 64 columns of X2
+//      (128 weight rows), K step 32 inside one 128-scale block; operands are dequantized into
+//      shared memory as fp32 (register prefetch of the next K step), each thread computes a 4x4
+//      tile of X1 and of X2, then writes C = silu(X2)*X1 (fp32) to scratch row pair id.
+//      Tiles beyond the expert's count exit at once.
+//   3. GEMM2: grid (7168/128 column tiles, ceil(T/64), 32), same tiling (64 x 128, 4x8 per
+//      thread) over K = 2048; the epilogue atomically adds weight * O into an fp32 [T,7168]
+//      accumulator (zeroed by cudaMemsetAsync).
+//   4. accumulator -> bf16 output (writes every element).
+// Scratch (one cudaMallocAsync, freed on the stream): counts 32 ints, lists 32*T ints, pair weights
+// 8T floats, C 8T x 2048 floats (worst case: every top-8 expert local), accumulator T x 7168 floats;
+// about 94 KB per token (1.33 GB at T = 14107). Measured numbers: none yet.
+
+#include "agentforge.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp8.h>
+#include <cuda_runtime.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+
+namespace {
+
+constexpr int kHidden = 7168;
+constexpr int kInter = 2048;
+constexpr int kGemm1Out = 2 * kInter;  // 4096
+constexpr int kExperts = 256;
+constexpr int kLocalExperts = 32;
+constexpr int kTopK = 8;
+constexpr int kGroups = 8;
+constexpr int kGroupSize = kExperts / kGroups;  // 32
+constexpr int kTopKGroups = 4;
+constexpr int kQBlock = 128;
+constexpr int kHiddenBlocks = kHidden / kQBlock;      // 56
+constexpr int kInterBlocks = kInter / kQBlock;        // 16
+constexpr int kGemm1OutBlocks = kGemm1Out / kQBlock;  // 32
+
+constexpr int kThreads = 256;
+constexpr int kBM = 64;   // rows (token-expert pairs) per tile
+constexpr int kBK = 32;   // K step (divides the 128 scale block)
+constexpr int kHalfN = 64;  // columns per half tile; a tile has two halves = 128 columns
+constexpr int kRoutingWarps = kThreads / 32;
+
+__device__ __forceinline__ float fp8_to_float(uint32_t byte) {
+  __nv_fp8_e4m3 v;
+  v.__x = static_cast<__nv_fp8_storage_t>(byte & 0xffu);
+  return static_cast<float>(v);
+}
+
+__device__ __forceinline__ float sigmoid_ref(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+__device__ __forceinline__ float warp_max(float x) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+  return x;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Routing: a warp per token.
+__global__ void __launch_bounds__(kThreads)
+moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
+                   int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
+                   int* __restrict__ lists, float* __restrict__ pair_weight) {
+  const int lane = threadIdx.x & 31;
+  const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
+  if (t >= T) return;  // warp-uniform; this kernel has no block barrier
+
+  const float* lg = logits + static_cast<int64_t>(t) * kExperts;
+  float sb[kGroups];  // sb[j] = s + bias of expert j*32 + lane (group j)
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) {
+    const int e = j * kGroupSize + lane;
+    sb[j] = sigmoid_ref(lg[e]) + __bfloat162float(bias[e]);
+  }
+
+  // Group scores: sum of the top-2 sb of each group.
+  float gscore[kGroups];
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) {
+    const float m1 = warp_max(sb[j]);
+    const unsigned owners = __ballot_sync(0xffffffffu, sb[j] == m1);
+    const int owner = __ffs(static_cast<int>(owners)) - 1;
+    const float m2 = warp_max(lane == owner ? -INFINITY : sb[j]);
+    gscore[j] = m1 + m2;
+  }
+
+  // Keep the 4 best groups (every lane computes the same answer; ties -> lower group).
+  bool keep[kGroups];
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) keep[j] = false;
+#pragma unroll
+  for (int r = 0; r < kTopKGroups; ++r) {
+    int best = -1;
+    float best_v = -INFINITY;
+#pragma unroll
+    for (int j = 0; j < kGroups; ++j) {
+      if (!keep[j] && (best < 0 || gscore[j] > best_v)) {
+        best = j;
+        best_v = gscore[j];
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kGroups; ++j)
+      if (j == best) keep[j] = true;
+  }
+
+  // Top-8 experts by sb among the kept groups (ties -> lower expert id).
+  bool taken[kGroups];
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) taken[j] = false;
+  int sel[kTopK];
+#pragma unroll
+  for (int r = 0; r < kTopK; ++r) {
+    float bv = -INFINITY;
+    int be = 0x7fffffff;
+#pragma unroll
+    for (int j = 0; j < kGroups; ++j) {
+      const int e = j * kGroupSize + lane;
+      if (keep[j] && !taken[j] && (be == 0x7fffffff || sb[j] > bv)) {
+        bv = sb[j];
+        be = e;
+      }
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) {
+      const float ov = __shfl_xor_sync(0xffffffffu, bv, offset);
+      const int oe = __shfl_xor_sync(0xffffffffu, be, offset);
+      if (ov > bv || (ov == bv && oe < be)) {
+        bv = ov;
+        be = oe;
+      }
+    }
+    if (be < 0 || be >= kExperts) be = 0;  // unreachable for finite logits; keeps reads in bounds
+    sel[r] = be;
+#pragma unroll
+    for (int j = 0; j < kGroups; ++j)
+      if (be == j * kGroupSize + lane) taken[j] = true;
+  }
+
+  // Weights from s (without bias), normalized over the 8, times the scaling factor.
+  float ssel[kTopK];
+  float sum = 0.0f;
+#pragma unroll
+  for (int r = 0; r < kTopK; ++r) {
+    ssel[r] = sigmoid_ref(lg[sel[r]]);
+    sum += ssel[r];
+  }
+  const float denom = sum + 1e-20f;
+#pragma unroll
+  for (int r = 0; r < kTopK; ++r) {
+    if (lane == r) {
+      const int64_t le = static_cast<int64_t>(sel[r]) - local_expert_offset;
+      if (le >= 0 && le < kLocalExperts) {
+        const int pair = t * kTopK + r;
+        const int slot = atomicAdd(&counts[le], 1);
+        lists[le * T + slot] = pair;
+        pair_weight[pair] = (ssel[r] / denom) * routed_scaling_factor;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared 64 x 128 x 32 fp32 tile product: each thread owns rows ty*4..+3 and columns tx*4..+3 of
+// both 64-column halves.
+__device__ __forceinline__ void tile_fma(const float (*As)[kBM], const float (*Bs)[2 * kHalfN], int ty, int tx,
+                                         float (&acc1)[4][4], float (&acc2)[4][4]) {
+#pragma unroll 8
+  for (int kk = 0; kk < kBK; ++kk) {
+    const float4 a = *reinterpret_cast<const float4*>(&As[kk][ty * 4]);
+    const float4 b1 = *reinterpret_cast<const float4*>(&Bs[kk][tx * 4]);
+    const float4 b2 = *reinterpret_cast<const float4*>(&Bs[kk][kHalfN + tx * 4]);
+    const float av[4] = {a.x, a.y, a.z, a.w};
+    const float bv1[4] = {b1.x, b1.y, b1.z, b1.w};
+    const float bv2[4] = {b2.x, b2.y, b2.z, b2.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        acc1[i][j] += av[i] * bv1[j];
+        acc2[i][j] += av[i] * bv2[j];
+      }
+    }
+  }
+}
+
+__device__ __forceinline__ uint32_t byte_of(const uint2& v, int i) {
+  return ((i < 4 ? v.x : v.y) >> (8 * (i & 3))) & 0xffu;
+}
+__device__ __forceinline__ uint32_t byte_of(const uint4& v, int i) {
+  const uint32_t w = i < 4 ? v.x : (i < 8 ? v.y : (i < 12 ? v.z : v.w));
+  return (w >> (8 * (i & 3))) & 0xffu;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. GEMM1 + SwiGLU: C[pair][n0 + c] for a 64-row tile of one expert's pairs.
+__global__ void __launch_bounds__(kThreads)
+moe_gemm1_swiglu_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
+                        const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
+                        const int* __restrict__ counts, const int* __restrict__ lists, int T,
+                        float* __restrict__ cbuf) {
+  __shared__ __align__(16) float As[kBK][kBM];          // 8 KB, [k][row]
+  __shared__ __align__(16) float Bs[kBK][2 * kHalfN];   // 16 KB, [k][col]: X1 cols, then X2 cols
+  __shared__ int s_pair[kBM];
+
+  const int le = blockIdx.z;
+  const int m0 = blockIdx.y * kBM;
+  const int n0 = blockIdx.x * kHalfN;  // column of X1 (and of X2) in [0, 2048)
+  const int cnt = counts[le];
+  if (m0 >= cnt) return;  // block-uniform
+  const int tid = threadIdx.x;
+
+  if (tid < kBM) {
+    const int m = m0 + tid;
+    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
+  }
+  __syncthreads();
+
+  // Loader for A: row ar, 8 consecutive k at ak. Loader for W: weight row br, 16 k at bk.
+  const int ar = tid >> 2;
+  const int ak = (tid & 3) * 8;
+  const int a_pair = s_pair[ar];
+  const int a_tok = a_pair >= 0 ? a_pair / kTopK : -1;
+  const uint8_t* a_src = hidden + static_cast<int64_t>(a_tok >= 0 ? a_tok : 0) * kHidden + ak;
+
+  const int br = tid >> 1;
+  const int bk = (tid & 1) * 16;
+  const int w_row = br < kHalfN ? n0 + br : kInter + n0 + (br - kHalfN);  // row of W13 in [0, 4096)
+  const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + bk;
+  const float* b_scale = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + w_row / kQBlock) * kHiddenBlocks;
+
+  const int ty = tid >> 4;
+  const int tx = tid & 15;
+  float acc1[4][4];
+  float acc2[4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      acc1[i][j] = 0.0f;
+      acc2[i][j] = 0.0f;
+    }
+
+  constexpr int kSteps = kHidden / kBK;  // 224
+  uint2 a_reg = make_uint2(0u, 0u);
+  uint4 b_reg = *reinterpret_cast<const uint4*>(b_src);
+  if (a_tok >= 0) a_reg = *reinterpret_cast<const uint2*>(a_src);
+
+#pragma unroll 1
+  for (int s = 0; s < kSteps; ++s) {
+    const int kb = (s * kBK) / kQBlock;
+    const float a_sc = a_tok >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + a_tok] : 0.0f;
+    const float b_sc = b_scale[kb];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) As[ak + i][ar] = a_tok >= 0 ? fp8_to_float(byte_of(a_reg, i)) * a_sc : 0.0f;
+#pragma unroll
+    for (int i = 0; i < 16; ++i) Bs[bk + i][br] = fp8_to_float(byte_of(b_reg, i)) * b_sc;
+    __syncthreads();
+    if (s + 1 < kSteps) {
+      const int k_next = (s + 1) * kBK;
+      b_reg = *reinterpret_cast<const uint4*>(b_src + k_next);
+      if (a_tok >= 0) a_reg = *reinterpret_cast<const uint2*>(a_src + k_next);
+    }
+    tile_fma(As, Bs, ty, tx, acc1, acc2);
+    __syncthreads();
+  }
+
+  // SwiGLU epilogue: C = silu(X2) * X1 with silu(x) = x / (1 + exp(-x)).
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int pair = s_pair[ty * 4 + i];
+    if (pair < 0) continue;
+    float cv[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float x1 = acc1[i][j];
+      const float x2 = acc2[i][j];
+      cv[j] = (x2 / (1.0f + expf(-x2))) * x1;
+    }
+    *reinterpret_cast<float4*>(cbuf + static_cast<int64_t>(pair) * kInter + n0 + tx * 4) =
+        make_float4(cv[0], cv[1], cv[2], cv[3]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. GEMM2: acc[t][h0 + c] += weight * (C[pair] . W2[h0 + c]) for a 64-row tile.
+__global__ void __launch_bounds__(kThreads)
+moe_gemm2_kernel(const float* __restrict__ cbuf, const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
+                 const int* __restrict__ counts, const int* __restrict__ lists, const float* __restrict__ pair_weight,
+                 int T, float* __restrict__ acc_out) {
+  __shared__ __align__(16) float As[kBK][kBM];          // 8 KB
+  __shared__ __align__(16) float Bs[kBK][2 * kHalfN];   // 16 KB
+  __shared__ int s_pair[kBM];
+
+  const int le = blockIdx.z;
+  const int m0 = blockIdx.y * kBM;
+  const int h0 = blockIdx.x * (2 * kHalfN);  // output column tile of 128 (one scale block)
+  const int cnt = counts[le];
+  if (m0 >= cnt) return;  // block-uniform
+  const int tid = threadIdx.x;
+
+  if (tid < kBM) {
+    const int m = m0 + tid;
+    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
+  }
+  __syncthreads();
+
+  const int ar = tid >> 2;
+  const int ak = (tid & 3) * 8;
+  const int a_pair = s_pair[ar];
+  const float* a_src = cbuf + static_cast<int64_t>(a_pair >= 0 ? a_pair : 0) * kInter + ak;
+
+  const int br = tid >> 1;
+  const int bk = (tid & 1) * 16;
+  const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + br) * kInter + bk;
+  const float* b_scale = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + h0 / kQBlock) * kInterBlocks;
+
+  const int ty = tid >> 4;
+  const int tx = tid & 15;
+  float acc1[4][4];
+  float acc2[4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      acc1[i][j] = 0.0f;
+      acc2[i][j] = 0.0f;
+    }
+
+  constexpr int kSteps = kInter / kBK;  // 64
+  float4 a_lo = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  float4 a_hi = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  uint4 b_reg = *reinterpret_cast<const uint4*>(b_src);
+  if (a_pair >= 0) {
+    a_lo = *reinterpret_cast<const float4*>(a_src);
+    a_hi = *reinterpret_cast<const float4*>(a_src + 4);
+  }
+
+#pragma unroll 1
+  for (int s = 0; s < kSteps; ++s) {
+    const int kb = (s * kBK) / kQBlock;
+    const float b_sc = b_scale[kb];
+    As[ak + 0][ar] = a_lo.x;
+    As[ak + 1][ar] = a_lo.y;
+    As[ak + 2][ar] = a_lo.z;
+    As[ak + 3][ar] = a_lo.w;
+    As[ak + 4][ar] = a_hi.x;
+    As[ak + 5][ar] = a_hi.y;
+    As[ak + 6][ar] = a_hi.z;
+    As[ak + 7][ar] = a_hi.w;
+#pragma unroll
+    for (int i = 0; i < 16; ++i) Bs[bk + i][br] = fp8_to_float(byte_of(b_reg, i)) * b_sc;
+    __syncthreads();
+    if (s + 1 < kSteps) {
+      const int k_next = (s + 1) * kBK;
+      b_reg = *reinterpret_cast<const uint4*>(b_src + k_next);
+      if (a_pair >= 0) {
+        a_lo = *reinterpret_cast<const float4*>(a_src + k_next);
+        a_hi = *reinterpret_cast<const float4*>(a_src + k_next + 4);
+      }
+    }
+    tile_fma(As, Bs, ty, tx, acc1, acc2);
+    __syncthreads();
+  }
+
+  // Weighted scatter-add into the fp32 accumulator (a token may get up to 8 experts).
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int pair = s_pair[ty * 4 + i];
+    if (pair < 0) continue;
+    const float w = pair_weight[pair];
+    float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      atomicAdd(dst + tx * 4 + j, acc1[i][j] * w);
+      atomicAdd(dst + kHalfN + tx * 4 + j, acc2[i][j] * w);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. fp32 accumulator -> bf16 output.
+__global__ void __launch_bounds__(kThreads)
+moe_to_bf16_kernel(const float* __restrict__ acc, int64_t n, __nv_bfloat16* __restrict__ out) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+    out[i] = __float2bfloat16(acc[i]);
+}
+
+bool check(bool ok, const char* what) {
+  if (!ok) std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: unexpected %s\n", what);
+  return ok;
+}
+
+size_t align_up(size_t x) { return (x + 255) & ~static_cast<size_t>(255); }
+
+}  // namespace
+
+void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidden_states,
+         afg::Tensor hidden_states_scale, afg::Tensor gemm1_weights, afg::Tensor gemm1_weights_scale,
+         afg::Tensor gemm2_weights, afg::Tensor gemm2_weights_scale, int32_t local_expert_offset,
+         float routed_scaling_factor, afg::Tensor output, cudaStream_t stream) {
+  using afg::DType;
+  if (!check(routing_logits.rank == 2 && routing_logits.dtype == DType::Float32 &&
+                 routing_logits.size(1) == kExperts, "routing_logits")) return;
+  const int64_t T = routing_logits.size(0);
+  if (!check(routing_bias.rank == 1 && routing_bias.dtype == DType::BFloat16 && routing_bias.size(0) == kExperts,
+             "routing_bias")) return;
+  if (!check(hidden_states.rank == 2 && hidden_states.dtype == DType::Float8E4M3FN && hidden_states.size(0) == T &&
+                 hidden_states.size(1) == kHidden, "hidden_states")) return;
+  if (!check(hidden_states_scale.rank == 2 && hidden_states_scale.dtype == DType::Float32 &&
+                 hidden_states_scale.size(0) == kHiddenBlocks && hidden_states_scale.size(1) == T,
+             "hidden_states_scale")) return;
+  if (!check(gemm1_weights.rank == 3 && gemm1_weights.dtype == DType::Float8E4M3FN &&
+                 gemm1_weights.size(0) == kLocalExperts && gemm1_weights.size(1) == kGemm1Out &&
+                 gemm1_weights.size(2) == kHidden, "gemm1_weights")) return;
+  if (!check(gemm1_weights_scale.rank == 3 && gemm1_weights_scale.dtype == DType::Float32 &&
+                 gemm1_weights_scale.size(0) == kLocalExperts && gemm1_weights_scale.size(1) == kGemm1OutBlocks &&
+                 gemm1_weights_scale.size(2) == kHiddenBlocks, "gemm1_weights_scale")) return;
+  if (!check(gemm2_weights.rank == 3 && gemm2_weights.dtype == DType::Float8E4M3FN &&
+                 gemm2_weights.size(0) == kLocalExperts && gemm2_weights.size(1) == kHidden &&
+                 gemm2_weights.size(2) == kInter, "gemm2_weights")) return;
+  if (!check(gemm2_weights_scale.rank == 3 && gemm2_weights_scale.dtype == DType::Float32 &&
+                 gemm2_weights_scale.size(0) == kLocalExperts && gemm2_weights_scale.size(1) == kHiddenBlocks &&
+                 gemm2_weights_scale.size(2) == kInterBlocks, "gemm2_weights_scale")) return;
+  if (!check(output.rank == 2 && output.dtype == DType::BFloat16 && output.size(0) == T &&
+                 output.size(1) == kHidden, "output")) return;
+  if (T == 0) return;
+  // Grid rows ceil(T/64) <= 65535 and 32*T list slots must fit an int.
+  if (!check(T <= 65535LL * kBM, "seq_len (too large)")) return;
+  if (!check(reinterpret_cast<std::uintptr_t>(hidden_states.data) % 8 == 0 &&
+                 reinterpret_cast<std::uintptr_t>(gemm1_weights.data) % 16 == 0 &&
+                 reinterpret_cast<std::uintptr_t>(gemm2_weights.data) % 16 == 0,
+             "alignment of fp8 tensors (vector loads need 8/16 bytes)")) return;
+
+  const int Ti = static_cast<int>(T);
+  const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
+  const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
+  const size_t pairw_bytes = align_up(static_cast<size_t>(kTopK) * T * sizeof(float));
+  const size_t cbuf_bytes = align_up(static_cast<size_t>(kTopK) * T * kInter * sizeof(float));
+  const size_t acc_bytes = align_up(static_cast<size_t>(T) * kHidden * sizeof(float));
+  const size_t total = counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + acc_bytes;
+
+  char* base = nullptr;
+  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), total, stream));
+  int* counts = reinterpret_cast<int*>(base);
+  int* lists = reinterpret_cast<int*>(base + counts_bytes);
+  float* pair_weight = reinterpret_cast<float*>(base + counts_bytes + lists_bytes);
+  float* cbuf = reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes);
+  float* acc = reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes);
+
+  cudaError_t err = cudaMemsetAsync(counts, 0, kLocalExperts * sizeof(int), stream);
+  if (err == cudaSuccess) err = cudaMemsetAsync(acc, 0, static_cast<size_t>(T) * kHidden * sizeof(float), stream);
+  if (err == cudaSuccess) {
+    const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
+    moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
+        routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
+        routed_scaling_factor, counts, lists, pair_weight);
+
+    const unsigned row_tiles = static_cast<unsigned>((T + kBM - 1) / kBM);
+    const dim3 grid1(kInter / kHalfN, row_tiles, kLocalExperts);
+    moe_gemm1_swiglu_kernel<<<grid1, kThreads, 0, stream>>>(
+        hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+        gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, cbuf);
+
+    const dim3 grid2(kHidden / (2 * kHalfN), row_tiles, kLocalExperts);
+    moe_gemm2_kernel<<<grid2, kThreads, 0, stream>>>(
+        cbuf, gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(), counts, lists,
+        pair_weight, Ti, acc);
+
+    const int64_t n = T * kHidden;
+    const int64_t want = (n + kThreads - 1) / kThreads;
+    const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
+    moe_to_bf16_kernel<<<conv_blocks, kThreads, 0, stream>>>(acc, n, output.ptr<__nv_bfloat16>());
+    err = cudaGetLastError();
+  }
+  cudaFreeAsync(base, stream);
+  if (err != cudaSuccess)
+    std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: %s\n",
+                 cudaGetErrorString(err));
+}
