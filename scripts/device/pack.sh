@@ -16,8 +16,9 @@ fi
 
 rm -rf "$out/app" "$out/gputests" "$out/dataset"
 dotnet publish src/Orchestrator -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$out/app" --nologo -v q
-dotnet publish tests/AgentForge.GpuTests -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$out/gputests" --nologo -v q
+dotnet publish tests/AgentForge.GpuTests -c Release -r linux-x64 --self-contained false -o "$out/gputests" --nologo -v q
 
+rm -rf "$out/gputests/Microsoft.CodeCoverage" "$out"/gputests/*.pdb
 mkdir -p "$out/dataset"
 (cd "$dataset" && find definitions workloads -type f \( -name '*.json' -o -name '*.jsonl' \) -print0 | xargs -0 -I{} cp --parents {} "$OLDPWD/$out/dataset/")
 if [ -d "$dataset/blob" ]; then cp -r "$dataset/blob" "$out/dataset/"; fi

@@ -67,7 +67,7 @@ public sealed class CudaDevice : IDisposable
         }
         catch (DllNotFoundException e)
         {
-            return new(null, $"no CUDA driver: libcuda.so.1 could not be loaded ({e.Message})");
+            return new(null, $"no CUDA driver: libcuda.so.1 could not be loaded ({e.Message.Split('\n')[0].Trim()})");
         }
         catch (EntryPointNotFoundException e)
         {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole GPU check, run on the GPU machine after scripts/device/pack.sh (carry `.device`):
+#   scripts/device/gpu-check.sh quick   GPU tests + each baseline on 3 workloads (smallest, median, largest), 1 trial
+#   scripts/device/gpu-check.sh full    GPU tests + each baseline on every workload, 3 trials
+# Logs and traces go to $OUT (or /tmp/agentforge-out); the summary table is printed last.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/device/env.sh
+mode="${1:-quick}"
+out="${OUT:-/tmp/agentforge-out}"
+mkdir -p "$out"
+
+echo "== $(date -u +%FT%TZ) mode=$mode"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+nvcc --version | tail -n 1
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+
+if [ "${SKIP_GPU_TESTS:-0}" != "1" ]; then
+  echo "== GPU tests"
+  dotnet .device/gputests/AgentForge.GpuTests.dll -parallel none -diagnostics > "$out/gputests.log" 2>&1
+  grep -E "\[FAIL\]|Total:|copy:|SM" "$out/gputests.log" | tail -n 20
+fi
+
+declare -A quick=(
+  [gdn_decode_qk4_v8_d128_k_last]="901e5104 d1508f6d 42963acb"
+  [gdn_prefill_qk4_v8_d128_k_last]="77daf91d 5d26ac5b 410794d4"
+  [dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64]="0c23b10c d57eb9e1 5096e459"
+  [dsa_topk_indexer_fp8_h64_d128_topk2048_ps64]="30cecff1 7f03b670 8635db8f"
+  [moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048]="e05c6c03 81955b1e 5e8dc11c"
+)
+definitions="${DEFINITIONS:-gdn_decode_qk4_v8_d128_k_last dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64 dsa_topk_indexer_fp8_h64_d128_topk2048_ps64 moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048 gdn_prefill_qk4_v8_d128_k_last}"
+for d in $definitions; do
+  args=(bench --definition "$d" --baseline --traces "$out/traces.jsonl" --oracle-processes 4)
+  if [ "$mode" = quick ]; then args+=(--trials 1 --workloads ${quick[$d]}); fi
+  # The GDN prefill reference loops over tokens in Python (~0.1-5 s a call): one timed call only.
+  if [ "$d" = gdn_prefill_qk4_v8_d128_k_last ]; then args+=(--reference-iterations 1); fi
+  echo "== bench $d"
+  agentforge "${args[@]}" > "$out/bench-$d.log" 2>&1
+  echo "exit $?"
+done
+
+echo "== summary ($(date -u +%FT%TZ))"
+for d in $definitions; do
+  grep -E "passed; mean speedup|COMPILE_ERROR|no GPU worker" "$out/bench-$d.log" | head -n 3
+done
