@@ -21,6 +21,12 @@ if [ "${SKIP_GPU_TESTS:-0}" != "1" ]; then
   grep -E "\[FAIL\]|Total:|copy:|SM" "$out/gputests.log" | tail -n 20
 fi
 
+if [ "${RUN_REFERENCES:-0}" = "1" ]; then
+  echo "== reference outputs of every workload (1 trial, 4 oracle processes)"
+  agentforge references --trials 1 --oracle-processes 4 > "$out/references.log" 2>&1
+  tail -n 7 "$out/references.log"
+fi
+
 declare -A quick=(
   [gdn_decode_qk4_v8_d128_k_last]="901e5104 d1508f6d 42963acb"
   [gdn_prefill_qk4_v8_d128_k_last]="77daf91d 5d26ac5b 410794d4"
@@ -30,16 +36,17 @@ declare -A quick=(
 )
 definitions="${DEFINITIONS:-gdn_decode_qk4_v8_d128_k_last dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64 dsa_topk_indexer_fp8_h64_d128_topk2048_ps64 moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048 gdn_prefill_qk4_v8_d128_k_last}"
 for d in $definitions; do
-  args=(bench --definition "$d" --baseline --traces "$out/traces.jsonl" --oracle-processes 4)
+  args=(bench --definition "$d" --baseline --traces "$out/traces.jsonl" --markdown "$out/results.md" --oracle-processes 4)
   if [ "$mode" = quick ]; then args+=(--trials 1 --workloads ${quick[$d]}); fi
   # The GDN prefill reference loops over tokens in Python (~0.1-5 s a call): one timed call only.
   if [ "$d" = gdn_prefill_qk4_v8_d128_k_last ]; then args+=(--reference-iterations 1); fi
   echo "== bench $d"
-  agentforge "${args[@]}" > "$out/bench-$d.log" 2>&1
+  agentforge "${args[@]}" >> "$out/bench.log" 2>&1
   echo "exit $?"
 done
 
 echo "== summary ($(date -u +%FT%TZ))"
+grep -E "^references ahead" "$out/bench.log"
 for d in $definitions; do
-  grep -E "passed; mean speedup|COMPILE_ERROR|no GPU worker" "$out/bench-$d.log" | head -n 3
+  grep -E "^$d: .*passed; mean speedup|COMPILE_ERROR|no GPU worker" "$out/bench.log" | head -n 3
 done

@@ -14,7 +14,7 @@ namespace AgentForge.GpuTests;
 /// </summary>
 public sealed class HarnessGpuTests : IAsyncLifetime
 {
-    private const long Elements = 64L << 20; // 256 MiB in, 256 MiB out: far past the L2.
+    private const long Elements = 256L << 20; // 1 GiB in, 1 GiB out, as the worker's bandwidth measurement.
 
     private readonly string root = Directory.CreateTempSubdirectory("agentforge-gpu-harness-").FullName;
     private Harness? host;

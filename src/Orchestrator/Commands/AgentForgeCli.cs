@@ -11,12 +11,18 @@ public static class AgentForgeCli
         var root = new RootCommand("AgentForge: generates, checks and ranks CUDA kernels for FlashInfer-Bench definitions.");
         root.Subcommands.Add(DatasetCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ReferencesCommand.Create());
         root.Subcommands.Add(WorkerVerb.Create(() => SafetensorsTensorFiles.Instance));
         return root;
     }
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken = default)
     {
+        if (Console.IsOutputRedirected)
+        {
+            // Logs and CI: wide tables instead of Spectre's 80-column default, no colours.
+            Spectre.Console.AnsiConsole.Profile.Width = 200;
+        }
         var parse = Build().Parse(args);
         return await parse.InvokeAsync(cancellationToken: cancellationToken);
     }

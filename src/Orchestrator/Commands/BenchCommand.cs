@@ -34,11 +34,12 @@ public static class BenchCommand
         var referenceIterations = new Option<int>("--reference-iterations") { Description = "Timed calls of the reference per trial (0: not timed).", DefaultValueFactory = _ => 3 };
         var matchedRatio = new Option<double?>("--matched-ratio") { Description = "Override the required matched ratio (e.g. 0.95 for MoE)." };
         var callLimit = new Option<double>("--call-timeout") { Description = "Seconds one candidate call may take before TIMEOUT.", DefaultValueFactory = _ => 10 };
+        var markdown = new Option<string?>("--markdown") { Description = "Append the result table as Markdown to this file (for results records)." };
         var harness = HarnessArguments.Create();
 
         var command = new Command("bench", "Check and time one candidate on a definition's workloads.")
         {
-            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit,
+            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown,
         };
         harness.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -75,6 +76,7 @@ public static class BenchCommand
                     PerCallLimit: TimeSpan.FromSeconds(parse.GetValue(callLimit)),
                     Overrides: parse.GetValue(matchedRatio) is { } ratio ? new EvaluationSettingsOverrides(RequiredMatchedRatio: ratio) : null),
                 parse.GetValue(traces)!,
+                parse.GetValue(markdown),
                 cancellationToken);
         });
         return command;

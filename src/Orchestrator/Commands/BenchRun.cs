@@ -9,7 +9,7 @@ namespace AgentForge.Orchestrator.Commands;
 /// <summary>One `bench` invocation: resolve the candidate, build, evaluate with progress, report.</summary>
 public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
 {
-    public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, CancellationToken cancellationToken)
+    public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, string? markdownPath, CancellationToken cancellationToken)
     {
         var definition = host.Dataset.FindDefinition(definitionName);
         if (definition is null)
@@ -44,11 +44,21 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             : "COMPILE_ERROR:\n" + build.Log);
 
         var outcomes = new List<WorkloadOutcome>();
+        var settings = host.Evaluator.SettingsFor(definition, options);
+        // Untimed reference outputs (every trial but the timed first one) are produced first, in
+        // parallel; the evaluation then runs alone on the GPU and only reads caches for them.
+        var ahead = workloads.SelectMany(w => Enumerable.Range(0, settings.NumTrials).Where(t => t > 0 || !options.Time).Select(t => (definition, w, t))).ToList();
+        PrecomputeReport? precomputed = null;
         await console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
+                if (ahead.Count > 0 && build.Succeeded)
+                {
+                    var references = context.AddTask("references", maxValue: ahead.Count);
+                    precomputed = await host.Precomputer.RunAsync(ahead, options.Seed, () => references.Increment(1), cancellationToken);
+                }
                 var task = context.AddTask(definition.Name, maxValue: workloads.Count);
                 await foreach (var outcome in host.Evaluator.EvaluateAsync(build, definition, workloads, options, cancellationToken))
                 {
@@ -57,6 +67,10 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
                 }
             });
 
+        if (precomputed is { } report)
+        {
+            console.WriteLine($"references ahead: {report.Produced} in {report.Elapsed.TotalSeconds:0.0} s, {report.Failures.Count} failed");
+        }
         AppendTraces(tracesPath, definition, candidate.Value.Name, outcomes, hello);
         console.Write(Table(definition, outcomes));
         var passed = outcomes.Count(o => o.Status == EvaluationStatus.PASSED);
@@ -64,6 +78,10 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         var floorRatios = outcomes.Select(o => o.FloorRatio).OfType<double>().ToList();
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{definition.Name}: {passed}/{outcomes.Count} passed; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(floorRatios):0.##}; card {hello.Device}; traces -> {tracesPath}"));
+        if (markdownPath is not null)
+        {
+            File.AppendAllText(markdownPath, Markdown(definition, candidate.Value.Name, outcomes, hello, options));
+        }
         foreach (var failed in outcomes.Where(o => o.Status != EvaluationStatus.PASSED).Take(5))
         {
             console.WriteLine($"--- {failed.Workload.Workload.Uuid} {failed.StatusText}: {Truncate(failed.Log, 2000)}");
@@ -163,6 +181,30 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             return TraceJson.WriteTrace(new Trace(definition.Name, o.Workload.Workload, solutionName, evaluation));
         });
         File.AppendAllLines(path, lines);
+    }
+
+    internal static string Markdown(Definition definition, string candidate, IReadOnlyList<WorkloadOutcome> outcomes, Tools.Bench.Worker.WorkerHello hello, EvaluatorOptions options)
+    {
+        var text = new System.Text.StringBuilder();
+        var passed = outcomes.Count(o => o.Status == EvaluationStatus.PASSED);
+        var speedups = outcomes.Select(o => o.Speedup).OfType<double>().ToList();
+        text.AppendLine(CultureInfo.InvariantCulture, $"### {definition.Name}: {candidate}");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{hello.Device}, copy bandwidth {hello.CopyBandwidthGbps:0} GB/s (measured by the worker), {DateTime.UtcNow:yyyy-MM-dd}; seed {options.Seed}; "
+            + $"{passed}/{outcomes.Count} PASSED; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(outcomes.Select(o => o.FloorRatio).OfType<double>()):0.##}.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Timing: {outcomes.FirstOrDefault(o => o.TimingMethod.Length > 0)?.TimingMethod}.");
+        text.AppendLine();
+        text.AppendLine("| workload | axes | status | latency ms | reference ms | speedup | floor ms | x floor | matched |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var o in outcomes)
+        {
+            var axes = string.Join(" ", o.Workload.Workload.Axes.Select(a => $"{a.Key}={a.Value}"));
+            var matched = o.Correctness?.Extra?["matched_ratio"]?.ToString() ?? "-";
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {o.Workload.Workload.Uuid[..8]} | {axes} | {o.StatusText} | {Number(o.LatencyMs, "0.0000")} | {Number(o.ReferenceLatencyMs, "0.000")} | {Number(o.Speedup, "0.0")} | {Number(o.Floor?.Milliseconds, "0.0000")} | {Number(o.FloorRatio, "0.00")} | {matched} |");
+        }
+        text.AppendLine();
+        return text.ToString();
     }
 
     private static string Number(double? value, string format) =>

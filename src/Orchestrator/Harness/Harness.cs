@@ -14,8 +14,11 @@ namespace AgentForge.Orchestrator.Harness;
 /// </summary>
 public sealed class Harness : IAsyncDisposable
 {
-    private Harness(HarnessOptions options, TraceDataset dataset, BaselineCatalog baselines, NvccBuilder builder, WorkerSlot worker, CachingOracle oracle, Evaluator evaluator, string scratch)
+    private Harness(HarnessOptions options, TraceDataset dataset, BaselineCatalog baselines, NvccBuilder builder, WorkerSlot worker, CachingOracle oracle, Evaluator evaluator, string scratch,
+        IInputProvider inputs, IReferenceProvider references)
     {
+        Inputs = inputs;
+        References = references;
         Options = options;
         Dataset = dataset;
         Baselines = baselines;
@@ -34,6 +37,11 @@ public sealed class Harness : IAsyncDisposable
     public CachingOracle Oracle { get; }
     public Evaluator Evaluator { get; }
     public string Scratch { get; }
+    public IInputProvider Inputs { get; }
+    public IReferenceProvider References { get; }
+
+    /// <summary>Untimed reference outputs for many (workload, trial) pairs, one per oracle process at a time.</summary>
+    public ReferencePrecomputer Precomputer => new(Inputs, References, Options.OracleProcesses);
 
     public static DataResult<Harness> Create(HarnessOptions options, OracleTiming? referenceTiming)
     {
@@ -59,8 +67,9 @@ public sealed class Harness : IAsyncDisposable
         var worker = new WorkerSlot(WorkerCommand.FromTemplate(options.WorkerTemplate ?? WorkerCommand.DefaultTemplate, options.Gpu));
         var oracle = new CachingOracle(OraclePool.Create(new OracleOptions(), options.OracleProcesses), new ReferenceCache(Path.Combine(options.CacheRoot, "references")));
         var inputs = new MaterializingInputProvider(dataset.Root, new InputMaterializer(), new InputCache(Path.Combine(options.CacheRoot, "inputs"), options.InputCacheBytes));
-        var evaluator = new Evaluator(inputs, new OracleReferenceProvider(oracle, scratch, referenceTiming), worker, SafetensorsTensorFiles.Instance, scratch);
-        return DataResult<Harness>.Ok(new Harness(options, dataset, baselines.Value, builder, worker, oracle, evaluator, scratch));
+        var references = new OracleReferenceProvider(oracle, scratch, referenceTiming);
+        var evaluator = new Evaluator(inputs, references, worker, SafetensorsTensorFiles.Instance, scratch);
+        return DataResult<Harness>.Ok(new Harness(options, dataset, baselines.Value, builder, worker, oracle, evaluator, scratch, inputs, references));
     }
 
     /// <summary>Builds a candidate for the worker's card (starting the worker if needed).</summary>

@@ -23,7 +23,8 @@ public sealed record ReferenceOutputs(string? OutputsPath, double LatencyMs, str
 
 public interface IReferenceProvider
 {
-    Task<ReferenceOutputs> GetAsync(Definition definition, WorkloadEntry workload, PreparedInputs inputs, CancellationToken cancellationToken);
+    /// <param name="timed">Whether to measure the reference's latency too (the evaluator times trial 0 only).</param>
+    Task<ReferenceOutputs> GetAsync(Definition definition, WorkloadEntry workload, PreparedInputs inputs, bool timed, CancellationToken cancellationToken);
 }
 
 /// <summary>The worker as the evaluator sees it (a <see cref="WorkerSlot"/>, or a fake in tests).</summary>

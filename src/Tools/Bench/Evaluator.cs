@@ -91,13 +91,16 @@ public sealed class Evaluator(
             }
             using var prepared = preparation.Inputs;
             using var leases = new DisposableList();
-            var reference = await references.GetAsync(definition, workload, prepared, cancellationToken);
+            var reference = await references.GetAsync(definition, workload, prepared, timed: trial == 0 && options.Time, cancellationToken);
             if (reference.OutputsPath is null)
             {
                 return NoVerdict(workload, $"reference failed: {reference.Error}");
             }
-            referenceLatencies.Add(reference.LatencyMs);
-            referenceMethod = reference.LatencyMethod;
+            if (double.IsFinite(reference.LatencyMs))
+            {
+                referenceLatencies.Add(reference.LatencyMs);
+                referenceMethod = reference.LatencyMethod;
+            }
 
             var rotation = new List<string>();
             for (var extra = 1; extra < options.RotationSets; extra++)
@@ -176,7 +179,7 @@ public sealed class Evaluator(
 
     /// <summary>Ceilings from the worker's hello: copy bandwidth measured at its start; bf16 dense peak per architecture.</summary>
     public static Ceilings Ceilings(WorkerHello hello) =>
-        new(hello.CopyBandwidthGbps * 1e9, PeakFlops.For(hello.Device), "copy bandwidth measured by the worker (1 GiB D2D, median of 10)", PeakFlops.Method(hello.Device));
+        new(hello.CopyBandwidthGbps * 1e9, p => PeakFlops.For(hello.Device, p), "copy bandwidth measured by the worker (1 GiB D2D, median of 10)", p => PeakFlops.Method(hello.Device, p));
 
     private TrialComparison Compare(OutputComparator comparator, InputSet inputSet, string candidatePath, string referencePath, Definition definition)
     {

@@ -66,7 +66,7 @@ public sealed class TopKIndexerWorkModel : IWorkModel
         var dim = q.Shape[2];
         var bytes = tokens * (dim + 4) + q.Bytes.Length + FloorCalculator.Bytes(inputs["weights"])
             + seqLens.Bytes.Length + FloorCalculator.Bytes(inputs["block_table"]) + FloorCalculator.OutputBytes(definition, inputs);
-        return new Work(bytes, 2.0 * tokens * heads * dim, $"{tokens} cached tokens scored");
+        return new Work(bytes, 2.0 * tokens * heads * dim, $"{tokens} cached tokens scored", "fp8");
     }
 }
 
@@ -97,7 +97,7 @@ public sealed class DeepSeekMoeWorkModel : IWorkModel
         var gemm1Out = w1.Shape[1];
         var intermediate = w2.Shape[2];
         var flops = 2.0 * pairs * (hidden * gemm1Out + intermediate * hidden);
-        return new Work(bytes, flops, $"{active} active local experts, {pairs} token-expert pairs");
+        return new Work(bytes, flops, $"{active} active local experts, {pairs} token-expert pairs", "fp8");
     }
 }
 

@@ -3,11 +3,14 @@ using AgentForge.Tools.Trace;
 
 namespace AgentForge.Tools.Bench.Floors;
 
-/// <summary>The work a call cannot avoid: bytes through device memory and arithmetic.</summary>
-public sealed record Work(double Bytes, double Flops, string Notes);
+/// <summary>
+/// The work a call cannot avoid: bytes through device memory and arithmetic, with the precision
+/// of the tensor-core path that arithmetic can use ("bf16", "fp8").
+/// </summary>
+public sealed record Work(double Bytes, double Flops, string Notes, string Precision = "bf16");
 
 /// <summary>The hardware ceilings a floor divides by, with where each number came from.</summary>
-public sealed record Ceilings(double CopyBandwidthBytesPerSecond, double PeakFlopsPerSecond, string BandwidthMethod, string PeakMethod);
+public sealed record Ceilings(double CopyBandwidthBytesPerSecond, Func<string, double> PeakFlopsPerSecond, string BandwidthMethod, Func<string, string> PeakMethod);
 
 /// <summary>A latency floor: the larger of the memory and arithmetic times.</summary>
 public sealed record Floor(double Milliseconds, double MemoryMilliseconds, double ComputeMilliseconds, Work Work, string Method);
@@ -24,9 +27,10 @@ public static class FloorCalculator
     public static Floor Compute(Work work, Ceilings ceilings)
     {
         var memory = work.Bytes / ceilings.CopyBandwidthBytesPerSecond * 1e3;
-        var compute = ceilings.PeakFlopsPerSecond > 0 ? work.Flops / ceilings.PeakFlopsPerSecond * 1e3 : 0;
+        var peak = ceilings.PeakFlopsPerSecond(work.Precision);
+        var compute = peak > 0 ? work.Flops / peak * 1e3 : 0;
         return new Floor(Math.Max(memory, compute), memory, compute, work,
-            $"bytes/{ceilings.BandwidthMethod}, flops/{ceilings.PeakMethod}");
+            $"bytes/{ceilings.BandwidthMethod}; flops/{ceilings.PeakMethod(work.Precision)}");
     }
 
     /// <summary>The work model for a definition: a specific one where we know it, else every input read and output written once.</summary>
