@@ -27,6 +27,21 @@ public sealed class ReferencePrecomputer(IInputProvider inputs, IReferenceProvid
         await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken }, async (item, ct) =>
         {
             var (definition, workload, trial) = item;
+            try
+            {
+                await ProduceAsync(definition, workload, trial, ct);
+            }
+            catch (IOException e)
+            {
+                // A full disk or a vanished cache file costs this item, not the whole batch.
+                failures.Add(new ReferenceFailure(definition.Name, workload.Workload.Uuid, trial, e.Message));
+            }
+            onItemDone?.Invoke();
+        });
+        return new PrecomputeReport(produced, failures.ToList(), clock.Elapsed);
+
+        async Task ProduceAsync(Definition definition, WorkloadEntry workload, int trial, CancellationToken ct)
+        {
             var prepared = await inputs.PrepareAsync(definition, workload, trial, seed, ct);
             if (prepared.Inputs is null)
             {
@@ -45,8 +60,6 @@ public sealed class ReferencePrecomputer(IInputProvider inputs, IReferenceProvid
                     Interlocked.Increment(ref produced);
                 }
             }
-            onItemDone?.Invoke();
-        });
-        return new PrecomputeReport(produced, failures.ToList(), clock.Elapsed);
+        }
     }
 }

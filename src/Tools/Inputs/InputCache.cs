@@ -23,14 +23,23 @@ public sealed record InputCacheKey(string DefinitionHash, string WorkloadUuid, i
 }
 
 /// <summary>A cached input set whose tensors are views of the memory-mapped cache file.</summary>
-public sealed class CachedInputSet(string path, InputSet inputs, IDisposable file) : IDisposable
+public sealed class CachedInputSet(string path, InputSet inputs, IDisposable file, Action? release = null) : IDisposable
 {
+    private int disposed;
+
     public string Path { get; } = path;
 
     /// <summary>Valid until this object is disposed (the tensors are views of the mapping).</summary>
     public InputSet Inputs { get; } = inputs;
 
-    public void Dispose() => file.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            file.Dispose();
+            release?.Invoke();
+        }
+    }
 }
 
 /// <summary>
@@ -91,7 +100,44 @@ public sealed class InputCache
             return null;
         }
         Touch(path);
-        return new CachedInputSet(path, inputs, file);
+        Pin(path);
+        return new CachedInputSet(path, inputs, file, () => Unpin(path));
+    }
+
+    // Entries handed out (and entries being written) are pinned: other processes may be about to
+    // open them by path, so eviction, which runs from concurrent callers, leaves them alone.
+    private readonly Dictionary<string, int> pins = new(StringComparer.Ordinal);
+    private readonly object evictionLock = new();
+
+    private void Pin(string path)
+    {
+        lock (pins)
+        {
+            pins[path] = pins.GetValueOrDefault(path) + 1;
+        }
+    }
+
+    private void Unpin(string path)
+    {
+        lock (pins)
+        {
+            if (pins.TryGetValue(path, out var count) && count > 1)
+            {
+                pins[path] = count - 1;
+            }
+            else
+            {
+                pins.Remove(path);
+            }
+        }
+    }
+
+    private bool IsPinned(string path)
+    {
+        lock (pins)
+        {
+            return pins.ContainsKey(path);
+        }
     }
 
     /// <summary>Writes <paramref name="inputs"/> for <paramref name="key"/> (replacing any entry), then evicts; returns the path.</summary>
@@ -112,9 +158,17 @@ public sealed class InputCache
             ["agentforge.seed"] = key.Seed.ToString(CultureInfo.InvariantCulture),
             [InputsMetadataKey] = EncodeArguments(inputs.Arguments),
         };
-        SafetensorsWriter.WriteFile(path, tensors, metadata, overwrite: true);
-        Touch(path);
-        Evict(keep: path);
+        Pin(path);
+        try
+        {
+            SafetensorsWriter.WriteFile(path, tensors, metadata, overwrite: true);
+            Touch(path);
+            Evict(keep: path);
+        }
+        finally
+        {
+            Unpin(path);
+        }
         return path;
     }
 
@@ -131,10 +185,19 @@ public sealed class InputCache
         {
             return created.Error;
         }
-        Put(key, created.Value);
-        return TryGet(key) is { } written
-            ? DataResult<CachedInputSet>.Ok(written)
-            : throw new IOException($"input cache entry {PathFor(key)} vanished right after it was written");
+        var path = PathFor(key);
+        Pin(path);
+        try
+        {
+            Put(key, created.Value);
+            return TryGet(key) is { } written
+                ? DataResult<CachedInputSet>.Ok(written)
+                : throw new IOException($"input cache entry {path} vanished right after it was written");
+        }
+        finally
+        {
+            Unpin(path);
+        }
     }
 
     public long TotalBytes() => Entries().Sum(f => f.Length);
@@ -156,6 +219,14 @@ public sealed class InputCache
 
     private void Evict(string keep)
     {
+        lock (evictionLock)
+        {
+            EvictLocked(keep);
+        }
+    }
+
+    private void EvictLocked(string keep)
+    {
         var now = _time.GetUtcNow().UtcDateTime;
         foreach (var temporary in new DirectoryInfo(Directory).EnumerateFiles(".*.tmp"))
         {
@@ -165,7 +236,19 @@ public sealed class InputCache
                 TryDelete(temporary.FullName);
             }
         }
-        var entries = Entries().OrderBy(f => f.LastWriteTimeUtc).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
+        // Another process may delete files while we look: snapshot what still exists.
+        var entries = new List<(string Path, long Length, DateTime Written, string Name)>();
+        foreach (var file in Entries())
+        {
+            try
+            {
+                entries.Add((file.FullName, file.Length, file.LastWriteTimeUtc, file.Name));
+            }
+            catch (FileNotFoundException)
+            {
+            }
+        }
+        entries.Sort((a, b) => a.Written != b.Written ? a.Written.CompareTo(b.Written) : string.CompareOrdinal(a.Name, b.Name));
         var total = entries.Sum(f => f.Length);
         foreach (var entry in entries)
         {
@@ -173,12 +256,13 @@ public sealed class InputCache
             {
                 break;
             }
-            // The entry just written stays even when it alone exceeds the bound: its caller needs it.
-            if (string.Equals(entry.FullName, keep, StringComparison.Ordinal))
+            // The entry just written stays even when it alone exceeds the bound: its caller needs it;
+            // so do entries that callers hold.
+            if (string.Equals(entry.Path, keep, StringComparison.Ordinal) || IsPinned(entry.Path))
             {
                 continue;
             }
-            if (TryDelete(entry.FullName))
+            if (TryDelete(entry.Path))
             {
                 total -= entry.Length;
             }

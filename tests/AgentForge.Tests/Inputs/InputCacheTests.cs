@@ -170,4 +170,32 @@ public sealed class InputCacheTests : IDisposable
         Assert.Equal(((TensorArgument)set["a"]).Tensor.Bytes.ToArray(), ((TensorArgument)hit.Inputs["a"]).Tensor.Bytes.ToArray());
         Assert.Equal(set["s"], hit.Inputs["s"]);
     }
+
+    [Fact]
+    public void Concurrent_writers_evicting_each_other_never_fail_and_never_remove_entries_in_use()
+    {
+        // A bound of about three entries, twelve writers at once: each evicts the others' files.
+        var entryBytes = new FileInfo(new InputCache(_dir.Path + "-probe", long.MaxValue).Put(Key(0), Set(0, 4096))).Length;
+        var cache = new InputCache(_dir.Path, 3 * entryBytes);
+        var held = new System.Collections.Concurrent.ConcurrentBag<CachedInputSet>();
+        Parallel.For(1, 61, new ParallelOptions { MaxDegreeOfParallelism = 12 }, i =>
+        {
+            var entry = cache.GetOrAdd(Key((ulong)i), () => DataResult<InputSet>.Ok(Set((ulong)i, 4096)));
+            Assert.True(entry.IsOk);
+            if (i % 20 == 0)
+            {
+                held.Add(entry.Value);
+            }
+            else
+            {
+                entry.Value.Dispose();
+            }
+        });
+        // Entries still held by callers survived every eviction.
+        Assert.All(held, h => Assert.True(File.Exists(h.Path), h.Path));
+        foreach (var h in held)
+        {
+            h.Dispose();
+        }
+    }
 }
