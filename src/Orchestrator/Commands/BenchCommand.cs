@@ -35,11 +35,12 @@ public static class BenchCommand
         var matchedRatio = new Option<double?>("--matched-ratio") { Description = "Override the required matched ratio (e.g. 0.95 for MoE)." };
         var callLimit = new Option<double>("--call-timeout") { Description = "Seconds one candidate call may take before TIMEOUT.", DefaultValueFactory = _ => 10 };
         var markdown = new Option<string?>("--markdown") { Description = "Append the result table as Markdown to this file (for results records)." };
+        var json = new Option<string?>("--json") { Description = "Append one JSON line per workload (latencies, floor, speedup) to this file, for scripts." };
         var harness = HarnessArguments.Create();
 
         var command = new Command("bench", "Check and time one candidate on a definition's workloads.")
         {
-            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown,
+            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json,
         };
         harness.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -77,6 +78,7 @@ public static class BenchCommand
                     Overrides: parse.GetValue(matchedRatio) is { } ratio ? new EvaluationSettingsOverrides(RequiredMatchedRatio: ratio) : null),
                 parse.GetValue(traces)!,
                 parse.GetValue(markdown),
+                parse.GetValue(json),
                 cancellationToken);
         });
         return command;

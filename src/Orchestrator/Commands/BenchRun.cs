@@ -9,7 +9,7 @@ namespace AgentForge.Orchestrator.Commands;
 /// <summary>One `bench` invocation: resolve the candidate, build, evaluate with progress, report.</summary>
 public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
 {
-    public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, string? markdownPath, CancellationToken cancellationToken)
+    public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, string? markdownPath, string? jsonPath, CancellationToken cancellationToken)
     {
         var definition = host.Dataset.FindDefinition(definitionName);
         if (definition is null)
@@ -78,6 +78,10 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         var floorRatios = outcomes.Select(o => o.FloorRatio).OfType<double>().ToList();
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{definition.Name}: {passed}/{outcomes.Count} passed; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(floorRatios):0.##}; card {hello.Device}; traces -> {tracesPath}"));
+        if (jsonPath is not null)
+        {
+            File.AppendAllLines(jsonPath, outcomes.Select(o => JsonLine(definition, candidate.Value.Name, o, hello)));
+        }
         if (markdownPath is not null)
         {
             File.AppendAllText(markdownPath, Markdown(definition, candidate.Value.Name, outcomes, hello, options));
@@ -205,6 +209,32 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         }
         text.AppendLine();
         return text.ToString();
+    }
+
+    internal static string JsonLine(Definition definition, string candidate, WorkloadOutcome o, Tools.Bench.Worker.WorkerHello hello)
+    {
+        var node = new System.Text.Json.Nodes.JsonObject
+        {
+            ["definition"] = definition.Name,
+            ["candidate"] = candidate,
+            ["uuid"] = o.Workload.Workload.Uuid,
+            ["axes"] = new System.Text.Json.Nodes.JsonObject(o.Workload.Workload.Axes.Select(a => KeyValuePair.Create(a.Key, (System.Text.Json.Nodes.JsonNode?)a.Value))),
+            ["status"] = o.StatusText,
+            ["latency_ms"] = Finite(o.LatencyMs),
+            ["reference_latency_ms"] = Finite(o.ReferenceLatencyMs),
+            ["speedup"] = Finite(o.Speedup),
+            ["floor_ms"] = Finite(o.Floor?.Milliseconds),
+            ["floor_memory_ms"] = Finite(o.Floor?.MemoryMilliseconds),
+            ["floor_compute_ms"] = Finite(o.Floor?.ComputeMilliseconds),
+            ["floor_ratio"] = Finite(o.FloorRatio),
+            ["trial_latencies_ms"] = new System.Text.Json.Nodes.JsonArray(o.TrialLatenciesMs.Select(l => (System.Text.Json.Nodes.JsonNode?)l).ToArray()),
+            ["timing_method"] = o.TimingMethod,
+            ["device"] = hello.Device,
+            ["copy_bandwidth_gbps"] = hello.CopyBandwidthGbps,
+        };
+        return node.ToJsonString();
+
+        static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
     }
 
     private static string Number(double? value, string format) =>
