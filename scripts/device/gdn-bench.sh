@@ -20,7 +20,7 @@ for d in "${defs[@]}"; do
   extra=()
   [ "$d" = gdn_prefill_qk4_v8_d128_k_last ] && extra+=(--reference-iterations 1)
   agentforge bench --definition "$d" --baseline --json "$out/gdn-ours.jsonl" --markdown "$out/gdn-results.md" --traces "$out/gdn-traces.jsonl" --oracle-processes 4 "${extra[@]}" "$@" >> "$out/gdn-bench.log" 2>&1
-  python3 scripts/yardsticks/gdn_fla.py --dataset /tmp/gdn-dataset --definition "$d" --out "$out/gdn-fla.jsonl" >> "$out/gdn-fla.log" 2>&1 || tail -n 20 "$out/gdn-fla.log"
+  python3 scripts/yardsticks/gdn_fla.py --dataset /tmp/gdn-dataset --definition "$d" --ours "$out/gdn-ours.jsonl" --out "$out/gdn-fla.jsonl" >> "$out/gdn-fla.log" 2>&1 || tail -n 20 "$out/gdn-fla.log"
 done
 grep -E "passed; mean speedup" "$out/gdn-bench.log"
 python3 scripts/yardsticks/gdn_table.py "$out/gdn-ours.jsonl" "$out/gdn-fla.jsonl"

@@ -22,6 +22,8 @@ import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors.torch import load_file
 
 
@@ -129,7 +131,15 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--ours", help="bench --json output: also time AgentForge's library (same inputs, same method)")
     args = parser.parse_args()
+    libraries = {}
+    if args.ours:
+        for l in open(args.ours):
+            if l.strip():
+                row = json.loads(l)
+                if row.get("library") and row["definition"] == args.definition:
+                    libraries[row["uuid"]] = row["library"]
 
     op = "gdn"
     definition = json.load(open(os.path.join(args.dataset, "definitions", op, args.definition + ".json")))
@@ -155,13 +165,24 @@ def main():
             o, state = call()
             err_o = (o.float().reshape(ref[0].shape) - ref[0].float()).abs().max().item()
             err_s = (state.float() - ref[1].float()).abs().max().item()
-            kernel_ms, span_ms = time_call(call, flush, args.warmup, args.iterations if not prefill else max(3, args.iterations // 4))
+            iterations = args.iterations if not prefill else max(3, args.iterations // 4)
+            kernel_ms, span_ms = time_call(call, flush, args.warmup, iterations)
             row = dict(definition=args.definition, uuid=w["uuid"], axes=w["axes"], fla_kernel_ms=kernel_ms,
                        fla_span_ms=span_ms, max_abs_err_output=err_o, max_abs_err_state=err_s,
                        device=torch.cuda.get_device_name(0))
+            if w["uuid"] in libraries:
+                from afg_call import Candidate
+                ours = Candidate(libraries[w["uuid"]], definition)
+                outputs = {"output": torch.empty_like(ref[0]), "new_state": torch.empty_like(ref[1])}
+                ours_call = lambda: ours(x, outputs)
+                ours_call()
+                torch.cuda.synchronize()
+                row["ours_max_abs_err_output"] = (outputs["output"].float() - ref[0].float()).abs().max().item()
+                row["ours_kernel_ms"], row["ours_span_ms"] = time_call(ours_call, flush, args.warmup, iterations)
             out.write(json.dumps(row) + "\n")
             out.flush()
-            print(f"{w['uuid'][:8]} {w['axes']} fla kernels {kernel_ms*1000:.1f} us span {span_ms*1000:.1f} us err {err_o:.3g}/{err_s:.3g}", flush=True)
+            print(f"{w['uuid'][:8]} {w['axes']} fla kernels {kernel_ms*1000:.1f} us span {span_ms*1000:.1f} us err {err_o:.3g}/{err_s:.3g}"
+                  f" ours kernels {row.get('ours_kernel_ms', float('nan'))*1000:.1f} us", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,12 +35,13 @@ public static class BenchCommand
         var matchedRatio = new Option<double?>("--matched-ratio") { Description = "Override the required matched ratio (e.g. 0.95 for MoE)." };
         var callLimit = new Option<double>("--call-timeout") { Description = "Seconds one candidate call may take before TIMEOUT.", DefaultValueFactory = _ => 10 };
         var markdown = new Option<string?>("--markdown") { Description = "Append the result table as Markdown to this file (for results records)." };
+        var defines = new Option<string[]>("--define") { Description = "Set a declared tunable parameter: NAME=VALUE (repeatable).", AllowMultipleArgumentsPerToken = true };
         var json = new Option<string?>("--json") { Description = "Append one JSON line per workload (latencies, floor, speedup) to this file, for scripts." };
         var harness = HarnessArguments.Create();
 
         var command = new Command("bench", "Check and time one candidate on a definition's workloads.")
         {
-            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json,
+            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json, defines,
         };
         harness.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -65,7 +66,7 @@ public static class BenchCommand
                 return ExitUsage;
             }
             await using var host = created.Value;
-            var run = new BenchRun(host, console);
+            var run = new BenchRun(host, console) { Defines = ParseDefines(parse.GetValue(defines) ?? []) };
             return await run.ExecuteAsync(
                 parse.GetValue(definition)!,
                 parse.GetValue(solution),
@@ -83,6 +84,9 @@ public static class BenchCommand
         });
         return command;
     }
+
+    internal static IReadOnlyDictionary<string, string> ParseDefines(IEnumerable<string> pairs) =>
+        pairs.Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
 }
 
 /// <summary>The options every GPU command shares: dataset, caches, kernels, GPU and worker launcher.</summary>

@@ -9,6 +9,9 @@ namespace AgentForge.Orchestrator.Commands;
 /// <summary>One `bench` invocation: resolve the candidate, build, evaluate with progress, report.</summary>
 public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
 {
+    /// <summary>Tunable parameters to set on the candidate (checked against its declarations).</summary>
+    public IReadOnlyDictionary<string, string> Defines { get; init; } = new Dictionary<string, string>();
+
     public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, string? markdownPath, string? jsonPath, CancellationToken cancellationToken)
     {
         var definition = host.Dataset.FindDefinition(definitionName);
@@ -22,6 +25,17 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         {
             console.WriteLine(candidate.Error!);
             return BenchCommand.ExitUsage;
+        }
+        if (Defines.Count > 0)
+        {
+            var declared = TunableParameters.Parse(candidate.Value.Sources);
+            var problem = declared.IsOk ? TunableParameters.Validate(declared.Value, Defines) : string.Join("\n", declared.Errors);
+            if (problem is not null)
+            {
+                console.WriteLine(problem);
+                return BenchCommand.ExitUsage;
+            }
+            candidate = (candidate.Value with { Defines = Defines, Name = candidate.Value.Name + "[" + string.Join(",", Defines.Select(d => $"{d.Key}={d.Value}")) + "]" }, null);
         }
         var workloads = SelectWorkloads(definition, workloadFilter, out var filterError);
         if (workloads is null)
@@ -80,7 +94,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             $"{definition.Name}: {passed}/{outcomes.Count} passed; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(floorRatios):0.##}; card {hello.Device}; traces -> {tracesPath}"));
         if (jsonPath is not null)
         {
-            File.AppendAllLines(jsonPath, outcomes.Select(o => JsonLine(definition, candidate.Value.Name, o, hello)));
+            File.AppendAllLines(jsonPath, outcomes.Select(o => JsonLine(definition, candidate.Value.Name, o, hello, build.LibraryPath)));
         }
         if (markdownPath is not null)
         {
@@ -211,7 +225,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         return text.ToString();
     }
 
-    internal static string JsonLine(Definition definition, string candidate, WorkloadOutcome o, Tools.Bench.Worker.WorkerHello hello)
+    internal static string JsonLine(Definition definition, string candidate, WorkloadOutcome o, Tools.Bench.Worker.WorkerHello hello, string? library)
     {
         var node = new System.Text.Json.Nodes.JsonObject
         {
@@ -231,6 +245,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["timing_method"] = o.TimingMethod,
             ["device"] = hello.Device,
             ["copy_bandwidth_gbps"] = hello.CopyBandwidthGbps,
+            ["library"] = library,
         };
         return node.ToJsonString();
 

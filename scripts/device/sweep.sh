@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Times a baseline under several settings of its declared tunable parameters on a few workloads.
+#   scripts/device/sweep.sh DEFINITION "WORKLOAD_PREFIXES" "NAME=V,NAME=V" "NAME=V,..." ...
+# One line per setting: latency per workload (CUDA events, L2 flushed, 1 trial), table last.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/device/env.sh
+definition="$1"; workloads="$2"; shift 2
+out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
+for setting in "$@"; do
+  defines=()
+  IFS=',' read -ra pairs <<< "$setting"
+  for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
+  agentforge bench --definition "$definition" --baseline --trials 1 --workloads $workloads "${defines[@]}" \
+    --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 || echo "setting '$setting' failed: see sweep.log"
+done
+python3 - "$out/sweep.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for r in rows:
+    by.setdefault(r["candidate"], {})[str(r["axes"])] = (r["status"], r["latency_ms"], r["floor_ratio"])
+axes = sorted({a for v in by.values() for a in v})
+print("setting".ljust(70), *[a[:24].rjust(26) for a in axes])
+for name, v in by.items():
+    cells = [f"{v[a][0][:4]} {v[a][1]*1e3:7.1f}us {v[a][2]:5.2f}x" if a in v and v[a][1] else (v[a][0] if a in v else "-") for a in axes]
+    print(name[-70:].ljust(70), *[c.rjust(26) for c in cells])
+PY
