@@ -38,6 +38,10 @@
 #ifndef GDN_DECODE_ROWS
 #define GDN_DECODE_ROWS 4
 #endif
+// @tunable GDN_DECODE_PERSISTENT: 0, 1 (default 0)
+#ifndef GDN_DECODE_PERSISTENT
+#define GDN_DECODE_PERSISTENT 0
+#endif
 // @tunable GDN_DECODE_STREAMING: 0, 1 (default 1)
 #ifndef GDN_DECODE_STREAMING
 #define GDN_DECODE_STREAMING 1
@@ -148,6 +152,67 @@ gdn_decode_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
 }
 
+
+// Persistent variant: a grid that fills the GPU once; each warp walks units of ROWS rows with a
+// grid stride and loads the next unit's state while it computes the current one, so the memory
+// system never waits for a block to retire and a new one to start.
+__global__ void __launch_bounds__(kThreads)
+gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+                             const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
+                             const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
+                             const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b_gate,
+                             float scale, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state,
+                             int64_t units) {
+  constexpr int kUnitsPerHead = kHeadDim / kRowsPerWarp;
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarps;
+  int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+
+  float4 s[kRowsPerWarp];
+  auto load = [&](int64_t u, float4 (&dst)[kRowsPerWarp]) {
+    const int64_t row_base = u * kRowsPerWarp * kHeadDim;  // units are laid out row-major over (b, h, v)
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      dst[r] = state != nullptr
+                   ? load_state(reinterpret_cast<const float4*>(state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane)
+                   : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+  };
+  if (unit < units) load(unit, s);
+  for (; unit < units; unit += warps) {
+    float4 next_s[kRowsPerWarp];
+    const int64_t next_unit = unit + warps;
+    if (next_unit < units) load(next_unit, next_s);
+
+    const int64_t bh = unit / kUnitsPerHead;
+    const int first_row = static_cast<int>(unit % kUnitsPerHead) * kRowsPerWarp;
+    const int b = static_cast<int>(bh / kNumVHeads);
+    const int h = static_cast<int>(bh % kNumVHeads);
+    const int64_t qk_off = (static_cast<int64_t>(b) * kNumQKHeads + h / (kNumVHeads / kNumQKHeads)) * kHeadDim;
+    float kk[4];
+    float qq[4];
+    load_bf16x4(k + qk_off + 4 * lane, kk);
+    load_bf16x4(q + qk_off + 4 * lane, qq);
+    const float x = __bfloat162float(a[bh]) + dt_bias[h];
+    const float g = expf(-expf(A_log[h]) * softplus_torch(x));
+    const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])));
+    const int64_t row_base = unit * kRowsPerWarp * kHeadDim;
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      const float vv = __bfloat162float(v[bh * kHeadDim + first_row + r]);
+      const float4 old = make_float4(g * s[r].x, g * s[r].y, g * s[r].z, g * s[r].w);
+      const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
+      const float d = beta * (vv - u);
+      const float4 nxt = make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
+      store_state(reinterpret_cast<float4*>(new_state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane, nxt);
+      const float o = warp_sum(qq[0] * nxt.x + qq[1] * nxt.y + qq[2] * nxt.z + qq[3] * nxt.w);
+      if (lane == r % 32) output[bh * kHeadDim + first_row + r] = __float2bfloat16(scale * o);
+    }
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) s[r] = next_s[r];
+  }
+}
+
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_decode_qk4_v8_d128_k_last: unexpected %s\n", what);
   return ok;
@@ -186,11 +251,30 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
 
   if (scale == 0.0f) scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(kHeadDim)));
 
+#if GDN_DECODE_PERSISTENT
+  static int resident_blocks = 0;  // blocks the whole GPU holds at once; asked once per process
+  if (resident_blocks == 0) {
+    int device = 0, sms = 0, per_sm = 0;
+    AFG_CUDA_CHECK(cudaGetDevice(&device));
+    AFG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    AFG_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gdn_decode_persistent_kernel, kThreads, 0));
+    resident_blocks = sms * (per_sm > 0 ? per_sm : 1);
+  }
+  const int64_t units = B * kNumVHeads * (kHeadDim / kRowsPerWarp);
+  const int64_t needed = (units + kWarps - 1) / kWarps;
+  const unsigned blocks = static_cast<unsigned>(needed < resident_blocks ? needed : resident_blocks);
+  gdn_decode_persistent_kernel<<<blocks, kThreads, 0, stream>>>(
+      q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+      state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
+      a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
+      output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), units);
+#else
   const dim3 grid(static_cast<unsigned>(B * kNumVHeads * kRowBlocks));
   gdn_decode_kernel<<<grid, kThreads, 0, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
       state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
       output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+#endif
   AFG_CUDA_CHECK(cudaGetLastError());
 }

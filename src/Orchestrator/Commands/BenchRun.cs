@@ -50,7 +50,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             console.WriteLine($"no GPU worker: {started.Detail}{started.Response?.Error}");
             return BenchCommand.ExitNoWorker;
         }
-        console.WriteLine($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs), copy bandwidth {hello.CopyBandwidthGbps:0} GB/s; candidate {candidate.Value.Name} ({candidate.Value.Target})");
+        console.WriteLine($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs), copy bandwidth {hello.CopyBandwidthGbps:0} GB/s, timing {hello.TimingMethod}; candidate {candidate.Value.Name} ({candidate.Value.Target})");
 
         var build = await host.BuildAsync(candidate.Value, definition, cancellationToken);
         console.WriteLine(build.Succeeded
@@ -235,6 +235,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["axes"] = new System.Text.Json.Nodes.JsonObject(o.Workload.Workload.Axes.Select(a => KeyValuePair.Create(a.Key, (System.Text.Json.Nodes.JsonNode?)a.Value))),
             ["status"] = o.StatusText,
             ["latency_ms"] = Finite(o.LatencyMs),
+            ["event_latency_ms"] = Finite(o.EventLatencyMs),
             ["reference_latency_ms"] = Finite(o.ReferenceLatencyMs),
             ["speedup"] = Finite(o.Speedup),
             ["floor_ms"] = Finite(o.Floor?.Milliseconds),

@@ -77,6 +77,7 @@ public sealed class Evaluator(
         var comparator = new OutputComparator(definition, settings);
         var aggregator = new CorrectnessAggregator(settings);
         var latencies = new List<double>();
+        var eventLatencies = new List<double>();
         var referenceLatencies = new List<double>();
         Floor? floor = null;
         var timingMethod = "";
@@ -146,6 +147,10 @@ public sealed class Evaluator(
                 {
                     latencies.Add(Statistics.Median(measured));
                     timingMethod = response.TimingMethod ?? "";
+                    if (response.EventLatenciesMs is { Count: > 0 } events)
+                    {
+                        eventLatencies.Add(Statistics.Median(events));
+                    }
                 }
                 if (trial == 0 && worker.Hello is { } hello)
                 {
@@ -174,7 +179,8 @@ public sealed class Evaluator(
             referenceLatencies.Count > 0 ? referenceLatencies.Average() : null,
             latencies,
             floor,
-            $"{timingMethod}; reference: {referenceMethod}");
+            $"{timingMethod}; reference: {referenceMethod}",
+            EventLatencyMs: passed && eventLatencies.Count > 0 ? eventLatencies.Average() : null);
     }
 
     /// <summary>Ceilings from the worker's hello: copy bandwidth measured at its start; bf16 dense peak per architecture.</summary>

@@ -17,7 +17,8 @@ public sealed record WorkloadOutcome(
     IReadOnlyList<double> TrialLatenciesMs,
     Floor? Floor,
     string TimingMethod,
-    string? Problem = null)
+    string? Problem = null,
+    double? EventLatencyMs = null)
 {
     public double? Speedup => LatencyMs is > 0 && ReferenceLatencyMs is > 0 ? ReferenceLatencyMs / LatencyMs : null;
 

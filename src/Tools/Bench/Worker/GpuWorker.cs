@@ -13,13 +13,15 @@ namespace AgentForge.Tools.Bench.Worker;
 /// </summary>
 public sealed class GpuWorker : IDisposable
 {
-    private const string TimingMethod = "cuda_events";
+    private const string EventMethod = "cuda_events";
+    private const string SpanMethod = "cupti_gpu_span";
     private readonly CudaDevice device;
     private readonly CudaStream stream;
     private readonly ITensorFiles files;
     private readonly List<CandidateLibrary> libraries = [];
     private readonly DeviceBuffer l2Flush;
     private double? copyBandwidth;
+    private readonly Cupti? cupti = Cupti.TryCreate();
 
     public GpuWorker(CudaDevice device, ITensorFiles files)
     {
@@ -105,7 +107,8 @@ public sealed class GpuWorker : IDisposable
         copyBandwidth ??= MeasureCopyBandwidth();
         var info = device.Info;
         return new WorkerHello(info.Name, info.Architecture, info.MultiprocessorCount, info.L2CacheBytes,
-            info.TotalMemoryBytes, info.DriverVersion, copyBandwidth.Value, Environment.ProcessId);
+            info.TotalMemoryBytes, info.DriverVersion, copyBandwidth.Value, Environment.ProcessId,
+            cupti is not null ? SpanMethod : $"{EventMethod} ({Cupti.LoadError})");
     }
 
     /// <summary>Device-to-device copy of 1 GiB, counting bytes read plus written; median of 10.</summary>
@@ -187,10 +190,11 @@ public sealed class GpuWorker : IDisposable
             WriteOutputs(outputsPath, outputs, outputBuffers);
 
             List<double>? latencies = null;
+            List<double>? eventLatencies = null;
             string? recheckPath = null;
             if (request.Timing is { } timing)
             {
-                latencies = Time(library, inputSets, outputTensors, timing, request.Id, out failure);
+                (latencies, eventLatencies) = Time(library, inputSets, outputTensors, timing, request.Id, out failure);
                 if (failure is not null)
                 {
                     return failure;
@@ -210,7 +214,8 @@ public sealed class GpuWorker : IDisposable
                 }
             }
             return new WorkerResponse(request.Id, true, OutputsPath: outputsPath, RecheckOutputsPath: recheckPath,
-                LatenciesMs: latencies, TimingMethod: latencies is null ? null : TimingMethod);
+                LatenciesMs: latencies, TimingMethod: latencies is null ? null : ReferenceEquals(latencies, eventLatencies) ? EventMethod : SpanMethod,
+                EventLatenciesMs: eventLatencies);
         }
         finally
         {
@@ -242,7 +247,13 @@ public sealed class GpuWorker : IDisposable
             : new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"the candidate's launch failed: {library.DescribeRuntimeError(launchError)}");
     }
 
-    private List<double> Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, long id, out WorkerResponse? failure)
+    /// <summary>
+    /// Times the candidate: returns the GPU spans (CUPTI: first start to last end of the
+    /// candidate's own kernels, memsets and copies, as FlashInfer-Bench measures) and the CUDA
+    /// event spans (which also hold the launch latency of the first kernel). Without CUPTI both
+    /// lists are the event spans.
+    /// </summary>
+    private (List<double> Latencies, List<double> EventLatencies) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, long id, out WorkerResponse? failure)
     {
         failure = null;
         var calls = inputSets.Select(set => set.Tensors.Concat(outputTensors).ToArray()).ToArray();
@@ -253,7 +264,7 @@ public sealed class GpuWorker : IDisposable
             if (error != 0)
             {
                 failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
-                return [];
+                return ([], []);
             }
         }
         stream.Synchronize();
@@ -267,6 +278,11 @@ public sealed class GpuWorker : IDisposable
                 starts[i] = CudaEvent.Create();
                 ends[i] = CudaEvent.Create();
             }
+            var recording = cupti is not null && timing.FlushL2;
+            if (recording)
+            {
+                cupti!.Start();
+            }
             for (var i = 0; i < timing.Iterations; i++)
             {
                 if (timing.FlushL2)
@@ -279,12 +295,23 @@ public sealed class GpuWorker : IDisposable
                 ends[i].Record(stream);
                 if (error != 0)
                 {
+                    if (recording)
+                    {
+                        device.Synchronize();
+                        cupti!.Stop();
+                    }
                     failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
-                    return [];
+                    return ([], []);
                 }
             }
             device.Synchronize();
-            return Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
+            var events = Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
+            if (!recording)
+            {
+                return (events, events);
+            }
+            var spans = GpuSpans(cupti!.Stop(), l2Flush.Bytes, timing.Iterations);
+            return spans is null ? (events, events) : (spans, events);
         }
         finally
         {
@@ -293,6 +320,41 @@ public sealed class GpuWorker : IDisposable
                 e?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Splits the recorded activities at the L2-flush memsets (one before each timed call, known
+    /// by their size) and returns each call's span in milliseconds; null if the records do not
+    /// show one flush per call (then the event timings stand).
+    /// </summary>
+    internal static List<double>? GpuSpans(IReadOnlyList<GpuActivity> activities, long flushBytes, int calls)
+    {
+        var spans = new List<double>();
+        ulong? first = null;
+        ulong last = 0;
+        var flushes = 0;
+        foreach (var activity in activities)
+        {
+            if (activity.Kind == GpuActivity.Memset && (long)activity.Bytes == flushBytes)
+            {
+                if (flushes > 0)
+                {
+                    spans.Add(first is { } f ? (last - f) / 1e6 : 0);
+                }
+                flushes++;
+                first = null;
+                last = 0;
+                continue;
+            }
+            first ??= activity.Start;
+            first = Math.Min(first.Value, activity.Start);
+            last = Math.Max(last, activity.End);
+        }
+        if (flushes > 0)
+        {
+            spans.Add(first is { } f ? (last - f) / 1e6 : 0);
+        }
+        return flushes == calls && spans.Count == calls ? spans : null;
     }
 
     /// <summary>Fills outputs with values no correct kernel leaves: NaN for floats, the maximum for integers.</summary>

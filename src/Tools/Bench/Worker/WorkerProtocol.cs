@@ -44,7 +44,8 @@ public sealed record WorkerHello(
     long MemoryBytes,
     int DriverVersion,
     double CopyBandwidthGbps,
-    int ProcessId);
+    int ProcessId,
+    string? TimingMethod = null);
 
 /// <summary>A response line; <see cref="Fatal"/> means the worker is about to exit (broken context).</summary>
 public sealed record WorkerResponse(
@@ -58,7 +59,8 @@ public sealed record WorkerResponse(
     string? OutputsPath = null,
     string? RecheckOutputsPath = null,
     IReadOnlyList<double>? LatenciesMs = null,
-    string? TimingMethod = null);
+    string? TimingMethod = null,
+    IReadOnlyList<double>? EventLatenciesMs = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
