@@ -30,13 +30,13 @@
 #include <cmath>
 #include <cstdint>
 
-// @tunable GDN_DECODE_WARPS: 2, 4, 8 (default 4)
+// @tunable GDN_DECODE_WARPS: 1, 2, 4, 8 (default 2)
 #ifndef GDN_DECODE_WARPS
-#define GDN_DECODE_WARPS 4
+#define GDN_DECODE_WARPS 2
 #endif
-// @tunable GDN_DECODE_ROWS: 1, 2, 4, 8 (default 4)
+// @tunable GDN_DECODE_ROWS: 1, 2, 4, 8, 16 (default 8)
 #ifndef GDN_DECODE_ROWS
-#define GDN_DECODE_ROWS 4
+#define GDN_DECODE_ROWS 8
 #endif
 // @tunable GDN_DECODE_PERSISTENT: 0, 1 (default 0)
 #ifndef GDN_DECODE_PERSISTENT
