@@ -1,22 +1,26 @@
-// gdn_prefill_qk4_v8_d128_k_last: baseline CUDA kernel (straightforward, fp32 throughout).
+// gdn_prefill_qk4_v8_d128_k_last: chunked (WY) gated delta rule on tensor cores, state on chip.
 //
-// Computes the gated delta rule over variable-length sequences (cu_seqlens, int64), 8 value heads
-// (value head h reads q/k head h/2), head size 128, state float32 in k-last layout [N][h][v][k].
-// Per token t of sequence n, per value head h, with S as [K, V]:
+// Semantics (the definition's reference): per sequence n of cu_seqlens (int64), per value head h
+// (q/k head h/2), head size 128, state float32 k-last [N][h][v][k]; per token t, with S as [K, V]:
 //   g = exp(-exp(A_log[h]) * softplus(a[t,h] + dt_bias[h])), beta = sigmoid(b[t,h])
-//   old = g*S; u = k_t.old; new_v = beta*v_t + (1-beta)*u; S = old - k_t^T u + k_t^T new_v;
-//   output[t,h] = scale * q_t.S          (scale == 0 means 1/sqrt(128))
-// new_state[n] = S after the last token. As in the reference, a sequence with length <= 0 leaves
-// new_state[n] all zeros (even with an initial state), and output rows not covered by any
-// sequence stay zero (the output is zeroed first). An absent `state` is a zero initial state.
+//   S = g*S + k_t (beta*(v_t - k_t.(g*S)))^T,   output[t,h] = scale * q_t.S   (scale 0 -> 1/sqrt(128))
+// new_state[n] = S after the last token; a sequence of length <= 0 leaves new_state[n] zero (even
+// with an initial state) and rows of output outside every sequence are zero, as in the reference.
 //
-// Algorithm: sequential over tokens. Row v of the k-last state (128 floats over k) evolves
-// independently of the other rows, so the state is split across warps by rows and kept in
-// registers for the whole sequence: each warp owns 8 rows, lane l holds k = l + 32*i (i = 0..3)
-// of each row (32 floats per lane). Per token, u and the output are warp shuffle reductions; the
-// next token's inputs are prefetched into registers while the current one is processed.
-// Launch: cudaMemsetAsync(output, 0), then grid (4 row blocks, 8 heads, N sequences), block 128
-// (4 warps x 8 rows = 32 rows per block). Scratch: none. Measured numbers: none yet.
+// Algorithm: chunks of C = 64 tokens (Yang et al., gated delta networks, WY / UT form). With
+// G_i = prod_{j<=i} g_j inside the chunk, A_ij = beta_i (G_i/G_j) k_i.k_j for i > j, T = (I+A)^-1:
+//   W = T diag(beta G) K,  U = T diag(beta) V,  U' = U - W S0                 (pseudo-values)
+//   O = scale * ( diag(G) Q S0 + ((Q K^T) o M) U' ),  M_ij = G_i/G_j for i >= j else 0
+//   S1 = G_C S0 + (diag(G_C/G) K)^T U'
+// (checked against the token recurrence in exact arithmetic before it was written). Every
+// chunk-level product runs on tensor cores (mma.sync m16n8k16, bf16 operands, fp32 accumulators);
+// T is solved in fp32 (16x16 diagonal blocks by substitution, off-diagonal blocks by products).
+// The state slice S [128 x BV] lives in fp32 accumulator registers across the chunks of a
+// sequence; a bf16 copy in shared memory feeds the products that read it.
+// Launch: one CTA of 128 threads (4 warps) per (sequence, value head, slice of BV=64 value
+// columns): grid N*8*2, ~150 KB dynamic shared memory. Scratch: none. Portable (sm_80+ mma.sync).
+//
+// Measured numbers: NOTES.md beside this file.
 
 #include "agentforge.h"
 
@@ -30,149 +34,420 @@ namespace {
 
 constexpr int kNumQKHeads = 4;
 constexpr int kNumVHeads = 8;
-constexpr int kHeadDim = 128;
+constexpr int kD = 128;                 // head size (K and V)
+constexpr int kC = 64;                  // chunk length
+constexpr int kBV = 64;                 // value columns per CTA
+constexpr int kSlices = kD / kBV;       // CTAs per (sequence, head)
 constexpr int kThreads = 128;
-constexpr int kWarps = kThreads / 32;                  // 4
-constexpr int kRowsPerWarp = 8;
-constexpr int kRowsPerBlock = kWarps * kRowsPerWarp;   // 32
-constexpr int kRowBlocks = kHeadDim / kRowsPerBlock;   // 4
-constexpr int kPerLane = kHeadDim / 32;                // 4
+constexpr int kWarps = kThreads / 32;
 
-__device__ __forceinline__ float softplus_torch(float x) {
-  // torch.nn.functional.softplus with beta = 1, threshold = 20.
-  return x > 20.0f ? x : log1pf(expf(x));
-}
+// Shared-memory row strides (elements), padded so ldmatrix rows fall in distinct banks.
+constexpr int kLdK = kD + 8;    // bf16 [64][136]
+constexpr int kLdV = kBV + 8;   // bf16 [*][72]
+constexpr int kLdF = kC + 4;    // fp32 [64][68]
 
-// Per-token inputs one lane needs: gates, its 4 k and q elements, the 8 values of its warp's rows.
-struct TokenInputs {
-  float a;
-  float b;
-  float k[kPerLane];
-  float q[kPerLane];
-  float v[kRowsPerWarp];
+struct Smem {
+  __nv_bfloat16 k[kC * kLdK];     // chunk keys
+  __nv_bfloat16 q[kC * kLdK];     // chunk queries
+  __nv_bfloat16 kb[kC * kLdK];    // beta*G*K, later (G_C/G)*K
+  __nv_bfloat16 w[kC * kLdK];     // W
+  __nv_bfloat16 v[kC * kLdV];     // beta*V slice
+  __nv_bfloat16 s[kD * kLdV];     // bf16 copy of the state slice, [k][v]
+  __nv_bfloat16 u[kC * kLdV];     // U'
+  __nv_bfloat16 p[kC * kLdV];     // masked, decayed Q K^T
+  __nv_bfloat16 tb[kC * kLdV];    // T in bf16 (the A operand of W and U)
+  float a[kC * kLdF];             // A, then the state staging area (see below)
+  float t[kC * kLdF];             // T (fp32)
+  float x[3][16][16];             // sum_k A_{r,k} T_{k,c} for the off-diagonal blocks of one block row
+  float cum[kC];                  // log G (inclusive prefix sums of log g)
+  float beta[kC];
 };
+// The state slice is staged through a and t (contiguous) when loaded and stored: 64 x 128 fp32.
+static_assert(2 * kC * kLdF >= kBV * kD, "state staging does not fit");
 
-__device__ __forceinline__ TokenInputs load_token(const __nv_bfloat16* __restrict__ q,
-                                                  const __nv_bfloat16* __restrict__ k,
-                                                  const __nv_bfloat16* __restrict__ v,
-                                                  const __nv_bfloat16* __restrict__ a,
-                                                  const __nv_bfloat16* __restrict__ b_gate, int64_t t, int h,
-                                                  int qk_head, int row0, int lane) {
-  TokenInputs in;
-  in.a = __bfloat162float(a[t * kNumVHeads + h]);
-  in.b = __bfloat162float(b_gate[t * kNumVHeads + h]);
-  const int64_t qk_off = (t * kNumQKHeads + qk_head) * kHeadDim;
-#pragma unroll
-  for (int i = 0; i < kPerLane; ++i) {
-    in.k[i] = __bfloat162float(k[qk_off + lane + 32 * i]);
-    in.q[i] = __bfloat162float(q[qk_off + lane + 32 * i]);
-  }
-  const int64_t v_off = (t * kNumVHeads + h) * kHeadDim + row0;
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) in.v[r] = __bfloat162float(v[v_off + r]);
-  return in;
+__device__ __forceinline__ float softplus_torch(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-__global__ void __launch_bounds__(kThreads)
-gdn_prefill_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
-                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
-                   const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
-                   const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b_gate,
-                   const int64_t* __restrict__ cu_seqlens, float scale, int64_t total_tokens,
-                   __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
-  const int h = blockIdx.y;
-  const int n = blockIdx.z;
-  const int lane = threadIdx.x & 31;
-  const int warp = threadIdx.x >> 5;
-  const int row0 = blockIdx.x * kRowsPerBlock + warp * kRowsPerWarp;  // first value row of this warp
-  const int qk_head = h / (kNumVHeads / kNumQKHeads);
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+}
 
-  // new_state[n][h][row][k]
-  const int64_t state_off = ((static_cast<int64_t>(n) * kNumVHeads + h) * kHeadDim + row0) * kHeadDim;
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+}
 
-  int64_t start = cu_seqlens[n];
-  int64_t end = cu_seqlens[n + 1];
-  if (end - start <= 0) {
-    // The reference skips empty sequences: their new_state stays zero.
+__device__ __forceinline__ void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// A fragment (16x16) of a row-major [m][k] matrix at (m0, k0).
+__device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int ld, int m0, int k0, int lane) {
+  ldmatrix_x4(r, base + (m0 + (lane & 15)) * ld + k0 + (lane >> 4) * 8);
+}
+
+// A fragment (16x16) of A = X^T where X is row-major [k][m], at (m0, k0).
+__device__ __forceinline__ void load_a_trans(uint32_t r[4], const __nv_bfloat16* x, int ld, int m0, int k0, int lane) {
+  ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + (lane >> 4) * 8) * ld + m0 + ((lane >> 3) & 1) * 8);
+}
+
+// B fragments for two n8 tiles (n0, n0+8), k16 at k0, of B = Y^T where Y is row-major [n][k].
+// r[0], r[1]: tile n0; r[2], r[3]: tile n0 + 8.
+__device__ __forceinline__ void load_b_rows(uint32_t r[4], const __nv_bfloat16* y, int ld, int n0, int k0, int lane) {
+  ldmatrix_x4(r, y + (n0 + (lane & 7) + (lane >> 4) * 8) * ld + k0 + ((lane >> 3) & 1) * 8);
+}
+
+// B fragments for two n8 tiles of a row-major [k][n] matrix.
+__device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* x, int ld, int n0, int k0, int lane) {
+  ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + n0 + (lane >> 4) * 8);
+}
+
+// acc[16 x 8*NT] += A[m0.., 0..K) * B, A row-major in smem, B given by a loader of two n8 tiles.
+template <int NT, int K, bool BRows>
+__device__ __forceinline__ void gemm_rowA(float (&acc)[NT][4], const __nv_bfloat16* a, int lda, int m0,
+                                          const __nv_bfloat16* b, int ldb, int n0, int lane) {
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r)
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    uint32_t af[4];
+    load_a(af, a, lda, m0, k0, lane);
 #pragma unroll
-      for (int i = 0; i < kPerLane; ++i) new_state[state_off + r * kHeadDim + lane + 32 * i] = 0.0f;
+    for (int nt = 0; nt < NT; nt += 2) {
+      uint32_t bf[4];
+      if (BRows) load_b_rows(bf, b, ldb, n0 + nt * 8, k0, lane);
+      else load_b_cols(bf, b, ldb, n0 + nt * 8, k0, lane);
+      mma(acc[nt], af, bf[0], bf[1]);
+      mma(acc[nt + 1], af, bf[2], bf[3]);
+    }
+  }
+}
+
+template <int NT>
+__device__ __forceinline__ void zero(float (&acc)[NT][4]) {
+#pragma unroll
+  for (int i = 0; i < NT; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+}
+
+__device__ __forceinline__ void store_bf16x2(__nv_bfloat16* p, float x, float y) {
+  *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(x, y);
+}
+
+__global__ void __launch_bounds__(kThreads, 1)
+gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+                         const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
+                         const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a_in,
+                         const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b_in,
+                         const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                         __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  Smem& sm = *reinterpret_cast<Smem*>(smem_raw);
+
+  const int slice = blockIdx.x % kSlices;
+  const int h = (blockIdx.x / kSlices) % kNumVHeads;
+  const int64_t n = blockIdx.x / (kSlices * kNumVHeads);
+  const int hk = h / (kNumVHeads / kNumQKHeads);
+  const int v0 = slice * kBV;
+  const int tid = threadIdx.x;
+  const int lane = tid & 31;
+  const int warp = tid >> 5;
+  const int g = lane >> 2;       // accumulator row within an m16 tile (and +8)
+  const int tq = lane & 3;       // accumulator column pair within an n8 tile
+
+  const int64_t bos = cu_seqlens[n];
+  const int64_t eos = cu_seqlens[n + 1];
+  float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0..v0+63 of [v][k]
+
+  // Output rows before the first sequence and after the last are zero in the reference.
+  {
+    const int64_t head_end = n == 0 ? (bos < total ? bos : total) : 0;            // [0, bos) of sequence 0
+    const int64_t tail_begin = n == num_seqs - 1 ? (eos > 0 ? eos : 0) : total;   // [eos, T) of the last one
+    for (int64_t t = tid / (kBV / 8); t < head_end; t += kThreads / (kBV / 8)) {
+      *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % (kBV / 8)) * 8) = make_uint4(0, 0, 0, 0);
+    }
+    for (int64_t t = tail_begin + tid / (kBV / 8); t < total; t += kThreads / (kBV / 8)) {
+      *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % (kBV / 8)) * 8) = make_uint4(0, 0, 0, 0);
+    }
+  }
+
+  if (eos <= bos) {
+    // The reference skips empty sequences: their final state stays zero.
+    for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
     return;
   }
-  // Defensive clamp against out-of-range cu_seqlens (a no-op for valid input).
-  start = start < 0 ? 0 : (start > total_tokens ? total_tokens : start);
-  end = end < start ? start : (end > total_tokens ? total_tokens : end);
 
-  float S[kRowsPerWarp][kPerLane];
+  // State slice S[d][c] = state[n][h][v0 + c][d] in accumulator fragments: warp w owns rows
+  // d in [32w, 32w+32) as two m16 tiles, all 64 columns as eight n8 tiles.
+  float s_acc[2][8][4];
+  float* staging = sm.a;  // [64 v][128 k] fp32, spans a and t
+  if (state != nullptr) {
+    const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
+    for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(staging)[i] = reinterpret_cast<const float4*>(src)[i];
+  } else {
+    for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(staging)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  __syncthreads();
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r)
+  for (int mt = 0; mt < 2; ++mt) {
 #pragma unroll
-    for (int i = 0; i < kPerLane; ++i)
-      S[r][i] = state != nullptr ? state[state_off + r * kHeadDim + lane + 32 * i] : 0.0f;
+    for (int nt = 0; nt < 8; ++nt) {
+      const int d = warp * 32 + mt * 16 + g;
+      const int c = nt * 8 + 2 * tq;
+      s_acc[mt][nt][0] = staging[c * kD + d];
+      s_acc[mt][nt][1] = staging[(c + 1) * kD + d];
+      s_acc[mt][nt][2] = staging[c * kD + d + 8];
+      s_acc[mt][nt][3] = staging[(c + 1) * kD + d + 8];
+    }
+  }
+  __syncthreads();
 
-  const float exp_A = expf(A_log[h]);
+  const float neg_exp_alog = -expf(A_log[h]);
   const float dtb = dt_bias[h];
 
-  // The next token's inputs are loaded before the current token is processed (register
-  // prefetch), so their latency overlaps the reductions of the serial chain.
-  TokenInputs cur{};
-  if (start < end) cur = load_token(q, k, v, a, b_gate, start, h, qk_head, row0, lane);
-#pragma unroll 1
-  for (int64_t t = start; t < end; ++t) {
-    TokenInputs nxt = cur;
-    if (t + 1 < end) nxt = load_token(q, k, v, a, b_gate, t + 1, h, qk_head, row0, lane);
+  for (int64_t c0 = bos; c0 < eos; c0 += kC) {
+    const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
 
-    const float x = cur.a + dtb;
-    const float g = expf(-exp_A * softplus_torch(x));
-    const float beta = 1.0f / (1.0f + expf(-cur.b));
-    const int64_t v_off = (t * kNumVHeads + h) * kHeadDim + row0;
-
-    // old = g * S; partial u = k . old
-    float u[kRowsPerWarp];
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-      float part = 0.0f;
-#pragma unroll
-      for (int i = 0; i < kPerLane; ++i) {
-        S[r][i] = g * S[r][i];
-        part += cur.k[i] * S[r][i];
+    // --- load the chunk: K, Q (head hk), V slice, gates; rows past len are zero -------------
+    for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      uint4 kv = make_uint4(0, 0, 0, 0), qv = make_uint4(0, 0, 0, 0);
+      if (r < len) {
+        const int64_t off = ((c0 + r) * kNumQKHeads + hk) * kD + c;
+        kv = *reinterpret_cast<const uint4*>(k + off);
+        qv = *reinterpret_cast<const uint4*>(q + off);
       }
-      u[r] = part;
+      *reinterpret_cast<uint4*>(sm.k + r * kLdK + c) = kv;
+      *reinterpret_cast<uint4*>(sm.q + r * kLdK + c) = qv;
     }
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1)
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) u[r] += __shfl_xor_sync(0xffffffffu, u[r], offset);
-
-    // S = old - k^T u + k^T new_v; partial out = q . S
-    float o[kRowsPerWarp];
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-      const float nv = beta * cur.v[r] + (1.0f - beta) * u[r];
-      float part = 0.0f;
-#pragma unroll
-      for (int i = 0; i < kPerLane; ++i) {
-        S[r][i] = (S[r][i] - cur.k[i] * u[r]) + cur.k[i] * nv;
-        part += cur.q[i] * S[r][i];
+    if (tid < kC) {
+      float lg = 0.f, bt = 0.f;
+      if (tid < len) {
+        const int64_t gi = (c0 + tid) * kNumVHeads + h;
+        lg = neg_exp_alog * softplus_torch(__bfloat162float(a_in[gi]) + dtb);  // log g
+        bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
       }
-      o[r] = part;
+      sm.cum[tid] = lg;
+      sm.beta[tid] = bt;
     }
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1)
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) o[r] += __shfl_xor_sync(0xffffffffu, o[r], offset);
+    __syncthreads();
+    if (tid == 0) {
+      float run = 0.f;
+      for (int i = 0; i < kC; ++i) { run += sm.cum[i]; sm.cum[i] = run; }
+    }
+    // beta * V slice
+    for (int i = tid; i < kC * (kBV / 8); i += kThreads) {
+      const int r = i / (kBV / 8), c = (i % (kBV / 8)) * 8;
+      uint4 vv = make_uint4(0, 0, 0, 0);
+      if (r < len) vv = *reinterpret_cast<const uint4*>(v + ((c0 + r) * kNumVHeads + h) * kD + v0 + c);
+      *reinterpret_cast<uint4*>(sm.v + r * kLdV + c) = vv;
+    }
+    __syncthreads();
+    for (int i = tid; i < kC * (kBV / 2); i += kThreads) {
+      const int r = i / (kBV / 2), c = (i % (kBV / 2)) * 2;
+      const float2 x = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(sm.v + r * kLdV + c));
+      store_bf16x2(sm.v + r * kLdV + c, sm.beta[r] * x.x, sm.beta[r] * x.y);
+    }
+    // beta * G * K
+    for (int i = tid; i < kC * (kD / 2); i += kThreads) {
+      const int r = i / (kD / 2), c = (i % (kD / 2)) * 2;
+      const float f = sm.beta[r] * expf(sm.cum[r]);
+      const float2 x = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(sm.k + r * kLdK + c));
+      store_bf16x2(sm.kb + r * kLdK + c, f * x.x, f * x.y);
+    }
 
+    // --- A = beta_i G_i/G_j k_i.k_j (i > j); P = G_i/G_j q_i.k_j (i >= j) ----------------
+    {
+      const int m0 = warp * 16;
+      float kk[8][4], qk[8][4];
+      zero(kk);
+      zero(qk);
+      gemm_rowA<8, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, 0, lane);
+      gemm_rowA<8, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, 0, lane);
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r)
-      if (lane == r) output[v_off + r] = __float2bfloat16(scale * o[r]);
-    cur = nxt;
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int i = m0 + g + (e >> 1) * 8;
+          const int j = nt * 8 + 2 * tq + (e & 1);
+          const float decay = i >= j ? expf(sm.cum[i] - sm.cum[j]) : 0.f;
+          sm.a[i * kLdF + j] = i > j ? sm.beta[i] * decay * kk[nt][e] : 0.f;
+          qk[nt][e] *= decay;
+        }
+        store_bf16x2(sm.p + (m0 + g) * kLdV + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
+        store_bf16x2(sm.p + (m0 + g + 8) * kLdV + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
+      }
+    }
+    __syncthreads();
+
+    // --- T = (I + A)^-1: diagonal 16x16 blocks by substitution, one thread per (block, column) --
+    if (tid < 64) {
+      const int blk = tid >> 4, j = tid & 15, base = blk * 16;
+      float col[16];
+#pragma unroll
+      for (int i = 0; i < 16; ++i) {
+        float x = i == j ? 1.f : 0.f;
+        if (i > j) {
+#pragma unroll
+          for (int m = 0; m < 16; ++m) {
+            if (m >= j && m < i) x -= sm.a[(base + i) * kLdF + base + m] * col[m];
+          }
+        }
+        col[i] = x;
+      }
+#pragma unroll
+      for (int i = 0; i < 16; ++i) sm.t[(base + i) * kLdF + base + j] = col[i];
+    }
+    // zero the strictly upper blocks of T
+    for (int i = tid; i < kC * kC; i += kThreads) {
+      const int r = i / kC, c = i % kC;
+      if ((c >> 4) > (r >> 4)) sm.t[r * kLdF + c] = 0.f;
+    }
+    __syncthreads();
+    // off-diagonal blocks, one block row at a time: T_rb = -T_rr * sum_{kb=b..r-1} A_{r,kb} T_{kb,b}
+    for (int rb = 1; rb < 4; ++rb) {
+      for (int e = tid; e < rb * 256; e += kThreads) {
+        const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
+        float x = 0.f;
+        for (int m = cb * 16; m < rb * 16; ++m) x += sm.a[(rb * 16 + r) * kLdF + m] * sm.t[m * kLdF + cb * 16 + c];
+        sm.x[cb][r][c] = x;
+      }
+      __syncthreads();
+      for (int e = tid; e < rb * 256; e += kThreads) {
+        const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
+        float x = 0.f;
+        for (int m = 0; m <= r; ++m) x -= sm.t[(rb * 16 + r) * kLdF + rb * 16 + m] * sm.x[cb][m][c];
+        sm.t[(rb * 16 + r) * kLdF + cb * 16 + c] = x;
+      }
+      __syncthreads();
+    }
+    for (int i = tid; i < kC * (kC / 2); i += kThreads) {
+      const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
+      store_bf16x2(sm.tb + r * kLdV + c, sm.t[r * kLdF + c], sm.t[r * kLdF + c + 1]);
+    }
+    __syncthreads();
+
+    // --- W = T (beta G K) -> smem (bf16) ------------------------------------------------------
+    {
+      const int m0 = warp * 16;
+      float w[16][4];
+      zero(w);
+      gemm_rowA<16, kC, false>(w, sm.tb, kLdV, m0, sm.kb, kLdK, 0, lane);
+#pragma unroll
+      for (int nt = 0; nt < 16; ++nt) {
+        store_bf16x2(sm.w + (m0 + g) * kLdK + nt * 8 + 2 * tq, w[nt][0], w[nt][1]);
+        store_bf16x2(sm.w + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, w[nt][2], w[nt][3]);
+      }
+    }
+    // bf16 copy of the state for the products that read it
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+        const int d = warp * 32 + mt * 16 + g;
+        const int c = nt * 8 + 2 * tq;
+        store_bf16x2(sm.s + d * kLdV + c, s_acc[mt][nt][0], s_acc[mt][nt][1]);
+        store_bf16x2(sm.s + (d + 8) * kLdV + c, s_acc[mt][nt][2], s_acc[mt][nt][3]);
+      }
+    }
+    __syncthreads();
+
+    // --- U' = T (beta V) - W S;  O = scale (diag(G) Q S + P U') ---------------------------------
+    {
+      const int m0 = warp * 16;
+      float u[8][4], ws[8][4];
+      zero(u);
+      zero(ws);
+      gemm_rowA<8, kC, false>(u, sm.tb, kLdV, m0, sm.v, kLdV, 0, lane);
+      gemm_rowA<8, kD, false>(ws, sm.w, kLdK, m0, sm.s, kLdV, 0, lane);
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+        store_bf16x2(sm.u + (m0 + g) * kLdV + nt * 8 + 2 * tq, u[nt][0] - ws[nt][0], u[nt][1] - ws[nt][1]);
+        store_bf16x2(sm.u + (m0 + g + 8) * kLdV + nt * 8 + 2 * tq, u[nt][2] - ws[nt][2], u[nt][3] - ws[nt][3]);
+      }
+    }
+    __syncthreads();
+    {
+      const int m0 = warp * 16;
+      float qs[8][4], pu[8][4];
+      zero(qs);
+      zero(pu);
+      gemm_rowA<8, kD, false>(qs, sm.q, kLdK, m0, sm.s, kLdV, 0, lane);
+      gemm_rowA<8, kC, false>(pu, sm.p, kLdV, m0, sm.u, kLdV, 0, lane);
+      const float g_lo = expf(sm.cum[m0 + g]);
+      const float g_hi = expf(sm.cum[m0 + g + 8]);
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+        const int c = v0 + nt * 8 + 2 * tq;
+        if (m0 + g < len) {
+          store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
+                       scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
+        }
+        if (m0 + g + 8 < len) {
+          store_bf16x2(output + ((c0 + m0 + g + 8) * kNumVHeads + h) * kD + c,
+                       scale * (g_hi * qs[nt][2] + pu[nt][2]), scale * (g_hi * qs[nt][3] + pu[nt][3]));
+        }
+      }
+    }
+    // (G_C / G_j) K_j for the state update (kb is free again)
+    {
+      const float last = sm.cum[kC - 1];
+      for (int i = tid; i < kC * (kD / 2); i += kThreads) {
+        const int r = i / (kD / 2), c = (i % (kD / 2)) * 2;
+        const float f = expf(last - sm.cum[r]);
+        const float2 x = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(sm.k + r * kLdK + c));
+        store_bf16x2(sm.kb + r * kLdK + c, f * x.x, f * x.y);
+      }
+    }
+    __syncthreads();
+
+    // --- S = G_C S + ((G_C/G) K)^T U' ------------------------------------------------------------
+    {
+      const float gc = expf(sm.cum[kC - 1]);
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s_acc[mt][nt][e] *= gc;
+        }
+        const int m0 = warp * 32 + mt * 16;
+#pragma unroll
+        for (int k0 = 0; k0 < kC; k0 += 16) {
+          uint32_t af[4];
+          load_a_trans(af, sm.kb, kLdK, m0, k0, lane);
+#pragma unroll
+          for (int nt = 0; nt < 8; nt += 2) {
+            uint32_t bf[4];
+            load_b_cols(bf, sm.u, kLdV, nt * 8, k0, lane);
+            mma(s_acc[mt][nt], af, bf[0], bf[1]);
+            mma(s_acc[mt][nt + 1], af, bf[2], bf[3]);
+          }
+        }
+      }
+    }
+    __syncthreads();
   }
 
+  // --- final state: fragments -> staging [v][k] -> new_state (coalesced) ------------------------
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r)
+  for (int mt = 0; mt < 2; ++mt) {
 #pragma unroll
-    for (int i = 0; i < kPerLane; ++i) new_state[state_off + r * kHeadDim + lane + 32 * i] = S[r][i];
+    for (int nt = 0; nt < 8; ++nt) {
+      const int d = warp * 32 + mt * 16 + g;
+      const int c = nt * 8 + 2 * tq;
+      staging[c * kD + d] = s_acc[mt][nt][0];
+      staging[(c + 1) * kD + d] = s_acc[mt][nt][1];
+      staging[c * kD + d + 8] = s_acc[mt][nt][2];
+      staging[(c + 1) * kD + d + 8] = s_acc[mt][nt][3];
+    }
+  }
+  __syncthreads();
+  for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = reinterpret_cast<const float4*>(staging)[i];
 }
 
 bool check(bool ok, const char* what) {
@@ -188,44 +463,44 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   using afg::DType;
   if (!check(q.rank == 3 && q.dtype == DType::BFloat16, "q rank/dtype")) return;
   const int64_t T = q.size(0);
-  if (!check(q.size(1) == kNumQKHeads && q.size(2) == kHeadDim, "q shape")) return;
+  if (!check(q.size(1) == kNumQKHeads && q.size(2) == kD, "q shape")) return;
   if (!check(k.rank == 3 && k.dtype == DType::BFloat16 && k.size(0) == T && k.size(1) == kNumQKHeads &&
-                 k.size(2) == kHeadDim, "k shape/dtype")) return;
+                 k.size(2) == kD, "k shape/dtype")) return;
   if (!check(v.rank == 3 && v.dtype == DType::BFloat16 && v.size(0) == T && v.size(1) == kNumVHeads &&
-                 v.size(2) == kHeadDim, "v shape/dtype")) return;
+                 v.size(2) == kD, "v shape/dtype")) return;
   if (!check(cu_seqlens.rank == 1 && cu_seqlens.dtype == DType::Int64 && cu_seqlens.size(0) >= 1,
              "cu_seqlens")) return;
   const int64_t N = cu_seqlens.size(0) - 1;
   if (state.present() &&
       !check(state.rank == 4 && state.dtype == DType::Float32 && state.size(0) == N &&
-                 state.size(1) == kNumVHeads && state.size(2) == kHeadDim && state.size(3) == kHeadDim,
+                 state.size(1) == kNumVHeads && state.size(2) == kD && state.size(3) == kD,
              "state shape/dtype")) return;
   if (!check(A_log.rank == 1 && A_log.dtype == DType::Float32 && A_log.size(0) == kNumVHeads, "A_log")) return;
   if (!check(a.rank == 2 && a.dtype == DType::BFloat16 && a.size(0) == T && a.size(1) == kNumVHeads, "a")) return;
   if (!check(dt_bias.rank == 1 && dt_bias.dtype == DType::Float32 && dt_bias.size(0) == kNumVHeads, "dt_bias")) return;
   if (!check(b.rank == 2 && b.dtype == DType::BFloat16 && b.size(0) == T && b.size(1) == kNumVHeads, "b")) return;
   if (!check(output.rank == 3 && output.dtype == DType::BFloat16 && output.size(0) == T &&
-                 output.size(1) == kNumVHeads && output.size(2) == kHeadDim, "output")) return;
+                 output.size(1) == kNumVHeads && output.size(2) == kD, "output")) return;
   if (!check(new_state.rank == 4 && new_state.dtype == DType::Float32 && new_state.size(0) == N &&
-                 new_state.size(1) == kNumVHeads && new_state.size(2) == kHeadDim &&
-                 new_state.size(3) == kHeadDim, "new_state")) return;
-  if (!check(N <= 65535, "number of sequences (grid.z limit 65535)")) return;
-
-  if (scale == 0.0f) scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(kHeadDim)));
-
-  // Rows of output not covered by any sequence stay zero, as in the reference.
-  if (T > 0) {
-    AFG_CUDA_CHECK(cudaMemsetAsync(output.data, 0,
-                                   static_cast<size_t>(T) * kNumVHeads * kHeadDim * sizeof(__nv_bfloat16),
-                                   stream));
+                 new_state.size(1) == kNumVHeads && new_state.size(2) == kD &&
+                 new_state.size(3) == kD, "new_state")) return;
+  if (scale == 0.0f) scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(kD)));
+  if (N == 0) {
+    if (T > 0) AFG_CUDA_CHECK(cudaMemsetAsync(output.data, 0, static_cast<size_t>(T) * kNumVHeads * kD * sizeof(__nv_bfloat16), stream));
+    return;
   }
-  if (N == 0) return;
+  if (!check(N * kNumVHeads * kSlices <= 0x7fffffffLL, "number of sequences")) return;
 
-  const dim3 grid(kRowBlocks, kNumVHeads, static_cast<unsigned>(N));
-  gdn_prefill_kernel<<<grid, kThreads, 0, stream>>>(
+  const int smem = static_cast<int>(sizeof(Smem));
+  static bool configured = false;
+  if (!configured) {
+    AFG_CUDA_CHECK(cudaFuncSetAttribute(gdn_prefill_chunk_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    configured = true;
+  }
+  gdn_prefill_chunk_kernel<<<static_cast<unsigned>(N * kNumVHeads * kSlices), kThreads, smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
       state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
-      cu_seqlens.ptr<const int64_t>(), scale, T, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+      cu_seqlens.ptr<const int64_t>(), N, scale, T, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
   AFG_CUDA_CHECK(cudaGetLastError());
 }
