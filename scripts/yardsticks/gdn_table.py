@@ -20,14 +20,14 @@ def geomean(xs):
 
 
 def kernel_mean(rows, fla):
-    ks = [fla[r["uuid"]]["ours_kernel_ms"] for r in rows if r["uuid"] in fla and "ours_kernel_ms" in fla[r["uuid"]]]
+    ks = [fla[r["uuid"]]["ours_kernel_ms"] for r in rows if r["uuid"] in fla and fla[r["uuid"]].get("ours_kernel_ms")]
     return statistics.mean(ks) if ks else float("nan")
 
 
 def copy_fraction(rows, fla):
     """Memory floor over our kernel time (same method as FLA's): the share of the copy bandwidth we reach."""
     fs = [r["floor_memory_ms"] / fla[r["uuid"]]["ours_kernel_ms"] for r in rows
-          if r["uuid"] in fla and "ours_kernel_ms" in fla[r["uuid"]] and r.get("floor_memory_ms")]
+          if r["uuid"] in fla and fla[r["uuid"]].get("ours_kernel_ms") and r.get("floor_memory_ms")]
     return min(fs) if fs else float("nan")
 
 
