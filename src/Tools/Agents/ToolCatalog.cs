@@ -51,8 +51,25 @@ public static class ToolCatalog
         {
             Name = name,
             SerializerOptions = ToolJson.Options,
+            JsonSchemaCreateOptions = SchemaOptions,
         });
     }
+
+    // Elements of string arrays and maps are never null in a tool call; saying so keeps the schema
+    // as plain as FlashInfer-Bench's ("items": {"type": "string"}).
+    private static readonly AIJsonSchemaCreateOptions SchemaOptions = new()
+    {
+        TransformSchemaNode = (context, node) =>
+        {
+            var path = context.Path;
+            var isElement = path.Length > 0 && path[^1] is "items" or "additionalProperties";
+            if (isElement && node is JsonObject schema && schema["type"] is JsonArray types && types.Count == 2 && types.Any(t => t?.GetValue<string>() == "null"))
+            {
+                schema["type"] = types.First(t => t?.GetValue<string>() != "null")!.GetValue<string>();
+            }
+            return node;
+        },
+    };
 
     /// <summary>The OpenAI chat-completions "tools" array: {"type":"function","function":{name, description, parameters}} per tool.</summary>
     public static JsonArray OpenAiSchemas(IEnumerable<AIFunctionDeclaration> functions)
