@@ -227,12 +227,12 @@ public static partial class SanitizerOutputParser
     /// <summary>"Write access at K in f.cu:3 [7168 hazards]" -> the text without the count, and the count.</summary>
     private static string Hazards(string text, out int count)
     {
-        count = 1;
+        count = 0;
         var open = text.LastIndexOf(" [", StringComparison.Ordinal);
         if (open > 0 && (text.EndsWith("hazards]", StringComparison.Ordinal) || text.EndsWith("hazard]", StringComparison.Ordinal)))
         {
             var number = text[(open + 2)..].Split(' ')[0];
-            count = int.TryParse(number, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 1;
+            count = int.TryParse(number, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 0;
             return text[..open];
         }
         return text;
