@@ -17,7 +17,11 @@ internal sealed class FakeBackend(TraceDataset dataset, string cacheRoot) : IEva
 {
     private static readonly Lazy<TraceDataset> SharedDataset = new(() => TraceDataset.Load(SharedData.DatasetRoot));
 
-    public static FakeBackend Shared() => new(SharedDataset.Value, Path.Combine(Path.GetTempPath(), "agentforge-tests-cache"));
+    public static string CacheRoot => Path.Combine(Path.GetTempPath(), "agentforge-tests-cache");
+
+    public static FakeBackend Shared() => new(SharedDataset.Value, CacheRoot);
+
+    public static TraceDataset SharedDatasetLoaded => SharedDataset.Value;
 
     public TraceDataset Dataset => dataset;
 
