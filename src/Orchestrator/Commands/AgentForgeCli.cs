@@ -13,6 +13,8 @@ public static class AgentForgeCli
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ReferencesCommand.Create());
         root.Subcommands.Add(WorkerVerb.Create(() => SafetensorsTensorFiles.Instance));
+        root.Subcommands.Add(ToolsCommand.Create());
+        root.Subcommands.Add(McpCommand.Create());
         return root;
     }
 

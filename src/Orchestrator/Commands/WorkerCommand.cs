@@ -13,20 +13,32 @@ namespace AgentForge.Orchestrator.Commands;
 public static class WorkerVerb
 {
     public const int ExitNoDevice = 4;
+    public const int ExitNoRequests = 5;
 
     public static Command Create(Func<ITensorFiles> files)
     {
         var gpu = new Option<int>("--gpu") { Description = "GPU ordinal to own", DefaultValueFactory = _ => 0 };
+        var requests = new Option<FileInfo?>(OneShotRun.RequestsOption)
+        {
+            Description = "One-shot mode: read the JSON-line requests from this file instead of stdin, answer on stdout, exit at its end (what compute-sanitizer and ncu launch).",
+        };
         var command = new Command("worker", "Serve candidate calls on one GPU over JSON lines (used by the orchestrator).") { Hidden = true };
         command.Options.Add(gpu);
-        command.SetAction(parse => Run(parse.GetValue(gpu), files()));
+        command.Options.Add(requests);
+        command.SetAction(parse => Run(parse.GetValue(gpu), parse.GetValue(requests), files()));
         return command;
     }
 
-    private static int Run(int gpu, ITensorFiles files)
+    private static int Run(int gpu, FileInfo? requests, ITensorFiles files)
     {
+        if (requests is { Exists: false })
+        {
+            Console.Error.WriteLine($"requests file not found: {requests.FullName}");
+            return ExitNoRequests;
+        }
         var protocol = new StreamWriter(StandardStreams.DetachProtocolOutput()) { AutoFlush = true };
-        var input = Console.In;
+        using var file = requests?.OpenText();
+        var input = (TextReader?)file ?? Console.In;
         var opened = CudaDevice.TryOpen(gpu);
         if (opened.Device is null)
         {

@@ -32,10 +32,8 @@ public static class ProcessRunner
         {
             info.ArgumentList.Add(argument);
         }
-        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
-        {
-            info.Environment[key] = value;
-        }
+        // A null value removes the variable; credentials never reach a tool or a candidate.
+        ChildEnvironment.Apply(info.Environment, environment);
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = info };

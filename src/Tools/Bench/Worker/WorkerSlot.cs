@@ -166,10 +166,8 @@ public sealed class WorkerSlot : IWorkerChannel, IAsyncDisposable
         {
             info.ArgumentList.Add(argument);
         }
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
+        // The worker loads model-written candidates: it gets no credentials (null removes a variable).
+        Processes.ChildEnvironment.Apply(info.Environment, environment);
         lock (stderrTail)
         {
             stderrTail.Clear();
