@@ -161,13 +161,15 @@ public sealed class EvolutionLoop
     {
         var generatorFailures = 0;
         var empty = 0;
+        // Generation numbers only go up, also past generations that produced nothing new.
+        var generation = state.LastGeneration;
         while (true)
         {
             if (Exhausted() is { } spent)
             {
                 return spent;
             }
-            var generation = state.LastGeneration + 1;
+            generation++;
             GenerationProposal proposal;
             try
             {
@@ -193,6 +195,7 @@ public sealed class EvolutionLoop
             var candidates = Number(generation, proposal.Candidates);
             if (candidates.Count == 0)
             {
+                FinishGeneration(generation);
                 if (proposal.Exhausted)
                 {
                     return $"generator exhausted: {proposal.Note ?? "nothing left to try"}";

@@ -89,7 +89,8 @@ internal sealed partial class FakeEvaluator(FakeTimeProvider? clock = null, doub
         }
         var trials = options.Trials ?? 3;
         var trialLatencies = new List<double>();
-        var noise = new Random(HashCode.Combine(hash, workload.Workload.Uuid, options.RotationSets, evaluations[hash]));
+        // Stable across processes (string.GetHashCode is not), so the noise is the same in every run.
+        var noise = new Random(StableSeed($"{hash}/{workload.Workload.Uuid}/{options.RotationSets}/{evaluations[hash]}"));
         for (var trial = 0; trial < trials; trial++)
         {
             var sets = Enumerable.Range(0, Math.Max(1, options.RotationSets))
@@ -128,6 +129,16 @@ internal sealed partial class FakeEvaluator(FakeTimeProvider? clock = null, doub
         }
         return new WorkloadOutcome(workload, EvaluationStatus.PASSED, "", new Correctness(0, 0), options.Time ? trialLatencies.Average() : null,
             10.0 * batch, trialLatencies, floor, "fake events");
+    }
+
+    private static int StableSeed(string text)
+    {
+        var value = 17;
+        foreach (var ch in text)
+        {
+            value = unchecked(value * 31 + ch);
+        }
+        return value;
     }
 
     private static WorkloadOutcome Wrong(WorkloadEntry workload, int trial, OutputBuffer output, string when) =>
