@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Serialization;
 using AgentForge.Tools.Build;
 
 namespace AgentForge.Orchestrator.Evolution;
@@ -21,6 +22,7 @@ public sealed record Candidate(
     string? Reply = null,
     string? Note = null)
 {
+    [JsonIgnore]
     public string Hash => CandidateHash.Of(Source);
 
     public static string MakeId(int generation, int index, string hash) =>

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentForge.Tools.Build;
@@ -20,9 +21,13 @@ namespace AgentForge.Orchestrator.Evolution;
 internal sealed partial class EvolutionJsonContext : JsonSerializerContext
 {
     private static EvolutionJsonContext? indented;
+    private static EvolutionJsonContext? compact;
+
+    /// <summary>One line per document (events.jsonl); quotes and angle brackets in kernel code stay readable.</summary>
+    public static EvolutionJsonContext Compact => compact ??= new EvolutionJsonContext(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     /// <summary>Same contract, pretty-printed, for files people read (run.json, archive.json).</summary>
-    public static EvolutionJsonContext Indented => indented ??= new EvolutionJsonContext(new JsonSerializerOptions(Default.Options) { WriteIndented = true });
+    public static EvolutionJsonContext Indented => indented ??= new EvolutionJsonContext(new JsonSerializerOptions(Default.Options) { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 }
 
 /// <summary>What candidates/&lt;id&gt;/gate.json holds: the gate's checks and its same-round measurements.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentForge.Tools.Bench;
 using AgentForge.Tools.Trace;
 
@@ -17,10 +18,13 @@ public sealed record WorkloadResult(
     double? FloorMs,
     string? Log = null)
 {
+    [JsonIgnore]
     public bool Passed => Status == nameof(EvaluationStatus.PASSED);
 
+    [JsonIgnore]
     public double? Speedup => LatencyMs is > 0 && ReferenceLatencyMs is > 0 ? ReferenceLatencyMs / LatencyMs : null;
 
+    [JsonIgnore]
     public double? FloorRatio => LatencyMs is > 0 && FloorMs is > 0 ? LatencyMs / FloorMs : null;
 
     public static WorkloadResult From(WorkloadOutcome outcome, string band) => new(

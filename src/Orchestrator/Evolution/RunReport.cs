@@ -107,13 +107,20 @@ public static class RunReport
         var start = replay.Started ?? DateTimeOffset.UnixEpoch;
         var end = replay.LastEventTime ?? start;
         var multiplot = new Multiplot();
+        // A new multiplot holds one plot already: the first definition draws on it.
+        while (multiplot.Count() < Math.Max(1, definitions.Count))
+        {
+            multiplot.AddPlot();
+        }
         if (definitions.Count == 0)
         {
-            multiplot.AddPlot().Title("no candidates yet");
+            multiplot.GetPlot(0).Title("no candidates yet");
         }
-        foreach (var definition in definitions)
+        var minutes = Math.Max(1e-3, (end - start).TotalMinutes);
+        for (var i = 0; i < definitions.Count; i++)
         {
-            var plot = multiplot.AddPlot();
+            var definition = definitions[i];
+            var plot = multiplot.GetPlot(i);
             var changes = replay.Archive.History().Where(h => h.Definition == definition && h.Band == WorkloadBands.All).ToList();
             plot.Title(definition);
             plot.XLabel("minutes since the run started");
@@ -134,6 +141,8 @@ public static class RunReport
                 line.LegendText = "baseline";
             }
             plot.ShowLegend();
+            plot.Axes.AutoScale();
+            plot.Axes.SetLimitsX(0, minutes * 1.02);
         }
         multiplot.SavePng(path, 1000, 320 * Math.Max(1, definitions.Count));
     }

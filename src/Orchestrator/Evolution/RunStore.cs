@@ -124,7 +124,7 @@ public sealed class RunStore : IDisposable
     /// <summary>Appends one event and flushes it to disk before returning.</summary>
     public void Append(RunEvent item)
     {
-        var line = JsonSerializer.Serialize(item, EvolutionJsonContext.Default.RunEvent);
+        var line = JsonSerializer.Serialize(item, EvolutionJsonContext.Compact.RunEvent);
         var bytes = Encoding.UTF8.GetBytes(line + "\n");
         lock (writeLock)
         {
