@@ -29,6 +29,7 @@ internal sealed partial class FakeEvaluator(FakeTimeProvider? clock = null, doub
 
     private readonly ConcurrentDictionary<string, FakeLibrary> libraries = new();
     private readonly ConcurrentDictionary<string, int> evaluations = new();
+    private readonly ConcurrentDictionary<string, int> ownEvaluations = new();
     private long nextAddress = 0x1000;
     private int nextContent = 1;
 
@@ -40,6 +41,9 @@ internal sealed partial class FakeEvaluator(FakeTimeProvider? clock = null, doub
 
     /// <summary>Workload evaluations per candidate hash.</summary>
     public IReadOnlyDictionary<string, int> Evaluations => evaluations;
+
+    /// <summary>Workload evaluations per candidate hash outside the gate's re-measurements (a champion is re-measured whenever challenged).</summary>
+    public IReadOnlyDictionary<string, int> OwnEvaluations => ownEvaluations;
 
     public int TotalEvaluations => evaluations.Values.Sum();
 
@@ -72,6 +76,10 @@ internal sealed partial class FakeEvaluator(FakeTimeProvider? clock = null, doub
         foreach (var workload in workloads)
         {
             evaluations.AddOrUpdate(hash, 1, (_, n) => n + 1);
+            if (options.RotationSets <= 1)
+            {
+                ownEvaluations.AddOrUpdate(hash, 1, (_, n) => n + 1);
+            }
             clock?.Advance(TimePerWorkload);
             outcomes.Add(Evaluate(library, workload, options, hash));
         }
