@@ -130,7 +130,9 @@ public sealed record EvolutionOptions(
     GateOptions? Gate = null,
     int? Trials = null,
     double PerCallTimeoutSeconds = 10,
-    double ScreenSlack = 0)
+    double ScreenSlack = 0,
+    string? Model = null,
+    string? Endpoint = null)
 {
     public GateOptions GateOptions => Gate ?? new GateOptions();
 }

@@ -44,6 +44,7 @@ public sealed class EvolutionLoop
     private readonly TimeProvider time;
     private readonly IUsageMeter? usage;
     private readonly ICandidateProfiler? profiler;
+    private readonly ChampionRelay? relay;
     private readonly ConcurrentDictionary<string, Task<BuildResult>> builds = new();
     private RunReplay state = null!;
     private DateTimeOffset sessionStart;
@@ -62,8 +63,10 @@ public sealed class EvolutionLoop
         EvolutionOptions options,
         TimeProvider time,
         IUsageMeter? usage = null,
-        ICandidateProfiler? profiler = null)
+        ICandidateProfiler? profiler = null,
+        ChampionRelay? relay = null)
     {
+        this.relay = relay;
         this.profiler = profiler;
         this.problem = problem;
         this.evaluator = new RecordingEvaluator(evaluator, store, time);
@@ -86,6 +89,7 @@ public sealed class EvolutionLoop
     public async Task<RunSummary> RunAsync(CancellationToken cancellationToken)
     {
         state = RunReplay.From(store.ReadEvents());
+        relay?.Attach(state.Archive);
         earlierSessions = state.Elapsed;
         sessionStart = time.GetUtcNow();
         foreach (var record in state.Archive.Records())

@@ -11,7 +11,8 @@ public sealed record EvolutionParts(
     ISanitizer? Sanitizer,
     TimeProvider Time,
     IUsageMeter? Usage = null,
-    ICandidateProfiler? Profiler = null);
+    ICandidateProfiler? Profiler = null,
+    ChampionRelay? Champions = null);
 
 /// <summary>
 /// One session of a run: writes run.json for a new run, runs the loop, and always leaves
@@ -27,7 +28,7 @@ public static class EvolutionRun
             store.WriteRunInfo(new RunInfo(store.Id, options.Track, parts.Problem.Definitions.Select(d => d.Name).ToList(), commandLine, options, options.Seed,
                 parts.Generator.Name, gitCommit, environment, parts.Time.GetUtcNow()));
         }
-        var loop = new EvolutionLoop(parts.Problem, parts.Evaluator, parts.Generator, parts.Sanitizer, store, options, parts.Time, parts.Usage, parts.Profiler);
+        var loop = new EvolutionLoop(parts.Problem, parts.Evaluator, parts.Generator, parts.Sanitizer, store, options, parts.Time, parts.Usage, parts.Profiler, parts.Champions);
         try
         {
             return await loop.RunAsync(cancellationToken);

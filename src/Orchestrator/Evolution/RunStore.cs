@@ -64,7 +64,10 @@ public sealed class RunStore : IDisposable
         return new RunStore(Path.GetFullPath(root));
     }
 
-    /// <summary>An existing run folder, for resuming (drops a torn last line) or reading.</summary>
+    /// <summary>An existing run folder to read (a live run may be writing it: nothing is repaired).</summary>
+    public static RunStore OpenForReading(string root) => new(Path.GetFullPath(root));
+
+    /// <summary>An existing run folder to resume: a torn last line, left by a kill, is dropped first.</summary>
     public static RunStore Open(string root)
     {
         var store = new RunStore(Path.GetFullPath(root));

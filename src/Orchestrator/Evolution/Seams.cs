@@ -89,3 +89,18 @@ public interface ICandidateGenerator
     /// <summary>Called for every finished candidate, including those replayed on resume, so the generator's memory survives a restart.</summary>
     void Observe(CandidateRecord record);
 }
+
+/// <summary>
+/// A champion store for tools created before the run's archive exists (the archive is rebuilt
+/// from events when the loop starts); the loop attaches the archive, tools read through it.
+/// </summary>
+public sealed class ChampionRelay : IChampionStore
+{
+    private IChampionStore? target;
+
+    public void Attach(IChampionStore store) => Volatile.Write(ref target, store);
+
+    public ChampionView? Best(string definition, string band = WorkloadBands.All) => Volatile.Read(ref target)?.Best(definition, band);
+
+    public IReadOnlyList<ChampionView> Champions() => Volatile.Read(ref target)?.Champions() ?? [];
+}
