@@ -12,6 +12,8 @@ public static class AgentForgeCli
         root.Subcommands.Add(DatasetCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ReferencesCommand.Create());
+        root.Subcommands.Add(PackCommand.Create());
+        root.Subcommands.Add(ExtractCommand.Create());
         root.Subcommands.Add(WorkerVerb.Create(() => SafetensorsTensorFiles.Instance));
         return root;
     }
