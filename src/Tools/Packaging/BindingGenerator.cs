@@ -149,8 +149,18 @@ public static partial class BindingGenerator
         "or_eq", "private", "protected", "public", "register", "reinterpret_cast", "requires", "return", "short", "signed",
         "sizeof", "static", "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw",
         "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
-        "wchar_t", "while", "xor", "xor_eq", "m", "ToTensor", "ToDType", "Run", "DeviceScope",
+        "wchar_t", "while", "xor", "xor_eq", "m", "stream", "ToTensor", "ToDType", "Run", "DeviceScope",
     };
+
+    /// <summary>
+    /// ShimGenerator's declaration of the entry, with the binding's parameter names (a definition
+    /// input named like a C++ keyword gets a trailing '_'; the types, all the linker sees, are the contract's).
+    /// </summary>
+    internal static string EntryDeclaration(Definition definition, string kernelEntry)
+    {
+        var parameters = Parameters(definition).Select(p => p.IsScalar ? $"{ShimGenerator.ScalarCppType(p.Spec.DType)} {p.Identifier}" : $"afg::Tensor {p.Identifier}");
+        return $"void {kernelEntry}({string.Join(", ", parameters.Append("cudaStream_t stream"))})";
+    }
 
     /// <summary>The part both bindings share: the kernel's declaration and the device switch.</summary>
     internal static void AppendCommonPrologue(StringBuilder text, Definition definition, string kernelEntry)
@@ -158,7 +168,7 @@ public static partial class BindingGenerator
         text.AppendLine("#include \"agentforge.h\"");
         text.AppendLine();
         text.AppendLine("// The kernel's entry, as the candidate contract declares it for this definition.");
-        text.AppendLine(ShimGenerator.EntryDeclaration(definition, kernelEntry) + ";");
+        text.AppendLine(EntryDeclaration(definition, kernelEntry) + ";");
         text.AppendLine();
         text.AppendLine("namespace agentforge_binding {");
         text.AppendLine();

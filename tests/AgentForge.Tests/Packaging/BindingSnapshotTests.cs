@@ -80,10 +80,18 @@ public sealed class BindingSnapshotTests
         var definition = Packing.Definition(Packing.GdnDecode);
         var renamed = definition with
         {
-            Inputs = [.. definition.Inputs.Select(i => i.Name == "a" ? i with { Name = "new" } : i.Name == "b" ? i with { Name = "afg_stream" } : i)],
+            Inputs = [.. definition.Inputs.Select(i => i.Name switch
+            {
+                "a" => i with { Name = "new" },
+                "b" => i with { Name = "afg_stream" },
+                "dt_bias" => i with { Name = "stream" },
+                _ => i,
+            })],
         };
 
         var text = BindingGenerator.Generate(renamed, BindingKind.Torch, "run");
+
+        Assert.Contains("void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Tensor A_log, afg::Tensor new_, afg::Tensor stream_, afg::Tensor afg_stream_, float scale, ", text);
 
         Assert.Contains("const torch::Tensor& new_,", text);
         Assert.Contains("ToTensor(new_, \"new\")", text);
