@@ -17,6 +17,8 @@ public sealed class CheckPackedScriptTests
     private static (int ExitCode, string Output) Python(params string[] args)
     {
         var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // -B: importing the script must not leave __pycache__ in the repository.
+        start.ArgumentList.Add("-B");
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
