@@ -37,17 +37,21 @@ public static partial class PackChecker
 
     // ---- architecture-specific code ----
 
-    private sealed record ArchPattern(Regex Pattern, string What, string Target, bool Guard);
+    private enum ArchKind { Instruction, TargetName, Guard }
+
+    private sealed record ArchPattern(Regex Pattern, ArchKind Kind, string What = "", string Target = "");
 
     private static readonly ArchPattern[] ArchPatterns =
     [
-        new(new Regex(@"\bwgmma", RegexOptions.Compiled), "wgmma (warpgroup MMA)", "sm_90a", false),
-        new(new Regex(@"\bsetmaxnreg", RegexOptions.Compiled), "setmaxnreg", "sm_90a", false),
-        new(new Regex(@"\btcgen05", RegexOptions.Compiled), "tcgen05 (5th-generation tensor core)", "sm_100a", false),
-        new(new Regex(@"\b(?:sm|compute)_\d{2,3}[af]\b", RegexOptions.Compiled), "an architecture-specific target name", "an 'a'/'f' target", false),
-        new(new Regex(@"\b__CUDA_ARCH_FEAT_SM\d+_ALL\b", RegexOptions.Compiled), "an architecture-specific feature macro", "an 'a' target", true),
-        new(new Regex(@"\b__CUDA_ARCH_(?:FAMILY_)?SPECIFIC(?:_FEATURES)?__\b", RegexOptions.Compiled), "an architecture-specific feature macro", "an 'a'/'f' target", true),
+        new(new Regex(@"\bwgmma", RegexOptions.Compiled), ArchKind.Instruction, "warpgroup MMA", "sm_90a"),
+        new(new Regex(@"\bsetmaxnreg", RegexOptions.Compiled), ArchKind.Instruction, "register reallocation", "sm_90a"),
+        new(new Regex(@"\btcgen05", RegexOptions.Compiled), ArchKind.Instruction, "5th-generation tensor core instructions", "sm_100a"),
+        new(new Regex(@"\b(?:sm|compute)_\d{2,3}[af]\b", RegexOptions.Compiled), ArchKind.TargetName),
+        new(new Regex(@"\b__CUDA_ARCH_FEAT_SM\d+_ALL\b", RegexOptions.Compiled), ArchKind.Guard, Target: "an 'a' target"),
+        new(new Regex(@"\b__CUDA_ARCH_(?:FAMILY_)?SPECIFIC(?:_FEATURES)?__\b", RegexOptions.Compiled), ArchKind.Guard, Target: "an 'a' or 'f' target"),
     ];
+
+    private const string OfficialArch = "FlashInfer-Bench compiles for plain sm_XY (TVM-FFI: -gencode=arch=compute_XY,code=sm_XY; torch: the device's arch without 'a')";
 
     private static IEnumerable<PackFinding> ArchSpecific(IReadOnlyList<CppSource> sources, string? declaredTarget)
     {
@@ -65,9 +69,13 @@ public static partial class PackChecker
                 found = true;
                 var first = matches[0];
                 var count = matches.Count > 1 ? $" ({matches.Count} places)" : "";
-                yield return new PackFinding(PackCheck.ArchSpecific, FindingSeverity.Error, source.Path, source.LineOf(first.Index), pattern.Guard
-                    ? $"`{first.Value}`{count} is {pattern.What}, defined only when compiling for {pattern.Target}. FlashInfer-Bench compiles for plain sm_XY, so its build takes the other branch: the code measured here is not the code it runs."
-                    : $"`{first.Value}`{count} is {pattern.What}, which needs {pattern.Target}. FlashInfer-Bench compiles for plain sm_XY (TVM-FFI: -gencode=arch=compute_XY,code=sm_XY; torch: the device's arch without 'a'), where ptxas rejects it.");
+                var code = $"`{first.Value}`{count}";
+                yield return new PackFinding(PackCheck.ArchSpecific, FindingSeverity.Error, source.Path, source.LineOf(first.Index), pattern.Kind switch
+                {
+                    ArchKind.Instruction => $"{code}: {pattern.What}, which compiles only for {pattern.Target}. {OfficialArch}, where ptxas rejects it.",
+                    ArchKind.TargetName => $"{code}: the source names an architecture-specific target. {OfficialArch}; code that needs that target does not build there.",
+                    _ => $"{code}: an architecture-specific feature macro, defined only when compiling for {pattern.Target}. {OfficialArch}, so its build takes the other branch: the code measured here is not the code it runs.",
+                });
             }
         }
         if (declaredTarget is not null)

@@ -45,7 +45,7 @@ public sealed class PackCheckTests
         Assert.Equal("kernel.cu", finding.File);
         Assert.Equal(14, finding.Line);
         Assert.StartsWith($"`{instruction}`", finding.Message);
-        Assert.Contains($"needs {target}", finding.Message);
+        Assert.Contains($"compiles only for {target}", finding.Message);
         Assert.Contains("plain sm_XY", finding.Message);
     }
 
@@ -58,6 +58,14 @@ public sealed class PackCheckTests
 
         Assert.Equal(6, finding.Line);
         Assert.Contains("takes the other branch", finding.Message);
+    }
+
+    [Fact]
+    public void A_target_name_in_the_code_is_refused()
+    {
+        var finding = Refused(Packing.Pack(Packing.Moe, Packing.Kernel(before: "static const char* kBuiltFor = \"sm_100a\";")), PackCheck.ArchSpecific);
+
+        Assert.StartsWith("`sm_100a`: the source names an architecture-specific target.", finding.Message);
     }
 
     [Fact]

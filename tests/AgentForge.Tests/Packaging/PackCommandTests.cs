@@ -52,7 +52,7 @@ public sealed class PackCommandTests
         var forced = Pack("--definition", Packing.Moe, "--solution", folder, "--out", output, "--force");
 
         Assert.Equal(PackCommand.ExitRefused, refused.ExitCode);
-        Assert.StartsWith("error [arch-specific] kernel.cu:14: `wgmma` is wgmma (warpgroup MMA), which needs sm_90a.", refused.Output);
+        Assert.StartsWith("error [arch-specific] kernel.cu:14: `wgmma`: warpgroup MMA, which compiles only for sm_90a.", refused.Output);
         Assert.Contains("refused: 1 error(s). Fix them, or pass --force", refused.Output);
         Assert.Equal(PackCommand.ExitPacked, forced.ExitCode);
         Assert.StartsWith("warning (forced) [arch-specific] kernel.cu:14:", forced.Output);
