@@ -14,6 +14,8 @@ public static class AgentForgeCli
         root.Subcommands.Add(ReferencesCommand.Create());
         root.Subcommands.Add(EvolveCommand.Create(new Evolution.HarnessAgentTools()));
         root.Subcommands.Add(RunsCommand.Create());
+        root.Subcommands.Add(PackCommand.Create());
+        root.Subcommands.Add(ExtractCommand.Create());
         root.Subcommands.Add(WorkerVerb.Create(() => SafetensorsTensorFiles.Instance));
         root.Subcommands.Add(ToolsCommand.Create());
         root.Subcommands.Add(McpCommand.Create());

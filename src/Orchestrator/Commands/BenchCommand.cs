@@ -29,7 +29,7 @@ public static class BenchCommand
         var workloads = new Option<string[]>("--workloads") { Description = "Workload uuids (or unique prefixes) to run; all when left out.", AllowMultipleArgumentsPerToken = true };
         var trials = new Option<int?>("--trials") { Description = "Trials per workload (default: the definition's setting, 3)." };
         var seed = new Option<ulong>("--seed") { Description = "Run seed for random inputs.", DefaultValueFactory = _ => 0 };
-        var traces = new Option<string>("--traces") { Description = "FlashInfer-Bench traces are appended here.", DefaultValueFactory = _ => "traces.jsonl" };
+        var traces = new Option<string>("--traces") { Description = "FlashInfer-Bench traces are appended here (default: traces/agentforge/<op_type>/<definition>.jsonl, FlashInfer-Bench's layout).", DefaultValueFactory = _ => "" };
         var noTiming = new Option<bool>("--no-timing") { Description = "Check correctness only." };
         var referenceIterations = new Option<int>("--reference-iterations") { Description = "Timed calls of the reference per trial (0: not timed).", DefaultValueFactory = _ => 3 };
         var matchedRatio = new Option<double?>("--matched-ratio") { Description = "Override the required matched ratio (e.g. 0.95 for MoE)." };

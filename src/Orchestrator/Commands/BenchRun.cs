@@ -85,6 +85,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         {
             console.WriteLine($"references ahead: {report.Produced} in {report.Elapsed.TotalSeconds:0.0} s, {report.Failures.Count} failed");
         }
+        tracesPath = string.IsNullOrEmpty(tracesPath) ? TraceLayout.PathFor(".", "agentforge", definition.OpType, definition.Name) : tracesPath;
         AppendTraces(tracesPath, definition, candidate.Value.Name, outcomes, hello);
         console.Write(Table(definition, outcomes));
         var passed = outcomes.Count(o => o.Status == EvaluationStatus.PASSED);
@@ -125,10 +126,9 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         {
             return (null, $"{path}: solution '{solution.Name}' is for '{solution.Definition}', not '{definition.Name}'");
         }
-        var target = solution.Spec.TargetHardware.Any(t => t.EndsWith("a", StringComparison.Ordinal) && t.StartsWith("sm_", StringComparison.Ordinal))
-            ? TargetKind.ArchSpecific
-            : TargetKind.Portable;
-        return (new CandidateSource(solution.Name, solution.Definition, solution.Sources, BaselineCatalog.EntrySymbol(solution.Spec.EntryPoint), target), null);
+        // A packed solution carries a generated binding (TVM-FFI or torch) and the bundled header:
+        // the harness builds its kernel sources with its own shim instead.
+        return (Tools.Packaging.PackedSolution.ToCandidate(solution), null);
     }
 
     private List<WorkloadEntry>? SelectWorkloads(Definition definition, IReadOnlyList<string> filter, out string? error)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Issue #8, item 3, on the GPU machine (after scripts/device/pack.sh; carry `.device`): for every
+# baseline, the harness runs it first (building its candidate.so and caching the inputs it uses),
+# then `agentforge pack` writes solution.json with the torch and the TVM-FFI binding, and
+# check_packed.py builds each from the file alone the way FlashInfer-Bench does, calls it with
+# the harness's inputs (inputs in definition order, then outputs) and compares outputs and
+# latency with the harness's build. The table is printed last and appended to $OUT/check-packed.md.
+#   scripts/device/check-packed.sh          3 workloads per definition (gpu-check's quick set)
+#   scripts/device/check-packed.sh full     every workload
+#   DEFINITIONS="gdn_decode_qk4_v8_d128_k_last" scripts/device/check-packed.sh   some definitions only
+# Logs go to $OUT (or /tmp/agentforge-out). Exit status: check_packed.py's (0: every row passed).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/device/env.sh
+mode="${1:-quick}"
+out="${OUT:-/tmp/agentforge-out}"
+mkdir -p "$out/packed"
+
+echo "== $(date -u +%FT%TZ) check-packed mode=$mode"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+nvcc --version | tail -n 1
+python3 -c "import torch, safetensors, numpy; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'safetensors', safetensors.__version__)"
+
+declare -A quick=(
+  [gdn_decode_qk4_v8_d128_k_last]="901e5104 d1508f6d 42963acb"
+  [gdn_prefill_qk4_v8_d128_k_last]="77daf91d 5d26ac5b 410794d4"
+  [dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64]="0c23b10c d57eb9e1 5096e459"
+  [dsa_topk_indexer_fp8_h64_d128_topk2048_ps64]="30cecff1 7f03b670 8635db8f"
+  [moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048]="e05c6c03 81955b1e 5e8dc11c"
+)
+definitions="${DEFINITIONS:-gdn_decode_qk4_v8_d128_k_last dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64 dsa_topk_indexer_fp8_h64_d128_topk2048_ps64 moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048 gdn_prefill_qk4_v8_d128_k_last}"
+solutions=()
+prefixes=()
+for d in $definitions; do
+  # One timed reference call is enough for a trace with the harness's latency (the "trace ms" column).
+  args=(bench --definition "$d" --baseline --trials 1 --reference-iterations 1 --traces "$out/check-packed-traces.jsonl" --oracle-processes 4)
+  if [ "$mode" = quick ]; then args+=(--workloads ${quick[$d]}); prefixes+=(${quick[$d]}); fi
+  echo "== harness: $d"
+  agentforge "${args[@]}" >> "$out/check-packed-bench.log" 2>&1
+  echo "exit $?"
+  for binding in torch tvm-ffi; do
+    file="$out/packed/$d.$binding.json"
+    agentforge pack --definition "$d" --baseline --binding "$binding" --out "$file" || continue
+    solutions+=("$file")
+  done
+done
+
+echo "== check_packed.py"
+check=(python3 scripts/device/check_packed.py "${solutions[@]}" --dataset "$FIB_DATASET_PATH"
+  --inputs "$AGENTFORGE_CACHE/inputs" --builds "$AGENTFORGE_CACHE/builds" --traces "$out/check-packed-traces.jsonl"
+  --reference --markdown "$out/check-packed.md")
+if [ "${#prefixes[@]}" -gt 0 ]; then check+=(--workloads "${prefixes[@]}"); fi
+"${check[@]}"

@@ -1,0 +1,38 @@
+namespace AgentForge.Tools.Packaging;
+
+/// <summary>How FlashInfer-Bench loads a packed CUDA solution (the solution's spec.binding).</summary>
+public enum BindingKind
+{
+    /// <summary>TVM-FFI (FlashInfer-Bench's default for CUDA): an exported typed function taking TensorViews.</summary>
+    TvmFfi,
+
+    /// <summary>A torch extension built with torch.utils.cpp_extension; the entry is a PYBIND11_MODULE function.</summary>
+    Torch,
+}
+
+public static class BindingKinds
+{
+    /// <summary>The spelling of spec.binding in solution.json.</summary>
+    public static string WireName(this BindingKind kind) => kind switch
+    {
+        BindingKind.TvmFfi => "tvm-ffi",
+        BindingKind.Torch => "torch",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static bool TryParse(string? name, out BindingKind kind)
+    {
+        switch (name)
+        {
+            case "tvm-ffi":
+                kind = BindingKind.TvmFfi;
+                return true;
+            case "torch":
+                kind = BindingKind.Torch;
+                return true;
+            default:
+                kind = default;
+                return false;
+        }
+    }
+}

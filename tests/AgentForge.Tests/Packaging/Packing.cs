@@ -1,0 +1,104 @@
+using AgentForge.Tests.Trace;
+using AgentForge.Tools.Build;
+using AgentForge.Tools.Packaging;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tests.Packaging;
+
+/// <summary>The shared dataset, the baselines beside the test binaries, and small candidates for the checks.</summary>
+internal static class Packing
+{
+    private static readonly Lazy<TraceDataset> LazyDataset = new(() => TraceDataset.Load(SharedData.DatasetRoot));
+    private static readonly Lazy<BaselineCatalog> LazyCatalog = new(() =>
+    {
+        var root = BaselineCatalog.Locate(null) ?? throw new DirectoryNotFoundException("baseline kernels not found beside the tests or in src/");
+        var loaded = BaselineCatalog.Load(root);
+        return loaded.IsOk ? loaded.Value : throw new InvalidOperationException(loaded.Error!.ToString());
+    });
+
+    public static TraceDataset Dataset => LazyDataset.Value;
+
+    public static BaselineCatalog Catalog => LazyCatalog.Value;
+
+    public static SolutionPacker Packer => SolutionPacker.FromCatalog(Catalog);
+
+    public static string ContractHeader => Packer.ContractHeader;
+
+    public static IEnumerable<string> DefinitionNames => Dataset.Definitions.Keys.Order(StringComparer.Ordinal);
+
+    public static TheoryData<string, string> DefinitionsAndBindings()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var name in DefinitionNames)
+        {
+            data.Add(name, "tvm-ffi");
+            data.Add(name, "torch");
+        }
+        return data;
+    }
+
+    public static Definition Definition(string name) => Dataset.FindDefinition(name) ?? throw new KeyNotFoundException(name);
+
+    public static BindingKind Binding(string wireName) =>
+        BindingKinds.TryParse(wireName, out var kind) ? kind : throw new ArgumentException(wireName);
+
+    public static PackResult PackBaseline(string definition, BindingKind binding, PackOptions? options = null)
+    {
+        var input = PackSources.FromBaseline(Catalog, definition);
+        Assert.True(input.IsOk, input.Error?.ToString());
+        return Packer.Pack(Definition(definition), input.Value, options ?? new PackOptions(binding));
+    }
+
+    public static Solution PackedBaseline(string definition, BindingKind binding)
+    {
+        var result = PackBaseline(definition, binding);
+        Assert.False(result.Refused, string.Join("\n", result.Findings));
+        return result.Solution!;
+    }
+
+    // ---- small candidates for the checks (never compiled; the checks read text) ----
+
+    /// <summary>MoE: tensors, an int32_t and a float scalar, one output.</summary>
+    public const string Moe = "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048";
+
+    /// <summary>GDN decode: an optional tensor input, a float scalar, two outputs.</summary>
+    public const string GdnDecode = "gdn_decode_qk4_v8_d128_k_last";
+
+    /// <summary>The contract's entry for a definition, with a body that launches one kernel.</summary>
+    public static string Kernel(string definition = Moe, string? declaration = null, string before = "", string body = "") =>
+        $$"""
+        #include "agentforge.h"
+
+        #include <cuda_bf16.h>
+        #include <cstdint>
+
+        {{before}}
+        __global__ void scale_kernel(float* out, int n) {
+          int i = blockIdx.x * blockDim.x + threadIdx.x;
+          if (i < n) out[i] = 0.0f;
+        }
+
+        {{declaration ?? ShimGenerator.EntryDeclaration(Definition(definition), "run")}} {
+          scale_kernel<<<1, 32, 0, stream>>>(nullptr, 0);
+          {{body}}
+        }
+        """;
+
+    public static PackInput Input(string definition, params SourceFile[] sources) =>
+        new(new CandidateSource("test_candidate", definition, sources));
+
+    public static PackResult Pack(string definition, string kernel, BindingKind binding = BindingKind.TvmFfi, bool force = false) =>
+        Packer.Pack(Definition(definition), Input(definition, new SourceFile("kernel.cu", kernel)), new PackOptions(binding, Force: force));
+
+    public static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "AgentForge.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new DirectoryNotFoundException("AgentForge.sln not found above the test binaries");
+    }
+}
