@@ -17,7 +17,7 @@ python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.versio
 
 if [ "${SKIP_GPU_TESTS:-0}" != "1" ]; then
   echo "== GPU tests"
-  dotnet .device/gputests/AgentForge.GpuTests.dll -parallel none -diagnostics > "$out/gputests.log" 2>&1
+  dotnet .device/app/AgentForge.GpuTests.dll -parallel none -diagnostics > "$out/gputests.log" 2>&1
   grep -E "\[FAIL\]|Total:|copy:|SM" "$out/gputests.log" | tail -n 20
 fi
 
