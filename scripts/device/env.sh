@@ -6,4 +6,8 @@ fi
 export DOTNET_ROOT=/tmp/dotnet PATH="/tmp/dotnet:$PATH" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 export FIB_DATASET_PATH="${FIB_DATASET_PATH:-$_repo/.device/dataset}"
 export AGENTFORGE_CACHE="${AGENTFORGE_CACHE:-/tmp/agentforge-cache}"
-agentforge() { dotnet "$_repo/.device/app/agentforge.dll" "$@"; }
+# A real executable (not a shell function), so that timeout, xargs and the like can start it.
+mkdir -p /tmp/agentforge-bin
+printf '#!/usr/bin/env bash\nexec dotnet "%s/.device/app/agentforge.dll" "$@"\n' "$_repo" > /tmp/agentforge-bin/agentforge
+chmod +x /tmp/agentforge-bin/agentforge
+export PATH="/tmp/agentforge-bin:$PATH"
