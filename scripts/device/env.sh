@@ -5,6 +5,7 @@ if [ ! -x /tmp/dotnet/dotnet ]; then
 fi
 export DOTNET_ROOT=/tmp/dotnet PATH="/tmp/dotnet:$PATH" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 export FIB_DATASET_PATH="${FIB_DATASET_PATH:-$_repo/.device/dataset}"
+[ -f "$_repo/.device/fonts/report.ttf" ] && export AGENTFORGE_FONT="$_repo/.device/fonts/report.ttf"
 export AGENTFORGE_CACHE="${AGENTFORGE_CACHE:-/tmp/agentforge-cache}"
 # A real executable (not a shell function), so that timeout, xargs and the like can start it.
 mkdir -p /tmp/agentforge-bin

@@ -27,4 +27,7 @@ rm -rf "$out/app/Microsoft.CodeCoverage" "$out"/app/*.pdb
 mkdir -p "$out/dataset"
 (cd "$dataset" && find definitions workloads -type f \( -name '*.json' -o -name '*.jsonl' \) -print0 | xargs -0 -I{} cp --parents {} "$OLDPWD/$out/dataset/")
 if [ -d "$dataset/blob" ]; then cp -r "$dataset/blob" "$out/dataset/"; fi
+# The GPU machine has no fonts: plots (evolve's progress.png) would carry no text without one.
+font="$(fc-match -f '%{file}' 'DejaVu Sans' 2>/dev/null || true)"
+if [ -n "$font" ] && [ -f "$font" ]; then mkdir -p "$out/fonts" && cp "$font" "$out/fonts/report.ttf"; fi
 du -sh "$out"

@@ -100,12 +100,29 @@ public static class RunReport
         return text.ToString();
     }
 
+    /// <summary>
+    /// A machine without fonts (the GPU machine) draws plots without any text. AGENTFORGE_FONT names
+    /// a TrueType file to use instead (scripts/device/pack.sh carries one from the build machine).
+    /// </summary>
+    private static string? RegisterFont()
+    {
+        var path = Environment.GetEnvironmentVariable("AGENTFORGE_FONT");
+        if (string.IsNullOrEmpty(path) || !File.Exists(path))
+        {
+            return null;
+        }
+        const string name = "AgentForge Report";
+        ScottPlot.Fonts.AddFontFile(name, path);
+        return name;
+    }
+
     /// <summary>Best definition-wide latency over time, one panel per definition, with the baseline as a dashed line.</summary>
     public static void WritePlot(RunReplay replay, string path)
     {
         var definitions = replay.Archive.Records().Select(r => r.Definition).Concat(replay.Proposed.Select(c => c.Definition)).Distinct().ToList();
         var start = replay.Started ?? DateTimeOffset.UnixEpoch;
         var end = replay.LastEventTime ?? start;
+        var font = RegisterFont();
         var multiplot = new Multiplot();
         // A new multiplot holds one plot already: the first definition draws on it.
         while (multiplot.Count() < Math.Max(1, definitions.Count))
@@ -121,6 +138,10 @@ public static class RunReport
         {
             var definition = definitions[i];
             var plot = multiplot.GetPlot(i);
+            if (font is not null)
+            {
+                plot.Font.Set(font);
+            }
             var changes = replay.Archive.History().Where(h => h.Definition == definition && h.Band == WorkloadBands.All).ToList();
             plot.Title(definition);
             plot.XLabel("minutes since the run started");
