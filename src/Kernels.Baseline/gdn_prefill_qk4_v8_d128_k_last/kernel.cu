@@ -30,6 +30,15 @@
 #include <cmath>
 #include <cstdint>
 
+// @tunable GDN_PREFILL_ASYNC_LOAD: 0, 1 (default 0)
+// 1: each chunk's K, Q and V (and the initial state) arrive by cp.async, every 16-byte piece in
+// flight at once, zero-filled past the sequence end. 0: a loop of plain loads, each iteration's
+// store waiting for its load (about ten dependent round trips per chunk). Written after the v2
+// measurements, not yet run on a GPU: the default stays 0 until it is measured.
+#ifndef GDN_PREFILL_ASYNC_LOAD
+#define GDN_PREFILL_ASYNC_LOAD 0
+#endif
+
 namespace {
 
 constexpr int kNumQKHeads = 4;
@@ -80,6 +89,13 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) 
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
 }
+
+// 16 bytes global -> shared without passing through registers; src_bytes 0 writes zeros.
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
+}
+
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 
 __device__ __forceinline__ void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -187,7 +203,12 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   float* staging = sm.a;  // [64 v][128 k] fp32, spans a and t
   if (state != nullptr) {
     const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
+#if GDN_PREFILL_ASYNC_LOAD
+    for (int i = tid; i < kBV * kD / 4; i += kThreads) cp_async16(staging + 4 * i, src + 4 * i, 16);
+    cp_async_wait_all();
+#else
     for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(staging)[i] = reinterpret_cast<const float4*>(src)[i];
+#endif
   } else {
     for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(staging)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
@@ -213,6 +234,19 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
     const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
 
     // --- load the chunk: K, Q (head hk), V slice, gates; rows past len are zero -------------
+#if GDN_PREFILL_ASYNC_LOAD
+    for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      const int64_t off = r < len ? ((c0 + r) * kNumQKHeads + hk) * kD + c : 0;
+      cp_async16(sm.k + r * kLdK + c, k + off, r < len ? 16 : 0);
+      cp_async16(sm.q + r * kLdK + c, q + off, r < len ? 16 : 0);
+    }
+    for (int i = tid; i < kC * (kBV / 8); i += kThreads) {
+      const int r = i / (kBV / 8), c = (i % (kBV / 8)) * 8;
+      const int64_t off = r < len ? ((c0 + r) * kNumVHeads + h) * kD + v0 + c : 0;
+      cp_async16(sm.v + r * kLdV + c, v + off, r < len ? 16 : 0);
+    }
+#else
     for (int i = tid; i < kC * (kD / 8); i += kThreads) {
       const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
       uint4 kv = make_uint4(0, 0, 0, 0), qv = make_uint4(0, 0, 0, 0);
@@ -224,6 +258,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       *reinterpret_cast<uint4*>(sm.k + r * kLdK + c) = kv;
       *reinterpret_cast<uint4*>(sm.q + r * kLdK + c) = qv;
     }
+#endif
     if (tid < kC) {
       float lg = 0.f, bt = 0.f;
       if (tid < len) {
@@ -234,18 +269,23 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       sm.cum[tid] = lg;
       sm.beta[tid] = bt;
     }
+#if GDN_PREFILL_ASYNC_LOAD
+    cp_async_wait_all();
+#endif
     __syncthreads();
     if (tid == 0) {
       float run = 0.f;
       for (int i = 0; i < kC; ++i) { run += sm.cum[i]; sm.cum[i] = run; }
     }
-    // beta * V slice
+#if !GDN_PREFILL_ASYNC_LOAD
+    // V slice
     for (int i = tid; i < kC * (kBV / 8); i += kThreads) {
       const int r = i / (kBV / 8), c = (i % (kBV / 8)) * 8;
       uint4 vv = make_uint4(0, 0, 0, 0);
       if (r < len) vv = *reinterpret_cast<const uint4*>(v + ((c0 + r) * kNumVHeads + h) * kD + v0 + c);
       *reinterpret_cast<uint4*>(sm.v + r * kLdV + c) = vv;
     }
+#endif
     __syncthreads();
     for (int i = tid; i < kC * (kBV / 2); i += kThreads) {
       const int r = i / (kBV / 2), c = (i % (kBV / 2)) * 2;
