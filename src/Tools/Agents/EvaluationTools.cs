@@ -8,6 +8,18 @@ namespace AgentForge.Tools.Agents;
 /// <summary>compile, check_correctness and benchmark: the build -> verdict -> timing path of the harness.</summary>
 public sealed class EvaluationTools(ToolServices services)
 {
+    /// <summary>The prepared candidate on its workloads, in workload order (correctness only, or timed too).</summary>
+    private async Task<List<WorkloadOutcome>> EvaluateAllAsync(Prepared prepared, bool time, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<WorkloadOutcome>();
+        await foreach (var outcome in services.Backend.EvaluateAsync(prepared.Build!, prepared.Definition!, prepared.Workloads!,
+            new EvaluatorOptions(Seed: services.Options.Seed, Time: time, PerCallLimit: services.Options.CallLimit), cancellationToken))
+        {
+            outcomes.Add(outcome);
+        }
+        return outcomes;
+    }
+
     private const string CandidateIdDescription = "Id of a candidate returned by compile (instead of sources).";
     private const string SourcesDescription = "CUDA sources as {relative path: file content}, e.g. {\"kernel.cu\": \"#include \\\"agentforge.h\\\" ...\"}.";
     private const string EntryDescription = "Name of the host entry function in the sources.";
@@ -56,12 +68,7 @@ public sealed class EvaluationTools(ToolServices services)
         {
             return new CorrectnessResult(prepared.CandidateId, Error: prepared.Error, CompileLog: prepared.CompileLog);
         }
-        var outcomes = new List<WorkloadOutcome>();
-        await foreach (var outcome in services.Backend.EvaluateAsync(prepared.Build!, prepared.Definition!, prepared.Workloads!,
-            new EvaluatorOptions(Seed: services.Options.Seed, Time: false, PerCallLimit: services.Options.CallLimit), cancellationToken))
-        {
-            outcomes.Add(outcome);
-        }
+        var outcomes = await EvaluateAllAsync(prepared, time: false, cancellationToken);
         var checks = outcomes.Select(o => new WorkloadCheck(
             o.Workload.Workload.Uuid,
             o.StatusText,
@@ -91,12 +98,7 @@ public sealed class EvaluationTools(ToolServices services)
         {
             return new BenchmarkResult(prepared.CandidateId, Error: prepared.Error, CompileLog: prepared.CompileLog);
         }
-        var outcomes = new List<WorkloadOutcome>();
-        await foreach (var outcome in services.Backend.EvaluateAsync(prepared.Build!, prepared.Definition!, prepared.Workloads!,
-            new EvaluatorOptions(Seed: services.Options.Seed, Time: true, PerCallLimit: services.Options.CallLimit), cancellationToken))
-        {
-            outcomes.Add(outcome);
-        }
+        var outcomes = await EvaluateAllAsync(prepared, time: true, cancellationToken);
         var timings = outcomes.Select(o => new WorkloadTiming(
             o.Workload.Workload.Uuid,
             o.StatusText,
