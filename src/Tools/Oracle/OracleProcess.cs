@@ -76,6 +76,35 @@ public sealed class OracleProcess(OracleOptions? options = null) : IReferenceOra
         }
     }
 
+    /// <summary>
+    /// Measures the GPU's dense bf16 and fp8 matrix throughput through torch (the peaks compute
+    /// floors divide by). A value; a failure carries why (no torch, no GPU).
+    /// </summary>
+    public async Task<MeasuredPeaks> MeasurePeaksAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (await EnsureStartedAsync(cancellationToken) is { } startFailure)
+            {
+                return new MeasuredPeaks(null, null, null, startFailure.ToString());
+            }
+            var (response, failure) = await ExchangeAsync(new WireRequest(++_nextId, "peak"), TimeSpan.FromMinutes(5), "the peak measurement", cancellationToken);
+            if (failure is not null)
+            {
+                return new MeasuredPeaks(null, null, null, failure.ToString());
+            }
+            return response!.Ok
+                ? new MeasuredPeaks(response.Bf16Tflops * 1e12, response.Fp8Tflops * 1e12, response.DeviceName, response.Fp8Error)
+                : new MeasuredPeaks(null, null, null, ToFailure(response).ToString());
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)

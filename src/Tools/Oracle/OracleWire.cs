@@ -43,6 +43,9 @@ internal sealed record WireResponse
     public bool? CudaAvailable { get; init; }
     public string? DeviceName { get; init; }
     public string? Safetensors { get; init; }
+    public double? Bf16Tflops { get; init; }
+    public double? Fp8Tflops { get; init; }
+    public string? Fp8Error { get; init; }
 }
 
 [JsonSourceGenerationOptions(

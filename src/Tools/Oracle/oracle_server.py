@@ -19,7 +19,9 @@ libraries write to fd 1 are redirected to stderr.
    "device": "cuda"}
     -> {"id": 2, "ok": true, "outputs_path": "/x/out.safetensors", "latency_ms": 1.25 | null,
         "outputs": {"output": {"dtype": "bfloat16", "shape": [4, 8]}}}
-  {"id": 3, "op": "shutdown"} -> {"id": 3, "ok": true}, then the process exits.
+  {"id": 3, "op": "peak", "size": 8192, "iterations": 10}
+    -> {"id": 3, "ok": true, "bf16_tflops": 790.1, "fp8_tflops": 1450.2 | null, "device_name": "..."}
+  {"id": 4, "op": "shutdown"} -> {"id": 4, "ok": true}, then the process exits.
 
 A failure is {"id": .., "ok": false, "kind": K, "error": "one line", "traceback": "..." | null}
 with K one of reference_error (the reference raised or returned something unusable),
@@ -229,6 +231,44 @@ def _op_hello(request):
     return info
 
 
+def _op_peak(request):
+    """Dense matrix-product throughput of this GPU through torch: the 'measured peak' that the
+    harness's compute floors divide by. bf16: torch.matmul; fp8 e4m3: torch._scaled_mm with unit
+    scales (None where this torch or GPU has no fp8 path). Random data (zeros run faster)."""
+    torch = _import_torch()
+    if not torch.cuda.is_available():
+        raise RequestError("no_device", f"torch {torch.__version__} at {sys.executable} sees no CUDA device")
+    n = int(request.get("size") or 8192)
+    iterations = int(request.get("iterations") or 10)
+
+    def rate(fn):
+        for _ in range(3):
+            fn()
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(iterations):
+            fn()
+        end.record()
+        torch.cuda.synchronize()
+        return 2.0 * n * n * n * iterations / (start.elapsed_time(end) * 1e-3) / 1e12
+
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    result = {"size": n, "bf16_tflops": rate(lambda: a @ b), "fp8_tflops": None,
+              "device_name": torch.cuda.get_device_name(0)}
+    try:
+        a8 = a.to(torch.float8_e4m3fn)
+        b8 = b.to(torch.float8_e4m3fn).t()  # column-major, as _scaled_mm wants its second operand
+        one = torch.tensor(1.0, device="cuda")
+        result["fp8_tflops"] = rate(lambda: torch._scaled_mm(a8, b8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16))
+    except Exception as e:  # no fp8 GEMM in this torch / on this GPU: the caller falls back
+        result["fp8_error"] = f"{type(e).__name__}: {e}"
+    del a, b
+    torch.cuda.empty_cache()
+    return result
+
+
 def _op_run(request):
     name = request["definition_name"]
     device = request.get("device") or "cuda"
@@ -328,6 +368,8 @@ def main():
                 response = _op_hello(request)
             elif op == "run":
                 response = _op_run(request)
+            elif op == "peak":
+                response = _op_peak(request)
             elif op == "shutdown":
                 _send({"id": request_id, "ok": True})
                 return

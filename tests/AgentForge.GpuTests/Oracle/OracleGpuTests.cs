@@ -19,6 +19,17 @@ public sealed class OracleGpuTests : IDisposable
     private static OracleOptions Options => new() { PythonExecutable = TorchPython.Executable };
 
     [Fact]
+    public async Task Peaks_are_measured_on_the_gpu()
+    {
+        TorchPython.RequireCuda();
+        await using var oracle = new OracleProcess(Options);
+        var peaks = await oracle.MeasurePeaksAsync(TestContext.Current.CancellationToken);
+        Assert.True(peaks.Measured, peaks.Problem);
+        TestContext.Current.SendDiagnosticMessage($"peaks on {peaks.Device}: bf16 {peaks.Bf16FlopsPerSecond / 1e12:0} TFLOP/s, fp8 {peaks.Fp8FlopsPerSecond / 1e12:0} TFLOP/s {peaks.Problem}");
+        Assert.InRange(peaks.Bf16FlopsPerSecond!.Value, 100e12, 2000e12);
+    }
+
+    [Fact]
     public async Task Probe_reports_the_gpu()
     {
         TorchPython.RequireCuda();
