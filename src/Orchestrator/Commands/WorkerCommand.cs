@@ -38,6 +38,11 @@ public static class WorkerVerb
             return ExitNoRequests;
         }
         var protocol = new StreamWriter(StandardStreams.DetachProtocolOutput()) { AutoFlush = true };
+        if (requests is null)
+        {
+            // Serving a slot (possibly through srun or ssh): a hung kernel must not outlive the slot.
+            ParentWatch.Start(TimeSpan.FromSeconds(1));
+        }
         using var file = requests?.OpenText();
         var input = (TextReader?)file ?? Console.In;
         var opened = CudaDevice.TryOpen(gpu);
