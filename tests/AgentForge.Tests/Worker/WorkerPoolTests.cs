@@ -198,6 +198,51 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
+    public async Task A_lease_of_one_slot_waits_for_that_slot_and_others_keep_serving_the_rest()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pool = Pool(Fake(), Fake());
+        await pool.StartAsync(ct);
+        var busy = await pool.LeaseAsync(ct);
+        Assert.Equal(0, busy.Slot);
+
+        // Slot 1 is idle, but this caller wants slot 0 (the GPU compute-sanitizer is about to use).
+        var wantsZero = pool.LeaseAsync(0, ct);
+        await Task.Delay(100, ct);
+        Assert.False(wantsZero.IsCompleted);
+        var any = await pool.LeaseAsync(ct);
+        Assert.Equal(1, any.Slot);
+
+        await busy.DisposeAsync();
+        var held = await wantsZero;
+        Assert.Equal(0, held.Slot);
+        Assert.True((await held.Worker.CallAsync(new WorkerRequest(0, "health"), CallLimit, ct)).Response?.Ok);
+        await held.DisposeAsync();
+        await any.DisposeAsync();
+    }
+
+    [Fact]
+    public void Wrapped_tools_run_inside_the_launcher_next_to_the_worker()
+    {
+        string[] tool = ["/cuda/bin/compute-sanitizer", "--tool", "memcheck"];
+        string[] requests = ["--requests", "/shared/r.jsonl"];
+
+        var underSrun = WorkerCommand.Wrapped("srun --gres=gpu:1 {agentforge} worker --gpu {gpu}", 2, tool, requests);
+        Assert.Equal("srun", underSrun.FileName);
+        Assert.Equal("--gres=gpu:1", underSrun.Arguments[0]);
+        Assert.Equal(tool, underSrun.Arguments.Skip(1).Take(3));
+        Assert.Equal(["worker", "--gpu", "2", "--requests", "/shared/r.jsonl"], underSrun.Arguments.TakeLast(5));
+
+        var local = WorkerCommand.Wrapped("{agentforge} worker --gpu {gpu}", 0, tool, requests);
+        Assert.Equal("/cuda/bin/compute-sanitizer", local.FileName);
+        Assert.Equal(["--tool", "memcheck"], local.Arguments.Take(2));
+
+        var named = WorkerCommand.Wrapped("/opt/agentforge worker --gpu {gpu}", 1, tool, requests);
+        Assert.Equal("/cuda/bin/compute-sanitizer", named.FileName);
+        Assert.Equal(["--tool", "memcheck", "/opt/agentforge", "worker", "--gpu", "1", "--requests", "/shared/r.jsonl"], named.Arguments);
+    }
+
+    [Fact]
     public void Templates_give_each_slot_its_gpu_and_index()
     {
         var pool = WorkerPool.Launch("srun --job-name=w{slot} {agentforge} worker --gpu {gpu}", [2, 5]);

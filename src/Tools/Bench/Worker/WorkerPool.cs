@@ -85,7 +85,7 @@ public sealed class WorkerPool : IAsyncDisposable
     private readonly Slot[] slots;
     private readonly WorkerPoolOptions options;
     private readonly object sync = new();
-    private readonly LinkedList<TaskCompletionSource<Slot?>> waiters = new();
+    private readonly LinkedList<Waiter> waiters = new();
     private WorkerHello? reference;
 
     public WorkerPool(IEnumerable<(string Name, IWorkerChannel Channel)> slots, WorkerPoolOptions? options = null)
@@ -192,7 +192,7 @@ public sealed class WorkerPool : IAsyncDisposable
     {
         while (true)
         {
-            var slot = await AcquireAsync(cancellationToken);
+            var slot = await AcquireAsync(null, cancellationToken);
             if (slot is null)
             {
                 return WorkerLease.Refused(Problem ?? "no worker slot is left");
@@ -215,23 +215,44 @@ public sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    private async Task<Slot?> AcquireAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// This very slot, once it is free: for work on its GPU outside the protocol (compute-sanitizer
+    /// and ncu start a worker of their own on that GPU), so that no timing runs beside it there.
+    /// </summary>
+    public async Task<WorkerLease> LeaseAsync(int slotIndex, CancellationToken cancellationToken)
     {
-        TaskCompletionSource<Slot?> waiter;
-        LinkedListNode<TaskCompletionSource<Slot?>> node;
+        ArgumentOutOfRangeException.ThrowIfNegative(slotIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slotIndex, slots.Length);
+        var slot = await AcquireAsync(slotIndex, cancellationToken);
+        if (slot is null)
+        {
+            return WorkerLease.Refused(slots[slotIndex].RetiredBecause ?? $"{slots[slotIndex].Name} is retired");
+        }
+        return new WorkerLease(this, slot.Index, new ObservedChannel(this, slot));
+    }
+
+    /// <summary>
+    /// A free slot (any, or the wanted one), else a place in the queue. An idle slot never has a
+    /// waiter that would take it (returning a slot hands it to the first such waiter), so taking
+    /// one at once jumps no queue.
+    /// </summary>
+    private async Task<Slot?> AcquireAsync(int? wanted, CancellationToken cancellationToken)
+    {
+        Waiter waiter;
+        LinkedListNode<Waiter> node;
         lock (sync)
         {
-            if (slots.All(s => s.Retired))
+            if (wanted is { } index ? slots[index].Retired : slots.All(s => s.Retired))
             {
                 return null;
             }
-            var idle = waiters.Count == 0 ? slots.FirstOrDefault(s => !s.Retired && !s.Busy) : null;
+            var idle = slots.FirstOrDefault(s => !s.Retired && !s.Busy && (wanted is null || s.Index == wanted));
             if (idle is not null)
             {
                 idle.Busy = true;
                 return idle;
             }
-            waiter = new TaskCompletionSource<Slot?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiter = new Waiter(new TaskCompletionSource<Slot?>(TaskCreationOptions.RunContinuationsAsynchronously), wanted);
             node = waiters.AddLast(waiter);
         }
         using var registration = cancellationToken.Register(() =>
@@ -243,9 +264,9 @@ public sealed class WorkerPool : IAsyncDisposable
                     waiters.Remove(node);
                 }
             }
-            waiter.TrySetCanceled(cancellationToken);
+            waiter.Result.TrySetCanceled(cancellationToken);
         });
-        return await waiter.Task;
+        return await waiter.Result.Task;
     }
 
     /// <summary>A returned slot goes to the longest waiting caller, else back to idle; a retired one is shut down.</summary>
@@ -256,13 +277,18 @@ public sealed class WorkerPool : IAsyncDisposable
         {
             if (!slot.Retired)
             {
-                while (waiters.First is { } next)
+                for (var next = waiters.First; next is not null;)
                 {
-                    waiters.RemoveFirst();
-                    if (next.Value.TrySetResult(slot))
+                    var following = next.Next;
+                    if (next.Value.Accepts(slot))
                     {
-                        return;
+                        waiters.Remove(next);
+                        if (next.Value.Result.TrySetResult(slot))
+                        {
+                            return;
+                        }
                     }
+                    next = following;
                 }
                 slot.Busy = false;
                 return;
@@ -309,7 +335,7 @@ public sealed class WorkerPool : IAsyncDisposable
 
     private async Task RetireAsync(Slot slot, string reason, bool dispose)
     {
-        List<TaskCompletionSource<Slot?>> refused = [];
+        List<Waiter> refused = [];
         lock (sync)
         {
             slot.RetiredBecause ??= reason;
@@ -317,15 +343,16 @@ public sealed class WorkerPool : IAsyncDisposable
             {
                 slot.Busy = false;
             }
-            if (slots.All(s => s.Retired))
+            var noneLeft = slots.All(s => s.Retired);
+            refused.AddRange(waiters.Where(w => noneLeft || w.Wanted == slot.Index));
+            foreach (var waiter in refused)
             {
-                refused.AddRange(waiters);
-                waiters.Clear();
+                waiters.Remove(waiter);
             }
         }
         foreach (var waiter in refused)
         {
-            waiter.TrySetResult(null);
+            waiter.Result.TrySetResult(null);
         }
         if (dispose)
         {
@@ -353,11 +380,17 @@ public sealed class WorkerPool : IAsyncDisposable
         {
             foreach (var waiter in waiters)
             {
-                waiter.TrySetResult(null);
+                waiter.Result.TrySetResult(null);
             }
             waiters.Clear();
         }
         await Task.WhenAll(slots.Select(DisposeChannelAsync));
+    }
+
+    /// <summary>A caller waiting for any slot (<see cref="Wanted"/> null) or for one.</summary>
+    private sealed record Waiter(TaskCompletionSource<Slot?> Result, int? Wanted)
+    {
+        public bool Accepts(Slot slot) => Wanted is null || Wanted == slot.Index;
     }
 
     private sealed class Slot(int index, string name, IWorkerChannel channel)

@@ -52,6 +52,24 @@ public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argume
 
     public static string DefaultTemplate => "{agentforge} worker --gpu {gpu}";
 
+    /// <summary>
+    /// A worker started inside a tool that must be its parent (compute-sanitizer, ncu): the tool's
+    /// words go where {agentforge} stands, after any launcher, so that under
+    /// "srun --gres=gpu:1 {agentforge} worker" the tool runs on the node with the worker rather
+    /// than wrapping srun (where it would see no CUDA work at all and report nothing wrong).
+    /// </summary>
+    public static WorkerCommand Wrapped(string template, int gpu, IReadOnlyList<string> tool, IReadOnlyList<string> workerArguments)
+    {
+        var marker = template.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var at = marker.IndexOf("{agentforge}");
+        var expanded = FromTemplate(template, gpu);
+        var words = expanded.Arguments.Prepend(expanded.FileName).ToList();
+        // Without {agentforge} the template names the program itself: the tool goes first.
+        words.InsertRange(at < 0 ? 0 : at, tool);
+        words.AddRange(workerArguments);
+        return new WorkerCommand(words[0], words.Skip(1).ToArray());
+    }
+
     private static string[] SelfCommand()
     {
         var process = Environment.ProcessPath ?? "agentforge";
