@@ -97,8 +97,9 @@ public sealed class Evaluator(
             {
                 await Task.WhenAll(running);
             }
-            catch (OperationCanceledException)
+            catch (Exception)
             {
+                // Either already thrown to the consumer by its own await, or an outcome it chose not to read.
             }
         }
     }
@@ -145,9 +146,9 @@ public sealed class Evaluator(
             {
                 outcome = await EvaluateOnAsync(lease.Worker, library, definition, workload, options, limit.Token);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested && options.WorkloadLimit is { } spent)
             {
-                return new WorkloadOutcome(workload, EvaluationStatus.TIMEOUT, $"evaluation took longer than {options.WorkloadLimit!.Value.TotalSeconds:0} s", null, null, null, [], null, "");
+                return new WorkloadOutcome(workload, EvaluationStatus.TIMEOUT, $"evaluation took longer than {spent.TotalSeconds:0} s", null, null, null, [], null, "");
             }
             catch (IOException) when (ioRetries-- > 0)
             {

@@ -132,9 +132,10 @@ public sealed class PooledEvaluatorTests : IDisposable
     {
         var (evaluator, _, _) = Build("limit", new CopyChannel(0) { Delay = TimeSpan.FromMilliseconds(300) });
 
-        // Three workloads queue for one slot; each takes about 0.9 s on it (3 trials), well under
-        // its 3 s limit, while the last one waits about 1.8 s for the slot.
-        var outcomes = await EvaluateAsync(evaluator, Workloads(3), Options with { WorkloadLimit = TimeSpan.FromSeconds(3) });
+        // Four workloads queue for one slot; each takes about 0.9 s on it (3 trials), well under
+        // its 2.5 s limit, while the last one waits about 2.7 s for the slot: from the moment it
+        // asked, it takes longer than its limit, and must not time out for that.
+        var outcomes = await EvaluateAsync(evaluator, Workloads(4), Options with { WorkloadLimit = TimeSpan.FromSeconds(2.5) });
         Assert.All(outcomes, o => Assert.Equal(EvaluationStatus.PASSED, o.Status));
 
         var (hung, _, _) = Build("hung", new CopyChannel(0) { Delay = Timeout.InfiniteTimeSpan });
