@@ -5,6 +5,9 @@
 #   scripts/device/scale-check.sh [MINUTES] [TRACK] [extra evolve args...]
 # Defaults: 20 minutes, gated_delta_net. On the GPU machine, after scripts/device/pack.sh here and
 # with `.device` in the call's carry (scripts/device/env.sh sets up .NET and the dataset).
+# When one call may not run both (a 10-minute limit per command), run one side per call on the
+# same warm machine; each call prints the table of every run made so far:
+#   SCALE_ONLY=1 scripts/device/scale-check.sh 7 && SCALE_ONLY=all scripts/device/scale-check.sh 7
 #
 # Fairness: each run gets a cold cache of its own. Builds, inputs and references are cached by
 # content, so a shared cache would hand the second run the first one's nvcc and oracle work.
@@ -17,16 +20,20 @@ source scripts/device/env.sh
 minutes="${1:-20}"; track="${2:-gated_delta_net}"
 shift $(( $# < 2 ? $# : 2 ))
 out="${OUT:-/tmp/agentforge-out}"; work="${SCALE_WORK:-/tmp/af-scale}"
-mkdir -p "$out"; rm -rf "$work"; mkdir -p "$work"
+sides="${SCALE_ONLY:-1 all}"
+mkdir -p "$out"
+if [ -z "${SCALE_ONLY:-}" ]; then rm -rf "$work"; fi
+mkdir -p "$work"
 nvidia-smi -L | tee "$out/gpus.txt"
 limit=$(( minutes * 60 + 600 ))
-for gpus in 1 all; do
+for gpus in $sides; do
+  rm -rf "$work/runs-$gpus" "$work/cache-$gpus"
   echo "evolve --track $track --time ${minutes}m --gpus $gpus $*"
   timeout -s INT "$limit" agentforge evolve --track "$track" --time "${minutes}m" --seed 0 --gpus "$gpus" \
     --runs "$work/runs-$gpus" --cache "$work/cache-$gpus" --oracle-processes 4 "$@" > "$out/evolve-gpus-$gpus.log" 2>&1
   echo "exit $?"; tail -n 5 "$out/evolve-gpus-$gpus.log"
 done
-tar -C "$work" -czf "$out/scale-runs.tar.gz" runs-1 runs-all 2>/dev/null
+(cd "$work" && tar -czf "$out/scale-runs.tar.gz" runs-* 2>/dev/null)
 
 python3 -B - "$work" "$out/scale-check.md" "$minutes" "$track" "$*" <<'PY'
 import datetime, glob, json, os, re, sys
