@@ -101,7 +101,7 @@ public sealed class HarnessGpuTests : IAsyncLifetime
     {
         var outcome = await EvaluateAsync(CorrectCopy, "copy", time: true);
         Assert.Equal(EvaluationStatus.PASSED, outcome.Status);
-        var bandwidth = host!.Worker.Hello!.CopyBandwidthGbps * 1e9;
+        var bandwidth = host!.Workers.Hello!.CopyBandwidthGbps * 1e9;
         var predictedMs = 2.0 * Elements * 4 / bandwidth * 1e3;
         var ratio = outcome.LatencyMs!.Value / predictedMs;
         TestContext.Current.SendDiagnosticMessage($"copy: {outcome.LatencyMs:0.0000} ms, bytes/bandwidth {predictedMs:0.0000} ms, ratio {ratio:0.000}, floor ratio {outcome.FloorRatio:0.000}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using AgentForge.Orchestrator.Harness;
 using AgentForge.Tools.Bench;
+using AgentForge.Tools.Bench.Worker;
 using AgentForge.Tools.Build;
 using AgentForge.Tools.Oracle;
 using AgentForge.Tools.Trace;
@@ -89,27 +90,32 @@ public static class BenchCommand
         pairs.Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
 }
 
-/// <summary>The options every GPU command shares: dataset, caches, kernels, GPU and worker launcher.</summary>
+/// <summary>The options every GPU command shares: dataset, caches, kernels, GPUs and worker launcher.</summary>
 public sealed class HarnessArguments
 {
     private readonly Option<string?> dataset = DatasetCommand.DatasetOption();
-    private readonly Option<string?> cache = new("--cache") { Description = $"Cache folder (default: ${HarnessOptions.CacheVariable} or ~/.cache/agentforge)." };
+    private readonly Option<string?> cache = new("--cache") { Description = $"Cache folder (default: ${HarnessOptions.CacheVariable} or ~/.cache/agentforge). Shared by every worker slot; on a cluster, a folder every node sees at the same path." };
     private readonly Option<string?> kernels = new("--kernels") { Description = "Baseline kernels folder (default: beside the executable)." };
-    private readonly Option<int> gpu = new("--gpu") { Description = "GPU ordinal for the worker.", DefaultValueFactory = _ => 0 };
-    private readonly Option<string?> workerCommand = new("--worker-command") { Description = "Worker launcher template, e.g. \"srun --gres=gpu:1 {agentforge} worker\"." };
+    private readonly Option<int?> gpu = new("--gpu") { Description = "One worker on this GPU ordinal (default 0); the same as --gpus with one ordinal." };
+    private readonly Option<string?> gpus = new("--gpus") { Description = "Worker slots: all (one per visible GPU), N (GPUs 0..N-1, or N launches of --worker-command), or ordinals 0,1,... Default: one worker on GPU 0." };
+    private readonly Option<string?> workerCommand = new("--worker-command") { Description = "Worker launcher template per slot, e.g. \"srun --gres=gpu:1 --ntasks=1 {agentforge} worker\" or \"ssh HOST {agentforge} worker --gpu {gpu}\"; {gpu} is the slot's GPU ordinal, {slot} its index." };
+    private readonly Option<double> workerStart = new("--worker-start-timeout") { Description = "Seconds a worker slot may take to answer hello (a launcher may queue) before it is retired.", DefaultValueFactory = _ => 120 };
     private readonly Option<int> oracles = new("--oracle-processes") { Description = "Python reference processes run in parallel.", DefaultValueFactory = _ => 2 };
 
     public static HarnessArguments Create() => new();
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { dataset, cache, kernels, gpu, workerCommand, oracles })
+        foreach (var option in new Option[] { dataset, cache, kernels, gpu, gpus, workerCommand, workerStart, oracles })
         {
             command.Options.Add(option);
         }
     }
 
-    public HarnessOptions? Read(ParseResult parse, out string? error)
+    public HarnessOptions? Read(ParseResult parse, out string? error) => Read(parse, GpuInventory.Count, out error);
+
+    /// <param name="countGpus">Counts the visible GPUs for --gpus all (a seam for tests).</param>
+    public HarnessOptions? Read(ParseResult parse, Func<GpuCount> countGpus, out string? error)
     {
         var root = TraceDataset.ResolveRoot(parse.GetValue(dataset));
         if (!root.IsOk)
@@ -117,8 +123,44 @@ public sealed class HarnessArguments
             error = string.Join('\n', root.Errors);
             return null;
         }
-        error = null;
+        var ordinals = SlotGpus(parse.GetValue(gpu), parse.GetValue(gpus), countGpus, out error);
+        if (ordinals is null)
+        {
+            return null;
+        }
+        var seconds = parse.GetValue(workerStart);
+        if (!(seconds > 0))
+        {
+            error = "--worker-start-timeout must be a positive number of seconds";
+            return null;
+        }
         return new HarnessOptions(root.Value, parse.GetValue(cache) ?? HarnessOptions.DefaultCacheRoot(), parse.GetValue(kernels),
-            parse.GetValue(gpu), parse.GetValue(workerCommand), Math.Max(1, parse.GetValue(oracles)));
+            ordinals[0], parse.GetValue(workerCommand), Math.Max(1, parse.GetValue(oracles)), Gpus: ordinals, WorkerStartTimeout: TimeSpan.FromSeconds(seconds));
+    }
+
+    /// <summary>The GPU ordinal of each slot from --gpu K (kept as the one-GPU spelling) or --gpus.</summary>
+    internal static IReadOnlyList<int>? SlotGpus(int? gpu, string? gpus, Func<GpuCount> countGpus, out string? error)
+    {
+        error = null;
+        if (gpu is not null && gpus is not null)
+        {
+            error = "give --gpu K or --gpus LIST, not both (--gpu K is --gpus with one ordinal)";
+            return null;
+        }
+        if (gpu is { } single)
+        {
+            if (single < 0)
+            {
+                error = $"--gpu {single}: a GPU ordinal is >= 0";
+                return null;
+            }
+            return [single];
+        }
+        if (gpus is null)
+        {
+            return [0];
+        }
+        var selection = GpuSelection.TryParse(gpus, out error);
+        return selection?.Resolve(countGpus, out error);
     }
 }

@@ -44,13 +44,14 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             return BenchCommand.ExitUsage;
         }
 
-        var started = await host.Worker.EnsureStartedAsync(cancellationToken);
-        if (host.Worker.Hello is not { } hello)
+        var pool = await host.StartWorkersAsync(cancellationToken);
+        if (pool.Hello is not { } hello)
         {
-            console.WriteLine($"no GPU worker: {started.Detail}{started.Response?.Error}");
+            console.WriteLine($"no GPU worker: {pool.Problem}");
             return BenchCommand.ExitNoWorker;
         }
         console.WriteLine($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs), copy bandwidth {hello.CopyBandwidthGbps:0} GB/s, timing {hello.TimingMethod}; candidate {candidate.Value.Name} ({candidate.Value.Target})");
+        WriteSlots(console, pool);
 
         var build = await host.BuildAsync(candidate.Value, definition, cancellationToken);
         console.WriteLine(build.Succeeded
@@ -106,6 +107,22 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             console.WriteLine($"--- {failed.Workload.Workload.Uuid} {failed.StatusText}: {Truncate(failed.Log, 2000)}");
         }
         return passed == outcomes.Count ? BenchCommand.ExitAllPassed : BenchCommand.ExitSomeFailed;
+    }
+
+    /// <summary>With several slots (or a retired one), which worker runs where: what a person checks first on a cluster.</summary>
+    internal static void WriteSlots(IAnsiConsole console, Tools.Bench.Worker.WorkerPoolStatus pool)
+    {
+        if (pool.Size == 1 && pool.Live == 1)
+        {
+            return;
+        }
+        console.WriteLine($"worker slots: {pool.Describe()}");
+        foreach (var slot in pool.Slots)
+        {
+            console.WriteLine(slot.Retired
+                ? $"  {slot.Name}: retired: {slot.RetiredBecause}"
+                : $"  {slot.Name}: {slot.Hello?.Device} on {slot.Hello?.Host ?? "?"} (pid {slot.Hello?.ProcessId})");
+        }
     }
 
     private (CandidateSource? Value, string? Error) Baseline(Definition definition)

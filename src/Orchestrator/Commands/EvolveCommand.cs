@@ -135,12 +135,13 @@ public static class EvolveCommand
             }
             await using var host = created.Value;
 
-            var started = await host.Worker.EnsureStartedAsync(cancellationToken);
-            if (host.Worker.Hello is null)
+            var pool = await host.StartWorkersAsync(cancellationToken);
+            if (pool.Hello is null)
             {
-                console.WriteLine($"no GPU worker: {started.Detail}{started.Response?.Error}");
+                console.WriteLine($"no GPU worker: {pool.Problem}");
                 return ExitNoWorker;
             }
+            BenchRun.WriteSlots(console, pool);
             var problem = Problem(host, trackName, definitionNames, out var problemError);
             if (problem is null)
             {

@@ -8,7 +8,8 @@ namespace AgentForge.Orchestrator.Commands;
 /// <summary>
 /// `agentforge worker` (hidden): owns one GPU and answers JSON lines on stdin/stdout. Started by
 /// the orchestrator, directly or through a launcher (srun, ssh); also the program that
-/// compute-sanitizer and ncu launch.
+/// compute-sanitizer and ncu launch. Without a usable GPU it still serves the protocol (hello
+/// names the reason; load and run are refused); in one-shot mode it answers once and exits.
 /// </summary>
 public static class WorkerVerb
 {
@@ -37,12 +38,24 @@ public static class WorkerVerb
             return ExitNoRequests;
         }
         var protocol = new StreamWriter(StandardStreams.DetachProtocolOutput()) { AutoFlush = true };
+        if (requests is null)
+        {
+            // Serving a slot (possibly through srun or ssh): a hung kernel must not outlive the slot.
+            ParentWatch.Start(TimeSpan.FromSeconds(1));
+        }
         using var file = requests?.OpenText();
         var input = (TextReader?)file ?? Console.In;
         var opened = CudaDevice.TryOpen(gpu);
+        if (opened.Device is null && requests is null)
+        {
+            // Serving the orchestrator: keep the protocol up so a launcher (srun, ssh) can be
+            // checked and the hello says why this slot cannot run candidates.
+            Console.Error.WriteLine(opened.Error);
+            return new DevicelessWorker(opened.Error ?? "no GPU").Serve(input, protocol);
+        }
         if (opened.Device is null)
         {
-            // Answer the first request with the reason, so the orchestrator can say why there is no worker.
+            // One-shot (sanitizer, ncu): answer the first request with the reason and exit.
             var first = input.ReadLine();
             var id = first is null ? 0 : WorkerJson.ParseRequest(first)?.Id ?? 0;
             protocol.WriteLine(WorkerJson.Serialize(new WorkerResponse(id, false, Error: opened.Error, Fatal: true)));

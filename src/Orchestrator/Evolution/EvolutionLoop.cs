@@ -28,6 +28,11 @@ public sealed record RunSummary(string RunFolder, string StopReason, Spending Sp
 /// ones through the promotion gate, update the archive, and feed the verdicts back. Every step is
 /// an event in events.jsonl before the next starts; a resumed run replays them and re-runs only
 /// the candidate that was in flight.
+/// With several worker slots (<see cref="ICandidateEvaluator.Parallelism"/> above 1) the screening
+/// of a generation's candidates is measured ahead, all at once, while the loop judges them one by
+/// one in proposal order as before: screening does not depend on the archive (fixed workloads,
+/// fixed options), so only its timing moves, and every decision, event and trace stays where a
+/// one-GPU run puts it.
 /// </summary>
 public sealed class EvolutionLoop
 {
@@ -46,6 +51,9 @@ public sealed class EvolutionLoop
     private readonly ICandidateProfiler? profiler;
     private readonly ChampionRelay? relay;
     private readonly ConcurrentDictionary<string, Task<BuildResult>> builds = new();
+    private readonly ICandidateEvaluator measurer;
+    private readonly ConcurrentDictionary<string, Task<IReadOnlyList<WorkloadOutcome>?>> screensAhead = new();
+    private readonly CancellationTokenSource aheadStop = new();
     private RunReplay state = null!;
     private DateTimeOffset sessionStart;
     private TimeSpan earlierSessions;
@@ -69,6 +77,7 @@ public sealed class EvolutionLoop
         this.relay = relay;
         this.profiler = profiler;
         this.problem = problem;
+        measurer = evaluator;
         this.evaluator = new RecordingEvaluator(evaluator, store, time);
         this.generator = generator;
         this.store = store;
@@ -107,6 +116,7 @@ public sealed class EvolutionLoop
         }
         finally
         {
+            await StopScreensAheadAsync();
             // Cancellation (Ctrl+C) still leaves a readable archive; the events already say everything else.
             ReportUsage();
             store.WriteArchive(state.Archive.Snapshot());
@@ -139,6 +149,7 @@ public sealed class EvolutionLoop
     {
         var inFlight = state.InFlight;
         StartBuilds(inFlight);
+        ScreenAhead(inFlight);
         foreach (var candidate in inFlight)
         {
             if (Exhausted() is { } spent && candidate.Generation > 0)
@@ -213,6 +224,7 @@ public sealed class EvolutionLoop
             empty = 0;
             Propose(candidates);
             StartBuilds(candidates);
+            ScreenAhead(candidates);
             foreach (var candidate in candidates)
             {
                 if (Exhausted() is { } mid)
@@ -281,6 +293,55 @@ public sealed class EvolutionLoop
         }, cancellationToken));
     }
 
+    private EvaluatorOptions BaseOptions => new(Seed: options.Seed, Trials: options.Trials, Time: true, PerCallLimit: TimeSpan.FromSeconds(options.PerCallTimeoutSeconds));
+
+    /// <summary>
+    /// With several worker slots, measures ahead the screening each candidate will need (those of
+    /// a definition that has a champion: champions never go away, so the loop will screen them),
+    /// so the slots stay busy while the loop judges earlier candidates one at a time. Nothing is
+    /// recorded until the loop consumes the result in its turn.
+    /// </summary>
+    private void ScreenAhead(IEnumerable<Candidate> candidates)
+    {
+        if (measurer.Parallelism <= 1)
+        {
+            return;
+        }
+        var token = aheadStop.Token;
+        foreach (var candidate in candidates)
+        {
+            var task = problem.Find(candidate.Definition);
+            if (candidate.Generation == 0 || task is null || state.Archive.Champion(task.Name) is null)
+            {
+                continue;
+            }
+            var screenSet = WorkloadBands.Representative(task.Name, task.Workloads, options.ScreeningPerBand);
+            screensAhead.TryAdd(candidate.Id, Task.Run(async () =>
+            {
+                var build = await BuildOf(candidate, CancellationToken.None);
+                return build.Succeeded ? await measurer.EvaluateAsync(build, task.Definition, screenSet, BaseOptions, token) : null;
+            }, token));
+        }
+    }
+
+    /// <summary>Screenings measured ahead that no candidate consumed (the budget ran out): stop them before the harness goes away.</summary>
+    private async Task StopScreensAheadAsync()
+    {
+        await aheadStop.CancelAsync();
+        foreach (var pending in screensAhead.Values)
+        {
+            try
+            {
+                await pending;
+            }
+            catch (Exception)
+            {
+                // Unconsumed work: its result, or its failure, no longer matters.
+            }
+        }
+        screensAhead.Clear();
+    }
+
     /// <summary>One candidate from build to verdict; a non-null result stops the run.</summary>
     private async Task<string?> ProcessAsync(Candidate candidate, CancellationToken cancellationToken)
     {
@@ -299,13 +360,13 @@ public sealed class EvolutionLoop
             return null;
         }
 
-        var baseOptions = new EvaluatorOptions(Seed: options.Seed, Trials: options.Trials, Time: true, PerCallLimit: TimeSpan.FromSeconds(options.PerCallTimeoutSeconds));
+        var baseOptions = BaseOptions;
         var champion = state.Archive.Champion(task.Name);
         var screened = new List<WorkloadResult>();
         if (candidate.Generation > 0 && champion is not null)
         {
             var screenSet = WorkloadBands.Representative(task.Name, task.Workloads, options.ScreeningPerBand);
-            screened = await EvaluateAsync(candidate, build, task, screenSet, "screen", baseOptions, cancellationToken);
+            screened = await EvaluateAsync(candidate, build, task, screenSet, "screen", baseOptions, cancellationToken, ahead: screensAhead.TryRemove(candidate.Id, out var ahead) ? ahead : null);
             if (Unjudged(candidate, screened) is { } failure)
             {
                 return failure;
@@ -466,13 +527,16 @@ public sealed class EvolutionLoop
         return $"screening: not faster than the champions ({string.Join(", ", ratios)})";
     }
 
-    private async Task<List<WorkloadResult>> EvaluateAsync(Candidate candidate, BuildResult build, DefinitionTask task, IReadOnlyList<WorkloadEntry> workloads, string phase, EvaluatorOptions evaluation, CancellationToken cancellationToken, bool record = true)
+    private async Task<List<WorkloadResult>> EvaluateAsync(Candidate candidate, BuildResult build, DefinitionTask task, IReadOnlyList<WorkloadEntry> workloads, string phase, EvaluatorOptions evaluation, CancellationToken cancellationToken, bool record = true,
+        Task<IReadOnlyList<WorkloadOutcome>?>? ahead = null)
     {
         if (workloads.Count == 0)
         {
             return [];
         }
-        var outcomes = await evaluator.EvaluateAsync(build, task.Definition, workloads, evaluation, cancellationToken);
+        var outcomes = ahead is not null && await ahead.WaitAsync(cancellationToken) is { } measured
+            ? evaluator.Record(build, task.Definition, evaluation, measured)
+            : await evaluator.EvaluateAsync(build, task.Definition, workloads, evaluation, cancellationToken);
         var results = outcomes.Select(o => WorkloadResult.From(o, WorkloadBands.Of(task.Name, o.Workload.Workload))).ToList();
         if (record)
         {

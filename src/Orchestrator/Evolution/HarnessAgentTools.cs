@@ -15,8 +15,8 @@ using ToolReceipt = AgentForge.Tools.Agents.SubmissionReceipt;
 namespace AgentForge.Orchestrator.Evolution;
 
 /// <summary>
-/// The real tools for the evolution loop: the agent's functions over the loop's own harness (one
-/// GPU worker), compute-sanitizer for the promotion gate and Nsight Compute for the feedback. The
+/// The real tools for the evolution loop: the agent's functions over the loop's own harness (its
+/// worker slots), compute-sanitizer for the promotion gate and Nsight Compute for the feedback. The
 /// tools speak their own champion/submission types; the adapters below map the archive and the
 /// inbox onto them.
 /// </summary>
@@ -27,9 +27,49 @@ public sealed class HarnessAgentTools : IAgentToolProvider
             new Tools.Agents.ToolSettings(WorkerTemplate: context.Host.Options.WorkerTemplate));
 
     public ISanitizer? Sanitizer(Harness.Harness host) =>
-        new ComputeSanitizer(Runner(host), new SanitizerOptions(TemporaryDirectory: host.Scratch));
+        new SlotHeldSanitizer(new ComputeSanitizer(Runner(host), new SanitizerOptions(TemporaryDirectory: host.Scratch)), host);
 
-    public ICandidateProfiler? Profiler(Harness.Harness host) => new NcuSummary(new NcuProfiler(Runner(host)));
+    public ICandidateProfiler? Profiler(Harness.Harness host) => new SlotHeldProfiler(new NcuSummary(new NcuProfiler(Runner(host))), host);
+
+    /// <summary>
+    /// The worker slot on the GPU the wrapped tools use: they start a worker of their own through
+    /// the same template on --gpu's ordinal, i.e. on the card (and host) of the slot with that
+    /// ordinal. While a tool runs there the slot is held, so no workload is timed beside it. Null
+    /// when the template names no {gpu} (srun picks the GPU: the tool runs as one more job).
+    /// </summary>
+    internal static int? ToolSlot(Harness.Harness host)
+    {
+        var template = host.Options.WorkerTemplate ?? WorkerCommand.DefaultTemplate;
+        if (!template.Contains("{gpu}", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var index = host.Options.SlotGpus.ToList().IndexOf(host.Options.Gpu);
+        return index < 0 ? null : index;
+    }
+
+    private static async Task<T> HoldingAsync<T>(Harness.Harness host, Func<Task<T>> run, CancellationToken cancellationToken)
+    {
+        if (ToolSlot(host) is not { } slot || host.Workers.Size == 1)
+        {
+            return await run();
+        }
+        // Refused (the slot was retired): nothing runs on that GPU any more, the tool may.
+        await using var lease = await host.Workers.LeaseAsync(slot, cancellationToken);
+        return await run();
+    }
+
+    private sealed class SlotHeldSanitizer(ISanitizer inner, Harness.Harness host) : ISanitizer
+    {
+        public Task<SanitizerReport> RunAsync(BuildResult build, Definition definition, WorkloadEntry workload, SanitizerTool tool, CancellationToken cancellationToken) =>
+            HoldingAsync(host, () => inner.RunAsync(build, definition, workload, tool, cancellationToken), cancellationToken);
+    }
+
+    private sealed class SlotHeldProfiler(ICandidateProfiler inner, Harness.Harness host) : ICandidateProfiler
+    {
+        public Task<string?> SummarizeAsync(BuildResult build, Definition definition, WorkloadEntry workload, CancellationToken cancellationToken) =>
+            HoldingAsync(host, () => inner.SummarizeAsync(build, definition, workload, cancellationToken), cancellationToken);
+    }
 
     private static WrappedCandidateRunner Runner(Harness.Harness host) =>
         new(host.Inputs, new WrappedRunSettings(host.Options.Gpu, host.Options.WorkerTemplate));

@@ -9,24 +9,28 @@ namespace AgentForge.Orchestrator.Evolution;
 
 /// <summary>
 /// The evaluation seam over the real harness: nvcc through <see cref="Harness.Harness.BuildAsync"/>,
-/// untimed references computed ahead in parallel, then the GPU worker. Each step runs under a
-/// tool pipeline with a hard timeout on top of the worker's own per-call limits.
+/// untimed references computed ahead in parallel, then the pool of GPU workers, one workload per
+/// slot at a time. Builds run under a tool pipeline with a hard timeout; each workload has a hard
+/// limit on top of the worker's own per-call limits, counted from when it gets a slot.
 /// </summary>
 public sealed class HarnessCandidateEvaluator(Harness.Harness host, TimeProvider time) : ICandidateEvaluator
 {
     private static readonly TimeSpan BuildLimit = TimeSpan.FromMinutes(15);
 
+    /// <summary>Live worker slots: how many evaluations the loop may keep going at once.</summary>
+    public int Parallelism => Math.Max(1, host.Workers.Live);
+
     public async Task<RunEnvironment> DescribeAsync(CancellationToken cancellationToken)
     {
-        var started = await host.Worker.EnsureStartedAsync(cancellationToken);
+        var pool = await host.StartWorkersAsync(cancellationToken);
         var toolkit = await ProcessRunner.RunAsync(host.Options.NvccPath, ["--version"], TimeSpan.FromSeconds(30), cancellationToken: cancellationToken);
         var toolkitLine = toolkit.Succeeded ? toolkit.Output.Trim().Split('\n')[^1].Trim() : "nvcc unavailable";
-        if (host.Worker.Hello is not { } hello)
+        if (pool.Hello is not { } hello)
         {
-            return new RunEnvironment($"no GPU worker: {started.Detail}{started.Response?.Error}", "unknown", toolkitLine);
+            return new RunEnvironment($"no GPU worker: {pool.Problem}", "unknown", toolkitLine);
         }
         var driver = string.Create(CultureInfo.InvariantCulture, $"{hello.DriverVersion / 1000}.{hello.DriverVersion % 1000 / 10}");
-        return new RunEnvironment($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs)", driver, toolkitLine, hello.CopyBandwidthGbps);
+        return new RunEnvironment($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs)", driver, toolkitLine, hello.CopyBandwidthGbps, pool.Live);
     }
 
     public async Task<BuildResult> BuildAsync(CandidateSource source, Definition definition, CancellationToken cancellationToken)
@@ -58,17 +62,9 @@ public sealed class HarnessCandidateEvaluator(Harness.Harness host, TimeProvider
         var calls = 2 + (options.Time ? settings.WarmupRuns + settings.Iterations : 0);
         var perWorkload = options.Overhead + options.CallLimit * calls * Math.Max(1, settings.NumTrials) + TimeSpan.FromMinutes(2);
         var outcomes = new List<WorkloadOutcome>();
-        foreach (var workload in workloads)
+        await foreach (var outcome in host.Evaluator.EvaluateAsync(build, definition, workloads, options with { WorkloadLimit = perWorkload }, cancellationToken))
         {
-            var pipeline = Resilience.ToolPipeline(perWorkload, time);
-            try
-            {
-                outcomes.Add(await pipeline.ExecuteAsync(async token => await host.Evaluator.EvaluateWorkloadAsync(build.LibraryPath!, definition, workload, options, token), cancellationToken));
-            }
-            catch (Polly.Timeout.TimeoutRejectedException)
-            {
-                outcomes.Add(new WorkloadOutcome(workload, EvaluationStatus.TIMEOUT, $"evaluation took longer than {perWorkload.TotalSeconds:0} s", null, null, null, [], null, ""));
-            }
+            outcomes.Add(outcome);
         }
         return outcomes;
     }

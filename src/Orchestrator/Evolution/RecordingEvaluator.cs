@@ -24,9 +24,14 @@ public sealed class RecordingEvaluator(ICandidateEvaluator inner, RunStore store
     public Task<BuildResult> BuildAsync(CandidateSource source, Definition definition, CancellationToken cancellationToken) =>
         inner.BuildAsync(source, definition, cancellationToken);
 
-    public async Task<IReadOnlyList<WorkloadOutcome>> EvaluateAsync(BuildResult build, Definition definition, IReadOnlyList<WorkloadEntry> workloads, EvaluatorOptions options, CancellationToken cancellationToken)
+    public int Parallelism => inner.Parallelism;
+
+    public async Task<IReadOnlyList<WorkloadOutcome>> EvaluateAsync(BuildResult build, Definition definition, IReadOnlyList<WorkloadEntry> workloads, EvaluatorOptions options, CancellationToken cancellationToken) =>
+        Record(build, definition, options, await inner.EvaluateAsync(build, definition, workloads, options, cancellationToken));
+
+    /// <summary>Writes the traces of outcomes measured elsewhere (ahead of their turn) and returns them.</summary>
+    public IReadOnlyList<WorkloadOutcome> Record(BuildResult build, Definition definition, EvaluatorOptions options, IReadOnlyList<WorkloadOutcome> outcomes)
     {
-        var outcomes = await inner.EvaluateAsync(build, definition, workloads, options, cancellationToken);
         var where = environment ?? new RunEnvironment("unknown", "unknown", "unknown");
         var traceEnvironment = new TraceEnvironment(where.Gpu.Replace(' ', '_'), new Dictionary<string, string>
         {

@@ -31,7 +31,7 @@ public static class RunReport
         if (info is not null)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"Track `{info.Track}` ({string.Join(", ", info.Definitions.Select(d => $"`{d}`"))}), generator `{info.Generator}`, seed {info.Seed}, budget {info.Options.Budget}.");
-            text.AppendLine(CultureInfo.InvariantCulture, $"GPU {info.Environment.Gpu}, driver {info.Environment.Driver}, toolkit {info.Environment.Toolkit}; commit {info.GitCommit}.");
+            text.AppendLine(CultureInfo.InvariantCulture, $"GPU {info.Environment.Gpu}{(info.Environment.Slots > 1 ? $" x {info.Environment.Slots} worker slots" : "")}, driver {info.Environment.Driver}, toolkit {info.Environment.Toolkit}; commit {info.GitCommit}.");
             text.AppendLine(CultureInfo.InvariantCulture, $"Command: `{string.Join(' ', info.CommandLine)}`");
         }
         text.AppendLine(CultureInfo.InvariantCulture, $"Started {replay.Started:yyyy-MM-dd HH:mm:ss} UTC; {replay.Sessions} session(s); {Duration(replay.Elapsed)} spent; "

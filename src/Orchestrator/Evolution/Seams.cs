@@ -60,10 +60,16 @@ public interface ICandidateEvaluator
     Task<BuildResult> BuildAsync(CandidateSource source, Definition definition, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<WorkloadOutcome>> EvaluateAsync(BuildResult build, Definition definition, IReadOnlyList<WorkloadEntry> workloads, EvaluatorOptions options, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many evaluations can make progress at once (worker slots). Above 1 the loop measures
+    /// the screening of a generation's later candidates while earlier ones are judged.
+    /// </summary>
+    int Parallelism => 1;
 }
 
-/// <summary>Where a run ran: written to run.json and to every trace.</summary>
-public sealed record RunEnvironment(string Gpu, string Driver, string Toolkit, double? CopyBandwidthGbps = null);
+/// <summary>Where a run ran: written to run.json and to every trace. <paramref name="Slots"/>: GPU worker slots of that kind.</summary>
+public sealed record RunEnvironment(string Gpu, string Driver, string Toolkit, double? CopyBandwidthGbps = null, int Slots = 1);
 
 /// <summary>Optional profiler summary (ncu) of a candidate on one workload, for the agent's feedback.</summary>
 public interface ICandidateProfiler

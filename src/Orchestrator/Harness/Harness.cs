@@ -8,13 +8,14 @@ using AgentForge.Tools.Trace;
 namespace AgentForge.Orchestrator.Harness;
 
 /// <summary>
-/// The evaluation pipeline wired together: dataset, baselines, nvcc, one GPU worker, the Python
-/// oracle and the caches. Commands (bench, evolve, tools) share it; tests build the pieces with
+/// The evaluation pipeline wired together: dataset, baselines, nvcc, a pool of GPU workers (one
+/// slot per GPU, or per launch of the worker template), the Python oracle and the caches, which
+/// every slot shares. Commands (bench, evolve, tools) share it; tests build the pieces with
 /// fakes instead.
 /// </summary>
 public sealed class Harness : IAsyncDisposable
 {
-    private Harness(HarnessOptions options, TraceDataset dataset, BaselineCatalog baselines, NvccBuilder builder, WorkerSlot worker, CachingOracle oracle, Evaluator evaluator, string scratch,
+    private Harness(HarnessOptions options, TraceDataset dataset, BaselineCatalog baselines, NvccBuilder builder, WorkerPool workers, CachingOracle oracle, Evaluator evaluator, string scratch,
         IInputProvider inputs, IReferenceProvider references)
     {
         Inputs = inputs;
@@ -23,7 +24,7 @@ public sealed class Harness : IAsyncDisposable
         Dataset = dataset;
         Baselines = baselines;
         Builder = builder;
-        Worker = worker;
+        Workers = workers;
         Oracle = oracle;
         Evaluator = evaluator;
         Scratch = scratch;
@@ -33,7 +34,8 @@ public sealed class Harness : IAsyncDisposable
     public TraceDataset Dataset { get; }
     public BaselineCatalog Baselines { get; }
     public NvccBuilder Builder { get; }
-    public WorkerSlot Worker { get; }
+    /// <summary>The worker slots; leases go through <see cref="Evaluator"/>.</summary>
+    public WorkerPool Workers { get; }
     public CachingOracle Oracle { get; }
     public Evaluator Evaluator { get; }
     public string Scratch { get; }
@@ -64,15 +66,33 @@ public sealed class Harness : IAsyncDisposable
         Directory.CreateDirectory(scratch);
 
         var builder = new NvccBuilder(new NvccOptions(Path.Combine(options.CacheRoot, "builds"), baselines.Value.IncludeDirectory, options.NvccPath));
-        var worker = new WorkerSlot(WorkerCommand.FromTemplate(options.WorkerTemplate ?? WorkerCommand.DefaultTemplate, options.Gpu));
+        var workers = WorkerPool.Launch(options.WorkerTemplate, options.SlotGpus, startTimeout: options.WorkerStartTimeout);
         var oracle = new CachingOracle(OraclePool.Create(new OracleOptions(), options.OracleProcesses), new ReferenceCache(Path.Combine(options.CacheRoot, "references")));
         var inputs = new MaterializingInputProvider(dataset.Root, new InputMaterializer(), new InputCache(Path.Combine(options.CacheRoot, "inputs"), options.InputCacheBytes));
         var references = new OracleReferenceProvider(oracle, scratch, referenceTiming);
-        var evaluator = new Evaluator(inputs, references, worker, SafetensorsTensorFiles.Instance, scratch);
-        return DataResult<Harness>.Ok(new Harness(options, dataset, baselines.Value, builder, worker, oracle, evaluator, scratch, inputs, references));
+        var evaluator = new Evaluator(inputs, references, workers, SafetensorsTensorFiles.Instance, scratch);
+        return DataResult<Harness>.Ok(new Harness(options, dataset, baselines.Value, builder, workers, oracle, evaluator, scratch, inputs, references));
     }
 
-    /// <summary>Builds a candidate for the worker's card (starting the worker if needed).</summary>
+    /// <summary>Starts every worker slot (at once) and reports which can work; later calls only report.</summary>
+    public async Task<WorkerPoolStatus> StartWorkersAsync(CancellationToken cancellationToken)
+    {
+        await startingWorkers.WaitAsync(cancellationToken);
+        try
+        {
+            workersStatus ??= await Workers.StartAsync(cancellationToken);
+            return new WorkerPoolStatus(Workers.Live, Workers.Size, Workers.Hello, Workers.Status(), Workers.Problem);
+        }
+        finally
+        {
+            startingWorkers.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim startingWorkers = new(1, 1);
+    private WorkerPoolStatus? workersStatus;
+
+    /// <summary>Builds a candidate for the pool's card (starting the workers if needed).</summary>
     public async Task<BuildResult> BuildAsync(CandidateSource candidate, Definition definition, CancellationToken cancellationToken)
     {
         var architecture = await ArchitectureAsync(candidate.Target, cancellationToken);
@@ -83,8 +103,8 @@ public sealed class Harness : IAsyncDisposable
 
     public async Task<string?> ArchitectureAsync(TargetKind target, CancellationToken cancellationToken)
     {
-        await Worker.EnsureStartedAsync(cancellationToken);
-        if (Worker.Hello is not { } hello)
+        await StartWorkersAsync(cancellationToken);
+        if (Workers.Hello is not { } hello)
         {
             return null;
         }
@@ -95,7 +115,7 @@ public sealed class Harness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Worker.DisposeAsync();
+        await Workers.DisposeAsync();
         await Oracle.DisposeAsync();
         try
         {

@@ -9,8 +9,16 @@ public sealed record HarnessOptions(
     string? WorkerTemplate = null,
     int OracleProcesses = 2,
     long InputCacheBytes = 24L << 30,
-    string NvccPath = "nvcc")
+    string NvccPath = "nvcc",
+    IReadOnlyList<int>? Gpus = null,
+    TimeSpan? WorkerStartTimeout = null)
 {
+    /// <summary>
+    /// The GPU ordinal of each worker slot: <see cref="Gpus"/> when given (--gpus), else the one
+    /// <see cref="Gpu"/>. One-shot tools (sanitizer, profiler) use <see cref="Gpu"/>.
+    /// </summary>
+    public IReadOnlyList<int> SlotGpus => Gpus is { Count: > 0 } gpus ? gpus : [Gpu];
+
     public const string CacheVariable = "AGENTFORGE_CACHE";
 
     /// <summary>AGENTFORGE_CACHE, else ~/.cache/agentforge.</summary>

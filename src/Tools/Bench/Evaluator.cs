@@ -16,7 +16,8 @@ public sealed record EvaluatorOptions(
     int RotationSets = 1,
     bool RecheckAfterTiming = false,
     EvaluationSettingsOverrides? Overrides = null,
-    TimeSpan? RequestOverhead = null)
+    TimeSpan? RequestOverhead = null,
+    TimeSpan? WorkloadLimit = null)
 {
     public TimeSpan CallLimit => PerCallLimit ?? TimeSpan.FromSeconds(10);
 
@@ -29,16 +30,22 @@ public sealed record EvaluatorOptions(
 /// (trials with fresh inputs, poisoned outputs, the reference on the same inputs, timing), and
 /// turns every failure into a status: a crashed or hung worker becomes RUNTIME_ERROR or TIMEOUT
 /// for this candidate only; the slot restarts the worker for whatever comes next.
+/// Workloads run in parallel over the pool's slots, each workload (all its trials) on one slot;
+/// outcomes keep the workload order. Nothing in an outcome depends on the slot but the measured
+/// latencies: inputs and references come from the shared caches, floors from the pool's card.
 /// </summary>
 public sealed class Evaluator(
     IInputProvider inputs,
     IReferenceProvider references,
-    IWorkerChannel worker,
+    WorkerPool workers,
     ITensorFiles files,
     string scratchDirectory,
     EvaluationSettingsCatalog? catalog = null)
 {
     private readonly EvaluationSettingsCatalog settingsCatalog = catalog ?? EvaluationSettingsCatalog.Contest;
+
+    /// <summary>The slots workloads are spread over.</summary>
+    public WorkerPool Workers => workers;
 
     public EvaluationSettings SettingsFor(Definition definition, EvaluatorOptions options)
     {
@@ -65,13 +72,105 @@ public sealed class Evaluator(
             }
             yield break;
         }
-        foreach (var workload in workloads)
+        if (workloads.Count > 1 && workers.Live > 1 && options.Time)
         {
-            yield return await EvaluateWorkloadAsync(build.LibraryPath!, definition, workload, options, cancellationToken);
+            // The timed reference (trial 0) runs on a GPU too: measure those one at a time before
+            // the workloads spread over the slots, so no worker's timing shares a GPU with them.
+            await TimedReferencesAsync(definition, workloads, options, cancellationToken);
+        }
+        // Every workload waits for a slot in order (the pool serves first come, first served);
+        // cancelling the run stops the ones not yet finished.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var running = workloads.Select(w => EvaluateWorkloadAsync(build.LibraryPath!, definition, w, options, stop.Token)).ToList();
+        try
+        {
+            foreach (var outcome in running)
+            {
+                yield return await outcome;
+            }
+        }
+        finally
+        {
+            // A consumer that stops early leaves no evaluation running behind it.
+            stop.Cancel();
+            try
+            {
+                await Task.WhenAll(running);
+            }
+            catch (Exception)
+            {
+                // Either already thrown to the consumer by its own await, or an outcome it chose not to read.
+            }
         }
     }
 
+    private async Task TimedReferencesAsync(Definition definition, IReadOnlyList<WorkloadEntry> workloads, EvaluatorOptions options, CancellationToken cancellationToken)
+    {
+        foreach (var workload in workloads)
+        {
+            var preparation = await inputs.PrepareAsync(definition, workload, 0, options.Seed, cancellationToken);
+            if (preparation.Inputs is { } prepared)
+            {
+                using (prepared)
+                {
+                    // Cached by (definition, workload, trial, seed): the evaluation reads it back.
+                    await references.GetAsync(definition, workload, prepared, timed: true, cancellationToken);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One workload on one slot of the pool (waiting for a free one). A slot retired on the way
+    /// (its worker could not be restarted, it has no GPU) costs no verdict: the workload starts
+    /// again on another slot. <see cref="EvaluatorOptions.WorkloadLimit"/> bounds the time on the
+    /// slot, not the wait for it.
+    /// </summary>
     public async Task<WorkloadOutcome> EvaluateWorkloadAsync(string library, Definition definition, WorkloadEntry workload, EvaluatorOptions options, CancellationToken cancellationToken)
+    {
+        var ioRetries = 1;
+        while (true)
+        {
+            await using var lease = await workers.LeaseAsync(cancellationToken);
+            if (!lease.Granted)
+            {
+                return NoVerdict(workload, lease.Error!);
+            }
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (options.WorkloadLimit is { } workloadLimit)
+            {
+                limit.CancelAfter(workloadLimit);
+            }
+            WorkloadOutcome outcome;
+            try
+            {
+                outcome = await EvaluateOnAsync(lease.Worker, library, definition, workload, options, limit.Token);
+            }
+            catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested && options.WorkloadLimit is { } spent)
+            {
+                return new WorkloadOutcome(workload, EvaluationStatus.TIMEOUT, $"evaluation took longer than {spent.TotalSeconds:0} s", null, null, null, [], null, "");
+            }
+            catch (IOException) when (ioRetries-- > 0)
+            {
+                // A cache or scratch file vanished under us (eviction, a shared file system): once more.
+                continue;
+            }
+            catch (IOException e)
+            {
+                return NoVerdict(workload, $"file error: {e.Message}");
+            }
+            if (outcome.Status is null && workers.Live > 0 && SlotRetired(lease.Slot))
+            {
+                continue;
+            }
+            return outcome;
+        }
+    }
+
+    private bool SlotRetired(int slot) => workers.Status()[slot].Retired;
+
+    /// <summary>One workload, every trial, on the given worker.</summary>
+    public async Task<WorkloadOutcome> EvaluateOnAsync(IWorkerChannel worker, string library, Definition definition, WorkloadEntry workload, EvaluatorOptions options, CancellationToken cancellationToken)
     {
         var settings = SettingsFor(definition, options);
         var comparator = new OutputComparator(definition, settings);
@@ -152,7 +251,7 @@ public sealed class Evaluator(
                         eventLatencies.Add(Statistics.Median(events));
                     }
                 }
-                if (trial == 0 && worker.Hello is { } hello)
+                if (trial == 0 && (workers.Hello ?? worker.Hello) is { } hello)
                 {
                     floor = FloorCalculator.Compute(FloorCalculator.ModelFor(definition.Name).Estimate(definition, prepared.Inputs), Ceilings(hello));
                 }
@@ -228,7 +327,7 @@ public sealed class Evaluator(
         {
             WorkerFault.TimedOut => (EvaluationStatus.TIMEOUT, $"{during}: {result.Detail}"),
             WorkerFault.Crashed => (EvaluationStatus.RUNTIME_ERROR, $"{during}: {result.Detail}"),
-            WorkerFault.CouldNotStart => ((EvaluationStatus?)null, $"{during}: {result.Detail}"),
+            WorkerFault.CouldNotStart or WorkerFault.NoDevice => ((EvaluationStatus?)null, $"{during}: {result.Detail}"),
             _ => (ParseStatus(result.Response?.Status), $"{during}: {result.Response?.Error}"),
         };
         return status is null

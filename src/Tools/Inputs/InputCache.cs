@@ -172,14 +172,43 @@ public sealed class InputCache
         return path;
     }
 
-    /// <summary>The cached set, else <paramref name="create"/>'s, written to the cache and read back mapped.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> keyLocks = new(StringComparer.Ordinal);
+    private int hits;
+    private int misses;
+
+    /// <summary>Lookups answered from disk.</summary>
+    public int Hits => hits;
+
+    /// <summary>Input sets this cache object had to create (each created once however many callers wanted it at once).</summary>
+    public int Misses => misses;
+
+    /// <summary>
+    /// The cached set, else <paramref name="create"/>'s, written to the cache and read back mapped.
+    /// Callers asking for the same key at once (workloads of several candidates on several worker
+    /// slots) wait for one creation instead of each generating the same tensors.
+    /// </summary>
     public DataResult<CachedInputSet> GetOrAdd(InputCacheKey key, Func<DataResult<InputSet>> create)
     {
         var hit = TryGet(key);
         if (hit is not null)
         {
+            Interlocked.Increment(ref hits);
             return DataResult<CachedInputSet>.Ok(hit);
         }
+        lock (keyLocks.GetOrAdd(PathFor(key), _ => new object()))
+        {
+            return CreateLocked(key, create);
+        }
+    }
+
+    private DataResult<CachedInputSet> CreateLocked(InputCacheKey key, Func<DataResult<InputSet>> create)
+    {
+        if (TryGet(key) is { } filledMeanwhile)
+        {
+            Interlocked.Increment(ref hits);
+            return DataResult<CachedInputSet>.Ok(filledMeanwhile);
+        }
+        Interlocked.Increment(ref misses);
         var created = create();
         if (!created.IsOk)
         {

@@ -26,9 +26,9 @@ internal sealed class LoopFixture : IDisposable
     public RunStore NewStore() => RunStore.Create(RunsRoot, "gated_delta_net", Clock.GetUtcNow());
 
     public async Task<RunSummary> RunAsync(RunStore store, ICandidateGenerator generator, EvolutionOptions options, EvolutionProblem? problem = null, IUsageMeter? usage = null,
-        bool fresh = true, CancellationToken? cancellation = null)
+        bool fresh = true, CancellationToken? cancellation = null, ICandidateEvaluator? evaluator = null)
     {
-        var parts = new EvolutionParts(problem ?? FakeProblem.Problem(), Evaluator, generator, Sanitizer, Clock, usage);
+        var parts = new EvolutionParts(problem ?? FakeProblem.Problem(), evaluator ?? Evaluator, generator, Sanitizer, Clock, usage);
         return await EvolutionRun.RunAsync(store, fresh, parts, options, ["agentforge", "evolve", "--track", "gated_delta_net"], "0123abc", cancellation ?? TestContext.Current.CancellationToken);
     }
 

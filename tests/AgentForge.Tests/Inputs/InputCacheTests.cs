@@ -31,6 +31,32 @@ public sealed class InputCacheTests : IDisposable
     private static InputCacheKey Key(ulong seed) => new("sha256:abc", "uuid", 0, seed);
 
     [Fact]
+    public async Task Callers_asking_for_one_key_at_once_wait_for_a_single_creation()
+    {
+        var cache = new InputCache(_dir.Path, 1 << 20);
+        var created = 0;
+        using var start = new Barrier(4);
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            start.SignalAndWait(TestContext.Current.CancellationToken);
+            return cache.GetOrAdd(Key(5), () =>
+            {
+                Interlocked.Increment(ref created);
+                Thread.Sleep(100); // generation takes a while: the others arrive meanwhile
+                return DataResult<InputSet>.Ok(Set(5));
+            });
+        }, TestContext.Current.CancellationToken)));
+
+        Assert.Equal(1, created);
+        Assert.Equal((1, 3), (cache.Misses, cache.Hits));
+        Assert.All(results, r => Assert.Equal(cache.PathFor(Key(5)), r.Value!.Path));
+        foreach (var result in results)
+        {
+            result.Value!.Dispose();
+        }
+    }
+
+    [Fact]
     public void A_stored_set_comes_back_in_order_with_tensors_scalars_and_absent_inputs()
     {
         var cache = new InputCache(_dir.Path, 1 << 20);

@@ -87,10 +87,10 @@ public sealed class HarnessBackend : IEvaluationBackend, IAsyncDisposable
         {
             return new GpuStatus(null, harnessProblem);
         }
-        var started = await host.Worker.EnsureStartedAsync(cancellationToken);
-        return host.Worker.Hello is { } hello
+        var pool = await host.StartWorkersAsync(cancellationToken);
+        return pool.Hello is { } hello
             ? new GpuStatus(hello, null)
-            : new GpuStatus(null, string.Join(": ", new[] { started.Detail, started.Response?.Error }.Where(s => !string.IsNullOrWhiteSpace(s))));
+            : new GpuStatus(null, pool.Problem);
     }
 
     public async Task<BuildResult> BuildAsync(CandidateSource candidate, Definition definition, CancellationToken cancellationToken)

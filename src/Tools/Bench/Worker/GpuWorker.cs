@@ -33,44 +33,7 @@ public sealed class GpuWorker : IDisposable
     }
 
     /// <summary>Serves requests until shutdown, end of input or a fatal error. Returns the exit code.</summary>
-    public int Serve(TextReader input, TextWriter output)
-    {
-        string? line;
-        while ((line = input.ReadLine()) is not null)
-        {
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-            WorkerRequest? request;
-            try
-            {
-                request = WorkerJson.ParseRequest(line);
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                Reply(output, new WorkerResponse(-1, false, Error: $"malformed request: {e.Message}"));
-                continue;
-            }
-            if (request is null)
-            {
-                continue;
-            }
-            var response = Handle(request);
-            Reply(output, response);
-            if (response.Fatal || request.Op == "shutdown")
-            {
-                return response.Fatal ? 3 : 0;
-            }
-        }
-        return 0;
-    }
-
-    private static void Reply(TextWriter output, WorkerResponse response)
-    {
-        output.WriteLine(WorkerJson.Serialize(response));
-        output.Flush();
-    }
+    public int Serve(TextReader input, TextWriter output) => WorkerLoop.Serve(input, output, Handle);
 
     public WorkerResponse Handle(WorkerRequest request)
     {
@@ -108,7 +71,7 @@ public sealed class GpuWorker : IDisposable
         var info = device.Info;
         return new WorkerHello(info.Name, info.Architecture, info.MultiprocessorCount, info.L2CacheBytes,
             info.TotalMemoryBytes, info.DriverVersion, copyBandwidth.Value, Environment.ProcessId,
-            cupti is not null ? SpanMethod : $"{EventMethod} ({Cupti.LoadError})");
+            cupti is not null ? SpanMethod : $"{EventMethod} ({Cupti.LoadError})", Host: Environment.MachineName);
     }
 
     /// <summary>Device-to-device copy of 1 GiB, counting bytes read plus written; median of 10.</summary>

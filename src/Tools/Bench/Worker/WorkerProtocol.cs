@@ -36,6 +36,11 @@ public sealed record WorkerRequest(
     WireTiming? Timing = null,
     bool RecheckAfterTiming = false);
 
+/// <summary>
+/// What a worker says about itself. A worker without a usable GPU still answers (hello, health,
+/// shutdown work; load and run fail) and says why in <see cref="DeviceError"/>: a launcher that
+/// landed on a node without a GPU is then a clear message rather than a process that died.
+/// </summary>
 public sealed record WorkerHello(
     string Device,
     string Architecture,
@@ -45,7 +50,21 @@ public sealed record WorkerHello(
     int DriverVersion,
     double CopyBandwidthGbps,
     int ProcessId,
-    string? TimingMethod = null);
+    string? TimingMethod = null,
+    string? DeviceError = null,
+    string? Host = null)
+{
+    /// <summary>The device name a worker without a GPU reports.</summary>
+    public const string NoDevice = "none";
+
+    /// <summary>Whether this worker can run candidates.</summary>
+    [JsonIgnore]
+    public bool HasDevice => DeviceError is null;
+
+    /// <summary>The hello of a worker that has no GPU, with the reason.</summary>
+    public static WorkerHello Deviceless(string reason, int processId, string? host) =>
+        new(NoDevice, "", 0, 0, 0, 0, 0, processId, null, reason, host);
+}
 
 /// <summary>A response line; <see cref="Fatal"/> means the worker is about to exit (broken context).</summary>
 public sealed record WorkerResponse(

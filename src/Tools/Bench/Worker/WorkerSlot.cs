@@ -11,6 +11,9 @@ public enum WorkerFault
     Crashed,
     TimedOut,
     CouldNotStart,
+
+    /// <summary>The worker runs but has no GPU (its hello says why): it cannot run candidates.</summary>
+    NoDevice,
 }
 
 /// <summary>A worker's answer, or the fault that kept it from answering (a value, not an exception).</summary>
@@ -24,9 +27,10 @@ public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argume
 {
     /// <summary>
     /// Expands a template such as "srun --gres=gpu:1 {agentforge} worker" where {agentforge} is
-    /// the running executable (or "dotnet agentforge.dll" when run through the dotnet host).
+    /// the running executable (or "dotnet agentforge.dll" when run through the dotnet host),
+    /// {gpu} the slot's GPU ordinal and {slot} the slot's index in its pool (for job names, hosts).
     /// </summary>
-    public static WorkerCommand FromTemplate(string template, int gpu)
+    public static WorkerCommand FromTemplate(string template, int gpu, int slot = 0)
     {
         var self = SelfCommand();
         var words = new List<string>();
@@ -38,13 +42,33 @@ public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argume
             }
             else
             {
-                words.Add(word.Replace("{gpu}", gpu.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+                words.Add(word
+                    .Replace("{gpu}", gpu.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                    .Replace("{slot}", slot.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
             }
         }
         return new WorkerCommand(words[0], words.Skip(1).ToArray());
     }
 
     public static string DefaultTemplate => "{agentforge} worker --gpu {gpu}";
+
+    /// <summary>
+    /// A worker started inside a tool that must be its parent (compute-sanitizer, ncu): the tool's
+    /// words go where {agentforge} stands, after any launcher, so that under
+    /// "srun --gres=gpu:1 {agentforge} worker" the tool runs on the node with the worker rather
+    /// than wrapping srun (where it would see no CUDA work at all and report nothing wrong).
+    /// </summary>
+    public static WorkerCommand Wrapped(string template, int gpu, IReadOnlyList<string> tool, IReadOnlyList<string> workerArguments)
+    {
+        var marker = template.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var at = marker.IndexOf("{agentforge}");
+        var expanded = FromTemplate(template, gpu);
+        var words = expanded.Arguments.Prepend(expanded.FileName).ToList();
+        // Without {agentforge} the template names the program itself: the tool goes first.
+        words.InsertRange(at < 0 ? 0 : at, tool);
+        words.AddRange(workerArguments);
+        return new WorkerCommand(words[0], words.Skip(1).ToArray());
+    }
 
     private static string[] SelfCommand()
     {
@@ -85,6 +109,25 @@ public sealed class WorkerSlot : IWorkerChannel, IAsyncDisposable
 
     public WorkerHello? Hello { get; private set; }
 
+    /// <summary>The command line this slot starts its worker with.</summary>
+    public WorkerCommand Command => command;
+
+    /// <summary>The process the slot started (the launcher, e.g. srun, when there is one); null when none runs.</summary>
+    public int? LauncherProcessId
+    {
+        get
+        {
+            try
+            {
+                return process is { HasExited: false } p ? p.Id : null;
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
+    }
+
     private int starts;
 
     /// <summary>How many times a worker was started again after the first one ended.</summary>
@@ -115,6 +158,10 @@ public sealed class WorkerSlot : IWorkerChannel, IAsyncDisposable
             {
                 return (null, started);
             }
+            if (NoDevice() is { } noDevice)
+            {
+                return (null, noDevice);
+            }
             var index = loaded.FindIndex(l => l.Library == library && l.Signature == signature);
             if (index >= 0)
             {
@@ -140,13 +187,27 @@ public sealed class WorkerSlot : IWorkerChannel, IAsyncDisposable
         try
         {
             var started = await EnsureStartedLockedAsync(cancellationToken);
-            return started.Answered ? await CallLockedAsync(request, timeout, cancellationToken) : started;
+            if (!started.Answered)
+            {
+                return started;
+            }
+            if (request.Op is "load" or "run" && NoDevice() is { } noDevice)
+            {
+                return noDevice;
+            }
+            return await CallLockedAsync(request, timeout, cancellationToken);
         }
         finally
         {
             gate.Release();
         }
     }
+
+    /// <summary>A worker without a GPU answers the protocol but cannot run candidates: a fault, not a verdict.</summary>
+    private WorkerCallResult? NoDevice() =>
+        Hello is { HasDevice: false } hello
+            ? new WorkerCallResult(null, WorkerFault.NoDevice, $"worker '{command}'{(hello.Host is { } host ? $" on {host}" : "")} has no GPU: {hello.DeviceError}")
+            : null;
 
     private async Task<WorkerCallResult> EnsureStartedLockedAsync(CancellationToken cancellationToken)
     {
@@ -196,7 +257,7 @@ public sealed class WorkerSlot : IWorkerChannel, IAsyncDisposable
         }
         Hello = h;
         // A restarted worker has lost its libraries: reload them so handles stay valid.
-        foreach (var (library, signature) in loaded)
+        foreach (var (library, signature) in h.HasDevice ? loaded : [])
         {
             var reload = await CallLockedAsync(new WorkerRequest(0, "load", Library: library, Signature: signature), startTimeout, cancellationToken);
             if (reload.Response is not { Ok: true })
@@ -235,6 +296,13 @@ public sealed class WorkerSlot : IWorkerChannel, IAsyncDisposable
             {
                 await StopAsync();
                 return new WorkerCallResult(null, WorkerFault.TimedOut, $"no answer to '{request.Op}' within {timeout.TotalSeconds:0.#} s: the worker was killed");
+            }
+            catch (OperationCanceledException)
+            {
+                // The caller gave up mid-request: the worker may still be running it, and its late
+                // answer or a hung kernel would land on the next caller. Start afresh next time.
+                await StopAsync();
+                throw;
             }
             if (answer is null)
             {

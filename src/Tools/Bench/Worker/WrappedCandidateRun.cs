@@ -13,6 +13,17 @@ public sealed record WrappedRunSettings(
 {
     public WorkerCommand WorkerFor(string requestsPath) =>
         Launcher is { } launch ? launch(Gpu, requestsPath) : OneShotRun.Command(Gpu, requestsPath, WorkerTemplate);
+
+    /// <summary>The tool (its path and arguments) with the one-shot worker under it, placed inside the template's launcher.</summary>
+    public WorkerCommand ToolCommand(IReadOnlyList<string> tool, string requestsPath)
+    {
+        if (Launcher is { } launch)
+        {
+            var worker = launch(Gpu, requestsPath);
+            return new WorkerCommand(tool[0], [.. tool.Skip(1), worker.FileName, .. worker.Arguments]);
+        }
+        return WorkerCommand.Wrapped(WorkerTemplate ?? WorkerCommand.DefaultTemplate, Gpu, tool, [OneShotRun.RequestsOption, requestsPath]);
+    }
 }
 
 /// <summary>
@@ -71,11 +82,9 @@ public sealed class WrappedCandidateRunner(IInputProvider inputs, WrappedRunSett
             var run = Evaluator.BuildRunRequest(definition, prepared, 0, Path.Combine(folder, "outputs.safetensors"), [], settingsForRun, new EvaluatorOptions(Time: false));
             await File.WriteAllLinesAsync(requestsPath, OneShotRun.Requests(build.LibraryPath, ShimGenerator.Signature(definition), run), cancellationToken);
 
-            var worker = settings.WorkerFor(requestsPath);
-            var arguments = new List<string>(toolArguments(logPath)) { worker.FileName };
-            arguments.AddRange(worker.Arguments);
+            var command = settings.ToolCommand([tool, .. toolArguments(logPath)], requestsPath);
             var environment = temporaryDirectory is null ? null : new Dictionary<string, string?> { ["TMPDIR"] = temporaryDirectory };
-            var result = await ProcessRunner.RunAsync(tool, arguments, timeout, folder, environment, cancellationToken);
+            var result = await ProcessRunner.RunAsync(command.FileName, command.Arguments, timeout, folder, environment, cancellationToken);
             var log = File.Exists(logPath) ? await File.ReadAllTextAsync(logPath, cancellationToken) : "";
             if (log.Trim().Length == 0)
             {
