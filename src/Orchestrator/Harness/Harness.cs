@@ -70,7 +70,8 @@ public sealed class Harness : IAsyncDisposable
         var oracle = new CachingOracle(OraclePool.Create(new OracleOptions(), options.OracleProcesses), new ReferenceCache(Path.Combine(options.CacheRoot, "references")));
         var inputs = new MaterializingInputProvider(dataset.Root, new InputMaterializer(), new InputCache(Path.Combine(options.CacheRoot, "inputs"), options.InputCacheBytes));
         var references = new OracleReferenceProvider(oracle, scratch, referenceTiming);
-        var evaluator = new Evaluator(inputs, references, workers, SafetensorsTensorFiles.Instance, scratch);
+        var peaks = new OraclePeakSource(options.CacheRoot);
+        var evaluator = new Evaluator(inputs, references, workers, SafetensorsTensorFiles.Instance, scratch, peaks: peaks);
         return DataResult<Harness>.Ok(new Harness(options, dataset, baselines.Value, builder, workers, oracle, evaluator, scratch, inputs, references));
     }
 

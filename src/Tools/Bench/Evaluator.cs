@@ -40,7 +40,8 @@ public sealed class Evaluator(
     WorkerPool workers,
     ITensorFiles files,
     string scratchDirectory,
-    EvaluationSettingsCatalog? catalog = null)
+    EvaluationSettingsCatalog? catalog = null,
+    IPeakSource? peaks = null)
 {
     private readonly EvaluationSettingsCatalog settingsCatalog = catalog ?? EvaluationSettingsCatalog.Contest;
 
@@ -253,7 +254,8 @@ public sealed class Evaluator(
                 }
                 if (trial == 0 && (workers.Hello ?? worker.Hello) is { } hello)
                 {
-                    floor = FloorCalculator.Compute(FloorCalculator.ModelFor(definition.Name).Estimate(definition, prepared.Inputs), Ceilings(hello));
+                    var peak = peaks is null ? null : await peaks.GetAsync(hello.Device, cancellationToken);
+                    floor = FloorCalculator.Compute(FloorCalculator.ModelFor(definition.Name).Estimate(definition, prepared.Inputs), Ceilings(hello, peak));
                 }
                 if (!keepGoing)
                 {
@@ -282,9 +284,26 @@ public sealed class Evaluator(
             EventLatencyMs: passed && eventLatencies.Count > 0 ? eventLatencies.Average() : null);
     }
 
-    /// <summary>Ceilings from the worker's hello: copy bandwidth measured at its start; bf16 dense peak per architecture.</summary>
-    public static Ceilings Ceilings(WorkerHello hello) =>
-        new(hello.CopyBandwidthGbps * 1e9, p => PeakFlops.For(hello.Device, p), "copy bandwidth measured by the worker (1 GiB D2D, median of 10)", p => PeakFlops.Method(hello.Device, p));
+    /// <summary>
+    /// Ceilings: the copy bandwidth the worker measured at its start; dense peaks measured through
+    /// torch on this GPU model where available (<paramref name="measured"/>), else the table.
+    /// </summary>
+    public static Ceilings Ceilings(WorkerHello hello, MeasuredPeak? measured = null) =>
+        new(hello.CopyBandwidthGbps * 1e9,
+            p => (p, measured) switch
+            {
+                ("fp8", { Fp8FlopsPerSecond: > 0 and var fp8 }) => fp8,
+                ("fp8", _) => PeakFlops.For(hello.Device, p),
+                (_, { } m) => m.Bf16FlopsPerSecond,
+                _ => PeakFlops.For(hello.Device, p),
+            },
+            "copy bandwidth measured by the worker (1 GiB D2D, median of 10)",
+            p => (p, measured) switch
+            {
+                ("fp8", { Fp8FlopsPerSecond: > 0 and var fp8 } m) => $"fp8 dense peak {fp8 / 1e12:0} TFLOP/s {m.Method}",
+                (not "fp8", { } m) => $"bf16 dense peak {m.Bf16FlopsPerSecond / 1e12:0} TFLOP/s {m.Method}",
+                _ => PeakFlops.Method(hello.Device, p),
+            });
 
     private TrialComparison Compare(OutputComparator comparator, InputSet inputSet, string candidatePath, string referencePath, Definition definition)
     {
