@@ -24,6 +24,12 @@
 #include "agentforge.h"
 
 #include <cuda_bf16.h>
+
+// @tunable DSA_ATTN_THREADS: 128, 256 (default 256)
+// (512 would need more than the 48 KB of static shared memory: s_part is kWarps x 2 KB.)
+#ifndef DSA_ATTN_THREADS
+#define DSA_ATTN_THREADS 256
+#endif
 #include <cuda_runtime.h>
 
 #include <cfloat>
@@ -37,7 +43,7 @@ constexpr int kDimCkv = 512;
 constexpr int kDimKpe = 64;
 constexpr int kPageSize = 64;
 constexpr int kTopK = 2048;
-constexpr int kThreads = 256;
+constexpr int kThreads = DSA_ATTN_THREADS;  // every loop strides by kThreads or kWarps
 constexpr int kWarps = kThreads / 32;
 constexpr int kCkvPairsPerLane = kDimCkv / 64;  // 8 bf16 pairs = 16 dims per lane
 

@@ -26,6 +26,11 @@
 #include "agentforge.h"
 
 #include <cuda_fp8.h>
+
+// @tunable INDEXER_SELECT_THREADS: 256, 512, 1024 (default 512)
+#ifndef INDEXER_SELECT_THREADS
+#define INDEXER_SELECT_THREADS 512
+#endif
 #include <cuda_runtime.h>
 
 #include <cfloat>
@@ -46,7 +51,7 @@ constexpr int kScoreThreads = 256;
 constexpr int kHeadGroups = kScoreThreads / kPageSize;              // 4
 constexpr int kHeadsPerThread = kHeads / kHeadGroups;               // 16
 constexpr int kWordsPerRow = kHeadDim / 4;                          // 32
-constexpr int kSelectThreads = 512;
+constexpr int kSelectThreads = INDEXER_SELECT_THREADS;  // the select kernel's loops are blockDim-generic
 static_assert(kHeads == kPageSize, "the score kernel loads scales and weights with the same 64 threads");
 
 __device__ __forceinline__ float fp8_to_float(uint32_t byte) {
