@@ -39,6 +39,26 @@
 #include <cmath>
 #include <cstdint>
 
+// @tunable MOE_GEMM_IMPL: 0, 1 (default 0)
+// 0: both GEMMs on CUDA cores in fp32 (the baseline); 1: both on tensor cores (moe_tc.cuh).
+#ifndef MOE_GEMM_IMPL
+#define MOE_GEMM_IMPL 0
+#endif
+// @tunable MOE_SMALL_T: 16, 64, 256 (default 64)
+// At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
+// must still stream through every SM).
+#ifndef MOE_SMALL_T
+#define MOE_SMALL_T 64
+#endif
+// @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 4)
+#ifndef MOE_GEMM1_SPLITS
+#define MOE_GEMM1_SPLITS 4
+#endif
+// @tunable MOE_GEMM2_SPLITS: 1, 2, 4, 8 (default 4)
+#ifndef MOE_GEMM2_SPLITS
+#define MOE_GEMM2_SPLITS 4
+#endif
+
 namespace {
 
 constexpr int kHidden = 7168;
@@ -407,6 +427,8 @@ moe_to_bf16_kernel(const float* __restrict__ acc, int64_t n, __nv_bfloat16* __re
     out[i] = __float2bfloat16(acc[i]);
 }
 
+#include "moe_tc.cuh"
+
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: unexpected %s\n", what);
   return ok;
@@ -454,6 +476,56 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
              "alignment of fp8 tensors (vector loads need 8/16 bytes)")) return;
 
   const int Ti = static_cast<int>(T);
+#if MOE_GEMM_IMPL == 1
+  const bool small = T <= MOE_SMALL_T;
+  const int split1 = small ? MOE_GEMM1_SPLITS : 1;
+  const int split2 = small ? MOE_GEMM2_SPLITS : 1;
+  const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
+  const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
+  const size_t pairw_bytes = align_up(static_cast<size_t>(kTopK) * T * sizeof(float));
+  const size_t cbuf_bytes = align_up(static_cast<size_t>(kTopK) * T * kInter * sizeof(__nv_bfloat16));
+  const size_t g1_bytes = split1 > 1 ? align_up(static_cast<size_t>(kTopK) * T * kGemm1Out * sizeof(float)) : 0;
+  const size_t acc_bytes = align_up(static_cast<size_t>(T) * kHidden * sizeof(float));
+  const size_t total = counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes + acc_bytes;
+
+  char* base = nullptr;
+  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), total, stream));
+  int* counts = reinterpret_cast<int*>(base);
+  int* lists = reinterpret_cast<int*>(base + counts_bytes);
+  float* pair_weight = reinterpret_cast<float*>(base + counts_bytes + lists_bytes);
+  __nv_bfloat16* cbuf = reinterpret_cast<__nv_bfloat16*>(base + counts_bytes + lists_bytes + pairw_bytes);
+  float* g1 = g1_bytes > 0 ? reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes) : nullptr;
+  float* acc = reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes);
+
+  cudaError_t err = cudaMemsetAsync(counts, 0, kLocalExperts * sizeof(int), stream);
+  if (err == cudaSuccess) err = cudaMemsetAsync(acc, 0, static_cast<size_t>(T) * kHidden * sizeof(float), stream);
+  if (err == cudaSuccess && g1 != nullptr) err = cudaMemsetAsync(g1, 0, g1_bytes, stream);
+  if (err == cudaSuccess) {
+    const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
+    moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
+        routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
+        routed_scaling_factor, counts, lists, pair_weight);
+
+    const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
+    const dim3 grid1(kInter / 64, row_tiles, kLocalExperts * split1);
+    moe_tc::gemm1_tc_kernel<<<grid1, moe_tc::kTcThreads, 0, stream>>>(
+        hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+        gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
+    if (split1 > 1) {
+      moe_tc::swiglu_kernel<<<dim3(static_cast<unsigned>(T), kLocalExperts), moe_tc::kTcThreads, 0, stream>>>(g1, counts, lists, Ti, cbuf);
+    }
+    const dim3 grid2(kHidden / 128, row_tiles, kLocalExperts * split2);
+    moe_tc::gemm2_tc_kernel<<<grid2, moe_tc::kTcThreads, 0, stream>>>(
+        cbuf, gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(), counts, lists,
+        pair_weight, Ti, split2, acc);
+
+    const int64_t n = T * kHidden;
+    const int64_t want = (n + kThreads - 1) / kThreads;
+    const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
+    moe_to_bf16_kernel<<<conv_blocks, kThreads, 0, stream>>>(acc, n, output.ptr<__nv_bfloat16>());
+    err = cudaGetLastError();
+  }
+#else
   const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
   const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
   const size_t pairw_bytes = align_up(static_cast<size_t>(kTopK) * T * sizeof(float));
@@ -494,6 +566,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     moe_to_bf16_kernel<<<conv_blocks, kThreads, 0, stream>>>(acc, n, output.ptr<__nv_bfloat16>());
     err = cudaGetLastError();
   }
+#endif
   cudaFreeAsync(base, stream);
   if (err != cudaSuccess)
     std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: %s\n",

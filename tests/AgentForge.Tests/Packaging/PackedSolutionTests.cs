@@ -27,10 +27,15 @@ public sealed class PackedSolutionTests
         var solution = Packing.PackedBaseline(definition, Packing.Binding(binding));
         var entry = Packing.Catalog.For(definition)!;
 
-        Assert.Equal(["kernel.cu", "agentforge.h", "binding.cu"], solution.Sources.Select(s => s.Path));
-        Assert.Equal(File.ReadAllText(Path.Combine(Packing.Catalog.Root, entry.Sources[0])), solution.Sources[0].Content);
-        Assert.Equal(Packing.ContractHeader, solution.Sources[1].Content);
-        Assert.Equal(BindingGenerator.Generate(Packing.Definition(definition), Packing.Binding(binding), "run"), solution.Sources[2].Content);
+        // The kernel's own files (its definition folder dropped), then the contract header and the binding.
+        var kernelFiles = entry.Sources.Select(Path.GetFileName).ToList();
+        Assert.Equal([.. kernelFiles, "agentforge.h", "binding.cu"], solution.Sources.Select(s => s.Path));
+        for (var i = 0; i < kernelFiles.Count; i++)
+        {
+            Assert.Equal(File.ReadAllText(Path.Combine(Packing.Catalog.Root, entry.Sources[i])), solution.Sources[i].Content);
+        }
+        Assert.Equal(Packing.ContractHeader, solution.Sources[kernelFiles.Count].Content);
+        Assert.Equal(BindingGenerator.Generate(Packing.Definition(definition), Packing.Binding(binding), "run"), solution.Sources[kernelFiles.Count + 1].Content);
         Assert.Equal(new BuildSpec("cuda", ["cuda"], "binding.cu::run", [], true, binding), solution.Spec);
         Assert.Equal(entry.Name, solution.Name);
         Assert.Equal(definition, solution.Definition);

@@ -1,0 +1,340 @@
+// moe_tc.cuh: tensor-core GEMMs for the MoE kernel (included by kernel.cu when MOE_GEMM_IMPL == 1).
+//
+// Both GEMMs run on mma.sync m16n8k16 with bf16 operands: fp8 e4m3 values (and the activations'
+// fp8 values) convert to bf16 exactly, so the only rounding besides fp32 accumulation is the bf16
+// copy of the SwiGLU output C. Block scales are applied per 128-wide K block to a fresh fp32
+// partial, then added to the accumulator (two-level accumulation, as DeepGEMM does).
+//   GEMM1 (+SwiGLU): CTA tile 64 pairs x (64 X1 + the same 64 X2 columns), 8 warps as 2 (rows) x
+//   4 (16 X1 + 16 X2 columns each), K in steps of 64 with the next step's fp8 prefetched into
+//   registers. Small T: split-K over the 56 K blocks with fp32 atomics into G1, then a SwiGLU pass.
+//   GEMM2: CTA tile 64 pairs x 128 hidden columns (one W2 scale block), 8 warps as 2 x 4 (32
+//   columns each), split-K over the 16 K blocks, weighted fp32 atomics into the accumulator.
+// Written without a GPU at hand; selected by the tunable MOE_GEMM_IMPL (default 0 until measured).
+#pragma once
+
+namespace moe_tc {
+
+constexpr int kTcThreads = 256;
+constexpr int kTcBM = 64;
+constexpr int kTcStepK = 64;                 // K per shared-memory step (half a scale block)
+constexpr int kTcLd = kTcStepK + 8;          // bf16 row stride, padded for ldmatrix
+constexpr int kStepsPerBlock = kQBlock / kTcStepK;  // 2
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+}
+
+__device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// A fragment (16 x 16) of a row-major [m][k] bf16 tile at (m0, k0).
+__device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int m0, int k0, int lane) {
+  ldmatrix_x4(r, base + (m0 + (lane & 15)) * kTcLd + k0 + (lane >> 4) * 8);
+}
+
+// B fragments of two n8 tiles (n0, n0 + 8) for k16 at k0, B = Y^T with Y row-major [n][k].
+__device__ __forceinline__ void load_b(uint32_t r[4], const __nv_bfloat16* y, int n0, int k0, int lane) {
+  ldmatrix_x4(r, y + (n0 + (lane & 7) + (lane >> 4) * 8) * kTcLd + k0 + ((lane >> 3) & 1) * 8);
+}
+
+// 16 fp8 e4m3 bytes -> 16 bf16 in shared memory (exact: every e4m3 value is a bf16 value).
+__device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const uint4& v) {
+  const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    __nv_bfloat162 lo = __floats2bfloat162_rn(fp8_to_float(w[i] & 0xffu), fp8_to_float((w[i] >> 8) & 0xffu));
+    __nv_bfloat162 hi = __floats2bfloat162_rn(fp8_to_float((w[i] >> 16) & 0xffu), fp8_to_float(w[i] >> 24));
+    *reinterpret_cast<__nv_bfloat162*>(dst + 4 * i) = lo;
+    *reinterpret_cast<__nv_bfloat162*>(dst + 4 * i + 2) = hi;
+  }
+}
+
+__device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
+
+// ------------------------------------------------------------------------------------------------
+// GEMM1 (+ SwiGLU when not split): pairs of expert le (blockIdx.z / splits), K blocks of split.
+__global__ void __launch_bounds__(kTcThreads)
+gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
+                const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
+                const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
+                __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
+  __shared__ __align__(16) __nv_bfloat16 sA[kTcBM * kTcLd];        // 9 KB
+  __shared__ __align__(16) __nv_bfloat16 sB[2 * 64 * kTcLd];       // 18 KB: 64 X1 rows, then 64 X2 rows
+  __shared__ float s_sa[kTcBM];
+  __shared__ int s_pair[kTcBM];
+
+  const int le = blockIdx.z / splits;
+  const int split = blockIdx.z % splits;
+  const int m0 = blockIdx.y * kTcBM;
+  const int n0 = blockIdx.x * 64;  // X1 column (and X2 column - 2048) of the tile
+  const int cnt = counts[le];
+  if (m0 >= cnt) return;  // block-uniform
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp >> 2, wn = warp & 3;
+  const int g = lane >> 2, tq = lane & 3;
+
+  if (tid < kTcBM) {
+    const int m = m0 + tid;
+    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
+  }
+  __syncthreads();
+
+  // Loaders: A row tid/4, 16 bytes at (tid%4)*16; W rows tid/2 (X1 rows 0-63, X2 rows 64-127), 32 bytes at (tid%2)*32.
+  const int ar = tid >> 2, ak = (tid & 3) * 16;
+  const int a_pair = s_pair[ar];
+  const int a_tok = a_pair >= 0 ? a_pair / kTopK : -1;
+  const uint8_t* a_src = hidden + static_cast<int64_t>(a_tok >= 0 ? a_tok : 0) * kHidden + ak;
+  const int br = tid >> 1, bk = (tid & 1) * 32;
+  const int w_row = br < 64 ? n0 + br : kInter + n0 + (br - 64);
+  const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + bk;
+  const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
+  const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
+
+  const int kb_begin = split * kHiddenBlocks / splits;
+  const int kb_end = (split + 1) * kHiddenBlocks / splits;
+  const int step_begin = kb_begin * kStepsPerBlock, step_end = kb_end * kStepsPerBlock;
+
+  float acc1[2][2][4], acc2[2][2][4], tmp1[2][2][4], tmp2[2][2][4];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
+
+  uint4 a_reg = make_uint4(0, 0, 0, 0), b_reg0, b_reg1;
+  {
+    const int k = step_begin * kTcStepK;
+    if (a_tok >= 0) a_reg = *reinterpret_cast<const uint4*>(a_src + k);
+    b_reg0 = *reinterpret_cast<const uint4*>(b_src + k);
+    b_reg1 = *reinterpret_cast<const uint4*>(b_src + k + 16);
+  }
+
+#pragma unroll 1
+  for (int step = step_begin; step < step_end; ++step) {
+    const int kb = step / kStepsPerBlock;
+    store_fp8x16_as_bf16(sA + ar * kTcLd + ak, a_reg);
+    store_fp8x16_as_bf16(sB + br * kTcLd + bk, b_reg0);
+    store_fp8x16_as_bf16(sB + br * kTcLd + bk + 16, b_reg1);
+    if (tid < kTcBM) {
+      const int pair = s_pair[tid];
+      s_sa[tid] = pair >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + pair / kTopK] : 0.f;
+    }
+    __syncthreads();
+    if (step + 1 < step_end) {  // prefetch the next step while this one multiplies
+      const int k = (step + 1) * kTcStepK;
+      if (a_tok >= 0) a_reg = *reinterpret_cast<const uint4*>(a_src + k);
+      b_reg0 = *reinterpret_cast<const uint4*>(b_src + k);
+      b_reg1 = *reinterpret_cast<const uint4*>(b_src + k + 16);
+    }
+#pragma unroll
+    for (int k0 = 0; k0 < kTcStepK; k0 += 16) {
+      uint32_t a0[4], a1[4], bx1[4], bx2[4];
+      load_a(a0, sA, wm * 32, k0, lane);
+      load_a(a1, sA, wm * 32 + 16, k0, lane);
+      load_b(bx1, sB, wn * 16, k0, lane);
+      load_b(bx2, sB, 64 + wn * 16, k0, lane);
+      mma_bf16(tmp1[0][0], a0, bx1[0], bx1[1]);
+      mma_bf16(tmp1[0][1], a0, bx1[2], bx1[3]);
+      mma_bf16(tmp1[1][0], a1, bx1[0], bx1[1]);
+      mma_bf16(tmp1[1][1], a1, bx1[2], bx1[3]);
+      mma_bf16(tmp2[0][0], a0, bx2[0], bx2[1]);
+      mma_bf16(tmp2[0][1], a0, bx2[2], bx2[3]);
+      mma_bf16(tmp2[1][0], a1, bx2[0], bx2[1]);
+      mma_bf16(tmp2[1][1], a1, bx2[2], bx2[3]);
+    }
+    if (step % kStepsPerBlock == kStepsPerBlock - 1) {  // a whole 128 K block: scale and fold in
+      const float s1 = sw1[kb], s2 = sw2[kb];
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+        const float sa_lo = s_sa[wm * 32 + mt * 16 + g];
+        const float sa_hi = s_sa[wm * 32 + mt * 16 + g + 8];
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float sa = e < 2 ? sa_lo : sa_hi;
+            acc1[mt][nt][e] += tmp1[mt][nt][e] * sa * s1;
+            acc2[mt][nt][e] += tmp2[mt][nt][e] * sa * s2;
+            tmp1[mt][nt][e] = tmp2[mt][nt][e] = 0.f;
+          }
+        }
+      }
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row = wm * 32 + mt * 16 + g + half * 8;
+      const int pair = s_pair[row];
+      if (pair < 0) continue;
+#pragma unroll
+      for (int nt = 0; nt < 2; ++nt) {
+        const int col = n0 + wn * 16 + nt * 8 + 2 * tq;
+        const float x1a = acc1[mt][nt][2 * half], x1b = acc1[mt][nt][2 * half + 1];
+        const float x2a = acc2[mt][nt][2 * half], x2b = acc2[mt][nt][2 * half + 1];
+        if (splits == 1) {
+          *reinterpret_cast<__nv_bfloat162*>(cbuf + static_cast<int64_t>(pair) * kInter + col) =
+              __floats2bfloat162_rn(silu_mul(x1a, x2a), silu_mul(x1b, x2b));
+        } else {
+          float* dst = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
+          atomicAdd(dst + col, x1a);
+          atomicAdd(dst + col + 1, x1b);
+          atomicAdd(dst + kInter + col, x2a);
+          atomicAdd(dst + kInter + col + 1, x2b);
+        }
+      }
+    }
+  }
+}
+
+// SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
+__global__ void __launch_bounds__(kTcThreads)
+swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ counts, const int* __restrict__ lists,
+              int T, __nv_bfloat16* __restrict__ cbuf) {
+  const int le = blockIdx.y;
+  const int slot = blockIdx.x;
+  if (slot >= counts[le]) return;
+  const int pair = lists[le * T + slot];
+  const float* src = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
+  for (int c = 2 * threadIdx.x; c < kInter; c += 2 * kTcThreads) {
+    *reinterpret_cast<__nv_bfloat162*>(cbuf + static_cast<int64_t>(pair) * kInter + c) =
+        __floats2bfloat162_rn(silu_mul(src[c], src[kInter + c]), silu_mul(src[c + 1], src[kInter + c + 1]));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// GEMM2: acc[token][h0 + c] += weight * sum over this split's K blocks of s2 * (C[pair] . W2[h0 + c]).
+__global__ void __launch_bounds__(kTcThreads)
+gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
+                const int* __restrict__ counts, const int* __restrict__ lists, const float* __restrict__ pair_weight,
+                int T, int splits, float* __restrict__ acc_out) {
+  __shared__ __align__(16) __nv_bfloat16 sA[kTcBM * kTcLd];   // 9 KB
+  __shared__ __align__(16) __nv_bfloat16 sB[128 * kTcLd];     // 18 KB
+  __shared__ int s_pair[kTcBM];
+
+  const int le = blockIdx.z / splits;
+  const int split = blockIdx.z % splits;
+  const int m0 = blockIdx.y * kTcBM;
+  const int h0 = blockIdx.x * 128;
+  const int cnt = counts[le];
+  if (m0 >= cnt) return;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp >> 2, wn = warp & 3;
+  const int g = lane >> 2, tq = lane & 3;
+
+  if (tid < kTcBM) {
+    const int m = m0 + tid;
+    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
+  }
+  __syncthreads();
+
+  // Loaders: C row tid/4, 16 bf16 (32 bytes) at (tid%4)*16; W2 row tid/2, 32 bytes at (tid%2)*32.
+  const int ar = tid >> 2, ak = (tid & 3) * 16;
+  const int a_pair = s_pair[ar];
+  const __nv_bfloat16* a_src = cbuf + static_cast<int64_t>(a_pair >= 0 ? a_pair : 0) * kInter + ak;
+  const int br = tid >> 1, bk = (tid & 1) * 32;
+  const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + br) * kInter + bk;
+  const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + h0 / kQBlock) * kInterBlocks;
+
+  const int kb_begin = split * kInterBlocks / splits;
+  const int kb_end = (split + 1) * kInterBlocks / splits;
+  const int step_begin = kb_begin * kStepsPerBlock, step_end = kb_end * kStepsPerBlock;
+
+  float acc[2][4][4], tmp[2][4][4];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = tmp[i][j][e] = 0.f;
+
+  uint4 a_lo = make_uint4(0, 0, 0, 0), a_hi = make_uint4(0, 0, 0, 0), b_reg0, b_reg1;
+  {
+    const int k = step_begin * kTcStepK;
+    if (a_pair >= 0) {
+      a_lo = *reinterpret_cast<const uint4*>(a_src + k);
+      a_hi = *reinterpret_cast<const uint4*>(a_src + k + 8);
+    }
+    b_reg0 = *reinterpret_cast<const uint4*>(b_src + k);
+    b_reg1 = *reinterpret_cast<const uint4*>(b_src + k + 16);
+  }
+
+#pragma unroll 1
+  for (int step = step_begin; step < step_end; ++step) {
+    const int kb = step / kStepsPerBlock;
+    *reinterpret_cast<uint4*>(sA + ar * kTcLd + ak) = a_lo;
+    *reinterpret_cast<uint4*>(sA + ar * kTcLd + ak + 8) = a_hi;
+    store_fp8x16_as_bf16(sB + br * kTcLd + bk, b_reg0);
+    store_fp8x16_as_bf16(sB + br * kTcLd + bk + 16, b_reg1);
+    __syncthreads();
+    if (step + 1 < step_end) {
+      const int k = (step + 1) * kTcStepK;
+      if (a_pair >= 0) {
+        a_lo = *reinterpret_cast<const uint4*>(a_src + k);
+        a_hi = *reinterpret_cast<const uint4*>(a_src + k + 8);
+      }
+      b_reg0 = *reinterpret_cast<const uint4*>(b_src + k);
+      b_reg1 = *reinterpret_cast<const uint4*>(b_src + k + 16);
+    }
+#pragma unroll
+    for (int k0 = 0; k0 < kTcStepK; k0 += 16) {
+      uint32_t a0[4], a1[4], b01[4], b23[4];
+      load_a(a0, sA, wm * 32, k0, lane);
+      load_a(a1, sA, wm * 32 + 16, k0, lane);
+      load_b(b01, sB, wn * 32, k0, lane);
+      load_b(b23, sB, wn * 32 + 16, k0, lane);
+      mma_bf16(tmp[0][0], a0, b01[0], b01[1]);
+      mma_bf16(tmp[0][1], a0, b01[2], b01[3]);
+      mma_bf16(tmp[0][2], a0, b23[0], b23[1]);
+      mma_bf16(tmp[0][3], a0, b23[2], b23[3]);
+      mma_bf16(tmp[1][0], a1, b01[0], b01[1]);
+      mma_bf16(tmp[1][1], a1, b01[2], b01[3]);
+      mma_bf16(tmp[1][2], a1, b23[0], b23[1]);
+      mma_bf16(tmp[1][3], a1, b23[2], b23[3]);
+    }
+    if (step % kStepsPerBlock == kStepsPerBlock - 1) {
+      const float s = sw[kb];
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            acc[mt][nt][e] += tmp[mt][nt][e] * s;
+            tmp[mt][nt][e] = 0.f;
+          }
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int pair = s_pair[wm * 32 + mt * 16 + g + half * 8];
+      if (pair < 0) continue;
+      const float w = pair_weight[pair];
+      float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + wn * 32 + 2 * tq;
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) {
+        atomicAdd(dst + nt * 8, acc[mt][nt][2 * half] * w);
+        atomicAdd(dst + nt * 8 + 1, acc[mt][nt][2 * half + 1] * w);
+      }
+    }
+  }
+}
+
+}  // namespace moe_tc
