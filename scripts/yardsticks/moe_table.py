@@ -1,0 +1,31 @@
+"""Per MoE workload: active local experts, our latency (GPU span) and floor ratio, speedup over the
+reference, and the SGLang-derived Triton path's kernel time on the same GPU in the same call."""
+import json
+import sys
+
+
+def main(ours_path, triton_path):
+    ours = {}
+    for line in open(ours_path):
+        if line.strip():
+            row = json.loads(line)
+            ours[row["uuid"]] = row
+    triton = {}
+    for line in open(triton_path):
+        if line.strip():
+            row = json.loads(line)
+            triton[row["uuid"]] = row
+    print(f"{'workload':9} {'T':>6} {'active':>6} {'status':>8} {'ours us':>10} {'x floor':>8} {'speedup':>8} {'triton us':>10} {'triton/ours':>11} {'triton matched':>14}")
+    for uuid, r in sorted(ours.items(), key=lambda kv: kv[1]["axes"]["seq_len"]):
+        t = triton.get(uuid, {})
+        lat = r.get("latency_ms")
+        tr = t.get("triton_kernel_ms")
+        ratio = tr / lat if lat and tr else float("nan")
+        print(f"{uuid[:8]:9} {r['axes']['seq_len']:6d} {t.get('active_experts', -1):6d} {r['status'][:8]:>8} "
+              f"{(lat or float('nan')) * 1e3:10.1f} {r.get('floor_ratio') or float('nan'):8.2f} {r.get('speedup') or float('nan'):8.1f} "
+              f"{(tr or float('nan')) * 1e3:10.1f} {ratio:11.2f} {t.get('matched', float('nan')):14.4f}")
+    print("triton/ours > 1: ours is faster. Ours: GPU span (CUPTI) in the harness; Triton: sum of kernel times, routing excluded.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
