@@ -173,7 +173,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
     private static Table Table(Definition definition, IReadOnlyList<WorkloadOutcome> outcomes)
     {
         var table = new Table().Title(definition.Name);
-        foreach (var column in new[] { "workload", "axes", "status", "latency ms", "ref ms", "speedup", "floor ms", "x floor" })
+        foreach (var column in new[] { "workload", "axes", "status", "latency ms", "gaps us", "ref ms", "speedup", "floor ms", "x floor" })
         {
             table.AddColumn(column);
         }
@@ -185,6 +185,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
                 Markup.Escape(axes),
                 o.Status == EvaluationStatus.PASSED ? "[green]PASSED[/]" : $"[red]{o.StatusText}[/]",
                 Number(o.LatencyMs, "0.0000"),
+                Number(o.LaunchGapsMs * 1e3, "0.0"),
                 Number(o.ReferenceLatencyMs, "0.000"),
                 Number(o.Speedup, "0.0"),
                 Number(o.Floor?.Milliseconds, "0.0000"),
@@ -229,14 +230,14 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             + $"{passed}/{outcomes.Count} PASSED; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(outcomes.Select(o => o.FloorRatio).OfType<double>()):0.##}.");
         text.AppendLine(CultureInfo.InvariantCulture, $"Timing: {outcomes.FirstOrDefault(o => o.TimingMethod.Length > 0)?.TimingMethod}.");
         text.AppendLine();
-        text.AppendLine("| workload | axes | status | latency ms | reference ms | speedup | floor ms | x floor | matched |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| workload | axes | status | latency ms | launch gaps us | reference ms | speedup | floor ms | x floor | matched |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var o in outcomes)
         {
             var axes = string.Join(" ", o.Workload.Workload.Axes.Select(a => $"{a.Key}={a.Value}"));
             var matched = o.Correctness?.Extra?["matched_ratio"]?.ToString() ?? "-";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {o.Workload.Workload.Uuid[..8]} | {axes} | {o.StatusText} | {Number(o.LatencyMs, "0.0000")} | {Number(o.ReferenceLatencyMs, "0.000")} | {Number(o.Speedup, "0.0")} | {Number(o.Floor?.Milliseconds, "0.0000")} | {Number(o.FloorRatio, "0.00")} | {matched} |");
+                $"| {o.Workload.Workload.Uuid[..8]} | {axes} | {o.StatusText} | {Number(o.LatencyMs, "0.0000")} | {Number(o.LaunchGapsMs * 1e3, "0.0")} | {Number(o.ReferenceLatencyMs, "0.000")} | {Number(o.Speedup, "0.0")} | {Number(o.Floor?.Milliseconds, "0.0000")} | {Number(o.FloorRatio, "0.00")} | {matched} |");
         }
         text.AppendLine();
         return text.ToString();
@@ -253,6 +254,8 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["status"] = o.StatusText,
             ["latency_ms"] = Finite(o.LatencyMs),
             ["event_latency_ms"] = Finite(o.EventLatencyMs),
+            ["kernel_sum_ms"] = Finite(o.KernelSumMs),
+            ["launch_gaps_ms"] = Finite(o.LaunchGapsMs),
             ["reference_latency_ms"] = Finite(o.ReferenceLatencyMs),
             ["speedup"] = Finite(o.Speedup),
             ["floor_ms"] = Finite(o.Floor?.Milliseconds),

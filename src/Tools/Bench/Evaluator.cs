@@ -178,6 +178,7 @@ public sealed class Evaluator(
         var aggregator = new CorrectnessAggregator(settings);
         var latencies = new List<double>();
         var eventLatencies = new List<double>();
+        var kernelSums = new List<double>();
         var referenceLatencies = new List<double>();
         Floor? floor = null;
         var timingMethod = "";
@@ -251,6 +252,10 @@ public sealed class Evaluator(
                     {
                         eventLatencies.Add(Statistics.Median(events));
                     }
+                    if (response.KernelSumsMs is { Count: > 0 } busy)
+                    {
+                        kernelSums.Add(Statistics.Median(busy));
+                    }
                 }
                 if (trial == 0 && (workers.Hello ?? worker.Hello) is { } hello)
                 {
@@ -281,7 +286,8 @@ public sealed class Evaluator(
             latencies,
             floor,
             $"{timingMethod}; reference: {referenceMethod}",
-            EventLatencyMs: passed && eventLatencies.Count > 0 ? eventLatencies.Average() : null);
+            EventLatencyMs: passed && eventLatencies.Count > 0 ? eventLatencies.Average() : null,
+            KernelSumMs: passed && kernelSums.Count > 0 ? kernelSums.Average() : null);
     }
 
     /// <summary>

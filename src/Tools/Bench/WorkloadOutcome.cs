@@ -18,11 +18,15 @@ public sealed record WorkloadOutcome(
     Floor? Floor,
     string TimingMethod,
     string? Problem = null,
-    double? EventLatencyMs = null)
+    double? EventLatencyMs = null,
+    double? KernelSumMs = null)
 {
     public double? Speedup => LatencyMs is > 0 && ReferenceLatencyMs is > 0 ? ReferenceLatencyMs / LatencyMs : null;
 
     public double? FloorRatio => LatencyMs is > 0 && Floor is { Milliseconds: > 0 } f ? LatencyMs / f.Milliseconds : null;
 
     public string StatusText => Status?.ToString() ?? "NO_VERDICT";
+
+    /// <summary>What the gaps between the candidate's own launches cost: GPU span minus the sum of its kernels' times.</summary>
+    public double? LaunchGapsMs => LatencyMs is { } span && KernelSumMs is { } busy ? Math.Max(0, span - busy) : null;
 }

@@ -20,9 +20,11 @@ public sealed class GpuSpanTests
             FlushAt(50_000), Kernel(81_000, 83_500),                           // 2.5 us
             FlushAt(90_000), new(GpuActivity.Memset, 121_000, 121_500, 4096), Kernel(122_000, 125_000), // the candidate's own memset counts
         };
-        var spans = GpuWorker.GpuSpans(activities, Flush, 3);
-        Assert.NotNull(spans);
-        Assert.Equal([0.009, 0.0025, 0.004], spans.Select(s => Math.Round(s, 6)));
+        var calls = GpuWorker.GpuSpans(activities, Flush, 3);
+        Assert.NotNull(calls);
+        Assert.Equal([0.009, 0.0025, 0.004], calls.Select(c => Math.Round(c.SpanMs, 6)));
+        // Busy time: the kernels' (and the candidate's memset's) own durations; the 1 us gap is the difference.
+        Assert.Equal([0.008, 0.0025, 0.0035], calls.Select(c => Math.Round(c.BusyMs, 6)));
     }
 
     [Fact]
@@ -35,7 +37,7 @@ public sealed class GpuSpanTests
     [Fact]
     public void A_call_that_launched_nothing_has_a_zero_span()
     {
-        var spans = GpuWorker.GpuSpans([FlushAt(0), FlushAt(40_000), Kernel(71_000, 72_000)], Flush, 2);
-        Assert.Equal([0.0, 0.001], spans!);
+        var calls = GpuWorker.GpuSpans([FlushAt(0), FlushAt(40_000), Kernel(71_000, 72_000)], Flush, 2);
+        Assert.Equal([0.0, 0.001], calls!.Select(c => c.SpanMs));
     }
 }

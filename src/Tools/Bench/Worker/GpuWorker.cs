@@ -154,10 +154,11 @@ public sealed class GpuWorker : IDisposable
 
             List<double>? latencies = null;
             List<double>? eventLatencies = null;
+            List<double>? busyTimes = null;
             string? recheckPath = null;
             if (request.Timing is { } timing)
             {
-                (latencies, eventLatencies) = Time(library, inputSets, outputTensors, timing, request.Id, out failure);
+                (latencies, eventLatencies, busyTimes) = Time(library, inputSets, outputTensors, timing, request.Id, out failure);
                 if (failure is not null)
                 {
                     return failure;
@@ -178,7 +179,7 @@ public sealed class GpuWorker : IDisposable
             }
             return new WorkerResponse(request.Id, true, OutputsPath: outputsPath, RecheckOutputsPath: recheckPath,
                 LatenciesMs: latencies, TimingMethod: latencies is null ? null : ReferenceEquals(latencies, eventLatencies) ? EventMethod : SpanMethod,
-                EventLatenciesMs: eventLatencies);
+                EventLatenciesMs: eventLatencies, KernelSumsMs: busyTimes);
         }
         finally
         {
@@ -216,7 +217,7 @@ public sealed class GpuWorker : IDisposable
     /// event spans (which also hold the launch latency of the first kernel). Without CUPTI both
     /// lists are the event spans.
     /// </summary>
-    private (List<double> Latencies, List<double> EventLatencies) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, long id, out WorkerResponse? failure)
+    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, long id, out WorkerResponse? failure)
     {
         failure = null;
         var calls = inputSets.Select(set => set.Tensors.Concat(outputTensors).ToArray()).ToArray();
@@ -227,7 +228,7 @@ public sealed class GpuWorker : IDisposable
             if (error != 0)
             {
                 failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
-                return ([], []);
+                return ([], [], null);
             }
         }
         stream.Synchronize();
@@ -264,17 +265,21 @@ public sealed class GpuWorker : IDisposable
                         cupti!.Stop();
                     }
                     failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
-                    return ([], []);
+                    return ([], [], null);
                 }
             }
             device.Synchronize();
             var events = Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
             if (!recording)
             {
-                return (events, events);
+                return (events, events, null);
             }
-            var spans = GpuSpans(cupti!.Stop(), l2Flush.Bytes, timing.Iterations);
-            return spans is null ? (events, events) : (spans, events);
+            var recorded = GpuSpans(cupti!.Stop(), l2Flush.Bytes, timing.Iterations);
+            if (recorded is null)
+            {
+                return (events, events, null);
+            }
+            return (recorded.Select(c => c.SpanMs).ToList(), events, recorded.Select(c => c.BusyMs).ToList());
         }
         finally
         {
@@ -285,39 +290,47 @@ public sealed class GpuWorker : IDisposable
         }
     }
 
+    /// <summary>One timed call as CUPTI saw it: the GPU span, and the sum of its activities' own durations.</summary>
+    internal readonly record struct CallTiming(double SpanMs, double BusyMs);
+
     /// <summary>
     /// Splits the recorded activities at the L2-flush memsets (one before each timed call, known
-    /// by their size) and returns each call's span in milliseconds; null if the records do not
-    /// show one flush per call (then the event timings stand).
+    /// by their size) and returns each call's span (first start to last end, as FlashInfer-Bench
+    /// measures) and busy time (sum of its kernels', memsets' and copies' durations: span - busy is
+    /// what the gaps between the candidate's own launches cost); null if the records do not show
+    /// one flush per call (then the event timings stand).
     /// </summary>
-    internal static List<double>? GpuSpans(IReadOnlyList<GpuActivity> activities, long flushBytes, int calls)
+    internal static List<CallTiming>? GpuSpans(IReadOnlyList<GpuActivity> activities, long flushBytes, int calls)
     {
-        var spans = new List<double>();
+        var timings = new List<CallTiming>();
         ulong? first = null;
         ulong last = 0;
+        ulong busy = 0;
         var flushes = 0;
+        void Close() => timings.Add(first is { } f ? new CallTiming((last - f) / 1e6, busy / 1e6) : new CallTiming(0, 0));
         foreach (var activity in activities)
         {
             if (activity.Kind == GpuActivity.Memset && (long)activity.Bytes == flushBytes)
             {
                 if (flushes > 0)
                 {
-                    spans.Add(first is { } f ? (last - f) / 1e6 : 0);
+                    Close();
                 }
                 flushes++;
                 first = null;
                 last = 0;
+                busy = 0;
                 continue;
             }
-            first ??= activity.Start;
-            first = Math.Min(first.Value, activity.Start);
+            first = first is { } f ? Math.Min(f, activity.Start) : activity.Start;
             last = Math.Max(last, activity.End);
+            busy += activity.End > activity.Start ? activity.End - activity.Start : 0;
         }
         if (flushes > 0)
         {
-            spans.Add(first is { } f ? (last - f) / 1e6 : 0);
+            Close();
         }
-        return flushes == calls && spans.Count == calls ? spans : null;
+        return flushes == calls && timings.Count == calls ? timings : null;
     }
 
     /// <summary>Fills outputs with values no correct kernel leaves: NaN for floats, the maximum for integers.</summary>

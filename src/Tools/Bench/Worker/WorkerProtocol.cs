@@ -79,7 +79,8 @@ public sealed record WorkerResponse(
     string? RecheckOutputsPath = null,
     IReadOnlyList<double>? LatenciesMs = null,
     string? TimingMethod = null,
-    IReadOnlyList<double>? EventLatenciesMs = null);
+    IReadOnlyList<double>? EventLatenciesMs = null,
+    IReadOnlyList<double>? KernelSumsMs = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
