@@ -1,4 +1,5 @@
 using AgentForge.Tools.Inputs;
+using AgentForge.Tools.Oracle;
 using AgentForge.Tools.Trace;
 
 namespace AgentForge.Tools.Bench;
@@ -11,7 +12,8 @@ public sealed class MaterializingInputProvider(string datasetRoot, InputMaterial
 {
     public Task<InputPreparation> PrepareAsync(Definition definition, WorkloadEntry workload, int trial, ulong seed, CancellationToken cancellationToken)
     {
-        var key = new InputCacheKey(TraceJson.DefinitionHash(definition), workload.Workload.Uuid, trial, seed);
+        // The same key the reference cache uses: a definition's interface and code, not its prose.
+        var key = new InputCacheKey(DefinitionHash.Of(definition), workload.Workload.Uuid, trial, seed);
         // Generation is CPU-bound and parallel inside; run it off the caller's thread.
         return Task.Run(() =>
         {
