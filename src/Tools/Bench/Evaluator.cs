@@ -322,6 +322,7 @@ public sealed class Evaluator(
 
     public static WorkerRequest BuildRunRequest(Definition definition, PreparedInputs prepared, int handle, string outputPath, IReadOnlyList<string> rotation, EvaluationSettings settings, EvaluatorOptions options)
     {
+        var axes = AxisValues.Infer(definition, prepared.Inputs);
         var arguments = new List<WireArgument>();
         foreach (var input in definition.Inputs)
         {
@@ -332,10 +333,9 @@ public sealed class Evaluator(
                 ScalarArgument s => new WireArgument(input.Name, WireArgument.Scalar, input.Spec.DType.Name(), null, s.Value.AsDouble,
                     s.Value.Kind == ScalarKind.Float ? null : s.Value.AsInteger),
                 _ => new WireArgument(input.Name, WireArgument.Absent, input.Spec.DType.Name(),
-                    input.Spec.IsScalar ? null : definition.ResolveShape(input.Spec, AxisValues.Infer(definition, prepared.Inputs))),
+                    input.Spec.IsScalar ? null : definition.ResolveShape(input.Spec, axes)),
             });
         }
-        var axes = AxisValues.Infer(definition, prepared.Inputs);
         var outputs = definition.Outputs.Select(o => new WireOutput(o.Name, o.Spec.DType.Name(), definition.ResolveShape(o.Spec, axes))).ToList();
         return new WorkerRequest(0, "run", Handle: handle, InputsPath: prepared.Path, RotationInputsPaths: rotation, Arguments: arguments,
             Outputs: outputs, OutputPath: outputPath,
