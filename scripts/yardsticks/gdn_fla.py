@@ -17,59 +17,14 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import flush_buffer, load_jsonl, reference_fn, time_call  # noqa: E402
 from safetensors.torch import load_file
-
-
-def load_jsonl(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def reference_fn(definition):
-    scope = {}
-    exec(definition["reference"], scope)
-    return scope["run"]
-
-
-def flush_buffer():
-    props = torch.cuda.get_device_properties(0)
-    return torch.empty(2 * props.L2_cache_size // 4 + 1024, dtype=torch.float32, device="cuda")
-
-
-def time_call(fn, flush, warmup, iterations):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    spans = []
-    for i in range(iterations):
-        flush.fill_(float(i))
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        spans.append(start.elapsed_time(end))
-    kernel_sums = []
-    from torch.profiler import ProfilerActivity, profile
-    for i in range(iterations):
-        flush.fill_(float(i))
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            fn()
-            torch.cuda.synchronize()
-        total_us = 0.0
-        for event in prof.events():
-            if event.device_type == torch.autograd.DeviceType.CUDA and "fill" not in event.name.lower():
-                total_us += event.device_time
-        kernel_sums.append(total_us / 1000.0)
-    return statistics.median(kernel_sums), statistics.median(spans)
 
 
 def decode_inputs(axes, scale):

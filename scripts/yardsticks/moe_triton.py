@@ -14,7 +14,6 @@ reference under the contest tolerance (atol 1, rtol 0.3).
 import argparse
 import json
 import os
-import statistics
 import sys
 
 import torch
@@ -24,6 +23,9 @@ from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".yardstick"))
 from sglang_moe import fused_moe_kernel  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import flush_buffer, kernel_time_ms, load_jsonl, reference_fn  # noqa: E402
 
 H, I, E_GLOBAL, E_LOCAL, TOP_K, BLOCK = 7168, 2048, 256, 32, 8, 128
 
@@ -107,22 +109,6 @@ def moe_forward(x, config):
     return c2.view(T, TOP_K, H).float().sum(1).to(torch.bfloat16)
 
 
-def kernel_time(fn, flush, iterations):
-    from torch.profiler import ProfilerActivity, profile
-    fn()
-    torch.cuda.synchronize()
-    sums = []
-    for i in range(iterations):
-        flush.fill_(float(i))
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            fn()
-            torch.cuda.synchronize()
-        sums.append(sum(e.device_time for e in prof.events()
-                        if e.device_type == torch.autograd.DeviceType.CUDA and "fill" not in e.name.lower()) / 1000.0)
-    return statistics.median(sums)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", required=True, help="dataset with synthesized blobs (agentforge dataset synth)")
@@ -132,14 +118,11 @@ def main():
     args = parser.parse_args()
     name = "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048"
     definition = json.load(open(os.path.join(args.dataset, "definitions", "moe", name + ".json")))
-    scope = {}
-    exec(definition["reference"], scope)
-    reference = scope["run"]
-    flush = torch.empty(2 * torch.cuda.get_device_properties(0).L2_cache_size // 4 + 1024, dtype=torch.float32, device="cuda")
+    reference = reference_fn(definition)
+    flush = flush_buffer()
     torch.manual_seed(0)
     fp8 = torch.float8_e4m3fn
-    with open(os.path.join(args.dataset, "workloads", "moe", name + ".jsonl")) as f:
-        lines = [json.loads(l) for l in f if l.strip()]
+    lines = load_jsonl(os.path.join(args.dataset, "workloads", "moe", name + ".jsonl"))
     for line in lines:
         w = line["workload"]
         if args.workloads and not any(w["uuid"].startswith(p) for p in args.workloads):
@@ -174,7 +157,7 @@ def main():
                 out = moe_forward(x, config)
                 diff = (out.float() - expected.float()).abs()
                 good = (diff <= 1.0) | (diff / (expected.float().abs() + 1e-8) <= 0.3)
-                ms = kernel_time(lambda: moe_forward(x, config), flush, args.iterations)
+                ms = kernel_time_ms(lambda: moe_forward(x, config), flush, args.iterations)
             except Exception as e:  # a config that does not fit (shared memory) is skipped
                 print(f"{w['uuid'][:8]} config {config} failed: {type(e).__name__}: {e}", flush=True)
                 continue
