@@ -3,12 +3,16 @@
 #   scripts/device/evolve-check.sh TRACK MINUTES [extra evolve args...]
 # Run folders live in /tmp/af-runs so a later call on the same warm machine can resume them:
 #   RESUME=<run id> scripts/device/evolve-check.sh TRACK MINUTES
+# A call is limited to 10 minutes: LIMIT_S stops this session early (SIGINT, the run stays resumable),
+# and RESUME_FROM=<run.tar.gz brought back by an earlier call, carried> restores the run folder on a
+# fresh machine before resuming it.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 track="$1"; minutes="$2"; shift 2
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out" /tmp/af-runs
-limit=$(( minutes * 60 + 120 ))
+limit=${LIMIT_S:-$(( minutes * 60 + 120 ))}
+if [ -n "${RESUME_FROM:-}" ]; then tar -C /tmp/af-runs -xzf "$RESUME_FROM"; fi
 if [ -n "${RESUME:-}" ]; then
   timeout -s INT "$limit" agentforge evolve --resume "$RESUME" --runs /tmp/af-runs --oracle-processes 4 "$@" > "$out/evolve.log" 2>&1
 else
