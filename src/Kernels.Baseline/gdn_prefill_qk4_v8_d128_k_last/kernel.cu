@@ -17,8 +17,10 @@
 // T is solved in fp32 (16x16 diagonal blocks by substitution, off-diagonal blocks by products).
 // The state slice S [128 x BV] lives in fp32 accumulator registers across the chunks of a
 // sequence; a bf16 copy in shared memory feeds the products that read it.
-// Launch: one CTA of 128 threads (4 warps) per (sequence, value head, slice of BV=64 value
-// columns): grid N*8*2, ~150 KB dynamic shared memory. Scratch: none. Portable (sm_80+ mma.sync).
+// Launch (GDN_PREFILL_IMPL=0): one CTA of 128 threads (4 warps) per (sequence, value head, slice of
+// BV=64 value columns): grid N*8*2, ~150 KB dynamic shared memory, no scratch. GDN_PREFILL_IMPL=1
+// (default): the same products split into a parallel pass over chunks and a scan over each
+// sequence's chunks, with a workspace from cudaMallocAsync (two_pass.cuh). Portable (sm_80+).
 //
 // Measured numbers: NOTES.md beside this file.
 
@@ -30,6 +32,12 @@
 #include <cmath>
 #include <cstdint>
 
+// @tunable GDN_PREFILL_IMPL: 0, 1 (default 1)
+// 0: one launch, a CTA per (sequence, head, value slice) walks its chunks doing every product;
+// 1: two launches (two_pass.cuh): every chunk's local products at once, then the state scan.
+#ifndef GDN_PREFILL_IMPL
+#define GDN_PREFILL_IMPL 1
+#endif
 // @tunable GDN_PREFILL_ASYNC_LOAD: 0, 1 (default 1)
 // 1: each chunk's K, Q and V (and the initial state) arrive by cp.async, every 16-byte piece in
 // flight at once, zero-filled past the sequence end. 0: a loop of plain loads, each iteration's
@@ -76,82 +84,77 @@ static_assert(2 * kC * kLdF >= kBV * kD, "state staging does not fit");
 
 __device__ __forceinline__ float softplus_torch(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
+#include "mma_bf16.cuh"
 
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
-}
-
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
-}
-
-// 16 bytes global -> shared without passing through registers; src_bytes 0 writes zeros.
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
-}
-
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
-
-__device__ __forceinline__ void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// A fragment (16x16) of a row-major [m][k] matrix at (m0, k0).
-__device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int ld, int m0, int k0, int lane) {
-  ldmatrix_x4(r, base + (m0 + (lane & 15)) * ld + k0 + (lane >> 4) * 8);
-}
-
-// A fragment (16x16) of A = X^T where X is row-major [k][m], at (m0, k0).
-__device__ __forceinline__ void load_a_trans(uint32_t r[4], const __nv_bfloat16* x, int ld, int m0, int k0, int lane) {
-  ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + (lane >> 4) * 8) * ld + m0 + ((lane >> 3) & 1) * 8);
-}
-
-// B fragments for two n8 tiles (n0, n0+8), k16 at k0, of B = Y^T where Y is row-major [n][k].
-// r[0], r[1]: tile n0; r[2], r[3]: tile n0 + 8.
-__device__ __forceinline__ void load_b_rows(uint32_t r[4], const __nv_bfloat16* y, int ld, int n0, int k0, int lane) {
-  ldmatrix_x4(r, y + (n0 + (lane & 7) + (lane >> 4) * 8) * ld + k0 + ((lane >> 3) & 1) * 8);
-}
-
-// B fragments for two n8 tiles of a row-major [k][n] matrix.
-__device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* x, int ld, int n0, int k0, int lane) {
-  ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + n0 + (lane >> 4) * 8);
-}
-
-// acc[16 x 8*NT] += A[m0.., 0..K) * B, A row-major in smem, B given by a loader of two n8 tiles.
-template <int NT, int K, bool BRows>
-__device__ __forceinline__ void gemm_rowA(float (&acc)[NT][4], const __nv_bfloat16* a, int lda, int m0,
-                                          const __nv_bfloat16* b, int ldb, int n0, int lane) {
-#pragma unroll
-  for (int k0 = 0; k0 < K; k0 += 16) {
-    uint32_t af[4];
-    load_a(af, a, lda, m0, k0, lane);
-#pragma unroll
-    for (int nt = 0; nt < NT; nt += 2) {
-      uint32_t bf[4];
-      if (BRows) load_b_rows(bf, b, ldb, n0 + nt * 8, k0, lane);
-      else load_b_cols(bf, b, ldb, n0 + nt * 8, k0, lane);
-      mma(acc[nt], af, bf[0], bf[1]);
-      mma(acc[nt + 1], af, bf[2], bf[3]);
-    }
+// Output rows before the first sequence and after the last are zero in the reference: the CTAs of
+// sequence 0 and of the last sequence write them, Width value columns from v0.
+template <int Width>
+__device__ __forceinline__ void zero_rows_outside_sequences(__nv_bfloat16* output, int h, int v0, int64_t n,
+                                                            int64_t num_seqs, int64_t bos, int64_t eos,
+                                                            int64_t total, int tid) {
+  constexpr int kPieces = Width / 8;
+  const int64_t head_end = n == 0 ? (bos < total ? bos : total) : 0;            // [0, bos) of sequence 0
+  const int64_t tail_begin = n == num_seqs - 1 ? (eos > 0 ? eos : 0) : total;   // [eos, T) of the last one
+  for (int64_t t = tid / kPieces; t < head_end; t += kThreads / kPieces) {
+    *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % kPieces) * 8) = make_uint4(0, 0, 0, 0);
+  }
+  for (int64_t t = tail_begin + tid / kPieces; t < total; t += kThreads / kPieces) {
+    *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % kPieces) * 8) = make_uint4(0, 0, 0, 0);
   }
 }
 
-template <int NT>
-__device__ __forceinline__ void zero(float (&acc)[NT][4]) {
+// T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by all kThreads
+// threads (partial: 3 x 16 x 16 floats of scratch); ends with a barrier. Diagonal 16x16 blocks by substitution (one thread per block
+// column), then the off-diagonal blocks one block row at a time.
+__device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid) {
+  if (tid < 64) {
+    const int blk = tid >> 4, j = tid & 15, base = blk * 16;
+    float col[16];
 #pragma unroll
-  for (int i = 0; i < NT; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-}
-
-__device__ __forceinline__ void store_bf16x2(__nv_bfloat16* p, float x, float y) {
-  *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(x, y);
+    for (int i = 0; i < 16; ++i) {
+      float x = i == j ? 1.f : 0.f;
+      if (i > j) {
+#pragma unroll
+        for (int m = 0; m < 16; ++m) {
+          if (m >= j && m < i) x -= a[(base + i) * kLdF + base + m] * col[m];
+        }
+      }
+      col[i] = x;
+    }
+#pragma unroll
+    for (int i = 0; i < 16; ++i) t[(base + i) * kLdF + base + j] = col[i];
+  }
+  // zero the strictly upper blocks of T
+  for (int i = tid; i < kC * kC; i += kThreads) {
+    const int r = i / kC, c = i % kC;
+    if ((c >> 4) > (r >> 4)) t[r * kLdF + c] = 0.f;
+  }
+  __syncthreads();
+  // off-diagonal blocks, one block row at a time: T_rb = -T_rr * X, X = sum_{kb=b..r-1} A_{r,kb} T_{kb,b}.
+  // Inner loops are fixed 16-wide and unrolled so the shared-memory loads pipeline (a runtime-bounded
+  // version cost ~10 us per chunk in exposed load latency).
+  for (int rb = 1; rb < 4; ++rb) {
+    for (int e = tid; e < rb * 256; e += kThreads) {
+      const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
+      const float* arow = a + (rb * 16 + r) * kLdF;
+      float x = 0.f;
+      for (int kb = cb; kb < rb; ++kb) {
+#pragma unroll
+        for (int mm = 0; mm < 16; ++mm) x += arow[kb * 16 + mm] * t[(kb * 16 + mm) * kLdF + cb * 16 + c];
+      }
+      partial[cb][r][c] = x;
+    }
+    __syncthreads();
+    for (int e = tid; e < rb * 256; e += kThreads) {
+      const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
+      const float* trow = t + (rb * 16 + r) * kLdF + rb * 16;
+      float x = 0.f;
+#pragma unroll
+      for (int m = 0; m < 16; ++m) x -= trow[m] * partial[cb][m][c];  // T_rr is lower triangular: zeros above
+      t[(rb * 16 + r) * kLdF + cb * 16 + c] = x;
+    }
+    __syncthreads();
+  }
 }
 
 __global__ void __launch_bounds__(kThreads, 1)
@@ -179,17 +182,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   const int64_t eos = cu_seqlens[n + 1];
   float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0..v0+63 of [v][k]
 
-  // Output rows before the first sequence and after the last are zero in the reference.
-  {
-    const int64_t head_end = n == 0 ? (bos < total ? bos : total) : 0;            // [0, bos) of sequence 0
-    const int64_t tail_begin = n == num_seqs - 1 ? (eos > 0 ? eos : 0) : total;   // [eos, T) of the last one
-    for (int64_t t = tid / (kBV / 8); t < head_end; t += kThreads / (kBV / 8)) {
-      *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % (kBV / 8)) * 8) = make_uint4(0, 0, 0, 0);
-    }
-    for (int64_t t = tail_begin + tid / (kBV / 8); t < total; t += kThreads / (kBV / 8)) {
-      *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % (kBV / 8)) * 8) = make_uint4(0, 0, 0, 0);
-    }
-  }
+  zero_rows_outside_sequences<kBV>(output, h, v0, n, num_seqs, bos, eos, total, tid);
 
   if (eos <= bos) {
     // The reference skips empty sequences: their final state stays zero.
@@ -324,55 +317,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
     }
     __syncthreads();
 
-    // --- T = (I + A)^-1: diagonal 16x16 blocks by substitution, one thread per (block, column) --
-    if (tid < 64) {
-      const int blk = tid >> 4, j = tid & 15, base = blk * 16;
-      float col[16];
-#pragma unroll
-      for (int i = 0; i < 16; ++i) {
-        float x = i == j ? 1.f : 0.f;
-        if (i > j) {
-#pragma unroll
-          for (int m = 0; m < 16; ++m) {
-            if (m >= j && m < i) x -= sm.a[(base + i) * kLdF + base + m] * col[m];
-          }
-        }
-        col[i] = x;
-      }
-#pragma unroll
-      for (int i = 0; i < 16; ++i) sm.t[(base + i) * kLdF + base + j] = col[i];
-    }
-    // zero the strictly upper blocks of T
-    for (int i = tid; i < kC * kC; i += kThreads) {
-      const int r = i / kC, c = i % kC;
-      if ((c >> 4) > (r >> 4)) sm.t[r * kLdF + c] = 0.f;
-    }
-    __syncthreads();
-    // off-diagonal blocks, one block row at a time: T_rb = -T_rr * X, X = sum_{kb=b..r-1} A_{r,kb} T_{kb,b}.
-    // Inner loops are fixed 16-wide and unrolled so the shared-memory loads pipeline (a runtime-bounded
-    // version cost ~10 us per chunk in exposed load latency).
-    for (int rb = 1; rb < 4; ++rb) {
-      for (int e = tid; e < rb * 256; e += kThreads) {
-        const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
-        const float* arow = sm.a + (rb * 16 + r) * kLdF;
-        float x = 0.f;
-        for (int kb = cb; kb < rb; ++kb) {
-#pragma unroll
-          for (int mm = 0; mm < 16; ++mm) x += arow[kb * 16 + mm] * sm.t[(kb * 16 + mm) * kLdF + cb * 16 + c];
-        }
-        sm.x[cb][r][c] = x;
-      }
-      __syncthreads();
-      for (int e = tid; e < rb * 256; e += kThreads) {
-        const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
-        const float* trow = sm.t + (rb * 16 + r) * kLdF + rb * 16;
-        float x = 0.f;
-#pragma unroll
-        for (int m = 0; m < 16; ++m) x -= trow[m] * sm.x[cb][m][c];  // T_rr is lower triangular: zeros above
-        sm.t[(rb * 16 + r) * kLdF + cb * 16 + c] = x;
-      }
-      __syncthreads();
-    }
+    solve_unit_lower(sm.a, sm.t, sm.x, tid);
     for (int i = tid; i < kC * (kC / 2); i += kThreads) {
       const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
       store_bf16x2(sm.tb + r * kLdV + c, sm.t[r * kLdF + c], sm.t[r * kLdF + c + 1]);
@@ -498,6 +443,8 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = reinterpret_cast<const float4*>(staging)[i];
 }
 
+#include "two_pass.cuh"
+
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_prefill_qk4_v8_d128_k_last: unexpected %s\n", what);
   return ok;
@@ -539,6 +486,39 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   }
   if (!check(N * kNumVHeads * kSlices <= 0x7fffffffLL, "number of sequences")) return;
 
+#if GDN_PREFILL_IMPL == 1
+  // Pass 1 over every chunk slot, pass 2 over (sequence, head, value slice); workspace per slot.
+  const int64_t slots = T / kC + N + 1;
+  if (!check(slots <= 65535, "number of chunk slots (grid y)")) return;
+  if (!check(N * kNumVHeads * kScanSlices <= 0x7fffffffLL, "number of sequences")) return;
+  const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
+  char* base = nullptr;
+  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
+  ChunkWorkspace ws;
+  ws.w = reinterpret_cast<__nv_bfloat16*>(base);
+  ws.u = ws.w + pairs * kC * kD;
+  ws.kd = ws.u + pairs * kC * kD;
+  ws.p = ws.kd + pairs * kC * kD;
+  ws.cum = reinterpret_cast<float*>(ws.p + pairs * kC * kC);
+  const int prep_smem = static_cast<int>(sizeof(PrepSmem));
+  const int scan_smem = static_cast<int>(sizeof(ScanSmem));
+  static bool configured = false;
+  if (!configured) {
+    AFG_CUDA_CHECK(cudaFuncSetAttribute(chunk_prep_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, prep_smem));
+    AFG_CUDA_CHECK(cudaFuncSetAttribute(chunk_scan_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, scan_smem));
+    configured = true;
+  }
+  chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kThreads, prep_smem, stream>>>(
+      q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
+      a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
+      cu_seqlens.ptr<const int64_t>(), N, ws);
+  chunk_scan_kernel<<<static_cast<unsigned>(N * kNumVHeads * kScanSlices), kThreads, scan_smem, stream>>>(
+      q.ptr<const __nv_bfloat16>(), state.present() ? state.ptr<const float>() : nullptr,
+      cu_seqlens.ptr<const int64_t>(), N, scale, T, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+  const cudaError_t launched = cudaGetLastError();
+  AFG_CUDA_CHECK(cudaFreeAsync(base, stream));
+  AFG_CUDA_CHECK(launched);
+#else
   const int smem = static_cast<int>(sizeof(Smem));
   static bool configured = false;
   if (!configured) {
@@ -551,4 +531,5 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
       cu_seqlens.ptr<const int64_t>(), N, scale, T, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
   AFG_CUDA_CHECK(cudaGetLastError());
+#endif
 }

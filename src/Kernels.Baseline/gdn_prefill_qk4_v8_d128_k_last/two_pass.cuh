@@ -1,0 +1,437 @@
+// two_pass.cuh: the chunked gated delta rule in two launches (GDN_PREFILL_IMPL=1).
+//
+// Why: the single-pass kernel keeps one CTA per (sequence, head, value slice) busy with every
+// chunk-local product of every chunk in turn, so a long sequence runs 16 CTAs on a 132-SM GPU and
+// each chunk costs its whole dependent chain (loads, two 64x64x128 products, the triangular solve,
+// two more products) on the critical path. Only the state recurrence is sequential:
+//   pass 1, chunk_prep_kernel, one CTA per (chunk slot, value head), all chunks at once:
+//     cum (log G), A, T = (I+A)^-1, W = T diag(beta G) K, U = T diag(beta) V (all 128 columns),
+//     P = (Q K^T) o M, Kd = diag(G_C/G) K  -> workspace (bf16; cum fp32)
+//   pass 2, chunk_scan_kernel, one CTA per (sequence, value head, slice of kScanBV columns), over the
+//     sequence's chunks with the next chunk's operands arriving by cp.async while this one computes:
+//     U' = U - W S,  O = scale (diag(G) Q S + P U'),  S = G_C S + Kd^T U'
+// Chunk slots: chunk i of sequence n is slot floor(bos_n / 64) + n + i. Slots are distinct (a
+// sequence of L tokens from bos has ceil(L/64) <= floor((bos+L)/64) - floor(bos/64) + 1 chunks) and
+// below floor(T/64) + N, so the host sizes the grid and the workspace from T and N alone, with no
+// device synchronization; a slot that no chunk owns exits at once.
+// Included inside kernel.cu's anonymous namespace (constants, helpers, solve_unit_lower).
+
+// @tunable GDN_PREFILL_SCAN_BV: 32, 64 (default 32)
+// Value columns per scan CTA: 32 gives 4 CTAs per (sequence, head) and half the products per chunk.
+#ifndef GDN_PREFILL_SCAN_BV
+#define GDN_PREFILL_SCAN_BV 32
+#endif
+// @tunable GDN_PREFILL_SCAN_STAGES: 1, 2 (default 2)
+// 2: the next chunk's operands load while this chunk computes (~140 KB of shared memory, one CTA
+// per SM); 1: no overlap, less shared memory.
+#ifndef GDN_PREFILL_SCAN_STAGES
+#define GDN_PREFILL_SCAN_STAGES 2
+#endif
+
+constexpr int kScanBV = GDN_PREFILL_SCAN_BV;
+constexpr int kScanSlices = kD / kScanBV;
+constexpr int kScanNT = kScanBV / 8;  // n8 tiles per row of a [*][kScanBV] product
+constexpr int kLdS = kScanBV + 8;     // bf16 row stride of [*][kScanBV] tiles
+constexpr int kStages = GDN_PREFILL_SCAN_STAGES;
+static_assert(kScanNT % 2 == 0, "kScanBV must be a multiple of 16");
+
+// Workspace of one (slot, value head): W, U, Kd [64][128] bf16, P [64][64] bf16, cum [64] fp32.
+struct ChunkWorkspace {
+  __nv_bfloat16* w;
+  __nv_bfloat16* u;
+  __nv_bfloat16* kd;
+  __nv_bfloat16* p;
+  float* cum;
+};
+constexpr size_t kWorkspaceBytesPerSlotHead = 3 * kC * kD * 2 + kC * kC * 2 + kC * 4;
+
+struct PrepSmem {
+  __nv_bfloat16 k[kC * kLdK];   // K, later W
+  __nv_bfloat16 q[kC * kLdK];   // Q, later U
+  __nv_bfloat16 kb[kC * kLdK];  // beta G K
+  __nv_bfloat16 v[kC * kLdK];   // beta V, all 128 value columns
+  float a[kC * kLdF];           // A; after the solve, T in bf16 (row stride kLdV)
+  float t[kC * kLdF];           // T (fp32)
+  float partial[3][16][16];
+  float cum[kC];                // log G
+  float beta[kC];
+  float fk[kC];                 // beta_r G_r: row factor of beta G K
+  float fd[kC];                 // G_C / G_r: row factor of Kd
+  long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
+};
+static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
+
+// Inclusive prefix sums of cum[0..63] in place, by one warp (two entries per lane).
+__device__ __forceinline__ void prefix_sum_64(float* cum, int lane) {
+  const float x0 = cum[2 * lane], x1 = cum[2 * lane + 1];
+  const float pair = x0 + x1;
+  float run = pair;
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) {
+    const float y = __shfl_up_sync(0xffffffffu, run, off);
+    if (lane >= off) run += y;
+  }
+  const float before = run - pair;
+  cum[2 * lane] = before + x0;
+  cum[2 * lane + 1] = before + pair;
+}
+
+// Scales the 8 bf16 values of a 16-byte piece by f.
+__device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
+  __nv_bfloat162* h2 = reinterpret_cast<__nv_bfloat162*>(&piece);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 x = __bfloat1622float2(h2[i]);
+    h2[i] = __floats2bfloat162_rn(f * x.x, f * x.y);
+  }
+  return piece;
+}
+
+__global__ void __launch_bounds__(kThreads, 2)
+chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+                  const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
+                  const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
+                  const __nv_bfloat16* __restrict__ b_in, const int64_t* __restrict__ cu_seqlens,
+                  int64_t num_seqs, ChunkWorkspace ws) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  PrepSmem& sm = *reinterpret_cast<PrepSmem*>(smem_raw);
+  const int h = blockIdx.x;
+  const int64_t slot = blockIdx.y;
+  const int hk = h / (kNumVHeads / kNumQKHeads);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, tq = lane & 3;
+
+  if (tid == 0) {
+    // The sequence owning this slot: the last n with floor(bos_n / 64) + n <= slot.
+    int64_t lo = 0, hi = num_seqs - 1, n = -1;
+    while (lo <= hi) {
+      const int64_t mid = (lo + hi) / 2;
+      if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    long long bos = 0, len = 0;
+    if (n >= 0) {
+      bos = cu_seqlens[n] + (slot - (cu_seqlens[n] / kC + n)) * kC;
+      len = cu_seqlens[n + 1] - bos;
+    }
+    sm.bos_len[0] = bos;
+    sm.bos_len[1] = len < kC ? len : kC;
+  }
+  __syncthreads();
+  const int64_t c0 = sm.bos_len[0];
+  const int len = static_cast<int>(sm.bos_len[1]);
+  if (len <= 0) return;
+
+  // --- load K, Q (head hk) and V (head h, all columns); rows past len are zero -----------------
+  for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+    const int bytes = r < len ? 16 : 0;
+    const int64_t row = r < len ? c0 + r : 0;
+    cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
+    cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
+    cp_async16(sm.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+  }
+  if (tid < kC) {
+    float lg = 0.f, bt = 0.f;
+    if (tid < len) {
+      const int64_t gi = (c0 + tid) * kNumVHeads + h;
+      lg = -expf(A_log[h]) * softplus_torch(__bfloat162float(a_in[gi]) + dt_bias[h]);  // log g
+      bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
+    }
+    sm.cum[tid] = lg;
+    sm.beta[tid] = bt;
+  }
+  cp_async_wait_all();
+  __syncthreads();
+  if (warp == 0) {
+    prefix_sum_64(sm.cum, lane);
+    __syncwarp();
+    const float last = sm.cum[kC - 1];
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int r = 2 * lane + e;
+      sm.fk[r] = sm.beta[r] * expf(sm.cum[r]);
+      sm.fd[r] = expf(last - sm.cum[r]);
+    }
+  }
+  __syncthreads();
+
+  const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
+  __nv_bfloat16* ws_w = ws.w + head_slot * kC * kD;
+  __nv_bfloat16* ws_u = ws.u + head_slot * kC * kD;
+  __nv_bfloat16* ws_kd = ws.kd + head_slot * kC * kD;
+  __nv_bfloat16* ws_p = ws.p + head_slot * kC * kC;
+
+  // --- row-scaled copies: beta V (in place), beta G K, and Kd straight to the workspace ---------
+  for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+    const uint4 kp = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
+    *reinterpret_cast<uint4*>(sm.kb + r * kLdK + c) = scale_piece(kp, sm.fk[r]);
+    *reinterpret_cast<uint4*>(ws_kd + r * kD + c) = scale_piece(kp, sm.fd[r]);
+    uint4* vp = reinterpret_cast<uint4*>(sm.v + r * kLdK + c);
+    *vp = scale_piece(*vp, sm.beta[r]);
+  }
+
+  // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
+  {
+    const int m0 = warp * 16;
+    float kk[8][4], qk[8][4];
+    zero(kk);
+    zero(qk);
+    gemm_rowA<8, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, 0, lane);
+    gemm_rowA<8, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, 0, lane);
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int i = m0 + g + (e >> 1) * 8;
+        const int j = nt * 8 + 2 * tq + (e & 1);
+        const float decay = i >= j ? expf(sm.cum[i] - sm.cum[j]) : 0.f;
+        sm.a[i * kLdF + j] = i > j ? sm.beta[i] * decay * kk[nt][e] : 0.f;
+        qk[nt][e] *= decay;
+      }
+      store_bf16x2(ws_p + (m0 + g) * kC + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
+      store_bf16x2(ws_p + (m0 + g + 8) * kC + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
+    }
+  }
+  __syncthreads();
+
+  solve_unit_lower(sm.a, sm.t, sm.partial, tid);
+  __nv_bfloat16* tb = reinterpret_cast<__nv_bfloat16*>(sm.a);  // A is dead after the solve
+  for (int i = tid; i < kC * (kC / 2); i += kThreads) {
+    const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
+    store_bf16x2(tb + r * kLdV + c, sm.t[r * kLdF + c], sm.t[r * kLdF + c + 1]);
+  }
+  __syncthreads();
+
+  // --- W = T (beta G K) over K's buffer, U = T (beta V) over Q's buffer ---------------------------
+  {
+    const int m0 = warp * 16;
+    float acc[16][4];
+    zero(acc);
+    gemm_rowA<16, kC, false>(acc, tb, kLdV, m0, sm.kb, kLdK, 0, lane);
+#pragma unroll
+    for (int nt = 0; nt < 16; ++nt) {
+      store_bf16x2(sm.k + (m0 + g) * kLdK + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.k + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    }
+    zero(acc);
+    gemm_rowA<16, kC, false>(acc, tb, kLdV, m0, sm.v, kLdK, 0, lane);
+#pragma unroll
+    for (int nt = 0; nt < 16; ++nt) {
+      store_bf16x2(sm.q + (m0 + g) * kLdK + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.q + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    }
+  }
+  __syncthreads();
+  for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+    *reinterpret_cast<uint4*>(ws_w + r * kD + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
+    *reinterpret_cast<uint4*>(ws_u + r * kD + c) = *reinterpret_cast<const uint4*>(sm.q + r * kLdK + c);
+  }
+  if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
+}
+
+struct ScanStage {
+  __nv_bfloat16 w[kC * kLdK];
+  __nv_bfloat16 kd[kC * kLdK];
+  __nv_bfloat16 q[kC * kLdK];
+  __nv_bfloat16 u[kC * kLdS];   // this CTA's value columns of U
+  __nv_bfloat16 p[kC * kLdV];
+  float cum[kC];
+};
+struct ScanSmem {
+  ScanStage st[kStages];
+  __nv_bfloat16 s[kD * kLdS];   // bf16 copy of the state slice, [k][v]
+  __nv_bfloat16 up[kC * kLdS];  // U'
+};
+static_assert(sizeof(ScanStage) >= sizeof(float) * kScanBV * kD, "state staging does not fit a stage");
+
+__global__ void __launch_bounds__(kThreads, 1)
+chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
+                  const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                  ChunkWorkspace ws, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  ScanSmem& sm = *reinterpret_cast<ScanSmem*>(smem_raw);
+  const int slice = blockIdx.x % kScanSlices;
+  const int h = (blockIdx.x / kScanSlices) % kNumVHeads;
+  const int64_t n = blockIdx.x / (kScanSlices * kNumVHeads);
+  const int hk = h / (kNumVHeads / kNumQKHeads);
+  const int v0 = slice * kScanBV;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, tq = lane & 3;
+
+  const int64_t bos = cu_seqlens[n];
+  const int64_t eos = cu_seqlens[n + 1];
+  float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]
+  zero_rows_outside_sequences<kScanBV>(output, h, v0, n, num_seqs, bos, eos, total, tid);
+  if (eos <= bos) {
+    // The reference skips empty sequences: their final state stays zero.
+    for (int i = tid; i < kScanBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    return;
+  }
+  const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
+  const int64_t first_slot = bos / kC + n;
+
+  auto load_chunk = [&](int i, ScanStage& st) {
+    const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
+    const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
+    const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
+    const __nv_bfloat16* w = ws.w + head_slot * kC * kD;
+    const __nv_bfloat16* kd = ws.kd + head_slot * kC * kD;
+    for (int e = tid; e < kC * (kD / 8); e += kThreads) {
+      const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
+      cp_async16(st.w + r * kLdK + c, w + r * kD + c, 16);
+      cp_async16(st.kd + r * kLdK + c, kd + r * kD + c, 16);
+      const int64_t row = r < len ? c0 + r : 0;
+      cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
+    }
+    const __nv_bfloat16* u = ws.u + head_slot * kC * kD + v0;
+    for (int e = tid; e < kC * (kScanBV / 8); e += kThreads) {
+      const int r = e / (kScanBV / 8), c = (e % (kScanBV / 8)) * 8;
+      cp_async16(st.u + r * kLdS + c, u + r * kD + c, 16);
+    }
+    const __nv_bfloat16* p = ws.p + head_slot * kC * kC;
+    for (int e = tid; e < kC * (kC / 8); e += kThreads) {
+      const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
+      cp_async16(st.p + r * kLdV + c, p + r * kC + c, 16);
+    }
+    if (tid < kC / 4) cp_async16(st.cum + 4 * tid, ws.cum + head_slot * kC + 4 * tid, 16);
+    cp_async_commit();
+  };
+
+  // Chunk 0's operands and the initial state arrive together (the state through the last stage).
+  if (kStages > 1) load_chunk(0, sm.st[0]);
+  float s_acc[2][kScanNT][4];
+  float* staging = reinterpret_cast<float*>(&sm.st[kStages - 1]);  // [kScanBV v][128 k] fp32
+  if (state != nullptr) {
+    const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
+    for (int i = tid; i < kScanBV * kD / 4; i += kThreads) cp_async16(staging + 4 * i, src + 4 * i, 16);
+    cp_async_commit();
+    cp_async_wait_group<0>();
+    __syncthreads();
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+      for (int nt = 0; nt < kScanNT; ++nt) {
+        const int d = warp * 32 + mt * 16 + g;
+        const int c = nt * 8 + 2 * tq;
+        s_acc[mt][nt][0] = staging[c * kD + d];
+        s_acc[mt][nt][1] = staging[(c + 1) * kD + d];
+        s_acc[mt][nt][2] = staging[c * kD + d + 8];
+        s_acc[mt][nt][3] = staging[(c + 1) * kD + d + 8];
+      }
+    }
+    __syncthreads();
+  } else {
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) zero(s_acc[mt]);
+  }
+
+  for (int i = 0; i < nchunks; ++i) {
+    const bool prefetch = kStages > 1 && i + 1 < nchunks;
+    if (kStages == 1) load_chunk(i, sm.st[0]);
+    if (prefetch) load_chunk(i + 1, sm.st[(i + 1) % kStages]);
+    const ScanStage& st = sm.st[i % kStages];
+    const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
+    const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
+
+    // bf16 copy of the state for the products that read it
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+      for (int nt = 0; nt < kScanNT; ++nt) {
+        const int d = warp * 32 + mt * 16 + g;
+        const int c = nt * 8 + 2 * tq;
+        store_bf16x2(sm.s + d * kLdS + c, s_acc[mt][nt][0], s_acc[mt][nt][1]);
+        store_bf16x2(sm.s + (d + 8) * kLdS + c, s_acc[mt][nt][2], s_acc[mt][nt][3]);
+      }
+    }
+    if (prefetch) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
+    __syncthreads();
+
+    // --- U' = U - W S -> smem;  Q S kept in registers -------------------------------------------
+    const int m0 = warp * 16;
+    float qs[kScanNT][4];
+    {
+      float ws_acc[kScanNT][4];
+      zero(ws_acc);
+      zero(qs);
+      gemm_rowA<kScanNT, kD, false>(ws_acc, st.w, kLdK, m0, sm.s, kLdS, 0, lane);
+      gemm_rowA<kScanNT, kD, false>(qs, st.q, kLdK, m0, sm.s, kLdS, 0, lane);
+#pragma unroll
+      for (int nt = 0; nt < kScanNT; ++nt) {
+        const int c = nt * 8 + 2 * tq;
+        const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdS + c));
+        const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdS + c));
+        store_bf16x2(sm.up + (m0 + g) * kLdS + c, lo.x - ws_acc[nt][0], lo.y - ws_acc[nt][1]);
+        store_bf16x2(sm.up + (m0 + g + 8) * kLdS + c, hi.x - ws_acc[nt][2], hi.y - ws_acc[nt][3]);
+      }
+    }
+    __syncthreads();
+
+    // --- O = scale (diag(G) Q S + P U') ------------------------------------------------------------
+    {
+      float pu[kScanNT][4];
+      zero(pu);
+      gemm_rowA<kScanNT, kC, false>(pu, st.p, kLdV, m0, sm.up, kLdS, 0, lane);
+      const float g_lo = expf(st.cum[m0 + g]);
+      const float g_hi = expf(st.cum[m0 + g + 8]);
+#pragma unroll
+      for (int nt = 0; nt < kScanNT; ++nt) {
+        const int c = v0 + nt * 8 + 2 * tq;
+        if (m0 + g < len) {
+          store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
+                       scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
+        }
+        if (m0 + g + 8 < len) {
+          store_bf16x2(output + ((c0 + m0 + g + 8) * kNumVHeads + h) * kD + c,
+                       scale * (g_hi * qs[nt][2] + pu[nt][2]), scale * (g_hi * qs[nt][3] + pu[nt][3]));
+        }
+      }
+    }
+
+    // --- S = G_C S + Kd^T U' ---------------------------------------------------------------------------
+    {
+      const float gc = expf(st.cum[kC - 1]);
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < kScanNT; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s_acc[mt][nt][e] *= gc;
+        }
+        const int d0 = warp * 32 + mt * 16;
+#pragma unroll
+        for (int k0 = 0; k0 < kC; k0 += 16) {
+          uint32_t af[4];
+          load_a_trans(af, st.kd, kLdK, d0, k0, lane);
+#pragma unroll
+          for (int nt = 0; nt < kScanNT; nt += 2) {
+            uint32_t bf[4];
+            load_b_cols(bf, sm.up, kLdS, nt * 8, k0, lane);
+            mma(s_acc[mt][nt], af, bf[0], bf[1]);
+            mma(s_acc[mt][nt + 1], af, bf[2], bf[3]);
+          }
+        }
+      }
+    }
+    __syncthreads();
+  }
+
+  // --- final state: fragments -> staging [v][k] -> new_state (coalesced) --------------------------
+  float* out_staging = reinterpret_cast<float*>(&sm.st[0]);
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+    for (int nt = 0; nt < kScanNT; ++nt) {
+      const int d = warp * 32 + mt * 16 + g;
+      const int c = nt * 8 + 2 * tq;
+      out_staging[c * kD + d] = s_acc[mt][nt][0];
+      out_staging[(c + 1) * kD + d] = s_acc[mt][nt][1];
+      out_staging[c * kD + d + 8] = s_acc[mt][nt][2];
+      out_staging[(c + 1) * kD + d + 8] = s_acc[mt][nt][3];
+    }
+  }
+  __syncthreads();
+  for (int i = tid; i < kScanBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = reinterpret_cast<const float4*>(out_staging)[i];
+}
