@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import flush_buffer, load_jsonl, reference_fn, time_call  # noqa: E402
+from measure import flush_buffer, kernel_breakdown_us, load_jsonl, reference_fn, time_call  # noqa: E402
 from safetensors.torch import load_file
 
 
@@ -134,6 +134,8 @@ def main():
                 torch.cuda.synchronize()
                 row["ours_max_abs_err_output"] = (outputs["output"].float() - ref[0].float()).abs().max().item()
                 row["ours_kernel_ms"], row["ours_span_ms"] = time_call(ours_call, flush, args.warmup, iterations)
+                row["ours_kernels_us"] = kernel_breakdown_us(ours_call, flush, iterations)
+                row["fla_kernels_us"] = kernel_breakdown_us(call, flush, iterations)
             out.write(json.dumps(row) + "\n")
             out.flush()
             print(f"{w['uuid'][:8]} {w['axes']} fla kernels {kernel_ms*1000:.1f} us span {span_ms*1000:.1f} us err {err_o:.3g}/{err_s:.3g}"

@@ -38,6 +38,26 @@ def kernel_time_ms(fn, flush, iterations):
     return statistics.median(sums)
 
 
+def kernel_breakdown_us(fn, flush, iterations):
+    """Median duration of each GPU kernel of the call, by kernel name (microseconds; summed when a
+    name launches several times in one call)."""
+    from torch.profiler import ProfilerActivity, profile
+    per_name = {}
+    for i in range(iterations):
+        flush.fill_(float(i))
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+        call = {}
+        for e in prof.events():
+            if e.device_type == torch.autograd.DeviceType.CUDA and "fill" not in e.name.lower():
+                call[e.name] = call.get(e.name, 0.0) + e.device_time
+        for name, us in call.items():
+            per_name.setdefault(name, []).append(us)
+    return {name[:80]: statistics.median(v) for name, v in per_name.items()}
+
+
 def event_span_ms(fn, flush, iterations):
     """Median CUDA-event span around the call (host launch overhead included)."""
     spans = []

@@ -512,10 +512,23 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
       cu_seqlens.ptr<const int64_t>(), N, ws);
-  chunk_scan_kernel<<<static_cast<unsigned>(N * kNumVHeads * kScanSlices), kThreads, scan_smem, stream>>>(
-      q.ptr<const __nv_bfloat16>(), state.present() ? state.ptr<const float>() : nullptr,
-      cu_seqlens.ptr<const int64_t>(), N, scale, T, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
-  const cudaError_t launched = cudaGetLastError();
+  cudaLaunchConfig_t scan{};
+  scan.gridDim = dim3(static_cast<unsigned>(N * kNumVHeads * kScanSlices));
+  scan.blockDim = dim3(kThreads);
+  scan.dynamicSmemBytes = scan_smem;
+  scan.stream = stream;
+  cudaLaunchAttribute dependent[1];
+  dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  dependent[0].val.programmaticStreamSerializationAllowed = 1;
+  scan.attrs = dependent;
+  scan.numAttrs = GDN_PREFILL_PDL ? 1 : 0;
+  cudaError_t launched = cudaGetLastError();
+  if (launched == cudaSuccess) {
+    launched = cudaLaunchKernelEx(&scan, chunk_scan_kernel, q.ptr<const __nv_bfloat16>(),
+                                  state.present() ? state.ptr<const float>() : nullptr,
+                                  cu_seqlens.ptr<const int64_t>(), N, scale, T, ws,
+                                  output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+  }
   AFG_CUDA_CHECK(cudaFreeAsync(base, stream));
   AFG_CUDA_CHECK(launched);
 #else

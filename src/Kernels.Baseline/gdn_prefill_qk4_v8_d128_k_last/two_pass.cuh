@@ -28,6 +28,13 @@
 #define GDN_PREFILL_SCAN_STAGES 2
 #endif
 
+// @tunable GDN_PREFILL_PDL: 0, 1 (default 1)
+// 1: the scan is launched as a programmatic dependent of the prep pass (cudaLaunchKernelEx): its
+// CTAs start as the last prep wave runs, load their initial state, then wait for the workspace.
+#ifndef GDN_PREFILL_PDL
+#define GDN_PREFILL_PDL 1
+#endif
+
 constexpr int kScanBV = GDN_PREFILL_SCAN_BV;
 constexpr int kScanSlices = kD / kScanBV;
 constexpr int kScanNT = kScanBV / 8;  // n8 tiles per row of a [*][kScanBV] product
@@ -60,6 +67,19 @@ struct PrepSmem {
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
 };
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
+
+// Programmatic dependent launch (sm_90): the primary lets its dependents start; the dependent waits
+// for the primary grid to complete and its memory to be visible. Both are no-ops without PDL.
+__device__ __forceinline__ void allow_dependent_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wait_for_primary_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
 
 // Inclusive prefix sums of cum[0..63] in place, by one warp (two entries per lane).
 __device__ __forceinline__ void prefix_sum_64(float* cum, int lane) {
@@ -100,6 +120,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
+  allow_dependent_launch();
 
   if (tid == 0) {
     // The sequence owning this slot: the last n with floor(bos_n / 64) + n <= slot.
@@ -299,11 +320,10 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
     cp_async_commit();
   };
 
-  // Chunk 0's operands and the initial state arrive together (the state through the last stage).
-  if (kStages > 1) load_chunk(0, sm.st[0]);
+  // The initial state first (it does not depend on the prep pass), then the workspace.
   float s_acc[2][kScanNT][4];
-  float* staging = reinterpret_cast<float*>(&sm.st[kStages - 1]);  // [kScanBV v][128 k] fp32
   if (state != nullptr) {
+    float* staging = reinterpret_cast<float*>(&sm.st[0]);  // [kScanBV v][128 k] fp32
     const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
     for (int i = tid; i < kScanBV * kD / 4; i += kThreads) cp_async16(staging + 4 * i, src + 4 * i, 16);
     cp_async_commit();
@@ -326,6 +346,8 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
 #pragma unroll
     for (int mt = 0; mt < 2; ++mt) zero(s_acc[mt]);
   }
+  wait_for_primary_grid();
+  if (kStages > 1) load_chunk(0, sm.st[0]);
 
   for (int i = 0; i < nchunks; ++i) {
     const bool prefetch = kStages > 1 && i + 1 < nchunks;
