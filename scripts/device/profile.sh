@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Where a baseline kernel spends its time, on the GPU machine (after scripts/device/pack.sh, `.device` carried):
+#   scripts/device/profile.sh DEFINITION WORKLOAD_PREFIX KERNEL_REGEX [bench args, e.g. --define K=V]
+# Prints per kernel: SASS size and registers (cuobjdump), then Nsight Compute's duration, issue rate
+# and the warp-stall breakdown (cycles per issued instruction by reason) of its first launch.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/device/env.sh
+definition="$1"; workload="$2"; kernels="$3"; shift 3
+out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
+agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" --json "$out/profile-bench.jsonl" "$@" > "$out/profile-bench.log" 2>&1
+library=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1]).get('library') or '')" "$out/profile-bench.jsonl")
+echo "== library $library"
+if [ -n "$library" ]; then
+  cuobjdump -res-usage "$library" 2>/dev/null | grep -E "Function|REG" | sed 's/^ *//' | paste - - | grep -E "$kernels" | cut -c1-200
+  cuobjdump -sass "$library" 2>/dev/null | awk -v re="$kernels" '/Function :/ {name=$3} /^ +\/\*[0-9a-f]{4}\*\// {if (name ~ re) n[name]++} END {for (k in n) printf "sass instructions %7d  %s\n", n[k], k}'
+fi
+stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
+ncu --target-processes all -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
+  agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@" > "$out/profile-ncu.log" 2>&1
+python3 - "$out/profile-ncu.log" <<'PY'
+import re, sys
+kernel, rows = None, {}
+for line in open(sys.argv[1]):
+    m = re.match(r"\s+(\S.*?) \(\d+, \d+, \d+\)x\(\d+, \d+, \d+\)", line)
+    if m:
+        kernel = m.group(1)[:60]
+        continue
+    m = re.match(r"\s+([a-z]\S+)\s+(?:(\S+)\s+)?([\d.,]+)\s*$", line)
+    if kernel and m:
+        rows.setdefault(kernel, {})[m.group(1)] = (m.group(2) or "", float(m.group(3).replace(",", "")))
+if not rows:
+    print("".join(open(sys.argv[1]).readlines()[-30:]))
+for kernel, metrics in rows.items():
+    print(f"== {kernel}")
+    for name in ("gpu__time_duration.sum", "sm__warps_active.avg.pct_of_peak_sustained_active", "smsp__issue_active.avg.pct_of_peak_sustained_active"):
+        if name in metrics:
+            print(f"  {name:58} {metrics[name][1]:10.2f} {metrics[name][0]}")
+    stalls = sorted(((v[1], k) for k, v in metrics.items() if "issue_stalled" in k), reverse=True)
+    for value, name in stalls[:8]:
+        print(f"  stall {name.split('stalled_')[1].split('_per_issue')[0]:52} {value:10.2f}")
+PY
