@@ -13,6 +13,9 @@
 # content, so a shared cache would hand the second run the first one's nvcc and oracle work.
 # Candidates are counted after generation 0 (the baselines, whose reference outputs the Python
 # oracle computes cold in both runs) until the run stopped: the rate is the steady state.
+# SCALE_WARM_CACHE=DIR starts both sides from a copy of the same cache (say, one whose reference
+# outputs a first run computed): generation 0 then takes seconds instead of minutes, and both sides
+# still start equal.
 # Writes $OUT/scale-check.md (a table for docs/scale-out.md), the logs and both run folders.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,6 +31,7 @@ nvidia-smi -L | tee "$out/gpus.txt"
 limit=$(( minutes * 60 + 600 ))
 for gpus in $sides; do
   rm -rf "$work/runs-$gpus" "$work/cache-$gpus"
+  if [ -n "${SCALE_WARM_CACHE:-}" ]; then cp -r "$SCALE_WARM_CACHE" "$work/cache-$gpus"; fi
   echo "evolve --track $track --time ${minutes}m --gpus $gpus $*"
   timeout -s INT "$limit" agentforge evolve --track "$track" --time "${minutes}m" --seed 0 --gpus "$gpus" \
     --runs "$work/runs-$gpus" --cache "$work/cache-$gpus" --oracle-processes 4 "$@" > "$out/evolve-gpus-$gpus.log" 2>&1
