@@ -88,24 +88,25 @@ __device__ __forceinline__ float softplus_torch(float x) { return x > 20.0f ? x 
 
 // Output rows before the first sequence and after the last are zero in the reference: the CTAs of
 // sequence 0 and of the last sequence write them, Width value columns from v0.
-template <int Width>
+template <int Width, int Threads = kThreads>
 __device__ __forceinline__ void zero_rows_outside_sequences(__nv_bfloat16* output, int h, int v0, int64_t n,
                                                             int64_t num_seqs, int64_t bos, int64_t eos,
                                                             int64_t total, int tid) {
   constexpr int kPieces = Width / 8;
   const int64_t head_end = n == 0 ? (bos < total ? bos : total) : 0;            // [0, bos) of sequence 0
   const int64_t tail_begin = n == num_seqs - 1 ? (eos > 0 ? eos : 0) : total;   // [eos, T) of the last one
-  for (int64_t t = tid / kPieces; t < head_end; t += kThreads / kPieces) {
+  for (int64_t t = tid / kPieces; t < head_end; t += Threads / kPieces) {
     *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % kPieces) * 8) = make_uint4(0, 0, 0, 0);
   }
-  for (int64_t t = tail_begin + tid / kPieces; t < total; t += kThreads / kPieces) {
+  for (int64_t t = tail_begin + tid / kPieces; t < total; t += Threads / kPieces) {
     *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % kPieces) * 8) = make_uint4(0, 0, 0, 0);
   }
 }
 
-// T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by all kThreads
+// T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by all Threads
 // threads (partial: 3 x 16 x 16 floats of scratch); ends with a barrier. Diagonal 16x16 blocks by substitution (one thread per block
 // column), then the off-diagonal blocks one block row at a time.
+template <int Threads = kThreads>
 __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid) {
   if (tid < 64) {
     const int blk = tid >> 4, j = tid & 15, base = blk * 16;
@@ -125,7 +126,7 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
     for (int i = 0; i < 16; ++i) t[(base + i) * kLdF + base + j] = col[i];
   }
   // zero the strictly upper blocks of T
-  for (int i = tid; i < kC * kC; i += kThreads) {
+  for (int i = tid; i < kC * kC; i += Threads) {
     const int r = i / kC, c = i % kC;
     if ((c >> 4) > (r >> 4)) t[r * kLdF + c] = 0.f;
   }
@@ -134,7 +135,7 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
   // Inner loops are fixed 16-wide and unrolled so the shared-memory loads pipeline (a runtime-bounded
   // version cost ~10 us per chunk in exposed load latency).
   for (int rb = 1; rb < 4; ++rb) {
-    for (int e = tid; e < rb * 256; e += kThreads) {
+    for (int e = tid; e < rb * 256; e += Threads) {
       const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
       const float* arow = a + (rb * 16 + r) * kLdF;
       float x = 0.f;
@@ -145,7 +146,7 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
       partial[cb][r][c] = x;
     }
     __syncthreads();
-    for (int e = tid; e < rb * 256; e += kThreads) {
+    for (int e = tid; e < rb * 256; e += Threads) {
       const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
       const float* trow = t + (rb * 16 + r) * kLdF + rb * 16;
       float x = 0.f;
@@ -508,13 +509,13 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
     AFG_CUDA_CHECK(cudaFuncSetAttribute(chunk_scan_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, scan_smem));
     configured = true;
   }
-  chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kThreads, prep_smem, stream>>>(
+  chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
       cu_seqlens.ptr<const int64_t>(), N, ws);
   cudaLaunchConfig_t scan{};
   scan.gridDim = dim3(static_cast<unsigned>(N * kNumVHeads * kScanSlices));
-  scan.blockDim = dim3(kThreads);
+  scan.blockDim = dim3(kScanThreads);
   scan.dynamicSmemBytes = scan_smem;
   scan.stream = stream;
   cudaLaunchAttribute dependent[1];

@@ -40,7 +40,11 @@ constexpr int kScanSlices = kD / kScanBV;
 constexpr int kScanNT = kScanBV / 8;  // n8 tiles per row of a [*][kScanBV] product
 constexpr int kLdS = kScanBV + 8;     // bf16 row stride of [*][kScanBV] tiles
 constexpr int kStages = GDN_PREFILL_SCAN_STAGES;
-static_assert(kScanNT % 2 == 0, "kScanBV must be a multiple of 16");
+static_assert(kScanNT % 4 == 0, "kScanBV must be a multiple of 32 (two warps share a row tile)");
+// Eight warps per CTA in both passes: the chains are latency-bound (one warp per scheduler issued
+// every ~5 cycles with four warps), so more warps per CTA shorten each chunk's chain.
+constexpr int kPrepThreads = 256;
+constexpr int kScanThreads = 256;
 
 // Workspace of one (slot, value head): W, U, Kd [64][128] bf16, P [64][64] bf16, cum [64] fp32.
 struct ChunkWorkspace {
@@ -53,16 +57,16 @@ struct ChunkWorkspace {
 constexpr size_t kWorkspaceBytesPerSlotHead = 3 * kC * kD * 2 + kC * kC * 2 + kC * 4;
 
 struct PrepSmem {
-  __nv_bfloat16 k[kC * kLdK];   // K, later W
-  __nv_bfloat16 q[kC * kLdK];   // Q, later U
-  __nv_bfloat16 kb[kC * kLdK];  // beta G K
-  __nv_bfloat16 v[kC * kLdK];   // beta V, all 128 value columns
-  float a[kC * kLdF];           // A; after the solve, T in bf16 (row stride kLdV)
+  __nv_bfloat16 k[kC * kLdK];   // K, later U
+  __nv_bfloat16 q[kC * kLdK];   // Q, later T diag(beta) in bf16 (row stride kLdV)
+  __nv_bfloat16 v[kC * kLdK];   // V, all 128 value columns
+  __nv_bfloat16 o[kC * kLdK];   // W, staged for coalesced stores
+  float a[kC * kLdF];           // A; after the solve, T diag(beta G) in bf16 (row stride kLdV)
   float t[kC * kLdF];           // T (fp32)
   float partial[3][16][16];
   float cum[kC];                // log G
   float beta[kC];
-  float fk[kC];                 // beta_r G_r: row factor of beta G K
+  float fk[kC];                 // beta_j G_j: column factor of T for W = T diag(beta G) K
   float fd[kC];                 // G_C / G_r: row factor of Kd
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
 };
@@ -107,7 +111,7 @@ __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
   return piece;
 }
 
-__global__ void __launch_bounds__(kThreads, 2)
+__global__ void __launch_bounds__(kPrepThreads, 2)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
@@ -120,6 +124,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
+  // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
+  const int m0 = (warp & 3) * 16;
+  const int half = warp >> 2;
   allow_dependent_launch();
 
   if (tid == 0) {
@@ -143,7 +150,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (len <= 0) return;
 
   // --- load K, Q (head hk) and V (head h, all columns); rows past len are zero -----------------
-  for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
     const int bytes = r < len ? 16 : 0;
     const int64_t row = r < len ? c0 + r : 0;
@@ -182,72 +189,73 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __nv_bfloat16* ws_kd = ws.kd + head_slot * kC * kD;
   __nv_bfloat16* ws_p = ws.p + head_slot * kC * kC;
 
-  // --- row-scaled copies: beta V (in place), beta G K, and Kd straight to the workspace ---------
-  for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+  // --- Kd = diag(G_C/G) K straight to the workspace -------------------------------------------------
+  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    const uint4 kp = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
-    *reinterpret_cast<uint4*>(sm.kb + r * kLdK + c) = scale_piece(kp, sm.fk[r]);
-    *reinterpret_cast<uint4*>(ws_kd + r * kD + c) = scale_piece(kp, sm.fd[r]);
-    uint4* vp = reinterpret_cast<uint4*>(sm.v + r * kLdK + c);
-    *vp = scale_piece(*vp, sm.beta[r]);
+    *reinterpret_cast<uint4*>(ws_kd + r * kD + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), sm.fd[r]);
   }
 
   // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
   {
-    const int m0 = warp * 16;
-    float kk[8][4], qk[8][4];
+    const int n0 = half * 32;
+    float kk[4][4], qk[4][4];
     zero(kk);
     zero(qk);
-    gemm_rowA<8, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, 0, lane);
-    gemm_rowA<8, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, 0, lane);
+    gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
+    gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
+    for (int nt = 0; nt < 4; ++nt) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int i = m0 + g + (e >> 1) * 8;
-        const int j = nt * 8 + 2 * tq + (e & 1);
+        const int j = n0 + nt * 8 + 2 * tq + (e & 1);
         const float decay = i >= j ? expf(sm.cum[i] - sm.cum[j]) : 0.f;
         sm.a[i * kLdF + j] = i > j ? sm.beta[i] * decay * kk[nt][e] : 0.f;
         qk[nt][e] *= decay;
       }
-      store_bf16x2(ws_p + (m0 + g) * kC + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
-      store_bf16x2(ws_p + (m0 + g + 8) * kC + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
+      store_bf16x2(ws_p + (m0 + g) * kC + n0 + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
+      store_bf16x2(ws_p + (m0 + g + 8) * kC + n0 + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
     }
   }
   __syncthreads();
 
-  solve_unit_lower(sm.a, sm.t, sm.partial, tid);
-  __nv_bfloat16* tb = reinterpret_cast<__nv_bfloat16*>(sm.a);  // A is dead after the solve
-  for (int i = tid; i < kC * (kC / 2); i += kThreads) {
+  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
+  // T with its columns scaled, in bf16: T diag(beta G) over A (dead), T diag(beta) over Q (dead).
+  __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
+  __nv_bfloat16* tu = sm.q;
+  for (int i = tid; i < kC * (kC / 2); i += kPrepThreads) {
     const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-    store_bf16x2(tb + r * kLdV + c, sm.t[r * kLdF + c], sm.t[r * kLdF + c + 1]);
+    const float t0 = sm.t[r * kLdF + c], t1 = sm.t[r * kLdF + c + 1];
+    store_bf16x2(tw + r * kLdV + c, t0 * sm.fk[c], t1 * sm.fk[c + 1]);
+    store_bf16x2(tu + r * kLdV + c, t0 * sm.beta[c], t1 * sm.beta[c + 1]);
   }
   __syncthreads();
 
-  // --- W = T (beta G K) over K's buffer, U = T (beta V) over Q's buffer ---------------------------
+  // --- W = T diag(beta G) K -> o;  U = T diag(beta) V -> over K (after the barrier) ---------------
   {
-    const int m0 = warp * 16;
-    float acc[16][4];
+    const int n0 = half * 64;
+    float acc[8][4];
     zero(acc);
-    gemm_rowA<16, kC, false>(acc, tb, kLdV, m0, sm.kb, kLdK, 0, lane);
+    gemm_rowA<8, kC, false>(acc, tw, kLdV, m0, sm.k, kLdK, n0, lane);
 #pragma unroll
-    for (int nt = 0; nt < 16; ++nt) {
-      store_bf16x2(sm.k + (m0 + g) * kLdK + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(sm.k + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    for (int nt = 0; nt < 8; ++nt) {
+      store_bf16x2(sm.o + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.o + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
     }
     zero(acc);
-    gemm_rowA<16, kC, false>(acc, tb, kLdV, m0, sm.v, kLdK, 0, lane);
+    gemm_rowA<8, kC, false>(acc, tu, kLdV, m0, sm.v, kLdK, n0, lane);
+    __syncthreads();  // every warp is done reading K
 #pragma unroll
-    for (int nt = 0; nt < 16; ++nt) {
-      store_bf16x2(sm.q + (m0 + g) * kLdK + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(sm.q + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    for (int nt = 0; nt < 8; ++nt) {
+      store_bf16x2(sm.k + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.k + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
     }
   }
   __syncthreads();
-  for (int i = tid; i < kC * (kD / 8); i += kThreads) {
+  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    *reinterpret_cast<uint4*>(ws_w + r * kD + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
-    *reinterpret_cast<uint4*>(ws_u + r * kD + c) = *reinterpret_cast<const uint4*>(sm.q + r * kLdK + c);
+    *reinterpret_cast<uint4*>(ws_w + r * kD + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
+    *reinterpret_cast<uint4*>(ws_u + r * kD + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
   }
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
 }
@@ -267,7 +275,7 @@ struct ScanSmem {
 };
 static_assert(sizeof(ScanStage) >= sizeof(float) * kScanBV * kD, "state staging does not fit a stage");
 
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(kScanThreads, 1)
 chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
                   const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
                   ChunkWorkspace ws, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
@@ -280,14 +288,20 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   const int v0 = slice * kScanBV;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
+  // The state slice S [128 x kScanBV]: warp w owns the 16 rows d in [16w, 16w+16).
+  const int d0 = warp * 16;
+  // Chunk products [64 x kScanBV]: warp w takes row tile (w & 3) and half (w >> 2) of the columns.
+  constexpr int kHalfNT = kScanNT / 2;
+  const int m0 = (warp & 3) * 16;
+  const int n0 = (warp >> 2) * (kScanBV / 2);
 
   const int64_t bos = cu_seqlens[n];
   const int64_t eos = cu_seqlens[n + 1];
   float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]
-  zero_rows_outside_sequences<kScanBV>(output, h, v0, n, num_seqs, bos, eos, total, tid);
+  zero_rows_outside_sequences<kScanBV, kScanThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
   if (eos <= bos) {
     // The reference skips empty sequences: their final state stays zero.
-    for (int i = tid; i < kScanBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int i = tid; i < kScanBV * kD / 4; i += kScanThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
     return;
   }
   const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
@@ -299,7 +313,7 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
     const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
     const __nv_bfloat16* w = ws.w + head_slot * kC * kD;
     const __nv_bfloat16* kd = ws.kd + head_slot * kC * kD;
-    for (int e = tid; e < kC * (kD / 8); e += kThreads) {
+    for (int e = tid; e < kC * (kD / 8); e += kScanThreads) {
       const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
       cp_async16(st.w + r * kLdK + c, w + r * kD + c, 16);
       cp_async16(st.kd + r * kLdK + c, kd + r * kD + c, 16);
@@ -307,12 +321,12 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
       cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
     }
     const __nv_bfloat16* u = ws.u + head_slot * kC * kD + v0;
-    for (int e = tid; e < kC * (kScanBV / 8); e += kThreads) {
+    for (int e = tid; e < kC * (kScanBV / 8); e += kScanThreads) {
       const int r = e / (kScanBV / 8), c = (e % (kScanBV / 8)) * 8;
       cp_async16(st.u + r * kLdS + c, u + r * kD + c, 16);
     }
     const __nv_bfloat16* p = ws.p + head_slot * kC * kC;
-    for (int e = tid; e < kC * (kC / 8); e += kThreads) {
+    for (int e = tid; e < kC * (kC / 8); e += kScanThreads) {
       const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
       cp_async16(st.p + r * kLdV + c, p + r * kC + c, 16);
     }
@@ -321,30 +335,26 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   };
 
   // The initial state first (it does not depend on the prep pass), then the workspace.
-  float s_acc[2][kScanNT][4];
+  float s_acc[kScanNT][4];
   if (state != nullptr) {
     float* staging = reinterpret_cast<float*>(&sm.st[0]);  // [kScanBV v][128 k] fp32
     const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
-    for (int i = tid; i < kScanBV * kD / 4; i += kThreads) cp_async16(staging + 4 * i, src + 4 * i, 16);
+    for (int i = tid; i < kScanBV * kD / 4; i += kScanThreads) cp_async16(staging + 4 * i, src + 4 * i, 16);
     cp_async_commit();
     cp_async_wait_group<0>();
     __syncthreads();
 #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-      for (int nt = 0; nt < kScanNT; ++nt) {
-        const int d = warp * 32 + mt * 16 + g;
-        const int c = nt * 8 + 2 * tq;
-        s_acc[mt][nt][0] = staging[c * kD + d];
-        s_acc[mt][nt][1] = staging[(c + 1) * kD + d];
-        s_acc[mt][nt][2] = staging[c * kD + d + 8];
-        s_acc[mt][nt][3] = staging[(c + 1) * kD + d + 8];
-      }
+    for (int nt = 0; nt < kScanNT; ++nt) {
+      const int d = d0 + g;
+      const int c = nt * 8 + 2 * tq;
+      s_acc[nt][0] = staging[c * kD + d];
+      s_acc[nt][1] = staging[(c + 1) * kD + d];
+      s_acc[nt][2] = staging[c * kD + d + 8];
+      s_acc[nt][3] = staging[(c + 1) * kD + d + 8];
     }
     __syncthreads();
   } else {
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) zero(s_acc[mt]);
+    zero(s_acc);
   }
   wait_for_primary_grid();
   if (kStages > 1) load_chunk(0, sm.st[0]);
@@ -359,30 +369,25 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
 
     // bf16 copy of the state for the products that read it
 #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-      for (int nt = 0; nt < kScanNT; ++nt) {
-        const int d = warp * 32 + mt * 16 + g;
-        const int c = nt * 8 + 2 * tq;
-        store_bf16x2(sm.s + d * kLdS + c, s_acc[mt][nt][0], s_acc[mt][nt][1]);
-        store_bf16x2(sm.s + (d + 8) * kLdS + c, s_acc[mt][nt][2], s_acc[mt][nt][3]);
-      }
+    for (int nt = 0; nt < kScanNT; ++nt) {
+      const int c = nt * 8 + 2 * tq;
+      store_bf16x2(sm.s + (d0 + g) * kLdS + c, s_acc[nt][0], s_acc[nt][1]);
+      store_bf16x2(sm.s + (d0 + g + 8) * kLdS + c, s_acc[nt][2], s_acc[nt][3]);
     }
     if (prefetch) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
     __syncthreads();
 
     // --- U' = U - W S -> smem;  Q S kept in registers -------------------------------------------
-    const int m0 = warp * 16;
-    float qs[kScanNT][4];
+    float qs[kHalfNT][4];
     {
-      float ws_acc[kScanNT][4];
+      float ws_acc[kHalfNT][4];
       zero(ws_acc);
       zero(qs);
-      gemm_rowA<kScanNT, kD, false>(ws_acc, st.w, kLdK, m0, sm.s, kLdS, 0, lane);
-      gemm_rowA<kScanNT, kD, false>(qs, st.q, kLdK, m0, sm.s, kLdS, 0, lane);
+      gemm_rowA<kHalfNT, kD, false>(ws_acc, st.w, kLdK, m0, sm.s, kLdS, n0, lane);
+      gemm_rowA<kHalfNT, kD, false>(qs, st.q, kLdK, m0, sm.s, kLdS, n0, lane);
 #pragma unroll
-      for (int nt = 0; nt < kScanNT; ++nt) {
-        const int c = nt * 8 + 2 * tq;
+      for (int nt = 0; nt < kHalfNT; ++nt) {
+        const int c = n0 + nt * 8 + 2 * tq;
         const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdS + c));
         const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdS + c));
         store_bf16x2(sm.up + (m0 + g) * kLdS + c, lo.x - ws_acc[nt][0], lo.y - ws_acc[nt][1]);
@@ -393,14 +398,14 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
 
     // --- O = scale (diag(G) Q S + P U') ------------------------------------------------------------
     {
-      float pu[kScanNT][4];
+      float pu[kHalfNT][4];
       zero(pu);
-      gemm_rowA<kScanNT, kC, false>(pu, st.p, kLdV, m0, sm.up, kLdS, 0, lane);
+      gemm_rowA<kHalfNT, kC, false>(pu, st.p, kLdV, m0, sm.up, kLdS, n0, lane);
       const float g_lo = expf(st.cum[m0 + g]);
       const float g_hi = expf(st.cum[m0 + g + 8]);
 #pragma unroll
-      for (int nt = 0; nt < kScanNT; ++nt) {
-        const int c = v0 + nt * 8 + 2 * tq;
+      for (int nt = 0; nt < kHalfNT; ++nt) {
+        const int c = v0 + n0 + nt * 8 + 2 * tq;
         if (m0 + g < len) {
           store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
                        scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
@@ -416,24 +421,20 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
     {
       const float gc = expf(st.cum[kC - 1]);
 #pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
+      for (int nt = 0; nt < kScanNT; ++nt) {
 #pragma unroll
-        for (int nt = 0; nt < kScanNT; ++nt) {
+        for (int e = 0; e < 4; ++e) s_acc[nt][e] *= gc;
+      }
 #pragma unroll
-          for (int e = 0; e < 4; ++e) s_acc[mt][nt][e] *= gc;
-        }
-        const int d0 = warp * 32 + mt * 16;
+      for (int k0 = 0; k0 < kC; k0 += 16) {
+        uint32_t af[4];
+        load_a_trans(af, st.kd, kLdK, d0, k0, lane);
 #pragma unroll
-        for (int k0 = 0; k0 < kC; k0 += 16) {
-          uint32_t af[4];
-          load_a_trans(af, st.kd, kLdK, d0, k0, lane);
-#pragma unroll
-          for (int nt = 0; nt < kScanNT; nt += 2) {
-            uint32_t bf[4];
-            load_b_cols(bf, sm.up, kLdS, nt * 8, k0, lane);
-            mma(s_acc[mt][nt], af, bf[0], bf[1]);
-            mma(s_acc[mt][nt + 1], af, bf[2], bf[3]);
-          }
+        for (int nt = 0; nt < kScanNT; nt += 2) {
+          uint32_t bf[4];
+          load_b_cols(bf, sm.up, kLdS, nt * 8, k0, lane);
+          mma(s_acc[nt], af, bf[0], bf[1]);
+          mma(s_acc[nt + 1], af, bf[2], bf[3]);
         }
       }
     }
@@ -443,17 +444,14 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   // --- final state: fragments -> staging [v][k] -> new_state (coalesced) --------------------------
   float* out_staging = reinterpret_cast<float*>(&sm.st[0]);
 #pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-    for (int nt = 0; nt < kScanNT; ++nt) {
-      const int d = warp * 32 + mt * 16 + g;
-      const int c = nt * 8 + 2 * tq;
-      out_staging[c * kD + d] = s_acc[mt][nt][0];
-      out_staging[(c + 1) * kD + d] = s_acc[mt][nt][1];
-      out_staging[c * kD + d + 8] = s_acc[mt][nt][2];
-      out_staging[(c + 1) * kD + d + 8] = s_acc[mt][nt][3];
-    }
+  for (int nt = 0; nt < kScanNT; ++nt) {
+    const int d = d0 + g;
+    const int c = nt * 8 + 2 * tq;
+    out_staging[c * kD + d] = s_acc[nt][0];
+    out_staging[(c + 1) * kD + d] = s_acc[nt][1];
+    out_staging[c * kD + d + 8] = s_acc[nt][2];
+    out_staging[(c + 1) * kD + d + 8] = s_acc[nt][3];
   }
   __syncthreads();
-  for (int i = tid; i < kScanBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = reinterpret_cast<const float4*>(out_staging)[i];
+  for (int i = tid; i < kScanBV * kD / 4; i += kScanThreads) reinterpret_cast<float4*>(out_state)[i] = reinterpret_cast<const float4*>(out_staging)[i];
 }
