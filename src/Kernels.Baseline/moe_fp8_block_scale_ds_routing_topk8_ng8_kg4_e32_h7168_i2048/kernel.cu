@@ -47,6 +47,12 @@
 #ifndef MOE_GEMM_IMPL
 #define MOE_GEMM_IMPL 1
 #endif
+// @tunable MOE_GEMM1_FP8: 0, 1 (default 1)
+// With MOE_GEMM_IMPL=1: 1 runs GEMM1 on fp8 mma (m16n8k32 e4m3, no conversion in the inner loop);
+// 0 on bf16 mma with each fp8 byte converted in shared-memory staging.
+#ifndef MOE_GEMM1_FP8
+#define MOE_GEMM1_FP8 1
+#endif
 // @tunable MOE_SMALL_T: 16, 64, 256 (default 64)
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
 // must still stream through every SM).
@@ -511,9 +517,20 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
 
     const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
     const dim3 grid1(kInter / 64, row_tiles, kLocalExperts * split1);
+#if MOE_GEMM1_FP8
+    static bool fp8_configured = false;
+    if (!fp8_configured) {
+      err = cudaFuncSetAttribute(moe_tc::gemm1_fp8_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, moe_tc::kGemm1Fp8Smem);
+      fp8_configured = err == cudaSuccess;
+    }
+    moe_tc::gemm1_fp8_kernel<<<grid1, moe_tc::kTcThreads, moe_tc::kGemm1Fp8Smem, stream>>>(
+        hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+        gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
+#else
     moe_tc::gemm1_tc_kernel<<<grid1, moe_tc::kTcThreads, 0, stream>>>(
         hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
         gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
+#endif
     if (split1 > 1) {
       moe_tc::swiglu_kernel<<<dim3(static_cast<unsigned>(T), kLocalExperts), moe_tc::kTcThreads, 0, stream>>>(g1, counts, lists, Ti, cbuf);
     }

@@ -9,7 +9,8 @@
 //   registers. Small T: split-K over the 56 K blocks with fp32 atomics into G1, then a SwiGLU pass.
 //   GEMM2: CTA tile 64 pairs x 128 hidden columns (one W2 scale block), 8 warps as 2 x 4 (32
 //   columns each), split-K over the 16 K blocks, weighted fp32 atomics into the accumulator.
-// Written without a GPU at hand; selected by the tunable MOE_GEMM_IMPL (default 0 until measured).
+// Selected by MOE_GEMM_IMPL=1 (the default since the 2026-11-26 H200 run; numbers in NOTES.md).
+// GEMM1 on fp8 mma (gemm1_fp8_kernel, MOE_GEMM1_FP8=1) was written after that run.
 #pragma once
 
 namespace moe_tc {
@@ -59,6 +60,39 @@ __device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const u
 }
 
 __device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
+
+// GEMM1's epilogue: C = silu(X2) * X1 in bf16 for the tile's pairs, or (split K) the partial sums
+// X1, X2 added into G1 for the SwiGLU pass.
+__device__ __forceinline__ void store_gemm1_tile(const float (&acc1)[2][2][4], const float (&acc2)[2][2][4],
+                                                 const int* s_pair, int wm, int wn, int g, int tq, int n0, int splits,
+                                                 __nv_bfloat16* cbuf, float* g1_partial) {
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row = wm * 32 + mt * 16 + g + half * 8;
+      const int pair = s_pair[row];
+      if (pair < 0) continue;
+#pragma unroll
+      for (int nt = 0; nt < 2; ++nt) {
+        const int col = n0 + wn * 16 + nt * 8 + 2 * tq;
+        const float x1a = acc1[mt][nt][2 * half], x1b = acc1[mt][nt][2 * half + 1];
+        const float x2a = acc2[mt][nt][2 * half], x2b = acc2[mt][nt][2 * half + 1];
+        if (splits == 1) {
+          *reinterpret_cast<__nv_bfloat162*>(cbuf + static_cast<int64_t>(pair) * kInter + col) =
+              __floats2bfloat162_rn(silu_mul(x1a, x2a), silu_mul(x1b, x2b));
+        } else {
+          float* dst = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
+          atomicAdd(dst + col, x1a);
+          atomicAdd(dst + col + 1, x1b);
+          atomicAdd(dst + kInter + col, x2a);
+          atomicAdd(dst + kInter + col + 1, x2b);
+        }
+      }
+    }
+  }
+}
+}
 
 // ------------------------------------------------------------------------------------------------
 // GEMM1 (+ SwiGLU when not split): pairs of expert le (blockIdx.z / splits), K blocks of split.
@@ -173,31 +207,163 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
     __syncthreads();
   }
 
+  store_gemm1_tile(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
+}
+
+// ------------------------------------------------------------------------------------------------
+// GEMM1 on fp8 tensor cores (MOE_GEMM1_FP8=1): the same tile, warps and epilogue as gemm1_tc_kernel,
+// but both operands stay e4m3 (mma.sync m16n8k32, sm_89 and up): no conversion in the inner loop,
+// which is what bounds the bf16 version (its issue slots go to fp8 -> bf16 conversions). One 128-K
+// scale block per shared-memory stage, two stages filled by cp.async (zero-filled rows for the
+// tile's empty pair slots); each block's fp32 partial is scaled and folded in (two-level).
+constexpr int kFp8Ld = kQBlock + 16;              // bytes per smem row: 16-byte aligned, ldmatrix conflict-free
+constexpr int kFp8StageA = kTcBM * kFp8Ld;        // 64 pair rows
+constexpr int kFp8StageB = 128 * kFp8Ld;          // 64 X1 rows, then the 64 matching X2 rows
+constexpr int kFp8Stage = kFp8StageA + kFp8StageB;
+constexpr int kGemm1Fp8Smem = 2 * kFp8Stage;      // 55296 bytes (dynamic)
+
+__device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// A fragment (16 rows x 32 bytes of K) of a row-major fp8 tile at (m0, byte k0): the bf16 16x16
+// addressing in bytes, since an 8-bit m16n8k32 fragment has the layout of a 16-bit m16n8k16 one.
+__device__ __forceinline__ void load_a8(uint32_t r[4], const uint8_t* base, int m0, int k0, int lane) {
+  ldmatrix_x4(r, base + (m0 + (lane & 15)) * kFp8Ld + k0 + (lane >> 4) * 16);
+}
+
+// B fragments of two n8 tiles (n0, n0 + 8), 32 bytes of K at k0, from Y row-major [n][k] fp8.
+__device__ __forceinline__ void load_b8(uint32_t r[4], const uint8_t* y, int n0, int k0, int lane) {
+  ldmatrix_x4(r, y + (n0 + (lane & 7) + (lane >> 4) * 8) * kFp8Ld + k0 + ((lane >> 3) & 1) * 16);
+}
+
+__device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
+}
+
+__global__ void __launch_bounds__(kTcThreads)
+gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
+                 const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
+                 const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
+                 __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
+  extern __shared__ __align__(16) uint8_t smem_fp8[];
+  __shared__ float s_sa[2][kTcBM];
+  __shared__ int s_pair[kTcBM];
+
+  const int le = blockIdx.z / splits;
+  const int split = blockIdx.z % splits;
+  const int m0 = blockIdx.y * kTcBM;
+  const int n0 = blockIdx.x * 64;  // X1 column (and X2 column - 2048) of the tile
+  const int cnt = counts[le];
+  if (m0 >= cnt) return;  // block-uniform
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp >> 2, wn = warp & 3;
+  const int g = lane >> 2, tq = lane & 3;
+
+  if (tid < kTcBM) {
+    const int m = m0 + tid;
+    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
+  }
+  __syncthreads();
+
+  const int kb_begin = split * kHiddenBlocks / splits;
+  const int kb_end = (split + 1) * kHiddenBlocks / splits;
+  const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
+  const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
+
+  // One 128-byte K block of the tile into stage st: A 512 pieces of 16 bytes (2 per thread),
+  // B 1024 (4 per thread); the pairs' activation scales of the block beside them.
+  auto load_block = [&](int kb, int st) {
+    uint8_t* sA = smem_fp8 + st * kFp8Stage;
+    uint8_t* sB = sA + kFp8StageA;
 #pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int row = wm * 32 + mt * 16 + g + half * 8;
+    for (int i = 0; i < 2; ++i) {
+      const int p = tid + i * kTcThreads;
+      const int row = p >> 3, col = (p & 7) * 16;
       const int pair = s_pair[row];
-      if (pair < 0) continue;
+      const int64_t tok = pair >= 0 ? pair / kTopK : 0;
+      cp_async16_zfill(sA + row * kFp8Ld + col, hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int p = tid + i * kTcThreads;
+      const int row = p >> 3, col = (p & 7) * 16;
+      const int w_row = row < 64 ? n0 + row : kInter + n0 + (row - 64);
+      cp_async16_zfill(sB + row * kFp8Ld + col, w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
+    }
+    if (tid < kTcBM) {
+      const int pair = s_pair[tid];
+      s_sa[st][tid] = pair >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + pair / kTopK] : 0.f;
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+
+  float acc1[2][2][4], acc2[2][2][4];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = 0.f;
+
+  load_block(kb_begin, 0);
+#pragma unroll 1
+  for (int kb = kb_begin; kb < kb_end; ++kb) {
+    const int st = (kb - kb_begin) & 1;
+    if (kb + 1 < kb_end) {
+      load_block(kb + 1, st ^ 1);
+      asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+    } else {
+      asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    }
+    __syncthreads();
+    const uint8_t* sA = smem_fp8 + st * kFp8Stage;
+    const uint8_t* sB = sA + kFp8StageA;
+    float tmp1[2][2][4], tmp2[2][2][4];
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
+#pragma unroll
+    for (int k0 = 0; k0 < kQBlock; k0 += 32) {
+      uint32_t a0[4], a1[4], bx1[4], bx2[4];
+      load_a8(a0, sA, wm * 32, k0, lane);
+      load_a8(a1, sA, wm * 32 + 16, k0, lane);
+      load_b8(bx1, sB, wn * 16, k0, lane);
+      load_b8(bx2, sB, 64 + wn * 16, k0, lane);
+      mma_e4m3(tmp1[0][0], a0, bx1[0], bx1[1]);
+      mma_e4m3(tmp1[0][1], a0, bx1[2], bx1[3]);
+      mma_e4m3(tmp1[1][0], a1, bx1[0], bx1[1]);
+      mma_e4m3(tmp1[1][1], a1, bx1[2], bx1[3]);
+      mma_e4m3(tmp2[0][0], a0, bx2[0], bx2[1]);
+      mma_e4m3(tmp2[0][1], a0, bx2[2], bx2[3]);
+      mma_e4m3(tmp2[1][0], a1, bx2[0], bx2[1]);
+      mma_e4m3(tmp2[1][1], a1, bx2[2], bx2[3]);
+    }
+    const float s1 = sw1[kb], s2 = sw2[kb];
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+      const float sa_lo = s_sa[st][wm * 32 + mt * 16 + g];
+      const float sa_hi = s_sa[st][wm * 32 + mt * 16 + g + 8];
 #pragma unroll
       for (int nt = 0; nt < 2; ++nt) {
-        const int col = n0 + wn * 16 + nt * 8 + 2 * tq;
-        const float x1a = acc1[mt][nt][2 * half], x1b = acc1[mt][nt][2 * half + 1];
-        const float x2a = acc2[mt][nt][2 * half], x2b = acc2[mt][nt][2 * half + 1];
-        if (splits == 1) {
-          *reinterpret_cast<__nv_bfloat162*>(cbuf + static_cast<int64_t>(pair) * kInter + col) =
-              __floats2bfloat162_rn(silu_mul(x1a, x2a), silu_mul(x1b, x2b));
-        } else {
-          float* dst = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
-          atomicAdd(dst + col, x1a);
-          atomicAdd(dst + col + 1, x1b);
-          atomicAdd(dst + kInter + col, x2a);
-          atomicAdd(dst + kInter + col + 1, x2b);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float sa = e < 2 ? sa_lo : sa_hi;
+          acc1[mt][nt][e] += tmp1[mt][nt][e] * sa * s1;
+          acc2[mt][nt][e] += tmp2[mt][nt][e] * sa * s2;
         }
       }
     }
+    __syncthreads();  // the next iteration's load refills this stage
   }
+
+  store_gemm1_tile(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
 }
 
 // SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
