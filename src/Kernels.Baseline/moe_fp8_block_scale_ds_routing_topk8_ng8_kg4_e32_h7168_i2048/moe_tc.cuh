@@ -92,7 +92,6 @@ __device__ __forceinline__ void store_gemm1_tile(const float (&acc1)[2][2][4], c
     }
   }
 }
-}
 
 // ------------------------------------------------------------------------------------------------
 // GEMM1 (+ SwiGLU when not split): pairs of expert le (blockIdx.z / splits), K blocks of split.
