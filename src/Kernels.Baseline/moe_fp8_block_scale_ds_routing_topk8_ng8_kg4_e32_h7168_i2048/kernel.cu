@@ -47,11 +47,13 @@
 #ifndef MOE_GEMM_IMPL
 #define MOE_GEMM_IMPL 1
 #endif
-// @tunable MOE_GEMM1_FP8: 0, 1 (default 1)
-// With MOE_GEMM_IMPL=1: 1 runs GEMM1 on fp8 mma (m16n8k32 e4m3, no conversion in the inner loop);
-// 0 on bf16 mma with each fp8 byte converted in shared-memory staging.
-#ifndef MOE_GEMM1_FP8
-#define MOE_GEMM1_FP8 1
+// @tunable MOE_GEMM1_FP8_MAX_T: 0, 256, 1024, 65536 (default 256)
+// With MOE_GEMM_IMPL=1, GEMM1 runs on fp8 mma (gemm1_fp8_kernel: m16n8k32 e4m3, no conversion in
+// the inner loop) for T up to this many tokens, and on bf16 mma (gemm1_tc_kernel) above it; 0: never.
+// Measured on the H200 (2026-11-26): fp8 T=7 233.6 -> 219.1 us, T=55 1005.6 -> 935.2 us, but
+// T=14107 9.67 -> 10.22 ms (and T=901 about 3% slower), so the small-T bands take the fp8 kernel.
+#ifndef MOE_GEMM1_FP8_MAX_T
+#define MOE_GEMM1_FP8_MAX_T 256
 #endif
 // @tunable MOE_SMALL_T: 16, 64, 256 (default 64)
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
@@ -517,20 +519,20 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
 
     const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
     const dim3 grid1(kInter / 64, row_tiles, kLocalExperts * split1);
-#if MOE_GEMM1_FP8
-    static bool fp8_configured = false;
-    if (!fp8_configured) {
-      err = cudaFuncSetAttribute(moe_tc::gemm1_fp8_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, moe_tc::kGemm1Fp8Smem);
-      fp8_configured = err == cudaSuccess;
+    if (T <= MOE_GEMM1_FP8_MAX_T) {
+      static bool fp8_configured = false;
+      if (!fp8_configured) {
+        err = cudaFuncSetAttribute(moe_tc::gemm1_fp8_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, moe_tc::kGemm1Fp8Smem);
+        fp8_configured = err == cudaSuccess;
+      }
+      moe_tc::gemm1_fp8_kernel<<<grid1, moe_tc::kTcThreads, moe_tc::kGemm1Fp8Smem, stream>>>(
+          hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+          gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
+    } else {
+      moe_tc::gemm1_tc_kernel<<<grid1, moe_tc::kTcThreads, 0, stream>>>(
+          hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+          gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
     }
-    moe_tc::gemm1_fp8_kernel<<<grid1, moe_tc::kTcThreads, moe_tc::kGemm1Fp8Smem, stream>>>(
-        hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-        gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
-#else
-    moe_tc::gemm1_tc_kernel<<<grid1, moe_tc::kTcThreads, 0, stream>>>(
-        hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-        gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
-#endif
     if (split1 > 1) {
       moe_tc::swiglu_kernel<<<dim3(static_cast<unsigned>(T), kLocalExperts), moe_tc::kTcThreads, 0, stream>>>(g1, counts, lists, Ti, cbuf);
     }

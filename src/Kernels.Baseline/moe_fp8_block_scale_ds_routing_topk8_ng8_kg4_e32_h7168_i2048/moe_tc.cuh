@@ -10,7 +10,7 @@
 //   GEMM2: CTA tile 64 pairs x 128 hidden columns (one W2 scale block), 8 warps as 2 x 4 (32
 //   columns each), split-K over the 16 K blocks, weighted fp32 atomics into the accumulator.
 // Selected by MOE_GEMM_IMPL=1 (the default since the 2026-11-26 H200 run; numbers in NOTES.md).
-// GEMM1 on fp8 mma (gemm1_fp8_kernel, MOE_GEMM1_FP8=1) was written after that run.
+// GEMM1 on fp8 mma (gemm1_fp8_kernel) serves T <= MOE_GEMM1_FP8_MAX_T.
 #pragma once
 
 namespace moe_tc {
@@ -210,7 +210,7 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
 }
 
 // ------------------------------------------------------------------------------------------------
-// GEMM1 on fp8 tensor cores (MOE_GEMM1_FP8=1): the same tile, warps and epilogue as gemm1_tc_kernel,
+// GEMM1 on fp8 tensor cores (T <= MOE_GEMM1_FP8_MAX_T): the same tile, warps and epilogue as gemm1_tc_kernel,
 // but both operands stay e4m3 (mma.sync m16n8k32, sm_89 and up): no conversion in the inner loop,
 // which is what bounds the bf16 version (its issue slots go to fp8 -> bf16 conversions). One 128-K
 // scale block per shared-memory stage, two stages filled by cp.async (zero-filled rows for the
