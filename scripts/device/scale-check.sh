@@ -15,7 +15,11 @@
 # oracle computes cold in both runs) until the run stopped: the rate is the steady state.
 # SCALE_WARM_CACHE=DIR starts both sides from a copy of the same cache (say, one whose reference
 # outputs a first run computed): generation 0 then takes seconds instead of minutes, and both sides
-# still start equal.
+# still start equal. SCALE_WARM=1 makes that cache first (/tmp/af-scale-warm, kept across calls on
+# a warm machine): a 1-minute evolve on every GPU, which stops after generation 0 has computed and
+# timed every reference (on gated_delta_net ~4 minutes: the prefill reference is a Python loop).
+# Within the 10-minute limit per call, on one warm machine:
+#   SCALE_WARM=1 SCALE_ONLY=1 scripts/device/scale-check.sh 3 && SCALE_WARM=1 SCALE_ONLY=all scripts/device/scale-check.sh 3
 # Writes $OUT/scale-check.md (a table for docs/scale-out.md), the logs and both run folders.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,6 +32,16 @@ mkdir -p "$out"
 if [ -z "${SCALE_ONLY:-}" ]; then rm -rf "$work"; fi
 mkdir -p "$work"
 nvidia-smi -L | tee "$out/gpus.txt"
+if [ "${SCALE_WARM:-0}" = "1" ]; then
+  warm=/tmp/af-scale-warm
+  if [ ! -d "$warm/cache" ]; then
+    echo "warming $warm: evolve --time 1m --gpus all (generation 0 computes and times every reference)"
+    agentforge evolve --track "$track" --time 1m --seed 0 --gpus all --runs "$warm/runs" --cache "$warm/cache" \
+      --oracle-processes 8 > "$out/evolve-warm.log" 2>&1
+    echo "warm-up exit $?"; tail -n 2 "$out/evolve-warm.log"
+  fi
+  SCALE_WARM_CACHE="$warm/cache"
+fi
 limit=$(( minutes * 60 + 600 ))
 for gpus in $sides; do
   rm -rf "$work/runs-$gpus" "$work/cache-$gpus"
