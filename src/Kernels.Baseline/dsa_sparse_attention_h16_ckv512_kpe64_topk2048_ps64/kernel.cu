@@ -30,6 +30,12 @@
 #ifndef DSA_ATTN_THREADS
 #define DSA_ATTN_THREADS 256
 #endif
+// @tunable DSA_ATTN_IMPL: 0, 1 (default 0)
+// 0: one CTA per (head, token) on CUDA cores (this file); 1: split over the indices, all heads per
+// CTA on tensor cores, then a merge (split_kv.cuh; written without a GPU, default 0 until measured).
+#ifndef DSA_ATTN_IMPL
+#define DSA_ATTN_IMPL 0
+#endif
 #include <cuda_runtime.h>
 
 #include <cfloat>
@@ -190,6 +196,10 @@ dsa_sparse_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv
   }
 }
 
+#if DSA_ATTN_IMPL == 1  // unmeasured: the measured default does not even compile it
+#include "split_kv.cuh"
+#endif
+
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: unexpected %s\n", what);
   return ok;
@@ -219,10 +229,35 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   if (T == 0) return;
   if (!check(T <= 65535, "num_tokens (grid.y limit 65535)")) return;
 
+#if DSA_ATTN_IMPL == 1
+  // Pass 1 per (slice of indices, token), pass 2 merges the slices per (head, token).
+  const size_t parts = static_cast<size_t>(T) * split_kv::kSplits * kHeads;
+  float* part_o = nullptr;
+  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part_o), parts * (kDimCkv + 2) * sizeof(float), stream));
+  float* part_ml = part_o + parts * kDimCkv;
+  static bool configured = false;
+  cudaError_t err = cudaSuccess;
+  if (!configured) {
+    err = cudaFuncSetAttribute(split_kv::split_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, split_kv::kSplitSmem);
+    configured = err == cudaSuccess;
+  }
+  if (err == cudaSuccess) {
+    split_kv::split_attention_kernel<<<dim3(split_kv::kSplits, static_cast<unsigned>(T)), split_kv::kSplitThreads,
+                                       split_kv::kSplitSmem, stream>>>(
+        q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
+        kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part_o, part_ml);
+    split_kv::merge_kernel<<<dim3(kHeads, static_cast<unsigned>(T)), split_kv::kMergeThreads, 0, stream>>>(
+        part_o, part_ml, output.ptr<__nv_bfloat16>(), lse.ptr<float>());
+    err = cudaGetLastError();
+  }
+  AFG_CUDA_CHECK(cudaFreeAsync(part_o, stream));
+  AFG_CUDA_CHECK(err);
+#else
   const dim3 grid(kHeads, static_cast<unsigned>(T));
   dsa_sparse_attention_kernel<<<grid, kThreads, 0, stream>>>(
       q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
       kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize,
       output.ptr<__nv_bfloat16>(), lse.ptr<float>());
   AFG_CUDA_CHECK(cudaGetLastError());
+#endif
 }
