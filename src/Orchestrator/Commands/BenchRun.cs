@@ -230,14 +230,15 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             + $"{passed}/{outcomes.Count} PASSED; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(outcomes.Select(o => o.FloorRatio).OfType<double>()):0.##}.");
         text.AppendLine(CultureInfo.InvariantCulture, $"Timing: {outcomes.FirstOrDefault(o => o.TimingMethod.Length > 0)?.TimingMethod}.");
         text.AppendLine();
-        text.AppendLine("| workload | axes | status | latency ms | launch gaps us | reference ms | speedup | floor ms | x floor | matched |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| workload | axes | status | latency ms | launch gaps us | reference ms | speedup | floor ms | x floor | matched | matched at 1e-2 |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var o in outcomes)
         {
             var axes = string.Join(" ", o.Workload.Workload.Axes.Select(a => $"{a.Key}={a.Value}"));
             var matched = o.Correctness?.Extra?["matched_ratio"]?.ToString() ?? "-";
+            var matchedAtDefault = o.Correctness?.Extra?["matched_ratio_at_default_tolerance"]?.ToString() ?? "-";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {o.Workload.Workload.Uuid[..8]} | {axes} | {o.StatusText} | {Number(o.LatencyMs, "0.0000")} | {Number(o.LaunchGapsMs * 1e3, "0.0")} | {Number(o.ReferenceLatencyMs, "0.000")} | {Number(o.Speedup, "0.0")} | {Number(o.Floor?.Milliseconds, "0.0000")} | {Number(o.FloorRatio, "0.00")} | {matched} |");
+                $"| {o.Workload.Workload.Uuid[..8]} | {axes} | {o.StatusText} | {Number(o.LatencyMs, "0.0000")} | {Number(o.LaunchGapsMs * 1e3, "0.0")} | {Number(o.ReferenceLatencyMs, "0.000")} | {Number(o.Speedup, "0.0")} | {Number(o.Floor?.Milliseconds, "0.0000")} | {Number(o.FloorRatio, "0.00")} | {matched} | {matchedAtDefault} |");
         }
         text.AppendLine();
         return text.ToString();
@@ -262,6 +263,8 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["floor_memory_ms"] = Finite(o.Floor?.MemoryMilliseconds),
             ["floor_compute_ms"] = Finite(o.Floor?.ComputeMilliseconds),
             ["floor_ratio"] = Finite(o.FloorRatio),
+            ["matched_ratio"] = o.Correctness?.Extra?["matched_ratio"]?.DeepClone(),
+            ["matched_ratio_at_default_tolerance"] = o.Correctness?.Extra?["matched_ratio_at_default_tolerance"]?.DeepClone(),
             ["trial_latencies_ms"] = new System.Text.Json.Nodes.JsonArray(o.TrialLatenciesMs.Select(l => (System.Text.Json.Nodes.JsonNode?)l).ToArray()),
             ["timing_method"] = o.TimingMethod,
             ["device"] = hello.Device,

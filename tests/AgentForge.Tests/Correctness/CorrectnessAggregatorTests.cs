@@ -30,6 +30,33 @@ public sealed class CorrectnessAggregatorTests
     }
 
     [Fact]
+    public void Under_a_looser_tolerance_the_matched_ratio_at_the_default_tolerance_is_reported_beside()
+    {
+        // MoE contest settings: atol 1, rtol 0.3. An error of 0.05 on one of four elements passes
+        // there and fails FlashInfer-Bench's default 1e-2 / 1e-2.
+        var contest = new EvaluationSettings(Atol: 1, Rtol: 0.3, RequiredMatchedRatio: 0.9);
+        var aggregator = new CorrectnessAggregator(contest);
+        aggregator.Add(Trial(0, TestTensors.F32(1.05f, 2, 3, 4), TestTensors.F32(1, 2, 3, 4), contest));
+        aggregator.Add(Trial(1, TestTensors.F32(1, 2, 3, 4), TestTensors.F32(1, 2, 3, 4), contest));
+
+        var verdict = aggregator.Verdict();
+        Assert.Equal(EvaluationStatus.PASSED, verdict.Status);
+        Assert.Equal(1.0, verdict.Correctness!.Extra!["matched_ratio"]!.GetValue<double>());
+        Assert.Equal(0.75, verdict.Correctness.Extra["matched_ratio_at_default_tolerance"]!.GetValue<double>());
+        Assert.Equal(0.75, verdict.Correctness.Extra["outputs"]!["out"]!["matched_ratio_at_default_tolerance"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void Under_the_default_tolerance_both_ratios_agree()
+    {
+        var aggregator = new CorrectnessAggregator(EvaluationSettings.Default);
+        aggregator.Add(Trial(0, TestTensors.F32(1.05f, 2, 3, 4), TestTensors.F32(1, 2, 3, 4)));
+        var extra = aggregator.Verdict().Correctness!.Extra!;
+        Assert.Equal(0.75, extra["matched_ratio"]!.GetValue<double>());
+        Assert.Equal(0.75, extra["matched_ratio_at_default_tolerance"]!.GetValue<double>());
+    }
+
+    [Fact]
     public void Passes_when_every_trial_passes_and_still_reports_errors()
     {
         var aggregator = new CorrectnessAggregator(EvaluationSettings.Default);

@@ -69,12 +69,14 @@ public sealed class CorrectnessAggregator(EvaluationSettings settings)
                 ["max_absolute_error"] = Number(group.Max(o => o.Stats!.MaxAbsoluteError)),
                 ["max_relative_error"] = Number(group.Max(o => o.Stats!.MaxRelativeError)),
                 ["matched_ratio"] = Number(group.Min(o => o.Stats!.MatchedRatio)),
+                ["matched_ratio_at_default_tolerance"] = MinOrNull(group.Select(o => o.MatchedRatioAtDefaultTolerance)),
             };
         }
         var ratios = _trials.SelectMany(t => t.Outputs).Where(o => o.Stats is not null).Select(o => o.Stats!.MatchedRatio).ToList();
         var extra = new JsonObject
         {
             ["matched_ratio"] = ratios.Count > 0 ? Number(ratios.Min()) : null,
+            ["matched_ratio_at_default_tolerance"] = MinOrNull(_trials.SelectMany(t => t.Outputs).Select(o => o.MatchedRatioAtDefaultTolerance)),
             ["required_matched_ratio"] = Number(Settings.RequiredMatchedRatio),
             ["atol"] = Number(Settings.Atol),
             ["rtol"] = Number(Settings.Rtol),
@@ -86,6 +88,12 @@ public sealed class CorrectnessAggregator(EvaluationSettings settings)
             extra["stopped_at"] = new JsonObject { ["trial"] = stop.Trial, ["output"] = stop.Output };
         }
         return extra;
+    }
+
+    private static JsonNode? MinOrNull(IEnumerable<double?> values)
+    {
+        var present = values.OfType<double>().ToList();
+        return present.Count > 0 ? Number(present.Min()) : null;
     }
 
     /// <summary>JSON has no inf or NaN: they are written as FlashInfer-Bench's trace strings.</summary>

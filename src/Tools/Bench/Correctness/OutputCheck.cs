@@ -20,6 +20,13 @@ public sealed record OutputCheck(
 {
     public bool Passed => Status == EvaluationStatus.PASSED;
 
+    /// <summary>
+    /// The matched ratio under FlashInfer-Bench's default tolerance (atol = rtol = 1e-2), reported
+    /// beside the one the verdict used when a definition runs looser (the MoE contest's atol 1,
+    /// rtol 0.3): how much slack a kernel leans on. Null where no element-wise comparison ran.
+    /// </summary>
+    public double? MatchedRatioAtDefaultTolerance { get; init; }
+
     public static OutputCheck FromTolerance(string output, ToleranceStats stats, double requiredMatchedRatio, string log) => new(
         output,
         stats.MeetsRatio(requiredMatchedRatio) ? EvaluationStatus.PASSED : EvaluationStatus.INCORRECT_NUMERICAL,
