@@ -213,13 +213,15 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
 // GEMM1 on fp8 tensor cores (T <= MOE_GEMM1_FP8_MAX_T): the same tile, warps and epilogue as gemm1_tc_kernel,
 // but both operands stay e4m3 (mma.sync m16n8k32, sm_89 and up): no conversion in the inner loop,
 // which is what bounds the bf16 version (its issue slots go to fp8 -> bf16 conversions). One 128-K
-// scale block per shared-memory stage, two stages filled by cp.async (zero-filled rows for the
+// scale block per shared-memory stage, MOE_FP8_STAGES stages filled by cp.async (zero-filled rows for the
 // tile's empty pair slots); each block's fp32 partial is scaled and folded in (two-level).
 constexpr int kFp8Ld = kQBlock + 16;              // bytes per smem row: 16-byte aligned, ldmatrix conflict-free
 constexpr int kFp8StageA = kTcBM * kFp8Ld;        // 64 pair rows
 constexpr int kFp8StageB = 128 * kFp8Ld;          // 64 X1 rows, then the 64 matching X2 rows
 constexpr int kFp8Stage = kFp8StageA + kFp8StageB;
-constexpr int kGemm1Fp8Smem = 2 * kFp8Stage;      // 55296 bytes (dynamic)
+constexpr int kFp8Stages = MOE_FP8_STAGES;       // K blocks in flight (shared-memory stages)
+constexpr int kGemm1Fp8Smem = kFp8Stages * kFp8Stage;  // 27648 bytes a stage (dynamic)
+static_assert(kFp8Stages >= 2 && kFp8Stages <= 6, "MOE_FP8_STAGES out of range");
 
 __device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -249,7 +251,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
                  __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
   extern __shared__ __align__(16) uint8_t smem_fp8[];
-  __shared__ float s_sa[2][kTcBM];
+  __shared__ float s_sa[kFp8Stages][kTcBM];
   __shared__ int s_pair[kTcBM];
 
   const int le = blockIdx.z / splits;
@@ -299,6 +301,14 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     }
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
+  // Past the last block an empty group keeps one group per iteration, so wait_group counts stay uniform.
+  auto load_block_or_nothing = [&](int kb, int st) {
+    if (kb < kb_end) {
+      load_block(kb, st);
+    } else {
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+  };
 
   float acc1[2][2][4], acc2[2][2][4];
 #pragma unroll
@@ -308,16 +318,15 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = 0.f;
 
-  load_block(kb_begin, 0);
+#pragma unroll
+  for (int s = 0; s < kFp8Stages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
 #pragma unroll 1
   for (int kb = kb_begin; kb < kb_end; ++kb) {
-    const int st = (kb - kb_begin) & 1;
-    if (kb + 1 < kb_end) {
-      load_block(kb + 1, st ^ 1);
-      asm volatile("cp.async.wait_group 1;\n" ::: "memory");
-    } else {
-      asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-    }
+    const int i = kb - kb_begin;
+    const int st = i % kFp8Stages;
+    // Refill the stage the previous iteration used (the barrier at its end freed it).
+    load_block_or_nothing(kb + kFp8Stages - 1, (i + kFp8Stages - 1) % kFp8Stages);
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kFp8Stages - 1) : "memory");  // block kb has landed
     __syncthreads();
     const uint8_t* sA = smem_fp8 + st * kFp8Stage;
     const uint8_t* sB = sA + kFp8StageA;
