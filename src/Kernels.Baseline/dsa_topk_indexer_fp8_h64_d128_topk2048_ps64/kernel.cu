@@ -31,6 +31,13 @@
 #ifndef INDEXER_SELECT_THREADS
 #define INDEXER_SELECT_THREADS 512
 #endif
+// @tunable INDEXER_SCORE_IMPL: 0, 1 (default 0)
+// 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync
+// m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). 1 is written without a GPU at hand:
+// default 0 until measured.
+#ifndef INDEXER_SCORE_IMPL
+#define INDEXER_SCORE_IMPL 0
+#endif
 #include <cuda_runtime.h>
 
 #include <cfloat>
@@ -136,6 +143,10 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
     }
   }
 }
+
+#if INDEXER_SCORE_IMPL == 1  // unmeasured: the measured default does not compile it
+#include "score_mma.cuh"
+#endif
 
 __global__ void __launch_bounds__(kSelectThreads)
 indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restrict__ seq_lens,
@@ -251,10 +262,23 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   if (max_pages > 0 && max_pages * kPageSize > kTopK) {
     AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&scores), score_bytes, stream));
     const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));
+#if INDEXER_SCORE_IMPL == 1
+    if (!check(reinterpret_cast<std::uintptr_t>(k_index_cache_fp8.data) % 16 == 0 &&
+                   reinterpret_cast<std::uintptr_t>(q_index_fp8.data) % 16 == 0,
+               "16-byte alignment of q_index_fp8 / k_index_cache_fp8 (cp.async)")) {
+      cudaFreeAsync(scores, stream);
+      return;
+    }
+    score_mma::indexer_score_mma_kernel<<<grid, score_mma::kThreads, 0, stream>>>(
+        q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
+        seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages,
+        scores);
+#else
     indexer_score_kernel<<<grid, kScoreThreads, 0, stream>>>(
         q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint32_t>(), weights.ptr<const float>(),
         seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages,
         scores);
+#endif
   }
   indexer_select_kernel<<<static_cast<unsigned>(B), kSelectThreads, 0, stream>>>(
       scores, seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
