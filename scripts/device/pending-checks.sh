@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The variants written without a GPU at hand, checked in one call (after `PACK_TESTS=0 bash
+# scripts/device/pack.sh`, `.device` carried): each against its measured default on a few workloads,
+# then, where every one of those passed, the variant on every workload of its definition.
+#   scripts/device/pending-checks.sh
+# Table per sweep (latency, floor ratio), then one "N/M passed" line per full run.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/device/env.sh
+out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
+attention=dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64
+indexer=dsa_topk_indexer_fp8_h64_d128_topk2048_ps64
+moe=moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
+
+# definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare
+checks=(
+  "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_IMPL=1|DSA_ATTN_IMPL=1,DSA_ATTN_SPLIT=128"
+  "$indexer|30cecff1 7f03b670 8635db8f|INDEXER_SCORE_IMPL=1|"
+  "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
+)
+for check in "${checks[@]}"; do
+  IFS='|' read -r definition workloads variant others <<< "$check"
+  settings=("" "$variant")
+  [ -n "$others" ] && settings+=("$others")
+  echo "== $definition: default vs $variant ${others:+vs $others}"
+  rm -f "$out/sweep.jsonl"
+  OUT="$out" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 ))
+  passed=$(python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(sum(1 for r in rows if r['candidate'].endswith('[' + sys.argv[2] + ']') and r['status'].startswith('PASS')))" "$out/sweep.jsonl" "$variant")
+  if [ "$passed" = "$(wc -w <<< "$workloads")" ]; then
+    defines=(); IFS=',' read -ra pairs <<< "$variant"; for p in "${pairs[@]}"; do defines+=(--define "$p"); done
+    agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
+    grep -E "^$definition: .*passed" "$out/pending-full.log" | tail -n 1
+  else
+    echo "$variant: $passed of the quick workloads passed; see $out/sweep.log"
+    grep -m 3 -E "error|INCORRECT|RUNTIME" "$out/sweep.log" | cut -c1-300
+  fi
+done
