@@ -44,6 +44,12 @@
 #ifndef GDN_DECODE_PERSISTENT
 #define GDN_DECODE_PERSISTENT 0
 #endif
+// @tunable GDN_DECODE_PLAN: 0, 1 (default 0)
+// 1: the shape is chosen per call from the batch size (decode_plan.cuh; written without a GPU,
+// default 0 until measured); 0: WARPS / ROWS / STREAMING / PERSISTENT as set here for every batch.
+#ifndef GDN_DECODE_PLAN
+#define GDN_DECODE_PLAN 0
+#endif
 // @tunable GDN_DECODE_STREAMING: 0, 1 (default 1)
 #ifndef GDN_DECODE_STREAMING
 #define GDN_DECODE_STREAMING 1
@@ -215,6 +221,10 @@ gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   }
 }
 
+#if GDN_DECODE_PLAN == 1  // unmeasured: the measured default does not compile it
+#include "decode_plan.cuh"
+#endif
+
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_decode_qk4_v8_d128_k_last: unexpected %s\n", what);
   return ok;
@@ -253,7 +263,20 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
 
   if (scale == 0.0f) scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(kHeadDim)));
 
-#if GDN_DECODE_PERSISTENT
+#if GDN_DECODE_PLAN == 1
+  // Small batches: 4 warps x 4 rows, streaming loads; larger: 1 warp x 8 rows, plain loads.
+  if (B <= GDN_DECODE_PLAN_SPLIT_B) {
+    decode_plan::launch<4, 4, true>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+                                    state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
+                                    a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
+                                    output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
+  } else {
+    decode_plan::launch<1, 8, false>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+                                     state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
+                                     a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
+                                     output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
+  }
+#elif GDN_DECODE_PERSISTENT
   static int resident_blocks = 0;  // blocks the whole GPU holds at once; asked once per process
   if (resident_blocks == 0) {
     int device = 0, sms = 0, per_sm = 0;
