@@ -15,8 +15,7 @@
 // Written 2026-11-26 without a GPU at hand: default off until measured (NOTES.md).
 #pragma once
 
-// @tunable DSA_ATTN_SPLIT: 64, 128 (default 64)
-// Indices per CTA: 64 gives 32 CTAs per token (a 1-token call fills a quarter of the SMs), ~96 KB
+// DSA_ATTN_SPLIT: 64 or 128 (a declared tunable once DSA_ATTN_IMPL=1 is measured). Indices per CTA: 64 gives 32 CTAs per token (a 1-token call fills a quarter of the SMs), ~96 KB
 // of shared memory; 128 halves the partials the merge reads, ~170 KB.
 #ifndef DSA_ATTN_SPLIT
 #define DSA_ATTN_SPLIT 64
