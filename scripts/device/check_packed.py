@@ -390,7 +390,8 @@ class Checker:
         if self.args.markdown:
             with open(self.args.markdown, "a") as f:
                 f.write(f"### Packed solutions vs the harness build\n\n{self.card} (sm_{self.arch.replace('.', '')}), torch {self.torch.__version__}, "
-                        f"CUDA {self.torch.version.cuda}, {self.date}. Command: `{self.command}`. Timing: CUDA events, L2 flushed before each call, "
+                        f"CUDA {self.torch.version.cuda}, {self.date}. Command: `{self.command}`. Timing: GPU span per call (torch profiler: "
+                        "first kernel start to last kernel end, as the harness reports latency; CUDA events beside), L2 flushed before each call, "
                         f"{self.args.warmup} warm-up + {self.args.iterations} measured calls x {self.args.rounds} rounds per build; "
                         "ms = median [p10, p90]; spread check: packed median within the harness's p10..p90 +- 1% of its median.\n\n")
                 f.write("\n".join(lines) + f"\n\n{summary}\n\n")
