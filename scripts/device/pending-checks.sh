@@ -37,3 +37,7 @@ for check in "${checks[@]}"; do
     grep -m 3 -E "error|INCORRECT|RUNTIME" "$out/sweep.log" | cut -c1-300
   fi
 done
+
+# Issue #4's 90%-of-copy-bandwidth target at decode sizes: what a plain copy of the same bytes reaches.
+echo "== copy ramp at decode sizes"
+python3 scripts/yardsticks/copy_ramp.py
