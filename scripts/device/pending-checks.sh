@@ -19,6 +19,7 @@ checks=(
   "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_IMPL=1|DSA_ATTN_IMPL=1,DSA_ATTN_SPLIT=128"
   "$indexer|30cecff1 7f03b670 8635db8f|INDEXER_SCORE_IMPL=1|"
   "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
+  "$moe|e05c6c03 81955b1e 1a4c6ba1|MOE_PDL=1|"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others <<< "$check"
@@ -32,6 +33,14 @@ for check in "${checks[@]}"; do
     defines=(); IFS=',' read -ra pairs <<< "$variant"; for p in "${pairs[@]}"; do defines+=(--define "$p"); done
     agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
     grep -E "^$definition: .*passed" "$out/pending-full.log" | tail -n 1
+    python3 - "$out/pending-full.jsonl" "$variant" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+rows = [r for r in rows if r["candidate"].endswith("[" + sys.argv[2] + "]") and r.get("launch_gaps_ms") is not None]
+if rows:
+    gaps = sorted(r["launch_gaps_ms"] * 1e3 for r in rows)
+    print(f"  launch gaps (span - kernel sum): min {gaps[0]:.1f} us, median {statistics.median(gaps):.1f} us, max {gaps[-1]:.1f} us")
+PY
   else
     echo "$variant: $passed of the quick workloads passed; see $out/sweep.log"
     grep -m 3 -E "error|INCORRECT|RUNTIME" "$out/sweep.log" | cut -c1-300

@@ -100,6 +100,7 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
                 const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                 const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
                 __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
+  pdl_wait_then_allow();
   __shared__ __align__(16) __nv_bfloat16 sA[kTcBM * kTcLd];        // 9 KB
   __shared__ __align__(16) __nv_bfloat16 sB[2 * 64 * kTcLd];       // 18 KB: 64 X1 rows, then 64 X2 rows
   __shared__ float s_sa[kTcBM];
@@ -250,6 +251,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
                  __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
+  pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
   __shared__ float s_sa[kFp8Stages][kTcBM];
   __shared__ int s_pair[kTcBM];
@@ -378,6 +380,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 __global__ void __launch_bounds__(kTcThreads)
 swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ counts, const int* __restrict__ lists,
               int T, __nv_bfloat16* __restrict__ cbuf) {
+  pdl_wait_then_allow();
   const int le = blockIdx.y;
   const int slot = blockIdx.x;
   if (slot >= counts[le]) return;
@@ -395,6 +398,7 @@ __global__ void __launch_bounds__(kTcThreads)
 gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                 const int* __restrict__ counts, const int* __restrict__ lists, const float* __restrict__ pair_weight,
                 int T, int splits, float* __restrict__ acc_out) {
+  pdl_wait_then_allow();
   __shared__ __align__(16) __nv_bfloat16 sA[kTcBM * kTcLd];   // 9 KB
   __shared__ __align__(16) __nv_bfloat16 sB[128 * kTcLd];     // 18 KB
   __shared__ int s_pair[kTcBM];
