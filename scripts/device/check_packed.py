@@ -169,6 +169,15 @@ def scalar_value(item):
     return float(value)  # also "NaN", "Infinity", "-Infinity"
 
 
+def portable_command(argv, cwd, out):
+    """The command as a reader can rerun it: no machine paths (the checkout, the output folder)."""
+    def clean(arg):
+        if out:
+            arg = arg.replace(out.rstrip("/"), "$OUT")
+        return arg.replace(cwd.rstrip("/") + "/", "")
+    return " ".join(shlex.quote(clean(a)) if "$OUT" not in clean(a) else clean(a) for a in argv)
+
+
 def split_spans(timeline, calls):
     """GPU span (ms) of each call in a sorted device timeline of (start_ns, end_ns, name): the
     flush's fill kernel before each call separates them; a call's own memsets stay in its span.
@@ -217,6 +226,8 @@ def self_test():
                 (2040, 3040, "kernel_b"), (4000, 4010, "fill"), (4100, 5100, "kernel_a")]
     assert split_spans(timeline, 2) == [(3040 - 20) / 1e6, 1000 / 1e6]
     assert split_spans(timeline, 3) == []
+    assert portable_command(["python3", "/w/repo/scripts/x.py", "--out", "/root/out/a.md"], "/w/repo", "/root/out") == \
+        "python3 scripts/x.py --out $OUT/a.md"
     assert within_spread({"median": 10.05}, {"median": 10.0, "p10": 9.0, "p90": 10.0})
     assert not within_spread({"median": 10.2}, {"median": 10.0, "p10": 9.0, "p90": 10.0})
     assert package_name({"name": "9 a-b"}, "x").startswith("torch__9_a_b_")
@@ -369,7 +380,7 @@ class Checker:
 
     def header(self):
         torch = self.torch
-        self.command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+        self.command = portable_command(["python3", *sys.argv], os.getcwd(), os.environ.get("OUT"))
         self.date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         print(f"== {self.date}: {self.card} (sm_{self.arch.replace('.', '')}), torch {torch.__version__}, CUDA {torch.version.cuda}")
         print(f"== {self.command}")

@@ -191,7 +191,7 @@ public static class EvolveCommand
             var parts = new EvolutionParts(problem, new HarnessCandidateEvaluator(host, TimeProvider.System), generator, sanitizer, TimeProvider.System, usage, toolProvider.Profiler(host), relay);
             try
             {
-                var summary = await EvolutionRun.RunAsync(store, existing is null, parts, options, Environment.GetCommandLineArgs(), await EvolutionRun.GitCommitAsync(cancellationToken), cancellationToken);
+                var summary = await EvolutionRun.RunAsync(store, existing is null, parts, options, PortableCommandLine.From(Environment.GetCommandLineArgs(), Environment.CurrentDirectory), await EvolutionRun.GitCommitAsync(cancellationToken), cancellationToken);
                 console.WriteLine($"stopped: {summary.StopReason}; {summary.Spending.Describe(budget)}");
                 foreach (var champion in summary.Champions.Where(c => c.Band == WorkloadBands.All))
                 {
