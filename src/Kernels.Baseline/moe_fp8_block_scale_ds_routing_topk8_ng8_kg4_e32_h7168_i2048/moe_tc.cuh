@@ -61,6 +61,37 @@ __device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const u
 
 __device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
 
+// The tile's pair ids (-1 past the expert's count) into s_pair, by the first kTcBM threads.
+__device__ __forceinline__ void load_tile_pairs(int* s_pair, const int* lists, int le, int m0, int cnt, int T, int tid) {
+  if (tid < kTcBM) {
+    const int m = m0 + tid;
+    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
+  }
+}
+
+// Two-level accumulation of GEMM1: one 128-K block's fp32 partials (tmp), scaled by each row's
+// activation scale (sa_rows, the tile's 64 rows) and the block's weight scales, fold into acc;
+// tmp is cleared for the next block.
+__device__ __forceinline__ void fold_scaled_block(float (&acc1)[2][2][4], float (&acc2)[2][2][4], float (&tmp1)[2][2][4],
+                                                  float (&tmp2)[2][2][4], const float* sa_rows, float s1, float s2,
+                                                  int wm, int g) {
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    const float sa_lo = sa_rows[wm * 32 + mt * 16 + g];
+    const float sa_hi = sa_rows[wm * 32 + mt * 16 + g + 8];
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float sa = e < 2 ? sa_lo : sa_hi;
+        acc1[mt][nt][e] += tmp1[mt][nt][e] * sa * s1;
+        acc2[mt][nt][e] += tmp2[mt][nt][e] * sa * s2;
+        tmp1[mt][nt][e] = tmp2[mt][nt][e] = 0.f;
+      }
+    }
+  }
+}
+
 // GEMM1's epilogue: C = silu(X2) * X1 in bf16 for the tile's pairs, or (split K) the partial sums
 // X1, X2 added into G1 for the SwiGLU pass.
 __device__ __forceinline__ void store_gemm1_tile(const float (&acc1)[2][2][4], const float (&acc2)[2][2][4],
@@ -116,10 +147,7 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
   const int wm = warp >> 2, wn = warp & 3;
   const int g = lane >> 2, tq = lane & 3;
 
-  if (tid < kTcBM) {
-    const int m = m0 + tid;
-    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
-  }
+  load_tile_pairs(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
 
   // Loaders: A row tid/4, 16 bytes at (tid%4)*16; W rows tid/2 (X1 rows 0-63, X2 rows 64-127), 32 bytes at (tid%2)*32.
@@ -187,22 +215,7 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
       mma_bf16(tmp2[1][1], a1, bx2[2], bx2[3]);
     }
     if (step % kStepsPerBlock == kStepsPerBlock - 1) {  // a whole 128 K block: scale and fold in
-      const float s1 = sw1[kb], s2 = sw2[kb];
-#pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
-        const float sa_lo = s_sa[wm * 32 + mt * 16 + g];
-        const float sa_hi = s_sa[wm * 32 + mt * 16 + g + 8];
-#pragma unroll
-        for (int nt = 0; nt < 2; ++nt) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const float sa = e < 2 ? sa_lo : sa_hi;
-            acc1[mt][nt][e] += tmp1[mt][nt][e] * sa * s1;
-            acc2[mt][nt][e] += tmp2[mt][nt][e] * sa * s2;
-            tmp1[mt][nt][e] = tmp2[mt][nt][e] = 0.f;
-          }
-        }
-      }
+      fold_scaled_block(acc1, acc2, tmp1, tmp2, s_sa, sw1[kb], sw2[kb], wm, g);
     }
     __syncthreads();
   }
@@ -266,10 +279,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   const int wm = warp >> 2, wn = warp & 3;
   const int g = lane >> 2, tq = lane & 3;
 
-  if (tid < kTcBM) {
-    const int m = m0 + tid;
-    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
-  }
+  load_tile_pairs(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
 
   const int kb_begin = split * kHiddenBlocks / splits;
@@ -312,13 +322,13 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     }
   };
 
-  float acc1[2][2][4], acc2[2][2][4];
+  float acc1[2][2][4], acc2[2][2][4], tmp1[2][2][4], tmp2[2][2][4];
 #pragma unroll
   for (int i = 0; i < 2; ++i)
 #pragma unroll
     for (int j = 0; j < 2; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = 0.f;
+      for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
 #pragma unroll
   for (int s = 0; s < kFp8Stages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
@@ -332,13 +342,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     __syncthreads();
     const uint8_t* sA = smem_fp8 + st * kFp8Stage;
     const uint8_t* sB = sA + kFp8StageA;
-    float tmp1[2][2][4], tmp2[2][2][4];
-#pragma unroll
-    for (int i = 0; i < 2; ++i)
-#pragma unroll
-      for (int j = 0; j < 2; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 #pragma unroll
     for (int k0 = 0; k0 < kQBlock; k0 += 32) {
       uint32_t a0[4], a1[4], bx1[4], bx2[4];
@@ -355,21 +358,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       mma_e4m3(tmp2[1][0], a1, bx2[0], bx2[1]);
       mma_e4m3(tmp2[1][1], a1, bx2[2], bx2[3]);
     }
-    const float s1 = sw1[kb], s2 = sw2[kb];
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-      const float sa_lo = s_sa[st][wm * 32 + mt * 16 + g];
-      const float sa_hi = s_sa[st][wm * 32 + mt * 16 + g + 8];
-#pragma unroll
-      for (int nt = 0; nt < 2; ++nt) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const float sa = e < 2 ? sa_lo : sa_hi;
-          acc1[mt][nt][e] += tmp1[mt][nt][e] * sa * s1;
-          acc2[mt][nt][e] += tmp2[mt][nt][e] * sa * s2;
-        }
-      }
-    }
+    fold_scaled_block(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
     __syncthreads();  // the next iteration's load refills this stage
   }
 
@@ -413,10 +402,7 @@ gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restric
   const int wm = warp >> 2, wn = warp & 3;
   const int g = lane >> 2, tq = lane & 3;
 
-  if (tid < kTcBM) {
-    const int m = m0 + tid;
-    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
-  }
+  load_tile_pairs(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
 
   // Loaders: C row tid/4, 16 bf16 (32 bytes) at (tid%4)*16; W2 row tid/2, 32 bytes at (tid%2)*32.
