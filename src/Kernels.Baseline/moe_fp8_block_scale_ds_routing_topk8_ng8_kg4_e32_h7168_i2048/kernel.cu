@@ -483,12 +483,11 @@ bool check(bool ok, const char* what) {
 
 size_t align_up(size_t x) { return (x + 255) & ~static_cast<size_t>(255); }
 
-#if MOE_PDL
-// A launch that may start while the previous kernel on the stream finishes (the kernel waits for
-// it with griddepcontrol.wait before reading its results).
+// A kernel launch on the stream; with MOE_PDL a programmatic dependent of the kernel before it
+// (it may start while that one finishes, and waits for it with griddepcontrol.wait).
 template <typename... Params, typename... Args>
-cudaError_t launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                             Args... args) {
+cudaError_t launch_after(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                         Args... args) {
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = block;
@@ -498,10 +497,9 @@ cudaError_t launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, s
   dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   dependent[0].val.programmaticStreamSerializationAllowed = 1;
   config.attrs = dependent;
-  config.numAttrs = 1;
+  config.numAttrs = MOE_PDL ? 1 : 0;
   return cudaLaunchKernelEx(&config, kernel, args...);
 }
-#endif
 
 }  // namespace
 
@@ -564,98 +562,56 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   float* g1 = g1_bytes > 0 ? reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes) : nullptr;
   float* acc = reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes);
 
-#if MOE_PDL
-  // One memset (the expert counters the routing kernel's atomics need at zero), routing (which also
-  // zeroes the accumulators), then every kernel as a programmatic dependent of the one before.
-  // Becomes the only path once measured (the block below then goes).
+  // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
+  // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
   cudaError_t err = cudaMemsetAsync(counts, 0, kLocalExperts * sizeof(int), stream);
+#if !MOE_PDL
+  if (err == cudaSuccess) err = cudaMemsetAsync(acc, 0, static_cast<size_t>(T) * kHidden * sizeof(float), stream);
+  if (err == cudaSuccess && g1 != nullptr) err = cudaMemsetAsync(g1, 0, g1_bytes, stream);
+#endif
   if (err == cudaSuccess) {
     const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
     moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
         routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, acc, g1);
+        routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr);
     err = cudaGetLastError();
   }
   const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
   const dim3 grid1(kInter / 64, row_tiles, kLocalExperts * split1);
-  if (err == cudaSuccess && T <= MOE_GEMM1_FP8_MAX_T) {
+  const bool fp8_gemm1 = T <= MOE_GEMM1_FP8_MAX_T;
+  if (err == cudaSuccess && fp8_gemm1) {
     static bool fp8_configured = false;
     if (!fp8_configured) {
       err = cudaFuncSetAttribute(moe_tc::gemm1_fp8_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, moe_tc::kGemm1Fp8Smem);
       fp8_configured = err == cudaSuccess;
     }
-    if (err == cudaSuccess) {
-      err = launch_dependent(moe_tc::gemm1_fp8_kernel, grid1, dim3(moe_tc::kTcThreads), moe_tc::kGemm1Fp8Smem, stream,
-                             hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-                             gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
-                             static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
-    }
-  } else if (err == cudaSuccess) {
-    err = launch_dependent(moe_tc::gemm1_tc_kernel, grid1, dim3(moe_tc::kTcThreads), 0, stream,
-                           hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-                           gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
-                           static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
+  }
+  if (err == cudaSuccess) {
+    err = launch_after(fp8_gemm1 ? moe_tc::gemm1_fp8_kernel : moe_tc::gemm1_tc_kernel, grid1, dim3(moe_tc::kTcThreads),
+                       fp8_gemm1 ? moe_tc::kGemm1Fp8Smem : 0, stream,
+                       hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+                       gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
+                       static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
   }
   if (err == cudaSuccess && split1 > 1) {
-    err = launch_dependent(moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
-                           stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
-                           static_cast<const int*>(lists), Ti, cbuf);
+    err = launch_after(moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
+                       stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
+                       static_cast<const int*>(lists), Ti, cbuf);
   }
   if (err == cudaSuccess) {
-    err = launch_dependent(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, row_tiles, kLocalExperts * split2),
-                           dim3(moe_tc::kTcThreads), 0, stream, static_cast<const __nv_bfloat16*>(cbuf),
-                           gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(),
-                           static_cast<const int*>(counts), static_cast<const int*>(lists),
-                           static_cast<const float*>(pair_weight), Ti, split2, acc);
+    err = launch_after(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, row_tiles, kLocalExperts * split2),
+                       dim3(moe_tc::kTcThreads), 0, stream, static_cast<const __nv_bfloat16*>(cbuf),
+                       gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(),
+                       static_cast<const int*>(counts), static_cast<const int*>(lists),
+                       static_cast<const float*>(pair_weight), Ti, split2, acc);
   }
   if (err == cudaSuccess) {
     const int64_t n = T * kHidden;
     const int64_t want = (n + kThreads - 1) / kThreads;
     const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
-    err = launch_dependent(moe_to_bf16_kernel, dim3(conv_blocks), dim3(kThreads), 0, stream,
-                           static_cast<const float*>(acc), n, output.ptr<__nv_bfloat16>());
+    err = launch_after(moe_to_bf16_kernel, dim3(conv_blocks), dim3(kThreads), 0, stream,
+                       static_cast<const float*>(acc), n, output.ptr<__nv_bfloat16>());
   }
-#else
-  cudaError_t err = cudaMemsetAsync(counts, 0, kLocalExperts * sizeof(int), stream);
-  if (err == cudaSuccess) err = cudaMemsetAsync(acc, 0, static_cast<size_t>(T) * kHidden * sizeof(float), stream);
-  if (err == cudaSuccess && g1 != nullptr) err = cudaMemsetAsync(g1, 0, g1_bytes, stream);
-  if (err == cudaSuccess) {
-    const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
-    moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
-        routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, nullptr, nullptr);
-
-    const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
-    const dim3 grid1(kInter / 64, row_tiles, kLocalExperts * split1);
-    if (T <= MOE_GEMM1_FP8_MAX_T) {
-      static bool fp8_configured = false;
-      if (!fp8_configured) {
-        err = cudaFuncSetAttribute(moe_tc::gemm1_fp8_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, moe_tc::kGemm1Fp8Smem);
-        fp8_configured = err == cudaSuccess;
-      }
-      moe_tc::gemm1_fp8_kernel<<<grid1, moe_tc::kTcThreads, moe_tc::kGemm1Fp8Smem, stream>>>(
-          hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-          gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
-    } else {
-      moe_tc::gemm1_tc_kernel<<<grid1, moe_tc::kTcThreads, 0, stream>>>(
-          hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-          gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(), counts, lists, Ti, split1, cbuf, g1);
-    }
-    if (split1 > 1) {
-      moe_tc::swiglu_kernel<<<dim3(static_cast<unsigned>(T), kLocalExperts), moe_tc::kTcThreads, 0, stream>>>(g1, counts, lists, Ti, cbuf);
-    }
-    const dim3 grid2(kHidden / 128, row_tiles, kLocalExperts * split2);
-    moe_tc::gemm2_tc_kernel<<<grid2, moe_tc::kTcThreads, 0, stream>>>(
-        cbuf, gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(), counts, lists,
-        pair_weight, Ti, split2, acc);
-
-    const int64_t n = T * kHidden;
-    const int64_t want = (n + kThreads - 1) / kThreads;
-    const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
-    moe_to_bf16_kernel<<<conv_blocks, kThreads, 0, stream>>>(acc, n, output.ptr<__nv_bfloat16>());
-    err = cudaGetLastError();
-  }
-#endif  // MOE_PDL
 #else
   const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
   const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
