@@ -78,20 +78,17 @@ __device__ __forceinline__ float warp_sum(float x) {
   return x;
 }
 
-__device__ __forceinline__ float4 load_state(const float4* p) {
-#if GDN_DECODE_STREAMING
-  return __ldcs(p);  // read once: evict first
-#else
-  return *p;
-#endif
+// Streaming: each state row is read once and written once in a call, so the cache need not keep it.
+template <bool Streaming>
+__device__ __forceinline__ float4 load_row(const float4* p) {
+  if constexpr (Streaming) return __ldcs(p);  // evict first
+  else return *p;
 }
 
-__device__ __forceinline__ void store_state(float4* p, float4 value) {
-#if GDN_DECODE_STREAMING
-  __stcs(p, value);  // written once, read by nobody in this call
-#else
-  *p = value;
-#endif
+template <bool Streaming>
+__device__ __forceinline__ void store_row(float4* p, float4 value) {
+  if constexpr (Streaming) __stcs(p, value);  // read by nobody in this call
+  else *p = value;
 }
 
 // Four consecutive bf16 (8 bytes) as floats.
@@ -107,150 +104,7 @@ __device__ __forceinline__ void load_bf16x4(const __nv_bfloat16* p, float out[4]
   out[3] = fhi.y;
 }
 
-__global__ void __launch_bounds__(kThreads)
-gdn_decode_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
-                  const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
-                  const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
-                  const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b_gate,
-                  float scale, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
-  const int bh = blockIdx.x / kRowBlocks;  // b * 8 + h: index of (batch, value head)
-  const int row_block = blockIdx.x % kRowBlocks;
-  const int b = bh / kNumVHeads;
-  const int h = bh % kNumVHeads;
-  const int lane = threadIdx.x & 31;
-  const int warp = threadIdx.x >> 5;
-  const int first_row = row_block * kRowsPerBlock + warp * kRowsPerWarp;
-  const int64_t row_base = (static_cast<int64_t>(bh) * kHeadDim + first_row) * kHeadDim;
-
-  // Issue the state loads first: they are the only long-latency traffic of the kernel.
-  float4 s[kRowsPerWarp];
-  if (state != nullptr) {
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-      s[r] = load_state(reinterpret_cast<const float4*>(state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane);
-    }
-  } else {
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) s[r] = make_float4(0.f, 0.f, 0.f, 0.f);
-  }
-
-  // q and k are [B, 1, 4, 128]; value head h uses q/k head h / 2.
-  const int64_t qk_off = (static_cast<int64_t>(b) * kNumQKHeads + h / (kNumVHeads / kNumQKHeads)) * kHeadDim;
-  float kk[4];
-  float qq[4];
-  load_bf16x4(k + qk_off + 4 * lane, kk);
-  load_bf16x4(q + qk_off + 4 * lane, qq);
-  float vv[kRowsPerWarp];
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) vv[r] = __bfloat162float(v[static_cast<int64_t>(bh) * kHeadDim + first_row + r]);
-
-  const float x = __bfloat162float(a[bh]) + dt_bias[h];
-  const float g = expf(-expf(A_log[h]) * softplus_torch(x));
-  const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])));
-
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-    float4 old = make_float4(g * s[r].x, g * s[r].y, g * s[r].z, g * s[r].w);
-    const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
-    const float d = beta * (vv[r] - u);
-    const float4 next = make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
-    store_state(reinterpret_cast<float4*>(new_state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane, next);
-    const float o = warp_sum(qq[0] * next.x + qq[1] * next.y + qq[2] * next.z + qq[3] * next.w);
-    if (lane == r % 32) output[static_cast<int64_t>(bh) * kHeadDim + first_row + r] = __float2bfloat16(scale * o);
-  }
-}
-
-
-// Persistent variant: a grid that fills the GPU once; each warp walks units of ROWS rows with a
-// grid stride and loads the next unit's state while it computes the current one, so the memory
-// system never waits for a block to retire and a new one to start.
-__global__ void __launch_bounds__(kThreads)
-gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
-                             const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
-                             const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
-                             const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b_gate,
-                             float scale, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state,
-                             int64_t units) {
-  constexpr int kUnitsPerHead = kHeadDim / kRowsPerWarp;
-  const int lane = threadIdx.x & 31;
-  const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarps;
-  int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
-
-  float4 s[kRowsPerWarp];
-  auto load = [&](int64_t u, float4 (&dst)[kRowsPerWarp]) {
-    const int64_t row_base = u * kRowsPerWarp * kHeadDim;  // units are laid out row-major over (b, h, v)
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-      dst[r] = state != nullptr
-                   ? load_state(reinterpret_cast<const float4*>(state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane)
-                   : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
-  };
-  if (unit < units) load(unit, s);
-  for (; unit < units; unit += warps) {
-    float4 next_s[kRowsPerWarp];
-    const int64_t next_unit = unit + warps;
-    if (next_unit < units) load(next_unit, next_s);
-
-    const int64_t bh = unit / kUnitsPerHead;
-    const int first_row = static_cast<int>(unit % kUnitsPerHead) * kRowsPerWarp;
-    const int b = static_cast<int>(bh / kNumVHeads);
-    const int h = static_cast<int>(bh % kNumVHeads);
-    const int64_t qk_off = (static_cast<int64_t>(b) * kNumQKHeads + h / (kNumVHeads / kNumQKHeads)) * kHeadDim;
-    float kk[4];
-    float qq[4];
-    load_bf16x4(k + qk_off + 4 * lane, kk);
-    load_bf16x4(q + qk_off + 4 * lane, qq);
-    const float x = __bfloat162float(a[bh]) + dt_bias[h];
-    const float g = expf(-expf(A_log[h]) * softplus_torch(x));
-    const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])));
-    const int64_t row_base = unit * kRowsPerWarp * kHeadDim;
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-      const float vv = __bfloat162float(v[bh * kHeadDim + first_row + r]);
-      const float4 old = make_float4(g * s[r].x, g * s[r].y, g * s[r].z, g * s[r].w);
-      const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
-      const float d = beta * (vv - u);
-      const float4 nxt = make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
-      store_state(reinterpret_cast<float4*>(new_state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane, nxt);
-      const float o = warp_sum(qq[0] * nxt.x + qq[1] * nxt.y + qq[2] * nxt.z + qq[3] * nxt.w);
-      if (lane == r % 32) output[bh * kHeadDim + first_row + r] = __float2bfloat16(scale * o);
-    }
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) s[r] = next_s[r];
-  }
-}
-
-#if GDN_DECODE_PLAN == 1  // unmeasured: the measured default does not compile it
-// A launch plan per batch size (GDN_DECODE_PLAN=1).
-//
-// Why: the tuner's champions differ by batch band (evolve on the H200, 2026-11-26): small batches
-// want 4 warps x 4 rows per CTA with streaming loads (the all-workload default), batches above 16
-// want 1 warp x 8 rows with plain loads (1.04x in that band), where the default is 2-5% behind FLA.
-// The kernel below is gdn_decode_kernel with its shape as template parameters, so both settings
-// exist in one build and the host picks one per call from B alone.
-// Written without a GPU at hand: default 0 until measured; once measured, gdn_decode_kernel
-// becomes an instance of this template (no second copy of the body).
-// Batches up to this size take the small-batch shape (a tunable once the plan is measured: as a
-// declared tunable now it would only make the tuner try settings that change nothing while PLAN=0).
-#ifndef GDN_DECODE_PLAN_SPLIT_B
-#define GDN_DECODE_PLAN_SPLIT_B 16
-#endif
-
-namespace decode_plan {
-
-template <bool Streaming>
-__device__ __forceinline__ float4 load_row(const float4* p) {
-  if constexpr (Streaming) return __ldcs(p);
-  else return *p;
-}
-
-template <bool Streaming>
-__device__ __forceinline__ void store_row(float4* p, float4 value) {
-  if constexpr (Streaming) __stcs(p, value);
-  else *p = value;
-}
-
+// The kernel for one shape: Warps warps of Rows state rows per CTA, streaming or plain loads.
 template <int Warps, int Rows, bool Streaming>
 __global__ void __launch_bounds__(Warps * 32)
 gdn_decode_rows_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
@@ -308,16 +162,85 @@ gdn_decode_rows_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16*
 
 // One launch of the shape <Warps, Rows, Streaming> for B sequences.
 template <int Warps, int Rows, bool Streaming>
-void launch(int64_t B, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* state,
-            const float* A_log, const __nv_bfloat16* a, const float* dt_bias, const __nv_bfloat16* b_gate,
-            float scale, __nv_bfloat16* output, float* new_state, cudaStream_t stream) {
+void launch_rows(int64_t B, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* state,
+                 const float* A_log, const __nv_bfloat16* a, const float* dt_bias, const __nv_bfloat16* b_gate,
+                 float scale, __nv_bfloat16* output, float* new_state, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(B * kNumVHeads * (kHeadDim / (Warps * Rows))));
   gdn_decode_rows_kernel<Warps, Rows, Streaming><<<grid, Warps * 32, 0, stream>>>(
       q, k, v, state, A_log, a, dt_bias, b_gate, scale, output, new_state);
 }
 
-}  // namespace decode_plan
-#endif  // GDN_DECODE_PLAN
+// Persistent variant: a grid that fills the GPU once; each warp walks units of ROWS rows with a
+// grid stride and loads the next unit's state while it computes the current one, so the memory
+// system never waits for a block to retire and a new one to start.
+__global__ void __launch_bounds__(kThreads)
+gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+                             const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
+                             const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
+                             const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b_gate,
+                             float scale, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state,
+                             int64_t units) {
+  constexpr int kUnitsPerHead = kHeadDim / kRowsPerWarp;
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarps;
+  int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+
+  float4 s[kRowsPerWarp];
+  auto load = [&](int64_t u, float4 (&dst)[kRowsPerWarp]) {
+    const int64_t row_base = u * kRowsPerWarp * kHeadDim;  // units are laid out row-major over (b, h, v)
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      dst[r] = state != nullptr
+                   ? load_row<GDN_DECODE_STREAMING != 0>(reinterpret_cast<const float4*>(state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane)
+                   : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+  };
+  if (unit < units) load(unit, s);
+  for (; unit < units; unit += warps) {
+    float4 next_s[kRowsPerWarp];
+    const int64_t next_unit = unit + warps;
+    if (next_unit < units) load(next_unit, next_s);
+
+    const int64_t bh = unit / kUnitsPerHead;
+    const int first_row = static_cast<int>(unit % kUnitsPerHead) * kRowsPerWarp;
+    const int b = static_cast<int>(bh / kNumVHeads);
+    const int h = static_cast<int>(bh % kNumVHeads);
+    const int64_t qk_off = (static_cast<int64_t>(b) * kNumQKHeads + h / (kNumVHeads / kNumQKHeads)) * kHeadDim;
+    float kk[4];
+    float qq[4];
+    load_bf16x4(k + qk_off + 4 * lane, kk);
+    load_bf16x4(q + qk_off + 4 * lane, qq);
+    const float x = __bfloat162float(a[bh]) + dt_bias[h];
+    const float g = expf(-expf(A_log[h]) * softplus_torch(x));
+    const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])));
+    const int64_t row_base = unit * kRowsPerWarp * kHeadDim;
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      const float vv = __bfloat162float(v[bh * kHeadDim + first_row + r]);
+      const float4 old = make_float4(g * s[r].x, g * s[r].y, g * s[r].z, g * s[r].w);
+      const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
+      const float d = beta * (vv - u);
+      const float4 nxt = make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
+      store_row<GDN_DECODE_STREAMING != 0>(reinterpret_cast<float4*>(new_state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane, nxt);
+      const float o = warp_sum(qq[0] * nxt.x + qq[1] * nxt.y + qq[2] * nxt.z + qq[3] * nxt.w);
+      if (lane == r % 32) output[bh * kHeadDim + first_row + r] = __float2bfloat16(scale * o);
+    }
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) s[r] = next_s[r];
+  }
+}
+
+// A launch plan per batch size (GDN_DECODE_PLAN=1): the tuner's champions differ by batch band
+// (evolve on the H200, 2026-11-26): small batches want 4 warps x 4 rows per CTA with streaming
+// loads (the all-workload default), batches above 16 want 1 warp x 8 rows with plain loads (1.04x
+// in that band), where the default is 2-5% behind FLA. Both shapes are instances of
+// gdn_decode_rows_kernel; the host picks one per call from B alone. Written without a GPU at hand:
+// default 0 until measured.
+// Batches up to this size take the small-batch shape (a tunable once the plan is measured: as a
+// declared tunable now it would only make the tuner try settings that change nothing while PLAN=0).
+#ifndef GDN_DECODE_PLAN_SPLIT_B
+#define GDN_DECODE_PLAN_SPLIT_B 16
+#endif
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_decode_qk4_v8_d128_k_last: unexpected %s\n", what);
@@ -360,12 +283,12 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
 #if GDN_DECODE_PLAN == 1
   // Small batches: 4 warps x 4 rows, streaming loads; larger: 1 warp x 8 rows, plain loads.
   if (B <= GDN_DECODE_PLAN_SPLIT_B) {
-    decode_plan::launch<4, 4, true>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+    launch_rows<4, 4, true>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
                                     state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
                                     a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
                                     output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
   } else {
-    decode_plan::launch<1, 8, false>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+    launch_rows<1, 8, false>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
                                      state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
                                      a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
                                      output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
@@ -388,12 +311,11 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
       output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), units);
 #else
-  const dim3 grid(static_cast<unsigned>(B * kNumVHeads * kRowBlocks));
-  gdn_decode_kernel<<<grid, kThreads, 0, stream>>>(
-      q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+  launch_rows<kWarps, kRowsPerWarp, GDN_DECODE_STREAMING != 0>(
+      B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
       state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
-      output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+      output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
 #endif
   AFG_CUDA_CHECK(cudaGetLastError());
 }
