@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import flush_buffer, kernel_breakdown_us, load_jsonl, reference_fn, time_call  # noqa: E402
+from measure import flush_buffer, load_jsonl, reference_fn, time_call  # noqa: E402
 from safetensors.torch import load_file
 
 
@@ -121,7 +121,7 @@ def main():
             err_o = (o.float().reshape(ref[0].shape) - ref[0].float()).abs().max().item()
             err_s = (state.float() - ref[1].float()).abs().max().item()
             iterations = args.iterations if not prefill else max(3, args.iterations // 4)
-            kernel_ms, span_ms = time_call(call, flush, args.warmup, iterations)
+            kernel_ms, span_ms, fla_kernels = time_call(call, flush, args.warmup, iterations)
             row = dict(definition=args.definition, uuid=w["uuid"], axes=w["axes"], fla_kernel_ms=kernel_ms,
                        fla_span_ms=span_ms, max_abs_err_output=err_o, max_abs_err_state=err_s,
                        device=torch.cuda.get_device_name(0))
@@ -133,9 +133,8 @@ def main():
                 ours_call()
                 torch.cuda.synchronize()
                 row["ours_max_abs_err_output"] = (outputs["output"].float() - ref[0].float()).abs().max().item()
-                row["ours_kernel_ms"], row["ours_span_ms"] = time_call(ours_call, flush, args.warmup, iterations)
-                row["ours_kernels_us"] = kernel_breakdown_us(ours_call, flush, iterations)
-                row["fla_kernels_us"] = kernel_breakdown_us(call, flush, iterations)
+                row["ours_kernel_ms"], row["ours_span_ms"], row["ours_kernels_us"] = time_call(ours_call, flush, args.warmup, iterations)
+                row["fla_kernels_us"] = fla_kernels
             out.write(json.dumps(row) + "\n")
             out.flush()
             print(f"{w['uuid'][:8]} {w['axes']} fla kernels {kernel_ms*1000:.1f} us span {span_ms*1000:.1f} us err {err_o:.3g}/{err_s:.3g}"

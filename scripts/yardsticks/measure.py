@@ -23,26 +23,11 @@ def flush_buffer():
     return torch.empty(2 * props.L2_cache_size // 4 + 1024, dtype=torch.float32, device="cuda")
 
 
-def kernel_time_ms(fn, flush, iterations):
-    """Median over calls of the sum of the call's GPU kernel durations (launch gaps excluded)."""
+def profile_calls(fn, flush, iterations):
+    """One profiled pass: for each call (L2 flushed before it), its GPU kernel durations in us by
+    kernel name (summed when a name launches several times in one call; the flush excluded)."""
     from torch.profiler import ProfilerActivity, profile
-    sums = []
-    for i in range(iterations):
-        flush.fill_(float(i))
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            fn()
-            torch.cuda.synchronize()
-        sums.append(sum(e.device_time for e in prof.events()
-                        if e.device_type == torch.autograd.DeviceType.CUDA and "fill" not in e.name.lower()) / 1000.0)
-    return statistics.median(sums)
-
-
-def kernel_breakdown_us(fn, flush, iterations):
-    """Median duration of each GPU kernel of the call, by kernel name (microseconds; summed when a
-    name launches several times in one call)."""
-    from torch.profiler import ProfilerActivity, profile
-    per_name = {}
+    calls = []
     for i in range(iterations):
         flush.fill_(float(i))
         torch.cuda.synchronize()
@@ -52,10 +37,24 @@ def kernel_breakdown_us(fn, flush, iterations):
         call = {}
         for e in prof.events():
             if e.device_type == torch.autograd.DeviceType.CUDA and "fill" not in e.name.lower():
-                call[e.name] = call.get(e.name, 0.0) + e.device_time
-        for name, us in call.items():
-            per_name.setdefault(name, []).append(us)
-    return {name[:80]: statistics.median(v) for name, v in per_name.items()}
+                call[e.name[:80]] = call.get(e.name[:80], 0.0) + e.device_time
+        calls.append(call)
+    return calls
+
+
+def kernel_time_of(calls):
+    """Median over calls of the sum of the call's GPU kernel durations, ms (launch gaps excluded)."""
+    return statistics.median(sum(call.values()) for call in calls) / 1000.0
+
+
+def kernel_breakdown_of(calls):
+    """Median duration of each kernel over the calls, us."""
+    names = {name for call in calls for name in call}
+    return {name: statistics.median(call[name] for call in calls if name in call) for name in names}
+
+
+def kernel_time_ms(fn, flush, iterations):
+    return kernel_time_of(profile_calls(fn, flush, iterations))
 
 
 def event_span_ms(fn, flush, iterations):
@@ -73,9 +72,10 @@ def event_span_ms(fn, flush, iterations):
 
 
 def time_call(fn, flush, warmup, iterations):
-    """(kernel_time_ms, event_span_ms) after warm-up calls."""
+    """(kernel_time_ms, event_span_ms, per-kernel us) after warm-up calls: one profiled pass."""
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
     span = event_span_ms(fn, flush, iterations)
-    return kernel_time_ms(fn, flush, iterations), span
+    calls = profile_calls(fn, flush, iterations)
+    return kernel_time_of(calls), span, kernel_breakdown_of(calls)
