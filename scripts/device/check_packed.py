@@ -590,12 +590,10 @@ class Checker:
     def time_spans(self, call):
         """GPU span of each call in ms (torch profiler, Kineto device events): the L2 flush before
         each call is a fill kernel that separates the calls. Empty when the profiler gives no
-        device events with start times (the verdict then falls back to CUDA events)."""
+        device events with start times (the verdict then falls back to CUDA events). Runs right after
+        time() on the same call, which did the warm-up."""
         torch = self.torch
         from torch.profiler import ProfilerActivity, profile
-        for _ in range(self.args.warmup):
-            call()
-        torch.cuda.synchronize()
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             for i in range(self.args.iterations):
                 self.flush.fill_(1 + i % 255)  # a fill kernel (zero_ may become a memset)
