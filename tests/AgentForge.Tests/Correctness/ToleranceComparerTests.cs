@@ -28,6 +28,17 @@ public sealed class ToleranceComparerTests
     }
 
     [Fact]
+    public void The_default_tolerance_is_counted_in_the_same_pass_on_the_vector_path_too()
+    {
+        // 1000 elements (whole SIMD vectors and a scalar tail); every tenth off by 0.05 from 1.0.
+        var reference = Enumerable.Repeat(1f, 1000).ToArray();
+        var candidate = reference.Select((v, i) => i % 10 == 0 ? v + 0.05f : v).ToArray();
+        var stats = ToleranceComparer.Compare(TestTensors.F32(candidate), TestTensors.F32(reference), atol: 1, rtol: 0.3);
+        Assert.Equal(1.0, stats.MatchedRatio);
+        Assert.Equal(0.9, stats.MatchedRatioAtDefaultTolerance, 12);
+    }
+
+    [Fact]
     public void Bounds_are_strict_inequalities()
     {
         // |2 - 1| = 1 is not > atol 1, whatever the relative error.

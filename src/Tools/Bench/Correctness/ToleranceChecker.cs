@@ -32,15 +32,6 @@ public sealed class ToleranceChecker : IOutputChecker
             return new OutputCheck(context.OutputName, EvaluationStatus.INCORRECT_NUMERICAL, StopsEvaluation: true, error, error, stats, log);
         }
         return OutputCheck.FromTolerance(context.OutputName, stats, settings.RequiredMatchedRatio, ElementFormat.Summary($"output '{context.OutputName}'", stats, settings, shape))
-            with { MatchedRatioAtDefaultTolerance = MatchedRatioAtDefaultTolerance(context, stats) };
-    }
-
-    /// <summary>A second pass over the elements only when the definition's tolerance is not the default.</summary>
-    private static double MatchedRatioAtDefaultTolerance(OutputCheckContext context, ToleranceStats stats)
-    {
-        var (settings, standard) = (context.Settings, EvaluationSettings.Default);
-        return settings.Atol == standard.Atol && settings.Rtol == standard.Rtol
-            ? stats.MatchedRatio
-            : ToleranceComparer.Compare(context.Candidate, context.Reference, standard.Atol, standard.Rtol).MatchedRatio;
+            with { MatchedRatioAtDefaultTolerance = stats.MatchedRatioAtDefaultTolerance };
     }
 }

@@ -50,7 +50,8 @@ public static class ToleranceComparer
     internal static ToleranceStats Compare(Float32View candidate, Float32View reference, double atol, double rtol, bool nanMatchesNaN)
     {
         var total = candidate.Length;
-        var bounds = new Bounds((float)atol, (float)rtol, nanMatchesNaN);
+        var standard = EvaluationSettings.Default;
+        var bounds = new Bounds((float)atol, (float)rtol, nanMatchesNaN, (float)standard.Atol, (float)standard.Rtol);
         var chunks = (total + ChunkElements - 1) / ChunkElements;
         var merged = new Partial();
         var gate = new object();
@@ -85,7 +86,8 @@ public static class ToleranceComparer
         return merged.ToStats(total);
     }
 
-    private readonly record struct Bounds(float Atol, float Rtol, bool NanMatchesNaN);
+    /// <summary>The tolerance that decides, and FlashInfer-Bench's default one, counted in the same pass.</summary>
+    private readonly record struct Bounds(float Atol, float Rtol, bool NanMatchesNaN, float DefaultAtol, float DefaultRtol);
 
     private static Partial CompareChunk(Float32View candidate, Float32View reference, long chunk, Bounds bounds, float[] xScratch, float[] yScratch)
     {
@@ -101,6 +103,9 @@ public static class ToleranceComparer
             var atol = new Vector<float>(bounds.Atol);
             var rtol = new Vector<float>(bounds.Rtol);
             var eps = new Vector<float>(Epsilon);
+            var defaultAtol = new Vector<float>(bounds.DefaultAtol);
+            var defaultRtol = new Vector<float>(bounds.DefaultRtol);
+            var badAtDefaultLanes = Vector<int>.Zero;
             var maxAbs = Vector<float>.Zero;
             var maxRel = Vector<float>.Zero;
             var badLanes = Vector<int>.Zero;
@@ -120,6 +125,7 @@ public static class ToleranceComparer
                 var diff = Vector.Abs(vx - vy);
                 var rel = diff / (Vector.Abs(vy) + eps);
                 var bad = Vector.GreaterThan(diff, atol) & Vector.GreaterThan(rel, rtol);
+                badAtDefaultLanes -= Vector.GreaterThan(diff, defaultAtol) & Vector.GreaterThan(rel, defaultRtol);
                 if (!Vector.EqualsAll(bad, Vector<int>.Zero))
                 {
                     badLanes -= bad; // a true lane is -1
@@ -139,6 +145,7 @@ public static class ToleranceComparer
                 maxRel = Vector.Max(maxRel, rel);
             }
             acc.ToleranceBad += Vector.Sum(badLanes);
+            acc.ToleranceBadAtDefault += Vector.Sum(badAtDefaultLanes);
             for (var lane = 0; lane < width; lane++)
             {
                 acc.MaxAbs = Math.Max(acc.MaxAbs, maxAbs[lane]);
@@ -156,6 +163,7 @@ public static class ToleranceComparer
     private sealed class Partial
     {
         public long ToleranceBad;
+        public long ToleranceBadAtDefault;
         public long CandidateNonFinite;
         public long CandidateInfinite;
         public long SharedNonFinite;
@@ -177,6 +185,10 @@ public static class ToleranceComparer
                 {
                     ToleranceBad++;
                     FirstMismatch ??= new ElementPair(index, x, y);
+                }
+                if (diff > bounds.DefaultAtol && rel > bounds.DefaultRtol)
+                {
+                    ToleranceBadAtDefault++;
                 }
                 MaxAbs = Math.Max(MaxAbs, diff);
                 MaxRel = Math.Max(MaxRel, rel);
@@ -207,6 +219,7 @@ public static class ToleranceComparer
         public void Merge(Partial other)
         {
             ToleranceBad += other.ToleranceBad;
+            ToleranceBadAtDefault += other.ToleranceBadAtDefault;
             CandidateNonFinite += other.CandidateNonFinite;
             CandidateInfinite += other.CandidateInfinite;
             SharedNonFinite += other.SharedNonFinite;
@@ -220,8 +233,7 @@ public static class ToleranceComparer
         public ToleranceStats ToStats(long total)
         {
             var mismatched = ToleranceBad + CandidateNonFinite + ReferenceNonFinite;
-            // FlashInfer-Bench: an empty tensor matches; otherwise 1 - bad/total, clamped, in double.
-            var ratio = total == 0 ? 1.0 : Math.Clamp(1.0 - mismatched / (double)total, 0.0, 1.0);
+            var ratio = Ratio(mismatched, total);
             var unmatchedNonFinite = CandidateNonFinite + ReferenceNonFinite > 0;
             return new ToleranceStats(
                 total,
@@ -234,8 +246,13 @@ public static class ToleranceComparer
                 SharedNonFinite,
                 ReferenceNonFinite,
                 FirstMismatch,
-                FirstCandidateNonFinite);
+                FirstCandidateNonFinite,
+                Ratio(ToleranceBadAtDefault + CandidateNonFinite + ReferenceNonFinite, total));
         }
+
+        // FlashInfer-Bench: an empty tensor matches; otherwise 1 - bad/total, clamped, in double.
+        private static double Ratio(long mismatched, long total) =>
+            total == 0 ? 1.0 : Math.Clamp(1.0 - mismatched / (double)total, 0.0, 1.0);
 
         private static ElementPair? Earlier(ElementPair? a, ElementPair? b) =>
             a is null ? b : b is null ? a : a.Value.Index <= b.Value.Index ? a : b;
