@@ -1,4 +1,8 @@
-// dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: baseline CUDA kernel (fp32 throughout).
+// dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: baseline CUDA kernels.
+//
+// Default (DSA_ATTN_IMPL=1): split over the 2048 indices on tensor cores, then a merge; see
+// split_kv.cuh. This file keeps the first version (DSA_ATTN_IMPL=0, fp32 on CUDA cores), described
+// below, and the host entry point with the launch plan.
 //
 // Computes absorbed-MLA sparse attention: for token t and head h, over the valid entries j of
 // sparse_indices[t] (-1 = padding, anywhere in the row; an index is a token id page*64+offset
@@ -19,7 +23,7 @@
 // Indices outside [0, num_pages*64) are treated like -1 (the reference only defines -1 as
 // padding; other out-of-range values would fault there).
 // Launch: grid (16, T), block 256, about 32 KB of static shared memory. Scratch: none.
-// Measured numbers: none yet.
+// Measured (H200): ~0.31 ms at 1 token, ~0.33 ms at 8 (NOTES.md).
 
 #include "agentforge.h"
 
@@ -30,17 +34,25 @@
 #ifndef DSA_ATTN_THREADS
 #define DSA_ATTN_THREADS 256
 #endif
-// @tunable DSA_ATTN_IMPL: 0, 1 (default 0)
-// 0: one CTA per (head, token) on CUDA cores (this file); 1: split over the indices, all heads per
-// CTA on tensor cores, then a merge (split_kv.cuh; written without a GPU, default 0 until measured).
+// @tunable DSA_ATTN_IMPL: 0, 1 (default 1)
+// 0: one CTA per (head, token) on CUDA cores (this file; ~0.31 ms at 1 token on the H200);
+// 1: split over the indices, all heads per CTA on tensor cores, then a merge (split_kv.cuh;
+// 11.2 us at 1 token in its first version, results/gpu/2026-11-26-h200-pending-checks).
 #ifndef DSA_ATTN_IMPL
-#define DSA_ATTN_IMPL 0
+#define DSA_ATTN_IMPL 1
+#endif
+// @tunable DSA_ATTN_SMALL_T: 0, 2, 8 (default 2)
+// Calls of at most this many tokens split into slices of 32 indices (64 CTAs per token), larger
+// ones into slices of 64 (32 CTAs per token, T x 32 fill the GPU from a few tokens on).
+#ifndef DSA_ATTN_SMALL_T
+#define DSA_ATTN_SMALL_T 2
 #endif
 #include <cuda_runtime.h>
 
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 namespace {
 
@@ -196,7 +208,7 @@ dsa_sparse_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv
   }
 }
 
-#if DSA_ATTN_IMPL == 1  // unmeasured: the measured default does not even compile it
+#if DSA_ATTN_IMPL == 1
 #include "split_kv.cuh"
 #endif
 
@@ -230,27 +242,20 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   if (!check(T <= 65535, "num_tokens (grid.y limit 65535)")) return;
 
 #if DSA_ATTN_IMPL == 1
-  // Pass 1 per (slice of indices, token), pass 2 merges the slices per (head, token).
-  const size_t parts = static_cast<size_t>(T) * split_kv::kSplits * kHeads;
-  float* part_o = nullptr;
-  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part_o), parts * (kDimCkv + 2) * sizeof(float), stream));
-  float* part_ml = part_o + parts * kDimCkv;
-  static bool configured = false;
-  cudaError_t err = cudaSuccess;
-  if (!configured) {
-    err = cudaFuncSetAttribute(split_kv::split_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, split_kv::kSplitSmem);
-    configured = err == cudaSuccess;
-  }
-  if (err == cudaSuccess) {
-    split_kv::split_attention_kernel<<<dim3(split_kv::kSplits, static_cast<unsigned>(T)), split_kv::kSplitThreads,
-                                       split_kv::kSplitSmem, stream>>>(
-        q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
-        kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part_o, part_ml);
-    split_kv::merge_kernel<<<dim3(kHeads, static_cast<unsigned>(T)), split_kv::kMergeThreads, 0, stream>>>(
-        part_o, part_ml, output.ptr<__nv_bfloat16>(), lse.ptr<float>());
-    err = cudaGetLastError();
-  }
-  AFG_CUDA_CHECK(cudaFreeAsync(part_o, stream));
+  // Pass 1 per (slice of indices, token), pass 2 merges the slices per (head, token). The slice
+  // size is the launch plan, chosen from T alone (no device synchronization).
+  const bool small = T <= DSA_ATTN_SMALL_T;
+  const size_t parts = static_cast<size_t>(T) * (small ? kTopK / 32 : kTopK / 64) * kHeads;
+  float* part = nullptr;
+  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
+  const auto launch = [&](auto split) {
+    return split_kv::launch<decltype(split)::value>(
+        T, q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
+        kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part,
+        output.ptr<__nv_bfloat16>(), lse.ptr<float>(), stream);
+  };
+  const cudaError_t err = small ? launch(std::integral_constant<int, 32>{}) : launch(std::integral_constant<int, 64>{});
+  AFG_CUDA_CHECK(cudaFreeAsync(part, stream));
   AFG_CUDA_CHECK(err);
 #else
   const dim3 grid(kHeads, static_cast<unsigned>(T));

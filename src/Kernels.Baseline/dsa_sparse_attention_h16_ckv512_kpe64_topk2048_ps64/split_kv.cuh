@@ -4,45 +4,48 @@
 // 2048 rows (2.4 MB) on CUDA cores: ~0.3 ms where the bytes need ~1 us. Here every CTA takes one
 // slice of kSplit indices of one token for all 16 heads at once (each gathered row is read once per
 // token, and 16 heads are exactly the m16 of a tensor-core tile):
-//   pass 1, split_attention_kernel, grid (2048 / kSplit, T), 128 threads:
+//   pass 1, split_attention_kernel<kSplit>, grid (2048 / kSplit, T), 128 threads:
 //     gather the slice's ckv+kpe rows and the token's 16 query rows into shared memory (16-byte
 //     cp.async; padding rows are zero-filled, never loaded), S = Q K^T on mma.sync (bf16, fp32
 //     accumulate, K = 576), base-2 logits, the slice's row max m and sum l, P = 2^(S - m) in bf16,
 //     O = P Kc (K = kSplit, N = 512), written unnormalized in fp32 with m and l.
-//   pass 2, merge_kernel, grid (16, T): M = max m, L = sum l 2^(m - M), out = sum O 2^(m - M) / L,
-//     lse = M + log2 L (base 2 already); a row without a valid index gives 0 and -inf.
+//   pass 2, merge_kernel<kSplits>, grid (16, T), a programmatic dependent of pass 1 (its CTAs are
+//     resident and waiting while pass 1 runs): M = max m, L = sum l 2^(m - M),
+//     out = sum O 2^(m - M) / L, lse = M + log2 L (base 2 already); a row without a valid index
+//     gives 0 and -inf. Each thread sums 16 slices of 4 columns with all 16 loads in flight
+//     (kSplits / 16 thread groups, added in shared memory): the partials sit in L2, so the merge is
+//     bound by load latency, not bytes.
+// kSplit (indices per CTA) is chosen per call on the host (kernel.cu): 32 for the 1-2 token bands
+// (64 CTAs per token instead of 32: each CTA gathers half as much, the latency of one CTA's gather
+// is what a 1-token call waits for), 64 above (T x 32 CTAs already fill the GPU).
 // Workspace (cudaMallocAsync): T x splits x 16 x (512 + 2) floats.
-// Written 2026-11-26 without a GPU at hand: default off until measured (NOTES.md).
 #pragma once
-
-// DSA_ATTN_SPLIT: 64 or 128 (a declared tunable once DSA_ATTN_IMPL=1 is measured). Indices per CTA: 64 gives 32 CTAs per token (a 1-token call fills a quarter of the SMs), ~96 KB
-// of shared memory; 128 halves the partials the merge reads, ~170 KB.
-#ifndef DSA_ATTN_SPLIT
-#define DSA_ATTN_SPLIT 64
-#endif
 
 namespace split_kv {
 
-constexpr int kSplit = DSA_ATTN_SPLIT;
-constexpr int kSplits = kTopK / kSplit;
 constexpr int kDimQk = kDimCkv + kDimKpe;  // 576
 constexpr int kLdRow = kDimQk + 8;         // bf16 row stride: 1168 bytes, rows 4 banks apart
-constexpr int kLdP = kSplit + 8;
 constexpr int kSplitThreads = 128;
 constexpr int kSplitWarps = kSplitThreads / 32;
-constexpr int kIdxPerWarp = kSplit / kSplitWarps;  // logit columns per warp (16 or 8)
 constexpr int kDimsPerWarp = kDimCkv / kSplitWarps;  // output columns per warp (128)
-static_assert(kIdxPerWarp % 16 == 0, "each warp takes pairs of n8 tiles of indices");
 constexpr float kLog2e = 1.4426950408889634f;
 
+template <int kSplit>
 struct SplitSmem {
+  static constexpr int kLdP = kSplit + 8;
   __nv_bfloat16 q[kHeads * kLdRow];  // [head][q_nope | q_pe]
   __nv_bfloat16 k[kSplit * kLdRow];  // [index][ckv | kpe]
   __nv_bfloat16 p[kHeads * kLdP];    // 2^(S - m), bf16
   int idx[kSplit];
   float red[2][kSplitWarps][kHeads];  // per-warp row max, then row sum
 };
-constexpr int kSplitSmem = static_cast<int>(sizeof(SplitSmem));
+template <int kSplit>
+constexpr int split_smem_bytes() { return static_cast<int>(sizeof(SplitSmem<kSplit>)); }
+
+// Programmatic dependent launch: a dependent grid waits here for its primary's results (memory
+// flushed); the primary lets its dependents be scheduled from its start.
+__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
+__device__ __forceinline__ void pdl_allow_dependents() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
@@ -54,6 +57,10 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldmatrix_x2(uint32_t r[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
+               : "=r"(r[0]), "=r"(r[1]) : "r"(smem_addr(p)));
 }
 __device__ __forceinline__ void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -72,18 +79,28 @@ __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base,
 __device__ __forceinline__ void load_b_rows(uint32_t r[4], const __nv_bfloat16* y, int ld, int n0, int k0, int lane) {
   ldmatrix_x4(r, y + (n0 + (lane & 7) + (lane >> 4) * 8) * ld + k0 + ((lane >> 3) & 1) * 8);
 }
+// B fragments of one n8 tile (n0), k16 at k0, of B = Y^T (lanes 0-15 give the addresses).
+__device__ __forceinline__ void load_b_rows_one(uint32_t r[2], const __nv_bfloat16* y, int ld, int n0, int k0, int lane) {
+  ldmatrix_x2(r, y + (n0 + (lane & 7)) * ld + k0 + ((lane >> 3) & 1) * 8);
+}
 // B fragments of two n8 tiles of a row-major [k][n] tile.
 __device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* x, int ld, int n0, int k0, int lane) {
   ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + n0 + (lane >> 4) * 8);
 }
 
+template <int kSplit>
 __global__ void __launch_bounds__(kSplitThreads)
 split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                        const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
                        const int32_t* __restrict__ sparse_indices, float sm_scale, int64_t num_cache_tokens,
                        float* __restrict__ part_o, float* __restrict__ part_ml) {
+  constexpr int kSplits = kTopK / kSplit;
+  constexpr int kIdxPerWarp = kSplit / kSplitWarps;  // logit columns per warp (8 or 16)
+  static_assert(kIdxPerWarp == 8 || kIdxPerWarp % 16 == 0, "one n8 tile or pairs of them per warp");
+  constexpr int kLdP = SplitSmem<kSplit>::kLdP;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  SplitSmem& sm = *reinterpret_cast<SplitSmem*>(smem_raw);
+  SplitSmem<kSplit>& sm = *reinterpret_cast<SplitSmem<kSplit>*>(smem_raw);
+  pdl_allow_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
   const int split = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -122,12 +139,18 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   for (int k0 = 0; k0 < kDimQk; k0 += 16) {
     uint32_t af[4];
     load_a(af, sm.q, kLdRow, k0, lane);
+    if constexpr (kNT == 1) {
+      uint32_t bf[2];
+      load_b_rows_one(bf, sm.k, kLdRow, n0, k0, lane);
+      mma(s[0], af, bf[0], bf[1]);
+    } else {
 #pragma unroll
-    for (int nt = 0; nt < kNT; nt += 2) {
-      uint32_t bf[4];
-      load_b_rows(bf, sm.k, kLdRow, n0 + nt * 8, k0, lane);
-      mma(s[nt], af, bf[0], bf[1]);
-      mma(s[nt + 1], af, bf[2], bf[3]);
+      for (int nt = 0; nt < kNT; nt += 2) {
+        uint32_t bf[4];
+        load_b_rows(bf, sm.k, kLdRow, n0 + nt * 8, k0, lane);
+        mma(s[nt], af, bf[0], bf[1]);
+        mma(s[nt + 1], af, bf[2], bf[3]);
+      }
     }
   }
   const float scale2 = sm_scale * kLog2e;
@@ -219,27 +242,44 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   }
 }
 
-constexpr int kMergeThreads = kDimCkv / 4;  // four output columns per thread
+// Merge threads: a group of 128 threads (four columns each) per 16 slices.
+template <int kSplits>
+constexpr int merge_threads() { return (kDimCkv / 4) * (kSplits / 16); }
 
-__global__ void __launch_bounds__(kMergeThreads)
+template <int kSplits>
+__global__ void __launch_bounds__(merge_threads<kSplits>())
 merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml,
              __nv_bfloat16* __restrict__ output, float* __restrict__ lse) {
+  constexpr int kGroups = kSplits / 16;
+  static_assert(kSplits % 16 == 0 && kSplits <= 64, "16 slices per thread group, two per lane for the weights");
   const int h = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int tid = threadIdx.x;
+  const int quad = tid % (kDimCkv / 4), group = tid / (kDimCkv / 4);
   __shared__ float s_w[kSplits];
   __shared__ float s_total[2];
+  __shared__ float4 s_acc[kGroups > 1 ? kGroups - 1 : 1][kDimCkv / 4];
+  pdl_wait();  // the slices of pass 1, complete and visible
   if (tid < 32) {
+    float m_part[2], l_part[2];
     float mx = -INFINITY;
-    for (int s = tid; s < kSplits; s += 32) mx = fmaxf(mx, part_ml[((t * kSplits + s) * kHeads + h) * 2]);
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int s = tid + 32 * i;
+      const int64_t at = ((t * kSplits + s) * kHeads + h) * 2;
+      m_part[i] = s < kSplits ? part_ml[at] : -INFINITY;
+      l_part[i] = s < kSplits ? part_ml[at + 1] : 0.f;
+      mx = fmaxf(mx, m_part[i]);
+    }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
     float sum = 0.f;
-    for (int s = tid; s < kSplits; s += 32) {
-      const int64_t at = ((t * kSplits + s) * kHeads + h) * 2;
-      const float w = mx == -INFINITY ? 0.f : exp2f(part_ml[at] - mx);  // 0 for an empty slice (m = -inf)
-      s_w[s] = w;
-      sum += w * part_ml[at + 1];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int s = tid + 32 * i;
+      const float w = mx == -INFINITY ? 0.f : exp2f(m_part[i] - mx);  // 0 for an empty slice (m = -inf)
+      if (s < kSplits) s_w[s] = w;
+      sum += w * l_part[i];
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
@@ -248,31 +288,76 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
       s_total[1] = sum;
     }
   }
-  __syncthreads();
+  // This group's 16 slices, every load issued before the first is used (an empty slice holds
+  // zeros and weighs 0, so no branch is needed).
+  const int d = quad * 4;
+  float4 x[16];
+#pragma unroll
+  for (int i = 0; i < 16; ++i)
+    x[i] = *reinterpret_cast<const float4*>(part_o + ((t * kSplits + group * 16 + i) * kHeads + h) * kDimCkv + d);
+  __syncthreads();  // s_w, s_total
+  float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+  for (int i = 0; i < 16; ++i) {
+    const float w = s_w[group * 16 + i];
+    acc.x += w * x[i].x;
+    acc.y += w * x[i].y;
+    acc.z += w * x[i].z;
+    acc.w += w * x[i].w;
+  }
+  if (kGroups > 1) {
+    if (group > 0) s_acc[group - 1][quad] = acc;
+    __syncthreads();
+    if (group > 0) return;
+#pragma unroll
+    for (int g = 0; g < kGroups - 1; ++g) {
+      const float4 y = s_acc[g][quad];
+      acc.x += y.x;
+      acc.y += y.y;
+      acc.z += y.z;
+      acc.w += y.w;
+    }
+  }
   const float mx = s_total[0], sum = s_total[1];
   const int64_t th = t * kHeads + h;
-  const int d = tid * 4;
-  float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-  if (mx != -INFINITY) {
-    for (int s = 0; s < kSplits; ++s) {
-      const float w = s_w[s];
-      if (w == 0.f) continue;
-      const float4 x = *reinterpret_cast<const float4*>(part_o + ((t * kSplits + s) * kHeads + h) * kDimCkv + d);
-      acc.x += w * x.x;
-      acc.y += w * x.y;
-      acc.z += w * x.z;
-      acc.w += w * x.w;
-    }
-    const float inv = 1.0f / sum;
-    acc.x *= inv;
-    acc.y *= inv;
-    acc.z *= inv;
-    acc.w *= inv;
-  }
+  const float inv = mx == -INFINITY ? 0.f : 1.0f / sum;
   __nv_bfloat162* out2 = reinterpret_cast<__nv_bfloat162*>(output + th * kDimCkv + d);
-  out2[0] = __floats2bfloat162_rn(acc.x, acc.y);
-  out2[1] = __floats2bfloat162_rn(acc.z, acc.w);
+  out2[0] = __floats2bfloat162_rn(acc.x * inv, acc.y * inv);
+  out2[1] = __floats2bfloat162_rn(acc.z * inv, acc.w * inv);
   if (tid == 0) lse[th] = mx == -INFINITY ? -INFINITY : mx + log2f(sum);
+}
+
+// Pass 1 then pass 2 (a programmatic dependent) for slices of kSplit indices; part holds
+// T x (2048 / kSplit) x 16 x (512 + 2) floats.
+template <int kSplit>
+cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
+                   const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale, int64_t num_cache_tokens,
+                   float* part, __nv_bfloat16* output, float* lse, cudaStream_t stream) {
+  constexpr int kSplits = kTopK / kSplit;
+  static bool configured = false;  // the dynamic shared memory limit, once per instance and process
+  if (!configured) {
+    const cudaError_t err = cudaFuncSetAttribute(split_attention_kernel<kSplit>,
+                                                 cudaFuncAttributeMaxDynamicSharedMemorySize, split_smem_bytes<kSplit>());
+    if (err != cudaSuccess) return err;
+    configured = true;
+  }
+  float* part_o = part;
+  float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
+  split_attention_kernel<kSplit><<<dim3(kSplits, static_cast<unsigned>(T)), kSplitThreads, split_smem_bytes<kSplit>(), stream>>>(
+      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(kHeads, static_cast<unsigned>(T));
+  config.blockDim = dim3(merge_threads<kSplits>());
+  config.stream = stream;
+  cudaLaunchAttribute dependent[1];
+  dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  dependent[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = dependent;
+  config.numAttrs = 1;
+  return cudaLaunchKernelEx(&config, merge_kernel<kSplits>, static_cast<const float*>(part_o),
+                            static_cast<const float*>(part_ml), output, lse);
 }
 
 }  // namespace split_kv

@@ -9,7 +9,8 @@
 // unspecified (ties broken arbitrarily), as any valid top-k set is accepted.
 //
 // Algorithm:
-//   score kernel, grid (max_pages, B), block 256, only for rows with L > 2048 (rows with L <= 2048
+//   score kernel (default: the fp8 tensor-core one in score_mma.cuh; the fp32 one described here
+//   with INDEXER_SCORE_IMPL=0), grid (max_pages, B), block 256, only for rows with L > 2048 (rows with L <= 2048
 //   take every token and need no score): q[b] dequantized to fp32 in shared memory, the page's
 //   64 fp8 rows in shared memory; thread (token = tid % 64, head group = tid / 64) computes 16
 //   head dot products in fp32, sums relu(.)*w, the 4 head groups are added in shared memory.
@@ -17,11 +18,14 @@
 //   select kernel, grid B, block 512: L <= 2048 -> ids of all L tokens, then -1. Otherwise an
 //   exact radix select of the 2048-th largest score (4 passes of 8 bits over order-preserving
 //   uint32 keys, shared-memory histograms), then every token with key > threshold plus the first
-//   (2048 - #greater) tokens with key == threshold (shared atomic slot counters).
+//   (2048 - #greater) tokens with key == threshold. Histogram bins and output slots are claimed
+//   with warp-aggregated shared atomics (one per warp and bin or class): scores of similar size
+//   share their top byte, and one atomic per token on one address serializes.
 // seq_lens are clamped to [0, max_pages*64]; a page id outside [0, num_pages) reads as zeros.
 // Launch plan: max_num_pages <= 32 (69 of the 128 workloads) is a single select launch.
-// Measured (H200, 2026-11-25, before the single-launch plan): 1 page 3.2 us, 32 pages 4.1 us,
-// 91 pages 89 us (GPU span); see results/gpu.
+// Measured (H200, GPU span; results/gpu): 2026-11-25, before the single-launch plan: 1 page 3.2 us,
+// 32 pages 4.1 us, 91 pages 89 us; 2026-11-26 with fp8 mma scores: pass-through 1.4-1.7 us,
+// 34-45 pages (B 4-8) 18-27 us, 91 pages 37 us (per-thread atomics in the select).
 
 #include "agentforge.h"
 
@@ -31,12 +35,12 @@
 #ifndef INDEXER_SELECT_THREADS
 #define INDEXER_SELECT_THREADS 512
 #endif
-// @tunable INDEXER_SCORE_IMPL: 0, 1 (default 0)
+// @tunable INDEXER_SCORE_IMPL: 0, 1 (default 1)
 // 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync
-// m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). 1 is written without a GPU at hand:
-// default 0 until measured.
+// m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). H200, 91 pages: 89.7 us with 0,
+// 37.3 us with 1 (results/gpu/2026-11-26-h200-pending-checks), 128/128 workloads pass with 1.
 #ifndef INDEXER_SCORE_IMPL
-#define INDEXER_SCORE_IMPL 0
+#define INDEXER_SCORE_IMPL 1
 #endif
 #include <cuda_runtime.h>
 
@@ -144,7 +148,7 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
   }
 }
 
-#if INDEXER_SCORE_IMPL == 1  // unmeasured: the measured default does not compile it
+#if INDEXER_SCORE_IMPL == 1
 #include "score_mma.cuh"
 #endif
 
@@ -160,7 +164,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_eq;
 
   const int b = blockIdx.x;
-  const int tid = threadIdx.x;
+  const int tid = threadIdx.x, lane = tid & 31;
   const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
   const int32_t* bt = block_table + static_cast<int64_t>(b) * max_pages;
   int32_t* out = topk_indices + static_cast<int64_t>(b) * kTopK;
@@ -188,9 +192,15 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     __syncthreads();
     const uint32_t prefix = s_prefix;
     const uint32_t mask = s_mask;
-    for (int i = tid; i < L; i += kSelectThreads) {
-      const uint32_t key = float_key(sc[i]);
-      if ((key & mask) == prefix) atomicAdd(&s_hist[(key >> shift) & 0xffu], 1u);
+    // Warp-aggregated: the lanes of a warp that share a bin add once (scores of similar size share
+    // their top byte, and 2048+ shared atomics on one bin serialize).
+    for (int base = 0; base < L; base += kSelectThreads) {
+      const int i = base + tid;
+      const uint32_t key = i < L ? float_key(sc[i]) : 0u;
+      const bool counted = i < L && (key & mask) == prefix;
+      const uint32_t bin = counted ? (key >> shift) & 0xffu : 0x100u;  // 0x100: not counted
+      const uint32_t same = __match_any_sync(0xffffffffu, bin);
+      if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
     }
     __syncthreads();
     if (tid == 0) {
@@ -213,15 +223,30 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   const uint32_t thr = s_prefix;        // key of the 2048-th largest score
   const int take_eq = s_remaining;      // how many keys equal to thr to take (>= 1)
   const int n_gt = kTopK - take_eq;     // number of keys strictly greater than thr
-  for (int i = tid; i < L; i += kSelectThreads) {
-    const uint32_t key = float_key(sc[i]);
-    const int32_t id = bt[i / kPageSize] * kPageSize + (i % kPageSize);
-    if (key > thr) {
-      const int slot = atomicAdd(&s_gt, 1);
-      out[slot] = id;
-    } else if (key == thr) {
-      const int e = atomicAdd(&s_eq, 1);
-      if (e < take_eq) out[n_gt + e] = id;
+  // Output slots by warp: one shared atomic per warp and class, lanes placed by ballot rank.
+  const uint32_t below = (1u << lane) - 1u;
+  for (int base = 0; base < L; base += kSelectThreads) {
+    const int i = base + tid;
+    const uint32_t key = i < L ? float_key(sc[i]) : 0u;
+    const bool gt = i < L && key > thr;
+    const bool eq = i < L && key == thr;
+    const uint32_t gt_lanes = __ballot_sync(0xffffffffu, gt);
+    const uint32_t eq_lanes = __ballot_sync(0xffffffffu, eq);
+    int gt_base = 0, eq_base = 0;
+    if (lane == 0) {
+      if (gt_lanes) gt_base = atomicAdd(&s_gt, __popc(gt_lanes));
+      if (eq_lanes) eq_base = atomicAdd(&s_eq, __popc(eq_lanes));
+    }
+    gt_base = __shfl_sync(0xffffffffu, gt_base, 0);
+    eq_base = __shfl_sync(0xffffffffu, eq_base, 0);
+    if (gt || eq) {
+      const int32_t id = bt[i / kPageSize] * kPageSize + (i % kPageSize);
+      if (gt) {
+        out[gt_base + __popc(gt_lanes & below)] = id;
+      } else {
+        const int e = eq_base + __popc(eq_lanes & below);
+        if (e < take_eq) out[n_gt + e] = id;
+      }
     }
   }
 }

@@ -44,11 +44,12 @@
 #ifndef GDN_DECODE_PERSISTENT
 #define GDN_DECODE_PERSISTENT 0
 #endif
-// @tunable GDN_DECODE_PLAN: 0, 1 (default 0)
-// 1: the shape is chosen per call from the batch size (the plan below; written without a GPU,
-// default 0 until measured); 0: WARPS / ROWS / STREAMING / PERSISTENT as set here for every batch.
+// @tunable GDN_DECODE_PLAN: 0, 1 (default 1)
+// 1: the shape is chosen per call from the batch size (the plan below); 0: WARPS / ROWS /
+// STREAMING / PERSISTENT as set here for every batch. Measured on the H200 (results/gpu/
+// 2026-11-26-h200-pending-checks): B=1 2.0 -> 2.1 us, B=16 5.7 -> 5.7, B=64 19.1 -> 18.3.
 #ifndef GDN_DECODE_PLAN
-#define GDN_DECODE_PLAN 0
+#define GDN_DECODE_PLAN 1
 #endif
 // @tunable GDN_DECODE_STREAMING: 0, 1 (default 1)
 #ifndef GDN_DECODE_STREAMING
@@ -234,10 +235,9 @@ gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
 // (evolve on the H200, 2026-11-26): small batches want 4 warps x 4 rows per CTA with streaming
 // loads (the all-workload default), batches above 16 want 1 warp x 8 rows with plain loads (1.04x
 // in that band), where the default is 2-5% behind FLA. Both shapes are instances of
-// gdn_decode_rows_kernel; the host picks one per call from B alone. Written without a GPU at hand:
-// default 0 until measured.
-// Batches up to this size take the small-batch shape (a tunable once the plan is measured: as a
-// declared tunable now it would only make the tuner try settings that change nothing while PLAN=0).
+// gdn_decode_rows_kernel; the host picks one per call from B alone.
+// @tunable GDN_DECODE_PLAN_SPLIT_B: 8, 16, 32 (default 16)
+// Batches up to this size take the small-batch shape.
 #ifndef GDN_DECODE_PLAN_SPLIT_B
 #define GDN_DECODE_PLAN_SPLIT_B 16
 #endif
