@@ -47,6 +47,11 @@
 #ifndef DSA_ATTN_SMALL_T
 #define DSA_ATTN_SMALL_T 2
 #endif
+// @tunable DSA_ATTN_WARPS: 4, 8 (default 8)
+// Warps per split-attention CTA (DSA_ATTN_IMPL=1).
+#ifndef DSA_ATTN_WARPS
+#define DSA_ATTN_WARPS 8
+#endif
 #include <cuda_runtime.h>
 
 #include <cfloat>
@@ -249,7 +254,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   float* part = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
   const auto launch = [&](auto split) {
-    return split_kv::launch<decltype(split)::value>(
+    return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS>(
         T, q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
         kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part,
         output.ptr<__nv_bfloat16>(), lse.ptr<float>(), stream);

@@ -4,11 +4,13 @@
 // 2048 rows (2.4 MB) on CUDA cores: ~0.3 ms where the bytes need ~1 us. Here every CTA takes one
 // slice of kSplit indices of one token for all 16 heads at once (each gathered row is read once per
 // token, and 16 heads are exactly the m16 of a tensor-core tile):
-//   pass 1, split_attention_kernel<kSplit>, grid (2048 / kSplit, T), 128 threads:
+//   pass 1, split_attention_kernel<kSplit, kWarps>, grid (2048 / kSplit, T), kWarps warps:
 //     gather the slice's ckv+kpe rows and the token's 16 query rows into shared memory (16-byte
-//     cp.async; padding rows are zero-filled, never loaded), S = Q K^T on mma.sync (bf16, fp32
-//     accumulate, K = 576), base-2 logits, the slice's row max m and sum l, P = 2^(S - m) in bf16,
-//     O = P Kc (K = kSplit, N = 512), written unnormalized in fp32 with m and l.
+//     cp.async, rows by warp and pieces by lane; padding rows are zero-filled, never loaded),
+//     S = Q K^T on mma.sync (bf16, fp32 accumulate, K = 576 split over warps when there are more
+//     warps than n8 tiles, two accumulators per warp), S to shared memory, softmax statistics a
+//     lane per index: base-2 logits, the slice's row max m and sum l, P = 2^(S - m) in bf16,
+//     O = P Kc (K = kSplit, N = 512 over the warps), written unnormalized in fp32 with m and l.
 //   pass 2, merge_kernel<kSplits>, grid (16, T), a programmatic dependent of pass 1 (its CTAs are
 //     resident and waiting while pass 1 runs): M = max m, L = sum l 2^(m - M),
 //     out = sum O 2^(m - M) / L, lse = M + log2 L (base 2 already); a row without a valid index
@@ -16,8 +18,10 @@
 //     (kSplits / 16 thread groups, added in shared memory): the partials sit in L2, so the merge is
 //     bound by load latency, not bytes.
 // kSplit (indices per CTA) is chosen per call on the host (kernel.cu): 32 for the 1-2 token bands
-// (64 CTAs per token instead of 32: each CTA gathers half as much, the latency of one CTA's gather
-// is what a 1-token call waits for), 64 above (T x 32 CTAs already fill the GPU).
+// (64 CTAs per token instead of 32), 64 above (T x 32 CTAs already fill the GPU; 32 there doubles
+// the partials: 6 tokens 13.0 -> 15.3 us on the H200). v2 (4 warps, one mma chain of 36 steps per
+// warp, division in every load address) ran at 6% of warp slots and 18% issue with one CTA per SM
+// at 1 token: a latency-bound instruction stream; v3 has 8 warps and half-length chains.
 // Workspace (cudaMallocAsync): T x splits x 16 x (512 + 2) floats.
 #pragma once
 
@@ -25,22 +29,37 @@ namespace split_kv {
 
 constexpr int kDimQk = kDimCkv + kDimKpe;  // 576
 constexpr int kLdRow = kDimQk + 8;         // bf16 row stride: 1168 bytes, rows 4 banks apart
-constexpr int kSplitThreads = 128;
-constexpr int kSplitWarps = kSplitThreads / 32;
-constexpr int kDimsPerWarp = kDimCkv / kSplitWarps;  // output columns per warp (128)
 constexpr float kLog2e = 1.4426950408889634f;
 
-template <int kSplit>
-struct SplitSmem {
+// Warp roles for kSplit indices and kWarps warps: S = Q K^T is kSplit / 8 n8 tiles of indices; with
+// more warps than tiles the 576-long K dimension is split in kKParts parts (partial S summed in
+// shared memory), so every warp has work and each warp's mma chain is shorter.
+template <int kSplit, int kWarps>
+struct SplitShape {
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kTiles = kSplit / 8;
+  static constexpr int kKParts = kWarps > kTiles ? kWarps / kTiles : 1;
+  static constexpr int kTilesPerWarp = kTiles * kKParts / kWarps;
+  static constexpr int kKSteps = kDimQk / 16 / kKParts;  // k16 steps per warp (36 or 18)
+  static constexpr int kDimsPerWarp = kDimCkv / kWarps;  // output columns per warp in O = P Kc
   static constexpr int kLdP = kSplit + 8;
-  __nv_bfloat16 q[kHeads * kLdRow];  // [head][q_nope | q_pe]
-  __nv_bfloat16 k[kSplit * kLdRow];  // [index][ckv | kpe]
-  __nv_bfloat16 p[kHeads * kLdP];    // 2^(S - m), bf16
-  int idx[kSplit];
-  float red[2][kSplitWarps][kHeads];  // per-warp row max, then row sum
+  static_assert(kTilesPerWarp == 1 || kTilesPerWarp % 2 == 0, "one n8 tile or pairs of them per warp");
+  static_assert(kKSteps % 2 == 0, "two accumulators, even and odd k steps");
+  static_assert(kSplit % 32 == 0 && kHeads % kWarps == 0, "softmax: a lane per index, whole heads per warp");
 };
-template <int kSplit>
-constexpr int split_smem_bytes() { return static_cast<int>(sizeof(SplitSmem<kSplit>)); }
+
+template <int kSplit, int kWarps>
+struct SplitSmem {
+  using Shape = SplitShape<kSplit, kWarps>;
+  __nv_bfloat16 q[kHeads * kLdRow];               // [head][q_nope | q_pe]
+  __nv_bfloat16 k[kSplit * kLdRow];               // [index][ckv | kpe]
+  __nv_bfloat16 p[kHeads * Shape::kLdP];          // 2^(S - m), bf16
+  float s[Shape::kKParts][kHeads][kSplit];        // raw Q K^T, one slab per K part
+  int idx[kSplit];
+  float m[kHeads], l[kHeads];                     // slice row max (base 2) and sum
+};
+template <int kSplit, int kWarps>
+constexpr int split_smem_bytes() { return static_cast<int>(sizeof(SplitSmem<kSplit, kWarps>)); }
 
 // Programmatic dependent launch: a dependent grid waits here for its primary's results (memory
 // flushed); the primary lets its dependents be scheduled from its start.
@@ -88,18 +107,17 @@ __device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* 
   ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + n0 + (lane >> 4) * 8);
 }
 
-template <int kSplit>
-__global__ void __launch_bounds__(kSplitThreads)
+template <int kSplit, int kWarps>
+__global__ void __launch_bounds__(kWarps * 32)
 split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                        const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
                        const int32_t* __restrict__ sparse_indices, float sm_scale, int64_t num_cache_tokens,
                        float* __restrict__ part_o, float* __restrict__ part_ml) {
+  using Shape = SplitShape<kSplit, kWarps>;
   constexpr int kSplits = kTopK / kSplit;
-  constexpr int kIdxPerWarp = kSplit / kSplitWarps;  // logit columns per warp (8 or 16)
-  static_assert(kIdxPerWarp == 8 || kIdxPerWarp % 16 == 0, "one n8 tile or pairs of them per warp");
-  constexpr int kLdP = SplitSmem<kSplit>::kLdP;
+  constexpr int kChunks = kDimQk / 8;  // 16-byte pieces per row (72)
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  SplitSmem<kSplit>& sm = *reinterpret_cast<SplitSmem<kSplit>*>(smem_raw);
+  SplitSmem<kSplit, kWarps>& sm = *reinterpret_cast<SplitSmem<kSplit, kWarps>*>(smem_raw);
   pdl_allow_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
   const int split = blockIdx.x;
   const int64_t t = blockIdx.y;
@@ -110,113 +128,116 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
     const int raw = sparse_indices[t * kTopK + split * kSplit + tid];
     sm.idx[tid] = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens ? raw : -1;
   }
-  // Query rows of the 16 heads: 64 + 8 pieces of 16 bytes each.
-  for (int i = tid; i < kHeads * (kDimQk / 8); i += kSplitThreads) {
-    const int h = i / (kDimQk / 8), c = (i % (kDimQk / 8)) * 8;
-    const __nv_bfloat16* src = c < kDimCkv ? q_nope + (t * kHeads + h) * kDimCkv + c
-                                           : q_pe + (t * kHeads + h) * kDimKpe + (c - kDimCkv);
-    cp_async16(sm.q + h * kLdRow + c, src, 16);
+  // Rows by warp, 16-byte pieces by lane (no division in the address arithmetic). Query rows first.
+  for (int r = warp; r < kHeads; r += kWarps) {
+    const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
+    const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
+    for (int c = lane; c < kChunks; c += 32) {
+      const int col = c * 8;
+      cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
+    }
   }
   __syncthreads();  // idx
   // Gathered rows; padding rows are zero-filled without a load.
-  for (int i = tid; i < kSplit * (kDimQk / 8); i += kSplitThreads) {
-    const int r = i / (kDimQk / 8), c = (i % (kDimQk / 8)) * 8;
+  for (int r = warp; r < kSplit; r += kWarps) {
     const int idx = sm.idx[r];
     const int64_t row = idx >= 0 ? idx : 0;
-    const __nv_bfloat16* src = c < kDimCkv ? ckv + row * kDimCkv + c : kpe + row * kDimKpe + (c - kDimCkv);
-    cp_async16(sm.k + r * kLdRow + c, src, idx >= 0 ? 16 : 0);
+    const __nv_bfloat16* ck = ckv + row * kDimCkv;
+    const __nv_bfloat16* kp = kpe + row * kDimKpe;
+    for (int c = lane; c < kChunks; c += 32) {
+      const int col = c * 8;
+      cp_async16(sm.k + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
+    }
   }
   asm volatile("cp.async.wait_all;\n" ::: "memory");
   __syncthreads();
 
-  // --- S = Q K^T for this warp's indices, base-2 logits; padding -> -inf --------------------------
-  constexpr int kNT = kIdxPerWarp / 8;
-  const int n0 = warp * kIdxPerWarp;
-  float s[kNT][4];
+  // --- S = Q K^T: this warp's tiles over its part of K, two accumulators (even / odd k steps) ------
+  constexpr int kNT = Shape::kTilesPerWarp;
+  const int n0 = (warp % (kWarps / Shape::kKParts)) * kNT * 8;
+  const int kpart = warp / (kWarps / Shape::kKParts);
+  float s[2][kNT][4];
 #pragma unroll
-  for (int nt = 0; nt < kNT; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
-#pragma unroll 4
-  for (int k0 = 0; k0 < kDimQk; k0 += 16) {
+  for (int a = 0; a < 2; ++a)
+#pragma unroll
+    for (int nt = 0; nt < kNT; ++nt) s[a][nt][0] = s[a][nt][1] = s[a][nt][2] = s[a][nt][3] = 0.f;
+  const auto k_step = [&](float (&acc)[kNT][4], int k0) {
     uint32_t af[4];
     load_a(af, sm.q, kLdRow, k0, lane);
     if constexpr (kNT == 1) {
       uint32_t bf[2];
       load_b_rows_one(bf, sm.k, kLdRow, n0, k0, lane);
-      mma(s[0], af, bf[0], bf[1]);
+      mma(acc[0], af, bf[0], bf[1]);
     } else {
 #pragma unroll
       for (int nt = 0; nt < kNT; nt += 2) {
         uint32_t bf[4];
         load_b_rows(bf, sm.k, kLdRow, n0 + nt * 8, k0, lane);
-        mma(s[nt], af, bf[0], bf[1]);
-        mma(s[nt + 1], af, bf[2], bf[3]);
+        mma(acc[nt], af, bf[0], bf[1]);
+        mma(acc[nt + 1], af, bf[2], bf[3]);
       }
     }
+  };
+  const int kbase = kpart * Shape::kKSteps * 16;
+#pragma unroll 2
+  for (int ks = 0; ks < Shape::kKSteps; ks += 2) {
+    k_step(s[0], kbase + ks * 16);
+    k_step(s[1], kbase + ks * 16 + 16);
   }
-  const float scale2 = sm_scale * kLog2e;
-  float mx[2] = {-INFINITY, -INFINITY};  // heads g and g + 8
 #pragma unroll
   for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int j = n0 + nt * 8 + 2 * tq + (e & 1);
-      s[nt][e] = sm.idx[j] >= 0 ? s[nt][e] * scale2 : -INFINITY;
-      mx[e >> 1] = fmaxf(mx[e >> 1], s[nt][e]);
-    }
-  }
-#pragma unroll
-  for (int hh = 0; hh < 2; ++hh) {
-    mx[hh] = fmaxf(mx[hh], __shfl_xor_sync(0xffffffffu, mx[hh], 1));
-    mx[hh] = fmaxf(mx[hh], __shfl_xor_sync(0xffffffffu, mx[hh], 2));
-  }
-  if (tq == 0) {
-    sm.red[0][warp][g] = mx[0];
-    sm.red[0][warp][g + 8] = mx[1];
+    const int n = n0 + nt * 8 + 2 * tq;
+    sm.s[kpart][g][n] = s[0][nt][0] + s[1][nt][0];
+    sm.s[kpart][g][n + 1] = s[0][nt][1] + s[1][nt][1];
+    sm.s[kpart][g + 8][n] = s[0][nt][2] + s[1][nt][2];
+    sm.s[kpart][g + 8][n + 1] = s[0][nt][3] + s[1][nt][3];
   }
   __syncthreads();
-  float m[2], l[2] = {0.f, 0.f};
-#pragma unroll
-  for (int hh = 0; hh < 2; ++hh) {
-    m[hh] = sm.red[0][0][g + 8 * hh];
-#pragma unroll
-    for (int w = 1; w < kSplitWarps; ++w) m[hh] = fmaxf(m[hh], sm.red[0][w][g + 8 * hh]);
-  }
-  // P = 2^(S - m) (0 for padding and for a slice without a valid index), row sums.
-#pragma unroll
-  for (int nt = 0; nt < kNT; ++nt) {
-    float p[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const float mm = m[e >> 1];
-      p[e] = mm == -INFINITY ? 0.f : exp2f(s[nt][e] - mm);
-      l[e >> 1] += p[e];
-    }
-    const int j = n0 + nt * 8 + 2 * tq;
-    *reinterpret_cast<__nv_bfloat162*>(sm.p + g * kLdP + j) = __floats2bfloat162_rn(p[0], p[1]);
-    *reinterpret_cast<__nv_bfloat162*>(sm.p + (g + 8) * kLdP + j) = __floats2bfloat162_rn(p[2], p[3]);
-  }
-#pragma unroll
-  for (int hh = 0; hh < 2; ++hh) {
-    l[hh] += __shfl_xor_sync(0xffffffffu, l[hh], 1);
-    l[hh] += __shfl_xor_sync(0xffffffffu, l[hh], 2);
-  }
-  if (tq == 0) {
-    sm.red[1][warp][g] = l[0];
-    sm.red[1][warp][g + 8] = l[1];
-  }
-  __syncthreads();  // P and the partial sums
 
-  // --- O = P Kc for this warp's 128 output columns ------------------------------------------------
-  const int d0 = warp * kDimsPerWarp;
-  float o[kDimsPerWarp / 8][4];
+  // --- Softmax statistics per head (a lane per index): base-2 logits, padding -> -inf ------------
+  const float scale2 = sm_scale * kLog2e;
+  for (int h = warp; h < kHeads; h += kWarps) {
+    float x[kSplit / 32];
+    float mx = -INFINITY;
 #pragma unroll
-  for (int nt = 0; nt < kDimsPerWarp / 8; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
+    for (int j = 0; j < kSplit / 32; ++j) {
+      const int n = lane + 32 * j;
+      float v = sm.s[0][h][n];
+#pragma unroll
+      for (int p = 1; p < Shape::kKParts; ++p) v += sm.s[p][h][n];
+      x[j] = sm.idx[n] >= 0 ? v * scale2 : -INFINITY;
+      mx = fmaxf(mx, x[j]);
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+    float l = 0.f;
+#pragma unroll
+    for (int j = 0; j < kSplit / 32; ++j) {
+      const float p = mx == -INFINITY ? 0.f : exp2f(x[j] - mx);  // 0 for padding and an empty slice
+      l += p;
+      sm.p[h * Shape::kLdP + lane + 32 * j] = __float2bfloat16_rn(p);
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);
+    if (lane == 0) {
+      sm.m[h] = mx;
+      sm.l[h] = l;
+    }
+  }
+  __syncthreads();  // P, m, l
+
+  // --- O = P Kc for this warp's output columns --------------------------------------------------
+  constexpr int kDims = Shape::kDimsPerWarp;
+  const int d0 = warp * kDims;
+  float o[kDims / 8][4];
+#pragma unroll
+  for (int nt = 0; nt < kDims / 8; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
 #pragma unroll
   for (int k0 = 0; k0 < kSplit; k0 += 16) {
     uint32_t af[4];
-    load_a(af, sm.p, kLdP, k0, lane);
+    load_a(af, sm.p, Shape::kLdP, k0, lane);
 #pragma unroll
-    for (int nt = 0; nt < kDimsPerWarp / 8; nt += 2) {
+    for (int nt = 0; nt < kDims / 8; nt += 2) {
       uint32_t bf[4];
       load_b_cols(bf, sm.k, kLdRow, d0 + nt * 8, k0, lane);
       mma(o[nt], af, bf[0], bf[1]);
@@ -225,20 +246,14 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   }
   const int64_t base = (t * kSplits + split) * kHeads;
 #pragma unroll
-  for (int nt = 0; nt < kDimsPerWarp / 8; ++nt) {
+  for (int nt = 0; nt < kDims / 8; ++nt) {
     const int d = d0 + nt * 8 + 2 * tq;
     *reinterpret_cast<float2*>(part_o + (base + g) * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
     *reinterpret_cast<float2*>(part_o + (base + g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
   }
   if (tid < kHeads) {
-    float lsum = 0.f;
-#pragma unroll
-    for (int w = 0; w < kSplitWarps; ++w) lsum += sm.red[1][w][tid];
-    float mmax = sm.red[0][0][tid];
-#pragma unroll
-    for (int w = 1; w < kSplitWarps; ++w) mmax = fmaxf(mmax, sm.red[0][w][tid]);
-    part_ml[(base + tid) * 2] = mmax;
-    part_ml[(base + tid) * 2 + 1] = lsum;
+    part_ml[(base + tid) * 2] = sm.m[tid];
+    part_ml[(base + tid) * 2 + 1] = sm.l[tid];
   }
 }
 
@@ -329,21 +344,23 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
 
 // Pass 1 then pass 2 (a programmatic dependent) for slices of kSplit indices; part holds
 // T x (2048 / kSplit) x 16 x (512 + 2) floats.
-template <int kSplit>
+template <int kSplit, int kWarps>
 cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                    const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale, int64_t num_cache_tokens,
                    float* part, __nv_bfloat16* output, float* lse, cudaStream_t stream) {
   constexpr int kSplits = kTopK / kSplit;
   static bool configured = false;  // the dynamic shared memory limit, once per instance and process
   if (!configured) {
-    const cudaError_t err = cudaFuncSetAttribute(split_attention_kernel<kSplit>,
-                                                 cudaFuncAttributeMaxDynamicSharedMemorySize, split_smem_bytes<kSplit>());
+    const cudaError_t err = cudaFuncSetAttribute(split_attention_kernel<kSplit, kWarps>,
+                                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                 split_smem_bytes<kSplit, kWarps>());
     if (err != cudaSuccess) return err;
     configured = true;
   }
   float* part_o = part;
   float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
-  split_attention_kernel<kSplit><<<dim3(kSplits, static_cast<unsigned>(T)), kSplitThreads, split_smem_bytes<kSplit>(), stream>>>(
+  split_attention_kernel<kSplit, kWarps><<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32,
+                                          split_smem_bytes<kSplit, kWarps>(), stream>>>(
       q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;

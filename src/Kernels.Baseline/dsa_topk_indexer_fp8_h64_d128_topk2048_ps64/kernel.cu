@@ -44,6 +44,7 @@
 #endif
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -152,10 +153,50 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 #include "score_mma.cuh"
 #endif
 
+// Keys cached in shared memory per row (dynamic, min(L, this) x 4 bytes); longer rows read the rest
+// from the score buffer on every pass.
+constexpr int kSelectCacheKeys = 16384;
+
+// The radix digit that holds the rem-th largest key: warp 0 reads the 256-bin histogram, lane l
+// holding bins 8l..8l+7, a suffix sum over lanes finds the lane whose bins hold it and that lane
+// walks its 8 bins (no thread walks all 256). Updates prefix, mask and remaining.
+__device__ __forceinline__ void pick_digit(const uint32_t* hist, int lane, int shift, uint32_t& prefix_out,
+                                           uint32_t& mask_out, int& remaining) {
+  uint32_t c[8];
+  int mine = 0;
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    c[j] = hist[8 * lane + j];
+    mine += static_cast<int>(c[j]);
+  }
+  int suffix = mine;  // keys in bins 8l and above
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) {
+    const int v = __shfl_down_sync(0xffffffffu, suffix, off);
+    if (lane + off < 32) suffix += v;
+  }
+  const int rem = remaining;
+  int above = suffix - mine;  // keys in the bins above this lane's
+  if (above < rem && suffix >= rem) {  // exactly one lane
+#pragma unroll
+    for (int j = 7; j >= 0; --j) {
+      const int cj = static_cast<int>(c[j]);
+      if (above + cj >= rem) {
+        prefix_out |= static_cast<uint32_t>(8 * lane + j) << shift;
+        mask_out |= 0xffu << shift;
+        remaining = rem - above;
+        break;
+      }
+      above += cj;
+    }
+  }
+}
+
 __global__ void __launch_bounds__(kSelectThreads)
 indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restrict__ seq_lens,
-                      const int32_t* __restrict__ block_table, int max_pages,
+                      const int32_t* __restrict__ block_table, int max_pages, int cache_keys,
                       int32_t* __restrict__ topk_indices) {
+  extern __shared__ uint32_t s_keys[];  // cache_keys entries
   __shared__ uint32_t s_hist[256];
   __shared__ uint32_t s_prefix;
   __shared__ uint32_t s_mask;
@@ -164,7 +205,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_eq;
 
   const int b = blockIdx.x;
-  const int tid = threadIdx.x, lane = tid & 31;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
   const int32_t* bt = block_table + static_cast<int64_t>(b) * max_pages;
   int32_t* out = topk_indices + static_cast<int64_t>(b) * kTopK;
@@ -176,6 +217,11 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   }
 
   const float* sc = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
+  const int cached = L < cache_keys ? L : cache_keys;
+  // One read of the row's scores (in L2: the score kernel just wrote them), keys kept on chip.
+#pragma unroll 4
+  for (int i = tid; i < cached; i += kSelectThreads) s_keys[i] = float_key(sc[i]);
+  const auto key_at = [&](int i) { return i < cached ? s_keys[i] : float_key(sc[i]); };
   if (tid == 0) {
     s_prefix = 0u;
     s_mask = 0u;
@@ -189,32 +235,28 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   for (int pass = 0; pass < 4; ++pass) {
     const int shift = 24 - 8 * pass;
     for (int i = tid; i < 256; i += kSelectThreads) s_hist[i] = 0u;
-    __syncthreads();
+    __syncthreads();  // the cleared histogram, the keys, the previous pass's digit
     const uint32_t prefix = s_prefix;
     const uint32_t mask = s_mask;
     // Warp-aggregated: the lanes of a warp that share a bin add once (scores of similar size share
-    // their top byte, and 2048+ shared atomics on one bin serialize).
+    // their top byte, and one atomic per key on one bin serializes).
     for (int base = 0; base < L; base += kSelectThreads) {
       const int i = base + tid;
-      const uint32_t key = i < L ? float_key(sc[i]) : 0u;
+      const uint32_t key = i < L ? key_at(i) : 0u;
       const bool counted = i < L && (key & mask) == prefix;
       const uint32_t bin = counted ? (key >> shift) & 0xffu : 0x100u;  // 0x100: not counted
       const uint32_t same = __match_any_sync(0xffffffffu, bin);
       if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
     }
     __syncthreads();
-    if (tid == 0) {
-      const int rem = s_remaining;
-      int above = 0;
-      for (int d = 255; d >= 0; --d) {
-        const int c = static_cast<int>(s_hist[d]);
-        if (above + c >= rem) {
-          s_prefix = prefix | (static_cast<uint32_t>(d) << shift);
-          s_mask = mask | (0xffu << shift);
-          s_remaining = rem - above;
-          break;
-        }
-        above += c;
+    if (warp == 0) {
+      uint32_t p = prefix, m = mask;
+      int rem = s_remaining;
+      pick_digit(s_hist, lane, shift, p, m, rem);
+      if (rem != s_remaining || m != mask) {  // the one lane that found the digit
+        s_prefix = p;
+        s_mask = m;
+        s_remaining = rem;
       }
     }
     __syncthreads();
@@ -227,7 +269,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   const uint32_t below = (1u << lane) - 1u;
   for (int base = 0; base < L; base += kSelectThreads) {
     const int i = base + tid;
-    const uint32_t key = i < L ? float_key(sc[i]) : 0u;
+    const uint32_t key = i < L ? key_at(i) : 0u;
     const bool gt = i < L && key > thr;
     const bool eq = i < L && key == thr;
     const uint32_t gt_lanes = __ballot_sync(0xffffffffu, gt);
@@ -305,10 +347,22 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
         scores);
 #endif
   }
-  indexer_select_kernel<<<static_cast<unsigned>(B), kSelectThreads, 0, stream>>>(
-      scores, seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-      topk_indices.ptr<int32_t>());
-  const cudaError_t launch_err = cudaGetLastError();
+  // Scores exist only on the scoring plan; the pass-through launch needs no key cache.
+  const int cache_keys = scores == nullptr ? 0 : static_cast<int>(std::min<int64_t>(max_pages * kPageSize, kSelectCacheKeys));
+  const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t);
+  static bool cache_configured = false;  // the dynamic shared memory limit, once per process
+  cudaError_t launch_err = cudaSuccess;
+  if (!cache_configured && cache_bytes > 48 * 1024) {
+    launch_err = cudaFuncSetAttribute(indexer_select_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)));
+    cache_configured = launch_err == cudaSuccess;
+  }
+  if (launch_err == cudaSuccess) {
+    indexer_select_kernel<<<static_cast<unsigned>(B), kSelectThreads, cache_bytes, stream>>>(
+        scores, seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
+        cache_keys, topk_indices.ptr<int32_t>());
+    launch_err = cudaGetLastError();
+  }
   if (scores != nullptr) cudaFreeAsync(scores, stream);
   if (launch_err != cudaSuccess)
     std::fprintf(stderr, "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: launch failed: %s\n",

@@ -56,11 +56,26 @@
 #define MOE_GEMM1_FP8_MAX_T 256
 #endif
 // @tunable MOE_FP8_STAGES: 2, 3, 4 (default 2)
-// K blocks of 128 in flight per fp8 GEMM1 CTA (27 KB of shared memory each). Measured with 2: at
-// T=55 the kernel streams weights at ~1.1 TB/s with one CTA per SM busy; more stages in flight is
-// the first thing to try (not yet run with 3 or 4).
+// K blocks of 128 in flight per fp8 GEMM1 CTA of the 64-row tile (27 KB of shared memory each).
+// H200 (results/gpu/2026-11-26-h200-pending-checks): T=55 943 / 952 / 967 us with 2 / 3 / 4.
 #ifndef MOE_FP8_STAGES
 #define MOE_FP8_STAGES 2
+#endif
+// @tunable MOE_GEMM1_SMALL_TILE_MAX_T: 0, 64, 256, 1024 (default 256)
+// Up to this many tokens (and T <= MOE_GEMM1_FP8_MAX_T) both GEMMs use 16-pair tiles streamed by
+// cp.async stages: GEMM1 16 x 128 columns (Fp8TileSmall in moe_tc.cuh, per weight byte a quarter of
+// the mma work of the 64 x 64 tile and twice the weight rows per stage), GEMM2 16 x 256 columns
+// (gemm2_small_kernel: four W2 blocks in flight per CTA instead of one register-prefetched step).
+// 0: never.
+#ifndef MOE_GEMM1_SMALL_TILE_MAX_T
+#define MOE_GEMM1_SMALL_TILE_MAX_T 256
+#endif
+// @tunable MOE_SMALL_STAGES: 2, 3, 4 (default 2)
+// K blocks in flight per CTA of the small tiles (39 KB of shared memory each in GEMM1, 41 KB in GEMM2).
+// H200 (results/gpu/2026-11-26-h200-small-tiles): T=55 665 us with 4 (one CTA per SM), 447 us with
+// 2 (two per SM); T=7 174 -> 139 us.
+#ifndef MOE_SMALL_STAGES
+#define MOE_SMALL_STAGES 2
 #endif
 // @tunable MOE_PDL: 0, 1 (default 1)
 // 1: the kernels after routing are launched as programmatic dependents (cudaLaunchKernelEx), each
@@ -484,6 +499,16 @@ bool check(bool ok, const char* what) {
 
 size_t align_up(size_t x) { return (x + 255) & ~static_cast<size_t>(255); }
 
+// Raises a kernel's dynamic shared memory limit to bytes, once per kernel and process.
+template <auto Kernel>
+cudaError_t configure_dynamic_smem(int bytes) {
+  static bool done = false;  // one flag per kernel (each instantiation of this template)
+  if (done) return cudaSuccess;
+  const cudaError_t err = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  done = err == cudaSuccess;
+  return err;
+}
+
 // A kernel launch on the stream; with MOE_PDL a programmatic dependent of the kernel before it
 // (it may start while that one finishes, and waits for it with griddepcontrol.wait).
 template <typename... Params, typename... Args>
@@ -578,28 +603,46 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     err = cudaGetLastError();
   }
   const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
-  const dim3 grid1(kInter / 64, row_tiles, kLocalExperts * split1);
+  // GEMM1: fp8 mma with the 16-pair tile for small T, with the 64-pair tile up to
+  // MOE_GEMM1_FP8_MAX_T, bf16 mma above.
   const bool fp8_gemm1 = T <= MOE_GEMM1_FP8_MAX_T;
-  if (err == cudaSuccess && fp8_gemm1) {
-    static bool fp8_configured = false;
-    if (!fp8_configured) {
-      err = cudaFuncSetAttribute(moe_tc::gemm1_fp8_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, moe_tc::kGemm1Fp8Smem);
-      fp8_configured = err == cudaSuccess;
-    }
-  }
-  if (err == cudaSuccess) {
-    err = launch_after(fp8_gemm1 ? moe_tc::gemm1_fp8_kernel : moe_tc::gemm1_tc_kernel, grid1, dim3(moe_tc::kTcThreads),
-                       fp8_gemm1 ? moe_tc::kGemm1Fp8Smem : 0, stream,
-                       hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-                       gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
-                       static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
+  const bool small_tile = fp8_gemm1 && T <= MOE_GEMM1_SMALL_TILE_MAX_T;
+  const auto launch_gemm1 = [&](auto kernel, dim3 grid, int smem) {
+    return launch_after(kernel, grid, dim3(moe_tc::kTcThreads), static_cast<size_t>(smem), stream,
+                        hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+                        gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
+                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
+  };
+  if (err == cudaSuccess && small_tile) {
+    using Tile = moe_tc::Fp8TileSmall;
+    err = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
+    const unsigned tiles = static_cast<unsigned>((T + Tile::BM - 1) / Tile::BM);
+    if (err == cudaSuccess)
+      err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, tiles, kLocalExperts * split1), Tile::Smem);
+  } else if (err == cudaSuccess && fp8_gemm1) {
+    using Tile = moe_tc::Fp8TileLarge;
+    err = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
+    if (err == cudaSuccess)
+      err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1), Tile::Smem);
+  } else if (err == cudaSuccess) {
+    err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), 0);
   }
   if (err == cudaSuccess && split1 > 1) {
     err = launch_after(moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
                        stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
                        static_cast<const int*>(lists), Ti, cbuf);
   }
-  if (err == cudaSuccess) {
+  if (err == cudaSuccess && small_tile) {
+    using Tile = moe_tc::Gemm2TileSmall;
+    err = configure_dynamic_smem<moe_tc::gemm2_small_kernel<Tile>>(Tile::Smem);
+    const unsigned tiles = static_cast<unsigned>((T + Tile::BM - 1) / Tile::BM);
+    if (err == cudaSuccess)
+      err = launch_after(moe_tc::gemm2_small_kernel<Tile>, dim3(kHidden / Tile::BN, tiles, kLocalExperts * split2),
+                         dim3(moe_tc::kTcThreads), static_cast<size_t>(Tile::Smem), stream,
+                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
+                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                         static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, split2, acc);
+  } else if (err == cudaSuccess) {
     err = launch_after(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, row_tiles, kLocalExperts * split2),
                        dim3(moe_tc::kTcThreads), 0, stream, static_cast<const __nv_bfloat16*>(cbuf),
                        gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(),

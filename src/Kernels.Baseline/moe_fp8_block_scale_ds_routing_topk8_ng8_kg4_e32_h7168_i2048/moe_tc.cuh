@@ -10,7 +10,9 @@
 //   GEMM2: CTA tile 64 pairs x 128 hidden columns (one W2 scale block), 8 warps as 2 x 4 (32
 //   columns each), split-K over the 16 K blocks, weighted fp32 atomics into the accumulator.
 // Selected by MOE_GEMM_IMPL=1 (the default since the 2026-11-26 H200 run; numbers in NOTES.md).
-// GEMM1 on fp8 mma (gemm1_fp8_kernel) serves T <= MOE_GEMM1_FP8_MAX_T.
+// GEMM1 on fp8 mma (gemm1_fp8_kernel<Tile>) serves T <= MOE_GEMM1_FP8_MAX_T; for
+// T <= MOE_GEMM1_SMALL_TILE_MAX_T both GEMMs use 16-pair tiles with cp.async stages
+// (gemm1_fp8_kernel<Fp8TileSmall>, gemm2_small_kernel).
 #pragma once
 
 namespace moe_tc {
@@ -61,9 +63,10 @@ __device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const u
 
 __device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
 
-// The tile's pair ids (-1 past the expert's count) into s_pair, by the first kTcBM threads.
+// The tile's pair ids (-1 past the expert's count) into s_pair, by the first BM threads.
+template <int BM = kTcBM>
 __device__ __forceinline__ void load_tile_pairs(int* s_pair, const int* lists, int le, int m0, int cnt, int T, int tid) {
-  if (tid < kTcBM) {
+  if (tid < BM) {
     const int m = m0 + tid;
     s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
   }
@@ -72,13 +75,14 @@ __device__ __forceinline__ void load_tile_pairs(int* s_pair, const int* lists, i
 // Two-level accumulation of GEMM1: one 128-K block's fp32 partials (tmp), scaled by each row's
 // activation scale (sa_rows, the tile's 64 rows) and the block's weight scales, fold into acc;
 // tmp is cleared for the next block.
-__device__ __forceinline__ void fold_scaled_block(float (&acc1)[2][2][4], float (&acc2)[2][2][4], float (&tmp1)[2][2][4],
-                                                  float (&tmp2)[2][2][4], const float* sa_rows, float s1, float s2,
+template <int MT>
+__device__ __forceinline__ void fold_scaled_block(float (&acc1)[MT][2][4], float (&acc2)[MT][2][4], float (&tmp1)[MT][2][4],
+                                                  float (&tmp2)[MT][2][4], const float* sa_rows, float s1, float s2,
                                                   int wm, int g) {
 #pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
-    const float sa_lo = sa_rows[wm * 32 + mt * 16 + g];
-    const float sa_hi = sa_rows[wm * 32 + mt * 16 + g + 8];
+  for (int mt = 0; mt < MT; ++mt) {
+    const float sa_lo = sa_rows[wm * 16 * MT + mt * 16 + g];
+    const float sa_hi = sa_rows[wm * 16 * MT + mt * 16 + g + 8];
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt) {
 #pragma unroll
@@ -94,14 +98,15 @@ __device__ __forceinline__ void fold_scaled_block(float (&acc1)[2][2][4], float 
 
 // GEMM1's epilogue: C = silu(X2) * X1 in bf16 for the tile's pairs, or (split K) the partial sums
 // X1, X2 added into G1 for the SwiGLU pass.
-__device__ __forceinline__ void store_gemm1_tile(const float (&acc1)[2][2][4], const float (&acc2)[2][2][4],
+template <int MT>
+__device__ __forceinline__ void store_gemm1_tile(const float (&acc1)[MT][2][4], const float (&acc2)[MT][2][4],
                                                  const int* s_pair, int wm, int wn, int g, int tq, int n0, int splits,
                                                  __nv_bfloat16* cbuf, float* g1_partial) {
 #pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
+  for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int row = wm * 32 + mt * 16 + g + half * 8;
+      const int row = wm * 16 * MT + mt * 16 + g + half * 8;
       const int pair = s_pair[row];
       if (pair < 0) continue;
 #pragma unroll
@@ -224,18 +229,30 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
 }
 
 // ------------------------------------------------------------------------------------------------
-// GEMM1 on fp8 tensor cores (T <= MOE_GEMM1_FP8_MAX_T): the same tile, warps and epilogue as gemm1_tc_kernel,
-// but both operands stay e4m3 (mma.sync m16n8k32, sm_89 and up): no conversion in the inner loop,
-// which is what bounds the bf16 version (its issue slots go to fp8 -> bf16 conversions). One 128-K
-// scale block per shared-memory stage, MOE_FP8_STAGES stages filled by cp.async (zero-filled rows for the
-// tile's empty pair slots); each block's fp32 partial is scaled and folded in (two-level).
-constexpr int kFp8Ld = kQBlock + 16;              // bytes per smem row: 16-byte aligned, ldmatrix conflict-free
-constexpr int kFp8StageA = kTcBM * kFp8Ld;        // 64 pair rows
-constexpr int kFp8StageB = 128 * kFp8Ld;          // 64 X1 rows, then the 64 matching X2 rows
-constexpr int kFp8Stage = kFp8StageA + kFp8StageB;
-constexpr int kFp8Stages = MOE_FP8_STAGES;       // K blocks in flight (shared-memory stages)
-constexpr int kGemm1Fp8Smem = kFp8Stages * kFp8Stage;  // 27648 bytes a stage (dynamic)
-static_assert(kFp8Stages >= 2 && kFp8Stages <= 6, "MOE_FP8_STAGES out of range");
+// GEMM1 on fp8 tensor cores (T <= MOE_GEMM1_FP8_MAX_T): both operands stay e4m3 (mma.sync m16n8k32,
+// sm_89 and up), one 128-K scale block per shared-memory stage, Stages stages filled by cp.async
+// (zero-filled rows for the tile's empty pair slots); each block's fp32 partial is scaled and
+// folded in (two-level), SwiGLU (or the split-K partial sums) in the epilogue.
+// Tile shapes (8 warps, each MT m16 row tiles x 16 X1 + the matching 16 X2 columns):
+//   Fp8Tile<64, 2, 64>: 64 pairs x 64 X1 columns (warps 2 x 4), the tile of gemm1_tc_kernel;
+//   Fp8Tile<16, 1, 128>: 16 pairs x 128 X1 columns (warps 1 x 8), for small T: an expert holds a
+//   few pairs there (T=55: ~2), so a 64-row tile spends 32x the needed mma and ldmatrix per weight
+//   byte, and 256 weight rows per stage put 2-3x the bytes in flight per CTA.
+constexpr int kFp8Ld = kQBlock + 16;  // bytes per smem row: 16-byte aligned, ldmatrix conflict-free
+
+template <int BM_, int MT_, int BN_, int Stages_>
+struct Fp8Tile {
+  static constexpr int BM = BM_, MT = MT_, BN = BN_, Stages = Stages_;
+  static constexpr int WarpsM = BM / (16 * MT), WarpsN = BN / 16;
+  static_assert(WarpsM * WarpsN * 32 == kTcThreads, "8 warps");
+  static constexpr int StageA = BM * kFp8Ld;        // pair rows
+  static constexpr int StageB = 2 * BN * kFp8Ld;    // BN X1 rows, then the BN matching X2 rows
+  static constexpr int Stage = StageA + StageB;
+  static constexpr int Smem = Stages * Stage;       // dynamic shared memory
+  static_assert(Stages >= 2 && Stages <= 6, "stages out of range");
+};
+using Fp8TileLarge = Fp8Tile<kTcBM, 2, 64, MOE_FP8_STAGES>;
+using Fp8TileSmall = Fp8Tile<16, 1, 128, MOE_SMALL_STAGES>;
 
 __device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -259,55 +276,57 @@ __device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, i
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
 }
 
+// grid (kInter / BN, ceil(T / BM), 32 experts x splits).
+template <typename Tile>
 __global__ void __launch_bounds__(kTcThreads)
 gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
                  __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
+  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kStages = Tile::Stages;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
-  __shared__ float s_sa[kFp8Stages][kTcBM];
-  __shared__ int s_pair[kTcBM];
+  __shared__ float s_sa[kStages][BM];
+  __shared__ int s_pair[BM];
 
   const int le = blockIdx.z / splits;
   const int split = blockIdx.z % splits;
-  const int m0 = blockIdx.y * kTcBM;
-  const int n0 = blockIdx.x * 64;  // X1 column (and X2 column - 2048) of the tile
+  const int m0 = blockIdx.y * BM;
+  const int n0 = blockIdx.x * BN;  // X1 column (and X2 column - 2048) of the tile
   const int cnt = counts[le];
   if (m0 >= cnt) return;  // block-uniform
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int wm = warp >> 2, wn = warp & 3;
+  const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
   const int g = lane >> 2, tq = lane & 3;
 
-  load_tile_pairs(s_pair, lists, le, m0, cnt, T, tid);
+  load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
 
   const int kb_begin = split * kHiddenBlocks / splits;
   const int kb_end = (split + 1) * kHiddenBlocks / splits;
+  // The tile's X1 and X2 columns lie in one 128-row scale block each (BN <= 128, aligned).
   const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
   const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
 
-  // One 128-byte K block of the tile into stage st: A 512 pieces of 16 bytes (2 per thread),
-  // B 1024 (4 per thread); the pairs' activation scales of the block beside them.
+  // One 128-byte K block of the tile into stage st: A BM x 8 pieces of 16 bytes, B 2 BN x 8; the
+  // pairs' activation scales of the block beside them.
   auto load_block = [&](int kb, int st) {
-    uint8_t* sA = smem_fp8 + st * kFp8Stage;
-    uint8_t* sB = sA + kFp8StageA;
+    uint8_t* sA = smem_fp8 + st * Tile::Stage;
+    uint8_t* sB = sA + Tile::StageA;
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const int p = tid + i * kTcThreads;
+    for (int p = tid; p < BM * 8; p += kTcThreads) {
       const int row = p >> 3, col = (p & 7) * 16;
       const int pair = s_pair[row];
       const int64_t tok = pair >= 0 ? pair / kTopK : 0;
       cp_async16_zfill(sA + row * kFp8Ld + col, hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int p = tid + i * kTcThreads;
+    for (int p = tid; p < 2 * BN * 8; p += kTcThreads) {
       const int row = p >> 3, col = (p & 7) * 16;
-      const int w_row = row < 64 ? n0 + row : kInter + n0 + (row - 64);
+      const int w_row = row < BN ? n0 + row : kInter + n0 + (row - BN);
       cp_async16_zfill(sB + row * kFp8Ld + col, w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
     }
-    if (tid < kTcBM) {
+    if (tid < BM) {
       const int pair = s_pair[tid];
       s_sa[st][tid] = pair >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + pair / kTopK] : 0.f;
     }
@@ -322,47 +341,46 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     }
   };
 
-  float acc1[2][2][4], acc2[2][2][4], tmp1[2][2][4], tmp2[2][2][4];
+  float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
 #pragma unroll
-  for (int i = 0; i < 2; ++i)
+  for (int i = 0; i < MT; ++i)
 #pragma unroll
     for (int j = 0; j < 2; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
 #pragma unroll
-  for (int s = 0; s < kFp8Stages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
+  for (int s = 0; s < kStages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
 #pragma unroll 1
   for (int kb = kb_begin; kb < kb_end; ++kb) {
     const int i = kb - kb_begin;
-    const int st = i % kFp8Stages;
+    const int st = i % kStages;
     // Refill the stage the previous iteration used (the barrier at its end freed it).
-    load_block_or_nothing(kb + kFp8Stages - 1, (i + kFp8Stages - 1) % kFp8Stages);
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kFp8Stages - 1) : "memory");  // block kb has landed
+    load_block_or_nothing(kb + kStages - 1, (i + kStages - 1) % kStages);
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");  // block kb has landed
     __syncthreads();
-    const uint8_t* sA = smem_fp8 + st * kFp8Stage;
-    const uint8_t* sB = sA + kFp8StageA;
+    const uint8_t* sA = smem_fp8 + st * Tile::Stage;
+    const uint8_t* sB = sA + Tile::StageA;
 #pragma unroll
     for (int k0 = 0; k0 < kQBlock; k0 += 32) {
-      uint32_t a0[4], a1[4], bx1[4], bx2[4];
-      load_a8(a0, sA, wm * 32, k0, lane);
-      load_a8(a1, sA, wm * 32 + 16, k0, lane);
+      uint32_t a[MT][4], bx1[4], bx2[4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) load_a8(a[mt], sA, wm * 16 * MT + mt * 16, k0, lane);
       load_b8(bx1, sB, wn * 16, k0, lane);
-      load_b8(bx2, sB, 64 + wn * 16, k0, lane);
-      mma_e4m3(tmp1[0][0], a0, bx1[0], bx1[1]);
-      mma_e4m3(tmp1[0][1], a0, bx1[2], bx1[3]);
-      mma_e4m3(tmp1[1][0], a1, bx1[0], bx1[1]);
-      mma_e4m3(tmp1[1][1], a1, bx1[2], bx1[3]);
-      mma_e4m3(tmp2[0][0], a0, bx2[0], bx2[1]);
-      mma_e4m3(tmp2[0][1], a0, bx2[2], bx2[3]);
-      mma_e4m3(tmp2[1][0], a1, bx2[0], bx2[1]);
-      mma_e4m3(tmp2[1][1], a1, bx2[2], bx2[3]);
+      load_b8(bx2, sB, BN + wn * 16, k0, lane);
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        mma_e4m3(tmp1[mt][0], a[mt], bx1[0], bx1[1]);
+        mma_e4m3(tmp1[mt][1], a[mt], bx1[2], bx1[3]);
+        mma_e4m3(tmp2[mt][0], a[mt], bx2[0], bx2[1]);
+        mma_e4m3(tmp2[mt][1], a[mt], bx2[2], bx2[3]);
+      }
     }
-    fold_scaled_block(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
+    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
     __syncthreads();  // the next iteration's load refills this stage
   }
 
-  store_gemm1_tile(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
+  store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
 }
 
 // SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
@@ -497,6 +515,140 @@ gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restric
         atomicAdd(dst + nt * 8, acc[mt][nt][2 * half] * w);
         atomicAdd(dst + nt * 8 + 1, acc[mt][nt][2 * half + 1] * w);
       }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// GEMM2 for small T (T <= MOE_GEMM1_SMALL_TILE_MAX_T): tile 16 pairs x 256 hidden columns, 8 warps
+// of 16 x 32 (one W2 scale block per warp), K blocks of 128 streamed by cp.async in Stages stages:
+// C (bf16, 4 KB) and W2 (fp8, 32 KB) per stage. W2 stays fp8 in shared memory; each thread builds
+// its bf16 B fragments from two 2-byte reads (exact e4m3 -> f16 -> bf16), so no bf16 copy of the
+// weights is written. The same math as gemm2_tc_kernel: per block fp32 partials scaled by the
+// block's W2 scale, weighted atomics into the accumulator.
+template <int Stages_>
+struct Gemm2SmallTile {
+  static constexpr int BM = 16, BN = 256, Stages = Stages_;
+  static constexpr int LdA = kQBlock + 8;                                  // bf16 per C row in smem
+  static constexpr int StageA = BM * LdA * static_cast<int>(sizeof(__nv_bfloat16));
+  static constexpr int StageB = BN * kFp8Ld;
+  static constexpr int Stage = StageA + StageB;
+  static constexpr int Smem = Stages * Stage;
+};
+using Gemm2TileSmall = Gemm2SmallTile<MOE_SMALL_STAGES>;
+
+// Two e4m3 bytes (lower k in the low byte) -> bf16x2, exact.
+__device__ __forceinline__ uint32_t fp8x2_to_bf16x2(uint16_t v) {
+  const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(v), __NV_E4M3);
+  const float2 f = __half22float2(__half2(h));
+  const __nv_bfloat162 b = __floats2bfloat162_rn(f.x, f.y);
+  return *reinterpret_cast<const uint32_t*>(&b);
+}
+
+// grid (kHidden / 256, ceil(T / 16), 32 experts x splits).
+template <typename Tile>
+__global__ void __launch_bounds__(kTcThreads)
+gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
+                   const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
+                   const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out) {
+  constexpr int BM = Tile::BM, kStages = Tile::Stages;
+  pdl_wait_then_allow();
+  extern __shared__ __align__(16) uint8_t smem_g2[];
+  __shared__ int s_pair[BM];
+
+  const int le = blockIdx.z / splits;
+  const int split = blockIdx.z % splits;
+  const int m0 = blockIdx.y * BM;
+  const int h0 = blockIdx.x * Tile::BN;
+  const int cnt = counts[le];
+  if (m0 >= cnt) return;  // block-uniform
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, tq = lane & 3;
+
+  load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
+  __syncthreads();
+
+  const int kb_begin = split * kInterBlocks / splits;
+  const int kb_end = (split + 1) * kInterBlocks / splits;
+  const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
+  const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
+
+  auto load_block = [&](int kb, int st) {
+    __nv_bfloat16* sA = reinterpret_cast<__nv_bfloat16*>(smem_g2 + st * Tile::Stage);
+    uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
+#pragma unroll
+    for (int p = tid; p < BM * 16; p += kTcThreads) {  // C: 16 pieces of 8 bf16 per row
+      const int row = p >> 4, col = (p & 15) * 8;
+      const int pair = s_pair[row];
+      cp_async16_zfill(sA + row * Tile::LdA + col,
+                       cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
+    }
+#pragma unroll
+    for (int p = tid; p < Tile::BN * 8; p += kTcThreads) {  // W2: 8 pieces of 16 fp8 per row
+      const int row = p >> 3, col = (p & 7) * 16;
+      cp_async16_zfill(sB + row * kFp8Ld + col,
+                       w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  auto load_block_or_nothing = [&](int kb, int st) {
+    if (kb < kb_end) {
+      load_block(kb, st);
+    } else {
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+  };
+
+  float acc[4][4], tmp[4][4];
+#pragma unroll
+  for (int j = 0; j < 4; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[j][e] = tmp[j][e] = 0.f;
+
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
+#pragma unroll 1
+  for (int kb = kb_begin; kb < kb_end; ++kb) {
+    const int i = kb - kb_begin;
+    const int st = i % kStages;
+    load_block_or_nothing(kb + kStages - 1, (i + kStages - 1) % kStages);
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
+    __syncthreads();
+    const __nv_bfloat16* sA = reinterpret_cast<const __nv_bfloat16*>(smem_g2 + st * Tile::Stage);
+    const uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
+#pragma unroll
+    for (int k0 = 0; k0 < kQBlock; k0 += 16) {
+      uint32_t af[4];
+      ldmatrix_x4(af, sA + (lane & 15) * Tile::LdA + k0 + (lane >> 4) * 8);
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) {
+        const uint8_t* wrow = sB + (n_warp + nt * 8 + g) * kFp8Ld + k0 + 2 * tq;
+        const uint32_t b0 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow));
+        const uint32_t b1 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow + 8));
+        mma_bf16(tmp[nt], af, b0, b1);
+      }
+    }
+    const float s = sw[kb];
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        acc[nt][e] += tmp[nt][e] * s;
+        tmp[nt][e] = 0.f;
+      }
+    __syncthreads();  // the next iteration's load refills this stage
+  }
+
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const int pair = s_pair[g + half * 8];
+    if (pair < 0) continue;
+    const float w = pair_weight[pair];
+    float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + n_warp + 2 * tq;
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt) {
+      atomicAdd(dst + nt * 8, acc[nt][2 * half] * w);
+      atomicAdd(dst + nt * 8 + 1, acc[nt][2 * half + 1] * w);
     }
   }
 }
