@@ -3,6 +3,8 @@
 #   scripts/device/profile.sh DEFINITION WORKLOAD_PREFIX KERNEL_REGEX [bench args, e.g. --define K=V]
 # Prints per kernel: SASS size and registers (cuobjdump), then Nsight Compute's duration, issue rate
 # and the warp-stall breakdown (cycles per issued instruction by reason) of its first launch.
+# PROFILE_NCU_FLAGS adds ncu options, e.g. "--clock-control none --cache-control none" for durations
+# at the clocks and cache state of a real run (ncu's defaults lock the base clock and flush caches).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
@@ -16,7 +18,7 @@ if [ -n "$library" ]; then
   cuobjdump -sass "$library" 2>/dev/null | awk -v re="$kernels" '/Function :/ {name=$3} /^ +\/\*[0-9a-f]{4}\*\// {if (name ~ re) n[name]++} END {for (k in n) printf "sass instructions %7d  %s\n", n[k], k}'
 fi
 stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
-ncu --target-processes all -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
+ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
   agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@" > "$out/profile-ncu.log" 2>&1
 python3 - "$out/profile-ncu.log" <<'PY'
 import re, sys

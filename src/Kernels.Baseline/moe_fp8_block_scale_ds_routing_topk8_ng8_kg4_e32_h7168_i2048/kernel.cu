@@ -62,13 +62,27 @@
 #define MOE_FP8_STAGES 2
 #endif
 // @tunable MOE_GEMM1_SMALL_TILE_MAX_T: 0, 64, 256, 1024 (default 256)
-// Up to this many tokens (and T <= MOE_GEMM1_FP8_MAX_T) both GEMMs use 16-pair tiles streamed by
+// Up to this many tokens both GEMMs use 16-pair tiles streamed by
 // cp.async stages: GEMM1 16 x 128 columns (Fp8TileSmall in moe_tc.cuh, per weight byte a quarter of
 // the mma work of the 64 x 64 tile and twice the weight rows per stage), GEMM2 16 x 256 columns
 // (gemm2_small_kernel: four W2 blocks in flight per CTA instead of one register-prefetched step).
 // 0: never.
 #ifndef MOE_GEMM1_SMALL_TILE_MAX_T
 #define MOE_GEMM1_SMALL_TILE_MAX_T 256
+#endif
+// @tunable MOE_MID_TILE_MAX_T: 0, 1024, 4096 (default 1024)
+// Above MOE_GEMM1_SMALL_TILE_MAX_T and up to this many tokens both GEMMs use 32-pair streamed tiles
+// (Fp8TileMid, Gemm2TileMid in moe_tc.cuh); 0: never (64-pair tiles from the small band up).
+#ifndef MOE_MID_TILE_MAX_T
+#define MOE_MID_TILE_MAX_T 1024
+#endif
+// @tunable MOE_SMALL_BN: 64, 128 (default 64)
+// X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64); GEMM2's small tile
+// has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs per SM.
+// H200 (results/gpu/2026-11-26-h200-moe-tiles): T=7 139 -> 133 us, T=55 450 -> 419, T=80 440 -> 417,
+// T=901 (32-pair tile) 941 -> 731 with 64; T=1 24.5 -> 30.2.
+#ifndef MOE_SMALL_BN
+#define MOE_SMALL_BN 64
 #endif
 // @tunable MOE_SMALL_STAGES: 2, 3, 4 (default 2)
 // K blocks in flight per CTA of the small tiles (39 KB of shared memory each in GEMM1, 41 KB in GEMM2).
@@ -157,14 +171,11 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
   const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
   if (t >= T) return;  // warp-uniform; this kernel has no block barrier
 
-  // With MOE_PDL the accumulators are zeroed here, one token's rows per warp, instead of memsets.
+  // With MOE_PDL the accumulators are zeroed here, one token's rows per warp, instead of memsets
+  // (the split-K partials G1 below, only for the pairs routed to local experts: ~1 in 8).
   if (zero_acc != nullptr) {
     float4* row = reinterpret_cast<float4*>(zero_acc + static_cast<int64_t>(t) * kHidden);
     for (int i = lane; i < kHidden / 4; i += 32) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
-  }
-  if (zero_g1 != nullptr) {
-    float4* rows = reinterpret_cast<float4*>(zero_g1 + static_cast<int64_t>(t) * kTopK * kGemm1Out);
-    for (int i = lane; i < kTopK * kGemm1Out / 4; i += 32) rows[i] = make_float4(0.f, 0.f, 0.f, 0.f);
   }
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
@@ -250,14 +261,17 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
   const float denom = sum + 1e-20f;
 #pragma unroll
   for (int r = 0; r < kTopK; ++r) {
+    const int64_t le = static_cast<int64_t>(sel[r]) - local_expert_offset;  // warp-uniform
+    if (le < 0 || le >= kLocalExperts) continue;
+    const int pair = t * kTopK + r;
     if (lane == r) {
-      const int64_t le = static_cast<int64_t>(sel[r]) - local_expert_offset;
-      if (le >= 0 && le < kLocalExperts) {
-        const int pair = t * kTopK + r;
-        const int slot = atomicAdd(&counts[le], 1);
-        lists[le * T + slot] = pair;
-        pair_weight[pair] = (ssel[r] / denom) * routed_scaling_factor;
-      }
+      const int slot = atomicAdd(&counts[le], 1);
+      lists[le * T + slot] = pair;
+      pair_weight[pair] = (ssel[r] / denom) * routed_scaling_factor;
+    }
+    if (zero_g1 != nullptr) {
+      float4* row = reinterpret_cast<float4*>(zero_g1 + static_cast<int64_t>(pair) * kGemm1Out);
+      for (int i = lane; i < kGemm1Out / 4; i += 32) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
     }
   }
 }
@@ -603,51 +617,62 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     err = cudaGetLastError();
   }
   const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
-  // GEMM1: fp8 mma with the 16-pair tile for small T, with the 64-pair tile up to
-  // MOE_GEMM1_FP8_MAX_T, bf16 mma above.
-  const bool fp8_gemm1 = T <= MOE_GEMM1_FP8_MAX_T;
-  const bool small_tile = fp8_gemm1 && T <= MOE_GEMM1_SMALL_TILE_MAX_T;
-  const auto launch_gemm1 = [&](auto kernel, dim3 grid, int smem) {
-    return launch_after(kernel, grid, dim3(moe_tc::kTcThreads), static_cast<size_t>(smem), stream,
+  // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
+  // streamed by cp.async stages, GEMM1 on fp8 mma), 64-pair tiles above (GEMM1 on fp8 mma up to
+  // MOE_GEMM1_FP8_MAX_T, bf16 mma beyond).
+  const bool small_tile = T <= MOE_GEMM1_SMALL_TILE_MAX_T;
+  const bool mid_tile = !small_tile && T <= MOE_MID_TILE_MAX_T;
+  const auto launch_swiglu = [&]() {
+    return launch_after(moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
+                        stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
+                        static_cast<const int*>(lists), Ti, cbuf);
+  };
+  const auto launch_gemm1 = [&](auto kernel, dim3 grid, int threads, int smem) {
+    return launch_after(kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
                         gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
   };
+  const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem) {
+    return launch_after(kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
+                        static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
+                        gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, split2, acc);
+  };
+  // GEMM1 with a streamed fp8 tile (Tile1), its SwiGLU pass when split, GEMM2 with Tile2.
+  const auto streamed = [&](auto tile1, auto tile2) {
+    using Tile1 = decltype(tile1);
+    using Tile2 = decltype(tile2);
+    cudaError_t e = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile1>>(Tile1::Smem);
+    if (e == cudaSuccess) e = configure_dynamic_smem<moe_tc::gemm2_small_kernel<Tile2>>(Tile2::Smem);
+    if (e == cudaSuccess)
+      e = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile1>,
+                       dim3(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), kLocalExperts * split1),
+                       Tile1::Threads, Tile1::Smem);
+    if (e == cudaSuccess && split1 > 1) e = launch_swiglu();
+    if (e == cudaSuccess)
+      e = launch_gemm2(moe_tc::gemm2_small_kernel<Tile2>,
+                       dim3(kHidden / Tile2::BN, static_cast<unsigned>((T + Tile2::BM - 1) / Tile2::BM), kLocalExperts * split2),
+                       Tile2::Threads, Tile2::Smem);
+    return e;
+  };
   if (err == cudaSuccess && small_tile) {
-    using Tile = moe_tc::Fp8TileSmall;
-    err = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
-    const unsigned tiles = static_cast<unsigned>((T + Tile::BM - 1) / Tile::BM);
-    if (err == cudaSuccess)
-      err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, tiles, kLocalExperts * split1), Tile::Smem);
-  } else if (err == cudaSuccess && fp8_gemm1) {
-    using Tile = moe_tc::Fp8TileLarge;
-    err = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
-    if (err == cudaSuccess)
-      err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1), Tile::Smem);
+    err = streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmall{});
+  } else if (err == cudaSuccess && mid_tile) {
+    err = streamed(moe_tc::Fp8TileMid{}, moe_tc::Gemm2TileMid{});
   } else if (err == cudaSuccess) {
-    err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), 0);
-  }
-  if (err == cudaSuccess && split1 > 1) {
-    err = launch_after(moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
-                       stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
-                       static_cast<const int*>(lists), Ti, cbuf);
-  }
-  if (err == cudaSuccess && small_tile) {
-    using Tile = moe_tc::Gemm2TileSmall;
-    err = configure_dynamic_smem<moe_tc::gemm2_small_kernel<Tile>>(Tile::Smem);
-    const unsigned tiles = static_cast<unsigned>((T + Tile::BM - 1) / Tile::BM);
+    if (T <= MOE_GEMM1_FP8_MAX_T) {
+      using Tile = moe_tc::Fp8TileLarge;
+      err = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
+      if (err == cudaSuccess)
+        err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1),
+                           Tile::Threads, Tile::Smem);
+    } else {
+      err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), moe_tc::kTcThreads, 0);
+    }
+    if (err == cudaSuccess && split1 > 1) err = launch_swiglu();
     if (err == cudaSuccess)
-      err = launch_after(moe_tc::gemm2_small_kernel<Tile>, dim3(kHidden / Tile::BN, tiles, kLocalExperts * split2),
-                         dim3(moe_tc::kTcThreads), static_cast<size_t>(Tile::Smem), stream,
-                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
-                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                         static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, split2, acc);
-  } else if (err == cudaSuccess) {
-    err = launch_after(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, row_tiles, kLocalExperts * split2),
-                       dim3(moe_tc::kTcThreads), 0, stream, static_cast<const __nv_bfloat16*>(cbuf),
-                       gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(),
-                       static_cast<const int*>(counts), static_cast<const int*>(lists),
-                       static_cast<const float*>(pair_weight), Ti, split2, acc);
+      err = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, row_tiles, kLocalExperts * split2), moe_tc::kTcThreads, 0);
   }
   if (err == cudaSuccess) {
     const int64_t n = T * kHidden;

@@ -244,7 +244,8 @@ template <int BM_, int MT_, int BN_, int Stages_>
 struct Fp8Tile {
   static constexpr int BM = BM_, MT = MT_, BN = BN_, Stages = Stages_;
   static constexpr int WarpsM = BM / (16 * MT), WarpsN = BN / 16;
-  static_assert(WarpsM * WarpsN * 32 == kTcThreads, "8 warps");
+  static constexpr int Threads = WarpsM * WarpsN * 32;
+  static_assert(Threads >= BM && BN <= kQBlock, "a thread per pair slot; X1 and X2 columns in one scale block each");
   static constexpr int StageA = BM * kFp8Ld;        // pair rows
   static constexpr int StageB = 2 * BN * kFp8Ld;    // BN X1 rows, then the BN matching X2 rows
   static constexpr int Stage = StageA + StageB;
@@ -252,7 +253,8 @@ struct Fp8Tile {
   static_assert(Stages >= 2 && Stages <= 6, "stages out of range");
 };
 using Fp8TileLarge = Fp8Tile<kTcBM, 2, 64, MOE_FP8_STAGES>;
-using Fp8TileSmall = Fp8Tile<16, 1, 128, MOE_SMALL_STAGES>;
+using Fp8TileSmall = Fp8Tile<16, 1, MOE_SMALL_BN, MOE_SMALL_STAGES>;
+using Fp8TileMid = Fp8Tile<32, 2, MOE_SMALL_BN, MOE_SMALL_STAGES>;  // ~16-32 pairs per expert
 
 __device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -278,7 +280,7 @@ __device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, i
 
 // grid (kInter / BN, ceil(T / BM), 32 experts x splits).
 template <typename Tile>
-__global__ void __launch_bounds__(kTcThreads)
+__global__ void __launch_bounds__(Tile::Threads)
 gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
@@ -314,14 +316,14 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     uint8_t* sA = smem_fp8 + st * Tile::Stage;
     uint8_t* sB = sA + Tile::StageA;
 #pragma unroll
-    for (int p = tid; p < BM * 8; p += kTcThreads) {
+    for (int p = tid; p < BM * 8; p += Tile::Threads) {
       const int row = p >> 3, col = (p & 7) * 16;
       const int pair = s_pair[row];
       const int64_t tok = pair >= 0 ? pair / kTopK : 0;
       cp_async16_zfill(sA + row * kFp8Ld + col, hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
 #pragma unroll
-    for (int p = tid; p < 2 * BN * 8; p += kTcThreads) {
+    for (int p = tid; p < 2 * BN * 8; p += Tile::Threads) {
       const int row = p >> 3, col = (p & 7) * 16;
       const int w_row = row < BN ? n0 + row : kInter + n0 + (row - BN);
       cp_async16_zfill(sB + row * kFp8Ld + col, w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
@@ -520,22 +522,23 @@ gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restric
 }
 
 // ------------------------------------------------------------------------------------------------
-// GEMM2 for small T (T <= MOE_GEMM1_SMALL_TILE_MAX_T): tile 16 pairs x 256 hidden columns, 8 warps
-// of 16 x 32 (one W2 scale block per warp), K blocks of 128 streamed by cp.async in Stages stages:
+// GEMM2 for small T (T <= MOE_GEMM1_SMALL_TILE_MAX_T): tile 16 pairs x (32 x warps) hidden columns,
+// warps of 16 x 32 (one W2 scale block per warp), K blocks of 128 streamed by cp.async in Stages stages:
 // C (bf16, 4 KB) and W2 (fp8, 32 KB) per stage. W2 stays fp8 in shared memory; each thread builds
 // its bf16 B fragments from two 2-byte reads (exact e4m3 -> f16 -> bf16), so no bf16 copy of the
 // weights is written. The same math as gemm2_tc_kernel: per block fp32 partials scaled by the
 // block's W2 scale, weighted atomics into the accumulator.
-template <int Stages_>
+template <int MT_, int Stages_, int Warps_>
 struct Gemm2SmallTile {
-  static constexpr int BM = 16, BN = 256, Stages = Stages_;
+  static constexpr int MT = MT_, BM = 16 * MT_, BN = 32 * Warps_, Stages = Stages_, Threads = 32 * Warps_;
   static constexpr int LdA = kQBlock + 8;                                  // bf16 per C row in smem
   static constexpr int StageA = BM * LdA * static_cast<int>(sizeof(__nv_bfloat16));
   static constexpr int StageB = BN * kFp8Ld;
   static constexpr int Stage = StageA + StageB;
   static constexpr int Smem = Stages * Stage;
 };
-using Gemm2TileSmall = Gemm2SmallTile<MOE_SMALL_STAGES>;
+using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_STAGES, MOE_SMALL_BN / 16>;
+using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16>;
 
 // Two e4m3 bytes (lower k in the low byte) -> bf16x2, exact.
 __device__ __forceinline__ uint32_t fp8x2_to_bf16x2(uint16_t v) {
@@ -547,11 +550,11 @@ __device__ __forceinline__ uint32_t fp8x2_to_bf16x2(uint16_t v) {
 
 // grid (kHidden / 256, ceil(T / 16), 32 experts x splits).
 template <typename Tile>
-__global__ void __launch_bounds__(kTcThreads)
+__global__ void __launch_bounds__(Tile::Threads)
 gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out) {
-  constexpr int BM = Tile::BM, kStages = Tile::Stages;
+  constexpr int BM = Tile::BM, MT = Tile::MT, kStages = Tile::Stages;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_g2[];
   __shared__ int s_pair[BM];
@@ -577,14 +580,14 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     __nv_bfloat16* sA = reinterpret_cast<__nv_bfloat16*>(smem_g2 + st * Tile::Stage);
     uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
 #pragma unroll
-    for (int p = tid; p < BM * 16; p += kTcThreads) {  // C: 16 pieces of 8 bf16 per row
+    for (int p = tid; p < BM * 16; p += Tile::Threads) {  // C: 16 pieces of 8 bf16 per row
       const int row = p >> 4, col = (p & 15) * 8;
       const int pair = s_pair[row];
       cp_async16_zfill(sA + row * Tile::LdA + col,
                        cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
 #pragma unroll
-    for (int p = tid; p < Tile::BN * 8; p += kTcThreads) {  // W2: 8 pieces of 16 fp8 per row
+    for (int p = tid; p < Tile::BN * 8; p += Tile::Threads) {  // W2: 8 pieces of 16 fp8 per row
       const int row = p >> 3, col = (p & 7) * 16;
       cp_async16_zfill(sB + row * kFp8Ld + col,
                        w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
@@ -599,11 +602,13 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     }
   };
 
-  float acc[4][4], tmp[4][4];
+  float acc[MT][4][4], tmp[MT][4][4];
 #pragma unroll
-  for (int j = 0; j < 4; ++j)
+  for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int e = 0; e < 4; ++e) acc[j][e] = tmp[j][e] = 0.f;
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
@@ -618,37 +623,45 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     const uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
 #pragma unroll
     for (int k0 = 0; k0 < kQBlock; k0 += 16) {
-      uint32_t af[4];
-      ldmatrix_x4(af, sA + (lane & 15) * Tile::LdA + k0 + (lane >> 4) * 8);
+      uint32_t af[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+        ldmatrix_x4(af[mt], sA + (mt * 16 + (lane & 15)) * Tile::LdA + k0 + (lane >> 4) * 8);
 #pragma unroll
       for (int nt = 0; nt < 4; ++nt) {
         const uint8_t* wrow = sB + (n_warp + nt * 8 + g) * kFp8Ld + k0 + 2 * tq;
         const uint32_t b0 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow));
         const uint32_t b1 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow + 8));
-        mma_bf16(tmp[nt], af, b0, b1);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) mma_bf16(tmp[mt][nt], af[mt], b0, b1);
       }
     }
     const float s = sw[kb];
 #pragma unroll
-    for (int nt = 0; nt < 4; ++nt)
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        acc[nt][e] += tmp[nt][e] * s;
-        tmp[nt][e] = 0.f;
-      }
+      for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          acc[mt][nt][e] += tmp[mt][nt][e] * s;
+          tmp[mt][nt][e] = 0.f;
+        }
     __syncthreads();  // the next iteration's load refills this stage
   }
 
 #pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    const int pair = s_pair[g + half * 8];
-    if (pair < 0) continue;
-    const float w = pair_weight[pair];
-    float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + n_warp + 2 * tq;
+  for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
-    for (int nt = 0; nt < 4; ++nt) {
-      atomicAdd(dst + nt * 8, acc[nt][2 * half] * w);
-      atomicAdd(dst + nt * 8 + 1, acc[nt][2 * half + 1] * w);
+    for (int half = 0; half < 2; ++half) {
+      const int pair = s_pair[mt * 16 + g + half * 8];
+      if (pair < 0) continue;
+      const float w = pair_weight[pair];
+      float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + n_warp + 2 * tq;
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) {
+        atomicAdd(dst + nt * 8, acc[mt][nt][2 * half] * w);
+        atomicAdd(dst + nt * 8 + 1, acc[mt][nt][2 * half + 1] * w);
+      }
     }
   }
 }
