@@ -463,6 +463,12 @@ class Checker:
             paths.append(target)
         symbol = entry_symbol(solution)
         compiled = [str(p) for p in paths if p.suffix in CUDA_EXTENSIONS]
+        # torch's extension builder waits, without end, on a 'lock' file a killed build left behind
+        # (a call stopped by its time limit mid-build): this script is the only builder of the folder.
+        stale_lock = folder / "lock"
+        if stale_lock.exists():
+            print(f"   removing a stale build lock {stale_lock} (left by a build that was killed)", file=sys.stderr)
+            stale_lock.unlink()
         if binding == "torch":
             # The device's plain sm_XY, as FlashInfer-Bench's official build: no 'a' suffix.
             os.environ["TORCH_CUDA_ARCH_LIST"] = self.arch

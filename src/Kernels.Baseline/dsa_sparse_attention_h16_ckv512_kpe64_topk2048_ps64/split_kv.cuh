@@ -11,12 +11,12 @@
 //     warps than n8 tiles, two accumulators per warp), S to shared memory, softmax statistics a
 //     lane per index: base-2 logits, the slice's row max m and sum l, P = 2^(S - m) in bf16,
 //     O = P Kc (K = kSplit, N = 512 over the warps), written unnormalized in fp32 with m and l.
-//   pass 2, merge_kernel<kSplits>, grid (16, T), a programmatic dependent of pass 1 (its CTAs are
-//     resident and waiting while pass 1 runs): M = max m, L = sum l 2^(m - M),
+//   pass 2, merge_kernel<kSplits>, grid (16, T, 4 column chunks), a programmatic dependent of
+//     pass 1 (its CTAs are resident and waiting while pass 1 runs): M = max m, L = sum l 2^(m - M),
 //     out = sum O 2^(m - M) / L, lse = M + log2 L (base 2 already); a row without a valid index
-//     gives 0 and -inf. Each thread sums 16 slices of 4 columns with all 16 loads in flight
-//     (kSplits / 16 thread groups, added in shared memory): the partials sit in L2, so the merge is
-//     bound by load latency, not bytes.
+//     gives 0 and -inf. A warp per four slices, a lane per four columns (four loads in flight),
+//     warps added in shared memory. v2 had a CTA per (head, token): 16 CTAs pulling 2 MB of fp32
+//     partials at 1 token, 3.9 us in ncu at real clocks; the chunks make it 64 CTAs.
 // kSplit (indices per CTA) is chosen per call on the host (kernel.cu): 32 for the 1-2 token bands
 // (64 CTAs per token instead of 32), 64 above (T x 32 CTAs already fill the GPU; 32 there doubles
 // the partials: 6 tokens 13.0 -> 15.3 us on the H200). v2 (4 warps, one mma chain of 36 steps per
@@ -257,30 +257,37 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   }
 }
 
-// Merge threads: a group of 128 threads (four columns each) per 16 slices.
+// Merge: a CTA per (head, token, 128-column chunk); warp w sums slices 4w..4w+3 (a lane per four
+// columns, four loads in flight per lane), the warps' sums are added in shared memory.
+constexpr int kMergeChunks = kDimCkv / 128;
 template <int kSplits>
-constexpr int merge_threads() { return (kDimCkv / 4) * (kSplits / 16); }
+constexpr int merge_threads() { return 32 * (kSplits / 4); }
 
 template <int kSplits>
 __global__ void __launch_bounds__(merge_threads<kSplits>())
 merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml,
              __nv_bfloat16* __restrict__ output, float* __restrict__ lse) {
-  constexpr int kGroups = kSplits / 16;
-  static_assert(kSplits % 16 == 0 && kSplits <= 64, "16 slices per thread group, two per lane for the weights");
+  constexpr int kWarps = kSplits / 4;
+  static_assert(kSplits % 4 == 0 && kSplits <= 64, "four slices per warp, two per lane for the weights");
   const int h = blockIdx.x;
   const int64_t t = blockIdx.y;
-  const int tid = threadIdx.x;
-  const int quad = tid % (kDimCkv / 4), group = tid / (kDimCkv / 4);
+  const int chunk = blockIdx.z;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   __shared__ float s_w[kSplits];
   __shared__ float s_total[2];
-  __shared__ float4 s_acc[kGroups > 1 ? kGroups - 1 : 1][kDimCkv / 4];
+  __shared__ float4 s_acc[kWarps][32];
   pdl_wait();  // the slices of pass 1, complete and visible
-  if (tid < 32) {
+  const int d = chunk * 128 + lane * 4;
+  float4 x[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+    x[i] = *reinterpret_cast<const float4*>(part_o + ((t * kSplits + warp * 4 + i) * kHeads + h) * kDimCkv + d);
+  if (warp == 0) {
     float m_part[2], l_part[2];
     float mx = -INFINITY;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      const int s = tid + 32 * i;
+      const int s = lane + 32 * i;
       const int64_t at = ((t * kSplits + s) * kHeads + h) * 2;
       m_part[i] = s < kSplits ? part_ml[at] : -INFINITY;
       l_part[i] = s < kSplits ? part_ml[at + 1] : 0.f;
@@ -291,47 +298,39 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
     float sum = 0.f;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      const int s = tid + 32 * i;
+      const int s = lane + 32 * i;
       const float w = mx == -INFINITY ? 0.f : exp2f(m_part[i] - mx);  // 0 for an empty slice (m = -inf)
       if (s < kSplits) s_w[s] = w;
       sum += w * l_part[i];
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-    if (tid == 0) {
+    if (lane == 0) {
       s_total[0] = mx;
       s_total[1] = sum;
     }
   }
-  // This group's 16 slices, every load issued before the first is used (an empty slice holds
-  // zeros and weighs 0, so no branch is needed).
-  const int d = quad * 4;
-  float4 x[16];
-#pragma unroll
-  for (int i = 0; i < 16; ++i)
-    x[i] = *reinterpret_cast<const float4*>(part_o + ((t * kSplits + group * 16 + i) * kHeads + h) * kDimCkv + d);
   __syncthreads();  // s_w, s_total
+  // An empty slice holds zeros and weighs 0, so no branch is needed.
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
-  for (int i = 0; i < 16; ++i) {
-    const float w = s_w[group * 16 + i];
+  for (int i = 0; i < 4; ++i) {
+    const float w = s_w[warp * 4 + i];
     acc.x += w * x[i].x;
     acc.y += w * x[i].y;
     acc.z += w * x[i].z;
     acc.w += w * x[i].w;
   }
-  if (kGroups > 1) {
-    if (group > 0) s_acc[group - 1][quad] = acc;
-    __syncthreads();
-    if (group > 0) return;
+  s_acc[warp][lane] = acc;
+  __syncthreads();
+  if (warp != 0) return;
 #pragma unroll
-    for (int g = 0; g < kGroups - 1; ++g) {
-      const float4 y = s_acc[g][quad];
-      acc.x += y.x;
-      acc.y += y.y;
-      acc.z += y.z;
-      acc.w += y.w;
-    }
+  for (int w = 1; w < kWarps; ++w) {
+    const float4 y = s_acc[w][lane];
+    acc.x += y.x;
+    acc.y += y.y;
+    acc.z += y.z;
+    acc.w += y.w;
   }
   const float mx = s_total[0], sum = s_total[1];
   const int64_t th = t * kHeads + h;
@@ -339,7 +338,7 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
   __nv_bfloat162* out2 = reinterpret_cast<__nv_bfloat162*>(output + th * kDimCkv + d);
   out2[0] = __floats2bfloat162_rn(acc.x * inv, acc.y * inv);
   out2[1] = __floats2bfloat162_rn(acc.z * inv, acc.w * inv);
-  if (tid == 0) lse[th] = mx == -INFINITY ? -INFINITY : mx + log2f(sum);
+  if (chunk == 0 && lane == 0) lse[th] = mx == -INFINITY ? -INFINITY : mx + log2f(sum);
 }
 
 // Pass 1 then pass 2 (a programmatic dependent) for slices of kSplit indices; part holds
@@ -365,7 +364,7 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
   cudaLaunchConfig_t config{};
-  config.gridDim = dim3(kHeads, static_cast<unsigned>(T));
+  config.gridDim = dim3(kHeads, static_cast<unsigned>(T), kMergeChunks);
   config.blockDim = dim3(merge_threads<kSplits>());
   config.stream = stream;
   cudaLaunchAttribute dependent[1];
