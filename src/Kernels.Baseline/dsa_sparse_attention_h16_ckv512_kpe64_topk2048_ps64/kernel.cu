@@ -29,7 +29,7 @@
 
 #include <cuda_bf16.h>
 
-// @tunable DSA_ATTN_THREADS: 128, 256 (default 256)
+// @tunable DSA_ATTN_THREADS: 128, 256 (default 256) when DSA_ATTN_IMPL=0
 // (512 would need more than the 48 KB of static shared memory: s_part is kWarps x 2 KB.)
 #ifndef DSA_ATTN_THREADS
 #define DSA_ATTN_THREADS 256
@@ -41,13 +41,13 @@
 #ifndef DSA_ATTN_IMPL
 #define DSA_ATTN_IMPL 1
 #endif
-// @tunable DSA_ATTN_SMALL_T: 0, 2, 8 (default 2)
+// @tunable DSA_ATTN_SMALL_T: 0, 2, 8 (default 2) when DSA_ATTN_IMPL=1
 // Calls of at most this many tokens split into slices of 32 indices (64 CTAs per token), larger
 // ones into slices of 64 (32 CTAs per token, T x 32 fill the GPU from a few tokens on).
 #ifndef DSA_ATTN_SMALL_T
 #define DSA_ATTN_SMALL_T 2
 #endif
-// @tunable DSA_ATTN_WARPS: 4, 8 (default 8)
+// @tunable DSA_ATTN_WARPS: 4, 8 (default 8) when DSA_ATTN_IMPL=1
 // Warps per split-attention CTA (DSA_ATTN_IMPL=1).
 #ifndef DSA_ATTN_WARPS
 #define DSA_ATTN_WARPS 8

@@ -32,15 +32,15 @@
 
 // Defaults: the tuner's champion over all 54 workloads (evolve on the H200, 2026-11-26, 2% faster
 // geomean than WARPS=2 ROWS=8 through the full promotion gate; results/gpu/2026-11-26-h200-evolve-gdn-15min-budget).
-// @tunable GDN_DECODE_WARPS: 1, 2, 4, 8 (default 4)
+// @tunable GDN_DECODE_WARPS: 1, 2, 4, 8 (default 4) when GDN_DECODE_PLAN=0
 #ifndef GDN_DECODE_WARPS
 #define GDN_DECODE_WARPS 4
 #endif
-// @tunable GDN_DECODE_ROWS: 1, 2, 4, 8, 16 (default 4)
+// @tunable GDN_DECODE_ROWS: 1, 2, 4, 8, 16 (default 4) when GDN_DECODE_PLAN=0
 #ifndef GDN_DECODE_ROWS
 #define GDN_DECODE_ROWS 4
 #endif
-// @tunable GDN_DECODE_PERSISTENT: 0, 1 (default 0)
+// @tunable GDN_DECODE_PERSISTENT: 0, 1 (default 0) when GDN_DECODE_PLAN=0
 #ifndef GDN_DECODE_PERSISTENT
 #define GDN_DECODE_PERSISTENT 0
 #endif
@@ -51,7 +51,7 @@
 #ifndef GDN_DECODE_PLAN
 #define GDN_DECODE_PLAN 1
 #endif
-// @tunable GDN_DECODE_STREAMING: 0, 1 (default 1)
+// @tunable GDN_DECODE_STREAMING: 0, 1 (default 1) when GDN_DECODE_PLAN=0
 #ifndef GDN_DECODE_STREAMING
 #define GDN_DECODE_STREAMING 1
 #endif
@@ -236,7 +236,7 @@ gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
 // loads (the all-workload default), batches above 16 want 1 warp x 8 rows with plain loads (1.04x
 // in that band), where the default is 2-5% behind FLA. Both shapes are instances of
 // gdn_decode_rows_kernel; the host picks one per call from B alone.
-// @tunable GDN_DECODE_PLAN_SPLIT_B: 8, 16, 32 (default 16)
+// @tunable GDN_DECODE_PLAN_SPLIT_B: 8, 16, 32 (default 16) when GDN_DECODE_PLAN=1
 // Batches up to this size take the small-batch shape.
 #ifndef GDN_DECODE_PLAN_SPLIT_B
 #define GDN_DECODE_PLAN_SPLIT_B 16

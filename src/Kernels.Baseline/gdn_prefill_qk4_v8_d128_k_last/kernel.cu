@@ -38,7 +38,7 @@
 #ifndef GDN_PREFILL_IMPL
 #define GDN_PREFILL_IMPL 1
 #endif
-// @tunable GDN_PREFILL_ASYNC_LOAD: 0, 1 (default 1)
+// @tunable GDN_PREFILL_ASYNC_LOAD: 0, 1 (default 1) when GDN_PREFILL_IMPL=0
 // 1: each chunk's K, Q and V (and the initial state) arrive by cp.async, every 16-byte piece in
 // flight at once, zero-filled past the sequence end. 0: a loop of plain loads, each iteration's
 // store waiting for its load (about ten dependent round trips per chunk). Measured on the H200

@@ -16,19 +16,19 @@
 // device synchronization; a slot that no chunk owns exits at once.
 // Included inside kernel.cu's anonymous namespace (constants, helpers, solve_unit_lower).
 
-// @tunable GDN_PREFILL_SCAN_BV: 32, 64 (default 32)
+// @tunable GDN_PREFILL_SCAN_BV: 32, 64 (default 32) when GDN_PREFILL_IMPL=1
 // Value columns per scan CTA: 32 gives 4 CTAs per (sequence, head) and half the products per chunk.
 #ifndef GDN_PREFILL_SCAN_BV
 #define GDN_PREFILL_SCAN_BV 32
 #endif
-// @tunable GDN_PREFILL_SCAN_STAGES: 1, 2 (default 2)
+// @tunable GDN_PREFILL_SCAN_STAGES: 1, 2 (default 2) when GDN_PREFILL_IMPL=1
 // 2: the next chunk's operands load while this chunk computes (~140 KB of shared memory, one CTA
 // per SM); 1: no overlap, less shared memory.
 #ifndef GDN_PREFILL_SCAN_STAGES
 #define GDN_PREFILL_SCAN_STAGES 2
 #endif
 
-// @tunable GDN_PREFILL_PDL: 0, 1 (default 1)
+// @tunable GDN_PREFILL_PDL: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
 // 1: the scan is launched as a programmatic dependent of the prep pass (cudaLaunchKernelEx): its
 // CTAs start as the last prep wave runs, load their initial state, then wait for the workspace.
 #ifndef GDN_PREFILL_PDL

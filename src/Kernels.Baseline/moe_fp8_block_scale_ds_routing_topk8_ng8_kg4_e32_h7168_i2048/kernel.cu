@@ -47,7 +47,7 @@
 #ifndef MOE_GEMM_IMPL
 #define MOE_GEMM_IMPL 1
 #endif
-// @tunable MOE_GEMM1_FP8_MAX_T: 0, 256, 1024, 65536 (default 256)
+// @tunable MOE_GEMM1_FP8_MAX_T: 0, 256, 1024, 65536 (default 256) when MOE_GEMM_IMPL=1
 // With MOE_GEMM_IMPL=1, GEMM1 runs on fp8 mma (gemm1_fp8_kernel: m16n8k32 e4m3, no conversion in
 // the inner loop) for T up to this many tokens, and on bf16 mma (gemm1_tc_kernel) above it; 0: never.
 // Measured on the H200 (2026-11-26): fp8 T=7 233.6 -> 219.1 us, T=55 1005.6 -> 935.2 us, but
@@ -55,13 +55,13 @@
 #ifndef MOE_GEMM1_FP8_MAX_T
 #define MOE_GEMM1_FP8_MAX_T 256
 #endif
-// @tunable MOE_FP8_STAGES: 2, 3, 4 (default 2)
+// @tunable MOE_FP8_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // K blocks of 128 in flight per fp8 GEMM1 CTA of the 64-row tile (27 KB of shared memory each).
 // H200 (results/gpu/2026-11-26-h200-pending-checks): T=55 943 / 952 / 967 us with 2 / 3 / 4.
 #ifndef MOE_FP8_STAGES
 #define MOE_FP8_STAGES 2
 #endif
-// @tunable MOE_GEMM1_SMALL_TILE_MAX_T: 0, 64, 256, 1024 (default 256)
+// @tunable MOE_GEMM1_SMALL_TILE_MAX_T: 0, 64, 256, 1024 (default 256) when MOE_GEMM_IMPL=1
 // Up to this many tokens both GEMMs use 16-pair tiles streamed by
 // cp.async stages: GEMM1 16 x 128 columns (Fp8TileSmall in moe_tc.cuh, per weight byte a quarter of
 // the mma work of the 64 x 64 tile and twice the weight rows per stage), GEMM2 16 x 256 columns
@@ -70,13 +70,13 @@
 #ifndef MOE_GEMM1_SMALL_TILE_MAX_T
 #define MOE_GEMM1_SMALL_TILE_MAX_T 256
 #endif
-// @tunable MOE_MID_TILE_MAX_T: 0, 1024, 4096 (default 1024)
+// @tunable MOE_MID_TILE_MAX_T: 0, 1024, 4096 (default 1024) when MOE_GEMM_IMPL=1
 // Above MOE_GEMM1_SMALL_TILE_MAX_T and up to this many tokens both GEMMs use 32-pair streamed tiles
 // (Fp8TileMid, Gemm2TileMid in moe_tc.cuh); 0: never (64-pair tiles from the small band up).
 #ifndef MOE_MID_TILE_MAX_T
 #define MOE_MID_TILE_MAX_T 1024
 #endif
-// @tunable MOE_SMALL_BN: 64, 128 (default 64)
+// @tunable MOE_SMALL_BN: 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64); GEMM2's small tile
 // has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs per SM.
 // H200 (results/gpu/2026-11-26-h200-moe-tiles): T=7 139 -> 133 us, T=55 450 -> 419, T=80 440 -> 417,
@@ -84,14 +84,14 @@
 #ifndef MOE_SMALL_BN
 #define MOE_SMALL_BN 64
 #endif
-// @tunable MOE_SMALL_STAGES: 2, 3, 4 (default 2)
+// @tunable MOE_SMALL_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // K blocks in flight per CTA of the small tiles (39 KB of shared memory each in GEMM1, 41 KB in GEMM2).
 // H200 (results/gpu/2026-11-26-h200-small-tiles): T=55 665 us with 4 (one CTA per SM), 447 us with
 // 2 (two per SM); T=7 174 -> 139 us.
 #ifndef MOE_SMALL_STAGES
 #define MOE_SMALL_STAGES 2
 #endif
-// @tunable MOE_PDL: 0, 1 (default 1)
+// @tunable MOE_PDL: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: the kernels after routing are launched as programmatic dependents (cudaLaunchKernelEx), each
 // waiting for its predecessor at its start, and routing zeroes the accumulators (two memsets
 // fewer): issue #6 asks the span and the kernel-time sum to differ by < 5 us. Measured on the H200
@@ -100,17 +100,17 @@
 #ifndef MOE_PDL
 #define MOE_PDL 1
 #endif
-// @tunable MOE_SMALL_T: 16, 64, 256 (default 64)
+// @tunable MOE_SMALL_T: 16, 64, 256 (default 64) when MOE_GEMM_IMPL=1
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
 // must still stream through every SM).
 #ifndef MOE_SMALL_T
 #define MOE_SMALL_T 64
 #endif
-// @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 4)
+// @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
 #ifndef MOE_GEMM1_SPLITS
 #define MOE_GEMM1_SPLITS 4
 #endif
-// @tunable MOE_GEMM2_SPLITS: 1, 2, 4, 8 (default 4)
+// @tunable MOE_GEMM2_SPLITS: 1, 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
 #ifndef MOE_GEMM2_SPLITS
 #define MOE_GEMM2_SPLITS 4
 #endif

@@ -64,8 +64,11 @@ public sealed class TunerGenerator(int perDefinition, ulong seed) : ICandidateGe
 
     private void TryAdd(List<ProposedCandidate> picked, string definition, ChampionView parent, IReadOnlyList<TunableParameter> parameters, IReadOnlyDictionary<string, string> setting, string how)
     {
-        // Defaults are left out, so the untouched baseline and "every parameter at its default" are the same code.
-        var defines = setting.Where(s => parameters.First(p => p.Name == s.Key).Default != s.Value).ToDictionary(s => s.Key, s => s.Value);
+        // Defaults are left out, so the untouched baseline and "every parameter at its default" are the same code;
+        // so are parameters without effect under this setting (a 'when' condition that does not hold).
+        var defines = TunableParameters.Effective(parameters, setting)
+            .Where(s => parameters.First(p => p.Name == s.Key).Default != s.Value)
+            .ToDictionary(s => s.Key, s => s.Value);
         var source = parent.Source with { Defines = defines.Count > 0 ? defines : null };
         var hash = CandidateHash.Of(source);
         if (!seen.Add(hash))
@@ -112,11 +115,16 @@ public sealed class TunerGenerator(int perDefinition, ulong seed) : ICandidateGe
     private static Dictionary<string, string> Setting(IReadOnlyList<TunableParameter> parameters, CandidateSource source) =>
         parameters.ToDictionary(p => p.Name, p => source.Defines?.GetValueOrDefault(p.Name) is { } value && p.Values.Contains(value) ? value : p.Default);
 
-    /// <summary>Every setting with exactly one parameter moved one step along its declared values.</summary>
+    /// <summary>Every setting with exactly one parameter moved one step along its declared values; a
+    /// parameter without effect under the setting (its 'when' condition does not hold) is not moved.</summary>
     public static IEnumerable<Dictionary<string, string>> Neighbours(IReadOnlyList<TunableParameter> parameters, IReadOnlyDictionary<string, string> setting)
     {
         foreach (var parameter in parameters)
         {
+            if (!parameter.IsActive(parameters, setting))
+            {
+                continue;
+            }
             var index = parameter.Values.ToList().IndexOf(setting[parameter.Name]);
             foreach (var step in new[] { -1, 1 })
             {

@@ -38,4 +38,66 @@ public sealed class TunableParametersTests
         Assert.Contains("not allowed", TunableParameters.Validate(declared, new Dictionary<string, string> { ["T"] = "3" }));
         Assert.Contains("not a declared", TunableParameters.Validate(declared, new Dictionary<string, string> { ["U"] = "1" }));
     }
+
+    [Fact]
+    public void A_when_clause_makes_the_parameter_conditional_on_another()
+    {
+        const string text = "// @tunable IMPL: 0, 1 (default 1)\n// @tunable WARPS: 4, 8 (default 8) when IMPL=1\n" +
+                            "// @tunable OTHER: 0, 1, 2\n// @tunable THREADS: 128, 256 when OTHER = 0 | 2";
+        var parsed = TunableParameters.Parse([new SourceFile("a.cu", text)]);
+        Assert.True(parsed.IsOk, string.Join("\n", parsed.Errors));
+        var warps = parsed.Value.Single(p => p.Name == "WARPS");
+        Assert.Equal(["4", "8"], warps.Values);
+        Assert.Equal("8", warps.Default);
+        Assert.Equal("IMPL", warps.When!.Name);
+        Assert.Equal(["1"], warps.When.Values);
+        var threads = parsed.Value.Single(p => p.Name == "THREADS");
+        Assert.Equal("OTHER", threads.When!.Name);
+        Assert.Equal(["0", "2"], threads.When.Values);
+        Assert.Null(parsed.Value.Single(p => p.Name == "IMPL").When);
+
+        Assert.True(warps.IsActive(parsed.Value, new Dictionary<string, string>()));  // IMPL at its default 1
+        Assert.False(warps.IsActive(parsed.Value, new Dictionary<string, string> { ["IMPL"] = "0" }));
+        Assert.True(threads.IsActive(parsed.Value, new Dictionary<string, string>()));  // OTHER at its default 0
+        Assert.False(threads.IsActive(parsed.Value, new Dictionary<string, string> { ["OTHER"] = "1" }));
+        Assert.True(threads.IsActive(parsed.Value, new Dictionary<string, string> { ["OTHER"] = "2" }));
+    }
+
+    [Theory]
+    [InlineData("// @tunable A: 1, 2 when B=1", "names no other declared")]
+    [InlineData("// @tunable A: 1, 2 when A=1", "names no other declared")]
+    [InlineData("// @tunable B: 0, 1\n// @tunable A: 1, 2 when B=3", "3 is not one of B's values")]
+    [InlineData("// @tunable B: 0, 1\n// @tunable A: 1, 2 when B", "contains a space")]
+    public void Bad_conditions_are_located_errors(string text, string message)
+    {
+        var parsed = TunableParameters.Parse([new SourceFile("a.cu", text)]);
+        Assert.False(parsed.IsOk);
+        Assert.Contains(message, string.Join("\n", parsed.Errors.Select(e => e.Message)));
+    }
+
+    [Fact]
+    public void The_effective_setting_leaves_out_parameters_without_effect()
+    {
+        var declared = TunableParameters.Parse([new SourceFile("a.cu", "// @tunable IMPL: 0, 1 (default 1)\n// @tunable WARPS: 4, 8 (default 8) when IMPL=1\n// @tunable T: 1, 2")]).Value!;
+        var off = TunableParameters.Effective(declared, new Dictionary<string, string> { ["IMPL"] = "0", ["WARPS"] = "4", ["T"] = "2" });
+        Assert.Equal(new Dictionary<string, string> { ["IMPL"] = "0", ["T"] = "2" }, off);
+        var on = TunableParameters.Effective(declared, new Dictionary<string, string> { ["WARPS"] = "4" });
+        Assert.Equal(new Dictionary<string, string> { ["WARPS"] = "4" }, on);
+    }
+
+    [Fact]
+    public void Every_baseline_declares_its_tunables_without_errors_and_some_behind_conditions()
+    {
+        var catalog = AgentForge.Tests.Packaging.Packing.Catalog;
+        Assert.NotEmpty(catalog.Entries);
+        var conditional = 0;
+        foreach (var entry in catalog.Entries)
+        {
+            var parsed = TunableParameters.Parse(catalog.Candidate(entry).Sources);
+            Assert.True(parsed.IsOk, $"{entry.Definition}: {string.Join("\n", parsed.Errors)}");
+            Assert.NotEmpty(parsed.Value);
+            conditional += parsed.Value.Count(p => p.When is not null);
+        }
+        Assert.True(conditional > 0, "no baseline declares a conditional tunable");
+    }
 }
