@@ -14,10 +14,15 @@ moe=moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
 
 # definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare; e.g.
 #   "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
-# Empty: every variant written without a GPU has run (results/gpu/2026-11-26-h200-pending-checks:
-# GDN_DECODE_PLAN=1, DSA_ATTN_IMPL=1, INDEXER_SCORE_IMPL=1 and MOE_PDL=1 became defaults,
-# MOE_FP8_STAGES=3/4 changed nothing). Add an entry when you write the next one.
-checks=()
+# The first list ran in results/gpu/2026-11-26-h200-pending-checks (GDN_DECODE_PLAN=1,
+# DSA_ATTN_IMPL=1, INDEXER_SCORE_IMPL=1 and MOE_PDL=1 became defaults, MOE_FP8_STAGES=3/4 changed
+# nothing). Written since, not yet run:
+# The indexer's default kernel was restructured for INDEXER_SCORE_PAGES (a loop of one page at 1):
+# its quick-set row is the first check of that change.
+checks=(
+  "$indexer|30cecff1 81a953ea 8635db8f|INDEXER_SCORE_PAGES=2|INDEXER_SCORE_PAGES=4"
+  "$moe|b8f4f012 81955b1e 8f1ff9f1 1a4c6ba1|MOE_SMALL_BN=32|MOE_SMALL_BN=32,MOE_SMALL_STAGES=3"
+)
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others <<< "$check"
   settings=("" "$variant")

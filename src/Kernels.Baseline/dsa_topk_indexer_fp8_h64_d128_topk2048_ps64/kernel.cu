@@ -42,6 +42,13 @@
 #ifndef INDEXER_SCORE_IMPL
 #define INDEXER_SCORE_IMPL 1
 #endif
+// @tunable INDEXER_SCORE_PAGES: 1, 2, 4 (default 1) when INDEXER_SCORE_IMPL=1
+// Page slots per CTA of the fp8 score kernel: with more than one the row's queries are loaded
+// once per CTA and the next page's keys land while a page multiplies (two buffers). Not yet
+// measured above 1; predicted at 91 pages (B=27): score kernel 13.9 -> ~9 us (ncu clocks).
+#ifndef INDEXER_SCORE_PAGES
+#define INDEXER_SCORE_PAGES 1
+#endif
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -328,7 +335,6 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   // (its pass-through branch) is the whole call: no scratch, no scores.
   if (max_pages > 0 && max_pages * kPageSize > kTopK) {
     AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&scores), score_bytes, stream));
-    const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));
 #if INDEXER_SCORE_IMPL == 1
     if (!check(reinterpret_cast<std::uintptr_t>(k_index_cache_fp8.data) % 16 == 0 &&
                    reinterpret_cast<std::uintptr_t>(q_index_fp8.data) % 16 == 0,
@@ -336,11 +342,14 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
       cudaFreeAsync(scores, stream);
       return;
     }
-    score_mma::indexer_score_mma_kernel<<<grid, score_mma::kThreads, 0, stream>>>(
+    const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
+                        static_cast<unsigned>(B));
+    score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES><<<grid_mma, score_mma::kThreads, 0, stream>>>(
         q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
         seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages,
         scores);
 #else
+    const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));
     indexer_score_kernel<<<grid, kScoreThreads, 0, stream>>>(
         q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint32_t>(), weights.ptr<const float>(),
         seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages,

@@ -76,9 +76,10 @@
 #ifndef MOE_MID_TILE_MAX_T
 #define MOE_MID_TILE_MAX_T 1024
 #endif
-// @tunable MOE_SMALL_BN: 64, 128 (default 64) when MOE_GEMM_IMPL=1
-// X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64); GEMM2's small tile
-// has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs per SM.
+// @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
+// X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
+// small tile has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs
+// per SM. 32 is not yet measured (about 9 CTAs per SM by shared memory instead of 5).
 // H200 (results/gpu/2026-11-26-h200-moe-tiles): T=7 139 -> 133 us, T=55 450 -> 419, T=80 440 -> 417,
 // T=901 (32-pair tile) 941 -> 731 with 64; T=1 24.5 -> 30.2.
 #ifndef MOE_SMALL_BN
