@@ -48,10 +48,12 @@
 #define MOE_GEMM_IMPL 1
 #endif
 // @tunable MOE_GEMM1_FP8_MAX_T: 0, 256, 1024, 65536 (default 256) when MOE_GEMM_IMPL=1
-// With MOE_GEMM_IMPL=1, GEMM1 runs on fp8 mma (gemm1_fp8_kernel: m16n8k32 e4m3, no conversion in
-// the inner loop) for T up to this many tokens, and on bf16 mma (gemm1_tc_kernel) above it; 0: never.
-// Measured on the H200 (2026-11-26): fp8 T=7 233.6 -> 219.1 us, T=55 1005.6 -> 935.2 us, but
-// T=14107 9.67 -> 10.22 ms (and T=901 about 3% slower), so the small-T bands take the fp8 kernel.
+// Where the 64-pair tiles serve (above MOE_MID_TILE_MAX_T, or above the small-tile band when the
+// mid tiles are off), GEMM1 runs on fp8 mma (gemm1_fp8_kernel<Fp8TileLarge>: m16n8k32 e4m3) for T
+// up to this many tokens and on bf16 mma (gemm1_tc_kernel) above it; 0: never. The streamed small
+// and mid tiles are always fp8. Measured on the H200 (2026-11-26, 64-pair tiles everywhere then):
+// fp8 T=7 233.6 -> 219.1 us, T=55 1005.6 -> 935.2 us, but T=14107 9.67 -> 10.22 ms (and T=901
+// about 3% slower).
 #ifndef MOE_GEMM1_FP8_MAX_T
 #define MOE_GEMM1_FP8_MAX_T 256
 #endif
