@@ -20,6 +20,7 @@ moe=moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
 # The indexer's default kernel was restructured for INDEXER_SCORE_PAGES (a loop of one page at 1):
 # its quick-set row is the first check of that change.
 checks=(
+  "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_CLUSTER=8|"
   "$indexer|30cecff1 81a953ea 8635db8f|INDEXER_SCORE_PAGES=2|INDEXER_SCORE_PAGES=4"
   "$moe|b8f4f012 81955b1e 8f1ff9f1 1a4c6ba1|MOE_SMALL_BN=32|MOE_SMALL_BN=32,MOE_SMALL_STAGES=3"
 )

@@ -52,6 +52,13 @@
 #ifndef DSA_ATTN_WARPS
 #define DSA_ATTN_WARPS 8
 #endif
+// @tunable DSA_ATTN_CLUSTER: 1, 8 (default 1) when DSA_ATTN_IMPL=1
+// 8: clusters of 8 split CTAs merge their slices in distributed shared memory before writing
+// partials (split_kv.cuh), so the merge kernel reads 8x fewer. Written without a GPU: default 1
+// until measured.
+#ifndef DSA_ATTN_CLUSTER
+#define DSA_ATTN_CLUSTER 1
+#endif
 #include <cuda_runtime.h>
 
 #include <cfloat>
@@ -250,11 +257,12 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   // Pass 1 per (slice of indices, token), pass 2 merges the slices per (head, token). The slice
   // size is the launch plan, chosen from T alone (no device synchronization).
   const bool small = T <= DSA_ATTN_SMALL_T;
-  const size_t parts = static_cast<size_t>(T) * (small ? kTopK / 32 : kTopK / 64) * kHeads;
+  const size_t parts = static_cast<size_t>(T) * kHeads *
+                      (small ? split_kv::partials_per_token<32, DSA_ATTN_CLUSTER>() : split_kv::partials_per_token<64, DSA_ATTN_CLUSTER>());
   float* part = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
   const auto launch = [&](auto split) {
-    return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS>(
+    return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
         T, q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
         kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part,
         output.ptr<__nv_bfloat16>(), lse.ptr<float>(), stream);

@@ -25,6 +25,8 @@
 // Workspace (cudaMallocAsync): T x splits x 16 x (512 + 2) floats.
 #pragma once
 
+#include <cooperative_groups.h>
+
 namespace split_kv {
 
 constexpr int kDimQk = kDimCkv + kDimKpe;  // 576
@@ -107,7 +109,11 @@ __device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* 
   ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + n0 + (lane >> 4) * 8);
 }
 
-template <int kSplit, int kWarps>
+// kCluster > 1 (DSA_ATTN_CLUSTER): the CTAs of a thread block cluster (kCluster consecutive slices
+// of one token) merge their slices through distributed shared memory before anything reaches
+// global memory, so pass 1 writes kSplits / kCluster partials per token instead of kSplits (at 1
+// token 8 instead of 64: 256 KB instead of 2 MB for the merge to read).
+template <int kSplit, int kWarps, int kCluster>
 __global__ void __launch_bounds__(kWarps * 32)
 split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                        const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
@@ -244,16 +250,68 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
       mma(o[nt + 1], af, bf[2], bf[3]);
     }
   }
-  const int64_t base = (t * kSplits + split) * kHeads;
+  if constexpr (kCluster == 1) {
+    const int64_t base = (t * kSplits + split) * kHeads;
 #pragma unroll
-  for (int nt = 0; nt < kDims / 8; ++nt) {
-    const int d = d0 + nt * 8 + 2 * tq;
-    *reinterpret_cast<float2*>(part_o + (base + g) * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
-    *reinterpret_cast<float2*>(part_o + (base + g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
-  }
-  if (tid < kHeads) {
-    part_ml[(base + tid) * 2] = sm.m[tid];
-    part_ml[(base + tid) * 2 + 1] = sm.l[tid];
+    for (int nt = 0; nt < kDims / 8; ++nt) {
+      const int d = d0 + nt * 8 + 2 * tq;
+      *reinterpret_cast<float2*>(part_o + (base + g) * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
+      *reinterpret_cast<float2*>(part_o + (base + g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
+    }
+    if (tid < kHeads) {
+      part_ml[(base + tid) * 2] = sm.m[tid];
+      part_ml[(base + tid) * 2 + 1] = sm.l[tid];
+    }
+  } else {
+    // --- Cluster merge: this CTA's O [16][512] fp32 over its gathered rows (no longer read once
+    // every warp is past O = P Kc), then rank r merges columns [r, r + 1) x 512 / kCluster of every
+    // slice of the cluster, read from the other CTAs' shared memory.
+    namespace cg = cooperative_groups;
+    static_assert(kSplits % kCluster == 0 && kDimCkv % (4 * kCluster) == 0, "whole clusters, whole column quads per rank");
+    static_assert(sizeof(sm.k) >= sizeof(float) * kHeads * kDimCkv, "O must fit over the gathered rows");
+    constexpr int kGroups = kSplits / kCluster;            // partials per token
+    constexpr int kQuads = kDimCkv / kCluster / 4;         // column quads per rank and head
+    cg::cluster_group cluster = cg::this_cluster();
+    float* s_o = reinterpret_cast<float*>(sm.k);
+    __syncthreads();  // every warp is done with the gathered rows
+#pragma unroll
+    for (int nt = 0; nt < kDims / 8; ++nt) {
+      const int d = d0 + nt * 8 + 2 * tq;
+      *reinterpret_cast<float2*>(s_o + g * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
+      *reinterpret_cast<float2*>(s_o + (g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
+    }
+    cluster.sync();  // every CTA's O, m and l visible to the cluster
+    const int rank = static_cast<int>(cluster.block_rank());
+    const int64_t base = (t * kGroups + split / kCluster) * kHeads;
+    for (int e = tid; e < kHeads * kQuads; e += Shape::kThreads) {
+      const int h = e / kQuads;
+      const int col = rank * (kDimCkv / kCluster) + (e % kQuads) * 4;
+      float mc[kCluster];
+      float mx = -INFINITY;
+#pragma unroll
+      for (int c = 0; c < kCluster; ++c) {
+        mc[c] = cluster.map_shared_rank(&sm, c)->m[h];
+        mx = fmaxf(mx, mc[c]);
+      }
+      float sum = 0.f;
+      float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+      for (int c = 0; c < kCluster; ++c) {
+        const float w = mx == -INFINITY ? 0.f : exp2f(mc[c] - mx);  // 0 for an empty slice
+        sum += w * cluster.map_shared_rank(&sm, c)->l[h];
+        const float4 x = *reinterpret_cast<const float4*>(cluster.map_shared_rank(s_o, c) + h * kDimCkv + col);
+        acc.x += w * x.x;
+        acc.y += w * x.y;
+        acc.z += w * x.z;
+        acc.w += w * x.w;
+      }
+      *reinterpret_cast<float4*>(part_o + (base + h) * kDimCkv + col) = acc;
+      if (rank == 0 && e % kQuads == 0) {
+        part_ml[(base + h) * 2] = mx;
+        part_ml[(base + h) * 2 + 1] = sum;
+      }
+    }
+    cluster.sync();  // this CTA's shared memory stays until every rank has read it
   }
 }
 
@@ -341,38 +399,61 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
   if (chunk == 0 && lane == 0) lse[th] = mx == -INFINITY ? -INFINITY : mx + log2f(sum);
 }
 
-// Pass 1 then pass 2 (a programmatic dependent) for slices of kSplit indices; part holds
-// T x (2048 / kSplit) x 16 x (512 + 2) floats.
-template <int kSplit, int kWarps>
+// Pass 1 then pass 2 (a programmatic dependent) for slices of kSplit indices, merged in clusters of
+// kCluster CTAs first when kCluster > 1; part holds T x partials_per_token<kSplit, kCluster>() x 16 x
+// (512 + 2) floats.
+template <int kSplit, int kCluster>
+constexpr int partials_per_token() { return kTopK / kSplit / kCluster; }
+
+template <int kSplit, int kWarps, int kCluster>
 cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                    const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale, int64_t num_cache_tokens,
                    float* part, __nv_bfloat16* output, float* lse, cudaStream_t stream) {
   constexpr int kSplits = kTopK / kSplit;
+  constexpr int kPartials = partials_per_token<kSplit, kCluster>();
+  const auto kernel = split_attention_kernel<kSplit, kWarps, kCluster>;
   static bool configured = false;  // the dynamic shared memory limit, once per instance and process
   if (!configured) {
-    const cudaError_t err = cudaFuncSetAttribute(split_attention_kernel<kSplit, kWarps>,
-                                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
+    const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                  split_smem_bytes<kSplit, kWarps>());
     if (err != cudaSuccess) return err;
     configured = true;
   }
   float* part_o = part;
-  float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
-  split_attention_kernel<kSplit, kWarps><<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32,
-                                          split_smem_bytes<kSplit, kWarps>(), stream>>>(
-      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
+  float* part_ml = part + static_cast<size_t>(T) * kPartials * kHeads * kDimCkv;
+  if constexpr (kCluster == 1) {
+    split_attention_kernel<kSplit, kWarps, kCluster><<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32,
+                                                       split_smem_bytes<kSplit, kWarps>(), stream>>>(
+        q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
+  } else {
+    cudaLaunchConfig_t cluster_config{};
+    cluster_config.gridDim = dim3(kSplits, static_cast<unsigned>(T));
+    cluster_config.blockDim = dim3(kWarps * 32);
+    cluster_config.dynamicSmemBytes = split_smem_bytes<kSplit, kWarps>();
+    cluster_config.stream = stream;
+    cudaLaunchAttribute cluster_dims[1];
+    cluster_dims[0].id = cudaLaunchAttributeClusterDimension;
+    cluster_dims[0].val.clusterDim.x = kCluster;
+    cluster_dims[0].val.clusterDim.y = 1;
+    cluster_dims[0].val.clusterDim.z = 1;
+    cluster_config.attrs = cluster_dims;
+    cluster_config.numAttrs = 1;
+    const cudaError_t launched = cudaLaunchKernelEx(&cluster_config, kernel, q_nope, q_pe, ckv, kpe, sparse_indices,
+                                                    sm_scale, num_cache_tokens, part_o, part_ml);
+    if (launched != cudaSuccess) return launched;
+  }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(kHeads, static_cast<unsigned>(T), kMergeChunks);
-  config.blockDim = dim3(merge_threads<kSplits>());
+  config.blockDim = dim3(merge_threads<kPartials>());
   config.stream = stream;
   cudaLaunchAttribute dependent[1];
   dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   dependent[0].val.programmaticStreamSerializationAllowed = 1;
   config.attrs = dependent;
   config.numAttrs = 1;
-  return cudaLaunchKernelEx(&config, merge_kernel<kSplits>, static_cast<const float*>(part_o),
+  return cudaLaunchKernelEx(&config, merge_kernel<kPartials>, static_cast<const float*>(part_o),
                             static_cast<const float*>(part_ml), output, lse);
 }
 
