@@ -11,15 +11,18 @@ out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
 attention=dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64
 indexer=dsa_topk_indexer_fp8_h64_d128_topk2048_ps64
 moe=moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
+prefill=gdn_prefill_qk4_v8_d128_k_last
 
 # definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare; e.g.
 #   "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
 # The first list ran in results/gpu/2026-11-26-h200-pending-checks (GDN_DECODE_PLAN=1,
 # DSA_ATTN_IMPL=1, INDEXER_SCORE_IMPL=1 and MOE_PDL=1 became defaults, MOE_FP8_STAGES=3/4 changed
 # nothing). Written since, not yet run:
-# The indexer's default kernel was restructured for INDEXER_SCORE_PAGES (a loop of one page at 1):
-# its quick-set row is the first check of that change.
+# The indexer's default kernel was restructured for INDEXER_SCORE_PAGES (a loop of one page at 1)
+# and the prefill scan templated on its slice width for GDN_PREFILL_PLAN: their default rows are
+# the first checks of those changes.
 checks=(
+  "$prefill|77daf91d 5d26ac5b 410794d4|GDN_PREFILL_PLAN=1|"
   "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_CLUSTER=8|"
   "$indexer|30cecff1 81a953ea 8635db8f|INDEXER_SCORE_PAGES=2|INDEXER_SCORE_PAGES=4"
   "$moe|b8f4f012 81955b1e 8f1ff9f1 1a4c6ba1|MOE_SMALL_BN=32|MOE_SMALL_BN=32,MOE_SMALL_STAGES=3"

@@ -31,6 +31,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 // @tunable GDN_PREFILL_IMPL: 0, 1 (default 1)
 // 0: one launch, a CTA per (sequence, head, value slice) walks its chunks doing every product;
@@ -491,7 +492,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // Pass 1 over every chunk slot, pass 2 over (sequence, head, value slice); workspace per slot.
   const int64_t slots = T / kC + N + 1;
   if (!check(slots <= 65535, "number of chunk slots (grid y)")) return;
-  if (!check(N * kNumVHeads * kScanSlices <= 0x7fffffffLL, "number of sequences")) return;
+  if (!check(N * kNumVHeads * ScanShape<32>::kSlices <= 0x7fffffffLL, "number of sequences")) return;
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
@@ -502,33 +503,46 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.p = ws.kd + pairs * kC * kD;
   ws.cum = reinterpret_cast<float*>(ws.p + pairs * kC * kC);
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
-  const int scan_smem = static_cast<int>(sizeof(ScanSmem));
   static bool configured = false;
   if (!configured) {
     AFG_CUDA_CHECK(cudaFuncSetAttribute(chunk_prep_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, prep_smem));
-    AFG_CUDA_CHECK(cudaFuncSetAttribute(chunk_scan_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, scan_smem));
     configured = true;
   }
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
       cu_seqlens.ptr<const int64_t>(), N, ws);
-  cudaLaunchConfig_t scan{};
-  scan.gridDim = dim3(static_cast<unsigned>(N * kNumVHeads * kScanSlices));
-  scan.blockDim = dim3(kScanThreads);
-  scan.dynamicSmemBytes = scan_smem;
-  scan.stream = stream;
-  cudaLaunchAttribute dependent[1];
-  dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent[0].val.programmaticStreamSerializationAllowed = 1;
-  scan.attrs = dependent;
-  scan.numAttrs = GDN_PREFILL_PDL ? 1 : 0;
+  // The scan over (sequence, head, value slice) for a slice width BV, a programmatic dependent of
+  // the prep pass with GDN_PREFILL_PDL.
+  const auto launch_scan = [&](auto bv) -> cudaError_t {
+    constexpr int BV = decltype(bv)::value;
+    const int scan_smem = static_cast<int>(sizeof(ScanSmem<BV>));
+    static bool scan_configured = false;  // one flag per BV (each instantiation of this lambda body)
+    if (!scan_configured) {
+      const cudaError_t err = cudaFuncSetAttribute(chunk_scan_kernel<BV>, cudaFuncAttributeMaxDynamicSharedMemorySize, scan_smem);
+      if (err != cudaSuccess) return err;
+      scan_configured = true;
+    }
+    cudaLaunchConfig_t scan{};
+    scan.gridDim = dim3(static_cast<unsigned>(N * kNumVHeads * ScanShape<BV>::kSlices));
+    scan.blockDim = dim3(kScanThreads);
+    scan.dynamicSmemBytes = scan_smem;
+    scan.stream = stream;
+    cudaLaunchAttribute dependent[1];
+    dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    dependent[0].val.programmaticStreamSerializationAllowed = 1;
+    scan.attrs = dependent;
+    scan.numAttrs = GDN_PREFILL_PDL ? 1 : 0;
+    return cudaLaunchKernelEx(&scan, chunk_scan_kernel<BV>, q.ptr<const __nv_bfloat16>(),
+                              state.present() ? state.ptr<const float>() : nullptr,
+                              cu_seqlens.ptr<const int64_t>(), N, scale, T, ws,
+                              output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+  };
+  // Launch plan from T alone: GDN_PREFILL_SCAN_BV, or with GDN_PREFILL_PLAN 64 columns for long inputs.
+  const int scan_bv = GDN_PREFILL_PLAN ? (T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
   cudaError_t launched = cudaGetLastError();
   if (launched == cudaSuccess) {
-    launched = cudaLaunchKernelEx(&scan, chunk_scan_kernel, q.ptr<const __nv_bfloat16>(),
-                                  state.present() ? state.ptr<const float>() : nullptr,
-                                  cu_seqlens.ptr<const int64_t>(), N, scale, T, ws,
-                                  output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+    launched = scan_bv == 64 ? launch_scan(std::integral_constant<int, 64>{}) : launch_scan(std::integral_constant<int, 32>{});
   }
   AFG_CUDA_CHECK(cudaFreeAsync(base, stream));
   AFG_CUDA_CHECK(launched);

@@ -7,7 +7,7 @@
 //   pass 1, chunk_prep_kernel, one CTA per (chunk slot, value head), all chunks at once:
 //     cum (log G), A, T = (I+A)^-1, W = T diag(beta G) K, U = T diag(beta) V (all 128 columns),
 //     P = (Q K^T) o M, Kd = diag(G_C/G) K  -> workspace (bf16; cum fp32)
-//   pass 2, chunk_scan_kernel, one CTA per (sequence, value head, slice of kScanBV columns), over the
+//   pass 2, chunk_scan_kernel<BV>, one CTA per (sequence, value head, slice of BV columns), over the
 //     sequence's chunks with the next chunk's operands arriving by cp.async while this one computes:
 //     U' = U - W S,  O = scale (diag(G) Q S + P U'),  S = G_C S + Kd^T U'
 // Chunk slots: chunk i of sequence n is slot floor(bos_n / 64) + n + i. Slots are distinct (a
@@ -35,12 +35,29 @@
 #define GDN_PREFILL_PDL 1
 #endif
 
-constexpr int kScanBV = GDN_PREFILL_SCAN_BV;
-constexpr int kScanSlices = kD / kScanBV;
-constexpr int kScanNT = kScanBV / 8;  // n8 tiles per row of a [*][kScanBV] product
-constexpr int kLdS = kScanBV + 8;     // bf16 row stride of [*][kScanBV] tiles
+// @tunable GDN_PREFILL_PLAN: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// 1: the scan's value slice is chosen per call from the total token count (no device sync): 64
+// columns from GDN_PREFILL_PLAN_LONG_T tokens on, 32 below; 0: GDN_PREFILL_SCAN_BV for every call.
+// The tuner promoted SCAN_BV=64 in the >= 5710-token band only (H200: 0.1805 vs 0.1969 ms,
+// results/gpu/2026-11-26-h200x2-scale-check). Written without a GPU: default 0 until measured.
+#ifndef GDN_PREFILL_PLAN
+#define GDN_PREFILL_PLAN 0
+#endif
+// @tunable GDN_PREFILL_PLAN_LONG_T: 2048, 5710 (default 5710) when GDN_PREFILL_PLAN=1
+#ifndef GDN_PREFILL_PLAN_LONG_T
+#define GDN_PREFILL_PLAN_LONG_T 5710
+#endif
+
+// The scan's value-slice width BV (a template parameter, so a plan can pick it per call) and the
+// shapes that follow from it.
+template <int BV>
+struct ScanShape {
+  static constexpr int kSlices = kD / BV;
+  static constexpr int kNT = BV / 8;   // n8 tiles per row of a [*][BV] product
+  static constexpr int kLdS = BV + 8;  // bf16 row stride of [*][BV] tiles
+  static_assert(kNT % 4 == 0, "BV must be a multiple of 32 (two warps share a row tile)");
+};
 constexpr int kStages = GDN_PREFILL_SCAN_STAGES;
-static_assert(kScanNT % 4 == 0, "kScanBV must be a multiple of 32 (two warps share a row tile)");
 // Eight warps per CTA in both passes: the chains are latency-bound (one warp per scheduler issued
 // every ~5 cycles with four warps), so more warps per CTA shorten each chunk's chain.
 constexpr int kPrepThreads = 256;
@@ -260,27 +277,35 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
 }
 
+template <int BV>
 struct ScanStage {
   __nv_bfloat16 w[kC * kLdK];
   __nv_bfloat16 kd[kC * kLdK];
   __nv_bfloat16 q[kC * kLdK];
-  __nv_bfloat16 u[kC * kLdS];   // this CTA's value columns of U
+  __nv_bfloat16 u[kC * ScanShape<BV>::kLdS];  // this CTA's value columns of U
   __nv_bfloat16 p[kC * kLdV];
   float cum[kC];
 };
+template <int BV>
 struct ScanSmem {
-  ScanStage st[kStages];
-  __nv_bfloat16 s[kD * kLdS];   // bf16 copy of the state slice, [k][v]
-  __nv_bfloat16 up[kC * kLdS];  // U'
+  ScanStage<BV> st[kStages];
+  __nv_bfloat16 s[kD * ScanShape<BV>::kLdS];   // bf16 copy of the state slice, [k][v]
+  __nv_bfloat16 up[kC * ScanShape<BV>::kLdS];  // U'
 };
-static_assert(sizeof(ScanStage) >= sizeof(float) * kScanBV * kD, "state staging does not fit a stage");
 
+template <int BV>
 __global__ void __launch_bounds__(kScanThreads, 1)
 chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
                   const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
                   ChunkWorkspace ws, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+  // The names the body was written with, for this BV.
+  constexpr int kScanBV = BV;
+  constexpr int kScanSlices = ScanShape<BV>::kSlices;
+  constexpr int kScanNT = ScanShape<BV>::kNT;
+  constexpr int kLdS = ScanShape<BV>::kLdS;
+  static_assert(sizeof(ScanStage<BV>) >= sizeof(float) * BV * kD, "state staging does not fit a stage");
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  ScanSmem& sm = *reinterpret_cast<ScanSmem*>(smem_raw);
+  ScanSmem<BV>& sm = *reinterpret_cast<ScanSmem<BV>*>(smem_raw);
   const int slice = blockIdx.x % kScanSlices;
   const int h = (blockIdx.x / kScanSlices) % kNumVHeads;
   const int64_t n = blockIdx.x / (kScanSlices * kNumVHeads);
@@ -307,7 +332,7 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
   const int64_t first_slot = bos / kC + n;
 
-  auto load_chunk = [&](int i, ScanStage& st) {
+  auto load_chunk = [&](int i, ScanStage<BV>& st) {
     const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
@@ -363,7 +388,7 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
     const bool prefetch = kStages > 1 && i + 1 < nchunks;
     if (kStages == 1) load_chunk(i, sm.st[0]);
     if (prefetch) load_chunk(i + 1, sm.st[(i + 1) % kStages]);
-    const ScanStage& st = sm.st[i % kStages];
+    const ScanStage<BV>& st = sm.st[i % kStages];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
 
