@@ -390,6 +390,9 @@ class Checker:
     def report(self, row):
         self.rows.append(row)
         print(" | ".join(str(row.get(k, "-")) for k in COLUMNS), flush=True)
+        if self.args.markdown:  # row by row beside the table, so a run stopped by a time limit leaves its rows
+            with open(self.args.markdown + ".partial", "a") as f:
+                f.write("| " + " | ".join(str(row.get(k, "-")) for k in COLUMNS) + " |\n")
 
     def finish(self):
         lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -406,6 +409,7 @@ class Checker:
                         f"{self.args.warmup} warm-up + {self.args.iterations} measured calls x {self.args.rounds} rounds per build; "
                         "ms = median [p10, p90]; spread check: packed median within the harness's p10..p90 +- 1% of its median.\n\n")
                 f.write("\n".join(lines) + f"\n\n{summary}\n\n")
+            Path(self.args.markdown + ".partial").unlink(missing_ok=True)  # the table above holds every row
         return 0 if checked and passed == len(checked) else 1
 
     # ---- one solution
