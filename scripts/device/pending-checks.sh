@@ -19,9 +19,11 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # The first list ran in results/gpu/2026-11-26-h200-pending-checks (GDN_DECODE_PLAN=1,
 # DSA_ATTN_IMPL=1, INDEXER_SCORE_IMPL=1 and MOE_PDL=1 became defaults, MOE_FP8_STAGES=3/4 changed
 # nothing). Written since, not yet run:
-# The indexer's default kernel was restructured for INDEXER_SCORE_PAGES (a loop of one page at 1)
-# and the prefill scan templated on its slice width for GDN_PREFILL_PLAN: their default rows are
-# the first checks of those changes.
+# The indexer's default kernel was restructured for INDEXER_SCORE_PAGES (a loop of one page at 1),
+# the prefill scan templated on its slice width for GDN_PREFILL_PLAN, the MoE K loops share
+# stream_k_blocks, and the launches with PDL or large shared memory go through agentforge.h's
+# afg::launch / afg::allow_dynamic_smem: each default row below is the first compile and timing of
+# those changes (compare it with results/gpu/2026-11-26-h200-moe-tiles and -final-dsa-packed).
 checks=(
   "$prefill|77daf91d 5d26ac5b 410794d4|GDN_PREFILL_PLAN=1||quick"
   "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_CLUSTER=8|"

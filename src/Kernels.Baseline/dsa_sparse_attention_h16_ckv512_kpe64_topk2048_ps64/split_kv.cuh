@@ -411,14 +411,9 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
                    float* part, __nv_bfloat16* output, float* lse, cudaStream_t stream) {
   constexpr int kSplits = kTopK / kSplit;
   constexpr int kPartials = partials_per_token<kSplit, kCluster>();
-  const auto kernel = split_attention_kernel<kSplit, kWarps, kCluster>;
-  static bool configured = false;  // the dynamic shared memory limit, once per instance and process
-  if (!configured) {
-    const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                 split_smem_bytes<kSplit, kWarps>());
-    if (err != cudaSuccess) return err;
-    configured = true;
-  }
+  const cudaError_t allowed = afg::allow_dynamic_smem<split_attention_kernel<kSplit, kWarps, kCluster>>(
+      split_smem_bytes<kSplit, kWarps>());
+  if (allowed != cudaSuccess) return allowed;
   float* part_o = part;
   float* part_ml = part + static_cast<size_t>(T) * kPartials * kHeads * kDimCkv;
   if constexpr (kCluster == 1) {
@@ -438,23 +433,15 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
     cluster_dims[0].val.clusterDim.z = 1;
     cluster_config.attrs = cluster_dims;
     cluster_config.numAttrs = 1;
-    const cudaError_t launched = cudaLaunchKernelEx(&cluster_config, kernel, q_nope, q_pe, ckv, kpe, sparse_indices,
-                                                    sm_scale, num_cache_tokens, part_o, part_ml);
+    const cudaError_t launched = cudaLaunchKernelEx(&cluster_config, split_attention_kernel<kSplit, kWarps, kCluster>, q_nope,
+                                                    q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
     if (launched != cudaSuccess) return launched;
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(kHeads, static_cast<unsigned>(T), kMergeChunks);
-  config.blockDim = dim3(merge_threads<kPartials>());
-  config.stream = stream;
-  cudaLaunchAttribute dependent[1];
-  dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = dependent;
-  config.numAttrs = 1;
-  return cudaLaunchKernelEx(&config, merge_kernel<kPartials>, static_cast<const float*>(part_o),
-                            static_cast<const float*>(part_ml), output, lse);
+  return afg::launch(true, merge_kernel<kPartials>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
+                     dim3(merge_threads<kPartials>()), 0, stream, static_cast<const float*>(part_o),
+                     static_cast<const float*>(part_ml), output, lse);
 }
 
 }  // namespace split_kv

@@ -359,13 +359,9 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   // Scores exist only on the scoring plan; the pass-through launch needs no key cache.
   const int cache_keys = scores == nullptr ? 0 : static_cast<int>(std::min<int64_t>(max_pages * kPageSize, kSelectCacheKeys));
   const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t);
-  static bool cache_configured = false;  // the dynamic shared memory limit, once per process
-  cudaError_t launch_err = cudaSuccess;
-  if (!cache_configured && cache_bytes > 48 * 1024) {
-    launch_err = cudaFuncSetAttribute(indexer_select_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)));
-    cache_configured = launch_err == cudaSuccess;
-  }
+  cudaError_t launch_err = cache_bytes > 48 * 1024
+                               ? afg::allow_dynamic_smem<indexer_select_kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)))
+                               : cudaSuccess;
   if (launch_err == cudaSuccess) {
     indexer_select_kernel<<<static_cast<unsigned>(B), kSelectThreads, cache_bytes, stream>>>(
         scores, seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),

@@ -503,11 +503,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.p = ws.kd + pairs * kC * kD;
   ws.cum = reinterpret_cast<float*>(ws.p + pairs * kC * kC);
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
-  static bool configured = false;
-  if (!configured) {
-    AFG_CUDA_CHECK(cudaFuncSetAttribute(chunk_prep_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, prep_smem));
-    configured = true;
-  }
+  AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
@@ -517,26 +513,12 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const auto launch_scan = [&](auto bv) -> cudaError_t {
     constexpr int BV = decltype(bv)::value;
     const int scan_smem = static_cast<int>(sizeof(ScanSmem<BV>));
-    static bool scan_configured = false;  // one flag per BV (each instantiation of this lambda body)
-    if (!scan_configured) {
-      const cudaError_t err = cudaFuncSetAttribute(chunk_scan_kernel<BV>, cudaFuncAttributeMaxDynamicSharedMemorySize, scan_smem);
-      if (err != cudaSuccess) return err;
-      scan_configured = true;
-    }
-    cudaLaunchConfig_t scan{};
-    scan.gridDim = dim3(static_cast<unsigned>(N * kNumVHeads * ScanShape<BV>::kSlices));
-    scan.blockDim = dim3(kScanThreads);
-    scan.dynamicSmemBytes = scan_smem;
-    scan.stream = stream;
-    cudaLaunchAttribute dependent[1];
-    dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    dependent[0].val.programmaticStreamSerializationAllowed = 1;
-    scan.attrs = dependent;
-    scan.numAttrs = GDN_PREFILL_PDL ? 1 : 0;
-    return cudaLaunchKernelEx(&scan, chunk_scan_kernel<BV>, q.ptr<const __nv_bfloat16>(),
-                              state.present() ? state.ptr<const float>() : nullptr,
-                              cu_seqlens.ptr<const int64_t>(), N, scale, T, ws,
-                              output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+    const cudaError_t allowed = afg::allow_dynamic_smem<chunk_scan_kernel<BV>>(scan_smem);
+    if (allowed != cudaSuccess) return allowed;
+    return afg::launch(GDN_PREFILL_PDL, chunk_scan_kernel<BV>, dim3(static_cast<unsigned>(N * kNumVHeads * ScanShape<BV>::kSlices)),
+                       dim3(kScanThreads), static_cast<size_t>(scan_smem), stream, q.ptr<const __nv_bfloat16>(),
+                       state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale, T,
+                       ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
   };
   // Launch plan from T alone: GDN_PREFILL_SCAN_BV, or with GDN_PREFILL_PLAN 64 columns for long inputs.
   const int scan_bv = GDN_PREFILL_PLAN ? (T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
@@ -548,11 +530,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   AFG_CUDA_CHECK(launched);
 #else
   const int smem = static_cast<int>(sizeof(Smem));
-  static bool configured = false;
-  if (!configured) {
-    AFG_CUDA_CHECK(cudaFuncSetAttribute(gdn_prefill_chunk_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    configured = true;
-  }
+  AFG_CUDA_CHECK(afg::allow_dynamic_smem<gdn_prefill_chunk_kernel>(smem));
   gdn_prefill_chunk_kernel<<<static_cast<unsigned>(N * kNumVHeads * kSlices), kThreads, smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
       state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),

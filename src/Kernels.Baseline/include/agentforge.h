@@ -60,6 +60,36 @@ union Scalar {
   uint64_t raw;
 };
 
+// Raises Kernel's dynamic shared memory limit to bytes, once per kernel and process (the attribute
+// stays set; a failed attempt is tried again on the next call).
+template <auto Kernel>
+cudaError_t allow_dynamic_smem(int bytes) {
+  static bool done = false;  // one flag per kernel: each instantiation has its own
+  if (done) return cudaSuccess;
+  const cudaError_t err = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  done = err == cudaSuccess;
+  return err;
+}
+
+// Launches kernel on stream; with dependent, as a programmatic dependent of the kernel before it on
+// the stream (it may start while that one finishes, and must wait for it with griddepcontrol.wait
+// before reading what it wrote).
+template <typename... Params, typename... Args>
+cudaError_t launch(bool dependent, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                   Args... args) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = dependent ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, args...);
+}
+
 }  // namespace afg
 
 static_assert(sizeof(afg::Tensor) == 80, "afg::Tensor layout is shared with the worker");
