@@ -516,34 +516,6 @@ bool check(bool ok, const char* what) {
 
 size_t align_up(size_t x) { return (x + 255) & ~static_cast<size_t>(255); }
 
-// Raises a kernel's dynamic shared memory limit to bytes, once per kernel and process.
-template <auto Kernel>
-cudaError_t configure_dynamic_smem(int bytes) {
-  static bool done = false;  // one flag per kernel (each instantiation of this template)
-  if (done) return cudaSuccess;
-  const cudaError_t err = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  done = err == cudaSuccess;
-  return err;
-}
-
-// A kernel launch on the stream; with MOE_PDL a programmatic dependent of the kernel before it
-// (it may start while that one finishes, and waits for it with griddepcontrol.wait).
-template <typename... Params, typename... Args>
-cudaError_t launch_after(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                         Args... args) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = smem;
-  config.stream = stream;
-  cudaLaunchAttribute dependent[1];
-  dependent[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = dependent;
-  config.numAttrs = MOE_PDL ? 1 : 0;
-  return cudaLaunchKernelEx(&config, kernel, args...);
-}
-
 }  // namespace
 
 void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidden_states,
@@ -626,18 +598,18 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool small_tile = T <= MOE_GEMM1_SMALL_TILE_MAX_T;
   const bool mid_tile = !small_tile && T <= MOE_MID_TILE_MAX_T;
   const auto launch_swiglu = [&]() {
-    return launch_after(moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
+    return afg::launch(MOE_PDL, moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
                         stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
                         static_cast<const int*>(lists), Ti, cbuf);
   };
   const auto launch_gemm1 = [&](auto kernel, dim3 grid, int threads, int smem) {
-    return launch_after(kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
+    return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
                         gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
   };
   const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem) {
-    return launch_after(kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
+    return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
                         static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, split2, acc);
@@ -646,8 +618,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const auto streamed = [&](auto tile1, auto tile2) {
     using Tile1 = decltype(tile1);
     using Tile2 = decltype(tile2);
-    cudaError_t e = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile1>>(Tile1::Smem);
-    if (e == cudaSuccess) e = configure_dynamic_smem<moe_tc::gemm2_small_kernel<Tile2>>(Tile2::Smem);
+    cudaError_t e = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile1>>(Tile1::Smem);
+    if (e == cudaSuccess) e = afg::allow_dynamic_smem<moe_tc::gemm2_small_kernel<Tile2>>(Tile2::Smem);
     if (e == cudaSuccess)
       e = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile1>,
                        dim3(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), kLocalExperts * split1),
@@ -666,7 +638,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   } else if (err == cudaSuccess) {
     if (T <= MOE_GEMM1_FP8_MAX_T) {
       using Tile = moe_tc::Fp8TileLarge;
-      err = configure_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
+      err = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
       if (err == cudaSuccess)
         err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1),
                            Tile::Threads, Tile::Smem);
@@ -681,7 +653,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const int64_t n = T * kHidden;
     const int64_t want = (n + kThreads - 1) / kThreads;
     const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
-    err = launch_after(moe_to_bf16_kernel, dim3(conv_blocks), dim3(kThreads), 0, stream,
+    err = afg::launch(MOE_PDL, moe_to_bf16_kernel, dim3(conv_blocks), dim3(kThreads), 0, stream,
                        static_cast<const float*>(acc), n, output.ptr<__nv_bfloat16>());
   }
 #else
