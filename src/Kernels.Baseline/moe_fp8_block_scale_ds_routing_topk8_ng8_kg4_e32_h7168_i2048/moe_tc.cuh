@@ -278,6 +278,31 @@ __device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, i
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
 }
 
+// The K loop of a CTA that streams the 128-wide K blocks [kb_begin, kb_end) through kStages
+// shared-memory stages by cp.async: load(kb, st) issues block kb's copies into stage st,
+// compute(kb, st) uses a landed stage. One commit group per block (an empty one past the end keeps
+// the wait_group count uniform), a barrier before a stage is read and one after it is used, so the
+// next iteration's load may refill it.
+template <int kStages, typename Load, typename Compute>
+__device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&& load, Compute&& compute) {
+  static_assert(kStages >= 2, "one stage loads while another computes");
+  const auto load_or_nothing = [&](int kb, int st) {
+    if (kb < kb_end) load(kb, st);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) load_or_nothing(kb_begin + s, s);
+#pragma unroll 1
+  for (int kb = kb_begin; kb < kb_end; ++kb) {
+    const int i = kb - kb_begin;
+    load_or_nothing(kb + kStages - 1, (i + kStages - 1) % kStages);  // the stage the last iteration freed
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");  // block kb has landed
+    __syncthreads();
+    compute(kb, i % kStages);
+    __syncthreads();
+  }
+}
+
 // grid (kInter / BN, ceil(T / BM), 32 experts x splits).
 template <typename Tile>
 __global__ void __launch_bounds__(Tile::Threads)
@@ -332,15 +357,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int pair = s_pair[tid];
       s_sa[st][tid] = pair >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + pair / kTopK] : 0.f;
     }
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-  };
-  // Past the last block an empty group keeps one group per iteration, so wait_group counts stay uniform.
-  auto load_block_or_nothing = [&](int kb, int st) {
-    if (kb < kb_end) {
-      load_block(kb, st);
-    } else {
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
-    }
   };
 
   float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
@@ -351,16 +367,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
-#pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
-#pragma unroll 1
-  for (int kb = kb_begin; kb < kb_end; ++kb) {
-    const int i = kb - kb_begin;
-    const int st = i % kStages;
-    // Refill the stage the previous iteration used (the barrier at its end freed it).
-    load_block_or_nothing(kb + kStages - 1, (i + kStages - 1) % kStages);
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");  // block kb has landed
-    __syncthreads();
+  stream_k_blocks<kStages>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     const uint8_t* sA = smem_fp8 + st * Tile::Stage;
     const uint8_t* sB = sA + Tile::StageA;
 #pragma unroll
@@ -379,8 +386,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       }
     }
     fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
-    __syncthreads();  // the next iteration's load refills this stage
-  }
+  });
 
   store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
 }
@@ -592,14 +598,6 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       cp_async16_zfill(sB + row * kFp8Ld + col,
                        w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
     }
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-  };
-  auto load_block_or_nothing = [&](int kb, int st) {
-    if (kb < kb_end) {
-      load_block(kb, st);
-    } else {
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
-    }
   };
 
   float acc[MT][4][4], tmp[MT][4][4];
@@ -610,15 +608,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
-#pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) load_block_or_nothing(kb_begin + s, s);
-#pragma unroll 1
-  for (int kb = kb_begin; kb < kb_end; ++kb) {
-    const int i = kb - kb_begin;
-    const int st = i % kStages;
-    load_block_or_nothing(kb + kStages - 1, (i + kStages - 1) % kStages);
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
-    __syncthreads();
+  stream_k_blocks<kStages>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     const __nv_bfloat16* sA = reinterpret_cast<const __nv_bfloat16*>(smem_g2 + st * Tile::Stage);
     const uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
 #pragma unroll
@@ -646,8 +636,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
           acc[mt][nt][e] += tmp[mt][nt][e] * s;
           tmp[mt][nt][e] = 0.f;
         }
-    __syncthreads();  // the next iteration's load refills this stage
-  }
+  });
 
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt) {
