@@ -392,11 +392,11 @@ class Checker:
         print(" | ".join(str(row.get(k, "-")) for k in COLUMNS), flush=True)
         if self.args.markdown:  # row by row beside the table, so a run stopped by a time limit leaves its rows
             with open(self.args.markdown + ".partial", "a") as f:
-                f.write("| " + " | ".join(str(row.get(k, "-")) for k in COLUMNS) + " |\n")
+                f.write(markdown_row(row) + "\n")
 
     def finish(self):
         lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        lines += ["| " + " | ".join(str(row.get(k, "-")) for k in COLUMNS) + " |" for row in self.rows]
+        lines += [markdown_row(row) for row in self.rows]
         checked = [r for r in self.rows if r["verdict"] != "SKIP"]
         passed = sum(1 for r in checked if r["verdict"] == "PASS")
         summary = f"{passed}/{len(checked)} checked rows passed ({len(self.rows) - len(checked)} skipped) on {self.card}, {self.date}"
@@ -798,6 +798,10 @@ class Checker:
 
 COLUMNS = ["solution", "binding", "workload", "inputs", "vs harness", "vs reference", "packed ms", "harness ms",
            "events ms (packed / harness)", "trace ms", "verdict"]
+
+
+def markdown_row(row):
+    return "| " + " | ".join(str(row.get(k, "-")) for k in COLUMNS) + " |"
 
 
 if __name__ == "__main__":
