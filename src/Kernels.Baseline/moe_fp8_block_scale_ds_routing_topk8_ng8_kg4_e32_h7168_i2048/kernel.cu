@@ -591,7 +591,6 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
         routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr);
     err = cudaGetLastError();
   }
-  const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
   // streamed by cp.async stages, GEMM1 on fp8 mma), 64-pair tiles above (GEMM1 on fp8 mma up to
   // MOE_GEMM1_FP8_MAX_T, bf16 mma beyond).
@@ -636,6 +635,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   } else if (err == cudaSuccess && mid_tile) {
     err = streamed(moe_tc::Fp8TileMid{}, moe_tc::Gemm2TileMid{});
   } else if (err == cudaSuccess) {
+    const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
     if (T <= MOE_GEMM1_FP8_MAX_T) {
       using Tile = moe_tc::Fp8TileLarge;
       err = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
