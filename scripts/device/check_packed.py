@@ -501,7 +501,7 @@ class Checker:
         return getattr(tvm_ffi.load_module(library), symbol)
 
     def harness_build(self, definition, solution):
-        """The newest harness build of this definition whose staged sources contain the packed kernel sources."""
+        """The newest harness build of this definition, without -D settings, whose staged sources contain the packed kernel sources."""
         wanted = [s["content"] for s in kernel_sources(solution)]
         found = []
         for shim in glob.glob(os.path.join(self.args.builds, "*", "agentforge_shim.cu")):
@@ -510,6 +510,12 @@ class Checker:
             with open(shim) as f:
                 first = f.readline()
             if not library.is_file() or f"from definition {definition['name']}." not in first:
+                continue
+            # A build with -D settings (a sweep's or the tuner's variant of the same sources) is not
+            # the build that was packed: the packed solution carries no compiler flags.
+            log = folder / "build.log"
+            command = log.read_text(errors="replace").split("\n", 1)[0] if log.is_file() else ""
+            if any(word.startswith("-D") for word in command.split()):
                 continue
             staged = {p.read_text(errors="replace") for p in folder.rglob("*")
                       if p.is_file() and p.suffix in (".cu", ".cuh", ".h", ".hpp") and p.name != "agentforge_shim.cu"}

@@ -3,6 +3,7 @@
 # scripts/device/pack.sh`, `.device` carried): each against its measured default on a few workloads,
 # then, where every one of those passed, the variant on every workload of its definition.
 #   scripts/device/pending-checks.sh
+#   ONLY=sparse_attention scripts/device/pending-checks.sh     the checks of matching definitions
 # Table per sweep (latency, floor ratio), then one "N/M passed" line per full run.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +33,8 @@ checks=(
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope <<< "$check"
+  # ONLY=<part of a definition name> runs the checks of matching definitions alone.
+  case "$definition" in *"${ONLY:-}"*) ;; *) continue ;; esac
   settings=("" "$variant")
   [ -n "$others" ] && settings+=("$others")
   echo "== $definition: default vs $variant ${others:+vs $others}"

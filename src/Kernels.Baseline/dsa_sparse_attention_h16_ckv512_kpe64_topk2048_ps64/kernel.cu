@@ -59,6 +59,7 @@
 #ifndef DSA_ATTN_CLUSTER
 #define DSA_ATTN_CLUSTER 1
 #endif
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <cfloat>

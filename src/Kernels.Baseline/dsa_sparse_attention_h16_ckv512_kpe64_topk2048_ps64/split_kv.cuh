@@ -25,7 +25,8 @@
 // Workspace (cudaMallocAsync): T x splits x 16 x (512 + 2) floats.
 #pragma once
 
-#include <cooperative_groups.h>
+// Included inside kernel.cu's anonymous namespace: its system headers (cooperative_groups.h for
+// the cluster merge) are included at the top of kernel.cu, outside any namespace.
 
 namespace split_kv {
 
