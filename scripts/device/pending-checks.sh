@@ -17,19 +17,13 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare, and "quick" as a
 # fifth field to skip the full-definition run (prefill: its Python reference takes minutes); e.g.
 #   "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
-# The first list ran in results/gpu/2026-11-26-h200-pending-checks (GDN_DECODE_PLAN=1,
-# DSA_ATTN_IMPL=1, INDEXER_SCORE_IMPL=1 and MOE_PDL=1 became defaults, MOE_FP8_STAGES=3/4 changed
-# nothing). Written since, not yet run:
-# The indexer's default kernel was restructured for INDEXER_SCORE_PAGES (a loop of one page at 1),
-# the prefill scan templated on its slice width for GDN_PREFILL_PLAN, the MoE K loops share
-# stream_k_blocks, and the launches with PDL or large shared memory go through agentforge.h's
-# afg::launch / afg::allow_dynamic_smem: each default row below is the first compile and timing of
-# those changes (compare it with results/gpu/2026-11-26-h200-moe-tiles and -final-dsa-packed).
+# Earlier lists ran in results/gpu/2026-11-26-h200-pending-checks and -s4-checks (there:
+# GDN_PREFILL_PLAN=1 passed its quick set, 8192 tokens -3%; DSA_ATTN_CLUSTER=8 passed 23/23 but was
+# slower, 7.7 -> 10.0 us at 1 token; INDEXER_SCORE_PAGES=2/4 passed 128/128, no faster;
+# MOE_SMALL_BN=32 passed 19/19, slower). Written since, not yet run:
+# MOE_STREAM_K=1: stream-K GEMMs and SwiGLU over the active experts' tiles on a resident grid.
 checks=(
-  "$prefill|77daf91d 5d26ac5b 410794d4|GDN_PREFILL_PLAN=1||quick"
-  "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_CLUSTER=8|"
-  "$indexer|30cecff1 81a953ea 8635db8f|INDEXER_SCORE_PAGES=2|INDEXER_SCORE_PAGES=4"
-  "$moe|b8f4f012 81955b1e 8f1ff9f1 1a4c6ba1|MOE_SMALL_BN=32|MOE_SMALL_BN=32,MOE_SMALL_STAGES=3"
+  "$moe|81955b1e b8f4f012 8f1ff9f1 1a4c6ba1|MOE_STREAM_K=1|"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope <<< "$check"

@@ -5,6 +5,8 @@
 # and the warp-stall breakdown (cycles per issued instruction by reason) of its first launch.
 # PROFILE_NCU_FLAGS adds ncu options, e.g. "--clock-control none --cache-control none" for durations
 # at the clocks and cache state of a real run (ncu's defaults lock the base clock and flush caches).
+# PROFILE_COMMAND runs another program under ncu instead of the bench (a yardstick, say), e.g.
+#   PROFILE_COMMAND="python3 scripts/yardsticks/moe_triton.py --dataset D --workloads W --out F" profile.sh ...
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
@@ -18,8 +20,8 @@ if [ -n "$library" ]; then
   cuobjdump -sass "$library" 2>/dev/null | awk -v re="$kernels" '/Function :/ {name=$3} /^ +\/\*[0-9a-f]{4}\*\// {if (name ~ re) n[name]++} END {for (k in n) printf "sass instructions %7d  %s\n", n[k], k}'
 fi
 stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
-ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
-  agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@" > "$out/profile-ncu.log" 2>&1
+ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
+  ${PROFILE_COMMAND:-agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"} > "$out/profile-ncu.log" 2>&1
 python3 - "$out/profile-ncu.log" <<'PY'
 import re, sys
 kernel, rows = None, {}
@@ -35,7 +37,10 @@ if not rows:
     print("".join(open(sys.argv[1]).readlines()[-30:]))
 for kernel, metrics in rows.items():
     print(f"== {kernel}")
-    for name in ("gpu__time_duration.sum", "sm__warps_active.avg.pct_of_peak_sustained_active", "smsp__issue_active.avg.pct_of_peak_sustained_active"):
+    for name in ("gpu__time_duration.sum", "dram__throughput.avg.pct_of_peak_sustained_elapsed", "dram__bytes_read.sum",
+                 "launch__grid_size", "launch__registers_per_thread", "launch__occupancy_limit_shared_mem",
+                 "launch__occupancy_limit_registers", "sm__warps_active.avg.pct_of_peak_sustained_active",
+                 "smsp__issue_active.avg.pct_of_peak_sustained_active"):
         if name in metrics:
             print(f"  {name:58} {metrics[name][1]:10.2f} {metrics[name][0]}")
     stalls = sorted(((v[1], k) for k, v in metrics.items() if "issue_stalled" in k), reverse=True)

@@ -103,6 +103,16 @@
 #ifndef MOE_PDL
 #define MOE_PDL 1
 #endif
+// @tunable MOE_STREAM_K: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: in the streamed bands (T <= MOE_MID_TILE_MAX_T, or <= MOE_GEMM1_SMALL_TILE_MAX_T without mid
+// tiles) both GEMMs and the SwiGLU pass run stream-K over the active experts' tiles on a grid of
+// the CTAs resident at once (moe_tc.cuh: gemm1_fp8_streamk_kernel, gemm2_streamk_kernel) instead
+// of 32 experts x ceil(T / BM) row tiles of which most are empty at small T. Written 2026-11-26
+// without a GPU at hand: default 0 until measured. Prediction (H200): T=55 405 -> ~360 us (no
+// empty CTAs), T=80 414 -> ~350 us (GEMM1 no longer 1.45 waves), T=901 731 -> ~650 us.
+#ifndef MOE_STREAM_K
+#define MOE_STREAM_K 0
+#endif
 // @tunable MOE_SMALL_T: 16, 64, 256 (default 64) when MOE_GEMM_IMPL=1
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
 // must still stream through every SM).
@@ -516,6 +526,22 @@ bool check(bool ok, const char* what) {
 
 size_t align_up(size_t x) { return (x + 255) & ~static_cast<size_t>(255); }
 
+// CTAs of Kernel resident on the whole current GPU at once (the stream-K grid), asked once per
+// device (host calls only, no synchronization).
+template <auto Kernel>
+int resident_ctas(int threads, int smem) {
+  static int known[16] = {};
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return 132;
+  if (known[device] == 0) {
+    int per_sm = 0, sms = 0;
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, Kernel, threads, smem);
+    known[device] = (per_sm > 0 ? per_sm : 1) * (sms > 0 ? sms : 132);
+  }
+  return known[device];
+}
+
 }  // namespace
 
 void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidden_states,
@@ -560,11 +586,15 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool small = T <= MOE_SMALL_T;
   const int split1 = small ? MOE_GEMM1_SPLITS : 1;
   const int split2 = small ? MOE_GEMM2_SPLITS : 1;
+  // The streamed bands (16- or 32-pair tiles), and whether they run stream-K (sums through G1).
+  const bool small_tile = T <= MOE_GEMM1_SMALL_TILE_MAX_T;
+  const bool mid_tile = !small_tile && T <= MOE_MID_TILE_MAX_T;
+  const bool stream_k = MOE_STREAM_K && (small_tile || mid_tile);
   const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
   const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
   const size_t pairw_bytes = align_up(static_cast<size_t>(kTopK) * T * sizeof(float));
   const size_t cbuf_bytes = align_up(static_cast<size_t>(kTopK) * T * kInter * sizeof(__nv_bfloat16));
-  const size_t g1_bytes = split1 > 1 ? align_up(static_cast<size_t>(kTopK) * T * kGemm1Out * sizeof(float)) : 0;
+  const size_t g1_bytes = split1 > 1 || stream_k ? align_up(static_cast<size_t>(kTopK) * T * kGemm1Out * sizeof(float)) : 0;
   const size_t acc_bytes = align_up(static_cast<size_t>(T) * kHidden * sizeof(float));
   const size_t total = counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes + acc_bytes;
 
@@ -594,8 +624,6 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
   // streamed by cp.async stages, GEMM1 on fp8 mma), 64-pair tiles above (GEMM1 on fp8 mma up to
   // MOE_GEMM1_FP8_MAX_T, bf16 mma beyond).
-  const bool small_tile = T <= MOE_GEMM1_SMALL_TILE_MAX_T;
-  const bool mid_tile = !small_tile && T <= MOE_MID_TILE_MAX_T;
   const auto launch_swiglu = [&]() {
     return afg::launch(MOE_PDL, moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
                         stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
@@ -617,6 +645,30 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const auto streamed = [&](auto tile1, auto tile2) {
     using Tile1 = decltype(tile1);
     using Tile2 = decltype(tile2);
+    if (stream_k) {
+      constexpr auto gemm1 = moe_tc::gemm1_fp8_streamk_kernel<Tile1>;
+      constexpr auto gemm2 = moe_tc::gemm2_streamk_kernel<Tile2>;
+      cudaError_t e = afg::allow_dynamic_smem<gemm1>(Tile1::Smem);
+      if (e == cudaSuccess) e = afg::allow_dynamic_smem<gemm2>(Tile2::Smem);
+      if (e == cudaSuccess)
+        e = afg::launch(MOE_PDL, gemm1, dim3(resident_ctas<gemm1>(Tile1::Threads, Tile1::Smem)), dim3(Tile1::Threads),
+                        static_cast<size_t>(Tile1::Smem), stream, hidden_states.ptr<const uint8_t>(),
+                        hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
+                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                        static_cast<const int*>(lists), Ti, g1);
+      if (e == cudaSuccess)
+        e = afg::launch(MOE_PDL, moe_tc::swiglu_streamk_kernel,
+                        dim3(resident_ctas<moe_tc::swiglu_streamk_kernel>(moe_tc::kTcThreads, 0)), dim3(moe_tc::kTcThreads), 0,
+                        stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
+                        static_cast<const int*>(lists), Ti, cbuf);
+      if (e == cudaSuccess)
+        e = afg::launch(MOE_PDL, gemm2, dim3(resident_ctas<gemm2>(Tile2::Threads, Tile2::Smem)), dim3(Tile2::Threads),
+                        static_cast<size_t>(Tile2::Smem), stream, static_cast<const __nv_bfloat16*>(cbuf),
+                        gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(),
+                        static_cast<const int*>(counts), static_cast<const int*>(lists),
+                        static_cast<const float*>(pair_weight), Ti, acc);
+      return e;
+    }
     cudaError_t e = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile1>>(Tile1::Smem);
     if (e == cudaSuccess) e = afg::allow_dynamic_smem<moe_tc::gemm2_small_kernel<Tile2>>(Tile2::Smem);
     if (e == cudaSuccess)

@@ -303,6 +303,42 @@ __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&&
   }
 }
 
+// B of one GEMM1 K block into a stage: the tile's BN X1 weight rows (n0..), then the matching X2
+// rows (kInter + n0..), 8 pieces of 16 bytes per row.
+template <typename Tile>
+__device__ __forceinline__ void load_gemm1_weights(uint8_t* sB, const uint8_t* w1, int le, int n0, int kb, int tid) {
+#pragma unroll
+  for (int p = tid; p < 2 * Tile::BN * 8; p += Tile::Threads) {
+    const int row = p >> 3, col = (p & 7) * 16;
+    const int w_row = row < Tile::BN ? n0 + row : kInter + n0 + (row - Tile::BN);
+    cp_async16_zfill(sB + row * kFp8Ld + col, w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
+  }
+}
+
+// One landed GEMM1 stage (A rows, then X1 / X2 weight rows) into the warp's fp32 block partials.
+template <typename Tile>
+__device__ __forceinline__ void gemm1_block_mma(const uint8_t* stage, float (&tmp1)[Tile::MT][2][4],
+                                                float (&tmp2)[Tile::MT][2][4], int wm, int wn, int lane) {
+  constexpr int MT = Tile::MT;
+  const uint8_t* sA = stage;
+  const uint8_t* sB = stage + Tile::StageA;
+#pragma unroll
+  for (int k0 = 0; k0 < kQBlock; k0 += 32) {
+    uint32_t a[MT][4], bx1[4], bx2[4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) load_a8(a[mt], sA, wm * 16 * MT + mt * 16, k0, lane);
+    load_b8(bx1, sB, wn * 16, k0, lane);
+    load_b8(bx2, sB, Tile::BN + wn * 16, k0, lane);
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      mma_e4m3(tmp1[mt][0], a[mt], bx1[0], bx1[1]);
+      mma_e4m3(tmp1[mt][1], a[mt], bx1[2], bx1[3]);
+      mma_e4m3(tmp2[mt][0], a[mt], bx2[0], bx2[1]);
+      mma_e4m3(tmp2[mt][1], a[mt], bx2[2], bx2[3]);
+    }
+  }
+}
+
 // grid (kInter / BN, ceil(T / BM), 32 experts x splits).
 template <typename Tile>
 __global__ void __launch_bounds__(Tile::Threads)
@@ -347,12 +383,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int64_t tok = pair >= 0 ? pair / kTopK : 0;
       cp_async16_zfill(sA + row * kFp8Ld + col, hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
-#pragma unroll
-    for (int p = tid; p < 2 * BN * 8; p += Tile::Threads) {
-      const int row = p >> 3, col = (p & 7) * 16;
-      const int w_row = row < BN ? n0 + row : kInter + n0 + (row - BN);
-      cp_async16_zfill(sB + row * kFp8Ld + col, w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
-    }
+    load_gemm1_weights<Tile>(sB, w1, le, n0, kb, tid);
     if (tid < BM) {
       const int pair = s_pair[tid];
       s_sa[st][tid] = pair >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + pair / kTopK] : 0.f;
@@ -368,23 +399,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
   stream_k_blocks<kStages>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    const uint8_t* sA = smem_fp8 + st * Tile::Stage;
-    const uint8_t* sB = sA + Tile::StageA;
-#pragma unroll
-    for (int k0 = 0; k0 < kQBlock; k0 += 32) {
-      uint32_t a[MT][4], bx1[4], bx2[4];
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) load_a8(a[mt], sA, wm * 16 * MT + mt * 16, k0, lane);
-      load_b8(bx1, sB, wn * 16, k0, lane);
-      load_b8(bx2, sB, BN + wn * 16, k0, lane);
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        mma_e4m3(tmp1[mt][0], a[mt], bx1[0], bx1[1]);
-        mma_e4m3(tmp1[mt][1], a[mt], bx1[2], bx1[3]);
-        mma_e4m3(tmp2[mt][0], a[mt], bx2[0], bx2[1]);
-        mma_e4m3(tmp2[mt][1], a[mt], bx2[2], bx2[3]);
-      }
-    }
+    gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
     fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
   });
 
@@ -554,6 +569,77 @@ __device__ __forceinline__ uint32_t fp8x2_to_bf16x2(uint16_t v) {
   return *reinterpret_cast<const uint32_t*>(&b);
 }
 
+// B of one GEMM2 K block into a stage: the tile's BN W2 rows (hidden columns h0..), 8 pieces of 16
+// fp8 per row.
+template <typename Tile>
+__device__ __forceinline__ void load_gemm2_weights(uint8_t* sB, const uint8_t* w2, int le, int h0, int kb, int tid) {
+#pragma unroll
+  for (int p = tid; p < Tile::BN * 8; p += Tile::Threads) {
+    const int row = p >> 3, col = (p & 7) * 16;
+    cp_async16_zfill(sB + row * kFp8Ld + col, w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
+  }
+}
+
+// One landed GEMM2 stage (C rows bf16, W2 rows fp8) into the warp's fp32 partials of its 32 columns.
+template <typename Tile>
+__device__ __forceinline__ void gemm2_block_mma(const uint8_t* stage, float (&tmp)[Tile::MT][4][4], int n_warp, int lane) {
+  constexpr int MT = Tile::MT;
+  const int g = lane >> 2, tq = lane & 3;
+  const __nv_bfloat16* sA = reinterpret_cast<const __nv_bfloat16*>(stage);
+  const uint8_t* sB = stage + Tile::StageA;
+#pragma unroll
+  for (int k0 = 0; k0 < kQBlock; k0 += 16) {
+    uint32_t af[MT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) ldmatrix_x4(af[mt], sA + (mt * 16 + (lane & 15)) * Tile::LdA + k0 + (lane >> 4) * 8);
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt) {
+      const uint8_t* wrow = sB + (n_warp + nt * 8 + g) * kFp8Ld + k0 + 2 * tq;
+      const uint32_t b0 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow));
+      const uint32_t b1 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow + 8));
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) mma_bf16(tmp[mt][nt], af[mt], b0, b1);
+    }
+  }
+}
+
+// The block's partials times its W2 scale into the accumulators; partials cleared.
+template <int MT>
+__device__ __forceinline__ void fold_gemm2_block(float (&acc)[MT][4][4], float (&tmp)[MT][4][4], float scale) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        acc[mt][nt][e] += tmp[mt][nt][e] * scale;
+        tmp[mt][nt][e] = 0.f;
+      }
+}
+
+// GEMM2's epilogue: routing weight x the warp's 16 x 32 (per m16) sums added into the token rows of
+// the fp32 accumulator at columns col0.. (pairs -1 skipped).
+template <int MT>
+__device__ __forceinline__ void add_gemm2_tile(const float (&acc)[MT][4][4], const int* s_pair, const float* pair_weight,
+                                               int col0, int lane, float* acc_out) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int pair = s_pair[mt * 16 + g + half * 8];
+      if (pair < 0) continue;
+      const float w = pair_weight[pair];
+      float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + col0 + 2 * tq;
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) {
+        atomicAdd(dst + nt * 8, acc[mt][nt][2 * half] * w);
+        atomicAdd(dst + nt * 8 + 1, acc[mt][nt][2 * half + 1] * w);
+      }
+    }
+  }
+}
+
 // grid (kHidden / 256, ceil(T / 16), 32 experts x splits).
 template <typename Tile>
 __global__ void __launch_bounds__(Tile::Threads)
@@ -572,7 +658,6 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const int cnt = counts[le];
   if (m0 >= cnt) return;  // block-uniform
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int g = lane >> 2, tq = lane & 3;
 
   load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
@@ -592,12 +677,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       cp_async16_zfill(sA + row * Tile::LdA + col,
                        cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
-#pragma unroll
-    for (int p = tid; p < Tile::BN * 8; p += Tile::Threads) {  // W2: 8 pieces of 16 fp8 per row
-      const int row = p >> 3, col = (p & 7) * 16;
-      cp_async16_zfill(sB + row * kFp8Ld + col,
-                       w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
-    }
+    load_gemm2_weights<Tile>(sB, w2, le, h0, kb, tid);
   };
 
   float acc[MT][4][4], tmp[MT][4][4];
@@ -609,50 +689,268 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
   stream_k_blocks<kStages>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    const __nv_bfloat16* sA = reinterpret_cast<const __nv_bfloat16*>(smem_g2 + st * Tile::Stage);
-    const uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
+    gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
+    fold_gemm2_block<MT>(acc, tmp, sw[kb]);
+  });
+  add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Stream-K schedule (MOE_STREAM_K=1, the streamed bands): a GEMM's work is the list of units
+// (active expert, tile of BM pairs, tile of BN columns), each of kb_per_unit K blocks, I = units x
+// kb_per_unit iterations in all. The grid holds as many CTAs as fit on the GPU at once and CTA c
+// takes iterations [c I / G, (c + 1) I / G) through one cp.async pipeline that runs across unit
+// seams; every unit's sums are added atomically (GEMM1 into G1 for the SwiGLU pass, GEMM2 into the
+// accumulator), so a unit shared by two CTAs needs nothing more. The tile grids instead launch
+// 32 experts x ceil(T / BM) row tiles x column tiles: at T=55 about 3/4 of their CTAs find no pair,
+// and at T=80 (no split) GEMM1's 960 real CTAs fill 1.45 waves of 660 slots.
+static_assert(kLocalExperts == 32, "the unit table is one warp's scan over the local experts");
+
+struct UnitTable {
+  int before[kLocalExperts + 1];  // units of the experts before expert e (before[32]: all units)
+  int count[kLocalExperts];       // pairs routed to expert e
+};
+
+// Warp 0 scans the routed counts into the table (units of an expert: its row tiles x n_tiles).
+template <int BM>
+__device__ __forceinline__ void build_unit_table(UnitTable& table, const int* counts, int n_tiles, int tid) {
+  if (tid < 32) {
+    const int cnt = counts[tid];
+    int units = (cnt + BM - 1) / BM * n_tiles;
 #pragma unroll
-    for (int k0 = 0; k0 < kQBlock; k0 += 16) {
-      uint32_t af[MT][4];
+    for (int off = 1; off < 32; off <<= 1) {
+      const int below = __shfl_up_sync(0xffffffffu, units, off);
+      if (tid >= off) units += below;
+    }
+    table.before[tid + 1] = units;  // inclusive scan = units before expert tid + 1
+    if (tid == 0) table.before[0] = 0;
+    table.count[tid] = cnt;
+  }
+  __syncthreads();
+}
+
+struct Unit {
+  int le, m0, n0, cnt;
+};
+
+// Unit u of the table (u < before[32]): a walk over at most 32 experts, done at unit seams only.
+template <int BM, int BN>
+__device__ __forceinline__ Unit find_unit(const UnitTable& table, int u, int n_tiles) {
+  int le = 0;
+  while (table.before[le + 1] <= u) ++le;
+  const int local = u - table.before[le];
+  return Unit{le, (local / n_tiles) * BM, (local % n_tiles) * BN, table.count[le]};
+}
+
+// This CTA's iterations [begin, end) of total = units x kb_per_unit.
+__device__ __forceinline__ void stream_k_range(int total, int& begin, int& end) {
+  begin = static_cast<int>(static_cast<int64_t>(total) * blockIdx.x / gridDim.x);
+  end = static_cast<int>(static_cast<int64_t>(total) * (blockIdx.x + 1) / gridDim.x);
+}
+
+// GEMM1 under stream-K: the math of gemm1_fp8_kernel, sums added into G1 (zeroed for the routed
+// pairs by routing), SwiGLU in swiglu_streamk_kernel. grid: the CTAs resident at once.
+template <typename Tile>
+__global__ void __launch_bounds__(Tile::Threads)
+gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
+                         const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
+                         const int* __restrict__ counts, const int* __restrict__ lists, int T,
+                         float* __restrict__ g1_partial) {
+  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kStages = Tile::Stages;
+  constexpr int kNTiles = kInter / BN;
+  constexpr int kAPieces = (BM * 8 + Tile::Threads - 1) / Tile::Threads;  // A pieces of 16 bytes per thread
+  pdl_wait_then_allow();
+  extern __shared__ __align__(16) uint8_t smem_fp8[];
+  __shared__ float s_sa[kStages][BM];
+  __shared__ int s_pair[kStages][BM];  // pairs of the units in flight, by unit % kStages
+  __shared__ UnitTable table;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
+  const int g = lane >> 2, tq = lane & 3;
+
+  build_unit_table<BM>(table, counts, kNTiles, tid);
+  int it_begin, it_end;
+  stream_k_range(table.before[kLocalExperts] * kHiddenBlocks, it_begin, it_end);
+  if (it_begin >= it_end) return;  // block-uniform
+
+  // Loader: at a unit seam each thread looks up the tokens of its A rows (and threads < BM the
+  // pair of row tid, for the scales and the epilogue); at most kStages units are in flight.
+  int load_u = -1;
+  Unit lu{};
+  int a_tok[kAPieces];
+  int row_tok = -1;
+  const auto load_block = [&](int it, int st) {
+    const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
+    if (u != load_u) {
+      load_u = u;
+      lu = find_unit<BM, BN>(table, u, kNTiles);
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-        ldmatrix_x4(af[mt], sA + (mt * 16 + (lane & 15)) * Tile::LdA + k0 + (lane >> 4) * 8);
-#pragma unroll
-      for (int nt = 0; nt < 4; ++nt) {
-        const uint8_t* wrow = sB + (n_warp + nt * 8 + g) * kFp8Ld + k0 + 2 * tq;
-        const uint32_t b0 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow));
-        const uint32_t b1 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow + 8));
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) mma_bf16(tmp[mt][nt], af[mt], b0, b1);
+      for (int i = 0; i < kAPieces; ++i) {
+        const int m = lu.m0 + ((tid + i * Tile::Threads) >> 3);
+        a_tok[i] = m < lu.cnt ? lists[lu.le * T + m] / kTopK : -1;
+      }
+      if (tid < BM) {
+        const int m = lu.m0 + tid;
+        const int pair = m < lu.cnt ? lists[lu.le * T + m] : -1;
+        s_pair[u % kStages][tid] = pair;
+        row_tok = pair >= 0 ? pair / kTopK : -1;
       }
     }
-    const float s = sw[kb];
+    uint8_t* sA = smem_fp8 + st * Tile::Stage;
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-      for (int nt = 0; nt < 4; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          acc[mt][nt][e] += tmp[mt][nt][e] * s;
-          tmp[mt][nt][e] = 0.f;
-        }
-  });
-
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int pair = s_pair[mt * 16 + g + half * 8];
-      if (pair < 0) continue;
-      const float w = pair_weight[pair];
-      float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + n_warp + 2 * tq;
-#pragma unroll
-      for (int nt = 0; nt < 4; ++nt) {
-        atomicAdd(dst + nt * 8, acc[mt][nt][2 * half] * w);
-        atomicAdd(dst + nt * 8 + 1, acc[mt][nt][2 * half + 1] * w);
+    for (int i = 0; i < kAPieces; ++i) {
+      const int p = tid + i * Tile::Threads;
+      if (p < BM * 8) {
+        const int row = p >> 3, col = (p & 7) * 16;
+        const int tok = a_tok[i];
+        cp_async16_zfill(sA + row * kFp8Ld + col, hidden + static_cast<int64_t>(tok >= 0 ? tok : 0) * kHidden + kb * kQBlock + col,
+                         tok >= 0 ? 16 : 0);
       }
+    }
+    load_gemm1_weights<Tile>(sA + Tile::StageA, w1, lu.le, lu.n0, kb, tid);
+    if (tid < BM) s_sa[st][tid] = row_tok >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + row_tok] : 0.f;
+  };
+
+  float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
+
+  int comp_u = -1;
+  Unit cu{};
+  const float* sw1 = nullptr;
+  const float* sw2 = nullptr;
+  stream_k_blocks<kStages>(it_begin, it_end, load_block, [&](int it, int st) {
+    const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
+    if (u != comp_u) {
+      comp_u = u;
+      cu = find_unit<BM, BN>(table, u, kNTiles);
+      sw1 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + cu.n0 / kQBlock) * kHiddenBlocks;
+      sw2 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + (kInter + cu.n0) / kQBlock) * kHiddenBlocks;
+    }
+    gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
+    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
+    if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
+      store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kStages], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = 0.f;
+    }
+  });
+}
+
+// SwiGLU over G1 for every routed pair, the pairs spread over the resident grid (the (T, 32) grid
+// of swiglu_kernel is ~7/8 empty CTAs).
+__global__ void __launch_bounds__(kTcThreads)
+swiglu_streamk_kernel(const float* __restrict__ g1_partial, const int* __restrict__ counts, const int* __restrict__ lists,
+                      int T, __nv_bfloat16* __restrict__ cbuf) {
+  pdl_wait_then_allow();
+  __shared__ UnitTable table;  // one unit per pair
+  build_unit_table<1>(table, counts, 1, threadIdx.x);
+  const int pairs = table.before[kLocalExperts];
+  for (int i = blockIdx.x; i < pairs; i += gridDim.x) {
+    const Unit unit = find_unit<1, 1>(table, i, 1);
+    const int pair = lists[unit.le * T + unit.m0];
+    const float* src = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
+    for (int c = 2 * threadIdx.x; c < kInter; c += 2 * kTcThreads) {
+      const float2 x1 = *reinterpret_cast<const float2*>(src + c);
+      const float2 x2 = *reinterpret_cast<const float2*>(src + kInter + c);
+      *reinterpret_cast<__nv_bfloat162*>(cbuf + static_cast<int64_t>(pair) * kInter + c) =
+          __floats2bfloat162_rn(silu_mul(x1.x, x2.x), silu_mul(x1.y, x2.y));
     }
   }
+}
+
+// GEMM2 under stream-K: the math of gemm2_small_kernel over units of BM pairs x BN hidden columns.
+template <typename Tile>
+__global__ void __launch_bounds__(Tile::Threads)
+gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
+                     const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
+                     const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out) {
+  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kStages = Tile::Stages;
+  constexpr int kNTiles = kHidden / BN;
+  constexpr int kAPieces = (BM * 16 + Tile::Threads - 1) / Tile::Threads;  // C pieces of 8 bf16 per thread
+  static_assert(kHidden % BN == 0, "whole column tiles");
+  pdl_wait_then_allow();
+  extern __shared__ __align__(16) uint8_t smem_g2[];
+  __shared__ int s_pair[kStages][BM];
+  __shared__ UnitTable table;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
+
+  build_unit_table<BM>(table, counts, kNTiles, tid);
+  int it_begin, it_end;
+  stream_k_range(table.before[kLocalExperts] * kInterBlocks, it_begin, it_end);
+  if (it_begin >= it_end) return;  // block-uniform
+
+  int load_u = -1;
+  Unit lu{};
+  int a_pair[kAPieces];
+  const auto load_block = [&](int it, int st) {
+    const int u = it / kInterBlocks, kb = it - u * kInterBlocks;
+    if (u != load_u) {
+      load_u = u;
+      lu = find_unit<BM, BN>(table, u, kNTiles);
+#pragma unroll
+      for (int i = 0; i < kAPieces; ++i) {
+        const int m = lu.m0 + ((tid + i * Tile::Threads) >> 4);
+        a_pair[i] = m < lu.cnt ? lists[lu.le * T + m] : -1;
+      }
+      if (tid < BM) {
+        const int m = lu.m0 + tid;
+        s_pair[u % kStages][tid] = m < lu.cnt ? lists[lu.le * T + m] : -1;
+      }
+    }
+    __nv_bfloat16* sA = reinterpret_cast<__nv_bfloat16*>(smem_g2 + st * Tile::Stage);
+#pragma unroll
+    for (int i = 0; i < kAPieces; ++i) {
+      const int p = tid + i * Tile::Threads;
+      if (p < BM * 16) {
+        const int row = p >> 4, col = (p & 15) * 8;
+        const int pair = a_pair[i];
+        cp_async16_zfill(sA + row * Tile::LdA + col, cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col,
+                         pair >= 0 ? 16 : 0);
+      }
+    }
+    load_gemm2_weights<Tile>(smem_g2 + st * Tile::Stage + Tile::StageA, w2, lu.le, lu.n0, kb, tid);
+  };
+
+  float acc[MT][4][4], tmp[MT][4][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
+
+  int comp_u = -1;
+  Unit cu{};
+  const float* sw = nullptr;
+  stream_k_blocks<kStages>(it_begin, it_end, load_block, [&](int it, int st) {
+    const int u = it / kInterBlocks, kb = it - u * kInterBlocks;
+    if (u != comp_u) {
+      comp_u = u;
+      cu = find_unit<BM, BN>(table, u, kNTiles);
+      sw = w2_scale + (static_cast<int64_t>(cu.le) * kHiddenBlocks + (cu.n0 + n_warp) / kQBlock) * kInterBlocks;
+    }
+    gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
+    fold_gemm2_block<MT>(acc, tmp, sw[kb]);
+    if (kb == kInterBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
+      add_gemm2_tile<MT>(acc, s_pair[u % kStages], pair_weight, cu.n0 + n_warp, lane, acc_out);
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) acc[mt][j][e] = 0.f;
+    }
+  });
 }
 
 }  // namespace moe_tc
