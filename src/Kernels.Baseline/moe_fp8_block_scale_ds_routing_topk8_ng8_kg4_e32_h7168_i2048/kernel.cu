@@ -88,7 +88,8 @@
 #define MOE_SMALL_BN 64
 #endif
 // @tunable MOE_SMALL_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
-// K blocks in flight per CTA of the small tiles (39 KB of shared memory each in GEMM1, 41 KB in GEMM2).
+// K blocks in flight per CTA of the small tiles: one stage is 18 KB in GEMM1 and 20 KB in GEMM2
+// (16-pair tiles, rows unpadded and swizzled since session 4 of 2026-11-26; 20.7 / 22.8 KB before).
 // H200 (results/gpu/2026-11-26-h200-small-tiles): T=55 665 us with 4 (one CTA per SM), 447 us with
 // 2 (two per SM); T=7 174 -> 139 us.
 #ifndef MOE_SMALL_STAGES

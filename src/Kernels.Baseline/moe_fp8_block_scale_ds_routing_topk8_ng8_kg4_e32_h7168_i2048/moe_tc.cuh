@@ -238,7 +238,15 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
 //   Fp8Tile<16, 1, 128>: 16 pairs x 128 X1 columns (warps 1 x 8), for small T: an expert holds a
 //   few pairs there (T=55: ~2), so a 64-row tile spends 32x the needed mma and ldmatrix per weight
 //   byte, and 256 weight rows per stage put 2-3x the bytes in flight per CTA.
-constexpr int kFp8Ld = kQBlock + 16;  // bytes per smem row: 16-byte aligned, ldmatrix conflict-free
+// Shared-memory rows of the streamed tiles are unpadded (128 bytes per fp8 row, 256 per bf16 C row)
+// with their 16-byte chunks XOR-swizzled by the row (chunk c of row r at c ^ (r & 7)): the 8 rows
+// an ldmatrix phase reads sit in 8 different chunks, so it is conflict-free without the 16-byte pad
+// per row, which cost one CTA per SM at 3 stages (20.7 -> 18 KB per GEMM1 stage).
+constexpr int kFp8Row = kQBlock;      // bytes per fp8 row (one 128-K block)
+constexpr int kBf16Row = 2 * kQBlock;  // bytes per bf16 row
+__device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
+  return row * row_bytes + ((((byte >> 4) ^ (row & 7)) << 4) | (byte & 15));
+}
 
 template <int BM_, int MT_, int BN_, int Stages_>
 struct Fp8Tile {
@@ -246,8 +254,8 @@ struct Fp8Tile {
   static constexpr int WarpsM = BM / (16 * MT), WarpsN = BN / 16;
   static constexpr int Threads = WarpsM * WarpsN * 32;
   static_assert(Threads >= BM && BN <= kQBlock, "a thread per pair slot; X1 and X2 columns in one scale block each");
-  static constexpr int StageA = BM * kFp8Ld;        // pair rows
-  static constexpr int StageB = 2 * BN * kFp8Ld;    // BN X1 rows, then the BN matching X2 rows
+  static constexpr int StageA = BM * kFp8Row;       // pair rows
+  static constexpr int StageB = 2 * BN * kFp8Row;   // BN X1 rows, then the BN matching X2 rows
   static constexpr int Stage = StageA + StageB;
   static constexpr int Smem = Stages * Stage;       // dynamic shared memory
   static_assert(Stages >= 2 && Stages <= 6, "stages out of range");
@@ -266,12 +274,12 @@ __device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32
 // A fragment (16 rows x 32 bytes of K) of a row-major fp8 tile at (m0, byte k0): the bf16 16x16
 // addressing in bytes, since an 8-bit m16n8k32 fragment has the layout of a 16-bit m16n8k16 one.
 __device__ __forceinline__ void load_a8(uint32_t r[4], const uint8_t* base, int m0, int k0, int lane) {
-  ldmatrix_x4(r, base + (m0 + (lane & 15)) * kFp8Ld + k0 + (lane >> 4) * 16);
+  ldmatrix_x4(r, base + swizzled(m0 + (lane & 15), k0 + (lane >> 4) * 16, kFp8Row));
 }
 
 // B fragments of two n8 tiles (n0, n0 + 8), 32 bytes of K at k0, from Y row-major [n][k] fp8.
 __device__ __forceinline__ void load_b8(uint32_t r[4], const uint8_t* y, int n0, int k0, int lane) {
-  ldmatrix_x4(r, y + (n0 + (lane & 7) + (lane >> 4) * 8) * kFp8Ld + k0 + ((lane >> 3) & 1) * 16);
+  ldmatrix_x4(r, y + swizzled(n0 + (lane & 7) + (lane >> 4) * 8, k0 + ((lane >> 3) & 1) * 16, kFp8Row));
 }
 
 __device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, int src_bytes) {
@@ -311,7 +319,7 @@ __device__ __forceinline__ void load_gemm1_weights(uint8_t* sB, const uint8_t* w
   for (int p = tid; p < 2 * Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
     const int w_row = row < Tile::BN ? n0 + row : kInter + n0 + (row - Tile::BN);
-    cp_async16_zfill(sB + row * kFp8Ld + col, w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
+    cp_async16_zfill(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
   }
 }
 
@@ -381,7 +389,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int row = p >> 3, col = (p & 7) * 16;
       const int pair = s_pair[row];
       const int64_t tok = pair >= 0 ? pair / kTopK : 0;
-      cp_async16_zfill(sA + row * kFp8Ld + col, hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
+      cp_async16_zfill(sA + swizzled(row, col, kFp8Row), hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
     load_gemm1_weights<Tile>(sB, w1, le, n0, kb, tid);
     if (tid < BM) {
@@ -552,9 +560,8 @@ gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restric
 template <int MT_, int Stages_, int Warps_>
 struct Gemm2SmallTile {
   static constexpr int MT = MT_, BM = 16 * MT_, BN = 32 * Warps_, Stages = Stages_, Threads = 32 * Warps_;
-  static constexpr int LdA = kQBlock + 8;                                  // bf16 per C row in smem
-  static constexpr int StageA = BM * LdA * static_cast<int>(sizeof(__nv_bfloat16));
-  static constexpr int StageB = BN * kFp8Ld;
+  static constexpr int StageA = BM * kBf16Row;  // C rows, bf16
+  static constexpr int StageB = BN * kFp8Row;   // W2 rows, fp8
   static constexpr int Stage = StageA + StageB;
   static constexpr int Smem = Stages * Stage;
 };
@@ -576,7 +583,7 @@ __device__ __forceinline__ void load_gemm2_weights(uint8_t* sB, const uint8_t* w
 #pragma unroll
   for (int p = tid; p < Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
-    cp_async16_zfill(sB + row * kFp8Ld + col, w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
+    cp_async16_zfill(sB + swizzled(row, col, kFp8Row), w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
   }
 }
 
@@ -585,16 +592,16 @@ template <typename Tile>
 __device__ __forceinline__ void gemm2_block_mma(const uint8_t* stage, float (&tmp)[Tile::MT][4][4], int n_warp, int lane) {
   constexpr int MT = Tile::MT;
   const int g = lane >> 2, tq = lane & 3;
-  const __nv_bfloat16* sA = reinterpret_cast<const __nv_bfloat16*>(stage);
+  const uint8_t* sA = stage;  // C rows, bf16, swizzled
   const uint8_t* sB = stage + Tile::StageA;
 #pragma unroll
   for (int k0 = 0; k0 < kQBlock; k0 += 16) {
     uint32_t af[MT][4];
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt) ldmatrix_x4(af[mt], sA + (mt * 16 + (lane & 15)) * Tile::LdA + k0 + (lane >> 4) * 8);
+    for (int mt = 0; mt < MT; ++mt) ldmatrix_x4(af[mt], sA + swizzled(mt * 16 + (lane & 15), 2 * (k0 + (lane >> 4) * 8), kBf16Row));
 #pragma unroll
     for (int nt = 0; nt < 4; ++nt) {
-      const uint8_t* wrow = sB + (n_warp + nt * 8 + g) * kFp8Ld + k0 + 2 * tq;
+      const uint8_t* wrow = sB + swizzled(n_warp + nt * 8 + g, k0 + 2 * tq, kFp8Row);  // k0 + 2tq + 8: same chunk
       const uint32_t b0 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow));
       const uint32_t b1 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow + 8));
 #pragma unroll
@@ -668,13 +675,13 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
 
   auto load_block = [&](int kb, int st) {
-    __nv_bfloat16* sA = reinterpret_cast<__nv_bfloat16*>(smem_g2 + st * Tile::Stage);
+    uint8_t* sA = smem_g2 + st * Tile::Stage;
     uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
 #pragma unroll
     for (int p = tid; p < BM * 16; p += Tile::Threads) {  // C: 16 pieces of 8 bf16 per row
       const int row = p >> 4, col = (p & 15) * 8;
       const int pair = s_pair[row];
-      cp_async16_zfill(sA + row * Tile::LdA + col,
+      cp_async16_zfill(sA + swizzled(row, 2 * col, kBf16Row),
                        cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
     load_gemm2_weights<Tile>(sB, w2, le, h0, kb, tid);
@@ -803,7 +810,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
       if (p < BM * 8) {
         const int row = p >> 3, col = (p & 7) * 16;
         const int tok = a_tok[i];
-        cp_async16_zfill(sA + row * kFp8Ld + col, hidden + static_cast<int64_t>(tok >= 0 ? tok : 0) * kHidden + kb * kQBlock + col,
+        cp_async16_zfill(sA + swizzled(row, col, kFp8Row), hidden + static_cast<int64_t>(tok >= 0 ? tok : 0) * kHidden + kb * kQBlock + col,
                          tok >= 0 ? 16 : 0);
       }
     }
@@ -907,14 +914,14 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
         s_pair[u % kStages][tid] = m < lu.cnt ? lists[lu.le * T + m] : -1;
       }
     }
-    __nv_bfloat16* sA = reinterpret_cast<__nv_bfloat16*>(smem_g2 + st * Tile::Stage);
+    uint8_t* sA = smem_g2 + st * Tile::Stage;
 #pragma unroll
     for (int i = 0; i < kAPieces; ++i) {
       const int p = tid + i * Tile::Threads;
       if (p < BM * 16) {
         const int row = p >> 4, col = (p & 15) * 8;
         const int pair = a_pair[i];
-        cp_async16_zfill(sA + row * Tile::LdA + col, cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col,
+        cp_async16_zfill(sA + swizzled(row, 2 * col, kBf16Row), cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col,
                          pair >= 0 ? 16 : 0);
       }
     }
