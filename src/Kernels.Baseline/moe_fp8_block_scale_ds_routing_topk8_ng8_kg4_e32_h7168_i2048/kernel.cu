@@ -95,6 +95,16 @@
 #ifndef MOE_SMALL_STAGES
 #define MOE_SMALL_STAGES 2
 #endif
+// @tunable MOE_STAGE_KBLOCKS: 1, 2 (default 1) when MOE_GEMM_IMPL=1
+// 128-wide K blocks per cp.async stage of the small and mid tiles (a stage of 2 holds 256 bytes of
+// each weight row, asked for together). Written 2026-11-26 (session 4) after ncu at T=80 showed
+// GEMM1 at 62-70% of DRAM peak against Triton's 85% on the same bytes while more stages (3, 4)
+// and the stream-K grid did not help: the guess is DRAM row locality (each row is read in 128-byte
+// pieces 7168 bytes apart, the next piece of a row only after a stage turns over). Prediction: T=55
+// and T=80 -10% if the guess holds, no change if not.
+#ifndef MOE_STAGE_KBLOCKS
+#define MOE_STAGE_KBLOCKS 1
+#endif
 // @tunable MOE_PDL: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: the kernels after routing are launched as programmatic dependents (cudaLaunchKernelEx), each
 // waiting for its predecessor at its start, and routing zeroes the accumulators (two memsets

@@ -248,21 +248,23 @@ __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
   return row * row_bytes + ((((byte >> 4) ^ (row & 7)) << 4) | (byte & 15));
 }
 
-template <int BM_, int MT_, int BN_, int Stages_>
+template <int BM_, int MT_, int BN_, int Stages_, int KB_ = 1>
 struct Fp8Tile {
-  static constexpr int BM = BM_, MT = MT_, BN = BN_, Stages = Stages_;
+  static constexpr int BM = BM_, MT = MT_, BN = BN_, Stages = Stages_, KB = KB_;
+  static constexpr int Slots = Stages * KB;  // one-block slots of shared memory (KB per stage)
   static constexpr int WarpsM = BM / (16 * MT), WarpsN = BN / 16;
   static constexpr int Threads = WarpsM * WarpsN * 32;
   static_assert(Threads >= BM && BN <= kQBlock, "a thread per pair slot; X1 and X2 columns in one scale block each");
   static constexpr int StageA = BM * kFp8Row;       // pair rows
   static constexpr int StageB = 2 * BN * kFp8Row;   // BN X1 rows, then the BN matching X2 rows
   static constexpr int Stage = StageA + StageB;
-  static constexpr int Smem = Stages * Stage;       // dynamic shared memory
+  static constexpr int Smem = Slots * Stage;        // dynamic shared memory
   static_assert(Stages >= 2 && Stages <= 6, "stages out of range");
+  static_assert(kHiddenBlocks % KB == 0, "whole stages per K range");
 };
 using Fp8TileLarge = Fp8Tile<kTcBM, 2, 64, MOE_FP8_STAGES>;
-using Fp8TileSmall = Fp8Tile<16, 1, MOE_SMALL_BN, MOE_SMALL_STAGES>;
-using Fp8TileMid = Fp8Tile<32, 2, MOE_SMALL_BN, MOE_SMALL_STAGES>;  // ~16-32 pairs per expert
+using Fp8TileSmall = Fp8Tile<16, 1, MOE_SMALL_BN, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>;
+using Fp8TileMid = Fp8Tile<32, 2, MOE_SMALL_BN, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>;  // ~16-32 pairs per expert
 
 __device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -287,26 +289,33 @@ __device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, i
 }
 
 // The K loop of a CTA that streams the 128-wide K blocks [kb_begin, kb_end) through kStages
-// shared-memory stages by cp.async: load(kb, st) issues block kb's copies into stage st,
-// compute(kb, st) uses a landed stage. One commit group per block (an empty one past the end keeps
-// the wait_group count uniform), a barrier before a stage is read and one after it is used, so the
-// next iteration's load may refill it.
-template <int kStages, typename Load, typename Compute>
+// shared-memory stages of kGroup blocks each, filled by cp.async: load(kb, slot) issues block kb's
+// copies into one-block slot `slot` (stage s holds slots s * kGroup ..), compute(kb, slot) uses a
+// landed block. One commit group per stage (an empty one past the end keeps the wait_group count
+// uniform), a barrier before a stage is read and one after it is used, so the next iteration's
+// load may refill it. kGroup > 1 asks for kGroup consecutive 128-byte pieces of each weight row at
+// once (adjacent in DRAM) and halves the barriers per block.
+template <int kStages, int kGroup, typename Load, typename Compute>
 __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&& load, Compute&& compute) {
   static_assert(kStages >= 2, "one stage loads while another computes");
   const auto load_or_nothing = [&](int kb, int st) {
-    if (kb < kb_end) load(kb, st);
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j)
+      if (kb + j < kb_end) load(kb + j, st * kGroup + j);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) load_or_nothing(kb_begin + s, s);
+  for (int s = 0; s < kStages - 1; ++s) load_or_nothing(kb_begin + s * kGroup, s);
 #pragma unroll 1
-  for (int kb = kb_begin; kb < kb_end; ++kb) {
-    const int i = kb - kb_begin;
-    load_or_nothing(kb + kStages - 1, (i + kStages - 1) % kStages);  // the stage the last iteration freed
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");  // block kb has landed
+  for (int kb = kb_begin; kb < kb_end; kb += kGroup) {
+    const int i = (kb - kb_begin) / kGroup;
+    load_or_nothing(kb + (kStages - 1) * kGroup, (i + kStages - 1) % kStages);  // the stage the last iteration freed
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");  // this stage has landed
     __syncthreads();
-    compute(kb, i % kStages);
+    const int st = i % kStages;
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j)
+      if (kb + j < kb_end) compute(kb + j, st * kGroup + j);
     __syncthreads();
   }
 }
@@ -354,10 +363,10 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
                  __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
-  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kStages = Tile::Stages;
+  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
-  __shared__ float s_sa[kStages][BM];
+  __shared__ float s_sa[kSlots][BM];
   __shared__ int s_pair[BM];
 
   const int le = blockIdx.z / splits;
@@ -406,7 +415,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
-  stream_k_blocks<kStages>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
     fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
   });
@@ -557,16 +566,18 @@ gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restric
 // its bf16 B fragments from two 2-byte reads (exact e4m3 -> f16 -> bf16), so no bf16 copy of the
 // weights is written. The same math as gemm2_tc_kernel: per block fp32 partials scaled by the
 // block's W2 scale, weighted atomics into the accumulator.
-template <int MT_, int Stages_, int Warps_>
+template <int MT_, int Stages_, int Warps_, int KB_ = 1>
 struct Gemm2SmallTile {
   static constexpr int MT = MT_, BM = 16 * MT_, BN = 32 * Warps_, Stages = Stages_, Threads = 32 * Warps_;
+  static constexpr int KB = KB_, Slots = Stages * KB_;  // one-block slots of shared memory (KB per stage)
+  static_assert(kInterBlocks % KB == 0, "whole stages per K range");
   static constexpr int StageA = BM * kBf16Row;  // C rows, bf16
   static constexpr int StageB = BN * kFp8Row;   // W2 rows, fp8
   static constexpr int Stage = StageA + StageB;
-  static constexpr int Smem = Stages * Stage;
+  static constexpr int Smem = Slots * Stage;
 };
-using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_STAGES, MOE_SMALL_BN / 16>;
-using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16>;
+using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
+using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
 
 // Two e4m3 bytes (lower k in the low byte) -> bf16x2, exact.
 __device__ __forceinline__ uint32_t fp8x2_to_bf16x2(uint16_t v) {
@@ -653,7 +664,7 @@ __global__ void __launch_bounds__(Tile::Threads)
 gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out) {
-  constexpr int BM = Tile::BM, MT = Tile::MT, kStages = Tile::Stages;
+  constexpr int BM = Tile::BM, MT = Tile::MT;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_g2[];
   __shared__ int s_pair[BM];
@@ -695,7 +706,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
-  stream_k_blocks<kStages>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
     fold_gemm2_block<MT>(acc, tmp, sw[kb]);
   });
@@ -763,13 +774,13 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
                          const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                          const int* __restrict__ counts, const int* __restrict__ lists, int T,
                          float* __restrict__ g1_partial) {
-  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kStages = Tile::Stages;
+  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   constexpr int kNTiles = kInter / BN;
   constexpr int kAPieces = (BM * 8 + Tile::Threads - 1) / Tile::Threads;  // A pieces of 16 bytes per thread
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
-  __shared__ float s_sa[kStages][BM];
-  __shared__ int s_pair[kStages][BM];  // pairs of the units in flight, by unit % kStages
+  __shared__ float s_sa[kSlots][BM];
+  __shared__ int s_pair[kSlots][BM];  // pairs of the units in flight, by unit % kSlots
   __shared__ UnitTable table;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
@@ -781,7 +792,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
   if (it_begin >= it_end) return;  // block-uniform
 
   // Loader: at a unit seam each thread looks up the tokens of its A rows (and threads < BM the
-  // pair of row tid, for the scales and the epilogue); at most kStages units are in flight.
+  // pair of row tid, for the scales and the epilogue); at most kSlots units are in flight.
   int load_u = -1;
   Unit lu{};
   int a_tok[kAPieces];
@@ -799,7 +810,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
       if (tid < BM) {
         const int m = lu.m0 + tid;
         const int pair = m < lu.cnt ? lists[lu.le * T + m] : -1;
-        s_pair[u % kStages][tid] = pair;
+        s_pair[u % kSlots][tid] = pair;
         row_tok = pair >= 0 ? pair / kTopK : -1;
       }
     }
@@ -830,7 +841,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
   Unit cu{};
   const float* sw1 = nullptr;
   const float* sw2 = nullptr;
-  stream_k_blocks<kStages>(it_begin, it_end, load_block, [&](int it, int st) {
+  stream_k_blocks<Tile::Stages, Tile::KB>(it_begin, it_end, load_block, [&](int it, int st) {
     const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
     if (u != comp_u) {
       comp_u = u;
@@ -841,7 +852,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
     fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
     if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
-      store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kStages], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
+      store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
 #pragma unroll
       for (int i = 0; i < MT; ++i)
 #pragma unroll
@@ -880,13 +891,13 @@ __global__ void __launch_bounds__(Tile::Threads)
 gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
                      const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                      const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out) {
-  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kStages = Tile::Stages;
+  constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   constexpr int kNTiles = kHidden / BN;
   constexpr int kAPieces = (BM * 16 + Tile::Threads - 1) / Tile::Threads;  // C pieces of 8 bf16 per thread
   static_assert(kHidden % BN == 0, "whole column tiles");
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_g2[];
-  __shared__ int s_pair[kStages][BM];
+  __shared__ int s_pair[kSlots][BM];  // pairs of the units in flight, by unit % kSlots
   __shared__ UnitTable table;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
@@ -911,7 +922,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       }
       if (tid < BM) {
         const int m = lu.m0 + tid;
-        s_pair[u % kStages][tid] = m < lu.cnt ? lists[lu.le * T + m] : -1;
+        s_pair[u % kSlots][tid] = m < lu.cnt ? lists[lu.le * T + m] : -1;
       }
     }
     uint8_t* sA = smem_g2 + st * Tile::Stage;
@@ -939,7 +950,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
   int comp_u = -1;
   Unit cu{};
   const float* sw = nullptr;
-  stream_k_blocks<kStages>(it_begin, it_end, load_block, [&](int it, int st) {
+  stream_k_blocks<Tile::Stages, Tile::KB>(it_begin, it_end, load_block, [&](int it, int st) {
     const int u = it / kInterBlocks, kb = it - u * kInterBlocks;
     if (u != comp_u) {
       comp_u = u;
@@ -949,7 +960,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
     gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
     fold_gemm2_block<MT>(acc, tmp, sw[kb]);
     if (kb == kInterBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
-      add_gemm2_tile<MT>(acc, s_pair[u % kStages], pair_weight, cu.n0 + n_warp, lane, acc_out);
+      add_gemm2_tile<MT>(acc, s_pair[u % kSlots], pair_weight, cu.n0 + n_warp, lane, acc_out);
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
