@@ -105,6 +105,17 @@
 #ifndef MOE_STAGE_KBLOCKS
 #define MOE_STAGE_KBLOCKS 1
 #endif
+// @tunable MOE_ASYNC_SCALES: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
+// scales into shared memory with the block's own cp.async group instead of plain global loads in
+// the loop. Written 2026-11-26 (session 4): every measured change that gave a CTA more bytes in
+// flight (3 / 4 stages, 2 K blocks per stage) lost, and time followed the CTAs per SM, so the loop
+// is bound per iteration, not by bytes; the plain scale loads put an L2 round trip into every
+// iteration (warp 0 stores the activation scales before the barrier, the fold waits on the weight
+// scales). Prediction (H200): T=55 386 -> ~330 us, T=80 446 -> ~380 us; then 3 stages may win.
+#ifndef MOE_ASYNC_SCALES
+#define MOE_ASYNC_SCALES 0
+#endif
 // @tunable MOE_PDL: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: the kernels after routing are launched as programmatic dependents (cudaLaunchKernelEx), each
 // waiting for its predecessor at its start, and routing zeroes the accumulators (two memsets

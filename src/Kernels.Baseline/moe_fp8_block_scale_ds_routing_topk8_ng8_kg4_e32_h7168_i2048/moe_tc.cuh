@@ -288,6 +288,13 @@ __device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, i
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
 }
 
+// One float through the cp.async path (0 when !valid), landing with its stage's group. The block
+// scales travel this way (MOE_ASYNC_SCALES) so that no iteration of a K loop waits on a plain
+// global load: a scale read in the loop put an L2 round trip into every iteration of every CTA.
+__device__ __forceinline__ void cp_async_float(float* smem, const float* gmem, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(valid ? 4 : 0) : "memory");
+}
+
 // The K loop of a CTA that streams the 128-wide K blocks [kb_begin, kb_end) through kStages
 // shared-memory stages of kGroup blocks each, filled by cp.async: load(kb, slot) issues block kb's
 // copies into one-block slot `slot` (stage s holds slots s * kGroup ..), compute(kb, slot) uses a
@@ -367,6 +374,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
   __shared__ float s_sa[kSlots][BM];
+  __shared__ float s_sw[kSlots][2];  // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
   __shared__ int s_pair[BM];
 
   const int le = blockIdx.z / splits;
@@ -403,8 +411,11 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     load_gemm1_weights<Tile>(sB, w1, le, n0, kb, tid);
     if (tid < BM) {
       const int pair = s_pair[tid];
-      s_sa[st][tid] = pair >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + pair / kTopK] : 0.f;
+      const float* scale = hidden_scale + static_cast<int64_t>(kb) * T + (pair >= 0 ? pair / kTopK : 0);
+      if (MOE_ASYNC_SCALES) cp_async_float(&s_sa[st][tid], scale, pair >= 0);
+      else s_sa[st][tid] = pair >= 0 ? *scale : 0.f;
     }
+    if (MOE_ASYNC_SCALES && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
   };
 
   float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
@@ -417,7 +428,8 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 
   stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
+    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], MOE_ASYNC_SCALES ? s_sw[st][0] : sw1[kb],
+                          MOE_ASYNC_SCALES ? s_sw[st][1] : sw2[kb], wm, g);
   });
 
   store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
@@ -668,6 +680,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_g2[];
   __shared__ int s_pair[BM];
+  __shared__ float s_sw[Tile::Slots][Tile::Threads / 32];  // each warp's W2 scale of the block (MOE_ASYNC_SCALES)
 
   const int le = blockIdx.z / splits;
   const int split = blockIdx.z % splits;
@@ -696,6 +709,8 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                        cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
     load_gemm2_weights<Tile>(sB, w2, le, h0, kb, tid);
+    if (MOE_ASYNC_SCALES && tid < Tile::Threads / 32)
+      cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
   };
 
   float acc[MT][4][4], tmp[MT][4][4];
@@ -708,7 +723,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
 
   stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-    fold_gemm2_block<MT>(acc, tmp, sw[kb]);
+    fold_gemm2_block<MT>(acc, tmp, MOE_ASYNC_SCALES ? s_sw[st][warp] : sw[kb]);
   });
   add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
 }
@@ -780,6 +795,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
   __shared__ float s_sa[kSlots][BM];
+  __shared__ float s_sw[kSlots][2];   // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
   __shared__ int s_pair[kSlots][BM];  // pairs of the units in flight, by unit % kSlots
   __shared__ UnitTable table;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -826,7 +842,16 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
       }
     }
     load_gemm1_weights<Tile>(sA + Tile::StageA, w1, lu.le, lu.n0, kb, tid);
-    if (tid < BM) s_sa[st][tid] = row_tok >= 0 ? hidden_scale[static_cast<int64_t>(kb) * T + row_tok] : 0.f;
+    if (tid < BM) {
+      const float* scale = hidden_scale + static_cast<int64_t>(kb) * T + (row_tok >= 0 ? row_tok : 0);
+      if (MOE_ASYNC_SCALES) cp_async_float(&s_sa[st][tid], scale, row_tok >= 0);
+      else s_sa[st][tid] = row_tok >= 0 ? *scale : 0.f;
+    }
+    if (MOE_ASYNC_SCALES && tid >= Tile::Threads - 2) {
+      const int out_row = tid == Tile::Threads - 1 ? lu.n0 : kInter + lu.n0;  // X1, then X2
+      cp_async_float(&s_sw[st][Tile::Threads - 1 - tid],
+                     w1_scale + (static_cast<int64_t>(lu.le) * kGemm1OutBlocks + out_row / kQBlock) * kHiddenBlocks + kb, true);
+    }
   };
 
   float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
@@ -850,7 +875,8 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
       sw2 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + (kInter + cu.n0) / kQBlock) * kHiddenBlocks;
     }
     gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], sw1[kb], sw2[kb], wm, g);
+    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], MOE_ASYNC_SCALES ? s_sw[st][0] : sw1[kb],
+                          MOE_ASYNC_SCALES ? s_sw[st][1] : sw2[kb], wm, g);
     if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
       store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
 #pragma unroll
@@ -898,6 +924,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_g2[];
   __shared__ int s_pair[kSlots][BM];  // pairs of the units in flight, by unit % kSlots
+  __shared__ float s_sw[kSlots][Tile::Threads / 32];  // each warp's W2 scale of the block (MOE_ASYNC_SCALES)
   __shared__ UnitTable table;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
@@ -937,6 +964,8 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       }
     }
     load_gemm2_weights<Tile>(smem_g2 + st * Tile::Stage + Tile::StageA, w2, lu.le, lu.n0, kb, tid);
+    if (MOE_ASYNC_SCALES && tid < Tile::Threads / 32)
+      cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(lu.le) * kHiddenBlocks + (lu.n0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
   };
 
   float acc[MT][4][4], tmp[MT][4][4];
@@ -958,7 +987,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       sw = w2_scale + (static_cast<int64_t>(cu.le) * kHiddenBlocks + (cu.n0 + n_warp) / kQBlock) * kInterBlocks;
     }
     gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-    fold_gemm2_block<MT>(acc, tmp, sw[kb]);
+    fold_gemm2_block<MT>(acc, tmp, MOE_ASYNC_SCALES ? s_sw[st][warp] : sw[kb]);
     if (kb == kInterBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
       add_gemm2_tile<MT>(acc, s_pair[u % kSlots], pair_weight, cu.n0 + n_warp, lane, acc_out);
 #pragma unroll
