@@ -125,13 +125,14 @@
 #ifndef MOE_PDL
 #define MOE_PDL 1
 #endif
-// @tunable MOE_STREAM_K: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_STREAM_K: 0, 1, 2 (default 0) when MOE_GEMM_IMPL=1
 // 1: in the streamed bands (T <= MOE_MID_TILE_MAX_T, or <= MOE_GEMM1_SMALL_TILE_MAX_T without mid
 // tiles) both GEMMs and the SwiGLU pass run stream-K over the active experts' tiles on a grid of
 // the CTAs resident at once (moe_tc.cuh: gemm1_fp8_streamk_kernel, gemm2_streamk_kernel) instead
-// of 32 experts x ceil(T / BM) row tiles of which most are empty at small T. Written 2026-11-26
-// without a GPU at hand: default 0 until measured. Prediction (H200): T=55 405 -> ~360 us (no
-// empty CTAs), T=80 414 -> ~350 us (GEMM1 no longer 1.45 waves), T=901 731 -> ~650 us.
+// of 32 experts x ceil(T / BM) row tiles of which most are empty at small T; 2: only above
+// MOE_SMALL_T (where the tile grids do not split K). Measured on the H200 (session 4, NOTES.md):
+// 1 passes 19/19; T=80 -4..-7% and T=901 -3..-6% in two runs, T <= 64 +-3% (noise) or worse.
+// Predicted -11% at T=55 (empty CTAs gone): missed, the empty CTAs cost little.
 #ifndef MOE_STREAM_K
 #define MOE_STREAM_K 0
 #endif
@@ -611,7 +612,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // The streamed bands (16- or 32-pair tiles), and whether they run stream-K (sums through G1).
   const bool small_tile = T <= MOE_GEMM1_SMALL_TILE_MAX_T;
   const bool mid_tile = !small_tile && T <= MOE_MID_TILE_MAX_T;
-  const bool stream_k = MOE_STREAM_K && (small_tile || mid_tile);
+  const bool stream_k = (MOE_STREAM_K == 1 || (MOE_STREAM_K == 2 && !small)) && (small_tile || mid_tile);
   const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
   const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
   const size_t pairw_bytes = align_up(static_cast<size_t>(kTopK) * T * sizeof(float));
