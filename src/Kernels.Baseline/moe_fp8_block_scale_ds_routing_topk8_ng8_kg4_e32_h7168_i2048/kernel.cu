@@ -105,16 +105,15 @@
 #ifndef MOE_STAGE_KBLOCKS
 #define MOE_STAGE_KBLOCKS 1
 #endif
-// @tunable MOE_ASYNC_SCALES: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
 // scales into shared memory with the block's own cp.async group instead of plain global loads in
-// the loop. Written 2026-11-26 (session 4): every measured change that gave a CTA more bytes in
-// flight (3 / 4 stages, 2 K blocks per stage) lost, and time followed the CTAs per SM, so the loop
-// is bound per iteration, not by bytes; the plain scale loads put an L2 round trip into every
-// iteration (warp 0 stores the activation scales before the barrier, the fold waits on the weight
-// scales). Prediction (H200): T=55 386 -> ~330 us, T=80 446 -> ~380 us; then 3 stages may win.
+// the loop; 2: the stream-K kernels only. Written 2026-11-26 (session 4) on the guess that the
+// plain scale loads put an L2 round trip into every iteration. Measured on the H200 (NOTES.md):
+// the tile kernels lost with it (T=7 106 -> 121 us, T=55 389 -> 411), the stream-K kernels gained
+// (T=80 460 -> 431, T=901 805 -> 689 us), hence 2 with MOE_STREAM_K=2.
 #ifndef MOE_ASYNC_SCALES
-#define MOE_ASYNC_SCALES 0
+#define MOE_ASYNC_SCALES 2
 #endif
 // @tunable MOE_PDL: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: the kernels after routing are launched as programmatic dependents (cudaLaunchKernelEx), each
@@ -125,16 +124,17 @@
 #ifndef MOE_PDL
 #define MOE_PDL 1
 #endif
-// @tunable MOE_STREAM_K: 0, 1, 2 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_STREAM_K: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: in the streamed bands (T <= MOE_MID_TILE_MAX_T, or <= MOE_GEMM1_SMALL_TILE_MAX_T without mid
 // tiles) both GEMMs and the SwiGLU pass run stream-K over the active experts' tiles on a grid of
 // the CTAs resident at once (moe_tc.cuh: gemm1_fp8_streamk_kernel, gemm2_streamk_kernel) instead
 // of 32 experts x ceil(T / BM) row tiles of which most are empty at small T; 2: only above
 // MOE_SMALL_T (where the tile grids do not split K). Measured on the H200 (session 4, NOTES.md):
-// 1 passes 19/19; T=80 -4..-7% and T=901 -3..-6% in two runs, T <= 64 +-3% (noise) or worse.
-// Predicted -11% at T=55 (empty CTAs gone): missed, the empty CTAs cost little.
+// 1 passes 19/19; T <= 64 +-3% (noise) or worse. 2 with MOE_ASYNC_SCALES=2 (19/19): T=80 449 ->
+// 431 us, T=901 730 -> 689 us, same call (results/gpu/2026-11-26-h200-s4-moe). Predicted -11% at
+// T=55 (empty CTAs gone): missed, the empty CTAs cost little.
 #ifndef MOE_STREAM_K
-#define MOE_STREAM_K 0
+#define MOE_STREAM_K 2
 #endif
 // @tunable MOE_SMALL_T: 16, 64, 256 (default 64) when MOE_GEMM_IMPL=1
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights

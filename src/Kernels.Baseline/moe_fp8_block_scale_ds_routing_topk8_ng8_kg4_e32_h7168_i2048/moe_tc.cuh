@@ -291,6 +291,10 @@ __device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, i
 // One float through the cp.async path (0 when !valid), landing with its stage's group. The block
 // scales travel this way (MOE_ASYNC_SCALES) so that no iteration of a K loop waits on a plain
 // global load: a scale read in the loop put an L2 round trip into every iteration of every CTA.
+// MOE_ASYNC_SCALES: 1 in every streamed kernel, 2 in the stream-K kernels only (measured: the tile
+// kernels lost 5-15% with it at T <= 64, the stream-K ones gained 5-7% at T=80 and T=901).
+constexpr bool kAsyncTileScales = MOE_ASYNC_SCALES == 1;
+constexpr bool kAsyncStreamKScales = MOE_ASYNC_SCALES != 0;
 __device__ __forceinline__ void cp_async_float(float* smem, const float* gmem, bool valid) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(valid ? 4 : 0) : "memory");
 }
@@ -412,10 +416,10 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     if (tid < BM) {
       const int pair = s_pair[tid];
       const float* scale = hidden_scale + static_cast<int64_t>(kb) * T + (pair >= 0 ? pair / kTopK : 0);
-      if (MOE_ASYNC_SCALES) cp_async_float(&s_sa[st][tid], scale, pair >= 0);
+      if (kAsyncTileScales) cp_async_float(&s_sa[st][tid], scale, pair >= 0);
       else s_sa[st][tid] = pair >= 0 ? *scale : 0.f;
     }
-    if (MOE_ASYNC_SCALES && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
+    if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
   };
 
   float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
@@ -428,8 +432,8 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 
   stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], MOE_ASYNC_SCALES ? s_sw[st][0] : sw1[kb],
-                          MOE_ASYNC_SCALES ? s_sw[st][1] : sw2[kb], wm, g);
+    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], kAsyncTileScales ? s_sw[st][0] : sw1[kb],
+                          kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
   });
 
   store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
@@ -709,7 +713,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                        cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
     load_gemm2_weights<Tile>(sB, w2, le, h0, kb, tid);
-    if (MOE_ASYNC_SCALES && tid < Tile::Threads / 32)
+    if (kAsyncTileScales && tid < Tile::Threads / 32)
       cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
   };
 
@@ -723,7 +727,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
 
   stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
     gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-    fold_gemm2_block<MT>(acc, tmp, MOE_ASYNC_SCALES ? s_sw[st][warp] : sw[kb]);
+    fold_gemm2_block<MT>(acc, tmp, kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
   });
   add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
 }
@@ -844,10 +848,10 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     load_gemm1_weights<Tile>(sA + Tile::StageA, w1, lu.le, lu.n0, kb, tid);
     if (tid < BM) {
       const float* scale = hidden_scale + static_cast<int64_t>(kb) * T + (row_tok >= 0 ? row_tok : 0);
-      if (MOE_ASYNC_SCALES) cp_async_float(&s_sa[st][tid], scale, row_tok >= 0);
+      if (kAsyncStreamKScales) cp_async_float(&s_sa[st][tid], scale, row_tok >= 0);
       else s_sa[st][tid] = row_tok >= 0 ? *scale : 0.f;
     }
-    if (MOE_ASYNC_SCALES && tid >= Tile::Threads - 2) {
+    if (kAsyncStreamKScales && tid >= Tile::Threads - 2) {
       const int out_row = tid == Tile::Threads - 1 ? lu.n0 : kInter + lu.n0;  // X1, then X2
       cp_async_float(&s_sw[st][Tile::Threads - 1 - tid],
                      w1_scale + (static_cast<int64_t>(lu.le) * kGemm1OutBlocks + out_row / kQBlock) * kHiddenBlocks + kb, true);
@@ -875,8 +879,8 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
       sw2 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + (kInter + cu.n0) / kQBlock) * kHiddenBlocks;
     }
     gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], MOE_ASYNC_SCALES ? s_sw[st][0] : sw1[kb],
-                          MOE_ASYNC_SCALES ? s_sw[st][1] : sw2[kb], wm, g);
+    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], kAsyncStreamKScales ? s_sw[st][0] : sw1[kb],
+                          kAsyncStreamKScales ? s_sw[st][1] : sw2[kb], wm, g);
     if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
       store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
 #pragma unroll
@@ -964,7 +968,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       }
     }
     load_gemm2_weights<Tile>(smem_g2 + st * Tile::Stage + Tile::StageA, w2, lu.le, lu.n0, kb, tid);
-    if (MOE_ASYNC_SCALES && tid < Tile::Threads / 32)
+    if (kAsyncStreamKScales && tid < Tile::Threads / 32)
       cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(lu.le) * kHiddenBlocks + (lu.n0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
   };
 
@@ -987,7 +991,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       sw = w2_scale + (static_cast<int64_t>(cu.le) * kHiddenBlocks + (cu.n0 + n_warp) / kQBlock) * kInterBlocks;
     }
     gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-    fold_gemm2_block<MT>(acc, tmp, MOE_ASYNC_SCALES ? s_sw[st][warp] : sw[kb]);
+    fold_gemm2_block<MT>(acc, tmp, kAsyncStreamKScales ? s_sw[st][warp] : sw[kb]);
     if (kb == kInterBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
       add_gemm2_tile<MT>(acc, s_pair[u % kSlots], pair_weight, cu.n0 + n_warp, lane, acc_out);
 #pragma unroll
