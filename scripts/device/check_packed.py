@@ -41,6 +41,7 @@ import re
 import shlex
 import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -211,6 +212,30 @@ def read_harness_latencies(path):
     return {key: sum(values) / len(values) for key, values in latencies.items()}
 
 
+def newest_harness_library(builds, definition_name, wanted):
+    """The newest candidate.so under builds (AgentForge's build cache) of this definition, built
+    without -D settings, whose staged sources contain every text in wanted. A build with -D
+    settings (a sweep's or the tuner's variant of the same sources) is not what was packed: the
+    packed solution carries no compiler flags."""
+    found = []
+    for shim in glob.glob(os.path.join(builds, "*", "agentforge_shim.cu")):
+        folder = Path(shim).parent
+        library = folder / "candidate.so"
+        with open(shim) as f:
+            first = f.readline()
+        if not library.is_file() or f"from definition {definition_name}." not in first:
+            continue
+        log = folder / "build.log"
+        command = log.read_text(errors="replace").split("\n", 1)[0] if log.is_file() else ""
+        if any(word.startswith("-D") for word in command.split()):
+            continue
+        staged = {p.read_text(errors="replace") for p in folder.rglob("*")
+                  if p.is_file() and p.suffix in (".cu", ".cuh", ".h", ".hpp") and p.name != "agentforge_shim.cu"}
+        if all(content in staged for content in wanted):
+            found.append((library.stat().st_mtime, str(library)))
+    return max(found)[1] if found else None
+
+
 def self_test():
     """Checks the helpers that need no GPU; run with --self-test."""
     definition = {"name": "d", "axes": {"n": {"type": "var"}, "h": {"type": "const", "value": 4}},
@@ -238,6 +263,19 @@ def self_test():
     sources = [{"path": "kernel.cu", "content": "k"}, {"path": "agentforge.h", "content": "h"},
                {"path": "binding.cu", "content": GENERATED_BINDING + "d: torch binding"}]
     assert [s["path"] for s in kernel_sources({"sources": sources})] == ["kernel.cu"]
+    with tempfile.TemporaryDirectory() as builds:
+        for name, defines, age in (("plain", "", 100), ("swept", " -DX=1", 0), ("other", "", 0)):
+            folder = Path(builds) / name
+            folder.mkdir()
+            definition_name = "other" if name == "other" else "d"
+            (folder / "agentforge_shim.cu").write_text(f"// generated from definition {definition_name}.\n")
+            (folder / "build.log").write_text(f"$ nvcc -O3{defines} -o candidate.so kernel.cu\n")
+            (folder / "kernel.cu").write_text("k")
+            (folder / "candidate.so").write_text("")
+            os.utime(folder / "candidate.so", (1e9 - age, 1e9 - age))
+        # The swept build is newer but carries -D settings; "other" is another definition's.
+        assert newest_harness_library(builds, "d", ["k"]) == str(Path(builds) / "plain" / "candidate.so")
+        assert newest_harness_library(builds, "d", ["not staged"]) is None
     print("self-test passed")
 
 
@@ -501,31 +539,13 @@ class Checker:
         return getattr(tvm_ffi.load_module(library), symbol)
 
     def harness_build(self, definition, solution):
-        """The newest harness build of this definition, without -D settings, whose staged sources contain the packed kernel sources."""
-        wanted = [s["content"] for s in kernel_sources(solution)]
-        found = []
-        for shim in glob.glob(os.path.join(self.args.builds, "*", "agentforge_shim.cu")):
-            folder = Path(shim).parent
-            library = folder / "candidate.so"
-            with open(shim) as f:
-                first = f.readline()
-            if not library.is_file() or f"from definition {definition['name']}." not in first:
-                continue
-            # A build with -D settings (a sweep's or the tuner's variant of the same sources) is not
-            # the build that was packed: the packed solution carries no compiler flags.
-            log = folder / "build.log"
-            command = log.read_text(errors="replace").split("\n", 1)[0] if log.is_file() else ""
-            if any(word.startswith("-D") for word in command.split()):
-                continue
-            staged = {p.read_text(errors="replace") for p in folder.rglob("*")
-                      if p.is_file() and p.suffix in (".cu", ".cuh", ".h", ".hpp") and p.name != "agentforge_shim.cu"}
-            if all(content in staged for content in wanted):
-                found.append((library.stat().st_mtime, library))
-        if not found:
+        """The harness build that the packed kernel sources came from (see newest_harness_library)."""
+        library = newest_harness_library(self.args.builds, definition["name"], [s["content"] for s in kernel_sources(solution)])
+        if library is None:
             print(f"   no harness build of {definition['name']} with these sources under {self.args.builds}: comparing with the reference only",
                   file=sys.stderr)
             return None
-        return HarnessBuild(self.torch, max(found)[1], definition)
+        return HarnessBuild(self.torch, library, definition)
 
     def reference(self, definition):
         namespace = {}
