@@ -8,6 +8,7 @@
 #   scripts/device/check-packed.sh          3 workloads per definition (gpu-check's quick set)
 #   scripts/device/check-packed.sh full     every workload
 #   DEFINITIONS="gdn_decode_qk4_v8_d128_k_last" scripts/device/check-packed.sh   some definitions only
+#   WORKLOADS="8f1ff9f1 1a4c6ba1" DEFINITIONS=... scripts/device/check-packed.sh   other workloads than the quick set
 # Logs go to $OUT (or /tmp/agentforge-out). Exit status: check_packed.py's (0: every row passed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,7 +28,7 @@ prefixes=()
 for d in $definitions; do
   # One timed reference call is enough for a trace with the harness's latency (the "trace ms" column).
   args=(bench --definition "$d" --baseline --trials 1 --reference-iterations 1 --traces "$out/check-packed-traces.jsonl" --oracle-processes 4)
-  if [ "$mode" = quick ]; then args+=(--workloads ${quick[$d]}); prefixes+=(${quick[$d]}); fi
+  if [ "$mode" = quick ]; then args+=(--workloads ${WORKLOADS:-${quick[$d]}}); prefixes+=(${WORKLOADS:-${quick[$d]}}); fi
   echo "== harness: $d"
   agentforge "${args[@]}" >> "$out/check-packed-bench.log" 2>&1
   echo "exit $?"
