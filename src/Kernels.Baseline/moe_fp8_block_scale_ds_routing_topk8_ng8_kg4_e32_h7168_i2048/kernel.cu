@@ -136,19 +136,23 @@
 #ifndef MOE_STREAM_K
 #define MOE_STREAM_K 2
 #endif
-// @tunable MOE_SMALL_T: 16, 64, 256 (default 64) when MOE_GEMM_IMPL=1
+// @tunable MOE_SMALL_T: 16, 64, 256 (default 256) when MOE_GEMM_IMPL=1
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
-// must still stream through every SM).
+// must still stream through every SM). H200, session 4 (results/gpu/2026-11-26-h200-s4-moe): 256
+// instead of 64 takes T=80 from stream-K to split tiles, 420 -> 396 us.
 #ifndef MOE_SMALL_T
-#define MOE_SMALL_T 64
+#define MOE_SMALL_T 256
 #endif
-// @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
+// @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 8) when MOE_GEMM_IMPL=1
+// H200, session 4: 8 instead of 4: T=14 202 -> 194 us, T=55 379 -> 375; 2: T=14 228.
 #ifndef MOE_GEMM1_SPLITS
-#define MOE_GEMM1_SPLITS 4
+#define MOE_GEMM1_SPLITS 8
 #endif
-// @tunable MOE_GEMM2_SPLITS: 1, 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
+// @tunable MOE_GEMM2_SPLITS: 1, 2, 4, 8 (default 2) when MOE_GEMM_IMPL=1
+// H200, session 4: 2 instead of 4: T=55 379 -> 373 us; 8: 401. With MOE_SMALL_T=256 and
+// MOE_GEMM1_SPLITS=8 (19/19): T=14 202 -> 191, T=55 379 -> 369, T=80 422 -> 388, T=7 103 -> 107.
 #ifndef MOE_GEMM2_SPLITS
-#define MOE_GEMM2_SPLITS 4
+#define MOE_GEMM2_SPLITS 2
 #endif
 
 namespace {
