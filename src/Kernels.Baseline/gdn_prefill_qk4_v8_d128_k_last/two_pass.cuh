@@ -16,7 +16,7 @@
 // device synchronization; a slot that no chunk owns exits at once.
 // Included inside kernel.cu's anonymous namespace (constants, helpers, solve_unit_lower).
 
-// @tunable GDN_PREFILL_SCAN_BV: 32, 64 (default 32) when GDN_PREFILL_IMPL=1
+// @tunable GDN_PREFILL_SCAN_BV: 32, 64 (default 32) when GDN_PREFILL_PLAN=0
 // Value columns per scan CTA: 32 gives 4 CTAs per (sequence, head) and half the products per chunk.
 #ifndef GDN_PREFILL_SCAN_BV
 #define GDN_PREFILL_SCAN_BV 32
@@ -35,13 +35,15 @@
 #define GDN_PREFILL_PDL 1
 #endif
 
-// @tunable GDN_PREFILL_PLAN: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// @tunable GDN_PREFILL_PLAN: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
 // 1: the scan's value slice is chosen per call from the total token count (no device sync): 64
 // columns from GDN_PREFILL_PLAN_LONG_T tokens on, 32 below; 0: GDN_PREFILL_SCAN_BV for every call.
 // The tuner promoted SCAN_BV=64 in the >= 5710-token band only (H200: 0.1805 vs 0.1969 ms,
-// results/gpu/2026-11-26-h200x2-scale-check). Written without a GPU: default 0 until measured.
+// results/gpu/2026-11-26-h200x2-scale-check). Measured on the H200 (session 4 of 2026-11-26,
+// results/gpu/2026-11-26-h200-s4-checks): 100/100 workloads pass; 8192 tokens 205.6 -> 199.6 us
+// in the same call, shorter inputs unchanged (they keep 32). Default since.
 #ifndef GDN_PREFILL_PLAN
-#define GDN_PREFILL_PLAN 0
+#define GDN_PREFILL_PLAN 1
 #endif
 // @tunable GDN_PREFILL_PLAN_LONG_T: 2048, 5710 (default 5710) when GDN_PREFILL_PLAN=1
 #ifndef GDN_PREFILL_PLAN_LONG_T

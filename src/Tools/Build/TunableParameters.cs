@@ -9,15 +9,22 @@ public sealed record TunableParameter(string Name, IReadOnlyList<string> Values,
                                       TunableCondition? When = null)
 {
     /// <summary>Whether the parameter changes the code under this setting (a name missing from the
-    /// setting reads as its declared default; a condition on a parameter not in the list holds).</summary>
-    public bool IsActive(IReadOnlyList<TunableParameter> declared, IReadOnlyDictionary<string, string> setting)
+    /// setting reads as its declared default; a condition on a parameter not in the list holds).
+    /// Conditions chain: under <c>B when A=1</c> and <c>C when B=0</c>, C has no effect while A is 0,
+    /// whatever B reads (a cycle of conditions counts as holding once every link was checked).</summary>
+    public bool IsActive(IReadOnlyList<TunableParameter> declared, IReadOnlyDictionary<string, string> setting) =>
+        IsActive(declared, setting, declared.Count);
+
+    private bool IsActive(IReadOnlyList<TunableParameter> declared, IReadOnlyDictionary<string, string> setting, int linksLeft)
     {
-        if (When is null)
+        if (When is null || linksLeft <= 0)
         {
             return true;
         }
-        var current = setting.GetValueOrDefault(When.Name) ?? declared.FirstOrDefault(p => p.Name == When.Name)?.Default;
-        return current is null || When.Values.Contains(current);
+        var condition = declared.FirstOrDefault(p => p.Name == When.Name);
+        var current = setting.GetValueOrDefault(When.Name) ?? condition?.Default;
+        var holds = current is null || When.Values.Contains(current);
+        return holds && (condition is null || condition.IsActive(declared, setting, linksLeft - 1));
     }
 }
 

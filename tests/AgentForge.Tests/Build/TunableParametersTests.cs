@@ -63,6 +63,27 @@ public sealed class TunableParametersTests
         Assert.True(threads.IsActive(parsed.Value, new Dictionary<string, string> { ["OTHER"] = "2" }));
     }
 
+    [Fact]
+    public void A_condition_on_a_parameter_without_effect_does_not_hold()
+    {
+        var declared = TunableParameters.Parse([new SourceFile("a.cu",
+            "// @tunable IMPL: 0, 1 (default 1)\n// @tunable PLAN: 0, 1 (default 1) when IMPL=1\n// @tunable BV: 32, 64 (default 32) when PLAN=0")]).Value!;
+        var bv = declared.Single(p => p.Name == "BV");
+
+        Assert.False(bv.IsActive(declared, new Dictionary<string, string>()));                                    // PLAN at its default 1
+        Assert.True(bv.IsActive(declared, new Dictionary<string, string> { ["PLAN"] = "0" }));
+        Assert.False(bv.IsActive(declared, new Dictionary<string, string> { ["PLAN"] = "0", ["IMPL"] = "0" }));  // PLAN itself has no effect
+    }
+
+    [Fact]
+    public void A_cycle_of_conditions_ends()
+    {
+        var declared = TunableParameters.Parse([new SourceFile("a.cu", "// @tunable A: 0, 1 (default 1) when B=1\n// @tunable B: 0, 1 (default 1) when A=1")]).Value!;
+
+        Assert.True(declared[0].IsActive(declared, new Dictionary<string, string>()));
+        Assert.False(declared[0].IsActive(declared, new Dictionary<string, string> { ["B"] = "0" }));
+    }
+
     [Theory]
     [InlineData("// @tunable A: 1, 2 when B=1", "names no other declared")]
     [InlineData("// @tunable A: 1, 2 when A=1", "names no other declared")]
