@@ -130,12 +130,14 @@ public sealed class PooledEvaluatorTests : IDisposable
     [Fact]
     public async Task The_workload_limit_counts_from_the_slot_not_from_the_wait_for_it()
     {
-        var (evaluator, _, _) = Build("limit", new CopyChannel(0) { Delay = TimeSpan.FromMilliseconds(300) });
+        var (evaluator, _, _) = Build("limit", new CopyChannel(0) { Delay = TimeSpan.FromMilliseconds(100) });
 
-        // Four workloads queue for one slot; each takes about 0.9 s on it (3 trials), well under
-        // its 2.5 s limit, while the last one waits about 2.7 s for the slot: from the moment it
-        // asked, it takes longer than its limit, and must not time out for that.
-        var outcomes = await EvaluateAsync(evaluator, Workloads(4), Options with { WorkloadLimit = TimeSpan.FromSeconds(2.5) });
+        // Fourteen workloads queue for one slot; each takes about 0.3 s on it (3 trials), far under
+        // its 3 s limit (room for a loaded CI machine), while the last one waits at least 13 x 0.3 =
+        // 3.9 s for the slot (a lower bound whatever the load): from the moment it asked, it takes
+        // longer than its limit, and must not time out for that.
+        var outcomes = await EvaluateAsync(evaluator, Workloads(14), Options with { WorkloadLimit = TimeSpan.FromSeconds(3) });
+        Assert.Equal(14, outcomes.Count);
         Assert.All(outcomes, o => Assert.Equal(EvaluationStatus.PASSED, o.Status));
 
         var (hung, _, _) = Build("hung", new CopyChannel(0) { Delay = Timeout.InfiniteTimeSpan });
