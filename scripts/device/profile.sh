@@ -5,6 +5,7 @@
 # and the warp-stall breakdown (cycles per issued instruction by reason) of its first launch.
 # PROFILE_NCU_FLAGS adds ncu options, e.g. "--clock-control none --cache-control none" for durations
 # at the clocks and cache state of a real run (ncu's defaults lock the base clock and flush caches).
+# PROFILE_SOURCE=1 adds the stall samples per SASS instruction of the first matching launch.
 # PROFILE_COMMAND runs another program under ncu instead of the bench (a yardstick, say), e.g.
 #   PROFILE_COMMAND="python3 scripts/yardsticks/moe_triton.py --dataset D --workloads W --out F" profile.sh ...
 set -uo pipefail
@@ -29,10 +30,16 @@ for line in open(sys.argv[1]):
     m = re.match(r"\s+(\S.*?) \(\d+, \d+, \d+\)x\(\d+, \d+, \d+\)", line)
     if m:
         kernel = m.group(1)[:60]
+        # A name seen before is another launch (Triton's GEMM1 and GEMM2 share one): keep both.
+        n = 2
+        while kernel in rows:
+            kernel = f"{m.group(1)[:56]} #{n}"
+            n += 1
+        rows[kernel] = {}
         continue
     m = re.match(r"\s+([a-z]\S+)\s+(?:(\S+)\s+)?([\d.,]+)\s*$", line)
     if kernel and m:
-        rows.setdefault(kernel, {})[m.group(1)] = (m.group(2) or "", float(m.group(3).replace(",", "")))
+        rows[kernel][m.group(1)] = (m.group(2) or "", float(m.group(3).replace(",", "")))
 if not rows:
     print("".join(open(sys.argv[1]).readlines()[-30:]))
 for kernel, metrics in rows.items():
@@ -47,3 +54,15 @@ for kernel, metrics in rows.items():
     for value, name in stalls[:8]:
         print(f"  stall {name.split('stalled_')[1].split('_per_issue')[0]:52} {value:10.2f}")
 PY
+# PROFILE_SOURCE=1: where the first matching launch's warps stall, per SASS instruction (ncu's
+# SourceCounters section samples warp states by program counter), summarized by
+# scripts/device/ncu_source_top.py; the raw CSV stays in $out/profile-source.csv.
+if [ "${PROFILE_SOURCE:-0}" = 1 ]; then
+  rm -f "$out/profile-source.ncu-rep"
+  ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 1 --section SourceCounters --section WarpStateStats \
+    -o "$out/profile-source" \
+    ${PROFILE_COMMAND:-agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"} > "$out/profile-source.log" 2>&1
+  ncu --import "$out/profile-source.ncu-rep" --page source --csv --print-source sass > "$out/profile-source.csv" 2>> "$out/profile-source.log"
+  echo "== stall samples by SASS instruction (first launch matching $kernels)"
+  python3 scripts/device/ncu_source_top.py "$out/profile-source.csv" --top "${PROFILE_SOURCE_TOP:-25}" || tail -n 5 "$out/profile-source.log"
+fi

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using AgentForge.Tests.Scripts;
 using AgentForge.Tests.Trace;
 using AgentForge.Tools.Build;
 using AgentForge.Tools.Trace;
@@ -14,33 +14,9 @@ public sealed class CheckPackedScriptTests
 {
     private static string Script => Path.Combine(Packing.RepositoryRoot(), "scripts", "device", "check_packed.py");
 
-    private static (int ExitCode, string Output) Python(params string[] args)
-    {
-        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        // -B: importing the script must not leave __pycache__ in the repository.
-        start.ArgumentList.Add("-B");
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, output.Result + error.Result);
-    }
+    private static (int ExitCode, string Output) Python(params string[] args) => PythonScript.Run(args);
 
-    private static bool PythonRuns()
-    {
-        try
-        {
-            return Python("-c", "pass").ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
-    }
+    private static bool PythonRuns() => PythonScript.Available();
 
     [Fact]
     public void The_self_test_passes_without_torch()

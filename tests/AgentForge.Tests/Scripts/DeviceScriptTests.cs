@@ -1,0 +1,39 @@
+using AgentForge.Tests.Packaging;
+
+namespace AgentForge.Tests.Scripts;
+
+/// <summary>The GPU-free parts of scripts/device/*.py: their self-tests run here.</summary>
+public sealed class DeviceScriptTests
+{
+    private static string Script(string name) => Path.Combine(Packing.RepositoryRoot(), "scripts", "device", name);
+
+    [Fact]
+    public void The_source_page_summary_ranks_instructions_by_stall_samples()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        var (exitCode, output) = PythonScript.Run(Script("ncu_source_top.py"), "--self-test");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("self-test passed", output);
+    }
+
+    [Fact]
+    public void The_source_page_summary_says_what_it_could_not_read()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        var csv = Path.Combine(Path.GetTempPath(), $"afg-source-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(csv, "\"Address\",\"Source\",\"Instructions Executed\"\n\"0x10\",\"NOP\",\"4\"\n");
+        try
+        {
+            var (exitCode, output) = PythonScript.Run(Script("ncu_source_top.py"), csv);
+
+            Assert.Equal(0, exitCode);
+            Assert.Contains("no warp-stall-sampling column; columns: Address, Source, Instructions Executed", output);
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+}
