@@ -118,10 +118,30 @@ public sealed class NvccBuilder
         }
     }
 
-    private string HeaderText()
+    private string HeaderText() => IncludeFolderText(options.IncludeDirectory);
+
+    /// <summary>
+    /// What the include folder gives a build, for its cache key: agentforge.h's text, then each
+    /// other header (a shared one a kernel may include) as its path and text, sorted by path. With
+    /// agentforge.h alone it is that header's text, as keys were before shared headers existed.
+    /// </summary>
+    internal static string IncludeFolderText(string directory)
     {
-        var header = Path.Combine(options.IncludeDirectory, "agentforge.h");
-        return File.Exists(header) ? File.ReadAllText(header) : "";
+        var header = Path.Combine(directory, "agentforge.h");
+        var text = new StringBuilder(File.Exists(header) ? File.ReadAllText(header) : "");
+        if (!Directory.Exists(directory))
+        {
+            return text.ToString();
+        }
+        var shared = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Select(f => (Path: Path.GetRelativePath(directory, f).Replace('\\', '/'), File: f))
+            .Where(f => f.Path != "agentforge.h")
+            .OrderBy(f => f.Path, StringComparer.Ordinal);
+        foreach (var (path, file) in shared)
+        {
+            text.Append('\0').Append(path).Append('\0').Append(File.ReadAllText(file));
+        }
+        return text.ToString();
     }
 
     internal static string CacheKey(CandidateSource candidate, string shim, IReadOnlyList<string> flags, string toolkitVersion, string header)

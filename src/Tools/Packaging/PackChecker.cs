@@ -178,7 +178,7 @@ public static partial class PackChecker
     }
 
     /// <summary>As the compiler looks: a quoted include next to the including file first, then the build folder.</summary>
-    private static bool Resolve(string includer, string target, bool quoted, HashSet<string> packed)
+    internal static bool Resolve(string includer, string target, bool quoted, IReadOnlySet<string> packed)
     {
         var directory = Path.GetDirectoryName(includer)?.Replace('\\', '/') ?? "";
         if (quoted && directory.Length > 0 && Normalize(directory + "/" + target) is { } beside && packed.Contains(beside))

@@ -36,6 +36,9 @@ public enum PackCheck
     /// <summary>Tuned parameter values written into the sources as #defines.</summary>
     BakedDefines,
 
+    /// <summary>A header from the shared include folder that a source includes, packed with the sources.</summary>
+    SharedHeader,
+
     /// <summary>Source paths the official builders cannot write (absolute, "..", duplicates), or no kernel sources at all.</summary>
     SourcePaths,
 }

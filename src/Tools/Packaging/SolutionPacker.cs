@@ -34,14 +34,30 @@ public sealed record PackResult(Solution? Solution, IReadOnlyList<PackFinding> F
 /// of <see cref="PackChecker"/>. The output depends only on its inputs, so packing an extracted
 /// solution again gives the same bytes.
 /// </summary>
-public sealed class SolutionPacker(string contractHeader)
+public sealed class SolutionPacker(string contractHeader, IReadOnlyDictionary<string, string>? sharedHeaders = null)
 {
     public const string DefaultAuthor = "agentforge";
 
-    public static SolutionPacker FromCatalog(BaselineCatalog catalog) =>
-        new(File.ReadAllText(Path.Combine(catalog.IncludeDirectory, PackLayout.HeaderPath)));
+    /// <summary>The contract header and the other headers of the catalog's include folder (the
+    /// harness compiles with that folder on the include path, so kernels may include them).</summary>
+    public static SolutionPacker FromCatalog(BaselineCatalog catalog)
+    {
+        var shared = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(catalog.IncludeDirectory, "*", SearchOption.AllDirectories))
+        {
+            var path = Path.GetRelativePath(catalog.IncludeDirectory, file).Replace('\\', '/');
+            if (path != PackLayout.HeaderPath && PackLayout.IsSource(path) && !PackLayout.IsTranslationUnit(path))
+            {
+                shared[path] = File.ReadAllText(file);
+            }
+        }
+        return new(File.ReadAllText(Path.Combine(catalog.IncludeDirectory, PackLayout.HeaderPath)), shared);
+    }
 
     public string ContractHeader { get; } = contractHeader;
+
+    /// <summary>Headers a kernel may include from the shared include folder, by path within it.</summary>
+    public IReadOnlyDictionary<string, string> SharedHeaders { get; } = sharedHeaders ?? new Dictionary<string, string>();
 
     public PackResult Pack(Definition definition, PackInput input, PackOptions options)
     {
@@ -52,6 +68,7 @@ public sealed class SolutionPacker(string contractHeader)
         }
         var findings = new List<PackFinding>(input.Findings ?? []);
         var kernel = KernelSources(candidate, findings);
+        BundleSharedHeaders(kernel, findings);
         var target = input.Target ?? (candidate.Target == TargetKind.ArchSpecific ? "sm_90a" : null);
         findings.AddRange(PackChecker.Check(new PackCheckInput(definition, kernel, candidate.EntrySymbol, options.Binding, target, input.Flags)));
 
@@ -131,6 +148,33 @@ public sealed class SolutionPacker(string contractHeader)
         }
         kernel.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return kernel;
+    }
+
+    /// <summary>
+    /// Adds, at the root of the packed folder, each shared header that a source includes and that
+    /// no source provides (and the shared headers those include, in turn): FlashInfer-Bench's
+    /// build folder is the only extra include path, so a header from the harness's include folder
+    /// must travel with the sources. A source of the candidate with the same path wins.
+    /// </summary>
+    private void BundleSharedHeaders(List<SourceFile> kernel, List<PackFinding> findings)
+    {
+        var packed = new HashSet<string>(kernel.Select(s => s.Path).Append(PackLayout.HeaderPath), StringComparer.Ordinal);
+        for (var next = 0; next < kernel.Count; next++)
+        {
+            foreach (var (target, quoted, line) in CppSource.Parse(kernel[next]).Includes())
+            {
+                if (PackChecker.Resolve(kernel[next].Path, target, quoted, packed)
+                    || PackChecker.Normalize(target) is not { } path || !SharedHeaders.TryGetValue(path, out var content))
+                {
+                    continue;
+                }
+                packed.Add(path);
+                kernel.Add(new SourceFile(path, content));
+                findings.Add(new PackFinding(PackCheck.SharedHeader, FindingSeverity.Note, kernel[next].Path, line,
+                    $"includes {path} from the shared include folder; it is packed at the root of the sources."));
+            }
+        }
+        kernel.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
     }
 
     internal static string BakeDefines(IReadOnlyDictionary<string, string> defines)

@@ -36,6 +36,28 @@ public sealed class NvccBuilderTests
         Assert.NotEqual(key, NvccBuilder.CacheKey(Candidate("a"), "shim", flags, "nvcc 13.0", "header v2"));
     }
 
+    [Fact]
+    public void The_include_folder_text_holds_every_shared_header_and_is_the_contract_header_alone_without_them()
+    {
+        var folder = Directory.CreateTempSubdirectory("afg-include-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "agentforge.h"), "contract");
+            Assert.Equal("contract", NvccBuilder.IncludeFolderText(folder));  // the keys of builds before shared headers stay valid
+
+            File.WriteAllText(Path.Combine(folder, "afg_mma.cuh"), "mma v1");
+            var withShared = NvccBuilder.IncludeFolderText(folder);
+            Assert.Equal("contract\0afg_mma.cuh\0mma v1", withShared);
+
+            File.WriteAllText(Path.Combine(folder, "afg_mma.cuh"), "mma v2");
+            Assert.NotEqual(withShared, NvccBuilder.IncludeFolderText(folder));  // an edited shared header rebuilds
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("../escape.cu")]
     [InlineData("/etc/passwd")]
