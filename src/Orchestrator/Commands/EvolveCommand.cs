@@ -43,12 +43,13 @@ public static class EvolveCommand
         var model = new Option<string?>("--model") { Description = "Chat model for the agent (OpenAI-compatible); the tuner runs without one." };
         var endpoint = new Option<string?>("--endpoint") { Description = $"OpenAI-compatible base URL (default ${EndpointVariable}, else OpenAI). Key: $AGENTFORGE_API_KEY or $OPENAI_API_KEY." };
         var prompts = new Option<string?>("--prompts") { Description = "Prompt templates folder (default: prompts/ beside the executable)." };
+        var replay = new Option<string?>("--replay") { Description = "Propose the candidates of this earlier run again (folder, id or prefix under --runs), its generations in order, instead of the tuner or the agent: the same work measured on another card or GPU count." };
         var noSanitizer = new Option<bool>("--no-sanitizer") { Description = "Promote without compute-sanitizer (recorded in every gate verdict)." };
         var harness = HarnessArguments.Create();
 
         var command = new Command("evolve", "Evolve faster kernels for a track: generations of candidates, a promotion gate, a run folder.")
         {
-            track, resume, runs, seed, time, candidates, tokens, cost, price, population, screen, gatePerBand, trials, callLimit, referenceIterations, model, endpoint, prompts, noSanitizer,
+            track, resume, runs, seed, time, candidates, tokens, cost, price, population, screen, gatePerBand, trials, callLimit, referenceIterations, model, endpoint, prompts, replay, noSanitizer,
         };
         harness.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -96,6 +97,25 @@ public static class EvolveCommand
             }
             var modelName = parse.GetValue(model) ?? previous?.Options.Model;
             var endpointText = parse.GetValue(endpoint) ?? previous?.Options.Endpoint ?? Environment.GetEnvironmentVariable(EndpointVariable);
+            var replayName = parse.GetValue(replay) ?? previous?.Options.Replay;
+            ReplayGenerator? replayGenerator = null;
+            if (replayName is not null)
+            {
+                if (modelName is not null)
+                {
+                    console.WriteLine("--replay and --model both choose the candidates: give one");
+                    existing?.Dispose();
+                    return ExitUsage;
+                }
+                replayGenerator = LoadReplay(runsRoot, replayName, trackName, out var replayError, out var replayFolder);
+                if (replayGenerator is null)
+                {
+                    console.WriteLine(replayError ?? "--replay: no such run");
+                    existing?.Dispose();
+                    return ExitUsage;
+                }
+                replayName = replayFolder;
+            }
             var options = new EvolutionOptions(
                 trackName,
                 budget,
@@ -106,7 +126,8 @@ public static class EvolveCommand
                 parse.GetValue(trials),
                 parse.GetValue(callLimit),
                 Model: modelName,
-                Endpoint: endpointText);
+                Endpoint: endpointText,
+                Replay: replayName);
 
             if (modelName is not null && apiKey is null)
             {
@@ -158,7 +179,11 @@ public static class EvolveCommand
             var relay = new ChampionRelay();
             ICandidateGenerator generator;
             IUsageMeter? usage = null;
-            if (modelName is null)
+            if (replayGenerator is not null)
+            {
+                generator = replayGenerator;
+            }
+            else if (modelName is null)
             {
                 generator = new TunerGenerator(options.CandidatesPerGeneration, options.Seed);
             }
@@ -239,6 +264,31 @@ public static class EvolveCommand
         }
         error = null;
         return new EvolutionProblem(track, tasks);
+    }
+
+    /// <summary>The generator that replays run <paramref name="name"/> (which must be of the same track), or null with the reason.</summary>
+    internal static ReplayGenerator? LoadReplay(string runsRoot, string name, string track, out string? error, out string? folder)
+    {
+        folder = RunStore.Resolve(runsRoot, name, out var resolveError);
+        if (folder is null)
+        {
+            error = $"--replay: {resolveError ?? "no such run"}";
+            return null;
+        }
+        using var earlier = RunStore.OpenForReading(folder);
+        if (earlier.ReadRunInfo() is { } info && info.Track != track)
+        {
+            error = $"--replay: run {earlier.Id} evolved track {info.Track}, not {track}";
+            return null;
+        }
+        var generator = new ReplayGenerator(RunReplay.From(earlier.ReadEvents()).Proposed, earlier.Id);
+        if (generator.Generations == 0)
+        {
+            error = $"--replay: run {earlier.Id} proposed no candidates besides its baselines";
+            return null;
+        }
+        error = null;
+        return generator;
     }
 
     private static void Progress(IAnsiConsole console, RunEvent item)

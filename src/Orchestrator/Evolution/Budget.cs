@@ -132,7 +132,8 @@ public sealed record EvolutionOptions(
     double PerCallTimeoutSeconds = 10,
     double ScreenSlack = 0,
     string? Model = null,
-    string? Endpoint = null)
+    string? Endpoint = null,
+    string? Replay = null)
 {
     public GateOptions GateOptions => Gate ?? new GateOptions();
 }
