@@ -21,8 +21,12 @@ by = {}
 for r in rows:
     by.setdefault(r["candidate"], {})[str(r["axes"])] = (r["status"], r["latency_ms"], r["floor_ratio"])
 axes = sorted({a for v in by.values() for a in v})
-print("setting".ljust(70), *[a[:24].rjust(26) for a in axes])
+def setting(name):
+    """The candidate's -D settings (the part in brackets), or "default" for the baseline as it is."""
+    return name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else "default"
+width = max([len("setting")] + [len(setting(n)) for n in by])
+print("setting".ljust(width), *[a[:24].rjust(26) for a in axes])
 for name, v in by.items():
     cells = [f"{v[a][0][:4]} {v[a][1]*1e3:7.1f}us {v[a][2]:5.2f}x" if a in v and v[a][1] else (v[a][0] if a in v else "-") for a in axes]
-    print(name[-70:].ljust(70), *[c.rjust(26) for c in cells])
+    print(setting(name).ljust(width), *[c.rjust(26) for c in cells])
 PY
