@@ -1,4 +1,4 @@
-// moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: baseline CUDA kernels (fp32 math).
+// moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: baseline CUDA kernels.
 //
 // Computes a DeepSeek-V3 MoE layer restricted to the 32 local experts
 // [local_expert_offset, local_expert_offset + 32) of 256:
@@ -10,24 +10,27 @@
 //   X2 = G1[2048:], C = silu(X2) * X1, O = C . W2^T [7168]; output[t] += weight_e * O.
 //   output is bf16 (zero for tokens without local experts).
 //
-// Algorithm (4 kernels + 2 memsets on the stream, all math in fp32 on CUDA cores):
+// Default path (MOE_GEMM_IMPL=1; the tensor-core GEMMs are in moe_tc.cuh, measured numbers and
+// what was tried in NOTES.md):
 //   1. routing, block 256 = 8 warps, a warp per token: lane l holds experts j*32 + l (j = group);
 //      group top-2 and expert top-8 by warp argmax reductions (ties -> lower expert id). Each
 //      (token, k) pair whose expert is local is appended to its expert's list with an atomic slot
-//      counter: list[le][slot] = pair id t*8 + k, pair_weight[t*8 + k] = weight.
-//   2. GEMM1 + SwiGLU: grid (2048/64 column tiles, ceil(T/64) row tiles, 32 experts), block 256;
-//      tile 64 rows (pairs of the expert) x 64 columns of X1 and the same 64 columns of X2
-//      (128 weight rows), K step 32 inside one 128-scale block; operands are dequantized into
-//      shared memory as fp32 (register prefetch of the next K step), each thread computes a 4x4
-//      tile of X1 and of X2, then writes C = silu(X2)*X1 (fp32) to scratch row pair id.
-//      Tiles beyond the expert's count exit at once.
-//   3. GEMM2: grid (7168/128 column tiles, ceil(T/64), 32), same tiling (64 x 128, 4x8 per
-//      thread) over K = 2048; the epilogue atomically adds weight * O into an fp32 [T,7168]
-//      accumulator (zeroed by cudaMemsetAsync).
+//      counter: list[le][slot] = pair id t*8 + k, pair_weight[t*8 + k] = weight. It also zeroes
+//      the fp32 accumulator and the split-K partial rows of the local pairs.
+//   2. GEMM1 on fp8 mma (m16n8k32 e4m3, block scales folded per 128-K block in fp32), pairs of one
+//      expert per tile: 16-pair tiles up to 256 tokens, 32-pair tiles up to 1024, 64-pair above
+//      (bf16 mma above MOE_GEMM1_FP8_MAX_T); split-K into fp32 partials plus a SwiGLU pass up to
+//      MOE_SMALL_T tokens, stream-K over the active experts' tiles from there to 1024
+//      (MOE_STREAM_K), SwiGLU in the epilogue above. C is kept in bf16.
+//   3. GEMM2 (C bf16 x W2 fp8 -> bf16 fragments, mma m16n8k16), the routing weight applied and the
+//      sums added atomically into the fp32 [T, 7168] accumulator.
 //   4. accumulator -> bf16 output (writes every element).
-// Scratch (one cudaMallocAsync, freed on the stream): counts 32 ints, lists 32*T ints, pair weights
-// 8T floats, C 8T x 2048 floats (worst case: every top-8 expert local), accumulator T x 7168 floats;
-// about 94 KB per token (1.33 GB at T = 14107). Measured numbers: none yet.
+//   Every launch after routing is a programmatic dependent of the one before (MOE_PDL).
+// MOE_GEMM_IMPL=0 keeps the first baseline: both GEMMs on CUDA cores in fp32 (64 x 128 tiles,
+// operands dequantized into shared memory), 4-7x slower.
+// Scratch (one cudaMallocAsync, freed on the stream): counts, lists 32*T ints, pair weights 8T
+// floats, C 8T x 2048 bf16, the split-K / stream-K partials 8T x 4096 floats when used, and the
+// accumulator T x 7168 floats.
 
 #include "agentforge.h"
 
