@@ -20,6 +20,10 @@
 # timed every reference (on gated_delta_net ~4 minutes: the prefill reference is a Python loop).
 # Within the 10-minute limit per call, on one warm machine:
 #   SCALE_WARM=1 SCALE_ONLY=1 scripts/device/scale-check.sh 3 && SCALE_WARM=1 SCALE_ONLY=all scripts/device/scale-check.sh 3
+# SCALE_REPLAY=RUN_FOLDER makes both sides propose that run's candidates (`evolve --replay`), so
+# they evaluate the same list in the same order and the ratio measures scaling alone (give a run
+# with more candidates than either side finishes in MINUTES, e.g. the 2-GPU run of an earlier check:
+# results/gpu/2026-11-26-h200x2-scale-check/scale-runs.tar.gz, runs-all/...).
 # Writes $OUT/scale-check.md (a table for docs/scale-out.md), the logs and both run folders.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,8 +51,9 @@ for gpus in $sides; do
   rm -rf "$work/runs-$gpus" "$work/cache-$gpus"
   if [ -n "${SCALE_WARM_CACHE:-}" ]; then cp -r "$SCALE_WARM_CACHE" "$work/cache-$gpus"; fi
   echo "evolve --track $track --time ${minutes}m --gpus $gpus $*"
+  replay=(); [ -n "${SCALE_REPLAY:-}" ] && replay=(--replay "$SCALE_REPLAY")
   timeout -s INT "$limit" agentforge evolve --track "$track" --time "${minutes}m" --seed 0 --gpus "$gpus" \
-    --runs "$work/runs-$gpus" --cache "$work/cache-$gpus" --oracle-processes 4 "$@" > "$out/evolve-gpus-$gpus.log" 2>&1
+    --runs "$work/runs-$gpus" --cache "$work/cache-$gpus" --oracle-processes 4 "${replay[@]}" "$@" > "$out/evolve-gpus-$gpus.log" 2>&1
   echo "exit $?"; tail -n 5 "$out/evolve-gpus-$gpus.log"
 done
 (cd "$work" && tar -czf "$out/scale-runs.tar.gz" runs-* 2>/dev/null)

@@ -115,6 +115,7 @@ public static class EvolveCommand
                     return ExitUsage;
                 }
                 replayName = replayFolder;
+                console.WriteLine($"replaying {replayGenerator.Candidates} candidates in {replayGenerator.Generations} generations of {replayFolder}");
             }
             var options = new EvolutionOptions(
                 trackName,

@@ -28,6 +28,9 @@ public sealed class ReplayGenerator : ICandidateGenerator
     /// <summary>Generations the earlier run proposed (its baselines not counted).</summary>
     public int Generations => generations.Count;
 
+    /// <summary>Candidates in those generations.</summary>
+    public int Candidates => generations.Sum(g => g.Count);
+
     public Task<GenerationProposal> ProposeAsync(GenerationContext context, CancellationToken cancellationToken)
     {
         // By generation number, not by a counter: a resumed replay continues where it stopped.

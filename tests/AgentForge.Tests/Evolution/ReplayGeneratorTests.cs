@@ -49,6 +49,7 @@ public sealed class ReplayGeneratorTests
         var done = await replay.ProposeAsync(context with { Generation = 2 }, TestContext.Current.CancellationToken);
 
         Assert.Equal(1, replay.Generations);
+        Assert.Equal(2, replay.Candidates);
         Assert.Equal([mine.Source], first.Candidates.Select(c => c.Source));
         Assert.Equal("1 candidates of definitions outside this run left out", first.Note);
         Assert.Equal("replay of 001-00-aaaa (tuner)", first.Candidates[0].Note);
