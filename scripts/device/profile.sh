@@ -20,9 +20,13 @@ if [ -n "$library" ]; then
   cuobjdump -res-usage "$library" 2>/dev/null | grep -E "Function|REG" | sed 's/^ *//' | paste - - | grep -E "$kernels" | cut -c1-200
   cuobjdump -sass "$library" 2>/dev/null | awk -v re="$kernels" '/Function :/ {name=$3} /^ +\/\*[0-9a-f]{4}\*\// {if (name ~ re) n[name]++} END {for (k in n) printf "sass instructions %7d  %s\n", n[k], k}'
 fi
+# What runs under ncu (a program ncu starts, so a word list, not a shell function): the bench on
+# one workload, or PROFILE_COMMAND split into words.
+if [ -n "${PROFILE_COMMAND:-}" ]; then read -ra profiled <<< "$PROFILE_COMMAND"
+else profiled=(agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"); fi
 stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
 ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
-  ${PROFILE_COMMAND:-agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"} > "$out/profile-ncu.log" 2>&1
+  "${profiled[@]}" > "$out/profile-ncu.log" 2>&1
 python3 - "$out/profile-ncu.log" <<'PY'
 import re, sys
 kernel, rows = None, {}
@@ -61,7 +65,7 @@ if [ "${PROFILE_SOURCE:-0}" = 1 ]; then
   rm -f "$out/profile-source.ncu-rep"
   ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 1 --section SourceCounters --section WarpStateStats \
     -o "$out/profile-source" \
-    ${PROFILE_COMMAND:-agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"} > "$out/profile-source.log" 2>&1
+    "${profiled[@]}" > "$out/profile-source.log" 2>&1
   ncu --import "$out/profile-source.ncu-rep" --page source --csv --print-source sass > "$out/profile-source.csv" 2>> "$out/profile-source.log"
   echo "== stall samples by SASS instruction (first launch matching $kernels)"
   python3 scripts/device/ncu_source_top.py "$out/profile-source.csv" --top "${PROFILE_SOURCE_TOP:-25}" || tail -n 5 "$out/profile-source.log"

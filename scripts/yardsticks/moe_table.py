@@ -15,17 +15,15 @@ def floor_megabytes(row):
     return floor_ms * 1e-3 * gbps * 1e9 / 1e6
 
 
+def rows_by_uuid(path):
+    """The rows of a .jsonl file keyed by workload uuid (a later row of the same workload wins)."""
+    with open(path) as f:
+        return {row["uuid"]: row for row in (json.loads(line) for line in f if line.strip())}
+
+
 def main(ours_path, triton_path):
-    ours = {}
-    for line in open(ours_path):
-        if line.strip():
-            row = json.loads(line)
-            ours[row["uuid"]] = row
-    triton = {}
-    for line in open(triton_path):
-        if line.strip():
-            row = json.loads(line)
-            triton[row["uuid"]] = row
+    ours = rows_by_uuid(ours_path)
+    triton = rows_by_uuid(triton_path)
     print(f"{'workload':9} {'T':>6} {'active':>6} {'MB':>7} {'status':>8} {'ours us':>10} {'x floor':>8} {'speedup':>8} {'triton us':>10} {'triton/ours':>11} {'triton matched':>14} {'ours matched':>12} {'ours @1e-2':>10} {'gaps us':>8}")
     for uuid, r in sorted(ours.items(), key=lambda kv: kv[1]["axes"]["seq_len"]):
         t = triton.get(uuid, {})
