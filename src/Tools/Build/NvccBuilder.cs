@@ -127,19 +127,11 @@ public sealed class NvccBuilder
     /// </summary>
     internal static string IncludeFolderText(string directory)
     {
-        var header = Path.Combine(directory, "agentforge.h");
+        var header = Path.Combine(directory, IncludeFolder.ContractHeader);
         var text = new StringBuilder(File.Exists(header) ? File.ReadAllText(header) : "");
-        if (!Directory.Exists(directory))
+        foreach (var (path, content) in IncludeFolder.SharedFiles(directory))
         {
-            return text.ToString();
-        }
-        var shared = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .Select(f => (Path: Path.GetRelativePath(directory, f).Replace('\\', '/'), File: f))
-            .Where(f => f.Path != "agentforge.h")
-            .OrderBy(f => f.Path, StringComparer.Ordinal);
-        foreach (var (path, file) in shared)
-        {
-            text.Append('\0').Append(path).Append('\0').Append(File.ReadAllText(file));
+            text.Append('\0').Append(path).Append('\0').Append(content);
         }
         return text.ToString();
     }

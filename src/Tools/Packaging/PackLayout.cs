@@ -1,3 +1,5 @@
+using AgentForge.Tools.Build;
+
 namespace AgentForge.Tools.Packaging;
 
 /// <summary>
@@ -14,7 +16,7 @@ namespace AgentForge.Tools.Packaging;
 /// </summary>
 public static class PackLayout
 {
-    public const string HeaderPath = "agentforge.h";
+    public const string HeaderPath = IncludeFolder.ContractHeader;
     public const string BindingPath = "binding.cu";
 
     /// <summary>The exported function of both bindings.</summary>

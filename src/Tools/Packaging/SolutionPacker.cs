@@ -40,19 +40,11 @@ public sealed class SolutionPacker(string contractHeader, IReadOnlyDictionary<st
 
     /// <summary>The contract header and the other headers of the catalog's include folder (the
     /// harness compiles with that folder on the include path, so kernels may include them).</summary>
-    public static SolutionPacker FromCatalog(BaselineCatalog catalog)
-    {
-        var shared = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(catalog.IncludeDirectory, "*", SearchOption.AllDirectories))
-        {
-            var path = Path.GetRelativePath(catalog.IncludeDirectory, file).Replace('\\', '/');
-            if (path != PackLayout.HeaderPath && PackLayout.IsSource(path) && !PackLayout.IsTranslationUnit(path))
-            {
-                shared[path] = File.ReadAllText(file);
-            }
-        }
-        return new(File.ReadAllText(Path.Combine(catalog.IncludeDirectory, PackLayout.HeaderPath)), shared);
-    }
+    public static SolutionPacker FromCatalog(BaselineCatalog catalog) =>
+        new(File.ReadAllText(Path.Combine(catalog.IncludeDirectory, PackLayout.HeaderPath)),
+            IncludeFolder.SharedFiles(catalog.IncludeDirectory)
+                .Where(f => PackLayout.IsSource(f.Key) && !PackLayout.IsTranslationUnit(f.Key))
+                .ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal));
 
     public string ContractHeader { get; } = contractHeader;
 

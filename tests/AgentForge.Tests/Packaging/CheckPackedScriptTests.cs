@@ -14,16 +14,12 @@ public sealed class CheckPackedScriptTests
 {
     private static string Script => Path.Combine(Packing.RepositoryRoot(), "scripts", "device", "check_packed.py");
 
-    private static (int ExitCode, string Output) Python(params string[] args) => PythonScript.Run(args);
-
-    private static bool PythonRuns() => PythonScript.Available();
-
     [Fact]
     public void The_self_test_passes_without_torch()
     {
-        Assert.SkipUnless(PythonRuns(), "python3 is not on PATH");
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
 
-        var (exitCode, output) = Python(Script, "--self-test");
+        var (exitCode, output) = PythonScript.Run(Script, "--self-test");
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("self-test passed", output);
@@ -32,7 +28,7 @@ public sealed class CheckPackedScriptTests
     [Fact]
     public void The_script_computes_the_harness_shim_signature_and_dtype_order_like_the_harness()
     {
-        Assert.SkipUnless(PythonRuns(), "python3 is not on PATH");
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
         const string Program = """
             import json, sys
             sys.path.insert(0, sys.argv[1])
@@ -41,7 +37,7 @@ public sealed class CheckPackedScriptTests
             print(json.dumps({"dtypes": c.AFG_DTYPES, "signatures": {n: c.shim_signature(c.find_definition(sys.argv[2], n)) for n in names}}))
             """;
 
-        var (exitCode, output) = Python(["-c", Program, Path.GetDirectoryName(Script)!, SharedData.DatasetRoot, .. Packing.DefinitionNames]);
+        var (exitCode, output) = PythonScript.Run(["-c", Program, Path.GetDirectoryName(Script)!, SharedData.DatasetRoot, .. Packing.DefinitionNames]);
 
         Assert.True(exitCode == 0, output);
         using var result = JsonDocument.Parse(output);
