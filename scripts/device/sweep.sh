@@ -2,6 +2,7 @@
 # Times a baseline under several settings of its declared tunable parameters on a few workloads.
 #   scripts/device/sweep.sh DEFINITION "WORKLOAD_PREFIXES" "NAME=V,NAME=V" "NAME=V,..." ...
 # One line per setting: latency per workload (CUDA events, L2 flushed, 1 trial), table last.
+# SWEEP_ARGS adds bench arguments to every setting, e.g. SWEEP_ARGS="--target portable".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
@@ -11,7 +12,7 @@ for setting in "$@"; do
   defines=()
   IFS=',' read -ra pairs <<< "$setting"
   for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
-  agentforge bench --definition "$definition" --baseline --trials 1 --workloads $workloads "${defines[@]}" \
+  agentforge bench --definition "$definition" --baseline --trials 1 --workloads $workloads "${defines[@]}" ${SWEEP_ARGS:-} \
     --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 || echo "setting '$setting' failed: see sweep.log"
 done
 python3 - "$out/sweep.jsonl" <<'PY'
@@ -22,8 +23,11 @@ for r in rows:
     by.setdefault(r["candidate"], {})[str(r["axes"])] = (r["status"], r["latency_ms"], r["floor_ratio"])
 axes = sorted({a for v in by.values() for a in v})
 def setting(name):
-    """The candidate's -D settings (the part in brackets), or "default" for the baseline as it is."""
-    return name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else "default"
+    """The candidate's -D settings (the part in brackets) and a build-target suffix (@portable), or "default"."""
+    suffix = name[name.rindex("@"):] if "@" in name else ""
+    name = name[: len(name) - len(suffix)]
+    defines = name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else "default"
+    return defines + suffix
 width = max([len("setting")] + [len(setting(n)) for n in by])
 print("setting".ljust(width), *[a[:24].rjust(26) for a in axes])
 for name, v in by.items():

@@ -158,6 +158,30 @@
 #define MOE_GEMM2_SPLITS 2
 #endif
 
+// @tunable MOE_WGMMA: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
+// Above the streamed bands (T > MOE_MID_TILE_MAX_T), in a library built for sm_90a (the baseline's
+// default target on Hopper; a plain sm_90 build keeps the mma.sync kernels whatever this says):
+// 1: GEMM1 + SwiGLU on wgmma (moe_wgmma.cuh, 128 x 128 tiles, fp8 x fp8), C in bf16 for the
+// mma.sync GEMM2; 2: GEMM2 on wgmma too, C in fp8 with a scale per (pair, 64 columns); 0: off.
+// Predicted (2026-11-26, session 5, before the first run): T=14107 9.77 -> ~4 ms with 1 (GEMM1
+// from ~150 to ~500 TFLOP/s), ~2.5 ms with 2.
+#ifndef MOE_WGMMA
+#define MOE_WGMMA 2
+#endif
+// @tunable MOE_WGMMA_STAGES: 3, 4, 5, 6 (default 4) when MOE_WGMMA=1|2
+// cp.async stages of 32 KB (a 128-row A tile and a 128-row B tile of one 128-K block) in flight.
+#ifndef MOE_WGMMA_STAGES
+#define MOE_WGMMA_STAGES 4
+#endif
+// @tunable MOE_WGMMA_WS: 0, 1 (default 1) when MOE_WGMMA=1|2
+// 1: warp-specialized wgmma tiles (a loading warpgroup hands stages to the two MMA warpgroups
+// through mbarriers, setmaxnreg 56 / 224); 0: all 256 threads load and multiply in lockstep.
+// Predicted (before the first run): the MMA warpgroups stop idling through each other's folds and
+// the block barrier: GEMM1 ~440 -> ~600 TFLOP/s.
+#ifndef MOE_WGMMA_WS
+#define MOE_WGMMA_WS 1
+#endif
+
 namespace {
 
 constexpr int kHidden = 7168;
@@ -548,6 +572,7 @@ moe_to_bf16_kernel(const float* __restrict__ acc, int64_t n, __nv_bfloat16* __re
 }
 
 #include "moe_tc.cuh"
+#include "moe_wgmma.cuh"
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: unexpected %s\n", what);
@@ -620,13 +645,17 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool small_tile = T <= MOE_GEMM1_SMALL_TILE_MAX_T;
   const bool mid_tile = !small_tile && T <= MOE_MID_TILE_MAX_T;
   const bool stream_k = (MOE_STREAM_K == 1 || (MOE_STREAM_K == 2 && !small)) && (small_tile || mid_tile);
+  // Above the streamed bands, unsplit: the wgmma GEMMs when this library was built for sm_90a.
+  const bool wgmma1 = MOE_WGMMA > 0 && !small_tile && !mid_tile && !small && moe_wg::built_with_wgmma();
+  const bool wgmma2 = wgmma1 && MOE_WGMMA == 2;
   const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
   const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
   const size_t pairw_bytes = align_up(static_cast<size_t>(kTopK) * T * sizeof(float));
   const size_t cbuf_bytes = align_up(static_cast<size_t>(kTopK) * T * kInter * sizeof(__nv_bfloat16));
   const size_t g1_bytes = split1 > 1 || stream_k ? align_up(static_cast<size_t>(kTopK) * T * kGemm1Out * sizeof(float)) : 0;
   const size_t acc_bytes = align_up(static_cast<size_t>(T) * kHidden * sizeof(float));
-  const size_t total = counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes + acc_bytes;
+  const size_t cscale_bytes = wgmma2 ? align_up(static_cast<size_t>(kTopK) * T * moe_wg::kCScales * sizeof(float)) : 0;
+  const size_t total = counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes + acc_bytes + cscale_bytes;
 
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), total, stream));
@@ -636,6 +665,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   __nv_bfloat16* cbuf = reinterpret_cast<__nv_bfloat16*>(base + counts_bytes + lists_bytes + pairw_bytes);
   float* g1 = g1_bytes > 0 ? reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes) : nullptr;
   float* acc = reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes);
+  // With wgmma2, C is fp8 in the first half of cbuf and its scales follow the accumulator.
+  float* cscale = wgmma2 ? reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes + acc_bytes) : nullptr;
 
   // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
   // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
@@ -716,6 +747,29 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     err = streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmall{});
   } else if (err == cudaSuccess && mid_tile) {
     err = streamed(moe_tc::Fp8TileMid{}, moe_tc::Gemm2TileMid{});
+  } else if (err == cudaSuccess && wgmma1) {
+    const unsigned row_tiles = static_cast<unsigned>((T + moe_wg::kBM - 1) / moe_wg::kBM);
+    constexpr auto gemm1 = MOE_WGMMA == 2 ? moe_wg::gemm1_wgmma_kernel<true> : moe_wg::gemm1_wgmma_kernel<false>;
+    err = afg::allow_dynamic_smem<gemm1>(moe_wg::kSmem);
+    if (err == cudaSuccess)
+      err = afg::launch(MOE_PDL, gemm1, dim3(kInter / 64, row_tiles, kLocalExperts), dim3(moe_wg::kThreads),
+                        static_cast<size_t>(moe_wg::kSmem), stream, hidden_states.ptr<const uint8_t>(),
+                        hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
+                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
+    if (err == cudaSuccess && wgmma2) {
+      err = afg::allow_dynamic_smem<moe_wg::gemm2_wgmma_kernel>(moe_wg::kSmem);
+      if (err == cudaSuccess)
+        err = afg::launch(MOE_PDL, moe_wg::gemm2_wgmma_kernel, dim3(kHidden / moe_wg::kBN, row_tiles, kLocalExperts),
+                          dim3(moe_wg::kThreads), static_cast<size_t>(moe_wg::kSmem), stream,
+                          static_cast<const uint8_t*>(static_cast<void*>(cbuf)), static_cast<const float*>(cscale),
+                          gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(),
+                          static_cast<const int*>(counts), static_cast<const int*>(lists),
+                          static_cast<const float*>(pair_weight), Ti, acc);
+    } else if (err == cudaSuccess) {
+      err = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
+                         moe_tc::kTcThreads, 0);
+    }
   } else if (err == cudaSuccess) {
     const unsigned row_tiles = static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM);
     if (T <= MOE_GEMM1_FP8_MAX_T) {

@@ -38,11 +38,12 @@ public static class BenchCommand
         var markdown = new Option<string?>("--markdown") { Description = "Append the result table as Markdown to this file (for results records)." };
         var defines = new Option<string[]>("--define") { Description = "Set a declared tunable parameter: NAME=VALUE (repeatable).", AllowMultipleArgumentsPerToken = true };
         var json = new Option<string?>("--json") { Description = "Append one JSON line per workload (latencies, floor, speedup) to this file, for scripts." };
+        var target = new Option<string?>("--target") { Description = "Build target instead of the candidate's own: portable (plain sm_XY, as FlashInfer-Bench builds) or arch_specific (sm_XYa)." };
         var harness = HarnessArguments.Create();
 
         var command = new Command("bench", "Check and time one candidate on a definition's workloads.")
         {
-            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json, defines,
+            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json, defines, target,
         };
         harness.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -51,6 +52,12 @@ public static class BenchCommand
             if ((parse.GetValue(solution) is null) == !parse.GetValue(baseline))
             {
                 console.MarkupLine("[red]give exactly one of --solution PATH or --baseline[/]");
+                return ExitUsage;
+            }
+            var targetOverride = ParseTarget(parse.GetValue(target), out var targetError);
+            if (targetError is not null)
+            {
+                console.WriteLine(targetError);
                 return ExitUsage;
             }
             var options = harness.Read(parse, out var optionsError);
@@ -67,7 +74,7 @@ public static class BenchCommand
                 return ExitUsage;
             }
             await using var host = created.Value;
-            var run = new BenchRun(host, console) { Defines = ParseDefines(parse.GetValue(defines) ?? []) };
+            var run = new BenchRun(host, console) { Defines = ParseDefines(parse.GetValue(defines) ?? []), Target = targetOverride };
             return await run.ExecuteAsync(
                 parse.GetValue(definition)!,
                 parse.GetValue(solution),
@@ -84,6 +91,24 @@ public static class BenchCommand
                 cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>"portable" / "arch_specific" (or null: the candidate's own target); anything else is a usage error.</summary>
+    internal static TargetKind? ParseTarget(string? text, out string? error)
+    {
+        error = null;
+        switch (text?.Trim().ToLowerInvariant())
+        {
+            case null or "":
+                return null;
+            case "portable":
+                return TargetKind.Portable;
+            case "arch_specific" or "arch-specific":
+                return TargetKind.ArchSpecific;
+            default:
+                error = $"--target '{text}': expected portable or arch_specific";
+                return null;
+        }
     }
 
     internal static IReadOnlyDictionary<string, string> ParseDefines(IEnumerable<string> pairs) =>

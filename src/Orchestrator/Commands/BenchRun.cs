@@ -12,6 +12,9 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
     /// <summary>Tunable parameters to set on the candidate (checked against its declarations).</summary>
     public IReadOnlyDictionary<string, string> Defines { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>A build target that replaces the candidate's own (the portable build of an sm_90a baseline, say); null keeps it.</summary>
+    public TargetKind? Target { get; init; }
+
     public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, string? markdownPath, string? jsonPath, CancellationToken cancellationToken)
     {
         var definition = host.Dataset.FindDefinition(definitionName);
@@ -36,6 +39,11 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
                 return BenchCommand.ExitUsage;
             }
             candidate = (candidate.Value with { Defines = Defines, Name = candidate.Value.Name + "[" + string.Join(",", Defines.Select(d => $"{d.Key}={d.Value}")) + "]" }, null);
+        }
+        if (Target is { } target && target != candidate.Value.Target)
+        {
+            // Named apart so that traces and --json rows of the two builds never mix.
+            candidate = (candidate.Value with { Target = target, Name = candidate.Value.Name + (target == TargetKind.Portable ? "@portable" : "@arch_specific") }, null);
         }
         var workloads = SelectWorkloads(definition, workloadFilter, out var filterError);
         if (workloads is null)
