@@ -168,18 +168,10 @@
 #ifndef MOE_WGMMA
 #define MOE_WGMMA 2
 #endif
-// @tunable MOE_WGMMA_STAGES: 3, 4, 5, 6 (default 4) when MOE_WGMMA=1|2
-// cp.async stages of 32 KB (a 128-row A tile and a 128-row B tile of one 128-K block) in flight.
+// @tunable MOE_WGMMA_STAGES: 3, 4 (default 4) when MOE_WGMMA=1|2
+// cp.async stages of 48 KB (a 128-row A tile and a 256-row B tile of one 128-K block).
 #ifndef MOE_WGMMA_STAGES
 #define MOE_WGMMA_STAGES 4
-#endif
-// @tunable MOE_WGMMA_WS: 0, 1 (default 1) when MOE_WGMMA=1|2
-// 1: warp-specialized wgmma tiles (a loading warpgroup hands stages to the two MMA warpgroups
-// through mbarriers, setmaxnreg 56 / 224); 0: all 256 threads load and multiply in lockstep.
-// Predicted (before the first run): the MMA warpgroups stop idling through each other's folds and
-// the block barrier: GEMM1 ~440 -> ~600 TFLOP/s.
-#ifndef MOE_WGMMA_WS
-#define MOE_WGMMA_WS 1
 #endif
 
 namespace {
@@ -752,7 +744,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     constexpr auto gemm1 = MOE_WGMMA == 2 ? moe_wg::gemm1_wgmma_kernel<true> : moe_wg::gemm1_wgmma_kernel<false>;
     err = afg::allow_dynamic_smem<gemm1>(moe_wg::kSmem);
     if (err == cudaSuccess)
-      err = afg::launch(MOE_PDL, gemm1, dim3(kInter / 64, row_tiles, kLocalExperts), dim3(moe_wg::kThreads),
+      err = afg::launch(MOE_PDL, gemm1, dim3(kInter / 128, row_tiles, kLocalExperts), dim3(moe_wg::kThreads),
                         static_cast<size_t>(moe_wg::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                         hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
