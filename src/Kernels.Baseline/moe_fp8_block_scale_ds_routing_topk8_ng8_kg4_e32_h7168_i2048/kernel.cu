@@ -173,6 +173,14 @@
 #ifndef MOE_WGMMA_STAGES
 #define MOE_WGMMA_STAGES 4
 #endif
+// @tunable MOE_WGMMA_SYNC: 0, 1 (default 1) when MOE_WGMMA=1|2
+// How the wgmma K loop hands stages over: 0, a block barrier per K block (both warpgroups in
+// lockstep: their folds coincide and the tensor cores idle through them); 1, "full" / "empty"
+// mbarriers per stage, so a warpgroup can fold while the other's MMAs run. Predicted (before the
+// first run): GEMM1 1.86 -> ~1.4 ms at T=14107 (ncu clocks).
+#ifndef MOE_WGMMA_SYNC
+#define MOE_WGMMA_SYNC 1
+#endif
 
 namespace {
 

@@ -132,33 +132,86 @@ struct BlockScales {
   float v[6];
 };
 
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, int parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+  } while (!done);
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// Arrives on bar once every cp.async this thread issued so far has landed (counted in the init).
+__device__ __forceinline__ void mbar_arrive_on_cp_async(uint32_t bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+
+// MOE_WGMMA_SYNC=1: the stages are handed over through mbarriers instead of a block barrier per
+// K block: "full" (every thread's cp.async of the stage landed) and "empty" (every thread's MMAs
+// have read it). A warpgroup then waits only for what it reads and what it refills, so the two
+// warpgroups drift apart by up to a block and one folds while the other's MMAs run.
+constexpr bool kMbarrierStages = MOE_WGMMA_SYNC == 1;
+__device__ __forceinline__ void init_stage_barriers(uint64_t* bars) {
+  if (kMbarrierStages && threadIdx.x == 0) {
+    const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(full + 8 * s, kThreads);
+      mbar_init(empty + 8 * s, kThreads);
+    }
+  }
+  __syncthreads();
+}
+
 // The K loop of one tile: kKBlocks blocks of 128 through kStages cp.async stages, all 256
-// threads loading and multiplying. One block barrier per K block: the stage refilled in
-// iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for before it.
+// threads loading and multiplying. The stage refilled in iteration kb is the one read in
+// iteration kb - 1: with a block barrier per K block (MOE_WGMMA_SYNC=0) every warpgroup has
+// waited for its MMAs of kb - 1 before it; with mbarriers (1) the loading thread waits on the
+// stage's "empty" barrier instead.
 // Per block and pass p, warpgroup wg multiplies its 64 A rows with B rows [128p, 128p + 128) in
 // kFolds groups of k32 steps, each into a fresh fp32 accumulator that fold(acc[p], tmp, scales,
 // p, f) scales into acc[p]; fetch(kb) reads the scales before the MMAs are issued.
 template <int kKBlocks, int kFolds, typename Loader, typename Fetch, typename Fold>
-__device__ __forceinline__ void k_loop(uint32_t smem, const Loader& loader, float (&acc)[kPasses][64], Fetch&& fetch,
-                                       Fold&& fold) {
+__device__ __forceinline__ void k_loop(uint32_t smem, uint64_t* bars, const Loader& loader, float (&acc)[kPasses][64],
+                                       Fetch&& fetch, Fold&& fold) {
   static_assert(4 % kFolds == 0, "k32 steps per fold");
   const int wg = threadIdx.x >> 7;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+  const auto load = [&](int kb) {
+    loader.load(smem + (kb % kStages) * kStageBytes, kb);
+    if constexpr (kMbarrierStages) mbar_arrive_on_cp_async(full + 8 * (kb % kStages));
+    else asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < kKBlocks) loader.load(smem + s * kStageBytes, s);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (s < kKBlocks) load(s);
+    else if constexpr (!kMbarrierStages) asm volatile("cp.async.commit_group;\n" ::: "memory");
   }
   float tmp[64];
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
-    fence_proxy_async();
-    __syncthreads();
-    const int next = kb + kStages - 1;
-    if (next < kKBlocks) loader.load(smem + (next % kStages) * kStageBytes, next);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    const int s = kb % kStages, next = kb + kStages - 1;
+    if constexpr (kMbarrierStages) {
+      if (next < kKBlocks) {
+        if (next >= kStages) mbar_wait(empty + 8 * (next % kStages), (next / kStages - 1) & 1);
+        load(next);
+      }
+    } else {
+      asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
+      fence_proxy_async();
+      __syncthreads();
+      if (next < kKBlocks) load(next);
+      else asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
     const BlockScales scales = fetch(kb);
-    const uint32_t stage = smem + (kb % kStages) * kStageBytes;
+    if constexpr (kMbarrierStages) {
+      mbar_wait(full + 8 * s, (kb / kStages) & 1);
+      fence_proxy_async();
+    }
+    const uint32_t stage = smem + s * kStageBytes;
     const uint32_t a_tile = stage + wg * 64 * kRowBytes;
 #pragma unroll
     for (int p = 0; p < kPasses; ++p) {
@@ -174,11 +227,12 @@ __device__ __forceinline__ void k_loop(uint32_t smem, const Loader& loader, floa
         wgmma_commit();
         wgmma_wait_all();
         fence_fragment(tmp);
+        if (kMbarrierStages && p == kPasses - 1 && f == kFolds - 1) mbar_arrive(empty + 8 * s);
         fold(acc[p], tmp, scales, p, f);
       }
     }
   }
-  asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+  if constexpr (!kMbarrierStages) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
 
 // The 1024-byte aligned start of the dynamic shared memory (the stages).
@@ -214,12 +268,13 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   __shared__ int s_pair[kBM];
+  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (MOE_WGMMA_SYNC=1)
   const int le = blockIdx.z, m0 = blockIdx.y * kBM, n0 = blockIdx.x * 128;
   const int cnt = counts[le];
   if (m0 >= cnt) return;  // block-uniform
   const int tid = threadIdx.x;
   moe_tc::load_tile_pairs<kBM>(s_pair, lists, le, m0, cnt, T, tid);
-  __syncthreads();
+  init_stage_barriers(s_bars);
 
   StageLoader<Gemm1BOffset> loader;
   loader.offset = loader_offset(tid);
@@ -248,7 +303,7 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
   const auto fetch = [&](int kb) {
     return BlockScales{{sa_lo[static_cast<int64_t>(kb) * T], sa_hi[static_cast<int64_t>(kb) * T], sw1[kb], sw2[kb], 0.f, 0.f}};
   };
-  k_loop<kHiddenBlocks, 1>(aligned_stages(dynamic_smem), loader, acc, fetch,
+  k_loop<kHiddenBlocks, 1>(aligned_stages(dynamic_smem), s_bars, loader, acc, fetch,
                            [](float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
     // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
     const float f[4] = {s.v[0] * s.v[2], s.v[1] * s.v[2], s.v[0] * s.v[3], s.v[1] * s.v[3]};
@@ -308,12 +363,13 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   __shared__ int s_pair[kBM];
+  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (MOE_WGMMA_SYNC=1)
   const int le = blockIdx.z, m0 = blockIdx.y * kBM, h0 = blockIdx.x * kBN;
   const int cnt = counts[le];
   if (m0 >= cnt) return;
   const int tid = threadIdx.x;
   moe_tc::load_tile_pairs<kBM>(s_pair, lists, le, m0, cnt, T, tid);
-  __syncthreads();
+  init_stage_barriers(s_bars);
 
   StageLoader<Gemm2BOffset> loader;
   loader.offset = loader_offset(tid);
@@ -342,7 +398,7 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
     const float2 hi = *reinterpret_cast<const float2*>(sa_hi + kb * kFolds);
     return BlockScales{{lo.x, lo.y, hi.x, hi.y, sw[kb], sw[kInterBlocks + kb]}};
   };
-  k_loop<kInterBlocks, kFolds>(aligned_stages(dynamic_smem), loader, acc, fetch,
+  k_loop<kInterBlocks, kFolds>(aligned_stages(dynamic_smem), s_bars, loader, acc, fetch,
                                [](float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
     const float lo = s.v[f] * s.v[4 + p], hi = s.v[2 + f] * s.v[4 + p];
 #pragma unroll
