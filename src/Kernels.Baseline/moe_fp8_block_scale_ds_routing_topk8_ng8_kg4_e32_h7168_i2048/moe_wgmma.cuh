@@ -9,10 +9,12 @@
 // by cp.async (A rows are gathered by pair: no TMA box describes them). Two-level accumulation as
 // DeepGEMM does: each scale block's product lands in a fresh fp32 accumulator, which is scaled and
 // added into the tile's accumulator.
-//   CTA: 256 threads = 2 warpgroups; warpgroup w owns tile rows [64w, 64w + 64) and multiplies
-//   them with the B tile in two passes of 128 rows (acc 2 x 64 + tmp 64 registers: an m64n256
-//   accumulator pair would not fit). Grid: (column tiles, ceil(T / 128) row tiles, 32 experts);
-//   a row tile past its expert's count returns at once.
+//   CTA: 256 threads = 2 warpgroups, a tile of BM pairs x 256 B rows. BM = 128 (large T):
+//   warpgroup w owns rows [64w, 64w + 64) and multiplies them with the B tile in two column
+//   passes of 128 rows (acc 2 x 64 + tmp 64 registers: an m64n256 accumulator pair would not
+//   fit). BM = 64 (a few dozen pairs per expert, T ~ 1000): warpgroup w takes column pass w.
+//   Grid: (column tiles, ceil(T / BM) row tiles, 32 experts); a row tile past its expert's count
+//   returns at once.
 //   GEMM1 (gemm1_wgmma_kernel): pass p's 128 B rows = X1 rows n0 + 64p.. and the matching X2 rows
 //   of W1, so one thread holds X1 and X2 of the same column and SwiGLU is done in registers. C
 //   goes out in bf16 (MOE_WGMMA=1, for the mma.sync GEMM2) or in fp8 with a scale per (pair, 64
@@ -34,21 +36,30 @@ namespace moe_wg {
 #endif
 
 constexpr int kThreads = 256;                    // two warpgroups
-constexpr int kBM = 128;                         // pairs per tile, 64 per warpgroup
-constexpr int kBN = 256;                         // B rows per tile, two passes of 128
-constexpr int kPasses = kBN / 128;
+constexpr int kBN = 256;                         // B rows per tile: two column passes of 128
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
-constexpr int kTileA = kBM * kRowBytes;          // 16 KB
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
-constexpr int kStageBytes = kTileA + kTileB;
-constexpr int kSmem = kStages * kStageBytes + 1024;  // + room to align the first stage to 1024 B
 constexpr int kCScaleCols = 64;                  // C columns per fp8 scale (one GEMM1 pass)
 constexpr int kCScales = kInter / kCScaleCols;   // 32 scales per pair
-constexpr int kLoadRowsA = kBM * 8 / kThreads;   // 4 A rows per thread (8 chunks per row)
-constexpr int kLoadRowsB = kBN * 8 / kThreads;   // 8 B rows per thread
+constexpr int kLoadRowsB = kBN * 8 / kThreads;   // 8 B rows per thread (8 chunks per row)
 constexpr int kRowStep = kThreads / 8;           // 32: a thread's rows are kRowStep apart
-static_assert(kStages >= 2 && kSmem <= 227 * 1024, "stages out of range");
+
+// A tile of BM pairs (64 or 128) x kBN B rows, as four or two (m64, n128) sub-tiles: with 128
+// rows warpgroup w takes rows [64w, 64w + 64) in both column passes; with 64 rows it takes
+// column pass w of the tile's 64 rows (the shape for a few dozen pairs per expert).
+template <int BM>
+struct Tile {
+  static_assert(BM == 64 || BM == 128, "64 or 128 pairs");
+  static constexpr int kTileA = BM * kRowBytes;
+  static constexpr int kStageBytes = kTileA + kTileB;
+  static constexpr int kSmem = kStages * kStageBytes + 1024;  // + room to align the first stage to 1024 B
+  static constexpr int kLoadRowsA = BM * 8 / kThreads;        // 4 or 2 A rows per thread
+  static constexpr int kWgPasses = BM / 64;                   // column passes per warpgroup
+  static_assert(kStages >= 2 && kSmem <= 227 * 1024, "stages out of range");
+  __device__ __forceinline__ static int row_group(int wg) { return BM == 128 ? wg : 0; }
+  __device__ __forceinline__ static int first_pass(int wg) { return BM == 128 ? 0 : wg; }
+};
 
 // Whether the device code of this library was built for sm_90a: the probe keeps a 256-byte local
 // array only in that build, so its attributes answer on the host without a launch or a sync.
@@ -108,17 +119,18 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
 // (4 rows, gathered: one pointer each) and of B (8 rows: one base pointer plus constant offsets,
 // b_offset(i) bytes, which keeps the registers for the accumulators). Its swizzled offset in a
 // tile is the same for all of them (32 i keeps row & 7).
-template <typename BOffset>
+template <int BM, typename BOffset>
 struct StageLoader {
-  const uint8_t* a[kLoadRowsA];
+  static constexpr int kRowsA = Tile<BM>::kLoadRowsA;
+  const uint8_t* a[kRowsA];
   const uint8_t* b;
   uint32_t offset;
   __device__ __forceinline__ void load(uint32_t stage, int kb) const {
 #pragma unroll
-    for (int i = 0; i < kLoadRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
+    for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
 #pragma unroll
     for (int i = 0; i < kLoadRowsB; ++i)
-      cp_async16(stage + kTileA + offset + i * kRowStep * kRowBytes, b + BOffset::at(i) + kb * kRowBytes);
+      cp_async16(stage + Tile<BM>::kTileA + offset + i * kRowStep * kRowBytes, b + BOffset::at(i) + kb * kRowBytes);
   }
 };
 __device__ __forceinline__ uint32_t loader_offset(int tid) {
@@ -132,90 +144,42 @@ struct BlockScales {
   float v[6];
 };
 
-__device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_wait(uint32_t bar, int parity) {
-  uint32_t done = 0;
-  do {
-    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
-  } while (!done);
-}
-__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-// Arrives on bar once every cp.async this thread issued so far has landed (counted in the init).
-__device__ __forceinline__ void mbar_arrive_on_cp_async(uint32_t bar) {
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
-}
-
-// MOE_WGMMA_SYNC=1: the stages are handed over through mbarriers instead of a block barrier per
-// K block: "full" (every thread's cp.async of the stage landed) and "empty" (every thread's MMAs
-// have read it). A warpgroup then waits only for what it reads and what it refills, so the two
-// warpgroups drift apart by up to a block and one folds while the other's MMAs run.
-constexpr bool kMbarrierStages = MOE_WGMMA_SYNC == 1;
-__device__ __forceinline__ void init_stage_barriers(uint64_t* bars) {
-  if (kMbarrierStages && threadIdx.x == 0) {
-    const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
-    for (int s = 0; s < kStages; ++s) {
-      mbar_init(full + 8 * s, kThreads);
-      mbar_init(empty + 8 * s, kThreads);
-    }
-  }
-  __syncthreads();
-}
-
 // The K loop of one tile: kKBlocks blocks of 128 through kStages cp.async stages, all 256
-// threads loading and multiplying. The stage refilled in iteration kb is the one read in
-// iteration kb - 1: with a block barrier per K block (MOE_WGMMA_SYNC=0) every warpgroup has
-// waited for its MMAs of kb - 1 before it; with mbarriers (1) the loading thread waits on the
-// stage's "empty" barrier instead.
-// Per block and pass p, warpgroup wg multiplies its 64 A rows with B rows [128p, 128p + 128) in
-// kFolds groups of k32 steps, each into a fresh fp32 accumulator that fold(acc[p], tmp, scales,
-// p, f) scales into acc[p]; fetch(kb) reads the scales before the MMAs are issued.
-template <int kKBlocks, int kFolds, typename Loader, typename Fetch, typename Fold>
-__device__ __forceinline__ void k_loop(uint32_t smem, uint64_t* bars, const Loader& loader, float (&acc)[kPasses][64],
+// threads loading and multiplying. One block barrier per K block: the stage refilled in
+// iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for before it.
+// Per block and column pass p of warpgroup wg, its 64 A rows meet B rows [128p, 128p + 128) in
+// kFolds groups of k32 steps, each into a fresh fp32 accumulator that fold(acc[j], tmp, scales,
+// p, f) scales into acc[j] (j: the warpgroup's j-th pass). The scales of block kb + 1 are read
+// during block kb (fetch), so no fold waits for a global load.
+template <int BM, int kKBlocks, int kFolds, typename Loader, typename Fetch, typename Fold>
+__device__ __forceinline__ void k_loop(uint32_t smem, const Loader& loader, float (&acc)[Tile<BM>::kWgPasses][64],
                                        Fetch&& fetch, Fold&& fold) {
+  using Shape = Tile<BM>;
   static_assert(4 % kFolds == 0, "k32 steps per fold");
   const int wg = threadIdx.x >> 7;
-  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
-  const auto load = [&](int kb) {
-    loader.load(smem + (kb % kStages) * kStageBytes, kb);
-    if constexpr (kMbarrierStages) mbar_arrive_on_cp_async(full + 8 * (kb % kStages));
-    else asm volatile("cp.async.commit_group;\n" ::: "memory");
-  };
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < kKBlocks) load(s);
-    else if constexpr (!kMbarrierStages) asm volatile("cp.async.commit_group;\n" ::: "memory");
+    if (s < kKBlocks) loader.load(smem + s * Shape::kStageBytes, s);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
   }
   float tmp[64];
+  BlockScales next_scales = fetch(0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
-    const int s = kb % kStages, next = kb + kStages - 1;
-    if constexpr (kMbarrierStages) {
-      if (next < kKBlocks) {
-        if (next >= kStages) mbar_wait(empty + 8 * (next % kStages), (next / kStages - 1) & 1);
-        load(next);
-      }
-    } else {
-      asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
-      fence_proxy_async();
-      __syncthreads();
-      if (next < kKBlocks) load(next);
-      else asm volatile("cp.async.commit_group;\n" ::: "memory");
-    }
-    const BlockScales scales = fetch(kb);
-    if constexpr (kMbarrierStages) {
-      mbar_wait(full + 8 * s, (kb / kStages) & 1);
-      fence_proxy_async();
-    }
-    const uint32_t stage = smem + s * kStageBytes;
-    const uint32_t a_tile = stage + wg * 64 * kRowBytes;
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
+    fence_proxy_async();
+    __syncthreads();
+    const int next = kb + kStages - 1;
+    if (next < kKBlocks) loader.load(smem + (next % kStages) * Shape::kStageBytes, next);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    const BlockScales scales = next_scales;
+    if (kb + 1 < kKBlocks) next_scales = fetch(kb + 1);
+    const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
+    const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
 #pragma unroll
-    for (int p = 0; p < kPasses; ++p) {
-      const uint32_t b_tile = stage + kTileA + p * 128 * kRowBytes;
+    for (int j = 0; j < Shape::kWgPasses; ++j) {
+      const int p = Shape::first_pass(wg) + j;
+      const uint32_t b_tile = stage + Shape::kTileA + p * 128 * kRowBytes;
 #pragma unroll
       for (int f = 0; f < kFolds; ++f) {
         wgmma_fence();
@@ -227,12 +191,17 @@ __device__ __forceinline__ void k_loop(uint32_t smem, uint64_t* bars, const Load
         wgmma_commit();
         wgmma_wait_all();
         fence_fragment(tmp);
-        if (kMbarrierStages && p == kPasses - 1 && f == kFolds - 1) mbar_arrive(empty + 8 * s);
-        fold(acc[p], tmp, scales, p, f);
+        fold(acc[j], tmp, scales, p, f);
       }
     }
   }
-  if constexpr (!kMbarrierStages) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+  asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+}
+
+// This thread's two accumulator rows in a BM-row tile (the m64 layout): 16 per warp, lane / 4 and +8.
+template <int BM>
+__device__ __forceinline__ int thread_row(int tid) {
+  return Tile<BM>::row_group(tid >> 7) * 64 + ((tid >> 5) & 3) * 16 + ((tid & 31) >> 2);
 }
 
 // The 1024-byte aligned start of the dynamic shared memory (the stages).
@@ -256,38 +225,37 @@ struct Gemm2BOffset {
 #endif  // MOE_WG_DEVICE
 
 // ------------------------------------------------------------------------------------------------
-// GEMM1 + SwiGLU. blockIdx.x: 128 C columns n0 (W1 rows n0.. and kInter + n0..), y: 128-pair row
+// GEMM1 + SwiGLU. blockIdx.x: 128 C columns n0 (W1 rows n0.. and kInter + n0..), y: BM-pair row
 // tile of expert blockIdx.z. kFp8C: C in fp8 with a scale per (pair, 64 columns) into c_scale.
-template <bool kFp8C>
+template <bool kFp8C, int BM>
 __global__ void __launch_bounds__(kThreads, 1)
 gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
                    void* __restrict__ c_out, float* __restrict__ c_scale) {
 #if MOE_WG_DEVICE
+  using Shape = Tile<BM>;
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ int s_pair[kBM];
-  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (MOE_WGMMA_SYNC=1)
-  const int le = blockIdx.z, m0 = blockIdx.y * kBM, n0 = blockIdx.x * 128;
+  __shared__ int s_pair[BM];
+  const int le = blockIdx.z, m0 = blockIdx.y * BM, n0 = blockIdx.x * 128;
   const int cnt = counts[le];
   if (m0 >= cnt) return;  // block-uniform
   const int tid = threadIdx.x;
-  moe_tc::load_tile_pairs<kBM>(s_pair, lists, le, m0, cnt, T, tid);
-  init_stage_barriers(s_bars);
+  moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
+  __syncthreads();
 
-  StageLoader<Gemm1BOffset> loader;
+  StageLoader<BM, Gemm1BOffset> loader;
   loader.offset = loader_offset(tid);
 #pragma unroll
-  for (int i = 0; i < kLoadRowsA; ++i) {
+  for (int i = 0; i < Shape::kLoadRowsA; ++i) {
     // Rows past the expert's count read token 0 (finite data) and are never stored.
     const int pair = s_pair[(tid >> 3) + kRowStep * i];
     loader.a[i] = hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden + (tid & 7) * 16;
   }
   loader.b = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + (tid >> 3)) * kHidden + (tid & 7) * 16;
 
-  // This thread's two rows (the m64 accumulator layout): r_lo = 64 wg + 16 warp + lane / 4, r_lo + 8.
-  const int lane = tid & 31, r_lo = (tid >> 7) * 64 + ((tid >> 5) & 3) * 16 + (lane >> 2);
+  const int lane = tid & 31, r_lo = thread_row<BM>(tid);
   const int pair_lo = s_pair[r_lo], pair_hi = s_pair[r_lo + 8];
   const float* sa_lo = hidden_scale + (pair_lo >= 0 ? pair_lo / kTopK : 0);
   const float* sa_hi = hidden_scale + (pair_hi >= 0 ? pair_hi / kTopK : 0);
@@ -295,16 +263,16 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
   const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
   const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
 
-  float acc[kPasses][64];
+  float acc[Shape::kWgPasses][64];
 #pragma unroll
-  for (int p = 0; p < kPasses; ++p)
+  for (int j = 0; j < Shape::kWgPasses; ++j)
 #pragma unroll
-    for (int i = 0; i < 64; ++i) acc[p][i] = 0.f;
+    for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
   const auto fetch = [&](int kb) {
     return BlockScales{{sa_lo[static_cast<int64_t>(kb) * T], sa_hi[static_cast<int64_t>(kb) * T], sw1[kb], sw2[kb], 0.f, 0.f}};
   };
-  k_loop<kHiddenBlocks, 1>(aligned_stages(dynamic_smem), s_bars, loader, acc, fetch,
-                           [](float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
+  k_loop<BM, kHiddenBlocks, 1>(aligned_stages(dynamic_smem), loader, acc, fetch,
+                               [](float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
     // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
     const float f[4] = {s.v[0] * s.v[2], s.v[1] * s.v[2], s.v[0] * s.v[3], s.v[1] * s.v[3]};
 #pragma unroll
@@ -313,16 +281,17 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
 
   // SwiGLU: C[pair][n0 + 64 p + 8 j + 2 (lane % 4) + e] = silu(X2) * X1, X2 in fragment i + 32.
 #pragma unroll
-  for (int p = 0; p < kPasses; ++p) {
+  for (int j = 0; j < Shape::kWgPasses; ++j) {
+    const int p = Shape::first_pass(tid >> 7) + j;
     const int col = n0 + 64 * p + 2 * (lane & 3);
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
       float c[16];
 #pragma unroll
-      for (int j = 0; j < 8; ++j)
+      for (int q = 0; q < 8; ++q)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) c[2 * j + e] = moe_tc::silu_mul(acc[p][4 * j + 2 * half + e], acc[p][32 + 4 * j + 2 * half + e]);
+        for (int e = 0; e < 2; ++e) c[2 * q + e] = moe_tc::silu_mul(acc[j][4 * q + 2 * half + e], acc[j][32 + 4 * q + 2 * half + e]);
       if constexpr (kFp8C) {
         // One scale per (pair, 64 columns): the row's 64 values are spread over a quad of lanes.
         float amax = 0.f;
@@ -334,16 +303,16 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
         if (pair >= 0) {
           uint8_t* dst = static_cast<uint8_t*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
 #pragma unroll
-          for (int j = 0; j < 8; ++j)
-            *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * j) =
-                __nv_cvt_float2_to_fp8x2(make_float2(c[2 * j] * inv, c[2 * j + 1] * inv), __NV_SATFINITE, __NV_E4M3);
+          for (int q = 0; q < 8; ++q)
+            *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * q) =
+                __nv_cvt_float2_to_fp8x2(make_float2(c[2 * q] * inv, c[2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3);
           if ((lane & 3) == 0) c_scale[static_cast<int64_t>(pair) * kCScales + (n0 + 64 * p) / kCScaleCols] = amax / 448.f;
         }
       } else if (pair >= 0) {
         __nv_bfloat16* dst = static_cast<__nv_bfloat16*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
 #pragma unroll
-        for (int j = 0; j < 8; ++j)
-          *reinterpret_cast<__nv_bfloat162*>(dst + 8 * j) = __floats2bfloat162_rn(c[2 * j], c[2 * j + 1]);
+        for (int q = 0; q < 8; ++q)
+          *reinterpret_cast<__nv_bfloat162*>(dst + 8 * q) = __floats2bfloat162_rn(c[2 * q], c[2 * q + 1]);
       }
     }
   }
@@ -352,54 +321,55 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
 
 // ------------------------------------------------------------------------------------------------
 // GEMM2: acc[token][h0 + c] += weight * (C[pair] . W2[h0 + c]) over all of K, C in fp8 with its
-// per-64-column scales. blockIdx.x: 256 hidden columns h0 (two W2 scale blocks), y: row tile,
-// z: expert.
+// per-64-column scales. blockIdx.x: 256 hidden columns h0 (two W2 scale blocks, one per column
+// pass), y: BM-pair row tile, z: expert.
+template <int BM>
 __global__ void __launch_bounds__(kThreads, 1)
 gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
                    const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out) {
 #if MOE_WG_DEVICE
+  using Shape = Tile<BM>;
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ int s_pair[kBM];
-  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (MOE_WGMMA_SYNC=1)
-  const int le = blockIdx.z, m0 = blockIdx.y * kBM, h0 = blockIdx.x * kBN;
+  __shared__ int s_pair[BM];
+  const int le = blockIdx.z, m0 = blockIdx.y * BM, h0 = blockIdx.x * kBN;
   const int cnt = counts[le];
   if (m0 >= cnt) return;
   const int tid = threadIdx.x;
-  moe_tc::load_tile_pairs<kBM>(s_pair, lists, le, m0, cnt, T, tid);
-  init_stage_barriers(s_bars);
+  moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
+  __syncthreads();
 
-  StageLoader<Gemm2BOffset> loader;
+  StageLoader<BM, Gemm2BOffset> loader;
   loader.offset = loader_offset(tid);
 #pragma unroll
-  for (int i = 0; i < kLoadRowsA; ++i) {
+  for (int i = 0; i < Shape::kLoadRowsA; ++i) {
     const int pair = s_pair[(tid >> 3) + kRowStep * i];
     loader.a[i] = c_fp8 + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + (tid & 7) * 16;
   }
   loader.b = w2 + (static_cast<int64_t>(le) * kHidden + h0 + (tid >> 3)) * kInter + (tid & 7) * 16;
 
-  const int lane = tid & 31, r_lo = (tid >> 7) * 64 + ((tid >> 5) & 3) * 16 + (lane >> 2);
+  const int lane = tid & 31, r_lo = thread_row<BM>(tid);
   const int pair_lo = s_pair[r_lo], pair_hi = s_pair[r_lo + 8];
   const float* sa_lo = c_scale + static_cast<int64_t>(pair_lo >= 0 ? pair_lo : 0) * kCScales;
   const float* sa_hi = c_scale + static_cast<int64_t>(pair_hi >= 0 ? pair_hi : 0) * kCScales;
   const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + h0 / kQBlock) * kInterBlocks;
 
-  float acc[kPasses][64];
+  float acc[Shape::kWgPasses][64];
 #pragma unroll
-  for (int p = 0; p < kPasses; ++p)
+  for (int j = 0; j < Shape::kWgPasses; ++j)
 #pragma unroll
-    for (int i = 0; i < 64; ++i) acc[p][i] = 0.f;
+    for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
   constexpr int kFolds = kQBlock / kCScaleCols;  // 2: the C scale changes every 64 K
-  static_assert(kFolds == 2 && kPasses == 2, "two C scales per 128-K block, two W2 scale blocks per tile");
+  static_assert(kFolds == 2 && kBN == 2 * kQBlock, "two C scales per 128-K block, two W2 scale blocks per tile");
   const auto fetch = [&](int kb) {
     const float2 lo = *reinterpret_cast<const float2*>(sa_lo + kb * kFolds);
     const float2 hi = *reinterpret_cast<const float2*>(sa_hi + kb * kFolds);
     return BlockScales{{lo.x, lo.y, hi.x, hi.y, sw[kb], sw[kInterBlocks + kb]}};
   };
-  k_loop<kInterBlocks, kFolds>(aligned_stages(dynamic_smem), s_bars, loader, acc, fetch,
-                               [](float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
+  k_loop<BM, kInterBlocks, kFolds>(aligned_stages(dynamic_smem), loader, acc, fetch,
+                                   [](float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
     const float lo = s.v[f] * s.v[4 + p], hi = s.v[2 + f] * s.v[4 + p];
 #pragma unroll
     for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
@@ -412,11 +382,13 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
     const float w = pair_weight[pair];
     float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + 2 * (lane & 3);
 #pragma unroll
-    for (int p = 0; p < kPasses; ++p)
+    for (int j = 0; j < Shape::kWgPasses; ++j) {
+      const int p = Shape::first_pass(tid >> 7) + j;
 #pragma unroll
-      for (int j = 0; j < 16; ++j)
-        atomicAdd(reinterpret_cast<float2*>(dst + 128 * p + 8 * j),
-                  make_float2(acc[p][4 * j + 2 * half] * w, acc[p][4 * j + 2 * half + 1] * w));
+      for (int q = 0; q < 16; ++q)
+        atomicAdd(reinterpret_cast<float2*>(dst + 128 * p + 8 * q),
+                  make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
+    }
   }
 #endif  // MOE_WG_DEVICE
 }
