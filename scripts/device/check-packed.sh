@@ -27,7 +27,9 @@ solutions=()
 prefixes=()
 for d in $definitions; do
   # One timed reference call is enough for a trace with the harness's latency (the "trace ms" column).
-  args=(bench --definition "$d" --baseline --trials 1 --reference-iterations 1 --traces "$out/check-packed-traces.jsonl" --oracle-processes 4)
+  # The portable build: FlashInfer-Bench builds the packed file for plain sm_XY, whatever target
+  # the baseline defaults to (the MoE's is sm_90a), so that is the harness build to compare with.
+  args=(bench --definition "$d" --baseline --target portable --trials 1 --reference-iterations 1 --traces "$out/check-packed-traces.jsonl" --oracle-processes 4)
   if [ "$mode" = quick ]; then args+=(--workloads ${WORKLOADS:-${quick[$d]}}); prefixes+=(${WORKLOADS:-${quick[$d]}}); fi
   echo "== harness: $d"
   agentforge "${args[@]}" >> "$out/check-packed-bench.log" 2>&1

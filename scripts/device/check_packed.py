@@ -214,9 +214,11 @@ def read_harness_latencies(path):
 
 def newest_harness_library(builds, definition_name, wanted):
     """The newest candidate.so under builds (AgentForge's build cache) of this definition, built
-    without -D settings, whose staged sources contain every text in wanted. A build with -D
-    settings (a sweep's or the tuner's variant of the same sources) is not what was packed: the
-    packed solution carries no compiler flags."""
+    without -D settings and for a plain sm_XY target, whose staged sources contain every text in
+    wanted. A build with -D settings (a sweep's or the tuner's variant of the same sources) is not
+    what was packed: the packed solution carries no compiler flags. An sm_XYa build (a baseline
+    whose default target is arch-specific) runs other code than the packed one, which is built
+    the way FlashInfer-Bench builds it, for plain sm_XY (`bench --target portable` makes that build)."""
     found = []
     for shim in glob.glob(os.path.join(builds, "*", "agentforge_shim.cu")):
         folder = Path(shim).parent
@@ -227,7 +229,7 @@ def newest_harness_library(builds, definition_name, wanted):
             continue
         log = folder / "build.log"
         command = log.read_text(errors="replace").split("\n", 1)[0] if log.is_file() else ""
-        if any(word.startswith("-D") for word in command.split()):
+        if any(word.startswith("-D") or re.search(r"compute_\d+a\b", word) for word in command.split()):
             continue
         staged = {p.read_text(errors="replace") for p in folder.rglob("*")
                   if p.is_file() and p.suffix in (".cu", ".cuh", ".h", ".hpp") and p.name != "agentforge_shim.cu"}
@@ -264,7 +266,8 @@ def self_test():
                {"path": "binding.cu", "content": GENERATED_BINDING + "d: torch binding"}]
     assert [s["path"] for s in kernel_sources({"sources": sources})] == ["kernel.cu"]
     with tempfile.TemporaryDirectory() as builds:
-        for name, defines, age in (("plain", "", 100), ("swept", " -DX=1", 0), ("other", "", 0)):
+        for name, defines, age in (("plain", "", 100), ("swept", " -DX=1", 0), ("other", "", 0),
+                                   ("arch", " -gencode=arch=compute_90a,code=sm_90a", 0)):
             folder = Path(builds) / name
             folder.mkdir()
             definition_name = "other" if name == "other" else "d"
@@ -273,7 +276,7 @@ def self_test():
             (folder / "kernel.cu").write_text("k")
             (folder / "candidate.so").write_text("")
             os.utime(folder / "candidate.so", (1e9 - age, 1e9 - age))
-        # The swept build is newer but carries -D settings; "other" is another definition's.
+        # The swept and arch-specific builds are newer but are not what was packed; "other" is another definition's.
         assert newest_harness_library(builds, "d", ["k"]) == str(Path(builds) / "plain" / "candidate.so")
         assert newest_harness_library(builds, "d", ["not staged"]) is None
     print("self-test passed")

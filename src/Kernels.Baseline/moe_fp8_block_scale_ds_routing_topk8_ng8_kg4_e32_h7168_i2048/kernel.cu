@@ -24,6 +24,9 @@
 //      (MOE_STREAM_K), SwiGLU in the epilogue above. C is kept in bf16.
 //   3. GEMM2 (C bf16 x W2 fp8 -> bf16 fragments, mma m16n8k16), the routing weight applied and the
 //      sums added atomically into the fp32 [T, 7168] accumulator.
+//   Above 256 tokens, in the sm_90a build (the manifest's target; moe_wgmma.cuh): both GEMMs on
+//   wgmma, fp8 x fp8 in 64- or 128-pair x 256 tiles, C in fp8 with a scale per (pair, 64 columns).
+//   A plain sm_90 build (the contest's) compiles those kernels empty and takes the path above.
 //   4. accumulator -> bf16 output (writes every element).
 //   Every launch after routing is a programmatic dependent of the one before (MOE_PDL).
 // MOE_GEMM_IMPL=0 keeps the first baseline: both GEMMs on CUDA cores in fp32 (64 x 128 tiles,

@@ -41,11 +41,13 @@ public static partial class PackChecker
 
     private sealed record ArchPattern(Regex Pattern, ArchKind Kind, string What = "", string Target = "");
 
+    // Instructions as PTX spells them (a dot follows the name), so that identifiers such as
+    // launch_wgmma or wgmma_tile do not count.
     private static readonly ArchPattern[] ArchPatterns =
     [
-        new(new Regex(@"\bwgmma", RegexOptions.Compiled), ArchKind.Instruction, "warpgroup MMA", "sm_90a"),
-        new(new Regex(@"\bsetmaxnreg", RegexOptions.Compiled), ArchKind.Instruction, "register reallocation", "sm_90a"),
-        new(new Regex(@"\btcgen05", RegexOptions.Compiled), ArchKind.Instruction, "5th-generation tensor core instructions", "sm_100a"),
+        new(new Regex(@"\bwgmma(?=\.)", RegexOptions.Compiled), ArchKind.Instruction, "warpgroup MMA", "sm_90a"),
+        new(new Regex(@"\bsetmaxnreg(?=\.)", RegexOptions.Compiled), ArchKind.Instruction, "register reallocation", "sm_90a"),
+        new(new Regex(@"\btcgen05(?=\.)", RegexOptions.Compiled), ArchKind.Instruction, "5th-generation tensor core instructions", "sm_100a"),
         new(new Regex(@"\b(?:sm|compute)_\d{2,3}[af]\b", RegexOptions.Compiled), ArchKind.TargetName),
         new(new Regex(@"\b__CUDA_ARCH_FEAT_SM\d+_ALL\b", RegexOptions.Compiled), ArchKind.Guard, Target: "an 'a' target"),
         new(new Regex(@"\b__CUDA_ARCH_(?:FAMILY_)?SPECIFIC(?:_FEATURES)?__\b", RegexOptions.Compiled), ArchKind.Guard, Target: "an 'a' or 'f' target"),
@@ -55,34 +57,40 @@ public static partial class PackChecker
 
     private static IEnumerable<PackFinding> ArchSpecific(IReadOnlyList<CppSource> sources, string? declaredTarget)
     {
-        var found = false;
+        var unguarded = false;
         foreach (var source in sources)
         {
+            var guarded = ArchGuardedRegions.Find(source.WithoutComments);
             foreach (var pattern in ArchPatterns)
             {
                 // Inline PTX lives in string literals: search the text without comments, strings kept.
-                var matches = pattern.Pattern.Matches(source.WithoutComments);
+                var matches = pattern.Pattern.Matches(source.WithoutComments).ToList();
                 if (matches.Count == 0)
                 {
                     continue;
                 }
-                found = true;
-                var first = matches[0];
+                // Instructions inside feature-macro guards never reach a plain sm_XY build.
+                var outside = pattern.Kind == ArchKind.Guard ? [] : matches.Where(m => !guarded.Contains(m.Index)).ToList();
+                unguarded |= outside.Count > 0;
+                var first = outside.Count > 0 ? outside[0] : matches[0];
                 var count = matches.Count > 1 ? $" ({matches.Count} places)" : "";
                 var code = $"`{first.Value}`{count}";
-                yield return new PackFinding(PackCheck.ArchSpecific, FindingSeverity.Error, source.Path, source.LineOf(first.Index), pattern.Kind switch
+                yield return new PackFinding(PackCheck.ArchSpecific, outside.Count > 0 ? FindingSeverity.Error : FindingSeverity.Warning,
+                    source.Path, source.LineOf(first.Index), (pattern.Kind, outside.Count > 0) switch
                 {
-                    ArchKind.Instruction => $"{code}: {pattern.What}, which compiles only for {pattern.Target}. {OfficialArch}, where ptxas rejects it.",
-                    ArchKind.TargetName => $"{code}: the source names an architecture-specific target. {OfficialArch}; code that needs that target does not build there.",
-                    _ => $"{code}: an architecture-specific feature macro, defined only when compiling for {pattern.Target}. {OfficialArch}, so its build takes the other branch: the code measured here is not the code it runs.",
+                    (ArchKind.Instruction, true) => $"{code}: {pattern.What}, which compiles only for {pattern.Target}. {OfficialArch}, where ptxas rejects it.",
+                    (ArchKind.Instruction, false) => $"{code}: {pattern.What}, which compiles only for {pattern.Target}, only inside feature-macro guards. {OfficialArch}, which compiles the other branch.",
+                    (ArchKind.TargetName, true) => $"{code}: the source names an architecture-specific target. {OfficialArch}; code that needs that target does not build there.",
+                    (ArchKind.TargetName, false) => $"{code}: the source names an architecture-specific target, only inside feature-macro guards. {OfficialArch}, which compiles the other branch.",
+                    _ => $"{code}: an architecture-specific feature macro, defined only when compiling for {pattern.Target}. {OfficialArch}, so its build takes the other branch: time that build (`agentforge bench --target portable`) to know what it runs.",
                 });
             }
         }
         if (declaredTarget is not null)
         {
-            yield return new PackFinding(PackCheck.ArchSpecific, found ? FindingSeverity.Error : FindingSeverity.Warning, null, null,
+            yield return new PackFinding(PackCheck.ArchSpecific, unguarded ? FindingSeverity.Error : FindingSeverity.Warning, null, null,
                 $"the candidate was built and measured for {declaredTarget}; FlashInfer-Bench builds it for plain sm_XY"
-                + (found ? "." : ". No architecture-specific code was found, so it should build, but its timing was taken with other machine code."));
+                + (unguarded ? "." : ". No architecture-specific code outside feature-macro guards was found, so it should build, but its timing was taken with other machine code."));
         }
     }
 

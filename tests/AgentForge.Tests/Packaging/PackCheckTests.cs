@@ -50,14 +50,63 @@ public sealed class PackCheckTests
     }
 
     [Fact]
-    public void A_feature_macro_guard_is_refused_because_the_official_build_takes_the_other_branch()
+    public void A_feature_macro_guard_packs_with_a_warning_that_the_official_build_takes_the_other_branch()
     {
         var kernel = Packing.Kernel(before: "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define FAST 1\n#else\n#define FAST 0\n#endif");
 
-        var finding = Refused(Packing.Pack(Packing.Moe, kernel), PackCheck.ArchSpecific);
+        var result = Packing.Pack(Packing.Moe, kernel);
 
+        Assert.False(result.Refused);
+        var finding = Single(result, PackCheck.ArchSpecific);
+        Assert.Equal(FindingSeverity.Warning, finding.Severity);
         Assert.Equal(6, finding.Line);
         Assert.Contains("takes the other branch", finding.Message);
+        Assert.Contains("--target portable", finding.Message);
+    }
+
+    // An sm_90a-only instruction that a plain sm_90 build never compiles: the branch of a
+    // feature-macro guard, directly or through a macro defined nonzero only inside one.
+    [Theory]
+    [InlineData("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif")]
+    [InlineData("#ifdef __CUDA_ARCH_FEAT_SM90_ALL\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif")]
+    [InlineData("#ifndef __CUDA_ARCH_FEAT_SM90_ALL\n__device__ void f() {}\n#else\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif")]
+    [InlineData("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define HAS_WGMMA 1\n#else\n#define HAS_WGMMA 0\n#endif\n#if HAS_WGMMA\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif")]
+    public void A_guarded_architecture_specific_instruction_packs_with_warnings(string before)
+    {
+        var result = Packing.Pack(Packing.Moe, Packing.Kernel(before: before));
+
+        Assert.False(result.Refused, string.Join("\n", result.Findings));
+        var instruction = result.Findings.Single(f => f.Check == PackCheck.ArchSpecific && f.Message.StartsWith("`wgmma`", StringComparison.Ordinal));
+        Assert.Equal(FindingSeverity.Warning, instruction.Severity);
+        Assert.Contains("only inside feature-macro guards", instruction.Message);
+    }
+
+    [Theory]
+    [InlineData("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n__device__ void f() {}\n#else\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif")]
+    [InlineData("#if !defined(__CUDA_ARCH_FEAT_SM90_ALL)\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif")]
+    [InlineData("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define HAS_WGMMA 1\n#endif\n#define HAS_WGMMA 1\n#if HAS_WGMMA\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif")]
+    [InlineData("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#endif\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }")]
+    public void An_instruction_a_plain_build_compiles_is_refused_even_beside_a_guard(string before)
+    {
+        var result = Packing.Pack(Packing.Moe, Packing.Kernel(before: before));
+
+        Assert.True(result.Refused);
+        var instruction = result.Findings.Single(f => f.Check == PackCheck.ArchSpecific && f.Message.StartsWith("`wgmma`", StringComparison.Ordinal));
+        Assert.Equal(FindingSeverity.Error, instruction.Severity);
+        Assert.Contains("ptxas rejects it", instruction.Message);
+    }
+
+    [Fact]
+    public void A_candidate_built_for_sm_90a_with_guarded_code_packs_with_warnings()
+    {
+        var kernel = Packing.Kernel(before: "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n__device__ void f() { asm volatile(\"wgmma.fence.sync.aligned;\"); }\n#endif");
+        var input = Packing.Input(Packing.Moe, new SourceFile("kernel.cu", kernel)) with { Target = "sm_90a" };
+
+        var result = Packing.Packer.Pack(Packing.Definition(Packing.Moe), input, new PackOptions(BindingKind.TvmFfi));
+
+        Assert.False(result.Refused);
+        Assert.All(result.Findings.Where(f => f.Check == PackCheck.ArchSpecific), f => Assert.Equal(FindingSeverity.Warning, f.Severity));
+        Assert.Contains(result.Findings, f => f.File is null && f.Message.Contains("No architecture-specific code outside feature-macro guards", StringComparison.Ordinal));
     }
 
     [Fact]

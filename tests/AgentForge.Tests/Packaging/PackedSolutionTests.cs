@@ -14,7 +14,7 @@ public sealed class PackedSolutionTests
         var result = Packing.PackBaseline(definition, Packing.Binding(binding));
         var json = TraceJson.WriteSolution(result.Solution!);
 
-        Assert.Empty(result.Findings);
+        Packing.AssertBaselineFindings(definition, result.Findings);
         Assert.Empty(SchemaCheck.Errors("solution", json));
         Assert.Empty(SchemaCheck.KeyOrderProblems("solution", json));
         Assert.Empty(SolutionRules.Check(result.Solution!, "(packed)"));
@@ -36,7 +36,9 @@ public sealed class PackedSolutionTests
         }
         Assert.Equal(Packing.ContractHeader, solution.Sources[kernelFiles.Count].Content);
         Assert.Equal(BindingGenerator.Generate(Packing.Definition(definition), Packing.Binding(binding), "run"), solution.Sources[kernelFiles.Count + 1].Content);
-        Assert.Equal(new BuildSpec("cuda", ["cuda"], "binding.cu::run", [], true, binding), solution.Spec);
+        Assert.Equal(("cuda", "binding.cu::run", true, binding), (solution.Spec.Language, solution.Spec.EntryPoint, solution.Spec.DestinationPassingStyle, solution.Spec.Binding));
+        Assert.Empty(solution.Spec.Dependencies);
+        Assert.Equal(Packing.BaselineHardware(definition), solution.Spec.TargetHardware);
         Assert.Equal(entry.Name, solution.Name);
         Assert.Equal(definition, solution.Definition);
         Assert.Equal(SolutionPacker.DefaultAuthor, solution.Author);

@@ -56,6 +56,26 @@ internal static class Packing
         return result.Solution!;
     }
 
+    /// <summary>
+    /// What packing a baseline may say: nothing for a portable one; for one built for an 'a'
+    /// target (its manifest target, e.g. the MoE's sm_90a), only the architecture-specific
+    /// warnings that the official plain sm_XY build compiles its guarded fallback.
+    /// </summary>
+    public static void AssertBaselineFindings(string definition, IReadOnlyList<PackFinding> findings)
+    {
+        if (!Catalog.For(definition)!.Target.EndsWith('a'))
+        {
+            Assert.Empty(findings);
+            return;
+        }
+        Assert.NotEmpty(findings);
+        Assert.All(findings, f => Assert.True(f.Check == PackCheck.ArchSpecific && f.Severity == FindingSeverity.Warning, f.ToString()));
+    }
+
+    /// <summary>The target_hardware a packed baseline declares: "cuda", and its 'a' target if it has one.</summary>
+    public static IReadOnlyList<string> BaselineHardware(string definition) =>
+        Catalog.For(definition)!.Target is var t && t.EndsWith('a') ? ["cuda", t] : ["cuda"];
+
     // ---- small candidates for the checks (never compiled; the checks read text) ----
 
     /// <summary>MoE: tensors, an int32_t and a float scalar, one output.</summary>
