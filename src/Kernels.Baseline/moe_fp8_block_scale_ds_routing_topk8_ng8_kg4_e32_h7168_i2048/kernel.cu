@@ -173,8 +173,9 @@
 #ifndef MOE_WGMMA
 #define MOE_WGMMA 2
 #endif
-// @tunable MOE_WGMMA_MIN_T: 256, 1024 (default 256) when MOE_WGMMA=1|2
-// The wgmma GEMMs serve above this many tokens (unsplit), in place of the streamed tiles.
+// @tunable MOE_WGMMA_MIN_T: 16, 64, 256, 1024 (default 256) when MOE_WGMMA=1|2
+// The wgmma GEMMs serve above this many tokens (unsplit; never at or below MOE_SMALL_T, where K
+// is split), in place of the streamed tiles.
 #ifndef MOE_WGMMA_MIN_T
 #define MOE_WGMMA_MIN_T 256
 #endif
