@@ -188,15 +188,6 @@
 #ifndef MOE_WGMMA_STAGES
 #define MOE_WGMMA_STAGES 4
 #endif
-// @tunable MOE_WGMMA_PRODUCER: 0, 1 (default 1) when MOE_WGMMA=1|2
-// 1: a 9th warp does all the loading (cp.async, scales included) and hands stages to the two MMA
-// warpgroups through full / empty mbarriers (288 threads: 224 registers each by the launch bounds,
-// no setmaxnreg); 0: the MMA warpgroups load in lockstep, a block barrier per K block. Predicted
-// (before the first run): the warpgroups stop waiting for each other, GEMM1 at T=14107 1.76 ->
-// ~1.3 ms (ncu clocks); a risk: the MMA threads need ~205 of the 224 registers.
-#ifndef MOE_WGMMA_PRODUCER
-#define MOE_WGMMA_PRODUCER 1
-#endif
 
 namespace {
 
