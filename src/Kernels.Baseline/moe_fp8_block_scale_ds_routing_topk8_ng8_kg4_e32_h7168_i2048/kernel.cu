@@ -188,6 +188,15 @@
 #ifndef MOE_WGMMA_STAGES
 #define MOE_WGMMA_STAGES 4
 #endif
+// @tunable MOE_WGMMA_PRODUCER: 0, 1 (default 1) when MOE_WGMMA=1|2
+// 1: a third warpgroup does all the loading (cp.async, scales included) and hands stages to the
+// two MMA warpgroups through full / empty mbarriers, setmaxnreg 56 / 224 (384 threads); 0: the MMA
+// warpgroups load in lockstep, a block barrier per K block. Session 5: a single producer warp
+// (288 threads) was capped at 168 registers and spilled (6.0 vs 2.7 ms at T=14107). Predicted for
+// the warpgroup (before its first run): GEMM1 at T=14107 ~1.7 -> ~1.3 ms (ncu clocks).
+#ifndef MOE_WGMMA_PRODUCER
+#define MOE_WGMMA_PRODUCER 1
+#endif
 
 namespace {
 

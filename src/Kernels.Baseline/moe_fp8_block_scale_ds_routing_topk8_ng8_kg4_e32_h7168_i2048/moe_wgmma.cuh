@@ -35,15 +35,26 @@ namespace moe_wg {
 #define MOE_WG_DEVICE 0
 #endif
 
-constexpr int kThreads = 256;                    // two warpgroups
+// MOE_WGMMA_PRODUCER=1: a third warpgroup only loads (cp.async, stages handed over through full /
+// empty mbarriers), so the two MMA warpgroups never wait for each other or for a block barrier;
+// setmaxnreg moves registers from it (56) to them (224). 0: the two MMA warpgroups also load, in
+// lockstep (one block barrier per K block). A single producer warp does not work: registers are
+// split per SM sub-partition, so 9 warps cap every thread at 168 like 12 do (measured: spills).
+// ptxas honours setmaxnreg only with a minimum of 1 block in __launch_bounds__ and when the
+// producer's branch returns from the kernel without joining the MMA code (setmaxnreg_probe.cu).
+constexpr bool kProducerWarp = MOE_WGMMA_PRODUCER == 1;
+constexpr int kConsumers = 256;                  // the two MMA warpgroups
+constexpr int kProducers = kProducerWarp ? 128 : 0;
+constexpr int kThreads = kConsumers + kProducers;
+constexpr int kProducerRegs = 56, kConsumerRegs = 224;  // 128 x 56 + 256 x 224 = 384 x 168
 constexpr int kBN = 256;                         // B rows per tile: two column passes of 128
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr int kCScaleCols = 64;                  // C columns per fp8 scale (one GEMM1 pass)
 constexpr int kCScales = kInter / kCScaleCols;   // 32 scales per pair
-constexpr int kLoadRowsB = kBN * 8 / kThreads;   // 8 B rows per thread (8 chunks per row)
-constexpr int kRowStep = kThreads / 8;           // 32: a thread's rows are kRowStep apart
+constexpr int kLoadRowsB = kBN * 8 / kConsumers; // 8 B rows per thread (8 chunks per row), lockstep loading
+constexpr int kRowStep = kConsumers / 8;         // 32: a thread's rows are kRowStep apart
 
 // A tile of BM pairs (64 or 128) x kBN B rows, as four or two (m64, n128) sub-tiles: with 128
 // rows warpgroup w takes rows [64w, 64w + 64) in both column passes; with 64 rows it takes
@@ -54,7 +65,8 @@ struct Tile {
   static constexpr int kTileA = BM * kRowBytes;
   static constexpr int kStageBytes = kTileA + kTileB;
   static constexpr int kSmem = kStages * kStageBytes + 1024;  // + room to align the first stage to 1024 B
-  static constexpr int kLoadRowsA = BM * 8 / kThreads;        // 4 or 2 A rows per thread
+  static constexpr int kLoadRowsA = BM * 8 / kConsumers;      // 4 or 2 A rows per thread (lockstep loading)
+  static constexpr int kScaleSlots = 2 * BM + 2;              // per stage: 1 or 2 A scales per row, 2 weight scales
   static constexpr int kWgPasses = BM / 64;                   // column passes per warpgroup
   static_assert(kStages >= 2 && kSmem <= 227 * 1024, "stages out of range");
   __device__ __forceinline__ static int row_group(int wg) { return BM == 128 ? wg : 0; }
@@ -198,6 +210,114 @@ __device__ __forceinline__ void k_loop(uint32_t smem, const Loader& loader, floa
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
 
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, int parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+  } while (!done);
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// Arrives on bar once every cp.async this thread issued so far has landed (counted in the init).
+__device__ __forceinline__ void mbar_arrive_on_cp_async(uint32_t bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void cp_async4(float* dst, const float* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(moe_tc::smem_addr(dst)), "l"(src) : "memory");
+}
+__device__ __forceinline__ void cp_async8(float* dst, const float* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(moe_tc::smem_addr(dst)), "l"(src) : "memory");
+}
+
+// The stages' "full" (the producer's 128 threads' copies landed) and "empty" (the 256 MMA threads
+// have read it) mbarriers, set up by thread 0 before the block barrier that follows.
+__device__ __forceinline__ void init_stage_barriers(uint64_t* bars) {
+  if (kProducerWarp && threadIdx.x == 0) {
+    const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(full + 8 * s, kProducers);
+      mbar_init(empty + 8 * s, kConsumers);
+    }
+  }
+}
+
+// The producer warpgroup: for each K block, once the MMA threads have released the stage it
+// refills (the one read kStages blocks before), 16-byte pieces of the BM A rows (a_row(r): row
+// r's start) and of the 256 B rows (b_base + b_offset(r)) with the 128-byte swizzle, producer
+// thread p taking piece p % 8 of rows p / 8 + 16 i; then load_scales(s, kb, p) copies the block's
+// scales into the stage's scale slots, and the threads' arrivals on "full" follow their copies.
+template <int BM, int kKBlocks, typename ARow, typename BOffset, typename LoadScales>
+__device__ __forceinline__ void produce(uint32_t smem, uint64_t* bars, ARow&& a_row, const uint8_t* b_base, BOffset&& b_offset,
+                                        LoadScales&& load_scales) {
+  using Shape = Tile<BM>;
+  const int p = threadIdx.x - kConsumers, chunk = p & 7, r0 = p >> 3;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+#pragma unroll 1
+  for (int kb = 0; kb < kKBlocks; ++kb) {
+    const int s = kb % kStages;
+    if (kb >= kStages) mbar_wait(empty + 8 * s, (kb / kStages - 1) & 1);
+    const uint32_t stage = smem + s * Shape::kStageBytes;
+#pragma unroll
+    for (int i = 0; i < BM / 16; ++i) {
+      const int row = r0 + 16 * i;
+      cp_async16(stage + row * kRowBytes + ((chunk ^ (row & 7)) << 4), a_row(row) + kb * kRowBytes + chunk * 16);
+    }
+#pragma unroll
+    for (int i = 0; i < kBN / 16; ++i) {
+      const int row = r0 + 16 * i;
+      cp_async16(stage + Shape::kTileA + row * kRowBytes + ((chunk ^ (row & 7)) << 4),
+                 b_base + b_offset(row) + kb * kRowBytes + chunk * 16);
+    }
+    load_scales(s, kb, p);
+    mbar_arrive_on_cp_async(full + 8 * s);
+  }
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+}
+
+// The MMA warpgroups with a producer warp: wait for the stage to be full, read its scales
+// (read(s)), multiply as k_loop does, release the stage once the last MMA has read it, fold.
+template <int BM, int kKBlocks, int kFolds, typename Read, typename Fold>
+__device__ __forceinline__ void consume(uint32_t smem, uint64_t* bars, float (&acc)[Tile<BM>::kWgPasses][64], Read&& read,
+                                        Fold&& fold) {
+  using Shape = Tile<BM>;
+  const int wg = threadIdx.x >> 7;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+  float tmp[64];
+#pragma unroll 1
+  for (int kb = 0; kb < kKBlocks; ++kb) {
+    const int s = kb % kStages;
+    mbar_wait(full + 8 * s, (kb / kStages) & 1);
+    fence_proxy_async();
+    const BlockScales scales = read(s);
+    const uint32_t stage = smem + s * Shape::kStageBytes;
+    const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
+#pragma unroll
+    for (int j = 0; j < Shape::kWgPasses; ++j) {
+      const int p = Shape::first_pass(wg) + j;
+      const uint32_t b_tile = stage + Shape::kTileA + p * 128 * kRowBytes;
+#pragma unroll
+      for (int f = 0; f < kFolds; ++f) {
+        wgmma_fence();
+#pragma unroll
+        for (int k = 0; k < 4 / kFolds; ++k) {
+          const uint32_t byte = (f * (4 / kFolds) + k) * 32;
+          wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_tile + byte), desc_sw128(b_tile + byte), k);
+        }
+        wgmma_commit();
+        wgmma_wait_all();
+        fence_fragment(tmp);
+        if (j == Shape::kWgPasses - 1 && f == kFolds - 1) mbar_arrive(empty + 8 * s);
+        fold(acc[j], tmp, scales, p, f);
+      }
+    }
+  }
+}
+
 // This thread's two accumulator rows in a BM-row tile (the m64 layout): 16 per warp, lane / 4 and +8.
 template <int BM>
 __device__ __forceinline__ int thread_row(int tid) {
@@ -212,15 +332,17 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
 // B row offsets (bytes from the tile's first W1 row n0) of a GEMM1 loader's rows 32 i + (tid >> 3):
 // B rows [128p, 128p + 64) are X1 rows n0 + 64p.., [128p + 64, 128p + 128) the X2 rows kInter + n0 + 64p..
 struct Gemm1BOffset {
-  static __device__ __forceinline__ int64_t at(int i) {
-    const int row = kRowStep * i, p = row / 128, in_pass = row % 128;
+  static __device__ __forceinline__ int64_t row(int r) {
+    const int p = r / 128, in_pass = r % 128;
     const int w_row = (in_pass < 64 ? 0 : kInter) + 64 * p + in_pass % 64;
     return static_cast<int64_t>(w_row) * kHidden;
   }
+  static __device__ __forceinline__ int64_t at(int i) { return row(kRowStep * i); }
 };
 // GEMM2's B rows are W2 rows h0.. in order.
 struct Gemm2BOffset {
-  static __device__ __forceinline__ int64_t at(int i) { return static_cast<int64_t>(kRowStep * i) * kInter; }
+  static __device__ __forceinline__ int64_t row(int r) { return static_cast<int64_t>(r) * kInter; }
+  static __device__ __forceinline__ int64_t at(int i) { return row(kRowStep * i); }
 };
 #endif  // MOE_WG_DEVICE
 
@@ -238,27 +360,21 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   __shared__ int s_pair[BM];
+  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer warp)
+  __shared__ __align__(16) float s_scales[kProducerWarp ? kStages * Shape::kScaleSlots : 1];
   const int le = blockIdx.z, m0 = blockIdx.y * BM, n0 = blockIdx.x * 128;
   const int cnt = counts[le];
   if (m0 >= cnt) return;  // block-uniform
   const int tid = threadIdx.x;
   moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
+  init_stage_barriers(s_bars);
   __syncthreads();
 
-  StageLoader<BM, Gemm1BOffset> loader;
-  loader.offset = loader_offset(tid);
-#pragma unroll
-  for (int i = 0; i < Shape::kLoadRowsA; ++i) {
-    // Rows past the expert's count read token 0 (finite data) and are never stored.
-    const int pair = s_pair[(tid >> 3) + kRowStep * i];
-    loader.a[i] = hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden + (tid & 7) * 16;
-  }
-  loader.b = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + (tid >> 3)) * kHidden + (tid & 7) * 16;
-
-  const int lane = tid & 31, r_lo = thread_row<BM>(tid);
+  // An MMA thread's two rows (the producer warp's values are unused); rows past the expert's
+  // count read token 0 (finite data) and are never stored.
+  const int lane = tid & 31, r_lo = thread_row<BM>(tid < kConsumers ? tid : 0);
   const int pair_lo = s_pair[r_lo], pair_hi = s_pair[r_lo + 8];
-  const float* sa_lo = hidden_scale + (pair_lo >= 0 ? pair_lo / kTopK : 0);
-  const float* sa_hi = hidden_scale + (pair_hi >= 0 ? pair_hi / kTopK : 0);
+  const auto token = [&](int pair) { return pair >= 0 ? pair / kTopK : 0; };
   // The tile's 128 X1 columns are one W1 scale block, and so are their X2 columns.
   const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
   const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
@@ -268,16 +384,47 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
   for (int j = 0; j < Shape::kWgPasses; ++j)
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
-  const auto fetch = [&](int kb) {
-    return BlockScales{{sa_lo[static_cast<int64_t>(kb) * T], sa_hi[static_cast<int64_t>(kb) * T], sw1[kb], sw2[kb], 0.f, 0.f}};
-  };
-  k_loop<BM, kHiddenBlocks, 1>(aligned_stages(dynamic_smem), loader, acc, fetch,
-                               [](float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
+  // Scales: v = {row lo's activation scale, row hi's, X1 weight scale, X2 weight scale}.
+  const auto fold = [](float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
     // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
     const float f[4] = {s.v[0] * s.v[2], s.v[1] * s.v[2], s.v[0] * s.v[3], s.v[1] * s.v[3]};
 #pragma unroll
     for (int i = 0; i < 64; ++i) a[i] += t[i] * f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)];
-  });
+  };
+  const uint32_t stages = aligned_stages(dynamic_smem);
+  if constexpr (kProducerWarp) {
+    if (tid >= kConsumers) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
+      produce<BM, kHiddenBlocks>(
+          stages, s_bars, [&](int row) { return hidden + static_cast<int64_t>(token(s_pair[row])) * kHidden; },
+          w1 + (static_cast<int64_t>(le) * kGemm1Out + n0) * kHidden, [](int row) { return Gemm1BOffset::row(row); },
+          [&](int st, int kb, int l) {
+            float* slots = s_scales + st * Shape::kScaleSlots;
+            for (int r = l; r < BM; r += kProducers) cp_async4(slots + r, hidden_scale + static_cast<int64_t>(kb) * T + token(s_pair[r]));
+            if (l == 0) cp_async4(slots + BM, sw1 + kb);
+            if (l == 1) cp_async4(slots + BM + 1, sw2 + kb);
+          });
+      return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
+    consume<BM, kHiddenBlocks, 1>(stages, s_bars, acc, [&](int st) {
+      const float* slots = s_scales + st * Shape::kScaleSlots;
+      return BlockScales{{slots[r_lo], slots[r_lo + 8], slots[BM], slots[BM + 1], 0.f, 0.f}};
+    }, fold);
+  } else {
+    StageLoader<BM, Gemm1BOffset> loader;
+    loader.offset = loader_offset(tid);
+#pragma unroll
+    for (int i = 0; i < Shape::kLoadRowsA; ++i)
+      loader.a[i] = hidden + static_cast<int64_t>(token(s_pair[(tid >> 3) + kRowStep * i])) * kHidden + (tid & 7) * 16;
+    loader.b = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + (tid >> 3)) * kHidden + (tid & 7) * 16;
+    const float* sa_lo = hidden_scale + token(pair_lo);
+    const float* sa_hi = hidden_scale + token(pair_hi);
+    const auto fetch = [&](int kb) {
+      return BlockScales{{sa_lo[static_cast<int64_t>(kb) * T], sa_hi[static_cast<int64_t>(kb) * T], sw1[kb], sw2[kb], 0.f, 0.f}};
+    };
+    k_loop<BM, kHiddenBlocks, 1>(stages, loader, acc, fetch, fold);
+  }
 
   // SwiGLU: C[pair][n0 + 64 p + 8 j + 2 (lane % 4) + e] = silu(X2) * X1, X2 in fragment i + 32.
 #pragma unroll
@@ -334,26 +481,19 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   __shared__ int s_pair[BM];
+  __shared__ uint64_t s_bars[2 * kStages];
+  __shared__ __align__(16) float s_scales[kProducerWarp ? kStages * Shape::kScaleSlots : 1];
   const int le = blockIdx.z, m0 = blockIdx.y * BM, h0 = blockIdx.x * kBN;
   const int cnt = counts[le];
   if (m0 >= cnt) return;
   const int tid = threadIdx.x;
   moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
+  init_stage_barriers(s_bars);
   __syncthreads();
 
-  StageLoader<BM, Gemm2BOffset> loader;
-  loader.offset = loader_offset(tid);
-#pragma unroll
-  for (int i = 0; i < Shape::kLoadRowsA; ++i) {
-    const int pair = s_pair[(tid >> 3) + kRowStep * i];
-    loader.a[i] = c_fp8 + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + (tid & 7) * 16;
-  }
-  loader.b = w2 + (static_cast<int64_t>(le) * kHidden + h0 + (tid >> 3)) * kInter + (tid & 7) * 16;
-
-  const int lane = tid & 31, r_lo = thread_row<BM>(tid);
+  const int lane = tid & 31, r_lo = thread_row<BM>(tid < kConsumers ? tid : 0);
   const int pair_lo = s_pair[r_lo], pair_hi = s_pair[r_lo + 8];
-  const float* sa_lo = c_scale + static_cast<int64_t>(pair_lo >= 0 ? pair_lo : 0) * kCScales;
-  const float* sa_hi = c_scale + static_cast<int64_t>(pair_hi >= 0 ? pair_hi : 0) * kCScales;
+  const auto c_row = [&](int pair) { return static_cast<int64_t>(pair >= 0 ? pair : 0); };
   const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + h0 / kQBlock) * kInterBlocks;
 
   float acc[Shape::kWgPasses][64];
@@ -363,17 +503,49 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
     for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
   constexpr int kFolds = kQBlock / kCScaleCols;  // 2: the C scale changes every 64 K
   static_assert(kFolds == 2 && kBN == 2 * kQBlock, "two C scales per 128-K block, two W2 scale blocks per tile");
-  const auto fetch = [&](int kb) {
-    const float2 lo = *reinterpret_cast<const float2*>(sa_lo + kb * kFolds);
-    const float2 hi = *reinterpret_cast<const float2*>(sa_hi + kb * kFolds);
-    return BlockScales{{lo.x, lo.y, hi.x, hi.y, sw[kb], sw[kInterBlocks + kb]}};
-  };
-  k_loop<BM, kInterBlocks, kFolds>(aligned_stages(dynamic_smem), loader, acc, fetch,
-                                   [](float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
+  // Scales: v = {row lo's two C scales, row hi's two, the W2 scales of column passes 0 and 1}.
+  const auto fold = [](float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
     const float lo = s.v[f] * s.v[4 + p], hi = s.v[2 + f] * s.v[4 + p];
 #pragma unroll
     for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
-  });
+  };
+  const uint32_t stages = aligned_stages(dynamic_smem);
+  if constexpr (kProducerWarp) {
+    if (tid >= kConsumers) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
+      produce<BM, kInterBlocks>(
+          stages, s_bars, [&](int row) { return c_fp8 + c_row(s_pair[row]) * kInter; },
+          w2 + (static_cast<int64_t>(le) * kHidden + h0) * kInter, [](int row) { return Gemm2BOffset::row(row); },
+          [&](int st, int kb, int l) {
+            float* slots = s_scales + st * Shape::kScaleSlots;
+            for (int r = l; r < BM; r += kProducers) cp_async8(slots + 2 * r, c_scale + c_row(s_pair[r]) * kCScales + kb * kFolds);
+            if (l == 0) cp_async4(slots + 2 * BM, sw + kb);
+            if (l == 1) cp_async4(slots + 2 * BM + 1, sw + kInterBlocks + kb);
+          });
+      return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
+    consume<BM, kInterBlocks, kFolds>(stages, s_bars, acc, [&](int st) {
+      const float* slots = s_scales + st * Shape::kScaleSlots;
+      return BlockScales{{slots[2 * r_lo], slots[2 * r_lo + 1], slots[2 * (r_lo + 8)], slots[2 * (r_lo + 8) + 1],
+                          slots[2 * BM], slots[2 * BM + 1]}};
+    }, fold);
+  } else {
+    StageLoader<BM, Gemm2BOffset> loader;
+    loader.offset = loader_offset(tid);
+#pragma unroll
+    for (int i = 0; i < Shape::kLoadRowsA; ++i)
+      loader.a[i] = c_fp8 + c_row(s_pair[(tid >> 3) + kRowStep * i]) * kInter + (tid & 7) * 16;
+    loader.b = w2 + (static_cast<int64_t>(le) * kHidden + h0 + (tid >> 3)) * kInter + (tid & 7) * 16;
+    const float* sa_lo = c_scale + c_row(pair_lo) * kCScales;
+    const float* sa_hi = c_scale + c_row(pair_hi) * kCScales;
+    const auto fetch = [&](int kb) {
+      const float2 lo = *reinterpret_cast<const float2*>(sa_lo + kb * kFolds);
+      const float2 hi = *reinterpret_cast<const float2*>(sa_hi + kb * kFolds);
+      return BlockScales{{lo.x, lo.y, hi.x, hi.y, sw[kb], sw[kInterBlocks + kb]}};
+    };
+    k_loop<BM, kInterBlocks, kFolds>(stages, loader, acc, fetch, fold);
+  }
 
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
