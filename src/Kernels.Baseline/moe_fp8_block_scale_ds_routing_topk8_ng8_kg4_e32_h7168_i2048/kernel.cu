@@ -188,14 +188,15 @@
 #ifndef MOE_WGMMA_STAGES
 #define MOE_WGMMA_STAGES 4
 #endif
-// @tunable MOE_WGMMA_PRODUCER: 0, 1 (default 1) when MOE_WGMMA=1|2
-// 1: a third warpgroup does all the loading (cp.async, scales included) and hands stages to the
-// two MMA warpgroups through full / empty mbarriers, setmaxnreg 56 / 224 (384 threads); 0: the MMA
-// warpgroups load in lockstep, a block barrier per K block. Session 5: a single producer warp
-// (288 threads) was capped at 168 registers and spilled (6.0 vs 2.7 ms at T=14107). Predicted for
-// the warpgroup (before its first run): GEMM1 at T=14107 ~1.7 -> ~1.3 ms (ncu clocks).
+// @tunable MOE_WGMMA_PRODUCER: 0, 1, 2 (default 2) when MOE_WGMMA=1|2
+// A third warpgroup does all the loading (cp.async, scales included) and hands stages to the two
+// MMA warpgroups through full / empty mbarriers, setmaxnreg 56 / 224 (384 threads): 1 for every
+// wgmma tile, 2 for the 64-pair tiles only, 0 never (the MMA warpgroups load in lockstep, a block
+// barrier per K block). H200, session 5, one call: T=901 (64-pair tiles) 557 -> 489 us with it,
+// T=14107 (128-pair tiles) 2.69 -> 2.92 ms, T=11948 2.34 -> 2.48. Predicted ~-25% for GEMM1 at
+// T=14107. A single producer warp (288 threads) was capped at 168 registers and spilled.
 #ifndef MOE_WGMMA_PRODUCER
-#define MOE_WGMMA_PRODUCER 1
+#define MOE_WGMMA_PRODUCER 2
 #endif
 
 namespace {
@@ -769,7 +770,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM>;
     cudaError_t e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
     if (e == cudaSuccess)
-      e = afg::launch(MOE_PDL, gemm1, dim3(kInter / 128, row_tiles, kLocalExperts), dim3(moe_wg::kThreads),
+      e = afg::launch(MOE_PDL, gemm1, dim3(kInter / 128, row_tiles, kLocalExperts), dim3(Shape::kThreads),
                       static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                       hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                       gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
@@ -777,7 +778,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
       if (e == cudaSuccess)
-        e = afg::launch(MOE_PDL, gemm2, dim3(kHidden / moe_wg::kBN, row_tiles, kLocalExperts), dim3(moe_wg::kThreads),
+        e = afg::launch(MOE_PDL, gemm2, dim3(kHidden / moe_wg::kBN, row_tiles, kLocalExperts), dim3(Shape::kThreads),
                         static_cast<size_t>(Shape::kSmem), stream, static_cast<const uint8_t*>(static_cast<void*>(cbuf)),
                         static_cast<const float*>(cscale), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),

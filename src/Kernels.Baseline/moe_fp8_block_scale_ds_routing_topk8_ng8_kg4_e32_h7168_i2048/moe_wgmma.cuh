@@ -35,17 +35,16 @@ namespace moe_wg {
 #define MOE_WG_DEVICE 0
 #endif
 
-// MOE_WGMMA_PRODUCER=1: a third warpgroup only loads (cp.async, stages handed over through full /
-// empty mbarriers), so the two MMA warpgroups never wait for each other or for a block barrier;
-// setmaxnreg moves registers from it (56) to them (224). 0: the two MMA warpgroups also load, in
-// lockstep (one block barrier per K block). A single producer warp does not work: registers are
-// split per SM sub-partition, so 9 warps cap every thread at 168 like 12 do (measured: spills).
-// ptxas honours setmaxnreg only with a minimum of 1 block in __launch_bounds__ and when the
-// producer's branch returns from the kernel without joining the MMA code (setmaxnreg_probe.cu).
-constexpr bool kProducerWarp = MOE_WGMMA_PRODUCER == 1;
+// With a producer (MOE_WGMMA_PRODUCER: 1 always, 2 for 64-pair tiles only), a third warpgroup
+// only loads (cp.async, stages handed over through full / empty mbarriers), so the two MMA
+// warpgroups never wait for each other or for a block barrier; setmaxnreg moves registers from it
+// (56) to them (224). Without one, the two MMA warpgroups also load, in lockstep (one block
+// barrier per K block). A single producer warp does not work: registers are split per SM
+// sub-partition, so 9 warps cap every thread at 168 like 12 do (measured: spills). ptxas honours
+// setmaxnreg only with a minimum of 1 block in __launch_bounds__ and when the producer's branch
+// returns from the kernel without joining the MMA code (setmaxnreg_probe.cu in the session-5 results).
 constexpr int kConsumers = 256;                  // the two MMA warpgroups
-constexpr int kProducers = kProducerWarp ? 128 : 0;
-constexpr int kThreads = kConsumers + kProducers;
+constexpr int kProducers = 128;                  // the producer warpgroup, when there is one
 constexpr int kProducerRegs = 56, kConsumerRegs = 224;  // 128 x 56 + 256 x 224 = 384 x 168
 constexpr int kBN = 256;                         // B rows per tile: two column passes of 128
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
@@ -67,6 +66,10 @@ struct Tile {
   static constexpr int kSmem = kStages * kStageBytes + 1024;  // + room to align the first stage to 1024 B
   static constexpr int kLoadRowsA = BM * 8 / kConsumers;      // 4 or 2 A rows per thread (lockstep loading)
   static constexpr int kScaleSlots = 2 * BM + 2;              // per stage: 1 or 2 A scales per row, 2 weight scales
+  // Measured (session 5, H200): the producer warpgroup helps 64-pair tiles (T=901 557 -> 489 us)
+  // and hurts 128-pair ones (T=14107 2.69 -> 2.92 ms).
+  static constexpr bool kProducer = MOE_WGMMA_PRODUCER == 1 || (MOE_WGMMA_PRODUCER == 2 && BM == 64);
+  static constexpr int kThreads = kConsumers + (kProducer ? kProducers : 0);
   static constexpr int kWgPasses = BM / 64;                   // column passes per warpgroup
   static_assert(kStages >= 2 && kSmem <= 227 * 1024, "stages out of range");
   __device__ __forceinline__ static int row_group(int wg) { return BM == 128 ? wg : 0; }
@@ -236,8 +239,9 @@ __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
 
 // The stages' "full" (the producer's 128 threads' copies landed) and "empty" (the 256 MMA threads
 // have read it) mbarriers, set up by thread 0 before the block barrier that follows.
+template <int BM>
 __device__ __forceinline__ void init_stage_barriers(uint64_t* bars) {
-  if (kProducerWarp && threadIdx.x == 0) {
+  if (Tile<BM>::kProducer && threadIdx.x == 0) {
     const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
     for (int s = 0; s < kStages; ++s) {
       mbar_init(full + 8 * s, kProducers);
@@ -350,7 +354,7 @@ struct Gemm2BOffset {
 // GEMM1 + SwiGLU. blockIdx.x: 128 C columns n0 (W1 rows n0.. and kInter + n0..), y: BM-pair row
 // tile of expert blockIdx.z. kFp8C: C in fp8 with a scale per (pair, 64 columns) into c_scale.
 template <bool kFp8C, int BM>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
@@ -361,13 +365,13 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
   extern __shared__ uint8_t dynamic_smem[];
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer warp)
-  __shared__ __align__(16) float s_scales[kProducerWarp ? kStages * Shape::kScaleSlots : 1];
+  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   const int le = blockIdx.z, m0 = blockIdx.y * BM, n0 = blockIdx.x * 128;
   const int cnt = counts[le];
   if (m0 >= cnt) return;  // block-uniform
   const int tid = threadIdx.x;
   moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
-  init_stage_barriers(s_bars);
+  init_stage_barriers<BM>(s_bars);
   __syncthreads();
 
   // An MMA thread's two rows (the producer warp's values are unused); rows past the expert's
@@ -392,7 +396,7 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
     for (int i = 0; i < 64; ++i) a[i] += t[i] * f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)];
   };
   const uint32_t stages = aligned_stages(dynamic_smem);
-  if constexpr (kProducerWarp) {
+  if constexpr (Shape::kProducer) {
     if (tid >= kConsumers) {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
       produce<BM, kHiddenBlocks>(
@@ -471,7 +475,7 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
 // per-64-column scales. blockIdx.x: 256 hidden columns h0 (two W2 scale blocks, one per column
 // pass), y: BM-pair row tile, z: expert.
 template <int BM>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
                    const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists,
@@ -482,13 +486,13 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
   extern __shared__ uint8_t dynamic_smem[];
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];
-  __shared__ __align__(16) float s_scales[kProducerWarp ? kStages * Shape::kScaleSlots : 1];
+  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   const int le = blockIdx.z, m0 = blockIdx.y * BM, h0 = blockIdx.x * kBN;
   const int cnt = counts[le];
   if (m0 >= cnt) return;
   const int tid = threadIdx.x;
   moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
-  init_stage_barriers(s_bars);
+  init_stage_barriers<BM>(s_bars);
   __syncthreads();
 
   const int lane = tid & 31, r_lo = thread_row<BM>(tid < kConsumers ? tid : 0);
@@ -510,7 +514,7 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
     for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
   };
   const uint32_t stages = aligned_stages(dynamic_smem);
-  if constexpr (kProducerWarp) {
+  if constexpr (Shape::kProducer) {
     if (tid >= kConsumers) {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
       produce<BM, kInterBlocks>(
