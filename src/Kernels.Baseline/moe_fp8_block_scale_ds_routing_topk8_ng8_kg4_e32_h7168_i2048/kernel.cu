@@ -179,7 +179,7 @@
 #ifndef MOE_WGMMA_MIN_T
 #define MOE_WGMMA_MIN_T 256
 #endif
-// @tunable MOE_WGMMA_BM64_MAX_T: 0, 2048, 4096 (default 4096) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_BM64_MAX_T: 0, 2048, 4096, 65536 (default 4096) when MOE_WGMMA=1|2
 // Up to this many tokens the wgmma tiles are 64 pairs (each warpgroup one 128-column pass: a few
 // dozen pairs per expert leave a 128-pair tile mostly empty), 128 pairs above.
 #ifndef MOE_WGMMA_BM64_MAX_T
