@@ -27,6 +27,7 @@
 // kernel 7.4-7.7 us at 1 token, 15-16 us at 6-8 tokens (NOTES.md, results/gpu).
 
 #include "agentforge.h"
+#include "afg_mma.cuh"
 
 #include <cuda_bf16.h>
 

@@ -69,30 +69,14 @@ constexpr int split_smem_bytes() { return static_cast<int>(sizeof(SplitSmem<kSpl
 __device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
 __device__ __forceinline__ void pdl_allow_dependents() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
-}
-__device__ __forceinline__ void ldmatrix_x2(uint32_t r[2], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
-               : "=r"(r[0]), "=r"(r[1]) : "r"(smem_addr(p)));
-}
-__device__ __forceinline__ void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
-}
+// The mma / ldmatrix / cp.async wrappers are afg_mma.cuh's (included at the top of kernel.cu).
+using afg::cp_async16;
+using afg::ldmatrix_x2;
+using afg::ldmatrix_x4;
+using afg::ldmatrix_x4_trans;
+using afg::mma_bf16;
+using afg::smem_addr;
+
 // A fragment (16x16) of a row-major [m][k] bf16 tile at (0, k0).
 __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int ld, int k0, int lane) {
   ldmatrix_x4(r, base + (lane & 15) * ld + k0 + (lane >> 4) * 8);
@@ -174,14 +158,14 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
     if constexpr (kNT == 1) {
       uint32_t bf[2];
       load_b_rows_one(bf, sm.k, kLdRow, n0, k0, lane);
-      mma(acc[0], af, bf[0], bf[1]);
+      mma_bf16(acc[0], af, bf[0], bf[1]);
     } else {
 #pragma unroll
       for (int nt = 0; nt < kNT; nt += 2) {
         uint32_t bf[4];
         load_b_rows(bf, sm.k, kLdRow, n0 + nt * 8, k0, lane);
-        mma(acc[nt], af, bf[0], bf[1]);
-        mma(acc[nt + 1], af, bf[2], bf[3]);
+        mma_bf16(acc[nt], af, bf[0], bf[1]);
+        mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
       }
     }
   };
@@ -247,8 +231,8 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
     for (int nt = 0; nt < kDims / 8; nt += 2) {
       uint32_t bf[4];
       load_b_cols(bf, sm.k, kLdRow, d0 + nt * 8, k0, lane);
-      mma(o[nt], af, bf[0], bf[1]);
-      mma(o[nt + 1], af, bf[2], bf[3]);
+      mma_bf16(o[nt], af, bf[0], bf[1]);
+      mma_bf16(o[nt + 1], af, bf[2], bf[3]);
     }
   }
   if constexpr (kCluster == 1) {

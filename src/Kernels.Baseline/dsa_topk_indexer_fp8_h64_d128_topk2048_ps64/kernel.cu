@@ -28,6 +28,7 @@
 // 34-45 pages (B 4-8) 18-27 us, 91 pages 37 us (per-thread atomics in the select).
 
 #include "agentforge.h"
+#include "afg_mma.cuh"
 
 #include <cuda_fp8.h>
 

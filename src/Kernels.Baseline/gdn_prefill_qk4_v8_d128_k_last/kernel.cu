@@ -25,6 +25,7 @@
 // Measured numbers: NOTES.md beside this file.
 
 #include "agentforge.h"
+#include "afg_mma.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -419,8 +420,8 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
           for (int nt = 0; nt < 8; nt += 2) {
             uint32_t bf[4];
             load_b_cols(bf, sm.u, kLdV, nt * 8, k0, lane);
-            mma(s_acc[mt][nt], af, bf[0], bf[1]);
-            mma(s_acc[mt][nt + 1], af, bf[2], bf[3]);
+            mma_bf16(s_acc[mt][nt], af, bf[0], bf[1]);
+            mma_bf16(s_acc[mt][nt + 1], af, bf[2], bf[3]);
           }
         }
       }

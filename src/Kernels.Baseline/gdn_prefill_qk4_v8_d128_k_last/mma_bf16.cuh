@@ -1,39 +1,20 @@
-// mma_bf16.cuh: warp-level bf16 tensor-core helpers shared by the prefill kernels (mma.sync
-// m16n8k16 with fp32 accumulators, ldmatrix fragment loaders, cp.async). Portable: sm_80 and up.
+// mma_bf16.cuh: warp-level bf16 tensor-core helpers shared by the prefill kernels (fragment
+// loaders and small GEMMs over afg_mma.cuh's mma.sync / ldmatrix / cp.async). Portable: sm_80 and up.
 // Included inside kernel.cu's anonymous namespace.
 #pragma once
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
-}
-
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
-}
-
-// 16 bytes global -> shared without passing through registers; src_bytes 0 writes zeros.
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
-}
+// smem_addr, ldmatrix, mma_bf16 and cp_async16 are afg_mma.cuh's (included at the top of kernel.cu).
+using afg::cp_async16;
+using afg::ldmatrix_x4;
+using afg::ldmatrix_x4_trans;
+using afg::mma_bf16;
+using afg::smem_addr;
 
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 // Waits until at most N committed groups are still in flight.
 template <int N>
 __device__ __forceinline__ void cp_async_wait_group() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
-
-__device__ __forceinline__ void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 // A fragment (16x16) of a row-major [m][k] matrix at (m0, k0).
 __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int ld, int m0, int k0, int lane) {
@@ -69,8 +50,8 @@ __device__ __forceinline__ void gemm_rowA(float (&acc)[NT][4], const __nv_bfloat
       uint32_t bf[4];
       if (BRows) load_b_rows(bf, b, ldb, n0 + nt * 8, k0, lane);
       else load_b_cols(bf, b, ldb, n0 + nt * 8, k0, lane);
-      mma(acc[nt], af, bf[0], bf[1]);
-      mma(acc[nt + 1], af, bf[2], bf[3]);
+      mma_bf16(acc[nt], af, bf[0], bf[1]);
+      mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
     }
   }
 }

@@ -460,8 +460,8 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
         for (int nt = 0; nt < kScanNT; nt += 2) {
           uint32_t bf[4];
           load_b_cols(bf, sm.up, kLdS, nt * 8, k0, lane);
-          mma(s_acc[nt], af, bf[0], bf[1]);
-          mma(s_acc[nt + 1], af, bf[2], bf[3]);
+          mma_bf16(s_acc[nt], af, bf[0], bf[1]);
+          mma_bf16(s_acc[nt + 1], af, bf[2], bf[3]);
         }
       }
     }

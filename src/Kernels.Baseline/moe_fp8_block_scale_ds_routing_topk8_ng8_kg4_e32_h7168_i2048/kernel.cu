@@ -36,6 +36,7 @@
 // accumulator T x 7168 floats.
 
 #include "agentforge.h"
+#include "afg_mma.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>

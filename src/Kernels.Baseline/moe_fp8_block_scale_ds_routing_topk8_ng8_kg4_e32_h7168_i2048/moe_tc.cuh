@@ -23,21 +23,13 @@ constexpr int kTcStepK = 64;                 // K per shared-memory step (half a
 constexpr int kTcLd = kTcStepK + 8;          // bf16 row stride, padded for ldmatrix
 constexpr int kStepsPerBlock = kQBlock / kTcStepK;  // 2
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
-}
-
-__device__ __forceinline__ void mma_bf16(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
+// smem_addr, ldmatrix_x4, mma_bf16 / mma_e4m3 and cp_async16 are afg_mma.cuh's (included at the
+// top of kernel.cu).
+using afg::cp_async16;
+using afg::ldmatrix_x4;
+using afg::mma_bf16;
+using afg::mma_e4m3;
+using afg::smem_addr;
 
 // A fragment (16 x 16) of a row-major [m][k] bf16 tile at (m0, k0).
 __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int m0, int k0, int lane) {
@@ -266,13 +258,6 @@ using Fp8TileLarge = Fp8Tile<kTcBM, 2, 64, MOE_FP8_STAGES>;
 using Fp8TileSmall = Fp8Tile<16, 1, MOE_SMALL_BN, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>;
 using Fp8TileMid = Fp8Tile<32, 2, MOE_SMALL_BN, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>;  // ~16-32 pairs per expert
 
-__device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 // A fragment (16 rows x 32 bytes of K) of a row-major fp8 tile at (m0, byte k0): the bf16 16x16
 // addressing in bytes, since an 8-bit m16n8k32 fragment has the layout of a 16-bit m16n8k16 one.
 __device__ __forceinline__ void load_a8(uint32_t r[4], const uint8_t* base, int m0, int k0, int lane) {
@@ -282,10 +267,6 @@ __device__ __forceinline__ void load_a8(uint32_t r[4], const uint8_t* base, int 
 // B fragments of two n8 tiles (n0, n0 + 8), 32 bytes of K at k0, from Y row-major [n][k] fp8.
 __device__ __forceinline__ void load_b8(uint32_t r[4], const uint8_t* y, int n0, int k0, int lane) {
   ldmatrix_x4(r, y + swizzled(n0 + (lane & 7) + (lane >> 4) * 8, k0 + ((lane >> 3) & 1) * 16, kFp8Row));
-}
-
-__device__ __forceinline__ void cp_async16_zfill(void* smem, const void* gmem, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
 }
 
 // One float through the cp.async path (0 when !valid), landing with its stage's group. The block
@@ -339,7 +320,7 @@ __device__ __forceinline__ void load_gemm1_weights(uint8_t* sB, const uint8_t* w
   for (int p = tid; p < 2 * Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
     const int w_row = row < Tile::BN ? n0 + row : kInter + n0 + (row - Tile::BN);
-    cp_async16_zfill(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
+    cp_async16(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
   }
 }
 
@@ -410,7 +391,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int row = p >> 3, col = (p & 7) * 16;
       const int pair = s_pair[row];
       const int64_t tok = pair >= 0 ? pair / kTopK : 0;
-      cp_async16_zfill(sA + swizzled(row, col, kFp8Row), hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
+      cp_async16(sA + swizzled(row, col, kFp8Row), hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
     load_gemm1_weights<Tile>(sB, w1, le, n0, kb, tid);
     if (tid < BM) {
@@ -610,7 +591,7 @@ __device__ __forceinline__ void load_gemm2_weights(uint8_t* sB, const uint8_t* w
 #pragma unroll
   for (int p = tid; p < Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
-    cp_async16_zfill(sB + swizzled(row, col, kFp8Row), w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
+    cp_async16(sB + swizzled(row, col, kFp8Row), w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
   }
 }
 
@@ -709,7 +690,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     for (int p = tid; p < BM * 16; p += Tile::Threads) {  // C: 16 pieces of 8 bf16 per row
       const int row = p >> 4, col = (p & 15) * 8;
       const int pair = s_pair[row];
-      cp_async16_zfill(sA + swizzled(row, 2 * col, kBf16Row),
+      cp_async16(sA + swizzled(row, 2 * col, kBf16Row),
                        cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
     }
     load_gemm2_weights<Tile>(sB, w2, le, h0, kb, tid);
@@ -841,7 +822,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
       if (p < BM * 8) {
         const int row = p >> 3, col = (p & 7) * 16;
         const int tok = a_tok[i];
-        cp_async16_zfill(sA + swizzled(row, col, kFp8Row), hidden + static_cast<int64_t>(tok >= 0 ? tok : 0) * kHidden + kb * kQBlock + col,
+        cp_async16(sA + swizzled(row, col, kFp8Row), hidden + static_cast<int64_t>(tok >= 0 ? tok : 0) * kHidden + kb * kQBlock + col,
                          tok >= 0 ? 16 : 0);
       }
     }
@@ -963,7 +944,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       if (p < BM * 16) {
         const int row = p >> 4, col = (p & 15) * 8;
         const int pair = a_pair[i];
-        cp_async16_zfill(sA + swizzled(row, 2 * col, kBf16Row), cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col,
+        cp_async16(sA + swizzled(row, 2 * col, kBf16Row), cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col,
                          pair >= 0 ? 16 : 0);
       }
     }

@@ -159,18 +159,46 @@ struct BlockScales {
   float v[6];
 };
 
+// One K block of a stage for warpgroup wg: per column pass p, its 64 A rows meet B rows
+// [128p, 128p + 128) in kFolds groups of k32 steps, each into a fresh fp32 accumulator that
+// fold(acc[j], tmp, scales, p, f) scales into acc[j] (j: the warpgroup's j-th pass);
+// released() runs once the last MMA has read the stage.
+template <int BM, int kFolds, typename Fold, typename Released>
+__device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[Tile<BM>::kWgPasses][64], float (&tmp)[64],
+                                          const BlockScales& scales, Fold&& fold, Released&& released) {
+  using Shape = Tile<BM>;
+  static_assert(4 % kFolds == 0, "k32 steps per fold");
+  const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
+#pragma unroll
+  for (int j = 0; j < Shape::kWgPasses; ++j) {
+    const int p = Shape::first_pass(wg) + j;
+    const uint32_t b_tile = stage + Shape::kTileA + p * 128 * kRowBytes;
+#pragma unroll
+    for (int f = 0; f < kFolds; ++f) {
+      wgmma_fence();
+#pragma unroll
+      for (int k = 0; k < 4 / kFolds; ++k) {
+        const uint32_t byte = (f * (4 / kFolds) + k) * 32;
+        wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_tile + byte), desc_sw128(b_tile + byte), k);
+      }
+      wgmma_commit();
+      wgmma_wait_all();
+      fence_fragment(tmp);
+      if (j == Shape::kWgPasses - 1 && f == kFolds - 1) released();
+      fold(acc[j], tmp, scales, p, f);
+    }
+  }
+}
+
 // The K loop of one tile: kKBlocks blocks of 128 through kStages cp.async stages, all 256
 // threads loading and multiplying. One block barrier per K block: the stage refilled in
 // iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for before it.
-// Per block and column pass p of warpgroup wg, its 64 A rows meet B rows [128p, 128p + 128) in
-// kFolds groups of k32 steps, each into a fresh fp32 accumulator that fold(acc[j], tmp, scales,
-// p, f) scales into acc[j] (j: the warpgroup's j-th pass). The scales of block kb + 1 are read
-// during block kb (fetch), so no fold waits for a global load.
+// Each block goes through block_mma. The scales of block kb + 1 are read during block kb (fetch),
+// so no fold waits for a global load.
 template <int BM, int kKBlocks, int kFolds, typename Loader, typename Fetch, typename Fold>
 __device__ __forceinline__ void k_loop(uint32_t smem, const Loader& loader, float (&acc)[Tile<BM>::kWgPasses][64],
                                        Fetch&& fetch, Fold&& fold) {
   using Shape = Tile<BM>;
-  static_assert(4 % kFolds == 0, "k32 steps per fold");
   const int wg = threadIdx.x >> 7;
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
@@ -189,26 +217,7 @@ __device__ __forceinline__ void k_loop(uint32_t smem, const Loader& loader, floa
     asm volatile("cp.async.commit_group;\n" ::: "memory");
     const BlockScales scales = next_scales;
     if (kb + 1 < kKBlocks) next_scales = fetch(kb + 1);
-    const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
-    const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
-#pragma unroll
-    for (int j = 0; j < Shape::kWgPasses; ++j) {
-      const int p = Shape::first_pass(wg) + j;
-      const uint32_t b_tile = stage + Shape::kTileA + p * 128 * kRowBytes;
-#pragma unroll
-      for (int f = 0; f < kFolds; ++f) {
-        wgmma_fence();
-#pragma unroll
-        for (int k = 0; k < 4 / kFolds; ++k) {
-          const uint32_t byte = (f * (4 / kFolds) + k) * 32;
-          wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_tile + byte), desc_sw128(b_tile + byte), k);
-        }
-        wgmma_commit();
-        wgmma_wait_all();
-        fence_fragment(tmp);
-        fold(acc[j], tmp, scales, p, f);
-      }
-    }
+    block_mma<BM, kFolds>(smem + (kb % kStages) * Shape::kStageBytes, wg, acc, tmp, scales, fold, [] {});
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
@@ -283,8 +292,8 @@ __device__ __forceinline__ void produce(uint32_t smem, uint64_t* bars, ARow&& a_
   asm volatile("cp.async.wait_all;\n" ::: "memory");
 }
 
-// The MMA warpgroups with a producer warp: wait for the stage to be full, read its scales
-// (read(s)), multiply as k_loop does, release the stage once the last MMA has read it, fold.
+// The MMA warpgroups with a producer warpgroup: wait for the stage to be full, read its scales
+// (read(s)), multiply (block_mma), release the stage once the last MMA has read it.
 template <int BM, int kKBlocks, int kFolds, typename Read, typename Fold>
 __device__ __forceinline__ void consume(uint32_t smem, uint64_t* bars, float (&acc)[Tile<BM>::kWgPasses][64], Read&& read,
                                         Fold&& fold) {
@@ -298,27 +307,7 @@ __device__ __forceinline__ void consume(uint32_t smem, uint64_t* bars, float (&a
     mbar_wait(full + 8 * s, (kb / kStages) & 1);
     fence_proxy_async();
     const BlockScales scales = read(s);
-    const uint32_t stage = smem + s * Shape::kStageBytes;
-    const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
-#pragma unroll
-    for (int j = 0; j < Shape::kWgPasses; ++j) {
-      const int p = Shape::first_pass(wg) + j;
-      const uint32_t b_tile = stage + Shape::kTileA + p * 128 * kRowBytes;
-#pragma unroll
-      for (int f = 0; f < kFolds; ++f) {
-        wgmma_fence();
-#pragma unroll
-        for (int k = 0; k < 4 / kFolds; ++k) {
-          const uint32_t byte = (f * (4 / kFolds) + k) * 32;
-          wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_tile + byte), desc_sw128(b_tile + byte), k);
-        }
-        wgmma_commit();
-        wgmma_wait_all();
-        fence_fragment(tmp);
-        if (j == Shape::kWgPasses - 1 && f == kFolds - 1) mbar_arrive(empty + 8 * s);
-        fold(acc[j], tmp, scales, p, f);
-      }
-    }
+    block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold, [&] { mbar_arrive(empty + 8 * s); });
   }
 }
 

@@ -27,12 +27,18 @@ public sealed class PackedSolutionTests
         var solution = Packing.PackedBaseline(definition, Packing.Binding(binding));
         var entry = Packing.Catalog.For(definition)!;
 
-        // The kernel's own files (its definition folder dropped), then the contract header and the binding.
-        var kernelFiles = entry.Sources.Select(Path.GetFileName).ToList();
+        // The kernel's own files (its definition folder dropped) and the shared headers it includes,
+        // sorted by path, then the contract header and the binding.
+        var onDisk = entry.Sources.ToDictionary(s => Path.GetFileName(s)!, s => Path.Combine(Packing.Catalog.Root, s), StringComparer.Ordinal);
+        foreach (var header in Packing.BaselineSharedHeaders(definition))
+        {
+            onDisk.Add(header, Path.Combine(Packing.Catalog.IncludeDirectory, header));
+        }
+        var kernelFiles = onDisk.Keys.Order(StringComparer.Ordinal).ToList();
         Assert.Equal([.. kernelFiles, "agentforge.h", "binding.cu"], solution.Sources.Select(s => s.Path));
         for (var i = 0; i < kernelFiles.Count; i++)
         {
-            Assert.Equal(File.ReadAllText(Path.Combine(Packing.Catalog.Root, entry.Sources[i])), solution.Sources[i].Content);
+            Assert.Equal(File.ReadAllText(onDisk[kernelFiles[i]]), solution.Sources[i].Content);
         }
         Assert.Equal(Packing.ContractHeader, solution.Sources[kernelFiles.Count].Content);
         Assert.Equal(BindingGenerator.Generate(Packing.Definition(definition), Packing.Binding(binding), "run"), solution.Sources[kernelFiles.Count + 1].Content);

@@ -57,19 +57,38 @@ internal static class Packing
     }
 
     /// <summary>
-    /// What packing a baseline may say: nothing for a portable one; for one built for an 'a'
-    /// target (its manifest target, e.g. the MoE's sm_90a), only the architecture-specific
-    /// warnings that the official plain sm_XY build compiles its guarded fallback.
+    /// What packing a baseline may say: a note for each header it includes from the shared include
+    /// folder (bundled at the root); for a baseline built for an 'a' target (its manifest target,
+    /// e.g. the MoE's sm_90a), the architecture-specific warnings that the official plain sm_XY
+    /// build compiles its guarded fallback. Nothing else. A solution folder extracted from a packed
+    /// baseline (<paramref name="extracted"/>) carries those headers as its own files: no notes.
     /// </summary>
-    public static void AssertBaselineFindings(string definition, IReadOnlyList<PackFinding> findings)
+    public static void AssertBaselineFindings(string definition, IReadOnlyList<PackFinding> findings, bool extracted = false)
     {
+        var notes = findings.Where(f => f.Check == PackCheck.SharedHeader).ToList();
+        Assert.All(notes, f => Assert.Equal(FindingSeverity.Note, f.Severity));
+        Assert.Equal(extracted ? 0 : BaselineSharedHeaders(definition).Count, notes.Count);
+        var rest = findings.Except(notes).ToList();
         if (!Catalog.For(definition)!.Target.EndsWith('a'))
         {
-            Assert.Empty(findings);
+            Assert.Empty(rest);
             return;
         }
-        Assert.NotEmpty(findings);
-        Assert.All(findings, f => Assert.True(f.Check == PackCheck.ArchSpecific && f.Severity == FindingSeverity.Warning, f.ToString()));
+        Assert.NotEmpty(rest);
+        Assert.All(rest, f => Assert.True(f.Check == PackCheck.ArchSpecific && f.Severity == FindingSeverity.Warning, f.ToString()));
+    }
+
+    /// <summary>The shared include folder's headers (besides the contract header) that a baseline's sources include.</summary>
+    public static IReadOnlyList<string> BaselineSharedHeaders(string definition)
+    {
+        var entry = Catalog.For(definition)!;
+        var texts = entry.Sources.Select(s => File.ReadAllText(Path.Combine(Catalog.Root, s))).ToList();
+        return Directory.EnumerateFiles(Catalog.IncludeDirectory)
+            .Select(Path.GetFileName)
+            .Where(name => name != PackLayout.HeaderPath && texts.Any(t => t.Contains($"#include \"{name}\"", StringComparison.Ordinal)))
+            .Select(name => name!)
+            .Order(StringComparer.Ordinal)
+            .ToList();
     }
 
     /// <summary>The target_hardware a packed baseline declares: "cuda", and its 'a' target if it has one.</summary>
