@@ -1,6 +1,6 @@
 // moe_wgmma.cuh: the large-T grouped GEMMs on warpgroup MMA (wgmma, sm_90a only; included by
-// kernel.cu when MOE_GEMM_IMPL == 1). Selected above MOE_MID_TILE_MAX_T tokens by MOE_WGMMA when
-// the library was built for sm_90a (built_with_wgmma() asks without a launch); a plain sm_90 build
+// kernel.cu when MOE_GEMM_IMPL == 1). Selected above MOE_WGMMA_MIN_T tokens by MOE_WGMMA when the
+// library was built for sm_90a (built_with_wgmma() asks without a launch); a plain sm_90 build
 // compiles these kernels empty and keeps the mma.sync kernels of moe_tc.cuh.
 //
 // Both GEMMs are fp8 x fp8 with fp32 accumulation: wgmma m64n128k32 e4m3, both operands K-major
@@ -9,7 +9,8 @@
 // by cp.async (A rows are gathered by pair: no TMA box describes them). Two-level accumulation as
 // DeepGEMM does: each scale block's product lands in a fresh fp32 accumulator, which is scaled and
 // added into the tile's accumulator.
-//   CTA: 256 threads = 2 warpgroups, a tile of BM pairs x 256 B rows. BM = 128 (large T):
+//   CTA: 2 MMA warpgroups (+ a loading warpgroup with MOE_WGMMA_PRODUCER, below), a tile of BM
+//   pairs x 256 B rows. BM = 128 (large T):
 //   warpgroup w owns rows [64w, 64w + 64) and multiplies them with the B tile in two column
 //   passes of 128 rows (acc 2 x 64 + tmp 64 registers: an m64n256 accumulator pair would not
 //   fit). BM = 64 (a few dozen pairs per expert, T ~ 1000): warpgroup w takes column pass w.
@@ -22,9 +23,9 @@
 //   GEMM2 (gemm2_wgmma_kernel): A = C in fp8, pass p = 128 W2 rows (one scale block); the A
 //   scales change every 64 K, so each pass of a 128-K block folds twice. The routing weight is
 //   applied and the sums go into the fp32 accumulator with float2 atomics.
-// Why 256 B rows: with 128 x 128 tiles (the first version, session 5) a K block moved 32 KB from
-// L2 per 4.2 MFLOP and GEMM1 ran at ~440 TFLOP/s with both L2->SM traffic (~4 TB/s) and tensor
-// cores far from their peaks; 128 x 256 moves 48 KB per 8.4 MFLOP (-25% bytes per flop).
+// Why 256 B rows: with 128 x 128 tiles (the first version, session 5) GEMM1 ran at ~440 TFLOP/s;
+// 128 x 256 (48 KB per 8.4 MFLOP instead of 32 KB per 4.2) ran 29% faster. The L2 was only ~33%
+// busy either way, so the gain is twice the MMA work per block barrier and per MMA wait.
 #pragma once
 
 namespace moe_wg {
