@@ -43,7 +43,7 @@ done
 
 echo "== check_packed.py"
 check=(python3 scripts/device/check_packed.py "${solutions[@]}" --dataset "$FIB_DATASET_PATH"
-  --inputs "$AGENTFORGE_CACHE/inputs" --builds "$AGENTFORGE_CACHE/builds" --traces "$out/check-packed-traces.jsonl"
+  --inputs "$AGENTFORGE_CACHE/inputs" --builds "$AGENTFORGE_CACHE/builds" --shared-include .device/app/kernels/include --traces "$out/check-packed-traces.jsonl"
   --reference --markdown "$out/check-packed.md")
 if [ "${#prefixes[@]}" -gt 0 ]; then check+=(--workloads "${prefixes[@]}"); fi
 "${check[@]}"

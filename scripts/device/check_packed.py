@@ -127,10 +127,21 @@ def entry_symbol(solution):
     return entry_point.split("::")[1]
 
 
-def kernel_sources(solution):
-    """The candidate's own sources: without the generated binding and the bundled contract header."""
+def kernel_sources(solution, shared_headers=()):
+    """The candidate's own sources: without the generated binding, the bundled contract header and
+    the bundled shared headers (shared_headers: the contents of the include folder's headers,
+    which the harness compiles from that folder and never stages beside the kernel)."""
+    shared = set(shared_headers)
     return [s for s in solution["sources"]
-            if not (s["path"] == "binding.cu" and s["content"].startswith(GENERATED_BINDING)) and s["path"] != "agentforge.h"]
+            if not (s["path"] == "binding.cu" and s["content"].startswith(GENERATED_BINDING)) and s["path"] != "agentforge.h"
+            and s["content"] not in shared]
+
+
+def shared_header_contents(include_dir):
+    """The texts of the headers in AgentForge's shared include folder (empty without one)."""
+    if not include_dir or not os.path.isdir(include_dir):
+        return []
+    return [p.read_text(errors="replace") for p in sorted(Path(include_dir).iterdir()) if p.is_file()]
 
 
 def find_definition(dataset, name):
@@ -265,6 +276,9 @@ def self_test():
     sources = [{"path": "kernel.cu", "content": "k"}, {"path": "agentforge.h", "content": "h"},
                {"path": "binding.cu", "content": GENERATED_BINDING + "d: torch binding"}]
     assert [s["path"] for s in kernel_sources({"sources": sources})] == ["kernel.cu"]
+    # A bundled shared header (afg_mma.cuh) is no kernel source: the harness never stages it.
+    bundled = sources + [{"path": "afg_mma.cuh", "content": "shared"}]
+    assert [s["path"] for s in kernel_sources({"sources": bundled}, ["shared"])] == ["kernel.cu"]
     with tempfile.TemporaryDirectory() as builds:
         for name, defines, age in (("plain", "", 100), ("swept", " -DX=1", 0), ("other", "", 0),
                                    ("arch", " -gencode=arch=compute_90a,code=sm_90a", 0)):
@@ -291,6 +305,7 @@ def main(argv):
     cache = os.environ.get("AGENTFORGE_CACHE", os.path.expanduser("~/.cache/agentforge"))
     parser.add_argument("--inputs", default=os.path.join(cache, "inputs"), help="AgentForge's input cache folder")
     parser.add_argument("--builds", default=os.path.join(cache, "builds"), help="AgentForge's build cache folder (the harness's candidate.so)")
+    parser.add_argument("--shared-include", help="AgentForge's shared include folder (kernels/include beside the app): headers packed from it are not matched against the harness's staged sources")
     parser.add_argument("--traces", help="the harness's traces .jsonl, to show its reported latency")
     parser.add_argument("--workloads", nargs="*", default=[], help="workload uuid prefixes (default: those with cached inputs)")
     parser.add_argument("--max-workloads", type=int, default=0, help="at most this many workloads per solution (0: all)")
@@ -543,7 +558,8 @@ class Checker:
 
     def harness_build(self, definition, solution):
         """The harness build that the packed kernel sources came from (see newest_harness_library)."""
-        library = newest_harness_library(self.args.builds, definition["name"], [s["content"] for s in kernel_sources(solution)])
+        shared = shared_header_contents(self.args.shared_include)
+        library = newest_harness_library(self.args.builds, definition["name"], [s["content"] for s in kernel_sources(solution, shared)])
         if library is None:
             print(f"   no harness build of {definition['name']} with these sources under {self.args.builds}: comparing with the reference only",
                   file=sys.stderr)
