@@ -4,6 +4,14 @@ if [ ! -x /tmp/dotnet/dotnet ]; then
   mkdir -p /tmp/dotnet && tar -C /tmp/dotnet -xJf "$_repo/.device/dotnet-runtime.tar.xz"
 fi
 export DOTNET_ROOT=/tmp/dotnet PATH="/tmp/dotnet:$PATH" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The app travels as .device/app.tar.xz (scripts/device/pack.sh); unpacked once per archive (the
+# archive's checksum is kept beside it, so a newer archive replaces an older unpacked app).
+if [ -f "$_repo/.device/app.tar.xz" ]; then
+  _stamp="$(cksum < "$_repo/.device/app.tar.xz")"
+  if [ ! -f "$_repo/.device/app/.unpacked-from" ] || [ "$(cat "$_repo/.device/app/.unpacked-from")" != "$_stamp" ]; then
+    rm -rf "$_repo/.device/app" && tar -C "$_repo/.device" -xJf "$_repo/.device/app.tar.xz" && echo "$_stamp" > "$_repo/.device/app/.unpacked-from"
+  fi
+fi
 export FIB_DATASET_PATH="${FIB_DATASET_PATH:-$_repo/.device/dataset}"
 [ -f "$_repo/.device/fonts/report.ttf" ] && export AGENTFORGE_FONT="$_repo/.device/fonts/report.ttf"
 export AGENTFORGE_CACHE="${AGENTFORGE_CACHE:-/tmp/agentforge-cache}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares .device/ (git-ignored) for a call on the GPU machine, which has no .NET and no network:
 # a .NET runtime (xz, ~26 MB), AgentForge and the GPU tests built framework-dependent, and a copy
-# of the dataset. Name `.device` in the call's `carry`, then run scripts/device/gpu-check.sh there.
+# of the dataset. Name `.device` in the call's `carry`, then run scripts/device/gpu-check.sh there
+# (every device script sources scripts/device/env.sh, which unpacks the app first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.device
@@ -14,7 +15,7 @@ if [ ! -f "$out/dotnet-runtime.tar.xz" ]; then
   tar -C "$dotnet_root" -cJf "$out/dotnet-runtime.tar.xz" dotnet host shared/Microsoft.NETCore.App
 fi
 
-rm -rf "$out/app" "$out/gputests" "$out/dataset"
+rm -rf "$out/app" "$out/app.tar.xz" "$out/gputests" "$out/dataset"
 dotnet publish src/Orchestrator -c Release -r linux-x64 --self-contained false -p:UseAppHost=false -o "$out/app" --nologo -v q
 # PACK_TESTS=0 leaves the GPU tests out (room for carried yardsticks under the 64 MiB limit).
 # The GPU tests go into the same folder: they reference the whole app, so sharing the folder
@@ -30,4 +31,9 @@ if [ -d "$dataset/blob" ]; then cp -r "$dataset/blob" "$out/dataset/"; fi
 # The GPU machine has no fonts: plots (evolve's progress.png) would carry no text without one.
 font="$(fc-match -f '%{file}' 'DejaVu Sans' 2>/dev/null || true)"
 if [ -n "$font" ] && [ -f "$font" ]; then mkdir -p "$out/fonts" && cp "$font" "$out/fonts/report.ttf"; fi
+# The app travels compressed (~35 MB of assemblies -> ~10 MB; the carry limit is 64 MiB with the
+# tracked tree): scripts/device/env.sh unpacks it into .device/app on the GPU machine.
+rm -f "$out/app.tar.xz"
+tar -C "$out" -cf - app | xz -T0 -6 > "$out/app.tar.xz"
+rm -rf "$out/app"
 du -sh "$out"

@@ -21,13 +21,11 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # GDN_PREFILL_PLAN=1 passed its quick set, 8192 tokens -3%; DSA_ATTN_CLUSTER=8 passed 23/23 but was
 # slower, 7.7 -> 10.0 us at 1 token; INDEXER_SCORE_PAGES=2/4 passed 128/128, no faster;
 # MOE_SMALL_BN=32 passed 19/19, slower). Written since, not yet run:
-# MOE_STREAM_K and MOE_ASYNC_SCALES ran in -s4-moe. Left for the next call: every workload of
-# two defaults that session 4 checked on their quick sets only (the indexer's score template at
-# one page, the attention after its include move); naming the default value as the "variant"
-# makes the script run the whole definition on the default code.
+# MOE_STREAM_K and MOE_ASYNC_SCALES ran in -s4-moe. The two full definitions left by session 4
+# (indexer score template at one page, attention after its include move) ran in session 5:
+# 128/128 and 23/23 (results/gpu/2026-11-26-h200-s5-checks). Nothing is pending now; add a line
+# here for each variant written without a GPU.
 checks=(
-  "$indexer|30cecff1 81a953ea 8635db8f|INDEXER_SCORE_PAGES=1|"
-  "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_CLUSTER=1|"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope <<< "$check"
