@@ -14,12 +14,12 @@ namespace AgentForge.Tools.Packaging;
 /// </summary>
 internal sealed partial class ArchGuardedRegions
 {
-    private readonly List<(int Start, int End)> regions;
+    private readonly bool[] guarded;
 
-    private ArchGuardedRegions(List<(int Start, int End)> regions) => this.regions = regions;
+    private ArchGuardedRegions(bool[] guarded) => this.guarded = guarded;
 
-    /// <summary>Whether an offset of the text lies in code only an architecture-specific build compiles.</summary>
-    public bool Contains(int offset) => regions.Any(r => offset >= r.Start && offset < r.End);
+    /// <summary>Whether a 1-based line of the text (<see cref="CppSource.LineOf"/>) holds code only an architecture-specific build compiles.</summary>
+    public bool ContainsLine(int line) => line >= 1 && line <= guarded.Length && guarded[line - 1];
 
     [GeneratedRegex(@"\b__CUDA_ARCH_FEAT_SM\d+_ALL\b|\b__CUDA_ARCH_(?:FAMILY_)?SPECIFIC(?:_FEATURES)?__\b")]
     private static partial Regex FeatureMacro();
@@ -33,15 +33,15 @@ internal sealed partial class ArchGuardedRegions
     /// <summary>Finds the regions in a text whose comments are already blanked (<see cref="CppSource.WithoutComments"/>).</summary>
     public static ArchGuardedRegions Find(string text)
     {
-        var lines = Lines(text);
+        var lines = text.Split('\n');
         var guardNames = new HashSet<string>(StringComparer.Ordinal);
         var guardedLines = GuardedLines(lines, guardNames);
         // Macros defined nonzero only on guarded lines guard like the feature macros themselves.
         var nonzeroOutside = new HashSet<string>(StringComparer.Ordinal);
         var nonzeroInside = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < lines.Count; i++)
+        for (var i = 0; i < lines.Length; i++)
         {
-            if (Directive().Match(lines[i].Text) is not { Success: true } d || d.Groups["directive"].Value != "define"
+            if (Directive().Match(lines[i]) is not { Success: true } d || d.Groups["directive"].Value != "define"
                 || ObjectMacro().Match(d.Groups["rest"].Value) is not { Success: true } m)
             {
                 continue;
@@ -53,51 +53,20 @@ internal sealed partial class ArchGuardedRegions
             }
         }
         guardNames.UnionWith(nonzeroInside.Except(nonzeroOutside));
-        if (guardNames.Count > 0)
-        {
-            guardedLines = GuardedLines(lines, guardNames);
-        }
-        var regions = new List<(int, int)>();
-        for (var i = 0; i < lines.Count; i++)
-        {
-            if (guardedLines[i])
-            {
-                regions.Add((lines[i].Start, lines[i].Start + lines[i].Text.Length));
-            }
-        }
-        return new ArchGuardedRegions(regions);
-    }
-
-    private sealed record Line(int Start, string Text);
-
-    private static List<Line> Lines(string text)
-    {
-        var lines = new List<Line>();
-        var start = 0;
-        while (start <= text.Length)
-        {
-            var end = text.IndexOf('\n', start);
-            if (end < 0)
-            {
-                end = text.Length;
-            }
-            lines.Add(new Line(start, text[start..end]));
-            start = end + 1;
-        }
-        return lines;
+        return new ArchGuardedRegions(guardNames.Count > 0 ? GuardedLines(lines, guardNames) : guardedLines);
     }
 
     // One frame per open #if: whether the branch being read is guarded, and whether the #if was a
     // negated guard (its #else is then the guarded branch).
     private sealed record Frame(bool Guarded, bool NegatedGuard);
 
-    private static bool[] GuardedLines(List<Line> lines, HashSet<string> derived)
+    private static bool[] GuardedLines(string[] lines, HashSet<string> derived)
     {
-        var guarded = new bool[lines.Count];
+        var guarded = new bool[lines.Length];
         var stack = new Stack<Frame>();
-        for (var i = 0; i < lines.Count; i++)
+        for (var i = 0; i < lines.Length; i++)
         {
-            if (Directive().Match(lines[i].Text) is { Success: true } d)
+            if (Directive().Match(lines[i]) is { Success: true } d)
             {
                 var rest = d.Groups["rest"].Value;
                 switch (d.Groups["directive"].Value)

@@ -70,7 +70,7 @@ public static partial class PackChecker
                     continue;
                 }
                 // Instructions inside feature-macro guards never reach a plain sm_XY build.
-                var outside = pattern.Kind == ArchKind.Guard ? [] : matches.Where(m => !guarded.Contains(m.Index)).ToList();
+                var outside = pattern.Kind == ArchKind.Guard ? [] : matches.Where(m => !guarded.ContainsLine(source.LineOf(m.Index))).ToList();
                 unguarded |= outside.Count > 0;
                 var first = outside.Count > 0 ? outside[0] : matches[0];
                 var count = matches.Count > 1 ? $" ({matches.Count} places)" : "";

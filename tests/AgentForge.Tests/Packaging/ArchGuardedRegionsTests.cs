@@ -6,7 +6,8 @@ namespace AgentForge.Tests.Packaging;
 public sealed class ArchGuardedRegionsTests
 {
     // Whether the line holding `marker` is guarded.
-    private static bool Guarded(string text, string marker) => ArchGuardedRegions.Find(text).Contains(text.IndexOf(marker, StringComparison.Ordinal));
+    private static bool Guarded(string text, string marker) =>
+        ArchGuardedRegions.Find(text).ContainsLine(text[..text.IndexOf(marker, StringComparison.Ordinal)].Count(c => c == '\n') + 1);
 
     [Fact]
     public void A_branch_nested_inside_a_guard_is_guarded_and_the_code_after_it_is_not()
