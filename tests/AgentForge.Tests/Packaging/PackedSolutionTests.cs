@@ -29,16 +29,16 @@ public sealed class PackedSolutionTests
 
         // The kernel's own files (its definition folder dropped) and the shared headers it includes,
         // sorted by path, then the contract header and the binding.
-        var onDisk = entry.Sources.ToDictionary(s => Path.GetFileName(s)!, s => Path.Combine(Packing.Catalog.Root, s), StringComparer.Ordinal);
-        foreach (var header in Packing.BaselineSharedHeaders(definition))
+        var expected = entry.Sources.ToDictionary(s => Path.GetFileName(s)!, s => File.ReadAllText(Path.Combine(Packing.Catalog.Root, s)), StringComparer.Ordinal);
+        foreach (var (path, text) in Packing.BaselineSharedHeaders(definition))
         {
-            onDisk.Add(header, Path.Combine(Packing.Catalog.IncludeDirectory, header));
+            expected.Add(path, text);
         }
-        var kernelFiles = onDisk.Keys.Order(StringComparer.Ordinal).ToList();
+        var kernelFiles = expected.Keys.Order(StringComparer.Ordinal).ToList();
         Assert.Equal([.. kernelFiles, "agentforge.h", "binding.cu"], solution.Sources.Select(s => s.Path));
         for (var i = 0; i < kernelFiles.Count; i++)
         {
-            Assert.Equal(File.ReadAllText(onDisk[kernelFiles[i]]), solution.Sources[i].Content);
+            Assert.Equal(expected[kernelFiles[i]], solution.Sources[i].Content);
         }
         Assert.Equal(Packing.ContractHeader, solution.Sources[kernelFiles.Count].Content);
         Assert.Equal(BindingGenerator.Generate(Packing.Definition(definition), Packing.Binding(binding), "run"), solution.Sources[kernelFiles.Count + 1].Content);

@@ -78,17 +78,13 @@ internal static class Packing
         Assert.All(rest, f => Assert.True(f.Check == PackCheck.ArchSpecific && f.Severity == FindingSeverity.Warning, f.ToString()));
     }
 
-    /// <summary>The shared include folder's headers (besides the contract header) that a baseline's sources include.</summary>
-    public static IReadOnlyList<string> BaselineSharedHeaders(string definition)
+    /// <summary>The shared include folder's headers (<see cref="IncludeFolder.SharedFiles"/>) that a baseline's sources include, by path, with their text.</summary>
+    public static IReadOnlyDictionary<string, string> BaselineSharedHeaders(string definition)
     {
-        var entry = Catalog.For(definition)!;
-        var texts = entry.Sources.Select(s => File.ReadAllText(Path.Combine(Catalog.Root, s))).ToList();
-        return Directory.EnumerateFiles(Catalog.IncludeDirectory)
-            .Select(Path.GetFileName)
-            .Where(name => name != PackLayout.HeaderPath && texts.Any(t => t.Contains($"#include \"{name}\"", StringComparison.Ordinal)))
-            .Select(name => name!)
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        var texts = Catalog.For(definition)!.Sources.Select(s => File.ReadAllText(Path.Combine(Catalog.Root, s))).ToList();
+        return IncludeFolder.SharedFiles(Catalog.IncludeDirectory)
+            .Where(f => texts.Any(t => t.Contains($"#include \"{f.Key}\"", StringComparison.Ordinal)))
+            .ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
     }
 
     /// <summary>The target_hardware a packed baseline declares: "cuda", and its 'a' target if it has one.</summary>
