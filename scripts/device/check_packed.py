@@ -415,6 +415,7 @@ class Checker:
     def __init__(self, torch, args):
         self.torch = torch
         self.args = args
+        self.shared_headers = shared_header_contents(args.shared_include)  # read once for every solution
         self.device = torch.device("cuda", args.device)
         torch.cuda.set_device(self.device)
         properties = torch.cuda.get_device_properties(self.device)
@@ -558,8 +559,8 @@ class Checker:
 
     def harness_build(self, definition, solution):
         """The harness build that the packed kernel sources came from (see newest_harness_library)."""
-        shared = shared_header_contents(self.args.shared_include)
-        library = newest_harness_library(self.args.builds, definition["name"], [s["content"] for s in kernel_sources(solution, shared)])
+        library = newest_harness_library(self.args.builds, definition["name"],
+                                         [s["content"] for s in kernel_sources(solution, self.shared_headers)])
         if library is None:
             print(f"   no harness build of {definition['name']} with these sources under {self.args.builds}: comparing with the reference only",
                   file=sys.stderr)
