@@ -14,8 +14,9 @@
 //   warpgroup w owns rows [64w, 64w + 64) and multiplies them with the B tile in two column
 //   passes of 128 rows (acc 2 x 64 + tmp 64 registers: an m64n256 accumulator pair would not
 //   fit). BM = 64 (a few dozen pairs per expert, T ~ 1000): warpgroup w takes column pass w.
-//   Grid: (column tiles, ceil(T / BM) row tiles, 32 experts); a row tile past its expert's count
-//   returns at once.
+//   Grid (MOE_WGMMA_PERSISTENT): one CTA per SM looping over its share of the real tiles (TileWalk).
+//   Both GEMMs run through one driver (gemm_tiles) with an op per GEMM (Gemm1Op, Gemm2Op) that
+//   says where the A rows and B tiles are, how the scales load and fold, and what the epilogue does.
 //   GEMM1 (gemm1_wgmma_kernel): pass p's 128 B rows = X1 rows n0 + 64p.. and the matching X2 rows
 //   of W1, so one thread holds X1 and X2 of the same column and SwiGLU is done in registers. C
 //   goes out in bf16 (MOE_WGMMA=1, for the mma.sync GEMM2) or in fp8 with a scale per (pair, 64
@@ -51,8 +52,9 @@ constexpr int kBN = 256;                         // B rows per tile: two column 
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
-constexpr int kCScaleCols = 64;                  // C columns per fp8 scale (one GEMM1 pass)
-constexpr int kCScales = kInter / kCScaleCols;   // 32 scales per pair
+constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
+static_assert(kCScaleCols == 64 || kCScaleCols == 128, "a C scale covers one GEMM1 pass or one tile");
+constexpr int kCScales = kInter / kCScaleCols;   // 32 or 16 scales per pair
 constexpr int kLoadRowsB = kBN * 8 / kConsumers; // 8 B rows per thread (8 chunks per row), lockstep loading
 constexpr int kRowStep = kConsumers / 8;         // 32: a thread's rows are kRowStep apart
 
@@ -129,29 +131,6 @@ __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.
 
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
-}
-
-// This thread's share of every stage: 16-byte chunk (tid & 7) of tile rows (tid >> 3) + 32 i of A
-// (4 rows, gathered: one pointer each) and of B (8 rows: one base pointer plus constant offsets,
-// b_offset(i) bytes, which keeps the registers for the accumulators). Its swizzled offset in a
-// tile is the same for all of them (32 i keeps row & 7).
-template <int BM, typename BOffset>
-struct StageLoader {
-  static constexpr int kRowsA = Tile<BM>::kLoadRowsA;
-  const uint8_t* a[kRowsA];
-  const uint8_t* b;
-  uint32_t offset;
-  __device__ __forceinline__ void load(uint32_t stage, int kb) const {
-#pragma unroll
-    for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
-#pragma unroll
-    for (int i = 0; i < kLoadRowsB; ++i)
-      cp_async16(stage + Tile<BM>::kTileA + offset + i * kRowStep * kRowBytes, b + BOffset::at(i) + kb * kRowBytes);
-  }
-};
-__device__ __forceinline__ uint32_t loader_offset(int tid) {
-  const int row = tid >> 3, chunk = tid & 7;
-  return static_cast<uint32_t>(row * kRowBytes + ((chunk ^ (row & 7)) << 4));
 }
 
 // The scales one K block needs in a thread (its two rows' activation scales, the weight scales),
@@ -246,69 +225,152 @@ __device__ __forceinline__ void cp_async4(float* dst, const float* src) {
 __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(moe_tc::smem_addr(dst)), "l"(src) : "memory");
 }
+#endif  // MOE_WG_DEVICE
 
-// The stages' "full" (the producer's 128 threads' copies landed) and "empty" (the 256 MMA threads
-// have read it) mbarriers, set up by thread 0 before the block barrier that follows.
-template <int BM>
-__device__ __forceinline__ void init_stage_barriers(uint64_t* bars) {
-  if (Tile<BM>::kProducer && threadIdx.x == 0) {
-    const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
-    for (int s = 0; s < kStages; ++s) {
-      mbar_init(full + 8 * s, kProducers);
-      mbar_init(empty + 8 * s, kConsumers);
+// Which tile a CTA computes: expert le, pair slots [m0, m0 + BM) of its list (cnt pairs in all),
+// column tile col.
+struct TileCoord {
+  int le, m0, col, cnt;
+};
+// The tile's pair id at row r (-1 past the expert's count).
+__device__ __forceinline__ int pair_at(const int* lists, const TileCoord& c, int r, int T) {
+  const int m = c.m0 + r;
+  return m < c.cnt ? lists[c.le * T + m] : -1;
+}
+
+// Persistent tiles (MOE_WGMMA_PERSISTENT): the grid is the resident CTAs and CTA b takes tiles
+// b, b + G, b + 2G, ... of the list of real tiles (experts in order, each expert's row tiles,
+// column tile fastest), which every CTA derives from the 32 counts. Otherwise the grid is
+// (column tiles, ceil(T / BM), 32 experts) and the CTAs past their expert's count have no tile:
+// at T=14107 that was 54784 of 56832 GEMM1 CTAs and 95872 of 99456 GEMM2 CTAs, each holding an
+// SM's only slot (192 KB of stages) while it read its count and returned.
+constexpr bool kPersistentTiles = MOE_WGMMA_PERSISTENT != 0;
+struct WalkShared {
+  int start[kLocalExperts + 1];  // row tiles before expert e
+  int count[kLocalExperts];
+};
+template <int BM, int kCols>
+struct TileWalk {
+  int first, step, total;
+  const WalkShared* s;
+  __device__ __forceinline__ TileCoord at(int t) const {
+    if constexpr (!kPersistentTiles) {
+      return {static_cast<int>(blockIdx.z), static_cast<int>(blockIdx.y) * BM, static_cast<int>(blockIdx.x), s->count[0]};
+    } else {
+      const int row_tile = t / kCols;
+      int le = 0;
+      while (le + 1 < kLocalExperts && s->start[le + 1] <= row_tile) ++le;
+      return {le, (row_tile - s->start[le]) * BM, t % kCols, s->count[le]};
     }
+  }
+};
+// Every thread of the CTA; ends with a block barrier.
+template <int BM, int kCols>
+__device__ __forceinline__ TileWalk<BM, kCols> make_walk(const int* counts, WalkShared& s) {
+  if constexpr (kPersistentTiles) {
+    if (threadIdx.x < kLocalExperts) {
+      const int lane = threadIdx.x, cnt = counts[lane];
+      int tiles = (cnt + BM - 1) / BM;
+#pragma unroll
+      for (int d = 1; d < kLocalExperts; d <<= 1) {
+        const int v = __shfl_up_sync(0xffffffffu, tiles, d);
+        if (lane >= d) tiles += v;
+      }
+      s.count[lane] = cnt;
+      s.start[lane + 1] = tiles;
+      if (lane == 0) s.start[0] = 0;
+    }
+    __syncthreads();
+    return {static_cast<int>(blockIdx.x), static_cast<int>(gridDim.x), s.start[kLocalExperts] * kCols, &s};
+  } else {
+    if (threadIdx.x == 0) s.count[0] = counts[blockIdx.z];
+    __syncthreads();
+    return {0, 1, static_cast<int>(blockIdx.y) * BM < s.count[0] ? 1 : 0, &s};
   }
 }
 
-// The producer warpgroup: for each K block, once the MMA threads have released the stage it
-// refills (the one read kStages blocks before), 16-byte pieces of the BM A rows (a_row(r): row
-// r's start) and of the 256 B rows (b_base + b_offset(r)) with the 128-byte swizzle, producer
-// thread p taking piece p % 8 of rows p / 8 + 16 i; then load_scales(s, kb, p) copies the block's
-// scales into the stage's scale slots, and the threads' arrivals on "full" follow their copies.
-template <int BM, int kKBlocks, typename ARow, typename BOffset, typename LoadScales>
-__device__ __forceinline__ void produce(uint32_t smem, uint64_t* bars, ARow&& a_row, const uint8_t* b_base, BOffset&& b_offset,
-                                        LoadScales&& load_scales) {
+#if MOE_WG_DEVICE
+__device__ __forceinline__ void producer_barrier() { asm volatile("bar.sync 1, %0;\n" ::"n"(kProducers) : "memory"); }
+
+// This thread's share of every stage in lockstep loading: 16-byte chunk (tid & 7) of tile rows
+// (tid >> 3) + 32 i of A (BM / 32 rows, gathered: one pointer each) and of B (8 rows: one base
+// pointer plus the op's constant offsets, which keeps the registers for the accumulators). Its
+// swizzled offset in a tile is the same for all of them (32 i keeps row & 7).
+template <int BM, typename Op>
+struct StageLoader {
+  static constexpr int kRowsA = Tile<BM>::kLoadRowsA;
+  const uint8_t* a[kRowsA];
+  const uint8_t* b;
+  uint32_t offset;
+  __device__ __forceinline__ StageLoader(const Op& op, const TileCoord& c, const int* s_pair, int tid) {
+    const int row = tid >> 3, byte = (tid & 7) * 16;
+    offset = static_cast<uint32_t>(moe_tc::swizzled(row, byte, kRowBytes));
+#pragma unroll
+    for (int i = 0; i < kRowsA; ++i) a[i] = op.a_row(s_pair[row + kRowStep * i]) + byte;
+    b = op.b_tile(c) + Op::b_offset(row) + byte;
+  }
+  __device__ __forceinline__ void load(uint32_t stage, int kb) const {
+#if !MOE_WGMMA_DIAG_NO_LOADS
+#pragma unroll
+    for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
+#pragma unroll
+    for (int i = 0; i < kLoadRowsB; ++i)
+      cp_async16(stage + Tile<BM>::kTileA + offset + i * kRowStep * kRowBytes, b + Op::b_offset(kRowStep * i) + kb * kRowBytes);
+#endif
+  }
+};
+
+// The producer warpgroup's K loop of one tile: for each K block (g: its number counted over all
+// of this CTA's tiles, which sets the stage and the barrier phase), once the MMA threads have
+// released the stage it refills (the one read kStages blocks before), 16-byte pieces of the BM A
+// rows (s_pair: the tile's pairs) and of the 256 B rows with the 128-byte swizzle, producer
+// thread p taking piece p % 8 of rows p / 8 + 16 i; then the op copies the block's scales into the
+// stage's scale slots, and the threads' arrivals on "full" follow their copies.
+template <int BM, typename Op>
+__device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const int* s_pair, uint32_t smem, uint64_t* bars,
+                                        float* s_scales, int g0) {
   using Shape = Tile<BM>;
-  const int p = threadIdx.x - kConsumers, chunk = p & 7, r0 = p >> 3;
+  const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, r0 = p >> 3;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+  const uint8_t* b_tile = op.b_tile(c);
 #pragma unroll 1
-  for (int kb = 0; kb < kKBlocks; ++kb) {
-    const int s = kb % kStages;
-    if (kb >= kStages) mbar_wait(empty + 8 * s, (kb / kStages - 1) & 1);
+  for (int kb = 0; kb < Op::kKBlocks; ++kb) {
+    const int g = g0 + kb, s = g % kStages;
+    if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
     const uint32_t stage = smem + s * Shape::kStageBytes;
+#if !MOE_WGMMA_DIAG_NO_LOADS
 #pragma unroll
     for (int i = 0; i < BM / 16; ++i) {
       const int row = r0 + 16 * i;
-      cp_async16(stage + row * kRowBytes + ((chunk ^ (row & 7)) << 4), a_row(row) + kb * kRowBytes + chunk * 16);
+      cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + kb * kRowBytes + byte);
     }
 #pragma unroll
     for (int i = 0; i < kBN / 16; ++i) {
       const int row = r0 + 16 * i;
-      cp_async16(stage + Shape::kTileA + row * kRowBytes + ((chunk ^ (row & 7)) << 4),
-                 b_base + b_offset(row) + kb * kRowBytes + chunk * 16);
+      cp_async16(stage + Shape::kTileA + moe_tc::swizzled(row, byte, kRowBytes), b_tile + Op::b_offset(row) + kb * kRowBytes + byte);
     }
-    load_scales(s, kb, p);
+#endif
+    op.template load_scales<BM>(s_scales + s * Shape::kScaleSlots, c, kb, p, s_pair);
     mbar_arrive_on_cp_async(full + 8 * s);
   }
-  asm volatile("cp.async.wait_all;\n" ::: "memory");
 }
 
-// The MMA warpgroups with a producer warpgroup: wait for the stage to be full, read its scales
-// (read(s)), multiply (block_mma), release the stage once the last MMA has read it.
-template <int BM, int kKBlocks, int kFolds, typename Read, typename Fold>
-__device__ __forceinline__ void consume(uint32_t smem, uint64_t* bars, float (&acc)[Tile<BM>::kWgPasses][64], Read&& read,
-                                        Fold&& fold) {
+// The MMA warpgroups' K loop of one tile with a producer warpgroup: wait for the stage to be
+// full, read its scales, multiply (block_mma), release the stage once the last MMA has read it.
+template <int BM, typename Op>
+__device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* bars, const float* s_scales, int g0, int r_lo,
+                                        float (&acc)[Tile<BM>::kWgPasses][64]) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
   float tmp[64];
 #pragma unroll 1
-  for (int kb = 0; kb < kKBlocks; ++kb) {
-    const int s = kb % kStages;
-    mbar_wait(full + 8 * s, (kb / kStages) & 1);
+  for (int kb = 0; kb < Op::kKBlocks; ++kb) {
+    const int g = g0 + kb, s = g % kStages;
+    mbar_wait(full + 8 * s, (g / kStages) & 1);
     fence_proxy_async();
-    const BlockScales scales = read(s);
-    block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold, [&] { mbar_arrive(empty + 8 * s); });
+    const BlockScales scales = op.template read<BM>(s_scales + s * Shape::kScaleSlots, r_lo);
+    block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] { mbar_arrive(empty + 8 * s); });
   }
 }
 
@@ -323,26 +385,276 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
   return (moe_tc::smem_addr(dynamic_smem) + 1023u) & ~1023u;
 }
 
-// B row offsets (bytes from the tile's first W1 row n0) of a GEMM1 loader's rows 32 i + (tid >> 3):
-// B rows [128p, 128p + 64) are X1 rows n0 + 64p.., [128p + 64, 128p + 128) the X2 rows kInter + n0 + 64p..
-struct Gemm1BOffset {
-  static __device__ __forceinline__ int64_t row(int r) {
-    const int p = r / 128, in_pass = r % 128;
-    const int w_row = (in_pass < 64 ? 0 : kInter) + 64 * p + in_pass % 64;
-    return static_cast<int64_t>(w_row) * kHidden;
+// The tiles of one grouped GEMM, for both kernels: Op says where A rows and B tiles are, how the
+// scales are loaded and folded, and what the epilogue does; this loops over the CTA's tiles, the
+// loading and the MMAs (lockstep, or a producer warpgroup and two MMA warpgroups).
+//   Op::kCols column tiles, Op::kKBlocks K blocks of 128, Op::kFolds folds per column pass;
+//   a_row(pair): A row start (a finite row for pair -1); b_tile(c): B row 0 of the tile,
+//   b_offset(r): bytes from it to B row r; fetch(c, pair_lo, pair_hi, kb): this thread's scales
+//   of block kb from global memory (lockstep); load_scales(slots, c, kb, p, s_pair) / read(slots,
+//   r_lo): the same through a stage's scale slots (producer); fold(acc, tmp, scales, pass, f);
+//   epilogue(c, acc, pair_lo, pair_hi, tid).
+template <int BM, typename Op>
+__device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
+  using Shape = Tile<BM>;
+  __shared__ int s_pair[BM];
+  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
+  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
+  __shared__ WalkShared s_walk;
+  const int tid = threadIdx.x;
+  if (Shape::kProducer && tid == 0) {
+    const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * kStages;
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(full + 8 * s, kProducers);
+      mbar_init(empty + 8 * s, kConsumers);
+    }
   }
-  static __device__ __forceinline__ int64_t at(int i) { return row(kRowStep * i); }
+  const TileWalk<BM, Op::kCols> walk = make_walk<BM, Op::kCols>(counts, s_walk);  // block barrier inside
+  const uint32_t stages = aligned_stages(dynamic_smem);
+  if constexpr (Shape::kProducer) {
+    if (tid >= kConsumers) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
+      int g = 0;
+#pragma unroll 1
+      for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
+        const TileCoord c = walk.at(t);
+        producer_barrier();  // every producer thread is done with the previous tile's pairs
+        for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
+        producer_barrier();
+        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g);
+      }
+      asm volatile("cp.async.wait_all;\n" ::: "memory");
+      return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
+  }
+  const int r_lo = thread_row<BM>(tid);
+  int g = 0;
+#pragma unroll 1
+  for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
+    const TileCoord c = walk.at(t);
+    float acc[Shape::kWgPasses][64];
+#pragma unroll
+    for (int j = 0; j < Shape::kWgPasses; ++j)
+#pragma unroll
+      for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
+    int pair_lo, pair_hi;
+    if constexpr (Shape::kProducer) {
+      // Rows past the expert's count are -1 and read finite data (a_row); they are never stored.
+      pair_lo = pair_at(lists, c, r_lo, T);
+      pair_hi = pair_at(lists, c, r_lo + 8, T);
+      consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
+    } else {
+      __syncthreads();  // every thread is done with the previous tile's pairs and stages
+      moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
+      __syncthreads();
+      pair_lo = s_pair[r_lo];
+      pair_hi = s_pair[r_lo + 8];
+      const StageLoader<BM, Op> loader(op, c, s_pair, tid);
+      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, loader, acc, [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); }, Op::fold);
+    }
+    op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// GEMM1 + SwiGLU: a tile is BM pairs x 128 C columns n0 = 128 col (256 W1 rows: column pass p is
+// X1 rows n0 + 64p.. and the matching X2 rows, so one thread holds X1 and X2 of the same column
+// and SwiGLU is done in registers). kFp8C: C in fp8 with a scale per (pair, 64 columns) into
+// c_scale, else bf16.
+template <bool kFp8C>
+struct Gemm1Op {
+  static constexpr int kCols = kInter / 128, kKBlocks = kHiddenBlocks, kFolds = 1;
+  const uint8_t* hidden;
+  const float* hidden_scale;
+  const uint8_t* w1;
+  const float* w1_scale;
+  int T;
+  void* c_out;
+  float* c_scale;
+
+  __device__ __forceinline__ static int token(int pair) { return pair >= 0 ? pair / kTopK : 0; }
+  __device__ __forceinline__ const uint8_t* a_row(int pair) const { return hidden + static_cast<int64_t>(token(pair)) * kHidden; }
+  __device__ __forceinline__ const uint8_t* b_tile(const TileCoord& c) const {
+    return w1 + (static_cast<int64_t>(c.le) * kGemm1Out + c.col * 128) * kHidden;
+  }
+  // B rows [128p, 128p + 64) are X1 rows n0 + 64p.., [128p + 64, 128p + 128) the X2 rows kInter + n0 + 64p..
+  __device__ __forceinline__ static int64_t b_offset(int r) {
+    const int p = r / 128, in_pass = r % 128;
+    return static_cast<int64_t>((in_pass < 64 ? 0 : kInter) + 64 * p + in_pass % 64) * kHidden;
+  }
+  // The tile's 128 X1 columns are one W1 scale block, and so are their X2 columns.
+  __device__ __forceinline__ const float* w_scales(const TileCoord& c, int half) const {
+    return w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + half * (kInter / kQBlock) + c.col) * kHiddenBlocks;
+  }
+  // Scales: v = {row lo's activation scale, row hi's, X1 weight scale, X2 weight scale}.
+  __device__ __forceinline__ BlockScales fetch(const TileCoord& c, int pair_lo, int pair_hi, int kb) const {
+    const float* sa = hidden_scale + static_cast<int64_t>(kb) * T;
+    return BlockScales{{sa[token(pair_lo)], sa[token(pair_hi)], w_scales(c, 0)[kb], w_scales(c, 1)[kb], 0.f, 0.f}};
+  }
+  template <int BM>
+  __device__ __forceinline__ void load_scales(float* slots, const TileCoord& c, int kb, int p, const int* s_pair) const {
+    for (int r = p; r < BM; r += kProducers) cp_async4(slots + r, hidden_scale + static_cast<int64_t>(kb) * T + token(s_pair[r]));
+    if (p < 2) cp_async4(slots + BM + p, w_scales(c, p) + kb);
+  }
+  template <int BM>
+  __device__ __forceinline__ BlockScales read(const float* slots, int r_lo) const {
+    return BlockScales{{slots[r_lo], slots[r_lo + 8], slots[BM], slots[BM + 1], 0.f, 0.f}};
+  }
+  __device__ __forceinline__ static void fold(float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
+    // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
+    const float f[4] = {s.v[0] * s.v[2], s.v[1] * s.v[2], s.v[0] * s.v[3], s.v[1] * s.v[3]};
+#pragma unroll
+    for (int i = 0; i < 64; ++i) a[i] += t[i] * f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)];
+  }
+  // SwiGLU: C[pair][n0 + 64 p + 8 q + 2 (lane % 4) + e] = silu(X2) * X1, X2 in fragment i + 32.
+  // fp8 C: one scale per (pair, kCScaleCols columns). A row's 64 values of a pass are spread over
+  // a quad of lanes; with 128-column scales the row's two passes are in this thread (BM = 128) or
+  // in the other warpgroup (BM = 64: exchanged through shared memory between two barriers of the
+  // 256 MMA threads).
+  template <int BM>
+  __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
+                                           int pair_hi, int tid) const {
+    using Shape = Tile<BM>;
+    constexpr int kPasses = Shape::kWgPasses;
+    constexpr bool kExchange = kFp8C && kCScaleCols == 128 && kPasses == 1;
+    __shared__ float s_amax[kExchange ? 2 * BM : 1];
+    const int lane = tid & 31, r_lo = thread_row<BM>(tid);
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int pair = half ? pair_hi : pair_lo;
+      float v[kPasses][16];
+      float amax[kPasses];
+#pragma unroll
+      for (int j = 0; j < kPasses; ++j) {
+        amax[j] = 0.f;
+#pragma unroll
+        for (int q = 0; q < 8; ++q)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            v[j][2 * q + e] = moe_tc::silu_mul(acc[j][4 * q + 2 * half + e], acc[j][32 + 4 * q + 2 * half + e]);
+            amax[j] = fmaxf(amax[j], fabsf(v[j][2 * q + e]));
+          }
+        amax[j] = fmaxf(amax[j], __shfl_xor_sync(0xffffffffu, amax[j], 1));
+        amax[j] = fmaxf(amax[j], __shfl_xor_sync(0xffffffffu, amax[j], 2));
+      }
+      if constexpr (kFp8C && kCScaleCols == 128) {
+        if constexpr (kPasses == 2) {
+          amax[0] = amax[1] = fmaxf(amax[0], amax[1]);
+        } else {
+          const int row = r_lo + 8 * half, p = Shape::first_pass(tid >> 7);
+          if ((lane & 3) == 0) s_amax[p * BM + row] = amax[0];
+          asm volatile("bar.sync 2, %0;\n" ::"n"(kConsumers) : "memory");
+          amax[0] = fmaxf(s_amax[row], s_amax[BM + row]);
+          asm volatile("bar.sync 2, %0;\n" ::"n"(kConsumers) : "memory");  // read before the next half writes
+        }
+      }
+      if (pair < 0) continue;
+#pragma unroll
+      for (int j = 0; j < kPasses; ++j) {
+        const int p = Shape::first_pass(tid >> 7) + j;
+        const int col = c.col * 128 + 64 * p + 2 * (lane & 3);
+        if constexpr (kFp8C) {
+          const float inv = amax[j] > 0.f ? 448.f / amax[j] : 0.f;
+          uint8_t* dst = static_cast<uint8_t*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
+#pragma unroll
+          for (int q = 0; q < 8; ++q)
+            *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * q) =
+                __nv_cvt_float2_to_fp8x2(make_float2(v[j][2 * q] * inv, v[j][2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3);
+          if ((lane & 3) == 0 && (64 * p) % kCScaleCols == 0)
+            c_scale[static_cast<int64_t>(pair) * kCScales + (c.col * 128 + 64 * p) / kCScaleCols] = amax[j] / 448.f;
+        } else {
+          __nv_bfloat16* dst = static_cast<__nv_bfloat16*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
+#pragma unroll
+          for (int q = 0; q < 8; ++q)
+            *reinterpret_cast<__nv_bfloat162*>(dst + 8 * q) = __floats2bfloat162_rn(v[j][2 * q], v[j][2 * q + 1]);
+        }
+      }
+    }
+  }
 };
-// GEMM2's B rows are W2 rows h0.. in order.
-struct Gemm2BOffset {
-  static __device__ __forceinline__ int64_t row(int r) { return static_cast<int64_t>(r) * kInter; }
-  static __device__ __forceinline__ int64_t at(int i) { return row(kRowStep * i); }
+
+// GEMM2: acc[token][h0 + c] += weight * (C[pair] . W2[h0 + c]) over all of K, C in fp8 with its
+// scales. A tile is BM pairs x 256 hidden columns h0 = 256 col (two W2 scale blocks, one per
+// column pass); with 64-column C scales the A scale changes every 64 K, so each pass folds twice
+// per 128-K block (kFolds), with 128-column ones once. The routing weight is applied and the sums go into the fp32 accumulator with
+// float2 atomics.
+struct Gemm2Op {
+  static constexpr int kCols = kHidden / kBN, kKBlocks = kInterBlocks, kFolds = kQBlock / kCScaleCols;
+  static_assert(kBN == 2 * kQBlock, "two W2 scale blocks per tile");
+  const uint8_t* c_fp8;
+  const float* c_scale;
+  const uint8_t* w2;
+  const float* w2_scale;
+  const float* pair_weight;
+  float* acc_out;
+
+  __device__ __forceinline__ static int64_t c_row(int pair) { return pair >= 0 ? pair : 0; }
+  __device__ __forceinline__ const uint8_t* a_row(int pair) const { return c_fp8 + c_row(pair) * kInter; }
+  __device__ __forceinline__ const uint8_t* b_tile(const TileCoord& c) const {
+    return w2 + (static_cast<int64_t>(c.le) * kHidden + c.col * kBN) * kInter;
+  }
+  __device__ __forceinline__ static int64_t b_offset(int r) { return static_cast<int64_t>(r) * kInter; }
+  __device__ __forceinline__ const float* w_scales(const TileCoord& c, int pass) const {
+    return w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * (kBN / kQBlock) + pass) * kInterBlocks;
+  }
+  // Scales: v = {row lo's C scales of folds 0 and 1, row hi's, the W2 scales of column passes 0
+  // and 1} (fold 1's unused with one fold).
+  __device__ __forceinline__ BlockScales fetch(const TileCoord& c, int pair_lo, int pair_hi, int kb) const {
+    const float* lo = c_scale + c_row(pair_lo) * kCScales + kb * kFolds;
+    const float* hi = c_scale + c_row(pair_hi) * kCScales + kb * kFolds;
+    if constexpr (kFolds == 2) {
+      const float2 l2 = *reinterpret_cast<const float2*>(lo), h2 = *reinterpret_cast<const float2*>(hi);
+      return BlockScales{{l2.x, l2.y, h2.x, h2.y, w_scales(c, 0)[kb], w_scales(c, 1)[kb]}};
+    } else {
+      return BlockScales{{lo[0], 0.f, hi[0], 0.f, w_scales(c, 0)[kb], w_scales(c, 1)[kb]}};
+    }
+  }
+  template <int BM>
+  __device__ __forceinline__ void load_scales(float* slots, const TileCoord& c, int kb, int p, const int* s_pair) const {
+    for (int r = p; r < BM; r += kProducers) {
+      const float* src = c_scale + c_row(s_pair[r]) * kCScales + kb * kFolds;
+      if constexpr (kFolds == 2) cp_async8(slots + 2 * r, src);
+      else cp_async4(slots + 2 * r, src);
+    }
+    if (p < 2) cp_async4(slots + 2 * BM + p, w_scales(c, p) + kb);
+  }
+  template <int BM>
+  __device__ __forceinline__ BlockScales read(const float* slots, int r_lo) const {
+    return BlockScales{{slots[2 * r_lo], slots[2 * r_lo + 1], slots[2 * (r_lo + 8)], slots[2 * (r_lo + 8) + 1], slots[2 * BM],
+                        slots[2 * BM + 1]}};
+  }
+  __device__ __forceinline__ static void fold(float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
+    const float lo = s.v[f] * s.v[4 + p], hi = s.v[2 + f] * s.v[4 + p];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
+  }
+  template <int BM>
+  __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
+                                           int pair_hi, int tid) const {
+    using Shape = Tile<BM>;
+    const int lane = tid & 31;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int pair = half ? pair_hi : pair_lo;
+      if (pair < 0) continue;
+      const float w = pair_weight[pair];
+      float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + c.col * kBN + 2 * (lane & 3);
+#pragma unroll
+      for (int j = 0; j < Shape::kWgPasses; ++j) {
+        const int p = Shape::first_pass(tid >> 7) + j;
+#pragma unroll
+        for (int q = 0; q < 16; ++q)
+          atomicAdd(reinterpret_cast<float2*>(dst + 128 * p + 8 * q),
+                    make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
+      }
+    }
+  }
 };
 #endif  // MOE_WG_DEVICE
 
 // ------------------------------------------------------------------------------------------------
-// GEMM1 + SwiGLU. blockIdx.x: 128 C columns n0 (W1 rows n0.. and kInter + n0..), y: BM-pair row
-// tile of expert blockIdx.z. kFp8C: C in fp8 with a scale per (pair, 64 columns) into c_scale.
+// The kernels: grid (MOE_WGMMA_PERSISTENT) resident CTAs, else (Op::kCols, ceil(T / BM), 32).
 template <bool kFp8C, int BM>
 __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
@@ -350,120 +662,13 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
                    void* __restrict__ c_out, float* __restrict__ c_scale) {
 #if MOE_WG_DEVICE
-  using Shape = Tile<BM>;
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ int s_pair[BM];
-  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer warp)
-  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
-  const int le = blockIdx.z, m0 = blockIdx.y * BM, n0 = blockIdx.x * 128;
-  const int cnt = counts[le];
-  if (m0 >= cnt) return;  // block-uniform
-  const int tid = threadIdx.x;
-  moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
-  init_stage_barriers<BM>(s_bars);
-  __syncthreads();
-
-  // An MMA thread's two rows (the producer warp's values are unused); rows past the expert's
-  // count read token 0 (finite data) and are never stored.
-  const int lane = tid & 31, r_lo = thread_row<BM>(tid < kConsumers ? tid : 0);
-  const int pair_lo = s_pair[r_lo], pair_hi = s_pair[r_lo + 8];
-  const auto token = [&](int pair) { return pair >= 0 ? pair / kTopK : 0; };
-  // The tile's 128 X1 columns are one W1 scale block, and so are their X2 columns.
-  const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
-  const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
-
-  float acc[Shape::kWgPasses][64];
-#pragma unroll
-  for (int j = 0; j < Shape::kWgPasses; ++j)
-#pragma unroll
-    for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
-  // Scales: v = {row lo's activation scale, row hi's, X1 weight scale, X2 weight scale}.
-  const auto fold = [](float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
-    // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
-    const float f[4] = {s.v[0] * s.v[2], s.v[1] * s.v[2], s.v[0] * s.v[3], s.v[1] * s.v[3]};
-#pragma unroll
-    for (int i = 0; i < 64; ++i) a[i] += t[i] * f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)];
-  };
-  const uint32_t stages = aligned_stages(dynamic_smem);
-  if constexpr (Shape::kProducer) {
-    if (tid >= kConsumers) {
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
-      produce<BM, kHiddenBlocks>(
-          stages, s_bars, [&](int row) { return hidden + static_cast<int64_t>(token(s_pair[row])) * kHidden; },
-          w1 + (static_cast<int64_t>(le) * kGemm1Out + n0) * kHidden, [](int row) { return Gemm1BOffset::row(row); },
-          [&](int st, int kb, int l) {
-            float* slots = s_scales + st * Shape::kScaleSlots;
-            for (int r = l; r < BM; r += kProducers) cp_async4(slots + r, hidden_scale + static_cast<int64_t>(kb) * T + token(s_pair[r]));
-            if (l == 0) cp_async4(slots + BM, sw1 + kb);
-            if (l == 1) cp_async4(slots + BM + 1, sw2 + kb);
-          });
-      return;
-    }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
-    consume<BM, kHiddenBlocks, 1>(stages, s_bars, acc, [&](int st) {
-      const float* slots = s_scales + st * Shape::kScaleSlots;
-      return BlockScales{{slots[r_lo], slots[r_lo + 8], slots[BM], slots[BM + 1], 0.f, 0.f}};
-    }, fold);
-  } else {
-    StageLoader<BM, Gemm1BOffset> loader;
-    loader.offset = loader_offset(tid);
-#pragma unroll
-    for (int i = 0; i < Shape::kLoadRowsA; ++i)
-      loader.a[i] = hidden + static_cast<int64_t>(token(s_pair[(tid >> 3) + kRowStep * i])) * kHidden + (tid & 7) * 16;
-    loader.b = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + (tid >> 3)) * kHidden + (tid & 7) * 16;
-    const float* sa_lo = hidden_scale + token(pair_lo);
-    const float* sa_hi = hidden_scale + token(pair_hi);
-    const auto fetch = [&](int kb) {
-      return BlockScales{{sa_lo[static_cast<int64_t>(kb) * T], sa_hi[static_cast<int64_t>(kb) * T], sw1[kb], sw2[kb], 0.f, 0.f}};
-    };
-    k_loop<BM, kHiddenBlocks, 1>(stages, loader, acc, fetch, fold);
-  }
-
-  // SwiGLU: C[pair][n0 + 64 p + 8 j + 2 (lane % 4) + e] = silu(X2) * X1, X2 in fragment i + 32.
-#pragma unroll
-  for (int j = 0; j < Shape::kWgPasses; ++j) {
-    const int p = Shape::first_pass(tid >> 7) + j;
-    const int col = n0 + 64 * p + 2 * (lane & 3);
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int pair = half ? pair_hi : pair_lo;
-      float c[16];
-#pragma unroll
-      for (int q = 0; q < 8; ++q)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) c[2 * q + e] = moe_tc::silu_mul(acc[j][4 * q + 2 * half + e], acc[j][32 + 4 * q + 2 * half + e]);
-      if constexpr (kFp8C) {
-        // One scale per (pair, 64 columns): the row's 64 values are spread over a quad of lanes.
-        float amax = 0.f;
-#pragma unroll
-        for (int i = 0; i < 16; ++i) amax = fmaxf(amax, fabsf(c[i]));
-        amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
-        amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
-        const float inv = amax > 0.f ? 448.f / amax : 0.f;
-        if (pair >= 0) {
-          uint8_t* dst = static_cast<uint8_t*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
-#pragma unroll
-          for (int q = 0; q < 8; ++q)
-            *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * q) =
-                __nv_cvt_float2_to_fp8x2(make_float2(c[2 * q] * inv, c[2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3);
-          if ((lane & 3) == 0) c_scale[static_cast<int64_t>(pair) * kCScales + (n0 + 64 * p) / kCScaleCols] = amax / 448.f;
-        }
-      } else if (pair >= 0) {
-        __nv_bfloat16* dst = static_cast<__nv_bfloat16*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
-#pragma unroll
-        for (int q = 0; q < 8; ++q)
-          *reinterpret_cast<__nv_bfloat162*>(dst + 8 * q) = __floats2bfloat162_rn(c[2 * q], c[2 * q + 1]);
-      }
-    }
-  }
-#endif  // MOE_WG_DEVICE
+  const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale};
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
+#endif
 }
 
-// ------------------------------------------------------------------------------------------------
-// GEMM2: acc[token][h0 + c] += weight * (C[pair] . W2[h0 + c]) over all of K, C in fp8 with its
-// per-64-column scales. blockIdx.x: 256 hidden columns h0 (two W2 scale blocks, one per column
-// pass), y: BM-pair row tile, z: expert.
 template <int BM>
 __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
@@ -471,92 +676,11 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
                    const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out) {
 #if MOE_WG_DEVICE
-  using Shape = Tile<BM>;
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ int s_pair[BM];
-  __shared__ uint64_t s_bars[2 * kStages];
-  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
-  const int le = blockIdx.z, m0 = blockIdx.y * BM, h0 = blockIdx.x * kBN;
-  const int cnt = counts[le];
-  if (m0 >= cnt) return;
-  const int tid = threadIdx.x;
-  moe_tc::load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
-  init_stage_barriers<BM>(s_bars);
-  __syncthreads();
-
-  const int lane = tid & 31, r_lo = thread_row<BM>(tid < kConsumers ? tid : 0);
-  const int pair_lo = s_pair[r_lo], pair_hi = s_pair[r_lo + 8];
-  const auto c_row = [&](int pair) { return static_cast<int64_t>(pair >= 0 ? pair : 0); };
-  const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + h0 / kQBlock) * kInterBlocks;
-
-  float acc[Shape::kWgPasses][64];
-#pragma unroll
-  for (int j = 0; j < Shape::kWgPasses; ++j)
-#pragma unroll
-    for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
-  constexpr int kFolds = kQBlock / kCScaleCols;  // 2: the C scale changes every 64 K
-  static_assert(kFolds == 2 && kBN == 2 * kQBlock, "two C scales per 128-K block, two W2 scale blocks per tile");
-  // Scales: v = {row lo's two C scales, row hi's two, the W2 scales of column passes 0 and 1}.
-  const auto fold = [](float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
-    const float lo = s.v[f] * s.v[4 + p], hi = s.v[2 + f] * s.v[4 + p];
-#pragma unroll
-    for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
-  };
-  const uint32_t stages = aligned_stages(dynamic_smem);
-  if constexpr (Shape::kProducer) {
-    if (tid >= kConsumers) {
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
-      produce<BM, kInterBlocks>(
-          stages, s_bars, [&](int row) { return c_fp8 + c_row(s_pair[row]) * kInter; },
-          w2 + (static_cast<int64_t>(le) * kHidden + h0) * kInter, [](int row) { return Gemm2BOffset::row(row); },
-          [&](int st, int kb, int l) {
-            float* slots = s_scales + st * Shape::kScaleSlots;
-            for (int r = l; r < BM; r += kProducers) cp_async8(slots + 2 * r, c_scale + c_row(s_pair[r]) * kCScales + kb * kFolds);
-            if (l == 0) cp_async4(slots + 2 * BM, sw + kb);
-            if (l == 1) cp_async4(slots + 2 * BM + 1, sw + kInterBlocks + kb);
-          });
-      return;
-    }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
-    consume<BM, kInterBlocks, kFolds>(stages, s_bars, acc, [&](int st) {
-      const float* slots = s_scales + st * Shape::kScaleSlots;
-      return BlockScales{{slots[2 * r_lo], slots[2 * r_lo + 1], slots[2 * (r_lo + 8)], slots[2 * (r_lo + 8) + 1],
-                          slots[2 * BM], slots[2 * BM + 1]}};
-    }, fold);
-  } else {
-    StageLoader<BM, Gemm2BOffset> loader;
-    loader.offset = loader_offset(tid);
-#pragma unroll
-    for (int i = 0; i < Shape::kLoadRowsA; ++i)
-      loader.a[i] = c_fp8 + c_row(s_pair[(tid >> 3) + kRowStep * i]) * kInter + (tid & 7) * 16;
-    loader.b = w2 + (static_cast<int64_t>(le) * kHidden + h0 + (tid >> 3)) * kInter + (tid & 7) * 16;
-    const float* sa_lo = c_scale + c_row(pair_lo) * kCScales;
-    const float* sa_hi = c_scale + c_row(pair_hi) * kCScales;
-    const auto fetch = [&](int kb) {
-      const float2 lo = *reinterpret_cast<const float2*>(sa_lo + kb * kFolds);
-      const float2 hi = *reinterpret_cast<const float2*>(sa_hi + kb * kFolds);
-      return BlockScales{{lo.x, lo.y, hi.x, hi.y, sw[kb], sw[kInterBlocks + kb]}};
-    };
-    k_loop<BM, kInterBlocks, kFolds>(stages, loader, acc, fetch, fold);
-  }
-
-#pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    const int pair = half ? pair_hi : pair_lo;
-    if (pair < 0) continue;
-    const float w = pair_weight[pair];
-    float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + 2 * (lane & 3);
-#pragma unroll
-    for (int j = 0; j < Shape::kWgPasses; ++j) {
-      const int p = Shape::first_pass(tid >> 7) + j;
-#pragma unroll
-      for (int q = 0; q < 16; ++q)
-        atomicAdd(reinterpret_cast<float2*>(dst + 128 * p + 8 * q),
-                  make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
-    }
-  }
-#endif  // MOE_WG_DEVICE
+  const Gemm2Op op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out};
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
+#endif
 }
 
 }  // namespace moe_wg
