@@ -13,6 +13,9 @@ if [ -f "$_repo/.device/app.tar.xz" ]; then
   fi
 fi
 export FIB_DATASET_PATH="${FIB_DATASET_PATH:-$_repo/.device/dataset}"
+# The baseline kernels are read from the working tree, not from the copy packed into the app (a
+# kernel edited after pack.sh would otherwise be measured in its packed, older version).
+export AGENTFORGE_KERNELS="${AGENTFORGE_KERNELS:-$_repo/src/Kernels.Baseline}"
 [ -f "$_repo/.device/fonts/report.ttf" ] && export AGENTFORGE_FONT="$_repo/.device/fonts/report.ttf"
 export AGENTFORGE_CACHE="${AGENTFORGE_CACHE:-/tmp/agentforge-cache}"
 # A real executable (not a shell function), so that timeout, xargs and the like can start it.

@@ -188,6 +188,9 @@
 #ifndef MOE_WGMMA_BM64_MAX_T
 #define MOE_WGMMA_BM64_MAX_T 4096
 #endif
+// @tunable MOE_WGMMA_STAGES: 3, 4 (default 4) when MOE_WGMMA=1|2
+// cp.async stages of the wgmma tiles (48 KB each with 128-pair tiles). H200, session 5: 3 and 4
+// equal at T=14107 (lockstep, 128 x 256 tiles, before persistent tiles).
 #ifndef MOE_WGMMA_STAGES
 #define MOE_WGMMA_STAGES 4
 #endif
@@ -219,8 +222,32 @@
 #ifndef MOE_WGMMA_CSCALE_COLS
 #define MOE_WGMMA_CSCALE_COLS 128
 #endif
-// A measurement aid, not a tunable (results are wrong with it): 1 skips the wgmma kernels' tile
-// loads (cp.async), so a profile shows what the MMAs, folds and barriers take alone.
+// @tunable MOE_WGMMA_TILE_ORDER: 0, 1 (default 1) when MOE_WGMMA_PERSISTENT=1
+// The order of the persistent tile list within an expert: 0 column tile fastest (the CTAs running
+// at once share A row tiles), 1 row tile fastest (they share B tiles, the larger operand). H200,
+// session 6, one call: 1 takes T=14107 2.28 -> 2.21 ms, T=11948 1.97 -> 1.94, T=901 equal (ncu
+// had GEMM1 reading 2.0 GB from DRAM with 0, ~1.04 GB of distinct operands).
+#ifndef MOE_WGMMA_TILE_ORDER
+#define MOE_WGMMA_TILE_ORDER 1
+#endif
+// @tunable MOE_WGMMA_COMBINE: 0, 1 (default 1) when MOE_WGMMA=2
+// 1: the wgmma GEMM2 writes each pair's weighted row in bf16 (plain stores) and a combine kernel
+// sums a token's local pairs into the output (zeros where it has none); 0: GEMM2 adds into an fp32
+// [T, 7168] accumulator with atomics, which routing zeroes and a last kernel converts to bf16.
+#ifndef MOE_WGMMA_COMBINE
+#define MOE_WGMMA_COMBINE 1
+#endif
+// @tunable MOE_WGMMA_STAGE_SCALES: 0, 1 (default 1) when MOE_WGMMA=1|2
+// Lockstep wgmma tiles: 1 loads each K block's scales into its stage with cp.async (read from
+// shared memory after the stage's barrier); 0 reads them from global memory a block ahead. ncu
+// source profile (session 6, T=14107): with 0, ~13% of GEMM1's stall samples wait on those loads
+// (long scoreboard at the fold's FMUL and the wgmma fence), queued behind the stage copies.
+#ifndef MOE_WGMMA_STAGE_SCALES
+#define MOE_WGMMA_STAGE_SCALES 1
+#endif
+// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1 (default 0)
+// A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
+// (cp.async), so a profile shows what the MMAs, folds and barriers take alone.
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
@@ -276,7 +303,7 @@ __global__ void __launch_bounds__(kThreads)
 moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
                    int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                    int* __restrict__ lists, float* __restrict__ pair_weight,
-                   float* __restrict__ zero_acc, float* __restrict__ zero_g1) {
+                   float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask) {
   const int lane = threadIdx.x & 31;
   const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
   if (t >= T) return;  // warp-uniform; this kernel has no block barrier
@@ -369,10 +396,12 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
     sum += ssel[r];
   }
   const float denom = sum + 1e-20f;
+  unsigned local_mask = 0;  // bit r: pair r's expert is local (for the combine kernel)
 #pragma unroll
   for (int r = 0; r < kTopK; ++r) {
     const int64_t le = static_cast<int64_t>(sel[r]) - local_expert_offset;  // warp-uniform
     if (le < 0 || le >= kLocalExperts) continue;
+    local_mask |= 1u << r;
     const int pair = t * kTopK + r;
     if (lane == r) {
       const int slot = atomicAdd(&counts[le], 1);
@@ -384,6 +413,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
       for (int i = lane; i < kGemm1Out / 4; i += 32) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
     }
   }
+  if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -605,6 +635,51 @@ moe_gemm2_kernel(const float* __restrict__ cbuf, const uint8_t* __restrict__ w2,
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4'. With MOE_WGMMA_COMBINE: output[t] = sum of the bf16 rows of t's local pairs (pair_mask bit
+// r: row 8t + r was written by GEMM2, weighted), summed in fp32; zeros for a token without one.
+// A block per token, 128 threads x 7 pieces of 8 columns.
+constexpr int kCombineThreads = 128;
+__global__ void __launch_bounds__(kCombineThreads)
+moe_combine_kernel(const __nv_bfloat16* __restrict__ pair_rows, const uint8_t* __restrict__ pair_mask, int T,
+                   __nv_bfloat16* __restrict__ out) {
+  pdl_wait_then_allow();
+  const int t = blockIdx.x;
+  if (t >= T) return;
+  const unsigned mask = pair_mask[t];
+  constexpr int kPieces = kHidden / 8 / kCombineThreads;  // 7
+  static_assert(kPieces * 8 * kCombineThreads == kHidden, "pieces cover a row");
+  float sum[kPieces][8];
+#pragma unroll
+  for (int i = 0; i < kPieces; ++i)
+#pragma unroll
+    for (int e = 0; e < 8; ++e) sum[i][e] = 0.f;
+  for (unsigned m = mask; m != 0; m &= m - 1) {
+    const int r = __ffs(static_cast<int>(m)) - 1;
+    const uint4* row = reinterpret_cast<const uint4*>(pair_rows + (static_cast<int64_t>(t) * kTopK + r) * kHidden);
+#pragma unroll
+    for (int i = 0; i < kPieces; ++i) {
+      const uint4 v = row[i * kCombineThreads + threadIdx.x];
+      const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float2 f = __bfloat1622float2(h[e]);
+        sum[i][2 * e] += f.x;
+        sum[i][2 * e + 1] += f.y;
+      }
+    }
+  }
+  uint4* dst = reinterpret_cast<uint4*>(out + static_cast<int64_t>(t) * kHidden);
+#pragma unroll
+  for (int i = 0; i < kPieces; ++i) {
+    uint4 v;
+    __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&v);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) h[e] = __floats2bfloat162_rn(sum[i][2 * e], sum[i][2 * e + 1]);
+    dst[i * kCombineThreads + threadIdx.x] = v;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // 4. fp32 accumulator -> bf16 output.
 __global__ void __launch_bounds__(kThreads)
 moe_to_bf16_kernel(const float* __restrict__ acc, int64_t n, __nv_bfloat16* __restrict__ out) {
@@ -623,6 +698,11 @@ bool check(bool ok, const char* what) {
 }
 
 size_t align_up(size_t x) { return (x + 255) & ~static_cast<size_t>(255); }
+// A scratch buffer at offset (SIZE_MAX: a buffer of no bytes, null).
+template <typename T>
+T* scratch_at(char* base, size_t offset) {
+  return offset == SIZE_MAX ? nullptr : reinterpret_cast<T*>(base + offset);
+}
 
 // CTAs of Kernel resident on the whole current GPU at once (the stream-K grid), asked once per
 // device (host calls only, no synchronization).
@@ -692,38 +772,53 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool small_tile = !wgmma1 && T <= MOE_GEMM1_SMALL_TILE_MAX_T;
   const bool mid_tile = !wgmma1 && !small_tile && T <= MOE_MID_TILE_MAX_T;
   const bool stream_k = (MOE_STREAM_K == 1 || (MOE_STREAM_K == 2 && !small)) && (small_tile || mid_tile);
-  const size_t counts_bytes = align_up(kLocalExperts * sizeof(int));
-  const size_t lists_bytes = align_up(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
-  const size_t pairw_bytes = align_up(static_cast<size_t>(kTopK) * T * sizeof(float));
-  const size_t cbuf_bytes = align_up(static_cast<size_t>(kTopK) * T * kInter * sizeof(__nv_bfloat16));
-  const size_t g1_bytes = split1 > 1 || stream_k ? align_up(static_cast<size_t>(kTopK) * T * kGemm1Out * sizeof(float)) : 0;
-  const size_t acc_bytes = align_up(static_cast<size_t>(T) * kHidden * sizeof(float));
-  const size_t cscale_bytes = wgmma2 ? align_up(static_cast<size_t>(kTopK) * T * moe_wg::kCScales * sizeof(float)) : 0;
-  const size_t total = counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes + acc_bytes + cscale_bytes;
+  // With the combine kernel (wgmma GEMM2 only) the pairs' bf16 rows and the local-pair mask
+  // replace the fp32 accumulator.
+  const bool combine = wgmma2 && MOE_WGMMA_COMBINE;
+  // Scratch, one cudaMallocAsync freed on the stream: each buffer's offset is reserved once (256-
+  // byte aligned); a buffer of no bytes is a null pointer.
+  size_t scratch_bytes = 0;
+  const auto reserve = [&](size_t bytes) {
+    const size_t at = scratch_bytes;
+    scratch_bytes += align_up(bytes);
+    return bytes > 0 ? at : SIZE_MAX;
+  };
+  const size_t T8 = static_cast<size_t>(kTopK) * T;
+  const size_t counts_at = reserve(kLocalExperts * sizeof(int));
+  const size_t lists_at = reserve(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
+  const size_t pairw_at = reserve(T8 * sizeof(float));
+  // C: bf16, or fp8 in its first half with wgmma2 (scales in cscale).
+  const size_t cbuf_at = reserve(T8 * kInter * sizeof(__nv_bfloat16));
+  const size_t g1_at = reserve(split1 > 1 || stream_k ? T8 * kGemm1Out * sizeof(float) : 0);
+  const size_t acc_at = reserve(combine ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
+  const size_t cscale_at = reserve(wgmma2 ? T8 * moe_wg::kCScales * sizeof(float) : 0);
+  const size_t rows_at = reserve(combine ? T8 * kHidden * sizeof(__nv_bfloat16) : 0);
+  const size_t mask_at = reserve(combine ? static_cast<size_t>(T) : 0);
 
   char* base = nullptr;
-  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), total, stream));
-  int* counts = reinterpret_cast<int*>(base);
-  int* lists = reinterpret_cast<int*>(base + counts_bytes);
-  float* pair_weight = reinterpret_cast<float*>(base + counts_bytes + lists_bytes);
-  __nv_bfloat16* cbuf = reinterpret_cast<__nv_bfloat16*>(base + counts_bytes + lists_bytes + pairw_bytes);
-  float* g1 = g1_bytes > 0 ? reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes) : nullptr;
-  float* acc = reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes);
-  // With wgmma2, C is fp8 in the first half of cbuf and its scales follow the accumulator.
-  float* cscale = wgmma2 ? reinterpret_cast<float*>(base + counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + g1_bytes + acc_bytes) : nullptr;
+  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), scratch_bytes, stream));
+  int* counts = scratch_at<int>(base, counts_at);
+  int* lists = scratch_at<int>(base, lists_at);
+  float* pair_weight = scratch_at<float>(base, pairw_at);
+  __nv_bfloat16* cbuf = scratch_at<__nv_bfloat16>(base, cbuf_at);
+  float* g1 = scratch_at<float>(base, g1_at);
+  float* acc = scratch_at<float>(base, acc_at);
+  float* cscale = scratch_at<float>(base, cscale_at);
+  __nv_bfloat16* pair_rows = scratch_at<__nv_bfloat16>(base, rows_at);
+  uint8_t* pair_mask = scratch_at<uint8_t>(base, mask_at);
 
   // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
   // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
   cudaError_t err = cudaMemsetAsync(counts, 0, kLocalExperts * sizeof(int), stream);
 #if !MOE_PDL
-  if (err == cudaSuccess) err = cudaMemsetAsync(acc, 0, static_cast<size_t>(T) * kHidden * sizeof(float), stream);
-  if (err == cudaSuccess && g1 != nullptr) err = cudaMemsetAsync(g1, 0, g1_bytes, stream);
+  if (err == cudaSuccess && acc != nullptr) err = cudaMemsetAsync(acc, 0, static_cast<size_t>(T) * kHidden * sizeof(float), stream);
+  if (err == cudaSuccess && g1 != nullptr) err = cudaMemsetAsync(g1, 0, T8 * kGemm1Out * sizeof(float), stream);
 #endif
   if (err == cudaSuccess) {
     const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
     moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
         routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr);
+        routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask);
     err = cudaGetLastError();
   }
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
@@ -793,7 +888,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     using Shape = moe_wg::Tile<BM>;
     const unsigned row_tiles = static_cast<unsigned>((T + BM - 1) / BM);
     constexpr auto gemm1 = MOE_WGMMA == 2 ? moe_wg::gemm1_wgmma_kernel<true, BM> : moe_wg::gemm1_wgmma_kernel<false, BM>;
-    constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM>;
+    constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM, MOE_WGMMA_COMBINE != 0>;
     // Persistent: one CTA per SM (the stages take the SM's shared memory), looping over tiles.
     const auto grid = [&](int resident, int cols) {
       return moe_wg::kPersistentTiles ? dim3(static_cast<unsigned>(resident)) : dim3(cols, row_tiles, kLocalExperts);
@@ -812,7 +907,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Shape::kSmem), stream, static_cast<const uint8_t*>(static_cast<void*>(cbuf)),
                         static_cast<const float*>(cscale), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc);
+                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, pair_rows);
     } else if (e == cudaSuccess) {
       e = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
                        moe_tc::kTcThreads, 0);
@@ -840,7 +935,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (err == cudaSuccess)
       err = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, row_tiles, kLocalExperts * split2), moe_tc::kTcThreads, 0);
   }
-  if (err == cudaSuccess) {
+  if (err == cudaSuccess && combine) {
+    err = afg::launch(MOE_PDL, moe_combine_kernel, dim3(static_cast<unsigned>(T)), dim3(kCombineThreads), 0, stream,
+                      static_cast<const __nv_bfloat16*>(pair_rows), static_cast<const uint8_t*>(pair_mask), Ti,
+                      output.ptr<__nv_bfloat16>());
+  } else if (err == cudaSuccess) {
     const int64_t n = T * kHidden;
     const int64_t want = (n + kThreads - 1) / kThreads;
     const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
@@ -869,7 +968,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
     moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
         routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, nullptr, nullptr);
+        routed_scaling_factor, counts, lists, pair_weight, nullptr, nullptr, nullptr);
 
     const unsigned row_tiles = static_cast<unsigned>((T + kBM - 1) / kBM);
     const dim3 grid1(kInter / kHalfN, row_tiles, kLocalExperts);

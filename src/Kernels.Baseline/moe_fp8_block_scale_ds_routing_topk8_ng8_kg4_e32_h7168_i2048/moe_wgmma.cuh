@@ -171,32 +171,40 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
 }
 
 // The K loop of one tile: kKBlocks blocks of 128 through kStages cp.async stages, all 256
-// threads loading and multiplying. One block barrier per K block: the stage refilled in
-// iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for before it.
-// Each block goes through block_mma. The scales of block kb + 1 are read during block kb (fetch),
-// so no fold waits for a global load.
-template <int BM, int kKBlocks, int kFolds, typename Loader, typename Fetch, typename Fold>
-__device__ __forceinline__ void k_loop(uint32_t smem, const Loader& loader, float (&acc)[Tile<BM>::kWgPasses][64],
-                                       Fetch&& fetch, Fold&& fold) {
+// threads loading (load(stage, kb)) and multiplying. One block barrier per K block: the stage
+// refilled in iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for
+// before it. Each block goes through block_mma with scales_of(kb): with kPrefetch a global read
+// issued a block ahead, else the stage's scale slots (loaded with the stage, read after the barrier).
+template <int BM, int kKBlocks, int kFolds, bool kPrefetch, typename Load, typename Scales, typename Fold>
+__device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of,
+                                       Fold&& fold) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < kKBlocks) loader.load(smem + s * Shape::kStageBytes, s);
+    if (s < kKBlocks) load(s, s);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   }
   float tmp[64];
-  BlockScales next_scales = fetch(0);
+  BlockScales next_scales;
+  if constexpr (kPrefetch) next_scales = scales_of(0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
     fence_proxy_async();
     __syncthreads();
+    BlockScales scales;
+    if constexpr (kPrefetch) {
+      scales = next_scales;
+    } else {
+      scales = scales_of(kb);
+    }
     const int next = kb + kStages - 1;
-    if (next < kKBlocks) loader.load(smem + (next % kStages) * Shape::kStageBytes, next);
+    if (next < kKBlocks) load(next % kStages, next);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
-    const BlockScales scales = next_scales;
-    if (kb + 1 < kKBlocks) next_scales = fetch(kb + 1);
+    if constexpr (kPrefetch) {
+      if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
+    }
     block_mma<BM, kFolds>(smem + (kb % kStages) * Shape::kStageBytes, wg, acc, tmp, scales, fold, [] {});
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
@@ -256,11 +264,16 @@ struct TileWalk {
   __device__ __forceinline__ TileCoord at(int t) const {
     if constexpr (!kPersistentTiles) {
       return {static_cast<int>(blockIdx.z), static_cast<int>(blockIdx.y) * BM, static_cast<int>(blockIdx.x), s->count[0]};
-    } else {
+    } else if constexpr (MOE_WGMMA_TILE_ORDER == 0) {  // column tile fastest
       const int row_tile = t / kCols;
       int le = 0;
       while (le + 1 < kLocalExperts && s->start[le + 1] <= row_tile) ++le;
       return {le, (row_tile - s->start[le]) * BM, t % kCols, s->count[le]};
+    } else {  // row tile fastest within an expert: the CTAs sharing a B tile are adjacent
+      int le = 0;
+      while (le + 1 < kLocalExperts && s->start[le + 1] * kCols <= t) ++le;
+      const int local = t - s->start[le] * kCols, rows = s->start[le + 1] - s->start[le];
+      return {le, (local % rows) * BM, local / rows, s->count[le]};
     }
   }
 };
@@ -370,7 +383,10 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     mbar_wait(full + 8 * s, (g / kStages) & 1);
     fence_proxy_async();
     const BlockScales scales = op.template read<BM>(s_scales + s * Shape::kScaleSlots, r_lo);
-    block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] { mbar_arrive(empty + 8 * s); });
+    // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
+    block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
+      if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
+    });
   }
 }
 
@@ -399,14 +415,15 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
-  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
+  constexpr bool kScalesInStage = Shape::kProducer || MOE_WGMMA_STAGE_SCALES;
+  __shared__ __align__(16) float s_scales[kScalesInStage ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   const int tid = threadIdx.x;
   if (Shape::kProducer && tid == 0) {
     const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * kStages;
     for (int s = 0; s < kStages; ++s) {
       mbar_init(full + 8 * s, kProducers);
-      mbar_init(empty + 8 * s, kConsumers);
+      mbar_init(empty + 8 * s, kConsumers / 32);  // one arrival per MMA warp
     }
   }
   const TileWalk<BM, Op::kCols> walk = make_walk<BM, Op::kCols>(counts, s_walk);  // block barrier inside
@@ -451,7 +468,20 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
-      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, loader, acc, [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); }, Op::fold);
+      const auto load = [&](int s, int kb) {
+        loader.load(stages + s * Shape::kStageBytes, kb);
+        if constexpr (kScalesInStage) {
+          if (tid < kProducers) op.template load_scales<BM>(s_scales + s * Shape::kScaleSlots, c, kb, tid, s_pair);
+        }
+      };
+      if constexpr (kScalesInStage) {
+        k_loop<BM, Op::kKBlocks, Op::kFolds, false>(
+            stages, load, acc, [&](int kb) { return op.template read<BM>(s_scales + (kb % kStages) * Shape::kScaleSlots, r_lo); },
+            Op::fold);
+      } else {
+        k_loop<BM, Op::kKBlocks, Op::kFolds, true>(
+            stages, load, acc, [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); }, Op::fold);
+      }
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
   }
@@ -577,8 +607,10 @@ struct Gemm1Op {
 // GEMM2: acc[token][h0 + c] += weight * (C[pair] . W2[h0 + c]) over all of K, C in fp8 with its
 // scales. A tile is BM pairs x 256 hidden columns h0 = 256 col (two W2 scale blocks, one per
 // column pass); with 64-column C scales the A scale changes every 64 K, so each pass folds twice
-// per 128-K block (kFolds), with 128-column ones once. The routing weight is applied and the sums go into the fp32 accumulator with
-// float2 atomics.
+// per 128-K block (kFolds), with 128-column ones once. The routing weight is applied; the sums go
+// into the fp32 accumulator with float2 atomics, or (kCombine) into the pair's own bf16 row of
+// pair_rows, which the combine kernel sums per token.
+template <bool kCombine>
 struct Gemm2Op {
   static constexpr int kCols = kHidden / kBN, kKBlocks = kInterBlocks, kFolds = kQBlock / kCScaleCols;
   static_assert(kBN == 2 * kQBlock, "two W2 scale blocks per tile");
@@ -588,6 +620,7 @@ struct Gemm2Op {
   const float* w2_scale;
   const float* pair_weight;
   float* acc_out;
+  __nv_bfloat16* pair_rows;
 
   __device__ __forceinline__ static int64_t c_row(int pair) { return pair >= 0 ? pair : 0; }
   __device__ __forceinline__ const uint8_t* a_row(int pair) const { return c_fp8 + c_row(pair) * kInter; }
@@ -639,14 +672,19 @@ struct Gemm2Op {
       const int pair = half ? pair_hi : pair_lo;
       if (pair < 0) continue;
       const float w = pair_weight[pair];
-      float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + c.col * kBN + 2 * (lane & 3);
+      const int64_t first = c.col * kBN + 2 * (lane & 3);
 #pragma unroll
       for (int j = 0; j < Shape::kWgPasses; ++j) {
         const int p = Shape::first_pass(tid >> 7) + j;
 #pragma unroll
-        for (int q = 0; q < 16; ++q)
-          atomicAdd(reinterpret_cast<float2*>(dst + 128 * p + 8 * q),
-                    make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
+        for (int q = 0; q < 16; ++q) {
+          const float2 v = make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w);
+          if constexpr (kCombine)
+            *reinterpret_cast<__nv_bfloat162*>(pair_rows + static_cast<int64_t>(pair) * kHidden + first + 128 * p + 8 * q) =
+                __float22bfloat162_rn(v);
+          else
+            atomicAdd(reinterpret_cast<float2*>(acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + first + 128 * p + 8 * q), v);
+        }
       }
     }
   }
@@ -669,16 +707,17 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
 #endif
 }
 
-template <int BM>
+template <int BM, bool kCombine>
 __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
                    const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists,
-                   const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out) {
+                   const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
+                   __nv_bfloat16* __restrict__ pair_rows) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  const Gemm2Op op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out};
+  const Gemm2Op<kCombine> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, pair_rows};
   gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
 #endif
 }

@@ -108,7 +108,8 @@ public sealed class TunerGenerator(int perDefinition, ulong seed) : ICandidateGe
         {
             return (null, $"bad @tunable declarations: {string.Join("; ", parsed.Errors)}");
         }
-        var useful = parsed.Value.Where(p => p.Values.Count > 1).ToList();
+        // Diagnostic parameters are measurement aids (their values may break results): never tuned.
+        var useful = parsed.Value.Where(p => p.Values.Count > 1 && !p.Diagnostic).ToList();
         return useful.Count == 0 ? (null, "no @tunable parameters declared in its sources: nothing to tune") : (useful, null);
     }
 

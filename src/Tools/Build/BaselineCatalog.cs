@@ -24,11 +24,23 @@ public sealed class BaselineCatalog
 
     public string IncludeDirectory => Path.Combine(Root, "include");
 
-    public static string? Locate(string? explicitRoot)
+    /// <summary>The environment variable that names the baseline kernels folder when no --kernels is
+    /// given (the device scripts point it at the working tree, so an edited kernel is never measured
+    /// from the copy packed beside the executable).</summary>
+    public const string RootVariable = "AGENTFORGE_KERNELS";
+
+    public static string? Locate(string? explicitRoot) => Locate(explicitRoot, Environment.GetEnvironmentVariable(RootVariable));
+
+    /// <summary>The kernels folder: the explicit one, else the environment's, else beside the executable, else src/Kernels.Baseline above it.</summary>
+    public static string? Locate(string? explicitRoot, string? environmentRoot)
     {
         if (!string.IsNullOrEmpty(explicitRoot))
         {
             return explicitRoot;
+        }
+        if (!string.IsNullOrEmpty(environmentRoot))
+        {
+            return environmentRoot;
         }
         var beside = Path.Combine(AppContext.BaseDirectory, "kernels");
         if (File.Exists(Path.Combine(beside, "manifest.json")))

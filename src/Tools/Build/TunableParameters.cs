@@ -5,8 +5,10 @@ namespace AgentForge.Tools.Build;
 
 /// <summary>A kernel parameter the tuner may set: its name, allowed values and default, and, when it
 /// only matters under a setting of another parameter, that condition.</summary>
+/// <remarks>A diagnostic parameter (<c>// @diagnostic NAME: 0, 1</c>) is a measurement aid: the bench
+/// accepts it like any other, the tuner never sets it (its values need not keep results correct).</remarks>
 public sealed record TunableParameter(string Name, IReadOnlyList<string> Values, string Default, string SourcePath, int Line,
-                                      TunableCondition? When = null)
+                                      TunableCondition? When = null, bool Diagnostic = false)
 {
     /// <summary>Whether the parameter changes the code under this setting (a name missing from the
     /// setting reads as its declared default; a condition on a parameter not in the list holds).
@@ -39,10 +41,12 @@ public sealed record TunableCondition(string Name, IReadOnlyList<string> Values)
 /// A parameter read by only one implementation says so, so the tuner does not spend candidates
 /// on settings that compile to the same kernel:
 /// <code>// @tunable WARPS: 4, 8 (default 8) when IMPL=1</code> (or <c>when IMPL=1|2</c>).
+/// <c>// @diagnostic NAME: 0, 1 (default 0)</c> declares a measurement aid in the same form (say,
+/// loads switched off to time the arithmetic alone): settable in the bench, never tuned.
 /// </summary>
 public static partial class TunableParameters
 {
-    [GeneratedRegex(@"^\s*//\s*@tunable\s+(?<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?<values>[^()]+?)\s*(\(\s*default\s+(?<default>[^)\s]+)\s*\))?(\s+when\s+(?<when>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?<whenvalues>[^\s|]+(\s*\|\s*[^\s|]+)*))?\s*$")]
+    [GeneratedRegex(@"^\s*//\s*@(?<kind>tunable|diagnostic)\s+(?<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?<values>[^()]+?)\s*(\(\s*default\s+(?<default>[^)\s]+)\s*\))?(\s+when\s+(?<when>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?<whenvalues>[^\s|]+(\s*\|\s*[^\s|]+)*))?\s*$")]
     private static partial Regex Declaration();
 
     public static DataResult<IReadOnlyList<TunableParameter>> Parse(IEnumerable<SourceFile> sources)
@@ -54,14 +58,16 @@ public static partial class TunableParameters
             var lines = source.Content.Split('\n');
             for (var i = 0; i < lines.Length; i++)
             {
-                if (!lines[i].Contains("@tunable", StringComparison.Ordinal))
+                var tag = lines[i].Contains("@tunable", StringComparison.Ordinal) ? "@tunable"
+                    : lines[i].Contains("@diagnostic", StringComparison.Ordinal) ? "@diagnostic" : null;
+                if (tag is null)
                 {
                     continue;
                 }
                 var match = Declaration().Match(lines[i].TrimEnd('\r'));
                 if (!match.Success)
                 {
-                    errors.Add(new DataError(source.Path, i + 1, "@tunable", "expected '// @tunable NAME: v1, v2, ... (default v)'"));
+                    errors.Add(new DataError(source.Path, i + 1, tag, $"expected '// {tag} NAME: v1, v2, ... (default v)'"));
                     continue;
                 }
                 var name = match.Groups["name"].Value;
@@ -85,7 +91,7 @@ public static partial class TunableParameters
                 var condition = match.Groups["when"].Success
                     ? new TunableCondition(match.Groups["when"].Value, match.Groups["whenvalues"].Value.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                     : null;
-                found.Add(new TunableParameter(name, values, fallback, source.Path, i + 1, condition));
+                found.Add(new TunableParameter(name, values, fallback, source.Path, i + 1, condition, match.Groups["kind"].Value == "diagnostic"));
             }
         }
         foreach (var parameter in found.Where(p => p.When is not null))

@@ -40,6 +40,21 @@ public sealed class TunableParametersTests
     }
 
     [Fact]
+    public void A_diagnostic_declaration_is_a_settable_parameter_marked_as_a_measurement_aid()
+    {
+        var parsed = TunableParameters.Parse([new SourceFile("a.cu", "// @tunable T: 1, 2\n// @diagnostic NO_LOADS: 0, 1 (default 0)\n")]);
+        Assert.True(parsed.IsOk, string.Join("\n", parsed.Errors));
+        Assert.False(parsed.Value.Single(p => p.Name == "T").Diagnostic);
+        var aid = parsed.Value.Single(p => p.Name == "NO_LOADS");
+        Assert.True(aid.Diagnostic);
+        Assert.Equal(2, aid.Line);
+        Assert.Null(TunableParameters.Validate(parsed.Value, new Dictionary<string, string> { ["NO_LOADS"] = "1" }));
+        Assert.Contains("not allowed", TunableParameters.Validate(parsed.Value, new Dictionary<string, string> { ["NO_LOADS"] = "2" }));
+        var bad = TunableParameters.Parse([new SourceFile("a.cu", "// @diagnostic X 0 1")]);
+        Assert.Contains("expected '// @diagnostic NAME", bad.Error!.Message);
+    }
+
+    [Fact]
     public void A_when_clause_makes_the_parameter_conditional_on_another()
     {
         const string text = "// @tunable IMPL: 0, 1 (default 1)\n// @tunable WARPS: 4, 8 (default 8) when IMPL=1\n" +

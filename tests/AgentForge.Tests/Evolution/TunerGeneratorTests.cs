@@ -36,6 +36,24 @@ public sealed class TunerGeneratorTests
     }
 
     [Fact]
+    public async Task A_diagnostic_parameter_is_never_proposed()
+    {
+        const string kernel = "// @tunable WARPS: 4, 8 (default 8)\n#ifndef WARPS\n#define WARPS 8\n#endif\n" +
+                              "// @diagnostic NO_LOADS: 0, 1 (default 0)\n#ifndef NO_LOADS\n#define NO_LOADS 0\n#endif\n";
+        var baseline = FakeProblem.Source(FakeProblem.Kernel(tunable: false, extra: kernel));
+        var problem = new EvolutionProblem("gated_delta_net", [new DefinitionTask(FakeProblem.Definition, FakeProblem.Workloads, baseline)]);
+        var tuner = new TunerGenerator(perDefinition: 16, seed: 3);
+        var proposed = new List<ProposedCandidate>();
+        for (var generation = 1; generation <= 3; generation++)
+        {
+            var proposal = await tuner.ProposeAsync(new GenerationContext(generation, problem, new NoChampions(), [], "test"), TestContext.Current.CancellationToken);
+            proposed.AddRange(proposal.Candidates);
+        }
+        Assert.Contains(proposed, c => c.Source.Defines?.ContainsKey("WARPS") == true);
+        Assert.DoesNotContain(proposed, c => c.Source.Defines?.ContainsKey("NO_LOADS") == true);
+    }
+
+    [Fact]
     public async Task Proposals_carry_no_define_for_a_parameter_without_effect_and_are_never_the_same_kernel_twice()
     {
         var baseline = FakeProblem.Source(FakeProblem.Kernel(tunable: false, extra: ConditionalKernel));
