@@ -234,16 +234,21 @@
 // 1: the wgmma GEMM2 writes each pair's weighted row in bf16 (plain stores) and a combine kernel
 // sums a token's local pairs into the output (zeros where it has none); 0: GEMM2 adds into an fp32
 // [T, 7168] accumulator with atomics, which routing zeroes and a last kernel converts to bf16.
+// H200, session 6, one call: T=14107 2.26 -> 2.07 ms, T=11948 1.97 -> 1.77, T=901 468 -> 442 us
+// (predicted -230 us at T=14107: routing 129 -> 44 us without the zeroing, the conversion's 217
+// us -> the combine's 104).
 #ifndef MOE_WGMMA_COMBINE
 #define MOE_WGMMA_COMBINE 1
 #endif
-// @tunable MOE_WGMMA_STAGE_SCALES: 0, 1 (default 1) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_STAGE_SCALES: 0, 1 (default 0) when MOE_WGMMA=1|2
 // Lockstep wgmma tiles: 1 loads each K block's scales into its stage with cp.async (read from
 // shared memory after the stage's barrier); 0 reads them from global memory a block ahead. ncu
 // source profile (session 6, T=14107): with 0, ~13% of GEMM1's stall samples wait on those loads
-// (long scoreboard at the fold's FMUL and the wgmma fence), queued behind the stage copies.
+// (long scoreboard at the fold's FMUL and the wgmma fence). Predicted -150 us at T=14107 with 1;
+// measured +90 us (1.98 -> 2.07 ms; T=11948 1.74 -> 1.77): the warps waited at the block barrier
+// instead (GEMM1 1.23 ms either way), so those loads were where the warps waited, not the bound.
 #ifndef MOE_WGMMA_STAGE_SCALES
-#define MOE_WGMMA_STAGE_SCALES 1
+#define MOE_WGMMA_STAGE_SCALES 0
 #endif
 // @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
