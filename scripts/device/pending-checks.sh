@@ -23,9 +23,11 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # MOE_SMALL_BN=32 passed 19/19, slower). Written since, not yet run:
 # MOE_STREAM_K and MOE_ASYNC_SCALES ran in -s4-moe. The two full definitions left by session 4
 # (indexer score template at one page, attention after its include move) ran in session 5:
-# 128/128 and 23/23 (results/gpu/2026-11-26-h200-s5-checks). Nothing is pending now; add a line
-# here for each variant written without a GPU.
+# 128/128 and 23/23 (results/gpu/2026-11-26-h200-s5-checks). Add a line here for each variant
+# written without a GPU. Pending since session 6 (results/gpu/2026-11-26-h200-s6-moe): the 64-pair
+# wgmma tiles' producer with 96 registers (their GEMM1 build showed 128-136 bytes of stack).
 checks=(
+  "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_PRODUCER_REGS=96"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope <<< "$check"

@@ -27,14 +27,17 @@
 //   Above 256 tokens, in the sm_90a build (the manifest's target; moe_wgmma.cuh): both GEMMs on
 //   wgmma, fp8 x fp8 in 64- or 128-pair x 256 tiles on persistent CTAs, C in fp8 with a scale per
 //   (pair, 128 columns).
-//   A plain sm_90 build (the contest's) compiles those kernels empty and takes the path above.
-//   4. accumulator -> bf16 output (writes every element).
+//   There GEMM2 writes each pair's weighted row in bf16 and a combine kernel sums a token's local
+//   pairs into the output (no fp32 accumulator). A plain sm_90 build (the contest's) compiles
+//   those kernels empty and takes the path above.
+//   4. accumulator -> bf16 output (writes every element), or the combine kernel.
 //   Every launch after routing is a programmatic dependent of the one before (MOE_PDL).
 // MOE_GEMM_IMPL=0 keeps the first baseline: both GEMMs on CUDA cores in fp32 (64 x 128 tiles,
 // operands dequantized into shared memory), 4-7x slower.
 // Scratch (one cudaMallocAsync, freed on the stream): counts, lists 32*T ints, pair weights 8T
 // floats, C 8T x 2048 bf16, the split-K / stream-K partials 8T x 4096 floats when used, and the
-// accumulator T x 7168 floats.
+// accumulator T x 7168 floats (or, with the combine kernel, 8T x 7168 bf16 pair rows and a mask
+// byte per token).
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
@@ -203,6 +206,14 @@
 // T=14107. A single producer warp (288 threads) was capped at 168 registers and spilled.
 #ifndef MOE_WGMMA_PRODUCER
 #define MOE_WGMMA_PRODUCER 2
+#endif
+// @tunable MOE_WGMMA_BM64_PRODUCER_REGS: 56, 96 (default 56) when MOE_WGMMA_PRODUCER=1|2
+// setmaxnreg for the producer warpgroup of the 64-pair tiles (its MMA warpgroups get the rest:
+// 224 or 208). Written after session 6's last GPU call, not yet measured: the persistent build
+// of gemm1_wgmma_kernel<*, 64> reports 128-136 bytes of stack (0 before), likely the producer's
+// tile loop at 56 registers. Prediction: no stack with 96, T=901 ~440 -> ~420 us.
+#ifndef MOE_WGMMA_BM64_PRODUCER_REGS
+#define MOE_WGMMA_BM64_PRODUCER_REGS 56
 #endif
 // @tunable MOE_WGMMA_PERSISTENT: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1: the wgmma grids are the resident CTAs (one per SM), each looping over its share of the real

@@ -22,8 +22,9 @@
 //   goes out in bf16 (MOE_WGMMA=1, for the mma.sync GEMM2) or in fp8 with a scale per (pair, 64
 //   columns) (MOE_WGMMA=2, for gemm2_wgmma_kernel).
 //   GEMM2 (gemm2_wgmma_kernel): A = C in fp8, pass p = 128 W2 rows (one scale block); the A
-//   scales change every 64 K, so each pass of a 128-K block folds twice. The routing weight is
-//   applied and the sums go into the fp32 accumulator with float2 atomics.
+//   scales change every MOE_WGMMA_CSCALE_COLS K (each pass of a 128-K block folds once or twice).
+//   The routing weight is applied; the pair's row goes out in bf16 for the combine kernel
+//   (MOE_WGMMA_COMBINE) or into the fp32 accumulator with float2 atomics.
 // Why 256 B rows: with 128 x 128 tiles (the first version, session 5) GEMM1 ran at ~440 TFLOP/s;
 // 128 x 256 (48 KB per 8.4 MFLOP instead of 32 KB per 4.2) ran 29% faster. The L2 was only ~33%
 // busy either way, so the gain is twice the MMA work per block barrier and per MMA wait.
@@ -47,7 +48,16 @@ namespace moe_wg {
 // returns from the kernel without joining the MMA code (setmaxnreg_probe.cu in the session-5 results).
 constexpr int kConsumers = 256;                  // the two MMA warpgroups
 constexpr int kProducers = 128;                  // the producer warpgroup, when there is one
-constexpr int kProducerRegs = 56, kConsumerRegs = 224;  // 128 x 56 + 256 x 224 = 384 x 168
+// setmaxnreg's split of the 64K registers: 128 x P + 256 x C <= 65536, multiples of 8. 128-pair
+// tiles need C = 224 (two accumulators and a temporary: 192 + addresses); 64-pair tiles need far
+// fewer (one accumulator and a temporary), so MOE_WGMMA_BM64_PRODUCER_REGS can give the producer
+// more (its tile loop, op pointers and coordinates since the persistent tiles).
+template <int BM>
+struct RegisterSplit {
+  static constexpr int kProducer = BM == 64 ? MOE_WGMMA_BM64_PRODUCER_REGS : 56;
+  static constexpr int kConsumer = ((65536 - kProducers * kProducer) / kConsumers) / 8 * 8;
+  static_assert(kConsumer <= 256 && kProducers * kProducer + kConsumers * kConsumer <= 65536, "register split");
+};
 constexpr int kBN = 256;                         // B rows per tile: two column passes of 128
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
@@ -430,7 +440,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   const uint32_t stages = aligned_stages(dynamic_smem);
   if constexpr (Shape::kProducer) {
     if (tid >= kConsumers) {
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kProducer));
       int g = 0;
 #pragma unroll 1
       for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
@@ -443,7 +453,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       asm volatile("cp.async.wait_all;\n" ::: "memory");
       return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kConsumer));
   }
   const int r_lo = thread_row<BM>(tid);
   int g = 0;
