@@ -14,8 +14,9 @@ indexer=dsa_topk_indexer_fp8_h64_d128_topk2048_ps64
 moe=moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
 prefill=gdn_prefill_qk4_v8_d128_k_last
 
-# definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare, and "quick" as a
-# fifth field to skip the full-definition run (prefill: its Python reference takes minutes); e.g.
+# definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare, "quick" as a fifth
+# field to skip the full-definition run (prefill: its Python reference takes minutes), and bench
+# arguments for every run of the check as a sixth (e.g. --target portable); e.g.
 #   "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
 # Earlier lists ran in results/gpu/2026-11-26-h200-pending-checks and -s4-checks (there:
 # GDN_PREFILL_PLAN=1 passed its quick set, 8192 tokens -3%; DSA_ATTN_CLUSTER=8 passed 23/23 but was
@@ -25,30 +26,34 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # (indexer score template at one page, attention after its include move) ran in session 5:
 # 128/128 and 23/23 (results/gpu/2026-11-26-h200-s5-checks). Add a line here for each variant
 # written without a GPU. Pending since session 6 (results/gpu/2026-11-26-h200-s6-moe): the 64-pair
-# wgmma tiles' producer with 96 registers (their GEMM1 build showed 128-136 bytes of stack).
+# wgmma tiles' producer with 96 registers (their GEMM1 build showed 128-136 bytes of stack); in
+# the portable build (the contest's, where T > 1024 runs the register-staged 64-pair mma.sync
+# kernels: 9.7 ms at T=14107), the 32-pair streamed stream-K tiles at every T, untried there.
 checks=(
   "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_PRODUCER_REGS=96"
+  "$moe|58a34f27 5e8dc11c|MOE_MID_TILE_MAX_T=65536|||--target portable"
 )
 for check in "${checks[@]}"; do
-  IFS='|' read -r definition workloads variant others scope <<< "$check"
+  IFS='|' read -r definition workloads variant others scope args <<< "$check"
   # ONLY=<part of a definition name> runs the checks of matching definitions alone.
   case "$definition" in *"${ONLY:-}"*) ;; *) continue ;; esac
   settings=("" "$variant")
   [ -n "$others" ] && settings+=("$others")
   echo "== $definition: default vs $variant ${others:+vs $others}"
   rm -f "$out/sweep.jsonl"
-  OUT="$out" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 ))
-  passed=$(python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(sum(1 for r in rows if r['candidate'].endswith('[' + sys.argv[2] + ']') and r['status'].startswith('PASS')))" "$out/sweep.jsonl" "$variant")
+  OUT="$out" SWEEP_ARGS="${args:-}" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 ))
+  # A variant's rows are named NAME=V[...] in brackets, plus @target when --target was given.
+  passed=$(python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(sum(1 for r in rows if r['candidate'].split('@')[0].endswith('[' + sys.argv[2] + ']') and r['status'].startswith('PASS')))" "$out/sweep.jsonl" "$variant")
   if [ "$passed" = "$(wc -w <<< "$workloads")" ] && [ "${scope:-}" = "quick" ]; then
     echo "$variant: every quick workload passed (full run skipped for this check)"
   elif [ "$passed" = "$(wc -w <<< "$workloads")" ]; then
     defines=(); IFS=',' read -ra pairs <<< "$variant"; for p in "${pairs[@]}"; do defines+=(--define "$p"); done
-    agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
+    agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" ${args:-} --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
     grep -E "^$definition: .*passed" "$out/pending-full.log" | tail -n 1
     python3 - "$out/pending-full.jsonl" "$variant" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-rows = [r for r in rows if r["candidate"].endswith("[" + sys.argv[2] + "]") and r.get("launch_gaps_ms") is not None]
+rows = [r for r in rows if r["candidate"].split("@")[0].endswith("[" + sys.argv[2] + "]") and r.get("launch_gaps_ms") is not None]
 if rows:
     gaps = sorted(r["launch_gaps_ms"] * 1e3 for r in rows)
     print(f"  launch gaps (span - kernel sum): min {gaps[0]:.1f} us, median {statistics.median(gaps):.1f} us, max {gaps[-1]:.1f} us")

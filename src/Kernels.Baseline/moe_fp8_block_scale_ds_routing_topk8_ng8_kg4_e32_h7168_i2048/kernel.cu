@@ -84,9 +84,10 @@
 #ifndef MOE_GEMM1_SMALL_TILE_MAX_T
 #define MOE_GEMM1_SMALL_TILE_MAX_T 256
 #endif
-// @tunable MOE_MID_TILE_MAX_T: 0, 1024, 4096 (default 1024) when MOE_GEMM_IMPL=1
+// @tunable MOE_MID_TILE_MAX_T: 0, 1024, 4096, 65536 (default 1024) when MOE_GEMM_IMPL=1
 // Above MOE_GEMM1_SMALL_TILE_MAX_T and up to this many tokens both GEMMs use 32-pair streamed tiles
 // (Fp8TileMid, Gemm2TileMid in moe_tc.cuh); 0: never (64-pair tiles from the small band up).
+// 65536: everywhere in builds without wgmma (the portable build's large T), not yet measured.
 #ifndef MOE_MID_TILE_MAX_T
 #define MOE_MID_TILE_MAX_T 1024
 #endif
