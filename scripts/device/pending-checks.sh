@@ -28,10 +28,12 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # written without a GPU. Pending since session 6 (results/gpu/2026-11-26-h200-s6-moe): the 64-pair
 # wgmma tiles' producer with 96 registers (their GEMM1 build showed 128-136 bytes of stack); in
 # the portable build (the contest's, where T > 1024 runs the register-staged 64-pair mma.sync
-# kernels: 9.7 ms at T=14107), the 32-pair streamed stream-K tiles at every T, untried there.
+# kernels: 9.7 ms at T=14107), the 32-pair streamed stream-K tiles at every T, untried there; the
+# pipelined wgmma K loop (MOE_WGMMA_PIPE, m64n64 sub-passes whose folds overlap the MMAs).
 checks=(
   "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_PRODUCER_REGS=96"
   "$moe|58a34f27 5e8dc11c|MOE_MID_TILE_MAX_T=65536|||--target portable"
+  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_PIPE=1"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope args <<< "$check"
