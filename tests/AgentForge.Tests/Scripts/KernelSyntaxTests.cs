@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using AgentForge.Tests.Packaging;
+
+namespace AgentForge.Tests.Scripts;
+
+/// <summary>scripts/dev/kernel_syntax.py: the baselines' C++ checked by the host compiler against
+/// stand-in CUDA headers (no nvcc here), in every declared parameter value.</summary>
+public sealed class KernelSyntaxTests
+{
+    private static string Script => Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", "kernel_syntax.py");
+
+    private static bool HostCompilerAvailable()
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo("g++", "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            process.WaitForExit();
+            return process.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public void Every_baseline_compiles_for_the_host_checker_in_every_declared_setting()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+
+        var (exitCode, output) = PythonScript.Run(Script, "--all-values");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("all passes ok", output);
+        // Five baselines, three passes each at their defaults at least.
+        Assert.True(output.Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal) && l.Contains("[defaults]")) >= 15, output);
+    }
+
+    [Fact]
+    public void A_kernel_with_an_error_fails_with_its_location()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        var folder = Path.Combine(Path.GetTempPath(), $"afg-syntax-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "broken.cu");
+        File.WriteAllText(file, "#include <cuda_runtime.h>\n__global__ void k(float* x) { x[threadIdx.x] = undeclared_name; }\n" +
+                                "void run() { k<<<dim3(1), 32>>>(nullptr); }\n");
+        try
+        {
+            var (exitCode, output) = PythonScript.Run(Script, "--file", file);
+
+            Assert.Equal(1, exitCode);
+            Assert.Contains("FAIL  broken.cu [defaults] host", output);
+            Assert.Contains("broken.cu:2:", output);
+            Assert.Contains("undeclared_name", output);
+        }
+        finally
+        {
+            Directory.Delete(folder, true);
+        }
+    }
+}
