@@ -351,8 +351,8 @@ __device__ __forceinline__ int pair_at(const int* lists, const TileCoord& c, int
 }
 
 // Persistent tiles (MOE_WGMMA_PERSISTENT): the grid is the resident CTAs and CTA b takes tiles
-// b, b + G, b + 2G, ... of the list of real tiles (experts in order, each expert's row tiles,
-// column tile fastest), which every CTA derives from the 32 counts. Otherwise the grid is
+// b, b + G, b + 2G, ... of the list of real tiles (experts in order; within an expert row tiles
+// fastest, or column tiles with MOE_WGMMA_TILE_ORDER=0), which every CTA derives from the 32 counts. Otherwise the grid is
 // (column tiles, ceil(T / BM), 32 experts) and the CTAs past their expert's count have no tile:
 // at T=14107 that was 54784 of 56832 GEMM1 CTAs and 95872 of 99456 GEMM2 CTAs, each holding an
 // SM's only slot (192 KB of stages) while it read its count and returned.
