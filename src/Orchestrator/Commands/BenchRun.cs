@@ -58,7 +58,11 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             console.WriteLine($"no GPU worker: {pool.Problem}");
             return BenchCommand.ExitNoWorker;
         }
-        console.WriteLine($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs), copy bandwidth {hello.CopyBandwidthGbps:0} GB/s, timing {hello.TimingMethod}; candidate {candidate.Value.Name} ({candidate.Value.Target})");
+        // The source hash tells two measurements of one candidate name apart when the code differs
+        // (an edited kernel measured from a stale copy looked identical before).
+        var sourceHash = Evolution.CandidateHash.Of(candidate.Value)[..16];
+        var from = solutionPath is null ? $" from {host.Baselines.Root}" : "";
+        console.WriteLine($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs), copy bandwidth {hello.CopyBandwidthGbps:0} GB/s, timing {hello.TimingMethod}; candidate {candidate.Value.Name} ({candidate.Value.Target}, source {sourceHash}){from}");
         WriteSlots(console, pool);
 
         var build = await host.BuildAsync(candidate.Value, definition, cancellationToken);
@@ -104,7 +108,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             $"{definition.Name}: {passed}/{outcomes.Count} passed; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(floorRatios):0.##}; card {hello.Device}; traces -> {tracesPath}"));
         if (jsonPath is not null)
         {
-            File.AppendAllLines(jsonPath, outcomes.Select(o => JsonLine(definition, candidate.Value.Name, o, hello, build.LibraryPath)));
+            File.AppendAllLines(jsonPath, outcomes.Select(o => JsonLine(definition, candidate.Value.Name, o, hello, build.LibraryPath, sourceHash)));
         }
         if (markdownPath is not null)
         {
@@ -252,12 +256,14 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         return text.ToString();
     }
 
-    internal static string JsonLine(Definition definition, string candidate, WorkloadOutcome o, Tools.Bench.Worker.WorkerHello hello, string? library)
+    internal static string JsonLine(Definition definition, string candidate, WorkloadOutcome o, Tools.Bench.Worker.WorkerHello hello, string? library,
+                                    string sourceHash)
     {
         var node = new System.Text.Json.Nodes.JsonObject
         {
             ["definition"] = definition.Name,
             ["candidate"] = candidate,
+            ["source_hash"] = sourceHash,
             ["uuid"] = o.Workload.Workload.Uuid,
             ["axes"] = new System.Text.Json.Nodes.JsonObject(o.Workload.Workload.Axes.Select(a => KeyValuePair.Create(a.Key, (System.Text.Json.Nodes.JsonNode?)a.Value))),
             ["status"] = o.StatusText,

@@ -1,0 +1,29 @@
+using System.Text.Json.Nodes;
+using AgentForge.Orchestrator.Commands;
+using AgentForge.Tests.Evolution;
+using AgentForge.Tools.Bench;
+using AgentForge.Tools.Bench.Worker;
+using AgentForge.Tools.Trace;
+
+namespace AgentForge.Tests.Build;
+
+/// <summary>`bench --json`: one row per workload, which names the measured code by its source hash.</summary>
+public sealed class BenchJsonTests
+{
+    [Fact]
+    public void A_row_carries_the_source_hash_beside_the_candidate_name_and_its_numbers()
+    {
+        var outcome = new WorkloadOutcome(FakeProblem.Workloads[0], EvaluationStatus.PASSED, "", new Correctness(0, 0), 0.5, 2.0, [0.5], null,
+                                          "cupti", EventLatencyMs: 0.52, KernelSumMs: 0.49);
+        var hello = new WorkerHello("NVIDIA H200", "sm_90", 132, 50L << 20, 141L << 30, 13000, 4250, 1);
+
+        var row = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome, hello, "/lib.so", "0123456789abcdef"))!;
+
+        Assert.Equal("cand", row["candidate"]!.GetValue<string>());
+        Assert.Equal("0123456789abcdef", row["source_hash"]!.GetValue<string>());
+        Assert.Equal("PASSED", row["status"]!.GetValue<string>());
+        Assert.Equal(0.5, row["latency_ms"]!.GetValue<double>());
+        Assert.Equal(4.0, row["speedup"]!.GetValue<double>(), 6);
+        Assert.Equal(0.01, row["launch_gaps_ms"]!.GetValue<double>(), 6);
+    }
+}
