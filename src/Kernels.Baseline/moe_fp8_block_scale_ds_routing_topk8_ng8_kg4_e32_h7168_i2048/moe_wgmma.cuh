@@ -140,7 +140,6 @@ __device__ __forceinline__ void wgmma_m64n64k32_e4m3(float (&d)[32], uint64_t a,
 }
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
 // Keeps the compiler from touching accumulator registers across the asynchronous MMA.
 template <int R>
 __device__ __forceinline__ void fence_fragment(float (&d)[R]) {
@@ -186,7 +185,7 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
         wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_tile + byte), desc_sw128(b_tile + byte), k);
       }
       wgmma_commit();
-      wgmma_wait_all();
+      wgmma_wait<0>();
       fence_fragment(tmp);
       if (j == Shape::kWgPasses - 1 && f == kFolds - 1) released();
       fold(acc[j], tmp, scales, p, f);
