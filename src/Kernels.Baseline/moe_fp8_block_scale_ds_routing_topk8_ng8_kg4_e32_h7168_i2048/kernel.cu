@@ -252,16 +252,6 @@
 #ifndef MOE_WGMMA_COMBINE
 #define MOE_WGMMA_COMBINE 1
 #endif
-// @tunable MOE_WGMMA_STAGE_SCALES: 0, 1 (default 0) when MOE_WGMMA=1|2
-// Lockstep wgmma tiles: 1 loads each K block's scales into its stage with cp.async (read from
-// shared memory after the stage's barrier); 0 reads them from global memory a block ahead. ncu
-// source profile (session 6, T=14107): with 0, ~13% of GEMM1's stall samples wait on those loads
-// (long scoreboard at the fold's FMUL and the wgmma fence). Predicted -150 us at T=14107 with 1;
-// measured +90 us (1.98 -> 2.07 ms; T=11948 1.74 -> 1.77): the warps waited at the block barrier
-// instead (GEMM1 1.23 ms either way), so those loads were where the warps waited, not the bound.
-#ifndef MOE_WGMMA_STAGE_SCALES
-#define MOE_WGMMA_STAGE_SCALES 0
-#endif
 // @tunable MOE_WGMMA_PIPE: 0, 1 (default 0) when MOE_WGMMA=1|2
 // 1: the lockstep wgmma tiles run the pipelined K loop (moe_wgmma.cuh, k_loop_pipe): m64n64k32
 // sub-passes in two alternating temporaries, so folds and the block barrier overlap MMAs; a stage

@@ -196,9 +196,9 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
 // The K loop of one tile: kKBlocks blocks of 128 through kStages cp.async stages, all 256
 // threads loading (load(stage, kb)) and multiplying. One block barrier per K block: the stage
 // refilled in iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for
-// before it. Each block goes through block_mma with scales_of(kb): with kPrefetch a global read
-// issued a block ahead, else the stage's scale slots (loaded with the stage, read after the barrier).
-template <int BM, int kKBlocks, int kFolds, bool kPrefetch, typename Load, typename Scales, typename Fold>
+// before it. Each block goes through block_mma with scales_of(kb), read from global memory a
+// block ahead. (Scales loaded with the stages instead measured slower: NOTES.md, session 6.)
+template <int BM, int kKBlocks, int kFolds, typename Load, typename Scales, typename Fold>
 __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of,
                                        Fold&& fold) {
   using Shape = Tile<BM>;
@@ -209,25 +209,17 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   }
   float tmp[64];
-  BlockScales next_scales;
-  if constexpr (kPrefetch) next_scales = scales_of(0);
+  BlockScales next_scales = scales_of(0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
     fence_proxy_async();
     __syncthreads();
-    BlockScales scales;
-    if constexpr (kPrefetch) {
-      scales = next_scales;
-    } else {
-      scales = scales_of(kb);
-    }
     const int next = kb + kStages - 1;
     if (next < kKBlocks) load(next % kStages, next);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
-    if constexpr (kPrefetch) {
-      if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
-    }
+    const BlockScales scales = next_scales;
+    if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     block_mma<BM, kFolds>(smem + (kb % kStages) * Shape::kStageBytes, wg, acc, tmp, scales, fold, [] {});
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
@@ -518,11 +510,10 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
-  constexpr bool kScalesInStage = Shape::kProducer || MOE_WGMMA_STAGE_SCALES;
-  // The pipelined K loop needs the scales read a block ahead from global memory and one fold per
-  // 128 B rows (GEMM2 with 64-column C scales folds twice: not pipelined).
-  constexpr bool kPipe = MOE_WGMMA_PIPE && !kScalesInStage && Op::kFolds == 1;
-  __shared__ __align__(16) float s_scales[kScalesInStage ? kStages * Shape::kScaleSlots : 1];
+  // The pipelined K loop (lockstep tiles) needs one fold per 128 B rows (GEMM2 with 64-column C
+  // scales folds twice: not pipelined).
+  constexpr bool kPipe = MOE_WGMMA_PIPE && Op::kFolds == 1;
+  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   const int tid = threadIdx.x;
   if (Shape::kProducer && tid == 0) {
@@ -574,20 +565,15 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
-      const auto load = [&](int s, int kb) {
-        loader.load(stages + s * Shape::kStageBytes, kb);
-        if constexpr (kScalesInStage) {
-          if (tid < kProducers) op.template load_scales<BM>(s_scales + s * Shape::kScaleSlots, c, kb, tid, s_pair);
-        }
-      };
+      const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
+      const auto fetch = [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); };
       if constexpr (kPipe) {
         float acc_sub[2 * Shape::kWgPasses][32];
 #pragma unroll
         for (int j = 0; j < 2 * Shape::kWgPasses; ++j)
 #pragma unroll
           for (int i = 0; i < 32; ++i) acc_sub[j][i] = 0.f;
-        k_loop_pipe<BM, Op::kKBlocks>(stages, load, acc_sub, [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); },
-                                      Op::fold_sub);
+        k_loop_pipe<BM, Op::kKBlocks>(stages, load, acc_sub, fetch, Op::fold_sub);
         // An m64n128 fragment's first 32 values are the first m64n64's, the other 32 the second's.
 #pragma unroll
         for (int j = 0; j < Shape::kWgPasses; ++j)
@@ -596,13 +582,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
             acc[j][i] = acc_sub[2 * j][i];
             acc[j][32 + i] = acc_sub[2 * j + 1][i];
           }
-      } else if constexpr (kScalesInStage) {
-        k_loop<BM, Op::kKBlocks, Op::kFolds, false>(
-            stages, load, acc, [&](int kb) { return op.template read<BM>(s_scales + (kb % kStages) * Shape::kScaleSlots, r_lo); },
-            Op::fold);
       } else {
-        k_loop<BM, Op::kKBlocks, Op::kFolds, true>(
-            stages, load, acc, [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); }, Op::fold);
+        k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
       }
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
