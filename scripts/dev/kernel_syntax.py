@@ -76,7 +76,8 @@ def main():
     jobs = []  # (label, folder with sources, entry file name, extra include dirs, settings)
     if args.file:
         path = pathlib.Path(args.file).resolve()
-        jobs.append((path.name, path.parent, path.name, [], [[]]))
+        # A probe may include the shared headers beside agentforge.h, as the baselines do.
+        jobs.append((path.name, path.parent, path.name, [BASELINES / "include"], [[]]))
     else:
         folders = sorted(p for p in BASELINES.iterdir() if (p / "kernel.cu").exists())
         if args.definitions:

@@ -27,6 +27,6 @@ for line in open(sys.argv[1]):
         print(f"{short:60} {line.strip()[:120]}")
 PY
 echo "== wgmma pipeline probe"
-nvcc -arch=sm_90a -O3 -std=c++17 -Xptxas -v -o "$out/wgmma_probe" scripts/device/probes/wgmma_pipeline_probe.cu > "$out/ptxas-probe.log" 2>&1 || { tail -n 30 "$out/ptxas-probe.log"; exit 1; }
+nvcc -arch=sm_90a -O3 -std=c++17 -Xptxas -v -I src/Kernels.Baseline/include -o "$out/wgmma_probe" scripts/device/probes/wgmma_pipeline_probe.cu > "$out/ptxas-probe.log" 2>&1 || { tail -n 30 "$out/ptxas-probe.log"; exit 1; }
 grep -iE "serializ" "$out/ptxas-probe.log" | head -n 10
 "$out/wgmma_probe" "${1:-4000}" "${2:-1979}"

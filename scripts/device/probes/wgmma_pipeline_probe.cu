@@ -5,7 +5,7 @@
 // product scaled into the accumulator) and barriers alone. Session 6 measured the real GEMM1
 // without its loads at ~840 TFLOP/s (42% of the H200's fp8 peak); this says which structure is
 // worth building. Build and run on the GPU machine (scripts/device/wgmma-probe.sh):
-//   nvcc -arch=sm_90a -O3 -o wgmma_probe wgmma_pipeline_probe.cu && ./wgmma_probe
+//   nvcc -arch=sm_90a -O3 -I src/Kernels.Baseline/include -o wgmma_probe wgmma_pipeline_probe.cu && ./wgmma_probe
 // Variants (CTA = 2 MMA warpgroups, warpgroup w owns A rows [64w, 64w + 64) x all 256 B rows):
 //   serial        the current GEMM1: per K block two column passes of 4 m64n128k32 into a
 //                 temporary, wait for all, fold (64 FMA), both passes in turn
@@ -21,6 +21,8 @@
 #include <cstdlib>
 #include <cuda_runtime.h>
 
+#include "afg_wgmma.cuh"
+
 #define CHECK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { std::printf("%s: %s\n", #x, cudaGetErrorString(e_)); return 1; } } while (0)
 
 constexpr int kRowBytes = 128;                 // one 128-K block of fp8 per row
@@ -28,46 +30,24 @@ constexpr int kRowsA = 128, kRowsB = 256;
 constexpr int kSmem = (kRowsA + kRowsB) * kRowBytes + 1024;
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-// K-major tile with the 128-byte swizzle: 8-row atoms 1024 bytes apart.
-__device__ __forceinline__ uint64_t desc_sw128(uint32_t addr) {
-  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1) << 16) |
-         (static_cast<uint64_t>(1024 >> 4) << 32) | (static_cast<uint64_t>(1) << 62);
-}
-__device__ __forceinline__ void fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
-template <int R>
-__device__ __forceinline__ void pin(float (&d)[R]) {
-#pragma unroll
-  for (int i = 0; i < R; ++i) asm volatile("" : "+f"(d[i])::"memory");
-}
+// The kernels' own wrappers (src/Kernels.Baseline/include/afg_wgmma.cuh), so the probe times the
+// instructions the MoE GEMMs issue.
+using afg::desc_sw128;
+using afg::fence_fragment;
+using afg::wgmma_commit;
+using afg::wgmma_fence;
+using afg::wgmma_m64n128k32_e4m3;
+using afg::wgmma_m64n64k32_e4m3;
+using afg::wgmma_wait;
 template <int R>
 __device__ __forceinline__ void fold(float (&acc)[R], const float (&t)[R], float s) {
 #pragma unroll
   for (int i = 0; i < R; ++i) acc[i] += t[i] * s;
 }
 
-// D (64 x 64, fp32) = A (64 x 32 e4m3, shared) * B^T (64 x 32 e4m3, shared) (+ D when accumulate).
-__device__ __forceinline__ void wgmma_n64(float (&d)[32], uint64_t a, uint64_t b, int accumulate) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(a), "l"(b), "r"(accumulate));
-}
-// D (64 x 128, fp32) = A (64 x 32 e4m3, shared) * B^T (128 x 32 e4m3, shared) (+ D when accumulate).
-__device__ __forceinline__ void wgmma_n128(float (&d)[64], uint64_t a, uint64_t b, int accumulate) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-      : "l"(a), "l"(b), "r"(accumulate));
-}
-// D (64 x 256, fp32) = A (64 x 32 e4m3, shared) * B^T (256 x 32 e4m3, shared) (+ D when accumulate).
-__device__ __forceinline__ void wgmma_n256(float (&d)[128], uint64_t a, uint64_t b, int accumulate) {
+// D (64 x 256, fp32) = A (64 x 32 e4m3, shared) * B^T (256 x 32 e4m3, shared) (+ D when accumulate):
+// the upper bound's shape, which no kernel uses (its accumulator leaves no registers for a fold).
+__device__ __forceinline__ void wgmma_m64n256k32_e4m3(float (&d)[128], uint64_t a, uint64_t b, int accumulate) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3 "
@@ -85,9 +65,9 @@ __device__ __forceinline__ void block_steps(float (&d)[N / 2], uint32_t a_tile, 
 #pragma unroll
   for (int k = 0; k < 4; ++k) {
     const uint64_t a = desc_sw128(a_tile + 32 * k), b = desc_sw128(b_tile + first_row * kRowBytes + 32 * k);
-    if constexpr (N == 64) wgmma_n64(d, a, b, accumulate || k > 0);
-    else if constexpr (N == 128) wgmma_n128(d, a, b, accumulate || k > 0);
-    else wgmma_n256(d, a, b, accumulate || k > 0);
+    if constexpr (N == 64) wgmma_m64n64k32_e4m3(d, a, b, accumulate || k > 0);
+    else if constexpr (N == 128) wgmma_m64n128k32_e4m3(d, a, b, accumulate || k > 0);
+    else wgmma_m64n256k32_e4m3(d, a, b, accumulate || k > 0);
   }
 }
 
@@ -109,8 +89,8 @@ __global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
     for (int kb = 0; kb < k_blocks; ++kb) {
       if constexpr (V == kSerialSync) __syncthreads();
       const float s = 1.f + 1e-7f * kb;
-      fence(); block_steps<128>(tmp, a_tile, b_tile, 0, false); commit(); wait<0>(); pin(tmp); fold(acc0, tmp, s);
-      fence(); block_steps<128>(tmp, a_tile, b_tile, 128, false); commit(); wait<0>(); pin(tmp); fold(acc1, tmp, s);
+      wgmma_fence(); block_steps<128>(tmp, a_tile, b_tile, 0, false); wgmma_commit(); wgmma_wait<0>(); fence_fragment(tmp); fold(acc0, tmp, s);
+      wgmma_fence(); block_steps<128>(tmp, a_tile, b_tile, 128, false); wgmma_commit(); wgmma_wait<0>(); fence_fragment(tmp); fold(acc1, tmp, s);
     }
 #pragma unroll
     for (int i = 0; i < 64; ++i) result += acc0[i] + acc1[i];
@@ -118,19 +98,19 @@ __global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
     float acc0[32], acc1[32], acc2[32], acc3[32], ta[32], tb[32];
 #pragma unroll
     for (int i = 0; i < 32; ++i) acc0[i] = acc1[i] = acc2[i] = acc3[i] = 0.f;
-    fence(); block_steps<64>(ta, a_tile, b_tile, 0, false); commit();
+    wgmma_fence(); block_steps<64>(ta, a_tile, b_tile, 0, false); wgmma_commit();
     for (int kb = 0; kb < k_blocks; ++kb) {
       const float s = 1.f + 1e-7f * kb;
-      fence(); block_steps<64>(tb, a_tile, b_tile, 64, false); commit(); wait<1>(); pin(ta); fold(acc0, ta, s);
-      fence(); block_steps<64>(ta, a_tile, b_tile, 128, false); commit(); wait<1>(); pin(tb); fold(acc1, tb, s);
-      fence(); block_steps<64>(tb, a_tile, b_tile, 192, false); commit(); wait<1>(); pin(ta); fold(acc2, ta, s);
+      wgmma_fence(); block_steps<64>(tb, a_tile, b_tile, 64, false); wgmma_commit(); wgmma_wait<1>(); fence_fragment(ta); fold(acc0, ta, s);
+      wgmma_fence(); block_steps<64>(ta, a_tile, b_tile, 128, false); wgmma_commit(); wgmma_wait<1>(); fence_fragment(tb); fold(acc1, tb, s);
+      wgmma_fence(); block_steps<64>(tb, a_tile, b_tile, 192, false); wgmma_commit(); wgmma_wait<1>(); fence_fragment(ta); fold(acc2, ta, s);
       if (kb + 1 < k_blocks) {
         if constexpr (V == kN64PipeSync) __syncthreads();
-        fence(); block_steps<64>(ta, a_tile, b_tile, 0, false); commit(); wait<1>();
+        wgmma_fence(); block_steps<64>(ta, a_tile, b_tile, 0, false); wgmma_commit(); wgmma_wait<1>();
       } else {
-        wait<0>();
+        wgmma_wait<0>();
       }
-      pin(tb); fold(acc3, tb, s);
+      fence_fragment(tb); fold(acc3, tb, s);
     }
 #pragma unroll
     for (int i = 0; i < 32; ++i) result += acc0[i] + acc1[i] + acc2[i] + acc3[i];
@@ -139,9 +119,9 @@ __global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc0[i] = acc1[i] = 0.f;
     for (int kb = 0; kb < k_blocks; ++kb) {
-      fence(); block_steps<128>(acc0, a_tile, b_tile, 0, true); block_steps<128>(acc1, a_tile, b_tile, 128, true); commit(); wait<1>();
+      wgmma_fence(); block_steps<128>(acc0, a_tile, b_tile, 0, true); block_steps<128>(acc1, a_tile, b_tile, 128, true); wgmma_commit(); wgmma_wait<1>();
     }
-    wait<0>(); pin(acc0); pin(acc1);
+    wgmma_wait<0>(); fence_fragment(acc0); fence_fragment(acc1);
 #pragma unroll
     for (int i = 0; i < 64; ++i) result += acc0[i] + acc1[i];
   } else {
@@ -149,9 +129,9 @@ __global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
 #pragma unroll
     for (int i = 0; i < 128; ++i) acc[i] = 0.f;
     for (int kb = 0; kb < k_blocks; ++kb) {
-      fence(); block_steps<256>(acc, a_tile, b_tile, 0, true); commit(); wait<1>();
+      wgmma_fence(); block_steps<256>(acc, a_tile, b_tile, 0, true); wgmma_commit(); wgmma_wait<1>();
     }
-    wait<0>(); pin(acc);
+    wgmma_wait<0>(); fence_fragment(acc);
 #pragma unroll
     for (int i = 0; i < 128; ++i) result += acc[i];
   }

@@ -41,6 +41,7 @@
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
+#include "afg_wgmma.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
