@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
 moe=src/Kernels.Baseline/moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
 echo "== ptxas on the MoE baseline (sm_90a)"
-nvcc -arch=sm_90a -O3 -std=c++17 -lineinfo -Xptxas -v -I src/Kernels.Baseline/include -c "$moe/kernel.cu" -o "$out/moe.o" > "$out/ptxas-moe.log" 2>&1
+nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -lineinfo -Xptxas -v -I src/Kernels.Baseline/include -c "$moe/kernel.cu" -o "$out/moe.o" > "$out/ptxas-moe.log" 2>&1
 echo "exit $?"
 grep -iE "serializ|warning" "$out/ptxas-moe.log" | sort | uniq -c | head -n 20
 python3 - "$out/ptxas-moe.log" <<'PY'
@@ -27,6 +27,6 @@ for line in open(sys.argv[1]):
         print(f"{short:60} {line.strip()[:120]}")
 PY
 echo "== wgmma pipeline probe"
-nvcc -arch=sm_90a -O3 -std=c++17 -Xptxas -v -I src/Kernels.Baseline/include -o "$out/wgmma_probe" scripts/device/probes/wgmma_pipeline_probe.cu > "$out/ptxas-probe.log" 2>&1 || { tail -n 30 "$out/ptxas-probe.log"; exit 1; }
+nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -Xptxas -v -I src/Kernels.Baseline/include -o "$out/wgmma_probe" scripts/device/probes/wgmma_pipeline_probe.cu > "$out/ptxas-probe.log" 2>&1 || { tail -n 30 "$out/ptxas-probe.log"; exit 1; }
 grep -iE "serializ" "$out/ptxas-probe.log" | head -n 10
 "$out/wgmma_probe" "${1:-4000}" "${2:-1979}"

@@ -5,7 +5,7 @@
 // product scaled into the accumulator) and barriers alone. Session 6 measured the real GEMM1
 // without its loads at ~840 TFLOP/s (42% of the H200's fp8 peak); this says which structure is
 // worth building. Build and run on the GPU machine (scripts/device/wgmma-probe.sh):
-//   nvcc -arch=sm_90a -O3 -I src/Kernels.Baseline/include -o wgmma_probe wgmma_pipeline_probe.cu && ./wgmma_probe
+//   nvcc -gencode arch=compute_90a,code=sm_90a -O3 -I src/Kernels.Baseline/include -o wgmma_probe wgmma_pipeline_probe.cu && ./wgmma_probe
 // Variants (CTA = 2 MMA warpgroups, warpgroup w owns A rows [64w, 64w + 64) x all 256 B rows):
 //   serial        the current GEMM1: per K block two column passes of 4 m64n128k32 into a
 //                 temporary, wait for all, fold (64 FMA), both passes in turn

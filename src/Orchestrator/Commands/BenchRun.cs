@@ -60,7 +60,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         }
         // The source hash tells two measurements of one candidate name apart when the code differs
         // (an edited kernel measured from a stale copy looked identical before).
-        var sourceHash = Evolution.CandidateHash.Of(candidate.Value)[..16];
+        var sourceHash = SourceHashOf(candidate.Value);
         var from = solutionPath is null ? $" from {host.Baselines.Root}" : "";
         console.WriteLine($"{hello.Device} ({hello.Architecture}, {hello.Multiprocessors} SMs), copy bandwidth {hello.CopyBandwidthGbps:0} GB/s, timing {hello.TimingMethod}; candidate {candidate.Value.Name} ({candidate.Value.Target}, source {sourceHash}){from}");
         WriteSlots(console, pool);
@@ -292,6 +292,9 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
 
     private static string Number(double? value, string format) =>
         value is { } v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The content hash the bench prints and writes per row: the candidate's own hash, whole.</summary>
+    internal static string SourceHashOf(CandidateSource candidate) => Evolution.CandidateHash.Of(candidate);
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "...";
 }

@@ -26,4 +26,18 @@ public sealed class BenchJsonTests
         Assert.Equal(4.0, row["speedup"]!.GetValue<double>(), 6);
         Assert.Equal(0.01, row["launch_gaps_ms"]!.GetValue<double>(), 6);
     }
+
+    [Fact]
+    public void The_printed_source_hash_is_the_candidates_content_hash_and_follows_its_defines()
+    {
+        // Session 6 cut the 12-character hash to 16 and every bench call threw before its first build.
+        var plain = new AgentForge.Tools.Build.CandidateSource("k", "d", [new SourceFile("kernel.cu", "int x;")]);
+        var defined = plain with { Defines = new Dictionary<string, string> { ["TILE"] = "64" } };
+
+        var hash = BenchRun.SourceHashOf(plain);
+
+        Assert.Equal(AgentForge.Orchestrator.Evolution.CandidateHash.Of(plain), hash);
+        Assert.Matches("^[0-9a-f]{12}$", hash);
+        Assert.NotEqual(hash, BenchRun.SourceHashOf(defined));
+    }
 }
