@@ -3,6 +3,8 @@
 #   scripts/device/sweep.sh DEFINITION "WORKLOAD_PREFIXES" "NAME=V,NAME=V" "NAME=V,..." ...
 # One line per setting: latency per workload (CUDA events, L2 flushed, 1 trial), table last.
 # SWEEP_ARGS adds bench arguments to every setting, e.g. SWEEP_ARGS="--target portable".
+# SWEEP_TIMEOUT (seconds, default 240) ends a setting's bench: a variant that hangs (session 7: a
+# setmaxnreg split that waited forever) costs that much device time, not the whole call.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
@@ -12,8 +14,8 @@ for setting in "$@"; do
   defines=()
   IFS=',' read -ra pairs <<< "$setting"
   for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
-  agentforge bench --definition "$definition" --baseline --trials 1 --workloads $workloads "${defines[@]}" ${SWEEP_ARGS:-} \
-    --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 || echo "setting '$setting' failed: see sweep.log"
+  timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --trials 1 --workloads $workloads "${defines[@]}" ${SWEEP_ARGS:-} \
+    --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 || echo "setting '$setting' failed or timed out (${SWEEP_TIMEOUT:-240} s): see sweep.log"
 done
 python3 - "$out/sweep.jsonl" <<'PY'
 import json, sys

@@ -209,11 +209,13 @@
 #ifndef MOE_WGMMA_PRODUCER
 #define MOE_WGMMA_PRODUCER 2
 #endif
-// @tunable MOE_WGMMA_BM64_PRODUCER_REGS: 56, 96 (default 56) when MOE_WGMMA_PRODUCER=1|2
+// @tunable MOE_WGMMA_BM64_PRODUCER_REGS: 56, 88 (default 56) when MOE_WGMMA_PRODUCER=1|2
 // setmaxnreg for the producer warpgroup of the 64-pair tiles (its MMA warpgroups get the rest:
-// 224 or 208). Written after session 6's last GPU call, not yet measured: the persistent build
-// of gemm1_wgmma_kernel<*, 64> reports 128-136 bytes of stack (0 before), likely the producer's
-// tile loop at 56 registers. Prediction: no stack with 96, T=901 ~440 -> ~420 us.
+// 224 or 208). The persistent build of gemm1_wgmma_kernel<*, 64> reports 136-144 bytes of stack
+// (0 before persistence), likely the producer's tile loop at 56 registers. Session 7 (H200): 96
+// (with 208 for the MMA warpgroups, all 65536 registers) hung at T=901 (setmaxnreg.inc waiting for
+// registers that never came); 88 leaves the same 1024 registers free as 56 / 224 does.
+// Prediction: no stack, T=901 ~447 -> ~425 us.
 #ifndef MOE_WGMMA_BM64_PRODUCER_REGS
 #define MOE_WGMMA_BM64_PRODUCER_REGS 56
 #endif
