@@ -15,7 +15,8 @@ moe=moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
 prefill=gdn_prefill_qk4_v8_d128_k_last
 
 # definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare, "quick" as a fifth
-# field to skip the full-definition run (prefill: its Python reference takes minutes), and bench
+# field to skip the full-definition run (prefill: its Python reference takes minutes) or
+# "full-default" to run the full definition on the default instead of the variant, and bench
 # arguments for every run of the check as a sixth (e.g. --target portable); e.g.
 #   "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
 # Earlier lists ran in results/gpu/2026-11-26-h200-pending-checks and -s4-checks (there:
@@ -31,8 +32,8 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # kernels: 9.7 ms at T=14107), the 32-pair streamed stream-K tiles at every T, untried there; the
 # pipelined wgmma K loop (MOE_WGMMA_PIPE, m64n64 sub-passes whose folds overlap the MMAs).
 checks=(
-  "$moe|1a4c6ba1|MOE_WGMMA_BM64_PRODUCER_REGS=88|||quick"
-  "$moe|58a34f27 5e8dc11c|MOE_MID_TILE_MAX_T=65536|||--target portable"
+  "$moe|58a34f27 5e8dc11c|MOE_WHOLE_UNITS_MIN_T=65536||full-default|--target portable"
+  "$moe|1a4c6ba1|MOE_WGMMA_BM64_PRODUCER_REGS=88||quick"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope args <<< "$check"
@@ -44,23 +45,29 @@ for check in "${checks[@]}"; do
   rm -f "$out/sweep.jsonl"
   OUT="$out" SWEEP_ARGS="${args:-}" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 ))
   # A variant's rows are named NAME=V[...] in brackets, plus @target when --target was given.
-  passed=$(python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(sum(1 for r in rows if r['candidate'].split('@')[0].endswith('[' + sys.argv[2] + ']') and r['status'].startswith('PASS')))" "$out/sweep.jsonl" "$variant")
+  # The rows that gate the full run: the variant's, or with "full-default" the default's (no brackets).
+  gate="$variant"; [ "${scope:-}" = "full-default" ] && gate=""
+  passed=$(python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; name=lambda r: r['candidate'].split('@')[0]; print(sum(1 for r in rows if (name(r).endswith('[' + sys.argv[2] + ']') if sys.argv[2] else not name(r).endswith(']')) and r['status'].startswith('PASS')))" "$out/sweep.jsonl" "$gate")
   if [ "$passed" = "$(wc -w <<< "$workloads")" ] && [ "${scope:-}" = "quick" ]; then
     echo "$variant: every quick workload passed (full run skipped for this check)"
   elif [ "$passed" = "$(wc -w <<< "$workloads")" ]; then
+    # "full-default" as the fifth field: the full run takes the default (a new default, checked
+    # against the setting it replaced in the sweep), not the variant.
     defines=(); IFS=',' read -ra pairs <<< "$variant"; for p in "${pairs[@]}"; do defines+=(--define "$p"); done
+    [ "${scope:-}" = "full-default" ] && defines=()
     timeout "${PENDING_FULL_TIMEOUT:-420}" agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" ${args:-} --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
     grep -E "^$definition: .*passed" "$out/pending-full.log" | tail -n 1
-    python3 - "$out/pending-full.jsonl" "$variant" <<'PY'
+    python3 - "$out/pending-full.jsonl" "$gate" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-rows = [r for r in rows if r["candidate"].split("@")[0].endswith("[" + sys.argv[2] + "]") and r.get("launch_gaps_ms") is not None]
+name = lambda r: r["candidate"].split("@")[0]
+rows = [r for r in rows if (name(r).endswith("[" + sys.argv[2] + "]") if sys.argv[2] else not name(r).endswith("]")) and r.get("launch_gaps_ms") is not None]
 if rows:
     gaps = sorted(r["launch_gaps_ms"] * 1e3 for r in rows)
     print(f"  launch gaps (span - kernel sum): min {gaps[0]:.1f} us, median {statistics.median(gaps):.1f} us, max {gaps[-1]:.1f} us")
 PY
   else
-    echo "$variant: $passed of the quick workloads passed; see $out/sweep.log"
+    echo "${gate:-default}: $passed of the quick workloads passed; see $out/sweep.log"
     grep -m 3 -E "error|INCORRECT|RUNTIME" "$out/sweep.log" | cut -c1-300
   fi
 done

@@ -85,12 +85,24 @@
 #ifndef MOE_GEMM1_SMALL_TILE_MAX_T
 #define MOE_GEMM1_SMALL_TILE_MAX_T 256
 #endif
-// @tunable MOE_MID_TILE_MAX_T: 0, 1024, 4096, 65536 (default 1024) when MOE_GEMM_IMPL=1
+// @tunable MOE_MID_TILE_MAX_T: 0, 1024, 4096, 65536 (default 65536) when MOE_GEMM_IMPL=1
 // Above MOE_GEMM1_SMALL_TILE_MAX_T and up to this many tokens both GEMMs use 32-pair streamed tiles
 // (Fp8TileMid, Gemm2TileMid in moe_tc.cuh); 0: never (64-pair tiles from the small band up).
-// 65536: everywhere in builds without wgmma (the portable build's large T), not yet measured.
+// 65536: everywhere in builds without wgmma (the wgmma path takes T > 256 on sm_90a). H200,
+// session 7, portable build: T=14107 9707 -> 9207 us, T=11948 8278 -> 7635 (the 64-pair register-
+// staged kernels before), 19/19 PASS (results/gpu/2026-11-26-h200-s7).
 #ifndef MOE_MID_TILE_MAX_T
-#define MOE_MID_TILE_MAX_T 1024
+#define MOE_MID_TILE_MAX_T 65536
+#endif
+// @tunable MOE_WHOLE_UNITS_MIN_T: 2048, 65536 (default 2048) when MOE_STREAM_K=1|2
+// From this many tokens the stream-K kernels (which serve every T above the small band in builds
+// without wgmma once MOE_MID_TILE_MAX_T=65536) give each CTA whole units round-robin, row tiles of
+// a weight tile adjacent, instead of a contiguous share of iterations (moe_tc.cuh: UnitRange).
+// Why: at T=14107 the 32-pair units of the contiguous shares read each expert's weights once per
+// row tile (~14 times, ~20 GB from DRAM, 4.7 ms of the 9.2 ms portable call). Prediction (session 7,
+// not yet measured): portable T=14107 9.2 -> ~5-6 ms, T=11948 7.6 -> ~4.5-5; T <= 901 unchanged.
+#ifndef MOE_WHOLE_UNITS_MIN_T
+#define MOE_WHOLE_UNITS_MIN_T 2048
 #endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
@@ -794,6 +806,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool small_tile = !wgmma1 && T <= MOE_GEMM1_SMALL_TILE_MAX_T;
   const bool mid_tile = !wgmma1 && !small_tile && T <= MOE_MID_TILE_MAX_T;
   const bool stream_k = (MOE_STREAM_K == 1 || (MOE_STREAM_K == 2 && !small)) && (small_tile || mid_tile);
+  const int whole_units = T >= MOE_WHOLE_UNITS_MIN_T ? 1 : 0;  // stream-K kernels: whole units round-robin
   // With the combine kernel (wgmma GEMM2 only) the pairs' bf16 rows and the local-pair mask
   // replace the fp32 accumulator.
   const bool combine = wgmma2 && MOE_WGMMA_COMBINE;
@@ -877,7 +890,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Tile1::Smem), stream, hidden_states.ptr<const uint8_t>(),
                         hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, g1);
+                        static_cast<const int*>(lists), Ti, g1, whole_units);
       if (e == cudaSuccess)
         e = afg::launch(MOE_PDL, moe_tc::swiglu_streamk_kernel,
                         dim3(resident_ctas<moe_tc::swiglu_streamk_kernel>(moe_tc::kTcThreads, 0)), dim3(moe_tc::kTcThreads), 0,
@@ -888,7 +901,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Tile2::Smem), stream, static_cast<const __nv_bfloat16*>(cbuf),
                         gemm2_weights.ptr<const uint8_t>(), gemm2_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists),
-                        static_cast<const float*>(pair_weight), Ti, acc);
+                        static_cast<const float*>(pair_weight), Ti, acc, whole_units);
       return e;
     }
     cudaError_t e = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile1>>(Tile1::Smem);

@@ -752,18 +752,49 @@ struct Unit {
 };
 
 // Unit u of the table (u < before[32]): a walk over at most 32 experts, done at unit seams only.
+// Within an expert the column tiles of a row tile are adjacent (stream-K: a CTA's range shares its
+// A rows), or with rows_fastest the row tiles of a column tile (whole units: the CTAs running at
+// once read the same weight tiles, which then come from L2).
 template <int BM, int BN>
-__device__ __forceinline__ Unit find_unit(const UnitTable& table, int u, int n_tiles) {
+__device__ __forceinline__ Unit find_unit(const UnitTable& table, int u, int n_tiles, bool rows_fastest) {
   int le = 0;
   while (table.before[le + 1] <= u) ++le;
-  const int local = u - table.before[le];
-  return Unit{le, (local / n_tiles) * BM, (local % n_tiles) * BN, table.count[le]};
+  const int local = u - table.before[le], cnt = table.count[le];
+  if (rows_fastest) {
+    const int m_tiles = (cnt + BM - 1) / BM;
+    return Unit{le, (local % m_tiles) * BM, (local / m_tiles) * BN, cnt};
+  }
+  return Unit{le, (local / n_tiles) * BM, (local % n_tiles) * BN, cnt};
 }
 
 // This CTA's iterations [begin, end) of total = units x kb_per_unit.
 __device__ __forceinline__ void stream_k_range(int total, int& begin, int& end) {
   begin = static_cast<int>(static_cast<int64_t>(total) * blockIdx.x / gridDim.x);
   end = static_cast<int>(static_cast<int64_t>(total) * (blockIdx.x + 1) / gridDim.x);
+}
+
+// The iterations a CTA of a stream-K kernel runs, [begin, end), kb_per_unit per unit; v = it /
+// kb_per_unit numbers its units (and their shared-memory slots), unit(v) names the unit in the
+// table. Stream-K (whole = false): a contiguous share of all iterations, v = the unit itself.
+// Whole units (MOE_WHOLE_UNITS_MIN_T, large T): unit v of CTA c is c + v x grid, so the CTAs
+// running at once take adjacent units (rows_fastest in find_unit: the same weight tile); at
+// T=14107 the stream-K ranges had each CTA read its own weight tiles, every one of an expert's
+// ~14 row tiles again from DRAM.
+struct UnitRange {
+  int begin, end;
+  bool whole;
+  __device__ __forceinline__ int unit(int v) const { return whole ? static_cast<int>(blockIdx.x) + v * static_cast<int>(gridDim.x) : v; }
+};
+
+__device__ __forceinline__ UnitRange unit_range(int units, int kb_per_unit, bool whole) {
+  UnitRange r{0, 0, whole};
+  if (whole) {
+    const int c = static_cast<int>(blockIdx.x), grid = static_cast<int>(gridDim.x);
+    r.end = (units > c ? (units - c + grid - 1) / grid : 0) * kb_per_unit;
+  } else {
+    stream_k_range(units * kb_per_unit, r.begin, r.end);
+  }
+  return r;
 }
 
 // GEMM1 under stream-K: the math of gemm1_fp8_kernel, sums added into G1 (zeroed for the routed
@@ -773,7 +804,7 @@ __global__ void __launch_bounds__(Tile::Threads)
 gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                          const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                          const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                         float* __restrict__ g1_partial) {
+                         float* __restrict__ g1_partial, int whole_units) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   constexpr int kNTiles = kInter / BN;
   constexpr int kAPieces = (BM * 8 + Tile::Threads - 1) / Tile::Threads;  // A pieces of 16 bytes per thread
@@ -788,8 +819,8 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
   const int g = lane >> 2, tq = lane & 3;
 
   build_unit_table<BM>(table, counts, kNTiles, tid);
-  int it_begin, it_end;
-  stream_k_range(table.before[kLocalExperts] * kHiddenBlocks, it_begin, it_end);
+  const UnitRange range = unit_range(table.before[kLocalExperts], kHiddenBlocks, whole_units != 0);
+  const int it_begin = range.begin, it_end = range.end;
   if (it_begin >= it_end) return;  // block-uniform
 
   // Loader: at a unit seam each thread looks up the tokens of its A rows (and threads < BM the
@@ -802,7 +833,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
     if (u != load_u) {
       load_u = u;
-      lu = find_unit<BM, BN>(table, u, kNTiles);
+      lu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
 #pragma unroll
       for (int i = 0; i < kAPieces; ++i) {
         const int m = lu.m0 + ((tid + i * Tile::Threads) >> 3);
@@ -855,7 +886,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
     if (u != comp_u) {
       comp_u = u;
-      cu = find_unit<BM, BN>(table, u, kNTiles);
+      cu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
       sw1 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + cu.n0 / kQBlock) * kHiddenBlocks;
       sw2 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + (kInter + cu.n0) / kQBlock) * kHiddenBlocks;
     }
@@ -884,7 +915,7 @@ swiglu_streamk_kernel(const float* __restrict__ g1_partial, const int* __restric
   build_unit_table<1>(table, counts, 1, threadIdx.x);
   const int pairs = table.before[kLocalExperts];
   for (int i = blockIdx.x; i < pairs; i += gridDim.x) {
-    const Unit unit = find_unit<1, 1>(table, i, 1);
+    const Unit unit = find_unit<1, 1>(table, i, 1, false);
     const int pair = lists[unit.le * T + unit.m0];
     const float* src = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
     for (int c = 2 * threadIdx.x; c < kInter; c += 2 * kTcThreads) {
@@ -901,7 +932,7 @@ template <typename Tile>
 __global__ void __launch_bounds__(Tile::Threads)
 gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
                      const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
-                     const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out) {
+                     const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out, int whole_units) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   constexpr int kNTiles = kHidden / BN;
   constexpr int kAPieces = (BM * 16 + Tile::Threads - 1) / Tile::Threads;  // C pieces of 8 bf16 per thread
@@ -915,8 +946,8 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
   const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
 
   build_unit_table<BM>(table, counts, kNTiles, tid);
-  int it_begin, it_end;
-  stream_k_range(table.before[kLocalExperts] * kInterBlocks, it_begin, it_end);
+  const UnitRange range = unit_range(table.before[kLocalExperts], kInterBlocks, whole_units != 0);
+  const int it_begin = range.begin, it_end = range.end;
   if (it_begin >= it_end) return;  // block-uniform
 
   int load_u = -1;
@@ -926,7 +957,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
     const int u = it / kInterBlocks, kb = it - u * kInterBlocks;
     if (u != load_u) {
       load_u = u;
-      lu = find_unit<BM, BN>(table, u, kNTiles);
+      lu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
 #pragma unroll
       for (int i = 0; i < kAPieces; ++i) {
         const int m = lu.m0 + ((tid + i * Tile::Threads) >> 4);
@@ -968,7 +999,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
     const int u = it / kInterBlocks, kb = it - u * kInterBlocks;
     if (u != comp_u) {
       comp_u = u;
-      cu = find_unit<BM, BN>(table, u, kNTiles);
+      cu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
       sw = w2_scale + (static_cast<int64_t>(cu.le) * kHiddenBlocks + (cu.n0 + n_warp) / kQBlock) * kInterBlocks;
     }
     gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
