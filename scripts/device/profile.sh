@@ -25,7 +25,7 @@ fi
 if [ -n "${PROFILE_COMMAND:-}" ]; then read -ra profiled <<< "$PROFILE_COMMAND"
 else profiled=(agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"); fi
 stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
-ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
+ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
   "${profiled[@]}" > "$out/profile-ncu.log" 2>&1
 python3 - "$out/profile-ncu.log" <<'PY'
 import re, sys
@@ -50,6 +50,7 @@ for kernel, metrics in rows.items():
     print(f"== {kernel}")
     for name in ("gpu__time_duration.sum", "dram__throughput.avg.pct_of_peak_sustained_elapsed", "dram__bytes_read.sum",
                  "lts__throughput.avg.pct_of_peak_sustained_elapsed", "sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active",
+                 "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active",
                  "launch__grid_size", "launch__registers_per_thread", "launch__occupancy_limit_shared_mem",
                  "launch__occupancy_limit_registers", "sm__warps_active.avg.pct_of_peak_sustained_active",
                  "smsp__issue_active.avg.pct_of_peak_sustained_active"):
