@@ -575,6 +575,7 @@ struct Gemm2SmallTile {
 };
 using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
 using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
+using Gemm2TileWhole = Gemm2SmallTile<MOE_WHOLE_GEMM2_MT, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;  // whole units, large T
 
 // Two e4m3 bytes (lower k in the low byte) -> bf16x2, exact.
 __device__ __forceinline__ uint32_t fp8x2_to_bf16x2(uint16_t v) {
