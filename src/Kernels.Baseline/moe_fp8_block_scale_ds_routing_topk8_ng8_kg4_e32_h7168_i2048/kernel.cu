@@ -104,14 +104,23 @@
 #ifndef MOE_WHOLE_UNITS_MIN_T
 #define MOE_WHOLE_UNITS_MIN_T 2048
 #endif
-// @tunable MOE_WHOLE_GEMM2_MT: 2, 4 (default 2) when MOE_STREAM_K=1|2
+// @tunable MOE_WHOLE_GEMM2_MT: 2, 4 (default 4) when MOE_STREAM_K=1|2
 // 16-pair row groups per GEMM2 unit from MOE_WHOLE_UNITS_MIN_T tokens (2: the mid tile's 32 pairs;
 // 4: 64 pairs). ncu at T=14107 (portable, session 7): GEMM2 2.77 ms with L2 at 84% of peak and the
 // issue slots at 57%, half of its instructions the W2 fp8 -> bf16 conversions, made once per
 // 16-pair row group. Prediction with 4: half the W2 tile reads from L2 and conversions per MMA,
-// GEMM2 2.77 -> ~1.8 ms (T=14107 call 8.0 -> ~7.0 ms).
+// GEMM2 2.77 -> ~1.8 ms (T=14107 call 8.0 -> ~7.0 ms). Observed (same call, H200): T=14107 8074 ->
+// 7275 us, T=11948 6817 -> 6156; 19/19 PASS with it (results/gpu/2026-11-26-h200-s7).
 #ifndef MOE_WHOLE_GEMM2_MT
-#define MOE_WHOLE_GEMM2_MT 2
+#define MOE_WHOLE_GEMM2_MT 4
+#endif
+// @tunable MOE_WHOLE_GEMM1_TILE: 0, 1, 2 (default 0) when MOE_STREAM_K=1|2
+// GEMM1's unit from MOE_WHOLE_UNITS_MIN_T tokens: 0 the mid tile (32 pairs x 64 X1 + 64 X2
+// columns, 4 warps), 1: 32 pairs x 128 columns (8 warps, A read half as often), 2: 64 pairs x 64
+// columns (8 warps, each W1 tile read from L2 half as often). ncu at T=14107 (portable, session 7):
+// 4.58 ms, tensor pipe 30% active, 8 warps per SM (179 registers), L2 44%, DRAM 7%. Not yet measured.
+#ifndef MOE_WHOLE_GEMM1_TILE
+#define MOE_WHOLE_GEMM1_TILE 0
 #endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
@@ -960,8 +969,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   };
   if (err == cudaSuccess && small_tile) {
     err = streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmall{});
-  } else if (err == cudaSuccess && mid_tile && stream_k && whole_units && MOE_WHOLE_GEMM2_MT != 2) {
-    err = streamed(moe_tc::Fp8TileMid{}, moe_tc::Gemm2TileWhole{});
+  } else if (err == cudaSuccess && mid_tile && stream_k && whole_units) {
+    err = streamed(moe_tc::Fp8TileWhole{}, moe_tc::Gemm2TileWhole{});
   } else if (err == cudaSuccess && mid_tile) {
     err = streamed(moe_tc::Fp8TileMid{}, moe_tc::Gemm2TileMid{});
   } else if (err == cudaSuccess && wgmma1) {

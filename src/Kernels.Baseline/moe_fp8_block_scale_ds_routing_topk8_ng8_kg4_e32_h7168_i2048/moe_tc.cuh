@@ -257,6 +257,9 @@ struct Fp8Tile {
 using Fp8TileLarge = Fp8Tile<kTcBM, 2, 64, MOE_FP8_STAGES>;
 using Fp8TileSmall = Fp8Tile<16, 1, MOE_SMALL_BN, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>;
 using Fp8TileMid = Fp8Tile<32, 2, MOE_SMALL_BN, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>;  // ~16-32 pairs per expert
+// Whole units at large T (MOE_WHOLE_GEMM1_TILE): the mid tile, 128 columns, or 64 pairs.
+using Fp8TileWhole = std::conditional_t<MOE_WHOLE_GEMM1_TILE == 1, Fp8Tile<32, 2, 128, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>,
+                                        std::conditional_t<MOE_WHOLE_GEMM1_TILE == 2, Fp8Tile<64, 2, 64, MOE_SMALL_STAGES, MOE_STAGE_KBLOCKS>, Fp8TileMid>>;
 
 // A fragment (16 rows x 32 bytes of K) of a row-major fp8 tile at (m0, byte k0): the bf16 16x16
 // addressing in bytes, since an 8-bit m16n8k32 fragment has the layout of a 16-bit m16n8k16 one.
