@@ -32,7 +32,7 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # kernels: 9.7 ms at T=14107), the 32-pair streamed stream-K tiles at every T, untried there; the
 # pipelined wgmma K loop (MOE_WGMMA_PIPE, m64n64 sub-passes whose folds overlap the MMAs).
 checks=(
-  "$moe|58a34f27 5e8dc11c|MOE_WHOLE_GEMM1_TILE=1|MOE_WHOLE_GEMM1_TILE=2|quick|--target portable"
+  "$moe|5e8dc11c|MOE_STREAMK_GEMM1_MIN_BLOCKS=3|MOE_STREAMK_GEMM1_MIN_BLOCKS=4|quick|--target portable"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope args <<< "$check"

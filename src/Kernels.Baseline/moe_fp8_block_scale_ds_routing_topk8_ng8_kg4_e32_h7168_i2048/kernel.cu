@@ -122,6 +122,15 @@
 #ifndef MOE_WHOLE_GEMM1_TILE
 #define MOE_WHOLE_GEMM1_TILE 0
 #endif
+// @tunable MOE_STREAMK_GEMM1_MIN_BLOCKS: 1, 3, 4 (default 1) when MOE_STREAM_K=1|2
+// Minimum CTAs per SM in __launch_bounds__ of the stream-K GEMM1 with the 32-pair tile (the
+// portable build above 256 tokens): 179 registers allow 2 CTAs (8 warps) per SM, and ncu at
+// T=14107 (session 7) shows the mma.sync pipe 30% active with 56% of issue slots used: latency,
+// not throughput. 3 caps registers at 168 (12 warps), 4 at 128 (16 warps, spills likely).
+// Prediction with 3: GEMM1 4.58 -> ~3.9 ms at T=14107 (call 7.27 -> ~6.6 ms). Not yet measured.
+#ifndef MOE_STREAMK_GEMM1_MIN_BLOCKS
+#define MOE_STREAMK_GEMM1_MIN_BLOCKS 1
+#endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
 // small tile has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs

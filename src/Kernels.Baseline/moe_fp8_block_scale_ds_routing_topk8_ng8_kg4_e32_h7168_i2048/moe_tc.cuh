@@ -802,9 +802,10 @@ __device__ __forceinline__ UnitRange unit_range(int units, int kb_per_unit, bool
 }
 
 // GEMM1 under stream-K: the math of gemm1_fp8_kernel, sums added into G1 (zeroed for the routed
-// pairs by routing), SwiGLU in swiglu_streamk_kernel. grid: the CTAs resident at once.
+// pairs by routing), SwiGLU in swiglu_streamk_kernel. grid: the CTAs resident at once (with the
+// 32-pair tile, MOE_STREAMK_GEMM1_MIN_BLOCKS of them per SM caps the registers).
 template <typename Tile>
-__global__ void __launch_bounds__(Tile::Threads)
+__global__ void __launch_bounds__(Tile::Threads, Tile::BM >= 32 ? MOE_STREAMK_GEMM1_MIN_BLOCKS : 1)
 gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                          const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                          const int* __restrict__ counts, const int* __restrict__ lists, int T,
