@@ -340,7 +340,7 @@ public sealed class Evaluator(
         return new WorkerRequest(0, "run", Handle: handle, InputsPath: prepared.Path, RotationInputsPaths: rotation, Arguments: arguments,
             Outputs: outputs, OutputPath: outputPath,
             Timing: options.Time ? new WireTiming(settings.WarmupRuns, settings.Iterations) : null,
-            RecheckAfterTiming: options.RecheckAfterTiming);
+            RecheckAfterTiming: options.RecheckAfterTiming, CallLimitSeconds: options.CallLimit.TotalSeconds);
     }
 
     private static WorkloadOutcome NoVerdict(WorkloadEntry workload, string problem) =>

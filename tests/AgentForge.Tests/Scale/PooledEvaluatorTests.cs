@@ -116,6 +116,19 @@ public sealed class PooledEvaluatorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_request_carries_the_per_call_limit_and_a_workers_timeout_answer_is_a_timeout_verdict()
+    {
+        var hung = new CopyChannel(0) { HangAnswer = true };
+        var (evaluator, _, _) = Build("hang", hung);
+
+        var outcomes = await EvaluateAsync(evaluator, Workloads(2), Options with { PerCallLimit = TimeSpan.FromSeconds(3) });
+
+        Assert.Equal(3.0, hung.SeenCallLimitSeconds);
+        Assert.All(outcomes, o => Assert.Equal(EvaluationStatus.TIMEOUT, o.Status));
+        Assert.Contains("the correctness call did not finish within 3 s", outcomes[0].Log);
+    }
+
+    [Fact]
     public async Task With_every_slot_retired_the_workloads_get_no_verdict_and_say_why()
     {
         var (evaluator, _, _) = Build("none-left", new CopyChannel(0) { FailLoadAfter = 0 });
@@ -183,6 +196,11 @@ public sealed class PooledEvaluatorTests : IDisposable
 
         public TimeSpan Delay { get; init; } = TimeSpan.FromMilliseconds(30);
 
+        /// <summary>Answer every run as a worker whose watchdog caught a hung call does (TIMEOUT, fatal).</summary>
+        public bool HangAnswer { get; init; }
+
+        public double? SeenCallLimitSeconds { get; private set; }
+
         public int Runs { get; private set; }
 
         public ConcurrentBag<string> Workloads { get; } = [];
@@ -207,6 +225,12 @@ public sealed class PooledEvaluatorTests : IDisposable
             try
             {
                 await Task.Delay(Delay, cancellationToken);
+                SeenCallLimitSeconds = request.CallLimitSeconds;
+                if (HangAnswer)
+                {
+                    return new WorkerCallResult(new WorkerResponse(request.Id, false, nameof(EvaluationStatus.TIMEOUT),
+                        $"the correctness call did not finish within {request.CallLimitSeconds:0.#} s (the candidate hangs or is far too slow); the worker exits", Fatal: true), WorkerFault.None, "");
+                }
                 Runs++;
                 Workloads.Add(Path.GetFileName(request.OutputPath!).Split('-')[1]);
                 CopyInputs(request.InputsPath!, request.OutputPath!);

@@ -22,6 +22,7 @@ public sealed class GpuWorker : IDisposable
     private readonly DeviceBuffer l2Flush;
     private double? copyBandwidth;
     private readonly Cupti? cupti = Cupti.TryCreate();
+    private TextWriter? answers;
 
     public GpuWorker(CudaDevice device, ITensorFiles files)
     {
@@ -33,7 +34,36 @@ public sealed class GpuWorker : IDisposable
     }
 
     /// <summary>Serves requests until shutdown, end of input or a fatal error. Returns the exit code.</summary>
-    public int Serve(TextReader input, TextWriter output) => WorkerLoop.Serve(input, output, Handle);
+    public int Serve(TextReader input, TextWriter output)
+    {
+        answers = output;
+        return WorkerLoop.Serve(input, output, Handle);
+    }
+
+    /// <summary>
+    /// A guard for one wait on the candidate's work (<see cref="CallWatchdog"/>): past
+    /// <paramref name="limit"/> the worker answers request <paramref name="id"/> with TIMEOUT and exits.
+    /// </summary>
+    private IDisposable Watch(TimeSpan? limit, long id, string what) =>
+        CallWatchdog.Guard(limit, () =>
+        {
+            var seconds = limit!.Value.TotalSeconds;
+            var answer = new WorkerResponse(id, false, nameof(EvaluationStatus.TIMEOUT),
+                $"{what} did not finish within {seconds:0.#} s (the candidate hangs or is far too slow); the worker exits", Fatal: true);
+            if (answers is { } output)
+            {
+                lock (output)
+                {
+                    output.WriteLine(WorkerJson.Serialize(answer));
+                    output.Flush();
+                }
+            }
+            Environment.Exit(4);
+        });
+
+    /// <summary>The request's limit for one candidate call, times <paramref name="calls"/>; null when it has none.</summary>
+    private static TimeSpan? CallLimit(WorkerRequest request, int calls = 1) =>
+        request.CallLimitSeconds is > 0 and var seconds ? TimeSpan.FromSeconds(seconds * Math.Max(1, calls)) : null;
 
     public WorkerResponse Handle(WorkerRequest request)
     {
@@ -144,7 +174,7 @@ public sealed class GpuWorker : IDisposable
             // Correctness call: poisoned outputs, whole-context synchronization so that work left on
             // other streams is finished (or fails) before the outputs are read.
             Poison(outputs, outputBuffers);
-            var failure = CallAndCheck(library, inputSets[0], outputTensors, request.Id, synchronizeContext: true);
+            var failure = CallAndCheck(library, inputSets[0], outputTensors, request, "the correctness call");
             if (failure is not null)
             {
                 return failure;
@@ -158,7 +188,7 @@ public sealed class GpuWorker : IDisposable
             string? recheckPath = null;
             if (request.Timing is { } timing)
             {
-                (latencies, eventLatencies, busyTimes) = Time(library, inputSets, outputTensors, timing, request.Id, out failure);
+                (latencies, eventLatencies, busyTimes) = Time(library, inputSets, outputTensors, timing, request, out failure);
                 if (failure is not null)
                 {
                     return failure;
@@ -168,7 +198,7 @@ public sealed class GpuWorker : IDisposable
                     // The last timed call used input set (iterations-1) % n; re-run set 0 with poisoned
                     // outputs so the comparison is against the same reference as the first check.
                     Poison(outputs, outputBuffers);
-                    failure = CallAndCheck(library, inputSets[0], outputTensors, request.Id, synchronizeContext: true);
+                    failure = CallAndCheck(library, inputSets[0], outputTensors, request, "the re-check call after timing");
                     if (failure is not null)
                     {
                         return failure;
@@ -194,21 +224,22 @@ public sealed class GpuWorker : IDisposable
         }
     }
 
-    private WorkerResponse? CallAndCheck(CandidateLibrary library, UploadedInputs inputs, NativeTensor[] outputTensors, long id, bool synchronizeContext)
+    /// <summary>
+    /// One call with whole-context synchronization, so that work left on other streams is finished
+    /// (or fails) before the outputs are read; a call past the request's limit ends the worker.
+    /// </summary>
+    private WorkerResponse? CallAndCheck(CandidateLibrary library, UploadedInputs inputs, NativeTensor[] outputTensors, WorkerRequest request, string what)
     {
         var tensors = inputs.Tensors.Concat(outputTensors).ToArray();
-        var launchError = library.Call(tensors, inputs.Scalars, stream);
-        if (synchronizeContext)
+        int launchError;
+        using (Watch(CallLimit(request), request.Id, what))
         {
+            launchError = library.Call(tensors, inputs.Scalars, stream);
             device.Synchronize();
-        }
-        else
-        {
-            stream.Synchronize();
         }
         return launchError == 0
             ? null
-            : new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"the candidate's launch failed: {library.DescribeRuntimeError(launchError)}");
+            : new WorkerResponse(request.Id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"the candidate's launch failed: {library.DescribeRuntimeError(launchError)}");
     }
 
     /// <summary>
@@ -217,21 +248,27 @@ public sealed class GpuWorker : IDisposable
     /// event spans (which also hold the launch latency of the first kernel). Without CUPTI both
     /// lists are the event spans.
     /// </summary>
-    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, long id, out WorkerResponse? failure)
+    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, WorkerRequest request, out WorkerResponse? failure)
     {
         failure = null;
+        var id = request.Id;
         var calls = inputSets.Select(set => set.Tensors.Concat(outputTensors).ToArray()).ToArray();
-        for (var i = 0; i < timing.Warmup; i++)
+        // A candidate may block inside its call (a synchronizing copy), so the guards cover the
+        // calls as well as the waits after them.
+        using (Watch(CallLimit(request, timing.Warmup), id, $"{timing.Warmup} warm-up calls"))
         {
-            var set = i % inputSets.Count;
-            var error = library.Call(calls[set], inputSets[set].Scalars, stream);
-            if (error != 0)
+            for (var i = 0; i < timing.Warmup; i++)
             {
-                failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
-                return ([], [], null);
+                var set = i % inputSets.Count;
+                var error = library.Call(calls[set], inputSets[set].Scalars, stream);
+                if (error != 0)
+                {
+                    failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
+                    return ([], [], null);
+                }
             }
+            stream.Synchronize();
         }
-        stream.Synchronize();
 
         var starts = new CudaEvent[timing.Iterations];
         var ends = new CudaEvent[timing.Iterations];
@@ -247,28 +284,31 @@ public sealed class GpuWorker : IDisposable
             {
                 cupti!.Start();
             }
-            for (var i = 0; i < timing.Iterations; i++)
+            using (Watch(CallLimit(request, timing.Iterations), id, $"{timing.Iterations} timed calls"))
             {
-                if (timing.FlushL2)
+                for (var i = 0; i < timing.Iterations; i++)
                 {
-                    stream.Fill(l2Flush, (uint)i);
-                }
-                var set = i % inputSets.Count;
-                starts[i].Record(stream);
-                var error = library.Call(calls[set], inputSets[set].Scalars, stream);
-                ends[i].Record(stream);
-                if (error != 0)
-                {
-                    if (recording)
+                    if (timing.FlushL2)
                     {
-                        device.Synchronize();
-                        cupti!.Stop();
+                        stream.Fill(l2Flush, (uint)i);
                     }
-                    failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
-                    return ([], [], null);
+                    var set = i % inputSets.Count;
+                    starts[i].Record(stream);
+                    var error = library.Call(calls[set], inputSets[set].Scalars, stream);
+                    ends[i].Record(stream);
+                    if (error != 0)
+                    {
+                        if (recording)
+                        {
+                            device.Synchronize();
+                            cupti!.Stop();
+                        }
+                        failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
+                        return ([], [], null);
+                    }
                 }
+                device.Synchronize();
             }
-            device.Synchronize();
             var events = Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
             if (!recording)
             {

@@ -21,7 +21,10 @@ public sealed record WireOutput(string Name, string Dtype, long[] Shape);
 
 public sealed record WireTiming(int Warmup, int Iterations, bool FlushL2 = true);
 
-/// <summary>A request line. Ops: hello, load, run, health, shutdown, crash_test.</summary>
+/// <summary>
+/// A request line. Ops: hello, load, run, health, shutdown, crash_test. <see cref="CallLimitSeconds"/>
+/// (run): how long one candidate call may keep the worker waiting before it answers TIMEOUT and exits.
+/// </summary>
 public sealed record WorkerRequest(
     long Id,
     string Op,
@@ -34,7 +37,8 @@ public sealed record WorkerRequest(
     IReadOnlyList<WireOutput>? Outputs = null,
     string? OutputPath = null,
     WireTiming? Timing = null,
-    bool RecheckAfterTiming = false);
+    bool RecheckAfterTiming = false,
+    double? CallLimitSeconds = null);
 
 /// <summary>
 /// What a worker says about itself. A worker without a usable GPU still answers (hello, health,
