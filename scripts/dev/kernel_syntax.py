@@ -10,7 +10,7 @@ on it; it does not check PTX in asm statements, register use or anything nvcc al
   python3 scripts/dev/kernel_syntax.py                      every baseline, default settings
   python3 scripts/dev/kernel_syntax.py moe --all-values     every declared value of every
                                                             @tunable / @diagnostic, one at a time
-  python3 scripts/dev/kernel_syntax.py moe -D MOE_WGMMA_PIPE=1
+  python3 scripts/dev/kernel_syntax.py moe -D MOE_WGMMA_STAGES=3
   python3 scripts/dev/kernel_syntax.py --file scripts/device/probes/wgmma_pipeline_probe.cu
 Exit status 1 when any pass fails (its first errors are printed), 2 when g++ is missing.
 """

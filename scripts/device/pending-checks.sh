@@ -26,13 +26,12 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # MOE_STREAM_K and MOE_ASYNC_SCALES ran in -s4-moe. The two full definitions left by session 4
 # (indexer score template at one page, attention after its include move) ran in session 5:
 # 128/128 and 23/23 (results/gpu/2026-11-26-h200-s5-checks). Add a line here for each variant
-# written without a GPU. Pending since session 6 (results/gpu/2026-11-26-h200-s6-moe): the 64-pair
-# wgmma tiles' producer with 96 registers (their GEMM1 build showed 128-136 bytes of stack); in
-# the portable build (the contest's, where T > 1024 runs the register-staged 64-pair mma.sync
-# kernels: 9.7 ms at T=14107), the 32-pair streamed stream-K tiles at every T, untried there; the
-# pipelined wgmma K loop (MOE_WGMMA_PIPE, m64n64 sub-passes whose folds overlap the MMAs).
+# written without a GPU. Session 7 (results/gpu/2026-11-26-h200-s7) ran session 6's list: the
+# producer register split 96 hung (88 passed, no faster), the portable build's mid tiles at every T
+# (default since), and MOE_WGMMA_PIPE never ran: ptxas serializes it (removed). Pending: the MoE
+# default after that removal (sm_90a, any workload above 256 tokens builds it).
 checks=(
-  "$moe|5e8dc11c|MOE_STREAMK_GEMM1_MIN_BLOCKS=3|MOE_STREAMK_GEMM1_MIN_BLOCKS=4|quick|--target portable"
+  "$moe|1a4c6ba1 5e8dc11c|MOE_WGMMA_TILE_ORDER=0||full-default"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope args <<< "$check"

@@ -297,18 +297,6 @@
 #ifndef MOE_WGMMA_COMBINE
 #define MOE_WGMMA_COMBINE 1
 #endif
-// @tunable MOE_WGMMA_PIPE: 0, 1 (default 0) when MOE_WGMMA=1|2
-// 1: the lockstep wgmma tiles run the pipelined K loop (moe_wgmma.cuh, k_loop_pipe): m64n64k32
-// sub-passes in two alternating temporaries, so folds and the block barrier overlap MMAs; a stage
-// is refilled two blocks after it was read (one block less of loads in flight). Written after
-// session 6's GPU time, not yet built by nvcc (its C++ passes scripts/dev/kernel_syntax.py):
-// GEMM1 without loads ran at 42% of the fp8 peak, its wait + fold + barrier per K block being
-// the bound. Prediction: T=14107 GEMM1 1.23 ->
-// ~0.95 ms if the tensor pipe idles mainly through the folds and barriers (the call ~1.97 -> ~1.7
-// ms); probes/wgmma_pipeline_probe.cu measures the same structure without loads first.
-#ifndef MOE_WGMMA_PIPE
-#define MOE_WGMMA_PIPE 0
-#endif
 // @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone.

@@ -119,7 +119,6 @@ using afg::fence_fragment;
 using afg::wgmma_commit;
 using afg::wgmma_fence;
 using afg::wgmma_m64n128k32_e4m3;
-using afg::wgmma_m64n64k32_e4m3;
 using afg::wgmma_wait;
 // cp.async writes are generic-proxy writes; wgmma reads shared memory through the async proxy.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
@@ -193,86 +192,6 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
     const BlockScales scales = next_scales;
     if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     block_mma<BM, kFolds>(smem + (kb % kStages) * Shape::kStageBytes, wg, acc, tmp, scales, fold, [] {});
-  }
-  asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-}
-
-// The pipelined K loop (MOE_WGMMA_PIPE, lockstep tiles): each warpgroup's share of a K block is
-// split into kSubs = 2 x kWgPasses sub-passes of 64 B rows (m64n64k32), alternating between two
-// 32-register temporaries with wgmma_wait<1>, so a sub-pass's fold runs while the next one's MMAs
-// do, and the last fold of block kb runs behind the first MMAs of block kb + 1 (issued right after
-// the block barrier). Same registers as block_mma (acc 2 x 64 + 64 of temporaries at 128 pairs).
-// Because the last sub-pass of block kb still reads its stage across the barrier, a stage is
-// refilled two blocks after it was read (kStages - 2 blocks of loads in flight instead of
-// kStages - 1). fold_sub(acc, tmp, scales, g) folds sub-pass g of the warpgroup's B rows (64 g..).
-template <int BM>
-__device__ __forceinline__ void issue_sub(uint32_t stage, int wg, int g, float (&tmp)[32]) {
-  using Shape = Tile<BM>;
-  const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
-  const uint32_t b_rows = stage + Shape::kTileA + (Shape::first_pass(wg) * 128 + 64 * g) * kRowBytes;
-  wgmma_fence();
-#pragma unroll
-  for (int k = 0; k < 4; ++k) wgmma_m64n64k32_e4m3(tmp, desc_sw128(a_tile + 32 * k), desc_sw128(b_rows + 32 * k), k);
-  wgmma_commit();
-}
-
-template <int BM, int kKBlocks, typename Load, typename Scales, typename FoldSub>
-__device__ __forceinline__ void k_loop_pipe(uint32_t smem, Load&& load, float (&acc)[2 * Tile<BM>::kWgPasses][32],
-                                            Scales&& scales_of, FoldSub&& fold_sub) {
-  using Shape = Tile<BM>;
-  constexpr int kSubs = 2 * Shape::kWgPasses;
-  static_assert(kSubs == 2 || kSubs == 4, "two or four sub-passes per block");
-  static_assert(kStages >= 3, "a stage is refilled two blocks after it was read");
-  const int wg = threadIdx.x >> 7, g0 = 2 * Shape::first_pass(wg);
-  const auto stage_of = [&](int kb) { return smem + (kb % kStages) * Shape::kStageBytes; };
-  // Block kb's stage has landed for every thread; block kb + kStages - 2 goes into the stage that
-  // block kb - 2 used (all of its MMAs were waited for before this barrier).
-  const auto next_stage = [&](int kb) {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 3) : "memory");
-    fence_proxy_async();
-    __syncthreads();
-    const int next = kb + kStages - 2;
-    if (next < kKBlocks) load(next % kStages, next);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-  };
-#pragma unroll
-  for (int s = 0; s < kStages - 2; ++s) {
-    if (s < kKBlocks) load(s, s);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-  }
-  float ta[32], tb[32];
-  BlockScales next_scales = scales_of(0);
-  next_stage(0);
-  issue_sub<BM>(stage_of(0), wg, 0, ta);
-#pragma unroll 1
-  for (int kb = 0; kb < kKBlocks; ++kb) {
-    // Sub-pass 0 of block kb is in flight (ta).
-    const uint32_t stage = stage_of(kb);
-    const BlockScales scales = next_scales;
-    if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
-    issue_sub<BM>(stage, wg, 1, tb);
-    wgmma_wait<1>();
-    fence_fragment(ta);
-    fold_sub(acc[0], ta, scales, g0);
-    if constexpr (kSubs == 4) {
-      issue_sub<BM>(stage, wg, 2, ta);
-      wgmma_wait<1>();
-      fence_fragment(tb);
-      fold_sub(acc[1], tb, scales, g0 + 1);
-      issue_sub<BM>(stage, wg, 3, tb);
-      wgmma_wait<1>();
-      fence_fragment(ta);
-      fold_sub(acc[2], ta, scales, g0 + 2);
-    }
-    if (kb + 1 < kKBlocks) {
-      next_stage(kb + 1);
-      issue_sub<BM>(stage_of(kb + 1), wg, 0, ta);
-      wgmma_wait<1>();
-    } else {
-      wgmma_wait<0>();
-    }
-    fence_fragment(tb);
-    fold_sub(acc[kSubs - 1], tb, scales, g0 + kSubs - 1);
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
@@ -482,9 +401,6 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
-  // The pipelined K loop (lockstep tiles) needs one fold per 128 B rows (GEMM2 with 64-column C
-  // scales folds twice: not pipelined).
-  constexpr bool kPipe = MOE_WGMMA_PIPE && Op::kFolds == 1;
   __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   const int tid = threadIdx.x;
@@ -539,24 +455,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       const auto fetch = [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); };
-      if constexpr (kPipe) {
-        float acc_sub[2 * Shape::kWgPasses][32];
-#pragma unroll
-        for (int j = 0; j < 2 * Shape::kWgPasses; ++j)
-#pragma unroll
-          for (int i = 0; i < 32; ++i) acc_sub[j][i] = 0.f;
-        k_loop_pipe<BM, Op::kKBlocks>(stages, load, acc_sub, fetch, Op::fold_sub);
-        // An m64n128 fragment's first 32 values are the first m64n64's, the other 32 the second's.
-#pragma unroll
-        for (int j = 0; j < Shape::kWgPasses; ++j)
-#pragma unroll
-          for (int i = 0; i < 32; ++i) {
-            acc[j][i] = acc_sub[2 * j][i];
-            acc[j][32 + i] = acc_sub[2 * j + 1][i];
-          }
-      } else {
-        k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
-      }
+      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
   }
@@ -605,12 +504,6 @@ struct Gemm1Op {
   template <int BM>
   __device__ __forceinline__ BlockScales read(const float* slots, int r_lo) const {
     return BlockScales{{slots[r_lo], slots[r_lo + 8], slots[BM], slots[BM + 1], 0.f, 0.f}};
-  }
-  // Sub-pass g (pipelined loop): B rows 64 g.. are X1 rows for even g, X2 rows for odd g.
-  __device__ __forceinline__ static void fold_sub(float (&a)[32], const float (&t)[32], const BlockScales& s, int g) {
-    const float w = (g & 1) ? s.v[3] : s.v[2], lo = s.v[0] * w, hi = s.v[1] * w;
-#pragma unroll
-    for (int i = 0; i < 32; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
   }
   __device__ __forceinline__ static void fold(float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
     // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
@@ -737,12 +630,6 @@ struct Gemm2Op {
   __device__ __forceinline__ BlockScales read(const float* slots, int r_lo) const {
     return BlockScales{{slots[2 * r_lo], slots[2 * r_lo + 1], slots[2 * (r_lo + 8)], slots[2 * (r_lo + 8) + 1], slots[2 * BM],
                         slots[2 * BM + 1]}};
-  }
-  // Sub-pass g (pipelined loop, one C scale per 128 K): B rows 64 g.. are in W2 scale block g / 2.
-  __device__ __forceinline__ static void fold_sub(float (&a)[32], const float (&t)[32], const BlockScales& s, int g) {
-    const float w = s.v[4 + g / 2], lo = s.v[0] * w, hi = s.v[2] * w;
-#pragma unroll
-    for (int i = 0; i < 32; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
   }
   __device__ __forceinline__ static void fold(float (&a)[64], const float (&t)[64], const BlockScales& s, int p, int f) {
     const float lo = s.v[f] * s.v[4 + p], hi = s.v[2 + f] * s.v[4 + p];
