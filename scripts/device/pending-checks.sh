@@ -29,9 +29,11 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # written without a GPU. Session 7 (results/gpu/2026-11-26-h200-s7) ran session 6's list: the
 # producer register split 96 hung (88 passed, no faster), the portable build's mid tiles at every T
 # (default since), and MOE_WGMMA_PIPE never ran: ptxas serializes it (removed). Pending: the MoE
-# default after that removal (sm_90a, any workload above 256 tokens builds it).
+# default after that removal (sm_90a, any workload above 256 tokens builds it); in the portable
+# build, whole GEMM1 units finishing SwiGLU themselves (MOE_WHOLE_DIRECT_SWIGLU).
 checks=(
   "$moe|1a4c6ba1 5e8dc11c|MOE_WGMMA_TILE_ORDER=0||full-default"
+  "$moe|58a34f27 5e8dc11c|MOE_WHOLE_DIRECT_SWIGLU=1|||--target portable"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope args <<< "$check"

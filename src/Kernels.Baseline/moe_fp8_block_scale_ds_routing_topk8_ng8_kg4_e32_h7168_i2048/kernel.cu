@@ -104,6 +104,14 @@
 #ifndef MOE_WHOLE_UNITS_MIN_T
 #define MOE_WHOLE_UNITS_MIN_T 2048
 #endif
+// @tunable MOE_WHOLE_DIRECT_SWIGLU: 0, 1 (default 0) when MOE_STREAM_K=1|2
+// 1: from MOE_WHOLE_UNITS_MIN_T tokens the stream-K GEMM1, whose units are then whole in one CTA,
+// applies SwiGLU and stores C in bf16 itself, instead of adding fp32 sums into G1 with atomics
+// (4096 per pair: 58M at T=14107) for a SwiGLU pass (104 us) after routing zeroed G1 (231 MB).
+// Prediction (session 7, not yet measured): portable T=14107 7.27 -> ~6.9 ms.
+#ifndef MOE_WHOLE_DIRECT_SWIGLU
+#define MOE_WHOLE_DIRECT_SWIGLU 0
+#endif
 // @tunable MOE_WHOLE_GEMM2_MT: 2, 4 (default 4) when MOE_STREAM_K=1|2
 // 16-pair row groups per GEMM2 unit from MOE_WHOLE_UNITS_MIN_T tokens (2: the mid tile's 32 pairs;
 // 4: 64 pairs). ncu at T=14107 (portable, session 7): GEMM2 2.77 ms with L2 at 84% of peak and the
@@ -825,6 +833,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool mid_tile = !wgmma1 && !small_tile && T <= MOE_MID_TILE_MAX_T;
   const bool stream_k = (MOE_STREAM_K == 1 || (MOE_STREAM_K == 2 && !small)) && (small_tile || mid_tile);
   const int whole_units = T >= MOE_WHOLE_UNITS_MIN_T ? 1 : 0;  // stream-K kernels: whole units round-robin
+  // Whole GEMM1 units may finish SwiGLU themselves: then no G1, no zeroing, no SwiGLU pass.
+  const bool direct_swiglu = stream_k && whole_units && MOE_WHOLE_DIRECT_SWIGLU;
   // With the combine kernel (wgmma GEMM2 only) the pairs' bf16 rows and the local-pair mask
   // replace the fp32 accumulator.
   const bool combine = wgmma2 && MOE_WGMMA_COMBINE;
@@ -842,7 +852,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t pairw_at = reserve(T8 * sizeof(float));
   // C: bf16, or fp8 in its first half with wgmma2 (scales in cscale).
   const size_t cbuf_at = reserve(T8 * kInter * sizeof(__nv_bfloat16));
-  const size_t g1_at = reserve(split1 > 1 || stream_k ? T8 * kGemm1Out * sizeof(float) : 0);
+  const size_t g1_at = reserve(split1 > 1 || (stream_k && !direct_swiglu) ? T8 * kGemm1Out * sizeof(float) : 0);
   const size_t acc_at = reserve(combine ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
   const size_t cscale_at = reserve(wgmma2 ? T8 * moe_wg::kCScales * sizeof(float) : 0);
   const size_t rows_at = reserve(combine ? T8 * kHidden * sizeof(__nv_bfloat16) : 0);
@@ -908,8 +918,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Tile1::Smem), stream, hidden_states.ptr<const uint8_t>(),
                         hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, g1, whole_units);
-      if (e == cudaSuccess)
+                        static_cast<const int*>(lists), Ti, g1, direct_swiglu ? cbuf : nullptr, whole_units);
+      if (e == cudaSuccess && !direct_swiglu)
         e = afg::launch(MOE_PDL, moe_tc::swiglu_streamk_kernel,
                         dim3(resident_ctas<moe_tc::swiglu_streamk_kernel>(moe_tc::kTcThreads, 0)), dim3(moe_tc::kTcThreads), 0,
                         stream, static_cast<const float*>(g1), static_cast<const int*>(counts),

@@ -809,7 +809,7 @@ __global__ void __launch_bounds__(Tile::Threads, Tile::BM >= 32 ? MOE_STREAMK_GE
 gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                          const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                          const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                         float* __restrict__ g1_partial, int whole_units) {
+                         float* __restrict__ g1_partial, __nv_bfloat16* __restrict__ cbuf, int whole_units) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   constexpr int kNTiles = kInter / BN;
   constexpr int kAPieces = (BM * 8 + Tile::Threads - 1) / Tile::Threads;  // A pieces of 16 bytes per thread
@@ -899,7 +899,10 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], kAsyncStreamKScales ? s_sw[st][0] : sw1[kb],
                           kAsyncStreamKScales ? s_sw[st][1] : sw2[kb], wm, g);
     if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
-      store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
+      // A whole unit is complete here: with cbuf given, SwiGLU and the bf16 C store happen now
+      // (no G1 sums, no SwiGLU pass); else the sums go into G1 with atomics.
+      if (cbuf != nullptr && range.whole) store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/1, cbuf, nullptr);
+      else store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
 #pragma unroll
       for (int i = 0; i < MT; ++i)
 #pragma unroll
