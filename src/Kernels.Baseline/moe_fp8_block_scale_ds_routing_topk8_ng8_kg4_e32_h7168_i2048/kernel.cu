@@ -112,13 +112,14 @@
 #ifndef MOE_WHOLE_DIRECT_SWIGLU
 #define MOE_WHOLE_DIRECT_SWIGLU 0
 #endif
-// @tunable MOE_WHOLE_GEMM2_MT: 2, 4 (default 4) when MOE_STREAM_K=1|2
+// @tunable MOE_WHOLE_GEMM2_MT: 2, 4, 8 (default 4) when MOE_STREAM_K=1|2
 // 16-pair row groups per GEMM2 unit from MOE_WHOLE_UNITS_MIN_T tokens (2: the mid tile's 32 pairs;
 // 4: 64 pairs). ncu at T=14107 (portable, session 7): GEMM2 2.77 ms with L2 at 84% of peak and the
 // issue slots at 57%, half of its instructions the W2 fp8 -> bf16 conversions, made once per
 // 16-pair row group. Prediction with 4: half the W2 tile reads from L2 and conversions per MMA,
 // GEMM2 2.77 -> ~1.8 ms (T=14107 call 8.0 -> ~7.0 ms). Observed (same call, H200): T=14107 8074 ->
-// 7275 us, T=11948 6817 -> 6156; 19/19 PASS with it (results/gpu/2026-11-26-h200-s7).
+// 7275 us, T=11948 6817 -> 6156; 19/19 PASS with it (results/gpu/2026-11-26-h200-s7). 8 (128
+// pairs) is meant for MOE_GEMM2_PRESCALE=1 (without it the partials double the accumulators).
 #ifndef MOE_WHOLE_GEMM2_MT
 #define MOE_WHOLE_GEMM2_MT 4
 #endif
@@ -141,6 +142,16 @@
 // tensor-pipe activity promised: the per-warp work (two 16-row groups, a barrier per stage) is.
 #ifndef MOE_STREAMK_GEMM1_MIN_BLOCKS
 #define MOE_STREAMK_GEMM1_MIN_BLOCKS 1
+#endif
+// @tunable MOE_GEMM2_PRESCALE: 0, 1 (default 0) when MOE_STREAM_K=1|2
+// 1: the stream-K GEMM2 (the portable build above 256 tokens) multiplies each W2 value by its
+// block scale while converting it to bf16 and accumulates straight into fp32, instead of block
+// partials folded with the scale: no partial registers and no fold (bf16 rounds w x s once,
+// relative 2^-9; the contest tolerance is atol 1, rtol 0.3). Frees the registers that
+// MOE_WHOLE_GEMM2_MT=8 (128-pair units: half the conversions and W2 reads per MMA again) needs.
+// Prediction (session 7, not yet measured): GEMM2 at T=14107 -10% with MT=4, -25% with MT=8.
+#ifndef MOE_GEMM2_PRESCALE
+#define MOE_GEMM2_PRESCALE 0
 #endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's

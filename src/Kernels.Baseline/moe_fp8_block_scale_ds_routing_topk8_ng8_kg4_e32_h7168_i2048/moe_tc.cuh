@@ -279,6 +279,7 @@ __device__ __forceinline__ void load_b8(uint32_t r[4], const uint8_t* y, int n0,
 // kernels lost 5-15% with it at T <= 64, the stream-K ones gained 5-7% at T=80 and T=901).
 constexpr bool kAsyncTileScales = MOE_ASYNC_SCALES == 1;
 constexpr bool kAsyncStreamKScales = MOE_ASYNC_SCALES != 0;
+constexpr bool kGemm2Prescaled = MOE_GEMM2_PRESCALE != 0;  // the stream-K GEMM2 scales W2 as it converts it
 __device__ __forceinline__ void cp_async_float(float* smem, const float* gmem, bool valid) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(valid ? 4 : 0) : "memory");
 }
@@ -599,9 +600,20 @@ __device__ __forceinline__ void load_gemm2_weights(uint8_t* sB, const uint8_t* w
   }
 }
 
+// An e4m3 pair times the block's W2 scale, rounded once to bf16 (MOE_GEMM2_PRESCALE).
+__device__ __forceinline__ uint32_t fp8x2_to_bf16x2_scaled(uint16_t v, float scale) {
+  const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(v), __NV_E4M3);
+  const float2 f = __half22float2(__half2(h));
+  const __nv_bfloat162 b = __floats2bfloat162_rn(f.x * scale, f.y * scale);
+  return *reinterpret_cast<const uint32_t*>(&b);
+}
+
 // One landed GEMM2 stage (C rows bf16, W2 rows fp8) into the warp's fp32 partials of its 32 columns.
-template <typename Tile>
-__device__ __forceinline__ void gemm2_block_mma(const uint8_t* stage, float (&tmp)[Tile::MT][4][4], int n_warp, int lane) {
+// With kPrescaled the W2 values are multiplied by the block's scale as they are converted, and
+// the products go straight into the accumulators (no partials, no fold: half the registers).
+template <typename Tile, bool kPrescaled = false>
+__device__ __forceinline__ void gemm2_block_mma(const uint8_t* stage, float (&tmp)[Tile::MT][4][4], int n_warp, int lane,
+                                                float scale = 1.f) {
   constexpr int MT = Tile::MT;
   const int g = lane >> 2, tq = lane & 3;
   const uint8_t* sA = stage;  // C rows, bf16, swizzled
@@ -614,8 +626,9 @@ __device__ __forceinline__ void gemm2_block_mma(const uint8_t* stage, float (&tm
 #pragma unroll
     for (int nt = 0; nt < 4; ++nt) {
       const uint8_t* wrow = sB + swizzled(n_warp + nt * 8 + g, k0 + 2 * tq, kFp8Row);  // k0 + 2tq + 8: same chunk
-      const uint32_t b0 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow));
-      const uint32_t b1 = fp8x2_to_bf16x2(*reinterpret_cast<const uint16_t*>(wrow + 8));
+      const uint16_t w0 = *reinterpret_cast<const uint16_t*>(wrow), w1 = *reinterpret_cast<const uint16_t*>(wrow + 8);
+      const uint32_t b0 = kPrescaled ? fp8x2_to_bf16x2_scaled(w0, scale) : fp8x2_to_bf16x2(w0);
+      const uint32_t b1 = kPrescaled ? fp8x2_to_bf16x2_scaled(w1, scale) : fp8x2_to_bf16x2(w1);
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) mma_bf16(tmp[mt][nt], af[mt], b0, b1);
     }
@@ -1010,8 +1023,13 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       cu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
       sw = w2_scale + (static_cast<int64_t>(cu.le) * kHiddenBlocks + (cu.n0 + n_warp) / kQBlock) * kInterBlocks;
     }
-    gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-    fold_gemm2_block<MT>(acc, tmp, kAsyncStreamKScales ? s_sw[st][warp] : sw[kb]);
+    const float w2s = kAsyncStreamKScales ? s_sw[st][warp] : sw[kb];
+    if constexpr (kGemm2Prescaled) {
+      gemm2_block_mma<Tile, true>(smem_g2 + st * Tile::Stage, acc, n_warp, lane, w2s);
+    } else {
+      gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
+      fold_gemm2_block<MT>(acc, tmp, w2s);
+    }
     if (kb == kInterBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
       add_gemm2_tile<MT>(acc, s_pair[u % kSlots], pair_weight, cu.n0 + n_warp, lane, acc_out);
 #pragma unroll
