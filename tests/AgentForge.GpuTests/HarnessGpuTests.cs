@@ -135,6 +135,21 @@ public sealed class HarnessGpuTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_hung_kernel_ends_after_one_call_limit_not_the_timing_budget()
+    {
+        // With timing on, the run request's own limit is the overhead plus the limit for every
+        // warm-up and timed call (minutes); the worker's watchdog answers after one call limit (5 s).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var hung = await EvaluateAsync(NeverReturns, "hang-timed", time: true);
+        watch.Stop();
+
+        Assert.Equal(EvaluationStatus.TIMEOUT, hung.Status);
+        Assert.Contains("the correctness call did not finish within 5 s", hung.Log);
+        Assert.InRange(watch.Elapsed.TotalSeconds, 0, 60);
+        TestContext.Current.SendDiagnosticMessage($"hung kernel: TIMEOUT after {watch.Elapsed.TotalSeconds:0.0} s (build included)");
+    }
+
+    [Fact]
     public void The_driver_reports_the_card()
     {
         var opened = CudaDevice.TryOpen(0);
