@@ -323,6 +323,37 @@
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
 
+// @tunable MOE_WGMMA_SIDELOAD: 0, 1 (default 1) when MOE_WGMMA=1|2
+// In a build without wgmma (plain sm_90, the contest's), 1 runs the wgmma GEMMs anyway when this
+// folder holds moe_wgmma_sideload.h: their compute_90a PTX (scripts/device/sideload-ptx.sh writes
+// it; git ignores it), loaded through the driver at the first call (afg_sideload.cuh) on a
+// compute-capability 9.0 device; else, or when the driver refuses it, the mma.sync path runs.
+// Written in session 7, not yet built or measured (scripts/device/ptx-jit-probe.sh first).
+#ifndef MOE_WGMMA_SIDELOAD
+#define MOE_WGMMA_SIDELOAD 1
+#endif
+#if MOE_WGMMA_SIDELOAD && !defined(AFG_SIDELOAD_ENTRIES) && defined(__has_include)
+#if __has_include("moe_wgmma_sideload.h")
+#include "moe_wgmma_sideload.h"  // kMoeWgmmaSideloadPtx, and afg_sideload.cuh (the loader)
+#define MOE_SIDELOAD 1
+#endif
+#endif
+#ifndef MOE_SIDELOAD
+#define MOE_SIDELOAD 0
+#endif
+
+// The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
+// library never runs PTX generated under other settings (the lookup fails, the portable path runs).
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l
+#define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
+#define MOE_WG_ENTRY(base)                                                                                  \
+  MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
+                 MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
+                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL)
+#define MOE_WG_STR_(x) #x
+#define MOE_WG_STR(x) MOE_WG_STR_(x)
+
 namespace {
 
 constexpr int kHidden = 7168;
@@ -791,8 +822,67 @@ int resident_ctas(int threads, int smem) {
   return known[device];
 }
 
+#if MOE_SIDELOAD
+// The four wgmma kernels from the side-loaded PTX ([0]: 64-pair tiles, [1]: 128), loaded once per
+// device at the first call that wants them; ready is false when anything failed (said once).
+struct SideloadedWgmma {
+  CUfunction gemm1[2] = {};
+  CUfunction gemm2[2] = {};
+  int resident1[2] = {};
+  int resident2[2] = {};
+  bool ready = false;
+};
+
+const SideloadedWgmma& sideloaded_wgmma() {
+  static SideloadedWgmma loaded[16];
+  static bool tried[16] = {};
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return loaded[0];
+  SideloadedWgmma& s = loaded[device];
+  if (tried[device]) return s;
+  tried[device] = true;
+  int major = 0, minor = 0, sms = 0;
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (major != 9 || minor != 0) return s;  // compute_90a PTX runs on sm_90 only
+  const char* who = "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048";
+  const afg::DriverApi& api = afg::driver_api();
+  const CUmodule module = afg::load_ptx_module(api, kMoeWgmmaSideloadPtx, who);
+  if (module == nullptr) return s;
+  const char* names1[2] = {MOE_WG_STR(MOE_WG_ENTRY(afg_moe_gemm1_wgmma_64)), MOE_WG_STR(MOE_WG_ENTRY(afg_moe_gemm1_wgmma_128))};
+  const char* names2[2] = {MOE_WG_STR(MOE_WG_ENTRY(afg_moe_gemm2_wgmma_64)), MOE_WG_STR(MOE_WG_ENTRY(afg_moe_gemm2_wgmma_128))};
+  const int threads[2] = {moe_wg::Tile<64>::kThreads, moe_wg::Tile<128>::kThreads};
+  const int smem[2] = {moe_wg::Tile<64>::kSmem, moe_wg::Tile<128>::kSmem};
+  bool ok = true;
+  for (int b = 0; b < 2 && ok; ++b) {
+    s.gemm1[b] = afg::sideloaded_function(api, module, names1[b], smem[b], who);
+    s.gemm2[b] = afg::sideloaded_function(api, module, names2[b], smem[b], who);
+    ok = s.gemm1[b] != nullptr && s.gemm2[b] != nullptr;
+    if (ok) {
+      s.resident1[b] = afg::sideloaded_resident_ctas(api, s.gemm1[b], threads[b], smem[b], sms);
+      s.resident2[b] = afg::sideloaded_resident_ctas(api, s.gemm2[b], threads[b], smem[b], sms);
+      ok = s.resident1[b] > 0 && s.resident2[b] > 0;
+    }
+  }
+  s.ready = ok;
+  return s;
+}
+#endif
+
+// Whether the wgmma GEMMs can run: built for sm_90a, or side-loaded.
+bool wgmma_available() {
+  if (moe_wg::built_with_wgmma()) return true;
+#if MOE_SIDELOAD
+  return sideloaded_wgmma().ready;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
+#if !defined(AFG_SIDELOAD_ENTRIES)
 void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidden_states,
          afg::Tensor hidden_states_scale, afg::Tensor gemm1_weights, afg::Tensor gemm1_weights_scale,
          afg::Tensor gemm2_weights, afg::Tensor gemm2_weights_scale, int32_t local_expert_offset,
@@ -838,7 +928,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // The streamed bands (16- or 32-pair tiles), and whether they run stream-K (sums through G1).
   // The wgmma GEMMs (unsplit) above MOE_WGMMA_MIN_T when this library was built for sm_90a; else
   // the streamed tiles of moe_tc.cuh up to their bands' limits, the 64-pair mma.sync tiles above.
-  const bool wgmma1 = MOE_WGMMA > 0 && T > MOE_WGMMA_MIN_T && !small && moe_wg::built_with_wgmma();
+  const bool wgmma1 = MOE_WGMMA > 0 && T > MOE_WGMMA_MIN_T && !small && wgmma_available();
   const bool wgmma2 = wgmma1 && MOE_WGMMA == 2;
   const bool small_tile = !wgmma1 && T <= MOE_GEMM1_SMALL_TILE_MAX_T;
   const bool mid_tile = !wgmma1 && !small_tile && T <= MOE_MID_TILE_MAX_T;
@@ -967,6 +1057,43 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const auto grid = [&](int resident, int cols) {
       return moe_wg::kPersistentTiles ? dim3(static_cast<unsigned>(resident)) : dim3(cols, row_tiles, kLocalExperts);
     };
+#if MOE_SIDELOAD
+    if (!moe_wg::built_with_wgmma()) {
+      // The same kernels from the side-loaded PTX, launched through the driver with the same
+      // arguments (every pointer and T as the kernels declare them).
+      const SideloadedWgmma& wg = sideloaded_wgmma();
+      constexpr int b = BM == 128 ? 1 : 0;
+      const uint8_t* hidden = hidden_states.ptr<const uint8_t>();
+      const float* hidden_scale = hidden_states_scale.ptr<const float>();
+      const uint8_t* w1 = gemm1_weights.ptr<const uint8_t>();
+      const float* w1_scale = gemm1_weights_scale.ptr<const float>();
+      const int* counts_c = counts;
+      const int* lists_c = lists;
+      int t = Ti;
+      void* c_out = static_cast<void*>(cbuf);
+      float* c_scale = cscale;
+      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale};
+      const afg::DriverApi& api = afg::driver_api();
+      cudaError_t e = afg::launch_sideloaded(api, wg.gemm1[b], grid(wg.resident1[b], kInter / 128), dim3(Shape::kThreads),
+                                             static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args1);
+      if (e == cudaSuccess && wgmma2) {
+        const uint8_t* c_fp8 = static_cast<const uint8_t*>(static_cast<void*>(cbuf));
+        const float* c_scale_c = cscale;
+        const uint8_t* w2 = gemm2_weights.ptr<const uint8_t>();
+        const float* w2_scale = gemm2_weights_scale.ptr<const float>();
+        const float* weights = pair_weight;
+        float* acc_out = acc;
+        __nv_bfloat16* rows = pair_rows;
+        void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows};
+        e = afg::launch_sideloaded(api, wg.gemm2[b], grid(wg.resident2[b], kHidden / moe_wg::kBN), dim3(Shape::kThreads),
+                                   static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args2);
+      } else if (e == cudaSuccess) {
+        e = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
+                         moe_tc::kTcThreads, 0);
+      }
+      return e;
+    }
+#endif
     cudaError_t e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
     if (e == cudaSuccess)
       e = afg::launch(MOE_PDL, gemm1, grid(resident_ctas<gemm1>(Shape::kThreads, Shape::kSmem), kInter / 128), dim3(Shape::kThreads),
@@ -1069,3 +1196,29 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: %s\n",
                  cudaGetErrorString(err));
 }
+#endif  // !AFG_SIDELOAD_ENTRIES
+
+#if defined(AFG_SIDELOAD_ENTRIES)
+// The wgmma kernels under fixed names, for the side-loaded PTX only (scripts/device/sideload-ptx.sh
+// builds this file for compute_90a with -DAFG_SIDELOAD_ENTRIES and the tunables of the build that
+// will load it; run() is left out, so the PTX holds these and the non-template kernels).
+#define MOE_WG_GEMM1_ENTRY(BM)                                                                                  \
+  extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm1_wgmma_##BM)( \
+      const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale, const uint8_t* __restrict__ w1, \
+      const float* __restrict__ w1_scale, const int* __restrict__ counts, const int* __restrict__ lists, int T,  \
+      void* __restrict__ c_out, float* __restrict__ c_scale) {                                                 \
+    moe_wg::gemm1_wgmma_body<MOE_WGMMA == 2, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale); \
+  }
+#define MOE_WG_GEMM2_ENTRY(BM)                                                                                  \
+  extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm2_wgmma_##BM)( \
+      const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale, const uint8_t* __restrict__ w2,     \
+      const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,        \
+      const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out, __nv_bfloat16* __restrict__ pair_rows) { \
+    moe_wg::gemm2_wgmma_body<BM, MOE_WGMMA_COMBINE != 0>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, \
+                                                         acc_out, pair_rows);                                   \
+  }
+MOE_WG_GEMM1_ENTRY(64)
+MOE_WG_GEMM1_ENTRY(128)
+MOE_WG_GEMM2_ENTRY(64)
+MOE_WG_GEMM2_ENTRY(128)
+#endif  // AFG_SIDELOAD_ENTRIES

@@ -666,13 +666,14 @@ struct Gemm2Op {
 #endif  // MOE_WG_DEVICE
 
 // ------------------------------------------------------------------------------------------------
-// The kernels: grid (MOE_WGMMA_PERSISTENT) resident CTAs, else (Op::kCols, ceil(T / BM), 32).
+// The kernels: grid (MOE_WGMMA_PERSISTENT) resident CTAs, else (Op::kCols, ceil(T / BM), 32). Their
+// bodies are functions so that the side-loaded entry points (kernel.cu, AFG_SIDELOAD_ENTRIES) run
+// the same code under fixed names.
 template <bool kFp8C, int BM>
-__global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
-gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
-                   const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
-                   const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                   void* __restrict__ c_out, float* __restrict__ c_scale) {
+__device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
+                                                 const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
+                                                 const int* __restrict__ counts, const int* __restrict__ lists, int T,
+                                                 void* __restrict__ c_out, float* __restrict__ c_scale) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
@@ -682,18 +683,36 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
 }
 
 template <int BM, bool kCombine>
-__global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
-gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
-                   const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
-                   const int* __restrict__ counts, const int* __restrict__ lists,
-                   const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
-                   __nv_bfloat16* __restrict__ pair_rows) {
+__device__ __forceinline__ void gemm2_wgmma_body(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
+                                                 const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
+                                                 const int* __restrict__ counts, const int* __restrict__ lists,
+                                                 const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
+                                                 __nv_bfloat16* __restrict__ pair_rows) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   const Gemm2Op<kCombine> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, pair_rows};
   gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
 #endif
+}
+
+template <bool kFp8C, int BM>
+__global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
+gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
+                   const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
+                   const int* __restrict__ counts, const int* __restrict__ lists, int T,
+                   void* __restrict__ c_out, float* __restrict__ c_scale) {
+  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale);
+}
+
+template <int BM, bool kCombine>
+__global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
+gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
+                   const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
+                   const int* __restrict__ counts, const int* __restrict__ lists,
+                   const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
+                   __nv_bfloat16* __restrict__ pair_rows) {
+  gemm2_wgmma_body<BM, kCombine>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, pair_rows);
 }
 
 }  // namespace moe_wg

@@ -3,8 +3,12 @@ using AgentForge.Tools.Trace;
 
 namespace AgentForge.Tools.Build;
 
-/// <summary>One hand-written baseline as listed in src/Kernels.Baseline/manifest.json.</summary>
-public sealed record BaselineEntry(string Definition, string Name, IReadOnlyList<string> Sources, string EntryPoint, string Target, string? Description);
+/// <summary>
+/// One hand-written baseline as listed in src/Kernels.Baseline/manifest.json. <see cref="OptionalSources"/>:
+/// generated files (side-loaded PTX) that join the sources when they exist and are skipped when not.
+/// </summary>
+public sealed record BaselineEntry(string Definition, string Name, IReadOnlyList<string> Sources, string EntryPoint, string Target, string? Description,
+    IReadOnlyList<string>? OptionalSources = null);
 
 /// <summary>
 /// The baseline kernels: a folder with manifest.json, include/agentforge.h and one folder per
@@ -81,7 +85,8 @@ public sealed class BaselineCatalog
                     item.GetProperty("sources").EnumerateArray().Select(s => s.GetString()!).ToList(),
                     Text("entry_point"),
                     item.TryGetProperty("target", out var t) ? t.GetString() ?? "portable" : "portable",
-                    item.TryGetProperty("description", out var d) ? d.GetString() : null));
+                    item.TryGetProperty("description", out var d) ? d.GetString() : null,
+                    item.TryGetProperty("optional_sources", out var o) ? o.EnumerateArray().Select(x => x.GetString()!).ToList() : null));
                 index++;
             }
             return DataResult<BaselineCatalog>.Ok(new BaselineCatalog(root, entries));
@@ -94,11 +99,16 @@ public sealed class BaselineCatalog
 
     public BaselineEntry? For(string definition) => Entries.FirstOrDefault(e => e.Definition == definition);
 
-    /// <summary>The candidate for a baseline, sources read from disk; a target of "sm_90a" asks for architecture-specific code.</summary>
+    /// <summary>
+    /// The candidate for a baseline, sources read from disk (optional ones only where they exist);
+    /// a target of "sm_90a" asks for architecture-specific code.
+    /// </summary>
     public CandidateSource Candidate(BaselineEntry entry) => new(
         entry.Name,
         entry.Definition,
-        entry.Sources.Select(s => new SourceFile(s, File.ReadAllText(Path.Combine(Root, s)))).ToList(),
+        entry.Sources
+            .Concat((entry.OptionalSources ?? []).Where(s => File.Exists(Path.Combine(Root, s))))
+            .Select(s => new SourceFile(s, File.ReadAllText(Path.Combine(Root, s)))).ToList(),
         EntrySymbol(entry.EntryPoint),
         entry.Target.EndsWith('a') ? TargetKind.ArchSpecific : TargetKind.Portable);
 

@@ -69,6 +69,19 @@ internal sealed partial class CppSource
     [GeneratedRegex(@"^[ \t]*#[ \t]*include[ \t]*(?:""(?<quoted>[^""\n]+)""|<(?<angled>[^>\n]+)>)", RegexOptions.Multiline)]
     private static partial Regex IncludeDirective();
 
+    /// <summary>
+    /// Headers the source asks about with <c>__has_include</c>: an include of one of them sits in
+    /// a branch the source takes only when the file exists (a generated header), so its absence
+    /// is not an error.
+    /// </summary>
+    public IReadOnlySet<string> OptionalIncludeTargets() =>
+        HasIncludeOperator().Matches(WithoutComments)
+            .Select(m => m.Groups["quoted"].Success ? m.Groups["quoted"].Value : m.Groups["angled"].Value)
+            .ToHashSet(StringComparer.Ordinal);
+
+    [GeneratedRegex(@"__has_include[ \t]*\([ \t]*(?:""(?<quoted>[^""\n]+)""|<(?<angled>[^>\n]+)>)[ \t]*\)")]
+    private static partial Regex HasIncludeOperator();
+
     private enum State { Code, LineComment, BlockComment, String, Char, RawString }
 
     // One pass over the text: comments become spaces in both views; literal contents become

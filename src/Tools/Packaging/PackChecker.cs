@@ -55,11 +55,24 @@ public static partial class PackChecker
 
     private const string OfficialArch = "FlashInfer-Bench compiles for plain sm_XY (TVM-FFI: -gencode=arch=compute_XY,code=sm_XY; torch: the device's arch without 'a')";
 
+    /// <summary>
+    /// The first line of a header that carries PTX as data for the driver to JIT at run time
+    /// (include/afg_sideload.cuh): its instructions never reach nvcc, so they are not errors.
+    /// </summary>
+    public const string SideloadedPtxMarker = "// agentforge: side-loaded PTX";
+
     private static IEnumerable<PackFinding> ArchSpecific(IReadOnlyList<CppSource> sources, string? declaredTarget)
     {
         var unguarded = false;
         foreach (var source in sources)
         {
+            if (source.Text.StartsWith(SideloadedPtxMarker, StringComparison.Ordinal))
+            {
+                yield return new PackFinding(PackCheck.ArchSpecific, FindingSeverity.Warning, source.Path, 1,
+                    "PTX carried as data, loaded through the driver at run time (cuModuleLoadData) rather than compiled by "
+                    + $"the solution's build: it runs only where the driver accepts its target, and the kernel needs a path without it. {OfficialArch}.");
+                continue;
+            }
             var guarded = ArchGuardedRegions.Find(source.WithoutComments);
             foreach (var pattern in ArchPatterns)
             {
@@ -155,9 +168,10 @@ public static partial class PackChecker
         var packed = new HashSet<string>(sources.Select(s => s.Path).Append(PackLayout.HeaderPath), StringComparer.Ordinal);
         foreach (var source in sources)
         {
+            var optional = source.OptionalIncludeTargets();
             foreach (var (target, quoted, line) in source.Includes())
             {
-                if (Resolve(source.Path, target, quoted, packed))
+                if (Resolve(source.Path, target, quoted, packed) || optional.Contains(target))
                 {
                     continue;
                 }

@@ -20,4 +20,34 @@ public sealed class BaselineCatalogLocateTests
         Assert.True(File.Exists(Path.Combine(found, "manifest.json")), found);
         Assert.Equal(found, BaselineCatalog.Locate(null, ""));
     }
+
+    [Fact]
+    public void An_optional_source_joins_the_candidate_only_when_the_file_exists()
+    {
+        var root = Directory.CreateTempSubdirectory("afg-catalog-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "d"));
+            File.WriteAllText(Path.Combine(root, "d", "kernel.cu"), "// kernel");
+            File.WriteAllText(Path.Combine(root, "manifest.json"), """
+                {"baselines": [{"definition": "d", "name": "d_baseline", "sources": ["d/kernel.cu"],
+                  "optional_sources": ["d/side.h"], "entry_point": "d/kernel.cu::run", "target": "portable"}]}
+                """);
+            var catalog = BaselineCatalog.Load(root);
+            Assert.True(catalog.IsOk);
+            var entry = catalog.Value!.For("d")!;
+
+            var without = catalog.Value.Candidate(entry);
+            File.WriteAllText(Path.Combine(root, "d", "side.h"), "// generated");
+            var with = catalog.Value.Candidate(entry);
+
+            Assert.Equal(["d/kernel.cu"], without.Sources.Select(s => s.Path));
+            Assert.Equal(["d/kernel.cu", "d/side.h"], with.Sources.Select(s => s.Path));
+            Assert.Equal("// generated", with.Sources[1].Content);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

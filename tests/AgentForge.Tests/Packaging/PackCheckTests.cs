@@ -50,6 +50,37 @@ public sealed class PackCheckTests
     }
 
     [Fact]
+    public void An_include_behind_has_include_may_be_absent_while_a_plain_one_must_be_among_the_sources()
+    {
+        var optional = Packing.Pack(Packing.Moe, Packing.Kernel(before: "#if __has_include(\"generated.h\")\n#include \"generated.h\"\n#endif"));
+        var plain = Packing.Pack(Packing.Moe, Packing.Kernel(before: "#include \"generated.h\""));
+
+        Assert.False(optional.Refused, string.Join("\n", optional.Findings));
+        Assert.DoesNotContain(optional.Findings, f => f.Check == PackCheck.HeaderOutsideSources);
+        Assert.Contains("generated.h", Refused(plain, PackCheck.HeaderOutsideSources).Message);
+    }
+
+    [Fact]
+    public void Ptx_carried_as_data_for_the_driver_packs_with_a_warning_while_the_same_text_unmarked_is_refused()
+    {
+        const string Ptx = "static const char kPtx[] = R\"PTX(.target sm_90a\nwgmma.fence.sync.aligned;\nsetmaxnreg.inc.sync.aligned.u32 240;\n)PTX\";\n";
+        var kernel = Packing.Kernel(before: "#include \"side.h\"");
+        PackResult PackWith(string header) => Packing.Packer.Pack(Packing.Definition(Packing.Moe),
+            Packing.Input(Packing.Moe, new SourceFile("kernel.cu", kernel), new SourceFile("side.h", header)), new PackOptions(BindingKind.TvmFfi));
+
+        var marked = PackWith(PackChecker.SideloadedPtxMarker + " (generated)\n" + Ptx);
+        var unmarked = PackWith(Ptx);
+
+        Assert.False(marked.Refused, string.Join("\n", marked.Findings));
+        var finding = Single(marked, PackCheck.ArchSpecific);
+        Assert.Equal(FindingSeverity.Warning, finding.Severity);
+        Assert.Equal("side.h", finding.File);
+        Assert.Contains("loaded through the driver", finding.Message);
+        Assert.True(unmarked.Refused);
+        Assert.Contains(unmarked.Findings, f => f.Check == PackCheck.ArchSpecific && f.Severity == FindingSeverity.Error && f.File == "side.h");
+    }
+
+    [Fact]
     public void A_feature_macro_guard_packs_with_a_warning_that_the_official_build_takes_the_other_branch()
     {
         var kernel = Packing.Kernel(before: "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define FAST 1\n#else\n#define FAST 0\n#endif");
