@@ -18,22 +18,14 @@ probes=scripts/device/probes
 include=src/Kernels.Baseline/include
 work=$(mktemp -d)
 nvcc -gencode arch=compute_90a,code=compute_90a -ptx -std=c++17 -I "$include" "$probes/ptx_jit_kernel.cu" -o "$work/probe.ptx" || exit 1
-python3 - "$work/probe.ptx" "$work/ptx_jit_kernel.ptx.h" <<'PY'
-import sys
-ptx = open(sys.argv[1]).read()
-assert ")PTX\"" not in ptx
-open(sys.argv[2], "w").write('static const char kProbePtx[] = R"PTX(' + ptx + ')PTX";\n')
-PY
+python3 scripts/device/ptx_header.py "$work/probe.ptx" "$work/ptx_jit_kernel.ptx.h" kProbePtx --entries ptx_jit_wgmma_probe 1 || exit 1
 grep -m1 -E "^\.target" "$work/probe.ptx"
 nvcc -gencode arch=compute_90,code=sm_90 -O2 -std=c++17 -I "$work" -I "$include" "$probes/ptx_jit_host.cu" -o "$work/ptx_jit_host" || exit 1
 echo "host linked against: $(ldd "$work/ptx_jit_host" | grep -oE 'lib(cuda|cudart)[^ ]*' | tr '\n' ' ')"
 moe=src/Kernels.Baseline/moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
 bash scripts/device/sideload-ptx.sh || exit 1
-python3 - "$moe/moe_wgmma_sideload.h" "$work/moe.ptx" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-open(sys.argv[2], "w").write("".join(re.findall(r'R"PTX\((.*?)\)PTX"', text, re.S)))
-PY
+python3 -c "import sys; sys.path.insert(0, 'scripts/device'); import ptx_header; open(sys.argv[2], 'w').write(ptx_header.pieces_of(open(sys.argv[1]).read()))" \
+  "$moe/moe_wgmma_sideload.h" "$work/moe.ptx"
 echo "== cold (CUDA_CACHE_DISABLE=1)"
 CUDA_CACHE_DISABLE=1 "$work/ptx_jit_host" "$work/moe.ptx"
 echo "== warm (JIT cache in $work/cache, second run)"

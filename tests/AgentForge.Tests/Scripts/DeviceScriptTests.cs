@@ -36,4 +36,17 @@ public sealed class DeviceScriptTests
             File.Delete(csv);
         }
     }
+
+    [Fact]
+    public void Side_loaded_ptx_headers_hold_the_ptx_exactly_behind_the_pack_checkers_marker()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        var (exitCode, output) = PythonScript.Run(Script("ptx_header.py"), "--self-test");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("self-test passed", output);
+        var source = File.ReadAllText(Script("ptx_header.py"));
+        Assert.Contains($"MARKER = \"{AgentForge.Tools.Packaging.PackChecker.SideloadedPtxMarker}\"", source);
+    }
 }
