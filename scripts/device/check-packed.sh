@@ -9,6 +9,8 @@
 #   scripts/device/check-packed.sh full     every workload
 #   DEFINITIONS="gdn_decode_qk4_v8_d128_k_last" scripts/device/check-packed.sh   some definitions only
 #   WORKLOADS="8f1ff9f1 1a4c6ba1" DEFINITIONS=... scripts/device/check-packed.sh   other workloads than the quick set
+#   BINDINGS="python torch" scripts/device/check-packed.sh   other bindings than torch and tvm-ffi (python: a
+#                                   Python solution that builds for the baseline's own target)
 # Logs go to $OUT (or /tmp/agentforge-out). Exit status: check_packed.py's (0: every row passed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,7 +36,20 @@ for d in $definitions; do
   echo "== harness: $d"
   agentforge "${args[@]}" >> "$out/check-packed-bench.log" 2>&1
   echo "exit $?"
-  for binding in torch tvm-ffi; do
+  # A python solution builds for the baseline's own target (sm_90a for the MoE): compare it with
+  # that harness build, made here without --target portable.
+  case " ${BINDINGS:-torch tvm-ffi} " in
+    *" python "*)
+      arch_args=(); skip=0
+      for a in "${args[@]}"; do
+        if [ "$skip" = 1 ]; then skip=0; continue; fi
+        if [ "$a" = "--target" ]; then skip=1; continue; fi
+        arch_args+=("$a")
+      done
+      echo "== harness (the baseline's own target): $d"
+      agentforge "${arch_args[@]}" >> "$out/check-packed-bench.log" 2>&1; echo "exit $?" ;;
+  esac
+  for binding in ${BINDINGS:-torch tvm-ffi}; do
     file="$out/packed/$d.$binding.json"
     agentforge pack --definition "$d" --baseline --binding "$binding" --out "$file" || continue
     solutions+=("$file")

@@ -10,7 +10,8 @@
 # 3. With "bench": the MoE baseline built plain sm_90 (--target portable) with the header present,
 #    i.e. the wgmma GEMMs side-loaded, against the same build without it and the sm_90a build, on
 #    T=901 / 11948 / 14107, then the packed torch binding with the header among its sources
-#    (scripts/device/check-packed.sh); the header is removed afterwards.
+#    (scripts/device/check-packed.sh); the header is removed afterwards. Last, the other route to the
+#    same kernels: the python solution (`pack --binding python`), checked by check-packed.sh.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
@@ -45,6 +46,8 @@ if [ "${1:-}" = "bench" ]; then
   agentforge bench --definition $d --baseline --trials 1 --target portable --workloads $w --json "$out/sideload.jsonl" 2>&1 | grep -E "^│|passed" | tail -n 5
   echo "== sm_90a build"
   agentforge bench --definition $d --baseline --trials 1 --workloads $w --json "$out/sideload.jsonl" 2>&1 | grep -E "^│|passed" | tail -n 5
+  echo "== the python solution (pack --binding python: main.py builds sm_90a itself, the FAQ's route)"
+  BINDINGS=python DEFINITIONS=$d WORKLOADS="1a4c6ba1 5e8dc11c" bash scripts/device/check-packed.sh 2>&1 | tail -n 5
 else
   bash scripts/device/sideload-ptx.sh --remove
 fi

@@ -37,7 +37,7 @@ public static class ExtractCommand
                 extracted.Errors.ToList().ForEach(e => error.WriteLine(e.ToString()));
                 return ExitFailed;
             }
-            var binding = read.Value.Spec.Binding ?? BindingKind.TvmFfi.WireName();
+            var binding = PackedSolution.Marker(read.Value)?.Binding.WireName() ?? read.Value.Spec.Binding ?? BindingKind.TvmFfi.WireName();
             parse.InvocationConfiguration.Output.WriteLine(
                 $"extracted {read.Value.Name} ({read.Value.Sources.Count} sources) -> {extracted.Value}; pack it again with: "
                 + $"agentforge pack --definition {read.Value.Definition} --solution {extracted.Value} --binding {binding}");

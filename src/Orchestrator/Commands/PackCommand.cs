@@ -23,8 +23,13 @@ public static class PackCommand
         var baseline = new Option<bool>("--baseline") { Description = "Pack the definition's hand-written baseline." };
         var run = new Option<string?>("--run") { Description = "Pack a run's best candidate: a run id under --runs, or a run folder (reads best/<definition>/solution.json)." };
         var solution = new Option<string?>("--solution") { Description = "Pack a folder of sources (.cu, .cuh, .h, ...) with an optional manifest.json, such as one written by `agentforge extract`." };
-        var binding = new Option<string>("--binding") { Description = "How FlashInfer-Bench loads it: tvm-ffi (its default) or torch.", DefaultValueFactory = _ => "tvm-ffi" };
-        binding.AcceptOnlyFromAmong("tvm-ffi", "torch");
+        var binding = new Option<string>("--binding")
+        {
+            Description = "How FlashInfer-Bench loads it: tvm-ffi (its default), torch, or python (a Python solution whose main.py builds the CUDA sources "
+                + "itself, for the candidate's arch-specific target where the device has it: the FAQ's way around the builders' fixed flags).",
+            DefaultValueFactory = _ => "tvm-ffi",
+        };
+        binding.AcceptOnlyFromAmong("tvm-ffi", "torch", "python");
         var author = new Option<string?>("--author") { Description = $"Solution author (default: the source's, else {SolutionPacker.DefaultAuthor})." };
         var name = new Option<string?>("--name") { Description = "Solution name (default: the source's)." };
         var output = new Option<string>("--out") { Description = "Where to write the solution.", DefaultValueFactory = _ => "solution.json" };
@@ -97,7 +102,7 @@ public static class PackCommand
             Directory.CreateDirectory(directory);
         }
         File.WriteAllText(path, TraceJson.WriteSolution(solution));
-        output.WriteLine($"packed {solution.Name} for {solution.Definition} ({solution.Spec.Binding} binding, entry {solution.Spec.EntryPoint}) -> {path}: "
+        output.WriteLine($"packed {solution.Name} for {solution.Definition} ({solution.Spec.Binding ?? solution.Spec.Language} binding, entry {solution.Spec.EntryPoint}) -> {path}: "
             + string.Join(", ", solution.Sources.Select(s => s.Path)));
         return ExitPacked;
     }

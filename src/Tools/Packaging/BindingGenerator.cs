@@ -22,6 +22,7 @@ public static partial class BindingGenerator
     {
         BindingKind.TvmFfi => TvmFfiBinding.Generate(definition, kernelEntry),
         BindingKind.Torch => TorchBinding.Generate(definition, kernelEntry),
+        BindingKind.Python => TorchBinding.Generate(definition, kernelEntry, BindingKind.Python),
         _ => throw new ArgumentOutOfRangeException(nameof(binding)),
     };
 

@@ -8,15 +8,24 @@ public enum BindingKind
 
     /// <summary>A torch extension built with torch.utils.cpp_extension; the entry is a PYBIND11_MODULE function.</summary>
     Torch,
+
+    /// <summary>
+    /// A Python solution (language "python", entry main.py::run) whose generated main.py builds the
+    /// CUDA sources and the torch binding with torch.utils.cpp_extension itself, for the
+    /// candidate's architecture-specific target where the device has it: FlashInfer-Bench's
+    /// workaround for flags its CUDA builders do not take (its FAQ). spec.binding stays null.
+    /// </summary>
+    Python,
 }
 
 public static class BindingKinds
 {
-    /// <summary>The spelling of spec.binding in solution.json.</summary>
+    /// <summary>The spelling of spec.binding in solution.json (and of --binding; a Python solution's spec.binding is null).</summary>
     public static string WireName(this BindingKind kind) => kind switch
     {
         BindingKind.TvmFfi => "tvm-ffi",
         BindingKind.Torch => "torch",
+        BindingKind.Python => "python",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -29,6 +38,9 @@ public static class BindingKinds
                 return true;
             case "torch":
                 kind = BindingKind.Torch;
+                return true;
+            case "python":
+                kind = BindingKind.Python;
                 return true;
             default:
                 kind = default;

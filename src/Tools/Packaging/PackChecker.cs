@@ -27,7 +27,9 @@ public static partial class PackChecker
     {
         var sources = input.KernelSources.Select(CppSource.Parse).ToList();
         var findings = new List<PackFinding>();
-        findings.AddRange(ArchSpecific(sources, input.ArchSpecificTarget));
+        findings.AddRange(input.Binding == BindingKind.Python && input.ArchSpecificTarget is { } target
+            ? BuiltForTarget(sources, target)
+            : ArchSpecific(sources, input.ArchSpecificTarget));
         findings.AddRange(CustomFlags(sources, input.Flags ?? []));
         findings.AddRange(Headers(sources, input.Binding));
         findings.AddRange(HostCompiledCuda(sources));
@@ -60,6 +62,26 @@ public static partial class PackChecker
     /// (include/afg_sideload.cuh): its instructions never reach nvcc, so they are not errors.
     /// </summary>
     public const string SideloadedPtxMarker = "// agentforge: side-loaded PTX";
+
+    /// <summary>
+    /// The python binding builds the sources itself for the candidate's target where the device has
+    /// it: architecture-specific code is what was measured, and only other devices take the plain
+    /// build (where unguarded instructions fail to compile).
+    /// </summary>
+    private static IEnumerable<PackFinding> BuiltForTarget(IReadOnlyList<CppSource> sources, string target)
+    {
+        var unguarded = sources
+            .Where(s => !s.Text.StartsWith(SideloadedPtxMarker, StringComparison.Ordinal))
+            .Any(s =>
+            {
+                var guarded = ArchGuardedRegions.Find(s.WithoutComments);
+                return ArchPatterns.Where(p => p.Kind == ArchKind.Instruction)
+                    .Any(p => p.Pattern.Matches(s.WithoutComments).Any(m => !guarded.ContainsLine(s.LineOf(m.Index))));
+            });
+        yield return new PackFinding(PackCheck.ArchSpecific, unguarded ? FindingSeverity.Warning : FindingSeverity.Note, null, null,
+            $"main.py builds the sources for {target} where the device is that architecture, as the harness measured them; on other devices it builds plain sm_XY"
+            + (unguarded ? ", where the architecture-specific instructions outside feature-macro guards do not compile." : ", where the feature-macro guards take their other branch."));
+    }
 
     private static IEnumerable<PackFinding> ArchSpecific(IReadOnlyList<CppSource> sources, string? declaredTarget)
     {

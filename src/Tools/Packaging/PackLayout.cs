@@ -10,6 +10,8 @@ namespace AgentForge.Tools.Packaging;
 /// agentforge.h       the contract header, at the root: both official builders put the build folder
 ///                    on the include path, so `#include "agentforge.h"` resolves from any depth
 /// binding.cu         generated from the definition; the entry point is binding.cu::run
+/// main.py            with the python binding only: builds the sources with torch.utils.cpp_extension
+///                    for the candidate's target and exports run (the entry point is main.py::run)
 /// </code>
 /// An extracted folder holds the same files plus <see cref="ManifestFile"/> (name, author, kernel
 /// entry, target) and FlashInfer-Bench's <see cref="MetadataFile"/>.
@@ -22,6 +24,10 @@ public static class PackLayout
     /// <summary>The exported function of both bindings.</summary>
     public const string EntrySymbol = "run";
     public const string EntryPoint = BindingPath + "::" + EntrySymbol;
+
+    /// <summary>A Python solution's generated launcher (BindingKind.Python): it builds the CUDA sources itself.</summary>
+    public const string LauncherPath = "main.py";
+    public const string LauncherEntryPoint = LauncherPath + "::" + EntrySymbol;
 
     public const string ManifestFile = "manifest.json";
 

@@ -4,8 +4,8 @@ using AgentForge.Tools.Trace;
 namespace AgentForge.Tools.Packaging;
 
 /// <summary>
-/// Reads a solution back into what was packed: the kernel sources (without the generated binding
-/// and the bundled contract header), the kernel's entry and its target. This is also what the
+/// Reads a solution back into what was packed: the kernel sources (without the generated binding,
+/// the generated Python launcher and the bundled contract header), the kernel's entry and its target. This is also what the
 /// harness builds when benchmarking a packed solution.json: its own shim replaces the binding.
 /// </summary>
 public static class PackedSolution
@@ -20,7 +20,7 @@ public static class PackedSolution
         solution.Sources.Where(IsGeneratedBinding).Select(s => BindingGenerator.ParseMarker(s.Content)).FirstOrDefault();
 
     public static IReadOnlyList<SourceFile> KernelSources(Solution solution) =>
-        [.. solution.Sources.Where(s => !IsGeneratedBinding(s) && !IsBundledHeader(s))];
+        [.. solution.Sources.Where(s => !IsGeneratedBinding(s) && !IsBundledHeader(s) && !PythonLauncher.IsGenerated(s))];
 
     /// <summary>The kernel's entry: from the binding's marker, else the entry point's symbol (a solution packed elsewhere).</summary>
     public static string KernelEntry(Solution solution) =>

@@ -75,13 +75,18 @@ public sealed class SolutionPacker(string contractHeader, IReadOnlyDictionary<st
             new(PackLayout.HeaderPath, ContractHeader),
             new(PackLayout.BindingPath, BindingGenerator.Generate(definition, options.Binding, candidate.EntrySymbol)),
         };
+        var python = options.Binding == BindingKind.Python;
+        if (python)
+        {
+            sources.Add(new SourceFile(PackLayout.LauncherPath, PythonLauncher.Generate(definition, candidate.EntrySymbol, target, sources)));
+        }
         var spec = new BuildSpec(
-            "cuda",
+            python ? "python" : "cuda",
             target is null ? ["cuda"] : ["cuda", target],
-            PackLayout.EntryPoint,
+            python ? PackLayout.LauncherEntryPoint : PackLayout.EntryPoint,
             [],
             DestinationPassingStyle: true,
-            Binding: options.Binding.WireName());
+            Binding: python ? null : options.Binding.WireName());
         var solution = new Solution(options.Name ?? candidate.Name, definition.Name, options.Author ?? input.Author ?? DefaultAuthor, spec, sources, input.Description);
         return new PackResult(solution, findings);
     }
@@ -116,6 +121,10 @@ public sealed class SolutionPacker(string contractHeader, IReadOnlyDictionary<st
                         "differs from the contract header; the contract's agentforge.h is packed in its place (it defines afg::Tensor as the binding fills it)."));
                 }
                 continue;
+            }
+            if (PythonLauncher.IsGenerated(source with { Path = path }))
+            {
+                continue;  // a launcher packing wrote before: written again if the binding asks for one
             }
             if (path == PackLayout.BindingPath)
             {

@@ -11,12 +11,14 @@ namespace AgentForge.Tools.Packaging;
 /// </summary>
 internal static class TorchBinding
 {
-    public static string Generate(Definition definition, string kernelEntry)
+    /// <param name="marker">The pack mode the first line records: torch, or python (the same binding,
+    /// built by the generated main.py).</param>
+    public static string Generate(Definition definition, string kernelEntry, BindingKind marker = BindingKind.Torch)
     {
         var parameters = BindingGenerator.Parameters(definition);
         var device = BindingGenerator.DeviceTensor(parameters);
         var text = new StringBuilder();
-        text.AppendLine(BindingGenerator.MarkerLine(definition, BindingKind.Torch, kernelEntry));
+        text.AppendLine(BindingGenerator.MarkerLine(definition, marker, kernelEntry));
         text.AppendLine("//");
         text.AppendLine("// FlashInfer-Bench's torch builder compiles this file with the kernel sources");
         text.AppendLine("// (torch.utils.cpp_extension.load) and calls the module's `run` with the definition's inputs,");
