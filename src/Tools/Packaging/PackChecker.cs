@@ -125,7 +125,8 @@ public static partial class PackChecker
         {
             yield return new PackFinding(PackCheck.ArchSpecific, unguarded ? FindingSeverity.Error : FindingSeverity.Warning, null, null,
                 $"the candidate was built and measured for {declaredTarget}; FlashInfer-Bench builds it for plain sm_XY"
-                + (unguarded ? "." : ". No architecture-specific code outside feature-macro guards was found, so it should build, but its timing was taken with other machine code."));
+                + (unguarded ? "." : ". No architecture-specific code outside feature-macro guards was found, so it should build, but its timing was taken with other machine code.")
+                + $" `--binding python` packs a Python solution that builds it for {declaredTarget} itself where the device has it.");
         }
     }
 
