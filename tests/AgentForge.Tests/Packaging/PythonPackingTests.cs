@@ -54,6 +54,15 @@ public sealed class PythonPackingTests
     }
 
     [Fact]
+    public void Packing_an_arch_specific_baseline_for_the_plain_builders_points_at_the_python_binding()
+    {
+        var result = Packing.PackBaseline(Packing.Moe, BindingKind.Torch);
+
+        var declared = Assert.Single(result.Findings, f => f.Check == PackCheck.ArchSpecific && f.File is null);
+        Assert.Contains("`--binding python` packs a Python solution that builds it for sm_90a itself", declared.Message);
+    }
+
+    [Fact]
     public void Unguarded_arch_specific_instructions_are_a_warning_under_python_and_an_error_under_torch()
     {
         var kernel = Packing.Kernel(body: "asm volatile(\"wgmma.fence.sync.aligned;\" ::: \"memory\");");
