@@ -36,6 +36,7 @@ checks=(
   "$moe|1a4c6ba1 5e8dc11c|MOE_WGMMA_TILE_ORDER=0||full-default"
   "$moe|58a34f27 5e8dc11c|MOE_WHOLE_DIRECT_SWIGLU=1|||--target portable"
   "$moe|58a34f27 5e8dc11c|MOE_GEMM2_PRESCALE=1|MOE_GEMM2_PRESCALE=1,MOE_WHOLE_GEMM2_MT=8||--target portable"
+  "$moe|b8f4f012 81955b1e 8f1ff9f1|MOE_GEMM2_PRESCALE=1"
 )
 for check in "${checks[@]}"; do
   IFS='|' read -r definition workloads variant others scope args <<< "$check"

@@ -143,13 +143,15 @@
 #ifndef MOE_STREAMK_GEMM1_MIN_BLOCKS
 #define MOE_STREAMK_GEMM1_MIN_BLOCKS 1
 #endif
-// @tunable MOE_GEMM2_PRESCALE: 0, 1 (default 0) when MOE_STREAM_K=1|2
-// 1: the stream-K GEMM2 (the portable build above 256 tokens) multiplies each W2 value by its
+// @tunable MOE_GEMM2_PRESCALE: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: the streamed GEMM2 kernels (the small tiles at T <= 256 in every build, stream-K above in the
+// portable build) multiply each W2 value by its
 // block scale while converting it to bf16 and accumulates straight into fp32, instead of block
 // partials folded with the scale: no partial registers and no fold (bf16 rounds w x s once,
 // relative 2^-9; the contest tolerance is atol 1, rtol 0.3). Frees the registers that
 // MOE_WHOLE_GEMM2_MT=8 (128-pair units: half the conversions and W2 reads per MMA again) needs.
-// Prediction (session 7, not yet measured): GEMM2 at T=14107 -10% with MT=4, -25% with MT=8.
+// Prediction (session 7, not yet measured): GEMM2 at T=14107 -10% with MT=4, -25% with MT=8;
+// small T (T=55, GEMM2 ~130 us at 69% of DRAM peak, issue-bound) -5%.
 #ifndef MOE_GEMM2_PRESCALE
 #define MOE_GEMM2_PRESCALE 0
 #endif

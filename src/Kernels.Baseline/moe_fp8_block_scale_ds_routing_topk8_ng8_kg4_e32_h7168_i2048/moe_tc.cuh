@@ -279,7 +279,7 @@ __device__ __forceinline__ void load_b8(uint32_t r[4], const uint8_t* y, int n0,
 // kernels lost 5-15% with it at T <= 64, the stream-K ones gained 5-7% at T=80 and T=901).
 constexpr bool kAsyncTileScales = MOE_ASYNC_SCALES == 1;
 constexpr bool kAsyncStreamKScales = MOE_ASYNC_SCALES != 0;
-constexpr bool kGemm2Prescaled = MOE_GEMM2_PRESCALE != 0;  // the stream-K GEMM2 scales W2 as it converts it
+constexpr bool kGemm2Prescaled = MOE_GEMM2_PRESCALE != 0;  // the streamed GEMM2 kernels scale W2 as they convert it
 __device__ __forceinline__ void cp_async_float(float* smem, const float* gmem, bool valid) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(valid ? 4 : 0) : "memory");
 }
@@ -724,8 +724,13 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
   stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-    fold_gemm2_block<MT>(acc, tmp, kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
+    const float w2s = kAsyncTileScales ? s_sw[st][warp] : sw[kb];
+    if constexpr (kGemm2Prescaled) {
+      gemm2_block_mma<Tile, true>(smem_g2 + st * Tile::Stage, acc, n_warp, lane, w2s);
+    } else {
+      gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
+      fold_gemm2_block<MT>(acc, tmp, w2s);
+    }
   });
   add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
 }
