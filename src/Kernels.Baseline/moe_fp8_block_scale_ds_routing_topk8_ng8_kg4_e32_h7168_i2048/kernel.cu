@@ -155,6 +155,16 @@
 #ifndef MOE_GEMM2_PRESCALE
 #define MOE_GEMM2_PRESCALE 0
 #endif
+// @tunable MOE_COMPACT_EXPERT_SLOTS: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: the streamed tile grids (T <= 256 without stream-K) have min(32, 8T) expert slots instead of
+// 32, slot s serving the s-th expert with pairs (moe_tc.cuh, expert_of_slot). At T=1 the tile grids
+// launch 8192 (GEMM1) and 7168 (GEMM2) CTAs that mostly find no pairs: 28.9 us for a workload
+// whose one token routes to no local expert (kernel time of CTAs that only read a count). With
+// 8 slots a quarter of them. Prediction (session 7, not yet measured): T=1 28.9 -> ~12 us; T >= 4
+// unchanged (8T >= 32 slots).
+#ifndef MOE_COMPACT_EXPERT_SLOTS
+#define MOE_COMPACT_EXPERT_SLOTS 0
+#endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
 // small tile has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs
@@ -1037,14 +1047,16 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     }
     cudaError_t e = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile1>>(Tile1::Smem);
     if (e == cudaSuccess) e = afg::allow_dynamic_smem<moe_tc::gemm2_small_kernel<Tile2>>(Tile2::Smem);
+    // Expert slots: all 32, or (MOE_COMPACT_EXPERT_SLOTS) no more than the experts 8T pairs can reach.
+    const unsigned slots = MOE_COMPACT_EXPERT_SLOTS && 8 * T < kLocalExperts ? static_cast<unsigned>(8 * T) : kLocalExperts;
     if (e == cudaSuccess)
       e = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile1>,
-                       dim3(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), kLocalExperts * split1),
+                       dim3(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), slots * split1),
                        Tile1::Threads, Tile1::Smem);
     if (e == cudaSuccess && split1 > 1) e = launch_swiglu();
     if (e == cudaSuccess)
       e = launch_gemm2(moe_tc::gemm2_small_kernel<Tile2>,
-                       dim3(kHidden / Tile2::BN, static_cast<unsigned>((T + Tile2::BM - 1) / Tile2::BM), kLocalExperts * split2),
+                       dim3(kHidden / Tile2::BN, static_cast<unsigned>((T + Tile2::BM - 1) / Tile2::BM), slots * split2),
                        Tile2::Threads, Tile2::Smem);
     return e;
   };

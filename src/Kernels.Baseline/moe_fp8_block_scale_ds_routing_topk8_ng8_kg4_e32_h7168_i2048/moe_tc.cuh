@@ -55,6 +55,17 @@ __device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const u
 
 __device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
 
+// The expert that expert slot `slot` of a grid with `slots` of them serves: with all 32 slots the
+// slot is the expert; with fewer (MOE_COMPACT_EXPERT_SLOTS: at most 8T experts receive pairs), the
+// slot-th expert that has pairs, or -1 when fewer have. Every thread of the CTA calls it (a warp
+// ballot over the counts), so the answer is CTA-uniform.
+__device__ __forceinline__ int expert_of_slot(const int* counts, int slot, int slots) {
+  if (slots >= kLocalExperts) return slot;
+  unsigned active = __ballot_sync(0xffffffffu, counts[threadIdx.x & 31] > 0);
+  for (int i = 0; i < slot && active != 0; ++i) active &= active - 1;
+  return active != 0 ? __ffs(static_cast<int>(active)) - 1 : -1;
+}
+
 // The tile's pair ids (-1 past the expert's count) into s_pair, by the first BM threads.
 template <int BM = kTcBM>
 __device__ __forceinline__ void load_tile_pairs(int* s_pair, const int* lists, int le, int m0, int cnt, int T, int tid) {
@@ -366,7 +377,8 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   __shared__ float s_sw[kSlots][2];  // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
   __shared__ int s_pair[BM];
 
-  const int le = blockIdx.z / splits;
+  const int le = expert_of_slot(counts, static_cast<int>(blockIdx.z) / splits, static_cast<int>(gridDim.z) / splits);
+  if (le < 0) return;  // block-uniform: a compact grid's slot beyond the active experts
   const int split = blockIdx.z % splits;
   const int m0 = blockIdx.y * BM;
   const int n0 = blockIdx.x * BN;  // X1 column (and X2 column - 2048) of the tile
@@ -684,7 +696,8 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   __shared__ int s_pair[BM];
   __shared__ float s_sw[Tile::Slots][Tile::Threads / 32];  // each warp's W2 scale of the block (MOE_ASYNC_SCALES)
 
-  const int le = blockIdx.z / splits;
+  const int le = expert_of_slot(counts, static_cast<int>(blockIdx.z) / splits, static_cast<int>(gridDim.z) / splits);
+  if (le < 0) return;  // block-uniform: a compact grid's slot beyond the active experts
   const int split = blockIdx.z % splits;
   const int m0 = blockIdx.y * BM;
   const int h0 = blockIdx.x * Tile::BN;
