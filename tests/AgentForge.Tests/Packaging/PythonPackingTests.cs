@@ -93,6 +93,22 @@ public sealed class PythonPackingTests
         Assert.DoesNotContain(torch.Solution!.Sources, s => s.Path == "main.py");
     }
 
+    [Fact]
+    public void Bench_reads_a_python_solution_as_the_kernel_it_packed_for_its_target()
+    {
+        using var temp = new TempDirectory();
+        var path = Path.Combine(temp.Path, "solution.json");
+        File.WriteAllText(path, TraceJson.WriteSolution(Packing.PackedBaseline(Packing.Moe, BindingKind.Python)));
+
+        var (candidate, error) = AgentForge.Orchestrator.Commands.BenchRun.FromSolution(path, Packing.Definition(Packing.Moe));
+
+        Assert.Null(error);
+        Assert.Equal(AgentForge.Tools.Build.TargetKind.ArchSpecific, candidate!.Target);
+        Assert.DoesNotContain(candidate.Sources, s => s.Path is "main.py" or "binding.cu" or "agentforge.h");
+        Assert.Contains(candidate.Sources, s => s.Path == "kernel.cu");
+        Assert.Equal("run", candidate.EntrySymbol);
+    }
+
     [Theory]
     [InlineData("sm_90a", "9.0a")]
     [InlineData("sm_100a", "10.0a")]
