@@ -29,12 +29,13 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # written without a GPU. Session 7 (results/gpu/2026-11-26-h200-s7) ran session 6's list: the
 # producer register split 96 hung (88 passed, no faster), the portable build's mid tiles at every T
 # (default since), and MOE_WGMMA_PIPE never ran: ptxas serializes it (removed). Pending: the MoE
-# default after that removal (sm_90a, any workload above 256 tokens builds it); in the portable
+# default after that removal (sm_90a, any workload above 256 tokens builds it) and the lockstep K
+# loop issuing the next stage's loads under the first MMAs (MOE_WGMMA_LOADS_UNDER_MMA); in the portable
 # build, whole GEMM1 units finishing SwiGLU themselves (MOE_WHOLE_DIRECT_SWIGLU), and the stream-K
 # GEMM2 with prescaled W2 (MOE_GEMM2_PRESCALE, alone and with 128-pair units; also at small T),
 # and compact expert slots for the small-T tile grids (MOE_COMPACT_EXPERT_SLOTS; T=1 28.9 us).
 checks=(
-  "$moe|1a4c6ba1 5e8dc11c|MOE_WGMMA_TILE_ORDER=0||full-default"
+  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_LOADS_UNDER_MMA=1"
   "$moe|58a34f27 5e8dc11c|MOE_WHOLE_DIRECT_SWIGLU=1|||--target portable"
   "$moe|58a34f27 5e8dc11c|MOE_GEMM2_PRESCALE=1|MOE_GEMM2_PRESCALE=1,MOE_WHOLE_GEMM2_MT=8||--target portable"
   "$moe|b8f4f012 81955b1e 8f1ff9f1|MOE_GEMM2_PRESCALE=1"

@@ -328,6 +328,17 @@
 #ifndef MOE_WGMMA_COMBINE
 #define MOE_WGMMA_COMBINE 1
 #endif
+// @tunable MOE_WGMMA_LOADS_UNDER_MMA: 0, 1 (default 0) when MOE_WGMMA=1|2
+// 1: in the lockstep K loop (128-pair tiles) every thread issues the next stage's cp.async copies
+// and the next block's scale loads after committing the block's first wgmma group, instead of
+// before issuing it: right after the block barrier all eight warps issued ~12 copies each (with
+// their address arithmetic) while the tensor pipe had nothing to do. Session 6's no-loads profile
+// (GEMM1 990 us against 1.23 ms) puts the loads' cost near 20%, and the loads themselves are
+// asynchronous, so most of it is issue time. Prediction (session 7, not yet measured): T=14107
+// GEMM1 1.23 -> ~1.05 ms, GEMM2 0.66 -> ~0.58, the call 2.0 -> ~1.75 ms.
+#ifndef MOE_WGMMA_LOADS_UNDER_MMA
+#define MOE_WGMMA_LOADS_UNDER_MMA 0
+#endif
 // @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone.
@@ -356,13 +367,13 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
-                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL)
+                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

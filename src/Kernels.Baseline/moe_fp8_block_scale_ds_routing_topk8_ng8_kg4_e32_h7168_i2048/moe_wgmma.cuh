@@ -64,6 +64,7 @@ constexpr int kBN = 256;                         // B rows per tile: two column 
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
+constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
 constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
 static_assert(kCScaleCols == 64 || kCScaleCols == 128, "a C scale covers one GEMM1 pass or one tile");
 constexpr int kCScales = kInter / kCScaleCols;   // 32 or 16 scales per pair
@@ -136,10 +137,11 @@ struct BlockScales {
 // One K block of a stage for warpgroup wg: per column pass p, its 64 A rows meet B rows
 // [128p, 128p + 128) in kFolds groups of k32 steps, each into a fresh fp32 accumulator that
 // fold(acc[j], tmp, scales, p, f) scales into acc[j] (j: the warpgroup's j-th pass);
-// released() runs once the last MMA has read the stage.
-template <int BM, int kFolds, typename Fold, typename Released>
+// released() runs once the last MMA has read the stage; under_mma() runs once while the first
+// group of MMAs is in flight (work that touches no accumulator: the next stage's loads).
+template <int BM, int kFolds, typename Fold, typename Released, typename UnderMma>
 __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[Tile<BM>::kWgPasses][64], float (&tmp)[64],
-                                          const BlockScales& scales, Fold&& fold, Released&& released) {
+                                          const BlockScales& scales, Fold&& fold, Released&& released, UnderMma&& under_mma) {
   using Shape = Tile<BM>;
   static_assert(4 % kFolds == 0, "k32 steps per fold");
   const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
@@ -156,6 +158,7 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
         wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_tile + byte), desc_sw128(b_tile + byte), k);
       }
       wgmma_commit();
+      if (j == 0 && f == 0) under_mma();
       wgmma_wait<0>();
       fence_fragment(tmp);
       if (j == Shape::kWgPasses - 1 && f == kFolds - 1) released();
@@ -186,12 +189,21 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
     fence_proxy_async();
     __syncthreads();
-    const int next = kb + kStages - 1;
-    if (next < kKBlocks) load(next % kStages, next);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
     const BlockScales scales = next_scales;
-    if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
-    block_mma<BM, kFolds>(smem + (kb % kStages) * Shape::kStageBytes, wg, acc, tmp, scales, fold, [] {});
+    // The next stage's copies and the next block's scales: one commit group per iteration.
+    const auto issue_next = [&] {
+      const int next = kb + kStages - 1;
+      if (next < kKBlocks) load(next % kStages, next);
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+      if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
+    };
+    const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
+    if constexpr (kLoadsUnderMma) {
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, issue_next);
+    } else {
+      issue_next();
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {});
+    }
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
@@ -372,7 +384,7 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
     block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
       if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
-    });
+    }, [] {});
   }
 }
 
