@@ -34,7 +34,10 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # build, whole GEMM1 units finishing SwiGLU themselves (MOE_WHOLE_DIRECT_SWIGLU), and the stream-K
 # GEMM2 with prescaled W2 (MOE_GEMM2_PRESCALE, alone and with 128-pair units; also at small T),
 # and compact expert slots for the small-T tile grids (MOE_COMPACT_EXPERT_SLOTS; T=1 28.9 us).
+# Indexer: the select refining only the threshold's 16-bit-prefix candidates (INDEXER_SELECT_COMPACT;
+# its default path was refactored into the same helpers, so the sweep's default rows check it too).
 checks=(
+  "$indexer|30cecff1 7f03b670 8635db8f 3eab2c37|INDEXER_SELECT_COMPACT=1"
   "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_LOADS_UNDER_MMA=1"
   "$moe|58a34f27 5e8dc11c|MOE_WHOLE_DIRECT_SWIGLU=1|||--target portable"
   "$moe|58a34f27 5e8dc11c|MOE_GEMM2_PRESCALE=1|MOE_GEMM2_PRESCALE=1,MOE_WHOLE_GEMM2_MT=8||--target portable"

@@ -36,6 +36,16 @@
 #ifndef INDEXER_SELECT_THREADS
 #define INDEXER_SELECT_THREADS 512
 #endif
+// @tunable INDEXER_SELECT_COMPACT: 0, 1 (default 0)
+// 1: after the select's first two radix passes (16 bits) one scan writes the ids of every key
+// above the threshold's 16-bit prefix straight to the output and keeps the keys on that prefix
+// (up to kSelectCandidates, else the full-row path) in shared memory; the last two passes and the
+// final placement run over those candidates only. 3 scans of the row instead of 5 (vLLM's and
+// TensorRT-LLM's decode top-k also refine only the threshold bin). Prediction (session 7, not yet
+// measured): the select -30% at 91 pages, pass-through and short rows unchanged.
+#ifndef INDEXER_SELECT_COMPACT
+#define INDEXER_SELECT_COMPACT 0
+#endif
 // @tunable INDEXER_SCORE_IMPL: 0, 1 (default 1)
 // 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync
 // m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). H200, 91 pages: 89.7 us with 0,
@@ -164,6 +174,11 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 // Keys cached in shared memory per row (dynamic, min(L, this) x 4 bytes); longer rows read the rest
 // from the score buffer on every pass.
 constexpr int kSelectCacheKeys = 16384;
+constexpr bool kSelectCompact = INDEXER_SELECT_COMPACT != 0;
+// Candidates kept after two passes (keys and their positions, behind the key cache in dynamic
+// shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
+constexpr int kSelectCandidates = 4096;
+constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0;
 
 // The radix digit that holds the rem-th largest key: warp 0 reads the 256-bin histogram, lane l
 // holding bins 8l..8l+7, a suffix sum over lanes finds the lane whose bins hold it and that lane
@@ -211,6 +226,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_remaining;
   __shared__ int s_gt;
   __shared__ int s_eq;
+  __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
 
   const int b = blockIdx.x;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -236,22 +252,24 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     s_remaining = kTopK;
     s_gt = 0;
     s_eq = 0;
+    s_cand = 0;
   }
   // Invariant: at least s_remaining keys match (key & s_mask) == s_prefix, and the keys above that
   // prefix number kTopK - s_remaining.
-#pragma unroll 1
-  for (int pass = 0; pass < 4; ++pass) {
-    const int shift = 24 - 8 * pass;
+  const uint32_t below = (1u << lane) - 1u;
+  // One radix pass over n keys (key_of(c, key) -> whether c is a key of the row, and the key):
+  // the histogram of the next 8 bits of the keys on the prefix, then warp 0 picks the digit.
+  const auto radix_pass = [&](int shift, int n, auto&& key_of) {
     for (int i = tid; i < 256; i += kSelectThreads) s_hist[i] = 0u;
     __syncthreads();  // the cleared histogram, the keys, the previous pass's digit
     const uint32_t prefix = s_prefix;
     const uint32_t mask = s_mask;
     // Warp-aggregated: the lanes of a warp that share a bin add once (scores of similar size share
     // their top byte, and one atomic per key on one bin serializes).
-    for (int base = 0; base < L; base += kSelectThreads) {
-      const int i = base + tid;
-      const uint32_t key = i < L ? key_at(i) : 0u;
-      const bool counted = i < L && (key & mask) == prefix;
+    for (int base = 0; base < n; base += kSelectThreads) {
+      const int c = base + tid;
+      uint32_t key = 0u;
+      const bool counted = c < n && key_of(c, key) && (key & mask) == prefix;
       const uint32_t bin = counted ? (key >> shift) & 0xffu : 0x100u;  // 0x100: not counted
       const uint32_t same = __match_any_sync(0xffffffffu, bin);
       if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
@@ -268,18 +286,16 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       }
     }
     __syncthreads();
-  }
-
-  const uint32_t thr = s_prefix;        // key of the 2048-th largest score
-  const int take_eq = s_remaining;      // how many keys equal to thr to take (>= 1)
-  const int n_gt = kTopK - take_eq;     // number of keys strictly greater than thr
-  // Output slots by warp: one shared atomic per warp and class, lanes placed by ballot rank.
-  const uint32_t below = (1u << lane) - 1u;
-  for (int base = 0; base < L; base += kSelectThreads) {
-    const int i = base + tid;
-    const uint32_t key = i < L ? key_at(i) : 0u;
-    const bool gt = i < L && key > thr;
-    const bool eq = i < L && key == thr;
+  };
+  const auto row_key = [&](int i, uint32_t& key) {
+    key = key_at(i);
+    return true;
+  };
+  // Places key `key` of row position i (gt: above the threshold; eq: equal to it) by warp-
+  // aggregated slots: one shared atomic per warp and class, lanes placed by ballot rank.
+  const auto place = [&](bool valid, uint32_t key, int i, uint32_t thr, int n_gt, int take_eq) {
+    const bool gt = valid && key > thr;
+    const bool eq = valid && key == thr;
     const uint32_t gt_lanes = __ballot_sync(0xffffffffu, gt);
     const uint32_t eq_lanes = __ballot_sync(0xffffffffu, eq);
     int gt_base = 0, eq_base = 0;
@@ -297,6 +313,70 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
         const int e = eq_base + __popc(eq_lanes & below);
         if (e < take_eq) out[n_gt + e] = id;
       }
+    }
+  };
+
+  if constexpr (!kSelectCompact) {
+#pragma unroll 1
+    for (int pass = 0; pass < 4; ++pass) radix_pass(24 - 8 * pass, L, row_key);
+    const uint32_t thr = s_prefix;        // key of the 2048-th largest score
+    const int take_eq = s_remaining;      // how many keys equal to thr to take (>= 1)
+    const int n_gt = kTopK - take_eq;     // number of keys strictly greater than thr
+    for (int base = 0; base < L; base += kSelectThreads) {
+      const int i = base + tid;
+      const uint32_t key = i < L ? key_at(i) : 0u;
+      place(i < L, key, i, thr, n_gt, take_eq);
+    }
+  } else {
+    radix_pass(24, L, row_key);
+    radix_pass(16, L, row_key);
+    // One scan: keys above the threshold's 16-bit prefix are in the top-k (placed now, as "gt"),
+    // keys on it are the candidates for the last two passes.
+    uint32_t* s_cand_key = s_keys + cache_keys;
+    int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
+    const uint32_t prefix16 = s_prefix, mask16 = s_mask;
+    for (int base = 0; base < L; base += kSelectThreads) {
+      const int i = base + tid;
+      const uint32_t key = i < L ? key_at(i) : 0u;
+      const bool above = i < L && (key & mask16) > prefix16;
+      const bool on = i < L && (key & mask16) == prefix16;
+      const uint32_t above_lanes = __ballot_sync(0xffffffffu, above);
+      const uint32_t on_lanes = __ballot_sync(0xffffffffu, on);
+      int above_base = 0, on_base = 0;
+      if (lane == 0) {
+        if (above_lanes) above_base = atomicAdd(&s_gt, __popc(above_lanes));
+        if (on_lanes) on_base = atomicAdd(&s_cand, __popc(on_lanes));
+      }
+      above_base = __shfl_sync(0xffffffffu, above_base, 0);
+      on_base = __shfl_sync(0xffffffffu, on_base, 0);
+      if (above) out[above_base + __popc(above_lanes & below)] = bt[i / kPageSize] * kPageSize + (i % kPageSize);
+      if (on) {
+        const int c = on_base + __popc(on_lanes & below);
+        if (c < kSelectCandidates) {
+          s_cand_key[c] = key;
+          s_cand_pos[c] = i;
+        }
+      }
+    }
+    __syncthreads();
+    const int n_cand = s_cand;
+    const bool fits = n_cand <= kSelectCandidates;  // block-uniform
+    // The candidates: the kept ones, or (too many) the row's keys on the prefix.
+    const int n = fits ? n_cand : L;
+    const auto cand_key = [&](int c, uint32_t& key) {
+      key = fits ? s_cand_key[c] : key_at(c);
+      return fits || (key & mask16) == prefix16;
+    };
+    radix_pass(8, n, cand_key);
+    radix_pass(0, n, cand_key);
+    const uint32_t thr = s_prefix;
+    const int take_eq = s_remaining;
+    const int n_gt = kTopK - take_eq;
+    for (int base = 0; base < n; base += kSelectThreads) {
+      const int c = base + tid;
+      uint32_t key = 0u;
+      const bool valid = c < n && cand_key(c, key);
+      place(valid, key, valid ? (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
     }
   }
 }
@@ -359,9 +439,11 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   }
   // Scores exist only on the scoring plan; the pass-through launch needs no key cache.
   const int cache_keys = scores == nullptr ? 0 : static_cast<int>(std::min<int64_t>(max_pages * kPageSize, kSelectCacheKeys));
-  const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t);
+  // The key cache, then (INDEXER_SELECT_COMPACT, scoring plan only) the candidate buffer.
+  const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t) + (scores == nullptr ? 0 : kSelectCandidateBytes);
   cudaError_t launch_err = cache_bytes > 48 * 1024
-                               ? afg::allow_dynamic_smem<indexer_select_kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)))
+                               ? afg::allow_dynamic_smem<indexer_select_kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)) +
+                                                                               kSelectCandidateBytes)
                                : cudaSuccess;
   if (launch_err == cudaSuccess) {
     indexer_select_kernel<<<static_cast<unsigned>(B), kSelectThreads, cache_bytes, stream>>>(
