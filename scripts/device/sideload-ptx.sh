@@ -16,8 +16,12 @@ work=$(mktemp -d)
 rm -f "$header"  # the PTX build must not see an old one
 nvcc -gencode arch=compute_90a,code=compute_90a -ptx -O3 -std=c++17 -DAFG_SIDELOAD_ENTRIES=1 "${defines[@]}" \
   -I src/Kernels.Baseline/include "$folder/kernel.cu" -o "$work/moe.ptx" || { rm -rf "$work"; exit 1; }
+# Every file the PTX build reads is recorded: the harness and `pack` leave the header out once one changes.
+sources=()
+for f in "$folder"/kernel.cu "$folder"/moe_tc.cuh "$folder"/moe_wgmma.cuh src/Kernels.Baseline/include/agentforge.h \
+         src/Kernels.Baseline/include/afg_mma.cuh src/Kernels.Baseline/include/afg_wgmma.cuh; do sources+=(--source "$f"); done
 python3 scripts/device/ptx_header.py "$work/moe.ptx" "$header" kMoeWgmmaSideloadPtx --entries afg_moe_ 4 \
-  --include afg_sideload.cuh --note "$(nvcc --version | tail -n 1); settings: ${defines[*]:-defaults}"
+  --include afg_sideload.cuh --note "$(nvcc --version | tail -n 1); settings: ${defines[*]:-defaults}" "${sources[@]}"
 status=$?
 rm -rf "$work"
 exit $status

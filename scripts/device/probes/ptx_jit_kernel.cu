@@ -11,8 +11,8 @@ extern "C" __global__ void __launch_bounds__(128) ptx_jit_wgmma_probe(float* out
   __shared__ __align__(1024) uint8_t a[64 * 128];
   __shared__ __align__(1024) uint8_t b[64 * 128];
   for (int i = threadIdx.x; i < 64 * 128; i += blockDim.x) a[i] = b[i] = 0x38;
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // the writers' stores, to the async proxy
   __syncthreads();
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   float d[32];
 #pragma unroll
   for (int i = 0; i < 32; ++i) d[i] = 0.f;

@@ -279,7 +279,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       uint32_t p = prefix, m = mask;
       int rem = s_remaining;
       pick_digit(s_hist, lane, shift, p, m, rem);
-      if (rem != s_remaining || m != mask) {  // the one lane that found the digit
+      if (m != mask) {  // the one lane that found the digit (its mask grew; s_remaining may be changing)
         s_prefix = p;
         s_mask = m;
         s_remaining = rem;

@@ -31,7 +31,7 @@ struct DriverApi {
 
 inline bool driver_entry(const char* name, void** function) {
   cudaDriverEntryPointQueryResult status{};
-#if CUDART_VERSION >= 12050
+#if CUDART_VERSION >= 13000  // deprecated there; ByVersion exists from 12.5 only (an older shared libcudart would not resolve it)
   const cudaError_t e = cudaGetDriverEntryPointByVersion(name, function, 12000, cudaEnableDefault, &status);
 #else
   const cudaError_t e = cudaGetDriverEntryPoint(name, function, cudaEnableDefault, &status);

@@ -870,6 +870,9 @@ const SideloadedWgmma& sideloaded_wgmma() {
   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
   if (major != 9 || minor != 0) return s;  // compute_90a PTX runs on sm_90 only
   const char* who = "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048";
+  // The driver loads the module into the thread's current context: make the runtime's primary
+  // context current first (cudaGetDevice / cudaDeviceGetAttribute do not).
+  if (cudaFree(nullptr) != cudaSuccess) return s;
   const afg::DriverApi& api = afg::driver_api();
   const CUmodule module = afg::load_ptx_module(api, kMoeWgmmaSideloadPtx, who);
   if (module == nullptr) return s;

@@ -834,9 +834,10 @@ __device__ __forceinline__ UnitRange unit_range(int units, int kb_per_unit, bool
 
 // GEMM1 under stream-K: the math of gemm1_fp8_kernel, sums added into G1 (zeroed for the routed
 // pairs by routing), SwiGLU in swiglu_streamk_kernel. grid: the CTAs resident at once (with the
-// 32-pair tile, MOE_STREAMK_GEMM1_MIN_BLOCKS of them per SM caps the registers).
+// 4-warp 32-pair tile, MOE_STREAMK_GEMM1_MIN_BLOCKS of them per SM caps the registers; an 8-warp
+// tile would be capped at ~80 registers by the same count, so it keeps 1).
 template <typename Tile>
-__global__ void __launch_bounds__(Tile::Threads, Tile::BM >= 32 ? MOE_STREAMK_GEMM1_MIN_BLOCKS : 1)
+__global__ void __launch_bounds__(Tile::Threads, Tile::BM >= 32 && Tile::Threads == 128 ? MOE_STREAMK_GEMM1_MIN_BLOCKS : 1)
 gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                          const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                          const int* __restrict__ counts, const int* __restrict__ lists, int T,
@@ -1002,9 +1003,10 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
         const int m = lu.m0 + ((tid + i * Tile::Threads) >> 4);
         a_pair[i] = m < lu.cnt ? lists[lu.le * T + m] : -1;
       }
-      if (tid < BM) {
-        const int m = lu.m0 + tid;
-        s_pair[u % kSlots][tid] = m < lu.cnt ? lists[lu.le * T + m] : -1;
+      // Strided: a 128-pair unit (MOE_WHOLE_GEMM2_MT=8) may have fewer threads than rows.
+      for (int r = tid; r < BM; r += Tile::Threads) {
+        const int m = lu.m0 + r;
+        s_pair[u % kSlots][r] = m < lu.cnt ? lists[lu.le * T + m] : -1;
       }
     }
     uint8_t* sA = smem_g2 + st * Tile::Stage;

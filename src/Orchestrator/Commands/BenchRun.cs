@@ -140,7 +140,15 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
     private (CandidateSource? Value, string? Error) Baseline(Definition definition)
     {
         var entry = host.Baselines.For(definition.Name);
-        return entry is null ? (null, $"no baseline for {definition.Name} in {host.Baselines.Root}/manifest.json") : (host.Baselines.Candidate(entry), null);
+        if (entry is null)
+        {
+            return (null, $"no baseline for {definition.Name} in {host.Baselines.Root}/manifest.json");
+        }
+        foreach (var problem in host.Baselines.OptionalSourceProblems(entry))
+        {
+            console.WriteLine(problem);
+        }
+        return (host.Baselines.Candidate(entry), null);
     }
 
     internal static (CandidateSource? Value, string? Error) FromSolution(string path, Definition definition)

@@ -14,7 +14,7 @@ public sealed record BaselineEntry(string Definition, string Name, IReadOnlyList
 /// The baseline kernels: a folder with manifest.json, include/agentforge.h and one folder per
 /// definition. Found next to the executable (kernels/), else in the source tree.
 /// </summary>
-public sealed class BaselineCatalog
+public sealed partial class BaselineCatalog
 {
     private BaselineCatalog(string root, IReadOnlyList<BaselineEntry> entries)
     {
@@ -100,17 +100,57 @@ public sealed class BaselineCatalog
     public BaselineEntry? For(string definition) => Entries.FirstOrDefault(e => e.Definition == definition);
 
     /// <summary>
-    /// The candidate for a baseline, sources read from disk (optional ones only where they exist);
-    /// a target of "sm_90a" asks for architecture-specific code.
+    /// The candidate for a baseline, sources read from disk (optional ones only where they exist
+    /// and are current, see <see cref="OptionalSourceProblems"/>); a target of "sm_90a" asks for
+    /// architecture-specific code.
     /// </summary>
     public CandidateSource Candidate(BaselineEntry entry) => new(
         entry.Name,
         entry.Definition,
         entry.Sources
-            .Concat((entry.OptionalSources ?? []).Where(s => File.Exists(Path.Combine(Root, s))))
+            .Concat((entry.OptionalSources ?? []).Where(s => File.Exists(Path.Combine(Root, s)) && StaleBecause(s) is null))
             .Select(s => new SourceFile(s, File.ReadAllText(Path.Combine(Root, s)))).ToList(),
         EntrySymbol(entry.EntryPoint),
         entry.Target.EndsWith('a') ? TargetKind.ArchSpecific : TargetKind.Portable);
+
+    /// <summary>
+    /// Why present optional sources are left out: a generated file records the files it was made
+    /// from (lines "// source-sha256 RELATIVE_PATH HEX", paths relative to its folder), and one whose
+    /// sources changed since is stale (side-loaded PTX of kernels edited after it was generated
+    /// would run old code, or call it with new arguments).
+    /// </summary>
+    public IReadOnlyList<string> OptionalSourceProblems(BaselineEntry entry) =>
+        [.. (entry.OptionalSources ?? []).Where(s => File.Exists(Path.Combine(Root, s)))
+            .Select(s => StaleBecause(s) is { } why ? $"{s} left out: {why}" : null)
+            .OfType<string>()];
+
+    private string? StaleBecause(string optionalSource)
+    {
+        var path = Path.Combine(Root, optionalSource);
+        var folder = Path.GetDirectoryName(path)!;
+        foreach (var line in File.ReadLines(path).Take(64))
+        {
+            var match = SourceHashLine().Match(line);
+            if (!match.Success)
+            {
+                continue;
+            }
+            var source = Path.GetFullPath(Path.Combine(folder, match.Groups["path"].Value));
+            if (!File.Exists(source))
+            {
+                return $"it was generated from {match.Groups["path"].Value}, which is missing";
+            }
+            var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(source)));
+            if (actual != match.Groups["hash"].Value)
+            {
+                return $"{match.Groups["path"].Value} changed since it was generated (regenerate it)";
+            }
+        }
+        return null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^// source-sha256 (?<path>\S+) (?<hash>[0-9a-f]{64})\s*$")]
+    private static partial System.Text.RegularExpressions.Regex SourceHashLine();
 
     /// <summary>"path/kernel.cu::run" -> "run".</summary>
     public static string EntrySymbol(string entryPoint)

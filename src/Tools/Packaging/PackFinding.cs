@@ -41,6 +41,9 @@ public enum PackCheck
 
     /// <summary>Source paths the official builders cannot write (absolute, "..", duplicates), or no kernel sources at all.</summary>
     SourcePaths,
+
+    /// <summary>A generated optional source (side-loaded PTX) left out because the files it was made from changed.</summary>
+    StaleGeneratedSource,
 }
 
 public enum FindingSeverity

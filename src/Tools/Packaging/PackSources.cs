@@ -32,7 +32,9 @@ public static class PackSources
             Sources = [.. candidate.Sources.Select(s => s.Path.StartsWith(prefix, StringComparison.Ordinal) ? s with { Path = s.Path[prefix.Length..] } : s)],
         };
         var target = PackedSolution.IsArchSpecificTarget(entry.Target) ? entry.Target : null;
-        return DataResult<PackInput>.Ok(new PackInput(candidate, null, entry.Description, target));
+        var stale = catalog.OptionalSourceProblems(entry)
+            .Select(p => new PackFinding(PackCheck.StaleGeneratedSource, FindingSeverity.Warning, null, null, p)).ToList();
+        return DataResult<PackInput>.Ok(new PackInput(candidate, null, entry.Description, target, Findings: stale));
     }
 
     /// <summary>

@@ -50,4 +50,38 @@ public sealed class BaselineCatalogLocateTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_generated_optional_source_whose_recorded_sources_changed_is_left_out_and_said_so()
+    {
+        var root = Directory.CreateTempSubdirectory("afg-catalog-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "d"));
+            var kernel = Path.Combine(root, "d", "kernel.cu");
+            File.WriteAllText(kernel, "// kernel v1");
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(kernel)));
+            File.WriteAllText(Path.Combine(root, "d", "side.h"), $"// agentforge: side-loaded PTX\n// source-sha256 kernel.cu {hash}\nstatic const char k[] = \"x\";\n");
+            File.WriteAllText(Path.Combine(root, "manifest.json"), """
+                {"baselines": [{"definition": "d", "name": "d_baseline", "sources": ["d/kernel.cu"],
+                  "optional_sources": ["d/side.h"], "entry_point": "d/kernel.cu::run", "target": "portable"}]}
+                """);
+            var catalog = BaselineCatalog.Load(root).Value!;
+            var entry = catalog.For("d")!;
+
+            var current = catalog.Candidate(entry);
+            var currentProblems = catalog.OptionalSourceProblems(entry);
+            File.WriteAllText(kernel, "// kernel v2");
+            var stale = catalog.Candidate(entry);
+
+            Assert.Equal(["d/kernel.cu", "d/side.h"], current.Sources.Select(s => s.Path));
+            Assert.Empty(currentProblems);
+            Assert.Equal(["d/kernel.cu"], stale.Sources.Select(s => s.Path));
+            Assert.Equal("d/side.h left out: kernel.cu changed since it was generated (regenerate it)", Assert.Single(catalog.OptionalSourceProblems(entry)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }
