@@ -10,6 +10,20 @@ cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 definition="$1"; workloads="$2"; shift 2
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
+# nvcc is the slow part (~40-60 s per MoE build): build every setting first, in parallel (the
+# machine has 16 cores), then time them one at a time from the build cache. SWEEP_PREBUILD=0 skips it.
+if [ "${SWEEP_PREBUILD:-1}" = 1 ] && [ "$#" -gt 1 ]; then
+  for setting in "$@"; do
+    (
+      defines=()
+      IFS=',' read -ra pairs <<< "$setting"
+      for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
+      timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --build-only --workloads $workloads \
+        "${defines[@]}" ${SWEEP_ARGS:-} >> "$out/sweep-build.log" 2>&1
+    ) &
+  done
+  wait
+fi
 for setting in "$@"; do
   defines=()
   IFS=',' read -ra pairs <<< "$setting"

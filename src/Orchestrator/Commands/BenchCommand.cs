@@ -37,13 +37,14 @@ public static class BenchCommand
         var callLimit = new Option<double>("--call-timeout") { Description = "Seconds one candidate call may take before TIMEOUT.", DefaultValueFactory = _ => 10 };
         var markdown = new Option<string?>("--markdown") { Description = "Append the result table as Markdown to this file (for results records)." };
         var defines = new Option<string[]>("--define") { Description = "Set a declared tunable parameter: NAME=VALUE (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var buildOnly = new Option<bool>("--build-only") { Description = "Build the candidate into the build cache and stop (no workload runs): build several settings in parallel, then time them one at a time." };
         var json = new Option<string?>("--json") { Description = "Append one JSON line per workload (latencies, floor, speedup) to this file, for scripts." };
         var target = new Option<string?>("--target") { Description = "Build target instead of the candidate's own: portable (plain sm_XY, as FlashInfer-Bench builds) or arch_specific (sm_XYa)." };
         var harness = HarnessArguments.Create();
 
         var command = new Command("bench", "Check and time one candidate on a definition's workloads.")
         {
-            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json, defines, target,
+            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json, buildOnly, defines, target,
         };
         harness.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -74,7 +75,7 @@ public static class BenchCommand
                 return ExitUsage;
             }
             await using var host = created.Value;
-            var run = new BenchRun(host, console) { Defines = ParseDefines(parse.GetValue(defines) ?? []), Target = targetOverride };
+            var run = new BenchRun(host, console) { Defines = ParseDefines(parse.GetValue(defines) ?? []), Target = targetOverride, BuildOnly = parse.GetValue(buildOnly) };
             return await run.ExecuteAsync(
                 parse.GetValue(definition)!,
                 parse.GetValue(solution),

@@ -15,6 +15,9 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
     /// <summary>A build target that replaces the candidate's own (the portable build of an sm_90a baseline, say); null keeps it.</summary>
     public TargetKind? Target { get; init; }
 
+    /// <summary>Build into the cache and stop: scripts build several settings in parallel (nvcc is the slow part), then time them one by one.</summary>
+    public bool BuildOnly { get; init; }
+
     public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, string? markdownPath, string? jsonPath, CancellationToken cancellationToken)
     {
         var definition = host.Dataset.FindDefinition(definitionName);
@@ -69,6 +72,10 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         console.WriteLine(build.Succeeded
             ? $"built for {build.Architecture}{(build.FromCache ? " (cached)" : "")}"
             : "COMPILE_ERROR:\n" + build.Log);
+        if (BuildOnly)
+        {
+            return build.Succeeded ? BenchCommand.ExitAllPassed : BenchCommand.ExitSomeFailed;
+        }
 
         var outcomes = new List<WorkloadOutcome>();
         var settings = host.Evaluator.SettingsFor(definition, options);
