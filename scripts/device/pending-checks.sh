@@ -37,12 +37,12 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # Indexer: the select refining only the threshold's 16-bit-prefix candidates (INDEXER_SELECT_COMPACT;
 # its default path was refactored into the same helpers, so the sweep's default rows check it too).
 checks=(
-  "$indexer|30cecff1 7f03b670 8635db8f 3eab2c37|INDEXER_SELECT_COMPACT=1"
   "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_LOADS_UNDER_MMA=1"
+  "$moe|e05c6c03 b8f4f012|MOE_COMPACT_EXPERT_SLOTS=1"
+  "$indexer|30cecff1 7f03b670 8635db8f 3eab2c37|INDEXER_SELECT_COMPACT=1"
+  "$moe|b8f4f012 81955b1e 8f1ff9f1|MOE_GEMM2_PRESCALE=1"
   "$moe|58a34f27 5e8dc11c|MOE_WHOLE_DIRECT_SWIGLU=1|||--target portable"
   "$moe|58a34f27 5e8dc11c|MOE_GEMM2_PRESCALE=1|MOE_GEMM2_PRESCALE=1,MOE_WHOLE_GEMM2_MT=8||--target portable"
-  "$moe|b8f4f012 81955b1e 8f1ff9f1|MOE_GEMM2_PRESCALE=1"
-  "$moe|e05c6c03 b8f4f012|MOE_COMPACT_EXPERT_SLOTS=1"
   "$moe|81955b1e 8f1ff9f1|MOE_GEMM2_SPLITS=1||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
