@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """PTX text as a C++ header, for kernels that side-load PTX through the driver (include/afg_sideload.cuh).
 
-    ptx_header.py PTX HEADER SYMBOL [--entries PREFIX COUNT] [--note TEXT] [--include HEADER] [--source FILE ...]
+    ptx_header.py PTX HEADER SYMBOL [--entries PREFIX COUNT] [--keep-only-entries] [--note TEXT] [--include HEADER] [--source FILE ...]
     ptx_header.py --self-test
 
 The header starts with the pack checker's marker line (PTX carried as data), optionally includes
 a header (the loader), and defines `static const char SYMBOL[]` as adjacent raw-string pieces of
 at most 16000 characters (some compilers cap one literal; adjacent pieces form one array).
---entries checks that the PTX holds exactly COUNT `.entry` names starting with PREFIX.
+--entries checks that the PTX holds exactly COUNT `.entry` names starting with PREFIX; with
+--keep-only-entries the other kernels' `.entry` blocks are dropped first (the driver JIT-compiles
+every kernel of a module at load: only the side-loaded ones are wanted).
 --source (repeatable) records a file the PTX was built from as "// source-sha256 PATH HEX" (PATH
 relative to the header's folder): the harness and `pack` leave the header out once any of them
 changed (BaselineCatalog.OptionalSourceProblems), so stale PTX never runs.
@@ -33,6 +35,37 @@ def source_line(header_path, source_path):
     digest = hashlib.sha256(open(source_path, "rb").read()).hexdigest()
     relative = os.path.relpath(source_path, os.path.dirname(os.path.abspath(header_path)) or ".").replace(os.sep, "/")
     return f"source-sha256 {relative} {digest}"
+
+
+def keep_entries(ptx, prefix):
+    """The PTX without the `.entry` blocks whose names do not start with prefix (braces counted
+    outside // comments; an entry cannot be called, so nothing else refers to a dropped one)."""
+    out, i = [], 0
+    pattern = re.compile(r"^[ \t]*(?:\.visible[ \t]+|\.weak[ \t]+)?\.entry[ \t]+(\w+)", re.M)
+    while True:
+        match = pattern.search(ptx, i)
+        if match is None:
+            out.append(ptx[i:])
+            return "".join(out)
+        out.append(ptx[i:match.start()])
+        depth, j, opened = 0, match.end(), False
+        while j < len(ptx):
+            if ptx.startswith("//", j):
+                j = ptx.find("\n", j)
+                j = len(ptx) if j < 0 else j
+                continue
+            c = ptx[j]
+            if c == "{":
+                depth, opened = depth + 1, True
+            elif c == "}":
+                depth -= 1
+                if opened and depth == 0:
+                    j += 1
+                    break
+            j += 1
+        if match.group(1).startswith(prefix):
+            out.append(ptx[match.start():j])
+        i = j
 
 
 def header_text(ptx, symbol, note="", include=None, sources=()):
@@ -71,6 +104,12 @@ def self_test():
         line = source_line(os.path.join(work, "k", "h.h"), source)
         assert line == "source-sha256 ../inc/a.cuh " + hashlib.sha256(b"x").hexdigest(), line
         assert "\n// " + line + "\n" in header_text(ptx, "kProbe", sources=[line])
+    mixed = (".version 8.8\n.visible .entry other_kernel(\n.param .u64 p\n)\n{\n// a } in a comment\n{ .reg .pred q; }\nret;\n}\n"
+             ".visible .entry afg_probe_0(\n.param .u64 p\n)\n{\nret;\n}\n.entry other_two()\n{\n}\n")
+    kept = keep_entries(mixed, "afg_probe_")
+    assert entries(kept, "") == ["afg_probe_0"], entries(kept, "")
+    assert kept.startswith(".version 8.8\n") and "other" not in kept and "ret;" in kept, kept
+    assert keep_entries(ptx, "afg_probe_") == ptx
     try:
         header_text("x )PTX\" y", "k")
         raise AssertionError("a delimiter inside the PTX must be refused")
@@ -102,7 +141,7 @@ def main(argv):
         return 2
     ptx_path, header_path, symbol = args[:3]
     rest = args[3:]
-    prefix, count, note, include, sources = None, None, "", None, []
+    prefix, count, note, include, sources, keep = None, None, "", None, [], False
     while rest:
         flag = rest.pop(0)
         if flag == "--entries":
@@ -111,12 +150,16 @@ def main(argv):
             note = rest.pop(0)
         elif flag == "--include":
             include = rest.pop(0)
+        elif flag == "--keep-only-entries":
+            keep = True
         elif flag == "--source":
             sources.append(source_line(header_path, rest.pop(0)))
         else:
             print(f"unknown argument {flag}")
             return 2
     ptx = open(ptx_path).read()
+    if keep and prefix is not None:
+        ptx = keep_entries(ptx, prefix)
     if prefix is not None:
         found = entries(ptx, prefix)
         if len(found) != count:

@@ -20,7 +20,7 @@ nvcc -gencode arch=compute_90a,code=compute_90a -ptx -O3 -std=c++17 -DAFG_SIDELO
 sources=()
 for f in "$folder"/kernel.cu "$folder"/moe_tc.cuh "$folder"/moe_wgmma.cuh src/Kernels.Baseline/include/agentforge.h \
          src/Kernels.Baseline/include/afg_mma.cuh src/Kernels.Baseline/include/afg_wgmma.cuh; do sources+=(--source "$f"); done
-python3 scripts/device/ptx_header.py "$work/moe.ptx" "$header" kMoeWgmmaSideloadPtx --entries afg_moe_ 4 \
+python3 scripts/device/ptx_header.py "$work/moe.ptx" "$header" kMoeWgmmaSideloadPtx --entries afg_moe_ 4 --keep-only-entries \
   --include afg_sideload.cuh --note "$(nvcc --version | tail -n 1); settings: ${defines[*]:-defaults}" "${sources[@]}"
 status=$?
 rm -rf "$work"
