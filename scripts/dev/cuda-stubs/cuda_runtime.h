@@ -79,6 +79,7 @@ template <class K, class... A> cudaError_t cudaLaunchKernelEx(const cudaLaunchCo
 cudaError_t cudaDeviceGetAttribute(int*, cudaDeviceAttr, int);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp*, int);
 cudaError_t cudaGetDevice(int*);
+cudaError_t cudaGetDeviceCount(int*);
 cudaError_t cudaMalloc(void*, size_t);
 cudaError_t cudaFree(void*);
 cudaError_t cudaMallocAsync(void**, size_t, cudaStream_t);

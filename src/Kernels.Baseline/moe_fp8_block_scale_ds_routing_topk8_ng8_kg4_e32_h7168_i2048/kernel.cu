@@ -896,6 +896,19 @@ const SideloadedWgmma& sideloaded_wgmma() {
 }
 #endif
 
+#if MOE_SIDELOAD
+// The module loads when the library does (a cold JIT of the four kernels can take seconds, which
+// would otherwise land in the first call and its time limit), on the device current then; other
+// devices load at their first call.
+struct SideloadWhenLibraryLoads {
+  SideloadWhenLibraryLoads() {
+    int devices = 0;
+    if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0 && !moe_wg::built_with_wgmma()) sideloaded_wgmma();
+  }
+};
+const SideloadWhenLibraryLoads sideload_when_library_loads;
+#endif
+
 // Whether the wgmma GEMMs can run: built for sm_90a, or side-loaded.
 bool wgmma_available() {
   if (moe_wg::built_with_wgmma()) return true;
