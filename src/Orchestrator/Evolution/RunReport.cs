@@ -97,6 +97,10 @@ public static class RunReport
         }
         text.AppendLine();
         text.AppendLine("Files: `events.jsonl` (every event), `traces.jsonl` (FlashInfer-Bench traces), `archive.json`, `candidates/<id>/` (sources, build log, verdicts, gate checks), `best/<definition>/solution.json`.");
+        text.AppendLine();
+        text.AppendLine("For the contest: `agentforge pack --run <this run> --definition D --binding tvm-ffi` packs a champion for FlashInfer-Bench's plain sm_XY build "
+            + "(time that build with `agentforge bench --solution best/D/solution.json --target portable`); a champion measured for an arch-specific target (sm_90a) "
+            + "keeps that build with `--binding python` (docs/contest-packaging.md).");
         return text.ToString();
     }
 
