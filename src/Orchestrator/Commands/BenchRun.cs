@@ -151,11 +151,12 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         {
             return (null, $"no baseline for {definition.Name} in {host.Baselines.Root}/manifest.json");
         }
-        foreach (var problem in host.Baselines.OptionalSourceProblems(entry))
+        var (candidate, leftOut) = host.Baselines.Resolve(entry);
+        foreach (var problem in leftOut)
         {
             console.WriteLine(problem);
         }
-        return (host.Baselines.Candidate(entry), null);
+        return (candidate, null);
     }
 
     internal static (CandidateSource? Value, string? Error) FromSolution(string path, Definition definition)

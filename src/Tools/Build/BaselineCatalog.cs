@@ -101,28 +101,44 @@ public sealed partial class BaselineCatalog
 
     /// <summary>
     /// The candidate for a baseline, sources read from disk (optional ones only where they exist
-    /// and are current, see <see cref="OptionalSourceProblems"/>); a target of "sm_90a" asks for
+    /// and are current, see <see cref="Resolve"/>); a target of "sm_90a" asks for
     /// architecture-specific code.
     /// </summary>
-    public CandidateSource Candidate(BaselineEntry entry) => new(
-        entry.Name,
-        entry.Definition,
-        entry.Sources
-            .Concat((entry.OptionalSources ?? []).Where(s => File.Exists(Path.Combine(Root, s)) && StaleBecause(s) is null))
-            .Select(s => new SourceFile(s, File.ReadAllText(Path.Combine(Root, s)))).ToList(),
-        EntrySymbol(entry.EntryPoint),
-        entry.Target.EndsWith('a') ? TargetKind.ArchSpecific : TargetKind.Portable);
+    public CandidateSource Candidate(BaselineEntry entry) => Resolve(entry).Candidate;
+
+    /// <summary>Why present optional sources are left out (see <see cref="Resolve"/>).</summary>
+    public IReadOnlyList<string> OptionalSourceProblems(BaselineEntry entry) => Resolve(entry).LeftOut;
 
     /// <summary>
-    /// Why present optional sources are left out: a generated file records the files it was made
-    /// from (lines "// source-sha256 RELATIVE_PATH HEX", paths relative to its folder), and one whose
-    /// sources changed since is stale (side-loaded PTX of kernels edited after it was generated
-    /// would run old code, or call it with new arguments).
+    /// The candidate, and why present optional sources were left out: a generated file records
+    /// the files it was made from (lines "// source-sha256 RELATIVE_PATH HEX", paths relative to
+    /// its folder), and one whose sources changed since is stale (side-loaded PTX of kernels
+    /// edited after it was generated would run old code, or call it with new arguments). Each
+    /// optional source is read and checked once.
     /// </summary>
-    public IReadOnlyList<string> OptionalSourceProblems(BaselineEntry entry) =>
-        [.. (entry.OptionalSources ?? []).Where(s => File.Exists(Path.Combine(Root, s)))
-            .Select(s => StaleBecause(s) is { } why ? $"{s} left out: {why}" : null)
-            .OfType<string>()];
+    public (CandidateSource Candidate, IReadOnlyList<string> LeftOut) Resolve(BaselineEntry entry)
+    {
+        var leftOut = new List<string>();
+        var optional = new List<string>();
+        foreach (var source in (entry.OptionalSources ?? []).Where(s => File.Exists(Path.Combine(Root, s))))
+        {
+            if (StaleBecause(source) is { } why)
+            {
+                leftOut.Add($"{source} left out: {why}");
+            }
+            else
+            {
+                optional.Add(source);
+            }
+        }
+        var candidate = new CandidateSource(
+            entry.Name,
+            entry.Definition,
+            entry.Sources.Concat(optional).Select(s => new SourceFile(s, File.ReadAllText(Path.Combine(Root, s)))).ToList(),
+            EntrySymbol(entry.EntryPoint),
+            entry.Target.EndsWith('a') ? TargetKind.ArchSpecific : TargetKind.Portable);
+        return (candidate, leftOut);
+    }
 
     private string? StaleBecause(string optionalSource)
     {

@@ -70,25 +70,28 @@ public static partial class PackChecker
     /// </summary>
     private static IEnumerable<PackFinding> BuiltForTarget(IReadOnlyList<CppSource> sources, string target)
     {
-        var unguarded = sources
-            .Where(s => !s.Text.StartsWith(SideloadedPtxMarker, StringComparison.Ordinal))
-            .Any(s =>
-            {
-                var guarded = ArchGuardedRegions.Find(s.WithoutComments);
-                return ArchPatterns.Where(p => p.Kind == ArchKind.Instruction)
-                    .Any(p => p.Pattern.Matches(s.WithoutComments).Any(m => !guarded.ContainsLine(s.LineOf(m.Index))));
-            });
+        var unguarded = sources.Where(s => !IsSideloadedPtx(s)).Any(s =>
+        {
+            var guarded = ArchGuardedRegions.Find(s.WithoutComments);
+            return ArchPatterns.Where(p => p.Kind == ArchKind.Instruction).Any(p => OutsideGuards(s, guarded, p.Pattern.Matches(s.WithoutComments)).Any());
+        });
         yield return new PackFinding(PackCheck.ArchSpecific, unguarded ? FindingSeverity.Warning : FindingSeverity.Note, null, null,
             $"main.py builds the sources for {target} where the device is that architecture, as the harness measured them; on other devices it builds plain sm_XY"
             + (unguarded ? ", where the architecture-specific instructions outside feature-macro guards do not compile." : ", where the feature-macro guards take their other branch."));
     }
+
+    private static bool IsSideloadedPtx(CppSource source) => source.Text.StartsWith(SideloadedPtxMarker, StringComparison.Ordinal);
+
+    /// <summary>The matches on lines outside feature-macro guards (guarded code never reaches a plain sm_XY build).</summary>
+    private static IEnumerable<Match> OutsideGuards(CppSource source, ArchGuardedRegions guarded, IEnumerable<Match> matches) =>
+        matches.Where(m => !guarded.ContainsLine(source.LineOf(m.Index)));
 
     private static IEnumerable<PackFinding> ArchSpecific(IReadOnlyList<CppSource> sources, string? declaredTarget)
     {
         var unguarded = false;
         foreach (var source in sources)
         {
-            if (source.Text.StartsWith(SideloadedPtxMarker, StringComparison.Ordinal))
+            if (IsSideloadedPtx(source))
             {
                 yield return new PackFinding(PackCheck.ArchSpecific, FindingSeverity.Warning, source.Path, 1,
                     "PTX carried as data, loaded through the driver at run time (cuModuleLoadData) rather than compiled by "
@@ -105,7 +108,7 @@ public static partial class PackChecker
                     continue;
                 }
                 // Instructions inside feature-macro guards never reach a plain sm_XY build.
-                var outside = pattern.Kind == ArchKind.Guard ? [] : matches.Where(m => !guarded.ContainsLine(source.LineOf(m.Index))).ToList();
+                var outside = pattern.Kind == ArchKind.Guard ? [] : OutsideGuards(source, guarded, matches).ToList();
                 unguarded |= outside.Count > 0;
                 var first = outside.Count > 0 ? outside[0] : matches[0];
                 var count = matches.Count > 1 ? $" ({matches.Count} places)" : "";

@@ -18,9 +18,10 @@ public static class PackSources
             return new DataError(Path.Combine(catalog.Root, "manifest.json"), null, "baselines", $"no baseline for '{definitionName}'");
         }
         CandidateSource candidate;
+        IReadOnlyList<string> leftOut;
         try
         {
-            candidate = catalog.Candidate(entry);
+            (candidate, leftOut) = catalog.Resolve(entry);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -32,8 +33,7 @@ public static class PackSources
             Sources = [.. candidate.Sources.Select(s => s.Path.StartsWith(prefix, StringComparison.Ordinal) ? s with { Path = s.Path[prefix.Length..] } : s)],
         };
         var target = PackedSolution.IsArchSpecificTarget(entry.Target) ? entry.Target : null;
-        var stale = catalog.OptionalSourceProblems(entry)
-            .Select(p => new PackFinding(PackCheck.StaleGeneratedSource, FindingSeverity.Warning, null, null, p)).ToList();
+        var stale = leftOut.Select(p => new PackFinding(PackCheck.StaleGeneratedSource, FindingSeverity.Warning, null, null, p)).ToList();
         return DataResult<PackInput>.Ok(new PackInput(candidate, null, entry.Description, target, Findings: stale));
     }
 
