@@ -180,6 +180,16 @@ constexpr bool kSelectCompact = INDEXER_SELECT_COMPACT != 0;
 constexpr int kSelectCandidates = 4096;
 constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0;
 
+// Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
+// *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
+__device__ __forceinline__ int claim_slot(bool take, int* counter, int lane) {
+  const uint32_t lanes = __ballot_sync(0xffffffffu, take);
+  int base = 0;
+  if (lane == 0 && lanes != 0u) base = atomicAdd(counter, __popc(lanes));
+  base = __shfl_sync(0xffffffffu, base, 0);
+  return base + __popc(lanes & ((1u << lane) - 1u));
+}
+
 // The radix digit that holds the rem-th largest key: warp 0 reads the 256-bin histogram, lane l
 // holding bins 8l..8l+7, a suffix sum over lanes finds the lane whose bins hold it and that lane
 // walks its 8 bins (no thread walks all 256). Updates prefix, mask and remaining.
@@ -256,7 +266,6 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   }
   // Invariant: at least s_remaining keys match (key & s_mask) == s_prefix, and the keys above that
   // prefix number kTopK - s_remaining.
-  const uint32_t below = (1u << lane) - 1u;
   // One radix pass over n keys (key_of(c, key) -> whether c is a key of the row, and the key):
   // the histogram of the next 8 bits of the keys on the prefix, then warp 0 picks the digit.
   const auto radix_pass = [&](int shift, int n, auto&& key_of) {
@@ -296,22 +305,14 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   const auto place = [&](bool valid, uint32_t key, int i, uint32_t thr, int n_gt, int take_eq) {
     const bool gt = valid && key > thr;
     const bool eq = valid && key == thr;
-    const uint32_t gt_lanes = __ballot_sync(0xffffffffu, gt);
-    const uint32_t eq_lanes = __ballot_sync(0xffffffffu, eq);
-    int gt_base = 0, eq_base = 0;
-    if (lane == 0) {
-      if (gt_lanes) gt_base = atomicAdd(&s_gt, __popc(gt_lanes));
-      if (eq_lanes) eq_base = atomicAdd(&s_eq, __popc(eq_lanes));
-    }
-    gt_base = __shfl_sync(0xffffffffu, gt_base, 0);
-    eq_base = __shfl_sync(0xffffffffu, eq_base, 0);
+    const int gt_slot = claim_slot(gt, &s_gt, lane);
+    const int eq_slot = claim_slot(eq, &s_eq, lane);
     if (gt || eq) {
       const int32_t id = bt[i / kPageSize] * kPageSize + (i % kPageSize);
       if (gt) {
-        out[gt_base + __popc(gt_lanes & below)] = id;
-      } else {
-        const int e = eq_base + __popc(eq_lanes & below);
-        if (e < take_eq) out[n_gt + e] = id;
+        out[gt_slot] = id;
+      } else if (eq_slot < take_eq) {
+        out[n_gt + eq_slot] = id;
       }
     }
   };
@@ -340,22 +341,12 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       const uint32_t key = i < L ? key_at(i) : 0u;
       const bool above = i < L && (key & mask16) > prefix16;
       const bool on = i < L && (key & mask16) == prefix16;
-      const uint32_t above_lanes = __ballot_sync(0xffffffffu, above);
-      const uint32_t on_lanes = __ballot_sync(0xffffffffu, on);
-      int above_base = 0, on_base = 0;
-      if (lane == 0) {
-        if (above_lanes) above_base = atomicAdd(&s_gt, __popc(above_lanes));
-        if (on_lanes) on_base = atomicAdd(&s_cand, __popc(on_lanes));
-      }
-      above_base = __shfl_sync(0xffffffffu, above_base, 0);
-      on_base = __shfl_sync(0xffffffffu, on_base, 0);
-      if (above) out[above_base + __popc(above_lanes & below)] = bt[i / kPageSize] * kPageSize + (i % kPageSize);
-      if (on) {
-        const int c = on_base + __popc(on_lanes & below);
-        if (c < kSelectCandidates) {
-          s_cand_key[c] = key;
-          s_cand_pos[c] = i;
-        }
+      const int above_slot = claim_slot(above, &s_gt, lane);
+      const int c = claim_slot(on, &s_cand, lane);
+      if (above) out[above_slot] = bt[i / kPageSize] * kPageSize + (i % kPageSize);
+      if (on && c < kSelectCandidates) {
+        s_cand_key[c] = key;
+        s_cand_pos[c] = i;
       }
     }
     __syncthreads();

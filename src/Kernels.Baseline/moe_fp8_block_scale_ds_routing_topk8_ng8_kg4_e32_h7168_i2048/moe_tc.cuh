@@ -661,6 +661,19 @@ __device__ __forceinline__ void fold_gemm2_block(float (&acc)[MT][4][4], float (
       }
 }
 
+// One landed GEMM2 stage into the warp's accumulators with its W2 scale: prescaled straight into
+// acc (MOE_GEMM2_PRESCALE), else block partials in tmp folded with the scale.
+template <typename Tile>
+__device__ __forceinline__ void gemm2_block(const uint8_t* stage, float (&acc)[Tile::MT][4][4], float (&tmp)[Tile::MT][4][4],
+                                            int n_warp, int lane, float scale) {
+  if constexpr (kGemm2Prescaled) {
+    gemm2_block_mma<Tile, true>(stage, acc, n_warp, lane, scale);
+  } else {
+    gemm2_block_mma<Tile>(stage, tmp, n_warp, lane);
+    fold_gemm2_block<Tile::MT>(acc, tmp, scale);
+  }
+}
+
 // GEMM2's epilogue: routing weight x the warp's 16 x 32 (per m16) sums added into the token rows of
 // the fp32 accumulator at columns col0.. (pairs -1 skipped).
 template <int MT>
@@ -737,13 +750,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
   stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    const float w2s = kAsyncTileScales ? s_sw[st][warp] : sw[kb];
-    if constexpr (kGemm2Prescaled) {
-      gemm2_block_mma<Tile, true>(smem_g2 + st * Tile::Stage, acc, n_warp, lane, w2s);
-    } else {
-      gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-      fold_gemm2_block<MT>(acc, tmp, w2s);
-    }
+    gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane, kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
   });
   add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
 }
@@ -1043,13 +1050,7 @@ gemm2_streamk_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __re
       cu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
       sw = w2_scale + (static_cast<int64_t>(cu.le) * kHiddenBlocks + (cu.n0 + n_warp) / kQBlock) * kInterBlocks;
     }
-    const float w2s = kAsyncStreamKScales ? s_sw[st][warp] : sw[kb];
-    if constexpr (kGemm2Prescaled) {
-      gemm2_block_mma<Tile, true>(smem_g2 + st * Tile::Stage, acc, n_warp, lane, w2s);
-    } else {
-      gemm2_block_mma<Tile>(smem_g2 + st * Tile::Stage, tmp, n_warp, lane);
-      fold_gemm2_block<MT>(acc, tmp, w2s);
-    }
+    gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane, kAsyncStreamKScales ? s_sw[st][warp] : sw[kb]);
     if (kb == kInterBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
       add_gemm2_tile<MT>(acc, s_pair[u % kSlots], pair_weight, cu.n0 + n_warp, lane, acc_out);
 #pragma unroll
