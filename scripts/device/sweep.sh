@@ -10,26 +10,26 @@ cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 definition="$1"; workloads="$2"; shift 2
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
+# bench's arguments for one setting "NAME=V,NAME=V" (empty: the default), into the array `defines`.
+defines_of() {
+  defines=()
+  local pairs p
+  IFS=',' read -ra pairs <<< "$1"
+  for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
+}
+bench() { timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --workloads $workloads "$@" ${SWEEP_ARGS:-}; }
 # nvcc is the slow part (~40-60 s per MoE build): build every setting first, in parallel (the
 # machine has 16 cores), then time them one at a time from the build cache. SWEEP_PREBUILD=0 skips it.
 if [ "${SWEEP_PREBUILD:-1}" = 1 ] && [ "$#" -gt 1 ]; then
   for setting in "$@"; do
-    (
-      defines=()
-      IFS=',' read -ra pairs <<< "$setting"
-      for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
-      timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --build-only --workloads $workloads \
-        "${defines[@]}" ${SWEEP_ARGS:-} >> "$out/sweep-build.log" 2>&1
-    ) &
+    ( defines_of "$setting"; bench --build-only "${defines[@]}" >> "$out/sweep-build.log" 2>&1 ) &
   done
   wait
 fi
 for setting in "$@"; do
-  defines=()
-  IFS=',' read -ra pairs <<< "$setting"
-  for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
-  timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --trials 1 --workloads $workloads "${defines[@]}" ${SWEEP_ARGS:-} \
-    --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 || echo "setting '$setting' failed or timed out (${SWEEP_TIMEOUT:-240} s): see sweep.log"
+  defines_of "$setting"
+  bench --trials 1 "${defines[@]}" --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 \
+    || echo "setting '$setting' failed or timed out (${SWEEP_TIMEOUT:-240} s): see sweep.log"
 done
 python3 - "$out/sweep.jsonl" <<'PY'
 import json, sys
