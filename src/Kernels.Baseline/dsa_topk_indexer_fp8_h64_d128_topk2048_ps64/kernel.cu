@@ -36,15 +36,17 @@
 #ifndef INDEXER_SELECT_THREADS
 #define INDEXER_SELECT_THREADS 512
 #endif
-// @tunable INDEXER_SELECT_COMPACT: 0, 1 (default 0)
+// @tunable INDEXER_SELECT_COMPACT: 0, 1 (default 1)
 // 1: after the select's first two radix passes (16 bits) one scan writes the ids of every key
 // above the threshold's 16-bit prefix straight to the output and keeps the keys on that prefix
 // (up to kSelectCandidates, else the full-row path) in shared memory; the last two passes and the
 // final placement run over those candidates only. 3 scans of the row instead of 5 (vLLM's and
-// TensorRT-LLM's decode top-k also refine only the threshold bin). Prediction (session 7, not yet
-// measured): the select -30% at 91 pages, pass-through and short rows unchanged.
+// TensorRT-LLM's decode top-k also refine only the threshold bin). Prediction (session 7): the
+// select -30% at 91 pages, pass-through and short rows unchanged. Measured (H200, session 8,
+// results/gpu/2026-11-26-h200-s8): the call at 15 x ~91 pages 25.8 -> 23.2 us, 27 rows 32.8 ->
+// 30.1 (-10%: the select is ~half the call), pass-through unchanged; 128/128 PASS. Default since.
 #ifndef INDEXER_SELECT_COMPACT
-#define INDEXER_SELECT_COMPACT 0
+#define INDEXER_SELECT_COMPACT 1
 #endif
 // @tunable INDEXER_SCORE_IMPL: 0, 1 (default 1)
 // 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync

@@ -108,7 +108,9 @@
 // 1: from MOE_WHOLE_UNITS_MIN_T tokens the stream-K GEMM1, whose units are then whole in one CTA,
 // applies SwiGLU and stores C in bf16 itself, instead of adding fp32 sums into G1 with atomics
 // (4096 per pair: 58M at T=14107) for a SwiGLU pass (104 us) after routing zeroed G1 (231 MB).
-// Prediction (session 7, not yet measured): portable T=14107 7.27 -> ~6.9 ms.
+// Prediction (session 7): portable T=14107 7.27 -> ~6.9 ms. Measured (H200, session 8, one call):
+// 7374 -> 7334 us, T=11948 6229 -> 6204 (-0.5%), 19/19 PASS. The atomics and the SwiGLU pass were
+// not on the critical path (they overlap the GEMM through L2); default stays 0.
 #ifndef MOE_WHOLE_DIRECT_SWIGLU
 #define MOE_WHOLE_DIRECT_SWIGLU 0
 #endif
@@ -150,20 +152,26 @@
 // partials folded with the scale: no partial registers and no fold (bf16 rounds w x s once,
 // relative 2^-9; the contest tolerance is atol 1, rtol 0.3). Frees the registers that
 // MOE_WHOLE_GEMM2_MT=8 (128-pair units: half the conversions and W2 reads per MMA again) needs.
-// Prediction (session 7, not yet measured): GEMM2 at T=14107 -10% with MT=4, -25% with MT=8;
-// small T (T=55, GEMM2 ~130 us at 69% of DRAM peak, issue-bound) -5%.
+// Prediction (session 7): GEMM2 at T=14107 -10% with MT=4, -25% with MT=8; small T (T=55, GEMM2
+// ~130 us at 69% of DRAM peak, issue-bound) -5%. Measured (H200, session 8, one call): small T
+// slower (T=7 108.2 -> 111.3 us, T=55 382 -> 395, T=80 402 -> 415); portable T=14107 7369 ->
+// 7373 us with MT=4, 7112 with MT=8 (-3.5%; T=11948 6244 -> 6010). 19/19 PASS with PRESCALE alone;
+// PRESCALE + MT=8 on the quick set only. Default stays 0 (the portable large T now side-loads
+// the wgmma kernels or ships as the python solution, see MOE_WGMMA_SIDELOAD).
 #ifndef MOE_GEMM2_PRESCALE
 #define MOE_GEMM2_PRESCALE 0
 #endif
-// @tunable MOE_COMPACT_EXPERT_SLOTS: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_COMPACT_EXPERT_SLOTS: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: the streamed tile grids (T <= 256 without stream-K) have min(32, 8T) expert slots instead of
 // 32, slot s serving the s-th expert with pairs (moe_tc.cuh, expert_of_slot). At T=1 the tile grids
 // launch 8192 (GEMM1) and 7168 (GEMM2) CTAs that mostly find no pairs: 28.9 us for a workload
 // whose one token routes to no local expert (kernel time of CTAs that only read a count). With
-// 8 slots a quarter of them. Prediction (session 7, not yet measured): T=1 28.9 -> ~12 us; T >= 4
-// unchanged (8T >= 32 slots).
+// 8 slots a quarter of them. Prediction (session 7): T=1 28.9 -> ~12 us; T >= 4 unchanged (8T >= 32
+// slots). Measured (H200, session 8, results/gpu/2026-11-26-h200-s8): T=1 28.9 -> 18.3 us, T=7
+// 108.3 -> 107.8, 19/19 PASS; default since. The rest at T=1 is the routing launch and the two
+// grids' 8 slots x tiles of CTAs that still only read a count.
 #ifndef MOE_COMPACT_EXPERT_SLOTS
-#define MOE_COMPACT_EXPERT_SLOTS 0
+#define MOE_COMPACT_EXPERT_SLOTS 1
 #endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
@@ -334,8 +342,12 @@
 // before issuing it: right after the block barrier all eight warps issued ~12 copies each (with
 // their address arithmetic) while the tensor pipe had nothing to do. Session 6's no-loads profile
 // (GEMM1 990 us against 1.23 ms) puts the loads' cost near 20%, and the loads themselves are
-// asynchronous, so most of it is issue time. Prediction (session 7, not yet measured): T=14107
-// GEMM1 1.23 -> ~1.05 ms, GEMM2 0.66 -> ~0.58, the call 2.0 -> ~1.75 ms.
+// asynchronous, so most of it is issue time. Prediction (session 7): T=14107 GEMM1 1.23 -> ~1.05
+// ms, GEMM2 0.66 -> ~0.58, the call 2.0 -> ~1.75 ms. Measured (H200, session 8, one call): 19/19
+// PASS but T=14107 2049 -> 2060 us, T=11948 1733 -> 1861, T=901 447 -> 447: no gain. The copies
+// issued under the first wgmma group delay the second group's issue by as much as they saved;
+// the loads' cost in the no-loads profile is then not their issue slots (next: the block barrier,
+// DeepGEMM's per-stage mbarriers; NOTES.md). Default stays 0.
 #ifndef MOE_WGMMA_LOADS_UNDER_MMA
 #define MOE_WGMMA_LOADS_UNDER_MMA 0
 #endif
