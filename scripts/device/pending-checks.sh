@@ -36,14 +36,11 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # and compact expert slots for the small-T tile grids (MOE_COMPACT_EXPERT_SLOTS; T=1 28.9 us).
 # Indexer: the select refining only the threshold's 16-bit-prefix candidates (INDEXER_SELECT_COMPACT;
 # its default path was refactored into the same helpers, so the sweep's default rows check it too).
+# Session 8 ran that list (results/gpu/2026-11-26-h200-s8): compact expert slots and the compact
+# select became defaults, the rest is recorded at its tunable. Pending: routing with a CTA per token
+# (MOE_ROUTING_WIDE_MAX_T; ncu put the warp-per-token routing at 9-13 us at small T).
 checks=(
-  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_LOADS_UNDER_MMA=1"
-  "$moe|e05c6c03 b8f4f012|MOE_COMPACT_EXPERT_SLOTS=1"
-  "$indexer|30cecff1 7f03b670 8635db8f 3eab2c37|INDEXER_SELECT_COMPACT=1"
-  "$moe|b8f4f012 81955b1e 8f1ff9f1|MOE_GEMM2_PRESCALE=1"
-  "$moe|58a34f27 5e8dc11c|MOE_WHOLE_DIRECT_SWIGLU=1|||--target portable"
-  "$moe|58a34f27 5e8dc11c|MOE_GEMM2_PRESCALE=1|MOE_GEMM2_PRESCALE=1,MOE_WHOLE_GEMM2_MT=8||--target portable"
-  "$moe|81955b1e 8f1ff9f1|MOE_GEMM2_SPLITS=1||quick"
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 1a4c6ba1 5e8dc11c|MOE_ROUTING_WIDE_MAX_T=1024|MOE_ROUTING_WIDE_MAX_T=65536"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -5,6 +5,7 @@
 # and the warp-stall breakdown (cycles per issued instruction by reason) of its first launch.
 # PROFILE_NCU_FLAGS adds ncu options, e.g. "--clock-control none --cache-control none" for durations
 # at the clocks and cache state of a real run (ncu's defaults lock the base clock and flush caches).
+# PROFILE_LAUNCHES (default 4) sets how many matching launches ncu measures.
 # PROFILE_SOURCE=1 adds the stall samples per SASS instruction of the first matching launch.
 # PROFILE_COMMAND runs another program under ncu instead of the bench (a yardstick, say), e.g.
 #   PROFILE_COMMAND="python3 scripts/yardsticks/moe_triton.py --dataset D --workloads W --out F" profile.sh ...
@@ -25,7 +26,7 @@ fi
 if [ -n "${PROFILE_COMMAND:-}" ]; then read -ra profiled <<< "$PROFILE_COMMAND"
 else profiled=(agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"); fi
 stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
-ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count 4 --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
+ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count "${PROFILE_LAUNCHES:-4}" --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
   "${profiled[@]}" > "$out/profile-ncu.log" 2>&1
 python3 - "$out/profile-ncu.log" <<'PY'
 import re, sys

@@ -173,6 +173,20 @@
 #ifndef MOE_COMPACT_EXPERT_SLOTS
 #define MOE_COMPACT_EXPERT_SLOTS 1
 #endif
+// @tunable MOE_ROUTING_WIDE_MAX_T: 0, 1024, 65536 (default 0) when MOE_GEMM_IMPL=1
+// Up to this many tokens routing runs a CTA per token, a thread per expert (moe_routing_wide_kernel),
+// instead of a warp per token. ncu at real clocks (H200, session 8, results/gpu/2026-11-26-h200-s8):
+// the warp-per-token kernel takes 9.3 us at T=1 and 13.3 us at T=7 in one CTA, on the critical path
+// of every call (GEMM1 waits for it): one warp walks ~3k dependent instructions (the unrolled group
+// and top-8 rounds of shuffles, 8 atomics each waited for in turn). The wide kernel: warp j finds
+// group j's top-2 sum, each thread ranks its group among the 8 and its score among the kept
+// experts by counting (ties to the lower index, the order the rounds picked), the 8 local-expert
+// atomics go out together, and it lets GEMM1's CTAs launch at its start (PDL). Prediction (session
+// 8): routing 9-13 -> ~3 us; the call -6 to -9 us at T <= 80 (T=1 18.3 -> ~10 us, T=7 108 -> ~99),
+// T=901 ~-5 us; large T unchanged (its default keeps the warp kernel there).
+#ifndef MOE_ROUTING_WIDE_MAX_T
+#define MOE_ROUTING_WIDE_MAX_T 0
+#endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
 // small tile has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs
@@ -551,6 +565,110 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
     }
   }
   if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
+}
+
+// Routing with a CTA per token and a thread per expert (MOE_ROUTING_WIDE_MAX_T): the same
+// selection as moe_routing_kernel (group scores = top-2 sums of s + bias, the 4 best groups, the 8
+// best experts of those by s + bias, ties to the lower index), computed by ranking instead of
+// rounds, so each token's chain is a few shuffles, two counting loops and one round of atomics.
+static_assert(kExperts == kGroups * 32 && kTopK <= 32, "a warp per group, the pairs in warp 0");
+__global__ void __launch_bounds__(kExperts)
+moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
+                        int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
+                        int* __restrict__ lists, float* __restrict__ pair_weight, float* __restrict__ zero_acc,
+                        float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask) {
+#if MOE_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // GEMM1's CTAs may launch now: they wait (griddepcontrol.wait) for this grid to complete anyway.
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+  __shared__ float s_group_score[kGroups];
+  __shared__ __align__(16) float s_key[kExperts];  // s + bias of the kept groups' experts, else -inf
+  __shared__ float s_sel_s[kTopK];                 // s (without bias) of the r-th selected expert
+  __shared__ int s_sel_e[kTopK];
+  __shared__ unsigned s_local_mask;
+  const int t = blockIdx.x;
+  const int e = threadIdx.x, lane = e & 31, group = e >> 5;
+  if (e < kTopK) {
+    s_sel_s[e] = 0.f;  // a non-finite logit can leave a rank without an expert: keep it in bounds
+    s_sel_e[e] = 0;
+  }
+
+  const float s = sigmoid_ref(logits[static_cast<int64_t>(t) * kExperts + e]);
+  const float sb = s + __bfloat162float(bias[e]);
+  if (zero_acc != nullptr) {
+    float4* row = reinterpret_cast<float4*>(zero_acc + static_cast<int64_t>(t) * kHidden);
+    for (int i = e; i < kHidden / 4; i += kExperts) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+
+  // Group score: the sum of the group's two largest s + bias (warp `group` is group `group`).
+  const float m1 = warp_max(sb);
+  const unsigned owners = __ballot_sync(0xffffffffu, sb == m1);
+  const float m2 = warp_max(lane == __ffs(static_cast<int>(owners)) - 1 ? -INFINITY : sb);
+  if (lane == 0) s_group_score[group] = m1 + m2;
+  __syncthreads();
+
+  // Kept: fewer than 4 groups rank above this one (higher score, or equal and a lower index).
+  const float mine = s_group_score[group];
+  int group_rank = 0;
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) {
+    const float other = s_group_score[j];
+    group_rank += (other > mine || (other == mine && j < group)) ? 1 : 0;
+  }
+  const bool kept = group_rank < kTopKGroups;
+  s_key[e] = kept ? sb : -INFINITY;
+  __syncthreads();
+
+  // Selected: fewer than 8 kept experts rank above this one; the rank is its pair index r.
+  if (kept) {
+    int rank = 0;
+    const float4* keys = reinterpret_cast<const float4*>(s_key);
+#pragma unroll 8
+    for (int f4 = 0; f4 < kExperts / 4; ++f4) {
+      const float4 k = keys[f4];
+      const int f = 4 * f4;
+      rank += (k.x > sb || (k.x == sb && f < e)) ? 1 : 0;
+      rank += (k.y > sb || (k.y == sb && f + 1 < e)) ? 1 : 0;
+      rank += (k.z > sb || (k.z == sb && f + 2 < e)) ? 1 : 0;
+      rank += (k.w > sb || (k.w == sb && f + 3 < e)) ? 1 : 0;
+    }
+    if (rank < kTopK) {
+      s_sel_s[rank] = s;
+      s_sel_e[rank] = e;
+    }
+  }
+  __syncthreads();
+
+  // Pair r = thread r: weights from s over the 8 (summed in r order), the local filter, one
+  // atomic per local pair, all issued together.
+  if (e < 32) {
+    float sum = 0.f;
+#pragma unroll
+    for (int r = 0; r < kTopK; ++r) sum += s_sel_s[r];
+    const int le = e < kTopK ? s_sel_e[e] - local_expert_offset : -1;
+    const bool local = e < kTopK && le >= 0 && le < kLocalExperts;
+    const unsigned mask = __ballot_sync(0xffffffffu, local);
+    if (local) {
+      const int pair = t * kTopK + e;
+      const int slot = atomicAdd(&counts[le], 1);
+      lists[le * T + slot] = pair;
+      pair_weight[pair] = (s_sel_s[e] / (sum + 1e-20f)) * routed_scaling_factor;
+    }
+    if (e == 0) {
+      s_local_mask = mask;
+      if (pair_mask != nullptr) pair_mask[t] = static_cast<uint8_t>(mask);
+    }
+  }
+  if (zero_g1 != nullptr) {
+    __syncthreads();
+    const unsigned mask = s_local_mask;
+#pragma unroll 1
+    for (int r = 0; r < kTopK; ++r) {
+      if (!(mask & (1u << r))) continue;  // block-uniform
+      float4* row = reinterpret_cast<float4*>(zero_g1 + static_cast<int64_t>(t * kTopK + r) * kGemm1Out);
+      for (int i = e; i < kGemm1Out / 4; i += kExperts) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1030,8 +1148,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   if (err == cudaSuccess && g1 != nullptr) err = cudaMemsetAsync(g1, 0, T8 * kGemm1Out * sizeof(float), stream);
 #endif
   if (err == cudaSuccess) {
-    const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
-    moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
+    const bool wide = T <= MOE_ROUTING_WIDE_MAX_T;
+    const unsigned routing_blocks = wide ? static_cast<unsigned>(T) : static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
+    (wide ? moe_routing_wide_kernel : moe_routing_kernel)<<<routing_blocks, wide ? kExperts : kThreads, 0, stream>>>(
         routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
         routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask);
     err = cudaGetLastError();
