@@ -173,7 +173,7 @@
 #ifndef MOE_COMPACT_EXPERT_SLOTS
 #define MOE_COMPACT_EXPERT_SLOTS 1
 #endif
-// @tunable MOE_ROUTING_WIDE_MAX_T: 0, 1024, 65536 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_ROUTING_WIDE_MAX_T: 0, 256, 1024, 65536 (default 256) when MOE_GEMM_IMPL=1
 // Up to this many tokens routing runs a CTA per token, a thread per expert (moe_routing_wide_kernel),
 // instead of a warp per token. ncu at real clocks (H200, session 8, results/gpu/2026-11-26-h200-s8):
 // the warp-per-token kernel takes 9.3 us at T=1 and 13.3 us at T=7 in one CTA, on the critical path
@@ -181,11 +181,14 @@
 // and top-8 rounds of shuffles, 8 atomics each waited for in turn). The wide kernel: warp j finds
 // group j's top-2 sum, each thread ranks its group among the 8 and its score among the kept
 // experts by counting (ties to the lower index, the order the rounds picked), the 8 local-expert
-// atomics go out together, and it lets GEMM1's CTAs launch at its start (PDL). Prediction (session
-// 8): routing 9-13 -> ~3 us; the call -6 to -9 us at T <= 80 (T=1 18.3 -> ~10 us, T=7 108 -> ~99),
-// T=901 ~-5 us; large T unchanged (its default keeps the warp kernel there).
+// atomics go out together, and it lets GEMM1's CTAs launch at its start (PDL). Predicted: the call
+// -6 to -9 us at T <= 80 (T=1 18.3 -> ~10 us). Measured (same call, H200): T=1 17.2 -> 14.0 us,
+// T=7 108.0 -> 100.3, T=16 172.8 -> 164.8, T=55 382.1 -> 371.1, T=901 445.5 -> 451.8 (+1.4%),
+// T=14107 2.00 -> 2.10 ms with the wide kernel there (65536); 19/19 PASS with 1024. Default 256:
+// the small-T band, where it gains; T=1 gained less than predicted (the rest there is the memset,
+// GEMM1's and GEMM2's empty grids and the SwiGLU and conversion launches).
 #ifndef MOE_ROUTING_WIDE_MAX_T
-#define MOE_ROUTING_WIDE_MAX_T 0
+#define MOE_ROUTING_WIDE_MAX_T 256
 #endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
