@@ -99,8 +99,8 @@
 // without wgmma once MOE_MID_TILE_MAX_T=65536) give each CTA whole units round-robin, row tiles of
 // a weight tile adjacent, instead of a contiguous share of iterations (moe_tc.cuh: UnitRange).
 // Why: at T=14107 the 32-pair units of the contiguous shares read each expert's weights once per
-// row tile (~14 times, ~20 GB from DRAM, 4.7 ms of the 9.2 ms portable call). Prediction (session 7,
-// not yet measured): portable T=14107 9.2 -> ~5-6 ms, T=11948 7.6 -> ~4.5-5; T <= 901 unchanged.
+// row tile (~14 times, ~20 GB from DRAM, 4.7 ms of the 9.2 ms portable call). Predicted (session
+// 7): portable T=14107 9.2 -> ~5-6 ms; measured 9440 -> 8012 us (results/gpu/2026-11-26-h200-s7).
 #ifndef MOE_WHOLE_UNITS_MIN_T
 #define MOE_WHOLE_UNITS_MIN_T 2048
 #endif
@@ -129,7 +129,8 @@
 // GEMM1's unit from MOE_WHOLE_UNITS_MIN_T tokens: 0 the mid tile (32 pairs x 64 X1 + 64 X2
 // columns, 4 warps), 1: 32 pairs x 128 columns (8 warps, A read half as often), 2: 64 pairs x 64
 // columns (8 warps, each W1 tile read from L2 half as often). ncu at T=14107 (portable, session 7):
-// 4.58 ms, tensor pipe 30% active, 8 warps per SM (179 registers), L2 44%, DRAM 7%. Not yet measured.
+// 4.58 ms, tensor pipe 30% active, 8 warps per SM (179 registers), L2 44%, DRAM 7%. Measured
+// (session 7): 1 is 7272 -> 8000 us, 2 is 7544 (slower: 8 warps under one barrier).
 #ifndef MOE_WHOLE_GEMM1_TILE
 #define MOE_WHOLE_GEMM1_TILE 0
 #endif
@@ -380,7 +381,10 @@
 // folder holds moe_wgmma_sideload.h: their compute_90a PTX (scripts/device/sideload-ptx.sh writes
 // it; git ignores it), loaded through the driver at the first call (afg_sideload.cuh) on a
 // compute-capability 9.0 device; else, or when the driver refuses it, the mma.sync path runs.
-// Written in session 7, not yet built or measured (scripts/device/ptx-jit-probe.sh first).
+// Measured (H200, session 8, results/gpu/2026-11-26-h200-s8): portable with the header T=14107
+// 7372 -> 1986 us, T=901 700 -> 448 (the sm_90a build 2057 / 446 in the same call), 3/3 PASS; the
+// PTX loads in 700 ms cold, 1 ms from the driver's JIT cache. The python solution (pack --binding
+// python) reaches the same kernels without carrying PTX.
 #ifndef MOE_WGMMA_SIDELOAD
 #define MOE_WGMMA_SIDELOAD 1
 #endif
