@@ -38,9 +38,12 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # its default path was refactored into the same helpers, so the sweep's default rows check it too).
 # Session 8 ran that list (results/gpu/2026-11-26-h200-s8): compact expert slots and the compact
 # select became defaults, the rest is recorded at its tunable. Pending: routing with a CTA per token
-# (MOE_ROUTING_WIDE_MAX_T; ncu put the warp-per-token routing at 9-13 us at small T).
+# (MOE_ROUTING_WIDE_MAX_T; ncu put the warp-per-token routing at 9-13 us at small T): default up
+# to 256 tokens since. Pending: the small tiles' whole weight slice asked of L2 at CTA start
+# (MOE_L2_PREFETCH), and the select's thread count again now that it is compact.
 checks=(
-  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 1a4c6ba1 5e8dc11c|MOE_ROUTING_WIDE_MAX_T=1024|MOE_ROUTING_WIDE_MAX_T=65536"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e 5eadab1e|MOE_L2_PREFETCH=1"
+  "$indexer|3eab2c37 8635db8f 30cecff1|INDEXER_SELECT_THREADS=1024|INDEXER_SELECT_THREADS=256|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

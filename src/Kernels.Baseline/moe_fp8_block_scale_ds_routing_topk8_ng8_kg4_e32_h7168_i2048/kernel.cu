@@ -218,6 +218,19 @@
 #ifndef MOE_STAGE_KBLOCKS
 #define MOE_STAGE_KBLOCKS 1
 #endif
+// @tunable MOE_L2_PREFETCH: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: a tile CTA of the streamed GEMMs (gemm1_fp8_kernel, gemm2_small_kernel: T <= 64 by default)
+// asks L2 for its whole weight slice as soon as it knows its expert, one bulk prefetch per weight
+// row (cp.async.bulk.prefetch.L2: the row's K range of the split, 896 contiguous bytes in GEMM1,
+// 1024 in GEMM2), before it reads its pair list; the cp.async stages then mostly hit L2. Why: ncu
+// (H200, session 8) has GEMM1 at 60% of DRAM peak at T=7 and 72% at T=16, GEMM2 at 52% / 67%,
+// Triton's at 80-85%: each CTA has at most one 16 KB stage in flight, issues nothing during its
+// startup (count, pair list, barrier), and asks DRAM for 128-byte pieces 7 KB apart. Prediction
+// (session 8): GEMM1 and GEMM2 -15 to -25% at T <= 16 (T=7 100 -> ~85 us), -5 to -10% at T=52-62.
+// Risk: the resident CTAs' slices (~660 x 112 KB) exceed L2, so lines may be evicted before use.
+#ifndef MOE_L2_PREFETCH
+#define MOE_L2_PREFETCH 0
+#endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
 // scales into shared memory with the block's own cp.async group instead of plain global loads in

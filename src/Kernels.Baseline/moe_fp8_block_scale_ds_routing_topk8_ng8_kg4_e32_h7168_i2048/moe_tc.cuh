@@ -133,6 +133,16 @@ __device__ __forceinline__ void store_gemm1_tile(const float (&acc1)[MT][2][4], 
 }
 
 // ------------------------------------------------------------------------------------------------
+// MOE_L2_PREFETCH: asks L2 for `bytes` contiguous bytes from `src` (16-byte aligned, a multiple of 16),
+// without waiting; a bulk prefetch on sm_90, one line prefetch per 128 bytes before it.
+__device__ __forceinline__ void prefetch_l2(const uint8_t* src, int bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"(bytes) : "memory");
+#else
+  for (int i = 0; i < bytes; i += 128) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(src + i));
+#endif
+}
+
 // GEMM1 (+ SwiGLU when not split): pairs of expert le (blockIdx.z / splits), K blocks of split.
 __global__ void __launch_bounds__(kTcThreads)
 gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
@@ -387,12 +397,18 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
   const int g = lane >> 2, tq = lane & 3;
+  const int kb_begin = split * kHiddenBlocks / splits;
+  const int kb_end = (split + 1) * kHiddenBlocks / splits;
+  if (MOE_L2_PREFETCH) {
+    // The split's K range of the tile's BN X1 rows, then of the matching BN X2 rows.
+    for (int row = tid; row < 2 * BN; row += Tile::Threads) {
+      const int w_row = row < BN ? n0 + row : kInter + n0 + (row - BN);
+      prefetch_l2(w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb_begin * kQBlock, (kb_end - kb_begin) * kQBlock);
+    }
+  }
 
   load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
-
-  const int kb_begin = split * kHiddenBlocks / splits;
-  const int kb_end = (split + 1) * kHiddenBlocks / splits;
   // The tile's X1 and X2 columns lie in one 128-row scale block each (BN <= 128, aligned).
   const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
   const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
@@ -717,12 +733,17 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const int cnt = counts[le];
   if (m0 >= cnt) return;  // block-uniform
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int kb_begin = split * kInterBlocks / splits;
+  const int kb_end = (split + 1) * kInterBlocks / splits;
+  if (MOE_L2_PREFETCH) {
+    // The split's K range of the tile's BN W2 rows.
+    for (int row = tid; row < Tile::BN; row += Tile::Threads)
+      prefetch_l2(w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb_begin * kQBlock, (kb_end - kb_begin) * kQBlock);
+  }
 
   load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
 
-  const int kb_begin = split * kInterBlocks / splits;
-  const int kb_end = (split + 1) * kInterBlocks / splits;
   const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
   const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
 
