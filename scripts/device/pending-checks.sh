@@ -40,10 +40,13 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # select became defaults, the rest is recorded at its tunable. Pending: routing with a CTA per token
 # (MOE_ROUTING_WIDE_MAX_T; ncu put the warp-per-token routing at 9-13 us at small T): default up
 # to 256 tokens since. Pending: the small tiles' whole weight slice asked of L2 at CTA start
-# (MOE_L2_PREFETCH), and the select's thread count again now that it is compact.
+# (MOE_L2_PREFETCH: 1 measured 20-30% slower, 2 pending), and the select's thread count again
+# now that it is compact (1024 passed its quick set, 10% faster: full run pending); the tiny-T
+# split plan (MOE_TINY_T).
 checks=(
-  "$moe|b8f4f012 a7c2bcfd 81955b1e 5eadab1e|MOE_L2_PREFETCH=1"
-  "$indexer|3eab2c37 8635db8f 30cecff1|INDEXER_SELECT_THREADS=1024|INDEXER_SELECT_THREADS=256|quick"
+  "$indexer|3eab2c37 8635db8f|INDEXER_SELECT_THREADS=1024"
+  "$moe|e05c6c03 b8f4f012 8cba5890 2e69caee a7c2bcfd 6230e838|MOE_TINY_T=32|MOE_TINY_T=32,MOE_TINY_GEMM1_SPLITS=8 MOE_TINY_T=32,MOE_TINY_GEMM2_SPLITS=2 MOE_TINY_T=32,MOE_TINY_GEMM1_SPLITS=28,MOE_TINY_GEMM2_SPLITS=8"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e|MOE_L2_PREFETCH=2||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
@@ -57,7 +60,8 @@ for check in "${checks[@]}"; do
   # ONLY=<part of a definition name> runs the checks of matching definitions alone.
   case "$definition" in *"${ONLY:-}"*) ;; *) continue ;; esac
   settings=("" "$variant")
-  [ -n "$others" ] && settings+=("$others")
+  # More settings to compare: space-separated (a setting itself is NAME=V[,NAME=V]).
+  if [ -n "$others" ]; then read -ra more <<< "$others"; settings+=("${more[@]}"); fi
   echo "== $definition: default vs $variant ${others:+vs $others}"
   rm -f "$out/sweep.jsonl"
   OUT="$out" SWEEP_ARGS="${args:-}" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 ))

@@ -218,16 +218,20 @@
 #ifndef MOE_STAGE_KBLOCKS
 #define MOE_STAGE_KBLOCKS 1
 #endif
-// @tunable MOE_L2_PREFETCH: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_L2_PREFETCH: 0, 1, 2 (default 0) when MOE_GEMM_IMPL=1
 // 1: a tile CTA of the streamed GEMMs (gemm1_fp8_kernel, gemm2_small_kernel: T <= 64 by default)
 // asks L2 for its whole weight slice as soon as it knows its expert, one bulk prefetch per weight
 // row (cp.async.bulk.prefetch.L2: the row's K range of the split, 896 contiguous bytes in GEMM1,
-// 1024 in GEMM2), before it reads its pair list; the cp.async stages then mostly hit L2. Why: ncu
-// (H200, session 8) has GEMM1 at 60% of DRAM peak at T=7 and 72% at T=16, GEMM2 at 52% / 67%,
-// Triton's at 80-85%: each CTA has at most one 16 KB stage in flight, issues nothing during its
-// startup (count, pair list, barrier), and asks DRAM for 128-byte pieces 7 KB apart. Prediction
-// (session 8): GEMM1 and GEMM2 -15 to -25% at T <= 16 (T=7 100 -> ~85 us), -5 to -10% at T=52-62.
-// Risk: the resident CTAs' slices (~660 x 112 KB) exceed L2, so lines may be evicted before use.
+// 1024 in GEMM2), before it reads its pair list; 2: only the slice's first two K blocks (the ones
+// its startup would otherwise leave unrequested). Why: ncu (H200, session 8) has GEMM1 at 60% of
+// DRAM peak at T=7 and 72% at T=16, GEMM2 at 52% / 67%, Triton's at 80-85%: each CTA has at most
+// one 16 KB stage in flight, issues nothing during its startup (count, pair list, barrier), and
+// asks DRAM for 128-byte pieces 7 KB apart. Predicted (session 8): -15 to -25% at T <= 16.
+// Measured with 1 (same call, H200): slower everywhere, T=7 100.2 -> 119.2 us, T=16 164.3 -> 208.8,
+// T=55 370.4 -> 487.7, T=62 343.6 -> 446.7 (19/19 PASS): the resident CTAs' slices (~660 x 112
+// KB) exceed the 50 MB L2, so prefetched lines are evicted before their stage asks for them and
+// DRAM serves them twice (+20-30% time, about the share evicted). 2 bounds the lines ahead to ~21
+// MB: not yet measured.
 #ifndef MOE_L2_PREFETCH
 #define MOE_L2_PREFETCH 0
 #endif
@@ -268,6 +272,25 @@
 // instead of 64 takes T=80 from stream-K to split tiles, 420 -> 396 us.
 #ifndef MOE_SMALL_T
 #define MOE_SMALL_T 256
+#endif
+// @tunable MOE_TINY_T: 0, 16, 32 (default 0) when MOE_GEMM_IMPL=1
+// Up to this many tokens the split-K tiles use MOE_TINY_GEMM1_SPLITS / MOE_TINY_GEMM2_SPLITS
+// instead of MOE_GEMM1_SPLITS / MOE_GEMM2_SPLITS. Why: at T=7 about 5 local experts receive pairs,
+// so GEMM2's active CTAs (5 x 56 column tiles x 2 splits = 560) are less than one wave and its time
+// is one CTA's 8 K blocks, each a DRAM round trip with one stage in flight (ncu: 30.7 us at 52% of
+// DRAM peak); more splits put more CTAs, hence more bytes, in flight. Session 4 measured GEMM2
+// splits 4 at T=7 103 us vs 107 with 2 (the default chose 2 for T=55). Prediction (session 8): T=7
+// 100 -> ~92 us with GEMM2 4 and GEMM1 14 splits, T=14-16 -3 to -5%.
+#ifndef MOE_TINY_T
+#define MOE_TINY_T 0
+#endif
+// @tunable MOE_TINY_GEMM1_SPLITS: 8, 14, 28 (default 14) when MOE_TINY_T=16|32
+#ifndef MOE_TINY_GEMM1_SPLITS
+#define MOE_TINY_GEMM1_SPLITS 14
+#endif
+// @tunable MOE_TINY_GEMM2_SPLITS: 2, 4, 8 (default 4) when MOE_TINY_T=16|32
+#ifndef MOE_TINY_GEMM2_SPLITS
+#define MOE_TINY_GEMM2_SPLITS 4
 #endif
 // @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 8) when MOE_GEMM_IMPL=1
 // H200, session 4: 8 instead of 4: T=14 202 -> 194 us, T=55 379 -> 375; 2: T=14 228.
@@ -1112,8 +1135,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const int Ti = static_cast<int>(T);
 #if MOE_GEMM_IMPL == 1
   const bool small = T <= MOE_SMALL_T;
-  const int split1 = small ? MOE_GEMM1_SPLITS : 1;
-  const int split2 = small ? MOE_GEMM2_SPLITS : 1;
+  const bool tiny = T <= MOE_TINY_T;  // few active experts: more splits for more CTAs in flight
+  const int split1 = small ? (tiny ? MOE_TINY_GEMM1_SPLITS : MOE_GEMM1_SPLITS) : 1;
+  const int split2 = small ? (tiny ? MOE_TINY_GEMM2_SPLITS : MOE_GEMM2_SPLITS) : 1;
   // The streamed bands (16- or 32-pair tiles), and whether they run stream-K (sums through G1).
   // The wgmma GEMMs (unsplit) above MOE_WGMMA_MIN_T when this library was built for sm_90a; else
   // the streamed tiles of moe_tc.cuh up to their bands' limits, the 64-pair mma.sync tiles above.

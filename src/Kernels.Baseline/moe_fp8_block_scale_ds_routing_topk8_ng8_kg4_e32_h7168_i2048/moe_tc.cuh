@@ -143,6 +143,9 @@ __device__ __forceinline__ void prefetch_l2(const uint8_t* src, int bytes) {
 #endif
 }
 
+// The K blocks of a slice of `blocks` that MOE_L2_PREFETCH asks for: all (1) or the first two (2).
+__device__ __forceinline__ int prefetch_blocks(int blocks) { return MOE_L2_PREFETCH == 2 && blocks > 2 ? 2 : blocks; }
+
 // GEMM1 (+ SwiGLU when not split): pairs of expert le (blockIdx.z / splits), K blocks of split.
 __global__ void __launch_bounds__(kTcThreads)
 gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
@@ -403,7 +406,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     // The split's K range of the tile's BN X1 rows, then of the matching BN X2 rows.
     for (int row = tid; row < 2 * BN; row += Tile::Threads) {
       const int w_row = row < BN ? n0 + row : kInter + n0 + (row - BN);
-      prefetch_l2(w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb_begin * kQBlock, (kb_end - kb_begin) * kQBlock);
+      prefetch_l2(w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb_begin * kQBlock, prefetch_blocks(kb_end - kb_begin) * kQBlock);
     }
   }
 
@@ -738,7 +741,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   if (MOE_L2_PREFETCH) {
     // The split's K range of the tile's BN W2 rows.
     for (int row = tid; row < Tile::BN; row += Tile::Threads)
-      prefetch_l2(w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb_begin * kQBlock, (kb_end - kb_begin) * kQBlock);
+      prefetch_l2(w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb_begin * kQBlock, prefetch_blocks(kb_end - kb_begin) * kQBlock);
   }
 
   load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
