@@ -32,9 +32,12 @@
 
 #include <cuda_fp8.h>
 
-// @tunable INDEXER_SELECT_THREADS: 256, 512, 1024 (default 512)
+// @tunable INDEXER_SELECT_THREADS: 256, 512, 1024 (default 1024)
+// H200, session 8 (results/gpu/2026-11-26-h200-s8), with the compact select: 15 rows x 91 pages
+// 23.1 -> 20.7 us with 1024 instead of 512, 27 x 91 30.2 -> 27.9, 256 slower (29.9 / 36.7);
+// 128/128 PASS with 1024. Default since (512 was chosen for the v2 select with per-thread atomics).
 #ifndef INDEXER_SELECT_THREADS
-#define INDEXER_SELECT_THREADS 512
+#define INDEXER_SELECT_THREADS 1024
 #endif
 // @tunable INDEXER_SELECT_COMPACT: 0, 1 (default 1)
 // 1: after the select's first two radix passes (16 bits) one scan writes the ids of every key

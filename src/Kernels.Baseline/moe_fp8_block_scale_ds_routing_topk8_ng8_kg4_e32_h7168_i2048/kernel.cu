@@ -231,7 +231,8 @@
 // T=55 370.4 -> 487.7, T=62 343.6 -> 446.7 (19/19 PASS): the resident CTAs' slices (~660 x 112
 // KB) exceed the 50 MB L2, so prefetched lines are evicted before their stage asks for them and
 // DRAM serves them twice (+20-30% time, about the share evicted). 2 bounds the lines ahead to ~21
-// MB: not yet measured.
+// MB: also slower (same session, next call: T=7 100.7 -> 102.7, T=16 165.1 -> 170.6, T=55 371.1 ->
+// 380.3). More requests in flight per CTA do not raise the small tiles' DRAM rate (see MOE_TINY_T).
 #ifndef MOE_L2_PREFETCH
 #define MOE_L2_PREFETCH 0
 #endif
@@ -280,7 +281,13 @@
 // is one CTA's 8 K blocks, each a DRAM round trip with one stage in flight (ncu: 30.7 us at 52% of
 // DRAM peak); more splits put more CTAs, hence more bytes, in flight. Session 4 measured GEMM2
 // splits 4 at T=7 103 us vs 107 with 2 (the default chose 2 for T=55). Prediction (session 8): T=7
-// 100 -> ~92 us with GEMM2 4 and GEMM1 14 splits, T=14-16 -3 to -5%.
+// 100 -> ~92 us with GEMM2 4 and GEMM1 14 splits, T=14-16 -3 to -5%. Measured (H200, session 8,
+// one call, T = 1 / 7 / 14 / 15 / 16 / 32 in us): default 13.9 / 100.1 / 191.0 / 147.7 / 165.1 /
+// 204.1; 14 + 4 splits 17.0 / 104.8 / 193.9 / 151.3 / 171.5 / 216.1; 8 + 4: 15.2 / 101.4 / 190.8 /
+// 148.5 / 167.7 / 204.8; 14 + 2: 15.9 / 103.1 / ...; 28 + 8: 23.5 / 134.5 / 231.2 / ... (19/19 PASS
+// with 14 + 4). No split count beats the default: more CTAs in flight do not raise the DRAM rate
+// (nor did L2 prefetch, MOE_L2_PREFETCH), so the small tiles' bound is not requests in flight.
+// Default stays 0.
 #ifndef MOE_TINY_T
 #define MOE_TINY_T 0
 #endif
