@@ -1,0 +1,179 @@
+// DRAM read rate of the MoE small-T weight streams, by access pattern (issue #6, session 8).
+//
+// Question: the split-K tile GEMMs read W1 at 60-72% of DRAM peak at T <= 16 (ncu), and neither
+// more CTAs in flight (more splits), more stages, nor an L2 prefetch of the CTA's slice helped. Is
+// the pattern itself the bound: each stage asks for 128 bytes of 128 rows that lie 7168 bytes
+// apart, and the 8 split CTAs of a row read its other 128-byte pieces at other times?
+// This reads the W1 bytes of E experts ([E][4096][7168] fp8) with cp.async stages in several tile
+// shapes, no math, and prints the rate of each against a contiguous read of the same bytes.
+// Tile (R, C, S, stages): R weight rows per CTA (R/2 X1 rows n0.. and the matching R/2 X2 rows
+// 2048 + n0.., as GEMM1 pairs them), C contiguous bytes of each row per stage, S bytes of K per
+// CTA (7168 / S splits), grid (column tiles, 1, experts x splits) with the column tile fastest, as
+// gemm1_fp8_kernel launches. The default small tile is R=128, C=128, S=896, 2 stages.
+// Build: nvcc -gencode arch=compute_90,code=sm_90 -O3 -std=c++17 dram_pattern_probe.cu
+#include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <cuda_runtime.h>
+
+namespace {
+
+constexpr int kRows = 4096;    // W1 rows per expert (X1 then X2)
+constexpr int kHidden = 7168;  // bytes per row
+constexpr int kThreads = 128;
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+  const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem) : "memory");
+}
+
+template <int R, int C, int S, int kStages>
+__global__ void __launch_bounds__(kThreads) tile_read(const uint8_t* __restrict__ w, unsigned* __restrict__ sink) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  static_assert(kHidden % S == 0 && S % C == 0 && C % 16 == 0 && (R * C / 16) % kThreads == 0, "tile shape");
+  constexpr int kSplits = kHidden / S;
+  constexpr int kSteps = S / C;
+  constexpr int kPieces = R * C / 16;  // 16-byte pieces per stage
+  const int n0 = blockIdx.x * (R / 2);
+  const int expert = blockIdx.z / kSplits, split = blockIdx.z % kSplits;
+  const int k0 = split * S;
+  const uint8_t* base = w + static_cast<size_t>(expert) * kRows * kHidden;
+  auto load = [&](int step, int stage) {
+    if (step < kSteps) {
+      uint8_t* dst = smem + stage * R * C;
+#pragma unroll 4
+      for (int p = threadIdx.x; p < kPieces; p += kThreads) {
+        const int r = p / (C / 16), c = (p % (C / 16)) * 16;
+        const int row = r < R / 2 ? n0 + r : kRows / 2 + n0 + (r - R / 2);
+        cp_async16(dst + r * C + c, base + static_cast<size_t>(row) * kHidden + k0 + step * C + c);
+      }
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  for (int s = 0; s < kStages - 1; ++s) load(s, s);
+  unsigned acc = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    load(step + kStages - 1, (step + kStages - 1) % kStages);
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
+    __syncthreads();
+    acc += reinterpret_cast<const unsigned*>(smem + (step % kStages) * R * C)[threadIdx.x];  // touch the stage
+    __syncthreads();
+  }
+  if (acc == 0x9e3779b9u) sink[0] = acc;  // keeps the reads; practically never true
+}
+
+// The same bytes, each CTA reading one contiguous range of S bytes... of whole rows.
+template <int kStages>
+__global__ void __launch_bounds__(kThreads) contiguous_read(const uint8_t* __restrict__ w, size_t bytes_per_cta, unsigned* sink) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  constexpr int kStage = 16384;
+  const uint8_t* base = w + blockIdx.x * bytes_per_cta;
+  const int steps = static_cast<int>(bytes_per_cta / kStage);
+  auto load = [&](int step, int stage) {
+    if (step < steps)
+      for (int p = threadIdx.x; p < kStage / 16; p += kThreads) cp_async16(smem + stage * kStage + p * 16, base + static_cast<size_t>(step) * kStage + p * 16);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  for (int s = 0; s < kStages - 1; ++s) load(s, s);
+  unsigned acc = 0;
+  for (int step = 0; step < steps; ++step) {
+    load(step + kStages - 1, (step + kStages - 1) % kStages);
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
+    __syncthreads();
+    acc += reinterpret_cast<const unsigned*>(smem + (step % kStages) * kStage)[threadIdx.x];
+    __syncthreads();
+  }
+  if (acc == 0x9e3779b9u) sink[0] = acc;
+}
+
+__global__ void flush_l2(const uint4* __restrict__ src, size_t n, unsigned* sink) {
+  unsigned acc = 0;
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) acc ^= src[i].x;
+  if (acc == 0x9e3779b9u) sink[0] = acc;
+}
+
+struct Buffers {
+  const uint8_t* w;
+  const uint4* flush;
+  size_t flush_n;
+  unsigned* sink;
+};
+
+// Median of `reps` timed launches, L2 flushed before each; returns microseconds.
+template <typename Launch>
+float time_us(const Buffers& b, Launch&& launch, int reps = 7) {
+  float t[16];
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  for (int i = 0; i < reps; ++i) {
+    flush_l2<<<1024, 256>>>(b.flush, b.flush_n, b.sink);
+    cudaEventRecord(start);
+    launch();
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    cudaEventElapsedTime(&t[i], start, stop);
+  }
+  for (int i = 0; i < reps; ++i)
+    for (int j = i + 1; j < reps; ++j)
+      if (t[j] < t[i]) { const float x = t[i]; t[i] = t[j]; t[j] = x; }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return t[reps / 2] * 1000.f;
+}
+
+template <int R, int C, int S, int kStages>
+void run_tile(const Buffers& b, int experts, float contiguous_us, const char* note) {
+  const int smem = kStages * R * C;
+  cudaFuncSetAttribute(tile_read<R, C, S, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  int per_sm = 0;
+  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, tile_read<R, C, S, kStages>, kThreads, smem);
+  const dim3 grid(2048 / (R / 2), 1, experts * (kHidden / S));
+  const float us = time_us(b, [&] { tile_read<R, C, S, kStages><<<grid, kThreads, smem>>>(b.w, b.sink); });
+  const double bytes = static_cast<double>(experts) * kRows * kHidden;
+  printf("| %d | R=%d C=%d S=%d stages=%d %s | %d | %d | %.1f | %.0f | %.2f |\n", experts, R, C, S, kStages, note,
+         grid.x * grid.z, per_sm, us, bytes / us / 1e3, contiguous_us / us);
+}
+
+}  // namespace
+
+int main() {
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  const size_t experts_max = 32;
+  const size_t w_bytes = experts_max * kRows * kHidden;  // 940 MB, the local experts' W1
+  const size_t flush_bytes = size_t(256) << 20;
+  uint8_t* w = nullptr;
+  uint4* flush = nullptr;
+  unsigned* sink = nullptr;
+  if (cudaMalloc(&w, w_bytes) != cudaSuccess || cudaMalloc(&flush, flush_bytes) != cudaSuccess || cudaMalloc(&sink, 16) != cudaSuccess) {
+    printf("allocation failed\n");
+    return 1;
+  }
+  cudaMemset(w, 1, w_bytes);
+  cudaMemset(flush, 2, flush_bytes);
+  const Buffers b{w, flush, flush_bytes / sizeof(uint4), sink};
+  printf("%s, %d SMs; W1 of E experts read once, L2 flushed, median of 7 (GB/s = bytes / time)\n\n", prop.name, prop.multiProcessorCount);
+  printf("| E | tile | CTAs | CTAs/SM | us | GB/s | vs contiguous |\n|---|---|---|---|---|---|---|\n");
+  for (int experts : {5, 29}) {
+    const size_t bytes = static_cast<size_t>(experts) * kRows * kHidden;
+    const size_t per_cta = bytes / (static_cast<size_t>(prop.multiProcessorCount) * 6) / 16384 * 16384;
+    const int ctas = static_cast<int>(bytes / per_cta);
+    cudaFuncSetAttribute(contiguous_read<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * 16384);
+    const float cont = time_us(b, [&] { contiguous_read<2><<<ctas, kThreads, 2 * 16384>>>(w, per_cta, sink); });
+    printf("| %d | contiguous %zu KB per CTA, 16 KB stages x 2 | %d | - | %.1f | %.0f | 1.00 |\n", experts, per_cta >> 10, ctas, cont,
+           static_cast<double>(ctas) * per_cta / cont / 1e3);
+    run_tile<128, 128, 896, 2>(b, experts, cont, "(the default small tile)");
+    run_tile<128, 128, 896, 4>(b, experts, cont, "");
+    run_tile<128, 256, 1792, 2>(b, experts, cont, "(4 splits)");
+    run_tile<128, 128, 1792, 2>(b, experts, cont, "(4 splits)");
+    run_tile<64, 256, 1792, 2>(b, experts, cont, "");
+    run_tile<64, 256, 7168, 2>(b, experts, cont, "(no split)");
+    run_tile<32, 512, 7168, 2>(b, experts, cont, "(no split)");
+    run_tile<16, 1024, 7168, 2>(b, experts, cont, "(no split)");
+    run_tile<32, 512, 3584, 2>(b, experts, cont, "(2 splits)");
+  }
+  const cudaError_t err = cudaDeviceSynchronize();
+  printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));
+  return err == cudaSuccess ? 0 : 1;
+}
