@@ -27,8 +27,19 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem) : "memory");
 }
 
+// Extras that model the GEMM's CTAs (Extra): kEmptySlots: the grid has 32 expert slots and the CTAs of
+// slots >= E read their expert's count and return (the tile GEMMs' empty CTAs: 27 of 32 slots at
+// T=7); kChain: a CTA first reads its count, then a list entry that depends on it (the pair list),
+// before its first copy; kSpinCycles: each stage is held that long between its barriers (the MMAs).
+struct Extra {
+  bool empty_slots = false;
+  bool chain = false;
+  int spin_cycles = 0;
+};
+
 template <int R, int C, int S, int kStages>
-__global__ void __launch_bounds__(kThreads) tile_read(const uint8_t* __restrict__ w, unsigned* __restrict__ sink) {
+__global__ void __launch_bounds__(kThreads) tile_read(const uint8_t* __restrict__ w, unsigned* __restrict__ sink,
+                                                      const int* __restrict__ counts, Extra extra) {
   extern __shared__ __align__(16) uint8_t smem[];
   static_assert(kHidden % S == 0 && S % C == 0 && C % 16 == 0 && (R * C / 16) % kThreads == 0, "tile shape");
   constexpr int kSplits = kHidden / S;
@@ -36,6 +47,14 @@ __global__ void __launch_bounds__(kThreads) tile_read(const uint8_t* __restrict_
   constexpr int kPieces = R * C / 16;  // 16-byte pieces per stage
   const int n0 = blockIdx.x * (R / 2);
   const int expert = blockIdx.z / kSplits, split = blockIdx.z % kSplits;
+  if (extra.empty_slots || extra.chain) {
+    __shared__ int s_first;
+    const int cnt = counts[expert];
+    if (cnt == 0) return;  // block-uniform: an empty slot
+    if (extra.chain && threadIdx.x == 0) s_first = counts[64 + (cnt & 31)];  // a load that needs the first
+    __syncthreads();
+    if (extra.chain && s_first == 0x7fffffff) return;  // never: counts[64..] are 1
+  }
   const int k0 = split * S;
   const uint8_t* base = w + static_cast<size_t>(expert) * kRows * kHidden;
   auto load = [&](int step, int stage) {
@@ -57,6 +76,11 @@ __global__ void __launch_bounds__(kThreads) tile_read(const uint8_t* __restrict_
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
     __syncthreads();
     acc += reinterpret_cast<const unsigned*>(smem + (step % kStages) * R * C)[threadIdx.x];  // touch the stage
+    if (extra.spin_cycles > 0) {
+      const long long until = clock64() + extra.spin_cycles;
+      while (clock64() < until) {
+      }
+    }
     __syncthreads();
   }
   if (acc == 0x9e3779b9u) sink[0] = acc;  // keeps the reads; practically never true
@@ -97,6 +121,7 @@ struct Buffers {
   const uint4* flush;
   size_t flush_n;
   unsigned* sink;
+  int* counts;  // [0, 32): 1 for the first E experts, else 0; [64, 96): 1
 };
 
 // Median of `reps` timed launches, L2 flushed before each; returns microseconds.
@@ -123,13 +148,16 @@ float time_us(const Buffers& b, Launch&& launch, int reps = 7) {
 }
 
 template <int R, int C, int S, int kStages>
-void run_tile(const Buffers& b, int experts, float contiguous_us, const char* note) {
+void run_tile(const Buffers& b, int experts, float contiguous_us, const char* note, Extra extra = {}) {
   const int smem = kStages * R * C;
   cudaFuncSetAttribute(tile_read<R, C, S, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   int per_sm = 0;
   cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, tile_read<R, C, S, kStages>, kThreads, smem);
-  const dim3 grid(2048 / (R / 2), 1, experts * (kHidden / S));
-  const float us = time_us(b, [&] { tile_read<R, C, S, kStages><<<grid, kThreads, smem>>>(b.w, b.sink); });
+  int host_counts[96] = {};
+  for (int e = 0; e < 96; ++e) host_counts[e] = e < 32 ? (e < experts ? 1 : 0) : 1;
+  cudaMemcpy(b.counts, host_counts, sizeof(host_counts), cudaMemcpyHostToDevice);
+  const dim3 grid(2048 / (R / 2), 1, (extra.empty_slots ? 32 : experts) * (kHidden / S));
+  const float us = time_us(b, [&] { tile_read<R, C, S, kStages><<<grid, kThreads, smem>>>(b.w, b.sink, b.counts, extra); });
   const double bytes = static_cast<double>(experts) * kRows * kHidden;
   printf("| %d | R=%d C=%d S=%d stages=%d %s | %d | %d | %.1f | %.0f | %.2f |\n", experts, R, C, S, kStages, note,
          grid.x * grid.z, per_sm, us, bytes / us / 1e3, contiguous_us / us);
@@ -146,13 +174,15 @@ int main() {
   uint8_t* w = nullptr;
   uint4* flush = nullptr;
   unsigned* sink = nullptr;
-  if (cudaMalloc(&w, w_bytes) != cudaSuccess || cudaMalloc(&flush, flush_bytes) != cudaSuccess || cudaMalloc(&sink, 16) != cudaSuccess) {
+  int* counts = nullptr;
+  if (cudaMalloc(&w, w_bytes) != cudaSuccess || cudaMalloc(&flush, flush_bytes) != cudaSuccess || cudaMalloc(&sink, 16) != cudaSuccess ||
+      cudaMalloc(&counts, 96 * sizeof(int)) != cudaSuccess) {
     printf("allocation failed\n");
     return 1;
   }
   cudaMemset(w, 1, w_bytes);
   cudaMemset(flush, 2, flush_bytes);
-  const Buffers b{w, flush, flush_bytes / sizeof(uint4), sink};
+  const Buffers b{w, flush, flush_bytes / sizeof(uint4), sink, counts};
   printf("%s, %d SMs; W1 of E experts read once, L2 flushed, median of 7 (GB/s = bytes / time)\n\n", prop.name, prop.multiProcessorCount);
   printf("| E | tile | CTAs | CTAs/SM | us | GB/s | vs contiguous |\n|---|---|---|---|---|---|---|\n");
   for (int experts : {5, 29}) {
@@ -164,6 +194,12 @@ int main() {
     printf("| %d | contiguous %zu KB per CTA, 16 KB stages x 2 | %d | - | %.1f | %.0f | 1.00 |\n", experts, per_cta >> 10, ctas, cont,
            static_cast<double>(ctas) * per_cta / cont / 1e3);
     run_tile<128, 128, 896, 2>(b, experts, cont, "(the default small tile)");
+    // What the GEMM adds to the default tile, one piece at a time, then together.
+    run_tile<128, 128, 896, 2>(b, experts, cont, "+ empty slots up to 32", Extra{true, false, 0});
+    run_tile<128, 128, 896, 2>(b, experts, cont, "+ count and list reads first", Extra{false, true, 0});
+    run_tile<128, 128, 896, 2>(b, experts, cont, "+ 500 cycles per stage", Extra{false, false, 500});
+    run_tile<128, 128, 896, 2>(b, experts, cont, "+ 1500 cycles per stage", Extra{false, false, 1500});
+    run_tile<128, 128, 896, 2>(b, experts, cont, "+ all three (500 cycles)", Extra{true, true, 500});
     run_tile<128, 128, 896, 4>(b, experts, cont, "");
     run_tile<128, 256, 1792, 2>(b, experts, cont, "(4 splits)");
     run_tile<128, 128, 1792, 2>(b, experts, cont, "(4 splits)");
