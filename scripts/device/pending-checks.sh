@@ -42,11 +42,11 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # to 256 tokens since. Pending: the small tiles' whole weight slice asked of L2 at CTA start
 # (MOE_L2_PREFETCH: 1 measured 20-30% slower, 2 pending), and the select's thread count again
 # now that it is compact (1024 passed its quick set, 10% faster: full run pending); the tiny-T
-# split plan (MOE_TINY_T).
+# split plan (MOE_TINY_T). Ran: the select's 1024 threads became the default; the tiny-T splits and
+# the partial prefetch were slower. Pending: the tile kernels' loads addressed once per tile
+# (MOE_TILE_LOADER; the SASS of a K block was mostly load addressing).
 checks=(
-  "$indexer|3eab2c37 8635db8f|INDEXER_SELECT_THREADS=1024"
-  "$moe|e05c6c03 b8f4f012 8cba5890 2e69caee a7c2bcfd 6230e838|MOE_TINY_T=32|MOE_TINY_T=32,MOE_TINY_GEMM1_SPLITS=8 MOE_TINY_T=32,MOE_TINY_GEMM2_SPLITS=2 MOE_TINY_T=32,MOE_TINY_GEMM1_SPLITS=28,MOE_TINY_GEMM2_SPLITS=8"
-  "$moe|b8f4f012 a7c2bcfd 81955b1e|MOE_L2_PREFETCH=2||quick"
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 5eadab1e|MOE_TILE_LOADER=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -236,6 +236,21 @@
 #ifndef MOE_L2_PREFETCH
 #define MOE_L2_PREFETCH 0
 #endif
+// @tunable MOE_TILE_LOADER: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// How the split-K tile kernels (gemm1_fp8_kernel, gemm2_small_kernel: T <= 64 by default) address
+// their cp.async pieces. 0: per piece and K block from the piece index (row, chunk, expert row,
+// swizzle, 64-bit offset, a guarded loop); 1: a thread's pieces fixed for the tile (PieceGrid in
+// moe_tc.cuh: one source per row read, one shared offset, compile-time steps), so a K block adds
+// 128 bytes to each source. Why: the small GEMM1 tile's K block is ~650 SASS instructions per
+// thread, ~365 of them the loads' addressing and branches (sass-mix.sh, session 8), and ncu has the
+// kernel issuing on 57% of cycles; the DRAM pattern probe reads the same tiles' bytes at the
+// contiguous rate with no math (results/gpu/2026-11-26-h200-s8, 9/10-dram-pattern.md), so the
+// instructions, not the access pattern, keep GEMM1 at 60-72% of DRAM peak at T <= 16. Prediction
+// (session 8): GEMM1 at T=7 51.6 -> ~42 us (the probe's rate), GEMM2 -10%; the call T=7 100 ->
+// ~88 us, T=52-62 -5 to -8%.
+#ifndef MOE_TILE_LOADER
+#define MOE_TILE_LOADER 0
+#endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
 // scales into shared memory with the block's own cp.async group instead of plain global loads in

@@ -264,6 +264,29 @@ __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
   return row * row_bytes + ((((byte >> 4) ^ (row & 7)) << 4) | (byte & 15));
 }
 
+// MOE_TILE_LOADER=1: the 16-byte pieces a thread copies of a tile of rows of RowBytes (one K block)
+// into a swizzled stage, fixed for the whole tile: piece i is chunk tid % kChunks of row
+// tid / kChunks + kRowStep * i. When kRowStep is a multiple of 8 every piece of a thread has the same
+// swizzle term and its shared offset is first_offset + i * kRowStep * RowBytes (else, with 64
+// threads on 256-byte rows, offset() swizzles each piece); a loader keeps one source per row it
+// reads and adds kb * 128 bytes per K block. With per-piece addressing
+// (MOE_TILE_LOADER=0) the small GEMM1 tile's K block was ~650 SASS instructions per thread, ~365 of
+// them the loads' address arithmetic and branches (session 8, scripts/device/sass-mix.sh).
+template <int Threads, int RowBytes>
+struct PieceGrid {
+  static constexpr int kChunks = RowBytes / 16;
+  static constexpr int kRowStep = Threads / kChunks;
+  static_assert(Threads % kChunks == 0, "whole rows per pass of the threads");
+  __device__ __forceinline__ static int first_row(int tid) { return tid / kChunks; }
+  __device__ __forceinline__ static int chunk_byte(int tid) { return (tid % kChunks) * 16; }
+  __device__ __forceinline__ static int first_offset(int tid) { return swizzled(first_row(tid), chunk_byte(tid), RowBytes); }
+  // The shared offset of piece i (first: first_offset(tid)).
+  __device__ __forceinline__ static int offset(int first, int tid, int i) {
+    if constexpr (kRowStep % 8 == 0) return first + i * kRowStep * RowBytes;
+    else return swizzled(first_row(tid) + kRowStep * i, chunk_byte(tid), RowBytes);
+  }
+};
+
 template <int BM_, int MT_, int BN_, int Stages_, int KB_ = 1>
 struct Fp8Tile {
   static constexpr int BM = BM_, MT = MT_, BN = BN_, Stages = Stages_, KB = KB_;
@@ -418,6 +441,47 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 
   // One 128-byte K block of the tile into stage st: A BM x 8 pieces of 16 bytes, B 2 BN x 8; the
   // pairs' activation scales of the block beside them.
+#if MOE_TILE_LOADER
+  // Sources fixed for the tile (PieceGrid): A rows by pair (an empty slot zero-fills), B rows X1
+  // n0.. then X2 kInter + n0.., each K block 128 bytes further.
+  using Grid = PieceGrid<Tile::Threads, kFp8Row>;
+  constexpr int kPiecesA = (BM + Grid::kRowStep - 1) / Grid::kRowStep;
+  constexpr int kPiecesB = 2 * BN / Grid::kRowStep;
+  static_assert(BN % Grid::kRowStep == 0, "a piece is all X1 or all X2");
+  const int r0 = Grid::first_row(tid), chunk = Grid::chunk_byte(tid), first = Grid::first_offset(tid);
+  const uint8_t* a_src[kPiecesA];
+  int a_bytes[kPiecesA];  // 16, 0 for an empty pair slot (zero-fill), -1 for no such row
+#pragma unroll
+  for (int i = 0; i < kPiecesA; ++i) {
+    const int row = r0 + Grid::kRowStep * i;
+    const int pair = row < BM ? s_pair[row] : -1;
+    a_src[i] = hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden + chunk;
+    a_bytes[i] = row < BM ? (pair >= 0 ? 16 : 0) : -1;
+  }
+  const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + r0) * kHidden + chunk;
+  const int scale_pair = tid < BM ? s_pair[tid] : -1;
+  const float* sa_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
+  auto load_block = [&](int kb, int st) {
+    uint8_t* sA = smem_fp8 + st * Tile::Stage;
+    uint8_t* sB = sA + Tile::StageA;
+    const int k_byte = kb * kQBlock;
+#pragma unroll
+    for (int i = 0; i < kPiecesA; ++i)
+      if (a_bytes[i] >= 0) cp_async16(sA + Grid::offset(first, tid, i), a_src[i] + k_byte, a_bytes[i]);
+#pragma unroll
+    for (int i = 0; i < kPiecesB; ++i) {
+      const int rows = Grid::kRowStep * i;  // past row r0; X2 rows start at kInter past X1's
+      const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
+      cp_async16(sB + Grid::offset(first, tid, i), b_src + offset + k_byte, 16);
+    }
+    if (tid < BM) {
+      const float* scale = sa_src + static_cast<int64_t>(kb) * T;
+      if (kAsyncTileScales) cp_async_float(&s_sa[st][tid], scale, scale_pair >= 0);
+      else s_sa[st][tid] = scale_pair >= 0 ? *scale : 0.f;
+    }
+    if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
+  };
+#else
   auto load_block = [&](int kb, int st) {
     uint8_t* sA = smem_fp8 + st * Tile::Stage;
     uint8_t* sB = sA + Tile::StageA;
@@ -437,6 +501,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     }
     if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
   };
+#endif
 
   float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
 #pragma unroll
@@ -750,6 +815,38 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
   const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
 
+#if MOE_TILE_LOADER
+  // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
+  // each K block 128 values further.
+  using GridA = PieceGrid<Tile::Threads, kBf16Row>;
+  using GridB = PieceGrid<Tile::Threads, kFp8Row>;
+  constexpr int kPiecesA = (BM + GridA::kRowStep - 1) / GridA::kRowStep;
+  constexpr int kPiecesB = Tile::BN / GridB::kRowStep;
+  static_assert(Tile::BN % GridB::kRowStep == 0, "whole B pieces");
+  const int first_a = GridA::first_offset(tid), first_b = GridB::first_offset(tid);
+  const uint8_t* a_src[kPiecesA];
+  int a_bytes[kPiecesA];  // 16, 0 for an empty pair slot (zero-fill), -1 for no such row
+#pragma unroll
+  for (int i = 0; i < kPiecesA; ++i) {
+    const int row = GridA::first_row(tid) + GridA::kRowStep * i;
+    const int pair = row < BM ? s_pair[row] : -1;
+    a_src[i] = reinterpret_cast<const uint8_t*>(cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter) + GridA::chunk_byte(tid);
+    a_bytes[i] = row < BM ? (pair >= 0 ? 16 : 0) : -1;
+  }
+  const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
+  auto load_block = [&](int kb, int st) {
+    uint8_t* sA = smem_g2 + st * Tile::Stage;
+    uint8_t* sB = sA + Tile::StageA;
+#pragma unroll
+    for (int i = 0; i < kPiecesA; ++i)
+      if (a_bytes[i] >= 0) cp_async16(sA + GridA::offset(first_a, tid, i), a_src[i] + kb * kBf16Row, a_bytes[i]);
+#pragma unroll
+    for (int i = 0; i < kPiecesB; ++i)
+      cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+    if (kAsyncTileScales && tid < Tile::Threads / 32)
+      cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
+  };
+#else
   auto load_block = [&](int kb, int st) {
     uint8_t* sA = smem_g2 + st * Tile::Stage;
     uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
@@ -764,6 +861,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     if (kAsyncTileScales && tid < Tile::Threads / 32)
       cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
   };
+#endif
 
   float acc[MT][4][4], tmp[MT][4][4];
 #pragma unroll
