@@ -218,7 +218,7 @@
 #ifndef MOE_STAGE_KBLOCKS
 #define MOE_STAGE_KBLOCKS 1
 #endif
-// @tunable MOE_L2_PREFETCH: 0, 1, 2 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_L2_PREFETCH: 0, 1, 2, 3 (default 0) when MOE_GEMM_IMPL=1
 // 1: a tile CTA of the streamed GEMMs (gemm1_fp8_kernel, gemm2_small_kernel: T <= 64 by default)
 // asks L2 for its whole weight slice as soon as it knows its expert, one bulk prefetch per weight
 // row (cp.async.bulk.prefetch.L2: the row's K range of the split, 896 contiguous bytes in GEMM1,
@@ -232,7 +232,14 @@
 // KB) exceed the 50 MB L2, so prefetched lines are evicted before their stage asks for them and
 // DRAM serves them twice (+20-30% time, about the share evicted). 2 bounds the lines ahead to ~21
 // MB: also slower (same session, next call: T=7 100.7 -> 102.7, T=16 165.1 -> 170.6, T=55 371.1 ->
-// 380.3). More requests in flight per CTA do not raise the small tiles' DRAM rate (see MOE_TINY_T).
+// 380.3). 3 (rolling, MOE_TILE_LOADER=1 only): each K block's copies go out with an L2 prefetch of
+// the same rows' next block, so a CTA has two blocks asked of DRAM (~13 MB ahead at 6 CTAs per SM,
+// well inside L2). Why: ncu source samples at T=7 (session 8) put GEMM1's warps at the barrier
+// behind the stage wait (26% of samples) and GEMM2's at the barrier too; with one stage in flight
+// and all CTAs in step (T=7: one wave of GEMM2), DRAM idles for a latency between a stage landing
+// and the next being asked for (GEMM2 at T=7: 8 blocks in 30.8 us where the bytes need ~18).
+// Prediction: GEMM2 at T=7 30.8 -> ~22 us, GEMM1 51.6 -> ~44; the call T=7 98.5 -> ~83 us, T=55
+// -5%.
 #ifndef MOE_L2_PREFETCH
 #define MOE_L2_PREFETCH 0
 #endif
@@ -254,6 +261,16 @@
 // the wait for a stage that was asked for one block earlier.
 #ifndef MOE_TILE_LOADER
 #define MOE_TILE_LOADER 1
+#endif
+// @tunable MOE_TILE_SCALES_AHEAD: 0, 1 (default 0) when MOE_TILE_LOADER=1
+// 1: a tile CTA (gemm1_fp8_kernel, gemm2_small_kernel) copies the scales of all its K blocks (up to
+// 8: the activation scales of its pairs and the weight scales) with its first stage's cp.async
+// group, instead of a plain load per K block: ncu source samples at T=7 (session 8) have GEMM1's
+// warps waiting on those loads (the activation scales' shared-memory stores and the fold's weight
+// scales: ~15% of samples, long scoreboard) and the block barrier then waits for the slowest warp.
+// Prediction: with MOE_L2_PREFETCH=3, another -5% at T <= 16.
+#ifndef MOE_TILE_SCALES_AHEAD
+#define MOE_TILE_SCALES_AHEAD 0
 #endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight

@@ -145,6 +145,14 @@ __device__ __forceinline__ void prefetch_l2(const uint8_t* src, int bytes) {
 
 // The K blocks of a slice of `blocks` that MOE_L2_PREFETCH asks for: all (1) or the first two (2).
 __device__ __forceinline__ int prefetch_blocks(int blocks) { return MOE_L2_PREFETCH == 2 && blocks > 2 ? 2 : blocks; }
+// MOE_L2_PREFETCH=3 (rolling): the tile loaders ask L2 for the weight rows' next K block when they
+// issue a block's copies, so each CTA has two blocks requested from DRAM instead of one.
+constexpr bool kRollingPrefetch = MOE_L2_PREFETCH == 3;
+constexpr bool kStartPrefetch = MOE_L2_PREFETCH == 1 || MOE_L2_PREFETCH == 2;
+// MOE_TILE_SCALES_AHEAD: a tile CTA copies all its blocks' scales with its first stage (when its K
+// range has at most kAheadBlocks blocks) instead of reading them in every K block.
+constexpr bool kScalesAhead = MOE_TILE_SCALES_AHEAD != 0;
+constexpr int kAheadBlocks = 8;
 
 // GEMM1 (+ SwiGLU when not split): pairs of expert le (blockIdx.z / splits), K blocks of split.
 __global__ void __launch_bounds__(kTcThreads)
@@ -425,7 +433,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   const int g = lane >> 2, tq = lane & 3;
   const int kb_begin = split * kHiddenBlocks / splits;
   const int kb_end = (split + 1) * kHiddenBlocks / splits;
-  if (MOE_L2_PREFETCH) {
+  if (kStartPrefetch) {
     // The split's K range of the tile's BN X1 rows, then of the matching BN X2 rows.
     for (int row = tid; row < 2 * BN; row += Tile::Threads) {
       const int w_row = row < BN ? n0 + row : kInter + n0 + (row - BN);
@@ -439,6 +447,26 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
   const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
 
+#if MOE_TILE_LOADER
+  // MOE_TILE_SCALES_AHEAD: every scale of the tile's K range (BM activation scales and the X1 and X2
+  // weight scales per block) is copied once, in the first stage's cp.async group, when it fits.
+  __shared__ float s_scales_ahead[kScalesAhead ? kAheadBlocks * (BM + 2) : 1];
+  const bool ahead = kScalesAhead && kb_end - kb_begin <= kAheadBlocks;
+  if (ahead) {
+    for (int i = tid; i < (kb_end - kb_begin) * (BM + 2); i += Tile::Threads) {
+      const int j = i / (BM + 2), r = i % (BM + 2), kb = kb_begin + j;
+      if (r < BM) {
+        const int pair = s_pair[r];
+        cp_async_float(&s_scales_ahead[i], hidden_scale + static_cast<int64_t>(kb) * T + (pair >= 0 ? pair / kTopK : 0), pair >= 0);
+      } else {
+        cp_async_float(&s_scales_ahead[i], (r == BM ? sw1 : sw2) + kb, true);
+      }
+    }
+  }
+#else
+  constexpr bool ahead = false;
+  float* s_scales_ahead = nullptr;
+#endif
   // One 128-byte K block of the tile into stage st: A BM x 8 pieces of 16 bytes, B 2 BN x 8; the
   // pairs' activation scales of the block beside them.
 #if MOE_TILE_LOADER
@@ -473,7 +501,11 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int rows = Grid::kRowStep * i;  // past row r0; X2 rows start at kInter past X1's
       const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
       cp_async16(sB + Grid::offset(first, tid, i), b_src + offset + k_byte, 16);
+      // Rolling prefetch: the row's next block, by the thread whose chunk number matches the piece.
+      if (kRollingPrefetch && i % Grid::kChunks == chunk / 16 && kb + 1 < kb_end)
+        prefetch_l2(b_src - chunk + offset + k_byte + kQBlock, kQBlock);
     }
+    if (ahead) return;  // the tile's scales arrived with its first stage
     if (tid < BM) {
       const float* scale = sa_src + static_cast<int64_t>(kb) * T;
       if (kAsyncTileScales) cp_async_float(&s_sa[st][tid], scale, scale_pair >= 0);
@@ -511,11 +543,19 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
-  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], kAsyncTileScales ? s_sw[st][0] : sw1[kb],
-                          kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
-  });
+  if (ahead) {
+    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+      gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
+      const float* scales = s_scales_ahead + (kb - kb_begin) * (BM + 2);
+      fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, scales, scales[BM], scales[BM + 1], wm, g);
+    });
+  } else {
+    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+      gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
+      fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], kAsyncTileScales ? s_sw[st][0] : sw1[kb],
+                            kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
+    });
+  }
 
   store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
 }
@@ -803,7 +843,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int kb_begin = split * kInterBlocks / splits;
   const int kb_end = (split + 1) * kInterBlocks / splits;
-  if (MOE_L2_PREFETCH) {
+  if (kStartPrefetch) {
     // The split's K range of the tile's BN W2 rows.
     for (int row = tid; row < Tile::BN; row += Tile::Threads)
       prefetch_l2(w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb_begin * kQBlock, prefetch_blocks(kb_end - kb_begin) * kQBlock);
@@ -816,6 +856,15 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
 
 #if MOE_TILE_LOADER
+  // MOE_TILE_SCALES_AHEAD: each warp's W2 scale of every block of the tile's K range, copied once with
+  // the first stage when it fits.
+  constexpr int kWarps = Tile::Threads / 32;
+  __shared__ float s_sw_ahead[kScalesAhead ? kAheadBlocks * kWarps : 1];
+  const bool ahead = kScalesAhead && kb_end - kb_begin <= kAheadBlocks;
+  if (ahead && tid < (kb_end - kb_begin) * kWarps) {
+    const int j = tid / kWarps, w = tid % kWarps;
+    cp_async_float(&s_sw_ahead[tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + w * 32) / kQBlock) * kInterBlocks + kb_begin + j, true);
+  }
   // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
   // each K block 128 values further.
   using GridA = PieceGrid<Tile::Threads, kBf16Row>;
@@ -841,12 +890,21 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     for (int i = 0; i < kPiecesA; ++i)
       if (a_bytes[i] >= 0) cp_async16(sA + GridA::offset(first_a, tid, i), a_src[i] + kb * kBf16Row, a_bytes[i]);
 #pragma unroll
-    for (int i = 0; i < kPiecesB; ++i)
-      cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+    for (int i = 0; i < kPiecesB; ++i) {
+      const uint8_t* src = b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock;
+      cp_async16(sB + GridB::offset(first_b, tid, i), src, 16);
+      // Rolling prefetch: the row's next block, by the thread whose chunk number matches the piece.
+      if (kRollingPrefetch && i % GridB::kChunks == GridB::chunk_byte(tid) / 16 && kb + 1 < kb_end)
+        prefetch_l2(src - GridB::chunk_byte(tid) + kQBlock, kQBlock);
+    }
+    if (ahead) return;  // the tile's scales arrived with its first stage
     if (kAsyncTileScales && tid < Tile::Threads / 32)
       cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
   };
 #else
+  constexpr bool ahead = false;
+  constexpr int kWarps = 1;
+  const float* s_sw_ahead = nullptr;
   auto load_block = [&](int kb, int st) {
     uint8_t* sA = smem_g2 + st * Tile::Stage;
     uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
@@ -871,9 +929,15 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
-  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane, kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
-  });
+  if (ahead) {
+    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+      gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane, s_sw_ahead[(kb - kb_begin) * kWarps + warp]);
+    });
+  } else {
+    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+      gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane, kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
+    });
+  }
   add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
 }
 
