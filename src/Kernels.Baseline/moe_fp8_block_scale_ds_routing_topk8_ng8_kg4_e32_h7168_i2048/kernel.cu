@@ -239,7 +239,10 @@
 // and all CTAs in step (T=7: one wave of GEMM2), DRAM idles for a latency between a stage landing
 // and the next being asked for (GEMM2 at T=7: 8 blocks in 30.8 us where the bytes need ~18).
 // Prediction: GEMM2 at T=7 30.8 -> ~22 us, GEMM1 51.6 -> ~44; the call T=7 98.5 -> ~83 us, T=55
-// -5%.
+// -5%. Measured (same call): slower, T=7 98.6 -> 116.3 us, T=16 159.2 -> 188.6, T=55 362.8 ->
+// 448.2 (19/19 PASS with MOE_TILE_SCALES_AHEAD). Three prefetch shapes, three losses: an L2
+// prefetch of weight lines that a cp.async asks for soon after costs more than it hides here
+// (likely both requests go to DRAM, or the bulk-prefetch path is slow); not pursued further.
 #ifndef MOE_L2_PREFETCH
 #define MOE_L2_PREFETCH 0
 #endif
@@ -262,15 +265,18 @@
 #ifndef MOE_TILE_LOADER
 #define MOE_TILE_LOADER 1
 #endif
-// @tunable MOE_TILE_SCALES_AHEAD: 0, 1 (default 0) when MOE_TILE_LOADER=1
+// @tunable MOE_TILE_SCALES_AHEAD: 0, 1 (default 1) when MOE_TILE_LOADER=1
 // 1: a tile CTA (gemm1_fp8_kernel, gemm2_small_kernel) copies the scales of all its K blocks (up to
 // 8: the activation scales of its pairs and the weight scales) with its first stage's cp.async
 // group, instead of a plain load per K block: ncu source samples at T=7 (session 8) have GEMM1's
 // warps waiting on those loads (the activation scales' shared-memory stores and the fold's weight
 // scales: ~15% of samples, long scoreboard) and the block barrier then waits for the slowest warp.
-// Prediction: with MOE_L2_PREFETCH=3, another -5% at T <= 16.
+// Prediction: with MOE_L2_PREFETCH=3, another -5% at T <= 16. Measured (H200, session 8, one call):
+// alone T=7 98.6 -> 93.9 us, T=16 159.2 -> 151.3, T=55 362.8 -> 343.0, T=62 334.8 -> 313.1, T=1
+// unchanged; with the rolling prefetch 19/19 PASS (the same scale path; the prefetch changes no
+// value). Default since.
 #ifndef MOE_TILE_SCALES_AHEAD
-#define MOE_TILE_SCALES_AHEAD 0
+#define MOE_TILE_SCALES_AHEAD 1
 #endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
