@@ -208,6 +208,29 @@
 #ifndef MOE_SMALL_STAGES
 #define MOE_SMALL_STAGES 2
 #endif
+// @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
+// @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
+// The small GEMM2 tile alone (T <= 64): stages and warps (32 hidden columns each), so GEMM2 can
+// trade columns per CTA for stages without changing GEMM1 (MOE_SMALL_STAGES and MOE_SMALL_BN set
+// both). Why: at T=7 GEMM2 is one wave of 560 CTAs in step, 8 K blocks in 30.8 us where the bytes
+// need ~18 (ncu, session 8): a stage asked for one block ahead leaves DRAM idle between steps.
+// 2 warps x 4 stages is 48 KB per CTA (4 per SM) with three blocks in flight. Not yet measured.
+#ifndef MOE_SMALL_GEMM2_STAGES
+#define MOE_SMALL_GEMM2_STAGES MOE_SMALL_STAGES
+#endif
+#ifndef MOE_SMALL_GEMM2_WARPS
+#define MOE_SMALL_GEMM2_WARPS (MOE_SMALL_BN / 16)
+#endif
+// @tunable MOE_STREAM_ONE_BARRIER: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// With 3 or more stages, the streamed K loops (moe_tc.cuh, stream_k_blocks) wait for a block, pass
+// one barrier and refill the stage the previous block used, instead of refilling before the wait
+// and passing a second barrier after the block's MMAs: one barrier per block and one more block in
+// flight while a block computes. Measure with MOE_SMALL_STAGES=3 / MOE_SMALL_GEMM2_STAGES=3..4
+// (session 8's source samples put 26% of GEMM1's and GEMM2's warps at the barrier behind the stage
+// wait at T=7). Not yet measured.
+#ifndef MOE_STREAM_ONE_BARRIER
+#define MOE_STREAM_ONE_BARRIER 0
+#endif
 // @tunable MOE_STAGE_KBLOCKS: 1, 2 (default 1) when MOE_GEMM_IMPL=1
 // 128-wide K blocks per cp.async stage of the small and mid tiles (a stage of 2 holds 256 bytes of
 // each weight row, asked for together). Written 2026-11-26 (session 4) after ncu at T=80 showed

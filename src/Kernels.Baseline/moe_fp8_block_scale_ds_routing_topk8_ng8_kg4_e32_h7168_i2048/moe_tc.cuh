@@ -346,6 +346,9 @@ __device__ __forceinline__ void cp_async_float(float* smem, const float* gmem, b
 // uniform), a barrier before a stage is read and one after it is used, so the next iteration's
 // load may refill it. kGroup > 1 asks for kGroup consecutive 128-byte pieces of each weight row at
 // once (adjacent in DRAM) and halves the barriers per block.
+// MOE_STREAM_ONE_BARRIER with 3 or more stages: one barrier per block instead of two. A block's
+// barrier (after its copies landed) also proves every warp finished the previous block, so the stage
+// that block used is refilled right after it, two or more blocks ahead of its use.
 template <int kStages, int kGroup, typename Load, typename Compute>
 __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&& load, Compute&& compute) {
   static_assert(kStages >= 2, "one stage loads while another computes");
@@ -357,6 +360,22 @@ __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&&
   };
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) load_or_nothing(kb_begin + s * kGroup, s);
+  if constexpr (MOE_STREAM_ONE_BARRIER && kStages >= 3) {
+#pragma unroll 1
+    for (int kb = kb_begin; kb < kb_end; kb += kGroup) {
+      const int i = (kb - kb_begin) / kGroup;
+      // Committed so far: kStages - 1 + i groups; block i's is complete when at most kStages - 2 wait.
+      asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
+      __syncthreads();  // block i landed for every thread; every warp is done with block i - 1
+      load_or_nothing(kb + (kStages - 1) * kGroup, (i + kStages - 1) % kStages);  // block i - 1's stage
+      const int st = i % kStages;
+#pragma unroll
+      for (int j = 0; j < kGroup; ++j)
+        if (kb + j < kb_end) compute(kb + j, st * kGroup + j);
+    }
+    __syncthreads();  // the caller may reuse the stages (epilogue, next tile)
+    return;
+  }
 #pragma unroll 1
   for (int kb = kb_begin; kb < kb_end; kb += kGroup) {
     const int i = (kb - kb_begin) / kGroup;
@@ -713,7 +732,7 @@ struct Gemm2SmallTile {
   static constexpr int Stage = StageA + StageB;
   static constexpr int Smem = Slots * Stage;
 };
-using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
+using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, MOE_SMALL_GEMM2_WARPS, MOE_STAGE_KBLOCKS>;
 using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
 using Gemm2TileWhole = Gemm2SmallTile<MOE_WHOLE_GEMM2_MT, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;  // whole units, large T
 
