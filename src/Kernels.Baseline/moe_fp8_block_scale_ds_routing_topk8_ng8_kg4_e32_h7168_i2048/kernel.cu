@@ -241,63 +241,15 @@
 #ifndef MOE_STAGE_KBLOCKS
 #define MOE_STAGE_KBLOCKS 1
 #endif
-// @tunable MOE_L2_PREFETCH: 0, 1, 2, 3 (default 0) when MOE_GEMM_IMPL=1
-// 1: a tile CTA of the streamed GEMMs (gemm1_fp8_kernel, gemm2_small_kernel: T <= 64 by default)
-// asks L2 for its whole weight slice as soon as it knows its expert, one bulk prefetch per weight
-// row (cp.async.bulk.prefetch.L2: the row's K range of the split, 896 contiguous bytes in GEMM1,
-// 1024 in GEMM2), before it reads its pair list; 2: only the slice's first two K blocks (the ones
-// its startup would otherwise leave unrequested). Why: ncu (H200, session 8) has GEMM1 at 60% of
-// DRAM peak at T=7 and 72% at T=16, GEMM2 at 52% / 67%, Triton's at 80-85%: each CTA has at most
-// one 16 KB stage in flight, issues nothing during its startup (count, pair list, barrier), and
-// asks DRAM for 128-byte pieces 7 KB apart. Predicted (session 8): -15 to -25% at T <= 16.
-// Measured with 1 (same call, H200): slower everywhere, T=7 100.2 -> 119.2 us, T=16 164.3 -> 208.8,
-// T=55 370.4 -> 487.7, T=62 343.6 -> 446.7 (19/19 PASS): the resident CTAs' slices (~660 x 112
-// KB) exceed the 50 MB L2, so prefetched lines are evicted before their stage asks for them and
-// DRAM serves them twice (+20-30% time, about the share evicted). 2 bounds the lines ahead to ~21
-// MB: also slower (same session, next call: T=7 100.7 -> 102.7, T=16 165.1 -> 170.6, T=55 371.1 ->
-// 380.3). 3 (rolling, MOE_TILE_LOADER=1 only): each K block's copies go out with an L2 prefetch of
-// the same rows' next block, so a CTA has two blocks asked of DRAM (~13 MB ahead at 6 CTAs per SM,
-// well inside L2). Why: ncu source samples at T=7 (session 8) put GEMM1's warps at the barrier
-// behind the stage wait (26% of samples) and GEMM2's at the barrier too; with one stage in flight
-// and all CTAs in step (T=7: one wave of GEMM2), DRAM idles for a latency between a stage landing
-// and the next being asked for (GEMM2 at T=7: 8 blocks in 30.8 us where the bytes need ~18).
-// Prediction: GEMM2 at T=7 30.8 -> ~22 us, GEMM1 51.6 -> ~44; the call T=7 98.5 -> ~83 us, T=55
-// -5%. Measured (same call): slower, T=7 98.6 -> 116.3 us, T=16 159.2 -> 188.6, T=55 362.8 ->
-// 448.2 (19/19 PASS with MOE_TILE_SCALES_AHEAD). Three prefetch shapes, three losses: an L2
-// prefetch of weight lines that a cp.async asks for soon after costs more than it hides here
-// (likely both requests go to DRAM, or the bulk-prefetch path is slow); not pursued further.
-#ifndef MOE_L2_PREFETCH
-#define MOE_L2_PREFETCH 0
-#endif
-// @tunable MOE_TILE_LOADER: 0, 1 (default 1) when MOE_GEMM_IMPL=1
-// How the split-K tile kernels (gemm1_fp8_kernel, gemm2_small_kernel: T <= 64 by default) address
-// their cp.async pieces. 0: per piece and K block from the piece index (row, chunk, expert row,
-// swizzle, 64-bit offset, a guarded loop); 1: a thread's pieces fixed for the tile (PieceGrid in
-// moe_tc.cuh: one source per row read, one shared offset, compile-time steps), so a K block adds
-// 128 bytes to each source. Why: the small GEMM1 tile's K block is ~650 SASS instructions per
-// thread, ~365 of them the loads' addressing and branches (sass-mix.sh, session 8), and ncu has the
-// kernel issuing on 57% of cycles; the DRAM pattern probe reads the same tiles' bytes at the
-// contiguous rate with no math (results/gpu/2026-11-26-h200-s8, 9/10-dram-pattern.md), so the
-// instructions, not the access pattern, keep GEMM1 at 60-72% of DRAM peak at T <= 16. Prediction
-// (session 8): GEMM1 at T=7 51.6 -> ~42 us (the probe's rate), GEMM2 -10%; the call T=7 100 ->
-// ~88 us, T=52-62 -5 to -8%. Measured (H200, same call): SASS per kernel 1664 -> 1136 instructions
-// (GEMM1), 1312 -> 896 (GEMM2); T=7 100.3 -> 98.5 us, T=16 165.1 -> 159.3, T=55 370.7 -> 363.3, T=62
-// 344.5 -> 335.5, T=1 13.9 -> 13.9; 19/19 PASS. Default since. A third fewer instructions bought
-// 2-4%: issue slots were not the bound either; what is left per K block is its two barriers and
-// the wait for a stage that was asked for one block earlier.
-#ifndef MOE_TILE_LOADER
-#define MOE_TILE_LOADER 1
-#endif
-// @tunable MOE_TILE_SCALES_AHEAD: 0, 1 (default 1) when MOE_TILE_LOADER=1
+// @tunable MOE_TILE_SCALES_AHEAD: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: a tile CTA (gemm1_fp8_kernel, gemm2_small_kernel) copies the scales of all its K blocks (up to
 // 8: the activation scales of its pairs and the weight scales) with its first stage's cp.async
 // group, instead of a plain load per K block: ncu source samples at T=7 (session 8) have GEMM1's
 // warps waiting on those loads (the activation scales' shared-memory stores and the fold's weight
 // scales: ~15% of samples, long scoreboard) and the block barrier then waits for the slowest warp.
-// Prediction: with MOE_L2_PREFETCH=3, another -5% at T <= 16. Measured (H200, session 8, one call):
-// alone T=7 98.6 -> 93.9 us, T=16 159.2 -> 151.3, T=55 362.8 -> 343.0, T=62 334.8 -> 313.1, T=1
-// unchanged; with the rolling prefetch 19/19 PASS (the same scale path; the prefetch changes no
-// value). Default since.
+// Prediction: another -5% at T <= 16. Measured (H200, session 8, one call): T=7 98.6 -> 93.9 us,
+// T=16 159.2 -> 151.3, T=55 362.8 -> 343.0, T=62 334.8 -> 313.1, T=1 unchanged; 19/19 PASS (run
+// with a rolling L2 prefetch that changes no value and was removed: 17-24% slower). Default since.
 #ifndef MOE_TILE_SCALES_AHEAD
 #define MOE_TILE_SCALES_AHEAD 1
 #endif
@@ -338,31 +290,6 @@
 // instead of 64 takes T=80 from stream-K to split tiles, 420 -> 396 us.
 #ifndef MOE_SMALL_T
 #define MOE_SMALL_T 256
-#endif
-// @tunable MOE_TINY_T: 0, 16, 32 (default 0) when MOE_GEMM_IMPL=1
-// Up to this many tokens the split-K tiles use MOE_TINY_GEMM1_SPLITS / MOE_TINY_GEMM2_SPLITS
-// instead of MOE_GEMM1_SPLITS / MOE_GEMM2_SPLITS. Why: at T=7 about 5 local experts receive pairs,
-// so GEMM2's active CTAs (5 x 56 column tiles x 2 splits = 560) are less than one wave and its time
-// is one CTA's 8 K blocks, each a DRAM round trip with one stage in flight (ncu: 30.7 us at 52% of
-// DRAM peak); more splits put more CTAs, hence more bytes, in flight. Session 4 measured GEMM2
-// splits 4 at T=7 103 us vs 107 with 2 (the default chose 2 for T=55). Prediction (session 8): T=7
-// 100 -> ~92 us with GEMM2 4 and GEMM1 14 splits, T=14-16 -3 to -5%. Measured (H200, session 8,
-// one call, T = 1 / 7 / 14 / 15 / 16 / 32 in us): default 13.9 / 100.1 / 191.0 / 147.7 / 165.1 /
-// 204.1; 14 + 4 splits 17.0 / 104.8 / 193.9 / 151.3 / 171.5 / 216.1; 8 + 4: 15.2 / 101.4 / 190.8 /
-// 148.5 / 167.7 / 204.8; 14 + 2: 15.9 / 103.1 / ...; 28 + 8: 23.5 / 134.5 / 231.2 / ... (19/19 PASS
-// with 14 + 4). No split count beats the default: more CTAs in flight do not raise the DRAM rate
-// (nor did L2 prefetch, MOE_L2_PREFETCH), so the small tiles' bound is not requests in flight.
-// Default stays 0.
-#ifndef MOE_TINY_T
-#define MOE_TINY_T 0
-#endif
-// @tunable MOE_TINY_GEMM1_SPLITS: 8, 14, 28 (default 14) when MOE_TINY_T=16|32
-#ifndef MOE_TINY_GEMM1_SPLITS
-#define MOE_TINY_GEMM1_SPLITS 14
-#endif
-// @tunable MOE_TINY_GEMM2_SPLITS: 2, 4, 8 (default 4) when MOE_TINY_T=16|32
-#ifndef MOE_TINY_GEMM2_SPLITS
-#define MOE_TINY_GEMM2_SPLITS 4
 #endif
 // @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 8) when MOE_GEMM_IMPL=1
 // H200, session 4: 8 instead of 4: T=14 202 -> 194 us, T=55 379 -> 375; 2: T=14 228.
@@ -1207,9 +1134,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const int Ti = static_cast<int>(T);
 #if MOE_GEMM_IMPL == 1
   const bool small = T <= MOE_SMALL_T;
-  const bool tiny = T <= MOE_TINY_T;  // few active experts: more splits for more CTAs in flight
-  const int split1 = small ? (tiny ? MOE_TINY_GEMM1_SPLITS : MOE_GEMM1_SPLITS) : 1;
-  const int split2 = small ? (tiny ? MOE_TINY_GEMM2_SPLITS : MOE_GEMM2_SPLITS) : 1;
+  const int split1 = small ? MOE_GEMM1_SPLITS : 1;
+  const int split2 = small ? MOE_GEMM2_SPLITS : 1;
   // The streamed bands (16- or 32-pair tiles), and whether they run stream-K (sums through G1).
   // The wgmma GEMMs (unsplit) above MOE_WGMMA_MIN_T when this library was built for sm_90a; else
   // the streamed tiles of moe_tc.cuh up to their bands' limits, the 64-pair mma.sync tiles above.

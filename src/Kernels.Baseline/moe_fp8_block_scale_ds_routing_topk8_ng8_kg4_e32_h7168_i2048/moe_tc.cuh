@@ -133,22 +133,6 @@ __device__ __forceinline__ void store_gemm1_tile(const float (&acc1)[MT][2][4], 
 }
 
 // ------------------------------------------------------------------------------------------------
-// MOE_L2_PREFETCH: asks L2 for `bytes` contiguous bytes from `src` (16-byte aligned, a multiple of 16),
-// without waiting; a bulk prefetch on sm_90, one line prefetch per 128 bytes before it.
-__device__ __forceinline__ void prefetch_l2(const uint8_t* src, int bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"(bytes) : "memory");
-#else
-  for (int i = 0; i < bytes; i += 128) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(src + i));
-#endif
-}
-
-// The K blocks of a slice of `blocks` that MOE_L2_PREFETCH asks for: all (1) or the first two (2).
-__device__ __forceinline__ int prefetch_blocks(int blocks) { return MOE_L2_PREFETCH == 2 && blocks > 2 ? 2 : blocks; }
-// MOE_L2_PREFETCH=3 (rolling): the tile loaders ask L2 for the weight rows' next K block when they
-// issue a block's copies, so each CTA has two blocks requested from DRAM instead of one.
-constexpr bool kRollingPrefetch = MOE_L2_PREFETCH == 3;
-constexpr bool kStartPrefetch = MOE_L2_PREFETCH == 1 || MOE_L2_PREFETCH == 2;
 // MOE_TILE_SCALES_AHEAD: a tile CTA copies all its blocks' scales with its first stage (when its K
 // range has at most kAheadBlocks blocks) instead of reading them in every K block.
 constexpr bool kScalesAhead = MOE_TILE_SCALES_AHEAD != 0;
@@ -272,14 +256,16 @@ __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
   return row * row_bytes + ((((byte >> 4) ^ (row & 7)) << 4) | (byte & 15));
 }
 
-// MOE_TILE_LOADER=1: the 16-byte pieces a thread copies of a tile of rows of RowBytes (one K block)
-// into a swizzled stage, fixed for the whole tile: piece i is chunk tid % kChunks of row
-// tid / kChunks + kRowStep * i. When kRowStep is a multiple of 8 every piece of a thread has the same
-// swizzle term and its shared offset is first_offset + i * kRowStep * RowBytes (else, with 64
-// threads on 256-byte rows, offset() swizzles each piece); a loader keeps one source per row it
-// reads and adds kb * 128 bytes per K block. With per-piece addressing
-// (MOE_TILE_LOADER=0) the small GEMM1 tile's K block was ~650 SASS instructions per thread, ~365 of
-// them the loads' address arithmetic and branches (session 8, scripts/device/sass-mix.sh).
+// The 16-byte pieces a thread copies of a tile of rows of RowBytes (one K block) into a swizzled
+// stage, fixed for the whole tile: piece i is chunk tid % kChunks of row tid / kChunks + kRowStep * i.
+// When kRowStep is a multiple of 8 every piece of a thread has the same swizzle term and its shared
+// offset is first_offset + i * kRowStep * RowBytes (else, with 64 threads on 256-byte rows,
+// offset() swizzles each piece); a loader keeps one source per row it reads and adds 128 bytes of K
+// per block. Why (session 8, H200): addressed per piece and K block, the small GEMM1 tile's K block
+// was ~650 SASS instructions per thread, ~365 of them address arithmetic and branches
+// (scripts/device/sass-mix.sh); addressed once per tile the kernels' SASS fell by a third (GEMM1
+// 1664 -> 1136, GEMM2 1312 -> 896) and the calls by 2-4% (T=7 100.3 -> 98.5 us, T=16 165.1 ->
+// 159.3, T=62 344.5 -> 335.5; 19/19 PASS). The per-piece loaders remain in the stream-K kernels.
 template <int Threads, int RowBytes>
 struct PieceGrid {
   static constexpr int kChunks = RowBytes / 16;
@@ -452,13 +438,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   const int g = lane >> 2, tq = lane & 3;
   const int kb_begin = split * kHiddenBlocks / splits;
   const int kb_end = (split + 1) * kHiddenBlocks / splits;
-  if (kStartPrefetch) {
-    // The split's K range of the tile's BN X1 rows, then of the matching BN X2 rows.
-    for (int row = tid; row < 2 * BN; row += Tile::Threads) {
-      const int w_row = row < BN ? n0 + row : kInter + n0 + (row - BN);
-      prefetch_l2(w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb_begin * kQBlock, prefetch_blocks(kb_end - kb_begin) * kQBlock);
-    }
-  }
 
   load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
@@ -466,7 +445,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
   const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
 
-#if MOE_TILE_LOADER
   // MOE_TILE_SCALES_AHEAD: every scale of the tile's K range (BM activation scales and the X1 and X2
   // weight scales per block) is copied once, in the first stage's cp.async group, when it fits.
   __shared__ float s_scales_ahead[kScalesAhead ? kAheadBlocks * (BM + 2) : 1];
@@ -482,13 +460,8 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       }
     }
   }
-#else
-  constexpr bool ahead = false;
-  float* s_scales_ahead = nullptr;
-#endif
   // One 128-byte K block of the tile into stage st: A BM x 8 pieces of 16 bytes, B 2 BN x 8; the
   // pairs' activation scales of the block beside them.
-#if MOE_TILE_LOADER
   // Sources fixed for the tile (PieceGrid): A rows by pair (an empty slot zero-fills), B rows X1
   // n0.. then X2 kInter + n0.., each K block 128 bytes further.
   using Grid = PieceGrid<Tile::Threads, kFp8Row>;
@@ -520,9 +493,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int rows = Grid::kRowStep * i;  // past row r0; X2 rows start at kInter past X1's
       const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
       cp_async16(sB + Grid::offset(first, tid, i), b_src + offset + k_byte, 16);
-      // Rolling prefetch: the row's next block, by the thread whose chunk number matches the piece.
-      if (kRollingPrefetch && i % Grid::kChunks == chunk / 16 && kb + 1 < kb_end)
-        prefetch_l2(b_src - chunk + offset + k_byte + kQBlock, kQBlock);
     }
     if (ahead) return;  // the tile's scales arrived with its first stage
     if (tid < BM) {
@@ -532,27 +502,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     }
     if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
   };
-#else
-  auto load_block = [&](int kb, int st) {
-    uint8_t* sA = smem_fp8 + st * Tile::Stage;
-    uint8_t* sB = sA + Tile::StageA;
-#pragma unroll
-    for (int p = tid; p < BM * 8; p += Tile::Threads) {
-      const int row = p >> 3, col = (p & 7) * 16;
-      const int pair = s_pair[row];
-      const int64_t tok = pair >= 0 ? pair / kTopK : 0;
-      cp_async16(sA + swizzled(row, col, kFp8Row), hidden + tok * kHidden + kb * kQBlock + col, pair >= 0 ? 16 : 0);
-    }
-    load_gemm1_weights<Tile>(sB, w1, le, n0, kb, tid);
-    if (tid < BM) {
-      const int pair = s_pair[tid];
-      const float* scale = hidden_scale + static_cast<int64_t>(kb) * T + (pair >= 0 ? pair / kTopK : 0);
-      if (kAsyncTileScales) cp_async_float(&s_sa[st][tid], scale, pair >= 0);
-      else s_sa[st][tid] = pair >= 0 ? *scale : 0.f;
-    }
-    if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
-  };
-#endif
 
   float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
 #pragma unroll
@@ -862,11 +811,6 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int kb_begin = split * kInterBlocks / splits;
   const int kb_end = (split + 1) * kInterBlocks / splits;
-  if (kStartPrefetch) {
-    // The split's K range of the tile's BN W2 rows.
-    for (int row = tid; row < Tile::BN; row += Tile::Threads)
-      prefetch_l2(w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb_begin * kQBlock, prefetch_blocks(kb_end - kb_begin) * kQBlock);
-  }
 
   load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
@@ -874,7 +818,6 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
   const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
 
-#if MOE_TILE_LOADER
   // MOE_TILE_SCALES_AHEAD: each warp's W2 scale of every block of the tile's K range, copied once with
   // the first stage when it fits.
   constexpr int kWarps = Tile::Threads / 32;
@@ -909,36 +852,12 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     for (int i = 0; i < kPiecesA; ++i)
       if (a_bytes[i] >= 0) cp_async16(sA + GridA::offset(first_a, tid, i), a_src[i] + kb * kBf16Row, a_bytes[i]);
 #pragma unroll
-    for (int i = 0; i < kPiecesB; ++i) {
-      const uint8_t* src = b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock;
-      cp_async16(sB + GridB::offset(first_b, tid, i), src, 16);
-      // Rolling prefetch: the row's next block, by the thread whose chunk number matches the piece.
-      if (kRollingPrefetch && i % GridB::kChunks == GridB::chunk_byte(tid) / 16 && kb + 1 < kb_end)
-        prefetch_l2(src - GridB::chunk_byte(tid) + kQBlock, kQBlock);
-    }
+    for (int i = 0; i < kPiecesB; ++i)
+      cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
     if (ahead) return;  // the tile's scales arrived with its first stage
     if (kAsyncTileScales && tid < Tile::Threads / 32)
       cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
   };
-#else
-  constexpr bool ahead = false;
-  constexpr int kWarps = 1;
-  const float* s_sw_ahead = nullptr;
-  auto load_block = [&](int kb, int st) {
-    uint8_t* sA = smem_g2 + st * Tile::Stage;
-    uint8_t* sB = smem_g2 + st * Tile::Stage + Tile::StageA;
-#pragma unroll
-    for (int p = tid; p < BM * 16; p += Tile::Threads) {  // C: 16 pieces of 8 bf16 per row
-      const int row = p >> 4, col = (p & 15) * 8;
-      const int pair = s_pair[row];
-      cp_async16(sA + swizzled(row, 2 * col, kBf16Row),
-                       cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter + kb * kQBlock + col, pair >= 0 ? 16 : 0);
-    }
-    load_gemm2_weights<Tile>(sB, w2, le, h0, kb, tid);
-    if (kAsyncTileScales && tid < Tile::Threads / 32)
-      cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
-  };
-#endif
 
   float acc[MT][4][4], tmp[MT][4][4];
 #pragma unroll
