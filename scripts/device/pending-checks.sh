@@ -52,7 +52,7 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # (MOE_SMALL_GEMM2_STAGES / _WARPS), and the producer warpgroup for 128-pair wgmma tiles again
 # (measured slower in session 5, before persistent tiles and the combine kernel).
 checks=(
-  "$moe|b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_STREAM_ONE_BARRIER=1,MOE_SMALL_STAGES=3|MOE_SMALL_STAGES=3 MOE_SMALL_GEMM2_WARPS=2,MOE_SMALL_GEMM2_STAGES=4,MOE_STREAM_ONE_BARRIER=1 MOE_SMALL_GEMM2_STAGES=3,MOE_STREAM_ONE_BARRIER=1"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_STREAM_ONE_BARRIER=1,MOE_SMALL_STAGES=3,MOE_SMALL_GEMM2_STAGES=3|MOE_SMALL_STAGES=3,MOE_SMALL_GEMM2_STAGES=3 MOE_SMALL_GEMM2_WARPS=2,MOE_SMALL_GEMM2_STAGES=4,MOE_STREAM_ONE_BARRIER=1 MOE_SMALL_GEMM2_STAGES=3,MOE_STREAM_ONE_BARRIER=1"
   "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_PRODUCER=1||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

@@ -192,16 +192,17 @@
 #define MOE_ROUTING_WIDE_MAX_T 256
 #endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
-// X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); GEMM2's
-// small tile has the same warps (32 hidden columns each): fewer warps and bytes per CTA, more CTAs
-// per SM. 32 is not yet measured (about 9 CTAs per SM by shared memory instead of 5).
+// X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); the mid
+// and whole GEMM2 tiles have the same warps (32 hidden columns each; the small GEMM2 tile has its
+// own, MOE_SMALL_GEMM2_WARPS): fewer warps and bytes per CTA, more CTAs per SM. 32 is not yet measured (about 9 CTAs per SM by shared memory instead of 5).
 // H200 (results/gpu/2026-11-26-h200-moe-tiles): T=7 139 -> 133 us, T=55 450 -> 419, T=80 440 -> 417,
 // T=901 (32-pair tile) 941 -> 731 with 64; T=1 24.5 -> 30.2.
 #ifndef MOE_SMALL_BN
 #define MOE_SMALL_BN 64
 #endif
 // @tunable MOE_SMALL_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
-// K blocks in flight per CTA of the small tiles: one stage is 18 KB in GEMM1 and 20 KB in GEMM2
+// K blocks in flight per CTA of the small GEMM1 tile and the mid / whole tiles of both GEMMs (the
+// small GEMM2 tile: MOE_SMALL_GEMM2_STAGES): one stage is 18 KB in GEMM1 and 20 KB in GEMM2
 // (16-pair tiles, rows unpadded and swizzled since session 4 of 2026-11-26; 20.7 / 22.8 KB before).
 // H200 (results/gpu/2026-11-26-h200-small-tiles): T=55 665 us with 4 (one CTA per SM), 447 us with
 // 2 (two per SM); T=7 174 -> 139 us.
@@ -210,16 +211,18 @@
 #endif
 // @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
-// The small GEMM2 tile alone (T <= 64): stages and warps (32 hidden columns each), so GEMM2 can
-// trade columns per CTA for stages without changing GEMM1 (MOE_SMALL_STAGES and MOE_SMALL_BN set
-// both). Why: at T=7 GEMM2 is one wave of 560 CTAs in step, 8 K blocks in 30.8 us where the bytes
+// The small GEMM2 tile (gemm2_small_kernel at T <= 256 without stream-K, i.e. T <= 64 by default):
+// its stages and warps (32 hidden columns each), apart from GEMM1's small tile (MOE_SMALL_STAGES,
+// MOE_SMALL_BN), so GEMM2 can trade columns per CTA for stages. Literal defaults (the tuner drops a
+// setting equal to its declared default); before session 8 GEMM2 followed MOE_SMALL_STAGES and
+// MOE_SMALL_BN / 16, the same 2 and 4 at their defaults. Why: at T=7 GEMM2 is one wave of 560 CTAs in step, 8 K blocks in 30.8 us where the bytes
 // need ~18 (ncu, session 8): a stage asked for one block ahead leaves DRAM idle between steps.
 // 2 warps x 4 stages is 48 KB per CTA (4 per SM) with three blocks in flight. Not yet measured.
 #ifndef MOE_SMALL_GEMM2_STAGES
-#define MOE_SMALL_GEMM2_STAGES MOE_SMALL_STAGES
+#define MOE_SMALL_GEMM2_STAGES 2
 #endif
 #ifndef MOE_SMALL_GEMM2_WARPS
-#define MOE_SMALL_GEMM2_WARPS (MOE_SMALL_BN / 16)
+#define MOE_SMALL_GEMM2_WARPS 4
 #endif
 // @tunable MOE_STREAM_ONE_BARRIER: 0, 1 (default 0) when MOE_GEMM_IMPL=1
 // With 3 or more stages, the streamed K loops (moe_tc.cuh, stream_k_blocks) wait for a block, pass
@@ -227,7 +230,7 @@
 // and passing a second barrier after the block's MMAs: one barrier per block and one more block in
 // flight while a block computes. Measure with MOE_SMALL_STAGES=3 / MOE_SMALL_GEMM2_STAGES=3..4
 // (session 8's source samples put 26% of GEMM1's and GEMM2's warps at the barrier behind the stage
-// wait at T=7). Not yet measured.
+// wait at T=7). No effect while every streamed kernel has 2 stages (the defaults). Not yet measured.
 #ifndef MOE_STREAM_ONE_BARRIER
 #define MOE_STREAM_ONE_BARRIER 0
 #endif
@@ -1126,10 +1129,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   if (T == 0) return;
   // Grid rows ceil(T/64) <= 65535 and 32*T list slots must fit an int.
   if (!check(T <= 65535LL * kBM, "seq_len (too large)")) return;
-  if (!check(reinterpret_cast<std::uintptr_t>(hidden_states.data) % 8 == 0 &&
+  if (!check(reinterpret_cast<std::uintptr_t>(hidden_states.data) % 16 == 0 &&
                  reinterpret_cast<std::uintptr_t>(gemm1_weights.data) % 16 == 0 &&
                  reinterpret_cast<std::uintptr_t>(gemm2_weights.data) % 16 == 0,
-             "alignment of fp8 tensors (vector loads need 8/16 bytes)")) return;
+             "alignment of fp8 tensors (16-byte cp.async copies)")) return;
 
   const int Ti = static_cast<int>(T);
 #if MOE_GEMM_IMPL == 1

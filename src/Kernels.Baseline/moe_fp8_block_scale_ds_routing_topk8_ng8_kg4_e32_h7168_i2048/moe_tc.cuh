@@ -66,12 +66,14 @@ __device__ __forceinline__ int expert_of_slot(const int* counts, int slot, int s
   return active != 0 ? __ffs(static_cast<int>(active)) - 1 : -1;
 }
 
-// The tile's pair ids (-1 past the expert's count) into s_pair, by the first BM threads.
-template <int BM = kTcBM>
+// The tile's pair ids (-1 past the expert's count) into s_pair, row r by thread r % Threads (Threads:
+// the threads of the CTA that call it, at least BM unless given).
+template <int BM = kTcBM, int Threads = BM>
 __device__ __forceinline__ void load_tile_pairs(int* s_pair, const int* lists, int le, int m0, int cnt, int T, int tid) {
-  if (tid < BM) {
-    const int m = m0 + tid;
-    s_pair[tid] = m < cnt ? lists[le * T + m] : -1;
+#pragma unroll
+  for (int r = tid; r < BM; r += Threads) {
+    const int m = m0 + r;
+    s_pair[r] = m < cnt ? lists[le * T + m] : -1;
   }
 }
 
@@ -266,6 +268,10 @@ __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
 // (scripts/device/sass-mix.sh); addressed once per tile the kernels' SASS fell by a third (GEMM1
 // 1664 -> 1136, GEMM2 1312 -> 896) and the calls by 2-4% (T=7 100.3 -> 98.5 us, T=16 165.1 ->
 // 159.3, T=62 344.5 -> 335.5; 19/19 PASS). The per-piece loaders remain in the stream-K kernels.
+// The dynamic shared memory a streamed tile may take: an SM's 227 KB opt-in maximum less room for
+// the kernels' static arrays (pairs, scales).
+constexpr int kMaxTileSmem = 227 * 1024 - 4096;
+
 template <int Threads, int RowBytes>
 struct PieceGrid {
   static constexpr int kChunks = RowBytes / 16;
@@ -293,6 +299,7 @@ struct Fp8Tile {
   static constexpr int Stage = StageA + StageB;
   static constexpr int Smem = Slots * Stage;        // dynamic shared memory
   static_assert(Stages >= 2 && Stages <= 6, "stages out of range");
+  static_assert(Smem <= kMaxTileSmem, "the stages exceed the shared memory of an SM (fewer stages or blocks per stage)");
   static_assert(kHiddenBlocks % KB == 0, "whole stages per K range");
 };
 using Fp8TileLarge = Fp8Tile<kTcBM, 2, 64, MOE_FP8_STAGES>;
@@ -680,6 +687,7 @@ struct Gemm2SmallTile {
   static constexpr int StageB = BN * kFp8Row;   // W2 rows, fp8
   static constexpr int Stage = StageA + StageB;
   static constexpr int Smem = Slots * Stage;
+  static_assert(Smem <= kMaxTileSmem, "the stages exceed the shared memory of an SM (fewer stages, warps or blocks per stage)");
 };
 using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, MOE_SMALL_GEMM2_WARPS, MOE_STAGE_KBLOCKS>;
 using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
@@ -812,7 +820,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   const int kb_begin = split * kInterBlocks / splits;
   const int kb_end = (split + 1) * kInterBlocks / splits;
 
-  load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
+  load_tile_pairs<BM, Tile::Threads>(s_pair, lists, le, m0, cnt, T, tid);
   __syncthreads();
 
   const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
