@@ -60,10 +60,22 @@
 #endif
 // @tunable INDEXER_SCORE_PAGES: 1, 2, 4 (default 1) when INDEXER_SCORE_IMPL=1
 // Page slots per CTA of the fp8 score kernel: with more than one the row's queries are loaded
-// once per CTA and the next page's keys land while a page multiplies (two buffers). Not yet
-// measured above 1; predicted at 91 pages (B=27): score kernel 13.9 -> ~9 us (ncu clocks).
+// once per CTA and the next page's keys land while a page multiplies (two buffers). Predicted at
+// 91 pages (B=27): score kernel 13.9 -> ~9 us (ncu clocks); measured (session 4) 2 and 4 slower
+// on short rows (fewer, longer CTAs), no faster at 91 pages. Default 1.
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
+#endif
+// @tunable INDEXER_PDL: 0, 1 (default 0)
+// 1: on the scoring plan the select kernel is a programmatic dependent of the score kernel
+// (cudaLaunchKernelEx): the score kernel lets it launch as its last CTAs start, the select's CTAs
+// read their row's length and take their shared memory meanwhile, then wait (griddepcontrol.wait)
+// before the first score. The pass-through plan (one select launch) stays a plain launch: nothing
+// of this call runs before it. Why: the MoE's and the GDN prefill's launches gained 2-14 us from
+// PDL (NOTES.md there); the indexer's two launches have none, and at 33-91 pages a call is 13-28 us.
+// Prediction (session 8): -1 to -2 us per scoring call, pass-through unchanged. Not yet measured.
+#ifndef INDEXER_PDL
+#define INDEXER_PDL 0
 #endif
 #include <cuda_runtime.h>
 
@@ -100,6 +112,19 @@ __device__ __forceinline__ int clamp_len(int len, int max_len) {
 }
 
 // Order-preserving map float -> uint32 (larger float -> larger key; -0 and +0 map alike).
+// Programmatic dependent launch (INDEXER_PDL): the score kernels let the select launch early; the
+// select waits for them before reading a score. Both are no-ops without it or before sm_90.
+__device__ __forceinline__ void allow_select_launch() {
+#if INDEXER_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wait_for_scores() {
+#if INDEXER_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ uint32_t float_key(float f) {
   const uint32_t u = __float_as_uint(f);
   return f >= 0.0f ? (u | 0x80000000u) : ~u;
@@ -116,6 +141,7 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
   __shared__ float s_w[kHeads];
   __shared__ float s_part[kHeadGroups][kPageSize];
 
+  allow_select_launch();
   const int p = blockIdx.x;  // page slot in the block table row
   const int b = blockIdx.y;
   const int tid = threadIdx.x;
@@ -256,6 +282,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   }
 
   const float* sc = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
+  wait_for_scores();  // INDEXER_PDL: the score kernel is complete and its scores visible
   const int cached = L < cache_keys ? L : cache_keys;
   // One read of the row's scores (in L2: the score kernel just wrote them), keys kept on chip.
 #pragma unroll 4
@@ -442,10 +469,11 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
                                                                                kSelectCandidateBytes)
                                : cudaSuccess;
   if (launch_err == cudaSuccess) {
-    indexer_select_kernel<<<static_cast<unsigned>(B), kSelectThreads, cache_bytes, stream>>>(
-        scores, seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-        cache_keys, topk_indices.ptr<int32_t>());
-    launch_err = cudaGetLastError();
+    // A dependent launch only behind this call's own score kernel (INDEXER_PDL).
+    launch_err = afg::launch(INDEXER_PDL && scores != nullptr, indexer_select_kernel, dim3(static_cast<unsigned>(B)),
+                             dim3(kSelectThreads), cache_bytes, stream, static_cast<const float*>(scores),
+                             seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
+                             cache_keys, topk_indices.ptr<int32_t>());
   }
   if (scores != nullptr) cudaFreeAsync(scores, stream);
   if (launch_err != cudaSuccess)

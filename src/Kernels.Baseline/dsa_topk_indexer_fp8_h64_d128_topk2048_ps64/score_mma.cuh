@@ -38,6 +38,7 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
   __shared__ float s_scaleb[kBuffers][kPageSize];
   __shared__ float s_w[kHeads];
 
+  allow_select_launch();
   const int p0 = blockIdx.x * kPages;  // first page slot of this CTA in the block table row
   const int b = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
