@@ -51,11 +51,13 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # with three or more stages (MOE_STREAM_ONE_BARRIER), GEMM2's own stages and warps at small T
 # (MOE_SMALL_GEMM2_STAGES / _WARPS), and the producer warpgroup for 128-pair wgmma tiles again
 # (measured slower in session 5, before persistent tiles and the combine kernel); the indexer's
-# select as a programmatic dependent of its score kernel (INDEXER_PDL).
+# select as a programmatic dependent of its score kernel (INDEXER_PDL); the pass-through branch's
+# block-table loads issued with the row length's (INDEXER_PASS_SPECULATE).
 checks=(
   "$moe|b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_STREAM_ONE_BARRIER=1,MOE_SMALL_STAGES=3,MOE_SMALL_GEMM2_STAGES=3|MOE_SMALL_STAGES=3,MOE_SMALL_GEMM2_STAGES=3 MOE_SMALL_GEMM2_WARPS=2,MOE_SMALL_GEMM2_STAGES=4,MOE_STREAM_ONE_BARRIER=1 MOE_SMALL_GEMM2_STAGES=3,MOE_STREAM_ONE_BARRIER=1"
   "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_PRODUCER=1||quick"
   "$indexer|30cecff1 7f03b670 8635db8f 3eab2c37|INDEXER_PDL=1"
+  "$indexer|30cecff1 a4cdaee6 82bd3e70 8635db8f|INDEXER_PASS_SPECULATE=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -66,6 +66,16 @@
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
 #endif
+// @tunable INDEXER_PASS_SPECULATE: 0, 1 (default 0)
+// 1: the select's pass-through branch (rows of <= 2048 tokens: 69 of the 128 workloads are only
+// that, one launch of 1.4-1.6 us) loads its block-table entries together with the row's length
+// instead of after it: the length decides only which entries are used, and every entry below
+// max_pages is in bounds. One dependent memory round trip fewer in a kernel that is two of them.
+// Prediction (session 8): pass-through calls 1.4-1.6 -> ~1.0-1.2 us; under the contest's mean of
+// speedups those 69 workloads are most of the definition's score. Not yet measured.
+#ifndef INDEXER_PASS_SPECULATE
+#define INDEXER_PASS_SPECULATE 0
+#endif
 // @tunable INDEXER_PDL: 0, 1 (default 0)
 // 1: on the scoring plan the select kernel is a programmatic dependent of the score kernel
 // (cudaLaunchKernelEx): the score kernel lets it launch as its last CTAs start, the select's CTAs
@@ -123,6 +133,14 @@ __device__ __forceinline__ void wait_for_scores() {
 #if INDEXER_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
+}
+
+// A read-only load issued where it is written (volatile: the compiler may not sink it into the one
+// branch that uses the value, which would put it back behind the load that decides the branch).
+__device__ __forceinline__ int32_t load_now(const int32_t* p) {
+  int32_t v;
+  asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(p));
+  return v;
 }
 
 __device__ __forceinline__ uint32_t float_key(float f) {
@@ -206,6 +224,7 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 // from the score buffer on every pass.
 constexpr int kSelectCacheKeys = 16384;
 constexpr bool kSelectCompact = INDEXER_SELECT_COMPACT != 0;
+constexpr bool kPassSpeculate = INDEXER_PASS_SPECULATE != 0;
 // Candidates kept after two passes (keys and their positions, behind the key cache in dynamic
 // shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
 constexpr int kSelectCandidates = 4096;
@@ -271,13 +290,32 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
 
   const int b = blockIdx.x;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
   const int32_t* bt = block_table + static_cast<int64_t>(b) * max_pages;
   int32_t* out = topk_indices + static_cast<int64_t>(b) * kTopK;
+  constexpr int kPassPerThread = (kTopK + kSelectThreads - 1) / kSelectThreads;
+  int32_t early_page[kPassPerThread];
+  if (kPassSpeculate) {
+    // This thread's pass-through pages, asked for together with the row's length (both are inputs):
+    // one memory round trip before the stores instead of two. In bounds: columns < max_pages.
+#pragma unroll
+    for (int j = 0; j < kPassPerThread; ++j) {
+      const int i = tid + j * kSelectThreads;
+      early_page[j] = i < kTopK && i / kPageSize < max_pages ? load_now(bt + i / kPageSize) : 0;
+    }
+  }
+  const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
 
   if (L <= kTopK) {  // block-uniform: every token is in the top-k
-    for (int i = tid; i < kTopK; i += kSelectThreads)
-      out[i] = i < L ? bt[i / kPageSize] * kPageSize + (i % kPageSize) : -1;
+    if (kPassSpeculate) {
+#pragma unroll
+      for (int j = 0; j < kPassPerThread; ++j) {
+        const int i = tid + j * kSelectThreads;
+        if (i < kTopK) out[i] = i < L ? early_page[j] * kPageSize + (i % kPageSize) : -1;
+      }
+    } else {
+      for (int i = tid; i < kTopK; i += kSelectThreads)
+        out[i] = i < L ? bt[i / kPageSize] * kPageSize + (i % kPageSize) : -1;
+    }
     return;
   }
 
