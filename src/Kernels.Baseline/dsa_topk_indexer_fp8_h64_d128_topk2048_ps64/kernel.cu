@@ -15,7 +15,7 @@
 //   64 fp8 rows in shared memory; thread (token = tid % 64, head group = tid / 64) computes 16
 //   head dot products in fp32, sums relu(.)*w, the 4 head groups are added in shared memory.
 //   Scores go to a scratch buffer [B][max_pages*64] (cudaMallocAsync).
-//   select kernel, grid B, block 512: L <= 2048 -> ids of all L tokens, then -1. Otherwise an
+//   select kernel, grid B, block INDEXER_SELECT_THREADS (1024): L <= 2048 -> ids of all L tokens, then -1. Otherwise an
 //   exact radix select of the 2048-th largest score (4 passes of 8 bits over order-preserving
 //   uint32 keys, shared-memory histograms), then every token with key > threshold plus the first
 //   (2048 - #greater) tokens with key == threshold. Histogram bins and output slots are claimed
@@ -121,7 +121,6 @@ __device__ __forceinline__ int clamp_len(int len, int max_len) {
   return len < 0 ? 0 : (len > max_len ? max_len : len);
 }
 
-// Order-preserving map float -> uint32 (larger float -> larger key; -0 and +0 map alike).
 // Programmatic dependent launch (INDEXER_PDL): the score kernels let the select launch early; the
 // select waits for them before reading a score. Both are no-ops without it or before sm_90.
 __device__ __forceinline__ void allow_select_launch() {
@@ -135,14 +134,16 @@ __device__ __forceinline__ void wait_for_scores() {
 #endif
 }
 
-// A read-only load issued where it is written (volatile: the compiler may not sink it into the one
-// branch that uses the value, which would put it back behind the load that decides the branch).
+// A read-only load the front end must keep where it is written (volatile: it may not be dropped or
+// made conditional on the branch that uses the value, which would put it behind the load that
+// decides the branch); ptxas then schedules it like any load. Check the SASS when measuring.
 __device__ __forceinline__ int32_t load_now(const int32_t* p) {
   int32_t v;
   asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(p));
   return v;
 }
 
+// Order-preserving map float -> uint32 (larger float -> larger key; -0 and +0 map alike).
 __device__ __forceinline__ uint32_t float_key(float f) {
   const uint32_t u = __float_as_uint(f);
   return f >= 0.0f ? (u | 0x80000000u) : ~u;
@@ -512,6 +513,9 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
                              dim3(kSelectThreads), cache_bytes, stream, static_cast<const float*>(scores),
                              seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
                              cache_keys, topk_indices.ptr<int32_t>());
+    // The score kernel's launch error too (the <<<>>> launch's cudaGetLastError used to report it);
+    // peeked, so the binding still returns it as this call's failure.
+    if (launch_err == cudaSuccess) launch_err = cudaPeekAtLastError();
   }
   if (scores != nullptr) cudaFreeAsync(scores, stream);
   if (launch_err != cudaSuccess)
