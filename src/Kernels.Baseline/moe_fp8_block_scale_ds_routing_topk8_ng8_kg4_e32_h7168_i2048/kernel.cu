@@ -480,17 +480,40 @@ __device__ __forceinline__ float sigmoid_ref(float x) { return 1.0f / (1.0f + ex
 
 // Programmatic dependent launch (MOE_PDL=1): wait for the previous kernel's results, then let the
 // next kernel's CTAs start. Nothing at all when MOE_PDL=0.
+// pdl_allow alone lets them start without waiting (for a kernel whose predecessor is no kernel
+// of this call).
+__device__ __forceinline__ void pdl_allow() {
+#if MOE_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
 __device__ __forceinline__ void pdl_wait_then_allow() {
 #if MOE_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
+  pdl_allow();
+}
+
+// Zeroes the n floats of row (n a multiple of 4, 16-byte aligned), thread i of `threads` taking
+// every threads-th float4 from i.
+__device__ __forceinline__ void zero_row(float* row, int n, int i, int threads) {
+  float4* r4 = reinterpret_cast<float4*>(row);
+  for (int k = i; k < n / 4; k += threads) r4[k] = make_float4(0.f, 0.f, 0.f, 0.f);
 }
 
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
   return x;
+}
+
+// A routing group's score, warp-wide (lane l holds the group's expert l): the sum of its two
+// largest s + bias, the largest taken once (its lowest-lane copy) when it appears twice.
+__device__ __forceinline__ float group_top2_sum(float sb, int lane) {
+  const float m1 = warp_max(sb);
+  const unsigned owners = __ballot_sync(0xffffffffu, sb == m1);
+  const float m2 = warp_max(lane == __ffs(static_cast<int>(owners)) - 1 ? -INFINITY : sb);
+  return m1 + m2;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,10 +529,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
 
   // With MOE_PDL the accumulators are zeroed here, one token's rows per warp, instead of memsets
   // (the split-K partials G1 below, only for the pairs routed to local experts: ~1 in 8).
-  if (zero_acc != nullptr) {
-    float4* row = reinterpret_cast<float4*>(zero_acc + static_cast<int64_t>(t) * kHidden);
-    for (int i = lane; i < kHidden / 4; i += 32) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
-  }
+  if (zero_acc != nullptr) zero_row(zero_acc + static_cast<int64_t>(t) * kHidden, kHidden, lane, 32);
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   float sb[kGroups];  // sb[j] = s + bias of expert j*32 + lane (group j)
@@ -522,13 +542,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
   // Group scores: sum of the top-2 sb of each group.
   float gscore[kGroups];
 #pragma unroll
-  for (int j = 0; j < kGroups; ++j) {
-    const float m1 = warp_max(sb[j]);
-    const unsigned owners = __ballot_sync(0xffffffffu, sb[j] == m1);
-    const int owner = __ffs(static_cast<int>(owners)) - 1;
-    const float m2 = warp_max(lane == owner ? -INFINITY : sb[j]);
-    gscore[j] = m1 + m2;
-  }
+  for (int j = 0; j < kGroups; ++j) gscore[j] = group_top2_sum(sb[j], lane);
 
   // Keep the 4 best groups (every lane computes the same answer; ties -> lower group).
   bool keep[kGroups];
@@ -604,10 +618,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
       lists[le * T + slot] = pair;
       pair_weight[pair] = (ssel[r] / denom) * routed_scaling_factor;
     }
-    if (zero_g1 != nullptr) {
-      float4* row = reinterpret_cast<float4*>(zero_g1 + static_cast<int64_t>(pair) * kGemm1Out);
-      for (int i = lane; i < kGemm1Out / 4; i += 32) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
-    }
+    if (zero_g1 != nullptr) zero_row(zero_g1 + static_cast<int64_t>(pair) * kGemm1Out, kGemm1Out, lane, 32);
   }
   if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
 }
@@ -622,10 +633,7 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
                         int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                         int* __restrict__ lists, float* __restrict__ pair_weight, float* __restrict__ zero_acc,
                         float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask) {
-#if MOE_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  // GEMM1's CTAs may launch now: they wait (griddepcontrol.wait) for this grid to complete anyway.
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
+  pdl_allow();  // GEMM1's CTAs may launch now: they wait (griddepcontrol.wait) for this grid anyway
   __shared__ float s_group_score[kGroups];
   __shared__ __align__(16) float s_key[kExperts];  // s + bias of the kept groups' experts, else -inf
   __shared__ float s_sel_s[kTopK];                 // s (without bias) of the r-th selected expert
@@ -640,16 +648,11 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
 
   const float s = sigmoid_ref(logits[static_cast<int64_t>(t) * kExperts + e]);
   const float sb = s + __bfloat162float(bias[e]);
-  if (zero_acc != nullptr) {
-    float4* row = reinterpret_cast<float4*>(zero_acc + static_cast<int64_t>(t) * kHidden);
-    for (int i = e; i < kHidden / 4; i += kExperts) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
-  }
+  if (zero_acc != nullptr) zero_row(zero_acc + static_cast<int64_t>(t) * kHidden, kHidden, e, kExperts);
 
   // Group score: the sum of the group's two largest s + bias (warp `group` is group `group`).
-  const float m1 = warp_max(sb);
-  const unsigned owners = __ballot_sync(0xffffffffu, sb == m1);
-  const float m2 = warp_max(lane == __ffs(static_cast<int>(owners)) - 1 ? -INFINITY : sb);
-  if (lane == 0) s_group_score[group] = m1 + m2;
+  const float score = group_top2_sum(sb, lane);
+  if (lane == 0) s_group_score[group] = score;
   __syncthreads();
 
   // Kept: fewer than 4 groups rank above this one (higher score, or equal and a lower index).
@@ -709,9 +712,7 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
     const unsigned mask = s_local_mask;
 #pragma unroll 1
     for (int r = 0; r < kTopK; ++r) {
-      if (!(mask & (1u << r))) continue;  // block-uniform
-      float4* row = reinterpret_cast<float4*>(zero_g1 + static_cast<int64_t>(t * kTopK + r) * kGemm1Out);
-      for (int i = e; i < kGemm1Out / 4; i += kExperts) row[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (mask & (1u << r)) zero_row(zero_g1 + static_cast<int64_t>(t * kTopK + r) * kGemm1Out, kGemm1Out, e, kExperts);  // block-uniform
     }
   }
 }
