@@ -258,6 +258,10 @@ __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
   return row * row_bytes + ((((byte >> 4) ^ (row & 7)) << 4) | (byte & 15));
 }
 
+// The dynamic shared memory a streamed tile may take: an SM's 227 KB opt-in maximum less room for
+// the kernels' static arrays (pairs, scales).
+constexpr int kMaxTileSmem = 227 * 1024 - 4096;
+
 // The 16-byte pieces a thread copies of a tile of rows of RowBytes (one K block) into a swizzled
 // stage, fixed for the whole tile: piece i is chunk tid % kChunks of row tid / kChunks + kRowStep * i.
 // When kRowStep is a multiple of 8 every piece of a thread has the same swizzle term and its shared
@@ -268,10 +272,6 @@ __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
 // (scripts/device/sass-mix.sh); addressed once per tile the kernels' SASS fell by a third (GEMM1
 // 1664 -> 1136, GEMM2 1312 -> 896) and the calls by 2-4% (T=7 100.3 -> 98.5 us, T=16 165.1 ->
 // 159.3, T=62 344.5 -> 335.5; 19/19 PASS). The per-piece loaders remain in the stream-K kernels.
-// The dynamic shared memory a streamed tile may take: an SM's 227 KB opt-in maximum less room for
-// the kernels' static arrays (pairs, scales).
-constexpr int kMaxTileSmem = 227 * 1024 - 4096;
-
 template <int Threads, int RowBytes>
 struct PieceGrid {
   static constexpr int kChunks = RowBytes / 16;
@@ -284,6 +284,33 @@ struct PieceGrid {
   __device__ __forceinline__ static int offset(int first, int tid, int i) {
     if constexpr (kRowStep % 8 == 0) return first + i * kRowStep * RowBytes;
     else return swizzled(first_row(tid) + kRowStep * i, chunk_byte(tid), RowBytes);
+  }
+};
+
+// A tile's A rows gathered by pair, in Grid's pieces: a source per piece fixed for the tile, an empty
+// pair slot zero-filled (from a valid address), rows past BM skipped. row_of(pair) is the first byte
+// of pair's row, or of any valid row for -1.
+template <typename Grid, int BM>
+struct GatheredRows {
+  static constexpr int kPieces = (BM + Grid::kRowStep - 1) / Grid::kRowStep;
+  const uint8_t* src[kPieces];
+  int bytes[kPieces];  // 16, 0 for an empty pair slot (zero-fill), -1 for no such row
+  int first;
+  template <typename RowOf>
+  __device__ __forceinline__ GatheredRows(const int* s_pair, int tid, RowOf&& row_of) : first(Grid::first_offset(tid)) {
+#pragma unroll
+    for (int i = 0; i < kPieces; ++i) {
+      const int row = Grid::first_row(tid) + Grid::kRowStep * i;
+      const int pair = row < BM ? s_pair[row] : -1;
+      src[i] = row_of(pair) + Grid::chunk_byte(tid);
+      bytes[i] = row < BM ? (pair >= 0 ? 16 : 0) : -1;
+    }
+  }
+  // The pieces of the K block k_bytes into a row into stage.
+  __device__ __forceinline__ void copy(uint8_t* stage, int tid, int k_bytes) const {
+#pragma unroll
+    for (int i = 0; i < kPieces; ++i)
+      if (bytes[i] >= 0) cp_async16(stage + Grid::offset(first, tid, i), src[i] + k_bytes, bytes[i]);
   }
 };
 
@@ -472,34 +499,24 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   // Sources fixed for the tile (PieceGrid): A rows by pair (an empty slot zero-fills), B rows X1
   // n0.. then X2 kInter + n0.., each K block 128 bytes further.
   using Grid = PieceGrid<Tile::Threads, kFp8Row>;
-  constexpr int kPiecesA = (BM + Grid::kRowStep - 1) / Grid::kRowStep;
   constexpr int kPiecesB = 2 * BN / Grid::kRowStep;
   static_assert(BN % Grid::kRowStep == 0, "a piece is all X1 or all X2");
-  const int r0 = Grid::first_row(tid), chunk = Grid::chunk_byte(tid), first = Grid::first_offset(tid);
-  const uint8_t* a_src[kPiecesA];
-  int a_bytes[kPiecesA];  // 16, 0 for an empty pair slot (zero-fill), -1 for no such row
-#pragma unroll
-  for (int i = 0; i < kPiecesA; ++i) {
-    const int row = r0 + Grid::kRowStep * i;
-    const int pair = row < BM ? s_pair[row] : -1;
-    a_src[i] = hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden + chunk;
-    a_bytes[i] = row < BM ? (pair >= 0 ? 16 : 0) : -1;
-  }
-  const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + r0) * kHidden + chunk;
+  const GatheredRows<Grid, BM> a_rows(s_pair, tid, [&](int pair) {
+    return hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden;
+  });
+  const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + Grid::first_row(tid)) * kHidden + Grid::chunk_byte(tid);
   const int scale_pair = tid < BM ? s_pair[tid] : -1;
   const float* sa_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
   auto load_block = [&](int kb, int st) {
     uint8_t* sA = smem_fp8 + st * Tile::Stage;
     uint8_t* sB = sA + Tile::StageA;
     const int k_byte = kb * kQBlock;
-#pragma unroll
-    for (int i = 0; i < kPiecesA; ++i)
-      if (a_bytes[i] >= 0) cp_async16(sA + Grid::offset(first, tid, i), a_src[i] + k_byte, a_bytes[i]);
+    a_rows.copy(sA, tid, k_byte);
 #pragma unroll
     for (int i = 0; i < kPiecesB; ++i) {
-      const int rows = Grid::kRowStep * i;  // past row r0; X2 rows start at kInter past X1's
+      const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
       const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
-      cp_async16(sB + Grid::offset(first, tid, i), b_src + offset + k_byte, 16);
+      cp_async16(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte, 16);
     }
     if (ahead) return;  // the tile's scales arrived with its first stage
     if (tid < BM) {
@@ -518,19 +535,13 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
-  if (ahead) {
-    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-      gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-      const float* scales = s_scales_ahead + (kb - kb_begin) * (BM + 2);
-      fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, scales, scales[BM], scales[BM + 1], wm, g);
-    });
-  } else {
-    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-      gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-      fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], kAsyncTileScales ? s_sw[st][0] : sw1[kb],
-                            kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
-    });
-  }
+  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+    gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
+    // The block's activation scales (with `ahead` followed by its X1 and X2 weight scales).
+    const float* sa = ahead ? s_scales_ahead + (kb - kb_begin) * (BM + 2) : s_sa[st];
+    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, sa, ahead ? sa[BM] : kAsyncTileScales ? s_sw[st][0] : sw1[kb],
+                          ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
+  });
 
   store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
 }
@@ -837,28 +848,18 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   }
   // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
   // each K block 128 values further.
-  using GridA = PieceGrid<Tile::Threads, kBf16Row>;
   using GridB = PieceGrid<Tile::Threads, kFp8Row>;
-  constexpr int kPiecesA = (BM + GridA::kRowStep - 1) / GridA::kRowStep;
   constexpr int kPiecesB = Tile::BN / GridB::kRowStep;
   static_assert(Tile::BN % GridB::kRowStep == 0, "whole B pieces");
-  const int first_a = GridA::first_offset(tid), first_b = GridB::first_offset(tid);
-  const uint8_t* a_src[kPiecesA];
-  int a_bytes[kPiecesA];  // 16, 0 for an empty pair slot (zero-fill), -1 for no such row
-#pragma unroll
-  for (int i = 0; i < kPiecesA; ++i) {
-    const int row = GridA::first_row(tid) + GridA::kRowStep * i;
-    const int pair = row < BM ? s_pair[row] : -1;
-    a_src[i] = reinterpret_cast<const uint8_t*>(cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter) + GridA::chunk_byte(tid);
-    a_bytes[i] = row < BM ? (pair >= 0 ? 16 : 0) : -1;
-  }
+  const int first_b = GridB::first_offset(tid);
+  const GatheredRows<PieceGrid<Tile::Threads, kBf16Row>, BM> a_rows(s_pair, tid, [&](int pair) {
+    return reinterpret_cast<const uint8_t*>(cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter);
+  });
   const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
   auto load_block = [&](int kb, int st) {
     uint8_t* sA = smem_g2 + st * Tile::Stage;
     uint8_t* sB = sA + Tile::StageA;
-#pragma unroll
-    for (int i = 0; i < kPiecesA; ++i)
-      if (a_bytes[i] >= 0) cp_async16(sA + GridA::offset(first_a, tid, i), a_src[i] + kb * kBf16Row, a_bytes[i]);
+    a_rows.copy(sA, tid, kb * kBf16Row);
 #pragma unroll
     for (int i = 0; i < kPiecesB; ++i)
       cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
@@ -875,15 +876,10 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
-  if (ahead) {
-    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-      gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane, s_sw_ahead[(kb - kb_begin) * kWarps + warp]);
-    });
-  } else {
-    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-      gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane, kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
-    });
-  }
+  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+    gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane,
+                      ahead ? s_sw_ahead[(kb - kb_begin) * kWarps + warp] : kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
+  });
   add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
 }
 
