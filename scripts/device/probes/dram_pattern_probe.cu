@@ -27,10 +27,36 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem) : "memory");
 }
 
-// Extras that model the GEMM's CTAs (Extra): kEmptySlots: the grid has 32 expert slots and the CTAs of
-// slots >= E read their expert's count and return (the tile GEMMs' empty CTAs: 27 of 32 slots at
-// T=7); kChain: a CTA first reads its count, then a list entry that depends on it (the pair list),
-// before its first copy; kSpinCycles: each stage is held that long between its barriers (the MMAs).
+// The copy pipeline both kernels run: `steps` stages of stage_bytes through kStages buffers,
+// load(step, buffer) issuing a step's copies; each landed stage is touched once (and held
+// spin_cycles, a stand-in for the MMAs) between two barriers. Returns the touched words' sum.
+template <int kStages, typename Load>
+__device__ unsigned stream_stages(int steps, const uint8_t* smem, int stage_bytes, int spin_cycles, Load&& load) {
+  const auto load_or_nothing = [&](int step) {
+    if (step < steps) load(step, step % kStages);
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+  for (int s = 0; s < kStages - 1; ++s) load_or_nothing(s);
+  unsigned acc = 0;
+  for (int step = 0; step < steps; ++step) {
+    load_or_nothing(step + kStages - 1);
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
+    __syncthreads();
+    acc += reinterpret_cast<const unsigned*>(smem + (step % kStages) * stage_bytes)[threadIdx.x];  // touch the stage
+    if (spin_cycles > 0) {
+      const long long until = clock64() + spin_cycles;
+      while (clock64() < until) {
+      }
+    }
+    __syncthreads();
+  }
+  return acc;
+}
+
+// What the GEMM's CTAs add, modelled one at a time: empty_slots: the grid has 32 expert slots and the
+// CTAs of slots >= E read their expert's count and return (the tile GEMMs' empty CTAs: 27 of 32
+// slots at T=7); chain: a CTA first reads its count, then a list entry that depends on it (the pair
+// list), before its first copy; spin_cycles: each stage is held that long between its barriers.
 struct Extra {
   bool empty_slots = false;
   bool chain = false;
@@ -58,35 +84,19 @@ __global__ void __launch_bounds__(kThreads) tile_read(const uint8_t* __restrict_
   const int k0 = split * S;
   const uint8_t* base = w + static_cast<size_t>(expert) * kRows * kHidden;
   auto load = [&](int step, int stage) {
-    if (step < kSteps) {
-      uint8_t* dst = smem + stage * R * C;
+    uint8_t* dst = smem + stage * R * C;
 #pragma unroll 4
-      for (int p = threadIdx.x; p < kPieces; p += kThreads) {
-        const int r = p / (C / 16), c = (p % (C / 16)) * 16;
-        const int row = r < R / 2 ? n0 + r : kRows / 2 + n0 + (r - R / 2);
-        cp_async16(dst + r * C + c, base + static_cast<size_t>(row) * kHidden + k0 + step * C + c);
-      }
+    for (int p = threadIdx.x; p < kPieces; p += kThreads) {
+      const int r = p / (C / 16), c = (p % (C / 16)) * 16;
+      const int row = r < R / 2 ? n0 + r : kRows / 2 + n0 + (r - R / 2);
+      cp_async16(dst + r * C + c, base + static_cast<size_t>(row) * kHidden + k0 + step * C + c);
     }
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
-  for (int s = 0; s < kStages - 1; ++s) load(s, s);
-  unsigned acc = 0;
-  for (int step = 0; step < kSteps; ++step) {
-    load(step + kStages - 1, (step + kStages - 1) % kStages);
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
-    __syncthreads();
-    acc += reinterpret_cast<const unsigned*>(smem + (step % kStages) * R * C)[threadIdx.x];  // touch the stage
-    if (extra.spin_cycles > 0) {
-      const long long until = clock64() + extra.spin_cycles;
-      while (clock64() < until) {
-      }
-    }
-    __syncthreads();
-  }
+  const unsigned acc = stream_stages<kStages>(kSteps, smem, R * C, extra.spin_cycles, load);
   if (acc == 0x9e3779b9u) sink[0] = acc;  // keeps the reads; practically never true
 }
 
-// The same bytes, each CTA reading one contiguous range of S bytes... of whole rows.
+// The reference: the same bytes, each CTA reading one contiguous range in 16 KB stages.
 template <int kStages>
 __global__ void __launch_bounds__(kThreads) contiguous_read(const uint8_t* __restrict__ w, size_t bytes_per_cta, unsigned* sink) {
   extern __shared__ __align__(16) uint8_t smem[];
@@ -94,19 +104,9 @@ __global__ void __launch_bounds__(kThreads) contiguous_read(const uint8_t* __res
   const uint8_t* base = w + blockIdx.x * bytes_per_cta;
   const int steps = static_cast<int>(bytes_per_cta / kStage);
   auto load = [&](int step, int stage) {
-    if (step < steps)
-      for (int p = threadIdx.x; p < kStage / 16; p += kThreads) cp_async16(smem + stage * kStage + p * 16, base + static_cast<size_t>(step) * kStage + p * 16);
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
+    for (int p = threadIdx.x; p < kStage / 16; p += kThreads) cp_async16(smem + stage * kStage + p * 16, base + static_cast<size_t>(step) * kStage + p * 16);
   };
-  for (int s = 0; s < kStages - 1; ++s) load(s, s);
-  unsigned acc = 0;
-  for (int step = 0; step < steps; ++step) {
-    load(step + kStages - 1, (step + kStages - 1) % kStages);
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
-    __syncthreads();
-    acc += reinterpret_cast<const unsigned*>(smem + (step % kStages) * kStage)[threadIdx.x];
-    __syncthreads();
-  }
+  const unsigned acc = stream_stages<kStages>(steps, smem, kStage, 0, load);
   if (acc == 0x9e3779b9u) sink[0] = acc;
 }
 
