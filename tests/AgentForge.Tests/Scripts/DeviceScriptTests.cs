@@ -7,15 +7,21 @@ public sealed class DeviceScriptTests
 {
     private static string Script(string name) => Path.Combine(Packing.RepositoryRoot(), "scripts", "device", name);
 
+    // Runs a script's built-in self-test and asserts it passed.
+    private static void AssertSelfTestPasses(string name)
+    {
+        var (exitCode, output) = PythonScript.Run(Script(name), "--self-test");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("self-test passed", output);
+    }
+
     [Fact]
     public void The_source_page_summary_ranks_instructions_by_stall_samples()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
 
-        var (exitCode, output) = PythonScript.Run(Script("ncu_source_top.py"), "--self-test");
-
-        Assert.True(exitCode == 0, output);
-        Assert.Contains("self-test passed", output);
+        AssertSelfTestPasses("ncu_source_top.py");
     }
 
     [Fact]
@@ -42,10 +48,7 @@ public sealed class DeviceScriptTests
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
 
-        var (exitCode, output) = PythonScript.Run(Script("ptx_header.py"), "--self-test");
-
-        Assert.True(exitCode == 0, output);
-        Assert.Contains("self-test passed", output);
+        AssertSelfTestPasses("ptx_header.py");
         var source = File.ReadAllText(Script("ptx_header.py"));
         Assert.Contains($"MARKER = \"{AgentForge.Tools.Packaging.PackChecker.SideloadedPtxMarker}\"", source);
     }
