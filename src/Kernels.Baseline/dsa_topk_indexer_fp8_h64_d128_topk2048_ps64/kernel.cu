@@ -143,6 +143,9 @@ __device__ __forceinline__ int32_t load_now(const int32_t* p) {
   return v;
 }
 
+// The cache id of row position i, on page `page` of the row's block table.
+__device__ __forceinline__ int32_t token_id(int32_t page, int i) { return page * kPageSize + (i % kPageSize); }
+
 // Order-preserving map float -> uint32 (larger float -> larger key; -0 and +0 map alike).
 __device__ __forceinline__ uint32_t float_key(float f) {
   const uint32_t u = __float_as_uint(f);
@@ -307,15 +310,10 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
 
   if (L <= kTopK) {  // block-uniform: every token is in the top-k
-    if (kPassSpeculate) {
 #pragma unroll
-      for (int j = 0; j < kPassPerThread; ++j) {
-        const int i = tid + j * kSelectThreads;
-        if (i < kTopK) out[i] = i < L ? early_page[j] * kPageSize + (i % kPageSize) : -1;
-      }
-    } else {
-      for (int i = tid; i < kTopK; i += kSelectThreads)
-        out[i] = i < L ? bt[i / kPageSize] * kPageSize + (i % kPageSize) : -1;
+    for (int j = 0; j < kPassPerThread; ++j) {
+      const int i = tid + j * kSelectThreads;
+      if (i < kTopK) out[i] = i < L ? token_id(kPassSpeculate ? early_page[j] : bt[i / kPageSize], i) : -1;
     }
     return;
   }
@@ -379,7 +377,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     const int gt_slot = claim_slot(gt, &s_gt, lane);
     const int eq_slot = claim_slot(eq, &s_eq, lane);
     if (gt || eq) {
-      const int32_t id = bt[i / kPageSize] * kPageSize + (i % kPageSize);
+      const int32_t id = token_id(bt[i / kPageSize], i);
       if (gt) {
         out[gt_slot] = id;
       } else if (eq_slot < take_eq) {
@@ -414,7 +412,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       const bool on = i < L && (key & mask16) == prefix16;
       const int above_slot = claim_slot(above, &s_gt, lane);
       const int c = claim_slot(on, &s_cand, lane);
-      if (above) out[above_slot] = bt[i / kPageSize] * kPageSize + (i % kPageSize);
+      if (above) out[above_slot] = token_id(bt[i / kPageSize], i);
       if (on && c < kSelectCandidates) {
         s_cand_key[c] = key;
         s_cand_pos[c] = i;
