@@ -66,26 +66,30 @@
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
 #endif
-// @tunable INDEXER_PASS_SPECULATE: 0, 1 (default 0)
+// @tunable INDEXER_PASS_SPECULATE: 0, 1 (default 1)
 // 1: the select's pass-through branch (rows of <= 2048 tokens: 69 of the 128 workloads are only
 // that, one launch of 1.4-1.6 us) loads its block-table entries together with the row's length
 // instead of after it: the length decides only which entries are used, and every entry below
 // max_pages is in bounds. One dependent memory round trip fewer in a kernel that is two of them.
 // Prediction (session 8): pass-through calls 1.4-1.6 -> ~1.0-1.2 us; under the contest's mean of
-// speedups those 69 workloads are most of the definition's score. Not yet measured.
+// speedups those 69 workloads are most of the definition's score. Measured (H200, session 9,
+// results/gpu/2026-11-26-h200-s9): 1.4 -> 1.2, 1.6 -> 1.4, 1.8 -> 1.4 us; 128/128; the
+// definition's mean speedup 1506x -> 1848x. Default since.
 #ifndef INDEXER_PASS_SPECULATE
-#define INDEXER_PASS_SPECULATE 0
+#define INDEXER_PASS_SPECULATE 1
 #endif
-// @tunable INDEXER_PDL: 0, 1 (default 0)
+// @tunable INDEXER_PDL: 0, 1 (default 1)
 // 1: on the scoring plan the select kernel is a programmatic dependent of the score kernel
 // (cudaLaunchKernelEx): the score kernel lets it launch as its last CTAs start, the select's CTAs
 // read their row's length and take their shared memory meanwhile, then wait (griddepcontrol.wait)
 // before the first score. The pass-through plan (one select launch) stays a plain launch: nothing
 // of this call runs before it. Why: the MoE's and the GDN prefill's launches gained 2-14 us from
 // PDL (NOTES.md there); the indexer's two launches have none, and at 33-91 pages a call is 13-28 us.
-// Prediction (session 8): -1 to -2 us per scoring call, pass-through unchanged. Not yet measured.
+// Prediction (session 8): -1 to -2 us per scoring call, pass-through unchanged. Measured (H200,
+// session 9): 15 x 91 pages 20.4 -> 19.4 us, 27 x 91 27.8 -> 26.5, pass-through unchanged; 128/128.
+// Default since.
 #ifndef INDEXER_PDL
-#define INDEXER_PDL 0
+#define INDEXER_PDL 1
 #endif
 #include <cuda_runtime.h>
 

@@ -217,7 +217,10 @@
 // setting equal to its declared default); before session 8 GEMM2 followed MOE_SMALL_STAGES and
 // MOE_SMALL_BN / 16, the same 2 and 4 at their defaults. Why: at T=7 GEMM2 is one wave of 560 CTAs in step, 8 K blocks in 30.8 us where the bytes
 // need ~18 (ncu, session 8): a stage asked for one block ahead leaves DRAM idle between steps.
-// 2 warps x 4 stages is 48 KB per CTA (4 per SM) with three blocks in flight. Not yet measured.
+// 2 warps x 4 stages is 48 KB per CTA (4 per SM) with three blocks in flight. Measured (H200,
+// session 9, results/gpu/2026-11-26-h200-s9, T=7 / 16 / 55 / 80 us): default 94.8 / 151.6 / 343.3 /
+// 357.7; GEMM2 3 stages with MOE_SMALL_STAGES=3 100.4 / 157.0 / 362.2 / 378.1; 2 warps x 4 stages
+// (one barrier) 100.7 / 161.6 / 380.5 / 399.6: more blocks in flight lost again (NOTES.md).
 #ifndef MOE_SMALL_GEMM2_STAGES
 #define MOE_SMALL_GEMM2_STAGES 2
 #endif
@@ -230,7 +233,10 @@
 // and passing a second barrier after the block's MMAs: one barrier per block and one more block in
 // flight while a block computes. Measure with MOE_SMALL_STAGES=3 / MOE_SMALL_GEMM2_STAGES=3..4
 // (session 8's source samples put 26% of GEMM1's and GEMM2's warps at the barrier behind the stage
-// wait at T=7). No effect while every streamed kernel has 2 stages (the defaults). Not yet measured.
+// wait at T=7). No effect while every streamed kernel has 2 stages (the defaults). Measured (H200,
+// session 9): with 3 stages in both GEMMs 98.7 / 157.5 / 362.5 / 379.5 us at T=7 / 16 / 55 / 80
+// (default 94.8 / 151.6 / 343.3 / 357.7; 3 stages without it 100.4 / 157.0 / 362.2 / 378.1), 19/19
+// PASS: it recovers part of what a third stage costs, never the 2-stage default.
 #ifndef MOE_STREAM_ONE_BARRIER
 #define MOE_STREAM_ONE_BARRIER 0
 #endif
@@ -342,7 +348,8 @@
 // wgmma tile, 2 for the 64-pair tiles only, 0 never (the MMA warpgroups load in lockstep, a block
 // barrier per K block). H200, session 5, one call: T=901 (64-pair tiles) 557 -> 489 us with it,
 // T=14107 (128-pair tiles) 2.69 -> 2.92 ms, T=11948 2.34 -> 2.48. Predicted ~-25% for GEMM1 at
-// T=14107. A single producer warp (288 threads) was capped at 168 registers and spilled.
+// T=14107. A single producer warp (288 threads) was capped at 168 registers and spilled. Again in
+// session 9 (persistent tiles, combine kernel): 1 at T=14107 1.99 -> 2.38 ms, T=11948 1.71 -> 1.96.
 #ifndef MOE_WGMMA_PRODUCER
 #define MOE_WGMMA_PRODUCER 2
 #endif
