@@ -34,9 +34,11 @@
 #include <cstdint>
 #include <type_traits>
 
-// @tunable GDN_PREFILL_IMPL: 0, 1 (default 1)
+// @tunable GDN_PREFILL_IMPL: 0, 1, 2 (default 1)
 // 0: one launch, a CTA per (sequence, head, value slice) walks its chunks doing every product;
-// 1: two launches (two_pass.cuh): every chunk's local products at once, then the state scan.
+// 1: two launches (two_pass.cuh): every chunk's local products at once, then the state scan;
+// 2: one warp-specialized launch (fused.cuh): prep warps prepare chunk i+1 while state warps
+//    run chunk i's state-dependent products, nothing but inputs and outputs through HBM.
 #ifndef GDN_PREFILL_IMPL
 #define GDN_PREFILL_IMPL 1
 #endif
@@ -47,6 +49,15 @@
 // (2026-11-26, quick set): 8192 tokens 651 -> 555 us, 139 tokens 42.8 -> 38.4 us; default 1.
 #ifndef GDN_PREFILL_ASYNC_LOAD
 #define GDN_PREFILL_ASYNC_LOAD 1
+#endif
+
+// @tunable GDN_PREFILL_FAST_PREP: 0, 1 (default 0)
+// 1: the chunk-local prep (A / P decays, the triangular solve) with fewer instructions: ex2.approx
+// for the decays, a branchless diagonal substitution, float4 rows and 4-column strips in the
+// off-diagonal block products. Why: ncu put the prep at ~5.7k instructions per warp per chunk,
+// issued every ~5 cycles (latency-bound, 12.6 us per chunk), the solve's scalar loops ~40% of them.
+#ifndef GDN_PREFILL_FAST_PREP
+#define GDN_PREFILL_FAST_PREP 0
 #endif
 
 namespace {
@@ -105,11 +116,104 @@ __device__ __forceinline__ void zero_rows_outside_sequences(__nv_bfloat16* outpu
   }
 }
 
-// T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by all Threads
-// threads (partial: 3 x 16 x 16 floats of scratch); ends with a barrier. Diagonal 16x16 blocks by substitution (one thread per block
-// column), then the off-diagonal blocks one block row at a time.
-template <int Threads = kThreads>
-__device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid) {
+// The whole CTA's barrier: solve_unit_lower's default; the fused kernel passes its prep warps' own.
+struct BlockSync {
+  __device__ __forceinline__ void operator()() const { __syncthreads(); }
+};
+
+// exp of a log-decay difference (<= 0) in the chunk-local products: the ex2.approx path with
+// GDN_PREFILL_FAST_PREP (2 instructions instead of ~10; relative error ~1e-6 at |x| <= 20, far
+// inside the 1e-2 tolerance), the accurate expf without.
+__device__ __forceinline__ float decay_exp(float x) {
+#if GDN_PREFILL_FAST_PREP
+  return __expf(x);
+#else
+  return expf(x);
+#endif
+}
+
+__device__ __forceinline__ void fma4(float4& acc, float s, const float4& v) {
+  acc.x = fmaf(s, v.x, acc.x);
+  acc.y = fmaf(s, v.y, acc.y);
+  acc.z = fmaf(s, v.z, acc.z);
+  acc.w = fmaf(s, v.w, acc.w);
+}
+
+// T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by Threads
+// threads (tid < Threads; partial: 3 x 16 x 16 floats of scratch) that meet at `sync`; ends with
+// it. Diagonal 16x16 blocks by substitution (one thread per block column), then the off-diagonal
+// blocks one block row at a time.
+template <int Threads = kThreads, typename Sync = BlockSync>
+__device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid,
+                                                 Sync sync = Sync{}) {
+#if GDN_PREFILL_FAST_PREP
+  // The same substitution and block products with fewer instructions per FMA: no per-term branch in
+  // the diagonal blocks (col[m] is 0 for m < j, so those terms vanish), rows read as float4, and
+  // each off-diagonal work item a strip of 4 columns (a float4 of T per term instead of a scalar).
+  if (tid < 64) {
+    const int blk = tid >> 4, j = tid & 15, base = blk * 16;
+    float col[16];
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      const float4* arow = reinterpret_cast<const float4*>(a + (base + i) * kLdF + base);
+      float x = i == j ? 1.f : 0.f;
+#pragma unroll
+      for (int m4 = 0; m4 < 4; ++m4) {
+        if (4 * m4 < i) {
+          const float4 av = arow[m4];
+          x -= av.x * col[4 * m4];
+          if (4 * m4 + 1 < i) x -= av.y * col[4 * m4 + 1];
+          if (4 * m4 + 2 < i) x -= av.z * col[4 * m4 + 2];
+          if (4 * m4 + 3 < i) x -= av.w * col[4 * m4 + 3];
+        }
+      }
+      col[i] = x;
+    }
+#pragma unroll
+    for (int i = 0; i < 16; ++i) t[(base + i) * kLdF + base + j] = col[i];
+  }
+  // zero the strictly upper blocks of T, a float4 at a time
+  for (int e = tid; e < kC * (kC / 4); e += Threads) {
+    const int r = e >> 4, c4 = (e & 15) * 4;
+    if ((c4 >> 4) > (r >> 4)) *reinterpret_cast<float4*>(t + r * kLdF + c4) = make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  sync();
+  for (int rb = 1; rb < 4; ++rb) {
+    for (int e = tid; e < rb * 64; e += Threads) {
+      const int cb = e >> 6, r = (e >> 2) & 15, c4 = (e & 3) * 4;
+      const float* arow = a + (rb * 16 + r) * kLdF;
+      float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+      for (int kb = cb; kb < rb; ++kb) {
+#pragma unroll
+        for (int mm = 0; mm < 16; mm += 4) {
+          const float4 av = *reinterpret_cast<const float4*>(arow + kb * 16 + mm);
+          const float* tcol = t + (kb * 16 + mm) * kLdF + cb * 16 + c4;
+          fma4(x, av.x, *reinterpret_cast<const float4*>(tcol));
+          fma4(x, av.y, *reinterpret_cast<const float4*>(tcol + kLdF));
+          fma4(x, av.z, *reinterpret_cast<const float4*>(tcol + 2 * kLdF));
+          fma4(x, av.w, *reinterpret_cast<const float4*>(tcol + 3 * kLdF));
+        }
+      }
+      *reinterpret_cast<float4*>(&partial[cb][r][c4]) = x;
+    }
+    sync();
+    for (int e = tid; e < rb * 64; e += Threads) {
+      const int cb = e >> 6, r = (e >> 2) & 15, c4 = (e & 3) * 4;
+      const float* trow = t + (rb * 16 + r) * kLdF + rb * 16;
+      float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+      for (int m = 0; m < 16; m += 4) {
+        const float4 tv = *reinterpret_cast<const float4*>(trow + m);  // T_rr: zeros above the diagonal
+        fma4(x, -tv.x, *reinterpret_cast<const float4*>(&partial[cb][m][c4]));
+        fma4(x, -tv.y, *reinterpret_cast<const float4*>(&partial[cb][m + 1][c4]));
+        fma4(x, -tv.z, *reinterpret_cast<const float4*>(&partial[cb][m + 2][c4]));
+        fma4(x, -tv.w, *reinterpret_cast<const float4*>(&partial[cb][m + 3][c4]));
+      }
+      *reinterpret_cast<float4*>(t + (rb * 16 + r) * kLdF + cb * 16 + c4) = x;
+    }
+    sync();
+  }
+#else
   if (tid < 64) {
     const int blk = tid >> 4, j = tid & 15, base = blk * 16;
     float col[16];
@@ -132,7 +236,7 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
     const int r = i / kC, c = i % kC;
     if ((c >> 4) > (r >> 4)) t[r * kLdF + c] = 0.f;
   }
-  __syncthreads();
+  sync();
   // off-diagonal blocks, one block row at a time: T_rb = -T_rr * X, X = sum_{kb=b..r-1} A_{r,kb} T_{kb,b}.
   // Inner loops are fixed 16-wide and unrolled so the shared-memory loads pipeline (a runtime-bounded
   // version cost ~10 us per chunk in exposed load latency).
@@ -147,7 +251,7 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
       }
       partial[cb][r][c] = x;
     }
-    __syncthreads();
+    sync();
     for (int e = tid; e < rb * 256; e += Threads) {
       const int cb = e >> 8, r = (e >> 4) & 15, c = e & 15;
       const float* trow = t + (rb * 16 + r) * kLdF + rb * 16;
@@ -156,8 +260,9 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
       for (int m = 0; m < 16; ++m) x -= trow[m] * partial[cb][m][c];  // T_rr is lower triangular: zeros above
       t[(rb * 16 + r) * kLdF + cb * 16 + c] = x;
     }
-    __syncthreads();
+    sync();
   }
+#endif
 }
 
 __global__ void __launch_bounds__(kThreads, 1)
@@ -447,6 +552,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 }
 
 #include "two_pass.cuh"
+#include "fused.cuh"
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_prefill_qk4_v8_d128_k_last: unexpected %s\n", what);
@@ -489,7 +595,29 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   }
   if (!check(N * kNumVHeads * kSlices <= 0x7fffffffLL, "number of sequences")) return;
 
+  // The fused kernel (fused.cuh) with value slices of BV columns: a CTA per (sequence rank, head,
+  // slice), longest sequence first (ranked in-kernel).
+  [[maybe_unused]] const auto launch_fused = [&](auto bv) -> cudaError_t {
+    constexpr int BV = decltype(bv)::value;
+    if (!check(N * kNumVHeads * (kD / BV) <= 0x7fffffffLL, "number of sequences")) return cudaSuccess;
+    const int fused_smem = static_cast<int>(sizeof(FusedSmem<BV>));
+    const cudaError_t allowed = afg::allow_dynamic_smem<gdn_prefill_fused_kernel<BV>>(fused_smem);
+    if (allowed != cudaSuccess) return allowed;
+    gdn_prefill_fused_kernel<BV><<<static_cast<unsigned>(N * kNumVHeads * (kD / BV)), kFusedThreads, fused_smem, stream>>>(
+        q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+        state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
+        a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
+        cu_seqlens.ptr<const int64_t>(), N, scale, T, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+    return cudaGetLastError();
+  };
+
 #if GDN_PREFILL_IMPL == 1
+  // Launch plan from T alone: when T <= GDN_PREFILL_FUSED_MAX_T (at most one chunk), every sequence
+  // is a single chunk and the fused kernel does it in one launch without the workspace.
+  if (T <= GDN_PREFILL_FUSED_MAX_T) {
+    AFG_CUDA_CHECK(launch_fused(std::integral_constant<int, 32>{}));
+    return;
+  }
   // Pass 1 over every chunk slot, pass 2 over (sequence, head, value slice); workspace per slot.
   const int64_t slots = T / kC + N + 1;
   if (!check(slots <= 65535, "number of chunk slots (grid y)")) return;
@@ -529,6 +657,8 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   }
   AFG_CUDA_CHECK(cudaFreeAsync(base, stream));
   AFG_CUDA_CHECK(launched);
+#elif GDN_PREFILL_IMPL == 2
+  AFG_CUDA_CHECK(launch_fused(std::integral_constant<int, GDN_PREFILL_FUSED_BV>{}));
 #else
   const int smem = static_cast<int>(sizeof(Smem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<gdn_prefill_chunk_kernel>(smem));

@@ -196,8 +196,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
       const int r = 2 * lane + e;
-      sm.fk[r] = sm.beta[r] * expf(sm.cum[r]);
-      sm.fd[r] = expf(last - sm.cum[r]);
+      sm.fk[r] = sm.beta[r] * decay_exp(sm.cum[r]);
+      sm.fd[r] = decay_exp(last - sm.cum[r]);
     }
   }
   __syncthreads();
@@ -228,7 +228,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       for (int e = 0; e < 4; ++e) {
         const int i = m0 + g + (e >> 1) * 8;
         const int j = n0 + nt * 8 + 2 * tq + (e & 1);
-        const float decay = i >= j ? expf(sm.cum[i] - sm.cum[j]) : 0.f;
+        const float decay = i >= j ? decay_exp(sm.cum[i] - sm.cum[j]) : 0.f;
         sm.a[i * kLdF + j] = i > j ? sm.beta[i] * decay * kk[nt][e] : 0.f;
         qk[nt][e] *= decay;
       }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The fused GDN prefill kernel (GDN_PREFILL_IMPL=2, fused.cuh) on the GPU machine, after
+# scripts/device/pack.sh with `.device` carried:
+#   1. compute-sanitizer (racecheck, synccheck, memcheck) on one call of a solution whose default is
+#      the fused kernel, on a workload whose longest sequence has 4 chunks (both stages reused);
+#   2. a sweep against the two-pass default on one or more workloads of every band.
+#   scripts/device/gdn-fused-check.sh                     both
+#   FUSED_SANITIZE=0 scripts/device/gdn-fused-check.sh    the sweep only
+#   FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh       the sanitizer only
+# FUSED_SETTINGS: the settings to compare with the default (space-separated, NAME=V[,NAME=V] each);
+# FUSED_WORKLOADS: workload prefixes. Table last.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/device/env.sh
+out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
+definition=gdn_prefill_qk4_v8_d128_k_last
+settings="${FUSED_SETTINGS:-GDN_PREFILL_IMPL=2 GDN_PREFILL_IMPL=2,GDN_PREFILL_FUSED_BV=32}"
+# 6 tokens; 239 / 3 sequences; 832 / 4; 2107 / 1; 5709 / 2 (4517 longest); 8192 / 39, 43 (1242 longest), 56
+workloads="${FUSED_WORKLOADS:-77daf91d e92dafeb 6fbc155c 6f1ad833 07aa7922 410794d4 26244fb4 06f21bb1}"
+
+if [ "${FUSED_SANITIZE:-1}" = 1 ]; then
+  tmp="$(mktemp -d)"
+  agentforge pack --definition "$definition" --baseline --out "$tmp/base.json" > "$out/fused-pack.log" 2>&1
+  agentforge extract "$tmp/base.json" "$tmp/src" >> "$out/fused-pack.log" 2>&1
+  folder="$(ls -d "$tmp"/src/*/ | head -n 1)"
+  sed -i 's/^#define GDN_PREFILL_IMPL 1$/#define GDN_PREFILL_IMPL 2/' "$folder/kernel.cu"
+  grep -q '^#define GDN_PREFILL_IMPL 2$' "$folder/kernel.cu" || echo "could not switch the packed kernel to GDN_PREFILL_IMPL=2"
+  agentforge pack --definition "$definition" --solution "$folder" --out "$tmp/packed.json" >> "$out/fused-pack.log" 2>&1
+  # The harness builds a solution's own sources with its own shim: the packed FlashInfer-Bench
+  # binding (TVM-FFI or torch headers, absent here) is left out and kernel.cu::run is the entry.
+  python3 - "$tmp/packed.json" "$tmp/fused.json" <<'PY'
+import json, sys
+solution = json.load(open(sys.argv[1]))
+solution["sources"] = [s for s in solution["sources"] if s["path"] != "binding.cu"]
+solution["spec"]["entry_point"] = "kernel.cu::run"
+solution["spec"].pop("binding", None)
+json.dump(solution, open(sys.argv[2], "w"))
+PY
+  # FUSED_SANITIZE_WORKLOAD: e92dafeb (239 tokens, 3 sequences, 4 chunks in the longest) by default.
+  sanitize_workload="${FUSED_SANITIZE_WORKLOAD:-e92dafeb}"
+  echo "== compute-sanitizer on the fused kernel ($sanitize_workload)"
+  timeout 420 agentforge tools call run_sanitizer --args "{\"solution\": \"$tmp/fused.json\", \"workload\": \"$sanitize_workload\", \"sanitizer_types\": [\"racecheck\", \"synccheck\", \"memcheck\"], \"timeout\": 140, \"max_lines\": 60}" > "$out/fused-sanitizer.json" 2>&1
+  python3 - "$out/fused-sanitizer.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+try:
+    result = json.loads(text)
+except ValueError:
+    print(text[-2000:]); sys.exit(0)
+if result.get("error"): print("error:", result["error"])
+for report in result.get("reports", []) or []:
+    print({k: report.get(k) for k in ("tool", "clean", "error_count", "summary", "problem") if k in report})
+if not result.get("clean"): print((result.get("output") or text)[:3000])
+PY
+fi
+
+[ "${FUSED_SWEEP:-1}" = 1 ] || exit 0
+echo "== sweep: default (two passes) vs $settings"
+rm -f "$out/sweep.jsonl"
+# shellcheck disable=SC2086
+OUT="$out" SWEEP_ARGS="--reference-iterations 1" bash scripts/device/sweep.sh "$definition" "$workloads" "" $settings
