@@ -51,13 +51,16 @@
 #define GDN_PREFILL_ASYNC_LOAD 1
 #endif
 
-// @tunable GDN_PREFILL_FAST_PREP: 0, 1 (default 0)
+// @tunable GDN_PREFILL_FAST_PREP: 0, 1 (default 1)
 // 1: the chunk-local prep (A / P decays, the triangular solve) with fewer instructions: ex2.approx
 // for the decays, a branchless diagonal substitution, float4 rows and 4-column strips in the
 // off-diagonal block products. Why: ncu put the prep at ~5.7k instructions per warp per chunk,
 // issued every ~5 cycles (latency-bound, 12.6 us per chunk), the solve's scalar loops ~40% of them.
+// H200, session 9 (results/gpu/2026-11-26-h200-s9), one call: 6 tokens 15.6 -> 13.4 us, 239 / 3
+// sequences 23.6 -> 21.5, 2107 / 1 99.0 -> 96.8, 8192 tokens 198.3 / 212.8 / 182.8 -> 192.6 / 201.6 /
+// 171.8; 100/100 PASS (with GDN_PREFILL_FUSED_MAX_T=64). Default since.
 #ifndef GDN_PREFILL_FAST_PREP
-#define GDN_PREFILL_FAST_PREP 0
+#define GDN_PREFILL_FAST_PREP 1
 #endif
 
 namespace {
