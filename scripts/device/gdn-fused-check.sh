@@ -2,7 +2,8 @@
 # The fused GDN prefill kernel (GDN_PREFILL_IMPL=2, fused.cuh) on the GPU machine, after
 # scripts/device/pack.sh with `.device` carried:
 #   1. compute-sanitizer (racecheck, synccheck, memcheck) on one call of a solution whose default is
-#      the fused kernel, on a workload whose longest sequence has 4 chunks (both stages reused);
+#      the fused kernel (or FUSED_SANITIZE_DEFINES), on a workload whose longest sequence has 4
+#      chunks (both stages reused);
 #   2. a sweep against the two-pass default on one or more workloads of every band.
 #   scripts/device/gdn-fused-check.sh                     both
 #   FUSED_SANITIZE=0 scripts/device/gdn-fused-check.sh    the sweep only
@@ -23,8 +24,12 @@ if [ "${FUSED_SANITIZE:-1}" = 1 ]; then
   agentforge pack --definition "$definition" --baseline --out "$tmp/base.json" > "$out/fused-pack.log" 2>&1
   agentforge extract "$tmp/base.json" "$tmp/src" >> "$out/fused-pack.log" 2>&1
   folder="$(ls -d "$tmp"/src/*/ | head -n 1)"
-  sed -i 's/^#define GDN_PREFILL_IMPL 1$/#define GDN_PREFILL_IMPL 2/' "$folder/kernel.cu"
-  grep -q '^#define GDN_PREFILL_IMPL 2$' "$folder/kernel.cu" || echo "could not switch the packed kernel to GDN_PREFILL_IMPL=2"
+  # FUSED_SANITIZE_DEFINES: the defaults the sanitized solution gets (NAME=V, space-separated).
+  for setting in ${FUSED_SANITIZE_DEFINES:-GDN_PREFILL_IMPL=2}; do
+    name="${setting%%=*}"; value="${setting#*=}"
+    sed -i "s/^#define $name .*\$/#define $name $value/" "$folder"/*.cu "$folder"/*.cuh
+    grep -q "^#define $name $value\$" "$folder"/*.cu "$folder"/*.cuh || echo "could not set $setting in the packed sources"
+  done
   agentforge pack --definition "$definition" --solution "$folder" --out "$tmp/packed.json" >> "$out/fused-pack.log" 2>&1
   # The harness builds a solution's own sources with its own shim: the packed FlashInfer-Bench
   # binding (TVM-FFI or torch headers, absent here) is left out and kernel.cu::run is the entry.
@@ -38,7 +43,7 @@ json.dump(solution, open(sys.argv[2], "w"))
 PY
   # FUSED_SANITIZE_WORKLOAD: e92dafeb (239 tokens, 3 sequences, 4 chunks in the longest) by default.
   sanitize_workload="${FUSED_SANITIZE_WORKLOAD:-e92dafeb}"
-  echo "== compute-sanitizer on the fused kernel ($sanitize_workload)"
+  echo "== compute-sanitizer with ${FUSED_SANITIZE_DEFINES:-GDN_PREFILL_IMPL=2} ($sanitize_workload)"
   timeout 420 agentforge tools call run_sanitizer --args "{\"solution\": \"$tmp/fused.json\", \"workload\": \"$sanitize_workload\", \"sanitizer_types\": [\"racecheck\", \"synccheck\", \"memcheck\"], \"timeout\": 140, \"max_lines\": 60}" > "$out/fused-sanitizer.json" 2>&1
   python3 - "$out/fused-sanitizer.json" <<'PY'
 import json, sys

@@ -556,6 +556,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 
 #include "two_pass.cuh"
 #include "fused.cuh"
+#include "scan_split.cuh"
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_prefill_qk4_v8_d128_k_last: unexpected %s\n", what);
@@ -642,12 +643,14 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       cu_seqlens.ptr<const int64_t>(), N, ws);
   // The scan over (sequence, head, value slice) for a slice width BV, a programmatic dependent of
   // the prep pass with GDN_PREFILL_PDL.
+  // GDN_PREFILL_SCAN_SPLIT picks the scan with state and output warps apart (scan_split.cuh).
   const auto launch_scan = [&](auto bv) -> cudaError_t {
     constexpr int BV = decltype(bv)::value;
-    const int scan_smem = static_cast<int>(sizeof(ScanSmem<BV>));
-    const cudaError_t allowed = afg::allow_dynamic_smem<chunk_scan_kernel<BV>>(scan_smem);
+    constexpr auto kernel = GDN_PREFILL_SCAN_SPLIT ? chunk_scan_split_kernel<BV> : chunk_scan_kernel<BV>;
+    const int scan_smem = static_cast<int>(GDN_PREFILL_SCAN_SPLIT ? sizeof(ScanSplitSmem<BV>) : sizeof(ScanSmem<BV>));
+    const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(scan_smem);
     if (allowed != cudaSuccess) return allowed;
-    return afg::launch(GDN_PREFILL_PDL, chunk_scan_kernel<BV>, dim3(static_cast<unsigned>(N * kNumVHeads * ScanShape<BV>::kSlices)),
+    return afg::launch(GDN_PREFILL_PDL, kernel, dim3(static_cast<unsigned>(N * kNumVHeads * ScanShape<BV>::kSlices)),
                        dim3(kScanThreads), static_cast<size_t>(scan_smem), stream, q.ptr<const __nv_bfloat16>(),
                        state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale, T,
                        ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());

@@ -1,0 +1,252 @@
+// scan_split.cuh: pass 2 of the two-pass prefill with the state chain apart from the output
+// (GDN_PREFILL_SCAN_SPLIT=1): chunk_scan_split_kernel<BV>.
+//
+// Why: in chunk_scan_kernel every warp does a chunk's whole list in order (next chunk's loads, the
+// bf16 state copy, W S and Q S, U', P U', the output stores, the S update), so the output's products
+// and stores sit on the sequential chain S(i) -> W S(i) -> U'(i) -> S(i+1). ncu at 2107 tokens in one
+// sequence (session 9): 2.5 us per chunk, ~700 instructions per warp per chunk at ~7 cycles each,
+// while the chain itself is two dependent mma runs (8 and 4 k-steps) and two barriers.
+// Here warps 0-3 (state) run only the chain and the loads: S copy, U' = U - W S, S = G_C S + Kd^T U';
+// warps 4-7 (output) compute chunk i's O = scale (diag(G) Q S + P U') from a second copy of S(i) and
+// U'(i) while the state warps go on with chunk i+1. The S copy and U' are double-buffered; named
+// barriers hand them over: "ready" (state arrives when chunk i's S copy and U' are written, output
+// waits), "buffer free" (output is done with chunk i's S copy and U': state may write chunk i+2's)
+// and "stage free" (output is done with chunk i's stage: state may load chunk i+2 into it).
+// Included inside kernel.cu's anonymous namespace after two_pass.cuh and fused.cuh.
+
+// @tunable GDN_PREFILL_SCAN_SPLIT: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: the scan with state warps and output warps (this file); 0: chunk_scan_kernel. Predicted (from
+// the output's share of the instructions): 2.5 -> ~1.2 us per chunk. Measured (H200, session 9,
+// three calls): 3-5% faster on every workload of more than one chunk (2107 tokens in one sequence
+// 97.6 -> 93.1 us, 5709 / 2 217.5 -> 209.3, 8192 193.7 / 202.7 / 172.9 -> 185.8 / 194.2 / 164.4),
+// racecheck / synccheck / memcheck clean. The prediction missed: the state warps' own chain (the
+// operand loads' issue, ldmatrix -> mma waits, barriers) is ~2.3 us per chunk; a third stage of
+// operands (loaded before or after the chunk's products) changed nothing (NOTES.md). Default since.
+#ifndef GDN_PREFILL_SCAN_SPLIT
+#define GDN_PREFILL_SCAN_SPLIT 1
+#endif
+
+constexpr int kSplitGroup = 128;   // threads per role
+constexpr int kBarSplitState = 1;  // the state warps among themselves
+constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
+constexpr int kBarSplitBufFree = 4;  // + buffer (2): output done with the chunk's S copy and U'
+constexpr int kBarSplitStageFree = 6;  // + stage (2): output done with the chunk's stage
+
+// Two stages of operands: chunk i+1's load lands while chunk i computes. (A third stage fits only
+// with 32-column slices; measured in session 9 with the load issued before or after the chunk's
+// products: no faster, so the loads are not what bounds a chunk.)
+constexpr int kSplitStages = 2;
+template <int BV>
+struct ScanSplitSmem {
+  ScanStage<BV> st[kSplitStages];
+  __nv_bfloat16 s[2][kD * ScanShape<BV>::kLdS];   // bf16 copies of S(i), [k][v]
+  __nv_bfloat16 up[2][kC * ScanShape<BV>::kLdS];  // U'(i)
+};
+static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
+
+template <int BV>
+__global__ void __launch_bounds__(kScanThreads, 1)
+chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
+                        const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                        ChunkWorkspace ws, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+  static_assert(kScanThreads == 2 * kSplitGroup, "four state warps and four output warps");
+  constexpr int kSlicesPerHead = ScanShape<BV>::kSlices;
+  constexpr int kNT = ScanShape<BV>::kNT;
+  constexpr int kLdS = ScanShape<BV>::kLdS;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(smem_raw);
+  const int slice = blockIdx.x % kSlicesPerHead;
+  const int h = (blockIdx.x / kSlicesPerHead) % kNumVHeads;
+  const int64_t n = blockIdx.x / (kSlicesPerHead * kNumVHeads);
+  const int hk = h / (kNumVHeads / kNumQKHeads);
+  const int v0 = slice * BV;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, tq = lane & 3;
+
+  const int64_t bos = cu_seqlens[n];
+  const int64_t eos = cu_seqlens[n + 1];
+  float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]
+  if (eos <= bos) {
+    // The reference skips empty sequences: their final state stays zero.
+    for (int i = tid; i < BV * kD / 4; i += kScanThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    zero_rows_outside_sequences<BV, kScanThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
+    return;
+  }
+  const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
+  const int64_t first_slot = bos / kC + n;
+  const auto chunk_len = [&](int i) {
+    const int64_t left = eos - (bos + static_cast<int64_t>(i) * kC);
+    return static_cast<int>(left < kC ? left : kC);
+  };
+
+  if (warp < 4) {
+    // ============================================ state warps ============================================
+    const int stid = tid, sw = warp;
+    // Chunk i's operands into its stage by cp.async, by the state warps (one commit group).
+    const auto load_chunk = [&](int i) {
+      ScanStage<BV>& st = sm.st[i % kSplitStages];
+      const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
+      const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
+      const int len = chunk_len(i);
+      const __nv_bfloat16* w = ws.w + head_slot * kC * kD;
+      const __nv_bfloat16* kd = ws.kd + head_slot * kC * kD;
+      for (int e = stid; e < kC * (kD / 8); e += kSplitGroup) {
+        const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
+        cp_async16(st.w + r * kLdK + c, w + r * kD + c, 16);
+        cp_async16(st.kd + r * kLdK + c, kd + r * kD + c, 16);
+        const int64_t row = r < len ? c0 + r : 0;
+        cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
+      }
+      const __nv_bfloat16* u = ws.u + head_slot * kC * kD + v0;
+      for (int e = stid; e < kC * (BV / 8); e += kSplitGroup) {
+        const int r = e / (BV / 8), c = (e % (BV / 8)) * 8;
+        cp_async16(st.u + r * kLdS + c, u + r * kD + c, 16);
+      }
+      const __nv_bfloat16* p = ws.p + head_slot * kC * kC;
+      for (int e = stid; e < kC * (kC / 8); e += kSplitGroup) {
+        const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
+        cp_async16(st.p + r * kLdV + c, p + r * kC + c, 16);
+      }
+      if (stid < kC / 4) cp_async16(st.cum + 4 * stid, ws.cum + head_slot * kC + 4 * stid, 16);
+      cp_async_commit();
+    };
+
+    // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The
+    // initial state does not depend on the prep pass: it loads before the wait.
+    const int d0 = sw * 32;
+    float s_acc[2][kNT][4];
+    if (state != nullptr) {
+      const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+          const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
+          s_acc[mt][nt][0] = src[c * kD + d];
+          s_acc[mt][nt][1] = src[(c + 1) * kD + d];
+          s_acc[mt][nt][2] = src[c * kD + d + 8];
+          s_acc[mt][nt][3] = src[(c + 1) * kD + d + 8];
+        }
+      }
+    } else {
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) zero(s_acc[mt]);
+    }
+    wait_for_primary_grid();
+    load_chunk(0);
+    const int m0 = sw * 16;  // chunk rows of this warp in W S
+    for (int i = 0; i < nchunks; ++i) {
+      const int b = i & 1;
+      const ScanStage<BV>& st = sm.st[i % kSplitStages];
+      // Chunk i+1 goes into the stage chunk i-1 used, once the output warps are done with it.
+      if (i + 1 < nchunks) {
+        if (i >= 1) named_sync(kBarSplitStageFree + (i + 1) % kSplitStages, kScanThreads);
+        load_chunk(i + 1);
+      }
+      // The S copy and U' buffers of chunk i held chunk i-2: wait until the output warps are done.
+      if (i >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
+      __nv_bfloat16* s_copy = sm.s[b];
+      __nv_bfloat16* up = sm.up[b];
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+          const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
+          store_bf16x2(s_copy + d * kLdS + c, s_acc[mt][nt][0], s_acc[mt][nt][1]);
+          store_bf16x2(s_copy + (d + 8) * kLdS + c, s_acc[mt][nt][2], s_acc[mt][nt][3]);
+        }
+      }
+      // Chunk i's group is complete when at most chunk i+1's is still in flight.
+      if (i + 1 < nchunks) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
+      named_sync(kBarSplitState, kSplitGroup);
+
+      // U' = U - W S -> up
+      {
+        float wsa[kNT][4];
+        zero(wsa);
+        gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+          const int c = nt * 8 + 2 * tq;
+          const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdS + c));
+          const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdS + c));
+          store_bf16x2(up + (m0 + g) * kLdS + c, lo.x - wsa[nt][0], lo.y - wsa[nt][1]);
+          store_bf16x2(up + (m0 + g + 8) * kLdS + c, hi.x - wsa[nt][2], hi.y - wsa[nt][3]);
+        }
+      }
+      named_sync(kBarSplitState, kSplitGroup);
+      named_arrive(kBarSplitReady + b, kScanThreads);  // chunk i's S copy, U' and stage for the output
+
+      // S = G_C S + Kd^T U'
+      const float gc = expf(st.cum[kC - 1]);
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s_acc[mt][nt][e] *= gc;
+        }
+#pragma unroll
+        for (int k0 = 0; k0 < kC; k0 += 16) {
+          uint32_t af[4];
+          load_a_trans(af, st.kd, kLdK, d0 + mt * 16, k0, lane);
+#pragma unroll
+          for (int nt = 0; nt < kNT; nt += 2) {
+            uint32_t bf[4];
+            load_b_cols(bf, up, kLdS, nt * 8, k0, lane);
+            mma_bf16(s_acc[mt][nt], af, bf[0], bf[1]);
+            mma_bf16(s_acc[mt][nt + 1], af, bf[2], bf[3]);
+          }
+        }
+      }
+    }
+    // Final state straight to global memory (four 32-byte runs per store instruction).
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt) {
+        const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
+        out_state[c * kD + d] = s_acc[mt][nt][0];
+        out_state[(c + 1) * kD + d] = s_acc[mt][nt][1];
+        out_state[c * kD + d + 8] = s_acc[mt][nt][2];
+        out_state[(c + 1) * kD + d + 8] = s_acc[mt][nt][3];
+      }
+    }
+    return;
+  }
+
+  // ============================================ output warps ============================================
+  const int otid = tid - kSplitGroup, ow = warp - 4;
+  zero_rows_outside_sequences<BV, kSplitGroup>(output, h, v0, n, num_seqs, bos, eos, total, otid);
+  const int m0 = ow * 16;  // chunk rows of this warp
+  for (int i = 0; i < nchunks; ++i) {
+    const int b = i & 1;
+    const ScanStage<BV>& st = sm.st[i % kSplitStages];
+    const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
+    const int len = chunk_len(i);
+    named_sync(kBarSplitReady + b, kScanThreads);
+    float qs[kNT][4], pu[kNT][4];
+    zero(qs);
+    zero(pu);
+    gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s[b], kLdS, 0, lane);
+    gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up[b], kLdS, 0, lane);
+    const float g_lo = expf(st.cum[m0 + g]);
+    const float g_hi = expf(st.cum[m0 + g + 8]);
+    // The buffers and the stage are no longer read: the state warps may reuse them for chunk i+2
+    // (buffers) and chunk i + stages (stage); each arrival is awaited exactly once.
+    if (i + 2 < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
+    if (i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
+#pragma unroll
+    for (int nt = 0; nt < kNT; ++nt) {
+      const int c = v0 + nt * 8 + 2 * tq;
+      if (m0 + g < len) {
+        store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
+                     scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
+      }
+      if (m0 + g + 8 < len) {
+        store_bf16x2(output + ((c0 + m0 + g + 8) * kNumVHeads + h) * kD + c,
+                     scale * (g_hi * qs[nt][2] + pu[nt][2]), scale * (g_hi * qs[nt][3] + pu[nt][3]));
+      }
+    }
+  }
+}
