@@ -631,10 +631,10 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
   ChunkWorkspace ws;
   ws.w = reinterpret_cast<__nv_bfloat16*>(base);
-  ws.u = ws.w + pairs * kC * kD;
-  ws.kd = ws.u + pairs * kC * kD;
-  ws.p = ws.kd + pairs * kC * kD;
-  ws.cum = reinterpret_cast<float*>(ws.p + pairs * kC * kC);
+  ws.kd = ws.w + pairs * kWsTileWK;
+  ws.u = ws.kd + pairs * kWsTileWK;
+  ws.p = ws.u + pairs * kWsTileU;
+  ws.cum = reinterpret_cast<float*>(ws.p + pairs * kWsTileP);
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(

@@ -26,6 +26,51 @@
 #define GDN_PREFILL_SCAN_SPLIT 1
 #endif
 
+// @tunable GDN_PREFILL_SCAN_BULK: 0, 1 (default 1) when GDN_PREFILL_SCAN_SPLIT=1
+// 1: one state warp asks for a chunk's W, Kd, U and P tiles (padded in the workspace) and cum as
+// five bulk copies (cp.async.bulk) completing on a stage mbarrier, and the output warps load the Q
+// rows they use, instead of ~30 16-byte cp.async per state thread. Why: ncu's source samples of
+// the split scan put ~25% of the state warps' stalls in that issue loop (LDGSTS register reuse
+// behind a full memory-instruction queue), on the sequential chain. sm_90 (not only sm_90a).
+// H200, session 9, one call: 2107 tokens / 1 sequence 92.9 -> 81.2 us, 5709 / 2 206.4 -> 183.5,
+// 239 / 3 21.3 -> 19.4, 8192 182.0 / 193.7 / 161.8 -> 173.1 / 183.9 / 157.4; racecheck, synccheck,
+// memcheck clean. A first version with one bulk copy per row of U and Q was 2x slower (each request
+// has a fixed cost in the copy engine). Default since.
+#ifndef GDN_PREFILL_SCAN_BULK
+#define GDN_PREFILL_SCAN_BULK 1
+#endif
+
+// mbarrier and bulk-copy wrappers (sm_90). The barrier counts one arrival (the issuing lane's
+// arrive.expect_tx) plus the bytes its copies complete.
+__device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_init_fence() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
+// Waits until the barrier's phase with this parity has completed.
+__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
+  uint32_t done = 0;
+  while (!done) {
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(smem_addr(bar)), "r"(parity)
+        : "memory");
+  }
+}
+// bytes (a multiple of 16, both addresses 16-byte aligned) from global to shared memory,
+// completing on bar.
+__device__ __forceinline__ void bulk_copy_to_smem(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+                   smem_addr(dst)),
+               "l"(src), "r"(bytes), "r"(smem_addr(bar))
+               : "memory");
+}
+
 constexpr int kSplitGroup = 128;   // threads per role
 constexpr int kBarSplitState = 1;  // the state warps among themselves
 constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
@@ -36,11 +81,23 @@ constexpr int kBarSplitStageFree = 6;  // + stage (2): output done with the chun
 // with 32-column slices; measured in session 9 with the load issued before or after the chunk's
 // products: no faster, so the loads are not what bounds a chunk.)
 constexpr int kSplitStages = 2;
+// A chunk's operands in the split scan: U keeps the workspace's whole padded rows (the bulk path
+// copies the tile in one piece; this CTA reads its columns v0.. of it).
+template <int BV>
+struct SplitStage {
+  __nv_bfloat16 w[kWsTileWK];
+  __nv_bfloat16 kd[kWsTileWK];
+  __nv_bfloat16 q[kC * kLdK];
+  __nv_bfloat16 u[kWsTileU];
+  __nv_bfloat16 p[kWsTileP];
+  float cum[kC];
+};
 template <int BV>
 struct ScanSplitSmem {
-  ScanStage<BV> st[kSplitStages];
+  SplitStage<BV> st[kSplitStages];
   __nv_bfloat16 s[2][kD * ScanShape<BV>::kLdS];   // bf16 copies of S(i), [k][v]
   __nv_bfloat16 up[2][kC * ScanShape<BV>::kLdS];  // U'(i)
+  uint64_t landed[kSplitStages];                   // GDN_PREFILL_SCAN_BULK: the stage's copies completed
 };
 static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
 
@@ -79,35 +136,61 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     return static_cast<int>(left < kC ? left : kC);
   };
 
+  if (GDN_PREFILL_SCAN_BULK != 0) {
+    if (tid == 0) {
+      for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.landed[j], 1);
+      mbar_init_fence();
+    }
+    __syncthreads();
+  }
+
   if (warp < 4) {
     // ============================================ state warps ============================================
     const int stid = tid, sw = warp;
-    // Chunk i's operands into its stage by cp.async, by the state warps (one commit group).
+    // Chunk i's operands into its stage: by cp.async from every state thread (one commit group), or
+    // with GDN_PREFILL_SCAN_BULK as five bulk copies (the padded W, Kd, U and P tiles and cum) from
+    // one lane each of state warp 0, completing on landed[stage]; Q then comes from the output
+    // warps (load_q), its only readers. (A bulk copy per row of Q and U measured 2x slower: each
+    // request has a fixed cost in the copy engine.)
     const auto load_chunk = [&](int i) {
-      ScanStage<BV>& st = sm.st[i % kSplitStages];
+      SplitStage<BV>& st = sm.st[i % kSplitStages];
       const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
       const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
       const int len = chunk_len(i);
-      const __nv_bfloat16* w = ws.w + head_slot * kC * kD;
-      const __nv_bfloat16* kd = ws.kd + head_slot * kC * kD;
+      const __nv_bfloat16* w = ws.w + head_slot * kWsTileWK;
+      const __nv_bfloat16* kd = ws.kd + head_slot * kWsTileWK;
+      const __nv_bfloat16* u = ws.u + head_slot * kWsTileU;
+      const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
+      const float* cum = ws.cum + head_slot * kC;
+      if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+        if (sw != 0) return;
+        uint64_t* bar = &sm.landed[i % kSplitStages];
+        constexpr uint32_t kTileBytes = kWsTileWK * 2;
+        if (lane == 0) mbar_arrive_expect_tx(bar, 3 * kTileBytes + kWsTileP * 2 + kC * 4);
+        __syncwarp();
+        if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, bar);
+        if (lane == 1) bulk_copy_to_smem(st.kd, kd, kTileBytes, bar);
+        if (lane == 2) bulk_copy_to_smem(st.u, u, kTileBytes, bar);
+        if (lane == 3) bulk_copy_to_smem(st.p, p, kWsTileP * 2, bar);
+        if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
+        return;
+      }
       for (int e = stid; e < kC * (kD / 8); e += kSplitGroup) {
         const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
-        cp_async16(st.w + r * kLdK + c, w + r * kD + c, 16);
-        cp_async16(st.kd + r * kLdK + c, kd + r * kD + c, 16);
+        cp_async16(st.w + r * kLdK + c, w + r * kLdK + c, 16);
+        cp_async16(st.kd + r * kLdK + c, kd + r * kLdK + c, 16);
         const int64_t row = r < len ? c0 + r : 0;
         cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
       }
-      const __nv_bfloat16* u = ws.u + head_slot * kC * kD + v0;
       for (int e = stid; e < kC * (BV / 8); e += kSplitGroup) {
-        const int r = e / (BV / 8), c = (e % (BV / 8)) * 8;
-        cp_async16(st.u + r * kLdS + c, u + r * kD + c, 16);
+        const int r = e / (BV / 8), c = v0 + (e % (BV / 8)) * 8;
+        cp_async16(st.u + r * kLdK + c, u + r * kLdK + c, 16);
       }
-      const __nv_bfloat16* p = ws.p + head_slot * kC * kC;
       for (int e = stid; e < kC * (kC / 8); e += kSplitGroup) {
         const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
-        cp_async16(st.p + r * kLdV + c, p + r * kC + c, 16);
+        cp_async16(st.p + r * kLdV + c, p + r * kLdV + c, 16);
       }
-      if (stid < kC / 4) cp_async16(st.cum + 4 * stid, ws.cum + head_slot * kC + 4 * stid, 16);
+      if (stid < kC / 4) cp_async16(st.cum + 4 * stid, cum + 4 * stid, 16);
       cp_async_commit();
     };
 
@@ -137,7 +220,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const int m0 = sw * 16;  // chunk rows of this warp in W S
     for (int i = 0; i < nchunks; ++i) {
       const int b = i & 1;
-      const ScanStage<BV>& st = sm.st[i % kSplitStages];
+      const SplitStage<BV>& st = sm.st[i % kSplitStages];
       // Chunk i+1 goes into the stage chunk i-1 used, once the output warps are done with it.
       if (i + 1 < nchunks) {
         if (i >= 1) named_sync(kBarSplitStageFree + (i + 1) % kSplitStages, kScanThreads);
@@ -156,8 +239,15 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
           store_bf16x2(s_copy + (d + 8) * kLdS + c, s_acc[mt][nt][2], s_acc[mt][nt][3]);
         }
       }
-      // Chunk i's group is complete when at most chunk i+1's is still in flight.
-      if (i + 1 < nchunks) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
+      // Chunk i's operands have landed: its copies completed the stage barrier's phase i / 2, or its
+      // cp.async group is done when at most chunk i+1's is still in flight.
+      if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+        mbar_wait(&sm.landed[i % kSplitStages], static_cast<uint32_t>(i / kSplitStages) & 1u);
+      } else if (i + 1 < nchunks) {
+        cp_async_wait_group<1>();
+      } else {
+        cp_async_wait_group<0>();
+      }
       named_sync(kBarSplitState, kSplitGroup);
 
       // U' = U - W S -> up
@@ -168,8 +258,8 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt) {
           const int c = nt * 8 + 2 * tq;
-          const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdS + c));
-          const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdS + c));
+          const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdK + v0 + c));
+          const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdK + v0 + c));
           store_bf16x2(up + (m0 + g) * kLdS + c, lo.x - wsa[nt][0], lo.y - wsa[nt][1]);
           store_bf16x2(up + (m0 + g + 8) * kLdS + c, hi.x - wsa[nt][2], hi.y - wsa[nt][3]);
         }
@@ -219,12 +309,37 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   const int otid = tid - kSplitGroup, ow = warp - 4;
   zero_rows_outside_sequences<BV, kSplitGroup>(output, h, v0, n, num_seqs, bos, eos, total, otid);
   const int m0 = ow * 16;  // chunk rows of this warp
-  for (int i = 0; i < nchunks; ++i) {
-    const int b = i & 1;
-    const ScanStage<BV>& st = sm.st[i % kSplitStages];
+  // GDN_PREFILL_SCAN_BULK: each output warp loads the 16 rows of Q it multiplies (cp.async, zeros
+  // past the sequence) one chunk ahead; the stage's Q rows of two chunks back were read by this
+  // warp only.
+  const auto load_q = [&](int i) {
+    SplitStage<BV>& st = sm.st[i % kSplitStages];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = chunk_len(i);
+    for (int e = lane; e < 16 * (kD / 8); e += 32) {
+      const int r = m0 + e / (kD / 8), c = (e % (kD / 8)) * 8;
+      const int64_t row = r < len ? c0 + r : 0;
+      cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
+    }
+    cp_async_commit();
+  };
+  if constexpr (GDN_PREFILL_SCAN_BULK != 0) load_q(0);
+  for (int i = 0; i < nchunks; ++i) {
+    const int b = i & 1;
+    const SplitStage<BV>& st = sm.st[i % kSplitStages];
+    const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
+    const int len = chunk_len(i);
+    if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+      if (i + 1 < nchunks) load_q(i + 1);
+    }
     named_sync(kBarSplitReady + b, kScanThreads);
+    if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+      // The bulk copies' data is acquired here too, not only through the state warps' barrier (the
+      // phase is complete by now: the stage is not reloaded before this warp's "stage free").
+      mbar_wait(&sm.landed[i % kSplitStages], static_cast<uint32_t>(i / kSplitStages) & 1u);
+      if (i + 1 < nchunks) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
+      __syncwarp();
+    }
     float qs[kNT][4], pu[kNT][4];
     zero(qs);
     zero(pu);

@@ -73,7 +73,13 @@ struct ChunkWorkspace {
   __nv_bfloat16* p;
   float* cum;
 };
-constexpr size_t kWorkspaceBytesPerSlotHead = 3 * kC * kD * 2 + kC * kC * 2 + kC * 4;
+// Tile sizes (elements). W, Kd and U rows are padded to kLdK and P rows to kLdV, the shared-memory
+// strides of the scans, so a scan can copy such a tile as one block (GDN_PREFILL_SCAN_BULK); the
+// pads are written as zeros.
+constexpr int kWsTileWK = kC * kLdK;
+constexpr int kWsTileU = kC * kLdK;
+constexpr int kWsTileP = kC * kLdV;
+constexpr size_t kWorkspaceBytesPerSlotHead = (2 * kWsTileWK + kWsTileU + kWsTileP) * 2 + kC * 4;
 
 struct PrepSmem {
   __nv_bfloat16 k[kC * kLdK];   // K, later U
@@ -148,12 +154,22 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   const int half = warp >> 2;
   allow_dependent_launch();
 
+  // The sequence owning this slot: the last n with floor(bos_n / 64) + n <= slot. That predicate
+  // holds for a prefix of the sequences (floor(bos_n / 64) + n grows with n), so with one thread per
+  // sequence n is the count of threads where it holds, minus one: one round of loads instead of a
+  // binary search of dependent ones (ncu: ~8% of a one-chunk prep CTA's stall samples waited on it).
+  int64_t owner = -1;
+  if (num_seqs <= kPrepThreads) {
+    owner = __syncthreads_count(tid < num_seqs && cu_seqlens[tid] / kC + tid <= slot) - 1;
+  }
   if (tid == 0) {
-    // The sequence owning this slot: the last n with floor(bos_n / 64) + n <= slot.
-    int64_t lo = 0, hi = num_seqs - 1, n = -1;
-    while (lo <= hi) {
-      const int64_t mid = (lo + hi) / 2;
-      if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
+    int64_t n = owner;
+    if (num_seqs > kPrepThreads) {
+      int64_t lo = 0, hi = num_seqs - 1;
+      while (lo <= hi) {
+        const int64_t mid = (lo + hi) / 2;
+        if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
+      }
     }
     long long bos = 0, len = 0;
     if (n >= 0) {
@@ -203,15 +219,23 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
 
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
-  __nv_bfloat16* ws_w = ws.w + head_slot * kC * kD;
-  __nv_bfloat16* ws_u = ws.u + head_slot * kC * kD;
-  __nv_bfloat16* ws_kd = ws.kd + head_slot * kC * kD;
-  __nv_bfloat16* ws_p = ws.p + head_slot * kC * kC;
+  __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
+  __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
+  __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
+  __nv_bfloat16* ws_p = ws.p + head_slot * kWsTileP;
+  // The row pads of the padded tiles (never read as values; zeros so every byte a scan copies is written).
+  if (tid < kC) {
+    const uint4 zero4 = make_uint4(0, 0, 0, 0);
+    *reinterpret_cast<uint4*>(ws_w + tid * kLdK + kD) = zero4;
+    *reinterpret_cast<uint4*>(ws_kd + tid * kLdK + kD) = zero4;
+    *reinterpret_cast<uint4*>(ws_u + tid * kLdK + kD) = zero4;
+    *reinterpret_cast<uint4*>(ws_p + tid * kLdV + kC) = zero4;
+  }
 
   // --- Kd = diag(G_C/G) K straight to the workspace -------------------------------------------------
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    *reinterpret_cast<uint4*>(ws_kd + r * kD + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), sm.fd[r]);
+    *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), sm.fd[r]);
   }
 
   // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
@@ -232,8 +256,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
         sm.a[i * kLdF + j] = i > j ? sm.beta[i] * decay * kk[nt][e] : 0.f;
         qk[nt][e] *= decay;
       }
-      store_bf16x2(ws_p + (m0 + g) * kC + n0 + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
-      store_bf16x2(ws_p + (m0 + g + 8) * kC + n0 + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
+      store_bf16x2(ws_p + (m0 + g) * kLdV + n0 + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
+      store_bf16x2(ws_p + (m0 + g + 8) * kLdV + n0 + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
     }
   }
   __syncthreads();
@@ -273,8 +297,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    *reinterpret_cast<uint4*>(ws_w + r * kD + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
-    *reinterpret_cast<uint4*>(ws_u + r * kD + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
+    *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
+    *reinterpret_cast<uint4*>(ws_u + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
   }
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
 }
@@ -338,24 +362,24 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
     const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
-    const __nv_bfloat16* w = ws.w + head_slot * kC * kD;
-    const __nv_bfloat16* kd = ws.kd + head_slot * kC * kD;
+    const __nv_bfloat16* w = ws.w + head_slot * kWsTileWK;
+    const __nv_bfloat16* kd = ws.kd + head_slot * kWsTileWK;
     for (int e = tid; e < kC * (kD / 8); e += kScanThreads) {
       const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
-      cp_async16(st.w + r * kLdK + c, w + r * kD + c, 16);
-      cp_async16(st.kd + r * kLdK + c, kd + r * kD + c, 16);
+      cp_async16(st.w + r * kLdK + c, w + r * kLdK + c, 16);
+      cp_async16(st.kd + r * kLdK + c, kd + r * kLdK + c, 16);
       const int64_t row = r < len ? c0 + r : 0;
       cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
     }
-    const __nv_bfloat16* u = ws.u + head_slot * kC * kD + v0;
+    const __nv_bfloat16* u = ws.u + head_slot * kWsTileU + v0;
     for (int e = tid; e < kC * (kScanBV / 8); e += kScanThreads) {
       const int r = e / (kScanBV / 8), c = (e % (kScanBV / 8)) * 8;
-      cp_async16(st.u + r * kLdS + c, u + r * kD + c, 16);
+      cp_async16(st.u + r * kLdS + c, u + r * kLdK + c, 16);
     }
-    const __nv_bfloat16* p = ws.p + head_slot * kC * kC;
+    const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
     for (int e = tid; e < kC * (kC / 8); e += kScanThreads) {
       const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
-      cp_async16(st.p + r * kLdV + c, p + r * kC + c, 16);
+      cp_async16(st.p + r * kLdV + c, p + r * kLdV + c, 16);
     }
     if (tid < kC / 4) cp_async16(st.cum + 4 * tid, ws.cum + head_slot * kC + 4 * tid, 16);
     cp_async_commit();
