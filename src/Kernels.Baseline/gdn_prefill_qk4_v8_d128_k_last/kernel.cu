@@ -625,7 +625,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // Pass 1 over every chunk slot, pass 2 over (sequence, head, value slice); workspace per slot.
   const int64_t slots = T / kC + N + 1;
   if (!check(slots <= 65535, "number of chunk slots (grid y)")) return;
-  if (!check(N * kNumVHeads * ScanShape<32>::kSlices <= 0x7fffffffLL, "number of sequences")) return;
+  if (!check(N * kNumVHeads * (kD / 16) <= 0x7fffffffLL, "number of sequences")) return;
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
@@ -646,20 +646,40 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // GDN_PREFILL_SCAN_SPLIT picks the scan with state and output warps apart (scan_split.cuh).
   const auto launch_scan = [&](auto bv) -> cudaError_t {
     constexpr int BV = decltype(bv)::value;
-    constexpr auto kernel = GDN_PREFILL_SCAN_SPLIT ? chunk_scan_split_kernel<BV> : chunk_scan_kernel<BV>;
-    const int scan_smem = static_cast<int>(GDN_PREFILL_SCAN_SPLIT ? sizeof(ScanSplitSmem<BV>) : sizeof(ScanSmem<BV>));
-    const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(scan_smem);
-    if (allowed != cudaSuccess) return allowed;
-    return afg::launch(GDN_PREFILL_PDL, kernel, dim3(static_cast<unsigned>(N * kNumVHeads * ScanShape<BV>::kSlices)),
-                       dim3(kScanThreads), static_cast<size_t>(scan_smem), stream, q.ptr<const __nv_bfloat16>(),
-                       state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale, T,
-                       ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+    const auto launch = [&](auto kernel, size_t scan_smem) -> cudaError_t {
+      const cudaError_t allowed = afg::allow_dynamic_smem<decltype(kernel)::value>(static_cast<int>(scan_smem));
+      if (allowed != cudaSuccess) return allowed;
+      return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, dim3(static_cast<unsigned>(N * kNumVHeads * (kD / BV))),
+                         dim3(kScanThreads), scan_smem, stream, q.ptr<const __nv_bfloat16>(),
+                         state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
+                         T, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+    };
+    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
+      return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
+                    sizeof(ScanSplitSmem<BV>));
+    } else {
+      return launch(std::integral_constant<decltype(&chunk_scan_kernel<BV>), &chunk_scan_kernel<BV>>{}, sizeof(ScanSmem<BV>));
+    }
   };
   // Launch plan from T alone: GDN_PREFILL_SCAN_BV, or with GDN_PREFILL_PLAN 64 columns for long inputs.
-  const int scan_bv = GDN_PREFILL_PLAN ? (T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
+  // GDN_PREFILL_PLAN_NARROW: 16 columns below LONG_T when N * 8 * 8 CTAs fit one wave.
+  int sms = 132;
+  if (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) {
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) sms = 0;
+  }
+  const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && N * kNumVHeads * (kD / 16) <= sms;
+  const int scan_bv = GDN_PREFILL_PLAN ? (T >= GDN_PREFILL_PLAN_LONG_T ? 64 : narrow ? 16 : 32) : GDN_PREFILL_SCAN_BV;
   cudaError_t launched = cudaGetLastError();
   if (launched == cudaSuccess) {
-    launched = scan_bv == 64 ? launch_scan(std::integral_constant<int, 64>{}) : launch_scan(std::integral_constant<int, 32>{});
+    if (scan_bv == 64) {
+      launched = launch_scan(std::integral_constant<int, 64>{});
+    } else if (scan_bv == 16) {
+      // 16-column slices exist only in the split scan (the plan picks them only with it).
+      launched = launch_scan(std::integral_constant<int, GDN_PREFILL_SCAN_SPLIT ? 16 : 32>{});
+    } else {
+      launched = launch_scan(std::integral_constant<int, 32>{});
+    }
   }
   AFG_CUDA_CHECK(cudaFreeAsync(base, stream));
   AFG_CUDA_CHECK(launched);

@@ -95,8 +95,8 @@ struct SplitStage {
 template <int BV>
 struct ScanSplitSmem {
   SplitStage<BV> st[kSplitStages];
-  __nv_bfloat16 s[2][kD * ScanShape<BV>::kLdS];   // bf16 copies of S(i), [k][v]
-  __nv_bfloat16 up[2][kC * ScanShape<BV>::kLdS];  // U'(i)
+  __nv_bfloat16 s[2][kD * (BV + 8)];   // bf16 copies of S(i), [k][v]
+  __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i)
   uint64_t landed[kSplitStages];                   // GDN_PREFILL_SCAN_BULK: the stage's copies completed
 };
 static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
@@ -107,9 +107,12 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
                         const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
                         ChunkWorkspace ws, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
   static_assert(kScanThreads == 2 * kSplitGroup, "four state warps and four output warps");
-  constexpr int kSlicesPerHead = ScanShape<BV>::kSlices;
-  constexpr int kNT = ScanShape<BV>::kNT;
-  constexpr int kLdS = ScanShape<BV>::kLdS;
+  // Every warp covers all BV columns of its rows, so any BV that is a multiple of 16 works (the
+  // two-warps-per-row-tile split of chunk_scan_kernel needs 32).
+  static_assert(BV % 16 == 0 && kD % BV == 0, "value slices of 16, 32, 64 or 128 columns");
+  constexpr int kSlicesPerHead = kD / BV;
+  constexpr int kNT = BV / 8;
+  constexpr int kLdS = BV + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(smem_raw);
   const int slice = blockIdx.x % kSlicesPerHead;

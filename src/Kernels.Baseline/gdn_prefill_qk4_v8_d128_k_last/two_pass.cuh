@@ -49,6 +49,17 @@
 #ifndef GDN_PREFILL_PLAN_LONG_T
 #define GDN_PREFILL_PLAN_LONG_T 5710
 #endif
+// @tunable GDN_PREFILL_PLAN_NARROW: 0, 1 (default 1) when GDN_PREFILL_PLAN=1
+// 1: below GDN_PREFILL_PLAN_LONG_T tokens, 16-column scan slices when the grid (8 CTAs per sequence
+// and head) still fits one wave (N * 64 <= the SM count, queried on the host), else 32. Narrower
+// slices halve the products on each sequence's chain but double the CTAs reading each chunk. Only
+// the split scan has 16-column slices (with GDN_PREFILL_SCAN_SPLIT=0 it stays 32). H200, session 9,
+// 16 columns at every N: 2107 tokens / 1 sequence 80.5 -> 66.5 us, 5709 / 2 181.2 -> 144.8, 461 / 2
+// 25.4 -> 22.0, but 3-4 sequences (two waves) 8-16% slower (139 / 3 15.6 -> 16.8, 832 / 4 23.2 ->
+// 26.8): hence the one-wave rule.
+#ifndef GDN_PREFILL_PLAN_NARROW
+#define GDN_PREFILL_PLAN_NARROW 1
+#endif
 
 // The scan's value-slice width BV (a template parameter, so a plan can pick it per call) and the
 // shapes that follow from it.
