@@ -241,7 +241,7 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
         for (int it = 0; it < kPairs; ++it) {
           const int idx = ptid + it * kFusedGroup;
           const int r = idx / (kC / 2), c = (idx % (kC / 2)) * 2;
-          const float t0 = sm.t[r * kLdF + c], t1 = sm.t[r * kLdF + c + 1];
+          const float t0 = t_lower(sm.t, r, c), t1 = t_lower(sm.t, r, c + 1);
           store_bf16x2(tw + r * kLdV + c, t0 * sm.fk[c], t1 * sm.fk[c + 1]);
           tu_pairs[it] = __floats2bfloat162_rn(t0 * sm.beta[c], t1 * sm.beta[c + 1]);
         }

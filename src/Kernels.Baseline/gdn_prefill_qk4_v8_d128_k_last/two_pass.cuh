@@ -279,7 +279,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __nv_bfloat16* tu = sm.q;
   for (int i = tid; i < kC * (kC / 2); i += kPrepThreads) {
     const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-    const float t0 = sm.t[r * kLdF + c], t1 = sm.t[r * kLdF + c + 1];
+    const float t0 = t_lower(sm.t, r, c), t1 = t_lower(sm.t, r, c + 1);
     store_bf16x2(tw + r * kLdV + c, t0 * sm.fk[c], t1 * sm.fk[c + 1]);
     store_bf16x2(tu + r * kLdV + c, t0 * sm.beta[c], t1 * sm.beta[c + 1]);
   }
