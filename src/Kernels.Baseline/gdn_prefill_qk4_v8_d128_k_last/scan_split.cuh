@@ -40,6 +40,14 @@
 #define GDN_PREFILL_SCAN_BULK 1
 #endif
 
+// Bulk copies and mbarrier transaction counts exist from sm_90 on: a build for an older target
+// (the contest builds plain sm_90; others may add targets) takes the cp.async path.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+constexpr bool kScanBulk = false;
+#else
+constexpr bool kScanBulk = GDN_PREFILL_SCAN_BULK != 0;
+#endif
+
 // mbarrier and bulk-copy wrappers (sm_90). The barrier counts one arrival (the issuing lane's
 // arrive.expect_tx) plus the bytes its copies complete.
 __device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
@@ -139,7 +147,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     return static_cast<int>(left < kC ? left : kC);
   };
 
-  if (GDN_PREFILL_SCAN_BULK != 0) {
+  if constexpr (kScanBulk) {
     if (tid == 0) {
       for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.landed[j], 1);
       mbar_init_fence();
@@ -165,7 +173,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       const __nv_bfloat16* u = ws.u + head_slot * kWsTileU;
       const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
       const float* cum = ws.cum + head_slot * kC;
-      if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+      if constexpr (kScanBulk) {
         if (sw != 0) return;
         uint64_t* bar = &sm.landed[i % kSplitStages];
         constexpr uint32_t kTileBytes = kWsTileWK * 2;
@@ -244,7 +252,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       }
       // Chunk i's operands have landed: its copies completed the stage barrier's phase i / 2, or its
       // cp.async group is done when at most chunk i+1's is still in flight.
-      if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+      if constexpr (kScanBulk) {
         mbar_wait(&sm.landed[i % kSplitStages], static_cast<uint32_t>(i / kSplitStages) & 1u);
       } else if (i + 1 < nchunks) {
         cp_async_wait_group<1>();
@@ -326,17 +334,17 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     }
     cp_async_commit();
   };
-  if constexpr (GDN_PREFILL_SCAN_BULK != 0) load_q(0);
+  if constexpr (kScanBulk) load_q(0);
   for (int i = 0; i < nchunks; ++i) {
     const int b = i & 1;
     const SplitStage<BV>& st = sm.st[i % kSplitStages];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = chunk_len(i);
-    if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+    if constexpr (kScanBulk) {
       if (i + 1 < nchunks) load_q(i + 1);
     }
     named_sync(kBarSplitReady + b, kScanThreads);
-    if constexpr (GDN_PREFILL_SCAN_BULK != 0) {
+    if constexpr (kScanBulk) {
       // The bulk copies' data is acquired here too, not only through the state warps' barrier (the
       // phase is complete by now: the stage is not reloaded before this warp's "stage free").
       mbar_wait(&sm.landed[i % kSplitStages], static_cast<uint32_t>(i / kSplitStages) & 1u);
