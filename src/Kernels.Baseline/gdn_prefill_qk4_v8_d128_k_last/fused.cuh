@@ -92,7 +92,7 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
                          const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a_in,
                          const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b_in,
                          const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
-                         __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+                         bool rank_by_length, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
   constexpr int kSlicesPerHead = kD / BV;
   constexpr int kNT = BV / 8;
   constexpr int kLdS = BV + 8;
@@ -106,8 +106,10 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int v0 = slice * BV;
 
-  // --- which sequence: the rank-th longest (ties by index), or sequence `rank` for huge batches --
-  if (num_seqs <= kFusedRankMax && num_seqs > 1) {
+  // --- which sequence: the rank-th longest (ties by index), or sequence `rank` when every sequence
+  // is one chunk (rank_by_length false: the order buys nothing, and each CTA's O(N^2) ranking would
+  // cost O(N^3) over the grid) or for huge batches ---------------------------------------------------
+  if (rank_by_length && num_seqs <= kFusedRankMax && num_seqs > 1) {
     long long* cu = reinterpret_cast<long long*>(sm.a);
     for (int64_t i = tid; i <= num_seqs; i += kFusedThreads) cu[i] = cu_seqlens[i];
     __syncthreads();

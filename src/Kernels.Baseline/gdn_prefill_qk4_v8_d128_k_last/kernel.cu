@@ -163,7 +163,8 @@ __device__ __forceinline__ void fma4(float4& acc, float s, const float4& v) {
 // T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by Threads
 // threads (tid < Threads; partial: 3 x 16 x 16 floats of scratch) that meet at `sync`; ends with
 // it. Diagonal 16x16 blocks by substitution (one thread per block column), then the off-diagonal
-// blocks one block row at a time.
+// blocks one block row at a time, or with GDN_PREFILL_SOLVE_BLOCKED by doubling (the strictly upper
+// blocks then hold scratch: read T through t_lower).
 template <int Threads = kThreads, typename Sync = BlockSync>
 __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid,
                                                  Sync sync = Sync{}) {
@@ -705,7 +706,8 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
         q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
         state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
         a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
-        cu_seqlens.ptr<const int64_t>(), N, scale, T, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+        cu_seqlens.ptr<const int64_t>(), N, scale, T, /*rank_by_length=*/T > kC, output.ptr<__nv_bfloat16>(),
+        new_state.ptr<float>());
     return cudaGetLastError();
   };
 
@@ -720,7 +722,24 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const int64_t slots = T / kC + N + 1;
   if (!check(slots <= 65535, "number of chunk slots (grid y)")) return;
   if (!check(N * kNumVHeads * (kD / 16) <= 0x7fffffffLL, "number of sequences")) return;
+  // Launch plan from T and N (no device synchronization): with GDN_PREFILL_PLAN, 16-column scan
+  // slices when N * 8 * 8 CTAs fit one wave (GDN_PREFILL_PLAN_NARROW; the SM count is read before
+  // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
+  // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
+  int sms = 0;
+  if (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) {
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+      sms = 0;
+      (void)cudaGetLastError();  // the query's own error: no narrow slices, nothing else to report
+    }
+  }
+  const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && N * kNumVHeads * (kD / 16) <= sms;
+  const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
+
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
+  const int prep_smem = static_cast<int>(sizeof(PrepSmem));
+  AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
   ChunkWorkspace ws;
@@ -729,8 +748,6 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.u = ws.kd + pairs * kWsTileWK;
   ws.p = ws.u + pairs * kWsTileU;
   ws.cum = reinterpret_cast<float*>(ws.p + pairs * kWsTileP);
-  const int prep_smem = static_cast<int>(sizeof(PrepSmem));
-  AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
@@ -755,15 +772,6 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       return launch(std::integral_constant<decltype(&chunk_scan_kernel<BV>), &chunk_scan_kernel<BV>>{}, sizeof(ScanSmem<BV>));
     }
   };
-  // Launch plan from T alone: GDN_PREFILL_SCAN_BV, or with GDN_PREFILL_PLAN 64 columns for long inputs.
-  // GDN_PREFILL_PLAN_NARROW: 16 columns below LONG_T when N * 8 * 8 CTAs fit one wave.
-  int sms = 132;
-  if (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) {
-    int device = 0;
-    if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) sms = 0;
-  }
-  const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && N * kNumVHeads * (kD / 16) <= sms;
-  const int scan_bv = GDN_PREFILL_PLAN ? (T >= GDN_PREFILL_PLAN_LONG_T ? 64 : narrow ? 16 : 32) : GDN_PREFILL_SCAN_BV;
   cudaError_t launched = cudaGetLastError();
   if (launched == cudaSuccess) {
     if (scan_bv == 64) {

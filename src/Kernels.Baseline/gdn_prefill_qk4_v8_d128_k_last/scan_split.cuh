@@ -79,6 +79,7 @@ __device__ __forceinline__ void bulk_copy_to_smem(void* dst, const void* src, ui
                : "memory");
 }
 
+static_assert(kWsTileU == kWsTileWK, "the bulk path copies the U tile with W's tile size");
 constexpr int kSplitGroup = 128;   // threads per role
 constexpr int kBarSplitState = 1;  // the state warps among themselves
 constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
