@@ -53,11 +53,13 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # (measured slower in session 5, before persistent tiles and the combine kernel); the indexer's
 # select as a programmatic dependent of its score kernel (INDEXER_PDL); the pass-through branch's
 # block-table loads issued with the row length's (INDEXER_PASS_SPECULATE).
+# Session 9 (results/gpu/2026-11-26-h200-s9) ran session 8's list: the MoE variants were all slower,
+# the indexer's PDL select and speculative pass-through loads became defaults. Pending (written after
+# session 9's last GPU call): the GDN prefill default after a review's mends (16-column slices
+# whenever the grid fits one wave, the SM count read before any launch, no ranking on the
+# single-chunk fused path); its rows against the narrow plan and the cp.async scan off confirm it.
 checks=(
-  "$moe|b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_STREAM_ONE_BARRIER=1,MOE_SMALL_STAGES=3,MOE_SMALL_GEMM2_STAGES=3|MOE_SMALL_STAGES=3,MOE_SMALL_GEMM2_STAGES=3 MOE_SMALL_GEMM2_WARPS=2,MOE_SMALL_GEMM2_STAGES=4,MOE_STREAM_ONE_BARRIER=1 MOE_SMALL_GEMM2_STAGES=3,MOE_STREAM_ONE_BARRIER=1"
-  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_PRODUCER=1||quick"
-  "$indexer|30cecff1 7f03b670 8635db8f 3eab2c37|INDEXER_PDL=1"
-  "$indexer|30cecff1 a4cdaee6 82bd3e70 8635db8f|INDEXER_PASS_SPECULATE=1"
+  "$prefill|77daf91d 5d26ac5b ce832e76 6f1ad833 410794d4|GDN_PREFILL_PLAN_NARROW=0|GDN_PREFILL_SCAN_BULK=0|quick|--reference-iterations 1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
