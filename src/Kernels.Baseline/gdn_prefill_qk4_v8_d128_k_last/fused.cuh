@@ -189,16 +189,9 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       }
       named_sync(kBarPrep, kFusedGroup);
       if (pw == 0) {
-        prefix_sum_64(sm.cum, lane);
-        __syncwarp();
-        const float last = sm.cum[kC - 1];
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int r = 2 * lane + e;
-          sm.fk[r] = sm.beta[r] * decay_exp(sm.cum[r]);
-          sm.fd[r] = decay_exp(last - sm.cum[r]);
-          st.cum[r] = sm.cum[r];
-        }
+        chunk_gate_factors(sm.cum, sm.beta, sm.fk, sm.fd, lane);
+        st.cum[2 * lane] = sm.cum[2 * lane];  // this lane's own prefix sums
+        st.cum[2 * lane + 1] = sm.cum[2 * lane + 1];
       }
       named_sync(kBarPrep, kFusedGroup);
 
@@ -209,16 +202,9 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
         zero(qk);
         gemm_rowA<8, kD, true>(kk, st.k, kLdK, m0, st.k, kLdK, 0, lane);
         gemm_rowA<8, kD, true>(qk, st.q, kLdK, m0, st.k, kLdK, 0, lane);
+        decay_chunk_products(kk, qk, sm.cum, sm.beta, sm.a, m0, 0, lane);
 #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int r = m0 + g + (e >> 1) * 8;
-            const int c = nt * 8 + 2 * tq + (e & 1);
-            const float decay = r >= c ? decay_exp(sm.cum[r] - sm.cum[c]) : 0.f;
-            sm.a[r * kLdF + c] = r > c ? sm.beta[r] * decay * kk[nt][e] : 0.f;
-            qk[nt][e] *= decay;
-          }
           store_bf16x2(st.p + (m0 + g) * kLdV + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
           store_bf16x2(st.p + (m0 + g + 8) * kLdV + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
         }
@@ -299,39 +285,14 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column.
   const int d0 = sw * 32;
   float s_acc[2][kNT][4];
-  if (state != nullptr) {
-    // Straight from global memory: each load instruction reads four 32-byte runs of the [v][k] rows.
-    const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) {
-        const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-        s_acc[mt][nt][0] = src[c * kD + d];
-        s_acc[mt][nt][1] = src[(c + 1) * kD + d];
-        s_acc[mt][nt][2] = src[c * kD + d + 8];
-        s_acc[mt][nt][3] = src[(c + 1) * kD + d + 8];
-      }
-    }
-  } else {
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) zero(s_acc[mt]);
-  }
+  load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
   // Chunk products [64 x BV]: warp sw takes chunk rows [16 sw, 16 sw + 16), every column.
   const int m0 = sw * 16;
   for (int i = 0; i < nchunks; ++i) {
     const FusedStage<BV>& st = sm.st[i & 1];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = chunk_len(i);
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) {
-        const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-        store_bf16x2(sm.s + d * kLdS + c, s_acc[mt][nt][0], s_acc[mt][nt][1]);
-        store_bf16x2(sm.s + (d + 8) * kLdS + c, s_acc[mt][nt][2], s_acc[mt][nt][3]);
-      }
-    }
+    copy_state_tile_bf16(sm.s, kLdS, s_acc, d0, lane);
     // Waits for the prepared chunk; all state threads pass together, so S's copy is complete too.
     named_sync(kBarFull + (i & 1), kFusedThreads);
 
@@ -343,14 +304,7 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       zero(qs);
       gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, sm.s, kLdS, 0, lane);
       gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s, kLdS, 0, lane);
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) {
-        const int c = nt * 8 + 2 * tq;
-        const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdS + c));
-        const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdS + c));
-        store_bf16x2(sm.up + (m0 + g) * kLdS + c, lo.x - wsa[nt][0], lo.y - wsa[nt][1]);
-        store_bf16x2(sm.up + (m0 + g + 8) * kLdS + c, hi.x - wsa[nt][2], hi.y - wsa[nt][3]);
-      }
+      store_pseudo_values(sm.up, kLdS, st.u, kLdS, wsa, m0, lane);
     }
     named_sync(kBarState, kFusedGroup);
 
@@ -359,60 +313,15 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       float pu[kNT][4];
       zero(pu);
       gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up, kLdS, 0, lane);
-      const float g_lo = expf(st.cum[m0 + g]);
-      const float g_hi = expf(st.cum[m0 + g + 8]);
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) {
-        const int c = v0 + nt * 8 + 2 * tq;
-        if (m0 + g < len) {
-          store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
-                       scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
-        }
-        if (m0 + g + 8 < len) {
-          store_bf16x2(output + ((c0 + m0 + g + 8) * kNumVHeads + h) * kD + c,
-                       scale * (g_hi * qs[nt][2] + pu[nt][2]), scale * (g_hi * qs[nt][3] + pu[nt][3]));
-        }
-      }
+      store_output_tile(output, c0, len, m0, h, v0, scale, expf(st.cum[m0 + g]), expf(st.cum[m0 + g + 8]), qs, pu, lane);
     }
 
     // S = G_C S + Kd^T U'
-    {
-      const float gc = expf(st.cum[kC - 1]);
-#pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s_acc[mt][nt][e] *= gc;
-        }
-#pragma unroll
-        for (int k0 = 0; k0 < kC; k0 += 16) {
-          uint32_t af[4];
-          load_a_trans(af, st.k, kLdK, d0 + mt * 16, k0, lane);
-#pragma unroll
-          for (int nt = 0; nt < kNT; nt += 2) {
-            uint32_t bf[4];
-            load_b_cols(bf, sm.up, kLdS, nt * 8, k0, lane);
-            mma_bf16(s_acc[mt][nt], af, bf[0], bf[1]);
-            mma_bf16(s_acc[mt][nt + 1], af, bf[2], bf[3]);
-          }
-        }
-      }
-    }
+    update_state_tile(s_acc, expf(st.cum[kC - 1]), st.k, sm.up, kLdS, d0, lane);
     // The prep warps wait for this before loading chunk i+2 into the stage.
     if (i + 2 < nchunks) named_arrive(kBarEmpty + (i & 1), kFusedThreads);
   }
 
   // Final state straight to global memory (four 32-byte runs per store instruction).
-#pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-    for (int nt = 0; nt < kNT; ++nt) {
-      const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-      out_state[c * kD + d] = s_acc[mt][nt][0];
-      out_state[(c + 1) * kD + d] = s_acc[mt][nt][1];
-      out_state[c * kD + d + 8] = s_acc[mt][nt][2];
-      out_state[(c + 1) * kD + d + 8] = s_acc[mt][nt][3];
-    }
-  }
+  store_state_tile(out_state, s_acc, d0, lane);
 }

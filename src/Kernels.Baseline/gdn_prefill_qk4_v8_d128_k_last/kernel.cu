@@ -113,6 +113,7 @@ static_assert(2 * kC * kLdF >= kBV * kD, "state staging does not fit");
 __device__ __forceinline__ float softplus_torch(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
 #include "mma_bf16.cuh"
+#include "state_tile.cuh"
 
 // Output rows before the first sequence and after the last are zero in the reference: the CTAs of
 // sequence 0 and of the last sequence write them, Width value columns from v0.
@@ -577,20 +578,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       zero(pu);
       gemm_rowA<8, kD, false>(qs, sm.q, kLdK, m0, sm.s, kLdV, 0, lane);
       gemm_rowA<8, kC, false>(pu, sm.p, kLdV, m0, sm.u, kLdV, 0, lane);
-      const float g_lo = expf(sm.cum[m0 + g]);
-      const float g_hi = expf(sm.cum[m0 + g + 8]);
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt) {
-        const int c = v0 + nt * 8 + 2 * tq;
-        if (m0 + g < len) {
-          store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
-                       scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
-        }
-        if (m0 + g + 8 < len) {
-          store_bf16x2(output + ((c0 + m0 + g + 8) * kNumVHeads + h) * kD + c,
-                       scale * (g_hi * qs[nt][2] + pu[nt][2]), scale * (g_hi * qs[nt][3] + pu[nt][3]));
-        }
-      }
+      store_output_tile(output, c0, len, m0, h, v0, scale, expf(sm.cum[m0 + g]), expf(sm.cum[m0 + g + 8]), qs, pu, lane);
     }
     // (G_C / G_j) K_j for the state update (kb is free again)
     {

@@ -210,23 +210,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     // initial state does not depend on the prep pass: it loads before the wait.
     const int d0 = sw * 32;
     float s_acc[2][kNT][4];
-    if (state != nullptr) {
-      const float* src = state + ((n * kNumVHeads + h) * kD + v0) * kD;
-#pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-          const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-          s_acc[mt][nt][0] = src[c * kD + d];
-          s_acc[mt][nt][1] = src[(c + 1) * kD + d];
-          s_acc[mt][nt][2] = src[c * kD + d + 8];
-          s_acc[mt][nt][3] = src[(c + 1) * kD + d + 8];
-        }
-      }
-    } else {
-#pragma unroll
-      for (int mt = 0; mt < 2; ++mt) zero(s_acc[mt]);
-    }
+    load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
     wait_for_primary_grid();
     load_chunk(0);
     const int m0 = sw * 16;  // chunk rows of this warp in W S
@@ -242,15 +226,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       if (i >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
-#pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-          const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-          store_bf16x2(s_copy + d * kLdS + c, s_acc[mt][nt][0], s_acc[mt][nt][1]);
-          store_bf16x2(s_copy + (d + 8) * kLdS + c, s_acc[mt][nt][2], s_acc[mt][nt][3]);
-        }
-      }
+      copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
       // Chunk i's operands have landed: its copies completed the stage barrier's phase i / 2, or its
       // cp.async group is done when at most chunk i+1's is still in flight.
       if constexpr (kScanBulk) {
@@ -267,53 +243,16 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
         float wsa[kNT][4];
         zero(wsa);
         gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-          const int c = nt * 8 + 2 * tq;
-          const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdK + v0 + c));
-          const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdK + v0 + c));
-          store_bf16x2(up + (m0 + g) * kLdS + c, lo.x - wsa[nt][0], lo.y - wsa[nt][1]);
-          store_bf16x2(up + (m0 + g + 8) * kLdS + c, hi.x - wsa[nt][2], hi.y - wsa[nt][3]);
-        }
+        store_pseudo_values(up, kLdS, st.u + v0, kLdK, wsa, m0, lane);
       }
       named_sync(kBarSplitState, kSplitGroup);
       named_arrive(kBarSplitReady + b, kScanThreads);  // chunk i's S copy, U' and stage for the output
 
       // S = G_C S + Kd^T U'
-      const float gc = expf(st.cum[kC - 1]);
-#pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s_acc[mt][nt][e] *= gc;
-        }
-#pragma unroll
-        for (int k0 = 0; k0 < kC; k0 += 16) {
-          uint32_t af[4];
-          load_a_trans(af, st.kd, kLdK, d0 + mt * 16, k0, lane);
-#pragma unroll
-          for (int nt = 0; nt < kNT; nt += 2) {
-            uint32_t bf[4];
-            load_b_cols(bf, up, kLdS, nt * 8, k0, lane);
-            mma_bf16(s_acc[mt][nt], af, bf[0], bf[1]);
-            mma_bf16(s_acc[mt][nt + 1], af, bf[2], bf[3]);
-          }
-        }
-      }
+      update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
     }
     // Final state straight to global memory (four 32-byte runs per store instruction).
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) {
-        const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-        out_state[c * kD + d] = s_acc[mt][nt][0];
-        out_state[(c + 1) * kD + d] = s_acc[mt][nt][1];
-        out_state[c * kD + d + 8] = s_acc[mt][nt][2];
-        out_state[(c + 1) * kD + d + 8] = s_acc[mt][nt][3];
-      }
-    }
+    store_state_tile(out_state, s_acc, d0, lane);
     return;
   }
 
@@ -363,17 +302,6 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     // (buffers) and chunk i + stages (stage); each arrival is awaited exactly once.
     if (i + 2 < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
     if (i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
-#pragma unroll
-    for (int nt = 0; nt < kNT; ++nt) {
-      const int c = v0 + nt * 8 + 2 * tq;
-      if (m0 + g < len) {
-        store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
-                     scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
-      }
-      if (m0 + g + 8 < len) {
-        store_bf16x2(output + ((c0 + m0 + g + 8) * kNumVHeads + h) * kD + c,
-                     scale * (g_hi * qs[nt][2] + pu[nt][2]), scale * (g_hi * qs[nt][3] + pu[nt][3]));
-      }
-    }
+    store_output_tile(output, c0, len, m0, h, v0, scale, g_lo, g_hi, qs, pu, lane);
   }
 }

@@ -136,6 +136,41 @@ __device__ __forceinline__ void prefix_sum_64(float* cum, int lane) {
   cum[2 * lane + 1] = before + pair;
 }
 
+// Warp 0 of a prep CTA, with the chunk's log g in cum and beta in beta: cum becomes the inclusive
+// prefix sums log G, fk = beta G (the column factors of T for W) and fd = G_C / G (the row factors
+// of Kd).
+__device__ __forceinline__ void chunk_gate_factors(float* cum, const float* beta, float* fk, float* fd, int lane) {
+  prefix_sum_64(cum, lane);
+  __syncwarp();
+  const float last = cum[kC - 1];
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    const int r = 2 * lane + e;
+    fk[r] = beta[r] * decay_exp(cum[r]);
+    fd[r] = decay_exp(last - cum[r]);
+  }
+}
+
+// For one warp's 16 chunk rows (from m0) and 8 NT columns (from n0) of K K^T (kk) and Q K^T (qk):
+// A = beta_i G_i/G_j k_i.k_j (i > j, else 0) into a (fp32, row stride kLdF), and qk scaled in place
+// to P = G_i/G_j q_i.k_j (i >= j, else 0). cum holds log G.
+template <int NT>
+__device__ __forceinline__ void decay_chunk_products(const float (&kk)[NT][4], float (&qk)[NT][4], const float* cum,
+                                                     const float* beta, float* a, int m0, int n0, int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int i = m0 + g + (e >> 1) * 8;
+      const int j = n0 + nt * 8 + 2 * tq + (e & 1);
+      const float decay = i >= j ? decay_exp(cum[i] - cum[j]) : 0.f;
+      a[i * kLdF + j] = i > j ? beta[i] * decay * kk[nt][e] : 0.f;
+      qk[nt][e] *= decay;
+    }
+  }
+}
+
 // Scales the 8 bf16 values of a 16-byte piece by f.
 __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
   __nv_bfloat162* h2 = reinterpret_cast<__nv_bfloat162*>(&piece);
@@ -216,17 +251,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   cp_async_wait_all();
   __syncthreads();
-  if (warp == 0) {
-    prefix_sum_64(sm.cum, lane);
-    __syncwarp();
-    const float last = sm.cum[kC - 1];
-#pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      const int r = 2 * lane + e;
-      sm.fk[r] = sm.beta[r] * decay_exp(sm.cum[r]);
-      sm.fd[r] = decay_exp(last - sm.cum[r]);
-    }
-  }
+  if (warp == 0) chunk_gate_factors(sm.cum, sm.beta, sm.fk, sm.fd, lane);
   __syncthreads();
 
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
@@ -257,16 +282,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     zero(qk);
     gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
     gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
+    decay_chunk_products(kk, qk, sm.cum, sm.beta, sm.a, m0, n0, lane);
 #pragma unroll
     for (int nt = 0; nt < 4; ++nt) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int i = m0 + g + (e >> 1) * 8;
-        const int j = n0 + nt * 8 + 2 * tq + (e & 1);
-        const float decay = i >= j ? decay_exp(sm.cum[i] - sm.cum[j]) : 0.f;
-        sm.a[i * kLdF + j] = i > j ? sm.beta[i] * decay * kk[nt][e] : 0.f;
-        qk[nt][e] *= decay;
-      }
       store_bf16x2(ws_p + (m0 + g) * kLdV + n0 + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
       store_bf16x2(ws_p + (m0 + g + 8) * kLdV + n0 + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
     }
@@ -447,14 +465,7 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
       zero(qs);
       gemm_rowA<kHalfNT, kD, false>(ws_acc, st.w, kLdK, m0, sm.s, kLdS, n0, lane);
       gemm_rowA<kHalfNT, kD, false>(qs, st.q, kLdK, m0, sm.s, kLdS, n0, lane);
-#pragma unroll
-      for (int nt = 0; nt < kHalfNT; ++nt) {
-        const int c = n0 + nt * 8 + 2 * tq;
-        const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g) * kLdS + c));
-        const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + (m0 + g + 8) * kLdS + c));
-        store_bf16x2(sm.up + (m0 + g) * kLdS + c, lo.x - ws_acc[nt][0], lo.y - ws_acc[nt][1]);
-        store_bf16x2(sm.up + (m0 + g + 8) * kLdS + c, hi.x - ws_acc[nt][2], hi.y - ws_acc[nt][3]);
-      }
+      store_pseudo_values(sm.up + n0, kLdS, st.u + n0, kLdS, ws_acc, m0, lane);
     }
     __syncthreads();
 
@@ -463,20 +474,7 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
       float pu[kHalfNT][4];
       zero(pu);
       gemm_rowA<kHalfNT, kC, false>(pu, st.p, kLdV, m0, sm.up, kLdS, n0, lane);
-      const float g_lo = expf(st.cum[m0 + g]);
-      const float g_hi = expf(st.cum[m0 + g + 8]);
-#pragma unroll
-      for (int nt = 0; nt < kHalfNT; ++nt) {
-        const int c = v0 + n0 + nt * 8 + 2 * tq;
-        if (m0 + g < len) {
-          store_bf16x2(output + ((c0 + m0 + g) * kNumVHeads + h) * kD + c,
-                       scale * (g_lo * qs[nt][0] + pu[nt][0]), scale * (g_lo * qs[nt][1] + pu[nt][1]));
-        }
-        if (m0 + g + 8 < len) {
-          store_bf16x2(output + ((c0 + m0 + g + 8) * kNumVHeads + h) * kD + c,
-                       scale * (g_hi * qs[nt][2] + pu[nt][2]), scale * (g_hi * qs[nt][3] + pu[nt][3]));
-        }
-      }
+      store_output_tile(output, c0, len, m0, h, v0 + n0, scale, expf(st.cum[m0 + g]), expf(st.cum[m0 + g + 8]), qs, pu, lane);
     }
 
     // --- S = G_C S + Kd^T U' ---------------------------------------------------------------------------
