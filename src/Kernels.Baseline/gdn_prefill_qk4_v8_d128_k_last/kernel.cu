@@ -26,6 +26,7 @@
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
+#include "afg_bulk.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>

@@ -48,36 +48,12 @@ constexpr bool kScanBulk = false;
 constexpr bool kScanBulk = GDN_PREFILL_SCAN_BULK != 0;
 #endif
 
-// mbarrier and bulk-copy wrappers (sm_90). The barrier counts one arrival (the issuing lane's
-// arrive.expect_tx) plus the bytes its copies complete.
-__device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_init_fence() {
-  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-}
-__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
-}
-// Waits until the barrier's phase with this parity has completed.
-__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
-  uint32_t done = 0;
-  while (!done) {
-    asm volatile(
-        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(smem_addr(bar)), "r"(parity)
-        : "memory");
-  }
-}
-// bytes (a multiple of 16, both addresses 16-byte aligned) from global to shared memory,
-// completing on bar.
-__device__ __forceinline__ void bulk_copy_to_smem(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
-                   smem_addr(dst)),
-               "l"(src), "r"(bytes), "r"(smem_addr(bar))
-               : "memory");
-}
+// The mbarrier and bulk-copy wrappers are include/afg_bulk.cuh's (included at the top of kernel.cu).
+using afg::bulk_copy_to_smem;
+using afg::mbar_arrive_expect_tx;
+using afg::mbar_init;
+using afg::mbar_init_fence;
+using afg::mbar_wait;
 
 static_assert(kWsTileU == kWsTileWK, "the bulk path copies the U tile with W's tile size");
 constexpr int kSplitGroup = 128;   // threads per role

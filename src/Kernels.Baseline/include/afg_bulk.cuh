@@ -1,0 +1,67 @@
+// afg_bulk.cuh: bulk copies between global and shared memory (cp.async.bulk, the copy engine's
+// non-tensor path) and the mbarrier transaction counts that tell when they landed. sm_90 and up,
+// not only sm_90a; the bodies are empty below sm_90, so a kernel must take another path there.
+// Include it at file scope after afg_mma.cuh (smem_addr); `agentforge pack` bundles it.
+#pragma once
+
+#include <cstdint>
+#include <cuda_runtime.h>
+
+#include "afg_mma.cuh"
+
+namespace afg {
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define AFG_BULK_ASM(...)
+#else
+#define AFG_BULK_ASM(...) asm volatile(__VA_ARGS__)
+#endif
+
+// An mbarrier counting `count` arrivals; the fence makes the initialization visible to the copy engine.
+__device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
+  AFG_BULK_ASM("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_init_fence() {
+  AFG_BULK_ASM("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+// One arrival that also expects `bytes` from the copies completing on this phase.
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+  AFG_BULK_ASM("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
+// Waits until the barrier's phase with this parity has completed.
+__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+  uint32_t done = 0;
+  while (!done) {
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(smem_addr(bar)), "r"(parity)
+        : "memory");
+  }
+#endif
+}
+// bytes (a multiple of 16; both addresses 16-byte aligned) from global to shared memory, completing on bar.
+__device__ __forceinline__ void bulk_copy_to_smem(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
+  AFG_BULK_ASM("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+                   smem_addr(dst)),
+               "l"(src), "r"(bytes), "r"(smem_addr(bar))
+               : "memory");
+}
+// Makes this thread's ordinary shared-memory writes visible to the copy engine (before a barrier
+// and a bulk store of them).
+__device__ __forceinline__ void fence_smem_for_bulk() {
+  AFG_BULK_ASM("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+// bytes from shared to global memory as one bulk group, then waits until the group is complete
+// (its shared memory may be reused and its global writes are done).
+__device__ __forceinline__ void bulk_store_and_wait(void* dst, const void* src, uint32_t bytes) {
+  AFG_BULK_ASM("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(smem_addr(src)), "r"(bytes)
+               : "memory");
+  AFG_BULK_ASM("cp.async.bulk.commit_group;\n" ::: "memory");
+  AFG_BULK_ASM("cp.async.bulk.wait_group 0;\n" ::: "memory");
+}
+
+#undef AFG_BULK_ASM
+
+}  // namespace afg
