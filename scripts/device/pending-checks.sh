@@ -58,8 +58,11 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # session 9's last GPU call): the GDN prefill default after a review's mends (16-column slices
 # whenever the grid fits one wave, the SM count read before any launch, no ranking on the
 # single-chunk fused path); its rows against the narrow plan and the cp.async scan off confirm it.
+# Pending too: the solve's merges on tf32 tensor cores (GDN_PREFILL_SOLVE_MMA; its fragment code was
+# replayed in exact arithmetic by scripts/dev/emulate_solve_mma.py); all 100 workloads if it passes.
 checks=(
   "$prefill|77daf91d 5d26ac5b ce832e76 6f1ad833 410794d4|GDN_PREFILL_PLAN_NARROW=0|GDN_PREFILL_SCAN_BULK=0|quick|--reference-iterations 1"
+  "$prefill|77daf91d 5d26ac5b e92dafeb 6fbc155c 410794d4|GDN_PREFILL_SOLVE_MMA=1|GDN_PREFILL_SOLVE_BLOCKED=0||--reference-iterations 1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

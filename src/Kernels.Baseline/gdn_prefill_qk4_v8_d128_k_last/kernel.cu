@@ -75,6 +75,15 @@
 #ifndef GDN_PREFILL_SOLVE_BLOCKED
 #define GDN_PREFILL_SOLVE_BLOCKED 1
 #endif
+// @tunable GDN_PREFILL_SOLVE_MMA: 0, 1 (default 0) when GDN_PREFILL_FAST_PREP=1
+// 1: the doubling merges of the solve on tensor cores (mma.sync m16n8k8 tf32: fp32 range, 10-bit
+// mantissa operands, fp32 accumulators; the products chained through registers by warp shuffles):
+// after the fp32 diagonal substitution, warps 0-1 merge each 32x32 half, then warps 0-3 the lower-
+// left 32x32 block, 3 barriers in all. FLA's GDN path merges in tf32 too; a rounding emulation put
+// its error near 1.3e-3 relative (NOTES.md). Written in session 9 without a GPU; not yet measured.
+#ifndef GDN_PREFILL_SOLVE_MMA
+#define GDN_PREFILL_SOLVE_MMA 0
+#endif
 
 namespace {
 
@@ -155,6 +164,63 @@ __device__ __forceinline__ float t_lower(const float* t, int r, int c) {
   return (c >> 4) > (r >> 4) ? 0.f : t[r * kLdF + c];
 }
 
+#if GDN_PREFILL_SOLVE_MMA
+// --- tf32 tensor-core pieces of the solve (GDN_PREFILL_SOLVE_MMA) ----------------------------------
+// Fragments of mma.sync m16n8k8 (tf32): A 16x8 (a0: row g, col tq; a1: row g+8, col tq; a2 / a3: the
+// same rows, col tq+4), B 8x8 (b0: k row tq, col g; b1: k row tq+4), C 16x8 (c0 / c1: row g, cols 2tq
+// and 2tq+1; c2 / c3: row g+8), with g = lane / 4 and tq = lane % 4.
+__device__ __forceinline__ uint32_t to_tf32(float x) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+  return r;
+}
+__device__ __forceinline__ void mma_tf32(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// The A fragment at (r0, k0) of an fp32 row-major matrix with row stride ld.
+__device__ __forceinline__ void tf32_frag_a(uint32_t a[4], const float* m, int ld, int r0, int k0, int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+  a[0] = to_tf32(m[(r0 + g) * ld + k0 + tq]);
+  a[1] = to_tf32(m[(r0 + g + 8) * ld + k0 + tq]);
+  a[2] = to_tf32(m[(r0 + g) * ld + k0 + tq + 4]);
+  a[3] = to_tf32(m[(r0 + g + 8) * ld + k0 + tq + 4]);
+}
+// The B fragment at (k0, n0) of an fp32 row-major [k][n] matrix with row stride ld.
+__device__ __forceinline__ void tf32_frag_b(uint32_t b[2], const float* m, int ld, int k0, int n0, int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+  b[0] = to_tf32(m[(k0 + tq) * ld + n0 + g]);
+  b[1] = to_tf32(m[(k0 + tq + 4) * ld + n0 + g]);
+}
+// A C tile (16x8, fp32) of this warp as the A fragment of the next product (its 8 columns are the
+// next product's k): lane (g, tq) needs columns tq and tq+4 of rows g and g+8, held by lanes
+// (g, tq / 2) and (g, 2 + tq / 2) as their element tq & 1.
+__device__ __forceinline__ void tf32_c_to_a(uint32_t a[4], const float c[4], int lane) {
+  const int tq = lane & 3;
+  const int src0 = (lane & ~3) | (tq >> 1), src1 = (lane & ~3) | (2 + (tq >> 1));
+  const bool odd = tq & 1;
+  const float r0c0 = __shfl_sync(0xffffffffu, c[0], src0), r0c1 = __shfl_sync(0xffffffffu, c[1], src0);
+  const float r1c0 = __shfl_sync(0xffffffffu, c[2], src0), r1c1 = __shfl_sync(0xffffffffu, c[3], src0);
+  const float r0c4 = __shfl_sync(0xffffffffu, c[0], src1), r0c5 = __shfl_sync(0xffffffffu, c[1], src1);
+  const float r1c4 = __shfl_sync(0xffffffffu, c[2], src1), r1c5 = __shfl_sync(0xffffffffu, c[3], src1);
+  a[0] = to_tf32(odd ? r0c1 : r0c0);
+  a[1] = to_tf32(odd ? r1c1 : r1c0);
+  a[2] = to_tf32(odd ? r0c5 : r0c4);
+  a[3] = to_tf32(odd ? r1c5 : r1c4);
+}
+// -C (NT tiles of 16x8 from (r0, n0)) into an fp32 row-major matrix with row stride ld.
+template <int NT>
+__device__ __forceinline__ void tf32_store_negated(float* m, int ld, int r0, int n0, const float (&c)[NT][4], int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    *reinterpret_cast<float2*>(m + (r0 + g) * ld + n0 + nt * 8 + 2 * tq) = make_float2(-c[nt][0], -c[nt][1]);
+    *reinterpret_cast<float2*>(m + (r0 + g + 8) * ld + n0 + nt * 8 + 2 * tq) = make_float2(-c[nt][2], -c[nt][3]);
+  }
+}
+#endif
+
 __device__ __forceinline__ void fma4(float4& acc, float s, const float4& v) {
   acc.x = fmaf(s, v.x, acc.x);
   acc.y = fmaf(s, v.y, acc.y);
@@ -196,7 +262,78 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
 #pragma unroll
     for (int i = 0; i < 16; ++i) t[(base + i) * kLdF + base + j] = col[i];
   }
-#if GDN_PREFILL_SOLVE_BLOCKED
+#if GDN_PREFILL_SOLVE_MMA
+  sync();
+  {
+    const int warp = tid >> 5, lane = tid & 31;
+    // Level 1, warps 0 and 1 (half base 0 and 32): X = T_11 A_10, then T_10 = -X T_00, X kept in
+    // registers (its C tiles become the A fragments of the second product).
+    if (warp < 2) {
+      const int base = warp * 32;
+      float x[2][4] = {};
+#pragma unroll
+      for (int ks = 0; ks < 2; ++ks) {
+        uint32_t af[4];
+        tf32_frag_a(af, t, kLdF, base + 16, base + 16 + ks * 8, lane);
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+          uint32_t bf[2];
+          tf32_frag_b(bf, a, kLdF, base + 16 + ks * 8, base + nt * 8, lane);
+          mma_tf32(x[nt], af, bf[0], bf[1]);
+        }
+      }
+      float y[2][4] = {};
+#pragma unroll
+      for (int ks = 0; ks < 2; ++ks) {
+        uint32_t af[4];
+        tf32_c_to_a(af, x[ks], lane);
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+          uint32_t bf[2];
+          tf32_frag_b(bf, t, kLdF, base + ks * 8, base + nt * 8, lane);
+          mma_tf32(y[nt], af, bf[0], bf[1]);
+        }
+      }
+      tf32_store_negated(t, kLdF, base + 16, base, y, lane);
+    }
+    sync();
+    // Level 2, warps 0-3 (row half r, column half c of the lower-left 32x32 block):
+    // X_r = T_BB[r rows] A_BA (16 x 32; T_BB's block above the diagonal skipped), then
+    // T_BA[r][c] = -X_r T_AA[:, c] (T_AA's block above the diagonal skipped). Both column halves'
+    // warps compute X_r, so no warp waits for another.
+    if (warp < 4) {
+      const int r = warp >> 1, c = warp & 1;
+      float x[4][4] = {};
+#pragma unroll
+      for (int ks = 0; ks < 4; ++ks) {
+        if (r == 0 && ks >= 2) break;  // T_BB rows 32-47 are zero in columns 48-63
+        uint32_t af[4];
+        tf32_frag_a(af, t, kLdF, 32 + 16 * r, 32 + ks * 8, lane);
+#pragma unroll
+        for (int nt = 0; nt < 4; ++nt) {
+          uint32_t bf[2];
+          tf32_frag_b(bf, a, kLdF, 32 + ks * 8, nt * 8, lane);
+          mma_tf32(x[nt], af, bf[0], bf[1]);
+        }
+      }
+      float y[2][4] = {};
+#pragma unroll
+      for (int ks = 0; ks < 4; ++ks) {
+        if (c == 1 && ks < 2) continue;  // T_AA rows 0-15 are zero in columns 16-31
+        uint32_t af[4];
+        tf32_c_to_a(af, x[ks], lane);
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+          uint32_t bf[2];
+          tf32_frag_b(bf, t, kLdF, ks * 8, 16 * c + nt * 8, lane);
+          mma_tf32(y[nt], af, bf[0], bf[1]);
+        }
+      }
+      tf32_store_negated(t, kLdF, 32 + 16 * r, 16 * c, y, lane);
+    }
+    sync();
+  }
+#elif GDN_PREFILL_SOLVE_BLOCKED
   sync();
   // Level 1: in each 32x32 half (base 0 and 32), T_10 = -T_11 (A_10 T_00); X in partial[half].
   for (int e = tid; e < 2 * 64; e += Threads) {
@@ -312,7 +449,7 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
     }
     sync();
   }
-#endif  // GDN_PREFILL_SOLVE_BLOCKED
+#endif  // GDN_PREFILL_SOLVE_MMA / GDN_PREFILL_SOLVE_BLOCKED
 #else
   if (tid < 64) {
     const int blk = tid >> 4, j = tid & 15, base = blk * 16;
