@@ -13,6 +13,7 @@ attention=dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64
 indexer=dsa_topk_indexer_fp8_h64_d128_topk2048_ps64
 moe=moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048
 prefill=gdn_prefill_qk4_v8_d128_k_last
+decode=gdn_decode_qk4_v8_d128_k_last
 
 # definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare, "quick" as a fifth
 # field to skip the full-definition run (prefill: its Python reference takes minutes) or
@@ -58,11 +59,13 @@ prefill=gdn_prefill_qk4_v8_d128_k_last
 # session 9's last GPU call): the GDN prefill default after a review's mends (16-column slices
 # whenever the grid fits one wave, the SM count read before any launch, no ranking on the
 # single-chunk fused path); its rows against the narrow plan and the cp.async scan off confirm it.
-# Pending too: the solve's merges on tf32 tensor cores (GDN_PREFILL_SOLVE_MMA; its fragment code was
+# Pending too: the GDN decode's bulk-copy kernel above 16 sequences (GDN_DECODE_BULK, three row
+# counts; all 54 workloads if it passes), and the solve's merges on tf32 tensor cores (GDN_PREFILL_SOLVE_MMA; its fragment code was
 # replayed in exact arithmetic by scripts/dev/emulate_solve_mma.py); all 100 workloads if it passes.
 checks=(
   "$prefill|77daf91d 5d26ac5b ce832e76 6f1ad833 410794d4|GDN_PREFILL_PLAN_NARROW=0|GDN_PREFILL_SCAN_BULK=0|quick|--reference-iterations 1"
   "$prefill|77daf91d 5d26ac5b e92dafeb 6fbc155c 410794d4|GDN_PREFILL_SOLVE_MMA=1|GDN_PREFILL_SOLVE_BLOCKED=0||--reference-iterations 1"
+  "$decode|0915952b 388f79b1 42963acb 58571e49 8d0c5789|GDN_DECODE_BULK=1|GDN_DECODE_BULK=1,GDN_DECODE_BULK_ROWS=16 GDN_DECODE_BULK=1,GDN_DECODE_BULK_ROWS=64"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

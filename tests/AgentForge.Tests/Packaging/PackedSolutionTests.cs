@@ -69,7 +69,7 @@ public sealed class PackedSolutionTests
 
         var candidate = PackedSolution.ToCandidate(solution);
 
-        Assert.Equal(["kernel.cu"], candidate.Sources.Select(s => s.Path));
+        Assert.Equal(Packing.BaselineKernelFiles(Packing.GdnDecode), candidate.Sources.Select(s => s.Path));
         Assert.Equal("run", candidate.EntrySymbol);
         Assert.Equal(TargetKind.Portable, candidate.Target);
         Assert.Equal(solution.Name, candidate.Name);

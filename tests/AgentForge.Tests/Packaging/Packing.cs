@@ -78,14 +78,33 @@ internal static class Packing
         Assert.All(rest, f => Assert.True(f.Check == PackCheck.ArchSpecific && f.Severity == FindingSeverity.Warning, f.ToString()));
     }
 
-    /// <summary>The shared include folder's headers (<see cref="IncludeFolder.SharedFiles"/>) that a baseline's sources include, by path, with their text.</summary>
+    /// <summary>The shared include folder's headers (<see cref="IncludeFolder.SharedFiles"/>) that a baseline's
+    /// sources include, directly or through another shared header (as packing bundles them), by path, with their text.</summary>
     public static IReadOnlyDictionary<string, string> BaselineSharedHeaders(string definition)
     {
+        var shared = IncludeFolder.SharedFiles(Catalog.IncludeDirectory);
         var texts = Catalog.For(definition)!.Sources.Select(s => File.ReadAllText(Path.Combine(Catalog.Root, s))).ToList();
-        return IncludeFolder.SharedFiles(Catalog.IncludeDirectory)
-            .Where(f => texts.Any(t => t.Contains($"#include \"{f.Key}\"", StringComparison.Ordinal)))
-            .ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var added = true; added;)
+        {
+            added = false;
+            foreach (var (path, text) in shared)
+            {
+                if (!found.ContainsKey(path) && texts.Any(t => t.Contains($"#include \"{path}\"", StringComparison.Ordinal)))
+                {
+                    found[path] = text;
+                    texts.Add(text);
+                    added = true;
+                }
+            }
+        }
+        return found;
     }
+
+    /// <summary>A packed baseline's kernel files: its own sources (definition folder dropped) and the shared
+    /// headers it includes, sorted by path (the contract header and the binding follow them in a solution).</summary>
+    public static IReadOnlyList<string> BaselineKernelFiles(string definition) =>
+        [.. Catalog.For(definition)!.Sources.Select(s => Path.GetFileName(s)!).Concat(BaselineSharedHeaders(definition).Keys).Order(StringComparer.Ordinal)];
 
     /// <summary>The target_hardware a packed baseline declares: "cuda", and its 'a' target if it has one.</summary>
     public static IReadOnlyList<string> BaselineHardware(string definition) =>

@@ -49,9 +49,9 @@ public sealed class RoundTripTests
         var folder = SolutionFolder.Extract(solution, temp.Path, "s.json").Value!;
 
         Assert.Equal(temp.Combine(solution.Name), folder);
-        Assert.Equal(["SOLUTION.md", "agentforge.h", "binding.cu", "kernel.cu", "manifest.json"],
+        Assert.Equal([.. Packing.BaselineKernelFiles(Packing.GdnDecode).Concat(["SOLUTION.md", "agentforge.h", "binding.cu", "manifest.json"]).Order(StringComparer.Ordinal)],
             Directory.EnumerateFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        Assert.Equal(solution.Sources[0].Content, File.ReadAllText(Path.Combine(folder, "kernel.cu")));
+        Assert.Equal(solution.Sources.Single(s => s.Path == "kernel.cu").Content, File.ReadAllText(Path.Combine(folder, "kernel.cu")));
         var manifest = SolutionManifest.Read(Path.Combine(folder, "manifest.json")).Value!;
         Assert.Equal(new SolutionManifest(solution.Name, solution.Definition, solution.Author, solution.Description, "run", "portable", "torch", [], new Dictionary<string, string>()),
             manifest with { Flags = [], Defines = new Dictionary<string, string>() }, new ManifestComparer());
