@@ -55,7 +55,8 @@ def stage(sources, work):
 
 
 def check(entry, include_dirs, defines, pass_flags):
-    command = ["g++", "-std=c++17", "-fsyntax-only", "-x", "c++", f"-I{STUBS}"]
+    # -D__CUDACC__: nvcc defines it for every .cu it compiles (host and device passes alike).
+    command = ["g++", "-std=c++17", "-fsyntax-only", "-x", "c++", "-D__CUDACC__", f"-I{STUBS}"]
     command += [f"-I{d}" for d in include_dirs] + pass_flags + [f"-D{d}" for d in defines] + [str(entry)]
     result = subprocess.run(command, capture_output=True, text=True)
     errors = [l for l in result.stderr.splitlines() if " error" in l or "fatal error" in l]

@@ -64,10 +64,6 @@ struct SplitSmem {
 template <int kSplit, int kWarps>
 constexpr int split_smem_bytes() { return static_cast<int>(sizeof(SplitSmem<kSplit, kWarps>)); }
 
-// Programmatic dependent launch: a dependent grid waits here for its primary's results (memory
-// flushed); the primary lets its dependents be scheduled from its start.
-__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
-__device__ __forceinline__ void pdl_allow_dependents() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
 
 // The mma / ldmatrix / cp.async wrappers are afg_mma.cuh's (included at the top of kernel.cu).
 using afg::cp_async16;
@@ -109,7 +105,7 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   constexpr int kChunks = kDimQk / 8;  // 16-byte pieces per row (72)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   SplitSmem<kSplit, kWarps>& sm = *reinterpret_cast<SplitSmem<kSplit, kWarps>*>(smem_raw);
-  pdl_allow_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
+  afg::pdl_launch_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
   const int split = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -319,7 +315,7 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
   __shared__ float s_w[kSplits];
   __shared__ float s_total[2];
   __shared__ float4 s_acc[kWarps][32];
-  pdl_wait();  // the slices of pass 1, complete and visible
+  afg::pdl_wait();  // the slices of pass 1, complete and visible
   const int d = chunk * 128 + lane * 4;
   float4 x[4];
 #pragma unroll

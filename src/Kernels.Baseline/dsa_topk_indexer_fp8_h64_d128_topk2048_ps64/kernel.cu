@@ -128,14 +128,10 @@ __device__ __forceinline__ int clamp_len(int len, int max_len) {
 // Programmatic dependent launch (INDEXER_PDL): the score kernels let the select launch early; the
 // select waits for them before reading a score. Both are no-ops without it or before sm_90.
 __device__ __forceinline__ void allow_select_launch() {
-#if INDEXER_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
+  if constexpr (INDEXER_PDL != 0) afg::pdl_launch_dependents();
 }
 __device__ __forceinline__ void wait_for_scores() {
-#if INDEXER_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
+  if constexpr (INDEXER_PDL != 0) afg::pdl_wait();
 }
 
 // A read-only load the front end must keep where it is written (volatile: it may not be dropped or

@@ -187,7 +187,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const int d0 = sw * 32;
     float s_acc[2][kNT][4];
     load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
-    wait_for_primary_grid();
+    afg::pdl_wait();
     load_chunk(0);
     const int m0 = sw * 16;  // chunk rows of this warp in W S
     for (int i = 0; i < nchunks; ++i) {

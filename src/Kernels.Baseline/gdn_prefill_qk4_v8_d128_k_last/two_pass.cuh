@@ -108,19 +108,6 @@ struct PrepSmem {
 };
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
 
-// Programmatic dependent launch (sm_90): the primary lets its dependents start; the dependent waits
-// for the primary grid to complete and its memory to be visible. Both are no-ops without PDL.
-__device__ __forceinline__ void allow_dependent_launch() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void wait_for_primary_grid() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
-
 // Inclusive prefix sums of cum[0..63] in place, by one warp (two entries per lane).
 __device__ __forceinline__ void prefix_sum_64(float* cum, int lane) {
   const float x0 = cum[2 * lane], x1 = cum[2 * lane + 1];
@@ -198,7 +185,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
-  allow_dependent_launch();
+  afg::pdl_launch_dependents();
 
   // The sequence owning this slot: the last n with floor(bos_n / 64) + n <= slot. That predicate
   // holds for a prefix of the sequences (floor(bos_n / 64) + n grows with n), so with one thread per
@@ -436,7 +423,7 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   } else {
     zero(s_acc);
   }
-  wait_for_primary_grid();
+  afg::pdl_wait();
   if (kStages > 1) load_chunk(0, sm.st[0]);
 
   for (int i = 0; i < nchunks; ++i) {

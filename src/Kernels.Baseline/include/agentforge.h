@@ -71,9 +71,25 @@ cudaError_t allow_dynamic_smem(int bytes) {
   return err;
 }
 
+#ifdef __CUDACC__
+// Programmatic dependent launch, device side (sm_90 and up; nothing below): a primary grid lets its
+// dependents be scheduled early; a dependent waits for its primary's completion and memory before
+// reading what it wrote. Both are no-ops for a grid not launched as a dependent.
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+#endif
+
 // Launches kernel on stream; with dependent, as a programmatic dependent of the kernel before it on
-// the stream (it may start while that one finishes, and must wait for it with griddepcontrol.wait
-// before reading what it wrote).
+// the stream (it may start while that one finishes, and must wait for it with pdl_wait before
+// reading what it wrote).
 template <typename... Params, typename... Args>
 cudaError_t launch(bool dependent, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
                    Args... args) {

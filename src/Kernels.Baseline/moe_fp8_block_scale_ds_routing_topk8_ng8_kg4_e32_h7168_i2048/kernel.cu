@@ -490,14 +490,10 @@ __device__ __forceinline__ float sigmoid_ref(float x) { return 1.0f / (1.0f + ex
 // pdl_allow alone lets them start without waiting (for a kernel whose predecessor is no kernel
 // of this call).
 __device__ __forceinline__ void pdl_allow() {
-#if MOE_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
+  if constexpr (MOE_PDL != 0) afg::pdl_launch_dependents();
 }
 __device__ __forceinline__ void pdl_wait_then_allow() {
-#if MOE_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
+  if constexpr (MOE_PDL != 0) afg::pdl_wait();
   pdl_allow();
 }
 
