@@ -228,6 +228,21 @@ __device__ __forceinline__ void fma4(float4& acc, float s, const float4& v) {
   acc.w = fmaf(s, v.w, acc.w);
 }
 
+// The solve's block-product step on a strip of 4 columns: x += row[0..16) . m (16 rows of 4 floats,
+// ld apart), or x -= with Subtract; row and each m row are float4-aligned. In order of the 16 terms.
+template <bool Subtract>
+__device__ __forceinline__ void strip_dot16(float4& x, const float* row, const float* m, int ld) {
+#pragma unroll
+  for (int k = 0; k < 16; k += 4) {
+    const float4 r = *reinterpret_cast<const float4*>(row + k);
+    const float* mk = m + k * ld;
+    fma4(x, Subtract ? -r.x : r.x, *reinterpret_cast<const float4*>(mk));
+    fma4(x, Subtract ? -r.y : r.y, *reinterpret_cast<const float4*>(mk + ld));
+    fma4(x, Subtract ? -r.z : r.z, *reinterpret_cast<const float4*>(mk + 2 * ld));
+    fma4(x, Subtract ? -r.w : r.w, *reinterpret_cast<const float4*>(mk + 3 * ld));
+  }
+}
+
 // T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by Threads
 // threads (tid < Threads; partial: 3 x 16 x 16 floats of scratch) that meet at `sync`; ends with
 // it. Diagonal 16x16 blocks by substitution (one thread per block column), then the off-diagonal
@@ -338,32 +353,16 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
   // Level 1: in each 32x32 half (base 0 and 32), T_10 = -T_11 (A_10 T_00); X in partial[half].
   for (int e = tid; e < 2 * 64; e += Threads) {
     const int half = e >> 6, r = (e >> 2) & 15, c4 = (e & 3) * 4, base = half * 32;
-    const float* arow = a + (base + 16 + r) * kLdF + base;
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-    for (int m = 0; m < 16; m += 4) {
-      const float4 av = *reinterpret_cast<const float4*>(arow + m);
-      const float* tcol = t + (base + m) * kLdF + base + c4;
-      fma4(x, av.x, *reinterpret_cast<const float4*>(tcol));
-      fma4(x, av.y, *reinterpret_cast<const float4*>(tcol + kLdF));
-      fma4(x, av.z, *reinterpret_cast<const float4*>(tcol + 2 * kLdF));
-      fma4(x, av.w, *reinterpret_cast<const float4*>(tcol + 3 * kLdF));
-    }
+    strip_dot16<false>(x, a + (base + 16 + r) * kLdF + base, t + base * kLdF + base + c4, kLdF);
     *reinterpret_cast<float4*>(&partial[half][r][c4]) = x;
   }
   sync();
   for (int e = tid; e < 2 * 64; e += Threads) {
     const int half = e >> 6, r = (e >> 2) & 15, c4 = (e & 3) * 4, base = half * 32;
-    const float* trow = t + (base + 16 + r) * kLdF + base + 16;
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-    for (int m = 0; m < 16; m += 4) {
-      const float4 tv = *reinterpret_cast<const float4*>(trow + m);  // T_11: zeros above the diagonal
-      fma4(x, -tv.x, *reinterpret_cast<const float4*>(&partial[half][m][c4]));
-      fma4(x, -tv.y, *reinterpret_cast<const float4*>(&partial[half][m + 1][c4]));
-      fma4(x, -tv.z, *reinterpret_cast<const float4*>(&partial[half][m + 2][c4]));
-      fma4(x, -tv.w, *reinterpret_cast<const float4*>(&partial[half][m + 3][c4]));
-    }
+    // T_11 (zeros above its diagonal) times X
+    strip_dot16<true>(x, t + (base + 16 + r) * kLdF + base + 16, &partial[half][0][c4], 16);
     *reinterpret_cast<float4*>(t + (base + 16 + r) * kLdF + base + c4) = x;
   }
   sync();
@@ -371,39 +370,17 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
   // right 32x32 block (rows 0-31, columns 32-63: strictly upper, never read as T).
   for (int e = tid; e < 256; e += Threads) {
     const int r = e >> 3, c4 = (e & 7) * 4;
-    const float* arow = a + (32 + r) * kLdF;
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
     // T_AA is block lower triangular: its rows 0-15 are zero in columns 16-31.
-    for (int k = c4 >= 16 ? 16 : 0; k < 32; k += 16) {
-#pragma unroll
-      for (int m = 0; m < 16; m += 4) {
-        const float4 av = *reinterpret_cast<const float4*>(arow + k + m);
-        const float* tcol = t + (k + m) * kLdF + c4;
-        fma4(x, av.x, *reinterpret_cast<const float4*>(tcol));
-        fma4(x, av.y, *reinterpret_cast<const float4*>(tcol + kLdF));
-        fma4(x, av.z, *reinterpret_cast<const float4*>(tcol + 2 * kLdF));
-        fma4(x, av.w, *reinterpret_cast<const float4*>(tcol + 3 * kLdF));
-      }
-    }
+    for (int k = c4 >= 16 ? 16 : 0; k < 32; k += 16) strip_dot16<false>(x, a + (32 + r) * kLdF + k, t + k * kLdF + c4, kLdF);
     *reinterpret_cast<float4*>(t + r * kLdF + 32 + c4) = x;
   }
   sync();
   for (int e = tid; e < 256; e += Threads) {
     const int r = e >> 3, c4 = (e & 7) * 4;
-    const float* trow = t + (32 + r) * kLdF + 32;
     float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
     // T_BB is block lower triangular: row r reads its blocks up to its own.
-    for (int k = 0; k < (r < 16 ? 16 : 32); k += 16) {
-#pragma unroll
-      for (int m = 0; m < 16; m += 4) {
-        const float4 tv = *reinterpret_cast<const float4*>(trow + k + m);
-        const float* ycol = t + (k + m) * kLdF + 32 + c4;
-        fma4(x, -tv.x, *reinterpret_cast<const float4*>(ycol));
-        fma4(x, -tv.y, *reinterpret_cast<const float4*>(ycol + kLdF));
-        fma4(x, -tv.z, *reinterpret_cast<const float4*>(ycol + 2 * kLdF));
-        fma4(x, -tv.w, *reinterpret_cast<const float4*>(ycol + 3 * kLdF));
-      }
-    }
+    for (int k = 0; k < (r < 16 ? 16 : 32); k += 16) strip_dot16<true>(x, t + (32 + r) * kLdF + 32 + k, t + k * kLdF + 32 + c4, kLdF);
     *reinterpret_cast<float4*>(t + (32 + r) * kLdF + c4) = x;
   }
   sync();
@@ -417,34 +394,18 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
   for (int rb = 1; rb < 4; ++rb) {
     for (int e = tid; e < rb * 64; e += Threads) {
       const int cb = e >> 6, r = (e >> 2) & 15, c4 = (e & 3) * 4;
-      const float* arow = a + (rb * 16 + r) * kLdF;
       float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
       for (int kb = cb; kb < rb; ++kb) {
-#pragma unroll
-        for (int mm = 0; mm < 16; mm += 4) {
-          const float4 av = *reinterpret_cast<const float4*>(arow + kb * 16 + mm);
-          const float* tcol = t + (kb * 16 + mm) * kLdF + cb * 16 + c4;
-          fma4(x, av.x, *reinterpret_cast<const float4*>(tcol));
-          fma4(x, av.y, *reinterpret_cast<const float4*>(tcol + kLdF));
-          fma4(x, av.z, *reinterpret_cast<const float4*>(tcol + 2 * kLdF));
-          fma4(x, av.w, *reinterpret_cast<const float4*>(tcol + 3 * kLdF));
-        }
+        strip_dot16<false>(x, a + (rb * 16 + r) * kLdF + kb * 16, t + kb * 16 * kLdF + cb * 16 + c4, kLdF);
       }
       *reinterpret_cast<float4*>(&partial[cb][r][c4]) = x;
     }
     sync();
     for (int e = tid; e < rb * 64; e += Threads) {
       const int cb = e >> 6, r = (e >> 2) & 15, c4 = (e & 3) * 4;
-      const float* trow = t + (rb * 16 + r) * kLdF + rb * 16;
       float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-      for (int m = 0; m < 16; m += 4) {
-        const float4 tv = *reinterpret_cast<const float4*>(trow + m);  // T_rr: zeros above the diagonal
-        fma4(x, -tv.x, *reinterpret_cast<const float4*>(&partial[cb][m][c4]));
-        fma4(x, -tv.y, *reinterpret_cast<const float4*>(&partial[cb][m + 1][c4]));
-        fma4(x, -tv.z, *reinterpret_cast<const float4*>(&partial[cb][m + 2][c4]));
-        fma4(x, -tv.w, *reinterpret_cast<const float4*>(&partial[cb][m + 3][c4]));
-      }
+      // T_rr (zeros above its diagonal) times X
+      strip_dot16<true>(x, t + (rb * 16 + r) * kLdF + rb * 16, &partial[cb][0][c4], 16);
       *reinterpret_cast<float4*>(t + (rb * 16 + r) * kLdF + cb * 16 + c4) = x;
     }
     sync();
