@@ -5,44 +5,35 @@
 // Included inside kernel.cu's anonymous namespace after mma_bf16.cuh.
 #pragma once
 
-// S from global memory in the definition's [v][k] layout (src at row v0 of this head), or zeros.
-// Each load instruction reads four 32-byte runs of the [v][k] rows.
-template <int NT>
-__device__ __forceinline__ void load_state_tile(float (&s)[2][NT][4], const float* src, int d0, int lane) {
+// Calls f(element, offset) for each element of this warp's tile, offset = the element's index in
+// the [v][k] rows of the slice (c * kD + d): the layout S has in global memory.
+template <int NT, typename T, typename F>
+__device__ __forceinline__ void for_each_state_element(T (&s)[2][NT][4], int d0, int lane, F f) {
   const int g = lane >> 2, tq = lane & 3;
-  if (src == nullptr) {
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) zero(s[mt]);
-    return;
-  }
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
       const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-      s[mt][nt][0] = src[c * kD + d];
-      s[mt][nt][1] = src[(c + 1) * kD + d];
-      s[mt][nt][2] = src[c * kD + d + 8];
-      s[mt][nt][3] = src[(c + 1) * kD + d + 8];
+      f(s[mt][nt][0], c * kD + d);
+      f(s[mt][nt][1], (c + 1) * kD + d);
+      f(s[mt][nt][2], c * kD + d + 8);
+      f(s[mt][nt][3], (c + 1) * kD + d + 8);
     }
   }
+}
+
+// S from global memory in the definition's [v][k] layout (src at row v0 of this head), or zeros.
+// Each load instruction reads four 32-byte runs of the [v][k] rows.
+template <int NT>
+__device__ __forceinline__ void load_state_tile(float (&s)[2][NT][4], const float* src, int d0, int lane) {
+  for_each_state_element(s, d0, lane, [&](float& x, int offset) { x = src != nullptr ? src[offset] : 0.f; });
 }
 
 // S to global memory in [v][k] layout (dst at row v0 of this head).
 template <int NT>
 __device__ __forceinline__ void store_state_tile(float* dst, const float (&s)[2][NT][4], int d0, int lane) {
-  const int g = lane >> 2, tq = lane & 3;
-#pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-      const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-      dst[c * kD + d] = s[mt][nt][0];
-      dst[(c + 1) * kD + d] = s[mt][nt][1];
-      dst[c * kD + d + 8] = s[mt][nt][2];
-      dst[(c + 1) * kD + d + 8] = s[mt][nt][3];
-    }
-  }
+  for_each_state_element(s, d0, lane, [&](const float& x, int offset) { dst[offset] = x; });
 }
 
 // The bf16 copy of this warp's rows of S that the chunk's products read, [k][v] with row stride ld.
