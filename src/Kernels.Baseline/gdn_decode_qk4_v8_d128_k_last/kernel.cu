@@ -109,6 +109,29 @@ __device__ __forceinline__ void store_row(float4* p, float4 value) {
   else *p = value;
 }
 
+// The gates of sequence b, value head h (bh = b * 8 + h): decay g and write strength beta.
+struct Gates {
+  float g, beta;
+};
+__device__ __forceinline__ Gates decode_gates(const float* A_log, const __nv_bfloat16* a, const float* dt_bias,
+                                              const __nv_bfloat16* b_gate, int64_t bh, int h) {
+  const float x = __bfloat162float(a[bh]) + dt_bias[h];
+  return {expf(-expf(A_log[h]) * softplus_torch(x)), 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])))};
+}
+
+// One state row's step, lane l holding k = 4l..4l+3 of row s: old = g s, u = k.old, and the new row
+// old + k beta (v - u).
+__device__ __forceinline__ float4 step_row(float4 s, const float (&kk)[4], Gates gates, float v) {
+  const float4 old = make_float4(gates.g * s.x, gates.g * s.y, gates.g * s.z, gates.g * s.w);
+  const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
+  const float d = gates.beta * (v - u);
+  return make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
+}
+// q . row over the warp.
+__device__ __forceinline__ float row_dot(const float (&qq)[4], float4 row) {
+  return warp_sum(qq[0] * row.x + qq[1] * row.y + qq[2] * row.z + qq[3] * row.w);
+}
+
 // Four consecutive bf16 (8 bytes) as floats.
 __device__ __forceinline__ void load_bf16x4(const __nv_bfloat16* p, float out[4]) {
   const uint2 raw = *reinterpret_cast<const uint2*>(p);
@@ -162,18 +185,13 @@ gdn_decode_rows_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16*
 #pragma unroll
   for (int r = 0; r < Rows; ++r) vv[r] = __bfloat162float(v[static_cast<int64_t>(bh) * kHeadDim + first_row + r]);
 
-  const float x = __bfloat162float(a[bh]) + dt_bias[h];
-  const float g = expf(-expf(A_log[h]) * softplus_torch(x));
-  const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])));
+  const Gates gates = decode_gates(A_log, a, dt_bias, b_gate, bh, h);
 
 #pragma unroll
   for (int r = 0; r < Rows; ++r) {
-    float4 old = make_float4(g * s[r].x, g * s[r].y, g * s[r].z, g * s[r].w);
-    const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
-    const float d = beta * (vv[r] - u);
-    const float4 next = make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
+    const float4 next = step_row(s[r], kk, gates, vv[r]);
     store_row<Streaming>(reinterpret_cast<float4*>(new_state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane, next);
-    const float o = warp_sum(qq[0] * next.x + qq[1] * next.y + qq[2] * next.z + qq[3] * next.w);
+    const float o = row_dot(qq, next);
     if (lane == r % 32) output[static_cast<int64_t>(bh) * kHeadDim + first_row + r] = __float2bfloat16(scale * o);
   }
 }
@@ -224,9 +242,7 @@ gdn_decode_bulk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16*
   float vv[kRowsPerWarpHere];
 #pragma unroll
   for (int r = 0; r < kRowsPerWarpHere; ++r) vv[r] = __bfloat162float(v[static_cast<int64_t>(bh) * kHeadDim + first_row + r]);
-  const float x = __bfloat162float(a[bh]) + dt_bias[h];
-  const float g = expf(-expf(A_log[h]) * softplus_torch(x));
-  const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])));
+  const Gates gates = decode_gates(A_log, a, dt_bias, b_gate, bh, h);
 
   // Thread 0 initialized the barrier before any thread waits on it: the barrier below orders that.
   __syncthreads();
@@ -237,12 +253,9 @@ gdn_decode_bulk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16*
     float4& cell = tile[cell_index];
     if (!kBulk && has_state) cell = reinterpret_cast<const float4*>(state + row_base)[cell_index];
     const float4 s = has_state ? cell : make_float4(0.f, 0.f, 0.f, 0.f);
-    const float4 old = make_float4(g * s.x, g * s.y, g * s.z, g * s.w);
-    const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
-    const float d = beta * (vv[r] - u);
-    const float4 next = make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
+    const float4 next = step_row(s, kk, gates, vv[r]);
     cell = next;
-    const float o = warp_sum(qq[0] * next.x + qq[1] * next.y + qq[2] * next.z + qq[3] * next.w);
+    const float o = row_dot(qq, next);
     if (lane == r % 32) output[static_cast<int64_t>(bh) * kHeadDim + first_row + r] = __float2bfloat16(scale * o);
   }
   if (!kBulk) {
@@ -308,19 +321,14 @@ gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
     float qq[4];
     load_bf16x4(k + qk_off + 4 * lane, kk);
     load_bf16x4(q + qk_off + 4 * lane, qq);
-    const float x = __bfloat162float(a[bh]) + dt_bias[h];
-    const float g = expf(-expf(A_log[h]) * softplus_torch(x));
-    const float beta = 1.0f / (1.0f + expf(-__bfloat162float(b_gate[bh])));
+    const Gates gates = decode_gates(A_log, a, dt_bias, b_gate, bh, h);
     const int64_t row_base = unit * kRowsPerWarp * kHeadDim;
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const float vv = __bfloat162float(v[bh * kHeadDim + first_row + r]);
-      const float4 old = make_float4(g * s[r].x, g * s[r].y, g * s[r].z, g * s[r].w);
-      const float u = warp_sum(kk[0] * old.x + kk[1] * old.y + kk[2] * old.z + kk[3] * old.w);
-      const float d = beta * (vv - u);
-      const float4 nxt = make_float4(old.x + kk[0] * d, old.y + kk[1] * d, old.z + kk[2] * d, old.w + kk[3] * d);
+      const float4 nxt = step_row(s[r], kk, gates, vv);
       store_row<GDN_DECODE_STREAMING != 0>(reinterpret_cast<float4*>(new_state + row_base + static_cast<int64_t>(r) * kHeadDim) + lane, nxt);
-      const float o = warp_sum(qq[0] * nxt.x + qq[1] * nxt.y + qq[2] * nxt.z + qq[3] * nxt.w);
+      const float o = row_dot(qq, nxt);
       if (lane == r % 32) output[bh * kHeadDim + first_row + r] = __float2bfloat16(scale * o);
     }
 #pragma unroll
