@@ -745,6 +745,24 @@ bool check(bool ok, const char* what) {
   return ok;
 }
 
+// The current device's SM count, asked once per device and process (a call's launch plan reads it;
+// no device synchronization). 0 when it cannot be asked: the query's own error is cleared, so it is
+// not taken for a launch error later.
+int sm_count() {
+  static int by_device[64] = {};
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  int& sms = by_device[device];
+  if (sms == 0 && cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+    sms = 0;
+    (void)cudaGetLastError();
+  }
+  return sms;
+}
+
 }  // namespace
 
 void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Tensor A_log,
@@ -813,14 +831,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // slices when N * 8 * 8 CTAs fit one wave (GDN_PREFILL_PLAN_NARROW; the SM count is read before
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
-  int sms = 0;
-  if (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) {
-    int device = 0;
-    if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-      sms = 0;
-      (void)cudaGetLastError();  // the query's own error: no narrow slices, nothing else to report
-    }
-  }
+  const int sms = GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT ? sm_count() : 0;
   const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && N * kNumVHeads * (kD / 16) <= sms;
   const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
 
