@@ -163,23 +163,8 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
         if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
         return;
       }
-      for (int e = stid; e < kC * (kD / 8); e += kSplitGroup) {
-        const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
-        cp_async16(st.w + r * kLdK + c, w + r * kLdK + c, 16);
-        cp_async16(st.kd + r * kLdK + c, kd + r * kLdK + c, 16);
-        const int64_t row = r < len ? c0 + r : 0;
-        cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
-      }
-      for (int e = stid; e < kC * (BV / 8); e += kSplitGroup) {
-        const int r = e / (BV / 8), c = v0 + (e % (BV / 8)) * 8;
-        cp_async16(st.u + r * kLdK + c, u + r * kLdK + c, 16);
-      }
-      for (int e = stid; e < kC * (kC / 8); e += kSplitGroup) {
-        const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
-        cp_async16(st.p + r * kLdV + c, p + r * kLdV + c, 16);
-      }
-      if (stid < kC / 4) cp_async16(st.cum + 4 * stid, cum + 4 * stid, 16);
-      cp_async_commit();
+      load_scan_operands<kSplitGroup, BV>(st.w, st.kd, st.q, st.u + v0, kLdK, st.p, st.cum, ws, head_slot, q, c0, len, hk,
+                                          v0, stid);
     };
 
     // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The

@@ -319,6 +319,37 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
 }
 
+// A chunk's scan operands by cp.async from Threads threads, as one commit group: W, Kd and the
+// chunk's Q rows (zeros past len) into [64][kLdK] tiles, the BV columns of U from v0 into u_dst
+// (row stride ld_u), P and cum; head_slot names the chunk's (slot, head) workspace tiles.
+template <int Threads, int BV>
+__device__ __forceinline__ void load_scan_operands(__nv_bfloat16* w_dst, __nv_bfloat16* kd_dst, __nv_bfloat16* q_dst,
+                                                   __nv_bfloat16* u_dst, int ld_u, __nv_bfloat16* p_dst, float* cum_dst,
+                                                   const ChunkWorkspace& ws, size_t head_slot, const __nv_bfloat16* q,
+                                                   int64_t c0, int len, int hk, int v0, int tid) {
+  const __nv_bfloat16* w = ws.w + head_slot * kWsTileWK;
+  const __nv_bfloat16* kd = ws.kd + head_slot * kWsTileWK;
+  for (int e = tid; e < kC * (kD / 8); e += Threads) {
+    const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
+    cp_async16(w_dst + r * kLdK + c, w + r * kLdK + c, 16);
+    cp_async16(kd_dst + r * kLdK + c, kd + r * kLdK + c, 16);
+    const int64_t row = r < len ? c0 + r : 0;
+    cp_async16(q_dst + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
+  }
+  const __nv_bfloat16* u = ws.u + head_slot * kWsTileU + v0;
+  for (int e = tid; e < kC * (BV / 8); e += Threads) {
+    const int r = e / (BV / 8), c = (e % (BV / 8)) * 8;
+    cp_async16(u_dst + r * ld_u + c, u + r * kLdK + c, 16);
+  }
+  const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
+  for (int e = tid; e < kC * (kC / 8); e += Threads) {
+    const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
+    cp_async16(p_dst + r * kLdV + c, p + r * kLdV + c, 16);
+  }
+  if (tid < kC / 4) cp_async16(cum_dst + 4 * tid, ws.cum + head_slot * kC + 4 * tid, 16);
+  cp_async_commit();
+}
+
 template <int BV>
 struct ScanStage {
   __nv_bfloat16 w[kC * kLdK];
@@ -375,30 +406,10 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   const int64_t first_slot = bos / kC + n;
 
   auto load_chunk = [&](int i, ScanStage<BV>& st) {
-    const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = static_cast<int>(eos - c0 < kC ? eos - c0 : kC);
-    const __nv_bfloat16* w = ws.w + head_slot * kWsTileWK;
-    const __nv_bfloat16* kd = ws.kd + head_slot * kWsTileWK;
-    for (int e = tid; e < kC * (kD / 8); e += kScanThreads) {
-      const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;
-      cp_async16(st.w + r * kLdK + c, w + r * kLdK + c, 16);
-      cp_async16(st.kd + r * kLdK + c, kd + r * kLdK + c, 16);
-      const int64_t row = r < len ? c0 + r : 0;
-      cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
-    }
-    const __nv_bfloat16* u = ws.u + head_slot * kWsTileU + v0;
-    for (int e = tid; e < kC * (kScanBV / 8); e += kScanThreads) {
-      const int r = e / (kScanBV / 8), c = (e % (kScanBV / 8)) * 8;
-      cp_async16(st.u + r * kLdS + c, u + r * kLdK + c, 16);
-    }
-    const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
-    for (int e = tid; e < kC * (kC / 8); e += kScanThreads) {
-      const int r = e / (kC / 8), c = (e % (kC / 8)) * 8;
-      cp_async16(st.p + r * kLdV + c, p + r * kLdV + c, 16);
-    }
-    if (tid < kC / 4) cp_async16(st.cum + 4 * tid, ws.cum + head_slot * kC + 4 * tid, 16);
-    cp_async_commit();
+    load_scan_operands<kScanThreads, BV>(st.w, st.kd, st.q, st.u, kLdS, st.p, st.cum, ws,
+                                         static_cast<size_t>(first_slot + i) * kNumVHeads + h, q, c0, len, hk, v0, tid);
   };
 
   // The initial state first (it does not depend on the prep pass), then the workspace.
