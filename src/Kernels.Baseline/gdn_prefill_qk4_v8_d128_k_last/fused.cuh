@@ -109,25 +109,8 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   // --- which sequence: the rank-th longest (ties by index), or sequence `rank` when every sequence
   // is one chunk (rank_by_length false: the order buys nothing, and each CTA's O(N^2) ranking would
   // cost O(N^3) over the grid) or for huge batches ---------------------------------------------------
-  if (rank_by_length && num_seqs <= kFusedRankMax && num_seqs > 1) {
-    long long* cu = reinterpret_cast<long long*>(sm.a);
-    for (int64_t i = tid; i <= num_seqs; i += kFusedThreads) cu[i] = cu_seqlens[i];
-    __syncthreads();
-    for (int64_t n = tid; n < num_seqs; n += kFusedThreads) {
-      const long long len_n = cu[n + 1] - cu[n];
-      int64_t longer = 0;
-      for (int64_t j = 0; j < num_seqs; ++j) {
-        const long long len_j = cu[j + 1] - cu[j];
-        longer += (len_j > len_n) || (len_j == len_n && j < n);
-      }
-      if (longer == rank) sm.seq = n;
-    }
-    __syncthreads();
-  } else if (tid == 0) {
-    sm.seq = rank;
-  }
-  __syncthreads();
-  const int64_t n = sm.seq;
+  const int64_t n = sequence_of_rank<kFusedThreads, kFusedRankMax>(rank, rank_by_length, cu_seqlens, num_seqs,
+                                                                   reinterpret_cast<long long*>(sm.a), &sm.seq, tid);
   const int64_t bos = cu_seqlens[n];
   const int64_t eos = cu_seqlens[n + 1];
   float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]

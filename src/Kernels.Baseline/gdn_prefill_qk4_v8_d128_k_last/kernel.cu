@@ -75,14 +75,17 @@
 #ifndef GDN_PREFILL_SOLVE_BLOCKED
 #define GDN_PREFILL_SOLVE_BLOCKED 1
 #endif
-// @tunable GDN_PREFILL_SOLVE_MMA: 0, 1 (default 0) when GDN_PREFILL_FAST_PREP=1
+// @tunable GDN_PREFILL_SOLVE_MMA: 0, 1 (default 1) when GDN_PREFILL_FAST_PREP=1
 // 1: the doubling merges of the solve on tensor cores (mma.sync m16n8k8 tf32: fp32 range, 10-bit
 // mantissa operands, fp32 accumulators; the products chained through registers by warp shuffles):
 // after the fp32 diagonal substitution, warps 0-1 merge each 32x32 half, then warps 0-3 the lower-
 // left 32x32 block, 3 barriers in all. FLA's GDN path merges in tf32 too; a rounding emulation put
-// its error near 1.3e-3 relative (NOTES.md). Written in session 9 without a GPU; not yet measured.
+// its error near 1.3e-3 relative (NOTES.md). Predicted: prep -10..-20%. H200, session 10
+// (results/gpu/2026-11-26-h200-s10, call 2), against the doubling solve in one call: 6 tokens 10.8 ->
+// 10.0 us, 139 / 3 15.7 -> 14.7, 239 / 3 19.4 -> 19.1, 832 / 4 23.7 -> 22.7, 8192 175.7 -> 167.6;
+// all 100 workloads pass. Default since.
 #ifndef GDN_PREFILL_SOLVE_MMA
-#define GDN_PREFILL_SOLVE_MMA 0
+#define GDN_PREFILL_SOLVE_MMA 1
 #endif
 
 namespace {
@@ -140,6 +143,34 @@ __device__ __forceinline__ void zero_rows_outside_sequences(__nv_bfloat16* outpu
   for (int64_t t = tail_begin + tid / kPieces; t < total; t += Threads / kPieces) {
     *reinterpret_cast<uint4*>(output + (t * kNumVHeads + h) * kD + v0 + (tid % kPieces) * 8) = make_uint4(0, 0, 0, 0);
   }
+}
+
+// The sequence a CTA of launch rank `rank` works on: the rank-th longest (ties by lower index) when
+// rank_by_length (and 1 < num_seqs <= MaxSeqs), else sequence `rank`. Longest first is the longest-
+// processing-time order: CTAs start in rank order, so the longest chains start in the first wave and
+// the short ones fill the SMs behind them instead of a long chain starting last. cu (num_seqs + 1
+// long longs) and *chosen are shared-memory scratch; every one of the Threads threads calls it, and
+// it ends with a barrier.
+template <int Threads, int64_t MaxSeqs>
+__device__ __forceinline__ int64_t sequence_of_rank(int64_t rank, bool rank_by_length, const int64_t* cu_seqlens,
+                                                    int64_t num_seqs, long long* cu, long long* chosen, int tid) {
+  if (rank_by_length && num_seqs > 1 && num_seqs <= MaxSeqs) {
+    for (int64_t i = tid; i <= num_seqs; i += Threads) cu[i] = cu_seqlens[i];
+    __syncthreads();
+    for (int64_t n = tid; n < num_seqs; n += Threads) {
+      const long long len_n = cu[n + 1] - cu[n];
+      int64_t longer = 0;
+      for (int64_t j = 0; j < num_seqs; ++j) {
+        const long long len_j = cu[j + 1] - cu[j];
+        longer += (len_j > len_n) || (len_j == len_n && j < n);
+      }
+      if (longer == rank) *chosen = n;
+    }
+  } else if (tid == 0) {
+    *chosen = rank;
+  }
+  __syncthreads();
+  return *chosen;
 }
 
 // The whole CTA's barrier: solve_unit_lower's default; the fused kernel passes its prep warps' own.
@@ -831,13 +862,21 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // slices when N * 8 * 8 CTAs fit one wave (GDN_PREFILL_PLAN_NARROW; the SM count is read before
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
-  const int sms = GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT ? sm_count() : 0;
+  const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ? sm_count() : 0;
   const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && N * kNumVHeads * (kD / 16) <= sms;
   const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
 
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
+  if constexpr (kPrepCtasPerSm > 2) {
+    // Three prep CTAs need the largest shared-memory carveout; a hint, so a refusal only costs speed
+    // (and its error is cleared, not taken for a launch error).
+    static const bool carved = cudaFuncSetAttribute(chunk_prep_kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                                    cudaSharedmemCarveoutMaxShared) == cudaSuccess ||
+                               (cudaGetLastError(), false);
+    (void)carved;
+  }
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
   ChunkWorkspace ws;
@@ -855,13 +894,17 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // GDN_PREFILL_SCAN_SPLIT picks the scan with state and output warps apart (scan_split.cuh).
   const auto launch_scan = [&](auto bv) -> cudaError_t {
     constexpr int BV = decltype(bv)::value;
+    const int64_t ctas = N * kNumVHeads * (kD / BV);
+    // Longest sequence first (GDN_PREFILL_SCAN_LPT) when the grid takes more than one wave at one
+    // CTA per SM (or the SM count is unknown); within one wave the order buys nothing.
+    const bool rank_by_length = GDN_PREFILL_SCAN_LPT && N > 1 && N <= kScanRankMax && (sms == 0 || ctas > sms);
     const auto launch = [&](auto kernel, size_t scan_smem) -> cudaError_t {
       const cudaError_t allowed = afg::allow_dynamic_smem<decltype(kernel)::value>(static_cast<int>(scan_smem));
       if (allowed != cudaSuccess) return allowed;
-      return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, dim3(static_cast<unsigned>(N * kNumVHeads * (kD / BV))),
+      return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, dim3(static_cast<unsigned>(ctas)),
                          dim3(kScanThreads), scan_smem, stream, q.ptr<const __nv_bfloat16>(),
                          state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
-                         T, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+                         T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
     };
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},

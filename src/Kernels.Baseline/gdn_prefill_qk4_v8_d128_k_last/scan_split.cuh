@@ -83,6 +83,7 @@ struct ScanSplitSmem {
   __nv_bfloat16 s[2][kD * (BV + 8)];   // bf16 copies of S(i), [k][v]
   __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i)
   uint64_t landed[kSplitStages];                   // GDN_PREFILL_SCAN_BULK: the stage's copies completed
+  long long seq;                                   // the sequence this CTA works on
 };
 static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
 
@@ -90,7 +91,8 @@ template <int BV>
 __global__ void __launch_bounds__(kScanThreads, 1)
 chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
                         const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
-                        ChunkWorkspace ws, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+                        bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
+                        float* __restrict__ new_state) {
   static_assert(kScanThreads == 2 * kSplitGroup, "four state warps and four output warps");
   // Every warp covers all BV columns of its rows, so any BV that is a multiple of 16 works (the
   // two-warps-per-row-tile split of chunk_scan_kernel needs 32).
@@ -102,11 +104,15 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(smem_raw);
   const int slice = blockIdx.x % kSlicesPerHead;
   const int h = (blockIdx.x / kSlicesPerHead) % kNumVHeads;
-  const int64_t n = blockIdx.x / (kSlicesPerHead * kNumVHeads);
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int v0 = slice * BV;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
+  // Longest sequence first with rank_by_length (stage 0's W tile holds cu_seqlens meanwhile: no copy
+  // into the stages starts before this returns).
+  const int64_t n = sequence_of_rank<kScanThreads, kScanRankMax>(blockIdx.x / (kSlicesPerHead * kNumVHeads), rank_by_length,
+                                                                 cu_seqlens, num_seqs,
+                                                                 reinterpret_cast<long long*>(sm.st[0].w), &sm.seq, tid);
 
   const int64_t bos = cu_seqlens[n];
   const int64_t eos = cu_seqlens[n + 1];

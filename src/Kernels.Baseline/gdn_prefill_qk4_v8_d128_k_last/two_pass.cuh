@@ -61,6 +61,18 @@
 #define GDN_PREFILL_PLAN_NARROW 1
 #endif
 
+// @tunable GDN_PREFILL_SCAN_LPT: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// 1: the scan's CTAs take sequences longest first (ranked in-kernel from cu_seqlens before the wait
+// for the prep, no host synchronization) when its grid is more than one wave. Why: at 8192 tokens
+// (20-57 sequences of 1-1417 tokens, 9-23 chunks for the longest) the scan is 624-912 CTAs at one
+// CTA per SM, started in sequence order, so a long sequence's chain can start in the last wave.
+// ncu at 8192 / 39 (session 10): scan 102.7 us, prep 81.4. A list-scheduling model of the dataset's
+// 8192-token calls (3 us per CTA + 4 us per chunk) puts sequence order at 97-147 us and longest-first
+// at 84-101. Predicted: scan -10..-30% at 8192, no change below (one wave, or one or two sequences).
+#ifndef GDN_PREFILL_SCAN_LPT
+#define GDN_PREFILL_SCAN_LPT 0
+#endif
+
 // The scan's value-slice width BV (a template parameter, so a plan can pick it per call) and the
 // shapes that follow from it.
 template <int BV>
@@ -92,13 +104,30 @@ constexpr int kWsTileU = kC * kLdK;
 constexpr int kWsTileP = kC * kLdV;
 constexpr size_t kWorkspaceBytesPerSlotHead = (2 * kWsTileWK + kWsTileU + kWsTileP) * 2 + kC * 4;
 
+// @tunable GDN_PREFILL_PREP_SLIM: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// 1: the prep pass in ~74 KB of shared memory instead of ~108 KB, so three CTAs share an SM instead
+// of two: V arrives in Q's buffer once Q K^T is done (its load overlaps the solve), W and U go from
+// the accumulators straight to the workspace (no staging tile), T diag(beta) is written over T
+// once every thread holds its T entries in registers. Why: ncu at 8192 / 39 sequences (session 10):
+// 1344 CTAs at two per SM (16 warps), issue active 30%, barrier the top stall (3.1 per issue): each
+// CTA's chain is latency-bound and another CTA's warps are what fill its barriers. Predicted: the
+// prep -20..-30% where it runs several waves (8192: 81 -> ~60 us), register cap 80 (83 used).
+#ifndef GDN_PREFILL_PREP_SLIM
+#define GDN_PREFILL_PREP_SLIM 0
+#endif
+constexpr int kPrepCtasPerSm = GDN_PREFILL_PREP_SLIM ? 3 : 2;
+
 struct PrepSmem {
-  __nv_bfloat16 k[kC * kLdK];   // K, later U
+  __nv_bfloat16 k[kC * kLdK];   // K, later U (not slim)
+#if GDN_PREFILL_PREP_SLIM
+  __nv_bfloat16 q[kC * kLdK];   // Q, then V (all 128 value columns) once Q K^T is done
+#else
   __nv_bfloat16 q[kC * kLdK];   // Q, later T diag(beta) in bf16 (row stride kLdV)
   __nv_bfloat16 v[kC * kLdK];   // V, all 128 value columns
   __nv_bfloat16 o[kC * kLdK];   // W, staged for coalesced stores
+#endif
   float a[kC * kLdF];           // A; after the solve, T diag(beta G) in bf16 (row stride kLdV)
-  float t[kC * kLdF];           // T (fp32)
+  float t[kC * kLdF];           // T (fp32); slim: then T diag(beta) in bf16 (row stride kLdV)
   float partial[3][16][16];
   float cum[kC];                // log G
   float beta[kC];
@@ -107,6 +136,7 @@ struct PrepSmem {
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
 };
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
+static_assert(kPrepCtasPerSm * (sizeof(PrepSmem) + 1024) <= 228 * 1024, "the prep's CTAs per SM do not fit");
 
 // Inclusive prefix sums of cum[0..63] in place, by one warp (two entries per lane).
 __device__ __forceinline__ void prefix_sum_64(float* cum, int lane) {
@@ -169,7 +199,7 @@ __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
   return piece;
 }
 
-__global__ void __launch_bounds__(kPrepThreads, 2)
+__global__ void __launch_bounds__(kPrepThreads, kPrepCtasPerSm)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
@@ -218,13 +248,16 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (len <= 0) return;
 
   // --- load K, Q (head hk) and V (head h, all columns); rows past len are zero -----------------
+  // (slim: V later, into Q's buffer)
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
     const int bytes = r < len ? 16 : 0;
     const int64_t row = r < len ? c0 + r : 0;
     cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
     cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
+#if !GDN_PREFILL_PREP_SLIM
     cp_async16(sm.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+#endif
   }
   if (tid < kC) {
     float lg = 0.f, bt = 0.f;
@@ -278,6 +311,58 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   __syncthreads();
 
+#if GDN_PREFILL_PREP_SLIM
+  // Q is dead (the barrier above): V into its buffer, landing while the solve runs.
+  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
+    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+    const int64_t row = r < len ? c0 + r : 0;
+    cp_async16(sm.q + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, r < len ? 16 : 0);
+  }
+  cp_async_commit();
+  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
+  // T with its columns scaled, in bf16: T diag(beta G) over A (dead), then T diag(beta) over T
+  // itself once every thread holds its entries of T (the barrier between).
+  constexpr int kTPairs = kC * (kC / 2) / kPrepThreads;
+  float2 tpair[kTPairs];
+  __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
+  __nv_bfloat16* tu = reinterpret_cast<__nv_bfloat16*>(sm.t);
+#pragma unroll
+  for (int j = 0; j < kTPairs; ++j) {
+    const int i = tid + j * kPrepThreads;
+    const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
+    tpair[j] = make_float2(t_lower(sm.t, r, c), t_lower(sm.t, r, c + 1));
+    store_bf16x2(tw + r * kLdV + c, tpair[j].x * sm.fk[c], tpair[j].y * sm.fk[c + 1]);
+  }
+  cp_async_wait_all();
+  __syncthreads();  // T read by every thread; V landed (each thread's own copies) ...
+#pragma unroll
+  for (int j = 0; j < kTPairs; ++j) {
+    const int i = tid + j * kPrepThreads;
+    const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
+    store_bf16x2(tu + r * kLdV + c, tpair[j].x * sm.beta[c], tpair[j].y * sm.beta[c + 1]);
+  }
+  __syncthreads();  // ... and visible to all, with T diag(beta)
+
+  // --- W = T diag(beta G) K, U = T diag(beta) V: accumulators straight to the workspace ------------
+  {
+    const int n0 = half * 64;
+    float acc[8][4];
+    zero(acc);
+    gemm_rowA<8, kC, false>(acc, tw, kLdV, m0, sm.k, kLdK, n0, lane);
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      store_bf16x2(ws_w + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(ws_w + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    }
+    zero(acc);
+    gemm_rowA<8, kC, false>(acc, tu, kLdV, m0, sm.q, kLdK, n0, lane);
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      store_bf16x2(ws_u + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(ws_u + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    }
+  }
+#else
   solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
   // T with its columns scaled, in bf16: T diag(beta G) over A (dead), T diag(beta) over Q (dead).
   __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
@@ -316,6 +401,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
     *reinterpret_cast<uint4*>(ws_u + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
   }
+#endif
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
 }
 
@@ -364,13 +450,18 @@ struct ScanSmem {
   ScanStage<BV> st[kStages];
   __nv_bfloat16 s[kD * ScanShape<BV>::kLdS];   // bf16 copy of the state slice, [k][v]
   __nv_bfloat16 up[kC * ScanShape<BV>::kLdS];  // U'
+  long long seq;                                // the sequence this CTA works on
 };
+// Sequences ranked by length in the scans up to this count (cu_seqlens staged over stage 0's W tile).
+constexpr int64_t kScanRankMax = 1024;
+static_assert(kScanRankMax * 8 + 8 <= kC * kLdK * 2, "cu_seqlens staging does not fit over a W tile");
 
 template <int BV>
 __global__ void __launch_bounds__(kScanThreads, 1)
 chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
                   const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
-                  ChunkWorkspace ws, __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+                  bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
+                  float* __restrict__ new_state) {
   // The names the body was written with, for this BV.
   constexpr int kScanBV = BV;
   constexpr int kScanSlices = ScanShape<BV>::kSlices;
@@ -381,10 +472,12 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   ScanSmem<BV>& sm = *reinterpret_cast<ScanSmem<BV>*>(smem_raw);
   const int slice = blockIdx.x % kScanSlices;
   const int h = (blockIdx.x / kScanSlices) % kNumVHeads;
-  const int64_t n = blockIdx.x / (kScanSlices * kNumVHeads);
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int v0 = slice * kScanBV;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int64_t n = sequence_of_rank<kScanThreads, kScanRankMax>(blockIdx.x / (kScanSlices * kNumVHeads), rank_by_length,
+                                                                 cu_seqlens, num_seqs,
+                                                                 reinterpret_cast<long long*>(sm.st[0].w), &sm.seq, tid);
   const int g = lane >> 2, tq = lane & 3;
   // The state slice S [128 x kScanBV]: warp w owns the 16 rows d in [16w, 16w+16).
   const int d0 = warp * 16;
