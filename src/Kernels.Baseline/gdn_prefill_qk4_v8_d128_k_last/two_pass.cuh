@@ -61,7 +61,7 @@
 #define GDN_PREFILL_PLAN_NARROW 1
 #endif
 
-// @tunable GDN_PREFILL_SCAN_LPT: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// @tunable GDN_PREFILL_SCAN_LPT: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
 // 1: the scan's CTAs take sequences longest first (ranked in-kernel from cu_seqlens before the wait
 // for the prep, no host synchronization) when its grid is more than one wave. Why: at 8192 tokens
 // (20-57 sequences of 1-1417 tokens, 9-23 chunks for the longest) the scan is 624-912 CTAs at one
@@ -69,8 +69,12 @@
 // ncu at 8192 / 39 (session 10): scan 102.7 us, prep 81.4. A list-scheduling model of the dataset's
 // 8192-token calls (3 us per CTA + 4 us per chunk) puts sequence order at 97-147 us and longest-first
 // at 84-101. Predicted: scan -10..-30% at 8192, no change below (one wave, or one or two sequences).
+// H200, session 10 (call 4), same call: 8192 / 39, 43, 35, 25 sequences 139.6 / 157.7 / 168.3 /
+// 174.9 -> 131.4 / 133.7 / 135.6 / 139.1 us (whole call, -6..-20%), 4124 / 15 80.9 -> 75.5, the one-
+// and two-sequence calls and 139 / 3 unchanged (no ranking there); all 100 workloads pass (call 5);
+// racecheck, synccheck, memcheck clean on 4124 / 15 (480 ranked CTAs). Default since.
 #ifndef GDN_PREFILL_SCAN_LPT
-#define GDN_PREFILL_SCAN_LPT 0
+#define GDN_PREFILL_SCAN_LPT 1
 #endif
 
 // The scan's value-slice width BV (a template parameter, so a plan can pick it per call) and the
@@ -104,30 +108,13 @@ constexpr int kWsTileU = kC * kLdK;
 constexpr int kWsTileP = kC * kLdV;
 constexpr size_t kWorkspaceBytesPerSlotHead = (2 * kWsTileWK + kWsTileU + kWsTileP) * 2 + kC * 4;
 
-// @tunable GDN_PREFILL_PREP_SLIM: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
-// 1: the prep pass in ~74 KB of shared memory instead of ~108 KB, so three CTAs share an SM instead
-// of two: V arrives in Q's buffer once Q K^T is done (its load overlaps the solve), W and U go from
-// the accumulators straight to the workspace (no staging tile), T diag(beta) is written over T
-// once every thread holds its T entries in registers. Why: ncu at 8192 / 39 sequences (session 10):
-// 1344 CTAs at two per SM (16 warps), issue active 30%, barrier the top stall (3.1 per issue): each
-// CTA's chain is latency-bound and another CTA's warps are what fill its barriers. Predicted: the
-// prep -20..-30% where it runs several waves (8192: 81 -> ~60 us), register cap 80 (83 used).
-#ifndef GDN_PREFILL_PREP_SLIM
-#define GDN_PREFILL_PREP_SLIM 0
-#endif
-constexpr int kPrepCtasPerSm = GDN_PREFILL_PREP_SLIM ? 3 : 2;
-
 struct PrepSmem {
-  __nv_bfloat16 k[kC * kLdK];   // K, later U (not slim)
-#if GDN_PREFILL_PREP_SLIM
-  __nv_bfloat16 q[kC * kLdK];   // Q, then V (all 128 value columns) once Q K^T is done
-#else
+  __nv_bfloat16 k[kC * kLdK];   // K, later U
   __nv_bfloat16 q[kC * kLdK];   // Q, later T diag(beta) in bf16 (row stride kLdV)
   __nv_bfloat16 v[kC * kLdK];   // V, all 128 value columns
   __nv_bfloat16 o[kC * kLdK];   // W, staged for coalesced stores
-#endif
   float a[kC * kLdF];           // A; after the solve, T diag(beta G) in bf16 (row stride kLdV)
-  float t[kC * kLdF];           // T (fp32); slim: then T diag(beta) in bf16 (row stride kLdV)
+  float t[kC * kLdF];           // T (fp32)
   float partial[3][16][16];
   float cum[kC];                // log G
   float beta[kC];
@@ -136,7 +123,6 @@ struct PrepSmem {
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
 };
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
-static_assert(kPrepCtasPerSm * (sizeof(PrepSmem) + 1024) <= 228 * 1024, "the prep's CTAs per SM do not fit");
 
 // Inclusive prefix sums of cum[0..63] in place, by one warp (two entries per lane).
 __device__ __forceinline__ void prefix_sum_64(float* cum, int lane) {
@@ -199,7 +185,7 @@ __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
   return piece;
 }
 
-__global__ void __launch_bounds__(kPrepThreads, kPrepCtasPerSm)
+__global__ void __launch_bounds__(kPrepThreads, 2)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
@@ -248,16 +234,13 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (len <= 0) return;
 
   // --- load K, Q (head hk) and V (head h, all columns); rows past len are zero -----------------
-  // (slim: V later, into Q's buffer)
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
     const int bytes = r < len ? 16 : 0;
     const int64_t row = r < len ? c0 + r : 0;
     cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
     cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
-#if !GDN_PREFILL_PREP_SLIM
     cp_async16(sm.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
-#endif
   }
   if (tid < kC) {
     float lg = 0.f, bt = 0.f;
@@ -311,58 +294,6 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   __syncthreads();
 
-#if GDN_PREFILL_PREP_SLIM
-  // Q is dead (the barrier above): V into its buffer, landing while the solve runs.
-  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
-    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    const int64_t row = r < len ? c0 + r : 0;
-    cp_async16(sm.q + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, r < len ? 16 : 0);
-  }
-  cp_async_commit();
-  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
-  // T with its columns scaled, in bf16: T diag(beta G) over A (dead), then T diag(beta) over T
-  // itself once every thread holds its entries of T (the barrier between).
-  constexpr int kTPairs = kC * (kC / 2) / kPrepThreads;
-  float2 tpair[kTPairs];
-  __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
-  __nv_bfloat16* tu = reinterpret_cast<__nv_bfloat16*>(sm.t);
-#pragma unroll
-  for (int j = 0; j < kTPairs; ++j) {
-    const int i = tid + j * kPrepThreads;
-    const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-    tpair[j] = make_float2(t_lower(sm.t, r, c), t_lower(sm.t, r, c + 1));
-    store_bf16x2(tw + r * kLdV + c, tpair[j].x * sm.fk[c], tpair[j].y * sm.fk[c + 1]);
-  }
-  cp_async_wait_all();
-  __syncthreads();  // T read by every thread; V landed (each thread's own copies) ...
-#pragma unroll
-  for (int j = 0; j < kTPairs; ++j) {
-    const int i = tid + j * kPrepThreads;
-    const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-    store_bf16x2(tu + r * kLdV + c, tpair[j].x * sm.beta[c], tpair[j].y * sm.beta[c + 1]);
-  }
-  __syncthreads();  // ... and visible to all, with T diag(beta)
-
-  // --- W = T diag(beta G) K, U = T diag(beta) V: accumulators straight to the workspace ------------
-  {
-    const int n0 = half * 64;
-    float acc[8][4];
-    zero(acc);
-    gemm_rowA<8, kC, false>(acc, tw, kLdV, m0, sm.k, kLdK, n0, lane);
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(ws_w + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(ws_w + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-    }
-    zero(acc);
-    gemm_rowA<8, kC, false>(acc, tu, kLdV, m0, sm.q, kLdK, n0, lane);
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(ws_u + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(ws_u + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-    }
-  }
-#else
   solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
   // T with its columns scaled, in bf16: T diag(beta G) over A (dead), T diag(beta) over Q (dead).
   __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
@@ -401,7 +332,6 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
     *reinterpret_cast<uint4*>(ws_u + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
   }
-#endif
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
 }
 
