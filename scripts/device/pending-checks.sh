@@ -62,10 +62,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending too: the GDN decode's bulk-copy kernel above 16 sequences (GDN_DECODE_BULK, three row
 # counts; all 54 workloads if it passes), and the solve's merges on tf32 tensor cores (GDN_PREFILL_SOLVE_MMA; its fragment code was
 # replayed in exact arithmetic by scripts/dev/emulate_solve_mma.py); all 100 workloads if it passes.
+# Session 10 (results/gpu/2026-11-26-h200-s10) ran that list: the tf32 solve became the default, the
+# decode's bulk kernel was slower (B=64 18.2 -> 18.8-19.2 us). Pending: the prep's W and U with A
+# fragments straight from the fp32 T (GDN_PREFILL_PREP_T_FRAGS; all 100 workloads if it passes).
 checks=(
-  "$prefill|77daf91d 5d26ac5b ce832e76 6f1ad833 410794d4|GDN_PREFILL_PLAN_NARROW=0|GDN_PREFILL_SCAN_BULK=0|quick|--reference-iterations 1"
-  "$prefill|77daf91d 5d26ac5b e92dafeb 6fbc155c 410794d4|GDN_PREFILL_SOLVE_MMA=1|GDN_PREFILL_SOLVE_BLOCKED=0||--reference-iterations 1"
-  "$decode|0915952b 388f79b1 42963acb 58571e49 8d0c5789|GDN_DECODE_BULK=1|GDN_DECODE_BULK=1,GDN_DECODE_BULK_ROWS=16 GDN_DECODE_BULK=1,GDN_DECODE_BULK_ROWS=64"
+  "$prefill|77daf91d 5d26ac5b 6f1ad833 410794d4 26244fb4 ce832e76|GDN_PREFILL_PREP_T_FRAGS=1|||--reference-iterations 1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -202,6 +202,27 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       }
 
       solve_unit_lower<kFusedGroup>(sm.a, sm.t, sm.partial, ptid, PrepGroupSync{});
+#if GDN_PREFILL_PREP_T_FRAGS
+      // W = T diag(beta G) K -> stage;  U = T diag(beta) V -> stage, A fragments from T
+      {
+        float acc[16][4];
+        zero(acc);
+        gemm_t_lower(acc, sm.t, sm.fk, m0, st.k, kLdK, 0, lane);
+#pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+          store_bf16x2(st.w + (m0 + g) * kLdK + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+          store_bf16x2(st.w + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+        }
+        float u[kNT][4];
+        zero(u);
+        gemm_t_lower(u, sm.t, sm.beta, m0, vb, kLdS, 0, lane);
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+          store_bf16x2(st.u + (m0 + g) * kLdS + nt * 8 + 2 * tq, u[nt][0], u[nt][1]);
+          store_bf16x2(st.u + (m0 + g + 8) * kLdS + nt * 8 + 2 * tq, u[nt][2], u[nt][3]);
+        }
+      }
+#else
       // T diag(beta G) over A (dead); T diag(beta) over T once every thread has read its part of T.
       __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
       __nv_bfloat16* tu = reinterpret_cast<__nv_bfloat16*>(sm.t);
@@ -245,6 +266,7 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
           store_bf16x2(st.u + (m0 + g + 8) * kLdS + nt * 8 + 2 * tq, u[nt][2], u[nt][3]);
         }
       }
+#endif
       named_sync(kBarPrep, kFusedGroup);  // every warp is done reading K
       for (int e = ptid; e < kC * (kD / 8); e += kFusedGroup) {
         const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;

@@ -87,6 +87,16 @@
 #ifndef GDN_PREFILL_SOLVE_MMA
 #define GDN_PREFILL_SOLVE_MMA 1
 #endif
+// @tunable GDN_PREFILL_PREP_T_FRAGS: 0, 1 (default 0) when GDN_PREFILL_FAST_PREP=1
+// 1: W = T diag(beta G) K and U = T diag(beta) V take their A fragments straight from the solve's
+// fp32 T, scaled and rounded in registers (gemm_t_lower), skipping T's zero blocks right of each
+// warp's row block, instead of a pass writing two bf16 copies of T and a barrier. Why: ncu at 8192 /
+// 39 (session 10) put that pass at 16% of the prep's instructions and 18% of its stall samples, and
+// 6 of the 16 k-blocks of both products are zeros. Same values bit for bit (the same fp32 products,
+// the same roundings, the skipped terms exact zeros). Predicted: prep -10..-15%.
+#ifndef GDN_PREFILL_PREP_T_FRAGS
+#define GDN_PREFILL_PREP_T_FRAGS 0
+#endif
 
 namespace {
 
@@ -193,6 +203,29 @@ __device__ __forceinline__ float decay_exp(float x) {
 // which the blocked solve leaves unwritten or uses as scratch (a select, so scratch never leaks).
 __device__ __forceinline__ float t_lower(const float* t, int r, int c) {
   return (c >> 4) > (r >> 4) ? 0.f : t[r * kLdF + c];
+}
+
+// acc[16 x 8*NT] += (T diag(f))[m0..m0+16, :] * B for the solve's T (fp32, row stride kLdF) and B a
+// row-major [64][*] bf16 matrix from column n0 (row stride ldb): the A fragments come straight from
+// T with the column factors applied (load_a_f32_scaled), and the k-blocks right of the warp's own
+// 16-row block are skipped (zero in T, scratch in its storage: what t_lower reads as zero). m0 is a
+// multiple of 16. The same products and roundings as a bf16 copy of T diag(f) through gemm_rowA.
+template <int NT>
+__device__ __forceinline__ void gemm_t_lower(float (&acc)[NT][4], const float* t, const float* f, int m0,
+                                             const __nv_bfloat16* b, int ldb, int n0, int lane) {
+#pragma unroll
+  for (int k0 = 0; k0 < kC; k0 += 16) {
+    if (k0 > m0) break;
+    uint32_t af[4];
+    load_a_f32_scaled(af, t, kLdF, m0, k0, f, lane);
+#pragma unroll
+    for (int nt = 0; nt < NT; nt += 2) {
+      uint32_t bf[4];
+      load_b_cols(bf, b, ldb, n0 + nt * 8, k0, lane);
+      mma_bf16(acc[nt], af, bf[0], bf[1]);
+      mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
+    }
+  }
 }
 
 #if GDN_PREFILL_SOLVE_MMA

@@ -295,6 +295,28 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
 
   solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
+#if GDN_PREFILL_PREP_T_FRAGS
+  // --- W = T diag(beta G) K -> o;  U = T diag(beta) V -> over K (after the barrier), A from T ------
+  {
+    const int n0 = half * 64;
+    float acc[8][4];
+    zero(acc);
+    gemm_t_lower(acc, sm.t, sm.fk, m0, sm.k, kLdK, n0, lane);
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      store_bf16x2(sm.o + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.o + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    }
+    zero(acc);
+    gemm_t_lower(acc, sm.t, sm.beta, m0, sm.v, kLdK, n0, lane);
+    __syncthreads();  // every warp is done reading K
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) {
+      store_bf16x2(sm.k + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.k + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+    }
+  }
+#else
   // T with its columns scaled, in bf16: T diag(beta G) over A (dead), T diag(beta) over Q (dead).
   __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
   __nv_bfloat16* tu = sm.q;
@@ -326,6 +348,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       store_bf16x2(sm.k + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
     }
   }
+#endif
   __syncthreads();
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
