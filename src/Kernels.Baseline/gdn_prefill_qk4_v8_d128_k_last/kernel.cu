@@ -87,15 +87,18 @@
 #ifndef GDN_PREFILL_SOLVE_MMA
 #define GDN_PREFILL_SOLVE_MMA 1
 #endif
-// @tunable GDN_PREFILL_PREP_T_FRAGS: 0, 1 (default 0) when GDN_PREFILL_FAST_PREP=1
+// @tunable GDN_PREFILL_PREP_T_FRAGS: 0, 1 (default 1) when GDN_PREFILL_FAST_PREP=1
 // 1: W = T diag(beta G) K and U = T diag(beta) V take their A fragments straight from the solve's
 // fp32 T, scaled and rounded in registers (gemm_t_lower), skipping T's zero blocks right of each
 // warp's row block, instead of a pass writing two bf16 copies of T and a barrier. Why: ncu at 8192 /
 // 39 (session 10) put that pass at 16% of the prep's instructions and 18% of its stall samples, and
 // 6 of the 16 k-blocks of both products are zeros. Same values bit for bit (the same fp32 products,
-// the same roundings, the skipped terms exact zeros). Predicted: prep -10..-15%.
+// the same roundings, the skipped terms exact zeros). Predicted: prep -10..-15%. H200, session 10
+// (call 6), same call: 139 / 3 15.0 -> 14.5 us, 461 / 2 21.3 -> 21.0, 6 tokens 9.9 -> 9.8, 8192 134.8 /
+// 140.3 -> 130.9 / 137.3, 2107 / 1 62.5 / 62.8 (even); all 100 workloads pass. About half the
+// prediction (the prep is ~half of an 8192 call: prep -5..-6%). Default since.
 #ifndef GDN_PREFILL_PREP_T_FRAGS
-#define GDN_PREFILL_PREP_T_FRAGS 0
+#define GDN_PREFILL_PREP_T_FRAGS 1
 #endif
 
 namespace {
@@ -902,6 +905,14 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
+  if constexpr (kPrepCtasPerSm > 2) {
+    // Three prep CTAs need the largest shared-memory carveout: a hint, so a refusal costs only speed
+    // (and its error is cleared here rather than read later as a launch error).
+    static const bool carved = cudaFuncSetAttribute(chunk_prep_kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                                    cudaSharedmemCarveoutMaxShared) == cudaSuccess ||
+                               (cudaGetLastError(), false);
+    (void)carved;
+  }
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
   ChunkWorkspace ws;
