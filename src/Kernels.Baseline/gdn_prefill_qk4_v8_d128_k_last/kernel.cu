@@ -905,14 +905,6 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
-  if constexpr (kPrepCtasPerSm > 2) {
-    // Three prep CTAs need the largest shared-memory carveout: a hint, so a refusal costs only speed
-    // (and its error is cleared here rather than read later as a launch error).
-    static const bool carved = cudaFuncSetAttribute(chunk_prep_kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                                    cudaSharedmemCarveoutMaxShared) == cudaSuccess ||
-                               (cudaGetLastError(), false);
-    (void)carved;
-  }
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
   ChunkWorkspace ws;

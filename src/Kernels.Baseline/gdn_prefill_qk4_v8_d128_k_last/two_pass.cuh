@@ -108,33 +108,12 @@ constexpr int kWsTileU = kC * kLdK;
 constexpr int kWsTileP = kC * kLdV;
 constexpr size_t kWorkspaceBytesPerSlotHead = (2 * kWsTileWK + kWsTileU + kWsTileP) * 2 + kC * 4;
 
-// @tunable GDN_PREFILL_PREP_SLIM: 0, 1 (default 0) when GDN_PREFILL_PREP_T_FRAGS=1
-// 1: the prep in ~74 KB of shared memory instead of ~108 KB, three CTAs per SM instead of two: V
-// arrives in Q's buffer once Q K^T is done (its load overlaps the solve), W is staged in A's area
-// (dead after the solve; with GDN_PREFILL_PREP_T_FRAGS nothing else is written there). Why: ncu at
-// 8192 / 39 sequences (session 10): 1344 CTAs at two per SM (16 warps), issue active 30%, barrier
-// the top stall (3.1 per issue): another CTA's warps are what fill a CTA's barriers. A first version
-// (call 4) that also stored W and U from the accumulators straight to global memory (4-byte stores)
-// and wrote T diag(beta) over T was 10% slower at two CTAs per SM as at three. Predicted: prep
-// -15..-25% where it runs several waves (8192), even on one wave. Register cap 80 at three CTAs.
-#ifndef GDN_PREFILL_PREP_SLIM
-#define GDN_PREFILL_PREP_SLIM 0
-#endif
-// @tunable GDN_PREFILL_PREP_CTAS: 2, 3 (default 3) when GDN_PREFILL_PREP_SLIM=1
-#ifndef GDN_PREFILL_PREP_CTAS
-#define GDN_PREFILL_PREP_CTAS 3
-#endif
-constexpr bool kPrepSlim = GDN_PREFILL_PREP_SLIM && GDN_PREFILL_PREP_T_FRAGS;
-constexpr int kPrepCtasPerSm = kPrepSlim ? GDN_PREFILL_PREP_CTAS : 2;
-
 struct PrepSmem {
   __nv_bfloat16 k[kC * kLdK];   // K, later U
-  __nv_bfloat16 q[kC * kLdK];   // Q, later T diag(beta) in bf16 (row stride kLdV); slim: V after Q K^T
-#if !(GDN_PREFILL_PREP_SLIM && GDN_PREFILL_PREP_T_FRAGS)
+  __nv_bfloat16 q[kC * kLdK];   // Q, later T diag(beta) in bf16 (row stride kLdV)
   __nv_bfloat16 v[kC * kLdK];   // V, all 128 value columns
   __nv_bfloat16 o[kC * kLdK];   // W, staged for coalesced stores
-#endif
-  float a[kC * kLdF];           // A; after the solve, T diag(beta G) in bf16 (row stride kLdV); slim: W
+  float a[kC * kLdF];           // A; after the solve, T diag(beta G) in bf16 (row stride kLdV)
   float t[kC * kLdF];           // T (fp32)
   float partial[3][16][16];
   float cum[kC];                // log G
@@ -144,24 +123,6 @@ struct PrepSmem {
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
 };
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
-static_assert(kC * kLdK * 2 <= kC * kLdF * 4, "W (bf16) does not fit over A");
-// Where the prep keeps V and stages W: their own buffers, or with the slim layout Q's buffer (V
-// arrives after Q K^T) and A's area (dead after the solve).
-__device__ __forceinline__ __nv_bfloat16* prep_v(PrepSmem& sm) {
-#if GDN_PREFILL_PREP_SLIM && GDN_PREFILL_PREP_T_FRAGS
-  return sm.q;
-#else
-  return sm.v;
-#endif
-}
-__device__ __forceinline__ __nv_bfloat16* prep_o(PrepSmem& sm) {
-#if GDN_PREFILL_PREP_SLIM && GDN_PREFILL_PREP_T_FRAGS
-  return reinterpret_cast<__nv_bfloat16*>(sm.a);
-#else
-  return sm.o;
-#endif
-}
-static_assert(kPrepCtasPerSm * (sizeof(PrepSmem) + 1024) <= 228 * 1024, "the prep's CTAs do not fit an SM");
 
 // Inclusive prefix sums of cum[0..63] in place, by one warp (two entries per lane).
 __device__ __forceinline__ void prefix_sum_64(float* cum, int lane) {
@@ -224,7 +185,7 @@ __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
   return piece;
 }
 
-__global__ void __launch_bounds__(kPrepThreads, kPrepCtasPerSm)
+__global__ void __launch_bounds__(kPrepThreads, 2)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
@@ -279,7 +240,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     const int64_t row = r < len ? c0 + r : 0;
     cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
     cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
-    if constexpr (!kPrepSlim) cp_async16(prep_v(sm) + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+    cp_async16(sm.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
   }
   if (tid < kC) {
     float lg = 0.f, bt = 0.f;
@@ -333,21 +294,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   __syncthreads();
 
-#if GDN_PREFILL_PREP_T_FRAGS
-  if constexpr (kPrepSlim) {
-    // Q is dead (the barrier above): V into its buffer, landing while the solve runs.
-    for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
-      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-      const int64_t row = r < len ? c0 + r : 0;
-      cp_async16(prep_v(sm) + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, r < len ? 16 : 0);
-    }
-    cp_async_commit();
-  }
   solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
-  if constexpr (kPrepSlim) {
-    cp_async_wait_all();
-    __syncthreads();  // V landed, for every warp
-  }
+#if GDN_PREFILL_PREP_T_FRAGS
   // --- W = T diag(beta G) K -> o;  U = T diag(beta) V -> over K (after the barrier), A from T ------
   {
     const int n0 = half * 64;
@@ -356,11 +304,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     gemm_t_lower(acc, sm.t, sm.fk, m0, sm.k, kLdK, n0, lane);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(prep_o(sm) + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(prep_o(sm) + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+      store_bf16x2(sm.o + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.o + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
     }
     zero(acc);
-    gemm_t_lower(acc, sm.t, sm.beta, m0, prep_v(sm), kLdK, n0, lane);
+    gemm_t_lower(acc, sm.t, sm.beta, m0, sm.v, kLdK, n0, lane);
     __syncthreads();  // every warp is done reading K
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt) {
@@ -369,7 +317,6 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     }
   }
 #else
-  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
   // T with its columns scaled, in bf16: T diag(beta G) over A (dead), T diag(beta) over Q (dead).
   __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
   __nv_bfloat16* tu = sm.q;
@@ -389,11 +336,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     gemm_rowA<8, kC, false>(acc, tw, kLdV, m0, sm.k, kLdK, n0, lane);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(prep_o(sm) + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(prep_o(sm) + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+      store_bf16x2(sm.o + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+      store_bf16x2(sm.o + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
     }
     zero(acc);
-    gemm_rowA<8, kC, false>(acc, tu, kLdV, m0, prep_v(sm), kLdK, n0, lane);
+    gemm_rowA<8, kC, false>(acc, tu, kLdV, m0, sm.v, kLdK, n0, lane);
     __syncthreads();  // every warp is done reading K
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt) {
@@ -405,7 +352,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(prep_o(sm) + r * kLdK + c);
+    *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
     *reinterpret_cast<uint4*>(ws_u + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
   }
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
