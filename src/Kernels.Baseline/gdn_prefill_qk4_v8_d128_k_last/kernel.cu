@@ -806,7 +806,6 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 #include "two_pass.cuh"
 #include "fused.cuh"
 #include "scan_split.cuh"
-#include "scan_wide.cuh"
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_prefill_qk4_v8_d128_k_last: unexpected %s\n", what);
@@ -942,24 +941,9 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       return launch(std::integral_constant<decltype(&chunk_scan_kernel<BV>), &chunk_scan_kernel<BV>>{}, sizeof(ScanSmem<BV>));
     }
   };
-  // GDN_PREFILL_SCAN_WIDE: where the plan takes 64-column slices, one CTA per (sequence, head) with
-  // both halves (scan_wide.cuh).
-  const auto launch_scan_wide = [&]() -> cudaError_t {
-    const int64_t ctas = N * kNumVHeads;
-    const bool rank_by_length = GDN_PREFILL_SCAN_LPT && N > 1 && N <= kScanRankMax && (sms == 0 || ctas > sms);
-    const size_t wide_smem = sizeof(ScanWideSmem);
-    const cudaError_t allowed = afg::allow_dynamic_smem<chunk_scan_wide_kernel>(static_cast<int>(wide_smem));
-    if (allowed != cudaSuccess) return allowed;
-    return afg::launch(GDN_PREFILL_PDL, chunk_scan_wide_kernel, dim3(static_cast<unsigned>(ctas)), dim3(kWideThreads),
-                       wide_smem, stream, q.ptr<const __nv_bfloat16>(),
-                       state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale, T,
-                       rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
-  };
   cudaError_t launched = cudaGetLastError();
   if (launched == cudaSuccess) {
-    if (scan_bv == 64 && GDN_PREFILL_SCAN_WIDE && GDN_PREFILL_SCAN_SPLIT && GDN_PREFILL_SCAN_BULK) {
-      launched = launch_scan_wide();
-    } else if (scan_bv == 64) {
+    if (scan_bv == 64) {
       launched = launch_scan(std::integral_constant<int, 64>{});
     } else if (scan_bv == 16) {
       // 16-column slices exist only in the split scan (the plan picks them only with it).
