@@ -65,8 +65,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Session 10 (results/gpu/2026-11-26-h200-s10) ran that list: the tf32 solve became the default, the
 # decode's bulk kernel was slower (B=64 18.2 -> 18.8-19.2 us). Pending: the prep's W and U with A
 # fragments straight from the fp32 T (GDN_PREFILL_PREP_T_FRAGS; all 100 workloads if it passes).
+# Ran in session 10: T_FRAGS became the default. Pending: U in 16-column blocks in the workspace
+# (GDN_PREFILL_U_BLOCKS) alone and with three split-scan stages two chunks ahead (SPLIT_STAGES=3).
 checks=(
-  "$prefill|77daf91d 5d26ac5b 6f1ad833 410794d4 26244fb4 ce832e76|GDN_PREFILL_PREP_T_FRAGS=1|||--reference-iterations 1"
+  "$prefill|6f1ad833 07aa7922 15856e8c 5d26ac5b e92dafeb 410794d4|GDN_PREFILL_U_BLOCKS=1,GDN_PREFILL_SPLIT_STAGES=3|GDN_PREFILL_U_BLOCKS=1||--reference-iterations 1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

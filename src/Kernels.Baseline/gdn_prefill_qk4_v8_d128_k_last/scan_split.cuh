@@ -56,33 +56,60 @@ using afg::mbar_init_fence;
 using afg::mbar_wait;
 
 static_assert(kWsTileU == kWsTileWK, "the bulk path copies the U tile with W's tile size");
+// store_pseudo_values (state_tile.cuh) with U in 16-column blocks (u_block_index: the slice's columns from 0).
+template <int NT>
+__device__ __forceinline__ void store_pseudo_values_blocked(__nv_bfloat16* up, int ld, const __nv_bfloat16* u,
+                                                            const float (&ws)[NT][4], int m0, int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    const int c = nt * 8 + 2 * tq;
+    const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(u + u_block_index(m0 + g, c)));
+    const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(u + u_block_index(m0 + g + 8, c)));
+    store_bf16x2(up + (m0 + g) * ld + c, lo.x - ws[nt][0], lo.y - ws[nt][1]);
+    store_bf16x2(up + (m0 + g + 8) * ld + c, hi.x - ws[nt][2], hi.y - ws[nt][3]);
+  }
+}
+
 constexpr int kSplitGroup = 128;   // threads per role
 constexpr int kBarSplitState = 1;  // the state warps among themselves
 constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
 constexpr int kBarSplitBufFree = 4;  // + buffer (2): output done with the chunk's S copy and U'
 constexpr int kBarSplitStageFree = 6;  // + stage (2): output done with the chunk's stage
 
-// Two stages of operands: chunk i+1's load lands while chunk i computes. (A third stage fits only
-// with 32-column slices; measured in session 9 with the load issued before or after the chunk's
-// products: no faster, so the loads are not what bounds a chunk.)
-constexpr int kSplitStages = 2;
+// @tunable GDN_PREFILL_SPLIT_STAGES: 2, 3 (default 2) when GDN_PREFILL_U_BLOCKS=1
+// Operand stages of the split scan where they fit (3 only with U in blocks, at 16 and 32 columns);
+// with bulk copies the loads run stages - 1 chunks ahead. (Session 9: a third stage with cp.async
+// loads, one chunk ahead, changed nothing.)
+#ifndef GDN_PREFILL_SPLIT_STAGES
+#define GDN_PREFILL_SPLIT_STAGES 2
+#endif
 // A chunk's operands in the split scan: U keeps the workspace's whole padded rows (the bulk path
-// copies the tile in one piece; this CTA reads its columns v0.. of it).
+// copies the tile in one piece; this CTA reads its columns v0.. of it), or with GDN_PREFILL_U_BLOCKS
+// only this CTA's BV columns in 16-column blocks.
+constexpr bool kSplitUBlocked = GDN_PREFILL_U_BLOCKS != 0;
 template <int BV>
 struct SplitStage {
   __nv_bfloat16 w[kWsTileWK];
   __nv_bfloat16 kd[kWsTileWK];
   __nv_bfloat16 q[kC * kLdK];
-  __nv_bfloat16 u[kWsTileU];
+  __nv_bfloat16 u[kSplitUBlocked ? kC * BV : kWsTileU];
   __nv_bfloat16 p[kWsTileP];
   float cum[kC];
 };
+// Stages for a slice width: GDN_PREFILL_SPLIT_STAGES where the buffers fit an SM, else 2.
+template <int BV>
+constexpr int split_stages() {
+  constexpr size_t rest = 2 * kD * (BV + 8) * 2 + 2 * kC * (BV + 8) * 2 + 64;
+  return GDN_PREFILL_SPLIT_STAGES * sizeof(SplitStage<BV>) + rest <= 227 * 1024 ? GDN_PREFILL_SPLIT_STAGES : 2;
+}
 template <int BV>
 struct ScanSplitSmem {
-  SplitStage<BV> st[kSplitStages];
+  static constexpr int kStages = split_stages<BV>();
+  SplitStage<BV> st[kStages];
   __nv_bfloat16 s[2][kD * (BV + 8)];   // bf16 copies of S(i), [k][v]
   __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i)
-  uint64_t landed[kSplitStages];                   // GDN_PREFILL_SCAN_BULK: the stage's copies completed
+  uint64_t landed[kStages];                        // GDN_PREFILL_SCAN_BULK: the stage's copies completed
   long long seq;                                   // the sequence this CTA works on
 };
 static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
@@ -100,6 +127,10 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   constexpr int kSlicesPerHead = kD / BV;
   constexpr int kNT = BV / 8;
   constexpr int kLdS = BV + 8;
+  constexpr int kSplitStages = ScanSplitSmem<BV>::kStages;
+  // Chunks the operand loads run ahead: stages - 1 with bulk copies; one with cp.async (its waits
+  // count one commit group in flight).
+  constexpr int kAhead = kScanBulk ? kSplitStages - 1 : 1;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(smem_raw);
   const int slice = blockIdx.x % kSlicesPerHead;
@@ -160,17 +191,20 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
         if (sw != 0) return;
         uint64_t* bar = &sm.landed[i % kSplitStages];
         constexpr uint32_t kTileBytes = kWsTileWK * 2;
-        if (lane == 0) mbar_arrive_expect_tx(bar, 3 * kTileBytes + kWsTileP * 2 + kC * 4);
+        // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
+        constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
+        const __nv_bfloat16* u_src = kSplitUBlocked ? u + (v0 / 16) * (kC * 16) : u;
+        if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
         __syncwarp();
         if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, bar);
         if (lane == 1) bulk_copy_to_smem(st.kd, kd, kTileBytes, bar);
-        if (lane == 2) bulk_copy_to_smem(st.u, u, kTileBytes, bar);
+        if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
         if (lane == 3) bulk_copy_to_smem(st.p, p, kWsTileP * 2, bar);
         if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
         return;
       }
-      load_scan_operands<kSplitGroup, BV>(st.w, st.kd, st.q, st.u + v0, kLdK, st.p, st.cum, ws, head_slot, q, c0, len, hk,
-                                          v0, stid);
+      load_scan_operands<kSplitGroup, BV, kSplitUBlocked>(st.w, st.kd, st.q, kSplitUBlocked ? st.u : st.u + v0, kLdK, st.p,
+                                                          st.cum, ws, head_slot, q, c0, len, hk, v0, stid);
     };
 
     // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The
@@ -179,15 +213,17 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     float s_acc[2][kNT][4];
     load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
     afg::pdl_wait();
-    load_chunk(0);
+    for (int j = 0; j < kAhead && j < nchunks; ++j) load_chunk(j);
     const int m0 = sw * 16;  // chunk rows of this warp in W S
     for (int i = 0; i < nchunks; ++i) {
       const int b = i & 1;
       const SplitStage<BV>& st = sm.st[i % kSplitStages];
-      // Chunk i+1 goes into the stage chunk i-1 used, once the output warps are done with it.
-      if (i + 1 < nchunks) {
-        if (i >= 1) named_sync(kBarSplitStageFree + (i + 1) % kSplitStages, kScanThreads);
-        load_chunk(i + 1);
+      // Chunk i + kAhead goes into the stage chunk i + kAhead - stages used, once the output warps
+      // are done with it.
+      const int ahead = i + kAhead;
+      if (ahead < nchunks) {
+        if (ahead >= kSplitStages) named_sync(kBarSplitStageFree + ahead % kSplitStages, kScanThreads);
+        load_chunk(ahead);
       }
       // The S copy and U' buffers of chunk i held chunk i-2: wait until the output warps are done.
       if (i >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
@@ -210,7 +246,11 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
         float wsa[kNT][4];
         zero(wsa);
         gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
-        store_pseudo_values(up, kLdS, st.u + v0, kLdK, wsa, m0, lane);
+        if constexpr (kSplitUBlocked) {
+          store_pseudo_values_blocked(up, kLdS, st.u, wsa, m0, lane);
+        } else {
+          store_pseudo_values(up, kLdS, st.u + v0, kLdK, wsa, m0, lane);
+        }
       }
       named_sync(kBarSplitState, kSplitGroup);
       named_arrive(kBarSplitReady + b, kScanThreads);  // chunk i's S copy, U' and stage for the output

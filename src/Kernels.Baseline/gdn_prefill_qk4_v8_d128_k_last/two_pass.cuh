@@ -108,6 +108,20 @@ constexpr int kWsTileU = kC * kLdK;
 constexpr int kWsTileP = kC * kLdV;
 constexpr size_t kWorkspaceBytesPerSlotHead = (2 * kWsTileWK + kWsTileU + kWsTileP) * 2 + kC * 4;
 
+// @tunable GDN_PREFILL_U_BLOCKS: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// 1: the workspace holds U in 16-column blocks ([8][64][16], u_block_index) instead of padded rows,
+// so a scan CTA copies only its BV columns as one contiguous piece (2-8 KB instead of the 17 KB
+// tile; the split scan keeps them in that layout). Why: ncu at 2107 tokens in one sequence (16-column
+// slices, session 10) put 21% of the scan's stall samples on the state warps' wait for the chunk's
+// bulk copies, and U was a quarter of their bytes while a 16-column CTA reads an eighth of it. The
+// smaller stage also lets the split scan hold three stages at 16 and 32 columns
+// (GDN_PREFILL_SPLIT_STAGES). Predicted: 16-column calls -10..-20% (2107 / 1, 5709 / 2).
+#ifndef GDN_PREFILL_U_BLOCKS
+#define GDN_PREFILL_U_BLOCKS 0
+#endif
+// Element (r, c) of a U tile in 16-column blocks.
+__device__ __forceinline__ int u_block_index(int r, int c) { return (c >> 4) * (kC * 16) + r * 16 + (c & 15); }
+
 struct PrepSmem {
   __nv_bfloat16 k[kC * kLdK];   // K, later U
   __nv_bfloat16 q[kC * kLdK];   // Q, later T diag(beta) in bf16 (row stride kLdV)
@@ -267,7 +281,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     const uint4 zero4 = make_uint4(0, 0, 0, 0);
     *reinterpret_cast<uint4*>(ws_w + tid * kLdK + kD) = zero4;
     *reinterpret_cast<uint4*>(ws_kd + tid * kLdK + kD) = zero4;
-    *reinterpret_cast<uint4*>(ws_u + tid * kLdK + kD) = zero4;
+    if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + tid * kLdK + kD) = zero4;
     *reinterpret_cast<uint4*>(ws_p + tid * kLdV + kC) = zero4;
   }
 
@@ -353,7 +367,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
     *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
-    *reinterpret_cast<uint4*>(ws_u + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
+    *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
+        *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
   }
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
 }
@@ -361,7 +376,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
 // A chunk's scan operands by cp.async from Threads threads, as one commit group: W, Kd and the
 // chunk's Q rows (zeros past len) into [64][kLdK] tiles, the BV columns of U from v0 into u_dst
 // (row stride ld_u), P and cum; head_slot names the chunk's (slot, head) workspace tiles.
-template <int Threads, int BV>
+template <int Threads, int BV, bool UDstBlocked = false>
 __device__ __forceinline__ void load_scan_operands(__nv_bfloat16* w_dst, __nv_bfloat16* kd_dst, __nv_bfloat16* q_dst,
                                                    __nv_bfloat16* u_dst, int ld_u, __nv_bfloat16* p_dst, float* cum_dst,
                                                    const ChunkWorkspace& ws, size_t head_slot, const __nv_bfloat16* q,
@@ -375,10 +390,13 @@ __device__ __forceinline__ void load_scan_operands(__nv_bfloat16* w_dst, __nv_bf
     const int64_t row = r < len ? c0 + r : 0;
     cp_async16(q_dst + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
   }
-  const __nv_bfloat16* u = ws.u + head_slot * kWsTileU + v0;
+  // U: BV columns from v0, from padded rows or 16-column blocks (GDN_PREFILL_U_BLOCKS), into rows of
+  // stride ld_u or (UDstBlocked) the same 16-column blocks.
+  const __nv_bfloat16* u = ws.u + head_slot * kWsTileU;
   for (int e = tid; e < kC * (BV / 8); e += Threads) {
     const int r = e / (BV / 8), c = (e % (BV / 8)) * 8;
-    cp_async16(u_dst + r * ld_u + c, u + r * kLdK + c, 16);
+    cp_async16(u_dst + (UDstBlocked ? u_block_index(r, c) : r * ld_u + c),
+               u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, v0 + c) : r * kLdK + v0 + c), 16);
   }
   const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
   for (int e = tid; e < kC * (kC / 8); e += Threads) {
