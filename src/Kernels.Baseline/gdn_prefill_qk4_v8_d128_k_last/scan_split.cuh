@@ -77,12 +77,13 @@ constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' writte
 constexpr int kBarSplitBufFree = 4;  // + buffer (2): output done with the chunk's S copy and U'
 constexpr int kBarSplitStageFree = 6;  // + stage (2): output done with the chunk's stage
 
-// @tunable GDN_PREFILL_SPLIT_STAGES: 2, 3 (default 2) when GDN_PREFILL_U_BLOCKS=1
+// @tunable GDN_PREFILL_SPLIT_STAGES: 2, 3 (default 3) when GDN_PREFILL_U_BLOCKS=1
 // Operand stages of the split scan where they fit (3 only with U in blocks, at 16 and 32 columns);
 // with bulk copies the loads run stages - 1 chunks ahead. (Session 9: a third stage with cp.async
 // loads, one chunk ahead, changed nothing.)
+// Measured with GDN_PREFILL_U_BLOCKS (two_pass.cuh): 2107 / 1 65.5 -> 60.3 us, 5709 / 2 135.4 -> 133.1.
 #ifndef GDN_PREFILL_SPLIT_STAGES
-#define GDN_PREFILL_SPLIT_STAGES 2
+#define GDN_PREFILL_SPLIT_STAGES 3
 #endif
 // A chunk's operands in the split scan: U keeps the workspace's whole padded rows (the bulk path
 // copies the tile in one piece; this CTA reads its columns v0.. of it), or with GDN_PREFILL_U_BLOCKS

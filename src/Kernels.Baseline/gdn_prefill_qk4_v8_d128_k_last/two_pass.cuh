@@ -108,16 +108,21 @@ constexpr int kWsTileU = kC * kLdK;
 constexpr int kWsTileP = kC * kLdV;
 constexpr size_t kWorkspaceBytesPerSlotHead = (2 * kWsTileWK + kWsTileU + kWsTileP) * 2 + kC * 4;
 
-// @tunable GDN_PREFILL_U_BLOCKS: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// @tunable GDN_PREFILL_U_BLOCKS: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
 // 1: the workspace holds U in 16-column blocks ([8][64][16], u_block_index) instead of padded rows,
 // so a scan CTA copies only its BV columns as one contiguous piece (2-8 KB instead of the 17 KB
 // tile; the split scan keeps them in that layout). Why: ncu at 2107 tokens in one sequence (16-column
 // slices, session 10) put 21% of the scan's stall samples on the state warps' wait for the chunk's
 // bulk copies, and U was a quarter of their bytes while a 16-column CTA reads an eighth of it. The
 // smaller stage also lets the split scan hold three stages at 16 and 32 columns
-// (GDN_PREFILL_SPLIT_STAGES). Predicted: 16-column calls -10..-20% (2107 / 1, 5709 / 2).
+// (GDN_PREFILL_SPLIT_STAGES). Predicted: 16-column calls -10..-20% (2107 / 1, 5709 / 2). H200,
+// session 10 (call 13), one call, default / U in blocks / + three stages: 2107 / 1 63.2 / 65.5 / 60.3
+// us, 5709 / 2 140.4 / 135.4 / 133.1, 3028 / 5 59.9 / 60.1 / 60.0, 8192 / 39 132.2 / 130.1 / 130.3,
+// 139 / 3 14.7 / 14.3 / 14.8, 239 / 3 17.9 / 18.1 / 18.5; all 100 workloads pass with both. A third of
+// the prediction where it was aimed (-5%): the copies' wait is not only bytes. Default since (with
+// three stages), after racecheck / synccheck / memcheck on 239 / 3 (call 14).
 #ifndef GDN_PREFILL_U_BLOCKS
-#define GDN_PREFILL_U_BLOCKS 0
+#define GDN_PREFILL_U_BLOCKS 1
 #endif
 // Element (r, c) of a U tile in 16-column blocks.
 __device__ __forceinline__ int u_block_index(int r, int c) { return (c >> 4) * (kC * 16) + r * 16 + (c & 15); }
