@@ -62,8 +62,11 @@
 // bulk store out, the update done in shared memory. Why: at B=64 the 1-warp x 8-row kernel moves the
 // state at ~91-93% of the 1 GiB copy rate, at parity with FLA (18.3 vs 18.2 us); the copy engine
 // moves whole 16-32 KB blocks with no per-thread load or store instructions and no registers held
-// per byte in flight. sm_90 and up (below, the row kernel). Written in session 9 without a GPU at
-// hand; not yet measured.
+// per byte in flight. sm_90 and up (below, the row kernel). Predicted B=64 18.3 -> ~17.5 us. H200,
+// session 10 (results/gpu/2026-11-26-h200-s10, call 1), against the default in one call: B=32 9.6 ->
+// 10.1 / 9.6 / 10.0 us (32 / 16 / 64 rows), B=64 18.2 -> 19.2 / 18.9 / 18.8; 54/54 PASS. Slower: one
+// bulk copy in flight per CTA keeps fewer bytes in flight per SM than the row kernel's loads, and
+// the update waits for the whole block. Kept off for the tuner.
 #ifndef GDN_DECODE_BULK
 #define GDN_DECODE_BULK 0
 #endif
