@@ -67,8 +67,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # fragments straight from the fp32 T (GDN_PREFILL_PREP_T_FRAGS; all 100 workloads if it passes).
 # Ran in session 10: T_FRAGS became the default. Pending: U in 16-column blocks in the workspace
 # (GDN_PREFILL_U_BLOCKS) alone and with three split-scan stages two chunks ahead (SPLIT_STAGES=3).
+# Both became defaults (call 13-14). Pending (written after session 10's last GPU call): 16-column
+# slices for up to three long sequences (GDN_PREFILL_PLAN_NARROW_LONG); and the non-default scan
+# paths under U blocks (cp.async split scan, the unsplit scan, two stages), never run on a GPU with
+# the blocked workspace: their quick rows are a correctness check.
 checks=(
-  "$prefill|6f1ad833 07aa7922 15856e8c 5d26ac5b e92dafeb 410794d4|GDN_PREFILL_U_BLOCKS=1,GDN_PREFILL_SPLIT_STAGES=3|GDN_PREFILL_U_BLOCKS=1||--reference-iterations 1"
+  "$prefill|e44ba4d3 a87ded8a aaa378be 08d4f2c4 a01a3f93 5d26ac5b|GDN_PREFILL_PLAN_NARROW_LONG=1|||--reference-iterations 1"
+  "$prefill|e92dafeb 6f1ad833 410794d4|GDN_PREFILL_SCAN_BULK=0|GDN_PREFILL_SCAN_SPLIT=0 GDN_PREFILL_SPLIT_STAGES=2|quick|--reference-iterations 1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

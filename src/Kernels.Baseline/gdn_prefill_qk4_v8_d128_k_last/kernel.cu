@@ -899,7 +899,10 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
   const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ? sm_count() : 0;
-  const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && N * kNumVHeads * (kD / 16) <= sms;
+  // GDN_PREFILL_PLAN_NARROW_LONG: also for up to three sequences averaging 4 chunks or more, where
+  // the longest chain bounds the call and the second wave is short sequences (longest first).
+  const bool narrow_long = GDN_PREFILL_PLAN_NARROW_LONG && GDN_PREFILL_SCAN_LPT && N <= 3 && T >= 4 * kC * N;
+  const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && (N * kNumVHeads * (kD / 16) <= sms || narrow_long);
   const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
 
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
