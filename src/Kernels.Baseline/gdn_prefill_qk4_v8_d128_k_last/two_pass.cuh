@@ -64,7 +64,7 @@
 // 1: 16-column slices also for N <= 3 sequences when T >= 256 N (an average of 4 chunks or more;
 // below GDN_PREFILL_PLAN_LONG_T), two waves or not. Why: the one-wave rule was measured before the
 // scan took sequences longest first (GDN_PREFILL_SCAN_LPT); with it, the longest sequence's 64 CTAs
-// start first and the short ones' fill the second wave behind its chain. A list-scheduling model of
+// start first and the short ones' fill the second wave behind its chain. scripts/dev/gdn_scan_model.py on
 // the dataset's calls (3 us per CTA, 1.4 / 2.2 us per chunk at 16 / 32 columns, guessed from 2107 / 1
 // and 3028 / 5) picks 16 columns for seven 3-sequence calls (e44ba4d3 1592 / 3: 47 -> 31 us of scan,
 // a87ded8a 2857 / 3: 51 -> 40, aaa378be 1800 / 3: 32 -> 28) and still 32 for 139 / 3 and 832 / 4,
@@ -79,7 +79,7 @@
 // for the prep, no host synchronization) when its grid is more than one wave. Why: at 8192 tokens
 // (20-57 sequences of 1-1417 tokens, 9-23 chunks for the longest) the scan is 624-912 CTAs at one
 // CTA per SM, started in sequence order, so a long sequence's chain can start in the last wave.
-// ncu at 8192 / 39 (session 10): scan 102.7 us, prep 81.4. A list-scheduling model of the dataset's
+// ncu at 8192 / 39 (session 10): scan 102.7 us, prep 81.4. A list-scheduling model (scripts/dev/gdn_scan_model.py) of the dataset's
 // 8192-token calls (3 us per CTA + 4 us per chunk) puts sequence order at 97-147 us and longest-first
 // at 84-101. Predicted: scan -10..-30% at 8192, no change below (one wave, or one or two sequences).
 // H200, session 10 (call 4), same call: 8192 / 39, 43, 35, 25 sequences 139.6 / 157.7 / 168.3 /

@@ -44,6 +44,18 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_gdn_scan_model_schedules_longest_first_and_mirrors_the_host_plan()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        var script = Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", "gdn_scan_model.py");
+
+        var (exitCode, output) = PythonScript.Run(script, "--self-test");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("self-test passed", output);
+    }
+
+    [Fact]
     public void Side_loaded_ptx_headers_hold_the_ptx_exactly_behind_the_pack_checkers_marker()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");

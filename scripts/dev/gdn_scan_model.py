@@ -1,0 +1,139 @@
+"""A list-scheduling model of the GDN prefill's scan pass over the dataset's sequence lengths.
+
+The scan (src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last, scan_split.cuh) runs one CTA per
+(sequence, value head, slice of BV value columns), one CTA per SM, each CTA walking its sequence's
+chunks of 64 tokens in order. The model gives a CTA `setup + per_chunk[BV] * chunks` microseconds and
+hands CTAs to the SM that frees first, in launch order: sequence order, or longest sequence first
+(GDN_PREFILL_SCAN_LPT). It printed the predictions behind GDN_PREFILL_SCAN_LPT and
+GDN_PREFILL_PLAN_NARROW_LONG (session 10 of 2026-11-26); the per-chunk times are guesses calibrated
+on a few measured calls, so it ranks plans, it does not time them.
+
+The prefill workloads' cu_seqlens live in safetensors blobs that `agentforge dataset synth --dataset
+DIR` writes into a copy of the dataset.
+  python3 scripts/dev/gdn_scan_model.py --dataset DIR [--sms 132] [--min-tokens 129]
+  python3 scripts/dev/gdn_scan_model.py --self-test
+"""
+import argparse
+import heapq
+import json
+import math
+import os
+import struct
+import sys
+
+DEFINITION = "gdn_prefill_qk4_v8_d128_k_last"
+CHUNK = 64
+VALUE_HEADS = 8
+HEAD_DIM = 128
+LONG_T = 5710  # GDN_PREFILL_PLAN_LONG_T
+
+
+def read_safetensors_int64(path, key):
+    """The int64 tensor `key` of a safetensors file, as a list (no safetensors package needed)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    header_len = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + header_len])
+    entry = header[key]
+    if entry["dtype"] != "I64":
+        raise ValueError(f"{key} in {path} is {entry['dtype']}, not I64")
+    start, end = entry["data_offsets"]
+    raw = data[8 + header_len + start:8 + header_len + end]
+    return list(struct.unpack(f"<{len(raw) // 8}q", raw))
+
+
+def makespan(chunk_counts, ctas_per_sequence, setup_us, per_chunk_us, sms, longest_first):
+    """Finish time of the last CTA when CTAs start in launch order on the first free SM."""
+    order = sorted(chunk_counts, reverse=True) if longest_first else list(chunk_counts)
+    free_at = [0.0] * sms
+    for chunks in order:
+        cost = setup_us + per_chunk_us * chunks
+        for _ in range(ctas_per_sequence):
+            heapq.heappush(free_at, heapq.heappop(free_at) + cost)
+    return max(free_at)
+
+
+def host_plan(total_tokens, num_seqs, sms, narrow_long=False):
+    """The slice width kernel.cu's launch plan picks (GDN_PREFILL_PLAN with the narrow rule)."""
+    long_rule = narrow_long and num_seqs <= 3 and total_tokens >= 4 * CHUNK * num_seqs
+    if num_seqs * VALUE_HEADS * (HEAD_DIM // 16) <= sms or long_rule:
+        return 16
+    return 64 if total_tokens >= LONG_T else 32
+
+
+def workloads(dataset):
+    path = os.path.join(dataset, "workloads", "gdn", f"{DEFINITION}.jsonl")
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)["workload"]
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", help="a dataset copy with the synthesized blobs")
+    parser.add_argument("--sms", type=int, default=132)
+    parser.add_argument("--setup-us", type=float, default=3.0, help="per CTA: state in and out, first loads")
+    parser.add_argument("--chunk-us", default="16=1.4,32=2.2,64=3.6", help="per chunk for each slice width")
+    parser.add_argument("--min-tokens", type=int, default=129)
+    parser.add_argument("--self-test", action="store_true")
+    args = parser.parse_args(argv)
+    if args.self_test:
+        self_test()
+        return 0
+    if not args.dataset:
+        parser.error("--dataset is required (or --self-test)")
+    per_chunk = {int(k): float(v) for k, v in (p.split("=") for p in args.chunk_us.split(","))}
+    print(f"{'workload':9} {'T':>5} {'N':>3} {'max ch':>6}  " +
+          "  ".join(f"BV{bv} in order / longest first" for bv in sorted(per_chunk)) + "   plan  narrow_long")
+    for workload in workloads(args.dataset):
+        axes = workload["axes"]
+        if axes["total_seq_len"] < args.min_tokens:
+            continue
+        source = workload["inputs"]["cu_seqlens"]
+        if source.get("type") != "safetensors":
+            continue
+        cu = read_safetensors_int64(os.path.join(args.dataset, source["path"]), source["tensor_key"])
+        chunks = [math.ceil((b - a) / CHUNK) for a, b in zip(cu, cu[1:]) if b > a]
+        cells = []
+        for bv in sorted(per_chunk):
+            times = [makespan(chunks, VALUE_HEADS * HEAD_DIM // bv, args.setup_us, per_chunk[bv], args.sms, lpt)
+                     for lpt in (False, True)]
+            cells.append(f"{times[0]:8.1f} / {times[1]:6.1f}")
+        n = len(cu) - 1
+        print(f"{workload['uuid'][:8]:9} {axes['total_seq_len']:5d} {n:3d} {max(chunks) if chunks else 0:6d}  " +
+              "  ".join(cells) + f"   {host_plan(axes['total_seq_len'], n, args.sms):4d}  "
+              f"{host_plan(axes['total_seq_len'], n, args.sms, narrow_long=True):4d}")
+    return 0
+
+
+def self_test():
+    # Two SMs, CTAs of 1 + 1 * chunks: in order [1, 3] x 2 CTAs each -> SMs get 2, 2 then 4, 4: 6.
+    assert makespan([1, 3], 2, 1.0, 1.0, 2, longest_first=False) == 6.0
+    # Three SMs: in order the short CTAs take two SMs and a long one waits behind one of them (6);
+    # longest first, both long CTAs start at once and the short ones share the third SM (4).
+    assert makespan([1, 3], 2, 1.0, 1.0, 3, longest_first=False) == 6.0
+    assert makespan([1, 3], 2, 1.0, 1.0, 3, longest_first=True) == 4.0
+    # A long sequence last in order pays a whole extra round; longest first hides the short ones.
+    assert makespan([1, 1, 4], 1, 0.0, 1.0, 2, longest_first=False) == 5.0
+    assert makespan([1, 1, 4], 1, 0.0, 1.0, 2, longest_first=True) == 4.0
+    # The host rule: one wave at 16 columns for N <= 2 on 132 SMs; 64 columns from LONG_T tokens.
+    assert host_plan(2107, 1, 132) == 16 and host_plan(3028, 5, 132) == 32 and host_plan(8192, 39, 132) == 64
+    assert host_plan(1592, 3, 132) == 32 and host_plan(1592, 3, 132, narrow_long=True) == 16
+    assert host_plan(139, 3, 132, narrow_long=True) == 32
+    # The safetensors reader on a file written here.
+    import tempfile
+    values = [0, 5, 70, 200]
+    header = json.dumps({"cu_seqlens": {"dtype": "I64", "shape": [4], "data_offsets": [0, 32]}}).encode()
+    with tempfile.NamedTemporaryFile(suffix=".safetensors", delete=False) as f:
+        f.write(struct.pack("<Q", len(header)) + header + struct.pack("<4q", *values))
+        path = f.name
+    try:
+        assert read_safetensors_int64(path, "cu_seqlens") == values
+    finally:
+        os.unlink(path)
+    print("self-test passed")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
