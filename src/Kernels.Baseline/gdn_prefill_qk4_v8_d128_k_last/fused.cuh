@@ -99,7 +99,7 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   extern __shared__ __align__(16) unsigned char smem_raw[];
   FusedSmem<BV>& sm = *reinterpret_cast<FusedSmem<BV>*>(smem_raw);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int g = lane >> 2, tq = lane & 3;
+  const int g = lane >> 2;
   const int slice = blockIdx.x % kSlicesPerHead;
   const int h = (blockIdx.x / kSlicesPerHead) % kNumVHeads;
   const int64_t rank = blockIdx.x / (kSlicesPerHead * kNumVHeads);
@@ -186,11 +186,7 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
         gemm_rowA<8, kD, true>(kk, st.k, kLdK, m0, st.k, kLdK, 0, lane);
         gemm_rowA<8, kD, true>(qk, st.q, kLdK, m0, st.k, kLdK, 0, lane);
         decay_chunk_products(kk, qk, sm.cum, sm.beta, sm.a, m0, 0, lane);
-#pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          store_bf16x2(st.p + (m0 + g) * kLdV + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
-          store_bf16x2(st.p + (m0 + g + 8) * kLdV + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
-        }
+        store_tile_bf16(st.p, kLdV, m0, 0, qk, lane);
       }
       named_sync(kBarPrep, kFusedGroup);
 
@@ -202,31 +198,11 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       }
 
       solve_unit_lower<kFusedGroup>(sm.a, sm.t, sm.partial, ptid, PrepGroupSync{});
-#if GDN_PREFILL_PREP_T_FRAGS
-      // W = T diag(beta G) K -> stage;  U = T diag(beta) V -> stage, A fragments from T
-      {
-        float acc[16][4];
-        zero(acc);
-        gemm_t_lower(acc, sm.t, sm.fk, m0, st.k, kLdK, 0, lane);
-#pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          store_bf16x2(st.w + (m0 + g) * kLdK + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-          store_bf16x2(st.w + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-        }
-        float u[kNT][4];
-        zero(u);
-        gemm_t_lower(u, sm.t, sm.beta, m0, vb, kLdS, 0, lane);
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-          store_bf16x2(st.u + (m0 + g) * kLdS + nt * 8 + 2 * tq, u[nt][0], u[nt][1]);
-          store_bf16x2(st.u + (m0 + g + 8) * kLdS + nt * 8 + 2 * tq, u[nt][2], u[nt][3]);
-        }
-      }
-#else
-      // T diag(beta G) over A (dead); T diag(beta) over T once every thread has read its part of T.
+      // Without GDN_PREFILL_PREP_T_FRAGS: T diag(beta G) over A (dead); T diag(beta) over T once every
+      // thread has read its part of T.
       __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
       __nv_bfloat16* tu = reinterpret_cast<__nv_bfloat16*>(sm.t);
-      {
+      if constexpr (!GDN_PREFILL_PREP_T_FRAGS) {
         constexpr int kPairs = kC * (kC / 2) / kFusedGroup;
         __nv_bfloat162 tu_pairs[kPairs];
 #pragma unroll
@@ -244,29 +220,20 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
           const int r = idx / (kC / 2), c = (idx % (kC / 2)) * 2;
           *reinterpret_cast<__nv_bfloat162*>(tu + r * kLdV + c) = tu_pairs[it];
         }
+        named_sync(kBarPrep, kFusedGroup);
       }
-      named_sync(kBarPrep, kFusedGroup);
 
       // W = T diag(beta G) K -> stage;  U = T diag(beta) V -> stage
       {
         float acc[16][4];
         zero(acc);
-        gemm_rowA<16, kC, false>(acc, tw, kLdV, m0, st.k, kLdK, 0, lane);
-#pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          store_bf16x2(st.w + (m0 + g) * kLdK + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-          store_bf16x2(st.w + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-        }
+        gemm_t_scaled(acc, sm.t, sm.fk, tw, m0, st.k, kLdK, 0, lane);
+        store_tile_bf16(st.w, kLdK, m0, 0, acc, lane);
         float u[kNT][4];
         zero(u);
-        gemm_rowA<kNT, kC, false>(u, tu, kLdV, m0, vb, kLdS, 0, lane);
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-          store_bf16x2(st.u + (m0 + g) * kLdS + nt * 8 + 2 * tq, u[nt][0], u[nt][1]);
-          store_bf16x2(st.u + (m0 + g + 8) * kLdS + nt * 8 + 2 * tq, u[nt][2], u[nt][3]);
-        }
+        gemm_t_scaled(u, sm.t, sm.beta, tu, m0, vb, kLdS, 0, lane);
+        store_tile_bf16(st.u, kLdS, m0, 0, u, lane);
       }
-#endif
       named_sync(kBarPrep, kFusedGroup);  // every warp is done reading K
       for (int e = ptid; e < kC * (kD / 8); e += kFusedGroup) {
         const int r = e / (kD / 8), c = (e % (kD / 8)) * 8;

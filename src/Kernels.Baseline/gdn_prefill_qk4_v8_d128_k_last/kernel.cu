@@ -231,6 +231,20 @@ __device__ __forceinline__ void gemm_t_lower(float (&acc)[NT][4], const float* t
   }
 }
 
+// acc += (T diag(f))[m0..m0+16, :] * B, the W and U products of both preps: A fragments from the fp32
+// T with GDN_PREFILL_PREP_T_FRAGS (gemm_t_lower; t_scaled unused), else from t_scaled, the bf16 copy of
+// T diag(f) (row stride kLdV) the caller wrote.
+template <int NT>
+__device__ __forceinline__ void gemm_t_scaled(float (&acc)[NT][4], const float* t, const float* f,
+                                              const __nv_bfloat16* t_scaled, int m0, const __nv_bfloat16* b, int ldb,
+                                              int n0, int lane) {
+#if GDN_PREFILL_PREP_T_FRAGS
+  gemm_t_lower(acc, t, f, m0, b, ldb, n0, lane);
+#else
+  gemm_rowA<NT, kC, false>(acc, t_scaled, kLdV, m0, b, ldb, n0, lane);
+#endif
+}
+
 #if GDN_PREFILL_SOLVE_MMA
 // --- tf32 tensor-core pieces of the solve (GDN_PREFILL_SOLVE_MMA) ----------------------------------
 // Fragments of mma.sync m16n8k8 (tf32): A 16x8 (a0: row g, col tq; a1: row g+8, col tq; a2 / a3: the
@@ -703,11 +717,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       float w[16][4];
       zero(w);
       gemm_rowA<16, kC, false>(w, sm.tb, kLdV, m0, sm.kb, kLdK, 0, lane);
-#pragma unroll
-      for (int nt = 0; nt < 16; ++nt) {
-        store_bf16x2(sm.w + (m0 + g) * kLdK + nt * 8 + 2 * tq, w[nt][0], w[nt][1]);
-        store_bf16x2(sm.w + (m0 + g + 8) * kLdK + nt * 8 + 2 * tq, w[nt][2], w[nt][3]);
-      }
+      store_tile_bf16(sm.w, kLdK, m0, 0, w, lane);
     }
     // bf16 copy of the state for the products that read it
 #pragma unroll

@@ -87,3 +87,16 @@ __device__ __forceinline__ void zero(float (&acc)[NT][4]) {
 __device__ __forceinline__ void store_bf16x2(__nv_bfloat16* p, float x, float y) {
   *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(x, y);
 }
+
+// A warp's m16 x 8 NT accumulator tile, rows m0.. and columns n0.., to a row-major bf16 matrix with
+// row stride ld (each lane its two rows g and g + 8, two columns per n8 tile).
+template <int NT>
+__device__ __forceinline__ void store_tile_bf16(__nv_bfloat16* dst, int ld, int m0, int n0, const float (&acc)[NT][4],
+                                                int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    store_bf16x2(dst + (m0 + g) * ld + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
+    store_bf16x2(dst + (m0 + g + 8) * ld + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
+  }
+}

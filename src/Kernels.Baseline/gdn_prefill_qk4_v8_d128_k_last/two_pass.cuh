@@ -229,7 +229,6 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   const int64_t slot = blockIdx.y;
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int g = lane >> 2, tq = lane & 3;
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
@@ -318,69 +317,37 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
     gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
     decay_chunk_products(kk, qk, sm.cum, sm.beta, sm.a, m0, n0, lane);
-#pragma unroll
-    for (int nt = 0; nt < 4; ++nt) {
-      store_bf16x2(ws_p + (m0 + g) * kLdV + n0 + nt * 8 + 2 * tq, qk[nt][0], qk[nt][1]);
-      store_bf16x2(ws_p + (m0 + g + 8) * kLdV + n0 + nt * 8 + 2 * tq, qk[nt][2], qk[nt][3]);
-    }
+    store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
   }
   __syncthreads();
 
   solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
-#if GDN_PREFILL_PREP_T_FRAGS
-  // --- W = T diag(beta G) K -> o;  U = T diag(beta) V -> over K (after the barrier), A from T ------
-  {
-    const int n0 = half * 64;
-    float acc[8][4];
-    zero(acc);
-    gemm_t_lower(acc, sm.t, sm.fk, m0, sm.k, kLdK, n0, lane);
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(sm.o + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(sm.o + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-    }
-    zero(acc);
-    gemm_t_lower(acc, sm.t, sm.beta, m0, sm.v, kLdK, n0, lane);
-    __syncthreads();  // every warp is done reading K
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(sm.k + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(sm.k + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-    }
-  }
-#else
-  // T with its columns scaled, in bf16: T diag(beta G) over A (dead), T diag(beta) over Q (dead).
+  // Without GDN_PREFILL_PREP_T_FRAGS, T with its columns scaled, in bf16: T diag(beta G) over A (dead),
+  // T diag(beta) over Q (dead).
   __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
   __nv_bfloat16* tu = sm.q;
-  for (int i = tid; i < kC * (kC / 2); i += kPrepThreads) {
-    const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-    const float t0 = t_lower(sm.t, r, c), t1 = t_lower(sm.t, r, c + 1);
-    store_bf16x2(tw + r * kLdV + c, t0 * sm.fk[c], t1 * sm.fk[c + 1]);
-    store_bf16x2(tu + r * kLdV + c, t0 * sm.beta[c], t1 * sm.beta[c + 1]);
+  if constexpr (!GDN_PREFILL_PREP_T_FRAGS) {
+    for (int i = tid; i < kC * (kC / 2); i += kPrepThreads) {
+      const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
+      const float t0 = t_lower(sm.t, r, c), t1 = t_lower(sm.t, r, c + 1);
+      store_bf16x2(tw + r * kLdV + c, t0 * sm.fk[c], t1 * sm.fk[c + 1]);
+      store_bf16x2(tu + r * kLdV + c, t0 * sm.beta[c], t1 * sm.beta[c + 1]);
+    }
+    __syncthreads();
   }
-  __syncthreads();
 
   // --- W = T diag(beta G) K -> o;  U = T diag(beta) V -> over K (after the barrier) ---------------
   {
     const int n0 = half * 64;
     float acc[8][4];
     zero(acc);
-    gemm_rowA<8, kC, false>(acc, tw, kLdV, m0, sm.k, kLdK, n0, lane);
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(sm.o + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(sm.o + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-    }
+    gemm_t_scaled(acc, sm.t, sm.fk, tw, m0, sm.k, kLdK, n0, lane);
+    store_tile_bf16(sm.o, kLdK, m0, n0, acc, lane);
     zero(acc);
-    gemm_rowA<8, kC, false>(acc, tu, kLdV, m0, sm.v, kLdK, n0, lane);
+    gemm_t_scaled(acc, sm.t, sm.beta, tu, m0, sm.v, kLdK, n0, lane);
     __syncthreads();  // every warp is done reading K
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
-      store_bf16x2(sm.k + (m0 + g) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][0], acc[nt][1]);
-      store_bf16x2(sm.k + (m0 + g + 8) * kLdK + n0 + nt * 8 + 2 * tq, acc[nt][2], acc[nt][3]);
-    }
+    store_tile_bf16(sm.k, kLdK, m0, n0, acc, lane);
   }
-#endif
   __syncthreads();
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
