@@ -116,15 +116,12 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
   float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]
   if (eos <= bos) {
     // The reference skips empty sequences: their final state stays zero.
-    for (int i = tid; i < BV * kD / 4; i += kFusedThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    zero_state_rows<BV, kFusedThreads>(out_state, tid);
     zero_rows_outside_sequences<BV, kFusedThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
     return;
   }
   const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
-  const auto chunk_len = [&](int i) {
-    const int64_t left = eos - (bos + static_cast<int64_t>(i) * kC);
-    return static_cast<int>(left < kC ? left : kC);
-  };
+  const auto chunk_len = [&](int i) { return chunk_length(bos, eos, i); };
 
   if (warp < 4) {
     // =========================================== prep warps ===========================================

@@ -158,6 +158,19 @@ __device__ __forceinline__ void zero_rows_outside_sequences(__nv_bfloat16* outpu
   }
 }
 
+// An empty sequence's final state: zero, as the reference leaves it (Width rows [v] of kD floats
+// from out_state, written by Threads threads).
+template <int Width, int Threads>
+__device__ __forceinline__ void zero_state_rows(float* out_state, int tid) {
+  for (int i = tid; i < Width * kD / 4; i += Threads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+}
+
+// Tokens in chunk i of the sequence [bos, eos): kC except in its last chunk.
+__device__ __forceinline__ int chunk_length(int64_t bos, int64_t eos, int i) {
+  const int64_t left = eos - (bos + static_cast<int64_t>(i) * kC);
+  return static_cast<int>(left < kC ? left : kC);
+}
+
 // The sequence a CTA of launch rank `rank` works on: the rank-th longest (ties by lower index) when
 // rank_by_length (and 1 < num_seqs <= MaxSeqs), else sequence `rank`. Longest first is the longest-
 // processing-time order: CTAs start in rank order, so the longest chains start in the first wave and
@@ -573,7 +586,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 
   if (eos <= bos) {
     // The reference skips empty sequences: their final state stays zero.
-    for (int i = tid; i < kBV * kD / 4; i += kThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    zero_state_rows<kBV, kThreads>(out_state, tid);
     return;
   }
 

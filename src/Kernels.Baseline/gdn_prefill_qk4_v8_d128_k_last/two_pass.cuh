@@ -448,7 +448,7 @@ chunk_scan_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__
   zero_rows_outside_sequences<kScanBV, kScanThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
   if (eos <= bos) {
     // The reference skips empty sequences: their final state stays zero.
-    for (int i = tid; i < kScanBV * kD / 4; i += kScanThreads) reinterpret_cast<float4*>(out_state)[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    zero_state_rows<kScanBV, kScanThreads>(out_state, tid);
     return;
   }
   const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
