@@ -98,21 +98,20 @@ struct SplitStage {
   __nv_bfloat16 p[kWsTileP];
   float cum[kC];
 };
-// Stages for a slice width: GDN_PREFILL_SPLIT_STAGES where the buffers fit an SM, else 2.
-template <int BV>
-constexpr int split_stages() {
-  constexpr size_t rest = 2 * kD * (BV + 8) * 2 + 2 * kC * (BV + 8) * 2 + 64;
-  return GDN_PREFILL_SPLIT_STAGES * sizeof(SplitStage<BV>) + rest <= 227 * 1024 ? GDN_PREFILL_SPLIT_STAGES : 2;
-}
-template <int BV>
-struct ScanSplitSmem {
-  static constexpr int kStages = split_stages<BV>();
-  SplitStage<BV> st[kStages];
+// The split scan's shared memory for a slice width and a number of operand stages.
+template <int BV, int Stages>
+struct ScanSplitSmemOf {
+  static constexpr int kStages = Stages;
+  SplitStage<BV> st[Stages];
   __nv_bfloat16 s[2][kD * (BV + 8)];   // bf16 copies of S(i), [k][v]
   __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i)
-  uint64_t landed[kStages];                        // GDN_PREFILL_SCAN_BULK: the stage's copies completed
-  long long seq;                                   // the sequence this CTA works on
+  uint64_t landed[Stages];             // GDN_PREFILL_SCAN_BULK: the stage's copies completed
+  long long seq;                       // the sequence this CTA works on
 };
+// GDN_PREFILL_SPLIT_STAGES stages where they fit an SM, else 2.
+template <int BV>
+using ScanSplitSmem = ScanSplitSmemOf<BV, sizeof(ScanSplitSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) <= 227 * 1024
+                                              ? GDN_PREFILL_SPLIT_STAGES : 2>;
 static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
 
 template <int BV>
