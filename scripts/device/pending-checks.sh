@@ -71,6 +71,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # slices for up to three long sequences (GDN_PREFILL_PLAN_NARROW_LONG); and the non-default scan
 # paths under U blocks (cp.async split scan, the unsplit scan, two stages), never run on a GPU with
 # the blocked workspace: their quick rows are a correctness check.
+# After those, a final read of session 10's change (no GPU left) folded the prefill's accumulator
+# tile stores (store_tile_bf16), the W / U products' A operand (gemm_t_scaled), an empty sequence's
+# zero state, a chunk's length and the split scan's stage count into helpers: same operations, checked
+# by kernel_syntax.py only; every check above runs them, and `gpu-check.sh quick` first confirms them.
 checks=(
   "$prefill|e44ba4d3 a87ded8a aaa378be 08d4f2c4 a01a3f93 5d26ac5b|GDN_PREFILL_PLAN_NARROW_LONG=1|||--reference-iterations 1"
   "$prefill|e92dafeb 6f1ad833 410794d4|GDN_PREFILL_SCAN_BULK=0|GDN_PREFILL_SCAN_SPLIT=0 GDN_PREFILL_SPLIT_STAGES=2|quick|--reference-iterations 1"
