@@ -60,7 +60,7 @@
 #ifndef GDN_PREFILL_PLAN_NARROW
 #define GDN_PREFILL_PLAN_NARROW 1
 #endif
-// @tunable GDN_PREFILL_PLAN_NARROW_LONG: 0, 1 (default 0) when GDN_PREFILL_PLAN_NARROW=1
+// @tunable GDN_PREFILL_PLAN_NARROW_LONG: 0, 1 (default 1) when GDN_PREFILL_PLAN_NARROW=1
 // 1: 16-column slices also for N <= 3 sequences when T >= 256 N (an average of 4 chunks or more;
 // below GDN_PREFILL_PLAN_LONG_T), two waves or not. Why: the one-wave rule was measured before the
 // scan took sequences longest first (GDN_PREFILL_SCAN_LPT); with it, the longest sequence's 64 CTAs
@@ -68,10 +68,12 @@
 // the dataset's calls (3 us per CTA, 1.4 / 2.2 us per chunk at 16 / 32 columns, guessed from 2107 / 1
 // and 3028 / 5) picks 16 columns for seven 3-sequence calls (e44ba4d3 1592 / 3: 47 -> 31 us of scan,
 // a87ded8a 2857 / 3: 51 -> 40, aaa378be 1800 / 3: 32 -> 28) and still 32 for 139 / 3 and 832 / 4,
-// the calls that measured 8-16% slower with 16 columns in session 9. Written in session 10 after the
-// last GPU call: not yet measured.
+// the calls that measured 8-16% slower with 16 columns in session 9. Measured (H200, session 11
+// call 1, results/gpu/2026-11-26-h200-s11): e44ba4d3 53.2 -> 41.9 us, a87ded8a 65.1 -> 57.7,
+// aaa378be 40.7 -> 39.2, 08d4f2c4 (2284 / 3) 58.0 -> 51.1, a01a3f93 (973 / 3) 31.5 -> 27.5, 139 / 3
+// 14.5 -> 14.6 (model's direction right, its gains ~60-70% of the measured); 100/100 PASS: default.
 #ifndef GDN_PREFILL_PLAN_NARROW_LONG
-#define GDN_PREFILL_PLAN_NARROW_LONG 0
+#define GDN_PREFILL_PLAN_NARROW_LONG 1
 #endif
 
 // @tunable GDN_PREFILL_SCAN_LPT: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
