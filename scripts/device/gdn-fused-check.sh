@@ -9,12 +9,14 @@
 #   FUSED_SANITIZE=0 scripts/device/gdn-fused-check.sh    the sweep only
 #   FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh       the sanitizer only
 # FUSED_SETTINGS: the settings to compare with the default (space-separated, NAME=V[,NAME=V] each);
-# FUSED_WORKLOADS: workload prefixes. Table last.
+# FUSED_WORKLOADS: workload prefixes; FUSED_DEFINITION: another baseline to sanitize (e.g.
+#   FUSED_DEFINITION=dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64 FUSED_SANITIZE_DEFINES=DSA_ATTN_PIPE=1
+#   FUSED_SANITIZE_WORKLOAD=5096e459 FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh). Table last.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-definition=gdn_prefill_qk4_v8_d128_k_last
+definition="${FUSED_DEFINITION:-gdn_prefill_qk4_v8_d128_k_last}"
 settings="${FUSED_SETTINGS:-GDN_PREFILL_IMPL=2 GDN_PREFILL_IMPL=2,GDN_PREFILL_FUSED_BV=32}"
 # 6 tokens; 239 / 3 sequences; 832 / 4; 2107 / 1; 5709 / 2 (4517 longest); 8192 / 39, 43 (1242 longest), 56
 workloads="${FUSED_WORKLOADS:-77daf91d e92dafeb 6fbc155c 6f1ad833 07aa7922 410794d4 26244fb4 06f21bb1}"

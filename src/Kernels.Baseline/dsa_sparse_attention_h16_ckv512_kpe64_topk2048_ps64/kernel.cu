@@ -61,6 +61,29 @@
 #ifndef DSA_ATTN_CLUSTER
 #define DSA_ATTN_CLUSTER 1
 #endif
+// @tunable DSA_ATTN_PIPE: 0, 1 (default 0) when DSA_ATTN_IMPL=1
+// 1: pass 1 pipelined (split_kv.cuh, pipelined_attention_kernel): a CTA gathers its indices in
+// blocks of 32 rows through DSA_ATTN_PIPE_STAGES buffers, the next blocks' copies in flight under
+// the current block's products, online softmax across blocks, one partial per CTA. Rows per CTA:
+// DSA_ATTN_PIPE_ROWS_SMALL up to DSA_ATTN_SMALL_T tokens, DSA_ATTN_PIPE_ROWS above. Written in
+// session 11 without a GPU: default 0 until measured. Always 8 warps (two heads' running softmax
+// statistics per warp): DSA_ATTN_WARPS applies to the unpipelined pass 1 only.
+#ifndef DSA_ATTN_PIPE
+#define DSA_ATTN_PIPE 0
+#endif
+// @tunable DSA_ATTN_PIPE_ROWS_SMALL: 32, 64, 128 (default 64) when DSA_ATTN_PIPE=1
+#ifndef DSA_ATTN_PIPE_ROWS_SMALL
+#define DSA_ATTN_PIPE_ROWS_SMALL 64
+#endif
+// @tunable DSA_ATTN_PIPE_ROWS: 64, 128, 256 (default 128) when DSA_ATTN_PIPE=1
+#ifndef DSA_ATTN_PIPE_ROWS
+#define DSA_ATTN_PIPE_ROWS 128
+#endif
+// @tunable DSA_ATTN_PIPE_STAGES: 2, 3 (default 2) when DSA_ATTN_PIPE=1
+// Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one.
+#ifndef DSA_ATTN_PIPE_STAGES
+#define DSA_ATTN_PIPE_STAGES 2
+#endif
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
@@ -260,17 +283,30 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   // Pass 1 per (slice of indices, token), pass 2 merges the slices per (head, token). The slice
   // size is the launch plan, chosen from T alone (no device synchronization).
   const bool small = T <= DSA_ATTN_SMALL_T;
+#if DSA_ATTN_PIPE
+  const size_t parts = static_cast<size_t>(T) * kHeads * (kTopK / (small ? DSA_ATTN_PIPE_ROWS_SMALL : DSA_ATTN_PIPE_ROWS));
+#else
   const size_t parts = static_cast<size_t>(T) * kHeads *
                       (small ? split_kv::partials_per_token<32, DSA_ATTN_CLUSTER>() : split_kv::partials_per_token<64, DSA_ATTN_CLUSTER>());
+#endif
   float* part = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
   const auto launch = [&](auto split) {
+#if DSA_ATTN_PIPE
+    return split_kv::launch_pipelined<decltype(split)::value, DSA_ATTN_PIPE_STAGES, 8>(
+#else
     return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
+#endif
         T, q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
         kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part,
         output.ptr<__nv_bfloat16>(), lse.ptr<float>(), stream);
   };
+#if DSA_ATTN_PIPE
+  const cudaError_t err = small ? launch(std::integral_constant<int, DSA_ATTN_PIPE_ROWS_SMALL>{})
+                                : launch(std::integral_constant<int, DSA_ATTN_PIPE_ROWS>{});
+#else
   const cudaError_t err = small ? launch(std::integral_constant<int, 32>{}) : launch(std::integral_constant<int, 64>{});
+#endif
   AFG_CUDA_CHECK(cudaFreeAsync(part, stream));
   AFG_CUDA_CHECK(err);
 #else

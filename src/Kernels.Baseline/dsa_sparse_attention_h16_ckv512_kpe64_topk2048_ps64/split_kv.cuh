@@ -90,6 +90,77 @@ __device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* 
   ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + n0 + (lane >> 4) * 8);
 }
 
+// S = Q K^T of kSplit gathered rows (raw, unscaled) into s[kKParts][16][kSplit]: this warp's n8
+// tiles over its part of the 576-long K, two accumulators (even / odd k steps). q and k are the
+// [16][kLdRow] query tile and the [kSplit][kLdRow] gathered rows in shared memory.
+template <int kSplit, int kWarps>
+__device__ __forceinline__ void qk_to_smem(const __nv_bfloat16* q, const __nv_bfloat16* k, float (*s_out)[kHeads][kSplit],
+                                           int warp, int lane) {
+  using Shape = SplitShape<kSplit, kWarps>;
+  const int g = lane >> 2, tq = lane & 3;
+  constexpr int kNT = Shape::kTilesPerWarp;
+  const int n0 = (warp % (kWarps / Shape::kKParts)) * kNT * 8;
+  const int kpart = warp / (kWarps / Shape::kKParts);
+  float s[2][kNT][4];
+#pragma unroll
+  for (int a = 0; a < 2; ++a)
+#pragma unroll
+    for (int nt = 0; nt < kNT; ++nt) s[a][nt][0] = s[a][nt][1] = s[a][nt][2] = s[a][nt][3] = 0.f;
+  const auto k_step = [&](float (&acc)[kNT][4], int k0) {
+    uint32_t af[4];
+    load_a(af, q, kLdRow, k0, lane);
+    if constexpr (kNT == 1) {
+      uint32_t bf[2];
+      load_b_rows_one(bf, k, kLdRow, n0, k0, lane);
+      mma_bf16(acc[0], af, bf[0], bf[1]);
+    } else {
+#pragma unroll
+      for (int nt = 0; nt < kNT; nt += 2) {
+        uint32_t bf[4];
+        load_b_rows(bf, k, kLdRow, n0 + nt * 8, k0, lane);
+        mma_bf16(acc[nt], af, bf[0], bf[1]);
+        mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
+      }
+    }
+  };
+  const int kbase = kpart * Shape::kKSteps * 16;
+#pragma unroll 2
+  for (int ks = 0; ks < Shape::kKSteps; ks += 2) {
+    k_step(s[0], kbase + ks * 16);
+    k_step(s[1], kbase + ks * 16 + 16);
+  }
+#pragma unroll
+  for (int nt = 0; nt < kNT; ++nt) {
+    const int n = n0 + nt * 8 + 2 * tq;
+    s_out[kpart][g][n] = s[0][nt][0] + s[1][nt][0];
+    s_out[kpart][g][n + 1] = s[0][nt][1] + s[1][nt][1];
+    s_out[kpart][g + 8][n] = s[0][nt][2] + s[1][nt][2];
+    s_out[kpart][g + 8][n + 1] = s[0][nt][3] + s[1][nt][3];
+  }
+}
+
+// O += P Kc for this warp's kDimCkv / kWarps output columns: p is [16][kLdP] bf16, k the
+// [kSplit][kLdRow] gathered rows (their first 512 columns).
+template <int kSplit, int kWarps>
+__device__ __forceinline__ void pv_accumulate(float (&o)[SplitShape<kSplit, kWarps>::kDimsPerWarp / 8][4],
+                                              const __nv_bfloat16* p, const __nv_bfloat16* k, int warp, int lane) {
+  using Shape = SplitShape<kSplit, kWarps>;
+  constexpr int kDims = Shape::kDimsPerWarp;
+  const int d0 = warp * kDims;
+#pragma unroll
+  for (int k0 = 0; k0 < kSplit; k0 += 16) {
+    uint32_t af[4];
+    load_a(af, p, Shape::kLdP, k0, lane);
+#pragma unroll
+    for (int nt = 0; nt < kDims / 8; nt += 2) {
+      uint32_t bf[4];
+      load_b_cols(bf, k, kLdRow, d0 + nt * 8, k0, lane);
+      mma_bf16(o[nt], af, bf[0], bf[1]);
+      mma_bf16(o[nt + 1], af, bf[2], bf[3]);
+    }
+  }
+}
+
 // kCluster > 1 (DSA_ATTN_CLUSTER): the CTAs of a thread block cluster (kCluster consecutive slices
 // of one token) merge their slices through distributed shared memory before anything reaches
 // global memory, so pass 1 writes kSplits / kCluster partials per token instead of kSplits (at 1
@@ -139,46 +210,7 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   asm volatile("cp.async.wait_all;\n" ::: "memory");
   __syncthreads();
 
-  // --- S = Q K^T: this warp's tiles over its part of K, two accumulators (even / odd k steps) ------
-  constexpr int kNT = Shape::kTilesPerWarp;
-  const int n0 = (warp % (kWarps / Shape::kKParts)) * kNT * 8;
-  const int kpart = warp / (kWarps / Shape::kKParts);
-  float s[2][kNT][4];
-#pragma unroll
-  for (int a = 0; a < 2; ++a)
-#pragma unroll
-    for (int nt = 0; nt < kNT; ++nt) s[a][nt][0] = s[a][nt][1] = s[a][nt][2] = s[a][nt][3] = 0.f;
-  const auto k_step = [&](float (&acc)[kNT][4], int k0) {
-    uint32_t af[4];
-    load_a(af, sm.q, kLdRow, k0, lane);
-    if constexpr (kNT == 1) {
-      uint32_t bf[2];
-      load_b_rows_one(bf, sm.k, kLdRow, n0, k0, lane);
-      mma_bf16(acc[0], af, bf[0], bf[1]);
-    } else {
-#pragma unroll
-      for (int nt = 0; nt < kNT; nt += 2) {
-        uint32_t bf[4];
-        load_b_rows(bf, sm.k, kLdRow, n0 + nt * 8, k0, lane);
-        mma_bf16(acc[nt], af, bf[0], bf[1]);
-        mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
-      }
-    }
-  };
-  const int kbase = kpart * Shape::kKSteps * 16;
-#pragma unroll 2
-  for (int ks = 0; ks < Shape::kKSteps; ks += 2) {
-    k_step(s[0], kbase + ks * 16);
-    k_step(s[1], kbase + ks * 16 + 16);
-  }
-#pragma unroll
-  for (int nt = 0; nt < kNT; ++nt) {
-    const int n = n0 + nt * 8 + 2 * tq;
-    sm.s[kpart][g][n] = s[0][nt][0] + s[1][nt][0];
-    sm.s[kpart][g][n + 1] = s[0][nt][1] + s[1][nt][1];
-    sm.s[kpart][g + 8][n] = s[0][nt][2] + s[1][nt][2];
-    sm.s[kpart][g + 8][n + 1] = s[0][nt][3] + s[1][nt][3];
-  }
+  qk_to_smem<kSplit, kWarps>(sm.q, sm.k, sm.s, warp, lane);
   __syncthreads();
 
   // --- Softmax statistics per head (a lane per index): base-2 logits, padding -> -inf ------------
@@ -219,18 +251,7 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   float o[kDims / 8][4];
 #pragma unroll
   for (int nt = 0; nt < kDims / 8; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
-#pragma unroll
-  for (int k0 = 0; k0 < kSplit; k0 += 16) {
-    uint32_t af[4];
-    load_a(af, sm.p, Shape::kLdP, k0, lane);
-#pragma unroll
-    for (int nt = 0; nt < kDims / 8; nt += 2) {
-      uint32_t bf[4];
-      load_b_cols(bf, sm.k, kLdRow, d0 + nt * 8, k0, lane);
-      mma_bf16(o[nt], af, bf[0], bf[1]);
-      mma_bf16(o[nt + 1], af, bf[2], bf[3]);
-    }
-  }
+  pv_accumulate<kSplit, kWarps>(o, sm.p, sm.k, warp, lane);
   if constexpr (kCluster == 1) {
     const int64_t base = (t * kSplits + split) * kHeads;
 #pragma unroll
@@ -422,6 +443,180 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
   if (err != cudaSuccess) return err;
   return afg::launch(true, merge_kernel<kPartials>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
                      dim3(merge_threads<kPartials>()), 0, stream, static_cast<const float*>(part_o),
+                     static_cast<const float*>(part_ml), output, lse);
+}
+
+// --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
+// A CTA takes kRows indices of one token in blocks of kBlock (32) rows through kStages shared-memory
+// buffers: block b + kStages - 1 is gathered while block b's products run, and the softmax is online
+// across the blocks (running max and sum per head, O rescaled by 2^(m_old - m_new)), so a CTA writes
+// one partial for kRows indices. Why (session 11): a gather-only probe (scripts/device/probes/
+// dsa_gather_probe.cu, H200) reads one token's 2048 rows in ~2.7 us and eight tokens' in ~8.5 us
+// net of the timer, whatever the CTA shape; split<64> at 8 tokens takes 12.5 us (ncu) because each
+// CTA gathers, then computes with the loads idle, and writes 32 partials per token (8 MB at 8
+// tokens) that the merge reads back. Prediction: 8 tokens 16.4 -> ~12 us (pass 1 near the gather's
+// ~9 us, a merge of 16 partials per token instead of 32), 1 token (64 rows, two blocks) -0.5 us.
+template <int kRows, int kStages, int kWarps>
+struct PipeSmem {
+  static constexpr int kBlock = 32;
+  using Shape = SplitShape<kBlock, kWarps>;
+  __nv_bfloat16 q[kHeads * kLdRow];                 // [head][q_nope | q_pe]
+  __nv_bfloat16 k[kStages][kBlock * kLdRow];        // gathered blocks [index][ckv | kpe]
+  __nv_bfloat16 p[kHeads * Shape::kLdP];            // 2^(S - m_running), bf16
+  float s[Shape::kKParts][kHeads][kBlock];          // raw Q K^T of the block, one slab per K part
+  float alpha[kHeads];                              // 2^(m_old - m_new): O's rescale for the block
+  int idx[kRows];
+};
+template <int kRows, int kStages, int kWarps>
+constexpr int pipe_smem_bytes() { return static_cast<int>(sizeof(PipeSmem<kRows, kStages, kWarps>)); }
+
+template <int kRows, int kStages, int kWarps>
+__global__ void __launch_bounds__(kWarps * 32)
+pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
+                           const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
+                           const int32_t* __restrict__ sparse_indices, float sm_scale, int64_t num_cache_tokens,
+                           float* __restrict__ part_o, float* __restrict__ part_ml) {
+  using Smem = PipeSmem<kRows, kStages, kWarps>;
+  constexpr int kBlock = Smem::kBlock;
+  using Shape = typename Smem::Shape;
+  constexpr int kBlocks = kRows / kBlock;
+  constexpr int kSplits = kTopK / kRows;
+  constexpr int kChunks = kDimQk / 8;  // 16-byte pieces per row (72)
+  static_assert(kRows % kBlock == 0 && kRows <= kWarps * 32 && kStages >= 2, "whole blocks, an index per thread");
+  static_assert(kHeads == 2 * kWarps, "the online softmax keeps two heads' running max and sum per warp");
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  Smem& sm = *reinterpret_cast<Smem*>(smem_raw);
+  afg::pdl_launch_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
+  const int split = blockIdx.x;
+  const int64_t t = blockIdx.y;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, tq = lane & 3;
+
+  if (tid < kRows) {
+    const int raw = sparse_indices[t * kTopK + split * kRows + tid];
+    sm.idx[tid] = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens ? raw : -1;
+  }
+  for (int r = warp; r < kHeads; r += kWarps) {  // query rows: part of the first copy group
+    const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
+    const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
+    for (int c = lane; c < kChunks; c += 32) {
+      const int col = c * 8;
+      cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
+    }
+  }
+  __syncthreads();  // idx
+  // Block b into buffer b % kStages (padding rows zero-filled without a load), then one commit per
+  // call, issued or not, so that "all but the newest kStages - 1 groups done" means block b landed.
+  const auto gather_block = [&](int b) {
+    if (b < kBlocks) {
+      __nv_bfloat16* buf = sm.k[b % kStages];
+      for (int r = warp; r < kBlock; r += kWarps) {
+        const int idx = sm.idx[b * kBlock + r];
+        const int64_t row = idx >= 0 ? idx : 0;
+        const __nv_bfloat16* ck = ckv + row * kDimCkv;
+        const __nv_bfloat16* kp = kpe + row * kDimKpe;
+        for (int c = lane; c < kChunks; c += 32) {
+          const int col = c * 8;
+          cp_async16(buf + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
+        }
+      }
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  };
+#pragma unroll
+  for (int b = 0; b < kStages - 1; ++b) gather_block(b);
+
+  const float scale2 = sm_scale * kLog2e;
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};  // heads warp and warp + kWarps
+  constexpr int kDims = Shape::kDimsPerWarp;
+  const int d0 = warp * kDims;
+  float o[kDims / 8][4];
+#pragma unroll
+  for (int nt = 0; nt < kDims / 8; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
+
+  for (int b = 0; b < kBlocks; ++b) {
+    // The refill of buffer (b - 1) % kStages goes after this barrier: every warp has finished block
+    // b - 1's O product, the buffer's last reader, before it.
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
+    __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
+    gather_block(b + kStages - 1);
+    const __nv_bfloat16* kb = sm.k[b % kStages];
+    qk_to_smem<kBlock, kWarps>(sm.q, kb, sm.s, warp, lane);
+    __syncthreads();  // S
+
+    // Online softmax, a lane per index: heads warp and warp + kWarps.
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int h = warp + i * kWarps;
+      float v = sm.s[0][h][lane];
+#pragma unroll
+      for (int part = 1; part < Shape::kKParts; ++part) v += sm.s[part][h][lane];
+      const float x = sm.idx[b * kBlock + lane] >= 0 ? v * scale2 : -INFINITY;
+      float mx = x;
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+      const float m_new = fmaxf(m_run[i], mx);
+      // Nothing valid yet (m_new = -inf): O and l are still 0, any factor keeps them so.
+      const float alpha = m_new == -INFINITY ? 1.f : exp2f(m_run[i] - m_new);
+      const float pv = m_new == -INFINITY ? 0.f : exp2f(x - m_new);
+      float sum = pv;
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+      l_run[i] = l_run[i] * alpha + sum;
+      m_run[i] = m_new;
+      sm.p[h * Shape::kLdP + lane] = __float2bfloat16_rn(pv);
+      if (lane == 0) sm.alpha[h] = alpha;
+    }
+    __syncthreads();  // P, alpha
+
+    const float a_lo = sm.alpha[g], a_hi = sm.alpha[g + 8];
+#pragma unroll
+    for (int nt = 0; nt < kDims / 8; ++nt) {
+      o[nt][0] *= a_lo;
+      o[nt][1] *= a_lo;
+      o[nt][2] *= a_hi;
+      o[nt][3] *= a_hi;
+    }
+    pv_accumulate<kBlock, kWarps>(o, sm.p, kb, warp, lane);
+  }
+
+  const int64_t base = (t * kSplits + split) * kHeads;
+#pragma unroll
+  for (int nt = 0; nt < kDims / 8; ++nt) {
+    const int d = d0 + nt * 8 + 2 * tq;
+    *reinterpret_cast<float2*>(part_o + (base + g) * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
+    *reinterpret_cast<float2*>(part_o + (base + g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int h = warp + i * kWarps;
+      part_ml[(base + h) * 2] = m_run[i];
+      part_ml[(base + h) * 2 + 1] = l_run[i];
+    }
+  }
+}
+
+// Pipelined pass 1 then the merge (a programmatic dependent); part holds T x (2048 / kRows) x 16 x
+// (512 + 2) floats.
+template <int kRows, int kStages, int kWarps>
+cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
+                             const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale,
+                             int64_t num_cache_tokens, float* part, __nv_bfloat16* output, float* lse,
+                             cudaStream_t stream) {
+  constexpr int kSplits = kTopK / kRows;
+  const cudaError_t allowed = afg::allow_dynamic_smem<pipelined_attention_kernel<kRows, kStages, kWarps>>(
+      pipe_smem_bytes<kRows, kStages, kWarps>());
+  if (allowed != cudaSuccess) return allowed;
+  float* part_o = part;
+  float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
+  pipelined_attention_kernel<kRows, kStages, kWarps><<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32,
+                                                       pipe_smem_bytes<kRows, kStages, kWarps>(), stream>>>(
+      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
+  const cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  return afg::launch(true, merge_kernel<kSplits>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
+                     dim3(merge_threads<kSplits>()), 0, stream, static_cast<const float*>(part_o),
                      static_cast<const float*>(part_ml), output, lse);
 }
 
