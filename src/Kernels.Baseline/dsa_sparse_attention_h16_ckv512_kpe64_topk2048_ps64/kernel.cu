@@ -84,6 +84,13 @@
 #ifndef DSA_ATTN_PIPE_STAGES
 #define DSA_ATTN_PIPE_STAGES 2
 #endif
+// @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
+// A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and
+// the softmax (gathers, waits and barriers only), 2 skips the merge launch (pass 1 alone), 3 skips
+// the row gathers (products on whatever shared memory holds): what each part takes alone.
+#ifndef DSA_ATTN_DIAG
+#define DSA_ATTN_DIAG 0
+#endif
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 

@@ -508,7 +508,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   // Block b into buffer b % kStages (padding rows zero-filled without a load), then one commit per
   // call, issued or not, so that "all but the newest kStages - 1 groups done" means block b landed.
   const auto gather_block = [&](int b) {
-    if (b < kBlocks) {
+    if (b < kBlocks && DSA_ATTN_DIAG != 3) {
       __nv_bfloat16* buf = sm.k[b % kStages];
       for (int r = warp; r < kBlock; r += kWarps) {
         const int idx = sm.idx[b * kBlock + r];
@@ -541,6 +541,11 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
     __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
     gather_block(b + kStages - 1);
     const __nv_bfloat16* kb = sm.k[b % kStages];
+    if constexpr (DSA_ATTN_DIAG == 1) {
+      __syncthreads();
+      __syncthreads();
+      continue;
+    }
     qk_to_smem<kBlock, kWarps>(sm.q, kb, sm.s, warp, lane);
     __syncthreads();  // S
 
@@ -614,7 +619,7 @@ cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_
                                                        pipe_smem_bytes<kRows, kStages, kWarps>(), stream>>>(
       q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) return err;
+  if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;
   return afg::launch(true, merge_kernel<kSplits>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
                      dim3(merge_threads<kSplits>()), 0, stream, static_cast<const float*>(part_o),
                      static_cast<const float*>(part_ml), output, lse);
