@@ -28,6 +28,7 @@
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
+#include "afg_bulk.cuh"
 
 #include <cuda_bf16.h>
 
@@ -66,8 +67,8 @@
 // blocks of 32 rows through DSA_ATTN_PIPE_STAGES buffers, the next blocks' copies in flight under
 // the current block's products, online softmax across blocks, one partial per CTA. Rows per CTA:
 // DSA_ATTN_PIPE_ROWS_SMALL up to DSA_ATTN_SMALL_T tokens, DSA_ATTN_PIPE_ROWS above. Written in
-// session 11 without a GPU: default 0 until measured. Always 8 warps (two heads' running softmax
-// statistics per warp): DSA_ATTN_WARPS applies to the unpipelined pass 1 only.
+// session 11: default 0 until measured. DSA_ATTN_WARPS applies to the unpipelined pass 1 only
+// (the pipelined one has DSA_ATTN_PIPE_WARPS).
 #ifndef DSA_ATTN_PIPE
 #define DSA_ATTN_PIPE 0
 #endif
@@ -83,6 +84,22 @@
 // Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one.
 #ifndef DSA_ATTN_PIPE_STAGES
 #define DSA_ATTN_PIPE_STAGES 2
+#endif
+// @tunable DSA_ATTN_PIPE_WARPS: 8, 16 (default 8) when DSA_ATTN_PIPE=1
+// 16: S's K split in four parts, a head per warp in the softmax, 32 output columns per warp.
+#ifndef DSA_ATTN_PIPE_WARPS
+#define DSA_ATTN_PIPE_WARPS 8
+#endif
+// @tunable DSA_ATTN_PIPE_BULK: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// 1: a block's rows (and the queries) by bulk copies issued by one warp, completing on a per-stage
+// mbarrier, instead of 16-byte cp.async from every thread.
+#ifndef DSA_ATTN_PIPE_BULK
+#define DSA_ATTN_PIPE_BULK 0
+#endif
+// @tunable DSA_ATTN_PIPE_QREGS: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// 1: the query's A fragments held in registers for the whole CTA instead of an ldmatrix per k step.
+#ifndef DSA_ATTN_PIPE_QREGS
+#define DSA_ATTN_PIPE_QREGS 0
 #endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and
@@ -300,7 +317,8 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
   const auto launch = [&](auto split) {
 #if DSA_ATTN_PIPE
-    return split_kv::launch_pipelined<decltype(split)::value, DSA_ATTN_PIPE_STAGES, 8>(
+    return split_kv::launch_pipelined<decltype(split)::value, DSA_ATTN_PIPE_STAGES, DSA_ATTN_PIPE_WARPS,
+                                      DSA_ATTN_PIPE_BULK != 0, DSA_ATTN_PIPE_QREGS != 0>(
 #else
     return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
 #endif

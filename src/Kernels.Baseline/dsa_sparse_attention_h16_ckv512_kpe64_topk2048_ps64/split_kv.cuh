@@ -43,11 +43,11 @@ struct SplitShape {
   static constexpr int kTiles = kSplit / 8;
   static constexpr int kKParts = kWarps > kTiles ? kWarps / kTiles : 1;
   static constexpr int kTilesPerWarp = kTiles * kKParts / kWarps;
-  static constexpr int kKSteps = kDimQk / 16 / kKParts;  // k16 steps per warp (36 or 18)
+  static constexpr int kKSteps = kDimQk / 16 / kKParts;  // k16 steps per warp (36, 18 or 9)
   static constexpr int kDimsPerWarp = kDimCkv / kWarps;  // output columns per warp in O = P Kc
   static constexpr int kLdP = kSplit + 8;
   static_assert(kTilesPerWarp == 1 || kTilesPerWarp % 2 == 0, "one n8 tile or pairs of them per warp");
-  static_assert(kKSteps % 2 == 0, "two accumulators, even and odd k steps");
+  static_assert(kKSteps * kKParts * 16 == kDimQk, "whole k16 steps per K part");
   static_assert(kSplit % 32 == 0 && kHeads % kWarps == 0, "softmax: a lane per index, whole heads per warp");
 };
 
@@ -91,11 +91,14 @@ __device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* 
 }
 
 // S = Q K^T of kSplit gathered rows (raw, unscaled) into s[kKParts][16][kSplit]: this warp's n8
-// tiles over its part of the 576-long K, two accumulators (even / odd k steps). q and k are the
-// [16][kLdRow] query tile and the [kSplit][kLdRow] gathered rows in shared memory.
-template <int kSplit, int kWarps>
-__device__ __forceinline__ void qk_to_smem(const __nv_bfloat16* q, const __nv_bfloat16* k, float (*s_out)[kHeads][kSplit],
-                                           int warp, int lane) {
+// tiles over its part of the 576-long K, two accumulators (even / odd k steps). k is the
+// [kSplit][kLdRow] gathered rows in shared memory; q_frag(af, step, k0) gives the query's A fragment
+// of this warp's k16 step `step` (column k0): from shared memory (qk_to_smem) or from registers
+// loaded once per CTA (the pipelined kernel; kUnrollAll then unrolls every step so that the
+// fragments' indices are constants).
+template <int kSplit, int kWarps, bool kUnrollAll, typename QFrag>
+__device__ __forceinline__ void qk_frags_to_smem(QFrag&& q_frag, const __nv_bfloat16* k, float (*s_out)[kHeads][kSplit],
+                                                 int warp, int lane) {
   using Shape = SplitShape<kSplit, kWarps>;
   const int g = lane >> 2, tq = lane & 3;
   constexpr int kNT = Shape::kTilesPerWarp;
@@ -106,9 +109,11 @@ __device__ __forceinline__ void qk_to_smem(const __nv_bfloat16* q, const __nv_bf
   for (int a = 0; a < 2; ++a)
 #pragma unroll
     for (int nt = 0; nt < kNT; ++nt) s[a][nt][0] = s[a][nt][1] = s[a][nt][2] = s[a][nt][3] = 0.f;
-  const auto k_step = [&](float (&acc)[kNT][4], int k0) {
+  const int kbase = kpart * Shape::kKSteps * 16;
+  const auto k_step = [&](float (&acc)[kNT][4], int step) {
+    const int k0 = kbase + step * 16;
     uint32_t af[4];
-    load_a(af, q, kLdRow, k0, lane);
+    q_frag(af, step, k0);
     if constexpr (kNT == 1) {
       uint32_t bf[2];
       load_b_rows_one(bf, k, kLdRow, n0, k0, lane);
@@ -123,12 +128,21 @@ __device__ __forceinline__ void qk_to_smem(const __nv_bfloat16* q, const __nv_bf
       }
     }
   };
-  const int kbase = kpart * Shape::kKSteps * 16;
+  constexpr int kPairs = Shape::kKSteps / 2;
+  if constexpr (kUnrollAll) {
+#pragma unroll
+    for (int ks = 0; ks < 2 * kPairs; ks += 2) {
+      k_step(s[0], ks);
+      k_step(s[1], ks + 1);
+    }
+  } else {
 #pragma unroll 2
-  for (int ks = 0; ks < Shape::kKSteps; ks += 2) {
-    k_step(s[0], kbase + ks * 16);
-    k_step(s[1], kbase + ks * 16 + 16);
+    for (int ks = 0; ks < 2 * kPairs; ks += 2) {
+      k_step(s[0], ks);
+      k_step(s[1], ks + 1);
+    }
   }
+  if constexpr (Shape::kKSteps % 2 == 1) k_step(s[0], Shape::kKSteps - 1);
 #pragma unroll
   for (int nt = 0; nt < kNT; ++nt) {
     const int n = n0 + nt * 8 + 2 * tq;
@@ -137,6 +151,13 @@ __device__ __forceinline__ void qk_to_smem(const __nv_bfloat16* q, const __nv_bf
     s_out[kpart][g + 8][n] = s[0][nt][2] + s[1][nt][2];
     s_out[kpart][g + 8][n + 1] = s[0][nt][3] + s[1][nt][3];
   }
+}
+// The same with the query tile q ([16][kLdRow]) in shared memory.
+template <int kSplit, int kWarps>
+__device__ __forceinline__ void qk_to_smem(const __nv_bfloat16* q, const __nv_bfloat16* k, float (*s_out)[kHeads][kSplit],
+                                           int warp, int lane) {
+  qk_frags_to_smem<kSplit, kWarps, false>([&](uint32_t (&af)[4], int, int k0) { load_a(af, q, kLdRow, k0, lane); }, k,
+                                          s_out, warp, lane);
 }
 
 // O += P Kc for this warp's kDimCkv / kWarps output columns: p is [16][kLdP] bf16, k the
@@ -451,11 +472,20 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
 // buffers: block b + kStages - 1 is gathered while block b's products run, and the softmax is online
 // across the blocks (running max and sum per head, O rescaled by 2^(m_old - m_new)), so a CTA writes
 // one partial for kRows indices. Why (session 11): a gather-only probe (scripts/device/probes/
-// dsa_gather_probe.cu, H200) reads one token's 2048 rows in ~2.7 us and eight tokens' in ~8.5 us
-// net of the timer, whatever the CTA shape; split<64> at 8 tokens takes 12.5 us (ncu) because each
-// CTA gathers, then computes with the loads idle, and writes 32 partials per token (8 MB at 8
-// tokens) that the merge reads back. Prediction: 8 tokens 16.4 -> ~12 us (pass 1 near the gather's
-// ~9 us, a merge of 16 partials per token instead of 32), 1 token (64 rows, two blocks) -0.5 us.
+// dsa_gather_probe.cu, H200) reads one token's 2048 rows in ~3 us and eight tokens' in ~9 us of GPU
+// span whatever the CTA shape; split<64> at 8 tokens takes 12.5 us (ncu) because each CTA gathers,
+// then computes with the loads idle, and writes 32 partials per token that the merge reads back.
+// Measured (session 11, 128 rows, 8 warps, cp.async): 8 tokens 16.5 -> 14.3 us; pass 1's products
+// alone (DSA_ATTN_DIAG=3) take ~8 us at 8 tokens: the per-block chains (S, softmax, O with three
+// barriers, 8 warps at ~24% issue) are the bound, not the loads. Options against that:
+//   kWarps = 16: K split in four parts for S (9 k16 steps per warp), a head per warp in the softmax,
+//     32 output columns per warp: half the chain per warp, twice the warps to hide latency;
+//   kBulk: a block's rows fetched by 64 bulk copies (cp.async.bulk, a row's 1024 ckv bytes and
+//     128 kpe bytes each) issued by one warp against a per-stage mbarrier, instead of 2304 16-byte
+//     cp.async with their address arithmetic spread over every thread (~15% of pass 1's stall
+//     samples were the gather's issue); padding rows are zero-filled by the issuing lane;
+//   kQRegs: the query's A fragments of this warp's K part loaded once per CTA into registers
+//     (9-18 x 4 registers) instead of an ldmatrix per k step of every block.
 template <int kRows, int kStages, int kWarps>
 struct PipeSmem {
   static constexpr int kBlock = 32;
@@ -466,11 +496,12 @@ struct PipeSmem {
   float s[Shape::kKParts][kHeads][kBlock];          // raw Q K^T of the block, one slab per K part
   float alpha[kHeads];                              // 2^(m_old - m_new): O's rescale for the block
   int idx[kRows];
+  uint64_t full[kStages];                           // bulk copies of a stage landed (kBulk)
 };
 template <int kRows, int kStages, int kWarps>
 constexpr int pipe_smem_bytes() { return static_cast<int>(sizeof(PipeSmem<kRows, kStages, kWarps>)); }
 
-template <int kRows, int kStages, int kWarps>
+template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs>
 __global__ void __launch_bounds__(kWarps * 32)
 pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                            const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
@@ -482,8 +513,10 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   constexpr int kBlocks = kRows / kBlock;
   constexpr int kSplits = kTopK / kRows;
   constexpr int kChunks = kDimQk / 8;  // 16-byte pieces per row (72)
+  constexpr int kHeadsPerWarp = kHeads / kWarps;
+  constexpr uint32_t kRowBytes = (kDimCkv + kDimKpe) * sizeof(__nv_bfloat16);  // 1152
   static_assert(kRows % kBlock == 0 && kRows <= kWarps * 32 && kStages >= 2, "whole blocks, an index per thread");
-  static_assert(kHeads == 2 * kWarps, "the online softmax keeps two heads' running max and sum per warp");
+  static_assert(kBlock == 32, "a lane per index of a block (softmax, bulk-copy issue)");
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Smem& sm = *reinterpret_cast<Smem*>(smem_raw);
   afg::pdl_launch_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
@@ -492,52 +525,103 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
 
+  if constexpr (kBulk) {
+    if (tid == 0) {
+#pragma unroll
+      for (int st = 0; st < kStages; ++st) afg::mbar_init(&sm.full[st], 1);
+      afg::mbar_init_fence();
+    }
+  }
   if (tid < kRows) {
     const int raw = sparse_indices[t * kTopK + split * kRows + tid];
     sm.idx[tid] = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens ? raw : -1;
   }
-  for (int r = warp; r < kHeads; r += kWarps) {  // query rows: part of the first copy group
-    const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
-    const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
-    for (int c = lane; c < kChunks; c += 32) {
-      const int col = c * 8;
-      cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
-    }
-  }
-  __syncthreads();  // idx
-  // Block b into buffer b % kStages (padding rows zero-filled without a load), then one commit per
-  // call, issued or not, so that "all but the newest kStages - 1 groups done" means block b landed.
-  const auto gather_block = [&](int b) {
-    if (b < kBlocks && DSA_ATTN_DIAG != 3) {
-      __nv_bfloat16* buf = sm.k[b % kStages];
-      for (int r = warp; r < kBlock; r += kWarps) {
-        const int idx = sm.idx[b * kBlock + r];
-        const int64_t row = idx >= 0 ? idx : 0;
-        const __nv_bfloat16* ck = ckv + row * kDimCkv;
-        const __nv_bfloat16* kp = kpe + row * kDimKpe;
-        for (int c = lane; c < kChunks; c += 32) {
-          const int col = c * 8;
-          cp_async16(buf + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
-        }
+  if constexpr (!kBulk) {
+    for (int r = warp; r < kHeads; r += kWarps) {  // query rows: part of the first copy group
+      const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
+      const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
+      for (int c = lane; c < kChunks; c += 32) {
+        const int col = c * 8;
+        cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
       }
     }
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
+  }
+  __syncthreads();  // idx (and the barriers' initialization)
+  // Block b into buffer b % kStages; padding rows are zeros, never loaded (their P is 0, and 0 times
+  // a stale NaN would not be).
+  const auto gather_block = [&](int b) {
+    if constexpr (kBulk) {
+      // Warp 0: lane r fetches row r of the block (two bulk copies) or zero-fills it; lane 0 arms the
+      // stage's barrier with the block's bytes first (and the query's with block 0).
+      if (warp != 0 || b >= kBlocks) return;
+      __nv_bfloat16* buf = sm.k[b % kStages];
+      uint64_t* bar = &sm.full[b % kStages];
+      const int idx = DSA_ATTN_DIAG == 3 ? -1 : sm.idx[b * kBlock + lane];
+      const uint32_t valid = __popc(__ballot_sync(0xffffffffu, idx >= 0));
+      if (lane == 0) afg::mbar_arrive_expect_tx(bar, valid * kRowBytes + (b == 0 ? kHeads * kRowBytes : 0u));
+      __nv_bfloat16* row_dst = buf + lane * kLdRow;
+      if (idx >= 0) {
+        afg::fence_smem_for_bulk();  // this lane's earlier zero-fill of the slot, before the copy engine writes it
+        afg::bulk_copy_to_smem(row_dst, ckv + static_cast<int64_t>(idx) * kDimCkv, kDimCkv * sizeof(__nv_bfloat16), bar);
+        afg::bulk_copy_to_smem(row_dst + kDimCkv, kpe + static_cast<int64_t>(idx) * kDimKpe, kDimKpe * sizeof(__nv_bfloat16), bar);
+      } else {
+        for (int c = 0; c < kChunks; ++c) reinterpret_cast<uint4*>(row_dst)[c] = make_uint4(0u, 0u, 0u, 0u);
+      }
+      if (b == 0 && lane < kHeads) {
+        __nv_bfloat16* q_dst = sm.q + lane * kLdRow;
+        afg::bulk_copy_to_smem(q_dst, q_nope + (t * kHeads + lane) * kDimCkv, kDimCkv * sizeof(__nv_bfloat16), bar);
+        afg::bulk_copy_to_smem(q_dst + kDimCkv, q_pe + (t * kHeads + lane) * kDimKpe, kDimKpe * sizeof(__nv_bfloat16), bar);
+      }
+    } else {
+      if (b < kBlocks && DSA_ATTN_DIAG != 3) {
+        __nv_bfloat16* buf = sm.k[b % kStages];
+        for (int r = warp; r < kBlock; r += kWarps) {
+          const int idx = sm.idx[b * kBlock + r];
+          const int64_t row = idx >= 0 ? idx : 0;
+          const __nv_bfloat16* ck = ckv + row * kDimCkv;
+          const __nv_bfloat16* kp = kpe + row * kDimKpe;
+          for (int c = lane; c < kChunks; c += 32) {
+            const int col = c * 8;
+            cp_async16(buf + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
+          }
+        }
+      }
+      // One commit per call, issued or not, so that "all but the newest kStages - 1 groups done"
+      // means block b landed.
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+  };
+  // Waits until block b (and with block 0 the queries) landed, for this thread.
+  const auto wait_block = [&](int b) {
+    if constexpr (kBulk) {
+      afg::mbar_wait(&sm.full[b % kStages], (b / kStages) & 1);
+    } else {
+      asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
+    }
   };
 #pragma unroll
   for (int b = 0; b < kStages - 1; ++b) gather_block(b);
 
   const float scale2 = sm_scale * kLog2e;
-  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};  // heads warp and warp + kWarps
+  float m_run[kHeadsPerWarp], l_run[kHeadsPerWarp];  // heads warp + i * kWarps
+#pragma unroll
+  for (int i = 0; i < kHeadsPerWarp; ++i) {
+    m_run[i] = -INFINITY;
+    l_run[i] = 0.f;
+  }
   constexpr int kDims = Shape::kDimsPerWarp;
   const int d0 = warp * kDims;
   float o[kDims / 8][4];
 #pragma unroll
   for (int nt = 0; nt < kDims / 8; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
+  // kQRegs: this warp's A fragments of Q over its K part, loaded after block 0 (and Q) landed.
+  constexpr int kQFrags = kQRegs ? Shape::kKSteps : 1;
+  uint32_t qf[kQFrags][4];
 
   for (int b = 0; b < kBlocks; ++b) {
+    wait_block(b);
     // The refill of buffer (b - 1) % kStages goes after this barrier: every warp has finished block
     // b - 1's O product, the buffer's last reader, before it.
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
     __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
     gather_block(b + kStages - 1);
     const __nv_bfloat16* kb = sm.k[b % kStages];
@@ -546,12 +630,26 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       __syncthreads();
       continue;
     }
-    qk_to_smem<kBlock, kWarps>(sm.q, kb, sm.s, warp, lane);
+    if constexpr (kQRegs) {
+      if (b == 0) {
+        const int kbase = (warp / (kWarps / Shape::kKParts)) * Shape::kKSteps * 16;
+#pragma unroll
+        for (int ks = 0; ks < Shape::kKSteps; ++ks) load_a(qf[ks], sm.q, kLdRow, kbase + ks * 16, lane);
+      }
+      qk_frags_to_smem<kBlock, kWarps, true>(
+          [&](uint32_t (&af)[4], int step, int) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) af[i] = qf[step][i];
+          },
+          kb, sm.s, warp, lane);
+    } else {
+      qk_to_smem<kBlock, kWarps>(sm.q, kb, sm.s, warp, lane);
+    }
     __syncthreads();  // S
 
-    // Online softmax, a lane per index: heads warp and warp + kWarps.
+    // Online softmax, a lane per index: heads warp + i * kWarps.
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < kHeadsPerWarp; ++i) {
       const int h = warp + i * kWarps;
       float v = sm.s[0][h][lane];
 #pragma unroll
@@ -594,7 +692,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   }
   if (lane == 0) {
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < kHeadsPerWarp; ++i) {
       const int h = warp + i * kWarps;
       part_ml[(base + h) * 2] = m_run[i];
       part_ml[(base + h) * 2 + 1] = l_run[i];
@@ -604,19 +702,18 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
 
 // Pipelined pass 1 then the merge (a programmatic dependent); part holds T x (2048 / kRows) x 16 x
 // (512 + 2) floats.
-template <int kRows, int kStages, int kWarps>
+template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs>
 cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                              const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale,
                              int64_t num_cache_tokens, float* part, __nv_bfloat16* output, float* lse,
                              cudaStream_t stream) {
   constexpr int kSplits = kTopK / kRows;
-  const cudaError_t allowed = afg::allow_dynamic_smem<pipelined_attention_kernel<kRows, kStages, kWarps>>(
-      pipe_smem_bytes<kRows, kStages, kWarps>());
+  constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kBulk, kQRegs>;
+  const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(pipe_smem_bytes<kRows, kStages, kWarps>());
   if (allowed != cudaSuccess) return allowed;
   float* part_o = part;
   float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
-  pipelined_attention_kernel<kRows, kStages, kWarps><<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32,
-                                                       pipe_smem_bytes<kRows, kStages, kWarps>(), stream>>>(
+  kernel<<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32, pipe_smem_bytes<kRows, kStages, kWarps>(), stream>>>(
       q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;
