@@ -1,8 +1,9 @@
 // dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: baseline CUDA kernels.
 //
-// Default (DSA_ATTN_IMPL=1): split over the 2048 indices on tensor cores, then a merge; see
-// split_kv.cuh. This file keeps the first version (DSA_ATTN_IMPL=0, fp32 on CUDA cores), described
-// below, and the host entry point with the launch plan.
+// Default (DSA_ATTN_IMPL=1, DSA_ATTN_PIPE=1): split over the 2048 indices on tensor cores, each
+// CTA's rows gathered in pipelined blocks with an online softmax, then a merge; see split_kv.cuh.
+// This file keeps the first version (DSA_ATTN_IMPL=0, fp32 on CUDA cores), described below, and
+// the host entry point with the launch plan.
 //
 // Computes absorbed-MLA sparse attention: for token t and head h, over the valid entries j of
 // sparse_indices[t] (-1 = padding, anywhere in the row; an index is a token id page*64+offset
@@ -23,8 +24,8 @@
 // Indices outside [0, num_pages*64) are treated like -1 (the reference only defines -1 as
 // padding; other out-of-range values would fault there).
 // Launch: grid (16, T), block 256, about 32 KB of static shared memory. Scratch: none.
-// Measured (H200): this first version ~0.31 ms at 1 token, ~0.33 ms at 8; the default split
-// kernel 7.4-7.7 us at 1 token, 15-16 us at 6-8 tokens (NOTES.md, results/gpu).
+// Measured (H200): this first version ~0.31 ms at 1 token, ~0.33 ms at 8; the default pipelined
+// split kernel 7.3 us at 1 token, 12.3-13.9 us at 6-8 tokens (NOTES.md, results/gpu).
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
@@ -62,44 +63,53 @@
 #ifndef DSA_ATTN_CLUSTER
 #define DSA_ATTN_CLUSTER 1
 #endif
-// @tunable DSA_ATTN_PIPE: 0, 1 (default 0) when DSA_ATTN_IMPL=1
+// @tunable DSA_ATTN_PIPE: 0, 1 (default 1) when DSA_ATTN_IMPL=1
 // 1: pass 1 pipelined (split_kv.cuh, pipelined_attention_kernel): a CTA gathers its indices in
 // blocks of 32 rows through DSA_ATTN_PIPE_STAGES buffers, the next blocks' copies in flight under
 // the current block's products, online softmax across blocks, one partial per CTA. Rows per CTA:
-// DSA_ATTN_PIPE_ROWS_SMALL up to DSA_ATTN_SMALL_T tokens, DSA_ATTN_PIPE_ROWS above. Written in
-// session 11: default 0 until measured. DSA_ATTN_WARPS applies to the unpipelined pass 1 only
-// (the pipelined one has DSA_ATTN_PIPE_WARPS).
+// DSA_ATTN_PIPE_ROWS_SMALL up to DSA_ATTN_SMALL_T tokens, DSA_ATTN_PIPE_ROWS above. DSA_ATTN_WARPS
+// applies to the unpipelined pass 1 only (the pipelined one has DSA_ATTN_PIPE_WARPS). Measured
+// (H200, session 11, all 23 workloads, with 3 stages and register-held query fragments): band
+// means 1 token 7.42 -> 7.30 us, 2 tokens 8.39 -> 8.30, 6 tokens 14.43 -> 12.33, 7 tokens 15.09 ->
+// 12.58, 8 tokens 16.27 -> 13.86; 23/23 PASS, sanitizers clean. Default since.
 #ifndef DSA_ATTN_PIPE
-#define DSA_ATTN_PIPE 0
+#define DSA_ATTN_PIPE 1
 #endif
-// @tunable DSA_ATTN_PIPE_ROWS_SMALL: 32, 64, 128 (default 64) when DSA_ATTN_PIPE=1
+// @tunable DSA_ATTN_PIPE_ROWS_SMALL: 32, 64, 128 (default 32) when DSA_ATTN_PIPE=1
+// 32 (one block per CTA, 64 CTAs per token): 1 token 7.3 us; 64 (two blocks, 32 CTAs) 8.5.
 #ifndef DSA_ATTN_PIPE_ROWS_SMALL
-#define DSA_ATTN_PIPE_ROWS_SMALL 64
+#define DSA_ATTN_PIPE_ROWS_SMALL 32
 #endif
 // @tunable DSA_ATTN_PIPE_ROWS: 64, 128, 256 (default 128) when DSA_ATTN_PIPE=1
+// At 8 tokens (H200): 64 rows (256 CTAs) 15.8 us, 128 14.3, 256 (64 CTAs) 19.5.
 #ifndef DSA_ATTN_PIPE_ROWS
 #define DSA_ATTN_PIPE_ROWS 128
 #endif
-// @tunable DSA_ATTN_PIPE_STAGES: 2, 3 (default 2) when DSA_ATTN_PIPE=1
-// Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one.
+// @tunable DSA_ATTN_PIPE_STAGES: 2, 3 (default 3) when DSA_ATTN_PIPE=1
+// Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one. With register-held
+// query fragments, 8 tokens 14.39 -> 13.86 us (band means, H200).
 #ifndef DSA_ATTN_PIPE_STAGES
-#define DSA_ATTN_PIPE_STAGES 2
+#define DSA_ATTN_PIPE_STAGES 3
 #endif
 // @tunable DSA_ATTN_PIPE_WARPS: 8, 16 (default 8) when DSA_ATTN_PIPE=1
 // 16: S's K split in four parts, a head per warp in the softmax, 32 output columns per warp.
+// H200: 8 tokens 14.39 -> 14.52 us (band means, with register-held query fragments): no gain.
 #ifndef DSA_ATTN_PIPE_WARPS
 #define DSA_ATTN_PIPE_WARPS 8
 #endif
 // @tunable DSA_ATTN_PIPE_BULK: 0, 1 (default 0) when DSA_ATTN_PIPE=1
 // 1: a block's rows (and the queries) by bulk copies issued by one warp, completing on a per-stage
-// mbarrier, instead of 16-byte cp.async from every thread.
+// mbarrier, instead of 16-byte cp.async from every thread. H200: 8 tokens 14.8 -> 18.6 us, 6
+// tokens 13.5 -> 18.0: 64 small copies per block through one SM's copy engine are slower than
+// 2304 cp.async spread over the warps (FlashMLA's sparse decode gathers with plain loads too).
 #ifndef DSA_ATTN_PIPE_BULK
 #define DSA_ATTN_PIPE_BULK 0
 #endif
-// @tunable DSA_ATTN_PIPE_QREGS: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// @tunable DSA_ATTN_PIPE_QREGS: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the query's A fragments held in registers for the whole CTA instead of an ldmatrix per k step.
+// H200: 6 tokens 13.5 -> 12.4 us, 8 tokens even (14.8 -> 14.7).
 #ifndef DSA_ATTN_PIPE_QREGS
-#define DSA_ATTN_PIPE_QREGS 0
+#define DSA_ATTN_PIPE_QREGS 1
 #endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and
