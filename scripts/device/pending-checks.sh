@@ -76,10 +76,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # zero state, a chunk's length and the split scan's stage count into helpers: same operations, checked
 # by kernel_syntax.py only; every check above runs them, and `gpu-check.sh quick` first confirms them.
 # Session 11 (results/gpu/2026-11-26-h200-s11) ran that list: NARROW_LONG became the default, the
-# fallback scan paths passed their quick rows. Pending: the DSA attention's pipelined pass 1
-# (DSA_ATTN_PIPE; rows per CTA and stages beside it).
+# fallback scan paths passed their quick rows; the DSA attention's pipelined pass 1 became the
+# default (its bulk-copy and 16-warp options measured slower). Pending: the merge inside the
+# pipelined grid (DSA_ATTN_FUSED_MERGE: a cooperative launch and a grid-wide barrier).
 checks=(
-  "$attention|0c23b10c 9d4a5f21 d57eb9e1 5096e459 02d6ae9c|DSA_ATTN_PIPE=1|DSA_ATTN_PIPE=1,DSA_ATTN_PIPE_STAGES=3 DSA_ATTN_PIPE=1,DSA_ATTN_PIPE_ROWS=64,DSA_ATTN_PIPE_ROWS_SMALL=32 DSA_ATTN_PIPE=1,DSA_ATTN_PIPE_ROWS=256,DSA_ATTN_PIPE_STAGES=3,DSA_ATTN_PIPE_ROWS_SMALL=128"
+  "$attention|0c23b10c 9d4a5f21 d57eb9e1 5096e459 02d6ae9c|DSA_ATTN_FUSED_MERGE=1|DSA_ATTN_FUSED_MERGE=1,DSA_ATTN_PIPE_STAGES=2"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

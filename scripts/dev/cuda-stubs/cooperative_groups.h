@@ -1,4 +1,4 @@
-// Stand-in (see cuda_runtime.h): the cluster and block groups the baselines use.
+// Stand-in (see cuda_runtime.h): the grid, cluster and block groups the baselines use.
 #pragma once
 #include "cuda_runtime.h"
 namespace cooperative_groups {
@@ -17,6 +17,12 @@ struct cluster_group {
   void barrier_arrive() const;
   void barrier_wait() const;
 };
+struct grid_group {
+  void sync() const;
+  unsigned long long thread_rank() const;
+  unsigned long long num_blocks() const;
+};
 thread_block this_thread_block();
+grid_group this_grid();
 cluster_group this_cluster();
 }  // namespace cooperative_groups

@@ -111,6 +111,16 @@
 #ifndef DSA_ATTN_PIPE_QREGS
 #define DSA_ATTN_PIPE_QREGS 1
 #endif
+// @tunable DSA_ATTN_FUSED_MERGE: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// 1: when the pipelined grid fits on the GPU at once (<= 132 CTAs on an H100 / H200: every
+// workload's plan), it is launched cooperatively and merges its own partials after a grid-wide
+// barrier (cooperative_groups grid sync), each CTA a 1 / splits share of its token's columns: no
+// merge kernel. Why: the merge costs ~2 us at every size (DSA_ATTN_DIAG=2, session 11), a third of
+// the 1-token time. Predicted: -0.5..-1 us per call (a grid barrier instead of the merge kernel's
+// PDL hand-over and its own CTAs' start). Larger grids take the two-kernel path.
+#ifndef DSA_ATTN_FUSED_MERGE
+#define DSA_ATTN_FUSED_MERGE 0
+#endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and
 // the softmax (gathers, waits and barriers only), 2 skips the merge launch (pass 1 alone), 3 skips
@@ -328,7 +338,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   const auto launch = [&](auto split) {
 #if DSA_ATTN_PIPE
     return split_kv::launch_pipelined<decltype(split)::value, DSA_ATTN_PIPE_STAGES, DSA_ATTN_PIPE_WARPS,
-                                      DSA_ATTN_PIPE_BULK != 0, DSA_ATTN_PIPE_QREGS != 0>(
+                                      DSA_ATTN_PIPE_BULK != 0, DSA_ATTN_PIPE_QREGS != 0, DSA_ATTN_FUSED_MERGE != 0>(
 #else
     return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
 #endif

@@ -467,6 +467,65 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
                      static_cast<const float*>(part_ml), output, lse);
 }
 
+// The merge done inside pass 1 (DSA_ATTN_FUSED_MERGE): after a grid-wide barrier, CTA `split` of
+// token t merges its 1 / kSplits share of the token's 16 x 128 column quads over all kSplits
+// partials: kGroups neighbouring lanes share a quad, each summing kSplits / kGroups partials, then
+// shuffles combine them. Partials written by other CTAs of this grid are read through L2 (__ldcg).
+template <int kSplits, int kThreads>
+__device__ __forceinline__ void merge_share(const float* part_o, const float* part_ml, __nv_bfloat16* output,
+                                            float* lse, int64_t t, int split, int tid) {
+  constexpr int kQuadsPerHead = kDimCkv / 4;
+  constexpr int kQuadsPerCta = kHeads * kQuadsPerHead / kSplits;
+  constexpr int kGroups = kThreads / kQuadsPerCta;
+  constexpr int kPer = kSplits / kGroups;
+  static_assert(kGroups >= 1 && kGroups <= 32 && (kGroups & (kGroups - 1)) == 0 && kSplits % kGroups == 0,
+                "a power-of-two lane group per quad within a warp");
+  const int quad = split * kQuadsPerCta + tid / kGroups;
+  const int gi = tid % kGroups;
+  const int h = quad / kQuadsPerHead;
+  const int col = (quad % kQuadsPerHead) * 4;
+  float4 x[kPer];
+  float m[kPer], l[kPer];
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int64_t at = (t * kSplits + gi + i * kGroups) * kHeads + h;
+    x[i] = __ldcg(reinterpret_cast<const float4*>(part_o + at * kDimCkv + col));
+    m[i] = __ldcg(part_ml + at * 2);
+    l[i] = __ldcg(part_ml + at * 2 + 1);
+  }
+  float mx = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) mx = fmaxf(mx, m[i]);
+#pragma unroll
+  for (int off = 1; off < kGroups; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+  float sum = 0.f;
+  float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const float w = mx == -INFINITY ? 0.f : exp2f(m[i] - mx);  // 0 for an empty slice (m = -inf)
+    sum += w * l[i];
+    acc.x += w * x[i].x;
+    acc.y += w * x[i].y;
+    acc.z += w * x[i].z;
+    acc.w += w * x[i].w;
+  }
+#pragma unroll
+  for (int off = 1; off < kGroups; off <<= 1) {
+    sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    acc.x += __shfl_xor_sync(0xffffffffu, acc.x, off);
+    acc.y += __shfl_xor_sync(0xffffffffu, acc.y, off);
+    acc.z += __shfl_xor_sync(0xffffffffu, acc.z, off);
+    acc.w += __shfl_xor_sync(0xffffffffu, acc.w, off);
+  }
+  if (gi != 0) return;
+  const int64_t th = t * kHeads + h;
+  const float inv = mx == -INFINITY ? 0.f : 1.0f / sum;
+  __nv_bfloat162* out2 = reinterpret_cast<__nv_bfloat162*>(output + th * kDimCkv + col);
+  out2[0] = __floats2bfloat162_rn(acc.x * inv, acc.y * inv);
+  out2[1] = __floats2bfloat162_rn(acc.z * inv, acc.w * inv);
+  if (col == 0) lse[th] = mx == -INFINITY ? -INFINITY : mx + log2f(sum);
+}
+
 // --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
 // A CTA takes kRows indices of one token in blocks of kBlock (32) rows through kStages shared-memory
 // buffers: block b + kStages - 1 is gathered while block b's products run, and the softmax is online
@@ -501,12 +560,14 @@ struct PipeSmem {
 template <int kRows, int kStages, int kWarps>
 constexpr int pipe_smem_bytes() { return static_cast<int>(sizeof(PipeSmem<kRows, kStages, kWarps>)); }
 
-template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs>
+// kFusedMerge: the grid is launched cooperatively (every CTA resident) and merges the partials
+// itself after a grid-wide barrier (merge_share) instead of a second kernel.
+template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs, bool kFusedMerge>
 __global__ void __launch_bounds__(kWarps * 32)
 pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                            const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
                            const int32_t* __restrict__ sparse_indices, float sm_scale, int64_t num_cache_tokens,
-                           float* __restrict__ part_o, float* __restrict__ part_ml) {
+                           float* part_o, float* part_ml, __nv_bfloat16* output, float* lse) {
   using Smem = PipeSmem<kRows, kStages, kWarps>;
   constexpr int kBlock = Smem::kBlock;
   using Shape = typename Smem::Shape;
@@ -698,23 +759,54 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       part_ml[(base + h) * 2 + 1] = l_run[i];
     }
   }
+  if constexpr (kFusedMerge) {
+    cooperative_groups::this_grid().sync();  // every partial of the grid written and visible
+    merge_share<kSplits, kWarps * 32>(part_o, part_ml, output, lse, t, split, tid);
+  }
 }
 
-// Pipelined pass 1 then the merge (a programmatic dependent); part holds T x (2048 / kRows) x 16 x
-// (512 + 2) floats.
-template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs>
+// Pipelined pass 1 then the merge: inside the same grid when kFusedMerge allows it and the grid fits
+// on the GPU at once (a cooperative launch), else a second kernel (a programmatic dependent). part
+// holds T x (2048 / kRows) x 16 x (512 + 2) floats.
+template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs, bool kFusedMerge>
 cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                              const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale,
                              int64_t num_cache_tokens, float* part, __nv_bfloat16* output, float* lse,
                              cudaStream_t stream) {
   constexpr int kSplits = kTopK / kRows;
-  constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kBulk, kQRegs>;
-  const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(pipe_smem_bytes<kRows, kStages, kWarps>());
-  if (allowed != cudaSuccess) return allowed;
+  constexpr int kSmem = pipe_smem_bytes<kRows, kStages, kWarps>();
   float* part_o = part;
   float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
-  kernel<<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32, pipe_smem_bytes<kRows, kStages, kWarps>(), stream>>>(
-      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
+  const dim3 grid(kSplits, static_cast<unsigned>(T));
+  if constexpr (kFusedMerge) {
+    constexpr auto fused = pipelined_attention_kernel<kRows, kStages, kWarps, kBulk, kQRegs, true>;
+    cudaError_t err = afg::allow_dynamic_smem<fused>(kSmem);
+    if (err != cudaSuccess) return err;
+    // Resident CTAs: a host query of the occupancy, no device synchronization.
+    int device = 0, sms = 0, per_sm = 0;
+    if ((err = cudaGetDevice(&device)) != cudaSuccess) return err;
+    if ((err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess) return err;
+    if ((err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fused, kWarps * 32, kSmem)) != cudaSuccess) return err;
+    if (static_cast<int64_t>(grid.x) * grid.y <= static_cast<int64_t>(sms) * per_sm && DSA_ATTN_DIAG == 0) {
+      cudaLaunchConfig_t config{};
+      config.gridDim = grid;
+      config.blockDim = dim3(kWarps * 32);
+      config.dynamicSmemBytes = kSmem;
+      config.stream = stream;
+      cudaLaunchAttribute cooperative[1];
+      cooperative[0].id = cudaLaunchAttributeCooperative;
+      cooperative[0].val.cooperative = 1;
+      config.attrs = cooperative;
+      config.numAttrs = 1;
+      return cudaLaunchKernelEx(&config, fused, q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o,
+                                part_ml, output, lse);
+    }
+  }
+  constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kBulk, kQRegs, false>;
+  const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(kSmem);
+  if (allowed != cudaSuccess) return allowed;
+  kernel<<<grid, kWarps * 32, kSmem, stream>>>(q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens,
+                                               part_o, part_ml, output, lse);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;
   return afg::launch(true, merge_kernel<kSplits>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
