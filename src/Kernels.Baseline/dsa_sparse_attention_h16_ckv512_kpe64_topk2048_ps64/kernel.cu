@@ -117,7 +117,10 @@
 // barrier (cooperative_groups grid sync), each CTA a 1 / splits share of its token's columns: no
 // merge kernel. Why: the merge costs ~2 us at every size (DSA_ATTN_DIAG=2, session 11), a third of
 // the 1-token time. Predicted: -0.5..-1 us per call (a grid barrier instead of the merge kernel's
-// PDL hand-over and its own CTAs' start). Larger grids take the two-kernel path.
+// PDL hand-over and its own CTAs' start). Larger grids take the two-kernel path. Measured (H200,
+// session 11 call 8): 23/23 PASS, sanitizers clean, but slower: 1 token 7.5 -> 10.0 us, 2 tokens
+// 8.2 -> 12.0, 6 tokens 12.3 -> 12.9, 8 tokens 14.1 -> 14.2 (the cooperative launch and its grid
+// barrier cost more than the merge kernel they replace). Kept off.
 #ifndef DSA_ATTN_FUSED_MERGE
 #define DSA_ATTN_FUSED_MERGE 0
 #endif
