@@ -101,6 +101,12 @@
 // the select. Prediction: with 4 CTAs per row the per-key work per CTA drops 4x and each pass gains
 // a cluster barrier (~0.3 us): the select 17 -> ~7 us, 91-page calls 26.5 -> ~17 us, 33-45 pages
 // -20..-30%. Rows of <= 2048 tokens are written by rank 0 alone; the pass-through plan stays 1 CTA.
+// Measured (H200, session 11 call 10, us at 15 x 45 / 15 x 91 / 16 x 33 / 29 x 45 / 30 x 91 pages):
+// default 14.7 / 19.3 / 12.3 / 16.3 / 27.1; 2 CTAs 16.1 / 19.4 / 14.0 / 17.5 / 26.2; 4 CTAs 17.3 /
+// 20.5 / 15.3 / 18.6 / 26.6 (128/128 PASS, synccheck and memcheck clean); 8 CTAs 23.4 / 25.9 /
+// 20.9 / 24.9 / 48.5; 4 CTAs of 512 or 256 threads slower still. Missed: the select is not bound by
+// its per-key work; each pass's cluster barrier and remote histogram reads cost more than the
+// keys they spread. Kept at 1.
 #ifndef INDEXER_SELECT_CLUSTER
 #define INDEXER_SELECT_CLUSTER 1
 #endif
