@@ -85,8 +85,8 @@
 #ifndef DSA_ATTN_PIPE_ROWS
 #define DSA_ATTN_PIPE_ROWS 128
 #endif
-// @tunable DSA_ATTN_PIPE_STAGES: 2, 3 (default 3) when DSA_ATTN_PIPE=1
-// Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one. With register-held
+// @tunable DSA_ATTN_PIPE_STAGES: 2, 3, 4 (default 3) when DSA_ATTN_PIPE=1
+// Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one; four: ~168 KB. With register-held
 // query fragments, 8 tokens 14.39 -> 13.86 us (band means, H200).
 #ifndef DSA_ATTN_PIPE_STAGES
 #define DSA_ATTN_PIPE_STAGES 3
