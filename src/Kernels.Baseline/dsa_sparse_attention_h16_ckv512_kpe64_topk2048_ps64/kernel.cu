@@ -76,7 +76,8 @@
 #define DSA_ATTN_PIPE 1
 #endif
 // @tunable DSA_ATTN_PIPE_ROWS_SMALL: 32, 64, 128 (default 32) when DSA_ATTN_PIPE=1
-// 32 (one block per CTA, 64 CTAs per token): 1 token 7.3 us; 64 (two blocks, 32 CTAs) 8.5.
+// 32 (one block per CTA, 64 CTAs per token): 1 token 7.3 us; 64 (two blocks, 32 CTAs) 8.5 with 2
+// stages; with 3 stages and register-held Q (call 13) 7.49 -> 7.74 at 1 token, 8.26 -> 8.01 at 2.
 #ifndef DSA_ATTN_PIPE_ROWS_SMALL
 #define DSA_ATTN_PIPE_ROWS_SMALL 32
 #endif
@@ -86,7 +87,9 @@
 #define DSA_ATTN_PIPE_ROWS 128
 #endif
 // @tunable DSA_ATTN_PIPE_STAGES: 2, 3, 4 (default 3) when DSA_ATTN_PIPE=1
-// Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one; four: ~168 KB. With register-held
+// Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one; four: ~168 KB.
+// H200 (session 11 call 13, 10 workloads, band means 1 / 2 / 6 / 7 / 8 tokens): 3 stages 7.49 /
+// 8.26 / 12.09 / 12.38 / 13.93 us, 4 stages 7.20 / 8.18 / 11.80 / 12.26 / 14.06: within noise. With register-held
 // query fragments, 8 tokens 14.39 -> 13.86 us (band means, H200).
 #ifndef DSA_ATTN_PIPE_STAGES
 #define DSA_ATTN_PIPE_STAGES 3
