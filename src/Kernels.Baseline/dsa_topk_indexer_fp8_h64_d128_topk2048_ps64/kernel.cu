@@ -110,6 +110,15 @@
 #ifndef INDEXER_SELECT_CLUSTER
 #define INDEXER_SELECT_CLUSTER 1
 #endif
+// @tunable INDEXER_SELECT_PAGES_SMEM: 0, 1 (default 0)
+// 1: on the scoring plan the select copies its row of the block table (up to kSelectPageCache
+// pages) into shared memory before it waits for the scores (under the score kernel, INDEXER_PDL),
+// so placing a key's id reads its page from shared memory instead of an L2 load that depends on
+// the placement: the last step of the select's chain. Prediction (session 11): -0.5..-1 us per
+// scoring call (33-45 pages 13.3 us, 82-91 pages 23.1 us, H200).
+#ifndef INDEXER_SELECT_PAGES_SMEM
+#define INDEXER_SELECT_PAGES_SMEM 0
+#endif
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
@@ -254,6 +263,9 @@ constexpr bool kPassSpeculate = INDEXER_PASS_SPECULATE != 0;
 // shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
 constexpr int kSelectCandidates = 4096;
 constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0;
+// Block-table entries a select CTA keeps in shared memory (INDEXER_SELECT_PAGES_SMEM): rows of up
+// to 1024 pages (65536 tokens); longer rows read the table from global memory.
+constexpr int kSelectPageCache = INDEXER_SELECT_PAGES_SMEM ? 1024 : 1;
 
 // Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
 // *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
@@ -334,6 +346,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_gt;
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
+  __shared__ int32_t s_pages[kSelectPageCache];  // the row's block table (INDEXER_SELECT_PAGES_SMEM)
 
   const SelectCluster<kCluster> cluster;
   const int b = blockIdx.x / kCluster;
@@ -369,6 +382,14 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   const int lo = rank * slice < L ? rank * slice : L;
   const int n_mine = (L - lo) < slice ? (L - lo) : slice;
   const float* sc = scores + static_cast<int64_t>(b) * max_pages * kPageSize + lo;
+  // The row's pages on chip (an input: read before the wait, under the score kernel); the first
+  // barrier after the key load below publishes them.
+  const bool pages_on_chip = INDEXER_SELECT_PAGES_SMEM && max_pages <= kSelectPageCache;  // block-uniform
+  if (pages_on_chip) {
+    for (int p = tid; p < max_pages; p += kSelectThreads) s_pages[p] = bt[p];
+  }
+  // The page of row position i.
+  const auto page_of = [&](int i) { return pages_on_chip ? s_pages[i / kPageSize] : bt[i / kPageSize]; };
   wait_for_scores();  // INDEXER_PDL: the score kernel is complete and its scores visible
   const int cached = n_mine < cache_keys ? n_mine : cache_keys;
   // One read of the slice's scores (in L2: the score kernel just wrote them), keys kept on chip.
@@ -444,7 +465,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     const int gt_slot = claim_slot(gt, gt_counter, lane);
     const int eq_slot = claim_slot(eq, eq_counter, lane);
     if (gt || eq) {
-      const int32_t id = token_id(bt[i / kPageSize], i);
+      const int32_t id = token_id(page_of(i), i);
       if (gt) {
         out[gt_slot] = id;
       } else if (eq_slot < take_eq) {
@@ -479,7 +500,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       const bool on = i < n_mine && (key & mask16) == prefix16;
       const int above_slot = claim_slot(above, gt_counter, lane);
       const int c = claim_slot(on, &s_cand, lane);
-      if (above) out[above_slot] = token_id(bt[(lo + i) / kPageSize], lo + i);
+      if (above) out[above_slot] = token_id(page_of(lo + i), lo + i);
       if (on && c < kSelectCandidates) {
         s_cand_key[c] = key;
         s_cand_pos[c] = i;
