@@ -53,6 +53,14 @@ public sealed class HarnessGpuTests : IAsyncLifetime
         void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) { k<<<1, 1, 0, stream>>>(static_cast<volatile int*>(y.data)); }
         """;
 
+    // A launch the runtime refuses (1024 threads per block at most): cudaErrorInvalidConfiguration,
+    // which is not sticky.
+    private const string RefusedLaunch = """
+        #include "agentforge.h"
+        __global__ void k(const float* x, float* y, int64_t n) { if (threadIdx.x < n) y[threadIdx.x] = x[threadIdx.x]; }
+        void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) { k<<<1, 4096, 0, stream>>>(x.ptr<const float>(), y.ptr<float>(), x.numel()); }
+        """;
+
     public async ValueTask InitializeAsync()
     {
         Gpu.RequireDevice();
@@ -122,6 +130,16 @@ public sealed class HarnessGpuTests : IAsyncLifetime
         Assert.Equal(EvaluationStatus.RUNTIME_ERROR, broken.Status);
         Assert.Contains("ILLEGAL_ADDRESS", broken.Log, StringComparison.OrdinalIgnoreCase);
         var next = await EvaluateAsync(CorrectCopy, "copy-after-oob");
+        Assert.Equal(EvaluationStatus.PASSED, next.Status);
+    }
+
+    [Fact]
+    public async Task A_refused_launch_is_a_runtime_error_and_is_not_reported_again_by_the_next_candidate()
+    {
+        var refused = await EvaluateAsync(RefusedLaunch, "refused-launch");
+        Assert.Equal(EvaluationStatus.RUNTIME_ERROR, refused.Status);
+        Assert.Contains("invalid configuration", refused.Log, StringComparison.OrdinalIgnoreCase);
+        var next = await EvaluateAsync(CorrectCopy, "copy-after-refused-launch");
         Assert.Equal(EvaluationStatus.PASSED, next.Status);
     }
 

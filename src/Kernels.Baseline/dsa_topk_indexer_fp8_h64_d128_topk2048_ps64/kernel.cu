@@ -596,7 +596,10 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   const auto launch_select = [&](auto cluster_size) {
     constexpr int kCluster = decltype(cluster_size)::value;
     constexpr auto kernel = indexer_select_kernel<kCluster>;
-    if (cache_bytes > 48 * 1024) {
+    // The 48 KB default covers static and dynamic shared memory together: the scoring plan always
+    // raises the limit (once per process), so a cache of just under 48 KB plus the kernel's static
+    // arrays is not refused (max_num_pages 57-63 were, before).
+    if (scores != nullptr) {
       const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)) +
                                                                   kSelectCandidateBytes);
       if (allowed != cudaSuccess) return allowed;
