@@ -116,6 +116,12 @@
 // so placing a key's id reads its page from shared memory instead of an L2 load that depends on
 // the placement: the last step of the select's chain. Prediction (session 11): -0.5..-1 us per
 // scoring call (33-45 pages 13.3 us, 82-91 pages 23.1 us, H200).
+// Measured (session 11, calls 14-15): 128/128 PASS (call 14's 49 RUNTIME_ERRORs were a launch
+// refused for static + dynamic shared memory above 48 KB, then reported again by every later call
+// through the shim's peek; both fixed), us at 15 x 45 / 15 x 91 / 16 x 33 / 29 x 45 / 30 x 33 /
+// 30 x 91 / 4 x 34 pages 14.7 / 19.1 / 12.2 / 16.2 / 12.2 / 27.1 / 12.1 -> 14.5 / 19.0 / 12.2 /
+// 16.1 / 12.2 / 27.0 / 12.2: within noise (the block-table loads hit L2 and were not the chain's
+// long pole). Kept at 0.
 #ifndef INDEXER_SELECT_PAGES_SMEM
 #define INDEXER_SELECT_PAGES_SMEM 0
 #endif
