@@ -138,7 +138,7 @@ public sealed class HarnessGpuTests : IAsyncLifetime
     {
         var refused = await EvaluateAsync(RefusedLaunch, "refused-launch");
         Assert.Equal(EvaluationStatus.RUNTIME_ERROR, refused.Status);
-        Assert.Contains("invalid configuration", refused.Log, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("launch failed", refused.Log, StringComparison.Ordinal);
         var next = await EvaluateAsync(CorrectCopy, "copy-after-refused-launch");
         Assert.Equal(EvaluationStatus.PASSED, next.Status);
     }
