@@ -77,12 +77,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # by kernel_syntax.py only; every check above runs them, and `gpu-check.sh quick` first confirms them.
 # Session 11 (results/gpu/2026-11-26-h200-s11) ran that list: NARROW_LONG became the default, the
 # fallback scan paths passed their quick rows; the DSA attention's pipelined pass 1 became the
-# default (its bulk-copy and 16-warp options measured slower); the merge inside the pipelined grid
-# (DSA_ATTN_FUSED_MERGE) passed but was slower; the indexer's select on a cluster of CTAs per row
-# (INDEXER_SELECT_CLUSTER) passed 128/128 but was slower. Pending: the select's block-table row in
-# shared memory (INDEXER_SELECT_PAGES_SMEM); all 128 workloads if it passes.
+# default; its bulk-copy gathers, the merge inside its grid, the indexer's cluster select and its
+# block table in shared memory measured slower or even and were removed (commit 4b9d460 has them).
+# Nothing is pending: add a line here for each variant written without a GPU.
 checks=(
-  "$indexer|5db1b172 3eab2c37 b83c4150 27c3374f ed3e595b 30a90fa5 d8a73470|INDEXER_SELECT_PAGES_SMEM=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -29,7 +29,6 @@
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
-#include "afg_bulk.cuh"
 
 #include <cuda_bf16.h>
 
@@ -100,32 +99,11 @@
 #ifndef DSA_ATTN_PIPE_WARPS
 #define DSA_ATTN_PIPE_WARPS 8
 #endif
-// @tunable DSA_ATTN_PIPE_BULK: 0, 1 (default 0) when DSA_ATTN_PIPE=1
-// 1: a block's rows (and the queries) by bulk copies issued by one warp, completing on a per-stage
-// mbarrier, instead of 16-byte cp.async from every thread. H200: 8 tokens 14.8 -> 18.6 us, 6
-// tokens 13.5 -> 18.0: 64 small copies per block through one SM's copy engine are slower than
-// 2304 cp.async spread over the warps (FlashMLA's sparse decode gathers with plain loads too).
-#ifndef DSA_ATTN_PIPE_BULK
-#define DSA_ATTN_PIPE_BULK 0
-#endif
 // @tunable DSA_ATTN_PIPE_QREGS: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the query's A fragments held in registers for the whole CTA instead of an ldmatrix per k step.
 // H200: 6 tokens 13.5 -> 12.4 us, 8 tokens even (14.8 -> 14.7).
 #ifndef DSA_ATTN_PIPE_QREGS
 #define DSA_ATTN_PIPE_QREGS 1
-#endif
-// @tunable DSA_ATTN_FUSED_MERGE: 0, 1 (default 0) when DSA_ATTN_PIPE=1
-// 1: when the pipelined grid fits on the GPU at once (<= 132 CTAs on an H100 / H200: every
-// workload's plan), it is launched cooperatively and merges its own partials after a grid-wide
-// barrier (cooperative_groups grid sync), each CTA a 1 / splits share of its token's columns: no
-// merge kernel. Why: the merge costs ~2 us at every size (DSA_ATTN_DIAG=2, session 11), a third of
-// the 1-token time. Predicted: -0.5..-1 us per call (a grid barrier instead of the merge kernel's
-// PDL hand-over and its own CTAs' start). Larger grids take the two-kernel path. Measured (H200,
-// session 11 call 8): 23/23 PASS, sanitizers clean, but slower: 1 token 7.5 -> 10.0 us, 2 tokens
-// 8.2 -> 12.0, 6 tokens 12.3 -> 12.9, 8 tokens 14.1 -> 14.2 (the cooperative launch and its grid
-// barrier cost more than the merge kernel they replace). Kept off.
-#ifndef DSA_ATTN_FUSED_MERGE
-#define DSA_ATTN_FUSED_MERGE 0
 #endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and
@@ -344,7 +322,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   const auto launch = [&](auto split) {
 #if DSA_ATTN_PIPE
     return split_kv::launch_pipelined<decltype(split)::value, DSA_ATTN_PIPE_STAGES, DSA_ATTN_PIPE_WARPS,
-                                      DSA_ATTN_PIPE_BULK != 0, DSA_ATTN_PIPE_QREGS != 0, DSA_ATTN_FUSED_MERGE != 0>(
+                                      DSA_ATTN_PIPE_QREGS != 0>(
 #else
     return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
 #endif

@@ -467,65 +467,6 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
                      static_cast<const float*>(part_ml), output, lse);
 }
 
-// The merge done inside pass 1 (DSA_ATTN_FUSED_MERGE): after a grid-wide barrier, CTA `split` of
-// token t merges its 1 / kSplits share of the token's 16 x 128 column quads over all kSplits
-// partials: kGroups neighbouring lanes share a quad, each summing kSplits / kGroups partials, then
-// shuffles combine them. Partials written by other CTAs of this grid are read through L2 (__ldcg).
-template <int kSplits, int kThreads>
-__device__ __forceinline__ void merge_share(const float* part_o, const float* part_ml, __nv_bfloat16* output,
-                                            float* lse, int64_t t, int split, int tid) {
-  constexpr int kQuadsPerHead = kDimCkv / 4;
-  constexpr int kQuadsPerCta = kHeads * kQuadsPerHead / kSplits;
-  constexpr int kGroups = kThreads / kQuadsPerCta;
-  constexpr int kPer = kSplits / kGroups;
-  static_assert(kGroups >= 1 && kGroups <= 32 && (kGroups & (kGroups - 1)) == 0 && kSplits % kGroups == 0,
-                "a power-of-two lane group per quad within a warp");
-  const int quad = split * kQuadsPerCta + tid / kGroups;
-  const int gi = tid % kGroups;
-  const int h = quad / kQuadsPerHead;
-  const int col = (quad % kQuadsPerHead) * 4;
-  float4 x[kPer];
-  float m[kPer], l[kPer];
-#pragma unroll
-  for (int i = 0; i < kPer; ++i) {
-    const int64_t at = (t * kSplits + gi + i * kGroups) * kHeads + h;
-    x[i] = __ldcg(reinterpret_cast<const float4*>(part_o + at * kDimCkv + col));
-    m[i] = __ldcg(part_ml + at * 2);
-    l[i] = __ldcg(part_ml + at * 2 + 1);
-  }
-  float mx = -INFINITY;
-#pragma unroll
-  for (int i = 0; i < kPer; ++i) mx = fmaxf(mx, m[i]);
-#pragma unroll
-  for (int off = 1; off < kGroups; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-  float sum = 0.f;
-  float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-  for (int i = 0; i < kPer; ++i) {
-    const float w = mx == -INFINITY ? 0.f : exp2f(m[i] - mx);  // 0 for an empty slice (m = -inf)
-    sum += w * l[i];
-    acc.x += w * x[i].x;
-    acc.y += w * x[i].y;
-    acc.z += w * x[i].z;
-    acc.w += w * x[i].w;
-  }
-#pragma unroll
-  for (int off = 1; off < kGroups; off <<= 1) {
-    sum += __shfl_xor_sync(0xffffffffu, sum, off);
-    acc.x += __shfl_xor_sync(0xffffffffu, acc.x, off);
-    acc.y += __shfl_xor_sync(0xffffffffu, acc.y, off);
-    acc.z += __shfl_xor_sync(0xffffffffu, acc.z, off);
-    acc.w += __shfl_xor_sync(0xffffffffu, acc.w, off);
-  }
-  if (gi != 0) return;
-  const int64_t th = t * kHeads + h;
-  const float inv = mx == -INFINITY ? 0.f : 1.0f / sum;
-  __nv_bfloat162* out2 = reinterpret_cast<__nv_bfloat162*>(output + th * kDimCkv + col);
-  out2[0] = __floats2bfloat162_rn(acc.x * inv, acc.y * inv);
-  out2[1] = __floats2bfloat162_rn(acc.z * inv, acc.w * inv);
-  if (col == 0) lse[th] = mx == -INFINITY ? -INFINITY : mx + log2f(sum);
-}
-
 // --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
 // A CTA takes kRows indices of one token in blocks of kBlock (32) rows through kStages shared-memory
 // buffers: block b + kStages - 1 is gathered while block b's products run, and the softmax is online
@@ -539,12 +480,11 @@ __device__ __forceinline__ void merge_share(const float* part_o, const float* pa
 // barriers, 8 warps at ~24% issue) are the bound, not the loads. Options against that:
 //   kWarps = 16: K split in four parts for S (9 k16 steps per warp), a head per warp in the softmax,
 //     32 output columns per warp: half the chain per warp, twice the warps to hide latency;
-//   kBulk: a block's rows fetched by 64 bulk copies (cp.async.bulk, a row's 1024 ckv bytes and
-//     128 kpe bytes each) issued by one warp against a per-stage mbarrier, instead of 2304 16-byte
-//     cp.async with their address arithmetic spread over every thread (~15% of pass 1's stall
-//     samples were the gather's issue); padding rows are zero-filled by the issuing lane;
 //   kQRegs: the query's A fragments of this warp's K part loaded once per CTA into registers
-//     (9-18 x 4 registers) instead of an ldmatrix per k step of every block.
+//     (9-18 x 4 registers) instead of an ldmatrix per k step of every block (default).
+// Measured and removed (commit 7808134 has them): a block's rows by 64 bulk copies issued by one
+// warp against per-stage mbarriers (8 tokens 14.8 -> 18.6 us), and the merge inside this grid
+// after a cooperative grid barrier (1 token 7.5 -> 10.0 us); NOTES.md has the numbers.
 template <int kRows, int kStages, int kWarps>
 struct PipeSmem {
   static constexpr int kBlock = 32;
@@ -555,19 +495,16 @@ struct PipeSmem {
   float s[Shape::kKParts][kHeads][kBlock];          // raw Q K^T of the block, one slab per K part
   float alpha[kHeads];                              // 2^(m_old - m_new): O's rescale for the block
   int idx[kRows];
-  uint64_t full[kStages];                           // bulk copies of a stage landed (kBulk)
 };
 template <int kRows, int kStages, int kWarps>
 constexpr int pipe_smem_bytes() { return static_cast<int>(sizeof(PipeSmem<kRows, kStages, kWarps>)); }
 
-// kFusedMerge: the grid is launched cooperatively (every CTA resident) and merges the partials
-// itself after a grid-wide barrier (merge_share) instead of a second kernel.
-template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs, bool kFusedMerge>
+template <int kRows, int kStages, int kWarps, bool kQRegs>
 __global__ void __launch_bounds__(kWarps * 32)
 pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                            const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
                            const int32_t* __restrict__ sparse_indices, float sm_scale, int64_t num_cache_tokens,
-                           float* part_o, float* part_ml, __nv_bfloat16* output, float* lse) {
+                           float* __restrict__ part_o, float* __restrict__ part_ml) {
   using Smem = PipeSmem<kRows, kStages, kWarps>;
   constexpr int kBlock = Smem::kBlock;
   using Shape = typename Smem::Shape;
@@ -575,9 +512,8 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   constexpr int kSplits = kTopK / kRows;
   constexpr int kChunks = kDimQk / 8;  // 16-byte pieces per row (72)
   constexpr int kHeadsPerWarp = kHeads / kWarps;
-  constexpr uint32_t kRowBytes = (kDimCkv + kDimKpe) * sizeof(__nv_bfloat16);  // 1152
   static_assert(kRows % kBlock == 0 && kRows <= kWarps * 32 && kStages >= 2, "whole blocks, an index per thread");
-  static_assert(kBlock == 32, "a lane per index of a block (softmax, bulk-copy issue)");
+  static_assert(kBlock == 32, "a lane per index of a block in the softmax");
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Smem& sm = *reinterpret_cast<Smem*>(smem_raw);
   afg::pdl_launch_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
@@ -586,79 +522,37 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
 
-  if constexpr (kBulk) {
-    if (tid == 0) {
-#pragma unroll
-      for (int st = 0; st < kStages; ++st) afg::mbar_init(&sm.full[st], 1);
-      afg::mbar_init_fence();
-    }
-  }
   if (tid < kRows) {
     const int raw = sparse_indices[t * kTopK + split * kRows + tid];
     sm.idx[tid] = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens ? raw : -1;
   }
-  if constexpr (!kBulk) {
-    for (int r = warp; r < kHeads; r += kWarps) {  // query rows: part of the first copy group
-      const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
-      const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
-      for (int c = lane; c < kChunks; c += 32) {
-        const int col = c * 8;
-        cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
-      }
+  for (int r = warp; r < kHeads; r += kWarps) {  // query rows: part of the first copy group
+    const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
+    const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
+    for (int c = lane; c < kChunks; c += 32) {
+      const int col = c * 8;
+      cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
     }
   }
-  __syncthreads();  // idx (and the barriers' initialization)
+  __syncthreads();  // idx
   // Block b into buffer b % kStages; padding rows are zeros, never loaded (their P is 0, and 0 times
-  // a stale NaN would not be).
+  // a stale NaN would not be). One commit per call, issued or not, so that "all but the newest
+  // kStages - 1 groups done" means block b landed.
   const auto gather_block = [&](int b) {
-    if constexpr (kBulk) {
-      // Warp 0: lane r fetches row r of the block (two bulk copies) or zero-fills it; lane 0 arms the
-      // stage's barrier with the block's bytes first (and the query's with block 0).
-      if (warp != 0 || b >= kBlocks) return;
+    if (b < kBlocks && DSA_ATTN_DIAG != 3) {
       __nv_bfloat16* buf = sm.k[b % kStages];
-      uint64_t* bar = &sm.full[b % kStages];
-      const int idx = DSA_ATTN_DIAG == 3 ? -1 : sm.idx[b * kBlock + lane];
-      const uint32_t valid = __popc(__ballot_sync(0xffffffffu, idx >= 0));
-      if (lane == 0) afg::mbar_arrive_expect_tx(bar, valid * kRowBytes + (b == 0 ? kHeads * kRowBytes : 0u));
-      __nv_bfloat16* row_dst = buf + lane * kLdRow;
-      if (idx >= 0) {
-        afg::fence_smem_for_bulk();  // this lane's earlier zero-fill of the slot, before the copy engine writes it
-        afg::bulk_copy_to_smem(row_dst, ckv + static_cast<int64_t>(idx) * kDimCkv, kDimCkv * sizeof(__nv_bfloat16), bar);
-        afg::bulk_copy_to_smem(row_dst + kDimCkv, kpe + static_cast<int64_t>(idx) * kDimKpe, kDimKpe * sizeof(__nv_bfloat16), bar);
-      } else {
-        for (int c = 0; c < kChunks; ++c) reinterpret_cast<uint4*>(row_dst)[c] = make_uint4(0u, 0u, 0u, 0u);
-      }
-      if (b == 0 && lane < kHeads) {
-        __nv_bfloat16* q_dst = sm.q + lane * kLdRow;
-        afg::bulk_copy_to_smem(q_dst, q_nope + (t * kHeads + lane) * kDimCkv, kDimCkv * sizeof(__nv_bfloat16), bar);
-        afg::bulk_copy_to_smem(q_dst + kDimCkv, q_pe + (t * kHeads + lane) * kDimKpe, kDimKpe * sizeof(__nv_bfloat16), bar);
-      }
-    } else {
-      if (b < kBlocks && DSA_ATTN_DIAG != 3) {
-        __nv_bfloat16* buf = sm.k[b % kStages];
-        for (int r = warp; r < kBlock; r += kWarps) {
-          const int idx = sm.idx[b * kBlock + r];
-          const int64_t row = idx >= 0 ? idx : 0;
-          const __nv_bfloat16* ck = ckv + row * kDimCkv;
-          const __nv_bfloat16* kp = kpe + row * kDimKpe;
-          for (int c = lane; c < kChunks; c += 32) {
-            const int col = c * 8;
-            cp_async16(buf + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
-          }
+      for (int r = warp; r < kBlock; r += kWarps) {
+        const int idx = sm.idx[b * kBlock + r];
+        const int64_t row = idx >= 0 ? idx : 0;
+        const __nv_bfloat16* ck = ckv + row * kDimCkv;
+        const __nv_bfloat16* kp = kpe + row * kDimKpe;
+        for (int c = lane; c < kChunks; c += 32) {
+          const int col = c * 8;
+          cp_async16(buf + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
         }
       }
-      // One commit per call, issued or not, so that "all but the newest kStages - 1 groups done"
-      // means block b landed.
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
     }
-  };
-  // Waits until block b (and with block 0 the queries) landed, for this thread.
-  const auto wait_block = [&](int b) {
-    if constexpr (kBulk) {
-      afg::mbar_wait(&sm.full[b % kStages], (b / kStages) & 1);
-    } else {
-      asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
-    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
 #pragma unroll
   for (int b = 0; b < kStages - 1; ++b) gather_block(b);
@@ -680,7 +574,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   uint32_t qf[kQFrags][4];
 
   for (int b = 0; b < kBlocks; ++b) {
-    wait_block(b);
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");  // block b (and Q) landed
     // The refill of buffer (b - 1) % kStages goes after this barrier: every warp has finished block
     // b - 1's O product, the buffer's last reader, before it.
     __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
@@ -759,54 +653,24 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       part_ml[(base + h) * 2 + 1] = l_run[i];
     }
   }
-  if constexpr (kFusedMerge) {
-    cooperative_groups::this_grid().sync();  // every partial of the grid written and visible
-    merge_share<kSplits, kWarps * 32>(part_o, part_ml, output, lse, t, split, tid);
-  }
 }
 
-// Pipelined pass 1 then the merge: inside the same grid when kFusedMerge allows it and the grid fits
-// on the GPU at once (a cooperative launch), else a second kernel (a programmatic dependent). part
-// holds T x (2048 / kRows) x 16 x (512 + 2) floats.
-template <int kRows, int kStages, int kWarps, bool kBulk, bool kQRegs, bool kFusedMerge>
+// Pipelined pass 1 then the merge (a programmatic dependent); part holds T x (2048 / kRows) x 16 x
+// (512 + 2) floats.
+template <int kRows, int kStages, int kWarps, bool kQRegs>
 cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                              const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale,
                              int64_t num_cache_tokens, float* part, __nv_bfloat16* output, float* lse,
                              cudaStream_t stream) {
   constexpr int kSplits = kTopK / kRows;
   constexpr int kSmem = pipe_smem_bytes<kRows, kStages, kWarps>();
-  float* part_o = part;
-  float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
-  const dim3 grid(kSplits, static_cast<unsigned>(T));
-  if constexpr (kFusedMerge) {
-    constexpr auto fused = pipelined_attention_kernel<kRows, kStages, kWarps, kBulk, kQRegs, true>;
-    cudaError_t err = afg::allow_dynamic_smem<fused>(kSmem);
-    if (err != cudaSuccess) return err;
-    // Resident CTAs: a host query of the occupancy, no device synchronization.
-    int device = 0, sms = 0, per_sm = 0;
-    if ((err = cudaGetDevice(&device)) != cudaSuccess) return err;
-    if ((err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess) return err;
-    if ((err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fused, kWarps * 32, kSmem)) != cudaSuccess) return err;
-    if (static_cast<int64_t>(grid.x) * grid.y <= static_cast<int64_t>(sms) * per_sm && DSA_ATTN_DIAG == 0) {
-      cudaLaunchConfig_t config{};
-      config.gridDim = grid;
-      config.blockDim = dim3(kWarps * 32);
-      config.dynamicSmemBytes = kSmem;
-      config.stream = stream;
-      cudaLaunchAttribute cooperative[1];
-      cooperative[0].id = cudaLaunchAttributeCooperative;
-      cooperative[0].val.cooperative = 1;
-      config.attrs = cooperative;
-      config.numAttrs = 1;
-      return cudaLaunchKernelEx(&config, fused, q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o,
-                                part_ml, output, lse);
-    }
-  }
-  constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kBulk, kQRegs, false>;
+  constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kQRegs>;
   const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(kSmem);
   if (allowed != cudaSuccess) return allowed;
-  kernel<<<grid, kWarps * 32, kSmem, stream>>>(q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens,
-                                               part_o, part_ml, output, lse);
+  float* part_o = part;
+  float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
+  kernel<<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32, kSmem, stream>>>(
+      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;
   return afg::launch(true, merge_kernel<kSplits>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),

@@ -23,6 +23,10 @@
 //   share their top byte, and one atomic per token on one address serializes.
 // seq_lens are clamped to [0, max_pages*64]; a page id outside [0, num_pages) reads as zeros.
 // Launch plan: max_num_pages <= 32 (69 of the 128 workloads) is a single select launch.
+// Measured and removed in session 11 (commit 4b9d460 has both; NOTES.md the numbers): a row's
+// select on a cluster of 2-8 CTAs merging histograms through distributed shared memory (slower at
+// every size: a pass's cluster barrier costs more than the keys it spreads), and the row's block
+// table in shared memory for the id placement (within noise).
 // Measured (H200, GPU span; results/gpu): 2026-11-25, before the single-launch plan: 1 page 3.2 us,
 // 32 pages 4.1 us, 91 pages 89 us; 2026-11-26 with fp8 mma scores: pass-through 1.4-1.7 us,
 // 34-45 pages (B 4-8) 18-27 us, 91 pages 37 us (per-thread atomics in the select).
@@ -91,48 +95,12 @@
 #ifndef INDEXER_PDL
 #define INDEXER_PDL 1
 #endif
-// @tunable INDEXER_SELECT_CLUSTER: 1, 2, 4, 8 (default 1) when INDEXER_SELECT_COMPACT=1
-// On the scoring plan, each row's select runs on a thread block cluster of this many CTAs: CTA r
-// takes the r-th slice of the row's keys, the radix histograms are merged through distributed
-// shared memory (every CTA reads every rank's 256 bins and picks the same digit), output slots are
-// claimed on rank 0's counters (remote shared atomics, one per warp and class). Why (session 11):
-// ncu at 30 rows x 91 pages (H200): the select 17.4 us on 30 SMs (one CTA per row, latency-bound
-// chains over ~5800 keys, 5 passes) after a 12.8 us score kernel on all SMs; 102 SMs idle during
-// the select. Prediction: with 4 CTAs per row the per-key work per CTA drops 4x and each pass gains
-// a cluster barrier (~0.3 us): the select 17 -> ~7 us, 91-page calls 26.5 -> ~17 us, 33-45 pages
-// -20..-30%. Rows of <= 2048 tokens are written by rank 0 alone; the pass-through plan stays 1 CTA.
-// Measured (H200, session 11 call 10, us at 15 x 45 / 15 x 91 / 16 x 33 / 29 x 45 / 30 x 91 pages):
-// default 14.7 / 19.3 / 12.3 / 16.3 / 27.1; 2 CTAs 16.1 / 19.4 / 14.0 / 17.5 / 26.2; 4 CTAs 17.3 /
-// 20.5 / 15.3 / 18.6 / 26.6 (128/128 PASS, synccheck and memcheck clean); 8 CTAs 23.4 / 25.9 /
-// 20.9 / 24.9 / 48.5; 4 CTAs of 512 or 256 threads slower still. Missed: the select is not bound by
-// its per-key work; each pass's cluster barrier and remote histogram reads cost more than the
-// keys they spread. Kept at 1.
-#ifndef INDEXER_SELECT_CLUSTER
-#define INDEXER_SELECT_CLUSTER 1
-#endif
-// @tunable INDEXER_SELECT_PAGES_SMEM: 0, 1 (default 0)
-// 1: on the scoring plan the select copies its row of the block table (up to kSelectPageCache
-// pages) into shared memory before it waits for the scores (under the score kernel, INDEXER_PDL),
-// so placing a key's id reads its page from shared memory instead of an L2 load that depends on
-// the placement: the last step of the select's chain. Prediction (session 11): -0.5..-1 us per
-// scoring call (33-45 pages 13.3 us, 82-91 pages 23.1 us, H200).
-// Measured (session 11, calls 14-15): 128/128 PASS (call 14's 49 RUNTIME_ERRORs were a launch
-// refused for static + dynamic shared memory above 48 KB, then reported again by every later call
-// through the shim's peek; both fixed), us at 15 x 45 / 15 x 91 / 16 x 33 / 29 x 45 / 30 x 33 /
-// 30 x 91 / 4 x 34 pages 14.7 / 19.1 / 12.2 / 16.2 / 12.2 / 27.1 / 12.1 -> 14.5 / 19.0 / 12.2 /
-// 16.1 / 12.2 / 27.0 / 12.2: within noise (the block-table loads hit L2 and were not the chain's
-// long pole). Kept at 0.
-#ifndef INDEXER_SELECT_PAGES_SMEM
-#define INDEXER_SELECT_PAGES_SMEM 0
-#endif
-#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 
 namespace {
 
@@ -269,9 +237,6 @@ constexpr bool kPassSpeculate = INDEXER_PASS_SPECULATE != 0;
 // shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
 constexpr int kSelectCandidates = 4096;
 constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0;
-// Block-table entries a select CTA keeps in shared memory (INDEXER_SELECT_PAGES_SMEM): rows of up
-// to 1024 pages (65536 tokens); longer rows read the table from global memory.
-constexpr int kSelectPageCache = INDEXER_SELECT_PAGES_SMEM ? 1024 : 1;
 
 // Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
 // *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
@@ -283,14 +248,18 @@ __device__ __forceinline__ int claim_slot(bool take, int* counter, int lane) {
   return base + __popc(lanes & ((1u << lane) - 1u));
 }
 
-// The radix digit that holds the rem-th largest key: warp 0 holds the 256-bin histogram, lane l
-// bins 8l..8l+7 (c), a suffix sum over lanes finds the lane whose bins hold it and that lane walks
-// its 8 bins (no thread walks all 256). Updates prefix, mask and remaining.
-__device__ __forceinline__ void pick_digit(const uint32_t (&c)[8], int lane, int shift, uint32_t& prefix_out,
+// The radix digit that holds the rem-th largest key: warp 0 reads the 256-bin histogram, lane l
+// holding bins 8l..8l+7, a suffix sum over lanes finds the lane whose bins hold it and that lane
+// walks its 8 bins (no thread walks all 256). Updates prefix, mask and remaining.
+__device__ __forceinline__ void pick_digit(const uint32_t* hist, int lane, int shift, uint32_t& prefix_out,
                                            uint32_t& mask_out, int& remaining) {
+  uint32_t c[8];
   int mine = 0;
 #pragma unroll
-  for (int j = 0; j < 8; ++j) mine += static_cast<int>(c[j]);
+  for (int j = 0; j < 8; ++j) {
+    c[j] = hist[8 * lane + j];
+    mine += static_cast<int>(c[j]);
+  }
   int suffix = mine;  // keys in bins 8l and above
 #pragma unroll
   for (int off = 1; off < 32; off <<= 1) {
@@ -314,49 +283,20 @@ __device__ __forceinline__ void pick_digit(const uint32_t (&c)[8], int lane, int
   }
 }
 
-// kCluster > 1 (INDEXER_SELECT_CLUSTER): the row's CTAs as a thread block cluster; a no-op group
-// with kCluster = 1, where every "cluster" operation is the CTA's own.
-template <int kCluster>
-struct SelectCluster {
-  __device__ __forceinline__ int rank() const {
-    if constexpr (kCluster > 1) return static_cast<int>(cooperative_groups::this_cluster().block_rank());
-    return 0;
-  }
-  // A barrier of every thread of the cluster (of the CTA when alone), shared memory ordered.
-  __device__ __forceinline__ void sync() const {
-    if constexpr (kCluster > 1) {
-      cooperative_groups::this_cluster().sync();
-    } else {
-      __syncthreads();
-    }
-  }
-  // `p` (a shared variable of this CTA) in the CTA of rank r.
-  template <typename T>
-  __device__ __forceinline__ T* at(T* p, int r) const {
-    if constexpr (kCluster > 1) return cooperative_groups::this_cluster().map_shared_rank(p, r);
-    return p;
-  }
-};
-
-template <int kCluster>
 __global__ void __launch_bounds__(kSelectThreads)
 indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restrict__ seq_lens,
                       const int32_t* __restrict__ block_table, int max_pages, int cache_keys,
                       int32_t* __restrict__ topk_indices) {
-  static_assert(kCluster == 1 || kSelectCompact, "the cluster select is the compact one");
   extern __shared__ uint32_t s_keys[];  // cache_keys entries
-  __shared__ uint32_t s_hist[2][256];   // alternating by pass: a rank may still read the previous one
+  __shared__ uint32_t s_hist[256];
   __shared__ uint32_t s_prefix;
   __shared__ uint32_t s_mask;
   __shared__ int s_remaining;
   __shared__ int s_gt;
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
-  __shared__ int32_t s_pages[kSelectPageCache];  // the row's block table (INDEXER_SELECT_PAGES_SMEM)
 
-  const SelectCluster<kCluster> cluster;
-  const int b = blockIdx.x / kCluster;
-  const int rank = cluster.rank();
+  const int b = blockIdx.x;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int32_t* bt = block_table + static_cast<int64_t>(b) * max_pages;
   int32_t* out = topk_indices + static_cast<int64_t>(b) * kTopK;
@@ -373,8 +313,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   }
   const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
 
-  if (L <= kTopK) {  // cluster-uniform: every token is in the top-k, written by rank 0
-    if (rank != 0) return;
+  if (L <= kTopK) {  // block-uniform: every token is in the top-k
 #pragma unroll
     for (int j = 0; j < kPassPerThread; ++j) {
       const int i = tid + j * kSelectThreads;
@@ -383,25 +322,12 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     return;
   }
 
-  // This CTA's slice of the row: positions [lo, lo + n_mine) (the whole row when alone).
-  const int slice = (L + kCluster - 1) / kCluster;
-  const int lo = rank * slice < L ? rank * slice : L;
-  const int n_mine = (L - lo) < slice ? (L - lo) : slice;
-  const float* sc = scores + static_cast<int64_t>(b) * max_pages * kPageSize + lo;
-  // The row's pages on chip (an input: read before the wait, under the score kernel); the first
-  // barrier after the key load below publishes them.
-  const bool pages_on_chip = INDEXER_SELECT_PAGES_SMEM && max_pages <= kSelectPageCache;  // block-uniform
-  if (pages_on_chip) {
-    for (int p = tid; p < max_pages; p += kSelectThreads) s_pages[p] = bt[p];
-  }
-  // The page of row position i.
-  const auto page_of = [&](int i) { return pages_on_chip ? s_pages[i / kPageSize] : bt[i / kPageSize]; };
+  const float* sc = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
   wait_for_scores();  // INDEXER_PDL: the score kernel is complete and its scores visible
-  const int cached = n_mine < cache_keys ? n_mine : cache_keys;
-  // One read of the slice's scores (in L2: the score kernel just wrote them), keys kept on chip.
+  const int cached = L < cache_keys ? L : cache_keys;
+  // One read of the row's scores (in L2: the score kernel just wrote them), keys kept on chip.
 #pragma unroll 4
   for (int i = tid; i < cached; i += kSelectThreads) s_keys[i] = float_key(sc[i]);
-  // Key of slice position i (row position lo + i).
   const auto key_at = [&](int i) { return i < cached ? s_keys[i] : float_key(sc[i]); };
   if (tid == 0) {
     s_prefix = 0u;
@@ -415,12 +341,8 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   // prefix number kTopK - s_remaining.
   // One radix pass over n keys (key_of(c, key) -> whether c is a key of the row, and the key):
   // the histogram of the next 8 bits of the keys on the prefix, then warp 0 picks the digit.
-  // With a cluster: each CTA's histogram of its own keys, then every CTA sums all ranks' bins and
-  // picks the same digit.
-  int pass_index = 0;
   const auto radix_pass = [&](int shift, int n, auto&& key_of) {
-    uint32_t* hist = s_hist[pass_index++ & 1];
-    for (int i = tid; i < 256; i += kSelectThreads) hist[i] = 0u;
+    for (int i = tid; i < 256; i += kSelectThreads) s_hist[i] = 0u;
     __syncthreads();  // the cleared histogram, the keys, the previous pass's digit
     const uint32_t prefix = s_prefix;
     const uint32_t mask = s_mask;
@@ -432,22 +354,13 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       const bool counted = c < n && key_of(c, key) && (key & mask) == prefix;
       const uint32_t bin = counted ? (key >> shift) & 0xffu : 0x100u;  // 0x100: not counted
       const uint32_t same = __match_any_sync(0xffffffffu, bin);
-      if (counted && (__ffs(same) - 1) == lane) atomicAdd(&hist[bin], static_cast<uint32_t>(__popc(same)));
+      if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
     }
-    cluster.sync();  // every rank's histogram of this pass complete
+    __syncthreads();
     if (warp == 0) {
-      uint32_t c[8];
-#pragma unroll
-      for (int j = 0; j < 8; ++j) c[j] = hist[8 * lane + j];
-#pragma unroll
-      for (int r = 1; r < kCluster; ++r) {
-        const uint32_t* other = cluster.at(hist, (rank + r) % kCluster);
-#pragma unroll
-        for (int j = 0; j < 8; ++j) c[j] += other[8 * lane + j];
-      }
       uint32_t p = prefix, m = mask;
       int rem = s_remaining;
-      pick_digit(c, lane, shift, p, m, rem);
+      pick_digit(s_hist, lane, shift, p, m, rem);
       if (m != mask) {  // the one lane that found the digit (its mask grew; s_remaining may be changing)
         s_prefix = p;
         s_mask = m;
@@ -462,16 +375,13 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   };
   // Places key `key` of row position i (gt: above the threshold; eq: equal to it) by warp-
   // aggregated slots: one shared atomic per warp and class, lanes placed by ballot rank.
-  // Output slots are the row's: rank 0's counters (remote shared atomics from the other ranks).
-  int* const gt_counter = cluster.at(&s_gt, 0);
-  int* const eq_counter = cluster.at(&s_eq, 0);
   const auto place = [&](bool valid, uint32_t key, int i, uint32_t thr, int n_gt, int take_eq) {
     const bool gt = valid && key > thr;
     const bool eq = valid && key == thr;
-    const int gt_slot = claim_slot(gt, gt_counter, lane);
-    const int eq_slot = claim_slot(eq, eq_counter, lane);
+    const int gt_slot = claim_slot(gt, &s_gt, lane);
+    const int eq_slot = claim_slot(eq, &s_eq, lane);
     if (gt || eq) {
-      const int32_t id = token_id(page_of(i), i);
+      const int32_t id = token_id(bt[i / kPageSize], i);
       if (gt) {
         out[gt_slot] = id;
       } else if (eq_slot < take_eq) {
@@ -492,21 +402,21 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       place(i < L, key, i, thr, n_gt, take_eq);
     }
   } else {
-    radix_pass(24, n_mine, row_key);
-    radix_pass(16, n_mine, row_key);
+    radix_pass(24, L, row_key);
+    radix_pass(16, L, row_key);
     // One scan: keys above the threshold's 16-bit prefix are in the top-k (placed now, as "gt"),
     // keys on it are the candidates for the last two passes.
     uint32_t* s_cand_key = s_keys + cache_keys;
     int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
     const uint32_t prefix16 = s_prefix, mask16 = s_mask;
-    for (int base = 0; base < n_mine; base += kSelectThreads) {
+    for (int base = 0; base < L; base += kSelectThreads) {
       const int i = base + tid;
-      const uint32_t key = i < n_mine ? key_at(i) : 0u;
-      const bool above = i < n_mine && (key & mask16) > prefix16;
-      const bool on = i < n_mine && (key & mask16) == prefix16;
-      const int above_slot = claim_slot(above, gt_counter, lane);
+      const uint32_t key = i < L ? key_at(i) : 0u;
+      const bool above = i < L && (key & mask16) > prefix16;
+      const bool on = i < L && (key & mask16) == prefix16;
+      const int above_slot = claim_slot(above, &s_gt, lane);
       const int c = claim_slot(on, &s_cand, lane);
-      if (above) out[above_slot] = token_id(page_of(lo + i), lo + i);
+      if (above) out[above_slot] = token_id(bt[i / kPageSize], i);
       if (on && c < kSelectCandidates) {
         s_cand_key[c] = key;
         s_cand_pos[c] = i;
@@ -516,7 +426,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     const int n_cand = s_cand;
     const bool fits = n_cand <= kSelectCandidates;  // block-uniform
     // The candidates: the kept ones, or (too many) the row's keys on the prefix.
-    const int n = fits ? n_cand : n_mine;
+    const int n = fits ? n_cand : L;
     const auto cand_key = [&](int c, uint32_t& key) {
       key = fits ? s_cand_key[c] : key_at(c);
       return fits || (key & mask16) == prefix16;
@@ -530,9 +440,8 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       const int c = base + tid;
       uint32_t key = 0u;
       const bool valid = c < n && cand_key(c, key);
-      place(valid, key, valid ? lo + (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
+      place(valid, key, valid ? (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
     }
-    cluster.sync();  // rank 0's counters and every rank's histograms stay until no rank uses them
   }
 }
 
@@ -592,54 +501,28 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
         scores);
 #endif
   }
-  // Scores exist only on the scoring plan; the pass-through launch needs no key cache. On the
-  // scoring plan a row's select is a cluster of INDEXER_SELECT_CLUSTER CTAs, each caching its slice.
-  const int cluster = scores == nullptr ? 1 : INDEXER_SELECT_CLUSTER;
-  const int64_t slice_keys = (max_pages * kPageSize + cluster - 1) / cluster;
-  const int cache_keys = scores == nullptr ? 0 : static_cast<int>(std::min<int64_t>(slice_keys, kSelectCacheKeys));
+  // Scores exist only on the scoring plan; the pass-through launch needs no key cache.
+  const int cache_keys = scores == nullptr ? 0 : static_cast<int>(std::min<int64_t>(max_pages * kPageSize, kSelectCacheKeys));
   // The key cache, then (INDEXER_SELECT_COMPACT, scoring plan only) the candidate buffer.
   const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t) + (scores == nullptr ? 0 : kSelectCandidateBytes);
-  const auto launch_select = [&](auto cluster_size) {
-    constexpr int kCluster = decltype(cluster_size)::value;
-    constexpr auto kernel = indexer_select_kernel<kCluster>;
-    // The 48 KB default covers static and dynamic shared memory together: the scoring plan always
-    // raises the limit (once per process), so a cache of just under 48 KB plus the kernel's static
-    // arrays is not refused (max_num_pages 57-63 were, before).
-    if (scores != nullptr) {
-      const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)) +
-                                                                  kSelectCandidateBytes);
-      if (allowed != cudaSuccess) return allowed;
-    }
-    cudaLaunchConfig_t config{};
-    config.gridDim = dim3(static_cast<unsigned>(B * kCluster));
-    config.blockDim = dim3(kSelectThreads);
-    config.dynamicSmemBytes = cache_bytes;
-    config.stream = stream;
-    cudaLaunchAttribute attributes[2];
-    unsigned count = 0;
-    if (INDEXER_PDL && scores != nullptr) {  // a dependent launch only behind this call's own score kernel
-      attributes[count].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-      attributes[count].val.programmaticStreamSerializationAllowed = 1;
-      ++count;
-    }
-    if (kCluster > 1) {
-      attributes[count].id = cudaLaunchAttributeClusterDimension;
-      attributes[count].val.clusterDim.x = kCluster;
-      attributes[count].val.clusterDim.y = 1;
-      attributes[count].val.clusterDim.z = 1;
-      ++count;
-    }
-    config.attrs = attributes;
-    config.numAttrs = count;
-    return cudaLaunchKernelEx(&config, kernel, static_cast<const float*>(scores), seq_lens.ptr<const int32_t>(),
-                              block_table.ptr<const int32_t>(), static_cast<int>(max_pages), cache_keys,
-                              topk_indices.ptr<int32_t>());
-  };
-  cudaError_t launch_err = cluster == 1 ? launch_select(std::integral_constant<int, 1>{})
-                                        : launch_select(std::integral_constant<int, INDEXER_SELECT_CLUSTER>{});
-  // The score kernel's launch error too (the <<<>>> launch's cudaGetLastError used to report it);
-  // peeked, so the binding still returns it as this call's failure.
-  if (launch_err == cudaSuccess) launch_err = cudaPeekAtLastError();
+  // The 48 KB default covers static and dynamic shared memory together: the scoring plan always
+  // raises the limit (once per process), so a cache of just under 48 KB plus the kernel's static
+  // arrays is not refused (a cache just under 48 KB, max_num_pages about 60-64, was, before
+  // session 11).
+  cudaError_t launch_err = scores != nullptr
+                               ? afg::allow_dynamic_smem<indexer_select_kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)) +
+                                                                               kSelectCandidateBytes)
+                               : cudaSuccess;
+  if (launch_err == cudaSuccess) {
+    // A dependent launch only behind this call's own score kernel (INDEXER_PDL).
+    launch_err = afg::launch(INDEXER_PDL && scores != nullptr, indexer_select_kernel, dim3(static_cast<unsigned>(B)),
+                             dim3(kSelectThreads), cache_bytes, stream, static_cast<const float*>(scores),
+                             seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
+                             cache_keys, topk_indices.ptr<int32_t>());
+    // The score kernel's launch error too (the <<<>>> launch's cudaGetLastError used to report it);
+    // peeked, so the binding still returns it as this call's failure.
+    if (launch_err == cudaSuccess) launch_err = cudaPeekAtLastError();
+  }
   if (scores != nullptr) cudaFreeAsync(scores, stream);
   if (launch_err != cudaSuccess)
     std::fprintf(stderr, "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: launch failed: %s\n",
