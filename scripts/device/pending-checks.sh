@@ -79,8 +79,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # fallback scan paths passed their quick rows; the DSA attention's pipelined pass 1 became the
 # default; its bulk-copy gathers, the merge inside its grid, the indexer's cluster select and its
 # block table in shared memory measured slower or even and were removed (commit 4b9d460 has them).
-# Nothing is pending: add a line here for each variant written without a GPU.
+# Pending (written after session 11's last GPU call): the indexer's binned select
+# (INDEXER_SELECT_BINNED: a 4096-bin histogram, then the threshold bin's candidates ranked
+# directly), at 91, 45, 33 and 34 pages and on a pass-through row; all 128 workloads if it passes.
 checks=(
+  "$indexer|5db1b172 3eab2c37 b83c4150 27c3374f ed3e595b 30a90fa5 d8a73470 30cecff1|INDEXER_SELECT_BINNED=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

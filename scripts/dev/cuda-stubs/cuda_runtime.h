@@ -113,6 +113,8 @@ unsigned __ballot_sync(unsigned, int);
 int __any_sync(unsigned, int);
 int __all_sync(unsigned, int);
 template <class T> unsigned __match_any_sync(unsigned, T);
+unsigned __reduce_max_sync(unsigned, unsigned);
+unsigned __reduce_min_sync(unsigned, unsigned);
 unsigned __activemask();
 int __ffs(int);
 int __ffsll(long long);

@@ -55,6 +55,23 @@
 #ifndef INDEXER_SELECT_COMPACT
 #define INDEXER_SELECT_COMPACT 1
 #endif
+// @tunable INDEXER_SELECT_BINNED: 0, 1 (default 0) when INDEXER_SELECT_COMPACT=1
+// 1: the select in fewer phases, as vLLM's and TensorRT-LLM's decode top-k do (one fine histogram,
+// then only the threshold bin refined): the row's largest and smallest keys, one 4096-bin
+// histogram of the keys' distance below the largest ((max - key) >> shift on the order-preserving
+// keys, the shift that fits max - min into 12 bits: ~8 bins per binade on scores of both signs, as
+// the workloads' are), a block scan for the bin of the 2048-th key, one scan
+// that writes every key above that bin and keeps the bin's keys as candidates, then the bin's
+// candidates ranked directly (key, then position: a total order, each its own slot) when there
+// are at most kSelectDirectMax of them, else the 8-bit radix passes over them. Why (session 11):
+// ncu put the select at 17.4 us of a 30 x 91-page call, latency-bound phases (each radix pass is a
+// clear, a count, a pick and three barriers) on 30 SMs; the compact select runs four passes and
+// three full scans. Prediction: the select -20..-30%, 82-91-page calls 23.1 -> ~19 us, 33-45 pages
+// 13.2 -> ~11.5 us; pass-through unchanged. Written in session 11 after the last GPU call, its
+// logic replayed on random rows by scripts/dev/emulate_binned_select.py: not yet built by nvcc.
+#ifndef INDEXER_SELECT_BINNED
+#define INDEXER_SELECT_BINNED 0
+#endif
 // @tunable INDEXER_SCORE_IMPL: 0, 1 (default 1)
 // 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync
 // m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). H200, 91 pages: 89.7 us with 0,
@@ -237,6 +254,17 @@ constexpr bool kPassSpeculate = INDEXER_PASS_SPECULATE != 0;
 // shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
 constexpr int kSelectCandidates = 4096;
 constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0;
+// INDEXER_SELECT_BINNED: the fine histogram (bins of (max key - key) >> shift, bin 0 the largest
+// keys), and how many candidates in the threshold bin are ranked directly (each compares itself
+// with all of them: n^2 / threads steps, ~0.5 us at 128). scripts/dev/emulate_binned_select.py
+// replays the algorithm: on rows like the workloads' (sums over 64 heads of relu(q.k) times a
+// normal weight) the threshold bin holds 37-93 keys.
+constexpr bool kSelectBinned = INDEXER_SELECT_BINNED != 0;
+constexpr int kSelectBins = 4096;
+constexpr int kSelectBinBits = 12;
+constexpr int kSelectDirectMax = 128;
+static_assert(!kSelectBinned || (kSelectCompact && kSelectBins % kSelectThreads == 0 && kSelectBins == 1 << kSelectBinBits),
+              "the binned select is a compact one, whole bins per thread");
 
 // Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
 // *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
@@ -295,6 +323,12 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_gt;
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
+  __shared__ uint32_t s_bins[kSelectBinned ? kSelectBins : 1];  // INDEXER_SELECT_BINNED
+  __shared__ uint32_t s_warp_max[kSelectThreads / 32];
+  __shared__ uint32_t s_warp_min[kSelectThreads / 32];
+  __shared__ int s_warp_total[kSelectThreads / 32];
+  __shared__ int s_thr_bin;
+  __shared__ int s_above;
 
   const int b = blockIdx.x;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -400,6 +434,131 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       const int i = base + tid;
       const uint32_t key = i < L ? key_at(i) : 0u;
       place(i < L, key, i, thr, n_gt, take_eq);
+    }
+  } else if constexpr (kSelectBinned) {
+    constexpr int kWarps = kSelectThreads / 32;
+    uint32_t* s_cand_key = s_keys + cache_keys;
+    int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
+    // 1. The row's largest and smallest keys (each thread reads back the keys it cached itself),
+    // the bins cleared; bins of (max - key) >> shift with max - min fitting 12 bits.
+    uint32_t my_max = 0u, my_min = 0xffffffffu;
+    for (int i = tid; i < L; i += kSelectThreads) {
+      const uint32_t key = key_at(i);
+      my_max = key > my_max ? key : my_max;
+      my_min = key < my_min ? key : my_min;
+    }
+    for (int i = tid; i < kSelectBins; i += kSelectThreads) s_bins[i] = 0u;
+    my_max = __reduce_max_sync(0xffffffffu, my_max);
+    my_min = __reduce_min_sync(0xffffffffu, my_min);
+    if (lane == 0) {
+      s_warp_max[warp] = my_max;
+      s_warp_min[warp] = my_min;
+    }
+    __syncthreads();  // the warps' extremes, the cleared bins
+    uint32_t kmax = s_warp_max[0], kmin = s_warp_min[0];
+#pragma unroll
+    for (int w = 1; w < kWarps; ++w) {
+      kmax = s_warp_max[w] > kmax ? s_warp_max[w] : kmax;
+      kmin = s_warp_min[w] < kmin ? s_warp_min[w] : kmin;
+    }
+    const int span_bits = 32 - __clz(static_cast<int>(kmax - kmin));  // 0 when every key is equal
+    const int shift = span_bits > kSelectBinBits ? span_bits - kSelectBinBits : 0;
+    const auto bin_of = [&](uint32_t key) { return (kmax - key) >> shift; };  // < 4096
+    // 2. The histogram, warp-aggregated like the radix passes' (neighbouring keys share bins).
+    for (int base = 0; base < L; base += kSelectThreads) {
+      const int i = base + tid;
+      const uint32_t bin = i < L ? bin_of(key_at(i)) : 0xffffffffu;
+      const uint32_t same = __match_any_sync(0xffffffffu, bin);
+      if (i < L && (__ffs(same) - 1) == lane) atomicAdd(&s_bins[bin], static_cast<uint32_t>(__popc(same)));
+    }
+    __syncthreads();
+    // 3. The bin of the 2048-th largest key: thread t sums bins [t kPer, (t + 1) kPer), a block
+    // prefix sum over threads, and the one thread whose bins cross 2048 walks them.
+    constexpr int kPer = kSelectBins / kSelectThreads;
+    uint32_t counts[kPer];
+    int mine = 0;
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      counts[j] = s_bins[tid * kPer + j];
+      mine += static_cast<int>(counts[j]);
+    }
+    int inclusive = mine;
+#pragma unroll
+    for (int off = 1; off < 32; off <<= 1) {
+      const int v = __shfl_up_sync(0xffffffffu, inclusive, off);
+      if (lane >= off) inclusive += v;
+    }
+    if (lane == 31) s_warp_total[warp] = inclusive;
+    __syncthreads();
+    int before = inclusive - mine;
+    for (int w = 0; w < warp; ++w) before += s_warp_total[w];
+    if (before < kTopK && before + mine >= kTopK) {  // exactly one thread (L > 2048 keys in all)
+      int acc = before;
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) {
+        if (acc + static_cast<int>(counts[j]) >= kTopK) {
+          s_thr_bin = tid * kPer + j;
+          s_above = acc;
+          break;
+        }
+        acc += static_cast<int>(counts[j]);
+      }
+    }
+    __syncthreads();
+    const uint32_t thr_bin = static_cast<uint32_t>(s_thr_bin);
+    const int above = s_above;      // keys in the bins above: all in the top-k
+    const int rem = kTopK - above;  // how many of the threshold bin's keys to take (>= 1)
+    // 4. One scan: keys above the bin to the output, the bin's keys kept as candidates.
+    for (int base = 0; base < L; base += kSelectThreads) {
+      const int i = base + tid;
+      const uint32_t key = i < L ? key_at(i) : 0u;
+      const uint32_t bin = i < L ? bin_of(key) : 0xffffffffu;
+      const bool take = bin < thr_bin;
+      const bool on = bin == thr_bin;
+      const int take_slot = claim_slot(take, &s_gt, lane);
+      const int c = claim_slot(on, &s_cand, lane);
+      if (take) out[take_slot] = token_id(bt[i / kPageSize], i);
+      if (on && c < kSelectCandidates) {
+        s_cand_key[c] = key;
+        s_cand_pos[c] = i;
+      }
+    }
+    __syncthreads();
+    const int n_cand = s_cand;
+    const bool fits = n_cand <= kSelectCandidates;  // block-uniform
+    if (fits && n_cand <= kSelectDirectMax) {
+      // 5a. Each candidate's rank among the bin's keys (larger key first, then smaller position:
+      // a total order), its own output slot when it is among the first rem.
+      for (int c = tid; c < n_cand; c += kSelectThreads) {
+        const uint32_t key = s_cand_key[c];
+        const int pos = s_cand_pos[c];
+        int rank = 0;
+        for (int o = 0; o < n_cand; ++o) {
+          const uint32_t other = s_cand_key[o];
+          rank += other > key || (other == key && s_cand_pos[o] < pos) ? 1 : 0;
+        }
+        if (rank < rem) out[above + rank] = token_id(bt[pos / kPageSize], pos);
+      }
+    } else {
+      // 5b. Too many for that: the rem-th largest of the bin's keys by 8-bit radix passes over them
+      // (or over the row's keys in the bin when they did not fit), then the placement.
+      if (tid == 0) s_remaining = rem;  // s_prefix and s_mask are 0 from the start
+      const int n = fits ? n_cand : L;
+      const auto cand_key = [&](int c, uint32_t& key) {
+        key = fits ? s_cand_key[c] : key_at(c);
+        return fits || bin_of(key) == thr_bin;
+      };
+#pragma unroll 1
+      for (int pass = 0; pass < 4; ++pass) radix_pass(24 - 8 * pass, n, cand_key);
+      const uint32_t thr = s_prefix;
+      const int take_eq = s_remaining;
+      const int n_gt = kTopK - take_eq;  // the keys above the bin are counted in s_gt already
+      for (int base = 0; base < n; base += kSelectThreads) {
+        const int c = base + tid;
+        uint32_t key = 0u;
+        const bool valid = c < n && cand_key(c, key);
+        place(valid, key, valid ? (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
+      }
     }
   } else {
     radix_pass(24, L, row_key);

@@ -56,6 +56,18 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_binned_select_replay_finds_a_valid_top_k_on_every_kind_of_row()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        var script = Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", "emulate_binned_select.py");
+
+        var (exitCode, output) = PythonScript.Run(script, "--self-test");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("self-test passed", output);
+    }
+
+    [Fact]
     public void Side_loaded_ptx_headers_hold_the_ptx_exactly_behind_the_pack_checkers_marker()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
