@@ -82,8 +82,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending (written after session 11's last GPU call): the indexer's binned select
 # (INDEXER_SELECT_BINNED: a 4096-bin histogram, then the threshold bin's candidates ranked
 # directly), at 91, 45, 33 and 34 pages and on a pass-through row; all 128 workloads if it passes.
+# Also pending: the DSA merge with every warp computing its own slices' weights
+# (DSA_ATTN_MERGE_WARP_WEIGHTS; all 23 workloads if it passes).
 checks=(
   "$indexer|5db1b172 3eab2c37 b83c4150 27c3374f ed3e595b 30a90fa5 d8a73470 30cecff1|INDEXER_SELECT_BINNED=1"
+  "$attention|0c23b10c 9d4a5f21 b7668cfd d57eb9e1 5096e459 02d6ae9c|DSA_ATTN_MERGE_WARP_WEIGHTS=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -105,6 +105,15 @@
 #ifndef DSA_ATTN_PIPE_QREGS
 #define DSA_ATTN_PIPE_QREGS 1
 #endif
+// @tunable DSA_ATTN_MERGE_WARP_WEIGHTS: 0, 1 (default 0) when DSA_ATTN_IMPL=1
+// 1: every merge warp reads all slices' (m, l) and computes its own four slices' weights, instead
+// of warp 0 computing them into shared memory behind a barrier. Why (session 11): the merge costs
+// ~2 us at every size (DSA_ATTN_DIAG=2) and is a chain of load, reduce, barrier, weighted sum,
+// barrier, store. Prediction: -0.1..-0.3 us per call (one barrier and a shared-memory round trip
+// fewer). Written after session 11's last GPU call: not yet built by nvcc.
+#ifndef DSA_ATTN_MERGE_WARP_WEIGHTS
+#define DSA_ATTN_MERGE_WARP_WEIGHTS 0
+#endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and
 // the softmax (gathers, waits and barriers only), 2 skips the merge launch (pass 1 alone), 3 skips

@@ -350,6 +350,10 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
              __nv_bfloat16* __restrict__ output, float* __restrict__ lse) {
   constexpr int kWarps = kSplits / 4;
   static_assert(kSplits % 4 == 0 && kSplits <= 64, "four slices per warp, two per lane for the weights");
+  // DSA_ATTN_MERGE_WARP_WEIGHTS: every warp reads all slices' (m, l) and computes its own slices'
+  // weights, so no barrier stands between the loads and the weighted sums; else warp 0 computes
+  // them into shared memory for all.
+  constexpr bool kWarpWeights = DSA_ATTN_MERGE_WARP_WEIGHTS != 0;
   const int h = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int chunk = blockIdx.z;
@@ -363,9 +367,10 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
 #pragma unroll
   for (int i = 0; i < 4; ++i)
     x[i] = *reinterpret_cast<const float4*>(part_o + ((t * kSplits + warp * 4 + i) * kHeads + h) * kDimCkv + d);
-  if (warp == 0) {
-    float m_part[2], l_part[2];
-    float mx = -INFINITY;
+  // The slices' maximum (base 2) and the weights 2^(m - max), a lane per slice (two per lane).
+  float mx = -INFINITY, sum = 0.f;
+  float m_part[2], l_part[2];
+  if (kWarpWeights || warp == 0) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int s = lane + 32 * i;
@@ -376,27 +381,33 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
-    float sum = 0.f;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int s = lane + 32 * i;
       const float w = mx == -INFINITY ? 0.f : exp2f(m_part[i] - mx);  // 0 for an empty slice (m = -inf)
-      if (s < kSplits) s_w[s] = w;
+      if (!kWarpWeights && s < kSplits) s_w[s] = w;
       sum += w * l_part[i];
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-    if (lane == 0) {
+    if (!kWarpWeights && lane == 0) {
       s_total[0] = mx;
       s_total[1] = sum;
     }
   }
-  __syncthreads();  // s_w, s_total
+  if constexpr (!kWarpWeights) __syncthreads();  // s_w, s_total
   // An empty slice holds zeros and weighs 0, so no branch is needed.
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    const float w = s_w[warp * 4 + i];
+    float w;
+    if constexpr (kWarpWeights) {
+      const int s = warp * 4 + i;  // warp-uniform: the lane holding slice s gives its m
+      const float ms = __shfl_sync(0xffffffffu, s < 32 ? m_part[0] : m_part[1], s % 32);
+      w = mx == -INFINITY ? 0.f : exp2f(ms - mx);
+    } else {
+      w = s_w[warp * 4 + i];
+    }
     acc.x += w * x[i].x;
     acc.y += w * x[i].y;
     acc.z += w * x[i].z;
@@ -413,7 +424,10 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
     acc.z += y.z;
     acc.w += y.w;
   }
-  const float mx = s_total[0], sum = s_total[1];
+  if constexpr (!kWarpWeights) {
+    mx = s_total[0];
+    sum = s_total[1];
+  }
   const int64_t th = t * kHeads + h;
   const float inv = mx == -INFINITY ? 0.f : 1.0f / sum;
   __nv_bfloat162* out2 = reinterpret_cast<__nv_bfloat162*>(output + th * kDimCkv + d);
