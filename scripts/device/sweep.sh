@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times a baseline under several settings of its declared tunable parameters on a few workloads.
 #   scripts/device/sweep.sh DEFINITION "WORKLOAD_PREFIXES" "NAME=V,NAME=V" "NAME=V,..." ...
-# One line per setting: latency per workload (CUDA events, L2 flushed, 1 trial), table last.
+# One line per setting: latency per workload (CUDA events, L2 flushed, 1 trial), table last; a
+# failing setting shows its trials' median as ~N us (DSA_ATTN_DIAG-style measurement aids).
 # SWEEP_ARGS adds bench arguments to every setting, e.g. SWEEP_ARGS="--target portable".
 # SWEEP_TIMEOUT (seconds, default 240) ends a setting's bench: a variant that hangs (session 7: a
 # setmaxnreg split that waited forever) costs that much device time, not the whole call.
@@ -36,7 +37,10 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {}
 for r in rows:
-    by.setdefault(r["candidate"], {})[str(r["axes"])] = (r["status"], r["latency_ms"], r["floor_ratio"])
+    # An INCORRECT run (a DIAG setting that skips work, say) has no latency_ms; its trials were timed
+    # all the same: their median stands in, marked with "~".
+    trials = sorted(t for t in (r.get("trial_latencies_ms") or []) if t)
+    by.setdefault(r["candidate"], {})[str(r["axes"])] = (r["status"], r["latency_ms"], r["floor_ratio"], trials[len(trials) // 2] if trials else None)
 axes = sorted({a for v in by.values() for a in v})
 def setting(name):
     """The candidate's -D settings (the part in brackets) and a build-target suffix (@portable), or "default"."""
@@ -47,6 +51,13 @@ def setting(name):
 width = max([len("setting")] + [len(setting(n)) for n in by])
 print("setting".ljust(width), *[a[:24].rjust(26) for a in axes])
 for name, v in by.items():
-    cells = [f"{v[a][0][:4]} {v[a][1]*1e3:7.1f}us {v[a][2]:5.2f}x" if a in v and v[a][1] else (v[a][0] if a in v else "-") for a in axes]
+    def cell(a):
+        if a not in v:
+            return "-"
+        status, latency, floor, trial = v[a]
+        if latency:
+            return f"{status[:4]} {latency*1e3:7.1f}us {floor:5.2f}x"
+        return f"{status[:4]} ~{trial*1e3:6.1f}us" if trial else status
+    cells = [cell(a) for a in axes]
     print(setting(name).ljust(width), *[c.rjust(26) for c in cells])
 PY
