@@ -45,20 +45,21 @@
 #define DSA_ATTN_IMPL 1
 #endif
 // @tunable DSA_ATTN_SMALL_T: 0, 2, 8 (default 2) when DSA_ATTN_IMPL=1
-// Calls of at most this many tokens split into slices of 32 indices (64 CTAs per token), larger
-// ones into slices of 64 (32 CTAs per token, T x 32 fill the GPU from a few tokens on).
+// Calls of at most this many tokens take the small slices: DSA_ATTN_PIPE_ROWS_SMALL rows per CTA
+// (32: 64 CTAs per token) in the pipelined pass 1, 32 in the unpipelined one; larger calls take
+// DSA_ATTN_PIPE_ROWS (128: 16 CTAs per token), or 64 unpipelined (32 CTAs per token).
 #ifndef DSA_ATTN_SMALL_T
 #define DSA_ATTN_SMALL_T 2
 #endif
 // @tunable DSA_ATTN_WARPS: 4, 8 (default 8) when DSA_ATTN_IMPL=1
-// Warps per split-attention CTA (DSA_ATTN_IMPL=1).
+// Warps per split-attention CTA of the unpipelined pass 1 (DSA_ATTN_PIPE=0).
 #ifndef DSA_ATTN_WARPS
 #define DSA_ATTN_WARPS 8
 #endif
 // @tunable DSA_ATTN_CLUSTER: 1, 8 (default 1) when DSA_ATTN_IMPL=1
 // 8: clusters of 8 split CTAs merge their slices in distributed shared memory before writing
-// partials (split_kv.cuh), so the merge kernel reads 8x fewer. Written without a GPU: default 1
-// until measured.
+// partials (split_kv.cuh), so the merge kernel reads 8x fewer; the unpipelined pass 1 only
+// (DSA_ATTN_PIPE=0). H200, session 4: 1 token 7.7 -> 10.0 us, slower: default 1.
 #ifndef DSA_ATTN_CLUSTER
 #define DSA_ATTN_CLUSTER 1
 #endif
@@ -81,15 +82,16 @@
 #define DSA_ATTN_PIPE_ROWS_SMALL 32
 #endif
 // @tunable DSA_ATTN_PIPE_ROWS: 64, 128, 256 (default 128) when DSA_ATTN_PIPE=1
-// At 8 tokens (H200): 64 rows (256 CTAs) 15.8 us, 128 14.3, 256 (64 CTAs) 19.5.
+// At 8 tokens (H200, two stages, session 11 call 3): 64 rows (256 CTAs) 15.8 us, 128 14.3, 256 (64
+// CTAs) 19.5.
 #ifndef DSA_ATTN_PIPE_ROWS
 #define DSA_ATTN_PIPE_ROWS 128
 #endif
 // @tunable DSA_ATTN_PIPE_STAGES: 2, 3, 4 (default 3) when DSA_ATTN_PIPE=1
 // Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one; four: ~168 KB.
-// H200 (session 11 call 13, 10 workloads, band means 1 / 2 / 6 / 7 / 8 tokens): 3 stages 7.49 /
-// 8.26 / 12.09 / 12.38 / 13.93 us, 4 stages 7.20 / 8.18 / 11.80 / 12.26 / 14.06: within noise. With register-held
-// query fragments, 8 tokens 14.39 -> 13.86 us (band means, H200).
+// H200, session 11, with register-held query fragments: 2 -> 3 stages, 8 tokens 14.39 -> 13.86 us
+// (band means, call 7); 3 -> 4 stages, 1 / 2 / 6 / 7 / 8 tokens 7.49 / 8.26 / 12.09 / 12.38 / 13.93
+// -> 7.20 / 8.18 / 11.80 / 12.26 / 14.06 us (call 13, 10 workloads): within noise.
 #ifndef DSA_ATTN_PIPE_STAGES
 #define DSA_ATTN_PIPE_STAGES 3
 #endif

@@ -23,6 +23,10 @@
 // warp, division in every load address) ran at 6% of warp slots and 18% issue with one CTA per SM
 // at 1 token: a latency-bound instruction stream; v3 has 8 warps and half-length chains.
 // Workspace (cudaMallocAsync): T x splits x 16 x (512 + 2) floats.
+// Since session 11 the default pass 1 is pipelined_attention_kernel (DSA_ATTN_PIPE, below): the same
+// products on blocks of 32 rows with an online softmax, so a CTA can take 128 rows (4 blocks, the
+// next blocks' copies in flight) and write one partial; split_attention_kernel stays for
+// DSA_ATTN_PIPE=0 and the cluster merge.
 #pragma once
 
 // Included inside kernel.cu's anonymous namespace: its system headers (cooperative_groups.h for
