@@ -36,6 +36,7 @@ namespace split_kv {
 
 constexpr int kDimQk = kDimCkv + kDimKpe;  // 576
 constexpr int kLdRow = kDimQk + 8;         // bf16 row stride: 1168 bytes, rows 4 banks apart
+constexpr int kPiecesPerRow = kDimQk / 8;  // 16-byte pieces of a [ckv | kpe] or query row (72)
 constexpr float kLog2e = 1.4426950408889634f;
 
 // Warp roles for kSplit indices and kWarps warps: S = Q K^T is kSplit / 8 n8 tiles of indices; with
@@ -92,6 +93,48 @@ __device__ __forceinline__ void load_b_rows_one(uint32_t r[2], const __nv_bfloat
 // B fragments of two n8 tiles of a row-major [k][n] tile.
 __device__ __forceinline__ void load_b_cols(uint32_t r[4], const __nv_bfloat16* x, int ld, int n0, int k0, int lane) {
   ldmatrix_x4_trans(r, x + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + n0 + (lane >> 4) * 8);
+}
+
+// A slice of token t's indices, sparse_indices[t][first .. first + n), into idx (a thread per
+// index, the first n threads); out-of-range ones become -1 (padding).
+__device__ __forceinline__ void load_slice_indices(int* idx, const int32_t* sparse_indices, int64_t t, int first, int n,
+                                                   int64_t num_cache_tokens, int tid) {
+  if (tid < n) {
+    const int raw = sparse_indices[t * kTopK + first + tid];
+    idx[tid] = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens ? raw : -1;
+  }
+}
+
+// 16-byte cp.async of [q_nope | q_pe] of token t's 16 heads into q ([16][kLdRow]): rows by warp,
+// pieces by lane (no division in the address arithmetic).
+template <int kWarps>
+__device__ __forceinline__ void load_query_rows(__nv_bfloat16* q, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe,
+                                                int64_t t, int warp, int lane) {
+  for (int r = warp; r < kHeads; r += kWarps) {
+    const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
+    const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
+    for (int c = lane; c < kPiecesPerRow; c += 32) {
+      const int col = c * 8;
+      cp_async16(q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
+    }
+  }
+}
+
+// 16-byte cp.async of the [ckv | kpe] rows idx[0 .. n) into dst ([n][kLdRow]): rows by warp, pieces by
+// lane; padding rows (idx -1) are zero-filled without a load.
+template <int kWarps>
+__device__ __forceinline__ void gather_rows(__nv_bfloat16* dst, const int* idx, int n, const __nv_bfloat16* ckv,
+                                            const __nv_bfloat16* kpe, int warp, int lane) {
+  for (int r = warp; r < n; r += kWarps) {
+    const int id = idx[r];
+    const int64_t row = id >= 0 ? id : 0;
+    const __nv_bfloat16* ck = ckv + row * kDimCkv;
+    const __nv_bfloat16* kp = kpe + row * kDimKpe;
+    for (int c = lane; c < kPiecesPerRow; c += 32) {
+      const int col = c * 8;
+      cp_async16(dst + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), id >= 0 ? 16 : 0);
+    }
+  }
 }
 
 // S = Q K^T of kSplit gathered rows (raw, unscaled) into s[kKParts][16][kSplit]: this warp's n8
@@ -198,7 +241,6 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
                        float* __restrict__ part_o, float* __restrict__ part_ml) {
   using Shape = SplitShape<kSplit, kWarps>;
   constexpr int kSplits = kTopK / kSplit;
-  constexpr int kChunks = kDimQk / 8;  // 16-byte pieces per row (72)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   SplitSmem<kSplit, kWarps>& sm = *reinterpret_cast<SplitSmem<kSplit, kWarps>*>(smem_raw);
   afg::pdl_launch_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
@@ -207,31 +249,10 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
 
-  if (tid < kSplit) {
-    const int raw = sparse_indices[t * kTopK + split * kSplit + tid];
-    sm.idx[tid] = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens ? raw : -1;
-  }
-  // Rows by warp, 16-byte pieces by lane (no division in the address arithmetic). Query rows first.
-  for (int r = warp; r < kHeads; r += kWarps) {
-    const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
-    const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
-    for (int c = lane; c < kChunks; c += 32) {
-      const int col = c * 8;
-      cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
-    }
-  }
+  load_slice_indices(sm.idx, sparse_indices, t, split * kSplit, kSplit, num_cache_tokens, tid);
+  load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // query rows first
   __syncthreads();  // idx
-  // Gathered rows; padding rows are zero-filled without a load.
-  for (int r = warp; r < kSplit; r += kWarps) {
-    const int idx = sm.idx[r];
-    const int64_t row = idx >= 0 ? idx : 0;
-    const __nv_bfloat16* ck = ckv + row * kDimCkv;
-    const __nv_bfloat16* kp = kpe + row * kDimKpe;
-    for (int c = lane; c < kChunks; c += 32) {
-      const int col = c * 8;
-      cp_async16(sm.k + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
-    }
-  }
+  gather_rows<kWarps>(sm.k, sm.idx, kSplit, ckv, kpe, warp, lane);
   asm volatile("cp.async.wait_all;\n" ::: "memory");
   __syncthreads();
 
@@ -528,7 +549,6 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   using Shape = typename Smem::Shape;
   constexpr int kBlocks = kRows / kBlock;
   constexpr int kSplits = kTopK / kRows;
-  constexpr int kChunks = kDimQk / 8;  // 16-byte pieces per row (72)
   constexpr int kHeadsPerWarp = kHeads / kWarps;
   static_assert(kRows % kBlock == 0 && kRows <= kWarps * 32 && kStages >= 2, "whole blocks, an index per thread");
   static_assert(kBlock == 32, "a lane per index of a block in the softmax");
@@ -540,36 +560,14 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
 
-  if (tid < kRows) {
-    const int raw = sparse_indices[t * kTopK + split * kRows + tid];
-    sm.idx[tid] = raw >= 0 && static_cast<int64_t>(raw) < num_cache_tokens ? raw : -1;
-  }
-  for (int r = warp; r < kHeads; r += kWarps) {  // query rows: part of the first copy group
-    const __nv_bfloat16* qn = q_nope + (t * kHeads + r) * kDimCkv;
-    const __nv_bfloat16* qp = q_pe + (t * kHeads + r) * kDimKpe;
-    for (int c = lane; c < kChunks; c += 32) {
-      const int col = c * 8;
-      cp_async16(sm.q + r * kLdRow + col, col < kDimCkv ? qn + col : qp + (col - kDimCkv), 16);
-    }
-  }
+  load_slice_indices(sm.idx, sparse_indices, t, split * kRows, kRows, num_cache_tokens, tid);
+  load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
   __syncthreads();  // idx
   // Block b into buffer b % kStages; padding rows are zeros, never loaded (their P is 0, and 0 times
   // a stale NaN would not be). One commit per call, issued or not, so that "all but the newest
   // kStages - 1 groups done" means block b landed.
   const auto gather_block = [&](int b) {
-    if (b < kBlocks && DSA_ATTN_DIAG != 3) {
-      __nv_bfloat16* buf = sm.k[b % kStages];
-      for (int r = warp; r < kBlock; r += kWarps) {
-        const int idx = sm.idx[b * kBlock + r];
-        const int64_t row = idx >= 0 ? idx : 0;
-        const __nv_bfloat16* ck = ckv + row * kDimCkv;
-        const __nv_bfloat16* kp = kpe + row * kDimKpe;
-        for (int c = lane; c < kChunks; c += 32) {
-          const int col = c * 8;
-          cp_async16(buf + r * kLdRow + col, col < kDimCkv ? ck + col : kp + (col - kDimCkv), idx >= 0 ? 16 : 0);
-        }
-      }
-    }
+    if (b < kBlocks && DSA_ATTN_DIAG != 3) gather_rows<kWarps>(sm.k[b % kStages], sm.idx + b * kBlock, kBlock, ckv, kpe, warp, lane);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
 #pragma unroll
