@@ -424,6 +424,49 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     }
   };
 
+  // The compact selects' candidate buffer (keys and row positions) behind the key cache.
+  uint32_t* s_cand_key = s_keys + cache_keys;
+  int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
+  // One scan of the row: keys with above(key) are in the top-k (placed now, as "gt"), keys with
+  // on(key) are the candidates (kept up to kSelectCandidates). Returns how many were on.
+  const auto split_row = [&](auto&& above_of, auto&& on_of) {
+    for (int base = 0; base < L; base += kSelectThreads) {
+      const int i = base + tid;
+      const uint32_t key = i < L ? key_at(i) : 0u;
+      const bool above = i < L && above_of(key);
+      const bool on = i < L && on_of(key);
+      const int above_slot = claim_slot(above, &s_gt, lane);
+      const int c = claim_slot(on, &s_cand, lane);
+      if (above) out[above_slot] = token_id(bt[i / kPageSize], i);
+      if (on && c < kSelectCandidates) {
+        s_cand_key[c] = key;
+        s_cand_pos[c] = i;
+      }
+    }
+    __syncthreads();
+    return s_cand;
+  };
+  // The candidates' radix passes from `first_shift` down, then their placement around the
+  // threshold: the kept candidates, or (fits false: too many) the row's keys with on(key).
+  const auto select_among_candidates = [&](bool fits, int n_cand, int first_shift, auto&& on_of) {
+    const int n = fits ? n_cand : L;
+    const auto cand_key = [&](int c, uint32_t& key) {
+      key = fits ? s_cand_key[c] : key_at(c);
+      return fits || on_of(key);
+    };
+#pragma unroll
+    for (int shift = first_shift; shift >= 0; shift -= 8) radix_pass(shift, n, cand_key);
+    const uint32_t thr = s_prefix;
+    const int take_eq = s_remaining;
+    const int n_gt = kTopK - take_eq;  // keys placed by split_row are counted in s_gt already
+    for (int base = 0; base < n; base += kSelectThreads) {
+      const int c = base + tid;
+      uint32_t key = 0u;
+      const bool valid = c < n && cand_key(c, key);
+      place(valid, key, valid ? (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
+    }
+  };
+
   if constexpr (!kSelectCompact) {
 #pragma unroll 1
     for (int pass = 0; pass < 4; ++pass) radix_pass(24 - 8 * pass, L, row_key);
@@ -437,8 +480,6 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     }
   } else if constexpr (kSelectBinned) {
     constexpr int kWarps = kSelectThreads / 32;
-    uint32_t* s_cand_key = s_keys + cache_keys;
-    int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
     // 1. The row's largest and smallest keys (each thread reads back the keys it cached itself),
     // the bins cleared; bins of (max - key) >> shift with max - min fitting 12 bits.
     uint32_t my_max = 0u, my_min = 0xffffffffu;
@@ -509,22 +550,8 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     const int above = s_above;      // keys in the bins above: all in the top-k
     const int rem = kTopK - above;  // how many of the threshold bin's keys to take (>= 1)
     // 4. One scan: keys above the bin to the output, the bin's keys kept as candidates.
-    for (int base = 0; base < L; base += kSelectThreads) {
-      const int i = base + tid;
-      const uint32_t key = i < L ? key_at(i) : 0u;
-      const uint32_t bin = i < L ? bin_of(key) : 0xffffffffu;
-      const bool take = bin < thr_bin;
-      const bool on = bin == thr_bin;
-      const int take_slot = claim_slot(take, &s_gt, lane);
-      const int c = claim_slot(on, &s_cand, lane);
-      if (take) out[take_slot] = token_id(bt[i / kPageSize], i);
-      if (on && c < kSelectCandidates) {
-        s_cand_key[c] = key;
-        s_cand_pos[c] = i;
-      }
-    }
-    __syncthreads();
-    const int n_cand = s_cand;
+    const auto on_bin = [&](uint32_t key) { return bin_of(key) == thr_bin; };
+    const int n_cand = split_row([&](uint32_t key) { return bin_of(key) < thr_bin; }, on_bin);
     const bool fits = n_cand <= kSelectCandidates;  // block-uniform
     if (fits && n_cand <= kSelectDirectMax) {
       // 5a. Each candidate's rank among the bin's keys (larger key first, then smaller position:
@@ -543,64 +570,17 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       // 5b. Too many for that: the rem-th largest of the bin's keys by 8-bit radix passes over them
       // (or over the row's keys in the bin when they did not fit), then the placement.
       if (tid == 0) s_remaining = rem;  // s_prefix and s_mask are 0 from the start
-      const int n = fits ? n_cand : L;
-      const auto cand_key = [&](int c, uint32_t& key) {
-        key = fits ? s_cand_key[c] : key_at(c);
-        return fits || bin_of(key) == thr_bin;
-      };
-#pragma unroll 1
-      for (int pass = 0; pass < 4; ++pass) radix_pass(24 - 8 * pass, n, cand_key);
-      const uint32_t thr = s_prefix;
-      const int take_eq = s_remaining;
-      const int n_gt = kTopK - take_eq;  // the keys above the bin are counted in s_gt already
-      for (int base = 0; base < n; base += kSelectThreads) {
-        const int c = base + tid;
-        uint32_t key = 0u;
-        const bool valid = c < n && cand_key(c, key);
-        place(valid, key, valid ? (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
-      }
+      select_among_candidates(fits, n_cand, 24, on_bin);
     }
   } else {
     radix_pass(24, L, row_key);
     radix_pass(16, L, row_key);
     // One scan: keys above the threshold's 16-bit prefix are in the top-k (placed now, as "gt"),
     // keys on it are the candidates for the last two passes.
-    uint32_t* s_cand_key = s_keys + cache_keys;
-    int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
     const uint32_t prefix16 = s_prefix, mask16 = s_mask;
-    for (int base = 0; base < L; base += kSelectThreads) {
-      const int i = base + tid;
-      const uint32_t key = i < L ? key_at(i) : 0u;
-      const bool above = i < L && (key & mask16) > prefix16;
-      const bool on = i < L && (key & mask16) == prefix16;
-      const int above_slot = claim_slot(above, &s_gt, lane);
-      const int c = claim_slot(on, &s_cand, lane);
-      if (above) out[above_slot] = token_id(bt[i / kPageSize], i);
-      if (on && c < kSelectCandidates) {
-        s_cand_key[c] = key;
-        s_cand_pos[c] = i;
-      }
-    }
-    __syncthreads();
-    const int n_cand = s_cand;
-    const bool fits = n_cand <= kSelectCandidates;  // block-uniform
-    // The candidates: the kept ones, or (too many) the row's keys on the prefix.
-    const int n = fits ? n_cand : L;
-    const auto cand_key = [&](int c, uint32_t& key) {
-      key = fits ? s_cand_key[c] : key_at(c);
-      return fits || (key & mask16) == prefix16;
-    };
-    radix_pass(8, n, cand_key);
-    radix_pass(0, n, cand_key);
-    const uint32_t thr = s_prefix;
-    const int take_eq = s_remaining;
-    const int n_gt = kTopK - take_eq;
-    for (int base = 0; base < n; base += kSelectThreads) {
-      const int c = base + tid;
-      uint32_t key = 0u;
-      const bool valid = c < n && cand_key(c, key);
-      place(valid, key, valid ? (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
-    }
+    const auto on_prefix = [&](uint32_t key) { return (key & mask16) == prefix16; };
+    const int n_cand = split_row([&](uint32_t key) { return (key & mask16) > prefix16; }, on_prefix);
+    select_among_candidates(n_cand <= kSelectCandidates, n_cand, 8, on_prefix);
   }
 }
 
