@@ -137,6 +137,19 @@ __device__ __forceinline__ void gather_rows(__nv_bfloat16* dst, const int* idx, 
   }
 }
 
+// A warp's O accumulators (16 heads x kNT n8 tiles of columns from d0) to the fp32 rows o_rows
+// ([16][512], head-major): rows g and g + 8 of each tile.
+template <int kNT>
+__device__ __forceinline__ void store_o_rows(float* o_rows, const float (&o)[kNT][4], int d0, int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < kNT; ++nt) {
+    const int d = d0 + nt * 8 + 2 * tq;
+    *reinterpret_cast<float2*>(o_rows + g * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
+    *reinterpret_cast<float2*>(o_rows + (g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
+  }
+}
+
 // S = Q K^T of kSplit gathered rows (raw, unscaled) into s[kKParts][16][kSplit]: this warp's n8
 // tiles over its part of the 576-long K, two accumulators (even / odd k steps). k is the
 // [kSplit][kLdRow] gathered rows in shared memory; q_frag(af, step, k0) gives the query's A fragment
@@ -247,7 +260,6 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   const int split = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int g = lane >> 2, tq = lane & 3;
 
   load_slice_indices(sm.idx, sparse_indices, t, split * kSplit, kSplit, num_cache_tokens, tid);
   load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // query rows first
@@ -300,12 +312,7 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   pv_accumulate<kSplit, kWarps>(o, sm.p, sm.k, warp, lane);
   if constexpr (kCluster == 1) {
     const int64_t base = (t * kSplits + split) * kHeads;
-#pragma unroll
-    for (int nt = 0; nt < kDims / 8; ++nt) {
-      const int d = d0 + nt * 8 + 2 * tq;
-      *reinterpret_cast<float2*>(part_o + (base + g) * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
-      *reinterpret_cast<float2*>(part_o + (base + g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
-    }
+    store_o_rows(part_o + base * kDimCkv, o, d0, lane);
     if (tid < kHeads) {
       part_ml[(base + tid) * 2] = sm.m[tid];
       part_ml[(base + tid) * 2 + 1] = sm.l[tid];
@@ -322,12 +329,7 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
     cg::cluster_group cluster = cg::this_cluster();
     float* s_o = reinterpret_cast<float*>(sm.k);
     __syncthreads();  // every warp is done with the gathered rows
-#pragma unroll
-    for (int nt = 0; nt < kDims / 8; ++nt) {
-      const int d = d0 + nt * 8 + 2 * tq;
-      *reinterpret_cast<float2*>(s_o + g * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
-      *reinterpret_cast<float2*>(s_o + (g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
-    }
+    store_o_rows(s_o, o, d0, lane);
     cluster.sync();  // every CTA's O, m and l visible to the cluster
     const int rank = static_cast<int>(cluster.block_rank());
     const int64_t base = (t * kGroups + split / kCluster) * kHeads;
@@ -558,7 +560,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   const int split = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int g = lane >> 2, tq = lane & 3;
+  const int g = lane >> 2;  // the rows g and g + 8 of this lane's accumulators
 
   load_slice_indices(sm.idx, sparse_indices, t, split * kRows, kRows, num_cache_tokens, tid);
   load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
@@ -655,12 +657,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   }
 
   const int64_t base = (t * kSplits + split) * kHeads;
-#pragma unroll
-  for (int nt = 0; nt < kDims / 8; ++nt) {
-    const int d = d0 + nt * 8 + 2 * tq;
-    *reinterpret_cast<float2*>(part_o + (base + g) * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
-    *reinterpret_cast<float2*>(part_o + (base + g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
-  }
+  store_o_rows(part_o + base * kDimCkv, o, d0, lane);
   if (lane == 0) {
 #pragma unroll
     for (int i = 0; i < kHeadsPerWarp; ++i) {
