@@ -7,10 +7,12 @@ public sealed class DeviceScriptTests
 {
     private static string Script(string name) => Path.Combine(Packing.RepositoryRoot(), "scripts", "device", name);
 
-    // Runs a script's built-in self-test and asserts it passed.
-    private static void AssertSelfTestPasses(string name)
+    private static string DevScript(string name) => Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", name);
+
+    // Runs a script's built-in self-test (a path from Script or DevScript) and asserts it passed.
+    private static void AssertSelfTestPasses(string script)
     {
-        var (exitCode, output) = PythonScript.Run(Script(name), "--self-test");
+        var (exitCode, output) = PythonScript.Run(script, "--self-test");
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("self-test passed", output);
@@ -21,7 +23,7 @@ public sealed class DeviceScriptTests
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
 
-        AssertSelfTestPasses("ncu_source_top.py");
+        AssertSelfTestPasses(Script("ncu_source_top.py"));
     }
 
     [Fact]
@@ -47,24 +49,16 @@ public sealed class DeviceScriptTests
     public void The_gdn_scan_model_schedules_longest_first_and_mirrors_the_host_plan()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
-        var script = Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", "gdn_scan_model.py");
 
-        var (exitCode, output) = PythonScript.Run(script, "--self-test");
-
-        Assert.True(exitCode == 0, output);
-        Assert.Contains("self-test passed", output);
+        AssertSelfTestPasses(DevScript("gdn_scan_model.py"));
     }
 
     [Fact]
     public void The_binned_select_replay_finds_a_valid_top_k_on_every_kind_of_row()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
-        var script = Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", "emulate_binned_select.py");
 
-        var (exitCode, output) = PythonScript.Run(script, "--self-test");
-
-        Assert.True(exitCode == 0, output);
-        Assert.Contains("self-test passed", output);
+        AssertSelfTestPasses(DevScript("emulate_binned_select.py"));
     }
 
     [Fact]
@@ -72,7 +66,7 @@ public sealed class DeviceScriptTests
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
 
-        AssertSelfTestPasses("ptx_header.py");
+        AssertSelfTestPasses(Script("ptx_header.py"));
         var source = File.ReadAllText(Script("ptx_header.py"));
         Assert.Contains($"MARKER = \"{AgentForge.Tools.Packaging.PackChecker.SideloadedPtxMarker}\"", source);
     }
