@@ -322,31 +322,26 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   // Pass 1 per (slice of indices, token), pass 2 merges the slices per (head, token). The slice
   // size is the launch plan, chosen from T alone (no device synchronization).
   const bool small = T <= DSA_ATTN_SMALL_T;
-#if DSA_ATTN_PIPE
-  const size_t parts = static_cast<size_t>(T) * kHeads * (kTopK / (small ? DSA_ATTN_PIPE_ROWS_SMALL : DSA_ATTN_PIPE_ROWS));
-#else
+  // Indices per pass-1 CTA for small and large calls, and the partials a token's slices leave.
+  constexpr int kSmallRows = DSA_ATTN_PIPE ? DSA_ATTN_PIPE_ROWS_SMALL : 32;
+  constexpr int kLargeRows = DSA_ATTN_PIPE ? DSA_ATTN_PIPE_ROWS : 64;
+  constexpr int kCluster = DSA_ATTN_PIPE ? 1 : DSA_ATTN_CLUSTER;  // the cluster merge: unpipelined only
   const size_t parts = static_cast<size_t>(T) * kHeads *
-                      (small ? split_kv::partials_per_token<32, DSA_ATTN_CLUSTER>() : split_kv::partials_per_token<64, DSA_ATTN_CLUSTER>());
-#endif
+                       (small ? split_kv::partials_per_token<kSmallRows, kCluster>() : split_kv::partials_per_token<kLargeRows, kCluster>());
   float* part = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
-  const auto launch = [&](auto split) {
+  const auto launch = [&](auto rows) {
+    constexpr int kRows = decltype(rows)::value;
 #if DSA_ATTN_PIPE
-    return split_kv::launch_pipelined<decltype(split)::value, DSA_ATTN_PIPE_STAGES, DSA_ATTN_PIPE_WARPS,
-                                      DSA_ATTN_PIPE_QREGS != 0>(
+    return split_kv::launch_pipelined<kRows, DSA_ATTN_PIPE_STAGES, DSA_ATTN_PIPE_WARPS, DSA_ATTN_PIPE_QREGS != 0>(
 #else
-    return split_kv::launch<decltype(split)::value, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
+    return split_kv::launch<kRows, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
 #endif
         T, q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
         kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part,
         output.ptr<__nv_bfloat16>(), lse.ptr<float>(), stream);
   };
-#if DSA_ATTN_PIPE
-  const cudaError_t err = small ? launch(std::integral_constant<int, DSA_ATTN_PIPE_ROWS_SMALL>{})
-                                : launch(std::integral_constant<int, DSA_ATTN_PIPE_ROWS>{});
-#else
-  const cudaError_t err = small ? launch(std::integral_constant<int, 32>{}) : launch(std::integral_constant<int, 64>{});
-#endif
+  const cudaError_t err = small ? launch(std::integral_constant<int, kSmallRows>{}) : launch(std::integral_constant<int, kLargeRows>{});
   AFG_CUDA_CHECK(cudaFreeAsync(part, stream));
   AFG_CUDA_CHECK(err);
 #else
