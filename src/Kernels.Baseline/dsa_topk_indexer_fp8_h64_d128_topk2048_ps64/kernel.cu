@@ -323,10 +323,12 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_gt;
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
-  __shared__ uint32_t s_bins[kSelectBinned ? kSelectBins : 1];  // INDEXER_SELECT_BINNED
-  __shared__ uint32_t s_warp_max[kSelectThreads / 32];
-  __shared__ uint32_t s_warp_min[kSelectThreads / 32];
-  __shared__ int s_warp_total[kSelectThreads / 32];
+  // INDEXER_SELECT_BINNED only (one element otherwise).
+  constexpr int kBinnedWarps = kSelectBinned ? kSelectThreads / 32 : 1;
+  __shared__ uint32_t s_bins[kSelectBinned ? kSelectBins : 1];
+  __shared__ uint32_t s_warp_max[kBinnedWarps];
+  __shared__ uint32_t s_warp_min[kBinnedWarps];
+  __shared__ int s_warp_total[kBinnedWarps];
   __shared__ int s_thr_bin;
   __shared__ int s_above;
 
