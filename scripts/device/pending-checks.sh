@@ -84,9 +84,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # directly), at 91, 45, 33 and 34 pages and on a pass-through row; all 128 workloads if it passes.
 # Also pending: the DSA merge with every warp computing its own slices' weights
 # (DSA_ATTN_MERGE_WARP_WEIGHTS; all 23 workloads if it passes).
+# Session 12 (results/gpu/2026-11-26-h100-s12, an H100) ran those two: both passed every workload,
+# neither was faster (the binned select 20-30% slower), defaults unchanged. Pending: the MoE split
+# tile grids finishing SwiGLU and the bf16 output in their own epilogues (MOE_FUSED_EPILOGUES; two
+# launches fewer at T <= 256).
 checks=(
-  "$indexer|5db1b172 3eab2c37 b83c4150 27c3374f ed3e595b 30a90fa5 d8a73470 30cecff1|INDEXER_SELECT_BINNED=1"
-  "$attention|0c23b10c 9d4a5f21 b7668cfd d57eb9e1 5096e459 02d6ae9c|DSA_ATTN_MERGE_WARP_WEIGHTS=1"
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_FUSED_EPILOGUES=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -262,6 +262,19 @@
 #ifndef MOE_TILE_SCALES_AHEAD
 #define MOE_TILE_SCALES_AHEAD 1
 #endif
+// @tunable MOE_FUSED_EPILOGUES: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: the split tile grids (T <= MOE_SMALL_T without stream-K) finish their sums themselves instead
+// of launching the SwiGLU pass and the bf16 conversion: a GEMM1 tile's last split to arrive (a
+// ticket per tile, taken after its atomics) applies SwiGLU to the tile's sums, and each GEMM2 row's
+// last arrival of its (token, column tile) (a token's local pairs x splits) writes those output
+// columns in bf16; routing zeroes the tickets, counts each token's local pairs and writes the zero
+// rows of tokens with none. Why (session 12): at T=1 (no local expert) the call is 14.0 us of
+// launches that do nothing but wait for each other (memset, routing, GEMM1, SwiGLU, GEMM2,
+// conversion); every launch after the first waits for its predecessor's whole grid.
+// Prediction: T=1 14.0 -> ~9.5 us (two of six launches gone), T=7..64 -2..-5 us.
+#ifndef MOE_FUSED_EPILOGUES
+#define MOE_FUSED_EPILOGUES 0
+#endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
 // scales into shared memory with the block's own cp.async group instead of plain global loads in
@@ -504,6 +517,29 @@ __device__ __forceinline__ void zero_row(float* row, int n, int i, int threads) 
   for (int k = i; k < n / 4; k += threads) r4[k] = make_float4(0.f, 0.f, 0.f, 0.f);
 }
 
+// MOE_FUSED_EPILOGUES: what routing leaves for the GEMMs' own epilogues (moe_tc.cuh): the split
+// tiles' tickets at zero, each token's local pair count, and the output rows of tokens without a
+// local pair at zero (no GEMM2 row writes them). Null pointers when the epilogues are not fused.
+struct FusedEpilogueSetup {
+  int* tickets;  // n_tickets ints to zero, spread over every routing thread
+  int n_tickets;
+  int* token_pairs;  // [T]
+  __nv_bfloat16* output;
+  __device__ __forceinline__ void zero_tickets() const {
+    if (tickets == nullptr) return;
+    const int stride = static_cast<int>(gridDim.x * blockDim.x);
+    for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n_tickets; i += stride) tickets[i] = 0;
+  }
+  // Thread i of the `threads` working on token t, every one of them with the token's local mask.
+  __device__ __forceinline__ void finish_token(int t, unsigned local_mask, int i, int threads) const {
+    if (token_pairs == nullptr) return;
+    if (i == 0) token_pairs[t] = __popc(local_mask);
+    if (local_mask != 0) return;
+    uint4* row = reinterpret_cast<uint4*>(output + static_cast<int64_t>(t) * kHidden);
+    for (int k = i; k < kHidden * 2 / 16; k += threads) row[k] = make_uint4(0u, 0u, 0u, 0u);
+  }
+};
+
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
@@ -525,9 +561,11 @@ __global__ void __launch_bounds__(kThreads)
 moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
                    int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                    int* __restrict__ lists, float* __restrict__ pair_weight,
-                   float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask) {
+                   float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask,
+                   FusedEpilogueSetup fused) {
   const int lane = threadIdx.x & 31;
   const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
+  fused.zero_tickets();
   if (t >= T) return;  // warp-uniform; this kernel has no block barrier
 
   // With MOE_PDL the accumulators are zeroed here, one token's rows per warp, instead of memsets
@@ -624,6 +662,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
     if (zero_g1 != nullptr) zero_row(zero_g1 + static_cast<int64_t>(pair) * kGemm1Out, kGemm1Out, lane, 32);
   }
   if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
+  fused.finish_token(t, local_mask, lane, 32);
 }
 
 // Routing with a CTA per token and a thread per expert (MOE_ROUTING_WIDE_MAX_T): the same
@@ -635,8 +674,9 @@ __global__ void __launch_bounds__(kExperts)
 moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
                         int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                         int* __restrict__ lists, float* __restrict__ pair_weight, float* __restrict__ zero_acc,
-                        float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask) {
+                        float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask, FusedEpilogueSetup fused) {
   pdl_allow();  // GEMM1's CTAs may launch now: they wait (griddepcontrol.wait) for this grid anyway
+  fused.zero_tickets();
   __shared__ float s_group_score[kGroups];
   __shared__ __align__(16) float s_key[kExperts];  // s + bias of the kept groups' experts, else -inf
   __shared__ float s_sel_s[kTopK];                 // s (without bias) of the r-th selected expert
@@ -710,13 +750,14 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
       if (pair_mask != nullptr) pair_mask[t] = static_cast<uint8_t>(mask);
     }
   }
-  if (zero_g1 != nullptr) {
+  if (zero_g1 != nullptr || fused.token_pairs != nullptr) {
     __syncthreads();
     const unsigned mask = s_local_mask;
 #pragma unroll 1
-    for (int r = 0; r < kTopK; ++r) {
+    for (int r = 0; r < kTopK && zero_g1 != nullptr; ++r) {
       if (mask & (1u << r)) zero_row(zero_g1 + static_cast<int64_t>(t * kTopK + r) * kGemm1Out, kGemm1Out, e, kExperts);  // block-uniform
     }
+    fused.finish_token(t, mask, e, kExperts);
   }
 }
 
@@ -1157,6 +1198,14 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // With the combine kernel (wgmma GEMM2 only) the pairs' bf16 rows and the local-pair mask
   // replace the fp32 accumulator.
   const bool combine = wgmma2 && MOE_WGMMA_COMBINE;
+  // MOE_FUSED_EPILOGUES: the split tile grids apply SwiGLU in GEMM1's last split of a tile and write
+  // the bf16 output from GEMM2's last arrival per (token, column tile): tickets for both, zeroed by
+  // routing, and each token's local pair count.
+  const bool fused = MOE_FUSED_EPILOGUES != 0 && small_tile && !stream_k;
+  const bool fused_swiglu = fused && split1 > 1;
+  const size_t swiglu_tickets = fused_swiglu ? static_cast<size_t>(kLocalExperts) * ((T + moe_tc::Fp8TileSmall::BM - 1) / moe_tc::Fp8TileSmall::BM) *
+                                                   (kInter / moe_tc::Fp8TileSmall::BN) : 0;
+  const size_t output_tickets = fused ? static_cast<size_t>(T) * (kHidden / moe_tc::Gemm2TileSmall::BN) : 0;
   // Scratch, one cudaMallocAsync freed on the stream: each buffer's offset is reserved once (256-
   // byte aligned); a buffer of no bytes is a null pointer.
   size_t scratch_bytes = 0;
@@ -1176,6 +1225,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t cscale_at = reserve(wgmma2 ? T8 * moe_wg::kCScales * sizeof(float) : 0);
   const size_t rows_at = reserve(combine ? T8 * kHidden * sizeof(__nv_bfloat16) : 0);
   const size_t mask_at = reserve(combine ? static_cast<size_t>(T) : 0);
+  const size_t tickets_at = reserve((swiglu_tickets + output_tickets) * sizeof(int));
+  const size_t token_pairs_at = reserve(fused ? static_cast<size_t>(T) * sizeof(int) : 0);
 
   char* base = nullptr;
   AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), scratch_bytes, stream));
@@ -1188,6 +1239,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   float* cscale = scratch_at<float>(base, cscale_at);
   __nv_bfloat16* pair_rows = scratch_at<__nv_bfloat16>(base, rows_at);
   uint8_t* pair_mask = scratch_at<uint8_t>(base, mask_at);
+  int* tickets = scratch_at<int>(base, tickets_at);
+  int* token_pairs = scratch_at<int>(base, token_pairs_at);
+  const FusedEpilogueSetup fused_setup{tickets, static_cast<int>(swiglu_tickets + output_tickets), token_pairs,
+                                       fused ? output.ptr<__nv_bfloat16>() : nullptr};
 
   // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
   // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
@@ -1201,7 +1256,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const unsigned routing_blocks = wide ? static_cast<unsigned>(T) : static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
     (wide ? moe_routing_wide_kernel : moe_routing_kernel)<<<routing_blocks, wide ? kExperts : kThreads, 0, stream>>>(
         routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask);
+        routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask,
+        fused_setup);
     err = cudaGetLastError();
   }
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
@@ -1212,17 +1268,18 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
                         static_cast<const int*>(lists), Ti, cbuf);
   };
-  const auto launch_gemm1 = [&](auto kernel, dim3 grid, int threads, int smem) {
+  // The tile kernels' common arguments, then any a kernel adds (the fused epilogues' tickets).
+  const auto launch_gemm1 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {
     return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
                         gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
-                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1);
+                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1, extra...);
   };
-  const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem) {
+  const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {
     return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, split2, acc);
+                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, split2, acc, extra...);
   };
   // GEMM1 with a streamed fp8 tile (Tile1), its SwiGLU pass when split, GEMM2 with Tile2.
   const auto streamed = [&](auto tile1, auto tile2) {
@@ -1259,12 +1316,14 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess)
       e = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile1>,
                        dim3(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), slots * split1),
-                       Tile1::Threads, Tile1::Smem);
-    if (e == cudaSuccess && split1 > 1) e = launch_swiglu();
+                       Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr));
+    if (e == cudaSuccess && split1 > 1 && !fused_swiglu) e = launch_swiglu();
+    // The fused output tickets follow the SwiGLU tickets in the same zeroed region.
     if (e == cudaSuccess)
       e = launch_gemm2(moe_tc::gemm2_small_kernel<Tile2>,
                        dim3(kHidden / Tile2::BN, static_cast<unsigned>((T + Tile2::BM - 1) / Tile2::BM), slots * split2),
-                       Tile2::Threads, Tile2::Smem);
+                       Tile2::Threads, Tile2::Smem, fused ? tickets + swiglu_tickets : static_cast<int*>(nullptr),
+                       static_cast<const int*>(token_pairs), fused ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr));
     return e;
   };
   // GEMM1 + SwiGLU on wgmma with BM-pair tiles, then GEMM2 on wgmma (fp8 C) or on mma.sync (bf16 C).
@@ -1351,7 +1410,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       err = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
       if (err == cudaSuccess)
         err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1),
-                           Tile::Threads, Tile::Smem);
+                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr));
     } else {
       err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), moe_tc::kTcThreads, 0);
     }
@@ -1363,7 +1422,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     err = afg::launch(MOE_PDL, moe_combine_kernel, dim3(static_cast<unsigned>(T)), dim3(kCombineThreads), 0, stream,
                       static_cast<const __nv_bfloat16*>(pair_rows), static_cast<const uint8_t*>(pair_mask), Ti,
                       output.ptr<__nv_bfloat16>());
-  } else if (err == cudaSuccess) {
+  } else if (err == cudaSuccess && !fused) {  // fused: GEMM2 wrote the output
     const int64_t n = T * kHidden;
     const int64_t want = (n + kThreads - 1) / kThreads;
     const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
@@ -1392,7 +1451,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
     moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
         routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, nullptr, nullptr, nullptr);
+        routed_scaling_factor, counts, lists, pair_weight, nullptr, nullptr, nullptr, FusedEpilogueSetup{});
 
     const unsigned row_tiles = static_cast<unsigned>((T + kBM - 1) / kBM);
     const dim3 grid1(kInter / kHalfN, row_tiles, kLocalExperts);

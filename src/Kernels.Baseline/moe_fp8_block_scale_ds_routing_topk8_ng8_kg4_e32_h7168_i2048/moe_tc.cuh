@@ -55,6 +55,74 @@ __device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const u
 
 __device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
 
+// MOE_FUSED_EPILOGUES: a split-K tile's ticket. Called by every thread of the CTA after its atomics
+// into the shared sums; true in every thread of the CTA that arrives last of `arrivals` at *ticket,
+// when every other arrival's sums are complete and visible (each arrival fences its atomics before
+// the ticket; the last fences again before it reads).
+__device__ __forceinline__ bool last_to_arrive(int* ticket, int arrivals) {
+  __shared__ int s_last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) s_last = atomicAdd(ticket, 1) == arrivals - 1 ? 1 : 0;
+  __syncthreads();
+  const bool last = s_last != 0;
+  if (last) __threadfence();
+  return last;
+}
+
+// MOE_FUSED_EPILOGUES, GEMM1: SwiGLU of a tile's complete split-K sums (BM pairs x BN columns of X1
+// and of X2 in G1) into C, the same arithmetic as swiglu_kernel. The sums were added atomically in
+// L2: read them past L1.
+template <int BM, int BN, int Threads>
+__device__ __forceinline__ void swiglu_tile(const float* g1_partial, const int* s_pair, int n0, __nv_bfloat16* cbuf) {
+  static_assert(BN % 2 == 0, "column pairs");
+  for (int i = threadIdx.x; i < BM * BN / 2; i += Threads) {
+    const int pair = s_pair[i / (BN / 2)];
+    if (pair < 0) continue;
+    const int c = n0 + 2 * (i % (BN / 2));
+    const float* src = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
+    const float2 x1 = __ldcg(reinterpret_cast<const float2*>(src + c));
+    const float2 x2 = __ldcg(reinterpret_cast<const float2*>(src + kInter + c));
+    *reinterpret_cast<__nv_bfloat162*>(cbuf + static_cast<int64_t>(pair) * kInter + c) =
+        __floats2bfloat162_rn(silu_mul(x1.x, x2.x), silu_mul(x1.y, x2.y));
+  }
+}
+
+// MOE_FUSED_EPILOGUES, GEMM2: after this CTA's atomics into the accumulator, each of its pairs takes
+// the ticket of its (token, column tile) (tickets: T x gridDim.x); the arrival that completes a
+// token's local pairs x splits writes the token's BN columns from h0 of the output in bf16 (the
+// same rounding as moe_to_bf16_kernel). Every thread of the CTA calls it.
+template <int BM, int BN, int Threads>
+__device__ __forceinline__ void output_completed_rows(int* tickets, const int* token_pairs, int splits, const int* s_pair,
+                                                      const float* acc_out, int h0, __nv_bfloat16* out) {
+  static_assert(BM <= Threads && BN % 4 == 0, "a thread per row's ticket, four columns per store");
+  __shared__ int s_token[BM];  // the token whose columns this CTA completes, else -1
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x < BM) {
+    const int pair = s_pair[threadIdx.x];
+    int token = -1;
+    if (pair >= 0) {
+      const int t = pair / kTopK;
+      if (atomicAdd(tickets + static_cast<int64_t>(t) * gridDim.x + blockIdx.x, 1) == token_pairs[t] * splits - 1) token = t;
+    }
+    s_token[threadIdx.x] = token;
+  }
+  __syncthreads();
+  __threadfence();
+  for (int i = threadIdx.x; i < BM * BN / 4; i += Threads) {
+    const int t = s_token[i / (BN / 4)];
+    if (t < 0) continue;
+    const int64_t at = static_cast<int64_t>(t) * kHidden + h0 + 4 * (i % (BN / 4));
+    const float4 v = __ldcg(reinterpret_cast<const float4*>(acc_out + at));
+    const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+    uint2 packed;
+    packed.x = *reinterpret_cast<const uint32_t*>(&lo);
+    packed.y = *reinterpret_cast<const uint32_t*>(&hi);
+    *reinterpret_cast<uint2*>(out + at) = packed;
+  }
+}
+
 // The expert that expert slot `slot` of a grid with `slots` of them serves: with all 32 slots the
 // slot is the expert; with fewer (MOE_COMPACT_EXPERT_SLOTS: at most 8T experts receive pairs), the
 // slot-th expert that has pairs, or -1 when fewer have. Every thread of the CTA calls it (a warp
@@ -452,7 +520,7 @@ __global__ void __launch_bounds__(Tile::Threads)
 gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
-                 __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial) {
+                 __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial, int* __restrict__ swiglu_tickets) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
@@ -544,6 +612,11 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   });
 
   store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
+  // MOE_FUSED_EPILOGUES (swiglu_tickets: 32 experts x row tiles x column tiles): the tile's last
+  // split applies SwiGLU, instead of a SwiGLU launch after the grid.
+  if (swiglu_tickets != nullptr && splits > 1 &&
+      last_to_arrive(swiglu_tickets + (static_cast<int64_t>(le) * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x, splits))
+    swiglu_tile<BM, BN, Tile::Threads>(g1_partial, s_pair, n0, cbuf);
 }
 
 // SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
@@ -813,7 +886,8 @@ template <typename Tile>
 __global__ void __launch_bounds__(Tile::Threads)
 gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
-                   const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out) {
+                   const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out,
+                   int* __restrict__ output_tickets, const int* __restrict__ token_pairs, __nv_bfloat16* __restrict__ output) {
   constexpr int BM = Tile::BM, MT = Tile::MT;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_g2[];
@@ -881,6 +955,10 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                       ahead ? s_sw_ahead[(kb - kb_begin) * kWarps + warp] : kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
   });
   add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
+  // MOE_FUSED_EPILOGUES (output_tickets: T x column tiles): the rows this CTA completes go out in
+  // bf16, instead of a conversion launch after the grid.
+  if (output_tickets != nullptr)
+    output_completed_rows<BM, Tile::BN, Tile::Threads>(output_tickets, token_pairs, splits, s_pair, acc_out, h0, output);
 }
 
 // ------------------------------------------------------------------------------------------------
