@@ -301,6 +301,32 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["copy_bandwidth_gbps"] = hello.CopyBandwidthGbps,
             ["library"] = library,
         };
+        if (o.Timeline is { } timeline)
+        {
+            // Microseconds rounded to 0.01: the call's activities in start order (scripts/device/timeline.py prints them).
+            node["timeline"] = new System.Text.Json.Nodes.JsonArray(timeline.Select(e =>
+            {
+                var entry = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["kind"] = e.Kind,
+                    ["start_us"] = Math.Round(e.StartUs, 2),
+                    ["duration_us"] = Math.Round(e.DurationUs, 2),
+                };
+                if (e.Name is { } name)
+                {
+                    entry["name"] = name;
+                }
+                if (e.Grid is { } grid)
+                {
+                    entry["grid"] = new System.Text.Json.Nodes.JsonArray(grid.Select(g => (System.Text.Json.Nodes.JsonNode?)g).ToArray());
+                }
+                if (e.Block is { } block)
+                {
+                    entry["block"] = new System.Text.Json.Nodes.JsonArray(block.Select(b => (System.Text.Json.Nodes.JsonNode?)b).ToArray());
+                }
+                return (System.Text.Json.Nodes.JsonNode?)entry;
+            }).ToArray());
+        }
         return node.ToJsonString();
 
         static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;

@@ -179,6 +179,7 @@ public sealed class Evaluator(
         var latencies = new List<double>();
         var eventLatencies = new List<double>();
         var kernelSums = new List<double>();
+        IReadOnlyList<TimelineEntry>? timeline = null;  // the first timed trial's median call
         var referenceLatencies = new List<double>();
         Floor? floor = null;
         var timingMethod = "";
@@ -256,6 +257,7 @@ public sealed class Evaluator(
                     {
                         kernelSums.Add(Statistics.Median(busy));
                     }
+                    timeline ??= response.Timeline;
                 }
                 if (trial == 0 && (workers.Hello ?? worker.Hello) is { } hello)
                 {
@@ -287,7 +289,8 @@ public sealed class Evaluator(
             floor,
             $"{timingMethod}; reference: {referenceMethod}",
             EventLatencyMs: passed && eventLatencies.Count > 0 ? eventLatencies.Average() : null,
-            KernelSumMs: passed && kernelSums.Count > 0 ? kernelSums.Average() : null);
+            KernelSumMs: passed && kernelSums.Count > 0 ? kernelSums.Average() : null,
+            Timeline: timeline);
     }
 
     /// <summary>

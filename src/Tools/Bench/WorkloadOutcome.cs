@@ -6,6 +6,8 @@ namespace AgentForge.Tools.Bench;
 /// <summary>
 /// What happened to one candidate on one workload. <see cref="Status"/> is null when no verdict
 /// was possible (bad data or a failing reference); <see cref="Problem"/> then says why.
+/// <see cref="Timeline"/> holds the GPU activities of one timed call (the first trial's median),
+/// also for an incorrect run, whose trials are timed all the same.
 /// </summary>
 public sealed record WorkloadOutcome(
     WorkloadEntry Workload,
@@ -19,7 +21,8 @@ public sealed record WorkloadOutcome(
     string TimingMethod,
     string? Problem = null,
     double? EventLatencyMs = null,
-    double? KernelSumMs = null)
+    double? KernelSumMs = null,
+    IReadOnlyList<Worker.TimelineEntry>? Timeline = null)
 {
     public double? Speedup => LatencyMs is > 0 && ReferenceLatencyMs is > 0 ? ReferenceLatencyMs / LatencyMs : null;
 

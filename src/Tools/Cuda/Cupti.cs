@@ -3,19 +3,28 @@ using System.Runtime.InteropServices;
 
 namespace AgentForge.Tools.Cuda;
 
-/// <summary>One GPU activity CUPTI recorded: a kernel, a memset or a memcpy, with device timestamps (ns).</summary>
-public readonly record struct GpuActivity(int Kind, ulong Start, ulong End, ulong Bytes)
+/// <summary>
+/// One GPU activity CUPTI recorded: a kernel, a memset or a memcpy, with device timestamps (ns);
+/// a kernel also has its (mangled) name and launch shape, for the timeline of a call.
+/// </summary>
+public readonly record struct GpuActivity(int Kind, ulong Start, ulong End, ulong Bytes, string? Name = null, KernelShape? Shape = null)
 {
     public const int Memcpy = 1;
     public const int Memset = 2;
     public const int ConcurrentKernel = 10;
 }
 
+/// <summary>A kernel launch's grid and block.</summary>
+public readonly record struct KernelShape(int GridX, int GridY, int GridZ, int BlockX, int BlockY, int BlockZ);
+
 /// <summary>
 /// CUPTI's activity API, used to time a candidate the way FlashInfer-Bench does: the GPU span
 /// from its first kernel's start to its last kernel's end, free of the host launch latency that
 /// event timing includes. Only the fields every record version shares are read: kind at 0,
-/// bytes at 8 (memset, memcpy), start at 16 and end at 24 (kernel, memset and memcpy records).
+/// bytes at 8 (memset, memcpy), start at 16 and end at 24 (kernel, memset and memcpy records),
+/// and of a kernel record (CUpti_ActivityKernel4 and every later version) the grid at 52, the
+/// block at 64 and the name pointer at 104 (scripts/device/probes/cupti_offsets.c prints the
+/// installed header's offsets).
 /// When libcupti is not found, <see cref="TryCreate"/> returns null and the worker times with
 /// events instead; every latency records which method produced it.
 /// </summary>
@@ -144,8 +153,19 @@ public sealed unsafe partial class Cupti : IDisposable
             var kind = *(int*)record;
             if (kind is GpuActivity.ConcurrentKernel or GpuActivity.Memset or GpuActivity.Memcpy)
             {
-                var bytes = kind == GpuActivity.ConcurrentKernel ? 0 : *(ulong*)(record + 8);
-                records.Add(new GpuActivity(kind, *(ulong*)(record + 16), *(ulong*)(record + 24), bytes));
+                var start = *(ulong*)(record + 16);
+                var end = *(ulong*)(record + 24);
+                if (kind == GpuActivity.ConcurrentKernel)
+                {
+                    var grid = (int*)(record + 52);
+                    var shape = new KernelShape(grid[0], grid[1], grid[2], grid[3], grid[4], grid[5]);
+                    var name = *(nint*)(record + 104);
+                    records.Add(new GpuActivity(kind, start, end, 0, name == 0 ? null : Marshal.PtrToStringUTF8(name), shape));
+                }
+                else
+                {
+                    records.Add(new GpuActivity(kind, start, end, *(ulong*)(record + 8)));
+                }
             }
         }
         lock (Completed)

@@ -28,6 +28,34 @@ public sealed class BenchJsonTests
     }
 
     [Fact]
+    public void A_row_lists_the_timed_calls_activities_and_a_row_without_a_timeline_has_none()
+    {
+        var timeline = new List<TimelineEntry>
+        {
+            new("memset", 0, 1.234),
+            new("kernel", 2.5, 3.456, "moe_routing_kernel", [1, 1, 1], [256, 1, 1]),
+        };
+        var outcome = new WorkloadOutcome(FakeProblem.Workloads[0], EvaluationStatus.PASSED, "", new Correctness(0, 0), 0.5, 2.0, [0.5], null,
+                                          "cupti", Timeline: timeline);
+        var hello = new WorkerHello("NVIDIA H200", "sm_90", 132, 50L << 20, 141L << 30, 13000, 4250, 1);
+
+        var row = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome, hello, null, "0123456789abcdef"))!;
+        var entries = row["timeline"]!.AsArray();
+
+        Assert.Equal(2, entries.Count);
+        Assert.Equal("memset", entries[0]!["kind"]!.GetValue<string>());
+        Assert.Null(entries[0]!["name"]);
+        Assert.Equal(1.23, entries[0]!["duration_us"]!.GetValue<double>());
+        Assert.Equal("moe_routing_kernel", entries[1]!["name"]!.GetValue<string>());
+        Assert.Equal(2.5, entries[1]!["start_us"]!.GetValue<double>());
+        Assert.Equal([1, 1, 1], entries[1]!["grid"]!.AsArray().Select(n => n!.GetValue<int>()));
+        Assert.Equal(256, entries[1]!["block"]![0]!.GetValue<int>());
+
+        var without = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome with { Timeline = null }, hello, null, "0123456789abcdef"))!;
+        Assert.Null(without["timeline"]);
+    }
+
+    [Fact]
     public void The_printed_source_hash_is_the_candidates_content_hash_and_follows_its_defines()
     {
         // Session 6 cut the 12-character hash to 16 and every bench call threw before its first build.

@@ -46,6 +46,14 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_timeline_printer_shows_each_activitys_gap_to_the_previous_end()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(Script("timeline.py"));
+    }
+
+    [Fact]
     public void The_gdn_scan_model_schedules_longest_first_and_mirrors_the_host_plan()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");

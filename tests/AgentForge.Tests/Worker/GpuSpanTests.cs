@@ -28,6 +28,59 @@ public sealed class GpuSpanTests
     }
 
     [Fact]
+    public void Each_calls_timeline_lists_its_activities_from_its_own_first_start_with_short_kernel_names()
+    {
+        var routing = new GpuActivity(GpuActivity.ConcurrentKernel, 33_000, 35_500, 0, "_ZN12_GLOBAL__N_118moe_routing_kernelEPKfi",
+                                      new KernelShape(7, 1, 1, 256, 1, 1));
+        var activities = new List<GpuActivity>
+        {
+            Kernel(1_000, 2_000),  // before the first flush: no call's
+            FlushAt(10_000), new(GpuActivity.Memset, 41_000, 41_800, 128), routing with { Start = 42_000, End = 44_500 },
+            FlushAt(50_000), new(GpuActivity.Memcpy, 81_000, 82_000, 64),
+        };
+
+        var calls = GpuWorker.GpuSpans(activities, Flush, 2)!;
+
+        var first = calls[0].Timeline;
+        Assert.Equal(["memset", "kernel"], first.Select(e => e.Kind));
+        Assert.Equal([0.0, 1.0], first.Select(e => Math.Round(e.StartUs, 6)));
+        Assert.Equal([0.8, 2.5], first.Select(e => Math.Round(e.DurationUs, 6)));
+        Assert.Equal("moe_routing_kernel", first[1].Name);
+        Assert.Equal([7, 1, 1], first[1].Grid!);
+        Assert.Equal([256, 1, 1], first[1].Block!);
+        Assert.Null(first[0].Name);
+        Assert.Equal(["memcpy"], calls[1].Timeline.Select(e => e.Kind));
+        Assert.Equal(0.0, calls[1].Timeline[0].StartUs);
+    }
+
+    [Fact]
+    public void The_reported_timeline_is_the_call_with_the_median_span()
+    {
+        var activities = new List<GpuActivity>
+        {
+            FlushAt(0), Kernel(31_000, 39_000),          // 8 us
+            FlushAt(50_000), Kernel(81_000, 83_000),     // 2 us
+            FlushAt(90_000), Kernel(121_000, 125_000),   // 4 us: the median
+            FlushAt(130_000), Kernel(161_000, 171_000),  // 10 us
+        };
+
+        var median = GpuWorker.MedianCall(GpuWorker.GpuSpans(activities, Flush, 4)!);
+
+        Assert.Equal(0.004, median.SpanMs, 9);
+        Assert.Equal(4.0, median.Timeline.Single().DurationUs, 6);
+    }
+
+    [Theory]
+    [InlineData("_ZN8split_kv12merge_kernelILi64EEEvPKfS2_P13__nv_bfloat16Pf", "merge_kernel")]
+    [InlineData("_ZN12_GLOBAL__N_118moe_routing_kernelEPKfPK13__nv_bfloat16i", "moe_routing_kernel")]
+    [InlineData("_Z18moe_to_bf16_kernelPKflP13__nv_bfloat16", "moe_to_bf16_kernel")]
+    [InlineData("afg_moe_gemm1_wgmma_64", "afg_moe_gemm1_wgmma_64")]
+    [InlineData("_Z", "_Z")]
+    [InlineData("_ZN99x", "_ZN99x")]
+    public void A_mangled_kernel_name_shortens_to_its_own_identifier(string mangled, string expected) =>
+        Assert.Equal(expected, KernelNames.Short(mangled));
+
+    [Fact]
     public void A_call_count_that_does_not_match_the_flushes_falls_back_to_events()
     {
         var activities = new List<GpuActivity> { FlushAt(0), Kernel(31_000, 33_000) };

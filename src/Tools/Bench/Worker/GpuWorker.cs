@@ -185,10 +185,11 @@ public sealed class GpuWorker : IDisposable
             List<double>? latencies = null;
             List<double>? eventLatencies = null;
             List<double>? busyTimes = null;
+            IReadOnlyList<TimelineEntry>? timeline = null;
             string? recheckPath = null;
             if (request.Timing is { } timing)
             {
-                (latencies, eventLatencies, busyTimes) = Time(library, inputSets, outputTensors, timing, request, out failure);
+                (latencies, eventLatencies, busyTimes, timeline) = Time(library, inputSets, outputTensors, timing, request, out failure);
                 if (failure is not null)
                 {
                     return failure;
@@ -209,7 +210,7 @@ public sealed class GpuWorker : IDisposable
             }
             return new WorkerResponse(request.Id, true, OutputsPath: outputsPath, RecheckOutputsPath: recheckPath,
                 LatenciesMs: latencies, TimingMethod: latencies is null ? null : ReferenceEquals(latencies, eventLatencies) ? EventMethod : SpanMethod,
-                EventLatenciesMs: eventLatencies, KernelSumsMs: busyTimes);
+                EventLatenciesMs: eventLatencies, KernelSumsMs: busyTimes, Timeline: timeline);
         }
         finally
         {
@@ -245,10 +246,11 @@ public sealed class GpuWorker : IDisposable
     /// <summary>
     /// Times the candidate: returns the GPU spans (CUPTI: first start to last end of the
     /// candidate's own kernels, memsets and copies, as FlashInfer-Bench measures) and the CUDA
-    /// event spans (which also hold the launch latency of the first kernel). Without CUPTI both
-    /// lists are the event spans.
+    /// event spans (which also hold the launch latency of the first kernel), and the timeline of
+    /// the call with the median span. Without CUPTI both lists are the event spans and there is
+    /// no timeline.
     /// </summary>
-    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, WorkerRequest request, out WorkerResponse? failure)
+    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes, IReadOnlyList<TimelineEntry>? Timeline) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, WorkerRequest request, out WorkerResponse? failure)
     {
         failure = null;
         var id = request.Id;
@@ -264,7 +266,7 @@ public sealed class GpuWorker : IDisposable
                 if (error != 0)
                 {
                     failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
-                    return ([], [], null);
+                    return ([], [], null, null);
                 }
             }
             stream.Synchronize();
@@ -304,7 +306,7 @@ public sealed class GpuWorker : IDisposable
                             cupti!.Stop();
                         }
                         failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
-                        return ([], [], null);
+                        return ([], [], null, null);
                     }
                 }
                 device.Synchronize();
@@ -312,14 +314,14 @@ public sealed class GpuWorker : IDisposable
             var events = Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
             if (!recording)
             {
-                return (events, events, null);
+                return (events, events, null, null);
             }
             var recorded = GpuSpans(cupti!.Stop(), l2Flush.Bytes, timing.Iterations);
             if (recorded is null)
             {
-                return (events, events, null);
+                return (events, events, null, null);
             }
-            return (recorded.Select(c => c.SpanMs).ToList(), events, recorded.Select(c => c.BusyMs).ToList());
+            return (recorded.Select(c => c.SpanMs).ToList(), events, recorded.Select(c => c.BusyMs).ToList(), MedianCall(recorded).Timeline);
         }
         finally
         {
@@ -330,8 +332,25 @@ public sealed class GpuWorker : IDisposable
         }
     }
 
-    /// <summary>One timed call as CUPTI saw it: the GPU span, and the sum of its activities' own durations.</summary>
-    internal readonly record struct CallTiming(double SpanMs, double BusyMs);
+    /// <summary>One timed call as CUPTI saw it: the GPU span, the sum of its activities' own durations, and the activities.</summary>
+    internal readonly record struct CallTiming(double SpanMs, double BusyMs, IReadOnlyList<TimelineEntry> Timeline);
+
+    /// <summary>The call whose span is the median (the lower middle of an even count).</summary>
+    internal static CallTiming MedianCall(IReadOnlyList<CallTiming> calls) =>
+        calls.OrderBy(c => c.SpanMs).ElementAt((calls.Count - 1) / 2);
+
+    private static TimelineEntry Entry(GpuActivity activity, ulong callStart)
+    {
+        var startUs = (activity.Start - callStart) / 1e3;
+        var durationUs = activity.End > activity.Start ? (activity.End - activity.Start) / 1e3 : 0;
+        return activity.Kind switch
+        {
+            GpuActivity.ConcurrentKernel => new TimelineEntry("kernel", startUs, durationUs, activity.Name is { } name ? KernelNames.Short(name) : null,
+                activity.Shape is { } s ? [s.GridX, s.GridY, s.GridZ] : null, activity.Shape is { } b ? [b.BlockX, b.BlockY, b.BlockZ] : null),
+            GpuActivity.Memset => new TimelineEntry("memset", startUs, durationUs),
+            _ => new TimelineEntry("memcpy", startUs, durationUs),
+        };
+    }
 
     /// <summary>
     /// Splits the recorded activities at the L2-flush memsets (one before each timed call, known
@@ -347,7 +366,10 @@ public sealed class GpuWorker : IDisposable
         ulong last = 0;
         ulong busy = 0;
         var flushes = 0;
-        void Close() => timings.Add(first is { } f ? new CallTiming((last - f) / 1e6, busy / 1e6) : new CallTiming(0, 0));
+        var members = new List<GpuActivity>();
+        void Close() => timings.Add(first is { } f
+            ? new CallTiming((last - f) / 1e6, busy / 1e6, members.Select(a => Entry(a, f)).ToList())
+            : new CallTiming(0, 0, []));
         foreach (var activity in activities)
         {
             if (activity.Kind == GpuActivity.Memset && (long)activity.Bytes == flushBytes)
@@ -360,8 +382,10 @@ public sealed class GpuWorker : IDisposable
                 first = null;
                 last = 0;
                 busy = 0;
+                members = [];
                 continue;
             }
+            members.Add(activity);
             first = first is { } f ? Math.Min(f, activity.Start) : activity.Start;
             last = Math.Max(last, activity.End);
             busy += activity.End > activity.Start ? activity.End - activity.Start : 0;

@@ -84,7 +84,15 @@ public sealed record WorkerResponse(
     IReadOnlyList<double>? LatenciesMs = null,
     string? TimingMethod = null,
     IReadOnlyList<double>? EventLatenciesMs = null,
-    IReadOnlyList<double>? KernelSumsMs = null);
+    IReadOnlyList<double>? KernelSumsMs = null,
+    IReadOnlyList<TimelineEntry>? Timeline = null);
+
+/// <summary>
+/// One GPU activity of a timed call (kind "kernel", "memset" or "memcpy"), its start relative to
+/// the call's first start: what the call's span is made of. A kernel has its short name (the last
+/// identifier of its mangled name) and launch shape.
+/// </summary>
+public sealed record TimelineEntry(string Kind, double StartUs, double DurationUs, string? Name = null, int[]? Grid = null, int[]? Block = null);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
