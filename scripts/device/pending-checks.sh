@@ -87,9 +87,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Session 12 (results/gpu/2026-11-26-h100-s12, an H100) ran those two: both passed every workload,
 # neither was faster (the binned select 20-30% slower), defaults unchanged. Pending: the MoE split
 # tile grids finishing SwiGLU and the bf16 output in their own epilogues (MOE_FUSED_EPILOGUES; two
-# launches fewer at T <= 256).
+# launches fewer at T <= 256): passed 19/19, T=7 -3%, T=55 +1.5% (GEMM1 4-10 us longer with the
+# tickets' fences), T=1 even. Pending: the call's first memset replaced by a zeroing kernel with
+# routing as its programmatic dependent (MOE_ZERO_COUNTS_KERNEL), and the SwiGLU pass with its loads
+# issued at once (MOE_SWIGLU_VEC); both from the call timelines (scripts/device/timeline.py).
 checks=(
-  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_FUSED_EPILOGUES=1"
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1 1a4c6ba1|MOE_ZERO_COUNTS_KERNEL=1,MOE_SWIGLU_VEC=1|MOE_ZERO_COUNTS_KERNEL=1 MOE_SWIGLU_VEC=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

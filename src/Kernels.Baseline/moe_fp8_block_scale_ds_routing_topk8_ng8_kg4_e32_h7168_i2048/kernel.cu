@@ -275,6 +275,25 @@
 #ifndef MOE_FUSED_EPILOGUES
 #define MOE_FUSED_EPILOGUES 0
 #endif
+// @tunable MOE_ZERO_COUNTS_KERNEL: 0, 1 (default 0) when MOE_PDL=1
+// 1: the expert counters are zeroed by a one-warp kernel instead of a memset, and routing is its
+// programmatic dependent: routing's CTAs start at once, select their experts, and wait for the
+// zeroing only before their counter atomics. Why (session 12, the call timeline of
+// scripts/device/timeline.py, H200): every call begins with the memset (1.2 us) and then 1.4-2.7 us
+// of nothing before routing starts (a plain launch after a memset), on the critical path at every T.
+// Prediction: -1.5..-2.5 us per call (T=1 13.9 -> ~12 us).
+#ifndef MOE_ZERO_COUNTS_KERNEL
+#define MOE_ZERO_COUNTS_KERNEL 0
+#endif
+// @tunable MOE_SWIGLU_VEC: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: the split tile grids' SwiGLU pass (swiglu_kernel) has each thread take 8 consecutive columns
+// with all four 16-byte loads issued at once, its pair's count and list entry read together, instead
+// of a loop of scalar loads, one L2 round trip per iteration. Why (session 12 timeline, H200): the
+// pass holds GEMM2 back 6.0 us at T=7 and 7.5 us at T=55 after GEMM1's end, for 56-440 rows of 16 KB.
+// Prediction: that wait ~2.5 us (T=7 95.6 -> ~92, T=55 364 -> ~359).
+#ifndef MOE_SWIGLU_VEC
+#define MOE_SWIGLU_VEC 0
+#endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
 // scales into shared memory with the block's own cp.async group instead of plain global loads in
@@ -540,6 +559,17 @@ struct FusedEpilogueSetup {
   }
 };
 
+// MOE_ZERO_COUNTS_KERNEL: the expert counters at zero (one warp), launched first; routing is its
+// programmatic dependent and starts at once.
+__global__ void __launch_bounds__(32) moe_zero_counts_kernel(int* __restrict__ counts) {
+  pdl_allow();
+  for (int e = threadIdx.x; e < kLocalExperts; e += 32) counts[e] = 0;
+}
+// Routing's wait for that kernel, before its first counter atomic (a no-op without the dependent launch).
+__device__ __forceinline__ void wait_for_zeroed_counts() {
+  if constexpr (MOE_PDL != 0) afg::pdl_wait();
+}
+
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
@@ -647,6 +677,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
     sum += ssel[r];
   }
   const float denom = sum + 1e-20f;
+  if constexpr (MOE_ZERO_COUNTS_KERNEL != 0) wait_for_zeroed_counts();
   unsigned local_mask = 0;  // bit r: pair r's expert is local (for the combine kernel)
 #pragma unroll
   for (int r = 0; r < kTopK; ++r) {
@@ -732,6 +763,7 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
 
   // Pair r = thread r: weights from s over the 8 (summed in r order), the local filter, one
   // atomic per local pair, all issued together.
+  if constexpr (MOE_ZERO_COUNTS_KERNEL != 0) wait_for_zeroed_counts();
   if (e < 32) {
     float sum = 0.f;
 #pragma unroll
@@ -1246,7 +1278,15 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
 
   // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
   // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
-  cudaError_t err = cudaMemsetAsync(counts, 0, kLocalExperts * sizeof(int), stream);
+  // MOE_ZERO_COUNTS_KERNEL: a kernel zeroes the counters and routing follows it as a dependent.
+  constexpr bool zero_kernel = MOE_ZERO_COUNTS_KERNEL != 0 && MOE_PDL != 0;
+  cudaError_t err = cudaSuccess;
+  if (zero_kernel) {
+    moe_zero_counts_kernel<<<1, 32, 0, stream>>>(counts);
+    err = cudaGetLastError();
+  } else {
+    err = cudaMemsetAsync(counts, 0, kLocalExperts * sizeof(int), stream);
+  }
 #if !MOE_PDL
   if (err == cudaSuccess && acc != nullptr) err = cudaMemsetAsync(acc, 0, static_cast<size_t>(T) * kHidden * sizeof(float), stream);
   if (err == cudaSuccess && g1 != nullptr) err = cudaMemsetAsync(g1, 0, T8 * kGemm1Out * sizeof(float), stream);
@@ -1254,11 +1294,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   if (err == cudaSuccess) {
     const bool wide = T <= MOE_ROUTING_WIDE_MAX_T;
     const unsigned routing_blocks = wide ? static_cast<unsigned>(T) : static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
-    (wide ? moe_routing_wide_kernel : moe_routing_kernel)<<<routing_blocks, wide ? kExperts : kThreads, 0, stream>>>(
-        routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask,
-        fused_setup);
-    err = cudaGetLastError();
+    err = afg::launch(zero_kernel, wide ? moe_routing_wide_kernel : moe_routing_kernel, dim3(routing_blocks),
+                      dim3(wide ? kExperts : kThreads), 0, stream, routing_logits.ptr<const float>(),
+                      routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset, routed_scaling_factor, counts, lists,
+                      pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask, fused_setup);
   }
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
   // streamed by cp.async stages, GEMM1 on fp8 mma), 64-pair tiles above (GEMM1 on fp8 mma up to

@@ -626,6 +626,28 @@ swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ coun
   pdl_wait_then_allow();
   const int le = blockIdx.y;
   const int slot = blockIdx.x;
+  if constexpr (MOE_SWIGLU_VEC != 0) {
+    // The count and the list entry asked for together (an entry past the count is scratch that is
+    // read, never used), then a thread's 8 columns of X1 and X2 in four loads at once.
+    static_assert(kInter == 8 * kTcThreads, "8 columns per thread");
+    const int cnt = counts[le];
+    const int listed = lists[le * T + slot];
+    if (slot >= cnt) return;
+    const int c = 8 * threadIdx.x;
+    const float4* src = reinterpret_cast<const float4*>(g1_partial + static_cast<int64_t>(listed) * kGemm1Out + c);
+    const float4 x1a = src[0], x1b = src[1], x2a = src[kInter / 4], x2b = src[kInter / 4 + 1];
+    const __nv_bfloat162 o0 = __floats2bfloat162_rn(silu_mul(x1a.x, x2a.x), silu_mul(x1a.y, x2a.y));
+    const __nv_bfloat162 o1 = __floats2bfloat162_rn(silu_mul(x1a.z, x2a.z), silu_mul(x1a.w, x2a.w));
+    const __nv_bfloat162 o2 = __floats2bfloat162_rn(silu_mul(x1b.x, x2b.x), silu_mul(x1b.y, x2b.y));
+    const __nv_bfloat162 o3 = __floats2bfloat162_rn(silu_mul(x1b.z, x2b.z), silu_mul(x1b.w, x2b.w));
+    uint4 packed;
+    packed.x = *reinterpret_cast<const uint32_t*>(&o0);
+    packed.y = *reinterpret_cast<const uint32_t*>(&o1);
+    packed.z = *reinterpret_cast<const uint32_t*>(&o2);
+    packed.w = *reinterpret_cast<const uint32_t*>(&o3);
+    *reinterpret_cast<uint4*>(cbuf + static_cast<int64_t>(listed) * kInter + c) = packed;
+    return;
+  }
   if (slot >= counts[le]) return;
   const int pair = lists[le * T + slot];
   const float* src = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
