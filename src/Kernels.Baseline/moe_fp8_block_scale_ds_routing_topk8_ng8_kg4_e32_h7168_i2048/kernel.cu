@@ -12,7 +12,9 @@
 //
 // Default path (MOE_GEMM_IMPL=1; the tensor-core GEMMs are in moe_tc.cuh, measured numbers and
 // what was tried in NOTES.md):
-//   1. routing, block 256 = 8 warps, a warp per token: lane l holds experts j*32 + l (j = group);
+//   0. a one-warp kernel zeroes the expert counters (MOE_ZERO_COUNTS_KERNEL); routing is its
+//      programmatic dependent and waits for it only before its counter atomics.
+//   1. routing, block 256 = 8 warps, a warp per token (a CTA per token up to 256 tokens): lane l holds experts j*32 + l (j = group);
 //      group top-2 and expert top-8 by warp argmax reductions (ties -> lower expert id). Each
 //      (token, k) pair whose expert is local is appended to its expert's list with an atomic slot
 //      counter: list[le][slot] = pair id t*8 + k, pair_weight[t*8 + k] = weight. It also zeroes
@@ -271,28 +273,39 @@
 // rows of tokens with none. Why (session 12): at T=1 (no local expert) the call is 14.0 us of
 // launches that do nothing but wait for each other (memset, routing, GEMM1, SwiGLU, GEMM2,
 // conversion); every launch after the first waits for its predecessor's whole grid.
-// Prediction: T=1 14.0 -> ~9.5 us (two of six launches gone), T=7..64 -2..-5 us.
+// Prediction: T=1 14.0 -> ~9.5 us (two of six launches gone), T=7..64 -2..-5 us. Measured (H200,
+// session 12 call 2, before the two tunables below): 19/19 PASS; T=1 13.9 -> 13.9, T=7 96.0 ->
+// 93.1, T=16 163.9 -> 165.9, T=55 364.0 -> 369.2, T=80 381.1 -> 387.1. The call timeline (call 3)
+// says why: the two launches are gone (-1.7 us after routing at T=1) but GEMM1 runs 4-10 us longer
+// (every split CTA fences its atomics before its ticket), and at T=1 routing started later.
 #ifndef MOE_FUSED_EPILOGUES
 #define MOE_FUSED_EPILOGUES 0
 #endif
-// @tunable MOE_ZERO_COUNTS_KERNEL: 0, 1 (default 0) when MOE_PDL=1
+// @tunable MOE_ZERO_COUNTS_KERNEL: 0, 1 (default 1) when MOE_PDL=1
 // 1: the expert counters are zeroed by a one-warp kernel instead of a memset, and routing is its
 // programmatic dependent: routing's CTAs start at once, select their experts, and wait for the
 // zeroing only before their counter atomics. Why (session 12, the call timeline of
 // scripts/device/timeline.py, H200): every call begins with the memset (1.2 us) and then 1.4-2.7 us
 // of nothing before routing starts (a plain launch after a memset), on the critical path at every T.
-// Prediction: -1.5..-2.5 us per call (T=1 13.9 -> ~12 us).
+// Prediction: -1.5..-2.5 us per call (T=1 13.9 -> ~12 us). Measured (H200, session 12 call 4, one
+// sweep): T=1 13.8 -> 12.2 us, T=7 95.4 -> 94.2, T=16 161.4 -> 159.7, T=55 359.2 -> 357.6, T=80
+// 376.8 -> 375.3, T=901 440.7 -> 436.6; routing now starts 0.7 us into the call instead of 2.5-2.7.
+// With MOE_SWIGLU_VEC 19/19 PASS. Default since.
 #ifndef MOE_ZERO_COUNTS_KERNEL
-#define MOE_ZERO_COUNTS_KERNEL 0
+#define MOE_ZERO_COUNTS_KERNEL 1
 #endif
-// @tunable MOE_SWIGLU_VEC: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_SWIGLU_VEC: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: the split tile grids' SwiGLU pass (swiglu_kernel) has each thread take 8 consecutive columns
 // with all four 16-byte loads issued at once, its pair's count and list entry read together, instead
 // of a loop of scalar loads, one L2 round trip per iteration. Why (session 12 timeline, H200): the
 // pass holds GEMM2 back 6.0 us at T=7 and 7.5 us at T=55 after GEMM1's end, for 56-440 rows of 16 KB.
-// Prediction: that wait ~2.5 us (T=7 95.6 -> ~92, T=55 364 -> ~359).
+// Prediction: that wait ~2.5 us (T=7 95.6 -> ~92, T=55 364 -> ~359). Measured (H200, session 12
+// call 4, same sweep as MOE_ZERO_COUNTS_KERNEL): alone T=7 95.4 -> 93.4, T=16 161.4 -> 158.9, T=55
+// 359.2 -> 357.1, T=80 376.8 -> 374.8 (the wait after GEMM1 6.0 -> 3.4 us at T=7); with the zeroing
+// kernel T=1 13.8 -> 12.1, T=7 -> 91.5, T=16 -> 157.1, T=55 -> 355.2, T=80 -> 372.5, T=901 ->
+// 436.7 (stream-K there: the zeroing kernel's share); 19/19 PASS. Default since.
 #ifndef MOE_SWIGLU_VEC
-#define MOE_SWIGLU_VEC 0
+#define MOE_SWIGLU_VEC 1
 #endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
