@@ -72,6 +72,14 @@
 #ifndef INDEXER_SELECT_BINNED
 #define INDEXER_SELECT_BINNED 0
 #endif
+// @diagnostic INDEXER_SELECT_DIAG: 0, 1, 2, 3 (default 0)
+// A measurement aid for the compact select (results are wrong with it): the select returns after
+// its row's keys are on chip (1), after the two row-wide radix passes (2), or after the scan that
+// places the keys above the 16-bit prefix and keeps the candidates (3). The call timeline's select
+// end minus the score kernel's end then says what each phase costs.
+#ifndef INDEXER_SELECT_DIAG
+#define INDEXER_SELECT_DIAG 0
+#endif
 // @tunable INDEXER_SCORE_IMPL: 0, 1 (default 1)
 // 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync
 // m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). H200, 91 pages: 89.7 us with 0,
@@ -373,6 +381,10 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     s_eq = 0;
     s_cand = 0;
   }
+  if constexpr (INDEXER_SELECT_DIAG == 1) {
+    __syncthreads();
+    return;
+  }
   // Invariant: at least s_remaining keys match (key & s_mask) == s_prefix, and the keys above that
   // prefix number kTopK - s_remaining.
   // One radix pass over n keys (key_of(c, key) -> whether c is a key of the row, and the key):
@@ -577,11 +589,13 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   } else {
     radix_pass(24, L, row_key);
     radix_pass(16, L, row_key);
+    if constexpr (INDEXER_SELECT_DIAG == 2) return;
     // One scan: keys above the threshold's 16-bit prefix are in the top-k (placed now, as "gt"),
     // keys on it are the candidates for the last two passes.
     const uint32_t prefix16 = s_prefix, mask16 = s_mask;
     const auto on_prefix = [&](uint32_t key) { return (key & mask16) == prefix16; };
     const int n_cand = split_row([&](uint32_t key) { return (key & mask16) > prefix16; }, on_prefix);
+    if constexpr (INDEXER_SELECT_DIAG == 3) return;
     select_among_candidates(n_cand <= kSelectCandidates, n_cand, 8, on_prefix);
   }
 }
