@@ -91,8 +91,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # tickets' fences), T=1 even. Pending: the call's first memset replaced by a zeroing kernel with
 # routing as its programmatic dependent (MOE_ZERO_COUNTS_KERNEL), and the SwiGLU pass with its loads
 # issued at once (MOE_SWIGLU_VEC); both from the call timelines (scripts/device/timeline.py).
+# Both became defaults (call 4). Pending: the compact select with per-warp histograms and
+# atomic-free placement (INDEXER_SELECT_PRIVATE; INDEXER_SELECT_DIAG put 7.8 of its 11.5 us after
+# the score kernel in the row passes and the row scan); its DIAG rows give the new phase times.
 checks=(
-  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1 1a4c6ba1|MOE_ZERO_COUNTS_KERNEL=1,MOE_SWIGLU_VEC=1|MOE_ZERO_COUNTS_KERNEL=1 MOE_SWIGLU_VEC=1"
+  "$indexer|5db1b172 3eab2c37 b83c4150 27c3374f ed3e595b 30a90fa5 d8a73470 30cecff1|INDEXER_SELECT_PRIVATE=1|INDEXER_SELECT_PRIVATE=1,INDEXER_SELECT_DIAG=2 INDEXER_SELECT_PRIVATE=1,INDEXER_SELECT_DIAG=3"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
