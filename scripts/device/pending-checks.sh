@@ -94,8 +94,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Both became defaults (call 4). Pending: the compact select with per-warp histograms and
 # atomic-free placement (INDEXER_SELECT_PRIVATE; INDEXER_SELECT_DIAG put 7.8 of its 11.5 us after
 # the score kernel in the row passes and the row scan); its DIAG rows give the new phase times.
+# Ran (call 6): 128/128 but slower everywhere (15 x 91 pages 19.1 -> 25.0 us; its passes 7.8 us
+# instead of 4.9): off. Pending: the radix passes' aggregation by ballot rounds instead of
+# __match_any_sync (INDEXER_SELECT_BALLOT_HIST), with its DIAG=2 rows for the passes' time.
 checks=(
-  "$indexer|5db1b172 3eab2c37 b83c4150 27c3374f ed3e595b 30a90fa5 d8a73470 30cecff1|INDEXER_SELECT_PRIVATE=1|INDEXER_SELECT_PRIVATE=1,INDEXER_SELECT_DIAG=2 INDEXER_SELECT_PRIVATE=1,INDEXER_SELECT_DIAG=3"
+  "$indexer|5db1b172 3eab2c37 b83c4150 27c3374f ed3e595b 30a90fa5 d8a73470 30cecff1|INDEXER_SELECT_BALLOT_HIST=1|INDEXER_SELECT_BALLOT_HIST=1,INDEXER_SELECT_DIAG=2"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

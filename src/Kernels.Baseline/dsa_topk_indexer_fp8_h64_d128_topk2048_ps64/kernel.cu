@@ -87,6 +87,17 @@
 #ifndef INDEXER_SELECT_PRIVATE
 #define INDEXER_SELECT_PRIVATE 0
 #endif
+// @tunable INDEXER_SELECT_BALLOT_HIST: 0, 1 (default 0) when INDEXER_SELECT_COMPACT=1
+// 1: a radix pass's warp aggregation by ballot rounds (the first pending lane's bin, the lanes that
+// share it by one ballot, one atomic for them; at most 4 rounds, then one atomic per remaining
+// lane) instead of __match_any_sync. Why (session 12): INDEXER_SELECT_PRIVATE took the bins' and
+// counters' contention away and the passes got slower (4.9 -> 7.8 us at 15 x 91 pages), so the
+// contention was not the cost; what is left per key is __match_any_sync itself. Keys of one size
+// share one to three bins per warp in the first passes: one to three rounds.
+// Prediction: the two row passes 4.9 -> ~2.5 us, 15 x 91 pages 19.1 -> ~16.7.
+#ifndef INDEXER_SELECT_BALLOT_HIST
+#define INDEXER_SELECT_BALLOT_HIST 0
+#endif
 // @diagnostic INDEXER_SELECT_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the compact select (results are wrong with it): the select returns after
 // its row's keys are on chip (1), after the two row-wide radix passes (2), or after the scan that
@@ -463,8 +474,21 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       uint32_t key = 0u;
       const bool counted = c < n && key_of(c, key) && (key & mask) == prefix;
       const uint32_t bin = counted ? (key >> shift) & 0xffu : 0x100u;  // 0x100: not counted
-      const uint32_t same = __match_any_sync(0xffffffffu, bin);
-      if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
+      if constexpr (INDEXER_SELECT_BALLOT_HIST != 0) {
+        uint32_t pending = __ballot_sync(0xffffffffu, counted);  // warp-uniform
+#pragma unroll 1
+        for (int round = 0; round < 4 && pending != 0u; ++round) {
+          const int leader = __ffs(static_cast<int>(pending)) - 1;
+          const uint32_t leader_bin = __shfl_sync(0xffffffffu, bin, leader);
+          const uint32_t same = __ballot_sync(0xffffffffu, bin == leader_bin) & pending;
+          if (lane == leader) atomicAdd(&s_hist[leader_bin], static_cast<uint32_t>(__popc(same)));
+          pending &= ~same;
+        }
+        if (pending & (1u << lane)) atomicAdd(&s_hist[bin], 1u);  // past 4 bins: one atomic each
+      } else {
+        const uint32_t same = __match_any_sync(0xffffffffu, bin);
+        if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
+      }
     }
     __syncthreads();
     if (warp == 0) {
