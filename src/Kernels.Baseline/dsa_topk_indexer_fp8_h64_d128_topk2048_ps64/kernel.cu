@@ -68,41 +68,22 @@
 // clear, a count, a pick and three barriers) on 30 SMs; the compact select runs four passes and
 // three full scans. Prediction: the select -20..-30%, 82-91-page calls 23.1 -> ~19 us, 33-45 pages
 // 13.2 -> ~11.5 us; pass-through unchanged. Written in session 11 after the last GPU call, its
-// logic replayed on random rows by scripts/dev/emulate_binned_select.py: not yet built by nvcc.
+// logic replayed on random rows by scripts/dev/emulate_binned_select.py. Measured (H100, session
+// 12 call 1): 128/128 PASS but slower at every size: 15 x 45 pages 15.1 -> 20.8 us, 15 x 91 19.9 ->
+// 27.4, 30 x 91 27.8 -> 35.7. Kept off.
 #ifndef INDEXER_SELECT_BINNED
 #define INDEXER_SELECT_BINNED 0
-#endif
-// @tunable INDEXER_SELECT_PRIVATE: 0, 1 (default 0) when INDEXER_SELECT_COMPACT=1
-// 1: the compact select without shared atomics that all warps aim at one address: each warp counts
-// a radix pass into its own 256-bin histogram (32 KB of dynamic shared memory for 32 warps),
-// summed per bin before the digit pick; the row scan that places the keys above the 16-bit prefix
-// and keeps the candidates counts per warp first (ballots), scans the warps' counts, then writes
-// each key at its warp's base plus its ballot rank (no slot atomics). Why (session 12,
-// INDEXER_SELECT_DIAG on the H200 at 15 rows x 91 pages): after the score kernel's end the select
-// takes 1.6 us to have its keys, 4.9 us for the two row passes, 2.9 us for the row scan and 2.2 us
-// for the rest: ~700 cycles per 1024-key step of a pass, the cost of 32 warps' warp-aggregated
-// atomics on the one or two bins that scores of one size share (the top byte is sign and
-// exponent) and on the two slot counters. Prediction: passes 4.9 -> ~1.5 us, scan 2.9 -> ~1.2,
-// the 15 x 91-page call 19.1 -> ~14 us, 33-45 pages 14.6 -> ~11.
-#ifndef INDEXER_SELECT_PRIVATE
-#define INDEXER_SELECT_PRIVATE 0
-#endif
-// @tunable INDEXER_SELECT_BALLOT_HIST: 0, 1 (default 0) when INDEXER_SELECT_COMPACT=1
-// 1: a radix pass's warp aggregation by ballot rounds (the first pending lane's bin, the lanes that
-// share it by one ballot, one atomic for them; at most 4 rounds, then one atomic per remaining
-// lane) instead of __match_any_sync. Why (session 12): INDEXER_SELECT_PRIVATE took the bins' and
-// counters' contention away and the passes got slower (4.9 -> 7.8 us at 15 x 91 pages), so the
-// contention was not the cost; what is left per key is __match_any_sync itself. Keys of one size
-// share one to three bins per warp in the first passes: one to three rounds.
-// Prediction: the two row passes 4.9 -> ~2.5 us, 15 x 91 pages 19.1 -> ~16.7.
-#ifndef INDEXER_SELECT_BALLOT_HIST
-#define INDEXER_SELECT_BALLOT_HIST 0
 #endif
 // @diagnostic INDEXER_SELECT_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the compact select (results are wrong with it): the select returns after
 // its row's keys are on chip (1), after the two row-wide radix passes (2), or after the scan that
 // places the keys above the 16-bit prefix and keeps the candidates (3). The call timeline's select
-// end minus the score kernel's end then says what each phase costs.
+// end minus the score kernel's end then says what each phase costs. H200, session 12 (15 rows x 91
+// pages, of 11.5 us after the score kernel's end): keys on chip 1.6 us, the two row passes 4.9,
+// the row scan 2.9, the candidates' passes and placement 2.2. Two variants aimed at the passes
+// were slower and removed (commit 6fecd66 has both; NOTES.md): per-warp histograms with atomic-free
+// placement (15 x 91 19.1 -> 25.0 us) and ballot-round aggregation instead of __match_any_sync
+// (19.3 -> 24.4).
 #ifndef INDEXER_SELECT_DIAG
 #define INDEXER_SELECT_DIAG 0
 #endif
@@ -288,11 +269,6 @@ constexpr bool kPassSpeculate = INDEXER_PASS_SPECULATE != 0;
 // shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
 constexpr int kSelectCandidates = 4096;
 constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0;
-// INDEXER_SELECT_PRIVATE: a 256-bin histogram per warp, behind the candidates.
-constexpr bool kSelectPrivate = INDEXER_SELECT_PRIVATE != 0 && kSelectCompact;
-constexpr int kSelectWarps = kSelectThreads / 32;
-constexpr int kSelectPrivateBytes = kSelectPrivate ? kSelectWarps * 256 * 4 : 0;
-static_assert(!kSelectPrivate || (kSelectThreads >= 256 && kSelectWarps <= 32), "a thread per bin sums the warps'; a lane per warp scans them");
 // INDEXER_SELECT_BINNED: the fine histogram (bins of (max key - key) >> shift, bin 0 the largest
 // keys), and how many candidates in the threshold bin are ranked directly (each compares itself
 // with all of them: n^2 / threads steps, ~0.5 us at 128). scripts/dev/emulate_binned_select.py
@@ -370,9 +346,6 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_warp_total[kBinnedWarps];
   __shared__ int s_thr_bin;
   __shared__ int s_above;
-  // INDEXER_SELECT_PRIVATE: each warp's counts of a row scan's keys above and on the prefix.
-  __shared__ int s_warp_above[kSelectPrivate ? kSelectWarps : 1];
-  __shared__ int s_warp_on[kSelectPrivate ? kSelectWarps : 1];
 
   const int b = blockIdx.x;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -423,46 +396,7 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   // prefix number kTopK - s_remaining.
   // One radix pass over n keys (key_of(c, key) -> whether c is a key of the row, and the key):
   // the histogram of the next 8 bits of the keys on the prefix, then warp 0 picks the digit.
-  // INDEXER_SELECT_PRIVATE: each warp's own 256 bins, behind the candidate buffer.
-  uint32_t* s_whist = reinterpret_cast<uint32_t*>(s_keys + cache_keys + 2 * kSelectCandidates) + warp * 256;
   const auto radix_pass = [&](int shift, int n, auto&& key_of) {
-    if constexpr (kSelectPrivate) {
-      __syncthreads();  // the keys, the previous pass's digit and its reads of every warp's bins
-      for (int i = lane; i < 256; i += 32) s_whist[i] = 0u;
-      __syncwarp();
-      const uint32_t prefix = s_prefix;
-      const uint32_t mask = s_mask;
-      for (int base = 0; base < n; base += kSelectThreads) {
-        const int c = base + tid;
-        uint32_t key = 0u;
-        const bool counted = c < n && key_of(c, key) && (key & mask) == prefix;
-        const uint32_t bin = counted ? (key >> shift) & 0xffu : 0x100u;  // 0x100: not counted
-        const uint32_t same = __match_any_sync(0xffffffffu, bin);
-        if (counted && (__ffs(same) - 1) == lane) s_whist[bin] += static_cast<uint32_t>(__popc(same));  // this warp's alone
-        __syncwarp();
-      }
-      __syncthreads();
-      if (tid < 256) {  // bin tid over the warps
-        const uint32_t* all = s_whist - warp * 256;
-        uint32_t sum = 0u;
-#pragma unroll 8
-        for (int w = 0; w < kSelectWarps; ++w) sum += all[w * 256 + tid];
-        s_hist[tid] = sum;
-      }
-      __syncthreads();
-      if (warp == 0) {
-        uint32_t p = prefix, m = mask;
-        int rem = s_remaining;
-        pick_digit(s_hist, lane, shift, p, m, rem);
-        if (m != mask) {
-          s_prefix = p;
-          s_mask = m;
-          s_remaining = rem;
-        }
-      }
-      __syncthreads();
-      return;
-    }
     for (int i = tid; i < 256; i += kSelectThreads) s_hist[i] = 0u;
     __syncthreads();  // the cleared histogram, the keys, the previous pass's digit
     const uint32_t prefix = s_prefix;
@@ -474,21 +408,8 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       uint32_t key = 0u;
       const bool counted = c < n && key_of(c, key) && (key & mask) == prefix;
       const uint32_t bin = counted ? (key >> shift) & 0xffu : 0x100u;  // 0x100: not counted
-      if constexpr (INDEXER_SELECT_BALLOT_HIST != 0) {
-        uint32_t pending = __ballot_sync(0xffffffffu, counted);  // warp-uniform
-#pragma unroll 1
-        for (int round = 0; round < 4 && pending != 0u; ++round) {
-          const int leader = __ffs(static_cast<int>(pending)) - 1;
-          const uint32_t leader_bin = __shfl_sync(0xffffffffu, bin, leader);
-          const uint32_t same = __ballot_sync(0xffffffffu, bin == leader_bin) & pending;
-          if (lane == leader) atomicAdd(&s_hist[leader_bin], static_cast<uint32_t>(__popc(same)));
-          pending &= ~same;
-        }
-        if (pending & (1u << lane)) atomicAdd(&s_hist[bin], 1u);  // past 4 bins: one atomic each
-      } else {
-        const uint32_t same = __match_any_sync(0xffffffffu, bin);
-        if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
-      }
+      const uint32_t same = __match_any_sync(0xffffffffu, bin);
+      if (counted && (__ffs(same) - 1) == lane) atomicAdd(&s_hist[bin], static_cast<uint32_t>(__popc(same)));
     }
     __syncthreads();
     if (warp == 0) {
@@ -530,63 +451,6 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   // One scan of the row: keys with above(key) are in the top-k (placed now, as "gt"), keys with
   // on(key) are the candidates (kept up to kSelectCandidates). Returns how many were on.
   const auto split_row = [&](auto&& above_of, auto&& on_of) {
-    if constexpr (kSelectPrivate) {
-      // Counts per warp (ballots), the warps' bases by a scan over them (one lane per warp), then
-      // each key at its warp's base plus its rank among the warp's lanes: no slot atomics.
-      int n_above = 0, n_on = 0;
-      for (int base = 0; base < L; base += kSelectThreads) {
-        const int i = base + tid;
-        const uint32_t key = i < L ? key_at(i) : 0u;
-        n_above += __popc(__ballot_sync(0xffffffffu, i < L && above_of(key)));
-        n_on += __popc(__ballot_sync(0xffffffffu, i < L && on_of(key)));
-      }
-      if (lane == 0) {
-        s_warp_above[warp] = n_above;
-        s_warp_on[warp] = n_on;
-      }
-      __syncthreads();
-      int above_base = 0, on_base = 0;  // exclusive sums over the warps before this one
-      {
-        int a = lane < kSelectWarps ? s_warp_above[lane] : 0, o = lane < kSelectWarps ? s_warp_on[lane] : 0;
-        const int a_own = a, o_own = o;
-#pragma unroll
-        for (int off = 1; off < 32; off <<= 1) {
-          const int va = __shfl_up_sync(0xffffffffu, a, off), vo = __shfl_up_sync(0xffffffffu, o, off);
-          if (lane >= off) {
-            a += va;
-            o += vo;
-          }
-        }
-        above_base = __shfl_sync(0xffffffffu, a - a_own, warp);
-        on_base = __shfl_sync(0xffffffffu, o - o_own, warp);
-        const int total_above = __shfl_sync(0xffffffffu, a, 31), total_on = __shfl_sync(0xffffffffu, o, 31);
-        above_base += s_gt;  // keys already placed above (none on the compact path's first scan)
-        __syncthreads();     // every thread has read s_gt
-        if (tid == 0) {
-          s_gt += total_above;
-          s_cand = total_on;  // all of them: more than kSelectCandidates sends the caller to the row
-        }
-      }
-      for (int base = 0; base < L; base += kSelectThreads) {
-        const int i = base + tid;
-        const uint32_t key = i < L ? key_at(i) : 0u;
-        const bool above = i < L && above_of(key);
-        const bool on = i < L && on_of(key);
-        const uint32_t above_lanes = __ballot_sync(0xffffffffu, above);
-        const uint32_t on_lanes = __ballot_sync(0xffffffffu, on);
-        const uint32_t below_me = (1u << lane) - 1u;
-        if (above) out[above_base + __popc(above_lanes & below_me)] = token_id(bt[i / kPageSize], i);
-        const int c = on_base + __popc(on_lanes & below_me);
-        if (on && c < kSelectCandidates) {
-          s_cand_key[c] = key;
-          s_cand_pos[c] = i;
-        }
-        above_base += __popc(above_lanes);
-        on_base += __popc(on_lanes);
-      }
-      __syncthreads();
-      return s_cand;
-    }
     for (int base = 0; base < L; base += kSelectThreads) {
       const int i = base + tid;
       const uint32_t key = i < L ? key_at(i) : 0u;
@@ -802,15 +666,14 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   // Scores exist only on the scoring plan; the pass-through launch needs no key cache.
   const int cache_keys = scores == nullptr ? 0 : static_cast<int>(std::min<int64_t>(max_pages * kPageSize, kSelectCacheKeys));
   // The key cache, then (INDEXER_SELECT_COMPACT, scoring plan only) the candidate buffer.
-  const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t) +
-                             (scores == nullptr ? 0 : kSelectCandidateBytes + kSelectPrivateBytes);
+  const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t) + (scores == nullptr ? 0 : kSelectCandidateBytes);
   // The 48 KB default covers static and dynamic shared memory together: the scoring plan always
   // raises the limit (once per process), so a cache of just under 48 KB plus the kernel's static
   // arrays is not refused (a cache just under 48 KB, max_num_pages about 60-64, was, before
   // session 11).
   cudaError_t launch_err = scores != nullptr
                                ? afg::allow_dynamic_smem<indexer_select_kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)) +
-                                                                               kSelectCandidateBytes + kSelectPrivateBytes)
+                                                                               kSelectCandidateBytes)
                                : cudaSuccess;
   if (launch_err == cudaSuccess) {
     // A dependent launch only behind this call's own score kernel (INDEXER_PDL).
