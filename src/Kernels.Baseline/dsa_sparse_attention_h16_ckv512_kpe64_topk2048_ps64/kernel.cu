@@ -112,7 +112,8 @@
 // of warp 0 computing them into shared memory behind a barrier. Why (session 11): the merge costs
 // ~2 us at every size (DSA_ATTN_DIAG=2) and is a chain of load, reduce, barrier, weighted sum,
 // barrier, store. Prediction: -0.1..-0.3 us per call (one barrier and a shared-memory round trip
-// fewer). Written after session 11's last GPU call: not yet built by nvcc.
+// fewer). Measured (H100, session 12, single trials): 1 / 2 / 6 / 8 tokens 8.1 / 9.5 / 13.4 / 17.4
+// -> 8.8 / 10.0 / 13.9 / 16.6 us, 23/23 PASS: no gain, kept off.
 #ifndef DSA_ATTN_MERGE_WARP_WEIGHTS
 #define DSA_ATTN_MERGE_WARP_WEIGHTS 0
 #endif
