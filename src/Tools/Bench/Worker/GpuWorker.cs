@@ -332,8 +332,22 @@ public sealed class GpuWorker : IDisposable
         }
     }
 
-    /// <summary>One timed call as CUPTI saw it: the GPU span, the sum of its activities' own durations, and the activities.</summary>
-    internal readonly record struct CallTiming(double SpanMs, double BusyMs, IReadOnlyList<TimelineEntry> Timeline);
+    /// <summary>
+    /// One timed call as CUPTI saw it: the GPU span, the sum of its activities' own durations, and
+    /// the activities from its first start (<paramref name="Start"/>, ns). Only the reported call's
+    /// <see cref="Timeline"/> is ever built.
+    /// </summary>
+    internal readonly record struct CallTiming(double SpanMs, double BusyMs, ulong Start, IReadOnlyList<GpuActivity> Activities)
+    {
+        public IReadOnlyList<TimelineEntry> Timeline
+        {
+            get
+            {
+                var start = Start;
+                return Activities.Select(a => Entry(a, start)).ToList();
+            }
+        }
+    }
 
     /// <summary>The call whose span is the median (the lower middle of an even count).</summary>
     internal static CallTiming MedianCall(IReadOnlyList<CallTiming> calls) =>
@@ -367,9 +381,7 @@ public sealed class GpuWorker : IDisposable
         ulong busy = 0;
         var flushes = 0;
         var members = new List<GpuActivity>();
-        void Close() => timings.Add(first is { } f
-            ? new CallTiming((last - f) / 1e6, busy / 1e6, members.Select(a => Entry(a, f)).ToList())
-            : new CallTiming(0, 0, []));
+        void Close() => timings.Add(first is { } f ? new CallTiming((last - f) / 1e6, busy / 1e6, f, members) : new CallTiming(0, 0, 0, []));
         foreach (var activity in activities)
         {
             if (activity.Kind == GpuActivity.Memset && (long)activity.Bytes == flushBytes)
