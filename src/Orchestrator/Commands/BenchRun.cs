@@ -303,29 +303,11 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         };
         if (o.Timeline is { } timeline)
         {
-            // Microseconds rounded to 0.01: the call's activities in start order (scripts/device/timeline.py prints them).
-            node["timeline"] = new System.Text.Json.Nodes.JsonArray(timeline.Select(e =>
-            {
-                var entry = new System.Text.Json.Nodes.JsonObject
-                {
-                    ["kind"] = e.Kind,
-                    ["start_us"] = Math.Round(e.StartUs, 2),
-                    ["duration_us"] = Math.Round(e.DurationUs, 2),
-                };
-                if (e.Name is { } name)
-                {
-                    entry["name"] = name;
-                }
-                if (e.Grid is { } grid)
-                {
-                    entry["grid"] = new System.Text.Json.Nodes.JsonArray(grid.Select(g => (System.Text.Json.Nodes.JsonNode?)g).ToArray());
-                }
-                if (e.Block is { } block)
-                {
-                    entry["block"] = new System.Text.Json.Nodes.JsonArray(block.Select(b => (System.Text.Json.Nodes.JsonNode?)b).ToArray());
-                }
-                return (System.Text.Json.Nodes.JsonNode?)entry;
-            }).ToArray());
+            // The worker's wire form of the entries (snake_case, nulls left out), microseconds rounded
+            // to 0.01: the call's activities in start order (scripts/device/timeline.py prints them).
+            IReadOnlyList<Tools.Bench.Worker.TimelineEntry> rounded =
+                timeline.Select(e => e with { StartUs = Math.Round(e.StartUs, 2), DurationUs = Math.Round(e.DurationUs, 2) }).ToList();
+            node["timeline"] = System.Text.Json.JsonSerializer.SerializeToNode(rounded, Tools.Bench.Worker.WorkerJson.Default.IReadOnlyListTimelineEntry);
         }
         return node.ToJsonString();
 
