@@ -55,6 +55,12 @@ __device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const u
 
 __device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
 
+// Two floats rounded to bf16 (lo in the low half), as the bits of one 32-bit word for wide stores.
+__device__ __forceinline__ uint32_t bf16x2_bits(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
 // MOE_FUSED_EPILOGUES: a split-K tile's ticket. Called by every thread of the CTA after its atomics
 // into the shared sums; true in every thread of the CTA that arrives last of `arrivals` at *ticket,
 // when every other arrival's sums are complete and visible (each arrival fences its atomics before
@@ -115,11 +121,7 @@ __device__ __forceinline__ void output_completed_rows(int* tickets, const int* t
     if (t < 0) continue;
     const int64_t at = static_cast<int64_t>(t) * kHidden + h0 + 4 * (i % (BN / 4));
     const float4 v = __ldcg(reinterpret_cast<const float4*>(acc_out + at));
-    const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
-    uint2 packed;
-    packed.x = *reinterpret_cast<const uint32_t*>(&lo);
-    packed.y = *reinterpret_cast<const uint32_t*>(&hi);
-    *reinterpret_cast<uint2*>(out + at) = packed;
+    *reinterpret_cast<uint2*>(out + at) = make_uint2(bf16x2_bits(v.x, v.y), bf16x2_bits(v.z, v.w));
   }
 }
 
@@ -636,16 +638,9 @@ swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ coun
     const int c = 8 * threadIdx.x;
     const float4* src = reinterpret_cast<const float4*>(g1_partial + static_cast<int64_t>(listed) * kGemm1Out + c);
     const float4 x1a = src[0], x1b = src[1], x2a = src[kInter / 4], x2b = src[kInter / 4 + 1];
-    const __nv_bfloat162 o0 = __floats2bfloat162_rn(silu_mul(x1a.x, x2a.x), silu_mul(x1a.y, x2a.y));
-    const __nv_bfloat162 o1 = __floats2bfloat162_rn(silu_mul(x1a.z, x2a.z), silu_mul(x1a.w, x2a.w));
-    const __nv_bfloat162 o2 = __floats2bfloat162_rn(silu_mul(x1b.x, x2b.x), silu_mul(x1b.y, x2b.y));
-    const __nv_bfloat162 o3 = __floats2bfloat162_rn(silu_mul(x1b.z, x2b.z), silu_mul(x1b.w, x2b.w));
-    uint4 packed;
-    packed.x = *reinterpret_cast<const uint32_t*>(&o0);
-    packed.y = *reinterpret_cast<const uint32_t*>(&o1);
-    packed.z = *reinterpret_cast<const uint32_t*>(&o2);
-    packed.w = *reinterpret_cast<const uint32_t*>(&o3);
-    *reinterpret_cast<uint4*>(cbuf + static_cast<int64_t>(listed) * kInter + c) = packed;
+    *reinterpret_cast<uint4*>(cbuf + static_cast<int64_t>(listed) * kInter + c) =
+        make_uint4(bf16x2_bits(silu_mul(x1a.x, x2a.x), silu_mul(x1a.y, x2a.y)), bf16x2_bits(silu_mul(x1a.z, x2a.z), silu_mul(x1a.w, x2a.w)),
+                   bf16x2_bits(silu_mul(x1b.x, x2b.x), silu_mul(x1b.y, x2b.y)), bf16x2_bits(silu_mul(x1b.z, x2b.z), silu_mul(x1b.w, x2b.w)));
     return;
   }
   if (slot >= counts[le]) return;
