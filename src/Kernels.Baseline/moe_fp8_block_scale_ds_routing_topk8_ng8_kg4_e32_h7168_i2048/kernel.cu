@@ -307,6 +307,16 @@
 #ifndef MOE_SWIGLU_VEC
 #define MOE_SWIGLU_VEC 1
 #endif
+// @tunable MOE_EARLY_ROUTING_READS: 0, 1 (default 0) when MOE_PDL=1
+// 1: the SwiGLU pass and the small GEMM2 tiles read routing's counts and lists (and GEMM2 issues its
+// W2 scale copies) before their programmatic wait, so that after their predecessor ends only C's
+// loads stand between them and their work (moe_tc.cuh, kEarlyRoutingReads says why routing is
+// complete by then). Why (session 12 timelines, H200): after GEMM1 ends, SwiGLU needs 3.4 us at T=7
+// (a count and list round trip, then G1's), and GEMM2 needs two more round trips (expert, pairs)
+// before its first C load. Prediction: -1..-2 us per call at T <= 256.
+#ifndef MOE_EARLY_ROUTING_READS
+#define MOE_EARLY_ROUTING_READS 0
+#endif
 // @tunable MOE_ASYNC_SCALES: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: the streamed kernels (small / mid tiles, stream-K) bring each K block's activation and weight
 // scales into shared memory with the block's own cp.async group instead of plain global loads in

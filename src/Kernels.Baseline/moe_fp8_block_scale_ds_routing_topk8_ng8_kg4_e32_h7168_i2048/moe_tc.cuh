@@ -55,6 +55,14 @@ __device__ __forceinline__ void store_fp8x16_as_bf16(__nv_bfloat16* dst, const u
 
 __device__ __forceinline__ float silu_mul(float x1, float x2) { return (x2 / (1.0f + expf(-x2))) * x1; }
 
+// MOE_EARLY_ROUTING_READS: the kernels two launches behind routing (the SwiGLU pass, the small GEMM2)
+// read routing's counts, lists and their own inputs before waiting for their predecessor. Routing
+// is complete when they start: they launch only after every CTA of their predecessor has passed its
+// own wait, which returned after its predecessor (GEMM1 after routing; SwiGLU after GEMM1) had
+// completed. A CTA with nothing to do may exit without waiting: its grid's completion then orders
+// nothing, and it wrote nothing.
+constexpr bool kEarlyRoutingReads = MOE_EARLY_ROUTING_READS != 0;
+
 // Two floats rounded to bf16 (lo in the low half), as the bits of one 32-bit word for wide stores.
 __device__ __forceinline__ uint32_t bf16x2_bits(float lo, float hi) {
   const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
@@ -625,16 +633,18 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 __global__ void __launch_bounds__(kTcThreads)
 swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ counts, const int* __restrict__ lists,
               int T, __nv_bfloat16* __restrict__ cbuf) {
-  pdl_wait_then_allow();
   const int le = blockIdx.y;
   const int slot = blockIdx.x;
   if constexpr (MOE_SWIGLU_VEC != 0) {
     // The count and the list entry asked for together (an entry past the count is scratch that is
-    // read, never used), then a thread's 8 columns of X1 and X2 in four loads at once.
+    // read, never used), then a thread's 8 columns of X1 and X2 in four loads at once. Both are
+    // routing's (MOE_EARLY_ROUTING_READS: read before the wait for GEMM1, see routing_ready).
     static_assert(kInter == 8 * kTcThreads, "8 columns per thread");
+    if constexpr (!kEarlyRoutingReads) pdl_wait_then_allow();
     const int cnt = counts[le];
     const int listed = lists[le * T + slot];
     if (slot >= cnt) return;
+    if constexpr (kEarlyRoutingReads) pdl_wait_then_allow();
     const int c = 8 * threadIdx.x;
     const float4* src = reinterpret_cast<const float4*>(g1_partial + static_cast<int64_t>(listed) * kGemm1Out + c);
     const float4 x1a = src[0], x1b = src[1], x2a = src[kInter / 4], x2b = src[kInter / 4 + 1];
@@ -643,6 +653,7 @@ swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ coun
                    bf16x2_bits(silu_mul(x1b.x, x2b.x), silu_mul(x1b.y, x2b.y)), bf16x2_bits(silu_mul(x1b.z, x2b.z), silu_mul(x1b.w, x2b.w)));
     return;
   }
+  pdl_wait_then_allow();
   if (slot >= counts[le]) return;
   const int pair = lists[le * T + slot];
   const float* src = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
@@ -906,7 +917,9 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out,
                    int* __restrict__ output_tickets, const int* __restrict__ token_pairs, __nv_bfloat16* __restrict__ output) {
   constexpr int BM = Tile::BM, MT = Tile::MT;
-  pdl_wait_then_allow();
+  // MOE_EARLY_ROUTING_READS: the expert, the tile's pairs and the W2 scales (routing's results and
+  // inputs) before the wait for C; else everything after it.
+  if constexpr (!kEarlyRoutingReads) pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_g2[];
   __shared__ int s_pair[BM];
   __shared__ float s_sw[Tile::Slots][Tile::Threads / 32];  // each warp's W2 scale of the block (MOE_ASYNC_SCALES)
@@ -937,6 +950,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     const int j = tid / kWarps, w = tid % kWarps;
     cp_async_float(&s_sw_ahead[tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + w * 32) / kQBlock) * kInterBlocks + kb_begin + j, true);
   }
+  if constexpr (kEarlyRoutingReads) pdl_wait_then_allow();  // C (SwiGLU's or GEMM1's) from here on
   // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
   // each K block 128 values further.
   using GridB = PieceGrid<Tile::Threads, kFp8Row>;
