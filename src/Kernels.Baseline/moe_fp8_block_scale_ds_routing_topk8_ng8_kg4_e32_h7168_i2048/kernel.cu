@@ -317,6 +317,15 @@
 // calls 13-14; 19/19 PASS): T=7 111.1 -> 109.0 us, T=14 231.0 -> 231.0, T=16 201.6 -> 199.1,
 // T=32 243.7 -> 241.9, T=55 469.3 -> 467.6, T=80 487.2 -> 485.7, T=1 12.7 -> 12.7 (the default
 // measured twice in call 14, within 0.4 us). Default since.
+// @diagnostic MOE_DIAG_EXACT_SLOTS: 0, 1 (default 0)
+// A measurement aid for the split tile grids (T <= 256): the host waits for routing, reads the
+// expert counts and launches GEMM1 and GEMM2 with exactly one expert slot per expert that has pairs
+// (no CTA that only finds an empty slot). The call's span is then meaningless (a host round trip in
+// it), but the timeline's GEMM1 and GEMM2 durations, against the default's, say what the empty
+// slots' CTAs cost.
+#ifndef MOE_DIAG_EXACT_SLOTS
+#define MOE_DIAG_EXACT_SLOTS 0
+#endif
 #ifndef MOE_EARLY_ROUTING_READS
 #define MOE_EARLY_ROUTING_READS 1
 #endif
@@ -1377,7 +1386,15 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     cudaError_t e = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile1>>(Tile1::Smem);
     if (e == cudaSuccess) e = afg::allow_dynamic_smem<moe_tc::gemm2_small_kernel<Tile2>>(Tile2::Smem);
     // Expert slots: all 32, or (MOE_COMPACT_EXPERT_SLOTS) no more than the experts 8T pairs can reach.
-    const unsigned slots = MOE_COMPACT_EXPERT_SLOTS && 8 * T < kLocalExperts ? static_cast<unsigned>(8 * T) : kLocalExperts;
+    unsigned slots = MOE_COMPACT_EXPERT_SLOTS && 8 * T < kLocalExperts ? static_cast<unsigned>(8 * T) : kLocalExperts;
+    if constexpr (MOE_DIAG_EXACT_SLOTS != 0) {
+      int host_counts[kLocalExperts];
+      if (e == cudaSuccess) e = cudaMemcpyAsync(host_counts, counts, sizeof(host_counts), cudaMemcpyDeviceToHost, stream);
+      if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
+      unsigned active = 0;
+      for (int i = 0; i < kLocalExperts; ++i) active += host_counts[i] > 0 ? 1u : 0u;
+      slots = active == 0 ? 1u : active;  // below 32 compacted; 32 active experts are 32 slots anyway
+    }
     if (e == cudaSuccess)
       e = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile1>,
                        dim3(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), slots * split1),
