@@ -100,9 +100,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (call 7): 128/128, slower (15 x 91 19.3 -> 24.4 us): both removed (commit 6fecd66 has them).
 # Pending: the SwiGLU pass and the small GEMM2 reading routing's results before their wait
 # (MOE_EARLY_ROUTING_READS), alone and with the fused epilogues.
-# Ran (calls 13-14, H100): default since (-1.5..-2.5 us from T=7 up). Nothing written since is
-# pending.
-checks=()
+# Ran (calls 13-14, H100): default since (-1.5..-2.5 us from T=7 up). Pending: every tile grid's
+# expert slots compacted (MOE_COMPACT_ALL_SLOTS), the active experts' CTAs first.
+checks=(
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_COMPACT_ALL_SLOTS=1"
+)
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
 started=$(date +%s)

@@ -138,7 +138,9 @@ __device__ __forceinline__ void output_completed_rows(int* tickets, const int* t
 // slot-th expert that has pairs, or -1 when fewer have. Every thread of the CTA calls it (a warp
 // ballot over the counts), so the answer is CTA-uniform.
 __device__ __forceinline__ int expert_of_slot(const int* counts, int slot, int slots) {
-  if (slots >= kLocalExperts) return slot;
+  // MOE_COMPACT_ALL_SLOTS: the full grid's slots compacted too, so that the active experts' CTAs
+  // come first in launch order and the empty ones after them.
+  if (MOE_COMPACT_ALL_SLOTS == 0 && slots >= kLocalExperts) return slot;
   unsigned active = __ballot_sync(0xffffffffu, counts[threadIdx.x & 31] > 0);
   for (int i = 0; i < slot && active != 0; ++i) active &= active - 1;
   return active != 0 ? __ffs(static_cast<int>(active)) - 1 : -1;
