@@ -36,11 +36,13 @@ public sealed class PooledEvaluatorTests : IDisposable
     private static EvaluatorOptions Options => new(Seed: 7, Trials: 3, RequestOverhead: TimeSpan.FromSeconds(10));
 
     /// <summary>An evaluator with its own caches under <paramref name="name"/>, over the given slots.</summary>
-    private (Evaluator Evaluator, InputCache Inputs, CountingOracle Oracle) Build(string name, params IWorkerChannel[] slots)
+    private (Evaluator Evaluator, InputCache Inputs, CountingOracle Oracle) Build(string name, params IWorkerChannel[] slots) =>
+        Build(name, new CountingOracle(), slots);
+
+    private (Evaluator Evaluator, InputCache Inputs, CountingOracle Oracle) Build(string name, CountingOracle oracle, params IWorkerChannel[] slots)
     {
         var root = Path.Combine(work, name);
         var inputs = new InputCache(Path.Combine(root, "inputs"), 1L << 30);
-        var oracle = new CountingOracle();
         var scratch = Directory.CreateDirectory(Path.Combine(root, "scratch")).FullName;
         var references = new OracleReferenceProvider(new CachingOracle(oracle, new ReferenceCache(Path.Combine(root, "references"))), scratch, new OracleTiming(1, 3));
         var pool = new WorkerPool(slots.Select((s, i) => ($"slot {i}", s)));
@@ -99,6 +101,20 @@ public sealed class PooledEvaluatorTests : IDisposable
         Assert.All(oracle.Runs, r => Assert.Equal(1, r.Value));
         // Trial 0 is the timed reference, and it was timed once.
         Assert.Equal(workloads.Count, oracle.TimedRuns);
+    }
+
+    [Fact]
+    public async Task With_one_slot_no_timed_reference_runs_while_the_worker_times_a_workload()
+    {
+        var inFlight = new InFlight();
+        var oracle = new CountingOracle { WorkerCalls = inFlight };
+        var (evaluator, _, _) = Build("one-slot-references", oracle, new CopyChannel(0, inFlight));
+
+        var outcomes = await EvaluateAsync(evaluator, Workloads(5));
+
+        Assert.All(outcomes, o => Assert.Equal(EvaluationStatus.PASSED, o.Status));
+        Assert.Equal(5, oracle.TimedRuns);
+        Assert.Equal(0, oracle.TimedBesideWorkerCalls);
     }
 
     [Fact]
@@ -168,18 +184,35 @@ public sealed class PooledEvaluatorTests : IDisposable
 
         public int TimedRuns => timed;
 
+        /// <summary>The worker calls in flight, when a test watches for timed references beside them.</summary>
+        public InFlight? WorkerCalls { get; init; }
+
+        /// <summary>Timed reference runs that began or ended while a worker call was in flight.</summary>
+        public int TimedBesideWorkerCalls => beside;
+
+        private int beside;
+
         public Task<OracleProbeResult> ProbeAsync(CancellationToken cancellationToken) =>
             Task.FromResult(new OracleProbeResult(null, new OracleFailure(OracleFailureKind.PythonMissing, "fake")));
 
         public async Task<OracleResult> RunAsync(OracleRequest request, CancellationToken cancellationToken)
         {
             Runs.AddOrUpdate(request.CacheKey!, 1, (_, n) => n + 1);
+            var watched = request.Timing is not null && WorkerCalls is not null;
             if (request.Timing is not null)
             {
                 Interlocked.Increment(ref timed);
             }
+            if (watched && WorkerCalls!.Now > 0)
+            {
+                Interlocked.Increment(ref beside);
+            }
             // Long enough for concurrent askers of the same key to overlap.
             await Task.Delay(20, cancellationToken);
+            if (watched && WorkerCalls!.Now > 0)
+            {
+                Interlocked.Increment(ref beside);
+            }
             CopyInputs(request.InputsPath, request.OutputPath);
             return new OracleSuccess(request.OutputPath, request.Timing is null ? null : 2.0);
         }
@@ -252,6 +285,8 @@ public sealed class PooledEvaluatorTests : IDisposable
         private int most;
 
         public int Most => Volatile.Read(ref most);
+
+        public int Now => Volatile.Read(ref now);
 
         public void Enter()
         {
