@@ -102,8 +102,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # (MOE_EARLY_ROUTING_READS), alone and with the fused epilogues.
 # Ran (calls 13-14, H100): default since (-1.5..-2.5 us from T=7 up). Pending: every tile grid's
 # expert slots compacted (MOE_COMPACT_ALL_SLOTS), the active experts' CTAs first.
-# Ran (call 16, H100): default since (T=7 and T=16 -3 us). Nothing written since is pending.
-checks=()
+# Ran (call 16, H100): default since (T=7 and T=16 -3 us).
+# Session 13 (results/gpu/2026-11-26-s13): pending, the indexer's select starting from a histogram
+# the score kernel counts (INDEXER_SCORE_HIST: the two row-wide radix passes gone), at 91, 45 and 33
+# pages; all 128 workloads if it passes. The default's rows check the select's refactor (split_key).
+checks=(
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_HIST=1"
+)
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
 started=$(date +%s)

@@ -74,6 +74,24 @@
 #ifndef INDEXER_SELECT_BINNED
 #define INDEXER_SELECT_BINNED 0
 #endif
+// @tunable INDEXER_SCORE_HIST: 0, 1 (default 0) when INDEXER_SELECT_COMPACT=1
+// 1: the score kernel also counts its keys into a 4096-bin histogram per row in global memory (the
+// top 12 bits of the order-preserving key: sign, exponent, 3 mantissa bits; one atomic per warp and
+// bin, aggregated by __match_any_sync), cleared by a one-CTA-per-row kernel launched first (the
+// score kernel its programmatic dependent, waiting only before its first atomic). The select then
+// starts from that histogram: one block scan finds the threshold bin, one scan of the row writes the
+// keys above it and keeps the bin's keys (2-233 on rows like the workloads', scripts/dev/
+// emulate_binned_select.py's model), ranked directly when there are at most kSelectDirectMax, else
+// by radix passes over the bin's low 20 bits. Why (session 12's INDEXER_SELECT_DIAG timeline, H200,
+// 15 x 91 pages): of the select's 11.5 us after the score kernel, its two row-wide radix passes
+// take 4.9; here they go, the histogram's atomics ride on the score kernel's epilogue, and the keys
+// stay in registers from their load to the scan (no shared-memory copy). BINNED (session 11) built
+// the same kind of histogram inside the select, after a pass for the row's extremes: it measured
+// slower. Prediction: select 11.5 -> ~7 us after the score, the score kernel and the clearing
+// launch +0.5..1 us: 15 x 91 pages ~19 -> ~15.5 us, 30 x 91 ~27 -> ~23; pass-through unchanged.
+#ifndef INDEXER_SCORE_HIST
+#define INDEXER_SCORE_HIST 0
+#endif
 // @diagnostic INDEXER_SELECT_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the compact select (results are wrong with it): the select returns after
 // its row's keys are on chip (1), after the two row-wide radix passes (2), or after the scan that
@@ -188,11 +206,42 @@ __device__ __forceinline__ uint32_t float_key(float f) {
   return f >= 0.0f ? (u | 0x80000000u) : ~u;
 }
 
+// INDEXER_SCORE_HIST: the score kernel's histogram per row, bins of the keys' top 12 bits in
+// descending key order (bin 0 holds the largest keys), cleared by indexer_clear_hist_kernel.
+constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0;
+constexpr int kHistBins = 4096;
+constexpr int kHistShift = 20;  // 32 - log2(kHistBins): a key's bin is its top 12 bits
+static_assert(!kScoreHist || (INDEXER_SELECT_COMPACT != 0 && INDEXER_SELECT_BINNED == 0),
+              "the score histogram feeds the compact select's own path");
+__device__ __forceinline__ uint32_t hist_bin(uint32_t key) { return (kHistBins - 1) - (key >> kHistShift); }
+
+// The score kernels wait for the histogram's clearing (INDEXER_PDL: they are its programmatic
+// dependents) only before their first atomic; a no-op without PDL, where the stream orders them.
+__device__ __forceinline__ void wait_for_cleared_hist() {
+  if constexpr (INDEXER_PDL != 0) afg::pdl_wait();
+}
+
+// Counts the scores of the warp's lanes with `counted` into their row's histogram: the lanes that
+// share a bin add once (one atomic per warp and bin; neighbouring scores share bins). Every lane of
+// the warp calls it.
+__device__ __forceinline__ void count_score(uint32_t* row_hist, bool counted, float score, int lane) {
+  const uint32_t bin = counted ? hist_bin(float_key(score)) : 0xffffffffu;
+  const uint32_t same = __match_any_sync(0xffffffffu, bin);
+  if (counted && (__ffs(same) - 1) == lane) atomicAdd(row_hist + bin, static_cast<uint32_t>(__popc(same)));
+}
+
+// Clears the rows' histograms (grid B, a CTA per row) before the score kernel counts into them.
+__global__ void __launch_bounds__(256) indexer_clear_hist_kernel(uint4* __restrict__ hist) {
+  if constexpr (INDEXER_PDL != 0) afg::pdl_launch_dependents();  // the score kernel may start now
+  uint4* row = hist + static_cast<int64_t>(blockIdx.x) * (kHistBins / 4);
+  for (int i = threadIdx.x; i < kHistBins / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
+}
+
 __global__ void __launch_bounds__(kScoreThreads)
 indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restrict__ cache_words,
                      const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                      const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
-                     float* __restrict__ scores) {
+                     float* __restrict__ scores, uint32_t* __restrict__ hist) {
   __shared__ __align__(16) float s_q[kHeads][kHeadDim];          // 32 KB
   __shared__ uint32_t s_k[kPageSize][kWordsPerRow + 1];          // padded: conflict-free rows
   __shared__ float s_scale[kPageSize];
@@ -245,13 +294,15 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
   for (int j = 0; j < kHeadsPerThread; ++j) part += fmaxf(acc[j], 0.0f) * s_w[hg * kHeadsPerThread + j];
   s_part[hg][tok] = part;
   __syncthreads();
-  if (tid < kPageSize) {
+  if (tid < kPageSize) {  // warps 0 and 1, whole
     const int pos = p * kPageSize + tid;
-    if (pos < L) {
-      float s = 0.0f;
+    float s = 0.0f;
 #pragma unroll
-      for (int g = 0; g < kHeadGroups; ++g) s += s_part[g][tid];
-      scores[static_cast<int64_t>(b) * max_pages * kPageSize + pos] = s;
+    for (int g = 0; g < kHeadGroups; ++g) s += s_part[g][tid];
+    if (pos < L) scores[static_cast<int64_t>(b) * max_pages * kPageSize + pos] = s;
+    if constexpr (kScoreHist) {
+      wait_for_cleared_hist();
+      count_score(hist + static_cast<int64_t>(b) * kHistBins, pos < L, s, tid & 31);
     }
   }
 }
@@ -277,9 +328,17 @@ constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0
 constexpr bool kSelectBinned = INDEXER_SELECT_BINNED != 0;
 constexpr int kSelectBins = 4096;
 constexpr int kSelectBinBits = 12;
-constexpr int kSelectDirectMax = 128;
+constexpr int kSelectDirectMax = 256;
 static_assert(!kSelectBinned || (kSelectCompact && kSelectBins % kSelectThreads == 0 && kSelectBins == 1 << kSelectBinBits),
               "the binned select is a compact one, whole bins per thread");
+static_assert(kSelectBins == kHistBins && kSelectBins % kSelectThreads == 0, "whole histogram bins per select thread");
+// The direct ranking's threads per candidate (each compares a share of the others; consecutive lanes).
+constexpr int kRankSplit = kSelectThreads / kSelectDirectMax;
+static_assert(kRankSplit >= 1 && kRankSplit <= 32 && (kRankSplit & (kRankSplit - 1)) == 0 &&
+              kRankSplit * kSelectDirectMax == kSelectThreads, "a power-of-two split within a warp");
+// INDEXER_SCORE_HIST: keys per thread held in registers from their load to the row scan (rows of up
+// to this many times the select's threads; the rest of a longer row is read in the scan).
+constexpr int kHeldKeys = 8;
 
 // Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
 // *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
@@ -327,9 +386,9 @@ __device__ __forceinline__ void pick_digit(const uint32_t* hist, int lane, int s
 }
 
 __global__ void __launch_bounds__(kSelectThreads)
-indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restrict__ seq_lens,
-                      const int32_t* __restrict__ block_table, int max_pages, int cache_keys,
-                      int32_t* __restrict__ topk_indices) {
+indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restrict__ hist,
+                      const int32_t* __restrict__ seq_lens, const int32_t* __restrict__ block_table, int max_pages,
+                      int cache_keys, int32_t* __restrict__ topk_indices) {
   extern __shared__ uint32_t s_keys[];  // cache_keys entries
   __shared__ uint32_t s_hist[256];
   __shared__ uint32_t s_prefix;
@@ -338,8 +397,8 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   __shared__ int s_gt;
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
-  // INDEXER_SELECT_BINNED only (one element otherwise).
-  constexpr int kBinnedWarps = kSelectBinned ? kSelectThreads / 32 : 1;
+  // INDEXER_SELECT_BINNED and INDEXER_SCORE_HIST only (one element otherwise).
+  constexpr int kBinnedWarps = kSelectBinned || kScoreHist ? kSelectThreads / 32 : 1;
   __shared__ uint32_t s_bins[kSelectBinned ? kSelectBins : 1];
   __shared__ uint32_t s_warp_max[kBinnedWarps];
   __shared__ uint32_t s_warp_min[kBinnedWarps];
@@ -450,19 +509,22 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
   int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
   // One scan of the row: keys with above(key) are in the top-k (placed now, as "gt"), keys with
   // on(key) are the candidates (kept up to kSelectCandidates). Returns how many were on.
+  // split_key: row position i (its key; i >= L: none) of that scan. Every lane of the warp calls it.
+  const auto split_key = [&](int i, uint32_t key, auto&& above_of, auto&& on_of) {
+    const bool above = i < L && above_of(key);
+    const bool on = i < L && on_of(key);
+    const int above_slot = claim_slot(above, &s_gt, lane);
+    const int c = claim_slot(on, &s_cand, lane);
+    if (above) out[above_slot] = token_id(bt[i / kPageSize], i);
+    if (on && c < kSelectCandidates) {
+      s_cand_key[c] = key;
+      s_cand_pos[c] = i;
+    }
+  };
   const auto split_row = [&](auto&& above_of, auto&& on_of) {
     for (int base = 0; base < L; base += kSelectThreads) {
       const int i = base + tid;
-      const uint32_t key = i < L ? key_at(i) : 0u;
-      const bool above = i < L && above_of(key);
-      const bool on = i < L && on_of(key);
-      const int above_slot = claim_slot(above, &s_gt, lane);
-      const int c = claim_slot(on, &s_cand, lane);
-      if (above) out[above_slot] = token_id(bt[i / kPageSize], i);
-      if (on && c < kSelectCandidates) {
-        s_cand_key[c] = key;
-        s_cand_pos[c] = i;
-      }
+      split_key(i, i < L ? key_at(i) : 0u, above_of, on_of);
     }
     __syncthreads();
     return s_cand;
@@ -475,8 +537,10 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       key = fits ? s_cand_key[c] : key_at(c);
       return fits || on_of(key);
     };
-#pragma unroll
-    for (int shift = first_shift; shift >= 0; shift -= 8) radix_pass(shift, n, cand_key);
+    // 8-bit digits from first_shift down, then the lowest byte (first_shift 12: bits 19-12, 11-4,
+    // then 7-0, whose upper half the prefix fixes already).
+    for (int shift = first_shift; shift > 0; shift -= 8) radix_pass(shift, n, cand_key);
+    radix_pass(0, n, cand_key);
     const uint32_t thr = s_prefix;
     const int take_eq = s_remaining;
     const int n_gt = kTopK - take_eq;  // keys placed by split_row are counted in s_gt already
@@ -486,6 +550,59 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       const bool valid = c < n && cand_key(c, key);
       place(valid, key, valid ? (fits ? s_cand_pos[c] : c) : 0, thr, n_gt, take_eq);
     }
+  };
+
+  // The bin of the 2048-th largest key, bins in descending key order, thread t holding the counts
+  // of bins [t kPer, (t + 1) kPer): a block prefix sum over threads, and the one thread whose bins
+  // cross 2048 walks them. Sets s_thr_bin and s_above (the keys in the bins before it); needs more
+  // than 2048 keys in all.
+  constexpr int kPer = kSelectBins / kSelectThreads;
+  const auto find_threshold_bin = [&](const uint32_t (&counts)[kPer]) {
+    int mine = 0;
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) mine += static_cast<int>(counts[j]);
+    int inclusive = mine;
+#pragma unroll
+    for (int off = 1; off < 32; off <<= 1) {
+      const int v = __shfl_up_sync(0xffffffffu, inclusive, off);
+      if (lane >= off) inclusive += v;
+    }
+    if (lane == 31) s_warp_total[warp] = inclusive;
+    __syncthreads();
+    int before = inclusive - mine;
+    for (int w = 0; w < warp; ++w) before += s_warp_total[w];
+    if (before < kTopK && before + mine >= kTopK) {  // exactly one thread
+      int acc = before;
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) {
+        if (acc + static_cast<int>(counts[j]) >= kTopK) {
+          s_thr_bin = tid * kPer + j;
+          s_above = acc;
+          break;
+        }
+        acc += static_cast<int>(counts[j]);
+      }
+    }
+    __syncthreads();
+  };
+  // The kept candidates ranked directly (larger key first, then smaller position: a total order),
+  // each written to its own slot after `above` when among the first rem: kRankSplit threads per
+  // candidate compare it with a share of the others each, their counts summed by shuffles.
+  const auto rank_directly = [&](int n_cand, int above, int rem) {
+    const int c = tid / kRankSplit, part = tid % kRankSplit;
+    const bool mine = c < n_cand;
+    const uint32_t key = mine ? s_cand_key[c] : 0u;
+    const int pos = mine ? s_cand_pos[c] : 0;
+    int rank = 0;
+    if (mine) {
+      for (int o = part; o < n_cand; o += kRankSplit) {
+        const uint32_t other = s_cand_key[o];
+        rank += other > key || (other == key && s_cand_pos[o] < pos) ? 1 : 0;
+      }
+    }
+#pragma unroll
+    for (int off = 1; off < kRankSplit; off <<= 1) rank += __shfl_xor_sync(0xffffffffu, rank, off);
+    if (mine && part == 0 && rank < rem) out[above + rank] = token_id(bt[pos / kPageSize], pos);
   };
 
   if constexpr (!kSelectCompact) {
@@ -534,39 +651,11 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
       if (i < L && (__ffs(same) - 1) == lane) atomicAdd(&s_bins[bin], static_cast<uint32_t>(__popc(same)));
     }
     __syncthreads();
-    // 3. The bin of the 2048-th largest key: thread t sums bins [t kPer, (t + 1) kPer), a block
-    // prefix sum over threads, and the one thread whose bins cross 2048 walks them.
-    constexpr int kPer = kSelectBins / kSelectThreads;
+    // 3. The bin of the 2048-th largest key.
     uint32_t counts[kPer];
-    int mine = 0;
 #pragma unroll
-    for (int j = 0; j < kPer; ++j) {
-      counts[j] = s_bins[tid * kPer + j];
-      mine += static_cast<int>(counts[j]);
-    }
-    int inclusive = mine;
-#pragma unroll
-    for (int off = 1; off < 32; off <<= 1) {
-      const int v = __shfl_up_sync(0xffffffffu, inclusive, off);
-      if (lane >= off) inclusive += v;
-    }
-    if (lane == 31) s_warp_total[warp] = inclusive;
-    __syncthreads();
-    int before = inclusive - mine;
-    for (int w = 0; w < warp; ++w) before += s_warp_total[w];
-    if (before < kTopK && before + mine >= kTopK) {  // exactly one thread (L > 2048 keys in all)
-      int acc = before;
-#pragma unroll
-      for (int j = 0; j < kPer; ++j) {
-        if (acc + static_cast<int>(counts[j]) >= kTopK) {
-          s_thr_bin = tid * kPer + j;
-          s_above = acc;
-          break;
-        }
-        acc += static_cast<int>(counts[j]);
-      }
-    }
-    __syncthreads();
+    for (int j = 0; j < kPer; ++j) counts[j] = s_bins[tid * kPer + j];
+    find_threshold_bin(counts);
     const uint32_t thr_bin = static_cast<uint32_t>(s_thr_bin);
     const int above = s_above;      // keys in the bins above: all in the top-k
     const int rem = kTopK - above;  // how many of the threshold bin's keys to take (>= 1)
@@ -575,23 +664,55 @@ indexer_select_kernel(const float* __restrict__ scores, const int32_t* __restric
     const int n_cand = split_row([&](uint32_t key) { return bin_of(key) < thr_bin; }, on_bin);
     const bool fits = n_cand <= kSelectCandidates;  // block-uniform
     if (fits && n_cand <= kSelectDirectMax) {
-      // 5a. Each candidate's rank among the bin's keys (larger key first, then smaller position:
-      // a total order), its own output slot when it is among the first rem.
-      for (int c = tid; c < n_cand; c += kSelectThreads) {
-        const uint32_t key = s_cand_key[c];
-        const int pos = s_cand_pos[c];
-        int rank = 0;
-        for (int o = 0; o < n_cand; ++o) {
-          const uint32_t other = s_cand_key[o];
-          rank += other > key || (other == key && s_cand_pos[o] < pos) ? 1 : 0;
-        }
-        if (rank < rem) out[above + rank] = token_id(bt[pos / kPageSize], pos);
-      }
+      rank_directly(n_cand, above, rem);  // 5a. each candidate's rank among the bin's keys
     } else {
       // 5b. Too many for that: the rem-th largest of the bin's keys by 8-bit radix passes over them
       // (or over the row's keys in the bin when they did not fit), then the placement.
       if (tid == 0) s_remaining = rem;  // s_prefix and s_mask are 0 from the start
       select_among_candidates(fits, n_cand, 24, on_bin);
+    }
+  } else if constexpr (kScoreHist) {
+    // 1. The row's histogram (the score kernel's) and the row's keys, every load issued before
+    // either is used; the keys stay in registers until the scan.
+    uint32_t counts[kPer];
+    const uint32_t* my_bins = hist + static_cast<int64_t>(b) * kHistBins + tid * kPer;
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) counts[j] = my_bins[j];
+    uint32_t held[kHeldKeys];
+#pragma unroll
+    for (int j = 0; j < kHeldKeys; ++j) {
+      const int i = j * kSelectThreads + tid;
+      held[j] = i < L ? float_key(sc[i]) : 0u;
+    }
+    // 2. The bin of the 2048-th largest key: its 12 key bits, the keys above it, how many to take.
+    find_threshold_bin(counts);
+    const uint32_t top = static_cast<uint32_t>(kHistBins - 1 - s_thr_bin);
+    const int above = s_above;
+    const int rem = kTopK - above;
+    const auto above_bin = [&](uint32_t key) { return (key >> kHistShift) > top; };
+    const auto on_bin = [&](uint32_t key) { return (key >> kHistShift) == top; };
+    // 3. One scan: keys above the bin to the output, the bin's keys kept as candidates.
+#pragma unroll
+    for (int j = 0; j < kHeldKeys; ++j)
+      if (j * kSelectThreads < L) split_key(j * kSelectThreads + tid, held[j], above_bin, on_bin);
+    for (int base = kHeldKeys * kSelectThreads; base < L; base += kSelectThreads) {
+      const int i = base + tid;
+      split_key(i, i < L ? key_at(i) : 0u, above_bin, on_bin);
+    }
+    __syncthreads();
+    const int n_cand = s_cand;
+    const bool fits = n_cand <= kSelectCandidates;  // block-uniform
+    if (fits && n_cand <= kSelectDirectMax) {
+      rank_directly(n_cand, above, rem);  // 4a. each candidate's rank among the bin's keys
+    } else {
+      // 4b. The rem-th largest of the bin's keys by radix passes over their low 20 bits (over the
+      // row's keys in the bin when they did not fit), then the placement.
+      if (tid == 0) {
+        s_prefix = top << kHistShift;
+        s_mask = ~0u << kHistShift;
+        s_remaining = rem;
+      }
+      select_among_candidates(fits, n_cand, kHistShift - 8, on_bin);
     }
   } else {
     radix_pass(24, L, row_key);
@@ -636,12 +757,19 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   if (!check(reinterpret_cast<std::uintptr_t>(k_index_cache_fp8.data) % 4 == 0, "k_index_cache_fp8 alignment")) return;
 
   float* scores = nullptr;
+  uint32_t* hist = nullptr;  // INDEXER_SCORE_HIST: behind the scores in the same allocation
   const size_t score_bytes = static_cast<size_t>(B) * static_cast<size_t>(max_pages) * kPageSize * sizeof(float);
+  const size_t hist_bytes = kScoreHist ? static_cast<size_t>(B) * kHistBins * sizeof(uint32_t) : 0;
+  cudaError_t launch_err = cudaSuccess;
   // Launch plan from the shapes alone (no device sync): with max_num_pages * 64 <= 2048 every row
   // holds at most 2048 tokens, the answer is all of them, and one launch of the select kernel
   // (its pass-through branch) is the whole call: no scratch, no scores.
   if (max_pages > 0 && max_pages * kPageSize > kTopK) {
-    AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&scores), score_bytes, stream));
+    AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&scores), score_bytes + hist_bytes, stream));
+    if (kScoreHist) {  // score_bytes is a multiple of 256: the histogram's uint4 rows are aligned
+      hist = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(scores) + score_bytes);
+      indexer_clear_hist_kernel<<<static_cast<unsigned>(B), 256, 0, stream>>>(reinterpret_cast<uint4*>(hist));
+    }
 #if INDEXER_SCORE_IMPL == 1
     if (!check(reinterpret_cast<std::uintptr_t>(k_index_cache_fp8.data) % 16 == 0 &&
                    reinterpret_cast<std::uintptr_t>(q_index_fp8.data) % 16 == 0,
@@ -651,37 +779,42 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     }
     const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
                         static_cast<unsigned>(B));
-    score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES><<<grid_mma, score_mma::kThreads, 0, stream>>>(
-        q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
-        seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages,
-        scores);
+    // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
+    launch_err = afg::launch(INDEXER_PDL && kScoreHist, score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,
+                             dim3(score_mma::kThreads), 0, stream, q_index_fp8.ptr<const uint8_t>(),
+                             k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
+                             seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
+                             num_pages, scores, hist);
 #else
     const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));
-    indexer_score_kernel<<<grid, kScoreThreads, 0, stream>>>(
-        q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint32_t>(), weights.ptr<const float>(),
-        seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages,
-        scores);
+    launch_err = afg::launch(INDEXER_PDL && kScoreHist, indexer_score_kernel, grid, dim3(kScoreThreads), 0, stream,
+                             q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint32_t>(),
+                             weights.ptr<const float>(), seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(),
+                             static_cast<int>(max_pages), num_pages, scores, hist);
 #endif
   }
-  // Scores exist only on the scoring plan; the pass-through launch needs no key cache.
-  const int cache_keys = scores == nullptr ? 0 : static_cast<int>(std::min<int64_t>(max_pages * kPageSize, kSelectCacheKeys));
+  // Scores exist only on the scoring plan; the pass-through launch needs no key cache, nor does the
+  // histogram's select (INDEXER_SCORE_HIST: its keys stay in registers; the rare fallback reads L2).
+  const int cache_keys = scores == nullptr || kScoreHist
+                             ? 0
+                             : static_cast<int>(std::min<int64_t>(max_pages * kPageSize, kSelectCacheKeys));
   // The key cache, then (INDEXER_SELECT_COMPACT, scoring plan only) the candidate buffer.
   const size_t cache_bytes = static_cast<size_t>(cache_keys) * sizeof(uint32_t) + (scores == nullptr ? 0 : kSelectCandidateBytes);
   // The 48 KB default covers static and dynamic shared memory together: the scoring plan always
   // raises the limit (once per process), so a cache of just under 48 KB plus the kernel's static
   // arrays is not refused (a cache just under 48 KB, max_num_pages about 60-64, was, before
   // session 11).
-  cudaError_t launch_err = scores != nullptr
-                               ? afg::allow_dynamic_smem<indexer_select_kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)) +
-                                                                               kSelectCandidateBytes)
-                               : cudaSuccess;
+  if (launch_err == cudaSuccess && scores != nullptr)
+    launch_err = afg::allow_dynamic_smem<indexer_select_kernel>(kSelectCacheKeys * static_cast<int>(sizeof(uint32_t)) +
+                                                                kSelectCandidateBytes);
   if (launch_err == cudaSuccess) {
     // A dependent launch only behind this call's own score kernel (INDEXER_PDL).
     launch_err = afg::launch(INDEXER_PDL && scores != nullptr, indexer_select_kernel, dim3(static_cast<unsigned>(B)),
                              dim3(kSelectThreads), cache_bytes, stream, static_cast<const float*>(scores),
-                             seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-                             cache_keys, topk_indices.ptr<int32_t>());
-    // The score kernel's launch error too (the <<<>>> launch's cudaGetLastError used to report it);
+                             static_cast<const uint32_t*>(hist), seq_lens.ptr<const int32_t>(),
+                             block_table.ptr<const int32_t>(), static_cast<int>(max_pages), cache_keys,
+                             topk_indices.ptr<int32_t>());
+    // The clearing kernel's launch error too (a <<<>>> launch: cudaGetLastError reports it);
     // peeked, so the binding still returns it as this call's failure.
     if (launch_err == cudaSuccess) launch_err = cudaPeekAtLastError();
   }

@@ -31,7 +31,7 @@ __global__ void __launch_bounds__(kThreads)
 indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                          const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                          const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
-                         float* __restrict__ scores) {
+                         float* __restrict__ scores, uint32_t* __restrict__ hist) {
   constexpr int kBuffers = kPages > 1 ? 2 : 1;
   __shared__ __align__(16) uint8_t s_q[kHeads * kLd];
   __shared__ __align__(16) uint8_t s_kb[kBuffers][kPageSize * kLd];
@@ -128,6 +128,17 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
       for (int c = 0; c < 2; ++c) {
 #pragma unroll
         for (int off = 4; off < 32; off <<= 1) part[nt][c] += __shfl_xor_sync(0xffffffffu, part[nt][c], off);
+      }
+    }
+    if constexpr (kScoreHist) {  // INDEXER_SCORE_HIST: the g == 0 lanes' 16 scores of this warp
+      if (j == 0) wait_for_cleared_hist();
+#pragma unroll
+      for (int nt = 0; nt < 2; ++nt) {
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const int pos = p * kPageSize + n0 + nt * 8 + 2 * tq + c;
+          count_score(hist + static_cast<int64_t>(b) * kHistBins, g == 0 && pos < L, part[nt][c], lane);
+        }
       }
     }
     if (g == 0) {
