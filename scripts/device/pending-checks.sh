@@ -106,8 +106,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Session 13 (results/gpu/2026-11-26-s13): pending, the indexer's select starting from a histogram
 # the score kernel counts (INDEXER_SCORE_HIST: the two row-wide radix passes gone), at 91, 45 and 33
 # pages; all 128 workloads if it passes. The default's rows check the select's refactor (split_key).
+# Ran (call 1, H200): 128/128; 15 x 91 pages 19.2 -> 15.8 us, 30 x 91 27.2 -> 23.5, 30 x 33 12.3 -> 9.4;
+# the select ends 6.2 us after the score kernel (11.5 before), but the score kernel ends 1.9 us later
+# (0.6 us of clearing kernel ahead of it, 1.3 us longer). Pending: what the score kernel's extra time
+# is (no atomics at all, a diagnostic; 4 histogram copies; one atomic per score) and the clearing
+# done by each row's first score CTA (INDEXER_HIST_INLINE_CLEAR); the select's phases (DIAG 1-3).
+h=INDEXER_SCORE_HIST=1
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_HIST=1"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h,INDEXER_HIST_INLINE_CLEAR=1|$h $h,INDEXER_HIST_COPIES=4 $h,INDEXER_HIST_AGGREGATE=0 $h,INDEXER_DIAG_NO_HIST_ATOMICS=1 $h,INDEXER_HIST_INLINE_CLEAR=1,INDEXER_HIST_COPIES=4 $h,INDEXER_SELECT_DIAG=1 $h,INDEXER_SELECT_DIAG=2 $h,INDEXER_SELECT_DIAG=3"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

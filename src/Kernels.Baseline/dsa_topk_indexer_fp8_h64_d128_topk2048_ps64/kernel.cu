@@ -92,10 +92,39 @@
 #ifndef INDEXER_SCORE_HIST
 #define INDEXER_SCORE_HIST 0
 #endif
+// @tunable INDEXER_HIST_COPIES: 1, 4 (default 1) when INDEXER_SCORE_HIST=1
+// Copies of each row's histogram, score CTA p counting into copy p % copies (fewer atomics on one
+// address at a time when every CTA of the grid ends at once), the select summing them.
+#ifndef INDEXER_HIST_COPIES
+#define INDEXER_HIST_COPIES 1
+#endif
+// @tunable INDEXER_HIST_AGGREGATE: 0, 1 (default 1) when INDEXER_SCORE_HIST=1
+// 1: a warp's lanes that share a bin add once (__match_any_sync); 0: an atomic per score.
+#ifndef INDEXER_HIST_AGGREGATE
+#define INDEXER_HIST_AGGREGATE 1
+#endif
+// @tunable INDEXER_HIST_INLINE_CLEAR: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
+// 1: no clearing kernel: the score CTA of a row's first page slot clears the row's histogram as it
+// starts and publishes this call's epoch in the row's flag (release); the row's other CTAs wait
+// for that epoch (acquire) before their first atomic. Grids dispatch CTAs in index order and the
+// first page slot of a row precedes its other slots, so the flag's writer is always resident or
+// done when a CTA waits (as single-pass scans with decoupled look-back rely on). The epoch is a
+// per-process call counter, mixed, so a stale flag in reused scratch never matches. Why: the
+// clearing kernel delays the score kernel's start by ~0.6 us (H200 timeline, session 13).
+#ifndef INDEXER_HIST_INLINE_CLEAR
+#define INDEXER_HIST_INLINE_CLEAR 0
+#endif
+// @diagnostic INDEXER_DIAG_NO_HIST_ATOMICS: 0, 1 (default 0)
+// A measurement aid for INDEXER_SCORE_HIST (results are wrong with it): the score kernels compute
+// bins but count nothing, so the timeline says what the histogram's atomics cost the score kernel.
+#ifndef INDEXER_DIAG_NO_HIST_ATOMICS
+#define INDEXER_DIAG_NO_HIST_ATOMICS 0
+#endif
 // @diagnostic INDEXER_SELECT_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the compact select (results are wrong with it): the select returns after
 // its row's keys are on chip (1), after the two row-wide radix passes (2), or after the scan that
-// places the keys above the 16-bit prefix and keeps the candidates (3). The call timeline's select
+// places the keys above the 16-bit prefix and keeps the candidates (3). With INDEXER_SCORE_HIST: 1
+// after the wait for the scores, 2 after the threshold bin's scan, 3 after the row scan. The call timeline's select
 // end minus the score kernel's end then says what each phase costs. H200, session 12 (15 rows x 91
 // pages, of 11.5 us after the score kernel's end): keys on chip 1.6 us, the two row passes 4.9,
 // the row scan 2.9, the candidates' passes and placement 2.2. Two variants aimed at the passes
@@ -206,42 +235,84 @@ __device__ __forceinline__ uint32_t float_key(float f) {
   return f >= 0.0f ? (u | 0x80000000u) : ~u;
 }
 
-// INDEXER_SCORE_HIST: the score kernel's histogram per row, bins of the keys' top 12 bits in
-// descending key order (bin 0 holds the largest keys), cleared by indexer_clear_hist_kernel.
+// INDEXER_SCORE_HIST: the score kernel's histogram per row (INDEXER_HIST_COPIES copies of it), bins
+// of the keys' top 12 bits in descending key order (bin 0 holds the largest keys).
 constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0;
 constexpr int kHistBins = 4096;
 constexpr int kHistShift = 20;  // 32 - log2(kHistBins): a key's bin is its top 12 bits
+constexpr int kHistCopies = INDEXER_HIST_COPIES;
+constexpr int kHistRowWords = kHistBins * kHistCopies;
+constexpr bool kHistInlineClear = kScoreHist && INDEXER_HIST_INLINE_CLEAR != 0;
 static_assert(!kScoreHist || (INDEXER_SELECT_COMPACT != 0 && INDEXER_SELECT_BINNED == 0),
               "the score histogram feeds the compact select's own path");
+static_assert(kHistCopies >= 1 && kHistCopies <= 8, "INDEXER_HIST_COPIES");
 __device__ __forceinline__ uint32_t hist_bin(uint32_t key) { return (kHistBins - 1) - (key >> kHistShift); }
 
-// The score kernels wait for the histogram's clearing (INDEXER_PDL: they are its programmatic
-// dependents) only before their first atomic; a no-op without PDL, where the stream orders them.
-__device__ __forceinline__ void wait_for_cleared_hist() {
-  if constexpr (INDEXER_PDL != 0) afg::pdl_wait();
-}
+// The score kernels' histogram: the rows' bins, and for INDEXER_HIST_INLINE_CLEAR each row's flag
+// and this call's epoch.
+struct ScoreHist {
+  uint32_t* bins;                 // [B][kHistCopies][kHistBins]
+  unsigned long long* flags;      // [B] (INDEXER_HIST_INLINE_CLEAR)
+  unsigned long long epoch;
 
-// Counts the scores of the warp's lanes with `counted` into their row's histogram: the lanes that
-// share a bin add once (one atomic per warp and bin; neighbouring scores share bins). Every lane of
-// the warp calls it.
-__device__ __forceinline__ void count_score(uint32_t* row_hist, bool counted, float score, int lane) {
-  const uint32_t bin = counted ? hist_bin(float_key(score)) : 0xffffffffu;
-  const uint32_t same = __match_any_sync(0xffffffffu, bin);
-  if (counted && (__ffs(same) - 1) == lane) atomicAdd(row_hist + bin, static_cast<uint32_t>(__popc(same)));
-}
+  // Every thread of the CTA calls it as the CTA starts: the first page slot's CTA of row b clears
+  // the row (INDEXER_HIST_INLINE_CLEAR) and publishes the epoch.
+  __device__ __forceinline__ void begin(int b, int first_slot) const {
+    if constexpr (kHistInlineClear) {
+      if (first_slot != 0) return;  // block-uniform
+      uint4* row = reinterpret_cast<uint4*>(bins + static_cast<int64_t>(b) * kHistRowWords);
+      for (int i = threadIdx.x; i < kHistRowWords / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
+      __threadfence();
+      __syncthreads();
+      if (threadIdx.x == 0)
+        asm volatile("st.release.gpu.global.u64 [%0], %1;\n" ::"l"(flags + b), "l"(epoch) : "memory");
+    }
+  }
+  // Every thread of the CTA calls it before its first atomic: the row's bins are clear (the clearing
+  // kernel's grid complete, INDEXER_PDL; or the row's flag at this epoch).
+  __device__ __forceinline__ void wait_cleared(int b) const {
+    if constexpr (kHistInlineClear) {
+      if (threadIdx.x == 0) {
+        unsigned long long seen;
+        while (true) {
+          asm volatile("ld.acquire.gpu.global.u64 %0, [%1];\n" : "=l"(seen) : "l"(flags + b) : "memory");
+          if (seen == epoch) break;
+          __nanosleep(64);
+        }
+      }
+      __syncthreads();
+    } else if constexpr (INDEXER_PDL != 0) {
+      afg::pdl_wait();
+    }
+  }
+  // Counts the scores of the warp's lanes with `counted` into row b's copy for page slot p; with
+  // INDEXER_HIST_AGGREGATE the lanes that share a bin add once. Every lane of the warp calls it.
+  __device__ __forceinline__ void count(int b, int p, bool counted, float score, int lane) const {
+    const uint32_t bin = counted ? hist_bin(float_key(score)) : 0xffffffffu;
+    uint32_t* at = bins + static_cast<int64_t>(b) * kHistRowWords + (p % kHistCopies) * kHistBins + bin;
+    if constexpr (INDEXER_DIAG_NO_HIST_ATOMICS != 0) {
+      if (bin == 0xfffffffeu) *at = 0u;  // never true: keeps the bin's arithmetic
+    } else if constexpr (INDEXER_HIST_AGGREGATE != 0) {
+      const uint32_t same = __match_any_sync(0xffffffffu, bin);
+      if (counted && (__ffs(same) - 1) == lane) atomicAdd(at, static_cast<uint32_t>(__popc(same)));
+    } else {
+      if (counted) atomicAdd(at, 1u);
+    }
+  }
+};
 
 // Clears the rows' histograms (grid B, a CTA per row) before the score kernel counts into them.
 __global__ void __launch_bounds__(256) indexer_clear_hist_kernel(uint4* __restrict__ hist) {
   if constexpr (INDEXER_PDL != 0) afg::pdl_launch_dependents();  // the score kernel may start now
-  uint4* row = hist + static_cast<int64_t>(blockIdx.x) * (kHistBins / 4);
-  for (int i = threadIdx.x; i < kHistBins / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
+  uint4* row = hist + static_cast<int64_t>(blockIdx.x) * (kHistRowWords / 4);
+  for (int i = threadIdx.x; i < kHistRowWords / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
 }
 
 __global__ void __launch_bounds__(kScoreThreads)
 indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restrict__ cache_words,
                      const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                      const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
-                     float* __restrict__ scores, uint32_t* __restrict__ hist) {
+                     float* __restrict__ scores, ScoreHist hist) {
   __shared__ __align__(16) float s_q[kHeads][kHeadDim];          // 32 KB
   __shared__ uint32_t s_k[kPageSize][kWordsPerRow + 1];          // padded: conflict-free rows
   __shared__ float s_scale[kPageSize];
@@ -254,6 +325,7 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
   const int tid = threadIdx.x;
   const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
   if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
+  if constexpr (kScoreHist) hist.begin(b, p);
 
   const int page = block_table[static_cast<int64_t>(b) * max_pages + p];
   const bool page_ok = page >= 0 && static_cast<int64_t>(page) < num_pages;
@@ -294,16 +366,14 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
   for (int j = 0; j < kHeadsPerThread; ++j) part += fmaxf(acc[j], 0.0f) * s_w[hg * kHeadsPerThread + j];
   s_part[hg][tok] = part;
   __syncthreads();
+  if constexpr (kScoreHist) hist.wait_cleared(b);
   if (tid < kPageSize) {  // warps 0 and 1, whole
     const int pos = p * kPageSize + tid;
     float s = 0.0f;
 #pragma unroll
     for (int g = 0; g < kHeadGroups; ++g) s += s_part[g][tid];
     if (pos < L) scores[static_cast<int64_t>(b) * max_pages * kPageSize + pos] = s;
-    if constexpr (kScoreHist) {
-      wait_for_cleared_hist();
-      count_score(hist + static_cast<int64_t>(b) * kHistBins, pos < L, s, tid & 31);
-    }
+    if constexpr (kScoreHist) hist.count(b, p, pos < L, s, tid & 31);
   }
 }
 
@@ -446,6 +516,8 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     s_gt = 0;
     s_eq = 0;
     s_cand = 0;
+    s_thr_bin = 0;  // set by find_threshold_bin; defined even for a histogram that does not add up
+    s_above = 0;
   }
   if constexpr (INDEXER_SELECT_DIAG == 1) {
     __syncthreads();
@@ -675,9 +747,14 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // 1. The row's histogram (the score kernel's) and the row's keys, every load issued before
     // either is used; the keys stay in registers until the scan.
     uint32_t counts[kPer];
-    const uint32_t* my_bins = hist + static_cast<int64_t>(b) * kHistBins + tid * kPer;
+    const uint32_t* my_bins = hist + static_cast<int64_t>(b) * kHistRowWords + tid * kPer;
 #pragma unroll
     for (int j = 0; j < kPer; ++j) counts[j] = my_bins[j];
+#pragma unroll
+    for (int c = 1; c < kHistCopies; ++c) {
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) counts[j] += my_bins[c * kHistBins + j];
+    }
     uint32_t held[kHeldKeys];
 #pragma unroll
     for (int j = 0; j < kHeldKeys; ++j) {
@@ -686,6 +763,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     }
     // 2. The bin of the 2048-th largest key: its 12 key bits, the keys above it, how many to take.
     find_threshold_bin(counts);
+    if constexpr (INDEXER_SELECT_DIAG == 2) return;
     const uint32_t top = static_cast<uint32_t>(kHistBins - 1 - s_thr_bin);
     const int above = s_above;
     const int rem = kTopK - above;
@@ -700,6 +778,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
       split_key(i, i < L ? key_at(i) : 0u, above_bin, on_bin);
     }
     __syncthreads();
+    if constexpr (INDEXER_SELECT_DIAG == 3) return;
     const int n_cand = s_cand;
     const bool fits = n_cand <= kSelectCandidates;  // block-uniform
     if (fits && n_cand <= kSelectDirectMax) {
@@ -759,7 +838,11 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   float* scores = nullptr;
   uint32_t* hist = nullptr;  // INDEXER_SCORE_HIST: behind the scores in the same allocation
   const size_t score_bytes = static_cast<size_t>(B) * static_cast<size_t>(max_pages) * kPageSize * sizeof(float);
-  const size_t hist_bytes = kScoreHist ? static_cast<size_t>(B) * kHistBins * sizeof(uint32_t) : 0;
+  // The histogram's bins, then (INDEXER_HIST_INLINE_CLEAR) the rows' flags.
+  const size_t hist_bytes = kScoreHist ? static_cast<size_t>(B) * (kHistRowWords * sizeof(uint32_t) +
+                                                                  (kHistInlineClear ? sizeof(unsigned long long) : 0))
+                                       : 0;
+  ScoreHist score_hist{};
   cudaError_t launch_err = cudaSuccess;
   // Launch plan from the shapes alone (no device sync): with max_num_pages * 64 <= 2048 every row
   // holds at most 2048 tokens, the answer is all of them, and one launch of the select kernel
@@ -768,7 +851,19 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&scores), score_bytes + hist_bytes, stream));
     if (kScoreHist) {  // score_bytes is a multiple of 256: the histogram's uint4 rows are aligned
       hist = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(scores) + score_bytes);
-      indexer_clear_hist_kernel<<<static_cast<unsigned>(B), 256, 0, stream>>>(reinterpret_cast<uint4*>(hist));
+      score_hist.bins = hist;
+      score_hist.flags = reinterpret_cast<unsigned long long*>(hist + static_cast<size_t>(B) * kHistRowWords);
+      if (kHistInlineClear) {
+        // This call's epoch: a per-process counter through a 64-bit mix (splitmix64's finalizer), so
+        // neither a stale flag in reused scratch nor fresh memory's contents plausibly match it.
+        static unsigned long long calls = 0;
+        unsigned long long z = ++calls * 0x9e3779b97f4a7c15ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        score_hist.epoch = z ^ (z >> 31);
+      } else {
+        indexer_clear_hist_kernel<<<static_cast<unsigned>(B), 256, 0, stream>>>(reinterpret_cast<uint4*>(hist));
+      }
     }
 #if INDEXER_SCORE_IMPL == 1
     if (!check(reinterpret_cast<std::uintptr_t>(k_index_cache_fp8.data) % 16 == 0 &&
@@ -780,17 +875,19 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
                         static_cast<unsigned>(B));
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
-    launch_err = afg::launch(INDEXER_PDL && kScoreHist, score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,
+    launch_err = afg::launch(INDEXER_PDL && kScoreHist && !kHistInlineClear,
+                             score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,
                              dim3(score_mma::kThreads), 0, stream, q_index_fp8.ptr<const uint8_t>(),
                              k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
                              seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-                             num_pages, scores, hist);
+                             num_pages, scores, score_hist);
 #else
     const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));
-    launch_err = afg::launch(INDEXER_PDL && kScoreHist, indexer_score_kernel, grid, dim3(kScoreThreads), 0, stream,
+    launch_err = afg::launch(INDEXER_PDL && kScoreHist && !kHistInlineClear, indexer_score_kernel, grid,
+                             dim3(kScoreThreads), 0, stream,
                              q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint32_t>(),
                              weights.ptr<const float>(), seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(),
-                             static_cast<int>(max_pages), num_pages, scores, hist);
+                             static_cast<int>(max_pages), num_pages, scores, score_hist);
 #endif
   }
   // Scores exist only on the scoring plan; the pass-through launch needs no key cache, nor does the

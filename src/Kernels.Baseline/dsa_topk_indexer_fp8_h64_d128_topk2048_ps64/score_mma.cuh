@@ -31,7 +31,7 @@ __global__ void __launch_bounds__(kThreads)
 indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                          const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                          const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
-                         float* __restrict__ scores, uint32_t* __restrict__ hist) {
+                         float* __restrict__ scores, ScoreHist hist) {
   constexpr int kBuffers = kPages > 1 ? 2 : 1;
   __shared__ __align__(16) uint8_t s_q[kHeads * kLd];
   __shared__ __align__(16) uint8_t s_kb[kBuffers][kPageSize * kLd];
@@ -45,6 +45,7 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
   const int g = lane >> 2, tq = lane & 3;
   const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
   if (L <= kTopK || p0 * kPageSize >= L) return;  // block-uniform
+  if constexpr (kScoreHist) hist.begin(b, p0);
   const int row_pages = (L + kPageSize - 1) / kPageSize;
   const int pages_here = row_pages - p0 < kPages ? row_pages - p0 : kPages;
 
@@ -131,13 +132,13 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
       }
     }
     if constexpr (kScoreHist) {  // INDEXER_SCORE_HIST: the g == 0 lanes' 16 scores of this warp
-      if (j == 0) wait_for_cleared_hist();
+      if (j == 0) hist.wait_cleared(b);
 #pragma unroll
       for (int nt = 0; nt < 2; ++nt) {
 #pragma unroll
         for (int c = 0; c < 2; ++c) {
           const int pos = p * kPageSize + n0 + nt * 8 + 2 * tq + c;
-          count_score(hist + static_cast<int64_t>(b) * kHistBins, g == 0 && pos < L, part[nt][c], lane);
+          hist.count(b, p, g == 0 && pos < L, part[nt][c], lane);
         }
       }
     }
