@@ -389,7 +389,8 @@ constexpr bool kPassSpeculate = INDEXER_PASS_SPECULATE != 0;
 // Candidates kept after two passes (keys and their positions, behind the key cache in dynamic
 // shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
 constexpr int kSelectCandidates = 4096;
-constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * 8 : 0;
+// Per candidate its key and row position, and (INDEXER_SCORE_HIST) its cache id.
+constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * (kScoreHist ? 12 : 8) : 0;
 // INDEXER_SELECT_BINNED: the fine histogram (bins of (max key - key) >> shift, bin 0 the largest
 // keys), and how many candidates in the threshold bin are ranked directly (each compares itself
 // with all of them: n^2 / threads steps, ~0.5 us at 128). scripts/dev/emulate_binned_select.py
@@ -503,6 +504,17 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   }
 
   const float* sc = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
+  // INDEXER_SCORE_HIST: the pages of this thread's held keys, asked for while the score kernel runs
+  // (the block table is an input; i < L is in bounds), so the row scan places ids without a
+  // dependent L2 round trip.
+  int32_t held_page[kScoreHist ? kHeldKeys : 1];
+  if constexpr (kScoreHist) {
+#pragma unroll
+    for (int j = 0; j < kHeldKeys; ++j) {
+      const int i = j * kSelectThreads + tid;
+      held_page[j] = i < L ? load_now(bt + i / kPageSize) : 0;
+    }
+  }
   wait_for_scores();  // INDEXER_PDL: the score kernel is complete and its scores visible
   const int cached = L < cache_keys ? L : cache_keys;
   // One read of the row's scores (in L2: the score kernel just wrote them), keys kept on chip.
@@ -576,27 +588,31 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     }
   };
 
-  // The compact selects' candidate buffer (keys and row positions) behind the key cache.
+  // The compact selects' candidate buffer (keys, row positions and with INDEXER_SCORE_HIST cache
+  // ids) behind the key cache.
   uint32_t* s_cand_key = s_keys + cache_keys;
   int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
+  int32_t* s_cand_id = s_cand_pos + kSelectCandidates;  // INDEXER_SCORE_HIST only
   // One scan of the row: keys with above(key) are in the top-k (placed now, as "gt"), keys with
   // on(key) are the candidates (kept up to kSelectCandidates). Returns how many were on.
-  // split_key: row position i (its key; i >= L: none) of that scan. Every lane of the warp calls it.
-  const auto split_key = [&](int i, uint32_t key, auto&& above_of, auto&& on_of) {
+  // split_key: row position i (its key, id_of() its cache id; i >= L: none) of that scan. Every
+  // lane of the warp calls it.
+  const auto split_key = [&](int i, uint32_t key, auto&& id_of, auto&& above_of, auto&& on_of) {
     const bool above = i < L && above_of(key);
     const bool on = i < L && on_of(key);
     const int above_slot = claim_slot(above, &s_gt, lane);
     const int c = claim_slot(on, &s_cand, lane);
-    if (above) out[above_slot] = token_id(bt[i / kPageSize], i);
+    if (above) out[above_slot] = id_of();
     if (on && c < kSelectCandidates) {
       s_cand_key[c] = key;
       s_cand_pos[c] = i;
+      if constexpr (kScoreHist) s_cand_id[c] = id_of();
     }
   };
   const auto split_row = [&](auto&& above_of, auto&& on_of) {
     for (int base = 0; base < L; base += kSelectThreads) {
       const int i = base + tid;
-      split_key(i, i < L ? key_at(i) : 0u, above_of, on_of);
+      split_key(i, i < L ? key_at(i) : 0u, [&] { return token_id(bt[i / kPageSize], i); }, above_of, on_of);
     }
     __syncthreads();
     return s_cand;
@@ -658,23 +674,27 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     __syncthreads();
   };
   // The kept candidates ranked directly (larger key first, then smaller position: a total order),
-  // each written to its own slot after `above` when among the first rem: kRankSplit threads per
-  // candidate compare it with a share of the others each, their counts summed by shuffles.
+  // each written to its own slot after `above` when among the first rem: `split` threads per
+  // candidate (as many as the block allows, up to a warp) compare it with a share of the others
+  // each, their counts summed by shuffles.
   const auto rank_directly = [&](int n_cand, int above, int rem) {
-    const int c = tid / kRankSplit, part = tid % kRankSplit;
+    int split = kRankSplit;  // block-uniform: the largest power of two with n_cand * split <= threads
+    while (split < 32 && n_cand * split * 2 <= kSelectThreads) split <<= 1;
+    const int c = tid / split, part = tid & (split - 1);
     const bool mine = c < n_cand;
     const uint32_t key = mine ? s_cand_key[c] : 0u;
     const int pos = mine ? s_cand_pos[c] : 0;
     int rank = 0;
     if (mine) {
-      for (int o = part; o < n_cand; o += kRankSplit) {
+#pragma unroll 4
+      for (int o = part; o < n_cand; o += split) {
         const uint32_t other = s_cand_key[o];
         rank += other > key || (other == key && s_cand_pos[o] < pos) ? 1 : 0;
       }
     }
-#pragma unroll
-    for (int off = 1; off < kRankSplit; off <<= 1) rank += __shfl_xor_sync(0xffffffffu, rank, off);
-    if (mine && part == 0 && rank < rem) out[above + rank] = token_id(bt[pos / kPageSize], pos);
+    for (int off = 1; off < split; off <<= 1) rank += __shfl_xor_sync(0xffffffffu, rank, off);
+    if (mine && part == 0 && rank < rem)
+      out[above + rank] = kScoreHist ? s_cand_id[c] : token_id(bt[pos / kPageSize], pos);
   };
 
   if constexpr (!kSelectCompact) {
@@ -771,11 +791,13 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     const auto on_bin = [&](uint32_t key) { return (key >> kHistShift) == top; };
     // 3. One scan: keys above the bin to the output, the bin's keys kept as candidates.
 #pragma unroll
-    for (int j = 0; j < kHeldKeys; ++j)
-      if (j * kSelectThreads < L) split_key(j * kSelectThreads + tid, held[j], above_bin, on_bin);
+    for (int j = 0; j < kHeldKeys; ++j) {
+      const int i = j * kSelectThreads + tid;
+      if (j * kSelectThreads < L) split_key(i, held[j], [&] { return token_id(held_page[j], i); }, above_bin, on_bin);
+    }
     for (int base = kHeldKeys * kSelectThreads; base < L; base += kSelectThreads) {
       const int i = base + tid;
-      split_key(i, i < L ? key_at(i) : 0u, above_bin, on_bin);
+      split_key(i, i < L ? key_at(i) : 0u, [&] { return token_id(bt[i / kPageSize], i); }, above_bin, on_bin);
     }
     __syncthreads();
     if constexpr (INDEXER_SELECT_DIAG == 3) return;
