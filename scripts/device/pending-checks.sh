@@ -117,9 +117,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # histogram scan +0.7, row scan +3.3, ranking and placement +1.8. Pending: the held keys' pages
 # loaded before the wait (the row scan's id loads were dependent L2 round trips), candidates'
 # ids kept, the direct ranking with as many threads per candidate as fit.
-h=INDEXER_SCORE_HIST=1
+# Ran (call 3, an H100; 128/128 with one atomic per score): 15 x 91 pages 20.0 -> 16.6 us, but the
+# row scan still 3.7 us and the ranking 1.8 after it. Pending: the row scan's slots from one block
+# prefix sum (INDEXER_HIST_SCAN_SLOTS: no same-address shared atomics), 13 / 14 histogram bits
+# (fewer candidates: ~190 -> ~40 on a model of the workloads' scores).
+h=INDEXER_SCORE_HIST=1,INDEXER_HIST_AGGREGATE=0
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h,INDEXER_HIST_AGGREGATE=0|$h $h,INDEXER_HIST_AGGREGATE=0,INDEXER_HIST_INLINE_CLEAR=1 $h,INDEXER_HIST_AGGREGATE=0,INDEXER_SELECT_DIAG=2 $h,INDEXER_HIST_AGGREGATE=0,INDEXER_SELECT_DIAG=3"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h,INDEXER_HIST_BITS=14,INDEXER_HIST_SCAN_SLOTS=1|$h $h,INDEXER_HIST_SCAN_SLOTS=1 $h,INDEXER_HIST_BITS=14 $h,INDEXER_HIST_BITS=13,INDEXER_HIST_SCAN_SLOTS=1 $h,INDEXER_HIST_BITS=14,INDEXER_HIST_SCAN_SLOTS=1,INDEXER_SELECT_DIAG=2 $h,INDEXER_HIST_BITS=14,INDEXER_HIST_SCAN_SLOTS=1,INDEXER_SELECT_DIAG=3"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -114,6 +114,20 @@
 #ifndef INDEXER_HIST_INLINE_CLEAR
 #define INDEXER_HIST_INLINE_CLEAR 0
 #endif
+// @tunable INDEXER_HIST_BITS: 12, 13, 14 (default 12) when INDEXER_SCORE_HIST=1
+// The histogram's bins per row, 2^bits of the keys' top bits: more bins, fewer candidates in the
+// threshold bin (12 bits: ~8 bins per binade; the workloads' scores put ~100-700 keys in it, past
+// the direct ranking's 256, so three radix passes ran), but more to clear and scan.
+#ifndef INDEXER_HIST_BITS
+#define INDEXER_HIST_BITS 12
+#endif
+// @tunable INDEXER_HIST_SCAN_SLOTS: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
+// 1: the row scan's output and candidate slots from one block-wide prefix sum of each thread's
+// counts (its held keys above and in the threshold bin) instead of two shared atomics per warp and
+// key batch on the same two counters (32 warps x 6 batches x 2 serialized on two addresses).
+#ifndef INDEXER_HIST_SCAN_SLOTS
+#define INDEXER_HIST_SCAN_SLOTS 0
+#endif
 // @diagnostic INDEXER_DIAG_NO_HIST_ATOMICS: 0, 1 (default 0)
 // A measurement aid for INDEXER_SCORE_HIST (results are wrong with it): the score kernels compute
 // bins but count nothing, so the timeline says what the histogram's atomics cost the score kernel.
@@ -238,8 +252,8 @@ __device__ __forceinline__ uint32_t float_key(float f) {
 // INDEXER_SCORE_HIST: the score kernel's histogram per row (INDEXER_HIST_COPIES copies of it), bins
 // of the keys' top 12 bits in descending key order (bin 0 holds the largest keys).
 constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0;
-constexpr int kHistBins = 4096;
-constexpr int kHistShift = 20;  // 32 - log2(kHistBins): a key's bin is its top 12 bits
+constexpr int kHistBins = 1 << INDEXER_HIST_BITS;
+constexpr int kHistShift = 32 - INDEXER_HIST_BITS;  // a key's bin is its top INDEXER_HIST_BITS bits
 constexpr int kHistCopies = INDEXER_HIST_COPIES;
 constexpr int kHistRowWords = kHistBins * kHistCopies;
 constexpr bool kHistInlineClear = kScoreHist && INDEXER_HIST_INLINE_CLEAR != 0;
@@ -402,7 +416,7 @@ constexpr int kSelectBinBits = 12;
 constexpr int kSelectDirectMax = 256;
 static_assert(!kSelectBinned || (kSelectCompact && kSelectBins % kSelectThreads == 0 && kSelectBins == 1 << kSelectBinBits),
               "the binned select is a compact one, whole bins per thread");
-static_assert(kSelectBins == kHistBins && kSelectBins % kSelectThreads == 0, "whole histogram bins per select thread");
+static_assert(kSelectBins % kSelectThreads == 0 && kHistBins % kSelectThreads == 0, "whole histogram bins per select thread");
 // The direct ranking's threads per candidate (each compares a share of the others; consecutive lanes).
 constexpr int kRankSplit = kSelectThreads / kSelectDirectMax;
 static_assert(kRankSplit >= 1 && kRankSplit <= 32 && (kRankSplit & (kRankSplit - 1)) == 0 &&
@@ -410,6 +424,7 @@ static_assert(kRankSplit >= 1 && kRankSplit <= 32 && (kRankSplit & (kRankSplit -
 // INDEXER_SCORE_HIST: keys per thread held in registers from their load to the row scan (rows of up
 // to this many times the select's threads; the rest of a longer row is read in the scan).
 constexpr int kHeldKeys = 8;
+static_assert(kHeldKeys * kSelectThreads < (1 << 16), "INDEXER_HIST_SCAN_SLOTS packs two counts of held keys in an int");
 
 // Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
 // *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
@@ -644,8 +659,8 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   // of bins [t kPer, (t + 1) kPer): a block prefix sum over threads, and the one thread whose bins
   // cross 2048 walks them. Sets s_thr_bin and s_above (the keys in the bins before it); needs more
   // than 2048 keys in all.
-  constexpr int kPer = kSelectBins / kSelectThreads;
-  const auto find_threshold_bin = [&](const uint32_t (&counts)[kPer]) {
+  const auto find_threshold_bin = [&](const auto& counts) {
+    constexpr int kPer = sizeof(counts) / sizeof(counts[0]);
     int mine = 0;
 #pragma unroll
     for (int j = 0; j < kPer; ++j) mine += static_cast<int>(counts[j]);
@@ -744,6 +759,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     }
     __syncthreads();
     // 3. The bin of the 2048-th largest key.
+    constexpr int kPer = kSelectBins / kSelectThreads;
     uint32_t counts[kPer];
 #pragma unroll
     for (int j = 0; j < kPer; ++j) counts[j] = s_bins[tid * kPer + j];
@@ -766,6 +782,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   } else if constexpr (kScoreHist) {
     // 1. The row's histogram (the score kernel's) and the row's keys, every load issued before
     // either is used; the keys stay in registers until the scan.
+    constexpr int kPer = kHistBins / kSelectThreads;
     uint32_t counts[kPer];
     const uint32_t* my_bins = hist + static_cast<int64_t>(b) * kHistRowWords + tid * kPer;
 #pragma unroll
@@ -790,10 +807,65 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     const auto above_bin = [&](uint32_t key) { return (key >> kHistShift) > top; };
     const auto on_bin = [&](uint32_t key) { return (key >> kHistShift) == top; };
     // 3. One scan: keys above the bin to the output, the bin's keys kept as candidates.
+    if constexpr (INDEXER_HIST_SCAN_SLOTS != 0) {
+      // Each thread's counts of held keys above and in the bin, packed (each at most kHeldKeys x
+      // threads < 2^16), one block-wide exclusive prefix sum, then each thread writes its own.
+      int n_above = 0, n_on = 0;
 #pragma unroll
-    for (int j = 0; j < kHeldKeys; ++j) {
-      const int i = j * kSelectThreads + tid;
-      if (j * kSelectThreads < L) split_key(i, held[j], [&] { return token_id(held_page[j], i); }, above_bin, on_bin);
+      for (int j = 0; j < kHeldKeys; ++j) {
+        const bool valid = j * kSelectThreads + tid < L;
+        n_above += valid && above_bin(held[j]) ? 1 : 0;
+        n_on += valid && on_bin(held[j]) ? 1 : 0;
+      }
+      const int packed = (n_above << 16) | n_on;
+      int inclusive = packed;
+#pragma unroll
+      for (int off = 1; off < 32; off <<= 1) {
+        const int v = __shfl_up_sync(0xffffffffu, inclusive, off);
+        if (lane >= off) inclusive += v;
+      }
+      if (lane == 31) s_warp_total[warp] = inclusive;  // find_threshold_bin's reads are behind its last barrier
+      __syncthreads();
+      int before = 0, total = 0;
+#pragma unroll 8
+      for (int w = 0; w < kSelectThreads / 32; ++w) {
+        const int t = s_warp_total[w];
+        before += w < warp ? t : 0;
+        total += t;
+      }
+      const int exclusive = before + inclusive - packed;
+      int above_slot = exclusive >> 16, cand_slot = exclusive & 0xffff;
+#pragma unroll
+      for (int j = 0; j < kHeldKeys; ++j) {
+        const int i = j * kSelectThreads + tid;
+        if (i >= L) continue;
+        if (above_bin(held[j])) {
+          out[above_slot++] = token_id(held_page[j], i);
+        } else if (on_bin(held[j])) {
+          const int c = cand_slot++;
+          if (c < kSelectCandidates) {
+            s_cand_key[c] = held[j];
+            s_cand_pos[c] = i;
+            s_cand_id[c] = token_id(held_page[j], i);
+          }
+        }
+      }
+      if (kHeldKeys * kSelectThreads < L) {  // block-uniform: the rest of a long row by atomics
+        if (tid == 0) {
+          s_gt = total >> 16;
+          s_cand = total & 0xffff;
+        }
+        __syncthreads();
+      } else if (tid == 0) {
+        s_gt = total >> 16;
+        s_cand = total & 0xffff;
+      }
+    } else {
+#pragma unroll
+      for (int j = 0; j < kHeldKeys; ++j) {
+        const int i = j * kSelectThreads + tid;
+        if (j * kSelectThreads < L) split_key(i, held[j], [&] { return token_id(held_page[j], i); }, above_bin, on_bin);
+      }
     }
     for (int base = kHeldKeys * kSelectThreads; base < L; base += kSelectThreads) {
       const int i = base + tid;
