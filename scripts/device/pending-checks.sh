@@ -121,9 +121,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # row scan still 3.7 us and the ranking 1.8 after it. Pending: the row scan's slots from one block
 # prefix sum (INDEXER_HIST_SCAN_SLOTS: no same-address shared atomics), 13 / 14 histogram bits
 # (fewer candidates: ~190 -> ~40 on a model of the workloads' scores).
+# Ran (call 4, H100): both slower. 14 bits: the 64 KB histogram's clearing (2.6-3.7 us, one CTA per
+# row) and scan (DIAG 2 +5 us after the score kernel); prefix-sum slots: each thread's own slots make
+# the id stores uncoalesced (a warp's store hits 32 places), 16.6 -> 17.4 us; the row scan with them
+# still ~3.7 us. Pending: where the row scan and the ranking go (DIAG 4: the keys' loads alone; 5:
+# the radix refinement skipped; 6: the row scan without its id stores).
 h=INDEXER_SCORE_HIST=1,INDEXER_HIST_AGGREGATE=0
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h,INDEXER_HIST_BITS=14,INDEXER_HIST_SCAN_SLOTS=1|$h $h,INDEXER_HIST_SCAN_SLOTS=1 $h,INDEXER_HIST_BITS=14 $h,INDEXER_HIST_BITS=13,INDEXER_HIST_SCAN_SLOTS=1 $h,INDEXER_HIST_BITS=14,INDEXER_HIST_SCAN_SLOTS=1,INDEXER_SELECT_DIAG=2 $h,INDEXER_HIST_BITS=14,INDEXER_HIST_SCAN_SLOTS=1,INDEXER_SELECT_DIAG=3"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h|$h,INDEXER_SELECT_DIAG=2 $h,INDEXER_SELECT_DIAG=3 $h,INDEXER_SELECT_DIAG=4 $h,INDEXER_SELECT_DIAG=5 $h,INDEXER_SELECT_DIAG=6"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -134,11 +134,14 @@
 #ifndef INDEXER_DIAG_NO_HIST_ATOMICS
 #define INDEXER_DIAG_NO_HIST_ATOMICS 0
 #endif
-// @diagnostic INDEXER_SELECT_DIAG: 0, 1, 2, 3 (default 0)
+// @diagnostic INDEXER_SELECT_DIAG: 0, 1, 2, 3, 4, 5, 6 (default 0)
 // A measurement aid for the compact select (results are wrong with it): the select returns after
 // its row's keys are on chip (1), after the two row-wide radix passes (2), or after the scan that
 // places the keys above the 16-bit prefix and keeps the candidates (3). With INDEXER_SCORE_HIST: 1
-// after the wait for the scores, 2 after the threshold bin's scan, 3 after the row scan. The call timeline's select
+// after the wait for the scores, 2 after the threshold bin's scan, 3 after the row scan, 4 after the
+// row's keys have landed in registers (no histogram scan), 5 the whole select except the radix
+// passes when the threshold bin holds more than the direct ranking takes (so its time against the
+// full select's says which refinement ran), 6 as 3 without the row scan's output stores. The call timeline's select
 // end minus the score kernel's end then says what each phase costs. H200, session 12 (15 rows x 91
 // pages, of 11.5 us after the score kernel's end): keys on chip 1.6 us, the two row passes 4.9,
 // the row scan 2.9, the candidates' passes and placement 2.2. Two variants aimed at the passes
@@ -617,7 +620,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     const bool on = i < L && on_of(key);
     const int above_slot = claim_slot(above, &s_gt, lane);
     const int c = claim_slot(on, &s_cand, lane);
-    if (above) out[above_slot] = id_of();
+    if (above && INDEXER_SELECT_DIAG != 6) out[above_slot] = id_of();
     if (on && c < kSelectCandidates) {
       s_cand_key[c] = key;
       s_cand_pos[c] = i;
@@ -798,6 +801,14 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
       const int i = j * kSelectThreads + tid;
       held[j] = i < L ? float_key(sc[i]) : 0u;
     }
+    if constexpr (INDEXER_SELECT_DIAG == 4) {
+      uint32_t all = 0u;
+#pragma unroll
+      for (int j = 0; j < kHeldKeys; ++j) all ^= held[j];
+      if (all == 0x9e3779b9u) s_cand = 1;  // depends on every load
+      __syncthreads();
+      return;
+    }
     // 2. The bin of the 2048-th largest key: its 12 key bits, the keys above it, how many to take.
     find_threshold_bin(counts);
     if constexpr (INDEXER_SELECT_DIAG == 2) return;
@@ -872,12 +883,13 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
       split_key(i, i < L ? key_at(i) : 0u, [&] { return token_id(bt[i / kPageSize], i); }, above_bin, on_bin);
     }
     __syncthreads();
-    if constexpr (INDEXER_SELECT_DIAG == 3) return;
+    if constexpr (INDEXER_SELECT_DIAG == 3 || INDEXER_SELECT_DIAG == 6) return;
     const int n_cand = s_cand;
     const bool fits = n_cand <= kSelectCandidates;  // block-uniform
     if (fits && n_cand <= kSelectDirectMax) {
       rank_directly(n_cand, above, rem);  // 4a. each candidate's rank among the bin's keys
     } else {
+      if constexpr (INDEXER_SELECT_DIAG == 5) return;
       // 4b. The rem-th largest of the bin's keys by radix passes over their low 20 bits (over the
       // row's keys in the bin when they did not fit), then the placement.
       if (tid == 0) {
