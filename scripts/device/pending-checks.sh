@@ -126,9 +126,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # the id stores uncoalesced (a warp's store hits 32 places), 16.6 -> 17.4 us; the row scan with them
 # still ~3.7 us. Pending: where the row scan and the ranking go (DIAG 4: the keys' loads alone; 5:
 # the radix refinement skipped; 6: the row scan without its id stores).
+# Ran (call 5, H100; 128/128, and the default's full run in the same call): at 15 x 91 pages after the
+# score kernel: keys landed +0.8 us (DIAG 4), histogram scan +1.4 (2), row scan +5.2 (3), +4.4
+# without its id stores (6), the full select +7.0, the same with the radix refinement skipped (5):
+# the direct ranking ran. Suspected: the held keys' plain loads sunk past the scan's barriers to
+# their uses (one L2 round trip per batch). Pending: the keys by load_now, the ranking by one 64-bit
+# order word per candidate (its n^2 compares are issue-bound: ~8 instructions each before).
 h=INDEXER_SCORE_HIST=1,INDEXER_HIST_AGGREGATE=0
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h|$h,INDEXER_SELECT_DIAG=2 $h,INDEXER_SELECT_DIAG=3 $h,INDEXER_SELECT_DIAG=4 $h,INDEXER_SELECT_DIAG=5 $h,INDEXER_SELECT_DIAG=6"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h|$h,INDEXER_SELECT_DIAG=2 $h,INDEXER_SELECT_DIAG=3 $h,INDEXER_HIST_SCAN_SLOTS=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -406,8 +406,9 @@ constexpr bool kPassSpeculate = INDEXER_PASS_SPECULATE != 0;
 // Candidates kept after two passes (keys and their positions, behind the key cache in dynamic
 // shared memory); a row with more keys on the threshold's 16-bit prefix takes the full-row path.
 constexpr int kSelectCandidates = 4096;
-// Per candidate its key and row position, and (INDEXER_SCORE_HIST) its cache id.
-constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * (kScoreHist ? 12 : 8) : 0;
+// Per candidate its key and row position, and (INDEXER_SCORE_HIST) its cache id and its rank order
+// (key, then ~position, as one 64-bit word).
+constexpr int kSelectCandidateBytes = kSelectCompact ? kSelectCandidates * (kScoreHist ? 20 : 8) : 0;
 // INDEXER_SELECT_BINNED: the fine histogram (bins of (max key - key) >> shift, bin 0 the largest
 // keys), and how many candidates in the threshold bin are ranked directly (each compares itself
 // with all of them: n^2 / threads steps, ~0.5 us at 128). scripts/dev/emulate_binned_select.py
@@ -611,6 +612,11 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   uint32_t* s_cand_key = s_keys + cache_keys;
   int* s_cand_pos = reinterpret_cast<int*>(s_cand_key + kSelectCandidates);
   int32_t* s_cand_id = s_cand_pos + kSelectCandidates;  // INDEXER_SCORE_HIST only
+  // INDEXER_SCORE_HIST only, where the key cache is empty: 48 KB into the dynamic shared memory.
+  uint64_t* s_cand_order = reinterpret_cast<uint64_t*>(s_cand_id + kSelectCandidates);
+  const auto rank_order = [](uint32_t key, int pos) {
+    return (static_cast<uint64_t>(key) << 32) | static_cast<uint32_t>(~pos);
+  };
   // One scan of the row: keys with above(key) are in the top-k (placed now, as "gt"), keys with
   // on(key) are the candidates (kept up to kSelectCandidates). Returns how many were on.
   // split_key: row position i (its key, id_of() its cache id; i >= L: none) of that scan. Every
@@ -624,7 +630,10 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     if (on && c < kSelectCandidates) {
       s_cand_key[c] = key;
       s_cand_pos[c] = i;
-      if constexpr (kScoreHist) s_cand_id[c] = id_of();
+      if constexpr (kScoreHist) {
+        s_cand_id[c] = id_of();
+        s_cand_order[c] = rank_order(key, i);
+      }
     }
   };
   const auto split_row = [&](auto&& above_of, auto&& on_of) {
@@ -704,10 +713,16 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     const int pos = mine ? s_cand_pos[c] : 0;
     int rank = 0;
     if (mine) {
+      if constexpr (kScoreHist) {  // one 64-bit load and compare per other candidate
+        const uint64_t order = s_cand_order[c];
 #pragma unroll 4
-      for (int o = part; o < n_cand; o += split) {
-        const uint32_t other = s_cand_key[o];
-        rank += other > key || (other == key && s_cand_pos[o] < pos) ? 1 : 0;
+        for (int o = part; o < n_cand; o += split) rank += s_cand_order[o] > order ? 1 : 0;
+      } else {
+#pragma unroll 4
+        for (int o = part; o < n_cand; o += split) {
+          const uint32_t other = s_cand_key[o];
+          rank += other > key || (other == key && s_cand_pos[o] < pos) ? 1 : 0;
+        }
       }
     }
     for (int off = 1; off < split; off <<= 1) rank += __shfl_xor_sync(0xffffffffu, rank, off);
@@ -795,11 +810,15 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
 #pragma unroll
       for (int j = 0; j < kPer; ++j) counts[j] += my_bins[c * kHistBins + j];
     }
+    // The keys by load_now: a plain load of read-only memory may be moved past the histogram scan's
+    // barriers to its first use, one dependent L2 round trip per batch of the row scan (H100,
+    // session 13: the scan took ~3.7 us with or without its shared atomics).
     uint32_t held[kHeldKeys];
+    const int32_t* sc_bits = reinterpret_cast<const int32_t*>(sc);
 #pragma unroll
     for (int j = 0; j < kHeldKeys; ++j) {
       const int i = j * kSelectThreads + tid;
-      held[j] = i < L ? float_key(sc[i]) : 0u;
+      held[j] = i < L ? float_key(__int_as_float(load_now(sc_bits + i))) : 0u;
     }
     if constexpr (INDEXER_SELECT_DIAG == 4) {
       uint32_t all = 0u;
@@ -858,6 +877,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
             s_cand_key[c] = held[j];
             s_cand_pos[c] = i;
             s_cand_id[c] = token_id(held_page[j], i);
+            s_cand_order[c] = rank_order(held[j], i);
           }
         }
       }
