@@ -132,9 +132,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # the direct ranking ran. Suspected: the held keys' plain loads sunk past the scan's barriers to
 # their uses (one L2 round trip per batch). Pending: the keys by load_now, the ranking by one 64-bit
 # order word per candidate (its n^2 compares are issue-bound: ~8 instructions each before).
+# Ran (call 6, H100; 128/128): 15 x 45 pages 15.6 -> 13.7 us, 30 x 91 25.0 -> 23.5, 15 x 91 16.6 ->
+# 16.4; the row scan (DIAG 3) unchanged, the ranking ~2 us still. Pending: one shared atomic per
+# warp for the row scan's slots (INDEXER_HIST_SCAN_SLOTS=1, replacing the prefix-sum version).
 h=INDEXER_SCORE_HIST=1,INDEXER_HIST_AGGREGATE=0
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h|$h,INDEXER_SELECT_DIAG=2 $h,INDEXER_SELECT_DIAG=3 $h,INDEXER_HIST_SCAN_SLOTS=1"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h,INDEXER_HIST_SCAN_SLOTS=1|$h $h,INDEXER_HIST_SCAN_SLOTS=1,INDEXER_SELECT_DIAG=3 $h,INDEXER_SELECT_DIAG=3"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -122,9 +122,11 @@
 #define INDEXER_HIST_BITS 12
 #endif
 // @tunable INDEXER_HIST_SCAN_SLOTS: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
-// 1: the row scan's output and candidate slots from one block-wide prefix sum of each thread's
-// counts (its held keys above and in the threshold bin) instead of two shared atomics per warp and
-// key batch on the same two counters (32 warps x 6 batches x 2 serialized on two addresses).
+// 1: the row scan's output and candidate slots from one shared atomic per warp for all its held
+// keys (both counts packed in one add) instead of two per warp and key batch on the same two
+// counters (32 warps x 6 batches x 2, serialized on two addresses). Session 13 (H100) measured a
+// first version with slots from one block-wide prefix sum of each thread's counts: slower (15 x 91
+// pages 16.6 -> 17.4 us; a thread's consecutive slots scatter each warp's id stores).
 #ifndef INDEXER_HIST_SCAN_SLOTS
 #define INDEXER_HIST_SCAN_SLOTS 0
 #endif
@@ -487,6 +489,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   __shared__ int s_gt;
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
+  __shared__ int s_slots;  // INDEXER_HIST_SCAN_SLOTS: above << 16 | candidates, claimed per warp
   // INDEXER_SELECT_BINNED and INDEXER_SCORE_HIST only (one element otherwise).
   constexpr int kBinnedWarps = kSelectBinned || kScoreHist ? kSelectThreads / 32 : 1;
   __shared__ uint32_t s_bins[kSelectBinned ? kSelectBins : 1];
@@ -547,6 +550,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     s_gt = 0;
     s_eq = 0;
     s_cand = 0;
+    s_slots = 0;
     s_thr_bin = 0;  // set by find_threshold_bin; defined even for a histogram that does not add up
     s_above = 0;
   }
@@ -838,41 +842,31 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     const auto on_bin = [&](uint32_t key) { return (key >> kHistShift) == top; };
     // 3. One scan: keys above the bin to the output, the bin's keys kept as candidates.
     if constexpr (INDEXER_HIST_SCAN_SLOTS != 0) {
-      // Each thread's counts of held keys above and in the bin, packed (each at most kHeldKeys x
-      // threads < 2^16), one block-wide exclusive prefix sum, then each thread writes its own.
+      // One shared atomic per warp for all its held keys: the warp's ballots of keys above and in
+      // the bin, their counts packed (each at most kHeldKeys x threads < 2^16) into one add on
+      // s_slots, then each batch's lanes placed after the warp's earlier batches, in lane order
+      // (a warp's id stores stay contiguous).
+      uint32_t above_lanes[kHeldKeys], on_lanes[kHeldKeys];
       int n_above = 0, n_on = 0;
 #pragma unroll
       for (int j = 0; j < kHeldKeys; ++j) {
         const bool valid = j * kSelectThreads + tid < L;
-        n_above += valid && above_bin(held[j]) ? 1 : 0;
-        n_on += valid && on_bin(held[j]) ? 1 : 0;
+        above_lanes[j] = __ballot_sync(0xffffffffu, valid && above_bin(held[j]));
+        on_lanes[j] = __ballot_sync(0xffffffffu, valid && on_bin(held[j]));
+        n_above += __popc(above_lanes[j]);
+        n_on += __popc(on_lanes[j]);
       }
-      const int packed = (n_above << 16) | n_on;
-      int inclusive = packed;
-#pragma unroll
-      for (int off = 1; off < 32; off <<= 1) {
-        const int v = __shfl_up_sync(0xffffffffu, inclusive, off);
-        if (lane >= off) inclusive += v;
-      }
-      if (lane == 31) s_warp_total[warp] = inclusive;  // find_threshold_bin's reads are behind its last barrier
-      __syncthreads();
-      int before = 0, total = 0;
-#pragma unroll 8
-      for (int w = 0; w < kSelectThreads / 32; ++w) {
-        const int t = s_warp_total[w];
-        before += w < warp ? t : 0;
-        total += t;
-      }
-      const int exclusive = before + inclusive - packed;
-      int above_slot = exclusive >> 16, cand_slot = exclusive & 0xffff;
+      int base = 0;
+      if (lane == 0 && (n_above | n_on) != 0) base = atomicAdd(&s_slots, (n_above << 16) | n_on);
+      base = __shfl_sync(0xffffffffu, base, 0);
+      int above_slot = base >> 16, cand_slot = base & 0xffff;
+      const uint32_t lanes_before = (1u << lane) - 1u;
 #pragma unroll
       for (int j = 0; j < kHeldKeys; ++j) {
         const int i = j * kSelectThreads + tid;
-        if (i >= L) continue;
-        if (above_bin(held[j])) {
-          out[above_slot++] = token_id(held_page[j], i);
-        } else if (on_bin(held[j])) {
-          const int c = cand_slot++;
+        if ((above_lanes[j] >> lane) & 1u) out[above_slot + __popc(above_lanes[j] & lanes_before)] = token_id(held_page[j], i);
+        if ((on_lanes[j] >> lane) & 1u) {
+          const int c = cand_slot + __popc(on_lanes[j] & lanes_before);
           if (c < kSelectCandidates) {
             s_cand_key[c] = held[j];
             s_cand_pos[c] = i;
@@ -880,17 +874,15 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
             s_cand_order[c] = rank_order(held[j], i);
           }
         }
+        above_slot += __popc(above_lanes[j]);
+        cand_slot += __popc(on_lanes[j]);
       }
-      if (kHeldKeys * kSelectThreads < L) {  // block-uniform: the rest of a long row by atomics
-        if (tid == 0) {
-          s_gt = total >> 16;
-          s_cand = total & 0xffff;
-        }
-        __syncthreads();
-      } else if (tid == 0) {
-        s_gt = total >> 16;
-        s_cand = total & 0xffff;
+      __syncthreads();  // every warp's add
+      if (tid == 0) {   // the counters the rest of the row and the refinement go on from
+        s_gt = s_slots >> 16;
+        s_cand = s_slots & 0xffff;
       }
+      __syncthreads();
     } else {
 #pragma unroll
       for (int j = 0; j < kHeldKeys; ++j) {
