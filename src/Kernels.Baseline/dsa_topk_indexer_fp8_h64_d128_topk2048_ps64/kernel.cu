@@ -814,20 +814,21 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
 #pragma unroll
       for (int j = 0; j < kPer; ++j) counts[j] += my_bins[c * kHistBins + j];
     }
-    // The keys by load_now: a plain load of read-only memory may be moved past the histogram scan's
-    // barriers to its first use, one dependent L2 round trip per batch of the row scan (H100,
-    // session 13: the scan took ~3.7 us with or without its shared atomics).
-    uint32_t held[kHeldKeys];
+    // The keys' bits, every load unconditional (a position past the row reads the row's last
+    // score) and converted only after the histogram scan: ncu's source view (H100, session 13) had
+    // each conditional load followed by its conversion, so the eight loads went one round trip at
+    // a time (the largest stall of the select).
+    int32_t held_bits[kHeldKeys];
     const int32_t* sc_bits = reinterpret_cast<const int32_t*>(sc);
 #pragma unroll
     for (int j = 0; j < kHeldKeys; ++j) {
       const int i = j * kSelectThreads + tid;
-      held[j] = i < L ? float_key(__int_as_float(load_now(sc_bits + i))) : 0u;
+      held_bits[j] = load_now(sc_bits + (i < L ? i : L - 1));
     }
     if constexpr (INDEXER_SELECT_DIAG == 4) {
       uint32_t all = 0u;
 #pragma unroll
-      for (int j = 0; j < kHeldKeys; ++j) all ^= held[j];
+      for (int j = 0; j < kHeldKeys; ++j) all ^= static_cast<uint32_t>(held_bits[j]);
       if (all == 0x9e3779b9u) s_cand = 1;  // depends on every load
       __syncthreads();
       return;
@@ -835,6 +836,10 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // 2. The bin of the 2048-th largest key: its 12 key bits, the keys above it, how many to take.
     find_threshold_bin(counts);
     if constexpr (INDEXER_SELECT_DIAG == 2) return;
+    uint32_t held[kHeldKeys];
+#pragma unroll
+    for (int j = 0; j < kHeldKeys; ++j)
+      held[j] = j * kSelectThreads + tid < L ? float_key(__int_as_float(held_bits[j])) : 0u;
     const uint32_t top = static_cast<uint32_t>(kHistBins - 1 - s_thr_bin);
     const int above = s_above;
     const int rem = kTopK - above;
