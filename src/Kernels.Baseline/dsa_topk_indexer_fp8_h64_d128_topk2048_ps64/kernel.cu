@@ -74,7 +74,7 @@
 #ifndef INDEXER_SELECT_BINNED
 #define INDEXER_SELECT_BINNED 0
 #endif
-// @tunable INDEXER_SCORE_HIST: 0, 1 (default 0) when INDEXER_SELECT_COMPACT=1
+// @tunable INDEXER_SCORE_HIST: 0, 1 (default 1) when INDEXER_SELECT_COMPACT=1
 // 1: the score kernel also counts its keys into a 4096-bin histogram per row in global memory (the
 // top 12 bits of the order-preserving key: sign, exponent, 3 mantissa bits; one atomic per warp and
 // bin, aggregated by __match_any_sync), cleared by a one-CTA-per-row kernel launched first (the
@@ -89,8 +89,15 @@
 // the same kind of histogram inside the select, after a pass for the row's extremes: it measured
 // slower. Prediction: select 11.5 -> ~7 us after the score, the score kernel and the clearing
 // launch +0.5..1 us: 15 x 91 pages ~19 -> ~15.5 us, 30 x 91 ~27 -> ~23; pass-through unchanged.
+// Measured (session 13, results/gpu/2026-11-26-s13): H200 call 1, 15 x 91 19.2 -> 15.8 us, 30 x 91
+// 27.2 -> 23.5, the select 11.5 -> 6.2 us after the score kernel, which itself ends 1.9 us later
+// (the clearing kernel ahead of it 0.6, its atomics and the dependent launch 1.3). With the later
+// changes (one atomic per score, the held keys' pages and bits loaded before their use, 64-bit
+// ranking words), H100 call 5, both full runs in one call: band means 33-45 pages 13.83 -> 11.79
+// us, 82-91 pages 24.05 -> 21.38, pass-through 1.54 -> 1.55; call 8: 11.53 / 20.08. 128/128 in
+// every full run (calls 1-8). Default since.
 #ifndef INDEXER_SCORE_HIST
-#define INDEXER_SCORE_HIST 0
+#define INDEXER_SCORE_HIST 1
 #endif
 // @tunable INDEXER_HIST_COPIES: 1, 4 (default 1) when INDEXER_SCORE_HIST=1
 // Copies of each row's histogram, score CTA p counting into copy p % copies (fewer atomics on one
@@ -98,10 +105,11 @@
 #ifndef INDEXER_HIST_COPIES
 #define INDEXER_HIST_COPIES 1
 #endif
-// @tunable INDEXER_HIST_AGGREGATE: 0, 1 (default 1) when INDEXER_SCORE_HIST=1
-// 1: a warp's lanes that share a bin add once (__match_any_sync); 0: an atomic per score.
+// @tunable INDEXER_HIST_AGGREGATE: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
+// 1: a warp's lanes that share a bin add once (__match_any_sync); 0: an atomic per score. H200 call
+// 2: the score kernel 0.4 us shorter with 0 at 15 x 91 pages (15.9 -> 15.7 us); H100 call 3 even.
 #ifndef INDEXER_HIST_AGGREGATE
-#define INDEXER_HIST_AGGREGATE 1
+#define INDEXER_HIST_AGGREGATE 0
 #endif
 // @tunable INDEXER_HIST_INLINE_CLEAR: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
 // 1: no clearing kernel: the score CTA of a row's first page slot clears the row's histogram as it
@@ -256,14 +264,14 @@ __device__ __forceinline__ uint32_t float_key(float f) {
 
 // INDEXER_SCORE_HIST: the score kernel's histogram per row (INDEXER_HIST_COPIES copies of it), bins
 // of the keys' top 12 bits in descending key order (bin 0 holds the largest keys).
-constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0;
+// The compact select's own path: with INDEXER_SELECT_COMPACT=0 or INDEXER_SELECT_BINNED=1 the
+// histogram is off (those selects build their own), so every declared setting builds.
+constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0 && INDEXER_SELECT_COMPACT != 0 && INDEXER_SELECT_BINNED == 0;
 constexpr int kHistBins = 1 << INDEXER_HIST_BITS;
 constexpr int kHistShift = 32 - INDEXER_HIST_BITS;  // a key's bin is its top INDEXER_HIST_BITS bits
 constexpr int kHistCopies = INDEXER_HIST_COPIES;
 constexpr int kHistRowWords = kHistBins * kHistCopies;
 constexpr bool kHistInlineClear = kScoreHist && INDEXER_HIST_INLINE_CLEAR != 0;
-static_assert(!kScoreHist || (INDEXER_SELECT_COMPACT != 0 && INDEXER_SELECT_BINNED == 0),
-              "the score histogram feeds the compact select's own path");
 static_assert(kHistCopies >= 1 && kHistCopies <= 8, "INDEXER_HIST_COPIES");
 __device__ __forceinline__ uint32_t hist_bin(uint32_t key) { return (kHistBins - 1) - (key >> kHistShift); }
 
