@@ -135,13 +135,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (call 6, H100; 128/128): 15 x 45 pages 15.6 -> 13.7 us, 30 x 91 25.0 -> 23.5, 15 x 91 16.6 ->
 # 16.4; the row scan (DIAG 3) unchanged, the ranking ~2 us still. Pending: one shared atomic per
 # warp for the row scan's slots (INDEXER_HIST_SCAN_SLOTS=1, replacing the prefix-sum version).
-# Ran (call 7, H100; 128/128): one atomic per warp 15 x 91 16.4 -> 16.1 us, 30 x 91 23.5 -> 23.0, but
-# 15 x 45 13.8 -> 14.2. ncu's source view of the histogram select: the largest stall was each held
-# key's conditional load followed at once by its conversion (the loads went one round trip at a
-# time). Pending: the eight loads unconditional and back to back, converted after the scan.
-h=INDEXER_SCORE_HIST=1,INDEXER_HIST_AGGREGATE=0
+# Ran (call 7, H100; 128/128): one atomic per warp for the row scan's slots, mixed: off. Calls 8-9:
+# unconditional key loads; the histogram select became the default; ncu of the score kernel (H200):
+# 1.7 waves (79 registers, 6 CTAs per SM by registers and by the carveout), DRAM 11% of peak, the
+# top stalls on the row's length and then the page id. Pending: the first page id loaded with the
+# length (INDEXER_SCORE_EARLY_PAGE), 8 CTAs per SM (INDEXER_SCORE_MIN_BLOCKS=8), both.
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$h|$h,INDEXER_HIST_SCAN_SLOTS=1 $h,INDEXER_SELECT_DIAG=3 $h,INDEXER_SELECT_DIAG=2"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_EARLY_PAGE=1|INDEXER_SCORE_MIN_BLOCKS=8 INDEXER_SCORE_EARLY_PAGE=1,INDEXER_SCORE_MIN_BLOCKS=8"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

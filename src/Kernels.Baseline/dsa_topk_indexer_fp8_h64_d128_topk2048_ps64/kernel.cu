@@ -176,6 +176,24 @@
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
 #endif
+// @tunable INDEXER_SCORE_EARLY_PAGE: 0, 1 (default 0) when INDEXER_SCORE_IMPL=1
+// 1: a score CTA loads its first page's id together with the row's length instead of after the
+// length check, so its keys' copies start one dependent round trip sooner. Why (ncu source view,
+// H200, session 13, 15 x 91 pages): the kernel runs 1365 CTAs in 1.7 waves (79 registers: 6 CTAs of
+// 4 warps per SM), DRAM at 11% of peak, and the top stall samples (15% + 8%) wait on the length and
+// then on the page id before the copies' addresses exist. Prediction: each wave one round trip
+// shorter, the score kernel 9.1 -> ~8 us.
+#ifndef INDEXER_SCORE_EARLY_PAGE
+#define INDEXER_SCORE_EARLY_PAGE 0
+#endif
+// @tunable INDEXER_SCORE_MIN_BLOCKS: 1, 8 (default 1) when INDEXER_SCORE_IMPL=1
+// The fp8 score kernel's resident CTAs per SM asked of ptxas (__launch_bounds__: at most 64
+// registers for 8), with the shared-memory carveout at its largest so 8 CTAs of ~19 KB fit. ncu
+// (H200, session 13): 79 registers and the default carveout both held it to 6 CTAs per SM, 1.7
+// waves at 15 x 91 pages. Prediction with 8: 1.3 waves, the score kernel -10..-20% (if no spills).
+#ifndef INDEXER_SCORE_MIN_BLOCKS
+#define INDEXER_SCORE_MIN_BLOCKS 1
+#endif
 // @tunable INDEXER_PASS_SPECULATE: 0, 1 (default 1)
 // 1: the select's pass-through branch (rows of <= 2048 tokens: 69 of the 128 workloads are only
 // that, one launch of 1.4-1.6 us) loads its block-table entries together with the row's length
@@ -405,6 +423,7 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 }
 
 #if INDEXER_SCORE_IMPL == 1
+constexpr bool kScoreEarlyPage = INDEXER_SCORE_EARLY_PAGE != 0;
 #include "score_mma.cuh"
 #endif
 
@@ -1005,6 +1024,13 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     }
     const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
                         static_cast<unsigned>(B));
+    if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) {  // the carveout for 8 resident CTAs, once per process
+      static bool carveout_set = false;
+      if (!carveout_set)
+        carveout_set = cudaFuncSetAttribute(score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>,
+                                            cudaFuncAttributePreferredSharedMemoryCarveout,
+                                            cudaSharedmemCarveoutMaxShared) == cudaSuccess;
+    }
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
     launch_err = afg::launch(INDEXER_PDL && kScoreHist && !kHistInlineClear,
                              score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,

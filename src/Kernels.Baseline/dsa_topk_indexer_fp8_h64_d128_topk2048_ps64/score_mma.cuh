@@ -27,7 +27,7 @@ using afg::smem_addr;
 // the next page's keys land (cp.async, two buffers) while this page multiplies. grid
 // (ceil(max_pages / kPages), B).
 template <int kPages>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
 indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                          const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                          const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
@@ -43,7 +43,11 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
   const int b = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
-  const int L = clamp_len(seq_lens[b], max_pages * kPageSize);
+  // The first page's id is asked for with the row's length, not after it (INDEXER_SCORE_EARLY_PAGE):
+  // p0 < max_pages, so it is in bounds whatever the length says.
+  const int32_t* bt_row = block_table + static_cast<int64_t>(b) * max_pages + p0;
+  const int32_t first_page = kScoreEarlyPage ? load_now(bt_row) : 0;
+  const int L = clamp_len(kScoreEarlyPage ? load_now(seq_lens + b) : seq_lens[b], max_pages * kPageSize);
   if (L <= kTopK || p0 * kPageSize >= L) return;  // block-uniform
   if constexpr (kScoreHist) hist.begin(b, p0);
   const int row_pages = (L + kPageSize - 1) / kPageSize;
@@ -52,7 +56,7 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
   const uint8_t* qb = q_fp8 + static_cast<int64_t>(b) * kHeads * kHeadDim;
   // Keys (cp.async, zero-filled for a page outside the cache) and scales of page slot p0 + j.
   const auto load_page = [&](int j, int buf) {
-    const int page = block_table[static_cast<int64_t>(b) * max_pages + p0 + j];
+    const int page = kScoreEarlyPage && j == 0 ? first_page : bt_row[j];
     const bool page_ok = page >= 0 && static_cast<int64_t>(page) < num_pages;
     const uint8_t* pb = cache + static_cast<int64_t>(page_ok ? page : 0) * kPageBytes;
     for (int i = tid; i < kPageSize * (kHeadDim / 16); i += kThreads) {
