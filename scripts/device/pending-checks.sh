@@ -140,8 +140,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # 1.7 waves (79 registers, 6 CTAs per SM by registers and by the carveout), DRAM 11% of peak, the
 # top stalls on the row's length and then the page id. Pending: the first page id loaded with the
 # length (INDEXER_SCORE_EARLY_PAGE), 8 CTAs per SM (INDEXER_SCORE_MIN_BLOCKS=8), both.
+# Ran (call 10, H200; 128/128 with the early page): 15 x 91 18.2 -> 17.7 / 16.8 / 16.3 us (early page
+# / 8 CTAs / both); 30 x 91 30.0 -> 28.5 / 22.3 / 21.8, but the default's score kernel there took
+# 21.9 us (14.5 in call 1). Pending: both again, each setting twice in one sweep (INDEXER_PDL=1 is
+# the default spelled out, so its rows repeat the default's), then all 128 with both.
+v=INDEXER_SCORE_EARLY_PAGE=1,INDEXER_SCORE_MIN_BLOCKS=8
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_EARLY_PAGE=1|INDEXER_SCORE_MIN_BLOCKS=8 INDEXER_SCORE_EARLY_PAGE=1,INDEXER_SCORE_MIN_BLOCKS=8"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|$v|INDEXER_PDL=1 $v,INDEXER_PDL=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
