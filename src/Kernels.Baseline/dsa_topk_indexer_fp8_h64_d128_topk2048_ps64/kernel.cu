@@ -176,23 +176,28 @@
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
 #endif
-// @tunable INDEXER_SCORE_EARLY_PAGE: 0, 1 (default 0) when INDEXER_SCORE_IMPL=1
+// @tunable INDEXER_SCORE_EARLY_PAGE: 0, 1 (default 1) when INDEXER_SCORE_IMPL=1
 // 1: a score CTA loads its first page's id together with the row's length instead of after the
 // length check, so its keys' copies start one dependent round trip sooner. Why (ncu source view,
 // H200, session 13, 15 x 91 pages): the kernel runs 1365 CTAs in 1.7 waves (79 registers: 6 CTAs of
 // 4 warps per SM), DRAM at 11% of peak, and the top stall samples (15% + 8%) wait on the length and
 // then on the page id before the copies' addresses exist. Prediction: each wave one round trip
-// shorter, the score kernel 9.1 -> ~8 us.
+// shorter, the score kernel 9.1 -> ~8 us. Measured (H200, call 10): the score kernel at 15 x 91 pages
+// 11.2 -> 10.75 us, 30 x 91 21.9 -> 20.5; 128/128. Default since (with INDEXER_SCORE_MIN_BLOCKS=8).
 #ifndef INDEXER_SCORE_EARLY_PAGE
-#define INDEXER_SCORE_EARLY_PAGE 0
+#define INDEXER_SCORE_EARLY_PAGE 1
 #endif
-// @tunable INDEXER_SCORE_MIN_BLOCKS: 1, 8 (default 1) when INDEXER_SCORE_IMPL=1
+// @tunable INDEXER_SCORE_MIN_BLOCKS: 1, 8 (default 8) when INDEXER_SCORE_IMPL=1
 // The fp8 score kernel's resident CTAs per SM asked of ptxas (__launch_bounds__: at most 64
 // registers for 8), with the shared-memory carveout at its largest so 8 CTAs of ~19 KB fit. ncu
 // (H200, session 13): 79 registers and the default carveout both held it to 6 CTAs per SM, 1.7
 // waves at 15 x 91 pages. Prediction with 8: 1.3 waves, the score kernel -10..-20% (if no spills).
+// Measured (H200, call 11, each setting twice in one sweep; 64 registers, no stack): with the early
+// page, 15 x 91 pages 18.6 -> 16.4 us, 30 x 91 30.0 -> 21.8 (its score kernel 21.9 -> 13.7), 30 x 33
+// 10.8 -> 10.0, 15 x 45 13.1 even; 128/128. Default since. (That machine's default score kernel at
+// 30 x 91 took 21.9 us where call 2's H200 took 14.0: compare within a call.)
 #ifndef INDEXER_SCORE_MIN_BLOCKS
-#define INDEXER_SCORE_MIN_BLOCKS 1
+#define INDEXER_SCORE_MIN_BLOCKS 8
 #endif
 // @tunable INDEXER_PASS_SPECULATE: 0, 1 (default 1)
 // 1: the select's pass-through branch (rows of <= 2048 tokens: 69 of the 128 workloads are only
