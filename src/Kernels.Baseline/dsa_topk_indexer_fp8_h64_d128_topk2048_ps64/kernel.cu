@@ -459,6 +459,16 @@ static_assert(kSelectBins % kSelectThreads == 0 && kHistBins % kSelectThreads ==
 constexpr int kRankSplit = kSelectThreads / kSelectDirectMax;
 static_assert(kRankSplit >= 1 && kRankSplit <= 32 && (kRankSplit & (kRankSplit - 1)) == 0 &&
               kRankSplit * kSelectDirectMax == kSelectThreads, "a power-of-two split within a warp");
+// @diagnostic INDEXER_SELECT_LEAN: 0, 1 (default 1)
+// Session 13's A/B switch for three instruction cuts in the histogram select (0 = the code before
+// them): the held keys' and pages' loads at immediate offsets from one base address (no per-load
+// clamp or division), and the warps-before sum of the threshold scan by shuffles instead of a loop
+// over up to 31 shared totals. ncu (H200, 15 x 91 pages): ~117 instructions per warp of address
+// arithmetic after the wait, ~92 per warp in that loop, on one SM per row. To be removed once measured.
+#ifndef INDEXER_SELECT_LEAN
+#define INDEXER_SELECT_LEAN 1
+#endif
+constexpr bool kSelectLean = INDEXER_SELECT_LEAN != 0;
 // INDEXER_SCORE_HIST: keys per thread held in registers from their load to the row scan (rows of up
 // to this many times the select's threads; the rest of a longer row is read in the scan).
 constexpr int kHeldKeys = 8;
@@ -467,6 +477,10 @@ static_assert(kHeldKeys * kSelectThreads < (1 << 16), "INDEXER_HIST_SCAN_SLOTS p
 // Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
 // *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
 __device__ __forceinline__ int claim_slot(bool take, int* counter, int lane) {
+  // INDEXER_SELECT_LEAN: one atomic per taking lane, which the compiler aggregates per warp itself
+  // (its ballot, leader, one shared add and offsets in lane order): the hand-written aggregation
+  // below got the compiler's sequence nested inside its lane-0 branch, ~17 instructions per claim.
+  if constexpr (INDEXER_SELECT_LEAN != 0) return take ? atomicAdd(counter, 1) : 0;
   const uint32_t lanes = __ballot_sync(0xffffffffu, take);
   int base = 0;
   if (lane == 0 && lanes != 0u) base = atomicAdd(counter, __popc(lanes));
@@ -563,10 +577,13 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   // dependent L2 round trip.
   int32_t held_page[kScoreHist ? kHeldKeys : 1];
   if constexpr (kScoreHist) {
+    // One base address per thread, each batch an immediate offset (kSelectThreads / kPageSize pages on).
+    const int32_t* my_pages = bt + tid / kPageSize;
 #pragma unroll
     for (int j = 0; j < kHeldKeys; ++j) {
       const int i = j * kSelectThreads + tid;
-      held_page[j] = i < L ? load_now(bt + i / kPageSize) : 0;
+      if constexpr (kSelectLean) held_page[j] = i < L ? load_now(my_pages + j * (kSelectThreads / kPageSize)) : 0;
+      else held_page[j] = i < L ? load_now(bt + i / kPageSize) : 0;
     }
   }
   wait_for_scores();  // INDEXER_PDL: the score kernel is complete and its scores visible
@@ -720,8 +737,22 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     }
     if (lane == 31) s_warp_total[warp] = inclusive;
     __syncthreads();
+    // The warps before this one: every warp scans the warp totals across its lanes (a loop over
+    // up to 31 totals was ~10% of the select's instructions, ncu session 13).
+    constexpr int kWarps = kSelectThreads / 32;
+    const int total_of_lane = lane < kWarps ? s_warp_total[lane] : 0;
+    int warps_inclusive = total_of_lane;
+#pragma unroll
+    for (int off = 1; off < 32; off <<= 1) {
+      const int v = __shfl_up_sync(0xffffffffu, warps_inclusive, off);
+      if (lane >= off) warps_inclusive += v;
+    }
     int before = inclusive - mine;
-    for (int w = 0; w < warp; ++w) before += s_warp_total[w];
+    if constexpr (kSelectLean) {
+      before += __shfl_sync(0xffffffffu, warps_inclusive - total_of_lane, warp);
+    } else {
+      for (int w = 0; w < warp; ++w) before += s_warp_total[w];
+    }
     if (before < kTopK && before + mine >= kTopK) {  // exactly one thread
       int acc = before;
 #pragma unroll
@@ -851,11 +882,15 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // each conditional load followed by its conversion, so the eight loads went one round trip at
     // a time (the largest stall of the select).
     int32_t held_bits[kHeldKeys];
-    const int32_t* sc_bits = reinterpret_cast<const int32_t*>(sc);
+    // Past the row's end they read the next row's scores or the scratch's tail padding (the host
+    // pads the score buffer by kHeldKeys x threads floats), never used: one base address per thread
+    // and immediate offsets, no per-load clamp.
+    const int32_t* my_bits = reinterpret_cast<const int32_t*>(sc) + tid;
 #pragma unroll
     for (int j = 0; j < kHeldKeys; ++j) {
       const int i = j * kSelectThreads + tid;
-      held_bits[j] = load_now(sc_bits + (i < L ? i : L - 1));
+      if constexpr (kSelectLean) held_bits[j] = load_now(my_bits + j * kSelectThreads);
+      else held_bits[j] = load_now(reinterpret_cast<const int32_t*>(sc) + (i < L ? i : L - 1));
     }
     if constexpr (INDEXER_SELECT_DIAG == 4) {
       uint32_t all = 0u;
@@ -992,7 +1027,10 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
 
   float* scores = nullptr;
   uint32_t* hist = nullptr;  // INDEXER_SCORE_HIST: behind the scores in the same allocation
-  const size_t score_bytes = static_cast<size_t>(B) * static_cast<size_t>(max_pages) * kPageSize * sizeof(float);
+  // INDEXER_SCORE_HIST: padded by the select's held keys, so its unconditional loads past the last
+  // row stay in the allocation (a multiple of 256 bytes either way).
+  const size_t score_bytes = (static_cast<size_t>(B) * static_cast<size_t>(max_pages) * kPageSize +
+                              (kScoreHist ? kHeldKeys * kSelectThreads : 0)) * sizeof(float);
   // The histogram's bins, then (INDEXER_HIST_INLINE_CLEAR) the rows' flags.
   const size_t hist_bytes = kScoreHist ? static_cast<size_t>(B) * (kHistRowWords * sizeof(uint32_t) +
                                                                   (kHistInlineClear ? sizeof(unsigned long long) : 0))
