@@ -459,34 +459,17 @@ static_assert(kSelectBins % kSelectThreads == 0 && kHistBins % kSelectThreads ==
 constexpr int kRankSplit = kSelectThreads / kSelectDirectMax;
 static_assert(kRankSplit >= 1 && kRankSplit <= 32 && (kRankSplit & (kRankSplit - 1)) == 0 &&
               kRankSplit * kSelectDirectMax == kSelectThreads, "a power-of-two split within a warp");
-// @diagnostic INDEXER_SELECT_LEAN: 0, 1 (default 1)
-// Session 13's A/B switch for three instruction cuts in the histogram select (0 = the code before
-// them): the held keys' and pages' loads at immediate offsets from one base address (no per-load
-// clamp or division), and the warps-before sum of the threshold scan by shuffles instead of a loop
-// over up to 31 shared totals. ncu (H200, 15 x 91 pages): ~117 instructions per warp of address
-// arithmetic after the wait, ~92 per warp in that loop, on one SM per row. To be removed once measured.
-#ifndef INDEXER_SELECT_LEAN
-#define INDEXER_SELECT_LEAN 1
-#endif
-constexpr bool kSelectLean = INDEXER_SELECT_LEAN != 0;
 // INDEXER_SCORE_HIST: keys per thread held in registers from their load to the row scan (rows of up
 // to this many times the select's threads; the rest of a longer row is read in the scan).
 constexpr int kHeldKeys = 8;
 static_assert(kHeldKeys * kSelectThreads < (1 << 16), "INDEXER_HIST_SCAN_SLOTS packs two counts of held keys in an int");
 
-// Warp-aggregated output slots: the lanes of the warp with `take` get consecutive slots from
-// *counter (one shared atomic per warp), in lane order; the lane's slot (meaningless without take).
-__device__ __forceinline__ int claim_slot(bool take, int* counter, int lane) {
-  // INDEXER_SELECT_LEAN: one atomic per taking lane, which the compiler aggregates per warp itself
-  // (its ballot, leader, one shared add and offsets in lane order): the hand-written aggregation
-  // below got the compiler's sequence nested inside its lane-0 branch, ~17 instructions per claim.
-  if constexpr (INDEXER_SELECT_LEAN != 0) return take ? atomicAdd(counter, 1) : 0;
-  const uint32_t lanes = __ballot_sync(0xffffffffu, take);
-  int base = 0;
-  if (lane == 0 && lanes != 0u) base = atomicAdd(counter, __popc(lanes));
-  base = __shfl_sync(0xffffffffu, base, 0);
-  return base + __popc(lanes & ((1u << lane) - 1u));
-}
+// Output slots for the lanes of the warp with `take` from *counter: an atomic per taking lane, which
+// the compiler aggregates per warp itself (one shared add per warp, offsets in lane order). Session
+// 13 (H200, INDEXER_SELECT_LEAN, removed after measuring; with the other cuts there): a hand-written
+// ballot aggregation got the compiler's sequence nested inside its lane-0 branch (~17 instructions
+// per claim); this measured 0.4-0.6 us faster per scoring call.
+__device__ __forceinline__ int claim_slot(bool take, int* counter) { return take ? atomicAdd(counter, 1) : 0; }
 
 // The radix digit that holds the rem-th largest key: warp 0 reads the 256-bin histogram, lane l
 // holding bins 8l..8l+7, a suffix sum over lanes finds the lane whose bins hold it and that lane
@@ -580,11 +563,8 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // One base address per thread, each batch an immediate offset (kSelectThreads / kPageSize pages on).
     const int32_t* my_pages = bt + tid / kPageSize;
 #pragma unroll
-    for (int j = 0; j < kHeldKeys; ++j) {
-      const int i = j * kSelectThreads + tid;
-      if constexpr (kSelectLean) held_page[j] = i < L ? load_now(my_pages + j * (kSelectThreads / kPageSize)) : 0;
-      else held_page[j] = i < L ? load_now(bt + i / kPageSize) : 0;
-    }
+    for (int j = 0; j < kHeldKeys; ++j)
+      held_page[j] = j * kSelectThreads + tid < L ? load_now(my_pages + j * (kSelectThreads / kPageSize)) : 0;
   }
   wait_for_scores();  // INDEXER_PDL: the score kernel is complete and its scores visible
   const int cached = L < cache_keys ? L : cache_keys;
@@ -648,8 +628,8 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   const auto place = [&](bool valid, uint32_t key, int i, uint32_t thr, int n_gt, int take_eq) {
     const bool gt = valid && key > thr;
     const bool eq = valid && key == thr;
-    const int gt_slot = claim_slot(gt, &s_gt, lane);
-    const int eq_slot = claim_slot(eq, &s_eq, lane);
+    const int gt_slot = claim_slot(gt, &s_gt);
+    const int eq_slot = claim_slot(eq, &s_eq);
     if (gt || eq) {
       const int32_t id = token_id(bt[i / kPageSize], i);
       if (gt) {
@@ -677,8 +657,8 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   const auto split_key = [&](int i, uint32_t key, auto&& id_of, auto&& above_of, auto&& on_of) {
     const bool above = i < L && above_of(key);
     const bool on = i < L && on_of(key);
-    const int above_slot = claim_slot(above, &s_gt, lane);
-    const int c = claim_slot(on, &s_cand, lane);
+    const int above_slot = claim_slot(above, &s_gt);
+    const int c = claim_slot(on, &s_cand);
     if (above && INDEXER_SELECT_DIAG != 6) out[above_slot] = id_of();
     if (on && c < kSelectCandidates) {
       s_cand_key[c] = key;
@@ -747,12 +727,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
       const int v = __shfl_up_sync(0xffffffffu, warps_inclusive, off);
       if (lane >= off) warps_inclusive += v;
     }
-    int before = inclusive - mine;
-    if constexpr (kSelectLean) {
-      before += __shfl_sync(0xffffffffu, warps_inclusive - total_of_lane, warp);
-    } else {
-      for (int w = 0; w < warp; ++w) before += s_warp_total[w];
-    }
+    const int before = inclusive - mine + __shfl_sync(0xffffffffu, warps_inclusive - total_of_lane, warp);
     if (before < kTopK && before + mine >= kTopK) {  // exactly one thread
       int acc = before;
 #pragma unroll
@@ -887,11 +862,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // and immediate offsets, no per-load clamp.
     const int32_t* my_bits = reinterpret_cast<const int32_t*>(sc) + tid;
 #pragma unroll
-    for (int j = 0; j < kHeldKeys; ++j) {
-      const int i = j * kSelectThreads + tid;
-      if constexpr (kSelectLean) held_bits[j] = load_now(my_bits + j * kSelectThreads);
-      else held_bits[j] = load_now(reinterpret_cast<const int32_t*>(sc) + (i < L ? i : L - 1));
-    }
+    for (int j = 0; j < kHeldKeys; ++j) held_bits[j] = load_now(my_bits + j * kSelectThreads);
     if constexpr (INDEXER_SELECT_DIAG == 4) {
       uint32_t all = 0u;
 #pragma unroll
