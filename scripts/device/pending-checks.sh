@@ -147,8 +147,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (call 11, H200, 128/128): both defaults since. Call 12 (H200, 128/128 with the defaults): the
 # select's instruction cuts (INDEXER_SELECT_LEAN, each setting twice) -0.4..-0.6 us per scoring
 # call, kept and the switch removed; without 8 CTAs per SM the score kernel is slower again (30 x 91
-# pages 21.4 -> 27.9 us). Nothing written since is pending.
-checks=()
+# pages 21.4 -> 27.9 us). Call 13 (H200): INDEXER_SCORE_PAGES=2 slower again (15 x 91 15.6 -> 17.2
+# us); ncu of the lean select: ptxas had moved the held keys' loads past the threshold scan's first
+# barrier. Pending: the keys by a coherent relaxed load issued before it (INDEXER_DIAG_NC_KEYS=1 is
+# the code before), each twice, then all 128 with the defaults.
+checks=(
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_NC_KEYS=1|INDEXER_PDL=1 INDEXER_DIAG_NC_KEYS=1,INDEXER_PDL=1|full-default"
+)
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
 started=$(date +%s)

@@ -141,6 +141,12 @@
 // @diagnostic INDEXER_DIAG_NO_HIST_ATOMICS: 0, 1 (default 0)
 // A measurement aid for INDEXER_SCORE_HIST (results are wrong with it): the score kernels compute
 // bins but count nothing, so the timeline says what the histogram's atomics cost the score kernel.
+// @diagnostic INDEXER_DIAG_NC_KEYS: 0, 1 (default 0)
+// Session 13's A/B switch: 1 loads the select's held keys non-coherently (ld.global.nc), as before
+// load_before_barrier; to be removed once measured.
+#ifndef INDEXER_DIAG_NC_KEYS
+#define INDEXER_DIAG_NC_KEYS 0
+#endif
 #ifndef INDEXER_DIAG_NO_HIST_ATOMICS
 #define INDEXER_DIAG_NO_HIST_ATOMICS 0
 #endif
@@ -270,6 +276,14 @@ __device__ __forceinline__ void wait_for_scores() {
 // A read-only load the front end must keep where it is written (volatile: it may not be dropped or
 // made conditional on the branch that uses the value, which would put it behind the load that
 // decides the branch); ptxas then schedules it like any load. Check the SASS when measuring.
+// A coherent load for data another grid just wrote, issued where it is written: ptxas moved the
+// select's non-coherent key loads past its next barrier to their first use (ncu, session 13), which
+// put their round trip behind the histogram scan instead of beside it.
+__device__ __forceinline__ int32_t load_before_barrier(const int32_t* p) {
+  int32_t v;
+  asm volatile("ld.relaxed.gpu.global.b32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
 __device__ __forceinline__ int32_t load_now(const int32_t* p) {
   int32_t v;
   asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(p));
@@ -747,9 +761,13 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   // candidate (as many as the block allows, up to a warp) compare it with a share of the others
   // each, their counts summed by shuffles.
   const auto rank_directly = [&](int n_cand, int above, int rem) {
-    int split = kRankSplit;  // block-uniform: the largest power of two with n_cand * split <= threads
-    while (split < 32 && n_cand * split * 2 <= kSelectThreads) split <<= 1;
-    const int c = tid / split, part = tid & (split - 1);
+    // Block-uniform: the largest power of two with n_cand * split <= threads, at most a warp (a
+    // shift, not a division: ncu put this phase at a fifth of the select's instructions).
+    const int fit = kSelectThreads / (n_cand > 0 ? n_cand : 1);
+    const int log_fit = 31 - __clz(fit);
+    const int log_split = log_fit < 5 ? log_fit : 5;
+    const int split = 1 << log_split;
+    const int c = tid >> log_split, part = tid & (split - 1);
     const bool mine = c < n_cand;
     const uint32_t key = mine ? s_cand_key[c] : 0u;
     const int pos = mine ? s_cand_pos[c] : 0;
@@ -862,7 +880,9 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // and immediate offsets, no per-load clamp.
     const int32_t* my_bits = reinterpret_cast<const int32_t*>(sc) + tid;
 #pragma unroll
-    for (int j = 0; j < kHeldKeys; ++j) held_bits[j] = load_now(my_bits + j * kSelectThreads);
+    for (int j = 0; j < kHeldKeys; ++j)
+      held_bits[j] = INDEXER_DIAG_NC_KEYS ? load_now(my_bits + j * kSelectThreads)
+                                          : load_before_barrier(my_bits + j * kSelectThreads);
     if constexpr (INDEXER_SELECT_DIAG == 4) {
       uint32_t all = 0u;
 #pragma unroll
