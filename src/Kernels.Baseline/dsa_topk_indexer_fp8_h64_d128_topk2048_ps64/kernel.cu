@@ -141,12 +141,6 @@
 // @diagnostic INDEXER_DIAG_NO_HIST_ATOMICS: 0, 1 (default 0)
 // A measurement aid for INDEXER_SCORE_HIST (results are wrong with it): the score kernels compute
 // bins but count nothing, so the timeline says what the histogram's atomics cost the score kernel.
-// @diagnostic INDEXER_DIAG_NC_KEYS: 0, 1 (default 0)
-// Session 13's A/B switch: 1 loads the select's held keys non-coherently (ld.global.nc), as before
-// load_before_barrier; to be removed once measured.
-#ifndef INDEXER_DIAG_NC_KEYS
-#define INDEXER_DIAG_NC_KEYS 0
-#endif
 #ifndef INDEXER_DIAG_NO_HIST_ATOMICS
 #define INDEXER_DIAG_NO_HIST_ATOMICS 0
 #endif
@@ -278,7 +272,8 @@ __device__ __forceinline__ void wait_for_scores() {
 // decides the branch); ptxas then schedules it like any load. Check the SASS when measuring.
 // A coherent load for data another grid just wrote, issued where it is written: ptxas moved the
 // select's non-coherent key loads past its next barrier to their first use (ncu, session 13), which
-// put their round trip behind the histogram scan instead of beside it.
+// put their round trip behind the histogram scan instead of beside it. H200, call 14, each setting
+// twice: 15 x 91 pages 15.5 / 15.6 -> 14.9 / 15.0 us, 30 x 91 21.2 / 21.0 -> 20.4 / 20.5.
 __device__ __forceinline__ int32_t load_before_barrier(const int32_t* p) {
   int32_t v;
   asm volatile("ld.relaxed.gpu.global.b32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
@@ -880,9 +875,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // and immediate offsets, no per-load clamp.
     const int32_t* my_bits = reinterpret_cast<const int32_t*>(sc) + tid;
 #pragma unroll
-    for (int j = 0; j < kHeldKeys; ++j)
-      held_bits[j] = INDEXER_DIAG_NC_KEYS ? load_now(my_bits + j * kSelectThreads)
-                                          : load_before_barrier(my_bits + j * kSelectThreads);
+    for (int j = 0; j < kHeldKeys; ++j) held_bits[j] = load_before_barrier(my_bits + j * kSelectThreads);
     if constexpr (INDEXER_SELECT_DIAG == 4) {
       uint32_t all = 0u;
 #pragma unroll
