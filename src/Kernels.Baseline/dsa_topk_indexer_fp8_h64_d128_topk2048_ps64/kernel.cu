@@ -187,7 +187,7 @@
 #ifndef INDEXER_SCORE_EARLY_PAGE
 #define INDEXER_SCORE_EARLY_PAGE 1
 #endif
-// @tunable INDEXER_SCORE_MIN_BLOCKS: 1, 8 (default 8) when INDEXER_SCORE_IMPL=1
+// @tunable INDEXER_SCORE_MIN_BLOCKS: 1, 8, 11 (default 8) when INDEXER_SCORE_IMPL=1
 // The fp8 score kernel's resident CTAs per SM asked of ptxas (__launch_bounds__: at most 64
 // registers for 8), with the shared-memory carveout at its largest so 8 CTAs of ~19 KB fit. ncu
 // (H200, session 13): 79 registers and the default carveout both held it to 6 CTAs per SM, 1.7
@@ -198,6 +198,15 @@
 // 30 x 91 took 21.9 us where call 2's H200 took 14.0: compare within a call.)
 #ifndef INDEXER_SCORE_MIN_BLOCKS
 #define INDEXER_SCORE_MIN_BLOCKS 8
+#endif
+// @tunable INDEXER_SCORE_HEAD_PASSES: 1, 2 (default 1) when INDEXER_SCORE_IMPL=1
+// The fp8 score kernel's 64 heads in this many passes per warp (2: 16 live accumulators instead of
+// 32, the page's key fragments read from shared memory once per pass), so fewer registers allow
+// more resident CTAs (with INDEXER_SCORE_MIN_BLOCKS=11, shared memory's limit at ~19 KB a CTA:
+// 15 x 91 pages' 1365 CTAs in one wave instead of 1.3). Prediction: the score kernel -15..-25% at
+// 82-91 pages, the same sums in the same order (identical scores).
+#ifndef INDEXER_SCORE_HEAD_PASSES
+#define INDEXER_SCORE_HEAD_PASSES 1
 #endif
 // @tunable INDEXER_PASS_SPECULATE: 0, 1 (default 1)
 // 1: the select's pass-through branch (rows of <= 2048 tokens: 69 of the 128 workloads are only
@@ -438,6 +447,8 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 
 #if INDEXER_SCORE_IMPL == 1
 constexpr bool kScoreEarlyPage = INDEXER_SCORE_EARLY_PAGE != 0;
+constexpr int kHeadPasses = INDEXER_SCORE_HEAD_PASSES;
+static_assert(kHeadPasses == 1 || kHeadPasses == 2 || kHeadPasses == 4, "INDEXER_SCORE_HEAD_PASSES divides the 4 m tiles");
 #include "score_mma.cuh"
 #endif
 

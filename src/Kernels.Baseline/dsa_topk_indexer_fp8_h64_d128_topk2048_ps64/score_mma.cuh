@@ -87,44 +87,47 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
     const uint8_t* s_k = s_kb[j % kBuffers];
     const float* s_scale = s_scaleb[j % kBuffers];
 
-    // S[head][token] for this warp's 16 tokens: acc[m tile][n tile][fragment].
+    // S[head][token] for this warp's 16 tokens, kHeadPasses passes over the 64 heads (fewer live
+    // accumulators per pass: INDEXER_SCORE_HEAD_PASSES): acc[m tile][n tile][fragment].
     const int n0 = warp * 16;
-    float acc[4][2][4];
+    constexpr int kMTiles = 4 / kHeadPasses;
+    // Epilogue sums: this lane's 4 tokens (two per n tile), 8 heads per m tile (rows g, g + 8); the
+    // other heads of a token sit in the lanes with the same tq: reduced over g below. The terms are
+    // added in the same order whatever the passes (m tile, then row half).
+    float part[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
 #pragma unroll
-    for (int mt = 0; mt < 4; ++mt)
+    for (int pass = 0; pass < kHeadPasses; ++pass) {
+      float acc[kMTiles][2][4];
 #pragma unroll
-      for (int nt = 0; nt < 2; ++nt) acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.f;
+      for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
-    for (int k0 = 0; k0 < kHeadDim; k0 += 32) {
-      uint32_t bf[4];  // tokens n0..n0+7: bf[0], bf[1]; n0+8..n0+15: bf[2], bf[3]
-      ldmatrix_x4(bf, s_k + (n0 + (lane & 7) + (lane >> 4) * 8) * kLd + k0 + ((lane >> 3) & 1) * 16);
+        for (int nt = 0; nt < 2; ++nt) acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.f;
 #pragma unroll
-      for (int mt = 0; mt < 4; ++mt) {
-        uint32_t af[4];
-        ldmatrix_x4(af, s_q + (mt * 16 + (lane & 15)) * kLd + k0 + (lane >> 4) * 16);
-        mma_e4m3(acc[mt][0], af, bf[0], bf[1]);
-        mma_e4m3(acc[mt][1], af, bf[2], bf[3]);
+      for (int k0 = 0; k0 < kHeadDim; k0 += 32) {
+        uint32_t bf[4];  // tokens n0..n0+7: bf[0], bf[1]; n0+8..n0+15: bf[2], bf[3]
+        ldmatrix_x4(bf, s_k + (n0 + (lane & 7) + (lane >> 4) * 8) * kLd + k0 + ((lane >> 3) & 1) * 16);
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+          uint32_t af[4];
+          ldmatrix_x4(af, s_q + ((pass * kMTiles + mt) * 16 + (lane & 15)) * kLd + k0 + (lane >> 4) * 16);
+          mma_e4m3(acc[mt][0], af, bf[0], bf[1]);
+          mma_e4m3(acc[mt][1], af, bf[2], bf[3]);
+        }
       }
-    }
-
-    // Epilogue: this lane's 4 tokens (two per n tile), 8 heads each (rows g, g+8 of 4 m tiles);
-    // the other 56 heads of a token sit in the lanes with the same tq: reduce over g.
-    float part[2][2];
 #pragma unroll
-    for (int nt = 0; nt < 2; ++nt) {
+      for (int nt = 0; nt < 2; ++nt) {
 #pragma unroll
-      for (int c = 0; c < 2; ++c) {
-        const float sc = s_scale[n0 + nt * 8 + 2 * tq + c];
-        float sum = 0.f;
+        for (int c = 0; c < 2; ++c) {
+          const float sc = s_scale[n0 + nt * 8 + 2 * tq + c];
 #pragma unroll
-        for (int mt = 0; mt < 4; ++mt) {
+          for (int mt = 0; mt < kMTiles; ++mt) {
 #pragma unroll
-          for (int hi = 0; hi < 2; ++hi) {
-            const int head = mt * 16 + g + hi * 8;
-            sum += fmaxf(sc * acc[mt][nt][2 * hi + c], 0.0f) * s_w[head];
+            for (int hi = 0; hi < 2; ++hi) {
+              const int head = (pass * kMTiles + mt) * 16 + g + hi * 8;
+              part[nt][c] += fmaxf(sc * acc[mt][nt][2 * hi + c], 0.0f) * s_w[head];
+            }
           }
         }
-        part[nt][c] = sum;
       }
     }
 #pragma unroll
