@@ -187,7 +187,7 @@
 #ifndef INDEXER_SCORE_EARLY_PAGE
 #define INDEXER_SCORE_EARLY_PAGE 1
 #endif
-// @tunable INDEXER_SCORE_MIN_BLOCKS: 1, 8, 11 (default 8) when INDEXER_SCORE_IMPL=1
+// @tunable INDEXER_SCORE_MIN_BLOCKS: 1, 8 (default 8) when INDEXER_SCORE_IMPL=1
 // The fp8 score kernel's resident CTAs per SM asked of ptxas (__launch_bounds__: at most 64
 // registers for 8), with the shared-memory carveout at its largest so 8 CTAs of ~19 KB fit. ncu
 // (H200, session 13): 79 registers and the default carveout both held it to 6 CTAs per SM, 1.7
@@ -195,7 +195,9 @@
 // Measured (H200, call 11, each setting twice in one sweep; 64 registers, no stack): with the early
 // page, 15 x 91 pages 18.6 -> 16.4 us, 30 x 91 30.0 -> 21.8 (its score kernel 21.9 -> 13.7), 30 x 33
 // 10.8 -> 10.0, 15 x 45 13.1 even; 128/128. Default since. (That machine's default score kernel at
-// 30 x 91 took 21.9 us where call 2's H200 took 14.0: compare within a call.)
+// 30 x 91 took 21.9 us where call 2's H200 took 14.0: compare within a call.) 11 (call 15, with or
+// without INDEXER_SCORE_HEAD_PASSES=2) squeezed ptxas to 40 registers and 368 bytes of stack: 15 x
+// 91 pages 14.9 -> 21.6 us; not a declared value since.
 #ifndef INDEXER_SCORE_MIN_BLOCKS
 #define INDEXER_SCORE_MIN_BLOCKS 8
 #endif
@@ -204,7 +206,10 @@
 // 32, the page's key fragments read from shared memory once per pass), so fewer registers allow
 // more resident CTAs (with INDEXER_SCORE_MIN_BLOCKS=11, shared memory's limit at ~19 KB a CTA:
 // 15 x 91 pages' 1365 CTAs in one wave instead of 1.3). Prediction: the score kernel -15..-25% at
-// 82-91 pages, the same sums in the same order (identical scores).
+// 82-91 pages, the same sums in the same order (identical scores). Measured (H200, call 15): alone
+// 15 x 91 14.9 -> 15.7 us, 30 x 91 20.4 -> 22.4 (8 CTAs per SM already hold a 15-row call's scored
+// CTAs in one wave; the second pass re-reads the keys' fragments); with 11 CTAs per SM it spills.
+// 128/128. Kept off.
 #ifndef INDEXER_SCORE_HEAD_PASSES
 #define INDEXER_SCORE_HEAD_PASSES 1
 #endif
