@@ -3,7 +3,9 @@ GPU activities of the first trial's median call, CUPTI timestamps relative to it
     python3 scripts/device/timeline.py BENCH.jsonl [WORKLOAD_PREFIX ...]
 Per row: the setting, the workload's axes and span, then one line per activity: start, duration
 and end (us), the idle time since the previous activity ended ("gap"; negative when it overlaps,
-as programmatic dependents do), the kernel's short name and grid."""
+as programmatic dependents do), the kernel's short name and grid. Rows of a bench that reports it
+add the host's issue time of that call and the longest of its trial ("issued in"): gaps beside a
+long issue time were the GPU waiting for the host, not for the candidate's kernels."""
 import json
 import sys
 
@@ -15,7 +17,10 @@ def describe(row):
     axes = " ".join(f"{k}={v}" for k, v in row["axes"].items())
     timeline = row.get("timeline") or []
     span = max((e["start_us"] + e["duration_us"] for e in timeline), default=0.0)
-    lines = [f"== {row['uuid'][:8]} {axes} [{setting}] {row['status']}: span {span:.2f} us, {len(timeline)} activities"]
+    issued = ""
+    if row.get("host_issue_us") is not None:
+        issued = f", issued in {row['host_issue_us']:.1f} us (trial's longest {row.get('host_issue_max_us') or 0:.1f})"
+    lines = [f"== {row['uuid'][:8]} {axes} [{setting}] {row['status']}: span {span:.2f} us, {len(timeline)} activities{issued}"]
     if not timeline:
         lines.append("   (no timeline: timed by events, or an older bench)")
     latest_end = None
@@ -51,6 +56,8 @@ def self_test():
     assert "+1.50" in lines[2] and "moe_routing_wide_kernel 1x1x1 / 256" in lines[2], lines[2]
     assert "-1.50" in lines[3] and lines[3].split()[2] == "10.00", lines[3]  # starts under routing (PDL)
     assert "no timeline" in describe({**row, "timeline": []})[1]
+    issued = describe({**row, "host_issue_us": 12.3, "host_issue_max_us": 40.1})[0]
+    assert issued.endswith("3 activities, issued in 12.3 us (trial's longest 40.1)"), issued
     print("self-test passed")
 
 

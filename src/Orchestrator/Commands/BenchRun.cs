@@ -287,6 +287,8 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["event_latency_ms"] = Finite(o.EventLatencyMs),
             ["kernel_sum_ms"] = Finite(o.KernelSumMs),
             ["launch_gaps_ms"] = Finite(o.LaunchGapsMs),
+            ["host_issue_us"] = Finite(o.HostIssue?.MedianCallUs is { } issue ? Math.Round(issue, 1) : null),
+            ["host_issue_max_us"] = Finite(o.HostIssue?.MaxUs is { } most ? Math.Round(most, 1) : null),
             ["reference_latency_ms"] = Finite(o.ReferenceLatencyMs),
             ["speedup"] = Finite(o.Speedup),
             ["floor_ms"] = Finite(o.Floor?.Milliseconds),

@@ -180,6 +180,7 @@ public sealed class Evaluator(
         var eventLatencies = new List<double>();
         var kernelSums = new List<double>();
         IReadOnlyList<TimelineEntry>? timeline = null;  // the first timed trial's median call
+        HostIssue? hostIssue = null;                     // and its host issue time
         var referenceLatencies = new List<double>();
         Floor? floor = null;
         var timingMethod = "";
@@ -258,6 +259,7 @@ public sealed class Evaluator(
                         kernelSums.Add(Statistics.Median(busy));
                     }
                     timeline ??= response.Timeline;
+                    hostIssue ??= HostIssue.Of(measured, response.HostIssueUs);
                 }
                 if (trial == 0 && (workers.Hello ?? worker.Hello) is { } hello)
                 {
@@ -290,7 +292,8 @@ public sealed class Evaluator(
             $"{timingMethod}; reference: {referenceMethod}",
             EventLatencyMs: passed && eventLatencies.Count > 0 ? eventLatencies.Average() : null,
             KernelSumMs: passed && kernelSums.Count > 0 ? kernelSums.Average() : null,
-            Timeline: timeline);
+            Timeline: timeline,
+            HostIssue: hostIssue);
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace AgentForge.Tools.Bench;
 /// What happened to one candidate on one workload. <see cref="Status"/> is null when no verdict
 /// was possible (bad data or a failing reference); <see cref="Problem"/> then says why.
 /// <see cref="Timeline"/> holds the GPU activities of one timed call (the first trial's median),
-/// also for an incorrect run, whose trials are timed all the same.
+/// also for an incorrect run, whose trials are timed all the same; <see cref="HostIssue"/> how long
+/// the host took to issue that call and the longest of its trial.
 /// </summary>
 public sealed record WorkloadOutcome(
     WorkloadEntry Workload,
@@ -22,7 +23,8 @@ public sealed record WorkloadOutcome(
     string? Problem = null,
     double? EventLatencyMs = null,
     double? KernelSumMs = null,
-    IReadOnlyList<Worker.TimelineEntry>? Timeline = null)
+    IReadOnlyList<Worker.TimelineEntry>? Timeline = null,
+    HostIssue? HostIssue = null)
 {
     public double? Speedup => LatencyMs is > 0 && ReferenceLatencyMs is > 0 ? ReferenceLatencyMs / LatencyMs : null;
 
@@ -32,4 +34,19 @@ public sealed record WorkloadOutcome(
 
     /// <summary>What the gaps between the candidate's own launches cost: GPU span minus the sum of its kernels' times.</summary>
     public double? LaunchGapsMs => LatencyMs is { } span && KernelSumMs is { } busy ? Math.Max(0, span - busy) : null;
+}
+
+/// <summary>
+/// The host time to issue timed calls (the candidate's entry point, its launches included), in
+/// microseconds: the call whose timeline is reported (<see cref="MedianCallUs"/>) and the longest
+/// of the trial (<see cref="MaxUs"/>). A call whose timeline shows gaps between launches and a long
+/// issue time was waiting for the host, not for its own kernels.
+/// </summary>
+public sealed record HostIssue(double MedianCallUs, double MaxUs)
+{
+    /// <summary>From one timed trial's spans and issue times (same order), or null when they do not pair up.</summary>
+    public static HostIssue? Of(IReadOnlyList<double>? spans, IReadOnlyList<double>? issueUs) =>
+        spans is { Count: > 0 } && issueUs is { } issue && issue.Count == spans.Count
+            ? new HostIssue(issue[Worker.GpuWorker.MedianIndex(spans)], issue.Max())
+            : null;
 }

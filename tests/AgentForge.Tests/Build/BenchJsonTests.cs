@@ -28,6 +28,22 @@ public sealed class BenchJsonTests
     }
 
     [Fact]
+    public void A_row_carries_the_host_issue_times_when_the_worker_reported_them()
+    {
+        var outcome = new WorkloadOutcome(FakeProblem.Workloads[0], EvaluationStatus.PASSED, "", new Correctness(0, 0), 0.5, 2.0, [0.5], null,
+                                          "cupti", HostIssue: new HostIssue(12.345, 40.06));
+        var hello = new WorkerHello("NVIDIA H200", "sm_90", 132, 50L << 20, 141L << 30, 13000, 4250, 1);
+
+        var row = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome, hello, null, "0123456789abcdef"))!;
+        var without = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome with { HostIssue = null }, hello, null, "0123456789abcdef"))!;
+
+        Assert.Equal(12.3, row["host_issue_us"]!.GetValue<double>());
+        Assert.Equal(40.1, row["host_issue_max_us"]!.GetValue<double>());
+        Assert.Null(without["host_issue_us"]);
+        Assert.Null(without["host_issue_max_us"]);
+    }
+
+    [Fact]
     public void A_row_lists_the_timed_calls_activities_and_a_row_without_a_timeline_has_none()
     {
         var timeline = new List<TimelineEntry>

@@ -104,6 +104,20 @@ public sealed class PooledEvaluatorTests : IDisposable
     }
 
     [Fact]
+    public async Task An_outcome_carries_the_host_issue_time_of_the_median_call_and_the_longest_of_its_trial()
+    {
+        // Spans x, x + 0.001, x + 0.002: the median call is the second, issued in 12 us; 40 us the longest.
+        var (evaluator, _, _) = Build("host-issue", new CopyChannel(0) { IssueTimesUs = [40.0, 12.0, 30.0] });
+        var (older, _, _) = Build("no-host-issue", new CopyChannel(0));
+
+        var outcome = Assert.Single(await EvaluateAsync(evaluator, Workloads(1)));
+        var without = Assert.Single(await EvaluateAsync(older, Workloads(1)));
+
+        Assert.Equal(new HostIssue(12.0, 40.0), outcome.HostIssue);
+        Assert.Null(without.HostIssue);
+    }
+
+    [Fact]
     public async Task With_one_slot_no_timed_reference_runs_while_the_worker_times_a_workload()
     {
         var inFlight = new InFlight();
@@ -232,6 +246,9 @@ public sealed class PooledEvaluatorTests : IDisposable
         /// <summary>Answer every run as a worker whose watchdog caught a hung call does (TIMEOUT, fatal).</summary>
         public bool HangAnswer { get; init; }
 
+        /// <summary>Host issue times to report with the three timed calls (null: none, as an older worker).</summary>
+        public double[]? IssueTimesUs { get; init; }
+
         public double? SeenCallLimitSeconds { get; private set; }
 
         public int Runs { get; private set; }
@@ -269,7 +286,7 @@ public sealed class PooledEvaluatorTests : IDisposable
                 CopyInputs(request.InputsPath!, request.OutputPath!);
                 var n = request.Arguments![0].Shape![0];
                 double[] latencies = [n / 1000.0, n / 1000.0 + 0.001, n / 1000.0 + 0.002];
-                return new WorkerCallResult(new WorkerResponse(request.Id, true, OutputsPath: request.OutputPath, LatenciesMs: latencies, TimingMethod: "fake"), WorkerFault.None, "");
+                return new WorkerCallResult(new WorkerResponse(request.Id, true, OutputsPath: request.OutputPath, LatenciesMs: latencies, TimingMethod: "fake", HostIssueUs: IssueTimesUs), WorkerFault.None, "");
             }
             finally
             {

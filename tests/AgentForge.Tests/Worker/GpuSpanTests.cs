@@ -1,3 +1,4 @@
+using AgentForge.Tools.Bench;
 using AgentForge.Tools.Bench.Worker;
 using AgentForge.Tools.Cuda;
 
@@ -68,6 +69,23 @@ public sealed class GpuSpanTests
 
         Assert.Equal(0.004, median.SpanMs, 9);
         Assert.Equal(4.0, median.Timeline.Single().DurationUs, 6);
+    }
+
+    [Fact]
+    public void The_median_call_is_the_lower_middle_and_the_earliest_of_equal_spans()
+    {
+        Assert.Equal(2, GpuWorker.MedianIndex([3.0, 1.0, 2.0]));
+        Assert.Equal(2, GpuWorker.MedianIndex([2.0, 1.0, 1.0, 3.0]));  // sorted: 1 (call 1), 1 (call 2), 2, 3
+        Assert.Equal(0, GpuWorker.MedianIndex([5.0]));
+    }
+
+    [Fact]
+    public void Host_issue_times_pair_with_spans_only_when_every_call_has_one()
+    {
+        Assert.Equal(new HostIssue(7.0, 9.0), HostIssue.Of([3.0, 1.0, 2.0], [9.0, 1.0, 7.0]));
+        Assert.Null(HostIssue.Of([3.0, 1.0, 2.0], [9.0, 1.0]));
+        Assert.Null(HostIssue.Of([3.0, 1.0, 2.0], null));
+        Assert.Null(HostIssue.Of([], []));
     }
 
     [Theory]

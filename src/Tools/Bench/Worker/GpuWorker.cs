@@ -186,10 +186,11 @@ public sealed class GpuWorker : IDisposable
             List<double>? eventLatencies = null;
             List<double>? busyTimes = null;
             IReadOnlyList<TimelineEntry>? timeline = null;
+            List<double>? hostIssue = null;
             string? recheckPath = null;
             if (request.Timing is { } timing)
             {
-                (latencies, eventLatencies, busyTimes, timeline) = Time(library, inputSets, outputTensors, timing, request, out failure);
+                (latencies, eventLatencies, busyTimes, timeline, hostIssue) = Time(library, inputSets, outputTensors, timing, request, out failure);
                 if (failure is not null)
                 {
                     return failure;
@@ -210,7 +211,7 @@ public sealed class GpuWorker : IDisposable
             }
             return new WorkerResponse(request.Id, true, OutputsPath: outputsPath, RecheckOutputsPath: recheckPath,
                 LatenciesMs: latencies, TimingMethod: latencies is null ? null : ReferenceEquals(latencies, eventLatencies) ? EventMethod : SpanMethod,
-                EventLatenciesMs: eventLatencies, KernelSumsMs: busyTimes, Timeline: timeline);
+                EventLatenciesMs: eventLatencies, KernelSumsMs: busyTimes, Timeline: timeline, HostIssueUs: hostIssue);
         }
         finally
         {
@@ -248,9 +249,11 @@ public sealed class GpuWorker : IDisposable
     /// candidate's own kernels, memsets and copies, as FlashInfer-Bench measures) and the CUDA
     /// event spans (which also hold the launch latency of the first kernel), and the timeline of
     /// the call with the median span. Without CUPTI both lists are the event spans and there is
-    /// no timeline.
+    /// no timeline. Also how long the host took to issue each call (the candidate's entry point,
+    /// its launches included): a call whose launches the GPU reached before the host issued them
+    /// shows gaps in its timeline and a long issue time beside them.
     /// </summary>
-    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes, IReadOnlyList<TimelineEntry>? Timeline) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, WorkerRequest request, out WorkerResponse? failure)
+    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes, IReadOnlyList<TimelineEntry>? Timeline, List<double> HostIssueUs) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, WorkerRequest request, out WorkerResponse? failure)
     {
         failure = null;
         var id = request.Id;
@@ -266,7 +269,7 @@ public sealed class GpuWorker : IDisposable
                 if (error != 0)
                 {
                     failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
-                    return ([], [], null, null);
+                    return ([], [], null, null, []);
                 }
             }
             stream.Synchronize();
@@ -274,6 +277,7 @@ public sealed class GpuWorker : IDisposable
 
         var starts = new CudaEvent[timing.Iterations];
         var ends = new CudaEvent[timing.Iterations];
+        var hostIssue = new List<double>(timing.Iterations);
         try
         {
             for (var i = 0; i < timing.Iterations; i++)
@@ -296,7 +300,9 @@ public sealed class GpuWorker : IDisposable
                     }
                     var set = i % inputSets.Count;
                     starts[i].Record(stream);
+                    var issued = Stopwatch.GetTimestamp();
                     var error = library.Call(calls[set], inputSets[set].Scalars, stream);
+                    hostIssue.Add(Stopwatch.GetElapsedTime(issued).TotalMicroseconds);
                     ends[i].Record(stream);
                     if (error != 0)
                     {
@@ -306,7 +312,7 @@ public sealed class GpuWorker : IDisposable
                             cupti!.Stop();
                         }
                         failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
-                        return ([], [], null, null);
+                        return ([], [], null, null, []);
                     }
                 }
                 device.Synchronize();
@@ -314,14 +320,15 @@ public sealed class GpuWorker : IDisposable
             var events = Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
             if (!recording)
             {
-                return (events, events, null, null);
+                return (events, events, null, null, hostIssue);
             }
             var recorded = GpuSpans(cupti!.Stop(), l2Flush.Bytes, timing.Iterations);
             if (recorded is null)
             {
-                return (events, events, null, null);
+                return (events, events, null, null, hostIssue);
             }
-            return (recorded.Select(c => c.SpanMs).ToList(), events, recorded.Select(c => c.BusyMs).ToList(), MedianCall(recorded).Timeline);
+            var spans = recorded.Select(c => c.SpanMs).ToList();
+            return (spans, events, recorded.Select(c => c.BusyMs).ToList(), recorded[MedianIndex(spans)].Timeline, hostIssue);
         }
         finally
         {
@@ -351,7 +358,14 @@ public sealed class GpuWorker : IDisposable
 
     /// <summary>The call whose span is the median (the lower middle of an even count).</summary>
     internal static CallTiming MedianCall(IReadOnlyList<CallTiming> calls) =>
-        calls.OrderBy(c => c.SpanMs).ElementAt((calls.Count - 1) / 2);
+        calls[MedianIndex(calls.Select(c => c.SpanMs).ToList())];
+
+    /// <summary>
+    /// The index of the median of <paramref name="spans"/> (the lower middle of an even count; of
+    /// equal spans the earliest call): the call whose timeline and host issue time are reported.
+    /// </summary>
+    public static int MedianIndex(IReadOnlyList<double> spans) =>
+        Enumerable.Range(0, spans.Count).OrderBy(i => spans[i]).ElementAt((spans.Count - 1) / 2);
 
     private static TimelineEntry Entry(GpuActivity activity, ulong callStart)
     {

@@ -85,7 +85,8 @@ public sealed record WorkerResponse(
     string? TimingMethod = null,
     IReadOnlyList<double>? EventLatenciesMs = null,
     IReadOnlyList<double>? KernelSumsMs = null,
-    IReadOnlyList<TimelineEntry>? Timeline = null);
+    IReadOnlyList<TimelineEntry>? Timeline = null,
+    IReadOnlyList<double>? HostIssueUs = null);
 
 /// <summary>
 /// One GPU activity of a timed call (kind "kernel", "memset" or "memcpy"), its start relative to
