@@ -19,7 +19,8 @@ def describe(row):
     span = max((e["start_us"] + e["duration_us"] for e in timeline), default=0.0)
     issued = ""
     if row.get("host_issue_us") is not None:
-        issued = f", issued in {row['host_issue_us']:.1f} us (trial's longest {row.get('host_issue_max_us') or 0:.1f})"
+        issued = f", issued in {row['host_issue_us']:.1f} us (trial's longest {row.get('host_issue_max_us') or 0:.1f}"
+        issued += f", call {row['host_issue_max_call']})" if row.get("host_issue_max_call") is not None else ")"
     lines = [f"== {row['uuid'][:8]} {axes} [{setting}] {row['status']}: span {span:.2f} us, {len(timeline)} activities{issued}"]
     if not timeline:
         lines.append("   (no timeline: timed by events, or an older bench)")

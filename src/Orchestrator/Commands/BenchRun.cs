@@ -289,6 +289,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["launch_gaps_ms"] = Finite(o.LaunchGapsMs),
             ["host_issue_us"] = Finite(o.HostIssue?.MedianCallUs is { } issue ? Math.Round(issue, 1) : null),
             ["host_issue_max_us"] = Finite(o.HostIssue?.MaxUs is { } most ? Math.Round(most, 1) : null),
+            ["host_issue_max_call"] = o.HostIssue?.MaxCall,
             ["reference_latency_ms"] = Finite(o.ReferenceLatencyMs),
             ["speedup"] = Finite(o.Speedup),
             ["floor_ms"] = Finite(o.Floor?.Milliseconds),

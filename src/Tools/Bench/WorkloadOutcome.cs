@@ -38,15 +38,21 @@ public sealed record WorkloadOutcome(
 
 /// <summary>
 /// The host time to issue timed calls (the candidate's entry point, its launches included), in
-/// microseconds: the call whose timeline is reported (<see cref="MedianCallUs"/>) and the longest
-/// of the trial (<see cref="MaxUs"/>). A call whose timeline shows gaps between launches and a long
-/// issue time was waiting for the host, not for its own kernels.
+/// microseconds: the call whose timeline is reported (<see cref="MedianCallUs"/>), the longest of
+/// the trial (<see cref="MaxUs"/>) and that call's place among the timed calls (<see cref="MaxCall"/>,
+/// from 0). A call whose timeline shows gaps between launches and a long issue time was waiting for
+/// the host, not for its own kernels.
 /// </summary>
-public sealed record HostIssue(double MedianCallUs, double MaxUs)
+public sealed record HostIssue(double MedianCallUs, double MaxUs, int MaxCall)
 {
     /// <summary>From one timed trial's spans and issue times (same order), or null when they do not pair up.</summary>
-    public static HostIssue? Of(IReadOnlyList<double>? spans, IReadOnlyList<double>? issueUs) =>
-        spans is { Count: > 0 } && issueUs is { } issue && issue.Count == spans.Count
-            ? new HostIssue(issue[Worker.GpuWorker.MedianIndex(spans)], issue.Max())
-            : null;
+    public static HostIssue? Of(IReadOnlyList<double>? spans, IReadOnlyList<double>? issueUs)
+    {
+        if (spans is not { Count: > 0 } || issueUs is not { } issue || issue.Count != spans.Count)
+        {
+            return null;
+        }
+        var longest = Enumerable.Range(0, issue.Count).MaxBy(i => issue[i]);
+        return new HostIssue(issue[Worker.GpuWorker.MedianIndex(spans)], issue[longest], longest);
+    }
 }

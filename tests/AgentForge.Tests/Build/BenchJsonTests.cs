@@ -31,7 +31,7 @@ public sealed class BenchJsonTests
     public void A_row_carries_the_host_issue_times_when_the_worker_reported_them()
     {
         var outcome = new WorkloadOutcome(FakeProblem.Workloads[0], EvaluationStatus.PASSED, "", new Correctness(0, 0), 0.5, 2.0, [0.5], null,
-                                          "cupti", HostIssue: new HostIssue(12.345, 40.06));
+                                          "cupti", HostIssue: new HostIssue(12.345, 40.06, 3));
         var hello = new WorkerHello("NVIDIA H200", "sm_90", 132, 50L << 20, 141L << 30, 13000, 4250, 1);
 
         var row = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome, hello, null, "0123456789abcdef"))!;
@@ -39,8 +39,10 @@ public sealed class BenchJsonTests
 
         Assert.Equal(12.3, row["host_issue_us"]!.GetValue<double>());
         Assert.Equal(40.1, row["host_issue_max_us"]!.GetValue<double>());
+        Assert.Equal(3, row["host_issue_max_call"]!.GetValue<int>());
         Assert.Null(without["host_issue_us"]);
         Assert.Null(without["host_issue_max_us"]);
+        Assert.Null(without["host_issue_max_call"]);
     }
 
     [Fact]

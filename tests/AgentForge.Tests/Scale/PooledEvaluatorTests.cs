@@ -113,7 +113,7 @@ public sealed class PooledEvaluatorTests : IDisposable
         var outcome = Assert.Single(await EvaluateAsync(evaluator, Workloads(1)));
         var without = Assert.Single(await EvaluateAsync(older, Workloads(1)));
 
-        Assert.Equal(new HostIssue(12.0, 40.0), outcome.HostIssue);
+        Assert.Equal(new HostIssue(12.0, 40.0, 0), outcome.HostIssue);
         Assert.Null(without.HostIssue);
     }
 

@@ -82,7 +82,8 @@ public sealed class GpuSpanTests
     [Fact]
     public void Host_issue_times_pair_with_spans_only_when_every_call_has_one()
     {
-        Assert.Equal(new HostIssue(7.0, 9.0), HostIssue.Of([3.0, 1.0, 2.0], [9.0, 1.0, 7.0]));
+        Assert.Equal(new HostIssue(7.0, 9.0, 0), HostIssue.Of([3.0, 1.0, 2.0], [9.0, 1.0, 7.0]));
+        Assert.Equal(new HostIssue(1.0, 8.0, 2), HostIssue.Of([1.0, 2.0, 3.0], [4.0, 1.0, 8.0]));
         Assert.Null(HostIssue.Of([3.0, 1.0, 2.0], [9.0, 1.0]));
         Assert.Null(HostIssue.Of([3.0, 1.0, 2.0], null));
         Assert.Null(HostIssue.Of([], []));
