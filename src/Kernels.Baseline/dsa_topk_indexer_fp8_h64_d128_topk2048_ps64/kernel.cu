@@ -8,19 +8,22 @@
 // ids page*64+offset of the top min(2048, L) tokens, then -1 padding. The order of the ids is
 // unspecified (ties broken arbitrarily), as any valid top-k set is accepted.
 //
-// Algorithm:
-//   score kernel (default: the fp8 tensor-core one in score_mma.cuh; the fp32 one described here
-//   with INDEXER_SCORE_IMPL=0), grid (max_pages, B), block 256, only for rows with L > 2048 (rows with L <= 2048
-//   take every token and need no score): q[b] dequantized to fp32 in shared memory, the page's
-//   64 fp8 rows in shared memory; thread (token = tid % 64, head group = tid / 64) computes 16
-//   head dot products in fp32, sums relu(.)*w, the 4 head groups are added in shared memory.
-//   Scores go to a scratch buffer [B][max_pages*64] (cudaMallocAsync).
-//   select kernel, grid B, block INDEXER_SELECT_THREADS (1024): L <= 2048 -> ids of all L tokens, then -1. Otherwise an
-//   exact radix select of the 2048-th largest score (4 passes of 8 bits over order-preserving
-//   uint32 keys, shared-memory histograms), then every token with key > threshold plus the first
-//   (2048 - #greater) tokens with key == threshold. Histogram bins and output slots are claimed
-//   with warp-aggregated shared atomics (one per warp and bin or class): scores of similar size
-//   share their top byte, and one atomic per token on one address serializes.
+// Algorithm (the defaults; every setting named here is a tunable below):
+//   clearing kernel, grid B: zeroes a 4096-bin histogram per row (INDEXER_SCORE_HIST), then lets
+//   the score kernel launch as its programmatic dependent.
+//   score kernel (the fp8 tensor-core one in score_mma.cuh; an fp32 one here with
+//   INDEXER_SCORE_IMPL=0), a CTA per (page, row), only for rows with L > 2048 (rows with L <= 2048
+//   take every token and need no score): the row's 64 x 128 fp8 queries times the page's 64 fp8
+//   keys on mma.sync, then scale, relu, head weights and the head sum; scores go to a scratch
+//   buffer [B][max_pages*64] (cudaMallocAsync, padded), and each score adds one to its row's
+//   histogram bin (the top 12 bits of its order-preserving uint32 key).
+//   select kernel, grid B, block INDEXER_SELECT_THREADS (1024): L <= 2048 -> ids of all L tokens,
+//   then -1. Otherwise the row's histogram gives, by one block scan, the bin of the 2048-th
+//   largest score; one scan of the row writes the ids of every key above that bin and keeps the
+//   bin's keys; those candidates are ranked directly (key, then position) when at most 256, else
+//   by 8-bit radix passes over their low 20 bits (shared-memory histograms), and placed. With
+//   INDEXER_SCORE_HIST=0 the select runs the compact radix select instead (two 8-bit passes over
+//   the row, one scan keeping the 16-bit prefix's candidates, two passes over those).
 // seq_lens are clamped to [0, max_pages*64]; a page id outside [0, num_pages) reads as zeros.
 // Launch plan: max_num_pages <= 32 (69 of the 128 workloads) is a single select launch.
 // Measured and removed in session 11 (commit 4b9d460 has both; NOTES.md the numbers): a row's
@@ -29,7 +32,9 @@
 // table in shared memory for the id placement (within noise).
 // Measured (H200, GPU span; results/gpu): 2026-11-25, before the single-launch plan: 1 page 3.2 us,
 // 32 pages 4.1 us, 91 pages 89 us; 2026-11-26 with fp8 mma scores: pass-through 1.4-1.7 us,
-// 34-45 pages (B 4-8) 18-27 us, 91 pages 37 us (per-thread atomics in the select).
+// 34-45 pages (B 4-8) 18-27 us, 91 pages 37 us (per-thread atomics in the select); session 13
+// (results/gpu/2026-11-26-s13, every workload): H200 1.3 / 9.9 / 18.1 us band means at <= 32 /
+// 33-45 / 82-91 pages, H100 1.5 / 10.3 / 19.0.
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
