@@ -152,9 +152,17 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # barrier. Pending: the keys by a coherent relaxed load issued before it (INDEXER_DIAG_NC_KEYS=1 is
 # the code before), each twice, then all 128 with the defaults. Ran (call 14, H200): -0.5 us per
 # scoring call, 128/128; kept, switch removed. Call 15 (H200): the score kernel's heads in two passes
-# slower (15 x 91 14.9 -> 15.7 us), 11 CTAs per SM spills (-> 21.6): both off. Nothing written since
-# is pending.
-checks=()
+# slower (15 x 91 14.9 -> 15.7 us), 11 CTAs per SM spills (-> 21.6): both off.
+# Pending (written after session 13's last GPU call): the histogram select's rare refinements on
+# every workload, which the workloads' 33-64 candidates per row never reach: INDEXER_DIAG_FORCE_REFINE=1
+# (radix passes over the candidates) and =2 (the fallback over the row's keys in the bin); both
+# must stay 128/128 (slower is expected). Also re-apply commit 47db9ff (CUPTI enabled before the
+# warm-up; reverted untested) and check it: GPU tests, then `bench --trials 3 --json` on M e05c6c03
+# and I 3eab2c37, host_issue_max_call no longer 0.
+checks=(
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_FORCE_REFINE=1"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_FORCE_REFINE=2"
+)
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
 started=$(date +%s)

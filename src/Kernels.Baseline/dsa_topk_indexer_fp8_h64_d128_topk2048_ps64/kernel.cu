@@ -143,6 +143,15 @@
 #ifndef INDEXER_HIST_SCAN_SLOTS
 #define INDEXER_HIST_SCAN_SLOTS 0
 #endif
+// @diagnostic INDEXER_DIAG_FORCE_REFINE: 0, 1, 2 (default 0)
+// A correctness aid for INDEXER_SCORE_HIST (results stay exact; only slower): the workloads' rows
+// leave 33-64 candidates in the threshold bin, so the direct ranking is the only refinement their
+// runs exercise. 1 sends every row's candidates through the radix passes over their low 20 bits
+// (from shared memory), 2 through the fallback over the row's keys in the bin (as when more than
+// kSelectCandidates share it, e.g. a row of equal scores). Run the full definition with each.
+#ifndef INDEXER_DIAG_FORCE_REFINE
+#define INDEXER_DIAG_FORCE_REFINE 0
+#endif
 // @diagnostic INDEXER_DIAG_NO_HIST_ATOMICS: 0, 1 (default 0)
 // A measurement aid for INDEXER_SCORE_HIST (results are wrong with it): the score kernels compute
 // bins but count nothing, so the timeline says what the histogram's atomics cost the score kernel.
@@ -974,8 +983,9 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     __syncthreads();
     if constexpr (INDEXER_SELECT_DIAG == 3 || INDEXER_SELECT_DIAG == 6) return;
     const int n_cand = s_cand;
-    const bool fits = n_cand <= kSelectCandidates;  // block-uniform
-    if (fits && n_cand <= kSelectDirectMax) {
+    // block-uniform (INDEXER_DIAG_FORCE_REFINE sends every row down one of the rare paths)
+    const bool fits = n_cand <= kSelectCandidates && INDEXER_DIAG_FORCE_REFINE != 2;
+    if (fits && n_cand <= kSelectDirectMax && INDEXER_DIAG_FORCE_REFINE == 0) {
       rank_directly(n_cand, above, rem);  // 4a. each candidate's rank among the bin's keys
     } else {
       if constexpr (INDEXER_SELECT_DIAG == 5) return;
