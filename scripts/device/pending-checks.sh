@@ -158,7 +158,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # (radix passes over the candidates) and =2 (the fallback over the row's keys in the bin); both
 # must stay 128/128 (slower is expected). Also re-apply commit 47db9ff (CUPTI enabled before the
 # warm-up; reverted untested) and check it: GPU tests, then `bench --trials 3 --json` on M e05c6c03
-# and I 3eab2c37, host_issue_max_call no longer 0.
+# and I 3eab2c37, host_issue_max_call no longer 0. A review after the last call (not run on a GPU,
+# checked by kernel_syntax.py in every declared setting) removed INDEXER_HIST_COPIES, kept the
+# candidates through one helper and set the score kernel's carveout through afg::
+# prefer_max_shared_carveout: these checks' default rows and full runs confirm it.
 checks=(
   "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_FORCE_REFINE=1"
   "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_FORCE_REFINE=2"

@@ -81,8 +81,8 @@
 #endif
 // @tunable INDEXER_SCORE_HIST: 0, 1 (default 1) when INDEXER_SELECT_COMPACT=1
 // 1: the score kernel also counts its keys into a 4096-bin histogram per row in global memory (the
-// top 12 bits of the order-preserving key: sign, exponent, 3 mantissa bits; one atomic per warp and
-// bin, aggregated by __match_any_sync), cleared by a one-CTA-per-row kernel launched first (the
+// top 12 bits of the order-preserving key: sign, exponent, 3 mantissa bits; one atomic per score,
+// INDEXER_HIST_AGGREGATE), cleared by a one-CTA-per-row kernel launched first (the
 // score kernel its programmatic dependent, waiting only before its first atomic). The select then
 // starts from that histogram: one block scan finds the threshold bin, one scan of the row writes the
 // keys above it and keeps the bin's keys (2-233 on rows like the workloads', scripts/dev/
@@ -104,12 +104,6 @@
 #ifndef INDEXER_SCORE_HIST
 #define INDEXER_SCORE_HIST 1
 #endif
-// @tunable INDEXER_HIST_COPIES: 1, 4 (default 1) when INDEXER_SCORE_HIST=1
-// Copies of each row's histogram, score CTA p counting into copy p % copies (fewer atomics on one
-// address at a time when every CTA of the grid ends at once), the select summing them.
-#ifndef INDEXER_HIST_COPIES
-#define INDEXER_HIST_COPIES 1
-#endif
 // @tunable INDEXER_HIST_AGGREGATE: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
 // 1: a warp's lanes that share a bin add once (__match_any_sync); 0: an atomic per score. H200 call
 // 2: the score kernel 0.4 us shorter with 0 at 15 x 91 pages (15.9 -> 15.7 us); H100 call 3 even.
@@ -129,8 +123,9 @@
 #endif
 // @tunable INDEXER_HIST_BITS: 12, 13, 14 (default 12) when INDEXER_SCORE_HIST=1
 // The histogram's bins per row, 2^bits of the keys' top bits: more bins, fewer candidates in the
-// threshold bin (12 bits: ~8 bins per binade; the workloads' scores put ~100-700 keys in it, past
-// the direct ranking's 256, so three radix passes ran), but more to clear and scan.
+// threshold bin (12 bits: ~8 bins per binade, 33-64 candidates at 15 x 91 pages by ncu's count of
+// the ranking's shuffles), but more to clear and scan: 14 bits measured slower (H100, call 4: 64 KB
+// rows, clearing 2.6-3.7 us, 15 x 91 pages 16.6 -> 20.0 us).
 #ifndef INDEXER_HIST_BITS
 #define INDEXER_HIST_BITS 12
 #endif
@@ -298,6 +293,11 @@ __device__ __forceinline__ void wait_for_scores() {
 // A read-only load the front end must keep where it is written (volatile: it may not be dropped or
 // made conditional on the branch that uses the value, which would put it behind the load that
 // decides the branch); ptxas then schedules it like any load. Check the SASS when measuring.
+__device__ __forceinline__ int32_t load_now(const int32_t* p) {
+  int32_t v;
+  asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(p));
+  return v;
+}
 // A coherent load for data another grid just wrote, issued where it is written: ptxas moved the
 // select's non-coherent key loads past its next barrier to their first use (ncu, session 13), which
 // put their round trip behind the histogram scan instead of beside it. H200, call 14, each setting
@@ -305,11 +305,6 @@ __device__ __forceinline__ void wait_for_scores() {
 __device__ __forceinline__ int32_t load_before_barrier(const int32_t* p) {
   int32_t v;
   asm volatile("ld.relaxed.gpu.global.b32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-  return v;
-}
-__device__ __forceinline__ int32_t load_now(const int32_t* p) {
-  int32_t v;
-  asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(p));
   return v;
 }
 
@@ -322,23 +317,21 @@ __device__ __forceinline__ uint32_t float_key(float f) {
   return f >= 0.0f ? (u | 0x80000000u) : ~u;
 }
 
-// INDEXER_SCORE_HIST: the score kernel's histogram per row (INDEXER_HIST_COPIES copies of it), bins
-// of the keys' top 12 bits in descending key order (bin 0 holds the largest keys).
+// INDEXER_SCORE_HIST: the score kernel's histogram per row, bins of the keys' top INDEXER_HIST_BITS
+// bits in descending key order (bin 0 holds the largest keys). Session 13 measured 4 copies of it
+// (score CTA p counting into copy p % 4) slower: 15 x 91 pages 15.9 -> 16.7 us (H200, call 2).
 // The compact select's own path: with INDEXER_SELECT_COMPACT=0 or INDEXER_SELECT_BINNED=1 the
 // histogram is off (those selects build their own), so every declared setting builds.
 constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0 && INDEXER_SELECT_COMPACT != 0 && INDEXER_SELECT_BINNED == 0;
 constexpr int kHistBins = 1 << INDEXER_HIST_BITS;
 constexpr int kHistShift = 32 - INDEXER_HIST_BITS;  // a key's bin is its top INDEXER_HIST_BITS bits
-constexpr int kHistCopies = INDEXER_HIST_COPIES;
-constexpr int kHistRowWords = kHistBins * kHistCopies;
 constexpr bool kHistInlineClear = kScoreHist && INDEXER_HIST_INLINE_CLEAR != 0;
-static_assert(kHistCopies >= 1 && kHistCopies <= 8, "INDEXER_HIST_COPIES");
 __device__ __forceinline__ uint32_t hist_bin(uint32_t key) { return (kHistBins - 1) - (key >> kHistShift); }
 
 // The score kernels' histogram: the rows' bins, and for INDEXER_HIST_INLINE_CLEAR each row's flag
 // and this call's epoch.
 struct ScoreHist {
-  uint32_t* bins;                 // [B][kHistCopies][kHistBins]
+  uint32_t* bins;                 // [B][kHistBins]
   unsigned long long* flags;      // [B] (INDEXER_HIST_INLINE_CLEAR)
   unsigned long long epoch;
 
@@ -347,8 +340,8 @@ struct ScoreHist {
   __device__ __forceinline__ void begin(int b, int first_slot) const {
     if constexpr (kHistInlineClear) {
       if (first_slot != 0) return;  // block-uniform
-      uint4* row = reinterpret_cast<uint4*>(bins + static_cast<int64_t>(b) * kHistRowWords);
-      for (int i = threadIdx.x; i < kHistRowWords / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
+      uint4* row = reinterpret_cast<uint4*>(bins + static_cast<int64_t>(b) * kHistBins);
+      for (int i = threadIdx.x; i < kHistBins / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
       __threadfence();
       __syncthreads();
       if (threadIdx.x == 0)
@@ -372,11 +365,11 @@ struct ScoreHist {
       afg::pdl_wait();
     }
   }
-  // Counts the scores of the warp's lanes with `counted` into row b's copy for page slot p; with
+  // Counts the scores of the warp's lanes with `counted` into row b's histogram; with
   // INDEXER_HIST_AGGREGATE the lanes that share a bin add once. Every lane of the warp calls it.
-  __device__ __forceinline__ void count(int b, int p, bool counted, float score, int lane) const {
+  __device__ __forceinline__ void count(int b, bool counted, float score, int lane) const {
     const uint32_t bin = counted ? hist_bin(float_key(score)) : 0xffffffffu;
-    uint32_t* at = bins + static_cast<int64_t>(b) * kHistRowWords + (p % kHistCopies) * kHistBins + bin;
+    uint32_t* at = bins + static_cast<int64_t>(b) * kHistBins + bin;
     if constexpr (INDEXER_DIAG_NO_HIST_ATOMICS != 0) {
       if (bin == 0xfffffffeu) *at = 0u;  // never true: keeps the bin's arithmetic
     } else if constexpr (INDEXER_HIST_AGGREGATE != 0) {
@@ -391,8 +384,8 @@ struct ScoreHist {
 // Clears the rows' histograms (grid B, a CTA per row) before the score kernel counts into them.
 __global__ void __launch_bounds__(256) indexer_clear_hist_kernel(uint4* __restrict__ hist) {
   if constexpr (INDEXER_PDL != 0) afg::pdl_launch_dependents();  // the score kernel may start now
-  uint4* row = hist + static_cast<int64_t>(blockIdx.x) * (kHistRowWords / 4);
-  for (int i = threadIdx.x; i < kHistRowWords / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
+  uint4* row = hist + static_cast<int64_t>(blockIdx.x) * (kHistBins / 4);
+  for (int i = threadIdx.x; i < kHistBins / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
 }
 
 __global__ void __launch_bounds__(kScoreThreads)
@@ -460,7 +453,7 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 #pragma unroll
     for (int g = 0; g < kHeadGroups; ++g) s += s_part[g][tid];
     if (pos < L) scores[static_cast<int64_t>(b) * max_pages * kPageSize + pos] = s;
-    if constexpr (kScoreHist) hist.count(b, p, pos < L, s, tid & 31);
+    if constexpr (kScoreHist) hist.count(b, pos < L, s, tid & 31);
   }
 }
 
@@ -494,10 +487,7 @@ constexpr int kSelectDirectMax = 256;
 static_assert(!kSelectBinned || (kSelectCompact && kSelectBins % kSelectThreads == 0 && kSelectBins == 1 << kSelectBinBits),
               "the binned select is a compact one, whole bins per thread");
 static_assert(kSelectBins % kSelectThreads == 0 && kHistBins % kSelectThreads == 0, "whole histogram bins per select thread");
-// The direct ranking's threads per candidate (each compares a share of the others; consecutive lanes).
-constexpr int kRankSplit = kSelectThreads / kSelectDirectMax;
-static_assert(kRankSplit >= 1 && kRankSplit <= 32 && (kRankSplit & (kRankSplit - 1)) == 0 &&
-              kRankSplit * kSelectDirectMax == kSelectThreads, "a power-of-two split within a warp");
+static_assert(kSelectDirectMax <= kSelectThreads, "the direct ranking has a thread per candidate at least");
 // INDEXER_SCORE_HIST: keys per thread held in registers from their load to the row scan (rows of up
 // to this many times the select's threads; the rest of a longer row is read in the scan).
 constexpr int kHeldKeys = 8;
@@ -558,12 +548,12 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
   __shared__ int s_slots;  // INDEXER_HIST_SCAN_SLOTS: above << 16 | candidates, claimed per warp
-  // INDEXER_SELECT_BINNED and INDEXER_SCORE_HIST only (one element otherwise).
-  constexpr int kBinnedWarps = kSelectBinned || kScoreHist ? kSelectThreads / 32 : 1;
+  // INDEXER_SELECT_BINNED (bins, extremes) and INDEXER_SCORE_HIST (warp totals) only; one element otherwise.
+  constexpr int kBinnedWarps = kSelectBinned ? kSelectThreads / 32 : 1;
   __shared__ uint32_t s_bins[kSelectBinned ? kSelectBins : 1];
   __shared__ uint32_t s_warp_max[kBinnedWarps];
   __shared__ uint32_t s_warp_min[kBinnedWarps];
-  __shared__ int s_warp_total[kBinnedWarps];
+  __shared__ int s_warp_total[kSelectBinned || kScoreHist ? kSelectThreads / 32 : 1];
   __shared__ int s_thr_bin;
   __shared__ int s_above;
 
@@ -686,8 +676,16 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   int32_t* s_cand_id = s_cand_pos + kSelectCandidates;  // INDEXER_SCORE_HIST only
   // INDEXER_SCORE_HIST only, where the key cache is empty: 48 KB into the dynamic shared memory.
   uint64_t* s_cand_order = reinterpret_cast<uint64_t*>(s_cand_id + kSelectCandidates);
-  const auto rank_order = [](uint32_t key, int pos) {
-    return (static_cast<uint64_t>(key) << 32) | static_cast<uint32_t>(~pos);
+  // Keeps candidate c (when the buffer has room): its key, row position i and, with
+  // INDEXER_SCORE_HIST, its cache id id_of() and rank order (key, then ~position, one 64-bit word).
+  const auto keep_candidate = [&](int c, uint32_t key, int i, auto&& id_of) {
+    if (c >= kSelectCandidates) return;
+    s_cand_key[c] = key;
+    s_cand_pos[c] = i;
+    if constexpr (kScoreHist) {
+      s_cand_id[c] = id_of();
+      s_cand_order[c] = (static_cast<uint64_t>(key) << 32) | static_cast<uint32_t>(~i);
+    }
   };
   // One scan of the row: keys with above(key) are in the top-k (placed now, as "gt"), keys with
   // on(key) are the candidates (kept up to kSelectCandidates). Returns how many were on.
@@ -699,14 +697,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     const int above_slot = claim_slot(above, &s_gt);
     const int c = claim_slot(on, &s_cand);
     if (above && INDEXER_SELECT_DIAG != 6) out[above_slot] = id_of();
-    if (on && c < kSelectCandidates) {
-      s_cand_key[c] = key;
-      s_cand_pos[c] = i;
-      if constexpr (kScoreHist) {
-        s_cand_id[c] = id_of();
-        s_cand_order[c] = rank_order(key, i);
-      }
-    }
+    if (on) keep_candidate(c, key, i, id_of);
   };
   const auto split_row = [&](auto&& above_of, auto&& on_of) {
     for (int base = 0; base < L; base += kSelectThreads) {
@@ -887,22 +878,16 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     // either is used; the keys stay in registers until the scan.
     constexpr int kPer = kHistBins / kSelectThreads;
     uint32_t counts[kPer];
-    const uint32_t* my_bins = hist + static_cast<int64_t>(b) * kHistRowWords + tid * kPer;
+    const uint32_t* my_bins = hist + static_cast<int64_t>(b) * kHistBins + tid * kPer;
 #pragma unroll
     for (int j = 0; j < kPer; ++j) counts[j] = my_bins[j];
-#pragma unroll
-    for (int c = 1; c < kHistCopies; ++c) {
-#pragma unroll
-      for (int j = 0; j < kPer; ++j) counts[j] += my_bins[c * kHistBins + j];
-    }
-    // The keys' bits, every load unconditional (a position past the row reads the row's last
-    // score) and converted only after the histogram scan: ncu's source view (H100, session 13) had
-    // each conditional load followed by its conversion, so the eight loads went one round trip at
-    // a time (the largest stall of the select).
+    // The keys' bits, every load unconditional and converted only after the histogram scan: ncu's
+    // source view (H100, session 13) had each conditional load followed by its conversion, so the
+    // eight loads went one round trip at a time (the largest stall of the select). Past the row's
+    // end they read the next row's scores or the scratch's tail padding (the host pads the score
+    // buffer by kHeldKeys x threads floats), never used: one base address per thread and immediate
+    // offsets, no per-load clamp.
     int32_t held_bits[kHeldKeys];
-    // Past the row's end they read the next row's scores or the scratch's tail padding (the host
-    // pads the score buffer by kHeldKeys x threads floats), never used: one base address per thread
-    // and immediate offsets, no per-load clamp.
     const int32_t* my_bits = reinterpret_cast<const int32_t*>(sc) + tid;
 #pragma unroll
     for (int j = 0; j < kHeldKeys; ++j) held_bits[j] = load_before_barrier(my_bits + j * kSelectThreads);
@@ -951,15 +936,8 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
       for (int j = 0; j < kHeldKeys; ++j) {
         const int i = j * kSelectThreads + tid;
         if ((above_lanes[j] >> lane) & 1u) out[above_slot + __popc(above_lanes[j] & lanes_before)] = token_id(held_page[j], i);
-        if ((on_lanes[j] >> lane) & 1u) {
-          const int c = cand_slot + __popc(on_lanes[j] & lanes_before);
-          if (c < kSelectCandidates) {
-            s_cand_key[c] = held[j];
-            s_cand_pos[c] = i;
-            s_cand_id[c] = token_id(held_page[j], i);
-            s_cand_order[c] = rank_order(held[j], i);
-          }
-        }
+        if ((on_lanes[j] >> lane) & 1u)
+          keep_candidate(cand_slot + __popc(on_lanes[j] & lanes_before), held[j], i, [&] { return token_id(held_page[j], i); });
         above_slot += __popc(above_lanes[j]);
         cand_slot += __popc(on_lanes[j]);
       }
@@ -1047,7 +1025,7 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   const size_t score_bytes = (static_cast<size_t>(B) * static_cast<size_t>(max_pages) * kPageSize +
                               (kScoreHist ? kHeldKeys * kSelectThreads : 0)) * sizeof(float);
   // The histogram's bins, then (INDEXER_HIST_INLINE_CLEAR) the rows' flags.
-  const size_t hist_bytes = kScoreHist ? static_cast<size_t>(B) * (kHistRowWords * sizeof(uint32_t) +
+  const size_t hist_bytes = kScoreHist ? static_cast<size_t>(B) * (kHistBins * sizeof(uint32_t) +
                                                                   (kHistInlineClear ? sizeof(unsigned long long) : 0))
                                        : 0;
   ScoreHist score_hist{};
@@ -1060,7 +1038,7 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     if (kScoreHist) {  // score_bytes is a multiple of 256: the histogram's uint4 rows are aligned
       hist = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(scores) + score_bytes);
       score_hist.bins = hist;
-      score_hist.flags = reinterpret_cast<unsigned long long*>(hist + static_cast<size_t>(B) * kHistRowWords);
+      score_hist.flags = reinterpret_cast<unsigned long long*>(hist + static_cast<size_t>(B) * kHistBins);
       if (kHistInlineClear) {
         // This call's epoch: a per-process counter through a 64-bit mix (splitmix64's finalizer), so
         // neither a stale flag in reused scratch nor fresh memory's contents plausibly match it.
@@ -1082,13 +1060,8 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     }
     const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
                         static_cast<unsigned>(B));
-    if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) {  // the carveout for 8 resident CTAs, once per process
-      static bool carveout_set = false;
-      if (!carveout_set)
-        carveout_set = cudaFuncSetAttribute(score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>,
-                                            cudaFuncAttributePreferredSharedMemoryCarveout,
-                                            cudaSharedmemCarveoutMaxShared) == cudaSuccess;
-    }
+    // The carveout for 8 resident CTAs; best effort (the default carveout still runs, at 6).
+    if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>>();
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
     launch_err = afg::launch(INDEXER_PDL && kScoreHist && !kHistInlineClear,
                              score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,

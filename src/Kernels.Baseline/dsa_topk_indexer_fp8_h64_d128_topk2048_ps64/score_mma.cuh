@@ -145,7 +145,7 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
 #pragma unroll
         for (int c = 0; c < 2; ++c) {
           const int pos = p * kPageSize + n0 + nt * 8 + 2 * tq + c;
-          hist.count(b, p, g == 0 && pos < L, part[nt][c], lane);
+          hist.count(b, g == 0 && pos < L, part[nt][c], lane);
         }
       }
     }

@@ -60,15 +60,28 @@ union Scalar {
   uint64_t raw;
 };
 
-// Raises Kernel's dynamic shared memory limit to bytes, once per kernel and process (the attribute
+// Sets one of Kernel's function attributes, once per kernel, attribute and process (the attribute
 // stays set; a failed attempt is tried again on the next call).
-template <auto Kernel>
-cudaError_t allow_dynamic_smem(int bytes) {
-  static bool done = false;  // one flag per kernel: each instantiation has its own
+template <auto Kernel, cudaFuncAttribute Attribute>
+cudaError_t set_attribute_once(int value) {
+  static bool done = false;  // one flag per kernel and attribute: each instantiation has its own
   if (done) return cudaSuccess;
-  const cudaError_t err = cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  const cudaError_t err = cudaFuncSetAttribute(Kernel, Attribute, value);
   done = err == cudaSuccess;
   return err;
+}
+
+// Raises Kernel's dynamic shared memory limit to bytes.
+template <auto Kernel>
+cudaError_t allow_dynamic_smem(int bytes) {
+  return set_attribute_once<Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize>(bytes);
+}
+
+// Asks for the largest shared-memory carveout for Kernel (more resident CTAs where shared memory
+// limits them, less L1).
+template <auto Kernel>
+cudaError_t prefer_max_shared_carveout() {
+  return set_attribute_once<Kernel, cudaFuncAttributePreferredSharedMemoryCarveout>(cudaSharedmemCarveoutMaxShared);
 }
 
 #ifdef __CUDACC__
