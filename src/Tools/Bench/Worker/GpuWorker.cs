@@ -327,8 +327,7 @@ public sealed class GpuWorker : IDisposable
             {
                 return (events, events, null, null, hostIssue);
             }
-            var spans = recorded.Select(c => c.SpanMs).ToList();
-            return (spans, events, recorded.Select(c => c.BusyMs).ToList(), recorded[MedianIndex(spans)].Timeline, hostIssue);
+            return (recorded.Select(c => c.SpanMs).ToList(), events, recorded.Select(c => c.BusyMs).ToList(), MedianCall(recorded).Timeline, hostIssue);
         }
         finally
         {
