@@ -129,8 +129,7 @@ public sealed class HarnessGpuTests : IAsyncLifetime
         var broken = await EvaluateAsync(OutOfBoundsCopy, "oob");
         Assert.Equal(EvaluationStatus.RUNTIME_ERROR, broken.Status);
         Assert.Contains("ILLEGAL_ADDRESS", broken.Log, StringComparison.OrdinalIgnoreCase);
-        var next = await EvaluateAsync(CorrectCopy, "copy-after-oob");
-        Assert.Equal(EvaluationStatus.PASSED, next.Status);
+        await AssertTheNextCandidatePassesAsync("copy-after-oob");
     }
 
     [Fact]
@@ -139,8 +138,7 @@ public sealed class HarnessGpuTests : IAsyncLifetime
         var refused = await EvaluateAsync(RefusedLaunch, "refused-launch");
         Assert.Equal(EvaluationStatus.RUNTIME_ERROR, refused.Status);
         Assert.Contains("launch failed", refused.Log, StringComparison.Ordinal);
-        var next = await EvaluateAsync(CorrectCopy, "copy-after-refused-launch");
-        Assert.Equal(EvaluationStatus.PASSED, next.Status);
+        await AssertTheNextCandidatePassesAsync("copy-after-refused-launch");
     }
 
     [Fact]
@@ -148,7 +146,13 @@ public sealed class HarnessGpuTests : IAsyncLifetime
     {
         var hung = await EvaluateAsync(NeverReturns, "hang");
         Assert.Equal(EvaluationStatus.TIMEOUT, hung.Status);
-        var next = await EvaluateAsync(CorrectCopy, "copy-after-hang");
+        await AssertTheNextCandidatePassesAsync("copy-after-hang");
+    }
+
+    /// <summary>A correct candidate evaluated after a broken one passes: the failure stayed with it.</summary>
+    private async Task AssertTheNextCandidatePassesAsync(string name)
+    {
+        var next = await EvaluateAsync(CorrectCopy, name);
         Assert.Equal(EvaluationStatus.PASSED, next.Status);
     }
 
