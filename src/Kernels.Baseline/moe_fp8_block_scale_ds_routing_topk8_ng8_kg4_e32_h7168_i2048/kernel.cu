@@ -600,8 +600,8 @@ struct FusedEpilogueSetup {
     if (token_pairs == nullptr) return;
     if (i == 0) token_pairs[t] = __popc(local_mask);
     if (local_mask != 0) return;
-    uint4* row = reinterpret_cast<uint4*>(output + static_cast<int64_t>(t) * kHidden);
-    for (int k = i; k < kHidden * 2 / 16; k += threads) row[k] = make_uint4(0u, 0u, 0u, 0u);
+    // kHidden bf16 values are kHidden / 2 floats' worth of zero bytes.
+    zero_row(reinterpret_cast<float*>(output + static_cast<int64_t>(t) * kHidden), kHidden / 2, i, threads);
   }
 };
 
@@ -611,9 +611,10 @@ __global__ void __launch_bounds__(32) moe_zero_counts_kernel(int* __restrict__ c
   pdl_allow();
   for (int e = threadIdx.x; e < kLocalExperts; e += 32) counts[e] = 0;
 }
-// Routing's wait for that kernel, before its first counter atomic (a no-op without the dependent launch).
+// Routing's wait for that kernel, before its first counter atomic (a no-op without the kernel or
+// without the dependent launch: then the stream orders a memset before routing).
 __device__ __forceinline__ void wait_for_zeroed_counts() {
-  if constexpr (MOE_PDL != 0) afg::pdl_wait();
+  if constexpr (MOE_ZERO_COUNTS_KERNEL != 0 && MOE_PDL != 0) afg::pdl_wait();
 }
 
 __device__ __forceinline__ float warp_max(float x) {
@@ -723,7 +724,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
     sum += ssel[r];
   }
   const float denom = sum + 1e-20f;
-  if constexpr (MOE_ZERO_COUNTS_KERNEL != 0) wait_for_zeroed_counts();
+  wait_for_zeroed_counts();
   unsigned local_mask = 0;  // bit r: pair r's expert is local (for the combine kernel)
 #pragma unroll
   for (int r = 0; r < kTopK; ++r) {
@@ -809,7 +810,7 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
 
   // Pair r = thread r: weights from s over the 8 (summed in r order), the local filter, one
   // atomic per local pair, all issued together.
-  if constexpr (MOE_ZERO_COUNTS_KERNEL != 0) wait_for_zeroed_counts();
+  wait_for_zeroed_counts();
   if (e < 32) {
     float sum = 0.f;
 #pragma unroll
