@@ -108,6 +108,16 @@ public sealed unsafe partial class Cupti : IDisposable
         Check(cuptiActivityEnable(GpuActivity.Memcpy), "cuptiActivityEnable(MEMCPY)");
     }
 
+    /// <summary>Drops what was recorded so far (the device must be synchronized first); recording goes on.</summary>
+    public void Discard()
+    {
+        Check(cuptiActivityFlushAll(1), "cuptiActivityFlushAll");
+        lock (Completed)
+        {
+            Completed.Clear();
+        }
+    }
+
     /// <summary>Stops recording and returns what was recorded, in start order (the device must be synchronized first).</summary>
     public List<GpuActivity> Stop()
     {

@@ -258,6 +258,15 @@ public sealed class GpuWorker : IDisposable
         failure = null;
         var id = request.Id;
         var calls = inputSets.Select(set => set.Tensors.Concat(outputTensors).ToArray()).ToArray();
+        var recording = cupti is not null && timing.FlushL2;
+        if (recording)
+        {
+            // Enabled before the warm-up, whose records are dropped: the first call after enabling
+            // pays CUPTI's setup on the host (160-260 us of issue time for the first timed call in
+            // session 13, long enough for the GPU to drain its queue and run that call at the
+            // host's pace).
+            cupti!.Start();
+        }
         // A candidate may block inside its call (a synchronizing copy), so the guards cover the
         // calls as well as the waits after them.
         using (Watch(CallLimit(request, timing.Warmup), id, $"{timing.Warmup} warm-up calls"))
@@ -268,11 +277,20 @@ public sealed class GpuWorker : IDisposable
                 var error = library.Call(calls[set], inputSets[set].Scalars, stream);
                 if (error != 0)
                 {
+                    if (recording)
+                    {
+                        device.Synchronize();
+                        cupti!.Stop();
+                    }
                     failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
                     return ([], [], null, null, []);
                 }
             }
             stream.Synchronize();
+        }
+        if (recording)
+        {
+            cupti!.Discard();
         }
 
         var starts = new CudaEvent[timing.Iterations];
@@ -284,11 +302,6 @@ public sealed class GpuWorker : IDisposable
             {
                 starts[i] = CudaEvent.Create();
                 ends[i] = CudaEvent.Create();
-            }
-            var recording = cupti is not null && timing.FlushL2;
-            if (recording)
-            {
-                cupti!.Start();
             }
             using (Watch(CallLimit(request, timing.Iterations), id, $"{timing.Iterations} timed calls"))
             {
