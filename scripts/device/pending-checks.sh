@@ -162,9 +162,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # checked by kernel_syntax.py in every declared setting) removed INDEXER_HIST_COPIES, kept the
 # candidates through one helper and set the score kernel's carveout through afg::
 # prefer_max_shared_carveout: these checks' default rows and full runs confirm it.
+# Ran (session 14, call 1, H200): both refinements 128/128 (slower, as expected), with the review's
+# code in the default rows; CUPTI enabled before the warm-up did not move the longest issue off
+# timed call 0 (276 / 181 / 187 us): the worker now times the issue in raw ticks. Pending: the
+# score kernel on native fp8 wgmma (INDEXER_SCORE_IMPL=2, score_wgmma.cuh), in the sm_90a build
+# (both rows built with --target sm_90a; the portable build keeps the mma.sync kernel).
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_FORCE_REFINE=1"
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_FORCE_REFINE=2"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_IMPL=2|INDEXER_SCORE_IMPL=2,INDEXER_SCORE_MIN_BLOCKS=1||--target sm_90a"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

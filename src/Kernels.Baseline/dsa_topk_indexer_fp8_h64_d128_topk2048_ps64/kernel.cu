@@ -38,6 +38,7 @@
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
+#include "afg_wgmma.cuh"
 
 #include <cuda_fp8.h>
 
@@ -170,10 +171,14 @@
 #ifndef INDEXER_SELECT_DIAG
 #define INDEXER_SELECT_DIAG 0
 #endif
-// @tunable INDEXER_SCORE_IMPL: 0, 1 (default 1)
+// @tunable INDEXER_SCORE_IMPL: 0, 1, 2 (default 1)
 // 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync
 // m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). H200, 91 pages: 89.7 us with 0,
 // 37.3 us with 1 (results/gpu/2026-11-26-h200-pending-checks), 128/128 workloads pass with 1.
+// 2: in a library built for sm_90a, on native fp8 wgmma (score_wgmma.cuh: one warpgroup per page,
+// tokens as M, heads as N); elsewhere as 1. Prediction (session 14, H200, 15 x 91 pages): the score
+// kernel 9.4 -> ~7 us (its F2FP + HMMA product phase, ~25% of its stall samples, down to 4 wgmma),
+// the call 15.1 -> ~13 us.
 #ifndef INDEXER_SCORE_IMPL
 #define INDEXER_SCORE_IMPL 1
 #endif
@@ -457,11 +462,12 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
   }
 }
 
-#if INDEXER_SCORE_IMPL == 1
+#if INDEXER_SCORE_IMPL >= 1
 constexpr bool kScoreEarlyPage = INDEXER_SCORE_EARLY_PAGE != 0;
 constexpr int kHeadPasses = INDEXER_SCORE_HEAD_PASSES;
 static_assert(kHeadPasses == 1 || kHeadPasses == 2 || kHeadPasses == 4, "INDEXER_SCORE_HEAD_PASSES divides the 4 m tiles");
 #include "score_mma.cuh"
+#include "score_wgmma.cuh"
 #endif
 
 // Keys cached in shared memory per row (dynamic, min(L, this) x 4 bytes); longer rows read the rest
@@ -1051,7 +1057,7 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
         indexer_clear_hist_kernel<<<static_cast<unsigned>(B), 256, 0, stream>>>(reinterpret_cast<uint4*>(hist));
       }
     }
-#if INDEXER_SCORE_IMPL == 1
+#if INDEXER_SCORE_IMPL >= 1
     if (!check(reinterpret_cast<std::uintptr_t>(k_index_cache_fp8.data) % 16 == 0 &&
                    reinterpret_cast<std::uintptr_t>(q_index_fp8.data) % 16 == 0,
                "16-byte alignment of q_index_fp8 / k_index_cache_fp8 (cp.async)")) {
@@ -1060,15 +1066,26 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     }
     const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
                         static_cast<unsigned>(B));
-    // The carveout for 8 resident CTAs; best effort (the default carveout still runs, at 6).
-    if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>>();
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
-    launch_err = afg::launch(INDEXER_PDL && kScoreHist && !kHistInlineClear,
-                             score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,
-                             dim3(score_mma::kThreads), 0, stream, q_index_fp8.ptr<const uint8_t>(),
-                             k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
-                             seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-                             num_pages, scores, score_hist);
+    const bool score_pdl = INDEXER_PDL && kScoreHist && !kHistInlineClear;
+    if (INDEXER_SCORE_IMPL == 2 && afg::built_with_wgmma()) {
+      if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_wgmma::indexer_score_wgmma_kernel>();
+      launch_err = afg::launch(score_pdl, score_wgmma::indexer_score_wgmma_kernel,
+                               dim3(static_cast<unsigned>(max_pages), static_cast<unsigned>(B)),
+                               dim3(score_wgmma::kThreads), score_wgmma::kDynamicSmem, stream,
+                               q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint8_t>(),
+                               weights.ptr<const float>(), seq_lens.ptr<const int32_t>(),
+                               block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages, scores,
+                               score_hist);
+    } else {
+      // The carveout for 8 resident CTAs; best effort (the default carveout still runs, at 6).
+      if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>>();
+      launch_err = afg::launch(score_pdl, score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,
+                               dim3(score_mma::kThreads), 0, stream, q_index_fp8.ptr<const uint8_t>(),
+                               k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
+                               seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
+                               num_pages, scores, score_hist);
+    }
 #else
     const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));
     launch_err = afg::launch(INDEXER_PDL && kScoreHist && !kHistInlineClear, indexer_score_kernel, grid,

@@ -1,7 +1,8 @@
 // afg_wgmma.cuh: warpgroup MMA helpers (wgmma, sm_90a only) shared by the baseline kernels and the
 // device probes: the shared-memory descriptor of a K-major tile with the 128-byte swizzle, fp8
-// m64n64k32 / m64n128k32 MMAs, fence / commit / wait, and the register fence that keeps the
-// compiler off accumulators an MMA is still writing. Every instruction sits behind a
+// m64n64k32 / m64n128k32 MMAs, fence / commit / wait, the register fence that keeps the
+// compiler off accumulators an MMA is still writing, and the host's question whether this library
+// was built for sm_90a (built_with_wgmma). Every instruction sits behind a
 // __CUDA_ARCH_FEAT_SM90_ALL guard, so a plain sm_90 build compiles empty bodies (call these only
 // from code that runs in sm_90a builds; the pack checker reads the guards). Include it at file
 // scope; `agentforge pack` bundles it with a kernel that includes it.
@@ -45,6 +46,13 @@ __device__ __forceinline__ void wgmma_m64n128k32_e4m3(float (&d)[64], uint64_t a
 #endif
 }
 
+// cp.async and st.shared write through the generic proxy; wgmma reads shared memory through the
+// async proxy: each writing thread fences before the barrier that publishes the tile.
+__device__ __forceinline__ void fence_proxy_async() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
 __device__ __forceinline__ void wgmma_fence() {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
@@ -62,6 +70,28 @@ __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
+// Whether the device code of this library was built for sm_90a (so the wgmma kernels have bodies):
+// the probe keeps a 256-byte local array only in that build, so its attributes answer on the host
+// without a launch or a sync. Asked once per process.
+__global__ void wgmma_build_probe_kernel(int i, int* out) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  volatile int marker[64];
+  marker[i & 63] = i;
+  out[0] = marker[(i * 7) & 63];
+#else
+  if (out != nullptr) out[0] = i;
+#endif
+}
+inline bool built_with_wgmma() {
+  static int known = -1;
+  if (known < 0) {
+    cudaFuncAttributes attributes{};
+    known = cudaFuncGetAttributes(&attributes, wgmma_build_probe_kernel) == cudaSuccess &&
+            attributes.localSizeBytes >= 256;
+  }
+  return known == 1;
+}
+
 // Keeps the compiler from touching accumulator registers across the asynchronous MMA.
 template <int R>
 __device__ __forceinline__ void fence_fragment(float (&d)[R]) {

@@ -92,26 +92,8 @@ struct Tile {
   __device__ __forceinline__ static int first_pass(int wg) { return BM == 128 ? 0 : wg; }
 };
 
-// Whether the device code of this library was built for sm_90a: the probe keeps a 256-byte local
-// array only in that build, so its attributes answer on the host without a launch or a sync.
-__global__ void wgmma_build_probe_kernel(int i, int* out) {
-#if MOE_WG_DEVICE
-  volatile int marker[64];
-  marker[i & 63] = i;
-  out[0] = marker[(i * 7) & 63];
-#else
-  if (out != nullptr) out[0] = i;
-#endif
-}
-inline bool built_with_wgmma() {
-  static int known = -1;
-  if (known < 0) {
-    cudaFuncAttributes attributes{};
-    known = cudaFuncGetAttributes(&attributes, wgmma_build_probe_kernel) == cudaSuccess &&
-            attributes.localSizeBytes >= 256;
-  }
-  return known == 1;
-}
+// Whether this library was built for sm_90a: afg_wgmma.cuh's probe.
+using afg::built_with_wgmma;
 
 #if MOE_WG_DEVICE
 // The wgmma wrappers are afg_wgmma.cuh's (included at the top of kernel.cu).
@@ -121,8 +103,7 @@ using afg::wgmma_commit;
 using afg::wgmma_fence;
 using afg::wgmma_m64n128k32_e4m3;
 using afg::wgmma_wait;
-// cp.async writes are generic-proxy writes; wgmma reads shared memory through the async proxy.
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+using afg::fence_proxy_async;
 
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
