@@ -166,9 +166,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # code in the default rows; CUPTI enabled before the warm-up did not move the longest issue off
 # timed call 0 (276 / 181 / 187 us): the worker now times the issue in raw ticks. Pending: the
 # score kernel on native fp8 wgmma (INDEXER_SCORE_IMPL=2, score_wgmma.cuh), in the sm_90a build
-# (both rows built with --target sm_90a; the portable build keeps the mma.sync kernel).
+# (both rows built with --target arch_specific; the portable build keeps the mma.sync kernel).
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_IMPL=2|INDEXER_SCORE_IMPL=2,INDEXER_SCORE_MIN_BLOCKS=1||--target sm_90a"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_IMPL=2|INDEXER_SCORE_IMPL=2,INDEXER_SCORE_MIN_BLOCKS=1||--target arch_specific"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

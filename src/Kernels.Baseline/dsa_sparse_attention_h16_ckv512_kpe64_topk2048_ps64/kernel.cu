@@ -330,7 +330,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   const size_t parts = static_cast<size_t>(T) * kHeads *
                        (small ? split_kv::partials_per_token<kSmallRows, kCluster>() : split_kv::partials_per_token<kLargeRows, kCluster>());
   float* part = nullptr;
-  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
   const auto launch = [&](auto rows) {
     constexpr int kRows = decltype(rows)::value;
 #if DSA_ATTN_PIPE

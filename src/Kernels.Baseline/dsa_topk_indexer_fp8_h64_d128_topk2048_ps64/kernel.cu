@@ -1040,7 +1040,7 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
   // holds at most 2048 tokens, the answer is all of them, and one launch of the select kernel
   // (its pass-through branch) is the whole call: no scratch, no scores.
   if (max_pages > 0 && max_pages * kPageSize > kTopK) {
-    AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&scores), score_bytes + hist_bytes, stream));
+    AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&scores), score_bytes + hist_bytes, stream));
     if (kScoreHist) {  // score_bytes is a multiple of 256: the histogram's uint4 rows are aligned
       hist = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(scores) + score_bytes);
       score_hist.bins = hist;

@@ -932,7 +932,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   char* base = nullptr;
-  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
   ChunkWorkspace ws;
   ws.w = reinterpret_cast<__nv_bfloat16*>(base);
   ws.kd = ws.w + pairs * kWsTileWK;

@@ -5,7 +5,7 @@
 // Tensors arrive as afg::Tensor (device pointer, dtype, rank, shape; contiguous, row-major;
 // data == nullptr for an absent optional input). Scalars arrive by value as float, int32_t,
 // int64_t or bool after their definition dtype. Scratch memory comes from cudaMallocAsync on
-// the given stream. AgentForge generates the C-ABI shim (and, when packing, the TVM-FFI or torch
+// the given stream (afg::scratch_malloc). AgentForge generates the C-ABI shim (and, when packing, the TVM-FFI or torch
 // binding) that calls the entry, so one source runs in the harness and in FlashInfer-Bench.
 #pragma once
 
@@ -82,6 +82,27 @@ cudaError_t allow_dynamic_smem(int bytes) {
 template <auto Kernel>
 cudaError_t prefer_max_shared_carveout() {
   return set_attribute_once<Kernel, cudaFuncAttributePreferredSharedMemoryCarveout>(cudaSharedmemCarveoutMaxShared);
+}
+
+// Scratch for one call: cudaMallocAsync on stream, from the device's current pool, whose release
+// threshold is raised to its maximum once per device and process. Why: at the default threshold (0)
+// every stream, event or device synchronization hands the pool's free memory back to the OS, so the
+// first call after one maps fresh memory inside cudaMallocAsync: the first timed call of every
+// trial took 180-400 us of host time to issue (H200, session 14; 12-35 us for the others), and a
+// caller that synchronizes between calls would pay it on every call, its GPU idle meanwhile.
+// The pool then keeps the largest scratch a call has needed (freed memory stays reusable).
+inline cudaError_t scratch_malloc(void** ptr, size_t bytes, cudaStream_t stream) {
+  constexpr int kDevices = 64;
+  static bool kept[kDevices] = {};
+  int device = 0;
+  if (cudaGetDevice(&device) == cudaSuccess && device >= 0 && device < kDevices && !kept[device]) {
+    cudaMemPool_t pool;
+    if (cudaDeviceGetMemPool(&pool, device) == cudaSuccess) {
+      uint64_t keep_everything = UINT64_MAX;
+      kept[device] = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_everything) == cudaSuccess;
+    }
+  }
+  return cudaMallocAsync(ptr, bytes, stream);
 }
 
 #ifdef __CUDACC__

@@ -1308,7 +1308,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t token_pairs_at = reserve(fused ? static_cast<size_t>(T) * sizeof(int) : 0);
 
   char* base = nullptr;
-  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), scratch_bytes, stream));
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), scratch_bytes, stream));
   int* counts = scratch_at<int>(base, counts_at);
   int* lists = scratch_at<int>(base, lists_at);
   float* pair_weight = scratch_at<float>(base, pairw_at);
@@ -1532,7 +1532,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t total = counts_bytes + lists_bytes + pairw_bytes + cbuf_bytes + acc_bytes;
 
   char* base = nullptr;
-  AFG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&base), total, stream));
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), total, stream));
   int* counts = reinterpret_cast<int*>(base);
   int* lists = reinterpret_cast<int*>(base + counts_bytes);
   float* pair_weight = reinterpret_cast<float*>(base + counts_bytes + lists_bytes);

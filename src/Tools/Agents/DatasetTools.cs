@@ -14,7 +14,7 @@ public sealed class DatasetTools(ToolServices services)
         + "Tensors arrive as afg::Tensor from #include \"agentforge.h\" (fields: void* data (device pointer; nullptr for an absent "
         + "optional input), int dtype, int rank, int64_t shape[]; contiguous, row-major). Scalar inputs arrive by value as float, "
         + "int32_t, int64_t or bool. Launch every kernel on the given stream and do not synchronize the device; take scratch "
-        + "memory with cudaMallocAsync on that stream. Outputs are filled with NaN (or INT32_MAX for integers) before each call: "
+        + "memory with afg::scratch_malloc (cudaMallocAsync from a pool kept across synchronizations) on that stream. Outputs are filled with NaN (or INT32_MAX for integers) before each call: "
         + "write every element. The same source runs in FlashInfer-Bench unchanged.";
 
     [Description("Returns a FlashInfer-Bench definition (axes, inputs, outputs, constraints, reference PyTorch code) and the C++ "
