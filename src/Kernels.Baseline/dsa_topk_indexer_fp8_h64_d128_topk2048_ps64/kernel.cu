@@ -11,10 +11,11 @@
 // Algorithm (the defaults; every setting named here is a tunable below):
 //   clearing kernel, grid B: zeroes a 4096-bin histogram per row (INDEXER_SCORE_HIST), then lets
 //   the score kernel launch as its programmatic dependent.
-//   score kernel (the fp8 tensor-core one in score_mma.cuh; an fp32 one here with
-//   INDEXER_SCORE_IMPL=0), a CTA per (page, row), only for rows with L > 2048 (rows with L <= 2048
-//   take every token and need no score): the row's 64 x 128 fp8 queries times the page's 64 fp8
-//   keys on mma.sync, then scale, relu, head weights and the head sum; scores go to a scratch
+//   score kernel (in the sm_90a build the native fp8 wgmma one in score_wgmma.cuh, in a plain sm_90
+//   build the mma.sync one in score_mma.cuh; an fp32 one here with INDEXER_SCORE_IMPL=0), a CTA
+//   per (page, row), only for rows with L > 2048 (rows with L <= 2048 take every token and need no
+//   score): the page's 64 fp8 keys times the row's 64 x 128 fp8 queries on tensor cores, then
+//   scale, relu, head weights and the head sum; scores go to a scratch
 //   buffer [B][max_pages*64] (cudaMallocAsync, padded), and each score adds one to its row's
 //   histogram bin (the top 12 bits of its order-preserving uint32 key).
 //   select kernel, grid B, block INDEXER_SELECT_THREADS (1024): L <= 2048 -> ids of all L tokens,
@@ -34,7 +35,8 @@
 // 32 pages 4.1 us, 91 pages 89 us; 2026-11-26 with fp8 mma scores: pass-through 1.4-1.7 us,
 // 34-45 pages (B 4-8) 18-27 us, 91 pages 37 us (per-thread atomics in the select); session 13
 // (results/gpu/2026-11-26-s13, every workload): H200 1.3 / 9.9 / 18.1 us band means at <= 32 /
-// 33-45 / 82-91 pages, H100 1.5 / 10.3 / 19.0.
+// 33-45 / 82-91 pages, H100 1.5 / 10.3 / 19.0; session 14 the wgmma score kernel (sm_90a): H200
+// 15 x 91 pages 14.8 -> 11.3 us.
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
@@ -171,16 +173,19 @@
 #ifndef INDEXER_SELECT_DIAG
 #define INDEXER_SELECT_DIAG 0
 #endif
-// @tunable INDEXER_SCORE_IMPL: 0, 1, 2 (default 1)
+// @tunable INDEXER_SCORE_IMPL: 0, 1, 2 (default 2)
 // 0: scores on CUDA cores in fp32 (this file); 1: on fp8 tensor cores (score_mma.cuh, mma.sync
 // m16n8k32 e4m3, scale/relu/weights/head sum in the epilogue). H200, 91 pages: 89.7 us with 0,
 // 37.3 us with 1 (results/gpu/2026-11-26-h200-pending-checks), 128/128 workloads pass with 1.
 // 2: in a library built for sm_90a, on native fp8 wgmma (score_wgmma.cuh: one warpgroup per page,
 // tokens as M, heads as N); elsewhere as 1. Prediction (session 14, H200, 15 x 91 pages): the score
 // kernel 9.4 -> ~7 us (its F2FP + HMMA product phase, ~25% of its stall samples, down to 4 wgmma),
-// the call 15.1 -> ~13 us.
+// the call 15.1 -> ~13 us. Measured (H200, session 14 call 3, one sweep): the score kernel 9.1 ->
+// 5.7 us, 15 x 91 pages 14.8 -> 11.3 us, 30 x 91 20.4 -> 15.4, 15 x 45 12.0 -> 9.9, 30 x 33 9.4 ->
+// 7.8 (INDEXER_SCORE_MIN_BLOCKS=1 the same); 128/128. Default since (the manifest's target is
+// sm_90a; the portable build runs 1).
 #ifndef INDEXER_SCORE_IMPL
-#define INDEXER_SCORE_IMPL 1
+#define INDEXER_SCORE_IMPL 2
 #endif
 // @tunable INDEXER_SCORE_PAGES: 1, 2, 4 (default 1) when INDEXER_SCORE_IMPL=1
 // Page slots per CTA of the fp8 score kernel: with more than one the row's queries are loaded
