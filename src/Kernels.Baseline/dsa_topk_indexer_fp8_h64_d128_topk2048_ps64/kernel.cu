@@ -195,6 +195,16 @@
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
 #endif
+// @tunable INDEXER_WGMMA_PAGES: 1, 2, 4 (default 1) when INDEXER_SCORE_IMPL=2
+// Page slots per CTA of the wgmma score kernel, all copied at once (the row's queries once): with the
+// products on wgmma (4 instructions a page) a CTA's time is its chain of round trips (length and page
+// ids, then the 16 KB of copies, then the histogram atomics), so more pages per chain should cut the
+// kernel where the grid is more than one wave (8 CTAs per SM: 1056 on an H200). Prediction (H200,
+// 15 x 91 pages, 1365 slots): 2 pages the score kernel 5.7 -> ~4.5 us; 4 pages (40 KB a CTA, 5 per
+// SM) no better than 2.
+#ifndef INDEXER_WGMMA_PAGES
+#define INDEXER_WGMMA_PAGES 1
+#endif
 // @tunable INDEXER_SCORE_EARLY_PAGE: 0, 1 (default 1) when INDEXER_SCORE_IMPL=1
 // 1: a score CTA loads its first page's id together with the row's length instead of after the
 // length check, so its keys' copies start one dependent round trip sooner. Why (ncu source view,
@@ -1074,10 +1084,12 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
     const bool score_pdl = INDEXER_PDL && kScoreHist && !kHistInlineClear;
     if (INDEXER_SCORE_IMPL == 2 && afg::built_with_wgmma()) {
-      if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_wgmma::indexer_score_wgmma_kernel>();
-      launch_err = afg::launch(score_pdl, score_wgmma::indexer_score_wgmma_kernel,
-                               dim3(static_cast<unsigned>(max_pages), static_cast<unsigned>(B)),
-                               dim3(score_wgmma::kThreads), score_wgmma::kDynamicSmem, stream,
+      constexpr auto kernel = score_wgmma::indexer_score_wgmma_kernel<INDEXER_WGMMA_PAGES>;
+      if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<kernel>();
+      launch_err = afg::launch(score_pdl, kernel,
+                               dim3(static_cast<unsigned>((max_pages + INDEXER_WGMMA_PAGES - 1) / INDEXER_WGMMA_PAGES),
+                                    static_cast<unsigned>(B)),
+                               dim3(score_wgmma::kThreads), score_wgmma::dynamic_smem_bytes(INDEXER_WGMMA_PAGES), stream,
                                q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint8_t>(),
                                weights.ptr<const float>(), seq_lens.ptr<const int32_t>(),
                                block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages, scores,

@@ -30,8 +30,8 @@ namespace score_wgmma {
 constexpr int kThreads = 128;                      // one warpgroup
 constexpr int kTileBytes = kPageSize * kHeadDim;   // 64 rows of 128 fp8: the keys' tile, the queries' tile
 static_assert(kPageSize == 64 && kHeads == 64 && kHeadDim == 128, "one m64n64 product per k32 step, 128-byte rows");
-// Both tiles, plus the slack that aligns them to the swizzle's 1024-byte atom.
-constexpr int kDynamicSmem = 2 * kTileBytes + 1024;
+// The queries' tile and kPages key tiles, plus the slack that aligns them to the swizzle's 1024-byte atom.
+constexpr int dynamic_smem_bytes(int pages) { return (1 + pages) * kTileBytes + 1024; }
 
 #if INDEXER_WG_DEVICE
 // Shared-memory byte offset of 16-byte chunk c of row r in a K-major tile with the 128-byte swizzle.
@@ -41,85 +41,113 @@ __device__ __forceinline__ uint32_t swizzled(int r, int c) {
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
 }
+// Waits until at most `pending` (0-3; a constant once the page loop is unrolled) of this thread's
+// commit groups are in flight.
+__device__ __forceinline__ void wait_for_page(int pending) {
+  if (pending <= 0) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+  else if (pending == 1) asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+  else if (pending == 2) asm volatile("cp.async.wait_group 2;\n" ::: "memory");
+  else asm volatile("cp.async.wait_group 3;\n" ::: "memory");
+}
 #endif
 
-// grid (max_pages, B): the CTA of page slot blockIdx.x of row blockIdx.y.
+// grid (ceil(max_pages / kPages), B): the CTA of page slots kPages * blockIdx.x.. of row blockIdx.y.
+// With kPages > 1 (INDEXER_WGMMA_PAGES) the row's queries are loaded once for all the CTA's pages and
+// every page's copies are issued at once (one commit group each), so the pages share one chain of
+// round trips and each page multiplies as soon as its group has landed.
+template <int kPages>
 __global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
 indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                            const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                            const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
                            float* __restrict__ scores, ScoreHist hist) {
 #if INDEXER_WG_DEVICE
+  static_assert(kPages >= 1 && kPages <= 4, "one commit group per page: wait_for_page knows 0-3 pending");
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ float s_scale[kPageSize];
+  __shared__ float s_scale[kPages][kPageSize];
   __shared__ float s_w[kHeads];
 
   allow_select_launch();
-  const int p = blockIdx.x, b = blockIdx.y;
+  const int p0 = blockIdx.x * kPages, b = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
-  // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it.
-  const int32_t page = load_now(block_table + static_cast<int64_t>(b) * max_pages + p);
+  // Slots below max_pages are in bounds whatever the length says, so their ids are asked for with it.
+  const int32_t* bt_row = block_table + static_cast<int64_t>(b) * max_pages + p0;
+  int32_t page[kPages];
+#pragma unroll
+  for (int j = 0; j < kPages; ++j) page[j] = j == 0 || p0 + j < max_pages ? load_now(bt_row + j) : -1;
   const int L = clamp_len(load_now(seq_lens + b), max_pages * kPageSize);
-  if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
-  if constexpr (kScoreHist) hist.begin(b, p);
+  if (L <= kTopK || p0 * kPageSize >= L) return;  // block-uniform
+  if constexpr (kScoreHist) hist.begin(b, p0);
+  const int row_pages = (L + kPageSize - 1) / kPageSize;
+  const int pages_here = row_pages - p0 < kPages ? row_pages - p0 : kPages;
 
-  const uint32_t keys = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;  // A: tokens x dims
-  const uint32_t queries = keys + kTileBytes;                            // B: heads x dims
-  const bool page_ok = page >= 0 && static_cast<int64_t>(page) < num_pages;
-  const uint8_t* pb = cache + static_cast<int64_t>(page_ok ? page : 0) * kPageBytes;
+  const uint32_t queries = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;  // B: heads x dims
+  const auto keys = [&](int j) { return queries + (1 + j) * kTileBytes; };    // A: tokens x dims
   const uint8_t* qb = q_fp8 + static_cast<int64_t>(b) * kHeads * kHeadDim;
 #pragma unroll
-  for (int i = tid; i < kPageSize * (kHeadDim / 16); i += kThreads) {
-    const int r = i >> 3, c = i & 7;
-    cp_async16(keys + swizzled(r, c), pb + r * kHeadDim + c * 16, page_ok ? 16 : 0);
-    cp_async16(queries + swizzled(r, c), qb + r * kHeadDim + c * 16, 16);
+  for (int j = 0; j < kPages; ++j) {
+    if (j < pages_here) {  // block-uniform; a page outside the cache lands as zeros
+      const bool page_ok = page[j] >= 0 && static_cast<int64_t>(page[j]) < num_pages;
+      const uint8_t* pb = cache + static_cast<int64_t>(page_ok ? page[j] : 0) * kPageBytes;
+#pragma unroll
+      for (int i = tid; i < kPageSize * (kHeadDim / 16); i += kThreads) {
+        const int r = i >> 3, c = i & 7;
+        cp_async16(keys(j) + swizzled(r, c), pb + r * kHeadDim + c * 16, page_ok ? 16 : 0);
+        if (j == 0) cp_async16(queries + swizzled(r, c), qb + r * kHeadDim + c * 16, 16);
+      }
+      if (tid < kPageSize) s_scale[j][tid] = page_ok ? reinterpret_cast<const float*>(pb + kPageSize * kHeadDim)[tid] : 0.0f;
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");  // group j (empty past the row's end)
   }
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
-  if (tid < kPageSize) s_scale[tid] = page_ok ? reinterpret_cast<const float*>(pb + kPageSize * kHeadDim)[tid] : 0.0f;
-  else s_w[tid - kPageSize] = weights[static_cast<int64_t>(b) * kHeads + tid - kPageSize];
-  asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-  afg::fence_proxy_async();
-  __syncthreads();
+  if (tid >= kPageSize) s_w[tid - kPageSize] = weights[static_cast<int64_t>(b) * kHeads + tid - kPageSize];
 
-  // acc = keys (64 tokens x 128) * queries^T (64 heads x 128), K = 128 in four k32 steps.
-  float acc[32];
 #pragma unroll
-  for (int i = 0; i < 32; ++i) acc[i] = 0.0f;
-  afg::wgmma_fence();
-#pragma unroll
-  for (int k = 0; k < kHeadDim / 32; ++k)
-    afg::wgmma_m64n64k32_e4m3(acc, afg::desc_sw128(keys + k * 32), afg::desc_sw128(queries + k * 32), k);
-  afg::wgmma_commit();
-  afg::wgmma_wait<0>();
-  afg::fence_fragment(acc);
+  for (int j = 0; j < kPages; ++j) {
+    if (j >= pages_here) break;  // block-uniform
+    wait_for_page(kPages - 1 - j);
+    afg::fence_proxy_async();
+    __syncthreads();
 
-  // This lane: tokens t0 = 16 warp + g (acc[4n + c]) and t0 + 8 (acc[4n + 2 + c]), heads 8n + 2tq + c.
-  const int t0 = warp * 16 + g;
-  const float sc0 = s_scale[t0], sc1 = s_scale[t0 + 8];
-  float part0 = 0.0f, part1 = 0.0f;
+    // acc = keys (64 tokens x 128) * queries^T (64 heads x 128), K = 128 in four k32 steps.
+    float acc[32];
 #pragma unroll
-  for (int n = 0; n < 8; ++n) {
-    const float2 w = *reinterpret_cast<const float2*>(s_w + 8 * n + 2 * tq);
-    part0 += fmaxf(sc0 * acc[4 * n + 0], 0.0f) * w.x + fmaxf(sc0 * acc[4 * n + 1], 0.0f) * w.y;
-    part1 += fmaxf(sc1 * acc[4 * n + 2], 0.0f) * w.x + fmaxf(sc1 * acc[4 * n + 3], 0.0f) * w.y;
-  }
-  // The other 48 heads of these tokens sit in the quad's other lanes.
+    for (int i = 0; i < 32; ++i) acc[i] = 0.0f;
+    afg::wgmma_fence();
 #pragma unroll
-  for (int off = 1; off < 4; off <<= 1) {
-    part0 += __shfl_xor_sync(0xffffffffu, part0, off);
-    part1 += __shfl_xor_sync(0xffffffffu, part1, off);
-  }
-  const int pos0 = p * kPageSize + t0, pos1 = pos0 + 8;
-  if constexpr (kScoreHist) {  // the tq == 0 lanes' two scores
-    hist.wait_cleared(b);
-    hist.count(b, tq == 0 && pos0 < L, part0, lane);
-    hist.count(b, tq == 0 && pos1 < L, part1, lane);
-  }
-  if (tq == 0) {
-    float* row = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
-    if (pos0 < L) row[pos0] = part0;
-    if (pos1 < L) row[pos1] = part1;
+    for (int k = 0; k < kHeadDim / 32; ++k)
+      afg::wgmma_m64n64k32_e4m3(acc, afg::desc_sw128(keys(j) + k * 32), afg::desc_sw128(queries + k * 32), k);
+    afg::wgmma_commit();
+    afg::wgmma_wait<0>();
+    afg::fence_fragment(acc);
+
+    // This lane: tokens t0 = 16 warp + g (acc[4n + c]) and t0 + 8 (acc[4n + 2 + c]), heads 8n + 2tq + c.
+    const int t0 = warp * 16 + g;
+    const float sc0 = s_scale[j][t0], sc1 = s_scale[j][t0 + 8];
+    float part0 = 0.0f, part1 = 0.0f;
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+      const float2 w = *reinterpret_cast<const float2*>(s_w + 8 * n + 2 * tq);
+      part0 += fmaxf(sc0 * acc[4 * n + 0], 0.0f) * w.x + fmaxf(sc0 * acc[4 * n + 1], 0.0f) * w.y;
+      part1 += fmaxf(sc1 * acc[4 * n + 2], 0.0f) * w.x + fmaxf(sc1 * acc[4 * n + 3], 0.0f) * w.y;
+    }
+    // The other 48 heads of these tokens sit in the quad's other lanes.
+#pragma unroll
+    for (int off = 1; off < 4; off <<= 1) {
+      part0 += __shfl_xor_sync(0xffffffffu, part0, off);
+      part1 += __shfl_xor_sync(0xffffffffu, part1, off);
+    }
+    const int pos0 = (p0 + j) * kPageSize + t0, pos1 = pos0 + 8;
+    if constexpr (kScoreHist) {  // the tq == 0 lanes' two scores
+      if (j == 0) hist.wait_cleared(b);
+      hist.count(b, tq == 0 && pos0 < L, part0, lane);
+      hist.count(b, tq == 0 && pos1 < L, part1, lane);
+    }
+    if (tq == 0) {
+      float* row = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
+      if (pos0 < L) row[pos0] = part0;
+      if (pos1 < L) row[pos1] = part1;
+    }
   }
 #endif
 }
