@@ -205,6 +205,21 @@
 #ifndef INDEXER_WGMMA_PAGES
 #define INDEXER_WGMMA_PAGES 1
 #endif
+// @tunable INDEXER_CLEAR_PREFETCH: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
+// 1: the histogram's clearing kernel (the call's first, t = 0) asks L2 for each row's length and
+// block-table row, so the score CTAs' first two loads (launched ~0.8 us later) hit L2 instead of
+// DRAM. Prediction (H200, 15 x 91 pages): the score kernel -0.2..-0.4 us.
+#ifndef INDEXER_CLEAR_PREFETCH
+#define INDEXER_CLEAR_PREFETCH 0
+#endif
+// @diagnostic INDEXER_DIAG_NC_SCORE_IDS: 0, 1 (default 0)
+// 1: the fp8 score kernels load the row's length and the first page id non-coherently (load_now),
+// as first written; ptxas then sank the wgmma kernel's page id load past the length's early exit
+// (ncu's SASS, session 14 call 4), a third dependent DRAM round trip per CTA. For comparing against
+// the default (coherent loads, which stay where written).
+#ifndef INDEXER_DIAG_NC_SCORE_IDS
+#define INDEXER_DIAG_NC_SCORE_IDS 0
+#endif
 // @tunable INDEXER_SCORE_EARLY_PAGE: 0, 1 (default 1) when INDEXER_SCORE_IMPL=1
 // 1: a score CTA loads its first page's id together with the row's length instead of after the
 // length check, so its keys' copies start one dependent round trip sooner. Why (ncu source view,
@@ -318,10 +333,11 @@ __device__ __forceinline__ int32_t load_now(const int32_t* p) {
   asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(p));
   return v;
 }
-// A coherent load for data another grid just wrote, issued where it is written: ptxas moved the
-// select's non-coherent key loads past its next barrier to their first use (ncu, session 13), which
-// put their round trip behind the histogram scan instead of beside it. H200, call 14, each setting
-// twice: 15 x 91 pages 15.5 / 15.6 -> 14.9 / 15.0 us, 30 x 91 21.2 / 21.0 -> 20.4 / 20.5.
+// A coherent load issued where it is written: ptxas moved the select's non-coherent key loads past
+// its next barrier to their first use (ncu, session 13), which put their round trip behind the
+// histogram scan instead of beside it. H200, call 14, each setting twice: 15 x 91 pages 15.5 / 15.6
+// -> 14.9 / 15.0 us, 30 x 91 21.2 / 21.0 -> 20.4 / 20.5. The wgmma score kernel uses it for its row
+// length and page id too, whose non-coherent loads ptxas split across the early exit (session 14).
 __device__ __forceinline__ int32_t load_before_barrier(const int32_t* p) {
   int32_t v;
   asm volatile("ld.relaxed.gpu.global.b32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
@@ -401,9 +417,23 @@ struct ScoreHist {
   }
 };
 
-// Clears the rows' histograms (grid B, a CTA per row) before the score kernel counts into them.
-__global__ void __launch_bounds__(256) indexer_clear_hist_kernel(uint4* __restrict__ hist) {
+// Clears the rows' histograms (grid B, a CTA per row) before the score kernel counts into them;
+// with INDEXER_CLEAR_PREFETCH it first asks L2 for the row's length and block-table row, which
+// every score CTA of the row loads first.
+__global__ void __launch_bounds__(256) indexer_clear_hist_kernel(uint4* __restrict__ hist, const int32_t* __restrict__ seq_lens,
+                                                                 const int32_t* __restrict__ block_table, int max_pages) {
   if constexpr (INDEXER_PDL != 0) afg::pdl_launch_dependents();  // the score kernel may start now
+  if constexpr (INDEXER_CLEAR_PREFETCH != 0) {
+    const int32_t* bt_row = block_table + static_cast<int64_t>(blockIdx.x) * max_pages;
+    constexpr int kIdsPerLine = 128 / sizeof(int32_t);
+    // Every 128-byte line of the row: one per 32 ids from its start, and its last id's.
+    const int lines = (max_pages + kIdsPerLine - 1) / kIdsPerLine;
+    if (static_cast<int>(threadIdx.x) <= lines) {
+      const int i = static_cast<int>(threadIdx.x) < lines ? static_cast<int>(threadIdx.x) * kIdsPerLine : max_pages - 1;
+      asm volatile("prefetch.global.L2 [%0];\n" ::"l"(bt_row + i));
+    }
+    if (threadIdx.x == blockDim.x - 1) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(seq_lens + blockIdx.x));
+  }
   uint4* row = hist + static_cast<int64_t>(blockIdx.x) * (kHistBins / 4);
   for (int i = threadIdx.x; i < kHistBins / 4; i += blockDim.x) row[i] = make_uint4(0u, 0u, 0u, 0u);
 }
@@ -1069,7 +1099,8 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         score_hist.epoch = z ^ (z >> 31);
       } else {
-        indexer_clear_hist_kernel<<<static_cast<unsigned>(B), 256, 0, stream>>>(reinterpret_cast<uint4*>(hist));
+        indexer_clear_hist_kernel<<<static_cast<unsigned>(B), 256, 0, stream>>>(reinterpret_cast<uint4*>(hist), seq_lens.ptr<const int32_t>(),
+                                                                            block_table.ptr<const int32_t>(), static_cast<int>(max_pages));
       }
     }
 #if INDEXER_SCORE_IMPL >= 1

@@ -71,12 +71,15 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   const int p0 = blockIdx.x * kPages, b = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
-  // Slots below max_pages are in bounds whatever the length says, so their ids are asked for with it.
+  // Slots below max_pages are in bounds whatever the length says, so their ids are asked for with it:
+  // one DRAM round trip for both. Coherent loads (load_before_barrier): non-coherent ones ptxas sank
+  // past the early exit below (ncu's SASS, session 14), a third dependent round trip per CTA.
+  const auto load_id = [](const int32_t* at) { return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at); };
   const int32_t* bt_row = block_table + static_cast<int64_t>(b) * max_pages + p0;
   int32_t page[kPages];
 #pragma unroll
-  for (int j = 0; j < kPages; ++j) page[j] = j == 0 || p0 + j < max_pages ? load_now(bt_row + j) : -1;
-  const int L = clamp_len(load_now(seq_lens + b), max_pages * kPageSize);
+  for (int j = 0; j < kPages; ++j) page[j] = j == 0 || p0 + j < max_pages ? load_id(bt_row + j) : -1;
+  const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
   if (L <= kTopK || p0 * kPageSize >= L) return;  // block-uniform
   if constexpr (kScoreHist) hist.begin(b, p0);
   const int row_pages = (L + kPageSize - 1) / kPageSize;
