@@ -176,9 +176,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # work at 15 x 91 (the rest exit past their row's end), DRAM 15%, and ptxas had sunk the page id's
 # load past the early exit. Pending: the ids by coherent loads (INDEXER_DIAG_NC_SCORE_IDS=1 is the
 # code before) in both builds, and the clearing kernel prefetching lengths and block-table rows.
+# Ran (call 5, H200): coherent ids -0.1..-0.3 us (the page ids were L2 hits after each row's
+# first CTA), 128/128; the prefetch -0..-0.2 us, 128/128. Pending: the score CTAs in page order
+# (INDEXER_SCORE_PAGE_MAJOR), alone and with the prefetch, in both builds.
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_CLEAR_PREFETCH=1|INDEXER_DIAG_NC_SCORE_IDS=1"
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_NC_SCORE_IDS=1||quick|--target portable"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_PAGE_MAJOR=1|INDEXER_SCORE_PAGE_MAJOR=1,INDEXER_CLEAR_PREFETCH=1"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_PAGE_MAJOR=1||quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -205,6 +205,16 @@
 #ifndef INDEXER_WGMMA_PAGES
 #define INDEXER_WGMMA_PAGES 1
 #endif
+// @tunable INDEXER_SCORE_PAGE_MAJOR: 0, 1 (default 0) when INDEXER_SCORE_IMPL>=1
+// 1: the fp8 score kernels' CTAs in page order (grid (rows, page slots), the row fastest) instead of
+// row order. Why (ncu, H200, session 14, 15 x 91 pages): only 561 of the 1365 CTAs have a page below
+// their row's length, but in row order the last rows' CTAs wait for slots (8 per SM, 1056) that the
+// earlier rows' past-the-end CTAs hold for a DRAM round trip, so the working CTAs run in two waves.
+// In page order every working CTA is dispatched first. Prediction: the score kernel at 15 x 91 5.2 ->
+// ~4 us, the call -1 us; rows of 33-45 pages (fewer slots than 1056) unchanged.
+#ifndef INDEXER_SCORE_PAGE_MAJOR
+#define INDEXER_SCORE_PAGE_MAJOR 0
+#endif
 // @tunable INDEXER_CLEAR_PREFETCH: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
 // 1: the histogram's clearing kernel (the call's first, t = 0) asks L2 for each row's length and
 // block-table row, so the score CTAs' first two loads (launched ~0.8 us later) hit L2 instead of
@@ -358,6 +368,7 @@ __device__ __forceinline__ uint32_t float_key(float f) {
 // (score CTA p counting into copy p % 4) slower: 15 x 91 pages 15.9 -> 16.7 us (H200, call 2).
 // The compact select's own path: with INDEXER_SELECT_COMPACT=0 or INDEXER_SELECT_BINNED=1 the
 // histogram is off (those selects build their own), so every declared setting builds.
+constexpr bool kScorePageMajor = INDEXER_SCORE_PAGE_MAJOR != 0;
 constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0 && INDEXER_SELECT_COMPACT != 0 && INDEXER_SELECT_BINNED == 0;
 constexpr int kHistBins = 1 << INDEXER_HIST_BITS;
 constexpr int kHistShift = 32 - INDEXER_HIST_BITS;  // a key's bin is its top INDEXER_HIST_BITS bits
@@ -508,6 +519,19 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 }
 
 #if INDEXER_SCORE_IMPL >= 1
+// The fp8 score kernels' grid (INDEXER_SCORE_PAGE_MAJOR): (rows, page slots), the row fastest, so
+// CTAs are dispatched in page order and the slots past the rows' ends (which exit after one load)
+// come last; else (page slots, rows). page_major is the launch's choice: gridDim.y tops out at 65535.
+struct ScoreGrid {
+  bool page_major;
+  static ScoreGrid plan(int64_t slots) { return {kScorePageMajor && slots <= 65535}; }
+  dim3 dims(int64_t rows, int64_t slots) const {
+    return page_major ? dim3(static_cast<unsigned>(rows), static_cast<unsigned>(slots))
+                      : dim3(static_cast<unsigned>(slots), static_cast<unsigned>(rows));
+  }
+  __device__ __forceinline__ int row() const { return page_major ? blockIdx.x : blockIdx.y; }
+  __device__ __forceinline__ int slot() const { return page_major ? blockIdx.y : blockIdx.x; }
+};
 constexpr bool kScoreEarlyPage = INDEXER_SCORE_EARLY_PAGE != 0;
 constexpr int kHeadPasses = INDEXER_SCORE_HEAD_PASSES;
 static_assert(kHeadPasses == 1 || kHeadPasses == 2 || kHeadPasses == 4, "INDEXER_SCORE_HEAD_PASSES divides the 4 m tiles");
@@ -1110,29 +1134,29 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
       cudaFreeAsync(scores, stream);
       return;
     }
-    const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
-                        static_cast<unsigned>(B));
+    const int64_t mma_slots = (max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES;
+    const int64_t wgmma_slots = (max_pages + INDEXER_WGMMA_PAGES - 1) / INDEXER_WGMMA_PAGES;
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
     const bool score_pdl = INDEXER_PDL && kScoreHist && !kHistInlineClear;
     if (INDEXER_SCORE_IMPL == 2 && afg::built_with_wgmma()) {
       constexpr auto kernel = score_wgmma::indexer_score_wgmma_kernel<INDEXER_WGMMA_PAGES>;
       if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<kernel>();
-      launch_err = afg::launch(score_pdl, kernel,
-                               dim3(static_cast<unsigned>((max_pages + INDEXER_WGMMA_PAGES - 1) / INDEXER_WGMMA_PAGES),
-                                    static_cast<unsigned>(B)),
+      const ScoreGrid grid = ScoreGrid::plan(wgmma_slots);
+      launch_err = afg::launch(score_pdl, kernel, grid.dims(B, wgmma_slots),
                                dim3(score_wgmma::kThreads), score_wgmma::dynamic_smem_bytes(INDEXER_WGMMA_PAGES), stream,
                                q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint8_t>(),
                                weights.ptr<const float>(), seq_lens.ptr<const int32_t>(),
                                block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages, scores,
-                               score_hist);
+                               score_hist, grid);
     } else {
       // The carveout for 8 resident CTAs; best effort (the default carveout still runs, at 6).
       if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>>();
-      launch_err = afg::launch(score_pdl, score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,
+      const ScoreGrid grid = ScoreGrid::plan(mma_slots);
+      launch_err = afg::launch(score_pdl, score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid.dims(B, mma_slots),
                                dim3(score_mma::kThreads), 0, stream, q_index_fp8.ptr<const uint8_t>(),
                                k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
                                seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-                               num_pages, scores, score_hist);
+                               num_pages, scores, score_hist, grid);
     }
 #else
     const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));

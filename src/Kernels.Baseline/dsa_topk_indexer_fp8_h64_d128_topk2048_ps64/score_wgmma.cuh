@@ -51,7 +51,8 @@ __device__ __forceinline__ void wait_for_page(int pending) {
 }
 #endif
 
-// grid (ceil(max_pages / kPages), B): the CTA of page slots kPages * blockIdx.x.. of row blockIdx.y.
+// grid: ceil(max_pages / kPages) page slots x B rows (ScoreGrid says which is x); the CTA of page
+// slots kPages * grid.slot().. of row grid.row().
 // With kPages > 1 (INDEXER_WGMMA_PAGES) the row's queries are loaded once for all the CTA's pages and
 // every page's copies are issued at once (one commit group each), so the pages share one chain of
 // round trips and each page multiplies as soon as its group has landed.
@@ -60,7 +61,7 @@ __global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
 indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                            const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                            const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
-                           float* __restrict__ scores, ScoreHist hist) {
+                           float* __restrict__ scores, ScoreHist hist, ScoreGrid grid) {
 #if INDEXER_WG_DEVICE
   static_assert(kPages >= 1 && kPages <= 4, "one commit group per page: wait_for_page knows 0-3 pending");
   extern __shared__ uint8_t dynamic_smem[];
@@ -68,7 +69,7 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   __shared__ float s_w[kHeads];
 
   allow_select_launch();
-  const int p0 = blockIdx.x * kPages, b = blockIdx.y;
+  const int p0 = grid.slot() * kPages, b = grid.row();
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
   // Slots below max_pages are in bounds whatever the length says, so their ids are asked for with it:
