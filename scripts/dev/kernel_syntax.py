@@ -25,7 +25,8 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BASELINES = ROOT / "src" / "Kernels.Baseline"
 STUBS = pathlib.Path(__file__).resolve().parent / "cuda-stubs"
-DECLARATION = re.compile(r"^\s*//\s*@(?:tunable|diagnostic)\s+([A-Za-z_]\w*)\s*:\s*([^()]+?)\s*(?:\(\s*default\s+[^)\s]+\s*\))?(?:\s+when\s+.*)?$")
+# The C# declaration parser's grammar (src/Tools/Build/Tunable*.cs): a condition is 'when NAME=V1|V2'.
+DECLARATION = re.compile(r"^\s*//\s*@(?:tunable|diagnostic)\s+([A-Za-z_]\w*)\s*:\s*([^()]+?)\s*(?:\(\s*default\s+[^)\s]+\s*\))?(?:\s+when\s+[A-Za-z_]\w*\s*=\s*[^\s|]+(?:\s*\|\s*[^\s|]+)*)?\s*$")
 LAUNCH = re.compile(r"<<<.*?>>>", re.S)
 PASSES = {
     "host": [],
@@ -40,10 +41,13 @@ def declared_values(folder):
     for path in sorted(folder.iterdir()):
         if path.suffix not in (".cu", ".cuh", ".h"):
             continue
-        for line in path.read_text().splitlines():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
             m = DECLARATION.match(line)
             if m:
                 found[m.group(1)] = [v.strip() for v in m.group(2).split(",") if v.strip()]
+            elif re.match(r"^\s*//\s*@(?:tunable|diagnostic)\b", line):
+                # The harness refuses the whole kernel over such a line: fail here, not on the GPU.
+                sys.exit(f"{path.name}:{number}: malformed declaration (expected '// @tunable NAME: v1, v2 (default v) [when NAME=V1|V2]'): {line.strip()}")
     return found
 
 

@@ -205,7 +205,7 @@
 #ifndef INDEXER_WGMMA_PAGES
 #define INDEXER_WGMMA_PAGES 1
 #endif
-// @tunable INDEXER_SCORE_PAGE_MAJOR: 0, 1 (default 0) when INDEXER_SCORE_IMPL>=1
+// @tunable INDEXER_SCORE_PAGE_MAJOR: 0, 1 (default 0) when INDEXER_SCORE_IMPL=1|2
 // 1: the fp8 score kernels' CTAs in page order (grid (rows, page slots), the row fastest) instead of
 // row order. Why (ncu, H200, session 14, 15 x 91 pages): only 561 of the 1365 CTAs have a page below
 // their row's length, but in row order the last rows' CTAs wait for slots (8 per SM, 1056) that the
