@@ -179,9 +179,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (call 5, H200): coherent ids -0.1..-0.3 us (the page ids were L2 hits after each row's
 # first CTA), 128/128; the prefetch -0..-0.2 us, 128/128. Pending: the score CTAs in page order
 # (INDEXER_SCORE_PAGE_MAJOR), alone and with the prefetch, in both builds.
+# Ran (call 7, H200): page order no faster (15 x 91 11.1 / 11.1, 30 x 91 15.4 -> 15.2 us; portable
+# 14.6 -> 14.9), with the prefetch 15.1; 128/128. Pending: the persistent wgmma score kernel
+# (INDEXER_WGMMA_PERSISTENT), and with the prefetch.
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_PAGE_MAJOR=1|INDEXER_SCORE_PAGE_MAJOR=1,INDEXER_CLEAR_PREFETCH=1"
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_PAGE_MAJOR=1||quick|--target portable"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_WGMMA_PERSISTENT=1|INDEXER_WGMMA_PERSISTENT=1,INDEXER_CLEAR_PREFETCH=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

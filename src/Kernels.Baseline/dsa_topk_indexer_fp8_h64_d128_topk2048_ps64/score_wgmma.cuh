@@ -15,8 +15,12 @@
 //   score(t) = sum_h relu(scale_t * (k_t . q_h)) * w_h     (the reference: relu(q_h . (k_t * scale_t)))
 // Loads: 16-byte cp.async of the page's 64 key rows and the row's 64 query rows into 128-byte
 // swizzled tiles (chunk c of row r at r * 128 + ((c ^ (r & 7)) << 4)); a page id outside the cache
-// reads as zeros, as in the other score kernels. The first page id is loaded with the row's length
-// (as INDEXER_SCORE_EARLY_PAGE does there).
+// reads as zeros, as in the other score kernels.
+// Two grids (INDEXER_WGMMA_PERSISTENT): a CTA per (row, page slot), which loads its row's length
+// and page id together and exits past the row's end; or persistent CTAs that first count every
+// row's scored pages from the lengths and then take only the pages that exist. Tried and removed
+// (session 14, H200, NOTES.md): 2 and 4 page slots per CTA, all copied at once (15 x 91 pages 11.0 ->
+// 11.5 / 13.4 us: the pages' epilogues run one after another in one warpgroup).
 #pragma once
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -30,8 +34,10 @@ namespace score_wgmma {
 constexpr int kThreads = 128;                      // one warpgroup
 constexpr int kTileBytes = kPageSize * kHeadDim;   // 64 rows of 128 fp8: the keys' tile, the queries' tile
 static_assert(kPageSize == 64 && kHeads == 64 && kHeadDim == 128, "one m64n64 product per k32 step, 128-byte rows");
-// The queries' tile and kPages key tiles, plus the slack that aligns them to the swizzle's 1024-byte atom.
-constexpr int dynamic_smem_bytes(int pages) { return (1 + pages) * kTileBytes + 1024; }
+// The queries' and the keys' tiles, plus the slack that aligns them to the swizzle's 1024-byte atom.
+constexpr int kDynamicSmem = 2 * kTileBytes + 1024;
+// Rows the persistent kernel's shared-memory row table holds (longer batches take the grid kernel).
+constexpr int kPersistentMaxRows = 1024;
 
 #if INDEXER_WG_DEVICE
 // Shared-memory byte offset of 16-byte chunk c of row r in a K-major tile with the 128-byte swizzle.
@@ -41,117 +47,168 @@ __device__ __forceinline__ uint32_t swizzled(int r, int c) {
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
 }
-// Waits until at most `pending` (0-3; a constant once the page loop is unrolled) of this thread's
-// commit groups are in flight.
-__device__ __forceinline__ void wait_for_page(int pending) {
-  if (pending <= 0) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-  else if (pending == 1) asm volatile("cp.async.wait_group 1;\n" ::: "memory");
-  else if (pending == 2) asm volatile("cp.async.wait_group 2;\n" ::: "memory");
-  else asm volatile("cp.async.wait_group 3;\n" ::: "memory");
+// The coherent load (load_before_barrier) unless INDEXER_DIAG_NC_SCORE_IDS asks for the old one.
+__device__ __forceinline__ int32_t load_id(const int32_t* at) {
+  return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at);
+}
+
+// Page slot p of row b (row length L > kTopK, p * 64 < L, its id `page`): copies, 4 wgmma, the
+// epilogue, the scores and their histogram counts. Every thread of the CTA calls it; it leaves the
+// shared tiles free for the next call.
+__device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
+                                           const float* __restrict__ weights, int b, int p, int L, int32_t page,
+                                           int max_pages, int64_t num_pages, float* __restrict__ scores,
+                                           const ScoreHist& hist, uint8_t* dynamic_smem, float* s_scale, float* s_w) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, tq = lane & 3;
+  if constexpr (kScoreHist) hist.begin(b, p);
+
+  const uint32_t keys = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;  // A: tokens x dims
+  const uint32_t queries = keys + kTileBytes;                            // B: heads x dims
+  const bool page_ok = page >= 0 && static_cast<int64_t>(page) < num_pages;
+  const uint8_t* pb = cache + static_cast<int64_t>(page_ok ? page : 0) * kPageBytes;
+  const uint8_t* qb = q_fp8 + static_cast<int64_t>(b) * kHeads * kHeadDim;
+#pragma unroll
+  for (int i = tid; i < kPageSize * (kHeadDim / 16); i += kThreads) {
+    const int r = i >> 3, c = i & 7;
+    cp_async16(keys + swizzled(r, c), pb + r * kHeadDim + c * 16, page_ok ? 16 : 0);
+    cp_async16(queries + swizzled(r, c), qb + r * kHeadDim + c * 16, 16);
+  }
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+  if (tid < kPageSize) s_scale[tid] = page_ok ? reinterpret_cast<const float*>(pb + kPageSize * kHeadDim)[tid] : 0.0f;
+  else s_w[tid - kPageSize] = weights[static_cast<int64_t>(b) * kHeads + tid - kPageSize];
+  asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+  afg::fence_proxy_async();
+  __syncthreads();
+
+  // acc = keys (64 tokens x 128) * queries^T (64 heads x 128), K = 128 in four k32 steps.
+  float acc[32];
+#pragma unroll
+  for (int i = 0; i < 32; ++i) acc[i] = 0.0f;
+  afg::wgmma_fence();
+#pragma unroll
+  for (int k = 0; k < kHeadDim / 32; ++k)
+    afg::wgmma_m64n64k32_e4m3(acc, afg::desc_sw128(keys + k * 32), afg::desc_sw128(queries + k * 32), k);
+  afg::wgmma_commit();
+  afg::wgmma_wait<0>();
+  afg::fence_fragment(acc);
+
+  // This lane: tokens t0 = 16 warp + g (acc[4n + c]) and t0 + 8 (acc[4n + 2 + c]), heads 8n + 2tq + c.
+  const int t0 = warp * 16 + g;
+  const float sc0 = s_scale[t0], sc1 = s_scale[t0 + 8];
+  float part0 = 0.0f, part1 = 0.0f;
+#pragma unroll
+  for (int n = 0; n < 8; ++n) {
+    const float2 w = *reinterpret_cast<const float2*>(s_w + 8 * n + 2 * tq);
+    part0 += fmaxf(sc0 * acc[4 * n + 0], 0.0f) * w.x + fmaxf(sc0 * acc[4 * n + 1], 0.0f) * w.y;
+    part1 += fmaxf(sc1 * acc[4 * n + 2], 0.0f) * w.x + fmaxf(sc1 * acc[4 * n + 3], 0.0f) * w.y;
+  }
+  // The other 48 heads of these tokens sit in the quad's other lanes.
+#pragma unroll
+  for (int off = 1; off < 4; off <<= 1) {
+    part0 += __shfl_xor_sync(0xffffffffu, part0, off);
+    part1 += __shfl_xor_sync(0xffffffffu, part1, off);
+  }
+  const int pos0 = p * kPageSize + t0, pos1 = pos0 + 8;
+  if constexpr (kScoreHist) {  // the tq == 0 lanes' two scores
+    hist.wait_cleared(b);
+    hist.count(b, tq == 0 && pos0 < L, part0, lane);
+    hist.count(b, tq == 0 && pos1 < L, part1, lane);
+  }
+  if (tq == 0) {
+    float* row = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
+    if (pos0 < L) row[pos0] = part0;
+    if (pos1 < L) row[pos1] = part1;
+  }
+  __syncthreads();  // every warp has read the tiles, scales and weights
 }
 #endif
 
-// grid: ceil(max_pages / kPages) page slots x B rows (ScoreGrid says which is x); the CTA of page
-// slots kPages * grid.slot().. of row grid.row().
-// With kPages > 1 (INDEXER_WGMMA_PAGES) the row's queries are loaded once for all the CTA's pages and
-// every page's copies are issued at once (one commit group each), so the pages share one chain of
-// round trips and each page multiplies as soon as its group has landed.
-template <int kPages>
+// grid: max_pages page slots x B rows (ScoreGrid says which is x); the CTA of page slot grid.slot()
+// of row grid.row().
 __global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
 indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                            const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                            const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
                            float* __restrict__ scores, ScoreHist hist, ScoreGrid grid) {
 #if INDEXER_WG_DEVICE
-  static_assert(kPages >= 1 && kPages <= 4, "one commit group per page: wait_for_page knows 0-3 pending");
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ float s_scale[kPages][kPageSize];
+  __shared__ float s_scale[kPageSize];
   __shared__ float s_w[kHeads];
-
   allow_select_launch();
-  const int p0 = grid.slot() * kPages, b = grid.row();
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int g = lane >> 2, tq = lane & 3;
-  // Slots below max_pages are in bounds whatever the length says, so their ids are asked for with it:
-  // one DRAM round trip for both. Coherent loads (load_before_barrier): non-coherent ones ptxas sank
-  // past the early exit below (ncu's SASS, session 14), a third dependent round trip per CTA.
-  const auto load_id = [](const int32_t* at) { return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at); };
-  const int32_t* bt_row = block_table + static_cast<int64_t>(b) * max_pages + p0;
-  int32_t page[kPages];
-#pragma unroll
-  for (int j = 0; j < kPages; ++j) page[j] = j == 0 || p0 + j < max_pages ? load_id(bt_row + j) : -1;
+  const int p = grid.slot(), b = grid.row();
+  // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
+  // (one DRAM round trip for both). Coherent loads: non-coherent ones ptxas sank past the early
+  // exit below (ncu's SASS, session 14), a third dependent round trip per CTA.
+  const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
   const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
-  if (L <= kTopK || p0 * kPageSize >= L) return;  // block-uniform
-  if constexpr (kScoreHist) hist.begin(b, p0);
-  const int row_pages = (L + kPageSize - 1) / kPageSize;
-  const int pages_here = row_pages - p0 < kPages ? row_pages - p0 : kPages;
+  if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
+  score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, dynamic_smem, s_scale, s_w);
+#endif
+}
 
-  const uint32_t queries = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;  // B: heads x dims
-  const auto keys = [&](int j) { return queries + (1 + j) * kTileBytes; };    // A: tokens x dims
-  const uint8_t* qb = q_fp8 + static_cast<int64_t>(b) * kHeads * kHeadDim;
+// INDEXER_WGMMA_PERSISTENT: gridDim.x CTAs (up to 8 per SM) for B <= kPersistentMaxRows rows. Each
+// CTA reads every row's length (one round trip), counts the rows' scored pages (rows of more than
+// kTopK tokens) into a prefix sum in shared memory, then takes items blockIdx.x, + gridDim.x, ...
+// of the rows' pages in row order: no CTA is spent on a slot past its row's end (804 of the 1365
+// CTAs at 15 x 91 pages in the grid kernel, each holding a slot for a DRAM round trip).
+__global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
+indexer_score_wgmma_persistent_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
+                                      const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
+                                      const int32_t* __restrict__ block_table, int B, int max_pages,
+                                      int64_t num_pages, float* __restrict__ scores, ScoreHist hist) {
+#if INDEXER_WG_DEVICE
+  extern __shared__ uint8_t dynamic_smem[];
+  __shared__ float s_scale[kPageSize];
+  __shared__ float s_w[kHeads];
+  __shared__ int s_first[kPersistentMaxRows + 1];  // row b's first item; s_first[B]: all items
+  __shared__ int s_len[kPersistentMaxRows];
+  __shared__ int s_warp_sum[kThreads / 32];
+  allow_select_launch();
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  // Rows [tid * kPer, (tid + 1) * kPer): lengths (all loads issued first), their scored pages.
+  constexpr int kPer = kPersistentMaxRows / kThreads;
+  int len[kPer];
 #pragma unroll
-  for (int j = 0; j < kPages; ++j) {
-    if (j < pages_here) {  // block-uniform; a page outside the cache lands as zeros
-      const bool page_ok = page[j] >= 0 && static_cast<int64_t>(page[j]) < num_pages;
-      const uint8_t* pb = cache + static_cast<int64_t>(page_ok ? page[j] : 0) * kPageBytes;
+  for (int j = 0; j < kPer; ++j) len[j] = tid * kPer + j < B ? load_id(seq_lens + tid * kPer + j) : 0;
+  int pages[kPer], mine = 0;
 #pragma unroll
-      for (int i = tid; i < kPageSize * (kHeadDim / 16); i += kThreads) {
-        const int r = i >> 3, c = i & 7;
-        cp_async16(keys(j) + swizzled(r, c), pb + r * kHeadDim + c * 16, page_ok ? 16 : 0);
-        if (j == 0) cp_async16(queries + swizzled(r, c), qb + r * kHeadDim + c * 16, 16);
-      }
-      if (tid < kPageSize) s_scale[j][tid] = page_ok ? reinterpret_cast<const float*>(pb + kPageSize * kHeadDim)[tid] : 0.0f;
-    }
-    asm volatile("cp.async.commit_group;\n" ::: "memory");  // group j (empty past the row's end)
+  for (int j = 0; j < kPer; ++j) {
+    len[j] = clamp_len(len[j], max_pages * kPageSize);
+    pages[j] = len[j] > kTopK ? (len[j] + kPageSize - 1) / kPageSize : 0;
+    mine += pages[j];
   }
-  if (tid >= kPageSize) s_w[tid - kPageSize] = weights[static_cast<int64_t>(b) * kHeads + tid - kPageSize];
-
+  int inclusive = mine;  // block-wide exclusive scan of the threads' page counts
 #pragma unroll
-  for (int j = 0; j < kPages; ++j) {
-    if (j >= pages_here) break;  // block-uniform
-    wait_for_page(kPages - 1 - j);
-    afg::fence_proxy_async();
-    __syncthreads();
-
-    // acc = keys (64 tokens x 128) * queries^T (64 heads x 128), K = 128 in four k32 steps.
-    float acc[32];
+  for (int off = 1; off < 32; off <<= 1) {
+    const int v = __shfl_up_sync(0xffffffffu, inclusive, off);
+    if (lane >= off) inclusive += v;
+  }
+  if (lane == 31) s_warp_sum[warp] = inclusive;
+  __syncthreads();
+  int first = inclusive - mine;
+  for (int w = 0; w < warp; ++w) first += s_warp_sum[w];
 #pragma unroll
-    for (int i = 0; i < 32; ++i) acc[i] = 0.0f;
-    afg::wgmma_fence();
-#pragma unroll
-    for (int k = 0; k < kHeadDim / 32; ++k)
-      afg::wgmma_m64n64k32_e4m3(acc, afg::desc_sw128(keys(j) + k * 32), afg::desc_sw128(queries + k * 32), k);
-    afg::wgmma_commit();
-    afg::wgmma_wait<0>();
-    afg::fence_fragment(acc);
-
-    // This lane: tokens t0 = 16 warp + g (acc[4n + c]) and t0 + 8 (acc[4n + 2 + c]), heads 8n + 2tq + c.
-    const int t0 = warp * 16 + g;
-    const float sc0 = s_scale[j][t0], sc1 = s_scale[j][t0 + 8];
-    float part0 = 0.0f, part1 = 0.0f;
-#pragma unroll
-    for (int n = 0; n < 8; ++n) {
-      const float2 w = *reinterpret_cast<const float2*>(s_w + 8 * n + 2 * tq);
-      part0 += fmaxf(sc0 * acc[4 * n + 0], 0.0f) * w.x + fmaxf(sc0 * acc[4 * n + 1], 0.0f) * w.y;
-      part1 += fmaxf(sc1 * acc[4 * n + 2], 0.0f) * w.x + fmaxf(sc1 * acc[4 * n + 3], 0.0f) * w.y;
+  for (int j = 0; j < kPer; ++j) {
+    if (tid * kPer + j < B) {
+      s_first[tid * kPer + j] = first;
+      s_len[tid * kPer + j] = len[j];
     }
-    // The other 48 heads of these tokens sit in the quad's other lanes.
-#pragma unroll
-    for (int off = 1; off < 4; off <<= 1) {
-      part0 += __shfl_xor_sync(0xffffffffu, part0, off);
-      part1 += __shfl_xor_sync(0xffffffffu, part1, off);
+    first += pages[j];
+  }
+  if (tid == kThreads - 1) s_first[B] = first;  // the last thread's end is every row's total
+  __syncthreads();
+  const int items = s_first[B];
+  for (int item = blockIdx.x; item < items; item += gridDim.x) {
+    int lo = 0, hi = B - 1;  // the last row whose first item is <= item (rows without pages share it)
+    while (lo < hi) {
+      const int mid = (lo + hi + 1) >> 1;
+      if (s_first[mid] <= item) lo = mid;
+      else hi = mid - 1;
     }
-    const int pos0 = (p0 + j) * kPageSize + t0, pos1 = pos0 + 8;
-    if constexpr (kScoreHist) {  // the tq == 0 lanes' two scores
-      if (j == 0) hist.wait_cleared(b);
-      hist.count(b, tq == 0 && pos0 < L, part0, lane);
-      hist.count(b, tq == 0 && pos1 < L, part1, lane);
-    }
-    if (tq == 0) {
-      float* row = scores + static_cast<int64_t>(b) * max_pages * kPageSize;
-      if (pos0 < L) row[pos0] = part0;
-      if (pos1 < L) row[pos1] = part1;
-    }
+    const int b = lo, p = item - s_first[b];
+    const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
+    score_page(q_fp8, cache, weights, b, p, s_len[b], page, max_pages, num_pages, scores, hist, dynamic_smem, s_scale, s_w);
   }
 #endif
 }
