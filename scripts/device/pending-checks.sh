@@ -182,8 +182,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (call 7, H200): page order no faster (15 x 91 11.1 / 11.1, 30 x 91 15.4 -> 15.2 us; portable
 # 14.6 -> 14.9), with the prefetch 15.1; 128/128. Pending: the persistent wgmma score kernel
 # (INDEXER_WGMMA_PERSISTENT), and with the prefetch.
+# Ran (call 8, H200): persistent CTAs slower (15 x 91 11.4 -> 12.5 us, its score kernel 7.1 us; the
+# select could not start before the score CTAs left the SMs), 128/128; removed. Pending: 2 and 4
+# warpgroups per CTA, each its own page (INDEXER_WGMMA_GROUPS), 4 also with the prefetch.
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_WGMMA_PERSISTENT=1|INDEXER_WGMMA_PERSISTENT=1,INDEXER_CLEAR_PREFETCH=1"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_WGMMA_GROUPS=4|INDEXER_WGMMA_GROUPS=2 INDEXER_WGMMA_GROUPS=4,INDEXER_CLEAR_PREFETCH=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

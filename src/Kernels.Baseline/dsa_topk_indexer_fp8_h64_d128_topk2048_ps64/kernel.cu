@@ -195,17 +195,16 @@
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
 #endif
-// @tunable INDEXER_WGMMA_PERSISTENT: 0, 1 (default 0) when INDEXER_SCORE_IMPL=2
-// 1: the wgmma score kernel as persistent CTAs (up to 8 per SM, batches of <= 1024 rows) that count
-// the rows' scored pages from their lengths and take only those (score_wgmma.cuh). Why (H200,
-// session 14): at 15 x 91 pages only 561 of the grid's 1365 CTAs have a page below their row's end,
-// the kernel takes ~5.3 us for ~2 DRAM round trips of chain, and neither dispatching the CTAs in
-// page order (INDEXER_SCORE_PAGE_MAJOR) nor prefetching the ids moved it: the past-the-end CTAs'
-// slot time (dispatch and a round trip each) is the suspect. The chain grows by one round trip
-// (lengths, then page id, then page). Prediction: the score kernel at 15 x 91 5.3 -> ~3.5 us, 30 x 91
-// 8.9 -> ~5.5 (1120 pages for 1056 CTAs: 64 take two).
-#ifndef INDEXER_WGMMA_PERSISTENT
-#define INDEXER_WGMMA_PERSISTENT 0
+// @tunable INDEXER_WGMMA_GROUPS: 1, 2, 4 (default 1) when INDEXER_SCORE_IMPL=2
+// Warpgroups per CTA of the wgmma score kernel, each scoring its own page slot (named barriers per
+// warpgroup). Why (H200, session 14): the kernel's time follows its CTA count, not its bytes: 1365
+// CTAs (15 x 91 pages, 561 of them working) 5.3 us, 2730 8.9 us, ~400 CTAs per us whatever their
+// work, and the select launches (it needs every score CTA started) 3.5 / 7.3 us in. Persistent CTAs
+// taking only the working pages (1056 CTAs, one more round trip each) were slower (7.1 us), and
+// page-order dispatch changed nothing, so the suspect is the CTAs' dispatch itself. Prediction: 4
+// groups (342 CTAs at 15 x 91) the score kernel 5.3 -> ~3 us if dispatch bounds it.
+#ifndef INDEXER_WGMMA_GROUPS
+#define INDEXER_WGMMA_GROUPS 1
 #endif
 // @tunable INDEXER_SCORE_PAGE_MAJOR: 0, 1 (default 0) when INDEXER_SCORE_IMPL=1|2
 // 1: the fp8 score kernels' CTAs in page order (grid (rows, page slots), the row fastest) instead of
@@ -1140,34 +1139,17 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
     const bool score_pdl = INDEXER_PDL && kScoreHist && !kHistInlineClear;
     if (INDEXER_SCORE_IMPL == 2 && afg::built_with_wgmma()) {
-      if (INDEXER_WGMMA_PERSISTENT && B <= score_wgmma::kPersistentMaxRows) {
-        constexpr auto kernel = score_wgmma::indexer_score_wgmma_persistent_kernel;
-        if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<kernel>();
-        // As many CTAs as are resident at once, none beyond the slots there are.
-        static int resident = 0;  // per process: one device's SMs times the CTAs per SM
-        if (resident == 0) {
-          int device = 0, sms = 0, per_sm = 0;
-          if (cudaGetDevice(&device) == cudaSuccess &&
-              cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess &&
-              cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, score_wgmma::kThreads, score_wgmma::kDynamicSmem) == cudaSuccess)
-            resident = sms * (per_sm > 0 ? per_sm : 1);
-        }
-        const int64_t ctas = std::min<int64_t>(B * max_pages, resident > 0 ? resident : 132);
-        launch_err = afg::launch(score_pdl, kernel, dim3(static_cast<unsigned>(ctas)), dim3(score_wgmma::kThreads),
-                                 score_wgmma::kDynamicSmem, stream, q_index_fp8.ptr<const uint8_t>(),
-                                 k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
-                                 seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(B),
-                                 static_cast<int>(max_pages), num_pages, scores, score_hist);
-      } else {
-        constexpr auto kernel = score_wgmma::indexer_score_wgmma_kernel;
-        if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<kernel>();
-        const ScoreGrid grid = ScoreGrid::plan(max_pages);
-        launch_err = afg::launch(score_pdl, kernel, grid.dims(B, max_pages), dim3(score_wgmma::kThreads),
-                                 score_wgmma::kDynamicSmem, stream, q_index_fp8.ptr<const uint8_t>(),
-                                 k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
-                                 seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-                                 num_pages, scores, score_hist, grid);
-      }
+      constexpr auto kernel = score_wgmma::indexer_score_wgmma_kernel;
+      if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<kernel>();
+      if constexpr (score_wgmma::kDynamicSmem > 48 * 1024) launch_err = afg::allow_dynamic_smem<kernel>(score_wgmma::kDynamicSmem);
+      const int64_t slot_groups = (max_pages + score_wgmma::kGroups - 1) / score_wgmma::kGroups;
+      const ScoreGrid grid = ScoreGrid::plan(slot_groups);
+      if (launch_err == cudaSuccess)
+        launch_err = afg::launch(score_pdl, kernel, grid.dims(B, slot_groups), dim3(score_wgmma::kThreads * score_wgmma::kGroups),
+                               score_wgmma::kDynamicSmem, stream, q_index_fp8.ptr<const uint8_t>(),
+                               k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
+                               seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
+                               num_pages, scores, score_hist, grid);
     } else {
       // The carveout for 8 resident CTAs; best effort (the default carveout still runs, at 6).
       if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>>();

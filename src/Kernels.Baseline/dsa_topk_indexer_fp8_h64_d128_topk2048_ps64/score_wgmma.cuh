@@ -16,11 +16,11 @@
 // Loads: 16-byte cp.async of the page's 64 key rows and the row's 64 query rows into 128-byte
 // swizzled tiles (chunk c of row r at r * 128 + ((c ^ (r & 7)) << 4)); a page id outside the cache
 // reads as zeros, as in the other score kernels.
-// Two grids (INDEXER_WGMMA_PERSISTENT): a CTA per (row, page slot), which loads its row's length
-// and page id together and exits past the row's end; or persistent CTAs that first count every
-// row's scored pages from the lengths and then take only the pages that exist. Tried and removed
-// (session 14, H200, NOTES.md): 2 and 4 page slots per CTA, all copied at once (15 x 91 pages 11.0 ->
-// 11.5 / 13.4 us: the pages' epilogues run one after another in one warpgroup).
+// Grid: a warpgroup per (row, page slot), INDEXER_WGMMA_GROUPS of them per CTA; each loads its row's
+// length and page id together and exits past the row's end. Tried and removed (session 14, H200,
+// NOTES.md): 2 and 4 page slots per warpgroup, all copied at once (15 x 91 pages 11.0 -> 11.5 /
+// 13.4 us: the pages' epilogues run one after another), and persistent CTAs taking only the pages
+// below their rows' ends (11.4 -> 12.5 us: one more round trip of chain, no fewer waits).
 #pragma once
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -34,10 +34,12 @@ namespace score_wgmma {
 constexpr int kThreads = 128;                      // one warpgroup
 constexpr int kTileBytes = kPageSize * kHeadDim;   // 64 rows of 128 fp8: the keys' tile, the queries' tile
 static_assert(kPageSize == 64 && kHeads == 64 && kHeadDim == 128, "one m64n64 product per k32 step, 128-byte rows");
-// The queries' and the keys' tiles, plus the slack that aligns them to the swizzle's 1024-byte atom.
-constexpr int kDynamicSmem = 2 * kTileBytes + 1024;
-// Rows the persistent kernel's shared-memory row table holds (longer batches take the grid kernel).
-constexpr int kPersistentMaxRows = 1024;
+constexpr int kGroups = INDEXER_WGMMA_GROUPS;      // warpgroups per CTA, each its own page slot
+static_assert(kGroups == 1 || kGroups == 2 || kGroups == 4, "INDEXER_WGMMA_GROUPS: 1, 2 or 4");
+static_assert(kGroups == 1 || !kHistInlineClear, "the inline clearing synchronizes the whole CTA");
+// Each warpgroup's queries' and keys' tiles, plus the slack that aligns them to the swizzle's
+// 1024-byte atom.
+constexpr int kDynamicSmem = kGroups * 2 * kTileBytes + 1024;
 
 #if INDEXER_WG_DEVICE
 // Shared-memory byte offset of 16-byte chunk c of row r in a K-major tile with the 128-byte swizzle.
@@ -52,19 +54,28 @@ __device__ __forceinline__ int32_t load_id(const int32_t* at) {
   return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at);
 }
 
-// Page slot p of row b (row length L > kTopK, p * 64 < L, its id `page`): copies, 4 wgmma, the
-// epilogue, the scores and their histogram counts. Every thread of the CTA calls it; it leaves the
-// shared tiles free for the next call.
+// This warpgroup's barrier: the whole CTA's with one warpgroup, else named barrier 1 + group.
+__device__ __forceinline__ void sync_group(int group) {
+  if constexpr (kGroups == 1) {
+    __syncthreads();
+  } else {
+    asm volatile("bar.sync %0, %1;\n" ::"r"(1 + group), "n"(kThreads) : "memory");
+  }
+}
+
+// Page slot p of row b (row length L > kTopK, p * 64 < L, its id `page`) by warpgroup `group` of
+// the CTA: copies, 4 wgmma, the epilogue, the scores and their histogram counts. Every thread of
+// the warpgroup calls it; `tiles` is the warpgroup's 1024-byte aligned pair of tiles.
 __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                                            const float* __restrict__ weights, int b, int p, int L, int32_t page,
                                            int max_pages, int64_t num_pages, float* __restrict__ scores,
-                                           const ScoreHist& hist, uint8_t* dynamic_smem, float* s_scale, float* s_w) {
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+                                           const ScoreHist& hist, int group, uint32_t tiles, float* s_scale, float* s_w) {
+  const int tid = threadIdx.x & (kThreads - 1), lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
   if constexpr (kScoreHist) hist.begin(b, p);
 
-  const uint32_t keys = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;  // A: tokens x dims
-  const uint32_t queries = keys + kTileBytes;                            // B: heads x dims
+  const uint32_t keys = tiles;                 // A: tokens x dims
+  const uint32_t queries = tiles + kTileBytes;  // B: heads x dims
   const bool page_ok = page >= 0 && static_cast<int64_t>(page) < num_pages;
   const uint8_t* pb = cache + static_cast<int64_t>(page_ok ? page : 0) * kPageBytes;
   const uint8_t* qb = q_fp8 + static_cast<int64_t>(b) * kHeads * kHeadDim;
@@ -79,7 +90,7 @@ __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, co
   else s_w[tid - kPageSize] = weights[static_cast<int64_t>(b) * kHeads + tid - kPageSize];
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
   afg::fence_proxy_async();
-  __syncthreads();
+  sync_group(group);
 
   // acc = keys (64 tokens x 128) * queries^T (64 heads x 128), K = 128 in four k32 steps.
   float acc[32];
@@ -120,96 +131,34 @@ __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, co
     if (pos0 < L) row[pos0] = part0;
     if (pos1 < L) row[pos1] = part1;
   }
-  __syncthreads();  // every warp has read the tiles, scales and weights
+  sync_group(group);  // every warp has read the tiles, scales and weights
 }
 #endif
 
-// grid: max_pages page slots x B rows (ScoreGrid says which is x); the CTA of page slot grid.slot()
-// of row grid.row().
-__global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
+// grid: ceil(max_pages / kGroups) slot groups x B rows (ScoreGrid says which is x); warpgroup w of
+// the CTA takes page slot kGroups * grid.slot() + w of row grid.row() (INDEXER_WGMMA_GROUPS: fewer,
+// larger CTAs for the same pages, each page still on its own warpgroup).
+constexpr int kMinCtas = INDEXER_SCORE_MIN_BLOCKS / kGroups > 0 ? INDEXER_SCORE_MIN_BLOCKS / kGroups : 1;  // per SM
+__global__ void __launch_bounds__(kThreads * kGroups, kMinCtas)
 indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                            const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                            const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
                            float* __restrict__ scores, ScoreHist hist, ScoreGrid grid) {
 #if INDEXER_WG_DEVICE
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ float s_scale[kPageSize];
-  __shared__ float s_w[kHeads];
+  __shared__ float s_scale[kGroups][kPageSize];
+  __shared__ float s_w[kGroups][kHeads];
   allow_select_launch();
-  const int p = grid.slot(), b = grid.row();
+  const int group = kGroups == 1 ? 0 : static_cast<int>(threadIdx.x) / kThreads;
+  const int p = grid.slot() * kGroups + group, b = grid.row();
   // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
   // (one DRAM round trip for both). Coherent loads: non-coherent ones ptxas sank past the early
   // exit below (ncu's SASS, session 14), a third dependent round trip per CTA.
-  const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
+  const int32_t page = p < max_pages ? load_id(block_table + static_cast<int64_t>(b) * max_pages + p) : -1;
   const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
-  if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
-  score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, dynamic_smem, s_scale, s_w);
-#endif
-}
-
-// INDEXER_WGMMA_PERSISTENT: gridDim.x CTAs (up to 8 per SM) for B <= kPersistentMaxRows rows. Each
-// CTA reads every row's length (one round trip), counts the rows' scored pages (rows of more than
-// kTopK tokens) into a prefix sum in shared memory, then takes items blockIdx.x, + gridDim.x, ...
-// of the rows' pages in row order: no CTA is spent on a slot past its row's end (804 of the 1365
-// CTAs at 15 x 91 pages in the grid kernel, each holding a slot for a DRAM round trip).
-__global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
-indexer_score_wgmma_persistent_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
-                                      const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
-                                      const int32_t* __restrict__ block_table, int B, int max_pages,
-                                      int64_t num_pages, float* __restrict__ scores, ScoreHist hist) {
-#if INDEXER_WG_DEVICE
-  extern __shared__ uint8_t dynamic_smem[];
-  __shared__ float s_scale[kPageSize];
-  __shared__ float s_w[kHeads];
-  __shared__ int s_first[kPersistentMaxRows + 1];  // row b's first item; s_first[B]: all items
-  __shared__ int s_len[kPersistentMaxRows];
-  __shared__ int s_warp_sum[kThreads / 32];
-  allow_select_launch();
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  // Rows [tid * kPer, (tid + 1) * kPer): lengths (all loads issued first), their scored pages.
-  constexpr int kPer = kPersistentMaxRows / kThreads;
-  int len[kPer];
-#pragma unroll
-  for (int j = 0; j < kPer; ++j) len[j] = tid * kPer + j < B ? load_id(seq_lens + tid * kPer + j) : 0;
-  int pages[kPer], mine = 0;
-#pragma unroll
-  for (int j = 0; j < kPer; ++j) {
-    len[j] = clamp_len(len[j], max_pages * kPageSize);
-    pages[j] = len[j] > kTopK ? (len[j] + kPageSize - 1) / kPageSize : 0;
-    mine += pages[j];
-  }
-  int inclusive = mine;  // block-wide exclusive scan of the threads' page counts
-#pragma unroll
-  for (int off = 1; off < 32; off <<= 1) {
-    const int v = __shfl_up_sync(0xffffffffu, inclusive, off);
-    if (lane >= off) inclusive += v;
-  }
-  if (lane == 31) s_warp_sum[warp] = inclusive;
-  __syncthreads();
-  int first = inclusive - mine;
-  for (int w = 0; w < warp; ++w) first += s_warp_sum[w];
-#pragma unroll
-  for (int j = 0; j < kPer; ++j) {
-    if (tid * kPer + j < B) {
-      s_first[tid * kPer + j] = first;
-      s_len[tid * kPer + j] = len[j];
-    }
-    first += pages[j];
-  }
-  if (tid == kThreads - 1) s_first[B] = first;  // the last thread's end is every row's total
-  __syncthreads();
-  const int items = s_first[B];
-  for (int item = blockIdx.x; item < items; item += gridDim.x) {
-    int lo = 0, hi = B - 1;  // the last row whose first item is <= item (rows without pages share it)
-    while (lo < hi) {
-      const int mid = (lo + hi + 1) >> 1;
-      if (s_first[mid] <= item) lo = mid;
-      else hi = mid - 1;
-    }
-    const int b = lo, p = item - s_first[b];
-    const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
-    score_page(q_fp8, cache, weights, b, p, s_len[b], page, max_pages, num_pages, scores, hist, dynamic_smem, s_scale, s_w);
-  }
+  if (L <= kTopK || p * kPageSize >= L) return;  // warpgroup-uniform (block-uniform with one group)
+  const uint32_t tiles = ((afg::smem_addr(dynamic_smem) + 1023u) & ~1023u) + group * 2 * kTileBytes;
+  score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, group, tiles, s_scale[group], s_w[group]);
 #endif
 }
 
