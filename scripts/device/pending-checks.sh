@@ -185,8 +185,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (call 8, H200): persistent CTAs slower (15 x 91 11.4 -> 12.5 us, its score kernel 7.1 us; the
 # select could not start before the score CTAs left the SMs), 128/128; removed. Pending: 2 and 4
 # warpgroups per CTA, each its own page (INDEXER_WGMMA_GROUPS), 4 also with the prefetch.
+# Ran (call 9, H200): 2 and 4 warpgroups per CTA slower (15 x 91 10.9 -> 11.7 / 11.8 us); removed
+# with page order, the prefetch a default (-0.1..-0.3 us in four sweeps). Pending: the portable
+# build's final default on every workload (the row with the non-coherent ids beside it).
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_WGMMA_GROUPS=4|INDEXER_WGMMA_GROUPS=2 INDEXER_WGMMA_GROUPS=4,INDEXER_CLEAR_PREFETCH=1"
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_NC_SCORE_IDS=1||full-default|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -195,33 +195,14 @@
 #ifndef INDEXER_SCORE_PAGES
 #define INDEXER_SCORE_PAGES 1
 #endif
-// @tunable INDEXER_WGMMA_GROUPS: 1, 2, 4 (default 1) when INDEXER_SCORE_IMPL=2
-// Warpgroups per CTA of the wgmma score kernel, each scoring its own page slot (named barriers per
-// warpgroup). Why (H200, session 14): the kernel's time follows its CTA count, not its bytes: 1365
-// CTAs (15 x 91 pages, 561 of them working) 5.3 us, 2730 8.9 us, ~400 CTAs per us whatever their
-// work, and the select launches (it needs every score CTA started) 3.5 / 7.3 us in. Persistent CTAs
-// taking only the working pages (1056 CTAs, one more round trip each) were slower (7.1 us), and
-// page-order dispatch changed nothing, so the suspect is the CTAs' dispatch itself. Prediction: 4
-// groups (342 CTAs at 15 x 91) the score kernel 5.3 -> ~3 us if dispatch bounds it.
-#ifndef INDEXER_WGMMA_GROUPS
-#define INDEXER_WGMMA_GROUPS 1
-#endif
-// @tunable INDEXER_SCORE_PAGE_MAJOR: 0, 1 (default 0) when INDEXER_SCORE_IMPL=1|2
-// 1: the fp8 score kernels' CTAs in page order (grid (rows, page slots), the row fastest) instead of
-// row order. Why (ncu, H200, session 14, 15 x 91 pages): only 561 of the 1365 CTAs have a page below
-// their row's length, but in row order the last rows' CTAs wait for slots (8 per SM, 1056) that the
-// earlier rows' past-the-end CTAs hold for a DRAM round trip, so the working CTAs run in two waves.
-// In page order every working CTA is dispatched first. Prediction: the score kernel at 15 x 91 5.2 ->
-// ~4 us, the call -1 us; rows of 33-45 pages (fewer slots than 1056) unchanged.
-#ifndef INDEXER_SCORE_PAGE_MAJOR
-#define INDEXER_SCORE_PAGE_MAJOR 0
-#endif
-// @tunable INDEXER_CLEAR_PREFETCH: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
+// @tunable INDEXER_CLEAR_PREFETCH: 0, 1 (default 1) when INDEXER_SCORE_HIST=1
 // 1: the histogram's clearing kernel (the call's first, t = 0) asks L2 for each row's length and
 // block-table row, so the score CTAs' first two loads (launched ~0.8 us later) hit L2 instead of
-// DRAM. Prediction (H200, 15 x 91 pages): the score kernel -0.2..-0.4 us.
+// DRAM. Prediction (H200, 15 x 91 pages): the score kernel -0.2..-0.4 us. Measured (H200, session 14,
+// in four sweeps beside other settings): -0.1..-0.3 us per scoring call, never slower; 128/128
+// (call 5). Default since.
 #ifndef INDEXER_CLEAR_PREFETCH
-#define INDEXER_CLEAR_PREFETCH 0
+#define INDEXER_CLEAR_PREFETCH 1
 #endif
 // @diagnostic INDEXER_DIAG_NC_SCORE_IDS: 0, 1 (default 0)
 // 1: the fp8 score kernels load the row's length and the first page id non-coherently (load_now),
@@ -369,7 +350,6 @@ __device__ __forceinline__ uint32_t float_key(float f) {
 // (score CTA p counting into copy p % 4) slower: 15 x 91 pages 15.9 -> 16.7 us (H200, call 2).
 // The compact select's own path: with INDEXER_SELECT_COMPACT=0 or INDEXER_SELECT_BINNED=1 the
 // histogram is off (those selects build their own), so every declared setting builds.
-constexpr bool kScorePageMajor = INDEXER_SCORE_PAGE_MAJOR != 0;
 constexpr bool kScoreHist = INDEXER_SCORE_HIST != 0 && INDEXER_SELECT_COMPACT != 0 && INDEXER_SELECT_BINNED == 0;
 constexpr int kHistBins = 1 << INDEXER_HIST_BITS;
 constexpr int kHistShift = 32 - INDEXER_HIST_BITS;  // a key's bin is its top INDEXER_HIST_BITS bits
@@ -520,19 +500,6 @@ indexer_score_kernel(const uint8_t* __restrict__ q_fp8, const uint32_t* __restri
 }
 
 #if INDEXER_SCORE_IMPL >= 1
-// The fp8 score kernels' grid (INDEXER_SCORE_PAGE_MAJOR): (rows, page slots), the row fastest, so
-// CTAs are dispatched in page order and the slots past the rows' ends (which exit after one load)
-// come last; else (page slots, rows). page_major is the launch's choice: gridDim.y tops out at 65535.
-struct ScoreGrid {
-  bool page_major;
-  static ScoreGrid plan(int64_t slots) { return {kScorePageMajor && slots <= 65535}; }
-  dim3 dims(int64_t rows, int64_t slots) const {
-    return page_major ? dim3(static_cast<unsigned>(rows), static_cast<unsigned>(slots))
-                      : dim3(static_cast<unsigned>(slots), static_cast<unsigned>(rows));
-  }
-  __device__ __forceinline__ int row() const { return page_major ? blockIdx.x : blockIdx.y; }
-  __device__ __forceinline__ int slot() const { return page_major ? blockIdx.y : blockIdx.x; }
-};
 constexpr bool kScoreEarlyPage = INDEXER_SCORE_EARLY_PAGE != 0;
 constexpr int kHeadPasses = INDEXER_SCORE_HEAD_PASSES;
 static_assert(kHeadPasses == 1 || kHeadPasses == 2 || kHeadPasses == 4, "INDEXER_SCORE_HEAD_PASSES divides the 4 m tiles");
@@ -1135,30 +1102,27 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
       cudaFreeAsync(scores, stream);
       return;
     }
-    const int64_t mma_slots = (max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES;
+    const dim3 grid_mma(static_cast<unsigned>((max_pages + INDEXER_SCORE_PAGES - 1) / INDEXER_SCORE_PAGES),
+                        static_cast<unsigned>(B));
     // A programmatic dependent of the histogram's clearing (INDEXER_SCORE_HIST with INDEXER_PDL).
     const bool score_pdl = INDEXER_PDL && kScoreHist && !kHistInlineClear;
     if (INDEXER_SCORE_IMPL == 2 && afg::built_with_wgmma()) {
       constexpr auto kernel = score_wgmma::indexer_score_wgmma_kernel;
       if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<kernel>();
-      if constexpr (score_wgmma::kDynamicSmem > 48 * 1024) launch_err = afg::allow_dynamic_smem<kernel>(score_wgmma::kDynamicSmem);
-      const int64_t slot_groups = (max_pages + score_wgmma::kGroups - 1) / score_wgmma::kGroups;
-      const ScoreGrid grid = ScoreGrid::plan(slot_groups);
-      if (launch_err == cudaSuccess)
-        launch_err = afg::launch(score_pdl, kernel, grid.dims(B, slot_groups), dim3(score_wgmma::kThreads * score_wgmma::kGroups),
-                               score_wgmma::kDynamicSmem, stream, q_index_fp8.ptr<const uint8_t>(),
-                               k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
-                               seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-                               num_pages, scores, score_hist, grid);
+      launch_err = afg::launch(score_pdl, kernel, dim3(static_cast<unsigned>(max_pages), static_cast<unsigned>(B)),
+                               dim3(score_wgmma::kThreads), score_wgmma::kDynamicSmem, stream,
+                               q_index_fp8.ptr<const uint8_t>(), k_index_cache_fp8.ptr<const uint8_t>(),
+                               weights.ptr<const float>(), seq_lens.ptr<const int32_t>(),
+                               block_table.ptr<const int32_t>(), static_cast<int>(max_pages), num_pages, scores,
+                               score_hist);
     } else {
       // The carveout for 8 resident CTAs; best effort (the default carveout still runs, at 6).
       if constexpr (INDEXER_SCORE_MIN_BLOCKS > 1) afg::prefer_max_shared_carveout<score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>>();
-      const ScoreGrid grid = ScoreGrid::plan(mma_slots);
-      launch_err = afg::launch(score_pdl, score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid.dims(B, mma_slots),
+      launch_err = afg::launch(score_pdl, score_mma::indexer_score_mma_kernel<INDEXER_SCORE_PAGES>, grid_mma,
                                dim3(score_mma::kThreads), 0, stream, q_index_fp8.ptr<const uint8_t>(),
                                k_index_cache_fp8.ptr<const uint8_t>(), weights.ptr<const float>(),
                                seq_lens.ptr<const int32_t>(), block_table.ptr<const int32_t>(), static_cast<int>(max_pages),
-                               num_pages, scores, score_hist, grid);
+                               num_pages, scores, score_hist);
     }
 #else
     const dim3 grid(static_cast<unsigned>(max_pages), static_cast<unsigned>(B));

@@ -24,14 +24,14 @@ using afg::mma_e4m3;
 using afg::smem_addr;
 
 // kPages consecutive page slots of one row per CTA: the row's queries and weights are loaded once,
-// the next page's keys land (cp.async, two buffers) while this page multiplies. grid: ceil(max_pages /
-// kPages) page slots x B rows (ScoreGrid says which is x).
+// the next page's keys land (cp.async, two buffers) while this page multiplies. grid
+// (ceil(max_pages / kPages), B).
 template <int kPages>
 __global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
 indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                          const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                          const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
-                         float* __restrict__ scores, ScoreHist hist, ScoreGrid grid) {
+                         float* __restrict__ scores, ScoreHist hist) {
   constexpr int kBuffers = kPages > 1 ? 2 : 1;
   __shared__ __align__(16) uint8_t s_q[kHeads * kLd];
   __shared__ __align__(16) uint8_t s_kb[kBuffers][kPageSize * kLd];
@@ -39,8 +39,8 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
   __shared__ float s_w[kHeads];
 
   allow_select_launch();
-  const int p0 = grid.slot() * kPages;  // first page slot of this CTA in the block table row
-  const int b = grid.row();
+  const int p0 = blockIdx.x * kPages;  // first page slot of this CTA in the block table row
+  const int b = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
   // The first page's id is asked for with the row's length, not after it (INDEXER_SCORE_EARLY_PAGE):

@@ -16,11 +16,12 @@
 // Loads: 16-byte cp.async of the page's 64 key rows and the row's 64 query rows into 128-byte
 // swizzled tiles (chunk c of row r at r * 128 + ((c ^ (r & 7)) << 4)); a page id outside the cache
 // reads as zeros, as in the other score kernels.
-// Grid: a warpgroup per (row, page slot), INDEXER_WGMMA_GROUPS of them per CTA; each loads its row's
-// length and page id together and exits past the row's end. Tried and removed (session 14, H200,
-// NOTES.md): 2 and 4 page slots per warpgroup, all copied at once (15 x 91 pages 11.0 -> 11.5 /
-// 13.4 us: the pages' epilogues run one after another), and persistent CTAs taking only the pages
-// below their rows' ends (11.4 -> 12.5 us: one more round trip of chain, no fewer waits).
+// Grid: a CTA (one warpgroup) per (page slot, row), which loads its row's length and page id
+// together and exits past the row's end. Tried and removed (session 14, H200, NOTES.md has the
+// numbers): 2 and 4 page slots per CTA (the pages' epilogues run one after another), persistent
+// CTAs taking only the pages below their rows' ends (one more round trip of chain), 2 and 4
+// warpgroups per CTA each with its own page (fewer CTAs), and CTAs dispatched in page order: none
+// faster at 15 x 91 pages, where the kernel takes ~5.4 us for 561 working CTAs.
 #pragma once
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -34,12 +35,8 @@ namespace score_wgmma {
 constexpr int kThreads = 128;                      // one warpgroup
 constexpr int kTileBytes = kPageSize * kHeadDim;   // 64 rows of 128 fp8: the keys' tile, the queries' tile
 static_assert(kPageSize == 64 && kHeads == 64 && kHeadDim == 128, "one m64n64 product per k32 step, 128-byte rows");
-constexpr int kGroups = INDEXER_WGMMA_GROUPS;      // warpgroups per CTA, each its own page slot
-static_assert(kGroups == 1 || kGroups == 2 || kGroups == 4, "INDEXER_WGMMA_GROUPS: 1, 2 or 4");
-static_assert(kGroups == 1 || !kHistInlineClear, "the inline clearing synchronizes the whole CTA");
-// Each warpgroup's queries' and keys' tiles, plus the slack that aligns them to the swizzle's
-// 1024-byte atom.
-constexpr int kDynamicSmem = kGroups * 2 * kTileBytes + 1024;
+// The queries' and the keys' tiles, plus the slack that aligns them to the swizzle's 1024-byte atom.
+constexpr int kDynamicSmem = 2 * kTileBytes + 1024;
 
 #if INDEXER_WG_DEVICE
 // Shared-memory byte offset of 16-byte chunk c of row r in a K-major tile with the 128-byte swizzle.
@@ -54,23 +51,14 @@ __device__ __forceinline__ int32_t load_id(const int32_t* at) {
   return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at);
 }
 
-// This warpgroup's barrier: the whole CTA's with one warpgroup, else named barrier 1 + group.
-__device__ __forceinline__ void sync_group(int group) {
-  if constexpr (kGroups == 1) {
-    __syncthreads();
-  } else {
-    asm volatile("bar.sync %0, %1;\n" ::"r"(1 + group), "n"(kThreads) : "memory");
-  }
-}
-
-// Page slot p of row b (row length L > kTopK, p * 64 < L, its id `page`) by warpgroup `group` of
-// the CTA: copies, 4 wgmma, the epilogue, the scores and their histogram counts. Every thread of
-// the warpgroup calls it; `tiles` is the warpgroup's 1024-byte aligned pair of tiles.
+// Page slot p of row b (row length L > kTopK, p * 64 < L, its id `page`): copies, 4 wgmma, the
+// epilogue, the scores and their histogram counts. Every thread of the CTA calls it; `tiles` is the
+// 1024-byte aligned pair of tiles.
 __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                                            const float* __restrict__ weights, int b, int p, int L, int32_t page,
                                            int max_pages, int64_t num_pages, float* __restrict__ scores,
-                                           const ScoreHist& hist, int group, uint32_t tiles, float* s_scale, float* s_w) {
-  const int tid = threadIdx.x & (kThreads - 1), lane = tid & 31, warp = tid >> 5;
+                                           const ScoreHist& hist, uint32_t tiles, float* s_scale, float* s_w) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, tq = lane & 3;
   if constexpr (kScoreHist) hist.begin(b, p);
 
@@ -90,7 +78,7 @@ __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, co
   else s_w[tid - kPageSize] = weights[static_cast<int64_t>(b) * kHeads + tid - kPageSize];
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
   afg::fence_proxy_async();
-  sync_group(group);
+  __syncthreads();
 
   // acc = keys (64 tokens x 128) * queries^T (64 heads x 128), K = 128 in four k32 steps.
   float acc[32];
@@ -131,34 +119,30 @@ __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, co
     if (pos0 < L) row[pos0] = part0;
     if (pos1 < L) row[pos1] = part1;
   }
-  sync_group(group);  // every warp has read the tiles, scales and weights
+  __syncthreads();  // every warp has read the tiles, scales and weights
 }
 #endif
 
-// grid: ceil(max_pages / kGroups) slot groups x B rows (ScoreGrid says which is x); warpgroup w of
-// the CTA takes page slot kGroups * grid.slot() + w of row grid.row() (INDEXER_WGMMA_GROUPS: fewer,
-// larger CTAs for the same pages, each page still on its own warpgroup).
-constexpr int kMinCtas = INDEXER_SCORE_MIN_BLOCKS / kGroups > 0 ? INDEXER_SCORE_MIN_BLOCKS / kGroups : 1;  // per SM
-__global__ void __launch_bounds__(kThreads * kGroups, kMinCtas)
+// grid (max_pages, B): the CTA of page slot blockIdx.x of row blockIdx.y.
+__global__ void __launch_bounds__(kThreads, INDEXER_SCORE_MIN_BLOCKS)
 indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __restrict__ cache,
                            const float* __restrict__ weights, const int32_t* __restrict__ seq_lens,
                            const int32_t* __restrict__ block_table, int max_pages, int64_t num_pages,
-                           float* __restrict__ scores, ScoreHist hist, ScoreGrid grid) {
+                           float* __restrict__ scores, ScoreHist hist) {
 #if INDEXER_WG_DEVICE
   extern __shared__ uint8_t dynamic_smem[];
-  __shared__ float s_scale[kGroups][kPageSize];
-  __shared__ float s_w[kGroups][kHeads];
+  __shared__ float s_scale[kPageSize];
+  __shared__ float s_w[kHeads];
   allow_select_launch();
-  const int group = kGroups == 1 ? 0 : static_cast<int>(threadIdx.x) / kThreads;
-  const int p = grid.slot() * kGroups + group, b = grid.row();
+  const int p = blockIdx.x, b = blockIdx.y;
   // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
-  // (one DRAM round trip for both). Coherent loads: non-coherent ones ptxas sank past the early
-  // exit below (ncu's SASS, session 14), a third dependent round trip per CTA.
-  const int32_t page = p < max_pages ? load_id(block_table + static_cast<int64_t>(b) * max_pages + p) : -1;
+  // (one round trip for both). Coherent loads: non-coherent ones ptxas sank past the early exit
+  // below (ncu's SASS, session 14), a third dependent round trip per CTA.
+  const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
   const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
-  if (L <= kTopK || p * kPageSize >= L) return;  // warpgroup-uniform (block-uniform with one group)
-  const uint32_t tiles = ((afg::smem_addr(dynamic_smem) + 1023u) & ~1023u) + group * 2 * kTileBytes;
-  score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, group, tiles, s_scale[group], s_w[group]);
+  if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
+  const uint32_t tiles = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;
+  score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, tiles, s_scale, s_w);
 #endif
 }
 
