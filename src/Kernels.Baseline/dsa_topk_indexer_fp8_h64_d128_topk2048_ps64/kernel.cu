@@ -35,8 +35,8 @@
 // 32 pages 4.1 us, 91 pages 89 us; 2026-11-26 with fp8 mma scores: pass-through 1.4-1.7 us,
 // 34-45 pages (B 4-8) 18-27 us, 91 pages 37 us (per-thread atomics in the select); session 13
 // (results/gpu/2026-11-26-s13, every workload): H200 1.3 / 9.9 / 18.1 us band means at <= 32 /
-// 33-45 / 82-91 pages, H100 1.5 / 10.3 / 19.0; session 14 the wgmma score kernel (sm_90a): H200
-// 15 x 91 pages 14.8 -> 11.3 us.
+// 33-45 / 82-91 pages, H100 1.5 / 10.3 / 19.0; session 14 (the wgmma score kernel, sm_90a): H200
+// 1.3 / 8.1 / 13.7, H100 1.5 / 8.5 / 14.6.
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
