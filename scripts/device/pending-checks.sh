@@ -188,8 +188,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (call 9, H200): 2 and 4 warpgroups per CTA slower (15 x 91 10.9 -> 11.7 / 11.8 us); removed
 # with page order, the prefetch a default (-0.1..-0.3 us in four sweeps). Pending: the portable
 # build's final default on every workload (the row with the non-coherent ids beside it).
+# Ran (calls 11-12): the portable indexer 128/128 (H200), its quick rows on the H100 too.
+# Pending: the MoE's wide routing ranking each kept expert among the kept groups only, two threads
+# per expert (MOE_ROUTING_SPLIT_RANK; ncu, H100 call 13: the 256-key walk and the barrier after it).
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_DIAG_NC_SCORE_IDS=1||full-default|--target portable"
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e|MOE_ROUTING_SPLIT_RANK=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
