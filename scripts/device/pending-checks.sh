@@ -191,8 +191,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (calls 11-12): the portable indexer 128/128 (H200), its quick rows on the H100 too.
 # Pending: the MoE's wide routing ranking each kept expert among the kept groups only, two threads
 # per expert (MOE_ROUTING_SPLIT_RANK; ncu, H100 call 13: the 256-key walk and the barrier after it).
+# Ran (call 14, H100): T=1 12.3 -> 11.1 us, 19/19: the only path since (switch removed).
 checks=(
-  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e|MOE_ROUTING_SPLIT_RANK=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -187,19 +187,6 @@
 #ifndef MOE_COMPACT_ALL_SLOTS
 #define MOE_COMPACT_ALL_SLOTS 1
 #endif
-// @tunable MOE_ROUTING_SPLIT_RANK: 0, 1 (default 0)
-// 1: the wide routing kernel ranks each kept expert among the 4 kept groups' 128 keys only, two
-// threads per kept expert (64 keys each, four independent counts), instead of its own thread
-// walking all 256 keys (the non-kept ones -inf) while the 4 non-kept warps wait at the barrier.
-// Why (ncu source view, H100, session 14, T=1): that walk is ~1700 dependent instructions per kept
-// warp (each conditional increment feeds the next) and the barrier after it holds 27% of the
-// kernel's stall samples; the kernel is 4.9 us of an 11.8 us call, on the critical path (GEMM1 waits
-// for it). Prediction: the walk ~1 us -> ~0.15 us, T=1 and T=7 calls -0.5..-0.9 us. Ties as before
-// (higher key first, then the lower expert id); only a kept expert whose key is -inf (a bias of
-// -inf) could rank differently.
-#ifndef MOE_ROUTING_SPLIT_RANK
-#define MOE_ROUTING_SPLIT_RANK 0
-#endif
 // @tunable MOE_ROUTING_WIDE_MAX_T: 0, 256, 1024, 65536 (default 256) when MOE_GEMM_IMPL=1
 // Up to this many tokens routing runs a CTA per token, a thread per expert (moe_routing_wide_kernel),
 // instead of a warp per token. ncu at real clocks (H200, session 8, results/gpu/2026-11-26-h200-s8):
@@ -773,8 +760,8 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
   __shared__ float s_sel_s[kTopK];                 // s (without bias) of the r-th selected expert
   __shared__ int s_sel_e[kTopK];
   __shared__ unsigned s_local_mask;
-  __shared__ float s_s[MOE_ROUTING_SPLIT_RANK ? kExperts : 1];     // s of every expert
-  __shared__ int s_kept_group[MOE_ROUTING_SPLIT_RANK ? kTopKGroups : 1];  // the kept groups, by group rank
+  __shared__ float s_s[kExperts];               // s of every expert
+  __shared__ int s_kept_group[kTopKGroups];      // the kept groups, by group rank
   const int t = blockIdx.x;
   const int e = threadIdx.x, lane = e & 31, group = e >> 5;
   if (e < kTopK) {
@@ -782,7 +769,7 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
     s_sel_e[e] = 0;
   }
   // Likewise a group rank without a group (NaN group scores): every slot names a real group.
-  if (MOE_ROUTING_SPLIT_RANK != 0 && e < kTopKGroups) s_kept_group[e] = e;
+  if (e < kTopKGroups) s_kept_group[e] = e;
 
   const float s = sigmoid_ref(logits[static_cast<int64_t>(t) * kExperts + e]);
   const float sb = s + __bfloat162float(bias[e]);
@@ -803,15 +790,18 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
   }
   const bool kept = group_rank < kTopKGroups;
   s_key[e] = kept ? sb : -INFINITY;
-  if constexpr (MOE_ROUTING_SPLIT_RANK != 0) {
-    s_s[e] = s;
-    if (kept && lane == 0) s_kept_group[group_rank] = group;
-  }
+  s_s[e] = s;
+  if (kept && lane == 0) s_kept_group[group_rank] = group;
   __syncthreads();
 
-  if constexpr (MOE_ROUTING_SPLIT_RANK != 0) {
-    // Kept expert c (0-127: lane c % 32 of kept group c / 32) by threads 2c and 2c + 1, each over two
-    // of the kept groups' keys; four counts per thread so the compares do not chain.
+  {
+    // Selected: fewer than 8 kept experts rank above it (higher key, or equal and a lower id); the
+    // rank is its pair index r. Kept expert c (0-127: lane c % 32 of kept group c / 32) is ranked by
+    // threads 2c and 2c + 1, each over two of the kept groups' keys, four counts per thread so the
+    // compares do not chain. Session 14 (ncu, H100, T=1): each kept expert's own thread walking all
+    // 256 keys (~1700 dependent instructions per kept warp, the other 4 warps waiting at the
+    // barrier) took the routing kernel to 5.0 us; this 3.9 (T=1 call 12.3 -> 11.1 us, T=7 109.4 ->
+    // 107.6; 19/19). Ties as before; only a kept key of -inf (a bias of -inf) could rank otherwise.
     static_assert(kExperts == 2 * kTopKGroups * 32, "two threads per kept expert");
     const int c = e >> 1, half = e & 1;
     const int ce = s_kept_group[c >> 5] * 32 + (c & 31);
@@ -836,23 +826,6 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
     if (half == 0 && rank < kTopK) {
       s_sel_s[rank] = s_s[ce];
       s_sel_e[rank] = ce;
-    }
-  } else if (kept) {
-    // Selected: fewer than 8 kept experts rank above this one; the rank is its pair index r.
-    int rank = 0;
-    const float4* keys = reinterpret_cast<const float4*>(s_key);
-#pragma unroll 8
-    for (int f4 = 0; f4 < kExperts / 4; ++f4) {
-      const float4 k = keys[f4];
-      const int f = 4 * f4;
-      rank += (k.x > sb || (k.x == sb && f < e)) ? 1 : 0;
-      rank += (k.y > sb || (k.y == sb && f + 1 < e)) ? 1 : 0;
-      rank += (k.z > sb || (k.z == sb && f + 2 < e)) ? 1 : 0;
-      rank += (k.w > sb || (k.w == sb && f + 3 < e)) ? 1 : 0;
-    }
-    if (rank < kTopK) {
-      s_sel_s[rank] = s;
-      s_sel_e[rank] = e;
     }
   }
   __syncthreads();
