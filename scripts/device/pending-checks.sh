@@ -192,7 +192,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending: the MoE's wide routing ranking each kept expert among the kept groups only, two threads
 # per expert (MOE_ROUTING_SPLIT_RANK; ncu, H100 call 13: the 256-key walk and the barrier after it).
 # Ran (call 14, H100): T=1 12.3 -> 11.1 us, 19/19: the only path since (switch removed).
+# The select's phases now (H100, call 16, 15 x 91 pages, DIAG runs): after the score kernel's end,
+# wait 0.8 us, threshold scan +0.6, row scan +2.8 (+2.1 without its id stores), ranking +0.8.
+# Pending: the row scan's slots from one shared atomic per warp (INDEXER_HIST_SCAN_SLOTS=1, mixed in
+# session 13 before the select's other cuts), with its row-scan phase time beside it.
 checks=(
+  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_HIST_SCAN_SLOTS=1|INDEXER_SELECT_DIAG=3 INDEXER_SELECT_DIAG=3,INDEXER_HIST_SCAN_SLOTS=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
