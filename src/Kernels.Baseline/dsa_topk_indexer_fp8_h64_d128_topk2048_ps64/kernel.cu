@@ -204,6 +204,14 @@
 #ifndef INDEXER_CLEAR_PREFETCH
 #define INDEXER_CLEAR_PREFETCH 1
 #endif
+// @diagnostic INDEXER_DIAG_CTA_TIMES: 0, 1 (default 0)
+// A measurement aid (results stay correct, the kernels slower by a few stores): thread 0 of every
+// wgmma score CTA and select CTA writes %globaltimer at its phase boundaries into device arrays
+// (g_diag_score, g_diag_select) that scripts/device/probes/indexer_cta_timeline_probe.cu reads back
+// after one call: when each CTA started, how long its loads, products and epilogue took, on which SM.
+#ifndef INDEXER_DIAG_CTA_TIMES
+#define INDEXER_DIAG_CTA_TIMES 0
+#endif
 // @diagnostic INDEXER_DIAG_NC_SCORE_IDS: 0, 1 (default 0)
 // 1: the fp8 score kernels load the row's length and the first page id non-coherently (load_now),
 // as first written; ptxas then sank the wgmma kernel's page id load past the length's early exit
@@ -325,6 +333,40 @@ __device__ __forceinline__ int32_t load_now(const int32_t* p) {
   asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(p));
   return v;
 }
+// INDEXER_DIAG_CTA_TIMES: per-CTA phase marks (ns). Score CTA (x + y * gridDim.x): 0 start, 1 length
+// and page id in hand, 2 copies landed, 3 products done, 4 end; its SM. Select CTA (row): 0 start,
+// 1 scores visible, 2 threshold found, 3 row scanned, 4 end.
+constexpr int kDiagMarks = 5;
+constexpr int kDiagScoreCtas = 1 << 15;
+constexpr int kDiagSelectCtas = 1024;
+#if INDEXER_DIAG_CTA_TIMES
+__device__ unsigned long long g_diag_score[kDiagScoreCtas][kDiagMarks];
+__device__ unsigned g_diag_score_sm[kDiagScoreCtas];
+__device__ unsigned long long g_diag_select[kDiagSelectCtas][kDiagMarks];
+#endif
+// Writes mark `mark` of this CTA (thread 0) once `after` exists: the timer read waits for it.
+template <bool kSelect>
+__device__ __forceinline__ void diag_mark(int mark, uint32_t after = 0u) {
+#if INDEXER_DIAG_CTA_TIMES
+  if (threadIdx.x != 0) return;
+  unsigned long long now;
+  asm volatile("{\n.reg .b32 dep;\nmov.b32 dep, %1;\nmov.u64 %0, %%globaltimer;\n}\n" : "=l"(now) : "r"(after) : "memory");
+  if constexpr (kSelect) {
+    if (blockIdx.x < kDiagSelectCtas) g_diag_select[blockIdx.x][mark] = now;
+  } else {
+    const unsigned cta = blockIdx.y * gridDim.x + blockIdx.x;
+    if (cta < kDiagScoreCtas) {
+      g_diag_score[cta][mark] = now;
+      if (mark == 0) {
+        unsigned sm;
+        asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
+        g_diag_score_sm[cta] = sm;
+      }
+    }
+  }
+#endif
+}
+
 // A coherent load issued where it is written: ptxas moved the select's non-coherent key loads past
 // its next barrier to their first use (ncu, session 13), which put their round trip behind the
 // histogram scan instead of beside it. H200, call 14, each setting twice: 15 x 91 pages 15.5 / 15.6
@@ -638,7 +680,9 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     for (int j = 0; j < kHeldKeys; ++j)
       held_page[j] = j * kSelectThreads + tid < L ? load_now(my_pages + j * (kSelectThreads / kPageSize)) : 0;
   }
+  diag_mark<true>(0);
   wait_for_scores();  // INDEXER_PDL: the score kernel is complete and its scores visible
+  diag_mark<true>(1);
   const int cached = L < cache_keys ? L : cache_keys;
   // One read of the row's scores (in L2: the score kernel just wrote them), keys kept on chip.
 #pragma unroll 4
@@ -944,6 +988,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     }
     // 2. The bin of the 2048-th largest key: its 12 key bits, the keys above it, how many to take.
     find_threshold_bin(counts);
+    diag_mark<true>(2, static_cast<uint32_t>(s_thr_bin));
     if constexpr (INDEXER_SELECT_DIAG == 2) return;
     uint32_t held[kHeldKeys];
 #pragma unroll
@@ -1002,6 +1047,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
       split_key(i, i < L ? key_at(i) : 0u, [&] { return token_id(bt[i / kPageSize], i); }, above_bin, on_bin);
     }
     __syncthreads();
+    diag_mark<true>(3);
     if constexpr (INDEXER_SELECT_DIAG == 3 || INDEXER_SELECT_DIAG == 6) return;
     const int n_cand = s_cand;
     // block-uniform (INDEXER_DIAG_FORCE_REFINE sends every row down one of the rare paths)
@@ -1019,6 +1065,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
       }
       select_among_candidates(fits, n_cand, kHistShift - 8, on_bin);
     }
+    diag_mark<true>(4);
   } else {
     radix_pass(24, L, row_key);
     radix_pass(16, L, row_key);

@@ -79,6 +79,7 @@ __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, co
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
   afg::fence_proxy_async();
   __syncthreads();
+  diag_mark<false>(2);
 
   // acc = keys (64 tokens x 128) * queries^T (64 heads x 128), K = 128 in four k32 steps.
   float acc[32];
@@ -91,6 +92,7 @@ __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, co
   afg::wgmma_commit();
   afg::wgmma_wait<0>();
   afg::fence_fragment(acc);
+  diag_mark<false>(3, __float_as_uint(acc[0]));
 
   // This lane: tokens t0 = 16 warp + g (acc[4n + c]) and t0 + 8 (acc[4n + 2 + c]), heads 8n + 2tq + c.
   const int t0 = warp * 16 + g;
@@ -119,6 +121,7 @@ __device__ __forceinline__ void score_page(const uint8_t* __restrict__ q_fp8, co
     if (pos0 < L) row[pos0] = part0;
     if (pos1 < L) row[pos1] = part1;
   }
+  diag_mark<false>(4);
   __syncthreads();  // every warp has read the tiles, scales and weights
 }
 #endif
@@ -134,12 +137,14 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   __shared__ float s_scale[kPageSize];
   __shared__ float s_w[kHeads];
   allow_select_launch();
+  diag_mark<false>(0);
   const int p = blockIdx.x, b = blockIdx.y;
   // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
   // (one round trip for both). Coherent loads: non-coherent ones ptxas sank past the early exit
   // below (ncu's SASS, session 14), a third dependent round trip per CTA.
   const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
   const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
+  diag_mark<false>(1, static_cast<uint32_t>(L) ^ static_cast<uint32_t>(page));
   if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
   const uint32_t tiles = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;
   score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, tiles, s_scale, s_w);
