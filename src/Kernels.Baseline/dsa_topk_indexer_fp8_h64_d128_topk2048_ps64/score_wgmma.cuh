@@ -48,7 +48,7 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int sr
 }
 // The coherent load (load_before_barrier) unless INDEXER_DIAG_NC_SCORE_IDS asks for the old one.
 __device__ __forceinline__ int32_t load_id(const int32_t* at) {
-  return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at);
+  return INDEXER_DIAG_NC_SCORE_IDS || INDEXER_SCORE_IDS_L1 ? load_now(at) : load_before_barrier(at);
 }
 
 // Page slot p of row b (row length L > kTopK, p * 64 < L, its id `page`): copies, 4 wgmma, the
@@ -145,7 +145,11 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
   const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
   diag_mark<false>(1, static_cast<uint32_t>(L) ^ static_cast<uint32_t>(page));
-  if (L <= kTopK || p * kPageSize >= L) return;  // block-uniform
+  // INDEXER_SCORE_IDS_L1: the exit also tests the page id against a length below zero, which never
+  // holds (L is clamped to >= 0) but makes the branch wait for the id, so ptxas keeps its
+  // non-coherent load beside the length's instead of sinking it past the exit.
+  const bool past_end = L <= kTopK || p * kPageSize >= L || (INDEXER_SCORE_IDS_L1 && L < 0 && page == 0);
+  if (past_end) return;  // block-uniform
   const uint32_t tiles = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;
   score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, tiles, s_scale, s_w);
 #endif
