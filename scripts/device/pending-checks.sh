@@ -197,7 +197,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending: the row scan's slots from one shared atomic per warp (INDEXER_HIST_SCAN_SLOTS=1, mixed in
 # session 13 before the select's other cuts), with its row-scan phase time beside it.
 # Ran (call 17, H100): warp slots slower again (15 x 91 11.6 -> 12.0 us), their row scan too; 128/128.
-# Pending: the score kernel's ids through L1 with their load kept before the exit (INDEXER_SCORE_IDS_L1).
+# Pending (written after session 14's last GPU call, never compiled by nvcc): the score kernel's ids
+# through L1 with their load kept before the exit (INDEXER_SCORE_IDS_L1). With it, check the SASS
+# (`scripts/device/sass-head.sh $OUT/sweep.jsonl indexer_score_wgmma`: both LDGs before the EXIT) and
+# the phase (`scripts/device/indexer-cta-timeline.sh -- INDEXER_SCORE_IDS_L1=1`, mark 1 - 0).
 checks=(
   "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_IDS_L1=1"
 )

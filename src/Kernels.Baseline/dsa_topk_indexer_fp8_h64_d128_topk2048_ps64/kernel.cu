@@ -209,7 +209,8 @@
 // the SM's 8 CTAs) and keeps the page id's load before the early exit by testing it there. Why
 // (per-CTA timeline, H100, session 14 call 18): that first round trip takes 1.4 us (p50, 1.0 at
 // p10) with 1365 CTAs asking ~45 lines of lengths and block table through L2 (coherent loads skip
-// L1). Prediction: the phase -0.3..-0.6 us, the score kernel likewise.
+// L1). Prediction: the phase -0.3..-0.6 us, the score kernel likewise. Written after session 14's
+// last GPU call (no device time was left): not yet compiled by nvcc; queued in pending-checks.sh.
 #ifndef INDEXER_SCORE_IDS_L1
 #define INDEXER_SCORE_IDS_L1 0
 #endif
