@@ -53,6 +53,6 @@ public sealed record HostIssue(double MedianCallUs, double MaxUs, int MaxCall)
             return null;
         }
         var longest = Enumerable.Range(0, issue.Count).MaxBy(i => issue[i]);
-        return new HostIssue(issue[Worker.GpuWorker.MedianIndex(spans)], issue[longest], longest);
+        return new HostIssue(issue[Statistics.MedianIndex(spans)], issue[longest], longest);
     }
 }

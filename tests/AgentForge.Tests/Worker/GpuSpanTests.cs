@@ -74,9 +74,9 @@ public sealed class GpuSpanTests
     [Fact]
     public void The_median_call_is_the_lower_middle_and_the_earliest_of_equal_spans()
     {
-        Assert.Equal(2, GpuWorker.MedianIndex([3.0, 1.0, 2.0]));
-        Assert.Equal(2, GpuWorker.MedianIndex([2.0, 1.0, 1.0, 3.0]));  // sorted: 1 (call 1), 1 (call 2), 2, 3
-        Assert.Equal(0, GpuWorker.MedianIndex([5.0]));
+        Assert.Equal(2, Statistics.MedianIndex([3.0, 1.0, 2.0]));
+        Assert.Equal(2, Statistics.MedianIndex([2.0, 1.0, 1.0, 3.0]));  // sorted: 1 (call 1), 1 (call 2), 2, 3
+        Assert.Equal(0, Statistics.MedianIndex([5.0]));
     }
 
     [Fact]

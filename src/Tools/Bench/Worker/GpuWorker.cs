@@ -371,16 +371,9 @@ public sealed class GpuWorker : IDisposable
         }
     }
 
-    /// <summary>The call whose span is the median (the lower middle of an even count).</summary>
+    /// <summary>The call whose span is the median (<see cref="Statistics.MedianIndex"/>).</summary>
     internal static CallTiming MedianCall(IReadOnlyList<CallTiming> calls) =>
-        calls[MedianIndex(calls.Select(c => c.SpanMs).ToList())];
-
-    /// <summary>
-    /// The index of the median of <paramref name="spans"/> (the lower middle of an even count; of
-    /// equal spans the earliest call): the call whose timeline and host issue time are reported.
-    /// </summary>
-    public static int MedianIndex(IReadOnlyList<double> spans) =>
-        Enumerable.Range(0, spans.Count).OrderBy(i => spans[i]).ElementAt((spans.Count - 1) / 2);
+        calls[Statistics.MedianIndex(calls.Select(c => c.SpanMs).ToList())];
 
     private static TimelineEntry Entry(GpuActivity activity, ulong callStart)
     {
