@@ -387,6 +387,12 @@ __device__ __forceinline__ int32_t load_before_barrier(const int32_t* p) {
   asm volatile("ld.relaxed.gpu.global.b32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
   return v;
 }
+// A score kernel's row length or page id: coherent (load_before_barrier), as non-coherent ones
+// ptxas sank past the kernels' early exit (session 14); non-coherent, through L1, with `through_l1`
+// (the caller then keeps the load before its exit itself) or INDEXER_DIAG_NC_SCORE_IDS.
+__device__ __forceinline__ int32_t load_score_id(const int32_t* at, bool through_l1 = false) {
+  return INDEXER_DIAG_NC_SCORE_IDS || through_l1 ? load_now(at) : load_before_barrier(at);
+}
 
 // The cache id of row position i, on page `page` of the row's block table.
 __device__ __forceinline__ int32_t token_id(int32_t page, int i) { return page * kPageSize + (i % kPageSize); }

@@ -46,11 +46,10 @@ indexer_score_mma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __res
   // The first page's id is asked for with the row's length, not after it (INDEXER_SCORE_EARLY_PAGE):
   // p0 < max_pages, so it is in bounds whatever the length says.
   const int32_t* bt_row = block_table + static_cast<int64_t>(b) * max_pages + p0;
-  // Coherent loads (load_before_barrier): non-coherent ones ptxas may sink past the early exit
-  // below (it did in the wgmma kernel, session 14), a third dependent round trip per CTA.
-  const auto load_id = [](const int32_t* at) { return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at); };
-  const int32_t first_page = kScoreEarlyPage ? load_id(bt_row) : 0;
-  const int L = clamp_len(kScoreEarlyPage ? load_id(seq_lens + b) : seq_lens[b], max_pages * kPageSize);
+  // Coherent loads (load_score_id): non-coherent ones ptxas sank past the early exit below, a third
+  // dependent round trip per CTA.
+  const int32_t first_page = kScoreEarlyPage ? load_score_id(bt_row) : 0;
+  const int L = clamp_len(kScoreEarlyPage ? load_score_id(seq_lens + b) : seq_lens[b], max_pages * kPageSize);
   if (L <= kTopK || p0 * kPageSize >= L) return;  // block-uniform
   if constexpr (kScoreHist) hist.begin(b, p0);
   const int row_pages = (L + kPageSize - 1) / kPageSize;

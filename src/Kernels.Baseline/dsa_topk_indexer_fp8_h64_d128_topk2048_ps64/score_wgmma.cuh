@@ -49,11 +49,6 @@ __device__ __forceinline__ uint32_t swizzled(int r, int c) {
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int src_bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
 }
-// The coherent load (load_before_barrier), or the non-coherent one (through L1) under
-// INDEXER_SCORE_IDS_L1 (which then keeps it before the exit itself) or INDEXER_DIAG_NC_SCORE_IDS.
-__device__ __forceinline__ int32_t load_id(const int32_t* at) {
-  return INDEXER_DIAG_NC_SCORE_IDS || INDEXER_SCORE_IDS_L1 ? load_now(at) : load_before_barrier(at);
-}
 
 // Page slot p of row b (row length L > kTopK, p * 64 < L, its id `page`): copies, 4 wgmma, the
 // epilogue, the scores and their histogram counts. Every thread of the CTA calls it; `tiles` is the
@@ -146,8 +141,8 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
   // (one round trip for both). Coherent loads: non-coherent ones ptxas sank past the early exit
   // below (ncu's SASS, session 14), a third dependent round trip per CTA.
-  const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
-  const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
+  const int32_t page = load_score_id(block_table + static_cast<int64_t>(b) * max_pages + p, INDEXER_SCORE_IDS_L1);
+  const int L = clamp_len(load_score_id(seq_lens + b, INDEXER_SCORE_IDS_L1), max_pages * kPageSize);
   diag_mark<false>(1, static_cast<uint32_t>(L) ^ static_cast<uint32_t>(page));
   // INDEXER_SCORE_IDS_L1: the exit also tests the page id against a length below zero, which never
   // holds (L is clamped to >= 0) but makes the branch wait for the id, so ptxas keeps its
