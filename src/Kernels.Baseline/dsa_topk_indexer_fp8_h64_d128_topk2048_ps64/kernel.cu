@@ -132,15 +132,6 @@
 #ifndef INDEXER_HIST_BITS
 #define INDEXER_HIST_BITS 12
 #endif
-// @tunable INDEXER_HIST_SCAN_SLOTS: 0, 1 (default 0) when INDEXER_SCORE_HIST=1
-// 1: the row scan's output and candidate slots from one shared atomic per warp for all its held
-// keys (both counts packed in one add) instead of two per warp and key batch on the same two
-// counters (32 warps x 6 batches x 2, serialized on two addresses). Session 13 (H100) measured a
-// first version with slots from one block-wide prefix sum of each thread's counts: slower (15 x 91
-// pages 16.6 -> 17.4 us; a thread's consecutive slots scatter each warp's id stores).
-#ifndef INDEXER_HIST_SCAN_SLOTS
-#define INDEXER_HIST_SCAN_SLOTS 0
-#endif
 // @diagnostic INDEXER_DIAG_FORCE_REFINE: 0, 1, 2 (default 0)
 // A correctness aid for INDEXER_SCORE_HIST (results stay exact; only slower): the workloads' rows
 // leave 33-64 candidates in the threshold bin, so the direct ranking is the only refinement their
@@ -592,7 +583,6 @@ static_assert(kSelectDirectMax <= kSelectThreads, "the direct ranking has a thre
 // INDEXER_SCORE_HIST: keys per thread held in registers from their load to the row scan (rows of up
 // to this many times the select's threads; the rest of a longer row is read in the scan).
 constexpr int kHeldKeys = 8;
-static_assert(kHeldKeys * kSelectThreads < (1 << 16), "INDEXER_HIST_SCAN_SLOTS packs two counts of held keys in an int");
 
 // Output slots for the lanes of the warp with `take` from *counter: an atomic per taking lane, which
 // the compiler aggregates per warp itself (one shared add per warp, offsets in lane order). Session
@@ -648,7 +638,6 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   __shared__ int s_gt;
   __shared__ int s_eq;
   __shared__ int s_cand;  // candidates on the threshold's 16-bit prefix (INDEXER_SELECT_COMPACT)
-  __shared__ int s_slots;  // INDEXER_HIST_SCAN_SLOTS: above << 16 | candidates, claimed per warp
   // INDEXER_SELECT_BINNED (bins, extremes) and INDEXER_SCORE_HIST (warp totals) only; one element otherwise.
   constexpr int kBinnedWarps = kSelectBinned ? kSelectThreads / 32 : 1;
   __shared__ uint32_t s_bins[kSelectBinned ? kSelectBins : 1];
@@ -711,7 +700,6 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     s_gt = 0;
     s_eq = 0;
     s_cand = 0;
-    s_slots = 0;
     s_thr_bin = 0;  // set by find_threshold_bin; defined even for a histogram that does not add up
     s_above = 0;
   }
@@ -1016,47 +1004,13 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
     const auto above_bin = [&](uint32_t key) { return (key >> kHistShift) > top; };
     const auto on_bin = [&](uint32_t key) { return (key >> kHistShift) == top; };
     // 3. One scan: keys above the bin to the output, the bin's keys kept as candidates.
-    if constexpr (INDEXER_HIST_SCAN_SLOTS != 0) {
-      // One shared atomic per warp for all its held keys: the warp's ballots of keys above and in
-      // the bin, their counts packed (each at most kHeldKeys x threads < 2^16) into one add on
-      // s_slots, then each batch's lanes placed after the warp's earlier batches, in lane order
-      // (a warp's id stores stay contiguous).
-      uint32_t above_lanes[kHeldKeys], on_lanes[kHeldKeys];
-      int n_above = 0, n_on = 0;
+    // Slots from the two shared counters, one add per warp and batch (the compiler aggregates
+    // them). Tried and removed: one add per warp for all its batches (INDEXER_HIST_SCAN_SLOTS,
+    // slower in sessions 13 and 14: 15 x 91 pages 11.6 -> 12.0 us on the H100).
 #pragma unroll
-      for (int j = 0; j < kHeldKeys; ++j) {
-        const bool valid = j * kSelectThreads + tid < L;
-        above_lanes[j] = __ballot_sync(0xffffffffu, valid && above_bin(held[j]));
-        on_lanes[j] = __ballot_sync(0xffffffffu, valid && on_bin(held[j]));
-        n_above += __popc(above_lanes[j]);
-        n_on += __popc(on_lanes[j]);
-      }
-      int base = 0;
-      if (lane == 0 && (n_above | n_on) != 0) base = atomicAdd(&s_slots, (n_above << 16) | n_on);
-      base = __shfl_sync(0xffffffffu, base, 0);
-      int above_slot = base >> 16, cand_slot = base & 0xffff;
-      const uint32_t lanes_before = (1u << lane) - 1u;
-#pragma unroll
-      for (int j = 0; j < kHeldKeys; ++j) {
-        const int i = j * kSelectThreads + tid;
-        if ((above_lanes[j] >> lane) & 1u) out[above_slot + __popc(above_lanes[j] & lanes_before)] = token_id(held_page[j], i);
-        if ((on_lanes[j] >> lane) & 1u)
-          keep_candidate(cand_slot + __popc(on_lanes[j] & lanes_before), held[j], i, [&] { return token_id(held_page[j], i); });
-        above_slot += __popc(above_lanes[j]);
-        cand_slot += __popc(on_lanes[j]);
-      }
-      __syncthreads();  // every warp's add
-      if (tid == 0) {   // the counters the rest of the row and the refinement go on from
-        s_gt = s_slots >> 16;
-        s_cand = s_slots & 0xffff;
-      }
-      __syncthreads();
-    } else {
-#pragma unroll
-      for (int j = 0; j < kHeldKeys; ++j) {
-        const int i = j * kSelectThreads + tid;
-        if (j * kSelectThreads < L) split_key(i, held[j], [&] { return token_id(held_page[j], i); }, above_bin, on_bin);
-      }
+    for (int j = 0; j < kHeldKeys; ++j) {
+      const int i = j * kSelectThreads + tid;
+      if (j * kSelectThreads < L) split_key(i, held[j], [&] { return token_id(held_page[j], i); }, above_bin, on_bin);
     }
     for (int base = kHeldKeys * kSelectThreads; base < L; base += kSelectThreads) {
       const int i = base + tid;
