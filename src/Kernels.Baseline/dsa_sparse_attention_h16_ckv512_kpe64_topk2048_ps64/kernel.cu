@@ -124,6 +124,13 @@
 #ifndef DSA_ATTN_DIAG
 #define DSA_ATTN_DIAG 0
 #endif
+// @diagnostic DSA_ATTN_DIAG_CTA_TIMES: 0, 1 (default 0)
+// 1: every pipelined pass-1 CTA and every merge CTA writes %globaltimer at its phase boundaries
+// into device arrays (split_kv.cuh, diag_mark) that scripts/device/attention-cta-timeline.sh reads:
+// where a call's time goes, CTA by CTA. Results stay correct; the marks cost a few stores.
+#ifndef DSA_ATTN_DIAG_CTA_TIMES
+#define DSA_ATTN_DIAG_CTA_TIMES 0
+#endif
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 

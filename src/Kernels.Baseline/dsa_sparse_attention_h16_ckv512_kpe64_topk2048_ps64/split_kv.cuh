@@ -70,6 +70,43 @@ template <int kSplit, int kWarps>
 constexpr int split_smem_bytes() { return static_cast<int>(sizeof(SplitSmem<kSplit, kWarps>)); }
 
 
+// DSA_ATTN_DIAG_CTA_TIMES: per-CTA phase marks (ns, %globaltimer). Pass-1 CTA (x + y * gridDim.x):
+// 0 start, 1 indices in shared memory, 2 block 0 landed, 3 products done, 4 partial stored; its SM.
+// Merge CTA (x + gridDim.x * (y + gridDim.y * z)): 0 start, 1 past its programmatic wait, 2
+// partials in registers, 3 output stored.
+constexpr int kDiagMarks = 5;
+constexpr int kDiagCtas = 1 << 14;
+#if DSA_ATTN_DIAG_CTA_TIMES
+__device__ unsigned long long g_diag_pass1[kDiagCtas][kDiagMarks];
+__device__ unsigned g_diag_pass1_sm[kDiagCtas];
+__device__ unsigned long long g_diag_merge[kDiagCtas][kDiagMarks];
+#endif
+// Thread 0 writes mark `mark` of this CTA once `after` exists (the timer read depends on it, so a
+// mark placed after a load's first use is not hoisted above the load).
+template <bool kMerge>
+__device__ __forceinline__ void diag_mark(int mark, uint32_t after = 0u) {
+#if DSA_ATTN_DIAG_CTA_TIMES
+  if (threadIdx.x != 0) return;
+  unsigned long long now;
+  asm volatile("{\n.reg .b32 dep;\nmov.b32 dep, %1;\nmov.u64 %0, %%globaltimer;\n}\n" : "=l"(now) : "r"(after) : "memory");
+  const unsigned cta = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+  if (cta >= kDiagCtas) return;
+  if constexpr (kMerge) {
+    g_diag_merge[cta][mark] = now;
+  } else {
+    g_diag_pass1[cta][mark] = now;
+    if (mark == 0) {
+      unsigned sm;
+      asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
+      g_diag_pass1_sm[cta] = sm;
+    }
+  }
+#else
+  (void)mark;
+  (void)after;
+#endif
+}
+
 // The mma / ldmatrix / cp.async wrappers are afg_mma.cuh's (included at the top of kernel.cu).
 using afg::cp_async16;
 using afg::ldmatrix_x2;
@@ -388,12 +425,15 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
   __shared__ float s_w[kSplits];
   __shared__ float s_total[2];
   __shared__ float4 s_acc[kWarps][32];
+  diag_mark<true>(0);
   afg::pdl_wait();  // the slices of pass 1, complete and visible
+  diag_mark<true>(1);
   const int d = chunk * 128 + lane * 4;
   float4 x[4];
 #pragma unroll
   for (int i = 0; i < 4; ++i)
     x[i] = *reinterpret_cast<const float4*>(part_o + ((t * kSplits + warp * 4 + i) * kHeads + h) * kDimCkv + d);
+  diag_mark<true>(2, __float_as_uint(x[3].w));
   // The slices' maximum (base 2) and the weights 2^(m - max), a lane per slice (two per lane).
   float mx = -INFINITY, sum = 0.f;
   float m_part[2], l_part[2];
@@ -461,6 +501,7 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
   out2[0] = __floats2bfloat162_rn(acc.x * inv, acc.y * inv);
   out2[1] = __floats2bfloat162_rn(acc.z * inv, acc.w * inv);
   if (chunk == 0 && lane == 0) lse[th] = mx == -INFINITY ? -INFINITY : mx + log2f(sum);
+  diag_mark<true>(3);
 }
 
 // Pass 1 then pass 2 (a programmatic dependent) for slices of kSplit indices, merged in clusters of
@@ -557,6 +598,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Smem& sm = *reinterpret_cast<Smem*>(smem_raw);
   afg::pdl_launch_dependents();  // the merge's CTAs may take free SMs now; they wait for this grid's end
+  diag_mark<false>(0);
   const int split = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -565,6 +607,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   load_slice_indices(sm.idx, sparse_indices, t, split * kRows, kRows, num_cache_tokens, tid);
   load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
   __syncthreads();  // idx
+  diag_mark<false>(1, static_cast<uint32_t>(sm.idx[0]));
   // Block b into buffer b % kStages; padding rows are zeros, never loaded (their P is 0, and 0 times
   // a stale NaN would not be). One commit per call, issued or not, so that "all but the newest
   // kStages - 1 groups done" means block b landed.
@@ -596,6 +639,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
     // The refill of buffer (b - 1) % kStages goes after this barrier: every warp has finished block
     // b - 1's O product, the buffer's last reader, before it.
     __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
+    if (b == 0) diag_mark<false>(2, *reinterpret_cast<const uint32_t*>(sm.k[0]));
     gather_block(b + kStages - 1);
     const __nv_bfloat16* kb = sm.k[b % kStages];
     if constexpr (DSA_ATTN_DIAG == 1) {
@@ -655,6 +699,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
     }
     pv_accumulate<kBlock, kWarps>(o, sm.p, kb, warp, lane);
   }
+  diag_mark<false>(3, __float_as_uint(o[0][0]));
 
   const int64_t base = (t * kSplits + split) * kHeads;
   store_o_rows(part_o + base * kDimCkv, o, d0, lane);
@@ -666,6 +711,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       part_ml[(base + h) * 2 + 1] = l_run[i];
     }
   }
+  diag_mark<false>(4);
 }
 
 // Pipelined pass 1 then the merge (a programmatic dependent); part holds T x (2048 / kRows) x 16 x

@@ -1,0 +1,186 @@
+// attention_cta_timeline_probe.cu: where the DSA sparse attention's call spends its time, per CTA.
+// Builds the baseline kernel.cu into this program with DSA_ATTN_DIAG_CTA_TIMES=1 (every pipelined
+// pass-1 CTA and every merge CTA writes %globaltimer at its phase boundaries), runs one call on
+// synthetic inputs shaped like the workloads (T tokens, 8462 pages of 64 tokens, 2048 distinct
+// random indices per token, an L2 flush before the measured call) and prints, relative to the first
+// pass-1 CTA's start: when CTAs start, how long each phase takes, when the merge's phases end.
+// scripts/device/attention-cta-timeline.sh builds and runs it (sm_90, on the GPU machine).
+//   attention_cta_timeline_probe [tokens (1)] [seed (1)]
+#include "../../../src/Kernels.Baseline/dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64/kernel.cu"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#define CHECK(call)                                                                               \
+  do {                                                                                            \
+    const cudaError_t e = (call);                                                                 \
+    if (e != cudaSuccess) {                                                                       \
+      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e)); \
+      std::exit(1);                                                                               \
+    }                                                                                             \
+  } while (0)
+
+namespace {
+
+uint64_t lcg_state = 1;
+uint32_t next_random() {
+  lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+  return static_cast<uint32_t>(lcg_state >> 33);
+}
+
+afg::Tensor tensor(void* data, afg::DType dtype, std::initializer_list<int64_t> shape) {
+  afg::Tensor t{};
+  t.data = data;
+  t.dtype = dtype;
+  t.rank = static_cast<int32_t>(shape.size());
+  int i = 0;
+  for (const int64_t d : shape) t.shape[i++] = d;
+  return t;
+}
+
+// "p50 [p10, p90] max" of values in us.
+void print_spread(const char* what, std::vector<double> v) {
+  if (v.empty()) {
+    std::printf("%-34s -\n", what);
+    return;
+  }
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double q) { return v[static_cast<size_t>(q * (v.size() - 1))]; };
+  std::printf("%-34s %6.2f [%6.2f, %6.2f] max %6.2f  (n %zu)\n", what, at(0.5), at(0.1), at(0.9), v.back(), v.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int T = argc > 1 ? std::atoi(argv[1]) : 1;
+  lcg_state = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1;
+  const int64_t num_pages = 8462;
+  const int64_t cache_tokens = num_pages * kPageSize;
+  if (T < 1 || T > 64) {
+    std::fprintf(stderr, "tokens 1-64\n");
+    return 2;
+  }
+  const auto random_bf16 = [](size_t n) {
+    std::vector<__nv_bfloat16> v(n);
+    for (auto& x : v) x = __float2bfloat16((static_cast<int>(next_random() % 2001) - 1000) / 1000.0f);
+    return v;
+  };
+  const auto qn = random_bf16(static_cast<size_t>(T) * kHeads * kDimCkv);
+  const auto qp = random_bf16(static_cast<size_t>(T) * kHeads * kDimKpe);
+  const auto ckv = random_bf16(static_cast<size_t>(cache_tokens) * kDimCkv);
+  const auto kpe = random_bf16(static_cast<size_t>(cache_tokens) * kDimKpe);
+  std::vector<int32_t> idx(static_cast<size_t>(T) * kTopK);
+  std::vector<char> used(cache_tokens);
+  for (int t = 0; t < T; ++t) {
+    std::fill(used.begin(), used.end(), 0);
+    for (int i = 0; i < kTopK; ++i) {
+      int32_t id;
+      do id = static_cast<int32_t>(next_random() % cache_tokens); while (used[id]);
+      used[id] = 1;
+      idx[static_cast<size_t>(t) * kTopK + i] = id;
+    }
+  }
+
+  __nv_bfloat16 *d_qn, *d_qp, *d_ckv, *d_kpe, *d_out;
+  int32_t* d_idx;
+  float* d_lse;
+  CHECK(cudaMalloc(&d_qn, qn.size() * 2));
+  CHECK(cudaMalloc(&d_qp, qp.size() * 2));
+  CHECK(cudaMalloc(&d_ckv, ckv.size() * 2));
+  CHECK(cudaMalloc(&d_kpe, kpe.size() * 2));
+  CHECK(cudaMalloc(&d_idx, idx.size() * 4));
+  CHECK(cudaMalloc(&d_out, static_cast<size_t>(T) * kHeads * kDimCkv * 2));
+  CHECK(cudaMalloc(&d_lse, static_cast<size_t>(T) * kHeads * 4));
+  CHECK(cudaMemcpy(d_qn, qn.data(), qn.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(d_qp, qp.data(), qp.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(d_ckv, ckv.data(), ckv.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(d_kpe, kpe.data(), kpe.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(d_idx, idx.data(), idx.size() * 4, cudaMemcpyHostToDevice));
+  const size_t flush_bytes = 256ull << 20;  // several times any Hopper L2
+  void* d_flush;
+  CHECK(cudaMalloc(&d_flush, flush_bytes));
+
+  cudaStream_t stream;
+  CHECK(cudaStreamCreate(&stream));
+  const auto call = [&] {
+    run(tensor(d_qn, afg::DType::BFloat16, {T, kHeads, kDimCkv}), tensor(d_qp, afg::DType::BFloat16, {T, kHeads, kDimKpe}),
+        tensor(d_ckv, afg::DType::BFloat16, {num_pages, kPageSize, kDimCkv}),
+        tensor(d_kpe, afg::DType::BFloat16, {num_pages, kPageSize, kDimKpe}), tensor(d_idx, afg::DType::Int32, {T, kTopK}),
+        0.0721687836f, tensor(d_out, afg::DType::BFloat16, {T, kHeads, kDimCkv}), tensor(d_lse, afg::DType::Float32, {T, kHeads}),
+        stream);
+  };
+  for (int i = 0; i < 5; ++i) call();  // module load, smem attributes, the scratch pool
+  CHECK(cudaStreamSynchronize(stream));
+
+  // Three measured calls (each after an L2 flush); the last one's marks are printed.
+  std::vector<unsigned long long> zeros(static_cast<size_t>(kDiagCtas) * kDiagMarks, 0ull);
+  cudaEvent_t start, stop;
+  CHECK(cudaEventCreate(&start));
+  CHECK(cudaEventCreate(&stop));
+  float event_ms = 0.f;
+  for (int rep = 0; rep < 3; ++rep) {
+    CHECK(cudaMemcpyToSymbol(g_diag_pass1, zeros.data(), zeros.size() * sizeof(unsigned long long)));
+    CHECK(cudaMemcpyToSymbol(g_diag_merge, zeros.data(), zeros.size() * sizeof(unsigned long long)));
+    CHECK(cudaMemsetAsync(d_flush, next_random() & 0xff, flush_bytes, stream));
+    CHECK(cudaEventRecord(start, stream));
+    call();
+    CHECK(cudaEventRecord(stop, stream));
+    CHECK(cudaStreamSynchronize(stream));
+    CHECK(cudaEventElapsedTime(&event_ms, start, stop));
+  }
+
+  std::vector<unsigned long long> p1(zeros.size()), mg(zeros.size());
+  std::vector<unsigned> sm(kDiagCtas);
+  CHECK(cudaMemcpyFromSymbol(p1.data(), g_diag_pass1, p1.size() * sizeof(unsigned long long)));
+  CHECK(cudaMemcpyFromSymbol(mg.data(), g_diag_merge, mg.size() * sizeof(unsigned long long)));
+  CHECK(cudaMemcpyFromSymbol(sm.data(), g_diag_pass1_sm, sm.size() * sizeof(unsigned)));
+
+  unsigned long long t0 = ~0ull;
+  for (int c = 0; c < kDiagCtas; ++c)
+    if (p1[c * kDiagMarks] != 0) t0 = std::min(t0, p1[c * kDiagMarks]);
+  if (t0 == ~0ull) {
+    std::fprintf(stderr, "no pass-1 CTA recorded a mark (built without DSA_ATTN_DIAG_CTA_TIMES=1, or not the pipelined kernel)\n");
+    return 1;
+  }
+  const auto us = [&](unsigned long long t) { return (static_cast<double>(t) - static_cast<double>(t0)) / 1000.0; };
+  std::vector<double> start1, ids, first, products, store, end1;
+  std::vector<int> per_sm(256, 0);
+  for (int c = 0; c < kDiagCtas; ++c) {
+    const unsigned long long* m = &p1[c * kDiagMarks];
+    if (m[0] == 0) continue;
+    ++per_sm[sm[c] & 255];
+    start1.push_back(us(m[0]));
+    ids.push_back((m[1] - m[0]) / 1000.0);
+    first.push_back((m[2] - m[1]) / 1000.0);
+    products.push_back((m[3] - m[2]) / 1000.0);
+    store.push_back((m[4] - m[3]) / 1000.0);
+    end1.push_back(us(m[4]));
+  }
+  std::vector<double> mstart, mwait, mloads, mend;
+  for (int c = 0; c < kDiagCtas; ++c) {
+    const unsigned long long* m = &mg[c * kDiagMarks];
+    if (m[0] == 0) continue;
+    mstart.push_back(us(m[0]));
+    mwait.push_back(us(m[1]));
+    mloads.push_back(us(m[2]));
+    mend.push_back(us(m[3]));
+  }
+  const double last_end1 = *std::max_element(end1.begin(), end1.end());
+  std::printf("tokens %d: %zu pass-1 CTAs, %zu merge CTAs, event span %.2f us; times in us from the first pass-1 CTA's start\n", T,
+              start1.size(), mstart.size(), event_ms * 1000.0);
+  std::printf("%-34s %6s [%6s, %6s]\n", "", "p50", "p10", "p90");
+  print_spread("pass-1 CTA start", start1);
+  print_spread("  indices (mark 1 - 0)", ids);
+  print_spread("  block 0 landed (2 - 1)", first);
+  print_spread("  products, all blocks (3 - 2)", products);
+  print_spread("  partial stored (4 - 3)", store);
+  print_spread("pass-1 CTA end", end1);
+  print_spread("merge CTA start", mstart);
+  print_spread("merge: wait released", mwait);
+  print_spread("merge: partials loaded", mloads);
+  print_spread("merge end", mend);
+  std::printf("last pass-1 end %.2f us; CTAs per SM: max %d\n", last_end1, *std::max_element(per_sm.begin(), per_sm.end()));
+  return 0;
+}
