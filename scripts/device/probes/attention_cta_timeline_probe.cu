@@ -22,6 +22,12 @@
     }                                                                                             \
   } while (0)
 
+using split_kv::g_diag_merge;
+using split_kv::g_diag_pass1;
+using split_kv::g_diag_pass1_sm;
+using split_kv::kDiagCtas;
+using split_kv::kDiagMarks;
+
 namespace {
 
 uint64_t lcg_state = 1;
@@ -145,7 +151,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto us = [&](unsigned long long t) { return (static_cast<double>(t) - static_cast<double>(t0)) / 1000.0; };
-  std::vector<double> start1, ids, first, products, store, end1;
+  std::vector<double> start1, ids, first, s0, p0, products, store, end1;
   std::vector<int> per_sm(256, 0);
   for (int c = 0; c < kDiagCtas; ++c) {
     const unsigned long long* m = &p1[c * kDiagMarks];
@@ -154,6 +160,8 @@ int main(int argc, char** argv) {
     start1.push_back(us(m[0]));
     ids.push_back((m[1] - m[0]) / 1000.0);
     first.push_back((m[2] - m[1]) / 1000.0);
+    s0.push_back((m[5] - m[2]) / 1000.0);
+    p0.push_back((m[6] - m[5]) / 1000.0);
     products.push_back((m[3] - m[2]) / 1000.0);
     store.push_back((m[4] - m[3]) / 1000.0);
     end1.push_back(us(m[4]));
@@ -174,6 +182,8 @@ int main(int argc, char** argv) {
   print_spread("pass-1 CTA start", start1);
   print_spread("  indices (mark 1 - 0)", ids);
   print_spread("  block 0 landed (2 - 1)", first);
+  print_spread("    block 0: S (5 - 2)", s0);
+  print_spread("    block 0: softmax (6 - 5)", p0);
   print_spread("  products, all blocks (3 - 2)", products);
   print_spread("  partial stored (4 - 3)", store);
   print_spread("pass-1 CTA end", end1);

@@ -117,6 +117,17 @@
 #ifndef DSA_ATTN_MERGE_WARP_WEIGHTS
 #define DSA_ATTN_MERGE_WARP_WEIGHTS 0
 #endif
+// @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// 1: the pipelined pass 1's online softmax takes each block's row max in one integer warp
+// reduction (__reduce_max_sync on order-preserving bits) instead of five shuffles, and keeps the
+// running sum per lane (rescaled by the head's uniform alpha), summed across lanes once per CTA
+// instead of five shuffles per block. Why: the per-CTA timeline (DSA_ATTN_DIAG_CTA_TIMES, H200,
+// session 15) puts block 0's softmax at 0.51 us of a 1.44 us block (S 0.67, P V 0.26), and at 8
+// tokens four blocks' products take 5.5 us of an ~11 us pass 1. Prediction: softmax 0.51 -> ~0.25
+// us per block, 1 token -0.25 us, 8 tokens -0.8..-1 us.
+#ifndef DSA_ATTN_REDUX_SOFTMAX
+#define DSA_ATTN_REDUX_SOFTMAX 0
+#endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and
 // the softmax (gathers, waits and barriers only), 2 skips the merge launch (pass 1 alone), 3 skips

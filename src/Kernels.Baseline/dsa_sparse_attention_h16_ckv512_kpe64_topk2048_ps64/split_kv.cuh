@@ -71,10 +71,11 @@ constexpr int split_smem_bytes() { return static_cast<int>(sizeof(SplitSmem<kSpl
 
 
 // DSA_ATTN_DIAG_CTA_TIMES: per-CTA phase marks (ns, %globaltimer). Pass-1 CTA (x + y * gridDim.x):
-// 0 start, 1 indices in shared memory, 2 block 0 landed, 3 products done, 4 partial stored; its SM.
+// 0 start, 1 indices in shared memory, 2 block 0 landed, 3 products done, 4 partial stored, 5 block
+// 0's S in shared memory, 6 block 0's P in shared memory; its SM.
 // Merge CTA (x + gridDim.x * (y + gridDim.y * z)): 0 start, 1 past its programmatic wait, 2
 // partials in registers, 3 output stored.
-constexpr int kDiagMarks = 5;
+constexpr int kDiagMarks = 7;
 constexpr int kDiagCtas = 1 << 14;
 #if DSA_ATTN_DIAG_CTA_TIMES
 __device__ unsigned long long g_diag_pass1[kDiagCtas][kDiagMarks];
@@ -549,6 +550,14 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
                      static_cast<const float*>(part_ml), output, lse);
 }
 
+// A float's bits as an int whose signed order is the float order (negative floats have their
+// magnitude bits flipped), and back: the warp's max of floats in one integer reduction (REDUX).
+__device__ __forceinline__ int float_to_ordered(float x) {
+  const int i = __float_as_int(x);
+  return i >= 0 ? i : i ^ 0x7fffffff;
+}
+__device__ __forceinline__ float ordered_to_float(int k) { return __int_as_float(k >= 0 ? k : k ^ 0x7fffffff); }
+
 // --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
 // A CTA takes kRows indices of one token in blocks of kBlock (32) rows through kStages shared-memory
 // buffers: block b + kStages - 1 is gathered while block b's products run, and the softmax is online
@@ -593,6 +602,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   constexpr int kBlocks = kRows / kBlock;
   constexpr int kSplits = kTopK / kRows;
   constexpr int kHeadsPerWarp = kHeads / kWarps;
+  constexpr bool kReduxSoftmax = DSA_ATTN_REDUX_SOFTMAX != 0;
   static_assert(kRows % kBlock == 0 && kRows <= kWarps * 32 && kStages >= 2, "whole blocks, an index per thread");
   static_assert(kBlock == 32, "a lane per index of a block in the softmax");
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -663,6 +673,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       qk_to_smem<kBlock, kWarps>(sm.q, kb, sm.s, warp, lane);
     }
     __syncthreads();  // S
+    if (b == 0) diag_mark<false>(5);
 
     // Online softmax, a lane per index: heads warp + i * kWarps.
 #pragma unroll
@@ -672,22 +683,32 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
 #pragma unroll
       for (int part = 1; part < Shape::kKParts; ++part) v += sm.s[part][h][lane];
       const float x = sm.idx[b * kBlock + lane] >= 0 ? v * scale2 : -INFINITY;
-      float mx = x;
+      float mx;
+      if constexpr (kReduxSoftmax) {
+        mx = ordered_to_float(__reduce_max_sync(0xffffffffu, float_to_ordered(x)));
+      } else {
+        mx = x;
 #pragma unroll
-      for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+        for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+      }
       const float m_new = fmaxf(m_run[i], mx);
       // Nothing valid yet (m_new = -inf): O and l are still 0, any factor keeps them so.
       const float alpha = m_new == -INFINITY ? 1.f : exp2f(m_run[i] - m_new);
       const float pv = m_new == -INFINITY ? 0.f : exp2f(x - m_new);
-      float sum = pv;
+      if constexpr (kReduxSoftmax) {
+        l_run[i] = l_run[i] * alpha + pv;  // this lane's share; the lanes are summed once, at the end
+      } else {
+        float sum = pv;
 #pragma unroll
-      for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-      l_run[i] = l_run[i] * alpha + sum;
+        for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+        l_run[i] = l_run[i] * alpha + sum;
+      }
       m_run[i] = m_new;
       sm.p[h * Shape::kLdP + lane] = __float2bfloat16_rn(pv);
       if (lane == 0) sm.alpha[h] = alpha;
     }
     __syncthreads();  // P, alpha
+    if (b == 0) diag_mark<false>(6);
 
     const float a_lo = sm.alpha[g], a_hi = sm.alpha[g + 8];
 #pragma unroll
@@ -701,6 +722,12 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   }
   diag_mark<false>(3, __float_as_uint(o[0][0]));
 
+  if constexpr (kReduxSoftmax) {
+#pragma unroll
+    for (int i = 0; i < kHeadsPerWarp; ++i)
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], off);
+  }
   const int64_t base = (t * kSplits + split) * kHeads;
   store_o_rows(part_o + base * kDimCkv, o, d0, lane);
   if (lane == 0) {
