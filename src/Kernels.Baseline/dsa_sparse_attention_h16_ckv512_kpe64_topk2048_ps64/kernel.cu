@@ -29,7 +29,6 @@
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
-#include "afg_bulk.cuh"
 
 #include <cuda_bf16.h>
 
@@ -128,17 +127,6 @@
 // us per block, 1 token -0.25 us, 8 tokens -0.8..-1 us.
 #ifndef DSA_ATTN_REDUX_SOFTMAX
 #define DSA_ATTN_REDUX_SOFTMAX 0
-#endif
-// @tunable DSA_ATTN_PIPE_PRODUCER: 0, 1 (default 0) when DSA_ATTN_PIPE=1
-// 1: one more warp in each pipelined pass-1 CTA issues every block's gathers (and the queries), each
-// stage's landing signalled on an mbarrier (cp.async.mbarrier.arrive), each stage's release by the
-// compute warps on another, so the compute warps never issue copies and never wait at a CTA-wide
-// barrier for a stage. Why: the CTA timeline (H200, session 15) at 8 tokens shows block 0's S phase
-// taking 1.15 us against 0.64 at 1 token, where no later block is gathered: issuing the next block's
-// 2304 16-byte copies costs the compute warps ~0.5 us per block. Prediction: 8 tokens' products
-// 5.1 -> ~4 us (pass 1 ending ~1 us earlier where the gathers keep up), 1 token unchanged.
-#ifndef DSA_ATTN_PIPE_PRODUCER
-#define DSA_ATTN_PIPE_PRODUCER 0
 #endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and

@@ -586,16 +586,12 @@ struct PipeSmem {
   float s[Shape::kKParts][kHeads][kBlock];          // raw Q K^T of the block, one slab per K part
   float alpha[kHeads];                              // 2^(m_old - m_new): O's rescale for the block
   int idx[kRows];
-  uint64_t full[kStages], empty[kStages];           // DSA_ATTN_PIPE_PRODUCER: stage landed / released
 };
 template <int kRows, int kStages, int kWarps>
 constexpr int pipe_smem_bytes() { return static_cast<int>(sizeof(PipeSmem<kRows, kStages, kWarps>)); }
 
-// With DSA_ATTN_PIPE_PRODUCER, warp kWarps of the CTA only issues copies.
-constexpr int kProducerWarps = DSA_ATTN_PIPE_PRODUCER ? 1 : 0;
-
 template <int kRows, int kStages, int kWarps, bool kQRegs>
-__global__ void __launch_bounds__((kWarps + kProducerWarps) * 32)
+__global__ void __launch_bounds__(kWarps * 32)
 pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                            const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
                            const int32_t* __restrict__ sparse_indices, float sm_scale, int64_t num_cache_tokens,
@@ -618,51 +614,14 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2;  // the rows g and g + 8 of this lane's accumulators
 
-  constexpr bool kProducer = kProducerWarps != 0;
-  // The compute warps' barrier: the whole CTA, or without the producer warp (named barrier 1).
-  const auto compute_sync = [] {
-    if constexpr (kProducer) {
-      asm volatile("bar.sync 1, %0;\n" ::"n"(kWarps * 32) : "memory");
-    } else {
-      __syncthreads();
-    }
-  };
-
   load_slice_indices(sm.idx, sparse_indices, t, split * kRows, kRows, num_cache_tokens, tid);
-  if constexpr (kProducer) {
-    if (tid == 0) {
-#pragma unroll
-      for (int st = 0; st < kStages; ++st) {
-        afg::mbar_init(&sm.full[st], 32);         // the producer's 32 lanes' copies
-        afg::mbar_init(&sm.empty[st], kWarps);    // one arrival per compute warp
-      }
-    }
-  } else {
-    load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
-  }
-  __syncthreads();  // idx (and the stage barriers)
+  load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
+  __syncthreads();  // idx
   diag_mark<false>(1, static_cast<uint32_t>(sm.idx[0]));
-  if constexpr (kProducer) {
-    if (warp == kWarps) {
-      // The producer: the queries with block 0, then block b once the compute warps have released
-      // its stage's previous block (b - kStages); each lane's arrival on full[stage] fires when its
-      // copies have landed.
-      load_query_rows<1>(sm.q, q_nope, q_pe, t, 0, lane);
-      for (int b = 0; b < kBlocks; ++b) {
-        const int st = b % kStages;
-        if (b >= kStages) afg::mbar_wait(&sm.empty[st], ((b / kStages) - 1) & 1);
-        if (DSA_ATTN_DIAG != 3) gather_rows<1>(sm.k[st], sm.idx + b * kBlock, kBlock, ckv, kpe, 0, lane);
-        afg::cp_async_arrive_noinc(&sm.full[st]);
-      }
-      asm volatile("cp.async.wait_all;\n" ::: "memory");
-      return;
-    }
-  }
   // Block b into buffer b % kStages; padding rows are zeros, never loaded (their P is 0, and 0 times
   // a stale NaN would not be). One commit per call, issued or not, so that "all but the newest
   // kStages - 1 groups done" means block b landed.
   const auto gather_block = [&](int b) {
-    if constexpr (kProducer) return;
     if (b < kBlocks && DSA_ATTN_DIAG != 3) gather_rows<kWarps>(sm.k[b % kStages], sm.idx + b * kBlock, kBlock, ckv, kpe, warp, lane);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
@@ -686,29 +645,16 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   uint32_t qf[kQFrags][4];
 
   for (int b = 0; b < kBlocks; ++b) {
-    if constexpr (kProducer) {
-      // Block b (and with block 0 the queries) landed. No CTA barrier: the S, P and alpha slabs are
-      // guarded by the two compute barriers below, the stage by empty[] (arrived after P V).
-      afg::mbar_wait(&sm.full[b % kStages], (b / kStages) & 1);
-    } else {
-      asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");  // block b (and Q) landed
-      // The refill of buffer (b - 1) % kStages goes after this barrier: every warp has finished block
-      // b - 1's O product, the buffer's last reader, before it.
-      __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
-    }
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");  // block b (and Q) landed
+    // The refill of buffer (b - 1) % kStages goes after this barrier: every warp has finished block
+    // b - 1's O product, the buffer's last reader, before it.
+    __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
     if (b == 0) diag_mark<false>(2, *reinterpret_cast<const uint32_t*>(sm.k[0]));
     gather_block(b + kStages - 1);
     const __nv_bfloat16* kb = sm.k[b % kStages];
-    const auto release_stage = [&] {
-      if constexpr (kProducer) {
-        __syncwarp();
-        if (lane == 0) afg::mbar_arrive(&sm.empty[b % kStages]);
-      }
-    };
     if constexpr (DSA_ATTN_DIAG == 1) {
-      compute_sync();
-      compute_sync();
-      release_stage();
+      __syncthreads();
+      __syncthreads();
       continue;
     }
     if constexpr (kQRegs) {
@@ -726,7 +672,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
     } else {
       qk_to_smem<kBlock, kWarps>(sm.q, kb, sm.s, warp, lane);
     }
-    compute_sync();  // S
+    __syncthreads();  // S
     if (b == 0) diag_mark<false>(5);
 
     // Online softmax, a lane per index: heads warp + i * kWarps.
@@ -761,7 +707,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       sm.p[h * Shape::kLdP + lane] = __float2bfloat16_rn(pv);
       if (lane == 0) sm.alpha[h] = alpha;
     }
-    compute_sync();  // P, alpha
+    __syncthreads();  // P, alpha
     if (b == 0) diag_mark<false>(6);
 
     const float a_lo = sm.alpha[g], a_hi = sm.alpha[g + 8];
@@ -773,7 +719,6 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       o[nt][3] *= a_hi;
     }
     pv_accumulate<kBlock, kWarps>(o, sm.p, kb, warp, lane);
-    release_stage();  // this warp's last read of the stage
   }
   diag_mark<false>(3, __float_as_uint(o[0][0]));
 
@@ -810,7 +755,7 @@ cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_
   if (allowed != cudaSuccess) return allowed;
   float* part_o = part;
   float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
-  kernel<<<dim3(kSplits, static_cast<unsigned>(T)), (kWarps + kProducerWarps) * 32, kSmem, stream>>>(
+  kernel<<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32, kSmem, stream>>>(
       q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;

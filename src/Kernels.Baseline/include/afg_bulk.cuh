@@ -28,15 +28,6 @@ __device__ __forceinline__ void mbar_init_fence() {
 __device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
   AFG_BULK_ASM("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
 }
-// One plain arrival (no transaction bytes).
-__device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
-  AFG_BULK_ASM("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_addr(bar)) : "memory");
-}
-// An arrival on bar once every cp.async this thread issued before it has landed; noinc: it counts
-// against the barrier's expected arrivals (init the barrier with one per issuing thread).
-__device__ __forceinline__ void cp_async_arrive_noinc(uint64_t* bar) {
-  AFG_BULK_ASM("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(smem_addr(bar)) : "memory");
-}
 // Waits until the barrier's phase with this parity has completed.
 __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
