@@ -107,26 +107,31 @@
 #ifndef DSA_ATTN_PIPE_QREGS
 #define DSA_ATTN_PIPE_QREGS 1
 #endif
-// @tunable DSA_ATTN_MERGE_WARP_WEIGHTS: 0, 1 (default 0) when DSA_ATTN_IMPL=1
-// 1: every merge warp reads all slices' (m, l) and computes its own four slices' weights, instead
-// of warp 0 computing them into shared memory behind a barrier. Why (session 11): the merge costs
-// ~2 us at every size (DSA_ATTN_DIAG=2) and is a chain of load, reduce, barrier, weighted sum,
-// barrier, store. Prediction: -0.1..-0.3 us per call (one barrier and a shared-memory round trip
-// fewer). Measured (H100, session 12, single trials): 1 / 2 / 6 / 8 tokens 8.1 / 9.5 / 13.4 / 17.4
-// -> 8.8 / 10.0 / 13.9 / 16.6 us, 23/23 PASS: no gain, kept off.
-#ifndef DSA_ATTN_MERGE_WARP_WEIGHTS
-#define DSA_ATTN_MERGE_WARP_WEIGHTS 0
+// @tunable DSA_ATTN_PARTIAL_BF16: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// 1: the pipelined pass 1 writes its unnormalized O partial in bf16 (16 KB per CTA instead of 32)
+// and the merge reads bf16. Why: the CTA timeline (H200, session 15) puts the partial's stores at
+// 0.61 us of every pass-1 CTA, and the merge after pass 1 at ~1.7 us (0.6 release, ~1.0 loads and
+// sums). Precision: each partial is a sum of at most 128 products p v with p <= 1, rounded once to
+// bf16 (relative 2^-9), then weighted and summed in fp32: far inside the 1e-2 tolerance. Prediction:
+// -0.3..-0.5 us per call at every size.
+#ifndef DSA_ATTN_PARTIAL_BF16
+#define DSA_ATTN_PARTIAL_BF16 0
 #endif
-// @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1's online softmax takes each block's row max in one integer warp
 // reduction (__reduce_max_sync on order-preserving bits) instead of five shuffles, and keeps the
 // running sum per lane (rescaled by the head's uniform alpha), summed across lanes once per CTA
 // instead of five shuffles per block. Why: the per-CTA timeline (DSA_ATTN_DIAG_CTA_TIMES, H200,
 // session 15) puts block 0's softmax at 0.51 us of a 1.44 us block (S 0.67, P V 0.26), and at 8
 // tokens four blocks' products take 5.5 us of an ~11 us pass 1. Prediction: softmax 0.51 -> ~0.25
-// us per block, 1 token -0.25 us, 8 tokens -0.8..-1 us.
+// us per block, 1 token -0.25 us, 8 tokens -0.8..-1 us. Measured (H200, session 15, calls 4-5, two
+// sweeps of the quick set): softmax 0.51 -> 0.35 us per block, 8 tokens' products 5.5 -> 5.1 us;
+// 1 / 6 / 8 tokens 7.5 / 12.3 / 13.8 -> 7.3 / 11.8 / 13.4 us and 7.4 / 12.2 / 13.8 -> 7.2 / 11.6 /
+// 13.4 us. Default since. Tried with it and removed (commit history): a copy-only producer warp per
+// CTA on mbarrier stages (DSA_ATTN_PIPE_PRODUCER): S lost the 0.5 us of copy issue, but one warp
+// issuing a block's 2304 copies fell behind: 8 tokens 13.4 -> 16.3 us.
 #ifndef DSA_ATTN_REDUX_SOFTMAX
-#define DSA_ATTN_REDUX_SOFTMAX 0
+#define DSA_ATTN_REDUX_SOFTMAX 1
 #endif
 // @diagnostic DSA_ATTN_DIAG: 0, 1, 2, 3 (default 0)
 // A measurement aid for the pipelined pass 1 (results are wrong with it): 1 skips the products and

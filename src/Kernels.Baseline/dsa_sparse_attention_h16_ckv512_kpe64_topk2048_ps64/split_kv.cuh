@@ -175,6 +175,18 @@ __device__ __forceinline__ void gather_rows(__nv_bfloat16* dst, const int* idx, 
   }
 }
 
+// The same rows in bf16 (DSA_ATTN_PARTIAL_BF16): half the bytes to store and to merge.
+template <int kNT>
+__device__ __forceinline__ void store_o_rows_bf16(__nv_bfloat16* o_rows, const float (&o)[kNT][4], int d0, int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < kNT; ++nt) {
+    const int d = d0 + nt * 8 + 2 * tq;
+    *reinterpret_cast<__nv_bfloat162*>(o_rows + g * kDimCkv + d) = __floats2bfloat162_rn(o[nt][0], o[nt][1]);
+    *reinterpret_cast<__nv_bfloat162*>(o_rows + (g + 8) * kDimCkv + d) = __floats2bfloat162_rn(o[nt][2], o[nt][3]);
+  }
+}
+
 // A warp's O accumulators (16 heads x kNT n8 tiles of columns from d0) to the fp32 rows o_rows
 // ([16][512], head-major): rows g and g + 8 of each tile.
 template <int kNT>
@@ -403,22 +415,36 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   }
 }
 
+// A float's bits as an int whose signed order is the float order (negative floats have their
+// magnitude bits flipped), and back: the warp's max of floats in one integer reduction (REDUX).
+__device__ __forceinline__ int float_to_ordered(float x) {
+  const int i = __float_as_int(x);
+  return i >= 0 ? i : i ^ 0x7fffffff;
+}
+__device__ __forceinline__ float ordered_to_float(int k) { return __int_as_float(k >= 0 ? k : k ^ 0x7fffffff); }
+
 // Merge: a CTA per (head, token, 128-column chunk); warp w sums slices 4w..4w+3 (a lane per four
-// columns, four loads in flight per lane), the warps' sums are added in shared memory.
+// columns, four loads in flight per lane), the warps' sums are added in shared memory. PartT is the
+// partials' element type: float, or bf16 from the pipelined pass 1 with DSA_ATTN_PARTIAL_BF16.
 constexpr int kMergeChunks = kDimCkv / 128;
 template <int kSplits>
 constexpr int merge_threads() { return 32 * (kSplits / 4); }
 
-template <int kSplits>
+// Four consecutive partial columns as floats.
+__device__ __forceinline__ float4 load_part4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ float4 load_part4(const __nv_bfloat16* p) {
+  const uint2 raw = *reinterpret_cast<const uint2*>(p);
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+
+template <int kSplits, typename PartT>
 __global__ void __launch_bounds__(merge_threads<kSplits>())
-merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml,
+merge_kernel(const PartT* __restrict__ part_o, const float* __restrict__ part_ml,
              __nv_bfloat16* __restrict__ output, float* __restrict__ lse) {
   constexpr int kWarps = kSplits / 4;
   static_assert(kSplits % 4 == 0 && kSplits <= 64, "four slices per warp, two per lane for the weights");
-  // DSA_ATTN_MERGE_WARP_WEIGHTS: every warp reads all slices' (m, l) and computes its own slices'
-  // weights, so no barrier stands between the loads and the weighted sums; else warp 0 computes
-  // them into shared memory for all.
-  constexpr bool kWarpWeights = DSA_ATTN_MERGE_WARP_WEIGHTS != 0;
   const int h = blockIdx.x;
   const int64_t t = blockIdx.y;
   const int chunk = blockIdx.z;
@@ -432,13 +458,12 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
   const int d = chunk * 128 + lane * 4;
   float4 x[4];
 #pragma unroll
-  for (int i = 0; i < 4; ++i)
-    x[i] = *reinterpret_cast<const float4*>(part_o + ((t * kSplits + warp * 4 + i) * kHeads + h) * kDimCkv + d);
+  for (int i = 0; i < 4; ++i) x[i] = load_part4(part_o + ((t * kSplits + warp * 4 + i) * kHeads + h) * kDimCkv + d);
   diag_mark<true>(2, __float_as_uint(x[3].w));
-  // The slices' maximum (base 2) and the weights 2^(m - max), a lane per slice (two per lane).
-  float mx = -INFINITY, sum = 0.f;
-  float m_part[2], l_part[2];
-  if (kWarpWeights || warp == 0) {
+  // Warp 0: the slices' maximum (base 2) and the weights 2^(m - max), a lane per slice (two per lane).
+  if (warp == 0) {
+    float m_part[2], l_part[2];
+    float mx = -INFINITY;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int s = lane + 32 * i;
@@ -447,35 +472,33 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
       l_part[i] = s < kSplits ? part_ml[at + 1] : 0.f;
       mx = fmaxf(mx, m_part[i]);
     }
+    if constexpr (DSA_ATTN_REDUX_SOFTMAX != 0) {
+      mx = ordered_to_float(__reduce_max_sync(0xffffffffu, float_to_ordered(mx)));
+    } else {
 #pragma unroll
-    for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+      for (int off = 16; off > 0; off >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+    }
+    float sum = 0.f;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int s = lane + 32 * i;
       const float w = mx == -INFINITY ? 0.f : exp2f(m_part[i] - mx);  // 0 for an empty slice (m = -inf)
-      if (!kWarpWeights && s < kSplits) s_w[s] = w;
+      if (s < kSplits) s_w[s] = w;
       sum += w * l_part[i];
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-    if (!kWarpWeights && lane == 0) {
+    if (lane == 0) {
       s_total[0] = mx;
       s_total[1] = sum;
     }
   }
-  if constexpr (!kWarpWeights) __syncthreads();  // s_w, s_total
+  __syncthreads();  // s_w, s_total
   // An empty slice holds zeros and weighs 0, so no branch is needed.
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    float w;
-    if constexpr (kWarpWeights) {
-      const int s = warp * 4 + i;  // warp-uniform: the lane holding slice s gives its m
-      const float ms = __shfl_sync(0xffffffffu, s < 32 ? m_part[0] : m_part[1], s % 32);
-      w = mx == -INFINITY ? 0.f : exp2f(ms - mx);
-    } else {
-      w = s_w[warp * 4 + i];
-    }
+    const float w = s_w[warp * 4 + i];
     acc.x += w * x[i].x;
     acc.y += w * x[i].y;
     acc.z += w * x[i].z;
@@ -492,10 +515,7 @@ merge_kernel(const float* __restrict__ part_o, const float* __restrict__ part_ml
     acc.z += y.z;
     acc.w += y.w;
   }
-  if constexpr (!kWarpWeights) {
-    mx = s_total[0];
-    sum = s_total[1];
-  }
+  const float mx = s_total[0], sum = s_total[1];
   const int64_t th = t * kHeads + h;
   const float inv = mx == -INFINITY ? 0.f : 1.0f / sum;
   __nv_bfloat162* out2 = reinterpret_cast<__nv_bfloat162*>(output + th * kDimCkv + d);
@@ -545,18 +565,10 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  return afg::launch(true, merge_kernel<kPartials>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
+  return afg::launch(true, merge_kernel<kPartials, float>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
                      dim3(merge_threads<kPartials>()), 0, stream, static_cast<const float*>(part_o),
                      static_cast<const float*>(part_ml), output, lse);
 }
-
-// A float's bits as an int whose signed order is the float order (negative floats have their
-// magnitude bits flipped), and back: the warp's max of floats in one integer reduction (REDUX).
-__device__ __forceinline__ int float_to_ordered(float x) {
-  const int i = __float_as_int(x);
-  return i >= 0 ? i : i ^ 0x7fffffff;
-}
-__device__ __forceinline__ float ordered_to_float(int k) { return __int_as_float(k >= 0 ? k : k ^ 0x7fffffff); }
 
 // --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
 // A CTA takes kRows indices of one token in blocks of kBlock (32) rows through kStages shared-memory
@@ -729,7 +741,11 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       for (int off = 16; off > 0; off >>= 1) l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], off);
   }
   const int64_t base = (t * kSplits + split) * kHeads;
-  store_o_rows(part_o + base * kDimCkv, o, d0, lane);
+  if constexpr (DSA_ATTN_PARTIAL_BF16 != 0) {
+    store_o_rows_bf16(reinterpret_cast<__nv_bfloat16*>(part_o) + base * kDimCkv, o, d0, lane);
+  } else {
+    store_o_rows(part_o + base * kDimCkv, o, d0, lane);
+  }
   if (lane == 0) {
 #pragma unroll
     for (int i = 0; i < kHeadsPerWarp; ++i) {
@@ -759,8 +775,10 @@ cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_
       q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;
-  return afg::launch(true, merge_kernel<kSplits>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
-                     dim3(merge_threads<kSplits>()), 0, stream, static_cast<const float*>(part_o),
+  // The partials are bf16 with DSA_ATTN_PARTIAL_BF16 (in the first half of part_o's floats).
+  using PartT = std::conditional_t<DSA_ATTN_PARTIAL_BF16 != 0, __nv_bfloat16, float>;
+  return afg::launch(true, merge_kernel<kSplits, PartT>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
+                     dim3(merge_threads<kSplits>()), 0, stream, reinterpret_cast<const PartT*>(part_o),
                      static_cast<const float*>(part_ml), output, lse);
 }
 
