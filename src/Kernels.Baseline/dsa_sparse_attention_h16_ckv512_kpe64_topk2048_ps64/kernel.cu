@@ -114,8 +114,22 @@
 // sums). Precision: each partial is a sum of at most 128 products p v with p <= 1, rounded once to
 // bf16 (relative 2^-9), then weighted and summed in fp32: far inside the 1e-2 tolerance. Prediction:
 // -0.3..-0.5 us per call at every size.
+// Measured (H200, session 15, call 6, quick set): 1 / 6 / 8 tokens 7.4 / 11.6 / 13.2 -> 7.6 / 11.9
+// / 13.2 us, 23/23: the merge's loads and sums took ~0.25 us less, but the stores of each pass-1 CTA
+// 0.61 -> 1.18 us (4-byte pieces, eight rows per warp store: as many 32-byte sectors as fp32, each
+// half written). Kept as an option for DSA_ATTN_STAGED_STORE, which writes whole 16-byte pieces.
 #ifndef DSA_ATTN_PARTIAL_BF16
 #define DSA_ATTN_PARTIAL_BF16 0
+#endif
+// @tunable DSA_ATTN_STAGED_STORE: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// 1: the pipelined pass 1 stages its O partial in shared memory and writes it in 16-byte pieces, a
+// warp's 32 pieces contiguous. Why: the fragment-order stores (8 bytes per lane, eight rows per warp
+// instruction: eight 32-byte sectors in eight lines) cost 0.61 us per CTA (CTA timeline, H200,
+// session 15), ~1000 cycles for the 1024 sectors of a 32 KB partial: about one line per cycle.
+// Whole 128-byte lines per quarter-warp make it ~256 line visits. Prediction: partial stored 0.61 ->
+// ~0.25 us (two barriers and the staging included), every call -0.3 us; with bf16 partials -0.5.
+#ifndef DSA_ATTN_STAGED_STORE
+#define DSA_ATTN_STAGED_STORE 0
 #endif
 // @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1's online softmax takes each block's row max in one integer warp

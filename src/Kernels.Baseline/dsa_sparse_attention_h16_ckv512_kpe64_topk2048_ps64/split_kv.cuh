@@ -187,6 +187,40 @@ __device__ __forceinline__ void store_o_rows_bf16(__nv_bfloat16* o_rows, const f
   }
 }
 
+// DSA_ATTN_STAGED_STORE: a warp's O accumulators into a [16][512] staging tile in shared memory
+// (rows padded by 16 bytes twice, so a fragment store meets at most two lanes per bank), then the
+// CTA copies the tile out in 16-byte pieces, consecutive threads on consecutive pieces.
+template <typename PartT>
+constexpr int staged_ld() { return kDimCkv + 32 / static_cast<int>(sizeof(PartT)); }
+template <typename PartT, int kNT>
+__device__ __forceinline__ void stage_o_rows(PartT* stage, const float (&o)[kNT][4], int d0, int lane) {
+  constexpr int kLd = staged_ld<PartT>();
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < kNT; ++nt) {
+    const int d = d0 + nt * 8 + 2 * tq;
+    if constexpr (std::is_same_v<PartT, float>) {
+      *reinterpret_cast<float2*>(stage + g * kLd + d) = make_float2(o[nt][0], o[nt][1]);
+      *reinterpret_cast<float2*>(stage + (g + 8) * kLd + d) = make_float2(o[nt][2], o[nt][3]);
+    } else {
+      *reinterpret_cast<__nv_bfloat162*>(stage + g * kLd + d) = __floats2bfloat162_rn(o[nt][0], o[nt][1]);
+      *reinterpret_cast<__nv_bfloat162*>(stage + (g + 8) * kLd + d) = __floats2bfloat162_rn(o[nt][2], o[nt][3]);
+    }
+  }
+}
+template <int kThreads, typename PartT>
+__device__ __forceinline__ void copy_staged_rows_out(PartT* rows, const PartT* stage, int tid) {
+  constexpr int kLd = staged_ld<PartT>();
+  constexpr int kVec = 16 / static_cast<int>(sizeof(PartT));  // elements per 16-byte piece
+  constexpr int kPiecesPerRow = kDimCkv / kVec;
+  static_assert(kHeads * kPiecesPerRow % kThreads == 0, "whole pieces per thread");
+#pragma unroll
+  for (int v = tid; v < kHeads * kPiecesPerRow; v += kThreads) {
+    const int r = v / kPiecesPerRow, c = (v % kPiecesPerRow) * kVec;
+    *reinterpret_cast<uint4*>(rows + r * kDimCkv + c) = *reinterpret_cast<const uint4*>(stage + r * kLd + c);
+  }
+}
+
 // A warp's O accumulators (16 heads x kNT n8 tiles of columns from d0) to the fp32 rows o_rows
 // ([16][512], head-major): rows g and g + 8 of each tile.
 template <int kNT>
@@ -741,10 +775,20 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       for (int off = 16; off > 0; off >>= 1) l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], off);
   }
   const int64_t base = (t * kSplits + split) * kHeads;
-  if constexpr (DSA_ATTN_PARTIAL_BF16 != 0) {
-    store_o_rows_bf16(reinterpret_cast<__nv_bfloat16*>(part_o) + base * kDimCkv, o, d0, lane);
+  using PartT = std::conditional_t<DSA_ATTN_PARTIAL_BF16 != 0, __nv_bfloat16, float>;
+  PartT* const part_rows = reinterpret_cast<PartT*>(part_o) + base * kDimCkv;
+  if constexpr (DSA_ATTN_STAGED_STORE != 0) {
+    // Through shared memory (the gathered blocks' buffers, read for the last time before this
+    // barrier) so that every store is a whole 16-byte piece of a contiguous warp-wide run.
+    __syncthreads();
+    PartT* const stage = reinterpret_cast<PartT*>(sm.k[0]);
+    stage_o_rows(stage, o, d0, lane);
+    __syncthreads();
+    copy_staged_rows_out<kWarps * 32>(part_rows, stage, tid);
+  } else if constexpr (DSA_ATTN_PARTIAL_BF16 != 0) {
+    store_o_rows_bf16(part_rows, o, d0, lane);
   } else {
-    store_o_rows(part_o + base * kDimCkv, o, d0, lane);
+    store_o_rows(part_rows, o, d0, lane);
   }
   if (lane == 0) {
 #pragma unroll
