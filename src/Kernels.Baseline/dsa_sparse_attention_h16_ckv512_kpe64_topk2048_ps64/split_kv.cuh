@@ -191,7 +191,7 @@ __device__ __forceinline__ void store_o_rows_bf16(__nv_bfloat16* o_rows, const f
 // (rows padded by 16 bytes twice, so a fragment store meets at most two lanes per bank), then the
 // CTA copies the tile out in 16-byte pieces, consecutive threads on consecutive pieces.
 template <typename PartT>
-constexpr int staged_ld() { return kDimCkv + 32 / static_cast<int>(sizeof(PartT)); }
+__host__ __device__ constexpr int staged_ld() { return kDimCkv + 32 / static_cast<int>(sizeof(PartT)); }
 template <typename PartT, int kNT>
 __device__ __forceinline__ void stage_o_rows(PartT* stage, const float (&o)[kNT][4], int d0, int lane) {
   constexpr int kLd = staged_ld<PartT>();
