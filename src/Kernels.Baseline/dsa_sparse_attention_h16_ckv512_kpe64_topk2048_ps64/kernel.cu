@@ -131,20 +131,6 @@
 #ifndef DSA_ATTN_STAGED_STORE
 #define DSA_ATTN_STAGED_STORE 0
 #endif
-// @tunable DSA_ATTN_PIPE_CLUSTER: 1, 2, 4 (default 1) when DSA_ATTN_PIPE=1
-// > 1: the pipelined pass 1 runs in clusters of this many consecutive slices of a token, which merge
-// their partials through distributed shared memory (each rank sums its share of the columns from
-// every rank in 16-byte pieces, all issued at once) and write one partial per cluster. Why: the
-// CTA timeline (H200, session 15) shows a partial's 32 KB leaving an SM at ~32 bytes a cycle (0.6
-// us, whatever the store pattern: staged 16-byte pieces took 0.96) and the merge reading them back
-// (~1 us after its wait). With 4: each CTA writes 8 KB, the merge reads 4x fewer partials. (8 would
-// leave 2 partials per token at 8 tokens: the merge takes whole groups of 4.)
-// Prediction: 1 token -0.4..-0.7 us (stores 0.6 -> ~0.3 with the cluster syncs, merge 1.0 -> ~0.6),
-// 8 tokens similar. Risk: session 4's cluster merge (unpipelined, a remote read per element) was
-// 2.3 us slower.
-#ifndef DSA_ATTN_PIPE_CLUSTER
-#define DSA_ATTN_PIPE_CLUSTER 1
-#endif
 // @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1's online softmax takes each block's row max in one integer warp
 // reduction (__reduce_max_sync on order-preserving bits) instead of five shuffles, and keeps the
@@ -377,7 +363,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   // Indices per pass-1 CTA for small and large calls, and the partials a token's slices leave.
   constexpr int kSmallRows = DSA_ATTN_PIPE ? DSA_ATTN_PIPE_ROWS_SMALL : 32;
   constexpr int kLargeRows = DSA_ATTN_PIPE ? DSA_ATTN_PIPE_ROWS : 64;
-  constexpr int kCluster = DSA_ATTN_PIPE ? DSA_ATTN_PIPE_CLUSTER : DSA_ATTN_CLUSTER;
+  constexpr int kCluster = DSA_ATTN_PIPE ? 1 : DSA_ATTN_CLUSTER;  // the cluster merge: unpipelined only
   const size_t parts = static_cast<size_t>(T) * kHeads *
                        (small ? split_kv::partials_per_token<kSmallRows, kCluster>() : split_kv::partials_per_token<kLargeRows, kCluster>());
   float* part = nullptr;
@@ -385,8 +371,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   const auto launch = [&](auto rows) {
     constexpr int kRows = decltype(rows)::value;
 #if DSA_ATTN_PIPE
-    return split_kv::launch_pipelined<kRows, DSA_ATTN_PIPE_STAGES, DSA_ATTN_PIPE_WARPS, DSA_ATTN_PIPE_QREGS != 0,
-                                      DSA_ATTN_PIPE_CLUSTER>(
+    return split_kv::launch_pipelined<kRows, DSA_ATTN_PIPE_STAGES, DSA_ATTN_PIPE_WARPS, DSA_ATTN_PIPE_QREGS != 0>(
 #else
     return split_kv::launch<kRows, DSA_ATTN_WARPS, DSA_ATTN_CLUSTER>(
 #endif

@@ -632,15 +632,11 @@ struct PipeSmem {
   float s[Shape::kKParts][kHeads][kBlock];          // raw Q K^T of the block, one slab per K part
   float alpha[kHeads];                              // 2^(m_old - m_new): O's rescale for the block
   int idx[kRows];
-  // DSA_ATTN_PIPE_CLUSTER: this CTA's (m, l) per head for the cluster's ranks, and the cluster's
-  // weights 2^(m_c - M) per rank c and head, M and L = sum_c w l.
-  float cl_m[kHeads], cl_l[kHeads];
-  float cl_w[8][kHeads], cl_M[kHeads], cl_L[kHeads];
 };
 template <int kRows, int kStages, int kWarps>
 constexpr int pipe_smem_bytes() { return static_cast<int>(sizeof(PipeSmem<kRows, kStages, kWarps>)); }
 
-template <int kRows, int kStages, int kWarps, bool kQRegs, int kCluster>
+template <int kRows, int kStages, int kWarps, bool kQRegs>
 __global__ void __launch_bounds__(kWarps * 32)
 pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                            const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
@@ -778,91 +774,8 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
 #pragma unroll
       for (int off = 16; off > 0; off >>= 1) l_run[i] += __shfl_xor_sync(0xffffffffu, l_run[i], off);
   }
-  using PartT = std::conditional_t<DSA_ATTN_PARTIAL_BF16 != 0, __nv_bfloat16, float>;
-  if constexpr (kCluster > 1) {
-    // The kCluster CTAs of a cluster (consecutive slices of one token) merge their partials through
-    // distributed shared memory: each stages its O in fp32 and its (m, l); rank r then sums columns
-    // [r, r + 1) x 512 / kCluster of all ranks' O, 16-byte pieces read remotely all at once, and
-    // writes that share of one partial per cluster (kSplits / kCluster partials per token).
-    namespace cg = cooperative_groups;
-    static_assert(kSplits % kCluster == 0 && kCluster <= 8, "whole clusters of at most 8");
-    constexpr int kGroups = kSplits / kCluster;
-    constexpr int kCols = kDimCkv / kCluster;             // this rank's columns
-    constexpr int kPieces = kHeads * kCols / 4;           // float4 pieces of them
-    constexpr int kLd = staged_ld<float>();
-    cg::cluster_group cluster = cg::this_cluster();
-    __syncthreads();  // every warp is done with the gathered blocks' buffers
-    float* const stage = reinterpret_cast<float*>(sm.k[0]);
-    stage_o_rows(stage, o, d0, lane);
-    if (lane == 0) {
-#pragma unroll
-      for (int i = 0; i < kHeadsPerWarp; ++i) {
-        sm.cl_m[warp + i * kWarps] = m_run[i];
-        sm.cl_l[warp + i * kWarps] = l_run[i];
-      }
-    }
-    cluster.sync();  // every rank's O, m and l visible to the cluster
-    const int rank = static_cast<int>(cluster.block_rank());
-    if (tid < kHeads) {
-      const int h = tid;
-      float mc[kCluster], lc[kCluster];
-      float mx = -INFINITY;
-#pragma unroll
-      for (int c = 0; c < kCluster; ++c) {
-        const Smem* remote = cluster.map_shared_rank(&sm, c);
-        mc[c] = remote->cl_m[h];
-        lc[c] = remote->cl_l[h];
-        mx = fmaxf(mx, mc[c]);
-      }
-      float sum = 0.f;
-#pragma unroll
-      for (int c = 0; c < kCluster; ++c) {
-        const float w = mx == -INFINITY ? 0.f : exp2f(mc[c] - mx);  // 0 for an empty slice
-        sm.cl_w[c][h] = w;
-        sum += w * lc[c];
-      }
-      sm.cl_M[h] = mx;
-      sm.cl_L[h] = sum;
-    }
-    __syncthreads();  // cl_w, cl_M, cl_L
-    const int64_t base = (t * kGroups + split / kCluster) * kHeads;
-    PartT* const part_rows = reinterpret_cast<PartT*>(part_o) + base * kDimCkv;
-#pragma unroll
-    for (int e = tid; e < kPieces; e += kWarps * 32) {
-      const int h = e / (kCols / 4);
-      const int col = rank * kCols + (e % (kCols / 4)) * 4;
-      float4 x[kCluster];
-#pragma unroll
-      for (int c = 0; c < kCluster; ++c)
-        x[c] = *reinterpret_cast<const float4*>(cluster.map_shared_rank(stage, c) + h * kLd + col);
-      float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-      for (int c = 0; c < kCluster; ++c) {
-        const float w = sm.cl_w[c][h];
-        acc.x += w * x[c].x;
-        acc.y += w * x[c].y;
-        acc.z += w * x[c].z;
-        acc.w += w * x[c].w;
-      }
-      if constexpr (std::is_same_v<PartT, float>) {
-        *reinterpret_cast<float4*>(part_rows + h * kDimCkv + col) = acc;
-      } else {
-        const __nv_bfloat162 lo = __floats2bfloat162_rn(acc.x, acc.y), hi = __floats2bfloat162_rn(acc.z, acc.w);
-        uint2 packed;
-        packed.x = *reinterpret_cast<const uint32_t*>(&lo);
-        packed.y = *reinterpret_cast<const uint32_t*>(&hi);
-        *reinterpret_cast<uint2*>(part_rows + h * kDimCkv + col) = packed;
-      }
-    }
-    if (rank == 0 && tid < kHeads) {
-      part_ml[(base + tid) * 2] = sm.cl_M[tid];
-      part_ml[(base + tid) * 2 + 1] = sm.cl_L[tid];
-    }
-    cluster.sync();  // this CTA's shared memory stays until every rank has read it
-    diag_mark<false>(4);
-    return;
-  }
   const int64_t base = (t * kSplits + split) * kHeads;
+  using PartT = std::conditional_t<DSA_ATTN_PARTIAL_BF16 != 0, __nv_bfloat16, float>;
   PartT* const part_rows = reinterpret_cast<PartT*>(part_o) + base * kDimCkv;
   if constexpr (DSA_ATTN_STAGED_STORE != 0) {
     // Through shared memory (the gathered blocks' buffers, read for the last time before this
@@ -890,39 +803,26 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
 
 // Pipelined pass 1 then the merge (a programmatic dependent); part holds T x (2048 / kRows) x 16 x
 // (512 + 2) floats.
-template <int kRows, int kStages, int kWarps, bool kQRegs, int kCluster>
+template <int kRows, int kStages, int kWarps, bool kQRegs>
 cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                              const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale,
                              int64_t num_cache_tokens, float* part, __nv_bfloat16* output, float* lse,
                              cudaStream_t stream) {
   constexpr int kSplits = kTopK / kRows;
-  constexpr int kPartials = partials_per_token<kRows, kCluster>();
   constexpr int kSmem = pipe_smem_bytes<kRows, kStages, kWarps>();
-  constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kQRegs, kCluster>;
+  constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kQRegs>;
   const cudaError_t allowed = afg::allow_dynamic_smem<kernel>(kSmem);
   if (allowed != cudaSuccess) return allowed;
   float* part_o = part;
-  float* part_ml = part + static_cast<size_t>(T) * kPartials * kHeads * kDimCkv;
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(kSplits, static_cast<unsigned>(T));
-  config.blockDim = dim3(kWarps * 32);
-  config.dynamicSmemBytes = kSmem;
-  config.stream = stream;
-  cudaLaunchAttribute cluster_dims[1];
-  cluster_dims[0].id = cudaLaunchAttributeClusterDimension;
-  cluster_dims[0].val.clusterDim.x = kCluster;
-  cluster_dims[0].val.clusterDim.y = 1;
-  cluster_dims[0].val.clusterDim.z = 1;
-  config.attrs = cluster_dims;
-  config.numAttrs = kCluster > 1 ? 1 : 0;
-  cudaError_t err = cudaLaunchKernelEx(&config, kernel, q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens,
-                                       part_o, part_ml);
-  if (err == cudaSuccess) err = cudaGetLastError();
+  float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
+  kernel<<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32, kSmem, stream>>>(
+      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
+  const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;
   // The partials are bf16 with DSA_ATTN_PARTIAL_BF16 (in the first half of part_o's floats).
   using PartT = std::conditional_t<DSA_ATTN_PARTIAL_BF16 != 0, __nv_bfloat16, float>;
-  return afg::launch(true, merge_kernel<kPartials, PartT>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
-                     dim3(merge_threads<kPartials>()), 0, stream, reinterpret_cast<const PartT*>(part_o),
+  return afg::launch(true, merge_kernel<kSplits, PartT>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
+                     dim3(merge_threads<kSplits>()), 0, stream, reinterpret_cast<const PartT*>(part_o),
                      static_cast<const float*>(part_ml), output, lse);
 }
 
