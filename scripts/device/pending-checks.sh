@@ -201,8 +201,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # through L1 with their load kept before the exit (INDEXER_SCORE_IDS_L1). With it, check the SASS
 # (`scripts/device/sass-head.sh $OUT/sweep.jsonl indexer_score_wgmma`: both LDGs before the EXIT) and
 # the phase (`scripts/device/indexer-cta-timeline.sh -- INDEXER_SCORE_IDS_L1=1`, mark 1 - 0).
+# Session 15 (results/gpu/2026-11-26-s15) ran it: even (15 x 91 11.1 -> 11.0 us, 128/128), and its
+# SASS still had the page id's load past the exit; removed. Nothing pending.
 checks=(
-  "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_IDS_L1=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -107,7 +107,7 @@
 #ifndef DSA_ATTN_PIPE_QREGS
 #define DSA_ATTN_PIPE_QREGS 1
 #endif
-// @tunable DSA_ATTN_PARTIAL_BF16: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// @tunable DSA_ATTN_PARTIAL_BF16: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1 writes its unnormalized O partial in bf16 (16 KB per CTA instead of 32)
 // and the merge reads bf16. Why: the CTA timeline (H200, session 15) puts the partial's stores at
 // 0.61 us of every pass-1 CTA, and the merge after pass 1 at ~1.7 us (0.6 release, ~1.0 loads and
@@ -117,19 +117,27 @@
 // Measured (H200, session 15, call 6, quick set): 1 / 6 / 8 tokens 7.4 / 11.6 / 13.2 -> 7.6 / 11.9
 // / 13.2 us, 23/23: the merge's loads and sums took ~0.25 us less, but the stores of each pass-1 CTA
 // 0.61 -> 1.18 us (4-byte pieces, eight rows per warp store: as many 32-byte sectors as fp32, each
-// half written). Kept as an option for DSA_ATTN_STAGED_STORE, which writes whole 16-byte pieces.
+// half written). With DSA_ATTN_STAGED_STORE (whole 16-byte pieces) it is faster: the default since.
 #ifndef DSA_ATTN_PARTIAL_BF16
-#define DSA_ATTN_PARTIAL_BF16 0
+#define DSA_ATTN_PARTIAL_BF16 1
 #endif
-// @tunable DSA_ATTN_STAGED_STORE: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// @tunable DSA_ATTN_STAGED_STORE: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1 stages its O partial in shared memory and writes it in 16-byte pieces, a
 // warp's 32 pieces contiguous. Why: the fragment-order stores (8 bytes per lane, eight rows per warp
 // instruction: eight 32-byte sectors in eight lines) cost 0.61 us per CTA (CTA timeline, H200,
 // session 15), ~1000 cycles for the 1024 sectors of a 32 KB partial: about one line per cycle.
 // Whole 128-byte lines per quarter-warp make it ~256 line visits. Prediction: partial stored 0.61 ->
 // ~0.25 us (two barriers and the staging included), every call -0.3 us; with bf16 partials -0.5.
+// Measured (H200, session 15, calls 8-9): fp32 staged 0.61 -> 0.96 us (slower: a partial leaves an
+// SM at ~32 bytes a cycle whatever the pattern, so the staging only adds), bf16 staged 0.64; in two
+// sweeps of the quick set, staged bf16 against fp32 fragment stores: 1 / 6 / 8 tokens 7.2 / 11.7 /
+// 13.2 -> 7.1 / 11.4 / 12.6 us and 7.5 / 11.7 / 13.3 -> 7.1 / 11.4 / 12.7; 23/23. Default since
+// (with DSA_ATTN_PARTIAL_BF16). Tried and removed (commit history): pass-1 clusters of 2 / 4
+// merging their partials through distributed shared memory (DSA_ATTN_PIPE_CLUSTER): 1 token 7.5 ->
+// 8.5-8.6 us, the cluster syncs and remote reads 2.7 us per CTA; 8 tokens 13.3 -> 19.7 with 4
+// (clusters left SMs idle: a second wave).
 #ifndef DSA_ATTN_STAGED_STORE
-#define DSA_ATTN_STAGED_STORE 0
+#define DSA_ATTN_STAGED_STORE 1
 #endif
 // @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1's online softmax takes each block's row max in one integer warp

@@ -195,16 +195,6 @@
 #ifndef INDEXER_CLEAR_PREFETCH
 #define INDEXER_CLEAR_PREFETCH 1
 #endif
-// @tunable INDEXER_SCORE_IDS_L1: 0, 1 (default 0) when INDEXER_SCORE_IMPL=2
-// 1: the wgmma score kernel loads the row length and page id non-coherently (through L1, shared by
-// the SM's 8 CTAs) and keeps the page id's load before the early exit by testing it there. Why
-// (per-CTA timeline, H100, session 14 call 18): that first round trip takes 1.4 us (p50, 1.0 at
-// p10) with 1365 CTAs asking ~45 lines of lengths and block table through L2 (coherent loads skip
-// L1). Prediction: the phase -0.3..-0.6 us, the score kernel likewise. Written after session 14's
-// last GPU call (no device time was left): not yet compiled by nvcc; queued in pending-checks.sh.
-#ifndef INDEXER_SCORE_IDS_L1
-#define INDEXER_SCORE_IDS_L1 0
-#endif
 // @diagnostic INDEXER_DIAG_CTA_TIMES: 0, 1 (default 0)
 // A measurement aid (results stay correct, the kernels slower by a few stores): thread 0 of every
 // wgmma score CTA and select CTA writes %globaltimer at its phase boundaries into device arrays
@@ -381,8 +371,8 @@ __device__ __forceinline__ int32_t load_before_barrier(const int32_t* p) {
 // A score kernel's row length or page id: coherent (load_before_barrier), as non-coherent ones
 // ptxas sank past the kernels' early exit (session 14); non-coherent, through L1, with `through_l1`
 // (the caller then keeps the load before its exit itself) or INDEXER_DIAG_NC_SCORE_IDS.
-__device__ __forceinline__ int32_t load_score_id(const int32_t* at, bool through_l1 = false) {
-  return INDEXER_DIAG_NC_SCORE_IDS || through_l1 ? load_now(at) : load_before_barrier(at);
+__device__ __forceinline__ int32_t load_score_id(const int32_t* at) {
+  return INDEXER_DIAG_NC_SCORE_IDS ? load_now(at) : load_before_barrier(at);
 }
 
 // The cache id of row position i, on page `page` of the row's block table.

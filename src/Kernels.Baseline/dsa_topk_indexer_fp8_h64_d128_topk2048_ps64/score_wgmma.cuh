@@ -141,13 +141,12 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
   // (one round trip for both). Coherent loads: non-coherent ones ptxas sank past the early exit
   // below (ncu's SASS, session 14), a third dependent round trip per CTA.
-  const int32_t page = load_score_id(block_table + static_cast<int64_t>(b) * max_pages + p, INDEXER_SCORE_IDS_L1);
-  const int L = clamp_len(load_score_id(seq_lens + b, INDEXER_SCORE_IDS_L1), max_pages * kPageSize);
+  // (Session 15: non-coherent loads with the page id tested in the exit, INDEXER_SCORE_IDS_L1, were
+  // sunk past the exit by ptxas all the same and measured even; removed.)
+  const int32_t page = load_score_id(block_table + static_cast<int64_t>(b) * max_pages + p);
+  const int L = clamp_len(load_score_id(seq_lens + b), max_pages * kPageSize);
   diag_mark<false>(1, static_cast<uint32_t>(L) ^ static_cast<uint32_t>(page));
-  // INDEXER_SCORE_IDS_L1: the exit also tests the page id against a length below zero, which never
-  // holds (L is clamped to >= 0) but makes the branch wait for the id, so ptxas keeps its
-  // non-coherent load beside the length's instead of sinking it past the exit.
-  const bool past_end = L <= kTopK || p * kPageSize >= L || (INDEXER_SCORE_IDS_L1 && L < 0 && page == 0);
+  const bool past_end = L <= kTopK || p * kPageSize >= L;
   if (past_end) return;  // block-uniform
   const uint32_t tiles = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;
   score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, tiles, s_scale, s_w);
