@@ -91,11 +91,7 @@
 // Two stages: ~93 KB of shared memory, two CTAs per SM; three: ~130 KB, one; four: ~168 KB.
 // H200, session 11, with register-held query fragments: 2 -> 3 stages, 8 tokens 14.39 -> 13.86 us
 // (band means, call 7); 3 -> 4 stages, 1 / 2 / 6 / 7 / 8 tokens 7.49 / 8.26 / 12.09 / 12.38 / 13.93
-// -> 7.20 / 8.18 / 11.80 / 12.26 / 14.06 us (call 13, 10 workloads): within noise. Since session 15
-// a CTA with a buffer per block (4 stages at 128 rows) requests every block before its first
-// product, so no copies are issued between products (the CTA timeline at 8 tokens: issuing a
-// block's copies costs the S phase ~0.5 us). Prediction: 8 tokens' products 5.1 -> ~4.1 us, the
-// call -0.5..-1 us; 1-2 tokens (one block) unchanged.
+// -> 7.20 / 8.18 / 11.80 / 12.26 / 14.06 us (call 13, 10 workloads): within noise.
 #ifndef DSA_ATTN_PIPE_STAGES
 #define DSA_ATTN_PIPE_STAGES 3
 #endif

@@ -604,20 +604,6 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
                      static_cast<const float*>(part_ml), output, lse);
 }
 
-// cp.async.wait_group with a runtime count (0-7): all but the newest `pending` groups landed.
-__device__ __forceinline__ void wait_copy_groups_but(int pending) {
-  switch (pending) {
-    case 0: asm volatile("cp.async.wait_group 0;\n" ::: "memory"); break;
-    case 1: asm volatile("cp.async.wait_group 1;\n" ::: "memory"); break;
-    case 2: asm volatile("cp.async.wait_group 2;\n" ::: "memory"); break;
-    case 3: asm volatile("cp.async.wait_group 3;\n" ::: "memory"); break;
-    case 4: asm volatile("cp.async.wait_group 4;\n" ::: "memory"); break;
-    case 5: asm volatile("cp.async.wait_group 5;\n" ::: "memory"); break;
-    case 6: asm volatile("cp.async.wait_group 6;\n" ::: "memory"); break;
-    default: asm volatile("cp.async.wait_group 7;\n" ::: "memory"); break;
-  }
-}
-
 // --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
 // A CTA takes kRows indices of one token in blocks of kBlock (32) rows through kStages shared-memory
 // buffers: block b + kStages - 1 is gathered while block b's products run, and the softmax is online
@@ -685,11 +671,8 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
     if (b < kBlocks && DSA_ATTN_DIAG != 3) gather_rows<kWarps>(sm.k[b % kStages], sm.idx + b * kBlock, kBlock, ckv, kpe, warp, lane);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   };
-  // With a buffer for every block (kStages >= kBlocks) all of them are requested here, before any
-  // product, so no later block's copies are issued between products.
-  constexpr bool kAllUpfront = kStages >= kBlocks;
 #pragma unroll
-  for (int b = 0; b < (kAllUpfront ? kBlocks : kStages - 1); ++b) gather_block(b);
+  for (int b = 0; b < kStages - 1; ++b) gather_block(b);
 
   const float scale2 = sm_scale * kLog2e;
   float m_run[kHeadsPerWarp], l_run[kHeadsPerWarp];  // heads warp + i * kWarps
@@ -708,16 +691,12 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   uint32_t qf[kQFrags][4];
 
   for (int b = 0; b < kBlocks; ++b) {
-    if constexpr (kAllUpfront) {
-      wait_copy_groups_but(kBlocks - 1 - b);  // block b (and Q) landed; the later blocks' groups may not have
-    } else {
-      asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");  // block b (and Q) landed
-    }
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");  // block b (and Q) landed
     // The refill of buffer (b - 1) % kStages goes after this barrier: every warp has finished block
     // b - 1's O product, the buffer's last reader, before it.
     __syncthreads();  // block b (and the queries) landed for every thread; block b - 1 fully read
     if (b == 0) diag_mark<false>(2, *reinterpret_cast<const uint32_t*>(sm.k[0]));
-    if constexpr (!kAllUpfront) gather_block(b + kStages - 1);
+    gather_block(b + kStages - 1);
     const __nv_bfloat16* kb = sm.k[b % kStages];
     if constexpr (DSA_ATTN_DIAG == 1) {
       __syncthreads();
