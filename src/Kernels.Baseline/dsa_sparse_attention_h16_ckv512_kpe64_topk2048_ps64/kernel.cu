@@ -25,7 +25,8 @@
 // padding; other out-of-range values would fault there).
 // Launch: grid (16, T), block 256, about 32 KB of static shared memory. Scratch: none.
 // Measured (H200): this first version ~0.31 ms at 1 token, ~0.33 ms at 8; the default pipelined
-// split kernel 7.3 us at 1 token, 12.3-13.9 us at 6-8 tokens (NOTES.md, results/gpu).
+// split kernel 7.1 us at 1 token, 11.4-12.7 us at 6-8 tokens (H200, session 15); on the H100 7.8 /
+// 8.6 / 13.6 us at 1 / 2 / 6-8 tokens (NOTES.md, results/gpu).
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
