@@ -8,60 +8,20 @@
 //   attention_cta_timeline_probe [tokens (1)] [seed (1)]
 #include "../../../src/Kernels.Baseline/dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64/kernel.cu"
 
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
+#include "timeline_probe_common.h"
 
-#define CHECK(call)                                                                               \
-  do {                                                                                            \
-    const cudaError_t e = (call);                                                                 \
-    if (e != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e)); \
-      std::exit(1);                                                                               \
-    }                                                                                             \
-  } while (0)
-
+using probe::next_random;
+using probe::print_spread;
+using probe::tensor;
 using split_kv::g_diag_merge;
 using split_kv::g_diag_pass1;
 using split_kv::g_diag_pass1_sm;
 using split_kv::kDiagCtas;
 using split_kv::kDiagMarks;
 
-namespace {
-
-uint64_t lcg_state = 1;
-uint32_t next_random() {
-  lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
-  return static_cast<uint32_t>(lcg_state >> 33);
-}
-
-afg::Tensor tensor(void* data, afg::DType dtype, std::initializer_list<int64_t> shape) {
-  afg::Tensor t{};
-  t.data = data;
-  t.dtype = dtype;
-  t.rank = static_cast<int32_t>(shape.size());
-  int i = 0;
-  for (const int64_t d : shape) t.shape[i++] = d;
-  return t;
-}
-
-// "p50 [p10, p90] max" of values in us.
-void print_spread(const char* what, std::vector<double> v) {
-  if (v.empty()) {
-    std::printf("%-34s -\n", what);
-    return;
-  }
-  std::sort(v.begin(), v.end());
-  const auto at = [&](double q) { return v[static_cast<size_t>(q * (v.size() - 1))]; };
-  std::printf("%-34s %6.2f [%6.2f, %6.2f] max %6.2f  (n %zu)\n", what, at(0.5), at(0.1), at(0.9), v.back(), v.size());
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   const int T = argc > 1 ? std::atoi(argv[1]) : 1;
-  lcg_state = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1;
+  probe::lcg_state = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1;
   const int64_t num_pages = 8462;
   const int64_t cache_tokens = num_pages * kPageSize;
   if (T < 1 || T > 64) {

@@ -8,60 +8,27 @@
 //   indexer_cta_timeline_probe [rows (15)] [max_pages (91)] [seed (1)]
 #include "../../../src/Kernels.Baseline/dsa_topk_indexer_fp8_h64_d128_topk2048_ps64/kernel.cu"
 
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
-
-#define CHECK(call)                                                                               \
-  do {                                                                                            \
-    const cudaError_t e = (call);                                                                 \
-    if (e != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e)); \
-      std::exit(1);                                                                               \
-    }                                                                                             \
-  } while (0)
+#include "timeline_probe_common.h"
 
 namespace {
 
-uint64_t lcg_state = 1;
-uint32_t next_random() {
-  lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
-  return static_cast<uint32_t>(lcg_state >> 33);
-}
+using probe::next_random;
+
 // An e4m3 byte that is not NaN (0x7f / 0xff), of moderate size (exponent field 4-9).
 uint8_t random_fp8() {
   const uint32_t r = next_random();
   return static_cast<uint8_t>((r & 0x80u) | ((4u + (r >> 8) % 6u) << 3) | ((r >> 16) & 7u));
 }
 
-afg::Tensor tensor(void* data, afg::DType dtype, std::initializer_list<int64_t> shape) {
-  afg::Tensor t{};
-  t.data = data;
-  t.dtype = dtype;
-  t.rank = static_cast<int32_t>(shape.size());
-  int i = 0;
-  for (const int64_t d : shape) t.shape[i++] = d;
-  return t;
-}
-
-// "p50 [p10, p90] max" of values in us.
-void print_spread(const char* what, std::vector<double> v) {
-  if (v.empty()) {
-    std::printf("%-34s -\n", what);
-    return;
-  }
-  std::sort(v.begin(), v.end());
-  const auto at = [&](double q) { return v[static_cast<size_t>(q * (v.size() - 1))]; };
-  std::printf("%-34s %6.2f [%6.2f, %6.2f] max %6.2f  (n %zu)\n", what, at(0.5), at(0.1), at(0.9), v.back(), v.size());
-}
-
 }  // namespace
+
+using probe::print_spread;
+using probe::tensor;
 
 int main(int argc, char** argv) {
   const int B = argc > 1 ? std::atoi(argv[1]) : 15;
   const int max_pages = argc > 2 ? std::atoi(argv[2]) : 91;
-  lcg_state = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
+  probe::lcg_state = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
   const int64_t num_pages = 11923;
   if (B < 1 || B > kDiagSelectCtas || max_pages < 33 || static_cast<int64_t>(B) * max_pages > kDiagScoreCtas) {
     std::fprintf(stderr, "rows 1-%d, max_pages >= 33, rows x pages <= %d\n", kDiagSelectCtas, kDiagScoreCtas);

@@ -88,19 +88,14 @@ template <bool kMerge>
 __device__ __forceinline__ void diag_mark(int mark, uint32_t after = 0u) {
 #if DSA_ATTN_DIAG_CTA_TIMES
   if (threadIdx.x != 0) return;
-  unsigned long long now;
-  asm volatile("{\n.reg .b32 dep;\nmov.b32 dep, %1;\nmov.u64 %0, %%globaltimer;\n}\n" : "=l"(now) : "r"(after) : "memory");
+  const unsigned long long now = afg::globaltimer_after(after);
   const unsigned cta = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
   if (cta >= kDiagCtas) return;
   if constexpr (kMerge) {
     g_diag_merge[cta][mark] = now;
   } else {
     g_diag_pass1[cta][mark] = now;
-    if (mark == 0) {
-      unsigned sm;
-      asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
-      g_diag_pass1_sm[cta] = sm;
-    }
+    if (mark == 0) g_diag_pass1_sm[cta] = afg::sm_id();
   }
 #else
   (void)mark;

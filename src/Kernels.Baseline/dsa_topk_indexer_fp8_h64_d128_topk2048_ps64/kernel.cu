@@ -340,19 +340,14 @@ template <bool kSelect>
 __device__ __forceinline__ void diag_mark(int mark, uint32_t after = 0u) {
 #if INDEXER_DIAG_CTA_TIMES
   if (threadIdx.x != 0) return;
-  unsigned long long now;
-  asm volatile("{\n.reg .b32 dep;\nmov.b32 dep, %1;\nmov.u64 %0, %%globaltimer;\n}\n" : "=l"(now) : "r"(after) : "memory");
+  const unsigned long long now = afg::globaltimer_after(after);
   if constexpr (kSelect) {
     if (blockIdx.x < kDiagSelectCtas) g_diag_select[blockIdx.x][mark] = now;
   } else {
     const unsigned cta = blockIdx.y * gridDim.x + blockIdx.x;
     if (cta < kDiagScoreCtas) {
       g_diag_score[cta][mark] = now;
-      if (mark == 0) {
-        unsigned sm;
-        asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
-        g_diag_score_sm[cta] = sm;
-      }
+      if (mark == 0) g_diag_score_sm[cta] = afg::sm_id();
     }
   }
 #endif

@@ -119,6 +119,19 @@ __device__ __forceinline__ void pdl_wait() {
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
 }
+// For per-CTA timelines (measurement aids): the global nanosecond timer, read once `after` exists
+// (the read depends on it, so a mark placed after a load's first use is not hoisted above the
+// load), and the SM this thread runs on.
+__device__ __forceinline__ unsigned long long globaltimer_after(uint32_t after) {
+  unsigned long long now;
+  asm volatile("{\n.reg .b32 dep;\nmov.b32 dep, %1;\nmov.u64 %0, %%globaltimer;\n}\n" : "=l"(now) : "r"(after) : "memory");
+  return now;
+}
+__device__ __forceinline__ unsigned sm_id() {
+  unsigned sm;
+  asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
+  return sm;
+}
 #endif
 
 // Launches kernel on stream; with dependent, as a programmatic dependent of the kernel before it on
