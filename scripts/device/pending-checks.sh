@@ -202,7 +202,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # (`scripts/device/sass-head.sh $OUT/sweep.jsonl indexer_score_wgmma`: both LDGs before the EXIT) and
 # the phase (`scripts/device/indexer-cta-timeline.sh -- INDEXER_SCORE_IDS_L1=1`, mark 1 - 0).
 # Session 15 (results/gpu/2026-11-26-s15) ran it: even (15 x 91 11.1 -> 11.0 us, 128/128), and its
-# SASS still had the page id's load past the exit; removed. Nothing pending.
+# SASS still had the page id's load past the exit; removed. Nothing pending here; written after
+# session 15's last GPU call and not yet compiled by nvcc: afg::globaltimer_after / afg::sm_id in
+# agentforge.h (every kernel includes it; the diagnostic marks call them) and the probes' shared
+# timeline_probe_common.h: `scripts/device/attention-cta-timeline.sh 1` and
+# `scripts/device/indexer-cta-timeline.sh` compile both, any bench compiles agentforge.h.
 checks=(
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
