@@ -207,7 +207,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # agentforge.h (every kernel includes it; the diagnostic marks call them) and the probes' shared
 # timeline_probe_common.h: `scripts/device/attention-cta-timeline.sh 1` and
 # `scripts/device/indexer-cta-timeline.sh` compile both, any bench compiles agentforge.h.
+# Pending (written after session 15's last GPU call): the MoE tile grids as resident CTAs looping
+# over their tiles, stopping at the first empty expert slot (MOE_LOOPING_TILES; T=1 / 7 / 16 / 55).
 checks=(
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e|MOE_LOOPING_TILES=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

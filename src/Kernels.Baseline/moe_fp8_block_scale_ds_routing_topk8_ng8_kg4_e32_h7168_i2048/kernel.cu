@@ -187,6 +187,20 @@
 #ifndef MOE_COMPACT_ALL_SLOTS
 #define MOE_COMPACT_ALL_SLOTS 1
 #endif
+// @tunable MOE_LOOPING_TILES: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: the streamed tile grids (gemm1_fp8_kernel, gemm2_small_kernel at the small and mid tiles)
+// launch only as many CTAs as are resident at once, each looping over the grid's tiles in index
+// order (moe_tc.cuh, looping_tiles) and stopping at the first expert slot without an expert (the
+// slots are compacted, slot-major). Why: a tile CTA that finds no pairs still costs its wave a
+// launch, the programmatic wait and a count read, and the tiles' shared memory allows only a few
+// CTAs per SM: at T=1 with no local expert GEMM1's 2048 empty CTAs take ~3 us after routing (H200
+// timeline, session 12); at T=7 the empty slots' CTAs cost GEMM1 1.6 us and GEMM2 3.3 us (H100,
+// MOE_DIAG_EXACT_SLOTS, session 12). Prediction: T=1 -2..-3 us (11.1 -> ~8.5 on the H100), T=7
+// -2..-4 us, T=16 -1..-2; T >= 32 even (every slot active). Risk: a static round-robin of tiles
+// instead of the hardware's dynamic CTA scheduling. Written after session 15's last GPU call.
+#ifndef MOE_LOOPING_TILES
+#define MOE_LOOPING_TILES 0
+#endif
 // @tunable MOE_ROUTING_WIDE_MAX_T: 0, 256, 1024, 65536 (default 256) when MOE_GEMM_IMPL=1
 // Up to this many tokens routing runs a CTA per token, a thread per expert (moe_routing_wide_kernel),
 // instead of a warp per token. ncu at real clocks (H200, session 8, results/gpu/2026-11-26-h200-s8):
@@ -1429,17 +1443,25 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       for (int i = 0; i < kLocalExperts; ++i) active += host_counts[i] > 0 ? 1u : 0u;
       slots = active == 0 ? 1u : active;  // below 32 compacted; 32 active experts are 32 slots anyway
     }
+    // The tile grids, or (MOE_LOOPING_TILES) as many CTAs as are resident at once looping over them,
+    // each grid's z extent passed as the kernel's tiles_z.
+    constexpr auto gemm1_tiles = moe_tc::gemm1_fp8_kernel<Tile1>;
+    constexpr auto gemm2_tiles = moe_tc::gemm2_small_kernel<Tile2>;
+    const dim3 grid1(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), slots * split1);
+    const dim3 grid2(kHidden / Tile2::BN, static_cast<unsigned>((T + Tile2::BM - 1) / Tile2::BM), slots * split2);
+    const auto resident = [](dim3 grid, int ctas) { return dim3(std::min(grid.x * grid.y * grid.z, static_cast<unsigned>(ctas))); };
+    const dim3 launch1 = MOE_LOOPING_TILES ? resident(grid1, resident_ctas<gemm1_tiles>(Tile1::Threads, Tile1::Smem)) : grid1;
+    const dim3 launch2 = MOE_LOOPING_TILES ? resident(grid2, resident_ctas<gemm2_tiles>(Tile2::Threads, Tile2::Smem)) : grid2;
+    const int tiles_z1 = MOE_LOOPING_TILES ? static_cast<int>(grid1.z) : 0;
+    const int tiles_z2 = MOE_LOOPING_TILES ? static_cast<int>(grid2.z) : 0;
     if (e == cudaSuccess)
-      e = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile1>,
-                       dim3(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), slots * split1),
-                       Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr));
+      e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
     if (e == cudaSuccess && split1 > 1 && !fused_swiglu) e = launch_swiglu();
     // The fused output tickets follow the SwiGLU tickets in the same zeroed region.
     if (e == cudaSuccess)
-      e = launch_gemm2(moe_tc::gemm2_small_kernel<Tile2>,
-                       dim3(kHidden / Tile2::BN, static_cast<unsigned>((T + Tile2::BM - 1) / Tile2::BM), slots * split2),
-                       Tile2::Threads, Tile2::Smem, fused ? tickets + swiglu_tickets : static_cast<int*>(nullptr),
-                       static_cast<const int*>(token_pairs), fused ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr));
+      e = launch_gemm2(gemm2_tiles, launch2, Tile2::Threads, Tile2::Smem, fused ? tickets + swiglu_tickets : static_cast<int*>(nullptr),
+                       static_cast<const int*>(token_pairs), fused ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr),
+                       tiles_z2);
     return e;
   };
   // GEMM1 + SwiGLU on wgmma with BM-pair tiles, then GEMM2 on wgmma (fp8 C) or on mma.sync (bf16 C).
@@ -1526,7 +1548,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       err = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
       if (err == cudaSuccess)
         err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1),
-                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr));
+                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr), 0);
     } else {
       err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), moe_tc::kTcThreads, 0);
     }

@@ -146,6 +146,31 @@ __device__ __forceinline__ int expert_of_slot(const int* counts, int slot, int s
   return active != 0 ? __ffs(static_cast<int>(active)) - 1 : -1;
 }
 
+// A tile kernel's schedule. tiles_z == 0: this CTA is the grid's tile blockIdx (one tile per CTA).
+// tiles_z > 0 (MOE_LOOPING_TILES): the launch grid holds the CTAs resident on the GPU at once and CTA
+// c takes the tiles c, c + gridDim.x, ... of the grid `tiles` (x fastest, then y, then z), in that
+// order, until one returns false: z is the expert slot (slot-major, times splits), slots are
+// compacted, so the first slot without an expert ends the CTA's work. Why: a tile grid's CTAs that
+// find no pairs still cost a wave each (a launch, the programmatic wait, a count read): 3 us of
+// GEMM1 at T=1 (2048 CTAs, none with pairs when no local expert is routed), 1.6 us of GEMM1 and 3.3
+// of GEMM2 at T=7 (H100, sessions 12 and 14).
+template <typename TileFn>
+__device__ __forceinline__ void looping_tiles(int tiles_z, dim3 tiles, TileFn&& tile) {
+  if (tiles_z <= 0) {
+    tile(blockIdx, gridDim.x, gridDim.y, gridDim.z);
+    return;
+  }
+  const unsigned total = tiles.x * tiles.y * tiles.z;
+  for (unsigned v = blockIdx.x; v < total; v += gridDim.x) {
+    uint3 b;
+    b.x = v % tiles.x;
+    b.y = (v / tiles.x) % tiles.y;
+    b.z = v / (tiles.x * tiles.y);
+    if (!tile(b, tiles.x, tiles.y, tiles.z)) return;
+    __syncthreads();  // the next tile rewrites the pair slots and stages this one's epilogue may still read
+  }
+}
+
 // The tile's pair ids (-1 past the expert's count) into s_pair, row r by thread r % Threads (Threads:
 // the threads of the CTA that call it, at least BM unless given).
 template <int BM = kTcBM, int Threads = BM>
@@ -526,109 +551,116 @@ __device__ __forceinline__ void gemm1_block_mma(const uint8_t* stage, float (&tm
   }
 }
 
-// grid (kInter / BN, ceil(T / BM), 32 experts x splits).
+// grid (kInter / BN, ceil(T / BM), 32 experts x splits), or with tiles_z > 0 (MOE_LOOPING_TILES) a
+// grid of resident CTAs looping over that grid's tiles with z < tiles_z (looping_tiles).
 template <typename Tile>
 __global__ void __launch_bounds__(Tile::Threads)
 gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
-                 __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial, int* __restrict__ swiglu_tickets) {
+                 __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial, int* __restrict__ swiglu_tickets,
+                 int tiles_z) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
   __shared__ float s_sa[kSlots][BM];
   __shared__ float s_sw[kSlots][2];  // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
   __shared__ int s_pair[BM];
-
-  const int le = expert_of_slot(counts, static_cast<int>(blockIdx.z) / splits, static_cast<int>(gridDim.z) / splits);
-  if (le < 0) return;  // block-uniform: a compact grid's slot beyond the active experts
-  const int split = blockIdx.z % splits;
-  const int m0 = blockIdx.y * BM;
-  const int n0 = blockIdx.x * BN;  // X1 column (and X2 column - 2048) of the tile
-  const int cnt = counts[le];
-  if (m0 >= cnt) return;  // block-uniform
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
-  const int g = lane >> 2, tq = lane & 3;
-  const int kb_begin = split * kHiddenBlocks / splits;
-  const int kb_end = (split + 1) * kHiddenBlocks / splits;
-
-  load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
-  __syncthreads();
-  // The tile's X1 and X2 columns lie in one 128-row scale block each (BN <= 128, aligned).
-  const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
-  const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
-
-  // MOE_TILE_SCALES_AHEAD: every scale of the tile's K range (BM activation scales and the X1 and X2
-  // weight scales per block) is copied once, in the first stage's cp.async group, when it fits.
   __shared__ float s_scales_ahead[kScalesAhead ? kAheadBlocks * (BM + 2) : 1];
-  const bool ahead = kScalesAhead && kb_end - kb_begin <= kAheadBlocks;
-  if (ahead) {
-    for (int i = tid; i < (kb_end - kb_begin) * (BM + 2); i += Tile::Threads) {
-      const int j = i / (BM + 2), r = i % (BM + 2), kb = kb_begin + j;
-      if (r < BM) {
-        const int pair = s_pair[r];
-        cp_async_float(&s_scales_ahead[i], hidden_scale + static_cast<int64_t>(kb) * T + (pair >= 0 ? pair / kTopK : 0), pair >= 0);
-      } else {
-        cp_async_float(&s_scales_ahead[i], (r == BM ? sw1 : sw2) + kb, true);
+  // One tile (b) of the grid (gx, gy, gz); false when its expert slot has no expert (every later
+  // slot of a compacted grid is empty too).
+  const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
+    const int le = expert_of_slot(counts, static_cast<int>(b.z) / splits, static_cast<int>(gz) / splits);
+    if (le < 0) return false;  // block-uniform: a compact grid's slot beyond the active experts (and every later one)
+    const int split = b.z % splits;
+    const int m0 = b.y * BM;
+    const int n0 = b.x * BN;  // X1 column (and X2 column - 2048) of the tile
+    const int cnt = counts[le];
+    if (m0 >= cnt) return true;  // block-uniform
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
+    const int g = lane >> 2, tq = lane & 3;
+    const int kb_begin = split * kHiddenBlocks / splits;
+    const int kb_end = (split + 1) * kHiddenBlocks / splits;
+
+    load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
+    __syncthreads();
+    // The tile's X1 and X2 columns lie in one 128-row scale block each (BN <= 128, aligned).
+    const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
+    const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
+
+    // MOE_TILE_SCALES_AHEAD: every scale of the tile's K range (BM activation scales and the X1 and X2
+    // weight scales per block) is copied once, in the first stage's cp.async group, when it fits.
+    const bool ahead = kScalesAhead && kb_end - kb_begin <= kAheadBlocks;
+    if (ahead) {
+      for (int i = tid; i < (kb_end - kb_begin) * (BM + 2); i += Tile::Threads) {
+        const int j = i / (BM + 2), r = i % (BM + 2), kb = kb_begin + j;
+        if (r < BM) {
+          const int pair = s_pair[r];
+          cp_async_float(&s_scales_ahead[i], hidden_scale + static_cast<int64_t>(kb) * T + (pair >= 0 ? pair / kTopK : 0), pair >= 0);
+        } else {
+          cp_async_float(&s_scales_ahead[i], (r == BM ? sw1 : sw2) + kb, true);
+        }
       }
     }
-  }
-  // One 128-byte K block of the tile into stage st: A BM x 8 pieces of 16 bytes, B 2 BN x 8; the
-  // pairs' activation scales of the block beside them.
-  // Sources fixed for the tile (PieceGrid): A rows by pair (an empty slot zero-fills), B rows X1
-  // n0.. then X2 kInter + n0.., each K block 128 bytes further.
-  using Grid = PieceGrid<Tile::Threads, kFp8Row>;
-  constexpr int kPiecesB = 2 * BN / Grid::kRowStep;
-  static_assert(BN % Grid::kRowStep == 0, "a piece is all X1 or all X2");
-  const GatheredRows<Grid, BM> a_rows(s_pair, tid, [&](int pair) {
-    return hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden;
-  });
-  const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + Grid::first_row(tid)) * kHidden + Grid::chunk_byte(tid);
-  const int scale_pair = tid < BM ? s_pair[tid] : -1;
-  const float* sa_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
-  auto load_block = [&](int kb, int st) {
-    uint8_t* sA = smem_fp8 + st * Tile::Stage;
-    uint8_t* sB = sA + Tile::StageA;
-    const int k_byte = kb * kQBlock;
-    a_rows.copy(sA, tid, k_byte);
-#pragma unroll
-    for (int i = 0; i < kPiecesB; ++i) {
-      const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
-      const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
-      cp_async16(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte, 16);
-    }
-    if (ahead) return;  // the tile's scales arrived with its first stage
-    if (tid < BM) {
-      const float* scale = sa_src + static_cast<int64_t>(kb) * T;
-      if (kAsyncTileScales) cp_async_float(&s_sa[st][tid], scale, scale_pair >= 0);
-      else s_sa[st][tid] = scale_pair >= 0 ? *scale : 0.f;
-    }
-    if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
+    // One 128-byte K block of the tile into stage st: A BM x 8 pieces of 16 bytes, B 2 BN x 8; the
+    // pairs' activation scales of the block beside them.
+    // Sources fixed for the tile (PieceGrid): A rows by pair (an empty slot zero-fills), B rows X1
+    // n0.. then X2 kInter + n0.., each K block 128 bytes further.
+    using Grid = PieceGrid<Tile::Threads, kFp8Row>;
+    constexpr int kPiecesB = 2 * BN / Grid::kRowStep;
+    static_assert(BN % Grid::kRowStep == 0, "a piece is all X1 or all X2");
+    const GatheredRows<Grid, BM> a_rows(s_pair, tid, [&](int pair) {
+      return hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden;
+    });
+    const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + Grid::first_row(tid)) * kHidden + Grid::chunk_byte(tid);
+    const int scale_pair = tid < BM ? s_pair[tid] : -1;
+    const float* sa_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
+    auto load_block = [&](int kb, int st) {
+      uint8_t* sA = smem_fp8 + st * Tile::Stage;
+      uint8_t* sB = sA + Tile::StageA;
+      const int k_byte = kb * kQBlock;
+      a_rows.copy(sA, tid, k_byte);
+  #pragma unroll
+      for (int i = 0; i < kPiecesB; ++i) {
+        const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
+        const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
+        cp_async16(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte, 16);
+      }
+      if (ahead) return;  // the tile's scales arrived with its first stage
+      if (tid < BM) {
+        const float* scale = sa_src + static_cast<int64_t>(kb) * T;
+        if (kAsyncTileScales) cp_async_float(&s_sa[st][tid], scale, scale_pair >= 0);
+        else s_sa[st][tid] = scale_pair >= 0 ? *scale : 0.f;
+      }
+      if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
+    };
+
+    float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
+  #pragma unroll
+    for (int i = 0; i < MT; ++i)
+  #pragma unroll
+      for (int j = 0; j < 2; ++j)
+  #pragma unroll
+        for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
+
+    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+      gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
+      // The block's activation scales (with `ahead` followed by its X1 and X2 weight scales).
+      const float* sa = ahead ? s_scales_ahead + (kb - kb_begin) * (BM + 2) : s_sa[st];
+      fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, sa, ahead ? sa[BM] : kAsyncTileScales ? s_sw[st][0] : sw1[kb],
+                            ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
+    });
+
+    store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
+    // MOE_FUSED_EPILOGUES (swiglu_tickets: 32 experts x row tiles x column tiles): the tile's last
+    // split applies SwiGLU, instead of a SwiGLU launch after the grid.
+    if (swiglu_tickets != nullptr && splits > 1 &&
+        last_to_arrive(swiglu_tickets + (static_cast<int64_t>(le) * gy + b.y) * gx + b.x, splits))
+      swiglu_tile<BM, BN, Tile::Threads>(g1_partial, s_pair, n0, cbuf);
+    return true;
   };
-
-  float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
-#pragma unroll
-  for (int i = 0; i < MT; ++i)
-#pragma unroll
-    for (int j = 0; j < 2; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
-
-  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-    // The block's activation scales (with `ahead` followed by its X1 and X2 weight scales).
-    const float* sa = ahead ? s_scales_ahead + (kb - kb_begin) * (BM + 2) : s_sa[st];
-    fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, sa, ahead ? sa[BM] : kAsyncTileScales ? s_sw[st][0] : sw1[kb],
-                          ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
-  });
-
-  store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
-  // MOE_FUSED_EPILOGUES (swiglu_tickets: 32 experts x row tiles x column tiles): the tile's last
-  // split applies SwiGLU, instead of a SwiGLU launch after the grid.
-  if (swiglu_tickets != nullptr && splits > 1 &&
-      last_to_arrive(swiglu_tickets + (static_cast<int64_t>(le) * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x, splits))
-    swiglu_tile<BM, BN, Tile::Threads>(g1_partial, s_pair, n0, cbuf);
+  looping_tiles(tiles_z, dim3(kInter / BN, static_cast<unsigned>((T + BM - 1) / BM), static_cast<unsigned>(tiles_z)), tile);
 }
 
 // SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
@@ -911,13 +943,15 @@ __device__ __forceinline__ void add_gemm2_tile(const float (&acc)[MT][4][4], con
   }
 }
 
-// grid (kHidden / 256, ceil(T / 16), 32 experts x splits).
+// grid (kHidden / 256, ceil(T / 16), 32 experts x splits), or with tiles_z > 0 (MOE_LOOPING_TILES)
+// resident CTAs looping over that grid's tiles (looping_tiles).
 template <typename Tile>
 __global__ void __launch_bounds__(Tile::Threads)
 gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out,
-                   int* __restrict__ output_tickets, const int* __restrict__ token_pairs, __nv_bfloat16* __restrict__ output) {
+                   int* __restrict__ output_tickets, const int* __restrict__ token_pairs, __nv_bfloat16* __restrict__ output,
+                   int tiles_z) {
   constexpr int BM = Tile::BM, MT = Tile::MT;
   // MOE_EARLY_ROUTING_READS: the expert, the tile's pairs and the W2 scales (routing's results and
   // inputs) before the wait for C; else everything after it.
@@ -926,72 +960,78 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   __shared__ int s_pair[BM];
   __shared__ float s_sw[Tile::Slots][Tile::Threads / 32];  // each warp's W2 scale of the block (MOE_ASYNC_SCALES)
 
-  const int le = expert_of_slot(counts, static_cast<int>(blockIdx.z) / splits, static_cast<int>(gridDim.z) / splits);
-  if (le < 0) return;  // block-uniform: a compact grid's slot beyond the active experts
-  const int split = blockIdx.z % splits;
-  const int m0 = blockIdx.y * BM;
-  const int h0 = blockIdx.x * Tile::BN;
-  const int cnt = counts[le];
-  if (m0 >= cnt) return;  // block-uniform
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int kb_begin = split * kInterBlocks / splits;
-  const int kb_end = (split + 1) * kInterBlocks / splits;
-
-  load_tile_pairs<BM, Tile::Threads>(s_pair, lists, le, m0, cnt, T, tid);
-  __syncthreads();
-
-  const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
-  const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
-
-  // MOE_TILE_SCALES_AHEAD: each warp's W2 scale of every block of the tile's K range, copied once with
-  // the first stage when it fits.
   constexpr int kWarps = Tile::Threads / 32;
   __shared__ float s_sw_ahead[kScalesAhead ? kAheadBlocks * kWarps : 1];
-  const bool ahead = kScalesAhead && kb_end - kb_begin <= kAheadBlocks;
-  if (ahead && tid < (kb_end - kb_begin) * kWarps) {
-    const int j = tid / kWarps, w = tid % kWarps;
-    cp_async_float(&s_sw_ahead[tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + w * 32) / kQBlock) * kInterBlocks + kb_begin + j, true);
-  }
-  if constexpr (kEarlyRoutingReads) pdl_wait_then_allow();  // C (SwiGLU's or GEMM1's) from here on
-  // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
-  // each K block 128 values further.
-  using GridB = PieceGrid<Tile::Threads, kFp8Row>;
-  constexpr int kPiecesB = Tile::BN / GridB::kRowStep;
-  static_assert(Tile::BN % GridB::kRowStep == 0, "whole B pieces");
-  const int first_b = GridB::first_offset(tid);
-  const GatheredRows<PieceGrid<Tile::Threads, kBf16Row>, BM> a_rows(s_pair, tid, [&](int pair) {
-    return reinterpret_cast<const uint8_t*>(cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter);
-  });
-  const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
-  auto load_block = [&](int kb, int st) {
-    uint8_t* sA = smem_g2 + st * Tile::Stage;
-    uint8_t* sB = sA + Tile::StageA;
-    a_rows.copy(sA, tid, kb * kBf16Row);
-#pragma unroll
-    for (int i = 0; i < kPiecesB; ++i)
-      cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
-    if (ahead) return;  // the tile's scales arrived with its first stage
-    if (kAsyncTileScales && tid < Tile::Threads / 32)
-      cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
+  const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
+    const int le = expert_of_slot(counts, static_cast<int>(b.z) / splits, static_cast<int>(gz) / splits);
+    if (le < 0) return false;  // block-uniform: a compact grid's slot beyond the active experts (and every later one)
+    const int split = b.z % splits;
+    const int m0 = b.y * BM;
+    const int h0 = b.x * Tile::BN;
+    (void)gx;
+    (void)gy;
+    const int cnt = counts[le];
+    if (m0 >= cnt) return true;  // block-uniform
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int kb_begin = split * kInterBlocks / splits;
+    const int kb_end = (split + 1) * kInterBlocks / splits;
+
+    load_tile_pairs<BM, Tile::Threads>(s_pair, lists, le, m0, cnt, T, tid);
+    __syncthreads();
+
+    const int n_warp = warp * 32;  // this warp's 32 columns of the tile: one 128-wide scale block
+    const float* sw = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + n_warp) / kQBlock) * kInterBlocks;
+
+    // MOE_TILE_SCALES_AHEAD: each warp's W2 scale of every block of the tile's K range, copied once with
+    // the first stage when it fits.
+    const bool ahead = kScalesAhead && kb_end - kb_begin <= kAheadBlocks;
+    if (ahead && tid < (kb_end - kb_begin) * kWarps) {
+      const int j = tid / kWarps, w = tid % kWarps;
+      cp_async_float(&s_sw_ahead[tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + w * 32) / kQBlock) * kInterBlocks + kb_begin + j, true);
+    }
+    if constexpr (kEarlyRoutingReads) pdl_wait_then_allow();  // C (SwiGLU's or GEMM1's) from here on
+    // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
+    // each K block 128 values further.
+    using GridB = PieceGrid<Tile::Threads, kFp8Row>;
+    constexpr int kPiecesB = Tile::BN / GridB::kRowStep;
+    static_assert(Tile::BN % GridB::kRowStep == 0, "whole B pieces");
+    const int first_b = GridB::first_offset(tid);
+    const GatheredRows<PieceGrid<Tile::Threads, kBf16Row>, BM> a_rows(s_pair, tid, [&](int pair) {
+      return reinterpret_cast<const uint8_t*>(cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter);
+    });
+    const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
+    auto load_block = [&](int kb, int st) {
+      uint8_t* sA = smem_g2 + st * Tile::Stage;
+      uint8_t* sB = sA + Tile::StageA;
+      a_rows.copy(sA, tid, kb * kBf16Row);
+  #pragma unroll
+      for (int i = 0; i < kPiecesB; ++i)
+        cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+      if (ahead) return;  // the tile's scales arrived with its first stage
+      if (kAsyncTileScales && tid < Tile::Threads / 32)
+        cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
+    };
+
+    float acc[MT][4][4], tmp[MT][4][4];
+  #pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+  #pragma unroll
+      for (int j = 0; j < 4; ++j)
+  #pragma unroll
+        for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
+
+    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+      gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane,
+                        ahead ? s_sw_ahead[(kb - kb_begin) * kWarps + warp] : kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
+    });
+    add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
+    // MOE_FUSED_EPILOGUES (output_tickets: T x column tiles): the rows this CTA completes go out in
+    // bf16, instead of a conversion launch after the grid.
+    if (output_tickets != nullptr)
+      output_completed_rows<BM, Tile::BN, Tile::Threads>(output_tickets, token_pairs, splits, s_pair, acc_out, h0, output);
+    return true;
   };
-
-  float acc[MT][4][4], tmp[MT][4][4];
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
-
-  stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-    gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane,
-                      ahead ? s_sw_ahead[(kb - kb_begin) * kWarps + warp] : kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
-  });
-  add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
-  // MOE_FUSED_EPILOGUES (output_tickets: T x column tiles): the rows this CTA completes go out in
-  // bf16, instead of a conversion launch after the grid.
-  if (output_tickets != nullptr)
-    output_completed_rows<BM, Tile::BN, Tile::Threads>(output_tickets, token_pairs, splits, s_pair, acc_out, h0, output);
+  looping_tiles(tiles_z, dim3(kHidden / Tile::BN, static_cast<unsigned>((T + BM - 1) / BM), static_cast<unsigned>(tiles_z)), tile);
 }
 
 // ------------------------------------------------------------------------------------------------
