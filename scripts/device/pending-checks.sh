@@ -209,8 +209,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # `scripts/device/indexer-cta-timeline.sh` compile both, any bench compiles agentforge.h.
 # Pending (written after session 15's last GPU call): the MoE tile grids as resident CTAs looping
 # over their tiles, stopping at the first empty expert slot (MOE_LOOPING_TILES; T=1 / 7 / 16 / 55).
+# Pending too: the attention's pass 1 prefetching one line per 2 MB / 64 KB of both caches beside its
+# index load (DSA_ATTN_TLB_WARM=1 / 2): a test of whether address translation is part of the two
+# cold round trips; read `scripts/device/attention-cta-timeline.sh 1 8 -- DSA_ATTN_TLB_WARM=1` (and
+# =2) beside the default's: "block 0 landed" is the phase it should move.
 checks=(
   "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e|MOE_LOOPING_TILES=1"
+  "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_TLB_WARM=1|DSA_ATTN_TLB_WARM=2"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

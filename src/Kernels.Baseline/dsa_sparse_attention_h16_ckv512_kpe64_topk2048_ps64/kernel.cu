@@ -140,6 +140,18 @@
 #ifndef DSA_ATTN_STAGED_STORE
 #define DSA_ATTN_STAGED_STORE 1
 #endif
+// @tunable DSA_ATTN_TLB_WARM: 0, 1, 2 (default 0) when DSA_ATTN_PIPE=1
+// 1 / 2: each pipelined pass-1 CTA first issues L2 prefetches of one line per 2 MB (1) or 64 KB (2)
+// of the ckv and kpe caches (the grid covers both: ~310 / ~10k lines at 8462 pages), beside its
+// index load. Why (a hypothesis, session 15): with the L2 flushed, the first dependent round trip
+// (the indices) takes 1.3-1.6 us and block 0's random rows another 1.5-1.9 us at 1 token (H200
+// timeline), about twice an idle DRAM round trip, and session 11's probe read random 1152-byte
+// rows at ~2 TB/s, half the copy rate: address translation misses over the 620 MB of caches would
+// explain both. Prediction if so: block 0 landed 1.5-1.9 -> ~1.0 us at 1 token; if the timeline
+// shows no change, translation is not the cost. Written after session 15's last GPU call.
+#ifndef DSA_ATTN_TLB_WARM
+#define DSA_ATTN_TLB_WARM 0
+#endif
 // @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1's online softmax takes each block's row max in one integer warp
 // reduction (__reduce_max_sync on order-preserving bits) instead of five shuffles, and keeps the

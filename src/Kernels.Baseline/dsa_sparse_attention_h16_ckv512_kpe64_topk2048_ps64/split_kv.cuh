@@ -599,6 +599,23 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
                      static_cast<const float*>(part_ml), output, lse);
 }
 
+// DSA_ATTN_TLB_WARM: the grid's threads together ask L2 for one line of every 2 MB (1) or 64 KB (2)
+// of the two caches, before the indices arrive, so that the rows' address translations are cached
+// by the time the gathers are issued (prefetches: nothing waits for them).
+__device__ __forceinline__ void warm_cache_translations(const __nv_bfloat16* ckv, const __nv_bfloat16* kpe,
+                                                        int64_t num_cache_tokens, int tid, int threads) {
+  constexpr int64_t kStride = DSA_ATTN_TLB_WARM == 1 ? (int64_t{2} << 20) : (int64_t{64} << 10);
+  const int64_t ckv_pages = (num_cache_tokens * kDimCkv * 2 + kStride - 1) / kStride;
+  const int64_t kpe_pages = (num_cache_tokens * kDimKpe * 2 + kStride - 1) / kStride;
+  const int64_t cta = static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x;
+  const int64_t all = static_cast<int64_t>(gridDim.x) * gridDim.y * threads;
+  for (int64_t p = cta * threads + tid; p < ckv_pages + kpe_pages; p += all) {
+    const char* at = p < ckv_pages ? reinterpret_cast<const char*>(ckv) + p * kStride
+                                   : reinterpret_cast<const char*>(kpe) + (p - ckv_pages) * kStride;
+    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(at));
+  }
+}
+
 // --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
 // A CTA takes kRows indices of one token in blocks of kBlock (32) rows through kStages shared-memory
 // buffers: block b + kStages - 1 is gathered while block b's products run, and the softmax is online
@@ -655,6 +672,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2;  // the rows g and g + 8 of this lane's accumulators
 
+  if constexpr (DSA_ATTN_TLB_WARM != 0) warm_cache_translations(ckv, kpe, num_cache_tokens, tid, kWarps * 32);
   load_slice_indices(sm.idx, sparse_indices, t, split * kRows, kRows, num_cache_tokens, tid);
   load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
   __syncthreads();  // idx
