@@ -1,8 +1,8 @@
 // attention_cta_timeline_probe.cu: where the DSA sparse attention's call spends its time, per CTA.
 // Builds the baseline kernel.cu into this program with DSA_ATTN_DIAG_CTA_TIMES=1 (every pipelined
 // pass-1 CTA and every merge CTA writes %globaltimer at its phase boundaries), runs one call on
-// synthetic inputs shaped like the workloads (T tokens, 8462 pages of 64 tokens, 2048 distinct
-// random indices per token, an L2 flush before the measured call) and prints, relative to the first
+// synthetic inputs shaped like the workloads (T tokens, 8462 pages of 64 tokens, each token's 2048
+// indices drawn as the harness synthesizes them, an L2 flush before the measured call) and prints, relative to the first
 // pass-1 CTA's start: when CTAs start, how long each phase takes, when the merge's phases end.
 // scripts/device/attention-cta-timeline.sh builds and runs it (sm_90, on the GPU machine).
 //   attention_cta_timeline_probe [tokens (1)] [seed (1)]
@@ -37,16 +37,29 @@ int main(int argc, char** argv) {
   const auto qp = random_bf16(static_cast<size_t>(T) * kHeads * kDimKpe);
   const auto ckv = random_bf16(static_cast<size_t>(cache_tokens) * kDimCkv);
   const auto kpe = random_bf16(static_cast<size_t>(cache_tokens) * kDimKpe);
+  // Each token's indices as the harness synthesizes them (src/Tools/Inputs/SparseIndicesSynthesis.cs):
+  // a sequence of 2048..16384 tokens on distinct random pages, 2048 distinct positions of it in
+  // random order.
   std::vector<int32_t> idx(static_cast<size_t>(T) * kTopK);
-  std::vector<char> used(cache_tokens);
-  for (int t = 0; t < T; ++t) {
-    std::fill(used.begin(), used.end(), 0);
-    for (int i = 0; i < kTopK; ++i) {
-      int32_t id;
-      do id = static_cast<int32_t>(next_random() % cache_tokens); while (used[id]);
-      used[id] = 1;
-      idx[static_cast<size_t>(t) * kTopK + i] = id;
+  std::vector<char> used(std::max<int64_t>(num_pages, 8 * kTopK));
+  const auto distinct = [&](int count, int64_t range) {
+    std::fill(used.begin(), used.begin() + range, 0);
+    std::vector<int64_t> picked(count);
+    for (auto& x : picked) {
+      int64_t v;
+      do v = static_cast<int64_t>(next_random() % range); while (used[v]);
+      used[v] = 1;
+      x = v;
     }
+    return picked;
+  };
+  for (int t = 0; t < T; ++t) {
+    const int64_t sequence = kTopK + static_cast<int64_t>(next_random() % (7 * kTopK + 1));
+    const auto pages = distinct(static_cast<int>((sequence + kPageSize - 1) / kPageSize), num_pages);
+    const auto positions = distinct(kTopK, sequence);
+    for (int i = 0; i < kTopK; ++i)
+      idx[static_cast<size_t>(t) * kTopK + i] =
+          static_cast<int32_t>(pages[positions[i] / kPageSize] * kPageSize + positions[i] % kPageSize);
   }
 
   __nv_bfloat16 *d_qn, *d_qp, *d_ckv, *d_kpe, *d_out;
