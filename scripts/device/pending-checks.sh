@@ -212,10 +212,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending too: the attention's pass 1 prefetching one line per 2 MB / 64 KB of both caches beside its
 # index load (DSA_ATTN_TLB_WARM=1 / 2): a test of whether address translation is part of the two
 # cold round trips; read `scripts/device/attention-cta-timeline.sh 1 8 -- DSA_ATTN_TLB_WARM=1` (and
-# =2) beside the default's: "block 0 landed" is the phase it should move.
+# =2) beside the default's: "block 0 landed" is the phase it should move. And the query fragments
+# loaded while block 0 is in flight (DSA_ATTN_EARLY_QFRAGS=1; the timeline's block 0 S phase).
 checks=(
   "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e|MOE_LOOPING_TILES=1"
   "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_TLB_WARM=1|DSA_ATTN_TLB_WARM=2"
+  "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_EARLY_QFRAGS=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

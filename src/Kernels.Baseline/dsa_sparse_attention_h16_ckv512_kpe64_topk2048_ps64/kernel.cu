@@ -140,6 +140,15 @@
 #ifndef DSA_ATTN_STAGED_STORE
 #define DSA_ATTN_STAGED_STORE 1
 #endif
+// @tunable DSA_ATTN_EARLY_QFRAGS: 0, 1 (default 0) when DSA_ATTN_PIPE_QREGS=1
+// 1: the queries travel in a copy group of their own and each warp loads its query fragments into
+// registers while block 0's rows are still in flight, instead of after they landed. Why: block 0's S
+// phase (0.64 us at 1 token, CTA timeline, H200, session 15) starts with 18 ldmatrix per warp of the
+// queries, which land ~1.5 us before the rows. Prediction: S 0.64 -> ~0.5 us, every call -0.1..-0.15
+// us. Written after session 15's last GPU call.
+#ifndef DSA_ATTN_EARLY_QFRAGS
+#define DSA_ATTN_EARLY_QFRAGS 0
+#endif
 // @tunable DSA_ATTN_TLB_WARM: 0, 1, 2 (default 0) when DSA_ATTN_PIPE=1
 // 1 / 2: each pipelined pass-1 CTA first issues L2 prefetches of one line per 2 MB (1) or 64 KB (2)
 // of the ckv and kpe caches (the grid covers both: ~310 / ~10k lines at 8462 pages), beside its

@@ -675,6 +675,10 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   if constexpr (DSA_ATTN_TLB_WARM != 0) warm_cache_translations(ckv, kpe, num_cache_tokens, tid, kWarps * 32);
   load_slice_indices(sm.idx, sparse_indices, t, split * kRows, kRows, num_cache_tokens, tid);
   load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
+  // DSA_ATTN_EARLY_QFRAGS: the queries are a copy group of their own, the oldest, so that their
+  // fragments can be loaded while block 0 is still in flight.
+  constexpr bool kEarlyQFrags = kQRegs && DSA_ATTN_EARLY_QFRAGS != 0;
+  if constexpr (kEarlyQFrags) asm volatile("cp.async.commit_group;\n" ::: "memory");
   __syncthreads();  // idx
   diag_mark<false>(1, static_cast<uint32_t>(sm.idx[0]));
   // Block b into buffer b % kStages; padding rows are zeros, never loaded (their P is 0, and 0 times
@@ -702,6 +706,18 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   // kQRegs: this warp's A fragments of Q over its K part, loaded after block 0 (and Q) landed.
   constexpr int kQFrags = kQRegs ? Shape::kKSteps : 1;
   uint32_t qf[kQFrags][4];
+  const auto load_q_frags = [&] {
+    const int kbase = (warp / (kWarps / Shape::kKParts)) * Shape::kKSteps * 16;
+#pragma unroll
+    for (int ks = 0; ks < Shape::kKSteps; ++ks) load_a(qf[ks], sm.q, kLdRow, kbase + ks * 16, lane);
+  };
+  if constexpr (kEarlyQFrags) {
+    // Committed: the queries, then kStages - 1 blocks' groups; the queries' group is complete when
+    // at most kStages - 1 are pending.
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");
+    __syncthreads();  // every thread's query pieces landed
+    load_q_frags();
+  }
 
   for (int b = 0; b < kBlocks; ++b) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");  // block b (and Q) landed
@@ -717,11 +733,7 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       continue;
     }
     if constexpr (kQRegs) {
-      if (b == 0) {
-        const int kbase = (warp / (kWarps / Shape::kKParts)) * Shape::kKSteps * 16;
-#pragma unroll
-        for (int ks = 0; ks < Shape::kKSteps; ++ks) load_a(qf[ks], sm.q, kLdRow, kbase + ks * 16, lane);
-      }
+      if (!kEarlyQFrags && b == 0) load_q_frags();
       qk_frags_to_smem<kBlock, kWarps, true>(
           [&](uint32_t (&af)[4], int step, int) {
 #pragma unroll
