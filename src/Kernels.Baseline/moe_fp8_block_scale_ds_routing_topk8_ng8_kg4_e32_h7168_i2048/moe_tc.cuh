@@ -621,7 +621,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       uint8_t* sB = sA + Tile::StageA;
       const int k_byte = kb * kQBlock;
       a_rows.copy(sA, tid, k_byte);
-  #pragma unroll
+#pragma unroll
       for (int i = 0; i < kPiecesB; ++i) {
         const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
         const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
@@ -637,11 +637,11 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     };
 
     float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
-  #pragma unroll
+#pragma unroll
     for (int i = 0; i < MT; ++i)
-  #pragma unroll
+#pragma unroll
       for (int j = 0; j < 2; ++j)
-  #pragma unroll
+#pragma unroll
         for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
     stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
@@ -1004,7 +1004,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       uint8_t* sA = smem_g2 + st * Tile::Stage;
       uint8_t* sB = sA + Tile::StageA;
       a_rows.copy(sA, tid, kb * kBf16Row);
-  #pragma unroll
+#pragma unroll
       for (int i = 0; i < kPiecesB; ++i)
         cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
       if (ahead) return;  // the tile's scales arrived with its first stage
@@ -1013,11 +1013,11 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     };
 
     float acc[MT][4][4], tmp[MT][4][4];
-  #pragma unroll
+#pragma unroll
     for (int mt = 0; mt < MT; ++mt)
-  #pragma unroll
+#pragma unroll
       for (int j = 0; j < 4; ++j)
-  #pragma unroll
+#pragma unroll
         for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
     stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
