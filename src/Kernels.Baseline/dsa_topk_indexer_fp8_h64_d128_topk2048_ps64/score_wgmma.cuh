@@ -143,11 +143,19 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   // below (ncu's SASS, session 14), a third dependent round trip per CTA.
   // (Session 15: non-coherent loads with the page id tested in the exit, INDEXER_SCORE_IDS_L1, were
   // sunk past the exit by ptxas all the same and measured even; removed.)
-  const int32_t page = load_score_id(block_table + static_cast<int64_t>(b) * max_pages + p);
-  const int L = clamp_len(load_score_id(seq_lens + b), max_pages * kPageSize);
+  // INDEXER_SCORE_IDS_NC: both through L1, the page id's load kept before the exit (below).
+  const int32_t* page_at = block_table + static_cast<int64_t>(b) * max_pages + p;
+  const int32_t page = INDEXER_SCORE_IDS_NC ? load_now(page_at) : load_score_id(page_at);
+  const int L = clamp_len(INDEXER_SCORE_IDS_NC ? load_now(seq_lens + b) : load_score_id(seq_lens + b), max_pages * kPageSize);
   diag_mark<false>(1, static_cast<uint32_t>(L) ^ static_cast<uint32_t>(page));
   const bool past_end = L <= kTopK || p * kPageSize >= L;
-  if (past_end) return;  // block-uniform
+  if (past_end) {  // block-uniform
+    // INDEXER_SCORE_IDS_NC: the exit path uses the page id as well (no valid id is INT_MIN; the store
+    // is never read), so its load is needed on both paths and stays beside the length's.
+    __shared__ int s_exit_sink;
+    if (INDEXER_SCORE_IDS_NC && page == INT_MIN) s_exit_sink = L;
+    return;
+  }
   const uint32_t tiles = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;
   score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, tiles, s_scale, s_w);
 #endif
