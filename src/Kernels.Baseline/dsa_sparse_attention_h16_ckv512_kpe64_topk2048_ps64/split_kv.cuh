@@ -183,7 +183,7 @@ __device__ __forceinline__ void store_o_rows_bf16(__nv_bfloat16* o_rows, const f
 }
 
 // DSA_ATTN_STAGED_STORE: a warp's O accumulators into a [16][512] staging tile in shared memory
-// (rows padded by 16 bytes twice, so a fragment store meets at most two lanes per bank), then the
+// (rows padded by 32 bytes, so a fragment store meets at most two lanes per bank), then the
 // CTA copies the tile out in 16-byte pieces, consecutive threads on consecutive pieces.
 template <typename PartT>
 __host__ __device__ constexpr int staged_ld() { return kDimCkv + 32 / static_cast<int>(sizeof(PartT)); }
