@@ -214,6 +214,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # cold round trips; read `scripts/device/attention-cta-timeline.sh 1 8 -- DSA_ATTN_TLB_WARM=1` (and
 # =2) beside the default's: "block 0 landed" is the phase it should move. And the query fragments
 # loaded while block 0 is in flight (DSA_ATTN_EARLY_QFRAGS=1; the timeline's block 0 S phase).
+# And the merge released by per-slice flags instead of the programmatic wait (DSA_ATTN_FLAG_MERGE=1;
+# the timeline's "merge: wait released" against the last pass-1 end; if it passes, compute-sanitizer
+# on it: FUSED_DEFINITION=$attention FUSED_SANITIZE_DEFINES=DSA_ATTN_FLAG_MERGE=1
+# FUSED_SANITIZE_WORKLOAD=5096e459 FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh).
 # Last (its sweep.jsonl stays in $OUT): the indexer's ids through L1 with the page id's load kept
 # before the exit by a use on the exit path (INDEXER_SCORE_IDS_NC=1); then
 # `bash scripts/device/sass-head.sh $OUT/sweep.jsonl indexer_score_wgmma 40` (both LDG before the
@@ -222,6 +226,7 @@ checks=(
   "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e|MOE_LOOPING_TILES=1"
   "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_TLB_WARM=1|DSA_ATTN_TLB_WARM=2"
   "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_EARLY_QFRAGS=1"
+  "$attention|0c23b10c d57eb9e1 5096e459|DSA_ATTN_FLAG_MERGE=1"
   "$indexer|3eab2c37 5db1b172 b83c4150 30a90fa5|INDEXER_SCORE_IDS_NC=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

@@ -149,6 +149,19 @@
 #ifndef DSA_ATTN_EARLY_QFRAGS
 #define DSA_ATTN_EARLY_QFRAGS 0
 #endif
+// @tunable DSA_ATTN_FLAG_MERGE: 0, 1 (default 0) when DSA_ATTN_PIPE=1
+// 1: each pipelined pass-1 CTA publishes its slice with a flag (its partial's stores, a barrier, a
+// fence, a release store of the call's tag), and the merge CTAs, resident since pass 1 started,
+// poll their token's flags instead of the programmatic wait for the whole pass-1 grid, then read the
+// partials through L2. Why: the CTA timeline (H200, session 15) has the merge released 0.5-0.8 us
+// after the last pass-1 CTA ends (the grid's completion and memory flush), and at 8 tokens the
+// tokens' slices end 1.5 us apart. Prediction: -0.2..-0.4 us per call. Safety: the merge launches
+// only after every pass-1 CTA has (PDL), so its polling never holds a pass-1 CTA off an SM; the tag
+// changes per call (a host counter), so stale flags in reused scratch never match. Written after
+// session 15's last GPU call.
+#ifndef DSA_ATTN_FLAG_MERGE
+#define DSA_ATTN_FLAG_MERGE 0
+#endif
 // @tunable DSA_ATTN_TLB_WARM: 0, 1, 2 (default 0) when DSA_ATTN_PIPE=1
 // 1 / 2: each pipelined pass-1 CTA first issues L2 prefetches of one line per 2 MB (1) or 64 KB (2)
 // of the ckv and kpe caches (the grid covers both: ~310 / ~10k lines at 8462 pages), beside its
@@ -193,6 +206,8 @@
 #endif
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
+
+#include <atomic>
 
 #include <cfloat>
 #include <cmath>
@@ -397,7 +412,14 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   const size_t parts = static_cast<size_t>(T) * kHeads *
                        (small ? split_kv::partials_per_token<kSmallRows, kCluster>() : split_kv::partials_per_token<kLargeRows, kCluster>());
   float* part = nullptr;
-  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
+  // Behind the partials and their (m, l): one flag word per (token, slice) for DSA_ATTN_FLAG_MERGE.
+  const size_t flag_words = parts / kHeads;
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&part), (parts * (kDimCkv + 2) + flag_words) * sizeof(float), stream));
+  // DSA_ATTN_FLAG_MERGE: this call's tag, never 0, so no flag left in reused scratch by another call
+  // (or never written) matches it.
+  static std::atomic<unsigned> calls{0};
+  unsigned tag = ++calls;
+  if (tag == 0) tag = ++calls;
   const auto launch = [&](auto rows) {
     constexpr int kRows = decltype(rows)::value;
 #if DSA_ATTN_PIPE
@@ -407,7 +429,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
 #endif
         T, q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
         kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part,
-        output.ptr<__nv_bfloat16>(), lse.ptr<float>(), stream);
+        output.ptr<__nv_bfloat16>(), lse.ptr<float>(), tag, stream);
   };
   const cudaError_t err = small ? launch(std::integral_constant<int, kSmallRows>{}) : launch(std::integral_constant<int, kLargeRows>{});
   AFG_CUDA_CHECK(cudaFreeAsync(part, stream));
