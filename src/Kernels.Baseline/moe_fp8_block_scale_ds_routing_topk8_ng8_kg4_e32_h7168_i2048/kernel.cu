@@ -351,6 +351,14 @@
 #ifndef MOE_DIAG_EXACT_SLOTS
 #define MOE_DIAG_EXACT_SLOTS 0
 #endif
+// @diagnostic MOE_DIAG_CTA_TIMES: 0, 1 (default 0)
+// A measurement aid (results stay correct): thread 0 of the streamed tile kernels (gemm1_fp8_kernel,
+// gemm2_small_kernel) writes %globaltimer when a tile with pairs starts and ends, with its SM, into
+// device arrays (moe_tc.cuh, diag_tile) that scripts/device/moe-cta-timeline.sh reads: the waves, the
+// tiles' durations and how busy the SMs are between a GEMM's first and last tile.
+#ifndef MOE_DIAG_CTA_TIMES
+#define MOE_DIAG_CTA_TIMES 0
+#endif
 #ifndef MOE_EARLY_ROUTING_READS
 #define MOE_EARLY_ROUTING_READS 1
 #endif

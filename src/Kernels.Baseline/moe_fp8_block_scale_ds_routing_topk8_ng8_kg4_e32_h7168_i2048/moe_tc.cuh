@@ -146,6 +146,31 @@ __device__ __forceinline__ int expert_of_slot(const int* counts, int slot, int s
   return active != 0 ? __ffs(static_cast<int>(active)) - 1 : -1;
 }
 
+// MOE_DIAG_CTA_TIMES: per tile of GEMM g (0: GEMM1, 1: GEMM2), the ns of its start (mark 0) and end
+// (mark 1) and its SM, at the tile's linear index in its grid.
+constexpr int kDiagTiles = 1 << 16;
+#if MOE_DIAG_CTA_TIMES
+__device__ unsigned long long g_diag_tile[2][kDiagTiles][2];
+__device__ unsigned g_diag_tile_sm[2][kDiagTiles];
+#endif
+template <int kGemm>
+__device__ __forceinline__ void diag_tile(int mark, const uint3 b, unsigned gx, unsigned gy, uint32_t after = 0u) {
+#if MOE_DIAG_CTA_TIMES
+  if (threadIdx.x != 0) return;
+  const unsigned long long now = afg::globaltimer_after(after);
+  const unsigned tile = b.x + gx * (b.y + gy * b.z);
+  if (tile >= kDiagTiles) return;
+  g_diag_tile[kGemm][tile][mark] = now;
+  if (mark == 0) g_diag_tile_sm[kGemm][tile] = afg::sm_id();
+#else
+  (void)mark;
+  (void)b;
+  (void)gx;
+  (void)gy;
+  (void)after;
+#endif
+}
+
 // A tile kernel's schedule. tiles_z == 0: this CTA is the grid's tile blockIdx (one tile per CTA).
 // tiles_z > 0 (MOE_LOOPING_TILES): the launch grid holds the CTAs resident on the GPU at once and CTA
 // c takes the tiles c, c + gridDim.x, ... of the grid `tiles` (x fastest, then y, then z), in that
@@ -577,6 +602,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const int n0 = b.x * BN;  // X1 column (and X2 column - 2048) of the tile
     const int cnt = counts[le];
     if (m0 >= cnt) return true;  // block-uniform
+    diag_tile<0>(0, b, gx, gy, static_cast<uint32_t>(cnt));
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
     const int g = lane >> 2, tq = lane & 3;
@@ -653,6 +679,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     });
 
     store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
+    diag_tile<0>(1, b, gx, gy, __float_as_uint(acc1[0][0][0]));
     // MOE_FUSED_EPILOGUES (swiglu_tickets: 32 experts x row tiles x column tiles): the tile's last
     // split applies SwiGLU, instead of a SwiGLU launch after the grid.
     if (swiglu_tickets != nullptr && splits > 1 &&
@@ -968,10 +995,9 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     const int split = b.z % splits;
     const int m0 = b.y * BM;
     const int h0 = b.x * Tile::BN;
-    (void)gx;
-    (void)gy;
     const int cnt = counts[le];
     if (m0 >= cnt) return true;  // block-uniform
+    diag_tile<1>(0, b, gx, gy, static_cast<uint32_t>(cnt));
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int kb_begin = split * kInterBlocks / splits;
     const int kb_end = (split + 1) * kInterBlocks / splits;
@@ -1025,6 +1051,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                         ahead ? s_sw_ahead[(kb - kb_begin) * kWarps + warp] : kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
     });
     add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
+    diag_tile<1>(1, b, gx, gy, __float_as_uint(acc[0][0][0]));
     // MOE_FUSED_EPILOGUES (output_tickets: T x column tiles): the rows this CTA completes go out in
     // bf16, instead of a conversion launch after the grid.
     if (output_tickets != nullptr)
