@@ -85,8 +85,9 @@ int main(int argc, char** argv) {
   const int T = argc > 1 ? std::atoi(argv[1]) : 7;
   const int offset = argc > 2 ? std::atoi(argv[2]) : 0;
   probe::lcg_state = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
-  if (T < 1 || T > 256 || offset < 0 || offset + kLocalExperts > kExperts) {
-    std::fprintf(stderr, "tokens 1-256 (the streamed tile band), offset 0-%d\n", kExperts - kLocalExperts);
+  // The tile grids (not stream-K) serve T <= 64 by default; their tiles are the ones marked.
+  if (T < 1 || T > 64 || offset < 0 || offset + kLocalExperts > kExperts) {
+    std::fprintf(stderr, "tokens 1-64 (the tile grids' band), offset 0-%d\n", kExperts - kLocalExperts);
     return 2;
   }
   const size_t w1_bytes = static_cast<size_t>(kLocalExperts) * kGemm1Out * kHidden;
