@@ -208,7 +208,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # timeline_probe_common.h: `scripts/device/attention-cta-timeline.sh 1` and
 # `scripts/device/indexer-cta-timeline.sh` compile both, any bench compiles agentforge.h.
 # Pending (written after session 15's last GPU call): the MoE tile grids as resident CTAs looping
-# over their tiles, stopping at the first empty expert slot (MOE_LOOPING_TILES; T=1 / 7 / 16 / 55).
+# over their tiles, stopping at the first empty expert slot (MOE_LOOPING_TILES; T=1 / 7 / 16 / 55);
+# beside it the new per-tile timeline, `scripts/device/moe-cta-timeline.sh 1 7 16` and the same with
+# `-- MOE_LOOPING_TILES=1` (GEMM1's first tile start, its span, tiles in flight per SM).
 # Pending too: the attention's pass 1 prefetching one line per 2 MB / 64 KB of both caches beside its
 # index load (DSA_ATTN_TLB_WARM=1 / 2): a test of whether address translation is part of the two
 # cold round trips; read `scripts/device/attention-cta-timeline.sh 1 8 -- DSA_ATTN_TLB_WARM=1` (and
