@@ -70,6 +70,14 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_segmented_gdn_chunk_scan_matches_the_per_token_recurrence_exactly()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(DevScript("emulate_gdn_segments.py"));
+    }
+
+    [Fact]
     public void Side_loaded_ptx_headers_hold_the_ptx_exactly_behind_the_pack_checkers_marker()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
