@@ -214,7 +214,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending too: the attention's pass 1 prefetching one line per 2 MB / 64 KB of both caches beside its
 # index load (DSA_ATTN_TLB_WARM=1 / 2): a test of whether address translation is part of the two
 # cold round trips; read `scripts/device/attention-cta-timeline.sh 1 8 -- DSA_ATTN_TLB_WARM=1` (and
-# =2) beside the default's: "block 0 landed" is the phase it should move. And the query fragments
+# =2) beside the default's: "block 0 landed" is the phase it should move; `scripts/device/dsa-gather-probe.sh`
+# answers the same question on the bare gather (its first table: touched pages vs not). And the query fragments
 # loaded while block 0 is in flight (DSA_ATTN_EARLY_QFRAGS=1; the timeline's block 0 S phase).
 # And the merge released by per-slice flags instead of the programmatic wait (DSA_ATTN_FLAG_MERGE=1;
 # the timeline's "merge: wait released" against the last pass-1 end; if it passes, compute-sanitizer

@@ -78,6 +78,20 @@ __global__ void empty_kernel(unsigned* sink) {
   if (threadIdx.x == 1024) sink[0] = 1;
 }
 
+// Reads one word every `stride` bytes of both caches (after the L2 flush, before the timed gather):
+// the gather then finds those pages' address translations cached, and nothing else of its rows.
+__global__ void touch_kernel(const uint8_t* ckv, const uint8_t* kpe, int64_t rows, int64_t stride, unsigned* sink) {
+  const int64_t ckv_bytes = rows * kCkvBytes, kpe_bytes = rows * kKpeBytes;
+  const int64_t n_ckv = (ckv_bytes + stride - 1) / stride, n_kpe = (kpe_bytes + stride - 1) / stride;
+  unsigned acc = 0;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n_ckv + n_kpe;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint8_t* at = i < n_ckv ? ckv + i * stride : kpe + (i - n_ckv) * stride;
+    acc += __ldcg(reinterpret_cast<const unsigned*>(at));
+  }
+  if (acc == 0x9e3779b9u) sink[threadIdx.x] = acc;
+}
+
 struct Buffers {
   uint8_t* ckv;
   uint8_t* kpe;
@@ -86,6 +100,7 @@ struct Buffers {
   unsigned* sink;
   uint8_t* flush;
   size_t flush_bytes;
+  int64_t touch_stride;  // > 0: touch_kernel after each flush, outside the timed interval
 };
 
 template <typename Launch>
@@ -96,6 +111,7 @@ float median_us(const Buffers& b, Launch&& launch) {
   std::vector<float> times;
   for (int i = 0; i < 33; ++i) {
     cudaMemsetAsync(b.flush, i, b.flush_bytes);  // L2 out, as the harness does between calls
+    if (b.touch_stride > 0) touch_kernel<<<264, 256>>>(b.ckv, b.kpe, b.rows, b.touch_stride, b.sink);
     cudaEventRecord(start);
     launch();
     cudaEventRecord(stop);
@@ -164,6 +180,19 @@ int main() {
     const float us = median_us(b, [&] { empty_kernel<<<dim3(64, T), 256>>>(b.sink); });
     std::printf("empty kernel, %d x 64 CTAs: %.2f us\n", T, us);
   }
+  // Address translation: the same gathers after touching one word per 2 MB or per 64 KB of the
+  // caches (between the flush and the timed launch). If the cold gathers wait on translation
+  // misses, these rows are faster than the plain ones below.
+  std::printf("\n| touch stride | T | rows per CTA | block | stages | CTAs | indices | us | GB/s |  |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const int64_t stride : {int64_t{0}, int64_t{2} << 20, int64_t{64} << 10}) {
+    b.touch_stride = stride;
+    for (int T : {1, 8}) {
+      std::printf("| %lld KB ", static_cast<long long>(stride >> 10));
+      if (T == 1) time_gather<32, 32, 1, true>(b, T);
+      else time_gather<128, 32, 3, true>(b, T);
+    }
+  }
+  b.touch_stride = 0;
   std::printf("\n| T | rows per CTA | block | stages | CTAs | indices | us | GB/s |  |\n|---|---|---|---|---|---|---|---|---|\n");
   for (int T : {1, 2, 8}) {
     time_both<16, 16, 1>(b, T);
