@@ -413,13 +413,16 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
                        (small ? split_kv::partials_per_token<kSmallRows, kCluster>() : split_kv::partials_per_token<kLargeRows, kCluster>());
   float* part = nullptr;
   // Behind the partials and their (m, l): one flag word per (token, slice) for DSA_ATTN_FLAG_MERGE.
-  const size_t flag_words = parts / kHeads;
+  const size_t flag_words = DSA_ATTN_FLAG_MERGE ? parts / kHeads : 0;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&part), (parts * (kDimCkv + 2) + flag_words) * sizeof(float), stream));
   // DSA_ATTN_FLAG_MERGE: this call's tag, never 0, so no flag left in reused scratch by another call
-  // (or never written) matches it.
-  static std::atomic<unsigned> calls{0};
-  unsigned tag = ++calls;
-  if (tag == 0) tag = ++calls;
+  // (or never written) matches it; without the option nothing reads it.
+  unsigned tag = 0;
+  if constexpr (DSA_ATTN_FLAG_MERGE != 0) {
+    static std::atomic<unsigned> calls{0};
+    tag = ++calls;
+    if (tag == 0) tag = ++calls;
+  }
   const auto launch = [&](auto rows) {
     constexpr int kRows = decltype(rows)::value;
 #if DSA_ATTN_PIPE

@@ -170,39 +170,30 @@ __device__ __forceinline__ void gather_rows(__nv_bfloat16* dst, const int* idx, 
   }
 }
 
-// The same rows in bf16 (DSA_ATTN_PARTIAL_BF16): half the bytes to store and to merge.
-template <int kNT>
-__device__ __forceinline__ void store_o_rows_bf16(__nv_bfloat16* o_rows, const float (&o)[kNT][4], int d0, int lane) {
-  const int g = lane >> 2, tq = lane & 3;
-#pragma unroll
-  for (int nt = 0; nt < kNT; ++nt) {
-    const int d = d0 + nt * 8 + 2 * tq;
-    *reinterpret_cast<__nv_bfloat162*>(o_rows + g * kDimCkv + d) = __floats2bfloat162_rn(o[nt][0], o[nt][1]);
-    *reinterpret_cast<__nv_bfloat162*>(o_rows + (g + 8) * kDimCkv + d) = __floats2bfloat162_rn(o[nt][2], o[nt][3]);
-  }
-}
-
-// DSA_ATTN_STAGED_STORE: a warp's O accumulators into a [16][512] staging tile in shared memory
-// (rows padded by 32 bytes, so a fragment store meets at most two lanes per bank), then the
-// CTA copies the tile out in 16-byte pieces, consecutive threads on consecutive pieces.
-template <typename PartT>
-__host__ __device__ constexpr int staged_ld() { return kDimCkv + 32 / static_cast<int>(sizeof(PartT)); }
+// A warp's O accumulators (16 heads x kNT n8 tiles of columns from d0) into the rows `rows`
+// ([16][ld], head-major) as PartT (fp32, or bf16 with DSA_ATTN_PARTIAL_BF16): rows g and g + 8 of
+// each tile. ld is kDimCkv for partials in global memory, staged_ld for the staging tile.
 template <typename PartT, int kNT>
-__device__ __forceinline__ void stage_o_rows(PartT* stage, const float (&o)[kNT][4], int d0, int lane) {
-  constexpr int kLd = staged_ld<PartT>();
+__device__ __forceinline__ void store_o_rows(PartT* rows, int ld, const float (&o)[kNT][4], int d0, int lane) {
   const int g = lane >> 2, tq = lane & 3;
 #pragma unroll
   for (int nt = 0; nt < kNT; ++nt) {
     const int d = d0 + nt * 8 + 2 * tq;
     if constexpr (std::is_same_v<PartT, float>) {
-      *reinterpret_cast<float2*>(stage + g * kLd + d) = make_float2(o[nt][0], o[nt][1]);
-      *reinterpret_cast<float2*>(stage + (g + 8) * kLd + d) = make_float2(o[nt][2], o[nt][3]);
+      *reinterpret_cast<float2*>(rows + g * ld + d) = make_float2(o[nt][0], o[nt][1]);
+      *reinterpret_cast<float2*>(rows + (g + 8) * ld + d) = make_float2(o[nt][2], o[nt][3]);
     } else {
-      *reinterpret_cast<__nv_bfloat162*>(stage + g * kLd + d) = __floats2bfloat162_rn(o[nt][0], o[nt][1]);
-      *reinterpret_cast<__nv_bfloat162*>(stage + (g + 8) * kLd + d) = __floats2bfloat162_rn(o[nt][2], o[nt][3]);
+      *reinterpret_cast<__nv_bfloat162*>(rows + g * ld + d) = __floats2bfloat162_rn(o[nt][0], o[nt][1]);
+      *reinterpret_cast<__nv_bfloat162*>(rows + (g + 8) * ld + d) = __floats2bfloat162_rn(o[nt][2], o[nt][3]);
     }
   }
 }
+
+// DSA_ATTN_STAGED_STORE: the O accumulators into a [16][512] staging tile in shared memory (rows
+// padded by 32 bytes, so a fragment store meets at most two lanes per bank, store_o_rows), then
+// the CTA copies the tile out in 16-byte pieces, consecutive threads on consecutive pieces.
+template <typename PartT>
+__host__ __device__ constexpr int staged_ld() { return kDimCkv + 32 / static_cast<int>(sizeof(PartT)); }
 template <int kThreads, typename PartT>
 __device__ __forceinline__ void copy_staged_rows_out(PartT* rows, const PartT* stage, int tid) {
   constexpr int kLd = staged_ld<PartT>();
@@ -213,19 +204,6 @@ __device__ __forceinline__ void copy_staged_rows_out(PartT* rows, const PartT* s
   for (int v = tid; v < kHeads * kPiecesPerRow; v += kThreads) {
     const int r = v / kPiecesPerRow, c = (v % kPiecesPerRow) * kVec;
     *reinterpret_cast<uint4*>(rows + r * kDimCkv + c) = *reinterpret_cast<const uint4*>(stage + r * kLd + c);
-  }
-}
-
-// A warp's O accumulators (16 heads x kNT n8 tiles of columns from d0) to the fp32 rows o_rows
-// ([16][512], head-major): rows g and g + 8 of each tile.
-template <int kNT>
-__device__ __forceinline__ void store_o_rows(float* o_rows, const float (&o)[kNT][4], int d0, int lane) {
-  const int g = lane >> 2, tq = lane & 3;
-#pragma unroll
-  for (int nt = 0; nt < kNT; ++nt) {
-    const int d = d0 + nt * 8 + 2 * tq;
-    *reinterpret_cast<float2*>(o_rows + g * kDimCkv + d) = make_float2(o[nt][0], o[nt][1]);
-    *reinterpret_cast<float2*>(o_rows + (g + 8) * kDimCkv + d) = make_float2(o[nt][2], o[nt][3]);
   }
 }
 
@@ -391,7 +369,7 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
   pv_accumulate<kSplit, kWarps>(o, sm.p, sm.k, warp, lane);
   if constexpr (kCluster == 1) {
     const int64_t base = (t * kSplits + split) * kHeads;
-    store_o_rows(part_o + base * kDimCkv, o, d0, lane);
+    store_o_rows(part_o + base * kDimCkv, kDimCkv, o, d0, lane);
     if (tid < kHeads) {
       part_ml[(base + tid) * 2] = sm.m[tid];
       part_ml[(base + tid) * 2 + 1] = sm.l[tid];
@@ -408,7 +386,7 @@ split_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bflo
     cg::cluster_group cluster = cg::this_cluster();
     float* s_o = reinterpret_cast<float*>(sm.k);
     __syncthreads();  // every warp is done with the gathered rows
-    store_o_rows(s_o, o, d0, lane);
+    store_o_rows(s_o, kDimCkv, o, d0, lane);
     cluster.sync();  // every CTA's O, m and l visible to the cluster
     const int rank = static_cast<int>(cluster.block_rank());
     const int64_t base = (t * kGroups + split / kCluster) * kHeads;
@@ -828,13 +806,11 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
     // barrier) so that every store is a whole 16-byte piece of a contiguous warp-wide run.
     __syncthreads();
     PartT* const stage = reinterpret_cast<PartT*>(sm.k[0]);
-    stage_o_rows(stage, o, d0, lane);
+    store_o_rows(stage, staged_ld<PartT>(), o, d0, lane);
     __syncthreads();
     copy_staged_rows_out<kWarps * 32>(part_rows, stage, tid);
-  } else if constexpr (DSA_ATTN_PARTIAL_BF16 != 0) {
-    store_o_rows_bf16(part_rows, o, d0, lane);
   } else {
-    store_o_rows(part_rows, o, d0, lane);
+    store_o_rows(part_rows, kDimCkv, o, d0, lane);
   }
   if (lane == 0) {
 #pragma unroll
