@@ -5,14 +5,6 @@
 #   scripts/device/attention-cta-timeline.sh [tokens... (1 2 8)] [-- NAME=V ...]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-tokens=(); defines=()
-while [ $# -gt 0 ]; do
-  if [ "$1" = "--" ]; then shift; for d in "$@"; do defines+=("-D$d"); done; break; fi
-  tokens+=("$1"); shift
-done
-[ ${#tokens[@]} -gt 0 ] || tokens=(1 2 8)
-nvcc -gencode arch=compute_90,code=sm_90 -O3 -std=c++17 -DDSA_ATTN_DIAG_CTA_TIMES=1 "${defines[@]}" \
-  -I src/Kernels.Baseline/include -o "$out/attention_cta_timeline_probe" scripts/device/probes/attention_cta_timeline_probe.cu || exit 1
-for t in "${tokens[@]}"; do "$out/attention_cta_timeline_probe" "$t"; echo; done | tee -a "$out/attention-cta-timeline.txt"
-rm -f "$out/attention_cta_timeline_probe"
+source scripts/device/cta-timeline-probe.sh
+[ $# -gt 0 ] && [ "$1" != "--" ] || set -- 1 2 8 "$@"
+cta_timeline attention_cta_timeline_probe sm_90 DSA_ATTN_DIAG_CTA_TIMES 1 "$@"

@@ -1,0 +1,22 @@
+# Sourced by the *-cta-timeline.sh scripts: builds one per-CTA timeline probe and runs it.
+#   cta_timeline PROBE ARCH DIAG_DEFINE EACH [probe args...] [-- NAME=V ...]
+# PROBE is scripts/device/probes/PROBE.cu (the baseline kernel.cu built in), ARCH sm_90 or sm_90a,
+# DIAG_DEFINE the kernel's marks switch (set to 1). EACH=1 runs the probe once per probe argument
+# (tokens), EACH=0 once with all of them. Output goes to $OUT (or /tmp/agentforge-out)/PROBE.txt.
+cta_timeline() {
+  local probe="$1" arch="$2" diag="$3" each="$4"; shift 4
+  local out="${OUT:-/tmp/agentforge-out}" args=() defines=() a
+  mkdir -p "$out"
+  while [ $# -gt 0 ]; do
+    if [ "$1" = "--" ]; then shift; for a in "$@"; do defines+=("-D$a"); done; break; fi
+    args+=("$1"); shift
+  done
+  nvcc -gencode "arch=compute_${arch#sm_},code=$arch" -O3 -std=c++17 "-D$diag=1" "${defines[@]}" \
+    -I src/Kernels.Baseline/include -o "$out/$probe" "scripts/device/probes/$probe.cu" || return 1
+  if [ "$each" = 1 ]; then
+    for a in "${args[@]}"; do "$out/$probe" "$a"; echo; done
+  else
+    "$out/$probe" "${args[@]}"
+  fi | tee -a "$out/$probe.txt"
+  rm -f "$out/$probe"
+}
