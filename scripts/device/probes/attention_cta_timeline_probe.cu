@@ -77,9 +77,6 @@ int main(int argc, char** argv) {
   CHECK(cudaMemcpy(d_ckv, ckv.data(), ckv.size() * 2, cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(d_kpe, kpe.data(), kpe.size() * 2, cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(d_idx, idx.data(), idx.size() * 4, cudaMemcpyHostToDevice));
-  const size_t flush_bytes = 256ull << 20;  // several times any Hopper L2
-  void* d_flush;
-  CHECK(cudaMalloc(&d_flush, flush_bytes));
 
   cudaStream_t stream;
   CHECK(cudaStreamCreate(&stream));
@@ -90,25 +87,12 @@ int main(int argc, char** argv) {
         0.0721687836f, tensor(d_out, afg::DType::BFloat16, {T, kHeads, kDimCkv}), tensor(d_lse, afg::DType::Float32, {T, kHeads}),
         stream);
   };
-  for (int i = 0; i < 5; ++i) call();  // module load, smem attributes, the scratch pool
-  CHECK(cudaStreamSynchronize(stream));
-
   // Three measured calls (each after an L2 flush); the last one's marks are printed.
-  std::vector<unsigned long long> zeros(static_cast<size_t>(kDiagCtas) * kDiagMarks, 0ull);
-  cudaEvent_t start, stop;
-  CHECK(cudaEventCreate(&start));
-  CHECK(cudaEventCreate(&stop));
-  float event_ms = 0.f;
-  for (int rep = 0; rep < 3; ++rep) {
+  const std::vector<unsigned long long> zeros(static_cast<size_t>(kDiagCtas) * kDiagMarks, 0ull);
+  const double event_us = probe::measure_after_flush(stream, 3, [&] {
     CHECK(cudaMemcpyToSymbol(g_diag_pass1, zeros.data(), zeros.size() * sizeof(unsigned long long)));
     CHECK(cudaMemcpyToSymbol(g_diag_merge, zeros.data(), zeros.size() * sizeof(unsigned long long)));
-    CHECK(cudaMemsetAsync(d_flush, next_random() & 0xff, flush_bytes, stream));
-    CHECK(cudaEventRecord(start, stream));
-    call();
-    CHECK(cudaEventRecord(stop, stream));
-    CHECK(cudaStreamSynchronize(stream));
-    CHECK(cudaEventElapsedTime(&event_ms, start, stop));
-  }
+  }, call);
 
   std::vector<unsigned long long> p1(zeros.size()), mg(zeros.size());
   std::vector<unsigned> sm(kDiagCtas);
@@ -150,7 +134,7 @@ int main(int argc, char** argv) {
   }
   const double last_end1 = *std::max_element(end1.begin(), end1.end());
   std::printf("tokens %d: %zu pass-1 CTAs, %zu merge CTAs, event span %.2f us; times in us from the first pass-1 CTA's start\n", T,
-              start1.size(), mstart.size(), event_ms * 1000.0);
+              start1.size(), mstart.size(), event_us);
   std::printf("%-34s %6s [%6s, %6s]\n", "", "p50", "p10", "p90");
   print_spread("pass-1 CTA start", start1);
   print_spread("  indices (mark 1 - 0)", ids);

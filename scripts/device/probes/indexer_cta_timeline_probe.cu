@@ -64,9 +64,6 @@ int main(int argc, char** argv) {
   CHECK(cudaMemcpy(d_w, weights.data(), weights.size() * sizeof(float), cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(d_lens, lens.data(), lens.size() * sizeof(int32_t), cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(d_table, table.data(), table.size() * sizeof(int32_t), cudaMemcpyHostToDevice));
-  const size_t flush_bytes = 256ull << 20;  // several times any Hopper L2
-  void* d_flush;
-  CHECK(cudaMalloc(&d_flush, flush_bytes));
 
   cudaStream_t stream;
   CHECK(cudaStreamCreate(&stream));
@@ -76,23 +73,12 @@ int main(int argc, char** argv) {
         tensor(d_w, afg::DType::Float32, {B, kHeads}), tensor(d_lens, afg::DType::Int32, {B}),
         tensor(d_table, afg::DType::Int32, {B, max_pages}), tensor(d_out, afg::DType::Int32, {B, kTopK}), stream);
   };
-  for (int i = 0; i < 5; ++i) call();  // module load, carveouts, the scratch pool
-  CHECK(cudaStreamSynchronize(stream));
-
-  std::vector<unsigned long long> zeros_score(static_cast<size_t>(kDiagScoreCtas) * kDiagMarks, 0ull);
-  std::vector<unsigned long long> zeros_select(static_cast<size_t>(kDiagSelectCtas) * kDiagMarks, 0ull);
-  CHECK(cudaMemcpyToSymbol(g_diag_score, zeros_score.data(), zeros_score.size() * sizeof(unsigned long long)));
-  CHECK(cudaMemcpyToSymbol(g_diag_select, zeros_select.data(), zeros_select.size() * sizeof(unsigned long long)));
-  CHECK(cudaMemsetAsync(d_flush, next_random() & 0xff, flush_bytes, stream));
-  cudaEvent_t start, stop;
-  CHECK(cudaEventCreate(&start));
-  CHECK(cudaEventCreate(&stop));
-  CHECK(cudaEventRecord(start, stream));
-  call();
-  CHECK(cudaEventRecord(stop, stream));
-  CHECK(cudaStreamSynchronize(stream));
-  float event_ms = 0.f;
-  CHECK(cudaEventElapsedTime(&event_ms, start, stop));
+  const std::vector<unsigned long long> zeros_score(static_cast<size_t>(kDiagScoreCtas) * kDiagMarks, 0ull);
+  const std::vector<unsigned long long> zeros_select(static_cast<size_t>(kDiagSelectCtas) * kDiagMarks, 0ull);
+  const double event_us = probe::measure_after_flush(stream, 1, [&] {
+    CHECK(cudaMemcpyToSymbol(g_diag_score, zeros_score.data(), zeros_score.size() * sizeof(unsigned long long)));
+    CHECK(cudaMemcpyToSymbol(g_diag_select, zeros_select.data(), zeros_select.size() * sizeof(unsigned long long)));
+  }, call);
 
   std::vector<unsigned long long> score(zeros_score.size()), sel(zeros_select.size());
   std::vector<unsigned> sm(kDiagScoreCtas);
@@ -130,7 +116,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("rows %d, max_pages %d: %d score CTAs (%d working), event span %.2f us; times in us from the first score CTA's start\n",
-              B, max_pages, static_cast<int>(start_all.size()), working, event_ms * 1000.0);
+              B, max_pages, static_cast<int>(start_all.size()), working, event_us);
   std::printf("%-34s %6s [%6s, %6s]\n", "", "p50", "p10", "p90");
   print_spread("score CTA start (all)", start_all);
   print_spread("score CTA start (working)", start_working);
