@@ -141,12 +141,10 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
   // (one round trip for both). Coherent loads: non-coherent ones ptxas sank past the early exit
   // below (ncu's SASS, session 14), a third dependent round trip per CTA.
-  // (Session 15: non-coherent loads with the page id tested in the exit, INDEXER_SCORE_IDS_L1, were
-  // sunk past the exit by ptxas all the same and measured even; removed.)
-  // INDEXER_SCORE_IDS_NC: both through L1, the page id's load kept before the exit (below).
-  const int32_t* page_at = block_table + static_cast<int64_t>(b) * max_pages + p;
-  const int32_t page = INDEXER_SCORE_IDS_NC ? load_now(page_at) : load_score_id(page_at);
-  const int L = clamp_len(INDEXER_SCORE_IDS_NC ? load_now(seq_lens + b) : load_score_id(seq_lens + b), max_pages * kPageSize);
+  // INDEXER_SCORE_IDS_NC: both through L1 instead, the page id's load kept before the exit (below).
+  const auto load_id = [](const int32_t* at) { return INDEXER_SCORE_IDS_NC ? load_now(at) : load_score_id(at); };
+  const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
+  const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
   diag_mark<false>(1, static_cast<uint32_t>(L) ^ static_cast<uint32_t>(page));
   const bool past_end = L <= kTopK || p * kPageSize >= L;
   if (past_end) {  // block-uniform
