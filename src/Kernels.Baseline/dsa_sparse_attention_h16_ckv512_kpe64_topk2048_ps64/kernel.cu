@@ -140,39 +140,16 @@
 #ifndef DSA_ATTN_STAGED_STORE
 #define DSA_ATTN_STAGED_STORE 1
 #endif
-// @tunable DSA_ATTN_EARLY_QFRAGS: 0, 1 (default 0) when DSA_ATTN_PIPE_QREGS=1
+// @tunable DSA_ATTN_EARLY_QFRAGS: 0, 1 (default 1) when DSA_ATTN_PIPE_QREGS=1
 // 1: the queries travel in a copy group of their own and each warp loads its query fragments into
 // registers while block 0's rows are still in flight, instead of after they landed. Why: block 0's S
 // phase (0.64 us at 1 token, CTA timeline, H200, session 15) starts with 18 ldmatrix per warp of the
 // queries, which land ~1.5 us before the rows. Prediction: S 0.64 -> ~0.5 us, every call -0.1..-0.15
-// us. Written after session 15's last GPU call.
+// us. Written after session 15's last GPU call. Measured (H200, session 16 call 2, one sweep,
+// 23/23): 1 / 6 / 8 tokens 7.1 / 11.4 / 12.7 -> 6.8 / 11.0 / 12.3 us, more than predicted; default
+// since.
 #ifndef DSA_ATTN_EARLY_QFRAGS
-#define DSA_ATTN_EARLY_QFRAGS 0
-#endif
-// @tunable DSA_ATTN_FLAG_MERGE: 0, 1 (default 0) when DSA_ATTN_PIPE=1
-// 1: each pipelined pass-1 CTA publishes its slice with a flag (its partial's stores, a barrier, a
-// fence, a release store of the call's tag), and the merge CTAs, resident since pass 1 started,
-// poll their token's flags instead of the programmatic wait for the whole pass-1 grid, then read the
-// partials through L2. Why: the CTA timeline (H200, session 15) has the merge released 0.5-0.8 us
-// after the last pass-1 CTA ends (the grid's completion and memory flush), and at 8 tokens the
-// tokens' slices end 1.5 us apart. Prediction: -0.2..-0.4 us per call. Safety: the merge launches
-// only after every pass-1 CTA has (PDL), so its polling never holds a pass-1 CTA off an SM; the tag
-// changes per call (a host counter), so stale flags in reused scratch never match. Written after
-// session 15's last GPU call.
-#ifndef DSA_ATTN_FLAG_MERGE
-#define DSA_ATTN_FLAG_MERGE 0
-#endif
-// @tunable DSA_ATTN_TLB_WARM: 0, 1, 2 (default 0) when DSA_ATTN_PIPE=1
-// 1 / 2: each pipelined pass-1 CTA first issues L2 prefetches of one line per 2 MB (1) or 64 KB (2)
-// of the ckv and kpe caches (the grid covers both: ~310 / ~10k lines at 8462 pages), beside its
-// index load. Why (a hypothesis, session 15): with the L2 flushed, the first dependent round trip
-// (the indices) takes 1.3-1.6 us and block 0's random rows another 1.5-1.9 us at 1 token (H200
-// timeline), about twice an idle DRAM round trip, and session 11's probe read random 1152-byte
-// rows at ~2 TB/s, half the copy rate: address translation misses over the 620 MB of caches would
-// explain both. Prediction if so: block 0 landed 1.5-1.9 -> ~1.0 us at 1 token; if the timeline
-// shows no change, translation is not the cost. Written after session 15's last GPU call.
-#ifndef DSA_ATTN_TLB_WARM
-#define DSA_ATTN_TLB_WARM 0
+#define DSA_ATTN_EARLY_QFRAGS 1
 #endif
 // @tunable DSA_ATTN_REDUX_SOFTMAX: 0, 1 (default 1) when DSA_ATTN_PIPE=1
 // 1: the pipelined pass 1's online softmax takes each block's row max in one integer warp
@@ -206,8 +183,6 @@
 #endif
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
-
-#include <atomic>
 
 #include <cfloat>
 #include <cmath>
@@ -412,17 +387,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
   const size_t parts = static_cast<size_t>(T) * kHeads *
                        (small ? split_kv::partials_per_token<kSmallRows, kCluster>() : split_kv::partials_per_token<kLargeRows, kCluster>());
   float* part = nullptr;
-  // Behind the partials and their (m, l): one flag word per (token, slice) for DSA_ATTN_FLAG_MERGE.
-  const size_t flag_words = DSA_ATTN_FLAG_MERGE ? parts / kHeads : 0;
-  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&part), (parts * (kDimCkv + 2) + flag_words) * sizeof(float), stream));
-  // DSA_ATTN_FLAG_MERGE: this call's tag, never 0, so no flag left in reused scratch by another call
-  // (or never written) matches it; without the option nothing reads it.
-  unsigned tag = 0;
-  if constexpr (DSA_ATTN_FLAG_MERGE != 0) {
-    static std::atomic<unsigned> calls{0};
-    tag = ++calls;
-    if (tag == 0) tag = ++calls;
-  }
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&part), parts * (kDimCkv + 2) * sizeof(float), stream));
   const auto launch = [&](auto rows) {
     constexpr int kRows = decltype(rows)::value;
 #if DSA_ATTN_PIPE
@@ -432,7 +397,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
 #endif
         T, q_nope.ptr<const __nv_bfloat16>(), q_pe.ptr<const __nv_bfloat16>(), ckv_cache.ptr<const __nv_bfloat16>(),
         kpe_cache.ptr<const __nv_bfloat16>(), sparse_indices.ptr<const int32_t>(), sm_scale, P * kPageSize, part,
-        output.ptr<__nv_bfloat16>(), lse.ptr<float>(), tag, stream);
+        output.ptr<__nv_bfloat16>(), lse.ptr<float>(), stream);
   };
   const cudaError_t err = small ? launch(std::integral_constant<int, kSmallRows>{}) : launch(std::integral_constant<int, kLargeRows>{});
   AFG_CUDA_CHECK(cudaFreeAsync(part, stream));

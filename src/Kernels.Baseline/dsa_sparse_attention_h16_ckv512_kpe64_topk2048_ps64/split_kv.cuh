@@ -437,26 +437,19 @@ constexpr int kMergeChunks = kDimCkv / 128;
 template <int kSplits>
 constexpr int merge_threads() { return 32 * (kSplits / 4); }
 
-// Four consecutive partial columns as floats (kL2: through L2 only, for partials published by flags).
-template <bool kL2>
-__device__ __forceinline__ float4 load_part4(const float* p) {
-  return kL2 ? __ldcg(reinterpret_cast<const float4*>(p)) : *reinterpret_cast<const float4*>(p);
-}
-template <bool kL2>
+// Four consecutive partial columns as floats.
+__device__ __forceinline__ float4 load_part4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 __device__ __forceinline__ float4 load_part4(const __nv_bfloat16* p) {
-  const uint2 raw = kL2 ? __ldcg(reinterpret_cast<const uint2*>(p)) : *reinterpret_cast<const uint2*>(p);
+  const uint2 raw = *reinterpret_cast<const uint2*>(p);
   const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
   const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
   return make_float4(lo.x, lo.y, hi.x, hi.y);
 }
 
-// kFlags (DSA_ATTN_FLAG_MERGE): instead of the programmatic wait for the whole pass-1 grid, the CTA
-// waits for its token's slices' flags (flags[t][s] == tag, written by each pass-1 CTA after its
-// partial, release / acquire at GPU scope) and reads the partials through L2.
-template <int kSplits, typename PartT, bool kFlags>
+template <int kSplits, typename PartT>
 __global__ void __launch_bounds__(merge_threads<kSplits>())
 merge_kernel(const PartT* __restrict__ part_o, const float* __restrict__ part_ml,
-             __nv_bfloat16* __restrict__ output, float* __restrict__ lse, const unsigned* flags, unsigned tag) {
+             __nv_bfloat16* __restrict__ output, float* __restrict__ lse) {
   constexpr int kWarps = kSplits / 4;
   static_assert(kSplits % 4 == 0 && kSplits <= 64, "four slices per warp, two per lane for the weights");
   const int h = blockIdx.x;
@@ -467,25 +460,12 @@ merge_kernel(const PartT* __restrict__ part_o, const float* __restrict__ part_ml
   __shared__ float s_total[2];
   __shared__ float4 s_acc[kWarps][32];
   diag_mark<true>(0);
-  if constexpr (kFlags) {
-    // Resident since pass 1 started (a programmatic dependent launches only once every pass-1 CTA
-    // has), so polling cannot keep a pass-1 CTA from running.
-    if (tid < kSplits) {
-      const unsigned* flag = flags + t * kSplits + tid;
-      unsigned seen;
-      do {
-        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(seen) : "l"(flag) : "memory");
-      } while (seen != tag);
-    }
-    __syncthreads();  // every slice of this token written and visible
-  } else {
-    afg::pdl_wait();  // the slices of pass 1, complete and visible
-  }
+  afg::pdl_wait();  // the slices of pass 1, complete and visible
   diag_mark<true>(1);
   const int d = chunk * 128 + lane * 4;
   float4 x[4];
 #pragma unroll
-  for (int i = 0; i < 4; ++i) x[i] = load_part4<kFlags>(part_o + ((t * kSplits + warp * 4 + i) * kHeads + h) * kDimCkv + d);
+  for (int i = 0; i < 4; ++i) x[i] = load_part4(part_o + ((t * kSplits + warp * 4 + i) * kHeads + h) * kDimCkv + d);
   diag_mark<true>(2, __float_as_uint(x[3].w));
   // Warp 0: the slices' maximum (base 2) and the weights 2^(m - max), a lane per slice (two per lane).
   if (warp == 0) {
@@ -495,8 +475,8 @@ merge_kernel(const PartT* __restrict__ part_o, const float* __restrict__ part_ml
     for (int i = 0; i < 2; ++i) {
       const int s = lane + 32 * i;
       const int64_t at = ((t * kSplits + s) * kHeads + h) * 2;
-      m_part[i] = s < kSplits ? (kFlags ? __ldcg(part_ml + at) : part_ml[at]) : -INFINITY;
-      l_part[i] = s < kSplits ? (kFlags ? __ldcg(part_ml + at + 1) : part_ml[at + 1]) : 0.f;
+      m_part[i] = s < kSplits ? part_ml[at] : -INFINITY;
+      l_part[i] = s < kSplits ? part_ml[at + 1] : 0.f;
       mx = fmaxf(mx, m_part[i]);
     }
     if constexpr (DSA_ATTN_REDUX_SOFTMAX != 0) {
@@ -561,8 +541,7 @@ constexpr int partials_per_token() { return kTopK / kSplit / kCluster; }
 template <int kSplit, int kWarps, int kCluster>
 cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                    const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale, int64_t num_cache_tokens,
-                   float* part, __nv_bfloat16* output, float* lse, unsigned /*tag: flags are the pipelined pass's*/,
-                   cudaStream_t stream) {
+                   float* part, __nv_bfloat16* output, float* lse, cudaStream_t stream) {
   constexpr int kSplits = kTopK / kSplit;
   constexpr int kPartials = partials_per_token<kSplit, kCluster>();
   const cudaError_t allowed = afg::allow_dynamic_smem<split_attention_kernel<kSplit, kWarps, kCluster>>(
@@ -593,26 +572,9 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  return afg::launch(true, merge_kernel<kPartials, float, false>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
+  return afg::launch(true, merge_kernel<kPartials, float>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
                      dim3(merge_threads<kPartials>()), 0, stream, static_cast<const float*>(part_o),
-                     static_cast<const float*>(part_ml), output, lse, static_cast<const unsigned*>(nullptr), 0u);
-}
-
-// DSA_ATTN_TLB_WARM: the grid's threads together ask L2 for one line of every 2 MB (1) or 64 KB (2)
-// of the two caches, before the indices arrive, so that the rows' address translations are cached
-// by the time the gathers are issued (prefetches: nothing waits for them).
-__device__ __forceinline__ void warm_cache_translations(const __nv_bfloat16* ckv, const __nv_bfloat16* kpe,
-                                                        int64_t num_cache_tokens, int tid, int threads) {
-  constexpr int64_t kStride = DSA_ATTN_TLB_WARM == 1 ? (int64_t{2} << 20) : (int64_t{64} << 10);
-  const int64_t ckv_pages = (num_cache_tokens * kDimCkv * 2 + kStride - 1) / kStride;
-  const int64_t kpe_pages = (num_cache_tokens * kDimKpe * 2 + kStride - 1) / kStride;
-  const int64_t cta = static_cast<int64_t>(blockIdx.y) * gridDim.x + blockIdx.x;
-  const int64_t all = static_cast<int64_t>(gridDim.x) * gridDim.y * threads;
-  for (int64_t p = cta * threads + tid; p < ckv_pages + kpe_pages; p += all) {
-    const char* at = p < ckv_pages ? reinterpret_cast<const char*>(ckv) + p * kStride
-                                   : reinterpret_cast<const char*>(kpe) + (p - ckv_pages) * kStride;
-    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(at));
-  }
+                     static_cast<const float*>(part_ml), output, lse);
 }
 
 // --- Pipelined pass 1 (DSA_ATTN_PIPE=1) ---------------------------------------------------------
@@ -632,7 +594,14 @@ __device__ __forceinline__ void warm_cache_translations(const __nv_bfloat16* ckv
 //     (9-18 x 4 registers) instead of an ldmatrix per k step of every block (default).
 // Measured and removed (commit 7808134 has them): a block's rows by 64 bulk copies issued by one
 // warp against per-stage mbarriers (8 tokens 14.8 -> 18.6 us), and the merge inside this grid
-// after a cooperative grid barrier (1 token 7.5 -> 10.0 us); NOTES.md has the numbers.
+// after a cooperative grid barrier (1 token 7.5 -> 10.0 us); NOTES.md has the numbers. Measured
+// and removed in session 16 (commit e5cf0ec has them; H200, call 2, 1 / 6 / 8 tokens): L2
+// prefetches of one line per 2 MB / 64 KB of the caches against address-translation misses (7.3 /
+// 11.5 / 12.6 -> 7.1 / 11.5 / 12.8 and 7.2 / 11.7 / 13.0 us; block 0 landed earlier by what the
+// indices lost, and a gather probe after such touches was unchanged), and the merge released by
+// per-slice flags instead of the programmatic wait (7.1 / 11.5 / 12.7 -> 7.9 / 12.1 / 13.0 us: the
+// fence and release store wait for the partial's stores, 0.64 -> 1.25 us at 1 token, and the merge
+// started only ~0.1 us earlier).
 template <int kRows, int kStages, int kWarps>
 struct PipeSmem {
   static constexpr int kBlock = 32;
@@ -652,7 +621,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_bfloat16* __restrict__ q_pe,
                            const __nv_bfloat16* __restrict__ ckv, const __nv_bfloat16* __restrict__ kpe,
                            const int32_t* __restrict__ sparse_indices, float sm_scale, int64_t num_cache_tokens,
-                           float* __restrict__ part_o, float* __restrict__ part_ml, unsigned* flags, unsigned tag) {
+                           float* __restrict__ part_o, float* __restrict__ part_ml) {
   using Smem = PipeSmem<kRows, kStages, kWarps>;
   constexpr int kBlock = Smem::kBlock;
   using Shape = typename Smem::Shape;
@@ -671,7 +640,6 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2;  // the rows g and g + 8 of this lane's accumulators
 
-  if constexpr (DSA_ATTN_TLB_WARM != 0) warm_cache_translations(ckv, kpe, num_cache_tokens, tid, kWarps * 32);
   load_slice_indices(sm.idx, sparse_indices, t, split * kRows, kRows, num_cache_tokens, tid);
   load_query_rows<kWarps>(sm.q, q_nope, q_pe, t, warp, lane);  // part of the first copy group
   // DSA_ATTN_EARLY_QFRAGS: the queries are a copy group of their own, the oldest, so that their
@@ -702,7 +670,8 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
   float o[kDims / 8][4];
 #pragma unroll
   for (int nt = 0; nt < kDims / 8; ++nt) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
-  // kQRegs: this warp's A fragments of Q over its K part, loaded after block 0 (and Q) landed.
+  // kQRegs: this warp's A fragments of Q over its K part, loaded once Q landed (kEarlyQFrags) or
+  // after block 0 (and Q) landed.
   constexpr int kQFrags = kQRegs ? Shape::kKSteps : 1;
   uint32_t qf[kQFrags][4];
   const auto load_q_frags = [&] {
@@ -820,15 +789,6 @@ pipelined_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv_
       part_ml[(base + h) * 2 + 1] = l_run[i];
     }
   }
-  if constexpr (DSA_ATTN_FLAG_MERGE != 0) {
-    // Publish the slice: every thread's stores before the barrier, then one fence and a release
-    // store of this call's tag (the merge acquires it).
-    __syncthreads();
-    if (tid == 0) {
-      __threadfence();
-      asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(flags + t * kSplits + split), "r"(tag) : "memory");
-    }
-  }
   diag_mark<false>(4);
 }
 
@@ -838,7 +798,7 @@ template <int kRows, int kStages, int kWarps, bool kQRegs>
 cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* q_pe, const __nv_bfloat16* ckv,
                              const __nv_bfloat16* kpe, const int32_t* sparse_indices, float sm_scale,
                              int64_t num_cache_tokens, float* part, __nv_bfloat16* output, float* lse,
-                             unsigned tag, cudaStream_t stream) {
+                             cudaStream_t stream) {
   constexpr int kSplits = kTopK / kRows;
   constexpr int kSmem = pipe_smem_bytes<kRows, kStages, kWarps>();
   constexpr auto kernel = pipelined_attention_kernel<kRows, kStages, kWarps, kQRegs>;
@@ -846,17 +806,15 @@ cudaError_t launch_pipelined(int64_t T, const __nv_bfloat16* q_nope, const __nv_
   if (allowed != cudaSuccess) return allowed;
   float* part_o = part;
   float* part_ml = part + static_cast<size_t>(T) * kSplits * kHeads * kDimCkv;
-  // DSA_ATTN_FLAG_MERGE: a flag per (token, slice) behind the (m, l) pairs.
-  unsigned* flags = reinterpret_cast<unsigned*>(part_ml + static_cast<size_t>(T) * kSplits * kHeads * 2);
   kernel<<<dim3(kSplits, static_cast<unsigned>(T)), kWarps * 32, kSmem, stream>>>(
-      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml, flags, tag);
+      q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || DSA_ATTN_DIAG == 2) return err;
   // The partials are bf16 with DSA_ATTN_PARTIAL_BF16 (in the first half of part_o's floats).
   using PartT = std::conditional_t<DSA_ATTN_PARTIAL_BF16 != 0, __nv_bfloat16, float>;
-  return afg::launch(true, merge_kernel<kSplits, PartT, DSA_ATTN_FLAG_MERGE != 0>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
+  return afg::launch(true, merge_kernel<kSplits, PartT>, dim3(kHeads, static_cast<unsigned>(T), kMergeChunks),
                      dim3(merge_threads<kSplits>()), 0, stream, reinterpret_cast<const PartT*>(part_o),
-                     static_cast<const float*>(part_ml), output, lse, static_cast<const unsigned*>(flags), tag);
+                     static_cast<const float*>(part_ml), output, lse);
 }
 
 }  // namespace split_kv

@@ -195,19 +195,6 @@
 #ifndef INDEXER_CLEAR_PREFETCH
 #define INDEXER_CLEAR_PREFETCH 1
 #endif
-// @tunable INDEXER_SCORE_IDS_NC: 0, 1 (default 0) when INDEXER_SCORE_IMPL=2
-// 1: the wgmma score kernel loads the row length and its page id non-coherently (through L1, which
-// the SM's 8 CTAs share) and its exit path reads the page id too (a shared store that no valid page
-// id triggers), so that ptxas keeps that load before the exit instead of sinking it into the working
-// path. Why: session 15's INDEXER_SCORE_IDS_L1 showed the length alone through L1 in 0.45 us against
-// 1.41 us for the two coherent loads (H200 timeline: 1365 CTAs asking ~45 lines of L2), but ptxas sank
-// the page id's load past the exit (its only use was after it), so the round trip moved into the
-// copies phase (even). Prediction: the first phase 1.41 -> ~0.5 us with both loads before the EXIT
-// (check with sass-head.sh), the score kernel and the call -0.5..-0.9 us at 82-91 pages. Written
-// after session 15's last GPU call.
-#ifndef INDEXER_SCORE_IDS_NC
-#define INDEXER_SCORE_IDS_NC 0
-#endif
 // @diagnostic INDEXER_DIAG_CTA_TIMES: 0, 1 (default 0)
 // A measurement aid (results stay correct, the kernels slower by a few stores): thread 0 of every
 // wgmma score CTA and select CTA writes %globaltimer at its phase boundaries into device arrays

@@ -141,19 +141,15 @@ indexer_score_wgmma_kernel(const uint8_t* __restrict__ q_fp8, const uint8_t* __r
   // p < max_pages: the page id is in bounds whatever the length says, so it is asked for with it
   // (one round trip for both). Coherent loads: non-coherent ones ptxas sank past the early exit
   // below (ncu's SASS, session 14), a third dependent round trip per CTA.
-  // INDEXER_SCORE_IDS_NC: both through L1 instead, the page id's load kept before the exit (below).
-  const auto load_id = [](const int32_t* at) { return INDEXER_SCORE_IDS_NC ? load_now(at) : load_score_id(at); };
-  const int32_t page = load_id(block_table + static_cast<int64_t>(b) * max_pages + p);
-  const int L = clamp_len(load_id(seq_lens + b), max_pages * kPageSize);
+  // Tried and removed (H200, sessions 15-16): both through L1 (INDEXER_SCORE_IDS_L1, then _NC with
+  // a use of the page id on the exit path): ptxas still issued the page id's load after the EXIT, and
+  // the timeline's first phase shrank (1.38 -> 0.48 us) only for the copies' to grow by as much
+  // (2.21 -> 2.94): 15 x 91 pages 11.0 -> 11.1 us; commit e5cf0ec has the code.
+  const int32_t page = load_score_id(block_table + static_cast<int64_t>(b) * max_pages + p);
+  const int L = clamp_len(load_score_id(seq_lens + b), max_pages * kPageSize);
   diag_mark<false>(1, static_cast<uint32_t>(L) ^ static_cast<uint32_t>(page));
   const bool past_end = L <= kTopK || p * kPageSize >= L;
-  if (past_end) {  // block-uniform
-    // INDEXER_SCORE_IDS_NC: the exit path uses the page id as well (no valid id is INT_MIN; the store
-    // is never read), so its load is needed on both paths and stays beside the length's.
-    __shared__ int s_exit_sink;
-    if (INDEXER_SCORE_IDS_NC && page == INT_MIN) s_exit_sink = L;
-    return;
-  }
+  if (past_end) return;  // block-uniform
   const uint32_t tiles = (afg::smem_addr(dynamic_smem) + 1023u) & ~1023u;
   score_page(q_fp8, cache, weights, b, p, L, page, max_pages, num_pages, scores, hist, tiles, s_scale, s_w);
 #endif

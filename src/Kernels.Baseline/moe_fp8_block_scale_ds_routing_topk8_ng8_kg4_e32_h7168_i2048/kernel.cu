@@ -188,19 +188,22 @@
 #ifndef MOE_COMPACT_ALL_SLOTS
 #define MOE_COMPACT_ALL_SLOTS 1
 #endif
-// @tunable MOE_LOOPING_TILES: 0, 1 (default 0) when MOE_GEMM_IMPL=1
-// 1: the streamed tile grids (gemm1_fp8_kernel, gemm2_small_kernel at the small and mid tiles)
-// launch only as many CTAs as are resident at once, each looping over the grid's tiles in index
-// order (moe_tc.cuh, looping_tiles) and stopping at the first expert slot without an expert (the
-// slots are compacted, slot-major). Why: a tile CTA that finds no pairs still costs its wave a
-// launch, the programmatic wait and a count read, and the tiles' shared memory allows only a few
-// CTAs per SM: at T=1 with no local expert GEMM1's 2048 empty CTAs take ~3 us after routing (H200
-// timeline, session 12); at T=7 the empty slots' CTAs cost GEMM1 1.6 us and GEMM2 3.3 us (H100,
-// MOE_DIAG_EXACT_SLOTS, session 12). Prediction: T=1 -2..-3 us (11.1 -> ~8.5 on the H100), T=7
-// -2..-4 us, T=16 -1..-2; T >= 32 even (every slot active). Risk: a static round-robin of tiles
-// instead of the hardware's dynamic CTA scheduling. Written after session 15's last GPU call.
-#ifndef MOE_LOOPING_TILES
-#define MOE_LOOPING_TILES 0
+// @tunable MOE_LOOPING_TILES_MAX_T: 0, 8, 16, 64 (default 8) when MOE_GEMM_IMPL=1
+// Up to this many tokens the streamed tile grids (gemm1_fp8_kernel, gemm2_small_kernel at the small
+// and mid tiles) launch only as many CTAs as are resident at once, each looping over the grid's
+// tiles in index order (moe_tc.cuh, looping_tiles) and stopping at the first expert slot without an
+// expert (the slots are compacted, slot-major); above it, one CTA per tile. Why: a tile CTA that
+// finds no pairs still costs its wave a launch, the programmatic wait and a count read, and the
+// tiles' shared memory allows only a few CTAs per SM: at T=1 with no local expert GEMM1's 2048
+// empty CTAs took ~3 us after routing (H200 timeline, session 12); at T=7 the empty slots' CTAs
+// cost GEMM1 1.6 us and GEMM2 3.3 us (H100, MOE_DIAG_EXACT_SLOTS, session 12). Predicted (looping at
+// every T): T=1 -2..-3 us, T=7 -2..-4, T=16 -1..-2, T >= 32 even; risk: a static round-robin of
+// tiles instead of the hardware's dynamic CTA scheduling. Measured (H200, session 16 call 1, one
+// sweep, looping at every T; 19/19): T=1 10.7 -> 8.8 us, T=7 91.9 -> 89.6, T=16 160.8 -> 162.2,
+// T=55 363.2 -> 394.8 (GEMM1 242.7 -> 259.1 us: at 4 row tiles per expert the static order loses
+// to the hardware's). Hence a token bound: 8, the band where it won.
+#ifndef MOE_LOOPING_TILES_MAX_T
+#define MOE_LOOPING_TILES_MAX_T 8
 #endif
 // @tunable MOE_ROUTING_WIDE_MAX_T: 0, 256, 1024, 65536 (default 256) when MOE_GEMM_IMPL=1
 // Up to this many tokens routing runs a CTA per token, a thread per expert (moe_routing_wide_kernel),
@@ -236,6 +239,18 @@
 // 2 (two per SM); T=7 174 -> 139 us.
 #ifndef MOE_SMALL_STAGES
 #define MOE_SMALL_STAGES 2
+#endif
+// @tunable MOE_TILE_MIN_BLOCKS: 0, 5, 6 (default 0) when MOE_GEMM_IMPL=1
+// The streamed tile kernels' (gemm1_fp8_kernel, gemm2_small_kernel) minimum CTAs per SM asked of
+// ptxas (__launch_bounds__' second argument; 0: none). Why: at T=7 the per-tile timeline (H200,
+// session 16 call 1) holds at most 4 GEMM1 tiles per SM (528 resident CTAs) while their stages'
+// shared memory allows 6, and each tile's 7 K blocks take ~24 us in the first wave (3.4 us a
+// block): ~2.5 TB/s, where the same load pattern with no math and 6 CTAs per SM read at 3.5 TB/s
+// (session 8's dram-pattern probe). If registers are what holds it at 4, 6 CTAs per SM put 1.5x
+// the bytes in flight. Prediction: GEMM1 at T=7 ~59 -> ~48 us, T=16 -5..-10 us, unless ptxas
+// spills (cuobjdump -res-usage: LOCAL).
+#ifndef MOE_TILE_MIN_BLOCKS
+#define MOE_TILE_MIN_BLOCKS 0
 #endif
 // @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
@@ -1452,17 +1467,18 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       for (int i = 0; i < kLocalExperts; ++i) active += host_counts[i] > 0 ? 1u : 0u;
       slots = active == 0 ? 1u : active;  // below 32 compacted; 32 active experts are 32 slots anyway
     }
-    // The tile grids, or (MOE_LOOPING_TILES) as many CTAs as are resident at once looping over them,
-    // each grid's z extent passed as the kernel's tiles_z.
+    // The tile grids, or (T <= MOE_LOOPING_TILES_MAX_T) as many CTAs as are resident at once looping
+    // over them, each grid's z extent passed as the kernel's tiles_z.
     constexpr auto gemm1_tiles = moe_tc::gemm1_fp8_kernel<Tile1>;
     constexpr auto gemm2_tiles = moe_tc::gemm2_small_kernel<Tile2>;
     const dim3 grid1(kInter / Tile1::BN, static_cast<unsigned>((T + Tile1::BM - 1) / Tile1::BM), slots * split1);
     const dim3 grid2(kHidden / Tile2::BN, static_cast<unsigned>((T + Tile2::BM - 1) / Tile2::BM), slots * split2);
     const auto resident = [](dim3 grid, int ctas) { return dim3(std::min(grid.x * grid.y * grid.z, static_cast<unsigned>(ctas))); };
-    const dim3 launch1 = MOE_LOOPING_TILES ? resident(grid1, resident_ctas<gemm1_tiles>(Tile1::Threads, Tile1::Smem)) : grid1;
-    const dim3 launch2 = MOE_LOOPING_TILES ? resident(grid2, resident_ctas<gemm2_tiles>(Tile2::Threads, Tile2::Smem)) : grid2;
-    const int tiles_z1 = MOE_LOOPING_TILES ? static_cast<int>(grid1.z) : 0;
-    const int tiles_z2 = MOE_LOOPING_TILES ? static_cast<int>(grid2.z) : 0;
+    const bool looping = T <= MOE_LOOPING_TILES_MAX_T;
+    const dim3 launch1 = looping ? resident(grid1, resident_ctas<gemm1_tiles>(Tile1::Threads, Tile1::Smem)) : grid1;
+    const dim3 launch2 = looping ? resident(grid2, resident_ctas<gemm2_tiles>(Tile2::Threads, Tile2::Smem)) : grid2;
+    const int tiles_z1 = looping ? static_cast<int>(grid1.z) : 0;
+    const int tiles_z2 = looping ? static_cast<int>(grid2.z) : 0;
     if (e == cudaSuccess)
       e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
     if (e == cudaSuccess && split1 > 1 && !fused_swiglu) e = launch_swiglu();

@@ -172,7 +172,7 @@ __device__ __forceinline__ void diag_tile(int mark, const uint3 b, unsigned gx, 
 }
 
 // A tile kernel's schedule. tiles_z == 0: this CTA is the grid's tile blockIdx (one tile per CTA).
-// tiles_z > 0 (MOE_LOOPING_TILES): the launch grid holds the CTAs resident on the GPU at once and CTA
+// tiles_z > 0 (T <= MOE_LOOPING_TILES_MAX_T): the launch grid holds the CTAs resident on the GPU at once and CTA
 // c takes the tiles c, c + gridDim.x, ... of the grid `tiles` (x fastest, then y, then z), in that
 // order, until one returns false: z is the expert slot (slot-major, times splits), slots are
 // compacted, so the first slot without an expert ends the CTA's work. Why: a tile grid's CTAs that
@@ -482,6 +482,14 @@ __device__ __forceinline__ void load_b8(uint32_t r[4], const uint8_t* y, int n0,
 // global load: a scale read in the loop put an L2 round trip into every iteration of every CTA.
 // MOE_ASYNC_SCALES: 1 in every streamed kernel, 2 in the stream-K kernels only (measured: the tile
 // kernels lost 5-15% with it at T <= 64, the stream-K ones gained 5-7% at T=80 and T=901).
+// The streamed tile kernels' launch bounds: with MOE_TILE_MIN_BLOCKS, that many CTAs per SM asked of
+// ptxas for the 16-pair tiles (Fp8TileSmall, Gemm2TileSmall: 128 threads; the 32-pair ones hold
+// ~250 registers and would spill); without it the plain bound, as before the option.
+#if MOE_TILE_MIN_BLOCKS > 0
+#define MOE_TILE_BOUNDS(Tile) __launch_bounds__(Tile::Threads, Tile::BM == 16 ? MOE_TILE_MIN_BLOCKS : 1)
+#else
+#define MOE_TILE_BOUNDS(Tile) __launch_bounds__(Tile::Threads)
+#endif
 constexpr bool kAsyncTileScales = MOE_ASYNC_SCALES == 1;
 constexpr bool kAsyncStreamKScales = MOE_ASYNC_SCALES != 0;
 constexpr bool kGemm2Prescaled = MOE_GEMM2_PRESCALE != 0;  // the streamed GEMM2 kernels scale W2 as they convert it
@@ -576,10 +584,10 @@ __device__ __forceinline__ void gemm1_block_mma(const uint8_t* stage, float (&tm
   }
 }
 
-// grid (kInter / BN, ceil(T / BM), 32 experts x splits), or with tiles_z > 0 (MOE_LOOPING_TILES) a
+// grid (kInter / BN, ceil(T / BM), 32 experts x splits), or with tiles_z > 0 (T <= MOE_LOOPING_TILES_MAX_T) a
 // grid of resident CTAs looping over that grid's tiles with z < tiles_z (looping_tiles).
 template <typename Tile>
-__global__ void __launch_bounds__(Tile::Threads)
+__global__ void MOE_TILE_BOUNDS(Tile)
 gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
@@ -970,10 +978,10 @@ __device__ __forceinline__ void add_gemm2_tile(const float (&acc)[MT][4][4], con
   }
 }
 
-// grid (kHidden / 256, ceil(T / 16), 32 experts x splits), or with tiles_z > 0 (MOE_LOOPING_TILES)
+// grid (kHidden / 256, ceil(T / 16), 32 experts x splits), or with tiles_z > 0 (T <= MOE_LOOPING_TILES_MAX_T)
 // resident CTAs looping over that grid's tiles (looping_tiles).
 template <typename Tile>
-__global__ void __launch_bounds__(Tile::Threads)
+__global__ void MOE_TILE_BOUNDS(Tile)
 gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restrict__ w2,
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out,
