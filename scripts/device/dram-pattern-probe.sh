@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # DRAM read rate of the MoE small-T weight streams by tile shape (probes/dram_pattern_probe.cu:
 # why do the split-K tile GEMMs read W1 at 60-72% of peak?). On the GPU machine, no .device needed:
-#   scripts/device/dram-pattern-probe.sh
+#   scripts/device/dram-pattern-probe.sh            (session 16: 4 CTAs per SM with math per stage)
+#   DRAM_PATTERN_ALL=1 scripts/device/dram-pattern-probe.sh   (and session 8's tables)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"

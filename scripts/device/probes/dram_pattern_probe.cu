@@ -13,6 +13,7 @@
 // Build: nvcc -gencode arch=compute_90,code=sm_90 -O3 -std=c++17 dram_pattern_probe.cu
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <cuda_runtime.h>
 
@@ -147,9 +148,18 @@ float time_us(const Buffers& b, Launch&& launch, int reps = 7) {
   return t[reps / 2] * 1000.f;
 }
 
+// per_sm > 0: the dynamic shared memory padded so that at most per_sm CTAs fit an SM (the GEMM's
+// own tiles are held to 4 per SM by registers: 116 at T <= 64, session 16).
 template <int R, int C, int S, int kStages>
-void run_tile(const Buffers& b, int experts, float contiguous_us, const char* note, Extra extra = {}) {
-  const int smem = kStages * R * C;
+void run_tile(const Buffers& b, int experts, float contiguous_us, const char* note, Extra extra = {}, int per_sm_cap = 0) {
+  int smem = kStages * R * C;
+  if (per_sm_cap > 0) {
+    int device = 0, sm_bytes = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sm_bytes, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
+    const int padded = sm_bytes / per_sm_cap - 1024 - 64;  // 1 KB per CTA is the system's
+    if (padded > smem) smem = padded;
+  }
   cudaFuncSetAttribute(tile_read<R, C, S, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   int per_sm = 0;
   cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, tile_read<R, C, S, kStages>, kThreads, smem);
@@ -185,6 +195,34 @@ int main() {
   const Buffers b{w, flush, flush_bytes / sizeof(uint4), sink, counts};
   printf("%s, %d SMs; W1 of E experts read once, L2 flushed, median of 7 (GB/s = bytes / time)\n\n", prop.name, prop.multiProcessorCount);
   printf("| E | tile | CTAs | CTAs/SM | us | GB/s | vs contiguous |\n|---|---|---|---|---|---|---|\n");
+  // Session 16: the GEMM1 tile held to 4 CTAs per SM (its registers) with ~1 us of math per K block
+  // (a 24 us tile of 7 blocks in the T=7 timeline): is that what holds GEMM1 at ~2.5 TB/s, and do
+  // more stages at 4 per SM recover it?
+  {
+    const int experts = 5;
+    const size_t bytes = static_cast<size_t>(experts) * kRows * kHidden;
+    const size_t per_cta = bytes / (static_cast<size_t>(prop.multiProcessorCount) * 6) / 16384 * 16384;
+    const int ctas = static_cast<int>(bytes / per_cta);
+    cudaFuncSetAttribute(contiguous_read<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * 16384);
+    const float cont = time_us(b, [&] { contiguous_read<2><<<ctas, kThreads, 2 * 16384>>>(w, per_cta, sink); });
+    printf("| %d | contiguous %zu KB per CTA, 16 KB stages x 2 | %d | - | %.1f | %.0f | 1.00 |\n", experts, per_cta >> 10, ctas, cont,
+           static_cast<double>(ctas) * per_cta / cont / 1e3);
+    for (int spin : {0, 1000, 2000}) {
+      char note[64];
+      std::snprintf(note, sizeof(note), "+ %d cycles, 4 per SM", spin);
+      run_tile<128, 128, 896, 2>(b, experts, cont, note, Extra{false, false, spin}, 4);
+      run_tile<128, 128, 896, 3>(b, experts, cont, note, Extra{false, false, spin}, 4);
+      std::snprintf(note, sizeof(note), "+ %d cycles, 6 per SM", spin);
+      run_tile<128, 128, 896, 2>(b, experts, cont, note, Extra{false, false, spin}, 6);
+      std::snprintf(note, sizeof(note), "+ %d cycles, 2 per SM", spin);
+      run_tile<128, 128, 896, 6>(b, experts, cont, note, Extra{false, false, spin}, 2);
+    }
+  }
+  if (std::getenv("DRAM_PATTERN_ALL") == nullptr) {
+    const cudaError_t err = cudaDeviceSynchronize();
+    printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));
+    return err == cudaSuccess ? 0 : 1;
+  }
   for (int experts : {5, 29}) {
     const size_t bytes = static_cast<size_t>(experts) * kRows * kHidden;
     const size_t per_cta = bytes / (static_cast<size_t>(prop.multiProcessorCount) * 6) / 16384 * 16384;
