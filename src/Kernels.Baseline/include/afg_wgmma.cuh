@@ -1,6 +1,6 @@
 // afg_wgmma.cuh: warpgroup MMA helpers (wgmma, sm_90a only) shared by the baseline kernels and the
 // device probes: the shared-memory descriptor of a K-major tile with the 128-byte swizzle, fp8
-// m64n64k32 / m64n128k32 MMAs, fence / commit / wait, the register fence that keeps the
+// m64n16k32 / m64n64k32 / m64n128k32 MMAs, fence / commit / wait, the register fence that keeps the
 // compiler off accumulators an MMA is still writing, and the host's question whether this library
 // was built for sm_90a (built_with_wgmma). Every instruction sits behind a
 // __CUDA_ARCH_FEAT_SM90_ALL guard, so a plain sm_90 build compiles empty bodies (call these only
@@ -21,6 +21,19 @@ __device__ __forceinline__ uint64_t desc_sw128(uint32_t addr) {
          (static_cast<uint64_t>(1024 >> 4) << 32) | (static_cast<uint64_t>(1) << 62);
 }
 
+// D (64 x 16, fp32, the m64nN accumulator layout) = A (64 x 32 e4m3) * B^T (16 x 32 e4m3) (+ D when
+// accumulate), both operands in shared memory (descriptors): the MoE's small tiles, weight rows as
+// A and the tile's 16 pair rows as B.
+__device__ __forceinline__ void wgmma_m64n16k32_e4m3(float (&d)[8], uint64_t a, uint64_t b, int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n16k32.f32.e4m3.e4m3 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7}, %8, %9, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+      : "l"(a), "l"(b), "r"(accumulate));
+#endif
+}
 // D (64 x 64, fp32, the m64nN accumulator layout) = A (64 x 32 e4m3) * B^T (64 x 32 e4m3) (+ D when
 // accumulate), both operands in shared memory (descriptors).
 __device__ __forceinline__ void wgmma_m64n64k32_e4m3(float (&d)[32], uint64_t a, uint64_t b, int accumulate) {

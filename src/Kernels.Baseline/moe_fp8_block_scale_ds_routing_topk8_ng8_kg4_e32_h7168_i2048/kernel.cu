@@ -252,6 +252,21 @@
 #ifndef MOE_TILE_MIN_BLOCKS
 #define MOE_TILE_MIN_BLOCKS 0
 #endif
+// @tunable MOE_SMALL_WGMMA: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: in sm_90a builds the 16-pair GEMM1 tile (Fp8TileSmall at MOE_SMALL_BN=64, every T <= 256)
+// multiplies each landed K block with 8 wgmma m64n16k32 e4m3 (the stage's 64 X1 and 64 X2 weight
+// rows as A, its 16 pair rows as B, both read where cp.async left them: the stage's 128-byte XOR
+// swizzle is wgmma's), instead of 16 mma.sync e4m3 per warp, which Hopper runs as F2FP conversions
+// of both fragments and two f16 HMMA each. Why: ncu at T=7 (H200, session 16 call 6): GEMM1 53.4 us,
+// DRAM 58% of peak, issue active 40%, the stall samples 25% at the stage wait and the rest in the
+// block's math chain (F2FP 17%, LDSM 10%); per the tile timeline a K block takes 3.4 us per CTA at 4
+// CTAs per SM, of which ~2.2 us is math (session 8's dram-pattern probe read the same pattern with
+// 2000 cycles of stand-in math per block in 47.9 us, GEMM1 takes 58.7). Prediction: GEMM1 at T=7
+// ~59 -> ~45 us, the call 87-90 -> ~75 us (floor ratio 1.7 -> ~1.45); T=16..80 -10..-20%. The
+// portable build keeps mma.sync (the wrappers compile empty there); 1 KB more shared memory.
+#ifndef MOE_SMALL_WGMMA
+#define MOE_SMALL_WGMMA 0
+#endif
 // @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
 // The small GEMM2 tile (gemm2_small_kernel at T <= 256 without stream-K, i.e. T <= 64 by default):

@@ -454,7 +454,10 @@ struct Fp8Tile {
   static constexpr int StageA = BM * kFp8Row;       // pair rows
   static constexpr int StageB = 2 * BN * kFp8Row;   // BN X1 rows, then the BN matching X2 rows
   static constexpr int Stage = StageA + StageB;
-  static constexpr int Smem = Slots * Stage;        // dynamic shared memory
+  // MOE_SMALL_WGMMA: the 16-pair tile's stages start 1024-byte aligned (wgmma's 128-byte swizzle
+  // atoms are absolute), 1 KB more to align in.
+  static constexpr bool AlignedStages = MOE_SMALL_WGMMA != 0 && BM == 16 && MT == 1 && BN == 64;
+  static constexpr int Smem = Slots * Stage + (AlignedStages ? 1024 : 0);  // dynamic shared memory
   static_assert(Stages >= 2 && Stages <= 6, "stages out of range");
   static_assert(Smem <= kMaxTileSmem, "the stages exceed the shared memory of an SM (fewer stages or blocks per stage)");
   static_assert(kHiddenBlocks % KB == 0, "whole stages per K range");
@@ -507,7 +510,9 @@ __device__ __forceinline__ void cp_async_float(float* smem, const float* gmem, b
 // MOE_STREAM_ONE_BARRIER with 3 or more stages: one barrier per block instead of two. A block's
 // barrier (after its copies landed) also proves every warp finished the previous block, so the stage
 // that block used is refilled right after it, two or more blocks ahead of its use.
-template <int kStages, int kGroup, typename Load, typename Compute>
+// kAsyncProxy: compute reads the stages through the async proxy (wgmma), so each thread fences its
+// landed copies before the barrier that publishes them.
+template <int kStages, int kGroup, bool kAsyncProxy = false, typename Load, typename Compute>
 __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&& load, Compute&& compute) {
   static_assert(kStages >= 2, "one stage loads while another computes");
   const auto load_or_nothing = [&](int kb, int st) {
@@ -524,6 +529,7 @@ __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&&
       const int i = (kb - kb_begin) / kGroup;
       // Committed so far: kStages - 1 + i groups; block i's is complete when at most kStages - 2 wait.
       asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
+      if constexpr (kAsyncProxy) afg::fence_proxy_async();
       __syncthreads();  // block i landed for every thread; every warp is done with block i - 1
       load_or_nothing(kb + (kStages - 1) * kGroup, (i + kStages - 1) % kStages);  // block i - 1's stage
       const int st = i % kStages;
@@ -539,6 +545,7 @@ __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&&
     const int i = (kb - kb_begin) / kGroup;
     load_or_nothing(kb + (kStages - 1) * kGroup, (i + kStages - 1) % kStages);  // the stage the last iteration freed
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 1) : "memory");  // this stage has landed
+    if constexpr (kAsyncProxy) afg::fence_proxy_async();
     __syncthreads();
     const int st = i % kStages;
 #pragma unroll
@@ -557,6 +564,68 @@ __device__ __forceinline__ void load_gemm1_weights(uint8_t* sB, const uint8_t* w
     const int row = p >> 3, col = (p & 7) * 16;
     const int w_row = row < Tile::BN ? n0 + row : kInter + n0 + (row - Tile::BN);
     cp_async16(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
+  }
+}
+
+// MOE_SMALL_WGMMA, sm_90a builds only (a plain sm_90 build compiles the wgmma wrappers empty, so the
+// tile keeps mma.sync there).
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+constexpr bool kSmallWgmmaBuilt = MOE_SMALL_WGMMA != 0;
+#else
+constexpr bool kSmallWgmmaBuilt = false;
+#endif
+
+// One landed 16-pair GEMM1 stage (Tile::AlignedStages) on wgmma, operands swapped: D (64 weight rows x
+// 16 pair slots) = W (64 x 128 K) * X^T, for the 64 X1 rows (t1) and the 64 X2 rows (t2), 4 K steps
+// of 32 each. The stage's rows are 128 bytes with 16-byte chunks XOR-swizzled by row, which is the
+// 128-byte swizzle wgmma reads (the stage 1024-byte aligned). d[i] of a thread: weight row
+// 16 * warp + lane / 4 + 8 * ((i >> 1) & 1), pair slot 8 * (i >> 2) + 2 * (lane & 3) + (i & 1).
+template <typename Tile>
+__device__ __forceinline__ void gemm1_block_wgmma(const uint8_t* stage, float (&t1)[8], float (&t2)[8]) {
+  static_assert(Tile::BM == 16 && Tile::BN == 64, "one m64 per half, n16 pair slots");
+  const uint32_t pairs = smem_addr(stage);
+  const uint32_t x1 = pairs + Tile::StageA;
+  const uint32_t x2 = x1 + Tile::BN * kFp8Row;
+  afg::wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < kQBlock / 32; ++ks) {
+    afg::wgmma_m64n16k32_e4m3(t1, afg::desc_sw128(x1 + 32 * ks), afg::desc_sw128(pairs + 32 * ks), ks);
+    afg::wgmma_m64n16k32_e4m3(t2, afg::desc_sw128(x2 + 32 * ks), afg::desc_sw128(pairs + 32 * ks), ks);
+  }
+  afg::wgmma_commit();
+  afg::wgmma_wait<0>();
+  afg::fence_fragment(t1);
+  afg::fence_fragment(t2);
+}
+__device__ __forceinline__ int swapped_row(int i, int warp, int lane) { return 16 * warp + (lane >> 2) + 8 * ((i >> 1) & 1); }
+__device__ __forceinline__ int swapped_slot(int i, int lane) { return 8 * (i >> 2) + 2 * (lane & 3) + (i & 1); }
+
+// The block partials times the pair's activation scale and the block's X1 / X2 weight scale.
+__device__ __forceinline__ void fold_swapped_block(float (&acc1)[8], float (&acc2)[8], const float (&t1)[8], const float (&t2)[8],
+                                                   const float* sa_slots, float s1, float s2, int lane) {
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const float sa = sa_slots[swapped_slot(i, lane)];
+    acc1[i] += t1[i] * (sa * s1);
+    acc2[i] += t2[i] * (sa * s2);
+  }
+}
+
+// store_gemm1_tile for the swapped accumulators: one X1 / X2 column per value.
+__device__ __forceinline__ void store_gemm1_swapped(const float (&acc1)[8], const float (&acc2)[8], const int* s_pair, int warp,
+                                                    int lane, int n0, int splits, __nv_bfloat16* cbuf, float* g1_partial) {
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const int pair = s_pair[swapped_slot(i, lane)];
+    if (pair < 0) continue;
+    const int col = n0 + swapped_row(i, warp, lane);
+    if (splits == 1) {
+      cbuf[static_cast<int64_t>(pair) * kInter + col] = __float2bfloat16_rn(silu_mul(acc1[i], acc2[i]));
+    } else {
+      float* dst = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
+      atomicAdd(dst + col, acc1[i]);
+      atomicAdd(dst + kInter + col, acc2[i]);
+    }
   }
 }
 
@@ -600,6 +669,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   __shared__ float s_sw[kSlots][2];  // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
   __shared__ int s_pair[BM];
   __shared__ float s_scales_ahead[kScalesAhead ? kAheadBlocks * (BM + 2) : 1];
+  uint8_t* const stages = Tile::AlignedStages ? smem_fp8 + ((1024u - (smem_addr(smem_fp8) & 1023u)) & 1023u) : smem_fp8;
   // One tile (b) of the grid (gx, gy, gz); false when its expert slot has no expert (every later
   // slot of a compacted grid is empty too).
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
@@ -651,7 +721,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const int scale_pair = tid < BM ? s_pair[tid] : -1;
     const float* sa_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
     auto load_block = [&](int kb, int st) {
-      uint8_t* sA = smem_fp8 + st * Tile::Stage;
+      uint8_t* sA = stages + st * Tile::Stage;
       uint8_t* sB = sA + Tile::StageA;
       const int k_byte = kb * kQBlock;
       a_rows.copy(sA, tid, k_byte);
@@ -670,24 +740,38 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       if (kAsyncTileScales && tid >= Tile::Threads - 2) cp_async_float(&s_sw[st][Tile::Threads - 1 - tid], (tid == Tile::Threads - 1 ? sw1 : sw2) + kb, true);
     };
 
-    float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
+    // The block's activation scales (with `ahead` followed by its X1 and X2 weight scales).
+    const auto block_scales = [&](int kb, int st) { return ahead ? s_scales_ahead + (kb - kb_begin) * (BM + 2) : s_sa[st]; };
+    const auto x1_scale = [&](int kb, int st, const float* sa) { return ahead ? sa[BM] : kAsyncTileScales ? s_sw[st][0] : sw1[kb]; };
+    const auto x2_scale = [&](int kb, int st, const float* sa) { return ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb]; };
+    if constexpr (Tile::AlignedStages && kSmallWgmmaBuilt) {
+      float acc1[8], acc2[8], tmp1[8], tmp2[8];
 #pragma unroll
-    for (int i = 0; i < MT; ++i)
+      for (int e = 0; e < 8; ++e) acc1[e] = acc2[e] = tmp1[e] = tmp2[e] = 0.f;
+      stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+        gemm1_block_wgmma<Tile>(stages + st * Tile::Stage, tmp1, tmp2);
+        const float* sa = block_scales(kb, st);
+        fold_swapped_block(acc1, acc2, tmp1, tmp2, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), lane);
+      });
+      store_gemm1_swapped(acc1, acc2, s_pair, warp, lane, n0, splits, cbuf, g1_partial);
+      diag_tile<0>(1, b, gx, gy, __float_as_uint(acc1[0]));
+    } else {
+      float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
 #pragma unroll
-      for (int j = 0; j < 2; ++j)
+      for (int i = 0; i < MT; ++i)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
-    stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-      gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
-      // The block's activation scales (with `ahead` followed by its X1 and X2 weight scales).
-      const float* sa = ahead ? s_scales_ahead + (kb - kb_begin) * (BM + 2) : s_sa[st];
-      fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, sa, ahead ? sa[BM] : kAsyncTileScales ? s_sw[st][0] : sw1[kb],
-                            ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb], wm, g);
-    });
-
-    store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
-    diag_tile<0>(1, b, gx, gy, __float_as_uint(acc1[0][0][0]));
+      stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+        gemm1_block_mma<Tile>(stages + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
+        const float* sa = block_scales(kb, st);
+        fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), wm, g);
+      });
+      store_gemm1_tile<MT>(acc1, acc2, s_pair, wm, wn, g, tq, n0, splits, cbuf, g1_partial);
+      diag_tile<0>(1, b, gx, gy, __float_as_uint(acc1[0][0][0]));
+    }
     // MOE_FUSED_EPILOGUES (swiglu_tickets: 32 experts x row tiles x column tiles): the tile's last
     // split applies SwiGLU, instead of a SwiGLU launch after the grid.
     if (swiglu_tickets != nullptr && splits > 1 &&
