@@ -226,7 +226,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # `bash scripts/device/sass-head.sh $OUT/sweep.jsonl indexer_score_wgmma 40` (both LDG before the
 # EXIT) and `scripts/device/indexer-cta-timeline.sh 15 91 1 -- INDEXER_SCORE_IDS_NC=1` (mark 1 - 0).
 checks=(
-  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_SMALL_WGMMA=1"
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_SMALL_GEMM2_WGMMA=1"
+  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_SMALL_WGMMA=1||quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

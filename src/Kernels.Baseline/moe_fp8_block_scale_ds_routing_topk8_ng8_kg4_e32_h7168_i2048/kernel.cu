@@ -252,7 +252,7 @@
 #ifndef MOE_TILE_MIN_BLOCKS
 #define MOE_TILE_MIN_BLOCKS 0
 #endif
-// @tunable MOE_SMALL_WGMMA: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_SMALL_WGMMA: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: in sm_90a builds the 16-pair GEMM1 tile (Fp8TileSmall at MOE_SMALL_BN=64, every T <= 256)
 // multiplies each landed K block with 8 wgmma m64n16k32 e4m3 (the stage's 64 X1 and 64 X2 weight
 // rows as A, its 16 pair rows as B, both read where cp.async left them: the stage's 128-byte XOR
@@ -264,8 +264,22 @@
 // 2000 cycles of stand-in math per block in 47.9 us, GEMM1 takes 58.7). Prediction: GEMM1 at T=7
 // ~59 -> ~45 us, the call 87-90 -> ~75 us (floor ratio 1.7 -> ~1.45); T=16..80 -10..-20%. The
 // portable build keeps mma.sync (the wrappers compile empty there); 1 KB more shared memory.
+// Measured (H200, session 16 call 7, one sweep; 19/19 with it, matched 0.998-0.999 up to T=80):
+// T=7 89.6 -> 80.4 us (floor ratio 1.71 -> 1.53; GEMM1 50.2 us), T=16 159.1 -> 145.8, T=55 359.2 ->
+// 323.6 (1.06), T=80 379.1 -> 337.8 (1.07), T=1 8.5 -> 9.1 (no local expert there). Default since.
 #ifndef MOE_SMALL_WGMMA
-#define MOE_SMALL_WGMMA 0
+#define MOE_SMALL_WGMMA 1
+#endif
+// @tunable MOE_SMALL_GEMM2_WGMMA: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: in sm_90a builds, where the 16-pair tile grids run with split GEMM1 (T <= 256), the SwiGLU pass
+// writes C in fp8 e4m3 with a scale per pair and 128 columns (amax / 448, as the large-T wgmma path
+// keeps C), and GEMM2's 16-pair tile multiplies each landed K block with 8 wgmma m64n16k32 (W2's
+// 128 rows as A in two halves, the 16 fp8 C rows as B) instead of mma.sync on bf16 C with W2
+// converted per fragment. Why: MOE_SMALL_WGMMA took GEMM1 at T=7 from 58.7 to 50.2 us; GEMM2 there is
+// 27.4 us for 73 MB (floor ~17 us at copy rate), the same structure. Prediction: GEMM2 -25..-30%
+// (T=7 27.4 -> ~20 us, T=55 113 -> ~85), matched ratios ~0.998 -> ~0.975-0.99 (fp8 C, as at T >= 901).
+#ifndef MOE_SMALL_GEMM2_WGMMA
+#define MOE_SMALL_GEMM2_WGMMA 0
 #endif
 // @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
@@ -1360,6 +1374,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t swiglu_tickets = fused_swiglu ? static_cast<size_t>(kLocalExperts) * ((T + moe_tc::Fp8TileSmall::BM - 1) / moe_tc::Fp8TileSmall::BM) *
                                                    (kInter / moe_tc::Fp8TileSmall::BN) : 0;
   const size_t output_tickets = fused ? static_cast<size_t>(T) * (kHidden / moe_tc::Gemm2TileSmall::BN) : 0;
+  // MOE_SMALL_GEMM2_WGMMA: fp8 C from the (vectorized) SwiGLU pass, scales in cscale, and GEMM2's
+  // fp8-C tile, whose wgmma code is this library's own (built for sm_90a; side-loading covers only
+  // the large-T kernels).
+  const bool small_fp8_c = MOE_SMALL_GEMM2_WGMMA != 0 && MOE_SWIGLU_VEC != 0 && small_tile && !stream_k && split1 > 1 && !fused &&
+                           moe_wg::built_with_wgmma();
   // Scratch, one cudaMallocAsync freed on the stream: each buffer's offset is reserved once (256-
   // byte aligned); a buffer of no bytes is a null pointer.
   size_t scratch_bytes = 0;
@@ -1376,7 +1395,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t cbuf_at = reserve(T8 * kInter * sizeof(__nv_bfloat16));
   const size_t g1_at = reserve(split1 > 1 || (stream_k && !direct_swiglu) ? T8 * kGemm1Out * sizeof(float) : 0);
   const size_t acc_at = reserve(combine ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
-  const size_t cscale_at = reserve(wgmma2 ? T8 * moe_wg::kCScales * sizeof(float) : 0);
+  const size_t cscale_at = reserve(wgmma2 ? T8 * moe_wg::kCScales * sizeof(float) : small_fp8_c ? T8 * moe_tc::kSmallCScales * sizeof(float) : 0);
   const size_t rows_at = reserve(combine ? T8 * kHidden * sizeof(__nv_bfloat16) : 0);
   const size_t mask_at = reserve(combine ? static_cast<size_t>(T) : 0);
   const size_t tickets_at = reserve((swiglu_tickets + output_tickets) * sizeof(int));
@@ -1427,7 +1446,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const auto launch_swiglu = [&]() {
     return afg::launch(MOE_PDL, moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
                         stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, cbuf);
+                        static_cast<const int*>(lists), Ti, cbuf, small_fp8_c ? cscale : static_cast<float*>(nullptr));
   };
   // The tile kernels' common arguments, then any a kernel adds (the fused epilogues' tickets).
   const auto launch_gemm1 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {
@@ -1501,7 +1520,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess)
       e = launch_gemm2(gemm2_tiles, launch2, Tile2::Threads, Tile2::Smem, fused ? tickets + swiglu_tickets : static_cast<int*>(nullptr),
                        static_cast<const int*>(token_pairs), fused ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr),
-                       tiles_z2);
+                       tiles_z2, static_cast<const float*>(cscale));
     return e;
   };
   // GEMM1 + SwiGLU on wgmma with BM-pair tiles, then GEMM2 on wgmma (fp8 C) or on mma.sync (bf16 C).
@@ -1574,7 +1593,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     return e;
   };
   if (err == cudaSuccess && small_tile) {
-    err = streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmall{});
+    err = small_fp8_c ? streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmallFp8{}) : streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmall{});
   } else if (err == cudaSuccess && mid_tile && stream_k && whole_units) {
     err = streamed(moe_tc::Fp8TileWhole{}, moe_tc::Gemm2TileWhole{});
   } else if (err == cudaSuccess && mid_tile) {

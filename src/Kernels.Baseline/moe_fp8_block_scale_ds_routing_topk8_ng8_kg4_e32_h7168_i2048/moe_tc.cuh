@@ -384,6 +384,7 @@ gemm1_tc_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hi
 // per row, which cost one CTA per SM at 3 stages (20.7 -> 18 KB per GEMM1 stage).
 constexpr int kFp8Row = kQBlock;      // bytes per fp8 row (one 128-K block)
 constexpr int kBf16Row = 2 * kQBlock;  // bytes per bf16 row
+constexpr int kSmallCScales = kInter / kQBlock;  // fp8 C (MOE_SMALL_GEMM2_WGMMA): scales per pair, one per 128 columns
 __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
   return row * row_bytes + ((((byte >> 4) ^ (row & 7)) << 4) | (byte & 15));
 }
@@ -629,6 +630,26 @@ __device__ __forceinline__ void store_gemm1_swapped(const float (&acc1)[8], cons
   }
 }
 
+// One landed fp8-C GEMM2 stage (Gemm2SmallTile with Fp8C) on wgmma: t[h] (64 W2 rows 64h.. x 16 pair
+// slots) = W2 rows * C^T over the block's 128 K, the layout of gemm1_block_wgmma's.
+template <typename Tile>
+__device__ __forceinline__ void gemm2_block_wgmma(const uint8_t* stage, float (&t)[2][8]) {
+  static_assert(Tile::Fp8C, "fp8 C");
+  const uint32_t pairs = smem_addr(stage);
+  const uint32_t w = pairs + Tile::StageA;
+  afg::wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < kQBlock / 32; ++ks) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      afg::wgmma_m64n16k32_e4m3(t[h], afg::desc_sw128(w + h * 64 * kFp8Row + 32 * ks), afg::desc_sw128(pairs + 32 * ks), ks);
+  }
+  afg::wgmma_commit();
+  afg::wgmma_wait<0>();
+  afg::fence_fragment(t[0]);
+  afg::fence_fragment(t[1]);
+}
+
 // One landed GEMM1 stage (A rows, then X1 / X2 weight rows) into the warp's fp32 block partials.
 template <typename Tile>
 __device__ __forceinline__ void gemm1_block_mma(const uint8_t* stage, float (&tmp1)[Tile::MT][2][4],
@@ -785,7 +806,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 // SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
 __global__ void __launch_bounds__(kTcThreads)
 swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ counts, const int* __restrict__ lists,
-              int T, __nv_bfloat16* __restrict__ cbuf) {
+              int T, __nv_bfloat16* __restrict__ cbuf, float* __restrict__ c_scale) {
   const int le = blockIdx.y;
   const int slot = blockIdx.x;
   if constexpr (MOE_SWIGLU_VEC != 0) {
@@ -801,6 +822,25 @@ swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ coun
     const int c = 8 * threadIdx.x;
     const float4* src = reinterpret_cast<const float4*>(g1_partial + static_cast<int64_t>(listed) * kGemm1Out + c);
     const float4 x1a = src[0], x1b = src[1], x2a = src[kInter / 4], x2b = src[kInter / 4 + 1];
+    if (c_scale != nullptr) {
+      // MOE_SMALL_GEMM2_WGMMA: C in fp8 e4m3, scaled per 128 columns (16 threads) by its amax / 448.
+      const float v[8] = {silu_mul(x1a.x, x2a.x), silu_mul(x1a.y, x2a.y), silu_mul(x1a.z, x2a.z), silu_mul(x1a.w, x2a.w),
+                          silu_mul(x1b.x, x2b.x), silu_mul(x1b.y, x2b.y), silu_mul(x1b.z, x2b.z), silu_mul(x1b.w, x2b.w)};
+      float amax = 0.f;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
+#pragma unroll
+      for (int off = 8; off > 0; off >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+      const float inv = amax > 0.f ? 448.f / amax : 0.f;
+      uint32_t packed[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q)
+        packed[q] = static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(v[2 * q] * inv, v[2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3));
+      *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(cbuf) + static_cast<int64_t>(listed) * kInter + c) =
+          make_uint2(packed[0] | (packed[1] << 16), packed[2] | (packed[3] << 16));
+      if ((threadIdx.x & 15) == 0) c_scale[static_cast<int64_t>(listed) * kSmallCScales + c / kQBlock] = amax / 448.f;
+      return;
+    }
     *reinterpret_cast<uint4*>(cbuf + static_cast<int64_t>(listed) * kInter + c) =
         make_uint4(bf16x2_bits(silu_mul(x1a.x, x2a.x), silu_mul(x1a.y, x2a.y)), bf16x2_bits(silu_mul(x1a.z, x2a.z), silu_mul(x1a.w, x2a.w)),
                    bf16x2_bits(silu_mul(x1b.x, x2b.x), silu_mul(x1b.y, x2b.y)), bf16x2_bits(silu_mul(x1b.z, x2b.z), silu_mul(x1b.w, x2b.w)));
@@ -943,18 +983,23 @@ gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restric
 // its bf16 B fragments from two 2-byte reads (exact e4m3 -> f16 -> bf16), so no bf16 copy of the
 // weights is written. The same math as gemm2_tc_kernel: per block fp32 partials scaled by the
 // block's W2 scale, weighted atomics into the accumulator.
-template <int MT_, int Stages_, int Warps_, int KB_ = 1>
+// Fp8C_ (MOE_SMALL_GEMM2_WGMMA): C in fp8 (a scale per pair and 128 columns), the block on wgmma
+// with W2's 128 rows as A and the 16 pair rows as B; the stages 1024-byte aligned (1 KB more).
+template <int MT_, int Stages_, int Warps_, int KB_ = 1, bool Fp8C_ = false>
 struct Gemm2SmallTile {
   static constexpr int MT = MT_, BM = 16 * MT_, BN = 32 * Warps_, Stages = Stages_, Threads = 32 * Warps_;
   static constexpr int KB = KB_, Slots = Stages * KB_;  // one-block slots of shared memory (KB per stage)
+  static constexpr bool Fp8C = Fp8C_, AlignedStages = Fp8C_;
   static_assert(kInterBlocks % KB == 0, "whole stages per K range");
-  static constexpr int StageA = BM * kBf16Row;  // C rows, bf16
+  static_assert(!Fp8C || (MT == 1 && BN == 128 && KB == 1), "the fp8-C tile: 16 pairs, two m64 halves of W2 rows, one block a stage");
+  static constexpr int StageA = BM * (Fp8C ? kFp8Row : kBf16Row);  // C rows, bf16 or fp8
   static constexpr int StageB = BN * kFp8Row;   // W2 rows, fp8
   static constexpr int Stage = StageA + StageB;
-  static constexpr int Smem = Slots * Stage;
+  static constexpr int Smem = Slots * Stage + (AlignedStages ? 1024 : 0);
   static_assert(Smem <= kMaxTileSmem, "the stages exceed the shared memory of an SM (fewer stages, warps or blocks per stage)");
 };
 using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, MOE_SMALL_GEMM2_WARPS, MOE_STAGE_KBLOCKS>;
+using Gemm2TileSmallFp8 = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, 4, 1, true>;
 using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
 using Gemm2TileWhole = Gemm2SmallTile<MOE_WHOLE_GEMM2_MT, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;  // whole units, large T
 
@@ -1070,7 +1115,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out,
                    int* __restrict__ output_tickets, const int* __restrict__ token_pairs, __nv_bfloat16* __restrict__ output,
-                   int tiles_z) {
+                   int tiles_z, const float* __restrict__ c_scale) {
   constexpr int BM = Tile::BM, MT = Tile::MT;
   // MOE_EARLY_ROUTING_READS: the expert, the tile's pairs and the W2 scales (routing's results and
   // inputs) before the wait for C; else everything after it.
@@ -1081,6 +1126,10 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
 
   constexpr int kWarps = Tile::Threads / 32;
   __shared__ float s_sw_ahead[kScalesAhead ? kAheadBlocks * kWarps : 1];
+  // Fp8C: each stage's C scales (one per pair slot) and W2 scale (one block for the tile's 128 rows).
+  __shared__ float s_ca[Tile::Fp8C ? Tile::Slots * BM : 1];
+  __shared__ float s_w2s[Tile::Fp8C ? Tile::Slots : 1];
+  uint8_t* const stages = Tile::AlignedStages ? smem_g2 + ((1024u - (smem_addr(smem_g2) & 1023u)) & 1023u) : smem_g2;
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
     const int le = expert_of_slot(counts, static_cast<int>(b.z) / splits, static_cast<int>(gz) / splits);
     if (le < 0) return false;  // block-uniform: a compact grid's slot beyond the active experts (and every later one)
@@ -1114,12 +1163,59 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     constexpr int kPiecesB = Tile::BN / GridB::kRowStep;
     static_assert(Tile::BN % GridB::kRowStep == 0, "whole B pieces");
     const int first_b = GridB::first_offset(tid);
+    const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
+    if constexpr (Tile::Fp8C) {
+      // MOE_SMALL_GEMM2_WGMMA (sm_90a; the host launches this tile only there): fp8 C rows by pair,
+      // W2 rows h0.., each stage with its C and W2 scales; wgmma per block, weighted atomics after.
+      if constexpr (kSmallWgmmaBuilt) {
+        const GatheredRows<PieceGrid<Tile::Threads, kFp8Row>, BM> c_rows(s_pair, tid, [&](int pair) {
+          return reinterpret_cast<const uint8_t*>(cbuf) + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter;
+        });
+        const float* w2s_row = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + h0 / kQBlock) * kInterBlocks;
+        const int scale_pair = tid < BM ? s_pair[tid] : -1;
+        const auto load_fp8_block = [&](int kb, int st) {
+          uint8_t* sA = stages + st * Tile::Stage;
+          uint8_t* sB = sA + Tile::StageA;
+          c_rows.copy(sA, tid, kb * kFp8Row);
+#pragma unroll
+          for (int i = 0; i < kPiecesB; ++i)
+            cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+          if (tid < BM)
+            cp_async_float(&s_ca[st * BM + tid], c_scale + static_cast<int64_t>(scale_pair >= 0 ? scale_pair : 0) * kSmallCScales + kb,
+                           scale_pair >= 0);
+          if (tid == BM) cp_async_float(&s_w2s[st], w2s_row + kb, true);
+        };
+        float acc[2][8], t[2][8];
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+          for (int e = 0; e < 8; ++e) acc[h][e] = t[h][e] = 0.f;
+        stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_fp8_block, [&](int, int st) {
+          gemm2_block_wgmma<Tile>(stages + st * Tile::Stage, t);
+          const float sw = s_w2s[st];
+#pragma unroll
+          for (int h = 0; h < 2; ++h)
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc[h][i] += t[h][i] * (s_ca[st * BM + swapped_slot(i, lane)] * sw);
+        });
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const int pair = s_pair[swapped_slot(i, lane)];
+          if (pair < 0) continue;
+          const float w = pair_weight[pair];
+          float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + swapped_row(i, warp, lane);
+          atomicAdd(dst, acc[0][i] * w);
+          atomicAdd(dst + 64, acc[1][i] * w);
+        }
+        diag_tile<1>(1, b, gx, gy, __float_as_uint(acc[0][0]));
+      }
+      return true;
+    }
     const GatheredRows<PieceGrid<Tile::Threads, kBf16Row>, BM> a_rows(s_pair, tid, [&](int pair) {
       return reinterpret_cast<const uint8_t*>(cbuf + static_cast<int64_t>(pair >= 0 ? pair : 0) * kInter);
     });
-    const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
     auto load_block = [&](int kb, int st) {
-      uint8_t* sA = smem_g2 + st * Tile::Stage;
+      uint8_t* sA = stages + st * Tile::Stage;
       uint8_t* sB = sA + Tile::StageA;
       a_rows.copy(sA, tid, kb * kBf16Row);
 #pragma unroll
@@ -1139,7 +1235,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
         for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
     stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-      gemm2_block<Tile>(smem_g2 + st * Tile::Stage, acc, tmp, n_warp, lane,
+      gemm2_block<Tile>(stages + st * Tile::Stage, acc, tmp, n_warp, lane,
                         ahead ? s_sw_ahead[(kb - kb_begin) * kWarps + warp] : kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
     });
     add_gemm2_tile<MT>(acc, s_pair, pair_weight, h0 + n_warp, lane, acc_out);
