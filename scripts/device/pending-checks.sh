@@ -225,6 +225,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # before the exit by a use on the exit path (INDEXER_SCORE_IDS_NC=1); then
 # `bash scripts/device/sass-head.sh $OUT/sweep.jsonl indexer_score_wgmma 40` (both LDG before the
 # EXIT) and `scripts/device/indexer-cta-timeline.sh 15 91 1 -- INDEXER_SCORE_IDS_NC=1` (mark 1 - 0).
+# Session 16 (results/gpu/2026-11-26-s16) ran session 15's list: MOE_LOOPING_TILES won at T <= 7
+# only (now MOE_LOOPING_TILES_MAX_T=8), DSA_ATTN_EARLY_QFRAGS became the default, DSA_ATTN_TLB_WARM,
+# DSA_ATTN_FLAG_MERGE and INDEXER_SCORE_IDS_NC were even or slower and are removed. Then written and
+# run the same session: MOE_TILE_MIN_BLOCKS (left at 0), MOE_SMALL_WGMMA and MOE_SMALL_GEMM2_WGMMA
+# (the small tiles on wgmma; defaults). Nothing pending; the last list stays below as an example.
 checks=(
   "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_SMALL_GEMM2_WGMMA=1"
   "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_SMALL_WGMMA=1||quick|--target portable"

@@ -248,7 +248,9 @@
 // block): ~2.5 TB/s, where the same load pattern with no math and 6 CTAs per SM read at 3.5 TB/s
 // (session 8's dram-pattern probe). If registers are what holds it at 4, 6 CTAs per SM put 1.5x
 // the bytes in flight. Prediction: GEMM1 at T=7 ~59 -> ~48 us, T=16 -5..-10 us, unless ptxas
-// spills (cuobjdump -res-usage: LOCAL).
+// spills (cuobjdump -res-usage: LOCAL). Measured (H200, session 16 call 4, before the wgmma tiles):
+// 5: T=1 / 7 / 16 / 55 / 80 9.5 / 89.4 / 160.5 / 361.9 / 380.9 -> 8.9 / 87.0 / 158.2 / 370.0 / 387.2
+// us (registers 102 -> 96, 5 CTAs per SM); 6: slower everywhere (80 registers, stack). Left at 0.
 #ifndef MOE_TILE_MIN_BLOCKS
 #define MOE_TILE_MIN_BLOCKS 0
 #endif
