@@ -445,10 +445,13 @@
 #ifndef MOE_STREAM_K
 #define MOE_STREAM_K 2
 #endif
-// @tunable MOE_SMALL_T: 16, 64, 256 (default 256) when MOE_GEMM_IMPL=1
+// @tunable MOE_SMALL_T: 16, 64, 256, 1024 (default 256) when MOE_GEMM_IMPL=1
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
 // must still stream through every SM). H200, session 4 (results/gpu/2026-11-26-h200-s4-moe): 256
-// instead of 64 takes T=80 from stream-K to split tiles, 420 -> 396 us.
+// instead of 64 takes T=80 from stream-K to split tiles, 420 -> 396 us. 1024 (with
+// MOE_WGMMA_MIN_T=1024 and MOE_GEMM1_SMALL_TILE_MAX_T=1024, the 16-pair wgmma tiles at T=901; H100,
+// session 16 call 13): 583 -> 1203 us, GEMM1 374 -> 785 (57 row tiles, each expert's weights read
+// once per row tile).
 #ifndef MOE_SMALL_T
 #define MOE_SMALL_T 256
 #endif
