@@ -173,6 +173,19 @@ void run_tile(const Buffers& b, int experts, float contiguous_us, const char* no
          grid.x * grid.z, per_sm, us, bytes / us / 1e3, contiguous_us / us);
 }
 
+// The reference row: E experts' W1 bytes, each CTA reading one contiguous range in 16 KB stages
+// (6 CTAs per SM's worth); prints it and returns its time in us.
+float contiguous_row(const Buffers& b, int experts, int sms) {
+  const size_t bytes = static_cast<size_t>(experts) * kRows * kHidden;
+  const size_t per_cta = bytes / (static_cast<size_t>(sms) * 6) / 16384 * 16384;
+  const int ctas = static_cast<int>(bytes / per_cta);
+  cudaFuncSetAttribute(contiguous_read<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * 16384);
+  const float cont = time_us(b, [&] { contiguous_read<2><<<ctas, kThreads, 2 * 16384>>>(b.w, per_cta, b.sink); });
+  printf("| %d | contiguous %zu KB per CTA, 16 KB stages x 2 | %d | - | %.1f | %.0f | 1.00 |\n", experts, per_cta >> 10, ctas, cont,
+         static_cast<double>(ctas) * per_cta / cont / 1e3);
+  return cont;
+}
+
 }  // namespace
 
 int main() {
@@ -200,13 +213,7 @@ int main() {
   // more stages at 4 per SM recover it?
   {
     const int experts = 5;
-    const size_t bytes = static_cast<size_t>(experts) * kRows * kHidden;
-    const size_t per_cta = bytes / (static_cast<size_t>(prop.multiProcessorCount) * 6) / 16384 * 16384;
-    const int ctas = static_cast<int>(bytes / per_cta);
-    cudaFuncSetAttribute(contiguous_read<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * 16384);
-    const float cont = time_us(b, [&] { contiguous_read<2><<<ctas, kThreads, 2 * 16384>>>(w, per_cta, sink); });
-    printf("| %d | contiguous %zu KB per CTA, 16 KB stages x 2 | %d | - | %.1f | %.0f | 1.00 |\n", experts, per_cta >> 10, ctas, cont,
-           static_cast<double>(ctas) * per_cta / cont / 1e3);
+    const float cont = contiguous_row(b, experts, prop.multiProcessorCount);
     for (int spin : {0, 1000, 2000}) {
       char note[64];
       std::snprintf(note, sizeof(note), "+ %d cycles, 4 per SM", spin);
@@ -224,13 +231,7 @@ int main() {
     return err == cudaSuccess ? 0 : 1;
   }
   for (int experts : {5, 29}) {
-    const size_t bytes = static_cast<size_t>(experts) * kRows * kHidden;
-    const size_t per_cta = bytes / (static_cast<size_t>(prop.multiProcessorCount) * 6) / 16384 * 16384;
-    const int ctas = static_cast<int>(bytes / per_cta);
-    cudaFuncSetAttribute(contiguous_read<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * 16384);
-    const float cont = time_us(b, [&] { contiguous_read<2><<<ctas, kThreads, 2 * 16384>>>(w, per_cta, sink); });
-    printf("| %d | contiguous %zu KB per CTA, 16 KB stages x 2 | %d | - | %.1f | %.0f | 1.00 |\n", experts, per_cta >> 10, ctas, cont,
-           static_cast<double>(ctas) * per_cta / cont / 1e3);
+    const float cont = contiguous_row(b, experts, prop.multiProcessorCount);
     run_tile<128, 128, 896, 2>(b, experts, cont, "(the default small tile)");
     // What the GEMM adds to the default tile, one piece at a time, then together.
     run_tile<128, 128, 896, 2>(b, experts, cont, "+ empty slots up to 32", Extra{true, false, 0});

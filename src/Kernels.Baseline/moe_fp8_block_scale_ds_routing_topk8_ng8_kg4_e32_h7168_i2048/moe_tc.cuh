@@ -576,78 +576,61 @@ constexpr bool kSmallWgmmaBuilt = MOE_SMALL_WGMMA != 0;
 constexpr bool kSmallWgmmaBuilt = false;
 #endif
 
-// One landed 16-pair GEMM1 stage (Tile::AlignedStages) on wgmma, operands swapped: D (64 weight rows x
-// 16 pair slots) = W (64 x 128 K) * X^T, for the 64 X1 rows (t1) and the 64 X2 rows (t2), 4 K steps
-// of 32 each. The stage's rows are 128 bytes with 16-byte chunks XOR-swizzled by row, which is the
-// 128-byte swizzle wgmma reads (the stage 1024-byte aligned). d[i] of a thread: weight row
-// 16 * warp + lane / 4 + 8 * ((i >> 1) & 1), pair slot 8 * (i >> 2) + 2 * (lane & 3) + (i & 1).
-template <typename Tile>
-__device__ __forceinline__ void gemm1_block_wgmma(const uint8_t* stage, float (&t1)[8], float (&t2)[8]) {
-  static_assert(Tile::BM == 16 && Tile::BN == 64, "one m64 per half, n16 pair slots");
+// One landed 16-pair stage on wgmma, operands swapped: the stage holds the 16 pair rows (A
+// operand's bytes first, kPairBytes of them) and then 128 weight rows; t[h] (64 weight rows 64h.. x
+// 16 pair slots) = W rows * pairs^T over the block's 128 K, 4 steps of 32. GEMM1's weight rows are
+// its 64 X1 then 64 X2 rows, GEMM2's the tile's 128 W2 rows. Rows are 128 bytes with 16-byte chunks
+// XOR-swizzled by row (swizzled()), which is the 128-byte swizzle wgmma reads: the stage must be
+// 1024-byte aligned. d[i] of a thread: weight row 16 * warp + lane / 4 + 8 * ((i >> 1) & 1), pair
+// slot 8 * (i >> 2) + 2 * (lane & 3) + (i & 1).
+template <int kPairBytes>
+__device__ __forceinline__ void swapped_block_wgmma(const uint8_t* stage, float (&t)[2][8]) {
+  static_assert(kPairBytes == 16 * kFp8Row, "16 fp8 pair rows of one K block");
   const uint32_t pairs = smem_addr(stage);
-  const uint32_t x1 = pairs + Tile::StageA;
-  const uint32_t x2 = x1 + Tile::BN * kFp8Row;
+  const uint32_t weights = pairs + kPairBytes;
   afg::wgmma_fence();
 #pragma unroll
   for (int ks = 0; ks < kQBlock / 32; ++ks) {
-    afg::wgmma_m64n16k32_e4m3(t1, afg::desc_sw128(x1 + 32 * ks), afg::desc_sw128(pairs + 32 * ks), ks);
-    afg::wgmma_m64n16k32_e4m3(t2, afg::desc_sw128(x2 + 32 * ks), afg::desc_sw128(pairs + 32 * ks), ks);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      afg::wgmma_m64n16k32_e4m3(t[h], afg::desc_sw128(weights + h * 64 * kFp8Row + 32 * ks), afg::desc_sw128(pairs + 32 * ks), ks);
   }
   afg::wgmma_commit();
   afg::wgmma_wait<0>();
-  afg::fence_fragment(t1);
-  afg::fence_fragment(t2);
+  afg::fence_fragment(t[0]);
+  afg::fence_fragment(t[1]);
 }
 __device__ __forceinline__ int swapped_row(int i, int warp, int lane) { return 16 * warp + (lane >> 2) + 8 * ((i >> 1) & 1); }
 __device__ __forceinline__ int swapped_slot(int i, int lane) { return 8 * (i >> 2) + 2 * (lane & 3) + (i & 1); }
 
 // The block partials times the pair's activation scale and the block's X1 / X2 weight scale.
-__device__ __forceinline__ void fold_swapped_block(float (&acc1)[8], float (&acc2)[8], const float (&t1)[8], const float (&t2)[8],
-                                                   const float* sa_slots, float s1, float s2, int lane) {
+// s0 / s1: the weight scales of the two halves (GEMM1's X1 and X2 blocks; GEMM2's one W2 block twice).
+__device__ __forceinline__ void fold_swapped_block(float (&acc)[2][8], const float (&t)[2][8], const float* sa_slots, float s0,
+                                                   float s1, int lane) {
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     const float sa = sa_slots[swapped_slot(i, lane)];
-    acc1[i] += t1[i] * (sa * s1);
-    acc2[i] += t2[i] * (sa * s2);
+    acc[0][i] += t[0][i] * (sa * s0);
+    acc[1][i] += t[1][i] * (sa * s1);
   }
 }
 
 // store_gemm1_tile for the swapped accumulators: one X1 / X2 column per value.
-__device__ __forceinline__ void store_gemm1_swapped(const float (&acc1)[8], const float (&acc2)[8], const int* s_pair, int warp,
-                                                    int lane, int n0, int splits, __nv_bfloat16* cbuf, float* g1_partial) {
+__device__ __forceinline__ void store_gemm1_swapped(const float (&acc)[2][8], const int* s_pair, int warp, int lane, int n0,
+                                                    int splits, __nv_bfloat16* cbuf, float* g1_partial) {
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     const int pair = s_pair[swapped_slot(i, lane)];
     if (pair < 0) continue;
     const int col = n0 + swapped_row(i, warp, lane);
     if (splits == 1) {
-      cbuf[static_cast<int64_t>(pair) * kInter + col] = __float2bfloat16_rn(silu_mul(acc1[i], acc2[i]));
+      cbuf[static_cast<int64_t>(pair) * kInter + col] = __float2bfloat16_rn(silu_mul(acc[0][i], acc[1][i]));
     } else {
       float* dst = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
-      atomicAdd(dst + col, acc1[i]);
-      atomicAdd(dst + kInter + col, acc2[i]);
+      atomicAdd(dst + col, acc[0][i]);
+      atomicAdd(dst + kInter + col, acc[1][i]);
     }
   }
-}
-
-// One landed fp8-C GEMM2 stage (Gemm2SmallTile with Fp8C) on wgmma: t[h] (64 W2 rows 64h.. x 16 pair
-// slots) = W2 rows * C^T over the block's 128 K, the layout of gemm1_block_wgmma's.
-template <typename Tile>
-__device__ __forceinline__ void gemm2_block_wgmma(const uint8_t* stage, float (&t)[2][8]) {
-  static_assert(Tile::Fp8C, "fp8 C");
-  const uint32_t pairs = smem_addr(stage);
-  const uint32_t w = pairs + Tile::StageA;
-  afg::wgmma_fence();
-#pragma unroll
-  for (int ks = 0; ks < kQBlock / 32; ++ks) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-      afg::wgmma_m64n16k32_e4m3(t[h], afg::desc_sw128(w + h * 64 * kFp8Row + 32 * ks), afg::desc_sw128(pairs + 32 * ks), ks);
-  }
-  afg::wgmma_commit();
-  afg::wgmma_wait<0>();
-  afg::fence_fragment(t[0]);
-  afg::fence_fragment(t[1]);
 }
 
 // One landed GEMM1 stage (A rows, then X1 / X2 weight rows) into the warp's fp32 block partials.
@@ -766,16 +749,15 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const auto x1_scale = [&](int kb, int st, const float* sa) { return ahead ? sa[BM] : kAsyncTileScales ? s_sw[st][0] : sw1[kb]; };
     const auto x2_scale = [&](int kb, int st, const float* sa) { return ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb]; };
     if constexpr (Tile::AlignedStages && kSmallWgmmaBuilt) {
-      float acc1[8], acc2[8], tmp1[8], tmp2[8];
-#pragma unroll
-      for (int e = 0; e < 8; ++e) acc1[e] = acc2[e] = tmp1[e] = tmp2[e] = 0.f;
+      static_assert(BN == 64, "the X1 and X2 rows are the two m64 halves");
+      float acc[2][8] = {}, tmp[2][8] = {};
       stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-        gemm1_block_wgmma<Tile>(stages + st * Tile::Stage, tmp1, tmp2);
+        swapped_block_wgmma<Tile::StageA>(stages + st * Tile::Stage, tmp);
         const float* sa = block_scales(kb, st);
-        fold_swapped_block(acc1, acc2, tmp1, tmp2, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), lane);
+        fold_swapped_block(acc, tmp, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), lane);
       });
-      store_gemm1_swapped(acc1, acc2, s_pair, warp, lane, n0, splits, cbuf, g1_partial);
-      diag_tile<0>(1, b, gx, gy, __float_as_uint(acc1[0]));
+      store_gemm1_swapped(acc, s_pair, warp, lane, n0, splits, cbuf, g1_partial);
+      diag_tile<0>(1, b, gx, gy, __float_as_uint(acc[0][0]));
     } else {
       float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
 #pragma unroll
@@ -1164,6 +1146,12 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     static_assert(Tile::BN % GridB::kRowStep == 0, "whole B pieces");
     const int first_b = GridB::first_offset(tid);
     const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
+    // This thread's pieces of the tile's W2 rows for K block kb into sB.
+    const auto copy_w2_block = [&](uint8_t* sB, int kb) {
+#pragma unroll
+      for (int i = 0; i < kPiecesB; ++i)
+        cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+    };
     if constexpr (Tile::Fp8C) {
       // MOE_SMALL_GEMM2_WGMMA (sm_90a; the host launches this tile only there): fp8 C rows by pair,
       // W2 rows h0.., each stage with its C and W2 scales; wgmma per block, weighted atomics after.
@@ -1177,26 +1165,16 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
           uint8_t* sA = stages + st * Tile::Stage;
           uint8_t* sB = sA + Tile::StageA;
           c_rows.copy(sA, tid, kb * kFp8Row);
-#pragma unroll
-          for (int i = 0; i < kPiecesB; ++i)
-            cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+          copy_w2_block(sB, kb);
           if (tid < BM)
             cp_async_float(&s_ca[st * BM + tid], c_scale + static_cast<int64_t>(scale_pair >= 0 ? scale_pair : 0) * kSmallCScales + kb,
                            scale_pair >= 0);
           if (tid == BM) cp_async_float(&s_w2s[st], w2s_row + kb, true);
         };
-        float acc[2][8], t[2][8];
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-#pragma unroll
-          for (int e = 0; e < 8; ++e) acc[h][e] = t[h][e] = 0.f;
+        float acc[2][8] = {}, t[2][8] = {};
         stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_fp8_block, [&](int, int st) {
-          gemm2_block_wgmma<Tile>(stages + st * Tile::Stage, t);
-          const float sw = s_w2s[st];
-#pragma unroll
-          for (int h = 0; h < 2; ++h)
-#pragma unroll
-            for (int i = 0; i < 8; ++i) acc[h][i] += t[h][i] * (s_ca[st * BM + swapped_slot(i, lane)] * sw);
+          swapped_block_wgmma<Tile::StageA>(stages + st * Tile::Stage, t);
+          fold_swapped_block(acc, t, s_ca + st * BM, s_w2s[st], s_w2s[st], lane);  // one W2 scale block for both halves
         });
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
@@ -1218,9 +1196,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       uint8_t* sA = stages + st * Tile::Stage;
       uint8_t* sB = sA + Tile::StageA;
       a_rows.copy(sA, tid, kb * kBf16Row);
-#pragma unroll
-      for (int i = 0; i < kPiecesB; ++i)
-        cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+      copy_w2_block(sB, kb);
       if (ahead) return;  // the tile's scales arrived with its first stage
       if (kAsyncTileScales && tid < Tile::Threads / 32)
         cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
