@@ -288,17 +288,6 @@
 #ifndef MOE_SMALL_GEMM2_WGMMA
 #define MOE_SMALL_GEMM2_WGMMA 1
 #endif
-// @tunable MOE_GEMM2_EARLY_PREFETCH: 0, 2, 4 (default 0) when MOE_SMALL_GEMM2_WGMMA=1
-// Where GEMM1's tiles loop (T <= MOE_LOOPING_TILES_MAX_T) and GEMM2 runs its fp8-C tile: the SwiGLU
-// pass lets GEMM2 launch before its own wait, and each GEMM2 tile asks L2 for its first this-many W2
-// K blocks (a 128-byte line per row and block) before it waits for C. Why: the T=7 tile timeline
-// ends GEMM1 with a short last wave (tiles ending 21.8 -> 32.3 us in the probe) in which DRAM runs
-// at about half its rate, and GEMM2 then starts its 73 MB cold. GEMM1's CTAs are all resident when
-// they loop, so GEMM2's early CTAs only take the slots GEMM1's leave. Prediction: T=7 -2..-5 us (of
-// GEMM2's 23.4), other T unchanged.
-#ifndef MOE_GEMM2_EARLY_PREFETCH
-#define MOE_GEMM2_EARLY_PREFETCH 0
-#endif
 // @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
 // The small GEMM2 tile (gemm2_small_kernel at T <= 256 without stream-K, i.e. T <= 64 by default):
@@ -1464,13 +1453,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
   // streamed by cp.async stages, GEMM1 on fp8 mma), 64-pair tiles above (GEMM1 on fp8 mma up to
   // MOE_GEMM1_FP8_MAX_T, bf16 mma beyond).
-  // MOE_GEMM2_EARLY_PREFETCH: GEMM2 launched before the SwiGLU pass waits, only while GEMM1 loops
-  // (all its CTAs resident, so GEMM2's early ones never hold a GEMM1 tile back).
-  const int gemm2_early = MOE_GEMM2_EARLY_PREFETCH > 0 && small_fp8_c && T <= MOE_LOOPING_TILES_MAX_T ? 1 : 0;
   const auto launch_swiglu = [&]() {
     return afg::launch(MOE_PDL, moe_tc::swiglu_kernel, dim3(static_cast<unsigned>(T), kLocalExperts), dim3(moe_tc::kTcThreads), 0,
                         stream, static_cast<const float*>(g1), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, cbuf, small_fp8_c ? cscale : static_cast<float*>(nullptr), gemm2_early);
+                        static_cast<const int*>(lists), Ti, cbuf, small_fp8_c ? cscale : static_cast<float*>(nullptr));
   };
   // The tile kernels' common arguments, then any a kernel adds (the fused epilogues' tickets).
   const auto launch_gemm1 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {

@@ -788,11 +788,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 // SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
 __global__ void __launch_bounds__(kTcThreads)
 swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ counts, const int* __restrict__ lists,
-              int T, __nv_bfloat16* __restrict__ cbuf, float* __restrict__ c_scale, int allow_first) {
-  // allow_first (MOE_GEMM2_EARLY_PREFETCH): GEMM2's CTAs may start before this pass has waited for
-  // GEMM1, to ask L2 for their first W2 blocks while GEMM1's last tiles run (they still wait for
-  // this grid before reading C).
-  if (allow_first) pdl_allow();
+              int T, __nv_bfloat16* __restrict__ cbuf, float* __restrict__ c_scale) {
   const int le = blockIdx.y;
   const int slot = blockIdx.x;
   if constexpr (MOE_SWIGLU_VEC != 0) {
@@ -1141,17 +1137,6 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     if (ahead && tid < (kb_end - kb_begin) * kWarps) {
       const int j = tid / kWarps, w = tid % kWarps;
       cp_async_float(&s_sw_ahead[tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + w * 32) / kQBlock) * kInterBlocks + kb_begin + j, true);
-    }
-    if constexpr (Tile::Fp8C && MOE_GEMM2_EARLY_PREFETCH > 0) {
-      // W2 does not depend on C: the tile's first blocks asked of L2 before the wait (a line per
-      // row and block), which lands them while GEMM1's last wave leaves DRAM half idle.
-      // Only where the host launched GEMM2 early (T <= MOE_LOOPING_TILES_MAX_T, see run()).
-      if (T <= MOE_LOOPING_TILES_MAX_T && tid < Tile::BN) {
-        const uint8_t* row = w2 + (static_cast<int64_t>(le) * kHidden + h0 + tid) * kInter + kb_begin * kQBlock;
-#pragma unroll
-        for (int j = 0; j < MOE_GEMM2_EARLY_PREFETCH; ++j)
-          if (kb_begin + j < kb_end) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(row + j * kQBlock));
-      }
     }
     if constexpr (kEarlyRoutingReads) pdl_wait_then_allow();  // C (SwiGLU's or GEMM1's) from here on
     // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
