@@ -455,8 +455,12 @@
 #ifndef MOE_SMALL_T
 #define MOE_SMALL_T 256
 #endif
-// @tunable MOE_GEMM1_SPLITS: 2, 4, 8 (default 8) when MOE_GEMM_IMPL=1
+// @tunable MOE_GEMM1_SPLITS: 2, 4, 7, 8, 14 (default 8) when MOE_GEMM_IMPL=1
 // H200, session 4: 8 instead of 4: T=14 202 -> 194 us, T=55 379 -> 375; 2: T=14 228.
+// 7 and 14 (session 16): K ranges of 1024 / 512 bytes, aligned to 1 KB like GEMM2's (8 splits take
+// 896 bytes of each 7168-byte row). Why: at T=16 GEMM1 reads at 3.5 TB/s where GEMM2, with 1024-byte
+// ranges, reads at 3.9 (H200, call 8). Prediction if DRAM page alignment is the difference: GEMM1
+// at T=16 91.5 -> ~84 us; if not, even.
 #ifndef MOE_GEMM1_SPLITS
 #define MOE_GEMM1_SPLITS 8
 #endif
