@@ -455,14 +455,17 @@
 #ifndef MOE_SMALL_T
 #define MOE_SMALL_T 256
 #endif
-// @tunable MOE_GEMM1_SPLITS: 2, 4, 7, 8, 14 (default 8) when MOE_GEMM_IMPL=1
+// @tunable MOE_GEMM1_SPLITS: 2, 4, 7, 8, 14 (default 7) when MOE_GEMM_IMPL=1
 // H200, session 4: 8 instead of 4: T=14 202 -> 194 us, T=55 379 -> 375; 2: T=14 228.
 // 7 and 14 (session 16): K ranges of 1024 / 512 bytes, aligned to 1 KB like GEMM2's (8 splits take
 // 896 bytes of each 7168-byte row). Why: at T=16 GEMM1 reads at 3.5 TB/s where GEMM2, with 1024-byte
 // ranges, reads at 3.9 (H200, call 8). Prediction if DRAM page alignment is the difference: GEMM1
-// at T=16 91.5 -> ~84 us; if not, even.
+// at T=16 91.5 -> ~84 us; if not, even. Measured (H200, session 16 calls 16-17, two sweeps with
+// each setting twice): 7 against 8 at T=14 / 15 / 16 / 32 / 55 / 80: 159.2 / 119.0 / 138.0 / 172.0 /
+// 319.2 / 331.2 against 160.5 / 119.2 / 140.7 / 174.7 / 320.4 / 332.0 us (GEMM1 at T=16 -1.9 us, less
+// than predicted: alignment is not the main difference); 14 slower; 19/19 with 7. Default since.
 #ifndef MOE_GEMM1_SPLITS
-#define MOE_GEMM1_SPLITS 8
+#define MOE_GEMM1_SPLITS 7
 #endif
 // @tunable MOE_GEMM2_SPLITS: 1, 2, 4, 8 (default 2) when MOE_GEMM_IMPL=1
 // H200, session 4: 2 instead of 4: T=55 379 -> 373 us; 8: 401. With MOE_SMALL_T=256 and
