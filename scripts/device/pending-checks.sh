@@ -229,10 +229,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # only (now MOE_LOOPING_TILES_MAX_T=8), DSA_ATTN_EARLY_QFRAGS became the default, DSA_ATTN_TLB_WARM,
 # DSA_ATTN_FLAG_MERGE and INDEXER_SCORE_IDS_NC were even or slower and are removed. Then written and
 # run the same session: MOE_TILE_MIN_BLOCKS (left at 0), MOE_SMALL_WGMMA and MOE_SMALL_GEMM2_WGMMA
-# (the small tiles on wgmma; defaults). Nothing pending; the last list stays below as an example.
+# (the small tiles on wgmma; defaults), MOE_GEMM1_SPLITS=7 (default). Pending (written after
+# session 16's last GPU call, compiled by kernel_syntax.py only): GEMM1 at small T as the resident
+# stream-K grid on the wgmma tile (MOE_SMALL_GEMM1_STREAMK=1; the split grid's last wave drains
+# ~10 us with DRAM half idle at 5-14 active experts); all 19 workloads if it passes, then
+# `scripts/device/moe-cta-timeline.sh 7 16 -- MOE_SMALL_GEMM1_STREAMK=1` is not meaningful (the
+# stream-K kernel has no tile marks): read GEMM1's span in the sweep's timelines instead
+# (`python3 scripts/device/timeline.py $OUT/sweep.jsonl b8f4f012`).
 checks=(
-  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_SMALL_GEMM2_WGMMA=1"
-  "$moe|e05c6c03 b8f4f012 a7c2bcfd 81955b1e 8f1ff9f1|MOE_SMALL_WGMMA=1||quick|--target portable"
+  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_SMALL_GEMM1_STREAMK=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -288,6 +288,18 @@
 #ifndef MOE_SMALL_GEMM2_WGMMA
 #define MOE_SMALL_GEMM2_WGMMA 1
 #endif
+// @tunable MOE_SMALL_GEMM1_STREAMK: 0, 1 (default 0) when MOE_SMALL_WGMMA=1
+// 1: in sm_90a builds, where the 16-pair tile grids run (T <= 256), GEMM1 is the resident stream-K
+// grid (gemm1_fp8_streamk_kernel on the same wgmma tile: every CTA an equal share of the active
+// experts' units x K blocks, sums into G1 by atomics at unit seams) instead of the split tile grid;
+// the SwiGLU pass and GEMM2's tile grid as before. Why: per workload (H200, session 16 call 17) GEMM1
+// reads at 3.05 TB/s with 5 active experts, 3.55-3.8 with 9-14, 3.9-4.2 with 22-31, while GEMM2 reads
+// at 3.8-4.2 throughout: GEMM1's split grid is 1.7-4 waves of equal tiles at small T, and its last
+// wave's ~10 us drain with DRAM half idle. Prediction: GEMM1 T=7 48 -> ~38 us, T=14-32 -5..-10 us,
+// T >= 52 -0..-3 (if the seams' atomics cost less than the tail).
+#ifndef MOE_SMALL_GEMM1_STREAMK
+#define MOE_SMALL_GEMM1_STREAMK 0
+#endif
 // @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
 // The small GEMM2 tile (gemm2_small_kernel at T <= 256 without stream-K, i.e. T <= 64 by default):
@@ -1530,8 +1542,22 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const dim3 launch2 = looping ? resident(grid2, resident_ctas<gemm2_tiles>(Tile2::Threads, Tile2::Smem)) : grid2;
     const int tiles_z1 = looping ? static_cast<int>(grid1.z) : 0;
     const int tiles_z2 = looping ? static_cast<int>(grid2.z) : 0;
-    if (e == cudaSuccess)
+    // MOE_SMALL_GEMM1_STREAMK: GEMM1 as the resident stream-K grid on the same 16-pair wgmma tile
+    // (sums into G1 by atomics at unit seams), the SwiGLU pass and GEMM2's tile grid as before.
+    constexpr auto gemm1_streamk = moe_tc::gemm1_fp8_streamk_kernel<Tile1>;
+    const bool gemm1_by_streamk = MOE_SMALL_GEMM1_STREAMK != 0 && Tile1::AlignedStages && split1 > 1 && !fused_swiglu &&
+                                  moe_wg::built_with_wgmma();
+    if (e == cudaSuccess && gemm1_by_streamk) {
+      e = afg::allow_dynamic_smem<gemm1_streamk>(Tile1::Smem);
+      if (e == cudaSuccess)
+        e = afg::launch(MOE_PDL, gemm1_streamk, dim3(resident_ctas<gemm1_streamk>(Tile1::Threads, Tile1::Smem)), dim3(Tile1::Threads),
+                        static_cast<size_t>(Tile1::Smem), stream, hidden_states.ptr<const uint8_t>(),
+                        hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
+                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
+                        g1, static_cast<__nv_bfloat16*>(nullptr), 0);
+    } else if (e == cudaSuccess) {
       e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
+    }
     if (e == cudaSuccess && split1 > 1 && !fused_swiglu) e = launch_swiglu();
     // The fused output tickets follow the SwiGLU tickets in the same zeroed region.
     if (e == cudaSuccess)

@@ -1328,6 +1328,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
   __shared__ float s_sw[kSlots][2];   // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
   __shared__ int s_pair[kSlots][BM];  // pairs of the units in flight, by unit % kSlots
   __shared__ UnitTable table;
+  uint8_t* const stages = Tile::AlignedStages ? smem_fp8 + ((1024u - (smem_addr(smem_fp8) & 1023u)) & 1023u) : smem_fp8;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp / Tile::WarpsN, wn = warp % Tile::WarpsN;
   const int g = lane >> 2, tq = lane & 3;
@@ -1360,7 +1361,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
         row_tok = pair >= 0 ? pair / kTopK : -1;
       }
     }
-    uint8_t* sA = smem_fp8 + st * Tile::Stage;
+    uint8_t* sA = stages + st * Tile::Stage;
 #pragma unroll
     for (int i = 0; i < kAPieces; ++i) {
       const int p = tid + i * Tile::Threads;
@@ -1384,6 +1385,41 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     }
   };
 
+  // The unit of iteration it's block, and its X1 / X2 weight scale rows, looked up at unit seams.
+  int comp_u = -1;
+  Unit cu{};
+  const float* sw1 = nullptr;
+  const float* sw2 = nullptr;
+  const auto enter_unit = [&](int u) {
+    if (u == comp_u) return;
+    comp_u = u;
+    cu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
+    sw1 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + cu.n0 / kQBlock) * kHiddenBlocks;
+    sw2 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + (kInter + cu.n0) / kQBlock) * kHiddenBlocks;
+  };
+  // A whole unit complete in this CTA: with cbuf given, SwiGLU and the bf16 C store happen at its
+  // last block (no G1 sums, no SwiGLU pass); else the sums go into G1 with atomics.
+  const bool store_c = cbuf != nullptr && range.whole;
+  if constexpr (Tile::AlignedStages && kSmallWgmmaBuilt) {
+    // MOE_SMALL_GEMM1_STREAMK: the 16-pair tile's blocks on wgmma, as gemm1_fp8_kernel's.
+    static_assert(BN == 64, "the X1 and X2 rows are the two m64 halves");
+    float acc[2][8] = {}, tmp[2][8] = {};
+    stream_k_blocks<Tile::Stages, Tile::KB, true>(it_begin, it_end, load_block, [&](int it, int st) {
+      const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
+      enter_unit(u);
+      swapped_block_wgmma<Tile::StageA>(stages + st * Tile::Stage, tmp);
+      fold_swapped_block(acc, tmp, s_sa[st], kAsyncStreamKScales ? s_sw[st][0] : sw1[kb], kAsyncStreamKScales ? s_sw[st][1] : sw2[kb],
+                         lane);
+      if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
+        store_gemm1_swapped(acc, s_pair[u % kSlots], warp, lane, cu.n0, store_c ? 1 : 2, store_c ? cbuf : nullptr, g1_partial);
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+          for (int e = 0; e < 8; ++e) acc[h][e] = 0.f;
+      }
+    });
+    return;
+  }
   float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
 #pragma unroll
   for (int i = 0; i < MT; ++i)
@@ -1392,25 +1428,14 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
 
-  int comp_u = -1;
-  Unit cu{};
-  const float* sw1 = nullptr;
-  const float* sw2 = nullptr;
   stream_k_blocks<Tile::Stages, Tile::KB>(it_begin, it_end, load_block, [&](int it, int st) {
     const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
-    if (u != comp_u) {
-      comp_u = u;
-      cu = find_unit<BM, BN>(table, range.unit(u), kNTiles, range.whole);
-      sw1 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + cu.n0 / kQBlock) * kHiddenBlocks;
-      sw2 = w1_scale + (static_cast<int64_t>(cu.le) * kGemm1OutBlocks + (kInter + cu.n0) / kQBlock) * kHiddenBlocks;
-    }
-    gemm1_block_mma<Tile>(smem_fp8 + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
+    enter_unit(u);
+    gemm1_block_mma<Tile>(stages + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
     fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, s_sa[st], kAsyncStreamKScales ? s_sw[st][0] : sw1[kb],
                           kAsyncStreamKScales ? s_sw[st][1] : sw2[kb], wm, g);
     if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
-      // A whole unit is complete here: with cbuf given, SwiGLU and the bf16 C store happen now
-      // (no G1 sums, no SwiGLU pass); else the sums go into G1 with atomics.
-      if (cbuf != nullptr && range.whole) store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/1, cbuf, nullptr);
+      if (store_c) store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/1, cbuf, nullptr);
       else store_gemm1_tile<MT>(acc1, acc2, s_pair[u % kSlots], wm, wn, g, tq, cu.n0, /*splits=*/2, nullptr, g1_partial);
 #pragma unroll
       for (int i = 0; i < MT; ++i)
