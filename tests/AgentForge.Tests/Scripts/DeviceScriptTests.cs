@@ -54,6 +54,14 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_moe_phase_printer_splits_a_call_into_routing_gemms_swiglu_and_tail()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(Script("moe_phases.py"));
+    }
+
+    [Fact]
     public void The_gdn_scan_model_schedules_longest_first_and_mirrors_the_host_plan()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
