@@ -393,6 +393,17 @@ __device__ __forceinline__ int swizzled(int row, int byte, int row_bytes) {
 // the kernels' static arrays (pairs, scales).
 constexpr int kMaxTileSmem = 227 * 1024 - 4096;
 
+// The streamed tile kernels' launch bounds: with MOE_TILE_MIN_BLOCKS, that many CTAs per SM asked of
+// ptxas for the 16-pair tiles (Fp8TileSmall, Gemm2TileSmall: 128 threads; the 32-pair ones hold
+// ~250 registers and would spill); without it the plain bound, as before the option
+// (an explicit minimum of 1 is not the same to ptxas: it changed these kernels' registers and cost
+// up to 23% at T=55, session 16).
+#if MOE_TILE_MIN_BLOCKS > 0
+#define MOE_TILE_BOUNDS(Tile) __launch_bounds__(Tile::Threads, Tile::BM == 16 ? MOE_TILE_MIN_BLOCKS : 1)
+#else
+#define MOE_TILE_BOUNDS(Tile) __launch_bounds__(Tile::Threads)
+#endif
+
 // The 16-byte pieces a thread copies of a tile of rows of RowBytes (one K block) into a swizzled
 // stage, fixed for the whole tile: piece i is chunk tid % kChunks of row tid / kChunks + kRowStep * i.
 // When kRowStep is a multiple of 8 every piece of a thread has the same swizzle term and its shared
@@ -486,14 +497,6 @@ __device__ __forceinline__ void load_b8(uint32_t r[4], const uint8_t* y, int n0,
 // global load: a scale read in the loop put an L2 round trip into every iteration of every CTA.
 // MOE_ASYNC_SCALES: 1 in every streamed kernel, 2 in the stream-K kernels only (measured: the tile
 // kernels lost 5-15% with it at T <= 64, the stream-K ones gained 5-7% at T=80 and T=901).
-// The streamed tile kernels' launch bounds: with MOE_TILE_MIN_BLOCKS, that many CTAs per SM asked of
-// ptxas for the 16-pair tiles (Fp8TileSmall, Gemm2TileSmall: 128 threads; the 32-pair ones hold
-// ~250 registers and would spill); without it the plain bound, as before the option.
-#if MOE_TILE_MIN_BLOCKS > 0
-#define MOE_TILE_BOUNDS(Tile) __launch_bounds__(Tile::Threads, Tile::BM == 16 ? MOE_TILE_MIN_BLOCKS : 1)
-#else
-#define MOE_TILE_BOUNDS(Tile) __launch_bounds__(Tile::Threads)
-#endif
 constexpr bool kAsyncTileScales = MOE_ASYNC_SCALES == 1;
 constexpr bool kAsyncStreamKScales = MOE_ASYNC_SCALES != 0;
 constexpr bool kGemm2Prescaled = MOE_GEMM2_PRESCALE != 0;  // the streamed GEMM2 kernels scale W2 as they convert it
@@ -576,8 +579,8 @@ constexpr bool kSmallWgmmaBuilt = MOE_SMALL_WGMMA != 0;
 constexpr bool kSmallWgmmaBuilt = false;
 #endif
 
-// One landed 16-pair stage on wgmma, operands swapped: the stage holds the 16 pair rows (A
-// operand's bytes first, kPairBytes of them) and then 128 weight rows; t[h] (64 weight rows 64h.. x
+// One landed 16-pair stage on wgmma, operands swapped: the stage holds the 16 pair rows first
+// (kPairBytes; wgmma's B operand) and then 128 weight rows (its A operand, two m64 halves); t[h] (64 weight rows 64h.. x
 // 16 pair slots) = W rows * pairs^T over the block's 128 K, 4 steps of 32. GEMM1's weight rows are
 // its 64 X1 then 64 X2 rows, GEMM2's the tile's 128 W2 rows. Rows are 128 bytes with 16-byte chunks
 // XOR-swizzled by row (swizzled()), which is the 128-byte swizzle wgmma reads: the stage must be
