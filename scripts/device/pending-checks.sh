@@ -235,9 +235,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # ~10 us with DRAM half idle at 5-14 active experts); all 19 workloads if it passes, then
 # `scripts/device/moe-cta-timeline.sh 7 16 -- MOE_SMALL_GEMM1_STREAMK=1` is not meaningful (the
 # stream-K kernel has no tile marks): read GEMM1's span in the sweep's timelines instead
-# (`python3 scripts/device/timeline.py $OUT/sweep.jsonl b8f4f012`).
+# (`python3 scripts/device/timeline.py $OUT/sweep.jsonl b8f4f012`), or all phases at once with
+# `python3 scripts/device/moe_phases.py $OUT/pending-full.jsonl`. Also pending: no SwiGLU pass at
+# small T, each GEMM2 fp8-C tile building its own C from G1 (MOE_GEMM2_OWN_SWIGLU=1); with it, the
+# two together. Run compute-sanitizer on the own-C tile once it passes (FUSED_DEFINITION=$moe
+# FUSED_SANITIZE_DEFINES=MOE_GEMM2_OWN_SWIGLU=1 FUSED_SANITIZE_WORKLOAD=b8f4f012 FUSED_SWEEP=0
+# scripts/device/gdn-fused-check.sh).
 checks=(
   "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_SMALL_GEMM1_STREAMK=1"
+  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_GEMM2_OWN_SWIGLU=1|MOE_GEMM2_OWN_SWIGLU=1,MOE_SMALL_GEMM1_STREAMK=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -109,6 +109,7 @@ void __syncwarp(unsigned = 0xffffffffu);
 void __threadfence();
 void __threadfence_block();
 void __nanosleep(unsigned);
+void __trap();
 size_t __cvta_generic_to_shared(const void*);
 template <class T> T __shfl_sync(unsigned, T, int, int = 32);
 template <class T> T __shfl_xor_sync(unsigned, T, int, int = 32);

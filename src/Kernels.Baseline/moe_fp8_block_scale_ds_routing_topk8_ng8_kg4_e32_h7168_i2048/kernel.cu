@@ -300,6 +300,17 @@
 #ifndef MOE_SMALL_GEMM1_STREAMK
 #define MOE_SMALL_GEMM1_STREAMK 0
 #endif
+// @tunable MOE_GEMM2_OWN_SWIGLU: 0, 1 (default 0) when MOE_SMALL_GEMM2_WGMMA=1
+// 1: no SwiGLU pass at small T: each GEMM2 fp8-C tile computes its pairs' C for its K range from
+// G1 (the pass's arithmetic: silu(X2) * X1 in fp8, a scale per pair and 128 columns) into a
+// resident 16 KB region once GEMM1 is complete, its first W2 copies already issued; GEMM2 waits on
+// GEMM1 directly. The same C reaches every column tile (56 per split) from L2 (at T=7 ~2 valid rows
+// of 8 KB per tile). Why: the pass costs 3.5-4.7 us between GEMM1's end and GEMM2's start at every
+// small T (moe_phases.py, session 16 call 17): its launch release, its work, its grid's completion.
+// Prediction: -2..-3.5 us per call at T <= 80 (GEMM2's tiles 5 -> 4 per SM by shared memory: 49 KB).
+#ifndef MOE_GEMM2_OWN_SWIGLU
+#define MOE_GEMM2_OWN_SWIGLU 0
+#endif
 // @tunable MOE_SMALL_GEMM2_STAGES: 2, 3, 4 (default 2) when MOE_GEMM_IMPL=1
 // @tunable MOE_SMALL_GEMM2_WARPS: 2, 4, 8 (default 4) when MOE_GEMM_IMPL=1
 // The small GEMM2 tile (gemm2_small_kernel at T <= 256 without stream-K, i.e. T <= 64 by default):
@@ -1558,12 +1569,13 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     } else if (e == cudaSuccess) {
       e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
     }
-    if (e == cudaSuccess && split1 > 1 && !fused_swiglu) e = launch_swiglu();
+    // MOE_GEMM2_OWN_SWIGLU: GEMM2's own-C tile does the pass's work (Tile2 is Gemm2TileSmallOwnC).
+    if (e == cudaSuccess && split1 > 1 && !fused_swiglu && !Tile2::OwnC) e = launch_swiglu();
     // The fused output tickets follow the SwiGLU tickets in the same zeroed region.
     if (e == cudaSuccess)
       e = launch_gemm2(gemm2_tiles, launch2, Tile2::Threads, Tile2::Smem, fused ? tickets + swiglu_tickets : static_cast<int*>(nullptr),
                        static_cast<const int*>(token_pairs), fused ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr),
-                       tiles_z2, static_cast<const float*>(cscale));
+                       tiles_z2, static_cast<const float*>(cscale), static_cast<const float*>(g1));
     return e;
   };
   // GEMM1 + SwiGLU on wgmma with BM-pair tiles, then GEMM2 on wgmma (fp8 C) or on mma.sync (bf16 C).
@@ -1636,7 +1648,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     return e;
   };
   if (err == cudaSuccess && small_tile) {
-    err = small_fp8_c ? streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmallFp8{}) : streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmall{});
+    if (small_fp8_c && MOE_GEMM2_OWN_SWIGLU != 0 && split2 == MOE_GEMM2_SPLITS)
+      err = streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmallOwnC{});
+    else
+      err = small_fp8_c ? streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmallFp8{}) : streamed(moe_tc::Fp8TileSmall{}, moe_tc::Gemm2TileSmall{});
   } else if (err == cudaSuccess && mid_tile && stream_k && whole_units) {
     err = streamed(moe_tc::Fp8TileWhole{}, moe_tc::Gemm2TileWhole{});
   } else if (err == cudaSuccess && mid_tile) {

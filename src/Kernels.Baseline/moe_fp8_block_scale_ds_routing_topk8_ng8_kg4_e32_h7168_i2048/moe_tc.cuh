@@ -579,18 +579,15 @@ constexpr bool kSmallWgmmaBuilt = MOE_SMALL_WGMMA != 0;
 constexpr bool kSmallWgmmaBuilt = false;
 #endif
 
-// One landed 16-pair stage on wgmma, operands swapped: the stage holds the 16 pair rows first
-// (kPairBytes; wgmma's B operand) and then 128 weight rows (its A operand, two m64 halves); t[h] (64 weight rows 64h.. x
-// 16 pair slots) = W rows * pairs^T over the block's 128 K, 4 steps of 32. GEMM1's weight rows are
+// One 16-pair K block on wgmma, operands swapped: `pairs` holds the 16 pair rows (wgmma's B
+// operand) and `weights` 128 weight rows (its A operand, two m64 halves), both shared addresses; in
+// a stage they lie back to back (pairs first). t[h] (64 weight rows 64h.. x 16 pair slots) = W rows
+// * pairs^T over the block's 128 K, 4 steps of 32. GEMM1's weight rows are
 // its 64 X1 then 64 X2 rows, GEMM2's the tile's 128 W2 rows. Rows are 128 bytes with 16-byte chunks
 // XOR-swizzled by row (swizzled()), which is the 128-byte swizzle wgmma reads: the stage must be
 // 1024-byte aligned. d[i] of a thread: weight row 16 * warp + lane / 4 + 8 * ((i >> 1) & 1), pair
 // slot 8 * (i >> 2) + 2 * (lane & 3) + (i & 1).
-template <int kPairBytes>
-__device__ __forceinline__ void swapped_block_wgmma(const uint8_t* stage, float (&t)[2][8]) {
-  static_assert(kPairBytes == 16 * kFp8Row, "16 fp8 pair rows of one K block");
-  const uint32_t pairs = smem_addr(stage);
-  const uint32_t weights = pairs + kPairBytes;
+__device__ __forceinline__ void swapped_block_wgmma(uint32_t pairs, uint32_t weights, float (&t)[2][8]) {
   afg::wgmma_fence();
 #pragma unroll
   for (int ks = 0; ks < kQBlock / 32; ++ks) {
@@ -633,6 +630,21 @@ __device__ __forceinline__ void store_gemm1_swapped(const float (&acc)[2][8], co
       atomicAdd(dst + col, acc[0][i]);
       atomicAdd(dst + kInter + col, acc[1][i]);
     }
+  }
+}
+
+// add_gemm2_tile for the swapped accumulators of a 128-row W2 tile at h0: each pair's weighted sums
+// added into the token's accumulator row.
+__device__ __forceinline__ void add_gemm2_swapped(const float (&acc)[2][8], const int* s_pair, const float* pair_weight, int warp,
+                                                  int lane, int h0, float* acc_out) {
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const int pair = s_pair[swapped_slot(i, lane)];
+    if (pair < 0) continue;
+    const float w = pair_weight[pair];
+    float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + swapped_row(i, warp, lane);
+    atomicAdd(dst, acc[0][i] * w);
+    atomicAdd(dst + 64, acc[1][i] * w);
   }
 }
 
@@ -755,7 +767,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       static_assert(BN == 64, "the X1 and X2 rows are the two m64 halves");
       float acc[2][8] = {}, tmp[2][8] = {};
       stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-        swapped_block_wgmma<Tile::StageA>(stages + st * Tile::Stage, tmp);
+        swapped_block_wgmma(smem_addr(stages + st * Tile::Stage), smem_addr(stages + st * Tile::Stage + Tile::StageA), tmp);
         const float* sa = block_scales(kb, st);
         fold_swapped_block(acc, tmp, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), lane);
       });
@@ -970,21 +982,27 @@ gemm2_tc_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __restric
 // block's W2 scale, weighted atomics into the accumulator.
 // Fp8C_ (MOE_SMALL_GEMM2_WGMMA): C in fp8 (a scale per pair and 128 columns), the block on wgmma
 // with W2's 128 rows as A and the 16 pair rows as B; the stages 1024-byte aligned (1 KB more).
-template <int MT_, int Stages_, int Warps_, int KB_ = 1, bool Fp8C_ = false>
+// OwnC_ (MOE_GEMM2_OWN_SWIGLU): the tile computes its pairs' fp8 C for its whole K range from G1
+// into a resident region (CBlocks blocks of 16 rows, before the stages), and the stages hold W2 only.
+template <int MT_, int Stages_, int Warps_, int KB_ = 1, bool Fp8C_ = false, bool OwnC_ = false>
 struct Gemm2SmallTile {
   static constexpr int MT = MT_, BM = 16 * MT_, BN = 32 * Warps_, Stages = Stages_, Threads = 32 * Warps_;
   static constexpr int KB = KB_, Slots = Stages * KB_;  // one-block slots of shared memory (KB per stage)
-  static constexpr bool Fp8C = Fp8C_, AlignedStages = Fp8C_;
+  static constexpr bool Fp8C = Fp8C_, OwnC = OwnC_, AlignedStages = Fp8C_;
   static_assert(kInterBlocks % KB == 0, "whole stages per K range");
   static_assert(!Fp8C || (MT == 1 && BN == 128 && KB == 1), "the fp8-C tile: 16 pairs, two m64 halves of W2 rows, one block a stage");
-  static constexpr int StageA = BM * (Fp8C ? kFp8Row : kBf16Row);  // C rows, bf16 or fp8
+  static_assert(!OwnC || Fp8C, "a tile's own C is fp8");
+  static constexpr int CBlocks = OwnC ? kInterBlocks / MOE_GEMM2_SPLITS : 0;  // the K range of one split
+  static constexpr int CBytes = CBlocks * BM * kFp8Row;
+  static constexpr int StageA = OwnC ? 0 : BM * (Fp8C ? kFp8Row : kBf16Row);  // C rows, bf16 or fp8
   static constexpr int StageB = BN * kFp8Row;   // W2 rows, fp8
   static constexpr int Stage = StageA + StageB;
-  static constexpr int Smem = Slots * Stage + (AlignedStages ? 1024 : 0);
+  static constexpr int Smem = CBytes + Slots * Stage + (AlignedStages ? 1024 : 0);
   static_assert(Smem <= kMaxTileSmem, "the stages exceed the shared memory of an SM (fewer stages, warps or blocks per stage)");
 };
 using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, MOE_SMALL_GEMM2_WARPS, MOE_STAGE_KBLOCKS>;
 using Gemm2TileSmallFp8 = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, 4, 1, true>;
+using Gemm2TileSmallOwnC = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, 4, 1, true, true>;
 using Gemm2TileMid = Gemm2SmallTile<2, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;
 using Gemm2TileWhole = Gemm2SmallTile<MOE_WHOLE_GEMM2_MT, MOE_SMALL_STAGES, MOE_SMALL_BN / 16, MOE_STAGE_KBLOCKS>;  // whole units, large T
 
@@ -1100,7 +1118,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out,
                    int* __restrict__ output_tickets, const int* __restrict__ token_pairs, __nv_bfloat16* __restrict__ output,
-                   int tiles_z, const float* __restrict__ c_scale) {
+                   int tiles_z, const float* __restrict__ c_scale, const float* __restrict__ g1_sums) {
   constexpr int BM = Tile::BM, MT = Tile::MT;
   // MOE_EARLY_ROUTING_READS: the expert, the tile's pairs and the W2 scales (routing's results and
   // inputs) before the wait for C; else everything after it.
@@ -1114,7 +1132,9 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   // Fp8C: each stage's C scales (one per pair slot) and W2 scale (one block for the tile's 128 rows).
   __shared__ float s_ca[Tile::Fp8C ? Tile::Slots * BM : 1];
   __shared__ float s_w2s[Tile::Fp8C ? Tile::Slots : 1];
-  uint8_t* const stages = Tile::AlignedStages ? smem_g2 + ((1024u - (smem_addr(smem_g2) & 1023u)) & 1023u) : smem_g2;
+  __shared__ float s_own_cs[Tile::OwnC ? Tile::CBlocks * BM : 1];  // OwnC: C's scale per block and pair slot
+  uint8_t* const own_c = Tile::AlignedStages ? smem_g2 + ((1024u - (smem_addr(smem_g2) & 1023u)) & 1023u) : smem_g2;
+  uint8_t* const stages = own_c + Tile::CBytes;
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
     const int le = expert_of_slot(counts, static_cast<int>(b.z) / splits, static_cast<int>(gz) / splits);
     if (le < 0) return false;  // block-uniform: a compact grid's slot beyond the active experts (and every later one)
@@ -1141,7 +1161,9 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       const int j = tid / kWarps, w = tid % kWarps;
       cp_async_float(&s_sw_ahead[tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + w * 32) / kQBlock) * kInterBlocks + kb_begin + j, true);
     }
-    if constexpr (kEarlyRoutingReads) pdl_wait_then_allow();  // C (SwiGLU's or GEMM1's) from here on
+    // C (SwiGLU's or GEMM1's) from here on; a tile with its own C waits inside its K loop, after its
+    // first W2 copies are on their way.
+    if constexpr (kEarlyRoutingReads && !Tile::OwnC) pdl_wait_then_allow();
     // Sources fixed for the tile (PieceGrid): C rows by pair (an empty slot zero-fills), W2 rows h0..,
     // each K block 128 values further.
     using GridB = PieceGrid<Tile::Threads, kFp8Row>;
@@ -1155,6 +1177,75 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       for (int i = 0; i < kPiecesB; ++i)
         cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
     };
+    if constexpr (Tile::OwnC) {
+      // MOE_GEMM2_OWN_SWIGLU (sm_90a; the host launches this tile only there): the SwiGLU pass's work
+      // for this tile's pairs and K range, done here from G1 once GEMM1 is complete: C = silu(X2) * X1
+      // in fp8 with a scale per pair and 128 columns (the pass's arithmetic), resident for the K loop;
+      // the stages stream W2 only.
+      if constexpr (kSmallWgmmaBuilt) {
+        const float* w2s_row = w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + h0 / kQBlock) * kInterBlocks;
+        const int valid = cnt - m0 < BM ? cnt - m0 : BM;  // pair slots 0..valid-1 hold pairs
+        if (kb_end - kb_begin > Tile::CBlocks) __trap();  // the host launches it only with MOE_GEMM2_SPLITS splits
+        const auto load_w2_block = [&](int kb, int st) {
+          copy_w2_block(stages + st * Tile::Stage, kb);
+          if (tid == 0) cp_async_float(&s_w2s[st], w2s_row + kb, true);
+        };
+        // C for the pairs and the tile's K range: item j = (slot, block, 16-column chunk), chunk
+        // fastest, so the 8 chunks of a (slot, block) are 8 consecutive lanes (the amax reduction).
+        const auto build_c = [&]() {
+          pdl_wait_then_allow();  // GEMM1's sums in G1
+          const int blocks = kb_end - kb_begin, items = valid * blocks * 8;
+          // Every thread runs the same rounds (the amax shuffle takes whole warps); items past the
+          // end compute zeros and store nothing.
+          for (int base = 0; base < items; base += Tile::Threads) {
+            const int j = base + tid;
+            const bool live = j < items;
+            const int chunk = j & 7, blk = (j >> 3) % blocks, slot = live ? (j >> 3) / blocks : 0;
+            const int pair = s_pair[slot];
+            const int col = (kb_begin + blk) * kQBlock + chunk * 16;
+            const float4* x1 = reinterpret_cast<const float4*>(g1_sums + static_cast<int64_t>(pair) * kGemm1Out + col);
+            const float4* x2 = reinterpret_cast<const float4*>(g1_sums + static_cast<int64_t>(pair) * kGemm1Out + kInter + col);
+            float v[16];
+#pragma unroll
+            for (int q = 0; q < 4; ++q) {
+              const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+              const float4 a = live ? x1[q] : zero, g = live ? x2[q] : zero;
+              v[4 * q] = silu_mul(a.x, g.x);
+              v[4 * q + 1] = silu_mul(a.y, g.y);
+              v[4 * q + 2] = silu_mul(a.z, g.z);
+              v[4 * q + 3] = silu_mul(a.w, g.w);
+            }
+            float amax = 0.f;
+#pragma unroll
+            for (int q = 0; q < 16; ++q) amax = fmaxf(amax, fabsf(v[q]));
+#pragma unroll
+            for (int off = 4; off > 0; off >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+            const float inv = amax > 0.f ? 448.f / amax : 0.f;
+            uint32_t packed[8];
+#pragma unroll
+            for (int q = 0; q < 8; ++q)
+              packed[q] = static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(v[2 * q] * inv, v[2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3));
+            if (!live) continue;
+            *reinterpret_cast<uint4*>(own_c + blk * BM * kFp8Row + swizzled(slot, chunk * 16, kFp8Row)) =
+                make_uint4(packed[0] | (packed[1] << 16), packed[2] | (packed[3] << 16), packed[4] | (packed[5] << 16),
+                           packed[6] | (packed[7] << 16));
+            if (chunk == 0) s_own_cs[blk * BM + slot] = amax / 448.f;
+          }
+          afg::fence_proxy_async();  // st.shared above, wgmma reads through the async proxy
+          __syncthreads();
+        };
+        float acc[2][8] = {}, t[2][8] = {};
+        stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_w2_block, [&](int kb, int st) {
+          if (kb == kb_begin) build_c();  // block-uniform; the next block's W2 copies are in flight
+          const int blk = kb - kb_begin;
+          swapped_block_wgmma(smem_addr(own_c + blk * BM * kFp8Row), smem_addr(stages + st * Tile::Stage), t);
+          fold_swapped_block(acc, t, s_own_cs + blk * BM, s_w2s[st], s_w2s[st], lane);
+        });
+        add_gemm2_swapped(acc, s_pair, pair_weight, warp, lane, h0, acc_out);
+        diag_tile<1>(1, b, gx, gy, __float_as_uint(acc[0][0]));
+      }
+      return true;
+    }
     if constexpr (Tile::Fp8C) {
       // MOE_SMALL_GEMM2_WGMMA (sm_90a; the host launches this tile only there): fp8 C rows by pair,
       // W2 rows h0.., each stage with its C and W2 scales; wgmma per block, weighted atomics after.
@@ -1176,18 +1267,10 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
         };
         float acc[2][8] = {}, t[2][8] = {};
         stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_fp8_block, [&](int, int st) {
-          swapped_block_wgmma<Tile::StageA>(stages + st * Tile::Stage, t);
+          swapped_block_wgmma(smem_addr(stages + st * Tile::Stage), smem_addr(stages + st * Tile::Stage + Tile::StageA), t);
           fold_swapped_block(acc, t, s_ca + st * BM, s_w2s[st], s_w2s[st], lane);  // one W2 scale block for both halves
         });
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-          const int pair = s_pair[swapped_slot(i, lane)];
-          if (pair < 0) continue;
-          const float w = pair_weight[pair];
-          float* dst = acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + h0 + swapped_row(i, warp, lane);
-          atomicAdd(dst, acc[0][i] * w);
-          atomicAdd(dst + 64, acc[1][i] * w);
-        }
+        add_gemm2_swapped(acc, s_pair, pair_weight, warp, lane, h0, acc_out);
         diag_tile<1>(1, b, gx, gy, __float_as_uint(acc[0][0]));
       }
       return true;
@@ -1410,7 +1493,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     stream_k_blocks<Tile::Stages, Tile::KB, true>(it_begin, it_end, load_block, [&](int it, int st) {
       const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
       enter_unit(u);
-      swapped_block_wgmma<Tile::StageA>(stages + st * Tile::Stage, tmp);
+      swapped_block_wgmma(smem_addr(stages + st * Tile::Stage), smem_addr(stages + st * Tile::Stage + Tile::StageA), tmp);
       fold_swapped_block(acc, tmp, s_sa[st], kAsyncStreamKScales ? s_sw[st][0] : sw1[kb], kAsyncStreamKScales ? s_sw[st][1] : sw2[kb],
                          lane);
       if (kb == kHiddenBlocks - 1 || it == it_end - 1) {  // the unit's last block in this CTA
