@@ -8,8 +8,9 @@ rate, the tail after GEMM2 (the bf16 conversion) and the fixed costs (routing + 
 share of the floor. Rows without a split SwiGLU pass (large T: SwiGLU in GEMM1, a combine kernel)
 print the kernels they have. Why: session 16 found GEMM1 reading at 3.05 TB/s with 5 experts and
 4.1 with 30 while GEMM2 stayed near the copy rate; this prints that for every workload at once."""
-import json
 import sys
+
+from timeline import bench_rows  # scripts/device/timeline.py: the bench rows, filtered by workload
 
 HIDDEN, INTER = 7168, 2048
 W13_BYTES = 2 * INTER * HIDDEN  # one expert's GEMM1 weights (fp8)
@@ -52,8 +53,7 @@ def phases(row):
 
 
 def main(path, prefixes):
-    rows = [json.loads(line) for line in open(path) if line.strip()]
-    rows = [r for r in rows if not prefixes or any(r["uuid"].startswith(p) for p in prefixes)]
+    rows = bench_rows(path, prefixes)
     print(f"copy bandwidth {rows[0]['copy_bandwidth_gbps']:.0f} GB/s ({rows[0].get('device', '?')})" if rows else "no rows")
     for row in sorted(rows, key=lambda r: r["axes"]["seq_len"]):
         print(phases(row))

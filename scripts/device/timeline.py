@@ -36,14 +36,16 @@ def describe(row):
     return lines
 
 
+def bench_rows(path, prefixes):
+    """The rows of a `bench --json` file, only those whose workload uuid starts with one of the
+    prefixes when any are given."""
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    return [r for r in rows if not prefixes or any(r["uuid"].startswith(p) for p in prefixes)]
+
+
 def main(path, prefixes):
     print("   start_us  dur_us   end_us      gap  activity grid / block")
-    for line in open(path):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if prefixes and not any(row["uuid"].startswith(p) for p in prefixes):
-            continue
+    for row in bench_rows(path, prefixes):
         print("\n".join(describe(row)))
 
 

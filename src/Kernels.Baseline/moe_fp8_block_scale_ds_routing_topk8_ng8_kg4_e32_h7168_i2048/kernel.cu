@@ -1501,21 +1501,28 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
                         static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, split2, acc, extra...);
   };
+  // GEMM1 as the resident stream-K grid of tile Tile1: sums into G1 by atomics, or with c_out and
+  // whole units SwiGLU into C directly.
+  const auto launch_gemm1_streamk = [&](auto tile1, __nv_bfloat16* c_out, int whole) {
+    using Tile1 = decltype(tile1);
+    constexpr auto gemm1 = moe_tc::gemm1_fp8_streamk_kernel<Tile1>;
+    cudaError_t e = afg::allow_dynamic_smem<gemm1>(Tile1::Smem);
+    if (e == cudaSuccess)
+      e = afg::launch(MOE_PDL, gemm1, dim3(resident_ctas<gemm1>(Tile1::Threads, Tile1::Smem)), dim3(Tile1::Threads),
+                      static_cast<size_t>(Tile1::Smem), stream, hidden_states.ptr<const uint8_t>(),
+                      hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
+                      gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                      static_cast<const int*>(lists), Ti, g1, c_out, whole);
+    return e;
+  };
   // GEMM1 with a streamed fp8 tile (Tile1), its SwiGLU pass when split, GEMM2 with Tile2.
   const auto streamed = [&](auto tile1, auto tile2) {
     using Tile1 = decltype(tile1);
     using Tile2 = decltype(tile2);
     if (stream_k) {
-      constexpr auto gemm1 = moe_tc::gemm1_fp8_streamk_kernel<Tile1>;
       constexpr auto gemm2 = moe_tc::gemm2_streamk_kernel<Tile2>;
-      cudaError_t e = afg::allow_dynamic_smem<gemm1>(Tile1::Smem);
-      if (e == cudaSuccess) e = afg::allow_dynamic_smem<gemm2>(Tile2::Smem);
-      if (e == cudaSuccess)
-        e = afg::launch(MOE_PDL, gemm1, dim3(resident_ctas<gemm1>(Tile1::Threads, Tile1::Smem)), dim3(Tile1::Threads),
-                        static_cast<size_t>(Tile1::Smem), stream, hidden_states.ptr<const uint8_t>(),
-                        hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
-                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, g1, direct_swiglu ? cbuf : nullptr, whole_units);
+      cudaError_t e = afg::allow_dynamic_smem<gemm2>(Tile2::Smem);
+      if (e == cudaSuccess) e = launch_gemm1_streamk(tile1, direct_swiglu ? cbuf : nullptr, whole_units);
       if (e == cudaSuccess && !direct_swiglu)
         e = afg::launch(MOE_PDL, moe_tc::swiglu_streamk_kernel,
                         dim3(resident_ctas<moe_tc::swiglu_streamk_kernel>(moe_tc::kTcThreads, 0)), dim3(moe_tc::kTcThreads), 0,
@@ -1555,17 +1562,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const int tiles_z2 = looping ? static_cast<int>(grid2.z) : 0;
     // MOE_SMALL_GEMM1_STREAMK: GEMM1 as the resident stream-K grid on the same 16-pair wgmma tile
     // (sums into G1 by atomics at unit seams), the SwiGLU pass and GEMM2's tile grid as before.
-    constexpr auto gemm1_streamk = moe_tc::gemm1_fp8_streamk_kernel<Tile1>;
     const bool gemm1_by_streamk = MOE_SMALL_GEMM1_STREAMK != 0 && Tile1::AlignedStages && split1 > 1 && !fused_swiglu &&
                                   moe_wg::built_with_wgmma();
     if (e == cudaSuccess && gemm1_by_streamk) {
-      e = afg::allow_dynamic_smem<gemm1_streamk>(Tile1::Smem);
-      if (e == cudaSuccess)
-        e = afg::launch(MOE_PDL, gemm1_streamk, dim3(resident_ctas<gemm1_streamk>(Tile1::Threads, Tile1::Smem)), dim3(Tile1::Threads),
-                        static_cast<size_t>(Tile1::Smem), stream, hidden_states.ptr<const uint8_t>(),
-                        hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
-                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
-                        g1, static_cast<__nv_bfloat16*>(nullptr), 0);
+      e = launch_gemm1_streamk(tile1, static_cast<__nv_bfloat16*>(nullptr), 0);
     } else if (e == cudaSuccess) {
       e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
     }

@@ -774,13 +774,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       store_gemm1_swapped(acc, s_pair, warp, lane, n0, splits, cbuf, g1_partial);
       diag_tile<0>(1, b, gx, gy, __float_as_uint(acc[0][0]));
     } else {
-      float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
-#pragma unroll
-      for (int i = 0; i < MT; ++i)
-#pragma unroll
-        for (int j = 0; j < 2; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
+      float acc1[MT][2][4] = {}, acc2[MT][2][4] = {}, tmp1[MT][2][4] = {}, tmp2[MT][2][4] = {};
 
       stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
         gemm1_block_mma<Tile>(stages + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
@@ -798,6 +792,25 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     return true;
   };
   looping_tiles(tiles_z, dim3(kInter / BN, static_cast<unsigned>((T + BM - 1) / BM), static_cast<unsigned>(tiles_z)), tile);
+}
+
+// fp8 C (MOE_SMALL_GEMM2_WGMMA): a thread's N consecutive C values of one 128-column block whose
+// values lie in kLanes consecutive lanes (the whole warp calls it): e4m3 scaled by the block's amax /
+// 448, four values to a word (the lowest column in the low byte); returns the block's scale.
+template <int kLanes, int N>
+__device__ __forceinline__ float quantize_c_fp8(const float (&v)[N], uint32_t (&words)[N / 4]) {
+  float amax = 0.f;
+#pragma unroll
+  for (int i = 0; i < N; ++i) amax = fmaxf(amax, fabsf(v[i]));
+#pragma unroll
+  for (int off = kLanes / 2; off > 0; off >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+  const float inv = amax > 0.f ? 448.f / amax : 0.f;
+  const auto pair = [&](int i) {
+    return static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(v[i] * inv, v[i + 1] * inv), __NV_SATFINITE, __NV_E4M3));
+  };
+#pragma unroll
+  for (int w = 0; w < N / 4; ++w) words[w] = pair(4 * w) | (pair(4 * w + 2) << 16);
+  return amax / 448.f;
 }
 
 // SwiGLU over the split-K sums: C[pair][c] = silu(G1[pair][2048 + c]) * G1[pair][c] for the listed pairs.
@@ -823,19 +836,10 @@ swiglu_kernel(const float* __restrict__ g1_partial, const int* __restrict__ coun
       // MOE_SMALL_GEMM2_WGMMA: C in fp8 e4m3, scaled per 128 columns (16 threads) by its amax / 448.
       const float v[8] = {silu_mul(x1a.x, x2a.x), silu_mul(x1a.y, x2a.y), silu_mul(x1a.z, x2a.z), silu_mul(x1a.w, x2a.w),
                           silu_mul(x1b.x, x2b.x), silu_mul(x1b.y, x2b.y), silu_mul(x1b.z, x2b.z), silu_mul(x1b.w, x2b.w)};
-      float amax = 0.f;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
-#pragma unroll
-      for (int off = 8; off > 0; off >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-      const float inv = amax > 0.f ? 448.f / amax : 0.f;
-      uint32_t packed[4];
-#pragma unroll
-      for (int q = 0; q < 4; ++q)
-        packed[q] = static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(v[2 * q] * inv, v[2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3));
-      *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(cbuf) + static_cast<int64_t>(listed) * kInter + c) =
-          make_uint2(packed[0] | (packed[1] << 16), packed[2] | (packed[3] << 16));
-      if ((threadIdx.x & 15) == 0) c_scale[static_cast<int64_t>(listed) * kSmallCScales + c / kQBlock] = amax / 448.f;
+      uint32_t words[2];
+      const float scale = quantize_c_fp8<16>(v, words);
+      *reinterpret_cast<uint2*>(reinterpret_cast<uint8_t*>(cbuf) + static_cast<int64_t>(listed) * kInter + c) = make_uint2(words[0], words[1]);
+      if ((threadIdx.x & 15) == 0) c_scale[static_cast<int64_t>(listed) * kSmallCScales + c / kQBlock] = scale;
       return;
     }
     *reinterpret_cast<uint4*>(cbuf + static_cast<int64_t>(listed) * kInter + c) =
@@ -1215,21 +1219,12 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
               v[4 * q + 2] = silu_mul(a.z, g.z);
               v[4 * q + 3] = silu_mul(a.w, g.w);
             }
-            float amax = 0.f;
-#pragma unroll
-            for (int q = 0; q < 16; ++q) amax = fmaxf(amax, fabsf(v[q]));
-#pragma unroll
-            for (int off = 4; off > 0; off >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
-            const float inv = amax > 0.f ? 448.f / amax : 0.f;
-            uint32_t packed[8];
-#pragma unroll
-            for (int q = 0; q < 8; ++q)
-              packed[q] = static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(v[2 * q] * inv, v[2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3));
+            uint32_t words[4];
+            const float scale = quantize_c_fp8<8>(v, words);
             if (!live) continue;
             *reinterpret_cast<uint4*>(own_c + blk * BM * kFp8Row + swizzled(slot, chunk * 16, kFp8Row)) =
-                make_uint4(packed[0] | (packed[1] << 16), packed[2] | (packed[3] << 16), packed[4] | (packed[5] << 16),
-                           packed[6] | (packed[7] << 16));
-            if (chunk == 0) s_own_cs[blk * BM + slot] = amax / 448.f;
+                make_uint4(words[0], words[1], words[2], words[3]);
+            if (chunk == 0) s_own_cs[blk * BM + slot] = scale;
           }
           afg::fence_proxy_async();  // st.shared above, wgmma reads through the async proxy
           __syncthreads();
@@ -1506,13 +1501,7 @@ gemm1_fp8_streamk_kernel(const uint8_t* __restrict__ hidden, const float* __rest
     });
     return;
   }
-  float acc1[MT][2][4], acc2[MT][2][4], tmp1[MT][2][4], tmp2[MT][2][4];
-#pragma unroll
-  for (int i = 0; i < MT; ++i)
-#pragma unroll
-    for (int j = 0; j < 2; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc1[i][j][e] = acc2[i][j][e] = tmp1[i][j][e] = tmp2[i][j][e] = 0.f;
+  float acc1[MT][2][4] = {}, acc2[MT][2][4] = {}, tmp1[MT][2][4] = {}, tmp2[MT][2][4] = {};
 
   stream_k_blocks<Tile::Stages, Tile::KB>(it_begin, it_end, load_block, [&](int it, int st) {
     const int u = it / kHiddenBlocks, kb = it - u * kHiddenBlocks;
