@@ -241,9 +241,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # two together. Run compute-sanitizer on the own-C tile once it passes (FUSED_DEFINITION=$moe
 # FUSED_SANITIZE_DEFINES=MOE_GEMM2_OWN_SWIGLU=1 FUSED_SANITIZE_WORKLOAD=b8f4f012 FUSED_SWEEP=0
 # scripts/device/gdn-fused-check.sh).
+# Session 17 (results/gpu/2026-11-26-s17) ran both: slower (T=7 / 14 / 55 77.6 / 159.7 / 319.1 ->
+# 78.8 / 166.8 / 340.8 us with the stream-K GEMM1, 85.6 / 166.2 / 344.4 with the own-C GEMM2); 19/19
+# each. Pending (written in session 17): GEMM2 writing the bf16 output itself at large T, no
+# combine kernel (MOE_WGMMA_COMBINE=2), and the wide routing at every T (MOE_ROUTING_WIDE_MAX_T).
 checks=(
-  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_SMALL_GEMM1_STREAMK=1"
-  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_GEMM2_OWN_SWIGLU=1|MOE_GEMM2_OWN_SWIGLU=1,MOE_SMALL_GEMM1_STREAMK=1"
+  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_COMBINE=2|MOE_ROUTING_WIDE_MAX_T=65536 MOE_WGMMA_COMBINE=2,MOE_ROUTING_WIDE_MAX_T=65536"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

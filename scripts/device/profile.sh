@@ -26,7 +26,7 @@ fi
 if [ -n "${PROFILE_COMMAND:-}" ]; then read -ra profiled <<< "$PROFILE_COMMAND"
 else profiled=(agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"); fi
 stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
-ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count "${PROFILE_LAUNCHES:-4}" --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,$stalls" \
+ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count "${PROFILE_LAUNCHES:-4}" --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,lts__t_sector_hit_rate.pct,lts__t_bytes.sum.per_second,l1tex__m_xbar2l1tex_read_bytes.sum.per_second,sm__cycles_elapsed.avg.per_second,$stalls" \
   "${profiled[@]}" > "$out/profile-ncu.log" 2>&1
 python3 - "$out/profile-ncu.log" <<'PY'
 import re, sys
@@ -54,7 +54,8 @@ for kernel, metrics in rows.items():
                  "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active",
                  "launch__grid_size", "launch__registers_per_thread", "launch__occupancy_limit_shared_mem",
                  "launch__occupancy_limit_registers", "sm__warps_active.avg.pct_of_peak_sustained_active",
-                 "smsp__issue_active.avg.pct_of_peak_sustained_active"):
+                 "smsp__issue_active.avg.pct_of_peak_sustained_active", "lts__t_sector_hit_rate.pct", "lts__t_bytes.sum.per_second",
+                 "l1tex__m_xbar2l1tex_read_bytes.sum.per_second", "sm__cycles_elapsed.avg.per_second"):
         if name in metrics:
             print(f"  {name:58} {metrics[name][1]:10.2f} {metrics[name][0]}")
     stalls = sorted(((v[1], k) for k, v in metrics.items() if "issue_stalled" in k), reverse=True)

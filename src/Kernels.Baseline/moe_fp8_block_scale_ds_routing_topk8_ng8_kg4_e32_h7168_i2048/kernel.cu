@@ -574,10 +574,15 @@
 #ifndef MOE_WGMMA_TILE_ORDER
 #define MOE_WGMMA_TILE_ORDER 1
 #endif
-// @tunable MOE_WGMMA_COMBINE: 0, 1 (default 1) when MOE_WGMMA=2
+// @tunable MOE_WGMMA_COMBINE: 0, 1, 2 (default 1) when MOE_WGMMA=2
 // 1: the wgmma GEMM2 writes each pair's weighted row in bf16 (plain stores) and a combine kernel
 // sums a token's local pairs into the output (zeros where it has none); 0: GEMM2 adds into an fp32
-// [T, 7168] accumulator with atomics, which routing zeroes and a last kernel converts to bf16.
+// [T, 7168] accumulator with atomics, which routing zeroes and a last kernel converts to bf16;
+// 2 (persistent tiles only, else 1): no combine kernel. GEMM2 writes the output itself: a token
+// with one local pair gets that pair's row by plain stores, one with more the sum of bf16x2
+// reductions into a row GEMM1's CTAs zeroed between their tiles (with the rows of tokens that have
+// none), while GEMM1's MMAs leave DRAM nearly idle. Predicted (H200, session 17): the combine's
+// ~100 us after GEMM2 at T=14107 (86 at 11948, 10 at 901) gone, GEMM2's epilogue a little longer.
 // H200, session 6, one call: T=14107 2.26 -> 2.07 ms, T=11948 1.97 -> 1.77, T=901 468 -> 442 us
 // (predicted -230 us at T=14107: routing 129 -> 44 us without the zeroing, the conversion's 217
 // us -> the combine's 104).
@@ -599,9 +604,11 @@
 #ifndef MOE_WGMMA_LOADS_UNDER_MMA
 #define MOE_WGMMA_LOADS_UNDER_MMA 0
 #endif
-// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1 (default 0)
+// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
-// (cp.async), so a profile shows what the MMAs, folds and barriers take alone.
+// (cp.async), so a profile shows what the MMAs, folds and barriers take alone; 2 (lockstep
+// loads A and only the first 128 of the 256 B rows per stage: the L2 traffic per CTA
+// that B tiles multicast to a cluster of two would leave.
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
@@ -1405,7 +1412,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool direct_swiglu = stream_k && whole_units && MOE_WHOLE_DIRECT_SWIGLU;
   // With the combine kernel (wgmma GEMM2 only) the pairs' bf16 rows and the local-pair mask
   // replace the fp32 accumulator.
-  const bool combine = wgmma2 && MOE_WGMMA_COMBINE;
+  const bool combine = wgmma2 && (MOE_WGMMA_COMBINE == 1 || (MOE_WGMMA_COMBINE == 2 && !moe_wg::kPersistentTiles));
+  // MOE_WGMMA_COMBINE=2: GEMM2 writes the output (GEMM1 zeroes the rows it sums into).
+  const bool direct_out = wgmma2 && MOE_WGMMA_COMBINE == 2 && moe_wg::kPersistentTiles;
   // MOE_FUSED_EPILOGUES: the split tile grids apply SwiGLU in GEMM1's last split of a tile and write
   // the bf16 output from GEMM2's last arrival per (token, column tile): tickets for both, zeroed by
   // routing, and each token's local pair count.
@@ -1434,10 +1443,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // C: bf16, or fp8 in its first half with wgmma2 (scales in cscale).
   const size_t cbuf_at = reserve(T8 * kInter * sizeof(__nv_bfloat16));
   const size_t g1_at = reserve(split1 > 1 || (stream_k && !direct_swiglu) ? T8 * kGemm1Out * sizeof(float) : 0);
-  const size_t acc_at = reserve(combine ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
+  const size_t acc_at = reserve(combine || direct_out ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
   const size_t cscale_at = reserve(wgmma2 ? T8 * moe_wg::kCScales * sizeof(float) : small_fp8_c ? T8 * moe_tc::kSmallCScales * sizeof(float) : 0);
   const size_t rows_at = reserve(combine ? T8 * kHidden * sizeof(__nv_bfloat16) : 0);
-  const size_t mask_at = reserve(combine ? static_cast<size_t>(T) : 0);
+  const size_t mask_at = reserve(combine || direct_out ? static_cast<size_t>(T) : 0);
   const size_t tickets_at = reserve((swiglu_tickets + output_tickets) * sizeof(int));
   const size_t token_pairs_at = reserve(fused ? static_cast<size_t>(T) * sizeof(int) : 0);
 
@@ -1584,7 +1593,12 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     using Shape = moe_wg::Tile<BM>;
     const unsigned row_tiles = static_cast<unsigned>((T + BM - 1) / BM);
     constexpr auto gemm1 = MOE_WGMMA == 2 ? moe_wg::gemm1_wgmma_kernel<true, BM> : moe_wg::gemm1_wgmma_kernel<false, BM>;
-    constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM, MOE_WGMMA_COMBINE != 0>;
+    constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM, moe_wg::kOutMode == moe_wg::kOutDirect && !moe_wg::kPersistentTiles ? moe_wg::kOutPairRows : moe_wg::kOutMode>;
+    // The output mode's pointers: GEMM1 zeroes rows and GEMM2 writes the output (direct_out), or
+    // GEMM2 writes pair rows (combine) or adds into acc.
+    const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
+    __nv_bfloat16* zero_out = direct_out ? output.ptr<__nv_bfloat16>() : nullptr;
+    __nv_bfloat16* rows_out = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
     // Persistent: one CTA per SM (the stages take the SM's shared memory), looping over tiles.
     const auto grid = [&](int resident, int cols) {
       return moe_wg::kPersistentTiles ? dim3(static_cast<unsigned>(resident)) : dim3(cols, row_tiles, kLocalExperts);
@@ -1604,7 +1618,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       int t = Ti;
       void* c_out = static_cast<void*>(cbuf);
       float* c_scale = cscale;
-      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale};
+      const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
+      __nv_bfloat16* zero_out = direct_out ? output.ptr<__nv_bfloat16>() : nullptr;
+      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale, &token_mask, &zero_out};
       const afg::DriverApi& api = afg::driver_api();
       cudaError_t e = afg::launch_sideloaded(api, wg.gemm1[b], grid(wg.resident1[b], kInter / 128), dim3(Shape::kThreads),
                                              static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args1);
@@ -1615,8 +1631,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
         const float* w2_scale = gemm2_weights_scale.ptr<const float>();
         const float* weights = pair_weight;
         float* acc_out = acc;
-        __nv_bfloat16* rows = pair_rows;
-        void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows};
+        __nv_bfloat16* rows = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
+        void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows, &token_mask};
         e = afg::launch_sideloaded(api, wg.gemm2[b], grid(wg.resident2[b], kHidden / moe_wg::kBN), dim3(Shape::kThreads),
                                    static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args2);
       } else if (e == cudaSuccess) {
@@ -1632,7 +1648,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                       static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                       hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                       gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
+                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, token_mask, zero_out);
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
       if (e == cudaSuccess)
@@ -1640,7 +1656,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Shape::kSmem), stream, static_cast<const uint8_t*>(static_cast<void*>(cbuf)),
                         static_cast<const float*>(cscale), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, pair_rows);
+                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, rows_out, token_mask);
     } else if (e == cudaSuccess) {
       e = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
                        moe_tc::kTcThreads, 0);
@@ -1677,7 +1693,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     err = afg::launch(MOE_PDL, moe_combine_kernel, dim3(static_cast<unsigned>(T)), dim3(kCombineThreads), 0, stream,
                       static_cast<const __nv_bfloat16*>(pair_rows), static_cast<const uint8_t*>(pair_mask), Ti,
                       output.ptr<__nv_bfloat16>());
-  } else if (err == cudaSuccess && !fused) {  // fused: GEMM2 wrote the output
+  } else if (err == cudaSuccess && !fused && !direct_out) {  // fused, direct_out: GEMM2 wrote the output
     const int64_t n = T * kHidden;
     const int64_t want = (n + kThreads - 1) / kThreads;
     const unsigned conv_blocks = static_cast<unsigned>(want < 65535 ? want : 65535);
@@ -1741,16 +1757,20 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm1_wgmma_##BM)( \
       const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale, const uint8_t* __restrict__ w1, \
       const float* __restrict__ w1_scale, const int* __restrict__ counts, const int* __restrict__ lists, int T,  \
-      void* __restrict__ c_out, float* __restrict__ c_scale) {                                                 \
-    moe_wg::gemm1_wgmma_body<MOE_WGMMA == 2, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale); \
+      void* __restrict__ c_out, float* __restrict__ c_scale, const uint8_t* __restrict__ token_mask,           \
+      __nv_bfloat16* __restrict__ zero_out) {                                                                   \
+    moe_wg::gemm1_wgmma_body<MOE_WGMMA == 2, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, \
+                                                 token_mask, zero_out);                                        \
   }
 #define MOE_WG_GEMM2_ENTRY(BM)                                                                                  \
   extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm2_wgmma_##BM)( \
       const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale, const uint8_t* __restrict__ w2,     \
       const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,        \
-      const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out, __nv_bfloat16* __restrict__ pair_rows) { \
-    moe_wg::gemm2_wgmma_body<BM, MOE_WGMMA_COMBINE != 0>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, \
-                                                         acc_out, pair_rows);                                   \
+      const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out, __nv_bfloat16* __restrict__ rows_out, \
+      const uint8_t* __restrict__ token_mask) {                                                                 \
+    moe_wg::gemm2_wgmma_body<BM, moe_wg::kOutMode == moe_wg::kOutDirect && !moe_wg::kPersistentTiles ? moe_wg::kOutPairRows \
+                                                                                                   : moe_wg::kOutMode>( \
+        c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask);          \
   }
 MOE_WG_GEMM1_ENTRY(64)
 MOE_WG_GEMM1_ENTRY(128)

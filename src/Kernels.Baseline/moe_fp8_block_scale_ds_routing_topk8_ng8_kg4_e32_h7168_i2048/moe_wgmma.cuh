@@ -23,8 +23,9 @@
 //   columns) (MOE_WGMMA=2, for gemm2_wgmma_kernel).
 //   GEMM2 (gemm2_wgmma_kernel): A = C in fp8, pass p = 128 W2 rows (one scale block); the A
 //   scales change every MOE_WGMMA_CSCALE_COLS K (each pass of a 128-K block folds once or twice).
-//   The routing weight is applied; the pair's row goes out in bf16 for the combine kernel
-//   (MOE_WGMMA_COMBINE) or into the fp32 accumulator with float2 atomics.
+//   The routing weight is applied; the pair's row goes out in bf16 for the combine kernel, into
+//   the bf16 output (stored, or summed by reductions where the token has several local pairs), or
+//   into the fp32 accumulator with float2 atomics (MOE_WGMMA_COMBINE 1, 2, 0).
 // Why 256 B rows: with 128 x 128 tiles (the first version, session 5) GEMM1 ran at ~440 TFLOP/s;
 // 128 x 256 (48 KB per 8.4 MFLOP instead of 32 KB per 4.2) ran 29% faster. The L2 was only ~33%
 // busy either way, so the gain is twice the MMA work per block barrier and per MMA wait.
@@ -91,6 +92,17 @@ struct Tile {
   __device__ __forceinline__ static int row_group(int wg) { return BM == 128 ? wg : 0; }
   __device__ __forceinline__ static int first_pass(int wg) { return BM == 128 ? 0 : wg; }
 };
+
+// Where GEMM2's weighted rows go (MOE_WGMMA_COMBINE): kOutAtomicF32 adds them into the fp32
+// accumulator, kOutPairRows writes each pair's bf16 row for the combine kernel, kOutDirect writes
+// the bf16 output itself: a plain store for a token with one local pair, a bf16x2 reduction for a
+// token with more (GEMM1's CTAs zero those rows, and the rows of tokens with none, between tiles).
+enum OutMode { kOutAtomicF32 = 0, kOutPairRows = 1, kOutDirect = 2 };
+constexpr int kOutMode = MOE_WGMMA_COMBINE;
+static_assert(kOutMode >= kOutAtomicF32 && kOutMode <= kOutDirect, "MOE_WGMMA_COMBINE: 0, 1 or 2");
+// Whether a token's output row is written whole by one pair's plain stores (else zeroed by GEMM1
+// and summed into by reductions).
+__device__ __forceinline__ bool single_local_pair(unsigned token_mask) { return __popc(token_mask) == 1; }
 
 // Whether this library was built for sm_90a: afg_wgmma.cuh's probe.
 using afg::built_with_wgmma;
@@ -302,11 +314,12 @@ struct StageLoader {
     b = op.b_tile(c) + Op::b_offset(row) + byte;
   }
   __device__ __forceinline__ void load(uint32_t stage, int kb) const {
-#if !MOE_WGMMA_DIAG_NO_LOADS
+#if MOE_WGMMA_DIAG_NO_LOADS != 1
+    constexpr int kRowsB = MOE_WGMMA_DIAG_NO_LOADS == 2 ? kLoadRowsB / 2 : kLoadRowsB;
 #pragma unroll
     for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
 #pragma unroll
-    for (int i = 0; i < kLoadRowsB; ++i)
+    for (int i = 0; i < kRowsB; ++i)
       cp_async16(stage + Tile<BM>::kTileA + offset + i * kRowStep * kRowBytes, b + Op::b_offset(kRowStep * i) + kb * kRowBytes);
 #endif
   }
@@ -330,14 +343,14 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
     const int g = g0 + kb, s = g % kStages;
     if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
     const uint32_t stage = smem + s * Shape::kStageBytes;
-#if !MOE_WGMMA_DIAG_NO_LOADS
+#if MOE_WGMMA_DIAG_NO_LOADS != 1
 #pragma unroll
     for (int i = 0; i < BM / 16; ++i) {
       const int row = r0 + 16 * i;
       cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + kb * kRowBytes + byte);
     }
 #pragma unroll
-    for (int i = 0; i < kBN / 16; ++i) {
+    for (int i = 0; i < (MOE_WGMMA_DIAG_NO_LOADS == 2 ? kBN / 32 : kBN / 16); ++i) {
       const int row = r0 + 16 * i;
       cp_async16(stage + Shape::kTileA + moe_tc::swizzled(row, byte, kRowBytes), b_tile + Op::b_offset(row) + kb * kRowBytes + byte);
     }
@@ -380,6 +393,29 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
   return (moe_tc::smem_addr(dynamic_smem) + 1023u) & ~1023u;
 }
 
+// kOutDirect: the output rows GEMM2 does not write whole (tokens with no local pair or with more
+// than one), zeroed by GEMM1's CTAs while their MMAs leave DRAM idle. CTA b owns tokens
+// [b T / G, (b + 1) T / G) and zeroes the n-th of `pieces` equal parts of them after its n-th tile
+// (part n = pieces - 1 takes the rest), 256 threads in 16-byte stores.
+struct RowZeroing {
+  const uint8_t* token_mask;  // null: nothing to zero
+  __nv_bfloat16* out;
+  int T;
+  __device__ __forceinline__ void part(int n, int pieces, int tid) const {
+    if (token_mask == nullptr) return;
+    const int g = static_cast<int>(gridDim.x), b = static_cast<int>(blockIdx.x);
+    const int lo = static_cast<int>(static_cast<int64_t>(T) * b / g), hi = static_cast<int>(static_cast<int64_t>(T) * (b + 1) / g);
+    const int per = (hi - lo + pieces - 1) / pieces;
+    const int first = lo + n * per, last = n == pieces - 1 ? hi : (first + per < hi ? first + per : hi);
+    constexpr int kPieces = kHidden * 2 / 16;  // 896 16-byte pieces per row
+    for (int t = first; t < last; ++t) {
+      if (single_local_pair(token_mask[t])) continue;  // block-uniform
+      uint4* row = reinterpret_cast<uint4*>(out + static_cast<int64_t>(t) * kHidden);
+      for (int i = tid; i < kPieces; i += kConsumers) row[i] = make_uint4(0u, 0u, 0u, 0u);
+    }
+  }
+};
+
 // The tiles of one grouped GEMM, for both kernels: Op says where A rows and B tiles are, how the
 // scales are loaded and folded, and what the epilogue does; this loops over the CTA's tiles, the
 // loading and the MMAs (lockstep, or a producer warpgroup and two MMA warpgroups).
@@ -389,8 +425,10 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
 //   of block kb from global memory (lockstep); load_scales(slots, c, kb, p, s_pair) / read(slots,
 //   r_lo): the same through a stage's scale slots (producer); fold(acc, tmp, scales, pass, f);
 //   epilogue(c, acc, pair_lo, pair_hi, tid).
+//   zeroing: rows zeroed between tiles by the MMA threads (GEMM1 under kOutDirect; else nothing).
 template <int BM, typename Op>
-__device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
+__device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem,
+                                           const RowZeroing& zeroing) {
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
@@ -424,9 +462,11 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kConsumer));
   }
   const int r_lo = thread_row<BM>(tid);
-  int g = 0;
+  // This CTA's tiles, plus one: the zeroing's last part runs after the loop (all of it without tiles).
+  const int zero_parts = (walk.total > walk.first ? (walk.total - walk.first + walk.step - 1) / walk.step : 0) + 1;
+  int g = 0, n = 0;
 #pragma unroll 1
-  for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
+  for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++n) {
     const TileCoord c = walk.at(t);
     float acc[Shape::kWgPasses][64];
 #pragma unroll
@@ -451,7 +491,9 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
+    zeroing.part(n, zero_parts, tid);
   }
+  zeroing.part(zero_parts - 1, zero_parts, tid);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -575,9 +617,9 @@ struct Gemm1Op {
 // scales. A tile is BM pairs x 256 hidden columns h0 = 256 col (two W2 scale blocks, one per
 // column pass); with 64-column C scales the A scale changes every 64 K, so each pass folds twice
 // per 128-K block (kFolds), with 128-column ones once. The routing weight is applied; the sums go
-// into the fp32 accumulator with float2 atomics, or (kCombine) into the pair's own bf16 row of
-// pair_rows, which the combine kernel sums per token.
-template <bool kCombine>
+// as kOut says (OutMode): into the fp32 accumulator with float2 atomics, into the pair's own bf16
+// row for the combine kernel, or into the bf16 output directly.
+template <int kOut>
 struct Gemm2Op {
   static constexpr int kCols = kHidden / kBN, kKBlocks = kInterBlocks, kFolds = kQBlock / kCScaleCols;
   static_assert(kBN == 2 * kQBlock, "two W2 scale blocks per tile");
@@ -587,7 +629,8 @@ struct Gemm2Op {
   const float* w2_scale;
   const float* pair_weight;
   float* acc_out;
-  __nv_bfloat16* pair_rows;
+  __nv_bfloat16* rows_out;      // kOutPairRows: [8T, 7168] pair rows; kOutDirect: the [T, 7168] output
+  const uint8_t* token_mask;    // kOutDirect: bit r set when the token's pair r is local
 
   __device__ __forceinline__ static int64_t c_row(int pair) { return pair >= 0 ? pair : 0; }
   __device__ __forceinline__ const uint8_t* a_row(int pair) const { return c_fp8 + c_row(pair) * kInter; }
@@ -640,17 +683,26 @@ struct Gemm2Op {
       if (pair < 0) continue;
       const float w = pair_weight[pair];
       const int64_t first = c.col * kBN + 2 * (lane & 3);
+      // kOutDirect: the token's row is this pair's alone (plain stores) or a sum (reductions into
+      // the row GEMM1 zeroed; bf16 sums: each addition rounds, well inside the contest tolerance).
+      const bool single = kOut == kOutDirect && single_local_pair(token_mask[pair / kTopK]);
 #pragma unroll
       for (int j = 0; j < Shape::kWgPasses; ++j) {
         const int p = Shape::first_pass(tid >> 7) + j;
 #pragma unroll
         for (int q = 0; q < 16; ++q) {
           const float2 v = make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w);
-          if constexpr (kCombine)
-            *reinterpret_cast<__nv_bfloat162*>(pair_rows + static_cast<int64_t>(pair) * kHidden + first + 128 * p + 8 * q) =
-                __float22bfloat162_rn(v);
-          else
-            atomicAdd(reinterpret_cast<float2*>(acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + first + 128 * p + 8 * q), v);
+          const int64_t col = first + 128 * p + 8 * q;
+          if constexpr (kOut == kOutPairRows) {
+            *reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair) * kHidden + col) = __float22bfloat162_rn(v);
+          } else if constexpr (kOut == kOutDirect) {
+            __nv_bfloat162* dst = reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair / kTopK) * kHidden + col);
+            const __nv_bfloat162 h = __float22bfloat162_rn(v);
+            if (single) *dst = h;
+            else asm volatile("red.global.add.noftz.bf16x2 [%0], %1;\n" ::"l"(dst), "r"(*reinterpret_cast<const uint32_t*>(&h)) : "memory");
+          } else {
+            atomicAdd(reinterpret_cast<float2*>(acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + col), v);
+          }
         }
       }
     }
@@ -666,26 +718,27 @@ template <bool kFp8C, int BM>
 __device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                                                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                                                 void* __restrict__ c_out, float* __restrict__ c_scale) {
+                                                 void* __restrict__ c_out, float* __restrict__ c_scale,
+                                                 const uint8_t* __restrict__ token_mask, __nv_bfloat16* __restrict__ zero_out) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, RowZeroing{token_mask, zero_out, T});
 #endif
 }
 
-template <int BM, bool kCombine>
+template <int BM, int kOut>
 __device__ __forceinline__ void gemm2_wgmma_body(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
                                                  const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists,
                                                  const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
-                                                 __nv_bfloat16* __restrict__ pair_rows) {
+                                                 __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  const Gemm2Op<kCombine> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, pair_rows};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
+  const Gemm2Op<kOut> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, rows_out, token_mask};
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, RowZeroing{nullptr, nullptr, T});
 #endif
 }
 
@@ -694,18 +747,19 @@ __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                   void* __restrict__ c_out, float* __restrict__ c_scale) {
-  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale);
+                   void* __restrict__ c_out, float* __restrict__ c_scale,
+                   const uint8_t* __restrict__ token_mask, __nv_bfloat16* __restrict__ zero_out) {
+  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, token_mask, zero_out);
 }
 
-template <int BM, bool kCombine>
+template <int BM, int kOut>
 __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale,
                    const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
-                   __nv_bfloat16* __restrict__ pair_rows) {
-  gemm2_wgmma_body<BM, kCombine>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, pair_rows);
+                   __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask) {
+  gemm2_wgmma_body<BM, kOut>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask);
 }
 
 }  // namespace moe_wg
