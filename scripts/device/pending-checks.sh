@@ -246,7 +246,7 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # each. Pending (written in session 17): GEMM2 writing the bf16 output itself at large T, no
 # combine kernel (MOE_WGMMA_COMBINE=2), and the wide routing at every T (MOE_ROUTING_WIDE_MAX_T).
 checks=(
-  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_COMBINE=2"
+  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_COMBINE=2,MOE_DIRECT_ZEROING=1|MOE_WGMMA_COMBINE=2"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -589,6 +589,13 @@
 #ifndef MOE_WGMMA_COMBINE
 #define MOE_WGMMA_COMBINE 1
 #endif
+// @tunable MOE_DIRECT_ZEROING: 0, 1 (default 0) when MOE_WGMMA_COMBINE=2
+// Who zeroes the output rows GEMM2 sums into under MOE_WGMMA_COMBINE=2: 0 GEMM1's CTAs, spread
+// over their K loops; 1 the routing kernel, each token's warp once it knows the token's local pairs
+// (routing at large T is bound by its instructions, so its stores may hide there).
+#ifndef MOE_DIRECT_ZEROING
+#define MOE_DIRECT_ZEROING 0
+#endif
 // @tunable MOE_WGMMA_LOADS_UNDER_MMA: 0, 1 (default 0) when MOE_WGMMA=1|2
 // 1: in the lockstep K loop (128-pair tiles) every thread issues the next stage's cp.async copies
 // and the next block's scale loads after committing the block's first wgmma group, instead of
@@ -704,6 +711,9 @@ struct FusedEpilogueSetup {
   int n_tickets;
   int* token_pairs;  // [T]
   __nv_bfloat16* output;
+  // MOE_WGMMA_COMBINE=2 with MOE_DIRECT_ZEROING=1: routing zeroes the output rows GEMM2 does not
+  // write whole (no local pair, or more than one), not GEMM1.
+  bool zero_unless_single;
   __device__ __forceinline__ void zero_tickets() const {
     if (tickets == nullptr) return;
     const int stride = static_cast<int>(gridDim.x * blockDim.x);
@@ -711,9 +721,9 @@ struct FusedEpilogueSetup {
   }
   // Thread i of the `threads` working on token t, every one of them with the token's local mask.
   __device__ __forceinline__ void finish_token(int t, unsigned local_mask, int i, int threads) const {
-    if (token_pairs == nullptr) return;
-    if (i == 0) token_pairs[t] = __popc(local_mask);
-    if (local_mask != 0) return;
+    if (token_pairs != nullptr && i == 0) token_pairs[t] = __popc(local_mask);
+    const bool zero = zero_unless_single ? __popc(local_mask) != 1 : token_pairs != nullptr && local_mask == 0;
+    if (!zero) return;
     // kHidden bf16 values are kHidden / 2 floats' worth of zero bytes.
     zero_row(reinterpret_cast<float*>(output + static_cast<int64_t>(t) * kHidden), kHidden / 2, i, threads);
   }
@@ -1463,8 +1473,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   uint8_t* pair_mask = scratch_at<uint8_t>(base, mask_at);
   int* tickets = scratch_at<int>(base, tickets_at);
   int* token_pairs = scratch_at<int>(base, token_pairs_at);
+  // MOE_DIRECT_ZEROING=1: routing zeroes the rows GEMM2 sums into under direct_out (else GEMM1 does).
+  const bool zero_in_routing = direct_out && MOE_DIRECT_ZEROING == 1;
   const FusedEpilogueSetup fused_setup{tickets, static_cast<int>(swiglu_tickets + output_tickets), token_pairs,
-                                       fused ? output.ptr<__nv_bfloat16>() : nullptr};
+                                       fused || zero_in_routing ? output.ptr<__nv_bfloat16>() : nullptr, zero_in_routing};
 
   // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
   // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
@@ -1597,6 +1609,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     // The output mode's pointers: GEMM1 zeroes rows and GEMM2 writes the output (direct_out), or
     // GEMM2 writes pair rows (combine) or adds into acc.
     const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
+    const uint8_t* zero_mask = direct_out && !zero_in_routing ? pair_mask : nullptr;  // GEMM1 zeroes
     __nv_bfloat16* zero_out = direct_out ? output.ptr<__nv_bfloat16>() : nullptr;
     __nv_bfloat16* rows_out = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
     // Persistent: one CTA per SM (the stages take the SM's shared memory), looping over tiles.
@@ -1619,8 +1632,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       void* c_out = static_cast<void*>(cbuf);
       float* c_scale = cscale;
       const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
+      const uint8_t* zero_mask = direct_out && !zero_in_routing ? pair_mask : nullptr;  // GEMM1 zeroes
       __nv_bfloat16* zero_out = direct_out ? output.ptr<__nv_bfloat16>() : nullptr;
-      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale, &token_mask, &zero_out};
+      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale, &zero_mask, &zero_out};
       const afg::DriverApi& api = afg::driver_api();
       cudaError_t e = afg::launch_sideloaded(api, wg.gemm1[b], grid(wg.resident1[b], kInter / 128), dim3(Shape::kThreads),
                                              static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args1);
@@ -1648,7 +1662,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                       static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                       hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                       gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, token_mask, zero_out);
+                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, zero_mask, zero_out);
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
       if (e == cudaSuccess)

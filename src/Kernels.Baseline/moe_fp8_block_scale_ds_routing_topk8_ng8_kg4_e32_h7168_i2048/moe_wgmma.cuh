@@ -165,9 +165,10 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
 // refilled in iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for
 // before it. Each block goes through block_mma with scales_of(kb), read from global memory a
 // block ahead. (Scales loaded with the stages instead measured slower: NOTES.md, session 6.)
-template <int BM, int kKBlocks, int kFolds, typename Load, typename Scales, typename Fold>
+// after_block(kb) runs at the end of each iteration (work that needs no stage: GEMM1's zeroing).
+template <int BM, int kKBlocks, int kFolds, typename Load, typename Scales, typename Fold, typename AfterBlock>
 __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of,
-                                       Fold&& fold) {
+                                       Fold&& fold, AfterBlock&& after_block) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
 #pragma unroll
@@ -197,6 +198,7 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
       issue_next();
       block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {});
     }
+    after_block(kb);
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
@@ -362,9 +364,9 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
 
 // The MMA warpgroups' K loop of one tile with a producer warpgroup: wait for the stage to be
 // full, read its scales, multiply (block_mma), release the stage once the last MMA has read it.
-template <int BM, typename Op>
+template <int BM, typename Op, typename AfterBlock>
 __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* bars, const float* s_scales, int g0, int r_lo,
-                                        float (&acc)[Tile<BM>::kWgPasses][64]) {
+                                        float (&acc)[Tile<BM>::kWgPasses][64], AfterBlock&& after_block) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
@@ -379,6 +381,7 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
       if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
     }, [] {});
+    after_block(kb);
   }
 }
 
@@ -395,50 +398,69 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
 
 // kOutDirect: the output rows GEMM2 does not write whole (tokens with no local pair or with more
 // than one), zeroed by GEMM1's CTAs while their MMAs leave DRAM idle. CTA b owns tokens
-// [b T / G, (b + 1) T / G) and zeroes the n-th of `pieces` equal parts of them after its n-th tile
-// (part pieces - 1 takes the rest), 256 threads in 16-byte stores. Which of a part's first 32
-// tokens need it is asked (one mask load per lane, a ballot) when the tile starts, so the loads land
-// under its K loop instead of one dependent L2 round trip per token after the epilogue.
+// [b T / G, (b + 1) T / G), split into one part per tile it computes (one part if none). When a
+// tile starts, which of its part's first 32 tokens need zeroing is asked (one mask load per lane, a
+// ballot), and the K loop stores their zeros a few 16-byte pieces per thread per K block
+// (spread(); streaming stores); the rare rest of a part (tokens past its first 32) goes after the
+// epilogue. Zeroing a part at once after each epilogue (56 KB per CTA at T=14107) made GEMM1 50-70
+// us longer (H200): the burst of stores delayed the next tile's first copies.
 struct RowZeroing {
   const uint8_t* token_mask;  // null: nothing to zero
   __nv_bfloat16* out;
   int T;
+  static constexpr int kPieces = kHidden * 2 / 16;  // 896 16-byte pieces per row
   struct Part {
     int first, last;
   };
-  __device__ __forceinline__ Part part_range(int n, int pieces) const {
+  struct Asked {
+    int first;      // the part's first token
+    unsigned bits;  // bit i: token first + i needs zeroing (i < 32)
+  };
+  __device__ __forceinline__ Part part_range(int n, int parts) const {
     const int g = static_cast<int>(gridDim.x), b = static_cast<int>(blockIdx.x);
     const int lo = static_cast<int>(static_cast<int64_t>(T) * b / g), hi = static_cast<int>(static_cast<int64_t>(T) * (b + 1) / g);
-    const int per = (hi - lo + pieces - 1) / pieces;
+    const int per = (hi - lo + parts - 1) / parts;
     const int first = lo + n * per < hi ? lo + n * per : hi;
-    return {first, n == pieces - 1 ? hi : (first + per < hi ? first + per : hi)};
+    return {first, n == parts - 1 ? hi : (first + per < hi ? first + per : hi)};
   }
   __device__ __forceinline__ bool needs_zero(int t) const { return !single_local_pair(token_mask[t]); }
-  // Every thread of full warps: bit i says whether token first + i of part n needs zeroing.
-  __device__ __forceinline__ unsigned ask(int n, int pieces) const {
-    if (token_mask == nullptr) return 0u;
-    const Part r = part_range(n, pieces);
-    const int t = r.first + (threadIdx.x & 31);
-    return __ballot_sync(0xffffffffu, t < r.last && needs_zero(t));
+  __device__ __forceinline__ void zero_row(int t, int tid) const {
+    uint4* row = reinterpret_cast<uint4*>(out + static_cast<int64_t>(t) * kHidden);
+    for (int k = tid; k < kPieces; k += kConsumers) __stcs(row + k, make_uint4(0u, 0u, 0u, 0u));
   }
-  __device__ __forceinline__ void zero(int n, int pieces, unsigned asked, int tid) const {
-    if (token_mask == nullptr) return;
-    const Part r = part_range(n, pieces);
-    constexpr int kPieces = kHidden * 2 / 16;  // 896 16-byte pieces per row
-    for (int t = r.first; t < r.last; ++t) {
-      const int i = t - r.first;
-      if (!(i < 32 ? (asked >> i) & 1u : needs_zero(t))) continue;  // block-uniform
-      uint4* row = reinterpret_cast<uint4*>(out + static_cast<int64_t>(t) * kHidden);
-      // Streaming stores (evict-first): the zeros are not read again before GEMM2, and written as
-      // plain stores they took GEMM1's operands' room in L2 (T=14107, H200: GEMM1 +50 us).
-      for (int k = tid; k < kPieces; k += kConsumers) __stcs(row + k, make_uint4(0u, 0u, 0u, 0u));
+  // Every thread of full warps.
+  __device__ __forceinline__ Asked ask(int n, int parts) const {
+    if (token_mask == nullptr) return {0, 0u};
+    const Part r = part_range(n, parts);
+    const int t = r.first + (threadIdx.x & 31);
+    return {r.first, __ballot_sync(0xffffffffu, t < r.last && needs_zero(t))};
+  }
+  // K block kb of kKBlocks: this thread's pieces j = tid + kConsumers (kb + kKBlocks m) of the asked
+  // tokens' rows, in order.
+  template <int kKBlocks>
+  __device__ __forceinline__ void spread(const Asked& a, int kb, int tid) const {
+    if (a.bits == 0u) return;
+    const int total = __popc(a.bits) * kPieces;
+    for (int j = tid + kConsumers * kb; j < total; j += kConsumers * kKBlocks) {
+      const int t = a.first + static_cast<int>(__fns(a.bits, 0, j / kPieces + 1));
+      __stcs(reinterpret_cast<uint4*>(out + static_cast<int64_t>(t) * kHidden) + j % kPieces, make_uint4(0u, 0u, 0u, 0u));
     }
+  }
+  // The tokens of part n from its (from)-th on, each mask loaded here.
+  __device__ __forceinline__ void rest(int n, int parts, int from, int tid) const {
+    if (token_mask == nullptr) return;
+    const Part r = part_range(n, parts);
+    for (int t = r.first + from; t < r.last; ++t)
+      if (needs_zero(t)) zero_row(t, tid);  // block-uniform
   }
 };
 // GEMM2's (and any GEMM's without zeroing): nothing held across the K loop.
 struct NoZeroing {
-  __device__ __forceinline__ unsigned ask(int, int) const { return 0u; }
-  __device__ __forceinline__ void zero(int, int, unsigned, int) const {}
+  struct Asked {};
+  __device__ __forceinline__ Asked ask(int, int) const { return {}; }
+  template <int kKBlocks>
+  __device__ __forceinline__ void spread(const Asked&, int, int) const {}
+  __device__ __forceinline__ void rest(int, int, int, int) const {}
 };
 
 // The tiles of one grouped GEMM, for both kernels: Op says where A rows and B tiles are, how the
@@ -487,13 +509,15 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kConsumer));
   }
   const int r_lo = thread_row<BM>(tid);
-  // This CTA's tiles, plus one: the zeroing's last part runs after the loop (all of it without tiles).
-  const int zero_parts = (walk.total > walk.first ? (walk.total - walk.first + walk.step - 1) / walk.step : 0) + 1;
+  // The zeroing's parts: one per tile of this CTA, or one after the loop when it has none.
+  const int tiles = walk.total > walk.first ? (walk.total - walk.first + walk.step - 1) / walk.step : 0;
+  const int zero_parts = tiles > 0 ? tiles : 1;
   int g = 0, n = 0;
 #pragma unroll 1
   for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++n) {
     const TileCoord c = walk.at(t);
-    const unsigned zero_asked = zeroing.ask(n, zero_parts);
+    const auto zero_asked = zeroing.ask(n, zero_parts);
+    const auto after_block = [&](int kb) { zeroing.template spread<Op::kKBlocks>(zero_asked, kb, tid); };
     float acc[Shape::kWgPasses][64];
 #pragma unroll
     for (int j = 0; j < Shape::kWgPasses; ++j)
@@ -504,7 +528,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       // Rows past the expert's count are -1 and read finite data (a_row); they are never stored.
       pair_lo = pair_at(lists, c, r_lo, T);
       pair_hi = pair_at(lists, c, r_lo + 8, T);
-      consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
+      consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc, after_block);
     } else {
       __syncthreads();  // every thread is done with the previous tile's pairs and stages
       moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
@@ -514,12 +538,12 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       const auto fetch = [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); };
-      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
+      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold, after_block);
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
-    zeroing.zero(n, zero_parts, zero_asked, tid);
+    zeroing.rest(n, zero_parts, 32, tid);
   }
-  zeroing.zero(zero_parts - 1, zero_parts, zeroing.ask(zero_parts - 1, zero_parts), tid);
+  if (tiles == 0) zeroing.rest(0, 1, 0, tid);
 }
 
 // ------------------------------------------------------------------------------------------------
