@@ -243,10 +243,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # scripts/device/gdn-fused-check.sh).
 # Session 17 (results/gpu/2026-11-26-s17) ran both: slower (T=7 / 14 / 55 77.6 / 159.7 / 319.1 ->
 # 78.8 / 166.8 / 340.8 us with the stream-K GEMM1, 85.6 / 166.2 / 344.4 with the own-C GEMM2); 19/19
-# each. Pending (written in session 17): GEMM2 writing the bf16 output itself at large T, no
-# combine kernel (MOE_WGMMA_COMBINE=2), and the wide routing at every T (MOE_ROUTING_WIDE_MAX_T).
+# each. Then (calls 4-8): GEMM2 writing the bf16 output itself at large T, no combine kernel
+# (MOE_WGMMA_COMBINE=2), with the summed rows zeroed by routing: the default since (-44 / -44 / -10
+# us at T=11948 / 14107 / 901); zeroed by GEMM1 instead: even (removed); the wide routing at every
+# T: 45 -> 84 us of routing at T=14107, -3 us at T=901 (not adopted).
 checks=(
-  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_COMBINE=2,MOE_DIRECT_ZEROING=1|MOE_WGMMA_COMBINE=2"
+  "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_COMBINE=1||full-default"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

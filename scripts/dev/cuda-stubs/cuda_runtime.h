@@ -124,7 +124,6 @@ unsigned __reduce_min_sync(unsigned, unsigned);
 unsigned __activemask();
 int __ffs(int);
 int __ffsll(long long);
-unsigned __fns(unsigned mask, unsigned base, int offset);
 int __popc(unsigned);
 int __popcll(unsigned long long);
 int __clz(int);

@@ -29,17 +29,18 @@
 //   Above 256 tokens, in the sm_90a build (the manifest's target; moe_wgmma.cuh): both GEMMs on
 //   wgmma, fp8 x fp8 in 64- or 128-pair x 256 tiles on persistent CTAs, C in fp8 with a scale per
 //   (pair, 128 columns).
-//   There GEMM2 writes each pair's weighted row in bf16 and a combine kernel sums a token's local
-//   pairs into the output (no fp32 accumulator). A plain sm_90 build (the contest's) compiles
-//   those kernels empty and takes the path above.
-//   4. accumulator -> bf16 output (writes every element), or the combine kernel.
+//   There GEMM2 writes the bf16 output itself: plain stores for a token with one local pair, bf16x2
+//   reductions into a row routing zeroed for a token with more (no fp32 accumulator, no combine
+//   kernel: MOE_WGMMA_COMBINE). A plain sm_90 build (the contest's) compiles those kernels empty and
+//   takes the path above unless it side-loads them.
+//   4. accumulator -> bf16 output (writes every element), or nothing (GEMM2 wrote it).
 //   Every launch after routing is a programmatic dependent of the one before (MOE_PDL).
 // MOE_GEMM_IMPL=0 keeps the first baseline: both GEMMs on CUDA cores in fp32 (64 x 128 tiles,
 // operands dequantized into shared memory), 4-7x slower.
 // Scratch (one cudaMallocAsync, freed on the stream): counts, lists 32*T ints, pair weights 8T
 // floats, C 8T x 2048 bf16, the split-K / stream-K partials 8T x 4096 floats when used, and the
-// accumulator T x 7168 floats (or, with the combine kernel, 8T x 7168 bf16 pair rows and a mask
-// byte per token).
+// accumulator T x 7168 floats (or a mask byte per token when GEMM2 writes the output, plus 8T x 7168
+// bf16 pair rows with the combine kernel).
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
@@ -574,27 +575,25 @@
 #ifndef MOE_WGMMA_TILE_ORDER
 #define MOE_WGMMA_TILE_ORDER 1
 #endif
-// @tunable MOE_WGMMA_COMBINE: 0, 1, 2 (default 1) when MOE_WGMMA=2
+// @tunable MOE_WGMMA_COMBINE: 0, 1, 2 (default 2) when MOE_WGMMA=2
 // 1: the wgmma GEMM2 writes each pair's weighted row in bf16 (plain stores) and a combine kernel
 // sums a token's local pairs into the output (zeros where it has none); 0: GEMM2 adds into an fp32
-// [T, 7168] accumulator with atomics, which routing zeroes and a last kernel converts to bf16;
+// [T, 7168] accumulator with atomics, which routing zeroes and a last kernel converts to bf16.
+// H200, session 6, one call: 1 against 0 took T=14107 2.26 -> 2.07 ms, T=11948 1.97 -> 1.77, T=901
+// 468 -> 442 us (predicted -230 us at T=14107: routing 129 -> 44 us without the zeroing, the
+// conversion's 217 us -> the combine's 104).
 // 2 (persistent tiles only, else 1): no combine kernel. GEMM2 writes the output itself: a token
 // with one local pair gets that pair's row by plain stores, one with more the sum of bf16x2
-// reductions into a row GEMM1's CTAs zeroed between their tiles (with the rows of tokens that have
-// none), while GEMM1's MMAs leave DRAM nearly idle. Predicted (H200, session 17): the combine's
-// ~100 us after GEMM2 at T=14107 (86 at 11948, 10 at 901) gone, GEMM2's epilogue a little longer.
-// H200, session 6, one call: T=14107 2.26 -> 2.07 ms, T=11948 1.97 -> 1.77, T=901 468 -> 442 us
-// (predicted -230 us at T=14107: routing 129 -> 44 us without the zeroing, the conversion's 217
-// us -> the combine's 104).
+// reductions into a row that routing zeroed (with the rows of tokens that have none: each token's
+// warp, once it knows the token's local pairs; routing at large T is bound by its instructions, so
+// the stores mostly hide there: 44 -> 65 us at T=14107). Predicted (H200, session 17): the
+// combine's ~100 us after GEMM2 at T=14107 gone. Measured (H200, session 17, two sweeps in one
+// call): T=11948 / 14107 / 901 1723.6 / 1965.9 / 437.8 and 1729.0 / 1982.1 / 435.0 us -> 1675.3 /
+// 1924.9 / 426.9 and 1690.2 / 1935.1 / 426.6; 19/19, matched ratio unchanged (0.975 at T=14107).
+// Zeroing in GEMM1 instead (between its tiles, or spread over its K loops; commit 815659f) made
+// GEMM1 50-90 us longer: even with 1.
 #ifndef MOE_WGMMA_COMBINE
-#define MOE_WGMMA_COMBINE 1
-#endif
-// @tunable MOE_DIRECT_ZEROING: 0, 1 (default 0) when MOE_WGMMA_COMBINE=2
-// Who zeroes the output rows GEMM2 sums into under MOE_WGMMA_COMBINE=2: 0 GEMM1's CTAs, spread
-// over their K loops; 1 the routing kernel, each token's warp once it knows the token's local pairs
-// (routing at large T is bound by its instructions, so its stores may hide there).
-#ifndef MOE_DIRECT_ZEROING
-#define MOE_DIRECT_ZEROING 0
+#define MOE_WGMMA_COMBINE 2
 #endif
 // @tunable MOE_WGMMA_LOADS_UNDER_MMA: 0, 1 (default 0) when MOE_WGMMA=1|2
 // 1: in the lockstep K loop (128-pair tiles) every thread issues the next stage's cp.async copies
@@ -711,8 +710,8 @@ struct FusedEpilogueSetup {
   int n_tickets;
   int* token_pairs;  // [T]
   __nv_bfloat16* output;
-  // MOE_WGMMA_COMBINE=2 with MOE_DIRECT_ZEROING=1: routing zeroes the output rows GEMM2 does not
-  // write whole (no local pair, or more than one), not GEMM1.
+  // MOE_WGMMA_COMBINE=2: routing zeroes the output rows GEMM2 does not write whole (no local
+  // pair, or more than one).
   bool zero_unless_single;
   __device__ __forceinline__ void zero_tickets() const {
     if (tickets == nullptr) return;
@@ -1473,10 +1472,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   uint8_t* pair_mask = scratch_at<uint8_t>(base, mask_at);
   int* tickets = scratch_at<int>(base, tickets_at);
   int* token_pairs = scratch_at<int>(base, token_pairs_at);
-  // MOE_DIRECT_ZEROING=1: routing zeroes the rows GEMM2 sums into under direct_out (else GEMM1 does).
-  const bool zero_in_routing = direct_out && MOE_DIRECT_ZEROING == 1;
+  // direct_out: routing zeroes the rows GEMM2 sums into (and those it leaves alone).
   const FusedEpilogueSetup fused_setup{tickets, static_cast<int>(swiglu_tickets + output_tickets), token_pairs,
-                                       fused || zero_in_routing ? output.ptr<__nv_bfloat16>() : nullptr, zero_in_routing};
+                                       fused || direct_out ? output.ptr<__nv_bfloat16>() : nullptr, direct_out};
 
   // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
   // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
@@ -1606,11 +1604,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const unsigned row_tiles = static_cast<unsigned>((T + BM - 1) / BM);
     constexpr auto gemm1 = MOE_WGMMA == 2 ? moe_wg::gemm1_wgmma_kernel<true, BM> : moe_wg::gemm1_wgmma_kernel<false, BM>;
     constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM, moe_wg::kOutMode == moe_wg::kOutDirect && !moe_wg::kPersistentTiles ? moe_wg::kOutPairRows : moe_wg::kOutMode>;
-    // The output mode's pointers: GEMM1 zeroes rows and GEMM2 writes the output (direct_out), or
-    // GEMM2 writes pair rows (combine) or adds into acc.
+    // GEMM2's output: the output itself (direct_out), pair rows (combine), or acc.
     const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
-    const uint8_t* zero_mask = direct_out && !zero_in_routing ? pair_mask : nullptr;  // GEMM1 zeroes
-    __nv_bfloat16* zero_out = direct_out ? output.ptr<__nv_bfloat16>() : nullptr;
     __nv_bfloat16* rows_out = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
     // Persistent: one CTA per SM (the stages take the SM's shared memory), looping over tiles.
     const auto grid = [&](int resident, int cols) {
@@ -1631,10 +1626,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       int t = Ti;
       void* c_out = static_cast<void*>(cbuf);
       float* c_scale = cscale;
-      const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
-      const uint8_t* zero_mask = direct_out && !zero_in_routing ? pair_mask : nullptr;  // GEMM1 zeroes
-      __nv_bfloat16* zero_out = direct_out ? output.ptr<__nv_bfloat16>() : nullptr;
-      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale, &zero_mask, &zero_out};
+      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale};
       const afg::DriverApi& api = afg::driver_api();
       cudaError_t e = afg::launch_sideloaded(api, wg.gemm1[b], grid(wg.resident1[b], kInter / 128), dim3(Shape::kThreads),
                                              static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args1);
@@ -1646,6 +1638,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
         const float* weights = pair_weight;
         float* acc_out = acc;
         __nv_bfloat16* rows = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
+        const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
         void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows, &token_mask};
         e = afg::launch_sideloaded(api, wg.gemm2[b], grid(wg.resident2[b], kHidden / moe_wg::kBN), dim3(Shape::kThreads),
                                    static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args2);
@@ -1662,7 +1655,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                       static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                       hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                       gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, zero_mask, zero_out);
+                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
       if (e == cudaSuccess)
@@ -1771,10 +1764,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm1_wgmma_##BM)( \
       const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale, const uint8_t* __restrict__ w1, \
       const float* __restrict__ w1_scale, const int* __restrict__ counts, const int* __restrict__ lists, int T,  \
-      void* __restrict__ c_out, float* __restrict__ c_scale, const uint8_t* __restrict__ token_mask,           \
-      __nv_bfloat16* __restrict__ zero_out) {                                                                   \
-    moe_wg::gemm1_wgmma_body<MOE_WGMMA == 2, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, \
-                                                 token_mask, zero_out);                                        \
+      void* __restrict__ c_out, float* __restrict__ c_scale) {                                                 \
+    moe_wg::gemm1_wgmma_body<MOE_WGMMA == 2, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale); \
   }
 #define MOE_WG_GEMM2_ENTRY(BM)                                                                                  \
   extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm2_wgmma_##BM)( \

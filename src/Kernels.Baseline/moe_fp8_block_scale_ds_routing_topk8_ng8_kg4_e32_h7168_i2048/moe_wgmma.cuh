@@ -96,7 +96,7 @@ struct Tile {
 // Where GEMM2's weighted rows go (MOE_WGMMA_COMBINE): kOutAtomicF32 adds them into the fp32
 // accumulator, kOutPairRows writes each pair's bf16 row for the combine kernel, kOutDirect writes
 // the bf16 output itself: a plain store for a token with one local pair, a bf16x2 reduction for a
-// token with more (GEMM1's CTAs zero those rows, and the rows of tokens with none, between tiles).
+// token with more (routing zeroes those rows, and the rows of tokens with none).
 enum OutMode { kOutAtomicF32 = 0, kOutPairRows = 1, kOutDirect = 2 };
 constexpr int kOutMode = MOE_WGMMA_COMBINE;
 static_assert(kOutMode >= kOutAtomicF32 && kOutMode <= kOutDirect, "MOE_WGMMA_COMBINE: 0, 1 or 2");
@@ -165,10 +165,9 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
 // refilled in iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for
 // before it. Each block goes through block_mma with scales_of(kb), read from global memory a
 // block ahead. (Scales loaded with the stages instead measured slower: NOTES.md, session 6.)
-// after_block(kb) runs at the end of each iteration (work that needs no stage: GEMM1's zeroing).
-template <int BM, int kKBlocks, int kFolds, typename Load, typename Scales, typename Fold, typename AfterBlock>
+template <int BM, int kKBlocks, int kFolds, typename Load, typename Scales, typename Fold>
 __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of,
-                                       Fold&& fold, AfterBlock&& after_block) {
+                                       Fold&& fold) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
 #pragma unroll
@@ -198,7 +197,6 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
       issue_next();
       block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {});
     }
-    after_block(kb);
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
@@ -364,9 +362,9 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
 
 // The MMA warpgroups' K loop of one tile with a producer warpgroup: wait for the stage to be
 // full, read its scales, multiply (block_mma), release the stage once the last MMA has read it.
-template <int BM, typename Op, typename AfterBlock>
+template <int BM, typename Op>
 __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* bars, const float* s_scales, int g0, int r_lo,
-                                        float (&acc)[Tile<BM>::kWgPasses][64], AfterBlock&& after_block) {
+                                        float (&acc)[Tile<BM>::kWgPasses][64]) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
@@ -381,7 +379,6 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
       if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
     }, [] {});
-    after_block(kb);
   }
 }
 
@@ -396,73 +393,6 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
   return (moe_tc::smem_addr(dynamic_smem) + 1023u) & ~1023u;
 }
 
-// kOutDirect: the output rows GEMM2 does not write whole (tokens with no local pair or with more
-// than one), zeroed by GEMM1's CTAs while their MMAs leave DRAM idle. CTA b owns tokens
-// [b T / G, (b + 1) T / G), split into one part per tile it computes (one part if none). When a
-// tile starts, which of its part's first 32 tokens need zeroing is asked (one mask load per lane, a
-// ballot), and the K loop stores their zeros a few 16-byte pieces per thread per K block
-// (spread(); streaming stores); the rare rest of a part (tokens past its first 32) goes after the
-// epilogue. Zeroing a part at once after each epilogue (56 KB per CTA at T=14107) made GEMM1 50-70
-// us longer (H200): the burst of stores delayed the next tile's first copies.
-struct RowZeroing {
-  const uint8_t* token_mask;  // null: nothing to zero
-  __nv_bfloat16* out;
-  int T;
-  static constexpr int kPieces = kHidden * 2 / 16;  // 896 16-byte pieces per row
-  struct Part {
-    int first, last;
-  };
-  struct Asked {
-    int first;      // the part's first token
-    unsigned bits;  // bit i: token first + i needs zeroing (i < 32)
-  };
-  __device__ __forceinline__ Part part_range(int n, int parts) const {
-    const int g = static_cast<int>(gridDim.x), b = static_cast<int>(blockIdx.x);
-    const int lo = static_cast<int>(static_cast<int64_t>(T) * b / g), hi = static_cast<int>(static_cast<int64_t>(T) * (b + 1) / g);
-    const int per = (hi - lo + parts - 1) / parts;
-    const int first = lo + n * per < hi ? lo + n * per : hi;
-    return {first, n == parts - 1 ? hi : (first + per < hi ? first + per : hi)};
-  }
-  __device__ __forceinline__ bool needs_zero(int t) const { return !single_local_pair(token_mask[t]); }
-  __device__ __forceinline__ void zero_row(int t, int tid) const {
-    uint4* row = reinterpret_cast<uint4*>(out + static_cast<int64_t>(t) * kHidden);
-    for (int k = tid; k < kPieces; k += kConsumers) __stcs(row + k, make_uint4(0u, 0u, 0u, 0u));
-  }
-  // Every thread of full warps.
-  __device__ __forceinline__ Asked ask(int n, int parts) const {
-    if (token_mask == nullptr) return {0, 0u};
-    const Part r = part_range(n, parts);
-    const int t = r.first + (threadIdx.x & 31);
-    return {r.first, __ballot_sync(0xffffffffu, t < r.last && needs_zero(t))};
-  }
-  // K block kb of kKBlocks: this thread's pieces j = tid + kConsumers (kb + kKBlocks m) of the asked
-  // tokens' rows, in order.
-  template <int kKBlocks>
-  __device__ __forceinline__ void spread(const Asked& a, int kb, int tid) const {
-    if (a.bits == 0u) return;
-    const int total = __popc(a.bits) * kPieces;
-    for (int j = tid + kConsumers * kb; j < total; j += kConsumers * kKBlocks) {
-      const int t = a.first + static_cast<int>(__fns(a.bits, 0, j / kPieces + 1));
-      __stcs(reinterpret_cast<uint4*>(out + static_cast<int64_t>(t) * kHidden) + j % kPieces, make_uint4(0u, 0u, 0u, 0u));
-    }
-  }
-  // The tokens of part n from its (from)-th on, each mask loaded here.
-  __device__ __forceinline__ void rest(int n, int parts, int from, int tid) const {
-    if (token_mask == nullptr) return;
-    const Part r = part_range(n, parts);
-    for (int t = r.first + from; t < r.last; ++t)
-      if (needs_zero(t)) zero_row(t, tid);  // block-uniform
-  }
-};
-// GEMM2's (and any GEMM's without zeroing): nothing held across the K loop.
-struct NoZeroing {
-  struct Asked {};
-  __device__ __forceinline__ Asked ask(int, int) const { return {}; }
-  template <int kKBlocks>
-  __device__ __forceinline__ void spread(const Asked&, int, int) const {}
-  __device__ __forceinline__ void rest(int, int, int, int) const {}
-};
-
 // The tiles of one grouped GEMM, for both kernels: Op says where A rows and B tiles are, how the
 // scales are loaded and folded, and what the epilogue does; this loops over the CTA's tiles, the
 // loading and the MMAs (lockstep, or a producer warpgroup and two MMA warpgroups).
@@ -472,10 +402,8 @@ struct NoZeroing {
 //   of block kb from global memory (lockstep); load_scales(slots, c, kb, p, s_pair) / read(slots,
 //   r_lo): the same through a stage's scale slots (producer); fold(acc, tmp, scales, pass, f);
 //   epilogue(c, acc, pair_lo, pair_hi, tid).
-//   zeroing: rows zeroed between tiles by the MMA threads (GEMM1 under kOutDirect; else nothing).
-template <int BM, typename Op, typename Zeroing>
-__device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem,
-                                           const Zeroing& zeroing) {
+template <int BM, typename Op>
+__device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
@@ -509,15 +437,10 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kConsumer));
   }
   const int r_lo = thread_row<BM>(tid);
-  // The zeroing's parts: one per tile of this CTA, or one after the loop when it has none.
-  const int tiles = walk.total > walk.first ? (walk.total - walk.first + walk.step - 1) / walk.step : 0;
-  const int zero_parts = tiles > 0 ? tiles : 1;
-  int g = 0, n = 0;
+  int g = 0;
 #pragma unroll 1
-  for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++n) {
+  for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
     const TileCoord c = walk.at(t);
-    const auto zero_asked = zeroing.ask(n, zero_parts);
-    const auto after_block = [&](int kb) { zeroing.template spread<Op::kKBlocks>(zero_asked, kb, tid); };
     float acc[Shape::kWgPasses][64];
 #pragma unroll
     for (int j = 0; j < Shape::kWgPasses; ++j)
@@ -528,7 +451,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       // Rows past the expert's count are -1 and read finite data (a_row); they are never stored.
       pair_lo = pair_at(lists, c, r_lo, T);
       pair_hi = pair_at(lists, c, r_lo + 8, T);
-      consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc, after_block);
+      consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
     } else {
       __syncthreads();  // every thread is done with the previous tile's pairs and stages
       moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
@@ -538,12 +461,10 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       const auto fetch = [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); };
-      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold, after_block);
+      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
-    zeroing.rest(n, zero_parts, 32, tid);
   }
-  if (tiles == 0) zeroing.rest(0, 1, 0, tid);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -734,7 +655,7 @@ struct Gemm2Op {
       const float w = pair_weight[pair];
       const int64_t first = c.col * kBN + 2 * (lane & 3);
       // kOutDirect: the token's row is this pair's alone (plain stores) or a sum (reductions into
-      // the row GEMM1 zeroed; bf16 sums: each addition rounds, well inside the contest tolerance).
+      // the row routing zeroed; bf16 sums: each addition rounds, well inside the contest tolerance).
       const bool single = kOut == kOutDirect && single_local_pair(token_mask[pair / kTopK]);
 #pragma unroll
       for (int j = 0; j < Shape::kWgPasses; ++j) {
@@ -768,13 +689,12 @@ template <bool kFp8C, int BM>
 __device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                                                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                                                 void* __restrict__ c_out, float* __restrict__ c_scale,
-                                                 const uint8_t* __restrict__ token_mask, __nv_bfloat16* __restrict__ zero_out) {
+                                                 void* __restrict__ c_out, float* __restrict__ c_scale) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, RowZeroing{token_mask, zero_out, T});
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
 #endif
 }
 
@@ -788,7 +708,7 @@ __device__ __forceinline__ void gemm2_wgmma_body(const uint8_t* __restrict__ c_f
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   const Gemm2Op<kOut> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, rows_out, token_mask};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, NoZeroing{});
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
 #endif
 }
 
@@ -797,9 +717,8 @@ __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                   void* __restrict__ c_out, float* __restrict__ c_scale,
-                   const uint8_t* __restrict__ token_mask, __nv_bfloat16* __restrict__ zero_out) {
-  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, token_mask, zero_out);
+                   void* __restrict__ c_out, float* __restrict__ c_scale) {
+  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale);
 }
 
 template <int BM, int kOut>
