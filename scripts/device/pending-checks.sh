@@ -247,10 +247,7 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # (MOE_WGMMA_COMBINE=2), with the summed rows zeroed by routing: the default since (-44 / -44 / -10
 # us at T=11948 / 14107 / 901); zeroed by GEMM1 instead: even (removed); the wide routing at every
 # T: 45 -> 84 us of routing at T=14107, -3 us at T=901 (not adopted).
-# Pending: the cleaned default after that (the GEMM1 zeroing removed), and the small GEMM1 tile on
-# 128 consecutive W1 rows (MOE_SMALL_CONTIG_ROWS=1).
 checks=(
-  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_SMALL_CONTIG_ROWS=1"
   "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_COMBINE=1||full-default"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

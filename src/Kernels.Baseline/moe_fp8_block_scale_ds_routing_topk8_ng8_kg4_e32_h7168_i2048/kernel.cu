@@ -273,17 +273,6 @@
 #ifndef MOE_SMALL_WGMMA
 #define MOE_SMALL_WGMMA 1
 #endif
-// @tunable MOE_SMALL_CONTIG_ROWS: 0, 1 (default 0) when MOE_SMALL_WGMMA=1
-// 1: the 16-pair wgmma GEMM1 tile under split K (every T <= 256) takes 128 consecutive W1 rows
-// (column tile c: rows 128c..128c + 127, X1 or X2 alike) instead of 64 X1 rows and the matching 64
-// X2 rows; its partial sums go to G1 columns by row either way and the SwiGLU pass pairs X1 with X2,
-// so only the tile's weight reads change: one 128-row run per stage instead of two 64-row runs
-// 14.7 MB apart, and one weight scale per block. Why (H200, session 17): at T <= 32 GEMM1 reads at
-// 3.0-3.5 TB/s where GEMM2, whose tile reads 128 consecutive W2 rows with the same K split, reads at
-// 3.7-4.1. Prediction: GEMM1 at T=14-32 +0.3 TB/s (-6..-10 us per call), nothing else moves.
-#ifndef MOE_SMALL_CONTIG_ROWS
-#define MOE_SMALL_CONTIG_ROWS 0
-#endif
 // @tunable MOE_SMALL_GEMM2_WGMMA: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: in sm_90a builds, where the 16-pair tile grids run with split GEMM1 (T <= 256), the SwiGLU pass
 // writes C in fp8 e4m3 with a scale per pair and 128 columns (amax / 448, as the large-T wgmma path
@@ -393,7 +382,6 @@
 #ifndef MOE_FUSED_EPILOGUES
 #define MOE_FUSED_EPILOGUES 0
 #endif
-static_assert(!(MOE_SMALL_CONTIG_ROWS && MOE_FUSED_EPILOGUES), "the fused SwiGLU epilogue pairs a tile's X1 and X2 rows");
 // @tunable MOE_ZERO_COUNTS_KERNEL: 0, 1 (default 1) when MOE_PDL=1
 // 1: the expert counters are zeroed by a one-warp kernel instead of a memset, and routing is its
 // programmatic dependent: routing's CTAs start at once, select their experts, and wait for the

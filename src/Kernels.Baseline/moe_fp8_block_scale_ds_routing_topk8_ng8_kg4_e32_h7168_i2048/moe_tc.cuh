@@ -578,7 +578,6 @@ constexpr bool kSmallWgmmaBuilt = MOE_SMALL_WGMMA != 0;
 #else
 constexpr bool kSmallWgmmaBuilt = false;
 #endif
-constexpr bool kSmallContigRows = MOE_SMALL_CONTIG_ROWS != 0;
 
 // One 16-pair K block on wgmma, operands swapped: `pairs` holds the 16 pair rows (wgmma's B
 // operand) and `weights` 128 weight rows (its A operand, two m64 halves), both shared addresses; in
@@ -616,11 +615,9 @@ __device__ __forceinline__ void fold_swapped_block(float (&acc)[2][8], const flo
   }
 }
 
-// store_gemm1_tile for the swapped accumulators: one X1 / X2 column per value. half1: the G1 column
-// of the second m64 half's row 0 past the first's (kInter: X1 / X2 pairs; 64: 128 consecutive W1
-// rows, MOE_SMALL_CONTIG_ROWS, only with splits).
+// store_gemm1_tile for the swapped accumulators: one X1 / X2 column per value.
 __device__ __forceinline__ void store_gemm1_swapped(const float (&acc)[2][8], const int* s_pair, int warp, int lane, int n0,
-                                                    int splits, __nv_bfloat16* cbuf, float* g1_partial, int half1 = kInter) {
+                                                    int splits, __nv_bfloat16* cbuf, float* g1_partial) {
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     const int pair = s_pair[swapped_slot(i, lane)];
@@ -631,7 +628,7 @@ __device__ __forceinline__ void store_gemm1_swapped(const float (&acc)[2][8], co
     } else {
       float* dst = g1_partial + static_cast<int64_t>(pair) * kGemm1Out;
       atomicAdd(dst + col, acc[0][i]);
-      atomicAdd(dst + half1 + col, acc[1][i]);
+      atomicAdd(dst + kInter + col, acc[1][i]);
     }
   }
 }
@@ -699,11 +696,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     if (le < 0) return false;  // block-uniform: a compact grid's slot beyond the active experts (and every later one)
     const int split = b.z % splits;
     const int m0 = b.y * BM;
-    // MOE_SMALL_CONTIG_ROWS (wgmma tile, split K): the tile's 2 BN weight rows are W1 rows n0.. (the
-    // second BN x2_rows past the first, as with X1 / X2 pairs, where x2_rows = kInter).
-    const bool contig = kSmallContigRows && Tile::AlignedStages && kSmallWgmmaBuilt && splits > 1;
-    const int n0 = contig ? b.x * 2 * BN : b.x * BN;  // X1 column (and X2 column - 2048) of the tile
-    const int x2_rows = contig ? BN : kInter;
+    const int n0 = b.x * BN;  // X1 column (and X2 column - 2048) of the tile
     const int cnt = counts[le];
     if (m0 >= cnt) return true;  // block-uniform
     diag_tile<0>(0, b, gx, gy, static_cast<uint32_t>(cnt));
@@ -717,7 +710,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     __syncthreads();
     // The tile's X1 and X2 columns lie in one 128-row scale block each (BN <= 128, aligned).
     const float* sw1 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + n0 / kQBlock) * kHiddenBlocks;
-    const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (x2_rows + n0) / kQBlock) * kHiddenBlocks;
+    const float* sw2 = w1_scale + (static_cast<int64_t>(le) * kGemm1OutBlocks + (kInter + n0) / kQBlock) * kHiddenBlocks;
 
     // MOE_TILE_SCALES_AHEAD: every scale of the tile's K range (BM activation scales and the X1 and X2
     // weight scales per block) is copied once, in the first stage's cp.async group, when it fits.
@@ -754,7 +747,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
 #pragma unroll
       for (int i = 0; i < kPiecesB; ++i) {
         const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
-        const int64_t offset = static_cast<int64_t>(rows < BN ? rows : x2_rows + rows - BN) * kHidden;
+        const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
         cp_async16(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte, 16);
       }
       if (ahead) return;  // the tile's scales arrived with its first stage
@@ -778,7 +771,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
         const float* sa = block_scales(kb, st);
         fold_swapped_block(acc, tmp, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), lane);
       });
-      store_gemm1_swapped(acc, s_pair, warp, lane, n0, splits, cbuf, g1_partial, x2_rows);
+      store_gemm1_swapped(acc, s_pair, warp, lane, n0, splits, cbuf, g1_partial);
       diag_tile<0>(1, b, gx, gy, __float_as_uint(acc[0][0]));
     } else {
       float acc1[MT][2][4] = {}, acc2[MT][2][4] = {}, tmp1[MT][2][4] = {}, tmp2[MT][2][4] = {};
