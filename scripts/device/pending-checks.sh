@@ -246,9 +246,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # each. Then (calls 4-8): GEMM2 writing the bf16 output itself at large T, no combine kernel
 # (MOE_WGMMA_COMBINE=2), with the summed rows zeroed by routing: the default since (-44 / -44 / -10
 # us at T=11948 / 14107 / 901); zeroed by GEMM1 instead: even (removed); the wide routing at every
-# T: 45 -> 84 us of routing at T=14107, -3 us at T=901 (not adopted).
+# T: 45 -> 84 us of routing at T=14107, -3 us at T=901 (not adopted). Call 9 (H200): the cleaned
+# default 19/19 (T=14107 1927.9 us against 1977.7 with the combine kernel, T=11948 1743.8 / 1714.2,
+# T=901 436.3 / 444.1; the large-T rows move +-30-50 us between sweeps); the small GEMM1 tile on 128
+# consecutive W1 rows (MOE_SMALL_CONTIG_ROWS=1) passed 19/19 but was even (T=7 / 14 / 16 / 32 / 55 /
+# 80 77.6 / 159.9 / 138.3 / 172.3 / 319.2 / 330.6 -> 77.2 / 159.4 / 138.1 / 172.0 / 319.0 / 330.9
+# us): reverted (commit 90fb519 has it). Nothing pending.
 checks=(
-  "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_COMBINE=1||full-default"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
