@@ -223,6 +223,19 @@
 #ifndef MOE_ROUTING_WIDE_MAX_T
 #define MOE_ROUTING_WIDE_MAX_T 256
 #endif
+// @tunable MOE_ROUTING_LANES: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: above MOE_ROUTING_WIDE_MAX_T tokens routing runs moe_routing_lanes_kernel (a warp per token,
+// each lane holding 8 consecutive experts: a group is 4 lanes; its top two by two xor shuffles, the
+// kept groups by ranking, the top 8 by a per-lane sorting network and 8 rounds of a warp arg-max)
+// instead of moe_routing_kernel (a lane per expert of each group, rounds of shuffles over all 8
+// groups: 3296 SASS instructions, issue-bound: ncu at T=14107, H200, session 17: 60% of issue slots,
+// 44 us, 65 us with the output rows it zeroes under MOE_WGMMA_COMBINE=2). The selection is replayed
+// against the definition's by scripts/dev/emulate_moe_routing_lanes.py (ties included). Prediction:
+// ~4x fewer instructions per token; routing at T=14107 65 -> ~40 us (the zeroing's ~140 MB of stores
+// then bound it), at T=901 10 -> ~5 us.
+#ifndef MOE_ROUTING_LANES
+#define MOE_ROUTING_LANES 0
+#endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); the mid
 // and whole GEMM2 tiles have the same warps (32 hidden columns each; the small GEMM2 tile has its
@@ -866,6 +879,130 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
   fused.finish_token(t, local_mask, lane, 32);
 }
 
+// 1''. Routing with a warp per token, lane l holding experts 8l..8l+7 (MOE_ROUTING_LANES): the same
+// selection as moe_routing_kernel in ~4x fewer instructions (the steps and their replay:
+// scripts/dev/emulate_moe_routing_lanes.py).
+// Candidate order: a larger s + bias first, the lower expert id on ties.
+__device__ __forceinline__ bool routing_before(float v1, int id1, float v2, int id2) {
+  return v1 > v2 || (v1 == v2 && id1 < id2);
+}
+__global__ void __launch_bounds__(kThreads)
+moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
+                         int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
+                         int* __restrict__ lists, float* __restrict__ pair_weight,
+                         float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask,
+                         FusedEpilogueSetup fused) {
+  static_assert(kExperts == 32 * 8 && kGroupSize == 32 && kGroups == 8 && kTopK == 8, "8 experts per lane, a group is 4 lanes");
+  const int lane = threadIdx.x & 31;
+  const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
+  fused.zero_tickets();
+  if (t >= T) return;  // warp-uniform; this kernel has no block barrier
+  if (zero_acc != nullptr) zero_row(zero_acc + static_cast<int64_t>(t) * kHidden, kHidden, lane, 32);
+
+  const float* lg = logits + static_cast<int64_t>(t) * kExperts;
+  const float4 x0 = reinterpret_cast<const float4*>(lg)[2 * lane];
+  const float4 x1 = reinterpret_cast<const float4*>(lg)[2 * lane + 1];
+  const uint4 bias_raw = reinterpret_cast<const uint4*>(bias)[lane];  // 8 bf16
+  const __nv_bfloat16* b8 = reinterpret_cast<const __nv_bfloat16*>(&bias_raw);
+  const float x[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+  float v[8];
+  int id[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    v[i] = sigmoid_ref(x[i]) + __bfloat162float(b8[i]);
+    id[i] = 8 * lane + i;
+  }
+  // The group's two largest (as a multiset): this lane's 8, then its group's 4 lanes.
+  float a = -INFINITY, b = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    b = fmaxf(b, fminf(a, v[i]));
+    a = fmaxf(a, v[i]);
+  }
+#pragma unroll
+  for (int off = 1; off <= 2; off <<= 1) {
+    const float oa = __shfl_xor_sync(0xffffffffu, a, off), ob = __shfl_xor_sync(0xffffffffu, b, off);
+    b = fmaxf(fminf(a, oa), fmaxf(b, ob));
+    a = fmaxf(a, oa);
+  }
+  const float score = a + b;
+  // Kept: fewer than 4 groups before this lane's in (score desc, group asc).
+  const int group = lane >> 2;
+  int rank = 0;
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) {
+    const float o = __shfl_sync(0xffffffffu, score, 4 * j);
+    rank += (o > score || (o == score && j < group)) ? 1 : 0;
+  }
+  const bool kept = rank < kTopKGroups;
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    if (!kept) v[i] = -INFINITY;
+  // This lane's candidates in order (Batcher's 19-comparator network; the order is total).
+  constexpr int kNet[19][2] = {{0, 1}, {2, 3}, {4, 5}, {6, 7}, {0, 2}, {1, 3}, {4, 6}, {5, 7}, {1, 2}, {5, 6},
+                               {0, 4}, {3, 7}, {1, 5}, {2, 6}, {1, 4}, {3, 6}, {2, 4}, {3, 5}, {3, 4}};
+#pragma unroll
+  for (int c = 0; c < 19; ++c) {
+    const int p = kNet[c][0], q = kNet[c][1];
+    if (routing_before(v[q], id[q], v[p], id[p])) {
+      const float tv = v[p];
+      v[p] = v[q];
+      v[q] = tv;
+      const int ti = id[p];
+      id[p] = id[q];
+      id[q] = ti;
+    }
+  }
+  // 8 rounds: the warp's best head wins, its lane pops it. Lane r keeps round r's expert.
+  int my_expert = 0;
+#pragma unroll
+  for (int r = 0; r < kTopK; ++r) {
+    float hv = v[0];
+    int hid = id[0];
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) {
+      const float ov = __shfl_xor_sync(0xffffffffu, hv, off);
+      const int oid = __shfl_xor_sync(0xffffffffu, hid, off);
+      if (routing_before(ov, oid, hv, hid)) {
+        hv = ov;
+        hid = oid;
+      }
+    }
+    if (hid < 0 || hid >= kExperts) hid = 0;  // unreachable for finite logits; keeps reads in bounds
+    if (lane == r) my_expert = hid;
+    if ((hid >> 3) == lane) {
+#pragma unroll
+      for (int i = 0; i < 7; ++i) {
+        v[i] = v[i + 1];
+        id[i] = id[i + 1];
+      }
+      v[7] = -INFINITY;
+      id[7] = 0x7fffffff;
+    }
+  }
+  // Weights from s (without bias), normalized over the 8 in rank order, times the scaling factor.
+  const float s_mine = lane < kTopK ? sigmoid_ref(lg[my_expert]) : 0.f;
+  float sum = 0.0f;
+#pragma unroll
+  for (int r = 0; r < kTopK; ++r) sum += __shfl_sync(0xffffffffu, s_mine, r);
+  const float denom = sum + 1e-20f;
+  const int64_t le = static_cast<int64_t>(my_expert) - local_expert_offset;
+  const bool local = lane < kTopK && le >= 0 && le < kLocalExperts;
+  const unsigned local_mask = __ballot_sync(0xffffffffu, local);  // bit r: pair r's expert is local
+  wait_for_zeroed_counts();
+  if (local) {
+    const int pair = t * kTopK + lane;
+    const int slot = atomicAdd(&counts[le], 1);
+    lists[le * T + slot] = pair;
+    pair_weight[pair] = (s_mine / denom) * routed_scaling_factor;
+  }
+  if (zero_g1 != nullptr)
+    for (unsigned m = local_mask; m != 0; m &= m - 1)
+      zero_row(zero_g1 + static_cast<int64_t>(t * kTopK + __ffs(static_cast<int>(m)) - 1) * kGemm1Out, kGemm1Out, lane, 32);
+  if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
+  fused.finish_token(t, local_mask, lane, 32);
+}
+
 // Routing with a CTA per token and a thread per expert (MOE_ROUTING_WIDE_MAX_T): the same
 // selection as moe_routing_kernel (group scores = top-2 sums of s + bias, the 4 best groups, the 8
 // best experts of those by s + bias, ties to the lower index), computed by ranking instead of
@@ -1494,7 +1631,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   if (err == cudaSuccess) {
     const bool wide = T <= MOE_ROUTING_WIDE_MAX_T;
     const unsigned routing_blocks = wide ? static_cast<unsigned>(T) : static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
-    err = afg::launch(zero_kernel, wide ? moe_routing_wide_kernel : moe_routing_kernel, dim3(routing_blocks),
+    // The lanes kernel reads logits and bias in 16-byte pieces.
+    const bool lanes_aligned = reinterpret_cast<std::uintptr_t>(routing_logits.data) % 16 == 0 &&
+                               reinterpret_cast<std::uintptr_t>(routing_bias.data) % 16 == 0;
+    const auto warp_routing = MOE_ROUTING_LANES != 0 && lanes_aligned ? moe_routing_lanes_kernel : moe_routing_kernel;
+    err = afg::launch(zero_kernel, wide ? moe_routing_wide_kernel : warp_routing, dim3(routing_blocks),
                       dim3(wide ? kExperts : kThreads), 0, stream, routing_logits.ptr<const float>(),
                       routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset, routed_scaling_factor, counts, lists,
                       pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask, fused_setup);

@@ -86,6 +86,14 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_lanes_routing_replay_selects_the_experts_the_definition_selects_even_with_ties()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(DevScript("emulate_moe_routing_lanes.py"));
+    }
+
+    [Fact]
     public void Side_loaded_ptx_headers_hold_the_ptx_exactly_behind_the_pack_checkers_marker()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
