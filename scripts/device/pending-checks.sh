@@ -251,11 +251,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # T=901 436.3 / 444.1; the large-T rows move +-30-50 us between sweeps); the small GEMM1 tile on 128
 # consecutive W1 rows (MOE_SMALL_CONTIG_ROWS=1) passed 19/19 but was even (T=7 / 14 / 16 / 32 / 55 /
 # 80 77.6 / 159.9 / 138.3 / 172.3 / 319.2 / 330.6 -> 77.2 / 159.4 / 138.1 / 172.0 / 319.0 / 330.9
-# us): reverted (commit 90fb519 has it). Pending: the lanes routing kernel (MOE_ROUTING_LANES=1),
-# above 256 tokens and, for its full run, at every T (MOE_ROUTING_WIDE_MAX_T=0: all 19 workloads'
-# routing through it).
+# us): reverted (commit 90fb519 has it). Calls 11-12: the lanes routing kernel (MOE_ROUTING_LANES=1)
+# 19/19 with every workload routed through it, the routing kernel -5.7 us at T=901 and -9 at T=14107:
+# default since. Nothing pending.
 checks=(
-  "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_ROUTING_LANES=1,MOE_ROUTING_WIDE_MAX_T=0|MOE_ROUTING_LANES=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

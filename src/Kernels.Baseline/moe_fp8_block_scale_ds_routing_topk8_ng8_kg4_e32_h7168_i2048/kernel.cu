@@ -223,7 +223,7 @@
 #ifndef MOE_ROUTING_WIDE_MAX_T
 #define MOE_ROUTING_WIDE_MAX_T 256
 #endif
-// @tunable MOE_ROUTING_LANES: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_ROUTING_LANES: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: above MOE_ROUTING_WIDE_MAX_T tokens routing runs moe_routing_lanes_kernel (a warp per token,
 // each lane holding 8 consecutive experts: a group is 4 lanes; its top two by two xor shuffles, the
 // kept groups by ranking, the top 8 by a per-lane sorting network and 8 rounds of a warp arg-max)
@@ -232,9 +232,14 @@
 // 44 us, 65 us with the output rows it zeroes under MOE_WGMMA_COMBINE=2). The selection is replayed
 // against the definition's by scripts/dev/emulate_moe_routing_lanes.py (ties included). Prediction:
 // ~4x fewer instructions per token; routing at T=14107 65 -> ~40 us (the zeroing's ~140 MB of stores
-// then bound it), at T=901 10 -> ~5 us.
+// then bound it), at T=901 10 -> ~5 us. Measured (H200, session 17, calls 11-12): the routing kernel
+// at T=901 12.2 -> 6.5 us, at T=14107 63.5 -> 54.4 us (less than predicted); the calls T=901 430.8 ->
+// 423.2 and 430.4 -> 424.9 us, T=11948 / 14107 within the sweeps' noise (1669 / 1875 -> 1698 / 1903,
+// then 1658 / 1858 -> 1651 / 1862); 19/19 with every workload's routing through it
+// (MOE_ROUTING_WIDE_MAX_T=0; matched ratios unchanged). At T=7 in one CTA it takes 7.7 us against
+// the wide kernel's 4.1, so the wide kernel keeps T <= 256. Default.
 #ifndef MOE_ROUTING_LANES
-#define MOE_ROUTING_LANES 0
+#define MOE_ROUTING_LANES 1
 #endif
 // @tunable MOE_SMALL_BN: 32, 64, 128 (default 64) when MOE_GEMM_IMPL=1
 // X1 columns per GEMM1 small tile (16 per warp: 8 warps with 128, 4 with 64, 2 with 32); the mid
