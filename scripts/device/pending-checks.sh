@@ -253,8 +253,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # 80 77.6 / 159.9 / 138.3 / 172.3 / 319.2 / 330.6 -> 77.2 / 159.4 / 138.1 / 172.0 / 319.0 / 330.9
 # us): reverted (commit 90fb519 has it). Calls 11-12: the lanes routing kernel (MOE_ROUTING_LANES=1)
 # 19/19 with every workload routed through it, the routing kernel -5.7 us at T=901 and -9 at T=14107:
-# default since. Nothing pending.
+# default since. Pending (written after session 17's last GPU call, compiled by kernel_syntax.py
+# only): the lockstep K loop's next-block scale loads issued after the block's last wgmma commit
+# (MOE_WGMMA_LATE_SCALES=1; the wgmma fence waited for them in flight: 5.4% of GEMM1's stall
+# samples at T=14107); all 19 workloads if it passes; its large-T rows move +-30-50 us between
+# sweeps, so read GEMM1's and GEMM2's durations in the timelines too
+# (`python3 scripts/device/timeline.py $OUT/sweep.jsonl 5e8dc11c 58a34f27`).
 checks=(
+  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_LATE_SCALES=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -628,6 +628,17 @@
 #ifndef MOE_WGMMA_LOADS_UNDER_MMA
 #define MOE_WGMMA_LOADS_UNDER_MMA 0
 #endif
+// @tunable MOE_WGMMA_LATE_SCALES: 0, 1 (default 0) when MOE_WGMMA=1|2
+// 1: in the lockstep K loop (128-pair tiles) the next block's scale loads (global, into registers)
+// are issued once the block's last wgmma group is committed, not right before its first wgmma
+// fence. Why: a fence (WARPGROUP.ARRIVE) waits for every register load in flight; the source
+// profile of GEMM1 at T=14107 (H200, session 17, results/gpu/2026-11-26-s17/10-*) had 5.4% of the
+// stall samples at it on the long scoreboard, and the fold's first FMUL 3.6%. Issued late they have
+// the last pass's MMAs, its fold and the block barrier to land. Prediction: GEMM1 and GEMM2 at
+// T >= 8192 -2..-5% (T=14107 -25..-60 us). Not yet run (queued in pending-checks.sh).
+#ifndef MOE_WGMMA_LATE_SCALES
+#define MOE_WGMMA_LATE_SCALES 0
+#endif
 // @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone; 2 (lockstep
@@ -661,13 +672,13 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
-                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA)
+                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

@@ -66,6 +66,7 @@ constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K b
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
+constexpr bool kLateScales = MOE_WGMMA_LATE_SCALES != 0;        // lockstep K loop: next block's scales after the last MMA issue
 constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
 static_assert(kCScaleCols == 64 || kCScaleCols == 128, "a C scale covers one GEMM1 pass or one tile");
 constexpr int kCScales = kInter / kCScaleCols;   // 32 or 16 scales per pair
@@ -131,10 +132,13 @@ struct BlockScales {
 // [128p, 128p + 128) in kFolds groups of k32 steps, each into a fresh fp32 accumulator that
 // fold(acc[j], tmp, scales, p, f) scales into acc[j] (j: the warpgroup's j-th pass);
 // released() runs once the last MMA has read the stage; under_mma() runs once while the first
-// group of MMAs is in flight (work that touches no accumulator: the next stage's loads).
-template <int BM, int kFolds, typename Fold, typename Released, typename UnderMma>
+// group of MMAs is in flight (work that touches no accumulator: the next stage's loads);
+// after_last_issue() once the block's last group is committed, before its wait (register loads
+// issued there are no longer in flight at this block's wgmma fences).
+template <int BM, int kFolds, typename Fold, typename Released, typename UnderMma, typename AfterLastIssue>
 __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[Tile<BM>::kWgPasses][64], float (&tmp)[64],
-                                          const BlockScales& scales, Fold&& fold, Released&& released, UnderMma&& under_mma) {
+                                          const BlockScales& scales, Fold&& fold, Released&& released, UnderMma&& under_mma,
+                                          AfterLastIssue&& after_last_issue) {
   using Shape = Tile<BM>;
   static_assert(4 % kFolds == 0, "k32 steps per fold");
   const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
@@ -152,6 +156,7 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
       }
       wgmma_commit();
       if (j == 0 && f == 0) under_mma();
+      if (j == Shape::kWgPasses - 1 && f == kFolds - 1) after_last_issue();
       wgmma_wait<0>();
       fence_fragment(tmp);
       if (j == Shape::kWgPasses - 1 && f == kFolds - 1) released();
@@ -165,6 +170,10 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
 // refilled in iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for
 // before it. Each block goes through block_mma with scales_of(kb), read from global memory a
 // block ahead. (Scales loaded with the stages instead measured slower: NOTES.md, session 6.)
+// MOE_WGMMA_LATE_SCALES: those loads issued once the block's last wgmma group is committed instead
+// of before its first: a wgmma fence (WARPGROUP.ARRIVE) waits for every register load in flight,
+// and the source profile of GEMM1 at T=14107 (session 17) had 5.4% of the stall samples there on
+// the long scoreboard.
 template <int BM, int kKBlocks, int kFolds, typename Load, typename Scales, typename Fold>
 __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of,
                                        Fold&& fold) {
@@ -188,14 +197,17 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
       const int next = kb + kStages - 1;
       if (next < kKBlocks) load(next % kStages, next);
       asm volatile("cp.async.commit_group;\n" ::: "memory");
-      if (kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
+      if (!kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
+    };
+    const auto late_scales = [&] {
+      if (kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     };
     const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
     if constexpr (kLoadsUnderMma) {
-      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, issue_next);
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, issue_next, late_scales);
     } else {
       issue_next();
-      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {});
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {}, late_scales);
     }
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
@@ -378,7 +390,7 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
     block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
       if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
-    }, [] {});
+    }, [] {}, [] {});
   }
 }
 
