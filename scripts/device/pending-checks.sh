@@ -259,8 +259,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # samples at T=14107); all 19 workloads if it passes; its large-T rows move +-30-50 us between
 # sweeps, so read GEMM1's and GEMM2's durations in the timelines too
 # (`python3 scripts/device/timeline.py $OUT/sweep.jsonl 5e8dc11c 58a34f27`).
+# Also pending: the lanes routing kernel below 256 tokens too (MOE_ROUTING_WIDE_MAX_T=0; at T=7 it
+# took 7.7 us against the wide kernel's 4.1, but call 11's full run with it had T=52-80 1-3 us
+# under call 9's default on another machine): quick rows only.
 checks=(
   "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_LATE_SCALES=1"
+  "$moe|a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_ROUTING_WIDE_MAX_T=0||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
