@@ -639,11 +639,13 @@
 #ifndef MOE_WGMMA_LATE_SCALES
 #define MOE_WGMMA_LATE_SCALES 0
 #endif
-// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2 (default 0)
+// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone; 2 (lockstep
 // loads A and only the first 128 of the 256 B rows per stage: the L2 traffic per CTA
-// that B tiles multicast to a cluster of two would leave.
+// that B tiles multicast to a cluster of two would leave; 3 (lockstep only) is 1 without the block
+// barrier too: the two warpgroups drift as far as they like, the ceiling of any per-stage
+// mbarrier scheme (1: 52% tensor-pipe activity at T=14107, H200, session 17).
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif

@@ -190,7 +190,7 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
   for (int kb = 0; kb < kKBlocks; ++kb) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
     fence_proxy_async();
-    __syncthreads();
+    if constexpr (MOE_WGMMA_DIAG_NO_LOADS != 3) __syncthreads();
     const BlockScales scales = next_scales;
     // The next stage's copies and the next block's scales: one commit group per iteration.
     const auto issue_next = [&] {
@@ -326,7 +326,7 @@ struct StageLoader {
     b = op.b_tile(c) + Op::b_offset(row) + byte;
   }
   __device__ __forceinline__ void load(uint32_t stage, int kb) const {
-#if MOE_WGMMA_DIAG_NO_LOADS != 1
+#if MOE_WGMMA_DIAG_NO_LOADS != 1 && MOE_WGMMA_DIAG_NO_LOADS != 3
     constexpr int kRowsB = MOE_WGMMA_DIAG_NO_LOADS == 2 ? kLoadRowsB / 2 : kLoadRowsB;
 #pragma unroll
     for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
@@ -355,7 +355,7 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
     const int g = g0 + kb, s = g % kStages;
     if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
     const uint32_t stage = smem + s * Shape::kStageBytes;
-#if MOE_WGMMA_DIAG_NO_LOADS != 1
+#if MOE_WGMMA_DIAG_NO_LOADS != 1 && MOE_WGMMA_DIAG_NO_LOADS != 3
 #pragma unroll
     for (int i = 0; i < BM / 16; ++i) {
       const int row = r0 + 16 * i;
