@@ -262,8 +262,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Also pending: the lanes routing kernel below 256 tokens too (MOE_ROUTING_WIDE_MAX_T=0; at T=7 it
 # took 7.7 us against the wide kernel's 4.1, but call 11's full run with it had T=52-80 1-3 us
 # under call 9's default on another machine): quick rows only.
+# And the lockstep loop without its block barrier, stages handed over by mbarriers
+# (MOE_WGMMA_MBAR_STAGES=1; first the ceiling: `PROFILE_NCU_FLAGS="--clock-control none"
+# PROFILE_LAUNCHES=1 scripts/device/profile.sh $moe 5e8dc11c gemm1_wgmma --define
+# MOE_WGMMA_DIAG_NO_LOADS=3` against =1's 52% tensor-pipe activity), alone and with the late scales.
 checks=(
   "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_LATE_SCALES=1"
+  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_MBAR_STAGES=1|MOE_WGMMA_MBAR_STAGES=1,MOE_WGMMA_LATE_SCALES=1"
   "$moe|a7c2bcfd 6230e838 81955b1e 8f1ff9f1|MOE_ROUTING_WIDE_MAX_T=0||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

@@ -639,6 +639,21 @@
 #ifndef MOE_WGMMA_LATE_SCALES
 #define MOE_WGMMA_LATE_SCALES 0
 #endif
+// @tunable MOE_WGMMA_MBAR_STAGES: 0, 1 (default 0) when MOE_WGMMA=1|2
+// 1: the lockstep K loop (128-pair tiles, every thread copying its share of each stage) without its
+// block barrier: stages handed over by "full" mbarriers (cp.async arrivals of all 256 threads) and
+// "empty" ones (one arrival per MMA warp after its last wgmma wait on the stage), each thread
+// refilling a stage after its own block's MMAs (k_loop_mbar in moe_wgmma.cuh). The two warpgroups
+// may then run a block apart, so one's waits and folds overlap the other's MMAs. Why (H200, session
+// 17): without loads the lockstep structure keeps the tensor pipe 52% busy against 75% for the same
+// MMAs and folds in wgmma-probe; the block barrier's branch and the wgmma waits are the top stalls.
+// Check MOE_WGMMA_DIAG_NO_LOADS=3 first (no loads, no barrier): if it is not well above 52%, this
+// cannot help. Prediction if it is: GEMM1 / GEMM2 at T >= 8192 -5..-15%. Risks: the refill comes a
+// block later than in the lockstep loop (2-3 blocks ahead instead of 3), and a phase error hangs
+// (the harness's watchdog ends the call). Not yet run (queued).
+#ifndef MOE_WGMMA_MBAR_STAGES
+#define MOE_WGMMA_MBAR_STAGES 0
+#endif
 // @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone; 2 (lockstep
@@ -674,13 +689,14 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
-                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES)
+                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES, \
+                 MOE_WGMMA_MBAR_STAGES)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

@@ -67,6 +67,7 @@ constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
 constexpr bool kLateScales = MOE_WGMMA_LATE_SCALES != 0;        // lockstep K loop: next block's scales after the last MMA issue
+constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
 constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
 static_assert(kCScaleCols == 64 || kCScaleCols == 128, "a C scale covers one GEMM1 pass or one tile");
 constexpr int kCScales = kInter / kCScaleCols;   // 32 or 16 scales per pair
@@ -235,6 +236,51 @@ __device__ __forceinline__ void cp_async4(float* dst, const float* src) {
 }
 __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(moe_tc::smem_addr(dst)), "l"(src) : "memory");
+}
+
+// MOE_WGMMA_MBAR_STAGES: k_loop without its block barrier. Every thread still copies its share of
+// each stage, but a stage is handed over through mbarriers: "full" completes when all 256 threads'
+// copies of the block have landed (cp.async arrivals), "empty" when all 8 MMA warps have waited for
+// their last wgmma on it (one arrival per warp). A thread refills a stage after its own block's MMAs,
+// once the block read there before has been released by every warp; so the two warpgroups may be a
+// block apart, and one's wgmma waits and folds can run under the other's MMAs (the lockstep loop
+// lines them up at every block barrier). bars: kStages "full" then kStages "empty"; g0: this tile's
+// first block counted over the CTA's tiles (stage g % kStages, phase g / kStages).
+template <int BM, int kKBlocks, int kFolds, typename Load, typename Scales, typename Fold>
+__device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars, int g0, Load&& load,
+                                            float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of, Fold&& fold) {
+  using Shape = Tile<BM>;
+  const int wg = threadIdx.x >> 7;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+  // This thread's copies of block kb, once every warp has released the block its stage held before.
+  const auto fill = [&](int kb) {
+    const int g = g0 + kb, s = g % kStages;
+    if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
+    load(s, kb);
+    mbar_arrive_on_cp_async(full + 8 * s);
+  };
+#pragma unroll
+  for (int kb = 0; kb < kStages - 1; ++kb)
+    if (kb < kKBlocks) fill(kb);
+  float tmp[64];
+  BlockScales next_scales = scales_of(0);
+#pragma unroll 1
+  for (int kb = 0; kb < kKBlocks; ++kb) {
+    const int g = g0 + kb, s = g % kStages;
+    mbar_wait(full + 8 * s, (g / kStages) & 1);
+    fence_proxy_async();
+    const BlockScales scales = next_scales;
+    if (!kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
+    block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold,
+                          [&] {
+                            if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
+                          },
+                          [] {},
+                          [&] {
+                            if (kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
+                          });
+    if (kb + kStages - 1 < kKBlocks) fill(kb + kStages - 1);
+  }
 }
 #endif  // MOE_WG_DEVICE
 
@@ -422,10 +468,13 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   const int tid = threadIdx.x;
-  if (Shape::kProducer && tid == 0) {
+  // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
+  // block barrier (MOE_WGMMA_MBAR_STAGES).
+  constexpr bool kStageBars = Shape::kProducer || kMbarStages;
+  if (kStageBars && tid == 0) {
     const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * kStages;
     for (int s = 0; s < kStages; ++s) {
-      mbar_init(full + 8 * s, kProducers);
+      mbar_init(full + 8 * s, Shape::kProducer ? kProducers : kConsumers);
       mbar_init(empty + 8 * s, kConsumers / 32);  // one arrival per MMA warp
     }
   }
@@ -473,7 +522,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       const auto fetch = [&](int kb) { return op.fetch(c, pair_lo, pair_hi, kb); };
-      k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
+      if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds>(stages, s_bars, g, load, acc, fetch, Op::fold);
+      else k_loop<BM, Op::kKBlocks, Op::kFolds>(stages, load, acc, fetch, Op::fold);
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
   }
