@@ -287,7 +287,7 @@ for check in "${checks[@]}"; do
   if [ -n "$others" ]; then read -ra more <<< "$others"; settings+=("${more[@]}"); fi
   echo "== $definition: default vs $variant ${others:+vs $others}"
   rm -f "$out/sweep.jsonl"
-  OUT="$out" SWEEP_ARGS="${args:-}" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 ))
+  OUT="$out" SWEEP_ARGS="${args:-}" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 + (${SWEEP_ROUNDS:-1} > 1 ? 1 : 0) ))
   # A variant's rows are named NAME=V[...] in brackets, plus @target when --target was given.
   # The rows that gate the full run: the variant's, or with "full-default" the default's (no brackets).
   gate="$variant"; [ "${scope:-}" = "full-default" ] && gate=""

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Times a baseline under several settings of its declared tunable parameters on a few workloads.
 #   scripts/device/sweep.sh DEFINITION "WORKLOAD_PREFIXES" "NAME=V,NAME=V" "NAME=V,..." ...
-# One line per setting: latency per workload (CUDA events, L2 flushed, 1 trial), table last; a
-# failing setting shows its trials' median as ~N us (DSA_ATTN_DIAG-style measurement aids); "!"
-# marks a cell whose timed call had more than 5 us of launch gaps.
+# One line per setting: latency per workload (CUDA events, L2 flushed, 1 trial), table last
+# (scripts/device/sweep_table.py); a failing setting shows its trials' median as ~N us
+# (DSA_ATTN_DIAG-style measurement aids); "!" marks a cell whose timed call had more than 5 us of
+# launch gaps. SWEEP_ROUNDS=N repeats the timing N times (medians, half ranges).
 # SWEEP_ARGS adds bench arguments to every setting, e.g. SWEEP_ARGS="--target portable".
 # SWEEP_TIMEOUT (seconds, default 240) ends a setting's bench: a variant that hangs (session 7: a
 # setmaxnreg split that waited forever) costs that much device time, not the whole call.
@@ -28,42 +29,17 @@ if [ "${SWEEP_PREBUILD:-1}" = 1 ] && [ "$#" -gt 1 ]; then
   done
   wait
 fi
-for setting in "$@"; do
-  defines_of "$setting"
-  bench --trials 1 "${defines[@]}" --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 \
-    || echo "setting '$setting' failed or timed out (${SWEEP_TIMEOUT:-240} s): see sweep.log"
+# SWEEP_ROUNDS=N times every setting N times, the order reversed every other round so that a drift of
+# the card's clocks over the call falls on every setting alike; the table shows each cell's median
+# and half its range (scripts/device/sweep_table.py).
+settings=("$@")
+for (( round = 0; round < ${SWEEP_ROUNDS:-1}; round++ )); do
+  order=("${settings[@]}")
+  if (( round % 2 == 1 )); then order=(); for (( i = ${#settings[@]} - 1; i >= 0; i-- )); do order+=("${settings[$i]}"); done; fi
+  for setting in "${order[@]}"; do
+    defines_of "$setting"
+    bench --trials 1 "${defines[@]}" --json "$out/sweep.jsonl" --traces "$out/sweep-traces.jsonl" >> "$out/sweep.log" 2>&1 \
+      || echo "setting '$setting' failed or timed out (${SWEEP_TIMEOUT:-240} s): see sweep.log"
+  done
 done
-python3 - "$out/sweep.jsonl" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {}
-for r in rows:
-    # An INCORRECT run (a DIAG setting that skips work, say) has no latency_ms; its trials were timed
-    # all the same: their median stands in, marked with "~".
-    trials = sorted(t for t in (r.get("trial_latencies_ms") or []) if t)
-    # Launch gaps (span minus kernel time) above 5 us: the candidate's own gaps, or the host issuing
-    # the call's launches late (session 12 saw 5-10x spans that way): the cell is marked "!".
-    late = (r.get("launch_gaps_ms") or 0.0) * 1e3 > 5.0
-    by.setdefault(r["candidate"], {})[str(r["axes"])] = (r["status"], r["latency_ms"], r["floor_ratio"], trials[len(trials) // 2] if trials else None, late)
-axes = sorted({a for v in by.values() for a in v})
-def setting(name):
-    """The candidate's -D settings (the part in brackets) and a build-target suffix (@portable), or "default"."""
-    suffix = name[name.rindex("@"):] if "@" in name else ""
-    name = name[: len(name) - len(suffix)]
-    defines = name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else "default"
-    return defines + suffix
-width = max([len("setting")] + [len(setting(n)) for n in by])
-print("setting".ljust(width), *[a[:24].rjust(26) for a in axes])
-for name, v in by.items():
-    def cell(a):
-        if a not in v:
-            return "-"
-        status, latency, floor, trial, late = v[a]
-        if latency:
-            return f"{status[:4]} {latency*1e3:7.1f}us{'!' if late else ' '}{floor:5.2f}x"
-        return f"{status[:4]} ~{trial*1e3:6.1f}us" if trial else status
-    cells = [cell(a) for a in axes]
-    print(setting(name).ljust(width), *[c.rjust(26) for c in cells])
-if any(cell[4] for v in by.values() for cell in v.values()):
-    print("! more than 5 us of launch gaps in the timed call (the candidate's own, or launches the host issued late): read its timeline before comparing")
-PY
+python3 scripts/device/sweep_table.py "$out/sweep.jsonl"

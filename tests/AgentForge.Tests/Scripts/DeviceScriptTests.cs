@@ -54,6 +54,14 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_sweep_table_shows_medians_and_spreads_of_repeated_rounds()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(Script("sweep_table.py"));
+    }
+
+    [Fact]
     public void The_moe_phase_printer_splits_a_call_into_routing_gemms_swiglu_and_tail()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
