@@ -102,7 +102,7 @@ struct Tile {
 enum OutMode { kOutAtomicF32 = 0, kOutPairRows = 1, kOutDirect = 2 };
 constexpr int kOutMode = MOE_WGMMA_COMBINE;
 static_assert(kOutMode >= kOutAtomicF32 && kOutMode <= kOutDirect, "MOE_WGMMA_COMBINE: 0, 1 or 2");
-// Whether a token's output row is written whole by one pair's plain stores (else zeroed by GEMM1
+// Whether a token's output row is written whole by one pair's plain stores (else zeroed by routing
 // and summed into by reductions).
 __device__ __forceinline__ bool single_local_pair(unsigned token_mask) { return __popc(token_mask) == 1; }
 
