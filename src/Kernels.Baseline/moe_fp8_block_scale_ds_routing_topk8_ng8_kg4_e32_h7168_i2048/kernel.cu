@@ -802,6 +802,34 @@ __device__ __forceinline__ float group_top2_sum(float sb, int lane) {
   return m1 + m2;
 }
 
+// Routing's candidate order: a larger s + bias first, the lower expert id on ties.
+__device__ __forceinline__ bool routing_before(float v1, int id1, float v2, int id2) {
+  return v1 > v2 || (v1 == v2 && id1 < id2);
+}
+
+// The warp-per-token routing kernels' shared start: the tickets zeroed (every thread) and, with
+// MOE_PDL, the token's accumulator row instead of a memset. Returns this warp's token, -1 past T
+// (warp-uniform; the kernels have no block barrier).
+__device__ __forceinline__ int routing_warp_token(int T, float* zero_acc, const FusedEpilogueSetup& fused) {
+  const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
+  fused.zero_tickets();
+  if (t >= T) return -1;
+  if (zero_acc != nullptr) zero_row(zero_acc + static_cast<int64_t>(t) * kHidden, kHidden, threadIdx.x & 31, 32);
+  return t;
+}
+// Their shared end, the whole warp with the token's local-pair mask (bit r: pair r's expert is
+// local): the split-K partial rows G1 of the local pairs zeroed, the mask for the combine kernel or
+// GEMM2, the fused epilogues' token state.
+__device__ __forceinline__ void routing_warp_finish(int t, unsigned local_mask, float* zero_g1, uint8_t* pair_mask,
+                                                    const FusedEpilogueSetup& fused) {
+  const int lane = threadIdx.x & 31;
+  if (zero_g1 != nullptr)
+    for (unsigned m = local_mask; m != 0; m &= m - 1)
+      zero_row(zero_g1 + static_cast<int64_t>(t * kTopK + __ffs(static_cast<int>(m)) - 1) * kGemm1Out, kGemm1Out, lane, 32);
+  if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
+  fused.finish_token(t, local_mask, lane, 32);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. Routing: a warp per token.
 __global__ void __launch_bounds__(kThreads)
@@ -811,13 +839,10 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
                    float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask,
                    FusedEpilogueSetup fused) {
   const int lane = threadIdx.x & 31;
-  const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
-  fused.zero_tickets();
-  if (t >= T) return;  // warp-uniform; this kernel has no block barrier
-
-  // With MOE_PDL the accumulators are zeroed here, one token's rows per warp, instead of memsets
-  // (the split-K partials G1 below, only for the pairs routed to local experts: ~1 in 8).
-  if (zero_acc != nullptr) zero_row(zero_acc + static_cast<int64_t>(t) * kHidden, kHidden, lane, 32);
+  // With MOE_PDL the accumulators are zeroed by routing, one token's rows per warp, instead of
+  // memsets (the split-K partials G1 at the end, only for the pairs routed to local experts: ~1 in 8).
+  const int t = routing_warp_token(T, zero_acc, fused);
+  if (t < 0) return;
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   float sb[kGroups];  // sb[j] = s + bias of expert j*32 + lane (group j)
@@ -873,7 +898,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
     for (int offset = 16; offset > 0; offset >>= 1) {
       const float ov = __shfl_xor_sync(0xffffffffu, bv, offset);
       const int oe = __shfl_xor_sync(0xffffffffu, be, offset);
-      if (ov > bv || (ov == bv && oe < be)) {
+      if (routing_before(ov, oe, bv, be)) {
         bv = ov;
         be = oe;
       }
@@ -907,19 +932,13 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
       lists[le * T + slot] = pair;
       pair_weight[pair] = (ssel[r] / denom) * routed_scaling_factor;
     }
-    if (zero_g1 != nullptr) zero_row(zero_g1 + static_cast<int64_t>(pair) * kGemm1Out, kGemm1Out, lane, 32);
   }
-  if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
-  fused.finish_token(t, local_mask, lane, 32);
+  routing_warp_finish(t, local_mask, zero_g1, pair_mask, fused);
 }
 
 // 1''. Routing with a warp per token, lane l holding experts 8l..8l+7 (MOE_ROUTING_LANES): the same
 // selection as moe_routing_kernel in ~4x fewer instructions (the steps and their replay:
 // scripts/dev/emulate_moe_routing_lanes.py).
-// Candidate order: a larger s + bias first, the lower expert id on ties.
-__device__ __forceinline__ bool routing_before(float v1, int id1, float v2, int id2) {
-  return v1 > v2 || (v1 == v2 && id1 < id2);
-}
 __global__ void __launch_bounds__(kThreads)
 moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
                          int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
@@ -928,10 +947,8 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
                          FusedEpilogueSetup fused) {
   static_assert(kExperts == 32 * 8 && kGroupSize == 32 && kGroups == 8 && kTopK == 8, "8 experts per lane, a group is 4 lanes");
   const int lane = threadIdx.x & 31;
-  const int t = blockIdx.x * kRoutingWarps + (threadIdx.x >> 5);
-  fused.zero_tickets();
-  if (t >= T) return;  // warp-uniform; this kernel has no block barrier
-  if (zero_acc != nullptr) zero_row(zero_acc + static_cast<int64_t>(t) * kHidden, kHidden, lane, 32);
+  const int t = routing_warp_token(T, zero_acc, fused);
+  if (t < 0) return;
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   const float4 x0 = reinterpret_cast<const float4*>(lg)[2 * lane];
@@ -1030,11 +1047,7 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
     lists[le * T + slot] = pair;
     pair_weight[pair] = (s_mine / denom) * routed_scaling_factor;
   }
-  if (zero_g1 != nullptr)
-    for (unsigned m = local_mask; m != 0; m &= m - 1)
-      zero_row(zero_g1 + static_cast<int64_t>(t * kTopK + __ffs(static_cast<int>(m)) - 1) * kGemm1Out, kGemm1Out, lane, 32);
-  if (pair_mask != nullptr && lane == 0) pair_mask[t] = static_cast<uint8_t>(local_mask);
-  fused.finish_token(t, local_mask, lane, 32);
+  routing_warp_finish(t, local_mask, zero_g1, pair_mask, fused);
 }
 
 // Routing with a CTA per token and a thread per expert (MOE_ROUTING_WIDE_MAX_T): the same
@@ -1592,9 +1605,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const bool direct_swiglu = stream_k && whole_units && MOE_WHOLE_DIRECT_SWIGLU;
   // With the combine kernel (wgmma GEMM2 only) the pairs' bf16 rows and the local-pair mask
   // replace the fp32 accumulator.
-  const bool combine = wgmma2 && (MOE_WGMMA_COMBINE == 1 || (MOE_WGMMA_COMBINE == 2 && !moe_wg::kPersistentTiles));
-  // MOE_WGMMA_COMBINE=2: GEMM2 writes the output (GEMM1 zeroes the rows it sums into).
-  const bool direct_out = wgmma2 && MOE_WGMMA_COMBINE == 2 && moe_wg::kPersistentTiles;
+  const bool combine = wgmma2 && moe_wg::kOutMode == moe_wg::kOutPairRows;
+  // MOE_WGMMA_COMBINE=2: GEMM2 writes the output (routing zeroes the rows it sums into).
+  const bool direct_out = wgmma2 && moe_wg::kOutMode == moe_wg::kOutDirect;
   // MOE_FUSED_EPILOGUES: the split tile grids apply SwiGLU in GEMM1's last split of a tile and write
   // the bf16 output from GEMM2's last arrival per (token, column tile): tickets for both, zeroed by
   // routing, and each token's local pair count.
@@ -1778,7 +1791,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     using Shape = moe_wg::Tile<BM>;
     const unsigned row_tiles = static_cast<unsigned>((T + BM - 1) / BM);
     constexpr auto gemm1 = MOE_WGMMA == 2 ? moe_wg::gemm1_wgmma_kernel<true, BM> : moe_wg::gemm1_wgmma_kernel<false, BM>;
-    constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM, moe_wg::kOutMode == moe_wg::kOutDirect && !moe_wg::kPersistentTiles ? moe_wg::kOutPairRows : moe_wg::kOutMode>;
+    constexpr auto gemm2 = moe_wg::gemm2_wgmma_kernel<BM, moe_wg::kOutMode>;
     // GEMM2's output: the output itself (direct_out), pair rows (combine), or acc.
     const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
     __nv_bfloat16* rows_out = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
@@ -1948,9 +1961,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,        \
       const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out, __nv_bfloat16* __restrict__ rows_out, \
       const uint8_t* __restrict__ token_mask) {                                                                 \
-    moe_wg::gemm2_wgmma_body<BM, moe_wg::kOutMode == moe_wg::kOutDirect && !moe_wg::kPersistentTiles ? moe_wg::kOutPairRows \
-                                                                                                   : moe_wg::kOutMode>( \
-        c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask);          \
+    moe_wg::gemm2_wgmma_body<BM, moe_wg::kOutMode>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, \
+                                                   rows_out, token_mask);                                      \
   }
 MOE_WG_GEMM1_ENTRY(64)
 MOE_WG_GEMM1_ENTRY(128)

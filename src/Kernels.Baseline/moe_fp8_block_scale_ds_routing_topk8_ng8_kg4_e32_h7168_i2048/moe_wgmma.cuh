@@ -33,6 +33,9 @@
 
 namespace moe_wg {
 
+// MOE_WGMMA_DIAG_NO_LOADS 1 and 3 skip every tile load.
+#define MOE_WG_DIAG_SKIPS_LOADS (MOE_WGMMA_DIAG_NO_LOADS == 1 || MOE_WGMMA_DIAG_NO_LOADS == 3)
+
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MOE_WG_DEVICE 1
 #else
@@ -99,9 +102,10 @@ struct Tile {
 // accumulator, kOutPairRows writes each pair's bf16 row for the combine kernel, kOutDirect writes
 // the bf16 output itself: a plain store for a token with one local pair, a bf16x2 reduction for a
 // token with more (routing zeroes those rows, and the rows of tokens with none).
+// kOutDirect needs persistent tiles (else the combine kernel runs).
 enum OutMode { kOutAtomicF32 = 0, kOutPairRows = 1, kOutDirect = 2 };
-constexpr int kOutMode = MOE_WGMMA_COMBINE;
-static_assert(kOutMode >= kOutAtomicF32 && kOutMode <= kOutDirect, "MOE_WGMMA_COMBINE: 0, 1 or 2");
+static_assert(MOE_WGMMA_COMBINE >= kOutAtomicF32 && MOE_WGMMA_COMBINE <= kOutDirect, "MOE_WGMMA_COMBINE: 0, 1 or 2");
+constexpr int kOutMode = MOE_WGMMA_COMBINE == kOutDirect && MOE_WGMMA_PERSISTENT == 0 ? kOutPairRows : MOE_WGMMA_COMBINE;
 // Whether a token's output row is written whole by one pair's plain stores (else zeroed by routing
 // and summed into by reductions).
 __device__ __forceinline__ bool single_local_pair(unsigned token_mask) { return __popc(token_mask) == 1; }
@@ -372,7 +376,7 @@ struct StageLoader {
     b = op.b_tile(c) + Op::b_offset(row) + byte;
   }
   __device__ __forceinline__ void load(uint32_t stage, int kb) const {
-#if MOE_WGMMA_DIAG_NO_LOADS != 1 && MOE_WGMMA_DIAG_NO_LOADS != 3
+#if !MOE_WG_DIAG_SKIPS_LOADS
     constexpr int kRowsB = MOE_WGMMA_DIAG_NO_LOADS == 2 ? kLoadRowsB / 2 : kLoadRowsB;
 #pragma unroll
     for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
@@ -401,7 +405,7 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
     const int g = g0 + kb, s = g % kStages;
     if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
     const uint32_t stage = smem + s * Shape::kStageBytes;
-#if MOE_WGMMA_DIAG_NO_LOADS != 1 && MOE_WGMMA_DIAG_NO_LOADS != 3
+#if !MOE_WG_DIAG_SKIPS_LOADS
 #pragma unroll
     for (int i = 0; i < BM / 16; ++i) {
       const int row = r0 + 16 * i;
