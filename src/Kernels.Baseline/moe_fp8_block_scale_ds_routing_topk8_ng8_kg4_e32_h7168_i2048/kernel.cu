@@ -654,13 +654,33 @@
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 0
 #endif
-// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3 (default 0)
+// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2 (default 0) when MOE_WGMMA=1|2
+// 1: the lockstep K loop (128-pair tiles) reads each block's scales from shared memory, where the
+// tile's start copies all of them (cp.async, landing with the first stage: GEMM1 29 KB, GEMM2 10 KB
+// of static shared memory beside the 193 KB of stages), instead of loading the next block's from
+// global memory into registers during every block. Why (H200, session 18, ncu at T=14107): with
+// the scales made from the block number instead of loaded (MOE_WGMMA_DIAG_NO_LOADS=5) GEMM1 took
+// 1.08 ms instead of 1.17 and GEMM2 601 us instead of 627; without tile loads and barrier, 862
+// instead of 963 us (=4 against =3). A wgmma fence waits for every register load in flight, and a
+// block is too short to hide an L2 round trip behind. Prediction: GEMM1 -70..-90 us, GEMM2
+// -20..-25 us at T=14107 (the call -5%); T=901 (64-pair producer tiles) unchanged.
+// Measured (call 4, H200): GEMM1 1220 -> 1344 us (the tile start's 7168 scattered 4-byte copies,
+// each behind its pair's shared-memory load: ~10% of the stall samples), GEMM2 after GEMM1's end
+// 664 -> 605 us. 2: each block's scales copied with its stage, by the thread of each row (its
+// source pointer set up once per tile) into the producer's slot layout, read at the block.
+// Prediction: GEMM1 -60..-90 us against 0, GEMM2 like 1.
+#ifndef MOE_WGMMA_TILE_SCALES
+#define MOE_WGMMA_TILE_SCALES 0
+#endif
+// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3, 4, 5 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone; 2 (lockstep
 // loads A and only the first 128 of the 256 B rows per stage: the L2 traffic per CTA
 // that B tiles multicast to a cluster of two would leave; 3 (lockstep only) is 1 without the block
 // barrier too: the two warpgroups drift as far as they like, the ceiling of any per-stage
-// mbarrier scheme (1: 52% tensor-pipe activity at T=14107, H200, session 17).
+// mbarrier scheme (1: 52% tensor-pipe activity at T=14107, H200, session 17; 3: 53.5%, session 18);
+// 4 is 3 with the block scales made from the block number instead of loaded (wgmma-probe's fold,
+// which reached 75%), 5 the default's loads and barrier with those scales (lockstep loop only).
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
@@ -689,14 +709,14 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES, \
-                 MOE_WGMMA_MBAR_STAGES)
+                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 
