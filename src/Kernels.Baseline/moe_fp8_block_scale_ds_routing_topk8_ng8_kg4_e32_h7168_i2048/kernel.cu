@@ -664,11 +664,12 @@
 // instead of 963 us (=4 against =3). A wgmma fence waits for every register load in flight, and a
 // block is too short to hide an L2 round trip behind. Prediction: GEMM1 -70..-90 us, GEMM2
 // -20..-25 us at T=14107 (the call -5%); T=901 (64-pair producer tiles) unchanged.
-// Measured (call 4, H200): GEMM1 1220 -> 1344 us (the tile start's 7168 scattered 4-byte copies,
-// each behind its pair's shared-memory load: ~10% of the stall samples), GEMM2 after GEMM1's end
-// 664 -> 605 us. 2: each block's scales copied with its stage, by the thread of each row (its
-// source pointer set up once per tile) into the producer's slot layout, read at the block.
-// Prediction: GEMM1 -60..-90 us against 0, GEMM2 like 1.
+// Measured (H200, session 18, calls 4-5): GEMM1 1220 -> 1344 and 1160 -> 1310 us (the tile start's
+// 7168 scattered 4-byte copies, each behind its pair's shared-memory load: ~10% of the stall
+// samples), GEMM2 after GEMM1's end 664 -> 605 and 619 -> 608 us. Each block's scales copied with its
+// stage instead (by the thread of each row into the producer's slot layout, read at the block)
+// was slower for both: GEMM1 1160 -> 1295, GEMM2 619 -> 701 us; the wgmma waits held 34% of the
+// stall samples, mostly as barrier stalls (commit e5ba0d5 has it). 2: GEMM2 only.
 #ifndef MOE_WGMMA_TILE_SCALES
 #define MOE_WGMMA_TILE_SCALES 0
 #endif

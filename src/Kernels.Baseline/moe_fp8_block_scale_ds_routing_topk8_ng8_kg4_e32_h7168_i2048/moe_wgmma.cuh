@@ -74,11 +74,10 @@ constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
 constexpr bool kLateScales = MOE_WGMMA_LATE_SCALES != 0;        // lockstep K loop: next block's scales after the last MMA issue
 constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
-// Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): 0 global
-// memory, a block ahead, into registers; 1 shared memory, the whole tile's copied at its start; 2
-// shared memory, each block's copied with its stage (the producer's slot layout).
-constexpr bool kTileScales = MOE_WGMMA_TILE_SCALES == 1;
-constexpr bool kStageScales = MOE_WGMMA_TILE_SCALES == 2;
+// Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): from global
+// memory, a block ahead, into registers; or from shared memory, where the tile's start copied all
+// of them (1: both GEMMs, 2: GEMM2 only; Op::kGemm2 tells them apart).
+constexpr int kTileScales = MOE_WGMMA_TILE_SCALES;
 constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
 static_assert(kCScaleCols == 64 || kCScaleCols == 128, "a C scale covers one GEMM1 pass or one tile");
 constexpr int kCScales = kInter / kCScaleCols;   // 32 or 16 scales per pair
@@ -178,15 +177,14 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
   }
 }
 
-// scales_of(kb, s) (s: the block's stage), or with MOE_WGMMA_DIAG_NO_LOADS 4 / 5 a value made from
-// kb (no loads; wrong results).
+// scales_of(kb), or with MOE_WGMMA_DIAG_NO_LOADS 4 / 5 a value made from kb (no loads; wrong results).
 template <typename Scales>
-__device__ __forceinline__ BlockScales diag_scales_of(Scales&& scales_of, int kb, int s) {
+__device__ __forceinline__ BlockScales diag_scales_of(Scales&& scales_of, int kb) {
   if constexpr (MOE_WG_DIAG_CONST_SCALES) {
     const float s = 1.f + 1e-7f * kb;
     return BlockScales{{s, s, s, s, s, s}};
   } else {
-    return scales_of(kb, s);
+    return scales_of(kb);
   }
 }
 
@@ -214,22 +212,22 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
   }
   float tmp[64];
   BlockScales next_scales{};
-  if constexpr (kScalesAhead) next_scales = diag_scales_of(scales_of, 0, 0);
+  if constexpr (kScalesAhead) next_scales = diag_scales_of(scales_of, 0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
     fence_proxy_async();
     if constexpr (!MOE_WG_DIAG_SKIPS_BARRIER) __syncthreads();
-    const BlockScales scales = kScalesAhead ? next_scales : diag_scales_of(scales_of, kb, kb % kStages);
+    const BlockScales scales = kScalesAhead ? next_scales : diag_scales_of(scales_of, kb);
     // The next stage's copies and the next block's scales: one commit group per iteration.
     const auto issue_next = [&] {
       const int next = kb + kStages - 1;
       if (next < kKBlocks) load(next % kStages, next);
       asm volatile("cp.async.commit_group;\n" ::: "memory");
-      if (kScalesAhead && !kLateScales && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1, (kb + 1) % kStages);
+      if (kScalesAhead && !kLateScales && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1);
     };
     const auto late_scales = [&] {
-      if (kScalesAhead && kLateScales && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1, (kb + 1) % kStages);
+      if (kScalesAhead && kLateScales && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1);
     };
     const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
     if constexpr (kLoadsUnderMma) {
@@ -266,16 +264,6 @@ __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(moe_tc::smem_addr(dst)), "l"(src) : "memory");
 }
 
-// MOE_WGMMA_TILE_SCALES=2: one lockstep thread's scale copy per K block, set up once per tile (the
-// op's scale_copy): floats (1 or 2; 0: none) from src + kb * stride into a stage's slot.
-struct ScaleCopy {
-  const float* src = nullptr;
-  int stride = 0, slot = 0, floats = 0;
-  __device__ __forceinline__ void issue(float* slots, int kb) const {
-    if (floats == 1) cp_async4(slots + slot, src + static_cast<int64_t>(kb) * stride);
-    else if (floats == 2) cp_async8(slots + slot, src + static_cast<int64_t>(kb) * stride);
-  }
-};
 
 // MOE_WGMMA_MBAR_STAGES: k_loop without its block barrier. Every thread still copies its share of
 // each stage, but a stage is handed over through mbarriers: "full" completes when all 256 threads'
@@ -303,21 +291,21 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
     if (kb < kKBlocks) fill(kb);
   float tmp[64];
   BlockScales next_scales{};
-  if constexpr (kScalesAhead) next_scales = scales_of(0, g0 % kStages);
+  if constexpr (kScalesAhead) next_scales = scales_of(0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
     const int g = g0 + kb, s = g % kStages;
     mbar_wait(full + 8 * s, (g / kStages) & 1);
     fence_proxy_async();
-    const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb, s);
-    if (kScalesAhead && !kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1, (g + 1) % kStages);
+    const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb);
+    if (kScalesAhead && !kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold,
                           [&] {
                             if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
                           },
                           [] {},
                           [&] {
-                            if (kScalesAhead && kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1, (g + 1) % kStages);
+                            if (kScalesAhead && kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
                           });
     if (kb + kStages - 1 < kKBlocks) fill(kb + kStages - 1);
   }
@@ -505,13 +493,10 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
-  // Per stage scale slots: filled by the producer warpgroup, or with MOE_WGMMA_TILE_SCALES=2 by the
-  // lockstep loaders with their stage.
-  constexpr bool kSlotScales = Shape::kProducer || kStageScales;
-  __shared__ __align__(16) float s_scales[kSlotScales ? kStages * Shape::kScaleSlots : 1];
+  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   // MOE_WGMMA_TILE_SCALES (lockstep loading): the tile's scales, copied at its start.
-  constexpr bool kStagedScales = kTileScales && !Shape::kProducer;
+  constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 1 || (kTileScales == 2 && Op::kGemm2));
   __shared__ __align__(16) float s_tile_scales[kStagedScales ? Op::template kTileScaleFloats<BM> : 1];
   const int tid = threadIdx.x;
   // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
@@ -566,21 +551,16 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
-      const ScaleCopy scale_copy = kStageScales ? op.template scale_copy<BM>(c, s_pair, tid) : ScaleCopy{};
-      const auto load = [&](int s, int kb) {
-        loader.load(stages + s * Shape::kStageBytes, kb);
-        if constexpr (kStageScales) scale_copy.issue(s_scales + s * Shape::kScaleSlots, kb);
-      };
+      const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       // Staged scales land with the tile's first stage (the same commit group, or the same
       // cp.async arrival on its "full" barrier); the block barrier at the tile start above keeps
       // the previous tile's readers behind us.
       if constexpr (kStagedScales) op.template stage_tile_scales<BM>(s_tile_scales, c, s_pair, tid);
-      const auto fetch = [&](int kb, int s) {
+      const auto fetch = [&](int kb) {
         if constexpr (kStagedScales) return Op::template read_tile_scales<BM>(s_tile_scales, r_lo, kb);
-        else if constexpr (kStageScales) return op.template read<BM>(s_scales + s * Shape::kScaleSlots, r_lo);
         else return op.fetch(c, pair_lo, pair_hi, kb);
       };
-      constexpr bool kAhead = !kStagedScales && !kStageScales;
+      constexpr bool kAhead = !kStagedScales;
       if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
       else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
     }
@@ -596,6 +576,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
 template <bool kFp8C>
 struct Gemm1Op {
   static constexpr int kCols = kInter / 128, kKBlocks = kHiddenBlocks, kFolds = 1;
+  static constexpr bool kGemm2 = false;
   const uint8_t* hidden;
   const float* hidden_scale;
   const uint8_t* w1;
@@ -632,14 +613,7 @@ struct Gemm1Op {
   __device__ __forceinline__ BlockScales read(const float* slots, int r_lo) const {
     return BlockScales{{slots[r_lo], slots[r_lo + 8], slots[BM], slots[BM + 1], 0.f, 0.f}};
   }
-  // load_scales' slots from the lockstep threads: row tid's activation scale, then the X1 and X2
-  // weight scales from threads BM and BM + 1.
-  template <int BM>
-  __device__ __forceinline__ ScaleCopy scale_copy(const TileCoord& c, const int* s_pair, int tid) const {
-    if (tid < BM) return {hidden_scale + token(s_pair[tid]), T, tid, 1};
-    if (tid < BM + 2) return {w_scales(c, tid - BM), 1, tid, 1};
-    return {};
-  }
+
   // MOE_WGMMA_TILE_SCALES: a tile's scales in shared memory, A as [kb][row] (hidden_scale is K-block
   // major, so each is its own 4-byte copy), then the X1 and X2 weight scales as [half][kb].
   template <int BM>
@@ -737,6 +711,7 @@ struct Gemm1Op {
 template <int kOut>
 struct Gemm2Op {
   static constexpr int kCols = kHidden / kBN, kKBlocks = kInterBlocks, kFolds = kQBlock / kCScaleCols;
+  static constexpr bool kGemm2 = true;
   static_assert(kBN == 2 * kQBlock, "two W2 scale blocks per tile");
   const uint8_t* c_fp8;
   const float* c_scale;
@@ -782,14 +757,7 @@ struct Gemm2Op {
     return BlockScales{{slots[2 * r_lo], slots[2 * r_lo + 1], slots[2 * (r_lo + 8)], slots[2 * (r_lo + 8) + 1], slots[2 * BM],
                         slots[2 * BM + 1]}};
   }
-  // load_scales' slots from the lockstep threads: row tid's kFolds C scales, then the two column
-  // passes' W2 scales from threads BM and BM + 1.
-  template <int BM>
-  __device__ __forceinline__ ScaleCopy scale_copy(const TileCoord& c, const int* s_pair, int tid) const {
-    if (tid < BM) return {c_scale + c_row(s_pair[tid]) * kCScales, kFolds, 2 * tid, kFolds};
-    if (tid < BM + 2) return {w_scales(c, tid - BM), 1, BM + tid, 1};
-    return {};
-  }
+
   // MOE_WGMMA_TILE_SCALES: a tile's scales in shared memory, a pair's kCScales C scales (contiguous
   // in c_scale: 16-byte copies) per row, rows kRowStride apart (+4 floats: a quad's 8 rows hit 8
   // banks), then the two column passes' W2 scales as [pass][kb].
