@@ -639,7 +639,7 @@
 #ifndef MOE_WGMMA_LATE_SCALES
 #define MOE_WGMMA_LATE_SCALES 0
 #endif
-// @tunable MOE_WGMMA_MBAR_STAGES: 0, 1 (default 0) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_MBAR_STAGES: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1: the lockstep K loop (128-pair tiles, every thread copying its share of each stage) without its
 // block barrier: stages handed over by "full" mbarriers (cp.async arrivals of all 256 threads) and
 // "empty" ones (one arrival per MMA warp after its last wgmma wait on the stage), each thread
@@ -652,9 +652,9 @@
 // block later than in the lockstep loop (2-3 blocks ahead instead of 3), and a phase error hangs
 // (the harness's watchdog ends the call). Not yet run (queued).
 #ifndef MOE_WGMMA_MBAR_STAGES
-#define MOE_WGMMA_MBAR_STAGES 0
+#define MOE_WGMMA_MBAR_STAGES 1
 #endif
-// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2 (default 0) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2 (default 2) when MOE_WGMMA=1|2
 // 1: the lockstep K loop (128-pair tiles) reads each block's scales from shared memory, where the
 // tile's start copies all of them (cp.async, landing with the first stage: GEMM1 29 KB, GEMM2 10 KB
 // of static shared memory beside the 193 KB of stages), instead of loading the next block's from
@@ -670,8 +670,11 @@
 // stage instead (by the thread of each row into the producer's slot layout, read at the block)
 // was slower for both: GEMM1 1160 -> 1295, GEMM2 619 -> 701 us; the wgmma waits held 34% of the
 // stall samples, mostly as barrier stalls (commit e5ba0d5 has it). 2: GEMM2 only.
+// 2 with MOE_WGMMA_MBAR_STAGES=1 (call 7, two rounds): T=11948 / 14107 / 901 1707.8 / 1879.8 / 429.9
+// -> 1618.3 / 1835.3 / 430.5 us (2 alone 1693.0 / 1940.4: GEMM2 after GEMM1's end 561-650 -> 513-602
+// us with both). Default since (pending the full run).
 #ifndef MOE_WGMMA_TILE_SCALES
-#define MOE_WGMMA_TILE_SCALES 0
+#define MOE_WGMMA_TILE_SCALES 2
 #endif
 // @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3, 4, 5 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
