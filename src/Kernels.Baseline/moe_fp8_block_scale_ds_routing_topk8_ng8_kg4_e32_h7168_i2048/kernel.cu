@@ -673,17 +673,6 @@
 // 2 with MOE_WGMMA_MBAR_STAGES=1 (call 7, two rounds): T=11948 / 14107 / 901 1707.8 / 1879.8 / 429.9
 // -> 1618.3 / 1835.3 / 430.5 us (2 alone 1693.0 / 1940.4: GEMM2 after GEMM1's end 561-650 -> 513-602
 // us with both). Default since (pending the full run).
-// @tunable MOE_WGMMA_NEXT_TILE: 0, 1 (default 0) when MOE_WGMMA=1|2
-// 1 (with MOE_WGMMA_MBAR_STAGES=1, 128-pair tiles): a CTA's next tile starts before this one's
-// epilogue: its pair list is copied (cp.async) during this tile's K loop, and once that loop is over
-// (one block barrier) its staged scales and first three stages are issued, so they are in flight
-// under the epilogue; the next tile then starts without its two barriers, the list's round trip and
-// the first stage's latency. Why: GEMM2 at T=14107 runs ~23 tiles per CTA of 16 K blocks, GEMM1 ~19
-// of 56, and each drains and refills the stage ring. Prediction: ~1.5-2.5 us per tile, GEMM1
-// -30..-45 us and GEMM2 -35..-60 us at T=14107 (the call -3..-5%).
-#ifndef MOE_WGMMA_NEXT_TILE
-#define MOE_WGMMA_NEXT_TILE 0
-#endif
 #ifndef MOE_WGMMA_TILE_SCALES
 #define MOE_WGMMA_TILE_SCALES 2
 #endif
@@ -724,14 +713,14 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t, n) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t##_n##n
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES, \
-                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES, MOE_WGMMA_NEXT_TILE)
+                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

@@ -74,9 +74,6 @@ constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
 constexpr bool kLateScales = MOE_WGMMA_LATE_SCALES != 0;        // lockstep K loop: next block's scales after the last MMA issue
 constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
-// With mbarrier stages: the next tile's pairs copied during this tile's K loop, its first stages
-// (and staged scales) filled before this tile's epilogue (MOE_WGMMA_NEXT_TILE).
-constexpr bool kNextTile = kMbarStages && MOE_WGMMA_NEXT_TILE != 0;
 // Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): from global
 // memory, a block ahead, into registers; or from shared memory, where the tile's start copied all
 // of them (1: both GEMMs, 2: GEMM2 only; Op::kGemm2 tells them apart).
@@ -268,16 +265,6 @@ __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
 }
 
 
-// One thread's copies of global block g (stage g % kStages; kb: the block within its tile), once
-// every warp has released the block that stage held before; its arrival on "full" follows them.
-template <typename Load>
-__device__ __forceinline__ void mbar_fill(uint32_t full, uint32_t empty, int g, int kb, Load&& load) {
-  const int s = g % kStages;
-  if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
-  load(s, kb);
-  mbar_arrive_on_cp_async(full + 8 * s);
-}
-
 // MOE_WGMMA_MBAR_STAGES: k_loop without its block barrier. Every thread still copies its share of
 // each stage, but a stage is handed over through mbarriers: "full" completes when all 256 threads'
 // copies of the block have landed (cp.async arrivals), "empty" when all 8 MMA warps have waited for
@@ -285,20 +272,23 @@ __device__ __forceinline__ void mbar_fill(uint32_t full, uint32_t empty, int g, 
 // once the block read there before has been released by every warp; so the two warpgroups may be a
 // block apart, and one's wgmma waits and folds can run under the other's MMAs (the lockstep loop
 // lines them up at every block barrier). bars: kStages "full" then kStages "empty"; g0: this tile's
-// first block counted over the CTA's tiles (stage g % kStages, phase g / kStages); prefilled: the
-// tile's first kStages - 1 blocks were filled already (MOE_WGMMA_NEXT_TILE, by the previous tile).
+// first block counted over the CTA's tiles (stage g % kStages, phase g / kStages).
 template <int BM, int kKBlocks, int kFolds, bool kScalesAhead, typename Load, typename Scales, typename Fold>
-__device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars, int g0, bool prefilled, Load&& load,
+__device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars, int g0, Load&& load,
                                             float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of, Fold&& fold) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
-  const auto fill = [&](int kb) { mbar_fill(full, empty, g0 + kb, kb, load); };
-  if (!prefilled) {
+  // This thread's copies of block kb, once every warp has released the block its stage held before.
+  const auto fill = [&](int kb) {
+    const int g = g0 + kb, s = g % kStages;
+    if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
+    load(s, kb);
+    mbar_arrive_on_cp_async(full + 8 * s);
+  };
 #pragma unroll
-    for (int kb = 0; kb < kStages - 1; ++kb)
-      if (kb < kKBlocks) fill(kb);
-  }
+  for (int kb = 0; kb < kStages - 1; ++kb)
+    if (kb < kKBlocks) fill(kb);
   float tmp[64];
   BlockScales next_scales{};
   if constexpr (kScalesAhead) next_scales = scales_of(0);
@@ -478,20 +468,6 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
   }
 }
 
-// MOE_WGMMA_NEXT_TILE: the pairs of tile c into s_pair by cp.async (rows past the expert's count
-// written -1 directly), made visible by the caller's wait and barrier.
-template <int BM>
-__device__ __forceinline__ void copy_tile_pairs_async(int* s_pair, const int* lists, const TileCoord& c, int T, int tid) {
-  for (int r = tid; r < BM; r += kConsumers) {
-    const int m = c.m0 + r;
-    if (m < c.cnt)
-      asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(moe_tc::smem_addr(s_pair + r)), "l"(lists + c.le * T + m)
-                   : "memory");
-    else
-      s_pair[r] = -1;
-  }
-}
-
 // This thread's two accumulator rows in a BM-row tile (the m64 layout): 16 per warp, lane / 4 and +8.
 template <int BM>
 __device__ __forceinline__ int thread_row(int tid) {
@@ -515,7 +491,7 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
 template <int BM, typename Op>
 __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
   using Shape = Tile<BM>;
-  __shared__ int s_pair[kNextTile ? 2 * BM : BM];  // the tile's pairs (MOE_WGMMA_NEXT_TILE: two buffers)
+  __shared__ int s_pair[BM];
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
   __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
@@ -554,8 +530,6 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   }
   const int r_lo = thread_row<BM>(tid);
   int g = 0;
-  bool prefilled = false;  // MOE_WGMMA_NEXT_TILE: this tile's pairs, scales and first stages are in
-  int buf = 0;             // and its pairs are in s_pair + buf * BM
 #pragma unroll 1
   for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
     const TileCoord c = walk.at(t);
@@ -571,50 +545,24 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       pair_hi = pair_at(lists, c, r_lo + 8, T);
       consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
     } else {
-      int* pairs = s_pair + buf * BM;
-      if (!prefilled) {
-        __syncthreads();  // every thread is done with the previous tile's pairs and stages
-        moe_tc::load_tile_pairs<BM>(pairs, lists, c.le, c.m0, c.cnt, T, tid);
-        __syncthreads();
-        // Staged scales land with the tile's first stage (the same commit group, or the same
-        // cp.async arrival on its "full" barrier); the block barrier above keeps the previous
-        // tile's readers behind us.
-        if constexpr (kStagedScales) op.template stage_tile_scales<BM>(s_tile_scales, c, pairs, tid);
-      }
-      pair_lo = pairs[r_lo];
-      pair_hi = pairs[r_lo + 8];
-      const StageLoader<BM, Op> loader(op, c, pairs, tid);
+      __syncthreads();  // every thread is done with the previous tile's pairs and stages
+      moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
+      __syncthreads();
+      pair_lo = s_pair[r_lo];
+      pair_hi = s_pair[r_lo + 8];
+      const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
+      // Staged scales land with the tile's first stage (the same commit group, or the same
+      // cp.async arrival on its "full" barrier); the block barrier at the tile start above keeps
+      // the previous tile's readers behind us.
+      if constexpr (kStagedScales) op.template stage_tile_scales<BM>(s_tile_scales, c, s_pair, tid);
       const auto fetch = [&](int kb) {
         if constexpr (kStagedScales) return Op::template read_tile_scales<BM>(s_tile_scales, r_lo, kb);
         else return op.fetch(c, pair_lo, pair_hi, kb);
       };
       constexpr bool kAhead = !kStagedScales;
-      // MOE_WGMMA_NEXT_TILE: the next tile's pairs into the other buffer, read by no one before
-      // the barrier after this K loop (cp.async: no register load in flight at a wgmma fence).
-      const bool has_next = kNextTile && t + walk.step < walk.total;
-      const TileCoord next = has_next ? walk.at(t + walk.step) : c;
-      if (has_next) copy_tile_pairs_async<BM>(s_pair + (buf ^ 1) * BM, lists, next, T, tid);
-      if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, prefilled, load, acc, fetch, Op::fold);
+      if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
       else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
-      prefilled = false;
-      if (has_next) {
-        // Every thread's K loop is over (no more scale reads) and its pair copies have landed:
-        // the next tile's scales and first stages go out now, in flight under this epilogue.
-        asm volatile("cp.async.wait_all;\n" ::: "memory");
-        __syncthreads();
-        buf ^= 1;
-        const int* next_pairs = s_pair + buf * BM;
-        if constexpr (kStagedScales) op.template stage_tile_scales<BM>(s_tile_scales, next, next_pairs, tid);
-        const StageLoader<BM, Op> next_loader(op, next, next_pairs, tid);
-        const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * kStages;
-#pragma unroll
-        for (int kb = 0; kb < kStages - 1; ++kb)
-          if (kb < Op::kKBlocks)
-            mbar_fill(full, empty, g + Op::kKBlocks + kb, kb,
-                      [&](int s, int b) { next_loader.load(stages + s * Shape::kStageBytes, b); });
-        prefilled = true;
-      }
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
   }
