@@ -16,6 +16,11 @@
 //   n64-pipe+sync the same with a block barrier per K block (before the next block's first issue)
 //   no-fold n128  upper bound: accumulate straight into the two 64-register accumulators
 //   no-fold n256  upper bound: one m64n256k32 per k step into a 128-register accumulator
+//   serial+copies / no-fold n128+copies: the same, with every thread also copying its share of a
+//                 48 KB stage per K block (cp.async, 12 x 16 bytes, from an L2-resident buffer into
+//                 shared memory no MMA reads; two groups in flight), as the MoE K loop does: does
+//                 the shared-memory traffic of the copies (48 KB written per block beside the 96 KB
+//                 the n128 passes read) hold the MMAs back?
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +32,9 @@
 
 constexpr int kRowBytes = 128;                 // one 128-K block of fp8 per row
 constexpr int kRowsA = 128, kRowsB = 256;
-constexpr int kSmem = (kRowsA + kRowsB) * kRowBytes + 1024;
+constexpr int kStageBytes = (kRowsA + kRowsB) * kRowBytes;  // 48 KB
+constexpr int kSmem = 2 * kStageBytes + 1024;                // the MMAs' stage, then the copies' target
+constexpr int kCopyPieces = kStageBytes / 16 / 256;          // 12 per thread per K block
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 // The kernels' own wrappers (src/Kernels.Baseline/include/afg_wgmma.cuh), so the probe times the
@@ -56,8 +63,20 @@ __device__ __forceinline__ void wgmma_m64n256k32_e4m3(float (&d)[128], uint64_t 
       : "l"(a), "l"(b), "r"(accumulate));
 }
 
-enum Variant { kSerial, kSerialSync, kN64Pipe, kN64PipeSync, kNoFold128, kNoFold256, kVariants };
-const char* const kNames[kVariants] = {"serial", "serial+sync", "n64-pipe", "n64-pipe+sync", "no-fold n128", "no-fold n256"};
+enum Variant { kSerial, kSerialSync, kN64Pipe, kN64PipeSync, kNoFold128, kNoFold256, kSerialCopies, kNoFold128Copies, kVariants };
+const char* const kNames[kVariants] = {"serial", "serial+sync", "n64-pipe", "n64-pipe+sync", "no-fold n128", "no-fold n256",
+                                       "serial+copies", "no-fold+copies"};
+
+// This thread's share of one 48 KB stage copied from src (this CTA's L2-resident slice) into the
+// shared memory at dst, as one commit group; at most two groups left in flight.
+__device__ __forceinline__ void copy_stage(uint32_t dst, const uint8_t* src) {
+#pragma unroll
+  for (int i = 0; i < kCopyPieces; ++i) {
+    const int piece = threadIdx.x + 256 * i;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst + 16 * piece), "l"(src + 16 * piece) : "memory");
+  }
+  asm volatile("cp.async.commit_group;\ncp.async.wait_group 2;\n" ::: "memory");
+}
 
 // Four k32 steps of one K block: A rows of this warpgroup, B rows [first_row, first_row + N).
 template <int N>
@@ -72,7 +91,7 @@ __device__ __forceinline__ void block_steps(float (&d)[N / 2], uint32_t a_tile, 
 }
 
 template <int V>
-__global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
+__global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out, const uint8_t* copy_src) {
   extern __shared__ uint8_t smem_raw[];
   uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~static_cast<uintptr_t>(1023));
   // Finite e4m3 values (exponent field <= 7: magnitudes below 2), different per byte.
@@ -82,12 +101,15 @@ __global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
   const int wg = threadIdx.x >> 7;
   const uint32_t a_tile = smem_addr(smem) + wg * 64 * kRowBytes, b_tile = smem_addr(smem) + kRowsA * kRowBytes;
   float result = 0.f;
-  if constexpr (V == kSerial || V == kSerialSync) {
+  const uint32_t copy_dst = smem_addr(smem) + kStageBytes;
+  const uint8_t* copy_from = copy_src + static_cast<size_t>(blockIdx.x) * kStageBytes;
+  if constexpr (V == kSerial || V == kSerialSync || V == kSerialCopies) {
     float acc0[64], acc1[64], tmp[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc0[i] = acc1[i] = 0.f;
     for (int kb = 0; kb < k_blocks; ++kb) {
       if constexpr (V == kSerialSync) __syncthreads();
+      if constexpr (V == kSerialCopies) copy_stage(copy_dst, copy_from);
       const float s = 1.f + 1e-7f * kb;
       wgmma_fence(); block_steps<128>(tmp, a_tile, b_tile, 0, false); wgmma_commit(); wgmma_wait<0>(); fence_fragment(tmp); fold(acc0, tmp, s);
       wgmma_fence(); block_steps<128>(tmp, a_tile, b_tile, 128, false); wgmma_commit(); wgmma_wait<0>(); fence_fragment(tmp); fold(acc1, tmp, s);
@@ -114,11 +136,12 @@ __global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
     }
 #pragma unroll
     for (int i = 0; i < 32; ++i) result += acc0[i] + acc1[i] + acc2[i] + acc3[i];
-  } else if constexpr (V == kNoFold128) {
+  } else if constexpr (V == kNoFold128 || V == kNoFold128Copies) {
     float acc0[64], acc1[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc0[i] = acc1[i] = 0.f;
     for (int kb = 0; kb < k_blocks; ++kb) {
+      if constexpr (V == kNoFold128Copies) copy_stage(copy_dst, copy_from);
       wgmma_fence(); block_steps<128>(acc0, a_tile, b_tile, 0, true); block_steps<128>(acc1, a_tile, b_tile, 128, true); wgmma_commit(); wgmma_wait<1>();
     }
     wgmma_wait<0>(); fence_fragment(acc0); fence_fragment(acc1);
@@ -135,15 +158,16 @@ __global__ void __launch_bounds__(256, 1) probe(int k_blocks, float* out) {
 #pragma unroll
     for (int i = 0; i < 128; ++i) result += acc[i];
   }
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
   out[blockIdx.x * blockDim.x + threadIdx.x] = result;
 }
 
 template <int V>
-int measure(int ctas, int k_blocks, float* out, float peak_tflops) {
+int measure(int ctas, int k_blocks, float* out, const uint8_t* copy_src, float peak_tflops) {
   CHECK(cudaFuncSetAttribute(probe<V>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
   cudaFuncAttributes attributes{};
   CHECK(cudaFuncGetAttributes(&attributes, probe<V>));
-  probe<V><<<ctas, 256, kSmem>>>(k_blocks, out);  // warm-up
+  probe<V><<<ctas, 256, kSmem>>>(k_blocks, out, copy_src);  // warm-up
   CHECK(cudaGetLastError());
   cudaEvent_t start, stop;
   CHECK(cudaEventCreate(&start));
@@ -151,7 +175,7 @@ int measure(int ctas, int k_blocks, float* out, float peak_tflops) {
   float best = 1e30f;
   for (int trial = 0; trial < 5; ++trial) {
     CHECK(cudaEventRecord(start));
-    probe<V><<<ctas, 256, kSmem>>>(k_blocks, out);
+    probe<V><<<ctas, 256, kSmem>>>(k_blocks, out, copy_src);
     CHECK(cudaEventRecord(stop));
     CHECK(cudaEventSynchronize(stop));
     float ms = 0.f;
@@ -175,13 +199,19 @@ int main(int argc, char** argv) {
   std::printf("%s, %d SMs, %d K blocks per CTA, one CTA per SM, peak taken as %.0f TFLOP/s\n", prop.name, sms, k_blocks, peak);
   float* out = nullptr;
   CHECK(cudaMalloc(&out, static_cast<size_t>(sms) * 256 * sizeof(float)));
+  uint8_t* copy_src = nullptr;  // 48 KB per CTA: ~6.3 MB, L2-resident after the warm-up
+  CHECK(cudaMalloc(&copy_src, static_cast<size_t>(sms) * kStageBytes));
+  CHECK(cudaMemset(copy_src, 0x11, static_cast<size_t>(sms) * kStageBytes));
   int rc = 0;
-  rc |= measure<kSerial>(sms, k_blocks, out, peak);
-  rc |= measure<kSerialSync>(sms, k_blocks, out, peak);
-  rc |= measure<kN64Pipe>(sms, k_blocks, out, peak);
-  rc |= measure<kN64PipeSync>(sms, k_blocks, out, peak);
-  rc |= measure<kNoFold128>(sms, k_blocks, out, peak);
-  rc |= measure<kNoFold256>(sms, k_blocks, out, peak);
+  rc |= measure<kSerial>(sms, k_blocks, out, copy_src, peak);
+  rc |= measure<kSerialSync>(sms, k_blocks, out, copy_src, peak);
+  rc |= measure<kN64Pipe>(sms, k_blocks, out, copy_src, peak);
+  rc |= measure<kN64PipeSync>(sms, k_blocks, out, copy_src, peak);
+  rc |= measure<kNoFold128>(sms, k_blocks, out, copy_src, peak);
+  rc |= measure<kNoFold256>(sms, k_blocks, out, copy_src, peak);
+  rc |= measure<kSerialCopies>(sms, k_blocks, out, copy_src, peak);
+  rc |= measure<kNoFold128Copies>(sms, k_blocks, out, copy_src, peak);
+  CHECK(cudaFree(copy_src));
   CHECK(cudaFree(out));
   return rc;
 }

@@ -44,7 +44,6 @@
 
 #include "agentforge.h"
 #include "afg_mma.cuh"
-#include "afg_tma.cuh"
 #include "afg_wgmma.cuh"
 
 #include <cuda_bf16.h>
@@ -674,20 +673,6 @@
 // 2 with MOE_WGMMA_MBAR_STAGES=1 (call 7, two rounds): T=11948 / 14107 / 901 1707.8 / 1879.8 / 429.9
 // -> 1618.3 / 1835.3 / 430.5 us (2 alone 1693.0 / 1940.4: GEMM2 after GEMM1's end 561-650 -> 513-602
 // us with both). Default since (pending the full run).
-// @tunable MOE_WGMMA_TMA_B: 0, 1 (default 0) when MOE_WGMMA=1|2
-// 1 (with MOE_WGMMA_MBAR_STAGES=1, 128-pair tiles): each stage's B tile (32 KB of weights) comes by
-// TMA box copies that thread 0 issues after arming the stage's "full" mbarrier with the bytes
-// (expect-tx), in the 128-byte swizzle the wgmma descriptors read; the 256 threads copy only the
-// gathered A rows (4 x 16 bytes each instead of 12). Tensor maps of W1 and W2 are encoded on the
-// host every call (cuTensorMapEncodeTiled through the runtime; no -lcuda) and passed as
-// __grid_constant__ parameters. Why (H200, session 18, ncu at T=14107, scales made from the block
-// number): GEMM1 took 1.08 ms with its tile loads (DIAG_NO_LOADS=5) and 862 us without them (=4):
-// the MMA threads' copies and their address arithmetic cost ~200 us, and a wgmma fence waits for
-// the source registers of the copies issued before it. Prediction: GEMM1 -80..-140 us, GEMM2
-// -40..-70 us at T=14107 (the call -6..-10%).
-#ifndef MOE_WGMMA_TMA_B
-#define MOE_WGMMA_TMA_B 0
-#endif
 #ifndef MOE_WGMMA_TILE_SCALES
 #define MOE_WGMMA_TILE_SCALES 2
 #endif
@@ -728,14 +713,14 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t, x) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t##_x##x
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES, \
-                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES, MOE_WGMMA_TMA_B)
+                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 
@@ -1838,13 +1823,6 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const auto grid = [&](int resident, int cols) {
       return moe_wg::kPersistentTiles ? dim3(static_cast<unsigned>(resident)) : dim3(cols, row_tiles, kLocalExperts);
     };
-    // MOE_WGMMA_TMA_B (lockstep tiles): the weights' tensor maps, B rows in boxes of one column
-    // pass's X1 or X2 rows (GEMM1) or a whole tile (GEMM2); zeroed and unread otherwise.
-    CUtensorMap w1_map{}, w2_map{};
-    if (moe_wg::kTmaB && !Shape::kProducer &&
-        !(afg::encode_tma_2d_u8(&w1_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden, 64, moe_wg::kRowBytes) &&
-          afg::encode_tma_2d_u8(&w2_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter, moe_wg::kBN, moe_wg::kRowBytes)))
-      return cudaErrorNotSupported;
 #if MOE_SIDELOAD
     if (!moe_wg::built_with_wgmma()) {
       // The same kernels from the side-loaded PTX, launched through the driver with the same
@@ -1860,7 +1838,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       int t = Ti;
       void* c_out = static_cast<void*>(cbuf);
       float* c_scale = cscale;
-      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale, &w1_map};
+      void* args1[] = {&hidden, &hidden_scale, &w1, &w1_scale, &counts_c, &lists_c, &t, &c_out, &c_scale};
       const afg::DriverApi& api = afg::driver_api();
       cudaError_t e = afg::launch_sideloaded(api, wg.gemm1[b], grid(wg.resident1[b], kInter / 128), dim3(Shape::kThreads),
                                              static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args1);
@@ -1873,7 +1851,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
         float* acc_out = acc;
         __nv_bfloat16* rows = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
         const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
-        void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows, &token_mask, &w2_map};
+        void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows, &token_mask};
         e = afg::launch_sideloaded(api, wg.gemm2[b], grid(wg.resident2[b], kHidden / moe_wg::kBN), dim3(Shape::kThreads),
                                    static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args2);
       } else if (e == cudaSuccess) {
@@ -1889,7 +1867,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                       static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                       hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
                       gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, w1_map);
+                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
       if (e == cudaSuccess)
@@ -1897,7 +1875,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Shape::kSmem), stream, static_cast<const uint8_t*>(static_cast<void*>(cbuf)),
                         static_cast<const float*>(cscale), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, rows_out, token_mask, w2_map);
+                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, rows_out, token_mask);
     } else if (e == cudaSuccess) {
       e = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
                        moe_tc::kTcThreads, 0);
@@ -1998,17 +1976,17 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm1_wgmma_##BM)( \
       const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale, const uint8_t* __restrict__ w1, \
       const float* __restrict__ w1_scale, const int* __restrict__ counts, const int* __restrict__ lists, int T,  \
-      void* __restrict__ c_out, float* __restrict__ c_scale, const __grid_constant__ CUtensorMap w1_map) {       \
-    moe_wg::gemm1_wgmma_body<MOE_WGMMA == 2, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, &w1_map); \
+      void* __restrict__ c_out, float* __restrict__ c_scale) {                                                 \
+    moe_wg::gemm1_wgmma_body<MOE_WGMMA == 2, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale); \
   }
 #define MOE_WG_GEMM2_ENTRY(BM)                                                                                  \
   extern "C" __global__ void __launch_bounds__(moe_wg::Tile<BM>::kThreads, 1) MOE_WG_ENTRY(afg_moe_gemm2_wgmma_##BM)( \
       const uint8_t* __restrict__ c_fp8, const float* __restrict__ c_scale, const uint8_t* __restrict__ w2,     \
       const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,        \
       const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out, __nv_bfloat16* __restrict__ rows_out, \
-      const uint8_t* __restrict__ token_mask, const __grid_constant__ CUtensorMap w2_map) {                    \
+      const uint8_t* __restrict__ token_mask) {                                                                 \
     moe_wg::gemm2_wgmma_body<BM, moe_wg::kOutMode>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, \
-                                                   rows_out, token_mask, &w2_map);                             \
+                                                   rows_out, token_mask);                                      \
   }
 MOE_WG_GEMM1_ENTRY(64)
 MOE_WG_GEMM1_ENTRY(128)

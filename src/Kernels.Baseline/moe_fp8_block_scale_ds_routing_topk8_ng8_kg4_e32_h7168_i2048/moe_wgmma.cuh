@@ -78,9 +78,6 @@ constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep load
 // memory, a block ahead, into registers; or from shared memory, where the tile's start copied all
 // of them (1: both GEMMs, 2: GEMM2 only; Op::kGemm2 tells them apart).
 constexpr int kTileScales = MOE_WGMMA_TILE_SCALES;
-// With mbarrier stages (lockstep tiles): B tiles by TMA box copies issued by one thread, so the
-// MMA threads copy only A (MOE_WGMMA_TMA_B).
-constexpr bool kTmaB = MOE_WGMMA_TMA_B != 0 && kMbarStages;
 constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
 static_assert(kCScaleCols == 64 || kCScaleCols == 128, "a C scale covers one GEMM1 pass or one tile");
 constexpr int kCScales = kInter / kCScaleCols;   // 32 or 16 scales per pair
@@ -402,17 +399,11 @@ struct StageLoader {
     for (int i = 0; i < kRowsA; ++i) a[i] = op.a_row(s_pair[row + kRowStep * i]) + byte;
     b = op.b_tile(c) + Op::b_offset(row) + byte;
   }
-  // The A rows only (MOE_WGMMA_TMA_B: B comes by TMA).
-  __device__ __forceinline__ void load_a(uint32_t stage, int kb) const {
-#if !MOE_WG_DIAG_SKIPS_LOADS
-#pragma unroll
-    for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
-#endif
-  }
   __device__ __forceinline__ void load(uint32_t stage, int kb) const {
 #if !MOE_WG_DIAG_SKIPS_LOADS
     constexpr int kRowsB = MOE_WGMMA_DIAG_NO_LOADS == 2 ? kLoadRowsB / 2 : kLoadRowsB;
-    load_a(stage, kb);
+#pragma unroll
+    for (int i = 0; i < kRowsA; ++i) cp_async16(stage + offset + i * kRowStep * kRowBytes, a[i] + kb * kRowBytes);
 #pragma unroll
     for (int i = 0; i < kRowsB; ++i)
       cp_async16(stage + Tile<BM>::kTileA + offset + i * kRowStep * kRowBytes, b + Op::b_offset(kRowStep * i) + kb * kRowBytes);
@@ -514,12 +505,9 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   if (kStageBars && tid == 0) {
     const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * kStages;
     for (int s = 0; s < kStages; ++s) {
-      // Lockstep with TMA B: thread 0's expect-tx arrival besides every thread's cp.async arrival.
-      mbar_init(full + 8 * s, Shape::kProducer ? kProducers : kConsumers + (kTmaB ? 1 : 0));
+      mbar_init(full + 8 * s, Shape::kProducer ? kProducers : kConsumers);
       mbar_init(empty + 8 * s, kConsumers / 32);  // one arrival per MMA warp
     }
-    // The inits visible to the async proxy too (TMA's transaction counts), before make_walk's barrier.
-    if constexpr (kTmaB) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   const TileWalk<BM, Op::kCols> walk = make_walk<BM, Op::kCols>(counts, s_walk);  // block barrier inside
   const uint32_t stages = aligned_stages(dynamic_smem);
@@ -563,23 +551,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
-      const auto load = [&](int s, int kb) {
-        const uint32_t stage = stages + s * Shape::kStageBytes;
-        if constexpr (kTmaB) {
-          loader.load_a(stage, kb);
-          if (tid == 0) {
-            const uint32_t full = moe_tc::smem_addr(s_bars) + 8 * s;
-#if !MOE_WG_DIAG_SKIPS_LOADS
-            afg::mbar_arrive_expect_tx(full, kTileB);  // before the boxes, so their bytes cannot complete the phase early
-            op.tma_b(stage + Shape::kTileA, c, kb, full);
-#else
-            mbar_arrive(full);
-#endif
-          }
-        } else {
-          loader.load(stage, kb);
-        }
-      };
+      const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       // Staged scales land with the tile's first stage (the same commit group, or the same
       // cp.async arrival on its "full" barrier); the block barrier at the tile start above keeps
       // the previous tile's readers behind us.
@@ -612,7 +584,6 @@ struct Gemm1Op {
   int T;
   void* c_out;
   float* c_scale;
-  const CUtensorMap* b_map;  // W1 as [32 x 4096 rows, 7168 bytes], 64-row boxes (MOE_WGMMA_TMA_B)
 
   __device__ __forceinline__ static int token(int pair) { return pair >= 0 ? pair / kTopK : 0; }
   __device__ __forceinline__ const uint8_t* a_row(int pair) const { return hidden + static_cast<int64_t>(token(pair)) * kHidden; }
@@ -627,15 +598,6 @@ struct Gemm1Op {
   // The tile's 128 X1 columns are one W1 scale block, and so are their X2 columns.
   __device__ __forceinline__ const float* w_scales(const TileCoord& c, int half) const {
     return w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + half * (kInter / kQBlock) + c.col) * kHiddenBlocks;
-  }
-  // The tile's 256 B rows of block kb by four 64-row boxes (b_offset's order: X1 then X2 rows of
-  // each column pass).
-  __device__ __forceinline__ void tma_b(uint32_t dst, const TileCoord& c, int kb, uint32_t bar) const {
-#pragma unroll
-    for (int box = 0; box < 4; ++box) {
-      const int p = box / 2, half = box % 2;
-      afg::tma_load_2d(dst + box * 64 * kRowBytes, b_map, kb * kRowBytes, c.le * kGemm1Out + half * kInter + c.col * 128 + 64 * p, bar);
-    }
   }
   // Scales: v = {row lo's activation scale, row hi's, X1 weight scale, X2 weight scale}.
   __device__ __forceinline__ BlockScales fetch(const TileCoord& c, int pair_lo, int pair_hi, int kb) const {
@@ -759,7 +721,6 @@ struct Gemm2Op {
   float* acc_out;
   __nv_bfloat16* rows_out;      // kOutPairRows: [8T, 7168] pair rows; kOutDirect: the [T, 7168] output
   const uint8_t* token_mask;    // kOutDirect: bit r set when the token's pair r is local
-  const CUtensorMap* b_map;     // W2 as [32 x 7168 rows, 2048 bytes], 256-row boxes (MOE_WGMMA_TMA_B)
 
   __device__ __forceinline__ static int64_t c_row(int pair) { return pair >= 0 ? pair : 0; }
   __device__ __forceinline__ const uint8_t* a_row(int pair) const { return c_fp8 + c_row(pair) * kInter; }
@@ -767,10 +728,6 @@ struct Gemm2Op {
     return w2 + (static_cast<int64_t>(c.le) * kHidden + c.col * kBN) * kInter;
   }
   __device__ __forceinline__ static int64_t b_offset(int r) { return static_cast<int64_t>(r) * kInter; }
-  // The tile's 256 B rows of block kb: one box.
-  __device__ __forceinline__ void tma_b(uint32_t dst, const TileCoord& c, int kb, uint32_t bar) const {
-    afg::tma_load_2d(dst, b_map, kb * kRowBytes, c.le * kHidden + c.col * kBN, bar);
-  }
   __device__ __forceinline__ const float* w_scales(const TileCoord& c, int pass) const {
     return w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * (kBN / kQBlock) + pass) * kInterBlocks;
   }
@@ -875,11 +832,11 @@ template <bool kFp8C, int BM>
 __device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                                                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                                                 void* __restrict__ c_out, float* __restrict__ c_scale, const CUtensorMap* w1_map) {
+                                                 void* __restrict__ c_out, float* __restrict__ c_scale) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale, w1_map};
+  const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale};
   gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
 #endif
 }
@@ -889,12 +846,11 @@ __device__ __forceinline__ void gemm2_wgmma_body(const uint8_t* __restrict__ c_f
                                                  const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists,
                                                  const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
-                                                 __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask,
-                                                 const CUtensorMap* w2_map) {
+                                                 __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
-  const Gemm2Op<kOut> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, rows_out, token_mask, w2_map};
+  const Gemm2Op<kOut> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, rows_out, token_mask};
   gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
 #endif
 }
@@ -904,8 +860,8 @@ __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                   void* __restrict__ c_out, float* __restrict__ c_scale, const __grid_constant__ CUtensorMap w1_map) {
-  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, &w1_map);
+                   void* __restrict__ c_out, float* __restrict__ c_scale) {
+  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale);
 }
 
 template <int BM, int kOut>
@@ -914,9 +870,8 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
                    const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
-                   __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask,
-                   const __grid_constant__ CUtensorMap w2_map) {
-  gemm2_wgmma_body<BM, kOut>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask, &w2_map);
+                   __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask) {
+  gemm2_wgmma_body<BM, kOut>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask);
 }
 
 }  // namespace moe_wg
