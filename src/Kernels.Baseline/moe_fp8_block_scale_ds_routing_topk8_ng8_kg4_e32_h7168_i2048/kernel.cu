@@ -673,6 +673,16 @@
 // 2 with MOE_WGMMA_MBAR_STAGES=1 (call 7, two rounds): T=11948 / 14107 / 901 1707.8 / 1879.8 / 429.9
 // -> 1618.3 / 1835.3 / 430.5 us (2 alone 1693.0 / 1940.4: GEMM2 after GEMM1's end 561-650 -> 513-602
 // us with both). Default since (pending the full run).
+// @tunable MOE_WGMMA_STAGED_EPILOGUE: 0, 1 (default 0) when MOE_WGMMA=1|2
+// 1 (with GEMM2's staged scales, MOE_WGMMA_TILE_SCALES 1 or 2): the tile's start also copies each
+// row's routing weight and its token's local-pair mask word into shared memory, where GEMM2's
+// epilogue reads them. Why (H200, session 18, ncu source profile of GEMM2 at T=14107): the
+// epilogue's POPC of the mask and the branch on it held ~6% of the stall samples on the long
+// scoreboard (loads issued in the epilogue, one L2 round trip per tile). Prediction: GEMM2 -2..-4%
+// (-12..-25 us at T=14107).
+#ifndef MOE_WGMMA_STAGED_EPILOGUE
+#define MOE_WGMMA_STAGED_EPILOGUE 0
+#endif
 #ifndef MOE_WGMMA_TILE_SCALES
 #define MOE_WGMMA_TILE_SCALES 2
 #endif
@@ -713,14 +723,14 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t, e) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t##_e##e
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES, \
-                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES)
+                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

@@ -564,7 +564,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
       else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
     }
-    op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid);
+    op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr);
   }
 }
 
@@ -642,7 +642,7 @@ struct Gemm1Op {
   // 256 MMA threads).
   template <int BM>
   __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
-                                           int pair_hi, int tid) const {
+                                           int pair_hi, int tid, const float* /*staged*/) const {
     using Shape = Tile<BM>;
     constexpr int kPasses = Shape::kWgPasses;
     constexpr bool kExchange = kFp8C && kCScaleCols == 128 && kPasses == 1;
@@ -761,9 +761,12 @@ struct Gemm2Op {
   // MOE_WGMMA_TILE_SCALES: a tile's scales in shared memory, a pair's kCScales C scales (contiguous
   // in c_scale: 16-byte copies) per row, rows kRowStride apart (+4 floats: a quad's 8 rows hit 8
   // banks), then the two column passes' W2 scales as [pass][kb].
+  // MOE_WGMMA_STAGED_EPILOGUE: then each row's routing weight and the 4-byte word holding its
+  // token's local-pair mask (the epilogue's loads, which its source profile showed waiting).
   static constexpr int kRowStride = kCScales + 4;
+  static constexpr bool kStagedEpilogue = MOE_WGMMA_STAGED_EPILOGUE != 0;
   template <int BM>
-  static constexpr int kTileScaleFloats = BM * kRowStride + 2 * kKBlocks;
+  static constexpr int kTileScaleFloats = BM * kRowStride + 2 * kKBlocks + (kStagedEpilogue ? 2 * BM : 0);
   template <int BM>
   __device__ __forceinline__ void stage_tile_scales(float* dst, const TileCoord& c, const int* s_pair, int tid) const {
     constexpr int kPieces = kCScales / 4;
@@ -773,6 +776,18 @@ struct Gemm2Op {
                    "l"(c_scale + c_row(s_pair[r]) * kCScales + 4 * q) : "memory");
     }
     for (int i = tid; i < 2 * kKBlocks; i += kConsumers) cp_async4(dst + BM * kRowStride + i, w_scales(c, i / kKBlocks) + i % kKBlocks);
+    if constexpr (kStagedEpilogue) {
+      // Rows without a pair are skipped by the epilogue and left as they are. The mask word may
+      // reach 3 bytes past the T masks: the scratch reserves whole 256-byte blocks.
+      float* rows = dst + BM * kRowStride + 2 * kKBlocks;
+      for (int r = tid; r < BM; r += kConsumers) {
+        const int pair = s_pair[r];
+        if (pair < 0) continue;
+        cp_async4(rows + r, pair_weight + pair);
+        if constexpr (kOut == kOutDirect)
+          cp_async4(rows + BM + r, reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(token_mask + pair / kTopK) & ~uintptr_t{3}));
+      }
+    }
   }
   template <int BM>
   __device__ __forceinline__ static BlockScales read_tile_scales(const float* src, int r_lo, int kb) {
@@ -786,20 +801,28 @@ struct Gemm2Op {
 #pragma unroll
     for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
   }
+  // staged: the tile's shared-memory scales (MOE_WGMMA_TILE_SCALES), null when not staged.
   template <int BM>
   __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
-                                           int pair_hi, int tid) const {
+                                           int pair_hi, int tid, const float* staged) const {
     using Shape = Tile<BM>;
     const int lane = tid & 31;
+    const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
       if (pair < 0) continue;
-      const float w = pair_weight[pair];
+      const int r = thread_row<BM>(tid) + 8 * half;
+      const float w = rows != nullptr ? rows[r] : pair_weight[pair];
       const int64_t first = c.col * kBN + 2 * (lane & 3);
       // kOutDirect: the token's row is this pair's alone (plain stores) or a sum (reductions into
       // the row routing zeroed; bf16 sums: each addition rounds, well inside the contest tolerance).
-      const bool single = kOut == kOutDirect && single_local_pair(token_mask[pair / kTopK]);
+      bool single = false;
+      if constexpr (kOut == kOutDirect) {
+        const unsigned mask = rows != nullptr ? (__float_as_uint(rows[BM + r]) >> (8 * ((pair / kTopK) & 3))) & 0xffu
+                                              : token_mask[pair / kTopK];
+        single = single_local_pair(mask);
+      }
 #pragma unroll
       for (int j = 0; j < Shape::kWgPasses; ++j) {
         const int p = Shape::first_pass(tid >> 7) + j;
