@@ -267,7 +267,7 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # PROFILE_LAUNCHES=1 scripts/device/profile.sh $moe 5e8dc11c gemm1_wgmma --define
 # MOE_WGMMA_DIAG_NO_LOADS=3` against =1's 52% tensor-pipe activity), alone and with the late scales.
 checks=(
-  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_STAGED_EPILOGUE=1"
+
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -673,15 +673,17 @@
 // 2 with MOE_WGMMA_MBAR_STAGES=1 (call 7, two rounds): T=11948 / 14107 / 901 1707.8 / 1879.8 / 429.9
 // -> 1618.3 / 1835.3 / 430.5 us (2 alone 1693.0 / 1940.4: GEMM2 after GEMM1's end 561-650 -> 513-602
 // us with both). Default since (pending the full run).
-// @tunable MOE_WGMMA_STAGED_EPILOGUE: 0, 1 (default 0) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_STAGED_EPILOGUE: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1 (with GEMM2's staged scales, MOE_WGMMA_TILE_SCALES 1 or 2): the tile's start also copies each
 // row's routing weight and its token's local-pair mask word into shared memory, where GEMM2's
 // epilogue reads them. Why (H200, session 18, ncu source profile of GEMM2 at T=14107): the
 // epilogue's POPC of the mask and the branch on it held ~6% of the stall samples on the long
 // scoreboard (loads issued in the epilogue, one L2 round trip per tile). Prediction: GEMM2 -2..-4%
-// (-12..-25 us at T=14107).
+// (-12..-25 us at T=14107). Measured (call 13, two rounds): T=11948 / 14107 / 901 1684.9 / 1866.9 /
+// 425.4 -> 1621.1 / 1865.4 / 423.8 us; GEMM2 after GEMM1's end 549 -> 522 us (T=11948), 615 -> 614
+// (T=14107), means of the rounds; 19/19. Default since.
 #ifndef MOE_WGMMA_STAGED_EPILOGUE
-#define MOE_WGMMA_STAGED_EPILOGUE 0
+#define MOE_WGMMA_STAGED_EPILOGUE 1
 #endif
 #ifndef MOE_WGMMA_TILE_SCALES
 #define MOE_WGMMA_TILE_SCALES 2
