@@ -266,6 +266,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # (MOE_WGMMA_MBAR_STAGES=1; first the ceiling: `PROFILE_NCU_FLAGS="--clock-control none"
 # PROFILE_LAUNCHES=1 scripts/device/profile.sh $moe 5e8dc11c gemm1_wgmma --define
 # MOE_WGMMA_DIAG_NO_LOADS=3` against =1's 52% tensor-pipe activity), alone and with the late scales.
+# Session 18 (results/gpu/2026-11-26-s18) ran session 17's queue (LATE_SCALES, MBAR_STAGES, the
+# wide routing at T=16-80: none better alone), then MBAR_STAGES with GEMM2's staged scales and the
+# staged epilogue became defaults (19/19 each); nothing is pending.
 checks=(
 
 )
