@@ -654,7 +654,7 @@
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 1
 #endif
-// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2 (default 2) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2, 3 (default 2) when MOE_WGMMA=1|2
 // 1: the lockstep K loop (128-pair tiles) reads each block's scales from shared memory, where the
 // tile's start copies all of them (cp.async, landing with the first stage: GEMM1 29 KB, GEMM2 10 KB
 // of static shared memory beside the 193 KB of stages), instead of loading the next block's from
@@ -672,7 +672,11 @@
 // stall samples, mostly as barrier stalls (commit e5ba0d5 has it). 2: GEMM2 only.
 // 2 with MOE_WGMMA_MBAR_STAGES=1 (call 7, two rounds): T=11948 / 14107 / 901 1707.8 / 1879.8 / 429.9
 // -> 1618.3 / 1835.3 / 430.5 us (2 alone 1693.0 / 1940.4: GEMM2 after GEMM1's end 561-650 -> 513-602
-// us with both). Default since (pending the full run).
+// us with both). Default since (19/19, call 8).
+// 3: 1, with GEMM1's staging from a token-major copy of the activation scales ([T][56]) that the
+// warp routing kernels write (each token's warp, beside its selection), so a tile's start copies
+// 1792 16-byte pieces instead of 7168 scattered 4-byte ones. Prediction: GEMM1 -40..-80 us at
+// T=14107 against 2 (=5's -90 us less the staging), routing +1-2 us.
 // @tunable MOE_WGMMA_STAGED_EPILOGUE: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1 (with GEMM2's staged scales, MOE_WGMMA_TILE_SCALES 1 or 2): the tile's start also copies each
 // row's routing weight and its token's local-pair mask word into shared memory, where GEMM2's
@@ -856,6 +860,19 @@ __device__ __forceinline__ int routing_warp_token(int T, float* zero_acc, const 
 // Their shared end, the whole warp with the token's local-pair mask (bit r: pair r's expert is
 // local): the split-K partial rows G1 of the local pairs zeroed, the mask for the combine kernel or
 // GEMM2, the fused epilogues' token state.
+// MOE_WGMMA_TILE_SCALES=3: routing also copies each token's activation scales from block-major
+// (hidden_states_scale, [56][T]) into token-major order ([T][56]) for GEMM1's tile staging; dst null:
+// nothing to copy.
+struct ScaleTranspose {
+  const float* src = nullptr;
+  float* dst = nullptr;
+  __device__ __forceinline__ void token(int t, int T, int lane) const {
+    if (dst == nullptr) return;
+    for (int kb = lane; kb < kHiddenBlocks; kb += 32)
+      dst[static_cast<int64_t>(t) * kHiddenBlocks + kb] = src[static_cast<int64_t>(kb) * T + t];
+  }
+};
+
 __device__ __forceinline__ void routing_warp_finish(int t, unsigned local_mask, float* zero_g1, uint8_t* pair_mask,
                                                     const FusedEpilogueSetup& fused) {
   const int lane = threadIdx.x & 31;
@@ -873,12 +890,13 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
                    int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                    int* __restrict__ lists, float* __restrict__ pair_weight,
                    float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask,
-                   FusedEpilogueSetup fused) {
+                   FusedEpilogueSetup fused, ScaleTranspose transpose) {
   const int lane = threadIdx.x & 31;
   // With MOE_PDL the accumulators are zeroed by routing, one token's rows per warp, instead of
   // memsets (the split-K partials G1 at the end, only for the pairs routed to local experts: ~1 in 8).
   const int t = routing_warp_token(T, zero_acc, fused);
   if (t < 0) return;
+  transpose.token(t, T, lane);
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   float sb[kGroups];  // sb[j] = s + bias of expert j*32 + lane (group j)
@@ -980,11 +998,12 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
                          int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                          int* __restrict__ lists, float* __restrict__ pair_weight,
                          float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask,
-                         FusedEpilogueSetup fused) {
+                         FusedEpilogueSetup fused, ScaleTranspose transpose) {
   static_assert(kExperts == 32 * 8 && kGroupSize == 32 && kGroups == 8 && kTopK == 8, "8 experts per lane, a group is 4 lanes");
   const int lane = threadIdx.x & 31;
   const int t = routing_warp_token(T, zero_acc, fused);
   if (t < 0) return;
+  transpose.token(t, T, lane);
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   const float4 x0 = reinterpret_cast<const float4*>(lg)[2 * lane];
@@ -1095,7 +1114,8 @@ __global__ void __launch_bounds__(kExperts)
 moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* __restrict__ bias, int T,
                         int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                         int* __restrict__ lists, float* __restrict__ pair_weight, float* __restrict__ zero_acc,
-                        float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask, FusedEpilogueSetup fused) {
+                        float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask, FusedEpilogueSetup fused,
+                        ScaleTranspose /*transpose: above MOE_ROUTING_WIDE_MAX_T only, the warp kernels*/) {
   pdl_allow();  // GEMM1's CTAs may launch now: they wait (griddepcontrol.wait) for this grid anyway
   fused.zero_tickets();
   __shared__ float s_group_score[kGroups];
@@ -1678,6 +1698,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t mask_at = reserve(combine || direct_out ? static_cast<size_t>(T) : 0);
   const size_t tickets_at = reserve((swiglu_tickets + output_tickets) * sizeof(int));
   const size_t token_pairs_at = reserve(fused ? static_cast<size_t>(T) * sizeof(int) : 0);
+  // MOE_WGMMA_TILE_SCALES=3: the token-major activation scales routing writes for the 128-pair
+  // (lockstep) GEMM1, whose tile staging reads them.
+  const bool token_major_scales = wgmma1 && moe_wg::kTileScales == 3 && T > MOE_WGMMA_BM64_MAX_T;
+  const size_t scale_t_at = reserve(token_major_scales ? static_cast<size_t>(T) * kHiddenBlocks * sizeof(float) : 0);
 
   char* base = nullptr;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), scratch_bytes, stream));
@@ -1692,6 +1716,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   uint8_t* pair_mask = scratch_at<uint8_t>(base, mask_at);
   int* tickets = scratch_at<int>(base, tickets_at);
   int* token_pairs = scratch_at<int>(base, token_pairs_at);
+  float* scale_t = scratch_at<float>(base, scale_t_at);
+  // GEMM1's activation scales: token-major when routing writes that copy, else the input's.
+  const float* gemm1_hidden_scale = token_major_scales ? scale_t : hidden_states_scale.ptr<const float>();
   // direct_out: routing zeroes the rows GEMM2 sums into (and those it leaves alone).
   const FusedEpilogueSetup fused_setup{tickets, static_cast<int>(swiglu_tickets + output_tickets), token_pairs,
                                        fused || direct_out ? output.ptr<__nv_bfloat16>() : nullptr, direct_out};
@@ -1721,7 +1748,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     err = afg::launch(zero_kernel, wide ? moe_routing_wide_kernel : warp_routing, dim3(routing_blocks),
                       dim3(wide ? kExperts : kThreads), 0, stream, routing_logits.ptr<const float>(),
                       routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset, routed_scaling_factor, counts, lists,
-                      pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask, fused_setup);
+                      pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask, fused_setup,
+                      ScaleTranspose{hidden_states_scale.ptr<const float>(), scale_t});
   }
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
   // streamed by cp.async stages, GEMM1 on fp8 mma), 64-pair tiles above (GEMM1 on fp8 mma up to
@@ -1842,7 +1870,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       const SideloadedWgmma& wg = sideloaded_wgmma();
       constexpr int b = BM == 128 ? 1 : 0;
       const uint8_t* hidden = hidden_states.ptr<const uint8_t>();
-      const float* hidden_scale = hidden_states_scale.ptr<const float>();
+      const float* hidden_scale = gemm1_hidden_scale;
       const uint8_t* w1 = gemm1_weights.ptr<const uint8_t>();
       const float* w1_scale = gemm1_weights_scale.ptr<const float>();
       const int* counts_c = counts;
@@ -1877,7 +1905,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess)
       e = afg::launch(MOE_PDL, gemm1, grid(resident_ctas<gemm1>(Shape::kThreads, Shape::kSmem), kInter / 128), dim3(Shape::kThreads),
                       static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
-                      hidden_states_scale.ptr<const float>(), gemm1_weights.ptr<const uint8_t>(),
+                      gemm1_hidden_scale, gemm1_weights.ptr<const uint8_t>(),
                       gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
                       static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
     if (e == cudaSuccess && wgmma2) {

@@ -76,7 +76,8 @@ constexpr bool kLateScales = MOE_WGMMA_LATE_SCALES != 0;        // lockstep K lo
 constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
 // Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): from global
 // memory, a block ahead, into registers; or from shared memory, where the tile's start copied all
-// of them (1: both GEMMs, 2: GEMM2 only; Op::kGemm2 tells them apart).
+// of them (1: both GEMMs, 2: GEMM2 only, Op::kGemm2 telling them apart; 3: both, GEMM1's from the
+// token-major copy of the activation scales that routing writes, passed as its hidden_scale).
 constexpr int kTileScales = MOE_WGMMA_TILE_SCALES;
 constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
 static_assert(kCScaleCols == 64 || kCScaleCols == 128, "a C scale covers one GEMM1 pass or one tile");
@@ -496,7 +497,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   // MOE_WGMMA_TILE_SCALES (lockstep loading): the tile's scales, copied at its start.
-  constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 1 || (kTileScales == 2 && Op::kGemm2));
+  constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 1 || kTileScales == 3 || (kTileScales == 2 && Op::kGemm2));
   __shared__ __align__(16) float s_tile_scales[kStagedScales ? Op::template kTileScaleFloats<BM> : 1];
   const int tid = threadIdx.x;
   // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
@@ -616,18 +617,36 @@ struct Gemm1Op {
 
   // MOE_WGMMA_TILE_SCALES: a tile's scales in shared memory, A as [kb][row] (hidden_scale is K-block
   // major, so each is its own 4-byte copy), then the X1 and X2 weight scales as [half][kb].
+  // MOE_WGMMA_TILE_SCALES=3: hidden_scale is token-major ([T][kKBlocks], 224 bytes a token), so a
+  // row's scales are 14 16-byte copies, rows kTokenMajorStride floats apart (+4: a quad's 8 rows hit
+  // 8 banks).
+  static constexpr int kTokenMajorStride = kKBlocks + 4;
   template <int BM>
-  static constexpr int kTileScaleFloats = kKBlocks * BM + 2 * kKBlocks;
+  static constexpr int kTileScaleFloats = kTileScales == 3 ? BM * kTokenMajorStride + 2 * kKBlocks : kKBlocks * BM + 2 * kKBlocks;
   template <int BM>
   __device__ __forceinline__ void stage_tile_scales(float* dst, const TileCoord& c, const int* s_pair, int tid) const {
-    for (int i = tid; i < kKBlocks * BM; i += kConsumers)
-      cp_async4(dst + i, hidden_scale + static_cast<int64_t>(i / BM) * T + token(s_pair[i % BM]));
-    for (int i = tid; i < 2 * kKBlocks; i += kConsumers) cp_async4(dst + kKBlocks * BM + i, w_scales(c, i / kKBlocks) + i % kKBlocks);
+    if constexpr (kTileScales == 3) {
+      constexpr int kPieces = kKBlocks / 4;
+      static_assert(kKBlocks % 4 == 0, "16-byte pieces of a token's scales");
+      for (int i = tid; i < BM * kPieces; i += kConsumers) {
+        const int r = i / kPieces, q = i % kPieces;
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(moe_tc::smem_addr(dst + r * kTokenMajorStride + 4 * q)),
+                     "l"(hidden_scale + static_cast<int64_t>(token(s_pair[r])) * kKBlocks + 4 * q) : "memory");
+      }
+    } else {
+      for (int i = tid; i < kKBlocks * BM; i += kConsumers)
+        cp_async4(dst + i, hidden_scale + static_cast<int64_t>(i / BM) * T + token(s_pair[i % BM]));
+    }
+    const int w_at = kTileScaleFloats<BM> - 2 * kKBlocks;
+    for (int i = tid; i < 2 * kKBlocks; i += kConsumers) cp_async4(dst + w_at + i, w_scales(c, i / kKBlocks) + i % kKBlocks);
   }
   template <int BM>
   __device__ __forceinline__ static BlockScales read_tile_scales(const float* src, int r_lo, int kb) {
-    const float* w = src + kKBlocks * BM;
-    return BlockScales{{src[kb * BM + r_lo], src[kb * BM + r_lo + 8], w[kb], w[kKBlocks + kb], 0.f, 0.f}};
+    const float* w = src + kTileScaleFloats<BM> - 2 * kKBlocks;
+    if constexpr (kTileScales == 3)
+      return BlockScales{{src[r_lo * kTokenMajorStride + kb], src[(r_lo + 8) * kTokenMajorStride + kb], w[kb], w[kKBlocks + kb], 0.f, 0.f}};
+    else
+      return BlockScales{{src[kb * BM + r_lo], src[kb * BM + r_lo + 8], w[kb], w[kKBlocks + kb], 0.f, 0.f}};
   }
   __device__ __forceinline__ static void fold(float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
     // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
