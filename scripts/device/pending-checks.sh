@@ -268,9 +268,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # MOE_WGMMA_DIAG_NO_LOADS=3` against =1's 52% tensor-pipe activity), alone and with the late scales.
 # Session 18 (results/gpu/2026-11-26-s18) ran session 17's queue (LATE_SCALES, MBAR_STAGES, the
 # wide routing at T=16-80: none better alone), then MBAR_STAGES with GEMM2's staged scales and the
-# staged epilogue became defaults (19/19 each); nothing is pending.
+# staged epilogue became defaults (19/19 each), then GEMM1's staged scales from a token-major copy
+# routing writes (MOE_WGMMA_TILE_SCALES=3, call 15); nothing is pending.
 checks=(
-  "$moe|1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_TILE_SCALES=3"
+
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -654,7 +654,7 @@
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 1
 #endif
-// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2, 3 (default 2) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2, 3 (default 3) when MOE_WGMMA=1|2
 // 1: the lockstep K loop (128-pair tiles) reads each block's scales from shared memory, where the
 // tile's start copies all of them (cp.async, landing with the first stage: GEMM1 29 KB, GEMM2 10 KB
 // of static shared memory beside the 193 KB of stages), instead of loading the next block's from
@@ -676,7 +676,10 @@
 // 3: 1, with GEMM1's staging from a token-major copy of the activation scales ([T][56]) that the
 // warp routing kernels write (each token's warp, beside its selection), so a tile's start copies
 // 1792 16-byte pieces instead of 7168 scattered 4-byte ones. Prediction: GEMM1 -40..-80 us at
-// T=14107 against 2 (=5's -90 us less the staging), routing +1-2 us.
+// T=14107 against 2 (=5's -90 us less the staging), routing +1-2 us. Measured (H200, call 15, two
+// rounds): T=11948 / 14107 / 901 1637.6 / 1878.5 / 429.8 -> 1564.0 / 1785.2 / 428.7 us; GEMM1 at
+// T=14107 1204 / 1198 -> 1152 / 1080 us, routing 53.9 -> 59.5 us (the copy costs more than
+// predicted); 19/19, matched ratios unchanged. Default since.
 // @tunable MOE_WGMMA_STAGED_EPILOGUE: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1 (with GEMM2's staged scales, MOE_WGMMA_TILE_SCALES 1 or 2): the tile's start also copies each
 // row's routing weight and its token's local-pair mask word into shared memory, where GEMM2's
@@ -690,7 +693,7 @@
 #define MOE_WGMMA_STAGED_EPILOGUE 1
 #endif
 #ifndef MOE_WGMMA_TILE_SCALES
-#define MOE_WGMMA_TILE_SCALES 2
+#define MOE_WGMMA_TILE_SCALES 3
 #endif
 // @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3, 4, 5 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
