@@ -628,17 +628,6 @@
 #ifndef MOE_WGMMA_LOADS_UNDER_MMA
 #define MOE_WGMMA_LOADS_UNDER_MMA 0
 #endif
-// @tunable MOE_WGMMA_LATE_SCALES: 0, 1 (default 0) when MOE_WGMMA=1|2
-// 1: in the lockstep K loop (128-pair tiles) the next block's scale loads (global, into registers)
-// are issued once the block's last wgmma group is committed, not right before its first wgmma
-// fence. Why: a fence (WARPGROUP.ARRIVE) waits for every register load in flight; the source
-// profile of GEMM1 at T=14107 (H200, session 17, results/gpu/2026-11-26-s17/10-*) had 5.4% of the
-// stall samples at it on the long scoreboard, and the fold's first FMUL 3.6%. Issued late they have
-// the last pass's MMAs, its fold and the block barrier to land. Prediction: GEMM1 and GEMM2 at
-// T >= 8192 -2..-5% (T=14107 -25..-60 us). Not yet run (queued in pending-checks.sh).
-#ifndef MOE_WGMMA_LATE_SCALES
-#define MOE_WGMMA_LATE_SCALES 0
-#endif
 // @tunable MOE_WGMMA_MBAR_STAGES: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1: the lockstep K loop (128-pair tiles, every thread copying its share of each stage) without its
 // block barrier: stages handed over by "full" mbarriers (cp.async arrivals of all 256 threads) and
@@ -654,34 +643,25 @@
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 1
 #endif
-// @tunable MOE_WGMMA_TILE_SCALES: 0, 1, 2, 3 (default 3) when MOE_WGMMA=1|2
-// 1: the lockstep K loop (128-pair tiles) reads each block's scales from shared memory, where the
-// tile's start copies all of them (cp.async, landing with the first stage: GEMM1 29 KB, GEMM2 10 KB
-// of static shared memory beside the 193 KB of stages), instead of loading the next block's from
-// global memory into registers during every block. Why (H200, session 18, ncu at T=14107): with
-// the scales made from the block number instead of loaded (MOE_WGMMA_DIAG_NO_LOADS=5) GEMM1 took
-// 1.08 ms instead of 1.17 and GEMM2 601 us instead of 627; without tile loads and barrier, 862
-// instead of 963 us (=4 against =3). A wgmma fence waits for every register load in flight, and a
-// block is too short to hide an L2 round trip behind. Prediction: GEMM1 -70..-90 us, GEMM2
-// -20..-25 us at T=14107 (the call -5%); T=901 (64-pair producer tiles) unchanged.
-// Measured (H200, session 18, calls 4-5): GEMM1 1220 -> 1344 and 1160 -> 1310 us (the tile start's
-// 7168 scattered 4-byte copies, each behind its pair's shared-memory load: ~10% of the stall
-// samples), GEMM2 after GEMM1's end 664 -> 605 and 619 -> 608 us. Each block's scales copied with its
-// stage instead (by the thread of each row into the producer's slot layout, read at the block)
-// was slower for both: GEMM1 1160 -> 1295, GEMM2 619 -> 701 us; the wgmma waits held 34% of the
-// stall samples, mostly as barrier stalls (commit e5ba0d5 has it). 2: GEMM2 only.
-// 2 with MOE_WGMMA_MBAR_STAGES=1 (call 7, two rounds): T=11948 / 14107 / 901 1707.8 / 1879.8 / 429.9
-// -> 1618.3 / 1835.3 / 430.5 us (2 alone 1693.0 / 1940.4: GEMM2 after GEMM1's end 561-650 -> 513-602
-// us with both). Default since (19/19, call 8).
-// 3: 1, with GEMM1's staging from a token-major copy of the activation scales ([T][56]) that the
-// warp routing kernels write (each token's warp, beside its selection), so a tile's start copies
-// 1792 16-byte pieces instead of 7168 scattered 4-byte ones. Prediction: GEMM1 -40..-80 us at
-// T=14107 against 2 (=5's -90 us less the staging), routing +1-2 us. Measured (H200, call 15, two
-// rounds): T=11948 / 14107 / 901 1637.6 / 1878.5 / 429.8 -> 1564.0 / 1785.2 / 428.7 us; GEMM1 at
-// T=14107 1204 / 1198 -> 1152 / 1080 us, routing 53.9 -> 59.5 us (the copy costs more than
-// predicted); 19/19, matched ratios unchanged. Default since.
+// @tunable MOE_WGMMA_TILE_SCALES: 0, 2, 3 (default 3) when MOE_WGMMA=1|2
+// Where the lockstep K loop (128-pair tiles) reads each block's scales. 0: from global memory, the
+// next block's loaded into registers during every block. 2: GEMM2 from shared memory, where each
+// tile's start copies all of them (cp.async, landing with the first stage: 16-byte copies of each
+// pair's C scales, 10 KB beside the 193 KB of stages); GEMM1 as 0. 3: both, GEMM1 from a token-major
+// copy of the activation scales ([T][56], 14 16-byte copies a row, 31 KB) that the warp routing
+// kernels write beside their selection. Why (H200, session 18, ncu at T=14107): with the scales made
+// from the block number instead of loaded (MOE_WGMMA_DIAG_NO_LOADS=5) GEMM1 took 1.08 ms instead of
+// 1.17 and GEMM2 601 us instead of 627: a wgmma fence waits for every register load in flight and
+// the fold for its scales, and under this traffic a load takes longer than a block.
+// Measured (H200, session 18; results/gpu/2026-11-26-s18): GEMM1 from the block-major scales
+// (7168 scattered 4-byte copies a tile, each behind its pair's shared-memory load; value 1, commit
+// 0003c7b has it) 1220 -> 1344 us; each block's scales copied with its stage instead, slower for
+// both GEMMs (commit e5ba0d5). 2 with MOE_WGMMA_MBAR_STAGES=1: T=11948 / 14107 1707.8 / 1879.8 ->
+// 1618.3 / 1835.3 us (call 7). 3 against 2 (call 15, two rounds): 1637.6 / 1878.5 -> 1564.0 / 1785.2
+// us (predicted GEMM1 -40..-80 us, routing +1-2: GEMM1 1204 / 1198 -> 1152 / 1080, routing 53.9 ->
+// 59.5 us); 19/19, matched ratios unchanged. Default 3.
 // @tunable MOE_WGMMA_STAGED_EPILOGUE: 0, 1 (default 1) when MOE_WGMMA=1|2
-// 1 (with GEMM2's staged scales, MOE_WGMMA_TILE_SCALES 1 or 2): the tile's start also copies each
+// 1 (with GEMM2's staged scales, MOE_WGMMA_TILE_SCALES 2 or 3): the tile's start also copies each
 // row's routing weight and its token's local-pair mask word into shared memory, where GEMM2's
 // epilogue reads them. Why (H200, session 18, ncu source profile of GEMM2 at T=14107): the
 // epilogue's POPC of the mask and the branch on it held ~6% of the stall samples on the long
@@ -732,14 +712,14 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, a, b, t, e) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_a##a##_b##b##_t##t##_e##e
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, b, t, e) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_b##b##_t##t##_e##e
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
-                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_LATE_SCALES, \
-                 MOE_WGMMA_MBAR_STAGES, MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE)
+                 MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_MBAR_STAGES,       \
+                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 
@@ -1984,7 +1964,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const unsigned routing_blocks = static_cast<unsigned>((T + kRoutingWarps - 1) / kRoutingWarps);
     moe_routing_kernel<<<routing_blocks, kThreads, 0, stream>>>(
         routing_logits.ptr<const float>(), routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset,
-        routed_scaling_factor, counts, lists, pair_weight, nullptr, nullptr, nullptr, FusedEpilogueSetup{});
+        routed_scaling_factor, counts, lists, pair_weight, nullptr, nullptr, nullptr, FusedEpilogueSetup{}, ScaleTranspose{});
 
     const unsigned row_tiles = static_cast<unsigned>((T + kBM - 1) / kBM);
     const dim3 grid1(kInter / kHalfN, row_tiles, kLocalExperts);

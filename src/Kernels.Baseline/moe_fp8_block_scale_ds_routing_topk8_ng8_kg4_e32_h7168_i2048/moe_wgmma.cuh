@@ -72,11 +72,10 @@ constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K b
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
-constexpr bool kLateScales = MOE_WGMMA_LATE_SCALES != 0;        // lockstep K loop: next block's scales after the last MMA issue
 constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
 // Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): from global
-// memory, a block ahead, into registers; or from shared memory, where the tile's start copied all
-// of them (1: both GEMMs, 2: GEMM2 only, Op::kGemm2 telling them apart; 3: both, GEMM1's from the
+// memory, a block ahead, into registers (0); or from shared memory, where the tile's start copied
+// all of them (2: GEMM2 only, Op::kGemm2 telling the GEMMs apart; 3: both, GEMM1's from the
 // token-major copy of the activation scales that routing writes, passed as its hidden_scale).
 constexpr int kTileScales = MOE_WGMMA_TILE_SCALES;
 constexpr int kCScaleCols = MOE_WGMMA_CSCALE_COLS;  // C columns per fp8 scale: one GEMM1 pass (64) or a tile (128)
@@ -145,13 +144,10 @@ struct BlockScales {
 // [128p, 128p + 128) in kFolds groups of k32 steps, each into a fresh fp32 accumulator that
 // fold(acc[j], tmp, scales, p, f) scales into acc[j] (j: the warpgroup's j-th pass);
 // released() runs once the last MMA has read the stage; under_mma() runs once while the first
-// group of MMAs is in flight (work that touches no accumulator: the next stage's loads);
-// after_last_issue() once the block's last group is committed, before its wait (register loads
-// issued there are no longer in flight at this block's wgmma fences).
-template <int BM, int kFolds, typename Fold, typename Released, typename UnderMma, typename AfterLastIssue>
+// group of MMAs is in flight (work that touches no accumulator: the next stage's loads).
+template <int BM, int kFolds, typename Fold, typename Released, typename UnderMma>
 __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[Tile<BM>::kWgPasses][64], float (&tmp)[64],
-                                          const BlockScales& scales, Fold&& fold, Released&& released, UnderMma&& under_mma,
-                                          AfterLastIssue&& after_last_issue) {
+                                          const BlockScales& scales, Fold&& fold, Released&& released, UnderMma&& under_mma) {
   using Shape = Tile<BM>;
   static_assert(4 % kFolds == 0, "k32 steps per fold");
   const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
@@ -169,7 +165,6 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
       }
       wgmma_commit();
       if (j == 0 && f == 0) under_mma();
-      if (j == Shape::kWgPasses - 1 && f == kFolds - 1) after_last_issue();
       wgmma_wait<0>();
       fence_fragment(tmp);
       if (j == Shape::kWgPasses - 1 && f == kFolds - 1) released();
@@ -193,11 +188,9 @@ __device__ __forceinline__ BlockScales diag_scales_of(Scales&& scales_of, int kb
 // threads loading (load(stage, kb)) and multiplying. One block barrier per K block: the stage
 // refilled in iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for
 // before it. Each block goes through block_mma with scales_of(kb), read from global memory a
-// block ahead. (Scales loaded with the stages instead measured slower: NOTES.md, session 6.)
-// MOE_WGMMA_LATE_SCALES: those loads issued once the block's last wgmma group is committed instead
-// of before its first: a wgmma fence (WARPGROUP.ARRIVE) waits for every register load in flight,
-// and the source profile of GEMM1 at T=14107 (session 17) had 5.4% of the stall samples there on
-// the long scoreboard.
+// block ahead. (Scales loaded with the stages instead measured slower: NOTES.md, sessions 6 and
+// 18; issued after the block's last wgmma commit instead, MOE_WGMMA_LATE_SCALES, no faster: session
+// 18, commit 0003c7b has it.)
 // kScalesAhead: scales_of loads from global memory, so block kb + 1's are loaded during block kb;
 // else they are in shared memory (MOE_WGMMA_TILE_SCALES), landed with the first stage, and read
 // at their block (the first read must follow the first stage's wait).
@@ -225,17 +218,14 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
       const int next = kb + kStages - 1;
       if (next < kKBlocks) load(next % kStages, next);
       asm volatile("cp.async.commit_group;\n" ::: "memory");
-      if (kScalesAhead && !kLateScales && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1);
-    };
-    const auto late_scales = [&] {
-      if (kScalesAhead && kLateScales && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1);
+      if (kScalesAhead && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1);
     };
     const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
     if constexpr (kLoadsUnderMma) {
-      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, issue_next, late_scales);
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, issue_next);
     } else {
       issue_next();
-      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {}, late_scales);
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {});
     }
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
@@ -299,15 +289,12 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
     mbar_wait(full + 8 * s, (g / kStages) & 1);
     fence_proxy_async();
     const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb);
-    if (kScalesAhead && !kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
+    if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold,
                           [&] {
                             if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
                           },
-                          [] {},
-                          [&] {
-                            if (kScalesAhead && kLateScales && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
-                          });
+                          [] {});
     if (kb + kStages - 1 < kKBlocks) fill(kb + kStages - 1);
   }
 }
@@ -465,7 +452,7 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
     block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
       if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
-    }, [] {}, [] {});
+    }, [] {});
   }
 }
 
@@ -497,7 +484,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   // MOE_WGMMA_TILE_SCALES (lockstep loading): the tile's scales, copied at its start.
-  constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 1 || kTileScales == 3 || (kTileScales == 2 && Op::kGemm2));
+  constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 3 || (kTileScales == 2 && Op::kGemm2));
   __shared__ __align__(16) float s_tile_scales[kStagedScales ? Op::template kTileScaleFloats<BM> : 1];
   const int tid = threadIdx.x;
   // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
@@ -615,38 +602,29 @@ struct Gemm1Op {
     return BlockScales{{slots[r_lo], slots[r_lo + 8], slots[BM], slots[BM + 1], 0.f, 0.f}};
   }
 
-  // MOE_WGMMA_TILE_SCALES: a tile's scales in shared memory, A as [kb][row] (hidden_scale is K-block
-  // major, so each is its own 4-byte copy), then the X1 and X2 weight scales as [half][kb].
-  // MOE_WGMMA_TILE_SCALES=3: hidden_scale is token-major ([T][kKBlocks], 224 bytes a token), so a
-  // row's scales are 14 16-byte copies, rows kTokenMajorStride floats apart (+4: a quad's 8 rows hit
-  // 8 banks).
+  // MOE_WGMMA_TILE_SCALES=3: a tile's scales in shared memory. hidden_scale is token-major here
+  // ([T][kKBlocks], 224 bytes a token), so a row's scales are 14 16-byte copies, rows
+  // kTokenMajorStride floats apart (+4: a quad's 8 rows hit 8 banks); then the X1 and X2 weight
+  // scales as [half][kb].
   static constexpr int kTokenMajorStride = kKBlocks + 4;
   template <int BM>
-  static constexpr int kTileScaleFloats = kTileScales == 3 ? BM * kTokenMajorStride + 2 * kKBlocks : kKBlocks * BM + 2 * kKBlocks;
+  static constexpr int kTileScaleFloats = BM * kTokenMajorStride + 2 * kKBlocks;
   template <int BM>
   __device__ __forceinline__ void stage_tile_scales(float* dst, const TileCoord& c, const int* s_pair, int tid) const {
-    if constexpr (kTileScales == 3) {
-      constexpr int kPieces = kKBlocks / 4;
-      static_assert(kKBlocks % 4 == 0, "16-byte pieces of a token's scales");
-      for (int i = tid; i < BM * kPieces; i += kConsumers) {
-        const int r = i / kPieces, q = i % kPieces;
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(moe_tc::smem_addr(dst + r * kTokenMajorStride + 4 * q)),
-                     "l"(hidden_scale + static_cast<int64_t>(token(s_pair[r])) * kKBlocks + 4 * q) : "memory");
-      }
-    } else {
-      for (int i = tid; i < kKBlocks * BM; i += kConsumers)
-        cp_async4(dst + i, hidden_scale + static_cast<int64_t>(i / BM) * T + token(s_pair[i % BM]));
+    constexpr int kPieces = kKBlocks / 4;
+    static_assert(kKBlocks % 4 == 0, "16-byte pieces of a token's scales");
+    for (int i = tid; i < BM * kPieces; i += kConsumers) {
+      const int r = i / kPieces, q = i % kPieces;
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(moe_tc::smem_addr(dst + r * kTokenMajorStride + 4 * q)),
+                   "l"(hidden_scale + static_cast<int64_t>(token(s_pair[r])) * kKBlocks + 4 * q) : "memory");
     }
-    const int w_at = kTileScaleFloats<BM> - 2 * kKBlocks;
-    for (int i = tid; i < 2 * kKBlocks; i += kConsumers) cp_async4(dst + w_at + i, w_scales(c, i / kKBlocks) + i % kKBlocks);
+    float* w = dst + BM * kTokenMajorStride;
+    for (int i = tid; i < 2 * kKBlocks; i += kConsumers) cp_async4(w + i, w_scales(c, i / kKBlocks) + i % kKBlocks);
   }
   template <int BM>
   __device__ __forceinline__ static BlockScales read_tile_scales(const float* src, int r_lo, int kb) {
-    const float* w = src + kTileScaleFloats<BM> - 2 * kKBlocks;
-    if constexpr (kTileScales == 3)
-      return BlockScales{{src[r_lo * kTokenMajorStride + kb], src[(r_lo + 8) * kTokenMajorStride + kb], w[kb], w[kKBlocks + kb], 0.f, 0.f}};
-    else
-      return BlockScales{{src[kb * BM + r_lo], src[kb * BM + r_lo + 8], w[kb], w[kKBlocks + kb], 0.f, 0.f}};
+    const float* w = src + BM * kTokenMajorStride;
+    return BlockScales{{src[r_lo * kTokenMajorStride + kb], src[(r_lo + 8) * kTokenMajorStride + kb], w[kb], w[kKBlocks + kb], 0.f, 0.f}};
   }
   __device__ __forceinline__ static void fold(float (&a)[64], const float (&t)[64], const BlockScales& s, int, int) {
     // Fragment i: column tile i / 4 (0-7 X1, 8-15 X2), row lo for i % 4 < 2, hi otherwise.
