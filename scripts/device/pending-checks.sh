@@ -269,9 +269,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Session 18 (results/gpu/2026-11-26-s18) ran session 17's queue (LATE_SCALES, MBAR_STAGES, the
 # wide routing at T=16-80: none better alone), then MBAR_STAGES with GEMM2's staged scales and the
 # staged epilogue became defaults (19/19 each), then GEMM1's staged scales from a token-major copy
-# routing writes (MOE_WGMMA_TILE_SCALES=3, call 15); nothing is pending.
+# routing writes (MOE_WGMMA_TILE_SCALES=3, call 15). Pending (written after the last GPU call):
+# routing's scale copy storing at the warp's end (MOE_ROUTING_SCALES_LATE_STORE); its first call is
+# also the first nvcc build of the review that removed MOE_WGMMA_LATE_SCALES and TILE_SCALES=1.
 checks=(
-
+  "$moe|58a34f27 5e8dc11c|MOE_ROUTING_SCALES_LATE_STORE=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

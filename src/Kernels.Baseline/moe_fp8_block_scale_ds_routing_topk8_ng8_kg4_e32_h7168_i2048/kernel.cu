@@ -643,6 +643,15 @@
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 1
 #endif
+// @tunable MOE_ROUTING_SCALES_LATE_STORE: 0, 1 (default 0) when MOE_WGMMA_TILE_SCALES=3
+// 1: the warp routing kernels' copy of a token's activation scales into token-major order (for
+// GEMM1's tile staging) stores at the warp's end what it loaded at its start, instead of storing
+// right after loading. Why (H200, session 18, call 15): the copy made routing 53.9 -> 59.5 us at
+// T=14107 (predicted +1-2): each warp waited for its loads before starting the selection.
+// Prediction: routing back to ~55 us (the call -4 us at T=14107). Not yet run (queued).
+#ifndef MOE_ROUTING_SCALES_LATE_STORE
+#define MOE_ROUTING_SCALES_LATE_STORE 0
+#endif
 // @tunable MOE_WGMMA_TILE_SCALES: 0, 2, 3 (default 3) when MOE_WGMMA=1|2
 // Where the lockstep K loop (128-pair tiles) reads each block's scales. 0: from global memory, the
 // next block's loaded into registers during every block. 2: GEMM2 from shared memory, where each
@@ -846,13 +855,28 @@ __device__ __forceinline__ int routing_warp_token(int T, float* zero_acc, const 
 // MOE_WGMMA_TILE_SCALES=3: routing also copies each token's activation scales from block-major
 // (hidden_states_scale, [56][T]) into token-major order ([T][56]) for GEMM1's tile staging; dst null:
 // nothing to copy.
+// MOE_ROUTING_SCALES_LATE_STORE: the lane's loads issued at the warp's start, its stores at its end,
+// so the selection runs while they are in flight (each routing warp is a latency-bound chain).
 struct ScaleTranspose {
+  static_assert(kHiddenBlocks <= 64, "two blocks per lane");
   const float* src = nullptr;
   float* dst = nullptr;
-  __device__ __forceinline__ void token(int t, int T, int lane) const {
+  struct Held {
+    float v[2];
+  };
+  __device__ __forceinline__ Held load(int t, int T, int lane) const {
+    Held h{{0.f, 0.f}};
+    if (dst == nullptr) return h;
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+      if (lane + 32 * i < kHiddenBlocks) h.v[i] = src[static_cast<int64_t>(lane + 32 * i) * T + t];
+    return h;
+  }
+  __device__ __forceinline__ void store(const Held& h, int t, int lane) const {
     if (dst == nullptr) return;
-    for (int kb = lane; kb < kHiddenBlocks; kb += 32)
-      dst[static_cast<int64_t>(t) * kHiddenBlocks + kb] = src[static_cast<int64_t>(kb) * T + t];
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+      if (lane + 32 * i < kHiddenBlocks) dst[static_cast<int64_t>(t) * kHiddenBlocks + lane + 32 * i] = h.v[i];
   }
 };
 
@@ -879,7 +903,8 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
   // memsets (the split-K partials G1 at the end, only for the pairs routed to local experts: ~1 in 8).
   const int t = routing_warp_token(T, zero_acc, fused);
   if (t < 0) return;
-  transpose.token(t, T, lane);
+  const ScaleTranspose::Held held_scales = transpose.load(t, T, lane);
+  if (!MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   float sb[kGroups];  // sb[j] = s + bias of expert j*32 + lane (group j)
@@ -970,6 +995,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
       pair_weight[pair] = (ssel[r] / denom) * routed_scaling_factor;
     }
   }
+  if (MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
   routing_warp_finish(t, local_mask, zero_g1, pair_mask, fused);
 }
 
@@ -986,7 +1012,8 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
   const int lane = threadIdx.x & 31;
   const int t = routing_warp_token(T, zero_acc, fused);
   if (t < 0) return;
-  transpose.token(t, T, lane);
+  const ScaleTranspose::Held held_scales = transpose.load(t, T, lane);
+  if (!MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   const float4 x0 = reinterpret_cast<const float4*>(lg)[2 * lane];
@@ -1085,6 +1112,7 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
     lists[le * T + slot] = pair;
     pair_weight[pair] = (s_mine / denom) * routed_scaling_factor;
   }
+  if (MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
   routing_warp_finish(t, local_mask, zero_g1, pair_mask, fused);
 }
 
