@@ -292,6 +292,8 @@ for check in "${checks[@]}"; do
   echo "== $definition: default vs $variant ${others:+vs $others}"
   rm -f "$out/sweep.jsonl"
   OUT="$out" SWEEP_ARGS="${args:-}" bash scripts/device/sweep.sh "$definition" "$workloads" "${settings[@]}" | tail -n $(( ${#settings[@]} + 1 + (${SWEEP_ROUNDS:-1} > 1 ? 1 : 0) ))
+  # Per kernel: median duration and time added to the span, per workload and setting.
+  python3 scripts/device/timeline.py --phases "$out/sweep.jsonl"
   # A variant's rows are named NAME=V[...] in brackets, plus @target when --target was given.
   # The rows that gate the full run: the variant's, or with "full-default" the default's (no brackets).
   gate="$variant"; [ "${scope:-}" = "full-default" ] && gate=""

@@ -1,12 +1,18 @@
 """What a timed call's span is made of, from `agentforge bench --json` rows (their "timeline": the
 GPU activities of the first trial's median call, CUPTI timestamps relative to its first start).
     python3 scripts/device/timeline.py BENCH.jsonl [WORKLOAD_PREFIX ...]
+    python3 scripts/device/timeline.py --phases BENCH.jsonl [WORKLOAD_PREFIX ...]
 Per row: the setting, the workload's axes and span, then one line per activity: start, duration
 and end (us), the idle time since the previous activity ended ("gap"; negative when it overlaps,
 as programmatic dependents do), the kernel's short name and grid. Rows of a bench that reports it
 add the host's issue time of that call and the longest of its trial ("issued in"): gaps beside a
-long issue time were the GPU waiting for the host, not for the candidate's kernels."""
+long issue time were the GPU waiting for the host, not for the candidate's kernels.
+--phases: one line per workload and setting, over every row of it (a sweep's rounds): per kernel
+the median duration and, after "+", the median time its end adds beyond the ends of the activities
+before it (for a programmatic dependent, which starts early and waits, that is the time it is
+really alone: "GEMM2 after GEMM1's end"), then the median span."""
 import json
+import statistics
 import sys
 
 
@@ -43,6 +49,48 @@ def bench_rows(path, prefixes):
     return [r for r in rows if not prefixes or any(r["uuid"].startswith(p) for p in prefixes)]
 
 
+def setting_of(row):
+    name = row["candidate"]
+    return name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else "default"
+
+
+def phases(rows):
+    """{(workload, axes): {setting: {"span": [...], kernel: [(duration, added), ...]}}}, in row order."""
+    table = {}
+    for row in rows:
+        timeline = [e for e in row.get("timeline") or [] if e["kind"] == "kernel"]
+        if not timeline:
+            continue
+        key = (row["uuid"][:8], " ".join(f"{k}={v}" for k, v in row["axes"].items()))
+        cell = table.setdefault(key, {}).setdefault(setting_of(row), {})
+        latest_end = 0.0
+        for e in timeline:
+            end = e["start_us"] + e["duration_us"]
+            short = (e.get("name") or "kernel").removesuffix("_kernel")
+            cell.setdefault(short, []).append((e["duration_us"], max(0.0, end - latest_end)))
+            latest_end = max(latest_end, end)
+        cell.setdefault("span", []).append(latest_end)
+    return table
+
+
+def phase_lines(table):
+    lines = []
+    for (workload, axes), settings in table.items():
+        lines.append(f"== {workload} {axes}: per kernel median duration (+ median time added to the span), us")
+        width = max(len(s) for s in settings)
+        for setting, cell in settings.items():
+            parts = []
+            for kernel, values in cell.items():
+                if kernel == "span":
+                    continue
+                duration = statistics.median(v[0] for v in values)
+                added = statistics.median(v[1] for v in values)
+                parts.append(f"{kernel} {duration:.1f} (+{added:.1f})")
+            parts.append(f"span {statistics.median(cell['span']):.1f} (n={len(cell['span'])})")
+            lines.append(f"   {setting:<{width}}  " + ", ".join(parts))
+    return lines
+
+
 def main(path, prefixes):
     print("   start_us  dur_us   end_us      gap  activity grid / block")
     for row in bench_rows(path, prefixes):
@@ -61,11 +109,22 @@ def self_test():
     assert "no timeline" in describe({**row, "timeline": []})[1]
     issued = describe({**row, "host_issue_us": 12.3, "host_issue_max_us": 40.1})[0]
     assert issued.endswith("3 activities, issued in 12.3 us (trial's longest 40.1)"), issued
+    # Two rounds of one setting: medians of durations, of the time each kernel adds, of the span.
+    later = {**row, "timeline": [{**e, "duration_us": e["duration_us"] + (2.0 if e.get("name") == "gemm1_fp8_kernel" else 0.0)}
+                                 for e in row["timeline"]]}
+    lines = phase_lines(phases([row, later]))
+    assert lines[0].startswith("== e05c6c03 seq_len=1:"), lines[0]
+    # routing ends 5.5 us into the span (the memset before it is not a kernel, but its time counts);
+    # GEMM1 starts under it: 6 or 8 us long, adding 4.5 or 6.5 beyond routing's end; spans 10 and 12.
+    assert lines[1].split() == ["MOE_FUSED_EPILOGUES=1", "moe_routing_wide", "3.0", "(+5.5),", "gemm1_fp8", "7.0", "(+5.5),",
+                                "span", "11.0", "(n=2)"], lines[1]
     print("self-test passed")
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--self-test"]:
         self_test()
+    elif sys.argv[1:2] == ["--phases"]:
+        print("\n".join(phase_lines(phases(bench_rows(sys.argv[2], sys.argv[3:])))))
     else:
         main(sys.argv[1], sys.argv[2:])
