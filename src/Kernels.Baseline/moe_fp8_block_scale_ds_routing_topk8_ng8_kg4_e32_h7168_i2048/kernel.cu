@@ -639,7 +639,10 @@
 // Check MOE_WGMMA_DIAG_NO_LOADS=3 first (no loads, no barrier): if it is not well above 52%, this
 // cannot help. Prediction if it is: GEMM1 / GEMM2 at T >= 8192 -5..-15%. Risks: the refill comes a
 // block later than in the lockstep loop (2-3 blocks ahead instead of 3), and a phase error hangs
-// (the harness's watchdog ends the call). Not yet run (queued).
+// (the harness's watchdog ends the call). Measured (H200, session 18): DIAG=3 gave 53.5% (963 us),
+// barely above =1, so the barrier alone was not the limit; alone within noise (call 1: T=11948 /
+// 14107 1642.6 / 1911.4 against 1733.0 / 1843.7 us); with GEMM2's staged scales (TILE_SCALES=2)
+// 1712.8 / 1885.6 -> 1609.1 / 1831.6 (call 8, two rounds), 19/19, no hang. Default since.
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 1
 #endif
