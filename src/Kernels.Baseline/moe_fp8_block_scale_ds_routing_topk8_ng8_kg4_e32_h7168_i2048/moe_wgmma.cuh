@@ -255,7 +255,6 @@ __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(moe_tc::smem_addr(dst)), "l"(src) : "memory");
 }
 
-
 // MOE_WGMMA_MBAR_STAGES: k_loop without its block barrier. Every thread still copies its share of
 // each stage, but a stage is handed over through mbarriers: "full" completes when all 256 threads'
 // copies of the block have landed (cp.async arrivals), "empty" when all 8 MMA warps have waited for
@@ -615,8 +614,7 @@ struct Gemm1Op {
     static_assert(kKBlocks % 4 == 0, "16-byte pieces of a token's scales");
     for (int i = tid; i < BM * kPieces; i += kConsumers) {
       const int r = i / kPieces, q = i % kPieces;
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(moe_tc::smem_addr(dst + r * kTokenMajorStride + 4 * q)),
-                   "l"(hidden_scale + static_cast<int64_t>(token(s_pair[r])) * kKBlocks + 4 * q) : "memory");
+      cp_async16(moe_tc::smem_addr(dst + r * kTokenMajorStride + 4 * q), hidden_scale + static_cast<int64_t>(token(s_pair[r])) * kKBlocks + 4 * q);
     }
     float* w = dst + BM * kTokenMajorStride;
     for (int i = tid; i < 2 * kKBlocks; i += kConsumers) cp_async4(w + i, w_scales(c, i / kKBlocks) + i % kKBlocks);
@@ -769,8 +767,7 @@ struct Gemm2Op {
     constexpr int kPieces = kCScales / 4;
     for (int i = tid; i < BM * kPieces; i += kConsumers) {
       const int r = i / kPieces, q = i % kPieces;
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(moe_tc::smem_addr(dst + r * kRowStride + 4 * q)),
-                   "l"(c_scale + c_row(s_pair[r]) * kCScales + 4 * q) : "memory");
+      cp_async16(moe_tc::smem_addr(dst + r * kRowStride + 4 * q), c_scale + c_row(s_pair[r]) * kCScales + 4 * q);
     }
     for (int i = tid; i < 2 * kKBlocks; i += kConsumers) cp_async4(dst + BM * kRowStride + i, w_scales(c, i / kKBlocks) + i % kKBlocks);
     if constexpr (kStagedEpilogue) {
