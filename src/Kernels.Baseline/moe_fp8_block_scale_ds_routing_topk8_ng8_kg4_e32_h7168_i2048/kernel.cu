@@ -687,7 +687,7 @@
 #ifndef MOE_WGMMA_TILE_SCALES
 #define MOE_WGMMA_TILE_SCALES 3
 #endif
-// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3, 4, 5 (default 0)
+// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3, 4, 5, 6, 7 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone; 2 (lockstep
 // loads A and only the first 128 of the 256 B rows per stage: the L2 traffic per CTA
@@ -696,6 +696,10 @@
 // mbarrier scheme (1: 52% tensor-pipe activity at T=14107, H200, session 17; 3: 53.5%, session 18);
 // 4 is 3 with the block scales made from the block number instead of loaded (wgmma-probe's fold,
 // which reached 75%), 5 the default's loads and barrier with those scales (lockstep loop only).
+// 6 loads every tile's B from expert 0's first column tile, 7 also A from the first BM tokens (C
+// rows for GEMM2): the same bytes and copies per block, all L2-resident; against the default they
+// say what DRAM's latency and bandwidth cost the K loop (session 18 left "the data's latency" as
+// the unexplained ~220 us of GEMM1 at T=14107).
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif

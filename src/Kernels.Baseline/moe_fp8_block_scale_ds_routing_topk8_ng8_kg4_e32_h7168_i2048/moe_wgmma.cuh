@@ -38,6 +38,8 @@ namespace moe_wg {
 #define MOE_WG_DIAG_SKIPS_LOADS (MOE_WGMMA_DIAG_NO_LOADS == 1 || MOE_WGMMA_DIAG_NO_LOADS == 3 || MOE_WGMMA_DIAG_NO_LOADS == 4)
 #define MOE_WG_DIAG_SKIPS_BARRIER (MOE_WGMMA_DIAG_NO_LOADS == 3 || MOE_WGMMA_DIAG_NO_LOADS == 4)
 #define MOE_WG_DIAG_CONST_SCALES (MOE_WGMMA_DIAG_NO_LOADS == 4 || MOE_WGMMA_DIAG_NO_LOADS == 5)
+// 6 and 7 load every tile's B from expert 0's first column tile (7: and A from the first BM tokens),
+// the same bytes per block, but L2-resident (lockstep loading).
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MOE_WG_DEVICE 1
@@ -383,8 +385,9 @@ struct StageLoader {
     const int row = tid >> 3, byte = (tid & 7) * 16;
     offset = static_cast<uint32_t>(moe_tc::swizzled(row, byte, kRowBytes));
 #pragma unroll
-    for (int i = 0; i < kRowsA; ++i) a[i] = op.a_row(s_pair[row + kRowStep * i]) + byte;
-    b = op.b_tile(c) + Op::b_offset(row) + byte;
+    for (int i = 0; i < kRowsA; ++i)
+      a[i] = op.a_row(MOE_WGMMA_DIAG_NO_LOADS == 7 ? (row + kRowStep * i) * kTopK : s_pair[row + kRowStep * i]) + byte;
+    b = op.b_tile(MOE_WGMMA_DIAG_NO_LOADS >= 6 ? TileCoord{0, 0, 0, c.cnt} : c) + Op::b_offset(row) + byte;
   }
   __device__ __forceinline__ void load(uint32_t stage, int kb) const {
 #if !MOE_WG_DIAG_SKIPS_LOADS
