@@ -845,6 +845,20 @@ __device__ __forceinline__ float group_top2_sum(float sb, int lane) {
 __device__ __forceinline__ bool routing_before(float v1, int id1, float v2, int id2) {
   return v1 > v2 || (v1 == v2 && id1 < id2);
 }
+// The warp's first candidate in routing_before's order, in every lane (a butterfly over the lanes'
+// (v, id)); the id kept in [0, kExperts), which only non-finite logits could leave.
+__device__ __forceinline__ int routing_warp_best(float v, int id) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, v, offset);
+    const int oid = __shfl_xor_sync(0xffffffffu, id, offset);
+    if (routing_before(ov, oid, v, id)) {
+      v = ov;
+      id = oid;
+    }
+  }
+  return id < 0 || id >= kExperts ? 0 : id;
+}
 
 // The warp-per-token routing kernels' shared start: the tickets zeroed (every thread) and, with
 // MOE_PDL, the token's accumulator row instead of a memset. Returns this warp's token, -1 past T
@@ -963,16 +977,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
         be = e;
       }
     }
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) {
-      const float ov = __shfl_xor_sync(0xffffffffu, bv, offset);
-      const int oe = __shfl_xor_sync(0xffffffffu, be, offset);
-      if (routing_before(ov, oe, bv, be)) {
-        bv = ov;
-        be = oe;
-      }
-    }
-    if (be < 0 || be >= kExperts) be = 0;  // unreachable for finite logits; keeps reads in bounds
+    be = routing_warp_best(bv, be);
     sel[r] = be;
 #pragma unroll
     for (int j = 0; j < kGroups; ++j)
@@ -1080,18 +1085,7 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
   int my_expert = 0;
 #pragma unroll
   for (int r = 0; r < kTopK; ++r) {
-    float hv = v[0];
-    int hid = id[0];
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) {
-      const float ov = __shfl_xor_sync(0xffffffffu, hv, off);
-      const int oid = __shfl_xor_sync(0xffffffffu, hid, off);
-      if (routing_before(ov, oid, hv, hid)) {
-        hv = ov;
-        hid = oid;
-      }
-    }
-    if (hid < 0 || hid >= kExperts) hid = 0;  // unreachable for finite logits; keeps reads in bounds
+    const int hid = routing_warp_best(v[0], id[0]);
     if (lane == r) my_expert = hid;
     if ((hid >> 3) == lane) {
 #pragma unroll
