@@ -175,15 +175,10 @@ __device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[T
   }
 }
 
-// scales_of(kb), or with MOE_WGMMA_DIAG_NO_LOADS 4 / 5 a value made from kb (no loads; wrong results).
-template <typename Scales>
-__device__ __forceinline__ BlockScales diag_scales_of(Scales&& scales_of, int kb) {
-  if constexpr (MOE_WG_DIAG_CONST_SCALES) {
-    const float s = 1.f + 1e-7f * kb;
-    return BlockScales{{s, s, s, s, s, s}};
-  } else {
-    return scales_of(kb);
-  }
+// MOE_WGMMA_DIAG_NO_LOADS 4 / 5: a block's scales made from kb instead of loaded (wrong results).
+__device__ __forceinline__ BlockScales diag_block_scales(int kb) {
+  const float s = 1.f + 1e-7f * kb;
+  return BlockScales{{s, s, s, s, s, s}};
 }
 
 // The K loop of one tile: kKBlocks blocks of 128 through kStages cp.async stages, all 256
@@ -208,19 +203,19 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
   }
   float tmp[64];
   BlockScales next_scales{};
-  if constexpr (kScalesAhead) next_scales = diag_scales_of(scales_of, 0);
+  if constexpr (kScalesAhead) next_scales = scales_of(0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
     fence_proxy_async();
     if constexpr (!MOE_WG_DIAG_SKIPS_BARRIER) __syncthreads();
-    const BlockScales scales = kScalesAhead ? next_scales : diag_scales_of(scales_of, kb);
+    const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb);
     // The next stage's copies and the next block's scales: one commit group per iteration.
     const auto issue_next = [&] {
       const int next = kb + kStages - 1;
       if (next < kKBlocks) load(next % kStages, next);
       asm volatile("cp.async.commit_group;\n" ::: "memory");
-      if (kScalesAhead && kb + 1 < kKBlocks) next_scales = diag_scales_of(scales_of, kb + 1);
+      if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     };
     const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
     if constexpr (kLoadsUnderMma) {
@@ -545,9 +540,11 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       // Staged scales land with the tile's first stage (the same commit group, or the same
       // cp.async arrival on its "full" barrier); the block barrier at the tile start above keeps
       // the previous tile's readers behind us.
-      if constexpr (kStagedScales) op.template stage_tile_scales<BM>(s_tile_scales, c, s_pair, tid);
+      if constexpr (kStagedScales && !MOE_WG_DIAG_CONST_SCALES) op.template stage_tile_scales<BM>(s_tile_scales, c, s_pair, tid);
+      // The block's scales, for either K loop (the diagnostics' made-up ones included).
       const auto fetch = [&](int kb) {
-        if constexpr (kStagedScales) return Op::template read_tile_scales<BM>(s_tile_scales, r_lo, kb);
+        if constexpr (MOE_WG_DIAG_CONST_SCALES) return diag_block_scales(kb);
+        else if constexpr (kStagedScales) return Op::template read_tile_scales<BM>(s_tile_scales, r_lo, kb);
         else return op.fetch(c, pair_lo, pair_hi, kb);
       };
       constexpr bool kAhead = !kStagedScales;
