@@ -15,11 +15,12 @@ import json
 import statistics
 import sys
 
+from sweep_table import setting as setting_of  # this folder's: a candidate's settings (and @target), or "default"
+
 
 def describe(row):
     """The lines printed for one bench row."""
-    name = row["candidate"]
-    setting = name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else "default"
+    setting = setting_of(row["candidate"])
     axes = " ".join(f"{k}={v}" for k, v in row["axes"].items())
     timeline = row.get("timeline") or []
     span = max((e["start_us"] + e["duration_us"] for e in timeline), default=0.0)
@@ -49,11 +50,6 @@ def bench_rows(path, prefixes):
     return [r for r in rows if not prefixes or any(r["uuid"].startswith(p) for p in prefixes)]
 
 
-def setting_of(row):
-    name = row["candidate"]
-    return name[name.index("[") + 1:-1] if name.endswith("]") and "[" in name else "default"
-
-
 def phases(rows):
     """{(workload, axes): {setting: {"span": [...], kernel: [(duration, added), ...]}}}, in row order."""
     table = {}
@@ -62,7 +58,7 @@ def phases(rows):
         if not timeline:
             continue
         key = (row["uuid"][:8], " ".join(f"{k}={v}" for k, v in row["axes"].items()))
-        cell = table.setdefault(key, {}).setdefault(setting_of(row), {})
+        cell = table.setdefault(key, {}).setdefault(setting_of(row["candidate"]), {})
         latest_end = 0.0
         for e in timeline:
             end = e["start_us"] + e["duration_us"]
