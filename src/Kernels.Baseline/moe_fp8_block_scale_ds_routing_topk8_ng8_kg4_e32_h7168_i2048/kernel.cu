@@ -885,6 +885,18 @@ struct ScaleTranspose {
   struct Held {
     float v[2];
   };
+  // At the warp's start: the lane's scales loaded (and stored unless MOE_ROUTING_SCALES_LATE_STORE).
+  __device__ __forceinline__ Held begin(int t, int T, int lane) const {
+    const Held h = load(t, T, lane);
+    if (!MOE_ROUTING_SCALES_LATE_STORE) store(h, t, lane);
+    return h;
+  }
+  // At the warp's end: stored now with MOE_ROUTING_SCALES_LATE_STORE.
+  __device__ __forceinline__ void finish(const Held& h, int t, int lane) const {
+    if (MOE_ROUTING_SCALES_LATE_STORE) store(h, t, lane);
+  }
+
+ private:
   __device__ __forceinline__ Held load(int t, int T, int lane) const {
     Held h{{0.f, 0.f}};
     if (dst == nullptr) return h;
@@ -924,8 +936,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
   // memsets (the split-K partials G1 at the end, only for the pairs routed to local experts: ~1 in 8).
   const int t = routing_warp_token(T, zero_acc, fused);
   if (t < 0) return;
-  const ScaleTranspose::Held held_scales = transpose.load(t, T, lane);
-  if (!MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
+  const ScaleTranspose::Held held_scales = transpose.begin(t, T, lane);
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   float sb[kGroups];  // sb[j] = s + bias of expert j*32 + lane (group j)
@@ -1007,7 +1018,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
       pair_weight[pair] = (ssel[r] / denom) * routed_scaling_factor;
     }
   }
-  if (MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
+  transpose.finish(held_scales, t, lane);
   routing_warp_finish(t, local_mask, zero_g1, pair_mask, fused);
 }
 
@@ -1024,8 +1035,7 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
   const int lane = threadIdx.x & 31;
   const int t = routing_warp_token(T, zero_acc, fused);
   if (t < 0) return;
-  const ScaleTranspose::Held held_scales = transpose.load(t, T, lane);
-  if (!MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
+  const ScaleTranspose::Held held_scales = transpose.begin(t, T, lane);
 
   const float* lg = logits + static_cast<int64_t>(t) * kExperts;
   const float4 x0 = reinterpret_cast<const float4*>(lg)[2 * lane];
@@ -1113,7 +1123,7 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
     lists[le * T + slot] = pair;
     pair_weight[pair] = (s_mine / denom) * routed_scaling_factor;
   }
-  if (MOE_ROUTING_SCALES_LATE_STORE) transpose.store(held_scales, t, lane);
+  transpose.finish(held_scales, t, lane);
   routing_warp_finish(t, local_mask, zero_g1, pair_mask, fused);
 }
 
