@@ -1911,9 +1911,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
         const float* w2_scale = gemm2_weights_scale.ptr<const float>();
         const float* weights = pair_weight;
         float* acc_out = acc;
-        __nv_bfloat16* rows = direct_out ? output.ptr<__nv_bfloat16>() : pair_rows;
-        const uint8_t* token_mask = direct_out ? pair_mask : nullptr;
-        void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows, &token_mask};
+        void* args2[] = {&c_fp8, &c_scale_c, &w2, &w2_scale, &counts_c, &lists_c, &weights, &t, &acc_out, &rows_out, &token_mask};
         e = afg::launch_sideloaded(api, wg.gemm2[b], grid(wg.resident2[b], kHidden / moe_wg::kBN), dim3(Shape::kThreads),
                                    static_cast<size_t>(Shape::kSmem), stream, MOE_PDL != 0, args2);
       } else if (e == cudaSuccess) {
