@@ -646,14 +646,26 @@
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 1
 #endif
-// @tunable MOE_ROUTING_SCALES_LATE_STORE: 0, 1 (default 0) when MOE_WGMMA_TILE_SCALES=3
+// @tunable MOE_WGMMA_SKIP_EMPTY_WG: 0, 1 (default 0) when MOE_WGMMA=1|2
+// 1: in a 128-pair tile (lockstep loading) a warpgroup whose 64 rows are all past the expert's
+// count skips its MMAs and folds (it still copies its share of each stage), so the other warpgroup
+// has the tensor cores alone. Why: an expert's last row tile holds 1-128 pairs; at T=14107 an
+// expert gets ~440 local pairs, ~4 row tiles, so about half the experts' last tiles are at most half
+// full and their second warpgroup multiplies padding. Prediction (H200): GEMM1 and GEMM2 -2..-5% at
+// T >= 11948 (-30..-80 us on the call), nothing below 257 tokens (64-pair tiles).
+#ifndef MOE_WGMMA_SKIP_EMPTY_WG
+#define MOE_WGMMA_SKIP_EMPTY_WG 0
+#endif
+// @tunable MOE_ROUTING_SCALES_LATE_STORE: 0, 1 (default 1) when MOE_WGMMA_TILE_SCALES=3
 // 1: the warp routing kernels' copy of a token's activation scales into token-major order (for
 // GEMM1's tile staging) stores at the warp's end what it loaded at its start, instead of storing
 // right after loading. Why (H200, session 18, call 15): the copy made routing 53.9 -> 59.5 us at
 // T=14107 (predicted +1-2): each warp waited for its loads before starting the selection.
-// Prediction: routing back to ~55 us (the call -4 us at T=14107). Not yet run (queued).
+// Prediction: routing back to ~55 us (the call -4 us at T=14107). Measured (H200, 2026-11-27 call 1,
+// two rounds): routing 58.4 -> 55.6 us (T=14107) and 50.3 -> 47.9 (T=11948); the calls 1807.9 ->
+// 1778.9 and 1525.0 -> 1544.2 us (both within their +-20-60 us noise); 19/19 with it. Default since.
 #ifndef MOE_ROUTING_SCALES_LATE_STORE
-#define MOE_ROUTING_SCALES_LATE_STORE 0
+#define MOE_ROUTING_SCALES_LATE_STORE 1
 #endif
 // @tunable MOE_WGMMA_TILE_SCALES: 0, 2, 3 (default 3) when MOE_WGMMA=1|2
 // Where the lockstep K loop (128-pair tiles) reads each block's scales. 0: from global memory, the
@@ -728,14 +740,14 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, b, t, e) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_b##b##_t##t##_e##e
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, b, t, e, z) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_b##b##_t##t##_e##e##_z##z
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_MBAR_STAGES,       \
-                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE)
+                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_SKIP_EMPTY_WG)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 
