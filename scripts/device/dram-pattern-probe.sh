@@ -3,6 +3,7 @@
 # why do the split-K tile GEMMs read W1 at 60-72% of peak?). On the GPU machine, no .device needed:
 #   scripts/device/dram-pattern-probe.sh            (session 16: 4 CTAs per SM with math per stage)
 #   DRAM_PATTERN_ALL=1 scripts/device/dram-pattern-probe.sh   (and session 8's tables)
+#   DRAM_PATTERN_WG=1 scripts/device/dram-pattern-probe.sh    (session 19: the wgmma 64-pair tiles' shape, 1 CTA per SM)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"

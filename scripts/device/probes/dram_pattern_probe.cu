@@ -208,6 +208,25 @@ int main() {
   const Buffers b{w, flush, flush_bytes / sizeof(uint4), sink, counts};
   printf("%s, %d SMs; W1 of E experts read once, L2 flushed, median of 7 (GB/s = bytes / time)\n\n", prop.name, prop.multiProcessorCount);
   printf("| E | tile | CTAs | CTAs/SM | us | GB/s | vs contiguous |\n|---|---|---|---|---|---|---|\n");
+  // Session 19: the wgmma GEMM1's 64-pair tiles (T=901) read W1 at ~3.5 TB/s (ncu: 951 MB in 273 us,
+  // the MMA warps waiting on full stages 34% of the samples) with one CTA per SM, 256 B rows x 128 B
+  // per stage (32 KB of weights, plus 8 KB of A), 4 stages, 512 tiles of 7168 K. Is that shape at
+  // one CTA per SM the bound, and which shape with the same bytes per stage reads faster?
+  if (std::getenv("DRAM_PATTERN_WG") != nullptr) {
+    const int experts = 32;
+    const float cont = contiguous_row(b, experts, prop.multiProcessorCount);
+    run_tile<256, 128, 7168, 4>(b, experts, cont, "1 per SM (GEMM1's 64-pair tile)", Extra{}, 1);
+    run_tile<256, 128, 7168, 6>(b, experts, cont, "1 per SM", Extra{}, 1);
+    run_tile<256, 128, 7168, 4>(b, experts, cont, "2 per SM", Extra{}, 2);
+    run_tile<128, 256, 7168, 4>(b, experts, cont, "1 per SM (2 K blocks a row)", Extra{}, 1);
+    run_tile<128, 256, 7168, 6>(b, experts, cont, "1 per SM (2 K blocks a row)", Extra{}, 1);
+    run_tile<256, 256, 7168, 3>(b, experts, cont, "1 per SM (2 K blocks a row)", Extra{}, 1);
+    run_tile<128, 128, 7168, 6>(b, experts, cont, "2 per SM (128 rows)", Extra{}, 2);
+    run_tile<64, 512, 7168, 4>(b, experts, cont, "1 per SM (4 K blocks a row)", Extra{}, 1);
+    const cudaError_t err = cudaDeviceSynchronize();
+    printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));
+    return err == cudaSuccess ? 0 : 1;
+  }
   // Session 16: the GEMM1 tile held to 4 CTAs per SM (its registers) with ~1 us of math per K block
   // (a 24 us tile of 7 blocks in the T=7 timeline): is that what holds GEMM1 at ~2.5 TB/s, and do
   // more stages at 4 per SM recover it?

@@ -567,6 +567,18 @@
 #ifndef MOE_WGMMA_BM64_PRODUCER_REGS
 #define MOE_WGMMA_BM64_PRODUCER_REGS 56
 #endif
+// @tunable MOE_WGMMA_PAIRED_FILL: 0, 1 (default 0) when MOE_WGMMA_PRODUCER=1|2
+// 1: the producer warpgroup fills its stages two K blocks at a time, each lane's pieces of a row
+// being 256 contiguous bytes (half of them into the next stage) instead of 128. Why (H200, session
+// 19, results/gpu/2026-11-27-s19): the 64-pair tiles (T=901) read W1 at ~3.5 TB/s (ncu: 951 MB in
+// 273 us, the MMA warps waiting on full stages) and the DRAM pattern probe reads that shape (256
+// rows x 128 B a stage, one CTA per SM) at 3.64 TB/s with 4 or 6 stages, 128 rows x 256 B at 3.90,
+// against 4.50 for a contiguous read: the 128-byte runs are the bound, not the bytes in flight.
+// Prediction: GEMM1 273 -> ~255 us and GEMM2 141 -> ~132 us at T=901 (the call -20..-30 us); the
+// consumers see the same stages, so the results are bit-identical.
+#ifndef MOE_WGMMA_PAIRED_FILL
+#define MOE_WGMMA_PAIRED_FILL 0
+#endif
 // @tunable MOE_WGMMA_PERSISTENT: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1: the wgmma grids are the resident CTAs (one per SM), each looping over its share of the real
 // tiles, listed from the per-expert counts; 0: a CTA per (column tile, row tile of ceil(T / BM),
@@ -645,16 +657,6 @@
 // 1712.8 / 1885.6 -> 1609.1 / 1831.6 (call 8, two rounds), 19/19, no hang. Default since.
 #ifndef MOE_WGMMA_MBAR_STAGES
 #define MOE_WGMMA_MBAR_STAGES 1
-#endif
-// @tunable MOE_WGMMA_SKIP_EMPTY_WG: 0, 1 (default 0) when MOE_WGMMA=1|2
-// 1: in a 128-pair tile (lockstep loading) a warpgroup whose 64 rows are all past the expert's
-// count skips its MMAs and folds (it still copies its share of each stage), so the other warpgroup
-// has the tensor cores alone. Why: an expert's last row tile holds 1-128 pairs; at T=14107 an
-// expert gets ~440 local pairs, ~4 row tiles, so about half the experts' last tiles are at most half
-// full and their second warpgroup multiplies padding. Prediction (H200): GEMM1 and GEMM2 -2..-5% at
-// T >= 11948 (-30..-80 us on the call), nothing below 257 tokens (64-pair tiles).
-#ifndef MOE_WGMMA_SKIP_EMPTY_WG
-#define MOE_WGMMA_SKIP_EMPTY_WG 0
 #endif
 // @tunable MOE_ROUTING_SCALES_LATE_STORE: 0, 1 (default 1) when MOE_WGMMA_TILE_SCALES=3
 // 1: the warp routing kernels' copy of a token's activation scales into token-major order (for
@@ -747,7 +749,7 @@
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_MBAR_STAGES,       \
-                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_SKIP_EMPTY_WG)
+                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_PAIRED_FILL)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

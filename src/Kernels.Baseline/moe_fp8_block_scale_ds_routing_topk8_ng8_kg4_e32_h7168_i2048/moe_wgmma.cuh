@@ -75,7 +75,7 @@ constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
 constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
-constexpr bool kSkipEmptyWg = MOE_WGMMA_SKIP_EMPTY_WG != 0;      // lockstep loop: a warpgroup without pairs skips its MMAs
+constexpr bool kPairedFill = MOE_WGMMA_PAIRED_FILL != 0;        // producer: two K blocks a fill, 256-byte runs a row
 // Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): from global
 // memory, a block ahead, into registers (0); or from shared memory, where the tile's start copied
 // all of them (2: GEMM2 only, Op::kGemm2 telling the GEMMs apart; 3: both, GEMM1's from the
@@ -148,19 +148,11 @@ struct BlockScales {
 // fold(acc[j], tmp, scales, p, f) scales into acc[j] (j: the warpgroup's j-th pass);
 // released() runs once the last MMA has read the stage; under_mma() runs once while the first
 // group of MMAs is in flight (work that touches no accumulator: the next stage's loads).
-// has_rows false (MOE_WGMMA_SKIP_EMPTY_WG: every row of the warpgroup is past the expert's count):
-// no MMA and no fold, only the hooks, so the other warpgroup has the tensor cores to itself.
 template <int BM, int kFolds, typename Fold, typename Released, typename UnderMma>
-__device__ __forceinline__ void block_mma(uint32_t stage, int wg, bool has_rows, float (&acc)[Tile<BM>::kWgPasses][64],
-                                          float (&tmp)[64], const BlockScales& scales, Fold&& fold, Released&& released,
-                                          UnderMma&& under_mma) {
+__device__ __forceinline__ void block_mma(uint32_t stage, int wg, float (&acc)[Tile<BM>::kWgPasses][64], float (&tmp)[64],
+                                          const BlockScales& scales, Fold&& fold, Released&& released, UnderMma&& under_mma) {
   using Shape = Tile<BM>;
   static_assert(4 % kFolds == 0, "k32 steps per fold");
-  if (!has_rows) {
-    under_mma();
-    released();
-    return;
-  }
   const uint32_t a_tile = stage + Shape::row_group(wg) * 64 * kRowBytes;
 #pragma unroll
   for (int j = 0; j < Shape::kWgPasses; ++j) {
@@ -201,8 +193,8 @@ __device__ __forceinline__ BlockScales diag_block_scales(int kb) {
 // else they are in shared memory (MOE_WGMMA_TILE_SCALES), landed with the first stage, and read
 // at their block (the first read must follow the first stage's wait).
 template <int BM, int kKBlocks, int kFolds, bool kScalesAhead, typename Load, typename Scales, typename Fold>
-__device__ __forceinline__ void k_loop(uint32_t smem, bool has_rows, Load&& load, float (&acc)[Tile<BM>::kWgPasses][64],
-                                       Scales&& scales_of, Fold&& fold) {
+__device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of,
+                                       Fold&& fold) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
 #pragma unroll
@@ -228,10 +220,10 @@ __device__ __forceinline__ void k_loop(uint32_t smem, bool has_rows, Load&& load
     };
     const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
     if constexpr (kLoadsUnderMma) {
-      block_mma<BM, kFolds>(stage, wg, has_rows, acc, tmp, scales, fold, [] {}, issue_next);
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, issue_next);
     } else {
       issue_next();
-      block_mma<BM, kFolds>(stage, wg, has_rows, acc, tmp, scales, fold, [] {}, [] {});
+      block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, [] {});
     }
   }
   asm volatile("cp.async.wait_group 0;\n" ::: "memory");
@@ -270,7 +262,7 @@ __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
 // lines them up at every block barrier). bars: kStages "full" then kStages "empty"; g0: this tile's
 // first block counted over the CTA's tiles (stage g % kStages, phase g / kStages).
 template <int BM, int kKBlocks, int kFolds, bool kScalesAhead, typename Load, typename Scales, typename Fold>
-__device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars, int g0, bool has_rows, Load&& load,
+__device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars, int g0, Load&& load,
                                             float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of, Fold&& fold) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
@@ -295,7 +287,7 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
     fence_proxy_async();
     const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb);
     if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
-    block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, has_rows, acc, tmp, scales, fold,
+    block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold,
                           [&] {
                             if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
                           },
@@ -405,6 +397,46 @@ struct StageLoader {
   }
 };
 
+// MOE_WGMMA_PAIRED_FILL: the producer's K loop two blocks at a time. Blocks kb and kb + 1 go to
+// stages s and s + 1 (g0 and kStages are even, so s is even and both share a phase): lane bit 3
+// picks the block, so a warp's eight-lane groups copy the two adjacent 128-byte pieces of a row
+// back to back, 256 contiguous bytes of it per 16 lanes (the DRAM reads longer runs; the stages'
+// contents are the same as one block at a time). Rows p / 16 + 8 i.
+template <int BM, typename Op>
+__device__ __forceinline__ void produce_pairs(const Op& op, const int* s_pair, const uint8_t* b_tile, uint32_t smem, uint64_t* bars,
+                                              float* s_scales, int g0, const TileCoord& c) {
+  using Shape = Tile<BM>;
+  static_assert(kStages % 2 == 0 && Op::kKBlocks % 2 == 0, "paired fills need an even number of stages and K blocks");
+  const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, half = (p >> 3) & 1, r0 = p >> 4;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+#pragma unroll 1
+  for (int kb = 0; kb < Op::kKBlocks; kb += 2) {
+    const int g = g0 + kb, s = g % kStages;
+    if (g >= kStages) {
+      mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
+      mbar_wait(empty + 8 * (s + 1), (g / kStages - 1) & 1);
+    }
+    const uint32_t stage = smem + (s + half) * Shape::kStageBytes;
+    const int64_t k_byte = static_cast<int64_t>(kb + half) * kRowBytes + byte;
+#if !MOE_WG_DIAG_SKIPS_LOADS
+#pragma unroll
+    for (int i = 0; i < BM / 8; ++i) {
+      const int row = r0 + 8 * i;
+      cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + k_byte);
+    }
+#pragma unroll 4
+    for (int i = 0; i < kBN / 8; ++i) {
+      const int row = r0 + 8 * i;
+      cp_async16(stage + Shape::kTileA + moe_tc::swizzled(row, byte, kRowBytes), b_tile + Op::b_offset(row) + k_byte);
+    }
+#endif
+    op.template load_scales<BM>(s_scales + s * Shape::kScaleSlots, c, kb, p, s_pair);
+    op.template load_scales<BM>(s_scales + (s + 1) * Shape::kScaleSlots, c, kb + 1, p, s_pair);
+    mbar_arrive_on_cp_async(full + 8 * s);
+    mbar_arrive_on_cp_async(full + 8 * (s + 1));
+  }
+}
+
 // The producer warpgroup's K loop of one tile: for each K block (g: its number counted over all
 // of this CTA's tiles, which sets the stage and the barrier phase), once the MMA threads have
 // released the stage it refills (the one read kStages blocks before), 16-byte pieces of the BM A
@@ -418,6 +450,10 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
   const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, r0 = p >> 3;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
   const uint8_t* b_tile = op.b_tile(c);
+  if constexpr (kPairedFill) {
+    produce_pairs<BM>(op, s_pair, b_tile, smem, bars, s_scales, g0, c);
+    return;
+  }
 #pragma unroll 1
   for (int kb = 0; kb < Op::kKBlocks; ++kb) {
     const int g = g0 + kb, s = g % kStages;
@@ -456,7 +492,7 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     fence_proxy_async();
     const BlockScales scales = op.template read<BM>(s_scales + s * Shape::kScaleSlots, r_lo);
     // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
-    block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, true, acc, tmp, scales, Op::fold, [&] {
+    block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
       if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
     }, [] {});
   }
@@ -557,12 +593,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         else return op.fetch(c, pair_lo, pair_hi, kb);
       };
       constexpr bool kAhead = !kStagedScales;
-      // With 128 rows a warpgroup owns rows [64 wg, 64 wg + 64): past the expert's count it has
-      // nothing to multiply (an expert's last row tile holds 1-128 pairs).
-      const bool has_rows = !kSkipEmptyWg || BM == 64 || c.m0 + 64 * (tid >> 7) < c.cnt;
-      if constexpr (kMbarStages)
-        k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, has_rows, load, acc, fetch, Op::fold);
-      else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, has_rows, load, acc, fetch, Op::fold);
+      if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
+      else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
     }
     op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr);
   }
