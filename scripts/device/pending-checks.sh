@@ -279,7 +279,7 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Then a warpgroup with no pairs in its half of a 128-pair tile skipping its MMAs: slower, removed.
 # Pending: the 64-pair tiles' producer filling two K blocks at a time (MOE_WGMMA_PAIRED_FILL).
 checks=(
-  "$moe|1a4c6ba1 1a4c6ba1|MOE_WGMMA_PAIRED_FILL=1"
+  "$moe|1a4c6ba1|MOE_WGMMA_PAIRED_FILL=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
