@@ -567,17 +567,16 @@
 #ifndef MOE_WGMMA_BM64_PRODUCER_REGS
 #define MOE_WGMMA_BM64_PRODUCER_REGS 56
 #endif
-// @tunable MOE_WGMMA_PAIRED_FILL: 0, 1 (default 0) when MOE_WGMMA_PRODUCER=1|2
-// 1: the producer warpgroup fills its stages two K blocks at a time, each lane's pieces of a row
-// being 256 contiguous bytes (half of them into the next stage) instead of 128. Why (H200, session
-// 19, results/gpu/2026-11-27-s19): the 64-pair tiles (T=901) read W1 at ~3.5 TB/s (ncu: 951 MB in
-// 273 us, the MMA warps waiting on full stages) and the DRAM pattern probe reads that shape (256
-// rows x 128 B a stage, one CTA per SM) at 3.64 TB/s with 4 or 6 stages, 128 rows x 256 B at 3.90,
-// against 4.50 for a contiguous read: the 128-byte runs are the bound, not the bytes in flight.
-// Prediction: GEMM1 273 -> ~255 us and GEMM2 141 -> ~132 us at T=901 (the call -20..-30 us); the
-// consumers see the same stages, so the results are bit-identical.
-#ifndef MOE_WGMMA_PAIRED_FILL
-#define MOE_WGMMA_PAIRED_FILL 0
+// @tunable MOE_WGMMA_PAIRS_AHEAD: 0, 1 (default 0) when MOE_WGMMA=1|2
+// 1 (lockstep loading, the 128-pair tiles): each tile's K loop also copies the next tile's pair
+// list into shared memory (cp.async, 4 bytes a row), so the next tile starts without the list's
+// global round trip. Why: the persistent tiles' per-tile cost, fitted from GEMM1 (56 K blocks,
+// ~15.5 tiles a CTA, 1.08-1.12 ms) and GEMM2 (16 blocks, ~27 tiles, ~600 us) at T=14107, is ~1.2 us
+// a block and ~3 us a tile; the list read (a plain load, then two block barriers) is ~1 us of it.
+// A register load would hold the first wgmma fence (it waits for pending loads); cp.async does not.
+// Prediction (H200): GEMM2 -20..-25 us, GEMM1 -10..-15 us at T=14107 (the call -30..-35 us).
+#ifndef MOE_WGMMA_PAIRS_AHEAD
+#define MOE_WGMMA_PAIRS_AHEAD 0
 #endif
 // @tunable MOE_WGMMA_PERSISTENT: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1: the wgmma grids are the resident CTAs (one per SM), each looping over its share of the real
@@ -749,7 +748,7 @@
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_MBAR_STAGES,       \
-                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_PAIRED_FILL)
+                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_PAIRS_AHEAD)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

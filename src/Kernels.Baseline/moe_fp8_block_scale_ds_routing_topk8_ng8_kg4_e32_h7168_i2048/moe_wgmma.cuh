@@ -75,7 +75,7 @@ constexpr int kTileB = kBN * kRowBytes;          // 32 KB
 constexpr int kStages = MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
 constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
-constexpr bool kPairedFill = MOE_WGMMA_PAIRED_FILL != 0;        // producer: two K blocks a fill, 256-byte runs a row
+constexpr bool kPairsAhead = MOE_WGMMA_PAIRS_AHEAD != 0;        // lockstep loading: the next tile's pair list copied during this one
 // Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): from global
 // memory, a block ahead, into registers (0); or from shared memory, where the tile's start copied
 // all of them (2: GEMM2 only, Op::kGemm2 telling the GEMMs apart; 3: both, GEMM1's from the
@@ -397,46 +397,6 @@ struct StageLoader {
   }
 };
 
-// MOE_WGMMA_PAIRED_FILL: the producer's K loop two blocks at a time. Blocks kb and kb + 1 go to
-// stages s and s + 1 (g0 and kStages are even, so s is even and both share a phase): lane bit 3
-// picks the block, so a warp's eight-lane groups copy the two adjacent 128-byte pieces of a row
-// back to back, 256 contiguous bytes of it per 16 lanes (the DRAM reads longer runs; the stages'
-// contents are the same as one block at a time). Rows p / 16 + 8 i.
-template <int BM, typename Op>
-__device__ __forceinline__ void produce_pairs(const Op& op, const int* s_pair, const uint8_t* b_tile, uint32_t smem, uint64_t* bars,
-                                              float* s_scales, int g0, const TileCoord& c) {
-  using Shape = Tile<BM>;
-  static_assert(kStages % 2 == 0 && Op::kKBlocks % 2 == 0, "paired fills need an even number of stages and K blocks");
-  const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, half = (p >> 3) & 1, r0 = p >> 4;
-  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
-#pragma unroll 1
-  for (int kb = 0; kb < Op::kKBlocks; kb += 2) {
-    const int g = g0 + kb, s = g % kStages;
-    if (g >= kStages) {
-      mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
-      mbar_wait(empty + 8 * (s + 1), (g / kStages - 1) & 1);
-    }
-    const uint32_t stage = smem + (s + half) * Shape::kStageBytes;
-    const int64_t k_byte = static_cast<int64_t>(kb + half) * kRowBytes + byte;
-#if !MOE_WG_DIAG_SKIPS_LOADS
-#pragma unroll
-    for (int i = 0; i < BM / 8; ++i) {
-      const int row = r0 + 8 * i;
-      cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + k_byte);
-    }
-#pragma unroll 4
-    for (int i = 0; i < kBN / 8; ++i) {
-      const int row = r0 + 8 * i;
-      cp_async16(stage + Shape::kTileA + moe_tc::swizzled(row, byte, kRowBytes), b_tile + Op::b_offset(row) + k_byte);
-    }
-#endif
-    op.template load_scales<BM>(s_scales + s * Shape::kScaleSlots, c, kb, p, s_pair);
-    op.template load_scales<BM>(s_scales + (s + 1) * Shape::kScaleSlots, c, kb + 1, p, s_pair);
-    mbar_arrive_on_cp_async(full + 8 * s);
-    mbar_arrive_on_cp_async(full + 8 * (s + 1));
-  }
-}
-
 // The producer warpgroup's K loop of one tile: for each K block (g: its number counted over all
 // of this CTA's tiles, which sets the stage and the barrier phase), once the MMA threads have
 // released the stage it refills (the one read kStages blocks before), 16-byte pieces of the BM A
@@ -450,10 +410,6 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
   const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, r0 = p >> 3;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
   const uint8_t* b_tile = op.b_tile(c);
-  if constexpr (kPairedFill) {
-    produce_pairs<BM>(op, s_pair, b_tile, smem, bars, s_scales, g0, c);
-    return;
-  }
 #pragma unroll 1
   for (int kb = 0; kb < Op::kKBlocks; ++kb) {
     const int g = g0 + kb, s = g % kStages;
@@ -522,6 +478,7 @@ template <int BM, typename Op>
 __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
+  __shared__ int s_pair_next[kPairsAhead && !Shape::kProducer ? BM : 1];  // MOE_WGMMA_PAIRS_AHEAD
   __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
   __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
@@ -576,7 +533,13 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
     } else {
       __syncthreads();  // every thread is done with the previous tile's pairs and stages
-      moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
+      if (kPairsAhead && t != walk.first) {
+        // This thread's rows of the list, copied by itself during the previous tile's K loop.
+        asm volatile("cp.async.wait_all;\n" ::: "memory");
+        for (int r = tid; r < BM; r += kConsumers) s_pair[r] = c.m0 + r < c.cnt ? s_pair_next[r] : -1;
+      } else {
+        moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
+      }
       __syncthreads();
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
@@ -592,6 +555,13 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         else if constexpr (kStagedScales) return Op::template read_tile_scales<BM>(s_tile_scales, r_lo, kb);
         else return op.fetch(c, pair_lo, pair_hi, kb);
       };
+      // MOE_WGMMA_PAIRS_AHEAD: the next tile's list entries, by cp.async (no register waits on it,
+      // so no wgmma fence does), into s_pair_next; the same thread reads them at that tile's start.
+      if (kPairsAhead && t + walk.step < walk.total) {
+        const TileCoord n = walk.at(t + walk.step);
+        for (int r = tid; r < BM; r += kConsumers)
+          if (n.m0 + r < n.cnt) cp_async4(reinterpret_cast<float*>(&s_pair_next[r]), reinterpret_cast<const float*>(lists + n.le * T + n.m0 + r));
+      }
       constexpr bool kAhead = !kStagedScales;
       if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
       else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
