@@ -278,9 +278,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # became the default; the scan per chunk 1.41 / 1.95 / 2.9 us at 16 / 32 / 64 columns (2107 / 1).
 # Then a warpgroup with no pairs in its half of a 128-pair tile skipping its MMAs: slower, removed.
 # Then the 64-pair tiles' producer filling two K blocks at a time (MOE_WGMMA_PAIRED_FILL): slower,
-# removed. Pending: the next tile's pair list copied during this tile (MOE_WGMMA_PAIRS_AHEAD).
+# removed. Then the next tile's pair list copied during this tile (MOE_WGMMA_PAIRS_AHEAD): GEMM2
+# +10..+25 us in ncu's locked-clock durations, removed. Pending: five stages for the 64-pair tiles
+# (MOE_WGMMA_BM64_STAGES=5).
 checks=(
-  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_PAIRS_AHEAD=1"
+  "$moe|1a4c6ba1|MOE_WGMMA_BM64_STAGES=5"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -546,6 +546,15 @@
 #ifndef MOE_WGMMA_STAGES
 #define MOE_WGMMA_STAGES 4
 #endif
+// @tunable MOE_WGMMA_BM64_STAGES: 4, 5 (default 4) when MOE_WGMMA=1|2
+// cp.async stages of the 64-pair tiles (40 KB each; five fit beside the producer's scale slots).
+// Why (H200, session 19): at T=901 the MMA warps wait on full stages (34% of GEMM1's stall samples)
+// while GEMM1 reads W1 at ~3.5 TB/s, and filling two blocks at a time (fewer bytes in flight on
+// average) made GEMM1 ~10 us slower. Prediction: 5 stages, GEMM1 / GEMM2 -2..-4% at T=901 (the call
+// -8..-15 us).
+#ifndef MOE_WGMMA_BM64_STAGES
+#define MOE_WGMMA_BM64_STAGES 4
+#endif
 // @tunable MOE_WGMMA_PRODUCER: 0, 1, 2 (default 2) when MOE_WGMMA=1|2
 // A third warpgroup does all the loading (cp.async, scales included) and hands stages to the two
 // MMA warpgroups through full / empty mbarriers, setmaxnreg 56 / 224 (384 threads): 1 for every
@@ -566,17 +575,6 @@
 // Prediction: no stack, T=901 ~447 -> ~425 us.
 #ifndef MOE_WGMMA_BM64_PRODUCER_REGS
 #define MOE_WGMMA_BM64_PRODUCER_REGS 56
-#endif
-// @tunable MOE_WGMMA_PAIRS_AHEAD: 0, 1 (default 0) when MOE_WGMMA=1|2
-// 1 (lockstep loading, the 128-pair tiles): each tile's K loop also copies the next tile's pair
-// list into shared memory (cp.async, 4 bytes a row), so the next tile starts without the list's
-// global round trip. Why: the persistent tiles' per-tile cost, fitted from GEMM1 (56 K blocks,
-// ~15.5 tiles a CTA, 1.08-1.12 ms) and GEMM2 (16 blocks, ~27 tiles, ~600 us) at T=14107, is ~1.2 us
-// a block and ~3 us a tile; the list read (a plain load, then two block barriers) is ~1 us of it.
-// A register load would hold the first wgmma fence (it waits for pending loads); cp.async does not.
-// Prediction (H200): GEMM2 -20..-25 us, GEMM1 -10..-15 us at T=14107 (the call -30..-35 us).
-#ifndef MOE_WGMMA_PAIRS_AHEAD
-#define MOE_WGMMA_PAIRS_AHEAD 0
 #endif
 // @tunable MOE_WGMMA_PERSISTENT: 0, 1 (default 1) when MOE_WGMMA=1|2
 // 1: the wgmma grids are the resident CTAs (one per SM), each looping over its share of the real
@@ -748,7 +746,7 @@
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_MBAR_STAGES,       \
-                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_PAIRS_AHEAD)
+                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_BM64_STAGES)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

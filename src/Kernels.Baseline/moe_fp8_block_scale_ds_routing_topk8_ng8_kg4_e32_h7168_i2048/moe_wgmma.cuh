@@ -72,10 +72,11 @@ struct RegisterSplit {
 constexpr int kBN = 256;                         // B rows per tile: two column passes of 128
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
-constexpr int kStages = MOE_WGMMA_STAGES;
+// cp.async stages per tile shape: MOE_WGMMA_STAGES for 128 pairs, MOE_WGMMA_BM64_STAGES for 64.
+template <int BM>
+constexpr int kStagesOf = BM == 64 ? MOE_WGMMA_BM64_STAGES : MOE_WGMMA_STAGES;
 constexpr bool kLoadsUnderMma = MOE_WGMMA_LOADS_UNDER_MMA != 0;  // lockstep K loop: next stage's copies behind the first MMAs
 constexpr bool kMbarStages = MOE_WGMMA_MBAR_STAGES != 0;        // lockstep loading, stages handed over by mbarriers
-constexpr bool kPairsAhead = MOE_WGMMA_PAIRS_AHEAD != 0;        // lockstep loading: the next tile's pair list copied during this one
 // Lockstep loading: where the K loop reads a block's scales (MOE_WGMMA_TILE_SCALES): from global
 // memory, a block ahead, into registers (0); or from shared memory, where the tile's start copied
 // all of them (2: GEMM2 only, Op::kGemm2 telling the GEMMs apart; 3: both, GEMM1's from the
@@ -95,6 +96,7 @@ struct Tile {
   static_assert(BM == 64 || BM == 128, "64 or 128 pairs");
   static constexpr int kTileA = BM * kRowBytes;
   static constexpr int kStageBytes = kTileA + kTileB;
+  static constexpr int kStages = kStagesOf<BM>;
   static constexpr int kSmem = kStages * kStageBytes + 1024;  // + room to align the first stage to 1024 B
   static constexpr int kLoadRowsA = BM * 8 / kConsumers;      // 4 or 2 A rows per thread (lockstep loading)
   static constexpr int kScaleSlots = 2 * BM + 2;              // per stage: 1 or 2 A scales per row, 2 weight scales
@@ -182,7 +184,7 @@ __device__ __forceinline__ BlockScales diag_block_scales(int kb) {
   return BlockScales{{s, s, s, s, s, s}};
 }
 
-// The K loop of one tile: kKBlocks blocks of 128 through kStages cp.async stages, all 256
+// The K loop of one tile: kKBlocks blocks of 128 through the tile's cp.async stages, all 256
 // threads loading (load(stage, kb)) and multiplying. One block barrier per K block: the stage
 // refilled in iteration kb was read in iteration kb - 1, whose MMAs every warpgroup waited for
 // before it. Each block goes through block_mma with scales_of(kb), read from global memory a
@@ -198,7 +200,7 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) {
+  for (int s = 0; s < Shape::kStages - 1; ++s) {
     if (s < kKBlocks) load(s, s);
     asm volatile("cp.async.commit_group;\n" ::: "memory");
   }
@@ -207,18 +209,18 @@ __device__ __forceinline__ void k_loop(uint32_t smem, Load&& load, float (&acc)[
   if constexpr (kScalesAhead) next_scales = scales_of(0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(kStages - 2) : "memory");
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(Shape::kStages - 2) : "memory");
     fence_proxy_async();
     if constexpr (!MOE_WG_DIAG_SKIPS_BARRIER) __syncthreads();
     const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb);
     // The next stage's copies and the next block's scales: one commit group per iteration.
     const auto issue_next = [&] {
-      const int next = kb + kStages - 1;
-      if (next < kKBlocks) load(next % kStages, next);
+      const int next = kb + Shape::kStages - 1;
+      if (next < kKBlocks) load(next % Shape::kStages, next);
       asm volatile("cp.async.commit_group;\n" ::: "memory");
       if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     };
-    const uint32_t stage = smem + (kb % kStages) * Shape::kStageBytes;
+    const uint32_t stage = smem + (kb % Shape::kStages) * Shape::kStageBytes;
     if constexpr (kLoadsUnderMma) {
       block_mma<BM, kFolds>(stage, wg, acc, tmp, scales, fold, [] {}, issue_next);
     } else {
@@ -266,24 +268,24 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
                                             float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of, Fold&& fold) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
-  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
   // This thread's copies of block kb, once every warp has released the block its stage held before.
   const auto fill = [&](int kb) {
-    const int g = g0 + kb, s = g % kStages;
-    if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
+    const int g = g0 + kb, s = g % Shape::kStages;
+    if (g >= Shape::kStages) mbar_wait(empty + 8 * s, (g / Shape::kStages - 1) & 1);
     load(s, kb);
     mbar_arrive_on_cp_async(full + 8 * s);
   };
 #pragma unroll
-  for (int kb = 0; kb < kStages - 1; ++kb)
+  for (int kb = 0; kb < Shape::kStages - 1; ++kb)
     if (kb < kKBlocks) fill(kb);
   float tmp[64];
   BlockScales next_scales{};
   if constexpr (kScalesAhead) next_scales = scales_of(0);
 #pragma unroll 1
   for (int kb = 0; kb < kKBlocks; ++kb) {
-    const int g = g0 + kb, s = g % kStages;
-    mbar_wait(full + 8 * s, (g / kStages) & 1);
+    const int g = g0 + kb, s = g % Shape::kStages;
+    mbar_wait(full + 8 * s, (g / Shape::kStages) & 1);
     fence_proxy_async();
     const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb);
     if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
@@ -292,7 +294,7 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
                             if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
                           },
                           [] {});
-    if (kb + kStages - 1 < kKBlocks) fill(kb + kStages - 1);
+    if (kb + Shape::kStages - 1 < kKBlocks) fill(kb + Shape::kStages - 1);
   }
 }
 #endif  // MOE_WG_DEVICE
@@ -408,12 +410,12 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
                                         float* s_scales, int g0) {
   using Shape = Tile<BM>;
   const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, r0 = p >> 3;
-  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
   const uint8_t* b_tile = op.b_tile(c);
 #pragma unroll 1
   for (int kb = 0; kb < Op::kKBlocks; ++kb) {
-    const int g = g0 + kb, s = g % kStages;
-    if (g >= kStages) mbar_wait(empty + 8 * s, (g / kStages - 1) & 1);
+    const int g = g0 + kb, s = g % Shape::kStages;
+    if (g >= Shape::kStages) mbar_wait(empty + 8 * s, (g / Shape::kStages - 1) & 1);
     const uint32_t stage = smem + s * Shape::kStageBytes;
 #if !MOE_WG_DIAG_SKIPS_LOADS
 #pragma unroll
@@ -439,12 +441,12 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
                                         float (&acc)[Tile<BM>::kWgPasses][64]) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
-  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * kStages;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
   float tmp[64];
 #pragma unroll 1
   for (int kb = 0; kb < Op::kKBlocks; ++kb) {
-    const int g = g0 + kb, s = g % kStages;
-    mbar_wait(full + 8 * s, (g / kStages) & 1);
+    const int g = g0 + kb, s = g % Shape::kStages;
+    mbar_wait(full + 8 * s, (g / Shape::kStages) & 1);
     fence_proxy_async();
     const BlockScales scales = op.template read<BM>(s_scales + s * Shape::kScaleSlots, r_lo);
     // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
@@ -478,9 +480,8 @@ template <int BM, typename Op>
 __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
   using Shape = Tile<BM>;
   __shared__ int s_pair[BM];
-  __shared__ int s_pair_next[kPairsAhead && !Shape::kProducer ? BM : 1];  // MOE_WGMMA_PAIRS_AHEAD
-  __shared__ uint64_t s_bars[2 * kStages];  // "full" and "empty" per stage (producer)
-  __shared__ __align__(16) float s_scales[Shape::kProducer ? kStages * Shape::kScaleSlots : 1];
+  __shared__ uint64_t s_bars[2 * Shape::kStages];  // "full" and "empty" per stage (producer)
+  __shared__ __align__(16) float s_scales[Shape::kProducer ? Shape::kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   // MOE_WGMMA_TILE_SCALES (lockstep loading): the tile's scales, copied at its start.
   constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 3 || (kTileScales == 2 && Op::kGemm2));
@@ -490,8 +491,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   // block barrier (MOE_WGMMA_MBAR_STAGES).
   constexpr bool kStageBars = Shape::kProducer || kMbarStages;
   if (kStageBars && tid == 0) {
-    const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * kStages;
-    for (int s = 0; s < kStages; ++s) {
+    const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * Shape::kStages;
+    for (int s = 0; s < Shape::kStages; ++s) {
       mbar_init(full + 8 * s, Shape::kProducer ? kProducers : kConsumers);
       mbar_init(empty + 8 * s, kConsumers / 32);  // one arrival per MMA warp
     }
@@ -533,13 +534,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
     } else {
       __syncthreads();  // every thread is done with the previous tile's pairs and stages
-      if (kPairsAhead && t != walk.first) {
-        // This thread's rows of the list, copied by itself during the previous tile's K loop.
-        asm volatile("cp.async.wait_all;\n" ::: "memory");
-        for (int r = tid; r < BM; r += kConsumers) s_pair[r] = c.m0 + r < c.cnt ? s_pair_next[r] : -1;
-      } else {
-        moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
-      }
+      moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
       __syncthreads();
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
@@ -555,13 +550,6 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         else if constexpr (kStagedScales) return Op::template read_tile_scales<BM>(s_tile_scales, r_lo, kb);
         else return op.fetch(c, pair_lo, pair_hi, kb);
       };
-      // MOE_WGMMA_PAIRS_AHEAD: the next tile's list entries, by cp.async (no register waits on it,
-      // so no wgmma fence does), into s_pair_next; the same thread reads them at that tile's start.
-      if (kPairsAhead && t + walk.step < walk.total) {
-        const TileCoord n = walk.at(t + walk.step);
-        for (int r = tid; r < BM; r += kConsumers)
-          if (n.m0 + r < n.cnt) cp_async4(reinterpret_cast<float*>(&s_pair_next[r]), reinterpret_cast<const float*>(lists + n.le * T + n.m0 + r));
-      }
       constexpr bool kAhead = !kStagedScales;
       if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
       else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
