@@ -714,6 +714,15 @@
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
+// @diagnostic MOE_WGMMA_DIAG_EPILOGUE: 0, 1, 2 (default 0)
+// A measurement aid (results are wrong with it) for GEMM2's direct output (MOE_WGMMA_COMBINE=2):
+// 1 writes every pair's row by plain bf16x2 stores (no reductions), 2 computes the rows and writes
+// nothing. Against the default, a locked-clock profile says what the ~61% of pairs whose token has
+// other local pairs cost in bf16x2 reductions (4 bytes each, 16 bytes of a row per quad), and what
+// the output traffic costs at all (session 19: GEMM2 carries ~3 us a tile beyond its K loop).
+#ifndef MOE_WGMMA_DIAG_EPILOGUE
+#define MOE_WGMMA_DIAG_EPILOGUE 0
+#endif
 
 // @tunable MOE_WGMMA_SIDELOAD: 0, 1 (default 1) when MOE_WGMMA=1|2
 // In a build without wgmma (plain sm_90, the contest's), 1 runs the wgmma GEMMs anyway when this
@@ -739,14 +748,15 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, b, t, e, z) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_b##b##_t##t##_e##e##_z##z
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, b, t, e, z, y) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_b##b##_t##t##_e##e##_z##z##_y##y
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_MBAR_STAGES,       \
-                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_BM64_STAGES)
+                 MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_BM64_STAGES, \
+                 MOE_WGMMA_DIAG_EPILOGUE)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

@@ -832,7 +832,8 @@ struct Gemm2Op {
           } else if constexpr (kOut == kOutDirect) {
             __nv_bfloat162* dst = reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair / kTopK) * kHidden + col);
             const __nv_bfloat162 h = __float22bfloat162_rn(v);
-            if (single) *dst = h;
+            if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 2) asm volatile("" ::"r"(*reinterpret_cast<const uint32_t*>(&h)), "l"(dst));
+            else if (single || MOE_WGMMA_DIAG_EPILOGUE == 1) *dst = h;
             else asm volatile("red.global.add.noftz.bf16x2 [%0], %1;\n" ::"l"(dst), "r"(*reinterpret_cast<const uint32_t*>(&h)) : "memory");
           } else {
             atomicAdd(reinterpret_cast<float2*>(acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + col), v);
