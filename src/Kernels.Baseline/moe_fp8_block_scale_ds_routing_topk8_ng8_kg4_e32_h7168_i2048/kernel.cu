@@ -714,6 +714,18 @@
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
+// @tunable MOE_WGMMA_BULK_OUT: 0, 1 (default 0) when MOE_WGMMA_COMBINE=2
+// 1: GEMM2's 128-pair tiles (lockstep loading) write their weighted bf16 rows into shared memory
+// (the stages' space, free after the tile's last MMA) and each row goes out as one 512-byte bulk
+// copy, or a bulk bf16 reduction (cp.reduce.async.bulk .add.noftz.bf16) for a token with other
+// local pairs, issued by one thread and finished under the next tile's K loop. Why (H200, session
+// 19, ncu at locked clocks, T=14107): GEMM2 takes 758 us, 744 with plain stores in place of the
+// reductions and 423 when it writes nothing (MOE_WGMMA_DIAG_EPILOGUE 1 / 2): the threads' 4-byte
+// stores hold every tile's epilogue ~12 us, and the K loop of the next tile waits for them.
+// Prediction: GEMM2 758 -> ~470 us at locked clocks (the call -150..-250 us at T=14107).
+#ifndef MOE_WGMMA_BULK_OUT
+#define MOE_WGMMA_BULK_OUT 0
+#endif
 // @diagnostic MOE_WGMMA_DIAG_EPILOGUE: 0, 1, 2 (default 0)
 // A measurement aid (results are wrong with it) for GEMM2's direct output (MOE_WGMMA_COMBINE=2):
 // 1 writes every pair's row by plain bf16x2 stores (no reductions), 2 computes the rows and writes
@@ -748,15 +760,15 @@
 
 // The side-loaded entry points' names carry the settings the wgmma device code depends on, so a
 // library never runs PTX generated under other settings (the lookup fails, the portable path runs).
-#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, b, t, e, z, y) \
-  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_b##b##_t##t##_e##e##_z##z##_y##y
+#define MOE_WG_ENTRY_(base, w, s, p, r, q, c, o, m, d, l, u, b, t, e, z, y, x) \
+  base##_w##w##_s##s##_p##p##_r##r##_q##q##_c##c##_o##o##_m##m##_d##d##_l##l##_u##u##_b##b##_t##t##_e##e##_z##z##_y##y##_x##x
 #define MOE_WG_ENTRY_X(base, ...) MOE_WG_ENTRY_(base, __VA_ARGS__)
 #define MOE_WG_ENTRY(base)                                                                                  \
   MOE_WG_ENTRY_X(base, MOE_WGMMA, MOE_WGMMA_STAGES, MOE_WGMMA_PRODUCER, MOE_WGMMA_BM64_PRODUCER_REGS,     \
                  MOE_WGMMA_PERSISTENT, MOE_WGMMA_CSCALE_COLS, MOE_WGMMA_TILE_ORDER, MOE_WGMMA_COMBINE,    \
                  MOE_WGMMA_DIAG_NO_LOADS, MOE_PDL, MOE_WGMMA_LOADS_UNDER_MMA, MOE_WGMMA_MBAR_STAGES,       \
                  MOE_WGMMA_TILE_SCALES, MOE_WGMMA_STAGED_EPILOGUE, MOE_WGMMA_BM64_STAGES, \
-                 MOE_WGMMA_DIAG_EPILOGUE)
+                 MOE_WGMMA_DIAG_EPILOGUE, MOE_WGMMA_BULK_OUT)
 #define MOE_WG_STR_(x) #x
 #define MOE_WG_STR(x) MOE_WG_STR_(x)
 

@@ -135,6 +135,8 @@ using afg::wgmma_m64n128k32_e4m3;
 using afg::wgmma_wait;
 using afg::fence_proxy_async;
 
+// Orders this thread's ordinary shared-memory writes before later bulk copies that read them.
+__device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
 }
@@ -487,6 +489,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 3 || (kTileScales == 2 && Op::kGemm2));
   __shared__ __align__(16) float s_tile_scales[kStagedScales ? Op::template kTileScaleFloats<BM> : 1];
   const int tid = threadIdx.x;
+  // MOE_WGMMA_BULK_OUT (GEMM2, lockstep loading only: a producer refills the stages during the epilogue).
+  constexpr bool kBulkOut = Op::kBulkOut && !Shape::kProducer;
   // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
   // block barrier (MOE_WGMMA_MBAR_STAGES).
   constexpr bool kStageBars = Shape::kProducer || kMbarStages;
@@ -533,6 +537,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       pair_hi = pair_at(lists, c, r_lo + 8, T);
       consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
     } else {
+      // MOE_WGMMA_BULK_OUT: the previous tile's output rows have been read out of the stages.
+      if (kBulkOut && tid < BM) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
       __syncthreads();  // every thread is done with the previous tile's pairs and stages
       moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
       __syncthreads();
@@ -554,8 +560,20 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
       else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
     }
-    op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr);
+    if constexpr (kBulkOut) {
+      static_assert(BM * Op::kOutRowBytes <= Shape::kStages * Shape::kStageBytes, "the output tile fits the stages");
+      __syncthreads();  // both warpgroups' last MMAs have read the stages
+      op.template stage_out<BM>(acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr, stages);
+      fence_proxy_async_shared();  // this thread's rows, visible to the bulk copies
+      __syncthreads();
+      if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, kStagedScales ? s_tile_scales : nullptr, stages);
+    } else {
+      op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr);
+    }
   }
+  // The bulk copies must have landed before the CTA's shared memory goes away (and their global
+  // writes be done before the kernel ends).
+  if (kBulkOut && tid < BM) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -567,6 +585,7 @@ template <bool kFp8C>
 struct Gemm1Op {
   static constexpr int kCols = kInter / 128, kKBlocks = kHiddenBlocks, kFolds = 1;
   static constexpr bool kGemm2 = false;
+  static constexpr bool kBulkOut = false;  // C goes out by the threads' own stores
   const uint8_t* hidden;
   const float* hidden_scale;
   const uint8_t* w1;
@@ -710,6 +729,8 @@ template <int kOut>
 struct Gemm2Op {
   static constexpr int kCols = kHidden / kBN, kKBlocks = kInterBlocks, kFolds = kQBlock / kCScaleCols;
   static constexpr bool kGemm2 = true;
+  // MOE_WGMMA_BULK_OUT: the output rows go through shared memory and out by bulk copies (kOutDirect).
+  static constexpr bool kBulkOut = kOut == kOutDirect && MOE_WGMMA_BULK_OUT != 0;
   static_assert(kBN == 2 * kQBlock, "two W2 scale blocks per tile");
   const uint8_t* c_fp8;
   const float* c_scale;
@@ -797,6 +818,54 @@ struct Gemm2Op {
     const float lo = s.v[f] * s.v[4 + p], hi = s.v[2 + f] * s.v[4 + p];
 #pragma unroll
     for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
+  }
+  // MOE_WGMMA_BULK_OUT: the tile's weighted rows as bf16 in shared memory (the stages' space, free
+  // once every warpgroup's last MMA has read it), a row's 256 values contiguous and rows
+  // kOutRowBytes apart (+16 bytes: the 8 rows of a quad's store hit different banks).
+  static constexpr int kOutRowBytes = kBN * 2 + 16;
+  template <int BM>
+  __device__ __forceinline__ void stage_out(const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo, int pair_hi, int tid,
+                                            const float* staged, uint32_t out) const {
+    using Shape = Tile<BM>;
+    const int lane = tid & 31;
+    const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int pair = half ? pair_hi : pair_lo;
+      if (pair < 0) continue;
+      const int r = thread_row<BM>(tid) + 8 * half;
+      const float w = rows != nullptr ? rows[r] : pair_weight[pair];
+      const uint32_t row = out + r * kOutRowBytes + 4 * (lane & 3);
+#pragma unroll
+      for (int j = 0; j < Shape::kWgPasses; ++j) {
+        const int p = Shape::first_pass(tid >> 7) + j;
+#pragma unroll
+        for (int q = 0; q < 16; ++q) {
+          const __nv_bfloat162 h =
+              __float22bfloat162_rn(make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
+          asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h))
+                       : "memory");
+        }
+      }
+    }
+  }
+  // Row r of the staged tile (thread r issues it) to its token's output row: a bulk copy when the
+  // token has no other local pair, else a bulk bf16 reduction into the row routing zeroed.
+  template <int BM>
+  __device__ __forceinline__ void bulk_out_row(const TileCoord& c, int pair, int r, const float* staged, uint32_t out) const {
+    if (pair < 0) return;
+    const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
+    const int token = pair / kTopK;
+    const unsigned mask = rows != nullptr ? (__float_as_uint(rows[BM + r]) >> (8 * (token & 3))) & 0xffu : token_mask[token];
+    __nv_bfloat16* dst = rows_out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
+    const uint32_t src = out + r * kOutRowBytes;
+    if (single_local_pair(mask))
+      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
+    else
+      asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.noftz.bf16 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
+                   "n"(kBN * 2)
+                   : "memory");
+    asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
   }
   // staged: the tile's shared-memory scales (MOE_WGMMA_TILE_SCALES), null when not staged.
   template <int BM>
