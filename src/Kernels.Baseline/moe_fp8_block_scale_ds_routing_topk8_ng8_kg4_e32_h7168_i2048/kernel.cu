@@ -714,7 +714,7 @@
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
-// @tunable MOE_WGMMA_BULK_OUT: 0, 1 (default 0) when MOE_WGMMA_COMBINE=2
+// @tunable MOE_WGMMA_BULK_OUT: 0, 1 (default 1) when MOE_WGMMA_COMBINE=2
 // 1: GEMM2's 128-pair tiles (lockstep loading) write their weighted bf16 rows into shared memory
 // (the stages' space, free after the tile's last MMA) and each row goes out as one 512-byte bulk
 // copy, or a bulk bf16 reduction (cp.reduce.async.bulk .add.noftz.bf16) for a token with other
@@ -723,13 +723,17 @@
 // reductions and 423 when it writes nothing (MOE_WGMMA_DIAG_EPILOGUE 1 / 2): the threads' 4-byte
 // stores hold every tile's epilogue ~12 us, and the K loop of the next tile waits for them.
 // Prediction: GEMM2 758 -> ~470 us at locked clocks (the call -150..-250 us at T=14107).
+// Measured (2026-11-27 call 13): locked clocks GEMM2 760 -> 674 us; two sweep rounds T=11948 /
+// 14107 1619.6 / 1847.4 -> 1552.4 / 1788.6 us (GEMM2 after GEMM1's end 545 / 627 -> 488 / 568);
+// 19/19, matched ratios unchanged (0.9752 at T=14107). A quarter of what writing nothing saves:
+// the rest is not yet understood. Default since.
 #ifndef MOE_WGMMA_BULK_OUT
-#define MOE_WGMMA_BULK_OUT 0
+#define MOE_WGMMA_BULK_OUT 1
 #endif
-// @diagnostic MOE_WGMMA_DIAG_EPILOGUE: 0, 1, 2 (default 0)
-// A measurement aid (results are wrong with it) for GEMM2's direct output (MOE_WGMMA_COMBINE=2):
-// 1 writes every pair's row by plain bf16x2 stores (no reductions), 2 computes the rows and writes
-// nothing. Against the default, a locked-clock profile says what the ~61% of pairs whose token has
+// @diagnostic MOE_WGMMA_DIAG_EPILOGUE: 0, 1, 2, 3 (default 0)
+// A measurement aid (results are wrong with it) for GEMM2's direct output (MOE_WGMMA_COMBINE=2,
+// MOE_WGMMA_BULK_OUT=0): 1 writes every pair's row by plain bf16x2 stores (no reductions), 2
+// computes the rows and writes nothing; 3: GEMM1 computes its fp8 C and writes nothing. Against the default, a locked-clock profile says what the ~61% of pairs whose token has
 // other local pairs cost in bf16x2 reductions (4 bytes each, 16 bytes of a row per quad), and what
 // the output traffic costs at all (session 19: GEMM2 carries ~3 us a tile beyond its K loop).
 #ifndef MOE_WGMMA_DIAG_EPILOGUE

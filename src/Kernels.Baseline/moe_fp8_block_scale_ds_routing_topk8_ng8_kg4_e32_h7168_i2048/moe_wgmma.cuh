@@ -703,10 +703,13 @@ struct Gemm1Op {
           const float inv = amax[j] > 0.f ? 448.f / amax[j] : 0.f;
           uint8_t* dst = static_cast<uint8_t*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
 #pragma unroll
-          for (int q = 0; q < 8; ++q)
-            *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * q) =
+          for (int q = 0; q < 8; ++q) {
+            const __nv_fp8x2_storage_t x =
                 __nv_cvt_float2_to_fp8x2(make_float2(v[j][2 * q] * inv, v[j][2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3);
-          if ((lane & 3) == 0 && (64 * p) % kCScaleCols == 0)
+            if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 3) asm volatile("" ::"h"(x), "l"(dst + 8 * q));
+            else *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * q) = x;
+          }
+          if ((lane & 3) == 0 && (64 * p) % kCScaleCols == 0 && MOE_WGMMA_DIAG_EPILOGUE != 3)
             c_scale[static_cast<int64_t>(pair) * kCScales + (c.col * 128 + 64 * p) / kCScaleCols] = amax[j] / 448.f;
         } else {
           __nv_bfloat16* dst = static_cast<__nv_bfloat16*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
