@@ -551,7 +551,8 @@
 // Why (H200, session 19): at T=901 the MMA warps wait on full stages (34% of GEMM1's stall samples)
 // while GEMM1 reads W1 at ~3.5 TB/s, and filling two blocks at a time (fewer bytes in flight on
 // average) made GEMM1 ~10 us slower. Prediction: 5 stages, GEMM1 / GEMM2 -2..-4% at T=901 (the call
-// -8..-15 us).
+// -8..-15 us). Measured (2026-11-27 call 10): T=901 429.2 -> 430.1 us (three rounds), GEMM1 at
+// locked clocks 324 / 324 -> 322 / 317 us, GEMM2 164 / 158 -> 166 / 169: even; 19/19. Stays 4.
 #ifndef MOE_WGMMA_BM64_STAGES
 #define MOE_WGMMA_BM64_STAGES 4
 #endif
