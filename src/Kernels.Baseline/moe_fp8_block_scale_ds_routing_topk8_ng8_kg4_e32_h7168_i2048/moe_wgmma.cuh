@@ -862,7 +862,8 @@ struct Gemm2Op {
     const unsigned mask = rows != nullptr ? (__float_as_uint(rows[BM + r]) >> (8 * (token & 3))) & 0xffu : token_mask[token];
     __nv_bfloat16* dst = rows_out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
     const uint32_t src = out + r * kOutRowBytes;
-    if (single_local_pair(mask))
+    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 4) return;  // staged, never copied out
+    if (single_local_pair(mask) || MOE_WGMMA_DIAG_EPILOGUE == 5)
       asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
     else
       asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.noftz.bf16 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
