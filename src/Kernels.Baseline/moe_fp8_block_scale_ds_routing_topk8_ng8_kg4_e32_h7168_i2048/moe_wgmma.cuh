@@ -564,7 +564,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       static_assert(BM * Op::kOutRowBytes <= Shape::kStages * Shape::kStageBytes, "the output tile fits the stages");
       __syncthreads();  // both warpgroups' last MMAs have read the stages
       op.template stage_out<BM>(acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr, stages);
-      fence_proxy_async_shared();  // this thread's rows, visible to the bulk copies
+      if constexpr (MOE_WGMMA_DIAG_EPILOGUE != 6) fence_proxy_async_shared();  // this thread's rows, visible to the bulk copies
       __syncthreads();
       if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, kStagedScales ? s_tile_scales : nullptr, stages);
     } else {
@@ -846,8 +846,9 @@ struct Gemm2Op {
         for (int q = 0; q < 16; ++q) {
           const __nv_bfloat162 h =
               __float22bfloat162_rn(make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
-          asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h))
-                       : "memory");
+          if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 7) asm volatile("" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h)));
+          else asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h))
+                            : "memory");
         }
       }
     }
@@ -862,7 +863,7 @@ struct Gemm2Op {
     const unsigned mask = rows != nullptr ? (__float_as_uint(rows[BM + r]) >> (8 * (token & 3))) & 0xffu : token_mask[token];
     __nv_bfloat16* dst = rows_out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
     const uint32_t src = out + r * kOutRowBytes;
-    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 4) return;  // staged, never copied out
+    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 4 || MOE_WGMMA_DIAG_EPILOGUE >= 6) return;  // never copied out
     if (single_local_pair(mask) || MOE_WGMMA_DIAG_EPILOGUE == 5)
       asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
     else
