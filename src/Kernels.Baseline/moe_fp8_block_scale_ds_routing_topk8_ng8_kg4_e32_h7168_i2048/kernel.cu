@@ -715,7 +715,7 @@
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif
-// @tunable MOE_WGMMA_BULK_OUT: 0, 1, 2 (default 1) when MOE_WGMMA_COMBINE=2
+// @tunable MOE_WGMMA_BULK_OUT: 0, 1 (default 1) when MOE_WGMMA_COMBINE=2
 // 1: GEMM2's 128-pair tiles (lockstep loading) write their weighted bf16 rows into shared memory
 // (the stages' space, free after the tile's last MMA) and each row goes out as one 512-byte bulk
 // copy, or a bulk bf16 reduction (cp.reduce.async.bulk .add.noftz.bf16) for a token with other
@@ -730,8 +730,9 @@
 // the rest is not yet understood. Default since. Then (calls 17-18, DIAG_EPILOGUE 4-7): the
 // staging's 64 scalar st.shared a thread cost ~175 us (607 us without the copies, 425 without the
 // stores; the barriers and the proxy fence ~5), the copies ~57, bulk reductions against copies ~8.
-// 2: the staging by stmatrix x4 (16 instructions a thread). Prediction, if the cost is per store
-// instruction: GEMM2 664 -> ~540 us at locked clocks.
+// The staging by stmatrix x4 instead (16 instructions a thread, value 2; commit 2b64a66 has it):
+// predicted GEMM2 664 -> ~540 us if the cost were per store instruction; measured 686 / 685 against
+// 682 / 690 us (call 19, locked clocks, one card): the count of stores is not the cost. Removed.
 #ifndef MOE_WGMMA_BULK_OUT
 #define MOE_WGMMA_BULK_OUT 1
 #endif

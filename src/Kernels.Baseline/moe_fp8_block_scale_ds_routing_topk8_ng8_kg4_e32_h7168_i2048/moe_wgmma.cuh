@@ -832,37 +832,6 @@ struct Gemm2Op {
     using Shape = Tile<BM>;
     const int lane = tid & 31;
     const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
-    if constexpr (MOE_WGMMA_BULK_OUT == 2) {
-      // stmatrix: one x4 per two 8-column groups of a pass stores both rows of the thread's quad
-      // layout (matrices: rows lo / hi of group q, then of q + 1), 16 instructions a thread
-      // instead of 64 scalar stores. Lane l gives the address of row l % 8 of matrix l / 8. Rows
-      // without a pair are written with zero weight and never copied out.
-      const int r_lo = thread_row<BM>(tid);
-      const float w_lo = pair_lo < 0 ? 0.f : rows != nullptr ? rows[r_lo] : pair_weight[pair_lo];
-      const float w_hi = pair_hi < 0 ? 0.f : rows != nullptr ? rows[r_lo + 8] : pair_weight[pair_hi];
-      const int m = lane >> 3;
-      const uint32_t lane_row = out + (r_lo - (lane >> 2) + 8 * (m & 1) + (lane & 7)) * kOutRowBytes + 16 * (m >> 1);
-#pragma unroll
-      for (int j = 0; j < Shape::kWgPasses; ++j) {
-        const int p = Shape::first_pass(tid >> 7) + j;
-#pragma unroll
-        for (int q = 0; q < 16; q += 2) {
-          uint32_t v[4];
-#pragma unroll
-          for (int k = 0; k < 4; ++k) {
-            const int qq = q + (k >> 1), half = k & 1;
-            const float w = half ? w_hi : w_lo;
-            const __nv_bfloat162 h =
-                __float22bfloat162_rn(make_float2(acc[j][4 * qq + 2 * half] * w, acc[j][4 * qq + 2 * half + 1] * w));
-            v[k] = *reinterpret_cast<const uint32_t*>(&h);
-          }
-          asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(lane_row + 2 * (128 * p + 8 * q)),
-                       "r"(v[0]), "r"(v[1]), "r"(v[2]), "r"(v[3])
-                       : "memory");
-        }
-      }
-      return;
-    }
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
