@@ -46,6 +46,37 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_locked_clock_table_reads_ncu_durations_in_any_unit_and_compares_with_the_default()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(Script("locked_ab_table.py"));
+    }
+
+    [Fact]
+    public void The_locked_clock_table_says_which_setting_gave_no_durations()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        var folder = Path.Combine(Path.GetTempPath(), $"afg-locked-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "01-r1.csv"), "==ERROR== the build failed\n");
+            File.WriteAllText(Path.Combine(folder, "01-r1.csv.setting"), "MOE_X=1\n");
+
+            var (exitCode, output) = PythonScript.Run(Script("locked_ab_table.py"), folder);
+
+            Assert.Equal(0, exitCode);
+            Assert.Contains("MOE_X=1", output);
+            Assert.Contains("(no durations: see its csv)", output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_timeline_printer_shows_each_activitys_gap_to_the_previous_end()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
