@@ -742,8 +742,10 @@
 // computes the rows and writes nothing; 3: GEMM1 computes its fp8 C and writes nothing; with
 // BULK_OUT=1, 4 stages the rows in shared memory and issues no bulk copy, 5 copies every row (no
 // bulk reductions), 6 is 4 without the proxy fence, 7 is 4 without the shared-memory stores.
-// Caution: 2, 3 and 7 keep the values alive by an empty asm, which emits no PTX, so ptxas may drop
-// the epilogue's arithmetic as well as its stores. Against the default, a locked-clock profile
+// 2, 3 and 7 now fold every value into one XOR that is stored only on a 2^-32 coincidence, so no
+// arithmetic is dead to ptxas; session 19's numbers for them (below) came from an empty asm taking
+// the values, which emits no PTX, so ptxas may have dropped the epilogue's arithmetic there (not
+// checked; GEMM1's =3 moving only 30 us suggests the K loop's folds stayed). Against the default, a locked-clock profile
 // says what the ~61% of pairs whose token has
 // other local pairs cost in bf16x2 reductions (4 bytes each, 16 bytes of a row per quad), and what
 // the output traffic costs at all (session 19: GEMM2 carries ~3 us a tile beyond its K loop).

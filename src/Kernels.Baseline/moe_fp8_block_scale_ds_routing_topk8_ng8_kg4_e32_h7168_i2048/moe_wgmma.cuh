@@ -135,6 +135,13 @@ using afg::wgmma_m64n128k32_e4m3;
 using afg::wgmma_wait;
 using afg::fence_proxy_async;
 
+// MOE_WGMMA_DIAG_EPILOGUE 2, 3, 7 (the epilogue computes everything and stores nothing): the XOR
+// of every value this thread would have stored, stored itself only on a 2^-32 coincidence, so that
+// no arithmetic is dead to ptxas. (An empty asm taking the values emits no PTX, so ptxas could drop
+// the epilogue and, with it, every fold of the K loop: session 19's first 2 / 7 numbers.)
+__device__ __forceinline__ void kept_alive(uint32_t keep, uint8_t* sink) {
+  if (keep == 0x9e3779b9u) *reinterpret_cast<uint32_t*>(sink) = keep;
+}
 // Orders this thread's ordinary shared-memory writes before later bulk copies that read them.
 __device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
@@ -665,6 +672,7 @@ struct Gemm1Op {
     constexpr bool kExchange = kFp8C && kCScaleCols == 128 && kPasses == 1;
     __shared__ float s_amax[kExchange ? 2 * BM : 1];
     const int lane = tid & 31, r_lo = thread_row<BM>(tid);
+    [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=3: every C value feeds it (kept_alive below)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
@@ -706,7 +714,7 @@ struct Gemm1Op {
           for (int q = 0; q < 8; ++q) {
             const __nv_fp8x2_storage_t x =
                 __nv_cvt_float2_to_fp8x2(make_float2(v[j][2 * q] * inv, v[j][2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3);
-            if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 3) asm volatile("" ::"h"(x), "l"(dst + 8 * q));
+            if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 3) keep ^= x;
             else *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * q) = x;
           }
           if ((lane & 3) == 0 && (64 * p) % kCScaleCols == 0 && MOE_WGMMA_DIAG_EPILOGUE != 3)
@@ -719,6 +727,7 @@ struct Gemm1Op {
         }
       }
     }
+    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 3) kept_alive(keep, static_cast<uint8_t*>(c_out));
   }
 };
 
@@ -832,6 +841,7 @@ struct Gemm2Op {
     using Shape = Tile<BM>;
     const int lane = tid & 31;
     const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
+    [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=7: every value feeds it (kept_alive below)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
@@ -846,12 +856,13 @@ struct Gemm2Op {
         for (int q = 0; q < 16; ++q) {
           const __nv_bfloat162 h =
               __float22bfloat162_rn(make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
-          if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 7) asm volatile("" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h)));
+          if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 7) keep ^= *reinterpret_cast<const uint32_t*>(&h);
           else asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h))
                             : "memory");
         }
       }
     }
+    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 7) kept_alive(keep, reinterpret_cast<uint8_t*>(rows_out));
   }
   // Row r of the staged tile (thread r issues it) to its token's output row: a bulk copy when the
   // token has no other local pair, else a bulk bf16 reduction into the row routing zeroed.
@@ -879,6 +890,7 @@ struct Gemm2Op {
     using Shape = Tile<BM>;
     const int lane = tid & 31;
     const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
+    [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=2: every value feeds it (kept_alive below)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
@@ -906,7 +918,7 @@ struct Gemm2Op {
           } else if constexpr (kOut == kOutDirect) {
             __nv_bfloat162* dst = reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair / kTopK) * kHidden + col);
             const __nv_bfloat162 h = __float22bfloat162_rn(v);
-            if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 2) asm volatile("" ::"r"(*reinterpret_cast<const uint32_t*>(&h)), "l"(dst));
+            if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 2) keep ^= *reinterpret_cast<const uint32_t*>(&h);
             else if (single || MOE_WGMMA_DIAG_EPILOGUE == 1) *dst = h;
             else asm volatile("red.global.add.noftz.bf16x2 [%0], %1;\n" ::"l"(dst), "r"(*reinterpret_cast<const uint32_t*>(&h)) : "memory");
           } else {
@@ -915,6 +927,7 @@ struct Gemm2Op {
         }
       }
     }
+    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 2) kept_alive(keep, reinterpret_cast<uint8_t*>(rows_out));
   }
 };
 #endif  // MOE_WG_DEVICE
