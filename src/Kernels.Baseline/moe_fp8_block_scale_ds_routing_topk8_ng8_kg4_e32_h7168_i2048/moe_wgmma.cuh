@@ -142,8 +142,6 @@ using afg::fence_proxy_async;
 __device__ __forceinline__ void kept_alive(uint32_t keep, uint8_t* sink) {
   if (keep == 0x9e3779b9u) *reinterpret_cast<uint32_t*>(sink) = keep;
 }
-// Orders this thread's ordinary shared-memory writes before later bulk copies that read them.
-__device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
 }
@@ -567,15 +565,16 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
       else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
     }
+    const float* staged = kStagedScales ? s_tile_scales : nullptr;  // the epilogue's staged arrays
     if constexpr (kBulkOut) {
       static_assert(BM * Op::kOutRowBytes <= Shape::kStages * Shape::kStageBytes, "the output tile fits the stages");
       __syncthreads();  // both warpgroups' last MMAs have read the stages
-      op.template stage_out<BM>(acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr, stages);
-      if constexpr (MOE_WGMMA_DIAG_EPILOGUE != 6) fence_proxy_async_shared();  // this thread's rows, visible to the bulk copies
+      op.template stage_out<BM>(acc, pair_lo, pair_hi, tid, staged, stages);
+      if constexpr (MOE_WGMMA_DIAG_EPILOGUE != 6) fence_proxy_async();  // this thread's rows, visible to the bulk copies
       __syncthreads();
-      if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, kStagedScales ? s_tile_scales : nullptr, stages);
+      if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, staged, stages);
     } else {
-      op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, kStagedScales ? s_tile_scales : nullptr);
+      op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, staged);
     }
   }
   // The bulk copies must have landed before the CTA's shared memory goes away (and their global
@@ -797,7 +796,22 @@ struct Gemm2Op {
   static constexpr int kRowStride = kCScales + 4;
   static constexpr bool kStagedEpilogue = MOE_WGMMA_STAGED_EPILOGUE != 0;
   template <int BM>
-  static constexpr int kTileScaleFloats = BM * kRowStride + 2 * kKBlocks + (kStagedEpilogue ? 2 * BM : 0);
+  static constexpr int kStagedRowsAt = BM * kRowStride + 2 * kKBlocks;  // the staged epilogue's arrays
+  template <int BM>
+  static constexpr int kTileScaleFloats = kStagedRowsAt<BM> + (kStagedEpilogue ? 2 * BM : 0);
+  // The staged epilogue's arrays in the tile's staged scales (null when not staged), and from them
+  // (or from global memory) row r's routing weight and its token's local-pair mask.
+  template <int BM>
+  __device__ __forceinline__ static const float* staged_rows(const float* staged) {
+    return kStagedEpilogue && staged != nullptr ? staged + kStagedRowsAt<BM> : nullptr;
+  }
+  __device__ __forceinline__ float row_weight(const float* rows, int r, int pair) const {
+    return rows != nullptr ? rows[r] : pair_weight[pair];
+  }
+  template <int BM>
+  __device__ __forceinline__ unsigned row_mask(const float* rows, int r, int token) const {
+    return rows != nullptr ? (__float_as_uint(rows[BM + r]) >> (8 * (token & 3))) & 0xffu : token_mask[token];
+  }
   template <int BM>
   __device__ __forceinline__ void stage_tile_scales(float* dst, const TileCoord& c, const int* s_pair, int tid) const {
     constexpr int kPieces = kCScales / 4;
@@ -809,7 +823,7 @@ struct Gemm2Op {
     if constexpr (kStagedEpilogue) {
       // Rows without a pair are skipped by the epilogue and left as they are. The mask word may
       // reach 3 bytes past the T masks: the scratch reserves whole 256-byte blocks.
-      float* rows = dst + BM * kRowStride + 2 * kKBlocks;
+      float* rows = dst + kStagedRowsAt<BM>;
       for (int r = tid; r < BM; r += kConsumers) {
         const int pair = s_pair[r];
         if (pair < 0) continue;
@@ -840,14 +854,14 @@ struct Gemm2Op {
                                             const float* staged, uint32_t out) const {
     using Shape = Tile<BM>;
     const int lane = tid & 31;
-    const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
+    const float* rows = staged_rows<BM>(staged);
     [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=7: every value feeds it (kept_alive below)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
       if (pair < 0) continue;
       const int r = thread_row<BM>(tid) + 8 * half;
-      const float w = rows != nullptr ? rows[r] : pair_weight[pair];
+      const float w = row_weight(rows, r, pair);
       const uint32_t row = out + r * kOutRowBytes + 4 * (lane & 3);
 #pragma unroll
       for (int j = 0; j < Shape::kWgPasses; ++j) {
@@ -869,9 +883,9 @@ struct Gemm2Op {
   template <int BM>
   __device__ __forceinline__ void bulk_out_row(const TileCoord& c, int pair, int r, const float* staged, uint32_t out) const {
     if (pair < 0) return;
-    const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
+    const float* rows = staged_rows<BM>(staged);
     const int token = pair / kTopK;
-    const unsigned mask = rows != nullptr ? (__float_as_uint(rows[BM + r]) >> (8 * (token & 3))) & 0xffu : token_mask[token];
+    const unsigned mask = row_mask<BM>(rows, r, token);
     __nv_bfloat16* dst = rows_out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
     const uint32_t src = out + r * kOutRowBytes;
     if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 4 || MOE_WGMMA_DIAG_EPILOGUE >= 6) return;  // never copied out
@@ -889,23 +903,19 @@ struct Gemm2Op {
                                            int pair_hi, int tid, const float* staged) const {
     using Shape = Tile<BM>;
     const int lane = tid & 31;
-    const float* rows = kStagedEpilogue && staged != nullptr ? staged + BM * kRowStride + 2 * kKBlocks : nullptr;
+    const float* rows = staged_rows<BM>(staged);
     [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=2: every value feeds it (kept_alive below)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int pair = half ? pair_hi : pair_lo;
       if (pair < 0) continue;
       const int r = thread_row<BM>(tid) + 8 * half;
-      const float w = rows != nullptr ? rows[r] : pair_weight[pair];
+      const float w = row_weight(rows, r, pair);
       const int64_t first = c.col * kBN + 2 * (lane & 3);
       // kOutDirect: the token's row is this pair's alone (plain stores) or a sum (reductions into
       // the row routing zeroed; bf16 sums: each addition rounds, well inside the contest tolerance).
       bool single = false;
-      if constexpr (kOut == kOutDirect) {
-        const unsigned mask = rows != nullptr ? (__float_as_uint(rows[BM + r]) >> (8 * ((pair / kTopK) & 3))) & 0xffu
-                                              : token_mask[pair / kTopK];
-        single = single_local_pair(mask);
-      }
+      if constexpr (kOut == kOutDirect) single = single_local_pair(row_mask<BM>(rows, r, pair / kTopK));
 #pragma unroll
       for (int j = 0; j < Shape::kWgPasses; ++j) {
         const int p = Shape::first_pass(tid >> 7) + j;
