@@ -23,3 +23,11 @@ mkdir -p /tmp/agentforge-bin
 printf '#!/usr/bin/env bash\nexec dotnet "%s/.device/app/agentforge.dll" "$@"\n' "$_repo" > /tmp/agentforge-bin/agentforge
 chmod +x /tmp/agentforge-bin/agentforge
 export PATH="/tmp/agentforge-bin:$PATH"
+# bench's arguments for one setting "NAME=V,NAME=V" (empty: the default), into the array `defines`
+# (sweep.sh, pending-checks.sh, locked-ab.sh).
+defines_of() {
+  defines=()
+  local pairs p
+  IFS=',' read -ra pairs <<< "$1"
+  for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
+}

@@ -18,8 +18,7 @@ for round in $(seq 1 "${LOCKED_ROUNDS:-2}"); do
   i=0
   for setting in "$@"; do
     i=$((i + 1))
-    defines=()
-    if [ -n "$setting" ]; then IFS=',' read -ra pairs <<< "$setting"; for p in "${pairs[@]}"; do defines+=(--define "$p"); done; fi
+    defines_of "$setting"
     file="$out/$(printf '%02d' "$i")-r$round.csv"
     echo "${setting:-default}" > "$file.setting"
     timeout "${LOCKED_TIMEOUT:-240}" ncu --target-processes all -k "regex:$kernels" --launch-count "${LOCKED_LAUNCHES:-2}" \

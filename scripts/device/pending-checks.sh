@@ -313,7 +313,7 @@ for check in "${checks[@]}"; do
   elif [ "$passed" = "$expected" ]; then
     # "full-default" as the fifth field: the full run takes the default (a new default, checked
     # against the setting it replaced in the sweep), not the variant.
-    defines=(); IFS=',' read -ra pairs <<< "$variant"; for p in "${pairs[@]}"; do defines+=(--define "$p"); done
+    defines_of "$variant"
     [ "${scope:-}" = "full-default" ] && defines=()
     timeout "${PENDING_FULL_TIMEOUT:-420}" agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" ${args:-} --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
     grep -E "^$definition: .*passed" "$out/pending-full.log" | tail -n 1

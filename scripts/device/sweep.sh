@@ -13,13 +13,6 @@ cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 definition="$1"; workloads="$2"; shift 2
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-# bench's arguments for one setting "NAME=V,NAME=V" (empty: the default), into the array `defines`.
-defines_of() {
-  defines=()
-  local pairs p
-  IFS=',' read -ra pairs <<< "$1"
-  for p in "${pairs[@]}"; do [ -n "$p" ] && defines+=(--define "$p"); done
-}
 bench() { timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --workloads $workloads "$@" ${SWEEP_ARGS:-}; }
 # nvcc is the slow part (~40-60 s per MoE build): build every setting first, in parallel (the
 # machine has 16 cores), then time them one at a time from the build cache. SWEEP_PREBUILD=0 skips it.
