@@ -883,12 +883,12 @@ struct Gemm2Op {
   template <int BM>
   __device__ __forceinline__ void bulk_out_row(const TileCoord& c, int pair, int r, const float* staged, uint32_t out) const {
     if (pair < 0) return;
+    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 4 || MOE_WGMMA_DIAG_EPILOGUE >= 6) return;  // never copied out
     const float* rows = staged_rows<BM>(staged);
     const int token = pair / kTopK;
     const unsigned mask = row_mask<BM>(rows, r, token);
     __nv_bfloat16* dst = rows_out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
     const uint32_t src = out + r * kOutRowBytes;
-    if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 4 || MOE_WGMMA_DIAG_EPILOGUE >= 6) return;  // never copied out
     if (single_local_pair(mask) || MOE_WGMMA_DIAG_EPILOGUE == 5)
       asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
     else
