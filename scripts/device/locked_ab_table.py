@@ -12,7 +12,8 @@ import re
 import statistics
 import sys
 
-UNITS_US = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "second": 1e6}
+# ncu spells the units "nsecond" etc., and "ns" etc. with --print-units base (seen on CUDA 13.0).
+UNITS_US = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "second": 1e6, "ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
 
 
 def short_name(kernel):
@@ -89,10 +90,15 @@ def self_test():
         '"gpu__time_duration.sum","usecond","758.50"',
         '"2","7","dotnet","h","gemm2_wgmma_kernel","1","13","(256, 1, 1)","(132, 1, 1)","0","9.0","Command line profiler metrics",'
         '"gpu__time_duration.sum","msecond","0.76"',
+        # --print-units base on CUDA 13.0 writes "ns" (the GPU machine's first run of locked-ab.sh)
+        '"3","7","dotnet","h","gemm2_wgmma_kernel","1","13","(256, 1, 1)","(132, 1, 1)","0","9.0","Command line profiler metrics",'
+        '"gpu__time_duration.sum","ns","684,576"',
     ])
     got = durations(text)
-    assert [name for name, _ in got] == ["gemm1_wgmma_kernel #1", "gemm2_wgmma_kernel #1", "gemm2_wgmma_kernel #2"], got
+    assert [name for name, _ in got] == ["gemm1_wgmma_kernel #1", "gemm2_wgmma_kernel #1", "gemm2_wgmma_kernel #2",
+                                      "gemm2_wgmma_kernel #3"], got
     assert abs(got[0][1] - 1391.264) < 1e-6 and abs(got[1][1] - 758.5) < 1e-9 and abs(got[2][1] - 760.0) < 1e-6, got
+    assert abs(got[3][1] - 684.576) < 1e-6, got
     assert durations("ncu: no kernels were profiled") == []
     try:
         durations(text.replace('"usecond"', '"cycle"'))

@@ -75,7 +75,7 @@ constexpr int kSplitGroup = 128;   // threads per role
 constexpr int kBarSplitState = 1;  // the state warps among themselves
 constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
 constexpr int kBarSplitBufFree = 4;  // + buffer (2): output done with the chunk's S copy and U'
-constexpr int kBarSplitStageFree = 6;  // + stage (2): output done with the chunk's stage
+constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chunk's stage
 
 // @tunable GDN_PREFILL_SPLIT_STAGES: 2, 3 (default 3) when GDN_PREFILL_U_BLOCKS=1
 // Operand stages of the split scan where they fit (3 only with U in blocks, at 16 and 32 columns);
@@ -85,6 +85,30 @@ constexpr int kBarSplitStageFree = 6;  // + stage (2): output done with the chun
 #ifndef GDN_PREFILL_SPLIT_STAGES
 #define GDN_PREFILL_SPLIT_STAGES 3
 #endif
+// @tunable GDN_PREFILL_SPLIT_REFILL: 0, 1 (default 1) when GDN_PREFILL_SCAN_BULK=1
+// Who refills a stage with the operands of the chunk `stages` later. 0: state warp 0, at the top of
+// chunk i's step, after a barrier on which the output warps release chunk i - 1's stage; so each
+// step of the state chain also waits for the output warps' products of the chunk before (the
+// session-10 source samples of the 16-column scan: the output warps idle at "ready" 21% of the
+// time while the state warps wait at a hand-over 11%). 1 (with three stages): output warp 0
+// refills chunk i - 1's stage with chunk i + 2 right after the output warps' "ready" barrier of
+// chunk i, no new barrier: the state warps arrived there after their update of chunk i - 1, and
+// every output warp passed it after its products of chunk i - 1. The state chain then waits only
+// for data, 1.5 chunk steps after the request. With two stages (64 columns) that would leave half a
+// step, so those keep 0's refills. Predicted: the chain's step at 16 columns 1.41 -> ~1.0 us
+// (2107 / 1: scan ~46 -> ~33 us).
+// Session 20 (H200, calls 3-5): a refill after an extra "emptied" barrier, first without output
+// warps 1-3 (a real race: racecheck showed them still reading P and cum), then with them, then as an
+// mbarrier: 2107 / 1 59.8 -> 53.7 us, 5709 / 2 132.9 -> 122.2, 1377 / 1 44.5 -> 40.3, 8192 / 39
+// 130.2 -> 126.6; but racecheck still reported the state warps' Kd reads against the refill.
+// This version (call 6, two sweep rounds against 0): racecheck, synccheck, memcheck clean on 239 / 3;
+// 2107 / 1 59.6 -> 52.6 us, 5709 / 2 133.3 -> 119.0, 1377 / 1 45.1 -> 40.0, 1592 / 3 42.7 -> 38.3,
+// 139 / 3 14.4 -> 14.5, 8192 / 39 (64 columns, two stages: unchanged code) 130.0 -> 130.2. Default.
+// The chain step at 16 columns went 1.41 -> ~1.2 us, not the predicted ~1.0.
+#ifndef GDN_PREFILL_SPLIT_REFILL
+#define GDN_PREFILL_SPLIT_REFILL 1
+#endif
+
 // A chunk's operands in the split scan: U keeps the workspace's whole padded rows (the bulk path
 // copies the tile in one piece; this CTA reads its columns v0.. of it), or with GDN_PREFILL_U_BLOCKS
 // only this CTA's BV columns in 16-column blocks.
@@ -131,6 +155,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   // Chunks the operand loads run ahead: stages - 1 with bulk copies; one with cp.async (its waits
   // count one commit group in flight).
   constexpr int kAhead = kScanBulk ? kSplitStages - 1 : 1;
+  constexpr bool kOutputRefills = kScanBulk && GDN_PREFILL_SPLIT_REFILL != 0 && kSplitStages >= 3;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(smem_raw);
   const int slice = blockIdx.x % kSlicesPerHead;
@@ -166,51 +191,52 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     __syncthreads();
   }
 
+  // Chunk i's operands into its stage: by cp.async from every state thread (one commit group), or
+  // with GDN_PREFILL_SCAN_BULK as five bulk copies (the padded W, Kd, U and P tiles and cum) from
+  // lanes 0-4 of the calling warp (state warp 0, or output warp 0 with GDN_PREFILL_SPLIT_REFILL),
+  // completing on landed[stage]; Q then comes from the output warps (load_q), its only readers. (A
+  // bulk copy per row of Q and U measured 2x slower: each request has a fixed cost in the copy engine.)
+  const auto load_chunk = [&](int i) {
+    SplitStage<BV>& st = sm.st[i % kSplitStages];
+    const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
+    const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
+    const int len = chunk_len(i);
+    const __nv_bfloat16* w = ws.w + head_slot * kWsTileWK;
+    const __nv_bfloat16* kd = ws.kd + head_slot * kWsTileWK;
+    const __nv_bfloat16* u = ws.u + head_slot * kWsTileU;
+    const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
+    const float* cum = ws.cum + head_slot * kC;
+    if constexpr (kScanBulk) {
+      uint64_t* bar = &sm.landed[i % kSplitStages];
+      constexpr uint32_t kTileBytes = kWsTileWK * 2;
+      // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
+      constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
+      const __nv_bfloat16* u_src = kSplitUBlocked ? u + (v0 / 16) * (kC * 16) : u;
+      if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
+      __syncwarp();
+      if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, bar);
+      if (lane == 1) bulk_copy_to_smem(st.kd, kd, kTileBytes, bar);
+      if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
+      if (lane == 3) bulk_copy_to_smem(st.p, p, kWsTileP * 2, bar);
+      if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
+      return;
+    }
+    load_scan_operands<kSplitGroup, BV, kSplitUBlocked>(st.w, st.kd, st.q, kSplitUBlocked ? st.u : st.u + v0, kLdK, st.p,
+                                                        st.cum, ws, head_slot, q, c0, len, hk, v0, tid);
+  };
+
   if (warp < 4) {
     // ============================================ state warps ============================================
     const int stid = tid, sw = warp;
-    // Chunk i's operands into its stage: by cp.async from every state thread (one commit group), or
-    // with GDN_PREFILL_SCAN_BULK as five bulk copies (the padded W, Kd, U and P tiles and cum) from
-    // one lane each of state warp 0, completing on landed[stage]; Q then comes from the output
-    // warps (load_q), its only readers. (A bulk copy per row of Q and U measured 2x slower: each
-    // request has a fixed cost in the copy engine.)
-    const auto load_chunk = [&](int i) {
-      SplitStage<BV>& st = sm.st[i % kSplitStages];
-      const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
-      const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
-      const int len = chunk_len(i);
-      const __nv_bfloat16* w = ws.w + head_slot * kWsTileWK;
-      const __nv_bfloat16* kd = ws.kd + head_slot * kWsTileWK;
-      const __nv_bfloat16* u = ws.u + head_slot * kWsTileU;
-      const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
-      const float* cum = ws.cum + head_slot * kC;
-      if constexpr (kScanBulk) {
-        if (sw != 0) return;
-        uint64_t* bar = &sm.landed[i % kSplitStages];
-        constexpr uint32_t kTileBytes = kWsTileWK * 2;
-        // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
-        constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
-        const __nv_bfloat16* u_src = kSplitUBlocked ? u + (v0 / 16) * (kC * 16) : u;
-        if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
-        __syncwarp();
-        if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, bar);
-        if (lane == 1) bulk_copy_to_smem(st.kd, kd, kTileBytes, bar);
-        if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
-        if (lane == 3) bulk_copy_to_smem(st.p, p, kWsTileP * 2, bar);
-        if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
-        return;
-      }
-      load_scan_operands<kSplitGroup, BV, kSplitUBlocked>(st.w, st.kd, st.q, kSplitUBlocked ? st.u : st.u + v0, kLdK, st.p,
-                                                          st.cum, ws, head_slot, q, c0, len, hk, v0, stid);
-    };
-
     // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The
     // initial state does not depend on the prep pass: it loads before the wait.
     const int d0 = sw * 32;
     float s_acc[2][kNT][4];
     load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
     afg::pdl_wait();
-    for (int j = 0; j < kAhead && j < nchunks; ++j) load_chunk(j);
+    if (!kScanBulk || sw == 0) {
+      for (int j = 0; j < kAhead && j < nchunks; ++j) load_chunk(j);
+    }
     const int m0 = sw * 16;  // chunk rows of this warp in W S
     for (int i = 0; i < nchunks; ++i) {
       const int b = i & 1;
@@ -218,9 +244,10 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       // Chunk i + kAhead goes into the stage chunk i + kAhead - stages used, once the output warps
       // are done with it.
       const int ahead = i + kAhead;
-      if (ahead < nchunks) {
+      // With output refills only chunk kAhead (its stage was never used) loads here.
+      if (ahead < nchunks && (!kOutputRefills || ahead == kSplitStages - 1)) {
         if (ahead >= kSplitStages) named_sync(kBarSplitStageFree + ahead % kSplitStages, kScanThreads);
-        load_chunk(ahead);
+        if (!kScanBulk || sw == 0) load_chunk(ahead);
       }
       // The S copy and U' buffers of chunk i held chunk i-2: wait until the output warps are done.
       if (i >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
@@ -288,6 +315,9 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       if (i + 1 < nchunks) load_q(i + 1);
     }
     named_sync(kBarSplitReady + b, kScanThreads);
+    // Output refills: past "ready" of chunk i every warp is done with chunk i - 1's stage (the state
+    // warps' update came before their arrival, this group's products before its wait).
+    if (kOutputRefills && ow == 0 && i >= 1 && i + kAhead < nchunks) load_chunk(i + kAhead);
     if constexpr (kScanBulk) {
       // The bulk copies' data is acquired here too, not only through the state warps' barrier (the
       // phase is complete by now: the stage is not reloaded before this warp's "stage free").
@@ -305,7 +335,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     // The buffers and the stage are no longer read: the state warps may reuse them for chunk i+2
     // (buffers) and chunk i + stages (stage); each arrival is awaited exactly once.
     if (i + 2 < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
-    if (i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
+    if (!kOutputRefills && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
     store_output_tile(output, c0, len, m0, h, v0, scale, g_lo, g_hi, qs, pu, lane);
   }
 }
