@@ -84,45 +84,6 @@ __device__ __forceinline__ void zero(float (&acc)[NT][4]) {
   for (int i = 0; i < NT; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
 }
 
-// acc += other, element by element.
-template <int NT>
-__device__ __forceinline__ void add_into(float (&acc)[NT][4], const float (&other)[NT][4]) {
-#pragma unroll
-  for (int i = 0; i < NT; ++i) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) acc[i][e] += other[i][e];
-  }
-}
-
-// gemm_rowA with B = Y^T from a row-major [k][n] matrix (BRows false) and the k steps alternating
-// between acc and a second accumulator, added at the end: each output tile's dependent mma chain is
-// K / 32 long instead of K / 16. For a warp with few output tiles on a latency chain (the split
-// scan's state warps, 2-4 tiles); the sum's order differs from gemm_rowA's in the last bits.
-template <int NT, int K>
-__device__ __forceinline__ void gemm_rowA_two_chains(float (&acc)[NT][4], const __nv_bfloat16* a, int lda, int m0,
-                                                     const __nv_bfloat16* b, int ldb, int n0, int lane) {
-  static_assert(K % 32 == 0, "pairs of k steps");
-  float odd[NT][4];
-  zero(odd);
-#pragma unroll
-  for (int k0 = 0; k0 < K; k0 += 32) {
-    uint32_t af[2][4];
-    load_a(af[0], a, lda, m0, k0, lane);
-    load_a(af[1], a, lda, m0, k0 + 16, lane);
-#pragma unroll
-    for (int nt = 0; nt < NT; nt += 2) {
-      uint32_t bf[2][4];
-      load_b_cols(bf[0], b, ldb, n0 + nt * 8, k0, lane);
-      load_b_cols(bf[1], b, ldb, n0 + nt * 8, k0 + 16, lane);
-      mma_bf16(acc[nt], af[0], bf[0][0], bf[0][1]);
-      mma_bf16(acc[nt + 1], af[0], bf[0][2], bf[0][3]);
-      mma_bf16(odd[nt], af[1], bf[1][0], bf[1][1]);
-      mma_bf16(odd[nt + 1], af[1], bf[1][2], bf[1][3]);
-    }
-  }
-  add_into(acc, odd);
-}
-
 __device__ __forceinline__ void store_bf16x2(__nv_bfloat16* p, float x, float y) {
   *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(x, y);
 }

@@ -109,17 +109,6 @@ constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chun
 #define GDN_PREFILL_SPLIT_REFILL 1
 #endif
 
-// @tunable GDN_PREFILL_SPLIT_TWO_CHAINS: 0, 1 (default 0) when GDN_PREFILL_SCAN_SPLIT=1
-// 1: the state warps' two products (W S over 128 k, the update's Kd^T U' over 64) alternate their k
-// steps between two accumulators, halving each output tile's chain of dependent mma (8 -> 4 and
-// 4 -> 2 at every slice width; at 16 columns a warp has only 2 and 4 independent tiles to overlap).
-// Predicted (session 20, after GDN_PREFILL_SPLIT_REFILL): ~6 mma latencies (~0.1 us) off each
-// chunk step of ~1.2 us at 16 columns: 2107 / 1 -3..-4 us.
-#ifndef GDN_PREFILL_SPLIT_TWO_CHAINS
-#define GDN_PREFILL_SPLIT_TWO_CHAINS 0
-#endif
-constexpr bool kSplitTwoChains = GDN_PREFILL_SPLIT_TWO_CHAINS != 0;
-
 // A chunk's operands in the split scan: U keeps the workspace's whole padded rows (the bulk path
 // copies the tile in one piece; this CTA reads its columns v0.. of it), or with GDN_PREFILL_U_BLOCKS
 // only this CTA's BV columns in 16-column blocks.
@@ -280,11 +269,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       {
         float wsa[kNT][4];
         zero(wsa);
-        if constexpr (kSplitTwoChains) {
-          gemm_rowA_two_chains<kNT, kD>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
-        } else {
-          gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
-        }
+        gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
         if constexpr (kSplitUBlocked) {
           store_pseudo_values_blocked(up, kLdS, st.u, wsa, m0, lane);
         } else {
@@ -295,7 +280,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       named_arrive(kBarSplitReady + b, kScanThreads);  // chunk i's S copy, U' and stage for the output
 
       // S = G_C S + Kd^T U'
-      update_state_tile<kNT, kSplitTwoChains>(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
+      update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
     }
     // Final state straight to global memory (four 32-byte runs per store instruction).
     store_state_tile(out_state, s_acc, d0, lane);

@@ -51,10 +51,8 @@ __device__ __forceinline__ void copy_state_tile_bf16(__nv_bfloat16* s_copy, int 
   }
 }
 
-// S = gc S + Kd^T U' for this warp's rows: Kd [64][kLdK] (chunk rows x k), U' [64][ld]. TwoChains:
-// the chunk's k steps alternate between S and a second accumulator added at the end (dependent mma
-// chains of 2 instead of 4; gemm_rowA_two_chains says why).
-template <int NT, bool TwoChains = false>
+// S = gc S + Kd^T U' for this warp's rows: Kd [64][kLdK] (chunk rows x k), U' [64][ld].
+template <int NT>
 __device__ __forceinline__ void update_state_tile(float (&s)[2][NT][4], float gc, const __nv_bfloat16* kd,
                                                   const __nv_bfloat16* up, int ld, int d0, int lane) {
 #pragma unroll
@@ -64,22 +62,18 @@ __device__ __forceinline__ void update_state_tile(float (&s)[2][NT][4], float gc
 #pragma unroll
       for (int e = 0; e < 4; ++e) s[mt][nt][e] *= gc;
     }
-    float odd[NT][4];
-    zero(odd);
 #pragma unroll
     for (int k0 = 0; k0 < kC; k0 += 16) {
-      float (&acc)[NT][4] = TwoChains && (k0 / 16) % 2 == 1 ? odd : s[mt];
       uint32_t af[4];
       load_a_trans(af, kd, kLdK, d0 + mt * 16, k0, lane);
 #pragma unroll
       for (int nt = 0; nt < NT; nt += 2) {
         uint32_t bf[4];
         load_b_cols(bf, up, ld, nt * 8, k0, lane);
-        mma_bf16(acc[nt], af, bf[0], bf[1]);
-        mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
+        mma_bf16(s[mt][nt], af, bf[0], bf[1]);
+        mma_bf16(s[mt][nt + 1], af, bf[2], bf[3]);
       }
     }
-    if (TwoChains) add_into(s[mt], odd);
   }
 }
 
