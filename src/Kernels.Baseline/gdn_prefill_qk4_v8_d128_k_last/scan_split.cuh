@@ -73,26 +73,9 @@ __device__ __forceinline__ void store_pseudo_values_blocked(__nv_bfloat16* up, i
 
 constexpr int kSplitGroup = 128;   // threads per role
 constexpr int kBarSplitState = 1;  // the state warps among themselves
-constexpr int kBarSplitReady = 2;  // + buffer (3): chunk's S copy and U' written, its stage landed
-constexpr int kBarSplitBufFree = 5;  // + buffer (3): output done with the chunk's S copy and U'
-constexpr int kBarSplitStageFree = 8;  // + stage (3): output done with the chunk's stage
-
-// @tunable GDN_PREFILL_SPLIT_BUFFERS: 2, 3 (default 2) when GDN_PREFILL_SCAN_SPLIT=1
-// Copies of S and U' between the state and the output warps, where they fit beside the stages (3
-// fit at 16 columns only). Session 20's source samples of the 16-column scan after the output
-// refills (call 8): the state warps wait for a free buffer (12% of the stall samples) about as often
-// as the output warps wait at "ready" (14%): the two roles take turns holding each other up; a third
-// buffer lets the state chain run two chunks ahead of the output. Predicted 2107 / 1 -2..-4 us.
-#ifndef GDN_PREFILL_SPLIT_BUFFERS
-#define GDN_PREFILL_SPLIT_BUFFERS 2
-#endif
-// @tunable GDN_PREFILL_SPLIT_Q_AHEAD: 1, 2 (default 1) when GDN_PREFILL_SCAN_BULK=1
-// Chunks ahead that the output warps load their Q rows (at most stages - 1). Why 2: the output
-// warps' Q rows come from the input tensor, so with the S copies a chunk's step of the output side
-// may wait on them; two chunks ahead hides ~2.4 us instead of ~1.2. Predicted with a third buffer.
-#ifndef GDN_PREFILL_SPLIT_Q_AHEAD
-#define GDN_PREFILL_SPLIT_Q_AHEAD 1
-#endif
+constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
+constexpr int kBarSplitBufFree = 4;  // + buffer (2): output done with the chunk's S copy and U'
+constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chunk's stage
 
 // @tunable GDN_PREFILL_SPLIT_STAGES: 2, 3 (default 3) when GDN_PREFILL_U_BLOCKS=1
 // Operand stages of the split scan where they fit (3 only with U in blocks, at 16 and 32 columns);
@@ -139,26 +122,20 @@ struct SplitStage {
   __nv_bfloat16 p[kWsTileP];
   float cum[kC];
 };
-// The split scan's shared memory for a slice width, a number of operand stages and of S / U' buffers.
-template <int BV, int Stages, int Buffers>
+// The split scan's shared memory for a slice width and a number of operand stages.
+template <int BV, int Stages>
 struct ScanSplitSmemOf {
   static constexpr int kStages = Stages;
-  static constexpr int kBuffers = Buffers;
   SplitStage<BV> st[Stages];
-  __nv_bfloat16 s[Buffers][kD * (BV + 8)];   // bf16 copies of S(i), [k][v]
-  __nv_bfloat16 up[Buffers][kC * (BV + 8)];  // U'(i)
-  uint64_t landed[Stages];                   // GDN_PREFILL_SCAN_BULK: the stage's copies completed
-  long long seq;                             // the sequence this CTA works on
+  __nv_bfloat16 s[2][kD * (BV + 8)];   // bf16 copies of S(i), [k][v]
+  __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i)
+  uint64_t landed[Stages];             // GDN_PREFILL_SCAN_BULK: the stage's copies completed
+  long long seq;                       // the sequence this CTA works on
 };
-template <int BV, int Stages, int Buffers>
-constexpr bool kSplitFits = sizeof(ScanSplitSmemOf<BV, Stages, Buffers>) <= 227 * 1024;
-// GDN_PREFILL_SPLIT_STAGES stages where they fit an SM, else 2; then GDN_PREFILL_SPLIT_BUFFERS
-// buffers where they fit beside those, else 2.
+// GDN_PREFILL_SPLIT_STAGES stages where they fit an SM, else 2.
 template <int BV>
-constexpr int kSplitStagesOf = kSplitFits<BV, GDN_PREFILL_SPLIT_STAGES, 2> ? GDN_PREFILL_SPLIT_STAGES : 2;
-template <int BV>
-using ScanSplitSmem = ScanSplitSmemOf<BV, kSplitStagesOf<BV>,
-                                      kSplitFits<BV, kSplitStagesOf<BV>, GDN_PREFILL_SPLIT_BUFFERS> ? GDN_PREFILL_SPLIT_BUFFERS : 2>;
+using ScanSplitSmem = ScanSplitSmemOf<BV, sizeof(ScanSplitSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) <= 227 * 1024
+                                              ? GDN_PREFILL_SPLIT_STAGES : 2>;
 static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
 
 template <int BV>
@@ -175,11 +152,6 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   constexpr int kNT = BV / 8;
   constexpr int kLdS = BV + 8;
   constexpr int kSplitStages = ScanSplitSmem<BV>::kStages;
-  constexpr int kBuffers = ScanSplitSmem<BV>::kBuffers;
-  static_assert(kBuffers >= 2 && kBuffers <= 3, "two or three S / U' buffers (barrier ids)");
-  // Chunks ahead the output warps load Q: at most stages - 1 (the stage of chunk i + stages - 1
-  // held chunk i - 1, whose Q rows this warp has read).
-  constexpr int kQAhead = GDN_PREFILL_SPLIT_Q_AHEAD < kSplitStages - 1 ? GDN_PREFILL_SPLIT_Q_AHEAD : kSplitStages - 1;
   // Chunks the operand loads run ahead: stages - 1 with bulk copies; one with cp.async (its waits
   // count one commit group in flight).
   constexpr int kAhead = kScanBulk ? kSplitStages - 1 : 1;
@@ -267,7 +239,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     }
     const int m0 = sw * 16;  // chunk rows of this warp in W S
     for (int i = 0; i < nchunks; ++i) {
-      const int b = i % kBuffers;
+      const int b = i & 1;
       const SplitStage<BV>& st = sm.st[i % kSplitStages];
       // Chunk i + kAhead goes into the stage chunk i + kAhead - stages used, once the output warps
       // are done with it.
@@ -277,8 +249,8 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
         if (ahead >= kSplitStages) named_sync(kBarSplitStageFree + ahead % kSplitStages, kScanThreads);
         if (!kScanBulk || sw == 0) load_chunk(ahead);
       }
-      // The S copy and U' buffers of chunk i held chunk i - buffers: wait until the output warps are done.
-      if (i >= kBuffers) named_sync(kBarSplitBufFree + b, kScanThreads);
+      // The S copy and U' buffers of chunk i held chunk i-2: wait until the output warps are done.
+      if (i >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
       copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
@@ -333,16 +305,14 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     }
     cp_async_commit();
   };
-  if constexpr (kScanBulk) {
-    for (int j = 0; j < kQAhead && j < nchunks; ++j) load_q(j);
-  }
+  if constexpr (kScanBulk) load_q(0);
   for (int i = 0; i < nchunks; ++i) {
-    const int b = i % kBuffers;
+    const int b = i & 1;
     const SplitStage<BV>& st = sm.st[i % kSplitStages];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = chunk_len(i);
     if constexpr (kScanBulk) {
-      if (i + kQAhead < nchunks) load_q(i + kQAhead);
+      if (i + 1 < nchunks) load_q(i + 1);
     }
     named_sync(kBarSplitReady + b, kScanThreads);
     // Output refills: past "ready" of chunk i every warp is done with chunk i - 1's stage (the state
@@ -352,9 +322,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       // The bulk copies' data is acquired here too, not only through the state warps' barrier (the
       // phase is complete by now: the stage is not reloaded before this warp's "stage free").
       mbar_wait(&sm.landed[i % kSplitStages], static_cast<uint32_t>(i / kSplitStages) & 1u);
-      // Chunk i's Q group is done when at most the later chunks' groups are in flight.
-      const int later = nchunks - 1 - i < kQAhead ? nchunks - 1 - i : kQAhead;
-      if (later >= 2) cp_async_wait_group<2>(); else if (later == 1) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
+      if (i + 1 < nchunks) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
       __syncwarp();
     }
     float qs[kNT][4], pu[kNT][4];
@@ -366,7 +334,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const float g_hi = expf(st.cum[m0 + g + 8]);
     // The buffers and the stage are no longer read: the state warps may reuse them for chunk i+2
     // (buffers) and chunk i + stages (stage); each arrival is awaited exactly once.
-    if (i + kBuffers < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
+    if (i + 2 < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
     if (!kOutputRefills && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
     store_output_tile(output, c0, len, m0, h, v0, scale, g_lo, g_hi, qs, pu, lane);
   }
