@@ -58,6 +58,24 @@ def stage(sources, work):
         (work / path.name).write_text(LAUNCH.sub("", text))
 
 
+# A probe builds a baseline in: #include "<relative path>/Kernels.Baseline/<definition>/kernel.cu".
+BASELINE_INCLUDE = re.compile(r'^(\s*#\s*include\s+")[^"]*Kernels\.Baseline/([^/"]+)/kernel\.cu(")', re.M)
+
+
+def stage_probe(path, work):
+    """Stages one .cu file (a probe) into work; a baseline it includes is staged too, into
+    work/<definition>/ with its launch configurations removed, and the include points there."""
+    text = path.read_text()
+    for definition in sorted(set(m.group(2) for m in BASELINE_INCLUDE.finditer(text))):
+        folder = BASELINES / definition
+        if not (folder / "kernel.cu").exists():
+            sys.exit(f"{path.name}: includes the kernel of an unknown baseline '{definition}'")
+        (work / definition).mkdir()
+        stage([p for p in folder.iterdir() if p.suffix in (".cu", ".cuh", ".h")], work / definition)
+    text = BASELINE_INCLUDE.sub(lambda m: f"{m.group(1)}{m.group(2)}/kernel.cu{m.group(3)}", text)
+    (work / path.name).write_text(LAUNCH.sub("", text))
+
+
 def check(entry, include_dirs, defines, pass_flags):
     # -D__CUDACC__: nvcc defines it for every .cu it compiles (host and device passes alike).
     command = ["g++", "-std=c++17", "-fsyntax-only", "-x", "c++", "-D__CUDACC__", f"-I{STUBS}"]
@@ -98,7 +116,11 @@ def main():
     for label, folder, entry, includes, settings in jobs:
         with tempfile.TemporaryDirectory() as tmp:
             work = pathlib.Path(tmp)
-            stage([p for p in folder.iterdir() if p.suffix in (".cu", ".cuh", ".h")], work)
+            stage([p for p in folder.iterdir() if p.suffix in (".cu", ".cuh", ".h") and p.name != entry], work)
+            if args.file:
+                stage_probe(folder / entry, work)
+            else:
+                stage([folder / entry], work)
             staged_includes = []
             for include in includes:
                 target = work / ("include_" + include.name)

@@ -109,6 +109,41 @@ constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chun
 #define GDN_PREFILL_SPLIT_REFILL 1
 #endif
 
+// @diagnostic GDN_PREFILL_DIAG_CHAIN_TIMES: 0, 1 (default 0)
+// 1: lane 0 of state warp 0 and of output warp 0 in the scan's CTA 0 (the longest sequence's first
+// head and slice when ranked) write the SM clock at the phase boundaries of every chunk step, for
+// scripts/device/probes/gdn_chain_timeline_probe.cu (scripts/device/gdn-chain-timeline.sh): where a
+// chunk step of the chain goes (~1.2 us at 16 columns, session 20, against ~0.4 us of dependent
+// tensor-core and shared-memory latency). The marks (kChain*) are read in that order.
+#ifndef GDN_PREFILL_DIAG_CHAIN_TIMES
+#define GDN_PREFILL_DIAG_CHAIN_TIMES 0
+#endif
+constexpr int kChainDiagChunks = 256;
+constexpr int kChainDiagMarks = 8;
+// State warp 0: step start, buffer free (its S copy may be written), S copy written and the stage
+// landed, state warps synced, W S in registers, U' synced ("ready" arrived), S updated.
+enum ChainStateMark { kChainStart, kChainBufferFree, kChainLanded, kChainSynced, kChainWS, kChainUPrime, kChainUpdated };
+// Output warp 0: step start, past "ready", its waits for the stage and Q done, products in registers,
+// outputs stored.
+enum ChainOutputMark { kChainOutStart, kChainOutReady, kChainOutLanded, kChainOutProducts, kChainOutStored };
+#if GDN_PREFILL_DIAG_CHAIN_TIMES
+__device__ long long g_chain_marks[2][kChainDiagChunks][kChainDiagMarks];  // [state, output][chunk][mark]
+#endif
+// Thread 0 (state) or 128 (output) of CTA 0 writes mark `mark` of chunk `chunk` once `after` exists
+// (the clock read waits for that register, so a mark after a product is not hoisted above it).
+__device__ __forceinline__ void chain_mark(int chunk, int mark, uint32_t after = 0u) {
+#if GDN_PREFILL_DIAG_CHAIN_TIMES
+  if (blockIdx.x != 0 || (threadIdx.x != 0 && threadIdx.x != kSplitGroup) || chunk >= kChainDiagChunks) return;
+  long long now;
+  asm volatile("{\n.reg .b32 dep;\nmov.b32 dep, %1;\nmov.u64 %0, %%clock64;\n}\n" : "=l"(now) : "r"(after) : "memory");
+  g_chain_marks[threadIdx.x / kSplitGroup][chunk][mark] = now;
+#else
+  (void)chunk;
+  (void)mark;
+  (void)after;
+#endif
+}
+
 // A chunk's operands in the split scan: U keeps the workspace's whole padded rows (the bulk path
 // copies the tile in one piece; this CTA reads its columns v0.. of it), or with GDN_PREFILL_U_BLOCKS
 // only this CTA's BV columns in 16-column blocks.
@@ -243,6 +278,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       const SplitStage<BV>& st = sm.st[i % kSplitStages];
       // Chunk i + kAhead goes into the stage chunk i + kAhead - stages used, once the output warps
       // are done with it.
+      chain_mark(i, kChainStart);
       const int ahead = i + kAhead;
       // With output refills only chunk kAhead (its stage was never used) loads here.
       if (ahead < nchunks && (!kOutputRefills || ahead == kSplitStages - 1)) {
@@ -251,6 +287,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       }
       // The S copy and U' buffers of chunk i held chunk i-2: wait until the output warps are done.
       if (i >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
+      chain_mark(i, kChainBufferFree);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
       copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
@@ -263,13 +300,16 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       } else {
         cp_async_wait_group<0>();
       }
+      chain_mark(i, kChainLanded);
       named_sync(kBarSplitState, kSplitGroup);
+      chain_mark(i, kChainSynced);
 
       // U' = U - W S -> up
       {
         float wsa[kNT][4];
         zero(wsa);
         gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
+        chain_mark(i, kChainWS, __float_as_uint(wsa[0][0]));
         if constexpr (kSplitUBlocked) {
           store_pseudo_values_blocked(up, kLdS, st.u, wsa, m0, lane);
         } else {
@@ -278,9 +318,11 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       }
       named_sync(kBarSplitState, kSplitGroup);
       named_arrive(kBarSplitReady + b, kScanThreads);  // chunk i's S copy, U' and stage for the output
+      chain_mark(i, kChainUPrime);
 
       // S = G_C S + Kd^T U'
       update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
+      chain_mark(i, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
     }
     // Final state straight to global memory (four 32-byte runs per store instruction).
     store_state_tile(out_state, s_acc, d0, lane);
@@ -311,10 +353,12 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const SplitStage<BV>& st = sm.st[i % kSplitStages];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = chunk_len(i);
+    chain_mark(i, kChainOutStart);
     if constexpr (kScanBulk) {
       if (i + 1 < nchunks) load_q(i + 1);
     }
     named_sync(kBarSplitReady + b, kScanThreads);
+    chain_mark(i, kChainOutReady);
     // Output refills: past "ready" of chunk i every warp is done with chunk i - 1's stage (the state
     // warps' update came before their arrival, this group's products before its wait).
     if (kOutputRefills && ow == 0 && i >= 1 && i + kAhead < nchunks) load_chunk(i + kAhead);
@@ -325,11 +369,13 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       if (i + 1 < nchunks) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
       __syncwarp();
     }
+    chain_mark(i, kChainOutLanded);
     float qs[kNT][4], pu[kNT][4];
     zero(qs);
     zero(pu);
     gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s[b], kLdS, 0, lane);
     gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up[b], kLdS, 0, lane);
+    chain_mark(i, kChainOutProducts, __float_as_uint(qs[0][0]) ^ __float_as_uint(pu[0][0]));
     const float g_lo = expf(st.cum[m0 + g]);
     const float g_hi = expf(st.cum[m0 + g + 8]);
     // The buffers and the stage are no longer read: the state warps may reuse them for chunk i+2
@@ -337,5 +383,6 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     if (i + 2 < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
     if (!kOutputRefills && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
     store_output_tile(output, c0, len, m0, h, v0, scale, g_lo, g_hi, qs, pu, lane);
+    chain_mark(i, kChainOutStored);
   }
 }

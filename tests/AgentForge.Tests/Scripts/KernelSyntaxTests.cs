@@ -37,6 +37,28 @@ public sealed class KernelSyntaxTests
         Assert.True(output.Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal) && l.Contains("[defaults]")) >= 15, output);
     }
 
+    [Theory]
+    [InlineData("gdn_chain_timeline_probe.cu", "GDN_PREFILL_DIAG_CHAIN_TIMES=1")]
+    [InlineData("attention_cta_timeline_probe.cu", "DSA_ATTN_DIAG_CTA_TIMES=1")]
+    [InlineData("indexer_cta_timeline_probe.cu", "INDEXER_DIAG_CTA_TIMES=1")]
+    [InlineData("moe_cta_timeline_probe.cu", "MOE_DIAG_CTA_TIMES=1")]
+    [InlineData("wgmma_pipeline_probe.cu", null)]
+    [InlineData("dram_pattern_probe.cu", null)]
+    [InlineData("dsa_gather_probe.cu", null)]
+    public void A_device_probe_compiles_for_the_host_checker_with_the_baseline_it_builds_in(string probe, string? define)
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        var file = Path.Combine(Packing.RepositoryRoot(), "scripts", "device", "probes", probe);
+        string[] arguments = define is null ? [Script, "--file", file] : [Script, "--file", file, "-D", define];
+
+        var (exitCode, output) = PythonScript.Run(arguments);
+
+        // The timeline probes include a baseline's kernel.cu: its launches must be staged away too.
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("all passes ok", output);
+    }
+
     [Fact]
     public void A_kernel_with_an_error_fails_with_its_location()
     {

@@ -1,0 +1,135 @@
+// gdn_chain_timeline_probe.cu: where a chunk step of the GDN prefill's split scan goes.
+// Builds the baseline kernel.cu into this program with GDN_PREFILL_DIAG_CHAIN_TIMES=1 (lane 0 of
+// state warp 0 and of output warp 0 in the scan's CTA 0 write the SM clock at the phase boundaries
+// of every chunk step), runs one call on synthetic inputs (T tokens in N sequences of equal length,
+// no initial state, an L2 flush before the measured call) and prints, over the steady chunks (the
+// first two and the last one left out), the median and spread of each phase in SM cycles and in us
+// at the measured clock, for both roles, and how the two roles wait on each other.
+// scripts/device/gdn-chain-timeline.sh builds and runs it (sm_90a, on the GPU machine).
+//   gdn_chain_timeline_probe [tokens (2107)] [sequences (1)] [seed (1)]
+#include "../../../src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last/kernel.cu"
+
+#include <cmath>
+
+#include "timeline_probe_common.h"
+
+using probe::next_random;
+using probe::print_spread;
+using probe::tensor;
+
+int main(int argc, char** argv) {
+  const int64_t T = argc > 1 ? std::atoll(argv[1]) : 2107;
+  const int64_t N = argc > 2 ? std::atoll(argv[2]) : 1;
+  probe::lcg_state = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
+  if (T < 2 * kC || N < 1 || N > T / kC) {
+    std::fprintf(stderr, "tokens >= 128 and 1 <= sequences <= tokens / 64 (the scan runs from two chunks on)\n");
+    return 2;
+  }
+  const auto uniform = [] { return (static_cast<int>(next_random() % 2001) - 1000) / 1000.0f; };
+  const auto random_bf16 = [&](size_t n, float scale) {
+    std::vector<__nv_bfloat16> v(n);
+    for (auto& x : v) x = __float2bfloat16(scale * uniform());
+    return v;
+  };
+  // Keys and queries of unit norm per (token, head), as l2-normalized keys are in the models.
+  const auto unit_rows = [&](size_t rows) {
+    std::vector<__nv_bfloat16> v(rows * kD);
+    for (size_t r = 0; r < rows; ++r) {
+      std::vector<float> x(kD);
+      double norm = 0;
+      for (auto& e : x) norm += (e = uniform()) * e;
+      for (int c = 0; c < kD; ++c) v[r * kD + c] = __float2bfloat16(static_cast<float>(x[c] / std::sqrt(norm)));
+    }
+    return v;
+  };
+  const auto q = unit_rows(static_cast<size_t>(T) * kNumQKHeads);
+  const auto k = unit_rows(static_cast<size_t>(T) * kNumQKHeads);
+  const auto v = random_bf16(static_cast<size_t>(T) * kNumVHeads * kD, 1.0f);
+  const auto a = random_bf16(static_cast<size_t>(T) * kNumVHeads, 1.0f);
+  const auto b = random_bf16(static_cast<size_t>(T) * kNumVHeads, 2.0f);
+  const std::vector<float> a_log(kNumVHeads, 0.0f), dt_bias(kNumVHeads, 0.0f);
+  std::vector<int64_t> cu(N + 1);
+  for (int64_t n = 0; n <= N; ++n) cu[n] = T * n / N;
+
+  const auto upload = [](const auto& host) {
+    void* d;
+    CHECK(cudaMalloc(&d, host.size() * sizeof(host[0])));
+    CHECK(cudaMemcpy(d, host.data(), host.size() * sizeof(host[0]), cudaMemcpyHostToDevice));
+    return d;
+  };
+  void* d_q = upload(q);
+  void* d_k = upload(k);
+  void* d_v = upload(v);
+  void* d_a = upload(a);
+  void* d_b = upload(b);
+  void* d_alog = upload(a_log);
+  void* d_dtb = upload(dt_bias);
+  void* d_cu = upload(cu);
+  void *d_out, *d_state;
+  CHECK(cudaMalloc(&d_out, static_cast<size_t>(T) * kNumVHeads * kD * 2));
+  CHECK(cudaMalloc(&d_state, static_cast<size_t>(N) * kNumVHeads * kD * kD * 4));
+
+  cudaStream_t stream;
+  CHECK(cudaStreamCreate(&stream));
+  const auto call = [&] {
+    run(tensor(d_q, afg::DType::BFloat16, {T, kNumQKHeads, kD}), tensor(d_k, afg::DType::BFloat16, {T, kNumQKHeads, kD}),
+        tensor(d_v, afg::DType::BFloat16, {T, kNumVHeads, kD}), tensor(nullptr, afg::DType::Float32, {N, kNumVHeads, kD, kD}),
+        tensor(d_alog, afg::DType::Float32, {kNumVHeads}), tensor(d_a, afg::DType::BFloat16, {T, kNumVHeads}),
+        tensor(d_dtb, afg::DType::Float32, {kNumVHeads}), tensor(d_b, afg::DType::BFloat16, {T, kNumVHeads}),
+        tensor(d_cu, afg::DType::Int64, {N + 1}), 0.0f, tensor(d_out, afg::DType::BFloat16, {T, kNumVHeads, kD}),
+        tensor(d_state, afg::DType::Float32, {N, kNumVHeads, kD, kD}), stream);
+  };
+  const std::vector<long long> zeros(2 * kChainDiagChunks * kChainDiagMarks, 0);
+  const double event_us = probe::measure_after_flush(stream, 3, [&] {
+    CHECK(cudaMemcpyToSymbol(g_chain_marks, zeros.data(), zeros.size() * sizeof(long long)));
+  }, call);
+  CHECK(cudaGetLastError());
+  std::vector<long long> marks(zeros.size());
+  CHECK(cudaMemcpyFromSymbol(marks.data(), g_chain_marks, marks.size() * sizeof(long long)));
+  int clock_khz = 0;
+  CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0));
+  const auto mark = [&](int role, int chunk, int m) { return marks[(static_cast<size_t>(role) * kChainDiagChunks + chunk) * kChainDiagMarks + m]; };
+
+  const int64_t longest = (T + N - 1) / N;  // CTA 0 takes the longest sequence when ranked, else the first
+  int chunks = 0;
+  while (chunks < kChainDiagChunks && mark(0, chunks, kChainStart) != 0) ++chunks;
+  if (chunks < 4) {
+    std::fprintf(stderr, "CTA 0 recorded %d chunk steps (built without GDN_PREFILL_DIAG_CHAIN_TIMES=1, the fused kernel, or too short)\n", chunks);
+    return 1;
+  }
+  const double us_per_cycle = 1e3 / clock_khz;
+  std::printf("T %lld in %lld sequences (longest ~%lld tokens): CTA 0 recorded %d chunk steps; event span %.2f us;\n"
+              "cycles at the SM's nominal %.0f MHz; median [p10, p90] over chunks 2..%d, in cycles\n",
+              static_cast<long long>(T), static_cast<long long>(N), static_cast<long long>(longest), chunks, event_us,
+              clock_khz / 1e3, chunks - 2);
+  std::printf("%-34s %6s [%6s, %6s]\n", "", "p50", "p10", "p90");
+  // A phase's cycles over the steady chunks: from mark `from` of chunk i (+ `next` chunks) to mark `to` of chunk i.
+  const auto phase = [&](const char* what, int role_from, int from, int role_to, int to, int next_chunk = 0) {
+    std::vector<double> v;
+    for (int i = 2; i + 1 < chunks && i + next_chunk < chunks; ++i) {
+      const long long a0 = mark(role_from, i, from), a1 = mark(role_to, i + next_chunk, to);
+      if (a0 != 0 && a1 != 0) v.push_back(static_cast<double>(a1 - a0));
+    }
+    print_spread(what, v);
+  };
+  std::printf("state warp 0\n");
+  phase("  step (start -> next start)", 0, kChainStart, 0, kChainStart, 1);
+  phase("  buffer free wait", 0, kChainStart, 0, kChainBufferFree);
+  phase("  S copy + stage landed", 0, kChainBufferFree, 0, kChainLanded);
+  phase("  state warps' barrier", 0, kChainLanded, 0, kChainSynced);
+  phase("  W S (128 k)", 0, kChainSynced, 0, kChainWS);
+  phase("  U' stored + barrier + ready", 0, kChainWS, 0, kChainUPrime);
+  phase("  update (64 k)", 0, kChainUPrime, 0, kChainUpdated);
+  phase("  to the next step", 0, kChainUpdated, 0, kChainStart, 1);
+  std::printf("output warp 0\n");
+  phase("  step (start -> next start)", 1, kChainOutStart, 1, kChainOutStart, 1);
+  phase("  Q issue + ready wait", 1, kChainOutStart, 1, kChainOutReady);
+  phase("  refill + stage / Q waits", 1, kChainOutReady, 1, kChainOutLanded);
+  phase("  products (Q S, P U')", 1, kChainOutLanded, 1, kChainOutProducts);
+  phase("  stores", 1, kChainOutProducts, 1, kChainOutStored);
+  std::printf("between the roles\n");
+  phase("  state's ready -> output past it", 0, kChainUPrime, 1, kChainOutReady);
+  phase("  output's products -> state's buffer (i+2)", 1, kChainOutProducts, 0, kChainBufferFree, 2);
+  std::printf("us per cycle %.5f: a step of p50 cycles is p50 x that\n", us_per_cycle);
+  return 0;
+}
