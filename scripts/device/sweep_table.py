@@ -43,17 +43,26 @@ def cell(runs):
 
 def table(rows):
     """The lines of the table for bench rows (any number per setting and workload)."""
-    by = {}
+    by, axes_of = {}, {}
     for r in rows:
-        by.setdefault(r["candidate"], {}).setdefault(str(r["axes"]), []).append(r)
-    axes = sorted({a for v in by.values() for a in v})
+        key = str(r["axes"])
+        axes_of[key] = r["axes"]
+        by.setdefault(r["candidate"], {}).setdefault(key, []).append(r)
+    # Columns in the order of their axis values (numbers as numbers), each headed by its values
+    # joined by "/" (e.g. 1377/1 for total_seq_len / num_seqs), their names in a legend line.
+    def order(key):
+        return [(0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v)) for v in axes_of[key].values()]
+    axes = sorted({a for v in by.values() for a in v}, key=order)
+    names = list(dict.fromkeys(n for key in axes for n in axes_of[key]))
     rounds = max((len(runs) for v in by.values() for runs in v.values()), default=1)
     cell_width = 34 if rounds > 1 else 26
     width = max([len("setting")] + [len(setting(n)) for n in by])
-    lines = [" ".join(["setting".ljust(width)] + [a[:cell_width - 2].rjust(cell_width) for a in axes])]
+    heads = ["/".join(str(v) for v in axes_of[a].values())[:cell_width - 2] for a in axes]
+    lines = [" ".join(["setting".ljust(width)] + [h.rjust(cell_width) for h in heads])]
     for name, v in by.items():
         cells = [cell(v[a]) if a in v else "-" for a in axes]
         lines.append(" ".join([setting(name).ljust(width)] + [c.rjust(cell_width) for c in cells]))
+    lines.append("columns: " + " / ".join(names))
     if rounds > 1:
         lines.append(f"median of {rounds} rounds per cell, +- half the range")
     if any("!" in line for line in lines[1:]):
@@ -76,6 +85,11 @@ def self_test():
     assert "~1900.0us" in rounds[2], rounds[2]  # a failing round: the trials' median stands in
     assert rounds[-1] == "median of 3 rounds per cell, +- half the range", rounds[-1]
     assert setting("m_baseline_cuda[A=1,B=2]@portable") == "A=1,B=2@portable"
+    # Two axes: headed by their values, in numeric order (139 before 1377), named in the legend.
+    two = table([{**row("g", 0, 0.04), "axes": {"total_seq_len": 1377, "num_seqs": 1}},
+                 {**row("g", 0, 0.014), "axes": {"total_seq_len": 139, "num_seqs": 3}}])
+    assert two[0].split()[1:] == ["139/3", "1377/1"], two[0]
+    assert two[2] == "columns: total_seq_len / num_seqs", two[2]
     print("self-test passed")
 
 
