@@ -281,8 +281,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # removed. Then the next tile's pair list copied during this tile (MOE_WGMMA_PAIRS_AHEAD): GEMM2
 # +10..+25 us in ncu's locked-clock durations, removed. Pending: five stages for the 64-pair tiles
 # (MOE_WGMMA_BM64_STAGES=5): even. Then GEMM2's rows out of shared memory by bulk copies and bulk
-# reductions (MOE_WGMMA_BULK_OUT): the default since. Nothing written without a GPU is pending.
-checks=()
+# reductions (MOE_WGMMA_BULK_OUT): the default since. Session 20 (results/gpu/2026-11-27-s20): the
+# GDN split scan's refills by the output warps became the default. Pending (written after the last
+# GPU call): the GDN scan on one operand ring per role (GDN_PREFILL_SCAN_RINGS); run
+# `scripts/device/gdn-chain-timeline.sh` first (and with `-- GDN_PREFILL_SCAN_RINGS=1`), then this
+# check; sanitize it with FUSED_SANITIZE_DEFINES=GDN_PREFILL_SCAN_RINGS=1 FUSED_SWEEP=0
+# scripts/device/gdn-fused-check.sh (239 / 3: both rings reused).
+checks=(
+  "$prefill|6f1ad833 07aa7922 f4926229 e44ba4d3 5d26ac5b 410794d4|GDN_PREFILL_SCAN_RINGS=1"
+)
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
 started=$(date +%s)

@@ -829,6 +829,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 #include "two_pass.cuh"
 #include "fused.cuh"
 #include "scan_split.cuh"
+#include "scan_rings.cuh"
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_prefill_qk4_v8_d128_k_last: unexpected %s\n", what);
@@ -960,7 +961,10 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
                          state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
                          T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
     };
-    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
+    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && GDN_PREFILL_SCAN_RINGS != 0 && GDN_PREFILL_U_BLOCKS != 0 && GDN_PREFILL_SCAN_BULK != 0) {
+      return launch(std::integral_constant<decltype(&chunk_scan_rings_kernel<BV>), &chunk_scan_rings_kernel<BV>>{},
+                    sizeof(ScanRingsSmem<BV>));
+    } else if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
                     sizeof(ScanSplitSmem<BV>));
     } else {
