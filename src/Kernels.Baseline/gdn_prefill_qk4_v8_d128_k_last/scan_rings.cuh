@@ -12,6 +12,9 @@
 // only at "ready" (the S copy and U' of a chunk) and at "buffer free".
 // sm_90 and up (bulk copies); kernel.cu launches it only where kScanBulk holds. Included inside
 // kernel.cu's anonymous namespace after scan_split.cuh (its barrier ids, chain marks and helpers).
+// Its chunk step is the split scan's (the same products, barriers and marks) on other buffers: if
+// it measures faster it replaces chunk_scan_split_kernel, else it goes; until then the two kernels
+// keep that step side by side.
 
 // @tunable GDN_PREFILL_SCAN_RINGS: 0, 1 (default 0) when GDN_PREFILL_SCAN_SPLIT=1
 // 1: the scan on separate operand rings per role (this file) instead of chunk_scan_split_kernel
@@ -177,13 +180,7 @@ chunk_scan_rings_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   // cp.async from this warp alone (one commit group per chunk): no other warp reads them.
   const auto load_output_rows = [&](int i) {
     RingOutputStage& ot = sm.ot[i % kOutputStages];
-    const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
-    const int len = chunk_length(bos, eos, i);
-    for (int e = lane; e < 16 * (kD / 8); e += 32) {
-      const int r = m0 + e / (kD / 8), c = (e % (kD / 8)) * 8;
-      const int64_t row = r < len ? c0 + r : 0;
-      cp_async16(ot.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
-    }
+    load_warp_q_rows(ot.q, q, bos + static_cast<int64_t>(i) * kC, chunk_length(bos, eos, i), hk, m0, lane);
     const __nv_bfloat16* p = ws.p + head_slot(i) * kWsTileP;
     for (int e = lane; e < 16 * (kC / 8); e += 32) {
       const int r = m0 + e / (kC / 8), c = (e % (kC / 8)) * 8;

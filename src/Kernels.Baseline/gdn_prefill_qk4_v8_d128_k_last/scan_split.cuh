@@ -71,6 +71,17 @@ __device__ __forceinline__ void store_pseudo_values_blocked(__nv_bfloat16* up, i
   }
 }
 
+// One output warp's 16 rows (from m0) of chunk Q into q_dst [64][kLdK] by cp.async (zeros past the
+// chunk's len rows); the caller commits.
+__device__ __forceinline__ void load_warp_q_rows(__nv_bfloat16* q_dst, const __nv_bfloat16* q, int64_t c0, int len, int hk,
+                                                 int m0, int lane) {
+  for (int e = lane; e < 16 * (kD / 8); e += 32) {
+    const int r = m0 + e / (kD / 8), c = (e % (kD / 8)) * 8;
+    const int64_t row = r < len ? c0 + r : 0;
+    cp_async16(q_dst + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
+  }
+}
+
 constexpr int kSplitGroup = 128;   // threads per role
 constexpr int kBarSplitState = 1;  // the state warps among themselves
 constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
@@ -339,12 +350,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   const auto load_q = [&](int i) {
     SplitStage<BV>& st = sm.st[i % kSplitStages];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
-    const int len = chunk_len(i);
-    for (int e = lane; e < 16 * (kD / 8); e += 32) {
-      const int r = m0 + e / (kD / 8), c = (e % (kD / 8)) * 8;
-      const int64_t row = r < len ? c0 + r : 0;
-      cp_async16(st.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, r < len ? 16 : 0);
-    }
+    load_warp_q_rows(st.q, q, c0, chunk_len(i), hk, m0, lane);
     cp_async_commit();
   };
   if constexpr (kScanBulk) load_q(0);
