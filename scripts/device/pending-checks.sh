@@ -286,7 +286,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # GPU call): the GDN scan on one operand ring per role (GDN_PREFILL_SCAN_RINGS); run
 # `scripts/device/gdn-chain-timeline.sh` first (and with `-- GDN_PREFILL_SCAN_RINGS=1`), then this
 # check; sanitize it with FUSED_SANITIZE_DEFINES=GDN_PREFILL_SCAN_RINGS=1 FUSED_SWEEP=0
-# scripts/device/gdn-fused-check.sh (239 / 3: both rings reused).
+# scripts/device/gdn-fused-check.sh (239 / 3: both rings reused). And the MoE's large-T tile
+# turnover: `scripts/device/moe-wgmma-tile-timeline.sh 14107` (no check line: a probe).
 checks=(
   "$prefill|6f1ad833 07aa7922 f4926229 e44ba4d3 5d26ac5b 410794d4|GDN_PREFILL_SCAN_RINGS=1"
 )

@@ -10,35 +10,14 @@
 #include "../../../src/Kernels.Baseline/moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048/kernel.cu"
 
 #include "timeline_probe_common.h"
+#include "moe_probe_inputs.h"
 
-using probe::next_random;
 using probe::print_spread;
-using probe::tensor;
 using moe_tc::g_diag_tile;
 using moe_tc::g_diag_tile_sm;
 using moe_tc::kDiagTiles;
 
 namespace {
-
-__device__ __forceinline__ uint32_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return static_cast<uint32_t>(x);
-}
-// e4m3 bytes that are not NaN, of moderate size (exponent field 4-9).
-__global__ void fill_fp8(uint8_t* p, size_t n, uint64_t seed) {
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const uint32_t r = mix(i ^ (seed << 40));
-    p[i] = static_cast<uint8_t>((r & 0x80u) | ((4u + (r >> 8) % 6u) << 3) | ((r >> 16) & 7u));
-  }
-}
-__global__ void fill_f32(float* p, size_t n, uint64_t seed, float lo, float hi) {
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x)
-    p[i] = lo + (hi - lo) * (mix(i ^ (seed << 40)) % 100000u) / 100000.0f;
-}
 
 struct Tile {
   double start, end;
@@ -90,50 +69,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tokens 1-64 (the tile grids' band), offset 0-%d\n", kExperts - kLocalExperts);
     return 2;
   }
-  const size_t w1_bytes = static_cast<size_t>(kLocalExperts) * kGemm1Out * kHidden;
-  const size_t w2_bytes = static_cast<size_t>(kLocalExperts) * kHidden * kInter;
-  const size_t w1s_count = static_cast<size_t>(kLocalExperts) * kGemm1OutBlocks * kHiddenBlocks;
-  const size_t w2s_count = static_cast<size_t>(kLocalExperts) * kHiddenBlocks * kInterBlocks;
-  uint8_t *d_hidden, *d_w1, *d_w2;
-  float *d_logits, *d_hidden_scale, *d_w1s, *d_w2s;
-  __nv_bfloat16 *d_bias, *d_out;
-  CHECK(cudaMalloc(&d_logits, static_cast<size_t>(T) * kExperts * 4));
-  CHECK(cudaMalloc(&d_bias, kExperts * 2));
-  CHECK(cudaMalloc(&d_hidden, static_cast<size_t>(T) * kHidden));
-  CHECK(cudaMalloc(&d_hidden_scale, static_cast<size_t>(kHiddenBlocks) * T * 4));
-  CHECK(cudaMalloc(&d_w1, w1_bytes));
-  CHECK(cudaMalloc(&d_w1s, w1s_count * 4));
-  CHECK(cudaMalloc(&d_w2, w2_bytes));
-  CHECK(cudaMalloc(&d_w2s, w2s_count * 4));
-  CHECK(cudaMalloc(&d_out, static_cast<size_t>(T) * kHidden * 2));
-  const uint64_t seed = next_random();
-  fill_f32<<<1024, 256>>>(d_logits, static_cast<size_t>(T) * kExperts, seed + 1, -4.f, 4.f);
-  fill_fp8<<<1024, 256>>>(d_hidden, static_cast<size_t>(T) * kHidden, seed + 2);
-  fill_f32<<<1024, 256>>>(d_hidden_scale, static_cast<size_t>(kHiddenBlocks) * T, seed + 3, 0.01f, 0.1f);
-  fill_fp8<<<4096, 256>>>(d_w1, w1_bytes, seed + 4);
-  fill_f32<<<1024, 256>>>(d_w1s, w1s_count, seed + 5, 0.001f, 0.01f);
-  fill_fp8<<<4096, 256>>>(d_w2, w2_bytes, seed + 6);
-  fill_f32<<<1024, 256>>>(d_w2s, w2s_count, seed + 7, 0.001f, 0.01f);
-  std::vector<__nv_bfloat16> bias(kExperts);
-  for (auto& x : bias) x = __float2bfloat16((static_cast<int>(next_random() % 2001) - 1000) / 1000.0f);
-  CHECK(cudaMemcpy(d_bias, bias.data(), bias.size() * 2, cudaMemcpyHostToDevice));
-  CHECK(cudaDeviceSynchronize());
+  const moe_probe::Inputs inputs(T, offset);
   int device = 0, sms = 0;
   CHECK(cudaGetDevice(&device));
   CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
 
   cudaStream_t stream;
   CHECK(cudaStreamCreate(&stream));
-  const auto call = [&] {
-    run(tensor(d_logits, afg::DType::Float32, {T, kExperts}), tensor(d_bias, afg::DType::BFloat16, {kExperts}),
-        tensor(d_hidden, afg::DType::Float8E4M3FN, {T, kHidden}),
-        tensor(d_hidden_scale, afg::DType::Float32, {kHiddenBlocks, T}),
-        tensor(d_w1, afg::DType::Float8E4M3FN, {kLocalExperts, kGemm1Out, kHidden}),
-        tensor(d_w1s, afg::DType::Float32, {kLocalExperts, kGemm1OutBlocks, kHiddenBlocks}),
-        tensor(d_w2, afg::DType::Float8E4M3FN, {kLocalExperts, kHidden, kInter}),
-        tensor(d_w2s, afg::DType::Float32, {kLocalExperts, kHiddenBlocks, kInterBlocks}), offset, 2.5f,
-        tensor(d_out, afg::DType::BFloat16, {T, kHidden}), stream);
-  };
+  const auto call = [&] { inputs.call(stream); };
   // Three measured calls (each after an L2 flush); the last one's tiles are reported.
   const std::vector<unsigned long long> zeros(static_cast<size_t>(2) * kDiagTiles * 2, 0ull);
   const double event_us = probe::measure_after_flush(stream, 3, [&] {

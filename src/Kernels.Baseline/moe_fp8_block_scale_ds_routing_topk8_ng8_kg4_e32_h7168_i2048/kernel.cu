@@ -453,6 +453,14 @@
 #ifndef MOE_DIAG_CTA_TIMES
 #define MOE_DIAG_CTA_TIMES 0
 #endif
+// @diagnostic MOE_WGMMA_DIAG_TILE_TIMES: 0, 1 (default 0)
+// A measurement aid (results stay correct): thread 0 of each persistent wgmma CTA (128-pair tiles,
+// lockstep loading) writes %globaltimer at five points of each of its tiles (moe_wgmma.cuh,
+// wg_tile_mark) for scripts/device/moe-wgmma-tile-timeline.sh: how long a tile waits between the
+// previous tile's last MMA and its own first full stage, against its K loop and its epilogue.
+#ifndef MOE_WGMMA_DIAG_TILE_TIMES
+#define MOE_WGMMA_DIAG_TILE_TIMES 0
+#endif
 #ifndef MOE_EARLY_ROUTING_READS
 #define MOE_EARLY_ROUTING_READS 1
 #endif

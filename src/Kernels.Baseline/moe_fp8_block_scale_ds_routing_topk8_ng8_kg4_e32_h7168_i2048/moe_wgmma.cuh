@@ -270,9 +270,10 @@ __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
 // block apart, and one's wgmma waits and folds can run under the other's MMAs (the lockstep loop
 // lines them up at every block barrier). bars: kStages "full" then kStages "empty"; g0: this tile's
 // first block counted over the CTA's tiles (stage g % kStages, phase g / kStages).
-template <int BM, int kKBlocks, int kFolds, bool kScalesAhead, typename Load, typename Scales, typename Fold>
+template <int BM, int kKBlocks, int kFolds, bool kScalesAhead, typename Load, typename Scales, typename Fold, typename First>
 __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars, int g0, Load&& load,
-                                            float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of, Fold&& fold) {
+                                            float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of, Fold&& fold,
+                                            First&& first_full) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
@@ -293,6 +294,7 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
   for (int kb = 0; kb < kKBlocks; ++kb) {
     const int g = g0 + kb, s = g % Shape::kStages;
     mbar_wait(full + 8 * s, (g / Shape::kStages) & 1);
+    if (kb == 0) first_full();  // a measurement aid's mark (MOE_WGMMA_DIAG_TILE_TIMES), else nothing
     fence_proxy_async();
     const BlockScales scales = kScalesAhead ? next_scales : scales_of(kb);
     if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
@@ -305,6 +307,28 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
   }
 }
 #endif  // MOE_WG_DEVICE
+
+// MOE_WGMMA_DIAG_TILE_TIMES: per GEMM (0, 1), CTA and the CTA's n-th tile, %globaltimer (ns) at:
+// 0 the tile's top (the previous tile's output issued), 1 its pair list loaded (its first loads
+// follow), 2 its first stage full, 3 its last MMA folded, 4 its output issued.
+constexpr int kWgDiagCtas = 256;
+constexpr int kWgDiagTiles = 64;
+constexpr int kWgDiagMarks = 5;
+#if MOE_WGMMA_DIAG_TILE_TIMES
+__device__ unsigned long long g_wg_tile[2][kWgDiagCtas][kWgDiagTiles][kWgDiagMarks];
+#endif
+// Thread 0 writes mark `mark` of this CTA's tile number `n` of GEMM `gemm` once `after` exists.
+__device__ __forceinline__ void wg_tile_mark(int gemm, int n, int mark, uint32_t after = 0u) {
+#if MOE_WGMMA_DIAG_TILE_TIMES
+  if (threadIdx.x != 0 || blockIdx.x >= kWgDiagCtas || n >= kWgDiagTiles) return;
+  g_wg_tile[gemm][blockIdx.x][n][mark] = afg::globaltimer_after(after);
+#else
+  (void)gemm;
+  (void)n;
+  (void)mark;
+  (void)after;
+#endif
+}
 
 // Which tile a CTA computes: expert le, pair slots [m0, m0 + BM) of its list (cnt pairs in all),
 // column tile col.
@@ -527,9 +551,12 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   }
   const int r_lo = thread_row<BM>(tid);
   int g = 0;
+  int tile_n = 0;  // this CTA's tiles so far (MOE_WGMMA_DIAG_TILE_TIMES)
+  constexpr int kDiagGemm = Op::kGemm2 ? 1 : 0;
 #pragma unroll 1
-  for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
+  for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++tile_n) {
     const TileCoord c = walk.at(t);
+    wg_tile_mark(kDiagGemm, tile_n, 0);
     float acc[Shape::kWgPasses][64];
 #pragma unroll
     for (int j = 0; j < Shape::kWgPasses; ++j)
@@ -549,6 +576,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       __syncthreads();
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
+      wg_tile_mark(kDiagGemm, tile_n, 1, static_cast<uint32_t>(pair_lo));
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       // Staged scales land with the tile's first stage (the same commit group, or the same
@@ -562,8 +590,13 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         else return op.fetch(c, pair_lo, pair_hi, kb);
       };
       constexpr bool kAhead = !kStagedScales;
-      if constexpr (kMbarStages) k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold);
-      else k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
+      if constexpr (kMbarStages) {
+        k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold,
+                                                          [&] { wg_tile_mark(kDiagGemm, tile_n, 2); });
+      } else {
+        k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
+      }
+      wg_tile_mark(kDiagGemm, tile_n, 3, __float_as_uint(acc[0][0]));
     }
     const float* staged = kStagedScales ? s_tile_scales : nullptr;  // the epilogue's staged arrays
     if constexpr (kBulkOut) {
@@ -576,6 +609,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     } else {
       op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, staged);
     }
+    wg_tile_mark(kDiagGemm, tile_n, 4);
   }
   // The bulk copies must have landed before the CTA's shared memory goes away (and their global
   // writes be done before the kernel ends).

@@ -42,6 +42,7 @@ public sealed class KernelSyntaxTests
     [InlineData("attention_cta_timeline_probe.cu", "DSA_ATTN_DIAG_CTA_TIMES=1")]
     [InlineData("indexer_cta_timeline_probe.cu", "INDEXER_DIAG_CTA_TIMES=1")]
     [InlineData("moe_cta_timeline_probe.cu", "MOE_DIAG_CTA_TIMES=1")]
+    [InlineData("moe_wgmma_tile_timeline_probe.cu", "MOE_WGMMA_DIAG_TILE_TIMES=1")]
     [InlineData("wgmma_pipeline_probe.cu", null)]
     [InlineData("dram_pattern_probe.cu", null)]
     [InlineData("dsa_gather_probe.cu", null)]
