@@ -209,7 +209,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int v0 = slice * BV;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int g = lane >> 2, tq = lane & 3;
+  const int g = lane >> 2;
   // Longest sequence first with rank_by_length (stage 0's W tile holds cu_seqlens meanwhile: no copy
   // into the stages starts before this returns).
   const int64_t n = sequence_of_rank<kScanThreads, kScanRankMax>(blockIdx.x / (kSlicesPerHead * kNumVHeads), rank_by_length,
@@ -273,7 +273,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
 
   if (warp < 4) {
     // ============================================ state warps ============================================
-    const int stid = tid, sw = warp;
+    const int sw = warp;
     // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The
     // initial state does not depend on the prep pass: it loads before the wait.
     const int d0 = sw * 32;
