@@ -2,7 +2,8 @@
 #   cta_timeline PROBE ARCH DIAG_DEFINE EACH [probe args...] [-- NAME=V ...]
 # PROBE is scripts/device/probes/PROBE.cu (the baseline kernel.cu built in), ARCH sm_90 or sm_90a,
 # DIAG_DEFINE the kernel's marks switch (set to 1). EACH=1 runs the probe once per probe argument
-# (tokens), EACH=0 once with all of them. Output goes to $OUT (or /tmp/agentforge-out)/PROBE.txt.
+# (tokens, or several words in one argument: "2107 1"), EACH=0 once with all of them. Output goes to
+# $OUT (or /tmp/agentforge-out)/PROBE.txt.
 cta_timeline() {
   local probe="$1" arch="$2" diag="$3" each="$4"; shift 4
   local out="${OUT:-/tmp/agentforge-out}" args=() defines=() a
@@ -14,7 +15,8 @@ cta_timeline() {
   nvcc -gencode "arch=compute_${arch#sm_},code=$arch" -O3 -std=c++17 "-D$diag=1" "${defines[@]}" \
     -I src/Kernels.Baseline/include -o "$out/$probe" "scripts/device/probes/$probe.cu" || return 1
   if [ "$each" = 1 ]; then
-    for a in "${args[@]}"; do "$out/$probe" "$a"; echo; done
+    # $a unquoted: an argument of several words is several probe arguments.
+    for a in "${args[@]}"; do "$out/$probe" $a; echo; done
   else
     "$out/$probe" "${args[@]}"
   fi | tee -a "$out/$probe.txt"
