@@ -879,6 +879,18 @@ struct Gemm2Op {
 #pragma unroll
     for (int i = 0; i < 64; ++i) a[i] += t[i] * ((i & 2) ? hi : lo);
   }
+  // f(p, q, v) for each value pair of this thread's row `half` (column pass p, pair q of its 16),
+  // weighted by w: what both output paths (stage_out, epilogue) walk.
+  template <int BM, typename F>
+  __device__ __forceinline__ static void for_each_weighted_value(const float (&acc)[Tile<BM>::kWgPasses][64], int half,
+                                                                 float w, int tid, F&& f) {
+#pragma unroll
+    for (int j = 0; j < Tile<BM>::kWgPasses; ++j) {
+      const int p = Tile<BM>::first_pass(tid >> 7) + j;
+#pragma unroll
+      for (int q = 0; q < 16; ++q) f(p, q, make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
+    }
+  }
   // MOE_WGMMA_BULK_OUT: the tile's weighted rows as bf16 in shared memory (the stages' space, free
   // once every warpgroup's last MMA has read it), a row's 256 values contiguous and rows
   // kOutRowBytes apart (+16 bytes: the 8 rows of a quad's store hit different banks).
@@ -886,7 +898,6 @@ struct Gemm2Op {
   template <int BM>
   __device__ __forceinline__ void stage_out(const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo, int pair_hi, int tid,
                                             const float* staged, uint32_t out) const {
-    using Shape = Tile<BM>;
     const int lane = tid & 31;
     const float* rows = staged_rows<BM>(staged);
     [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=7: every value feeds it (kept_alive below)
@@ -895,20 +906,13 @@ struct Gemm2Op {
       const int pair = half ? pair_hi : pair_lo;
       if (pair < 0) continue;
       const int r = thread_row<BM>(tid) + 8 * half;
-      const float w = row_weight(rows, r, pair);
       const uint32_t row = out + r * kOutRowBytes + 4 * (lane & 3);
-#pragma unroll
-      for (int j = 0; j < Shape::kWgPasses; ++j) {
-        const int p = Shape::first_pass(tid >> 7) + j;
-#pragma unroll
-        for (int q = 0; q < 16; ++q) {
-          const __nv_bfloat162 h =
-              __float22bfloat162_rn(make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w));
-          if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 7) keep ^= *reinterpret_cast<const uint32_t*>(&h);
-          else asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h))
-                            : "memory");
-        }
-      }
+      for_each_weighted_value<BM>(acc, half, row_weight(rows, r, pair), tid, [&](int p, int q, float2 v) {
+        const __nv_bfloat162 h = __float22bfloat162_rn(v);
+        if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 7) keep ^= *reinterpret_cast<const uint32_t*>(&h);
+        else asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * (128 * p + 8 * q)), "r"(*reinterpret_cast<const uint32_t*>(&h))
+                          : "memory");
+      });
     }
     if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 7) kept_alive(keep, reinterpret_cast<uint8_t*>(rows_out));
   }
@@ -935,7 +939,6 @@ struct Gemm2Op {
   template <int BM>
   __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
                                            int pair_hi, int tid, const float* staged) const {
-    using Shape = Tile<BM>;
     const int lane = tid & 31;
     const float* rows = staged_rows<BM>(staged);
     [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=2: every value feeds it (kept_alive below)
@@ -944,32 +947,25 @@ struct Gemm2Op {
       const int pair = half ? pair_hi : pair_lo;
       if (pair < 0) continue;
       const int r = thread_row<BM>(tid) + 8 * half;
-      const float w = row_weight(rows, r, pair);
       const int64_t first = c.col * kBN + 2 * (lane & 3);
       // kOutDirect: the token's row is this pair's alone (plain stores) or a sum (reductions into
       // the row routing zeroed; bf16 sums: each addition rounds, well inside the contest tolerance).
       bool single = false;
       if constexpr (kOut == kOutDirect) single = single_local_pair(row_mask<BM>(rows, r, pair / kTopK));
-#pragma unroll
-      for (int j = 0; j < Shape::kWgPasses; ++j) {
-        const int p = Shape::first_pass(tid >> 7) + j;
-#pragma unroll
-        for (int q = 0; q < 16; ++q) {
-          const float2 v = make_float2(acc[j][4 * q + 2 * half] * w, acc[j][4 * q + 2 * half + 1] * w);
-          const int64_t col = first + 128 * p + 8 * q;
-          if constexpr (kOut == kOutPairRows) {
-            *reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair) * kHidden + col) = __float22bfloat162_rn(v);
-          } else if constexpr (kOut == kOutDirect) {
-            __nv_bfloat162* dst = reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair / kTopK) * kHidden + col);
-            const __nv_bfloat162 h = __float22bfloat162_rn(v);
-            if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 2) keep ^= *reinterpret_cast<const uint32_t*>(&h);
-            else if (single || MOE_WGMMA_DIAG_EPILOGUE == 1) *dst = h;
-            else asm volatile("red.global.add.noftz.bf16x2 [%0], %1;\n" ::"l"(dst), "r"(*reinterpret_cast<const uint32_t*>(&h)) : "memory");
-          } else {
-            atomicAdd(reinterpret_cast<float2*>(acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + col), v);
-          }
+      for_each_weighted_value<BM>(acc, half, row_weight(rows, r, pair), tid, [&](int p, int q, float2 v) {
+        const int64_t col = first + 128 * p + 8 * q;
+        if constexpr (kOut == kOutPairRows) {
+          *reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair) * kHidden + col) = __float22bfloat162_rn(v);
+        } else if constexpr (kOut == kOutDirect) {
+          __nv_bfloat162* dst = reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair / kTopK) * kHidden + col);
+          const __nv_bfloat162 h = __float22bfloat162_rn(v);
+          if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 2) keep ^= *reinterpret_cast<const uint32_t*>(&h);
+          else if (single || MOE_WGMMA_DIAG_EPILOGUE == 1) *dst = h;
+          else asm volatile("red.global.add.noftz.bf16x2 [%0], %1;\n" ::"l"(dst), "r"(*reinterpret_cast<const uint32_t*>(&h)) : "memory");
+        } else {
+          atomicAdd(reinterpret_cast<float2*>(acc_out + static_cast<int64_t>(pair / kTopK) * kHidden + col), v);
         }
-      }
+      });
     }
     if constexpr (MOE_WGMMA_DIAG_EPILOGUE == 2) kept_alive(keep, reinterpret_cast<uint8_t*>(rows_out));
   }
