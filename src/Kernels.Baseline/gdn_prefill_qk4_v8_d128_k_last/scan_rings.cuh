@@ -114,14 +114,15 @@ chunk_scan_rings_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const auto load_state_chunk = [&](int i) {
       RingStateStage<BV>& st = sm.st[i % kStateStages];
       uint64_t* bar = &sm.landed[i % kStateStages];
+      const size_t slot = head_slot(i);
       constexpr uint32_t kTileBytes = kWsTileWK * 2;
       constexpr uint32_t kUBytes = kC * BV * 2;
       if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kC * 4);
       __syncwarp();
-      if (lane == 0) bulk_copy_to_smem(st.w, ws.w + head_slot(i) * kWsTileWK, kTileBytes, bar);
-      if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + head_slot(i) * kWsTileWK, kTileBytes, bar);
-      if (lane == 2) bulk_copy_to_smem(st.u, ws.u + head_slot(i) * kWsTileU + (v0 / 16) * (kC * 16), kUBytes, bar);
-      if (lane == 3) bulk_copy_to_smem(st.cum, ws.cum + head_slot(i) * kC, kC * 4, bar);
+      if (lane == 0) bulk_copy_to_smem(st.w, ws.w + slot * kWsTileWK, kTileBytes, bar);
+      if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + slot * kWsTileWK, kTileBytes, bar);
+      if (lane == 2) bulk_copy_to_smem(st.u, ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16), kUBytes, bar);
+      if (lane == 3) bulk_copy_to_smem(st.cum, ws.cum + slot * kC, kC * 4, bar);
     };
     // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The
     // initial state does not depend on the prep pass: it loads before the wait.
@@ -181,12 +182,13 @@ chunk_scan_rings_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   const auto load_output_rows = [&](int i) {
     RingOutputStage& ot = sm.ot[i % kOutputStages];
     load_warp_q_rows(ot.q, q, bos + static_cast<int64_t>(i) * kC, chunk_length(bos, eos, i), hk, m0, lane);
-    const __nv_bfloat16* p = ws.p + head_slot(i) * kWsTileP;
+    const size_t slot = head_slot(i);
+    const __nv_bfloat16* p = ws.p + slot * kWsTileP;
     for (int e = lane; e < 16 * (kC / 8); e += 32) {
       const int r = m0 + e / (kC / 8), c = (e % (kC / 8)) * 8;
       cp_async16(ot.p + r * kLdV + c, p + r * kLdV + c, 16);
     }
-    if (lane < 4) cp_async16(ot.cum + m0 + 4 * lane, ws.cum + head_slot(i) * kC + m0 + 4 * lane, 16);
+    if (lane < 4) cp_async16(ot.cum + m0 + 4 * lane, ws.cum + slot * kC + m0 + 4 * lane, 16);
     cp_async_commit();
   };
   // P and cum come from the prep pass.
