@@ -289,7 +289,7 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # scripts/device/gdn-fused-check.sh (239 / 3: both rings reused). And the MoE's large-T tile
 # turnover: `scripts/device/moe-wgmma-tile-timeline.sh 14107` (no check line: a probe).
 checks=(
-  "$prefill|6f1ad833 07aa7922 f4926229 e44ba4d3 5d26ac5b 410794d4|GDN_PREFILL_SCAN_RINGS=1"
+  "$prefill|6f1ad833 07aa7922 f4926229 e44ba4d3 5d26ac5b 410794d4|GDN_PREFILL_SCAN_RINGS=1||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
