@@ -830,6 +830,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 #include "fused.cuh"
 #include "scan_split.cuh"
 #include "scan_rings.cuh"
+#include "scan_apart.cuh"
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "gdn_prefill_qk4_v8_d128_k_last: unexpected %s\n", what);
@@ -933,17 +934,44 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   char* base = nullptr;
-  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead, stream));
+  // GDN_PREFILL_SCAN_APART: the scan's S copies after the prep's tiles.
+  const size_t s_copy_bytes = kScanApart ? pairs * (kWsTileS * sizeof(__nv_bfloat16) + sizeof(int)) : 0;
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead + s_copy_bytes, stream));
   ChunkWorkspace ws;
   ws.w = reinterpret_cast<__nv_bfloat16*>(base);
   ws.kd = ws.w + pairs * kWsTileWK;
   ws.u = ws.kd + pairs * kWsTileWK;
   ws.p = ws.u + pairs * kWsTileU;
   ws.cum = reinterpret_cast<float*>(ws.p + pairs * kWsTileP);
+  ws.s = kScanApart ? reinterpret_cast<__nv_bfloat16*>(base + pairs * kWorkspaceBytesPerSlotHead) : nullptr;
+  ws.ready = kScanApart ? reinterpret_cast<int*>(ws.s + pairs * kWsTileS) : nullptr;
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
       cu_seqlens.ptr<const int64_t>(), N, ws);
+  // GDN_PREFILL_SCAN_APART (scan_apart.cuh): the state-only scan over `ctas` CTAs of BV columns, then
+  // every chunk's output.
+  [[maybe_unused]] const auto launch_apart = [&](auto bv, int64_t ctas, bool rank_by_length) -> cudaError_t {
+    constexpr int BV = decltype(bv)::value;
+    // The state-only scan, then every chunk's output (a programmatic dependent of the scan that
+    // follows it chunk by chunk through the ready counts). The scan asks for a whole SM's shared
+    // memory so that no output CTA shares its SM: beside it they slowed the chain by half (2107 / 1:
+    // 26.9 -> 43.5 us).
+    const size_t state_smem = GDN_PREFILL_APART_EXCLUSIVE ? kMaxSmemPerBlock : sizeof(ScanStateSmem<BV>);
+    cudaError_t status = afg::allow_dynamic_smem<chunk_scan_state_kernel<BV>>(static_cast<int>(state_smem));
+    if (status != cudaSuccess) return status;
+    status = afg::launch(GDN_PREFILL_PDL, chunk_scan_state_kernel<BV>, dim3(static_cast<unsigned>(ctas)), dim3(kApartThreads),
+                         state_smem, stream, state.present() ? state.ptr<const float>() : nullptr,
+                         cu_seqlens.ptr<const int64_t>(), N, T, rank_by_length, ws, output.ptr<__nv_bfloat16>(),
+                         new_state.ptr<float>());
+    if (status != cudaSuccess) return status;
+    const int output_smem = static_cast<int>(sizeof(OutputSmem));
+    status = afg::allow_dynamic_smem<chunk_output_kernel>(output_smem);
+    if (status != cudaSuccess) return status;
+    return afg::launch(GDN_PREFILL_PDL, chunk_output_kernel, dim3(kNumVHeads * (kD / kOutputCols), static_cast<unsigned>(slots)),
+                       dim3(kOutputThreads), static_cast<size_t>(output_smem), stream, q.ptr<const __nv_bfloat16>(),
+                       cu_seqlens.ptr<const int64_t>(), N, scale, kD / BV, ws, output.ptr<__nv_bfloat16>());
+  };
   // The scan over (sequence, head, value slice) for a slice width BV, a programmatic dependent of
   // the prep pass with GDN_PREFILL_PDL.
   // GDN_PREFILL_SCAN_SPLIT picks the scan with state and output warps apart (scan_split.cuh).
@@ -961,6 +989,11 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
                          state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
                          T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
     };
+    // GDN_PREFILL_SCAN_APART=1: 16-column slices of calls of GDN_PREFILL_APART_MIN_T tokens or more
+    // (long chains); 2: always.
+    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart) {
+      if (GDN_PREFILL_SCAN_APART == 2 || (BV == 16 && T >= GDN_PREFILL_APART_MIN_T)) return launch_apart(bv, ctas, rank_by_length);
+    }
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && GDN_PREFILL_SCAN_RINGS != 0 && GDN_PREFILL_U_BLOCKS != 0 && GDN_PREFILL_SCAN_BULK != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_rings_kernel<BV>), &chunk_scan_rings_kernel<BV>>{},
                     sizeof(ScanRingsSmem<BV>));

@@ -151,6 +151,7 @@ chunk_scan_rings_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       // Past this barrier every state warp is done with chunk i - 1's stage (its update came first):
       // refill it with chunk i - 1 + stages.
       if (sw == 0 && i >= 1 && i - 1 + kStateStages < nchunks) load_state_chunk(i - 1 + kStateStages);
+      chain_mark(i, kChainRefilled);
 
       // U' = U - W S -> up
       {

@@ -129,14 +129,25 @@ constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chun
 #ifndef GDN_PREFILL_DIAG_CHAIN_TIMES
 #define GDN_PREFILL_DIAG_CHAIN_TIMES 0
 #endif
+// @diagnostic GDN_PREFILL_DIAG_SKIP_LOADS: 0, 1, 2, 3 (default 0)
+// Wrong outputs, for timing only (gdn-chain-timeline.sh): which loads bind the chain step. Bit 1:
+// the stage refills (chunks from `stages` on) copy only cum, W, Kd, U and P stay those of an earlier
+// chunk (~45 of a 16-column stage's ~62 KB); bit 2: the output warps load Q only for the first
+// `stages` chunks (~17 KB). Session 21's timeline: both roles wait ~1000 cycles a step for loads
+// whose issue alone takes ~700, at ~31 bytes per cycle into each SM.
+#ifndef GDN_PREFILL_DIAG_SKIP_LOADS
+#define GDN_PREFILL_DIAG_SKIP_LOADS 0
+#endif
 constexpr int kChainDiagChunks = 256;
 constexpr int kChainDiagMarks = 8;
 // State warp 0: step start, buffer free (its S copy may be written), S copy written and the stage
 // landed, state warps synced, W S in registers, U' synced ("ready" arrived), S updated.
-enum ChainStateMark { kChainStart, kChainBufferFree, kChainLanded, kChainSynced, kChainWS, kChainUPrime, kChainUpdated };
+// kChainRefilled (the rings kernel only): state warp 0's refill issued, after "synced".
+enum ChainStateMark { kChainStart, kChainBufferFree, kChainLanded, kChainSynced, kChainWS, kChainUPrime, kChainUpdated, kChainRefilled };
 // Output warp 0: step start, past "ready", its waits for the stage and Q done, products in registers,
 // outputs stored.
-enum ChainOutputMark { kChainOutStart, kChainOutReady, kChainOutLanded, kChainOutProducts, kChainOutStored };
+// kChainOutRefilled (GDN_PREFILL_SPLIT_REFILL): output warp 0's refill issued, after "ready".
+enum ChainOutputMark { kChainOutStart, kChainOutReady, kChainOutLanded, kChainOutProducts, kChainOutStored, kChainOutRefilled };
 #if GDN_PREFILL_DIAG_CHAIN_TIMES
 __device__ long long g_chain_marks[2][kChainDiagChunks][kChainDiagMarks];  // [state, output][chunk][mark]
 #endif
@@ -258,6 +269,14 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
       constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
       const __nv_bfloat16* u_src = kSplitUBlocked ? u + (v0 / 16) * (kC * 16) : u;
+      if constexpr ((GDN_PREFILL_DIAG_SKIP_LOADS & 1) != 0) {
+        if (i >= kSplitStages) {
+          if (lane == 0) mbar_arrive_expect_tx(bar, kC * 4);
+          __syncwarp();
+          if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
+          return;
+        }
+      }
       if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
       __syncwarp();
       if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, bar);
@@ -350,7 +369,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   const auto load_q = [&](int i) {
     SplitStage<BV>& st = sm.st[i % kSplitStages];
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
-    load_warp_q_rows(st.q, q, c0, chunk_len(i), hk, m0, lane);
+    if ((GDN_PREFILL_DIAG_SKIP_LOADS & 2) == 0 || i < kSplitStages) load_warp_q_rows(st.q, q, c0, chunk_len(i), hk, m0, lane);
     cp_async_commit();
   };
   if constexpr (kScanBulk) load_q(0);
@@ -368,6 +387,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     // Output refills: past "ready" of chunk i every warp is done with chunk i - 1's stage (the state
     // warps' update came before their arrival, this group's products before its wait).
     if (kOutputRefills && ow == 0 && i >= 1 && i + kAhead < nchunks) load_chunk(i + kAhead);
+    chain_mark(i, kChainOutRefilled);
     if constexpr (kScanBulk) {
       // The bulk copies' data is acquired here too, not only through the state warps' barrier (the
       // phase is complete by now: the stage is not reloaded before this warp's "stage free").

@@ -114,6 +114,8 @@ struct ChunkWorkspace {
   __nv_bfloat16* kd;
   __nv_bfloat16* p;
   float* cum;
+  __nv_bfloat16* s;  // GDN_PREFILL_SCAN_APART: each chunk's bf16 S copy (scan_apart.cuh), else null
+  int* ready;        // GDN_PREFILL_SCAN_APART: per (slot, head), the scan slices done with it, else null
 };
 // Tile sizes (elements). W, Kd and U rows are padded to kLdK and P rows to kLdV, the shared-memory
 // strides of the scans, so a scan can copy such a tile as one block (GDN_PREFILL_SCAN_BULK); the
@@ -235,6 +237,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
   afg::pdl_launch_dependents();
+  // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
+  // only after this grid has ended, and the output kernel's CTAs start after that).
+  if (ws.ready != nullptr && tid == 0) ws.ready[slot * kNumVHeads + h] = 0;
 
   // The sequence owning this slot: the last n with floor(bos_n / 64) + n <= slot. That predicate
   // holds for a prefix of the sequences (floor(bos_n / 64) + n grows with n), so with one thread per

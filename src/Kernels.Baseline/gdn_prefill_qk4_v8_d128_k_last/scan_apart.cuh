@@ -1,0 +1,341 @@
+// scan_apart.cuh: pass 2 of the two-pass prefill as two launches (GDN_PREFILL_SCAN_APART=1): a scan
+// that runs only the state chain (chunk_scan_state_kernel<BV>), then every chunk's output at once
+// (chunk_output_kernel).
+//
+// Why (session 21, gdn-chain-timeline.sh at 2107 / 1, 16 columns, H200): the split scan's step is
+// ~1950 cycles. The state warps' own work in it is ~1050 (W S 354, U' 170, update 346, the rest
+// hand-overs); the other ~900 they wait for the stage that output warp 0 refills after the output
+// warps pass "ready", ~1750 cycles behind the state warps. With the loads cut to cum alone
+// (GDN_PREFILL_DIAG_SKIP_LOADS=3) the step still takes ~1680: the output warps' products then run
+// beside the state's on the same four schedulers and stretch W S 354 -> 616 cycles. Each slice CTA
+// also loads the whole Q and P of its chunk for 16 columns of output.
+// Here the scan CTA is the four state warps alone. They refill their own stages (four of W, Kd, U
+// and cum where they fit) once their own barrier shows every warp past the chunk, and write each
+// chunk's bf16 S copy and U' to the workspace (U' over U, which only this CTA reads). The output
+// kernel then computes O = scale (diag(G) Q S + P U') per (chunk, head, 64 columns), every chunk in
+// parallel, reading Q and P once per 64 columns instead of once per 16. Same operands, same bf16
+// roundings as the split scan: the outputs are the same numbers.
+// Predicted (2107 / 1): the state step ~1950 -> ~1150 cycles, scan 36 -> ~21 us, plus ~5-8 us for
+// the output kernel (about 20 MB through L2): the call 52.6 -> ~44 us.
+// Included inside kernel.cu's anonymous namespace after scan_split.cuh (barriers, bulk helpers).
+
+// The output kernel's CTAs run beside the scan: each waits for its (chunk slot, head)'s ready count
+// (every slice CTA of the head adds one after writing the chunk's S copy and U') instead of for the
+// scan's end, so on the SMs the scan leaves free the outputs follow the chain a chunk behind.
+// @tunable GDN_PREFILL_SCAN_APART: 0, 1, 2 (default 0) when GDN_PREFILL_SCAN_BULK=1
+// 1: the state-only scan and the output kernel (this file) instead of the split scan where the plan
+// takes 16-column slices (one wave, SMs to spare); 2: for every slice width. Needs the blocked U
+// workspace (GDN_PREFILL_U_BLOCKS) and bulk copies (sm_90 and up).
+// Session 21, first version (the output kernel after the scan's end, PDL), H200, two rounds against
+// the split scan: 2107 / 1 52.4 -> 52.5 us (state scan 36.0 -> 26.9 us added to the span, output
+// +9.3), 5709 / 2 119.7 -> 128.4 (76.9 -> 58.0, +27.5), 8192 / 39 at 64 columns 130.5 -> 159.3
+// (66.0 -> 54.3, +41.1), 139 / 3 14.5 -> 20.0; all PASS. The chain gained ~25% as predicted, the
+// serial output kernel cost more than it.
+#ifndef GDN_PREFILL_SCAN_APART
+#define GDN_PREFILL_SCAN_APART 0
+#endif
+// @tunable GDN_PREFILL_APART_MIN_T: 512, 1024, 2048 (default 1024) when GDN_PREFILL_SCAN_APART=1
+// The fewest tokens of a call whose 16-column scan runs apart (shorter chains gain less than the
+// output kernel's tail costs).
+#ifndef GDN_PREFILL_APART_MIN_T
+#define GDN_PREFILL_APART_MIN_T 1024
+#endif
+// @tunable GDN_PREFILL_APART_STAGES: 2, 3, 4 (default 4) when GDN_PREFILL_SCAN_APART=1
+// Operand stages of the state-only scan (W, Kd, U and cum of a chunk each), fewer where they do
+// not fit; the bulk copies run stages - 1 chunks ahead.
+#ifndef GDN_PREFILL_APART_STAGES
+#define GDN_PREFILL_APART_STAGES 4
+#endif
+
+// @tunable GDN_PREFILL_APART_EXCLUSIVE: 0, 1 (default 1) when GDN_PREFILL_SCAN_APART=1
+// 1: the state-only scan asks for an SM's whole shared memory (the sm_90 opt-in limit), so no
+// output CTA runs beside it; 0: only what it uses (an output CTA fits beside a 16-column one).
+#ifndef GDN_PREFILL_APART_EXCLUSIVE
+#define GDN_PREFILL_APART_EXCLUSIVE 1
+#endif
+constexpr size_t kMaxSmemPerBlock = 227 * 1024;
+constexpr bool kScanApart = GDN_PREFILL_SCAN_APART != 0 && GDN_PREFILL_U_BLOCKS != 0 && GDN_PREFILL_SCAN_BULK != 0;
+// The bf16 S copy of each (chunk slot, head) in the workspace: 16-column blocks [v / 16][k][16], so
+// a scan CTA's columns are one contiguous piece and the output kernel copies 32-byte rows.
+constexpr int kWsTileS = kD * kD;
+__device__ __forceinline__ int s_block_index(int d, int c) { return (c >> 4) * (kD * 16) + d * 16 + (c & 15); }
+
+template <int BV>
+struct StateStage {
+  __nv_bfloat16 w[kWsTileWK];
+  __nv_bfloat16 kd[kWsTileWK];
+  __nv_bfloat16 u[kC * BV];  // this slice's 16-column blocks of U
+  float cum[kC];
+};
+template <int BV, int Stages>
+struct ScanStateSmemOf {
+  static constexpr int kStages = Stages;
+  StateStage<BV> st[Stages];
+  __nv_bfloat16 s[kD * (BV + 8)];   // bf16 copy of S(i), [k][v]
+  __nv_bfloat16 up[kC * (BV + 8)];  // U'(i)
+  uint64_t landed[Stages];
+  long long seq;
+  int done;  // chunks whose S copy and U' every state warp has written (for the signal warp)
+};
+template <int BV, int S>
+constexpr bool kStateStagesFit = sizeof(ScanStateSmemOf<BV, S>) <= 227 * 1024;
+template <int BV>
+using ScanStateSmem = ScanStateSmemOf<BV, kStateStagesFit<BV, GDN_PREFILL_APART_STAGES> ? GDN_PREFILL_APART_STAGES
+                                          : kStateStagesFit<BV, 3> ? 3 : 2>;
+static_assert(kStateStagesFit<64, 2>, "the state-only scan's buffers do not fit an SM");
+
+// Four state warps and a signal warp: the signal warp publishes each finished chunk to the output
+// kernel (a fence, then the ready counts), so the fence's wait for the stores to reach L2 stays off
+// the chain. (With state warp 3 doing it after its barrier, 2107 / 1's chain took 41.9 us instead
+// of 26.9.)
+constexpr int kApartThreads = kSplitGroup + 32;
+
+template <int BV>
+__global__ void __launch_bounds__(kApartThreads, 1)
+chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restrict__ cu_seqlens, int64_t num_seqs,
+                        int64_t total, bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
+                        float* __restrict__ new_state) {
+  static_assert(BV % 16 == 0 && kD % BV == 0, "value slices of 16, 32, 64 or 128 columns");
+  constexpr int kSlicesPerHead = kD / BV;
+  constexpr int kNT = BV / 8;
+  constexpr int kLdS = BV + 8;
+  constexpr int kStateStages = ScanStateSmem<BV>::kStages;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  ScanStateSmem<BV>& sm = *reinterpret_cast<ScanStateSmem<BV>*>(smem_raw);
+  const int slice = blockIdx.x % kSlicesPerHead;
+  const int h = (blockIdx.x / kSlicesPerHead) % kNumVHeads;
+  const int v0 = slice * BV;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int64_t n = sequence_of_rank<kApartThreads, kScanRankMax>(blockIdx.x / (kSlicesPerHead * kNumVHeads), rank_by_length,
+                                                                cu_seqlens, num_seqs,
+                                                                reinterpret_cast<long long*>(sm.st[0].w), &sm.seq, tid);
+  const int64_t bos = cu_seqlens[n];
+  const int64_t eos = cu_seqlens[n + 1];
+  float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]
+  zero_rows_outside_sequences<BV, kApartThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
+  if (eos <= bos) {
+    afg::pdl_wait();
+    afg::pdl_launch_dependents();
+    zero_state_rows<BV, kApartThreads>(out_state, tid);  // the reference skips empty sequences
+    return;
+  }
+  const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
+  const int64_t first_slot = bos / kC + n;
+  const auto head_slot = [&](int i) { return static_cast<size_t>(first_slot + i) * kNumVHeads + h; };
+  if (tid == 0) {
+    for (int j = 0; j < kStateStages; ++j) mbar_init(&sm.landed[j], 1);
+    mbar_init_fence();
+    sm.done = 0;
+  }
+  __syncthreads();
+
+  if (warp == kSplitGroup / 32) {
+    // ============================ signal warp ============================
+    afg::pdl_wait();
+    afg::pdl_launch_dependents();
+    if (lane != 0) return;
+    int published = 0;
+    while (published < nchunks) {
+      int done;
+      asm volatile("atom.acquire.cta.shared.or.b32 %0, [%1], 0;\n" : "=r"(done) : "r"(afg::smem_addr(&sm.done)) : "memory");
+      if (done == published) {
+        __nanosleep(64);
+        continue;
+      }
+      // The state warps wrote chunks [published, done) before the barrier after which thread 0 set
+      // sm.done (a release this load acquires): this fence makes those stores visible at gpu scope
+      // before the counts (as a grid barrier does: block barrier, then one thread's fence and atomic).
+      __threadfence();
+      for (int j = published; j < done; ++j) atomicAdd(ws.ready + head_slot(j), 1);
+      published = done;
+    }
+    return;
+  }
+
+  // Chunk i's W, Kd, this slice's U blocks and cum into its stage: four bulk copies from lanes 0-3
+  // of warp 0, completing on landed[stage].
+  const auto load_chunk = [&](int i) {
+    StateStage<BV>& st = sm.st[i % kStateStages];
+    uint64_t* bar = &sm.landed[i % kStateStages];
+    const size_t slot = head_slot(i);
+    constexpr uint32_t kTileBytes = kWsTileWK * 2;
+    constexpr uint32_t kUBytes = kC * BV * 2;
+    if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kC * 4);
+    __syncwarp();
+    if (lane == 0) bulk_copy_to_smem(st.w, ws.w + slot * kWsTileWK, kTileBytes, bar);
+    if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + slot * kWsTileWK, kTileBytes, bar);
+    if (lane == 2) bulk_copy_to_smem(st.u, ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16), kUBytes, bar);
+    if (lane == 3) bulk_copy_to_smem(st.cum, ws.cum + slot * kC, kC * 4, bar);
+  };
+
+  // S [128 x BV]: warp w owns rows d in [32 w, 32 w + 32), every column (state_tile.cuh).
+  const int d0 = warp * 32;
+  const int m0 = warp * 16;  // chunk rows of this warp in W S
+  const int g = lane >> 2, tq = lane & 3;
+  float s_acc[2][kNT][4];
+  load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
+  afg::pdl_wait();
+  // The output kernel's CTAs launch once every CTA of this grid has passed here: the prep has ended,
+  // so they see its zeroed ready counts.
+  afg::pdl_launch_dependents();
+  if (warp == 0) {
+    for (int j = 0; j < kStateStages && j < nchunks; ++j) load_chunk(j);
+  }
+  for (int i = 0; i < nchunks; ++i) {
+    const StateStage<BV>& st = sm.st[i % kStateStages];
+    const size_t slot = head_slot(i);
+    // The S copy (read by chunk i - 1's W S, which every warp finished before the barrier after U')
+    // and the workspace's copy of S(i) for the output kernel.
+    copy_state_tile_bf16(sm.s, kLdS, s_acc, d0, lane);
+    __nv_bfloat16* s_out = ws.s + slot * kWsTileS;
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt) {
+        const int d = d0 + mt * 16 + g, c = v0 + nt * 8 + 2 * tq;
+        store_bf16x2(s_out + s_block_index(d, c), s_acc[mt][nt][0], s_acc[mt][nt][1]);
+        store_bf16x2(s_out + s_block_index(d + 8, c), s_acc[mt][nt][2], s_acc[mt][nt][3]);
+      }
+    }
+    mbar_wait(&sm.landed[i % kStateStages], static_cast<uint32_t>(i / kStateStages) & 1u);
+    // Every warp is past chunk i - 1's update (its reads of U', Kd and cum) and has written its rows
+    // of the S copy.
+    named_sync(kBarSplitState, kSplitGroup);
+    // Chunk i - 1's stage is free: chunk i - 1 + stages goes into it.
+    if (warp == 0 && i >= 1 && i - 1 + kStateStages < nchunks) load_chunk(i - 1 + kStateStages);
+
+    // U' = U - W S -> up, and over this slice's U blocks in the workspace (only this CTA reads them,
+    // and their copy into the stage has completed).
+    {
+      float wsa[kNT][4];
+      zero(wsa);
+      gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, sm.s, kLdS, 0, lane);
+      __nv_bfloat16* u_out = ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16);
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt) {
+        const int c = nt * 8 + 2 * tq;
+        const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + u_block_index(m0 + g, c)));
+        const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + u_block_index(m0 + g + 8, c)));
+        const __nv_bfloat162 up_lo = __floats2bfloat162_rn(lo.x - wsa[nt][0], lo.y - wsa[nt][1]);
+        const __nv_bfloat162 up_hi = __floats2bfloat162_rn(hi.x - wsa[nt][2], hi.y - wsa[nt][3]);
+        *reinterpret_cast<__nv_bfloat162*>(sm.up + (m0 + g) * kLdS + c) = up_lo;
+        *reinterpret_cast<__nv_bfloat162*>(sm.up + (m0 + g + 8) * kLdS + c) = up_hi;
+        *reinterpret_cast<__nv_bfloat162*>(u_out + u_block_index(m0 + g, c)) = up_lo;
+        *reinterpret_cast<__nv_bfloat162*>(u_out + u_block_index(m0 + g + 8, c)) = up_hi;
+      }
+    }
+    named_sync(kBarSplitState, kSplitGroup);  // U' complete; every warp is past W S (the S copy is free)
+    // Chunk i's S copy and U' are in the workspace: over to the signal warp.
+    // (Atomics, release / acquire: racecheck flagged the plain store and load as a hazard.)
+    if (tid == 0) {
+      int previous;
+      asm volatile("atom.release.cta.shared.exch.b32 %0, [%1], %2;\n" : "=r"(previous) : "r"(afg::smem_addr(&sm.done)), "r"(i + 1) : "memory");
+    }
+
+    // S = G_C S + Kd^T U'
+    update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, sm.up, kLdS, d0, lane);
+  }
+  store_state_tile(out_state, s_acc, d0, lane);
+}
+
+// Every chunk's output from the state-only scan's S copies and U': a CTA per (head, 64 columns,
+// chunk slot), four warps of 16 chunk rows. Q from the input, P and cum from the prep's workspace.
+constexpr int kOutputThreads = 128;
+constexpr int kOutputCols = 64;
+constexpr int kLdOut = kOutputCols + 8;
+struct OutputSmem {
+  __nv_bfloat16 q[kC * kLdK];
+  __nv_bfloat16 p[kWsTileP];
+  __nv_bfloat16 s[kD * kLdOut];
+  __nv_bfloat16 up[kC * kLdOut];
+  float cum[kC];
+  long long bos_len[2];
+};
+
+__global__ void __launch_bounds__(kOutputThreads)
+chunk_output_kernel(const __nv_bfloat16* __restrict__ q, const int64_t* __restrict__ cu_seqlens, int64_t num_seqs,
+                    float scale, int slices_per_head, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  OutputSmem& sm = *reinterpret_cast<OutputSmem*>(smem_raw);
+  constexpr int kHalves = kD / kOutputCols;
+  const int h = blockIdx.x / kHalves;
+  const int v0 = (blockIdx.x % kHalves) * kOutputCols;
+  const int hk = h / (kNumVHeads / kNumQKHeads);
+  const int64_t slot = blockIdx.y;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  // The sequence owning this slot (as the prep finds it): the last n with floor(bos_n / 64) + n <= slot.
+  int64_t owner = -1;
+  if (num_seqs <= kOutputThreads) {
+    owner = __syncthreads_count(tid < num_seqs && cu_seqlens[tid] / kC + tid <= slot) - 1;
+  }
+  if (tid == 0) {
+    int64_t n = owner;
+    if (num_seqs > kOutputThreads) {
+      int64_t lo = 0, hi = num_seqs - 1;
+      while (lo <= hi) {
+        const int64_t mid = (lo + hi) / 2;
+        if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
+      }
+    }
+    long long bos = 0, len = 0;
+    if (n >= 0) {
+      bos = cu_seqlens[n] + (slot - (cu_seqlens[n] / kC + n)) * kC;
+      len = cu_seqlens[n + 1] - bos;
+    }
+    sm.bos_len[0] = bos;
+    sm.bos_len[1] = len < kC ? len : kC;
+  }
+  __syncthreads();
+  const int64_t c0 = sm.bos_len[0];
+  const int len = static_cast<int>(sm.bos_len[1]);
+  // One CTA waits for the scan's grid to end before its own: this grid then ends after the scan (the
+  // stream's next work and the final states), while every other CTA waits only for its chunk.
+  const bool last_cta = blockIdx.x == 0 && blockIdx.y == gridDim.y - 1;
+  if (len <= 0) {  // a slot past its sequence's chunks
+    if (last_cta) afg::pdl_wait();
+    return;
+  }
+
+  const int m0 = warp * 16;
+  // Q is an input: its rows load before the wait for the scan.
+  load_warp_q_rows(sm.q, q, c0, len, hk, m0, lane);
+  const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
+  // Every slice CTA of this head has written the chunk's S copy and U' (and the prep's P and cum
+  // were complete before the scan's CTAs started counting).
+  if (tid == 0) {
+    int done = 0;
+    for (;;) {
+      asm volatile("ld.acquire.gpu.global.b32 %0, [%1];\n" : "=r"(done) : "l"(ws.ready + head_slot) : "memory");
+      if (done >= slices_per_head) break;
+      __nanosleep(256);
+    }
+  }
+  __syncthreads();
+  const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
+  for (int e = tid; e < kWsTileP / 8; e += kOutputThreads) cp_async16(sm.p + e * 8, p + e * 8, 16);
+  // S copy and U': this CTA's four 16-column blocks, 32-byte rows into [k][kLdOut] / [c][kLdOut].
+  const __nv_bfloat16* s_in = ws.s + head_slot * kWsTileS + (v0 / 16) * (kD * 16);
+  const __nv_bfloat16* u_in = ws.u + head_slot * kWsTileU + (v0 / 16) * (kC * 16);
+  for (int e = tid; e < kD * (kOutputCols / 8); e += kOutputThreads) {
+    const int b = e / (kD * 2), d = (e / 2) % kD, half = e % 2;
+    cp_async16(sm.s + d * kLdOut + b * 16 + half * 8, s_in + b * (kD * 16) + d * 16 + half * 8, 16);
+  }
+  for (int e = tid; e < kC * (kOutputCols / 8); e += kOutputThreads) {
+    const int b = e / (kC * 2), r = (e / 2) % kC, half = e % 2;
+    cp_async16(sm.up + r * kLdOut + b * 16 + half * 8, u_in + b * (kC * 16) + r * 16 + half * 8, 16);
+  }
+  if (tid < kC / 4) cp_async16(sm.cum + 4 * tid, ws.cum + head_slot * kC + 4 * tid, 16);
+  cp_async_commit();
+  cp_async_wait_group<0>();
+  __syncthreads();
+
+  constexpr int kNT = kOutputCols / 8;
+  float qs[kNT][4], pu[kNT][4];
+  zero(qs);
+  zero(pu);
+  gemm_rowA<kNT, kD, false>(qs, sm.q, kLdK, m0, sm.s, kLdOut, 0, lane);
+  gemm_rowA<kNT, kC, false>(pu, sm.p, kLdV, m0, sm.up, kLdOut, 0, lane);
+  const int g = lane >> 2;
+  store_output_tile(output, c0, len, m0, h, v0, scale, expf(sm.cum[m0 + g]), expf(sm.cum[m0 + g + 8]), qs, pu, lane);
+  if (last_cta) afg::pdl_wait();
+}
