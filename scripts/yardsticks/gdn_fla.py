@@ -8,7 +8,8 @@ dataset's synthesized blobs, which `agentforge dataset synth` writes exactly as 
 them), FLA called with the gates fused in its kernels (use_gate_in_kernel, use_beta_sigmoid_in_kernel)
 and the k-last state (state_v_first), checked against the definition's reference on the same inputs,
 then timed two ways, both with the L2 flushed before each call:
-  kernel_ms: median over calls of the sum of FLA's kernel durations (torch profiler / CUPTI), i.e.
+  kernel_ms: median over calls of the GPU's kernel-busy time (torch profiler / CUPTI: the union of the
+             kernels' intervals, the sum for kernels that run one after another), i.e.
              launch gaps excluded, the way KERNELS.md quotes FLA;
   span_ms:   median CUDA-event span around the Python call (includes Triton's host launch overhead).
 Writes one JSON object per workload to --out.

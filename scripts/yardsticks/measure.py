@@ -1,10 +1,10 @@
 """What every yardstick script shares: the definition's reference, the L2 flush buffer, and the two
-timings (sum of GPU kernel times through the torch profiler, and the CUDA-event span of the call),
-both with the L2 flushed before each call."""
+timings (the GPU's kernel-busy time through the torch profiler, and the CUDA-event span of the call),
+both with the L2 flushed before each call.
+  python3 scripts/yardsticks/measure.py --self-test    checks the busy-time arithmetic (no GPU, no torch)"""
 import json
 import statistics
-
-import torch
+import sys
 
 
 def load_jsonl(path):
@@ -19,13 +19,52 @@ def reference_fn(definition):
 
 
 def flush_buffer():
+    import torch
     props = torch.cuda.get_device_properties(0)
     return torch.empty(2 * props.L2_cache_size // 4 + 1024, dtype=torch.float32, device="cuda")
 
 
+def busy_us(intervals):
+    """Length of the union of (start, end) intervals: the time at least one kernel ran. Sequential
+    kernels give the sum of their durations; kernels that overlap (a programmatic dependent running
+    beside its primary) count once, where a sum would count the overlap twice."""
+    total, reach = 0.0, None
+    for start, end in sorted(intervals):
+        if reach is None or start >= reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
+
+
+class Call:
+    """One profiled call: its kernels' durations in us by name, and their (start, end) intervals."""
+
+    def __init__(self):
+        self.durations = {}
+        self.intervals = []
+        self.kernels = 0
+
+    def add(self, name, duration_us, interval=None):
+        self.durations[name] = self.durations.get(name, 0.0) + duration_us
+        self.kernels += 1
+        if interval is not None:
+            self.intervals.append(interval)
+
+    def busy_us(self):
+        # Every kernel with its interval: the union; else (a profiler without them) the sum.
+        if self.kernels and len(self.intervals) == self.kernels:
+            return busy_us(self.intervals)
+        return sum(self.durations.values())
+
+
 def profile_calls(fn, flush, iterations):
-    """One profiled pass: for each call (L2 flushed before it), its GPU kernel durations in us by
-    kernel name (summed when a name launches several times in one call; the flush excluded)."""
+    """One profiled pass: for each call (L2 flushed before it), a Call with its GPU kernel durations
+    in us by kernel name (summed when a name launches several times in one call; the flush excluded)
+    and each kernel's device interval."""
+    import torch
     from torch.profiler import ProfilerActivity, profile
     calls = []
     for i in range(iterations):
@@ -34,23 +73,25 @@ def profile_calls(fn, flush, iterations):
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             fn()
             torch.cuda.synchronize()
-        call = {}
+        call = Call()
         for e in prof.events():
             if e.device_type == torch.autograd.DeviceType.CUDA and "fill" not in e.name.lower():
-                call[e.name[:80]] = call.get(e.name[:80], 0.0) + e.device_time
+                span = getattr(e, "time_range", None)
+                interval = (span.start, span.end) if span is not None and span.end > span.start else None
+                call.add(e.name[:80], e.device_time, interval)
         calls.append(call)
     return calls
 
 
 def kernel_time_of(calls):
-    """Median over calls of the sum of the call's GPU kernel durations, ms (launch gaps excluded)."""
-    return statistics.median(sum(call.values()) for call in calls) / 1000.0
+    """Median over calls of the GPU's kernel-busy time, ms (launch gaps excluded, overlap counted once)."""
+    return statistics.median(call.busy_us() for call in calls) / 1000.0
 
 
 def kernel_breakdown_of(calls):
     """Median duration of each kernel over the calls, us."""
-    names = {name for call in calls for name in call}
-    return {name: statistics.median(call[name] for call in calls if name in call) for name in names}
+    names = {name for call in calls for name in call.durations}
+    return {name: statistics.median(call.durations[name] for call in calls if name in call.durations) for name in names}
 
 
 def kernel_time_ms(fn, flush, iterations):
@@ -59,6 +100,7 @@ def kernel_time_ms(fn, flush, iterations):
 
 def event_span_ms(fn, flush, iterations):
     """Median CUDA-event span around the call (host launch overhead included)."""
+    import torch
     spans = []
     for i in range(iterations):
         flush.fill_(float(i))
@@ -79,3 +121,27 @@ def time_call(fn, flush, warmup, iterations):
     span = event_span_ms(fn, flush, iterations)
     calls = profile_calls(fn, flush, iterations)
     return kernel_time_of(calls), span, kernel_breakdown_of(calls)
+
+
+def self_test():
+    assert busy_us([]) == 0.0
+    assert busy_us([(0, 10), (12, 20)]) == 18.0, "sequential kernels: the sum"
+    assert busy_us([(0, 30), (5, 25)]) == 30.0, "a kernel inside another counts once"
+    assert busy_us([(10, 40), (0, 20), (35, 50)]) == 50.0, "overlaps in any order"
+    call = Call()
+    call.add("prep", 10.0, (0.0, 10.0))
+    call.add("scan", 30.0, (9.0, 39.0))
+    call.add("output", 28.0, (12.0, 40.0))
+    assert call.busy_us() == 40.0 and sum(call.durations.values()) == 68.0
+    bare = Call()
+    bare.add("copy", 5.0)
+    bare.add("copy", 7.0, (0.0, 7.0))
+    assert bare.busy_us() == 12.0, "a kernel without its interval: the sum"
+    print("self-test passed")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+    else:
+        print(__doc__)

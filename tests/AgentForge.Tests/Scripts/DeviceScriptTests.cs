@@ -9,6 +9,8 @@ public sealed class DeviceScriptTests
 
     private static string DevScript(string name) => Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", name);
 
+    private static string YardstickScript(string name) => Path.Combine(Packing.RepositoryRoot(), "scripts", "yardsticks", name);
+
     // Runs a script's built-in self-test (a path from Script or DevScript) and asserts it passed.
     private static void AssertSelfTestPasses(string script)
     {
@@ -16,6 +18,14 @@ public sealed class DeviceScriptTests
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("self-test passed", output);
+    }
+
+    [Fact]
+    public void The_yardsticks_kernel_time_counts_overlapping_kernels_once()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(YardstickScript("measure.py"));
     }
 
     [Fact]
