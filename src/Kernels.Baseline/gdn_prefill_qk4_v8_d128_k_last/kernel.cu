@@ -989,10 +989,12 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
                          state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
                          T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
     };
-    // GDN_PREFILL_SCAN_APART=1: 16-column slices of calls of GDN_PREFILL_APART_MIN_T tokens or more
-    // (long chains); 2: always.
+    // GDN_PREFILL_SCAN_APART=1: one sequence of GDN_PREFILL_APART_MIN_T tokens or more in 16-column
+    // slices (64 scan CTAs: half the SMs stay free for the outputs); 2: always.
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart) {
-      if (GDN_PREFILL_SCAN_APART == 2 || (BV == 16 && T >= GDN_PREFILL_APART_MIN_T)) return launch_apart(bv, ctas, rank_by_length);
+      if (GDN_PREFILL_SCAN_APART == 2 || (BV == 16 && N == 1 && T >= GDN_PREFILL_APART_MIN_T)) {
+        return launch_apart(bv, ctas, rank_by_length);
+      }
     }
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && GDN_PREFILL_SCAN_RINGS != 0 && GDN_PREFILL_U_BLOCKS != 0 && GDN_PREFILL_SCAN_BULK != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_rings_kernel<BV>), &chunk_scan_rings_kernel<BV>>{},

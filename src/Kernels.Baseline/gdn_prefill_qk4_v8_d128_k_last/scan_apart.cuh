@@ -22,17 +22,28 @@
 // The output kernel's CTAs run beside the scan: each waits for its (chunk slot, head)'s ready count
 // (every slice CTA of the head adds one after writing the chunk's S copy and U') instead of for the
 // scan's end, so on the SMs the scan leaves free the outputs follow the chain a chunk behind.
-// @tunable GDN_PREFILL_SCAN_APART: 0, 1, 2 (default 0) when GDN_PREFILL_SCAN_BULK=1
-// 1: the state-only scan and the output kernel (this file) instead of the split scan where the plan
-// takes 16-column slices (one wave, SMs to spare); 2: for every slice width. Needs the blocked U
-// workspace (GDN_PREFILL_U_BLOCKS) and bulk copies (sm_90 and up).
+// @tunable GDN_PREFILL_SCAN_APART: 0, 1, 2 (default 1) when GDN_PREFILL_SCAN_BULK=1
+// 1: the state-only scan and the output kernel (this file) instead of the split scan for a call of
+// one sequence of GDN_PREFILL_APART_MIN_T tokens or more (16-column slices: 64 scan CTAs, the other
+// SMs free for the outputs); 2: for every call (a measurement aid). Needs the blocked U workspace
+// (GDN_PREFILL_U_BLOCKS) and bulk copies (sm_90 and up).
 // Session 21, first version (the output kernel after the scan's end, PDL), H200, two rounds against
 // the split scan: 2107 / 1 52.4 -> 52.5 us (state scan 36.0 -> 26.9 us added to the span, output
 // +9.3), 5709 / 2 119.7 -> 128.4 (76.9 -> 58.0, +27.5), 8192 / 39 at 64 columns 130.5 -> 159.3
 // (66.0 -> 54.3, +41.1), 139 / 3 14.5 -> 20.0; all PASS. The chain gained ~25% as predicted, the
 // serial output kernel cost more than it.
+// Then the output CTAs beside the scan (ready counts), calls 5-9: with state warp 3 fencing and
+// counting after its barrier the chain slowed 26.9 -> 41.9 us (2107 / 1), so a fifth (signal) warp
+// publishes; with output CTAs allowed on the scan's SMs (GDN_PREFILL_APART_EXCLUSIVE=0) the chain
+// slows again (2107 / 1 49.9 us, 5709 / 2 115.4). Exclusive, against the split scan, two rounds
+// (call 8): 1377 / 1 40.0 -> 38.3, 2107 / 1 52.7 -> 48.7, 5709 / 2 (4517 + 1192 tokens) 120.0 ->
+// 107.8, 2040 / 2 46.5 -> 45.8; slower where the scan fills the SMs and the outputs wait for its end:
+// 574 / 2 22.1 -> 26.7, 973 / 3 26.8 -> 33.1, 983 / 2 26.3 -> 30.1, 1592 / 3 38.6 -> 42.0, 1796 / 3
+// 35.1 -> 42.2, 2284 / 3 48.0 -> 55.8, 2857 / 3 54.2 -> 61.7, 3271 / 2 66.2 -> 69.0. The host knows T
+// and N, not the lengths: one sequence is the case it can pick (5709 / 2's gain needs the lengths).
+// racecheck, synccheck, memcheck clean (239 / 3, every call apart).
 #ifndef GDN_PREFILL_SCAN_APART
-#define GDN_PREFILL_SCAN_APART 0
+#define GDN_PREFILL_SCAN_APART 1
 #endif
 // @tunable GDN_PREFILL_APART_MIN_T: 512, 1024, 2048 (default 1024) when GDN_PREFILL_SCAN_APART=1
 // The fewest tokens of a call whose 16-column scan runs apart (shorter chains gain less than the
