@@ -288,8 +288,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # check; sanitize it with FUSED_SANITIZE_DEFINES=GDN_PREFILL_SCAN_RINGS=1 FUSED_SWEEP=0
 # scripts/device/gdn-fused-check.sh (239 / 3: both rings reused). And the MoE's large-T tile
 # turnover: `scripts/device/moe-wgmma-tile-timeline.sh 14107` (no check line: a probe).
+# Session 21 (results/gpu/2026-11-27-s21) ran session 20's GDN_PREFILL_SCAN_RINGS: even, not kept.
+# Pending (written after session 21's last GPU call): GEMM2's next tile loading during this tile's
+# epilogue (MOE_WGMMA_NEXT_FILL; first build; 128-pair tiles only, T > 4096: T=7 and 901 are controls). Run
+# `scripts/device/moe-wgmma-tile-timeline.sh 14107 -- MOE_WGMMA_NEXT_FILL=1` beside it: the turnover
+# should fall from ~4.9 to ~3 us a GEMM2 tile.
 checks=(
-  "$prefill|6f1ad833 07aa7922 f4926229 e44ba4d3 5d26ac5b 410794d4|GDN_PREFILL_SCAN_RINGS=1||quick"
+  "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_NEXT_FILL=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

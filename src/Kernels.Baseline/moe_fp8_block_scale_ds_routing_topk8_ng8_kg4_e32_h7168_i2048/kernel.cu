@@ -744,6 +744,22 @@
 #ifndef MOE_WGMMA_BULK_OUT
 #define MOE_WGMMA_BULK_OUT 1
 #endif
+// @tunable MOE_WGMMA_NEXT_FILL: 0, 1 (default 0) when MOE_WGMMA_BULK_OUT=1
+// 1: GEMM2's next tile starts loading during this tile's epilogue (gemm_tiles): its pair list is
+// copied under this tile's K loop (one cp.async per row, into a second buffer), its scales and first
+// two K blocks are issued right after the last MMA, and this tile's output rows are staged in stages
+// 2-3 instead of 0-1; the next tile's block 2 waits for the bulk copies to have read them. Why
+// (H200, session 21, moe-wgmma-tile-timeline.sh 14107): a GEMM2 tile's K loop takes 15.6 us and its
+// turnover (last MMA -> the next tile's first full stage) 4.9 us, 22.9% of GEMM2's span: the
+// epilogue 2.6, the pair list 0.5, the first stage's loads 1.5, one after another. Predicted: the
+// turnover ~4.9 -> ~3.0 us (the loads under the epilogue), GEMM2 -7..-9% (T=14107 -40..-50 us).
+// Session 18's MOE_WGMMA_NEXT_TILE did this with block barriers and three blocks before the bulk
+// output existed, and measured slower (255 registers); here nothing new is live in the K loop (the
+// pair copy's address is dead after its issue) and the next tile's loader is built after the last
+// fold (tmp dead).
+#ifndef MOE_WGMMA_NEXT_FILL
+#define MOE_WGMMA_NEXT_FILL 0
+#endif
 // @diagnostic MOE_WGMMA_DIAG_EPILOGUE: 0, 1, 2, 3, 4, 5, 6, 7 (default 0)
 // A measurement aid (results are wrong with it) for GEMM2's direct output (MOE_WGMMA_COMBINE=2):
 // with MOE_WGMMA_BULK_OUT=0, 1 writes every pair's row by plain bf16x2 stores (no reductions), 2

@@ -270,23 +270,33 @@ __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
 // block apart, and one's wgmma waits and folds can run under the other's MMAs (the lockstep loop
 // lines them up at every block barrier). bars: kStages "full" then kStages "empty"; g0: this tile's
 // first block counted over the CTA's tiles (stage g % kStages, phase g / kStages).
-template <int BM, int kKBlocks, int kFolds, bool kScalesAhead, typename Load, typename Scales, typename Fold, typename First>
+// This thread's copies of the CTA's block g (stage g % kStages) through load(stage), once every warp
+// has released the block that stage held before, then its arrival on the stage's "full" barrier.
+template <int BM, typename Load>
+__device__ __forceinline__ void fill_mbar_stage(const uint64_t* bars, int g, Load&& load) {
+  using Shape = Tile<BM>;
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
+  const int s = g % Shape::kStages;
+  if (g >= Shape::kStages) mbar_wait(empty + 8 * s, (g / Shape::kStages - 1) & 1);
+  load(s);
+  mbar_arrive_on_cp_async(full + 8 * s);
+}
+
+// prefilled: this tile's first blocks already issued (MOE_WGMMA_NEXT_FILL: by the tile before, during
+// its epilogue); resume() runs once before this loop fills block `prefilled` when that is not 0.
+template <int BM, int kKBlocks, int kFolds, bool kScalesAhead, typename Load, typename Scales, typename Fold, typename First,
+          typename Resume>
 __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars, int g0, Load&& load,
                                             float (&acc)[Tile<BM>::kWgPasses][64], Scales&& scales_of, Fold&& fold,
-                                            First&& first_full) {
+                                            First&& first_full, int prefilled, Resume&& resume) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
-  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
-  // This thread's copies of block kb, once every warp has released the block its stage held before.
-  const auto fill = [&](int kb) {
-    const int g = g0 + kb, s = g % Shape::kStages;
-    if (g >= Shape::kStages) mbar_wait(empty + 8 * s, (g / Shape::kStages - 1) & 1);
-    load(s, kb);
-    mbar_arrive_on_cp_async(full + 8 * s);
-  };
+  const uint32_t full = moe_tc::smem_addr(bars);
+  const auto fill = [&](int kb) { fill_mbar_stage<BM>(bars, g0 + kb, [&](int s) { load(s, kb); }); };
+  if (prefilled > 0) resume();
 #pragma unroll
   for (int kb = 0; kb < Shape::kStages - 1; ++kb)
-    if (kb < kKBlocks) fill(kb);
+    if (kb >= prefilled && kb < kKBlocks) fill(kb);
   float tmp[64];
   BlockScales next_scales{};
   if constexpr (kScalesAhead) next_scales = scales_of(0);
@@ -300,7 +310,7 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
     if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold,
                           [&] {
-                            if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
+                            if ((threadIdx.x & 31) == 0) mbar_arrive(full + 8 * Shape::kStages + 8 * s);  // "empty"
                           },
                           [] {});
     if (kb + Shape::kStages - 1 < kKBlocks) fill(kb + Shape::kStages - 1);
@@ -510,16 +520,26 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
 template <int BM, typename Op>
 __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
   using Shape = Tile<BM>;
-  __shared__ int s_pair[BM];
+  // MOE_WGMMA_BULK_OUT (GEMM2, lockstep loading only: a producer refills the stages during the epilogue).
+  constexpr bool kBulkOut = Op::kBulkOut && !Shape::kProducer;
+  // MOE_WGMMA_NEXT_FILL (with bulk output and mbarrier stages): the next tile's pair list copied
+  // under this tile's K loop, its scales and first kNextBlocks blocks issued before this tile's
+  // epilogue, whose rows are staged in the stages after those; pairs and scales double-buffered.
+  constexpr bool kNextFill = MOE_WGMMA_NEXT_FILL != 0 && kBulkOut && kMbarStages;
+  constexpr int kNextBlocks = 2;
+  constexpr int kBuffers = kNextFill ? 2 : 1;
+  static_assert(!kNextFill || kNextBlocks <= Shape::kStages - 2, "the next tile's first blocks leave two stages");
+  __shared__ int s_pair_buffers[kBuffers][BM];
   __shared__ uint64_t s_bars[2 * Shape::kStages];  // "full" and "empty" per stage (producer)
   __shared__ __align__(16) float s_scales[Shape::kProducer ? Shape::kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   // MOE_WGMMA_TILE_SCALES (lockstep loading): the tile's scales, copied at its start.
   constexpr bool kStagedScales = !Shape::kProducer && (kTileScales == 3 || (kTileScales == 2 && Op::kGemm2));
-  __shared__ __align__(16) float s_tile_scales[kStagedScales ? Op::template kTileScaleFloats<BM> : 1];
+  constexpr int kTileScaleFloats = kStagedScales ? Op::template kTileScaleFloats<BM> : 1;
+  __shared__ __align__(16) float s_tile_scale_buffers[kBuffers][kTileScaleFloats];
+  int* s_pair = s_pair_buffers[0];
+  float* s_tile_scales = s_tile_scale_buffers[0];
   const int tid = threadIdx.x;
-  // MOE_WGMMA_BULK_OUT (GEMM2, lockstep loading only: a producer refills the stages during the epilogue).
-  constexpr bool kBulkOut = Op::kBulkOut && !Shape::kProducer;
   // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
   // block barrier (MOE_WGMMA_MBAR_STAGES).
   constexpr bool kStageBars = Shape::kProducer || kMbarStages;
@@ -553,9 +573,15 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   int g = 0;
   int tile_n = 0;  // this CTA's tiles so far (MOE_WGMMA_DIAG_TILE_TIMES)
   constexpr int kDiagGemm = Op::kGemm2 ? 1 : 0;
+  // MOE_WGMMA_NEXT_FILL: this tile's pairs, scales and first blocks came from the tile before.
+  bool prefetched = false;
 #pragma unroll 1
   for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++tile_n) {
     const TileCoord c = walk.at(t);
+    if constexpr (kNextFill) {
+      s_pair = s_pair_buffers[tile_n & 1];
+      s_tile_scales = s_tile_scale_buffers[tile_n & 1];
+    }
     wg_tile_mark(kDiagGemm, tile_n, 0);
     float acc[Shape::kWgPasses][64];
 #pragma unroll
@@ -569,11 +595,13 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       pair_hi = pair_at(lists, c, r_lo + 8, T);
       consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
     } else {
-      // MOE_WGMMA_BULK_OUT: the previous tile's output rows have been read out of the stages.
-      if (kBulkOut && tid < BM) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-      __syncthreads();  // every thread is done with the previous tile's pairs and stages
-      moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
-      __syncthreads();
+      if (!prefetched) {
+        // MOE_WGMMA_BULK_OUT: the previous tile's output rows have been read out of the stages.
+        if (kBulkOut && tid < BM) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+        __syncthreads();  // every thread is done with the previous tile's pairs and stages
+        moe_tc::load_tile_pairs<BM>(s_pair, lists, c.le, c.m0, c.cnt, T, tid);
+        __syncthreads();
+      }
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
       wg_tile_mark(kDiagGemm, tile_n, 1, static_cast<uint32_t>(pair_lo));
@@ -581,8 +609,24 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
       // Staged scales land with the tile's first stage (the same commit group, or the same
       // cp.async arrival on its "full" barrier); the block barrier at the tile start above keeps
-      // the previous tile's readers behind us.
-      if constexpr (kStagedScales && !MOE_WG_DIAG_CONST_SCALES) op.template stage_tile_scales<BM>(s_tile_scales, c, s_pair, tid);
+      // the previous tile's readers behind us. (A prefetched tile's were issued with its first blocks.)
+      if constexpr (kStagedScales && !MOE_WG_DIAG_CONST_SCALES) {
+        if (!prefetched) op.template stage_tile_scales<BM>(s_tile_scales, c, s_pair, tid);
+      }
+      if constexpr (kNextFill) {
+        // The next tile's pair list into the other buffer, under this K loop: thread r copies row r
+        // (its own bulk_out_row of two tiles back read that entry before), a cp.async covered by the
+        // thread's next arrival on a "full" barrier, which every thread waits for.
+        if (t + walk.step < walk.total && tid < BM) {
+          const TileCoord next = walk.at(t + walk.step);
+          int* next_pairs = s_pair_buffers[(tile_n + 1) & 1];
+          if (next.m0 + tid < next.cnt) {
+            cp_async4(reinterpret_cast<float*>(next_pairs + tid), reinterpret_cast<const float*>(lists + next.le * T + next.m0 + tid));
+          } else {
+            next_pairs[tid] = -1;
+          }
+        }
+      }
       // The block's scales, for either K loop (the diagnostics' made-up ones included).
       const auto fetch = [&](int kb) {
         if constexpr (MOE_WG_DIAG_CONST_SCALES) return diag_block_scales(kb);
@@ -591,8 +635,14 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       };
       constexpr bool kAhead = !kStagedScales;
       if constexpr (kMbarStages) {
+        // A prefetched tile's blocks from kNextBlocks on go where the tile before staged its output
+        // rows: its bulk copies must have read them first.
         k_loop_mbar<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, s_bars, g, load, acc, fetch, Op::fold,
-                                                          [&] { wg_tile_mark(kDiagGemm, tile_n, 2); });
+                                                          [&] { wg_tile_mark(kDiagGemm, tile_n, 2); },
+                                                          prefetched ? kNextBlocks : 0, [&] {
+                                                            if (tid < BM) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+                                                            __syncthreads();
+                                                          });
       } else {
         k_loop<BM, Op::kKBlocks, Op::kFolds, kAhead>(stages, load, acc, fetch, Op::fold);
       }
@@ -601,11 +651,33 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     const float* staged = kStagedScales ? s_tile_scales : nullptr;  // the epilogue's staged arrays
     if constexpr (kBulkOut) {
       static_assert(BM * Op::kOutRowBytes <= Shape::kStages * Shape::kStageBytes, "the output tile fits the stages");
+      static_assert(!kNextFill || BM * Op::kOutRowBytes <= (Shape::kStages - kNextBlocks) * Shape::kStageBytes,
+                    "the output tile fits the stages after the next tile's first blocks");
       __syncthreads();  // both warpgroups' last MMAs have read the stages
-      op.template stage_out<BM>(acc, pair_lo, pair_hi, tid, staged, stages);
+      // MOE_WGMMA_NEXT_FILL: the output rows after the next tile's first blocks, which load meanwhile.
+      const uint32_t out = kNextFill ? stages + kNextBlocks * Shape::kStageBytes : stages;
+      if constexpr (kNextFill) {
+        prefetched = t + walk.step < walk.total;
+        if (prefetched) {
+          // The next tile's pair list landed (every thread waited for every "full" barrier of this
+          // tile) and its rows past the expert's count were set before the barrier above.
+          const TileCoord next = walk.at(t + walk.step);
+          const int* next_pairs = s_pair_buffers[(tile_n + 1) & 1];
+          if constexpr (kStagedScales && !MOE_WG_DIAG_CONST_SCALES) {
+            op.template stage_tile_scales<BM>(s_tile_scale_buffers[(tile_n + 1) & 1], next, next_pairs, tid);
+          }
+          const StageLoader<BM, Op> next_loader(op, next, next_pairs, tid);
+#pragma unroll 1
+          for (int kb = 0; kb < kNextBlocks && kb < Op::kKBlocks; ++kb) {
+            fill_mbar_stage<BM>(s_bars, g + Op::kKBlocks + kb,
+                                [&](int s) { next_loader.load(stages + s * Shape::kStageBytes, kb); });
+          }
+        }
+      }
+      op.template stage_out<BM>(acc, pair_lo, pair_hi, tid, staged, out);
       if constexpr (MOE_WGMMA_DIAG_EPILOGUE != 6) fence_proxy_async();  // this thread's rows, visible to the bulk copies
       __syncthreads();
-      if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, staged, stages);
+      if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, staged, out);
     } else {
       op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, staged);
     }
