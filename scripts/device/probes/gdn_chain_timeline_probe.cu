@@ -7,6 +7,11 @@
 // at the measured clock, for both roles, and how the two roles wait on each other.
 // scripts/device/gdn-chain-timeline.sh builds and runs it (sm_90a, on the GPU machine).
 //   gdn_chain_timeline_probe [tokens (2107)] [sequences (1)] [seed (1)]
+// The marks are the split scan's: one long sequence would otherwise take the state-only scan
+// (GDN_PREFILL_SCAN_APART, whose default takes it there), which has none.
+#ifndef GDN_PREFILL_SCAN_APART
+#define GDN_PREFILL_SCAN_APART 0
+#endif
 #include "../../../src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last/kernel.cu"
 
 #include <cmath>
@@ -117,15 +122,14 @@ int main(int argc, char** argv) {
   phase("  buffer free wait", 0, kChainStart, 0, kChainBufferFree);
   phase("  S copy + stage landed", 0, kChainBufferFree, 0, kChainLanded);
   phase("  state warps' barrier", 0, kChainLanded, 0, kChainSynced);
-  phase("  refill issue (rings kernel)", 0, kChainSynced, 0, kChainRefilled);
-  phase("  W S (128 k; rings: + refill)", 0, kChainSynced, 0, kChainWS);
+  phase("  W S (128 k)", 0, kChainSynced, 0, kChainWS);
   phase("  U' stored + barrier + ready", 0, kChainWS, 0, kChainUPrime);
   phase("  update (64 k)", 0, kChainUPrime, 0, kChainUpdated);
   phase("  to the next step", 0, kChainUpdated, 0, kChainStart, 1);
   std::printf("output warp 0\n");
   phase("  step (start -> next start)", 1, kChainOutStart, 1, kChainOutStart, 1);
   phase("  Q issue + ready wait", 1, kChainOutStart, 1, kChainOutReady);
-  phase("  refill issue (split kernel)", 1, kChainOutReady, 1, kChainOutRefilled);
+  phase("  refill issue", 1, kChainOutReady, 1, kChainOutRefilled);
   phase("  stage / Q waits", 1, kChainOutRefilled, 1, kChainOutLanded);
   phase("  products (Q S, P U')", 1, kChainOutLanded, 1, kChainOutProducts);
   phase("  stores", 1, kChainOutProducts, 1, kChainOutStored);

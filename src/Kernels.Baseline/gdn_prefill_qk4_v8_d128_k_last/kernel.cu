@@ -829,7 +829,6 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 #include "two_pass.cuh"
 #include "fused.cuh"
 #include "scan_split.cuh"
-#include "scan_rings.cuh"
 #include "scan_apart.cuh"
 
 bool check(bool ok, const char* what) {
@@ -996,10 +995,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
         return launch_apart(bv, ctas, rank_by_length);
       }
     }
-    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && GDN_PREFILL_SCAN_RINGS != 0 && GDN_PREFILL_U_BLOCKS != 0 && GDN_PREFILL_SCAN_BULK != 0) {
-      return launch(std::integral_constant<decltype(&chunk_scan_rings_kernel<BV>), &chunk_scan_rings_kernel<BV>>{},
-                    sizeof(ScanRingsSmem<BV>));
-    } else if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
+    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
                     sizeof(ScanSplitSmem<BV>));
     } else {

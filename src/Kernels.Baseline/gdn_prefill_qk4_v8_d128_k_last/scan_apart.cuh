@@ -274,29 +274,8 @@ chunk_output_kernel(const __nv_bfloat16* __restrict__ q, const int64_t* __restri
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int64_t slot = blockIdx.y;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  // The sequence owning this slot (as the prep finds it): the last n with floor(bos_n / 64) + n <= slot.
-  int64_t owner = -1;
-  if (num_seqs <= kOutputThreads) {
-    owner = __syncthreads_count(tid < num_seqs && cu_seqlens[tid] / kC + tid <= slot) - 1;
-  }
-  if (tid == 0) {
-    int64_t n = owner;
-    if (num_seqs > kOutputThreads) {
-      int64_t lo = 0, hi = num_seqs - 1;
-      while (lo <= hi) {
-        const int64_t mid = (lo + hi) / 2;
-        if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
-      }
-    }
-    long long bos = 0, len = 0;
-    if (n >= 0) {
-      bos = cu_seqlens[n] + (slot - (cu_seqlens[n] / kC + n)) * kC;
-      len = cu_seqlens[n + 1] - bos;
-    }
-    sm.bos_len[0] = bos;
-    sm.bos_len[1] = len < kC ? len : kC;
-  }
-  __syncthreads();
+  // The chunk in this slot (as the prep finds it).
+  chunk_of_slot<kOutputThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
   const int64_t c0 = sm.bos_len[0];
   const int len = static_cast<int>(sm.bos_len[1]);
   // One CTA waits for the scan's grid to end before its own: this grid then ends after the scan (the

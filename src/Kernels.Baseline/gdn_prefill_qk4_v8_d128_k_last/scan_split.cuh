@@ -142,8 +142,7 @@ constexpr int kChainDiagChunks = 256;
 constexpr int kChainDiagMarks = 8;
 // State warp 0: step start, buffer free (its S copy may be written), S copy written and the stage
 // landed, state warps synced, W S in registers, U' synced ("ready" arrived), S updated.
-// kChainRefilled (the rings kernel only): state warp 0's refill issued, after "synced".
-enum ChainStateMark { kChainStart, kChainBufferFree, kChainLanded, kChainSynced, kChainWS, kChainUPrime, kChainUpdated, kChainRefilled };
+enum ChainStateMark { kChainStart, kChainBufferFree, kChainLanded, kChainSynced, kChainWS, kChainUPrime, kChainUpdated };
 // Output warp 0: step start, past "ready", its waits for the stage and Q done, products in registers,
 // outputs stored.
 // kChainOutRefilled (GDN_PREFILL_SPLIT_REFILL): output warp 0's refill issued, after "ready".

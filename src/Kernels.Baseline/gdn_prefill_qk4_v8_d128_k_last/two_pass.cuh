@@ -221,6 +221,39 @@ __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
   return piece;
 }
 
+// The chunk in workspace slot `slot`: its first token and length (<= 0 for a slot past its sequence's
+// chunks) into bos_len (shared memory), by every one of the Threads threads; ends with a barrier.
+// The owning sequence is the last n with floor(bos_n / 64) + n <= slot. That predicate holds for a
+// prefix of the sequences (floor(bos_n / 64) + n grows with n), so with one thread per sequence n is
+// the count of threads where it holds, minus one: one round of loads instead of a binary search of
+// dependent ones (ncu: ~8% of a one-chunk prep CTA's stall samples waited on it).
+template <int Threads>
+__device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_seqlens, int64_t num_seqs, long long* bos_len,
+                                              int tid) {
+  int64_t owner = -1;
+  if (num_seqs <= Threads) {
+    owner = __syncthreads_count(tid < num_seqs && cu_seqlens[tid] / kC + tid <= slot) - 1;
+  }
+  if (tid == 0) {
+    int64_t n = owner;
+    if (num_seqs > Threads) {
+      int64_t lo = 0, hi = num_seqs - 1;
+      while (lo <= hi) {
+        const int64_t mid = (lo + hi) / 2;
+        if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
+      }
+    }
+    long long bos = 0, len = 0;
+    if (n >= 0) {
+      bos = cu_seqlens[n] + (slot - (cu_seqlens[n] / kC + n)) * kC;
+      len = cu_seqlens[n + 1] - bos;
+    }
+    bos_len[0] = bos;
+    bos_len[1] = len < kC ? len : kC;
+  }
+  __syncthreads();
+}
+
 __global__ void __launch_bounds__(kPrepThreads, 2)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
@@ -241,32 +274,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // only after this grid has ended, and the output kernel's CTAs start after that).
   if (ws.ready != nullptr && tid == 0) ws.ready[slot * kNumVHeads + h] = 0;
 
-  // The sequence owning this slot: the last n with floor(bos_n / 64) + n <= slot. That predicate
-  // holds for a prefix of the sequences (floor(bos_n / 64) + n grows with n), so with one thread per
-  // sequence n is the count of threads where it holds, minus one: one round of loads instead of a
-  // binary search of dependent ones (ncu: ~8% of a one-chunk prep CTA's stall samples waited on it).
-  int64_t owner = -1;
-  if (num_seqs <= kPrepThreads) {
-    owner = __syncthreads_count(tid < num_seqs && cu_seqlens[tid] / kC + tid <= slot) - 1;
-  }
-  if (tid == 0) {
-    int64_t n = owner;
-    if (num_seqs > kPrepThreads) {
-      int64_t lo = 0, hi = num_seqs - 1;
-      while (lo <= hi) {
-        const int64_t mid = (lo + hi) / 2;
-        if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
-      }
-    }
-    long long bos = 0, len = 0;
-    if (n >= 0) {
-      bos = cu_seqlens[n] + (slot - (cu_seqlens[n] / kC + n)) * kC;
-      len = cu_seqlens[n + 1] - bos;
-    }
-    sm.bos_len[0] = bos;
-    sm.bos_len[1] = len < kC ? len : kC;
-  }
-  __syncthreads();
+  chunk_of_slot<kPrepThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
   const int64_t c0 = sm.bos_len[0];
   const int len = static_cast<int>(sm.bos_len[1]);
   if (len <= 0) return;
