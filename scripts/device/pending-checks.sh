@@ -292,8 +292,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending (written after session 21's last GPU call): GEMM2's next tile loading during this tile's
 # epilogue (MOE_WGMMA_NEXT_FILL; first build; 128-pair tiles only, T > 4096: T=7 and 901 are controls). Run
 # `scripts/device/moe-wgmma-tile-timeline.sh 14107 -- MOE_WGMMA_NEXT_FILL=1` beside it: the turnover
-# should fall from ~4.9 to ~3 us a GEMM2 tile.
+# should fall from ~4.9 to ~3 us a GEMM2 tile. Also unbuilt since session 21's last call, and built
+# by these checks' default rows: the prefill's chunk_of_slot (the prep's slot lookup as a helper
+# shared with the output kernel), the rings scan's removal, and the MoE k_loop_mbar's resume hook
+# (the default passes 0 blocks prefilled). The prefill row against APART=0 is the split scan's control.
 checks=(
+  "$prefill|6f1ad833 f4926229 e92dafeb 410794d4|GDN_PREFILL_SCAN_APART=0||quick"
   "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_NEXT_FILL=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
