@@ -1,5 +1,6 @@
 // scan_apart.cuh: pass 2 of the two-pass prefill as two launches (GDN_PREFILL_SCAN_APART=1): a scan
-// that runs only the state chain (chunk_scan_state_kernel<BV>), then every chunk's output at once
+// that runs only the state chain (chunk_scan_state_kernel<BV>), and every chunk's output in a second
+// kernel whose CTAs run beside it on the SMs it leaves free, each starting once its chunk is done
 // (chunk_output_kernel).
 //
 // Why (session 21, gdn-chain-timeline.sh at 2107 / 1, 16 columns, H200): the split scan's step is
@@ -15,8 +16,9 @@
 // kernel then computes O = scale (diag(G) Q S + P U') per (chunk, head, 64 columns), every chunk in
 // parallel, reading Q and P once per 64 columns instead of once per 16. Same operands, same bf16
 // roundings as the split scan: the outputs are the same numbers.
-// Predicted (2107 / 1): the state step ~1950 -> ~1150 cycles, scan 36 -> ~21 us, plus ~5-8 us for
-// the output kernel (about 20 MB through L2): the call 52.6 -> ~44 us.
+// Predicted for the first version (2107 / 1): the state step ~1950 -> ~1150 cycles, scan 36 -> ~21
+// us, plus ~5-8 us for the output kernel after it (about 20 MB through L2): the call 52.6 -> ~44 us.
+// Measured: the step ~1650 cycles (26.9 us), the output kernel +9.3 us (below).
 // Included inside kernel.cu's anonymous namespace after scan_split.cuh (barriers, bulk helpers).
 
 // The output kernel's CTAs run beside the scan: each waits for its (chunk slot, head)'s ready count
