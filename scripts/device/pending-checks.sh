@@ -296,6 +296,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # by these checks' default rows: the prefill's chunk_of_slot (the prep's slot lookup as a helper
 # shared with the output kernel), the rings scan's removal, and the MoE k_loop_mbar's resume hook
 # (the default passes 0 blocks prefilled). The prefill row against APART=0 is the split scan's control.
+# And where the state-only scan's ~1600-cycle step goes (its state warp 0 now has the chain marks):
+# `scripts/device/gdn-chain-timeline.sh "2107 1" "5709 2" -- GDN_PREFILL_SCAN_APART=2`.
 checks=(
   "$prefill|6f1ad833 f4926229 e92dafeb 410794d4|GDN_PREFILL_SCAN_APART=0||quick"
   "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_NEXT_FILL=1"

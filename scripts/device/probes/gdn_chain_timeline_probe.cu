@@ -7,8 +7,9 @@
 // at the measured clock, for both roles, and how the two roles wait on each other.
 // scripts/device/gdn-chain-timeline.sh builds and runs it (sm_90a, on the GPU machine).
 //   gdn_chain_timeline_probe [tokens (2107)] [sequences (1)] [seed (1)]
-// The marks are the split scan's: one long sequence would otherwise take the state-only scan
-// (GDN_PREFILL_SCAN_APART, whose default takes it there), which has none.
+// The split scan by default (one long sequence would otherwise take the state-only scan,
+// GDN_PREFILL_SCAN_APART); `-- GDN_PREFILL_SCAN_APART=2` times that one's state warp 0 instead
+// (no output-warp rows; its "buffer free" phase is the S copy and its stores).
 #ifndef GDN_PREFILL_SCAN_APART
 #define GDN_PREFILL_SCAN_APART 0
 #endif

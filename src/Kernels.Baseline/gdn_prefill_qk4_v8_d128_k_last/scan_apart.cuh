@@ -197,6 +197,9 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
   for (int i = 0; i < nchunks; ++i) {
     const StateStage<BV>& st = sm.st[i % kStateStages];
     const size_t slot = head_slot(i);
+    // GDN_PREFILL_DIAG_CHAIN_TIMES (state warp 0's marks only; the probe's "buffer free" phase is here
+    // the S copy and its stores, "S copy + stage landed" the stage's wait).
+    chain_mark(i, kChainStart);
     // The S copy (read by chunk i - 1's W S, which every warp finished before the barrier after U')
     // and the workspace's copy of S(i) for the output kernel.
     copy_state_tile_bf16(sm.s, kLdS, s_acc, d0, lane);
@@ -210,10 +213,13 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
         store_bf16x2(s_out + s_block_index(d + 8, c), s_acc[mt][nt][2], s_acc[mt][nt][3]);
       }
     }
+    chain_mark(i, kChainBufferFree);
     mbar_wait(&sm.landed[i % kStateStages], static_cast<uint32_t>(i / kStateStages) & 1u);
+    chain_mark(i, kChainLanded);
     // Every warp is past chunk i - 1's update (its reads of U', Kd and cum) and has written its rows
     // of the S copy.
     named_sync(kBarSplitState, kSplitGroup);
+    chain_mark(i, kChainSynced);
     // Chunk i - 1's stage is free: chunk i - 1 + stages goes into it.
     if (warp == 0 && i >= 1 && i - 1 + kStateStages < nchunks) load_chunk(i - 1 + kStateStages);
 
@@ -223,6 +229,7 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
       float wsa[kNT][4];
       zero(wsa);
       gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, sm.s, kLdS, 0, lane);
+      chain_mark(i, kChainWS, __float_as_uint(wsa[0][0]));
       __nv_bfloat16* u_out = ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16);
 #pragma unroll
       for (int nt = 0; nt < kNT; ++nt) {
@@ -238,6 +245,7 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
       }
     }
     named_sync(kBarSplitState, kSplitGroup);  // U' complete; every warp is past W S (the S copy is free)
+    chain_mark(i, kChainUPrime);
     // Chunk i's S copy and U' are in the workspace: over to the signal warp.
     // (Atomics, release / acquire: racecheck flagged the plain store and load as a hazard.)
     if (tid == 0) {
@@ -247,6 +255,7 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
 
     // S = G_C S + Kd^T U'
     update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, sm.up, kLdS, d0, lane);
+    chain_mark(i, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
   }
   store_state_tile(out_state, s_acc, d0, lane);
 }
