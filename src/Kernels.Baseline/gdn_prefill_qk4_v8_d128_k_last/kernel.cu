@@ -928,13 +928,17 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const bool narrow_long = GDN_PREFILL_PLAN_NARROW_LONG && GDN_PREFILL_SCAN_LPT && N <= 3 && T >= 4 * kC * N;
   const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && (N * kNumVHeads * (kD / 16) <= sms || narrow_long);
   const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
+  // GDN_PREFILL_SCAN_APART=1 (scan_apart.cuh): one sequence of GDN_PREFILL_APART_MIN_T tokens or more
+  // in 16-column slices (64 scan CTAs: half the SMs stay free for the outputs); 2: every call.
+  const bool apart = GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart &&
+                     (GDN_PREFILL_SCAN_APART == 2 || (scan_bv == 16 && N == 1 && T >= GDN_PREFILL_APART_MIN_T));
 
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   char* base = nullptr;
-  // GDN_PREFILL_SCAN_APART: the scan's S copies after the prep's tiles.
-  const size_t s_copy_bytes = kScanApart ? pairs * (kWsTileS * sizeof(__nv_bfloat16) + sizeof(int)) : 0;
+  // The apart scan's S copies and ready counts after the prep's tiles (only when it runs).
+  const size_t s_copy_bytes = apart ? pairs * (kWsTileS * sizeof(__nv_bfloat16) + sizeof(int)) : 0;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead + s_copy_bytes, stream));
   ChunkWorkspace ws;
   ws.w = reinterpret_cast<__nv_bfloat16*>(base);
@@ -942,8 +946,8 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.u = ws.kd + pairs * kWsTileWK;
   ws.p = ws.u + pairs * kWsTileU;
   ws.cum = reinterpret_cast<float*>(ws.p + pairs * kWsTileP);
-  ws.s = kScanApart ? reinterpret_cast<__nv_bfloat16*>(base + pairs * kWorkspaceBytesPerSlotHead) : nullptr;
-  ws.ready = kScanApart ? reinterpret_cast<int*>(ws.s + pairs * kWsTileS) : nullptr;
+  ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + pairs * kWorkspaceBytesPerSlotHead) : nullptr;
+  ws.ready = apart ? reinterpret_cast<int*>(ws.s + pairs * kWsTileS) : nullptr;
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
@@ -988,12 +992,8 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
                          state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
                          T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
     };
-    // GDN_PREFILL_SCAN_APART=1: one sequence of GDN_PREFILL_APART_MIN_T tokens or more in 16-column
-    // slices (64 scan CTAs: half the SMs stay free for the outputs); 2: always.
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart) {
-      if (GDN_PREFILL_SCAN_APART == 2 || (BV == 16 && N == 1 && T >= GDN_PREFILL_APART_MIN_T)) {
-        return launch_apart(bv, ctas, rank_by_length);
-      }
+      if (apart) return launch_apart(bv, ctas, rank_by_length);
     }
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
