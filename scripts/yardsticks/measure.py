@@ -50,11 +50,13 @@ class Call:
     def add(self, name, duration_us, interval=None):
         self.durations[name] = self.durations.get(name, 0.0) + duration_us
         self.kernels += 1
-        if interval is not None:
+        # An interval counts only where its length is the kernel's duration (the same clock).
+        if interval is not None and abs((interval[1] - interval[0]) - duration_us) <= 0.01 * duration_us + 0.5:
             self.intervals.append(interval)
 
     def busy_us(self):
-        # Every kernel with its interval: the union; else (a profiler without them) the sum.
+        # Every kernel with its interval: the union; else (a profiler without them, or intervals on
+        # another clock than the durations) the sum, as before intervals were read.
         if self.kernels and len(self.intervals) == self.kernels:
             return busy_us(self.intervals)
         return sum(self.durations.values())
@@ -137,6 +139,10 @@ def self_test():
     bare.add("copy", 5.0)
     bare.add("copy", 7.0, (0.0, 7.0))
     assert bare.busy_us() == 12.0, "a kernel without its interval: the sum"
+    skewed = Call()
+    skewed.add("a", 10.0, (0.0, 1.0))
+    skewed.add("b", 10.0, (0.5, 1.5))
+    assert skewed.busy_us() == 20.0, "intervals on another clock than the durations: the sum"
     print("self-test passed")
 
 
