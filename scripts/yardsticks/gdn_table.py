@@ -57,9 +57,9 @@ def main(ours_path, fla_path):
         passed = sum(r["status"] == "PASSED" for r in rows)
         lat = [r["latency_ms"] for r in rows if r["latency_ms"]]
         fl = [fla[r["uuid"]]["fla_kernel_ms"] for r in rows if r["uuid"] in fla]
-        ratios = [fla[r["uuid"]]["fla_kernel_ms"] / r["latency_ms"] for r in rows if r["uuid"] in fla and r["latency_ms"]]
-        worst = min(((fla[r["uuid"]]["fla_kernel_ms"] / r["latency_ms"], r) for r in rows
-                     if r["uuid"] in fla and r["latency_ms"]), key=lambda pair: pair[0]) if ratios else None
+        rated = [(fla[r["uuid"]]["fla_kernel_ms"] / r["latency_ms"], r) for r in rows if r["uuid"] in fla and r["latency_ms"]]
+        ratios = [ratio for ratio, _ in rated]
+        worst = min(rated, key=lambda pair: pair[0]) if rated else None
         print(f"{definition[:32]:32} {band:10} {len(rows):3d} {passed:4d} {statistics.mean(lat)*1e3 if lat else float('nan'):9.1f} "
               f"{geomean([r['floor_ratio'] for r in rows]):8.2f} {geomean([r['speedup'] for r in rows]):9.1f} "
               f"{statistics.mean(fl)*1e3 if fl else float('nan'):9.1f} {min(ratios) if ratios else float('nan'):9.2f} "

@@ -952,14 +952,12 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
       cu_seqlens.ptr<const int64_t>(), N, ws);
-  // GDN_PREFILL_SCAN_APART (scan_apart.cuh): the state-only scan over `ctas` CTAs of BV columns, then
-  // every chunk's output.
+  // GDN_PREFILL_SCAN_APART (scan_apart.cuh): the state-only scan over `ctas` CTAs of BV columns, and
+  // the output kernel as its programmatic dependent (it follows the scan through the ready counts).
+  // With GDN_PREFILL_APART_EXCLUSIVE the scan asks for a whole SM's shared memory, so no output CTA
+  // shares its SM.
   [[maybe_unused]] const auto launch_apart = [&](auto bv, int64_t ctas, bool rank_by_length) -> cudaError_t {
     constexpr int BV = decltype(bv)::value;
-    // The state-only scan, then every chunk's output (a programmatic dependent of the scan that
-    // follows it chunk by chunk through the ready counts). The scan asks for a whole SM's shared
-    // memory so that no output CTA shares its SM: beside it they slowed the chain by half (2107 / 1:
-    // 26.9 -> 43.5 us).
     const size_t state_smem = GDN_PREFILL_APART_EXCLUSIVE ? kMaxSmemPerBlock : sizeof(ScanStateSmem<BV>);
     cudaError_t status = afg::allow_dynamic_smem<chunk_scan_state_kernel<BV>>(static_cast<int>(state_smem));
     if (status != cudaSuccess) return status;

@@ -184,7 +184,6 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
   // S [128 x BV]: warp w owns rows d in [32 w, 32 w + 32), every column (state_tile.cuh).
   const int d0 = warp * 32;
   const int m0 = warp * 16;  // chunk rows of this warp in W S
-  const int g = lane >> 2, tq = lane & 3;
   float s_acc[2][kNT][4];
   load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
   afg::pdl_wait();
@@ -204,15 +203,8 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     // and the workspace's copy of S(i) for the output kernel.
     copy_state_tile_bf16(sm.s, kLdS, s_acc, d0, lane);
     __nv_bfloat16* s_out = ws.s + slot * kWsTileS;
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) {
-        const int d = d0 + mt * 16 + g, c = v0 + nt * 8 + 2 * tq;
-        store_bf16x2(s_out + s_block_index(d, c), s_acc[mt][nt][0], s_acc[mt][nt][1]);
-        store_bf16x2(s_out + s_block_index(d + 8, c), s_acc[mt][nt][2], s_acc[mt][nt][3]);
-      }
-    }
+    for_each_state_pair(s_acc, d0, lane,
+                        [&](int d, int c, float x, float y) { store_bf16x2(s_out + s_block_index(d, v0 + c), x, y); });
     chain_mark(i, kChainBufferFree);
     mbar_wait(&sm.landed[i % kStateStages], static_cast<uint32_t>(i / kStateStages) & 1u);
     chain_mark(i, kChainLanded);
@@ -230,19 +222,7 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
       zero(wsa);
       gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, sm.s, kLdS, 0, lane);
       chain_mark(i, kChainWS, __float_as_uint(wsa[0][0]));
-      __nv_bfloat16* u_out = ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16);
-#pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) {
-        const int c = nt * 8 + 2 * tq;
-        const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + u_block_index(m0 + g, c)));
-        const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(st.u + u_block_index(m0 + g + 8, c)));
-        const __nv_bfloat162 up_lo = __floats2bfloat162_rn(lo.x - wsa[nt][0], lo.y - wsa[nt][1]);
-        const __nv_bfloat162 up_hi = __floats2bfloat162_rn(hi.x - wsa[nt][2], hi.y - wsa[nt][3]);
-        *reinterpret_cast<__nv_bfloat162*>(sm.up + (m0 + g) * kLdS + c) = up_lo;
-        *reinterpret_cast<__nv_bfloat162*>(sm.up + (m0 + g + 8) * kLdS + c) = up_hi;
-        *reinterpret_cast<__nv_bfloat162*>(u_out + u_block_index(m0 + g, c)) = up_lo;
-        *reinterpret_cast<__nv_bfloat162*>(u_out + u_block_index(m0 + g + 8, c)) = up_hi;
-      }
+      store_pseudo_values_blocked(sm.up, kLdS, st.u, wsa, m0, lane, ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16));
     }
     named_sync(kBarSplitState, kSplitGroup);  // U' complete; every warp is past W S (the S copy is free)
     chain_mark(i, kChainUPrime);

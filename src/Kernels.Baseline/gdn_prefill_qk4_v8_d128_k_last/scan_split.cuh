@@ -56,18 +56,26 @@ using afg::mbar_init_fence;
 using afg::mbar_wait;
 
 static_assert(kWsTileU == kWsTileWK, "the bulk path copies the U tile with W's tile size");
-// store_pseudo_values (state_tile.cuh) with U in 16-column blocks (u_block_index: the slice's columns from 0).
+// store_pseudo_values (state_tile.cuh) with U in 16-column blocks (u_block_index: the slice's columns
+// from 0); with u_out also into those blocks there (the same bf16 values).
 template <int NT>
 __device__ __forceinline__ void store_pseudo_values_blocked(__nv_bfloat16* up, int ld, const __nv_bfloat16* u,
-                                                            const float (&ws)[NT][4], int m0, int lane) {
+                                                            const float (&ws)[NT][4], int m0, int lane,
+                                                            __nv_bfloat16* u_out = nullptr) {
   const int g = lane >> 2, tq = lane & 3;
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) {
     const int c = nt * 8 + 2 * tq;
     const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(u + u_block_index(m0 + g, c)));
     const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(u + u_block_index(m0 + g + 8, c)));
-    store_bf16x2(up + (m0 + g) * ld + c, lo.x - ws[nt][0], lo.y - ws[nt][1]);
-    store_bf16x2(up + (m0 + g + 8) * ld + c, hi.x - ws[nt][2], hi.y - ws[nt][3]);
+    const __nv_bfloat162 up_lo = __floats2bfloat162_rn(lo.x - ws[nt][0], lo.y - ws[nt][1]);
+    const __nv_bfloat162 up_hi = __floats2bfloat162_rn(hi.x - ws[nt][2], hi.y - ws[nt][3]);
+    *reinterpret_cast<__nv_bfloat162*>(up + (m0 + g) * ld + c) = up_lo;
+    *reinterpret_cast<__nv_bfloat162*>(up + (m0 + g + 8) * ld + c) = up_hi;
+    if (u_out != nullptr) {
+      *reinterpret_cast<__nv_bfloat162*>(u_out + u_block_index(m0 + g, c)) = up_lo;
+      *reinterpret_cast<__nv_bfloat162*>(u_out + u_block_index(m0 + g + 8, c)) = up_hi;
+    }
   }
 }
 

@@ -36,19 +36,26 @@ __device__ __forceinline__ void store_state_tile(float* dst, const float (&s)[2]
   for_each_state_element(s, d0, lane, [&](const float& x, int offset) { dst[offset] = x; });
 }
 
-// The bf16 copy of this warp's rows of S that the chunk's products read, [k][v] with row stride ld.
-template <int NT>
-__device__ __forceinline__ void copy_state_tile_bf16(__nv_bfloat16* s_copy, int ld, const float (&s)[2][NT][4], int d0, int lane) {
+// Calls f(d, c, x, y) for each pair of this warp's tile that shares row d: columns c, c + 1 of the
+// slice hold x, y.
+template <int NT, typename F>
+__device__ __forceinline__ void for_each_state_pair(const float (&s)[2][NT][4], int d0, int lane, F f) {
   const int g = lane >> 2, tq = lane & 3;
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
       const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
-      store_bf16x2(s_copy + d * ld + c, s[mt][nt][0], s[mt][nt][1]);
-      store_bf16x2(s_copy + (d + 8) * ld + c, s[mt][nt][2], s[mt][nt][3]);
+      f(d, c, s[mt][nt][0], s[mt][nt][1]);
+      f(d + 8, c, s[mt][nt][2], s[mt][nt][3]);
     }
   }
+}
+
+// The bf16 copy of this warp's rows of S that the chunk's products read, [k][v] with row stride ld.
+template <int NT>
+__device__ __forceinline__ void copy_state_tile_bf16(__nv_bfloat16* s_copy, int ld, const float (&s)[2][NT][4], int d0, int lane) {
+  for_each_state_pair(s, d0, lane, [&](int d, int c, float x, float y) { store_bf16x2(s_copy + d * ld + c, x, y); });
 }
 
 // S = gc S + Kd^T U' for this warp's rows: Kd [64][kLdK] (chunk rows x k), U' [64][ld].

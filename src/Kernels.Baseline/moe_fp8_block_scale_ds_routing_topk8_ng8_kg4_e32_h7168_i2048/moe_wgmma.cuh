@@ -291,7 +291,7 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
                                             First&& first_full, int prefilled, Resume&& resume) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
-  const uint32_t full = moe_tc::smem_addr(bars);
+  const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
   const auto fill = [&](int kb) { fill_mbar_stage<BM>(bars, g0 + kb, [&](int s) { load(s, kb); }); };
   if (prefilled > 0) resume();
 #pragma unroll
@@ -310,7 +310,7 @@ __device__ __forceinline__ void k_loop_mbar(uint32_t smem, const uint64_t* bars,
     if (kScalesAhead && kb + 1 < kKBlocks) next_scales = scales_of(kb + 1);
     block_mma<BM, kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, fold,
                           [&] {
-                            if ((threadIdx.x & 31) == 0) mbar_arrive(full + 8 * Shape::kStages + 8 * s);  // "empty"
+                            if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
                           },
                           [] {});
     if (kb + Shape::kStages - 1 < kKBlocks) fill(kb + Shape::kStages - 1);
@@ -578,6 +578,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
 #pragma unroll 1
   for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++tile_n) {
     const TileCoord c = walk.at(t);
+    // MOE_WGMMA_NEXT_FILL: whether this tile loads the next one's pairs, scales and first blocks.
+    const bool has_next = kNextFill && t + walk.step < walk.total;
     if constexpr (kNextFill) {
       s_pair = s_pair_buffers[tile_n & 1];
       s_tile_scales = s_tile_scale_buffers[tile_n & 1];
@@ -617,7 +619,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         // The next tile's pair list into the other buffer, under this K loop: thread r copies row r
         // (its own bulk_out_row of two tiles back read that entry before), a cp.async covered by the
         // thread's next arrival on a "full" barrier, which every thread waits for.
-        if (t + walk.step < walk.total && tid < BM) {
+        if (has_next && tid < BM) {
+          // (The next tile's coordinates are recomputed after the K loop, not kept live through it.)
           const TileCoord next = walk.at(t + walk.step);
           int* next_pairs = s_pair_buffers[(tile_n + 1) & 1];
           if (next.m0 + tid < next.cnt) {
@@ -657,7 +660,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       // MOE_WGMMA_NEXT_FILL: the output rows after the next tile's first blocks, which load meanwhile.
       const uint32_t out = kNextFill ? stages + kNextBlocks * Shape::kStageBytes : stages;
       if constexpr (kNextFill) {
-        prefetched = t + walk.step < walk.total;
+        prefetched = has_next;
         if (prefetched) {
           // The next tile's pair list landed (every thread waited for every "full" barrier of this
           // tile) and its rows past the expert's count were set before the barrier above.
