@@ -928,10 +928,12 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const bool narrow_long = GDN_PREFILL_PLAN_NARROW_LONG && GDN_PREFILL_SCAN_LPT && N <= 3 && T >= 4 * kC * N;
   const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && (N * kNumVHeads * (kD / 16) <= sms || narrow_long);
   const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
-  // GDN_PREFILL_SCAN_APART=1 (scan_apart.cuh): one sequence of GDN_PREFILL_APART_MIN_T tokens or more
-  // in 16-column slices (64 scan CTAs: half the SMs stay free for the outputs); 2: every call.
+  // GDN_PREFILL_SCAN_APART=1 (scan_apart.cuh): up to GDN_PREFILL_APART_MAX_SEQS sequences averaging
+  // GDN_PREFILL_APART_MIN_T tokens or more, in 16-column slices (64 scan CTAs a sequence: SMs stay
+  // free for the outputs); 2: every call.
   const bool apart = GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart &&
-                     (GDN_PREFILL_SCAN_APART == 2 || (scan_bv == 16 && N == 1 && T >= GDN_PREFILL_APART_MIN_T));
+                     (GDN_PREFILL_SCAN_APART == 2 ||
+                      (scan_bv == 16 && N <= GDN_PREFILL_APART_MAX_SEQS && T >= GDN_PREFILL_APART_MIN_T * N));
 
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));

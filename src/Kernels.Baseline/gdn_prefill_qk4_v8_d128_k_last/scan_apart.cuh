@@ -26,8 +26,9 @@
 // scan's end, so on the SMs the scan leaves free the outputs follow the chain a chunk behind.
 // @tunable GDN_PREFILL_SCAN_APART: 0, 1, 2 (default 1) when GDN_PREFILL_SCAN_BULK=1
 // 1: the state-only scan and the output kernel (this file) instead of the split scan for a call of
-// one sequence of GDN_PREFILL_APART_MIN_T tokens or more (16-column slices: 64 scan CTAs, the other
-// SMs free for the outputs); 2: for every call (a measurement aid). Needs the blocked U workspace
+// up to GDN_PREFILL_APART_MAX_SEQS sequences averaging GDN_PREFILL_APART_MIN_T tokens or more
+// (16-column slices: 64 scan CTAs a sequence, the other SMs free for the outputs); 2: for every call
+// (a measurement aid). Needs the blocked U workspace
 // (GDN_PREFILL_U_BLOCKS) and bulk copies (sm_90 and up).
 // Session 21, first version (the output kernel after the scan's end, PDL), H200, two rounds against
 // the split scan: 2107 / 1 52.4 -> 52.5 us (state scan 36.0 -> 26.9 us added to the span, output
@@ -48,16 +49,47 @@
 #define GDN_PREFILL_SCAN_APART 1
 #endif
 // @tunable GDN_PREFILL_APART_MIN_T: 512, 1024, 2048 (default 1024) when GDN_PREFILL_SCAN_APART=1
-// The fewest tokens of a call whose 16-column scan runs apart (shorter chains gain less than the
-// output kernel's tail costs).
+// The fewest tokens per sequence, on average, of a call whose 16-column scan runs apart (shorter
+// chains gain less than the output kernel's tail costs).
 #ifndef GDN_PREFILL_APART_MIN_T
 #define GDN_PREFILL_APART_MIN_T 1024
+#endif
+// @tunable GDN_PREFILL_APART_MAX_SEQS: 1, 2, 3 (default 2) when GDN_PREFILL_SCAN_APART=1
+// The most sequences of a call whose scan runs apart. Session 22 (H200, call 7, two rounds, with the
+// loader warp), all calls apart against the split scan: 5709 / 2 119.9 -> 99.9 us, 3271 / 2 66.1 ->
+// 63.6, but 983 / 2 26.2 -> 28.2, 574 / 2 22.1 -> 25.4 (below 1024 tokens a sequence), 1592 / 3 38.6
+// -> 39.4, 2857 / 3 54.3 -> 57.5 (three sequences fill the SMs with scan CTAs).
+#ifndef GDN_PREFILL_APART_MAX_SEQS
+#define GDN_PREFILL_APART_MAX_SEQS 2
 #endif
 // @tunable GDN_PREFILL_APART_STAGES: 2, 3, 4 (default 4) when GDN_PREFILL_SCAN_APART=1
 // Operand stages of the state-only scan (W, Kd, U and cum of a chunk each), fewer where they do
 // not fit; the bulk copies run stages - 1 chunks ahead.
+// @diagnostic GDN_PREFILL_DIAG_APART_STORES: 0, 1, 2, 3 (default 0)
+// Wrong outputs, for timing only (gdn-chain-timeline.sh with GDN_PREFILL_SCAN_APART=2): which of the
+// state warps' workspace stores stretch the chain. Bit 1: no S copy to the workspace; bit 2: no U'
+// to the workspace (the output kernel then reads stale values). Session 22's first timeline of this
+// scan put its W S at 756 cycles against the split scan's 354 alone: the S copy's 4-byte stores
+// just before it were the suspect.
+#ifndef GDN_PREFILL_DIAG_APART_STORES
+#define GDN_PREFILL_DIAG_APART_STORES 0
+#endif
 #ifndef GDN_PREFILL_APART_STAGES
 #define GDN_PREFILL_APART_STAGES 4
+#endif
+
+// @tunable GDN_PREFILL_APART_LOADER_WARP: 0, 1 (default 1) when GDN_PREFILL_SCAN_APART=1
+// 1: a loader warp issues the stages' bulk copies (a chunk's stage refilled once the state warps'
+// count shows them past its update); 0: state warp 0 does, between its barrier and its W S. Why:
+// session 22's timeline put the state chain's W S at ~760 cycles (the split scan's: 354 alone), with
+// or without the workspace stores (GDN_PREFILL_DIAG_APART_STORES), and session 21's had one warp's
+// bulk copy issue at ~900 cycles in the split scan: the issue waits, and warp 0's W S behind it.
+// Predicted: W S ~760 -> ~400 cycles, the step ~1550 -> ~1200, 2107 / 1 -6..-7 us. Measured (H200,
+// session 22): W S 766 -> 350 cycles, the step 1547 -> 1278; 2107 / 1 48.2 -> 42.5 us, 1377 / 1 38.0
+// -> 34.5, all calls apart 5709 / 2 105.7 -> 99.9 (two rounds, call 7). The signal warp issuing them
+// instead (behind its fence) gained at 2107 / 1 (48.1 -> 46.4) and lost at 5709 / 2 (106.6 -> 115.7).
+#ifndef GDN_PREFILL_APART_LOADER_WARP
+#define GDN_PREFILL_APART_LOADER_WARP 1
 #endif
 
 // @tunable GDN_PREFILL_APART_EXCLUSIVE: 0, 1 (default 1) when GDN_PREFILL_SCAN_APART=1
@@ -101,7 +133,10 @@ static_assert(kStateStagesFit<64, 2>, "the state-only scan's buffers do not fit 
 // kernel (a fence, then the ready counts), so the fence's wait for the stores to reach L2 stays off
 // the chain. (With state warp 3 doing it after its barrier, 2107 / 1's chain took 41.9 us instead
 // of 26.9.)
-constexpr int kApartThreads = kSplitGroup + 32;
+// GDN_PREFILL_APART_LOADER_WARP=1 adds a sixth, loader warp.
+constexpr int kApartThreads = kSplitGroup + 32 + (GDN_PREFILL_APART_LOADER_WARP != 0 ? 32 : 0);
+constexpr int kSignalWarp = kSplitGroup / 32;
+constexpr int kLoaderWarp = kSignalWarp + 1;
 
 template <int BV>
 __global__ void __launch_bounds__(kApartThreads, 1)
@@ -142,7 +177,45 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
   }
   __syncthreads();
 
-  if (warp == kSplitGroup / 32) {
+  // Chunk i's W, Kd, this slice's U blocks and cum into its stage: four bulk copies completing on
+  // landed[stage], from lanes 0-3 of the calling warp (issuers 4) or from lane 0 alone (issuers 1).
+  const auto load_chunk = [&](int i, int issuers) {
+    StateStage<BV>& st = sm.st[i % kStateStages];
+    uint64_t* bar = &sm.landed[i % kStateStages];
+    const size_t slot = head_slot(i);
+    constexpr uint32_t kTileBytes = kWsTileWK * 2;
+    constexpr uint32_t kUBytes = kC * BV * 2;
+    if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kC * 4);
+    if (issuers > 1) __syncwarp();
+    if (lane == 0) bulk_copy_to_smem(st.w, ws.w + slot * kWsTileWK, kTileBytes, bar);
+    if (lane == 1 % issuers) bulk_copy_to_smem(st.kd, ws.kd + slot * kWsTileWK, kTileBytes, bar);
+    if (lane == 2 % issuers) bulk_copy_to_smem(st.u, ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16), kUBytes, bar);
+    if (lane == 3 % issuers) bulk_copy_to_smem(st.cum, ws.cum + slot * kC, kC * 4, bar);
+  };
+
+  if (GDN_PREFILL_APART_LOADER_WARP != 0 && warp == kLoaderWarp) {
+    // ============================ loader warp ============================
+    // Its own warp: the signal warp's fence waits for the chunk's stores to reach L2 (~1-2 us under
+    // load), and refills queued behind it starved the state warps (5709 / 2 106.6 -> 115.7 us).
+    afg::pdl_wait();
+    afg::pdl_launch_dependents();
+    if (lane != 0) return;
+    int loaded = 0;
+    for (; loaded < kStateStages && loaded < nchunks; ++loaded) load_chunk(loaded, 1);
+    while (loaded < nchunks) {
+      int done;
+      asm volatile("atom.acquire.cta.shared.or.b32 %0, [%1], 0;\n" : "=r"(done) : "r"(afg::smem_addr(&sm.done)) : "memory");
+      // done = i + 1 is set after chunk i's U' barrier, which every state warp passes after chunk
+      // i - 1's update: chunk done - 2's stage is free, and chunk done - 2 + stages goes into it.
+      if (loaded > done - 2 + kStateStages) {
+        __nanosleep(32);
+        continue;
+      }
+      for (; loaded < nchunks && loaded <= done - 2 + kStateStages; ++loaded) load_chunk(loaded, 1);
+    }
+    return;
+  }
+  if (warp == kSignalWarp) {
     // ============================ signal warp ============================
     afg::pdl_wait();
     afg::pdl_launch_dependents();
@@ -165,22 +238,6 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     return;
   }
 
-  // Chunk i's W, Kd, this slice's U blocks and cum into its stage: four bulk copies from lanes 0-3
-  // of warp 0, completing on landed[stage].
-  const auto load_chunk = [&](int i) {
-    StateStage<BV>& st = sm.st[i % kStateStages];
-    uint64_t* bar = &sm.landed[i % kStateStages];
-    const size_t slot = head_slot(i);
-    constexpr uint32_t kTileBytes = kWsTileWK * 2;
-    constexpr uint32_t kUBytes = kC * BV * 2;
-    if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kC * 4);
-    __syncwarp();
-    if (lane == 0) bulk_copy_to_smem(st.w, ws.w + slot * kWsTileWK, kTileBytes, bar);
-    if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + slot * kWsTileWK, kTileBytes, bar);
-    if (lane == 2) bulk_copy_to_smem(st.u, ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16), kUBytes, bar);
-    if (lane == 3) bulk_copy_to_smem(st.cum, ws.cum + slot * kC, kC * 4, bar);
-  };
-
   // S [128 x BV]: warp w owns rows d in [32 w, 32 w + 32), every column (state_tile.cuh).
   const int d0 = warp * 32;
   const int m0 = warp * 16;  // chunk rows of this warp in W S
@@ -190,8 +247,8 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
   // The output kernel's CTAs launch once every CTA of this grid has passed here: the prep has ended,
   // so they see its zeroed ready counts.
   afg::pdl_launch_dependents();
-  if (warp == 0) {
-    for (int j = 0; j < kStateStages && j < nchunks; ++j) load_chunk(j);
+  if (warp == 0 && GDN_PREFILL_APART_LOADER_WARP == 0) {
+    for (int j = 0; j < kStateStages && j < nchunks; ++j) load_chunk(j, 4);
   }
   for (int i = 0; i < nchunks; ++i) {
     const StateStage<BV>& st = sm.st[i % kStateStages];
@@ -203,8 +260,10 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     // and the workspace's copy of S(i) for the output kernel.
     copy_state_tile_bf16(sm.s, kLdS, s_acc, d0, lane);
     __nv_bfloat16* s_out = ws.s + slot * kWsTileS;
-    for_each_state_pair(s_acc, d0, lane,
-                        [&](int d, int c, float x, float y) { store_bf16x2(s_out + s_block_index(d, v0 + c), x, y); });
+    if constexpr ((GDN_PREFILL_DIAG_APART_STORES & 1) == 0) {
+      for_each_state_pair(s_acc, d0, lane,
+                          [&](int d, int c, float x, float y) { store_bf16x2(s_out + s_block_index(d, v0 + c), x, y); });
+    }
     chain_mark(i, kChainBufferFree);
     mbar_wait(&sm.landed[i % kStateStages], static_cast<uint32_t>(i / kStateStages) & 1u);
     chain_mark(i, kChainLanded);
@@ -213,7 +272,9 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     named_sync(kBarSplitState, kSplitGroup);
     chain_mark(i, kChainSynced);
     // Chunk i - 1's stage is free: chunk i - 1 + stages goes into it.
-    if (warp == 0 && i >= 1 && i - 1 + kStateStages < nchunks) load_chunk(i - 1 + kStateStages);
+    if (warp == 0 && GDN_PREFILL_APART_LOADER_WARP == 0 && i >= 1 && i - 1 + kStateStages < nchunks) {
+      load_chunk(i - 1 + kStateStages, 4);
+    }
 
     // U' = U - W S -> up, and over this slice's U blocks in the workspace (only this CTA reads them,
     // and their copy into the stage has completed).
@@ -222,7 +283,8 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
       zero(wsa);
       gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, sm.s, kLdS, 0, lane);
       chain_mark(i, kChainWS, __float_as_uint(wsa[0][0]));
-      store_pseudo_values_blocked(sm.up, kLdS, st.u, wsa, m0, lane, ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16));
+      __nv_bfloat16* u_out = (GDN_PREFILL_DIAG_APART_STORES & 2) == 0 ? ws.u + slot * kWsTileU + (v0 / 16) * (kC * 16) : nullptr;
+      store_pseudo_values_blocked(sm.up, kLdS, st.u, wsa, m0, lane, u_out);
     }
     named_sync(kBarSplitState, kSplitGroup);  // U' complete; every warp is past W S (the S copy is free)
     chain_mark(i, kChainUPrime);
