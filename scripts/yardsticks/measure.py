@@ -117,6 +117,7 @@ def event_span_ms(fn, flush, iterations):
 
 def time_call(fn, flush, warmup, iterations):
     """(kernel_time_ms, event_span_ms, per-kernel us) after warm-up calls: one profiled pass."""
+    import torch
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()

@@ -151,4 +151,26 @@ public sealed class DeviceScriptTests
         var source = File.ReadAllText(Script("ptx_header.py"));
         Assert.Contains($"MARKER = \"{AgentForge.Tools.Packaging.PackChecker.SideloadedPtxMarker}\"", source);
     }
+
+    [Fact]
+    public void The_undefined_name_check_finds_a_missing_import()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(DevScript("undefined_names.py"));
+    }
+
+    [Fact]
+    public void Every_repository_script_defines_the_names_it_reads()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        var scripts = Directory.EnumerateFiles(Path.Combine(Packing.RepositoryRoot(), "scripts"), "*.py", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        Assert.NotEmpty(scripts);
+
+        var (exitCode, output) = PythonScript.Run([DevScript("undefined_names.py"), .. scripts]);
+
+        Assert.True(exitCode == 0, output);
+    }
 }
