@@ -15,13 +15,10 @@
 #endif
 #include "../../../src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last/kernel.cu"
 
-#include <cmath>
-
 #include "timeline_probe_common.h"
+#include "gdn_probe_inputs.h"
 
-using probe::next_random;
 using probe::print_spread;
-using probe::tensor;
 
 int main(int argc, char** argv) {
   const int64_t T = argc > 1 ? std::atoll(argv[1]) : 2107;
@@ -31,60 +28,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tokens >= 128 and 1 <= sequences <= tokens / 64 (the scan runs from two chunks on)\n");
     return 2;
   }
-  const auto uniform = [] { return (static_cast<int>(next_random() % 2001) - 1000) / 1000.0f; };
-  const auto random_bf16 = [&](size_t n, float scale) {
-    std::vector<__nv_bfloat16> v(n);
-    for (auto& x : v) x = __float2bfloat16(scale * uniform());
-    return v;
-  };
-  // Keys and queries of unit norm per (token, head), as l2-normalized keys are in the models.
-  const auto unit_rows = [&](size_t rows) {
-    std::vector<__nv_bfloat16> v(rows * kD);
-    for (size_t r = 0; r < rows; ++r) {
-      std::vector<float> x(kD);
-      double norm = 0;
-      for (auto& e : x) norm += (e = uniform()) * e;
-      for (int c = 0; c < kD; ++c) v[r * kD + c] = __float2bfloat16(static_cast<float>(x[c] / std::sqrt(norm)));
-    }
-    return v;
-  };
-  const auto q = unit_rows(static_cast<size_t>(T) * kNumQKHeads);
-  const auto k = unit_rows(static_cast<size_t>(T) * kNumQKHeads);
-  const auto v = random_bf16(static_cast<size_t>(T) * kNumVHeads * kD, 1.0f);
-  const auto a = random_bf16(static_cast<size_t>(T) * kNumVHeads, 1.0f);
-  const auto b = random_bf16(static_cast<size_t>(T) * kNumVHeads, 2.0f);
-  const std::vector<float> a_log(kNumVHeads, 0.0f), dt_bias(kNumVHeads, 0.0f);
-  std::vector<int64_t> cu(N + 1);
-  for (int64_t n = 0; n <= N; ++n) cu[n] = T * n / N;
-
-  const auto upload = [](const auto& host) {
-    void* d;
-    CHECK(cudaMalloc(&d, host.size() * sizeof(host[0])));
-    CHECK(cudaMemcpy(d, host.data(), host.size() * sizeof(host[0]), cudaMemcpyHostToDevice));
-    return d;
-  };
-  void* d_q = upload(q);
-  void* d_k = upload(k);
-  void* d_v = upload(v);
-  void* d_a = upload(a);
-  void* d_b = upload(b);
-  void* d_alog = upload(a_log);
-  void* d_dtb = upload(dt_bias);
-  void* d_cu = upload(cu);
-  void *d_out, *d_state;
-  CHECK(cudaMalloc(&d_out, static_cast<size_t>(T) * kNumVHeads * kD * 2));
-  CHECK(cudaMalloc(&d_state, static_cast<size_t>(N) * kNumVHeads * kD * kD * 4));
-
+  const gdn_probe::Inputs inputs(T, N);
   cudaStream_t stream;
   CHECK(cudaStreamCreate(&stream));
-  const auto call = [&] {
-    run(tensor(d_q, afg::DType::BFloat16, {T, kNumQKHeads, kD}), tensor(d_k, afg::DType::BFloat16, {T, kNumQKHeads, kD}),
-        tensor(d_v, afg::DType::BFloat16, {T, kNumVHeads, kD}), tensor(nullptr, afg::DType::Float32, {N, kNumVHeads, kD, kD}),
-        tensor(d_alog, afg::DType::Float32, {kNumVHeads}), tensor(d_a, afg::DType::BFloat16, {T, kNumVHeads}),
-        tensor(d_dtb, afg::DType::Float32, {kNumVHeads}), tensor(d_b, afg::DType::BFloat16, {T, kNumVHeads}),
-        tensor(d_cu, afg::DType::Int64, {N + 1}), 0.0f, tensor(d_out, afg::DType::BFloat16, {T, kNumVHeads, kD}),
-        tensor(d_state, afg::DType::Float32, {N, kNumVHeads, kD, kD}), stream);
-  };
+  const auto call = [&] { inputs.call(stream); };
   const std::vector<long long> zeros(2 * kChainDiagChunks * kChainDiagMarks, 0);
   const double event_us = probe::measure_after_flush(stream, 3, [&] {
     CHECK(cudaMemcpyToSymbol(g_chain_marks, zeros.data(), zeros.size() * sizeof(long long)));

@@ -10,9 +10,9 @@
 // (GDN_PREFILL_DIAG_SKIP_LOADS=3) the step still takes ~1680: the output warps' products then run
 // beside the state's on the same four schedulers and stretch W S 354 -> 616 cycles. Each slice CTA
 // also loads the whole Q and P of its chunk for 16 columns of output.
-// Here the scan CTA is the four state warps alone. They refill their own stages (four of W, Kd, U
-// and cum where they fit) once their own barrier shows every warp past the chunk, and write each
-// chunk's bf16 S copy and U' to the workspace (U' over U, which only this CTA reads). The output
+// Here the scan CTA is the four state warps, a signal warp and (GDN_PREFILL_APART_LOADER_WARP) a
+// loader warp that refills the stages (four of W, Kd, U and cum where they fit) once the state warps'
+// count shows every warp past a chunk. The state warps write each chunk's bf16 S copy and U' to the workspace (U' over U, which only this CTA reads). The output
 // kernel then computes O = scale (diag(G) Q S + P U') per (chunk, head, 64 columns), every chunk in
 // parallel, reading Q and P once per 64 columns instead of once per 16. Same operands, same bf16
 // roundings as the split scan: the outputs are the same numbers.

@@ -254,6 +254,40 @@ __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_se
   __syncthreads();
 }
 
+// @diagnostic GDN_PREFILL_DIAG_PREP_TIMES: 0, 1 (default 0)
+// 1: thread 0 of every prep CTA records the SM clock after each phase's barrier (so a mark is the
+// slowest warp's) and the global timer at its start and after its last stores are issued, for
+// scripts/device/gdn-prep-timeline.sh. Why: a lone prep CTA takes ~10 us for one 64-token chunk
+// (132 / 2: 24 CTAs, prep 10.1 us; session 22, call 9) and every band waits on it; ncu's barrier
+// stalls do not say which phase.
+#ifndef GDN_PREFILL_DIAG_PREP_TIMES
+#define GDN_PREFILL_DIAG_PREP_TIMES 0
+#endif
+constexpr int kPrepDiagCtas = 4096;
+// Start, slot found, K / Q / V and gates landed, gate factors, K K^T and Q K^T (A, P stored), T
+// solved, W and U in shared memory, workspace stores issued.
+enum PrepMark { kPrepStart, kPrepSlotFound, kPrepLoaded, kPrepGates, kPrepProducts, kPrepSolved, kPrepWU, kPrepStored, kPrepMarks };
+#if GDN_PREFILL_DIAG_PREP_TIMES
+__device__ long long g_prep_marks[kPrepDiagCtas][kPrepMarks];     // SM clock
+__device__ unsigned long long g_prep_span[kPrepDiagCtas][2];      // global timer: start, stores issued
+#endif
+__device__ __forceinline__ void prep_mark(int mark) {
+#if GDN_PREFILL_DIAG_PREP_TIMES
+  const int cta = blockIdx.y * gridDim.x + blockIdx.x;
+  if (threadIdx.x != 0 || cta >= kPrepDiagCtas) return;
+  long long now;
+  asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(now)::"memory");
+  g_prep_marks[cta][mark] = now;
+  if (mark == kPrepStart || mark == kPrepStored) {
+    unsigned long long global_ns;
+    asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(global_ns)::"memory");
+    g_prep_span[cta][mark == kPrepStart ? 0 : 1] = global_ns;
+  }
+#else
+  (void)mark;
+#endif
+}
+
 __global__ void __launch_bounds__(kPrepThreads, 2)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
@@ -269,6 +303,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
+  prep_mark(kPrepStart);
   afg::pdl_launch_dependents();
   // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
   // only after this grid has ended, and the output kernel's CTAs start after that).
@@ -277,6 +312,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   chunk_of_slot<kPrepThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
   const int64_t c0 = sm.bos_len[0];
   const int len = static_cast<int>(sm.bos_len[1]);
+  prep_mark(kPrepSlotFound);
   if (len <= 0) return;
 
   // --- load K, Q (head hk) and V (head h, all columns); rows past len are zero -----------------
@@ -300,8 +336,10 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   cp_async_wait_all();
   __syncthreads();
+  prep_mark(kPrepLoaded);
   if (warp == 0) chunk_gate_factors(sm.cum, sm.beta, sm.fk, sm.fd, lane);
   __syncthreads();
+  prep_mark(kPrepGates);
 
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
   __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
@@ -335,8 +373,10 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
   }
   __syncthreads();
+  prep_mark(kPrepProducts);
 
   solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
+  prep_mark(kPrepSolved);
   // Without GDN_PREFILL_PREP_T_FRAGS, T with its columns scaled, in bf16: T diag(beta G) over A (dead),
   // T diag(beta) over Q (dead).
   __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
@@ -364,6 +404,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     store_tile_bf16(sm.k, kLdK, m0, n0, acc, lane);
   }
   __syncthreads();
+  prep_mark(kPrepWU);
   for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
     const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
     *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
@@ -371,6 +412,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
         *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
   }
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
+  prep_mark(kPrepStored);
 }
 
 // A chunk's scan operands by cp.async from Threads threads, as one commit group: W, Kd and the
