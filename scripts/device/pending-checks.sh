@@ -298,9 +298,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # (the default passes 0 blocks prefilled). The prefill row against APART=0 is the split scan's control.
 # And where the state-only scan's ~1600-cycle step goes (its state warp 0 now has the chain marks):
 # `scripts/device/gdn-chain-timeline.sh "2107 1" "5709 2" -- GDN_PREFILL_SCAN_APART=2`.
+# Session 22 (results/gpu/2026-11-27-s22) ran session 21's list: the prefill's default after the
+# review's mends passed its quick rows (apart 2107 / 1 47.9 us), MOE_WGMMA_NEXT_FILL passed 19/19 but
+# was slower at locked clocks (GEMM2 680 -> 737 us; kept at 0). Pending (written after session 22's
+# last GPU call): the prep's diagnostic marks (prep_mark, no-ops in the default build) inserted into
+# chunk_prep_kernel; the default's quick rows against the loader warp's absence check them. Not
+# sweep checks, also pending: `scripts/device/gdn-prep-timeline.sh` (its first build) and
+# `scripts/device/moe-wgmma-tile-timeline.sh "14107 32"` (the workload's local expert offset).
 checks=(
-  "$prefill|6f1ad833 f4926229 e92dafeb 410794d4|GDN_PREFILL_SCAN_APART=0||quick"
-  "$moe|b8f4f012 1a4c6ba1 58a34f27 5e8dc11c|MOE_WGMMA_NEXT_FILL=1"
+  "$prefill|6f1ad833 07aa7922 e92dafeb 410794d4|GDN_PREFILL_APART_LOADER_WARP=0||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

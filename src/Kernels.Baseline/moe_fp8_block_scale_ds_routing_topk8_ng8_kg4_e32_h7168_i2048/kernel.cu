@@ -756,7 +756,10 @@
 // Session 18's MOE_WGMMA_NEXT_TILE did this with block barriers and three blocks before the bulk
 // output existed, and measured slower (255 registers); here nothing new is live in the K loop (the
 // pair copy's address is dead after its issue) and the next tile's loader is built after the last
-// fold (tmp dead).
+// fold (tmp dead). Measured (H200, session 22): 19/19, but GEMM2 at locked clocks 680.4 -> 740.0 /
+// 733.3 us on 5e8dc11c (T=14107), while the tile probe's synthetic call (local experts 0-31) reads
+// GEMM2 547.8 -> 496.6 with the turnover unchanged (4.86 -> 5.12 us a tile): kept at 0 until the probe
+// is run with the workload's expert offset (NOTES.md, session 22).
 #ifndef MOE_WGMMA_NEXT_FILL
 #define MOE_WGMMA_NEXT_FILL 0
 #endif
