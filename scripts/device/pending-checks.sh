@@ -305,8 +305,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # chunk_prep_kernel; the default's quick rows against the loader warp's absence check them. Not
 # sweep checks, also pending: `scripts/device/gdn-prep-timeline.sh` (its first build) and
 # `scripts/device/moe-wgmma-tile-timeline.sh "14107 32"` (the workload's local expert offset).
+# Pending too: 64-column scan slices where 32 would take more than two waves (GDN_PREFILL_PLAN_WIDE_WAVES=2;
+# only 4124 / 15 and 3999 / 13 change plan), beside 64 columns from 2048 tokens (LONG_T=2048).
 checks=(
   "$prefill|6f1ad833 07aa7922 e92dafeb 410794d4|GDN_PREFILL_APART_LOADER_WARP=0||quick"
+  "$prefill|4b6143dd 7ba9d519 15856e8c|GDN_PREFILL_PLAN_WIDE_WAVES=2|GDN_PREFILL_PLAN_LONG_T=2048|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -922,12 +922,18 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // slices when N * 8 * 8 CTAs fit one wave (GDN_PREFILL_PLAN_NARROW; the SM count is read before
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
-  const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ? sm_count() : 0;
+  const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ||
+                          GDN_PREFILL_PLAN_WIDE_WAVES > 0
+                      ? sm_count()
+                      : 0;
   // GDN_PREFILL_PLAN_NARROW_LONG: also for up to three sequences averaging 4 chunks or more, where
   // the longest chain bounds the call and the second wave is short sequences (longest first).
   const bool narrow_long = GDN_PREFILL_PLAN_NARROW_LONG && GDN_PREFILL_SCAN_LPT && N <= 3 && T >= 4 * kC * N;
   const bool narrow = GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT && (N * kNumVHeads * (kD / 16) <= sms || narrow_long);
-  const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : T >= GDN_PREFILL_PLAN_LONG_T ? 64 : 32) : GDN_PREFILL_SCAN_BV;
+  // GDN_PREFILL_PLAN_WIDE_WAVES: 64 columns where 32 would queue more than that many waves of CTAs.
+  const bool wide = T >= GDN_PREFILL_PLAN_LONG_T ||
+                    (GDN_PREFILL_PLAN_WIDE_WAVES > 0 && sms > 0 && N * kNumVHeads * (kD / 32) > GDN_PREFILL_PLAN_WIDE_WAVES * sms);
+  const int scan_bv = GDN_PREFILL_PLAN ? (narrow ? 16 : wide ? 64 : 32) : GDN_PREFILL_SCAN_BV;
   // GDN_PREFILL_SCAN_APART=1 (scan_apart.cuh): up to GDN_PREFILL_APART_MAX_SEQS sequences averaging
   // GDN_PREFILL_APART_MIN_T tokens or more, in 16-column slices (64 scan CTAs a sequence: SMs stay
   // free for the outputs); 2: every call.

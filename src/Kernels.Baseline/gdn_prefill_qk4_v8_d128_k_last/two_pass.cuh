@@ -49,6 +49,19 @@
 #ifndef GDN_PREFILL_PLAN_LONG_T
 #define GDN_PREFILL_PLAN_LONG_T 5710
 #endif
+// @tunable GDN_PREFILL_PLAN_WIDE_WAVES: 0, 2, 3 (default 0) when GDN_PREFILL_PLAN=1
+// W > 0: 64-column scan slices also below GDN_PREFILL_PLAN_LONG_T tokens when the 32-column grid
+// (N x 8 x 4 CTAs, one per SM) would take more than W waves; 0: by the token count alone. Why: with
+// many sequences the scan is a queue of short chains (4124 / 15: 480 CTAs, 3.6 waves, each chain
+// ~4 chunks plus ~3 us of state load and store), and a 64-column CTA does twice the columns for less
+// than twice the time (the chunk's W, Kd, Q and P are loaded once for all of them). Session 22's
+// call 9: 4124 / 15 and 3999 / 13 are the 1025-5709 band's worst against FLA (1.63, 1.67); their
+// scans take 44 and 43 us after a 37-us prep. Predicted: those scans ~44 -> ~32 us (1.8 waves at
+// ~1.5x the step), the calls -8..-12 us; no other workload of the dataset changes plan (3028 / 5 is
+// 1.2 waves).
+#ifndef GDN_PREFILL_PLAN_WIDE_WAVES
+#define GDN_PREFILL_PLAN_WIDE_WAVES 0
+#endif
 // @tunable GDN_PREFILL_PLAN_NARROW: 0, 1 (default 1) when GDN_PREFILL_PLAN=1
 // 1: below GDN_PREFILL_PLAN_LONG_T tokens, 16-column scan slices when the grid (8 CTAs per sequence
 // and head) still fits one wave (N * 64 <= the SM count, queried on the host), else 32. Narrower
