@@ -79,8 +79,12 @@ int main(int argc, char** argv) {
     print_spread("start after the first (us)", starts);
     print_spread("start -> stores issued (us)", lengths);
   }
-  static const char* const kPhases[] = {"slot lookup", "K, Q, V, gates landed", "gate factors", "K K^T, Q K^T, Kd, P",
-                                        "solve", "W, U", "workspace stores issued"};
+  // Each phase ends at its mark (PrepMark): the time from the previous mark.
+  static const char* const kPhases[] = {"slot lookup",        "K, Q, V, gates landed", "gate factors",
+                                        "K K^T, Q K^T, Kd, P", "solve: diagonal blocks", "solve: level 1",
+                                        "solve: level 2",     "W and U products",     "U staged",
+                                        "workspace stores issued"};
+  static_assert(sizeof(kPhases) / sizeof(kPhases[0]) == kPrepMarks - 1, "a name per phase");
   for (int group = 0; group < 2; ++group) {
     const auto& ctas_of = group == 0 ? first_wave : later;
     if (ctas_of.empty()) continue;

@@ -277,9 +277,14 @@ __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_se
 #define GDN_PREFILL_DIAG_PREP_TIMES 0
 #endif
 constexpr int kPrepDiagCtas = 4096;
-// Start, slot found, K / Q / V and gates landed, gate factors, K K^T and Q K^T (A, P stored), T
-// solved, W and U in shared memory, workspace stores issued.
-enum PrepMark { kPrepStart, kPrepSlotFound, kPrepLoaded, kPrepGates, kPrepProducts, kPrepSolved, kPrepWU, kPrepStored, kPrepMarks };
+// Start, slot found, K / Q / V and gates landed, gate factors, K K^T and Q K^T (A, P stored), the
+// solve's diagonal blocks, its first merge level, T solved (with GDN_PREFILL_SOLVE_MMA: the solve's
+// three barriers), W computed (the barrier before U overwrites K), W and U in shared memory, workspace
+// stores issued.
+enum PrepMark {
+  kPrepStart, kPrepSlotFound, kPrepLoaded, kPrepGates, kPrepProducts, kPrepSolveDiag, kPrepSolveLevel1, kPrepSolved,
+  kPrepW, kPrepWU, kPrepStored, kPrepMarks
+};
 #if GDN_PREFILL_DIAG_PREP_TIMES
 __device__ long long g_prep_marks[kPrepDiagCtas][kPrepMarks];     // SM clock
 __device__ unsigned long long g_prep_span[kPrepDiagCtas][2];      // global timer: start, stores issued
@@ -300,6 +305,15 @@ __device__ __forceinline__ void prep_mark(int mark) {
   (void)mark;
 #endif
 }
+// The solve's barrier with GDN_PREFILL_DIAG_PREP_TIMES: a block barrier, then the next solve mark
+// (diagonal blocks, level 1, solved; a solve with more barriers stops marking at "solved").
+struct PrepMarkingSync {
+  int* next;
+  __device__ __forceinline__ void operator()() const {
+    __syncthreads();
+    if (*next <= kPrepSolved) prep_mark((*next)++);
+  }
+};
 
 __global__ void __launch_bounds__(kPrepThreads, 2)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
@@ -388,7 +402,12 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
   prep_mark(kPrepProducts);
 
+#if GDN_PREFILL_DIAG_PREP_TIMES
+  int next_solve_mark = kPrepSolveDiag;
+  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid, PrepMarkingSync{&next_solve_mark});
+#else
   solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
+#endif
   prep_mark(kPrepSolved);
   // Without GDN_PREFILL_PREP_T_FRAGS, T with its columns scaled, in bf16: T diag(beta G) over A (dead),
   // T diag(beta) over Q (dead).
@@ -414,6 +433,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     zero(acc);
     gemm_t_scaled(acc, sm.t, sm.beta, tu, m0, sm.v, kLdK, n0, lane);
     __syncthreads();  // every warp is done reading K
+    prep_mark(kPrepW);
     store_tile_bf16(sm.k, kLdK, m0, n0, acc, lane);
   }
   __syncthreads();
