@@ -306,10 +306,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # sweep checks, also pending: `scripts/device/gdn-prep-timeline.sh` (its first build) and
 # `scripts/device/moe-wgmma-tile-timeline.sh "14107 32"` (the workload's local expert offset).
 # Pending too: 64-column scan slices where 32 would take more than two waves (GDN_PREFILL_PLAN_WIDE_WAVES=2;
-# only 4124 / 15 and 3999 / 13 change plan), beside 64 columns from 2048 tokens (LONG_T=2048).
+# only 4124 / 15 and 3999 / 13 change plan), beside 64 columns from 2048 tokens (LONG_T=2048). And
+# the apart scan for three and five sequences now that its loader warp steps 16 columns in ~0.65 us:
+# at 32 columns (NARROW_LONG=0: 96 scan CTAs at N = 3, SMs left for the outputs; session 21 measured
+# it before the loader warp, ~1.07 us a step, slower) and with output CTAs allowed beside the scan
+# (APART_EXCLUSIVE=0), no code change. The middle band's worst against FLA are these calls (1.68-1.79).
 checks=(
   "$prefill|6f1ad833 07aa7922 e92dafeb 410794d4|GDN_PREFILL_APART_LOADER_WARP=0||quick"
   "$prefill|4b6143dd 7ba9d519 15856e8c|GDN_PREFILL_PLAN_WIDE_WAVES=2|GDN_PREFILL_PLAN_LONG_T=2048|quick"
+  "$prefill|aaa378be a01a3f93 a87ded8a e44ba4d3 15856e8c|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_APART_EXCLUSIVE=0 GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0,GDN_PREFILL_APART_EXCLUSIVE=0|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
