@@ -92,6 +92,29 @@
 #define GDN_PREFILL_APART_LOADER_WARP 1
 #endif
 
+// @tunable GDN_PREFILL_APART_CHUNK_FLAGS: 0, 1 (default 0) when GDN_PREFILL_SCAN_APART=1
+// 1: the prep marks each (chunk slot, head) done with a flag once its stores are visible, and the
+// apart scan's loader and the output kernel wait for their chunks' flags instead of for the whole
+// prep grid (griddepcontrol.wait). Why (session 22, call 9): the scan's chain starts only after the
+// last prep CTA has ended (2107 / 1: prep 16.3 us, one CTA's chain ~10; 5709 / 2: prep 43.7 us in three
+// waves, of which the first chunks' are done after the first). The scan launches once every prep CTA
+// has started (PDL) and needs SMs without prep CTAs, so it starts as the prep's last CTAs leave.
+// Predicted: 1377 / 1 and 2107 / 1 -4..-6 us, 5709 / 2 -8..-10, 3271 / 2 -4..-6; the prep's CTAs each
+// add a barrier, a fence and a flag store (~0.5-1 us) at their end.
+#ifndef GDN_PREFILL_APART_CHUNK_FLAGS
+#define GDN_PREFILL_APART_CHUNK_FLAGS 0
+#endif
+// Spins until the prep's flag of (slot, head) `head_slot` carries this call's epoch (acquire at gpu
+// scope: the prep's workspace stores of that chunk are then visible to this thread's loads).
+__device__ __forceinline__ void wait_chunk_prepped(const ChunkWorkspace& ws, size_t head_slot) {
+  for (;;) {
+    unsigned long long tag;
+    asm volatile("ld.acquire.gpu.global.u64 %0, [%1];\n" : "=l"(tag) : "l"(ws.prepped + head_slot) : "memory");
+    if (tag == ws.epoch) return;
+    __nanosleep(128);
+  }
+}
+
 // @tunable GDN_PREFILL_APART_EXCLUSIVE: 0, 1 (default 1) when GDN_PREFILL_SCAN_APART=1
 // 1: the state-only scan asks for an SM's whole shared memory (the sm_90 opt-in limit), so no
 // output CTA runs beside it; 0: only what it uses (an output CTA fits beside a 16-column one).
@@ -162,7 +185,7 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
   float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]
   zero_rows_outside_sequences<BV, kApartThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
   if (eos <= bos) {
-    afg::pdl_wait();
+    if (ws.prepped == nullptr) afg::pdl_wait();
     afg::pdl_launch_dependents();
     zero_state_rows<BV, kApartThreads>(out_state, tid);  // the reference skips empty sequences
     return;
@@ -197,11 +220,21 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     // ============================ loader warp ============================
     // Its own warp: the signal warp's fence waits for the chunk's stores to reach L2 (~1-2 us under
     // load), and refills queued behind it starved the state warps (5709 / 2 106.6 -> 115.7 us).
-    afg::pdl_wait();
+    // With chunk flags it waits for each chunk's prep instead of the prep grid's end.
+    if (ws.prepped == nullptr) afg::pdl_wait();
     afg::pdl_launch_dependents();
     if (lane != 0) return;
+    const auto load_prepped_chunk = [&](int i) {
+      if (ws.prepped != nullptr) {
+        wait_chunk_prepped(ws, head_slot(i));
+        // The prep wrote the chunk through the generic proxy; the bulk copies read it through the
+        // async proxy.
+        asm volatile("fence.proxy.async.global;\n" ::: "memory");
+      }
+      load_chunk(i, 1);
+    };
     int loaded = 0;
-    for (; loaded < kStateStages && loaded < nchunks; ++loaded) load_chunk(loaded, 1);
+    for (; loaded < kStateStages && loaded < nchunks; ++loaded) load_prepped_chunk(loaded);
     while (loaded < nchunks) {
       int done;
       asm volatile("atom.acquire.cta.shared.or.b32 %0, [%1], 0;\n" : "=r"(done) : "r"(afg::smem_addr(&sm.done)) : "memory");
@@ -211,13 +244,13 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
         __nanosleep(32);
         continue;
       }
-      for (; loaded < nchunks && loaded <= done - 2 + kStateStages; ++loaded) load_chunk(loaded, 1);
+      for (; loaded < nchunks && loaded <= done - 2 + kStateStages; ++loaded) load_prepped_chunk(loaded);
     }
     return;
   }
   if (warp == kSignalWarp) {
     // ============================ signal warp ============================
-    afg::pdl_wait();
+    if (ws.prepped == nullptr) afg::pdl_wait();
     afg::pdl_launch_dependents();
     if (lane != 0) return;
     int published = 0;
@@ -243,9 +276,10 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
   const int m0 = warp * 16;  // chunk rows of this warp in W S
   float s_acc[2][kNT][4];
   load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
-  afg::pdl_wait();
-  // The output kernel's CTAs launch once every CTA of this grid has passed here: the prep has ended,
-  // so they see its zeroed ready counts.
+  // The output kernel's CTAs launch once every CTA of this grid has passed here. Without chunk flags
+  // the prep has then ended, so they see its zeroed ready counts; with them (the loader warp waits
+  // for each chunk's prep) each output CTA waits for its chunk's flag first.
+  if (ws.prepped == nullptr) afg::pdl_wait();
   afg::pdl_launch_dependents();
   if (warp == 0 && GDN_PREFILL_APART_LOADER_WARP == 0) {
     for (int j = 0; j < kStateStages && j < nchunks; ++j) load_chunk(j, 4);
@@ -344,8 +378,11 @@ chunk_output_kernel(const __nv_bfloat16* __restrict__ q, const int64_t* __restri
   load_warp_q_rows(sm.q, q, c0, len, hk, m0, lane);
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
   // Every slice CTA of this head has written the chunk's S copy and U' (and the prep's P and cum
-  // were complete before the scan's CTAs started counting).
+  // were complete before the scan's CTAs started counting). With chunk flags the ready count is the
+  // prep's (zeroed, then counted) only once the chunk's flag carries this call's epoch: before that
+  // it may hold an earlier call's count.
   if (tid == 0) {
+    if (ws.prepped != nullptr) wait_chunk_prepped(ws, head_slot);
     int done = 0;
     for (;;) {
       asm volatile("ld.acquire.gpu.global.b32 %0, [%1];\n" : "=r"(done) : "l"(ws.ready + head_slot) : "memory");

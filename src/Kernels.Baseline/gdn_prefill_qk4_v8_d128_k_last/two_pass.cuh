@@ -129,6 +129,12 @@ struct ChunkWorkspace {
   float* cum;
   __nv_bfloat16* s;  // GDN_PREFILL_SCAN_APART: each chunk's bf16 S copy (scan_apart.cuh), else null
   int* ready;        // GDN_PREFILL_SCAN_APART: per (slot, head), the scan slices done with it, else null
+  // GDN_PREFILL_APART_CHUNK_FLAGS: per (slot, head), `epoch` once the prep's stores of it are visible
+  // at gpu scope (the apart scan and the output kernel wait for it instead of the prep grid's end),
+  // else null. `epoch` tags this call, so a flag left in reused memory by an earlier call never reads
+  // as set.
+  unsigned long long* prepped;
+  unsigned long long epoch;
 };
 // Tile sizes (elements). W, Kd and U rows are padded to kLdK and P rows to kLdV, the shared-memory
 // strides of the scans, so a scan can copy such a tile as one block (GDN_PREFILL_SCAN_BULK); the
@@ -446,6 +452,16 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
   prep_mark(kPrepStored);
+  if (ws.prepped != nullptr) {
+    // Every thread's workspace stores, then one thread's fence and release of the chunk's flag (the
+    // grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes them
+    // visible at gpu scope before the flag).
+    __syncthreads();
+    if (tid == 0) {
+      __threadfence();
+      asm volatile("st.release.gpu.global.u64 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "l"(ws.epoch) : "memory");
+    }
+  }
 }
 
 // A chunk's scan operands by cp.async from Threads threads, as one commit group: W, Kd and the
