@@ -12,10 +12,11 @@
 // also loads the whole Q and P of its chunk for 16 columns of output.
 // Here the scan CTA is the four state warps, a signal warp and (GDN_PREFILL_APART_LOADER_WARP) a
 // loader warp that refills the stages (four of W, Kd, U and cum where they fit) once the state warps'
-// count shows every warp past a chunk. The state warps write each chunk's bf16 S copy and U' to the workspace (U' over U, which only this CTA reads). The output
-// kernel then computes O = scale (diag(G) Q S + P U') per (chunk, head, 64 columns), every chunk in
-// parallel, reading Q and P once per 64 columns instead of once per 16. Same operands, same bf16
-// roundings as the split scan: the outputs are the same numbers.
+// count shows every warp past a chunk. The state warps write each chunk's bf16 S copy and U' to the
+// workspace (U' over U, which only this CTA reads). The output kernel then computes
+// O = scale (diag(G) Q S + P U') per (chunk, head, 64 columns), every chunk in parallel, reading Q
+// and P once per 64 columns instead of once per 16. Same operands, same bf16 roundings as the split
+// scan: the outputs are the same numbers.
 // Predicted for the first version (2107 / 1): the state step ~1950 -> ~1150 cycles, scan 36 -> ~21
 // us, plus ~5-8 us for the output kernel after it (about 20 MB through L2): the call 52.6 -> ~44 us.
 // Measured: the step ~1650 cycles (26.9 us), the output kernel +9.3 us (below).
@@ -28,8 +29,8 @@
 // 1: the state-only scan and the output kernel (this file) instead of the split scan for a call of
 // up to GDN_PREFILL_APART_MAX_SEQS sequences averaging GDN_PREFILL_APART_MIN_T tokens or more
 // (16-column slices: 64 scan CTAs a sequence, the other SMs free for the outputs); 2: for every call
-// (a measurement aid). Needs the blocked U workspace
-// (GDN_PREFILL_U_BLOCKS) and bulk copies (sm_90 and up).
+// (a measurement aid). Needs the blocked U workspace (GDN_PREFILL_U_BLOCKS) and bulk copies (sm_90
+// and up).
 // Session 21, first version (the output kernel after the scan's end, PDL), H200, two rounds against
 // the split scan: 2107 / 1 52.4 -> 52.5 us (state scan 36.0 -> 26.9 us added to the span, output
 // +9.3), 5709 / 2 119.7 -> 128.4 (76.9 -> 58.0, +27.5), 8192 / 39 at 64 columns 130.5 -> 159.3
@@ -65,6 +66,9 @@
 // @tunable GDN_PREFILL_APART_STAGES: 2, 3, 4 (default 4) when GDN_PREFILL_SCAN_APART=1
 // Operand stages of the state-only scan (W, Kd, U and cum of a chunk each), fewer where they do
 // not fit; the bulk copies run stages - 1 chunks ahead.
+#ifndef GDN_PREFILL_APART_STAGES
+#define GDN_PREFILL_APART_STAGES 4
+#endif
 // @diagnostic GDN_PREFILL_DIAG_APART_STORES: 0, 1, 2, 3 (default 0)
 // Wrong outputs, for timing only (gdn-chain-timeline.sh with GDN_PREFILL_SCAN_APART=2): which of the
 // state warps' workspace stores stretch the chain. Bit 1: no S copy to the workspace; bit 2: no U'
@@ -73,9 +77,6 @@
 // just before it were the suspect.
 #ifndef GDN_PREFILL_DIAG_APART_STORES
 #define GDN_PREFILL_DIAG_APART_STORES 0
-#endif
-#ifndef GDN_PREFILL_APART_STAGES
-#define GDN_PREFILL_APART_STAGES 4
 #endif
 
 // @tunable GDN_PREFILL_APART_LOADER_WARP: 0, 1 (default 1) when GDN_PREFILL_SCAN_APART=1
