@@ -311,22 +311,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # at 32 columns (NARROW_LONG=0: 96 scan CTAs at N = 3, SMs left for the outputs; session 21 measured
 # it before the loader warp, ~1.07 us a step, slower) and with output CTAs allowed beside the scan
 # (APART_EXCLUSIVE=0), no code change. The middle band's worst against FLA are these calls (1.68-1.79).
-# And per-chunk prep flags for the apart scan (GDN_PREFILL_APART_CHUNK_FLAGS=1: the loader and the
-# output kernel wait for their chunks' prep instead of the prep grid's end); if its quick rows pass,
-# sanitize it before anything else: FUSED_SANITIZE_DEFINES="GDN_PREFILL_SCAN_APART=2
-# GDN_PREFILL_APART_CHUNK_FLAGS=1" FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh, then all 100.
-# At 8192 tokens (20-57 sequences, 64-column slices, 5-7 waves of short chains, the prep ~65 us then
-# the scan ~70): the apart scan sharing SMs with the output kernel, with two stages (~112 KB: two
-# scan CTAs, or a scan CTA and a ~108 KB prep CTA, per SM), and with chunk flags too, so the scan
-# runs beside the prep's last waves instead of after them (settings only). Expected to lose unless
-# the launch order surprises: a programmatic dependent launches only once every CTA of its primary
-# has started, so the output kernel waits for the scan's last wave (session 21's serial output
-# kernel: 8192 / 39 130.5 -> 159.3 us) and the scan for the prep's (~52 us in).
+# And per-chunk prep flags (GDN_PREFILL_CHUNK_FLAGS=1: the scans' bulk-copy loaders and the apart
+# output kernel wait for their chunks' prep instead of the prep grid's end; the split scan at 16, 32
+# and 64 columns and the apart scan, on 1-39 sequences); if its quick rows pass, sanitize it before
+# anything else: FUSED_SANITIZE_DEFINES="GDN_PREFILL_CHUNK_FLAGS=1" FUSED_SWEEP=0
+# scripts/device/gdn-fused-check.sh, and again with GDN_PREFILL_SCAN_APART=2 added, then all 100.
 checks=(
   "$prefill|6f1ad833 07aa7922 e92dafeb 410794d4|GDN_PREFILL_APART_LOADER_WARP=0||quick"
+  "$prefill|6f1ad833 07aa7922 e92dafeb a87ded8a a01a3f93 4b6143dd 410794d4|GDN_PREFILL_CHUNK_FLAGS=1|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_CHUNK_FLAGS=1|quick"
   "$prefill|4b6143dd 7ba9d519 15856e8c|GDN_PREFILL_PLAN_WIDE_WAVES=2|GDN_PREFILL_PLAN_LONG_T=2048|quick"
-  "$prefill|6f1ad833 f4926229 07aa7922 109addb1 e92dafeb|GDN_PREFILL_APART_CHUNK_FLAGS=1|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_APART_CHUNK_FLAGS=1|quick"
-  "$prefill|410794d4 9a5d694b a9540651|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_APART_EXCLUSIVE=0,GDN_PREFILL_APART_STAGES=2|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_APART_EXCLUSIVE=0,GDN_PREFILL_APART_STAGES=2,GDN_PREFILL_APART_CHUNK_FLAGS=1|quick"
   "$prefill|aaa378be a01a3f93 a87ded8a e44ba4d3 15856e8c|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_APART_EXCLUSIVE=0 GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0,GDN_PREFILL_APART_EXCLUSIVE=0|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

@@ -841,7 +841,7 @@ bool check(bool ok, const char* what) {
 // The current device's SM count, asked once per device and process (a call's launch plan reads it;
 // no device synchronization). 0 when it cannot be asked: the query's own error is cleared, so it is
 // not taken for a launch error later.
-// GDN_PREFILL_APART_CHUNK_FLAGS: a tag no earlier call of this process used, for the chunk flags of
+// GDN_PREFILL_CHUNK_FLAGS: a tag no earlier call of this process used, for the chunk flags of
 // one call (the workspace memory is reused between calls, so a flag an earlier call set must not
 // read as set). The low half counts calls; the high half, drawn once per process from the clock,
 // makes a stale word of other data unlikely to match either.
@@ -959,25 +959,26 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const int prep_smem = static_cast<int>(sizeof(PrepSmem));
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   char* base = nullptr;
-  // The apart scan's S copies, chunk flags (GDN_PREFILL_APART_CHUNK_FLAGS, which needs the loader
-  // warp) and ready counts after the prep's tiles (only when it runs).
-  const bool chunk_flags = apart && GDN_PREFILL_APART_CHUNK_FLAGS != 0 && GDN_PREFILL_APART_LOADER_WARP != 0;
-  const size_t s_copy_bytes =
-      apart ? pairs * (kWsTileS * sizeof(__nv_bfloat16) + (chunk_flags ? sizeof(unsigned long long) : 0) + sizeof(int)) : 0;
-  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), pairs * kWorkspaceBytesPerSlotHead + s_copy_bytes, stream));
+  // After the prep's tiles: the chunk flags (GDN_PREFILL_CHUNK_FLAGS: bulk-copy scans only, and the
+  // apart scan only with its loader warp), then the apart scan's S copies and ready counts (only
+  // when it runs). Every piece's size is a multiple of 16 bytes (pairs is a multiple of 8).
+  const bool chunk_flags = GDN_PREFILL_CHUNK_FLAGS != 0 && GDN_PREFILL_SCAN_SPLIT != 0 && kScanBulk &&
+                           (!apart || GDN_PREFILL_APART_LOADER_WARP != 0);
+  const size_t tiles_bytes = pairs * kWorkspaceBytesPerSlotHead;
+  const size_t flags_bytes = chunk_flags ? pairs * sizeof(unsigned long long) : 0;
+  const size_t s_copy_bytes = apart ? pairs * kWsTileS * sizeof(__nv_bfloat16) : 0;
+  const size_t ready_bytes = apart ? pairs * sizeof(int) : 0;
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes, stream));
   ChunkWorkspace ws;
   ws.w = reinterpret_cast<__nv_bfloat16*>(base);
   ws.kd = ws.w + pairs * kWsTileWK;
   ws.u = ws.kd + pairs * kWsTileWK;
   ws.p = ws.u + pairs * kWsTileU;
   ws.cum = reinterpret_cast<float*>(ws.p + pairs * kWsTileP);
-  ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + pairs * kWorkspaceBytesPerSlotHead) : nullptr;
-  // The flags (8 bytes each) right after the S copies, whose size keeps them 8-byte aligned.
-  ws.prepped = chunk_flags ? reinterpret_cast<unsigned long long*>(ws.s + pairs * kWsTileS) : nullptr;
+  ws.prepped = chunk_flags ? reinterpret_cast<unsigned long long*>(base + tiles_bytes) : nullptr;
   ws.epoch = chunk_flags ? next_call_epoch() : 0;
-  ws.ready = apart ? reinterpret_cast<int*>(chunk_flags ? reinterpret_cast<char*>(ws.prepped + pairs)
-                                                         : reinterpret_cast<char*>(ws.s + pairs * kWsTileS))
-                   : nullptr;
+  ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + tiles_bytes + flags_bytes) : nullptr;
+  ws.ready = apart ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes) : nullptr;
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),

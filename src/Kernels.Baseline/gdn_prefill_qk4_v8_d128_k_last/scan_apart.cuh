@@ -93,29 +93,6 @@
 #define GDN_PREFILL_APART_LOADER_WARP 1
 #endif
 
-// @tunable GDN_PREFILL_APART_CHUNK_FLAGS: 0, 1 (default 0) when GDN_PREFILL_SCAN_APART=1
-// 1: the prep marks each (chunk slot, head) done with a flag once its stores are visible, and the
-// apart scan's loader and the output kernel wait for their chunks' flags instead of for the whole
-// prep grid (griddepcontrol.wait). Why (session 22, call 9): the scan's chain starts only after the
-// last prep CTA has ended (2107 / 1: prep 16.3 us, one CTA's chain ~10; 5709 / 2: prep 43.7 us in three
-// waves, of which the first chunks' are done after the first). The scan launches once every prep CTA
-// has started (PDL) and needs SMs without prep CTAs, so it starts as the prep's last CTAs leave.
-// Predicted: 1377 / 1 and 2107 / 1 -4..-6 us, 5709 / 2 -8..-10, 3271 / 2 -4..-6; the prep's CTAs each
-// add a barrier, a fence and a flag store (~0.5-1 us) at their end.
-#ifndef GDN_PREFILL_APART_CHUNK_FLAGS
-#define GDN_PREFILL_APART_CHUNK_FLAGS 0
-#endif
-// Spins until the prep's flag of (slot, head) `head_slot` carries this call's epoch (acquire at gpu
-// scope: the prep's workspace stores of that chunk are then visible to this thread's loads).
-__device__ __forceinline__ void wait_chunk_prepped(const ChunkWorkspace& ws, size_t head_slot) {
-  for (;;) {
-    unsigned long long tag;
-    asm volatile("ld.acquire.gpu.global.u64 %0, [%1];\n" : "=l"(tag) : "l"(ws.prepped + head_slot) : "memory");
-    if (tag == ws.epoch) return;
-    __nanosleep(128);
-  }
-}
-
 // @tunable GDN_PREFILL_APART_EXCLUSIVE: 0, 1 (default 1) when GDN_PREFILL_SCAN_APART=1
 // 1: the state-only scan asks for an SM's whole shared memory (the sm_90 opt-in limit), so no
 // output CTA runs beside it; 0: only what it uses (an output CTA fits beside a 16-column one).

@@ -271,6 +271,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
     const float* cum = ws.cum + head_slot * kC;
     if constexpr (kScanBulk) {
+      wait_chunk_prepped_warp(ws, head_slot, lane);  // GDN_PREFILL_CHUNK_FLAGS
       uint64_t* bar = &sm.landed[i % kSplitStages];
       constexpr uint32_t kTileBytes = kWsTileWK * 2;
       // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
@@ -305,7 +306,8 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const int d0 = sw * 32;
     float s_acc[2][kNT][4];
     load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
-    afg::pdl_wait();
+    // With chunk flags (bulk loads only) each chunk's loader waits for that chunk's prep instead.
+    if (ws.prepped == nullptr) afg::pdl_wait();
     if (!kScanBulk || sw == 0) {
       for (int j = 0; j < kAhead && j < nchunks; ++j) load_chunk(j);
     }

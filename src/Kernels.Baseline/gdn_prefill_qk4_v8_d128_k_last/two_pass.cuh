@@ -129,13 +129,48 @@ struct ChunkWorkspace {
   float* cum;
   __nv_bfloat16* s;  // GDN_PREFILL_SCAN_APART: each chunk's bf16 S copy (scan_apart.cuh), else null
   int* ready;        // GDN_PREFILL_SCAN_APART: per (slot, head), the scan slices done with it, else null
-  // GDN_PREFILL_APART_CHUNK_FLAGS: per (slot, head), `epoch` once the prep's stores of it are visible
-  // at gpu scope (the apart scan and the output kernel wait for it instead of the prep grid's end),
+  // GDN_PREFILL_CHUNK_FLAGS: per (slot, head), `epoch` once the prep's stores of it are visible at
+  // gpu scope (the scans and the output kernel wait for it instead of the prep grid's end),
   // else null. `epoch` tags this call, so a flag left in reused memory by an earlier call never reads
   // as set.
   unsigned long long* prepped;
   unsigned long long epoch;
 };
+// @tunable GDN_PREFILL_CHUNK_FLAGS: 0, 1 (default 0) when GDN_PREFILL_SCAN_SPLIT=1
+// 1: the prep marks each (chunk slot, head) done with a flag once its stores are visible, and the
+// scans (the split scan's and the apart scan's bulk-copy loaders, the apart output kernel) wait for
+// their chunks' flags instead of for the whole prep grid (griddepcontrol.wait). Why (session 22,
+// call 9): every scan starts its chain only after the last prep CTA has ended, though it launches
+// (PDL) once the last prep CTA has started: 2857 / 3 scan launched at 14.9 us, prep ended 24.7;
+// 2284 / 3 14.6 / 23.9; 4124 / 15 28.2 / 37.4; 8192 / 39 54.5 / 63.6; 2107 / 1 14.6 / 16.3. A scan CTA
+// still needs an SM without prep CTAs (its shared memory), so it starts as the prep's last CTAs
+// leave, and its first chunks were prepped in an earlier wave or are in the last. Predicted: most
+// of that gap back where the scan's first chunks are prepped early, -4..-9 us on the middle band's
+// several-sequence calls (2857 / 3 1.68 -> ~1.9 against FLA), -5..-10 at 8192; the prep's CTAs each
+// add a barrier, a fence and a flag store at their end. Needs bulk-copy loads (GDN_PREFILL_SCAN_BULK)
+// and, apart, the loader warp.
+#ifndef GDN_PREFILL_CHUNK_FLAGS
+#define GDN_PREFILL_CHUNK_FLAGS 0
+#endif
+// Spins until the prep's flag of (slot, head) `head_slot` carries this call's epoch (acquire at gpu
+// scope: the prep's workspace stores of that chunk are then visible to this thread's loads).
+__device__ __forceinline__ void wait_chunk_prepped(const ChunkWorkspace& ws, size_t head_slot) {
+  for (;;) {
+    unsigned long long tag;
+    asm volatile("ld.acquire.gpu.global.u64 %0, [%1];\n" : "=l"(tag) : "l"(ws.prepped + head_slot) : "memory");
+    if (tag == ws.epoch) return;
+    __nanosleep(128);
+  }
+}
+// Before a warp's bulk copies of chunk operands: with chunk flags, lane 0 waits for the chunk's flag,
+// and every lane then orders the prep's generic-proxy stores before its async-proxy reads.
+__device__ __forceinline__ void wait_chunk_prepped_warp(const ChunkWorkspace& ws, size_t head_slot, int lane) {
+  if (ws.prepped == nullptr) return;
+  if (lane == 0) wait_chunk_prepped(ws, head_slot);
+  __syncwarp();
+  asm volatile("fence.proxy.async.global;\n" ::: "memory");
+}
+
 // Tile sizes (elements). W, Kd and U rows are padded to kLdK and P rows to kLdV, the shared-memory
 // strides of the scans, so a scan can copy such a tile as one block (GDN_PREFILL_SCAN_BULK); the
 // pads are written as zeros.
