@@ -31,8 +31,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -841,18 +839,6 @@ bool check(bool ok, const char* what) {
 // The current device's SM count, asked once per device and process (a call's launch plan reads it;
 // no device synchronization). 0 when it cannot be asked: the query's own error is cleared, so it is
 // not taken for a launch error later.
-// GDN_PREFILL_CHUNK_FLAGS: a tag no earlier call of this process used, for the chunk flags of
-// one call (the workspace memory is reused between calls, so a flag an earlier call set must not
-// read as set). The low half counts calls; the high half, drawn once per process from the clock,
-// makes a stale word of other data unlikely to match either.
-unsigned long long next_call_epoch() {
-  static std::atomic<unsigned long long> counter{0};
-  static const unsigned long long process_tag =
-      (static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-       static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(&next_call_epoch))) << 32;
-  return process_tag | ((counter.fetch_add(1) + 1) & 0xffffffffull);
-}
-
 int sm_count() {
   static int by_device[64] = {};
   int device = 0;
@@ -961,11 +947,12 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   char* base = nullptr;
   // After the prep's tiles: the chunk flags (GDN_PREFILL_CHUNK_FLAGS: bulk-copy scans only, and the
   // apart scan only with its loader warp), then the apart scan's S copies and ready counts (only
-  // when it runs). Every piece's size is a multiple of 16 bytes (pairs is a multiple of 8).
+  // when it runs). Every piece's size is a multiple of 16 bytes (pairs is a multiple of 8), so the S
+  // copies stay 16-byte aligned for the output kernel's copies.
   const bool chunk_flags = GDN_PREFILL_CHUNK_FLAGS != 0 && GDN_PREFILL_SCAN_SPLIT != 0 && kScanBulk &&
                            (!apart || GDN_PREFILL_APART_LOADER_WARP != 0);
   const size_t tiles_bytes = pairs * kWorkspaceBytesPerSlotHead;
-  const size_t flags_bytes = chunk_flags ? pairs * sizeof(unsigned long long) : 0;
+  const size_t flags_bytes = chunk_flags ? pairs * sizeof(unsigned) : 0;
   const size_t s_copy_bytes = apart ? pairs * kWsTileS * sizeof(__nv_bfloat16) : 0;
   const size_t ready_bytes = apart ? pairs * sizeof(int) : 0;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes, stream));
@@ -975,8 +962,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.u = ws.kd + pairs * kWsTileWK;
   ws.p = ws.u + pairs * kWsTileU;
   ws.cum = reinterpret_cast<float*>(ws.p + pairs * kWsTileP);
-  ws.prepped = chunk_flags ? reinterpret_cast<unsigned long long*>(base + tiles_bytes) : nullptr;
-  ws.epoch = chunk_flags ? next_call_epoch() : 0;
+  ws.prepped = chunk_flags ? reinterpret_cast<unsigned*>(base + tiles_bytes) : nullptr;
   ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + tiles_bytes + flags_bytes) : nullptr;
   ws.ready = apart ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes) : nullptr;
   chunk_prep_kernel<<<dim3(kNumVHeads, static_cast<unsigned>(slots)), kPrepThreads, prep_smem, stream>>>(

@@ -356,8 +356,8 @@ chunk_output_kernel(const __nv_bfloat16* __restrict__ q, const int64_t* __restri
   load_warp_q_rows(sm.q, q, c0, len, hk, m0, lane);
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
   // Every slice CTA of this head has written the chunk's S copy and U' (and the prep's P and cum
-  // were complete before the scan's CTAs started counting). With chunk flags the ready count is the
-  // prep's (zeroed, then counted) only once the chunk's flag carries this call's epoch: before that
+  // were complete before the scan's CTAs started counting). With chunk flags the ready count is
+  // this call's (zeroed by the prep, then counted) only once the chunk's flag is set: before that
   // it may hold an earlier call's count.
   if (tid == 0) {
     if (ws.prepped != nullptr) wait_chunk_prepped(ws, head_slot);

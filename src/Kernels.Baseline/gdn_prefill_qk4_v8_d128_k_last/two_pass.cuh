@@ -129,12 +129,12 @@ struct ChunkWorkspace {
   float* cum;
   __nv_bfloat16* s;  // GDN_PREFILL_SCAN_APART: each chunk's bf16 S copy (scan_apart.cuh), else null
   int* ready;        // GDN_PREFILL_SCAN_APART: per (slot, head), the scan slices done with it, else null
-  // GDN_PREFILL_CHUNK_FLAGS: per (slot, head), `epoch` once the prep's stores of it are visible at
-  // gpu scope (the scans and the output kernel wait for it instead of the prep grid's end),
-  // else null. `epoch` tags this call, so a flag left in reused memory by an earlier call never reads
-  // as set.
-  unsigned long long* prepped;
-  unsigned long long epoch;
+  // GDN_PREFILL_CHUNK_FLAGS: per (slot, head), nonzero once the prep's stores of the chunk are
+  // visible at gpu scope (the scans and the output kernel wait for it instead of the prep grid's
+  // end), else null. Each prep CTA zeroes its own flag and makes that visible before it lets the
+  // scan launch, so a value left in the reused workspace never reads as set (and no per-call tag
+  // is needed, which a replayed CUDA graph could not renew).
+  unsigned* prepped;
 };
 // @tunable GDN_PREFILL_CHUNK_FLAGS: 0, 1 (default 0) when GDN_PREFILL_SCAN_SPLIT=1
 // 1: the prep marks each (chunk slot, head) done with a flag once its stores are visible, and the
@@ -152,13 +152,13 @@ struct ChunkWorkspace {
 #ifndef GDN_PREFILL_CHUNK_FLAGS
 #define GDN_PREFILL_CHUNK_FLAGS 0
 #endif
-// Spins until the prep's flag of (slot, head) `head_slot` carries this call's epoch (acquire at gpu
-// scope: the prep's workspace stores of that chunk are then visible to this thread's loads).
+// Spins until the prep's flag of (slot, head) `head_slot` is set (acquire at gpu scope: the prep's
+// workspace stores of that chunk are then visible to this thread's loads).
 __device__ __forceinline__ void wait_chunk_prepped(const ChunkWorkspace& ws, size_t head_slot) {
   for (;;) {
-    unsigned long long tag;
-    asm volatile("ld.acquire.gpu.global.u64 %0, [%1];\n" : "=l"(tag) : "l"(ws.prepped + head_slot) : "memory");
-    if (tag == ws.epoch) return;
+    unsigned set;
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(set) : "l"(ws.prepped + head_slot) : "memory");
+    if (set != 0u) return;
     __nanosleep(128);
   }
 }
@@ -372,12 +372,25 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
   prep_mark(kPrepStart);
-  afg::pdl_launch_dependents();
+  // GDN_PREFILL_CHUNK_FLAGS: this CTA's flag starts unset. The store, then thread 0's fence (after
+  // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
+  // the scan launch: no scan CTA can then read an earlier call's value.
+  if (ws.prepped == nullptr) {
+    afg::pdl_launch_dependents();
+  } else if (tid == 0) {
+    ws.prepped[slot * kNumVHeads + h] = 0u;
+  }
   // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
-  // only after this grid has ended, and the output kernel's CTAs start after that).
+  // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
+  // kernel's CTAs start after that).
   if (ws.ready != nullptr && tid == 0) ws.ready[slot * kNumVHeads + h] = 0;
 
   chunk_of_slot<kPrepThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
+  if (ws.prepped != nullptr) {
+    if (tid == 0) __threadfence();
+    __syncthreads();
+    afg::pdl_launch_dependents();
+  }
   const int64_t c0 = sm.bos_len[0];
   const int len = static_cast<int>(sm.bos_len[1]);
   prep_mark(kPrepSlotFound);
@@ -494,7 +507,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     __syncthreads();
     if (tid == 0) {
       __threadfence();
-      asm volatile("st.release.gpu.global.u64 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "l"(ws.epoch) : "memory");
+      asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
     }
   }
 }
