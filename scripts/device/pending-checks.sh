@@ -17,8 +17,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 
 # definition, workloads, variant (NAME=V[,NAME=V]), more settings to compare, "quick" as a fifth
 # field to skip the full-definition run (prefill: its Python reference takes minutes) or
-# "full-default" to run the full definition on the default instead of the variant, and bench
-# arguments for every run of the check as a sixth (e.g. --target portable); e.g.
+# "full-default" to run the full definition on the default instead of the variant (",sanitize"
+# added, e.g. "quick,sanitize": the sanitizers of scripts/device/gdn-fused-check.sh on one call for
+# the variant and each further setting, once the quick rows pass), and bench arguments for every
+# run of the check as a sixth (e.g. --target portable); e.g.
 #   "$moe|b8f4f012 81955b1e 1a4c6ba1|MOE_FP8_STAGES=3|MOE_FP8_STAGES=4"
 # Earlier lists ran in results/gpu/2026-11-26-h200-pending-checks and -s4-checks (there:
 # GDN_PREFILL_PLAN=1 passed its quick set, 8192 tokens -3%; DSA_ATTN_CLUSTER=8 passed 23/23 but was
@@ -314,11 +316,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # And per-chunk prep flags (GDN_PREFILL_CHUNK_FLAGS=1: the scans' bulk-copy loaders and the apart
 # output kernel wait for their chunks' prep instead of the prep grid's end; the split scan at 16, 32
 # and 64 columns and the apart scan, on 1-39 sequences); if its quick rows pass, sanitize it before
-# anything else: FUSED_SANITIZE_DEFINES="GDN_PREFILL_CHUNK_FLAGS=1" FUSED_SWEEP=0
-# scripts/device/gdn-fused-check.sh, and again with GDN_PREFILL_SCAN_APART=2 added, then all 100.
+# anything else (its "sanitize" scope runs gdn-fused-check.sh's sanitizers on 239 / 3 with each of
+# its settings), then all 100.
 checks=(
   "$prefill|6f1ad833 07aa7922 e92dafeb 410794d4|GDN_PREFILL_APART_LOADER_WARP=0||quick"
-  "$prefill|6f1ad833 07aa7922 e92dafeb a87ded8a a01a3f93 4b6143dd 410794d4|GDN_PREFILL_CHUNK_FLAGS=1|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_CHUNK_FLAGS=1|quick"
+  "$prefill|6f1ad833 07aa7922 e92dafeb a87ded8a a01a3f93 4b6143dd 410794d4|GDN_PREFILL_CHUNK_FLAGS=1|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_CHUNK_FLAGS=1|quick,sanitize"
   "$prefill|4b6143dd 7ba9d519 15856e8c|GDN_PREFILL_PLAN_WIDE_WAVES=2|GDN_PREFILL_PLAN_LONG_T=2048|quick"
   "$prefill|aaa378be a01a3f93 a87ded8a e44ba4d3 15856e8c|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_APART_EXCLUSIVE=0 GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0,GDN_PREFILL_APART_EXCLUSIVE=0|quick"
 )
@@ -347,7 +349,15 @@ for check in "${checks[@]}"; do
   passed=$(python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; name=lambda r: r['candidate'].split('@')[0]; print(sum(1 for r in rows if (name(r).endswith('[' + sys.argv[2] + ']') if sys.argv[2] else not name(r).endswith(']')) and r['status'].startswith('PASS')))" "$out/sweep.jsonl" "$gate")
   # Each workload is timed SWEEP_ROUNDS times, and every round's row has to pass.
   expected=$(( $(wc -w <<< "$workloads") * ${SWEEP_ROUNDS:-1} ))
-  if [ "$passed" = "$expected" ] && [ "${scope:-}" = "quick" ]; then
+  if [ "$passed" = "$expected" ] && [[ "${scope:-}" == *sanitize* ]]; then
+    # "sanitize" in the fifth field: compute-sanitizer (racecheck, synccheck, memcheck) on one call
+    # of the definition's sanitize workload, for the variant and each further setting.
+    for setting in "$variant" ${others:-}; do
+      FUSED_DEFINITION="$definition" FUSED_SANITIZE_DEFINES="${setting//,/ }" FUSED_SWEEP=0 \
+        bash scripts/device/gdn-fused-check.sh 2>&1 | tail -n 4
+    done
+  fi
+  if [ "$passed" = "$expected" ] && [[ "${scope:-}" == *quick* ]]; then
     echo "$variant: every quick workload passed (full run skipped for this check)"
   elif [ "$passed" = "$expected" ]; then
     # "full-default" as the fifth field: the full run takes the default (a new default, checked
