@@ -378,7 +378,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (ws.prepped == nullptr) {
     afg::pdl_launch_dependents();
   } else if (tid == 0) {
-    ws.prepped[slot * kNumVHeads + h] = 0u;
+    // Relaxed at gpu scope: the scans read it with acquire loads from other CTAs.
+    asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + slot * kNumVHeads + h), "r"(0u) : "memory");
   }
   // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
   // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
@@ -507,6 +508,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     __syncthreads();
     if (tid == 0) {
       __threadfence();
+      // The scans read these tiles with bulk copies (the async proxy); the readers fence too, this
+      // covers a narrower reading of the proxy rules for one instruction per CTA.
+      asm volatile("fence.proxy.async.global;\n" ::: "memory");
       asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
     }
   }
