@@ -8,9 +8,17 @@ hands CTAs to the SM that frees first, in launch order: sequence order, or longe
 GDN_PREFILL_PLAN_NARROW_LONG (session 10 of 2026-11-26); the per-chunk times are guesses calibrated
 on a few measured calls, so it ranks plans, it does not time them.
 
+Calibration (session 22, H200): `--fit BENCH.jsonl` fits each slice width's setup and per-chunk
+time to the scan's span after the prep in a bench run's timelines (agentforge bench --json, split
+scan rows); on results/gpu/2026-11-27-s22/09-gdn-prefill-ours.jsonl it gives 16 columns 1.75 +
+1.05 / chunk (rms 0.3 us over 20 calls), 32 columns 2.25 + 1.40 (rms 0.6, 14), 64 columns 4.5 + 2.5
+(rms 1.2, 16): the defaults below. With them it predicts that 64-column slices for 3999 / 13 would
+lose 16.7 us and gain nothing at 4124 / 15 (GDN_PREFILL_PLAN_WIDE_WAVES).
+
 The prefill workloads' cu_seqlens live in safetensors blobs that `agentforge dataset synth --dataset
 DIR` writes into a copy of the dataset.
   python3 scripts/dev/gdn_scan_model.py --dataset DIR [--sms 132] [--min-tokens 129]
+  python3 scripts/dev/gdn_scan_model.py --dataset DIR --fit BENCH.jsonl
   python3 scripts/dev/gdn_scan_model.py --self-test
 """
 import argparse
@@ -69,13 +77,73 @@ def workloads(dataset):
                 yield json.loads(line)["workload"]
 
 
+def widths(text):
+    """{slice width: value} from "16=1.05,32=1.4"."""
+    return {int(k): float(v) for k, v in (p.split("=") for p in text.split(","))}
+
+
+def cu_seqlens_of(dataset, workload):
+    source = workload["inputs"]["cu_seqlens"]
+    if source.get("type") != "safetensors":
+        return None
+    return read_safetensors_int64(os.path.join(dataset, source["path"]), source["tensor_key"])
+
+
+def chunk_counts(cu):
+    return [math.ceil((b - a) / CHUNK) for a, b in zip(cu, cu[1:]) if b > a]
+
+
+def scan_after_prep_us(row):
+    """From a bench row's timeline: the scan's end after the prep's end (us), or None for a call
+    without a prep (the fused kernel) or not on the split scan."""
+    kernels = {k["name"]: k for k in (row.get("timeline") or []) if k.get("kind") == "kernel"}
+    prep = kernels.get("chunk_prep_kernel")
+    if prep is None or "chunk_scan_split_kernel" not in kernels:
+        return None
+    end = max(k["start_us"] + k["duration_us"] for k in kernels.values())
+    return end - (prep["start_us"] + prep["duration_us"])
+
+
+def fit_width(samples, ctas_per_sequence, sms):
+    """Least-squares (setup, per chunk) on a grid for [(chunk counts, measured us)]: (setup, per, rms)."""
+    best = None
+    for setup in (x * 0.25 for x in range(0, 41)):
+        for per in (x * 0.05 for x in range(4, 121)):
+            err = sum((makespan(ch, ctas_per_sequence, setup, per, sms, True) - us) ** 2 for ch, us in samples)
+            if best is None or err < best[0]:
+                best = (err, setup, per)
+    return best[1], best[2], math.sqrt(best[0] / len(samples))
+
+
+def print_fit(dataset, bench_jsonl, sms):
+    lengths = {w["uuid"]: cu_seqlens_of(dataset, w) for w in workloads(dataset)}
+    by_width = {}
+    with open(bench_jsonl) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            cu = lengths.get(row.get("uuid"))
+            us = scan_after_prep_us(row)
+            if cu is None or us is None:
+                continue
+            bv = host_plan(row["axes"]["total_seq_len"], len(cu) - 1, sms, narrow_long=True)
+            by_width.setdefault(bv, []).append((chunk_counts(cu), us))
+    for bv in sorted(by_width):
+        setup, per, rms = fit_width(by_width[bv], VALUE_HEADS * HEAD_DIM // bv, sms)
+        print(f"BV{bv}: setup {setup:.2f} us + {per:.2f} us per chunk (rms {rms:.2f} us over {len(by_width[bv])} calls)")
+    return 0
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", help="a dataset copy with the synthesized blobs")
     parser.add_argument("--sms", type=int, default=132)
-    parser.add_argument("--setup-us", type=float, default=3.0, help="per CTA: state in and out, first loads")
-    parser.add_argument("--chunk-us", default="16=1.4,32=2.2,64=3.6", help="per chunk for each slice width")
+    parser.add_argument("--setup-us", default="16=1.75,32=2.25,64=4.5",
+                        help="per CTA for each slice width: state in and out, first loads")
+    parser.add_argument("--chunk-us", default="16=1.05,32=1.4,64=2.5", help="per chunk for each slice width")
     parser.add_argument("--min-tokens", type=int, default=129)
+    parser.add_argument("--fit", metavar="BENCH_JSONL", help="fit setup and per-chunk times to a bench run's timelines")
     parser.add_argument("--self-test", action="store_true")
     args = parser.parse_args(argv)
     if args.self_test:
@@ -83,21 +151,23 @@ def main(argv):
         return 0
     if not args.dataset:
         parser.error("--dataset is required (or --self-test)")
-    per_chunk = {int(k): float(v) for k, v in (p.split("=") for p in args.chunk_us.split(","))}
+    if args.fit:
+        return print_fit(args.dataset, args.fit, args.sms)
+    per_chunk = widths(args.chunk_us)
+    setups = widths(args.setup_us)
     print(f"{'workload':9} {'T':>5} {'N':>3} {'max ch':>6}  " +
           "  ".join(f"BV{bv} in order / longest first" for bv in sorted(per_chunk)) + "   plan  narrow_long")
     for workload in workloads(args.dataset):
         axes = workload["axes"]
         if axes["total_seq_len"] < args.min_tokens:
             continue
-        source = workload["inputs"]["cu_seqlens"]
-        if source.get("type") != "safetensors":
+        cu = cu_seqlens_of(args.dataset, workload)
+        if cu is None:
             continue
-        cu = read_safetensors_int64(os.path.join(args.dataset, source["path"]), source["tensor_key"])
-        chunks = [math.ceil((b - a) / CHUNK) for a, b in zip(cu, cu[1:]) if b > a]
+        chunks = chunk_counts(cu)
         cells = []
         for bv in sorted(per_chunk):
-            times = [makespan(chunks, VALUE_HEADS * HEAD_DIM // bv, args.setup_us, per_chunk[bv], args.sms, lpt)
+            times = [makespan(chunks, VALUE_HEADS * HEAD_DIM // bv, setups[bv], per_chunk[bv], args.sms, lpt)
                      for lpt in (False, True)]
             cells.append(f"{times[0]:8.1f} / {times[1]:6.1f}")
         n = len(cu) - 1
@@ -121,6 +191,16 @@ def self_test():
     assert host_plan(2107, 1, 132) == 16 and host_plan(3028, 5, 132) == 32 and host_plan(8192, 39, 132) == 64
     assert host_plan(1592, 3, 132) == 32 and host_plan(1592, 3, 132, narrow_long=True) == 16
     assert host_plan(139, 3, 132, narrow_long=True) == 32
+    # The fit recovers the constants that made its samples (two SMs, one CTA a sequence).
+    samples = [(ch, makespan(ch, 1, 1.5, 0.8, 2, True)) for ch in ([1, 2], [3, 1, 1], [5], [2, 2, 2, 4])]
+    setup, per, rms = fit_width(samples, 1, 2)
+    assert abs(setup - 1.5) < 1e-9 and abs(per - 0.8) < 1e-9 and rms < 1e-9, (setup, per, rms)
+    # The scan's span after the prep from a bench row's timeline; None without a prep.
+    row = {"timeline": [{"kind": "kernel", "name": "chunk_prep_kernel", "start_us": 0.0, "duration_us": 10.0},
+                        {"kind": "kernel", "name": "chunk_scan_split_kernel", "start_us": 2.0, "duration_us": 20.5}]}
+    assert scan_after_prep_us(row) == 12.5
+    assert scan_after_prep_us({"timeline": [{"kind": "kernel", "name": "gdn_prefill_fused_kernel", "start_us": 0.0,
+                                             "duration_us": 9.0}]}) is None
     # The safetensors reader on a file written here.
     import tempfile
     values = [0, 5, 70, 200]

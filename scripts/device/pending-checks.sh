@@ -308,7 +308,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # sweep checks, also pending: `scripts/device/gdn-prep-timeline.sh` (its first build) and
 # `scripts/device/moe-wgmma-tile-timeline.sh "14107 32"` (the workload's local expert offset).
 # Pending too: 64-column scan slices where 32 would take more than two waves (GDN_PREFILL_PLAN_WIDE_WAVES=2;
-# only 4124 / 15 and 3999 / 13 change plan), beside 64 columns from 2048 tokens (LONG_T=2048). And
+# only 4124 / 15 and 3999 / 13 change plan), beside 64 columns from 2048 tokens (LONG_T=2048); the
+# calibrated scan model (scripts/dev/gdn_scan_model.py) predicts even and +16.7 us of scan: a check
+# of the model as much as of the plan. And
 # the apart scan for three and five sequences now that its loader warp steps 16 columns in ~0.65 us:
 # at 32 columns (NARROW_LONG=0: 96 scan CTAs at N = 3, SMs left for the outputs; session 21 measured
 # it before the loader warp, ~1.07 us a step, slower) and with output CTAs allowed beside the scan

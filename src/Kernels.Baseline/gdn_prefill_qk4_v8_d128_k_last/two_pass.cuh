@@ -56,9 +56,12 @@
 // ~4 chunks plus ~3 us of state load and store), and a 64-column CTA does twice the columns for less
 // than twice the time (the chunk's W, Kd, Q and P are loaded once for all of them). Session 22's
 // call 9: 4124 / 15 and 3999 / 13 are the 1025-5709 band's worst against FLA (1.63, 1.67); their
-// scans take 44 and 43 us after a 37-us prep. Predicted: those scans ~44 -> ~32 us (1.8 waves at
-// ~1.5x the step), the calls -8..-12 us; no other workload of the dataset changes plan (3028 / 5 is
-// 1.2 waves).
+// scans take 44 and 43 us after a 37-us prep. First guess: those scans ~44 -> ~32 us (1.8 waves at
+// ~1.5x the step). Then scripts/dev/gdn_scan_model.py, calibrated on call 9's timelines (its --fit:
+// 64 columns cost 4.5 us a CTA + 2.5 a chunk against 2.25 + 1.40 at 32, rms 0.7-1.2 us), predicts
+// 4124 / 15 even (34.2 -> 34.5 us of scan) and 3999 / 13 +16.7 (its 18-chunk chain at 2.5 us a
+// chunk): expected to lose. Kept, default 0, as a check of the model. No other workload of the
+// dataset changes plan (3028 / 5 is 1.2 waves).
 #ifndef GDN_PREFILL_PLAN_WIDE_WAVES
 #define GDN_PREFILL_PLAN_WIDE_WAVES 0
 #endif
