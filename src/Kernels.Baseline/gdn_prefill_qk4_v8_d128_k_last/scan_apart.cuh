@@ -78,6 +78,16 @@
 #ifndef GDN_PREFILL_DIAG_APART_STORES
 #define GDN_PREFILL_DIAG_APART_STORES 0
 #endif
+// @diagnostic GDN_PREFILL_DIAG_APART_LOADS: 0, 1 (default 0)
+// Wrong outputs, for timing only (gdn-chain-timeline.sh with GDN_PREFILL_SCAN_APART=2): 1 refills a
+// stage with the chunk's cum alone (W, Kd and U stay an earlier chunk's). Why: session 21 measured
+// bulk copies entering an SM at ~31 bytes a cycle; a 16-column chunk's W, Kd, U and cum are ~36 KB,
+// ~1160 cycles at that rate, against the loader-warp step's 1278. If the step is the copies' rate,
+// it drops toward the state warps' own work (~900 cycles: W S 350, update 365, barriers) here, and
+// fewer bytes a chunk (W and Kd both derive from K) become the lever.
+#ifndef GDN_PREFILL_DIAG_APART_LOADS
+#define GDN_PREFILL_DIAG_APART_LOADS 0
+#endif
 
 // @tunable GDN_PREFILL_APART_LOADER_WARP: 0, 1 (default 1) when GDN_PREFILL_SCAN_APART=1
 // 1: a loader warp issues the stages' bulk copies (a chunk's stage refilled once the state warps'
@@ -186,6 +196,12 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     const size_t slot = head_slot(i);
     constexpr uint32_t kTileBytes = kWsTileWK * 2;
     constexpr uint32_t kUBytes = kC * BV * 2;
+    if (GDN_PREFILL_DIAG_APART_LOADS != 0 && i >= kStateStages) {
+      if (lane == 0) mbar_arrive_expect_tx(bar, kC * 4);
+      if (issuers > 1) __syncwarp();
+      if (lane == 3 % issuers) bulk_copy_to_smem(st.cum, ws.cum + slot * kC, kC * 4, bar);
+      return;
+    }
     if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kC * 4);
     if (issuers > 1) __syncwarp();
     if (lane == 0) bulk_copy_to_smem(st.w, ws.w + slot * kWsTileWK, kTileBytes, bar);
