@@ -210,6 +210,13 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     if (lane == 3 % issuers) bulk_copy_to_smem(st.cum, ws.cum + slot * kC, kC * 4, bar);
   };
 
+  // Chunks whose S copy and U' every state warp has written (thread 0's release after their barrier;
+  // read with an acquire by the loader and signal warps).
+  const auto chunks_done = [&] {
+    int done;
+    asm volatile("atom.acquire.cta.shared.or.b32 %0, [%1], 0;\n" : "=r"(done) : "r"(afg::smem_addr(&sm.done)) : "memory");
+    return done;
+  };
   if (GDN_PREFILL_APART_LOADER_WARP != 0 && warp == kLoaderWarp) {
     // ============================ loader warp ============================
     // Its own warp: the signal warp's fence waits for the chunk's stores to reach L2 (~1-2 us under
@@ -220,18 +227,16 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     if (lane != 0) return;
     const auto load_prepped_chunk = [&](int i) {
       if (ws.prepped != nullptr) {
+        // (wait_chunk_prepped_warp's steps for this warp's one live lane.)
         wait_chunk_prepped(ws, head_slot(i));
-        // The prep wrote the chunk through the generic proxy; the bulk copies read it through the
-        // async proxy.
-        asm volatile("fence.proxy.async.global;\n" ::: "memory");
+        afg::fence_global_for_bulk();
       }
       load_chunk(i, 1);
     };
     int loaded = 0;
     for (; loaded < kStateStages && loaded < nchunks; ++loaded) load_prepped_chunk(loaded);
     while (loaded < nchunks) {
-      int done;
-      asm volatile("atom.acquire.cta.shared.or.b32 %0, [%1], 0;\n" : "=r"(done) : "r"(afg::smem_addr(&sm.done)) : "memory");
+      const int done = chunks_done();
       // done = i + 1 is set after chunk i's U' barrier, which every state warp passes after chunk
       // i - 1's update: chunk done - 2's stage is free, and chunk done - 2 + stages goes into it.
       if (loaded > done - 2 + kStateStages) {
@@ -249,8 +254,7 @@ chunk_scan_state_kernel(const float* __restrict__ state, const int64_t* __restri
     if (lane != 0) return;
     int published = 0;
     while (published < nchunks) {
-      int done;
-      asm volatile("atom.acquire.cta.shared.or.b32 %0, [%1], 0;\n" : "=r"(done) : "r"(afg::smem_addr(&sm.done)) : "memory");
+      const int done = chunks_done();
       if (done == published) {
         __nanosleep(64);
         continue;

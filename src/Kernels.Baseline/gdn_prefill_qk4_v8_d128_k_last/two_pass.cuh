@@ -171,7 +171,7 @@ __device__ __forceinline__ void wait_chunk_prepped_warp(const ChunkWorkspace& ws
   if (ws.prepped == nullptr) return;
   if (lane == 0) wait_chunk_prepped(ws, head_slot);
   __syncwarp();
-  asm volatile("fence.proxy.async.global;\n" ::: "memory");
+  afg::fence_global_for_bulk();
 }
 
 // Tile sizes (elements). W, Kd and U rows are padded to kLdK and P rows to kLdV, the shared-memory
@@ -374,6 +374,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
+  const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
   prep_mark(kPrepStart);
   // GDN_PREFILL_CHUNK_FLAGS: this CTA's flag starts unset. The store, then thread 0's fence (after
   // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
@@ -382,12 +383,12 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     afg::pdl_launch_dependents();
   } else if (tid == 0) {
     // Relaxed at gpu scope: the scans read it with acquire loads from other CTAs.
-    asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + slot * kNumVHeads + h), "r"(0u) : "memory");
+    asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(0u) : "memory");
   }
   // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
   // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
   // kernel's CTAs start after that).
-  if (ws.ready != nullptr && tid == 0) ws.ready[slot * kNumVHeads + h] = 0;
+  if (ws.ready != nullptr && tid == 0) ws.ready[head_slot] = 0;
 
   chunk_of_slot<kPrepThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
   if (ws.prepped != nullptr) {
@@ -426,7 +427,6 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
   prep_mark(kPrepGates);
 
-  const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
   __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
   __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
   __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
@@ -513,7 +513,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       __threadfence();
       // The scans read these tiles with bulk copies (the async proxy); the readers fence too, this
       // covers a narrower reading of the proxy rules for one instruction per CTA.
-      asm volatile("fence.proxy.async.global;\n" ::: "memory");
+      afg::fence_global_for_bulk();
       asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
     }
   }

@@ -53,6 +53,12 @@ __device__ __forceinline__ void bulk_copy_to_smem(void* dst, const void* src, ui
 __device__ __forceinline__ void fence_smem_for_bulk() {
   AFG_BULK_ASM("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
+// Orders global memory this thread has seen written through ordinary stores (its own, or another
+// CTA's that it acquired) before its later bulk copies read that memory (the copy engine is another
+// proxy).
+__device__ __forceinline__ void fence_global_for_bulk() {
+  AFG_BULK_ASM("fence.proxy.async.global;\n" ::: "memory");
+}
 // bytes from shared to global memory as one bulk group, then waits until the group is complete
 // (its shared memory may be reused and its global writes are done).
 __device__ __forceinline__ void bulk_store_and_wait(void* dst, const void* src, uint32_t bytes) {
