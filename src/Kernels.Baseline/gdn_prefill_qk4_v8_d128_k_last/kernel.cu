@@ -214,6 +214,20 @@ __device__ __forceinline__ float decay_exp(float x) {
   return expf(x);
 #endif
 }
+// decay_exp(x) where keep, else 0, without a branch under GDN_PREFILL_FAST_PREP: ex2.approx.ftz of
+// x log2(e), or of -inf (which it maps to +0). The same value as __expf for results above 2^-126
+// (__expf's non-ftz ex2 only adds a rescaling path for denormal results; here they flush to zero,
+// far below the tolerance's reach). Without FAST_PREP: expf, selected.
+__device__ __forceinline__ float decay_exp_or_zero(bool keep, float x) {
+#if GDN_PREFILL_FAST_PREP
+  const float arg = keep ? x * 1.4426950408889634f : -__int_as_float(0x7f800000);
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(arg));
+  return y;
+#else
+  return keep ? expf(x) : 0.f;
+#endif
+}
 
 // T's entry (r, c) for the consumers of solve_unit_lower: zero in the strictly upper 16x16 blocks,
 // which the blocked solve leaves unwritten or uses as scratch (a select, so scratch never leaks).
@@ -337,18 +351,25 @@ __device__ __forceinline__ void strip_dot16(float4& x, const float* row, const f
   }
 }
 
+// No work for the solve's idle threads (solve_unit_lower's default).
+struct NoIdleWork {
+  __device__ __forceinline__ void operator()(int) const {}
+};
+
 // T = (I + A)^-1 for a strictly lower triangular 64x64 A (fp32, row stride kLdF), by Threads
 // threads (tid < Threads; partial: 3 x 16 x 16 floats of scratch) that meet at `sync`; ends with
 // it. Diagonal 16x16 blocks by substitution (one thread per block column), then the off-diagonal
 // blocks one block row at a time, or with GDN_PREFILL_SOLVE_BLOCKED by doubling (the strictly upper
-// blocks then hold scratch: read T through t_lower).
-template <int Threads = kThreads, typename Sync = BlockSync>
+// blocks then hold scratch: read T through t_lower). While the first 64 threads substitute, each of
+// the others calls idle(tid - 64) once: work of the caller's that reads neither A nor T.
+template <int Threads = kThreads, typename Sync = BlockSync, typename Idle = NoIdleWork>
 __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid,
-                                                 Sync sync = Sync{}) {
+                                                 Sync sync = Sync{}, Idle idle = Idle{}) {
 #if GDN_PREFILL_FAST_PREP
   // The same substitution and block products with fewer instructions per FMA: no per-term branch in
   // the diagonal blocks (col[m] is 0 for m < j, so those terms vanish), rows read as float4, and
   // each off-diagonal work item a strip of 4 columns (a float4 of T per term instead of a scalar).
+  if (tid >= 64) idle(tid - 64);
   if (tid < 64) {
     const int blk = tid >> 4, j = tid & 15, base = blk * 16;
     float col[16];
@@ -506,6 +527,7 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
   }
 #endif  // GDN_PREFILL_SOLVE_MMA / GDN_PREFILL_SOLVE_BLOCKED
 #else
+  if (tid >= 64) idle(tid - 64);
   if (tid < 64) {
     const int blk = tid >> 4, j = tid & 15, base = blk * 16;
     float col[16];

@@ -110,6 +110,20 @@
 
 // The scan's value-slice width BV (a template parameter, so a plan can pick it per call) and the
 // shapes that follow from it.
+// @tunable GDN_PREFILL_PREP_LEAN: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: the prep's tile loads and workspace stores walk rows from a per-thread column piece (one
+// address, immediate row offsets) and the decay factors are branch-free (decay_exp_or_zero), with
+// each lane's cum values loaded once; 0: a flat index divided into (row, column) per piece and a
+// branch around each factor's exp. Why: ncu (session 23, call 4) counted ~180 instructions a warp
+// for 12 copies, ~145 for 8 stores and ~150 for the decay step (a BSSY / BSYNC pair and a denormal
+// rescale around every exp); the prep issues on 30% of cycles with two CTAs an SM, so the phases
+// where every warp runs that code are issue-bound. Same values (ex2 differs only for denormal
+// results, flushed to zero). Predicted: -300..-500 instructions a warp of ~1490, the loads, products
+// and stores phases -5..-15% each.
+#ifndef GDN_PREFILL_PREP_LEAN
+#define GDN_PREFILL_PREP_LEAN 1
+#endif
+
 template <int BV>
 struct ScanShape {
   static constexpr int kSlices = kD / BV;
@@ -200,6 +214,16 @@ constexpr size_t kWorkspaceBytesPerSlotHead = (2 * kWsTileWK + kWsTileU + kWsTil
 #endif
 // Element (r, c) of a U tile in 16-column blocks.
 __device__ __forceinline__ int u_block_index(int r, int c) { return (c >> 4) * (kC * 16) + r * 16 + (c & 15); }
+// store_tile_bf16 into a [64][128] tile laid out in 16-column blocks (u_block_index).
+template <int NT>
+__device__ __forceinline__ void store_tile_bf16_blocked(__nv_bfloat16* dst, int m0, int n0, const float (&acc)[NT][4], int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    store_bf16x2(dst + u_block_index(m0 + g, n0 + nt * 8 + 2 * tq), acc[nt][0], acc[nt][1]);
+    store_bf16x2(dst + u_block_index(m0 + g + 8, n0 + nt * 8 + 2 * tq), acc[nt][2], acc[nt][3]);
+  }
+}
 
 struct PrepSmem {
   __nv_bfloat16 k[kC * kLdK];   // K, later U
@@ -254,6 +278,27 @@ template <int NT>
 __device__ __forceinline__ void decay_chunk_products(const float (&kk)[NT][4], float (&qk)[NT][4], const float* cum,
                                                      const float* beta, float* a, int m0, int n0, int lane) {
   const int g = lane >> 2, tq = lane & 3;
+  if constexpr (GDN_PREFILL_PREP_LEAN) {
+    // This lane's two rows' and 2 NT columns' cum values, loaded once; A's two columns a float2.
+    const float cum_i[2] = {cum[m0 + g], cum[m0 + g + 8]};
+    const float beta_i[2] = {beta[m0 + g], beta[m0 + g + 8]};
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      const int j0 = n0 + nt * 8 + 2 * tq;
+      const float2 cum_j = *reinterpret_cast<const float2*>(cum + j0);
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int i = m0 + g + h * 8;
+        const float d0 = decay_exp_or_zero(i >= j0, cum_i[h] - cum_j.x);
+        const float d1 = decay_exp_or_zero(i >= j0 + 1, cum_i[h] - cum_j.y);
+        *reinterpret_cast<float2*>(a + i * kLdF + j0) =
+            make_float2(i > j0 ? beta_i[h] * d0 * kk[nt][2 * h] : 0.f, i > j0 + 1 ? beta_i[h] * d1 * kk[nt][2 * h + 1] : 0.f);
+        qk[nt][2 * h] *= d0;
+        qk[nt][2 * h + 1] *= d1;
+      }
+    }
+    return;
+  }
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) {
 #pragma unroll
@@ -278,15 +323,52 @@ __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
   return piece;
 }
 
+// @tunable GDN_PREFILL_SLOT_ONE_ROUND: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: chunk_of_slot finds a slot's chunk with one round of loads: each of the first num_seqs threads
+// reads its sequence's both bounds, so the owner knows its chunk without reading cu_seqlens again;
+// 0: the owner's index first (one round), then thread 0 reads its bounds (a second, dependent round).
+// Why: the prep timeline (GDN_PREFILL_DIAG_PREP_TIMES, session 23 call 1, H200) put the slot lookup
+// at 2191 cycles of a lone prep CTA's 16612 (132 / 2) and 1450 of 25962 in a full wave (2107 / 1):
+// a DRAM round trip for cu_seqlens, then an L2 one for the owner's bounds. Predicted: -300..-600
+// cycles a prep CTA (the L2 round trip, ~0.2-0.3 us on every call), the same in the apart output
+// kernel.
+#ifndef GDN_PREFILL_SLOT_ONE_ROUND
+#define GDN_PREFILL_SLOT_ONE_ROUND 1
+#endif
+
 // The chunk in workspace slot `slot`: its first token and length (<= 0 for a slot past its sequence's
 // chunks) into bos_len (shared memory), by every one of the Threads threads; ends with a barrier.
 // The owning sequence is the last n with floor(bos_n / 64) + n <= slot. That predicate holds for a
-// prefix of the sequences (floor(bos_n / 64) + n grows with n), so with one thread per sequence n is
-// the count of threads where it holds, minus one: one round of loads instead of a binary search of
-// dependent ones (ncu: ~8% of a one-chunk prep CTA's stall samples waited on it).
+// prefix of the sequences (floor(bos_n / 64) + n grows with n), so with one thread per sequence the
+// owner is the thread where it holds and does not hold for the next sequence: one round of loads
+// instead of a binary search of dependent ones (ncu: ~8% of a one-chunk prep CTA's stall samples
+// waited on it).
 template <int Threads>
 __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_seqlens, int64_t num_seqs, long long* bos_len,
                                               int tid) {
+  // The chunk of sequence n that holds `slot`, from n's bounds.
+  const auto write_chunk = [&](int64_t n, int64_t start, int64_t end) {
+    const long long bos = start + (slot - (start / kC + n)) * kC;
+    const long long len = end - bos;
+    bos_len[0] = bos;
+    bos_len[1] = len < kC ? len : kC;
+  };
+  if (GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= Threads) {
+    bool owner = false;
+    if (tid < num_seqs) {
+      const int64_t start = cu_seqlens[tid], end = cu_seqlens[tid + 1];
+      // Sequence tid + 1 starts at end (its first slot floor(end / 64) + tid + 1).
+      owner = start / kC + tid <= slot && (tid + 1 == num_seqs || end / kC + tid + 1 > slot);
+      if (owner) write_chunk(tid, start, end);
+    }
+    // The barrier orders the owner's writes before every thread's reads; with no owner (a slot
+    // before the first sequence's, possible only if cu_seqlens[0] > 0) the slot has no chunk.
+    if (!__syncthreads_or(owner)) {
+      if (tid == 0) bos_len[0] = bos_len[1] = 0;
+      __syncthreads();
+    }
+    return;
+  }
   int64_t owner = -1;
   if (num_seqs <= Threads) {
     owner = __syncthreads_count(tid < num_seqs && cu_seqlens[tid] / kC + tid <= slot) - 1;
@@ -300,16 +382,153 @@ __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_se
         if (cu_seqlens[mid] / kC + mid <= slot) { n = mid; lo = mid + 1; } else { hi = mid - 1; }
       }
     }
-    long long bos = 0, len = 0;
     if (n >= 0) {
-      bos = cu_seqlens[n] + (slot - (cu_seqlens[n] / kC + n)) * kC;
-      len = cu_seqlens[n + 1] - bos;
+      write_chunk(n, cu_seqlens[n], cu_seqlens[n + 1]);
+    } else {
+      bos_len[0] = bos_len[1] = 0;
     }
-    bos_len[0] = bos;
-    bos_len[1] = len < kC ? len : kC;
   }
   __syncthreads();
 }
+
+// @tunable GDN_PREFILL_PREP_TRI_PRODUCTS: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: the prep's K K^T and Q K^T cover only the n8 tiles that reach the lower triangle (20 of each
+// 16-row tile's 32), split over the 8 warps at most 3 tiles apiece, in one k loop that loads each K
+// fragment once for both products; P's strictly upper 16x16 blocks are stored as zeros. 0: each
+// warp its 16 rows and half the columns, 4 tiles, two loops. Why: the prep timeline (session 23,
+// call 1, H200) put this phase at 4198 cycles of a lone prep CTA's 16612 and 6147 of 25962 in a full
+// wave, the prep's largest; 12 of its 32 tiles a row are zeros (A is read only below the diagonal
+// blocks, P's upper blocks are zeros) and the two loops load the same K fragments twice. Same
+// products in the same order (bit-identical A and P). Predicted: the critical warp's MMAs 64 -> 48
+// and its fragment loads per k step 6 -> 4: the phase -25..-35% (-1000..-1500 cycles lone).
+#ifndef GDN_PREFILL_PREP_TRI_PRODUCTS
+#define GDN_PREFILL_PREP_TRI_PRODUCTS 1
+#endif
+// Per warp, the 16-row tile, first n8 tile and n8 tile count of the lower-triangle products, 8 bits
+// each (mt | first << 2 | count << 5): warps 0-7 take (0, 0, 2) (1, 0, 2) (1, 2, 2) (2, 0, 3)
+// (2, 3, 3) (3, 0, 3) (3, 3, 3) (3, 6, 2), every tile n <= 2 mt + 1 of every row tile mt once.
+constexpr unsigned long long kTriProductTiles = 0x5b6f636e62494140ull;
+
+// For one warp's 16 chunk rows from m0 and NT n8 tiles from column n0 (NT odd: rows n0 .. n0 + 8 NT +
+// 7 of K must exist, the last pair's loader reads them): K K^T and Q K^T in one k loop (each B
+// fragment of K loaded once), then A into sm.a and P into the workspace as decay_chunk_products
+// makes them.
+template <int NT>
+__device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, const __nv_bfloat16* q, const float* cum,
+                                                     const float* beta, float* a, __nv_bfloat16* ws_p, int m0, int n0,
+                                                     int lane) {
+  float kk[NT][4], qk[NT][4];
+  zero(kk);
+  zero(qk);
+#pragma unroll
+  for (int k0 = 0; k0 < kD; k0 += 16) {
+    uint32_t ak[4], aq[4];
+    load_a(ak, k, kLdK, m0, k0, lane);
+    load_a(aq, q, kLdK, m0, k0, lane);
+#pragma unroll
+    for (int nt = 0; nt < NT; nt += 2) {
+      uint32_t bf[4];
+      load_b_rows(bf, k, kLdK, n0 + nt * 8, k0, lane);
+      mma_bf16(kk[nt], ak, bf[0], bf[1]);
+      mma_bf16(qk[nt], aq, bf[0], bf[1]);
+      if (nt + 1 < NT) {
+        mma_bf16(kk[nt + 1], ak, bf[2], bf[3]);
+        mma_bf16(qk[nt + 1], aq, bf[2], bf[3]);
+      }
+    }
+  }
+  decay_chunk_products(kk, qk, cum, beta, a, m0, n0, lane);
+  store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
+}
+
+// @tunable GDN_PREFILL_PREP_WU_PAIRS: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: the prep's W = T diag(beta G) K and U = T diag(beta) V take warps 0-3 and 4-7, each warp two
+// 16-row tiles whose T rows reach 5 k blocks together ((0, 3) or (1, 2)) over 64 columns; 0: each
+// warp both products for its 16 rows and 64 columns, so the bottom tile's warps do 4 k blocks per
+// product while the top's do 1. Why: T is lower triangular, so those products' work per row tile is
+// 1 : 2 : 3 : 4; the critical warps did 64 MMAs where the mean is 40. The prep timeline (session 23,
+// call 1) put "W and U products" + "U staged" (where the compiler leaves the U MMAs' tail) at 2347
+// cycles of a lone prep CTA. Same products in the same order (bit-identical W and U). Predicted: the
+// two phases -30..-35% (-700..-800 cycles lone).
+#ifndef GDN_PREFILL_PREP_WU_PAIRS
+#define GDN_PREFILL_PREP_WU_PAIRS 1
+#endif
+
+// @tunable GDN_PREFILL_PREP_IDLE_KD: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: Kd = diag(G_C / G) K, the tiles' row pads and P's upper zeros go to the workspace from the
+// warps the solve leaves idle while warps 0-1 substitute its diagonal blocks (solve_unit_lower's
+// idle hook), as whole 16-byte stores; 0: from every warp before the K K^T / Q K^T products. Why:
+// ncu (session 23, call 4, 8192 / 39) put that store pass at 13.5% of the prep's stall samples and
+// 288 instructions a warp (ptxas split each 16-byte Kd store into four 4-byte ones), ahead of the
+// products on every warp's critical path, while six warps idle through the diagonal blocks (~1200
+// cycles). Predicted: the products phase -1000..-1500 cycles, the solve's diagonal phase unchanged
+// or a little longer.
+#ifndef GDN_PREFILL_PREP_IDLE_KD
+#define GDN_PREFILL_PREP_IDLE_KD 1
+#endif
+// @tunable GDN_PREFILL_PREP_BULK_STORES: 0, 1 (default 1) when GDN_PREFILL_PREP_IDLE_KD=1
+// (In effect only with GDN_PREFILL_U_BLOCKS, GDN_PREFILL_PREP_T_FRAGS and GDN_PREFILL_PREP_WU_PAIRS
+// at 1 too: kPrepBulkStores.) 1: the prep stages Kd (the solve's idle warps, in the W tile's buffer), W (in Q's, dead after the
+// products) and U (over K, in 16-column blocks) in shared memory with their row pads zeroed, and one
+// thread hands each tile to the copy engine as one bulk store (Kd as soon as the solve ends, W and U
+// at the end); 0: 16-byte stores from every thread. Why: the prep timeline (session 23, call 5) put
+// "workspace stores issued" at 1650-1830 cycles a CTA, and with Kd's global stores moved into the
+// solve's diagonal phase the solve's next two levels grew by 600-2200 cycles: the stores queue ahead
+// of the solve's shared-memory loads in the same memory pipeline. Predicted: the stores phase ->
+// ~200 cycles, the solve's levels back near 1500: a prep CTA -2000..-3000 cycles (8192: prep
+// -5..-7 us).
+#ifndef GDN_PREFILL_PREP_BULK_STORES
+#define GDN_PREFILL_PREP_BULK_STORES 1
+#endif
+// In effect only with the idle-warp Kd stores, U in blocks, T's fragments from fp32 (W takes Q's
+// buffer, which the bf16 T copies would use) and the paired W / U warps (whose stores it stages).
+constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_U_BLOCKS &&
+                                 GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_WU_PAIRS;
+static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give each thread one 16-byte column piece of 16 rows");
+
+// The prep's workspace writes that read neither A nor T (GDN_PREFILL_PREP_IDLE_KD): Kd = diag(G_C/G)
+// K, the padded tiles' row pads and (with GDN_PREFILL_PREP_TRI_PRODUCTS) P's strictly upper 16x16
+// blocks as zeros, by the 192 threads the solve's diagonal phase leaves idle (t = tid - 64).
+// With GDN_PREFILL_PREP_BULK_STORES (kPrepBulkStores), Kd and the W and Kd row pads go to the
+// shared staging tiles kd_stage and w_stage instead (the bulk stores copy them), followed by the proxy fence.
+struct PrepIdleStores {
+  const __nv_bfloat16* k;  // K in shared memory (row stride kLdK)
+  const float* fd;         // G_C / G_r
+  __nv_bfloat16* ws_w;
+  __nv_bfloat16* ws_kd;
+  __nv_bfloat16* ws_u;
+  __nv_bfloat16* ws_p;
+  __nv_bfloat16* kd_stage;  // kPrepBulkStores: Kd's [64][kLdK] staging tile, else unused
+  __nv_bfloat16* w_stage;   // kPrepBulkStores: W's [64][kLdK] staging tile, else unused
+  __device__ __forceinline__ void operator()(int t) const {
+    constexpr int kIdle = kPrepThreads - 64, kRowsPerPass = kIdle / (kD / 8);
+    const int pc = (t & 15) * 8;
+    __nv_bfloat16* kd = kPrepBulkStores ? kd_stage : ws_kd;
+    __nv_bfloat16* w = kPrepBulkStores ? w_stage : ws_w;
+#pragma unroll 2
+    for (int r = t >> 4; r < kC; r += kRowsPerPass) {
+      const uint4 piece = *reinterpret_cast<const uint4*>(k + r * kLdK + pc);
+      *reinterpret_cast<uint4*>(kd + r * kLdK + pc) = scale_piece(piece, fd[r]);
+    }
+    const uint4 zero4 = make_uint4(0, 0, 0, 0);
+    if (t < kC) {
+      *reinterpret_cast<uint4*>(w + t * kLdK + kD) = zero4;
+      *reinterpret_cast<uint4*>(kd + t * kLdK + kD) = zero4;
+      if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + t * kLdK + kD) = zero4;
+      *reinterpret_cast<uint4*>(ws_p + t * kLdV + kC) = zero4;
+    }
+    if (kPrepBulkStores) afg::fence_smem_for_bulk();
+    if (GDN_PREFILL_PREP_TRI_PRODUCTS) {
+      // 192 pieces of 8 columns: rows 0-15 from column 16 (6 each), 16-31 from 32 (4), 32-47 from 48 (2).
+      int r, c;
+      if (t < 96) { r = t / 6; c = 16 + (t % 6) * 8; }
+      else if (t < 160) { r = 16 + (t - 96) / 4; c = 32 + ((t - 96) % 4) * 8; }
+      else { r = 32 + (t - 160) / 2; c = 48 + ((t - 160) % 2) * 8; }
+      *reinterpret_cast<uint4*>(ws_p + r * kLdV + c) = zero4;
+    }
+  }
+};
+static_assert(kPrepThreads - 64 == 192, "PrepIdleStores splits P's 192 upper pieces one per idle thread");
 
 // @diagnostic GDN_PREFILL_DIAG_PREP_TIMES: 0, 1 (default 0)
 // 1: thread 0 of every prep CTA records the SM clock after each phase's barrier (so a mark is the
@@ -402,13 +621,30 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (len <= 0) return;
 
   // --- load K, Q (head hk) and V (head h, all columns); rows past len are zero -----------------
-  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
-    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    const int bytes = r < len ? 16 : 0;
-    const int64_t row = r < len ? c0 + r : 0;
-    cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
-    cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
-    cp_async16(sm.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+  // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
+  // r of the three tiles sit at fixed offsets from the chunk's first row).
+  const int pc = (tid & 15) * 8, pr = tid >> 4;
+  if constexpr (GDN_PREFILL_PREP_LEAN) {
+    const __nv_bfloat16* k_row0 = k + (c0 * kNumQKHeads + hk) * kD + pc;
+    const __nv_bfloat16* q_row0 = q + (c0 * kNumQKHeads + hk) * kD + pc;
+    const __nv_bfloat16* v_row0 = v + (c0 * kNumVHeads + h) * kD + pc;
+#pragma unroll
+    for (int r = pr; r < kC; r += kPrepThreads / 16) {
+      // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
+      const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
+      cp_async16(sm.k + r * kLdK + pc, k_row0 + row * (kNumQKHeads * kD), bytes);
+      cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
+      cp_async16(sm.v + r * kLdK + pc, v_row0 + row * (kNumVHeads * kD), bytes);
+    }
+  } else {
+    for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      const int bytes = r < len ? 16 : 0;
+      const int64_t row = r < len ? c0 + r : 0;
+      cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
+      cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
+      cp_async16(sm.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+    }
   }
   if (tid < kC) {
     float lg = 0.f, bt = 0.f;
@@ -431,23 +667,43 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
   __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
   __nv_bfloat16* ws_p = ws.p + head_slot * kWsTileP;
-  // The row pads of the padded tiles (never read as values; zeros so every byte a scan copies is written).
-  if (tid < kC) {
-    const uint4 zero4 = make_uint4(0, 0, 0, 0);
-    *reinterpret_cast<uint4*>(ws_w + tid * kLdK + kD) = zero4;
-    *reinterpret_cast<uint4*>(ws_kd + tid * kLdK + kD) = zero4;
-    if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + tid * kLdK + kD) = zero4;
-    *reinterpret_cast<uint4*>(ws_p + tid * kLdV + kC) = zero4;
-  }
+  // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and P's upper zeros.
+  const PrepIdleStores idle_stores{sm.k, sm.fd, ws_w, ws_kd, ws_u, ws_p, sm.o, sm.q};
+  if constexpr (!GDN_PREFILL_PREP_IDLE_KD) {
+    // The row pads of the padded tiles (never read as values; zeros so every byte a scan copies is written).
+    if (tid < kC) {
+      const uint4 zero4 = make_uint4(0, 0, 0, 0);
+      *reinterpret_cast<uint4*>(ws_w + tid * kLdK + kD) = zero4;
+      *reinterpret_cast<uint4*>(ws_kd + tid * kLdK + kD) = zero4;
+      if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + tid * kLdK + kD) = zero4;
+      *reinterpret_cast<uint4*>(ws_p + tid * kLdV + kC) = zero4;
+    }
 
-  // --- Kd = diag(G_C/G) K straight to the workspace -------------------------------------------------
-  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
-    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), sm.fd[r]);
+    // --- Kd = diag(G_C/G) K straight to the workspace -----------------------------------------------
+    for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), sm.fd[r]);
+    }
   }
 
   // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
-  {
+  if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
+    // P's strictly upper 16x16 blocks (row tile r / 16, columns from 16 (r / 16 + 1)), no warp's tiles
+    // (with GDN_PREFILL_PREP_IDLE_KD: PrepIdleStores).
+    if (!GDN_PREFILL_PREP_IDLE_KD) {
+      for (int i = tid; i < kC * (kC / 8); i += kPrepThreads) {
+        const int r = i / (kC / 8), c = (i % (kC / 8)) * 8;
+        if (c >= 16 * (r / 16 + 1)) *reinterpret_cast<uint4*>(ws_p + r * kLdV + c) = make_uint4(0, 0, 0, 0);
+      }
+    }
+    const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
+    const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
+    if ((tiles >> 5) == 3u) {
+      lower_chunk_products<3>(sm.k, sm.q, sm.cum, sm.beta, sm.a, ws_p, tile_m0, tile_n0, lane);
+    } else {
+      lower_chunk_products<2>(sm.k, sm.q, sm.cum, sm.beta, sm.a, ws_p, tile_m0, tile_n0, lane);
+    }
+  } else {
     const int n0 = half * 32;
     float kk[4][4], qk[4][4];
     zero(kk);
@@ -460,13 +716,24 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
   prep_mark(kPrepProducts);
 
+  // The solve's idle threads' work: the workspace stores above (GDN_PREFILL_PREP_IDLE_KD), else none.
+#if GDN_PREFILL_PREP_IDLE_KD
+  const PrepIdleStores idle = idle_stores;
+#else
+  const NoIdleWork idle{};
+#endif
 #if GDN_PREFILL_DIAG_PREP_TIMES
   int next_solve_mark = kPrepSolveDiag;
-  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid, PrepMarkingSync{&next_solve_mark});
+  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid, PrepMarkingSync{&next_solve_mark}, idle);
 #else
-  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid);
+  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid, BlockSync{}, idle);
 #endif
   prep_mark(kPrepSolved);
+  // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
+  if (kPrepBulkStores && tid == 0) {
+    afg::bulk_store(ws_kd, sm.o, kWsTileWK * 2);
+    afg::bulk_commit();
+  }
   // Without GDN_PREFILL_PREP_T_FRAGS, T with its columns scaled, in bf16: T diag(beta G) over A (dead),
   // T diag(beta) over Q (dead).
   __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
@@ -482,7 +749,37 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
 
   // --- W = T diag(beta G) K -> o;  U = T diag(beta) V -> over K (after the barrier) ---------------
-  {
+  if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
+    // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
+    const bool is_u = warp >= 4;
+    const int pair = (warp >> 1) & 1, n0 = (warp & 1) * 64;
+    const int m_lo = pair ? 16 : 0, m_hi = pair ? 32 : 48;
+    const float* f = is_u ? sm.beta : sm.fk;
+    const __nv_bfloat16* t_scaled = is_u ? tu : tw;
+    const __nv_bfloat16* b = is_u ? sm.v : sm.k;
+    float lo[8][4], hi[8][4];
+    zero(lo);
+    zero(hi);
+    gemm_t_scaled(lo, sm.t, f, t_scaled, m_lo, b, kLdK, n0, lane);
+    gemm_t_scaled(hi, sm.t, f, t_scaled, m_hi, b, kLdK, n0, lane);
+    // W's staging tile: Q's (dead since the products) with bulk stores, where Kd is being copied from
+    // the W tile's; U over K, in 16-column blocks with bulk stores (the workspace's layout).
+    __nv_bfloat16* w_stage = kPrepBulkStores ? sm.q : sm.o;
+    if (!is_u) {
+      store_tile_bf16(w_stage, kLdK, m_lo, n0, lo, lane);
+      store_tile_bf16(w_stage, kLdK, m_hi, n0, hi, lane);
+    }
+    __syncthreads();  // every warp is done reading K
+    prep_mark(kPrepW);
+    if (is_u && kPrepBulkStores) {
+      store_tile_bf16_blocked(sm.k, m_lo, n0, lo, lane);
+      store_tile_bf16_blocked(sm.k, m_hi, n0, hi, lane);
+    } else if (is_u) {
+      store_tile_bf16(sm.k, kLdK, m_lo, n0, lo, lane);
+      store_tile_bf16(sm.k, kLdK, m_hi, n0, hi, lane);
+    }
+    if (kPrepBulkStores) afg::fence_smem_for_bulk();
+  } else {
     const int n0 = half * 64;
     float acc[8][4];
     zero(acc);
@@ -496,14 +793,35 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   __syncthreads();
   prep_mark(kPrepWU);
-  for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
-    const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-    *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
-    *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
-        *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
+  if constexpr (kPrepBulkStores) {
+    if (tid == 0) {
+      afg::bulk_store(ws_w, sm.q, kWsTileWK * 2);
+      afg::bulk_store(ws_u, sm.k, kC * kD * 2);
+      afg::bulk_commit();
+    }
+  } else if constexpr (GDN_PREFILL_PREP_LEAN) {
+#pragma unroll
+    for (int r = pr; r < kC; r += kPrepThreads / 16) {
+      *reinterpret_cast<uint4*>(ws_w + r * kLdK + pc) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + pc);
+      *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, pc) : r * kLdK + pc)) =
+          *reinterpret_cast<const uint4*>(sm.k + r * kLdK + pc);
+    }
+  } else {
+    for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
+      *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
+          *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
+    }
   }
   if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
   prep_mark(kPrepStored);
+  // The bulk stores must have read their staging tiles before this CTA's shared memory goes; with
+  // chunk flags they must be complete before the flag is released (the grid's end covers the rest).
+  if (kPrepBulkStores && tid == 0) {
+    if (ws.prepped != nullptr) afg::bulk_wait_all();
+    else afg::bulk_wait_read();
+  }
   if (ws.prepped != nullptr) {
     // Every thread's workspace stores, then one thread's fence and release of the chunk's flag (the
     // grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes them

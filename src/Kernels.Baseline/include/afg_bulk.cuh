@@ -68,6 +68,19 @@ __device__ __forceinline__ void bulk_store_and_wait(void* dst, const void* src, 
   AFG_BULK_ASM("cp.async.bulk.wait_group 0;\n" ::: "memory");
 }
 
+// bytes from shared to global memory as one more bulk copy of this thread's open bulk group (both
+// addresses 16-byte aligned, bytes a multiple of 16); bulk_commit closes the group.
+__device__ __forceinline__ void bulk_store(void* dst, const void* src, uint32_t bytes) {
+  AFG_BULK_ASM("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(smem_addr(src)), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void bulk_commit() { AFG_BULK_ASM("cp.async.bulk.commit_group;\n" ::: "memory"); }
+// Waits until this thread's committed bulk groups have read their shared memory (it may then be
+// reused or released: enough before a CTA exits; the grid's end makes the global writes visible).
+__device__ __forceinline__ void bulk_wait_read() { AFG_BULK_ASM("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+// Waits until this thread's committed bulk groups are complete (their global writes done).
+__device__ __forceinline__ void bulk_wait_all() { AFG_BULK_ASM("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
+
 #undef AFG_BULK_ASM
 
 }  // namespace afg
