@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
                  GDN_PREFILL_FUSED_MAX_T);
     return 2;
   }
-  const int64_t ctas = (T / kC + N + 1) * kNumVHeads;  // the prep's grid (kernel.cu's slots x heads)
+  // The prep's grid (kernel.cu's slots x head groups: with GDN_PREFILL_PREP_HEAD_PAIRS a CTA takes two
+  // value heads, so its marks are the pair's).
+  const int64_t ctas = (T / kC + N + 1) * (kNumVHeads / kPrepHeads);
   if (ctas > kPrepDiagCtas) {
     std::fprintf(stderr, "the prep's %lld CTAs exceed the %d recorded\n", static_cast<long long>(ctas), kPrepDiagCtas);
     return 2;

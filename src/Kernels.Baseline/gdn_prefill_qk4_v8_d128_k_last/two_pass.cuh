@@ -225,20 +225,45 @@ __device__ __forceinline__ void store_tile_bf16_blocked(__nv_bfloat16* dst, int 
   }
 }
 
-struct PrepSmem {
-  __nv_bfloat16 k[kC * kLdK];   // K, later U
-  __nv_bfloat16 q[kC * kLdK];   // Q, later T diag(beta) in bf16 (row stride kLdV)
+// @tunable GDN_PREFILL_PREP_HEAD_PAIRS: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: a prep CTA of 512 threads takes both value heads of a (chunk slot, qk head): two groups of 8
+// warps, one a head, in lockstep through the same phases (CTA-wide barriers), sharing one load of
+// the chunk's K and Q; 0: a CTA of 256 threads a (slot, value head), two CTAs an SM. Why: after
+// session 23's prep changes a lone prep CTA takes ~12400 cycles but a wave of two an SM ~19300
+// (2107 / 1), and a grid a little over one wave leaves the SMs that got two CTAs last: 959 / 4 has
+// 152 CTAs on 132 SMs and its prep takes 11.5 us where a lone CTA takes ~7. A pair halves the CTA
+// count (959 / 4: 76, one an SM), and K and Q (32 of a head's 48 KB of loads) come in once for two
+// heads. Predicted: one-wave-plus calls -3..-4 us (the prep near a lone CTA's time), 8192 -3..-6%
+// (the prep's bytes -16%).
+#ifndef GDN_PREFILL_PREP_HEAD_PAIRS
+#define GDN_PREFILL_PREP_HEAD_PAIRS 1
+#endif
+// Value heads per prep CTA (consecutive heads 2 hk, 2 hk + 1 share qk head hk; one without T's
+// fragments from fp32, whose bf16 T copies would share Q's buffer) and its threads.
+constexpr int kPrepHeads = GDN_PREFILL_PREP_HEAD_PAIRS && GDN_PREFILL_PREP_T_FRAGS ? 2 : 1;
+constexpr int kPrepCtaThreads = kPrepThreads * kPrepHeads;
+static_assert(kNumVHeads / kNumQKHeads == 2 || kPrepHeads == 1, "head pairs need two value heads a qk head");
+
+// One value head's part of a prep CTA's shared memory.
+struct PrepHeadSmem {
   __nv_bfloat16 v[kC * kLdK];   // V, all 128 value columns
-  __nv_bfloat16 o[kC * kLdK];   // W, staged for coalesced stores
-  float a[kC * kLdF];           // A; after the solve, T diag(beta G) in bf16 (row stride kLdV)
+  __nv_bfloat16 o[kC * kLdK];   // W staged for coalesced stores; with kPrepBulkStores Kd's staging
+  float a[kC * kLdF];           // A; after the solve, T diag(beta G) in bf16 (row stride kLdV), or
+                                // with kPrepBulkStores W's staging ([64][kLdK] bf16, the same bytes)
   float t[kC * kLdF];           // T (fp32)
   float partial[3][16][16];
   float cum[kC];                // log G
   float beta[kC];
   float fk[kC];                 // beta_j G_j: column factor of T for W = T diag(beta G) K
   float fd[kC];                 // G_C / G_r: row factor of Kd
+};
+struct PrepSmem {
+  __nv_bfloat16 k[kC * kLdK];   // K; later head 0's U
+  __nv_bfloat16 q[kC * kLdK];   // Q; later T diag(beta) in bf16 (row stride kLdV), or head 1's U
+  PrepHeadSmem head[kPrepHeads];
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
 };
+static_assert(kC * kLdK * 2 == kC * kLdF * 4, "W's bf16 staging tile takes exactly A's bytes");
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
 
 // Inclusive prefix sums of cum[0..63] in place, by one warp (two entries per lane).
@@ -578,7 +603,7 @@ struct PrepMarkingSync {
   }
 };
 
-__global__ void __launch_bounds__(kPrepThreads, 2)
+__global__ void __launch_bounds__(kPrepCtaThreads, 2 / kPrepHeads)
 chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
@@ -586,32 +611,38 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
                   int64_t num_seqs, ChunkWorkspace ws) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   PrepSmem& sm = *reinterpret_cast<PrepSmem*>(smem_raw);
-  const int h = blockIdx.x;
+  const int tid = threadIdx.x;
+  // With GDN_PREFILL_PREP_HEAD_PAIRS, thread group `group` (8 warps) takes value head 2 blockIdx.x +
+  // group; both groups run the same phases in lockstep, so the barriers below are the CTA's. gtid and
+  // warp count within the group.
+  const int group = tid / kPrepThreads, gtid = tid % kPrepThreads;
+  const int lane = gtid & 31, warp = gtid >> 5;
+  const int h = blockIdx.x * kPrepHeads + group;
+  PrepHeadSmem& hs = sm.head[group];
   const int64_t slot = blockIdx.y;
   const int hk = h / (kNumVHeads / kNumQKHeads);
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
   prep_mark(kPrepStart);
-  // GDN_PREFILL_CHUNK_FLAGS: this CTA's flag starts unset. The store, then thread 0's fence (after
+  // GDN_PREFILL_CHUNK_FLAGS: this head's flag starts unset. The store, then its thread's fence (after
   // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
   // the scan launch: no scan CTA can then read an earlier call's value.
   if (ws.prepped == nullptr) {
     afg::pdl_launch_dependents();
-  } else if (tid == 0) {
+  } else if (gtid == 0) {
     // Relaxed at gpu scope: the scans read it with acquire loads from other CTAs.
     asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(0u) : "memory");
   }
   // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
   // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
   // kernel's CTAs start after that).
-  if (ws.ready != nullptr && tid == 0) ws.ready[head_slot] = 0;
+  if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
 
-  chunk_of_slot<kPrepThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
+  chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
   if (ws.prepped != nullptr) {
-    if (tid == 0) __threadfence();
+    if (gtid == 0) __threadfence();
     __syncthreads();
     afg::pdl_launch_dependents();
   }
@@ -620,10 +651,12 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   prep_mark(kPrepSlotFound);
   if (len <= 0) return;
 
-  // --- load K, Q (head hk) and V (head h, all columns); rows past len are zero -----------------
+  // --- load K, Q (head hk: with head pairs K by group 0, Q by group 1) and V (head h, all columns);
+  // rows past len are zero ------------------------------------------------------------------------
+  const bool loads_k = kPrepHeads == 1 || group == 0, loads_q = kPrepHeads == 1 || group == 1;
   // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
   // r of the three tiles sit at fixed offsets from the chunk's first row).
-  const int pc = (tid & 15) * 8, pr = tid >> 4;
+  const int pc = (gtid & 15) * 8, pr = gtid >> 4;
   if constexpr (GDN_PREFILL_PREP_LEAN) {
     const __nv_bfloat16* k_row0 = k + (c0 * kNumQKHeads + hk) * kD + pc;
     const __nv_bfloat16* q_row0 = q + (c0 * kNumQKHeads + hk) * kD + pc;
@@ -632,34 +665,34 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     for (int r = pr; r < kC; r += kPrepThreads / 16) {
       // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
       const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
-      cp_async16(sm.k + r * kLdK + pc, k_row0 + row * (kNumQKHeads * kD), bytes);
-      cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
-      cp_async16(sm.v + r * kLdK + pc, v_row0 + row * (kNumVHeads * kD), bytes);
+      if (loads_k) cp_async16(sm.k + r * kLdK + pc, k_row0 + row * (kNumQKHeads * kD), bytes);
+      if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
+      cp_async16(hs.v + r * kLdK + pc, v_row0 + row * (kNumVHeads * kD), bytes);
     }
   } else {
-    for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
+    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
       const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
       const int bytes = r < len ? 16 : 0;
       const int64_t row = r < len ? c0 + r : 0;
-      cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
-      cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
-      cp_async16(sm.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+      if (loads_k) cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
+      if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
+      cp_async16(hs.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
     }
   }
-  if (tid < kC) {
+  if (gtid < kC) {
     float lg = 0.f, bt = 0.f;
-    if (tid < len) {
-      const int64_t gi = (c0 + tid) * kNumVHeads + h;
+    if (gtid < len) {
+      const int64_t gi = (c0 + gtid) * kNumVHeads + h;
       lg = -expf(A_log[h]) * softplus_torch(__bfloat162float(a_in[gi]) + dt_bias[h]);  // log g
       bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
     }
-    sm.cum[tid] = lg;
-    sm.beta[tid] = bt;
+    hs.cum[gtid] = lg;
+    hs.beta[gtid] = bt;
   }
   cp_async_wait_all();
   __syncthreads();
   prep_mark(kPrepLoaded);
-  if (warp == 0) chunk_gate_factors(sm.cum, sm.beta, sm.fk, sm.fd, lane);
+  if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
   __syncthreads();
   prep_mark(kPrepGates);
 
@@ -667,22 +700,26 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
   __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
   __nv_bfloat16* ws_p = ws.p + head_slot * kWsTileP;
+  // Staging tiles: W in hs.o, or with bulk stores over A (dead after the solve) while Kd is staged in
+  // hs.o; U over K (group 0) or Q (group 1; both dead once every group's products and W are done).
+  __nv_bfloat16* w_stage = kPrepBulkStores ? reinterpret_cast<__nv_bfloat16*>(hs.a) : hs.o;
+  __nv_bfloat16* u_stage = group == 0 ? sm.k : sm.q;
   // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and P's upper zeros.
-  const PrepIdleStores idle_stores{sm.k, sm.fd, ws_w, ws_kd, ws_u, ws_p, sm.o, sm.q};
+  const PrepIdleStores idle_stores{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
   if constexpr (!GDN_PREFILL_PREP_IDLE_KD) {
     // The row pads of the padded tiles (never read as values; zeros so every byte a scan copies is written).
-    if (tid < kC) {
+    if (gtid < kC) {
       const uint4 zero4 = make_uint4(0, 0, 0, 0);
-      *reinterpret_cast<uint4*>(ws_w + tid * kLdK + kD) = zero4;
-      *reinterpret_cast<uint4*>(ws_kd + tid * kLdK + kD) = zero4;
-      if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + tid * kLdK + kD) = zero4;
-      *reinterpret_cast<uint4*>(ws_p + tid * kLdV + kC) = zero4;
+      *reinterpret_cast<uint4*>(ws_w + gtid * kLdK + kD) = zero4;
+      *reinterpret_cast<uint4*>(ws_kd + gtid * kLdK + kD) = zero4;
+      if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + gtid * kLdK + kD) = zero4;
+      *reinterpret_cast<uint4*>(ws_p + gtid * kLdV + kC) = zero4;
     }
 
     // --- Kd = diag(G_C/G) K straight to the workspace -----------------------------------------------
-    for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
+    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
       const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-      *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), sm.fd[r]);
+      *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), hs.fd[r]);
     }
   }
 
@@ -691,7 +728,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     // P's strictly upper 16x16 blocks (row tile r / 16, columns from 16 (r / 16 + 1)), no warp's tiles
     // (with GDN_PREFILL_PREP_IDLE_KD: PrepIdleStores).
     if (!GDN_PREFILL_PREP_IDLE_KD) {
-      for (int i = tid; i < kC * (kC / 8); i += kPrepThreads) {
+      for (int i = gtid; i < kC * (kC / 8); i += kPrepThreads) {
         const int r = i / (kC / 8), c = (i % (kC / 8)) * 8;
         if (c >= 16 * (r / 16 + 1)) *reinterpret_cast<uint4*>(ws_p + r * kLdV + c) = make_uint4(0, 0, 0, 0);
       }
@@ -699,9 +736,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
     const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
     if ((tiles >> 5) == 3u) {
-      lower_chunk_products<3>(sm.k, sm.q, sm.cum, sm.beta, sm.a, ws_p, tile_m0, tile_n0, lane);
+      lower_chunk_products<3>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
     } else {
-      lower_chunk_products<2>(sm.k, sm.q, sm.cum, sm.beta, sm.a, ws_p, tile_m0, tile_n0, lane);
+      lower_chunk_products<2>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
     }
   } else {
     const int n0 = half * 32;
@@ -710,7 +747,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     zero(qk);
     gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
     gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
-    decay_chunk_products(kk, qk, sm.cum, sm.beta, sm.a, m0, n0, lane);
+    decay_chunk_products(kk, qk, hs.cum, hs.beta, hs.a, m0, n0, lane);
     store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
   }
   __syncthreads();
@@ -724,110 +761,108 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
 #endif
 #if GDN_PREFILL_DIAG_PREP_TIMES
   int next_solve_mark = kPrepSolveDiag;
-  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid, PrepMarkingSync{&next_solve_mark}, idle);
+  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle);
 #else
-  solve_unit_lower<kPrepThreads>(sm.a, sm.t, sm.partial, tid, BlockSync{}, idle);
+  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle);
 #endif
   prep_mark(kPrepSolved);
   // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
-  if (kPrepBulkStores && tid == 0) {
-    afg::bulk_store(ws_kd, sm.o, kWsTileWK * 2);
+  if (kPrepBulkStores && gtid == 0) {
+    afg::bulk_store(ws_kd, hs.o, kWsTileWK * 2);
     afg::bulk_commit();
   }
-  // Without GDN_PREFILL_PREP_T_FRAGS, T with its columns scaled, in bf16: T diag(beta G) over A (dead),
-  // T diag(beta) over Q (dead).
-  __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(sm.a);
+  // Without GDN_PREFILL_PREP_T_FRAGS (one head a CTA then), T with its columns scaled, in bf16:
+  // T diag(beta G) over A (dead), T diag(beta) over Q (dead).
+  __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(hs.a);
   __nv_bfloat16* tu = sm.q;
   if constexpr (!GDN_PREFILL_PREP_T_FRAGS) {
-    for (int i = tid; i < kC * (kC / 2); i += kPrepThreads) {
+    for (int i = gtid; i < kC * (kC / 2); i += kPrepThreads) {
       const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-      const float t0 = t_lower(sm.t, r, c), t1 = t_lower(sm.t, r, c + 1);
-      store_bf16x2(tw + r * kLdV + c, t0 * sm.fk[c], t1 * sm.fk[c + 1]);
-      store_bf16x2(tu + r * kLdV + c, t0 * sm.beta[c], t1 * sm.beta[c + 1]);
+      const float t0 = t_lower(hs.t, r, c), t1 = t_lower(hs.t, r, c + 1);
+      store_bf16x2(tw + r * kLdV + c, t0 * hs.fk[c], t1 * hs.fk[c + 1]);
+      store_bf16x2(tu + r * kLdV + c, t0 * hs.beta[c], t1 * hs.beta[c + 1]);
     }
     __syncthreads();
   }
 
-  // --- W = T diag(beta G) K -> o;  U = T diag(beta) V -> over K (after the barrier) ---------------
+  // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
   if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
     // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
     const bool is_u = warp >= 4;
     const int pair = (warp >> 1) & 1, n0 = (warp & 1) * 64;
     const int m_lo = pair ? 16 : 0, m_hi = pair ? 32 : 48;
-    const float* f = is_u ? sm.beta : sm.fk;
+    const float* f = is_u ? hs.beta : hs.fk;
     const __nv_bfloat16* t_scaled = is_u ? tu : tw;
-    const __nv_bfloat16* b = is_u ? sm.v : sm.k;
+    const __nv_bfloat16* b = is_u ? hs.v : sm.k;
     float lo[8][4], hi[8][4];
     zero(lo);
     zero(hi);
-    gemm_t_scaled(lo, sm.t, f, t_scaled, m_lo, b, kLdK, n0, lane);
-    gemm_t_scaled(hi, sm.t, f, t_scaled, m_hi, b, kLdK, n0, lane);
-    // W's staging tile: Q's (dead since the products) with bulk stores, where Kd is being copied from
-    // the W tile's; U over K, in 16-column blocks with bulk stores (the workspace's layout).
-    __nv_bfloat16* w_stage = kPrepBulkStores ? sm.q : sm.o;
+    gemm_t_scaled(lo, hs.t, f, t_scaled, m_lo, b, kLdK, n0, lane);
+    gemm_t_scaled(hi, hs.t, f, t_scaled, m_hi, b, kLdK, n0, lane);
     if (!is_u) {
       store_tile_bf16(w_stage, kLdK, m_lo, n0, lo, lane);
       store_tile_bf16(w_stage, kLdK, m_hi, n0, hi, lane);
     }
-    __syncthreads();  // every warp is done reading K
+    __syncthreads();  // every warp is done reading K (and, with head pairs, Q is long dead)
     prep_mark(kPrepW);
+    // U in the workspace's 16-column blocks with bulk stores, else in padded rows.
     if (is_u && kPrepBulkStores) {
-      store_tile_bf16_blocked(sm.k, m_lo, n0, lo, lane);
-      store_tile_bf16_blocked(sm.k, m_hi, n0, hi, lane);
+      store_tile_bf16_blocked(u_stage, m_lo, n0, lo, lane);
+      store_tile_bf16_blocked(u_stage, m_hi, n0, hi, lane);
     } else if (is_u) {
-      store_tile_bf16(sm.k, kLdK, m_lo, n0, lo, lane);
-      store_tile_bf16(sm.k, kLdK, m_hi, n0, hi, lane);
+      store_tile_bf16(u_stage, kLdK, m_lo, n0, lo, lane);
+      store_tile_bf16(u_stage, kLdK, m_hi, n0, hi, lane);
     }
     if (kPrepBulkStores) afg::fence_smem_for_bulk();
   } else {
     const int n0 = half * 64;
     float acc[8][4];
     zero(acc);
-    gemm_t_scaled(acc, sm.t, sm.fk, tw, m0, sm.k, kLdK, n0, lane);
-    store_tile_bf16(sm.o, kLdK, m0, n0, acc, lane);
+    gemm_t_scaled(acc, hs.t, hs.fk, tw, m0, sm.k, kLdK, n0, lane);
+    store_tile_bf16(w_stage, kLdK, m0, n0, acc, lane);
     zero(acc);
-    gemm_t_scaled(acc, sm.t, sm.beta, tu, m0, sm.v, kLdK, n0, lane);
+    gemm_t_scaled(acc, hs.t, hs.beta, tu, m0, hs.v, kLdK, n0, lane);
     __syncthreads();  // every warp is done reading K
     prep_mark(kPrepW);
-    store_tile_bf16(sm.k, kLdK, m0, n0, acc, lane);
+    store_tile_bf16(u_stage, kLdK, m0, n0, acc, lane);
   }
   __syncthreads();
   prep_mark(kPrepWU);
   if constexpr (kPrepBulkStores) {
-    if (tid == 0) {
-      afg::bulk_store(ws_w, sm.q, kWsTileWK * 2);
-      afg::bulk_store(ws_u, sm.k, kC * kD * 2);
+    if (gtid == 0) {
+      afg::bulk_store(ws_w, w_stage, kWsTileWK * 2);
+      afg::bulk_store(ws_u, u_stage, kC * kD * 2);
       afg::bulk_commit();
     }
   } else if constexpr (GDN_PREFILL_PREP_LEAN) {
 #pragma unroll
     for (int r = pr; r < kC; r += kPrepThreads / 16) {
-      *reinterpret_cast<uint4*>(ws_w + r * kLdK + pc) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + pc);
+      *reinterpret_cast<uint4*>(ws_w + r * kLdK + pc) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + pc);
       *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, pc) : r * kLdK + pc)) =
-          *reinterpret_cast<const uint4*>(sm.k + r * kLdK + pc);
+          *reinterpret_cast<const uint4*>(u_stage + r * kLdK + pc);
     }
   } else {
-    for (int i = tid; i < kC * (kD / 8); i += kPrepThreads) {
+    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
       const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-      *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(sm.o + r * kLdK + c);
+      *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + c);
       *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
-          *reinterpret_cast<const uint4*>(sm.k + r * kLdK + c);
+          *reinterpret_cast<const uint4*>(u_stage + r * kLdK + c);
     }
   }
-  if (tid < kC) ws.cum[head_slot * kC + tid] = sm.cum[tid];
+  if (gtid < kC) ws.cum[head_slot * kC + gtid] = hs.cum[gtid];
   prep_mark(kPrepStored);
   // The bulk stores must have read their staging tiles before this CTA's shared memory goes; with
   // chunk flags they must be complete before the flag is released (the grid's end covers the rest).
-  if (kPrepBulkStores && tid == 0) {
+  if (kPrepBulkStores && gtid == 0) {
     if (ws.prepped != nullptr) afg::bulk_wait_all();
     else afg::bulk_wait_read();
   }
   if (ws.prepped != nullptr) {
-    // Every thread's workspace stores, then one thread's fence and release of the chunk's flag (the
-    // grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes them
-    // visible at gpu scope before the flag).
+    // Every thread's workspace stores, then one thread a head's fence and release of the chunk's flag
+    // (the grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes
+    // them visible at gpu scope before the flag).
     __syncthreads();
-    if (tid == 0) {
+    if (gtid == 0) {
       __threadfence();
       // The scans read these tiles with bulk copies (the async proxy); the readers fence too, this
       // covers a narrower reading of the proxy rules for one instruction per CTA.
