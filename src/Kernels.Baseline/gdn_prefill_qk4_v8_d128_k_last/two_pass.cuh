@@ -234,9 +234,16 @@ __device__ __forceinline__ void store_tile_bf16_blocked(__nv_bfloat16* dst, int 
 // 152 CTAs on 132 SMs and its prep takes 11.5 us where a lone CTA takes ~7. A pair halves the CTA
 // count (959 / 4: 76, one an SM), and K and Q (32 of a head's 48 KB of loads) come in once for two
 // heads. Predicted: one-wave-plus calls -3..-4 us (the prep near a lone CTA's time), 8192 -3..-6%
-// (the prep's bytes -16%).
+// (the prep's bytes -16%). Measured (H200, session 23 call 9, two rounds, pairs / single): slower
+// everywhere: 132 / 2 15.6 / 12.4 us, 239 / 3 19.5 / 16.3, 959 / 4 26.5 / 25.1, 2107 / 1 41.3 / 39.4,
+// 4124 / 15 72.3 / 66.1, 8192 / 39 128.2 / 122.4. A lone pair CTA took 18631 cycles against a lone
+// single CTA's 12377: two groups on one SM share its issue slots, tensor cores and memory pipes like
+// two CTAs do (a wave of two single CTAs an SM: ~19300 a CTA), so a pair costs what two CTAs on one
+// SM cost, and calls with fewer CTAs than SMs lose the SMs a single CTA each had. In lockstep the
+// groups also cannot hide one's loads behind the other's products, as two desynchronized CTAs do.
+// Racecheck, synccheck, memcheck clean with it (call 9). Kept, default 0.
 #ifndef GDN_PREFILL_PREP_HEAD_PAIRS
-#define GDN_PREFILL_PREP_HEAD_PAIRS 1
+#define GDN_PREFILL_PREP_HEAD_PAIRS 0
 #endif
 // Value heads per prep CTA (consecutive heads 2 hk, 2 hk + 1 share qk head hk; one without T's
 // fragments from fp32, whose bf16 T copies would share Q's buffer) and its threads.
