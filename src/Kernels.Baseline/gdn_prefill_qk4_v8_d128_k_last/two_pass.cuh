@@ -225,7 +225,7 @@ __device__ __forceinline__ void store_tile_bf16_blocked(__nv_bfloat16* dst, int 
   }
 }
 
-// @tunable GDN_PREFILL_PREP_HEAD_PAIRS: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// @tunable GDN_PREFILL_PREP_HEAD_PAIRS: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
 // 1: a prep CTA of 512 threads takes both value heads of a (chunk slot, qk head): two groups of 8
 // warps, one a head, in lockstep through the same phases (CTA-wide barriers), sharing one load of
 // the chunk's K and Q; 0: a CTA of 256 threads a (slot, value head), two CTAs an SM. Why: after
