@@ -512,6 +512,16 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 #ifndef GDN_PREFILL_PREP_BULK_STORES
 #define GDN_PREFILL_PREP_BULK_STORES 1
 #endif
+// @tunable GDN_PREFILL_PREP_IDLE_P: 0, 1 (default 1) when GDN_PREFILL_PREP_IDLE_KD=1
+// 1: P's row pads and (with GDN_PREFILL_PREP_TRI_PRODUCTS) its upper zeros are global stores of the
+// solve's idle warps, with Kd; 0: of every warp before the products, as without IDLE_KD. Why: with
+// the idle-warp stores the solve's first merge level (warps 0-1, after the diagonal blocks' barrier)
+// takes ~1250 cycles against ~500 before (session 23, calls 5 and 7); with bulk stores the idle
+// warps' only global stores left are these 256 pieces, so if their queue delays warps 0-1's shared
+// loads, level 1 falls back toward ~500 with 0. The other suspect is the idle threads' proxy fence.
+#ifndef GDN_PREFILL_PREP_IDLE_P
+#define GDN_PREFILL_PREP_IDLE_P 1
+#endif
 // In effect only with the idle-warp Kd stores, U in blocks, T's fragments from fp32 (W takes Q's
 // buffer, which the bf16 T copies would use) and the paired W / U warps (whose stores it stages).
 constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_U_BLOCKS &&
@@ -547,10 +557,10 @@ struct PrepIdleStores {
       *reinterpret_cast<uint4*>(w + t * kLdK + kD) = zero4;
       *reinterpret_cast<uint4*>(kd + t * kLdK + kD) = zero4;
       if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + t * kLdK + kD) = zero4;
-      *reinterpret_cast<uint4*>(ws_p + t * kLdV + kC) = zero4;
+      if (GDN_PREFILL_PREP_IDLE_P) *reinterpret_cast<uint4*>(ws_p + t * kLdV + kC) = zero4;
     }
     if (kPrepBulkStores) afg::fence_smem_for_bulk();
-    if (GDN_PREFILL_PREP_TRI_PRODUCTS) {
+    if (GDN_PREFILL_PREP_TRI_PRODUCTS && GDN_PREFILL_PREP_IDLE_P) {
       // 192 pieces of 8 columns: rows 0-15 from column 16 (6 each), 16-31 from 32 (4), 32-47 from 48 (2).
       int r, c;
       if (t < 96) { r = t / 6; c = 16 + (t % 6) * 8; }
@@ -731,10 +741,14 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
 
   // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
+  // P's row pads here when the idle warps do not write them (GDN_PREFILL_PREP_IDLE_P=0).
+  if (GDN_PREFILL_PREP_IDLE_KD && !GDN_PREFILL_PREP_IDLE_P && gtid < kC) {
+    *reinterpret_cast<uint4*>(ws_p + gtid * kLdV + kC) = make_uint4(0, 0, 0, 0);
+  }
   if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
     // P's strictly upper 16x16 blocks (row tile r / 16, columns from 16 (r / 16 + 1)), no warp's tiles
-    // (with GDN_PREFILL_PREP_IDLE_KD: PrepIdleStores).
-    if (!GDN_PREFILL_PREP_IDLE_KD) {
+    // (with GDN_PREFILL_PREP_IDLE_KD and GDN_PREFILL_PREP_IDLE_P: PrepIdleStores).
+    if (!GDN_PREFILL_PREP_IDLE_KD || !GDN_PREFILL_PREP_IDLE_P) {
       for (int i = gtid; i < kC * (kC / 8); i += kPrepThreads) {
         const int r = i / (kC / 8), c = (i % (kC / 8)) * 8;
         if (c >= 16 * (r / 16 + 1)) *reinterpret_cast<uint4*>(ws_p + r * kLdV + c) = make_uint4(0, 0, 0, 0);
