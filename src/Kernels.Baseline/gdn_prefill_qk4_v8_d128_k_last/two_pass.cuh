@@ -519,6 +519,10 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 // takes ~1250 cycles against ~500 before (session 23, calls 5 and 7); with bulk stores the idle
 // warps' only global stores left are these 256 pieces, so if their queue delays warps 0-1's shared
 // loads, level 1 falls back toward ~500 with 0. The other suspect is the idle threads' proxy fence.
+// Measured (H200, session 23 call 12), default / 0: level 1 887 / 757 cycles in a lone CTA, 1300 /
+// 1139 in a wave, the products phase +440 with 0; calls 132 / 2 12.5 / 12.6 us, 959 / 4 27.8 / 28.1,
+// 2857 / 3 50.6 / 50.5, 8192 / 39 122.5 / 123.5. Not the cause (level 1 is still ~750 against 407);
+// default stays 1.
 #ifndef GDN_PREFILL_PREP_IDLE_P
 #define GDN_PREFILL_PREP_IDLE_P 1
 #endif
