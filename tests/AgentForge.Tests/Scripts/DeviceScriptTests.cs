@@ -29,6 +29,26 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_fla_yardstick_keeps_each_workloads_fastest_run_and_the_first_runs_check()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(YardstickScript("fla_best.py"));
+    }
+
+    [Fact]
+    public void The_fla_yardstick_merge_names_a_missing_run_file()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        var missing = Path.Combine(Path.GetTempPath(), $"afg-fla-{Guid.NewGuid():N}.jsonl");
+
+        var (exitCode, output) = PythonScript.Run(YardstickScript("fla_best.py"), Path.Combine(Path.GetTempPath(), "out.jsonl"), missing);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"no such run file: {missing}", output);
+    }
+
+    [Fact]
     public void The_source_page_summary_ranks_instructions_by_stall_samples()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
