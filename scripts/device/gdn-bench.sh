@@ -3,9 +3,9 @@
 # FLA on the same workloads as the yardstick, and a table per band last.
 # Needs `.device` (scripts/device/pack.sh) and `.yardstick/fla` (FLA's package, git-ignored) carried.
 #   scripts/device/gdn-bench.sh [decode|prefill|both] [extra bench args...]
-# GDN_FLA_RUNS=3 times FLA in three processes and keeps its fastest run per workload: FLA's Triton
-# kernels autotune once per process, and a band's times moved ~15% together between processes
-# (session 23 of 2026-11-27); its best pick is the yardstick. Default 1.
+# GDN_FLA_RUNS=3 times FLA in three processes and keeps its fastest run per workload (FLA's Triton
+# kernels autotune once per process; three processes agreed within 1% in session 23's call 13, the
+# ~15% shifts between calls were the machines'). Default 1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
