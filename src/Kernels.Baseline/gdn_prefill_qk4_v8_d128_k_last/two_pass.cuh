@@ -532,6 +532,18 @@ constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PRE
                                  GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_WU_PAIRS;
 static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give each thread one 16-byte column piece of 16 rows");
 
+// @diagnostic GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE: 0, 1 (default 0)
+// 1: the solve's idle threads skip their async-proxy fence after staging Kd (the bulk store may then
+// copy stale shared memory: timing only, for scripts/device/gdn-prep-timeline.sh). Why: with the
+// idle-warp work the solve's first level takes ~750-1300 cycles against ~400 before (session 23), not
+// because of P's stores (GDN_PREFILL_PREP_IDLE_P, call 12); the fence is the other suspect.
+// Measured (H200, session 23 call 15), with / without the fence: level 1 878 / 845 cycles in a lone
+// CTA, 1318 / 1312 in 8192's later CTAs. Not the fence either. Left: the code ptxas makes of the
+// solve with the idle hook (its level 1 was ~400 cycles before the hook existed), the Kd staging's
+// shared-memory traffic, or LEAN's float2 A stores (call 5 turned IDLE_KD and LEAN on together).
+#ifndef GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE
+#define GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE 0
+#endif
 // The prep's workspace writes that read neither A nor T (GDN_PREFILL_PREP_IDLE_KD): Kd = diag(G_C/G)
 // K, the padded tiles' row pads and (with GDN_PREFILL_PREP_TRI_PRODUCTS) P's strictly upper 16x16
 // blocks as zeros, by the 192 threads the solve's diagonal phase leaves idle (t = tid - 64).
@@ -563,7 +575,7 @@ struct PrepIdleStores {
       if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + t * kLdK + kD) = zero4;
       if (GDN_PREFILL_PREP_IDLE_P) *reinterpret_cast<uint4*>(ws_p + t * kLdV + kC) = zero4;
     }
-    if (kPrepBulkStores) afg::fence_smem_for_bulk();
+    if (kPrepBulkStores && !GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE) afg::fence_smem_for_bulk();
     if (GDN_PREFILL_PREP_TRI_PRODUCTS && GDN_PREFILL_PREP_IDLE_P) {
       // 192 pieces of 8 columns: rows 0-15 from column 16 (6 each), 16-31 from 32 (4), 32-47 from 48 (2).
       int r, c;
