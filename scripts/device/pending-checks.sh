@@ -320,11 +320,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # and 64 columns and the apart scan, on 1-39 sequences); if its quick rows pass, sanitize it before
 # anything else (its "sanitize" scope runs gdn-fused-check.sh's sanitizers on 239 / 3 with each of
 # its settings), then all 100.
+# Session 23 (results/gpu/2026-11-27-s23) ran that list (call 2): LOADER_WARP=0, CHUNK_FLAGS,
+# WIDE_WAVES=2, LONG_T=2048 and the apart scan for 3-5 sequences all lose or tie; none adopted. Its
+# prep changes were measured in the same session. Pending (settings only, no code): the prep's
+# GDN_PREFILL_PREP_LEAN without GDN_PREFILL_PREP_IDLE_KD (and so without BULK_STORES, which needs it),
+# to split what made the solve's first level
+# grow (~400 -> ~750-1300 cycles; the prep timeline, `gdn-prep-timeline.sh "132 2" "8192 39" --
+# GDN_PREFILL_PREP_IDLE_KD=0`, says more than this sweep).
 checks=(
-  "$prefill|6f1ad833 07aa7922 e92dafeb 410794d4|GDN_PREFILL_APART_LOADER_WARP=0||quick"
-  "$prefill|6f1ad833 07aa7922 e92dafeb a87ded8a a01a3f93 4b6143dd 410794d4|GDN_PREFILL_CHUNK_FLAGS=1|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_CHUNK_FLAGS=1|quick,sanitize"
-  "$prefill|4b6143dd 7ba9d519 15856e8c|GDN_PREFILL_PLAN_WIDE_WAVES=2|GDN_PREFILL_PLAN_LONG_T=2048|quick"
-  "$prefill|aaa378be a01a3f93 a87ded8a e44ba4d3 15856e8c|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0|GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_APART_EXCLUSIVE=0 GDN_PREFILL_SCAN_APART=2,GDN_PREFILL_PLAN_NARROW_LONG=0,GDN_PREFILL_APART_EXCLUSIVE=0|quick"
+  "$prefill|25d9c14d 54856fec a87ded8a 410794d4|GDN_PREFILL_PREP_IDLE_KD=0||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
