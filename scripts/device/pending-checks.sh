@@ -324,9 +324,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # WIDE_WAVES=2, LONG_T=2048 and the apart scan for 3-5 sequences all lose or tie; none adopted. Its
 # prep changes were measured in the same session. Pending (settings only, no code): the prep's
 # GDN_PREFILL_PREP_LEAN without GDN_PREFILL_PREP_IDLE_KD (and so without BULK_STORES, which needs it),
-# to split what made the solve's first level
-# grow (~400 -> ~750-1300 cycles; the prep timeline, `gdn-prep-timeline.sh "132 2" "8192 39" --
-# GDN_PREFILL_PREP_IDLE_KD=0`, says more than this sweep).
+# to split what made the solve's first level grow (~400 -> ~750-1300 cycles; the prep timeline,
+# `gdn-prep-timeline.sh "132 2" "8192 39" -- GDN_PREFILL_PREP_IDLE_KD=0`, says more than this sweep).
 checks=(
   "$prefill|25d9c14d 54856fec a87ded8a 410794d4|GDN_PREFILL_PREP_IDLE_KD=0||quick"
 )
