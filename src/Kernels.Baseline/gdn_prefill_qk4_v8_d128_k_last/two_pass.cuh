@@ -500,10 +500,10 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 #endif
 // @tunable GDN_PREFILL_PREP_BULK_STORES: 0, 1 (default 1) when GDN_PREFILL_PREP_IDLE_KD=1
 // (In effect only with GDN_PREFILL_U_BLOCKS, GDN_PREFILL_PREP_T_FRAGS and GDN_PREFILL_PREP_WU_PAIRS
-// at 1 too: kPrepBulkStores.) 1: the prep stages Kd (the solve's idle warps, in the W tile's buffer), W (in Q's, dead after the
-// products) and U (over K, in 16-column blocks) in shared memory with their row pads zeroed, and one
-// thread hands each tile to the copy engine as one bulk store (Kd as soon as the solve ends, W and U
-// at the end); 0: 16-byte stores from every thread. Why: the prep timeline (session 23, call 5) put
+// at 1 too: kPrepBulkStores.) 1: the prep stages Kd (the solve's idle warps, in the W tile's old
+// buffer hs.o), W (over A, dead after the solve) and U (over K, in 16-column blocks) in shared memory
+// with their row pads zeroed, and one thread hands each tile to the copy engine as one bulk store (Kd
+// as soon as the solve ends, W and U at the end); 0: 16-byte stores from every thread. Why: the prep timeline (session 23, call 5) put
 // "workspace stores issued" at 1650-1830 cycles a CTA, and with Kd's global stores moved into the
 // solve's diagonal phase the solve's next two levels grew by 600-2200 cycles: the stores queue ahead
 // of the solve's shared-memory loads in the same memory pipeline. Predicted: the stores phase ->
@@ -526,7 +526,7 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 #ifndef GDN_PREFILL_PREP_IDLE_P
 #define GDN_PREFILL_PREP_IDLE_P 1
 #endif
-// In effect only with the idle-warp Kd stores, U in blocks, T's fragments from fp32 (W takes Q's
+// In effect only with the idle-warp Kd stores, U in blocks, T's fragments from fp32 (W takes A's
 // buffer, which the bf16 T copies would use) and the paired W / U warps (whose stores it stages).
 constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_U_BLOCKS &&
                                  GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_WU_PAIRS;
@@ -544,11 +544,33 @@ static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give eac
 #ifndef GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE
 #define GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE 0
 #endif
+// Row r's pads (never read as values; zeros so every byte a scan copies is written) of the W and Kd
+// tiles (w, kd: the workspace's tiles or their shared staging) and of U in the workspace when it is
+// kept in padded rows.
+__device__ __forceinline__ void zero_wkdu_row_pads(__nv_bfloat16* w, __nv_bfloat16* kd, __nv_bfloat16* ws_u, int r) {
+  const uint4 zero4 = make_uint4(0, 0, 0, 0);
+  *reinterpret_cast<uint4*>(w + r * kLdK + kD) = zero4;
+  *reinterpret_cast<uint4*>(kd + r * kLdK + kD) = zero4;
+  if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + r * kLdK + kD) = zero4;
+}
+// P's zeros that no product writes, by thread t of `threads`: its row pads and, with
+// GDN_PREFILL_PREP_TRI_PRODUCTS, its strictly upper 16x16 blocks (row tile r / 16, columns from
+// 16 (r / 16 + 1)), which no warp's tiles cover.
+__device__ __forceinline__ void zero_p_padding(__nv_bfloat16* ws_p, int t, int threads) {
+  const uint4 zero4 = make_uint4(0, 0, 0, 0);
+  for (int r = t; r < kC; r += threads) *reinterpret_cast<uint4*>(ws_p + r * kLdV + kC) = zero4;
+  if (!GDN_PREFILL_PREP_TRI_PRODUCTS) return;
+  for (int i = t; i < kC * (kC / 8); i += threads) {
+    const int r = i / (kC / 8), c = (i % (kC / 8)) * 8;
+    if (c >= 16 * (r / 16 + 1)) *reinterpret_cast<uint4*>(ws_p + r * kLdV + c) = zero4;
+  }
+}
+
 // The prep's workspace writes that read neither A nor T (GDN_PREFILL_PREP_IDLE_KD): Kd = diag(G_C/G)
-// K, the padded tiles' row pads and (with GDN_PREFILL_PREP_TRI_PRODUCTS) P's strictly upper 16x16
-// blocks as zeros, by the 192 threads the solve's diagonal phase leaves idle (t = tid - 64).
-// With GDN_PREFILL_PREP_BULK_STORES (kPrepBulkStores), Kd and the W and Kd row pads go to the
-// shared staging tiles kd_stage and w_stage instead (the bulk stores copy them), followed by the proxy fence.
+// K, the padded tiles' row pads and (with GDN_PREFILL_PREP_IDLE_P) P's zeros, by the 192 threads the
+// solve's diagonal phase leaves idle (t = tid - 64). With GDN_PREFILL_PREP_BULK_STORES
+// (kPrepBulkStores), Kd and the W and Kd row pads go to the shared staging tiles kd_stage and w_stage
+// instead (the bulk stores copy them), followed by the proxy fence.
 struct PrepIdleStores {
   const __nv_bfloat16* k;  // K in shared memory (row stride kLdK)
   const float* fd;         // G_C / G_r
@@ -568,25 +590,11 @@ struct PrepIdleStores {
       const uint4 piece = *reinterpret_cast<const uint4*>(k + r * kLdK + pc);
       *reinterpret_cast<uint4*>(kd + r * kLdK + pc) = scale_piece(piece, fd[r]);
     }
-    const uint4 zero4 = make_uint4(0, 0, 0, 0);
-    if (t < kC) {
-      *reinterpret_cast<uint4*>(w + t * kLdK + kD) = zero4;
-      *reinterpret_cast<uint4*>(kd + t * kLdK + kD) = zero4;
-      if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + t * kLdK + kD) = zero4;
-      if (GDN_PREFILL_PREP_IDLE_P) *reinterpret_cast<uint4*>(ws_p + t * kLdV + kC) = zero4;
-    }
+    if (t < kC) zero_wkdu_row_pads(w, kd, ws_u, t);
     if (kPrepBulkStores && !GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE) afg::fence_smem_for_bulk();
-    if (GDN_PREFILL_PREP_TRI_PRODUCTS && GDN_PREFILL_PREP_IDLE_P) {
-      // 192 pieces of 8 columns: rows 0-15 from column 16 (6 each), 16-31 from 32 (4), 32-47 from 48 (2).
-      int r, c;
-      if (t < 96) { r = t / 6; c = 16 + (t % 6) * 8; }
-      else if (t < 160) { r = 16 + (t - 96) / 4; c = 32 + ((t - 96) % 4) * 8; }
-      else { r = 32 + (t - 160) / 2; c = 48 + ((t - 160) % 2) * 8; }
-      *reinterpret_cast<uint4*>(ws_p + r * kLdV + c) = zero4;
-    }
+    if (GDN_PREFILL_PREP_IDLE_P) zero_p_padding(ws_p, t, kIdle);
   }
 };
-static_assert(kPrepThreads - 64 == 192, "PrepIdleStores splits P's 192 upper pieces one per idle thread");
 
 // @diagnostic GDN_PREFILL_DIAG_PREP_TIMES: 0, 1 (default 0)
 // 1: thread 0 of every prep CTA records the SM clock after each phase's barrier (so a mark is the
@@ -737,17 +745,14 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // hs.o; U over K (group 0) or Q (group 1; both dead once every group's products and W are done).
   __nv_bfloat16* w_stage = kPrepBulkStores ? reinterpret_cast<__nv_bfloat16*>(hs.a) : hs.o;
   __nv_bfloat16* u_stage = group == 0 ? sm.k : sm.q;
-  // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and P's upper zeros.
-  const PrepIdleStores idle_stores{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
+  // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and (IDLE_P) P's zeros.
+#if GDN_PREFILL_PREP_IDLE_KD
+  const PrepIdleStores idle{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
+#else
+  const NoIdleWork idle{};
+#endif
   if constexpr (!GDN_PREFILL_PREP_IDLE_KD) {
-    // The row pads of the padded tiles (never read as values; zeros so every byte a scan copies is written).
-    if (gtid < kC) {
-      const uint4 zero4 = make_uint4(0, 0, 0, 0);
-      *reinterpret_cast<uint4*>(ws_w + gtid * kLdK + kD) = zero4;
-      *reinterpret_cast<uint4*>(ws_kd + gtid * kLdK + kD) = zero4;
-      if (!GDN_PREFILL_U_BLOCKS) *reinterpret_cast<uint4*>(ws_u + gtid * kLdK + kD) = zero4;
-      *reinterpret_cast<uint4*>(ws_p + gtid * kLdV + kC) = zero4;
-    }
+    if (gtid < kC) zero_wkdu_row_pads(ws_w, ws_kd, ws_u, gtid);
 
     // --- Kd = diag(G_C/G) K straight to the workspace -----------------------------------------------
     for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
@@ -757,19 +762,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
 
   // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
-  // P's row pads here when the idle warps do not write them (GDN_PREFILL_PREP_IDLE_P=0).
-  if (GDN_PREFILL_PREP_IDLE_KD && !GDN_PREFILL_PREP_IDLE_P && gtid < kC) {
-    *reinterpret_cast<uint4*>(ws_p + gtid * kLdV + kC) = make_uint4(0, 0, 0, 0);
-  }
+  // P's zeros here unless the idle warps write them (GDN_PREFILL_PREP_IDLE_KD and IDLE_P).
+  if (!(GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_PREP_IDLE_P)) zero_p_padding(ws_p, gtid, kPrepThreads);
   if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
-    // P's strictly upper 16x16 blocks (row tile r / 16, columns from 16 (r / 16 + 1)), no warp's tiles
-    // (with GDN_PREFILL_PREP_IDLE_KD and GDN_PREFILL_PREP_IDLE_P: PrepIdleStores).
-    if (!GDN_PREFILL_PREP_IDLE_KD || !GDN_PREFILL_PREP_IDLE_P) {
-      for (int i = gtid; i < kC * (kC / 8); i += kPrepThreads) {
-        const int r = i / (kC / 8), c = (i % (kC / 8)) * 8;
-        if (c >= 16 * (r / 16 + 1)) *reinterpret_cast<uint4*>(ws_p + r * kLdV + c) = make_uint4(0, 0, 0, 0);
-      }
-    }
     const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
     const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
     if ((tiles >> 5) == 3u) {
@@ -790,12 +785,6 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
   prep_mark(kPrepProducts);
 
-  // The solve's idle threads' work: the workspace stores above (GDN_PREFILL_PREP_IDLE_KD), else none.
-#if GDN_PREFILL_PREP_IDLE_KD
-  const PrepIdleStores idle = idle_stores;
-#else
-  const NoIdleWork idle{};
-#endif
 #if GDN_PREFILL_DIAG_PREP_TIMES
   int next_solve_mark = kPrepSolveDiag;
   solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle);

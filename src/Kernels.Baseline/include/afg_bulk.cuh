@@ -59,15 +59,6 @@ __device__ __forceinline__ void fence_smem_for_bulk() {
 __device__ __forceinline__ void fence_global_for_bulk() {
   AFG_BULK_ASM("fence.proxy.async.global;\n" ::: "memory");
 }
-// bytes from shared to global memory as one bulk group, then waits until the group is complete
-// (its shared memory may be reused and its global writes are done).
-__device__ __forceinline__ void bulk_store_and_wait(void* dst, const void* src, uint32_t bytes) {
-  AFG_BULK_ASM("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(smem_addr(src)), "r"(bytes)
-               : "memory");
-  AFG_BULK_ASM("cp.async.bulk.commit_group;\n" ::: "memory");
-  AFG_BULK_ASM("cp.async.bulk.wait_group 0;\n" ::: "memory");
-}
-
 // bytes from shared to global memory as one more bulk copy of this thread's open bulk group (both
 // addresses 16-byte aligned, bytes a multiple of 16); bulk_commit closes the group.
 __device__ __forceinline__ void bulk_store(void* dst, const void* src, uint32_t bytes) {
@@ -80,6 +71,13 @@ __device__ __forceinline__ void bulk_commit() { AFG_BULK_ASM("cp.async.bulk.comm
 __device__ __forceinline__ void bulk_wait_read() { AFG_BULK_ASM("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
 // Waits until this thread's committed bulk groups are complete (their global writes done).
 __device__ __forceinline__ void bulk_wait_all() { AFG_BULK_ASM("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
+// bytes from shared to global memory as one bulk group, then waits until the group is complete
+// (its shared memory may be reused and its global writes are done).
+__device__ __forceinline__ void bulk_store_and_wait(void* dst, const void* src, uint32_t bytes) {
+  bulk_store(dst, src, bytes);
+  bulk_commit();
+  bulk_wait_all();
+}
 
 #undef AFG_BULK_ASM
 
