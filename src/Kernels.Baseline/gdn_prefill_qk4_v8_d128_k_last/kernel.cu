@@ -27,6 +27,7 @@
 #include "agentforge.h"
 #include "afg_mma.cuh"
 #include "afg_bulk.cuh"
+#include "afg_wgmma.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -1021,11 +1022,11 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
     // Longest sequence first (GDN_PREFILL_SCAN_LPT) when the grid takes more than one wave at one
     // CTA per SM (or the SM count is unknown); within one wave the order buys nothing.
     const bool rank_by_length = GDN_PREFILL_SCAN_LPT && N > 1 && N <= kScanRankMax && (sms == 0 || ctas > sms);
-    const auto launch = [&](auto kernel, size_t scan_smem) -> cudaError_t {
+    const auto launch = [&](auto kernel, size_t scan_smem, int threads) -> cudaError_t {
       const cudaError_t allowed = afg::allow_dynamic_smem<decltype(kernel)::value>(static_cast<int>(scan_smem));
       if (allowed != cudaSuccess) return allowed;
       return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, dim3(static_cast<unsigned>(ctas)),
-                         dim3(kScanThreads), scan_smem, stream, q.ptr<const __nv_bfloat16>(),
+                         dim3(threads), scan_smem, stream, q.ptr<const __nv_bfloat16>(),
                          state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
                          T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
     };
@@ -1034,9 +1035,10 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
     }
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
-                    sizeof(ScanSplitSmem<BV>));
+                    kScanSplitSmemBytes<BV>, kSplitThreads);
     } else {
-      return launch(std::integral_constant<decltype(&chunk_scan_kernel<BV>), &chunk_scan_kernel<BV>>{}, sizeof(ScanSmem<BV>));
+      return launch(std::integral_constant<decltype(&chunk_scan_kernel<BV>), &chunk_scan_kernel<BV>>{}, sizeof(ScanSmem<BV>),
+                    kScanThreads);
     }
   };
   cudaError_t launched = cudaGetLastError();

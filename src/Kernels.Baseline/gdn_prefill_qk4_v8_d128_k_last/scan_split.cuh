@@ -48,6 +48,29 @@ constexpr bool kScanBulk = false;
 constexpr bool kScanBulk = GDN_PREFILL_SCAN_BULK != 0;
 #endif
 
+// @tunable GDN_PREFILL_SCAN_WGMMA: 0, 1 (default 1) when GDN_PREFILL_SCAN_SPLIT=1
+// 1 (sm_90a builds; a plain sm_90 build keeps mma.sync): the split scan's four products on warpgroup
+// MMAs (wgmma, A from registers, B from shared memory): the state warps' W S and Kd^T U', the output
+// warps' Q S and P U'. The bf16 S copy and U', the B operand of all four, are stored by stmatrix
+// .trans in wgmma's K-major layout with the 128-byte swizzle; the A fragments stay ldmatrix loads of
+// the stages' padded tiles. The state warps then own S rows d0.. and d0 + 64.. (one m16 tile of each
+// m64 block) instead of 32 consecutive rows.
+// Why (session 24, chain timelines at 8192 / 8, 64 columns): a step is ~4900 cycles where the state's
+// own products and stores are ~2500, and both roles wait on each other and on the MIO queue. With
+// mma.sync every warp reads the whole B operand: per 64-column step ~250 KB of shared-memory reads
+// (~1950 cycles at 128 B a cycle), 190 KB of them four copies of S and U'. A warpgroup MMA reads B
+// once: ~105 KB, and one instruction per 64 x N x 16 instead of N / 8 mma.sync and their ldmatrix.
+// Predicted: the step at 64 columns 4900 -> ~2500-3000 cycles, at 32 columns 2570 -> ~1800, 8192 / 39
+// ~124 -> ~105 us.
+#ifndef GDN_PREFILL_SCAN_WGMMA
+#define GDN_PREFILL_SCAN_WGMMA 1
+#endif
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && GDN_PREFILL_SCAN_WGMMA
+constexpr bool kScanWgmma = true;
+#else
+constexpr bool kScanWgmma = false;
+#endif
+
 // The mbarrier and bulk-copy wrappers are include/afg_bulk.cuh's (included at the top of kernel.cu).
 using afg::bulk_copy_to_smem;
 using afg::mbar_arrive_expect_tx;
@@ -90,6 +113,138 @@ __device__ __forceinline__ void load_warp_q_rows(__nv_bfloat16* q_dst, const __n
   }
 }
 
+// GDN_PREFILL_DIAG_SKIP_LOADS bit 4 (timing only): the output tile's values folded into one XOR, stored
+// by lane 0 in the tile's first element only if it happens to be zero, so the products and the
+// decays stay live while the output warps issue (almost) no stores.
+template <int NT>
+__device__ __forceinline__ void store_output_tile_folded(__nv_bfloat16* output, int64_t c0, int len, int m0, int h,
+                                                         int col0, float g_lo, float g_hi, const float (&qs)[NT][4],
+                                                         const float (&pu)[NT][4], int lane) {
+  uint32_t fold = 0u;
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) fold ^= __float_as_uint((e < 2 ? g_lo : g_hi) * qs[nt][e] + pu[nt][e]);
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) fold ^= __shfl_xor_sync(0xffffffffu, fold, o);
+  if (lane == 0 && fold == 0u && m0 < len) output[((c0 + m0) * kNumVHeads + h) * kD + col0] = __float2bfloat16(0.f);
+}
+
+// ---- GDN_PREFILL_SCAN_WGMMA: the B operands (S copy [BV][128], U' [BV][64], both K-major with the
+// 128-byte swizzle: row n holds the K values of column n, 64 a 128-byte row, K blocks of 64 BV rows
+// apart; 16-byte chunk c of row n sits at chunk c ^ (n & 7)) and the four products.
+// Shared-memory byte address of K values k..k+7 (k a multiple of 8) of column n in such an operand.
+template <int BV>
+__device__ __forceinline__ uint32_t sw128_chunk_addr(uint32_t base, int n, int k) {
+  return base + static_cast<uint32_t>((k >> 6) * (BV * 128) + n * 128 + ((((k & 63) >> 3) ^ (n & 7)) << 4));
+}
+// Descriptor of k16 step ks of such an operand (32 bytes a step inside a 128-byte row).
+template <int BV>
+__device__ __forceinline__ uint64_t sw128_step_desc(uint32_t base, int ks) {
+  return afg::desc_sw128(base + static_cast<uint32_t>((ks >> 2) * (BV * 128) + (ks & 3) * 32));
+}
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+  const __nv_bfloat162 p = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&p);
+}
+// Stores a warp's 16 x 8 NT fragment tile (rows r0.. of the product's K, columns = the operand's N)
+// into the K-major operand at base: x4 stmatrix .trans per pair of n8 tiles. lo[nt] / hi[nt]: the
+// packed pairs of rows g and g + 8.
+template <int BV, int NT>
+__device__ __forceinline__ void store_kmajor_tile(uint32_t base, int r0, const uint32_t (&lo)[NT], const uint32_t (&hi)[NT],
+                                                  int lane) {
+  const int q = lane >> 3, j = lane & 7;
+#pragma unroll
+  for (int nt = 0; nt < NT; nt += 2) {
+    const int n = 8 * (nt + (q >> 1)) + j;
+    afg::stmatrix_x4_trans(sw128_chunk_addr<BV>(base, n, r0 + 8 * (q & 1)), lo[nt], hi[nt], lo[nt + 1], hi[nt + 1]);
+  }
+}
+// The bf16 copy of this warp's S rows (d0.. and d0 + 64..; wgmma's m64 blocks) as the B operand.
+template <int BV, int NT>
+__device__ __forceinline__ void copy_state_tile_wg(uint32_t s_base, const float (&s)[2][NT][4], int d0, int lane) {
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    uint32_t lo[NT], hi[NT];
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      lo[nt] = pack_bf16x2(s[mt][nt][0], s[mt][nt][1]);
+      hi[nt] = pack_bf16x2(s[mt][nt][2], s[mt][nt][3]);
+    }
+    store_kmajor_tile<BV, NT>(s_base, d0 + 64 * mt, lo, hi, lane);
+  }
+}
+// acc[warp's 16 rows m0.. x BV] += A[m0.., 0..K) (row-major bf16, row stride lda) * B (the K-major
+// operand at b_base), on the warpgroup: issued, committed and waited for here.
+template <int BV, int K>
+__device__ __forceinline__ void wg_product(float (&acc)[BV / 8][4], const __nv_bfloat16* a, int lda, int m0,
+                                           uint32_t b_base, int lane) {
+  constexpr int kSteps = K / 16;
+  uint32_t af[kSteps][4];
+#pragma unroll
+  for (int ks = 0; ks < kSteps; ++ks) load_a(af[ks], a, lda, m0, 16 * ks, lane);
+  float (&d)[BV / 2] = *reinterpret_cast<float (*)[BV / 2]>(&acc[0][0]);
+  afg::wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < kSteps; ++ks) afg::wgmma_m64k16_bf16_rs<BV>(d, af[ks], sw128_step_desc<BV>(b_base, ks));
+  afg::wgmma_commit();
+  afg::wgmma_wait<0>();
+  afg::fence_fragment(d);
+#pragma unroll
+  for (int ks = 0; ks < kSteps; ++ks) afg::fence_regs(af[ks]);
+}
+// S = gc S + Kd^T U' on the warpgroup: this warp's rows d0.. and d0 + 64.. of S (the two m64 blocks),
+// Kd [64][kLdK] in the stage (A = Kd^T by ldmatrix .trans), U' the K-major operand at up_base.
+template <int BV>
+__device__ __forceinline__ void update_state_tile_wg(float (&s)[2][BV / 8][4], float gc, const __nv_bfloat16* kd,
+                                                     uint32_t up_base, int d0, int lane) {
+  uint32_t af[2][kC / 16][4];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+    for (int ks = 0; ks < kC / 16; ++ks) load_a_trans(af[mt][ks], kd, kLdK, d0 + 64 * mt, 16 * ks, lane);
+#pragma unroll
+    for (int nt = 0; nt < BV / 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[mt][nt][e] *= gc;
+    }
+  }
+  afg::wgmma_fence();
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    float (&d)[BV / 2] = *reinterpret_cast<float (*)[BV / 2]>(&s[mt][0][0]);
+#pragma unroll
+    for (int ks = 0; ks < kC / 16; ++ks) afg::wgmma_m64k16_bf16_rs<BV>(d, af[mt][ks], sw128_step_desc<BV>(up_base, ks));
+  }
+  afg::wgmma_commit();
+  afg::wgmma_wait<0>();
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    afg::fence_fragment(*reinterpret_cast<float (*)[BV / 2]>(&s[mt][0][0]));
+#pragma unroll
+    for (int ks = 0; ks < kC / 16; ++ks) afg::fence_regs(af[mt][ks]);
+  }
+}
+// U' = U - W S for this warp's 16 chunk rows (m0..) into the K-major U' operand (K = chunk rows).
+// u_at(r, c): the stage's U element (chunk row r, slice column c).
+template <int BV, typename UAt>
+__device__ __forceinline__ void store_pseudo_values_wg(uint32_t up_base, UAt u_at, const float (&ws)[BV / 8][4], int m0,
+                                                       int lane) {
+  constexpr int NT = BV / 8;
+  const int g = lane >> 2, tq = lane & 3;
+  uint32_t lo[NT], hi[NT];
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    const int c = nt * 8 + 2 * tq;
+    const float2 ulo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(u_at(m0 + g, c)));
+    const float2 uhi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(u_at(m0 + g + 8, c)));
+    lo[nt] = pack_bf16x2(ulo.x - ws[nt][0], ulo.y - ws[nt][1]);
+    hi[nt] = pack_bf16x2(uhi.x - ws[nt][2], uhi.y - ws[nt][3]);
+  }
+  store_kmajor_tile<BV, NT>(up_base, m0, lo, hi, lane);
+}
+
 constexpr int kSplitGroup = 128;   // threads per role
 constexpr int kBarSplitState = 1;  // the state warps among themselves
 constexpr int kBarSplitReady = 2;  // + buffer (2): chunk's S copy and U' written, its stage landed
@@ -128,6 +283,24 @@ constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chun
 #define GDN_PREFILL_SPLIT_REFILL 1
 #endif
 
+// @tunable GDN_PREFILL_SPLIT_LOADER_WARP: 0, 1 (default 1) when GDN_PREFILL_SCAN_BULK=1
+// 1: a ninth warp issues every stage's bulk copies (W, Kd, U, P, cum), each once both roles have
+// released the stage (the state warps after their update of the chunk it held, the output warps
+// after their products; one named barrier the loader waits on), so neither role's chain issues
+// copies: state warp 0 (two stages, 64 columns) or output warp 0 (GDN_PREFILL_SPLIT_REFILL, three
+// stages) spent ~900-1500 cycles a step blocked issuing five copies. Only the loader waits for the
+// prep grid (griddepcontrol.wait): the state and output warps read the workspace only through it.
+// Session 24's chain timeline at 64 columns with wgmma products (8192 / 8): a step of ~3970 cycles
+// of which the state warps waited ~1540 for the stage to be free and their own copies' issue and
+// ~1000 for the landing; their products and stores are ~1400. Predicted: the 64-column step ->
+// ~2000-2500 cycles, 8192 / 39 ~111 -> ~95 us; the 16 / 32-column steps -5..-15%.
+#ifndef GDN_PREFILL_SPLIT_LOADER_WARP
+#define GDN_PREFILL_SPLIT_LOADER_WARP 1
+#endif
+constexpr bool kSplitLoaderWarp = GDN_PREFILL_SCAN_BULK != 0 && GDN_PREFILL_SPLIT_LOADER_WARP != 0;
+// Threads of the split scan's CTA: four state warps, four output warps, the loader warp.
+constexpr int kSplitThreads = kScanThreads + (kSplitLoaderWarp ? 32 : 0);
+
 // @diagnostic GDN_PREFILL_DIAG_CHAIN_TIMES: 0, 1 (default 0)
 // 1: lane 0 of state warp 0 and of output warp 0 in the scan's CTA 0 (the longest sequence's first
 // head and slice when ranked) write the SM clock at the phase boundaries of every chunk step, for
@@ -137,11 +310,14 @@ constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chun
 #ifndef GDN_PREFILL_DIAG_CHAIN_TIMES
 #define GDN_PREFILL_DIAG_CHAIN_TIMES 0
 #endif
-// @diagnostic GDN_PREFILL_DIAG_SKIP_LOADS: 0, 1, 2, 3 (default 0)
+// @diagnostic GDN_PREFILL_DIAG_SKIP_LOADS: 0, 1, 2, 3, 4, 6 (default 0)
 // Wrong outputs, for timing only (gdn-chain-timeline.sh): which loads bind the chain step. Bit 1:
 // the stage refills (chunks from `stages` on) copy only cum, W, Kd, U and P stay those of an earlier
 // chunk (~45 of a 16-column stage's ~62 KB); bit 2: the output warps load Q only for the first
-// `stages` chunks (~17 KB). Session 21's timeline: both roles wait ~1000 cycles a step for loads
+// `stages` chunks (~17 KB); bit 4: the output warps store no output tile (one store a warp keeps
+// the products alive). Session 24: at 64 columns the state warps wait ~1600 cycles a step for the
+// output warps, whose step has ~1500 cycles blocked between two marks with nothing between them
+// but the LSU's queue (1024 Q cp.async and 2048 4-byte output stores a chunk). Session 21's timeline: both roles wait ~1000 cycles a step for loads
 // whose issue alone takes ~700, at ~31 bytes per cycle into each SM.
 #ifndef GDN_PREFILL_DIAG_SKIP_LOADS
 #define GDN_PREFILL_DIAG_SKIP_LOADS 0
@@ -191,19 +367,29 @@ template <int BV, int Stages>
 struct ScanSplitSmemOf {
   static constexpr int kStages = Stages;
   SplitStage<BV> st[Stages];
-  __nv_bfloat16 s[2][kD * (BV + 8)];   // bf16 copies of S(i), [k][v]
-  __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i)
+  // bf16 copies of S(i): [k][v] rows of BV + 8, or with GDN_PREFILL_SCAN_WGMMA wgmma's K-major
+  // swizzled [v][k] (BV x 256 bytes); each buffer starts 1024-byte aligned (the swizzle's atoms).
+  alignas(1024) __nv_bfloat16 s[2][kD * (BV + 8)];
+  __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i), the same two layouts (K = the chunk's rows)
   uint64_t landed[Stages];             // GDN_PREFILL_SCAN_BULK: the stage's copies completed
   long long seq;                       // the sequence this CTA works on
 };
-// GDN_PREFILL_SPLIT_STAGES stages where they fit an SM, else 2.
+static_assert(kD * (16 + 8) % 512 == 0 && kC * (16 + 8) % 512 == 0, "S copy and U' buffers keep 1024-byte alignment");
+// GDN_PREFILL_SPLIT_STAGES stages where they fit an SM, else 2 (+ 1024 bytes to align the base).
 template <int BV>
-using ScanSplitSmem = ScanSplitSmemOf<BV, sizeof(ScanSplitSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) <= 227 * 1024
+using ScanSplitSmem = ScanSplitSmemOf<BV, sizeof(ScanSplitSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) + 1024 <= 227 * 1024
                                               ? GDN_PREFILL_SPLIT_STAGES : 2>;
-static_assert(sizeof(ScanSplitSmem<64>) <= 227 * 1024, "the split scan's buffers do not fit an SM");
+template <int BV>
+constexpr size_t kScanSplitSmemBytes = sizeof(ScanSplitSmem<BV>) + 1024;
+static_assert(kScanSplitSmemBytes<64> <= 227 * 1024, "the split scan's buffers do not fit an SM");
+// The first 1024-byte aligned address of the dynamic shared memory (its base's alignment is not
+// promised beyond 16 bytes).
+__device__ __forceinline__ unsigned char* align_smem_1024(unsigned char* raw) {
+  return raw + ((1024u - (smem_addr(raw) & 1023u)) & 1023u);
+}
 
 template <int BV>
-__global__ void __launch_bounds__(kScanThreads, 1)
+__global__ void __launch_bounds__(kSplitThreads, 1)
 chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
                         const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
                         bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
@@ -219,9 +405,15 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   // Chunks the operand loads run ahead: stages - 1 with bulk copies; one with cp.async (its waits
   // count one commit group in flight).
   constexpr int kAhead = kScanBulk ? kSplitStages - 1 : 1;
-  constexpr bool kOutputRefills = kScanBulk && GDN_PREFILL_SPLIT_REFILL != 0 && kSplitStages >= 3;
+  // The loader warp exists in every build (the host launches kSplitThreads) but loads only where
+  // bulk copies do (sm_90 and up); elsewhere it leaves at once.
+  constexpr bool kLoaderWarp = kScanBulk && kSplitLoaderWarp;
+  constexpr bool kOutputRefills = !kLoaderWarp && kScanBulk && GDN_PREFILL_SPLIT_REFILL != 0 && kSplitStages >= 3;
+  // "stage free": state and output warps arrive, the loader waits (or, without it, state warp 0's
+  // refills wait with the state warps)
+  constexpr int kStageFreeCount = kLoaderWarp ? kScanThreads + 32 : kScanThreads;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(smem_raw);
+  ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(align_smem_1024(smem_raw));
   const int slice = blockIdx.x % kSlicesPerHead;
   const int h = (blockIdx.x / kSlicesPerHead) % kNumVHeads;
   const int hk = h / (kNumVHeads / kNumQKHeads);
@@ -230,7 +422,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   const int g = lane >> 2;
   // Longest sequence first with rank_by_length (stage 0's W tile holds cu_seqlens meanwhile: no copy
   // into the stages starts before this returns).
-  const int64_t n = sequence_of_rank<kScanThreads, kScanRankMax>(blockIdx.x / (kSlicesPerHead * kNumVHeads), rank_by_length,
+  const int64_t n = sequence_of_rank<kSplitThreads, kScanRankMax>(blockIdx.x / (kSlicesPerHead * kNumVHeads), rank_by_length,
                                                                  cu_seqlens, num_seqs,
                                                                  reinterpret_cast<long long*>(sm.st[0].w), &sm.seq, tid);
 
@@ -239,8 +431,8 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   float* out_state = new_state + ((n * kNumVHeads + h) * kD + v0) * kD;  // rows v0.. of [v][k]
   if (eos <= bos) {
     // The reference skips empty sequences: their final state stays zero.
-    zero_state_rows<BV, kScanThreads>(out_state, tid);
-    zero_rows_outside_sequences<BV, kScanThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
+    zero_state_rows<BV, kSplitThreads>(out_state, tid);
+    zero_rows_outside_sequences<BV, kSplitThreads>(output, h, v0, n, num_seqs, bos, eos, total, tid);
     return;
   }
   const int nchunks = static_cast<int>((eos - bos + kC - 1) / kC);
@@ -298,18 +490,35 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
                                                         st.cum, ws, head_slot, q, c0, len, hk, v0, tid);
   };
 
+  if (warp >= 8) {
+    // ============================================ loader warp ============================================
+    if constexpr (kLoaderWarp) {
+      if (ws.prepped == nullptr) afg::pdl_wait();
+      for (int j = 0; j < nchunks; ++j) {
+        // The stage held chunk j - stages: both roles have released it.
+        if (j >= kSplitStages) named_sync(kBarSplitStageFree + j % kSplitStages, kStageFreeCount);
+        load_chunk(j);
+      }
+    }
+    return;
+  }
   if (warp < 4) {
     // ============================================ state warps ============================================
     const int sw = warp;
     // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The
     // initial state does not depend on the prep pass: it loads before the wait.
-    const int d0 = sw * 32;
+    // With GDN_PREFILL_SCAN_WGMMA rows d0.. and d0 + 64.. instead (one m16 tile of each m64 block).
+    constexpr int kMtStride = kScanWgmma ? 64 : 16;
+    const int d0 = kScanWgmma ? sw * 16 : sw * 32;
     float s_acc[2][kNT][4];
-    load_state_tile(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0, lane);
+    load_state_tile<kNT, kMtStride>(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0,
+                                    lane);
     // With chunk flags (bulk loads only) each chunk's loader waits for that chunk's prep instead.
-    if (ws.prepped == nullptr) afg::pdl_wait();
-    if (!kScanBulk || sw == 0) {
-      for (int j = 0; j < kAhead && j < nchunks; ++j) load_chunk(j);
+    if constexpr (!kLoaderWarp) {
+      if (ws.prepped == nullptr) afg::pdl_wait();
+      if (!kScanBulk || sw == 0) {
+        for (int j = 0; j < kAhead && j < nchunks; ++j) load_chunk(j);
+      }
     }
     const int m0 = sw * 16;  // chunk rows of this warp in W S
     for (int i = 0; i < nchunks; ++i) {
@@ -320,7 +529,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       chain_mark(i, kChainStart);
       const int ahead = i + kAhead;
       // With output refills only chunk kAhead (its stage was never used) loads here.
-      if (ahead < nchunks && (!kOutputRefills || ahead == kSplitStages - 1)) {
+      if (!kLoaderWarp && ahead < nchunks && (!kOutputRefills || ahead == kSplitStages - 1)) {
         if (ahead >= kSplitStages) named_sync(kBarSplitStageFree + ahead % kSplitStages, kScanThreads);
         if (!kScanBulk || sw == 0) load_chunk(ahead);
       }
@@ -329,7 +538,12 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       chain_mark(i, kChainBufferFree);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
-      copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
+      if constexpr (kScanWgmma) {
+        copy_state_tile_wg<BV, kNT>(smem_addr(s_copy), s_acc, d0, lane);
+        afg::fence_proxy_async();  // the S copy is read by wgmma (the async proxy)
+      } else {
+        copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
+      }
       // Chunk i's operands have landed: its copies completed the stage barrier's phase i / 2, or its
       // cp.async group is done when at most chunk i+1's is still in flight.
       if constexpr (kScanBulk) {
@@ -347,9 +561,19 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       {
         float wsa[kNT][4];
         zero(wsa);
-        gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
+        if constexpr (kScanWgmma) {
+          wg_product<BV, kD>(wsa, st.w, kLdK, m0, smem_addr(s_copy), lane);
+        } else {
+          gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
+        }
         chain_mark(i, kChainWS, __float_as_uint(wsa[0][0]));
-        if constexpr (kSplitUBlocked) {
+        if constexpr (kScanWgmma) {
+          const auto u_at = [&](int r, int c) {
+            return kSplitUBlocked ? st.u + u_block_index(r, c) : st.u + v0 + r * kLdK + c;
+          };
+          store_pseudo_values_wg<BV>(smem_addr(up), u_at, wsa, m0, lane);
+          afg::fence_proxy_async();  // U' is read by wgmma
+        } else if constexpr (kSplitUBlocked) {
           store_pseudo_values_blocked(up, kLdS, st.u, wsa, m0, lane);
         } else {
           store_pseudo_values(up, kLdS, st.u + v0, kLdK, wsa, m0, lane);
@@ -360,11 +584,17 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       chain_mark(i, kChainUPrime);
 
       // S = G_C S + Kd^T U'
-      update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
+      if constexpr (kScanWgmma) {
+        update_state_tile_wg<BV>(s_acc, expf(st.cum[kC - 1]), st.kd, smem_addr(up), d0, lane);
+      } else {
+        update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
+      }
+      // The loader may refill this chunk's stage once the output warps release it too.
+      if (kLoaderWarp && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kStageFreeCount);
       chain_mark(i, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
     }
     // Final state straight to global memory (four 32-byte runs per store instruction).
-    store_state_tile(out_state, s_acc, d0, lane);
+    store_state_tile<kNT, kMtStride>(out_state, s_acc, d0, lane);
     return;
   }
 
@@ -408,16 +638,25 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     float qs[kNT][4], pu[kNT][4];
     zero(qs);
     zero(pu);
-    gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s[b], kLdS, 0, lane);
-    gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up[b], kLdS, 0, lane);
+    if constexpr (kScanWgmma) {
+      wg_product<BV, kD>(qs, st.q, kLdK, m0, smem_addr(sm.s[b]), lane);
+      wg_product<BV, kC>(pu, st.p, kLdV, m0, smem_addr(sm.up[b]), lane);
+    } else {
+      gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s[b], kLdS, 0, lane);
+      gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up[b], kLdS, 0, lane);
+    }
     chain_mark(i, kChainOutProducts, __float_as_uint(qs[0][0]) ^ __float_as_uint(pu[0][0]));
     const float g_lo = expf(st.cum[m0 + g]);
     const float g_hi = expf(st.cum[m0 + g + 8]);
     // The buffers and the stage are no longer read: the state warps may reuse them for chunk i+2
     // (buffers) and chunk i + stages (stage); each arrival is awaited exactly once.
     if (i + 2 < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
-    if (!kOutputRefills && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
-    store_output_tile(output, c0, len, m0, h, v0, scale, g_lo, g_hi, qs, pu, lane);
+    if (!kOutputRefills && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kStageFreeCount);
+    if constexpr ((GDN_PREFILL_DIAG_SKIP_LOADS & 4) == 0) {
+      store_output_tile(output, c0, len, m0, h, v0, scale, g_lo, g_hi, qs, pu, lane);
+    } else {
+      store_output_tile_folded(output, c0, len, m0, h, v0, g_lo, g_hi, qs, pu, lane);
+    }
     chain_mark(i, kChainOutStored);
   }
 }

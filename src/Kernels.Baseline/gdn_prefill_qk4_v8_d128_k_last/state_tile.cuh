@@ -6,15 +6,17 @@
 #pragma once
 
 // Calls f(element, offset) for each element of this warp's tile, offset = the element's index in
-// the [v][k] rows of the slice (c * kD + d): the layout S has in global memory.
-template <int NT, typename T, typename F>
+// the [v][k] rows of the slice (c * kD + d): the layout S has in global memory. kMtStride: the rows
+// between the warp's two m16 tiles (16: rows d0..d0+31; 64: the wgmma split scan's rows d0.. and
+// d0 + 64.., each m64 block's 16 rows of this warp).
+template <int NT, int kMtStride = 16, typename T, typename F>
 __device__ __forceinline__ void for_each_state_element(T (&s)[2][NT][4], int d0, int lane, F f) {
   const int g = lane >> 2, tq = lane & 3;
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
-      const int d = d0 + mt * 16 + g, c = nt * 8 + 2 * tq;
+      const int d = d0 + mt * kMtStride + g, c = nt * 8 + 2 * tq;
       f(s[mt][nt][0], c * kD + d);
       f(s[mt][nt][1], (c + 1) * kD + d);
       f(s[mt][nt][2], c * kD + d + 8);
@@ -25,15 +27,15 @@ __device__ __forceinline__ void for_each_state_element(T (&s)[2][NT][4], int d0,
 
 // S from global memory in the definition's [v][k] layout (src at row v0 of this head), or zeros.
 // Each load instruction reads four 32-byte runs of the [v][k] rows.
-template <int NT>
+template <int NT, int kMtStride = 16>
 __device__ __forceinline__ void load_state_tile(float (&s)[2][NT][4], const float* src, int d0, int lane) {
-  for_each_state_element(s, d0, lane, [&](float& x, int offset) { x = src != nullptr ? src[offset] : 0.f; });
+  for_each_state_element<NT, kMtStride>(s, d0, lane, [&](float& x, int offset) { x = src != nullptr ? src[offset] : 0.f; });
 }
 
 // S to global memory in [v][k] layout (dst at row v0 of this head).
-template <int NT>
+template <int NT, int kMtStride = 16>
 __device__ __forceinline__ void store_state_tile(float* dst, const float (&s)[2][NT][4], int d0, int lane) {
-  for_each_state_element(s, d0, lane, [&](const float& x, int offset) { dst[offset] = x; });
+  for_each_state_element<NT, kMtStride>(s, d0, lane, [&](const float& x, int offset) { dst[offset] = x; });
 }
 
 // Calls f(d, c, x, y) for each pair of this warp's tile that shares row d: columns c, c + 1 of the
