@@ -71,6 +71,14 @@ constexpr bool kScanWgmma = true;
 constexpr bool kScanWgmma = false;
 #endif
 
+// @tunable GDN_PREFILL_SCAN_WGMMA_MIN_BV: 16, 32, 64 (default 16) when GDN_PREFILL_SCAN_WGMMA=1
+// The narrowest slice (columns) whose scan takes the wgmma products; narrower ones keep mma.sync.
+// Session 24's first run: at 16 columns (2107 / 1's chain, split) the wgmma step was slower (1873 ->
+// 2257 cycles: m64n16 products of 8 dependent k steps) while 64 columns gained (4893 -> 3972).
+#ifndef GDN_PREFILL_SCAN_WGMMA_MIN_BV
+#define GDN_PREFILL_SCAN_WGMMA_MIN_BV 16
+#endif
+
 // The mbarrier and bulk-copy wrappers are include/afg_bulk.cuh's (included at the top of kernel.cu).
 using afg::bulk_copy_to_smem;
 using afg::mbar_arrive_expect_tx;
@@ -400,6 +408,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   static_assert(BV % 16 == 0 && kD % BV == 0, "value slices of 16, 32, 64 or 128 columns");
   constexpr int kSlicesPerHead = kD / BV;
   constexpr int kNT = BV / 8;
+  constexpr bool kWg = kScanWgmma && BV >= GDN_PREFILL_SCAN_WGMMA_MIN_BV;  // this width's products on wgmma
   constexpr int kLdS = BV + 8;
   constexpr int kSplitStages = ScanSplitSmem<BV>::kStages;
   // Chunks the operand loads run ahead: stages - 1 with bulk copies; one with cp.async (its waits
@@ -508,8 +517,8 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     // S [128 x BV]: warp sw owns rows d in [32 sw, 32 sw + 32) (two m16 tiles), every column. The
     // initial state does not depend on the prep pass: it loads before the wait.
     // With GDN_PREFILL_SCAN_WGMMA rows d0.. and d0 + 64.. instead (one m16 tile of each m64 block).
-    constexpr int kMtStride = kScanWgmma ? 64 : 16;
-    const int d0 = kScanWgmma ? sw * 16 : sw * 32;
+    constexpr int kMtStride = kWg ? 64 : 16;
+    const int d0 = kWg ? sw * 16 : sw * 32;
     float s_acc[2][kNT][4];
     load_state_tile<kNT, kMtStride>(s_acc, state != nullptr ? state + ((n * kNumVHeads + h) * kD + v0) * kD : nullptr, d0,
                                     lane);
@@ -538,7 +547,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       chain_mark(i, kChainBufferFree);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
-      if constexpr (kScanWgmma) {
+      if constexpr (kWg) {
         copy_state_tile_wg<BV, kNT>(smem_addr(s_copy), s_acc, d0, lane);
         afg::fence_proxy_async();  // the S copy is read by wgmma (the async proxy)
       } else {
@@ -561,13 +570,13 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       {
         float wsa[kNT][4];
         zero(wsa);
-        if constexpr (kScanWgmma) {
+        if constexpr (kWg) {
           wg_product<BV, kD>(wsa, st.w, kLdK, m0, smem_addr(s_copy), lane);
         } else {
           gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
         }
         chain_mark(i, kChainWS, __float_as_uint(wsa[0][0]));
-        if constexpr (kScanWgmma) {
+        if constexpr (kWg) {
           const auto u_at = [&](int r, int c) {
             return kSplitUBlocked ? st.u + u_block_index(r, c) : st.u + v0 + r * kLdK + c;
           };
@@ -584,7 +593,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       chain_mark(i, kChainUPrime);
 
       // S = G_C S + Kd^T U'
-      if constexpr (kScanWgmma) {
+      if constexpr (kWg) {
         update_state_tile_wg<BV>(s_acc, expf(st.cum[kC - 1]), st.kd, smem_addr(up), d0, lane);
       } else {
         update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
@@ -638,7 +647,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     float qs[kNT][4], pu[kNT][4];
     zero(qs);
     zero(pu);
-    if constexpr (kScanWgmma) {
+    if constexpr (kWg) {
       wg_product<BV, kD>(qs, st.q, kLdK, m0, smem_addr(sm.s[b]), lane);
       wg_product<BV, kC>(pu, st.p, kLdV, m0, smem_addr(sm.up[b]), lane);
     } else {
