@@ -61,7 +61,12 @@ constexpr bool kScanBulk = GDN_PREFILL_SCAN_BULK != 0;
 // (~1950 cycles at 128 B a cycle), 190 KB of them four copies of S and U'. A warpgroup MMA reads B
 // once: ~105 KB, and one instruction per 64 x N x 16 instead of N / 8 mma.sync and their ldmatrix.
 // Predicted: the step at 64 columns 4900 -> ~2500-3000 cycles, at 32 columns 2570 -> ~1800, 8192 / 39
-// ~124 -> ~105 us.
+// ~124 -> ~105 us. Measured (H200, call 4, chain timelines and a two-round sweep, all PASS): 64
+// columns 4893 -> 3972 cycles (W S 763 -> 493, update 994 -> 484, output products 1368 -> 898; the
+// rest is waiting for stages), 8192 / 39 123.8 -> 111.5 us, 8192 / 57 142.4 -> 128.4, 4124 / 15 66.4
+// -> 64.9; 32 columns (4096 / 8) 2478 -> 2726 cycles and 16 columns (2107 / 1) 1873 -> 2257 (the
+// stmatrix copies and fences before the landing wait grew more than the products shrank): see
+// GDN_PREFILL_SCAN_WGMMA_MIN_BV.
 #ifndef GDN_PREFILL_SCAN_WGMMA
 #define GDN_PREFILL_SCAN_WGMMA 1
 #endif
@@ -71,12 +76,16 @@ constexpr bool kScanWgmma = true;
 constexpr bool kScanWgmma = false;
 #endif
 
-// @tunable GDN_PREFILL_SCAN_WGMMA_MIN_BV: 16, 32, 64 (default 16) when GDN_PREFILL_SCAN_WGMMA=1
+// @tunable GDN_PREFILL_SCAN_WGMMA_MIN_BV: 16, 32, 64 (default 32) when GDN_PREFILL_SCAN_WGMMA=1
 // The narrowest slice (columns) whose scan takes the wgmma products; narrower ones keep mma.sync.
 // Session 24's first run: at 16 columns (2107 / 1's chain, split) the wgmma step was slower (1873 ->
 // 2257 cycles: m64n16 products of 8 dependent k steps) while 64 columns gained (4893 -> 3972).
+// H200, call 5 (two rounds, with the loader warp; us): 16 / 32 / 64 against mma.sync everywhere
+// (with and without loader): 2857 / 3 (16 columns) 50.6 / 48.9 / 49.1 (old 50.4), 3999 / 13 (32)
+// 63.2 / 63.5 / 64.7 (65.4), 4124 / 15 (32) 65.1 / 64.9 / 66.3 (67.0), 8192 / 39 (64) 110.7 / 111.0 /
+// 110.4 (124.3), 8192 / 57 126.0 / 126.3 / 126.1 (142.8). 32 is the default.
 #ifndef GDN_PREFILL_SCAN_WGMMA_MIN_BV
-#define GDN_PREFILL_SCAN_WGMMA_MIN_BV 16
+#define GDN_PREFILL_SCAN_WGMMA_MIN_BV 32
 #endif
 
 // The mbarrier and bulk-copy wrappers are include/afg_bulk.cuh's (included at the top of kernel.cu).
@@ -301,7 +310,11 @@ constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chun
 // Session 24's chain timeline at 64 columns with wgmma products (8192 / 8): a step of ~3970 cycles
 // of which the state warps waited ~1540 for the stage to be free and their own copies' issue and
 // ~1000 for the landing; their products and stores are ~1400. Predicted: the 64-column step ->
-// ~2000-2500 cycles, 8192 / 39 ~111 -> ~95 us; the 16 / 32-column steps -5..-15%.
+// ~2000-2500 cycles, 8192 / 39 ~111 -> ~95 us; the 16 / 32-column steps -5..-15%. Measured (call 5):
+// 64 columns 3962 -> 3706 cycles (the state warps now wait ~1000, p90 ~1700, for the stage to land:
+// with two stages a chunk's copies start only once both roles are done with the chunk two back),
+// 32 columns 2634 -> 2395, 16 columns 2214 -> 1798 (wgmma at every width there); calls: 8192 / 39
+// 112.0 -> 110.7 us, 8192 / 57 129.4 -> 126.0, 2857 / 3 53.2 -> 50.6, 3999 / 13 64.2 -> 63.2.
 #ifndef GDN_PREFILL_SPLIT_LOADER_WARP
 #define GDN_PREFILL_SPLIT_LOADER_WARP 1
 #endif
