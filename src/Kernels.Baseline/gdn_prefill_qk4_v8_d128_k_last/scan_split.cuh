@@ -90,6 +90,7 @@ constexpr bool kScanWgmma = false;
 
 // The mbarrier and bulk-copy wrappers are include/afg_bulk.cuh's (included at the top of kernel.cu).
 using afg::bulk_copy_to_smem;
+using afg::mbar_arrive;
 using afg::mbar_arrive_expect_tx;
 using afg::mbar_init;
 using afg::mbar_init_fence;
@@ -393,6 +394,7 @@ struct ScanSplitSmemOf {
   alignas(1024) __nv_bfloat16 s[2][kD * (BV + 8)];
   __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i), the same two layouts (K = the chunk's rows)
   uint64_t landed[Stages];             // GDN_PREFILL_SCAN_BULK: the stage's copies completed
+  uint64_t freed[Stages];              // GDN_PREFILL_SPLIT_LOADER_WARP: every state and output thread done with it
   long long seq;                       // the sequence this CTA works on
 };
 static_assert(kD * (16 + 8) % 512 == 0 && kC * (16 + 8) % 512 == 0, "S copy and U' buffers keep 1024-byte alignment");
@@ -431,11 +433,19 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   // bulk copies do (sm_90 and up); elsewhere it leaves at once.
   constexpr bool kLoaderWarp = kScanBulk && kSplitLoaderWarp;
   constexpr bool kOutputRefills = !kLoaderWarp && kScanBulk && GDN_PREFILL_SPLIT_REFILL != 0 && kSplitStages >= 3;
-  // "stage free": state and output warps arrive, the loader waits (or, without it, state warp 0's
-  // refills wait with the state warps)
-  constexpr int kStageFreeCount = kLoaderWarp ? kScanThreads + 32 : kScanThreads;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(align_smem_1024(smem_raw));
+  // Releasing chunk i's stage: with the loader warp every state and output thread arrives on the
+  // stage's "freed" mbarrier (the loader waits on its phase, as a copy-engine pipeline's producer
+  // does; a named barrier arrive -> sync hand-over to the copies was flagged by racecheck), without
+  // it the output warps arrive on a named barrier state warp 0's refill waits on.
+  const auto release_stage = [&](int i) {
+    if constexpr (kLoaderWarp) {
+      mbar_arrive(&sm.freed[i % kSplitStages]);
+    } else {
+      named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
+    }
+  };
   const int slice = blockIdx.x % kSlicesPerHead;
   const int h = (blockIdx.x / kSlicesPerHead) % kNumVHeads;
   const int hk = h / (kNumVHeads / kNumQKHeads);
@@ -464,6 +474,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   if constexpr (kScanBulk) {
     if (tid == 0) {
       for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.landed[j], 1);
+      for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.freed[j], kScanThreads);
       mbar_init_fence();
     }
     __syncthreads();
@@ -517,8 +528,9 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     if constexpr (kLoaderWarp) {
       if (ws.prepped == nullptr) afg::pdl_wait();
       for (int j = 0; j < nchunks; ++j) {
-        // The stage held chunk j - stages: both roles have released it.
-        if (j >= kSplitStages) named_sync(kBarSplitStageFree + j % kSplitStages, kStageFreeCount);
+        // The stage held chunk j - stages: both roles have released it (that release completed phase
+        // j / stages - 1 of its "freed" barrier).
+        if (j >= kSplitStages) mbar_wait(&sm.freed[j % kSplitStages], static_cast<uint32_t>(j / kSplitStages - 1) & 1u);
         load_chunk(j);
       }
     }
@@ -612,7 +624,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
         update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
       }
       // The loader may refill this chunk's stage once the output warps release it too.
-      if (kLoaderWarp && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kStageFreeCount);
+      if (kLoaderWarp && i + kSplitStages < nchunks) release_stage(i);
       chain_mark(i, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
     }
     // Final state straight to global memory (four 32-byte runs per store instruction).
@@ -673,7 +685,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     // The buffers and the stage are no longer read: the state warps may reuse them for chunk i+2
     // (buffers) and chunk i + stages (stage); each arrival is awaited exactly once.
     if (i + 2 < nchunks) named_arrive(kBarSplitBufFree + b, kScanThreads);
-    if (!kOutputRefills && i + kSplitStages < nchunks) named_arrive(kBarSplitStageFree + i % kSplitStages, kStageFreeCount);
+    if (!kOutputRefills && i + kSplitStages < nchunks) release_stage(i);
     if constexpr ((GDN_PREFILL_DIAG_SKIP_LOADS & 4) == 0) {
       store_output_tile(output, c0, len, m0, h, v0, scale, g_lo, g_hi, qs, pu, lane);
     } else {
