@@ -323,6 +323,19 @@ constexpr bool kSplitLoaderWarp = GDN_PREFILL_SCAN_BULK != 0 && GDN_PREFILL_SPLI
 // Threads of the split scan's CTA: four state warps, four output warps, the loader warp.
 constexpr int kSplitThreads = kScanThreads + (kSplitLoaderWarp ? 32 : 0);
 
+// @tunable GDN_PREFILL_SPLIT_LOADER_PARTS: 0, 1 (default 0) when GDN_PREFILL_SPLIT_LOADER_WARP=1
+// 1: the loader refills a stage in three parts, each once its readers are done with the chunk it held:
+// W and U after the state warps' U' (their only readers), Kd after the update, P and cum after the
+// update and the output warps' products; each part lands on its own mbarrier, which the state warps
+// wait on just before the product that reads it. Why: with the loader warp (64 columns, two stages)
+// the state warps still wait ~1000 cycles a step (p90 ~1700) for their stage, whose copies could start
+// only after both roles finished the chunk two back; W and U, needed first, now start about half a step
+// earlier. Predicted: the 64-column step 3706 -> ~3100 cycles, 8192 / 39 ~110 -> ~105 us; 16 / 32
+// columns (three stages, already ahead) even.
+#ifndef GDN_PREFILL_SPLIT_LOADER_PARTS
+#define GDN_PREFILL_SPLIT_LOADER_PARTS 0
+#endif
+
 // @diagnostic GDN_PREFILL_DIAG_CHAIN_TIMES: 0, 1 (default 0)
 // 1: lane 0 of state warp 0 and of output warp 0 in the scan's CTA 0 (the longest sequence's first
 // head and slice when ranked) write the SM clock at the phase boundaries of every chunk step, for
@@ -395,6 +408,10 @@ struct ScanSplitSmemOf {
   __nv_bfloat16 up[2][kC * (BV + 8)];  // U'(i), the same two layouts (K = the chunk's rows)
   uint64_t landed[Stages];             // GDN_PREFILL_SCAN_BULK: the stage's copies completed
   uint64_t freed[Stages];              // GDN_PREFILL_SPLIT_LOADER_WARP: every state and output thread done with it
+  uint64_t landed_wu[Stages];          // GDN_PREFILL_SPLIT_LOADER_PARTS: W and U landed
+  uint64_t landed_kd[Stages];          //   Kd landed (landed[]: P and cum)
+  uint64_t freed_wu[Stages];           //   the state warps done with W and U
+  uint64_t freed_kd[Stages];           //   the state warps done with Kd (freed[]: P and cum, both roles)
   long long seq;                       // the sequence this CTA works on
 };
 static_assert(kD * (16 + 8) % 512 == 0 && kC * (16 + 8) % 512 == 0, "S copy and U' buffers keep 1024-byte alignment");
@@ -432,6 +449,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   // The loader warp exists in every build (the host launches kSplitThreads) but loads only where
   // bulk copies do (sm_90 and up); elsewhere it leaves at once.
   constexpr bool kLoaderWarp = kScanBulk && kSplitLoaderWarp;
+  constexpr bool kParts = kLoaderWarp && GDN_PREFILL_SPLIT_LOADER_PARTS != 0 && (GDN_PREFILL_DIAG_SKIP_LOADS & 1) == 0;
   constexpr bool kOutputRefills = !kLoaderWarp && kScanBulk && GDN_PREFILL_SPLIT_REFILL != 0 && kSplitStages >= 3;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   ScanSplitSmem<BV>& sm = *reinterpret_cast<ScanSplitSmem<BV>*>(align_smem_1024(smem_raw));
@@ -475,6 +493,12 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     if (tid == 0) {
       for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.landed[j], 1);
       for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.freed[j], kScanThreads);
+      for (int j = 0; j < kSplitStages; ++j) {
+        mbar_init(&sm.landed_wu[j], 1);
+        mbar_init(&sm.landed_kd[j], 1);
+        mbar_init(&sm.freed_wu[j], kSplitGroup);
+        mbar_init(&sm.freed_kd[j], kSplitGroup);
+      }
       mbar_init_fence();
     }
     __syncthreads();
@@ -510,6 +534,27 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
           return;
         }
       }
+      if constexpr (kParts) {
+        // Each part after its readers released the chunk this stage held (phase i / stages - 1).
+        const int s = i % kSplitStages;
+        const bool refill = i >= kSplitStages;
+        const uint32_t parity = static_cast<uint32_t>(i / kSplitStages - 1) & 1u;
+        if (refill) mbar_wait(&sm.freed_wu[s], parity);
+        if (lane == 0) mbar_arrive_expect_tx(&sm.landed_wu[s], kTileBytes + kUBytes);
+        __syncwarp();
+        if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, &sm.landed_wu[s]);
+        if (lane == 1) bulk_copy_to_smem(st.u, u_src, kUBytes, &sm.landed_wu[s]);
+        if (refill) mbar_wait(&sm.freed_kd[s], parity);
+        if (lane == 0) mbar_arrive_expect_tx(&sm.landed_kd[s], kTileBytes);
+        __syncwarp();
+        if (lane == 0) bulk_copy_to_smem(st.kd, kd, kTileBytes, &sm.landed_kd[s]);
+        if (refill) mbar_wait(&sm.freed[s], parity);
+        if (lane == 0) mbar_arrive_expect_tx(bar, kWsTileP * 2 + kC * 4);
+        __syncwarp();
+        if (lane == 0) bulk_copy_to_smem(st.p, p, kWsTileP * 2, bar);
+        if (lane == 1) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
+        return;
+      }
       if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
       __syncwarp();
       if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, bar);
@@ -530,7 +575,10 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       for (int j = 0; j < nchunks; ++j) {
         // The stage held chunk j - stages: both roles have released it (that release completed phase
         // j / stages - 1 of its "freed" barrier).
-        if (j >= kSplitStages) mbar_wait(&sm.freed[j % kSplitStages], static_cast<uint32_t>(j / kSplitStages - 1) & 1u);
+        // (With GDN_PREFILL_SPLIT_LOADER_PARTS load_chunk waits for each part's release itself.)
+        if (!kParts && j >= kSplitStages) {
+          mbar_wait(&sm.freed[j % kSplitStages], static_cast<uint32_t>(j / kSplitStages - 1) & 1u);
+        }
         load_chunk(j);
       }
     }
@@ -580,8 +628,11 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       }
       // Chunk i's operands have landed: its copies completed the stage barrier's phase i / 2, or its
       // cp.async group is done when at most chunk i+1's is still in flight.
-      if constexpr (kScanBulk) {
-        mbar_wait(&sm.landed[i % kSplitStages], static_cast<uint32_t>(i / kSplitStages) & 1u);
+      const uint32_t phase = static_cast<uint32_t>(i / kSplitStages) & 1u;
+      if constexpr (kParts) {
+        mbar_wait(&sm.landed_wu[i % kSplitStages], phase);  // W and U: the first product's
+      } else if constexpr (kScanBulk) {
+        mbar_wait(&sm.landed[i % kSplitStages], phase);
       } else if (i + 1 < nchunks) {
         cp_async_wait_group<1>();
       } else {
@@ -613,9 +664,15 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
           store_pseudo_values(up, kLdS, st.u + v0, kLdK, wsa, m0, lane);
         }
       }
+      // W and U are read (every state thread is past its U' stores): the loader may refill them.
+      if (kParts && i + kSplitStages < nchunks) mbar_arrive(&sm.freed_wu[i % kSplitStages]);
       named_sync(kBarSplitState, kSplitGroup);
       named_arrive(kBarSplitReady + b, kScanThreads);  // chunk i's S copy, U' and stage for the output
       chain_mark(i, kChainUPrime);
+      if constexpr (kParts) {
+        mbar_wait(&sm.landed_kd[i % kSplitStages], phase);  // Kd
+        mbar_wait(&sm.landed[i % kSplitStages], phase);     // cum (and P, the output's)
+      }
 
       // S = G_C S + Kd^T U'
       if constexpr (kWg) {
@@ -624,6 +681,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
         update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
       }
       // The loader may refill this chunk's stage once the output warps release it too.
+      if (kParts && i + kSplitStages < nchunks) mbar_arrive(&sm.freed_kd[i % kSplitStages]);
       if (kLoaderWarp && i + kSplitStages < nchunks) release_stage(i);
       chain_mark(i, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
     }
