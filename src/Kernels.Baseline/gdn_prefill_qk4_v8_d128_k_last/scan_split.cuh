@@ -331,7 +331,11 @@ constexpr int kSplitThreads = kScanThreads + (kSplitLoaderWarp ? 32 : 0);
 // the state warps still wait ~1000 cycles a step (p90 ~1700) for their stage, whose copies could start
 // only after both roles finished the chunk two back; W and U, needed first, now start about half a step
 // earlier. Predicted: the 64-column step 3706 -> ~3100 cycles, 8192 / 39 ~110 -> ~105 us; 16 / 32
-// columns (three stages, already ahead) even.
+// columns (three stages, already ahead) even. Measured (H200, session 24 call 10, one round, all PASS,
+// racecheck / synccheck / memcheck clean at 64 columns): 8192 / 39 110.2 -> 109.4 us, 8192 / 57 125.9
+// -> 125.3, 4124 / 15 64.8 -> 64.4, 2857 / 3 49.0 -> 49.6, 132 / 2 12.3 -> 12.4: within noise. When the
+// copies start is not what the state warps wait for; how long 43 KB take to land is (next: measure the
+// landing time per part in the chain timeline). Default 0.
 #ifndef GDN_PREFILL_SPLIT_LOADER_PARTS
 #define GDN_PREFILL_SPLIT_LOADER_PARTS 0
 #endif
