@@ -8,7 +8,13 @@ hands CTAs to the SM that frees first, in launch order: sequence order, or longe
 GDN_PREFILL_PLAN_NARROW_LONG (session 10 of 2026-11-26); the per-chunk times are guesses calibrated
 on a few measured calls, so it ranks plans, it does not time them.
 
-Calibration (session 22, H200): `--fit BENCH.jsonl` fits each slice width's setup and per-chunk
+Calibration (session 24, H200, the wgmma products and the loader warp; results/gpu/2026-11-27-s24 call 8):
+16 columns 1.5 + 1.0 / chunk (rms 0.5 us, 37 calls), 32 columns 1.75 + 1.35 (rms 0.7, 15), 64 columns
+4.75 + 1.65 (rms 1.2, 16): the defaults below. At 64 columns the per-CTA setup is now ~40% of an 8192
+call's scan (sequences of ~4 chunks); --persistent-residual-us R models a persistent scan whose CTAs
+take the work items (sequence, head, slice) longest first, each SM paying the whole setup once and R
+per later item (the part of the setup a next item's early loads cannot hide).
+Calibration (session 22, H200, before those): `--fit BENCH.jsonl` fits each slice width's setup and per-chunk
 time to the scan's span after the prep in a bench run's timelines (agentforge bench --json, split
 scan rows); on results/gpu/2026-11-27-s22/09-gdn-prefill-ours.jsonl it gives 16 columns 1.75 +
 1.05 / chunk (rms 0.3 us over 20 calls), 32 columns 2.25 + 1.40 (rms 0.6, 14), 64 columns 4.5 + 2.5
@@ -58,6 +64,16 @@ def makespan(chunk_counts, ctas_per_sequence, setup_us, per_chunk_us, sms, longe
         cost = setup_us + per_chunk_us * chunks
         for _ in range(ctas_per_sequence):
             heapq.heappush(free_at, heapq.heappop(free_at) + cost)
+    return max(free_at)
+
+
+def makespan_persistent(chunk_counts, ctas_per_sequence, setup_us, per_chunk_us, sms, residual_us):
+    """Finish time of the last item when each SM's CTA takes items longest first as it frees: the whole
+    setup once per SM, residual_us for every later item."""
+    free_at = [setup_us - residual_us] * sms
+    for chunks in sorted(chunk_counts, reverse=True):
+        for _ in range(ctas_per_sequence):
+            heapq.heappush(free_at, heapq.heappop(free_at) + residual_us + per_chunk_us * chunks)
     return max(free_at)
 
 
@@ -139,9 +155,11 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", help="a dataset copy with the synthesized blobs")
     parser.add_argument("--sms", type=int, default=132)
-    parser.add_argument("--setup-us", default="16=1.75,32=2.25,64=4.5",
+    parser.add_argument("--setup-us", default="16=1.5,32=1.75,64=4.75",
                         help="per CTA for each slice width: state in and out, first loads")
-    parser.add_argument("--chunk-us", default="16=1.05,32=1.4,64=2.5", help="per chunk for each slice width")
+    parser.add_argument("--chunk-us", default="16=1.0,32=1.35,64=1.65", help="per chunk for each slice width")
+    parser.add_argument("--persistent-residual-us", type=float, default=None,
+                        help="add a column: the plan's width as a persistent scan paying this per later item")
     parser.add_argument("--min-tokens", type=int, default=129)
     parser.add_argument("--fit", metavar="BENCH_JSONL", help="fit setup and per-chunk times to a bench run's timelines")
     parser.add_argument("--self-test", action="store_true")
@@ -171,9 +189,13 @@ def main(argv):
                      for lpt in (False, True)]
             cells.append(f"{times[0]:8.1f} / {times[1]:6.1f}")
         n = len(cu) - 1
-        print(f"{workload['uuid'][:8]:9} {axes['total_seq_len']:5d} {n:3d} {max(chunks) if chunks else 0:6d}  " +
-              "  ".join(cells) + f"   {host_plan(axes['total_seq_len'], n, args.sms):4d}  "
-              f"{host_plan(axes['total_seq_len'], n, args.sms, narrow_long=True):4d}")
+        line = (f"{workload['uuid'][:8]:9} {axes['total_seq_len']:5d} {n:3d} {max(chunks) if chunks else 0:6d}  " +
+                "  ".join(cells) + f"   {host_plan(axes['total_seq_len'], n, args.sms):4d}  "
+                f"{host_plan(axes['total_seq_len'], n, args.sms, narrow_long=True):4d}")
+        if args.persistent_residual_us is not None:
+            bv = host_plan(axes["total_seq_len"], n, args.sms, narrow_long=True)
+            line += f"  persistent {makespan_persistent(chunks, VALUE_HEADS * HEAD_DIM // bv, setups[bv], per_chunk[bv], args.sms, args.persistent_residual_us):6.1f}"
+        print(line)
     return 0
 
 
@@ -187,6 +209,11 @@ def self_test():
     # A long sequence last in order pays a whole extra round; longest first hides the short ones.
     assert makespan([1, 1, 4], 1, 0.0, 1.0, 2, longest_first=False) == 5.0
     assert makespan([1, 1, 4], 1, 0.0, 1.0, 2, longest_first=True) == 4.0
+    # Persistent: two SMs, items [3, 1, 1] of one CTA each, setup 2, residual 0.5, 1 a chunk: SM A takes
+    # 3 (2 + 3 = 5), SM B takes 1 (3) then 1 (3 + 0.5 + 1 = 4.5): 5. With the full setup per item
+    # (residual = setup) it is the plain list schedule.
+    assert makespan_persistent([3, 1, 1], 1, 2.0, 1.0, 2, 0.5) == 5.0
+    assert makespan_persistent([3, 1, 1, 2], 1, 2.0, 1.0, 2, 2.0) == makespan([3, 1, 1, 2], 1, 2.0, 1.0, 2, True)
     # The host rule: one wave at 16 columns for N <= 2 on 132 SMs; 64 columns from LONG_T tokens.
     assert host_plan(2107, 1, 132) == 16 and host_plan(3028, 5, 132) == 32 and host_plan(8192, 39, 132) == 64
     assert host_plan(1592, 3, 132) == 32 and host_plan(1592, 3, 132, narrow_long=True) == 16
