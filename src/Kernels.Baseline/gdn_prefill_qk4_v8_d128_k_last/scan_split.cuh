@@ -416,9 +416,9 @@ struct ScanSplitSmemOf {
   uint64_t landed_kd[Stages];          //   Kd landed (landed[]: P and cum)
   uint64_t freed_wu[Stages];           //   the state warps done with W and U
   uint64_t freed_kd[Stages];           //   the state warps done with Kd (freed[]: P and cum, both roles)
+  static_assert(sizeof(s[0]) % 1024 == 0 && sizeof(up[0]) % 1024 == 0, "every S copy and U' buffer starts 1024-byte aligned");
   long long seq;                       // the sequence this CTA works on
 };
-static_assert(kD * (16 + 8) % 512 == 0 && kC * (16 + 8) % 512 == 0, "S copy and U' buffers keep 1024-byte alignment");
 // GDN_PREFILL_SPLIT_STAGES stages where they fit an SM, else 2 (+ 1024 bytes to align the base).
 template <int BV>
 using ScanSplitSmem = ScanSplitSmemOf<BV, sizeof(ScanSplitSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) + 1024 <= 227 * 1024
@@ -632,7 +632,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       }
       // Chunk i's operands have landed: its copies completed the stage barrier's phase i / 2, or its
       // cp.async group is done when at most chunk i+1's is still in flight.
-      const uint32_t phase = static_cast<uint32_t>(i / kSplitStages) & 1u;
+      [[maybe_unused]] const uint32_t phase = static_cast<uint32_t>(i / kSplitStages) & 1u;
       if constexpr (kParts) {
         mbar_wait(&sm.landed_wu[i % kSplitStages], phase);  // W and U: the first product's
       } else if constexpr (kScanBulk) {
