@@ -326,8 +326,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # GDN_PREFILL_PREP_LEAN without GDN_PREFILL_PREP_IDLE_KD (and so without BULK_STORES, which needs it),
 # to split what made the solve's first level grow (~400 -> ~750-1300 cycles; the prep timeline,
 # `gdn-prep-timeline.sh "132 2" "8192 39" -- GDN_PREFILL_PREP_IDLE_KD=0`, says more than this sweep).
+# Session 24 (written after its last GPU call): the persistent 64-column scan (scan_persist.cuh). Run
+# its sanitizers first, on a call whose 64-column items outnumber the SMs (the item counter's path):
+#   FUSED_SANITIZE_WORKLOAD=4b6143dd FUSED_SANITIZE_DEFINES="GDN_PREFILL_IMPL=1 GDN_PREFILL_PLAN_LONG_T=2048 GDN_PREFILL_SCAN_PERSISTENT=1" FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh
+# Predicted: 8192 / 39 ~110 -> ~95-100 us, 8192 / 57 ~126 -> ~105-115 (gdn_scan_model.py
+# --persistent-residual-us 1..3); 4124 / 15 unchanged (32 columns: not persistent).
 checks=(
-  "$prefill|25d9c14d 54856fec a87ded8a 410794d4|GDN_PREFILL_PREP_IDLE_KD=0||quick"
+  "$prefill|4b6143dd 410794d4 9a5d694b 06f21bb1 a9540651|GDN_PREFILL_SCAN_PERSISTENT=1||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

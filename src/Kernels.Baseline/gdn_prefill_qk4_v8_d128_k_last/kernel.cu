@@ -852,6 +852,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 #include "two_pass.cuh"
 #include "fused.cuh"
 #include "scan_split.cuh"
+#include "scan_persist.cuh"
 #include "scan_apart.cuh"
 
 bool check(bool ok, const char* what) {
@@ -978,7 +979,13 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const size_t flags_bytes = chunk_flags ? pairs * sizeof(unsigned) : 0;
   const size_t s_copy_bytes = apart ? pairs * kWsTileS * sizeof(__nv_bfloat16) : 0;
   const size_t ready_bytes = apart ? pairs * sizeof(int) : 0;
-  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes, stream));
+  // GDN_PREFILL_SCAN_PERSISTENT (scan_persist.cuh): 64-column scans of up to kPersistMaxSeqs sequences,
+  // with the loader warp and without chunk flags, on min(items, SMs) CTAs taking items from a counter.
+  const bool persistent = GDN_PREFILL_SCAN_PERSISTENT != 0 && GDN_PREFILL_SCAN_SPLIT != 0 && kSplitLoaderWarp && kScanBulk &&
+                          !apart && !chunk_flags && scan_bv == 64 && N <= kPersistMaxSeqs && sms > 0;
+  const size_t items_bytes = persistent ? 16 : 0;
+  AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base),
+                                     tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes + items_bytes, stream));
   ChunkWorkspace ws;
   ws.w = reinterpret_cast<__nv_bfloat16*>(base);
   ws.kd = ws.w + pairs * kWsTileWK;
@@ -988,6 +995,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.prepped = chunk_flags ? reinterpret_cast<unsigned*>(base + tiles_bytes) : nullptr;
   ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + tiles_bytes + flags_bytes) : nullptr;
   ws.ready = apart ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes) : nullptr;
+  ws.items = persistent ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes) : nullptr;
   chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(slots)), kPrepCtaThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
@@ -1033,6 +1041,20 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart) {
       if (apart) return launch_apart(bv, ctas, rank_by_length);
     }
+#if GDN_PREFILL_SCAN_PERSISTENT
+    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && BV == 64) {
+      if (persistent) {
+        const int64_t grid = ctas < sms ? ctas : sms;
+        const int smem = static_cast<int>(kScanPersistSmemBytes<BV>);
+        const cudaError_t allowed = afg::allow_dynamic_smem<chunk_scan_persist_kernel<BV>>(smem);
+        if (allowed != cudaSuccess) return allowed;
+        return afg::launch(GDN_PREFILL_PDL, chunk_scan_persist_kernel<BV>, dim3(static_cast<unsigned>(grid)), dim3(kSplitThreads),
+                           static_cast<size_t>(smem), stream, q.ptr<const __nv_bfloat16>(),
+                           state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale, T,
+                           rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+      }
+    }
+#endif
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
                     kScanSplitSmemBytes<BV>, kSplitThreads);

@@ -152,6 +152,9 @@ struct ChunkWorkspace {
   // scan launch, so a value left in the reused workspace never reads as set (and no per-call tag
   // is needed, which a replayed CUDA graph could not renew).
   unsigned* prepped;
+  // GDN_PREFILL_SCAN_PERSISTENT (scan_persist.cuh): the persistent scan's item counter, zeroed by the
+  // prep (its CTA 0), else null.
+  int* items;
 };
 // @tunable GDN_PREFILL_CHUNK_FLAGS: 0, 1 (default 0) when GDN_PREFILL_SCAN_SPLIT=1
 // 1: the prep marks each (chunk slot, head) done with a flag once its stores are visible, and the
@@ -658,6 +661,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // warp count within the group.
   const int group = tid / kPrepThreads, gtid = tid % kPrepThreads;
   const int lane = gtid & 31, warp = gtid >> 5;
+  // The persistent scan's item counter starts at zero each call (the scan reads it only after this
+  // grid has ended: griddepcontrol.wait).
+  if (ws.items != nullptr && blockIdx.x == 0 && blockIdx.y == 0 && tid == 0) *ws.items = 0;
   const int h = blockIdx.x * kPrepHeads + group;
   PrepHeadSmem& hs = sm.head[group];
   const int64_t slot = blockIdx.y;

@@ -1,0 +1,333 @@
+// scan_persist.cuh: the split scan as a persistent grid (GDN_PREFILL_SCAN_PERSISTENT, 64-column
+// slices only): chunk_scan_persist_kernel<BV>.
+//
+// Why: at 64 columns a scan CTA spends ~4.75 us of setup (its first copies, the output warps' last
+// chunk, the state store) against ~1.65 us a chunk, and the 8192 calls' sequences are ~4 chunks; every
+// CTA pays the setup with its SM otherwise idle (one CTA an SM: shared memory). Here one CTA an SM
+// takes work items (sequence, head, slice) longest first from a queue and runs them back to back:
+// the loader warp walks a ring of units (one chunk of one item each) across item boundaries, so the
+// next item's first copies land under this item's last chunks, and the output warps' last chunk of an
+// item runs beside the state warps' first chunk of the next.
+// Model (scripts/dev/gdn_scan_model.py --persistent-residual-us, session 24's calibration): 8192 / 39's
+// scan after the prep 53.5 -> 38-47 us for 1-3 us left per later item, 8192 / 57 69.3 -> 43-57.
+//
+// The pieces (each as in chunk_scan_split_kernel unless said):
+// - Items: rank r (longest first, or the sequence order), head, slice; the first gridDim.x items by
+//   blockIdx, the next ones from a counter in the workspace (ws.items) that the prep zeroes; the loader
+//   takes it after griddepcontrol.wait. A static round-robin over the ranked list would leave CTAs up
+//   to (longest - shortest) chunks apart (the model: the gain gone).
+// - Units: the loader writes each stage's PersistUnit before the stage's arrive (a plain arrive for a
+//   unit without copies: an empty sequence, or the end), so a reader that waited for the stage's
+//   landing reads it.
+// - State warps: at an item's first unit S from the item's initial state (the loader prefetched its
+//   lines into L2 when it started the item), at its last unit S stored.
+// - Output warps: the output rows outside the sequences once per item; Q one unit ahead within an
+//   item, at an item's first unit after the stage lands.
+// - "ready" and "buffer free" count data units (ub), the stages every unit (u); the state warps
+//   drain the output warps' last two "buffer free" arrivals before they leave.
+// Included inside kernel.cu's anonymous namespace after scan_split.cuh.
+
+// @tunable GDN_PREFILL_SCAN_PERSISTENT: 0, 1 (default 0) when GDN_PREFILL_SPLIT_LOADER_WARP=1
+// 1: 64-column scans (T >= GDN_PREFILL_PLAN_LONG_T) of up to kPersistMaxSeqs sequences run this
+// persistent kernel on min(items, SMs) CTAs. Written in session 24 after its last GPU call (C++
+// checked by scripts/dev/kernel_syntax.py only); queued in scripts/device/pending-checks.sh with
+// sanitizers first. Predicted: 8192 / 39 ~110 -> ~95-100 us, 8192 / 57 ~126 -> ~105-115.
+#ifndef GDN_PREFILL_SCAN_PERSISTENT
+#define GDN_PREFILL_SCAN_PERSISTENT 0
+#endif
+constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
+// The kernel is compiled only when asked for: it has not yet been built by nvcc (session 24), and the
+// default build must not depend on it.
+#if GDN_PREFILL_SCAN_PERSISTENT
+
+// One chunk of one item, as the loader hands it to the readers through the stage it loaded.
+struct PersistUnit {
+  long long bos, eos;  // the item's sequence
+  int n, h, v0;        // sequence, value head, first value column
+  int chunk;           // chunk of the sequence; kPersistEmpty: the sequence is empty; kPersistEnd: no more work
+  int last;            // the item's last unit
+};
+constexpr int kPersistEmpty = -1;
+constexpr int kPersistEnd = -2;
+
+template <int BV, int Stages>
+struct ScanPersistSmemOf {
+  static constexpr int kStages = Stages;
+  SplitStage<BV> st[Stages];
+  alignas(1024) __nv_bfloat16 s[2][kD * (BV + 8)];  // the S copies, wgmma's K-major layout (or padded rows)
+  __nv_bfloat16 up[2][kC * (BV + 8)];               // U'
+  uint64_t landed[Stages];                          // the stage's copies (and its unit) landed
+  uint64_t freed[Stages];                           // every state and output thread done with it
+  PersistUnit unit[Stages];
+  long long cu[kPersistMaxSeqs + 1];  // cu_seqlens
+  int seq_of_rank[kPersistMaxSeqs];   // sequence of each length rank (longest first)
+  static_assert(sizeof(s[0]) % 1024 == 0 && sizeof(up[0]) % 1024 == 0, "every S copy and U' buffer starts 1024-byte aligned");
+};
+template <int BV>
+using ScanPersistSmem = ScanPersistSmemOf<BV, sizeof(ScanPersistSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) + 1024 <= 227 * 1024
+                                                  ? GDN_PREFILL_SPLIT_STAGES : 2>;
+template <int BV>
+constexpr size_t kScanPersistSmemBytes = sizeof(ScanPersistSmem<BV>) + 1024;
+static_assert(kScanPersistSmemBytes<64> <= 227 * 1024, "the persistent scan's buffers do not fit an SM");
+
+template <int BV>
+__global__ void __launch_bounds__(kSplitThreads, 1)
+chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
+                          const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                          bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
+                          float* __restrict__ new_state) {
+  static_assert(kScanThreads == 2 * kSplitGroup && kSplitThreads == kScanThreads + 32,
+                "four state warps, four output warps and the loader warp");
+  static_assert(BV % 16 == 0 && kD % BV == 0, "value slices of 16, 32, 64 or 128 columns");
+  constexpr int kSlicesPerHead = kD / BV;
+  constexpr int kNT = BV / 8;
+  constexpr int kLdS = BV + 8;
+  constexpr bool kWg = kScanWgmma && BV >= GDN_PREFILL_SCAN_WGMMA_MIN_BV;
+  constexpr int kStages = ScanPersistSmem<BV>::kStages;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  ScanPersistSmem<BV>& sm = *reinterpret_cast<ScanPersistSmem<BV>*>(align_smem_1024(smem_raw));
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2;
+  const int num_items = static_cast<int>(num_seqs) * kNumVHeads * kSlicesPerHead;
+
+  // The sequences and their ranking, once per CTA (the host launches this kernel for up to
+  // kPersistMaxSeqs sequences).
+  for (int i = tid; i <= num_seqs; i += kSplitThreads) sm.cu[i] = cu_seqlens[i];
+  if (tid == 0) {
+    for (int j = 0; j < kStages; ++j) {
+      mbar_init(&sm.landed[j], 1);
+      mbar_init(&sm.freed[j], kScanThreads);
+    }
+    mbar_init_fence();
+  }
+  __syncthreads();
+  for (int n = tid; n < num_seqs; n += kSplitThreads) {
+    int rank = n;
+    if (rank_by_length) {
+      const long long len_n = sm.cu[n + 1] - sm.cu[n];
+      rank = 0;
+      for (int j = 0; j < num_seqs; ++j) {
+        const long long len_j = sm.cu[j + 1] - sm.cu[j];
+        rank += (len_j > len_n) || (len_j == len_n && j < n);
+      }
+    }
+    sm.seq_of_rank[rank] = n;
+  }
+  __syncthreads();
+
+  if (warp >= 8) {
+    // ============================================ loader warp ============================================
+    afg::pdl_wait();  // the workspace and the item counter are the prep's
+    int item = blockIdx.x;
+    int u = 0;  // units handed out
+    // Stage u % stages once its unit u - stages is released; the unit is written first, then the
+    // arrive (with the copies' byte count, or plain) releases it to the readers.
+    const auto next_stage = [&](const PersistUnit& unit) -> int {
+      const int s = u % kStages;
+      if (u >= kStages) mbar_wait(&sm.freed[s], static_cast<uint32_t>(u / kStages - 1) & 1u);
+      if (lane == 0) sm.unit[s] = unit;
+      __syncwarp();
+      return s;
+    };
+    for (;;) {
+      if (item >= num_items) {
+        PersistUnit end{};
+        end.chunk = kPersistEnd;
+        const int s = next_stage(end);
+        if (lane == 0) mbar_arrive(&sm.landed[s]);
+        break;
+      }
+      // The next item, asked for now so it is known by this item's last unit.
+      int next = 0;
+      if (lane == 0) next = static_cast<int>(gridDim.x) + atomicAdd(ws.items, 1);
+      next = __shfl_sync(0xffffffffu, next, 0);
+      PersistUnit unit{};
+      const int slice = item % kSlicesPerHead;
+      unit.h = (item / kSlicesPerHead) % kNumVHeads;
+      unit.n = sm.seq_of_rank[item / (kSlicesPerHead * kNumVHeads)];
+      unit.v0 = slice * BV;
+      unit.bos = sm.cu[unit.n];
+      unit.eos = sm.cu[unit.n + 1];
+      const int nchunks = unit.eos > unit.bos ? static_cast<int>((unit.eos - unit.bos + kC - 1) / kC) : 0;
+      if (nchunks == 0) {
+        unit.chunk = kPersistEmpty;
+        unit.last = 1;
+        const int s = next_stage(unit);
+        if (lane == 0) mbar_arrive(&sm.landed[s]);
+        ++u;
+        item = next;
+        continue;
+      }
+      // The item's initial state into L2 for the state warps' loads at its first unit.
+      if (state != nullptr) {
+        const char* rows = reinterpret_cast<const char*>(state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD);
+        for (int line = lane; line < BV * kD * 4 / 128; line += 32) {
+          asm volatile("prefetch.global.L2 [%0];\n" ::"l"(rows + line * 128));
+        }
+      }
+      const int64_t first_slot = unit.bos / kC + unit.n;
+      for (int c = 0; c < nchunks; ++c) {
+        unit.chunk = c;
+        unit.last = c == nchunks - 1;
+        const int s = next_stage(unit);
+        SplitStage<BV>& st = sm.st[s];
+        const size_t head_slot = static_cast<size_t>(first_slot + c) * kNumVHeads + unit.h;
+        constexpr uint32_t kTileBytes = kWsTileWK * 2;
+        constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
+        const __nv_bfloat16* u_src = ws.u + head_slot * kWsTileU + (kSplitUBlocked ? (unit.v0 / 16) * (kC * 16) : 0);
+        uint64_t* bar = &sm.landed[s];
+        if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
+        __syncwarp();
+        if (lane == 0) bulk_copy_to_smem(st.w, ws.w + head_slot * kWsTileWK, kTileBytes, bar);
+        if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + head_slot * kWsTileWK, kTileBytes, bar);
+        if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
+        if (lane == 3) bulk_copy_to_smem(st.p, ws.p + head_slot * kWsTileP, kWsTileP * 2, bar);
+        if (lane == 4) bulk_copy_to_smem(st.cum, ws.cum + head_slot * kC, kC * 4, bar);
+        ++u;
+      }
+      item = next;
+    }
+    return;
+  }
+
+  if (warp < 4) {
+    // ============================================ state warps ============================================
+    const int sw = warp, stid = tid;
+    constexpr int kMtStride = kWg ? 64 : 16;
+    const int d0 = kWg ? sw * 16 : sw * 32;
+    const int m0 = sw * 16;
+    float s_acc[2][kNT][4];
+    int u = 0, ub = 0;     // units seen; data units (the S copy / U' buffers and "ready")
+    bool first = true;     // the next unit starts an item
+    PersistUnit unit{};
+    for (;;) {
+      const int s = u % kStages;
+      const uint32_t phase = static_cast<uint32_t>(u / kStages) & 1u;
+      if (first) {
+        mbar_wait(&sm.landed[s], phase);
+        unit = sm.unit[s];
+        if (unit.chunk == kPersistEnd) break;
+        float* out_state = new_state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD;
+        if (unit.chunk == kPersistEmpty) {
+          // The reference skips empty sequences: their final state stays zero.
+          zero_state_rows<BV, kSplitGroup>(out_state, stid);
+          mbar_arrive(&sm.freed[s]);
+          ++u;
+          continue;
+        }
+        load_state_tile<kNT, kMtStride>(
+            s_acc, state != nullptr ? state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD : nullptr, d0, lane);
+      }
+      const int b = ub & 1;
+      // The S copy and U' buffers of this unit held data unit ub - 2: wait until the output warps are done.
+      if (ub >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
+      __nv_bfloat16* s_copy = sm.s[b];
+      __nv_bfloat16* up = sm.up[b];
+      if constexpr (kWg) {
+        copy_state_tile_wg<BV, kNT>(smem_addr(s_copy), s_acc, d0, lane);
+        afg::fence_proxy_async();
+      } else {
+        copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
+      }
+      if (!first) {
+        mbar_wait(&sm.landed[s], phase);
+        unit = sm.unit[s];
+      }
+      const SplitStage<BV>& st = sm.st[s];
+      named_sync(kBarSplitState, kSplitGroup);
+      {
+        float wsa[kNT][4];
+        zero(wsa);
+        if constexpr (kWg) {
+          wg_product<BV, kD>(wsa, st.w, kLdK, m0, smem_addr(s_copy), lane);
+          const int v0 = unit.v0;
+          const auto u_at = [&](int r, int c) {
+            return kSplitUBlocked ? st.u + u_block_index(r, c) : st.u + v0 + r * kLdK + c;
+          };
+          store_pseudo_values_wg<BV>(smem_addr(up), u_at, wsa, m0, lane);
+          afg::fence_proxy_async();
+        } else {
+          gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
+          if constexpr (kSplitUBlocked) {
+            store_pseudo_values_blocked(up, kLdS, st.u, wsa, m0, lane);
+          } else {
+            store_pseudo_values(up, kLdS, st.u + unit.v0, kLdK, wsa, m0, lane);
+          }
+        }
+      }
+      named_sync(kBarSplitState, kSplitGroup);
+      named_arrive(kBarSplitReady + b, kScanThreads);
+      if constexpr (kWg) {
+        update_state_tile_wg<BV>(s_acc, expf(st.cum[kC - 1]), st.kd, smem_addr(up), d0, lane);
+      } else {
+        update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
+      }
+      mbar_arrive(&sm.freed[s]);
+      if (unit.last) {
+        store_state_tile<kNT, kMtStride>(new_state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD, s_acc, d0, lane);
+      }
+      first = unit.last != 0;
+      ++u;
+      ++ub;
+    }
+    // The output warps arrived "buffer free" after each data unit; the last two are still pending.
+    for (int k = ub >= 2 ? ub - 2 : 0; k < ub; ++k) named_sync(kBarSplitBufFree + (k & 1), kScanThreads);
+    return;
+  }
+
+  // ============================================ output warps ============================================
+  const int otid = tid - kSplitGroup, ow = warp - 4;
+  const int m0 = ow * 16;
+  const auto load_q = [&](int s, const PersistUnit& unit, int chunk) {
+    const int64_t c0 = unit.bos + static_cast<int64_t>(chunk) * kC;
+    load_warp_q_rows(sm.st[s].q, q, c0, chunk_length(unit.bos, unit.eos, chunk), unit.h / (kNumVHeads / kNumQKHeads), m0,
+                     lane);
+    cp_async_commit();
+  };
+  int u = 0, ub = 0;
+  bool first = true, q_ahead = false;  // an item's first unit next; this unit's Q already asked for
+  for (;;) {
+    const int s = u % kStages;
+    mbar_wait(&sm.landed[s], static_cast<uint32_t>(u / kStages) & 1u);
+    const PersistUnit unit = sm.unit[s];
+    if (unit.chunk == kPersistEnd) break;
+    if (first) zero_rows_outside_sequences<BV, kSplitGroup>(output, unit.h, unit.v0, unit.n, num_seqs, unit.bos, unit.eos, total, otid);
+    if (unit.chunk == kPersistEmpty) {
+      mbar_arrive(&sm.freed[s]);
+      first = true;
+      ++u;
+      continue;
+    }
+    if (!q_ahead) load_q(s, unit, unit.chunk);
+    // The next unit's Q (same item: the stage after this one; its previous unit's Q rows were this warp's).
+    const bool next_q = !unit.last;
+    if (next_q) load_q((u + 1) % kStages, unit, unit.chunk + 1);
+    const int b = ub & 1;
+    named_sync(kBarSplitReady + b, kScanThreads);
+    if (next_q) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
+    __syncwarp();
+    const SplitStage<BV>& st = sm.st[s];
+    float qs[kNT][4], pu[kNT][4];
+    zero(qs);
+    zero(pu);
+    if constexpr (kWg) {
+      wg_product<BV, kD>(qs, st.q, kLdK, m0, smem_addr(sm.s[b]), lane);
+      wg_product<BV, kC>(pu, st.p, kLdV, m0, smem_addr(sm.up[b]), lane);
+    } else {
+      gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s[b], kLdS, 0, lane);
+      gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up[b], kLdS, 0, lane);
+    }
+    const float g_lo = expf(st.cum[m0 + g]);
+    const float g_hi = expf(st.cum[m0 + g + 8]);
+    named_arrive(kBarSplitBufFree + b, kScanThreads);
+    mbar_arrive(&sm.freed[s]);
+    const int64_t c0 = unit.bos + static_cast<int64_t>(unit.chunk) * kC;
+    store_output_tile(output, c0, chunk_length(unit.bos, unit.eos, unit.chunk), m0, unit.h, unit.v0, scale, g_lo, g_hi, qs,
+                      pu, lane);
+    first = unit.last != 0;
+    q_ahead = next_q;
+    ++u;
+    ++ub;
+  }
+}
+#endif  // GDN_PREFILL_SCAN_PERSISTENT
