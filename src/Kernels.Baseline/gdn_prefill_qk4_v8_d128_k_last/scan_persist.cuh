@@ -64,8 +64,7 @@ struct ScanPersistSmemOf {
   static_assert(sizeof(s[0]) % 1024 == 0 && sizeof(up[0]) % 1024 == 0, "every S copy and U' buffer starts 1024-byte aligned");
 };
 template <int BV>
-using ScanPersistSmem = ScanPersistSmemOf<BV, sizeof(ScanPersistSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) + 1024 <= 227 * 1024
-                                                  ? GDN_PREFILL_SPLIT_STAGES : 2>;
+using ScanPersistSmem = ScanPersistSmemOf<BV, kStagesThatFit<ScanPersistSmemOf, BV>>;
 template <int BV>
 constexpr size_t kScanPersistSmemBytes = sizeof(ScanPersistSmem<BV>) + 1024;
 static_assert(kScanPersistSmemBytes<64> <= 227 * 1024, "the persistent scan's buffers do not fit an SM");
@@ -81,7 +80,6 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
   static_assert(BV % 16 == 0 && kD % BV == 0, "value slices of 16, 32, 64 or 128 columns");
   constexpr int kSlicesPerHead = kD / BV;
   constexpr int kNT = BV / 8;
-  constexpr int kLdS = BV + 8;
   constexpr bool kWg = kScanWgmma && BV >= GDN_PREFILL_SCAN_WGMMA_MIN_BV;
   constexpr int kStages = ScanPersistSmem<BV>::kStages;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -223,12 +221,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       if (ub >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
-      if constexpr (kWg) {
-        copy_state_tile_wg<BV, kNT>(smem_addr(s_copy), s_acc, d0, lane);
-        afg::fence_proxy_async();
-      } else {
-        copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
-      }
+      split_copy_state<BV, kWg>(s_copy, s_acc, d0, lane);
       if (!first) {
         mbar_wait(&sm.landed[s], phase);
         unit = sm.unit[s];
@@ -237,31 +230,12 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       named_sync(kBarSplitState, kSplitGroup);
       {
         float wsa[kNT][4];
-        zero(wsa);
-        if constexpr (kWg) {
-          wg_product<BV, kD>(wsa, st.w, kLdK, m0, smem_addr(s_copy), lane);
-          const int v0 = unit.v0;
-          const auto u_at = [&](int r, int c) {
-            return kSplitUBlocked ? st.u + u_block_index(r, c) : st.u + v0 + r * kLdK + c;
-          };
-          store_pseudo_values_wg<BV>(smem_addr(up), u_at, wsa, m0, lane);
-          afg::fence_proxy_async();
-        } else {
-          gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
-          if constexpr (kSplitUBlocked) {
-            store_pseudo_values_blocked(up, kLdS, st.u, wsa, m0, lane);
-          } else {
-            store_pseudo_values(up, kLdS, st.u + unit.v0, kLdK, wsa, m0, lane);
-          }
-        }
+        split_w_times_s<BV, kWg>(wsa, st, s_copy, m0, lane);
+        split_store_pseudo_values<BV, kWg>(up, st, unit.v0, wsa, m0, lane);
       }
       named_sync(kBarSplitState, kSplitGroup);
       named_arrive(kBarSplitReady + b, kScanThreads);
-      if constexpr (kWg) {
-        update_state_tile_wg<BV>(s_acc, expf(st.cum[kC - 1]), st.kd, smem_addr(up), d0, lane);
-      } else {
-        update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
-      }
+      split_update_state<BV, kWg>(s_acc, st, up, d0, lane);
       mbar_arrive(&sm.freed[s]);
       if (unit.last) {
         store_state_tile<kNT, kMtStride>(new_state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD, s_acc, d0, lane);
@@ -308,15 +282,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     __syncwarp();
     const SplitStage<BV>& st = sm.st[s];
     float qs[kNT][4], pu[kNT][4];
-    zero(qs);
-    zero(pu);
-    if constexpr (kWg) {
-      wg_product<BV, kD>(qs, st.q, kLdK, m0, smem_addr(sm.s[b]), lane);
-      wg_product<BV, kC>(pu, st.p, kLdV, m0, smem_addr(sm.up[b]), lane);
-    } else {
-      gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s[b], kLdS, 0, lane);
-      gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up[b], kLdS, 0, lane);
-    }
+    split_output_products<BV, kWg>(qs, pu, st, sm.s[b], sm.up[b], m0, lane);
     const float g_lo = expf(st.cum[m0 + g]);
     const float g_hi = expf(st.cum[m0 + g + 8]);
     named_arrive(kBarSplitBufFree + b, kScanThreads);

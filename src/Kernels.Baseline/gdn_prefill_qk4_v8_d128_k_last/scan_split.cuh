@@ -401,6 +401,68 @@ struct SplitStage {
   __nv_bfloat16 p[kWsTileP];
   float cum[kC];
 };
+// The split scan's steps on either product path (kWg: wgmma and the K-major S copy / U', else
+// mma.sync and padded rows), shared with the persistent scan (scan_persist.cuh).
+// The bf16 S copy of this warp's rows (wgmma's readers get the async-proxy fence).
+template <int BV, bool kWg>
+__device__ __forceinline__ void split_copy_state(__nv_bfloat16* s_copy, const float (&s_acc)[2][BV / 8][4], int d0, int lane) {
+  if constexpr (kWg) {
+    copy_state_tile_wg<BV, BV / 8>(smem_addr(s_copy), s_acc, d0, lane);
+    afg::fence_proxy_async();  // the S copy is read by wgmma (the async proxy)
+  } else {
+    copy_state_tile_bf16(s_copy, BV + 8, s_acc, d0, lane);
+  }
+}
+// wsa = W S for this warp's 16 chunk rows (m0..).
+template <int BV, bool kWg>
+__device__ __forceinline__ void split_w_times_s(float (&wsa)[BV / 8][4], const SplitStage<BV>& st, const __nv_bfloat16* s_copy,
+                                                int m0, int lane) {
+  zero(wsa);
+  if constexpr (kWg) {
+    wg_product<BV, kD>(wsa, st.w, kLdK, m0, smem_addr(s_copy), lane);
+  } else {
+    gemm_rowA<BV / 8, kD, false>(wsa, st.w, kLdK, m0, s_copy, BV + 8, 0, lane);
+  }
+}
+// U' = U - W S for this warp's rows into the U' buffer; v0: the slice's first column (U's padded rows).
+template <int BV, bool kWg>
+__device__ __forceinline__ void split_store_pseudo_values(__nv_bfloat16* up, const SplitStage<BV>& st, int v0,
+                                                          const float (&wsa)[BV / 8][4], int m0, int lane) {
+  if constexpr (kWg) {
+    const auto u_at = [&](int r, int c) { return kSplitUBlocked ? st.u + u_block_index(r, c) : st.u + v0 + r * kLdK + c; };
+    store_pseudo_values_wg<BV>(smem_addr(up), u_at, wsa, m0, lane);
+    afg::fence_proxy_async();  // U' is read by wgmma
+  } else if constexpr (kSplitUBlocked) {
+    store_pseudo_values_blocked(up, BV + 8, st.u, wsa, m0, lane);
+  } else {
+    store_pseudo_values(up, BV + 8, st.u + v0, kLdK, wsa, m0, lane);
+  }
+}
+// S = G_C S + Kd^T U' for this warp's rows.
+template <int BV, bool kWg>
+__device__ __forceinline__ void split_update_state(float (&s_acc)[2][BV / 8][4], const SplitStage<BV>& st,
+                                                   const __nv_bfloat16* up, int d0, int lane) {
+  if constexpr (kWg) {
+    update_state_tile_wg<BV>(s_acc, expf(st.cum[kC - 1]), st.kd, smem_addr(up), d0, lane);
+  } else {
+    update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, BV + 8, d0, lane);
+  }
+}
+// The output warp's Q S and P U' for its 16 chunk rows (m0..).
+template <int BV, bool kWg>
+__device__ __forceinline__ void split_output_products(float (&qs)[BV / 8][4], float (&pu)[BV / 8][4], const SplitStage<BV>& st,
+                                                      const __nv_bfloat16* s_copy, const __nv_bfloat16* up, int m0, int lane) {
+  zero(qs);
+  zero(pu);
+  if constexpr (kWg) {
+    wg_product<BV, kD>(qs, st.q, kLdK, m0, smem_addr(s_copy), lane);
+    wg_product<BV, kC>(pu, st.p, kLdV, m0, smem_addr(up), lane);
+  } else {
+    gemm_rowA<BV / 8, kD, false>(qs, st.q, kLdK, m0, s_copy, BV + 8, 0, lane);
+    gemm_rowA<BV / 8, kC, false>(pu, st.p, kLdV, m0, up, BV + 8, 0, lane);
+  }
+}
+
 // The split scan's shared memory for a slice width and a number of operand stages.
 template <int BV, int Stages>
 struct ScanSplitSmemOf {
@@ -419,10 +481,12 @@ struct ScanSplitSmemOf {
   static_assert(sizeof(s[0]) % 1024 == 0 && sizeof(up[0]) % 1024 == 0, "every S copy and U' buffer starts 1024-byte aligned");
   long long seq;                       // the sequence this CTA works on
 };
-// GDN_PREFILL_SPLIT_STAGES stages where they fit an SM, else 2 (+ 1024 bytes to align the base).
+// GDN_PREFILL_SPLIT_STAGES stages where a scan's shared memory SmemOf<BV, stages> fits an SM, else 2
+// (+ 1024 bytes to align the base).
+template <template <int, int> class SmemOf, int BV>
+constexpr int kStagesThatFit = sizeof(SmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) + 1024 <= 227 * 1024 ? GDN_PREFILL_SPLIT_STAGES : 2;
 template <int BV>
-using ScanSplitSmem = ScanSplitSmemOf<BV, sizeof(ScanSplitSmemOf<BV, GDN_PREFILL_SPLIT_STAGES>) + 1024 <= 227 * 1024
-                                              ? GDN_PREFILL_SPLIT_STAGES : 2>;
+using ScanSplitSmem = ScanSplitSmemOf<BV, kStagesThatFit<ScanSplitSmemOf, BV>>;
 template <int BV>
 constexpr size_t kScanSplitSmemBytes = sizeof(ScanSplitSmem<BV>) + 1024;
 static_assert(kScanSplitSmemBytes<64> <= 227 * 1024, "the split scan's buffers do not fit an SM");
@@ -445,7 +509,6 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   constexpr int kSlicesPerHead = kD / BV;
   constexpr int kNT = BV / 8;
   constexpr bool kWg = kScanWgmma && BV >= GDN_PREFILL_SCAN_WGMMA_MIN_BV;  // this width's products on wgmma
-  constexpr int kLdS = BV + 8;
   constexpr int kSplitStages = ScanSplitSmem<BV>::kStages;
   // Chunks the operand loads run ahead: stages - 1 with bulk copies; one with cp.async (its waits
   // count one commit group in flight).
@@ -624,12 +687,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       chain_mark(i, kChainBufferFree);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
-      if constexpr (kWg) {
-        copy_state_tile_wg<BV, kNT>(smem_addr(s_copy), s_acc, d0, lane);
-        afg::fence_proxy_async();  // the S copy is read by wgmma (the async proxy)
-      } else {
-        copy_state_tile_bf16(s_copy, kLdS, s_acc, d0, lane);
-      }
+      split_copy_state<BV, kWg>(s_copy, s_acc, d0, lane);
       // Chunk i's operands have landed: its copies completed the stage barrier's phase i / 2, or its
       // cp.async group is done when at most chunk i+1's is still in flight.
       [[maybe_unused]] const uint32_t phase = static_cast<uint32_t>(i / kSplitStages) & 1u;
@@ -649,24 +707,9 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       // U' = U - W S -> up
       {
         float wsa[kNT][4];
-        zero(wsa);
-        if constexpr (kWg) {
-          wg_product<BV, kD>(wsa, st.w, kLdK, m0, smem_addr(s_copy), lane);
-        } else {
-          gemm_rowA<kNT, kD, false>(wsa, st.w, kLdK, m0, s_copy, kLdS, 0, lane);
-        }
+        split_w_times_s<BV, kWg>(wsa, st, s_copy, m0, lane);
         chain_mark(i, kChainWS, __float_as_uint(wsa[0][0]));
-        if constexpr (kWg) {
-          const auto u_at = [&](int r, int c) {
-            return kSplitUBlocked ? st.u + u_block_index(r, c) : st.u + v0 + r * kLdK + c;
-          };
-          store_pseudo_values_wg<BV>(smem_addr(up), u_at, wsa, m0, lane);
-          afg::fence_proxy_async();  // U' is read by wgmma
-        } else if constexpr (kSplitUBlocked) {
-          store_pseudo_values_blocked(up, kLdS, st.u, wsa, m0, lane);
-        } else {
-          store_pseudo_values(up, kLdS, st.u + v0, kLdK, wsa, m0, lane);
-        }
+        split_store_pseudo_values<BV, kWg>(up, st, v0, wsa, m0, lane);
       }
       // W and U are read (every state thread is past its U' stores): the loader may refill them.
       if (kParts && i + kSplitStages < nchunks) mbar_arrive(&sm.freed_wu[i % kSplitStages]);
@@ -679,11 +722,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       }
 
       // S = G_C S + Kd^T U'
-      if constexpr (kWg) {
-        update_state_tile_wg<BV>(s_acc, expf(st.cum[kC - 1]), st.kd, smem_addr(up), d0, lane);
-      } else {
-        update_state_tile(s_acc, expf(st.cum[kC - 1]), st.kd, up, kLdS, d0, lane);
-      }
+      split_update_state<BV, kWg>(s_acc, st, up, d0, lane);
       // The loader may refill this chunk's stage once the output warps release it too.
       if (kParts && i + kSplitStages < nchunks) mbar_arrive(&sm.freed_kd[i % kSplitStages]);
       if (kLoaderWarp && i + kSplitStages < nchunks) release_stage(i);
@@ -732,15 +771,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     }
     chain_mark(i, kChainOutLanded);
     float qs[kNT][4], pu[kNT][4];
-    zero(qs);
-    zero(pu);
-    if constexpr (kWg) {
-      wg_product<BV, kD>(qs, st.q, kLdK, m0, smem_addr(sm.s[b]), lane);
-      wg_product<BV, kC>(pu, st.p, kLdV, m0, smem_addr(sm.up[b]), lane);
-    } else {
-      gemm_rowA<kNT, kD, false>(qs, st.q, kLdK, m0, sm.s[b], kLdS, 0, lane);
-      gemm_rowA<kNT, kC, false>(pu, st.p, kLdV, m0, sm.up[b], kLdS, 0, lane);
-    }
+    split_output_products<BV, kWg>(qs, pu, st, sm.s[b], sm.up[b], m0, lane);
     chain_mark(i, kChainOutProducts, __float_as_uint(qs[0][0]) ^ __float_as_uint(pu[0][0]));
     const float g_lo = expf(st.cum[m0 + g]);
     const float g_hi = expf(st.cum[m0 + g + 8]);
