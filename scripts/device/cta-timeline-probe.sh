@@ -4,6 +4,13 @@
 # DIAG_DEFINE the kernel's marks switch (set to 1). EACH=1 runs the probe once per probe argument
 # (tokens, or several words in one argument: "2107 1"), EACH=0 once with all of them. Output goes to
 # $OUT (or /tmp/agentforge-out)/PROBE.txt.
+# build_timeline_probe PROBE ARCH DIAG_DEFINE OUTPUT [-DNAME=V ...]: scripts/device/probes/PROBE.cu
+# with its marks switched on (the baseline kernel.cu built in), as OUTPUT.
+build_timeline_probe() {
+  local probe="$1" arch="$2" diag="$3" output="$4"; shift 4
+  nvcc -gencode "arch=compute_${arch#sm_},code=$arch" -O3 -std=c++17 "-D$diag=1" "$@" \
+    -I src/Kernels.Baseline/include -o "$output" "scripts/device/probes/$probe.cu"
+}
 cta_timeline() {
   local probe="$1" arch="$2" diag="$3" each="$4"; shift 4
   local out="${OUT:-/tmp/agentforge-out}" args=() defines=() a
@@ -12,8 +19,7 @@ cta_timeline() {
     if [ "$1" = "--" ]; then shift; for a in "$@"; do defines+=("-D$a"); done; break; fi
     args+=("$1"); shift
   done
-  nvcc -gencode "arch=compute_${arch#sm_},code=$arch" -O3 -std=c++17 "-D$diag=1" "${defines[@]}" \
-    -I src/Kernels.Baseline/include -o "$out/$probe" "scripts/device/probes/$probe.cu" || return 1
+  build_timeline_probe "$probe" "$arch" "$diag" "$out/$probe" "${defines[@]}" || return 1
   if [ "$each" = 1 ]; then
     # $a unquoted: an argument of several words is several probe arguments.
     for a in "${args[@]}"; do "$out/$probe" $a; echo; done

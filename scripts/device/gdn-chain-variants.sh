@@ -6,17 +6,17 @@
 # A SETTING is "" (the defaults) or NAME=V[,NAME=V...]. Output: $OUT/gdn-chain-variants.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/device/cta-timeline-probe.sh
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
 calls=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do calls+=("$1"); shift; done
 [ $# -gt 0 ] && shift
 settings=("$@"); [ ${#settings[@]} -gt 0 ] || settings=("")
 build() {  # $1 index, $2 setting
-  local defines=() d
+  local defines=() parts=() d
   IFS=',' read -ra parts <<< "$2"
   for d in "${parts[@]}"; do [ -n "$d" ] && defines+=("-D$d"); done
-  nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -DGDN_PREFILL_DIAG_CHAIN_TIMES=1 "${defines[@]}" \
-    -I src/Kernels.Baseline/include -o "$out/chain-variant-$1" scripts/device/probes/gdn_chain_timeline_probe.cu \
+  build_timeline_probe gdn_chain_timeline_probe sm_90a GDN_PREFILL_DIAG_CHAIN_TIMES "$out/chain-variant-$1" "${defines[@]}" \
     > "$out/chain-variant-$1.build.log" 2>&1
 }
 for i in "${!settings[@]}"; do build "$i" "${settings[$i]}" & done

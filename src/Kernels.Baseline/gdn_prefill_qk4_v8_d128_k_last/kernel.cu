@@ -178,6 +178,17 @@ __device__ __forceinline__ int chunk_length(int64_t bos, int64_t eos, int i) {
 // the short ones fill the SMs behind them instead of a long chain starting last. cu (num_seqs + 1
 // long longs) and *chosen are shared-memory scratch; every one of the Threads threads calls it, and
 // it ends with a barrier.
+// Sequence n's rank by length, longest first (ties in sequence order), from cu_seqlens in shared
+// memory: the sequences that come before it.
+__device__ __forceinline__ int64_t length_rank(const long long* cu, int64_t num_seqs, int64_t n) {
+  const long long len_n = cu[n + 1] - cu[n];
+  int64_t longer = 0;
+  for (int64_t j = 0; j < num_seqs; ++j) {
+    const long long len_j = cu[j + 1] - cu[j];
+    longer += (len_j > len_n) || (len_j == len_n && j < n);
+  }
+  return longer;
+}
 template <int Threads, int64_t MaxSeqs>
 __device__ __forceinline__ int64_t sequence_of_rank(int64_t rank, bool rank_by_length, const int64_t* cu_seqlens,
                                                     int64_t num_seqs, long long* cu, long long* chosen, int tid) {
@@ -185,13 +196,7 @@ __device__ __forceinline__ int64_t sequence_of_rank(int64_t rank, bool rank_by_l
     for (int64_t i = tid; i <= num_seqs; i += Threads) cu[i] = cu_seqlens[i];
     __syncthreads();
     for (int64_t n = tid; n < num_seqs; n += Threads) {
-      const long long len_n = cu[n + 1] - cu[n];
-      int64_t longer = 0;
-      for (int64_t j = 0; j < num_seqs; ++j) {
-        const long long len_j = cu[j + 1] - cu[j];
-        longer += (len_j > len_n) || (len_j == len_n && j < n);
-      }
-      if (longer == rank) *chosen = n;
+      if (length_rank(cu, num_seqs, n) == rank) *chosen = n;
     }
   } else if (tid == 0) {
     *chosen = rank;
@@ -1030,10 +1035,11 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
     // Longest sequence first (GDN_PREFILL_SCAN_LPT) when the grid takes more than one wave at one
     // CTA per SM (or the SM count is unknown); within one wave the order buys nothing.
     const bool rank_by_length = GDN_PREFILL_SCAN_LPT && N > 1 && N <= kScanRankMax && (sms == 0 || ctas > sms);
-    const auto launch = [&](auto kernel, size_t scan_smem, int threads) -> cudaError_t {
+    // grid: ctas, or fewer for the persistent scan (its CTAs take the ctas work items from a counter).
+    const auto launch = [&](auto kernel, size_t scan_smem, int threads, int64_t grid) -> cudaError_t {
       const cudaError_t allowed = afg::allow_dynamic_smem<decltype(kernel)::value>(static_cast<int>(scan_smem));
       if (allowed != cudaSuccess) return allowed;
-      return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, dim3(static_cast<unsigned>(ctas)),
+      return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, dim3(static_cast<unsigned>(grid)),
                          dim3(threads), scan_smem, stream, q.ptr<const __nv_bfloat16>(),
                          state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
                          T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
@@ -1044,23 +1050,17 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
 #if GDN_PREFILL_SCAN_PERSISTENT
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && BV == 64) {
       if (persistent) {
-        const int64_t grid = ctas < sms ? ctas : sms;
-        const int smem = static_cast<int>(kScanPersistSmemBytes<BV>);
-        const cudaError_t allowed = afg::allow_dynamic_smem<chunk_scan_persist_kernel<BV>>(smem);
-        if (allowed != cudaSuccess) return allowed;
-        return afg::launch(GDN_PREFILL_PDL, chunk_scan_persist_kernel<BV>, dim3(static_cast<unsigned>(grid)), dim3(kSplitThreads),
-                           static_cast<size_t>(smem), stream, q.ptr<const __nv_bfloat16>(),
-                           state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale, T,
-                           rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+        return launch(std::integral_constant<decltype(&chunk_scan_persist_kernel<BV>), &chunk_scan_persist_kernel<BV>>{},
+                      kScanPersistSmemBytes<BV>, kSplitThreads, ctas < sms ? ctas : sms);
       }
     }
 #endif
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
-                    kScanSplitSmemBytes<BV>, kSplitThreads);
+                    kScanSplitSmemBytes<BV>, kSplitThreads, ctas);
     } else {
       return launch(std::integral_constant<decltype(&chunk_scan_kernel<BV>), &chunk_scan_kernel<BV>>{}, sizeof(ScanSmem<BV>),
-                    kScanThreads);
+                    kScanThreads, ctas);
     }
   };
   cudaError_t launched = cudaGetLastError();

@@ -21,6 +21,12 @@ __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base,
   ldmatrix_x4(r, base + (m0 + (lane & 15)) * ld + k0 + (lane >> 4) * 8);
 }
 
+// Two floats as one bf16x2 register (lo in the low half: the lower column of an mma fragment pair).
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+  const __nv_bfloat162 p = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&p);
+}
+
 // A fragment (16x16, bf16) at (m0, k0) of X diag(f), X fp32 row-major with row stride ld (even), f
 // fp32 column factors: each element multiplied in fp32 and rounded to bf16, exactly as a bf16 copy of
 // X diag(f) read by load_a would hold it. Four 8-byte loads of X and two of f per lane.
@@ -33,14 +39,10 @@ __device__ __forceinline__ void load_a_f32_scaled(uint32_t r[4], const float* x,
   const float2 x1 = *reinterpret_cast<const float2*>(x + (m0 + g + 8) * ld + c);
   const float2 x2 = *reinterpret_cast<const float2*>(x + (m0 + g) * ld + c + 8);
   const float2 x3 = *reinterpret_cast<const float2*>(x + (m0 + g + 8) * ld + c + 8);
-  const auto pack = [](float lo, float hi) {
-    const __nv_bfloat162 p = __floats2bfloat162_rn(lo, hi);  // lo in the low half: the lower column
-    return *reinterpret_cast<const uint32_t*>(&p);
-  };
-  r[0] = pack(x0.x * f_lo.x, x0.y * f_lo.y);
-  r[1] = pack(x1.x * f_lo.x, x1.y * f_lo.y);
-  r[2] = pack(x2.x * f_hi.x, x2.y * f_hi.y);
-  r[3] = pack(x3.x * f_hi.x, x3.y * f_hi.y);
+  r[0] = pack_bf16x2(x0.x * f_lo.x, x0.y * f_lo.y);
+  r[1] = pack_bf16x2(x1.x * f_lo.x, x1.y * f_lo.y);
+  r[2] = pack_bf16x2(x2.x * f_hi.x, x2.y * f_hi.y);
+  r[3] = pack_bf16x2(x3.x * f_hi.x, x3.y * f_hi.y);
 }
 
 // A fragment (16x16) of A = X^T where X is row-major [k][m], at (m0, k0).

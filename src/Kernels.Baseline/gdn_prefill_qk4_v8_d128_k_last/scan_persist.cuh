@@ -100,16 +100,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
   }
   __syncthreads();
   for (int n = tid; n < num_seqs; n += kSplitThreads) {
-    int rank = n;
-    if (rank_by_length) {
-      const long long len_n = sm.cu[n + 1] - sm.cu[n];
-      rank = 0;
-      for (int j = 0; j < num_seqs; ++j) {
-        const long long len_j = sm.cu[j + 1] - sm.cu[j];
-        rank += (len_j > len_n) || (len_j == len_n && j < n);
-      }
-    }
-    sm.seq_of_rank[rank] = n;
+    sm.seq_of_rank[rank_by_length ? length_rank(sm.cu, num_seqs, n) : n] = n;
   }
   __syncthreads();
 
@@ -168,19 +159,8 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         unit.chunk = c;
         unit.last = c == nchunks - 1;
         const int s = next_stage(unit);
-        SplitStage<BV>& st = sm.st[s];
-        const size_t head_slot = static_cast<size_t>(first_slot + c) * kNumVHeads + unit.h;
-        constexpr uint32_t kTileBytes = kWsTileWK * 2;
-        constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
-        const __nv_bfloat16* u_src = ws.u + head_slot * kWsTileU + (kSplitUBlocked ? (unit.v0 / 16) * (kC * 16) : 0);
-        uint64_t* bar = &sm.landed[s];
-        if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
-        __syncwarp();
-        if (lane == 0) bulk_copy_to_smem(st.w, ws.w + head_slot * kWsTileWK, kTileBytes, bar);
-        if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + head_slot * kWsTileWK, kTileBytes, bar);
-        if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
-        if (lane == 3) bulk_copy_to_smem(st.p, ws.p + head_slot * kWsTileP, kWsTileP * 2, bar);
-        if (lane == 4) bulk_copy_to_smem(st.cum, ws.cum + head_slot * kC, kC * 4, bar);
+        issue_stage_copies<BV>(sm.st[s], &sm.landed[s], ws, static_cast<size_t>(first_slot + c) * kNumVHeads + unit.h,
+                               unit.v0, lane);
         ++u;
       }
       item = next;
@@ -190,7 +170,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
 
   if (warp < 4) {
     // ============================================ state warps ============================================
-    const int sw = warp, stid = tid;
+    const int sw = warp;
     constexpr int kMtStride = kWg ? 64 : 16;
     const int d0 = kWg ? sw * 16 : sw * 32;
     const int m0 = sw * 16;
@@ -208,7 +188,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         float* out_state = new_state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD;
         if (unit.chunk == kPersistEmpty) {
           // The reference skips empty sequences: their final state stays zero.
-          zero_state_rows<BV, kSplitGroup>(out_state, stid);
+          zero_state_rows<BV, kSplitGroup>(out_state, tid);
           mbar_arrive(&sm.freed[s]);
           ++u;
           continue;

@@ -162,10 +162,6 @@ template <int BV>
 __device__ __forceinline__ uint64_t sw128_step_desc(uint32_t base, int ks) {
   return afg::desc_sw128(base + static_cast<uint32_t>((ks >> 2) * (BV * 128) + (ks & 3) * 32));
 }
-__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
-  const __nv_bfloat162 p = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&p);
-}
 // Stores a warp's 16 x 8 NT fragment tile (rows r0.. of the product's K, columns = the operand's N)
 // into the K-major operand at base: x4 stmatrix .trans per pair of n8 tiles. lo[nt] / hi[nt]: the
 // packed pairs of rows g and g + 8.
@@ -304,7 +300,7 @@ constexpr int kBarSplitStageFree = 6;  // + stage (3): output done with the chun
 // @tunable GDN_PREFILL_SPLIT_LOADER_WARP: 0, 1 (default 1) when GDN_PREFILL_SCAN_BULK=1
 // 1: a ninth warp issues every stage's bulk copies (W, Kd, U, P, cum), each once both roles have
 // released the stage (the state warps after their update of the chunk it held, the output warps
-// after their products; one named barrier the loader waits on), so neither role's chain issues
+// after their products; a per-stage "freed" mbarrier the loader waits on), so neither role's chain issues
 // copies: state warp 0 (two stages, 64 columns) or output warp 0 (GDN_PREFILL_SPLIT_REFILL, three
 // stages) spent ~900-1500 cycles a step blocked issuing five copies. Only the loader waits for the
 // prep grid (griddepcontrol.wait): the state and output warps read the workspace only through it.
@@ -356,8 +352,9 @@ constexpr int kSplitThreads = kScanThreads + (kSplitLoaderWarp ? 32 : 0);
 // `stages` chunks (~17 KB); bit 4: the output warps store no output tile (one store a warp keeps
 // the products alive). Session 24: at 64 columns the state warps wait ~1600 cycles a step for the
 // output warps, whose step has ~1500 cycles blocked between two marks with nothing between them
-// but the LSU's queue (1024 Q cp.async and 2048 4-byte output stores a chunk). Session 21's timeline: both roles wait ~1000 cycles a step for loads
-// whose issue alone takes ~700, at ~31 bytes per cycle into each SM.
+// but the LSU's queue (1024 Q cp.async and 2048 4-byte output stores a chunk). Session 21's
+// timeline: both roles wait ~1000 cycles a step for loads whose issue alone takes ~700, at ~31 bytes
+// per cycle into each SM.
 #ifndef GDN_PREFILL_DIAG_SKIP_LOADS
 #define GDN_PREFILL_DIAG_SKIP_LOADS 0
 #endif
@@ -401,6 +398,24 @@ struct SplitStage {
   __nv_bfloat16 p[kWsTileP];
   float cum[kC];
 };
+// Chunk (head_slot)'s W, Kd, U (this slice's columns from v0), P and cum into stage st as five bulk
+// copies completing on bar, from lanes 0-4 of the calling warp (lane 0 arms the transaction count).
+template <int BV>
+__device__ __forceinline__ void issue_stage_copies(SplitStage<BV>& st, uint64_t* bar, const ChunkWorkspace& ws,
+                                                   size_t head_slot, int v0, int lane) {
+  constexpr uint32_t kTileBytes = kWsTileWK * 2;
+  // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
+  constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
+  const __nv_bfloat16* u_src = ws.u + head_slot * kWsTileU + (kSplitUBlocked ? (v0 / 16) * (kC * 16) : 0);
+  if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
+  __syncwarp();
+  if (lane == 0) bulk_copy_to_smem(st.w, ws.w + head_slot * kWsTileWK, kTileBytes, bar);
+  if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + head_slot * kWsTileWK, kTileBytes, bar);
+  if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
+  if (lane == 3) bulk_copy_to_smem(st.p, ws.p + head_slot * kWsTileP, kWsTileP * 2, bar);
+  if (lane == 4) bulk_copy_to_smem(st.cum, ws.cum + head_slot * kC, kC * 4, bar);
+}
+
 // The split scan's steps on either product path (kWg: wgmma and the K-major S copy / U', else
 // mma.sync and padded rows), shared with the persistent scan (scan_persist.cuh).
 // The bf16 S copy of this warp's rows (wgmma's readers get the async-proxy fence).
@@ -558,13 +573,15 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
 
   if constexpr (kScanBulk) {
     if (tid == 0) {
-      for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.landed[j], 1);
-      for (int j = 0; j < kSplitStages; ++j) mbar_init(&sm.freed[j], kScanThreads);
       for (int j = 0; j < kSplitStages; ++j) {
-        mbar_init(&sm.landed_wu[j], 1);
-        mbar_init(&sm.landed_kd[j], 1);
-        mbar_init(&sm.freed_wu[j], kSplitGroup);
-        mbar_init(&sm.freed_kd[j], kSplitGroup);
+        mbar_init(&sm.landed[j], 1);
+        if (kLoaderWarp) mbar_init(&sm.freed[j], kScanThreads);
+        if (kParts) {
+          mbar_init(&sm.landed_wu[j], 1);
+          mbar_init(&sm.landed_kd[j], 1);
+          mbar_init(&sm.freed_wu[j], kSplitGroup);
+          mbar_init(&sm.freed_kd[j], kSplitGroup);
+        }
       }
       mbar_init_fence();
     }
@@ -581,54 +598,42 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
     const size_t head_slot = static_cast<size_t>(first_slot + i) * kNumVHeads + h;
     const int64_t c0 = bos + static_cast<int64_t>(i) * kC;
     const int len = chunk_len(i);
-    const __nv_bfloat16* w = ws.w + head_slot * kWsTileWK;
-    const __nv_bfloat16* kd = ws.kd + head_slot * kWsTileWK;
-    const __nv_bfloat16* u = ws.u + head_slot * kWsTileU;
-    const __nv_bfloat16* p = ws.p + head_slot * kWsTileP;
-    const float* cum = ws.cum + head_slot * kC;
     if constexpr (kScanBulk) {
       wait_chunk_prepped_warp(ws, head_slot, lane);  // GDN_PREFILL_CHUNK_FLAGS
       uint64_t* bar = &sm.landed[i % kSplitStages];
-      constexpr uint32_t kTileBytes = kWsTileWK * 2;
-      // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
-      constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
-      const __nv_bfloat16* u_src = kSplitUBlocked ? u + (v0 / 16) * (kC * 16) : u;
       if constexpr ((GDN_PREFILL_DIAG_SKIP_LOADS & 1) != 0) {
         if (i >= kSplitStages) {
           if (lane == 0) mbar_arrive_expect_tx(bar, kC * 4);
           __syncwarp();
-          if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
+          if (lane == 4) bulk_copy_to_smem(st.cum, ws.cum + head_slot * kC, kC * 4, bar);
           return;
         }
       }
       if constexpr (kParts) {
         // Each part after its readers released the chunk this stage held (phase i / stages - 1).
+        constexpr uint32_t kTileBytes = kWsTileWK * 2;
+        constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
+        const __nv_bfloat16* u_src = ws.u + head_slot * kWsTileU + (kSplitUBlocked ? (v0 / 16) * (kC * 16) : 0);
         const int s = i % kSplitStages;
         const bool refill = i >= kSplitStages;
         const uint32_t parity = static_cast<uint32_t>(i / kSplitStages - 1) & 1u;
         if (refill) mbar_wait(&sm.freed_wu[s], parity);
         if (lane == 0) mbar_arrive_expect_tx(&sm.landed_wu[s], kTileBytes + kUBytes);
         __syncwarp();
-        if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, &sm.landed_wu[s]);
+        if (lane == 0) bulk_copy_to_smem(st.w, ws.w + head_slot * kWsTileWK, kTileBytes, &sm.landed_wu[s]);
         if (lane == 1) bulk_copy_to_smem(st.u, u_src, kUBytes, &sm.landed_wu[s]);
         if (refill) mbar_wait(&sm.freed_kd[s], parity);
         if (lane == 0) mbar_arrive_expect_tx(&sm.landed_kd[s], kTileBytes);
         __syncwarp();
-        if (lane == 0) bulk_copy_to_smem(st.kd, kd, kTileBytes, &sm.landed_kd[s]);
+        if (lane == 0) bulk_copy_to_smem(st.kd, ws.kd + head_slot * kWsTileWK, kTileBytes, &sm.landed_kd[s]);
         if (refill) mbar_wait(&sm.freed[s], parity);
         if (lane == 0) mbar_arrive_expect_tx(bar, kWsTileP * 2 + kC * 4);
         __syncwarp();
-        if (lane == 0) bulk_copy_to_smem(st.p, p, kWsTileP * 2, bar);
-        if (lane == 1) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
+        if (lane == 0) bulk_copy_to_smem(st.p, ws.p + head_slot * kWsTileP, kWsTileP * 2, bar);
+        if (lane == 1) bulk_copy_to_smem(st.cum, ws.cum + head_slot * kC, kC * 4, bar);
         return;
       }
-      if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
-      __syncwarp();
-      if (lane == 0) bulk_copy_to_smem(st.w, w, kTileBytes, bar);
-      if (lane == 1) bulk_copy_to_smem(st.kd, kd, kTileBytes, bar);
-      if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
-      if (lane == 3) bulk_copy_to_smem(st.p, p, kWsTileP * 2, bar);
-      if (lane == 4) bulk_copy_to_smem(st.cum, cum, kC * 4, bar);
+      issue_stage_copies<BV>(st, bar, ws, head_slot, v0, lane);
       return;
     }
     load_scan_operands<kSplitGroup, BV, kSplitUBlocked>(st.w, st.kd, st.q, kSplitUBlocked ? st.u : st.u + v0, kLdK, st.p,
