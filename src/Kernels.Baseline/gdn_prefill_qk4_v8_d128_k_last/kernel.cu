@@ -952,7 +952,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
   const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ||
-                          GDN_PREFILL_PLAN_WIDE_WAVES > 0
+                          GDN_PREFILL_PLAN_WIDE_WAVES > 0 || GDN_PREFILL_SCAN_PERSISTENT
                       ? sm_count()
                       : 0;
   // GDN_PREFILL_PLAN_NARROW_LONG: also for up to three sequences averaging 4 chunks or more, where
@@ -984,10 +984,17 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const size_t flags_bytes = chunk_flags ? pairs * sizeof(unsigned) : 0;
   const size_t s_copy_bytes = apart ? pairs * kWsTileS * sizeof(__nv_bfloat16) : 0;
   const size_t ready_bytes = apart ? pairs * sizeof(int) : 0;
-  // GDN_PREFILL_SCAN_PERSISTENT (scan_persist.cuh): 64-column scans of up to kPersistMaxSeqs sequences,
-  // with the loader warp and without chunk flags, on min(items, SMs) CTAs taking items from a counter.
+  // GDN_PREFILL_SCAN_PERSISTENT (scan_persist.cuh): scans of GDN_PREFILL_PERSIST_MIN_BV columns or more
+  // of up to kPersistMaxSeqs sequences averaging at most GDN_PREFILL_PERSIST_MAX_AVG_T tokens, with the
+  // loader warp and without chunk flags, on min(items, SMs) CTAs taking items from a counter.
+  // One CTA an SM (at most GDN_PREFILL_DIAG_PERSIST_CTAS), and only when the items outnumber them:
+  // within one wave the split scan's CTAs are the same work.
+  const int64_t persist_ctas =
+      GDN_PREFILL_DIAG_PERSIST_CTAS > 0 && GDN_PREFILL_DIAG_PERSIST_CTAS < sms ? GDN_PREFILL_DIAG_PERSIST_CTAS : sms;
   const bool persistent = GDN_PREFILL_SCAN_PERSISTENT != 0 && GDN_PREFILL_SCAN_SPLIT != 0 && kSplitLoaderWarp && kScanBulk &&
-                          !apart && !chunk_flags && scan_bv == 64 && N <= kPersistMaxSeqs && sms > 0;
+                          !apart && !chunk_flags && scan_bv >= GDN_PREFILL_PERSIST_MIN_BV && N <= kPersistMaxSeqs &&
+                          T <= static_cast<int64_t>(GDN_PREFILL_PERSIST_MAX_AVG_T) * N && persist_ctas > 0 &&
+                          N * kNumVHeads * (kD / scan_bv) > persist_ctas;
   const size_t items_bytes = persistent ? 16 : 0;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base),
                                      tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes + items_bytes, stream));
@@ -1048,10 +1055,10 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       if (apart) return launch_apart(bv, ctas, rank_by_length);
     }
 #if GDN_PREFILL_SCAN_PERSISTENT
-    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && BV == 64) {
+    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && BV >= GDN_PREFILL_PERSIST_MIN_BV) {
       if (persistent) {
         return launch(std::integral_constant<decltype(&chunk_scan_persist_kernel<BV>), &chunk_scan_persist_kernel<BV>>{},
-                      kScanPersistSmemBytes<BV>, kSplitThreads, ctas < sms ? ctas : sms);
+                      kScanPersistSmemBytes<BV>, kSplitThreads, persist_ctas);
       }
     }
 #endif

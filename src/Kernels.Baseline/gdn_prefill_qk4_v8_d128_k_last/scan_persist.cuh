@@ -1,5 +1,5 @@
-// scan_persist.cuh: the split scan as a persistent grid (GDN_PREFILL_SCAN_PERSISTENT, 64-column
-// slices only): chunk_scan_persist_kernel<BV>.
+// scan_persist.cuh: the split scan as a persistent grid (GDN_PREFILL_SCAN_PERSISTENT, slices of
+// GDN_PREFILL_PERSIST_MIN_BV columns or more): chunk_scan_persist_kernel<BV>.
 //
 // Why: at 64 columns a scan CTA spends ~4.75 us of setup (its first copies, the output warps' last
 // chunk, the state store) against ~1.65 us a chunk, and the 8192 calls' sequences are ~4 chunks; every
@@ -27,17 +27,37 @@
 //   drain the output warps' last two "buffer free" arrivals before they leave.
 // Included inside kernel.cu's anonymous namespace after scan_split.cuh.
 
-// @tunable GDN_PREFILL_SCAN_PERSISTENT: 0, 1 (default 0) when GDN_PREFILL_SPLIT_LOADER_WARP=1
-// 1: 64-column scans (T >= GDN_PREFILL_PLAN_LONG_T) of up to kPersistMaxSeqs sequences run this
-// persistent kernel on min(items, SMs) CTAs. Written in session 24 after its last GPU call (C++
-// checked by scripts/dev/kernel_syntax.py only); queued in scripts/device/pending-checks.sh with
-// sanitizers first. Predicted: 8192 / 39 ~110 -> ~95-100 us, 8192 / 57 ~126 -> ~105-115.
+// @tunable GDN_PREFILL_SCAN_PERSISTENT: 0, 1 (default 1) when GDN_PREFILL_SPLIT_LOADER_WARP=1
+// 1: scans of GDN_PREFILL_PERSIST_MIN_BV columns or more whose items (sequence, head, slice) outnumber
+// the SMs, of up to kPersistMaxSeqs sequences averaging at most GDN_PREFILL_PERSIST_MAX_AVG_T tokens,
+// run this persistent kernel on one CTA an SM. Session 25 (H200): 8192 / 32-57 -3..-12 us a call
+// (57 sequences 125.1 -> 113.4; call 3), 4124 / 15 64.5 -> 60.9 and 3999 / 13 62.5 -> 60.6 at 32
+// columns (call 4). Sanitizers clean (calls 3 and 5).
 #ifndef GDN_PREFILL_SCAN_PERSISTENT
-#define GDN_PREFILL_SCAN_PERSISTENT 0
+#define GDN_PREFILL_SCAN_PERSISTENT 1
+#endif
+// @tunable GDN_PREFILL_PERSIST_MIN_BV: 32, 64 (default 32) when GDN_PREFILL_SCAN_PERSISTENT=1
+// The narrowest slice width the persistent scan takes (16-column plans fit one wave by construction).
+#ifndef GDN_PREFILL_PERSIST_MIN_BV
+#define GDN_PREFILL_PERSIST_MIN_BV 32
+#endif
+// @tunable GDN_PREFILL_PERSIST_MAX_AVG_T: 300, 315, 1000000 (default 315) when GDN_PREFILL_SCAN_PERSISTENT=1
+// Persistent only when T <= this * N. With few long sequences the longest chain bounds the scan and
+// the persistent grid measured slower: 8192 / 20 and 25 (averages 410 and 328 tokens) +1.2..+2.4 us
+// in calls 3-4; 3999 / 13 (308) gained 1.9 us and 8192 / 32 (256) 2.9. The bound sits between the
+// two measured sides, 20 tokens apart: a workload averaging 300-330 tokens is a guess either way.
+#ifndef GDN_PREFILL_PERSIST_MAX_AVG_T
+#define GDN_PREFILL_PERSIST_MAX_AVG_T 315
+#endif
+// @diagnostic GDN_PREFILL_DIAG_PERSIST_CTAS: 0, 8 (default 0)
+// 0: the persistent grid is min(items, SMs). N > 0: at most N CTAs, so that a small call (fast under
+// compute-sanitizer) still takes most of its items from the counter, the path only calls whose items
+// outnumber the SMs reach otherwise (racecheck timed out on 4124 / 15 in session 25's call 1).
+#ifndef GDN_PREFILL_DIAG_PERSIST_CTAS
+#define GDN_PREFILL_DIAG_PERSIST_CTAS 0
 #endif
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
-// The kernel is compiled only when asked for: it has not yet been built by nvcc (session 24), and the
-// default build must not depend on it.
+// Compiled only with GDN_PREFILL_SCAN_PERSISTENT (a build without it has no persistent kernel).
 #if GDN_PREFILL_SCAN_PERSISTENT
 
 // One chunk of one item, as the loader hands it to the readers through the stage it loaded.
@@ -118,6 +138,16 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       __syncwarp();
       return s;
     };
+    // The next item from the counter. Taken as late as the copies allow (at this item's last unit,
+    // once the stage two units back is free: the readers are one unit from the item's end), so the
+    // counter hands items out in the order the CTAs free up, longest first. Session 25's call 2 took
+    // it at the item's start: a CTA on the longest chain then held a long item it could start only
+    // after its chain, and 8192 / 25 lost 20 us of scan (62.4 against 42.0 unpersisted).
+    const auto claim_next_item = [&]() -> int {
+      int next = 0;
+      if (lane == 0) next = static_cast<int>(gridDim.x) + atomicAdd(ws.items, 1);
+      return __shfl_sync(0xffffffffu, next, 0);
+    };
     for (;;) {
       if (item >= num_items) {
         PersistUnit end{};
@@ -126,10 +156,6 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         if (lane == 0) mbar_arrive(&sm.landed[s]);
         break;
       }
-      // The next item, asked for now so it is known by this item's last unit.
-      int next = 0;
-      if (lane == 0) next = static_cast<int>(gridDim.x) + atomicAdd(ws.items, 1);
-      next = __shfl_sync(0xffffffffu, next, 0);
       PersistUnit unit{};
       const int slice = item % kSlicesPerHead;
       unit.h = (item / kSlicesPerHead) % kNumVHeads;
@@ -144,7 +170,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         const int s = next_stage(unit);
         if (lane == 0) mbar_arrive(&sm.landed[s]);
         ++u;
-        item = next;
+        item = claim_next_item();
         continue;
       }
       // The item's initial state into L2 for the state warps' loads at its first unit.
@@ -155,10 +181,12 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         }
       }
       const int64_t first_slot = unit.bos / kC + unit.n;
+      int next = 0;
       for (int c = 0; c < nchunks; ++c) {
         unit.chunk = c;
         unit.last = c == nchunks - 1;
         const int s = next_stage(unit);
+        if (unit.last) next = claim_next_item();
         issue_stage_copies<BV>(sm.st[s], &sm.landed[s], ws, static_cast<size_t>(first_slot + c) * kNumVHeads + unit.h,
                                unit.v0, lane);
         ++u;
@@ -252,6 +280,10 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       ++u;
       continue;
     }
+    // This warp's ldmatrix reads of the stages' Q rows (units u - 2 and u - 1) come before its
+    // cp.async writes of them here: program order in one warp, made explicit for racecheck (call 2
+    // warned of cp.async writes against ldmatrix reads without it).
+    __syncwarp();
     if (!q_ahead) load_q(s, unit, unit.chunk);
     // The next unit's Q (same item: the stage after this one; its previous unit's Q rows were this warp's).
     const bool next_q = !unit.last;
