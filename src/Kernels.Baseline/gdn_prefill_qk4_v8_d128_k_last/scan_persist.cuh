@@ -56,18 +56,12 @@
 #ifndef GDN_PREFILL_DIAG_PERSIST_CTAS
 #define GDN_PREFILL_DIAG_PERSIST_CTAS 0
 #endif
-// @tunable GDN_PREFILL_PERSIST_LOADER_Q: 0, 1 (default 0) when GDN_PREFILL_SCAN_PERSISTENT=1
-// 1: the loader warp copies each unit's Q rows into its stage (one 256-byte bulk copy a valid row,
-// completing on the stage's "landed" barrier with the workspace tiles) instead of the output warps'
-// cp.async one unit ahead. Why: an item's first unit had its Q asked for only once its stage landed
-// (the next chunk's bounds come with the unit), ~1 us on the output warps at every item boundary, and
-// the output warps' 8 cp.async a lane a unit queue in the LSU beside their output stores (session 24's
-// chain timelines). Rows past the chunk's end stay stale: each output row reads only its own Q row,
-// and those rows are never stored. Written in session 25 after its last full GPU call.
-#ifndef GDN_PREFILL_PERSIST_LOADER_Q
-#define GDN_PREFILL_PERSIST_LOADER_Q 0
-#endif
-constexpr bool kPersistLoaderQ = GDN_PREFILL_PERSIST_LOADER_Q != 0;
+// Tried in session 25 (call 6, H200; commit 88cfcdc has it): the loader copying each unit's Q rows
+// as 64 bulk copies of 256 bytes with the stage instead of the output warps' cp.async one unit ahead:
+// racecheck clean, but 4124 / 15 61.5 -> 83.3 us, 8192 / 39 104.4 -> 113.8, 8192 / 57 114.0 -> 120.9:
+// ~1.1 us more a unit, as if the bulk-copy unit spent ~35 cycles on each small copy. A Q tile for the
+// loader takes one tensor-map copy (cp.async.bulk.tensor, Q's rows 1 KB apart) and a swizzled layout
+// for the output warps' ldmatrix.
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
 // Compiled only with GDN_PREFILL_SCAN_PERSISTENT (a build without it has no persistent kernel).
 #if GDN_PREFILL_SCAN_PERSISTENT
@@ -199,18 +193,8 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         unit.last = c == nchunks - 1;
         const int s = next_stage(unit);
         if (unit.last) next = claim_next_item();
-        const int len = chunk_length(unit.bos, unit.eos, c);
-        const uint32_t q_bytes = kPersistLoaderQ ? static_cast<uint32_t>(len) * kD * 2u : 0u;
         issue_stage_copies<BV>(sm.st[s], &sm.landed[s], ws, static_cast<size_t>(first_slot + c) * kNumVHeads + unit.h,
-                               unit.v0, lane, q_bytes);
-        if constexpr (kPersistLoaderQ) {
-          // The chunk's Q rows of this head's qk head: 256 contiguous bytes each, into the padded rows.
-          const int hk = unit.h / (kNumVHeads / kNumQKHeads);
-          const int64_t c0 = unit.bos + static_cast<int64_t>(c) * kC;
-          for (int r = lane; r < len; r += 32) {
-            bulk_copy_to_smem(sm.st[s].q + r * kLdK, q + ((c0 + r) * kNumQKHeads + hk) * kD, kD * 2u, &sm.landed[s]);
-          }
-        }
+                               unit.v0, lane);
         ++u;
       }
       item = next;
@@ -282,7 +266,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
   // ============================================ output warps ============================================
   const int otid = tid - kSplitGroup, ow = warp - 4;
   const int m0 = ow * 16;
-  [[maybe_unused]] const auto load_q = [&](int s, const PersistUnit& unit, int chunk) {
+  const auto load_q = [&](int s, const PersistUnit& unit, int chunk) {
     const int64_t c0 = unit.bos + static_cast<int64_t>(chunk) * kC;
     load_warp_q_rows(sm.st[s].q, q, c0, chunk_length(unit.bos, unit.eos, chunk), unit.h / (kNumVHeads / kNumQKHeads), m0,
                      lane);
@@ -305,20 +289,15 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     // This warp's ldmatrix reads of the stages' Q rows (units u - 2 and u - 1) come before its
     // cp.async writes of them here: program order in one warp, made explicit for racecheck (call 2
     // warned of cp.async writes against ldmatrix reads without it).
-    // With GDN_PREFILL_PERSIST_LOADER_Q the loader's copies brought Q with the stage.
-    const bool next_q = !kPersistLoaderQ && !unit.last;
-    if constexpr (!kPersistLoaderQ) {
-      __syncwarp();
-      if (!q_ahead) load_q(s, unit, unit.chunk);
-      // The next unit's Q (same item: the stage after this one; its previous unit's Q rows were this warp's).
-      if (next_q) load_q((u + 1) % kStages, unit, unit.chunk + 1);
-    }
+    __syncwarp();
+    if (!q_ahead) load_q(s, unit, unit.chunk);
+    // The next unit's Q (same item: the stage after this one; its previous unit's Q rows were this warp's).
+    const bool next_q = !unit.last;
+    if (next_q) load_q((u + 1) % kStages, unit, unit.chunk + 1);
     const int b = ub & 1;
     named_sync(kBarSplitReady + b, kScanThreads);
-    if constexpr (!kPersistLoaderQ) {
-      if (next_q) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
-      __syncwarp();
-    }
+    if (next_q) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
+    __syncwarp();
     const SplitStage<BV>& st = sm.st[s];
     float qs[kNT][4], pu[kNT][4];
     split_output_products<BV, kWg>(qs, pu, st, sm.s[b], sm.up[b], m0, lane);

@@ -399,16 +399,15 @@ struct SplitStage {
   float cum[kC];
 };
 // Chunk (head_slot)'s W, Kd, U (this slice's columns from v0), P and cum into stage st as five bulk
-// copies completing on bar, from lanes 0-4 of the calling warp (lane 0 arms the transaction count,
-// with extra_tx more bytes for copies the caller issues on bar after this returns).
+// copies completing on bar, from lanes 0-4 of the calling warp (lane 0 arms the transaction count).
 template <int BV>
 __device__ __forceinline__ void issue_stage_copies(SplitStage<BV>& st, uint64_t* bar, const ChunkWorkspace& ws,
-                                                   size_t head_slot, int v0, int lane, uint32_t extra_tx = 0u) {
+                                                   size_t head_slot, int v0, int lane) {
   constexpr uint32_t kTileBytes = kWsTileWK * 2;
   // U: the padded tile, or this slice's 16-column blocks (contiguous) with GDN_PREFILL_U_BLOCKS.
   constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
   const __nv_bfloat16* u_src = ws.u + head_slot * kWsTileU + (kSplitUBlocked ? (v0 / 16) * (kC * 16) : 0);
-  if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4 + extra_tx);
+  if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
   __syncwarp();
   if (lane == 0) bulk_copy_to_smem(st.w, ws.w + head_slot * kWsTileWK, kTileBytes, bar);
   if (lane == 1) bulk_copy_to_smem(st.kd, ws.kd + head_slot * kWsTileWK, kTileBytes, bar);
