@@ -9,11 +9,15 @@
 //   gdn_chain_timeline_probe [tokens (2107)] [sequences (1)] [seed (1)]
 // The split scan by default (one long sequence would otherwise take the state-only scan,
 // GDN_PREFILL_SCAN_APART); `-- GDN_PREFILL_SCAN_APART=2` times that one's state warp 0 instead
-// (no output-warp rows; its "buffer free" phase is the S copy and its stores).
+// (no output-warp rows; its "buffer free" phase is the S copy and its stores). Calls the plan gives
+// the persistent scan (scan_persist.cuh: e.g. "8192 32", items > SMs, <= 315 tokens a sequence) print
+// its units by kind instead: inside an item, an item's first (state loaded), last (state stored).
 #ifndef GDN_PREFILL_SCAN_APART
 #define GDN_PREFILL_SCAN_APART 0
 #endif
 #include "../../../src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last/kernel.cu"
+
+#include <algorithm>
 
 #include "timeline_probe_common.h"
 #include "gdn_probe_inputs.h"
@@ -65,6 +69,44 @@ int main(int argc, char** argv) {
     }
     print_spread(what, v);
   };
+#if GDN_PREFILL_SCAN_PERSISTENT
+  // The persistent scan (scan_persist.cuh) marks units, not chunks: CTA 0 runs several items, and the
+  // units at an item's boundary (its first: the state loaded; its last: the state stored) are timed
+  // apart from the ones inside an item. Kinds: bit 2 recorded, bit 0 first, bit 1 last.
+  std::vector<int> kinds(kChainDiagChunks, 0);
+  CHECK(cudaMemcpyFromSymbol(kinds.data(), g_chain_unit_kinds, kinds.size() * sizeof(int)));
+  if (std::any_of(kinds.begin(), kinds.end(), [](int k) { return k != 0; })) {
+    std::printf("persistent scan: CTA 0's units by kind (units 2.. of %d; the CTA's first two left out)\n", chunks);
+    const auto unit_phase = [&](const char* what, int kind, int role_from, int from, int role_to, int to, int next_unit = 0) {
+      std::vector<double> v;
+      for (int u = 2; u + next_unit < chunks; ++u) {
+        if ((kinds[u] & 4) == 0 || (kinds[u] & 3) != kind) continue;
+        const long long a0 = mark(role_from, u, from), a1 = mark(role_to, u + next_unit, to);
+        if (a0 != 0 && a1 != 0) v.push_back(static_cast<double>(a1 - a0));
+      }
+      print_spread(what, v);
+    };
+    const char* names[4] = {"inside an item", "an item's first unit", "an item's last unit", "a one-unit item"};
+    for (int kind : {0, 1, 2, 3}) {
+      std::printf("%s\n", names[kind]);
+      unit_phase("  state: step (start -> next start)", kind, 0, kChainStart, 0, kChainStart, 1);
+      if (kind & 1) unit_phase("  state: landed wait + state load", kind, 0, kChainStart, 0, kChainStateLoaded);
+      unit_phase("  state: start -> buffer free", kind, 0, kChainStart, 0, kChainBufferFree);
+      unit_phase("  state: S copy + stage landed", kind, 0, kChainBufferFree, 0, kChainLanded);
+      unit_phase("  state: W S, U', ready", kind, 0, kChainLanded, 0, kChainUPrime);
+      unit_phase("  state: update", kind, 0, kChainUPrime, 0, kChainUpdated);
+      unit_phase("  state: to the next start (state store if last)", kind, 0, kChainUpdated, 0, kChainStart, 1);
+      unit_phase("  output: step (start -> next start)", kind, 1, kChainOutStart, 1, kChainOutStart, 1);
+      unit_phase("  output: landed, Q issue, ready wait", kind, 1, kChainOutStart, 1, kChainOutReady);
+      unit_phase("  output: Q wait", kind, 1, kChainOutReady, 1, kChainOutLanded);
+      unit_phase("  output: products", kind, 1, kChainOutLanded, 1, kChainOutProducts);
+      unit_phase("  output: stores", kind, 1, kChainOutProducts, 1, kChainOutStored);
+      unit_phase("  state's ready -> output past it", kind, 0, kChainUPrime, 1, kChainOutReady);
+    }
+    std::printf("us per cycle %.5f\n", us_per_cycle);
+    return 0;
+  }
+#endif
   std::printf("state warp 0\n");
   phase("  step (start -> next start)", 0, kChainStart, 0, kChainStart, 1);
   phase("  buffer free wait", 0, kChainStart, 0, kChainBufferFree);

@@ -76,6 +76,25 @@ struct PersistUnit {
 constexpr int kPersistEmpty = -1;
 constexpr int kPersistEnd = -2;
 
+// GDN_PREFILL_DIAG_CHAIN_TIMES: the chain marks (chain_mark) of CTA 0 indexed by unit, plus each
+// recorded unit's kind for scripts/device/probes/gdn_chain_timeline_probe.cu: bit 2 recorded, bit 0
+// an item's first unit (its state loaded: kChainStateLoaded), bit 1 its last (the state stored after
+// kChainUpdated).
+constexpr int kChainStateLoaded = 7;
+static_assert(kChainStateLoaded < kChainDiagMarks, "a mark slot of its own");
+#if GDN_PREFILL_DIAG_CHAIN_TIMES
+__device__ int g_chain_unit_kinds[kChainDiagChunks];
+#endif
+__device__ __forceinline__ void chain_unit_kind(int u, bool first, bool last) {
+#if GDN_PREFILL_DIAG_CHAIN_TIMES
+  if (blockIdx.x == 0 && threadIdx.x == 0 && u < kChainDiagChunks) g_chain_unit_kinds[u] = 4 | (first ? 1 : 0) | (last ? 2 : 0);
+#else
+  (void)u;
+  (void)first;
+  (void)last;
+#endif
+}
+
 template <int BV, int Stages>
 struct ScanPersistSmemOf {
   static constexpr int kStages = Stages;
@@ -215,6 +234,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     for (;;) {
       const int s = u % kStages;
       const uint32_t phase = static_cast<uint32_t>(u / kStages) & 1u;
+      chain_mark(u, kChainStart);
       if (first) {
         mbar_wait(&sm.landed[s], phase);
         unit = sm.unit[s];
@@ -229,10 +249,12 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         }
         load_state_tile<kNT, kMtStride>(
             s_acc, state != nullptr ? state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD : nullptr, d0, lane);
+        chain_mark(u, kChainStateLoaded, __float_as_uint(s_acc[0][0][0]));
       }
       const int b = ub & 1;
       // The S copy and U' buffers of this unit held data unit ub - 2: wait until the output warps are done.
       if (ub >= 2) named_sync(kBarSplitBufFree + b, kScanThreads);
+      chain_mark(u, kChainBufferFree);
       __nv_bfloat16* s_copy = sm.s[b];
       __nv_bfloat16* up = sm.up[b];
       split_copy_state<BV, kWg>(s_copy, s_acc, d0, lane);
@@ -240,17 +262,23 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         mbar_wait(&sm.landed[s], phase);
         unit = sm.unit[s];
       }
+      chain_unit_kind(u, first, unit.last != 0);
+      chain_mark(u, kChainLanded);
       const SplitStage<BV>& st = sm.st[s];
       named_sync(kBarSplitState, kSplitGroup);
+      chain_mark(u, kChainSynced);
       {
         float wsa[kNT][4];
         split_w_times_s<BV, kWg>(wsa, st, s_copy, m0, lane);
+        chain_mark(u, kChainWS, __float_as_uint(wsa[0][0]));
         split_store_pseudo_values<BV, kWg>(up, st, unit.v0, wsa, m0, lane);
       }
       named_sync(kBarSplitState, kSplitGroup);
       named_arrive(kBarSplitReady + b, kScanThreads);
+      chain_mark(u, kChainUPrime);
       split_update_state<BV, kWg>(s_acc, st, up, d0, lane);
       mbar_arrive(&sm.freed[s]);
+      chain_mark(u, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
       if (unit.last) {
         store_state_tile<kNT, kMtStride>(new_state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD, s_acc, d0, lane);
       }
@@ -276,6 +304,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
   bool first = true, q_ahead = false;  // an item's first unit next; this unit's Q already asked for
   for (;;) {
     const int s = u % kStages;
+    chain_mark(u, kChainOutStart);
     mbar_wait(&sm.landed[s], static_cast<uint32_t>(u / kStages) & 1u);
     const PersistUnit unit = sm.unit[s];
     if (unit.chunk == kPersistEnd) break;
@@ -296,11 +325,14 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     if (next_q) load_q((u + 1) % kStages, unit, unit.chunk + 1);
     const int b = ub & 1;
     named_sync(kBarSplitReady + b, kScanThreads);
+    chain_mark(u, kChainOutReady);
     if (next_q) cp_async_wait_group<1>(); else cp_async_wait_group<0>();
     __syncwarp();
+    chain_mark(u, kChainOutLanded);
     const SplitStage<BV>& st = sm.st[s];
     float qs[kNT][4], pu[kNT][4];
     split_output_products<BV, kWg>(qs, pu, st, sm.s[b], sm.up[b], m0, lane);
+    chain_mark(u, kChainOutProducts, __float_as_uint(qs[0][0]) ^ __float_as_uint(pu[0][0]));
     const float g_lo = expf(st.cum[m0 + g]);
     const float g_hi = expf(st.cum[m0 + g + 8]);
     named_arrive(kBarSplitBufFree + b, kScanThreads);
@@ -308,6 +340,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     const int64_t c0 = unit.bos + static_cast<int64_t>(unit.chunk) * kC;
     store_output_tile(output, c0, chunk_length(unit.bos, unit.eos, unit.chunk), m0, unit.h, unit.v0, scale, g_lo, g_hi, qs,
                       pu, lane);
+    chain_mark(u, kChainOutStored);
     first = unit.last != 0;
     q_ahead = next_q;
     ++u;
