@@ -334,8 +334,16 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Session 25 (results/gpu/2026-11-27-s25) ran it: after two mends (the next item claimed at the
 # current item's last unit, a __syncwarp before the Q loads) the persistent scan is the default for
 # 32- and 64-column calls averaging <= 315 tokens whose items outnumber the SMs; sanitizers clean.
-# Nothing pending.
-checks=()
+# Pending (written after session 25's last GPU call, kernel_syntax.py only): the persistent scan's
+# loader refactored into wait_stage / publish / describe_item (the default build: rebuild it first,
+# its quick rows and sanitizers, e.g. FUSED_SANITIZE_WORKLOAD=54856fec FUSED_SANITIZE_DEFINES="GDN_PREFILL_IMPL=1
+# GDN_PREFILL_DIAG_PERSIST_CTAS=8" FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh); the persistent
+# scan's chain marks: `scripts/device/gdn-chain-variants.sh "8192 32" "8192 64" -- "" GDN_PREFILL_PERSIST_NEXT_Q=1`
+# (units by kind: what an item boundary costs, the model's R ~ 3 us); and GDN_PREFILL_PERSIST_NEXT_Q=1
+# (the next item's first Q asked for one unit ahead), sanitized the same way with it added.
+checks=(
+  "$prefill|4b6143dd 7ba9d519 410794d4 9a5d694b d49df0b2|GDN_PREFILL_PERSIST_NEXT_Q=1||quick"
+)
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
 started=$(date +%s)

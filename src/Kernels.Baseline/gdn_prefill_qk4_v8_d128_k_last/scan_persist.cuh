@@ -62,6 +62,16 @@
 // ~1.1 us more a unit, as if the bulk-copy unit spent ~35 cycles on each small copy. A Q tile for the
 // loader takes one tensor-map copy (cp.async.bulk.tensor, Q's rows 1 KB apart) and a swizzled layout
 // for the output warps' ldmatrix.
+// @tunable GDN_PREFILL_PERSIST_NEXT_Q: 0, 1 (default 0) when GDN_PREFILL_SCAN_PERSISTENT=1
+// 1: an item's last unit carries the next item's bounds and head (the loader claims the next item
+// before it publishes that unit), so the output warps ask for the next item's first Q one unit ahead
+// as they do inside an item, instead of after the next item's first stage lands. Written in session
+// 25 after its last GPU call (kernel_syntax.py only); the chain probe's "an item's first unit" rows
+// ("output: landed, Q issue, ready wait" and "Q wait") say what it can save.
+#ifndef GDN_PREFILL_PERSIST_NEXT_Q
+#define GDN_PREFILL_PERSIST_NEXT_Q 0
+#endif
+constexpr bool kPersistNextQ = GDN_PREFILL_PERSIST_NEXT_Q != 0;
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
 // Compiled only with GDN_PREFILL_SCAN_PERSISTENT (a build without it has no persistent kernel).
 #if GDN_PREFILL_SCAN_PERSISTENT
@@ -72,6 +82,10 @@ struct PersistUnit {
   int n, h, v0;        // sequence, value head, first value column
   int chunk;           // chunk of the sequence; kPersistEmpty: the sequence is empty; kPersistEnd: no more work
   int last;            // the item's last unit
+  // GDN_PREFILL_PERSIST_NEXT_Q, in an item's last unit: the next item's sequence bounds and value head,
+  // next_h = -1 when the next unit has no Q rows (no next item, or an empty sequence).
+  long long next_bos, next_eos;
+  int next_h;
 };
 constexpr int kPersistEmpty = -1;
 constexpr int kPersistEnd = -2;
@@ -154,14 +168,27 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     afg::pdl_wait();  // the workspace and the item counter are the prep's
     int item = blockIdx.x;
     int u = 0;  // units handed out
-    // Stage u % stages once its unit u - stages is released; the unit is written first, then the
-    // arrive (with the copies' byte count, or plain) releases it to the readers.
-    const auto next_stage = [&](const PersistUnit& unit) -> int {
+    // Stage u % stages once its unit u - stages is released (wait_stage); the unit is written
+    // (publish), then the arrive (with the copies' byte count, or plain) releases it to the readers.
+    const auto wait_stage = [&]() -> int {
       const int s = u % kStages;
       if (u >= kStages) mbar_wait(&sm.freed[s], static_cast<uint32_t>(u / kStages - 1) & 1u);
+      return s;
+    };
+    const auto publish = [&](int s, const PersistUnit& unit) {
       if (lane == 0) sm.unit[s] = unit;
       __syncwarp();
-      return s;
+    };
+    // Item `it`'s sequence, head and slice (its bounds from cu_seqlens).
+    const auto describe_item = [&](int it) -> PersistUnit {
+      PersistUnit d{};
+      d.h = (it / kSlicesPerHead) % kNumVHeads;
+      d.n = sm.seq_of_rank[it / (kSlicesPerHead * kNumVHeads)];
+      d.v0 = (it % kSlicesPerHead) * BV;
+      d.bos = sm.cu[d.n];
+      d.eos = sm.cu[d.n + 1];
+      d.next_h = -1;
+      return d;
     };
     // The next item from the counter. Taken as late as the copies allow (at this item's last unit,
     // once the stage two units back is free: the readers are one unit from the item's end), so the
@@ -177,22 +204,18 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       if (item >= num_items) {
         PersistUnit end{};
         end.chunk = kPersistEnd;
-        const int s = next_stage(end);
+        const int s = wait_stage();
+        publish(s, end);
         if (lane == 0) mbar_arrive(&sm.landed[s]);
         break;
       }
-      PersistUnit unit{};
-      const int slice = item % kSlicesPerHead;
-      unit.h = (item / kSlicesPerHead) % kNumVHeads;
-      unit.n = sm.seq_of_rank[item / (kSlicesPerHead * kNumVHeads)];
-      unit.v0 = slice * BV;
-      unit.bos = sm.cu[unit.n];
-      unit.eos = sm.cu[unit.n + 1];
+      PersistUnit unit = describe_item(item);
       const int nchunks = unit.eos > unit.bos ? static_cast<int>((unit.eos - unit.bos + kC - 1) / kC) : 0;
       if (nchunks == 0) {
         unit.chunk = kPersistEmpty;
         unit.last = 1;
-        const int s = next_stage(unit);
+        const int s = wait_stage();
+        publish(s, unit);
         if (lane == 0) mbar_arrive(&sm.landed[s]);
         ++u;
         item = claim_next_item();
@@ -210,8 +233,19 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       for (int c = 0; c < nchunks; ++c) {
         unit.chunk = c;
         unit.last = c == nchunks - 1;
-        const int s = next_stage(unit);
-        if (unit.last) next = claim_next_item();
+        const int s = wait_stage();
+        if (unit.last) {
+          next = claim_next_item();
+          if (kPersistNextQ && next < num_items) {
+            const PersistUnit after = describe_item(next);
+            if (after.eos > after.bos) {
+              unit.next_bos = after.bos;
+              unit.next_eos = after.eos;
+              unit.next_h = after.h;
+            }
+          }
+        }
+        publish(s, unit);
         issue_stage_copies<BV>(sm.st[s], &sm.landed[s], ws, static_cast<size_t>(first_slot + c) * kNumVHeads + unit.h,
                                unit.v0, lane);
         ++u;
@@ -294,10 +328,10 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
   // ============================================ output warps ============================================
   const int otid = tid - kSplitGroup, ow = warp - 4;
   const int m0 = ow * 16;
-  const auto load_q = [&](int s, const PersistUnit& unit, int chunk) {
-    const int64_t c0 = unit.bos + static_cast<int64_t>(chunk) * kC;
-    load_warp_q_rows(sm.st[s].q, q, c0, chunk_length(unit.bos, unit.eos, chunk), unit.h / (kNumVHeads / kNumQKHeads), m0,
-                     lane);
+  // Chunk `chunk` of the sequence [bos, eos)'s Q rows of value head h's qk head into stage s.
+  const auto load_q = [&](int s, long long bos, long long eos, int h, int chunk) {
+    const int64_t c0 = bos + static_cast<int64_t>(chunk) * kC;
+    load_warp_q_rows(sm.st[s].q, q, c0, chunk_length(bos, eos, chunk), h / (kNumVHeads / kNumQKHeads), m0, lane);
     cp_async_commit();
   };
   int u = 0, ub = 0;
@@ -319,10 +353,17 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     // cp.async writes of them here: program order in one warp, made explicit for racecheck (call 2
     // warned of cp.async writes against ldmatrix reads without it).
     __syncwarp();
-    if (!q_ahead) load_q(s, unit, unit.chunk);
-    // The next unit's Q (same item: the stage after this one; its previous unit's Q rows were this warp's).
-    const bool next_q = !unit.last;
-    if (next_q) load_q((u + 1) % kStages, unit, unit.chunk + 1);
+    if (!q_ahead) load_q(s, unit.bos, unit.eos, unit.h, unit.chunk);
+    // The next unit's Q into the stage after this one (its previous unit's Q rows were this warp's):
+    // this item's next chunk, or with GDN_PREFILL_PERSIST_NEXT_Q the next item's first.
+    const bool next_in_item = !unit.last;
+    const bool next_item_q = kPersistNextQ && unit.last && unit.next_h >= 0;
+    if (next_in_item) {
+      load_q((u + 1) % kStages, unit.bos, unit.eos, unit.h, unit.chunk + 1);
+    } else if (next_item_q) {
+      load_q((u + 1) % kStages, unit.next_bos, unit.next_eos, unit.next_h, 0);
+    }
+    const bool next_q = next_in_item || next_item_q;
     const int b = ub & 1;
     named_sync(kBarSplitReady + b, kScanThreads);
     chain_mark(u, kChainOutReady);
