@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     }
     print_spread(what, v);
   };
-#if GDN_PREFILL_SCAN_PERSISTENT
+#if GDN_PREFILL_PERSIST_BUILT
   // The persistent scan (scan_persist.cuh) marks units, not chunks: CTA 0 runs several items, and the
   // units at an item's boundary (its first: the state loaded; its last: the state stored) are timed
   // apart from the ones inside an item. Kinds: bit 2 recorded, bit 0 first, bit 1 last.

@@ -1054,7 +1054,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart) {
       if (apart) return launch_apart(bv, ctas, rank_by_length);
     }
-#if GDN_PREFILL_SCAN_PERSISTENT
+#if GDN_PREFILL_PERSIST_BUILT
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && BV >= GDN_PREFILL_PERSIST_MIN_BV) {
       if (persistent) {
         return launch(std::integral_constant<decltype(&chunk_scan_persist_kernel<BV>), &chunk_scan_persist_kernel<BV>>{},

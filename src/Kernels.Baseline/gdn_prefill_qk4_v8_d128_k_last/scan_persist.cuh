@@ -73,8 +73,11 @@
 #endif
 constexpr bool kPersistNextQ = GDN_PREFILL_PERSIST_NEXT_Q != 0;
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
-// Compiled only with GDN_PREFILL_SCAN_PERSISTENT (a build without it has no persistent kernel).
-#if GDN_PREFILL_SCAN_PERSISTENT
+// Compiled only where it can run: with GDN_PREFILL_SCAN_PERSISTENT and the split scan's bulk copies
+// and loader warp (its nine warps; sm_90 on). A build without them has no persistent kernel.
+#define GDN_PREFILL_PERSIST_BUILT \
+  (GDN_PREFILL_SCAN_PERSISTENT && GDN_PREFILL_SCAN_SPLIT && GDN_PREFILL_SCAN_BULK && GDN_PREFILL_SPLIT_LOADER_WARP)
+#if GDN_PREFILL_PERSIST_BUILT
 
 // One chunk of one item, as the loader hands it to the readers through the stage it loaded.
 struct PersistUnit {
@@ -388,4 +391,4 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     ++ub;
   }
 }
-#endif  // GDN_PREFILL_SCAN_PERSISTENT
+#endif  // GDN_PREFILL_PERSIST_BUILT
