@@ -40,11 +40,12 @@ public static class BenchCommand
         var buildOnly = new Option<bool>("--build-only") { Description = "Build the candidate into the build cache and stop (no workload runs): build several settings in parallel, then time them one at a time." };
         var json = new Option<string?>("--json") { Description = "Append one JSON line per workload (latencies, floor, speedup) to this file, for scripts." };
         var target = new Option<string?>("--target") { Description = "Build target instead of the candidate's own: portable (plain sm_XY, as FlashInfer-Bench builds) or arch_specific (sm_XYa)." };
+        var inputs = new Option<string[]>("--input") { Description = "Override an input of every selected workload: NAME=absent (an optional input left out) or NAME=NUMBER (a scalar input), repeatable; e.g. --input state=absent --input scale=0.", AllowMultipleArgumentsPerToken = true };
         var harness = HarnessArguments.Create();
 
         var command = new Command("bench", "Check and time one candidate on a definition's workloads.")
         {
-            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json, buildOnly, defines, target,
+            definition, solution, baseline, workloads, trials, seed, traces, noTiming, referenceIterations, matchedRatio, callLimit, markdown, json, buildOnly, defines, target, inputs,
         };
         harness.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -75,7 +76,11 @@ public static class BenchCommand
                 return ExitUsage;
             }
             await using var host = created.Value;
-            var run = new BenchRun(host, console) { Defines = ParseDefines(parse.GetValue(defines) ?? []), Target = targetOverride, BuildOnly = parse.GetValue(buildOnly) };
+            var run = new BenchRun(host, console)
+            {
+                Defines = ParseDefines(parse.GetValue(defines) ?? []), Target = targetOverride, BuildOnly = parse.GetValue(buildOnly),
+                InputOverrides = parse.GetValue(inputs) ?? [],
+            };
             return await run.ExecuteAsync(
                 parse.GetValue(definition)!,
                 parse.GetValue(solution),

@@ -18,6 +18,9 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
     /// <summary>Build into the cache and stop: scripts build several settings in parallel (nvcc is the slow part), then time them one by one.</summary>
     public bool BuildOnly { get; init; }
 
+    /// <summary>Input overrides (NAME=VALUE, `--input`) applied to every selected workload: the cases a definition allows but its workloads never hold.</summary>
+    public IReadOnlyList<string> InputOverrides { get; init; } = [];
+
     public async Task<int> ExecuteAsync(string definitionName, string? solutionPath, IReadOnlyList<string> workloadFilter, EvaluatorOptions options, string tracesPath, string? markdownPath, string? jsonPath, CancellationToken cancellationToken)
     {
         var definition = host.Dataset.FindDefinition(definitionName);
@@ -53,6 +56,17 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         {
             console.WriteLine(filterError!);
             return BenchCommand.ExitUsage;
+        }
+        var overrides = WorkloadOverrides.Parse(definition, InputOverrides, out var overrideError);
+        if (overrideError is not null)
+        {
+            console.WriteLine(overrideError);
+            return BenchCommand.ExitUsage;
+        }
+        if (overrides is not null)
+        {
+            workloads = workloads.Select(overrides.Apply).ToList();
+            console.WriteLine($"every workload with {overrides.Variant} (its own uuid, axes and other inputs); no FlashInfer-Bench traces: a trace's workload cannot say so");
         }
 
         var pool = await host.StartWorkersAsync(cancellationToken);
@@ -106,7 +120,14 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             console.WriteLine($"references ahead: {report.Produced} in {report.Elapsed.TotalSeconds:0.0} s, {report.Failures.Count} failed");
         }
         tracesPath = string.IsNullOrEmpty(tracesPath) ? TraceLayout.PathFor(".", "agentforge", definition.OpType, definition.Name) : tracesPath;
-        AppendTraces(tracesPath, definition, candidate.Value.Name, outcomes, hello);
+        if (overrides is null)
+        {
+            AppendTraces(tracesPath, definition, candidate.Value.Name, outcomes, hello);
+        }
+        else
+        {
+            tracesPath = "(none: --input)";
+        }
         console.Write(Table(definition, outcomes));
         var passed = outcomes.Count(o => o.Status == EvaluationStatus.PASSED);
         var speedups = outcomes.Where(o => o.Speedup is not null).Select(o => o.Speedup!.Value).ToList();
@@ -123,7 +144,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         }
         foreach (var failed in outcomes.Where(o => o.Status != EvaluationStatus.PASSED).Take(5))
         {
-            console.WriteLine($"--- {failed.Workload.Workload.Uuid} {failed.StatusText}: {Truncate(failed.Log, 2000)}");
+            console.WriteLine($"--- {failed.Workload.Workload.CacheId} {failed.StatusText}: {Truncate(failed.Log, 2000)}");
         }
         return passed == outcomes.Count ? BenchCommand.ExitAllPassed : BenchCommand.ExitSomeFailed;
     }
@@ -198,6 +219,10 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         return chosen;
     }
 
+    /// <summary>A workload in tables: its uuid's first 8 characters, and its variant in brackets.</summary>
+    internal static string Label(Workload workload) =>
+        workload.Variant is null ? workload.Uuid[..8] : $"{workload.Uuid[..8]} [{workload.Variant}]";
+
     private static Table Table(Definition definition, IReadOnlyList<WorkloadOutcome> outcomes)
     {
         var table = new Table().Title(definition.Name);
@@ -209,7 +234,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         {
             var axes = string.Join(" ", o.Workload.Workload.Axes.Select(a => $"{a.Key}={a.Value}"));
             table.AddRow(
-                o.Workload.Workload.Uuid[..8],
+                Markup.Escape(Label(o.Workload.Workload)),
                 Markup.Escape(axes),
                 o.Status == EvaluationStatus.PASSED ? "[green]PASSED[/]" : $"[red]{o.StatusText}[/]",
                 Number(o.LatencyMs, "0.0000"),
@@ -266,7 +291,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             var matched = o.Correctness?.Extra?["matched_ratio"]?.ToString() ?? "-";
             var matchedAtDefault = o.Correctness?.Extra?["matched_ratio_at_default_tolerance"]?.ToString() ?? "-";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {o.Workload.Workload.Uuid[..8]} | {axes} | {o.StatusText} | {Number(o.LatencyMs, "0.0000")} | {Number(o.LaunchGapsMs * 1e3, "0.0")} | {Number(o.ReferenceLatencyMs, "0.000")} | {Number(o.Speedup, "0.0")} | {Number(o.Floor?.Milliseconds, "0.0000")} | {Number(o.FloorRatio, "0.00")} | {matched} | {matchedAtDefault} |");
+                $"| {Label(o.Workload.Workload)} | {axes} | {o.StatusText} | {Number(o.LatencyMs, "0.0000")} | {Number(o.LaunchGapsMs * 1e3, "0.0")} | {Number(o.ReferenceLatencyMs, "0.000")} | {Number(o.Speedup, "0.0")} | {Number(o.Floor?.Milliseconds, "0.0000")} | {Number(o.FloorRatio, "0.00")} | {matched} | {matchedAtDefault} |");
         }
         text.AppendLine();
         return text.ToString();
@@ -281,6 +306,7 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["candidate"] = candidate,
             ["source_hash"] = sourceHash,
             ["uuid"] = o.Workload.Workload.Uuid,
+            ["variant"] = o.Workload.Workload.Variant,
             ["axes"] = new System.Text.Json.Nodes.JsonObject(o.Workload.Workload.Axes.Select(a => KeyValuePair.Create(a.Key, (System.Text.Json.Nodes.JsonNode?)a.Value))),
             ["status"] = o.StatusText,
             ["latency_ms"] = Finite(o.LatencyMs),

@@ -13,7 +13,7 @@ public sealed class MaterializingInputProvider(string datasetRoot, InputMaterial
     public Task<InputPreparation> PrepareAsync(Definition definition, WorkloadEntry workload, int trial, ulong seed, CancellationToken cancellationToken)
     {
         // The same key the reference cache uses: a definition's interface and code, not its prose.
-        var key = new InputCacheKey(DefinitionHash.Of(definition), workload.Workload.Uuid, trial, seed);
+        var key = new InputCacheKey(DefinitionHash.Of(definition), workload.Workload.CacheId, trial, seed);
         // Generation is CPU-bound and parallel inside; run it off the caller's thread.
         return Task.Run(() =>
         {

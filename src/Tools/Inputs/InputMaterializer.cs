@@ -55,7 +55,9 @@ public sealed class InputMaterializer(InputSynthesizers? synthesizers = null, bo
                 file.Dispose();
             }
         }
-        return DataResult<InputSet>.Ok(new InputSet(definition.Name, workload.Uuid, trial, setSeed, arguments));
+        // Keyed by CacheId (a variant's reference is not its dataset workload's); seeded by the uuid
+        // (a variant draws the same random inputs as its dataset workload).
+        return DataResult<InputSet>.Ok(new InputSet(definition.Name, workload.CacheId, trial, setSeed, arguments));
     }
 
     private DataResult<ArgumentValue> MaterializeOne(
@@ -96,6 +98,10 @@ public sealed class InputMaterializer(InputSynthesizers? synthesizers = null, bo
                     RandomTensors.Generate(spec.DType, shape, inputKey, _synthesizers.Options.MaxDegreeOfParallelism)));
             case SafetensorsInput blob:
                 return ReadOrSynthesizeBlob(definition, entry, datasetRoot, name, spec, shape, blob, blobs);
+            case AbsentInput:
+                return spec.Optional
+                    ? DataResult<ArgumentValue>.Ok(new AbsentArgument())
+                    : Error(entry, field, $"'{name}' is not an optional input of definition {definition.Name}: it cannot be absent");
             default:
                 return Error(entry, field, $"unsupported input kind {provided.GetType().Name}");
         }

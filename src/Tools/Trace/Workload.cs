@@ -10,6 +10,10 @@ public sealed record SafetensorsInput(string Path, string TensorKey) : WorkloadI
 
 public sealed record ScalarInput(ScalarValue Value) : WorkloadInput;
 
+/// <summary>An optional input left out of the call (`bench --input NAME=absent`): the kernel gets a
+/// null tensor and the reference None.</summary>
+public sealed record AbsentInput : WorkloadInput;
+
 public enum ScalarKind
 {
     Integer,
@@ -54,13 +58,24 @@ public sealed record Workload(
     IReadOnlyDictionary<string, long> Axes,
     IReadOnlyList<KeyValuePair<string, WorkloadInput>> Inputs)
 {
+    /// <summary>
+    /// Set on a workload derived from a dataset one by input overrides (`bench --input`), e.g.
+    /// "state=absent,scale=0"; null for the dataset's own. The derived workload keeps the uuid, so
+    /// its random draws and synthesized blobs are the original's, and differs in <see cref="CacheId"/>.
+    /// </summary>
+    public string? Variant { get; init; }
+
+    /// <summary>What the input and reference caches key this workload by: the uuid, plus the variant.</summary>
+    public string CacheId => Variant is null ? Uuid : $"{Uuid}+{Variant}";
+
     public WorkloadInput? FindInput(string name) => Inputs.FirstOrDefault(i => i.Key == name).Value;
 
     public bool Equals(Workload? other) =>
         other is not null
         && Uuid == other.Uuid
+        && Variant == other.Variant
         && Structural.DictionaryEqual(Axes, other.Axes)
         && Structural.PairsEqual(Inputs, other.Inputs);
 
-    public override int GetHashCode() => Uuid.GetHashCode(StringComparison.Ordinal);
+    public override int GetHashCode() => CacheId.GetHashCode(StringComparison.Ordinal);
 }

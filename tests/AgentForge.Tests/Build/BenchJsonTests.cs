@@ -28,6 +28,24 @@ public sealed class BenchJsonTests
     }
 
     [Fact]
+    public void A_variant_row_names_its_overrides_beside_the_dataset_uuid_and_a_plain_row_has_none()
+    {
+        var plain = new WorkloadOutcome(FakeProblem.Workloads[0], EvaluationStatus.PASSED, "", new Correctness(0, 0), 0.5, 2.0, [0.5], null, "cupti");
+        var entry = FakeProblem.Workloads[0];
+        var variant = plain with { Workload = entry with { Workload = entry.Workload with { Variant = "state=absent,scale=0" } } };
+        var hello = new WorkerHello("NVIDIA H200", "sm_90", 132, 50L << 20, 141L << 30, 13000, 4250, 1);
+
+        var row = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", variant, hello, null, "0123456789abcdef"))!;
+        var without = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", plain, hello, null, "0123456789abcdef"))!;
+
+        Assert.Equal(entry.Workload.Uuid, row["uuid"]!.GetValue<string>());
+        Assert.Equal("state=absent,scale=0", row["variant"]!.GetValue<string>());
+        Assert.Null(without["variant"]);
+        Assert.Equal($"{entry.Workload.Uuid[..8]} [state=absent,scale=0]", BenchRun.Label(variant.Workload.Workload));
+        Assert.Equal(entry.Workload.Uuid[..8], BenchRun.Label(entry.Workload));
+    }
+
+    [Fact]
     public void A_row_carries_the_host_issue_times_when_the_worker_reported_them()
     {
         var outcome = new WorkloadOutcome(FakeProblem.Workloads[0], EvaluationStatus.PASSED, "", new Correctness(0, 0), 0.5, 2.0, [0.5], null,

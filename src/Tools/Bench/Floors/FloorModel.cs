@@ -60,8 +60,12 @@ public sealed class TouchEverythingWorkModel : IWorkModel
         new(inputs.Arguments.Sum(a => FloorCalculator.Bytes(a.Value)) + FloorCalculator.OutputBytes(definition, inputs), 0, "all inputs + outputs");
 }
 
-/// <summary>Var-axis values recovered from the shapes of an input set.</summary>
-public static class AxisValues
+/// <summary>
+/// Var-axis values recovered from the shapes of an input set, then from the definition's
+/// constraints of the form "a == b + k" (or - k, or == b) for axes no present input shows: with an
+/// absent optional input (GDN's state) num_seqs comes from "len_cu_seqlens == num_seqs + 1".
+/// </summary>
+public static partial class AxisValues
 {
     public static Dictionary<string, long> Infer(Definition definition, InputSet inputs)
     {
@@ -77,6 +81,43 @@ public static class AxisValues
                 axes.TryAdd(input.Spec.Shape[i], t.Tensor.Shape[i]);
             }
         }
+        ApplyOffsetConstraints(definition.Constraints, axes);
         return axes;
     }
+
+    /// <summary>Fills axes from "a == b + k" constraints (either side known), until nothing changes.</summary>
+    internal static void ApplyOffsetConstraints(IEnumerable<string> constraints, Dictionary<string, long> axes)
+    {
+        var offsets = new List<(string Left, string Right, long Offset)>();
+        foreach (var constraint in constraints)
+        {
+            var match = OffsetConstraint().Match(constraint);
+            if (!match.Success)
+            {
+                continue;
+            }
+            var k = match.Groups["k"].Success ? long.Parse(match.Groups["k"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            offsets.Add((match.Groups["a"].Value, match.Groups["b"].Value, match.Groups["sign"].Value == "-" ? -k : k));
+        }
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            foreach (var (left, right, offset) in offsets)
+            {
+                if (axes.TryGetValue(right, out var b) && !axes.ContainsKey(left))
+                {
+                    axes[left] = b + offset;
+                    changed = true;
+                }
+                else if (axes.TryGetValue(left, out var a) && !axes.ContainsKey(right))
+                {
+                    axes[right] = a - offset;
+                    changed = true;
+                }
+            }
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(?<a>[A-Za-z_]\w*)\s*==\s*(?<b>[A-Za-z_]\w*)\s*(?:(?<sign>[+-])\s*(?<k>\d+))?\s*$")]
+    private static partial System.Text.RegularExpressions.Regex OffsetConstraint();
 }
