@@ -341,6 +341,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # scan's chain marks: `scripts/device/gdn-chain-variants.sh "8192 32" "8192 64" -- "" GDN_PREFILL_PERSIST_NEXT_Q=1`
 # (units by kind: what an item boundary costs, the model's R ~ 3 us); and GDN_PREFILL_PERSIST_NEXT_Q=1
 # (the next item's first Q asked for one unit ahead), sanitized the same way with it added.
+# Also new (session 25, CPU-tested only): `bench --input NAME=absent|NUMBER`, the cases issue #4 item 1
+# names that no workload holds. No record in results/ shows them run before. Run both GDN definitions
+# without a state and with scale 0 (the prefill's Python reference takes minutes: a band each):
+#   agentforge bench --definition $decode --baseline --trials 1 --input state=absent --input scale=0
+#   agentforge bench --definition $prefill --baseline --trials 1 --input state=absent --input scale=0 \
+#     --workloads 77daf91d 25d9c14d e92dafeb 54856fec 6f1ad833 4b6143dd 410794d4 9a5d694b
+# (6 / 1 fused, 132 / 2, 239 / 3, 959 / 4, 2107 / 1 apart, 4124 / 15 and 8192 / 39, 57 persistent).
 checks=(
   "$prefill|4b6143dd 7ba9d519 410794d4 9a5d694b d49df0b2|GDN_PREFILL_PERSIST_NEXT_Q=1||quick"
 )
