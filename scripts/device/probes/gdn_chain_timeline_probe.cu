@@ -60,14 +60,20 @@ int main(int argc, char** argv) {
               static_cast<long long>(T), static_cast<long long>(N), static_cast<long long>(longest), chunks, event_us,
               clock_khz / 1e3, chunks - 2);
   std::printf("%-34s %6s [%6s, %6s]\n", "", "p50", "p10", "p90");
-  // A phase's cycles over the steady chunks: from mark `from` of chunk i (+ `next` chunks) to mark `to` of chunk i.
-  const auto phase = [&](const char* what, int role_from, int from, int role_to, int to, int next_chunk = 0) {
+  // A phase's cycles over the steps i from 2 that `keep` accepts: from mark `from` of step i to mark
+  // `to` of step i + `next`.
+  const auto spread_over = [&](const char* what, auto keep, int role_from, int from, int role_to, int to, int next) {
     std::vector<double> v;
-    for (int i = 2; i + 1 < chunks && i + next_chunk < chunks; ++i) {
-      const long long a0 = mark(role_from, i, from), a1 = mark(role_to, i + next_chunk, to);
+    for (int i = 2; i + next < chunks; ++i) {
+      if (!keep(i)) continue;
+      const long long a0 = mark(role_from, i, from), a1 = mark(role_to, i + next, to);
       if (a0 != 0 && a1 != 0) v.push_back(static_cast<double>(a1 - a0));
     }
     print_spread(what, v);
+  };
+  // Over the steady chunks (the last one left out too).
+  const auto phase = [&](const char* what, int role_from, int from, int role_to, int to, int next_chunk = 0) {
+    spread_over(what, [&](int i) { return i + 1 < chunks; }, role_from, from, role_to, to, next_chunk);
   };
 #if GDN_PREFILL_PERSIST_BUILT
   // The persistent scan (scan_persist.cuh) marks units, not chunks: CTA 0 runs several items, and the
@@ -78,13 +84,7 @@ int main(int argc, char** argv) {
   if (std::any_of(kinds.begin(), kinds.end(), [](int k) { return k != 0; })) {
     std::printf("persistent scan: CTA 0's units by kind (units 2.. of %d; the CTA's first two left out)\n", chunks);
     const auto unit_phase = [&](const char* what, int kind, int role_from, int from, int role_to, int to, int next_unit = 0) {
-      std::vector<double> v;
-      for (int u = 2; u + next_unit < chunks; ++u) {
-        if ((kinds[u] & 4) == 0 || (kinds[u] & 3) != kind) continue;
-        const long long a0 = mark(role_from, u, from), a1 = mark(role_to, u + next_unit, to);
-        if (a0 != 0 && a1 != 0) v.push_back(static_cast<double>(a1 - a0));
-      }
-      print_spread(what, v);
+      spread_over(what, [&](int u) { return (kinds[u] & 4) != 0 && (kinds[u] & 3) == kind; }, role_from, from, role_to, to, next_unit);
     };
     const char* names[4] = {"inside an item", "an item's first unit", "an item's last unit", "a one-unit item"};
     for (int kind : {0, 1, 2, 3}) {

@@ -89,6 +89,11 @@ struct PersistUnit {
   // next_h = -1 when the next unit has no Q rows (no next item, or an empty sequence).
   long long next_bos, next_eos;
   int next_h;
+
+  // The item's chunks (0 for an empty sequence).
+  __device__ __forceinline__ int chunks() const { return eos > bos ? static_cast<int>((eos - bos + kC - 1) / kC) : 0; }
+  // Where the item's state slice starts in [N][H][V][K]: rows v0.. of sequence n, head h.
+  __device__ __forceinline__ int64_t state_offset() const { return ((n * kNumVHeads + h) * kD + v0) * kD; }
 };
 constexpr int kPersistEmpty = -1;
 constexpr int kPersistEnd = -2;
@@ -203,30 +208,32 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       if (lane == 0) next = static_cast<int>(gridDim.x) + atomicAdd(ws.items, 1);
       return __shfl_sync(0xffffffffu, next, 0);
     };
+    // A unit without copies (an empty sequence, or the end): published and released by a plain arrive.
+    const auto hand_over_without_copies = [&](const PersistUnit& unit) {
+      const int s = wait_stage();
+      publish(s, unit);
+      if (lane == 0) mbar_arrive(&sm.landed[s]);
+    };
     for (;;) {
       if (item >= num_items) {
         PersistUnit end{};
         end.chunk = kPersistEnd;
-        const int s = wait_stage();
-        publish(s, end);
-        if (lane == 0) mbar_arrive(&sm.landed[s]);
+        hand_over_without_copies(end);
         break;
       }
       PersistUnit unit = describe_item(item);
-      const int nchunks = unit.eos > unit.bos ? static_cast<int>((unit.eos - unit.bos + kC - 1) / kC) : 0;
+      const int nchunks = unit.chunks();
       if (nchunks == 0) {
         unit.chunk = kPersistEmpty;
         unit.last = 1;
-        const int s = wait_stage();
-        publish(s, unit);
-        if (lane == 0) mbar_arrive(&sm.landed[s]);
+        hand_over_without_copies(unit);
         ++u;
         item = claim_next_item();
         continue;
       }
       // The item's initial state into L2 for the state warps' loads at its first unit.
       if (state != nullptr) {
-        const char* rows = reinterpret_cast<const char*>(state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD);
+        const char* rows = reinterpret_cast<const char*>(state + unit.state_offset());
         for (int line = lane; line < BV * kD * 4 / 128; line += 32) {
           asm volatile("prefetch.global.L2 [%0];\n" ::"l"(rows + line * 128));
         }
@@ -276,16 +283,15 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         mbar_wait(&sm.landed[s], phase);
         unit = sm.unit[s];
         if (unit.chunk == kPersistEnd) break;
-        float* out_state = new_state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD;
         if (unit.chunk == kPersistEmpty) {
           // The reference skips empty sequences: their final state stays zero.
-          zero_state_rows<BV, kSplitGroup>(out_state, tid);
+          zero_state_rows<BV, kSplitGroup>(new_state + unit.state_offset(), tid);
           mbar_arrive(&sm.freed[s]);
           ++u;
           continue;
         }
         load_state_tile<kNT, kMtStride>(
-            s_acc, state != nullptr ? state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD : nullptr, d0, lane);
+            s_acc, state != nullptr ? state + unit.state_offset() : nullptr, d0, lane);
         chain_mark(u, kChainStateLoaded, __float_as_uint(s_acc[0][0][0]));
       }
       const int b = ub & 1;
@@ -317,7 +323,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       mbar_arrive(&sm.freed[s]);
       chain_mark(u, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
       if (unit.last) {
-        store_state_tile<kNT, kMtStride>(new_state + ((unit.n * kNumVHeads + unit.h) * kD + unit.v0) * kD, s_acc, d0, lane);
+        store_state_tile<kNT, kMtStride>(new_state + unit.state_offset(), s_acc, d0, lane);
       }
       first = unit.last != 0;
       ++u;

@@ -10,10 +10,10 @@ namespace AgentForge.Tools.Trace;
 /// </summary>
 public sealed class WorkloadOverrides
 {
-    private WorkloadOverrides(IReadOnlyList<KeyValuePair<string, WorkloadInput>> inputs, string variant)
+    private WorkloadOverrides(IReadOnlyList<KeyValuePair<string, WorkloadInput>> inputs)
     {
         Inputs = inputs;
-        Variant = variant;
+        Variant = string.Join(",", inputs.Select(i => $"{i.Key}={(i.Value is ScalarInput s ? s.Value.ToString() : "absent")}"));
     }
 
     /// <summary>The overriding inputs, in the order given.</summary>
@@ -35,7 +35,6 @@ public sealed class WorkloadOverrides
             return null;
         }
         var inputs = new List<KeyValuePair<string, WorkloadInput>>();
-        var labels = new List<string>();
         foreach (var pair in pairs)
         {
             var parts = pair.Split('=', 2);
@@ -63,9 +62,8 @@ public sealed class WorkloadOverrides
                 return null;
             }
             inputs.Add(new(name, input));
-            labels.Add($"{name}={(input is ScalarInput s ? s.Value.ToString() : "absent")}");
         }
-        return new WorkloadOverrides(inputs, string.Join(",", labels));
+        return new WorkloadOverrides(inputs);
     }
 
     /// <summary>The workload with the overriding inputs in place of its own (or added, where it left one out).</summary>
