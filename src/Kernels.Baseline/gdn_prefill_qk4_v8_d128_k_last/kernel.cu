@@ -952,7 +952,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
   const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ||
-                          GDN_PREFILL_PLAN_WIDE_WAVES > 0 || GDN_PREFILL_SCAN_PERSISTENT
+                          GDN_PREFILL_PLAN_WIDE_WAVES > 0 || GDN_PREFILL_SCAN_PERSISTENT || GDN_PREFILL_PREP_PERSISTENT
                       ? sm_count()
                       : 0;
   // GDN_PREFILL_PLAN_NARROW_LONG: also for up to three sequences averaging 4 chunks or more, where
@@ -1008,10 +1008,15 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + tiles_bytes + flags_bytes) : nullptr;
   ws.ready = apart ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes) : nullptr;
   ws.items = persistent ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes) : nullptr;
-  chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(slots)), kPrepCtaThreads, prep_smem, stream>>>(
+  // GDN_PREFILL_PREP_PERSISTENT: two prep CTAs an SM (the kernel's launch bounds) looping over the slots
+  // when the units outnumber them; one CTA a unit otherwise, and always with chunk flags.
+  const int64_t prep_rows_resident = GDN_PREFILL_DIAG_PREP_ROWS > 0 ? GDN_PREFILL_DIAG_PREP_ROWS : sms * 2 / kNumVHeads;
+  const int64_t prep_rows =
+      kPrepPersistent && !chunk_flags && prep_rows_resident > 0 && slots > prep_rows_resident ? prep_rows_resident : slots;
+  chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(prep_rows)), kPrepCtaThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
-      cu_seqlens.ptr<const int64_t>(), N, ws);
+      cu_seqlens.ptr<const int64_t>(), N, slots, ws);
   // GDN_PREFILL_SCAN_APART (scan_apart.cuh): the state-only scan over `ctas` CTAs of BV columns, and
   // the output kernel as its programmatic dependent (it follows the scan through the ready counts).
   // With GDN_PREFILL_APART_EXCLUSIVE the scan asks for a whole SM's shared memory, so no output CTA

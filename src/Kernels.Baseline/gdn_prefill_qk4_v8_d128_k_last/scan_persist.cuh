@@ -65,34 +65,23 @@
 // @tunable GDN_PREFILL_PERSIST_NEXT_Q: 0, 1 (default 0) when GDN_PREFILL_SCAN_PERSISTENT=1
 // 1: an item's last unit carries the next item's bounds and head (the loader claims the next item
 // before it publishes that unit), so the output warps ask for the next item's first Q one unit ahead
-// as they do inside an item, instead of after the next item's first stage lands. Written in session
-// 25 after its last GPU call (kernel_syntax.py only); the chain probe's "an item's first unit" rows
-// ("output: landed, Q issue, ready wait" and "Q wait") say what it can save.
+// as they do inside an item, instead of after the next item's first stage lands. Session 26 (H200,
+// calls 1-2): sanitizers clean; the first unit's output step 5495 -> 4157 cycles (chain probe,
+// 8192 / 32), but the calls even (the state warps bound the chain): stays 0.
 #ifndef GDN_PREFILL_PERSIST_NEXT_Q
 #define GDN_PREFILL_PERSIST_NEXT_Q 0
 #endif
 constexpr bool kPersistNextQ = GDN_PREFILL_PERSIST_NEXT_Q != 0;
-// @tunable GDN_PREFILL_PERSIST_STATE_SWAP: 0, 1 (default 0) when GDN_PREFILL_SCAN_PERSISTENT=1
-// 1: at an item's last unit the state warps store its final S and load the next item's initial S
-// into the same registers element by element (swap_state_tile; the last unit carries the next
-// item's state offset), instead of storing, then loading at the next item's first unit. Why: session
-// 26's chain probe (H200, 8192 / 32 and 64, 64 columns): the state store adds ~1400 cycles to an
-// item's last unit and the load ~1200-1600 to its first, one after the other on the state chain.
-// Predicted: ~1000-1300 cycles less a boundary, -2.5..-4.5 us on 8192 / 39-57.
-#ifndef GDN_PREFILL_PERSIST_STATE_SWAP
-#define GDN_PREFILL_PERSIST_STATE_SWAP 0
-#endif
-constexpr bool kPersistStateSwap = GDN_PREFILL_PERSIST_STATE_SWAP != 0;
-// @tunable GDN_PREFILL_PERSIST_EARLY_CLAIM: 0, 1 (default 0) when GDN_PREFILL_SCAN_PERSISTENT=1
-// 1: the loader's atomic on the item counter issued one unit before the item's last (after that
-// unit's copies; for a one-chunk item before its stage wait) and its value read at the last unit,
-// so the atomic's round trip no longer delays the last unit's copies. Session 26's chain probe: the
-// last unit's stage lands ~400-500 cycles later than the units inside an item. The claim moves one
-// unit earlier (claiming a whole item earlier lost 20 us on 8192 / 25 in session 25).
-#ifndef GDN_PREFILL_PERSIST_EARLY_CLAIM
-#define GDN_PREFILL_PERSIST_EARLY_CLAIM 0
-#endif
-constexpr bool kPersistEarlyClaim = GDN_PREFILL_PERSIST_EARLY_CLAIM != 0;
+// Tried in session 26 (call 3, H200, two rounds; commit 7d20877 has both):
+// - the state swap at an item's last unit (its final S stored and the next item's initial S loaded
+//   into the same registers element by element): the next item's first unit lost ~730 cycles of
+//   state load, but the last unit's store grew ~2200 (1517 -> 3702 cycles, chain probe at 8192 / 32):
+//   8192 / 39 103.3 -> 118.5 us, 8192 / 57 114.4 -> 128.1;
+// - the item counter's atomic asked one unit before the last (its value read at the last unit):
+//   even to slower (8192 / 39 103.3 -> 104.1, 8192 / 57 114.4 -> 116.5, 4124 / 15 61.4 -> 60.8).
+// GDN_PREFILL_PERSIST_NEXT_Q=1 measured even (call 1: 8192 / 57 115.2 -> 114.8, 8192 / 39 103.4 ->
+// 103.6); its state-side chain marks at an item boundary: store ~1400-1600 cycles on the last unit,
+// landed wait + state load ~1300-1700 on the first (session 26, call 2).
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
 // Compiled only where it can run: with GDN_PREFILL_SCAN_PERSISTENT and the split scan's bulk copies
 // and loader warp (its nine warps; sm_90 on). A build without them has no persistent kernel.
@@ -106,11 +95,9 @@ struct PersistUnit {
   int n, h, v0;        // sequence, value head, first value column
   int chunk;           // chunk of the sequence; kPersistEmpty: the sequence is empty; kPersistEnd: no more work
   int last;            // the item's last unit
-  // GDN_PREFILL_PERSIST_NEXT_Q or _STATE_SWAP, in an item's last unit: the next item's sequence bounds,
-  // value head and state slice; next_h = -1 when the next unit has no rows (no next item, or an empty
-  // sequence).
+  // GDN_PREFILL_PERSIST_NEXT_Q, in an item's last unit: the next item's sequence bounds and value head,
+  // next_h = -1 when the next unit has no Q rows (no next item, or an empty sequence).
   long long next_bos, next_eos;
-  int64_t next_state_offset;
   int next_h;
 
   // The item's chunks (0 for an empty sequence).
@@ -231,13 +218,6 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       if (lane == 0) next = static_cast<int>(gridDim.x) + atomicAdd(ws.items, 1);
       return __shfl_sync(0xffffffffu, next, 0);
     };
-    // GDN_PREFILL_PERSIST_EARLY_CLAIM: the atomic asked for (ask_claim) a unit before its value is read
-    // (take_claim); the warp waits for the atomic's result only where it reads it.
-    int ticket = 0;  // lane 0: the counter's value
-    const auto ask_claim = [&]() {
-      if (lane == 0) ticket = atomicAdd(ws.items, 1);
-    };
-    const auto take_claim = [&]() -> int { return static_cast<int>(gridDim.x) + __shfl_sync(0xffffffffu, ticket, 0); };
     // A unit without copies (an empty sequence, or the end): published and released by a plain arrive.
     const auto hand_over_without_copies = [&](const PersistUnit& unit) {
       const int s = wait_stage();
@@ -273,16 +253,14 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       for (int c = 0; c < nchunks; ++c) {
         unit.chunk = c;
         unit.last = c == nchunks - 1;
-        if (kPersistEarlyClaim && nchunks == 1) ask_claim();
         const int s = wait_stage();
         if (unit.last) {
-          next = kPersistEarlyClaim ? take_claim() : claim_next_item();
-          if ((kPersistNextQ || kPersistStateSwap) && next < num_items) {
+          next = claim_next_item();
+          if (kPersistNextQ && next < num_items) {
             const PersistUnit after = describe_item(next);
             if (after.eos > after.bos) {
               unit.next_bos = after.bos;
               unit.next_eos = after.eos;
-              unit.next_state_offset = after.state_offset();
               unit.next_h = after.h;
             }
           }
@@ -290,7 +268,6 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         publish(s, unit);
         issue_stage_copies<BV>(sm.st[s], &sm.landed[s], ws, static_cast<size_t>(first_slot + c) * kNumVHeads + unit.h,
                                unit.v0, lane);
-        if (kPersistEarlyClaim && c == nchunks - 2) ask_claim();
         ++u;
       }
       item = next;
@@ -307,7 +284,6 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     float s_acc[2][kNT][4];
     int u = 0, ub = 0;     // units seen; data units (the S copy / U' buffers and "ready")
     bool first = true;     // the next unit starts an item
-    bool preloaded = false;  // GDN_PREFILL_PERSIST_STATE_SWAP: s_acc holds the next item's initial S
     PersistUnit unit{};
     for (;;) {
       const int s = u % kStages;
@@ -324,11 +300,8 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
           ++u;
           continue;
         }
-        if (!preloaded) {
-          load_state_tile<kNT, kMtStride>(
-              s_acc, state != nullptr ? state + unit.state_offset() : nullptr, d0, lane);
-        }
-        preloaded = false;
+        load_state_tile<kNT, kMtStride>(
+            s_acc, state != nullptr ? state + unit.state_offset() : nullptr, d0, lane);
         chain_mark(u, kChainStateLoaded, __float_as_uint(s_acc[0][0][0]));
       }
       const int b = ub & 1;
@@ -359,12 +332,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       split_update_state<BV, kWg>(s_acc, st, up, d0, lane);
       mbar_arrive(&sm.freed[s]);
       chain_mark(u, kChainUpdated, __float_as_uint(s_acc[0][0][0]));
-      if (unit.last && kPersistStateSwap && unit.next_h >= 0) {
-        // The next unit is the next item's first (the loader claimed it for this unit).
-        swap_state_tile<kNT, kMtStride>(s_acc, new_state + unit.state_offset(),
-                                        state != nullptr ? state + unit.next_state_offset : nullptr, d0, lane);
-        preloaded = true;
-      } else if (unit.last) {
+      if (unit.last) {
         store_state_tile<kNT, kMtStride>(new_state + unit.state_offset(), s_acc, d0, lane);
       }
       first = unit.last != 0;

@@ -38,17 +38,6 @@ __device__ __forceinline__ void store_state_tile(float* dst, const float (&s)[2]
   for_each_state_element<NT, kMtStride>(s, d0, lane, [&](const float& x, int offset) { dst[offset] = x; });
 }
 
-// One item's final S to dst and the next item's initial S from src (nullptr: zeros) into the same
-// registers, element by element: the loads' round trip runs under the stores instead of after them
-// (the persistent scan's item boundary, GDN_PREFILL_PERSIST_STATE_SWAP).
-template <int NT, int kMtStride = 16>
-__device__ __forceinline__ void swap_state_tile(float (&s)[2][NT][4], float* dst, const float* src, int d0, int lane) {
-  for_each_state_element<NT, kMtStride>(s, d0, lane, [&](float& x, int offset) {
-    dst[offset] = x;
-    x = src != nullptr ? src[offset] : 0.f;
-  });
-}
-
 // Calls f(d, c, x, y) for each pair of this warp's tile that shares row d: columns c, c + 1 of the
 // slice hold x, y.
 template <int NT, typename F>

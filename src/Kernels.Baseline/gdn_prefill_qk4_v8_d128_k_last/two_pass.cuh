@@ -272,6 +272,7 @@ struct PrepSmem {
   __nv_bfloat16 q[kC * kLdK];   // Q; later T diag(beta) in bf16 (row stride kLdV), or head 1's U
   PrepHeadSmem head[kPrepHeads];
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
+  long long next_bos_len[2];    // GDN_PREFILL_PREP_PERSISTENT: the CTA's next slot's
 };
 static_assert(kC * kLdK * 2 == kC * kLdF * 4, "W's bf16 staging tile takes exactly A's bytes");
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
@@ -378,30 +379,38 @@ __device__ __forceinline__ uint4 scale_piece(uint4 piece, float f) {
 // owner is the thread where it holds and does not hold for the next sequence: one round of loads
 // instead of a binary search of dependent ones (ncu: ~8% of a one-chunk prep CTA's stall samples
 // waited on it).
+// The chunk of sequence n that holds `slot`, from n's bounds, into bos_len.
+__device__ __forceinline__ void write_chunk_of_slot(int64_t slot, int64_t n, int64_t start, int64_t end, long long* bos_len) {
+  const long long bos = start + (slot - (start / kC + n)) * kC;
+  const long long len = end - bos;
+  bos_len[0] = bos;
+  bos_len[1] = len < kC ? len : kC;
+}
+
+// chunk_of_slot's one round, with the bounds already loaded: thread tid < num_seqs (<= Threads) holds
+// sequence tid's start and end. Ends with a barrier.
+__device__ __forceinline__ void chunk_of_slot_held(int64_t slot, int64_t start, int64_t end, int64_t num_seqs, long long* bos_len,
+                                                   int tid) {
+  bool owner = false;
+  if (tid < num_seqs) {
+    // Sequence tid + 1 starts at end (its first slot floor(end / 64) + tid + 1).
+    owner = start / kC + tid <= slot && (tid + 1 == num_seqs || end / kC + tid + 1 > slot);
+    if (owner) write_chunk_of_slot(slot, tid, start, end, bos_len);
+  }
+  // The barrier orders the owner's writes before every thread's reads; with no owner (a slot
+  // before the first sequence's, possible only if cu_seqlens[0] > 0) the slot has no chunk.
+  if (!__syncthreads_or(owner)) {
+    if (tid == 0) bos_len[0] = bos_len[1] = 0;
+    __syncthreads();
+  }
+}
+
 template <int Threads>
 __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_seqlens, int64_t num_seqs, long long* bos_len,
                                               int tid) {
-  // The chunk of sequence n that holds `slot`, from n's bounds.
-  const auto write_chunk = [&](int64_t n, int64_t start, int64_t end) {
-    const long long bos = start + (slot - (start / kC + n)) * kC;
-    const long long len = end - bos;
-    bos_len[0] = bos;
-    bos_len[1] = len < kC ? len : kC;
-  };
   if (GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= Threads) {
-    bool owner = false;
-    if (tid < num_seqs) {
-      const int64_t start = cu_seqlens[tid], end = cu_seqlens[tid + 1];
-      // Sequence tid + 1 starts at end (its first slot floor(end / 64) + tid + 1).
-      owner = start / kC + tid <= slot && (tid + 1 == num_seqs || end / kC + tid + 1 > slot);
-      if (owner) write_chunk(tid, start, end);
-    }
-    // The barrier orders the owner's writes before every thread's reads; with no owner (a slot
-    // before the first sequence's, possible only if cu_seqlens[0] > 0) the slot has no chunk.
-    if (!__syncthreads_or(owner)) {
-      if (tid == 0) bos_len[0] = bos_len[1] = 0;
-      __syncthreads();
-    }
+    const bool held = tid < num_seqs;
+    chunk_of_slot_held(slot, held ? cu_seqlens[tid] : 0, held ? cu_seqlens[tid + 1] : 0, num_seqs, bos_len, tid);
     return;
   }
   int64_t owner = -1;
@@ -418,7 +427,7 @@ __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_se
       }
     }
     if (n >= 0) {
-      write_chunk(n, cu_seqlens[n], cu_seqlens[n + 1]);
+      write_chunk_of_slot(slot, n, cu_seqlens[n], cu_seqlens[n + 1], bos_len);
     } else {
       bos_len[0] = bos_len[1] = 0;
     }
@@ -534,6 +543,43 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_U_BLOCKS &&
                                  GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_WU_PAIRS;
 static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give each thread one 16-byte column piece of 16 rows");
+
+// @tunable GDN_PREFILL_PREP_PERSISTENT: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// 1: calls with more prep units (chunk slot, value head) than two an SM run the prep on two CTAs an SM
+// that loop over slots (slot, slot + gridDim.y, ...); once a unit's loads have landed, its CTA finds the
+// next unit's chunk (sequence bounds held in registers from the first unit: no cu_seqlens round trip
+// a unit) and asks L2 for that chunk's K, Q and V rows (prefetch_prep_rows), so they are L2 hits a
+// unit later. Why: session 23's prep timeline put "K Q V and gates landed" at 5000-8000 cycles of
+// 8192's later CTAs' ~18k (3000 for a lone CTA): the CTAs of a wave load together, then compute with
+// DRAM idle. The prep is ~55 us of 8192 / 39's ~104 (the scan ~49 after it). Predicted: the loads of
+// every unit after a CTA's first ~2000 cycles, a unit ~13.5k cycles, 8192 / 39 -10..-15 us; calls of
+// one wave of prep CTAs (most of the 129-5709 bands) unchanged. Not with chunk flags (the host keeps
+// one CTA a unit there).
+#ifndef GDN_PREFILL_PREP_PERSISTENT
+#define GDN_PREFILL_PREP_PERSISTENT 0
+#endif
+constexpr bool kPrepPersistent = GDN_PREFILL_PREP_PERSISTENT != 0;
+// @diagnostic GDN_PREFILL_DIAG_PREP_ROWS: 0, 2 (default 0)
+// With GDN_PREFILL_PREP_PERSISTENT, N > 0: at most N slot rows of prep CTAs (8 N CTAs), so that a small
+// call (fast under compute-sanitizer) loops over its slots the way the 8192 calls do.
+#ifndef GDN_PREFILL_DIAG_PREP_ROWS
+#define GDN_PREFILL_DIAG_PREP_ROWS 0
+#endif
+
+// GDN_PREFILL_PREP_PERSISTENT: chunk [c0, c0 + len)'s K and Q rows (qk head hk) and V rows (value head
+// h) into L2, two 128-byte lines a row each, by `threads` threads from tid.
+__device__ __forceinline__ void prefetch_prep_rows(const __nv_bfloat16* k, const __nv_bfloat16* q, const __nv_bfloat16* v,
+                                                   int64_t c0, int len, int h, int hk, int tid, int threads) {
+  constexpr int kLinesPerRow = 6;  // K, Q, V: 256 bytes a row each
+  for (int i = tid; i < len * kLinesPerRow; i += threads) {
+    const int64_t row = c0 + i / kLinesPerRow;
+    const int part = i % kLinesPerRow;
+    const __nv_bfloat16* src = part < 2   ? k + (row * kNumQKHeads + hk) * kD
+                               : part < 4 ? q + (row * kNumQKHeads + hk) * kD
+                                          : v + (row * kNumVHeads + h) * kD;
+    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(reinterpret_cast<const char*>(src) + (part & 1) * 128));
+  }
+}
 
 // @diagnostic GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE: 0, 1 (default 0)
 // 1: the solve's idle threads skip their async-proxy fence after staging Kd (the bulk store may then
@@ -652,7 +698,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
                   const __nv_bfloat16* __restrict__ b_in, const int64_t* __restrict__ cu_seqlens,
-                  int64_t num_seqs, ChunkWorkspace ws) {
+                  int64_t num_seqs, int64_t num_slots, ChunkWorkspace ws) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   PrepSmem& sm = *reinterpret_cast<PrepSmem*>(smem_raw);
   const int tid = threadIdx.x;
@@ -666,11 +712,21 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   if (ws.items != nullptr && blockIdx.x == 0 && blockIdx.y == 0 && tid == 0) *ws.items = 0;
   const int h = blockIdx.x * kPrepHeads + group;
   PrepHeadSmem& hs = sm.head[group];
-  const int64_t slot = blockIdx.y;
   const int hk = h / (kNumVHeads / kNumQKHeads);
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
+  // GDN_PREFILL_PREP_PERSISTENT: thread tid < num_seqs keeps sequence tid's bounds for every unit's slot
+  // lookup (and the next unit's, for its prefetch).
+  const bool held = kPrepPersistent && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
+  int64_t seq_start = 0, seq_end = 0;
+  if (held && tid < num_seqs) {
+    seq_start = cu_seqlens[tid];
+    seq_end = cu_seqlens[tid + 1];
+  }
+  // One unit: chunk slot `slot` of value head h; next_slot >= 0 (with held bounds only): this CTA's next
+  // unit, whose rows are asked of L2 while this unit's loads land. A return ends the unit.
+  const auto prep_unit = [&](const int64_t slot, const int64_t next_slot) {
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
   prep_mark(kPrepStart);
   // GDN_PREFILL_CHUNK_FLAGS: this head's flag starts unset. The store, then its thread's fence (after
@@ -687,7 +743,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // kernel's CTAs start after that).
   if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
 
-  chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
+  if (held) {
+    chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid);
+  } else {
+    chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
+  }
   if (ws.prepped != nullptr) {
     if (gtid == 0) __threadfence();
     __syncthreads();
@@ -739,6 +799,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   cp_async_wait_all();
   __syncthreads();
   prep_mark(kPrepLoaded);
+  // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
+  if (next_slot >= 0) {
+    chunk_of_slot_held(next_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
+    prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
+  }
   if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
   __syncthreads();
   prep_mark(kPrepGates);
@@ -901,6 +966,16 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       afg::fence_global_for_bulk();
       asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
     }
+  }
+  };  // prep_unit
+
+  // One unit a CTA (grid.y = num_slots), or with GDN_PREFILL_PREP_PERSISTENT slots blockIdx.y + i gridDim.y.
+  for (int64_t slot = blockIdx.y; slot < num_slots; slot += gridDim.y) {
+    const int64_t next = slot + gridDim.y;
+    prep_unit(slot, held && next < num_slots ? next : -1);
+    // Every thread done with this unit's shared memory (thread 0 waited for the bulk stores' reads)
+    // before the next unit's loads overwrite it.
+    if (next < num_slots) __syncthreads();
   }
 }
 
