@@ -348,8 +348,19 @@ decode=gdn_decode_qk4_v8_d128_k_last
 #   agentforge bench --definition $prefill --baseline --trials 1 --input state=absent --input scale=0 \
 #     --workloads 77daf91d 25d9c14d e92dafeb 54856fec 6f1ad833 4b6143dd 410794d4 9a5d694b
 # (6 / 1 fused, 132 / 2, 239 / 3, 959 / 4, 2107 / 1 apart, 4124 / 15 and 8192 / 39, 57 persistent).
+# Session 26 (results/gpu/2026-11-27-s26) ran that list: the refactored default passed at session 25's
+# times, NEXT_Q even (stays 0), the chain probe split the boundary (store ~1600, load ~1300-1700
+# cycles), both GDN definitions passed without a state and with scale 0 (54/54, 100/100). Then the
+# state swap and early claim (slower, removed) and the persistent prep over slots (100/100, slower).
+# Pending (written after session 26's last GPU call, kernel_syntax.py only): the persistent prep over
+# the call's chunk index (GDN_PREFILL_PREP_PERSISTENT=1; rows differ by one chunk at most), quick rows
+# below; then its sanitizers (FUSED_SANITIZE_WORKLOAD=54856fec FUSED_SANITIZE_DEFINES="GDN_PREFILL_IMPL=1
+# GDN_PREFILL_PREP_PERSISTENT=1 GDN_PREFILL_DIAG_PREP_ROWS=2" FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh)
+# and its unit's phases from each CTA's second unit: `scripts/device/gdn-prep-timeline.sh "8192 39"`
+# beside `... "8192 39" -- GDN_PREFILL_PREP_PERSISTENT=1` ("later CTAs"). Predicted 8192 / 39's prep
+# 54.6 -> ~50-52 us; all 100 workloads only if it wins.
 checks=(
-  "$prefill|4b6143dd 7ba9d519 410794d4 9a5d694b d49df0b2|GDN_PREFILL_PERSIST_NEXT_Q=1||quick"
+  "$prefill|54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_PERSISTENT=1||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

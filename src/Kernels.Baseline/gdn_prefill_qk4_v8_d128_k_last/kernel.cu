@@ -1008,11 +1008,13 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + tiles_bytes + flags_bytes) : nullptr;
   ws.ready = apart ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes) : nullptr;
   ws.items = persistent ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes) : nullptr;
-  // GDN_PREFILL_PREP_PERSISTENT: two prep CTAs an SM (the kernel's launch bounds) looping over the slots
-  // when the units outnumber them; one CTA a unit otherwise, and always with chunk flags.
+  // GDN_PREFILL_PREP_PERSISTENT: two prep CTAs an SM (the kernel's launch bounds) looping over the call's
+  // chunks when the slots outnumber them (and the CTA can hold every sequence's bounds); one CTA a slot
+  // otherwise, and always with chunk flags or the apart scan (per-slot flags and counts the prep resets).
   const int64_t prep_rows_resident = GDN_PREFILL_DIAG_PREP_ROWS > 0 ? GDN_PREFILL_DIAG_PREP_ROWS : sms * 2 / kNumVHeads;
-  const int64_t prep_rows =
-      kPrepPersistent && !chunk_flags && prep_rows_resident > 0 && slots > prep_rows_resident ? prep_rows_resident : slots;
+  const bool prep_persistent = kPrepPersistent && GDN_PREFILL_SLOT_ONE_ROUND && !chunk_flags && !apart &&
+                               N <= kPrepCtaThreads && prep_rows_resident > 0 && slots > prep_rows_resident;
+  const int64_t prep_rows = prep_persistent ? prep_rows_resident : slots;
   chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(prep_rows)), kPrepCtaThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),

@@ -272,7 +272,9 @@ struct PrepSmem {
   __nv_bfloat16 q[kC * kLdK];   // Q; later T diag(beta) in bf16 (row stride kLdV), or head 1's U
   PrepHeadSmem head[kPrepHeads];
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
-  long long next_bos_len[2];    // GDN_PREFILL_PREP_PERSISTENT: the CTA's next slot's
+  long long next_bos_len[2];    // GDN_PREFILL_PREP_PERSISTENT: the CTA's next chunk's
+  long long unit_slot;          // GDN_PREFILL_PREP_PERSISTENT: the slot of this unit's chunk
+  int warp_chunks[kPrepCtaThreads / 32];  // GDN_PREFILL_PREP_PERSISTENT: chunk counts a warp, then their prefix
 };
 static_assert(kC * kLdK * 2 == kC * kLdF * 4, "W's bf16 staging tile takes exactly A's bytes");
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
@@ -546,15 +548,22 @@ static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give eac
 
 // @tunable GDN_PREFILL_PREP_PERSISTENT: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
 // 1: calls with more prep units (chunk slot, value head) than two an SM run the prep on two CTAs an SM
-// that loop over slots (slot, slot + gridDim.y, ...); once a unit's loads have landed, its CTA finds the
-// next unit's chunk (sequence bounds held in registers from the first unit: no cu_seqlens round trip
+// that loop over the call's chunks (chunk index i = blockIdx.y, + gridDim.y, ...; empty slots never
+// visited, so the CTAs' counts differ by one at most); once a unit's loads have landed, its CTA finds
+// the next unit's chunk (sequence bounds and chunk counts held in registers: no cu_seqlens round trip
 // a unit) and asks L2 for that chunk's K, Q and V rows (prefetch_prep_rows), so they are L2 hits a
 // unit later. Why: session 23's prep timeline put "K Q V and gates landed" at 5000-8000 cycles of
 // 8192's later CTAs' ~18k (3000 for a lone CTA): the CTAs of a wave load together, then compute with
 // DRAM idle. The prep is ~55 us of 8192 / 39's ~104 (the scan ~49 after it). Predicted: the loads of
 // every unit after a CTA's first ~2000 cycles, a unit ~13.5k cycles, 8192 / 39 -10..-15 us; calls of
-// one wave of prep CTAs (most of the 129-5709 bands) unchanged. Not with chunk flags (the host keeps
-// one CTA a unit there).
+// one wave of prep CTAs (most of the 129-5709 bands) unchanged. Not with chunk flags or the apart scan
+// (the host keeps one CTA a slot there: they read per-slot flags and counts the prep resets).
+// Measured (session 26, call 5, H200) with the CTAs looping over slots (slot, slot + gridDim.y, ...):
+// 100/100, sanitizers clean, but slower: 8192 / 39 103.5 -> 109.8 us (prep 54.6 -> 61.4), 8192 / 57
+// 113.0 -> 120.3, 4124 / 15 61.1 -> 63.5, 8192 / 20 even. The loads landed in ~2900 cycles instead of
+// ~6200, yet slot striding gave some CTAs 6 real chunks against 4.4 on average (8192 / 39's cu_seqlens:
+// rows of 2-6; 8192 / 20: at most 5, the even one). Hence the chunk index since (at most 5 there);
+// not yet measured.
 #ifndef GDN_PREFILL_PREP_PERSISTENT
 #define GDN_PREFILL_PREP_PERSISTENT 0
 #endif
@@ -579,6 +588,47 @@ __device__ __forceinline__ void prefetch_prep_rows(const __nv_bfloat16* k, const
                                           : v + (row * kNumVHeads + h) * kD;
     asm volatile("prefetch.global.L2 [%0];\n" ::"l"(reinterpret_cast<const char*>(src) + (part & 1) * 128));
   }
+}
+
+// GDN_PREFILL_PREP_PERSISTENT: the exclusive prefix of `count` over the CTA's Threads threads
+// (warp_sums: Threads / 32 ints of shared memory), and the total into *total. Ends with a barrier.
+template <int Threads>
+__device__ __forceinline__ int block_exclusive_prefix(int count, int* warp_sums, int* total, int tid) {
+  const int lane = tid & 31, warp = tid >> 5;
+  int run = count;
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) {
+    const int y = __shfl_up_sync(0xffffffffu, run, off);
+    if (lane >= off) run += y;
+  }
+  if (lane == 31) warp_sums[warp] = run;
+  __syncthreads();
+  int before = run - count, all = 0;
+#pragma unroll
+  for (int w = 0; w < Threads / 32; ++w) {
+    if (w < warp) before += warp_sums[w];
+    all += warp_sums[w];
+  }
+  *total = all;
+  __syncthreads();
+  return before;
+}
+
+// GDN_PREFILL_PREP_PERSISTENT: chunk number `index` of the call (sequences in order, each its
+// ceil(length / 64) chunks) into bos_len and its workspace slot into *slot (unless nullptr). Thread tid < num_seqs holds
+// sequence tid's start, end, chunk count and chunks before it. Ends with a barrier.
+__device__ __forceinline__ void chunk_of_index_held(int64_t index, int64_t start, int64_t end, int chunks, int chunks_before,
+                                                    int64_t num_seqs, long long* bos_len, long long* slot, int tid) {
+  const bool owner = tid < num_seqs && chunks_before <= index && index < chunks_before + chunks;
+  if (owner) {
+    const int64_t c = index - chunks_before;
+    const long long bos = start + c * kC;
+    bos_len[0] = bos;
+    bos_len[1] = end - bos < kC ? end - bos : kC;
+    if (slot != nullptr) *slot = start / kC + tid + c;
+  }
+  // One owner for every index below the total (the caller's loop bound).
+  __syncthreads();
 }
 
 // @diagnostic GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE: 0, 1 (default 0)
@@ -667,8 +717,9 @@ enum PrepMark {
 __device__ long long g_prep_marks[kPrepDiagCtas][kPrepMarks];     // SM clock
 __device__ unsigned long long g_prep_span[kPrepDiagCtas][2];      // global timer: start, stores issued
 #endif
-__device__ __forceinline__ void prep_mark(int mark) {
+__device__ __forceinline__ void prep_mark(int mark, bool record = true) {
 #if GDN_PREFILL_DIAG_PREP_TIMES
+  if (!record) return;
   const int cta = blockIdx.y * gridDim.x + blockIdx.x;
   if (threadIdx.x != 0 || cta >= kPrepDiagCtas) return;
   long long now;
@@ -681,6 +732,7 @@ __device__ __forceinline__ void prep_mark(int mark) {
   }
 #else
   (void)mark;
+  (void)record;
 #endif
 }
 // The solve's barrier with GDN_PREFILL_DIAG_PREP_TIMES: a block barrier, then the next solve mark
@@ -720,15 +772,25 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // lookup (and the next unit's, for its prefetch).
   const bool held = kPrepPersistent && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
   int64_t seq_start = 0, seq_end = 0;
+  int seq_chunks = 0;
   if (held && tid < num_seqs) {
     seq_start = cu_seqlens[tid];
     seq_end = cu_seqlens[tid + 1];
+    seq_chunks = seq_end > seq_start ? static_cast<int>((seq_end - seq_start + kC - 1) / kC) : 0;
   }
-  // One unit: chunk slot `slot` of value head h; next_slot >= 0 (with held bounds only): this CTA's next
-  // unit, whose rows are asked of L2 while this unit's loads land. A return ends the unit.
-  const auto prep_unit = [&](const int64_t slot, const int64_t next_slot) {
+  // The CTAs loop over chunk indices when the grid has fewer slot rows than the call has slots.
+  const bool by_index = held && gridDim.y < num_slots;
+  int chunks_total = 0;
+  const int chunks_before =
+      by_index ? block_exclusive_prefix<kPrepCtaThreads>(seq_chunks, sm.warp_chunks, &chunks_total, tid) : 0;
+  // One unit: chunk slot `slot` of value head h, its bounds already in sm.bos_len when bounds_known;
+  // next_index >= 0 (by_index only): this CTA's next chunk, whose rows are asked of L2 once this unit's
+  // have landed. With GDN_PREFILL_DIAG_PREP_TIMES only a recording unit marks (a CTA's second with
+  // by_index, so the probe sees one whole unit a CTA). A return ends the unit.
+  const auto prep_unit = [&](const int64_t slot, const bool bounds_known, const int64_t next_index, const bool recording) {
+  const auto mark = [&](int phase) { prep_mark(phase, recording); };
   const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
-  prep_mark(kPrepStart);
+  mark(kPrepStart);
   // GDN_PREFILL_CHUNK_FLAGS: this head's flag starts unset. The store, then its thread's fence (after
   // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
   // the scan launch: no scan CTA can then read an earlier call's value.
@@ -743,11 +805,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // kernel's CTAs start after that).
   if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
 
-  if (held) {
-    chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid);
-  } else {
-    chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
-  }
+  if (!bounds_known) chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
   if (ws.prepped != nullptr) {
     if (gtid == 0) __threadfence();
     __syncthreads();
@@ -755,7 +813,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   const int64_t c0 = sm.bos_len[0];
   const int len = static_cast<int>(sm.bos_len[1]);
-  prep_mark(kPrepSlotFound);
+  mark(kPrepSlotFound);
   if (len <= 0) return;
 
   // --- load K, Q (head hk: with head pairs K by group 0, Q by group 1) and V (head h, all columns);
@@ -798,15 +856,15 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   cp_async_wait_all();
   __syncthreads();
-  prep_mark(kPrepLoaded);
+  mark(kPrepLoaded);
   // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
-  if (next_slot >= 0) {
-    chunk_of_slot_held(next_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
+  if (next_index >= 0) {
+    chunk_of_index_held(next_index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.next_bos_len, nullptr, tid);
     prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
   }
   if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
   __syncthreads();
-  prep_mark(kPrepGates);
+  mark(kPrepGates);
 
   __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
   __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
@@ -854,15 +912,15 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
   }
   __syncthreads();
-  prep_mark(kPrepProducts);
+  mark(kPrepProducts);
 
 #if GDN_PREFILL_DIAG_PREP_TIMES
-  int next_solve_mark = kPrepSolveDiag;
+  int next_solve_mark = recording ? kPrepSolveDiag : kPrepSolved + 1;
   solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle);
 #else
   solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle);
 #endif
-  prep_mark(kPrepSolved);
+  mark(kPrepSolved);
   // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
   if (kPrepBulkStores && gtid == 0) {
     afg::bulk_store(ws_kd, hs.o, kWsTileWK * 2);
@@ -901,7 +959,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       store_tile_bf16(w_stage, kLdK, m_hi, n0, hi, lane);
     }
     __syncthreads();  // every warp is done reading K (and, with head pairs, Q is long dead)
-    prep_mark(kPrepW);
+    mark(kPrepW);
     // U in the workspace's 16-column blocks with bulk stores, else in padded rows.
     if (is_u && kPrepBulkStores) {
       store_tile_bf16_blocked(u_stage, m_lo, n0, lo, lane);
@@ -920,11 +978,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     zero(acc);
     gemm_t_scaled(acc, hs.t, hs.beta, tu, m0, hs.v, kLdK, n0, lane);
     __syncthreads();  // every warp is done reading K
-    prep_mark(kPrepW);
+    mark(kPrepW);
     store_tile_bf16(u_stage, kLdK, m0, n0, acc, lane);
   }
   __syncthreads();
-  prep_mark(kPrepWU);
+  mark(kPrepWU);
   if constexpr (kPrepBulkStores) {
     if (gtid == 0) {
       afg::bulk_store(ws_w, w_stage, kWsTileWK * 2);
@@ -947,7 +1005,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     }
   }
   if (gtid < kC) ws.cum[head_slot * kC + gtid] = hs.cum[gtid];
-  prep_mark(kPrepStored);
+  mark(kPrepStored);
   // The bulk stores must have read their staging tiles before this CTA's shared memory goes; with
   // chunk flags they must be complete before the flag is released (the grid's end covers the rest).
   if (kPrepBulkStores && gtid == 0) {
@@ -969,13 +1027,24 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   };  // prep_unit
 
-  // One unit a CTA (grid.y = num_slots), or with GDN_PREFILL_PREP_PERSISTENT slots blockIdx.y + i gridDim.y.
-  for (int64_t slot = blockIdx.y; slot < num_slots; slot += gridDim.y) {
-    const int64_t next = slot + gridDim.y;
-    prep_unit(slot, held && next < num_slots ? next : -1);
-    // Every thread done with this unit's shared memory (thread 0 waited for the bulk stores' reads)
-    // before the next unit's loads overwrite it.
-    if (next < num_slots) __syncthreads();
+  if (by_index) {
+    // GDN_PREFILL_PREP_PERSISTENT: chunks blockIdx.y + i gridDim.y of the call.
+    int ordinal = 0;
+    for (int64_t index = blockIdx.y; index < chunks_total; index += gridDim.y, ++ordinal) {
+      chunk_of_index_held(index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.bos_len, &sm.unit_slot, tid);
+      const int64_t next = index + gridDim.y;
+      prep_unit(sm.unit_slot, true, next < chunks_total ? next : -1, ordinal == 1);
+      // Every thread done with this unit's shared memory (thread 0 waited for the bulk stores' reads)
+      // before the next unit's lookup and loads overwrite it.
+      __syncthreads();
+    }
+  } else {
+    // One unit a CTA (grid.y = num_slots; a smaller grid, which the host launches only with held
+    // bounds, would still visit every slot).
+    for (int64_t slot = blockIdx.y; slot < num_slots; slot += gridDim.y) {
+      prep_unit(slot, false, -1, slot == blockIdx.y);
+      if (slot + gridDim.y < num_slots) __syncthreads();
+    }
   }
 }
 
