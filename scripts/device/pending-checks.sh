@@ -357,10 +357,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # below; then its sanitizers (FUSED_SANITIZE_WORKLOAD=54856fec FUSED_SANITIZE_DEFINES="GDN_PREFILL_IMPL=1
 # GDN_PREFILL_PREP_PERSISTENT=1 GDN_PREFILL_DIAG_PREP_ROWS=2" FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh)
 # and its unit's phases from each CTA's second unit: `scripts/device/gdn-prep-timeline.sh "8192 39"`
-# beside `... "8192 39" -- GDN_PREFILL_PREP_PERSISTENT=1` ("later CTAs"). Predicted 8192 / 39's prep
-# 54.6 -> ~50-52 us; all 100 workloads only if it wins.
+# beside `... "8192 39" -- GDN_PREFILL_PREP_PERSISTENT=1` ("later CTAs"). Predicted about even with the
+# default at 8192 tokens (the longest rows 6 -> 5 chunks), 4124 / 15 still +2-3 us (the prep NOTES say
+# why); all 100 workloads only if it wins. Beside it the default grid with each CTA
+# prefetching the rows of the CTA one wave behind it (GDN_PREFILL_PREP_PREFETCH_WAVE=1; predicted
+# 8192 / 39's prep 54.6 -> ~46-48 us; its timeline too: `... "8192 39" -- GDN_PREFILL_PREP_PREFETCH_WAVE=1`).
 checks=(
-  "$prefill|54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_PERSISTENT=1||quick"
+  "$prefill|54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_PERSISTENT=1|GDN_PREFILL_PREP_PREFETCH_WAVE=1|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -952,7 +952,8 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
   const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ||
-                          GDN_PREFILL_PLAN_WIDE_WAVES > 0 || GDN_PREFILL_SCAN_PERSISTENT || GDN_PREFILL_PREP_PERSISTENT
+                          GDN_PREFILL_PLAN_WIDE_WAVES > 0 || GDN_PREFILL_SCAN_PERSISTENT || GDN_PREFILL_PREP_PERSISTENT ||
+                          GDN_PREFILL_PREP_PREFETCH_WAVE
                       ? sm_count()
                       : 0;
   // GDN_PREFILL_PLAN_NARROW_LONG: also for up to three sequences averaging 4 chunks or more, where
@@ -1015,10 +1016,16 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const bool prep_persistent = kPrepPersistent && GDN_PREFILL_SLOT_ONE_ROUND && !chunk_flags && !apart &&
                                N <= kPrepCtaThreads && prep_rows_resident > 0 && slots > prep_rows_resident;
   const int64_t prep_rows = prep_persistent ? prep_rows_resident : slots;
+  // GDN_PREFILL_PREP_PREFETCH_WAVE: each CTA prefetches the rows of the CTA a wave (the resident rows)
+  // behind it.
+  const int64_t prep_prefetch_ahead = kPrepPrefetchWave && !prep_persistent && GDN_PREFILL_SLOT_ONE_ROUND &&
+                                              N <= kPrepCtaThreads && slots > prep_rows_resident
+                                          ? prep_rows_resident
+                                          : 0;
   chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(prep_rows)), kPrepCtaThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
-      cu_seqlens.ptr<const int64_t>(), N, slots, ws);
+      cu_seqlens.ptr<const int64_t>(), N, slots, prep_prefetch_ahead, ws);
   // GDN_PREFILL_SCAN_APART (scan_apart.cuh): the state-only scan over `ctas` CTAs of BV columns, and
   // the output kernel as its programmatic dependent (it follows the scan through the ready counts).
   // With GDN_PREFILL_APART_EXCLUSIVE the scan asks for a whole SM's shared memory, so no output CTA

@@ -563,11 +563,24 @@ static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give eac
 // 113.0 -> 120.3, 4124 / 15 61.1 -> 63.5, 8192 / 20 even. The loads landed in ~2900 cycles instead of
 // ~6200, yet slot striding gave some CTAs 6 real chunks against 4.4 on average (8192 / 39's cu_seqlens:
 // rows of 2-6; 8192 / 20: at most 5, the even one). Hence the chunk index since (at most 5 there);
-// not yet measured.
+// not yet measured. 4124 / 15 and 3028 / 5 lost with the same longest rows either way, so a looping
+// unit itself costs more (suspect: an SM's two CTAs stay in phase); GDN_PREFILL_PREP_PREFETCH_WAVE
+// keeps the hardware's scheduling.
 #ifndef GDN_PREFILL_PREP_PERSISTENT
 #define GDN_PREFILL_PREP_PERSISTENT 0
 #endif
 constexpr bool kPrepPersistent = GDN_PREFILL_PREP_PERSISTENT != 0;
+// @tunable GDN_PREFILL_PREP_PREFETCH_WAVE: 0, 1 (default 0) when GDN_PREFILL_PREP_PERSISTENT=0
+// 1: one prep CTA a slot as by default, but once its loads have landed each CTA asks L2 for the rows
+// of the CTA one wave behind it (slot + 2 SMs / 8: the block scheduler hands out CTAs in index order,
+// so that CTA starts about when a CTA of this wave ends). Keeps the hardware's dynamic scheduling,
+// which the persistent prep's fixed assignment gives up. Why: the later CTAs' K, Q, V land after
+// ~6200 cycles of their ~18.4k (session 26, call 5), ~2900 when they were L2 hits. Predicted: the
+// later waves' CTAs ~-3000 cycles, 8192 / 39's prep 54.6 -> ~46-48 us; one-wave calls unchanged.
+#ifndef GDN_PREFILL_PREP_PREFETCH_WAVE
+#define GDN_PREFILL_PREP_PREFETCH_WAVE 0
+#endif
+constexpr bool kPrepPrefetchWave = GDN_PREFILL_PREP_PREFETCH_WAVE != 0;
 // @diagnostic GDN_PREFILL_DIAG_PREP_ROWS: 0, 2 (default 0)
 // With GDN_PREFILL_PREP_PERSISTENT, N > 0: at most N slot rows of prep CTAs (8 N CTAs), so that a small
 // call (fast under compute-sanitizer) loops over its slots the way the 8192 calls do.
@@ -750,7 +763,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
                   const __nv_bfloat16* __restrict__ b_in, const int64_t* __restrict__ cu_seqlens,
-                  int64_t num_seqs, int64_t num_slots, ChunkWorkspace ws) {
+                  int64_t num_seqs, int64_t num_slots, int64_t prefetch_slots_ahead, ChunkWorkspace ws) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   PrepSmem& sm = *reinterpret_cast<PrepSmem*>(smem_raw);
   const int tid = threadIdx.x;
@@ -768,9 +781,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
-  // GDN_PREFILL_PREP_PERSISTENT: thread tid < num_seqs keeps sequence tid's bounds for every unit's slot
-  // lookup (and the next unit's, for its prefetch).
-  const bool held = kPrepPersistent && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
+  // GDN_PREFILL_PREP_PERSISTENT and _PREFETCH_WAVE: thread tid < num_seqs keeps sequence tid's bounds for
+  // every unit's lookup and for the lookup of the chunk whose rows it prefetches.
+  const bool held = (kPrepPersistent || kPrepPrefetchWave) && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
   int64_t seq_start = 0, seq_end = 0;
   int seq_chunks = 0;
   if (held && tid < num_seqs) {
@@ -779,252 +792,265 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     seq_chunks = seq_end > seq_start ? static_cast<int>((seq_end - seq_start + kC - 1) / kC) : 0;
   }
   // The CTAs loop over chunk indices when the grid has fewer slot rows than the call has slots.
-  const bool by_index = held && gridDim.y < num_slots;
+  const bool by_index = kPrepPersistent && held && gridDim.y < num_slots;
   int chunks_total = 0;
   const int chunks_before =
       by_index ? block_exclusive_prefix<kPrepCtaThreads>(seq_chunks, sm.warp_chunks, &chunks_total, tid) : 0;
-  // One unit: chunk slot `slot` of value head h, its bounds already in sm.bos_len when bounds_known;
-  // next_index >= 0 (by_index only): this CTA's next chunk, whose rows are asked of L2 once this unit's
-  // have landed. With GDN_PREFILL_DIAG_PREP_TIMES only a recording unit marks (a CTA's second with
-  // by_index, so the probe sees one whole unit a CTA). A return ends the unit.
-  const auto prep_unit = [&](const int64_t slot, const bool bounds_known, const int64_t next_index, const bool recording) {
-  const auto mark = [&](int phase) { prep_mark(phase, recording); };
-  const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
-  mark(kPrepStart);
-  // GDN_PREFILL_CHUNK_FLAGS: this head's flag starts unset. The store, then its thread's fence (after
-  // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
-  // the scan launch: no scan CTA can then read an earlier call's value.
-  if (ws.prepped == nullptr) {
-    afg::pdl_launch_dependents();
-  } else if (gtid == 0) {
-    // Relaxed at gpu scope: the scans read it with acquire loads from other CTAs.
-    asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(0u) : "memory");
-  }
-  // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
-  // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
-  // kernel's CTAs start after that).
-  if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
+  // One unit: chunk slot `slot` of value head h, its bounds already in sm.bos_len when bounds_known.
+  // Rows asked of L2 once this unit's have landed: with next_index >= 0 (by_index only) this CTA's next
+  // chunk's, with ahead_slot >= 0 (held bounds only) that slot's chunk's. With
+  // GDN_PREFILL_DIAG_PREP_TIMES only a recording unit marks (a CTA's second with by_index, so the probe
+  // sees one whole unit a CTA). A return ends the unit.
+  const auto prep_unit = [&](const int64_t slot, const bool bounds_known, const int64_t next_index, const int64_t ahead_slot,
+                             const bool recording) {
+    const auto mark = [&](int phase) { prep_mark(phase, recording); };
+    const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
+    mark(kPrepStart);
+    // GDN_PREFILL_CHUNK_FLAGS: this head's flag starts unset. The store, then its thread's fence (after
+    // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
+    // the scan launch: no scan CTA can then read an earlier call's value.
+    if (ws.prepped == nullptr) {
+      afg::pdl_launch_dependents();
+    } else if (gtid == 0) {
+      // Relaxed at gpu scope: the scans read it with acquire loads from other CTAs.
+      asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(0u) : "memory");
+    }
+    // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
+    // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
+    // kernel's CTAs start after that).
+    if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
 
-  if (!bounds_known) chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
-  if (ws.prepped != nullptr) {
-    if (gtid == 0) __threadfence();
-    __syncthreads();
-    afg::pdl_launch_dependents();
-  }
-  const int64_t c0 = sm.bos_len[0];
-  const int len = static_cast<int>(sm.bos_len[1]);
-  mark(kPrepSlotFound);
-  if (len <= 0) return;
+    if (!bounds_known) {
+      if (held) {
+        chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid);
+      } else {
+        chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
+      }
+    }
+    if (ws.prepped != nullptr) {
+      if (gtid == 0) __threadfence();
+      __syncthreads();
+      afg::pdl_launch_dependents();
+    }
+    const int64_t c0 = sm.bos_len[0];
+    const int len = static_cast<int>(sm.bos_len[1]);
+    mark(kPrepSlotFound);
+    if (len <= 0) return;
 
-  // --- load K, Q (head hk: with head pairs K by group 0, Q by group 1) and V (head h, all columns);
-  // rows past len are zero ------------------------------------------------------------------------
-  const bool loads_k = kPrepHeads == 1 || group == 0, loads_q = kPrepHeads == 1 || group == 1;
-  // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
-  // r of the three tiles sit at fixed offsets from the chunk's first row).
-  const int pc = (gtid & 15) * 8, pr = gtid >> 4;
-  if constexpr (GDN_PREFILL_PREP_LEAN) {
-    const __nv_bfloat16* k_row0 = k + (c0 * kNumQKHeads + hk) * kD + pc;
-    const __nv_bfloat16* q_row0 = q + (c0 * kNumQKHeads + hk) * kD + pc;
-    const __nv_bfloat16* v_row0 = v + (c0 * kNumVHeads + h) * kD + pc;
+    // --- load K, Q (head hk: with head pairs K by group 0, Q by group 1) and V (head h, all columns);
+    // rows past len are zero ------------------------------------------------------------------------
+    const bool loads_k = kPrepHeads == 1 || group == 0, loads_q = kPrepHeads == 1 || group == 1;
+    // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
+    // r of the three tiles sit at fixed offsets from the chunk's first row).
+    const int pc = (gtid & 15) * 8, pr = gtid >> 4;
+    if constexpr (GDN_PREFILL_PREP_LEAN) {
+      const __nv_bfloat16* k_row0 = k + (c0 * kNumQKHeads + hk) * kD + pc;
+      const __nv_bfloat16* q_row0 = q + (c0 * kNumQKHeads + hk) * kD + pc;
+      const __nv_bfloat16* v_row0 = v + (c0 * kNumVHeads + h) * kD + pc;
 #pragma unroll
-    for (int r = pr; r < kC; r += kPrepThreads / 16) {
-      // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
-      const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
-      if (loads_k) cp_async16(sm.k + r * kLdK + pc, k_row0 + row * (kNumQKHeads * kD), bytes);
-      if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
-      cp_async16(hs.v + r * kLdK + pc, v_row0 + row * (kNumVHeads * kD), bytes);
-    }
-  } else {
-    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
-      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-      const int bytes = r < len ? 16 : 0;
-      const int64_t row = r < len ? c0 + r : 0;
-      if (loads_k) cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
-      if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
-      cp_async16(hs.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
-    }
-  }
-  if (gtid < kC) {
-    float lg = 0.f, bt = 0.f;
-    if (gtid < len) {
-      const int64_t gi = (c0 + gtid) * kNumVHeads + h;
-      lg = -expf(A_log[h]) * softplus_torch(__bfloat162float(a_in[gi]) + dt_bias[h]);  // log g
-      bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
-    }
-    hs.cum[gtid] = lg;
-    hs.beta[gtid] = bt;
-  }
-  cp_async_wait_all();
-  __syncthreads();
-  mark(kPrepLoaded);
-  // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
-  if (next_index >= 0) {
-    chunk_of_index_held(next_index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.next_bos_len, nullptr, tid);
-    prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
-  }
-  if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
-  __syncthreads();
-  mark(kPrepGates);
-
-  __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
-  __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
-  __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
-  __nv_bfloat16* ws_p = ws.p + head_slot * kWsTileP;
-  // Staging tiles: W in hs.o, or with bulk stores over A (dead after the solve) while Kd is staged in
-  // hs.o; U over K (group 0) or Q (group 1; both dead once every group's products and W are done).
-  __nv_bfloat16* w_stage = kPrepBulkStores ? reinterpret_cast<__nv_bfloat16*>(hs.a) : hs.o;
-  __nv_bfloat16* u_stage = group == 0 ? sm.k : sm.q;
-  // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and (IDLE_P) P's zeros.
-#if GDN_PREFILL_PREP_IDLE_KD
-  const PrepIdleStores idle{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
-#else
-  const NoIdleWork idle{};
-#endif
-  if constexpr (!GDN_PREFILL_PREP_IDLE_KD) {
-    if (gtid < kC) zero_wkdu_row_pads(ws_w, ws_kd, ws_u, gtid);
-
-    // --- Kd = diag(G_C/G) K straight to the workspace -----------------------------------------------
-    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
-      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-      *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) = scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), hs.fd[r]);
-    }
-  }
-
-  // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
-  // P's zeros here unless the idle warps write them (GDN_PREFILL_PREP_IDLE_KD and IDLE_P).
-  if (!(GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_PREP_IDLE_P)) zero_p_padding(ws_p, gtid, kPrepThreads);
-  if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
-    const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
-    const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
-    if ((tiles >> 5) == 3u) {
-      lower_chunk_products<3>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
+      for (int r = pr; r < kC; r += kPrepThreads / 16) {
+        // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
+        const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
+        if (loads_k) cp_async16(sm.k + r * kLdK + pc, k_row0 + row * (kNumQKHeads * kD), bytes);
+        if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
+        cp_async16(hs.v + r * kLdK + pc, v_row0 + row * (kNumVHeads * kD), bytes);
+      }
     } else {
-      lower_chunk_products<2>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
+      for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
+        const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+        const int bytes = r < len ? 16 : 0;
+        const int64_t row = r < len ? c0 + r : 0;
+        if (loads_k) cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
+        if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
+        cp_async16(hs.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+      }
     }
-  } else {
-    const int n0 = half * 32;
-    float kk[4][4], qk[4][4];
-    zero(kk);
-    zero(qk);
-    gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
-    gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
-    decay_chunk_products(kk, qk, hs.cum, hs.beta, hs.a, m0, n0, lane);
-    store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
-  }
-  __syncthreads();
-  mark(kPrepProducts);
+    if (gtid < kC) {
+      float lg = 0.f, bt = 0.f;
+      if (gtid < len) {
+        const int64_t gi = (c0 + gtid) * kNumVHeads + h;
+        lg = -expf(A_log[h]) * softplus_torch(__bfloat162float(a_in[gi]) + dt_bias[h]);  // log g
+        bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
+      }
+      hs.cum[gtid] = lg;
+      hs.beta[gtid] = bt;
+    }
+    cp_async_wait_all();
+    __syncthreads();
+    mark(kPrepLoaded);
+    // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
+    if (next_index >= 0 || ahead_slot >= 0) {
+      if (next_index >= 0) {
+        chunk_of_index_held(next_index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.next_bos_len, nullptr, tid);
+      } else {
+        chunk_of_slot_held(ahead_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
+      }
+      prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
+    }
+    if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
+    __syncthreads();
+    mark(kPrepGates);
+
+    __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
+    __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
+    __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
+    __nv_bfloat16* ws_p = ws.p + head_slot * kWsTileP;
+    // Staging tiles: W in hs.o, or with bulk stores over A (dead after the solve) while Kd is staged in
+    // hs.o; U over K (group 0) or Q (group 1; both dead once every group's products and W are done).
+    __nv_bfloat16* w_stage = kPrepBulkStores ? reinterpret_cast<__nv_bfloat16*>(hs.a) : hs.o;
+    __nv_bfloat16* u_stage = group == 0 ? sm.k : sm.q;
+    // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and (IDLE_P) P's zeros.
+#if GDN_PREFILL_PREP_IDLE_KD
+    const PrepIdleStores idle{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
+#else
+    const NoIdleWork idle{};
+#endif
+    if constexpr (!GDN_PREFILL_PREP_IDLE_KD) {
+      if (gtid < kC) zero_wkdu_row_pads(ws_w, ws_kd, ws_u, gtid);
+
+      // --- Kd = diag(G_C/G) K straight to the workspace -----------------------------------------------
+      for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
+        const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+        *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) =
+            scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), hs.fd[r]);
+      }
+    }
+
+    // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
+    // P's zeros here unless the idle warps write them (GDN_PREFILL_PREP_IDLE_KD and IDLE_P).
+    if (!(GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_PREP_IDLE_P)) zero_p_padding(ws_p, gtid, kPrepThreads);
+    if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
+      const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
+      const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
+      if ((tiles >> 5) == 3u) {
+        lower_chunk_products<3>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
+      } else {
+        lower_chunk_products<2>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
+      }
+    } else {
+      const int n0 = half * 32;
+      float kk[4][4], qk[4][4];
+      zero(kk);
+      zero(qk);
+      gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
+      gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
+      decay_chunk_products(kk, qk, hs.cum, hs.beta, hs.a, m0, n0, lane);
+      store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
+    }
+    __syncthreads();
+    mark(kPrepProducts);
 
 #if GDN_PREFILL_DIAG_PREP_TIMES
-  int next_solve_mark = recording ? kPrepSolveDiag : kPrepSolved + 1;
-  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle);
+    int next_solve_mark = recording ? kPrepSolveDiag : kPrepSolved + 1;
+    solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle);
 #else
-  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle);
+    solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle);
 #endif
-  mark(kPrepSolved);
-  // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
-  if (kPrepBulkStores && gtid == 0) {
-    afg::bulk_store(ws_kd, hs.o, kWsTileWK * 2);
-    afg::bulk_commit();
-  }
-  // Without GDN_PREFILL_PREP_T_FRAGS (one head a CTA then), T with its columns scaled, in bf16:
-  // T diag(beta G) over A (dead), T diag(beta) over Q (dead).
-  __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(hs.a);
-  __nv_bfloat16* tu = sm.q;
-  if constexpr (!GDN_PREFILL_PREP_T_FRAGS) {
-    for (int i = gtid; i < kC * (kC / 2); i += kPrepThreads) {
-      const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-      const float t0 = t_lower(hs.t, r, c), t1 = t_lower(hs.t, r, c + 1);
-      store_bf16x2(tw + r * kLdV + c, t0 * hs.fk[c], t1 * hs.fk[c + 1]);
-      store_bf16x2(tu + r * kLdV + c, t0 * hs.beta[c], t1 * hs.beta[c + 1]);
-    }
-    __syncthreads();
-  }
-
-  // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
-  if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
-    // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
-    const bool is_u = warp >= 4;
-    const int pair = (warp >> 1) & 1, n0 = (warp & 1) * 64;
-    const int m_lo = pair ? 16 : 0, m_hi = pair ? 32 : 48;
-    const float* f = is_u ? hs.beta : hs.fk;
-    const __nv_bfloat16* t_scaled = is_u ? tu : tw;
-    const __nv_bfloat16* b = is_u ? hs.v : sm.k;
-    float lo[8][4], hi[8][4];
-    zero(lo);
-    zero(hi);
-    gemm_t_scaled(lo, hs.t, f, t_scaled, m_lo, b, kLdK, n0, lane);
-    gemm_t_scaled(hi, hs.t, f, t_scaled, m_hi, b, kLdK, n0, lane);
-    if (!is_u) {
-      store_tile_bf16(w_stage, kLdK, m_lo, n0, lo, lane);
-      store_tile_bf16(w_stage, kLdK, m_hi, n0, hi, lane);
-    }
-    __syncthreads();  // every warp is done reading K (and, with head pairs, Q is long dead)
-    mark(kPrepW);
-    // U in the workspace's 16-column blocks with bulk stores, else in padded rows.
-    if (is_u && kPrepBulkStores) {
-      store_tile_bf16_blocked(u_stage, m_lo, n0, lo, lane);
-      store_tile_bf16_blocked(u_stage, m_hi, n0, hi, lane);
-    } else if (is_u) {
-      store_tile_bf16(u_stage, kLdK, m_lo, n0, lo, lane);
-      store_tile_bf16(u_stage, kLdK, m_hi, n0, hi, lane);
-    }
-    if (kPrepBulkStores) afg::fence_smem_for_bulk();
-  } else {
-    const int n0 = half * 64;
-    float acc[8][4];
-    zero(acc);
-    gemm_t_scaled(acc, hs.t, hs.fk, tw, m0, sm.k, kLdK, n0, lane);
-    store_tile_bf16(w_stage, kLdK, m0, n0, acc, lane);
-    zero(acc);
-    gemm_t_scaled(acc, hs.t, hs.beta, tu, m0, hs.v, kLdK, n0, lane);
-    __syncthreads();  // every warp is done reading K
-    mark(kPrepW);
-    store_tile_bf16(u_stage, kLdK, m0, n0, acc, lane);
-  }
-  __syncthreads();
-  mark(kPrepWU);
-  if constexpr (kPrepBulkStores) {
-    if (gtid == 0) {
-      afg::bulk_store(ws_w, w_stage, kWsTileWK * 2);
-      afg::bulk_store(ws_u, u_stage, kC * kD * 2);
+    mark(kPrepSolved);
+    // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
+    if (kPrepBulkStores && gtid == 0) {
+      afg::bulk_store(ws_kd, hs.o, kWsTileWK * 2);
       afg::bulk_commit();
     }
-  } else if constexpr (GDN_PREFILL_PREP_LEAN) {
-#pragma unroll
-    for (int r = pr; r < kC; r += kPrepThreads / 16) {
-      *reinterpret_cast<uint4*>(ws_w + r * kLdK + pc) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + pc);
-      *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, pc) : r * kLdK + pc)) =
-          *reinterpret_cast<const uint4*>(u_stage + r * kLdK + pc);
+    // Without GDN_PREFILL_PREP_T_FRAGS (one head a CTA then), T with its columns scaled, in bf16:
+    // T diag(beta G) over A (dead), T diag(beta) over Q (dead).
+    __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(hs.a);
+    __nv_bfloat16* tu = sm.q;
+    if constexpr (!GDN_PREFILL_PREP_T_FRAGS) {
+      for (int i = gtid; i < kC * (kC / 2); i += kPrepThreads) {
+        const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
+        const float t0 = t_lower(hs.t, r, c), t1 = t_lower(hs.t, r, c + 1);
+        store_bf16x2(tw + r * kLdV + c, t0 * hs.fk[c], t1 * hs.fk[c + 1]);
+        store_bf16x2(tu + r * kLdV + c, t0 * hs.beta[c], t1 * hs.beta[c + 1]);
+      }
+      __syncthreads();
     }
-  } else {
-    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
-      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-      *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + c);
-      *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
-          *reinterpret_cast<const uint4*>(u_stage + r * kLdK + c);
+
+    // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
+    if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
+      // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
+      const bool is_u = warp >= 4;
+      const int pair = (warp >> 1) & 1, n0 = (warp & 1) * 64;
+      const int m_lo = pair ? 16 : 0, m_hi = pair ? 32 : 48;
+      const float* f = is_u ? hs.beta : hs.fk;
+      const __nv_bfloat16* t_scaled = is_u ? tu : tw;
+      const __nv_bfloat16* b = is_u ? hs.v : sm.k;
+      float lo[8][4], hi[8][4];
+      zero(lo);
+      zero(hi);
+      gemm_t_scaled(lo, hs.t, f, t_scaled, m_lo, b, kLdK, n0, lane);
+      gemm_t_scaled(hi, hs.t, f, t_scaled, m_hi, b, kLdK, n0, lane);
+      if (!is_u) {
+        store_tile_bf16(w_stage, kLdK, m_lo, n0, lo, lane);
+        store_tile_bf16(w_stage, kLdK, m_hi, n0, hi, lane);
+      }
+      __syncthreads();  // every warp is done reading K (and, with head pairs, Q is long dead)
+      mark(kPrepW);
+      // U in the workspace's 16-column blocks with bulk stores, else in padded rows.
+      if (is_u && kPrepBulkStores) {
+        store_tile_bf16_blocked(u_stage, m_lo, n0, lo, lane);
+        store_tile_bf16_blocked(u_stage, m_hi, n0, hi, lane);
+      } else if (is_u) {
+        store_tile_bf16(u_stage, kLdK, m_lo, n0, lo, lane);
+        store_tile_bf16(u_stage, kLdK, m_hi, n0, hi, lane);
+      }
+      if (kPrepBulkStores) afg::fence_smem_for_bulk();
+    } else {
+      const int n0 = half * 64;
+      float acc[8][4];
+      zero(acc);
+      gemm_t_scaled(acc, hs.t, hs.fk, tw, m0, sm.k, kLdK, n0, lane);
+      store_tile_bf16(w_stage, kLdK, m0, n0, acc, lane);
+      zero(acc);
+      gemm_t_scaled(acc, hs.t, hs.beta, tu, m0, hs.v, kLdK, n0, lane);
+      __syncthreads();  // every warp is done reading K
+      mark(kPrepW);
+      store_tile_bf16(u_stage, kLdK, m0, n0, acc, lane);
     }
-  }
-  if (gtid < kC) ws.cum[head_slot * kC + gtid] = hs.cum[gtid];
-  mark(kPrepStored);
-  // The bulk stores must have read their staging tiles before this CTA's shared memory goes; with
-  // chunk flags they must be complete before the flag is released (the grid's end covers the rest).
-  if (kPrepBulkStores && gtid == 0) {
-    if (ws.prepped != nullptr) afg::bulk_wait_all();
-    else afg::bulk_wait_read();
-  }
-  if (ws.prepped != nullptr) {
-    // Every thread's workspace stores, then one thread a head's fence and release of the chunk's flag
-    // (the grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes
-    // them visible at gpu scope before the flag).
     __syncthreads();
-    if (gtid == 0) {
-      __threadfence();
-      // The scans read these tiles with bulk copies (the async proxy); the readers fence too, this
-      // covers a narrower reading of the proxy rules for one instruction per CTA.
-      afg::fence_global_for_bulk();
-      asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
+    mark(kPrepWU);
+    if constexpr (kPrepBulkStores) {
+      if (gtid == 0) {
+        afg::bulk_store(ws_w, w_stage, kWsTileWK * 2);
+        afg::bulk_store(ws_u, u_stage, kC * kD * 2);
+        afg::bulk_commit();
+      }
+    } else if constexpr (GDN_PREFILL_PREP_LEAN) {
+#pragma unroll
+      for (int r = pr; r < kC; r += kPrepThreads / 16) {
+        *reinterpret_cast<uint4*>(ws_w + r * kLdK + pc) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + pc);
+        *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, pc) : r * kLdK + pc)) =
+            *reinterpret_cast<const uint4*>(u_stage + r * kLdK + pc);
+      }
+    } else {
+      for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
+        const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+        *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + c);
+        *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
+            *reinterpret_cast<const uint4*>(u_stage + r * kLdK + c);
+      }
     }
-  }
+    if (gtid < kC) ws.cum[head_slot * kC + gtid] = hs.cum[gtid];
+    mark(kPrepStored);
+    // The bulk stores must have read their staging tiles before this CTA's shared memory goes; with
+    // chunk flags they must be complete before the flag is released (the grid's end covers the rest).
+    if (kPrepBulkStores && gtid == 0) {
+      if (ws.prepped != nullptr) afg::bulk_wait_all();
+      else afg::bulk_wait_read();
+    }
+    if (ws.prepped != nullptr) {
+      // Every thread's workspace stores, then one thread a head's fence and release of the chunk's flag
+      // (the grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes
+      // them visible at gpu scope before the flag).
+      __syncthreads();
+      if (gtid == 0) {
+        __threadfence();
+        // The scans read these tiles with bulk copies (the async proxy); the readers fence too, this
+        // covers a narrower reading of the proxy rules for one instruction per CTA.
+        afg::fence_global_for_bulk();
+        asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
+      }
+    }
   };  // prep_unit
 
   if (by_index) {
@@ -1033,7 +1059,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     for (int64_t index = blockIdx.y; index < chunks_total; index += gridDim.y, ++ordinal) {
       chunk_of_index_held(index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.bos_len, &sm.unit_slot, tid);
       const int64_t next = index + gridDim.y;
-      prep_unit(sm.unit_slot, true, next < chunks_total ? next : -1, ordinal == 1);
+      prep_unit(sm.unit_slot, true, next < chunks_total ? next : -1, -1, ordinal == 1);
       // Every thread done with this unit's shared memory (thread 0 waited for the bulk stores' reads)
       // before the next unit's lookup and loads overwrite it.
       __syncthreads();
@@ -1042,7 +1068,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     // One unit a CTA (grid.y = num_slots; a smaller grid, which the host launches only with held
     // bounds, would still visit every slot).
     for (int64_t slot = blockIdx.y; slot < num_slots; slot += gridDim.y) {
-      prep_unit(slot, false, -1, slot == blockIdx.y);
+      // GDN_PREFILL_PREP_PREFETCH_WAVE: the rows of the CTA one wave behind this one.
+      const int64_t ahead = slot + prefetch_slots_ahead;
+      prep_unit(slot, false, -1, held && prefetch_slots_ahead > 0 && ahead < num_slots ? ahead : -1, slot == blockIdx.y);
       if (slot + gridDim.y < num_slots) __syncthreads();
     }
   }
