@@ -12,6 +12,10 @@ if [ -f "$_repo/.device/app.tar.xz" ]; then
     rm -rf "$_repo/.device/app" && tar -C "$_repo/.device" -xJf "$_repo/.device/app.tar.xz" && echo "$_stamp" > "$_repo/.device/app/.unpacked-from"
   fi
 fi
+# The yardsticks packed by pack.sh, unless .yardstick itself was carried.
+if [ -f "$_repo/.device/yardstick.tar.xz" ] && [ ! -d "$_repo/.yardstick" ]; then
+  tar -C "$_repo" -xJf "$_repo/.device/yardstick.tar.xz"
+fi
 export FIB_DATASET_PATH="${FIB_DATASET_PATH:-$_repo/.device/dataset}"
 # The baseline kernels are read from the working tree, not from the copy packed into the app (a
 # kernel edited after pack.sh would otherwise be measured in its packed, older version).

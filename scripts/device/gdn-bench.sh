@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GDN benchmark on the GPU machine: both definitions on every workload through `agentforge bench`,
 # FLA on the same workloads as the yardstick, and a table per band last.
-# Needs `.device` (scripts/device/pack.sh) and `.yardstick/fla` (FLA's package, git-ignored) carried.
+# Needs `.device` (scripts/device/pack.sh, run with `.yardstick/fla` present: it packs it) carried.
 #   scripts/device/gdn-bench.sh [decode|prefill|both] [extra bench args...]
 # GDN_FLA_RUNS=3 times FLA in three processes and keeps its fastest run per workload (FLA's Triton
 # kernels autotune once per process; three processes agreed within 1% in session 23's call 13, the

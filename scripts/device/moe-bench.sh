@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MoE benchmark on the GPU machine: the baseline through `agentforge bench` (extra args pass through,
 # e.g. --define MOE_GEMM_IMPL=1) and the SGLang-derived Triton path on the same workloads, a table last.
-# Needs `.device` (scripts/device/pack.sh) and `.yardstick/sglang_moe` (git-ignored) carried.
+# Needs `.device` (scripts/device/pack.sh, run with `.yardstick/sglang_moe` present: it packs it) carried.
 #   scripts/device/moe-bench.sh [bench args...]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
