@@ -363,7 +363,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # prefetching the rows of the CTA one wave behind it (GDN_PREFILL_PREP_PREFETCH_WAVE=1; predicted
 # 8192 / 39's prep 54.6 -> ~46-48 us; its timeline too: `... "8192 39" -- GDN_PREFILL_PREP_PREFETCH_WAVE=1`).
 # Both keep each thread's sequence bounds live through a unit (launch bounds cap the prep at 128
-# registers, 122 used before): if either is slower, look for spills in the sweep's build log first.
+# registers, 122 used before): if either is slower, look for spills first (`nvcc -gencode
+# arch=compute_90a,code=sm_90a -O3 -std=c++17 -Xptxas -v -I src/Kernels.Baseline/include -D<setting> -c
+# src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last/kernel.cu`, chunk_prep_kernel's line).
 checks=(
   "$prefill|54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_PERSISTENT=1|GDN_PREFILL_PREP_PREFETCH_WAVE=1|quick"
 )
