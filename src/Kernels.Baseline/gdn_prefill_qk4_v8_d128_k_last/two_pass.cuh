@@ -628,8 +628,8 @@ __device__ __forceinline__ int block_exclusive_prefix(int count, int* warp_sums,
 }
 
 // GDN_PREFILL_PREP_PERSISTENT: chunk number `index` of the call (sequences in order, each its
-// ceil(length / 64) chunks) into bos_len and its workspace slot into *slot (unless nullptr). Thread tid < num_seqs holds
-// sequence tid's start, end, chunk count and chunks before it. Ends with a barrier.
+// ceil(length / 64) chunks) into bos_len and its workspace slot into *slot (unless nullptr). Thread
+// tid < num_seqs holds sequence tid's start, end, chunk count and chunks before it. Ends with a barrier.
 __device__ __forceinline__ void chunk_of_index_held(int64_t index, int64_t start, int64_t end, int chunks, int chunks_before,
                                                     int64_t num_seqs, long long* bos_len, long long* slot, int tid) {
   const bool owner = tid < num_seqs && chunks_before <= index && index < chunks_before + chunks;
