@@ -366,6 +366,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # registers, 122 used before): if either is slower, look for spills first (`nvcc -gencode
 # arch=compute_90a,code=sm_90a -O3 -std=c++17 -Xptxas -v -I src/Kernels.Baseline/include -D<setting> -c
 # src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last/kernel.cu`, chunk_prep_kernel's line).
+# Not a check line (a probe, seconds): the MN-major wgmma descriptor the prep on wgmma would use,
+#   nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -I src/Kernels.Baseline/include \
+#     -o /tmp/mn_probe scripts/device/probes/wgmma_mn_major_probe.cu && /tmp/mn_probe
+# (each variant MATCH or wrong; GDN prefill NOTES, session 26, "What the prep would need").
 checks=(
   "$prefill|54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_PERSISTENT=1|GDN_PREFILL_PREP_PREFETCH_WAVE=1|quick"
 )

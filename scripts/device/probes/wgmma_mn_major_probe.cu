@@ -1,0 +1,186 @@
+// wgmma_mn_major_probe.cu: which shared-memory descriptor makes a bf16 warpgroup MMA read its B
+// operand MN-major (N contiguous) in the 128-byte swizzle, the layout the GDN prep's K and V tiles
+// would take for W = TW K and U = TU V on wgmma (GDN prefill NOTES, session 26: K arrives from
+// global memory as rows of tokens j with the 128 features d contiguous, so B = K is [K = j][N = d]
+// with N contiguous; a K-major B would need a transposed copy). The kernels' K-major descriptor
+// (afg::desc_sw128) leaves the leading byte offset unused; for MN-major it carries the stride
+// between 64-element column blocks, and which of the two offsets is which is what this checks
+// before any kernel relies on it.
+//
+// One warpgroup computes D [64][128] = A [64][64] * B [64][128] (bf16 in, fp32 out), A from
+// registers (each warp its 16 rows in mma.sync's A-fragment layout, as the prep's fragments are),
+// B in shared memory as two 64-column panels of [64 rows][128 bytes] with the 128-byte swizzle
+// (16-byte chunk c of row r at chunk c ^ (r % 8)), panels 8 KB apart, 8-row groups 1 KB apart:
+//   n64 x 2   one m64n64k16 per panel and k step (the leading offset unused), trans-b = 1
+//   n128      one m64n128k16 per k step, for each (leading, stride) byte-offset pair tried
+// and prints each variant's largest error against the host's product (bf16 inputs are exact in
+// fp32; sums of 64 products of values in [-1, 1] stay within ~1e-5 of the host's double sum).
+// Build and run on the GPU machine (no .device needed):
+//   nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -I src/Kernels.Baseline/include \
+//     -o /tmp/mn_probe scripts/device/probes/wgmma_mn_major_probe.cu && /tmp/mn_probe
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "afg_wgmma.cuh"
+
+#define CHECK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { std::printf("%s: %s\n", #x, cudaGetErrorString(e_)); return 1; } } while (0)
+
+constexpr int kM = 64, kK = 64, kN = 128;
+constexpr int kPanelBytes = kK * 128;  // one 64-column panel: 64 rows of 128 bytes
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+// Byte offset of B (row r, column c) in the two swizzled panels.
+__host__ __device__ __forceinline__ int b_offset(int r, int c) {
+  return (c / 64) * kPanelBytes + r * 128 + ((((c % 64) / 8) ^ (r % 8)) * 16) + (c % 8) * 2;
+}
+
+// A shared-memory descriptor with the 128-byte swizzle and both byte offsets given.
+__device__ __forceinline__ uint64_t desc_sw128_offsets(uint32_t addr, uint32_t leading_bytes, uint32_t stride_bytes) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>((leading_bytes >> 4) & 0x3FFF) << 16) |
+         (static_cast<uint64_t>((stride_bytes >> 4) & 0x3FFF) << 32) | (static_cast<uint64_t>(1) << 62);
+}
+
+// D (64 x 64) += A (64 x 16, registers) * B (16 x 64, MN-major: trans-b = 1).
+__device__ __forceinline__ void wgmma_m64n64k16_bf16_rs_mn(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.eq.u32 p, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+#endif
+}
+
+// D (64 x 128) += A (64 x 16, registers) * B (16 x 128, MN-major: trans-b = 1).
+__device__ __forceinline__ void wgmma_m64n128k16_bf16_rs_mn(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.eq.u32 p, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+#endif
+}
+
+// Two bf16 values as one 32-bit register, the lower column in the low half.
+__device__ __forceinline__ uint32_t pack_pair(const __nv_bfloat16* p) {
+  return static_cast<uint32_t>(__bfloat16_as_ushort(p[0])) | (static_cast<uint32_t>(__bfloat16_as_ushort(p[1])) << 16);
+}
+
+// Writes one warpgroup's m64nN accumulator (N / 2 registers a thread) as columns [n0, n0 + N) of
+// the row-major [64][128] result.
+template <int N>
+__device__ __forceinline__ void store_accumulator(float* out, const float (&d)[N / 2], int n0, int tid) {
+  const int warp = tid / 32, lane = tid % 32, g = lane / 4, tq = lane % 4;
+#pragma unroll
+  for (int nt = 0; nt < N / 8; ++nt) {
+    const int r = warp * 16 + g, c = n0 + nt * 8 + 2 * tq;
+    out[r * kN + c] = d[nt * 4 + 0];
+    out[r * kN + c + 1] = d[nt * 4 + 1];
+    out[(r + 8) * kN + c] = d[nt * 4 + 2];
+    out[(r + 8) * kN + c + 1] = d[nt * 4 + 3];
+  }
+}
+
+// variant 0: n64 x 2 (stride_bytes as given, leading unused); variant 1: n128 with both offsets.
+__global__ void __launch_bounds__(128, 1)
+mn_major_kernel(const __nv_bfloat16* a, const __nv_bfloat16* b, float* out, int variant, uint32_t leading_bytes,
+                uint32_t stride_bytes) {
+  __shared__ alignas(1024) unsigned char tile[2 * kPanelBytes];
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, tq = lane % 4;
+  for (int i = tid; i < kK * kN / 8; i += 128) {
+    const int r = i / (kN / 8), c = (i % (kN / 8)) * 8;
+    *reinterpret_cast<uint4*>(tile + b_offset(r, c)) = *reinterpret_cast<const uint4*>(b + r * kN + c);
+  }
+  afg::fence_proxy_async();
+  __syncthreads();
+  // A fragments of this warp's rows 16 warp.. for the four k16 steps (mma.sync m16n8k16 layout).
+  uint32_t af[kK / 16][4];
+#pragma unroll
+  for (int s = 0; s < kK / 16; ++s) {
+    const __nv_bfloat16* row_lo = a + (warp * 16 + g) * kK + s * 16 + 2 * tq;
+    const __nv_bfloat16* row_hi = row_lo + 8 * kK;
+    af[s][0] = pack_pair(row_lo);
+    af[s][1] = pack_pair(row_hi);
+    af[s][2] = pack_pair(row_lo + 8);
+    af[s][3] = pack_pair(row_hi + 8);
+  }
+  const uint32_t base = smem_addr(tile);
+  if (variant == 0) {
+    float d0[32] = {}, d1[32] = {};
+    afg::wgmma_fence();
+#pragma unroll
+    for (int s = 0; s < kK / 16; ++s) {
+      // A k16 step is 16 rows: 2 KB into the panel.
+      wgmma_m64n64k16_bf16_rs_mn(d0, af[s], desc_sw128_offsets(base + s * 2048, leading_bytes, stride_bytes));
+      wgmma_m64n64k16_bf16_rs_mn(d1, af[s], desc_sw128_offsets(base + kPanelBytes + s * 2048, leading_bytes, stride_bytes));
+    }
+    afg::wgmma_commit();
+    afg::wgmma_wait<0>();
+    afg::fence_fragment(d0);
+    afg::fence_fragment(d1);
+    store_accumulator<64>(out, d0, 0, tid);
+    store_accumulator<64>(out, d1, 64, tid);
+  } else {
+    float d[64] = {};
+    afg::wgmma_fence();
+#pragma unroll
+    for (int s = 0; s < kK / 16; ++s) {
+      wgmma_m64n128k16_bf16_rs_mn(d, af[s], desc_sw128_offsets(base + s * 2048, leading_bytes, stride_bytes));
+    }
+    afg::wgmma_commit();
+    afg::wgmma_wait<0>();
+    afg::fence_fragment(d);
+    store_accumulator<128>(out, d, 0, tid);
+  }
+}
+
+int main() {
+  std::vector<__nv_bfloat16> a(kM * kK), b(kK * kN);
+  std::vector<float> af(a.size()), bf(b.size());
+  std::srand(26);
+  for (size_t i = 0; i < a.size(); ++i) { a[i] = __float2bfloat16(std::rand() / (float)RAND_MAX * 2 - 1); af[i] = __bfloat162float(a[i]); }
+  for (size_t i = 0; i < b.size(); ++i) { b[i] = __float2bfloat16(std::rand() / (float)RAND_MAX * 2 - 1); bf[i] = __bfloat162float(b[i]); }
+  std::vector<double> want(kM * kN, 0.0);
+  for (int i = 0; i < kM; ++i)
+    for (int j = 0; j < kK; ++j)
+      for (int c = 0; c < kN; ++c) want[i * kN + c] += static_cast<double>(af[i * kK + j]) * bf[j * kN + c];
+  __nv_bfloat16 *da = nullptr, *db = nullptr;
+  float* dout = nullptr;
+  CHECK(cudaMalloc(&da, a.size() * 2));
+  CHECK(cudaMalloc(&db, b.size() * 2));
+  CHECK(cudaMalloc(&dout, kM * kN * 4));
+  CHECK(cudaMemcpy(da, a.data(), a.size() * 2, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(db, b.data(), b.size() * 2, cudaMemcpyHostToDevice));
+  struct Variant { const char* name; int kind; uint32_t leading, stride; };
+  const Variant variants[] = {
+      {"n64 x 2, stride 1024", 0, 0, 1024},
+      {"n64 x 2, stride 1024, leading 8192", 0, 8192, 1024},
+      {"n128, leading 8192, stride 1024", 1, 8192, 1024},
+      {"n128, leading 1024, stride 8192", 1, 1024, 8192},
+  };
+  std::printf("wgmma bf16 RS, B MN-major (trans-b = 1) in two 128-byte-swizzled 64-column panels\n");
+  std::vector<float> got(kM * kN);
+  for (const Variant& v : variants) {
+    CHECK(cudaMemset(dout, 0xff, kM * kN * 4));  // NaN: an element never written shows
+    mn_major_kernel<<<1, 128>>>(da, db, dout, v.kind, v.leading, v.stride);
+    CHECK(cudaGetLastError());
+    CHECK(cudaDeviceSynchronize());
+    CHECK(cudaMemcpy(got.data(), dout, got.size() * 4, cudaMemcpyDeviceToHost));
+    double worst = 0.0;
+    for (int i = 0; i < kM * kN; ++i) {
+      const double e = std::fabs(got[i] - want[i]);
+      worst = std::isnan(got[i]) ? INFINITY : std::fmax(worst, e);
+    }
+    std::printf("  %-40s max |error| %.3g  %s\n", v.name, worst, worst < 1e-3 ? "MATCH" : "wrong");
+  }
+  return 0;
+}
