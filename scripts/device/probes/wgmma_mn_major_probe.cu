@@ -13,6 +13,9 @@
 // (16-byte chunk c of row r at chunk c ^ (r % 8)), panels 8 KB apart, 8-row groups 1 KB apart:
 //   n64 x 2   one m64n64k16 per panel and k step (the leading offset unused), trans-b = 1
 //   n128      one m64n128k16 per k step, for each (leading, stride) byte-offset pair tried
+//   K K^T     the same tile as the K-major B of B B^T (reduction over the 128 columns, trans-b = 0,
+//             the kernels' afg::desc_sw128 plus 32 bytes a k step inside a row, the next panel
+//             8 KB on): the prep's K K^T and Q K^T would read K this way
 // and prints each variant's largest error against the host's product (bf16 inputs are exact in
 // fp32; sums of 64 products of values in [-1, 1] stay within ~1e-5 of the host's double sum).
 // Build and run on the GPU machine (no .device needed):
@@ -90,7 +93,8 @@ __device__ __forceinline__ void store_accumulator(float* out, const float (&d)[N
   }
 }
 
-// variant 0: n64 x 2 (stride_bytes as given, leading unused); variant 1: n128 with both offsets.
+// variant 0: n64 x 2 (stride_bytes as given, leading unused); variant 1: n128 with both offsets;
+// variant 2: B B^T [64][64] into columns 0-63, A fragments from B's rows, B K-major (trans-b = 0).
 __global__ void __launch_bounds__(128, 1)
 mn_major_kernel(const __nv_bfloat16* a, const __nv_bfloat16* b, float* out, int variant, uint32_t leading_bytes,
                 uint32_t stride_bytes) {
@@ -114,6 +118,30 @@ mn_major_kernel(const __nv_bfloat16* a, const __nv_bfloat16* b, float* out, int 
     af[s][3] = pack_pair(row_hi + 8);
   }
   const uint32_t base = smem_addr(tile);
+  if (variant == 2) {
+    float d[32] = {};
+    uint32_t bf[kN / 16][4];
+#pragma unroll
+    for (int s = 0; s < kN / 16; ++s) {
+      const __nv_bfloat16* row_lo = b + (warp * 16 + g) * kN + s * 16 + 2 * tq;
+      const __nv_bfloat16* row_hi = row_lo + 8 * kN;
+      bf[s][0] = pack_pair(row_lo);
+      bf[s][1] = pack_pair(row_hi);
+      bf[s][2] = pack_pair(row_lo + 8);
+      bf[s][3] = pack_pair(row_hi + 8);
+    }
+    afg::wgmma_fence();
+#pragma unroll
+    for (int s = 0; s < kN / 16; ++s) {
+      // k16 step s: columns 16 s.., panel s / 4, 32 bytes a step inside the panel's rows.
+      afg::wgmma_m64k16_bf16_rs<64>(d, bf[s], afg::desc_sw128(base + (s / 4) * kPanelBytes + (s % 4) * 32));
+    }
+    afg::wgmma_commit();
+    afg::wgmma_wait<0>();
+    afg::fence_fragment(d);
+    store_accumulator<64>(out, d, 0, tid);
+    return;
+  }
   if (variant == 0) {
     float d0[32] = {}, d1[32] = {};
     afg::wgmma_fence();
@@ -149,10 +177,13 @@ int main() {
   std::srand(26);
   for (size_t i = 0; i < a.size(); ++i) { a[i] = __float2bfloat16(std::rand() / (float)RAND_MAX * 2 - 1); af[i] = __bfloat162float(a[i]); }
   for (size_t i = 0; i < b.size(); ++i) { b[i] = __float2bfloat16(std::rand() / (float)RAND_MAX * 2 - 1); bf[i] = __bfloat162float(b[i]); }
-  std::vector<double> want(kM * kN, 0.0);
+  std::vector<double> want(kM * kN, 0.0), want_bbt(kK * kK, 0.0);
   for (int i = 0; i < kM; ++i)
     for (int j = 0; j < kK; ++j)
       for (int c = 0; c < kN; ++c) want[i * kN + c] += static_cast<double>(af[i * kK + j]) * bf[j * kN + c];
+  for (int i = 0; i < kK; ++i)
+    for (int j = 0; j < kK; ++j)
+      for (int c = 0; c < kN; ++c) want_bbt[i * kK + j] += static_cast<double>(bf[i * kN + c]) * bf[j * kN + c];
   __nv_bfloat16 *da = nullptr, *db = nullptr;
   float* dout = nullptr;
   CHECK(cudaMalloc(&da, a.size() * 2));
@@ -166,6 +197,7 @@ int main() {
       {"n64 x 2, stride 1024, leading 8192", 0, 8192, 1024},
       {"n128, leading 8192, stride 1024", 1, 8192, 1024},
       {"n128, leading 1024, stride 8192", 1, 1024, 8192},
+      {"K K^T (K-major, afg::desc_sw128)", 2, 0, 0},
   };
   std::printf("wgmma bf16 RS, B MN-major (trans-b = 1) in two 128-byte-swizzled 64-column panels\n");
   std::vector<float> got(kM * kN);
@@ -177,8 +209,10 @@ int main() {
     CHECK(cudaMemcpy(got.data(), dout, got.size() * 4, cudaMemcpyDeviceToHost));
     double worst = 0.0;
     for (int i = 0; i < kM * kN; ++i) {
-      const double e = std::fabs(got[i] - want[i]);
-      worst = std::isnan(got[i]) ? INFINITY : std::fmax(worst, e);
+      const int r = i / kN, c = i % kN;
+      if (v.kind == 2 && c >= kK) continue;  // B B^T fills columns 0-63
+      const double expected = v.kind == 2 ? want_bbt[r * kK + c] : want[i];
+      worst = std::isnan(got[i]) ? INFINITY : std::fmax(worst, std::fabs(got[i] - expected));
     }
     std::printf("  %-40s max |error| %.3g  %s\n", v.name, worst, worst < 1e-3 ? "MATCH" : "wrong");
   }
