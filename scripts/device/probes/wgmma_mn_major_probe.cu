@@ -78,6 +78,18 @@ __device__ __forceinline__ uint32_t pack_pair(const __nv_bfloat16* p) {
   return static_cast<uint32_t>(__bfloat16_as_ushort(p[0])) | (static_cast<uint32_t>(__bfloat16_as_ushort(p[1])) << 16);
 }
 
+// This thread's mma.sync m16n8k16 A fragment of rows [m0, m0 + 16) and columns [k0, k0 + 16) of the
+// row-major bf16 matrix x (row stride ld): a warp's 16 rows of a warpgroup MMA's A from registers.
+__device__ __forceinline__ void load_a_fragment(uint32_t (&f)[4], const __nv_bfloat16* x, int ld, int m0, int k0, int lane) {
+  const int g = lane / 4, tq = lane % 4;
+  const __nv_bfloat16* row_lo = x + (m0 + g) * ld + k0 + 2 * tq;
+  const __nv_bfloat16* row_hi = row_lo + 8 * ld;
+  f[0] = pack_pair(row_lo);
+  f[1] = pack_pair(row_hi);
+  f[2] = pack_pair(row_lo + 8);
+  f[3] = pack_pair(row_hi + 8);
+}
+
 // Writes one warpgroup's m64nN accumulator (N / 2 registers a thread) as columns [n0, n0 + N) of
 // the row-major [64][128] result.
 template <int N>
@@ -99,7 +111,7 @@ __global__ void __launch_bounds__(128, 1)
 mn_major_kernel(const __nv_bfloat16* a, const __nv_bfloat16* b, float* out, int variant, uint32_t leading_bytes,
                 uint32_t stride_bytes) {
   __shared__ alignas(1024) unsigned char tile[2 * kPanelBytes];
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, tq = lane % 4;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   for (int i = tid; i < kK * kN / 8; i += 128) {
     const int r = i / (kN / 8), c = (i % (kN / 8)) * 8;
     *reinterpret_cast<uint4*>(tile + b_offset(r, c)) = *reinterpret_cast<const uint4*>(b + r * kN + c);
@@ -109,27 +121,13 @@ mn_major_kernel(const __nv_bfloat16* a, const __nv_bfloat16* b, float* out, int 
   // A fragments of this warp's rows 16 warp.. for the four k16 steps (mma.sync m16n8k16 layout).
   uint32_t af[kK / 16][4];
 #pragma unroll
-  for (int s = 0; s < kK / 16; ++s) {
-    const __nv_bfloat16* row_lo = a + (warp * 16 + g) * kK + s * 16 + 2 * tq;
-    const __nv_bfloat16* row_hi = row_lo + 8 * kK;
-    af[s][0] = pack_pair(row_lo);
-    af[s][1] = pack_pair(row_hi);
-    af[s][2] = pack_pair(row_lo + 8);
-    af[s][3] = pack_pair(row_hi + 8);
-  }
+  for (int s = 0; s < kK / 16; ++s) load_a_fragment(af[s], a, kK, warp * 16, s * 16, lane);
   const uint32_t base = smem_addr(tile);
   if (variant == 2) {
     float d[32] = {};
     uint32_t bf[kN / 16][4];
 #pragma unroll
-    for (int s = 0; s < kN / 16; ++s) {
-      const __nv_bfloat16* row_lo = b + (warp * 16 + g) * kN + s * 16 + 2 * tq;
-      const __nv_bfloat16* row_hi = row_lo + 8 * kN;
-      bf[s][0] = pack_pair(row_lo);
-      bf[s][1] = pack_pair(row_hi);
-      bf[s][2] = pack_pair(row_lo + 8);
-      bf[s][3] = pack_pair(row_hi + 8);
-    }
+    for (int s = 0; s < kN / 16; ++s) load_a_fragment(bf[s], b, kN, warp * 16, s * 16, lane);
     afg::wgmma_fence();
 #pragma unroll
     for (int s = 0; s < kN / 16; ++s) {

@@ -1013,15 +1013,13 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // chunks when the slots outnumber them (and the CTA can hold every sequence's bounds); one CTA a slot
   // otherwise, and always with chunk flags or the apart scan (per-slot flags and counts the prep resets).
   const int64_t prep_rows_resident = GDN_PREFILL_DIAG_PREP_ROWS > 0 ? GDN_PREFILL_DIAG_PREP_ROWS : sms * 2 / kNumVHeads;
-  const bool prep_persistent = kPrepPersistent && GDN_PREFILL_SLOT_ONE_ROUND && !chunk_flags && !apart &&
-                               N <= kPrepCtaThreads && prep_rows_resident > 0 && slots > prep_rows_resident;
+  const bool prep_persistent = kPrepPersistent && prep_holds_bounds(N) && !chunk_flags && !apart &&
+                               prep_rows_resident > 0 && slots > prep_rows_resident;
   const int64_t prep_rows = prep_persistent ? prep_rows_resident : slots;
   // GDN_PREFILL_PREP_PREFETCH_WAVE: each CTA prefetches the rows of the CTA a wave (the resident rows)
   // behind it.
-  const int64_t prep_prefetch_ahead = kPrepPrefetchWave && !prep_persistent && GDN_PREFILL_SLOT_ONE_ROUND &&
-                                              N <= kPrepCtaThreads && slots > prep_rows_resident
-                                          ? prep_rows_resident
-                                          : 0;
+  const int64_t prep_prefetch_ahead =
+      kPrepPrefetchWave && !prep_persistent && prep_holds_bounds(N) && slots > prep_rows_resident ? prep_rows_resident : 0;
   chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(prep_rows)), kPrepCtaThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),

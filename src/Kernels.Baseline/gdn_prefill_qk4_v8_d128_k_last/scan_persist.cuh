@@ -79,9 +79,8 @@ constexpr bool kPersistNextQ = GDN_PREFILL_PERSIST_NEXT_Q != 0;
 //   8192 / 39 103.3 -> 118.5 us, 8192 / 57 114.4 -> 128.1;
 // - the item counter's atomic asked one unit before the last (its value read at the last unit):
 //   even to slower (8192 / 39 103.3 -> 104.1, 8192 / 57 114.4 -> 116.5, 4124 / 15 61.4 -> 60.8).
-// GDN_PREFILL_PERSIST_NEXT_Q=1 measured even (call 1: 8192 / 57 115.2 -> 114.8, 8192 / 39 103.4 ->
-// 103.6); its state-side chain marks at an item boundary: store ~1400-1600 cycles on the last unit,
-// landed wait + state load ~1300-1700 on the first (session 26, call 2).
+// What they aimed at (chain probe, session 26 call 2): at an item boundary the state store takes
+// ~1400-1600 cycles of the last unit, the landed wait + state load ~1300-1700 of the first.
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
 // Compiled only where it can run: with GDN_PREFILL_SCAN_PERSISTENT and the split scan's bulk copies
 // and loader warp (its nine warps; sm_90 on). A build without them has no persistent kernel.

@@ -588,6 +588,13 @@ constexpr bool kPrepPrefetchWave = GDN_PREFILL_PREP_PREFETCH_WAVE != 0;
 #define GDN_PREFILL_DIAG_PREP_ROWS 0
 #endif
 
+// GDN_PREFILL_PREP_PERSISTENT and _PREFETCH_WAVE: whether a prep CTA keeps every sequence's bounds in
+// registers (thread n sequence n), the lookups both variants build on; the host's launch plan asks
+// the same question.
+__host__ __device__ constexpr bool prep_holds_bounds(int64_t num_seqs) {
+  return (kPrepPersistent || kPrepPrefetchWave) && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
+}
+
 // GDN_PREFILL_PREP_PERSISTENT: chunk [c0, c0 + len)'s K and Q rows (qk head hk) and V rows (value head
 // h) into L2, two 128-byte lines a row each, by `threads` threads from tid.
 __device__ __forceinline__ void prefetch_prep_rows(const __nv_bfloat16* k, const __nv_bfloat16* q, const __nv_bfloat16* v,
@@ -752,9 +759,10 @@ __device__ __forceinline__ void prep_mark(int mark, bool record = true) {
 // (diagonal blocks, level 1, solved; a solve with more barriers stops marking at "solved").
 struct PrepMarkingSync {
   int* next;
+  bool record;  // a unit that marks (GDN_PREFILL_PREP_PERSISTENT: a CTA's second only)
   __device__ __forceinline__ void operator()() const {
     __syncthreads();
-    if (*next <= kPrepSolved) prep_mark((*next)++);
+    if (*next <= kPrepSolved) prep_mark((*next)++, record);
   }
 };
 
@@ -783,7 +791,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   const int half = warp >> 2;
   // GDN_PREFILL_PREP_PERSISTENT and _PREFETCH_WAVE: thread tid < num_seqs keeps sequence tid's bounds for
   // every unit's lookup and for the lookup of the chunk whose rows it prefetches.
-  const bool held = (kPrepPersistent || kPrepPrefetchWave) && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
+  const bool held = prep_holds_bounds(num_seqs);
   int64_t seq_start = 0, seq_end = 0;
   int seq_chunks = 0;
   if (held && tid < num_seqs) {
@@ -941,8 +949,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     mark(kPrepProducts);
 
 #if GDN_PREFILL_DIAG_PREP_TIMES
-    int next_solve_mark = recording ? kPrepSolveDiag : kPrepSolved + 1;
-    solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle);
+    int next_solve_mark = kPrepSolveDiag;
+    solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark, recording}, idle);
 #else
     solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle);
 #endif

@@ -119,21 +119,19 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
         {
             console.WriteLine($"references ahead: {report.Produced} in {report.Elapsed.TotalSeconds:0.0} s, {report.Failures.Count} failed");
         }
-        tracesPath = string.IsNullOrEmpty(tracesPath) ? TraceLayout.PathFor(".", "agentforge", definition.OpType, definition.Name) : tracesPath;
+        // Variant runs write no traces: a FlashInfer-Bench trace's workload cannot say it was overridden.
+        var tracesWritten = "(none: --input)";
         if (overrides is null)
         {
-            AppendTraces(tracesPath, definition, candidate.Value.Name, outcomes, hello);
-        }
-        else
-        {
-            tracesPath = "(none: --input)";
+            tracesWritten = string.IsNullOrEmpty(tracesPath) ? TraceLayout.PathFor(".", "agentforge", definition.OpType, definition.Name) : tracesPath;
+            AppendTraces(tracesWritten, definition, candidate.Value.Name, outcomes, hello);
         }
         console.Write(Table(definition, outcomes));
         var passed = outcomes.Count(o => o.Status == EvaluationStatus.PASSED);
         var speedups = outcomes.Where(o => o.Speedup is not null).Select(o => o.Speedup!.Value).ToList();
         var floorRatios = outcomes.Select(o => o.FloorRatio).OfType<double>().ToList();
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{definition.Name}: {passed}/{outcomes.Count} passed; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(floorRatios):0.##}; card {hello.Device}; traces -> {tracesPath}"));
+            $"{definition.Name}: {passed}/{outcomes.Count} passed; mean speedup {(speedups.Count > 0 ? speedups.Average() : double.NaN):0.##}x; geomean floor ratio {Statistics.GeometricMean(floorRatios):0.##}; card {hello.Device}; traces -> {tracesWritten}"));
         if (jsonPath is not null)
         {
             File.AppendAllLines(jsonPath, outcomes.Select(o => JsonLine(definition, candidate.Value.Name, o, hello, build.LibraryPath, sourceHash)));
