@@ -390,14 +390,19 @@ __device__ __forceinline__ void write_chunk_of_slot(int64_t slot, int64_t n, int
 }
 
 // chunk_of_slot's one round, with the bounds already loaded: thread tid < num_seqs (<= Threads) holds
-// sequence tid's start and end. Ends with a barrier.
+// sequence tid's start and end. With ahead_slot > slot, that slot's chunk goes into ahead_bos_len in
+// the same round (GDN_PREFILL_PREP_PREFETCH_WAVE=2; defined whenever slot has a chunk: first slots
+// rise with the sequence index and the last sequence owns every slot from its first). Ends with a
+// barrier.
 __device__ __forceinline__ void chunk_of_slot_held(int64_t slot, int64_t start, int64_t end, int64_t num_seqs, long long* bos_len,
-                                                   int tid) {
+                                                   int tid, int64_t ahead_slot = -1, long long* ahead_bos_len = nullptr) {
   bool owner = false;
   if (tid < num_seqs) {
     // Sequence tid + 1 starts at end (its first slot floor(end / 64) + tid + 1).
-    owner = start / kC + tid <= slot && (tid + 1 == num_seqs || end / kC + tid + 1 > slot);
+    const auto owns = [&](int64_t s) { return start / kC + tid <= s && (tid + 1 == num_seqs || end / kC + tid + 1 > s); };
+    owner = owns(slot);
     if (owner) write_chunk_of_slot(slot, tid, start, end, bos_len);
+    if (ahead_slot > slot && owns(ahead_slot)) write_chunk_of_slot(ahead_slot, tid, start, end, ahead_bos_len);
   }
   // The barrier orders the owner's writes before every thread's reads; with no owner (a slot
   // before the first sequence's, possible only if cu_seqlens[0] > 0) the slot has no chunk.
@@ -570,17 +575,30 @@ static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give eac
 #define GDN_PREFILL_PREP_PERSISTENT 0
 #endif
 constexpr bool kPrepPersistent = GDN_PREFILL_PREP_PERSISTENT != 0;
-// @tunable GDN_PREFILL_PREP_PREFETCH_WAVE: 0, 1 (default 0) when GDN_PREFILL_PREP_PERSISTENT=0
+// @tunable GDN_PREFILL_PREP_PREFETCH_WAVE: 0, 1, 2 (default 0) when GDN_PREFILL_PREP_PERSISTENT=0
 // 1: one prep CTA a slot as by default, but once its loads have landed each CTA asks L2 for the rows
 // of the CTA one wave behind it (slot + 2 SMs / 8: the block scheduler hands out CTAs in index order,
 // so that CTA starts about when a CTA of this wave ends). Keeps the hardware's dynamic scheduling,
 // which the persistent prep's fixed assignment gives up. Why: the later CTAs' K, Q, V land after
 // ~6200 cycles of their ~18.4k (session 26, call 5), ~2900 when they were L2 hits. Predicted: the
 // later waves' CTAs ~-3000 cycles, 8192 / 39's prep 54.6 -> ~46-48 us; one-wave calls unchanged.
+// Measured (session 27, call 1, H200), default / 1: 8192 / 39 105.4 / 104.2 us (prep 56.5 / 55.8),
+// 8192 / 20 98.7 / 97.7, 4124 / 15 61.8 / 62.1. The later CTAs' loads did land sooner (6430 -> 4292
+// cycles) and the lookup with held bounds took 529 cycles against 1013, but the gate factors grew
+// 518 -> 1279 and the solve's level 1 1997 -> 3009 (in the first wave too): a CTA 18987 -> 17823.
+// Reading: the 1.5 prefetches a thread (each a load-store instruction whose line must come from
+// DRAM) queue ahead of warp 0's and the idle warps' memory instructions, and the ahead slot's
+// lookup is a second round and barrier.
+// 2: the same rows asked of L2 through the copy engine: the ahead slot's chunk found in the unit's own
+// lookup round, and the CTA's 1 / gridDim.x share of that chunk's three contiguous row ranges (K and
+// Q of every qk head, V of every value head: the ahead slot's CTAs together ask for all of it) as
+// three bulk prefetches from one thread. Predicted: the loads as with 1, the gate factors and level 1
+// back to the default's: a later CTA ~16.0-16.5k cycles, 8192 / 39's prep 56.5 -> ~49-50 us.
 #ifndef GDN_PREFILL_PREP_PREFETCH_WAVE
 #define GDN_PREFILL_PREP_PREFETCH_WAVE 0
 #endif
 constexpr bool kPrepPrefetchWave = GDN_PREFILL_PREP_PREFETCH_WAVE != 0;
+constexpr bool kPrepBulkPrefetch = GDN_PREFILL_PREP_PREFETCH_WAVE == 2;
 // @diagnostic GDN_PREFILL_DIAG_PREP_ROWS: 0, 2 (default 0)
 // With GDN_PREFILL_PREP_PERSISTENT, N > 0: at most N slot rows of prep CTAs (8 N CTAs), so that a small
 // call (fast under compute-sanitizer) loops over its slots the way the 8192 calls do.
@@ -608,6 +626,22 @@ __device__ __forceinline__ void prefetch_prep_rows(const __nv_bfloat16* k, const
                                           : v + (row * kNumVHeads + h) * kD;
     asm volatile("prefetch.global.L2 [%0];\n" ::"l"(reinterpret_cast<const char*>(src) + (part & 1) * 128));
   }
+}
+
+// GDN_PREFILL_PREP_PREFETCH_WAVE=2: share `part` of `parts` of chunk [c0, c0 + len)'s K, Q and V rows
+// (every head's: each tensor's rows are one contiguous range) asked of L2 by bulk prefetches.
+__device__ __forceinline__ void prefetch_prep_chunk_share(const __nv_bfloat16* k, const __nv_bfloat16* q, const __nv_bfloat16* v,
+                                                          int64_t c0, int len, unsigned part, unsigned parts) {
+  if (len <= 0) return;
+  const auto share = [&](const __nv_bfloat16* base, int heads) {
+    const uint32_t bytes = static_cast<uint32_t>(len) * heads * kD * 2;  // a multiple of 256
+    const uint32_t piece = (bytes / parts) & ~15u, offset = piece * part;
+    const uint32_t size = part + 1 == parts ? bytes - offset : piece;
+    if (size > 0) afg::bulk_prefetch_l2(reinterpret_cast<const char*>(base + c0 * heads * kD) + offset, size);
+  };
+  share(k, kNumQKHeads);
+  share(q, kNumQKHeads);
+  share(v, kNumVHeads);
 }
 
 // GDN_PREFILL_PREP_PERSISTENT: the exclusive prefix of `count` over the CTA's Threads threads
@@ -830,7 +864,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
 
     if (!bounds_known) {
       if (held) {
-        chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid);
+        chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid, kPrepBulkPrefetch ? ahead_slot : -1,
+                           sm.next_bos_len);
       } else {
         chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
       }
@@ -887,7 +922,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     __syncthreads();
     mark(kPrepLoaded);
     // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
-    if (next_index >= 0 || ahead_slot >= 0) {
+    if (kPrepBulkPrefetch && ahead_slot >= 0) {
+      if (tid == 0) {
+        prefetch_prep_chunk_share(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), blockIdx.x, gridDim.x);
+      }
+    } else if (next_index >= 0 || ahead_slot >= 0) {
       if (next_index >= 0) {
         chunk_of_index_held(next_index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.next_bos_len, nullptr, tid);
       } else {

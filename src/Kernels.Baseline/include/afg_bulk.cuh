@@ -46,6 +46,11 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
   }
 #endif
 }
+// Asks L2 for `bytes` (a multiple of 16) from a 16-byte-aligned global address through the copy
+// engine: one instruction, no load slot held, nothing waits on it (a hint).
+__device__ __forceinline__ void bulk_prefetch_l2(const void* src, uint32_t bytes) {
+  AFG_BULK_ASM("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"(bytes) : "memory");
+}
 // bytes (a multiple of 16; both addresses 16-byte aligned) from global to shared memory, completing on bar.
 __device__ __forceinline__ void bulk_copy_to_smem(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
   AFG_BULK_ASM("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
