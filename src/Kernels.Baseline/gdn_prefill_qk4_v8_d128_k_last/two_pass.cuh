@@ -575,7 +575,7 @@ static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give eac
 #define GDN_PREFILL_PREP_PERSISTENT 0
 #endif
 constexpr bool kPrepPersistent = GDN_PREFILL_PREP_PERSISTENT != 0;
-// @tunable GDN_PREFILL_PREP_PREFETCH_WAVE: 0, 1, 2 (default 0) when GDN_PREFILL_PREP_PERSISTENT=0
+// @tunable GDN_PREFILL_PREP_PREFETCH_WAVE: 0, 1, 2 (default 2) when GDN_PREFILL_PREP_PERSISTENT=0
 // 1: one prep CTA a slot as by default, but once its loads have landed each CTA asks L2 for the rows
 // of the CTA one wave behind it (slot + 2 SMs / 8: the block scheduler hands out CTAs in index order,
 // so that CTA starts about when a CTA of this wave ends). Keeps the hardware's dynamic scheduling,
@@ -594,14 +594,22 @@ constexpr bool kPrepPersistent = GDN_PREFILL_PREP_PERSISTENT != 0;
 // Q of every qk head, V of every value head: the ahead slot's CTAs together ask for all of it) as
 // three bulk prefetches from one thread. Predicted: the loads as with 1, the gate factors and level 1
 // back to the default's: a later CTA ~16.0-16.5k cycles, 8192 / 39's prep 56.5 -> ~49-50 us.
+// Measured (session 27, call 2, H200, two rounds), 0 / 1 / 2: 959 / 4 27.3 / 27.7 / 27.4 us, 3028 / 5
+// 48.1 / 48.5 / 47.7, 4124 / 15 62.3 / 62.0 / 60.6, 8192 / 20 99.2 / 97.6 / 94.9, 8192 / 39 104.7 /
+// 103.3 / 100.8 (prep 56.2 / 54.9 / 52.1), 8192 / 57 116.0 / 115.3 / 112.4. Timeline (8192 / 39, later
+// CTAs, 0 -> 2): loads 6430 -> 4202 cycles, lookup 1013 -> 600, gate factors 518 -> 811, level 1
+// 1997 -> 2385, a CTA 18987 -> 16833 (predicted 16.0-16.5k; the prep -4.1 us of the -6..-7
+// predicted: the first wave, a quarter of the CTAs, gains nothing). 100/100 (call 3); sanitizers clean
+// on 959 / 4 with GDN_PREFILL_DIAG_PREP_ROWS=2 (two slot rows resident, so the prefetch runs). Default.
 #ifndef GDN_PREFILL_PREP_PREFETCH_WAVE
-#define GDN_PREFILL_PREP_PREFETCH_WAVE 0
+#define GDN_PREFILL_PREP_PREFETCH_WAVE 2
 #endif
 constexpr bool kPrepPrefetchWave = GDN_PREFILL_PREP_PREFETCH_WAVE != 0;
 constexpr bool kPrepBulkPrefetch = GDN_PREFILL_PREP_PREFETCH_WAVE == 2;
 // @diagnostic GDN_PREFILL_DIAG_PREP_ROWS: 0, 2 (default 0)
-// With GDN_PREFILL_PREP_PERSISTENT, N > 0: at most N slot rows of prep CTAs (8 N CTAs), so that a small
-// call (fast under compute-sanitizer) loops over its slots the way the 8192 calls do.
+// N > 0: the host takes N slot rows of prep CTAs (8 N CTAs) for the resident ones, so that a small call
+// (fast under compute-sanitizer) runs the way the 8192 calls do: with GDN_PREFILL_PREP_PERSISTENT its
+// CTAs loop over the slots, with GDN_PREFILL_PREP_PREFETCH_WAVE they prefetch N rows ahead.
 #ifndef GDN_PREFILL_DIAG_PREP_ROWS
 #define GDN_PREFILL_DIAG_PREP_ROWS 0
 #endif
