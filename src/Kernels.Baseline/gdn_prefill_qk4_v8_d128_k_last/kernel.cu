@@ -997,6 +997,10 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
                           T <= static_cast<int64_t>(GDN_PREFILL_PERSIST_MAX_AVG_T) * N && persist_ctas > 0 &&
                           N * kNumVHeads * (kD / scan_bv) > persist_ctas;
   const size_t items_bytes = persistent ? 16 : 0;
+  // GDN_PREFILL_SCAN_MIXED: three sequences in 16-column slices (192 CTAs, more than the SMs) go to the
+  // mixed kernel, whose CTAs choose 16 columns throughout or one wave of 16 and 32 (kMixedCtas).
+  const bool mixed = GDN_PREFILL_SCAN_MIXED != 0 && GDN_PREFILL_SCAN_SPLIT != 0 && scan_bv == 16 && !apart && !persistent &&
+                     N == kMixedWideSeqs && sms > 0 && N * kNumVHeads * (kD / 16) > sms && kMixedCtas <= sms;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base),
                                      tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes + items_bytes, stream));
   ChunkWorkspace ws;
@@ -1074,6 +1078,14 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       }
     }
 #endif
+    if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && BV == 16) {
+      if (mixed) {
+        constexpr size_t kMixedSmem =
+            kScanSplitSmemBytes<16> > kScanSplitSmemBytes<32> ? kScanSplitSmemBytes<16> : kScanSplitSmemBytes<32>;
+        return launch(std::integral_constant<decltype(&chunk_scan_split_mixed_kernel), &chunk_scan_split_mixed_kernel>{},
+                      kMixedSmem, kSplitThreads, ctas);
+      }
+    }
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
                     kScanSplitSmemBytes<BV>, kSplitThreads, ctas);

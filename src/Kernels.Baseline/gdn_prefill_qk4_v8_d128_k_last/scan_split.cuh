@@ -511,12 +511,13 @@ __device__ __forceinline__ unsigned char* align_smem_1024(unsigned char* raw) {
   return raw + ((1024u - (smem_addr(raw) & 1023u)) & 1023u);
 }
 
+// One CTA's work in the split scan: item `item` = (rank * 8 + head) * (128 / BV) + slice, the plain
+// kernel's blockIdx.x (chunk_scan_split_mixed_kernel maps its CTAs onto items of two widths).
 template <int BV>
-__global__ void __launch_bounds__(kSplitThreads, 1)
-chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
-                        const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
-                        bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
-                        float* __restrict__ new_state) {
+__device__ __forceinline__ void split_scan_item(int64_t item, const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
+                                                const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale,
+                                                int64_t total, bool rank_by_length, const ChunkWorkspace& ws,
+                                                __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
   static_assert(kScanThreads == 2 * kSplitGroup, "four state warps and four output warps");
   // Every warp covers all BV columns of its rows, so any BV that is a multiple of 16 works (the
   // two-warps-per-row-tile split of chunk_scan_kernel needs 32).
@@ -546,15 +547,15 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
     }
   };
-  const int slice = blockIdx.x % kSlicesPerHead;
-  const int h = (blockIdx.x / kSlicesPerHead) % kNumVHeads;
+  const int slice = static_cast<int>(item % kSlicesPerHead);
+  const int h = static_cast<int>((item / kSlicesPerHead) % kNumVHeads);
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int v0 = slice * BV;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2;
   // Longest sequence first with rank_by_length (stage 0's W tile holds cu_seqlens meanwhile: no copy
   // into the stages starts before this returns).
-  const int64_t n = sequence_of_rank<kSplitThreads, kScanRankMax>(blockIdx.x / (kSlicesPerHead * kNumVHeads), rank_by_length,
+  const int64_t n = sequence_of_rank<kSplitThreads, kScanRankMax>(item / (kSlicesPerHead * kNumVHeads), rank_by_length,
                                                                  cu_seqlens, num_seqs,
                                                                  reinterpret_cast<long long*>(sm.st[0].w), &sm.seq, tid);
 
@@ -790,5 +791,86 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
       store_output_tile_folded(output, c0, len, m0, h, v0, g_lo, g_hi, qs, pu, lane);
     }
     chain_mark(i, kChainOutStored);
+  }
+}
+
+template <int BV>
+__global__ void __launch_bounds__(kSplitThreads, 1)
+chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
+                        const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                        bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
+                        float* __restrict__ new_state) {
+  split_scan_item<BV>(blockIdx.x, q, state, cu_seqlens, num_seqs, scale, total, rank_by_length, ws, output, new_state);
+}
+
+// @tunable GDN_PREFILL_SCAN_MIXED: 0, 1 (default 0) when GDN_PREFILL_PLAN_NARROW_LONG=1
+// 1: the three-sequence calls the plan gives 16-column slices (GDN_PREFILL_PLAN_NARROW_LONG) run
+// chunk_scan_split_mixed_kernel: its CTAs read the sequences' chunk counts (a >= b >= c, longest
+// first) and, where the cost model below says so, run the longest sequence in 16-column slices (64
+// CTAs) and the other two in 32-column slices (32 CTAs each): 128 CTAs, one wave on 132 SMs, where
+// 16 columns throughout take 192 and the third sequence's CTAs wait for the second's SMs. Else the
+// 16-column items as before. Why: 1800 / 3 (chunks 13, 8, 8) is the middle band's worst against FLA
+// (1.95, session 27 call 4): its scan adds ~20.5 us after the prep, ~16 steps of a 16-column slice
+// (~0.95 us a step), where its longest chain is 13. Cost model, in 16-column steps: 16 columns
+// throughout ~max(a, b + c), mixed ~max(a, b * GDN_PREFILL_SCAN_MIXED_T32_PCT / 100) (a 32-column step
+// on wgmma ~2700 cycles against ~1870 for 16 columns on mma.sync: session 24's chain timelines).
+// Predicted: 1800 / 3 (aaa378be) 33.3 -> ~30.5 us, 2857 / 3 (22, 14, 10) 49.3 -> ~47.5; the other
+// three-sequence calls unchanged (the model keeps them at 16 columns: 13 / 12 / 4, 18 / 18 / 2, ...).
+#ifndef GDN_PREFILL_SCAN_MIXED
+#define GDN_PREFILL_SCAN_MIXED 0
+#endif
+// @tunable GDN_PREFILL_SCAN_MIXED_T32_PCT: 130, 145, 160 (default 145) when GDN_PREFILL_SCAN_MIXED=1
+// A 32-column step's cost in percent of a 16-column step's, for the mixed plan's choice.
+#ifndef GDN_PREFILL_SCAN_MIXED_T32_PCT
+#define GDN_PREFILL_SCAN_MIXED_T32_PCT 145
+#endif
+// The CTAs of the mixed plan: 64 for the longest sequence, 32 for each other one (3 sequences).
+constexpr int64_t kMixedWideSeqs = 3;
+constexpr int64_t kMixedCtas = kNumVHeads * (kD / 16) + (kMixedWideSeqs - 1) * kNumVHeads * (kD / 32);
+// Whether the mixed plan's one wave is expected to beat 16 columns throughout, from the three
+// sequences' chunk counts (every CTA computes the same answer from cu_seqlens).
+__device__ __forceinline__ bool mixed_plan_pays(const int64_t* cu_seqlens) {
+  int64_t c[3];
+#pragma unroll
+  for (int i = 0; i < 3; ++i) {
+    const int64_t len = cu_seqlens[i + 1] - cu_seqlens[i];
+    c[i] = len > 0 ? (len + kC - 1) / kC : 0;
+  }
+  const auto larger = [](int64_t x, int64_t y) { return x > y ? x : y; };
+  const auto smaller = [](int64_t x, int64_t y) { return x < y ? x : y; };
+  const int64_t a = larger(c[0], larger(c[1], c[2])), least = smaller(c[0], smaller(c[1], c[2]));
+  const int64_t b = c[0] + c[1] + c[2] - a - least;
+  const int64_t narrow_cost = 100 * larger(a, b + least);
+  const int64_t mixed_cost = larger(100 * a, b * GDN_PREFILL_SCAN_MIXED_T32_PCT);
+  return mixed_cost < narrow_cost;
+}
+
+// GDN_PREFILL_SCAN_MIXED: the split scan of three sequences over 192 CTAs (16 columns' grid). With the
+// mixed plan the first 64 CTAs leave at once (the block scheduler hands them out first, so their SMs
+// free within microseconds), the next 64 take the longest sequence's 16-column items and the last 64
+// the other two sequences' 32-column items (ranks 1 and 2); otherwise every CTA its 16-column item.
+// Shared memory: the larger of the two widths' (the host's launch).
+__global__ void __launch_bounds__(kSplitThreads, 1)
+chunk_scan_split_mixed_kernel(const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
+                              const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                              bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
+                              float* __restrict__ new_state) {
+  constexpr int64_t kNarrowCtas = kMixedWideSeqs * kNumVHeads * (kD / 16);
+  const int64_t cta = blockIdx.x;
+  if (num_seqs != kMixedWideSeqs || gridDim.x != kNarrowCtas || !mixed_plan_pays(cu_seqlens)) {
+    split_scan_item<16>(cta, q, state, cu_seqlens, num_seqs, scale, total, rank_by_length, ws, output, new_state);
+    return;
+  }
+  const int64_t idle = kNarrowCtas - kMixedCtas;
+  if (cta < idle) return;
+  const int64_t index = cta - idle;
+  constexpr int64_t kNarrowItemsPerSeq = kNumVHeads * (kD / 16);
+  if (index < kNarrowItemsPerSeq) {
+    split_scan_item<16>(index, q, state, cu_seqlens, num_seqs, scale, total, true, ws, output, new_state);
+  } else {
+    // 32-column items of ranks 1 and 2: item numbers from rank 1's first (32).
+    constexpr int64_t kWideItemsPerSeq = kNumVHeads * (kD / 32);
+    split_scan_item<32>(kWideItemsPerSeq + (index - kNarrowItemsPerSeq), q, state, cu_seqlens, num_seqs, scale, total, true,
+                        ws, output, new_state);
   }
 }
