@@ -512,12 +512,14 @@ __device__ __forceinline__ unsigned char* align_smem_1024(unsigned char* raw) {
 }
 
 // One CTA's work in the split scan: item `item` = (rank * 8 + head) * (128 / BV) + slice, the plain
-// kernel's blockIdx.x (chunk_scan_split_mixed_kernel maps its CTAs onto items of two widths).
+// kernel's blockIdx.x (chunk_scan_split_mixed_kernel maps its CTAs onto items of two widths). With
+// known_seq >= 0 the caller has already found the rank's sequence (no lookup round here).
 template <int BV>
 __device__ __forceinline__ void split_scan_item(int64_t item, const __nv_bfloat16* __restrict__ q, const float* __restrict__ state,
                                                 const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale,
                                                 int64_t total, bool rank_by_length, const ChunkWorkspace& ws,
-                                                __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+                                                __nv_bfloat16* __restrict__ output, float* __restrict__ new_state,
+                                                int64_t known_seq = -1) {
   static_assert(kScanThreads == 2 * kSplitGroup, "four state warps and four output warps");
   // Every warp covers all BV columns of its rows, so any BV that is a multiple of 16 works (the
   // two-warps-per-row-tile split of chunk_scan_kernel needs 32).
@@ -555,9 +557,11 @@ __device__ __forceinline__ void split_scan_item(int64_t item, const __nv_bfloat1
   const int g = lane >> 2;
   // Longest sequence first with rank_by_length (stage 0's W tile holds cu_seqlens meanwhile: no copy
   // into the stages starts before this returns).
-  const int64_t n = sequence_of_rank<kSplitThreads, kScanRankMax>(item / (kSlicesPerHead * kNumVHeads), rank_by_length,
-                                                                 cu_seqlens, num_seqs,
-                                                                 reinterpret_cast<long long*>(sm.st[0].w), &sm.seq, tid);
+  const int64_t n = known_seq >= 0 ? known_seq
+                                    : sequence_of_rank<kSplitThreads, kScanRankMax>(item / (kSlicesPerHead * kNumVHeads),
+                                                                                    rank_by_length, cu_seqlens, num_seqs,
+                                                                                    reinterpret_cast<long long*>(sm.st[0].w),
+                                                                                    &sm.seq, tid);
 
   const int64_t bos = cu_seqlens[n];
   const int64_t eos = cu_seqlens[n + 1];
@@ -803,7 +807,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   split_scan_item<BV>(blockIdx.x, q, state, cu_seqlens, num_seqs, scale, total, rank_by_length, ws, output, new_state);
 }
 
-// @tunable GDN_PREFILL_SCAN_MIXED: 0, 1 (default 0) when GDN_PREFILL_PLAN_NARROW_LONG=1
+// @tunable GDN_PREFILL_SCAN_MIXED: 0, 1, 2 (default 0) when GDN_PREFILL_PLAN_NARROW_LONG=1
 // 1: the three-sequence calls the plan gives 16-column slices (GDN_PREFILL_PLAN_NARROW_LONG) run
 // chunk_scan_split_mixed_kernel: its CTAs read the sequences' chunk counts (a >= b >= c, longest
 // first) and, where the cost model below says so, run the longest sequence in 16-column slices (64
@@ -827,22 +831,38 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
 // The CTAs of the mixed plan: 64 for the longest sequence, 32 for each other one (3 sequences).
 constexpr int64_t kMixedWideSeqs = 3;
 constexpr int64_t kMixedCtas = kNumVHeads * (kD / 16) + (kMixedWideSeqs - 1) * kNumVHeads * (kD / 32);
-// Whether the mixed plan's one wave is expected to beat 16 columns throughout, from the three
-// sequences' chunk counts (every CTA computes the same answer from cu_seqlens).
-__device__ __forceinline__ bool mixed_plan_pays(const int64_t* cu_seqlens) {
-  int64_t c[3];
+// The three sequences of a mixed-plan call, longest first (ties by lower index, as sequence_of_rank
+// orders them; in index order without rank_by_length), and whether the mixed plan's one wave is
+// expected to beat 16 columns throughout. Every thread of every CTA computes the same answer from
+// the same four cu_seqlens loads, which stand in for the split scan's own lookup round.
+struct MixedPlan {
+  int64_t seq_of_rank[kMixedWideSeqs];
+  bool mixed;
+};
+__device__ __forceinline__ MixedPlan mixed_plan(const int64_t* cu_seqlens, bool rank_by_length) {
+  int64_t len[kMixedWideSeqs];
 #pragma unroll
-  for (int i = 0; i < 3; ++i) {
-    const int64_t len = cu_seqlens[i + 1] - cu_seqlens[i];
-    c[i] = len > 0 ? (len + kC - 1) / kC : 0;
+  for (int i = 0; i < kMixedWideSeqs; ++i) len[i] = cu_seqlens[i + 1] - cu_seqlens[i];
+  MixedPlan plan;
+  int64_t chunks[kMixedWideSeqs];
+#pragma unroll
+  for (int i = 0; i < kMixedWideSeqs; ++i) {
+    int64_t rank = i;
+    if (rank_by_length) {
+      rank = 0;
+#pragma unroll
+      for (int j = 0; j < kMixedWideSeqs; ++j) rank += (len[j] > len[i]) || (len[j] == len[i] && j < i);
+    }
+    plan.seq_of_rank[rank] = i;
+    chunks[rank] = len[i] > 0 ? (len[i] + kC - 1) / kC : 0;
   }
+  // Cost in 16-column steps x 100 (ranks 0-2 longest first only with rank_by_length; without it the
+  // mixed plan is not taken: its one wave needs the longest sequence at 16 columns).
   const auto larger = [](int64_t x, int64_t y) { return x > y ? x : y; };
-  const auto smaller = [](int64_t x, int64_t y) { return x < y ? x : y; };
-  const int64_t a = larger(c[0], larger(c[1], c[2])), least = smaller(c[0], smaller(c[1], c[2]));
-  const int64_t b = c[0] + c[1] + c[2] - a - least;
-  const int64_t narrow_cost = 100 * larger(a, b + least);
-  const int64_t mixed_cost = larger(100 * a, b * GDN_PREFILL_SCAN_MIXED_T32_PCT);
-  return mixed_cost < narrow_cost;
+  const int64_t narrow_cost = 100 * larger(chunks[0], chunks[1] + chunks[2]);
+  const int64_t mixed_cost = larger(100 * chunks[0], chunks[1] * GDN_PREFILL_SCAN_MIXED_T32_PCT);
+  plan.mixed = rank_by_length && GDN_PREFILL_SCAN_MIXED == 1 && mixed_cost < narrow_cost;
+  return plan;
 }
 
 // GDN_PREFILL_SCAN_MIXED: the split scan of three sequences over 192 CTAs (16 columns' grid). With the
@@ -855,22 +875,30 @@ chunk_scan_split_mixed_kernel(const __nv_bfloat16* __restrict__ q, const float* 
                               const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
                               bool rank_by_length, ChunkWorkspace ws, __nv_bfloat16* __restrict__ output,
                               float* __restrict__ new_state) {
-  constexpr int64_t kNarrowCtas = kMixedWideSeqs * kNumVHeads * (kD / 16);
+  constexpr int64_t kNarrowItemsPerSeq = kNumVHeads * (kD / 16), kWideItemsPerSeq = kNumVHeads * (kD / 32);
+  constexpr int64_t kNarrowCtas = kMixedWideSeqs * kNarrowItemsPerSeq;
   const int64_t cta = blockIdx.x;
-  if (num_seqs != kMixedWideSeqs || gridDim.x != kNarrowCtas || !mixed_plan_pays(cu_seqlens)) {
+  // GDN_PREFILL_SCAN_MIXED=2 (a diagnostic): this kernel's 16-column path with the split scan's own
+  // lookup, to tell this kernel's code from its plan's loads.
+  if (GDN_PREFILL_SCAN_MIXED == 2 || num_seqs != kMixedWideSeqs || gridDim.x != kNarrowCtas) {
     split_scan_item<16>(cta, q, state, cu_seqlens, num_seqs, scale, total, rank_by_length, ws, output, new_state);
+    return;
+  }
+  const MixedPlan plan = mixed_plan(cu_seqlens, rank_by_length);
+  if (!plan.mixed) {
+    split_scan_item<16>(cta, q, state, cu_seqlens, num_seqs, scale, total, rank_by_length, ws, output, new_state,
+                        plan.seq_of_rank[cta / kNarrowItemsPerSeq]);
     return;
   }
   const int64_t idle = kNarrowCtas - kMixedCtas;
   if (cta < idle) return;
   const int64_t index = cta - idle;
-  constexpr int64_t kNarrowItemsPerSeq = kNumVHeads * (kD / 16);
   if (index < kNarrowItemsPerSeq) {
-    split_scan_item<16>(index, q, state, cu_seqlens, num_seqs, scale, total, true, ws, output, new_state);
+    split_scan_item<16>(index, q, state, cu_seqlens, num_seqs, scale, total, true, ws, output, new_state, plan.seq_of_rank[0]);
   } else {
-    // 32-column items of ranks 1 and 2: item numbers from rank 1's first (32).
-    constexpr int64_t kWideItemsPerSeq = kNumVHeads * (kD / 32);
-    split_scan_item<32>(kWideItemsPerSeq + (index - kNarrowItemsPerSeq), q, state, cu_seqlens, num_seqs, scale, total, true,
-                        ws, output, new_state);
+    // 32-column items of ranks 1 and 2: item numbers from rank 1's first.
+    const int64_t item = kWideItemsPerSeq + (index - kNarrowItemsPerSeq);
+    split_scan_item<32>(item, q, state, cu_seqlens, num_seqs, scale, total, true, ws, output, new_state,
+                        plan.seq_of_rank[item / kWideItemsPerSeq]);
   }
 }
