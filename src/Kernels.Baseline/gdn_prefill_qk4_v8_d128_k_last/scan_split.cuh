@@ -807,7 +807,7 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
   split_scan_item<BV>(blockIdx.x, q, state, cu_seqlens, num_seqs, scale, total, rank_by_length, ws, output, new_state);
 }
 
-// @tunable GDN_PREFILL_SCAN_MIXED: 0, 1, 2 (default 0) when GDN_PREFILL_PLAN_NARROW_LONG=1
+// @tunable GDN_PREFILL_SCAN_MIXED: 0, 1, 2 (default 1) when GDN_PREFILL_PLAN_NARROW_LONG=1
 // 1: the three-sequence calls the plan gives 16-column slices (GDN_PREFILL_PLAN_NARROW_LONG) run
 // chunk_scan_split_mixed_kernel: its CTAs read the sequences' chunk counts (a >= b >= c, longest
 // first) and, where the cost model below says so, run the longest sequence in 16-column slices (64
@@ -820,8 +820,16 @@ chunk_scan_split_kernel(const __nv_bfloat16* __restrict__ q, const float* __rest
 // on wgmma ~2700 cycles against ~1870 for 16 columns on mma.sync: session 24's chain timelines).
 // Predicted: 1800 / 3 (aaa378be) 33.3 -> ~30.5 us, 2857 / 3 (22, 14, 10) 49.3 -> ~47.5; the other
 // three-sequence calls unchanged (the model keeps them at 16 columns: 13 / 12 / 4, 18 / 18 / 2, ...).
+// Measured (session 27, H200, two rounds each). First build (call 5): 1800 / 3 33.0 -> 29.1 us, 2857 / 3
+// 49.2 -> 45.6, but the calls the model left at 16 columns +1.1..+1.6 us (1800 / 3 c2bb4f66 32.6 ->
+// 34.2): the plan's cu_seqlens loads came before the scan's own lookup round, one more dependent
+// round trip. Since (call 6) the plan's loads stand in for that lookup (split_scan_item's known_seq):
+// aaa378be 33.2 -> 29.6, a87ded8a 49.3 -> 45.3, c2bb4f66 32.7 / 32.9, e44ba4d3 34.1 / 34.1, a01a3f93
+// 42.4 / 41.6, e286a4f4 31.4 / 32.3; 2 (this kernel's 16-column path with the plain lookup) matched
+// the default everywhere (33.2, 49.6, 32.6, 33.8, 42.7, 31.4). racecheck, synccheck, memcheck clean on
+// aaa378be (call 5). Default.
 #ifndef GDN_PREFILL_SCAN_MIXED
-#define GDN_PREFILL_SCAN_MIXED 0
+#define GDN_PREFILL_SCAN_MIXED 1
 #endif
 // @tunable GDN_PREFILL_SCAN_MIXED_T32_PCT: 130, 145, 160 (default 145) when GDN_PREFILL_SCAN_MIXED=1
 // A 32-column step's cost in percent of a 16-column step's, for the mixed plan's choice.
