@@ -352,26 +352,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # times, NEXT_Q even (stays 0), the chain probe split the boundary (store ~1600, load ~1300-1700
 # cycles), both GDN definitions passed without a state and with scale 0 (54/54, 100/100). Then the
 # state swap and early claim (slower, removed) and the persistent prep over slots (100/100, slower).
-# Pending (written after session 26's last GPU call, kernel_syntax.py only): the persistent prep over
-# the call's chunk index (GDN_PREFILL_PREP_PERSISTENT=1; rows differ by one chunk at most), quick rows
-# below; then its sanitizers (FUSED_SANITIZE_WORKLOAD=54856fec FUSED_SANITIZE_DEFINES="GDN_PREFILL_IMPL=1
-# GDN_PREFILL_PREP_PERSISTENT=1 GDN_PREFILL_DIAG_PREP_ROWS=2" FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh)
-# and its unit's phases from each CTA's second unit: `scripts/device/gdn-prep-timeline.sh "8192 39"`
-# beside `... "8192 39" -- GDN_PREFILL_PREP_PERSISTENT=1` ("later CTAs"). Predicted about even with the
-# default at 8192 tokens (the longest rows 6 -> 5 chunks), 4124 / 15 still +2-3 us (the prep NOTES say
-# why); all 100 workloads only if it wins. Beside it the default grid with each CTA
-# prefetching the rows of the CTA one wave behind it (GDN_PREFILL_PREP_PREFETCH_WAVE=1; predicted
-# 8192 / 39's prep 54.6 -> ~46-48 us; its timeline too: `... "8192 39" -- GDN_PREFILL_PREP_PREFETCH_WAVE=1`).
-# Both keep each thread's sequence bounds live through a unit (launch bounds cap the prep at 128
-# registers, 122 used before): if either is slower, look for spills first (`nvcc -gencode
-# arch=compute_90a,code=sm_90a -O3 -std=c++17 -Xptxas -v -I src/Kernels.Baseline/include -D<setting> -c
-# src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last/kernel.cu`, chunk_prep_kernel's line).
-# Not a check line (a probe, seconds): the MN-major wgmma descriptor the prep on wgmma would use,
-#   nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -I src/Kernels.Baseline/include \
-#     -o /tmp/mn_probe scripts/device/probes/wgmma_mn_major_probe.cu && /tmp/mn_probe
-# (each variant MATCH or wrong; GDN prefill NOTES, session 26, "What the prep would need").
+# Session 27 (results/gpu/2026-11-27-s27) ran session 26's queue: the persistent prep slower again
+# (removed since), PREFETCH_WAVE=1 even; its bulk-prefetch form (=2) and the mixed-width scan for three
+# sequences (GDN_PREFILL_SCAN_MIXED=1) became defaults. Pending (written after the session's last
+# GPU call, kernel_syntax.py only): the prep without the persistent loop (the default's quick rows
+# rebuild it; sanitizers with GDN_PREFILL_DIAG_PREP_ROWS=2 run the prefetch path on 959 / 4), and
+# beside it the mixed scan off (0) and as its own 16-column path (2) on the three-sequence calls,
+# where e286a4f4 (16 / 7 / 7 chunks, not mixed by the model) measured 31.4 -> 32.3 us with 1.
 checks=(
-  "$prefill|54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_PERSISTENT=1|GDN_PREFILL_PREP_PREFETCH_WAVE=1|quick"
+  "$prefill|e286a4f4 aaa378be c2bb4f66 54856fec 410794d4|GDN_PREFILL_SCAN_MIXED=0|GDN_PREFILL_SCAN_MIXED=2|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

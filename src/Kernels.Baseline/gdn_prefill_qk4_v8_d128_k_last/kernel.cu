@@ -952,7 +952,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   // any launch, so a failed query cannot be taken for a launch error), else 64 columns from
   // GDN_PREFILL_PLAN_LONG_T tokens on and 32 below; without it GDN_PREFILL_SCAN_BV.
   const int sms = (GDN_PREFILL_PLAN && GDN_PREFILL_PLAN_NARROW && GDN_PREFILL_SCAN_SPLIT) || GDN_PREFILL_SCAN_LPT ||
-                          GDN_PREFILL_PLAN_WIDE_WAVES > 0 || GDN_PREFILL_SCAN_PERSISTENT || GDN_PREFILL_PREP_PERSISTENT ||
+                          GDN_PREFILL_PLAN_WIDE_WAVES > 0 || GDN_PREFILL_SCAN_PERSISTENT ||
                           GDN_PREFILL_PREP_PREFETCH_WAVE
                       ? sm_count()
                       : 0;
@@ -1013,18 +1013,14 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   ws.s = apart ? reinterpret_cast<__nv_bfloat16*>(base + tiles_bytes + flags_bytes) : nullptr;
   ws.ready = apart ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes) : nullptr;
   ws.items = persistent ? reinterpret_cast<int*>(base + tiles_bytes + flags_bytes + s_copy_bytes + ready_bytes) : nullptr;
-  // GDN_PREFILL_PREP_PERSISTENT: two prep CTAs an SM (the kernel's launch bounds) looping over the call's
-  // chunks when the slots outnumber them (and the CTA can hold every sequence's bounds); one CTA a slot
-  // otherwise, and always with chunk flags or the apart scan (per-slot flags and counts the prep resets).
+  // One prep CTA a (slot, value head); two fit an SM (the kernel's launch bounds), so a wave is
+  // 2 SMs / 8 slot rows (GDN_PREFILL_DIAG_PREP_ROWS: fewer, for the sanitizers' small calls).
   const int64_t prep_rows_resident = GDN_PREFILL_DIAG_PREP_ROWS > 0 ? GDN_PREFILL_DIAG_PREP_ROWS : sms * 2 / kNumVHeads;
-  const bool prep_persistent = kPrepPersistent && prep_holds_bounds(N) && !chunk_flags && !apart &&
-                               prep_rows_resident > 0 && slots > prep_rows_resident;
-  const int64_t prep_rows = prep_persistent ? prep_rows_resident : slots;
   // GDN_PREFILL_PREP_PREFETCH_WAVE: each CTA prefetches the rows of the CTA a wave (the resident rows)
   // behind it.
   const int64_t prep_prefetch_ahead =
-      kPrepPrefetchWave && !prep_persistent && prep_holds_bounds(N) && slots > prep_rows_resident ? prep_rows_resident : 0;
-  chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(prep_rows)), kPrepCtaThreads, prep_smem, stream>>>(
+      kPrepPrefetchWave && prep_holds_bounds(N) && prep_rows_resident > 0 && slots > prep_rows_resident ? prep_rows_resident : 0;
+  chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(slots)), kPrepCtaThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
       cu_seqlens.ptr<const int64_t>(), N, slots, prep_prefetch_ahead, ws);

@@ -272,9 +272,7 @@ struct PrepSmem {
   __nv_bfloat16 q[kC * kLdK];   // Q; later T diag(beta) in bf16 (row stride kLdV), or head 1's U
   PrepHeadSmem head[kPrepHeads];
   long long bos_len[2];         // this slot's first token and length; len <= 0: no chunk
-  long long next_bos_len[2];    // GDN_PREFILL_PREP_PERSISTENT: the CTA's next chunk's
-  long long unit_slot;          // GDN_PREFILL_PREP_PERSISTENT: the slot of this unit's chunk
-  int warp_chunks[kPrepCtaThreads / 32];  // GDN_PREFILL_PREP_PERSISTENT: chunk counts a warp, then their prefix
+  long long next_bos_len[2];    // GDN_PREFILL_PREP_PREFETCH_WAVE: the chunk of the slot a wave ahead
 };
 static_assert(kC * kLdK * 2 == kC * kLdF * 4, "W's bf16 staging tile takes exactly A's bytes");
 static_assert(kC * kLdV * 2 <= kC * kLdF * 4, "T (bf16) does not fit over A");
@@ -551,31 +549,11 @@ constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PRE
                                  GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_WU_PAIRS;
 static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give each thread one 16-byte column piece of 16 rows");
 
-// @tunable GDN_PREFILL_PREP_PERSISTENT: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
-// 1: calls with more prep units (chunk slot, value head) than two an SM run the prep on two CTAs an SM
-// that loop over the call's chunks (chunk index i = blockIdx.y, + gridDim.y, ...; empty slots never
-// visited, so the CTAs' counts differ by one at most); once a unit's loads have landed, its CTA finds
-// the next unit's chunk (sequence bounds and chunk counts held in registers: no cu_seqlens round trip
-// a unit) and asks L2 for that chunk's K, Q and V rows (prefetch_prep_rows), so they are L2 hits a
-// unit later. Why: session 23's prep timeline put "K Q V and gates landed" at 5000-8000 cycles of
-// 8192's later CTAs' ~18k (3000 for a lone CTA): the CTAs of a wave load together, then compute with
-// DRAM idle. The prep is ~55 us of 8192 / 39's ~104 (the scan ~49 after it). Predicted: the loads of
-// every unit after a CTA's first ~2000 cycles, a unit ~13.5k cycles, 8192 / 39 -10..-15 us; calls of
-// one wave of prep CTAs (most of the 129-5709 bands) unchanged. Not with chunk flags or the apart scan
-// (the host keeps one CTA a slot there: they read per-slot flags and counts the prep resets).
-// Measured (session 26, call 5, H200) with the CTAs looping over slots (slot, slot + gridDim.y, ...):
-// 100/100, sanitizers clean, but slower: 8192 / 39 103.5 -> 109.8 us (prep 54.6 -> 61.4), 8192 / 57
-// 113.0 -> 120.3, 4124 / 15 61.1 -> 63.5, 8192 / 20 even. The loads landed in ~2900 cycles instead of
-// ~6200, yet slot striding gave some CTAs 6 real chunks against 4.4 on average (8192 / 39's cu_seqlens:
-// rows of 2-6; 8192 / 20: at most 5, the even one). Hence the chunk index since (at most 5 there);
-// not yet measured. 4124 / 15 and 3028 / 5 lost with the same longest rows either way, so a looping
-// unit itself costs more (suspect: an SM's two CTAs stay in phase); GDN_PREFILL_PREP_PREFETCH_WAVE
-// keeps the hardware's scheduling.
-#ifndef GDN_PREFILL_PREP_PERSISTENT
-#define GDN_PREFILL_PREP_PERSISTENT 0
-#endif
-constexpr bool kPrepPersistent = GDN_PREFILL_PREP_PERSISTENT != 0;
-// @tunable GDN_PREFILL_PREP_PREFETCH_WAVE: 0, 1, 2 (default 2) when GDN_PREFILL_PREP_PERSISTENT=0
+// GDN_PREFILL_PREP_PERSISTENT (two prep CTAs an SM looping over the call's chunks, each unit's next
+// rows prefetched into L2) measured slower in both forms: over slots (session 26, call 5: 8192 / 39
+// 103.5 -> 109.8 us) and over the call's chunk index (session 27, call 1: 105.4 -> 108.0, 4124 / 15
+// 61.8 -> 66.2), its later units no faster than fresh CTAs. Removed; commit 6dafebb has it.
+// @tunable GDN_PREFILL_PREP_PREFETCH_WAVE: 0, 1, 2 (default 2) when GDN_PREFILL_IMPL=1
 // 1: one prep CTA a slot as by default, but once its loads have landed each CTA asks L2 for the rows
 // of the CTA one wave behind it (slot + 2 SMs / 8: the block scheduler hands out CTAs in index order,
 // so that CTA starts about when a CTA of this wave ends). Keeps the hardware's dynamic scheduling,
@@ -608,20 +586,20 @@ constexpr bool kPrepPrefetchWave = GDN_PREFILL_PREP_PREFETCH_WAVE != 0;
 constexpr bool kPrepBulkPrefetch = GDN_PREFILL_PREP_PREFETCH_WAVE == 2;
 // @diagnostic GDN_PREFILL_DIAG_PREP_ROWS: 0, 2 (default 0)
 // N > 0: the host takes N slot rows of prep CTAs (8 N CTAs) for the resident ones, so that a small call
-// (fast under compute-sanitizer) runs the way the 8192 calls do: with GDN_PREFILL_PREP_PERSISTENT its
-// CTAs loop over the slots, with GDN_PREFILL_PREP_PREFETCH_WAVE they prefetch N rows ahead.
+// (fast under compute-sanitizer) prefetches the way the 8192 calls do (GDN_PREFILL_PREP_PREFETCH_WAVE:
+// N rows ahead).
 #ifndef GDN_PREFILL_DIAG_PREP_ROWS
 #define GDN_PREFILL_DIAG_PREP_ROWS 0
 #endif
 
-// GDN_PREFILL_PREP_PERSISTENT and _PREFETCH_WAVE: whether a prep CTA keeps every sequence's bounds in
-// registers (thread n sequence n), the lookups both variants build on; the host's launch plan asks
-// the same question.
+// GDN_PREFILL_PREP_PREFETCH_WAVE: whether a prep CTA keeps every sequence's bounds in registers
+// (thread n sequence n) for its own slot's lookup and the wave-ahead slot's; the host's launch plan
+// asks the same question.
 __host__ __device__ constexpr bool prep_holds_bounds(int64_t num_seqs) {
-  return (kPrepPersistent || kPrepPrefetchWave) && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
+  return kPrepPrefetchWave && GDN_PREFILL_SLOT_ONE_ROUND && num_seqs <= kPrepCtaThreads;
 }
 
-// GDN_PREFILL_PREP_PERSISTENT: chunk [c0, c0 + len)'s K and Q rows (qk head hk) and V rows (value head
+// GDN_PREFILL_PREP_PREFETCH_WAVE=1: chunk [c0, c0 + len)'s K and Q rows (qk head hk) and V rows (value head
 // h) into L2, two 128-byte lines a row each, by `threads` threads from tid.
 __device__ __forceinline__ void prefetch_prep_rows(const __nv_bfloat16* k, const __nv_bfloat16* q, const __nv_bfloat16* v,
                                                    int64_t c0, int len, int h, int hk, int tid, int threads) {
@@ -650,47 +628,6 @@ __device__ __forceinline__ void prefetch_prep_chunk_share(const __nv_bfloat16* k
   share(k, kNumQKHeads);
   share(q, kNumQKHeads);
   share(v, kNumVHeads);
-}
-
-// GDN_PREFILL_PREP_PERSISTENT: the exclusive prefix of `count` over the CTA's Threads threads
-// (warp_sums: Threads / 32 ints of shared memory), and the total into *total. Ends with a barrier.
-template <int Threads>
-__device__ __forceinline__ int block_exclusive_prefix(int count, int* warp_sums, int* total, int tid) {
-  const int lane = tid & 31, warp = tid >> 5;
-  int run = count;
-#pragma unroll
-  for (int off = 1; off < 32; off <<= 1) {
-    const int y = __shfl_up_sync(0xffffffffu, run, off);
-    if (lane >= off) run += y;
-  }
-  if (lane == 31) warp_sums[warp] = run;
-  __syncthreads();
-  int before = run - count, all = 0;
-#pragma unroll
-  for (int w = 0; w < Threads / 32; ++w) {
-    if (w < warp) before += warp_sums[w];
-    all += warp_sums[w];
-  }
-  *total = all;
-  __syncthreads();
-  return before;
-}
-
-// GDN_PREFILL_PREP_PERSISTENT: chunk number `index` of the call (sequences in order, each its
-// ceil(length / 64) chunks) into bos_len and its workspace slot into *slot (unless nullptr). Thread
-// tid < num_seqs holds sequence tid's start, end, chunk count and chunks before it. Ends with a barrier.
-__device__ __forceinline__ void chunk_of_index_held(int64_t index, int64_t start, int64_t end, int chunks, int chunks_before,
-                                                    int64_t num_seqs, long long* bos_len, long long* slot, int tid) {
-  const bool owner = tid < num_seqs && chunks_before <= index && index < chunks_before + chunks;
-  if (owner) {
-    const int64_t c = index - chunks_before;
-    const long long bos = start + c * kC;
-    bos_len[0] = bos;
-    bos_len[1] = end - bos < kC ? end - bos : kC;
-    if (slot != nullptr) *slot = start / kC + tid + c;
-  }
-  // One owner for every index below the total (the caller's loop bound).
-  __syncthreads();
 }
 
 // @diagnostic GDN_PREFILL_DIAG_PREP_NO_IDLE_FENCE: 0, 1 (default 0)
@@ -801,7 +738,7 @@ __device__ __forceinline__ void prep_mark(int mark, bool record = true) {
 // (diagonal blocks, level 1, solved; a solve with more barriers stops marking at "solved").
 struct PrepMarkingSync {
   int* next;
-  bool record;  // a unit that marks (GDN_PREFILL_PREP_PERSISTENT: a CTA's second only)
+  bool record;  // a unit that marks (a CTA's first)
   __device__ __forceinline__ void operator()() const {
     __syncthreads();
     if (*next <= kPrepSolved) prep_mark((*next)++, record);
@@ -831,28 +768,18 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // Products of 64 rows: warp w takes the 16-row tile (w & 3) and half (w >> 2) of the columns.
   const int m0 = (warp & 3) * 16;
   const int half = warp >> 2;
-  // GDN_PREFILL_PREP_PERSISTENT and _PREFETCH_WAVE: thread tid < num_seqs keeps sequence tid's bounds for
-  // every unit's lookup and for the lookup of the chunk whose rows it prefetches.
+  // GDN_PREFILL_PREP_PREFETCH_WAVE: thread tid < num_seqs keeps sequence tid's bounds for the unit's
+  // lookup and for the lookup of the chunk whose rows it prefetches.
   const bool held = prep_holds_bounds(num_seqs);
   int64_t seq_start = 0, seq_end = 0;
-  int seq_chunks = 0;
   if (held && tid < num_seqs) {
     seq_start = cu_seqlens[tid];
     seq_end = cu_seqlens[tid + 1];
-    seq_chunks = seq_end > seq_start ? static_cast<int>((seq_end - seq_start + kC - 1) / kC) : 0;
   }
-  // The CTAs loop over chunk indices when the grid has fewer slot rows than the call has slots.
-  const bool by_index = kPrepPersistent && held && gridDim.y < num_slots;
-  int chunks_total = 0;
-  const int chunks_before =
-      by_index ? block_exclusive_prefix<kPrepCtaThreads>(seq_chunks, sm.warp_chunks, &chunks_total, tid) : 0;
-  // One unit: chunk slot `slot` of value head h, its bounds already in sm.bos_len when bounds_known.
-  // Rows asked of L2 once this unit's have landed: with next_index >= 0 (by_index only) this CTA's next
-  // chunk's, with ahead_slot >= 0 (held bounds only) that slot's chunk's. With
-  // GDN_PREFILL_DIAG_PREP_TIMES only a recording unit marks (a CTA's second with by_index, so the probe
-  // sees one whole unit a CTA). A return ends the unit.
-  const auto prep_unit = [&](const int64_t slot, const bool bounds_known, const int64_t next_index, const int64_t ahead_slot,
-                             const bool recording) {
+  // One unit: chunk slot `slot` of value head h. With ahead_slot >= 0 (held bounds only) that slot's
+  // chunk's rows are asked of L2 once this unit's have landed. With GDN_PREFILL_DIAG_PREP_TIMES only a
+  // recording unit marks. A return ends the unit.
+  const auto prep_unit = [&](const int64_t slot, const int64_t ahead_slot, const bool recording) {
     const auto mark = [&](int phase) { prep_mark(phase, recording); };
     const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
     mark(kPrepStart);
@@ -870,13 +797,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     // kernel's CTAs start after that).
     if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
 
-    if (!bounds_known) {
-      if (held) {
-        chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid, kPrepBulkPrefetch ? ahead_slot : -1,
-                           sm.next_bos_len);
-      } else {
-        chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
-      }
+    if (held) {
+      chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid, kPrepBulkPrefetch ? ahead_slot : -1,
+                         sm.next_bos_len);
+    } else {
+      chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
     }
     if (ws.prepped != nullptr) {
       if (gtid == 0) __threadfence();
@@ -934,12 +859,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       if (tid == 0) {
         prefetch_prep_chunk_share(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), blockIdx.x, gridDim.x);
       }
-    } else if (next_index >= 0 || ahead_slot >= 0) {
-      if (next_index >= 0) {
-        chunk_of_index_held(next_index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.next_bos_len, nullptr, tid);
-      } else {
-        chunk_of_slot_held(ahead_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
-      }
+    } else if (ahead_slot >= 0) {
+      chunk_of_slot_held(ahead_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
       prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
     }
     if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
@@ -1108,26 +1029,12 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     }
   };  // prep_unit
 
-  if (by_index) {
-    // GDN_PREFILL_PREP_PERSISTENT: chunks blockIdx.y + i gridDim.y of the call.
-    int ordinal = 0;
-    for (int64_t index = blockIdx.y; index < chunks_total; index += gridDim.y, ++ordinal) {
-      chunk_of_index_held(index, seq_start, seq_end, seq_chunks, chunks_before, num_seqs, sm.bos_len, &sm.unit_slot, tid);
-      const int64_t next = index + gridDim.y;
-      prep_unit(sm.unit_slot, true, next < chunks_total ? next : -1, -1, ordinal == 1);
-      // Every thread done with this unit's shared memory (thread 0 waited for the bulk stores' reads)
-      // before the next unit's lookup and loads overwrite it.
-      __syncthreads();
-    }
-  } else {
-    // One unit a CTA (grid.y = num_slots; a smaller grid, which the host launches only with held
-    // bounds, would still visit every slot).
-    for (int64_t slot = blockIdx.y; slot < num_slots; slot += gridDim.y) {
-      // GDN_PREFILL_PREP_PREFETCH_WAVE: the rows of the CTA one wave behind this one.
-      const int64_t ahead = slot + prefetch_slots_ahead;
-      prep_unit(slot, false, -1, held && prefetch_slots_ahead > 0 && ahead < num_slots ? ahead : -1, slot == blockIdx.y);
-      if (slot + gridDim.y < num_slots) __syncthreads();
-    }
+  // One unit a CTA (grid.y = num_slots; a smaller grid would still visit every slot).
+  for (int64_t slot = blockIdx.y; slot < num_slots; slot += gridDim.y) {
+    // GDN_PREFILL_PREP_PREFETCH_WAVE: the rows of the CTA one wave behind this one.
+    const int64_t ahead = slot + prefetch_slots_ahead;
+    prep_unit(slot, held && prefetch_slots_ahead > 0 && ahead < num_slots ? ahead : -1, slot == blockIdx.y);
+    if (slot + gridDim.y < num_slots) __syncthreads();
   }
 }
 
