@@ -972,7 +972,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
                       (scan_bv == 16 && N <= GDN_PREFILL_APART_MAX_SEQS && T >= GDN_PREFILL_APART_MIN_T * N));
 
   const size_t pairs = static_cast<size_t>(slots) * kNumVHeads;
-  const int prep_smem = static_cast<int>(sizeof(PrepSmem));
+  const int prep_smem = static_cast<int>(kPrepSmemBytes);
   AFG_CUDA_CHECK(afg::allow_dynamic_smem<chunk_prep_kernel>(prep_smem));
   char* base = nullptr;
   // After the prep's tiles: the chunk flags (GDN_PREFILL_CHUNK_FLAGS: bulk-copy scans only, and the

@@ -453,6 +453,45 @@ __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_se
 #ifndef GDN_PREFILL_PREP_TRI_PRODUCTS
 #define GDN_PREFILL_PREP_TRI_PRODUCTS 1
 #endif
+// @tunable GDN_PREFILL_PREP_WU_WGMMA: 0, 1 (default 0) when GDN_PREFILL_PREP_WU_PAIRS=1
+// 1 (sm_90a builds; a plain sm_90 build keeps mma.sync): the prep's W = T diag(beta G) K and U = T
+// diag(beta) V as warpgroup MMAs, warps 0-3 W and 4-7 U, each warp one 16-row tile of all 128
+// columns: four m64n128k16 with A from registers (T's fragments scaled as now, zeros right of a
+// warp's diagonal block) and B = K or V read MN-major (trans-b) from shared memory. For that K and V
+// land in two 64-column panels of [64 rows][128 bytes] in the 128-byte swizzle (prep_kv_offset), and
+// the other readers of K (the lower-triangle products' ldmatrix, the idle warps' Kd staging) take
+// swizzled addresses. Why: the W / U phase is ~2100-2300 cycles of a later 8192 prep CTA's ~16.8k
+// (session 27 call 2) for ~1.3 MFLOP on mma.sync, ~40 MMAs and their fragment loads a warp; a
+// warpgroup MMA reads B once for the warpgroup. Predicted: the phase ~2200 -> ~1000-1300 cycles, the
+// 8192 prep -3..-4 us. (The descriptors: scripts/device/probes/wgmma_mn_major_probe.cu, session 27.)
+#ifndef GDN_PREFILL_PREP_WU_WGMMA
+#define GDN_PREFILL_PREP_WU_WGMMA 0
+#endif
+// (It needs GDN_PREFILL_PREP_WU_PAIRS, _T_FRAGS, _TRI_PRODUCTS and _IDLE_KD, the defaults: asserted
+// below, where they are all defined.)
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && GDN_PREFILL_PREP_WU_WGMMA
+constexpr bool kPrepWuWgmma = kPrepHeads == 1;
+#else
+constexpr bool kPrepWuWgmma = false;
+#endif
+// The dynamic shared memory the prep asks for: PrepSmem, plus 1024 bytes to align it for the swizzled
+// tiles when GDN_PREFILL_PREP_WU_WGMMA is set (the host does not know which build runs).
+constexpr size_t kPrepSmemBytes = sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0);
+static_assert(offsetof(PrepSmem, k) % 1024 == 0 && offsetof(PrepSmem, head) % 1024 == 0 &&
+                  offsetof(PrepHeadSmem, v) % 1024 == 0,
+              "K and V start 1024-byte aligned in the prep's shared memory (the swizzle's atoms)");
+constexpr int kPrepPanelBytes = kC * 128;  // one 64-column panel of a swizzled K or V tile
+// Element offset of (row r, column c) in the prep's K and V tiles: padded rows (kLdK), or with
+// GDN_PREFILL_PREP_WU_WGMMA two 64-column panels of [64][64] with the 16-byte pieces of row r XORed
+// by r mod 8 (the 128-byte swizzle). c is a multiple of 8 for 16-byte pieces.
+__device__ __forceinline__ int prep_kv_offset(int r, int c) {
+  if constexpr (kPrepWuWgmma) {
+    return (c >> 6) * (kC * 64) + r * 64 + ((((c & 63) >> 3) ^ (r & 7)) << 3) + (c & 7);
+  } else {
+    return r * kLdK + c;
+  }
+}
+
 // Per warp, the 16-row tile, first n8 tile and n8 tile count of the lower-triangle products, 8 bits
 // each (mt | first << 2 | count << 5): warps 0-7 take (0, 0, 2) (1, 0, 2) (1, 2, 2) (2, 0, 3)
 // (2, 3, 3) (3, 0, 3) (3, 3, 3) (3, 6, 2), every tile n <= 2 mt + 1 of every row tile mt once.
@@ -472,12 +511,13 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 #pragma unroll
   for (int k0 = 0; k0 < kD; k0 += 16) {
     uint32_t ak[4], aq[4];
-    load_a(ak, k, kLdK, m0, k0, lane);
+    ldmatrix_x4(ak, k + prep_kv_offset(m0 + (lane & 15), k0 + (lane >> 4) * 8));  // load_a on K's layout
     load_a(aq, q, kLdK, m0, k0, lane);
 #pragma unroll
     for (int nt = 0; nt < NT; nt += 2) {
       uint32_t bf[4];
-      load_b_rows(bf, k, kLdK, n0 + nt * 8, k0, lane);
+      // load_b_rows on K's layout
+      ldmatrix_x4(bf, k + prep_kv_offset(n0 + nt * 8 + (lane & 7) + (lane >> 4) * 8, k0 + ((lane >> 3) & 1) * 8));
       mma_bf16(kk[nt], ak, bf[0], bf[1]);
       mma_bf16(qk[nt], aq, bf[0], bf[1]);
       if (nt + 1 < NT) {
@@ -548,6 +588,11 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_U_BLOCKS &&
                                  GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_WU_PAIRS;
 static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give each thread one 16-byte column piece of 16 rows");
+static_assert(!kPrepWuWgmma || (GDN_PREFILL_PREP_WU_PAIRS && GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_TRI_PRODUCTS &&
+                                GDN_PREFILL_PREP_IDLE_KD && kPrepBulkStores),
+              "GDN_PREFILL_PREP_WU_WGMMA needs the paired W / U warps, T's fragments, the lower-triangle products and "
+              "the idle warps' bulk-staged Kd (their defaults)");
+
 
 // GDN_PREFILL_PREP_PERSISTENT (two prep CTAs an SM looping over the call's chunks, each unit's next
 // rows prefetched into L2) measured slower in both forms: over slots (session 26, call 5: 8192 / 39
@@ -685,7 +730,7 @@ struct PrepIdleStores {
     __nv_bfloat16* w = kPrepBulkStores ? w_stage : ws_w;
 #pragma unroll 2
     for (int r = t >> 4; r < kC; r += kRowsPerPass) {
-      const uint4 piece = *reinterpret_cast<const uint4*>(k + r * kLdK + pc);
+      const uint4 piece = *reinterpret_cast<const uint4*>(k + prep_kv_offset(r, pc));
       *reinterpret_cast<uint4*>(kd + r * kLdK + pc) = scale_piece(piece, fd[r]);
     }
     if (t < kC) zero_wkdu_row_pads(w, kd, ws_u, t);
@@ -752,7 +797,10 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
                   const __nv_bfloat16* __restrict__ b_in, const int64_t* __restrict__ cu_seqlens,
                   int64_t num_seqs, int64_t num_slots, int64_t prefetch_slots_ahead, ChunkWorkspace ws) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  PrepSmem& sm = *reinterpret_cast<PrepSmem*>(smem_raw);
+  // With GDN_PREFILL_PREP_WU_WGMMA the swizzled K and V tiles need 1024-byte alignment (the host asks
+  // 1024 bytes more: kPrepSmemBytes).
+  PrepSmem& sm = *reinterpret_cast<PrepSmem*>(kPrepWuWgmma ? smem_raw + ((1024u - (smem_addr(smem_raw) & 1023u)) & 1023u)
+                                                            : smem_raw);
   const int tid = threadIdx.x;
   // With GDN_PREFILL_PREP_HEAD_PAIRS, thread group `group` (8 warps) takes value head 2 blockIdx.x +
   // group; both groups run the same phases in lockstep, so the barriers below are the CTA's. gtid and
@@ -827,18 +875,18 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       for (int r = pr; r < kC; r += kPrepThreads / 16) {
         // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
         const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
-        if (loads_k) cp_async16(sm.k + r * kLdK + pc, k_row0 + row * (kNumQKHeads * kD), bytes);
+        if (loads_k) cp_async16(sm.k + prep_kv_offset(r, pc), k_row0 + row * (kNumQKHeads * kD), bytes);
         if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
-        cp_async16(hs.v + r * kLdK + pc, v_row0 + row * (kNumVHeads * kD), bytes);
+        cp_async16(hs.v + prep_kv_offset(r, pc), v_row0 + row * (kNumVHeads * kD), bytes);
       }
     } else {
       for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
         const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
         const int bytes = r < len ? 16 : 0;
         const int64_t row = r < len ? c0 + r : 0;
-        if (loads_k) cp_async16(sm.k + r * kLdK + c, k + (row * kNumQKHeads + hk) * kD + c, bytes);
+        if (loads_k) cp_async16(sm.k + prep_kv_offset(r, c), k + (row * kNumQKHeads + hk) * kD + c, bytes);
         if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
-        cp_async16(hs.v + r * kLdK + c, v + (row * kNumVHeads + h) * kD + c, bytes);
+        cp_async16(hs.v + prep_kv_offset(r, c), v + (row * kNumVHeads + h) * kD + c, bytes);
       }
     }
     if (gtid < kC) {
@@ -852,6 +900,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       hs.beta[gtid] = bt;
     }
     cp_async_wait_all();
+    // GDN_PREFILL_PREP_WU_WGMMA: the warpgroup MMAs read K and V through the async proxy.
+    if constexpr (kPrepWuWgmma) afg::fence_proxy_async();
     __syncthreads();
     mark(kPrepLoaded);
     // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
@@ -943,7 +993,42 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     }
 
     // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
-    if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
+    if constexpr (kPrepWuWgmma) {
+      // Warpgroup 0 (warps 0-3) W, warpgroup 1 U; warp w of a warpgroup rows 16 (w & 3).., all 128
+      // columns: four k16 steps over the chunk's rows, A = the warp's T fragments (zeros right of its
+      // diagonal block, where T's storage holds scratch), B = K or V from its swizzled panels.
+      const bool is_u = warp >= 4;
+      const int m_w = (warp & 3) * 16;
+      const float* f = is_u ? hs.beta : hs.fk;
+      const uint32_t b_base = smem_addr(is_u ? hs.v : sm.k);
+      float acc[16][4];
+      zero(acc);
+      uint32_t af[kC / 16][4];
+#pragma unroll
+      for (int step = 0; step < kC / 16; ++step) {
+        if (step * 16 <= m_w) {
+          load_a_f32_scaled(af[step], hs.t, kLdF, m_w, step * 16, f, lane);
+        } else {
+          af[step][0] = af[step][1] = af[step][2] = af[step][3] = 0u;
+        }
+      }
+      afg::wgmma_fence();
+#pragma unroll
+      for (int step = 0; step < kC / 16; ++step) {
+        afg::wgmma_m64n128k16_bf16_rs_mn(reinterpret_cast<float(&)[64]>(acc), af[step],
+                                         afg::desc_sw128_mn(b_base + step * 2048, kPrepPanelBytes));
+      }
+      afg::wgmma_commit();
+      afg::wgmma_wait<0>();
+      afg::fence_fragment(reinterpret_cast<float(&)[64]>(acc));
+#pragma unroll
+      for (int step = 0; step < kC / 16; ++step) afg::fence_regs(af[step]);
+      if (!is_u) store_tile_bf16(w_stage, kLdK, m_w, 0, acc, lane);
+      __syncthreads();  // every warpgroup's MMAs are done reading K (U is staged over it next)
+      mark(kPrepW);
+      if (is_u) store_tile_bf16_blocked(u_stage, m_w, 0, acc, lane);
+      afg::fence_smem_for_bulk();
+    } else if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
       // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
       const bool is_u = warp >= 4;
       const int pair = (warp >> 1) & 1, n0 = (warp & 1) * 64;

@@ -99,6 +99,28 @@ __device__ __forceinline__ void wgmma_m64k16_bf16_rs<64>(float (&d)[32], const u
 #endif
 }
 
+// The descriptor of an MN-major B (N contiguous) stored as 64-column panels of [rows][128 bytes] in the
+// 128-byte swizzle: 8-row atoms 1024 bytes apart along K (stride byte offset), panels panel_bytes apart
+// along N (leading byte offset). The panels must start 1024-byte aligned; a k16 step adds 16 rows
+// (2048 bytes) to addr. Checked against the host's product by scripts/device/probes/
+// wgmma_mn_major_probe.cu (n128, leading 8192, stride 1024: match).
+__device__ __forceinline__ uint64_t desc_sw128_mn(uint32_t addr, uint32_t panel_bytes) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>((panel_bytes >> 4) & 0x3FFF) << 16) |
+         (static_cast<uint64_t>(1024 >> 4) << 32) | (static_cast<uint64_t>(1) << 62);
+}
+// D (64 x 128, fp32, the m64nN accumulator layout) += A (64 x 16, bf16 registers, mma.sync's A-fragment
+// layout a warp) * B (16 x 128, bf16, MN-major in shared memory: trans-b = 1, desc_sw128_mn).
+__device__ __forceinline__ void wgmma_m64n128k16_bf16_rs_mn(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.eq.u32 p, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+#endif
+}
+
 // stmatrix x4 with .trans (sm_90): four 8x8 bf16 matrices, register i of each lane holding its
 // mma-fragment pair of matrix i (row lane / 4, columns 2 (lane % 4) + {0, 1}); lanes 8i..8i+7 give the
 // shared-memory addresses of matrix i's stored rows, and stored row j holds column j of the matrix.
