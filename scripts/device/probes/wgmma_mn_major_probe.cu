@@ -49,18 +49,6 @@ __device__ __forceinline__ uint64_t desc_sw128_offsets(uint32_t addr, uint32_t l
          (static_cast<uint64_t>((stride_bytes >> 4) & 0x3FFF) << 32) | (static_cast<uint64_t>(1) << 62);
 }
 
-// D (64 x 64) += A (64 x 16, registers) * B (16 x 64, MN-major: trans-b = 1).
-__device__ __forceinline__ void wgmma_m64n64k16_bf16_rs_mn(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.eq.u32 p, 1, 1;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
-#endif
-}
-
 // Two bf16 values as one 32-bit register, the lower column in the low half.
 __device__ __forceinline__ uint32_t pack_pair(const __nv_bfloat16* p) {
   return static_cast<uint32_t>(__bfloat16_as_ushort(p[0])) | (static_cast<uint32_t>(__bfloat16_as_ushort(p[1])) << 16);
@@ -134,8 +122,8 @@ mn_major_kernel(const __nv_bfloat16* a, const __nv_bfloat16* b, float* out, int 
 #pragma unroll
     for (int s = 0; s < kK / 16; ++s) {
       // A k16 step is 16 rows: 2 KB into the panel.
-      wgmma_m64n64k16_bf16_rs_mn(d0, af[s], desc_sw128_offsets(base + s * 2048, leading_bytes, stride_bytes));
-      wgmma_m64n64k16_bf16_rs_mn(d1, af[s], desc_sw128_offsets(base + kPanelBytes + s * 2048, leading_bytes, stride_bytes));
+      afg::wgmma_m64n64k16_bf16_rs_mn(d0, af[s], desc_sw128_offsets(base + s * 2048, leading_bytes, stride_bytes));
+      afg::wgmma_m64n64k16_bf16_rs_mn(d1, af[s], desc_sw128_offsets(base + kPanelBytes + s * 2048, leading_bytes, stride_bytes));
     }
     afg::wgmma_commit();
     afg::wgmma_wait<0>();

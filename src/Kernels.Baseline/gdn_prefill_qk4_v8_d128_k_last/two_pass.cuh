@@ -924,7 +924,9 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     // Staging tiles: W in hs.o, or with bulk stores over A (dead after the solve) while Kd is staged in
     // hs.o; U over K (group 0) or Q (group 1; both dead once every group's products and W are done).
     __nv_bfloat16* w_stage = kPrepBulkStores ? reinterpret_cast<__nv_bfloat16*>(hs.a) : hs.o;
-    __nv_bfloat16* u_stage = group == 0 ? sm.k : sm.q;
+    // (GDN_PREFILL_PREP_WU_WGMMA: U over Q, dead since the products, so U's warpgroup need not wait
+    // for W's to finish reading K.)
+    __nv_bfloat16* u_stage = kPrepWuWgmma || group != 0 ? sm.q : sm.k;
     // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and (IDLE_P) P's zeros.
 #if GDN_PREFILL_PREP_IDLE_KD
     const PrepIdleStores idle{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
@@ -994,15 +996,15 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
 
     // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
     if constexpr (kPrepWuWgmma) {
-      // Warpgroup 0 (warps 0-3) W, warpgroup 1 U; warp w of a warpgroup rows 16 (w & 3).., all 128
-      // columns: four k16 steps over the chunk's rows, A = the warp's T fragments (zeros right of its
-      // diagonal block, where T's storage holds scratch), B = K or V from its swizzled panels.
+      // Warpgroup 0 (warps 0-3) W, warpgroup 1 U; warp w of a warpgroup rows 16 (w & 3).., one 64-column
+      // panel at a time (32 accumulators: the prep's 128 registers a thread hold the fragments too):
+      // four k16 steps over the chunk's rows, A = the warp's T fragments (zeros right of its diagonal
+      // block, where T's storage holds scratch), B = K or V from its swizzled panel. Each panel is
+      // stored once its MMAs are done (W into its staging tile, U in 16-column blocks over Q).
       const bool is_u = warp >= 4;
       const int m_w = (warp & 3) * 16;
       const float* f = is_u ? hs.beta : hs.fk;
       const uint32_t b_base = smem_addr(is_u ? hs.v : sm.k);
-      float acc[16][4];
-      zero(acc);
       uint32_t af[kC / 16][4];
 #pragma unroll
       for (int step = 0; step < kC / 16; ++step) {
@@ -1012,21 +1014,28 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
           af[step][0] = af[step][1] = af[step][2] = af[step][3] = 0u;
         }
       }
-      afg::wgmma_fence();
 #pragma unroll
-      for (int step = 0; step < kC / 16; ++step) {
-        afg::wgmma_m64n128k16_bf16_rs_mn(reinterpret_cast<float(&)[64]>(acc), af[step],
-                                         afg::desc_sw128_mn(b_base + step * 2048, kPrepPanelBytes));
+      for (int panel = 0; panel < kD / 64; ++panel) {
+        float acc[8][4];
+        zero(acc);
+        afg::wgmma_fence();
+#pragma unroll
+        for (int step = 0; step < kC / 16; ++step) {
+          afg::wgmma_m64n64k16_bf16_rs_mn(reinterpret_cast<float(&)[32]>(acc), af[step],
+                                          afg::desc_sw128_mn(b_base + panel * kPrepPanelBytes + step * 2048, kPrepPanelBytes));
+        }
+        afg::wgmma_commit();
+        afg::wgmma_wait<0>();
+        afg::fence_fragment(reinterpret_cast<float(&)[32]>(acc));
+#pragma unroll
+        for (int step = 0; step < kC / 16; ++step) afg::fence_regs(af[step]);
+        if (is_u) {
+          store_tile_bf16_blocked(u_stage, m_w, panel * 64, acc, lane);
+        } else {
+          store_tile_bf16(w_stage, kLdK, m_w, panel * 64, acc, lane);
+        }
       }
-      afg::wgmma_commit();
-      afg::wgmma_wait<0>();
-      afg::fence_fragment(reinterpret_cast<float(&)[64]>(acc));
-#pragma unroll
-      for (int step = 0; step < kC / 16; ++step) afg::fence_regs(af[step]);
-      if (!is_u) store_tile_bf16(w_stage, kLdK, m_w, 0, acc, lane);
-      __syncthreads();  // every warpgroup's MMAs are done reading K (U is staged over it next)
       mark(kPrepW);
-      if (is_u) store_tile_bf16_blocked(u_stage, m_w, 0, acc, lane);
       afg::fence_smem_for_bulk();
     } else if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
       // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
