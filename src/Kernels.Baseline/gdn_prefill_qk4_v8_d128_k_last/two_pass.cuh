@@ -453,83 +453,6 @@ __device__ __forceinline__ void chunk_of_slot(int64_t slot, const int64_t* cu_se
 #ifndef GDN_PREFILL_PREP_TRI_PRODUCTS
 #define GDN_PREFILL_PREP_TRI_PRODUCTS 1
 #endif
-// @tunable GDN_PREFILL_PREP_WU_WGMMA: 0, 1 (default 0) when GDN_PREFILL_PREP_WU_PAIRS=1
-// 1 (sm_90a builds; a plain sm_90 build keeps mma.sync): the prep's W = T diag(beta G) K and U = T
-// diag(beta) V as warpgroup MMAs, warps 0-3 W and 4-7 U, each warp one 16-row tile of all 128
-// columns: four m64n128k16 with A from registers (T's fragments scaled as now, zeros right of a
-// warp's diagonal block) and B = K or V read MN-major (trans-b) from shared memory. For that K and V
-// land in two 64-column panels of [64 rows][128 bytes] in the 128-byte swizzle (prep_kv_offset), and
-// the other readers of K (the lower-triangle products' ldmatrix, the idle warps' Kd staging) take
-// swizzled addresses. Why: the W / U phase is ~2100-2300 cycles of a later 8192 prep CTA's ~16.8k
-// (session 27 call 2) for ~1.3 MFLOP on mma.sync, ~40 MMAs and their fragment loads a warp; a
-// warpgroup MMA reads B once for the warpgroup. Predicted: the phase ~2200 -> ~1000-1300 cycles, the
-// 8192 prep -3..-4 us. (The descriptors: scripts/device/probes/wgmma_mn_major_probe.cu, session 27.)
-#ifndef GDN_PREFILL_PREP_WU_WGMMA
-#define GDN_PREFILL_PREP_WU_WGMMA 0
-#endif
-// (It needs GDN_PREFILL_PREP_WU_PAIRS, _T_FRAGS, _TRI_PRODUCTS and _IDLE_KD, the defaults: asserted
-// below, where they are all defined.)
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && GDN_PREFILL_PREP_WU_WGMMA
-constexpr bool kPrepWuWgmma = kPrepHeads == 1;
-#else
-constexpr bool kPrepWuWgmma = false;
-#endif
-// The dynamic shared memory the prep asks for: PrepSmem, plus 1024 bytes to align it for the swizzled
-// tiles when GDN_PREFILL_PREP_WU_WGMMA is set (the host does not know which build runs).
-constexpr size_t kPrepSmemBytes = sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0);
-static_assert(offsetof(PrepSmem, k) % 1024 == 0 && offsetof(PrepSmem, head) % 1024 == 0 &&
-                  offsetof(PrepHeadSmem, v) % 1024 == 0,
-              "K and V start 1024-byte aligned in the prep's shared memory (the swizzle's atoms)");
-constexpr int kPrepPanelBytes = kC * 128;  // one 64-column panel of a swizzled K or V tile
-// Element offset of (row r, column c) in the prep's K and V tiles: padded rows (kLdK), or with
-// GDN_PREFILL_PREP_WU_WGMMA two 64-column panels of [64][64] with the 16-byte pieces of row r XORed
-// by r mod 8 (the 128-byte swizzle). c is a multiple of 8 for 16-byte pieces.
-__device__ __forceinline__ int prep_kv_offset(int r, int c) {
-  if constexpr (kPrepWuWgmma) {
-    return (c >> 6) * (kC * 64) + r * 64 + ((((c & 63) >> 3) ^ (r & 7)) << 3) + (c & 7);
-  } else {
-    return r * kLdK + c;
-  }
-}
-
-// Per warp, the 16-row tile, first n8 tile and n8 tile count of the lower-triangle products, 8 bits
-// each (mt | first << 2 | count << 5): warps 0-7 take (0, 0, 2) (1, 0, 2) (1, 2, 2) (2, 0, 3)
-// (2, 3, 3) (3, 0, 3) (3, 3, 3) (3, 6, 2), every tile n <= 2 mt + 1 of every row tile mt once.
-constexpr unsigned long long kTriProductTiles = 0x5b6f636e62494140ull;
-
-// For one warp's 16 chunk rows from m0 and NT n8 tiles from column n0 (NT odd: rows n0 .. n0 + 8 NT +
-// 7 of K must exist, the last pair's loader reads them): K K^T and Q K^T in one k loop (each B
-// fragment of K loaded once), then A into sm.a and P into the workspace as decay_chunk_products
-// makes them.
-template <int NT>
-__device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, const __nv_bfloat16* q, const float* cum,
-                                                     const float* beta, float* a, __nv_bfloat16* ws_p, int m0, int n0,
-                                                     int lane) {
-  float kk[NT][4], qk[NT][4];
-  zero(kk);
-  zero(qk);
-#pragma unroll
-  for (int k0 = 0; k0 < kD; k0 += 16) {
-    uint32_t ak[4], aq[4];
-    ldmatrix_x4(ak, k + prep_kv_offset(m0 + (lane & 15), k0 + (lane >> 4) * 8));  // load_a on K's layout
-    load_a(aq, q, kLdK, m0, k0, lane);
-#pragma unroll
-    for (int nt = 0; nt < NT; nt += 2) {
-      uint32_t bf[4];
-      // load_b_rows on K's layout
-      ldmatrix_x4(bf, k + prep_kv_offset(n0 + nt * 8 + (lane & 7) + (lane >> 4) * 8, k0 + ((lane >> 3) & 1) * 8));
-      mma_bf16(kk[nt], ak, bf[0], bf[1]);
-      mma_bf16(qk[nt], aq, bf[0], bf[1]);
-      if (nt + 1 < NT) {
-        mma_bf16(kk[nt + 1], ak, bf[2], bf[3]);
-        mma_bf16(qk[nt + 1], aq, bf[2], bf[3]);
-      }
-    }
-  }
-  decay_chunk_products(kk, qk, cum, beta, a, m0, n0, lane);
-  store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
-}
-
 // @tunable GDN_PREFILL_PREP_WU_PAIRS: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
 // 1: the prep's W = T diag(beta G) K and U = T diag(beta) V take warps 0-3 and 4-7, each warp two
 // 16-row tiles whose T rows reach 5 k blocks together ((0, 3) or (1, 2)) over 64 columns; 0: each
@@ -588,10 +511,136 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 constexpr bool kPrepBulkStores = GDN_PREFILL_PREP_BULK_STORES && GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_U_BLOCKS &&
                                  GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_WU_PAIRS;
 static_assert(kPrepThreads == 256 && kD / 8 == 16, "the lean prep loops give each thread one 16-byte column piece of 16 rows");
-static_assert(!kPrepWuWgmma || (GDN_PREFILL_PREP_WU_PAIRS && GDN_PREFILL_PREP_T_FRAGS && GDN_PREFILL_PREP_TRI_PRODUCTS &&
-                                GDN_PREFILL_PREP_IDLE_KD && kPrepBulkStores),
-              "GDN_PREFILL_PREP_WU_WGMMA needs the paired W / U warps, T's fragments, the lower-triangle products and "
-              "the idle warps' bulk-staged Kd (their defaults)");
+
+// @tunable GDN_PREFILL_PREP_WU_WGMMA: 0, 1 (default 1) when GDN_PREFILL_PREP_WU_PAIRS=1
+// 1 (sm_90a builds; a plain sm_90 build keeps mma.sync): the prep's W = T diag(beta G) K and U = T
+// diag(beta) V as warpgroup MMAs, warps 0-3 W and 4-7 U, each warp one 16-row tile of all 128
+// columns: four m64n128k16 with A from registers (T's fragments scaled as now, zeros right of a
+// warp's diagonal block) and B = K or V read MN-major (trans-b) from shared memory. For that K and V
+// land in two 64-column panels of [64 rows][128 bytes] in the 128-byte swizzle (prep_kv_offset), and
+// the other readers of K (the lower-triangle products' ldmatrix, the idle warps' Kd staging) take
+// swizzled addresses. Why: the W / U phase is ~2100-2300 cycles of a later 8192 prep CTA's ~16.8k
+// (session 27 call 2) for ~1.3 MFLOP on mma.sync, ~40 MMAs and their fragment loads a warp; a
+// warpgroup MMA reads B once for the warpgroup. Predicted: the phase ~2200 -> ~1000-1300 cycles, the
+// 8192 prep -3..-4 us. (The descriptors: scripts/device/probes/wgmma_mn_major_probe.cu, session 27.)
+// Measured (session 27, H200, two rounds each). First build (call 9), both panels at once (64
+// accumulators) and U over K after a barrier: 100% correct but slower, 8192 / 39 101.0 -> 104.0 us
+// (prep 52.1 -> 55.7): ptxas spilled 116 bytes at the 128-register cap; the W / U phase did fall
+// 2092 -> 1555 cycles. Since (call 10): one 64-column panel at a time (32 accumulators, 127 registers,
+// no spills) and U staged over Q (dead since the products), so the warpgroups never wait on each
+// other: 959 / 4 27.3 -> 26.8, 3028 / 5 47.4 -> 45.9, 4124 / 15 60.9 -> 58.0, 8192 / 20 95.2 -> 90.8,
+// 8192 / 39 101.1 -> 97.8 (prep 52.3 -> 49.5), 8192 / 57 111.7 -> 108.9; later 8192 prep CTAs 16833 ->
+// 15773 cycles (W / U 2092 -> 1686, stores issued 812 -> 332: U's staging no longer waits). Sanitizers
+// clean (959 / 4, GDN_PREFILL_DIAG_PREP_ROWS=2); 100/100 (call 11). Default.
+#ifndef GDN_PREFILL_PREP_WU_WGMMA
+#define GDN_PREFILL_PREP_WU_WGMMA 1
+#endif
+// In effect with the defaults it builds on (one head a CTA, the lower-triangle products and the bulk
+// stores' paired W / U warps, T fragments and idle-warp Kd); with any of them off, mma.sync.
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && GDN_PREFILL_PREP_WU_WGMMA
+constexpr bool kPrepWuWgmma = kPrepHeads == 1 && kPrepBulkStores && GDN_PREFILL_PREP_TRI_PRODUCTS;
+#else
+constexpr bool kPrepWuWgmma = false;
+#endif
+// The dynamic shared memory the prep asks for: PrepSmem, plus 1024 bytes to align it for the swizzled
+// tiles when GDN_PREFILL_PREP_WU_WGMMA is set (the host does not know which build runs).
+constexpr size_t kPrepSmemBytes = sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0);
+static_assert(offsetof(PrepSmem, k) % 1024 == 0 && offsetof(PrepSmem, head) % 1024 == 0 &&
+                  offsetof(PrepHeadSmem, v) % 1024 == 0,
+              "K and V start 1024-byte aligned in the prep's shared memory (the swizzle's atoms)");
+constexpr int kPrepPanelBytes = kC * 128;  // one 64-column panel of a swizzled K or V tile
+// Element offset of (row r, column c) in the prep's K and V tiles: padded rows (kLdK), or with
+// GDN_PREFILL_PREP_WU_WGMMA two 64-column panels of [64][64] with the 16-byte pieces of row r XORed
+// by r mod 8 (the 128-byte swizzle). c is a multiple of 8 for 16-byte pieces.
+__device__ __forceinline__ int prep_kv_offset(int r, int c) {
+  if constexpr (kPrepWuWgmma) {
+    return (c >> 6) * (kC * 64) + r * 64 + ((((c & 63) >> 3) ^ (r & 7)) << 3) + (c & 7);
+  } else {
+    return r * kLdK + c;
+  }
+}
+
+// @tunable GDN_PREFILL_PREP_PRODUCTS_WGMMA: 0, 1 (default 0) when GDN_PREFILL_PREP_WU_WGMMA=1
+// 1 (with the W / U warpgroup MMAs in effect): K K^T (warpgroup 0, into A) and Q K^T (warpgroup 1, into
+// P) as eight m64n64k16 warpgroup MMAs each, both operands K-major from shared memory (Q lands in the
+// swizzled panels too), the full 64 x 64 with the decay masking the upper part (A's upper zeros are
+// never read, P's are written by the idle warps as well). Why: the products phase is ~1400 cycles of a
+// later 8192 prep CTA's ~15.8k (session 27, call 10) on mma.sync for 20 of 32 n8 tiles a row tile;
+// eight warpgroup MMAs a product are ~260 cycles of tensor work. Predicted: the phase ~1400 -> ~700
+// cycles, the 8192 prep -1.5..-2.5 us.
+#ifndef GDN_PREFILL_PREP_PRODUCTS_WGMMA
+#define GDN_PREFILL_PREP_PRODUCTS_WGMMA 0
+#endif
+constexpr bool kPrepProductsWgmma = kPrepWuWgmma && GDN_PREFILL_PREP_PRODUCTS_WGMMA != 0;
+// Element offset of (row r, column c) in the prep's Q tile: K's layout with the products on wgmma,
+// else padded rows.
+__device__ __forceinline__ int prep_q_offset(int r, int c) { return kPrepProductsWgmma ? prep_kv_offset(r, c) : r * kLdK + c; }
+// GDN_PREFILL_PREP_PRODUCTS_WGMMA: a warp's 16 rows (from m0) and 8 NT columns (from n0) of K K^T into
+// A = beta_i G_i/G_j k_i.k_j (i > j, else 0; fp32, row stride kLdF), or (IsP) of Q K^T scaled in place
+// to P = G_i/G_j q_i.k_j (i >= j, else 0): decay_chunk_products' arithmetic, one product at a time.
+template <int NT, bool IsP>
+__device__ __forceinline__ void decay_product_tile(float (&x)[NT][4], const float* cum, const float* beta, float* a, int m0,
+                                                   int n0, int lane) {
+  const int g = lane >> 2, tq = lane & 3;
+  const float cum_i[2] = {cum[m0 + g], cum[m0 + g + 8]};
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+    const int j0 = n0 + nt * 8 + 2 * tq;
+    const float2 cum_j = *reinterpret_cast<const float2*>(cum + j0);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int i = m0 + g + h * 8;
+      const float d0 = decay_exp_or_zero(i >= j0, cum_i[h] - cum_j.x);
+      const float d1 = decay_exp_or_zero(i >= j0 + 1, cum_i[h] - cum_j.y);
+      if constexpr (IsP) {
+        x[nt][2 * h] *= d0;
+        x[nt][2 * h + 1] *= d1;
+      } else {
+        const float beta_i = beta[i];
+        *reinterpret_cast<float2*>(a + i * kLdF + j0) =
+            make_float2(i > j0 ? beta_i * d0 * x[nt][2 * h] : 0.f, i > j0 + 1 ? beta_i * d1 * x[nt][2 * h + 1] : 0.f);
+      }
+    }
+  }
+}
+
+// Per warp, the 16-row tile, first n8 tile and n8 tile count of the lower-triangle products, 8 bits
+// each (mt | first << 2 | count << 5): warps 0-7 take (0, 0, 2) (1, 0, 2) (1, 2, 2) (2, 0, 3)
+// (2, 3, 3) (3, 0, 3) (3, 3, 3) (3, 6, 2), every tile n <= 2 mt + 1 of every row tile mt once.
+constexpr unsigned long long kTriProductTiles = 0x5b6f636e62494140ull;
+
+// For one warp's 16 chunk rows from m0 and NT n8 tiles from column n0 (NT odd: rows n0 .. n0 + 8 NT +
+// 7 of K must exist, the last pair's loader reads them): K K^T and Q K^T in one k loop (each B
+// fragment of K loaded once), then A into sm.a and P into the workspace as decay_chunk_products
+// makes them.
+template <int NT>
+__device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, const __nv_bfloat16* q, const float* cum,
+                                                     const float* beta, float* a, __nv_bfloat16* ws_p, int m0, int n0,
+                                                     int lane) {
+  float kk[NT][4], qk[NT][4];
+  zero(kk);
+  zero(qk);
+#pragma unroll
+  for (int k0 = 0; k0 < kD; k0 += 16) {
+    uint32_t ak[4], aq[4];
+    ldmatrix_x4(ak, k + prep_kv_offset(m0 + (lane & 15), k0 + (lane >> 4) * 8));  // load_a on K's layout
+    load_a(aq, q, kLdK, m0, k0, lane);
+#pragma unroll
+    for (int nt = 0; nt < NT; nt += 2) {
+      uint32_t bf[4];
+      // load_b_rows on K's layout
+      ldmatrix_x4(bf, k + prep_kv_offset(n0 + nt * 8 + (lane & 7) + (lane >> 4) * 8, k0 + ((lane >> 3) & 1) * 8));
+      mma_bf16(kk[nt], ak, bf[0], bf[1]);
+      mma_bf16(qk[nt], aq, bf[0], bf[1]);
+      if (nt + 1 < NT) {
+        mma_bf16(kk[nt + 1], ak, bf[2], bf[3]);
+        mma_bf16(qk[nt + 1], aq, bf[2], bf[3]);
+      }
+    }
+  }
+  decay_chunk_products(kk, qk, cum, beta, a, m0, n0, lane);
+  store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
+}
 
 
 // GDN_PREFILL_PREP_PERSISTENT (two prep CTAs an SM looping over the call's chunks, each unit's next
@@ -876,7 +925,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
         // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
         const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
         if (loads_k) cp_async16(sm.k + prep_kv_offset(r, pc), k_row0 + row * (kNumQKHeads * kD), bytes);
-        if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
+        if (loads_q) cp_async16(sm.q + prep_q_offset(r, pc), q_row0 + row * (kNumQKHeads * kD), bytes);
         cp_async16(hs.v + prep_kv_offset(r, pc), v_row0 + row * (kNumVHeads * kD), bytes);
       }
     } else {
@@ -885,7 +934,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
         const int bytes = r < len ? 16 : 0;
         const int64_t row = r < len ? c0 + r : 0;
         if (loads_k) cp_async16(sm.k + prep_kv_offset(r, c), k + (row * kNumQKHeads + hk) * kD + c, bytes);
-        if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
+        if (loads_q) cp_async16(sm.q + prep_q_offset(r, c), q + (row * kNumQKHeads + hk) * kD + c, bytes);
         cp_async16(hs.v + prep_kv_offset(r, c), v + (row * kNumVHeads + h) * kD + c, bytes);
       }
     }
@@ -947,7 +996,31 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
     // P's zeros here unless the idle warps write them (GDN_PREFILL_PREP_IDLE_KD and IDLE_P).
     if (!(GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_PREP_IDLE_P)) zero_p_padding(ws_p, gtid, kPrepThreads);
-    if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
+    if constexpr (kPrepProductsWgmma) {
+      // Warpgroup 0 K K^T -> A, warpgroup 1 Q K^T -> P; warp w of a warpgroup rows 16 (w & 3).., all 64
+      // columns; eight k16 steps over the head dimension, 32 bytes into the panels' rows a step.
+      const bool is_p = warp >= 4;
+      const int m_w = (warp & 3) * 16;
+      const uint32_t a_base = smem_addr(is_p ? sm.q : sm.k), b_base = smem_addr(sm.k);
+      float acc[8][4];
+      zero(acc);
+      afg::wgmma_fence();
+#pragma unroll
+      for (int step = 0; step < kD / 16; ++step) {
+        const uint32_t offset = (step / 4) * kPrepPanelBytes + (step % 4) * 32;
+        afg::wgmma_m64n64k16_bf16_ss(reinterpret_cast<float(&)[32]>(acc), afg::desc_sw128(a_base + offset),
+                                     afg::desc_sw128(b_base + offset));
+      }
+      afg::wgmma_commit();
+      afg::wgmma_wait<0>();
+      afg::fence_fragment(reinterpret_cast<float(&)[32]>(acc));
+      if (is_p) {
+        decay_product_tile<8, true>(acc, hs.cum, hs.beta, hs.a, m_w, 0, lane);
+        store_tile_bf16(ws_p, kLdV, m_w, 0, acc, lane);
+      } else {
+        decay_product_tile<8, false>(acc, hs.cum, hs.beta, hs.a, m_w, 0, lane);
+      }
+    } else if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
       const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
       const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
       if ((tiles >> 5) == 3u) {

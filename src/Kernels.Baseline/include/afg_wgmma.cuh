@@ -135,6 +135,20 @@ __device__ __forceinline__ void wgmma_m64n128k16_bf16_rs_mn(float (&d)[64], cons
 #endif
 }
 
+// D (64 x 64, fp32, the m64nN accumulator layout) += A (64 x 16, bf16) * B (16 x 64, bf16), both K-major in
+// shared memory by descriptor (afg::desc_sw128: rows of 128 bytes in the 128-byte swizzle, a k16 step
+// 32 bytes into the row): A's rows are M, B's rows are N (B = the rows' transpose).
+__device__ __forceinline__ void wgmma_m64n64k16_bf16_ss(float (&d)[32], uint64_t a, uint64_t b) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.eq.u32 p, 1, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(a), "l"(b));
+#endif
+}
+
 // stmatrix x4 with .trans (sm_90): four 8x8 bf16 matrices, register i of each lane holding its
 // mma-fragment pair of matrix i (row lane / 4, columns 2 (lane % 4) + {0, 1}); lanes 8i..8i+7 give the
 // shared-memory addresses of matrix i's stored rows, and stored row j holds column j of the matrix.
