@@ -560,50 +560,11 @@ __device__ __forceinline__ int prep_kv_offset(int r, int c) {
   }
 }
 
-// @tunable GDN_PREFILL_PREP_PRODUCTS_WGMMA: 0, 1 (default 0) when GDN_PREFILL_PREP_WU_WGMMA=1
-// 1 (with the W / U warpgroup MMAs in effect): K K^T (warpgroup 0, into A) and Q K^T (warpgroup 1, into
-// P) as eight m64n64k16 warpgroup MMAs each, both operands K-major from shared memory (Q lands in the
-// swizzled panels too), the full 64 x 64 with the decay masking the upper part (A's upper zeros are
-// never read, P's are written by the idle warps as well). Why: the products phase is ~1400 cycles of a
-// later 8192 prep CTA's ~15.8k (session 27, call 10) on mma.sync for 20 of 32 n8 tiles a row tile;
-// eight warpgroup MMAs a product are ~260 cycles of tensor work. Predicted: the phase ~1400 -> ~700
-// cycles, the 8192 prep -1.5..-2.5 us.
-#ifndef GDN_PREFILL_PREP_PRODUCTS_WGMMA
-#define GDN_PREFILL_PREP_PRODUCTS_WGMMA 0
-#endif
-constexpr bool kPrepProductsWgmma = kPrepWuWgmma && GDN_PREFILL_PREP_PRODUCTS_WGMMA != 0;
-// Element offset of (row r, column c) in the prep's Q tile: K's layout with the products on wgmma,
-// else padded rows.
-__device__ __forceinline__ int prep_q_offset(int r, int c) { return kPrepProductsWgmma ? prep_kv_offset(r, c) : r * kLdK + c; }
-// GDN_PREFILL_PREP_PRODUCTS_WGMMA: a warp's 16 rows (from m0) and 8 NT columns (from n0) of K K^T into
-// A = beta_i G_i/G_j k_i.k_j (i > j, else 0; fp32, row stride kLdF), or (IsP) of Q K^T scaled in place
-// to P = G_i/G_j q_i.k_j (i >= j, else 0): decay_chunk_products' arithmetic, one product at a time.
-template <int NT, bool IsP>
-__device__ __forceinline__ void decay_product_tile(float (&x)[NT][4], const float* cum, const float* beta, float* a, int m0,
-                                                   int n0, int lane) {
-  const int g = lane >> 2, tq = lane & 3;
-  const float cum_i[2] = {cum[m0 + g], cum[m0 + g + 8]};
-#pragma unroll
-  for (int nt = 0; nt < NT; ++nt) {
-    const int j0 = n0 + nt * 8 + 2 * tq;
-    const float2 cum_j = *reinterpret_cast<const float2*>(cum + j0);
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int i = m0 + g + h * 8;
-      const float d0 = decay_exp_or_zero(i >= j0, cum_i[h] - cum_j.x);
-      const float d1 = decay_exp_or_zero(i >= j0 + 1, cum_i[h] - cum_j.y);
-      if constexpr (IsP) {
-        x[nt][2 * h] *= d0;
-        x[nt][2 * h + 1] *= d1;
-      } else {
-        const float beta_i = beta[i];
-        *reinterpret_cast<float2*>(a + i * kLdF + j0) =
-            make_float2(i > j0 ? beta_i * d0 * x[nt][2 * h] : 0.f, i > j0 + 1 ? beta_i * d1 * x[nt][2 * h + 1] : 0.f);
-      }
-    }
-  }
-}
-
+// GDN_PREFILL_PREP_PRODUCTS_WGMMA (K K^T and Q K^T as eight SS m64n64k16 warpgroup MMAs each, Q swizzled
+// too, the decay over full 64 x 64 tiles) measured slower (session 27, call 12, H200): the products
+// phase 1365 -> 2961 cycles, 8192 / 39 97.9 -> 102.9 us. The full tiles are 1.6x the lower-triangle
+// tiles' MACs on tensor cores the SM's two warpgroups share, and every warp decays 64 columns of one
+// product instead of 16-24 of both. Removed; commit 74d80ce has it.
 // Per warp, the 16-row tile, first n8 tile and n8 tile count of the lower-triangle products, 8 bits
 // each (mt | first << 2 | count << 5): warps 0-7 take (0, 0, 2) (1, 0, 2) (1, 2, 2) (2, 0, 3)
 // (2, 3, 3) (3, 0, 3) (3, 3, 3) (3, 6, 2), every tile n <= 2 mt + 1 of every row tile mt once.
@@ -925,7 +886,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
         // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
         const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
         if (loads_k) cp_async16(sm.k + prep_kv_offset(r, pc), k_row0 + row * (kNumQKHeads * kD), bytes);
-        if (loads_q) cp_async16(sm.q + prep_q_offset(r, pc), q_row0 + row * (kNumQKHeads * kD), bytes);
+        if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
         cp_async16(hs.v + prep_kv_offset(r, pc), v_row0 + row * (kNumVHeads * kD), bytes);
       }
     } else {
@@ -934,7 +895,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
         const int bytes = r < len ? 16 : 0;
         const int64_t row = r < len ? c0 + r : 0;
         if (loads_k) cp_async16(sm.k + prep_kv_offset(r, c), k + (row * kNumQKHeads + hk) * kD + c, bytes);
-        if (loads_q) cp_async16(sm.q + prep_q_offset(r, c), q + (row * kNumQKHeads + hk) * kD + c, bytes);
+        if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
         cp_async16(hs.v + prep_kv_offset(r, c), v + (row * kNumVHeads + h) * kD + c, bytes);
       }
     }
@@ -996,31 +957,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
     // P's zeros here unless the idle warps write them (GDN_PREFILL_PREP_IDLE_KD and IDLE_P).
     if (!(GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_PREP_IDLE_P)) zero_p_padding(ws_p, gtid, kPrepThreads);
-    if constexpr (kPrepProductsWgmma) {
-      // Warpgroup 0 K K^T -> A, warpgroup 1 Q K^T -> P; warp w of a warpgroup rows 16 (w & 3).., all 64
-      // columns; eight k16 steps over the head dimension, 32 bytes into the panels' rows a step.
-      const bool is_p = warp >= 4;
-      const int m_w = (warp & 3) * 16;
-      const uint32_t a_base = smem_addr(is_p ? sm.q : sm.k), b_base = smem_addr(sm.k);
-      float acc[8][4];
-      zero(acc);
-      afg::wgmma_fence();
-#pragma unroll
-      for (int step = 0; step < kD / 16; ++step) {
-        const uint32_t offset = (step / 4) * kPrepPanelBytes + (step % 4) * 32;
-        afg::wgmma_m64n64k16_bf16_ss(reinterpret_cast<float(&)[32]>(acc), afg::desc_sw128(a_base + offset),
-                                     afg::desc_sw128(b_base + offset));
-      }
-      afg::wgmma_commit();
-      afg::wgmma_wait<0>();
-      afg::fence_fragment(reinterpret_cast<float(&)[32]>(acc));
-      if (is_p) {
-        decay_product_tile<8, true>(acc, hs.cum, hs.beta, hs.a, m_w, 0, lane);
-        store_tile_bf16(ws_p, kLdV, m_w, 0, acc, lane);
-      } else {
-        decay_product_tile<8, false>(acc, hs.cum, hs.beta, hs.a, m_w, 0, lane);
-      }
-    } else if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
+    if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
       const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
       const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
       if ((tiles >> 5) == 3u) {
