@@ -639,6 +639,17 @@ __device__ __forceinline__ void lower_chunk_products(const __nv_bfloat16* k, con
 #endif
 constexpr bool kPrepPrefetchWave = GDN_PREFILL_PREP_PREFETCH_WAVE != 0;
 constexpr bool kPrepBulkPrefetch = GDN_PREFILL_PREP_PREFETCH_WAVE == 2;
+// @tunable GDN_PREFILL_PREP_PREFETCH_WARP: 0, 7 (default 0) when GDN_PREFILL_PREP_PREFETCH_WAVE=2
+// The warp whose first lane issues the bulk prefetches. 0: warp 0, which then computes the gate
+// factors alone while the other warps wait at the next barrier; 7: a warp with nothing to do there.
+// Why: with PREFETCH_WAVE=2 the gate factors phase grew 518 -> 811 cycles (session 27, call 2; 968 in
+// call 10), the prefetch issue in front of warp 0's work. Predicted: the phase back to ~550, a later
+// 8192 prep CTA -300..-400 cycles, the 8192 prep ~-1 us.
+#ifndef GDN_PREFILL_PREP_PREFETCH_WARP
+#define GDN_PREFILL_PREP_PREFETCH_WARP 0
+#endif
+static_assert(GDN_PREFILL_PREP_PREFETCH_WARP >= 0 && GDN_PREFILL_PREP_PREFETCH_WARP < kPrepCtaThreads / 32,
+              "the prefetching warp is one of the prep CTA's");
 // @diagnostic GDN_PREFILL_DIAG_PREP_ROWS: 0, 2 (default 0)
 // N > 0: the host takes N slot rows of prep CTAs (8 N CTAs) for the resident ones, so that a small call
 // (fast under compute-sanitizer) prefetches the way the 8192 calls do (GDN_PREFILL_PREP_PREFETCH_WAVE:
@@ -916,7 +927,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     mark(kPrepLoaded);
     // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
     if (kPrepBulkPrefetch && ahead_slot >= 0) {
-      if (tid == 0) {
+      if (tid == 32 * GDN_PREFILL_PREP_PREFETCH_WARP) {
         prefetch_prep_chunk_share(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), blockIdx.x, gridDim.x);
       }
     } else if (ahead_slot >= 0) {
