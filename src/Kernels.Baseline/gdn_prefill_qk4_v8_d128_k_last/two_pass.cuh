@@ -644,7 +644,12 @@ constexpr bool kPrepBulkPrefetch = GDN_PREFILL_PREP_PREFETCH_WAVE == 2;
 // factors alone while the other warps wait at the next barrier; 7: a warp with nothing to do there.
 // Why: with PREFETCH_WAVE=2 the gate factors phase grew 518 -> 811 cycles (session 27, call 2; 968 in
 // call 10), the prefetch issue in front of warp 0's work. Predicted: the phase back to ~550, a later
-// 8192 prep CTA -300..-400 cycles, the 8192 prep ~-1 us.
+// 8192 prep CTA -300..-400 cycles, the 8192 prep ~-1 us. Measured (session 27, call 14, H200, two
+// rounds, 0 / 7): 959 / 4 26.7 / 26.6 us, 4124 / 15 58.5 / 58.0, 8192 / 20 90.9 / 90.7, 8192 / 39 98.7 /
+// 97.5, 8192 / 57 108.9 / 108.5 (within the rounds' ranges). Timeline (8192 / 39, later CTAs): gate
+// factors 959 -> 665 cycles as predicted, but the products 1368 -> 1644 and the diagonal blocks 1107 ->
+// 1406: the CTA 15745 -> 15661. The cycles moved to the next phases instead of leaving, as if the SM's
+// shared pipes (its other CTA's work) set the pace more than this CTA's own chain. Stays 0.
 #ifndef GDN_PREFILL_PREP_PREFETCH_WARP
 #define GDN_PREFILL_PREP_PREFETCH_WARP 0
 #endif
