@@ -542,9 +542,19 @@ constexpr bool kPrepWuWgmma = kPrepHeads == 1 && kPrepBulkStores && GDN_PREFILL_
 #else
 constexpr bool kPrepWuWgmma = false;
 #endif
+// @diagnostic GDN_PREFILL_DIAG_PREP_ALONE: 0, 1 (default 0)
+// 1: the prep asks for 120 KB of shared memory, so one prep CTA runs an SM (timing only, for
+// scripts/device/gdn-prep-timeline.sh). Why: a later 8192 prep CTA's solve level 1 takes ~2.6k cycles
+// where a lone CTA's takes ~0.4-0.9k, and moving work off one phase moved its cycles into the next
+// (GDN_PREFILL_PREP_PREFETCH_WARP, session 27): if the phases are paced by what the SM's two CTAs
+// share, a CTA alone on its SM shows much shorter phases at the same loads.
+#ifndef GDN_PREFILL_DIAG_PREP_ALONE
+#define GDN_PREFILL_DIAG_PREP_ALONE 0
+#endif
 // The dynamic shared memory the prep asks for: PrepSmem, plus 1024 bytes to align it for the swizzled
 // tiles when GDN_PREFILL_PREP_WU_WGMMA is set (the host does not know which build runs).
-constexpr size_t kPrepSmemBytes = sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0);
+constexpr size_t kPrepSmemBytes = GDN_PREFILL_DIAG_PREP_ALONE ? 120 * 1024 : sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0);
+static_assert(kPrepSmemBytes >= sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0), "the prep's shared memory fits its request");
 static_assert(offsetof(PrepSmem, k) % 1024 == 0 && offsetof(PrepSmem, head) % 1024 == 0 &&
                   offsetof(PrepHeadSmem, v) % 1024 == 0,
               "K and V start 1024-byte aligned in the prep's shared memory (the swizzle's atoms)");
