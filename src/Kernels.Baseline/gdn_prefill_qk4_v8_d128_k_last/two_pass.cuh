@@ -548,6 +548,12 @@ constexpr bool kPrepWuWgmma = false;
 // where a lone CTA's takes ~0.4-0.9k, and moving work off one phase moved its cycles into the next
 // (GDN_PREFILL_PREP_PREFETCH_WARP, session 27): if the phases are paced by what the SM's two CTAs
 // share, a CTA alone on its SM shows much shorter phases at the same loads.
+// Measured (session 27, call 15, H200, 8192 / 39, later CTAs, two an SM / alone): the CTA 15467 /
+// 12299 cycles (so two an SM still give 1.59x the throughput of one), loads 3832 / 3175, level 1
+// 2593 / 1539, level 2 1950 / 1712, products 1343 / 1252, gate factors, diagonal blocks and W / U
+// even (982 / 929, 1076 / 1077, 1668 / 1651). The sharing costs ~3.2k cycles a CTA, 1.1k of them in
+// level 1; level 1 alone (1539, two warps of tf32 MMAs) is still ~2-4x the lone one-wave CTA of
+// session 23, so most of it is the solve's own code since.
 #ifndef GDN_PREFILL_DIAG_PREP_ALONE
 #define GDN_PREFILL_DIAG_PREP_ALONE 0
 #endif
