@@ -352,15 +352,17 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # times, NEXT_Q even (stays 0), the chain probe split the boundary (store ~1600, load ~1300-1700
 # cycles), both GDN definitions passed without a state and with scale 0 (54/54, 100/100). Then the
 # state swap and early claim (slower, removed) and the persistent prep over slots (100/100, slower).
-# Session 27 (results/gpu/2026-11-27-s27) ran session 26's queue: the persistent prep slower again
-# (removed since), PREFETCH_WAVE=1 even; its bulk-prefetch form (=2) and the mixed-width scan for three
-# sequences (GDN_PREFILL_SCAN_MIXED=1) became defaults. Pending (written after the session's last
-# GPU call, kernel_syntax.py only): the prep without the persistent loop (the default's quick rows
-# rebuild it; sanitizers with GDN_PREFILL_DIAG_PREP_ROWS=2 run the prefetch path on 959 / 4), and
-# beside it the mixed scan off (0) and as its own 16-column path (2) on the three-sequence calls,
-# where e286a4f4 (16 / 7 / 7 chunks, not mixed by the model) measured 31.4 -> 32.3 us with 1.
+# Session 27 (results/gpu/2026-11-27-s27) ran session 26's queue (the persistent prep slower again,
+# removed; PREFETCH_WAVE=1 even) and its own variants: the bulk-prefetch wave (=2), the mixed-width
+# scan for three sequences (GDN_PREFILL_SCAN_MIXED=1) and W / U on wgmma (GDN_PREFILL_PREP_WU_WGMMA=1)
+# became defaults; the SS-wgmma products were slower (removed), PREFETCH_WARP=7 even. Pending: the
+# mixed plan's cost ratio, which decides c2bb4f66 (13 / 12 / 4 chunks: mixed at 130, not at 145 or 160;
+# predicted ~32.8 -> ~32.0 us if mixed) and keeps the others' choices. Not a check line: ncu's source
+# view of chunk_prep_kernel at 8192 / 39 for the solve's level 1 (1.5k cycles even alone on an SM;
+# NOTES.md, session 27), e.g. `PROFILE_SOURCE=1 PROFILE_LAUNCHES=1 scripts/device/profile.sh gdn_prefill_qk4_v8_d128_k_last
+# 410794d4 chunk_prep` with PROFILE_SOURCE=1 (stall samples per SASS instruction).
 checks=(
-  "$prefill|e286a4f4 aaa378be c2bb4f66 54856fec 410794d4|GDN_PREFILL_SCAN_MIXED=0|GDN_PREFILL_SCAN_MIXED=2|quick"
+  "$prefill|aaa378be c2bb4f66 e286a4f4 a87ded8a|GDN_PREFILL_SCAN_MIXED_T32_PCT=130|GDN_PREFILL_SCAN_MIXED_T32_PCT=160|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
