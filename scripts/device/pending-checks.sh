@@ -361,7 +361,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # view of chunk_prep_kernel at 8192 / 39 for the solve's level 1 (1.5k cycles even alone on an SM;
 # NOTES.md, session 27), e.g. `PROFILE_SOURCE=1 PROFILE_LAUNCHES=1 scripts/device/profile.sh gdn_prefill_qk4_v8_d128_k_last
 # 410794d4 chunk_prep` with PROFILE_SOURCE=1 (stall samples per SASS instruction).
+# Written after the last call (kernel_syntax.py only; first line below): W and U rows 0-31 on mma.sync
+# by warps 4-7 during the solve's last merge level, rows 32-63 by all 8 warps after it
+# (GDN_PREFILL_PREP_WU_IN_SOLVE=1; predicted the 8192 prep -1.5..-2.5 us). Its quick rows, then
+# `gdn-prep-timeline.sh "8192 39" -- GDN_PREFILL_PREP_WU_IN_SOLVE=1` (the W / U phase ~1.7k -> ~1.0k
+# cycles, level 2 unchanged) and the sanitizers (",sanitize" runs them on 959 / 4; add
+# GDN_PREFILL_DIAG_PREP_ROWS=2 by hand for the prefetch path). If it wins, all 100 and the default.
 checks=(
+  "$prefill|54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_WU_IN_SOLVE=1||quick,sanitize"
   "$prefill|aaa378be c2bb4f66 e286a4f4 a87ded8a|GDN_PREFILL_SCAN_MIXED_T32_PCT=130|GDN_PREFILL_SCAN_MIXED_T32_PCT=160|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

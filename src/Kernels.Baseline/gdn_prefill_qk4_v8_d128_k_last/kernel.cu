@@ -367,10 +367,14 @@ struct NoIdleWork {
 // it. Diagonal 16x16 blocks by substitution (one thread per block column), then the off-diagonal
 // blocks one block row at a time, or with GDN_PREFILL_SOLVE_BLOCKED by doubling (the strictly upper
 // blocks then hold scratch: read T through t_lower). While the first 64 threads substitute, each of
-// the others calls idle(tid - 64) once: work of the caller's that reads neither A nor T.
-template <int Threads = kThreads, typename Sync = BlockSync, typename Idle = NoIdleWork>
+// the others calls idle(tid - 64) once: work of the caller's that reads neither A nor T. With
+// GDN_PREFILL_SOLVE_MMA, while warps 0-3 merge the lower-left 32x32 block each thread of warps 4-7 (if
+// Threads has them) calls idle_level2(tid - 128) once: work that may read T's rows 0-31 (final by
+// then) and must not touch A's rows 32-63 or T's rows 32-63.
+template <int Threads = kThreads, typename Sync = BlockSync, typename Idle = NoIdleWork, typename IdleLevel2 = NoIdleWork>
 __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid,
-                                                 Sync sync = Sync{}, Idle idle = Idle{}) {
+                                                 Sync sync = Sync{}, Idle idle = Idle{}, IdleLevel2 idle_level2 = IdleLevel2{}) {
+  (void)idle_level2;  // only the tensor-core merges have a level with idle warps
 #if GDN_PREFILL_FAST_PREP
   // The same substitution and block products with fewer instructions per FMA: no per-term branch in
   // the diagonal blocks (col[m] is 0 for m < j, so those terms vanish), rows read as float4, and
@@ -466,6 +470,8 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
         }
       }
       tf32_store_negated(t, kLdF, 32 + 16 * r, 16 * c, y, lane);
+    } else if (warp < 8 && tid < Threads) {
+      idle_level2(tid - 128);
     }
     sync();
   }
