@@ -241,14 +241,14 @@ __device__ __forceinline__ float t_lower(const float* t, int r, int c) {
   return (c >> 4) > (r >> 4) ? 0.f : t[r * kLdF + c];
 }
 
-// acc[16 x 8*NT] += (T diag(f))[m0..m0+16, :] * B for the solve's T (fp32, row stride kLdF) and B a
-// row-major [64][*] bf16 matrix from column n0 (row stride ldb): the A fragments come straight from
-// T with the column factors applied (load_a_f32_scaled), and the k-blocks right of the warp's own
-// 16-row block are skipped (zero in T, scratch in its storage: what t_lower reads as zero). m0 is a
-// multiple of 16. The same products and roundings as a bf16 copy of T diag(f) through gemm_rowA.
-template <int NT>
-__device__ __forceinline__ void gemm_t_lower(float (&acc)[NT][4], const float* t, const float* f, int m0,
-                                             const __nv_bfloat16* b, int ldb, int n0, int lane) {
+// acc[16 x 8*NT] += (T diag(f))[m0..m0+16, :] * B for the solve's T (fp32, row stride kLdF), B's two n8
+// tiles at (column n, k row k0) from load_b(fragments, n, k0): the A fragments come straight from T
+// with the column factors applied (load_a_f32_scaled), and the k-blocks right of the warp's own 16-row
+// block are skipped (zero in T, scratch in its storage: what t_lower reads as zero). m0 is a multiple
+// of 16. The same products and roundings as a bf16 copy of T diag(f) through gemm_rowA.
+template <int NT, typename LoadB>
+__device__ __forceinline__ void gemm_t_lower_by(float (&acc)[NT][4], const float* t, const float* f, int m0, LoadB load_b,
+                                                int lane) {
 #pragma unroll
   for (int k0 = 0; k0 < kC; k0 += 16) {
     if (k0 > m0) break;
@@ -257,11 +257,17 @@ __device__ __forceinline__ void gemm_t_lower(float (&acc)[NT][4], const float* t
 #pragma unroll
     for (int nt = 0; nt < NT; nt += 2) {
       uint32_t bf[4];
-      load_b_cols(bf, b, ldb, n0 + nt * 8, k0, lane);
+      load_b(bf, nt * 8, k0);
       mma_bf16(acc[nt], af, bf[0], bf[1]);
       mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
     }
   }
+}
+// gemm_t_lower_by with B a row-major [64][*] bf16 matrix from column n0 (row stride ldb).
+template <int NT>
+__device__ __forceinline__ void gemm_t_lower(float (&acc)[NT][4], const float* t, const float* f, int m0,
+                                             const __nv_bfloat16* b, int ldb, int n0, int lane) {
+  gemm_t_lower_by(acc, t, f, m0, [&](uint32_t (&bf)[4], int n, int k0) { load_b_cols(bf, b, ldb, n0 + n, k0, lane); }, lane);
 }
 
 // acc += (T diag(f))[m0..m0+16, :] * B, the W and U products of both preps: A fragments from the fp32

@@ -603,20 +603,13 @@ __device__ __forceinline__ void wu_rows_on_mma(const float* t, const float* f, c
                                                __nv_bfloat16* w_stage, __nv_bfloat16* u_stage, int lane) {
   float acc[8][4];
   zero(acc);
-#pragma unroll
-  for (int k0 = 0; k0 < kC; k0 += 16) {
-    if (k0 > m0) break;
-    uint32_t af[4];
-    load_a_f32_scaled(af, t, kLdF, m0, k0, f, lane);
-#pragma unroll
-    for (int nt = 0; nt < 8; nt += 2) {
-      uint32_t bf[4];
-      // load_b_cols on the swizzled layout
-      ldmatrix_x4_trans(bf, b + prep_kv_offset(k0 + (lane & 7) + ((lane >> 3) & 1) * 8, n0 + nt * 8 + (lane >> 4) * 8));
-      mma_bf16(acc[nt], af, bf[0], bf[1]);
-      mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
-    }
-  }
+  // load_b_cols on the swizzled layout
+  gemm_t_lower_by(
+      acc, t, f, m0,
+      [&](uint32_t (&bf)[4], int n, int k0) {
+        ldmatrix_x4_trans(bf, b + prep_kv_offset(k0 + (lane & 7) + ((lane >> 3) & 1) * 8, n0 + n + (lane >> 4) * 8));
+      },
+      lane);
   if (is_u) {
     store_tile_bf16_blocked(u_stage, m0, n0, acc, lane);
   } else {
