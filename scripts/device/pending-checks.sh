@@ -368,8 +368,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # cycles, level 2 unchanged) and the sanitizers (",sanitize" runs them on 959 / 4; add
 # GDN_PREFILL_DIAG_PREP_ROWS=2 by hand for the prefetch path). If it wins, all 100 and the default.
 # Its default rows also rebuild two unbuilt refactors of the session's end: gemm_t_lower as
-# gemm_t_lower_by with a B loader (77daf91d, 6 / 1, runs the fused kernel that uses it) and
-# solve_unit_lower's level-2 hook (every prep).
+# gemm_t_lower_by with a B loader (77daf91d, 6 / 1, runs the fused kernel that uses it),
+# solve_unit_lower's level-2 hook (every prep), and the final review's: the prep kernel's body straight
+# again for its one slot (no unit lambda, loop or record flags, grid.y for the slot count),
+# align_smem_1024 shared with the prep, the mixed plan ranking through length_rank.
 checks=(
   "$prefill|77daf91d 54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_WU_IN_SOLVE=1||quick,sanitize"
   "$prefill|aaa378be c2bb4f66 e286a4f4 a87ded8a|GDN_PREFILL_SCAN_MIXED_T32_PCT=130|GDN_PREFILL_SCAN_MIXED_T32_PCT=160|quick"

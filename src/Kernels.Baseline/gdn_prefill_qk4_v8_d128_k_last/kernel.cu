@@ -1035,7 +1035,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   chunk_prep_kernel<<<dim3(kNumVHeads / kPrepHeads, static_cast<unsigned>(slots)), kPrepCtaThreads, prep_smem, stream>>>(
       q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(), A_log.ptr<const float>(),
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(),
-      cu_seqlens.ptr<const int64_t>(), N, slots, prep_prefetch_ahead, ws);
+      cu_seqlens.ptr<const int64_t>(), N, prep_prefetch_ahead, ws);
   // GDN_PREFILL_SCAN_APART (scan_apart.cuh): the state-only scan over `ctas` CTAs of BV columns, and
   // the output kernel as its programmatic dependent (it follows the scan through the ready counts).
   // With GDN_PREFILL_APART_EXCLUSIVE the scan asks for a whole SM's shared memory, so no output CTA

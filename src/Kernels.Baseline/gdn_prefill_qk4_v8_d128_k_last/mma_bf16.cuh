@@ -10,6 +10,12 @@ using afg::ldmatrix_x4_trans;
 using afg::mma_bf16;
 using afg::smem_addr;
 
+// The first 1024-byte aligned address of the dynamic shared memory (its base's alignment is not
+// promised beyond 16 bytes).
+__device__ __forceinline__ unsigned char* align_smem_1024(unsigned char* raw) {
+  return raw + ((1024u - (smem_addr(raw) & 1023u)) & 1023u);
+}
+
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 // Waits until at most N committed groups are still in flight.

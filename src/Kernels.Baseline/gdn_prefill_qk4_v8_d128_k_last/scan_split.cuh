@@ -505,11 +505,6 @@ using ScanSplitSmem = ScanSplitSmemOf<BV, kStagesThatFit<ScanSplitSmemOf, BV>>;
 template <int BV>
 constexpr size_t kScanSplitSmemBytes = sizeof(ScanSplitSmem<BV>) + 1024;
 static_assert(kScanSplitSmemBytes<64> <= 227 * 1024, "the split scan's buffers do not fit an SM");
-// The first 1024-byte aligned address of the dynamic shared memory (its base's alignment is not
-// promised beyond 16 bytes).
-__device__ __forceinline__ unsigned char* align_smem_1024(unsigned char* raw) {
-  return raw + ((1024u - (smem_addr(raw) & 1023u)) & 1023u);
-}
 
 // One CTA's work in the split scan: item `item` = (rank * 8 + head) * (128 / BV) + slice, the plain
 // kernel's blockIdx.x (chunk_scan_split_mixed_kernel maps its CTAs onto items of two widths). With
@@ -848,21 +843,17 @@ struct MixedPlan {
   bool mixed;
 };
 __device__ __forceinline__ MixedPlan mixed_plan(const int64_t* cu_seqlens, bool rank_by_length) {
-  int64_t len[kMixedWideSeqs];
+  long long cu[kMixedWideSeqs + 1];
 #pragma unroll
-  for (int i = 0; i < kMixedWideSeqs; ++i) len[i] = cu_seqlens[i + 1] - cu_seqlens[i];
+  for (int i = 0; i <= kMixedWideSeqs; ++i) cu[i] = cu_seqlens[i];
   MixedPlan plan;
   int64_t chunks[kMixedWideSeqs];
 #pragma unroll
   for (int i = 0; i < kMixedWideSeqs; ++i) {
-    int64_t rank = i;
-    if (rank_by_length) {
-      rank = 0;
-#pragma unroll
-      for (int j = 0; j < kMixedWideSeqs; ++j) rank += (len[j] > len[i]) || (len[j] == len[i] && j < i);
-    }
+    const int64_t rank = rank_by_length ? length_rank(cu, kMixedWideSeqs, i) : i;
+    const long long len = cu[i + 1] - cu[i];
     plan.seq_of_rank[rank] = i;
-    chunks[rank] = len[i] > 0 ? (len[i] + kC - 1) / kC : 0;
+    chunks[rank] = len > 0 ? (len + kC - 1) / kC : 0;
   }
   // Cost in 16-column steps x 100 (ranks 0-2 longest first only with rank_by_length; without it the
   // mixed plan is not taken: its one wave needs the longest sequence at 16 columns).

@@ -559,8 +559,9 @@ constexpr bool kPrepWuWgmma = false;
 #endif
 // The dynamic shared memory the prep asks for: PrepSmem, plus 1024 bytes to align it for the swizzled
 // tiles when GDN_PREFILL_PREP_WU_WGMMA is set (the host does not know which build runs).
-constexpr size_t kPrepSmemBytes = GDN_PREFILL_DIAG_PREP_ALONE ? 120 * 1024 : sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0);
-static_assert(kPrepSmemBytes >= sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0), "the prep's shared memory fits its request");
+constexpr size_t kPrepSmemNeeded = sizeof(PrepSmem) + (GDN_PREFILL_PREP_WU_WGMMA ? 1024 : 0);
+constexpr size_t kPrepSmemBytes = GDN_PREFILL_DIAG_PREP_ALONE ? 120 * 1024 : kPrepSmemNeeded;
+static_assert(kPrepSmemBytes >= kPrepSmemNeeded, "the prep's shared memory fits its request");
 static_assert(offsetof(PrepSmem, k) % 1024 == 0 && offsetof(PrepSmem, head) % 1024 == 0 &&
                   offsetof(PrepHeadSmem, v) % 1024 == 0,
               "K and V start 1024-byte aligned in the prep's shared memory (the swizzle's atoms)");
@@ -858,9 +859,8 @@ enum PrepMark {
 __device__ long long g_prep_marks[kPrepDiagCtas][kPrepMarks];     // SM clock
 __device__ unsigned long long g_prep_span[kPrepDiagCtas][2];      // global timer: start, stores issued
 #endif
-__device__ __forceinline__ void prep_mark(int mark, bool record = true) {
+__device__ __forceinline__ void prep_mark(int mark) {
 #if GDN_PREFILL_DIAG_PREP_TIMES
-  if (!record) return;
   const int cta = blockIdx.y * gridDim.x + blockIdx.x;
   if (threadIdx.x != 0 || cta >= kPrepDiagCtas) return;
   long long now;
@@ -873,17 +873,15 @@ __device__ __forceinline__ void prep_mark(int mark, bool record = true) {
   }
 #else
   (void)mark;
-  (void)record;
 #endif
 }
 // The solve's barrier with GDN_PREFILL_DIAG_PREP_TIMES: a block barrier, then the next solve mark
 // (diagonal blocks, level 1, solved; a solve with more barriers stops marking at "solved").
 struct PrepMarkingSync {
   int* next;
-  bool record;  // a unit that marks (a CTA's first)
   __device__ __forceinline__ void operator()() const {
     __syncthreads();
-    if (*next <= kPrepSolved) prep_mark((*next)++, record);
+    if (*next <= kPrepSolved) prep_mark((*next)++);
   }
 };
 
@@ -892,12 +890,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
                   const __nv_bfloat16* __restrict__ v, const float* __restrict__ A_log,
                   const __nv_bfloat16* __restrict__ a_in, const float* __restrict__ dt_bias,
                   const __nv_bfloat16* __restrict__ b_in, const int64_t* __restrict__ cu_seqlens,
-                  int64_t num_seqs, int64_t num_slots, int64_t prefetch_slots_ahead, ChunkWorkspace ws) {
+                  int64_t num_seqs, int64_t prefetch_slots_ahead, ChunkWorkspace ws) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   // With GDN_PREFILL_PREP_WU_WGMMA the swizzled K and V tiles need 1024-byte alignment (the host asks
   // 1024 bytes more: kPrepSmemBytes).
-  PrepSmem& sm = *reinterpret_cast<PrepSmem*>(kPrepWuWgmma ? smem_raw + ((1024u - (smem_addr(smem_raw) & 1023u)) & 1023u)
-                                                            : smem_raw);
+  PrepSmem& sm = *reinterpret_cast<PrepSmem*>(kPrepWuWgmma ? align_smem_1024(smem_raw) : smem_raw);
   const int tid = threadIdx.x;
   // With GDN_PREFILL_PREP_HEAD_PAIRS, thread group `group` (8 warps) takes value head 2 blockIdx.x +
   // group; both groups run the same phases in lockstep, so the barriers below are the CTA's. gtid and
@@ -921,326 +918,318 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     seq_start = cu_seqlens[tid];
     seq_end = cu_seqlens[tid + 1];
   }
-  // One unit: chunk slot `slot` of value head h. With ahead_slot >= 0 (held bounds only) that slot's
-  // chunk's rows are asked of L2 once this unit's have landed. With GDN_PREFILL_DIAG_PREP_TIMES only a
-  // recording unit marks. A return ends the unit.
-  const auto prep_unit = [&](const int64_t slot, const int64_t ahead_slot, const bool recording) {
-    const auto mark = [&](int phase) { prep_mark(phase, recording); };
-    const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
-    mark(kPrepStart);
-    // GDN_PREFILL_CHUNK_FLAGS: this head's flag starts unset. The store, then its thread's fence (after
-    // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
-    // the scan launch: no scan CTA can then read an earlier call's value.
-    if (ws.prepped == nullptr) {
-      afg::pdl_launch_dependents();
-    } else if (gtid == 0) {
-      // Relaxed at gpu scope: the scans read it with acquire loads from other CTAs.
-      asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(0u) : "memory");
-    }
-    // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
-    // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
-    // kernel's CTAs start after that).
-    if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
+  // One CTA a (chunk slot, value head): grid.y is the call's slots. GDN_PREFILL_PREP_PREFETCH_WAVE: the
+  // slot of the CTA one wave behind this one (held bounds only), whose rows are asked of L2 once this
+  // CTA's have landed.
+  const int64_t slot = blockIdx.y;
+  const int64_t ahead_slot =
+      held && prefetch_slots_ahead > 0 && slot + prefetch_slots_ahead < gridDim.y ? slot + prefetch_slots_ahead : -1;
+  const size_t head_slot = static_cast<size_t>(slot) * kNumVHeads + h;
+  prep_mark(kPrepStart);
+  // GDN_PREFILL_CHUNK_FLAGS: this head's flag starts unset. The store, then its thread's fence (after
+  // the slot lookup's load, so its wait overlaps that load) and a barrier come before this CTA lets
+  // the scan launch: no scan CTA can then read an earlier call's value.
+  if (ws.prepped == nullptr) {
+    afg::pdl_launch_dependents();
+  } else if (gtid == 0) {
+    // Relaxed at gpu scope: the scans read it with acquire loads from other CTAs.
+    asm volatile("st.relaxed.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(0u) : "memory");
+  }
+  // GDN_PREFILL_SCAN_APART: this (slot, head)'s ready count starts at zero (the scan's CTAs count up
+  // only after this grid has ended, or with chunk flags after this CTA's flag, and the output
+  // kernel's CTAs start after that).
+  if (ws.ready != nullptr && gtid == 0) ws.ready[head_slot] = 0;
 
-    if (held) {
-      chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid, kPrepBulkPrefetch ? ahead_slot : -1,
-                         sm.next_bos_len);
-    } else {
-      chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
-    }
-    if (ws.prepped != nullptr) {
-      if (gtid == 0) __threadfence();
-      __syncthreads();
-      afg::pdl_launch_dependents();
-    }
-    const int64_t c0 = sm.bos_len[0];
-    const int len = static_cast<int>(sm.bos_len[1]);
-    mark(kPrepSlotFound);
-    if (len <= 0) return;
+  if (held) {
+    chunk_of_slot_held(slot, seq_start, seq_end, num_seqs, sm.bos_len, tid, kPrepBulkPrefetch ? ahead_slot : -1,
+                       sm.next_bos_len);
+  } else {
+    chunk_of_slot<kPrepCtaThreads>(slot, cu_seqlens, num_seqs, sm.bos_len, tid);
+  }
+  if (ws.prepped != nullptr) {
+    if (gtid == 0) __threadfence();
+    __syncthreads();
+    afg::pdl_launch_dependents();
+  }
+  const int64_t c0 = sm.bos_len[0];
+  const int len = static_cast<int>(sm.bos_len[1]);
+  prep_mark(kPrepSlotFound);
+  if (len <= 0) return;
 
-    // --- load K, Q (head hk: with head pairs K by group 0, Q by group 1) and V (head h, all columns);
-    // rows past len are zero ------------------------------------------------------------------------
-    const bool loads_k = kPrepHeads == 1 || group == 0, loads_q = kPrepHeads == 1 || group == 1;
-    // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
-    // r of the three tiles sit at fixed offsets from the chunk's first row).
-    const int pc = (gtid & 15) * 8, pr = gtid >> 4;
-    if constexpr (GDN_PREFILL_PREP_LEAN) {
-      const __nv_bfloat16* k_row0 = k + (c0 * kNumQKHeads + hk) * kD + pc;
-      const __nv_bfloat16* q_row0 = q + (c0 * kNumQKHeads + hk) * kD + pc;
-      const __nv_bfloat16* v_row0 = v + (c0 * kNumVHeads + h) * kD + pc;
+  // --- load K, Q (head hk: with head pairs K by group 0, Q by group 1) and V (head h, all columns);
+  // rows past len are zero ------------------------------------------------------------------------
+  const bool loads_k = kPrepHeads == 1 || group == 0, loads_q = kPrepHeads == 1 || group == 1;
+  // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
+  // r of the three tiles sit at fixed offsets from the chunk's first row).
+  const int pc = (gtid & 15) * 8, pr = gtid >> 4;
+  if constexpr (GDN_PREFILL_PREP_LEAN) {
+    const __nv_bfloat16* k_row0 = k + (c0 * kNumQKHeads + hk) * kD + pc;
+    const __nv_bfloat16* q_row0 = q + (c0 * kNumQKHeads + hk) * kD + pc;
+    const __nv_bfloat16* v_row0 = v + (c0 * kNumVHeads + h) * kD + pc;
 #pragma unroll
-      for (int r = pr; r < kC; r += kPrepThreads / 16) {
-        // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
-        const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
-        if (loads_k) cp_async16(sm.k + prep_kv_offset(r, pc), k_row0 + row * (kNumQKHeads * kD), bytes);
-        if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
-        cp_async16(hs.v + prep_kv_offset(r, pc), v_row0 + row * (kNumVHeads * kD), bytes);
-      }
-    } else {
-      for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
-        const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-        const int bytes = r < len ? 16 : 0;
-        const int64_t row = r < len ? c0 + r : 0;
-        if (loads_k) cp_async16(sm.k + prep_kv_offset(r, c), k + (row * kNumQKHeads + hk) * kD + c, bytes);
-        if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
-        cp_async16(hs.v + prep_kv_offset(r, c), v + (row * kNumVHeads + h) * kD + c, bytes);
-      }
+    for (int r = pr; r < kC; r += kPrepThreads / 16) {
+      // Past len: nothing read (zero bytes), the chunk's first row named as a valid address.
+      const int bytes = r < len ? 16 : 0, row = r < len ? r : 0;
+      if (loads_k) cp_async16(sm.k + prep_kv_offset(r, pc), k_row0 + row * (kNumQKHeads * kD), bytes);
+      if (loads_q) cp_async16(sm.q + r * kLdK + pc, q_row0 + row * (kNumQKHeads * kD), bytes);
+      cp_async16(hs.v + prep_kv_offset(r, pc), v_row0 + row * (kNumVHeads * kD), bytes);
     }
-    if (gtid < kC) {
-      float lg = 0.f, bt = 0.f;
-      if (gtid < len) {
-        const int64_t gi = (c0 + gtid) * kNumVHeads + h;
-        lg = -expf(A_log[h]) * softplus_torch(__bfloat162float(a_in[gi]) + dt_bias[h]);  // log g
-        bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
-      }
-      hs.cum[gtid] = lg;
-      hs.beta[gtid] = bt;
+  } else {
+    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      const int bytes = r < len ? 16 : 0;
+      const int64_t row = r < len ? c0 + r : 0;
+      if (loads_k) cp_async16(sm.k + prep_kv_offset(r, c), k + (row * kNumQKHeads + hk) * kD + c, bytes);
+      if (loads_q) cp_async16(sm.q + r * kLdK + c, q + (row * kNumQKHeads + hk) * kD + c, bytes);
+      cp_async16(hs.v + prep_kv_offset(r, c), v + (row * kNumVHeads + h) * kD + c, bytes);
     }
-    cp_async_wait_all();
-    // GDN_PREFILL_PREP_WU_WGMMA: the warpgroup MMAs read K and V through the async proxy.
-    if constexpr (kPrepWuWgmma) afg::fence_proxy_async();
-    __syncthreads();
-    mark(kPrepLoaded);
-    // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
-    if (kPrepBulkPrefetch && ahead_slot >= 0) {
-      if (tid == 32 * GDN_PREFILL_PREP_PREFETCH_WARP) {
-        prefetch_prep_chunk_share(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), blockIdx.x, gridDim.x);
-      }
-    } else if (ahead_slot >= 0) {
-      chunk_of_slot_held(ahead_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
-      prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
+  }
+  if (gtid < kC) {
+    float lg = 0.f, bt = 0.f;
+    if (gtid < len) {
+      const int64_t gi = (c0 + gtid) * kNumVHeads + h;
+      lg = -expf(A_log[h]) * softplus_torch(__bfloat162float(a_in[gi]) + dt_bias[h]);  // log g
+      bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
     }
-    if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
-    __syncthreads();
-    mark(kPrepGates);
+    hs.cum[gtid] = lg;
+    hs.beta[gtid] = bt;
+  }
+  cp_async_wait_all();
+  // GDN_PREFILL_PREP_WU_WGMMA: the warpgroup MMAs read K and V through the async proxy.
+  if constexpr (kPrepWuWgmma) afg::fence_proxy_async();
+  __syncthreads();
+  prep_mark(kPrepLoaded);
+  // The next unit's rows asked of L2 once this unit's have landed (not competing with them for DRAM).
+  if (kPrepBulkPrefetch && ahead_slot >= 0) {
+    if (tid == 32 * GDN_PREFILL_PREP_PREFETCH_WARP) {
+      prefetch_prep_chunk_share(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), blockIdx.x, gridDim.x);
+    }
+  } else if (ahead_slot >= 0) {
+    chunk_of_slot_held(ahead_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
+    prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
+  }
+  if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
+  __syncthreads();
+  prep_mark(kPrepGates);
 
-    __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
-    __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
-    __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
-    __nv_bfloat16* ws_p = ws.p + head_slot * kWsTileP;
-    // Staging tiles: W in hs.o, or with bulk stores over A (dead after the solve) while Kd is staged in
-    // hs.o; U over K (group 0) or Q (group 1; both dead once every group's products and W are done).
-    __nv_bfloat16* w_stage = kPrepBulkStores ? reinterpret_cast<__nv_bfloat16*>(hs.a) : hs.o;
-    // (GDN_PREFILL_PREP_WU_WGMMA: U over Q, dead since the products, so U's warpgroup need not wait
-    // for W's to finish reading K.)
-    __nv_bfloat16* u_stage = kPrepWuWgmma || group != 0 ? sm.q : sm.k;
-    // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and (IDLE_P) P's zeros.
+  __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
+  __nv_bfloat16* ws_u = ws.u + head_slot * kWsTileU;
+  __nv_bfloat16* ws_kd = ws.kd + head_slot * kWsTileWK;
+  __nv_bfloat16* ws_p = ws.p + head_slot * kWsTileP;
+  // Staging tiles: W in hs.o, or with bulk stores over A (dead after the solve) while Kd is staged in
+  // hs.o; U over K (group 0) or Q (group 1; both dead once every group's products and W are done).
+  __nv_bfloat16* w_stage = kPrepBulkStores ? reinterpret_cast<__nv_bfloat16*>(hs.a) : hs.o;
+  // (GDN_PREFILL_PREP_WU_WGMMA: U over Q, dead since the products, so U's warpgroup need not wait
+  // for W's to finish reading K.)
+  __nv_bfloat16* u_stage = kPrepWuWgmma || group != 0 ? sm.q : sm.k;
+  // With GDN_PREFILL_PREP_IDLE_KD the solve's idle warps write Kd, the pads and (IDLE_P) P's zeros.
 #if GDN_PREFILL_PREP_IDLE_KD
-    const PrepIdleStores idle{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
+  const PrepIdleStores idle{sm.k, hs.fd, ws_w, ws_kd, ws_u, ws_p, hs.o, w_stage};
 #else
-    const NoIdleWork idle{};
+  const NoIdleWork idle{};
 #endif
-    if constexpr (!GDN_PREFILL_PREP_IDLE_KD) {
-      if (gtid < kC) zero_wkdu_row_pads(ws_w, ws_kd, ws_u, gtid);
+  if constexpr (!GDN_PREFILL_PREP_IDLE_KD) {
+    if (gtid < kC) zero_wkdu_row_pads(ws_w, ws_kd, ws_u, gtid);
 
-      // --- Kd = diag(G_C/G) K straight to the workspace -----------------------------------------------
-      for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
-        const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-        *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) =
-            scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), hs.fd[r]);
-      }
+    // --- Kd = diag(G_C/G) K straight to the workspace -----------------------------------------------
+    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      *reinterpret_cast<uint4*>(ws_kd + r * kLdK + c) =
+          scale_piece(*reinterpret_cast<const uint4*>(sm.k + r * kLdK + c), hs.fd[r]);
     }
+  }
 
-    // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
-    // P's zeros here unless the idle warps write them (GDN_PREFILL_PREP_IDLE_KD and IDLE_P).
-    if (!(GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_PREP_IDLE_P)) zero_p_padding(ws_p, gtid, kPrepThreads);
-    if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
-      const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
-      const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
-      if ((tiles >> 5) == 3u) {
-        lower_chunk_products<3>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
-      } else {
-        lower_chunk_products<2>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
-      }
+  // --- A = beta_i G_i/G_j k_i.k_j (i > j) -> smem; P = G_i/G_j q_i.k_j (i >= j) -> workspace ----
+  // P's zeros here unless the idle warps write them (GDN_PREFILL_PREP_IDLE_KD and IDLE_P).
+  if (!(GDN_PREFILL_PREP_IDLE_KD && GDN_PREFILL_PREP_IDLE_P)) zero_p_padding(ws_p, gtid, kPrepThreads);
+  if constexpr (GDN_PREFILL_PREP_TRI_PRODUCTS) {
+    const unsigned tiles = static_cast<unsigned>(kTriProductTiles >> (8 * warp)) & 0xffu;
+    const int tile_m0 = (tiles & 3u) * 16, tile_n0 = ((tiles >> 2) & 7u) * 8;
+    if ((tiles >> 5) == 3u) {
+      lower_chunk_products<3>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
     } else {
-      const int n0 = half * 32;
-      float kk[4][4], qk[4][4];
-      zero(kk);
-      zero(qk);
-      gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
-      gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
-      decay_chunk_products(kk, qk, hs.cum, hs.beta, hs.a, m0, n0, lane);
-      store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
+      lower_chunk_products<2>(sm.k, sm.q, hs.cum, hs.beta, hs.a, ws_p, tile_m0, tile_n0, lane);
+    }
+  } else {
+    const int n0 = half * 32;
+    float kk[4][4], qk[4][4];
+    zero(kk);
+    zero(qk);
+    gemm_rowA<4, kD, true>(kk, sm.k, kLdK, m0, sm.k, kLdK, n0, lane);
+    gemm_rowA<4, kD, true>(qk, sm.q, kLdK, m0, sm.k, kLdK, n0, lane);
+    decay_chunk_products(kk, qk, hs.cum, hs.beta, hs.a, m0, n0, lane);
+    store_tile_bf16(ws_p, kLdV, m0, n0, qk, lane);
+  }
+  __syncthreads();
+  prep_mark(kPrepProducts);
+
+  // GDN_PREFILL_PREP_WU_IN_SOLVE: W and U rows 0-31 from warps 4-7 during the solve's last merge.
+  const auto early_rows = [&] {
+    if constexpr (kPrepWuInSolve) {
+      return PrepWuEarlyRows{hs.t, hs.fk, hs.beta, sm.k, hs.v, w_stage, u_stage};
+    } else {
+      return NoIdleWork{};
+    }
+  }();
+#if GDN_PREFILL_DIAG_PREP_TIMES
+  int next_solve_mark = kPrepSolveDiag;
+  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle, early_rows);
+#else
+  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle, early_rows);
+#endif
+  prep_mark(kPrepSolved);
+  // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
+  if (kPrepBulkStores && gtid == 0) {
+    afg::bulk_store(ws_kd, hs.o, kWsTileWK * 2);
+    afg::bulk_commit();
+  }
+  // Without GDN_PREFILL_PREP_T_FRAGS (one head a CTA then), T with its columns scaled, in bf16:
+  // T diag(beta G) over A (dead), T diag(beta) over Q (dead).
+  __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(hs.a);
+  __nv_bfloat16* tu = sm.q;
+  if constexpr (!GDN_PREFILL_PREP_T_FRAGS) {
+    for (int i = gtid; i < kC * (kC / 2); i += kPrepThreads) {
+      const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
+      const float t0 = t_lower(hs.t, r, c), t1 = t_lower(hs.t, r, c + 1);
+      store_bf16x2(tw + r * kLdV + c, t0 * hs.fk[c], t1 * hs.fk[c + 1]);
+      store_bf16x2(tu + r * kLdV + c, t0 * hs.beta[c], t1 * hs.beta[c + 1]);
     }
     __syncthreads();
-    mark(kPrepProducts);
+  }
 
-    // GDN_PREFILL_PREP_WU_IN_SOLVE: W and U rows 0-31 from warps 4-7 during the solve's last merge.
-    const auto early_rows = [&] {
-      if constexpr (kPrepWuInSolve) {
-        return PrepWuEarlyRows{hs.t, hs.fk, hs.beta, sm.k, hs.v, w_stage, u_stage};
+  // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
+  if constexpr (kPrepWuInSolve) {
+    // Rows 32-63 (rows 0-31 came from the solve's idle warps): warp w a product (U from warp 4), a row
+    // tile (32 or 48) and 64 columns.
+    const bool is_u = warp >= 4;
+    wu_rows_on_mma(hs.t, is_u ? hs.beta : hs.fk, is_u ? hs.v : sm.k, 32 + ((warp >> 1) & 1) * 16, (warp & 1) * 64, is_u,
+                   w_stage, u_stage, lane);
+    prep_mark(kPrepW);
+  } else if constexpr (kPrepWuWgmma) {
+    // Warpgroup 0 (warps 0-3) W, warpgroup 1 U; warp w of a warpgroup rows 16 (w & 3).., one 64-column
+    // panel at a time (32 accumulators: the prep's 128 registers a thread hold the fragments too):
+    // four k16 steps over the chunk's rows, A = the warp's T fragments (zeros right of its diagonal
+    // block, where T's storage holds scratch), B = K or V from its swizzled panel. Each panel is
+    // stored once its MMAs are done (W into its staging tile, U in 16-column blocks over Q).
+    const bool is_u = warp >= 4;
+    const int m_w = (warp & 3) * 16;
+    const float* f = is_u ? hs.beta : hs.fk;
+    const uint32_t b_base = smem_addr(is_u ? hs.v : sm.k);
+    uint32_t af[kC / 16][4];
+#pragma unroll
+    for (int step = 0; step < kC / 16; ++step) {
+      if (step * 16 <= m_w) {
+        load_a_f32_scaled(af[step], hs.t, kLdF, m_w, step * 16, f, lane);
       } else {
-        return NoIdleWork{};
+        af[step][0] = af[step][1] = af[step][2] = af[step][3] = 0u;
       }
-    }();
-#if GDN_PREFILL_DIAG_PREP_TIMES
-    int next_solve_mark = kPrepSolveDiag;
-    solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark, recording}, idle, early_rows);
-#else
-    solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle, early_rows);
-#endif
-    mark(kPrepSolved);
-    // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
-    if (kPrepBulkStores && gtid == 0) {
-      afg::bulk_store(ws_kd, hs.o, kWsTileWK * 2);
-      afg::bulk_commit();
     }
-    // Without GDN_PREFILL_PREP_T_FRAGS (one head a CTA then), T with its columns scaled, in bf16:
-    // T diag(beta G) over A (dead), T diag(beta) over Q (dead).
-    __nv_bfloat16* tw = reinterpret_cast<__nv_bfloat16*>(hs.a);
-    __nv_bfloat16* tu = sm.q;
-    if constexpr (!GDN_PREFILL_PREP_T_FRAGS) {
-      for (int i = gtid; i < kC * (kC / 2); i += kPrepThreads) {
-        const int r = i / (kC / 2), c = (i % (kC / 2)) * 2;
-        const float t0 = t_lower(hs.t, r, c), t1 = t_lower(hs.t, r, c + 1);
-        store_bf16x2(tw + r * kLdV + c, t0 * hs.fk[c], t1 * hs.fk[c + 1]);
-        store_bf16x2(tu + r * kLdV + c, t0 * hs.beta[c], t1 * hs.beta[c + 1]);
-      }
-      __syncthreads();
-    }
-
-    // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
-    if constexpr (kPrepWuInSolve) {
-      // Rows 32-63 (rows 0-31 came from the solve's idle warps): warp w a product (U from warp 4), a row
-      // tile (32 or 48) and 64 columns.
-      const bool is_u = warp >= 4;
-      wu_rows_on_mma(hs.t, is_u ? hs.beta : hs.fk, is_u ? hs.v : sm.k, 32 + ((warp >> 1) & 1) * 16, (warp & 1) * 64, is_u,
-                     w_stage, u_stage, lane);
-      mark(kPrepW);
-    } else if constexpr (kPrepWuWgmma) {
-      // Warpgroup 0 (warps 0-3) W, warpgroup 1 U; warp w of a warpgroup rows 16 (w & 3).., one 64-column
-      // panel at a time (32 accumulators: the prep's 128 registers a thread hold the fragments too):
-      // four k16 steps over the chunk's rows, A = the warp's T fragments (zeros right of its diagonal
-      // block, where T's storage holds scratch), B = K or V from its swizzled panel. Each panel is
-      // stored once its MMAs are done (W into its staging tile, U in 16-column blocks over Q).
-      const bool is_u = warp >= 4;
-      const int m_w = (warp & 3) * 16;
-      const float* f = is_u ? hs.beta : hs.fk;
-      const uint32_t b_base = smem_addr(is_u ? hs.v : sm.k);
-      uint32_t af[kC / 16][4];
 #pragma unroll
-      for (int step = 0; step < kC / 16; ++step) {
-        if (step * 16 <= m_w) {
-          load_a_f32_scaled(af[step], hs.t, kLdF, m_w, step * 16, f, lane);
-        } else {
-          af[step][0] = af[step][1] = af[step][2] = af[step][3] = 0u;
-        }
-      }
-#pragma unroll
-      for (int panel = 0; panel < kD / 64; ++panel) {
-        float acc[8][4];
-        zero(acc);
-        afg::wgmma_fence();
-#pragma unroll
-        for (int step = 0; step < kC / 16; ++step) {
-          afg::wgmma_m64n64k16_bf16_rs_mn(reinterpret_cast<float(&)[32]>(acc), af[step],
-                                          afg::desc_sw128_mn(b_base + panel * kPrepPanelBytes + step * 2048, kPrepPanelBytes));
-        }
-        afg::wgmma_commit();
-        afg::wgmma_wait<0>();
-        afg::fence_fragment(reinterpret_cast<float(&)[32]>(acc));
-#pragma unroll
-        for (int step = 0; step < kC / 16; ++step) afg::fence_regs(af[step]);
-        if (is_u) {
-          store_tile_bf16_blocked(u_stage, m_w, panel * 64, acc, lane);
-        } else {
-          store_tile_bf16(w_stage, kLdK, m_w, panel * 64, acc, lane);
-        }
-      }
-      mark(kPrepW);
-      afg::fence_smem_for_bulk();
-    } else if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
-      // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
-      const bool is_u = warp >= 4;
-      const int pair = (warp >> 1) & 1, n0 = (warp & 1) * 64;
-      const int m_lo = pair ? 16 : 0, m_hi = pair ? 32 : 48;
-      const float* f = is_u ? hs.beta : hs.fk;
-      const __nv_bfloat16* t_scaled = is_u ? tu : tw;
-      const __nv_bfloat16* b = is_u ? hs.v : sm.k;
-      float lo[8][4], hi[8][4];
-      zero(lo);
-      zero(hi);
-      gemm_t_scaled(lo, hs.t, f, t_scaled, m_lo, b, kLdK, n0, lane);
-      gemm_t_scaled(hi, hs.t, f, t_scaled, m_hi, b, kLdK, n0, lane);
-      if (!is_u) {
-        store_tile_bf16(w_stage, kLdK, m_lo, n0, lo, lane);
-        store_tile_bf16(w_stage, kLdK, m_hi, n0, hi, lane);
-      }
-      __syncthreads();  // every warp is done reading K (and, with head pairs, Q is long dead)
-      mark(kPrepW);
-      // U in the workspace's 16-column blocks with bulk stores, else in padded rows.
-      if (is_u && kPrepBulkStores) {
-        store_tile_bf16_blocked(u_stage, m_lo, n0, lo, lane);
-        store_tile_bf16_blocked(u_stage, m_hi, n0, hi, lane);
-      } else if (is_u) {
-        store_tile_bf16(u_stage, kLdK, m_lo, n0, lo, lane);
-        store_tile_bf16(u_stage, kLdK, m_hi, n0, hi, lane);
-      }
-      if (kPrepBulkStores) afg::fence_smem_for_bulk();
-    } else {
-      const int n0 = half * 64;
+    for (int panel = 0; panel < kD / 64; ++panel) {
       float acc[8][4];
       zero(acc);
-      gemm_t_scaled(acc, hs.t, hs.fk, tw, m0, sm.k, kLdK, n0, lane);
-      store_tile_bf16(w_stage, kLdK, m0, n0, acc, lane);
-      zero(acc);
-      gemm_t_scaled(acc, hs.t, hs.beta, tu, m0, hs.v, kLdK, n0, lane);
-      __syncthreads();  // every warp is done reading K
-      mark(kPrepW);
-      store_tile_bf16(u_stage, kLdK, m0, n0, acc, lane);
-    }
-    __syncthreads();
-    mark(kPrepWU);
-    if constexpr (kPrepBulkStores) {
-      if (gtid == 0) {
-        afg::bulk_store(ws_w, w_stage, kWsTileWK * 2);
-        afg::bulk_store(ws_u, u_stage, kC * kD * 2);
-        afg::bulk_commit();
-      }
-    } else if constexpr (GDN_PREFILL_PREP_LEAN) {
+      afg::wgmma_fence();
 #pragma unroll
-      for (int r = pr; r < kC; r += kPrepThreads / 16) {
-        *reinterpret_cast<uint4*>(ws_w + r * kLdK + pc) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + pc);
-        *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, pc) : r * kLdK + pc)) =
-            *reinterpret_cast<const uint4*>(u_stage + r * kLdK + pc);
+      for (int step = 0; step < kC / 16; ++step) {
+        afg::wgmma_m64n64k16_bf16_rs_mn(reinterpret_cast<float(&)[32]>(acc), af[step],
+                                        afg::desc_sw128_mn(b_base + panel * kPrepPanelBytes + step * 2048, kPrepPanelBytes));
       }
-    } else {
-      for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
-        const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
-        *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + c);
-        *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
-            *reinterpret_cast<const uint4*>(u_stage + r * kLdK + c);
-      }
-    }
-    if (gtid < kC) ws.cum[head_slot * kC + gtid] = hs.cum[gtid];
-    mark(kPrepStored);
-    // The bulk stores must have read their staging tiles before this CTA's shared memory goes; with
-    // chunk flags they must be complete before the flag is released (the grid's end covers the rest).
-    if (kPrepBulkStores && gtid == 0) {
-      if (ws.prepped != nullptr) afg::bulk_wait_all();
-      else afg::bulk_wait_read();
-    }
-    if (ws.prepped != nullptr) {
-      // Every thread's workspace stores, then one thread a head's fence and release of the chunk's flag
-      // (the grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes
-      // them visible at gpu scope before the flag).
-      __syncthreads();
-      if (gtid == 0) {
-        __threadfence();
-        // The scans read these tiles with bulk copies (the async proxy); the readers fence too, this
-        // covers a narrower reading of the proxy rules for one instruction per CTA.
-        afg::fence_global_for_bulk();
-        asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
+      afg::wgmma_commit();
+      afg::wgmma_wait<0>();
+      afg::fence_fragment(reinterpret_cast<float(&)[32]>(acc));
+#pragma unroll
+      for (int step = 0; step < kC / 16; ++step) afg::fence_regs(af[step]);
+      if (is_u) {
+        store_tile_bf16_blocked(u_stage, m_w, panel * 64, acc, lane);
+      } else {
+        store_tile_bf16(w_stage, kLdK, m_w, panel * 64, acc, lane);
       }
     }
-  };  // prep_unit
-
-  // One unit a CTA (grid.y = num_slots; a smaller grid would still visit every slot).
-  for (int64_t slot = blockIdx.y; slot < num_slots; slot += gridDim.y) {
-    // GDN_PREFILL_PREP_PREFETCH_WAVE: the rows of the CTA one wave behind this one.
-    const int64_t ahead = slot + prefetch_slots_ahead;
-    prep_unit(slot, held && prefetch_slots_ahead > 0 && ahead < num_slots ? ahead : -1, slot == blockIdx.y);
-    if (slot + gridDim.y < num_slots) __syncthreads();
+    prep_mark(kPrepW);
+    afg::fence_smem_for_bulk();
+  } else if constexpr (GDN_PREFILL_PREP_WU_PAIRS) {
+    // Warps 0-3 W, 4-7 U; (warp >> 1) & 1 picks row tiles (0, 3) or (1, 2), warp & 1 the column half.
+    const bool is_u = warp >= 4;
+    const int pair = (warp >> 1) & 1, n0 = (warp & 1) * 64;
+    const int m_lo = pair ? 16 : 0, m_hi = pair ? 32 : 48;
+    const float* f = is_u ? hs.beta : hs.fk;
+    const __nv_bfloat16* t_scaled = is_u ? tu : tw;
+    const __nv_bfloat16* b = is_u ? hs.v : sm.k;
+    float lo[8][4], hi[8][4];
+    zero(lo);
+    zero(hi);
+    gemm_t_scaled(lo, hs.t, f, t_scaled, m_lo, b, kLdK, n0, lane);
+    gemm_t_scaled(hi, hs.t, f, t_scaled, m_hi, b, kLdK, n0, lane);
+    if (!is_u) {
+      store_tile_bf16(w_stage, kLdK, m_lo, n0, lo, lane);
+      store_tile_bf16(w_stage, kLdK, m_hi, n0, hi, lane);
+    }
+    __syncthreads();  // every warp is done reading K (and, with head pairs, Q is long dead)
+    prep_mark(kPrepW);
+    // U in the workspace's 16-column blocks with bulk stores, else in padded rows.
+    if (is_u && kPrepBulkStores) {
+      store_tile_bf16_blocked(u_stage, m_lo, n0, lo, lane);
+      store_tile_bf16_blocked(u_stage, m_hi, n0, hi, lane);
+    } else if (is_u) {
+      store_tile_bf16(u_stage, kLdK, m_lo, n0, lo, lane);
+      store_tile_bf16(u_stage, kLdK, m_hi, n0, hi, lane);
+    }
+    if (kPrepBulkStores) afg::fence_smem_for_bulk();
+  } else {
+    const int n0 = half * 64;
+    float acc[8][4];
+    zero(acc);
+    gemm_t_scaled(acc, hs.t, hs.fk, tw, m0, sm.k, kLdK, n0, lane);
+    store_tile_bf16(w_stage, kLdK, m0, n0, acc, lane);
+    zero(acc);
+    gemm_t_scaled(acc, hs.t, hs.beta, tu, m0, hs.v, kLdK, n0, lane);
+    __syncthreads();  // every warp is done reading K
+    prep_mark(kPrepW);
+    store_tile_bf16(u_stage, kLdK, m0, n0, acc, lane);
+  }
+  __syncthreads();
+  prep_mark(kPrepWU);
+  if constexpr (kPrepBulkStores) {
+    if (gtid == 0) {
+      afg::bulk_store(ws_w, w_stage, kWsTileWK * 2);
+      afg::bulk_store(ws_u, u_stage, kC * kD * 2);
+      afg::bulk_commit();
+    }
+  } else if constexpr (GDN_PREFILL_PREP_LEAN) {
+#pragma unroll
+    for (int r = pr; r < kC; r += kPrepThreads / 16) {
+      *reinterpret_cast<uint4*>(ws_w + r * kLdK + pc) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + pc);
+      *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, pc) : r * kLdK + pc)) =
+          *reinterpret_cast<const uint4*>(u_stage + r * kLdK + pc);
+    }
+  } else {
+    for (int i = gtid; i < kC * (kD / 8); i += kPrepThreads) {
+      const int r = i / (kD / 8), c = (i % (kD / 8)) * 8;
+      *reinterpret_cast<uint4*>(ws_w + r * kLdK + c) = *reinterpret_cast<const uint4*>(w_stage + r * kLdK + c);
+      *reinterpret_cast<uint4*>(ws_u + (GDN_PREFILL_U_BLOCKS ? u_block_index(r, c) : r * kLdK + c)) =
+          *reinterpret_cast<const uint4*>(u_stage + r * kLdK + c);
+    }
+  }
+  if (gtid < kC) ws.cum[head_slot * kC + gtid] = hs.cum[gtid];
+  prep_mark(kPrepStored);
+  // The bulk stores must have read their staging tiles before this CTA's shared memory goes; with
+  // chunk flags they must be complete before the flag is released (the grid's end covers the rest).
+  if (kPrepBulkStores && gtid == 0) {
+    if (ws.prepped != nullptr) afg::bulk_wait_all();
+    else afg::bulk_wait_read();
+  }
+  if (ws.prepped != nullptr) {
+    // Every thread's workspace stores, then one thread a head's fence and release of the chunk's flag
+    // (the grid barrier's pattern: the barrier orders the CTA's stores before the fence, which makes
+    // them visible at gpu scope before the flag).
+    __syncthreads();
+    if (gtid == 0) {
+      __threadfence();
+      // The scans read these tiles with bulk copies (the async proxy); the readers fence too, this
+      // covers a narrower reading of the proxy rules for one instruction per CTA.
+      afg::fence_global_for_bulk();
+      asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(ws.prepped + head_slot), "r"(1u) : "memory");
+    }
   }
 }
 
