@@ -372,9 +372,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # solve_unit_lower's level-2 hook (every prep), and the final review's: the prep kernel's body straight
 # again for its one slot (no unit lambda, loop or record flags, grid.y for the slot count),
 # align_smem_1024 shared with the prep, the mixed plan ranking through length_rank.
+# Session 28 (results/gpu/2026-11-27-s28) ran that list (call 1): the default passed its quick rows at
+# its times; WU_IN_SOLVE slower (8192 / 39 +0.9 us, / 57 +3.0; removed, commit 0c05d0a has it); the
+# mixed plan's ratio even at 130 / 145 / 160 (stays 145).
 checks=(
-  "$prefill|77daf91d 54856fec 15856e8c 4b6143dd a9540651 410794d4 9a5d694b|GDN_PREFILL_PREP_WU_IN_SOLVE=1||quick,sanitize"
-  "$prefill|aaa378be c2bb4f66 e286a4f4 a87ded8a|GDN_PREFILL_SCAN_MIXED_T32_PCT=130|GDN_PREFILL_SCAN_MIXED_T32_PCT=160|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

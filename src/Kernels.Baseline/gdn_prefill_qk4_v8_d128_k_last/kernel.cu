@@ -241,14 +241,14 @@ __device__ __forceinline__ float t_lower(const float* t, int r, int c) {
   return (c >> 4) > (r >> 4) ? 0.f : t[r * kLdF + c];
 }
 
-// acc[16 x 8*NT] += (T diag(f))[m0..m0+16, :] * B for the solve's T (fp32, row stride kLdF), B's two n8
-// tiles at (column n, k row k0) from load_b(fragments, n, k0): the A fragments come straight from T
+// acc[16 x 8*NT] += (T diag(f))[m0..m0+16, :] * B for the solve's T (fp32, row stride kLdF) and B a
+// row-major [64][*] bf16 matrix from column n0 (row stride ldb): the A fragments come straight from T
 // with the column factors applied (load_a_f32_scaled), and the k-blocks right of the warp's own 16-row
 // block are skipped (zero in T, scratch in its storage: what t_lower reads as zero). m0 is a multiple
 // of 16. The same products and roundings as a bf16 copy of T diag(f) through gemm_rowA.
-template <int NT, typename LoadB>
-__device__ __forceinline__ void gemm_t_lower_by(float (&acc)[NT][4], const float* t, const float* f, int m0, LoadB load_b,
-                                                int lane) {
+template <int NT>
+__device__ __forceinline__ void gemm_t_lower(float (&acc)[NT][4], const float* t, const float* f, int m0,
+                                             const __nv_bfloat16* b, int ldb, int n0, int lane) {
 #pragma unroll
   for (int k0 = 0; k0 < kC; k0 += 16) {
     if (k0 > m0) break;
@@ -257,17 +257,11 @@ __device__ __forceinline__ void gemm_t_lower_by(float (&acc)[NT][4], const float
 #pragma unroll
     for (int nt = 0; nt < NT; nt += 2) {
       uint32_t bf[4];
-      load_b(bf, nt * 8, k0);
+      load_b_cols(bf, b, ldb, n0 + nt * 8, k0, lane);
       mma_bf16(acc[nt], af, bf[0], bf[1]);
       mma_bf16(acc[nt + 1], af, bf[2], bf[3]);
     }
   }
-}
-// gemm_t_lower_by with B a row-major [64][*] bf16 matrix from column n0 (row stride ldb).
-template <int NT>
-__device__ __forceinline__ void gemm_t_lower(float (&acc)[NT][4], const float* t, const float* f, int m0,
-                                             const __nv_bfloat16* b, int ldb, int n0, int lane) {
-  gemm_t_lower_by(acc, t, f, m0, [&](uint32_t (&bf)[4], int n, int k0) { load_b_cols(bf, b, ldb, n0 + n, k0, lane); }, lane);
 }
 
 // acc += (T diag(f))[m0..m0+16, :] * B, the W and U products of both preps: A fragments from the fp32
@@ -373,14 +367,10 @@ struct NoIdleWork {
 // it. Diagonal 16x16 blocks by substitution (one thread per block column), then the off-diagonal
 // blocks one block row at a time, or with GDN_PREFILL_SOLVE_BLOCKED by doubling (the strictly upper
 // blocks then hold scratch: read T through t_lower). While the first 64 threads substitute, each of
-// the others calls idle(tid - 64) once: work of the caller's that reads neither A nor T. With
-// GDN_PREFILL_SOLVE_MMA, while warps 0-3 merge the lower-left 32x32 block each thread of warps 4-7 (if
-// Threads has them) calls idle_level2(tid - 128) once: work that may read T's rows 0-31 (final by
-// then) and must not touch A's rows 32-63 or T's rows 32-63.
-template <int Threads = kThreads, typename Sync = BlockSync, typename Idle = NoIdleWork, typename IdleLevel2 = NoIdleWork>
+// the others calls idle(tid - 64) once: work of the caller's that reads neither A nor T.
+template <int Threads = kThreads, typename Sync = BlockSync, typename Idle = NoIdleWork>
 __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float (*partial)[16][16], int tid,
-                                                 Sync sync = Sync{}, Idle idle = Idle{}, IdleLevel2 idle_level2 = IdleLevel2{}) {
-  (void)idle_level2;  // only the tensor-core merges have a level with idle warps
+                                                 Sync sync = Sync{}, Idle idle = Idle{}) {
 #if GDN_PREFILL_FAST_PREP
   // The same substitution and block products with fewer instructions per FMA: no per-term branch in
   // the diagonal blocks (col[m] is 0 for m < j, so those terms vanish), rows read as float4, and
@@ -476,8 +466,6 @@ __device__ __forceinline__ void solve_unit_lower(const float* a, float* t, float
         }
       }
       tf32_store_negated(t, kLdF, 32 + 16 * r, 16 * c, y, lane);
-    } else if (warp < 8 && tid < Threads) {
-      idle_level2(tid - 128);
     }
     sync();
   }

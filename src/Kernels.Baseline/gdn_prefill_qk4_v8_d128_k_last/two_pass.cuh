@@ -582,60 +582,11 @@ __device__ __forceinline__ int prep_kv_offset(int r, int c) {
 // phase 1365 -> 2961 cycles, 8192 / 39 97.9 -> 102.9 us. The full tiles are 1.6x the lower-triangle
 // tiles' MACs on tensor cores the SM's two warpgroups share, and every warp decays 64 columns of one
 // product instead of 16-24 of both. Removed; commit 74d80ce has it.
-// @tunable GDN_PREFILL_PREP_WU_IN_SOLVE: 0, 1 (default 0) when GDN_PREFILL_PREP_WU_WGMMA=1
-// 1 (where the W / U warpgroup MMAs are in effect, with the tensor-core solve): W and U rows 0-31 on
-// mma.sync by warps 4-7 while warps 0-3 merge the solve's lower-left block (T's rows 0-31 are final
-// after its first merge level; W's rows 0-31 stage over A's rows 0-31, which that level no longer
-// reads; U stages over Q), then rows 32-63 on mma.sync by all 8 warps (a row tile, a product and 64
-// columns each) instead of the warpgroup MMAs. Why: ncu's stall samples at 8192 / 39 (session 27,
-// call 16) put ~13% of the prep's samples on warps 4-7 waiting at the barrier that ends that level
-// (and ~4% on warps 2-7 through the level before it), and the W / U phase after the solve is ~1.7k
-// cycles of a later CTA's ~15.5k. Predicted: the W / U phase ~1.7k -> ~1.0k cycles with the merge
-// level unchanged (its ~1.9k covers warps 4-7's 16-32 MMAs), the 8192 prep -1.5..-2.5 us.
-#ifndef GDN_PREFILL_PREP_WU_IN_SOLVE
-#define GDN_PREFILL_PREP_WU_IN_SOLVE 0
-#endif
-constexpr bool kPrepWuInSolve = kPrepWuWgmma && GDN_PREFILL_PREP_WU_IN_SOLVE != 0 && GDN_PREFILL_FAST_PREP && GDN_PREFILL_SOLVE_MMA;
-// GDN_PREFILL_PREP_WU_IN_SOLVE: one warp's 16 rows (from m0) and 64 columns (from n0) of W = T diag(f) K
-// (f = beta G) or U = T diag(f) V (f = beta) on mma.sync, A from the fp32 T as in gemm_t_lower (T's
-// blocks right of the row block skipped), B from the swizzled K or V panels; W into its staging tile
-// (row stride kLdK), U into its 16-column-block staging, each writer fencing for the bulk stores.
-__device__ __forceinline__ void wu_rows_on_mma(const float* t, const float* f, const __nv_bfloat16* b, int m0, int n0, bool is_u,
-                                               __nv_bfloat16* w_stage, __nv_bfloat16* u_stage, int lane) {
-  float acc[8][4];
-  zero(acc);
-  // load_b_cols on the swizzled layout
-  gemm_t_lower_by(
-      acc, t, f, m0,
-      [&](uint32_t (&bf)[4], int n, int k0) {
-        ldmatrix_x4_trans(bf, b + prep_kv_offset(k0 + (lane & 7) + ((lane >> 3) & 1) * 8, n0 + n + (lane >> 4) * 8));
-      },
-      lane);
-  if (is_u) {
-    store_tile_bf16_blocked(u_stage, m0, n0, acc, lane);
-  } else {
-    store_tile_bf16(w_stage, kLdK, m0, n0, acc, lane);
-  }
-  afg::fence_smem_for_bulk();
-}
-// GDN_PREFILL_PREP_WU_IN_SOLVE: the solve's level-2 hook, warps 4-7 (t = tid - 128): W rows 0-15, W rows
-// 16-31, U rows 0-15, U rows 16-31, all 128 columns each.
-struct PrepWuEarlyRows {
-  const float* t;
-  const float* fk;
-  const float* beta;
-  const __nv_bfloat16* k;
-  const __nv_bfloat16* v;
-  __nv_bfloat16* w_stage;
-  __nv_bfloat16* u_stage;
-  __device__ __forceinline__ void operator()(int tid) const {
-    const int w = tid >> 5, lane = tid & 31;
-    const bool is_u = w >= 2;
-    const int m0 = (w & 1) * 16;
-#pragma unroll
-    for (int n0 = 0; n0 < kD; n0 += 64) wu_rows_on_mma(t, is_u ? beta : fk, is_u ? v : k, m0, n0, is_u, w_stage, u_stage, lane);
-  }
-};
+// GDN_PREFILL_PREP_WU_IN_SOLVE (W and U rows 0-31 on mma.sync by warps 4-7 during the solve's last
+// merge level, rows 32-63 by all 8 warps after it, instead of the warpgroup MMAs) measured slower
+// (session 28, call 1, H200): 8192 / 39 96.1 -> 97.0 us, 8192 / 57 107.0 -> 110.0, 3028 / 5 44.8 ->
+// 46.1; a later CTA's W / U phase stayed ~1.75k cycles (rows 32-63 on mma.sync by 8 warps cost what
+// all 64 rows cost on wgmma). Removed; commit 0c05d0a has it.
 
 // Per warp, the 16-row tile, first n8 tile and n8 tile count of the lower-triangle products, 8 bits
 // each (mt | first << 2 | count << 5): warps 0-7 take (0, 0, 2) (1, 0, 2) (1, 2, 2) (2, 0, 3)
@@ -1063,19 +1014,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   __syncthreads();
   prep_mark(kPrepProducts);
 
-  // GDN_PREFILL_PREP_WU_IN_SOLVE: W and U rows 0-31 from warps 4-7 during the solve's last merge.
-  const auto early_rows = [&] {
-    if constexpr (kPrepWuInSolve) {
-      return PrepWuEarlyRows{hs.t, hs.fk, hs.beta, sm.k, hs.v, w_stage, u_stage};
-    } else {
-      return NoIdleWork{};
-    }
-  }();
 #if GDN_PREFILL_DIAG_PREP_TIMES
   int next_solve_mark = kPrepSolveDiag;
-  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle, early_rows);
+  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, PrepMarkingSync{&next_solve_mark}, idle);
 #else
-  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle, early_rows);
+  solve_unit_lower<kPrepThreads>(hs.a, hs.t, hs.partial, gtid, BlockSync{}, idle);
 #endif
   prep_mark(kPrepSolved);
   // kPrepBulkStores: Kd is staged (the solve's idle threads fenced it before its barriers).
@@ -1098,14 +1041,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
 
   // --- W = T diag(beta G) K -> w_stage;  U = T diag(beta) V -> u_stage (after the barrier) ---------
-  if constexpr (kPrepWuInSolve) {
-    // Rows 32-63 (rows 0-31 came from the solve's idle warps): warp w a product (U from warp 4), a row
-    // tile (32 or 48) and 64 columns.
-    const bool is_u = warp >= 4;
-    wu_rows_on_mma(hs.t, is_u ? hs.beta : hs.fk, is_u ? hs.v : sm.k, 32 + ((warp >> 1) & 1) * 16, (warp & 1) * 64, is_u,
-                   w_stage, u_stage, lane);
-    prep_mark(kPrepW);
-  } else if constexpr (kPrepWuWgmma) {
+  if constexpr (kPrepWuWgmma) {
     // Warpgroup 0 (warps 0-3) W, warpgroup 1 U; warp w of a warpgroup rows 16 (w & 3).., one 64-column
     // panel at a time (32 accumulators: the prep's 128 registers a thread hold the fragments too):
     // four k16 steps over the chunk's rows, A = the warp's T fragments (zeros right of its diagonal
