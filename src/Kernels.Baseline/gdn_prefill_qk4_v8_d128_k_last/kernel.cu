@@ -88,6 +88,12 @@
 #ifndef GDN_PREFILL_SOLVE_MMA
 #define GDN_PREFILL_SOLVE_MMA 1
 #endif
+// GDN_PREFILL_SOLVE_DIAG32 (the fp32 substitution over the two diagonal 32x32 blocks, warp b block b
+// and lane j column j, so the tensor-core level merging each 32x32 half went) measured slower (session
+// 28, call 4, H200): the substitution took 2293 cycles of a later 8192 prep CTA against the 760 + 1872
+// of the 16x16 blocks and the merge level it replaced (predicted ~1.0-1.2k: a row's chain ran ~70 cycles,
+// not ~15, and its 32 column values held in registers spilled 8 bytes at the prep's 127), the CTA 12959
+// -> 13399; 8192 / 39 91.5 -> 94.6 us, 6 / 1 (fused) 8.3 -> 9.1. Removed.
 // @tunable GDN_PREFILL_PREP_T_FRAGS: 0, 1 (default 1) when GDN_PREFILL_FAST_PREP=1
 // 1: W = T diag(beta G) K and U = T diag(beta) V take their A fragments straight from the solve's
 // fp32 T, scaled and rounded in registers (gemm_t_lower), skipping T's zero blocks right of each

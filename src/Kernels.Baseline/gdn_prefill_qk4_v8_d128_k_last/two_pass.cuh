@@ -678,6 +678,35 @@ constexpr bool kPrepBulkPrefetch = GDN_PREFILL_PREP_PREFETCH_WAVE == 2;
 #endif
 static_assert(GDN_PREFILL_PREP_PREFETCH_WARP >= 0 && GDN_PREFILL_PREP_PREFETCH_WARP < kPrepCtaThreads / 32,
               "the prefetching warp is one of the prep CTA's");
+// @tunable GDN_PREFILL_PREP_EARLY_GATES: 0, 1, 2 (default 2) when GDN_PREFILL_IMPL=1
+// 1: warp 0 loads the chunk's gates (two rows a lane, the prefix sum's layout) and computes the gate
+// factors while K, Q and V are still landing, instead of threads 0-63 loading them and warp 0
+// computing the factors after the landing barrier with the other warps waiting at one more barrier.
+// Why: that phase is ~830-870 cycles of a later 8192 prep CTA's ~15.2k (session 28, call 1), with
+// the loads' ~4.0k in front of it leaving warp 0 idle. Predicted: the gate-factor phase -> ~150
+// cycles (the barrier and the prefetch issue), the loads unchanged, a later CTA -4..-5%, 8192 / 39's
+// prep ~48 -> ~46 us, unless the SM's other CTA sets the pace (PREFETCH_WARP=7 moved its cycles into
+// the next phases, session 27). Measured (session 28, call 2, H200, two rounds, 0 / 1): 959 / 4 26.0
+// / 25.9 us, 3028 / 5 45.2 / 44.5, 4124 / 15 58.5 / 57.3, 8192 / 20 89.8 / 87.3, 8192 / 39 96.7 / 94.8
+// (prep 48.0 / 45.9), 8192 / 57 106.1 / 105.5. Timeline (8192 / 39, later CTAs): the CTA 14465 ->
+// 13702 cycles, the gate-factor phase 796 -> 553 (p10 81), but the loads phase 3949 -> 4311: warp 0's
+// gate loads, issued after its twelve copies, return behind them, and its factors then come after
+// the landing.
+// 2: as 1, with warp 0's gate inputs (a, b, A_log, dt_bias) loaded before its copies are issued, kept
+// raw until the copies are out. Predicted: the loads phase back to ~3.95k, a later CTA ~-350 cycles
+// against 1, 8192 / 39's prep ~-0.8 us. Measured (session 28, call 3, H200 (another card than call 2's),
+// two rounds, 0 / 1 / 2): 959 / 4 25.7 / 26.0 / 25.7 us, 3028 / 5 44.2 / 44.6 / 43.8, 4124 / 15 56.5 /
+// 56.9 / 55.6, 8192 / 20 85.6 / 87.0 / 84.0, 8192 / 39 92.9 / 94.1 / 91.6 (prep 44.6 / 46.1 / 42.9),
+// 8192 / 57 104.5 / 105.2 / 103.1: 1 did not repeat call 2's gain on this card, 2 beats both on each.
+// Timeline (8192 / 39, later CTAs, 1 / 2): the CTA 14233 -> 12841 cycles, the loads phase 4699 -> 3377.
+// 100/100 with 2 (call 3), racecheck / synccheck / memcheck clean (959 / 4, DIAG_PREP_ROWS=2). Default.
+#ifndef GDN_PREFILL_PREP_EARLY_GATES
+#define GDN_PREFILL_PREP_EARLY_GATES 2
+#endif
+// GDN_PREFILL_PREP_LATE_V (K and Q as one cp.async group, V as a second awaited only before the solve)
+// measured even (session 28, call 2, H200: 8192 / 39 96.7 -> 96.4 us, 4124 / 15 58.5 -> 57.7, 8192 /
+// 57 106.1 -> 107.4; the loads phase 3949 -> 3877 cycles): the copies' latency, not their bytes, sets
+// the loads phase. Removed.
 // @diagnostic GDN_PREFILL_DIAG_PREP_ROWS: 0, 2 (default 0)
 // N > 0: the host takes N slot rows of prep CTAs (8 N CTAs) for the resident ones, so that a small call
 // (fast under compute-sanitizer) prefetches the way the 8192 calls do (GDN_PREFILL_PREP_PREFETCH_WAVE:
@@ -913,6 +942,22 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
   // r of the three tiles sit at fixed offsets from the chunk's first row).
   const int pc = (gtid & 15) * 8, pr = gtid >> 4;
+  // GDN_PREFILL_PREP_EARLY_GATES=2: warp 0's gate inputs asked before its copies (a load issued after
+  // the twelve copies returns behind them), rows 2 lane and 2 lane + 1, kept raw until the copies are out.
+  __nv_bfloat16 raw_a[2] = {}, raw_b[2] = {};
+  float a_log_h = 0.f, dt_bias_h = 0.f;
+  if (GDN_PREFILL_PREP_EARLY_GATES == 2 && warp == 0) {
+    a_log_h = A_log[h];
+    dt_bias_h = dt_bias[h];
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int r = 2 * lane + e;
+      if (r < len) {
+        raw_a[e] = a_in[(c0 + r) * kNumVHeads + h];
+        raw_b[e] = b_in[(c0 + r) * kNumVHeads + h];
+      }
+    }
+  }
   if constexpr (GDN_PREFILL_PREP_LEAN) {
     const __nv_bfloat16* k_row0 = k + (c0 * kNumQKHeads + hk) * kD + pc;
     const __nv_bfloat16* q_row0 = q + (c0 * kNumQKHeads + hk) * kD + pc;
@@ -935,15 +980,36 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       cp_async16(hs.v + prep_kv_offset(r, c), v + (row * kNumVHeads + h) * kD + c, bytes);
     }
   }
-  if (gtid < kC) {
-    float lg = 0.f, bt = 0.f;
-    if (gtid < len) {
-      const int64_t gi = (c0 + gtid) * kNumVHeads + h;
-      lg = -expf(A_log[h]) * softplus_torch(__bfloat162float(a_in[gi]) + dt_bias[h]);  // log g
-      bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
+  // Row r's log g and beta (zero past len) from its raw gate inputs.
+  const auto gate_of_raw = [](bool in_chunk, float a_log_h, float dt_bias_h, __nv_bfloat16 a, __nv_bfloat16 b, float& lg, float& bt) {
+    lg = in_chunk ? -expf(a_log_h) * softplus_torch(__bfloat162float(a) + dt_bias_h) : 0.f;  // log g
+    bt = in_chunk ? 1.0f / (1.0f + expf(-__bfloat162float(b))) : 0.f;
+  };
+  const auto gate_of_row = [&](int r, float& lg, float& bt) {
+    if (r < len) {
+      const int64_t gi = (c0 + r) * kNumVHeads + h;
+      gate_of_raw(true, A_log[h], dt_bias[h], a_in[gi], b_in[gi], lg, bt);
+    } else {
+      lg = bt = 0.f;
     }
-    hs.cum[gtid] = lg;
-    hs.beta[gtid] = bt;
+  };
+  if constexpr (GDN_PREFILL_PREP_EARLY_GATES != 0) {
+    // Warp 0: rows 2 lane and 2 lane + 1, then the factors, under the copies.
+    if (warp == 0) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int r = 2 * lane + e;
+        if constexpr (GDN_PREFILL_PREP_EARLY_GATES == 2) {
+          gate_of_raw(r < len, a_log_h, dt_bias_h, raw_a[e], raw_b[e], hs.cum[r], hs.beta[r]);
+        } else {
+          gate_of_row(r, hs.cum[r], hs.beta[r]);
+        }
+      }
+      __syncwarp();
+      chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
+    }
+  } else if (gtid < kC) {
+    gate_of_row(gtid, hs.cum[gtid], hs.beta[gtid]);
   }
   cp_async_wait_all();
   // GDN_PREFILL_PREP_WU_WGMMA: the warpgroup MMAs read K and V through the async proxy.
@@ -959,8 +1025,10 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     chunk_of_slot_held(ahead_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
     prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
   }
-  if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
-  __syncthreads();
+  if constexpr (GDN_PREFILL_PREP_EARLY_GATES == 0) {
+    if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
+    __syncthreads();
+  }
   prep_mark(kPrepGates);
 
   __nv_bfloat16* ws_w = ws.w + head_slot * kWsTileWK;
