@@ -19,8 +19,11 @@
 // - Units: the loader writes each stage's PersistUnit before the stage's arrive (a plain arrive for a
 //   unit without copies: an empty sequence, or the end), so a reader that waited for the stage's
 //   landing reads it.
-// - State warps: at an item's first unit S from the item's initial state (the loader prefetched its
-//   lines into L2 when it started the item), at its last unit S stored.
+// - State warps: at an item's first unit S from the item's initial state, at its last unit S stored.
+//   At 64 columns the loader bulk-copies each item's initial state into a shared buffer when it
+//   starts the item (GDN_PREFILL_PERSIST_SMEM_STATE); at 32 the state warps load the next item's into
+//   a second register tile at this item's last unit (GDN_PREFILL_PERSIST_EARLY_STATE); otherwise the
+//   loader prefetches its lines into L2.
 // - Output warps: the output rows outside the sequences once per item; Q one unit ahead within an
 //   item, at an item's first unit after the stage lands.
 // - "ready" and "buffer free" count data units (ub), the stages every unit (u); the state warps
@@ -81,6 +84,44 @@ constexpr bool kPersistNextQ = GDN_PREFILL_PERSIST_NEXT_Q != 0;
 //   even to slower (8192 / 39 103.3 -> 104.1, 8192 / 57 114.4 -> 116.5, 4124 / 15 61.4 -> 60.8).
 // What they aimed at (chain probe, session 26 call 2): at an item boundary the state store takes
 // ~1400-1600 cycles of the last unit, the landed wait + state load ~1300-1700 of the first.
+// @tunable GDN_PREFILL_PERSIST_EARLY_STATE: 0, 1 (default 1) when GDN_PREFILL_SCAN_PERSISTENT=1
+// 1: an item's last unit names the next item (sequence, head, first column), and the state warps
+// load that item's initial state into a second register tile as soon as they read the last unit,
+// so the loads land under the last unit's products instead of after its state store at the next
+// item's first unit. One CTA an SM with 288 threads leaves ~224 registers a thread, room for the
+// second tile (64 at 64 columns). Why: an item boundary costs ~3000-3500 cycles, of which the first
+// unit's landed wait and state load are ~1300-1700 (session 26, chain probe), and the 8192 calls
+// with many short sequences have ~7 boundaries a CTA (57 sequences: 912 items on 132 CTAs). Not the
+// state swap of session 26, whose loads into the registers being stored waited behind the stores.
+// Predicted: ~700-1000 cycles a boundary, 8192 / 57 and 48 -2..-3 us, 4124 / 15 (32 columns) ~-1.
+// Measured (session 28, call 6, H200, two rounds): at 64 columns the second tile spilled 448 bytes
+// (8192 / 39 91.0 -> 160.3 us); at 32 columns no spill, 4124 / 15 55.1 -> 54.6 and 3999 / 13 55.1 ->
+// 54.6 (the scan kernel -1.0 us each). So 32 columns or fewer only; 64 columns: PERSIST_SMEM_STATE.
+// Call 7 (32 columns only now, two rounds): 4124 / 15 55.4 -> 54.2, 3999 / 13 54.7 -> 54.7; sanitizers
+// clean (959 / 4 at 32 persistent columns, DIAG_PERSIST_CTAS=8). Default.
+#ifndef GDN_PREFILL_PERSIST_EARLY_STATE
+#define GDN_PREFILL_PERSIST_EARLY_STATE 1
+#endif
+template <int BV>
+constexpr bool kPersistEarlyState = GDN_PREFILL_PERSIST_EARLY_STATE != 0 && BV <= 32;
+// @tunable GDN_PREFILL_PERSIST_SMEM_STATE: 0, 1 (default 1) when GDN_PREFILL_SCAN_PERSISTENT=1
+// 1 (64 columns, with a state): the loader warp copies each item's initial state slice (32 KB, one
+// contiguous block of [V][K]) into a shared-memory buffer with one bulk copy when it starts the item
+// (two units ahead of the state warps), instead of the L2 prefetch; the state warps read it from
+// there at the item's first unit. One buffer (the 32 KB the two stages leave free): the loader waits
+// until the previous item's state was read before the next copy. Why: the 64-column scan cannot hold
+// a second register tile (PERSIST_EARLY_STATE spilled), and a first unit's state load from L2 is
+// ~1300-1700 cycles with its landed wait (session 26). Predicted: ~800-1000 cycles less a boundary
+// (its reads hit 4-way bank conflicts, ~300 cycles), 8192 / 57 and 48 -2..-3 us, 8192 / 39 -1..-2.
+// Measured (session 28, call 7, H200, two rounds; no spills): 8192 / 39 91.1 -> 87.7 us, 8192 / 48 98.8
+// -> 93.0, 8192 / 56 102.0 -> 97.0, 8192 / 57 101.7 -> 95.7 (the scan kernel -3.2..-6.3 us: twice the
+// prediction); racecheck / synccheck / memcheck clean (959 / 4 at 64 persistent columns,
+// DIAG_PERSIST_CTAS=8). Default.
+#ifndef GDN_PREFILL_PERSIST_SMEM_STATE
+#define GDN_PREFILL_PERSIST_SMEM_STATE 1
+#endif
+template <int BV>
+constexpr bool kPersistSmemState = GDN_PREFILL_PERSIST_SMEM_STATE != 0 && BV == 64;
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
 // Compiled only where it can run: with GDN_PREFILL_SCAN_PERSISTENT and the split scan's bulk copies
 // and loader warp (its nine warps; sm_90 on). A build without them has no persistent kernel.
@@ -94,10 +135,14 @@ struct PersistUnit {
   int n, h, v0;        // sequence, value head, first value column
   int chunk;           // chunk of the sequence; kPersistEmpty: the sequence is empty; kPersistEnd: no more work
   int last;            // the item's last unit
-  // GDN_PREFILL_PERSIST_NEXT_Q, in an item's last unit: the next item's sequence bounds and value head,
-  // next_h = -1 when the next unit has no Q rows (no next item, or an empty sequence).
+  // GDN_PREFILL_PERSIST_NEXT_Q / _EARLY_STATE, in an item's last unit: the next item's sequence bounds,
+  // value head, sequence and first column; next_h = -1 when the next unit has no rows (no next item,
+  // or an empty sequence).
   long long next_bos, next_eos;
-  int next_h;
+  int next_h, next_n, next_v0;
+
+  // Where the next item's state slice starts (next_h >= 0).
+  __device__ __forceinline__ int64_t next_state_offset() const { return ((next_n * kNumVHeads + next_h) * kD + next_v0) * kD; }
 
   // The item's chunks (0 for an empty sequence).
   __device__ __forceinline__ int chunks() const { return eos > bos ? static_cast<int>((eos - bos + kC - 1) / kC) : 0; }
@@ -135,6 +180,10 @@ struct ScanPersistSmemOf {
   uint64_t landed[Stages];                          // the stage's copies (and its unit) landed
   uint64_t freed[Stages];                           // every state and output thread done with it
   PersistUnit unit[Stages];
+  // GDN_PREFILL_PERSIST_SMEM_STATE: an item's initial state slice, [BV][K] fp32 (a stand-in elsewhere).
+  alignas(128) float s_in[kPersistSmemState<BV> ? BV * kD : 4];
+  uint64_t s_in_full;   // the slice's bulk copy landed
+  uint64_t s_in_empty;  // every state thread has read it
   long long cu[kPersistMaxSeqs + 1];  // cu_seqlens
   int seq_of_rank[kPersistMaxSeqs];   // sequence of each length rank (longest first)
   static_assert(sizeof(s[0]) % 1024 == 0 && sizeof(up[0]) % 1024 == 0, "every S copy and U' buffer starts 1024-byte aligned");
@@ -172,6 +221,8 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       mbar_init(&sm.landed[j], 1);
       mbar_init(&sm.freed[j], kScanThreads);
     }
+    mbar_init(&sm.s_in_full, 1);
+    mbar_init(&sm.s_in_empty, kSplitGroup);
     mbar_init_fence();
   }
   __syncthreads();
@@ -185,6 +236,7 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     afg::pdl_wait();  // the workspace and the item counter are the prep's
     int item = blockIdx.x;
     int u = 0;  // units handed out
+    int state_copies = 0;  // GDN_PREFILL_PERSIST_SMEM_STATE: initial states copied
     // Stage u % stages once its unit u - stages is released (wait_stage); the unit is written
     // (publish), then the arrive (with the copies' byte count, or plain) releases it to the readers.
     const auto wait_stage = [&]() -> int {
@@ -240,8 +292,17 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         item = claim_next_item();
         continue;
       }
-      // The item's initial state into L2 for the state warps' loads at its first unit.
-      if (state != nullptr) {
+      // The item's initial state: into the shared buffer (GDN_PREFILL_PERSIST_SMEM_STATE) once the
+      // previous item's was read, else into L2 for the state warps' loads at its first unit.
+      if (kPersistSmemState<BV> && state != nullptr) {
+        if (state_copies > 0) mbar_wait(&sm.s_in_empty, static_cast<uint32_t>(state_copies - 1) & 1u);
+        if (lane == 0) {
+          mbar_arrive_expect_tx(&sm.s_in_full, BV * kD * 4);
+          bulk_copy_to_smem(sm.s_in, state + unit.state_offset(), BV * kD * 4, &sm.s_in_full);
+        }
+        __syncwarp();
+        ++state_copies;
+      } else if (state != nullptr) {
         const char* rows = reinterpret_cast<const char*>(state + unit.state_offset());
         for (int line = lane; line < BV * kD * 4 / 128; line += 32) {
           asm volatile("prefetch.global.L2 [%0];\n" ::"l"(rows + line * 128));
@@ -255,12 +316,14 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
         const int s = wait_stage();
         if (unit.last) {
           next = claim_next_item();
-          if (kPersistNextQ && next < num_items) {
+          if ((kPersistNextQ || kPersistEarlyState<BV>) && next < num_items) {
             const PersistUnit after = describe_item(next);
             if (after.eos > after.bos) {
               unit.next_bos = after.bos;
               unit.next_eos = after.eos;
               unit.next_h = after.h;
+              unit.next_n = after.n;
+              unit.next_v0 = after.v0;
             }
           }
         }
@@ -281,6 +344,10 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     const int d0 = kWg ? sw * 16 : sw * 32;
     const int m0 = sw * 16;
     float s_acc[2][kNT][4];
+    // GDN_PREFILL_PERSIST_EARLY_STATE: the next item's initial state, asked for at this item's last unit.
+    [[maybe_unused]] float s_next[2][kNT][4];
+    bool next_loaded = false;
+    int state_reads = 0;   // GDN_PREFILL_PERSIST_SMEM_STATE: initial states read from the buffer
     int u = 0, ub = 0;     // units seen; data units (the S copy / U' buffers and "ready")
     bool first = true;     // the next unit starts an item
     PersistUnit unit{};
@@ -299,8 +366,24 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
           ++u;
           continue;
         }
-        load_state_tile<kNT, kMtStride>(
-            s_acc, state != nullptr ? state + unit.state_offset() : nullptr, d0, lane);
+        if (kPersistEarlyState<BV> && next_loaded) {
+          // Asked for at the last item's last unit (this item was its next_*).
+#pragma unroll
+          for (int i = 0; i < 2; ++i)
+#pragma unroll
+            for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) s_acc[i][nt][e] = s_next[i][nt][e];
+        } else if (kPersistSmemState<BV> && state != nullptr) {
+          mbar_wait(&sm.s_in_full, static_cast<uint32_t>(state_reads) & 1u);
+          load_state_tile<kNT, kMtStride>(s_acc, sm.s_in, d0, lane);
+          mbar_arrive(&sm.s_in_empty);
+          ++state_reads;
+        } else {
+          load_state_tile<kNT, kMtStride>(
+              s_acc, state != nullptr ? state + unit.state_offset() : nullptr, d0, lane);
+        }
+        next_loaded = false;
         chain_mark(u, kChainStateLoaded, __float_as_uint(s_acc[0][0][0]));
       }
       const int b = ub & 1;
@@ -313,6 +396,11 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
       if (!first) {
         mbar_wait(&sm.landed[s], phase);
         unit = sm.unit[s];
+      }
+      // GDN_PREFILL_PERSIST_EARLY_STATE: the next item's state, landing under this unit's products.
+      if (kPersistEarlyState<BV> && unit.last && unit.next_h >= 0) {
+        load_state_tile<kNT, kMtStride>(s_next, state != nullptr ? state + unit.next_state_offset() : nullptr, d0, lane);
+        next_loaded = true;
       }
       chain_unit_kind(u, first, unit.last != 0);
       chain_mark(u, kChainLanded);
