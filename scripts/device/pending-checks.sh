@@ -374,8 +374,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # align_smem_1024 shared with the prep, the mixed plan ranking through length_rank.
 # Session 28 (results/gpu/2026-11-27-s28) ran that list (call 1): the default passed its quick rows at
 # its times; WU_IN_SOLVE slower (8192 / 39 +0.9 us, / 57 +3.0; removed, commit 0c05d0a has it); the
-# mixed plan's ratio even at 130 / 145 / 160 (stays 145).
+# mixed plan's ratio even at 130 / 145 / 160 (stays 145). Then (calls 2-10) the prep's early gates, the
+# persistent scan's initial states off the boundary (SMEM_STATE at 64 columns, EARLY_STATE at 32)
+# became defaults. Pending (written after the last call): GDN_PREFILL_PREP_EARLY_GATES folded to 0 / 1
+# (1 = the measured "=2"; the default build's code changed, same operations): its default rows
+# against =0 rebuild it.
 checks=(
+  "$prefill|77daf91d 54856fec 4b6143dd 410794d4 9a5d694b|GDN_PREFILL_PREP_EARLY_GATES=0||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -678,30 +678,24 @@ constexpr bool kPrepBulkPrefetch = GDN_PREFILL_PREP_PREFETCH_WAVE == 2;
 #endif
 static_assert(GDN_PREFILL_PREP_PREFETCH_WARP >= 0 && GDN_PREFILL_PREP_PREFETCH_WARP < kPrepCtaThreads / 32,
               "the prefetching warp is one of the prep CTA's");
-// @tunable GDN_PREFILL_PREP_EARLY_GATES: 0, 1, 2 (default 2) when GDN_PREFILL_IMPL=1
-// 1: warp 0 loads the chunk's gates (two rows a lane, the prefix sum's layout) and computes the gate
-// factors while K, Q and V are still landing, instead of threads 0-63 loading them and warp 0
-// computing the factors after the landing barrier with the other warps waiting at one more barrier.
-// Why: that phase is ~830-870 cycles of a later 8192 prep CTA's ~15.2k (session 28, call 1), with
-// the loads' ~4.0k in front of it leaving warp 0 idle. Predicted: the gate-factor phase -> ~150
-// cycles (the barrier and the prefetch issue), the loads unchanged, a later CTA -4..-5%, 8192 / 39's
-// prep ~48 -> ~46 us, unless the SM's other CTA sets the pace (PREFETCH_WARP=7 moved its cycles into
-// the next phases, session 27). Measured (session 28, call 2, H200, two rounds, 0 / 1): 959 / 4 26.0
-// / 25.9 us, 3028 / 5 45.2 / 44.5, 4124 / 15 58.5 / 57.3, 8192 / 20 89.8 / 87.3, 8192 / 39 96.7 / 94.8
-// (prep 48.0 / 45.9), 8192 / 57 106.1 / 105.5. Timeline (8192 / 39, later CTAs): the CTA 14465 ->
-// 13702 cycles, the gate-factor phase 796 -> 553 (p10 81), but the loads phase 3949 -> 4311: warp 0's
-// gate loads, issued after its twelve copies, return behind them, and its factors then come after
-// the landing.
-// 2: as 1, with warp 0's gate inputs (a, b, A_log, dt_bias) loaded before its copies are issued, kept
-// raw until the copies are out. Predicted: the loads phase back to ~3.95k, a later CTA ~-350 cycles
-// against 1, 8192 / 39's prep ~-0.8 us. Measured (session 28, call 3, H200 (another card than call 2's),
-// two rounds, 0 / 1 / 2): 959 / 4 25.7 / 26.0 / 25.7 us, 3028 / 5 44.2 / 44.6 / 43.8, 4124 / 15 56.5 /
-// 56.9 / 55.6, 8192 / 20 85.6 / 87.0 / 84.0, 8192 / 39 92.9 / 94.1 / 91.6 (prep 44.6 / 46.1 / 42.9),
-// 8192 / 57 104.5 / 105.2 / 103.1: 1 did not repeat call 2's gain on this card, 2 beats both on each.
-// Timeline (8192 / 39, later CTAs, 1 / 2): the CTA 14233 -> 12841 cycles, the loads phase 4699 -> 3377.
-// 100/100 with 2 (call 3), racecheck / synccheck / memcheck clean (959 / 4, DIAG_PREP_ROWS=2). Default.
+// @tunable GDN_PREFILL_PREP_EARLY_GATES: 0, 1 (default 1) when GDN_PREFILL_IMPL=1
+// 1: warp 0 loads the chunk's gate inputs (a, b for two rows a lane, the prefix sum's layout; A_log
+// and dt_bias) before it issues its K / Q / V copies, and computes log g, beta and the gate factors
+// while the copies land, instead of threads 0-63 loading the gates after their copies and warp 0
+// computing the factors after the landing barrier, with the other warps waiting at one more
+// barrier. Why: that phase was ~830-870 cycles of a later 8192 prep CTA's ~15.2k (session 28, call 1)
+// with warp 0 idle through the loads' ~4.0k. Predicted: the phase -> ~150 cycles, a later CTA
+// -4..-5%, 8192 / 39's prep ~-2 us. Measured (session 28, H200, two rounds each):
+// - a first form with the gate loads after the copies (call 2, then call 3 on another card): 8192 /
+//   39 96.7 -> 94.8 and 92.9 -> 94.1 us; its loads phase grew 3949 -> 4311 cycles: the gate loads,
+//   issued behind twelve copies, returned behind them. Removed.
+// - this form (calls 3-4; "=2" in the results): 959 / 4 25.7 -> 25.7 us, 3028 / 5 44.2 -> 43.8,
+//   4124 / 15 56.5 -> 55.6, 8192 / 20 85.6 -> 84.0, 8192 / 39 92.9 -> 91.6 (prep 44.6 -> 42.9), 8192 / 57
+//   104.5 -> 103.1; call 4 again 92.7 -> 91.5 at 8192 / 39. A later 8192 / 39 CTA 12841-12959 cycles
+//   (14233 with the first form), its loads 3377. 100/100, racecheck / synccheck / memcheck clean (959 / 4,
+//   DIAG_PREP_ROWS=2), the portable build passes. Default.
 #ifndef GDN_PREFILL_PREP_EARLY_GATES
-#define GDN_PREFILL_PREP_EARLY_GATES 2
+#define GDN_PREFILL_PREP_EARLY_GATES 1
 #endif
 // GDN_PREFILL_PREP_LATE_V (K and Q as one cp.async group, V as a second awaited only before the solve)
 // measured even (session 28, call 2, H200: 8192 / 39 96.7 -> 96.4 us, 4124 / 15 58.5 -> 57.7, 8192 /
@@ -942,11 +936,11 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   // GDN_PREFILL_PREP_LEAN: this thread's column piece pc of rows pr, pr + 16, ... (the pieces of row
   // r of the three tiles sit at fixed offsets from the chunk's first row).
   const int pc = (gtid & 15) * 8, pr = gtid >> 4;
-  // GDN_PREFILL_PREP_EARLY_GATES=2: warp 0's gate inputs asked before its copies (a load issued after
+  // GDN_PREFILL_PREP_EARLY_GATES: warp 0's gate inputs asked before its copies (a load issued after
   // the twelve copies returns behind them), rows 2 lane and 2 lane + 1, kept raw until the copies are out.
   __nv_bfloat16 raw_a[2] = {}, raw_b[2] = {};
   float a_log_h = 0.f, dt_bias_h = 0.f;
-  if (GDN_PREFILL_PREP_EARLY_GATES == 2 && warp == 0) {
+  if (GDN_PREFILL_PREP_EARLY_GATES && warp == 0) {
     a_log_h = A_log[h];
     dt_bias_h = dt_bias[h];
 #pragma unroll
@@ -980,36 +974,29 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
       cp_async16(hs.v + prep_kv_offset(r, c), v + (row * kNumVHeads + h) * kD + c, bytes);
     }
   }
-  // Row r's log g and beta (zero past len) from its raw gate inputs.
+  // Row r's log g and beta (zero outside the chunk) from its gate inputs.
   const auto gate_of_raw = [](bool in_chunk, float a_log_h, float dt_bias_h, __nv_bfloat16 a, __nv_bfloat16 b, float& lg, float& bt) {
     lg = in_chunk ? -expf(a_log_h) * softplus_torch(__bfloat162float(a) + dt_bias_h) : 0.f;  // log g
     bt = in_chunk ? 1.0f / (1.0f + expf(-__bfloat162float(b))) : 0.f;
   };
-  const auto gate_of_row = [&](int r, float& lg, float& bt) {
-    if (r < len) {
-      const int64_t gi = (c0 + r) * kNumVHeads + h;
-      gate_of_raw(true, A_log[h], dt_bias[h], a_in[gi], b_in[gi], lg, bt);
-    } else {
-      lg = bt = 0.f;
-    }
-  };
-  if constexpr (GDN_PREFILL_PREP_EARLY_GATES != 0) {
+  if constexpr (GDN_PREFILL_PREP_EARLY_GATES) {
     // Warp 0: rows 2 lane and 2 lane + 1, then the factors, under the copies.
     if (warp == 0) {
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
         const int r = 2 * lane + e;
-        if constexpr (GDN_PREFILL_PREP_EARLY_GATES == 2) {
-          gate_of_raw(r < len, a_log_h, dt_bias_h, raw_a[e], raw_b[e], hs.cum[r], hs.beta[r]);
-        } else {
-          gate_of_row(r, hs.cum[r], hs.beta[r]);
-        }
+        gate_of_raw(r < len, a_log_h, dt_bias_h, raw_a[e], raw_b[e], hs.cum[r], hs.beta[r]);
       }
       __syncwarp();
       chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
     }
   } else if (gtid < kC) {
-    gate_of_row(gtid, hs.cum[gtid], hs.beta[gtid]);
+    if (gtid < len) {
+      const int64_t gi = (c0 + gtid) * kNumVHeads + h;
+      gate_of_raw(true, A_log[h], dt_bias[h], a_in[gi], b_in[gi], hs.cum[gtid], hs.beta[gtid]);
+    } else {
+      hs.cum[gtid] = hs.beta[gtid] = 0.f;
+    }
   }
   cp_async_wait_all();
   // GDN_PREFILL_PREP_WU_WGMMA: the warpgroup MMAs read K and V through the async proxy.
@@ -1025,7 +1012,7 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
     chunk_of_slot_held(ahead_slot, seq_start, seq_end, num_seqs, sm.next_bos_len, tid);
     prefetch_prep_rows(k, q, v, sm.next_bos_len[0], static_cast<int>(sm.next_bos_len[1]), h, hk, gtid, kPrepThreads);
   }
-  if constexpr (GDN_PREFILL_PREP_EARLY_GATES == 0) {
+  if constexpr (!GDN_PREFILL_PREP_EARLY_GATES) {
     if (warp == 0) chunk_gate_factors(hs.cum, hs.beta, hs.fk, hs.fd, lane);
     __syncthreads();
   }
