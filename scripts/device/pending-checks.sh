@@ -379,7 +379,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # became defaults. Pending (written after the last call): GDN_PREFILL_PREP_EARLY_GATES folded to 0 / 1
 # (1 = the measured "=2"; the default build's code changed, same operations): its default rows
 # against =0 rebuild it. Ran (call 11): the default passed at its times (8192 / 39 88.6 us, =0 90.2).
+# Pending: GDN_PREFILL_PERSIST_NEXT_Q=1 (call 12: the scan kernel -0.7..-1.3 us on the 8192 calls; its
+# full run was cut by session 28's device budget at 76%): the quick rows again, then all 100; the
+# default if it passes (its sanitizers ran clean in session 26, before PERSIST_SMEM_STATE: rerun them,
+# FUSED_SANITIZE_WORKLOAD=54856fec FUSED_SANITIZE_DEFINES="GDN_PREFILL_IMPL=1 GDN_PREFILL_PLAN=0
+# GDN_PREFILL_SCAN_BV=64 GDN_PREFILL_DIAG_PERSIST_CTAS=8 GDN_PREFILL_PERSIST_NEXT_Q=1" FUSED_SWEEP=0
+# scripts/device/gdn-fused-check.sh). PENDING_FULL_TIMEOUT=420 leaves the full run its ~5 minutes.
 checks=(
+  "$prefill|4b6143dd 410794d4 d49df0b2 9a5d694b 06f21bb1|GDN_PREFILL_PERSIST_NEXT_Q=1"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

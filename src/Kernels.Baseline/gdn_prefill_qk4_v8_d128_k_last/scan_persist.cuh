@@ -70,7 +70,10 @@
 // before it publishes that unit), so the output warps ask for the next item's first Q one unit ahead
 // as they do inside an item, instead of after the next item's first stage lands. Session 26 (H200,
 // calls 1-2): sanitizers clean; the first unit's output step 5495 -> 4157 cycles (chain probe,
-// 8192 / 32), but the calls even (the state warps bound the chain): stays 0.
+// 8192 / 32), but the calls even (the state warps bound the chain): stays 0. Session 28 (call 12, after
+// the state side's boundary got shorter, PERSIST_SMEM_STATE): the scan kernel -0.7..-1.3 us on 8192 / 39,
+// 48, 56, 57 (the calls 88.6 / 88.5, 93.8 / 92.6, 97.6 / 97.7, 96.6 / 94.9 us), 4124 / 15 even. Its full
+// run was cut by the session's device time: stays 0 until one passes (pending-checks.sh).
 #ifndef GDN_PREFILL_PERSIST_NEXT_Q
 #define GDN_PREFILL_PERSIST_NEXT_Q 0
 #endif
