@@ -123,8 +123,6 @@ constexpr bool kPersistEarlyState = GDN_PREFILL_PERSIST_EARLY_STATE != 0 && BV <
 #ifndef GDN_PREFILL_PERSIST_SMEM_STATE
 #define GDN_PREFILL_PERSIST_SMEM_STATE 1
 #endif
-template <int BV>
-constexpr bool kPersistSmemState = GDN_PREFILL_PERSIST_SMEM_STATE != 0 && BV == 64;
 constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
 // Compiled only where it can run: with GDN_PREFILL_SCAN_PERSISTENT and the split scan's bulk copies
 // and loader warp (its nine warps; sm_90 on). A build without them has no persistent kernel.
@@ -174,7 +172,8 @@ __device__ __forceinline__ void chain_unit_kind(int u, bool first, bool last) {
 #endif
 }
 
-template <int BV, int Stages>
+// StateBuf: with GDN_PREFILL_PERSIST_SMEM_STATE's buffer for an item's initial state.
+template <int BV, int Stages, bool StateBuf = false>
 struct ScanPersistSmemOf {
   static constexpr int kStages = Stages;
   SplitStage<BV> st[Stages];
@@ -184,15 +183,24 @@ struct ScanPersistSmemOf {
   uint64_t freed[Stages];                           // every state and output thread done with it
   PersistUnit unit[Stages];
   // GDN_PREFILL_PERSIST_SMEM_STATE: an item's initial state slice, [BV][K] fp32 (a stand-in elsewhere).
-  alignas(128) float s_in[kPersistSmemState<BV> ? BV * kD : 4];
+  alignas(128) float s_in[StateBuf ? BV * kD : 4];
   uint64_t s_in_full;   // the slice's bulk copy landed
   uint64_t s_in_empty;  // every state thread has read it
   long long cu[kPersistMaxSeqs + 1];  // cu_seqlens
   int seq_of_rank[kPersistMaxSeqs];   // sequence of each length rank (longest first)
   static_assert(sizeof(s[0]) % 1024 == 0 && sizeof(up[0]) % 1024 == 0, "every S copy and U' buffer starts 1024-byte aligned");
 };
+template <int BV, int Stages>
+using ScanPersistSmemPlain = ScanPersistSmemOf<BV, Stages, false>;
 template <int BV>
-using ScanPersistSmem = ScanPersistSmemOf<BV, kStagesThatFit<ScanPersistSmemOf, BV>>;
+constexpr int kPersistStages = kStagesThatFit<ScanPersistSmemPlain, BV>;
+// GDN_PREFILL_PERSIST_SMEM_STATE where its buffer fits beside the stages the plain layout gets (64
+// columns with U in 16-column blocks; not with GDN_PREFILL_U_BLOCKS=0's padded U tiles).
+template <int BV>
+constexpr bool kPersistSmemState = GDN_PREFILL_PERSIST_SMEM_STATE != 0 && BV == 64 &&
+                                   sizeof(ScanPersistSmemOf<BV, kPersistStages<BV>, true>) + 1024 <= 227 * 1024;
+template <int BV>
+using ScanPersistSmem = ScanPersistSmemOf<BV, kPersistStages<BV>, kPersistSmemState<BV>>;
 template <int BV>
 constexpr size_t kScanPersistSmemBytes = sizeof(ScanPersistSmem<BV>) + 1024;
 static_assert(kScanPersistSmemBytes<64> <= 227 * 1024, "the persistent scan's buffers do not fit an SM");
