@@ -142,13 +142,15 @@ struct PersistUnit {
   long long next_bos, next_eos;
   int next_h, next_n, next_v0;
 
-  // Where the next item's state slice starts (next_h >= 0).
-  __device__ __forceinline__ int64_t next_state_offset() const { return ((next_n * kNumVHeads + next_h) * kD + next_v0) * kD; }
+  // The next item's state slice (next_h >= 0).
+  __device__ __forceinline__ int64_t next_state_offset() const { return slice_offset(next_n, next_h, next_v0); }
 
   // The item's chunks (0 for an empty sequence).
   __device__ __forceinline__ int chunks() const { return eos > bos ? static_cast<int>((eos - bos + kC - 1) / kC) : 0; }
-  // Where the item's state slice starts in [N][H][V][K]: rows v0.. of sequence n, head h.
-  __device__ __forceinline__ int64_t state_offset() const { return ((n * kNumVHeads + h) * kD + v0) * kD; }
+  // Where a state slice starts in [N][H][V][K]: rows v0.. of sequence n, head h.
+  static __device__ __forceinline__ int64_t slice_offset(int n, int h, int v0) { return ((n * kNumVHeads + h) * kD + v0) * kD; }
+  // The item's state slice.
+  __device__ __forceinline__ int64_t state_offset() const { return slice_offset(n, h, v0); }
 };
 constexpr int kPersistEmpty = -1;
 constexpr int kPersistEnd = -2;
