@@ -385,6 +385,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # FUSED_SANITIZE_WORKLOAD=54856fec FUSED_SANITIZE_DEFINES="GDN_PREFILL_IMPL=1 GDN_PREFILL_PLAN=0
 # GDN_PREFILL_SCAN_BV=64 GDN_PREFILL_DIAG_PERSIST_CTAS=8 GDN_PREFILL_PERSIST_NEXT_Q=1" FUSED_SWEEP=0
 # scripts/device/gdn-fused-check.sh). PENDING_FULL_TIMEOUT=420 leaves the full run its ~5 minutes.
+# Its default rows also rebuild two edits made after session 28's last call (kernel_syntax.py only):
+# the persistent scan's state buffer taken only where it fits (a StateBuf template parameter; the
+# default layout is the same type) and one slice_offset for the item's and the next item's state.
 checks=(
   "$prefill|4b6143dd 410794d4 d49df0b2 9a5d694b 06f21bb1|GDN_PREFILL_PERSIST_NEXT_Q=1"
 )
