@@ -77,6 +77,19 @@ def makespan_persistent(chunk_counts, ctas_per_sequence, setup_us, per_chunk_us,
     return max(free_at)
 
 
+def makespan_persistent_mixed(chunk_counts, narrow, setup_us, wide, narrow_cost, sms):
+    """A persistent scan whose `narrow` longest sequences take 32-column items and the rest 64-column
+    ones, items handed out longest first: the whole setup once per SM, then per item residual + per
+    chunk x chunks of its width. wide and narrow_cost: (residual_us, per_chunk_us)."""
+    free_at = [setup_us - wide[0]] * sms
+    for rank, chunks in enumerate(sorted(chunk_counts, reverse=True)):
+        residual, per_chunk = narrow_cost if rank < narrow else wide
+        items = VALUE_HEADS * HEAD_DIM // (32 if rank < narrow else 64)
+        for _ in range(items):
+            heapq.heappush(free_at, heapq.heappop(free_at) + residual + per_chunk * chunks)
+    return max(free_at)
+
+
 def host_plan(total_tokens, num_seqs, sms, narrow_long=False):
     """The slice width kernel.cu's launch plan picks (GDN_PREFILL_PLAN with the narrow rule)."""
     long_rule = narrow_long and num_seqs <= 3 and total_tokens >= 4 * CHUNK * num_seqs
@@ -160,6 +173,9 @@ def main(argv):
     parser.add_argument("--chunk-us", default="16=1.0,32=1.35,64=1.65", help="per chunk for each slice width")
     parser.add_argument("--persistent-residual-us", type=float, default=None,
                         help="add a column: the plan's width as a persistent scan paying this per later item")
+    parser.add_argument("--mixed", metavar="S64,R64,C64,R32,C32",
+                        help="add a column: the persistent scan with a width per sequence (the longest at 32 "
+                             "columns, the rest at 64; setup, residual and per-chunk us), the best count at 32")
     parser.add_argument("--min-tokens", type=int, default=129)
     parser.add_argument("--fit", metavar="BENCH_JSONL", help="fit setup and per-chunk times to a bench run's timelines")
     parser.add_argument("--self-test", action="store_true")
@@ -192,6 +208,11 @@ def main(argv):
         line = (f"{workload['uuid'][:8]:9} {axes['total_seq_len']:5d} {n:3d} {max(chunks) if chunks else 0:6d}  " +
                 "  ".join(cells) + f"   {host_plan(axes['total_seq_len'], n, args.sms):4d}  "
                 f"{host_plan(axes['total_seq_len'], n, args.sms, narrow_long=True):4d}")
+        if args.mixed:
+            s64, r64, c64, r32, c32 = (float(x) for x in args.mixed.split(","))
+            spans = [makespan_persistent_mixed(chunks, k, s64, (r64, c64), (r32, c32), args.sms) for k in range(n + 1)]
+            best = min(range(n + 1), key=lambda k: spans[k])
+            line += f"  mixed: all 64 {spans[0]:6.1f}, best {spans[best]:6.1f} with {best} at 32"
         if args.persistent_residual_us is not None:
             bv = host_plan(axes["total_seq_len"], n, args.sms, narrow_long=True)
             line += f"  persistent {makespan_persistent(chunks, VALUE_HEADS * HEAD_DIM // bv, setups[bv], per_chunk[bv], args.sms, args.persistent_residual_us):6.1f}"
@@ -214,6 +235,17 @@ def self_test():
     # (residual = setup) it is the plain list schedule.
     assert makespan_persistent([3, 1, 1], 1, 2.0, 1.0, 2, 0.5) == 5.0
     assert makespan_persistent([3, 1, 1, 2], 1, 2.0, 1.0, 2, 2.0) == makespan([3, 1, 1, 2], 1, 2.0, 1.0, 2, True)
+    # Mixed widths: one SM, setup 2, wide items (residual 1, 1 a chunk; 16 a sequence), narrow (0.5, 0.5;
+    # 32 a sequence). Sequences [2, 1]: all wide 2 - 1 + 16 * 3 + 16 * 2 = 81; the longest narrow
+    # 1 + 32 * 1.5 + 16 * 2 = 81 too; both narrow 1 + 32 * 1.5 + 32 * 1 = 81; with no narrow sequence it is
+    # makespan_persistent at 64 columns.
+    assert makespan_persistent_mixed([2, 1], 0, 2.0, (1.0, 1.0), (0.5, 0.5), 1) == 81.0
+    assert makespan_persistent_mixed([2, 1], 1, 2.0, (1.0, 1.0), (0.5, 0.5), 1) == 81.0
+    assert makespan_persistent_mixed([3, 1, 2], 0, 2.0, (1.0, 1.5), (0.5, 0.5), 4) == \
+        makespan_persistent([3, 1, 2], 16, 2.0, 1.5, 4, 1.0)
+    # On many SMs the long sequence's narrow items shorten its chain: [8, 1] x 16 SMs.
+    assert makespan_persistent_mixed([8, 1], 1, 0.0, (0.0, 2.0), (0.0, 1.2), 32) < \
+        makespan_persistent_mixed([8, 1], 0, 0.0, (0.0, 2.0), (0.0, 1.2), 32)
     # The host rule: one wave at 16 columns for N <= 2 on 132 SMs; 64 columns from LONG_T tokens.
     assert host_plan(2107, 1, 132) == 16 and host_plan(3028, 5, 132) == 32 and host_plan(8192, 39, 132) == 64
     assert host_plan(1592, 3, 132) == 32 and host_plan(1592, 3, 132, narrow_long=True) == 16
