@@ -45,6 +45,8 @@
 #include "agentforge.h"
 #include "afg_mma.cuh"
 #include "afg_wgmma.cuh"
+#include "afg_bulk.cuh"  // moe_ws.cuh: mbarriers
+#include "afg_tma.cuh"   // moe_ws.cuh: the W1 tensor map
 
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
@@ -674,6 +676,21 @@
 // 1778.9 and 1525.0 -> 1544.2 us (both within their +-20-60 us noise); 19/19 with it. Default since.
 #ifndef MOE_ROUTING_SCALES_LATE_STORE
 #define MOE_ROUTING_SCALES_LATE_STORE 1
+#endif
+// @tunable MOE_WGMMA_WS: 0, 1 (default 0) when MOE_WGMMA=2
+// 1: the 128-pair GEMM1 (T above MOE_WGMMA_BM64_MAX_T) as moe_ws.cuh's warp-specialized kernel: a
+// loading warpgroup (W1 by TMA boxes, the pair rows gathered by cp.async) runs ahead of the two MMA
+// warpgroups across tiles. sm_90a builds only (a side-loaded or portable build keeps the lockstep
+// kernel); needs MOE_WGMMA_PERSISTENT=1 and MOE_WGMMA_CSCALE_COLS=128. Probe (H200, session 29,
+// the T=14107 shape): 970 us against the lockstep GEMM1's ~1115 on the workload.
+#ifndef MOE_WGMMA_WS
+#define MOE_WGMMA_WS 0
+#endif
+// @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
+// Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
+// oldest and arrives on its "full" barrier (of 4 stages).
+#ifndef MOE_WGMMA_WS_LAG
+#define MOE_WGMMA_WS_LAG 2
 #endif
 // @tunable MOE_WGMMA_TILE_SCALES: 0, 2, 3 (default 3) when MOE_WGMMA=1|2
 // Where the lockstep K loop (128-pair tiles) reads each block's scales. 0: from global memory, the
@@ -1599,6 +1616,7 @@ moe_to_bf16_kernel(const float* __restrict__ acc, int64_t n, __nv_bfloat16* __re
 
 #include "moe_tc.cuh"
 #include "moe_wgmma.cuh"
+#include "moe_ws.cuh"
 
 bool check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: unexpected %s\n", what);
@@ -1799,7 +1817,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t token_pairs_at = reserve(fused ? static_cast<size_t>(T) * sizeof(int) : 0);
   // MOE_WGMMA_TILE_SCALES=3: the token-major activation scales routing writes for the 128-pair
   // (lockstep) GEMM1, whose tile staging reads them.
-  const bool token_major_scales = wgmma1 && moe_wg::kTileScales == 3 && T > MOE_WGMMA_BM64_MAX_T;
+  // MOE_WGMMA_WS: the warp-specialized GEMM1 (reads the input's [56][T] scales) where the library has
+  // sm_90a code and the 128-pair tiles run.
+  const bool ws_gemm1 = MOE_WGMMA_WS != 0 && wgmma2 && T > MOE_WGMMA_BM64_MAX_T && moe_wg::kPersistentTiles &&
+                        moe_wg::kCScaleCols == 128 && moe_wg::built_with_wgmma();
+  const bool token_major_scales = wgmma1 && moe_wg::kTileScales == 3 && T > MOE_WGMMA_BM64_MAX_T && !ws_gemm1;
   const size_t scale_t_at = reserve(token_major_scales ? static_cast<size_t>(T) * kHiddenBlocks * sizeof(float) : 0);
 
   char* base = nullptr;
@@ -1998,13 +2020,32 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       return e;
     }
 #endif
-    cudaError_t e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
-    if (e == cudaSuccess)
-      e = afg::launch(MOE_PDL, gemm1, grid(resident_ctas<gemm1>(Shape::kThreads, Shape::kSmem), kInter / 128), dim3(Shape::kThreads),
-                      static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
-                      gemm1_hidden_scale, gemm1_weights.ptr<const uint8_t>(),
-                      gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                      static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
+    cudaError_t e = cudaSuccess;
+    // MOE_WGMMA_WS: GEMM1 by the warp-specialized kernel when W1's tensor map encodes; else (and
+    // when not selected) the lockstep kernel.
+    CUtensorMap w1_map{};
+    const bool ws = BM == 128 && ws_gemm1 &&
+                    afg::encode_tma_2d_u8(&w1_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden,
+                                          64, kQBlock);
+    if (ws) {
+      constexpr auto ws_kernel = moe_wg::gemm1_ws_kernel;
+      using Ws = moe_wg::WsGemm1;
+      e = afg::allow_dynamic_smem<ws_kernel>(Ws::kSmem);
+      if (e == cudaSuccess)
+        e = afg::launch(MOE_PDL, ws_kernel, dim3(static_cast<unsigned>(resident_ctas<ws_kernel>(Ws::kThreads, Ws::kSmem))),
+                        dim3(Ws::kThreads), static_cast<size_t>(Ws::kSmem), stream, w1_map, hidden_states.ptr<const uint8_t>(),
+                        hidden_states_scale.ptr<const float>(), gemm1_weights_scale.ptr<const float>(),
+                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, static_cast<uint8_t*>(static_cast<void*>(cbuf)),
+                        cscale);
+    } else {
+      e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
+      if (e == cudaSuccess)
+        e = afg::launch(MOE_PDL, gemm1, grid(resident_ctas<gemm1>(Shape::kThreads, Shape::kSmem), kInter / 128), dim3(Shape::kThreads),
+                        static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
+                        gemm1_hidden_scale, gemm1_weights.ptr<const uint8_t>(),
+                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
+    }
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
       if (e == cudaSuccess)

@@ -1,0 +1,219 @@
+// moe_ws.cuh: the large-T GEMM1 (+ SwiGLU, fp8 C) as a warp-specialized kernel (MOE_WGMMA_WS=1;
+// sm_90a builds only, included by kernel.cu after moe_wgmma.cuh, whose tile walk, tile shape and C
+// format it shares). Why: the lockstep kernel's MMA warpgroups also copy their tiles and run each
+// tile's epilogue with nothing loading; its diagnostics put the loads at ~15-18% of GEMM1 and the
+// tile turnover at ~12% (NOTES.md, sessions 17-21). scripts/device/probes/moe_ws_gemm_probe.cu
+// measured this structure on the T=14107 shape (H200, session 29): 970 us with the rows gathered
+// as here, 920 with them contiguous, where the lockstep GEMM1 takes ~1115 us on the workload.
+//   CTA (one per SM, persistent over the walk's tiles): 3 warpgroups.
+//   - Warpgroup 0 loads (56 registers): per K block, thread 0 arms the stage's "full" mbarrier with
+//     the B tile's bytes and issues four 64-row TMA boxes of W1 (the X1 / X2 halves of the two
+//     column passes); all 128 threads gather the 128 pair rows' 128-byte slices with 16-byte
+//     cp.async into the 128-byte swizzle (8 a thread; TMA boxes of one row measured 4x slower) and
+//     each row's activation scale; a thread waits for its copies kLag stages behind, fences them for
+//     the async proxy and arrives (the barrier counts 1 + 128 arrivals). It runs ahead across tiles,
+//     so the next tile's stages land while the MMA warpgroups run the epilogue.
+//   - Warpgroups 1-2 multiply (224 registers) as the lockstep kernel does: rows [64w, 64w + 64) of
+//     the 128 x 256 tile, two passes of four wgmma m64n128k32 into a temporary, wait, fold with the
+//     block's scales; each warp arrives on the stage's "empty" mbarrier after its last wait. The
+//     epilogue is Gemm1Op's (SwiGLU, fp8 C with a scale per pair and 128 columns) with SiLU through
+//     tanh.approx (one MUFU op; the probe: -3% of the kernel against expf and a division).
+#pragma once
+
+// afg_bulk.cuh (mbarriers) and afg_tma.cuh (the W1 tensor map, box copies) are included at the top of
+// kernel.cu: this file is included inside its anonymous namespace.
+
+namespace moe_wg {
+
+struct WsGemm1 {
+  static constexpr int kBM = 128;
+  static constexpr int kStages = 4;                 // 3 measured 20% slower in the probe (the gather keeps kLag in flight)
+  static constexpr int kLag = MOE_WGMMA_WS_LAG;     // stages a loading thread keeps in flight before it arrives
+  static constexpr int kTileA = kBM * kRowBytes;    // 16 KB
+  static constexpr int kStageBytes = kTileA + kTileB;
+  static constexpr int kLoaders = 128, kThreads = kLoaders + kConsumers;
+  static constexpr int kLoaderRegs = 56, kConsumerRegs = 224;
+  static constexpr int kSmem = 1024 + kStages * (kStageBytes + kBM * 4) + 2 * kStages * 8;
+  static_assert(kLag >= 1 && kLag < kStages, "a loading thread arrives on a stage it issued 1 .. stages - 1 blocks ago");
+  static_assert(kLoaders * kLoaderRegs + kConsumers * kConsumerRegs <= 65536 - 1024, "register split");
+  static_assert(kSmem <= 227 * 1024, "shared memory");
+};
+
+#if MOE_WG_DEVICE
+__device__ __forceinline__ void ws_cp_async4(void* smem, const void* gmem) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(afg::smem_addr(smem)), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void ws_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void ws_cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+// silu(x2) x1 with silu(x) = h + h tanh(h), h = x / 2: one MUFU op where expf and a division take two
+// and ~15 more instructions (C is rounded to fp8 next).
+__device__ __forceinline__ float ws_silu_mul(float x1, float x2) {
+  const float h = 0.5f * x2;
+  float t;
+  asm("tanh.approx.f32 %0, %1;\n" : "=f"(t) : "f"(h));
+  return fmaf(h, t, h) * x1;
+}
+#endif
+
+// map_w1: W1 as [32 x 4096 rows][7168 bytes], 64-row boxes of 128 bytes, 128-byte swizzle.
+// hidden_scale: the input's [56][T] activation scales. C and its scales as Gemm1Op<true> writes them.
+__global__ void __launch_bounds__(WsGemm1::kThreads, 1)
+    gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const uint8_t* __restrict__ hidden,
+                    const float* __restrict__ hidden_scale, const float* __restrict__ w1_scale,
+                    const int* __restrict__ counts, const int* __restrict__ lists, int T, uint8_t* __restrict__ c_out,
+                    float* __restrict__ c_scale) {
+#if MOE_WG_DEVICE
+  using S = WsGemm1;
+  static_assert(kPersistentTiles && kCScaleCols == 128, "the tile walk and one C scale per tile column");
+  pdl_wait_then_allow();
+  extern __shared__ uint8_t dynamic_smem[];
+  uint8_t* stages = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(dynamic_smem) + 1023) & ~uintptr_t(1023));
+  float* scales = reinterpret_cast<float*>(stages + S::kStages * S::kStageBytes);  // [stage][row]
+  uint64_t* full = reinterpret_cast<uint64_t*>(scales + S::kStages * S::kBM);
+  uint64_t* empty = full + S::kStages;
+  __shared__ WalkShared walk_shared;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < S::kStages; ++s) {
+      afg::mbar_init(&full[s], 1 + S::kLoaders);
+      afg::mbar_init(&empty[s], kConsumers / 32);
+    }
+    afg::mbar_init_fence();
+  }
+  const TileWalk<S::kBM, kInter / 128> walk = make_walk<S::kBM, kInter / 128>(counts, walk_shared);  // ends with a barrier
+
+  if (threadIdx.x < S::kLoaders) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
+    // Thread p copies 16-byte chunk p % 8 of rows p / 8 + 16 j (j < 8) and row p's scale.
+    const int p = threadIdx.x, chunk = p & 7;
+    const auto arrive_landed = [&](int stage) {
+      afg::fence_proxy_async();
+      afg::mbar_arrive(&full[stage]);
+    };
+    int it = 0;
+    for (int t = walk.first; t < walk.total; t += walk.step) {
+      const TileCoord c = walk.at(t);
+      // Rows past the expert's count copy token 0's row: their products are never stored.
+      const uint8_t* src[8];
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int pair = pair_at(lists, c, p / 8 + 16 * j, T);
+        src[j] = hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden + 16 * chunk;
+      }
+      const int scale_pair = pair_at(lists, c, p, T);
+      const float* scale_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
+      const int brow0 = c.le * kGemm1Out + c.col * 128;
+      for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
+        const int s = it % S::kStages;
+        afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
+        uint8_t* a_dst = stages + s * S::kStageBytes;
+        if (p == 0) {
+          afg::mbar_arrive_expect_tx(&full[s], kTileB);
+          // B box j: column pass j / 2, its X1 (j even) or X2 (j odd) rows.
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+            afg::tma_load_2d(afg::smem_addr(a_dst + S::kTileA + j * 64 * kRowBytes), &map_w1, kb * kQBlock,
+                             brow0 + (j & 1) * kInter + 64 * (j >> 1), afg::smem_addr(&full[s]));
+        }
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          const int r = p / 8 + 16 * j;
+          afg::cp_async16(a_dst + r * kRowBytes + 16 * (chunk ^ (r & 7)), src[j] + kb * kQBlock, 16);
+        }
+        ws_cp_async4(scales + s * S::kBM + p, scale_src + static_cast<int64_t>(kb) * T);
+        ws_cp_async_commit();
+        if (it >= S::kLag) {
+          ws_cp_async_wait<S::kLag>();
+          arrive_landed((it - S::kLag) % S::kStages);
+        }
+      }
+    }
+    ws_cp_async_wait<0>();
+    for (int back = S::kLag; back >= 1; --back)
+      if (it - back >= 0) arrive_landed((it - back) % S::kStages);
+    return;
+  }
+
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(S::kConsumerRegs));
+  const int ctid = threadIdx.x - S::kLoaders;
+  const int wg = ctid >> 7, lane = ctid & 31, warp = (ctid >> 5) & 3;
+  const int r_lo = 16 * warp + (lane >> 2);  // this thread's rows r_lo and r_lo + 8 of the warpgroup's 64
+  int it = 0;
+  for (int t = walk.first; t < walk.total; t += walk.step) {
+    const TileCoord c = walk.at(t);
+    const float* sb1_src = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
+    const float* sb2_src = sb1_src + (kInter / kQBlock) * kHiddenBlocks;
+    float acc[2][64];
+#pragma unroll
+    for (int q = 0; q < 2; ++q)
+#pragma unroll
+      for (int i = 0; i < 64; ++i) acc[q][i] = 0.f;
+    float sb1_next = __ldg(sb1_src), sb2_next = __ldg(sb2_src);
+    for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
+      const int s = it % S::kStages;
+      const float sb1 = sb1_next, sb2 = sb2_next;
+      if (kb + 1 < kHiddenBlocks) {
+        sb1_next = __ldg(sb1_src + kb + 1);
+        sb2_next = __ldg(sb2_src + kb + 1);
+      }
+      afg::mbar_wait(&full[s], (it / S::kStages) & 1);
+      const float* sa = scales + s * S::kBM + 64 * wg;
+      const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
+      const float f[4] = {sa_lo * sb1, sa_hi * sb1, sa_lo * sb2, sa_hi * sb2};
+      const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes) + 64 * wg * kRowBytes;
+      const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA);
+#pragma unroll
+      for (int q = 0; q < 2; ++q) {
+        float tmp[64];
+        wgmma_fence();
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + q * 128 * kRowBytes + 32 * k), k > 0);
+        wgmma_commit();
+        wgmma_wait<0>();
+        fence_fragment(tmp);
+        if (q == 1) {
+          __syncwarp();
+          if (lane == 0) afg::mbar_arrive(&empty[s]);
+        }
+        // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
+#pragma unroll
+        for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)], acc[q][i]);
+      }
+    }
+    // SwiGLU; fp8 C with one scale per (pair, the tile's 128 columns), as Gemm1Op<true> writes it.
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      float v[2][16];
+      float amax = 0.f;
+#pragma unroll
+      for (int q = 0; q < 2; ++q)
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            v[q][2 * j + e] = ws_silu_mul(acc[q][4 * j + 2 * half + e], acc[q][32 + 4 * j + 2 * half + e]);
+            amax = fmaxf(amax, fabsf(v[q][2 * j + e]));
+          }
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+      const int pair = pair_at(lists, c, 64 * wg + r_lo + 8 * half, T);
+      if (pair < 0) continue;
+      const float inv = amax > 0.f ? 448.f / amax : 0.f;
+#pragma unroll
+      for (int q = 0; q < 2; ++q) {
+        uint8_t* dst = c_out + static_cast<int64_t>(pair) * kInter + c.col * 128 + 64 * q + 2 * (lane & 3);
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+          *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * j) =
+              __nv_cvt_float2_to_fp8x2(make_float2(v[q][2 * j] * inv, v[q][2 * j + 1] * inv), __NV_SATFINITE, __NV_E4M3);
+      }
+      if ((lane & 3) == 0) c_scale[static_cast<int64_t>(pair) * kCScales + c.col] = amax / 448.f;
+    }
+  }
+#endif
+}
+
+}  // namespace moe_wg
