@@ -92,11 +92,11 @@ constexpr int kStageBytes = kTileA + kTileB;
 constexpr int kStages = WS_STAGES;
 constexpr int kScaleBytes = kBM * 4;              // a stage's A scales
 constexpr int kTxBytes = WS_GATHER_A == 2 ? kTileB : kStageBytes + (WS_SCALES_LDG ? 0 : kScaleBytes);
-static_assert(WS_GATHER_A != 2 || (WS_SCALES_LDG == 0 && kGatherLag < kStages), "the cp.async gather copies the scales itself");
 constexpr int kSmem = 1024 + kStages * (kStageBytes + kScaleBytes) + 2 * kStages * 8 + (kExperts + 1) * 4;
 constexpr int kThreads = 384;
 constexpr int kProducerRegs = WS_GATHER_A == 2 ? 56 : 40, kConsumerRegs = WS_GATHER_A == 2 ? 224 : 232;
 constexpr int kGatherLag = 2;  // WS_GATHER_A=2: stages a producer thread keeps in flight before it arrives
+static_assert(WS_GATHER_A != 2 || (WS_SCALES_LDG == 0 && kGatherLag < kStages), "the cp.async gather copies the scales itself");
 static_assert(128 * kProducerRegs + 256 * kConsumerRegs <= 65536 - 1024, "register split");
 static_assert(kSmem <= 227 * 1024, "shared memory");
 

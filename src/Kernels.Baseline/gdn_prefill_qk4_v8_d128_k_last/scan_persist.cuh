@@ -65,17 +65,19 @@
 // ~1.1 us more a unit, as if the bulk-copy unit spent ~35 cycles on each small copy. A Q tile for the
 // loader takes one tensor-map copy (cp.async.bulk.tensor, Q's rows 1 KB apart) and a swizzled layout
 // for the output warps' ldmatrix.
-// @tunable GDN_PREFILL_PERSIST_NEXT_Q: 0, 1 (default 0) when GDN_PREFILL_SCAN_PERSISTENT=1
+// @tunable GDN_PREFILL_PERSIST_NEXT_Q: 0, 1 (default 1) when GDN_PREFILL_SCAN_PERSISTENT=1
 // 1: an item's last unit carries the next item's bounds and head (the loader claims the next item
 // before it publishes that unit), so the output warps ask for the next item's first Q one unit ahead
 // as they do inside an item, instead of after the next item's first stage lands. Session 26 (H200,
 // calls 1-2): sanitizers clean; the first unit's output step 5495 -> 4157 cycles (chain probe,
 // 8192 / 32), but the calls even (the state warps bound the chain): stays 0. Session 28 (call 12, after
 // the state side's boundary got shorter, PERSIST_SMEM_STATE): the scan kernel -0.7..-1.3 us on 8192 / 39,
-// 48, 56, 57 (the calls 88.6 / 88.5, 93.8 / 92.6, 97.6 / 97.7, 96.6 / 94.9 us), 4124 / 15 even. Its full
-// run was cut by the session's device time: stays 0 until one passes (pending-checks.sh).
+// 48, 56, 57 (the calls 88.6 / 88.5, 93.8 / 92.6, 97.6 / 97.7, 96.6 / 94.9 us), 4124 / 15 even. Session 29
+// (H100, call 1, two rounds): 4124 / 15 59.2 -> 58.3 us, 8192 / 39 99.9 -> 99.2, / 48 104.5 -> 103.8, / 56
+// 110.3 -> 109.7, / 57 109.9 -> 109.5; 100/100; racecheck, synccheck, memcheck clean (H200, call 2, 959 / 4,
+// 64 persistent columns): the default since.
 #ifndef GDN_PREFILL_PERSIST_NEXT_Q
-#define GDN_PREFILL_PERSIST_NEXT_Q 0
+#define GDN_PREFILL_PERSIST_NEXT_Q 1
 #endif
 constexpr bool kPersistNextQ = GDN_PREFILL_PERSIST_NEXT_Q != 0;
 // Tried in session 26 (call 3, H200, two rounds; commit 7d20877 has both):

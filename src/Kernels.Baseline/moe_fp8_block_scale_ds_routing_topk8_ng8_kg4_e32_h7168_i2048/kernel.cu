@@ -677,18 +677,21 @@
 #ifndef MOE_ROUTING_SCALES_LATE_STORE
 #define MOE_ROUTING_SCALES_LATE_STORE 1
 #endif
-// @tunable MOE_WGMMA_WS: 0, 1 (default 0) when MOE_WGMMA=2
+// @tunable MOE_WGMMA_WS: 0, 1 (default 1) when MOE_WGMMA=2
 // 1: the 128-pair GEMM1 (T above MOE_WGMMA_BM64_MAX_T) as moe_ws.cuh's warp-specialized kernel: a
 // loading warpgroup (W1 by TMA boxes, the pair rows gathered by cp.async) runs ahead of the two MMA
 // warpgroups across tiles. sm_90a builds only (a side-loaded or portable build keeps the lockstep
 // kernel); needs MOE_WGMMA_PERSISTENT=1 and MOE_WGMMA_CSCALE_COLS=128. Probe (H200, session 29,
-// the T=14107 shape): 970 us against the lockstep GEMM1's ~1115 on the workload.
+// the T=14107 shape): 970 us against the lockstep GEMM1's ~1115 on the workload. Measured (H200,
+// session 29, call 9, three rounds): T=11948 1536 -> 1340 us, T=14107 1774 -> 1588 (GEMM1 ~1000 ->
+// ~830 and ~1150 -> ~955); 19/19 with it, matched ratios unchanged (0.9752 / 0.9755).
 #ifndef MOE_WGMMA_WS
-#define MOE_WGMMA_WS 0
+#define MOE_WGMMA_WS 1
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
-// oldest and arrives on its "full" barrier (of 4 stages).
+// oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
+// (T=11948 1347 -> 1551 us); 1 against 2 mixed (T=11948 1367 / 1340, T=14107 1548 / 1588, +-20-60).
 #ifndef MOE_WGMMA_WS_LAG
 #define MOE_WGMMA_WS_LAG 2
 #endif

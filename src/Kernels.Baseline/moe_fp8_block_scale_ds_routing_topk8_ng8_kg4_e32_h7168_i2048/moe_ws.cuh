@@ -65,9 +65,10 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
                     const float* __restrict__ hidden_scale, const float* __restrict__ w1_scale,
                     const int* __restrict__ counts, const int* __restrict__ lists, int T, uint8_t* __restrict__ c_out,
                     float* __restrict__ c_scale) {
-#if MOE_WG_DEVICE
+  // Empty unless the persistent tile walk and one C scale per tile column are built in (the host
+  // selects this kernel only then).
+#if MOE_WG_DEVICE && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128
   using S = WsGemm1;
-  static_assert(kPersistentTiles && kCScaleCols == 128, "the tile walk and one C scale per tile column");
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   uint8_t* stages = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(dynamic_smem) + 1023) & ~uintptr_t(1023));
