@@ -77,6 +77,14 @@
 #ifndef WS_GATHER_A
 #define WS_GATHER_A 0
 #endif
+// WS_MATH=2: each MMA warpgroup's K block as four 64-column sub-passes (X1 / X2 of each 64-column
+// half) of wgmma m64n64k32 with A from registers (ldmatrix from the swizzled tile, 16 registers a
+// block) into two alternating 32-register temporaries, wait_group 1: a sub-pass's fold runs while
+// the next one multiplies. (Session 7's n64 pipeline with A from shared memory measured slower: an
+// n64 MMA reading A and B from shared memory needs ~the SM's whole shared-memory bandwidth.)
+#ifndef WS_MATH
+#define WS_MATH 1
+#endif
 #ifndef WS_SCALES_LDG
 #define WS_SCALES_LDG 0
 #endif
@@ -109,6 +117,19 @@ __device__ __forceinline__ float silu_mul(float x1, float x2) {
   return fmaf(h, t, h) * x1;
 #else
   return (x2 / (1.0f + expf(-x2))) * x1;
+#endif
+}
+
+// D (64 x 64, fp32) (+)= A (64 x 32 e4m3, registers: warp w its rows 16w.., mma.sync m16n8k32's
+// A-fragment layout) * B^T (64 x 32 e4m3, shared memory descriptor).
+__device__ __forceinline__ void wgmma_m64n64k32_e4m3_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t b, int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
 #endif
 }
 
@@ -315,6 +336,48 @@ __global__ void __launch_bounds__(kThreads, 1)
         __syncwarp();
         if (lane == 0) afg::mbar_arrive(&empty[s]);
         if (f[0] == 12345.f) acc[0][0] += 1.f;  // keeps the scale reads
+        continue;
+      }
+      if constexpr (WS_MATH == 2) {
+        // A fragments of the block: k32 step j, this warp's 16 rows (ldmatrix x4: matrices rows 0-7 /
+        // 8-15 x bytes 0-15 / 16-31 of the step, lane l addressing row (l & 7) + 8 ((l >> 3) & 1) of
+        // chunk 2j + (l >> 4), swizzled).
+        uint32_t afrag[4][4];
+        const int lrow = 16 * warp + (lane & 7) + 8 * ((lane >> 3) & 1);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const int chunk = 2 * j + (lane >> 4);
+          afg::ldmatrix_x4(afrag[j], stages + s * kStageBytes + 64 * wg * kQ + lrow * kQ + ((chunk ^ (lrow & 7)) << 4));
+        }
+        float tmp[2][32];
+        const auto issue = [&](int u) {
+          afg::wgmma_fence();
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            wgmma_m64n64k32_e4m3_rs(tmp[u & 1], afrag[k], afg::desc_sw128(b_base + u * 64 * kQ + 32 * k), k > 0);
+          afg::wgmma_commit();
+        };
+        // Sub-pass u: B rows 64u.. = X1 (u even) or X2 (u odd) of columns 64 (u / 2)..; into acc[u / 2][32 (u % 2) + i].
+        const auto fold = [&](int u) {
+          afg::fence_fragment(tmp[u & 1]);
+#pragma unroll
+          for (int i = 0; i < 32; ++i)
+            acc[u >> 1][32 * (u & 1) + i] = fmaf(tmp[u & 1][i], f[2 * (u & 1) + ((i & 2) ? 1 : 0)], acc[u >> 1][32 * (u & 1) + i]);
+        };
+        issue(0);
+        issue(1);
+        afg::wgmma_wait<1>();
+        fold(0);
+        issue(2);
+        afg::wgmma_wait<1>();
+        fold(1);
+        issue(3);
+        afg::wgmma_wait<1>();
+        fold(2);
+        afg::wgmma_wait<0>();
+        __syncwarp();
+        if (lane == 0) afg::mbar_arrive(&empty[s]);
+        fold(3);
         continue;
       }
 #pragma unroll
@@ -535,8 +598,8 @@ int main(int argc, char** argv) {
   const double flop_valid = 2.0 * rows_valid * kGemm1Out * kHidden, flop_tiles = 2.0 * tile_rows * kGemm1Out * kHidden;
   int tiles = 0;
   for (int e = 0; e < kExperts; ++e) tiles += kColTiles * ((counts[e] + kBM - 1) / kBM);
-  std::printf("card %s, %d SMs, stages %d, fast silu %d, diag no-loads %d no-fold %d, gather A %d, scales by ldg %d\n", prop.name,
-              sms, kStages, WS_FAST_SILU, WS_DIAG_NO_LOADS, WS_DIAG_NO_FOLD, WS_GATHER_A, WS_SCALES_LDG);
+  std::printf("card %s, %d SMs, stages %d, fast silu %d, diag no-loads %d no-fold %d, gather A %d, scales by ldg %d, math %d\n",
+              prop.name, sms, kStages, WS_FAST_SILU, WS_DIAG_NO_LOADS, WS_DIAG_NO_FOLD, WS_GATHER_A, WS_SCALES_LDG, WS_MATH);
   std::printf("tiles %d: %.2f per CTA on average, %d on the busiest (the last wave's share of idle: %.1f%%)\n", tiles,
               static_cast<double>(tiles) / sms, (tiles + sms - 1) / sms, 100.0 * (1.0 - static_cast<double>(tiles) / sms / ((tiles + sms - 1) / sms)));
   std::printf("rows %d (tiles' rows %d), C check: %d of %d samples outside tolerance, worst err/(|ref|+scale) %.4f -> %s\n",

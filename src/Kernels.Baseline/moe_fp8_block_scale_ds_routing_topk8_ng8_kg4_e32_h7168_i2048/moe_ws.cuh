@@ -39,7 +39,7 @@ struct WsGemm1 {
   static_assert(kSmem <= 227 * 1024, "shared memory");
 };
 
-#if MOE_WG_DEVICE
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // MOE_WG_DEVICE, spelled out for the pack checker
 __device__ __forceinline__ void ws_cp_async4(void* smem, const void* gmem) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(afg::smem_addr(smem)), "l"(gmem) : "memory");
 }
@@ -67,7 +67,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
                     float* __restrict__ c_scale) {
   // Empty unless the persistent tile walk and one C scale per tile column are built in (the host
   // selects this kernel only then).
-#if MOE_WG_DEVICE && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out for the pack checker
   using S = WsGemm1;
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
