@@ -47,8 +47,15 @@
     }                                                                                 \
   } while (0)
 
+// WS_TILE_N=128: tiles of 128 W1 rows (64 X1 + 64 X2, 64 C columns, C scales per 64 columns): one
+// m64n128 pass per warpgroup and block, so the accumulator is 64 registers and a second temporary
+// fits: block kb multiplies into one temporary while block kb - 1's (waited with wait_group 1) is
+// folded from the other (the folds off the MMA chain). 6 stages of 32 KB.
+#ifndef WS_TILE_N
+#define WS_TILE_N 256
+#endif
 #ifndef WS_STAGES
-#define WS_STAGES 4
+#define WS_STAGES (WS_TILE_N == 128 ? 6 : 4)
 #endif
 // 1: SiLU through tanh.approx (one MUFU op); 0: x / (1 + expf(-x)) as the baseline writes it.
 #ifndef WS_FAST_SILU
@@ -93,9 +100,12 @@ constexpr int kHidden = 7168, kInter = 2048, kGemm1Out = 2 * kInter, kQ = 128;
 constexpr int kKBlocks = kHidden / kQ;            // 56
 constexpr int kExperts = 32;
 constexpr int kBM = 128;                          // rows of a tile (two warpgroups of 64)
-constexpr int kColTiles = kInter / 128;           // 16 tiles of 128 C columns (256 W1 rows) per expert
+constexpr int kTileN = WS_TILE_N;                 // W1 rows per tile: half X1, half X2
+constexpr int kTileC = kTileN / 2;                // C columns per tile
+static_assert(kTileN == 128 || kTileN == 256, "tiles of 128 or 256 W1 rows");
+constexpr int kColTiles = kInter / kTileC;        // 16 (or 32) column tiles per expert
 constexpr int kTileA = kBM * kQ;                  // 16 KB
-constexpr int kTileB = 256 * kQ;                  // 32 KB
+constexpr int kTileB = kTileN * kQ;               // 32 KB (16)
 constexpr int kStageBytes = kTileA + kTileB;
 constexpr int kStages = WS_STAGES;
 constexpr int kScaleBytes = kBM * 4;              // a stage's A scales
@@ -198,7 +208,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int t = blockIdx.x; t < total_tiles; t += gridDim.x) {
         const TileCoord c = decode_tile(t, tiles_before, counts);
         const int row0 = offsets[c.e] + kBM * c.rt;
-        const int brow0 = c.e * kGemm1Out + c.col * 128;
+        const int brow0 = c.e * kGemm1Out + c.col * kTileC;
         const uint8_t* src[8];
 #pragma unroll
         for (int j = 0; j < 8; ++j) src[j] = a + static_cast<int64_t>(row_map[row0 + p / 8 + 16 * j]) * kHidden + 16 * chunk;
@@ -210,7 +220,7 @@ __global__ void __launch_bounds__(kThreads, 1)
           if (p == 0) {
             afg::mbar_arrive_expect_tx(&full[s], kTxBytes);
 #pragma unroll
-            for (int j = 0; j < 4; ++j)
+            for (int j = 0; j < kTileN / 64; ++j)
               afg::tma_load_2d(afg::smem_addr(a_dst + kTileA + j * 64 * kQ), &map_b, kb * kQ, brow0 + (j & 1) * kInter + 64 * (j >> 1),
                                afg::smem_addr(&full[s]));
           }
@@ -238,7 +248,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int t = blockIdx.x; t < total_tiles; t += gridDim.x) {
       const TileCoord c = decode_tile(t, tiles_before, counts);
       const int row0 = offsets[c.e] + kBM * c.rt;
-      const int brow0 = c.e * kGemm1Out + c.col * 128;
+      const int brow0 = c.e * kGemm1Out + c.col * kTileC;
       [[maybe_unused]] int phys[4];
       if constexpr (WS_GATHER_A != 0) {
 #pragma unroll
@@ -257,7 +267,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             if constexpr (WS_GATHER_A == 0) afg::tma_load_2d(afg::smem_addr(a_dst), &map_a, kb * kQ, row0, bar);
             // B box j: pass j / 2, X1 (j even) or X2 (j odd) rows of that pass's 64 columns.
 #pragma unroll
-            for (int j = 0; j < 4; ++j)
+            for (int j = 0; j < kTileN / 64; ++j)
               afg::tma_load_2d(afg::smem_addr(a_dst + kTileA + j * 64 * kQ), &map_b, kb * kQ,
                                brow0 + (j & 1) * kInter + 64 * (j >> 1), bar);
             if constexpr (WS_SCALES_LDG == 0)
@@ -279,6 +289,86 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int wg = ctid >> 7, lane = ctid & 31, warp = (ctid >> 5) & 3;
   const int r_lo = 16 * warp + (lane >> 2);  // this thread's rows r_lo and r_lo + 8 of the warpgroup's 64
   int it = 0;
+#if WS_TILE_N == 128
+  for (int t = blockIdx.x; t < total_tiles; t += gridDim.x) {
+    const TileCoord c = decode_tile(t, tiles_before, counts);
+    const float* sb1_src = w1_scale + (static_cast<int64_t>(c.e) * (kGemm1Out / kQ) + c.col * kTileC / kQ) * kKBlocks;
+    const float* sb2_src = sb1_src + (kInter / kQ) * kKBlocks;
+    float acc[64], tmp0[64], tmp1[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) acc[i] = 0.f;
+    float f_prev[4] = {0.f, 0.f, 0.f, 0.f};
+    int s_prev = 0;
+    const auto fold = [&](const float (&prev)[64]) {
+#pragma unroll
+      for (int i = 0; i < 64; ++i) acc[i] = fmaf(prev[i], f_prev[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)], acc[i]);
+    };
+    // Block kb into cur; then block kb - 1 (in prev) waited, its stage released and folded.
+    const auto step = [&](int kb, float (&cur)[64], float (&prev)[64]) {
+      const int s = it % kStages;
+      const float sb1 = __ldg(sb1_src + kb), sb2 = __ldg(sb2_src + kb);
+      afg::mbar_wait(&full[s], (it / kStages) & 1);
+      const float* sa = scales + s * kBM + 64 * wg;
+      const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
+      const uint32_t a_base = afg::smem_addr(stages + s * kStageBytes) + 64 * wg * kQ;
+      const uint32_t b_base = afg::smem_addr(stages + s * kStageBytes + kTileA);
+      afg::wgmma_fence();
+#pragma unroll
+      for (int k = 0; k < 4; ++k)
+        afg::wgmma_m64n128k32_e4m3(cur, afg::desc_sw128(a_base + 32 * k), afg::desc_sw128(b_base + 32 * k), k > 0);
+      afg::wgmma_commit();
+      if (kb > 0) {
+        afg::wgmma_wait<1>();
+        afg::fence_fragment(prev);
+        __syncwarp();
+        if (lane == 0) afg::mbar_arrive(&empty[s_prev]);
+        fold(prev);
+      }
+      f_prev[0] = sa_lo * sb1;
+      f_prev[1] = sa_hi * sb1;
+      f_prev[2] = sa_lo * sb2;
+      f_prev[3] = sa_hi * sb2;
+      s_prev = s;
+      ++it;
+    };
+    static_assert(kKBlocks % 2 == 0, "blocks in pairs: the temporaries alternate");
+    for (int kb = 0; kb < kKBlocks; kb += 2) {
+      step(kb, tmp0, tmp1);
+      step(kb + 1, tmp1, tmp0);
+    }
+    afg::wgmma_wait<0>();
+    afg::fence_fragment(tmp1);
+    __syncwarp();
+    if (lane == 0) afg::mbar_arrive(&empty[s_prev]);
+    fold(tmp1);
+    // SwiGLU and fp8 C with a scale per (row, 64 columns).
+    const int n_e = counts[c.e];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row_e = kBM * c.rt + 64 * wg + r_lo + 8 * half;
+      float v[16];
+      float amax = 0.f;
+#pragma unroll
+      for (int q = 0; q < 8; ++q)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          v[2 * q + e] = silu_mul(acc[4 * q + 2 * half + e], acc[32 + 4 * q + 2 * half + e]);
+          amax = fmaxf(amax, fabsf(v[2 * q + e]));
+        }
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+      if (row_e >= n_e) continue;
+      const int64_t row = offsets[c.e] + row_e;
+      const float inv = amax > 0.f ? 448.f / amax : 0.f;
+      uint8_t* dst = c_out + row * kInter + c.col * kTileC + 2 * (lane & 3);
+#pragma unroll
+      for (int q = 0; q < 8; ++q)
+        *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * q) =
+            __nv_cvt_float2_to_fp8x2(make_float2(v[2 * q] * inv, v[2 * q + 1] * inv), __NV_SATFINITE, __NV_E4M3);
+      if ((lane & 3) == 0) c_scale[static_cast<int64_t>(c.col) * rows_alloc + row] = amax * (1.f / 448.f);
+    }
+  }
+#else
   for (int t = blockIdx.x; t < total_tiles; t += gridDim.x) {
     const TileCoord c = decode_tile(t, tiles_before, counts);
     const float* sb1_src = w1_scale + (static_cast<int64_t>(c.e) * (kGemm1Out / kQ) + c.col) * kKBlocks;
@@ -431,6 +521,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       if ((lane & 3) == 0) c_scale[static_cast<int64_t>(c.col) * rows_alloc + row] = amax * (1.f / 448.f);
     }
   }
+#endif  // WS_TILE_N
 #endif
 }
 
@@ -491,7 +582,7 @@ __global__ void check_kernel(const uint8_t* a, const float* a_scale, int rows_al
   }
   if (lane != 0) return;
   const float ref = (x[1] / (1.0f + expf(-x[1]))) * x[0];
-  const float scale = c_scale[static_cast<int64_t>(col / 128) * rows_alloc + row];
+  const float scale = c_scale[static_cast<int64_t>(col / kTileC) * rows_alloc + row];
   const float got = fp8_value(c_out[row * kInter + col]) * scale;
   const float err = fabsf(got - ref), tol = 0.07f * fabsf(ref) + scale / 4.f;
   if (!(err <= tol)) {
@@ -598,8 +689,8 @@ int main(int argc, char** argv) {
   const double flop_valid = 2.0 * rows_valid * kGemm1Out * kHidden, flop_tiles = 2.0 * tile_rows * kGemm1Out * kHidden;
   int tiles = 0;
   for (int e = 0; e < kExperts; ++e) tiles += kColTiles * ((counts[e] + kBM - 1) / kBM);
-  std::printf("card %s, %d SMs, stages %d, fast silu %d, diag no-loads %d no-fold %d, gather A %d, scales by ldg %d, math %d\n",
-              prop.name, sms, kStages, WS_FAST_SILU, WS_DIAG_NO_LOADS, WS_DIAG_NO_FOLD, WS_GATHER_A, WS_SCALES_LDG, WS_MATH);
+  std::printf("card %s, %d SMs, tile N %d, stages %d, fast silu %d, diag no-loads %d no-fold %d, gather A %d, scales by ldg %d, math %d\n",
+              prop.name, sms, kTileN, kStages, WS_FAST_SILU, WS_DIAG_NO_LOADS, WS_DIAG_NO_FOLD, WS_GATHER_A, WS_SCALES_LDG, WS_MATH);
   std::printf("tiles %d: %.2f per CTA on average, %d on the busiest (the last wave's share of idle: %.1f%%)\n", tiles,
               static_cast<double>(tiles) / sms, (tiles + sms - 1) / sms, 100.0 * (1.0 - static_cast<double>(tiles) / sms / ((tiles + sms - 1) / sms)));
   std::printf("rows %d (tiles' rows %d), C check: %d of %d samples outside tolerance, worst err/(|ref|+scale) %.4f -> %s\n",
