@@ -677,7 +677,7 @@
 #ifndef MOE_ROUTING_SCALES_LATE_STORE
 #define MOE_ROUTING_SCALES_LATE_STORE 1
 #endif
-// @tunable MOE_WGMMA_WS: 0, 1 (default 1) when MOE_WGMMA=2
+// @tunable MOE_WGMMA_WS: 0, 1, 2 (default 1) when MOE_WGMMA=2
 // 1: the 128-pair GEMM1 (T above MOE_WGMMA_BM64_MAX_T) as moe_ws.cuh's warp-specialized kernel: a
 // loading warpgroup (W1 by TMA boxes, the pair rows gathered by cp.async) runs ahead of the two MMA
 // warpgroups across tiles. sm_90a builds only (a side-loaded or portable build keeps the lockstep
@@ -685,6 +685,10 @@
 // the T=14107 shape): 970 us against the lockstep GEMM1's ~1115 on the workload. Measured (H200,
 // session 29, call 9, three rounds): T=11948 1536 -> 1340 us, T=14107 1774 -> 1588 (GEMM1 ~1000 ->
 // ~830 and ~1150 -> ~955); 19/19 with it, matched ratios unchanged (0.9752 / 0.9755).
+// 2: GEMM2 warp-specialized too (moe_ws.cuh's gemm2_ws_kernel, with MOE_WGMMA_COMBINE=2): GEMM1
+// writes C in slot order (experts' segments 128-row aligned, scales [16][slots]) so that GEMM2's
+// A tiles are TMA boxes; its weighted rows leave by bulk copies / reductions as BULK_OUT's do.
+// Written in session 29 after its last measurement; not yet run (pending-checks.sh).
 #ifndef MOE_WGMMA_WS
 #define MOE_WGMMA_WS 1
 #endif
@@ -1813,17 +1817,20 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t cbuf_at = reserve(T8 * kInter * sizeof(__nv_bfloat16));
   const size_t g1_at = reserve(split1 > 1 || (stream_k && !direct_swiglu) ? T8 * kGemm1Out * sizeof(float) : 0);
   const size_t acc_at = reserve(combine || direct_out ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
-  const size_t cscale_at = reserve(wgmma2 ? T8 * moe_wg::kCScales * sizeof(float) : small_fp8_c ? T8 * moe_tc::kSmallCScales * sizeof(float) : 0);
+  // MOE_WGMMA_WS: the warp-specialized GEMM1 (reads the input's [56][T] scales) where the library has
+  // sm_90a code and the 128-pair tiles run.
+  const bool ws_gemm1 = MOE_WGMMA_WS != 0 && wgmma2 && T > MOE_WGMMA_BM64_MAX_T && moe_wg::kPersistentTiles &&
+                        moe_wg::kCScaleCols == 128 && moe_wg::built_with_wgmma();
+  // MOE_WGMMA_WS=2: C's scales as [16][slot capacity] (moe_ws.cuh).
+  const size_t cscale_floats = ws_gemm1 && moe_wg::kWsSlots ? static_cast<size_t>(moe_wg::ws_slot_capacity(T)) * moe_wg::kCScales
+                                                            : T8 * moe_wg::kCScales;
+  const size_t cscale_at = reserve(wgmma2 ? cscale_floats * sizeof(float) : small_fp8_c ? T8 * moe_tc::kSmallCScales * sizeof(float) : 0);
   const size_t rows_at = reserve(combine ? T8 * kHidden * sizeof(__nv_bfloat16) : 0);
   const size_t mask_at = reserve(combine || direct_out ? static_cast<size_t>(T) : 0);
   const size_t tickets_at = reserve((swiglu_tickets + output_tickets) * sizeof(int));
   const size_t token_pairs_at = reserve(fused ? static_cast<size_t>(T) * sizeof(int) : 0);
   // MOE_WGMMA_TILE_SCALES=3: the token-major activation scales routing writes for the 128-pair
   // (lockstep) GEMM1, whose tile staging reads them.
-  // MOE_WGMMA_WS: the warp-specialized GEMM1 (reads the input's [56][T] scales) where the library has
-  // sm_90a code and the 128-pair tiles run.
-  const bool ws_gemm1 = MOE_WGMMA_WS != 0 && wgmma2 && T > MOE_WGMMA_BM64_MAX_T && moe_wg::kPersistentTiles &&
-                        moe_wg::kCScaleCols == 128 && moe_wg::built_with_wgmma();
   const bool token_major_scales = wgmma1 && moe_wg::kTileScales == 3 && T > MOE_WGMMA_BM64_MAX_T && !ws_gemm1;
   const size_t scale_t_at = reserve(token_major_scales ? static_cast<size_t>(T) * kHiddenBlocks * sizeof(float) : 0);
 
@@ -2026,20 +2033,42 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     cudaError_t e = cudaSuccess;
     // MOE_WGMMA_WS: GEMM1 by the warp-specialized kernel when W1's tensor map encodes; else (and
     // when not selected) the lockstep kernel.
-    CUtensorMap w1_map{};
+    CUtensorMap w1_map{}, c_map{}, w2_map{};
     const bool ws = BM == 128 && ws_gemm1 &&
                     afg::encode_tma_2d_u8(&w1_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden,
                                           64, kQBlock);
-    if (ws) {
-      constexpr auto ws_kernel = moe_wg::gemm1_ws_kernel;
+    // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (inside C's buffer: T > 4096 here).
+    const uint64_t slots = static_cast<uint64_t>(moe_wg::ws_slot_capacity(T));
+    const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
+                          afg::encode_tma_2d_u8(&c_map, cbuf, slots, kInter, 128, kQBlock) &&
+                          afg::encode_tma_2d_u8(&w2_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter, 64,
+                                                kQBlock);
+    const auto launch_ws_gemm1 = [&](auto ws_kernel) {
       using Ws = moe_wg::WsGemm1;
-      e = afg::allow_dynamic_smem<ws_kernel>(Ws::kSmem);
-      if (e == cudaSuccess)
-        e = afg::launch(MOE_PDL, ws_kernel, dim3(static_cast<unsigned>(resident_ctas<ws_kernel>(Ws::kThreads, Ws::kSmem))),
-                        dim3(Ws::kThreads), static_cast<size_t>(Ws::kSmem), stream, w1_map, hidden_states.ptr<const uint8_t>(),
+      cudaError_t r = afg::allow_dynamic_smem<decltype(ws_kernel)::value>(Ws::kSmem);
+      if (r == cudaSuccess)
+        r = afg::launch(MOE_PDL, decltype(ws_kernel)::value,
+                        dim3(static_cast<unsigned>(resident_ctas<decltype(ws_kernel)::value>(Ws::kThreads, Ws::kSmem))), dim3(Ws::kThreads),
+                        static_cast<size_t>(Ws::kSmem), stream, w1_map, hidden_states.ptr<const uint8_t>(),
                         hidden_states_scale.ptr<const float>(), gemm1_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, static_cast<uint8_t*>(static_cast<void*>(cbuf)),
                         cscale);
+      return r;
+    };
+    if (ws_slots) {
+      e = launch_ws_gemm1(std::integral_constant<decltype(&moe_wg::gemm1_ws_kernel<true>), &moe_wg::gemm1_ws_kernel<true>>{});
+      constexpr auto ws2 = moe_wg::gemm2_ws_kernel;
+      using Ws2 = moe_wg::WsGemm2;
+      if (e == cudaSuccess) e = afg::allow_dynamic_smem<ws2>(Ws2::kSmem);
+      if (e == cudaSuccess)
+        e = afg::launch(MOE_PDL, ws2, dim3(static_cast<unsigned>(resident_ctas<ws2>(Ws2::kThreads, Ws2::kSmem))), dim3(Ws2::kThreads),
+                        static_cast<size_t>(Ws2::kSmem), stream, c_map, w2_map, static_cast<const float*>(cscale),
+                        gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists),
+                        static_cast<const float*>(pair_weight), token_mask, Ti, output.ptr<__nv_bfloat16>());
+      return e;
+    }
+    if (ws) {
+      e = launch_ws_gemm1(std::integral_constant<decltype(&moe_wg::gemm1_ws_kernel<false>), &moe_wg::gemm1_ws_kernel<false>>{});
     } else {
       e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
       if (e == cudaSuccess)

@@ -39,6 +39,44 @@ struct WsGemm1 {
   static_assert(kSmem <= 227 * 1024, "shared memory");
 };
 
+// MOE_WGMMA_WS=2: C in slot order (gemm1_ws_kernel<true>). GEMM1 writes expert e's pair m to C row slot_start[e] + m, the
+// experts' segments 128-slot aligned, and C's scales as [16][capacity] (a tile's 128 contiguous per
+// K block), so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
+constexpr bool kWsSlots = MOE_WGMMA_WS == 2;
+constexpr int kSlotAlign = 128;
+__host__ __device__ constexpr int64_t ws_slot_capacity(int64_t T) { return kTopK * T + kLocalExperts * kSlotAlign; }
+// Every thread of the CTA; ends with a barrier (before the warpgroups split).
+__device__ __forceinline__ void ws_slot_starts(const int* counts, int* start) {
+  if (threadIdx.x == 0) {
+    int sum = 0;
+    for (int e = 0; e < kLocalExperts; ++e) {
+      start[e] = sum;
+      sum += (counts[e] + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
+    }
+  }
+  __syncthreads();
+}
+
+// GEMM2 with C in slot order: a 128 x 256 tile's A (C rows) and B (W2 rows) by TMA boxes and its C
+// scales by one bulk copy, all from one loading thread; two MMA warpgroups as in GEMM1 (a pass is
+// 128 W2 rows, one W2 scale block); each warpgroup stages its 64 weighted bf16 rows in its own
+// shared buffer and writes them out as the lockstep kernel's MOE_WGMMA_BULK_OUT does (a row by one
+// bulk copy, or a bulk bf16 reduction where the token has other local pairs). 3 stages leave room
+// for the two 33 KB output buffers.
+struct WsGemm2 {
+  static constexpr int kBM = 128;
+  static constexpr int kStages = 3;
+  static constexpr int kTileA = kBM * kRowBytes;
+  static constexpr int kStageBytes = kTileA + kTileB;
+  static constexpr int kLoaders = 128, kThreads = kLoaders + kConsumers;
+  static constexpr int kLoaderRegs = 40, kConsumerRegs = 232;
+  static constexpr int kOutRowBytes = kBN * 2 + 16;  // +16: a quad's 8 rows in different banks
+  static constexpr int kOutBytes = kBM * kOutRowBytes;
+  static constexpr int kSmem = 1024 + kStages * (kStageBytes + kBM * 4) + kOutBytes + 2 * kStages * 8;
+  static_assert(kLoaders * kLoaderRegs + kConsumers * kConsumerRegs <= 65536 - 1024, "register split");
+  static_assert(kSmem <= 227 * 1024, "shared memory");
+};
+
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // MOE_WG_DEVICE, spelled out for the pack checker
 __device__ __forceinline__ void ws_cp_async4(void* smem, const void* gmem) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(afg::smem_addr(smem)), "l"(gmem) : "memory");
@@ -60,6 +98,8 @@ __device__ __forceinline__ float ws_silu_mul(float x1, float x2) {
 
 // map_w1: W1 as [32 x 4096 rows][7168 bytes], 64-row boxes of 128 bytes, 128-byte swizzle.
 // hidden_scale: the input's [56][T] activation scales. C and its scales as Gemm1Op<true> writes them.
+// kSlots: C in slot order (MOE_WGMMA_WS=2, for gemm2_ws_kernel), else by pair (the lockstep GEMM2's).
+template <bool kSlots>
 __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const uint8_t* __restrict__ hidden,
                     const float* __restrict__ hidden_scale, const float* __restrict__ w1_scale,
@@ -76,6 +116,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   uint64_t* full = reinterpret_cast<uint64_t*>(scales + S::kStages * S::kBM);
   uint64_t* empty = full + S::kStages;
   __shared__ WalkShared walk_shared;
+  __shared__ int slot_start[kLocalExperts];
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
       afg::mbar_init(&full[s], 1 + S::kLoaders);
@@ -83,6 +124,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     }
     afg::mbar_init_fence();
   }
+  if constexpr (kSlots) ws_slot_starts(counts, slot_start);
   const TileWalk<S::kBM, kInter / 128> walk = make_walk<S::kBM, kInter / 128>(counts, walk_shared);  // ends with a barrier
 
   if (threadIdx.x < S::kLoaders) {
@@ -200,20 +242,167 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
           }
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
-      const int pair = pair_at(lists, c, 64 * wg + r_lo + 8 * half, T);
+      const int m = 64 * wg + r_lo + 8 * half;
+      const int pair = pair_at(lists, c, m, T);
       if (pair < 0) continue;
+      // C's row: the pair's (lockstep GEMM2), or its slot (MOE_WGMMA_WS=2).
+      const int64_t crow = kSlots ? slot_start[c.le] + c.m0 + m : pair;
       const float inv = amax > 0.f ? 448.f / amax : 0.f;
 #pragma unroll
       for (int q = 0; q < 2; ++q) {
-        uint8_t* dst = c_out + static_cast<int64_t>(pair) * kInter + c.col * 128 + 64 * q + 2 * (lane & 3);
+        uint8_t* dst = c_out + crow * kInter + c.col * 128 + 64 * q + 2 * (lane & 3);
 #pragma unroll
         for (int j = 0; j < 8; ++j)
           *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * j) =
               __nv_cvt_float2_to_fp8x2(make_float2(v[q][2 * j] * inv, v[q][2 * j + 1] * inv), __NV_SATFINITE, __NV_E4M3);
       }
-      if ((lane & 3) == 0) c_scale[static_cast<int64_t>(pair) * kCScales + c.col] = amax / 448.f;
+      if ((lane & 3) == 0) {
+        if constexpr (kSlots) c_scale[c.col * ws_slot_capacity(T) + crow] = amax / 448.f;
+        else c_scale[crow * kCScales + c.col] = amax / 448.f;
+      }
     }
   }
+#endif
+}
+
+// map_c: C as [capacity rows][2048 bytes], 128-row boxes; map_w2: W2 as [32 x 7168 rows][2048 bytes],
+// 64-row boxes (both 128 bytes wide, 128-byte swizzle). c_scale: [16][capacity]. out: the bf16 output
+// (routing zeroed the rows of tokens with several local pairs).
+__global__ void __launch_bounds__(WsGemm2::kThreads, 1)
+    gemm2_ws_kernel(const __grid_constant__ CUtensorMap map_c, const __grid_constant__ CUtensorMap map_w2,
+                    const float* __restrict__ c_scale, const float* __restrict__ w2_scale, const int* __restrict__ counts,
+                    const int* __restrict__ lists, const float* __restrict__ pair_weight,
+                    const uint8_t* __restrict__ token_mask, int T, __nv_bfloat16* __restrict__ out) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out
+  using S = WsGemm2;
+  pdl_wait_then_allow();
+  extern __shared__ uint8_t dynamic_smem[];
+  uint8_t* stages = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(dynamic_smem) + 1023) & ~uintptr_t(1023));
+  float* scales = reinterpret_cast<float*>(stages + S::kStages * S::kStageBytes);  // [stage][row]
+  uint8_t* out_rows = reinterpret_cast<uint8_t*>(scales + S::kStages * S::kBM);   // [row][kOutRowBytes]
+  uint64_t* full = reinterpret_cast<uint64_t*>(out_rows + S::kOutBytes);
+  uint64_t* empty = full + S::kStages;
+  __shared__ WalkShared walk_shared;
+  __shared__ int slot_start[kLocalExperts];
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < S::kStages; ++s) {
+      afg::mbar_init(&full[s], 1);
+      afg::mbar_init(&empty[s], kConsumers / 32);
+    }
+    afg::mbar_init_fence();
+  }
+  ws_slot_starts(counts, slot_start);
+  const TileWalk<S::kBM, kHidden / kBN> walk = make_walk<S::kBM, kHidden / kBN>(counts, walk_shared);  // ends with a barrier
+  const int64_t capacity = ws_slot_capacity(T);
+
+  if (threadIdx.x < S::kLoaders) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
+    if (threadIdx.x != 0) return;
+    int it = 0;
+    for (int t = walk.first; t < walk.total; t += walk.step) {
+      const TileCoord c = walk.at(t);
+      const int slot0 = slot_start[c.le] + c.m0;
+      const int brow0 = c.le * kHidden + c.col * kBN;
+      for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
+        const int s = it % S::kStages;
+        afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
+        afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4);
+        const uint32_t bar = afg::smem_addr(&full[s]);
+        uint8_t* dst = stages + s * S::kStageBytes;
+        afg::tma_load_2d(afg::smem_addr(dst), &map_c, kb * kQBlock, slot0, bar);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) afg::tma_load_2d(afg::smem_addr(dst + S::kTileA + j * 64 * kRowBytes), &map_w2, kb * kQBlock, brow0 + 64 * j, bar);
+        afg::bulk_copy_to_smem(scales + s * S::kBM, c_scale + kb * capacity + slot0, S::kBM * 4, &full[s]);
+      }
+    }
+    return;
+  }
+
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(S::kConsumerRegs));
+  const int ctid = threadIdx.x - S::kLoaders;
+  const int wg = ctid >> 7, wtid = ctid & 127, lane = ctid & 31, warp = (ctid >> 5) & 3;
+  const int r_lo = 16 * warp + (lane >> 2);
+  uint8_t* my_rows = out_rows + 64 * wg * S::kOutRowBytes;  // this warpgroup's 64 staged rows
+  int it = 0;
+  for (int t = walk.first; t < walk.total; t += walk.step) {
+    const TileCoord c = walk.at(t);
+    const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
+    const float* sb1_src = sb0_src + kInterBlocks;
+    float acc[2][64];
+#pragma unroll
+    for (int q = 0; q < 2; ++q)
+#pragma unroll
+      for (int i = 0; i < 64; ++i) acc[q][i] = 0.f;
+    float sb0_next = __ldg(sb0_src), sb1_next = __ldg(sb1_src);
+    for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
+      const int s = it % S::kStages;
+      const float sb[2] = {sb0_next, sb1_next};
+      if (kb + 1 < kInterBlocks) {
+        sb0_next = __ldg(sb0_src + kb + 1);
+        sb1_next = __ldg(sb1_src + kb + 1);
+      }
+      afg::mbar_wait(&full[s], (it / S::kStages) & 1);
+      const float* sa = scales + s * S::kBM + 64 * wg;
+      const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
+      const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes) + 64 * wg * kRowBytes;
+      const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA);
+#pragma unroll
+      for (int q = 0; q < 2; ++q) {
+        float tmp[64];
+        wgmma_fence();
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + q * 128 * kRowBytes + 32 * k), k > 0);
+        wgmma_commit();
+        wgmma_wait<0>();
+        fence_fragment(tmp);
+        if (q == 1) {
+          __syncwarp();
+          if (lane == 0) afg::mbar_arrive(&empty[s]);
+        }
+        const float lo = sa_lo * sb[q], hi = sa_hi * sb[q];
+#pragma unroll
+        for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], (i & 2) ? hi : lo, acc[q][i]);
+      }
+    }
+    // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
+    // weighted bf16 rows, then one thread per row copies (or adds) it to its token's output row.
+    if (wtid < 64) afg::bulk_wait_read();
+    asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory");
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int r = r_lo + 8 * half;
+      const int pair = pair_at(lists, c, 64 * wg + r, T);
+      const float w = pair >= 0 ? pair_weight[pair] : 0.f;
+      const uint32_t row = afg::smem_addr(my_rows + r * S::kOutRowBytes) + 4 * (lane & 3);
+#pragma unroll
+      for (int q = 0; q < 2; ++q)
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+          const __nv_bfloat162 h = __floats2bfloat162_rn(acc[q][4 * j + 2 * half] * w, acc[q][4 * j + 2 * half + 1] * w);
+          asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * (128 * q + 8 * j)), "r"(*reinterpret_cast<const uint32_t*>(&h))
+                       : "memory");
+        }
+    }
+    afg::fence_smem_for_bulk();
+    asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory");
+    if (wtid < 64) {
+      const int pair = pair_at(lists, c, 64 * wg + wtid, T);
+      if (pair >= 0) {
+        const int token = pair / kTopK;
+        __nv_bfloat16* dst = out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
+        const uint32_t src = afg::smem_addr(my_rows + wtid * S::kOutRowBytes);
+        if (single_local_pair(token_mask[token]))
+          asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
+        else
+          asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.noftz.bf16 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
+                       "n"(kBN * 2)
+                       : "memory");
+        afg::bulk_commit();
+      }
+    }
+  }
+  if (wtid < 64) afg::bulk_wait_all();  // the output's writes done before the kernel ends
 #endif
 }
 
