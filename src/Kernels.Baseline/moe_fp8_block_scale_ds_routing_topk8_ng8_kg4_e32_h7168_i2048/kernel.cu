@@ -677,7 +677,7 @@
 #ifndef MOE_ROUTING_SCALES_LATE_STORE
 #define MOE_ROUTING_SCALES_LATE_STORE 1
 #endif
-// @tunable MOE_WGMMA_WS: 0, 1, 2 (default 1) when MOE_WGMMA=2
+// @tunable MOE_WGMMA_WS: 0, 1, 2 (default 2) when MOE_WGMMA=2
 // 1: the 128-pair GEMM1 (T above MOE_WGMMA_BM64_MAX_T) as moe_ws.cuh's warp-specialized kernel: a
 // loading warpgroup (W1 by TMA boxes, the pair rows gathered by cp.async) runs ahead of the two MMA
 // warpgroups across tiles. sm_90a builds only (a side-loaded or portable build keeps the lockstep
@@ -688,9 +688,10 @@
 // 2: GEMM2 warp-specialized too (moe_ws.cuh's gemm2_ws_kernel, with MOE_WGMMA_COMBINE=2): GEMM1
 // writes C in slot order (experts' segments 128-row aligned, scales [16][slots]) so that GEMM2's
 // A tiles are TMA boxes; its weighted rows leave by bulk copies / reductions as BULK_OUT's do.
-// Written in session 29 after its last measurement; not yet run (pending-checks.sh).
+// Session 29 (H200, call 14, two rounds): T=11948 1426.9 -> 1338.6 us, T=14107 1560.2 -> 1462.0 (GEMM2
+// ~610 -> ~533 and ~650 -> ~568); 19/19 with it (call 15), matched ratios unchanged. The default.
 #ifndef MOE_WGMMA_WS
-#define MOE_WGMMA_WS 1
+#define MOE_WGMMA_WS 2
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
