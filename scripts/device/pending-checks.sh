@@ -389,9 +389,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # the persistent scan's state buffer taken only where it fits (a StateBuf template parameter; the
 # default layout is the same type) and one slice_offset for the item's and the next item's state.
 # Ran (session 29, call 1, H100): NEXT_Q -0.4..-0.9 us on the five rows, 100/100 (the two unbuilt edits
-# rebuilt in its default rows, passing); sanitizers clean (call 2): the default since. Nothing is
-# pending now; add a line per variant written without a GPU.
-checks=()
+# rebuilt in its default rows, passing); sanitizers clean (call 2): the default since.
+# Pending (session 29, no code change): T=901 on the warp-specialized 128-pair kernels
+# (MOE_WGMMA_BM64_MAX_T=0; they now run above that limit only). Session 5 had 128-pair lockstep tiles
+# at T=901 774 us against 552 with 64, but there the 128-row tiles' MMAs (78% padding at ~28 pairs an
+# expert) sat on the critical path with the loads; with TMA-fed tiles GEMM1 at T=901 should be
+# W1-streaming bound: predicted ~4 TB/s, GEMM1 ~273 -> ~240 us, the call ~426 -> ~390-400.
+checks=(
+  "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_MAX_T=0"
+)
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
 started=$(date +%s)
