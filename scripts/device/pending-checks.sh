@@ -395,8 +395,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # at T=901 774 us against 552 with 64, but there the 128-row tiles' MMAs (78% padding at ~28 pairs an
 # expert) sat on the critical path with the loads; with TMA-fed tiles GEMM1 at T=901 should be
 # W1-streaming bound: predicted ~4 TB/s, GEMM1 ~273 -> ~240 us, the call ~426 -> ~390-400.
+# And the portable build (plain sm_90) after moe_ws.cuh joined kernel.cu: its kernels compile empty
+# there and the host never selects them (built_with_wgmma()), but no nvcc has built it yet: its
+# default against MOE_WGMMA_WS=0 (the same path), then all 19 on the default.
 checks=(
   "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_MAX_T=0"
+  "$moe|b8f4f012 1a4c6ba1 5e8dc11c|MOE_WGMMA_WS=0||full-default|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
