@@ -398,7 +398,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # And the portable build (plain sm_90) after moe_ws.cuh joined kernel.cu: its kernels compile empty
 # there and the host never selects them (built_with_wgmma()), but no nvcc has built it yet: its
 # default against MOE_WGMMA_WS=0 (the same path), then all 19 on the default.
+# Pending (written after session 29's last call, kernel_syntax.py only): MOE_WGMMA_WS_HALF_TILES=1, an
+# expert's last row tile with <= 64 pairs as a 64-row tile in both warp-specialized GEMMs (a column
+# pass per MMA warpgroup). Predicted T=14107 / 11948 -50..-90 us (GEMM1 and GEMM2 -5..-8%).
 checks=(
+  "$moe|5e8dc11c 58a34f27|MOE_WGMMA_WS_HALF_TILES=1"
   "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_MAX_T=0"
   "$moe|b8f4f012 1a4c6ba1 5e8dc11c|MOE_WGMMA_WS=0||full-default|--target portable"
 )

@@ -693,6 +693,15 @@
 #ifndef MOE_WGMMA_WS
 #define MOE_WGMMA_WS 2
 #endif
+// @tunable MOE_WGMMA_WS_HALF_TILES: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
+// 1: in the warp-specialized GEMMs an expert's last row tile with at most 64 pairs runs as a 64-row
+// tile (both MMA warpgroups on its 64 rows, a column pass each): about half a tile's MMAs where the
+// 128-row tile wasted them. At T=14107 (~441 pairs an expert) about half the experts end on such a
+// tile: predicted GEMM1 and GEMM2 -5..-8%. Written in session 29 after its last device call
+// (kernel_syntax.py only); queued in pending-checks.sh.
+#ifndef MOE_WGMMA_WS_HALF_TILES
+#define MOE_WGMMA_WS_HALF_TILES 0
+#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
