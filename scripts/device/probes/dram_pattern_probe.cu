@@ -10,12 +10,20 @@
 // 2048 + n0.., as GEMM1 pairs them), C contiguous bytes of each row per stage, S bytes of K per
 // CTA (7168 / S splits), grid (column tiles, 1, experts x splits) with the column tile fastest, as
 // gemm1_fp8_kernel launches. The default small tile is R=128, C=128, S=896, 2 stages.
-// Build: nvcc -gencode arch=compute_90,code=sm_90 -O3 -std=c++17 dram_pattern_probe.cu
+// Build: nvcc -gencode arch=compute_90,code=sm_90 -O3 -std=c++17 -I src/Kernels.Baseline/include dram_pattern_probe.cu
+// DRAM_PATTERN_TMA=1 (session 29): the same small-tile pattern with each stage's rows as two TMA
+// boxes (X1 and X2 halves) issued by one thread onto the stage's mbarrier, against the cp.async rows:
+// does the copy mechanism move the small-T weight streams' rate (3.0-3.8 TB/s in the GEMMs)?
+#include <cuda.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
 #include <cuda_runtime.h>
+
+#include "afg_mma.cuh"
+#include "afg_bulk.cuh"
+#include "afg_tma.cuh"
 
 namespace {
 
@@ -97,6 +105,48 @@ __global__ void __launch_bounds__(kThreads) tile_read(const uint8_t* __restrict_
   if (acc == 0x9e3779b9u) sink[0] = acc;  // keeps the reads; practically never true
 }
 
+// tile_read's pattern with C = 128 (one 128-byte piece of each row a stage) by TMA: thread 0 issues
+// a stage's two boxes (R/2 X1 rows, R/2 X2 rows) on its "full" mbarrier kStages - 1 stages ahead;
+// every thread waits for the stage, touches it, and a barrier frees it for the next issue.
+template <int R, int S, int kStages>
+__global__ void __launch_bounds__(kThreads) tile_read_tma(const __grid_constant__ CUtensorMap map, unsigned* __restrict__ sink,
+                                                          int spin_cycles) {
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  __shared__ uint64_t full[kStages];
+  constexpr int C = 128, kSplits = kHidden / S, kSteps = S / C, kStage = R * C;
+  const int n0 = blockIdx.x * (R / 2);
+  const int expert = blockIdx.z / kSplits, split = blockIdx.z % kSplits;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) afg::mbar_init(&full[s], 1);
+    afg::mbar_init_fence();
+  }
+  __syncthreads();
+  const int row0 = expert * kRows;
+  const auto issue = [&](int step) {
+    if (threadIdx.x != 0 || step >= kSteps) return;
+    const int st = step % kStages;
+    afg::mbar_arrive_expect_tx(&full[st], kStage);
+    const int x = split * S + step * C;
+    afg::tma_load_2d(afg::smem_addr(smem + st * kStage), &map, x, row0 + n0, afg::smem_addr(&full[st]));
+    afg::tma_load_2d(afg::smem_addr(smem + st * kStage + kStage / 2), &map, x, row0 + kRows / 2 + n0, afg::smem_addr(&full[st]));
+  };
+  for (int s = 0; s < kStages - 1; ++s) issue(s);
+  unsigned acc = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    issue(step + kStages - 1);
+    afg::mbar_wait(&full[step % kStages], (step / kStages) & 1);
+    acc += reinterpret_cast<const unsigned*>(smem + (step % kStages) * kStage)[threadIdx.x];
+    if (spin_cycles > 0) {
+      const long long until = clock64() + spin_cycles;
+      while (clock64() < until) {
+      }
+    }
+    __syncthreads();  // the stage is free for the issue kStages - 1 steps later
+  }
+  if (acc == 0x9e3779b9u) sink[0] = acc;
+}
+
 // The reference: the same bytes, each CTA reading one contiguous range in 16 KB stages.
 template <int kStages>
 __global__ void __launch_bounds__(kThreads) contiguous_read(const uint8_t* __restrict__ w, size_t bytes_per_cta, unsigned* sink) {
@@ -173,6 +223,27 @@ void run_tile(const Buffers& b, int experts, float contiguous_us, const char* no
          grid.x * grid.z, per_sm, us, bytes / us / 1e3, contiguous_us / us);
 }
 
+template <int R, int S, int kStages>
+void run_tile_tma(const Buffers& b, const CUtensorMap& map, int experts, float contiguous_us, const char* note, int spin_cycles,
+                  int per_sm_cap) {
+  int smem = kStages * R * 128 + 1024;
+  if (per_sm_cap > 0) {
+    int device = 0, sm_bytes = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sm_bytes, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
+    const int padded = sm_bytes / per_sm_cap - 1024 - 64 - kStages * 8;
+    if (padded > smem) smem = padded;
+  }
+  cudaFuncSetAttribute(tile_read_tma<R, S, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  int per_sm = 0;
+  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, tile_read_tma<R, S, kStages>, kThreads, smem);
+  const dim3 grid(2048 / (R / 2), 1, experts * (kHidden / S));
+  const float us = time_us(b, [&] { tile_read_tma<R, S, kStages><<<grid, kThreads, smem>>>(map, b.sink, spin_cycles); });
+  const double bytes = static_cast<double>(experts) * kRows * kHidden;
+  printf("| %d | TMA R=%d C=128 S=%d stages=%d %s | %d | %d | %.1f | %.0f | %.2f |\n", experts, R, S, kStages, note, grid.x * grid.z,
+         per_sm, us, bytes / us / 1e3, contiguous_us / us);
+}
+
 // The reference row: E experts' W1 bytes, each CTA reading one contiguous range in 16 KB stages
 // (6 CTAs per SM's worth); prints it and returns its time in us.
 float contiguous_row(const Buffers& b, int experts, int sms) {
@@ -208,6 +279,29 @@ int main() {
   const Buffers b{w, flush, flush_bytes / sizeof(uint4), sink, counts};
   printf("%s, %d SMs; W1 of E experts read once, L2 flushed, median of 7 (GB/s = bytes / time)\n\n", prop.name, prop.multiProcessorCount);
   printf("| E | tile | CTAs | CTAs/SM | us | GB/s | vs contiguous |\n|---|---|---|---|---|---|---|\n");
+  if (std::getenv("DRAM_PATTERN_TMA") != nullptr) {
+    CUtensorMap map{};
+    if (!afg::encode_tma_2d_u8(&map, w, experts_max * kRows, kHidden, 64, 128)) {
+      printf("cuTensorMapEncodeTiled failed\n");
+      return 1;
+    }
+    for (int experts : {5, 13, 29}) {
+      const float cont = contiguous_row(b, experts, prop.multiProcessorCount);
+      // The small GEMM1's shape: 128 W1 rows (64 X1 + 64 X2) a CTA, 1 KB K ranges (7 splits), 4 per SM.
+      run_tile<128, 128, 1024, 2>(b, experts, cont, "cp.async, 4 per SM", Extra{}, 4);
+      run_tile<128, 128, 1024, 4>(b, experts, cont, "cp.async, 4 per SM", Extra{}, 4);
+      run_tile_tma<128, 1024, 2>(b, map, experts, cont, "4 per SM", 0, 4);
+      run_tile_tma<128, 1024, 4>(b, map, experts, cont, "4 per SM", 0, 4);
+      run_tile_tma<128, 1024, 4>(b, map, experts, cont, "+ 1000 cycles, 4 per SM", 1000, 4);
+      // Whole K per CTA (no split), as a warp-specialized small GEMM would stream it.
+      run_tile<128, 128, 7168, 6>(b, experts, cont, "cp.async, 2 per SM", Extra{}, 2);
+      run_tile_tma<128, 7168, 6>(b, map, experts, cont, "2 per SM", 0, 2);
+      run_tile_tma<128, 7168, 12>(b, map, experts, cont, "1 per SM", 0, 1);
+    }
+    const cudaError_t err = cudaDeviceSynchronize();
+    printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));
+    return err == cudaSuccess ? 0 : 1;
+  }
   // Session 19: the wgmma GEMM1's 64-pair tiles (T=901) read W1 at ~3.5 TB/s (ncu: 951 MB in 273 us,
   // the MMA warps waiting on full stages 34% of the samples) with one CTA per SM, 256 B rows x 128 B
   // per stage (32 KB of weights, plus 8 KB of A), 4 stages, 512 tiles of 7168 K. Is that shape at
