@@ -1,6 +1,8 @@
-// moe_ws.cuh: the large-T GEMM1 (+ SwiGLU, fp8 C) as a warp-specialized kernel (MOE_WGMMA_WS=1;
-// sm_90a builds only, included by kernel.cu after moe_wgmma.cuh, whose tile walk, tile shape and C
-// format it shares). Why: the lockstep kernel's MMA warpgroups also copy their tiles and run each
+// moe_ws.cuh: the large-T GEMMs as warp-specialized kernels (sm_90a builds only, included by
+// kernel.cu after moe_wgmma.cuh, whose tile walk, tile shape and C format they share):
+// gemm1_ws_kernel (GEMM1 + SwiGLU, fp8 C; MOE_WGMMA_WS=1 and 2) and gemm2_ws_kernel (MOE_WGMMA_WS=2,
+// the default: C in expert-slot order so that its tiles are TMA boxes; described at WsGemm2), with
+// MOE_WGMMA_WS_HALF_TILES for an expert's last <= 64-row tile (at kWsHalfTiles). GEMM1 first. Why: the lockstep kernel's MMA warpgroups also copy their tiles and run each
 // tile's epilogue with nothing loading; its diagnostics put the loads at ~15-18% of GEMM1 and the
 // tile turnover at ~12% (NOTES.md, sessions 17-21). scripts/device/probes/moe_ws_gemm_probe.cu
 // measured this structure on the T=14107 shape (H200, session 29): 970 us with the rows gathered
