@@ -1,7 +1,8 @@
 // afg_tma.cuh: 2D tensor maps for the Hopper tensor memory accelerator (TMA): the host encodes
 // them (cuTensorMapEncodeTiled, resolved through the runtime like afg_sideload.cuh's functions, so
 // the library needs no -lcuda), the device issues box copies into shared memory that complete on
-// an mbarrier's transaction count. sm_90 instructions (no `a` suffix needed).
+// an mbarrier's transaction count (armed with afg_bulk.cuh's mbar_arrive_expect_tx). sm_90 instructions
+// (no `a` suffix needed).
 #pragma once
 
 #include "afg_sideload.cuh"  // driver_entry
@@ -34,20 +35,13 @@ inline bool encode_tma_2d_u8(CUtensorMap* map, const void* base, uint64_t rows, 
 }
 
 // The box of `map` at (x bytes, y rows) into shared memory at dst; its bytes count against the
-// mbarrier bar's transaction count (armed by mbar_arrive_expect_tx).
+// mbarrier bar's transaction count (armed by afg_bulk.cuh's mbar_arrive_expect_tx).
 __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map, int x, int y, uint32_t bar) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile(
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(bar)
       : "memory");
-#endif
-}
-
-// One arrival on bar that also expects `bytes` more of transactions in the current phase.
-__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
 #endif
 }
 

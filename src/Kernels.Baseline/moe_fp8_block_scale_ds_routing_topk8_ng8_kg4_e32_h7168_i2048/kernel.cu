@@ -2053,12 +2053,13 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                           afg::encode_tma_2d_u8(&c_map, cbuf, slots, kInter, 128, kQBlock) &&
                           afg::encode_tma_2d_u8(&w2_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter, 64,
                                                 kQBlock);
-    const auto launch_ws_gemm1 = [&](auto ws_kernel) {
+    // slots: std::true_type for C in slot order (gemm2_ws_kernel's), std::false_type for it by pair.
+    const auto launch_ws_gemm1 = [&](auto slots) {
+      constexpr auto ws1 = moe_wg::gemm1_ws_kernel<decltype(slots)::value>;
       using Ws = moe_wg::WsGemm1;
-      cudaError_t r = afg::allow_dynamic_smem<decltype(ws_kernel)::value>(Ws::kSmem);
+      cudaError_t r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
       if (r == cudaSuccess)
-        r = afg::launch(MOE_PDL, decltype(ws_kernel)::value,
-                        dim3(static_cast<unsigned>(resident_ctas<decltype(ws_kernel)::value>(Ws::kThreads, Ws::kSmem))), dim3(Ws::kThreads),
+        r = afg::launch(MOE_PDL, ws1, dim3(static_cast<unsigned>(resident_ctas<ws1>(Ws::kThreads, Ws::kSmem))), dim3(Ws::kThreads),
                         static_cast<size_t>(Ws::kSmem), stream, w1_map, hidden_states.ptr<const uint8_t>(),
                         hidden_states_scale.ptr<const float>(), gemm1_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, static_cast<uint8_t*>(static_cast<void*>(cbuf)),
@@ -2066,7 +2067,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       return r;
     };
     if (ws_slots) {
-      e = launch_ws_gemm1(std::integral_constant<decltype(&moe_wg::gemm1_ws_kernel<true>), &moe_wg::gemm1_ws_kernel<true>>{});
+      e = launch_ws_gemm1(std::true_type{});
       constexpr auto ws2 = moe_wg::gemm2_ws_kernel;
       using Ws2 = moe_wg::WsGemm2;
       if (e == cudaSuccess) e = afg::allow_dynamic_smem<ws2>(Ws2::kSmem);
@@ -2078,7 +2079,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       return e;
     }
     if (ws) {
-      e = launch_ws_gemm1(std::integral_constant<decltype(&moe_wg::gemm1_ws_kernel<false>), &moe_wg::gemm1_ws_kernel<false>>{});
+      e = launch_ws_gemm1(std::false_type{});
     } else {
       e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
       if (e == cudaSuccess)

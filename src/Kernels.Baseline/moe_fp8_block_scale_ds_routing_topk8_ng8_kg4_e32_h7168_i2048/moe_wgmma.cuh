@@ -261,6 +261,17 @@ __device__ __forceinline__ void cp_async4(float* dst, const float* src) {
 __device__ __forceinline__ void cp_async8(float* dst, const float* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(moe_tc::smem_addr(dst)), "l"(src) : "memory");
 }
+// A staged row of kBN bf16 values (shared address src) to dst by one bulk copy (copy: the token's
+// only local pair), or else by a bulk bf16 reduction into the row routing zeroed; then a commit.
+__device__ __forceinline__ void bulk_row_out(__nv_bfloat16* dst, uint32_t src, bool copy) {
+  if (copy)
+    asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
+  else
+    asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.noftz.bf16 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
+                 "n"(kBN * 2)
+                 : "memory");
+  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+}
 
 // MOE_WGMMA_MBAR_STAGES: k_loop without its block barrier. Every thread still copies its share of
 // each stage, but a stage is handed over through mbarriers: "full" completes when all 256 threads'
@@ -1002,13 +1013,7 @@ struct Gemm2Op {
     const unsigned mask = row_mask<BM>(rows, r, token);
     __nv_bfloat16* dst = rows_out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
     const uint32_t src = out + r * kOutRowBytes;
-    if (single_local_pair(mask) || MOE_WGMMA_DIAG_EPILOGUE == 5)
-      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
-    else
-      asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.noftz.bf16 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
-                   "n"(kBN * 2)
-                   : "memory");
-    asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+    bulk_row_out(dst, src, single_local_pair(mask) || MOE_WGMMA_DIAG_EPILOGUE == 5);
   }
   // staged: the tile's shared-memory scales (MOE_WGMMA_TILE_SCALES), null when not staged.
   template <int BM>

@@ -49,22 +49,16 @@ struct WsGemm1 {
 constexpr bool kWsHalfTiles = MOE_WGMMA_WS_HALF_TILES != 0;
 __device__ __forceinline__ bool ws_half_tile(const TileCoord& c) { return kWsHalfTiles && c.cnt - c.m0 <= 64; }
 
-// MOE_WGMMA_WS=2: C in slot order (gemm1_ws_kernel<true>). GEMM1 writes expert e's pair m to C row slot_start[e] + m, the
-// experts' segments 128-slot aligned, and C's scales as [16][capacity] (a tile's 128 contiguous per
-// K block), so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
+// MOE_WGMMA_WS=2: C in slot order (gemm1_ws_kernel<true>). GEMM1 writes expert e's pair m to C row
+// 128 x (the walk's row tiles before e) + m, so the experts' segments start 128-row aligned and a
+// tile's 128 rows are contiguous; C's scales as [16][capacity] (a tile's 128 contiguous per K block),
+// so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
 constexpr bool kWsSlots = MOE_WGMMA_WS == 2;
-constexpr int kSlotAlign = 128;
+constexpr int kSlotAlign = 128;  // the walks' row tile
 __host__ __device__ constexpr int64_t ws_slot_capacity(int64_t T) { return kTopK * T + kLocalExperts * kSlotAlign; }
-// Every thread of the CTA; ends with a barrier (before the warpgroups split).
-__device__ __forceinline__ void ws_slot_starts(const int* counts, int* start) {
-  if (threadIdx.x == 0) {
-    int sum = 0;
-    for (int e = 0; e < kLocalExperts; ++e) {
-      start[e] = sum;
-      sum += (counts[e] + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
-    }
-  }
-  __syncthreads();
+// The C row of a tile's row r (r < the tile's pairs): from the walk's row-tile starts.
+__device__ __forceinline__ int ws_slot(const WalkShared& walk, const TileCoord& c, int r) {
+  return walk.start[c.le] * kSlotAlign + c.m0 + r;
 }
 
 // GEMM2 with C in slot order: a 128 x 256 tile's A (C rows) and B (W2 rows) by TMA boxes and its C
@@ -86,15 +80,28 @@ struct WsGemm2 {
   static_assert(kLoaders * kLoaderRegs + kConsumers * kConsumerRegs <= 65536 - 1024, "register split");
   static_assert(kSmem <= 227 * 1024, "shared memory");
 };
+static_assert(WsGemm1::kBM == kSlotAlign && WsGemm2::kBM == kSlotAlign, "ws_slot: the walks' row tiles are the C segments' unit");
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // MOE_WG_DEVICE, spelled out for the pack checker
-__device__ __forceinline__ void ws_cp_async4(void* smem, const void* gmem) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(afg::smem_addr(smem)), "l"(gmem) : "memory");
-}
 __device__ __forceinline__ void ws_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int N>
 __device__ __forceinline__ void ws_cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+// One column pass of a warpgroup's 64 rows: tmp = A (64 x 128 K, a_base) * B^T (128 rows, b_base),
+// four wgmma m64n128k32, waited for.
+__device__ __forceinline__ void ws_pass(float (&tmp)[64], uint32_t a_base, uint32_t b_base) {
+  wgmma_fence();
+#pragma unroll
+  for (int k = 0; k < 4; ++k) wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + 32 * k), k > 0);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_fragment(tmp);
+}
+// This warp is done with a stage (its MMAs waited for, its scales read): one arrival on its "empty".
+__device__ __forceinline__ void ws_release(uint64_t* empty, int lane) {
+  __syncwarp();
+  if (lane == 0) afg::mbar_arrive(empty);
 }
 // silu(x2) x1 with silu(x) = h + h tanh(h), h = x / 2: one MUFU op where expf and a division take two
 // and ~15 more instructions (C is rounded to fp8 next).
@@ -126,7 +133,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   uint64_t* full = reinterpret_cast<uint64_t*>(scales + S::kStages * S::kBM);
   uint64_t* empty = full + S::kStages;
   __shared__ WalkShared walk_shared;
-  __shared__ int slot_start[kLocalExperts];
   __shared__ float half_amax[kWsHalfTiles ? 2 : 1][64];  // MOE_WGMMA_WS_HALF_TILES: each warpgroup's row amax
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
@@ -135,7 +141,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     }
     afg::mbar_init_fence();
   }
-  if constexpr (kSlots) ws_slot_starts(counts, slot_start);
   const TileWalk<S::kBM, kInter / 128> walk = make_walk<S::kBM, kInter / 128>(counts, walk_shared);  // ends with a barrier
 
   if (threadIdx.x < S::kLoaders) {
@@ -178,7 +183,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
           if (j >= 4 && half_tile) continue;
           afg::cp_async16(a_dst + r * kRowBytes + 16 * (chunk ^ (r & 7)), src[j] + kb * kQBlock, 16);
         }
-        if (p < 64 || !half_tile) ws_cp_async4(scales + s * S::kBM + p, scale_src + static_cast<int64_t>(kb) * T);
+        if (p < 64 || !half_tile) cp_async4(scales + s * S::kBM + p, scale_src + static_cast<int64_t>(kb) * T);
         ws_cp_async_commit();
         if (it >= S::kLag) {
           ws_cp_async_wait<S::kLag>();
@@ -224,14 +229,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
           const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes);
           const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA) + wg * 128 * kRowBytes;
           float tmp[64];
-          wgmma_fence();
-#pragma unroll
-          for (int k = 0; k < 4; ++k) wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + 32 * k), k > 0);
-          wgmma_commit();
-          wgmma_wait<0>();
-          fence_fragment(tmp);
-          __syncwarp();
-          if (lane == 0) afg::mbar_arrive(&empty[s]);
+          ws_pass(tmp, a_base, b_base);
+          ws_release(&empty[s], lane);
 #pragma unroll
           for (int i = 0; i < 64; ++i) acc[0][i] = fmaf(tmp[i], f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)], acc[0][i]);
           continue;
@@ -245,17 +244,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
 #pragma unroll
       for (int q = 0; q < 2; ++q) {
         float tmp[64];
-        wgmma_fence();
-#pragma unroll
-        for (int k = 0; k < 4; ++k)
-          wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + q * 128 * kRowBytes + 32 * k), k > 0);
-        wgmma_commit();
-        wgmma_wait<0>();
-        fence_fragment(tmp);
-        if (q == 1) {
-          __syncwarp();
-          if (lane == 0) afg::mbar_arrive(&empty[s]);
-        }
+        ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
+        if (q == 1) ws_release(&empty[s], lane);
         // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
 #pragma unroll
         for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)], acc[q][i]);
@@ -287,7 +277,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
           const float row_amax = fmaxf(half_amax[0][m], half_amax[1][m]);
           const int pair = pair_at(lists, c, m, T);
           if (pair < 0) continue;
-          const int64_t crow = kSlots ? slot_start[c.le] + c.m0 + m : pair;
+          const int64_t crow = kSlots ? ws_slot(walk_shared, c, m) : pair;
           const float inv = row_amax > 0.f ? 448.f / row_amax : 0.f;
           uint8_t* dst = c_out + crow * kInter + c.col * 128 + 64 * wg + 2 * (lane & 3);
 #pragma unroll
@@ -323,7 +313,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       const int pair = pair_at(lists, c, m, T);
       if (pair < 0) continue;
       // C's row: the pair's (lockstep GEMM2), or its slot (MOE_WGMMA_WS=2).
-      const int64_t crow = kSlots ? slot_start[c.le] + c.m0 + m : pair;
+      const int64_t crow = kSlots ? ws_slot(walk_shared, c, m) : pair;
       const float inv = amax > 0.f ? 448.f / amax : 0.f;
 #pragma unroll
       for (int q = 0; q < 2; ++q) {
@@ -360,7 +350,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   uint64_t* full = reinterpret_cast<uint64_t*>(out_rows + S::kOutBytes);
   uint64_t* empty = full + S::kStages;
   __shared__ WalkShared walk_shared;
-  __shared__ int slot_start[kLocalExperts];
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
       afg::mbar_init(&full[s], 1);
@@ -368,7 +357,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     }
     afg::mbar_init_fence();
   }
-  ws_slot_starts(counts, slot_start);
   const TileWalk<S::kBM, kHidden / kBN> walk = make_walk<S::kBM, kHidden / kBN>(counts, walk_shared);  // ends with a barrier
   const int64_t capacity = ws_slot_capacity(T);
 
@@ -378,7 +366,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     int it = 0;
     for (int t = walk.first; t < walk.total; t += walk.step) {
       const TileCoord c = walk.at(t);
-      const int slot0 = slot_start[c.le] + c.m0;
+      const int slot0 = ws_slot(walk_shared, c, 0);
       const int brow0 = c.le * kHidden + c.col * kBN;
       for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
         const int s = it % S::kStages;
@@ -429,14 +417,8 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
           const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes);
           const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA) + wg * 128 * kRowBytes;
           float tmp[64];
-          wgmma_fence();
-#pragma unroll
-          for (int k = 0; k < 4; ++k) wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + 32 * k), k > 0);
-          wgmma_commit();
-          wgmma_wait<0>();
-          fence_fragment(tmp);
-          __syncwarp();
-          if (lane == 0) afg::mbar_arrive(&empty[s]);
+          ws_pass(tmp, a_base, b_base);
+          ws_release(&empty[s], lane);
 #pragma unroll
           for (int i = 0; i < 64; ++i) acc[0][i] = fmaf(tmp[i], (i & 2) ? hi : lo, acc[0][i]);
           continue;
@@ -449,17 +431,8 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
 #pragma unroll
       for (int q = 0; q < 2; ++q) {
         float tmp[64];
-        wgmma_fence();
-#pragma unroll
-        for (int k = 0; k < 4; ++k)
-          wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + q * 128 * kRowBytes + 32 * k), k > 0);
-        wgmma_commit();
-        wgmma_wait<0>();
-        fence_fragment(tmp);
-        if (q == 1) {
-          __syncwarp();
-          if (lane == 0) afg::mbar_arrive(&empty[s]);
-        }
+        ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
+        if (q == 1) ws_release(&empty[s], lane);
         const float lo = sa_lo * sb[q], hi = sa_hi * sb[q];
 #pragma unroll
         for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], (i & 2) ? hi : lo, acc[q][i]);
@@ -491,13 +464,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
             const int token = pair / kTopK;
             __nv_bfloat16* dst = out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
             const uint32_t src = afg::smem_addr(out_rows + ctid * S::kOutRowBytes);
-            if (single_local_pair(token_mask[token]))
-              asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
-            else
-              asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.noftz.bf16 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
-                           "n"(kBN * 2)
-                           : "memory");
-            afg::bulk_commit();
+            bulk_row_out(dst, src, single_local_pair(token_mask[token]));
           }
         }
         continue;
@@ -530,13 +497,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
         const int token = pair / kTopK;
         __nv_bfloat16* dst = out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
         const uint32_t src = afg::smem_addr(my_rows + wtid * S::kOutRowBytes);
-        if (single_local_pair(token_mask[token]))
-          asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "n"(kBN * 2) : "memory");
-        else
-          asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.noftz.bf16 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
-                       "n"(kBN * 2)
-                       : "memory");
-        afg::bulk_commit();
+        bulk_row_out(dst, src, single_local_pair(token_mask[token]));
       }
     }
   }
