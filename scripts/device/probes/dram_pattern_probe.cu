@@ -198,18 +198,23 @@ float time_us(const Buffers& b, Launch&& launch, int reps = 7) {
   return t[reps / 2] * 1000.f;
 }
 
+// The dynamic shared memory of a CTA that needs `bytes`, padded where per_sm_cap > 0 so that at most
+// per_sm_cap CTAs fit an SM (static_bytes: the kernel's own static shared memory; 1 KB per CTA is the
+// system's).
+int capped_smem(int bytes, int per_sm_cap, int static_bytes) {
+  if (per_sm_cap <= 0) return bytes;
+  int device = 0, sm_bytes = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sm_bytes, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
+  const int padded = sm_bytes / per_sm_cap - 1024 - 64 - static_bytes;
+  return padded > bytes ? padded : bytes;
+}
+
 // per_sm > 0: the dynamic shared memory padded so that at most per_sm CTAs fit an SM (the GEMM's
 // own tiles are held to 4 per SM by registers: 116 at T <= 64, session 16).
 template <int R, int C, int S, int kStages>
 void run_tile(const Buffers& b, int experts, float contiguous_us, const char* note, Extra extra = {}, int per_sm_cap = 0) {
-  int smem = kStages * R * C;
-  if (per_sm_cap > 0) {
-    int device = 0, sm_bytes = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&sm_bytes, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
-    const int padded = sm_bytes / per_sm_cap - 1024 - 64;  // 1 KB per CTA is the system's
-    if (padded > smem) smem = padded;
-  }
+  const int smem = capped_smem(kStages * R * C, per_sm_cap, 0);
   cudaFuncSetAttribute(tile_read<R, C, S, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   int per_sm = 0;
   cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, tile_read<R, C, S, kStages>, kThreads, smem);
@@ -226,14 +231,7 @@ void run_tile(const Buffers& b, int experts, float contiguous_us, const char* no
 template <int R, int S, int kStages>
 void run_tile_tma(const Buffers& b, const CUtensorMap& map, int experts, float contiguous_us, const char* note, int spin_cycles,
                   int per_sm_cap) {
-  int smem = kStages * R * 128 + 1024;
-  if (per_sm_cap > 0) {
-    int device = 0, sm_bytes = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&sm_bytes, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device);
-    const int padded = sm_bytes / per_sm_cap - 1024 - 64 - kStages * 8;
-    if (padded > smem) smem = padded;
-  }
+  const int smem = capped_smem(kStages * R * 128 + 1024, per_sm_cap, kStages * 8);
   cudaFuncSetAttribute(tile_read_tma<R, S, kStages>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   int per_sm = 0;
   cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, tile_read_tma<R, S, kStages>, kThreads, smem);

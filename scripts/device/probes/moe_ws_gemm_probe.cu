@@ -37,6 +37,7 @@
 #include "afg_bulk.cuh"
 #include "afg_wgmma.cuh"
 #include "afg_tma.cuh"
+#include "probe_fill.h"
 
 #define CHECK(x)                                                                      \
   do {                                                                                \
@@ -526,25 +527,9 @@ __global__ void __launch_bounds__(kThreads, 1)
 }
 
 // ---- inputs and the reference ------------------------------------------------------------------
-__device__ __forceinline__ uint32_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return static_cast<uint32_t>(x);
-}
-// e4m3 bytes of moderate size (exponent field 4-9), random sign: never NaN.
-__global__ void fill_fp8(uint8_t* p, size_t n, uint64_t seed) {
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const uint32_t r = mix(i ^ (seed << 40));
-    p[i] = static_cast<uint8_t>((r & 0x80u) | ((4u + (r >> 8) % 6u) << 3) | ((r >> 16) & 7u));
-  }
-}
-__global__ void fill_f32(float* p, size_t n, uint64_t seed, float lo, float hi) {
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x)
-    p[i] = lo + (hi - lo) * (mix(i ^ (seed << 40)) % 100000u) / 100000.0f;
-}
+using moe_probe::fill_f32;
+using moe_probe::fill_fp8;
+using moe_probe::mix;
 __device__ __forceinline__ float fp8_value(uint8_t b) {
   __nv_fp8_e4m3 x;
   x.__x = b;
