@@ -400,7 +400,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # default against MOE_WGMMA_WS=0 (the same path), then all 19 on the default.
 # Pending (written after session 29's last call, kernel_syntax.py only): MOE_WGMMA_WS_HALF_TILES=1, an
 # expert's last row tile with <= 64 pairs as a 64-row tile in both warp-specialized GEMMs (a column
-# pass per MMA warpgroup). Predicted T=14107 / 11948 -50..-90 us (GEMM1 and GEMM2 -5..-8%).
+# pass per MMA warpgroup). Predicted T=14107 / 11948 -50..-90 us (GEMM1 and GEMM2 -5..-8%). Its default
+# rows also rebuild session 29's review of moe_ws.cuh (never built by nvcc): C's slot rows from the
+# tile walk's starts instead of a second prefix scan, one pass / release helper for the four K loops,
+# bulk_row_out shared with the lockstep GEMM2. Expected: the default's times of call 14 (1339 / 1462 us).
 checks=(
   "$moe|5e8dc11c 58a34f27|MOE_WGMMA_WS_HALF_TILES=1"
   "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_MAX_T=0"
