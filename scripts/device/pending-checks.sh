@@ -404,10 +404,16 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # rows also rebuild session 29's review of moe_ws.cuh (never built by nvcc): C's slot rows from the
 # tile walk's starts instead of a second prefix scan, one pass / release helper for the four K loops,
 # bulk_row_out shared with the lockstep GEMM2. Expected: the default's times of call 14 (1339 / 1462 us).
+# Ran (session 30, call 1, H200): HALF_TILES=1 slower (11948 1318 -> 1457 us, 14107 1500 -> 1655; GEMM1
+# +110..125 us) and removed; BM64_MAX_T=0 slower at T=901 (430 -> 505 us); the portable build 19/19; the
+# reviewed moe_ws.cuh at call 14's times (1318 / 1500 us), 19/19.
+# Pending (session 30): the small GEMM1 tile's weight rows by TMA boxes (MOE_SMALL_TMA=1; the
+# dram-pattern probe read its pattern at 0.97-0.98 of contiguous by TMA, 0.89-0.90 by cp.async):
+# predicted GEMM1 -8..-12 us at T=14-32; then all 19 (their large-T rows rebuild moe_ws.cuh without
+# the half tiles). The portable build's mma.sync tile with it: a quick correctness check.
 checks=(
-  "$moe|5e8dc11c 58a34f27|MOE_WGMMA_WS_HALF_TILES=1"
-  "$moe|1a4c6ba1 58a34f27|MOE_WGMMA_BM64_MAX_T=0"
-  "$moe|b8f4f012 1a4c6ba1 5e8dc11c|MOE_WGMMA_WS=0||full-default|--target portable"
+  "$moe|b8f4f012 8cba5890 2e69caee 6230e838 81955b1e|MOE_SMALL_TMA=1"
+  "$moe|b8f4f012 6230e838|MOE_SMALL_TMA=1||quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

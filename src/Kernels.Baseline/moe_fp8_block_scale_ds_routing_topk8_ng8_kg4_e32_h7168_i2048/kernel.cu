@@ -293,6 +293,16 @@
 #ifndef MOE_SMALL_WGMMA
 #define MOE_SMALL_WGMMA 1
 #endif
+// @tunable MOE_SMALL_TMA: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// 1: the 16-pair GEMM1 tile (Fp8TileSmall at MOE_SMALL_BN=64, every T <= 256, both builds) takes each
+// K block's 64 X1 and 64 X2 weight rows as two TMA boxes (moe_tc.cuh's W1Boxes) instead of 8 cp.async
+// pieces per thread. Why: at T=14-32 GEMM1 streams W1 at 3.5-3.8 TB/s (83-90% of the measured copy
+// bandwidth; GEMM2 at 94%), and session 30's dram-pattern probe read the tile's pattern at 0.89-0.90
+// of a contiguous read by cp.async, 0.97-0.98 by TMA boxes (H200). Prediction: GEMM1 at T=14-32
+// -8..-12 us (T=15 76 -> ~67, T=32 110 -> ~101), T=52-80 -10..-20 us; T=7 -3..-5 us.
+#ifndef MOE_SMALL_TMA
+#define MOE_SMALL_TMA 0
+#endif
 // @tunable MOE_SMALL_GEMM2_WGMMA: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: in sm_90a builds, where the 16-pair tile grids run with split GEMM1 (T <= 256), the SwiGLU pass
 // writes C in fp8 e4m3 with a scale per pair and 128 columns (amax / 448, as the large-T wgmma path
@@ -692,15 +702,6 @@
 // ~610 -> ~533 and ~650 -> ~568); 19/19 with it (call 15), matched ratios unchanged. The default.
 #ifndef MOE_WGMMA_WS
 #define MOE_WGMMA_WS 2
-#endif
-// @tunable MOE_WGMMA_WS_HALF_TILES: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
-// 1: in the warp-specialized GEMMs an expert's last row tile with at most 64 pairs runs as a 64-row
-// tile (both MMA warpgroups on its 64 rows, a column pass each): about half a tile's MMAs where the
-// 128-row tile wasted them. At T=14107 (~441 pairs an expert) about half the experts end on such a
-// tile: predicted GEMM1 and GEMM2 -5..-8%. Written in session 29 after its last device call
-// (kernel_syntax.py only); queued in pending-checks.sh.
-#ifndef MOE_WGMMA_WS_HALF_TILES
-#define MOE_WGMMA_WS_HALF_TILES 0
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
@@ -1979,7 +1980,13 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess && gemm1_by_streamk) {
       e = launch_gemm1_streamk(tile1, static_cast<__nv_bfloat16*>(nullptr), 0);
     } else if (e == cudaSuccess) {
-      e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
+      // MOE_SMALL_TMA: W1's map in the tile's 64-row boxes; the cp.async loads where it does not encode.
+      CUtensorMap w1_boxes{};
+      const bool w1_by_tma = moe_tc::W1Boxes<Tile1>::kBuilt &&
+                             afg::encode_tma_2d_u8(&w1_boxes, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out,
+                                                   kHidden, moe_tc::W1Boxes<Tile1>::kBoxRows, kQBlock);
+      e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1,
+                       w1_boxes, w1_by_tma ? 1 : 0);
     }
     // MOE_GEMM2_OWN_SWIGLU: GEMM2's own-C tile does the pass's work (Tile2 is Gemm2TileSmallOwnC).
     if (e == cudaSuccess && split1 > 1 && !fused_swiglu && !Tile2::OwnC) e = launch_swiglu();
@@ -2121,7 +2128,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       err = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
       if (err == cudaSuccess)
         err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1),
-                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr), 0);
+                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr), 0, CUtensorMap{}, 0);
     } else {
       err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), moe_tc::kTcThreads, 0);
     }

@@ -1,8 +1,8 @@
 // moe_ws.cuh: the large-T GEMMs as warp-specialized kernels (sm_90a builds only, included by
 // kernel.cu after moe_wgmma.cuh, whose tile walk, tile shape and C format they share):
 // gemm1_ws_kernel (GEMM1 + SwiGLU, fp8 C; MOE_WGMMA_WS=1 and 2) and gemm2_ws_kernel (MOE_WGMMA_WS=2,
-// the default: C in expert-slot order so that its tiles are TMA boxes; described at WsGemm2), with
-// MOE_WGMMA_WS_HALF_TILES for an expert's last <= 64-row tile (at kWsHalfTiles). GEMM1 first. Why: the lockstep kernel's MMA warpgroups also copy their tiles and run each
+// the default: C in expert-slot order so that its tiles are TMA boxes; described at WsGemm2). GEMM1
+// first. Why: the lockstep kernel's MMA warpgroups also copy their tiles and run each
 // tile's epilogue with nothing loading; its diagnostics put the loads at ~15-18% of GEMM1 and the
 // tile turnover at ~12% (NOTES.md, sessions 17-21). scripts/device/probes/moe_ws_gemm_probe.cu
 // measured this structure on the T=14107 shape (H200, session 29): 970 us with the rows gathered
@@ -40,14 +40,6 @@ struct WsGemm1 {
   static_assert(kLoaders * kLoaderRegs + kConsumers * kConsumerRegs <= 65536 - 1024, "register split");
   static_assert(kSmem <= 227 * 1024, "shared memory");
 };
-
-// MOE_WGMMA_WS_HALF_TILES: an expert's last row tile, when it holds at most 64 pairs, runs as a
-// 64-row tile: both MMA warpgroups take its 64 rows, each one column pass (GEMM1: 64 C columns, the
-// row's amax exchanged through shared memory; GEMM2: 128 output columns into one staged row), so
-// the tile costs about half a 128-row tile's MMAs. At T=14107 (~441 pairs an expert) about half the
-// experts end on such a tile.
-constexpr bool kWsHalfTiles = MOE_WGMMA_WS_HALF_TILES != 0;
-__device__ __forceinline__ bool ws_half_tile(const TileCoord& c) { return kWsHalfTiles && c.cnt - c.m0 <= 64; }
 
 // MOE_WGMMA_WS=2: C in slot order (gemm1_ws_kernel<true>). GEMM1 writes expert e's pair m to C row
 // 128 x (the walk's row tiles before e) + m, so the experts' segments start 128-row aligned and a
@@ -133,7 +125,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   uint64_t* full = reinterpret_cast<uint64_t*>(scales + S::kStages * S::kBM);
   uint64_t* empty = full + S::kStages;
   __shared__ WalkShared walk_shared;
-  __shared__ float half_amax[kWsHalfTiles ? 2 : 1][64];  // MOE_WGMMA_WS_HALF_TILES: each warpgroup's row amax
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
       afg::mbar_init(&full[s], 1 + S::kLoaders);
@@ -164,7 +155,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       const int scale_pair = pair_at(lists, c, p, T);
       const float* scale_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
       const int brow0 = c.le * kGemm1Out + c.col * 128;
-      const bool half_tile = ws_half_tile(c);  // rows 64.. unused: not copied
       for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
         const int s = it % S::kStages;
         afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
@@ -180,10 +170,9 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
           const int r = p / 8 + 16 * j;
-          if (j >= 4 && half_tile) continue;
           afg::cp_async16(a_dst + r * kRowBytes + 16 * (chunk ^ (r & 7)), src[j] + kb * kQBlock, 16);
         }
-        if (p < 64 || !half_tile) cp_async4(scales + s * S::kBM + p, scale_src + static_cast<int64_t>(kb) * T);
+        cp_async4(scales + s * S::kBM + p, scale_src + static_cast<int64_t>(kb) * T);
         ws_cp_async_commit();
         if (it >= S::kLag) {
           ws_cp_async_wait<S::kLag>();
@@ -206,7 +195,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     const TileCoord c = walk.at(t);
     const float* sb1_src = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
     const float* sb2_src = sb1_src + (kInter / kQBlock) * kHiddenBlocks;
-    [[maybe_unused]] const bool half_tile = ws_half_tile(c);
     float acc[2][64];
 #pragma unroll
     for (int q = 0; q < 2; ++q)
@@ -221,21 +209,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         sb2_next = __ldg(sb2_src + kb + 1);
       }
       afg::mbar_wait(&full[s], (it / S::kStages) & 1);
-      if constexpr (kWsHalfTiles) {
-        if (half_tile) {
-          // Rows 0-63 of the stage, column pass wg, into acc[0].
-          const float* sa = scales + s * S::kBM;
-          const float f[4] = {sa[r_lo] * sb1, sa[r_lo + 8] * sb1, sa[r_lo] * sb2, sa[r_lo + 8] * sb2};
-          const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes);
-          const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA) + wg * 128 * kRowBytes;
-          float tmp[64];
-          ws_pass(tmp, a_base, b_base);
-          ws_release(&empty[s], lane);
-#pragma unroll
-          for (int i = 0; i < 64; ++i) acc[0][i] = fmaf(tmp[i], f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)], acc[0][i]);
-          continue;
-        }
-      }
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       const float f[4] = {sa_lo * sb1, sa_hi * sb1, sa_lo * sb2, sa_hi * sb2};
@@ -249,48 +222,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
 #pragma unroll
         for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)], acc[q][i]);
-      }
-    }
-    if constexpr (kWsHalfTiles) {
-      if (half_tile) {
-        // 64-row tile: this warpgroup holds C columns 64 wg.. of rows r_lo, r_lo + 8; a row's amax
-        // over the tile's 128 columns takes both warpgroups' (shared memory, two barriers of the 256).
-        float v[2][16], amax[2];
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          amax[h] = 0.f;
-#pragma unroll
-          for (int j = 0; j < 8; ++j)
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              v[h][2 * j + e] = ws_silu_mul(acc[0][4 * j + 2 * h + e], acc[0][32 + 4 * j + 2 * h + e]);
-              amax[h] = fmaxf(amax[h], fabsf(v[h][2 * j + e]));
-            }
-          amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 1));
-          amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 2));
-          if ((lane & 3) == 0) half_amax[wg][r_lo + 8 * h] = amax[h];
-        }
-        asm volatile("bar.sync 2, %0;\n" ::"n"(kConsumers) : "memory");
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int m = r_lo + 8 * h;
-          const float row_amax = fmaxf(half_amax[0][m], half_amax[1][m]);
-          const int pair = pair_at(lists, c, m, T);
-          if (pair < 0) continue;
-          const int64_t crow = kSlots ? ws_slot(walk_shared, c, m) : pair;
-          const float inv = row_amax > 0.f ? 448.f / row_amax : 0.f;
-          uint8_t* dst = c_out + crow * kInter + c.col * 128 + 64 * wg + 2 * (lane & 3);
-#pragma unroll
-          for (int j = 0; j < 8; ++j)
-            *reinterpret_cast<__nv_fp8x2_storage_t*>(dst + 8 * j) =
-                __nv_cvt_float2_to_fp8x2(make_float2(v[h][2 * j] * inv, v[h][2 * j + 1] * inv), __NV_SATFINITE, __NV_E4M3);
-          if ((lane & 3) == 0 && wg == 0) {
-            if constexpr (kSlots) c_scale[c.col * ws_slot_capacity(T) + crow] = row_amax / 448.f;
-            else c_scale[crow * kCScales + c.col] = row_amax / 448.f;
-          }
-        }
-        asm volatile("bar.sync 2, %0;\n" ::"n"(kConsumers) : "memory");  // read before the next half tile writes
-        continue;
       }
     }
     // SwiGLU; fp8 C with one scale per (pair, the tile's 128 columns), as Gemm1Op<true> writes it.
@@ -393,7 +324,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     const TileCoord c = walk.at(t);
     const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
     const float* sb1_src = sb0_src + kInterBlocks;
-    [[maybe_unused]] const bool half_tile = ws_half_tile(c);
     float acc[2][64];
 #pragma unroll
     for (int q = 0; q < 2; ++q)
@@ -408,22 +338,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
         sb1_next = __ldg(sb1_src + kb + 1);
       }
       afg::mbar_wait(&full[s], (it / S::kStages) & 1);
-      if constexpr (kWsHalfTiles) {
-        if (half_tile) {
-          // Rows 0-63 of the stage, column pass wg (W2 rows 128 wg..), into acc[0].
-          const float* sa = scales + s * S::kBM;
-          const float sbw = wg ? sb[1] : sb[0];
-          const float lo = sa[r_lo] * sbw, hi = sa[r_lo + 8] * sbw;
-          const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes);
-          const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA) + wg * 128 * kRowBytes;
-          float tmp[64];
-          ws_pass(tmp, a_base, b_base);
-          ws_release(&empty[s], lane);
-#pragma unroll
-          for (int i = 0; i < 64; ++i) acc[0][i] = fmaf(tmp[i], (i & 2) ? hi : lo, acc[0][i]);
-          continue;
-        }
-      }
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes) + 64 * wg * kRowBytes;
@@ -436,38 +350,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
         const float lo = sa_lo * sb[q], hi = sa_hi * sb[q];
 #pragma unroll
         for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], (i & 2) ? hi : lo, acc[q][i]);
-      }
-    }
-    if constexpr (kWsHalfTiles) {
-      if (half_tile) {
-        // 64-row tile: both warpgroups stage into warpgroup 0's rows (columns 128 wg..), warpgroup 0's
-        // first 64 threads (its buffer's copiers) send them out; barriers of the 256 MMA threads.
-        if (ctid < 64) afg::bulk_wait_read();
-        asm volatile("bar.sync 3, %0;\n" ::"n"(kConsumers) : "memory");
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int r = r_lo + 8 * h;
-          const int pair = pair_at(lists, c, r, T);
-          const float w = pair >= 0 ? pair_weight[pair] : 0.f;
-          const uint32_t row = afg::smem_addr(out_rows + r * S::kOutRowBytes) + 4 * (lane & 3) + 2 * 128 * wg;
-#pragma unroll
-          for (int j = 0; j < 16; ++j) {
-            const __nv_bfloat162 v = __floats2bfloat162_rn(acc[0][4 * j + 2 * h] * w, acc[0][4 * j + 2 * h + 1] * w);
-            asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(row + 2 * 8 * j), "r"(*reinterpret_cast<const uint32_t*>(&v)) : "memory");
-          }
-        }
-        afg::fence_smem_for_bulk();
-        asm volatile("bar.sync 3, %0;\n" ::"n"(kConsumers) : "memory");
-        if (ctid < 64) {
-          const int pair = pair_at(lists, c, ctid, T);
-          if (pair >= 0) {
-            const int token = pair / kTopK;
-            __nv_bfloat16* dst = out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
-            const uint32_t src = afg::smem_addr(out_rows + ctid * S::kOutRowBytes);
-            bulk_row_out(dst, src, single_local_pair(token_mask[token]));
-          }
-        }
-        continue;
       }
     }
     // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
