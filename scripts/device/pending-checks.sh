@@ -411,9 +411,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # dram-pattern probe read its pattern at 0.97-0.98 of contiguous by TMA, 0.89-0.90 by cp.async):
 # predicted GEMM1 -8..-12 us at T=14-32; then all 19 (their large-T rows rebuild moe_ws.cuh without
 # the half tiles). The portable build's mma.sync tile with it: a quick correctness check.
+# Ran (call 3): MOE_SMALL_TMA=1 correct (19/19, sanitizers clean, portable quick rows pass) and
+# no faster. Pending: the 64-pair producer kernels' B tiles by TMA boxes at T=901 (MOE_WGMMA_BM64_TMA=1,
+# predicted ~430 -> ~370-380 us), then all 19; the small tile's first boxes before the pair list
+# (MOE_SMALL_TMA=2, predicted GEMM1 -2..-5 us at T=14-32).
 checks=(
-  "$moe|b8f4f012 8cba5890 2e69caee 6230e838 81955b1e|MOE_SMALL_TMA=1"
-  "$moe|b8f4f012 6230e838|MOE_SMALL_TMA=1||quick|--target portable"
+  "$moe|1a4c6ba1|MOE_WGMMA_BM64_TMA=1"
+  "$moe|b8f4f012 8cba5890 2e69caee 6230e838|MOE_SMALL_TMA=2||quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -293,13 +293,20 @@
 #ifndef MOE_SMALL_WGMMA
 #define MOE_SMALL_WGMMA 1
 #endif
-// @tunable MOE_SMALL_TMA: 0, 1 (default 0) when MOE_GEMM_IMPL=1
+// @tunable MOE_SMALL_TMA: 0, 1, 2 (default 0) when MOE_GEMM_IMPL=1
 // 1: the 16-pair GEMM1 tile (Fp8TileSmall at MOE_SMALL_BN=64, every T <= 256, both builds) takes each
 // K block's 64 X1 and 64 X2 weight rows as two TMA boxes (moe_tc.cuh's W1Boxes) instead of 8 cp.async
 // pieces per thread. Why: at T=14-32 GEMM1 streams W1 at 3.5-3.8 TB/s (83-90% of the measured copy
 // bandwidth; GEMM2 at 94%), and session 30's dram-pattern probe read the tile's pattern at 0.89-0.90
 // of a contiguous read by cp.async, 0.97-0.98 by TMA boxes (H200). Prediction: GEMM1 at T=14-32
 // -8..-12 us (T=15 76 -> ~67, T=32 110 -> ~101), T=52-80 -10..-20 us; T=7 -3..-5 us.
+// Measured (session 30, H200, call 3, two rounds): T=7 / 14 / 15 / 32 / 55 77.4 / 159.4 / 119.0 / 172.1 /
+// 319.1 -> 76.8 / 160.5 / 119.7 / 173.0 / 323.9 us (GEMM1 +1..+5 us); 19/19, sanitizers clean at T=7,
+// the portable build's quick rows pass (+2..3 us). With 3 or 4 stages (more bytes in flight) slower
+// still (call 4). The copy mechanism is not what holds GEMM1 at ~91% of the copy rate there.
+// 2: also the first blocks' boxes issued as soon as the tile's expert is known, before the pair
+// list's round trip (each 16-pair tile CTA pays the counts and the list before its first weight
+// request). Prediction: GEMM1 at T=14-32 -2..-5 us if that start is what the ~9% is.
 #ifndef MOE_SMALL_TMA
 #define MOE_SMALL_TMA 0
 #endif
@@ -702,6 +709,17 @@
 // ~610 -> ~533 and ~650 -> ~568); 19/19 with it (call 15), matched ratios unchanged. The default.
 #ifndef MOE_WGMMA_WS
 #define MOE_WGMMA_WS 2
+#endif
+// @tunable MOE_WGMMA_BM64_TMA: 0, 1 (default 0) when MOE_WGMMA=2
+// 1: the 64-pair producer kernels (T <= MOE_WGMMA_BM64_MAX_T above MOE_WGMMA_MIN_T: T=901) take each
+// stage's 256 B rows as four 64-row TMA boxes (W1 in GEMM1, W2 in GEMM2) issued by producer thread 0,
+// the A rows and scales by the producers' cp.async as before. Why: GEMM1 reads W1 at 3.4-3.5 TB/s
+// there (ncu, session 21: the MMA warps wait on full stages), the cp.async pattern's own rate in the
+// dram-pattern probe (3.64); session 30's probe read 128-row x 128-byte TMA boxes with the whole K
+// range per CTA at 0.96-0.98 of a contiguous read (4.1-4.2 TB/s on the H200). Prediction: GEMM1 at
+// T=901 ~275 -> ~240 us, GEMM2's added time ~148 -> ~125; the call ~430 -> ~370-380 us.
+#ifndef MOE_WGMMA_BM64_TMA
+#define MOE_WGMMA_BM64_TMA 0
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
@@ -2054,6 +2072,13 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const bool ws = BM == 128 && ws_gemm1 &&
                     afg::encode_tma_2d_u8(&w1_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden,
                                           64, kQBlock);
+    // MOE_WGMMA_BM64_TMA: the 64-pair producer kernels' B tiles as TMA boxes of W1's / W2's maps.
+    CUtensorMap w1_boxes{}, w2_boxes{};
+    const bool bm64_tma = MOE_WGMMA_BM64_TMA != 0 && BM == 64 && Shape::kProducer &&
+                          afg::encode_tma_2d_u8(&w1_boxes, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out,
+                                                kHidden, moe_wg::kBoxRows, kQBlock) &&
+                          afg::encode_tma_2d_u8(&w2_boxes, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter,
+                                                moe_wg::kBoxRows, kQBlock);
     // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (inside C's buffer: T > 4096 here).
     const uint64_t slots = static_cast<uint64_t>(moe_wg::ws_slot_capacity(T));
     const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
@@ -2094,7 +2119,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                         gemm1_hidden_scale, gemm1_weights.ptr<const uint8_t>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale);
+                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, w1_boxes, bm64_tma ? 1 : 0);
     }
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
@@ -2103,7 +2128,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Shape::kSmem), stream, static_cast<const uint8_t*>(static_cast<void*>(cbuf)),
                         static_cast<const float*>(cscale), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, rows_out, token_mask);
+                        static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, rows_out, token_mask,
+                        w2_boxes, bm64_tma ? 1 : 0);
     } else if (e == cudaSuccess) {
       e = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
                        moe_tc::kTcThreads, 0);

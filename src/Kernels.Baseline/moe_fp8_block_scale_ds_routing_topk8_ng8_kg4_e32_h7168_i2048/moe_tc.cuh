@@ -746,6 +746,13 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const int kb_begin = split * kHiddenBlocks / splits;
     const int kb_end = (split + 1) * kHiddenBlocks / splits;
 
+    // MOE_SMALL_TMA=2: the weight boxes of the blocks the K loop's prologue fills go out now, before
+    // the pair list's round trip (their slots are the prologue's: block kb_begin + i in slot i).
+    constexpr int kEarlyBlocks = MOE_SMALL_TMA == 2 ? (Tile::Stages - 1) * Tile::KB : 0;
+    if (tma && kEarlyBlocks > 0 && tid == 0) {
+      for (int i = 0; i < kEarlyBlocks && kb_begin + i < kb_end; ++i)
+        W1Boxes<Tile>::issue(stages + i * Tile::Stage + Tile::StageA, &map_w1, &s_w1_landed[i], le, n0, kb_begin + i);
+    }
     load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
     __syncthreads();
     // The tile's X1 and X2 columns lie in one 128-row scale block each (BN <= 128, aligned).
@@ -785,7 +792,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int k_byte = kb * kQBlock;
       a_rows.copy(sA, tid, k_byte);
       if (tma) {
-        if (tid == 0) W1Boxes<Tile>::issue(sB, &map_w1, &s_w1_landed[st], le, n0, kb);
+        if (tid == 0 && kb >= kb_begin + kEarlyBlocks) W1Boxes<Tile>::issue(sB, &map_w1, &s_w1_landed[st], le, n0, kb);
       } else {
 #pragma unroll
         for (int i = 0; i < kPiecesB; ++i) {

@@ -72,6 +72,7 @@ struct RegisterSplit {
 constexpr int kBN = 256;                         // B rows per tile: two column passes of 128
 constexpr int kRowBytes = kQBlock;               // fp8 bytes of one row per K block
 constexpr int kTileB = kBN * kRowBytes;          // 32 KB
+constexpr int kBoxRows = 64;                     // MOE_WGMMA_BM64_TMA: B rows per TMA box (the host's maps)
 // cp.async stages per tile shape: MOE_WGMMA_STAGES for 128 pairs, MOE_WGMMA_BM64_STAGES for 64.
 template <int BM>
 constexpr int kStagesOf = BM == 64 ? MOE_WGMMA_BM64_STAGES : MOE_WGMMA_STAGES;
@@ -457,9 +458,12 @@ struct StageLoader {
 // rows (s_pair: the tile's pairs) and of the 256 B rows with the 128-byte swizzle, producer
 // thread p taking piece p % 8 of rows p / 8 + 16 i; then the op copies the block's scales into the
 // stage's scale slots, and the threads' arrivals on "full" follow their copies.
+// b_map (MOE_WGMMA_BM64_TMA): the B tile as four 64-row TMA boxes of the weights' map (Op::b_box_row),
+// issued by producer thread 0 with the stage's bytes armed on "full" (one more arrival than the
+// cp.async ones); else the producer threads' cp.async pieces.
 template <int BM, typename Op>
 __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const int* s_pair, uint32_t smem, uint64_t* bars,
-                                        float* s_scales, int g0) {
+                                        float* s_scales, int g0, const CUtensorMap* b_map) {
   using Shape = Tile<BM>;
   const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, r0 = p >> 3;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
@@ -475,10 +479,19 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
       const int row = r0 + 16 * i;
       cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + kb * kRowBytes + byte);
     }
+    if (b_map != nullptr) {
+      if (p == 0) {
+        afg::mbar_arrive_expect_tx(&bars[s], kTileB);
 #pragma unroll
-    for (int i = 0; i < (MOE_WGMMA_DIAG_NO_LOADS == 2 ? kBN / 32 : kBN / 16); ++i) {
-      const int row = r0 + 16 * i;
-      cp_async16(stage + Shape::kTileA + moe_tc::swizzled(row, byte, kRowBytes), b_tile + Op::b_offset(row) + kb * kRowBytes + byte);
+        for (int j = 0; j < kBN / kBoxRows; ++j)
+          afg::tma_load_2d(stage + Shape::kTileA + j * kBoxRows * kRowBytes, b_map, kb * kRowBytes, Op::b_box_row(c, j), full + 8 * s);
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < (MOE_WGMMA_DIAG_NO_LOADS == 2 ? kBN / 32 : kBN / 16); ++i) {
+        const int row = r0 + 16 * i;
+        cp_async16(stage + Shape::kTileA + moe_tc::swizzled(row, byte, kRowBytes), b_tile + Op::b_offset(row) + kb * kRowBytes + byte);
+      }
     }
 #endif
     op.template load_scales<BM>(s_scales + s * Shape::kScaleSlots, c, kb, p, s_pair);
@@ -529,7 +542,8 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
 //   r_lo): the same through a stage's scale slots (producer); fold(acc, tmp, scales, pass, f);
 //   epilogue(c, acc, pair_lo, pair_hi, tid).
 template <int BM, typename Op>
-__device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem) {
+__device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem,
+                                           const CUtensorMap* b_map) {
   using Shape = Tile<BM>;
   // MOE_WGMMA_BULK_OUT (GEMM2, lockstep loading only: a producer refills the stages during the epilogue).
   constexpr bool kBulkOut = Op::kBulkOut && !Shape::kProducer;
@@ -557,7 +571,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   if (kStageBars && tid == 0) {
     const uint32_t full = moe_tc::smem_addr(s_bars), empty = full + 8 * Shape::kStages;
     for (int s = 0; s < Shape::kStages; ++s) {
-      mbar_init(full + 8 * s, Shape::kProducer ? kProducers : kConsumers);
+      // b_map: producer thread 0's arrival with the boxes' bytes besides the producers' cp.async ones.
+      mbar_init(full + 8 * s, Shape::kProducer ? kProducers + (b_map != nullptr ? 1 : 0) : kConsumers);
       mbar_init(empty + 8 * s, kConsumers / 32);  // one arrival per MMA warp
     }
   }
@@ -573,7 +588,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         producer_barrier();  // every producer thread is done with the previous tile's pairs
         for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
         producer_barrier();
-        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g);
+        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map);
       }
       asm volatile("cp.async.wait_all;\n" ::: "memory");
       return;
@@ -730,6 +745,10 @@ struct Gemm1Op {
     const int p = r / 128, in_pass = r % 128;
     return static_cast<int64_t>((in_pass < 64 ? 0 : kInter) + 64 * p + in_pass % 64) * kHidden;
   }
+  // MOE_WGMMA_BM64_TMA: box j (64 B rows 64j..) of the tile as a row of W1's map ([32 x 4096] rows).
+  __device__ __forceinline__ static int b_box_row(const TileCoord& c, int j) {
+    return c.le * kGemm1Out + (j & 1) * kInter + c.col * 128 + 64 * (j >> 1);
+  }
   // The tile's 128 X1 columns are one W1 scale block, and so are their X2 columns.
   __device__ __forceinline__ const float* w_scales(const TileCoord& c, int half) const {
     return w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + half * (kInter / kQBlock) + c.col) * kHiddenBlocks;
@@ -878,6 +897,8 @@ struct Gemm2Op {
     return w2 + (static_cast<int64_t>(c.le) * kHidden + c.col * kBN) * kInter;
   }
   __device__ __forceinline__ static int64_t b_offset(int r) { return static_cast<int64_t>(r) * kInter; }
+  // MOE_WGMMA_BM64_TMA: box j (64 W2 rows 64j..) of the tile as a row of W2's map ([32 x 7168] rows).
+  __device__ __forceinline__ static int b_box_row(const TileCoord& c, int j) { return c.le * kHidden + c.col * kBN + 64 * j; }
   __device__ __forceinline__ const float* w_scales(const TileCoord& c, int pass) const {
     return w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * (kBN / kQBlock) + pass) * kInterBlocks;
   }
@@ -1060,12 +1081,13 @@ template <bool kFp8C, int BM>
 __device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                                                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                                                 void* __restrict__ c_out, float* __restrict__ c_scale) {
+                                                 void* __restrict__ c_out, float* __restrict__ c_scale,
+                                                 const CUtensorMap* b_map = nullptr) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map);
 #endif
 }
 
@@ -1074,12 +1096,13 @@ __device__ __forceinline__ void gemm2_wgmma_body(const uint8_t* __restrict__ c_f
                                                  const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists,
                                                  const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
-                                                 __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask) {
+                                                 __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask,
+                                                 const CUtensorMap* b_map = nullptr) {
 #if MOE_WG_DEVICE
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   const Gemm2Op<kOut> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, rows_out, token_mask};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem);
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map);
 #endif
 }
 
@@ -1088,8 +1111,9 @@ __global__ void __launch_bounds__(Tile<BM>::kThreads, 1)
 gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
-                   void* __restrict__ c_out, float* __restrict__ c_scale) {
-  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale);
+                   void* __restrict__ c_out, float* __restrict__ c_scale, const __grid_constant__ CUtensorMap b_map,
+                   int b_by_tma) {
+  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, b_by_tma ? &b_map : nullptr);
 }
 
 template <int BM, int kOut>
@@ -1098,8 +1122,10 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
                    const uint8_t* __restrict__ w2, const float* __restrict__ w2_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
-                   __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask) {
-  gemm2_wgmma_body<BM, kOut>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask);
+                   __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask,
+                   const __grid_constant__ CUtensorMap b_map, int b_by_tma) {
+  gemm2_wgmma_body<BM, kOut>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask,
+                             b_by_tma ? &b_map : nullptr);
 }
 
 }  // namespace moe_wg
