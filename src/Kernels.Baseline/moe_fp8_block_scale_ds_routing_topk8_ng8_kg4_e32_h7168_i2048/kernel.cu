@@ -710,7 +710,7 @@
 #ifndef MOE_WGMMA_WS
 #define MOE_WGMMA_WS 2
 #endif
-// @tunable MOE_WGMMA_BM64_TMA: 0, 1 (default 0) when MOE_WGMMA=2
+// @tunable MOE_WGMMA_BM64_TMA: 0, 1 (default 1) when MOE_WGMMA=2
 // 1: the 64-pair producer kernels (T <= MOE_WGMMA_BM64_MAX_T above MOE_WGMMA_MIN_T: T=901) take each
 // stage's 256 B rows as four 64-row TMA boxes (W1 in GEMM1, W2 in GEMM2) issued by producer thread 0,
 // the A rows and scales by the producers' cp.async as before. Why: GEMM1 reads W1 at 3.4-3.5 TB/s
@@ -718,8 +718,12 @@
 // dram-pattern probe (3.64); session 30's probe read 128-row x 128-byte TMA boxes with the whole K
 // range per CTA at 0.96-0.98 of a contiguous read (4.1-4.2 TB/s on the H200). Prediction: GEMM1 at
 // T=901 ~275 -> ~240 us, GEMM2's added time ~148 -> ~125; the call ~430 -> ~370-380 us.
+// Measured (session 30, H200, call 5, two rounds): T=901 432.1 -> 409.7 us (1.27 -> 1.20x the floor):
+// GEMM1 280.3 -> 257.6 us (3.35 -> 3.65 TB/s), GEMM2's added time even (144.7 -> 144.9: the W2 stream
+// is not what holds it); 19/19 with it, memcheck and synccheck clean at T=901 (racecheck cannot finish
+// a call of this size in its 10 s). Default since.
 #ifndef MOE_WGMMA_BM64_TMA
-#define MOE_WGMMA_BM64_TMA 0
+#define MOE_WGMMA_BM64_TMA 1
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
