@@ -501,9 +501,10 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
 
 // The MMA warpgroups' K loop of one tile with a producer warpgroup: wait for the stage to be
 // full, read its scales, multiply (block_mma), release the stage once the last MMA has read it.
-template <int BM, typename Op>
+// first_full: called once the tile's first stage is full (a measurement aid's mark, else nothing).
+template <int BM, typename Op, typename FirstFull>
 __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* bars, const float* s_scales, int g0, int r_lo,
-                                        float (&acc)[Tile<BM>::kWgPasses][64]) {
+                                        float (&acc)[Tile<BM>::kWgPasses][64], FirstFull&& first_full) {
   using Shape = Tile<BM>;
   const int wg = threadIdx.x >> 7;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
@@ -512,6 +513,7 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
   for (int kb = 0; kb < Op::kKBlocks; ++kb) {
     const int g = g0 + kb, s = g % Shape::kStages;
     mbar_wait(full + 8 * s, (g / Shape::kStages) & 1);
+    if (kb == 0) first_full();
     fence_proxy_async();
     const BlockScales scales = op.template read<BM>(s_scales + s * Shape::kScaleSlots, r_lo);
     // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
@@ -556,6 +558,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   static_assert(!kNextFill || kNextBlocks <= Shape::kStages - 2, "the next tile's first blocks leave two stages");
   __shared__ int s_pair_buffers[kBuffers][BM];
   __shared__ uint64_t s_bars[2 * Shape::kStages];  // "full" and "empty" per stage (producer)
+  constexpr bool kProducerPairsAhead = Shape::kProducer && MOE_WGMMA_PRODUCER_PAIRS_AHEAD != 0;
+  __shared__ int s_producer_pairs[kProducerPairsAhead ? 2 : 1][BM];  // the producer's pair lists, double-buffered
   __shared__ __align__(16) float s_scales[Shape::kProducer ? Shape::kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   // MOE_WGMMA_TILE_SCALES (lockstep loading): the tile's scales, copied at its start.
@@ -564,6 +568,9 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   __shared__ __align__(16) float s_tile_scale_buffers[kBuffers][kTileScaleFloats];
   int* s_pair = s_pair_buffers[0];
   float* s_tile_scales = s_tile_scale_buffers[0];
+  // Whether the epilogue's row weights and masks come staged with the tile's scales (else row_info).
+  constexpr bool kStagedRows = kStagedScales && Op::kStagedEpilogue;
+  constexpr bool kEarlyRowInfo = MOE_WGMMA_EARLY_ROW_INFO != 0;  // read at the tile's start, else before the epilogue
   const int tid = threadIdx.x;
   // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
   // block barrier (MOE_WGMMA_MBAR_STAGES).
@@ -582,13 +589,30 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     if (tid >= kConsumers) {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kProducer));
       int g = 0;
+      if constexpr (kProducerPairsAhead) {
+        // MOE_WGMMA_PRODUCER_PAIRS_AHEAD: the next tile's pair list read into a register while this
+        // tile's blocks are issued, written to the other buffer after them (BM <= kProducers).
+        static_assert(BM <= kProducers, "a producer thread per pair row");
+        const int r = tid - kConsumers;
+        if (walk.first < walk.total && r < BM) s_producer_pairs[0][r] = pair_at(lists, walk.at(walk.first), r, T);
+        int n = 0;
 #pragma unroll 1
-      for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
-        const TileCoord c = walk.at(t);
-        producer_barrier();  // every producer thread is done with the previous tile's pairs
-        for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
-        producer_barrier();
-        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map);
+        for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++n) {
+          const bool has_next = t + walk.step < walk.total;
+          const int next_pair = has_next && r < BM ? pair_at(lists, walk.at(t + walk.step), r, T) : -1;
+          producer_barrier();  // this tile's pairs written; every producer thread done with the other buffer
+          produce<BM>(op, walk.at(t), s_producer_pairs[n & 1], stages, s_bars, s_scales, g, b_map);
+          if (has_next && r < BM) s_producer_pairs[(n + 1) & 1][r] = next_pair;
+        }
+      } else {
+#pragma unroll 1
+        for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
+          const TileCoord c = walk.at(t);
+          producer_barrier();  // every producer thread is done with the previous tile's pairs
+          for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
+          producer_barrier();
+          produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map);
+        }
       }
       asm volatile("cp.async.wait_all;\n" ::: "memory");
       return;
@@ -617,11 +641,15 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
 #pragma unroll
       for (int i = 0; i < 64; ++i) acc[j][i] = 0.f;
     int pair_lo, pair_hi;
+    typename Op::RowInfo row_info{};  // the epilogue's per-row values, read at the tile's start (unstaged)
     if constexpr (Shape::kProducer) {
       // Rows past the expert's count are -1 and read finite data (a_row); they are never stored.
       pair_lo = pair_at(lists, c, r_lo, T);
       pair_hi = pair_at(lists, c, r_lo + 8, T);
-      consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc);
+      if constexpr (!kStagedRows && kEarlyRowInfo) row_info = op.row_info(pair_lo, pair_hi);
+      wg_tile_mark(kDiagGemm, tile_n, 1, static_cast<uint32_t>(pair_lo));
+      consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc, [&] { wg_tile_mark(kDiagGemm, tile_n, 2); });
+      wg_tile_mark(kDiagGemm, tile_n, 3, __float_as_uint(acc[0][0]));
     } else {
       if (!prefetched) {
         // MOE_WGMMA_BULK_OUT: the previous tile's output rows have been read out of the stages.
@@ -632,6 +660,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       }
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
+      if constexpr (!kStagedRows && kEarlyRowInfo) row_info = op.row_info(pair_lo, pair_hi);
       wg_tile_mark(kDiagGemm, tile_n, 1, static_cast<uint32_t>(pair_lo));
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
@@ -708,7 +737,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       __syncthreads();
       if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, staged, out);
     } else {
-      op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, staged);
+      if constexpr (!kStagedRows && !kEarlyRowInfo) row_info = op.row_info(pair_lo, pair_hi);
+      op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, staged, row_info);
     }
     wg_tile_mark(kDiagGemm, tile_n, 4);
   }
@@ -802,9 +832,13 @@ struct Gemm1Op {
   // a quad of lanes; with 128-column scales the row's two passes are in this thread (BM = 128) or
   // in the other warpgroup (BM = 64: exchanged through shared memory between two barriers of the
   // 256 MMA threads).
+  // What the epilogue needs of its rows beyond the pairs (GEMM2's RowInfo): nothing here.
+  static constexpr bool kStagedEpilogue = false;
+  struct RowInfo {};
+  __device__ __forceinline__ RowInfo row_info(int /*pair_lo*/, int /*pair_hi*/) const { return {}; }
   template <int BM>
   __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
-                                           int pair_hi, int tid, const float* /*staged*/) const {
+                                           int pair_hi, int tid, const float* /*staged*/, const RowInfo& /*info*/) const {
     using Shape = Tile<BM>;
     constexpr int kPasses = Shape::kWgPasses;
     constexpr bool kExchange = kFp8C && kCScaleCols == 128 && kPasses == 1;
@@ -1036,10 +1070,29 @@ struct Gemm2Op {
     const uint32_t src = out + r * kOutRowBytes;
     bulk_row_out(dst, src, single_local_pair(mask) || MOE_WGMMA_DIAG_EPILOGUE == 5);
   }
-  // staged: the tile's shared-memory scales (MOE_WGMMA_TILE_SCALES), null when not staged.
+  // The routing weights and token masks of this thread's two rows (r_lo, r_lo + 8), read when the
+  // tile starts so that their round trips land under its K loop instead of in the epilogue (the
+  // producer kernels at T=901, session 30: GEMM2's epilogue 2.8 us of a 17.7 us tile).
+  struct RowInfo {
+    float weight[2];
+    unsigned mask[2];
+  };
+  __device__ __forceinline__ RowInfo row_info(int pair_lo, int pair_hi) const {
+    RowInfo info{{0.f, 0.f}, {0u, 0u}};
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int pair = half ? pair_hi : pair_lo;
+      if (pair < 0) continue;
+      info.weight[half] = pair_weight[pair];
+      if constexpr (kOut == kOutDirect) info.mask[half] = token_mask[pair / kTopK];
+    }
+    return info;
+  }
+  // staged: the tile's shared-memory scales (MOE_WGMMA_TILE_SCALES), null when not staged; then the
+  // weights and masks come from info (row_info at the tile's start).
   template <int BM>
   __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
-                                           int pair_hi, int tid, const float* staged) const {
+                                           int pair_hi, int tid, const float* staged, const RowInfo& info) const {
     const int lane = tid & 31;
     const float* rows = staged_rows<BM>(staged);
     [[maybe_unused]] uint32_t keep = 0;  // MOE_WGMMA_DIAG_EPILOGUE=2: every value feeds it (kept_alive below)
@@ -1052,8 +1105,9 @@ struct Gemm2Op {
       // kOutDirect: the token's row is this pair's alone (plain stores) or a sum (reductions into
       // the row routing zeroed; bf16 sums: each addition rounds, well inside the contest tolerance).
       bool single = false;
-      if constexpr (kOut == kOutDirect) single = single_local_pair(row_mask<BM>(rows, r, pair / kTopK));
-      for_each_weighted_value<BM>(acc, half, row_weight(rows, r, pair), tid, [&](int p, int q, float2 v) {
+      if constexpr (kOut == kOutDirect)
+        single = single_local_pair(rows != nullptr ? row_mask<BM>(rows, r, pair / kTopK) : info.mask[half]);
+      for_each_weighted_value<BM>(acc, half, rows != nullptr ? rows[r] : info.weight[half], tid, [&](int p, int q, float2 v) {
         const int64_t col = first + 128 * p + 8 * q;
         if constexpr (kOut == kOutPairRows) {
           *reinterpret_cast<__nv_bfloat162*>(rows_out + static_cast<int64_t>(pair) * kHidden + col) = __float22bfloat162_rn(v);
