@@ -725,26 +725,6 @@
 #ifndef MOE_WGMMA_BM64_TMA
 #define MOE_WGMMA_BM64_TMA 1
 #endif
-// @tunable MOE_WGMMA_EARLY_ROW_INFO: 0, 1 (default 1) when MOE_WGMMA=1|2
-// 1: the wgmma GEMM2's epilogue rows' routing weights and token masks (two dependent global reads
-// per row when not staged with the tile's scales) are read when the tile's pairs are known, so they
-// land under the K loop; 0: read by the epilogue itself, as before session 30. Why: the tile timeline
-// at T=901 (H200, session 30 call 7): GEMM2's 896 tiles of 16 K blocks, 7 a CTA, epilogue 2.8 us
-// (p50) of a 17.7 us tile, the turnover 17.5% of GEMM2's span. Prediction: the epilogue ~2.8 ->
-// ~1.5 us, GEMM2 -6..-10 us, T=901 -5..-10 us.
-#ifndef MOE_WGMMA_EARLY_ROW_INFO
-#define MOE_WGMMA_EARLY_ROW_INFO 1
-#endif
-// @tunable MOE_WGMMA_PRODUCER_PAIRS_AHEAD: 0, 1 (default 1) when MOE_WGMMA=1|2
-// 1: the producer warpgroup (64-pair tiles, T=901) reads the next tile's pair list into a register
-// while it issues this tile's blocks and writes it to a second buffer after them, instead of reading
-// it between tiles (a round trip before the next tile's first copy). Why: the tile timeline at T=901
-// (H200, session 30 call 7): GEMM1's first stage is full 2.3 us (p50) after the consumers' pair read,
-// the turnover 5.4 us a tile. Prediction: GEMM1's turnover -1..-2 us a tile (~-4..-8 us per CTA),
-// GEMM2 -1..-3 us.
-#ifndef MOE_WGMMA_PRODUCER_PAIRS_AHEAD
-#define MOE_WGMMA_PRODUCER_PAIRS_AHEAD 1
-#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower

@@ -558,8 +558,6 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   static_assert(!kNextFill || kNextBlocks <= Shape::kStages - 2, "the next tile's first blocks leave two stages");
   __shared__ int s_pair_buffers[kBuffers][BM];
   __shared__ uint64_t s_bars[2 * Shape::kStages];  // "full" and "empty" per stage (producer)
-  constexpr bool kProducerPairsAhead = Shape::kProducer && MOE_WGMMA_PRODUCER_PAIRS_AHEAD != 0;
-  __shared__ int s_producer_pairs[kProducerPairsAhead ? 2 : 1][BM];  // the producer's pair lists, double-buffered
   __shared__ __align__(16) float s_scales[Shape::kProducer ? Shape::kStages * Shape::kScaleSlots : 1];
   __shared__ WalkShared s_walk;
   // MOE_WGMMA_TILE_SCALES (lockstep loading): the tile's scales, copied at its start.
@@ -570,7 +568,6 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
   float* s_tile_scales = s_tile_scale_buffers[0];
   // Whether the epilogue's row weights and masks come staged with the tile's scales (else row_info).
   constexpr bool kStagedRows = kStagedScales && Op::kStagedEpilogue;
-  constexpr bool kEarlyRowInfo = MOE_WGMMA_EARLY_ROW_INFO != 0;  // read at the tile's start, else before the epilogue
   const int tid = threadIdx.x;
   // The stages' mbarriers: filled by the producer warpgroup, or by every MMA thread without the
   // block barrier (MOE_WGMMA_MBAR_STAGES).
@@ -589,30 +586,13 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     if (tid >= kConsumers) {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kProducer));
       int g = 0;
-      if constexpr (kProducerPairsAhead) {
-        // MOE_WGMMA_PRODUCER_PAIRS_AHEAD: the next tile's pair list read into a register while this
-        // tile's blocks are issued, written to the other buffer after them (BM <= kProducers).
-        static_assert(BM <= kProducers, "a producer thread per pair row");
-        const int r = tid - kConsumers;
-        if (walk.first < walk.total && r < BM) s_producer_pairs[0][r] = pair_at(lists, walk.at(walk.first), r, T);
-        int n = 0;
 #pragma unroll 1
-        for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks, ++n) {
-          const bool has_next = t + walk.step < walk.total;
-          const int next_pair = has_next && r < BM ? pair_at(lists, walk.at(t + walk.step), r, T) : -1;
-          producer_barrier();  // this tile's pairs written; every producer thread done with the other buffer
-          produce<BM>(op, walk.at(t), s_producer_pairs[n & 1], stages, s_bars, s_scales, g, b_map);
-          if (has_next && r < BM) s_producer_pairs[(n + 1) & 1][r] = next_pair;
-        }
-      } else {
-#pragma unroll 1
-        for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
-          const TileCoord c = walk.at(t);
-          producer_barrier();  // every producer thread is done with the previous tile's pairs
-          for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
-          producer_barrier();
-          produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map);
-        }
+      for (int t = walk.first; t < walk.total; t += walk.step, g += Op::kKBlocks) {
+        const TileCoord c = walk.at(t);
+        producer_barrier();  // every producer thread is done with the previous tile's pairs
+        for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
+        producer_barrier();
+        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map);
       }
       asm volatile("cp.async.wait_all;\n" ::: "memory");
       return;
@@ -646,7 +626,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       // Rows past the expert's count are -1 and read finite data (a_row); they are never stored.
       pair_lo = pair_at(lists, c, r_lo, T);
       pair_hi = pair_at(lists, c, r_lo + 8, T);
-      if constexpr (!kStagedRows && kEarlyRowInfo) row_info = op.row_info(pair_lo, pair_hi);
+      if constexpr (!kStagedRows) row_info = op.row_info(pair_lo, pair_hi);
       wg_tile_mark(kDiagGemm, tile_n, 1, static_cast<uint32_t>(pair_lo));
       consume<BM>(op, stages, s_bars, s_scales, g, r_lo, acc, [&] { wg_tile_mark(kDiagGemm, tile_n, 2); });
       wg_tile_mark(kDiagGemm, tile_n, 3, __float_as_uint(acc[0][0]));
@@ -660,7 +640,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       }
       pair_lo = s_pair[r_lo];
       pair_hi = s_pair[r_lo + 8];
-      if constexpr (!kStagedRows && kEarlyRowInfo) row_info = op.row_info(pair_lo, pair_hi);
+      if constexpr (!kStagedRows) row_info = op.row_info(pair_lo, pair_hi);
       wg_tile_mark(kDiagGemm, tile_n, 1, static_cast<uint32_t>(pair_lo));
       const StageLoader<BM, Op> loader(op, c, s_pair, tid);
       const auto load = [&](int s, int kb) { loader.load(stages + s * Shape::kStageBytes, kb); };
@@ -737,7 +717,6 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       __syncthreads();
       if (tid < BM) op.template bulk_out_row<BM>(c, s_pair[tid], tid, staged, out);
     } else {
-      if constexpr (!kStagedRows && !kEarlyRowInfo) row_info = op.row_info(pair_lo, pair_hi);
       op.template epilogue<BM>(c, acc, pair_lo, pair_hi, tid, staged, row_info);
     }
     wg_tile_mark(kDiagGemm, tile_n, 4);
@@ -1071,8 +1050,9 @@ struct Gemm2Op {
     bulk_row_out(dst, src, single_local_pair(mask) || MOE_WGMMA_DIAG_EPILOGUE == 5);
   }
   // The routing weights and token masks of this thread's two rows (r_lo, r_lo + 8), read when the
-  // tile starts so that their round trips land under its K loop instead of in the epilogue (the
-  // producer kernels at T=901, session 30: GEMM2's epilogue 2.8 us of a 17.7 us tile).
+  // tile starts so that their round trips land under its K loop instead of in the epilogue. Session
+  // 30 (H200, T=901, 64-pair producer tiles): GEMM2's epilogue 2.82 -> 1.28 us (p50) of a ~17.7 us
+  // tile, its turnover 4.35 -> 3.07 us; the call even (411-414 us either way: W2's stream holds it).
   struct RowInfo {
     float weight[2];
     unsigned mask[2];
