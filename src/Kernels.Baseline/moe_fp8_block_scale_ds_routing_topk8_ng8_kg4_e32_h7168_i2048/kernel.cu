@@ -764,7 +764,7 @@
 #ifndef MOE_WGMMA_TILE_SCALES
 #define MOE_WGMMA_TILE_SCALES 3
 #endif
-// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3, 4, 5, 6, 7 (default 0)
+// @diagnostic MOE_WGMMA_DIAG_NO_LOADS: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 (default 0)
 // A measurement aid (results are wrong with it): 1 skips the wgmma kernels' tile loads
 // (cp.async), so a profile shows what the MMAs, folds and barriers take alone; 2 (lockstep
 // loads A and only the first 128 of the 256 B rows per stage: the L2 traffic per CTA
@@ -777,6 +777,9 @@
 // rows for GEMM2): the same bytes and copies per block, all L2-resident; against the default they
 // say what DRAM's latency and bandwidth cost the K loop (session 18 left "the data's latency" as
 // the unexplained ~220 us of GEMM1 at T=14107).
+// The producer kernels with MOE_WGMMA_BM64_TMA (T=901, session 30): 8 loads no A rows (B boxes and
+// scales only), 9 no B boxes (A rows and scales only), 10 every load but no MMAs (each stage released
+// once full): what each stream and the consumers' cadence cost the weight streams.
 #ifndef MOE_WGMMA_DIAG_NO_LOADS
 #define MOE_WGMMA_DIAG_NO_LOADS 0
 #endif

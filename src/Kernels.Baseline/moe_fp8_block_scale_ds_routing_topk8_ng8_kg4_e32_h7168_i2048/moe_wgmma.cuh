@@ -477,10 +477,13 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
 #pragma unroll
     for (int i = 0; i < BM / 16; ++i) {
       const int row = r0 + 16 * i;
-      cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + kb * kRowBytes + byte);
+      if (MOE_WGMMA_DIAG_NO_LOADS != 8)
+        cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + kb * kRowBytes + byte);
     }
     if (b_map != nullptr) {
-      if (p == 0) {
+      if (p == 0 && MOE_WGMMA_DIAG_NO_LOADS == 9) {
+        afg::mbar_arrive(&bars[s]);  // the boxes' arrival, without the boxes
+      } else if (p == 0) {
         afg::mbar_arrive_expect_tx(&bars[s], kTileB);
 #pragma unroll
         for (int j = 0; j < kBN / kBoxRows; ++j)
@@ -516,6 +519,10 @@ __device__ __forceinline__ void consume(const Op& op, uint32_t smem, uint64_t* b
     if (kb == 0) first_full();
     fence_proxy_async();
     const BlockScales scales = op.template read<BM>(s_scales + s * Shape::kScaleSlots, r_lo);
+    if constexpr (MOE_WGMMA_DIAG_NO_LOADS == 10) {  // the stages released as soon as they are full
+      if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
+      continue;
+    }
     // One arrival per warp: its wgmma wait (warp-synchronous) has seen the stage's last MMA complete.
     block_mma<BM, Op::kFolds>(smem + s * Shape::kStageBytes, wg, acc, tmp, scales, Op::fold, [&] {
       if ((threadIdx.x & 31) == 0) mbar_arrive(empty + 8 * s);
