@@ -412,7 +412,7 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # predicted GEMM1 -8..-12 us at T=14-32; then all 19 (their large-T rows rebuild moe_ws.cuh without
 # the half tiles). The portable build's mma.sync tile with it: a quick correctness check.
 # Ran (call 3): MOE_SMALL_TMA=1 correct (19/19, sanitizers clean, portable quick rows pass) and
-# no faster; (call 5) MOE_WGMMA_BM64_TMA=1 T=901 432 -> 410 us, 19/19 (the default since), MOE_SMALL_TMA=2
+# no faster (removed after the session's calls); (call 5) MOE_WGMMA_BM64_TMA=1 T=901 432 -> 410 us, 19/19 (the default since), MOE_SMALL_TMA=2
 # no faster. Pending (session 30, after call 7's tile timeline at T=901): the wgmma GEMM2's epilogue
 # row weights and masks read at the tile's start (MOE_WGMMA_EARLY_ROW_INFO=1) and the producer's
 # next pair list read under the current tile (MOE_WGMMA_PRODUCER_PAIRS_AHEAD=1), both new defaults,

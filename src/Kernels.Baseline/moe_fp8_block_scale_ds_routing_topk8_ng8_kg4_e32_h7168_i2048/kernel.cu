@@ -293,23 +293,6 @@
 #ifndef MOE_SMALL_WGMMA
 #define MOE_SMALL_WGMMA 1
 #endif
-// @tunable MOE_SMALL_TMA: 0, 1, 2 (default 0) when MOE_GEMM_IMPL=1
-// 1: the 16-pair GEMM1 tile (Fp8TileSmall at MOE_SMALL_BN=64, every T <= 256, both builds) takes each
-// K block's 64 X1 and 64 X2 weight rows as two TMA boxes (moe_tc.cuh's W1Boxes) instead of 8 cp.async
-// pieces per thread. Why: at T=14-32 GEMM1 streams W1 at 3.5-3.8 TB/s (83-90% of the measured copy
-// bandwidth; GEMM2 at 94%), and session 30's dram-pattern probe read the tile's pattern at 0.89-0.90
-// of a contiguous read by cp.async, 0.97-0.98 by TMA boxes (H200). Prediction: GEMM1 at T=14-32
-// -8..-12 us (T=15 76 -> ~67, T=32 110 -> ~101), T=52-80 -10..-20 us; T=7 -3..-5 us.
-// Measured (session 30, H200, call 3, two rounds): T=7 / 14 / 15 / 32 / 55 77.4 / 159.4 / 119.0 / 172.1 /
-// 319.1 -> 76.8 / 160.5 / 119.7 / 173.0 / 323.9 us (GEMM1 +1..+5 us); 19/19, sanitizers clean at T=7,
-// the portable build's quick rows pass (+2..3 us). With 3 or 4 stages (more bytes in flight) slower
-// still (call 4). The copy mechanism is not what holds GEMM1 at ~91% of the copy rate there.
-// 2: also the first blocks' boxes issued as soon as the tile's expert is known, before the pair
-// list's round trip (each 16-pair tile CTA pays the counts and the list before its first weight
-// request). Prediction: GEMM1 at T=14-32 -2..-5 us if that start is what the ~9% is.
-#ifndef MOE_SMALL_TMA
-#define MOE_SMALL_TMA 0
-#endif
 // @tunable MOE_SMALL_GEMM2_WGMMA: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: in sm_90a builds, where the 16-pair tile grids run with split GEMM1 (T <= 256), the SwiGLU pass
 // writes C in fp8 e4m3 with a scale per pair and 128 columns (amax / 448, as the large-T wgmma path
@@ -2005,13 +1988,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess && gemm1_by_streamk) {
       e = launch_gemm1_streamk(tile1, static_cast<__nv_bfloat16*>(nullptr), 0);
     } else if (e == cudaSuccess) {
-      // MOE_SMALL_TMA: W1's map in the tile's 64-row boxes; the cp.async loads where it does not encode.
-      CUtensorMap w1_boxes{};
-      const bool w1_by_tma = moe_tc::W1Boxes<Tile1>::kBuilt &&
-                             afg::encode_tma_2d_u8(&w1_boxes, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out,
-                                                   kHidden, moe_tc::W1Boxes<Tile1>::kBoxRows, kQBlock);
-      e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1,
-                       w1_boxes, w1_by_tma ? 1 : 0);
+      e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
     }
     // MOE_GEMM2_OWN_SWIGLU: GEMM2's own-C tile does the pass's work (Tile2 is Gemm2TileSmallOwnC).
     if (e == cudaSuccess && split1 > 1 && !fused_swiglu && !Tile2::OwnC) e = launch_swiglu();
@@ -2161,7 +2138,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       err = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
       if (err == cudaSuccess)
         err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1),
-                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr), 0, CUtensorMap{}, 0);
+                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr), 0);
     } else {
       err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), moe_tc::kTcThreads, 0);
     }

@@ -672,40 +672,6 @@ __device__ __forceinline__ void gemm1_block_mma(const uint8_t* stage, float (&tm
   }
 }
 
-// MOE_SMALL_TMA: a GEMM1 tile's weight rows of one K block (BN X1 rows, then the BN matching X2
-// rows, 128 bytes each) as two TMA boxes of W1's tensor map (BN rows x 128 bytes, 128-byte swizzle:
-// chunk c of box row r lands at c ^ (r & 7), which is swizzled()'s layout) completing on the slot's
-// mbarrier, issued by one thread; the pair rows and scales keep their cp.async groups. Why: the
-// dram-pattern probe (session 30, H200) read this tile's W1 pattern (128 rows x 128 bytes a stage,
-// 1024 bytes of K per CTA, 4 CTAs per SM) at 0.89-0.90 of a contiguous read by cp.async and at
-// 0.97-0.98 by TMA boxes, for 5, 13 and 29 experts. Only tiles whose stages are 1024-byte aligned
-// (AlignedStages) and whose BN matches the map's 64-row boxes.
-template <typename Tile>
-struct W1Boxes {
-  static constexpr bool kBuilt = MOE_SMALL_TMA != 0 && Tile::AlignedStages && Tile::BN == 64;
-  static constexpr int kBoxRows = 64;  // the host encodes the map with these boxes (kernel.cu)
-  __device__ __forceinline__ static void init(uint64_t* landed) {
-    if (threadIdx.x == 0) {
-      for (int s = 0; s < Tile::Slots; ++s) afg::mbar_init(&landed[s], 1);
-      afg::mbar_init_fence();
-    }
-    __syncthreads();
-  }
-  // Block kb's X1 rows n0.. and X2 rows kInter + n0.. of local expert le into sB; one arrival with
-  // the boxes' bytes on `landed`.
-  __device__ __forceinline__ static void issue(uint8_t* sB, const CUtensorMap* map, uint64_t* landed, int le, int n0, int kb) {
-    afg::mbar_arrive_expect_tx(landed, 2 * Tile::BN * kFp8Row);
-    const int x = kb * kQBlock, y = le * kGemm1Out + n0;
-    afg::tma_load_2d(smem_addr(sB), map, x, y, smem_addr(landed));
-    afg::tma_load_2d(smem_addr(sB + Tile::BN * kFp8Row), map, x, y + kInter, smem_addr(landed));
-  }
-  // Every thread waits for slot st's boxes before reading them; the slot's parity bit flips.
-  __device__ __forceinline__ static void wait(uint64_t* landed, int st, uint32_t& phases) {
-    afg::mbar_wait(&landed[st], (phases >> st) & 1u);
-    phases ^= 1u << st;
-  }
-};
-
 // grid (kInter / BN, ceil(T / BM), 32 experts x splits), or with tiles_z > 0 (T <= MOE_LOOPING_TILES_MAX_T) a
 // grid of resident CTAs looping over that grid's tiles with z < tiles_z (looping_tiles).
 template <typename Tile>
@@ -714,7 +680,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
                  __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial, int* __restrict__ swiglu_tickets,
-                 int tiles_z, const __grid_constant__ CUtensorMap map_w1, int w1_by_tma) {
+                 int tiles_z) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   pdl_wait_then_allow();
   extern __shared__ __align__(16) uint8_t smem_fp8[];
@@ -723,12 +689,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   __shared__ int s_pair[BM];
   __shared__ float s_scales_ahead[kScalesAhead ? kAheadBlocks * (BM + 2) : 1];
   uint8_t* const stages = Tile::AlignedStages ? smem_fp8 + ((1024u - (smem_addr(smem_fp8) & 1023u)) & 1023u) : smem_fp8;
-  // MOE_SMALL_TMA: the weight rows of a slot by two TMA boxes on the slot's mbarrier (W1Boxes).
-  constexpr bool kTmaTile = W1Boxes<Tile>::kBuilt;
-  const bool tma = kTmaTile && w1_by_tma != 0;
-  __shared__ uint64_t s_w1_landed[kTmaTile ? kSlots : 1];
-  uint32_t w1_phases = 0;  // bit s: the parity slot s's next fill completes (every thread waits on every fill)
-  if (tma) W1Boxes<Tile>::init(s_w1_landed);
   // One tile (b) of the grid (gx, gy, gz); false when its expert slot has no expert (every later
   // slot of a compacted grid is empty too).
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
@@ -746,13 +706,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const int kb_begin = split * kHiddenBlocks / splits;
     const int kb_end = (split + 1) * kHiddenBlocks / splits;
 
-    // MOE_SMALL_TMA=2: the weight boxes of the blocks the K loop's prologue fills go out now, before
-    // the pair list's round trip (their slots are the prologue's: block kb_begin + i in slot i).
-    constexpr int kEarlyBlocks = MOE_SMALL_TMA == 2 ? (Tile::Stages - 1) * Tile::KB : 0;
-    if (tma && kEarlyBlocks > 0 && tid == 0) {
-      for (int i = 0; i < kEarlyBlocks && kb_begin + i < kb_end; ++i)
-        W1Boxes<Tile>::issue(stages + i * Tile::Stage + Tile::StageA, &map_w1, &s_w1_landed[i], le, n0, kb_begin + i);
-    }
     load_tile_pairs<BM>(s_pair, lists, le, m0, cnt, T, tid);
     __syncthreads();
     // The tile's X1 and X2 columns lie in one 128-row scale block each (BN <= 128, aligned).
@@ -791,15 +744,11 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       uint8_t* sB = sA + Tile::StageA;
       const int k_byte = kb * kQBlock;
       a_rows.copy(sA, tid, k_byte);
-      if (tma) {
-        if (tid == 0 && kb >= kb_begin + kEarlyBlocks) W1Boxes<Tile>::issue(sB, &map_w1, &s_w1_landed[st], le, n0, kb);
-      } else {
 #pragma unroll
-        for (int i = 0; i < kPiecesB; ++i) {
-          const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
-          const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
-          cp_async16(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte, 16);
-        }
+      for (int i = 0; i < kPiecesB; ++i) {
+        const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
+        const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
+        cp_async16(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte, 16);
       }
       if (ahead) return;  // the tile's scales arrived with its first stage
       if (tid < BM) {
@@ -818,7 +767,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       static_assert(BN == 64, "the X1 and X2 rows are the two m64 halves");
       float acc[2][8] = {}, tmp[2][8] = {};
       stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-        if (tma) W1Boxes<Tile>::wait(s_w1_landed, st, w1_phases);
         swapped_block_wgmma(smem_addr(stages + st * Tile::Stage), smem_addr(stages + st * Tile::Stage + Tile::StageA), tmp);
         const float* sa = block_scales(kb, st);
         fold_swapped_block(acc, tmp, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), lane);
@@ -829,7 +777,6 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       float acc1[MT][2][4] = {}, acc2[MT][2][4] = {}, tmp1[MT][2][4] = {}, tmp2[MT][2][4] = {};
 
       stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
-        if (tma) W1Boxes<Tile>::wait(s_w1_landed, st, w1_phases);
         gemm1_block_mma<Tile>(stages + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
         const float* sa = block_scales(kb, st);
         fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), wm, g);
