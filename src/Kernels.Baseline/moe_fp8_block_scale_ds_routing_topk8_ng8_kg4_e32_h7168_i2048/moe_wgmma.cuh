@@ -813,15 +813,15 @@ struct Gemm1Op {
 #pragma unroll
     for (int i = 0; i < 64; ++i) a[i] += t[i] * f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)];
   }
+  // What the epilogue needs of its rows beyond the pairs (GEMM2's RowInfo): nothing here.
+  static constexpr bool kStagedEpilogue = false;
+  struct RowInfo {};
+  __device__ __forceinline__ RowInfo row_info(int /*pair_lo*/, int /*pair_hi*/) const { return {}; }
   // SwiGLU: C[pair][n0 + 64 p + 8 q + 2 (lane % 4) + e] = silu(X2) * X1, X2 in fragment i + 32.
   // fp8 C: one scale per (pair, kCScaleCols columns). A row's 64 values of a pass are spread over
   // a quad of lanes; with 128-column scales the row's two passes are in this thread (BM = 128) or
   // in the other warpgroup (BM = 64: exchanged through shared memory between two barriers of the
   // 256 MMA threads).
-  // What the epilogue needs of its rows beyond the pairs (GEMM2's RowInfo): nothing here.
-  static constexpr bool kStagedEpilogue = false;
-  struct RowInfo {};
-  __device__ __forceinline__ RowInfo row_info(int /*pair_lo*/, int /*pair_hi*/) const { return {}; }
   template <int BM>
   __device__ __forceinline__ void epilogue(const TileCoord& c, const float (&acc)[Tile<BM>::kWgPasses][64], int pair_lo,
                                            int pair_hi, int tid, const float* /*staged*/, const RowInfo& /*info*/) const {
