@@ -418,7 +418,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # next pair list read under the current tile (MOE_WGMMA_PRODUCER_PAIRS_AHEAD=1), both new defaults,
 # against each off; then all 19 on the new default. Ran (call 8): 19/19; the epilogue 2.82 -> 1.28 us but
 # the call even (411-414 us with either off): early row reads kept without a tunable, pairs ahead removed.
+# Pending (session 30, after call 11): GEMM2's first W2 boxes before its programmatic wait
+# (MOE_WGMMA_GEMM2_EARLY_B=1, with 0 / 4 / 8 more blocks asked of L2) at T=901, predicted GEMM2 -3..-6
+# us; then all 19 with it. Its default rows rebuild the wait's move into gemm_tiles and the mbarrier
+# init fence (same operations).
 checks=(
+  "$moe|1a4c6ba1|MOE_WGMMA_GEMM2_EARLY_B=1|MOE_WGMMA_GEMM2_EARLY_B=1,MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS=4 MOE_WGMMA_GEMM2_EARLY_B=1,MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS=8"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

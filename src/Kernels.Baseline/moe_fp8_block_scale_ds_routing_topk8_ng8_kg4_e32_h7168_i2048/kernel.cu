@@ -708,6 +708,20 @@
 #ifndef MOE_WGMMA_BM64_TMA
 #define MOE_WGMMA_BM64_TMA 1
 #endif
+// @tunable MOE_WGMMA_GEMM2_EARLY_B: 0, 1 (default 0) when MOE_WGMMA_BM64_TMA=1
+// 1: the 64-pair producer GEMM2 (T=901) issues its first tile's first stages of W2 boxes before its
+// programmatic wait for GEMM1 (W2 and the tile walk do not depend on GEMM1), and asks L2 for the next
+// MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS blocks. Why: GEMM2's CTAs start as GEMM1's exit (the first ~75 us
+// before GEMM1's end: 16 of GEMM1's 132 CTAs have one tile fewer) and then sit in the wait with
+// DRAM underused by GEMM1's last round. Prediction: GEMM2's added time -3..-6 us at T=901 (the
+// ~17 MB of W2 that four stages of every CTA hold moved under GEMM1's tail), more with L2 blocks.
+#ifndef MOE_WGMMA_GEMM2_EARLY_B
+#define MOE_WGMMA_GEMM2_EARLY_B 0
+#endif
+// @tunable MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS: 0, 4, 8 (default 0) when MOE_WGMMA_GEMM2_EARLY_B=1
+#ifndef MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS
+#define MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS 0
+#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower

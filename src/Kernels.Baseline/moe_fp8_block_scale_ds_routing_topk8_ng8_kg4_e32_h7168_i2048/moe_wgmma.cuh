@@ -463,7 +463,7 @@ struct StageLoader {
 // cp.async ones); else the producer threads' cp.async pieces.
 template <int BM, typename Op>
 __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const int* s_pair, uint32_t smem, uint64_t* bars,
-                                        float* s_scales, int g0, const CUtensorMap* b_map) {
+                                        float* s_scales, int g0, const CUtensorMap* b_map, int b_issued = 0) {
   using Shape = Tile<BM>;
   const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, r0 = p >> 3;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
@@ -483,7 +483,7 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
     if (b_map != nullptr) {
       if (p == 0 && MOE_WGMMA_DIAG_NO_LOADS == 9) {
         afg::mbar_arrive(&bars[s]);  // the boxes' arrival, without the boxes
-      } else if (p == 0) {
+      } else if (p == 0 && kb >= b_issued) {  // (blocks below b_issued: issued before the kernel's wait)
         afg::mbar_arrive_expect_tx(&bars[s], kTileB);
 #pragma unroll
         for (int j = 0; j < kBN / kBoxRows; ++j)
@@ -586,9 +586,34 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       mbar_init(full + 8 * s, Shape::kProducer ? kProducers + (b_map != nullptr ? 1 : 0) : kConsumers);
       mbar_init(empty + 8 * s, kConsumers / 32);  // one arrival per MMA warp
     }
+    afg::mbar_init_fence();  // the barriers' initialization visible to the TMA boxes' completions
   }
+  // MOE_WGMMA_GEMM2_EARLY_B: GEMM2's producer issues its first tile's first B boxes (and asks L2 for
+  // more) before the programmatic wait for GEMM1: W2 and the tile walk (routing's counts, complete
+  // before GEMM1 let this grid launch) do not depend on GEMM1. Else every thread waits first.
+  constexpr bool kEarlyB = Op::kGemm2 && Shape::kProducer && MOE_WGMMA_GEMM2_EARLY_B != 0 && MOE_WGMMA_DIAG_NO_LOADS != 9;
+  if constexpr (!kEarlyB) pdl_wait_then_allow();
   const TileWalk<BM, Op::kCols> walk = make_walk<BM, Op::kCols>(counts, s_walk);  // block barrier inside
   const uint32_t stages = aligned_stages(dynamic_smem);
+  constexpr int kEarlyStages = kEarlyB ? (Shape::kStages < Op::kKBlocks ? Shape::kStages : Op::kKBlocks) : 0;
+  const int b_early = kEarlyB && b_map != nullptr && walk.first < walk.total ? kEarlyStages : 0;
+  if constexpr (kEarlyB) {
+    if (b_early > 0 && tid == kConsumers) {
+      const TileCoord c = walk.at(walk.first);
+      const uint32_t full = moe_tc::smem_addr(s_bars);
+      for (int kb = 0; kb < b_early; ++kb) {  // the CTA's blocks 0.. fill stages 0.. (no stage to wait for)
+        afg::mbar_arrive_expect_tx(&s_bars[kb], kTileB);
+#pragma unroll
+        for (int j = 0; j < kBN / kBoxRows; ++j)
+          afg::tma_load_2d(stages + kb * Shape::kStageBytes + Shape::kTileA + j * kBoxRows * kRowBytes, b_map, kb * kRowBytes,
+                           Op::b_box_row(c, j), full + 8 * kb);
+      }
+      for (int kb = b_early; kb < b_early + MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS && kb < Op::kKBlocks; ++kb)
+#pragma unroll
+        for (int j = 0; j < kBN / kBoxRows; ++j) afg::tma_prefetch_l2_2d(b_map, kb * kRowBytes, Op::b_box_row(c, j));
+    }
+    pdl_wait_then_allow();
+  }
   if constexpr (Shape::kProducer) {
     if (tid >= kConsumers) {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(RegisterSplit<BM>::kProducer));
@@ -599,7 +624,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         producer_barrier();  // every producer thread is done with the previous tile's pairs
         for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
         producer_barrier();
-        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map);
+        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map, g == 0 ? b_early : 0);
       }
       asm volatile("cp.async.wait_all;\n" ::: "memory");
       return;
@@ -1125,8 +1150,7 @@ __device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hid
                                                  void* __restrict__ c_out, float* __restrict__ c_scale,
                                                  const CUtensorMap* b_map = nullptr) {
 #if MOE_WG_DEVICE
-  pdl_wait_then_allow();
-  extern __shared__ uint8_t dynamic_smem[];
+  extern __shared__ uint8_t dynamic_smem[];  // gemm_tiles waits for the kernel before (pdl_wait_then_allow)
   const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale};
   gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map);
 #endif
@@ -1140,8 +1164,7 @@ __device__ __forceinline__ void gemm2_wgmma_body(const uint8_t* __restrict__ c_f
                                                  __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask,
                                                  const CUtensorMap* b_map = nullptr) {
 #if MOE_WG_DEVICE
-  pdl_wait_then_allow();
-  extern __shared__ uint8_t dynamic_smem[];
+  extern __shared__ uint8_t dynamic_smem[];  // gemm_tiles waits for the kernel before (pdl_wait_then_allow)
   const Gemm2Op<kOut> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, rows_out, token_mask};
   gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map);
 #endif
