@@ -708,15 +708,20 @@
 #ifndef MOE_WGMMA_BM64_TMA
 #define MOE_WGMMA_BM64_TMA 1
 #endif
-// @tunable MOE_WGMMA_GEMM2_EARLY_B: 0, 1 (default 0) when MOE_WGMMA_BM64_TMA=1
+// @tunable MOE_WGMMA_GEMM2_EARLY_B: 0, 1 (default 1) when MOE_WGMMA_BM64_TMA=1
 // 1: the 64-pair producer GEMM2 (T=901) issues its first tile's first stages of W2 boxes before its
 // programmatic wait for GEMM1 (W2 and the tile walk do not depend on GEMM1), and asks L2 for the next
 // MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS blocks. Why: GEMM2's CTAs start as GEMM1's exit (the first ~75 us
 // before GEMM1's end: 16 of GEMM1's 132 CTAs have one tile fewer) and then sit in the wait with
 // DRAM underused by GEMM1's last round. Prediction: GEMM2's added time -3..-6 us at T=901 (the
 // ~17 MB of W2 that four stages of every CTA hold moved under GEMM1's tail), more with L2 blocks.
+// Measured (session 30, H100, calls 12-13, three rounds each): T=901 535.5 -> 529.6 us and 534.7 ->
+// 529.5 (GEMM2's added time -2..-3 us, the rest GEMM1's noise); with 4 L2 blocks 528.9 / 529.9, with 8
+// 532.6. 19/19 with it. racecheck reports the same hazards with and without it (call 15: the producer's
+// cp.async scale copies against the consumers' reads, ordered by cp.async.mbarrier.arrive on the full
+// barrier, which racecheck does not appear to model). Default since, without L2 blocks.
 #ifndef MOE_WGMMA_GEMM2_EARLY_B
-#define MOE_WGMMA_GEMM2_EARLY_B 0
+#define MOE_WGMMA_GEMM2_EARLY_B 1
 #endif
 // @tunable MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS: 0, 4, 8 (default 0) when MOE_WGMMA_GEMM2_EARLY_B=1
 #ifndef MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS
@@ -1370,7 +1375,9 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
       if (pair_mask != nullptr) pair_mask[t] = static_cast<uint8_t>(mask);
     }
   }
-  if (zero_g1 != nullptr || fused.token_pairs != nullptr) {
+  // (zero_unless_single: the wgmma GEMM2 writes the output directly, which a tuned MOE_SMALL_T /
+  // MOE_WGMMA_MIN_T can select with this kernel's T: the rows it sums into are zeroed here too.)
+  if (zero_g1 != nullptr || fused.token_pairs != nullptr || fused.zero_unless_single) {
     __syncthreads();
     const unsigned mask = s_local_mask;
 #pragma unroll 1
