@@ -422,11 +422,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # the wide routing kernel now zeroes the direct-output rows too (a tuned MOE_SMALL_T=16 with
 # MOE_WGMMA_MIN_T=16 sent T=32 to the wgmma kernels with this routing: INCORRECT in call 15); T=32
 # on that setting must pass, and the new default on all 19.
-# Ran (call 16, H100): the wide routing fix passes (T=32 on the tuned setting), 19/19 on the default.
-# Pending: routing asks L2 for the first blocks of GEMM1's first tiles (MOE_WGMMA_W1_PREFETCH_BLOCKS
-# 2 / 4 / 6) at T=901, predicted GEMM1 -3..-6 us; then all 19 with 4.
 checks=(
-  "$moe|1a4c6ba1|MOE_WGMMA_W1_PREFETCH_BLOCKS=4|MOE_WGMMA_W1_PREFETCH_BLOCKS=2 MOE_WGMMA_W1_PREFETCH_BLOCKS=6"
+  "$moe|1a4c6ba1 6230e838|MOE_SMALL_T=16,MOE_WGMMA_MIN_T=16|MOE_WGMMA_GEMM2_EARLY_B=0|full-default"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -727,15 +727,6 @@
 #ifndef MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS
 #define MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS 0
 #endif
-// @tunable MOE_WGMMA_W1_PREFETCH_BLOCKS: 0, 2, 4, 6 (default 0) when MOE_WGMMA_BM64_TMA=1
-// Blocks of 128 K bytes of each first-tile W1 row that routing asks L2 for (W1FirstTiles), where the
-// 64-pair producer GEMM1 follows routing's warp kernel (256 < T <= 1024: T=901). Why: at T=901
-// GEMM1 is its W1 stream (call 9's diagnostics) and routing's ~6.5 us leave DRAM mostly idle; four
-// blocks of every CTA's first tile are 132 x 128 KB = 17 MB (H100 L2: 50 MB). Prediction: GEMM1
-// -3..-6 us at T=901 (17 MB at ~2.7 TB/s is ~6 us of its window), routing +0..+1.
-#ifndef MOE_WGMMA_W1_PREFETCH_BLOCKS
-#define MOE_WGMMA_W1_PREFETCH_BLOCKS 0
-#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
@@ -1026,29 +1017,6 @@ __device__ __forceinline__ int routing_warp_token(int T, float* zero_acc, const 
 // nothing to copy.
 // MOE_ROUTING_SCALES_LATE_STORE: the lane's loads issued at the warp's start, its stores at its end,
 // so the selection runs while they are in flight (each routing warp is a latency-bound chain).
-// MOE_WGMMA_W1_PREFETCH_BLOCKS: routing's threads ask L2 (bulk prefetches, nothing waits on them) for
-// the first blocks of W1 rows of the tiles the 64-pair GEMM1's CTAs start with, guessing one row tile
-// per expert (T <= 1024: ~T / 32 pairs an expert, far below 64), so that those bytes come from DRAM
-// while routing runs (latency- and instruction-bound, DRAM mostly idle) instead of in GEMM1's
-// DRAM-bound window. w1 null: nothing to ask.
-struct W1FirstTiles {
-  const uint8_t* w1 = nullptr;
-  int tiles = 0;  // GEMM1's resident CTAs: tile b is CTA b's first (the walk's order)
-  __device__ __forceinline__ void ask_l2() const {
-    if (w1 == nullptr) return;
-    constexpr int kTileRows = 256, kCols = kInter / 128;  // moe_wg::kBN and Gemm1Op::kCols
-    const int n = tiles * kTileRows;
-    for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n; i += static_cast<int>(gridDim.x * blockDim.x)) {
-      const int tile = i / kTileRows, r = i % kTileRows;
-      const int le = tile / kCols, col = tile % kCols;
-      // Gemm1Op::b_offset: rows [128p, 128p + 64) are X1 rows 128 col + 64p.., the next 64 the X2 rows.
-      const int pass = r / 128, in_pass = r % 128;
-      const int64_t row = static_cast<int64_t>(le) * kGemm1Out + (in_pass < 64 ? 0 : kInter) + col * 128 + 64 * pass + in_pass % 64;
-      afg::bulk_prefetch_l2(w1 + row * kHidden, MOE_WGMMA_W1_PREFETCH_BLOCKS * kQBlock);
-    }
-  }
-};
-
 struct ScaleTranspose {
   static_assert(kHiddenBlocks <= 64, "two blocks per lane");
   const float* src = nullptr;
@@ -1101,7 +1069,7 @@ moe_routing_kernel(const float* __restrict__ logits, const __nv_bfloat16* __rest
                    int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                    int* __restrict__ lists, float* __restrict__ pair_weight,
                    float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask,
-                   FusedEpilogueSetup fused, ScaleTranspose transpose, W1FirstTiles /*w1_first: the lanes kernel's*/) {
+                   FusedEpilogueSetup fused, ScaleTranspose transpose) {
   const int lane = threadIdx.x & 31;
   // With MOE_PDL the accumulators are zeroed by routing, one token's rows per warp, instead of
   // memsets (the split-K partials G1 at the end, only for the pairs routed to local experts: ~1 in 8).
@@ -1201,9 +1169,8 @@ moe_routing_lanes_kernel(const float* __restrict__ logits, const __nv_bfloat16* 
                          int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                          int* __restrict__ lists, float* __restrict__ pair_weight,
                          float* __restrict__ zero_acc, float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask,
-                         FusedEpilogueSetup fused, ScaleTranspose transpose, W1FirstTiles w1_first) {
+                         FusedEpilogueSetup fused, ScaleTranspose transpose) {
   static_assert(kExperts == 32 * 8 && kGroupSize == 32 && kGroups == 8 && kTopK == 8, "8 experts per lane, a group is 4 lanes");
-  w1_first.ask_l2();
   const int lane = threadIdx.x & 31;
   const int t = routing_warp_token(T, zero_acc, fused);
   if (t < 0) return;
@@ -1309,8 +1276,7 @@ moe_routing_wide_kernel(const float* __restrict__ logits, const __nv_bfloat16* _
                         int local_expert_offset, float routed_scaling_factor, int* __restrict__ counts,
                         int* __restrict__ lists, float* __restrict__ pair_weight, float* __restrict__ zero_acc,
                         float* __restrict__ zero_g1, uint8_t* __restrict__ pair_mask, FusedEpilogueSetup fused,
-                        ScaleTranspose /*transpose: above MOE_ROUTING_WIDE_MAX_T only, the warp kernels*/,
-                        W1FirstTiles /*w1_first: the lanes kernel's*/) {
+                        ScaleTranspose /*transpose: above MOE_ROUTING_WIDE_MAX_T only, the warp kernels*/) {
   pdl_allow();  // GEMM1's CTAs may launch now: they wait (griddepcontrol.wait) for this grid anyway
   fused.zero_tickets();
   __shared__ float s_group_score[kGroups];
@@ -1950,20 +1916,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const bool lanes_aligned = reinterpret_cast<std::uintptr_t>(routing_logits.data) % 16 == 0 &&
                                reinterpret_cast<std::uintptr_t>(routing_bias.data) % 16 == 0;
     const auto warp_routing = MOE_ROUTING_LANES != 0 && lanes_aligned ? moe_routing_lanes_kernel : moe_routing_kernel;
-    // MOE_WGMMA_W1_PREFETCH_BLOCKS: the 64-pair producer GEMM1's first tiles asked of L2 by routing.
-    W1FirstTiles w1_first{};
-    if (MOE_WGMMA_W1_PREFETCH_BLOCKS > 0 && wgmma1 && T <= MOE_WGMMA_BM64_MAX_T && T <= 1024 && moe_wg::Tile<64>::kProducer &&
-        MOE_WGMMA_BM64_TMA != 0 && moe_wg::kPersistentTiles) {
-      constexpr auto gemm1_64 = moe_wg::gemm1_wgmma_kernel<MOE_WGMMA == 2, 64>;
-      w1_first.w1 = gemm1_weights.ptr<const uint8_t>();
-      w1_first.tiles = std::min(resident_ctas<gemm1_64>(moe_wg::Tile<64>::kThreads, moe_wg::Tile<64>::kSmem),
-                                kLocalExperts * (kInter / 128));
-    }
     err = afg::launch(zero_kernel, wide ? moe_routing_wide_kernel : warp_routing, dim3(routing_blocks),
                       dim3(wide ? kExperts : kThreads), 0, stream, routing_logits.ptr<const float>(),
                       routing_bias.ptr<const __nv_bfloat16>(), Ti, local_expert_offset, routed_scaling_factor, counts, lists,
                       pair_weight, MOE_PDL ? acc : nullptr, MOE_PDL ? g1 : nullptr, pair_mask, fused_setup,
-                      ScaleTranspose{hidden_states_scale.ptr<const float>(), scale_t}, w1_first);
+                      ScaleTranspose{hidden_states_scale.ptr<const float>(), scale_t});
   }
   // Launch plan from T alone: 16-pair tiles for small T, 32-pair tiles for mid T (both GEMMs
   // streamed by cp.async stages, GEMM1 on fp8 mma), 64-pair tiles above (GEMM1 on fp8 mma up to
