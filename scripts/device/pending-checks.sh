@@ -418,12 +418,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # next pair list read under the current tile (MOE_WGMMA_PRODUCER_PAIRS_AHEAD=1), both new defaults,
 # against each off; then all 19 on the new default. Ran (call 8): 19/19; the epilogue 2.82 -> 1.28 us but
 # the call even (411-414 us with either off): early row reads kept without a tunable, pairs ahead removed.
-# Ran (session 30, calls 12-13, H100): GEMM2_EARLY_B=1 -5..-6 us at T=901, 19/19: the default. Pending:
-# the wide routing kernel now zeroes the direct-output rows too (a tuned MOE_SMALL_T=16 with
-# MOE_WGMMA_MIN_T=16 sent T=32 to the wgmma kernels with this routing: INCORRECT in call 15); T=32
-# on that setting must pass, and the new default on all 19.
+# Ran (session 30, calls 12-13, H100): GEMM2_EARLY_B=1 -5..-6 us at T=901, 19/19: the default. Ran
+# (call 16): the wide routing kernel's direct-output zeroing (T=32 on MOE_SMALL_T=16,MOE_WGMMA_MIN_T=16
+# passes), 19/19 on the default. Ran (call 17): routing asking L2 for GEMM1's first tiles
+# (MOE_WGMMA_W1_PREFETCH_BLOCKS 2 / 4 / 6): routing +2.5..+3.3 us, GEMM1 -0..-1: removed (2ebcfd8).
+# Nothing pending.
 checks=(
-  "$moe|1a4c6ba1 6230e838|MOE_SMALL_T=16,MOE_WGMMA_MIN_T=16|MOE_WGMMA_GEMM2_EARLY_B=0|full-default"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
