@@ -28,6 +28,11 @@ __device__ __forceinline__ void mbar_init_fence() {
 __device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
   AFG_BULK_ASM("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
 }
+// More bytes for the current phase to expect, without an arrival (a copy added to a stage whose
+// arrival with its other bytes already happened).
+__device__ __forceinline__ void mbar_expect_tx(uint64_t* bar, uint32_t bytes) {
+  AFG_BULK_ASM("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
 // One arrival (release at CTA scope): e.g. a reader's "done with this buffer" for the thread that
 // refills it by bulk copies after waiting on the phase.
 __device__ __forceinline__ void mbar_arrive(uint64_t* bar) {

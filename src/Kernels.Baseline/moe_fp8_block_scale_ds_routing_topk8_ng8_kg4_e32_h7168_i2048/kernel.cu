@@ -727,6 +727,17 @@
 #ifndef MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS
 #define MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS 0
 #endif
+// @tunable MOE_WGMMA_BM64_SLOT_C: 0, 1 (default 0) when MOE_WGMMA_BM64_TMA=1
+// 1: the 64-pair producer GEMM1 writes C's rows in expert-slot order (an expert's rows contiguous from
+// a 64-row boundary; the C scales stay by pair) and GEMM2's producer takes each stage's A tile as one
+// 64-row TMA box beside the B boxes, instead of 4 gathered 16-byte cp.async per producer thread.
+// Why: at T=901 (H200, session 30 call 9) GEMM2 without its A gather took 142.2 us against 150.9
+// (DIAG_NO_LOADS=8). Prediction: GEMM2 -5..-8 us at T=901 on both cards (the H100's 529 us -> ~522,
+// 1.09x). Written after session 30's last device call (kernel_syntax.py only): queued in
+// pending-checks.sh.
+#ifndef MOE_WGMMA_BM64_SLOT_C
+#define MOE_WGMMA_BM64_SLOT_C 0
+#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
@@ -2084,6 +2095,14 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                                                 kHidden, moe_wg::kBoxRows, kQBlock) &&
                           afg::encode_tma_2d_u8(&w2_boxes, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter,
                                                 moe_wg::kBoxRows, kQBlock);
+    // MOE_WGMMA_BM64_SLOT_C: GEMM1 writes C's rows in expert-slot order (each expert's rows from a
+    // 64-row boundary: at most 8T + 32 x 64 rows of kInter fp8 bytes, inside C's bf16-sized buffer)
+    // and GEMM2 takes its A tiles as 64-row TMA boxes of them.
+    CUtensorMap c_boxes{};
+    const uint64_t c_slot_rows = static_cast<uint64_t>(kTopK) * T + static_cast<uint64_t>(kLocalExperts) * 64;
+    const bool bm64_slots = MOE_WGMMA_BM64_SLOT_C != 0 && bm64_tma && wgmma2 && moe_wg::kPersistentTiles &&
+                            c_slot_rows * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
+                            afg::encode_tma_2d_u8(&c_boxes, cbuf, c_slot_rows, kInter, moe_wg::kBoxRows, kQBlock);
     // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (inside C's buffer: T > 4096 here).
     const uint64_t slots = static_cast<uint64_t>(moe_wg::ws_slot_capacity(T));
     const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
@@ -2124,7 +2143,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                         gemm1_hidden_scale, gemm1_weights.ptr<const uint8_t>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, w1_boxes, bm64_tma ? 1 : 0);
+                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, w1_boxes, bm64_tma ? 1 : 0,
+                        bm64_slots ? 1 : 0);
     }
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);
@@ -2134,7 +2154,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<const float*>(cscale), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
                         static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, rows_out, token_mask,
-                        w2_boxes, bm64_tma ? 1 : 0);
+                        w2_boxes, bm64_tma ? 1 : 0, c_boxes, bm64_slots ? 1 : 0);
     } else if (e == cudaSuccess) {
       e = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
                        moe_tc::kTcThreads, 0);

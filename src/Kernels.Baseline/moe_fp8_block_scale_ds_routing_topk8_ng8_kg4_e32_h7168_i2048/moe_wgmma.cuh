@@ -356,6 +356,7 @@ __device__ __forceinline__ void wg_tile_mark(int gemm, int n, int mark, uint32_t
 // column tile col.
 struct TileCoord {
   int le, m0, col, cnt;
+  int slot0;  // the tile's first row in expert-slot order (the walk's row tiles before it, times BM; persistent tiles)
 };
 // The tile's pair id at row r (-1 past the expert's count).
 __device__ __forceinline__ int pair_at(const int* lists, const TileCoord& c, int r, int T) {
@@ -385,12 +386,12 @@ struct TileWalk {
       const int row_tile = t / kCols;
       int le = 0;
       while (le + 1 < kLocalExperts && s->start[le + 1] <= row_tile) ++le;
-      return {le, (row_tile - s->start[le]) * BM, t % kCols, s->count[le]};
+      return {le, (row_tile - s->start[le]) * BM, t % kCols, s->count[le], row_tile * BM};
     } else {  // row tile fastest within an expert: the CTAs sharing a B tile are adjacent
       int le = 0;
       while (le + 1 < kLocalExperts && s->start[le + 1] * kCols <= t) ++le;
       const int local = t - s->start[le] * kCols, rows = s->start[le + 1] - s->start[le];
-      return {le, (local % rows) * BM, local / rows, s->count[le]};
+      return {le, (local % rows) * BM, local / rows, s->count[le], (s->start[le] + local % rows) * BM};
     }
   }
 };
@@ -462,9 +463,14 @@ struct StageLoader {
 // issued by producer thread 0 with the stage's bytes armed on "full" (one more arrival than the
 // cp.async ones); else the producer threads' cp.async pieces.
 template <int BM, typename Op>
+// a_map (MOE_WGMMA_BM64_SLOT_C, GEMM2): the A tile too, one BM-row box of C in slot order (rows
+// c.slot0..), from the same thread onto the same barrier; for blocks whose B went out before the
+// kernel's wait, its bytes are added to the phase without another arrival.
 __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const int* s_pair, uint32_t smem, uint64_t* bars,
-                                        float* s_scales, int g0, const CUtensorMap* b_map, int b_issued = 0) {
+                                        float* s_scales, int g0, const CUtensorMap* b_map, int b_issued = 0,
+                                        const CUtensorMap* a_map = nullptr) {
   using Shape = Tile<BM>;
+  if constexpr (BM != kBoxRows) a_map = nullptr;  // one box per A tile: the 64-pair tiles only
   const int p = threadIdx.x - kConsumers, byte = (p & 7) * 16, r0 = p >> 3;
   const uint32_t full = moe_tc::smem_addr(bars), empty = full + 8 * Shape::kStages;
   const uint8_t* b_tile = op.b_tile(c);
@@ -477,14 +483,19 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
 #pragma unroll
     for (int i = 0; i < BM / 16; ++i) {
       const int row = r0 + 16 * i;
-      if (MOE_WGMMA_DIAG_NO_LOADS != 8)
+      if (MOE_WGMMA_DIAG_NO_LOADS != 8 && a_map == nullptr)
         cp_async16(stage + moe_tc::swizzled(row, byte, kRowBytes), op.a_row(s_pair[row]) + kb * kRowBytes + byte);
+    }
+    if (a_map != nullptr && p == 0 && MOE_WGMMA_DIAG_NO_LOADS != 9) {
+      if (kb < b_issued) afg::mbar_expect_tx(&bars[s], Shape::kTileA);  // B armed its bytes and the arrival
+      else afg::mbar_arrive_expect_tx(&bars[s], kTileB + Shape::kTileA);
+      afg::tma_load_2d(stage, a_map, kb * kRowBytes, c.slot0, full + 8 * s);
     }
     if (b_map != nullptr) {
       if (p == 0 && MOE_WGMMA_DIAG_NO_LOADS == 9) {
         afg::mbar_arrive(&bars[s]);  // the boxes' arrival, without the boxes
       } else if (p == 0 && kb >= b_issued) {  // (blocks below b_issued: issued before the kernel's wait)
-        afg::mbar_arrive_expect_tx(&bars[s], kTileB);
+        if (a_map == nullptr) afg::mbar_arrive_expect_tx(&bars[s], kTileB);  // (else armed with A's above)
 #pragma unroll
         for (int j = 0; j < kBN / kBoxRows; ++j)
           afg::tma_load_2d(stage + Shape::kTileA + j * kBoxRows * kRowBytes, b_map, kb * kRowBytes, Op::b_box_row(c, j), full + 8 * s);
@@ -552,7 +563,7 @@ __device__ __forceinline__ uint32_t aligned_stages(uint8_t* dynamic_smem) {
 //   epilogue(c, acc, pair_lo, pair_hi, tid).
 template <int BM, typename Op>
 __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, const int* lists, int T, uint8_t* dynamic_smem,
-                                           const CUtensorMap* b_map) {
+                                           const CUtensorMap* b_map, const CUtensorMap* a_map = nullptr) {
   using Shape = Tile<BM>;
   // MOE_WGMMA_BULK_OUT (GEMM2, lockstep loading only: a producer refills the stages during the epilogue).
   constexpr bool kBulkOut = Op::kBulkOut && !Shape::kProducer;
@@ -624,7 +635,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         producer_barrier();  // every producer thread is done with the previous tile's pairs
         for (int r = tid - kConsumers; r < BM; r += kProducers) s_pair[r] = pair_at(lists, c, r, T);
         producer_barrier();
-        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map, g == 0 ? b_early : 0);
+        produce<BM>(op, c, s_pair, stages, s_bars, s_scales, g, b_map, g == 0 ? b_early : 0, a_map);
       }
       asm volatile("cp.async.wait_all;\n" ::: "memory");
       return;
@@ -775,6 +786,7 @@ struct Gemm1Op {
   int T;
   void* c_out;
   float* c_scale;
+  bool c_slots;  // MOE_WGMMA_BM64_SLOT_C: C's rows in expert-slot order (TileCoord::slot0), its scales by pair
 
   __device__ __forceinline__ static int token(int pair) { return pair >= 0 ? pair / kTopK : 0; }
   __device__ __forceinline__ const uint8_t* a_row(int pair) const { return hidden + static_cast<int64_t>(token(pair)) * kHidden; }
@@ -892,7 +904,8 @@ struct Gemm1Op {
         const int col = c.col * 128 + 64 * p + 2 * (lane & 3);
         if constexpr (kFp8C) {
           const float inv = amax[j] > 0.f ? 448.f / amax[j] : 0.f;
-          uint8_t* dst = static_cast<uint8_t*>(c_out) + static_cast<int64_t>(pair) * kInter + col;
+          const int64_t crow = c_slots ? static_cast<int64_t>(c.slot0) + r_lo + 8 * half : pair;
+          uint8_t* dst = static_cast<uint8_t*>(c_out) + crow * kInter + col;
 #pragma unroll
           for (int q = 0; q < 8; ++q) {
             const __nv_fp8x2_storage_t x =
@@ -1148,10 +1161,10 @@ __device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hid
                                                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists, int T,
                                                  void* __restrict__ c_out, float* __restrict__ c_scale,
-                                                 const CUtensorMap* b_map = nullptr) {
+                                                 const CUtensorMap* b_map = nullptr, bool c_slots = false) {
 #if MOE_WG_DEVICE
   extern __shared__ uint8_t dynamic_smem[];  // gemm_tiles waits for the kernel before (pdl_wait_then_allow)
-  const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale};
+  const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale, c_slots};
   gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map);
 #endif
 }
@@ -1162,11 +1175,11 @@ __device__ __forceinline__ void gemm2_wgmma_body(const uint8_t* __restrict__ c_f
                                                  const int* __restrict__ counts, const int* __restrict__ lists,
                                                  const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
                                                  __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask,
-                                                 const CUtensorMap* b_map = nullptr) {
+                                                 const CUtensorMap* b_map = nullptr, const CUtensorMap* a_map = nullptr) {
 #if MOE_WG_DEVICE
   extern __shared__ uint8_t dynamic_smem[];  // gemm_tiles waits for the kernel before (pdl_wait_then_allow)
   const Gemm2Op<kOut> op{c_fp8, c_scale, w2, w2_scale, pair_weight, acc_out, rows_out, token_mask};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map);
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map, a_map);
 #endif
 }
 
@@ -1176,8 +1189,9 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
                    void* __restrict__ c_out, float* __restrict__ c_scale, const __grid_constant__ CUtensorMap b_map,
-                   int b_by_tma) {
-  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, b_by_tma ? &b_map : nullptr);
+                   int b_by_tma, int c_slots) {
+  gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, b_by_tma ? &b_map : nullptr,
+                              c_slots != 0);
 }
 
 template <int BM, int kOut>
@@ -1187,9 +1201,10 @@ gemm2_wgmma_kernel(const uint8_t* __restrict__ c_fp8, const float* __restrict__ 
                    const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, float* __restrict__ acc_out,
                    __nv_bfloat16* __restrict__ rows_out, const uint8_t* __restrict__ token_mask,
-                   const __grid_constant__ CUtensorMap b_map, int b_by_tma) {
+                   const __grid_constant__ CUtensorMap b_map, int b_by_tma, const __grid_constant__ CUtensorMap a_map,
+                   int a_by_tma) {
   gemm2_wgmma_body<BM, kOut>(c_fp8, c_scale, w2, w2_scale, counts, lists, pair_weight, T, acc_out, rows_out, token_mask,
-                             b_by_tma ? &b_map : nullptr);
+                             b_by_tma ? &b_map : nullptr, b_by_tma && a_by_tma ? &a_map : nullptr);
 }
 
 }  // namespace moe_wg
