@@ -733,8 +733,9 @@
 // 64-row TMA box beside the B boxes, instead of 4 gathered 16-byte cp.async per producer thread.
 // Why: at T=901 (H200, session 30 call 9) GEMM2 without its A gather took 142.2 us against 150.9
 // (DIAG_NO_LOADS=8). Prediction: GEMM2 -5..-8 us at T=901 on both cards (the H100's 529 us -> ~522,
-// 1.09x). Written after session 30's last device call (kernel_syntax.py only): queued in
-// pending-checks.sh.
+// 1.09x). Measured (H100, session 30 call 19, two rounds): 532.2 -> 528.6 us, GEMM2's added time
+// 177.4 -> 176.0 (GEMM1 -2.1, which it does not touch: the rest is the sweep's noise); 19/19 with it.
+// Left at 0 until a second measurement on both cards (pending-checks.sh).
 #ifndef MOE_WGMMA_BM64_SLOT_C
 #define MOE_WGMMA_BM64_SLOT_C 0
 #endif
