@@ -462,10 +462,10 @@ struct StageLoader {
 // b_map (MOE_WGMMA_BM64_TMA): the B tile as four 64-row TMA boxes of the weights' map (Op::b_box_row),
 // issued by producer thread 0 with the stage's bytes armed on "full" (one more arrival than the
 // cp.async ones); else the producer threads' cp.async pieces.
-template <int BM, typename Op>
 // a_map (MOE_WGMMA_BM64_SLOT_C, GEMM2): the A tile too, one BM-row box of C in slot order (rows
 // c.slot0..), from the same thread onto the same barrier; for blocks whose B went out before the
 // kernel's wait, its bytes are added to the phase without another arrival.
+template <int BM, typename Op>
 __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const int* s_pair, uint32_t smem, uint64_t* bars,
                                         float* s_scales, int g0, const CUtensorMap* b_map, int b_issued = 0,
                                         const CUtensorMap* a_map = nullptr) {
