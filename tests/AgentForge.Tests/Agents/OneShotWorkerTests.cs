@@ -25,6 +25,18 @@ public sealed class OneShotWorkerTests
     }
 
     [Fact]
+    public void Under_a_wrapping_tool_the_call_may_take_the_tools_timeout()
+    {
+        var run = new WorkerRequest(7, "run", InputsPath: "/cache/in.safetensors", CallLimitSeconds: 10);
+
+        var wrapped = WorkerJson.ParseRequest(OneShotRun.Requests("/builds/k/candidate.so", "sig", run, TimeSpan.FromSeconds(140))[1])!;
+        var plain = WorkerJson.ParseRequest(OneShotRun.Requests("/builds/k/candidate.so", "sig", run)[1])!;
+
+        Assert.Equal(140, wrapped.CallLimitSeconds);
+        Assert.Equal(10, plain.CallLimitSeconds);
+    }
+
+    [Fact]
     public void Answers_are_found_among_other_output_lines()
     {
         var answers = OneShotRun.Answers("==PROF== Connected to process 1\n{\"id\":1,\"ok\":true,\"handle\":0}\nkernel printf\n{\"id\":2,\"ok\":false,\"status\":\"RUNTIME_ERROR\",\"error\":\"illegal address\"}\n");

@@ -16,11 +16,20 @@ public static class OneShotRun
         return worker with { Arguments = [.. worker.Arguments, RequestsOption, requestsPath] };
     }
 
-    /// <summary>The request lines: load the library (checking the calling convention), then one untimed run.</summary>
-    public static IReadOnlyList<string> Requests(string library, string signature, WorkerRequest run) =>
+    /// <summary>
+    /// The request lines: load the library (checking the calling convention), then one untimed run.
+    /// <paramref name="callLimit"/> replaces the run's own limit on the call: under a wrapping tool the
+    /// call runs many times slower than alone (racecheck: 10-100x), and the tool's own timeout already
+    /// bounds the whole process, so the worker's watchdog should not end it sooner.
+    /// </summary>
+    public static IReadOnlyList<string> Requests(string library, string signature, WorkerRequest run, TimeSpan? callLimit = null) =>
     [
         WorkerJson.Serialize(new WorkerRequest(1, "load", Library: library, Signature: signature)),
-        WorkerJson.Serialize(run with { Id = 2, Handle = 0, Timing = null, RecheckAfterTiming = false, RotationInputsPaths = [] }),
+        WorkerJson.Serialize(run with
+        {
+            Id = 2, Handle = 0, Timing = null, RecheckAfterTiming = false, RotationInputsPaths = [],
+            CallLimitSeconds = callLimit is { } limit ? limit.TotalSeconds : run.CallLimitSeconds,
+        }),
     ];
 
     /// <summary>The worker's answers found in a process's output (other lines are ignored), by request id.</summary>

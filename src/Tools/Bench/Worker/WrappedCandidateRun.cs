@@ -80,7 +80,10 @@ public sealed class WrappedCandidateRunner(IInputProvider inputs, WrappedRunSett
             var logPath = Path.Combine(folder, toolName + ".log");
             var settingsForRun = EvaluationSettingsCatalog.Contest.Resolve(definition.Name, null);
             var run = Evaluator.BuildRunRequest(definition, prepared, 0, Path.Combine(folder, "outputs.safetensors"), [], settingsForRun, new EvaluatorOptions(Time: false));
-            await File.WriteAllLinesAsync(requestsPath, OneShotRun.Requests(build.LibraryPath, ShimGenerator.Signature(definition), run), cancellationToken);
+            // The call may take as long as the tool's own timeout (the evaluator's 10 s per call is for
+            // unwrapped calls: racecheck could not finish one MoE call at 901 tokens within it).
+            await File.WriteAllLinesAsync(requestsPath, OneShotRun.Requests(build.LibraryPath, ShimGenerator.Signature(definition), run, timeout),
+                cancellationToken);
 
             var command = settings.ToolCommand([tool, .. toolArguments(logPath)], requestsPath);
             var environment = temporaryDirectory is null ? null : new Dictionary<string, string?> { ["TMPDIR"] = temporaryDirectory };
