@@ -459,6 +459,15 @@ struct StageLoader {
 // rows (s_pair: the tile's pairs) and of the 256 B rows with the 128-byte swizzle, producer
 // thread p taking piece p % 8 of rows p / 8 + 16 i; then the op copies the block's scales into the
 // stage's scale slots, and the threads' arrivals on "full" follow their copies.
+// Block kb's B tile of tile c as kBN / kBoxRows TMA boxes of b_map (Op::b_box_row) into the stage at
+// `stage`, completing on the barrier at shared address bar (armed by the caller).
+template <int BM, typename Op>
+__device__ __forceinline__ void issue_b_boxes(uint32_t stage, const CUtensorMap* b_map, const TileCoord& c, int kb, uint32_t bar) {
+#pragma unroll
+  for (int j = 0; j < kBN / kBoxRows; ++j)
+    afg::tma_load_2d(stage + Tile<BM>::kTileA + j * kBoxRows * kRowBytes, b_map, kb * kRowBytes, Op::b_box_row(c, j), bar);
+}
+
 // b_map (MOE_WGMMA_BM64_TMA): the B tile as four 64-row TMA boxes of the weights' map (Op::b_box_row),
 // issued by producer thread 0 with the stage's bytes armed on "full" (one more arrival than the
 // cp.async ones); else the producer threads' cp.async pieces.
@@ -496,9 +505,7 @@ __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const 
         afg::mbar_arrive(&bars[s]);  // the boxes' arrival, without the boxes
       } else if (p == 0 && kb >= b_issued) {  // (blocks below b_issued: issued before the kernel's wait)
         if (a_map == nullptr) afg::mbar_arrive_expect_tx(&bars[s], kTileB);  // (else armed with A's above)
-#pragma unroll
-        for (int j = 0; j < kBN / kBoxRows; ++j)
-          afg::tma_load_2d(stage + Shape::kTileA + j * kBoxRows * kRowBytes, b_map, kb * kRowBytes, Op::b_box_row(c, j), full + 8 * s);
+        issue_b_boxes<BM, Op>(stage, b_map, c, kb, full + 8 * s);
       }
     } else {
 #pragma unroll
@@ -614,10 +621,7 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
       const uint32_t full = moe_tc::smem_addr(s_bars);
       for (int kb = 0; kb < b_early; ++kb) {  // the CTA's blocks 0.. fill stages 0.. (no stage to wait for)
         afg::mbar_arrive_expect_tx(&s_bars[kb], kTileB);
-#pragma unroll
-        for (int j = 0; j < kBN / kBoxRows; ++j)
-          afg::tma_load_2d(stages + kb * Shape::kStageBytes + Shape::kTileA + j * kBoxRows * kRowBytes, b_map, kb * kRowBytes,
-                           Op::b_box_row(c, j), full + 8 * kb);
+        issue_b_boxes<BM, Op>(stages + kb * Shape::kStageBytes, b_map, c, kb, full + 8 * kb);
       }
       for (int kb = b_early; kb < b_early + MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS && kb < Op::kKBlocks; ++kb)
 #pragma unroll
