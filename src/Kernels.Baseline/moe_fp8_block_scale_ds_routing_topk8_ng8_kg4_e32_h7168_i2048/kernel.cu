@@ -2085,17 +2085,20 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     cudaError_t e = cudaSuccess;
     // MOE_WGMMA_WS: GEMM1 by the warp-specialized kernel when W1's tensor map encodes; else (and
     // when not selected) the lockstep kernel.
+    // The weights' tensor maps (64-row boxes, 128 bytes wide), for the warp-specialized kernels and
+    // the 64-pair producer kernels alike; encoded by whichever path takes them.
     CUtensorMap w1_map{}, c_map{}, w2_map{};
-    const bool ws = BM == 128 && ws_gemm1 &&
-                    afg::encode_tma_2d_u8(&w1_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden,
-                                          64, kQBlock);
+    const auto encode_w1 = [&] {
+      return afg::encode_tma_2d_u8(&w1_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden,
+                                   moe_wg::kBoxRows, kQBlock);
+    };
+    const auto encode_w2 = [&] {
+      return afg::encode_tma_2d_u8(&w2_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter,
+                                   moe_wg::kBoxRows, kQBlock);
+    };
+    const bool ws = BM == 128 && ws_gemm1 && encode_w1();
     // MOE_WGMMA_BM64_TMA: the 64-pair producer kernels' B tiles as TMA boxes of W1's / W2's maps.
-    CUtensorMap w1_boxes{}, w2_boxes{};
-    const bool bm64_tma = MOE_WGMMA_BM64_TMA != 0 && BM == 64 && Shape::kProducer &&
-                          afg::encode_tma_2d_u8(&w1_boxes, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out,
-                                                kHidden, moe_wg::kBoxRows, kQBlock) &&
-                          afg::encode_tma_2d_u8(&w2_boxes, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter,
-                                                moe_wg::kBoxRows, kQBlock);
+    const bool bm64_tma = MOE_WGMMA_BM64_TMA != 0 && BM == 64 && Shape::kProducer && encode_w1() && encode_w2();
     // MOE_WGMMA_BM64_SLOT_C: GEMM1 writes C's rows in expert-slot order (each expert's rows from a
     // 64-row boundary: at most 8T + 32 x 64 rows of kInter fp8 bytes, inside C's bf16-sized buffer)
     // and GEMM2 takes its A tiles as 64-row TMA boxes of them.
@@ -2107,9 +2110,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (inside C's buffer: T > 4096 here).
     const uint64_t slots = static_cast<uint64_t>(moe_wg::ws_slot_capacity(T));
     const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
-                          afg::encode_tma_2d_u8(&c_map, cbuf, slots, kInter, 128, kQBlock) &&
-                          afg::encode_tma_2d_u8(&w2_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter, 64,
-                                                kQBlock);
+                          afg::encode_tma_2d_u8(&c_map, cbuf, slots, kInter, 128, kQBlock) && encode_w2();
     // slots: std::true_type for C in slot order (gemm2_ws_kernel's), std::false_type for it by pair.
     const auto launch_ws_gemm1 = [&](auto slots) {
       constexpr auto ws1 = moe_wg::gemm1_ws_kernel<decltype(slots)::value>;
@@ -2144,7 +2145,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                         gemm1_hidden_scale, gemm1_weights.ptr<const uint8_t>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, w1_boxes, bm64_tma ? 1 : 0,
+                        static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, w1_map, bm64_tma ? 1 : 0,
                         bm64_slots ? 1 : 0);
     }
     if (e == cudaSuccess && wgmma2) {
@@ -2155,7 +2156,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<const float*>(cscale), gemm2_weights.ptr<const uint8_t>(),
                         gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
                         static_cast<const int*>(lists), static_cast<const float*>(pair_weight), Ti, acc, rows_out, token_mask,
-                        w2_boxes, bm64_tma ? 1 : 0, c_boxes, bm64_slots ? 1 : 0);
+                        w2_map, bm64_tma ? 1 : 0, c_boxes, bm64_slots ? 1 : 0);
     } else if (e == cudaSuccess) {
       e = launch_gemm2(moe_tc::gemm2_tc_kernel, dim3(kHidden / 128, static_cast<unsigned>((T + moe_tc::kTcBM - 1) / moe_tc::kTcBM), kLocalExperts),
                        moe_tc::kTcThreads, 0);
