@@ -95,6 +95,49 @@ __device__ __forceinline__ void ws_release(uint64_t* empty, int lane) {
   __syncwarp();
   if (lane == 0) afg::mbar_arrive(empty);
 }
+// One landed stage's two column passes into acc (the warpgroup's rows [64 wg, 64 wg + 64) of its A
+// tile, tile_a_bytes before its B tile): pass q's products folded with factor(q, i) for fragment i;
+// the stage released once the last pass's MMAs have read it.
+template <typename Factor>
+__device__ __forceinline__ void ws_stage_passes(float (&acc)[2][64], const uint8_t* stage, int tile_a_bytes, int wg, uint64_t* empty,
+                                                int lane, Factor&& factor) {
+  const uint32_t a_base = afg::smem_addr(stage) + 64 * wg * kRowBytes;
+  const uint32_t b_base = afg::smem_addr(stage + tile_a_bytes);
+#pragma unroll
+  for (int q = 0; q < 2; ++q) {
+    float tmp[64];
+    ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
+    if (q == 1) ws_release(empty, lane);
+#pragma unroll
+    for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], factor(q, i), acc[q][i]);
+  }
+}
+// A tile's two accumulators (two column passes) at zero.
+__device__ __forceinline__ void ws_zero(float (&acc)[2][64]) {
+#pragma unroll
+  for (int q = 0; q < 2; ++q)
+#pragma unroll
+    for (int i = 0; i < 64; ++i) acc[q][i] = 0.f;
+}
+// A tile's two weight-scale rows (one value per K block), each block's pair loaded a block ahead so
+// that no K block waits on a global load.
+struct WsScalePair {
+  const float* src0;
+  const float* src1;
+  int blocks;
+  float next0, next1;
+  __device__ __forceinline__ WsScalePair(const float* s0, const float* s1, int n)
+      : src0(s0), src1(s1), blocks(n), next0(__ldg(s0)), next1(__ldg(s1)) {}
+  // Block kb's two scales; block kb + 1's loads issued.
+  __device__ __forceinline__ float2 take(int kb) {
+    const float2 v = make_float2(next0, next1);
+    if (kb + 1 < blocks) {
+      next0 = __ldg(src0 + kb + 1);
+      next1 = __ldg(src1 + kb + 1);
+    }
+    return v;
+  }
+};
 // silu(x2) x1 with silu(x) = h + h tanh(h), h = x / 2: one MUFU op where expf and a division take two
 // and ~15 more instructions (C is rounded to fp8 next).
 __device__ __forceinline__ float ws_silu_mul(float x1, float x2) {
@@ -194,35 +237,20 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   for (int t = walk.first; t < walk.total; t += walk.step) {
     const TileCoord c = walk.at(t);
     const float* sb1_src = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
-    const float* sb2_src = sb1_src + (kInter / kQBlock) * kHiddenBlocks;
     float acc[2][64];
-#pragma unroll
-    for (int q = 0; q < 2; ++q)
-#pragma unroll
-      for (int i = 0; i < 64; ++i) acc[q][i] = 0.f;
-    float sb1_next = __ldg(sb1_src), sb2_next = __ldg(sb2_src);
+    ws_zero(acc);
+    WsScalePair weight_scales(sb1_src, sb1_src + (kInter / kQBlock) * kHiddenBlocks, kHiddenBlocks);  // X1's, X2's
     for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
-      const float sb1 = sb1_next, sb2 = sb2_next;
-      if (kb + 1 < kHiddenBlocks) {
-        sb1_next = __ldg(sb1_src + kb + 1);
-        sb2_next = __ldg(sb2_src + kb + 1);
-      }
+      const float2 sb = weight_scales.take(kb);
+      const float sb1 = sb.x, sb2 = sb.y;
       afg::mbar_wait(&full[s], (it / S::kStages) & 1);
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       const float f[4] = {sa_lo * sb1, sa_hi * sb1, sa_lo * sb2, sa_hi * sb2};
-      const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes) + 64 * wg * kRowBytes;
-      const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA);
-#pragma unroll
-      for (int q = 0; q < 2; ++q) {
-        float tmp[64];
-        ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
-        if (q == 1) ws_release(&empty[s], lane);
-        // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
-#pragma unroll
-        for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)], acc[q][i]);
-      }
+      // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
+      ws_stage_passes(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
+                      [&](int /*q*/, int i) { return f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)]; });
     }
     // SwiGLU; fp8 C with one scale per (pair, the tile's 128 columns), as Gemm1Op<true> writes it.
 #pragma unroll
@@ -323,34 +351,19 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   for (int t = walk.first; t < walk.total; t += walk.step) {
     const TileCoord c = walk.at(t);
     const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
-    const float* sb1_src = sb0_src + kInterBlocks;
     float acc[2][64];
-#pragma unroll
-    for (int q = 0; q < 2; ++q)
-#pragma unroll
-      for (int i = 0; i < 64; ++i) acc[q][i] = 0.f;
-    float sb0_next = __ldg(sb0_src), sb1_next = __ldg(sb1_src);
+    ws_zero(acc);
+    WsScalePair weight_scales(sb0_src, sb0_src + kInterBlocks, kInterBlocks);  // the two column passes'
     for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
-      const float sb[2] = {sb0_next, sb1_next};
-      if (kb + 1 < kInterBlocks) {
-        sb0_next = __ldg(sb0_src + kb + 1);
-        sb1_next = __ldg(sb1_src + kb + 1);
-      }
+      const float2 pass_scales = weight_scales.take(kb);
+      const float sb[2] = {pass_scales.x, pass_scales.y};
       afg::mbar_wait(&full[s], (it / S::kStages) & 1);
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
-      const uint32_t a_base = afg::smem_addr(stages + s * S::kStageBytes) + 64 * wg * kRowBytes;
-      const uint32_t b_base = afg::smem_addr(stages + s * S::kStageBytes + S::kTileA);
-#pragma unroll
-      for (int q = 0; q < 2; ++q) {
-        float tmp[64];
-        ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
-        if (q == 1) ws_release(&empty[s], lane);
-        const float lo = sa_lo * sb[q], hi = sa_hi * sb[q];
-#pragma unroll
-        for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], (i & 2) ? hi : lo, acc[q][i]);
-      }
+      // Pass q is one W2 scale block (sb[q]); fragment i is row lo for i % 4 < 2.
+      ws_stage_passes(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
+                      [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
     }
     // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
     // weighted bf16 rows, then one thread per row copies (or adds) it to its token's output row.
