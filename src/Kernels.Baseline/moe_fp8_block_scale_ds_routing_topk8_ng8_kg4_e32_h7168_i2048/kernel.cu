@@ -710,22 +710,17 @@
 #endif
 // @tunable MOE_WGMMA_GEMM2_EARLY_B: 0, 1 (default 1) when MOE_WGMMA_BM64_TMA=1
 // 1: the 64-pair producer GEMM2 (T=901) issues its first tile's first stages of W2 boxes before its
-// programmatic wait for GEMM1 (W2 and the tile walk do not depend on GEMM1), and asks L2 for the next
-// MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS blocks. Why: GEMM2's CTAs start as GEMM1's exit (the first ~75 us
+// programmatic wait for GEMM1 (W2 and the tile walk do not depend on GEMM1). Why: GEMM2's CTAs start as GEMM1's exit (the first ~75 us
 // before GEMM1's end: 16 of GEMM1's 132 CTAs have one tile fewer) and then sit in the wait with
 // DRAM underused by GEMM1's last round. Prediction: GEMM2's added time -3..-6 us at T=901 (the
 // ~17 MB of W2 that four stages of every CTA hold moved under GEMM1's tail), more with L2 blocks.
 // Measured (session 30, H100, calls 12-13, three rounds each): T=901 535.5 -> 529.6 us and 534.7 ->
-// 529.5 (GEMM2's added time -2..-3 us, the rest GEMM1's noise); with 4 L2 blocks 528.9 / 529.9, with 8
-// 532.6. 19/19 with it. racecheck reports the same hazards with and without it (call 15: the producer's
+// 529.5 (GEMM2's added time -2..-3 us, the rest GEMM1's noise); asking L2 for 4 more blocks too
+// 528.9 / 529.9, for 8 532.6 (that option removed after the session; commit 2c4f64f has it). 19/19 with it. racecheck reports the same hazards with and without it (call 15: the producer's
 // cp.async scale copies against the consumers' reads, ordered by cp.async.mbarrier.arrive on the full
 // barrier, which racecheck does not appear to model). Default since, without L2 blocks.
 #ifndef MOE_WGMMA_GEMM2_EARLY_B
 #define MOE_WGMMA_GEMM2_EARLY_B 1
-#endif
-// @tunable MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS: 0, 4, 8 (default 0) when MOE_WGMMA_GEMM2_EARLY_B=1
-#ifndef MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS
-#define MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS 0
 #endif
 // @tunable MOE_WGMMA_BM64_SLOT_C: 0, 1 (default 0) when MOE_WGMMA_BM64_TMA=1
 // 1: the 64-pair producer GEMM1 writes C's rows in expert-slot order (an expert's rows contiguous from

@@ -606,8 +606,8 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
     }
     afg::mbar_init_fence();  // the barriers' initialization visible to the TMA boxes' completions
   }
-  // MOE_WGMMA_GEMM2_EARLY_B: GEMM2's producer issues its first tile's first B boxes (and asks L2 for
-  // more) before the programmatic wait for GEMM1: W2 and the tile walk (routing's counts, complete
+  // MOE_WGMMA_GEMM2_EARLY_B: GEMM2's producer issues its first tile's first B boxes before the
+  // programmatic wait for GEMM1: W2 and the tile walk (routing's counts, complete
   // before GEMM1 let this grid launch) do not depend on GEMM1. Else every thread waits first.
   constexpr bool kEarlyB = Op::kGemm2 && Shape::kProducer && MOE_WGMMA_GEMM2_EARLY_B != 0 && MOE_WGMMA_DIAG_NO_LOADS != 9;
   if constexpr (!kEarlyB) pdl_wait_then_allow();
@@ -623,9 +623,6 @@ __device__ __forceinline__ void gemm_tiles(const Op& op, const int* counts, cons
         afg::mbar_arrive_expect_tx(&s_bars[kb], kTileB);
         issue_b_boxes<BM, Op>(stages + kb * Shape::kStageBytes, b_map, c, kb, full + 8 * kb);
       }
-      for (int kb = b_early; kb < b_early + MOE_WGMMA_GEMM2_EARLY_L2_BLOCKS && kb < Op::kKBlocks; ++kb)
-#pragma unroll
-        for (int j = 0; j < kBN / kBoxRows; ++j) afg::tma_prefetch_l2_2d(b_map, kb * kRowBytes, Op::b_box_row(c, j));
     }
     pdl_wait_then_allow();
   }
