@@ -722,7 +722,7 @@
 #ifndef MOE_WGMMA_GEMM2_EARLY_B
 #define MOE_WGMMA_GEMM2_EARLY_B 1
 #endif
-// @tunable MOE_WGMMA_BM64_SLOT_C: 0, 1 (default 0) when MOE_WGMMA_BM64_TMA=1
+// @tunable MOE_WGMMA_BM64_SLOT_C: 0, 1 (default 1) when MOE_WGMMA_BM64_TMA=1
 // 1: the 64-pair producer GEMM1 writes C's rows in expert-slot order (an expert's rows contiguous from
 // a 64-row boundary; the C scales stay by pair) and GEMM2's producer takes each stage's A tile as one
 // 64-row TMA box beside the B boxes, instead of 4 gathered 16-byte cp.async per producer thread.
@@ -730,9 +730,25 @@
 // (DIAG_NO_LOADS=8). Prediction: GEMM2 -5..-8 us at T=901 on both cards (the H100's 529 us -> ~522,
 // 1.09x). Measured (H100, session 30 call 19, two rounds): 532.2 -> 528.6 us, GEMM2's added time
 // 177.4 -> 176.0 (GEMM1 -2.1, which it does not touch: the rest is the sweep's noise); 19/19 with it.
-// Left at 0 until a second measurement on both cards (pending-checks.sh).
+// Again (H100, session 31 calls 1-2, three rounds each): 531.5 -> 527.5 and 532.0 -> 527.7 us, the
+// GEMM2 kernel's duration 277.8 -> 271.1 and 281.2 -> 274.1. Default since (no H200 was lent that
+// session: its T=901 row is unmeasured with it).
 #ifndef MOE_WGMMA_BM64_SLOT_C
-#define MOE_WGMMA_BM64_SLOT_C 0
+#define MOE_WGMMA_BM64_SLOT_C 1
+#endif
+// @tunable MOE_WGMMA_WS_PINGPONG: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
+// 1: the warp-specialized GEMMs' two MMA warpgroups take turns issuing their column passes (named
+// barriers 3 and 4: warpgroup 0's pass, then 1's, then 0's next...), as FlashAttention-3 orders its
+// warpgroups' GEMMs against their softmax. Why: both warpgroups wait on the same stage barrier and
+// issue their four wgmma together, so their products finish together and both fold at once with
+// the tensor cores idle; the session-29 probe put the folds at ~15% of GEMM1 (no fold 764 us against
+// 899-923 with it). Issued in turn, warpgroup 0's products complete first and it folds while
+// warpgroup 1's run. Prediction: GEMM1 and GEMM2 -8..-12% at T >= 11948 (T=14107 on the H100
+// 1619 -> ~1480 us), nothing below 4096 tokens (the 64-pair kernels do not use it).
+// Measured (H100, session 31 call 3, three rounds): T=11948 1419.5 -> 1415.8 us, T=14107 1646.2 ->
+// 1673.7 (+-20..68), the GEMM1 kernel 915-944 us either way: even. Not the default.
+#ifndef MOE_WGMMA_WS_PINGPONG
+#define MOE_WGMMA_WS_PINGPONG 0
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
