@@ -736,20 +736,6 @@
 #ifndef MOE_WGMMA_BM64_SLOT_C
 #define MOE_WGMMA_BM64_SLOT_C 1
 #endif
-// @tunable MOE_WGMMA_WS_PINGPONG: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
-// 1: the warp-specialized GEMMs' two MMA warpgroups take turns issuing their column passes (named
-// barriers 3 and 4: warpgroup 0's pass, then 1's, then 0's next...), as FlashAttention-3 orders its
-// warpgroups' GEMMs against their softmax. Why: both warpgroups wait on the same stage barrier and
-// issue their four wgmma together, so their products finish together and both fold at once with
-// the tensor cores idle; the session-29 probe put the folds at ~15% of GEMM1 (no fold 764 us against
-// 899-923 with it). Issued in turn, warpgroup 0's products complete first and it folds while
-// warpgroup 1's run. Prediction: GEMM1 and GEMM2 -8..-12% at T >= 11948 (T=14107 on the H100
-// 1619 -> ~1480 us), nothing below 4096 tokens (the 64-pair kernels do not use it).
-// Measured (H100, session 31 call 3, three rounds): T=11948 1419.5 -> 1415.8 us, T=14107 1646.2 ->
-// 1673.7 (+-20..68), the GEMM1 kernel 915-944 us either way: even. Not the default.
-#ifndef MOE_WGMMA_WS_PINGPONG
-#define MOE_WGMMA_WS_PINGPONG 0
-#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower

@@ -46,8 +46,6 @@ struct WsGemm1 {
 // tile's 128 rows are contiguous; C's scales as [16][capacity] (a tile's 128 contiguous per K block),
 // so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
 constexpr bool kWsSlots = MOE_WGMMA_WS == 2;
-// MOE_WGMMA_WS_PINGPONG: the MMA warpgroups issue their column passes in turn (kernel.cu says why).
-constexpr bool kWsPingpong = MOE_WGMMA_WS_PINGPONG != 0;
 constexpr int kSlotAlign = 128;  // the walks' row tile
 __host__ __device__ constexpr int64_t ws_slot_capacity(int64_t T) { return kTopK * T + kLocalExperts * kSlotAlign; }
 // The C row of a tile's row r (r < the tile's pairs): from the walk's row-tile starts.
@@ -82,28 +80,13 @@ template <int N>
 __device__ __forceinline__ void ws_cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
-// Turns (MOE_WGMMA_WS_PINGPONG): named barrier 3 + w is "warpgroup w may issue"; its 128 threads wait
-// on it (bar.sync, 256) and the other warpgroup's 128 arrive (bar.arrive) once they have issued. So
-// the passes go out 0, 1, 0, 1, ...: warpgroup 0's products complete first and it folds while 1's run.
-// ws_turns_begin hands warpgroup 0 the first turn; ws_turns_end takes warpgroup 1's last hand-over,
-// so that no arrival is left pending when the kernel exits.
-__device__ __forceinline__ void ws_turns_begin(int wg) {
-  if constexpr (kWsPingpong)
-    if (wg == 1) asm volatile("bar.arrive 3, 256;\n" ::: "memory");
-}
-__device__ __forceinline__ void ws_turns_end(int wg) {
-  if constexpr (kWsPingpong)
-    if (wg == 0) asm volatile("bar.sync 3, 256;\n" ::: "memory");
-}
 // One column pass of a warpgroup's 64 rows: tmp = A (64 x 128 K, a_base) * B^T (128 rows, b_base),
-// four wgmma m64n128k32, waited for (issued in this warpgroup's turn under MOE_WGMMA_WS_PINGPONG).
-__device__ __forceinline__ void ws_pass(float (&tmp)[64], uint32_t a_base, uint32_t b_base, int wg) {
-  if constexpr (kWsPingpong) asm volatile("bar.sync %0, 256;\n" ::"r"(3 + wg) : "memory");
+// four wgmma m64n128k32, waited for.
+__device__ __forceinline__ void ws_pass(float (&tmp)[64], uint32_t a_base, uint32_t b_base) {
   wgmma_fence();
 #pragma unroll
   for (int k = 0; k < 4; ++k) wgmma_m64n128k32_e4m3(tmp, desc_sw128(a_base + 32 * k), desc_sw128(b_base + 32 * k), k > 0);
   wgmma_commit();
-  if constexpr (kWsPingpong) asm volatile("bar.arrive %0, 256;\n" ::"r"(4 - wg) : "memory");
   wgmma_wait<0>();
   fence_fragment(tmp);
 }
@@ -123,7 +106,7 @@ __device__ __forceinline__ void ws_stage_passes(float (&acc)[2][64], const uint8
 #pragma unroll
   for (int q = 0; q < 2; ++q) {
     float tmp[64];
-    ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes, wg);
+    ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
     if (q == 1) ws_release(empty, lane);
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], factor(q, i), acc[q][i]);
@@ -250,7 +233,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   const int ctid = threadIdx.x - S::kLoaders;
   const int wg = ctid >> 7, lane = ctid & 31, warp = (ctid >> 5) & 3;
   const int r_lo = 16 * warp + (lane >> 2);  // this thread's rows r_lo and r_lo + 8 of the warpgroup's 64
-  ws_turns_begin(wg);
   int it = 0;
   for (int t = walk.first; t < walk.total; t += walk.step) {
     const TileCoord c = walk.at(t);
@@ -306,7 +288,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       }
     }
   }
-  ws_turns_end(wg);
 #endif
 }
 
@@ -366,7 +347,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   const int wg = ctid >> 7, wtid = ctid & 127, lane = ctid & 31, warp = (ctid >> 5) & 3;
   const int r_lo = 16 * warp + (lane >> 2);
   uint8_t* my_rows = out_rows + 64 * wg * S::kOutRowBytes;  // this warpgroup's 64 staged rows
-  ws_turns_begin(wg);
   int it = 0;
   for (int t = walk.first; t < walk.total; t += walk.step) {
     const TileCoord c = walk.at(t);
@@ -416,7 +396,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
       }
     }
   }
-  ws_turns_end(wg);
   if (wtid < 64) afg::bulk_wait_all();  // the output's writes done before the kernel ends
 #endif
 }
