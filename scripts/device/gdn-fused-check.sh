@@ -46,7 +46,12 @@ PY
   # FUSED_SANITIZE_WORKLOAD: e92dafeb (239 tokens, 3 sequences, 4 chunks in the longest) by default.
   sanitize_workload="${FUSED_SANITIZE_WORKLOAD:-e92dafeb}"
   echo "== compute-sanitizer with ${FUSED_SANITIZE_DEFINES:-GDN_PREFILL_IMPL=2} ($sanitize_workload)"
-  timeout 420 agentforge tools call run_sanitizer --args "{\"solution\": \"$tmp/fused.json\", \"workload\": \"$sanitize_workload\", \"sanitizer_types\": [\"racecheck\", \"synccheck\", \"memcheck\"], \"timeout\": 140, \"max_lines\": 60}" > "$out/fused-sanitizer.json" 2>&1
+  # FUSED_SANITIZE_TOOLS (default "racecheck synccheck memcheck") and FUSED_SANITIZE_TIMEOUT (seconds a
+  # tool, default 140): e.g. racecheck alone with 500 s for a MoE call of 901 tokens.
+  tools="${FUSED_SANITIZE_TOOLS:-racecheck synccheck memcheck}"; tool_timeout="${FUSED_SANITIZE_TIMEOUT:-140}"
+  tools_json="$(printf '"%s",' $tools)"; tools_json="[${tools_json%,}]"
+  n_tools=$(wc -w <<< "$tools")
+  timeout $(( n_tools * tool_timeout + 60 )) agentforge tools call run_sanitizer --args "{\"solution\": \"$tmp/fused.json\", \"workload\": \"$sanitize_workload\", \"sanitizer_types\": $tools_json, \"timeout\": $tool_timeout, \"max_lines\": 60}" > "$out/fused-sanitizer.json" 2>&1
   python3 - "$out/fused-sanitizer.json" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()

@@ -1,7 +1,7 @@
 // moe_wgmma_tile_timeline_probe.cu: where the MoE's large-T wgmma GEMMs spend a tile.
 // Builds the baseline kernel.cu into this program with MOE_WGMMA_DIAG_TILE_TIMES=1 (thread 0 of each
-// persistent lockstep or producer CTA writes %globaltimer at five points of each of its tiles; the
-// warp-specialized kernels above MOE_WGMMA_BM64_MAX_T record nothing: MOE_WGMMA_WS=0 there), runs one call on
+// persistent lockstep or producer CTA, or the first MMA thread of a warp-specialized one, writes
+// %globaltimer at five points of each of its tiles), runs one call on
 // synthetic inputs (moe_probe_inputs.h; an L2 flush before the measured call) and prints per GEMM,
 // over every recorded tile: the turnover from the previous tile's output to this tile's first full
 // stage (split at its pair list), the K loop, the epilogue, and what the turnover adds up to per CTA
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   const int offset = argc > 2 ? std::atoi(argv[2]) : 0;
   probe::lcg_state = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
   // The wgmma tiles serve T > MOE_WGMMA_MIN_T: 64-pair producer tiles up to MOE_WGMMA_BM64_MAX_T, then
-  // 128-pair ones (lockstep with MOE_WGMMA_WS=0; the warp-specialized kernels record no marks).
+  // 128-pair ones (warp-specialized by default, lockstep with MOE_WGMMA_WS=0).
   if (T <= MOE_WGMMA_MIN_T || offset < 0 || offset + kLocalExperts > kExperts) {
     std::fprintf(stderr, "tokens above %d (the wgmma tiles' band), offset 0-%d\n", MOE_WGMMA_MIN_T, kExperts - kLocalExperts);
     return 2;
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
                 span > 0 && ctas ? 100.0 * turnover_sum / ctas / span : 0.0);
   }
   if (!any) {
-    std::fprintf(stderr, "no tile recorded (built without MOE_WGMMA_DIAG_TILE_TIMES=1, or the warp-specialized kernels: MOE_WGMMA_WS=0)\n");
+    std::fprintf(stderr, "no tile recorded (built without MOE_WGMMA_DIAG_TILE_TIMES=1?)\n");
     return 1;
   }
   return 0;

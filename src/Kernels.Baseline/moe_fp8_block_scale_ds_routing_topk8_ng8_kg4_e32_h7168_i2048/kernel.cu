@@ -456,12 +456,22 @@
 #define MOE_DIAG_CTA_TIMES 0
 #endif
 // @diagnostic MOE_WGMMA_DIAG_TILE_TIMES: 0, 1 (default 0)
-// A measurement aid (results stay correct): thread 0 of each persistent wgmma CTA (128-pair tiles,
-// lockstep loading) writes %globaltimer at five points of each of its tiles (moe_wgmma.cuh,
-// wg_tile_mark) for scripts/device/moe-wgmma-tile-timeline.sh: how long a tile waits between the
+// A measurement aid (results stay correct): thread 0 of each persistent wgmma CTA (lockstep or
+// producer tiles; in the warp-specialized kernels the first MMA thread) writes %globaltimer at five
+// points of each of its tiles (moe_wgmma.cuh, wg_tile_mark) for scripts/device/moe-wgmma-tile-timeline.sh: how long a tile waits between the
 // previous tile's last MMA and its own first full stage, against its K loop and its epilogue.
 #ifndef MOE_WGMMA_DIAG_TILE_TIMES
 #define MOE_WGMMA_DIAG_TILE_TIMES 0
+#endif
+// @diagnostic MOE_WGMMA_WS_DIAG_A: 0, 1, 2 (default 0)
+// A measurement aid (results INCORRECT): what the warp-specialized GEMM1's A gather costs. 1: the
+// loading warpgroup copies rows of consecutive tokens (the tile's rows m0.. of its expert, offset per
+// expert) without reading the pair list; 2: thread 0 takes the A tile as one 128-row TMA box of the
+// hidden states (as a slot-ordered copy of them would allow) and the other loading threads copy only
+// the scales. Why: the session-31 tile timeline (H100, T=14107) has GEMM1's K loop at 1.05 us a
+// block where GEMM2's, whose A tiles are TMA boxes, takes 0.78.
+#ifndef MOE_WGMMA_WS_DIAG_A
+#define MOE_WGMMA_WS_DIAG_A 0
 #endif
 #ifndef MOE_EARLY_ROUTING_READS
 #define MOE_EARLY_ROUTING_READS 1
@@ -2094,6 +2104,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                                    moe_wg::kBoxRows, kQBlock);
     };
     const bool ws = BM == 128 && ws_gemm1 && encode_w1();
+    // MOE_WGMMA_WS_DIAG_A=2: the hidden states as 128-row boxes (a measurement aid).
+    CUtensorMap hidden_map{};
+    if (MOE_WGMMA_WS_DIAG_A == 2 && ws)
+      afg::encode_tma_2d_u8(&hidden_map, hidden_states.data, static_cast<uint64_t>(T), kHidden, 128, kQBlock);
     // MOE_WGMMA_BM64_TMA: the 64-pair producer kernels' B tiles as TMA boxes of W1's / W2's maps.
     const bool bm64_tma = MOE_WGMMA_BM64_TMA != 0 && BM == 64 && Shape::kProducer && encode_w1() && encode_w2();
     // MOE_WGMMA_BM64_SLOT_C: GEMM1 writes C's rows in expert-slot order (each expert's rows from a
@@ -2115,7 +2129,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       cudaError_t r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
       if (r == cudaSuccess)
         r = afg::launch(MOE_PDL, ws1, dim3(static_cast<unsigned>(resident_ctas<ws1>(Ws::kThreads, Ws::kSmem))), dim3(Ws::kThreads),
-                        static_cast<size_t>(Ws::kSmem), stream, w1_map, hidden_states.ptr<const uint8_t>(),
+                        static_cast<size_t>(Ws::kSmem), stream, w1_map, hidden_map, hidden_states.ptr<const uint8_t>(),
                         hidden_states_scale.ptr<const float>(), gemm1_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, static_cast<uint8_t*>(static_cast<void*>(cbuf)),
                         cscale);

@@ -339,16 +339,18 @@ constexpr int kWgDiagMarks = 5;
 #if MOE_WGMMA_DIAG_TILE_TIMES
 __device__ unsigned long long g_wg_tile[2][kWgDiagCtas][kWgDiagTiles][kWgDiagMarks];
 #endif
-// Thread 0 writes mark `mark` of this CTA's tile number `n` of GEMM `gemm` once `after` exists.
-__device__ __forceinline__ void wg_tile_mark(int gemm, int n, int mark, uint32_t after = 0u) {
+// Thread `recorder` (0 in the lockstep and producer kernels; the first MMA thread in the warp-specialized
+// ones) writes mark `mark` of this CTA's tile number `n` of GEMM `gemm` once `after` exists.
+__device__ __forceinline__ void wg_tile_mark(int gemm, int n, int mark, uint32_t after = 0u, int recorder = 0) {
 #if MOE_WGMMA_DIAG_TILE_TIMES
-  if (threadIdx.x != 0 || blockIdx.x >= kWgDiagCtas || n >= kWgDiagTiles) return;
+  if (static_cast<int>(threadIdx.x) != recorder || blockIdx.x >= kWgDiagCtas || n >= kWgDiagTiles) return;
   g_wg_tile[gemm][blockIdx.x][n][mark] = afg::globaltimer_after(after);
 #else
   (void)gemm;
   (void)n;
   (void)mark;
   (void)after;
+  (void)recorder;
 #endif
 }
 
@@ -379,20 +381,26 @@ template <int BM, int kCols>
 struct TileWalk {
   int first, step, total;
   const WalkShared* s;
-  __device__ __forceinline__ TileCoord at(int t) const {
+  // Tile t; le: an expert at or before tile t's (0, or the expert of an earlier tile of the same
+  // thread, whose walk only moves forward), left at tile t's. Searching from the previous tile's
+  // expert instead of expert 0 takes the ~16 dependent shared-memory reads off a large-T tile's
+  // turnover (session 31's tile timeline: ~1 us between a tile's output and the next tile's top).
+  __device__ __forceinline__ TileCoord at(int t, int& le) const {
     if constexpr (!kPersistentTiles) {
       return {static_cast<int>(blockIdx.z), static_cast<int>(blockIdx.y) * BM, static_cast<int>(blockIdx.x), s->count[0]};
     } else if constexpr (MOE_WGMMA_TILE_ORDER == 0) {  // column tile fastest
       const int row_tile = t / kCols;
-      int le = 0;
       while (le + 1 < kLocalExperts && s->start[le + 1] <= row_tile) ++le;
       return {le, (row_tile - s->start[le]) * BM, t % kCols, s->count[le], row_tile * BM};
     } else {  // row tile fastest within an expert: the CTAs sharing a B tile are adjacent
-      int le = 0;
       while (le + 1 < kLocalExperts && s->start[le + 1] * kCols <= t) ++le;
       const int local = t - s->start[le] * kCols, rows = s->start[le + 1] - s->start[le];
       return {le, (local % rows) * BM, local / rows, s->count[le], (s->start[le] + local % rows) * BM};
     }
+  }
+  __device__ __forceinline__ TileCoord at(int t) const {
+    int le = 0;
+    return at(t, le);
   }
 };
 // Every thread of the CTA; ends with a block barrier.

@@ -72,6 +72,9 @@ struct WsGemm2 {
   static_assert(kLoaders * kLoaderRegs + kConsumers * kConsumerRegs <= 65536 - 1024, "register split");
   static_assert(kSmem <= 227 * 1024, "shared memory");
 };
+// Both kernels' loading warpgroup: threads [0, kWsLoaders); the first MMA thread follows it.
+constexpr int kWsLoaders = 128;
+static_assert(WsGemm1::kLoaders == kWsLoaders && WsGemm2::kLoaders == kWsLoaders, "loading warpgroup");
 static_assert(WsGemm1::kBM == kSlotAlign && WsGemm2::kBM == kSlotAlign, "ws_slot: the walks' row tiles are the C segments' unit");
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // MOE_WG_DEVICE, spelled out for the pack checker
@@ -146,14 +149,21 @@ __device__ __forceinline__ float ws_silu_mul(float x1, float x2) {
   asm("tanh.approx.f32 %0, %1;\n" : "=f"(t) : "f"(h));
   return fmaf(h, t, h) * x1;
 }
+// MOE_WGMMA_DIAG_TILE_TIMES: the first MMA thread (warpgroup 0's thread 0) records its tiles' marks
+// (wg_tile_mark: 0 top, 1 scales set up, 2 first stage full, 3 last pass folded, 4 output issued).
+__device__ __forceinline__ void ws_tile_mark(int gemm, int n, int mark, uint32_t after = 0u) {
+  if constexpr (MOE_WGMMA_DIAG_TILE_TIMES != 0) wg_tile_mark(gemm, n, mark, after, kWsLoaders);
+}
 #endif
 
 // map_w1: W1 as [32 x 4096 rows][7168 bytes], 64-row boxes of 128 bytes, 128-byte swizzle.
 // hidden_scale: the input's [56][T] activation scales. C and its scales as Gemm1Op<true> writes them.
+// map_hidden_diag: the hidden states as 128-row boxes, encoded only for MOE_WGMMA_WS_DIAG_A=2.
 // kSlots: C in slot order (MOE_WGMMA_WS=2, for gemm2_ws_kernel), else by pair (the lockstep GEMM2's).
 template <bool kSlots>
 __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
-    gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const uint8_t* __restrict__ hidden,
+    gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const __grid_constant__ CUtensorMap map_hidden_diag,
+                    const uint8_t* __restrict__ hidden,
                     const float* __restrict__ hidden_scale, const float* __restrict__ w1_scale,
                     const int* __restrict__ counts, const int* __restrict__ lists, int T, uint8_t* __restrict__ c_out,
                     float* __restrict__ c_scale) {
@@ -185,15 +195,19 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       afg::fence_proxy_async();
       afg::mbar_arrive(&full[stage]);
     };
-    int it = 0;
+    int it = 0, walk_le = 0;
     for (int t = walk.first; t < walk.total; t += walk.step) {
-      const TileCoord c = walk.at(t);
+      const TileCoord c = walk.at(t, walk_le);
       // Rows past the expert's count copy token 0's row: their products are never stored.
+      // MOE_WGMMA_WS_DIAG_A: consecutive tokens instead (1), or a TMA box of them (2; diag_row0).
+      constexpr int kDiagA = MOE_WGMMA_WS_DIAG_A;
+      const int diag_row0 = (c.le * 512 + c.m0) % (T - S::kBM + 1);
       const uint8_t* src[8];
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
         const int pair = pair_at(lists, c, p / 8 + 16 * j, T);
-        src[j] = hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden + 16 * chunk;
+        const int token = kDiagA != 0 ? diag_row0 + p / 8 + 16 * j : (pair >= 0 ? pair / kTopK : 0);
+        src[j] = hidden + static_cast<int64_t>(token) * kHidden + 16 * chunk;
       }
       const int scale_pair = pair_at(lists, c, p, T);
       const float* scale_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
@@ -203,17 +217,21 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
         uint8_t* a_dst = stages + s * S::kStageBytes;
         if (p == 0) {
-          afg::mbar_arrive_expect_tx(&full[s], kTileB);
+          afg::mbar_arrive_expect_tx(&full[s], kTileB + (kDiagA == 2 ? S::kTileA : 0));
           // B box j: column pass j / 2, its X1 (j even) or X2 (j odd) rows.
 #pragma unroll
           for (int j = 0; j < 4; ++j)
             afg::tma_load_2d(afg::smem_addr(a_dst + S::kTileA + j * 64 * kRowBytes), &map_w1, kb * kQBlock,
                              brow0 + (j & 1) * kInter + 64 * (j >> 1), afg::smem_addr(&full[s]));
+          if constexpr (kDiagA == 2)
+            afg::tma_load_2d(afg::smem_addr(a_dst), &map_hidden_diag, kb * kQBlock, diag_row0, afg::smem_addr(&full[s]));
         }
+        if constexpr (kDiagA != 2) {
 #pragma unroll
-        for (int j = 0; j < 8; ++j) {
-          const int r = p / 8 + 16 * j;
-          afg::cp_async16(a_dst + r * kRowBytes + 16 * (chunk ^ (r & 7)), src[j] + kb * kQBlock, 16);
+          for (int j = 0; j < 8; ++j) {
+            const int r = p / 8 + 16 * j;
+            afg::cp_async16(a_dst + r * kRowBytes + 16 * (chunk ^ (r & 7)), src[j] + kb * kQBlock, 16);
+          }
         }
         cp_async4(scales + s * S::kBM + p, scale_src + static_cast<int64_t>(kb) * T);
         ws_cp_async_commit();
@@ -233,18 +251,21 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   const int ctid = threadIdx.x - S::kLoaders;
   const int wg = ctid >> 7, lane = ctid & 31, warp = (ctid >> 5) & 3;
   const int r_lo = 16 * warp + (lane >> 2);  // this thread's rows r_lo and r_lo + 8 of the warpgroup's 64
-  int it = 0;
-  for (int t = walk.first; t < walk.total; t += walk.step) {
-    const TileCoord c = walk.at(t);
+  int it = 0, tile_n = 0, walk_le = 0;
+  for (int t = walk.first; t < walk.total; t += walk.step, ++tile_n) {
+    const TileCoord c = walk.at(t, walk_le);
+    ws_tile_mark(0, tile_n, 0);
     const float* sb1_src = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
     float acc[2][64];
     ws_zero(acc);
     WsScalePair weight_scales(sb1_src, sb1_src + (kInter / kQBlock) * kHiddenBlocks, kHiddenBlocks);  // X1's, X2's
+    ws_tile_mark(0, tile_n, 1);
     for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
       const float2 sb = weight_scales.take(kb);
       const float sb1 = sb.x, sb2 = sb.y;
       afg::mbar_wait(&full[s], (it / S::kStages) & 1);
+      if (kb == 0) ws_tile_mark(0, tile_n, 2);
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       const float f[4] = {sa_lo * sb1, sa_hi * sb1, sa_lo * sb2, sa_hi * sb2};
@@ -252,6 +273,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       ws_stage_passes(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
                       [&](int /*q*/, int i) { return f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)]; });
     }
+    ws_tile_mark(0, tile_n, 3, __float_as_uint(acc[0][0]));
     // SwiGLU; fp8 C with one scale per (pair, the tile's 128 columns), as Gemm1Op<true> writes it.
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
@@ -269,10 +291,10 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
       amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
       const int m = 64 * wg + r_lo + 8 * half;
-      const int pair = pair_at(lists, c, m, T);
-      if (pair < 0) continue;
-      // C's row: the pair's (lockstep GEMM2), or its slot (MOE_WGMMA_WS=2).
-      const int64_t crow = kSlots ? ws_slot(walk_shared, c, m) : pair;
+      if (c.m0 + m >= c.cnt) continue;  // past the expert's count (pair_at's -1)
+      // C's row: its slot (MOE_WGMMA_WS=2: no list read on the epilogue's path), or the pair's (the
+      // lockstep GEMM2).
+      const int64_t crow = kSlots ? ws_slot(walk_shared, c, m) : pair_at(lists, c, m, T);
       const float inv = amax > 0.f ? 448.f / amax : 0.f;
 #pragma unroll
       for (int q = 0; q < 2; ++q) {
@@ -287,6 +309,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         else c_scale[crow * kCScales + c.col] = amax / 448.f;
       }
     }
+    ws_tile_mark(0, tile_n, 4);
   }
 #endif
 }
@@ -322,9 +345,9 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   if (threadIdx.x < S::kLoaders) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
     if (threadIdx.x != 0) return;
-    int it = 0;
+    int it = 0, walk_le = 0;
     for (int t = walk.first; t < walk.total; t += walk.step) {
-      const TileCoord c = walk.at(t);
+      const TileCoord c = walk.at(t, walk_le);
       const int slot0 = ws_slot(walk_shared, c, 0);
       const int brow0 = c.le * kHidden + c.col * kBN;
       for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
@@ -347,24 +370,39 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   const int wg = ctid >> 7, wtid = ctid & 127, lane = ctid & 31, warp = (ctid >> 5) & 3;
   const int r_lo = 16 * warp + (lane >> 2);
   uint8_t* my_rows = out_rows + 64 * wg * S::kOutRowBytes;  // this warpgroup's 64 staged rows
-  int it = 0;
-  for (int t = walk.first; t < walk.total; t += walk.step) {
-    const TileCoord c = walk.at(t);
+  int it = 0, tile_n = 0, walk_le = 0;
+  for (int t = walk.first; t < walk.total; t += walk.step, ++tile_n) {
+    const TileCoord c = walk.at(t, walk_le);
+    ws_tile_mark(1, tile_n, 0);
+    // The epilogue's routing values, read now so that their dependent round trips (list -> weight,
+    // list -> token mask) land under the K loop: this thread's two rows' weights and, for the 64
+    // threads that send rows out, their row's pair and whether its token has this one local pair.
+    float row_weight[2];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int pair = pair_at(lists, c, 64 * wg + r_lo + 8 * half, T);
+      row_weight[half] = pair >= 0 ? pair_weight[pair] : 0.f;
+    }
+    const int out_pair = wtid < 64 ? pair_at(lists, c, 64 * wg + wtid, T) : -1;
+    const bool out_single = out_pair >= 0 && single_local_pair(token_mask[out_pair / kTopK]);
     const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
     float acc[2][64];
     ws_zero(acc);
     WsScalePair weight_scales(sb0_src, sb0_src + kInterBlocks, kInterBlocks);  // the two column passes'
+    ws_tile_mark(1, tile_n, 1);
     for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
       const float2 pass_scales = weight_scales.take(kb);
       const float sb[2] = {pass_scales.x, pass_scales.y};
       afg::mbar_wait(&full[s], (it / S::kStages) & 1);
+      if (kb == 0) ws_tile_mark(1, tile_n, 2);
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       // Pass q is one W2 scale block (sb[q]); fragment i is row lo for i % 4 < 2.
       ws_stage_passes(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
                       [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
     }
+    ws_tile_mark(1, tile_n, 3, __float_as_uint(acc[0][0]));
     // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
     // weighted bf16 rows, then one thread per row copies (or adds) it to its token's output row.
     if (wtid < 64) afg::bulk_wait_read();
@@ -372,8 +410,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int r = r_lo + 8 * half;
-      const int pair = pair_at(lists, c, 64 * wg + r, T);
-      const float w = pair >= 0 ? pair_weight[pair] : 0.f;
+      const float w = row_weight[half];
       const uint32_t row = afg::smem_addr(my_rows + r * S::kOutRowBytes) + 4 * (lane & 3);
 #pragma unroll
       for (int q = 0; q < 2; ++q)
@@ -386,15 +423,12 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     }
     afg::fence_smem_for_bulk();
     asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory");
-    if (wtid < 64) {
-      const int pair = pair_at(lists, c, 64 * wg + wtid, T);
-      if (pair >= 0) {
-        const int token = pair / kTopK;
-        __nv_bfloat16* dst = out + static_cast<int64_t>(token) * kHidden + c.col * kBN;
-        const uint32_t src = afg::smem_addr(my_rows + wtid * S::kOutRowBytes);
-        bulk_row_out(dst, src, single_local_pair(token_mask[token]));
-      }
+    if (out_pair >= 0) {
+      __nv_bfloat16* dst = out + static_cast<int64_t>(out_pair / kTopK) * kHidden + c.col * kBN;
+      const uint32_t src = afg::smem_addr(my_rows + wtid * S::kOutRowBytes);
+      bulk_row_out(dst, src, out_single);
     }
+    ws_tile_mark(1, tile_n, 4);
   }
   if (wtid < 64) afg::bulk_wait_all();  // the output's writes done before the kernel ends
 #endif
