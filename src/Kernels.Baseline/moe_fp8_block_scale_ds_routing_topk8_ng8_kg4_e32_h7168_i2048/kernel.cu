@@ -463,16 +463,6 @@
 #ifndef MOE_WGMMA_DIAG_TILE_TIMES
 #define MOE_WGMMA_DIAG_TILE_TIMES 0
 #endif
-// @diagnostic MOE_WGMMA_WS_DIAG_A: 0, 1, 2 (default 0)
-// A measurement aid (results INCORRECT): what the warp-specialized GEMM1's A gather costs. 1: the
-// loading warpgroup copies rows of consecutive tokens (the tile's rows m0.. of its expert, offset per
-// expert) without reading the pair list; 2: thread 0 takes the A tile as one 128-row TMA box of the
-// hidden states (as a slot-ordered copy of them would allow) and the other loading threads copy only
-// the scales. Why: the session-31 tile timeline (H100, T=14107) has GEMM1's K loop at 1.05 us a
-// block where GEMM2's, whose A tiles are TMA boxes, takes 0.78.
-#ifndef MOE_WGMMA_WS_DIAG_A
-#define MOE_WGMMA_WS_DIAG_A 0
-#endif
 #ifndef MOE_EARLY_ROUTING_READS
 #define MOE_EARLY_ROUTING_READS 1
 #endif
@@ -745,6 +735,23 @@
 // session: its T=901 row is unmeasured with it).
 #ifndef MOE_WGMMA_BM64_SLOT_C
 #define MOE_WGMMA_BM64_SLOT_C 1
+#endif
+// @tunable MOE_WGMMA_WS_PERMUTED_A: 0, 1 (default 1) when MOE_WGMMA_WS=2
+// 1: a kernel between routing and GEMM1 (ws_permute_rows_kernel) copies each local pair's hidden row
+// and activation scales into GEMM1's slot order, and the warp-specialized GEMM1 takes its A tiles as
+// 128-row TMA boxes and its scales as one bulk copy from one loading thread, as GEMM2 does, instead of
+// 128 threads gathering 16-byte pieces of scattered rows. Why (H100, session 31 call 5; the measurement
+// aid MOE_WGMMA_WS_DIAG_A, commit 698c2ea): GEMM1 with rows of consecutive tokens gathered 914.6 / 893.9
+// -> 809.8 / 814.1 us at T=11948, with them as TMA boxes 791.2 / 786.4 (1042 / 1055 -> 899 / 965 at
+// T=14107): scattered 128-byte pieces of rows cost GEMM1 ~100 us. The copy moves ~2 x 86-101 MB.
+// Prediction: the permutation ~55-70 us on the H100, GEMM1 -100..-120: T=11948 / 14107 -40..-60 us.
+// Measured (H100, session 31 call 6, three rounds): T=11948 1425.0 -> 1248.1 us (1.92 -> 1.68x the
+// floor), T=14107 1727.9 -> 1467.4 (1.94 -> 1.65x); the copy 69-85 us, GEMM1 926-1217 -> 745-868 us
+// (its tile K loop 59.9 -> 49.9 us in the tile timeline), GEMM2's time after GEMM1 -30 us too; matched
+// ratios unchanged (0.9755 / 0.9752). Far past the prediction: GEMM1 gathering pieces of scattered
+// rows cost more than the measurement aid's consecutive rows showed. Default since.
+#ifndef MOE_WGMMA_WS_PERMUTED_A
+#define MOE_WGMMA_WS_PERMUTED_A 1
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
@@ -1892,6 +1899,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // (lockstep) GEMM1, whose tile staging reads them.
   const bool token_major_scales = wgmma1 && moe_wg::kTileScales == 3 && T > MOE_WGMMA_BM64_MAX_T && !ws_gemm1;
   const size_t scale_t_at = reserve(token_major_scales ? static_cast<size_t>(T) * kHiddenBlocks * sizeof(float) : 0);
+  // MOE_WGMMA_WS_PERMUTED_A: the hidden rows and their [56][capacity] scales in GEMM1's slot order.
+  const bool ws_permuted_a = MOE_WGMMA_WS_PERMUTED_A != 0 && ws_gemm1 && moe_wg::kWsSlots;
+  const size_t perm_rows = ws_permuted_a ? static_cast<size_t>(moe_wg::ws_slot_capacity(T)) : 0;
+  const size_t perm_a_at = reserve(perm_rows * kHidden);
+  const size_t perm_a_scale_at = reserve(perm_rows * kHiddenBlocks * sizeof(float));
 
   char* base = nullptr;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), scratch_bytes, stream));
@@ -1907,6 +1919,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   int* tickets = scratch_at<int>(base, tickets_at);
   int* token_pairs = scratch_at<int>(base, token_pairs_at);
   float* scale_t = scratch_at<float>(base, scale_t_at);
+  uint8_t* perm_a = scratch_at<uint8_t>(base, perm_a_at);
+  float* perm_a_scale = scratch_at<float>(base, perm_a_scale_at);
   // GEMM1's activation scales: token-major when routing writes that copy, else the input's.
   const float* gemm1_hidden_scale = token_major_scales ? scale_t : hidden_states_scale.ptr<const float>();
   // direct_out: routing zeroes the rows GEMM2 sums into (and those it leaves alone).
@@ -2104,10 +2118,6 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                                    moe_wg::kBoxRows, kQBlock);
     };
     const bool ws = BM == 128 && ws_gemm1 && encode_w1();
-    // MOE_WGMMA_WS_DIAG_A=2: the hidden states as 128-row boxes (a measurement aid).
-    CUtensorMap hidden_map{};
-    if (MOE_WGMMA_WS_DIAG_A == 2 && ws)
-      afg::encode_tma_2d_u8(&hidden_map, hidden_states.data, static_cast<uint64_t>(T), kHidden, 128, kQBlock);
     // MOE_WGMMA_BM64_TMA: the 64-pair producer kernels' B tiles as TMA boxes of W1's / W2's maps.
     const bool bm64_tma = MOE_WGMMA_BM64_TMA != 0 && BM == 64 && Shape::kProducer && encode_w1() && encode_w2();
     // MOE_WGMMA_BM64_SLOT_C: GEMM1 writes C's rows in expert-slot order (each expert's rows from a
@@ -2122,21 +2132,32 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const uint64_t slots = static_cast<uint64_t>(moe_wg::ws_slot_capacity(T));
     const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
                           afg::encode_tma_2d_u8(&c_map, cbuf, slots, kInter, 128, kQBlock) && encode_w2();
-    // slots: std::true_type for C in slot order (gemm2_ws_kernel's), std::false_type for it by pair.
-    const auto launch_ws_gemm1 = [&](auto slots) {
-      constexpr auto ws1 = moe_wg::gemm1_ws_kernel<decltype(slots)::value>;
+    // MOE_WGMMA_WS_PERMUTED_A: A's rows copied into slot order first, GEMM1's A tiles as boxes of them.
+    CUtensorMap a_map{};
+    const bool permuted_a = ws_slots && perm_a != nullptr && afg::encode_tma_2d_u8(&a_map, perm_a, slots, kHidden, 128, kQBlock);
+    // slots: std::true_type for C in slot order (gemm2_ws_kernel's), std::false_type for it by pair;
+    // permuted: std::true_type for A from the slot-ordered copy (permuted_a).
+    const auto launch_ws_gemm1 = [&](auto slots, auto permuted) {
+      constexpr auto ws1 = moe_wg::gemm1_ws_kernel<decltype(slots)::value, decltype(permuted)::value>;
       using Ws = moe_wg::WsGemm1;
-      cudaError_t r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
+      cudaError_t r = cudaSuccess;
+      if constexpr (decltype(permuted)::value) {
+        constexpr auto permute = moe_wg::ws_permute_rows_kernel;
+        r = afg::launch(MOE_PDL, permute, dim3(static_cast<unsigned>(resident_ctas<permute>(moe_wg::kPermuteThreads, 0))),
+                        dim3(moe_wg::kPermuteThreads), 0, stream, hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
+                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, perm_a, perm_a_scale);
+      }
+      if (r == cudaSuccess) r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
       if (r == cudaSuccess)
         r = afg::launch(MOE_PDL, ws1, dim3(static_cast<unsigned>(resident_ctas<ws1>(Ws::kThreads, Ws::kSmem))), dim3(Ws::kThreads),
-                        static_cast<size_t>(Ws::kSmem), stream, w1_map, hidden_map, hidden_states.ptr<const uint8_t>(),
-                        hidden_states_scale.ptr<const float>(), gemm1_weights_scale.ptr<const float>(),
-                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, static_cast<uint8_t*>(static_cast<void*>(cbuf)),
-                        cscale);
+                        static_cast<size_t>(Ws::kSmem), stream, w1_map, a_map, hidden_states.ptr<const uint8_t>(),
+                        decltype(permuted)::value ? static_cast<const float*>(perm_a_scale) : hidden_states_scale.ptr<const float>(),
+                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
+                        static_cast<uint8_t*>(static_cast<void*>(cbuf)), cscale);
       return r;
     };
     if (ws_slots) {
-      e = launch_ws_gemm1(std::true_type{});
+      e = permuted_a ? launch_ws_gemm1(std::true_type{}, std::true_type{}) : launch_ws_gemm1(std::true_type{}, std::false_type{});
       constexpr auto ws2 = moe_wg::gemm2_ws_kernel;
       using Ws2 = moe_wg::WsGemm2;
       if (e == cudaSuccess) e = afg::allow_dynamic_smem<ws2>(Ws2::kSmem);
@@ -2148,7 +2169,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       return e;
     }
     if (ws) {
-      e = launch_ws_gemm1(std::false_type{});
+      e = launch_ws_gemm1(std::false_type{}, std::false_type{});
     } else {
       e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
       if (e == cudaSuccess)

@@ -156,13 +156,54 @@ __device__ __forceinline__ void ws_tile_mark(int gemm, int n, int mark, uint32_t
 }
 #endif
 
+// MOE_WGMMA_WS_PERMUTED_A: each local pair's hidden row (7168 bytes) and its 56 activation scales
+// copied to the pair's slot (GEMM1's C row), so that GEMM1's A tiles are TMA boxes (kernel.cu says why).
+// A warp per slot, walking the slots of the row tiles in order: 14 16-byte loads a lane, all issued
+// before the stores; lanes 0-27 copy two scales each into a_scale_out [56][capacity]. The slots past
+// an expert's count (its last row tile's padding) stay unwritten: GEMM1 never stores their products.
+constexpr int kPermuteThreads = 256;
+__global__ void __launch_bounds__(kPermuteThreads)
+    ws_permute_rows_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
+                           const int* __restrict__ counts, const int* __restrict__ lists, int T, uint8_t* __restrict__ a_out,
+                           float* __restrict__ a_scale_out) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out
+  pdl_wait_then_allow();
+  __shared__ WalkShared walk_shared;
+  // One column: the walk's tiles are the row tiles, tile t's slots [128 t, 128 t + 128).
+  const TileWalk<kSlotAlign, 1> walk = make_walk<kSlotAlign, 1>(counts, walk_shared);  // ends with a barrier
+  const int64_t capacity = ws_slot_capacity(T);
+  const int lane = threadIdx.x & 31, warps = gridDim.x * (kPermuteThreads / 32);
+  constexpr int kPieces = kHidden / 16 / 32;  // 16-byte pieces a lane
+  static_assert(kHidden == kPieces * 16 * 32 && kHiddenBlocks <= 64, "a row in whole warp passes, two scales a lane");
+  int walk_le = 0;
+  for (int slot = blockIdx.x * (kPermuteThreads / 32) + static_cast<int>(threadIdx.x) / 32; slot < walk.total * kSlotAlign;
+       slot += warps) {
+    const TileCoord c = walk.at(slot / kSlotAlign, walk_le);
+    const int m = c.m0 + slot % kSlotAlign;
+    if (m >= c.cnt) continue;
+    const int token = lists[c.le * T + m] / kTopK;
+    const uint4* src = reinterpret_cast<const uint4*>(hidden + static_cast<int64_t>(token) * kHidden) + lane;
+    uint4* dst = reinterpret_cast<uint4*>(a_out + static_cast<int64_t>(slot) * kHidden) + lane;
+    uint4 v[kPieces];
+#pragma unroll
+    for (int j = 0; j < kPieces; ++j) v[j] = __ldg(src + 32 * j);
+#pragma unroll
+    for (int j = 0; j < kPieces; ++j) dst[32 * j] = v[j];
+#pragma unroll
+    for (int kb = lane; kb < kHiddenBlocks; kb += 32) a_scale_out[kb * capacity + slot] = hidden_scale[static_cast<int64_t>(kb) * T + token];
+  }
+#endif
+}
+
 // map_w1: W1 as [32 x 4096 rows][7168 bytes], 64-row boxes of 128 bytes, 128-byte swizzle.
 // hidden_scale: the input's [56][T] activation scales. C and its scales as Gemm1Op<true> writes them.
-// map_hidden_diag: the hidden states as 128-row boxes, encoded only for MOE_WGMMA_WS_DIAG_A=2.
 // kSlots: C in slot order (MOE_WGMMA_WS=2, for gemm2_ws_kernel), else by pair (the lockstep GEMM2's).
-template <bool kSlots>
+// kPermutedA (MOE_WGMMA_WS_PERMUTED_A, with kSlots): A's rows and scales already in slot order
+// (ws_permute_rows_kernel): map_a holds them as 128-row boxes, hidden_scale is their [56][capacity]
+// copy, and one loading thread takes a stage as boxes and one bulk copy (GEMM2's loader).
+template <bool kSlots, bool kPermutedA>
 __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
-    gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const __grid_constant__ CUtensorMap map_hidden_diag,
+    gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const __grid_constant__ CUtensorMap map_a,
                     const uint8_t* __restrict__ hidden,
                     const float* __restrict__ hidden_scale, const float* __restrict__ w1_scale,
                     const int* __restrict__ counts, const int* __restrict__ lists, int T, uint8_t* __restrict__ c_out,
@@ -180,7 +221,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   __shared__ WalkShared walk_shared;
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
-      afg::mbar_init(&full[s], 1 + S::kLoaders);
+      afg::mbar_init(&full[s], kPermutedA ? 1 : 1 + S::kLoaders);
       afg::mbar_init(&empty[s], kConsumers / 32);
     }
     afg::mbar_init_fence();
@@ -189,6 +230,31 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
 
   if (threadIdx.x < S::kLoaders) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
+    if constexpr (kPermutedA) {
+      static_assert(!kPermutedA || kSlots, "the permuted rows are in slot order");
+      if (threadIdx.x != 0) return;
+      const int64_t capacity = ws_slot_capacity(T);
+      int it = 0, walk_le = 0;
+      for (int t = walk.first; t < walk.total; t += walk.step) {
+        const TileCoord c = walk.at(t, walk_le);
+        const int slot0 = ws_slot(walk_shared, c, 0);
+        const int brow0 = c.le * kGemm1Out + c.col * 128;
+        for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
+          const int s = it % S::kStages;
+          afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
+          afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4);
+          const uint32_t bar = afg::smem_addr(&full[s]);
+          uint8_t* dst = stages + s * S::kStageBytes;
+          afg::tma_load_2d(afg::smem_addr(dst), &map_a, kb * kQBlock, slot0, bar);
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+            afg::tma_load_2d(afg::smem_addr(dst + S::kTileA + j * 64 * kRowBytes), &map_w1, kb * kQBlock,
+                             brow0 + (j & 1) * kInter + 64 * (j >> 1), bar);
+          afg::bulk_copy_to_smem(scales + s * S::kBM, hidden_scale + kb * capacity + slot0, S::kBM * 4, &full[s]);
+        }
+      }
+      return;
+    }
     // Thread p copies 16-byte chunk p % 8 of rows p / 8 + 16 j (j < 8) and row p's scale.
     const int p = threadIdx.x, chunk = p & 7;
     const auto arrive_landed = [&](int stage) {
@@ -199,15 +265,11 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     for (int t = walk.first; t < walk.total; t += walk.step) {
       const TileCoord c = walk.at(t, walk_le);
       // Rows past the expert's count copy token 0's row: their products are never stored.
-      // MOE_WGMMA_WS_DIAG_A: consecutive tokens instead (1), or a TMA box of them (2; diag_row0).
-      constexpr int kDiagA = MOE_WGMMA_WS_DIAG_A;
-      const int diag_row0 = (c.le * 512 + c.m0) % (T - S::kBM + 1);
       const uint8_t* src[8];
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
         const int pair = pair_at(lists, c, p / 8 + 16 * j, T);
-        const int token = kDiagA != 0 ? diag_row0 + p / 8 + 16 * j : (pair >= 0 ? pair / kTopK : 0);
-        src[j] = hidden + static_cast<int64_t>(token) * kHidden + 16 * chunk;
+        src[j] = hidden + static_cast<int64_t>(pair >= 0 ? pair / kTopK : 0) * kHidden + 16 * chunk;
       }
       const int scale_pair = pair_at(lists, c, p, T);
       const float* scale_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
@@ -217,21 +279,17 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
         uint8_t* a_dst = stages + s * S::kStageBytes;
         if (p == 0) {
-          afg::mbar_arrive_expect_tx(&full[s], kTileB + (kDiagA == 2 ? S::kTileA : 0));
+          afg::mbar_arrive_expect_tx(&full[s], kTileB);
           // B box j: column pass j / 2, its X1 (j even) or X2 (j odd) rows.
 #pragma unroll
           for (int j = 0; j < 4; ++j)
             afg::tma_load_2d(afg::smem_addr(a_dst + S::kTileA + j * 64 * kRowBytes), &map_w1, kb * kQBlock,
                              brow0 + (j & 1) * kInter + 64 * (j >> 1), afg::smem_addr(&full[s]));
-          if constexpr (kDiagA == 2)
-            afg::tma_load_2d(afg::smem_addr(a_dst), &map_hidden_diag, kb * kQBlock, diag_row0, afg::smem_addr(&full[s]));
         }
-        if constexpr (kDiagA != 2) {
 #pragma unroll
-          for (int j = 0; j < 8; ++j) {
-            const int r = p / 8 + 16 * j;
-            afg::cp_async16(a_dst + r * kRowBytes + 16 * (chunk ^ (r & 7)), src[j] + kb * kQBlock, 16);
-          }
+        for (int j = 0; j < 8; ++j) {
+          const int r = p / 8 + 16 * j;
+          afg::cp_async16(a_dst + r * kRowBytes + 16 * (chunk ^ (r & 7)), src[j] + kb * kQBlock, 16);
         }
         cp_async4(scales + s * S::kBM + p, scale_src + static_cast<int64_t>(kb) * T);
         ws_cp_async_commit();
