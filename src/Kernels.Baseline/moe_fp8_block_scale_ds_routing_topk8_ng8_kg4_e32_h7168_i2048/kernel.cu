@@ -753,6 +753,21 @@
 #ifndef MOE_WGMMA_WS_PERMUTED_A
 #define MOE_WGMMA_WS_PERMUTED_A 1
 #endif
+// @tunable MOE_WGMMA_WS_ZERO_IN_GEMM1: 0, 1 (default 1) when MOE_WGMMA_WS_PERMUTED_A=1
+// 1: with the permuted A rows, the output rows GEMM2 does not write whole (tokens with no local pair
+// or several) are zeroed by the warp-specialized GEMM1's idle loading warps (its loads are one thread's
+// TMA boxes now) instead of by routing; GEMM2 waits for GEMM1's completion before its reductions.
+// Why: routing is on the chain (69 us at T=14107 on the H100) and ~60% of the output's rows (~120 MB
+// at T=14107) are its zero stores (session 17: routing 44 -> 65 us on the H200 when it took them),
+// where GEMM1 uses ~1.3 of the H100's ~3 TB/s. Prediction: routing -20..-30 us at T=14107, GEMM1 even.
+// Measured (H100, session 31, three rounds each): with the rows zeroed as fast as the warps issue
+// (call 8) routing 60 -> 18 us (T=11948) and 70 -> 21-26 (14107), but GEMM1 +60..+100 us: the calls
+// 1269.9 -> 1273.0 and 1458.2 -> 1529.7 us. With a row a warp every 15 us (call 9) GEMM1 still +25..+40
+// (the stores' cost is their bytes, not their rate: L2 write allocations among GEMM1's reused tiles is
+// the guess), the calls 1264.6 -> 1230.3 (every round -31..-41) and 1456.0 -> 1446.8 (+-10). Default.
+#ifndef MOE_WGMMA_WS_ZERO_IN_GEMM1
+#define MOE_WGMMA_WS_ZERO_IN_GEMM1 1
+#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
@@ -1904,6 +1919,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t perm_rows = ws_permuted_a ? static_cast<size_t>(moe_wg::ws_slot_capacity(T)) : 0;
   const size_t perm_a_at = reserve(perm_rows * kHidden);
   const size_t perm_a_scale_at = reserve(perm_rows * kHiddenBlocks * sizeof(float));
+  // MOE_WGMMA_WS_ZERO_IN_GEMM1: GEMM1 (not routing) zeroes the output rows GEMM2 sums into or skips.
+  const bool zero_in_gemm1 = MOE_WGMMA_WS_ZERO_IN_GEMM1 != 0 && ws_permuted_a && direct_out;
 
   char* base = nullptr;
   AFG_CUDA_CHECK(afg::scratch_malloc(reinterpret_cast<void**>(&base), scratch_bytes, stream));
@@ -1925,7 +1942,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const float* gemm1_hidden_scale = token_major_scales ? scale_t : hidden_states_scale.ptr<const float>();
   // direct_out: routing zeroes the rows GEMM2 sums into (and those it leaves alone).
   const FusedEpilogueSetup fused_setup{tickets, static_cast<int>(swiglu_tickets + output_tickets), token_pairs,
-                                       fused || direct_out ? output.ptr<__nv_bfloat16>() : nullptr, direct_out};
+                                       fused || direct_out ? output.ptr<__nv_bfloat16>() : nullptr, direct_out && !zero_in_gemm1};
 
   // The expert counters the routing atomics need at zero; with MOE_PDL routing also zeroes the
   // accumulators (two memsets fewer) and every kernel after it is a programmatic dependent.
@@ -2135,6 +2152,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     // MOE_WGMMA_WS_PERMUTED_A: A's rows copied into slot order first, GEMM1's A tiles as boxes of them.
     CUtensorMap a_map{};
     const bool permuted_a = ws_slots && perm_a != nullptr && afg::encode_tma_2d_u8(&a_map, perm_a, slots, kHidden, 128, kQBlock);
+    // The output rows routing left to GEMM1 (zero_in_gemm1) have no other writer: without the permuted
+    // path (a tensor map that did not encode) the call cannot be completed correctly.
+    if (zero_in_gemm1 && !permuted_a) return cudaErrorNotSupported;
     // slots: std::true_type for C in slot order (gemm2_ws_kernel's), std::false_type for it by pair;
     // permuted: std::true_type for A from the slot-ordered copy (permuted_a).
     const auto launch_ws_gemm1 = [&](auto slots, auto permuted) {
@@ -2153,7 +2173,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         static_cast<size_t>(Ws::kSmem), stream, w1_map, a_map, hidden_states.ptr<const uint8_t>(),
                         decltype(permuted)::value ? static_cast<const float*>(perm_a_scale) : hidden_states_scale.ptr<const float>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
-                        static_cast<uint8_t*>(static_cast<void*>(cbuf)), cscale);
+                        static_cast<uint8_t*>(static_cast<void*>(cbuf)), cscale, static_cast<const uint8_t*>(pair_mask),
+                        zero_in_gemm1 ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr));
       return r;
     };
     if (ws_slots) {

@@ -201,13 +201,15 @@ __global__ void __launch_bounds__(kPermuteThreads)
 // kPermutedA (MOE_WGMMA_WS_PERMUTED_A, with kSlots): A's rows and scales already in slot order
 // (ws_permute_rows_kernel): map_a holds them as 128-row boxes, hidden_scale is their [56][capacity]
 // copy, and one loading thread takes a stage as boxes and one bulk copy (GEMM2's loader).
+// zero_out (MOE_WGMMA_WS_ZERO_IN_GEMM1, with kPermutedA; else null): the output, whose rows of tokens
+// without exactly one local pair (token_mask) the loading warpgroup's warps 1-3 zero.
 template <bool kSlots, bool kPermutedA>
 __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const __grid_constant__ CUtensorMap map_a,
                     const uint8_t* __restrict__ hidden,
                     const float* __restrict__ hidden_scale, const float* __restrict__ w1_scale,
                     const int* __restrict__ counts, const int* __restrict__ lists, int T, uint8_t* __restrict__ c_out,
-                    float* __restrict__ c_scale) {
+                    float* __restrict__ c_scale, const uint8_t* __restrict__ token_mask, __nv_bfloat16* __restrict__ zero_out) {
   // Empty unless the persistent tile walk and one C scale per tile column are built in (the host
   // selects this kernel only then).
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out for the pack checker
@@ -232,7 +234,25 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
     if constexpr (kPermutedA) {
       static_assert(!kPermutedA || kSlots, "the permuted rows are in slot order");
-      if (threadIdx.x != 0) return;
+      if (threadIdx.x != 0) {
+        if (zero_out != nullptr && threadIdx.x >= 32) {
+          // Warps 1-3 of every CTA, a row a warp at a time, streaming stores (nothing reads them back
+          // before GEMM2's reductions), a row every kZeroSpacingNs: written as fast as they issue
+          // (~120 MB at T=14107 in ~40 us of DRAM writes) they slowed GEMM1 by 60-100 us (session 31
+          // call 8). GEMM1 takes ~57 ns a token on the H100 and a warp has ~0.6 T / 396 rows, so 15 us
+          // a row ends the zeroing about halfway through GEMM1 at any T of this path.
+          constexpr unsigned kZeroSpacingNs = 15000;
+          const int lane = threadIdx.x & 31, warps = static_cast<int>(gridDim.x) * 3;
+          constexpr int kPieces = kHidden * 2 / 16;
+          for (int t = static_cast<int>(blockIdx.x) * 3 + static_cast<int>(threadIdx.x) / 32 - 1; t < T; t += warps) {
+            if (single_local_pair(token_mask[t])) continue;
+            uint4* row = reinterpret_cast<uint4*>(zero_out + static_cast<int64_t>(t) * kHidden);
+            for (int i = lane; i < kPieces; i += 32) __stcs(row + i, make_uint4(0u, 0u, 0u, 0u));
+            __nanosleep(kZeroSpacingNs);
+          }
+        }
+        return;
+      }
       const int64_t capacity = ws_slot_capacity(T);
       int it = 0, walk_le = 0;
       for (int t = walk.first; t < walk.total; t += walk.step) {
