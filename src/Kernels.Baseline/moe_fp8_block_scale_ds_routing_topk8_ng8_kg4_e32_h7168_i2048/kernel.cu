@@ -768,18 +768,6 @@
 #ifndef MOE_WGMMA_WS_ZERO_IN_GEMM1
 #define MOE_WGMMA_WS_ZERO_IN_GEMM1 1
 #endif
-// @tunable MOE_WGMMA_BM64_PERMUTED_A: 0, 1 (default 0) when MOE_WGMMA_BM64_TMA=1
-// 1: the 64-pair tiles' GEMM1 (T <= MOE_WGMMA_BM64_MAX_T) takes its A tiles as 64-row TMA boxes of
-// the local pairs' hidden rows, copied into slot order first by ws_permute_rows_kernel<64> (its
-// activation scales stay by pair), as MOE_WGMMA_WS_PERMUTED_A does for the 128-pair tiles.
-// Why: at large T the copy paid twice over; at T=901 GEMM1 without its A gather took 253.9 -> 241.6
-// us (H200, session 30, DIAG_NO_LOADS=8). The copy moves ~2 x 6.5 MB at T=901. Prediction (H100):
-// GEMM1 -6..-10 us, the copy +3..+5 on the chain: T=901 -2..-6 us. Measured (H100, session 31 call 11,
-// three rounds): 531.0 -> 536.0 us; the copy 6.8-7.5 us, GEMM1 even (344-351 -> 349-353): at T=901 the
-// 6.5 MB of hidden rows sit in L2 and their gather costs GEMM1 nothing measurable on the H100.
-#ifndef MOE_WGMMA_BM64_PERMUTED_A
-#define MOE_WGMMA_BM64_PERMUTED_A 0
-#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
@@ -1928,14 +1916,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t scale_t_at = reserve(token_major_scales ? static_cast<size_t>(T) * kHiddenBlocks * sizeof(float) : 0);
   // MOE_WGMMA_WS_PERMUTED_A: the hidden rows and their [56][capacity] scales in GEMM1's slot order.
   const bool ws_permuted_a = MOE_WGMMA_WS_PERMUTED_A != 0 && ws_gemm1 && moe_wg::kWsSlots;
-  // MOE_WGMMA_BM64_PERMUTED_A: the 64-pair tiles' rows in their slot order (8T + 32 x 64 rows).
-  const bool bm64_permuted_a = MOE_WGMMA_BM64_PERMUTED_A != 0 && MOE_WGMMA_BM64_TMA != 0 && wgmma2 && T <= MOE_WGMMA_BM64_MAX_T &&
-                               moe_wg::kPersistentTiles && moe_wg::kCScaleCols == 128 && moe_wg::built_with_wgmma();
-  const int64_t bm64_perm_rows = static_cast<int64_t>(kTopK) * T + static_cast<int64_t>(kLocalExperts) * 64;
-  const size_t perm_rows = ws_permuted_a ? static_cast<size_t>(moe_wg::ws_slot_capacity(T))
-                                         : bm64_permuted_a ? static_cast<size_t>(bm64_perm_rows) : 0;
+  const size_t perm_rows = ws_permuted_a ? static_cast<size_t>(moe_wg::ws_slot_capacity(T)) : 0;
   const size_t perm_a_at = reserve(perm_rows * kHidden);
-  const size_t perm_a_scale_at = reserve(ws_permuted_a ? perm_rows * kHiddenBlocks * sizeof(float) : 0);
+  const size_t perm_a_scale_at = reserve(perm_rows * kHiddenBlocks * sizeof(float));
   // MOE_WGMMA_WS_ZERO_IN_GEMM1: GEMM1 (not routing) zeroes the output rows GEMM2 sums into or skips.
   const bool zero_in_gemm1 = MOE_WGMMA_WS_ZERO_IN_GEMM1 != 0 && ws_permuted_a && direct_out;
 
@@ -2179,11 +2162,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       using Ws = moe_wg::WsGemm1;
       cudaError_t r = cudaSuccess;
       if constexpr (decltype(permuted)::value) {
-        constexpr auto permute = moe_wg::ws_permute_rows_kernel<128>;
+        constexpr auto permute = moe_wg::ws_permute_rows_kernel;
         r = afg::launch(MOE_PDL, permute, dim3(static_cast<unsigned>(resident_ctas<permute>(moe_wg::kPermuteThreads, 0))),
                         dim3(moe_wg::kPermuteThreads), 0, stream, hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
-                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, static_cast<int64_t>(slots), perm_a,
-                        perm_a_scale);
+                        static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, perm_a, perm_a_scale);
       }
       if (r == cudaSuccess) r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
       if (r == cudaSuccess)
@@ -2210,25 +2192,14 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (ws) {
       e = launch_ws_gemm1(std::false_type{}, std::false_type{});
     } else {
-      // MOE_WGMMA_BM64_PERMUTED_A: the rows copied into slot order first, GEMM1's A tiles as boxes.
-      CUtensorMap bm64_a_map{};
-      const bool bm64_a = BM == 64 && bm64_permuted_a && bm64_tma && perm_a != nullptr &&
-                          afg::encode_tma_2d_u8(&bm64_a_map, perm_a, static_cast<uint64_t>(bm64_perm_rows), kHidden, moe_wg::kBoxRows, kQBlock);
-      if (bm64_a) {
-        constexpr auto permute = moe_wg::ws_permute_rows_kernel<64>;
-        e = afg::launch(MOE_PDL, permute, dim3(static_cast<unsigned>(resident_ctas<permute>(moe_wg::kPermuteThreads, 0))),
-                        dim3(moe_wg::kPermuteThreads), 0, stream, hidden_states.ptr<const uint8_t>(),
-                        static_cast<const float*>(nullptr), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
-                        bm64_perm_rows, perm_a, static_cast<float*>(nullptr));
-      }
-      if (e == cudaSuccess) e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
+      e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
       if (e == cudaSuccess)
         e = afg::launch(MOE_PDL, gemm1, grid(resident_ctas<gemm1>(Shape::kThreads, Shape::kSmem), kInter / 128), dim3(Shape::kThreads),
                         static_cast<size_t>(Shape::kSmem), stream, hidden_states.ptr<const uint8_t>(),
                         gemm1_hidden_scale, gemm1_weights.ptr<const uint8_t>(),
                         gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
                         static_cast<const int*>(lists), Ti, static_cast<void*>(cbuf), cscale, w1_map, bm64_tma ? 1 : 0,
-                        bm64_slots ? 1 : 0, bm64_a_map, bm64_a ? 1 : 0);
+                        bm64_slots ? 1 : 0);
     }
     if (e == cudaSuccess && wgmma2) {
       e = afg::allow_dynamic_smem<gemm2>(Shape::kSmem);

@@ -479,9 +479,8 @@ __device__ __forceinline__ void issue_b_boxes(uint32_t stage, const CUtensorMap*
 // b_map (MOE_WGMMA_BM64_TMA): the B tile as four 64-row TMA boxes of the weights' map (Op::b_box_row),
 // issued by producer thread 0 with the stage's bytes armed on "full" (one more arrival than the
 // cp.async ones); else the producer threads' cp.async pieces.
-// a_map (MOE_WGMMA_BM64_SLOT_C for GEMM2: C in slot order; MOE_WGMMA_BM64_PERMUTED_A for GEMM1: the
-// hidden rows copied into slot order): the A tile too, one BM-row box (rows c.slot0..), from the same
-// thread onto the same barrier; for blocks whose B went out before the
+// a_map (MOE_WGMMA_BM64_SLOT_C, GEMM2): the A tile too, one BM-row box of C in slot order (rows
+// c.slot0..), from the same thread onto the same barrier; for blocks whose B went out before the
 // kernel's wait, its bytes are added to the phase without another arrival.
 template <int BM, typename Op>
 __device__ __forceinline__ void produce(const Op& op, const TileCoord& c, const int* s_pair, uint32_t smem, uint64_t* bars,
@@ -1171,12 +1170,11 @@ __device__ __forceinline__ void gemm1_wgmma_body(const uint8_t* __restrict__ hid
                                                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                                                  const int* __restrict__ counts, const int* __restrict__ lists, int T,
                                                  void* __restrict__ c_out, float* __restrict__ c_scale,
-                                                 const CUtensorMap* b_map = nullptr, bool c_slots = false,
-                                                 const CUtensorMap* a_map = nullptr) {
+                                                 const CUtensorMap* b_map = nullptr, bool c_slots = false) {
 #if MOE_WG_DEVICE
   extern __shared__ uint8_t dynamic_smem[];  // gemm_tiles waits for the kernel before (pdl_wait_then_allow)
   const Gemm1Op<kFp8C> op{hidden, hidden_scale, w1, w1_scale, T, c_out, c_scale, c_slots};
-  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map, a_map);
+  gemm_tiles<BM>(op, counts, lists, T, dynamic_smem, b_map);
 #endif
 }
 
@@ -1200,9 +1198,9 @@ gemm1_wgmma_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__
                    const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                    const int* __restrict__ counts, const int* __restrict__ lists, int T,
                    void* __restrict__ c_out, float* __restrict__ c_scale, const __grid_constant__ CUtensorMap b_map,
-                   int b_by_tma, int c_slots, const __grid_constant__ CUtensorMap a_map, int a_by_tma) {
+                   int b_by_tma, int c_slots) {
   gemm1_wgmma_body<kFp8C, BM>(hidden, hidden_scale, w1, w1_scale, counts, lists, T, c_out, c_scale, b_by_tma ? &b_map : nullptr,
-                              c_slots != 0, a_by_tma ? &a_map : nullptr);
+                              c_slots != 0);
 }
 
 template <int BM, int kOut>

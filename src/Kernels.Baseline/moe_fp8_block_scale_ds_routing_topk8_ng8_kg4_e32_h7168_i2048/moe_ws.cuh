@@ -156,32 +156,30 @@ __device__ __forceinline__ void ws_tile_mark(int gemm, int n, int mark, uint32_t
 }
 #endif
 
-// MOE_WGMMA_WS_PERMUTED_A (BM 128) and MOE_WGMMA_BM64_PERMUTED_A (BM 64): each local pair's hidden row
-// (7168 bytes) and, where a_scale_out is not null, its 56 activation scales copied to the pair's slot
-// (the walk's BM-row tiles in order, each expert's rows from a BM-row boundary: GEMM1's C rows), so
-// that GEMM1's A tiles are TMA boxes (kernel.cu says why). A warp per slot: 14 16-byte loads a lane,
-// all issued before the stores; lanes 0-27 copy two scales each into a_scale_out [56][capacity]. The
-// slots past an expert's count (its last row tile's padding) stay unwritten: GEMM1 never stores
-// their products.
+// MOE_WGMMA_WS_PERMUTED_A: each local pair's hidden row (7168 bytes) and its 56 activation scales
+// copied to the pair's slot (GEMM1's C row), so that GEMM1's A tiles are TMA boxes (kernel.cu says why).
+// A warp per slot, walking the slots of the row tiles in order: 14 16-byte loads a lane, all issued
+// before the stores; lanes 0-27 copy two scales each into a_scale_out [56][capacity]. The slots past
+// an expert's count (its last row tile's padding) stay unwritten: GEMM1 never stores their products.
 constexpr int kPermuteThreads = 256;
-template <int BM>
 __global__ void __launch_bounds__(kPermuteThreads)
     ws_permute_rows_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ hidden_scale,
-                           const int* __restrict__ counts, const int* __restrict__ lists, int T, int64_t capacity,
-                           uint8_t* __restrict__ a_out, float* __restrict__ a_scale_out) {
+                           const int* __restrict__ counts, const int* __restrict__ lists, int T, uint8_t* __restrict__ a_out,
+                           float* __restrict__ a_scale_out) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out
   pdl_wait_then_allow();
   __shared__ WalkShared walk_shared;
-  // One column: the walk's tiles are the row tiles, tile t's slots [BM t, BM t + BM).
-  const TileWalk<BM, 1> walk = make_walk<BM, 1>(counts, walk_shared);  // ends with a barrier
+  // One column: the walk's tiles are the row tiles, tile t's slots [128 t, 128 t + 128).
+  const TileWalk<kSlotAlign, 1> walk = make_walk<kSlotAlign, 1>(counts, walk_shared);  // ends with a barrier
+  const int64_t capacity = ws_slot_capacity(T);
   const int lane = threadIdx.x & 31, warps = gridDim.x * (kPermuteThreads / 32);
   constexpr int kPieces = kHidden / 16 / 32;  // 16-byte pieces a lane
   static_assert(kHidden == kPieces * 16 * 32 && kHiddenBlocks <= 64, "a row in whole warp passes, two scales a lane");
   int walk_le = 0;
-  for (int slot = blockIdx.x * (kPermuteThreads / 32) + static_cast<int>(threadIdx.x) / 32; slot < walk.total * BM;
+  for (int slot = blockIdx.x * (kPermuteThreads / 32) + static_cast<int>(threadIdx.x) / 32; slot < walk.total * kSlotAlign;
        slot += warps) {
-    const TileCoord c = walk.at(slot / BM, walk_le);
-    const int m = c.m0 + slot % BM;
+    const TileCoord c = walk.at(slot / kSlotAlign, walk_le);
+    const int m = c.m0 + slot % kSlotAlign;
     if (m >= c.cnt) continue;
     const int token = lists[c.le * T + m] / kTopK;
     const uint4* src = reinterpret_cast<const uint4*>(hidden + static_cast<int64_t>(token) * kHidden) + lane;
@@ -191,9 +189,8 @@ __global__ void __launch_bounds__(kPermuteThreads)
     for (int j = 0; j < kPieces; ++j) v[j] = __ldg(src + 32 * j);
 #pragma unroll
     for (int j = 0; j < kPieces; ++j) dst[32 * j] = v[j];
-    if (a_scale_out != nullptr)
 #pragma unroll
-      for (int kb = lane; kb < kHiddenBlocks; kb += 32) a_scale_out[kb * capacity + slot] = hidden_scale[static_cast<int64_t>(kb) * T + token];
+    for (int kb = lane; kb < kHiddenBlocks; kb += 32) a_scale_out[kb * capacity + slot] = hidden_scale[static_cast<int64_t>(kb) * T + token];
   }
 #endif
 }
