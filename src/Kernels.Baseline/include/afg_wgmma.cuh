@@ -136,6 +136,16 @@ __device__ __forceinline__ void wgmma_m64n128k16_bf16_rs_mn(float (&d)[64], cons
 #endif
 }
 
+// stmatrix x4 (sm_90): four 8x8 bf16 matrices, register i of each lane holding its mma-fragment pair of
+// matrix i (row lane / 4, columns 2 (lane % 4) + {0, 1}); lanes 8i..8i+7 give the shared-memory
+// addresses of matrix i's rows 0..7 (16 bytes each).
+__device__ __forceinline__ void stmatrix_x4(uint32_t addr, uint32_t r0, uint32_t r1, uint32_t r2, uint32_t r3) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(r0), "r"(r1), "r"(r2), "r"(r3)
+               : "memory");
+#endif
+}
+
 // stmatrix x4 with .trans (sm_90): four 8x8 bf16 matrices, register i of each lane holding its
 // mma-fragment pair of matrix i (row lane / 4, columns 2 (lane % 4) + {0, 1}); lanes 8i..8i+7 give the
 // shared-memory addresses of matrix i's stored rows, and stored row j holds column j of the matrix.

@@ -768,6 +768,16 @@
 #ifndef MOE_WGMMA_WS_ZERO_IN_GEMM1
 #define MOE_WGMMA_WS_ZERO_IN_GEMM1 1
 #endif
+// @tunable MOE_WGMMA_WS_GEMM2_EPILOGUE: 0, 1, 2, 3 (default 0) when MOE_WGMMA_WS=2
+// The warp-specialized GEMM2's epilogue (2.3 us of a ~16.5 us tile at T=14107 on the H100, session 31's
+// tile timeline, with the tensor cores idle). Bit 0: the weighted bf16 rows staged by 16 stmatrix x4
+// a thread instead of 64 st.shared.b32. Bit 1: only the tile's pair list read at the tile top, the
+// routing weights and token masks (a second dependent round trip) after its first K block: reading
+// both at the top moved 0.5 us from the epilogue to the tile's top (marks 0 -> 1). Prediction: each
+// -0.3..-0.6 us a tile, 26 tiles a CTA at T=14107: -8..-15 us each.
+#ifndef MOE_WGMMA_WS_GEMM2_EPILOGUE
+#define MOE_WGMMA_WS_GEMM2_EPILOGUE 0
+#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
