@@ -768,13 +768,15 @@
 #ifndef MOE_WGMMA_WS_ZERO_IN_GEMM1
 #define MOE_WGMMA_WS_ZERO_IN_GEMM1 1
 #endif
-// @tunable MOE_WGMMA_WS_GEMM2_EPILOGUE: 0, 1, 2, 3 (default 0) when MOE_WGMMA_WS=2
+// @tunable MOE_WGMMA_WS_GEMM2_EPILOGUE: 0, 1 (default 0) when MOE_WGMMA_WS=2
 // The warp-specialized GEMM2's epilogue (2.3 us of a ~16.5 us tile at T=14107 on the H100, session 31's
-// tile timeline, with the tensor cores idle). Bit 0: the weighted bf16 rows staged by 16 stmatrix x4
-// a thread instead of 64 st.shared.b32. Bit 1: only the tile's pair list read at the tile top, the
-// routing weights and token masks (a second dependent round trip) after its first K block: reading
-// both at the top moved 0.5 us from the epilogue to the tile's top (marks 0 -> 1). Prediction: each
-// -0.3..-0.6 us a tile, 26 tiles a CTA at T=14107: -8..-15 us each.
+// tile timeline, with the tensor cores idle). 1: the weighted bf16 rows staged by 16 stmatrix x4 a
+// thread instead of 64 st.shared.b32. Prediction: -0.3..-0.6 us a tile, 26 tiles a CTA at T=14107:
+// -8..-15 us. Session 31 call 12 (H100, two rounds): T=11948 1241.8 -> 1248.9 (+-18), T=14107 1470.9 ->
+// 1419.5 (the GEMM2 kernel -18..-20 us there); a second bit, the routing weights and masks read after
+// the first K block, was slower (+15..+38 us) and went. Call 13 (three rounds and the tile timeline):
+// 1243.0 -> 1239.0 (+-22), 1444.4 -> 1459.4 (+-17); the tile's epilogue 2.30 -> 2.05 us (p50), its
+// turnover 3.58 -> 3.33, GEMM2's span 446.0 -> 442.1 us. Real but within the calls' noise: left at 0.
 #ifndef MOE_WGMMA_WS_GEMM2_EPILOGUE
 #define MOE_WGMMA_WS_GEMM2_EPILOGUE 0
 #endif

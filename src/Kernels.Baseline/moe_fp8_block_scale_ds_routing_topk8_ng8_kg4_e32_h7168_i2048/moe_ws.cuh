@@ -454,21 +454,17 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     ws_tile_mark(1, tile_n, 0);
     // The epilogue's routing values, read now so that their dependent round trips (list -> weight,
     // list -> token mask) land under the K loop: this thread's two rows' weights and, for the 64
-    // threads that send rows out, their row's pair and whether its token has this one local pair
-    // (MOE_WGMMA_WS_GEMM2_EPILOGUE bit 1: the weights and masks after the first K block).
-    constexpr bool kLateRowReads = (MOE_WGMMA_WS_GEMM2_EPILOGUE & 2) != 0;
-    int row_pair[2];
-#pragma unroll
-    for (int half = 0; half < 2; ++half) row_pair[half] = pair_at(lists, c, 64 * wg + r_lo + 8 * half, T);
-    const int out_pair = wtid < 64 ? pair_at(lists, c, 64 * wg + wtid, T) : -1;
+    // threads that send rows out, their row's pair and whether its token has this one local pair.
+    // (The weights and masks read after the first K block instead, the list alone at the top: +15..+38
+    // us at T >= 11948, session 31 call 12.)
     float row_weight[2];
-    bool out_single;
-    const auto read_row_values = [&] {
 #pragma unroll
-      for (int half = 0; half < 2; ++half) row_weight[half] = row_pair[half] >= 0 ? pair_weight[row_pair[half]] : 0.f;
-      out_single = out_pair >= 0 && single_local_pair(token_mask[out_pair / kTopK]);
-    };
-    if constexpr (!kLateRowReads) read_row_values();
+    for (int half = 0; half < 2; ++half) {
+      const int pair = pair_at(lists, c, 64 * wg + r_lo + 8 * half, T);
+      row_weight[half] = pair >= 0 ? pair_weight[pair] : 0.f;
+    }
+    const int out_pair = wtid < 64 ? pair_at(lists, c, 64 * wg + wtid, T) : -1;
+    const bool out_single = out_pair >= 0 && single_local_pair(token_mask[out_pair / kTopK]);
     const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
     float acc[2][64];
     ws_zero(acc);
@@ -485,14 +481,13 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
       // Pass q is one W2 scale block (sb[q]); fragment i is row lo for i % 4 < 2.
       ws_stage_passes(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
                       [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
-      if (kLateRowReads && kb == 0) read_row_values();
     }
     ws_tile_mark(1, tile_n, 3, __float_as_uint(acc[0][0]));
     // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
     // weighted bf16 rows, then one thread per row copies (or adds) it to its token's output row.
     if (wtid < 64) afg::bulk_wait_read();
     asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory");
-    if constexpr ((MOE_WGMMA_WS_GEMM2_EPILOGUE & 1) != 0) {
+    if constexpr (MOE_WGMMA_WS_GEMM2_EPILOGUE != 0) {
       // Matrices (row half, n8 block): (0, j), (1, j), (0, j + 1), (1, j + 1); lane L addresses row L % 8
       // of matrix L / 8.
       const auto packed = [&](int q, int j, int half) {
