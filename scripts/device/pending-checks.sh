@@ -430,8 +430,17 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # default rows: one B-box helper and one W1 / W2 map for the producer kernels (T=901), and the
 # warp-specialized kernels' shared pieces (ws_zero, WsScalePair, ws_stage_passes; T=14107). Expected:
 # the defaults' times (H200 call 18: 410.2 / 1439.9 us; H100 call 16: 529.1 at T=901).
+# Ran (session 31, calls 1-2, H100): the mends' default rows pass at their times; SLOT_C -3.6..-4.3 us
+# in three calls: the default. Session 31 made MOE_WGMMA_WS_PERMUTED_A and MOE_WGMMA_WS_ZERO_IN_GEMM1
+# defaults from H100 sweeps (and one H200 round, call 15) and left MOE_WGMMA_WS_GEMM2_EPILOGUE=1
+# (stmatrix staging: the tile's epilogue -0.25 us, the calls even) at 0. Pending: the two defaults
+# against neither and the stmatrix staging, three rounds, on an H200 (and an H100); then the new
+# kernels under compute-sanitizer on one large call (the copy kernel, GEMM1's one-thread loader, its
+# zeroing warps; racecheck of a call this size takes many minutes, memcheck and synccheck first):
+#   FUSED_DEFINITION=$moe FUSED_SANITIZE_WORKLOAD=58a34f27 FUSED_SANITIZE_DEFINES=MOE_WGMMA_WS_PERMUTED_A=1
+#   FUSED_SANITIZE_TOOLS="memcheck synccheck" FUSED_SANITIZE_TIMEOUT=400 FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh
 checks=(
-  "$moe|1a4c6ba1 5e8dc11c|MOE_WGMMA_BM64_SLOT_C=1||quick"
+  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_GEMM2_EPILOGUE=1|MOE_WGMMA_WS_PERMUTED_A=0,MOE_WGMMA_WS_ZERO_IN_GEMM1=0|quick"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
