@@ -438,7 +438,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # kernels under compute-sanitizer on one large call (the copy kernel, GEMM1's one-thread loader, its
 # zeroing warps; racecheck of a call this size takes many minutes, memcheck and synccheck first):
 #   FUSED_DEFINITION=$moe FUSED_SANITIZE_WORKLOAD=58a34f27 FUSED_SANITIZE_DEFINES=MOE_WGMMA_WS_PERMUTED_A=1
-#   FUSED_SANITIZE_TOOLS="memcheck synccheck" FUSED_SANITIZE_TIMEOUT=400 FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh
+#   FUSED_SANITIZE_TOOLS="memcheck synccheck" FUSED_SANITIZE_TIMEOUT=250 FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh
+#   (the tools run one after another: 2 x 250 s + 60 stays inside a call's 600 s)
 checks=(
   "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_GEMM2_EPILOGUE=1|MOE_WGMMA_WS_PERMUTED_A=0,MOE_WGMMA_WS_ZERO_IN_GEMM1=0|quick"
 )
