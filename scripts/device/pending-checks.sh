@@ -440,6 +440,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 #   FUSED_DEFINITION=$moe FUSED_SANITIZE_WORKLOAD=58a34f27 FUSED_SANITIZE_DEFINES=MOE_WGMMA_WS_PERMUTED_A=1
 #   FUSED_SANITIZE_TOOLS="memcheck synccheck" FUSED_SANITIZE_TIMEOUT=250 FUSED_SWEEP=0 scripts/device/gdn-fused-check.sh
 #   (the tools run one after another: 2 x 250 s + 60 stays inside a call's 600 s)
+# The final review's mend (after the last device call, kernel_syntax.py only): the two one-thread TMA
+# loaders of moe_ws.cuh are one function (ws_load_tiles, B boxes by issue_b_boxes) and the slot rows
+# come from TileCoord::slot0 (ws_slot removed); the check's default rows rebuild it. Expected: call 13's
+# defaults (H100 1243.0 / 1444.4 us), 19/19.
 checks=(
   "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_GEMM2_EPILOGUE=1|MOE_WGMMA_WS_PERMUTED_A=0,MOE_WGMMA_WS_ZERO_IN_GEMM1=0|quick"
 )

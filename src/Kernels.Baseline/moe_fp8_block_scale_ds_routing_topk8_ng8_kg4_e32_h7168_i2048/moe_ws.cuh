@@ -43,15 +43,11 @@ struct WsGemm1 {
 
 // MOE_WGMMA_WS=2: C in slot order (gemm1_ws_kernel<true>). GEMM1 writes expert e's pair m to C row
 // 128 x (the walk's row tiles before e) + m, so the experts' segments start 128-row aligned and a
-// tile's 128 rows are contiguous; C's scales as [16][capacity] (a tile's 128 contiguous per K block),
-// so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
+// tile's 128 rows are contiguous (rows c.slot0 + r, TileCoord::slot0); C's scales as [16][capacity]
+// (a tile's 128 contiguous per K block), so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
 constexpr bool kWsSlots = MOE_WGMMA_WS == 2;
 constexpr int kSlotAlign = 128;  // the walks' row tile
 __host__ __device__ constexpr int64_t ws_slot_capacity(int64_t T) { return kTopK * T + kLocalExperts * kSlotAlign; }
-// The C row of a tile's row r (r < the tile's pairs): from the walk's row-tile starts.
-__device__ __forceinline__ int ws_slot(const WalkShared& walk, const TileCoord& c, int r) {
-  return walk.start[c.le] * kSlotAlign + c.m0 + r;
-}
 
 // GEMM2 with C in slot order: a 128 x 256 tile's A (C rows) and B (W2 rows) by TMA boxes and its C
 // scales by one bulk copy, all from one loading thread; two MMA warpgroups as in GEMM1 (a pass is
@@ -75,7 +71,7 @@ struct WsGemm2 {
 // Both kernels' loading warpgroup: threads [0, kWsLoaders); the first MMA thread follows it.
 constexpr int kWsLoaders = 128;
 static_assert(WsGemm1::kLoaders == kWsLoaders && WsGemm2::kLoaders == kWsLoaders, "loading warpgroup");
-static_assert(WsGemm1::kBM == kSlotAlign && WsGemm2::kBM == kSlotAlign, "ws_slot: the walks' row tiles are the C segments' unit");
+static_assert(WsGemm1::kBM == kSlotAlign && WsGemm2::kBM == kSlotAlign, "slot0: the walks' row tiles are the C segments' unit");
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // MOE_WG_DEVICE, spelled out for the pack checker
 __device__ __forceinline__ void ws_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
@@ -97,6 +93,29 @@ __device__ __forceinline__ void ws_pass(float (&tmp)[64], uint32_t a_base, uint3
 __device__ __forceinline__ void ws_release(uint64_t* empty, int lane) {
   __syncwarp();
   if (lane == 0) afg::mbar_arrive(empty);
+}
+// The one loading thread of GEMM2, and of GEMM1 with the permuted rows: every stage of the CTA's tiles
+// (kBlocks K blocks a tile) in turn. It waits for the stage to be empty, arms its "full" barrier with all
+// of its bytes, then issues the A tile as one 128-row box of map_a (rows c.slot0..), the B tile as Op's
+// four 64-row boxes of map_b (issue_b_boxes, as the 64-pair producer kernels take theirs) and the
+// tile's 128 A scales (a_scale: [block][capacity]) by one bulk copy.
+template <typename S, typename Op, int kBlocks, typename Walk>
+__device__ __forceinline__ void ws_load_tiles(const Walk& walk, uint8_t* stages, float* scales, uint64_t* full, uint64_t* empty,
+                                              const CUtensorMap* map_a, const CUtensorMap* map_b, const float* a_scale,
+                                              int64_t capacity) {
+  int it = 0, walk_le = 0;
+  for (int t = walk.first; t < walk.total; t += walk.step) {
+    const TileCoord c = walk.at(t, walk_le);
+    for (int kb = 0; kb < kBlocks; ++kb, ++it) {
+      const int s = it % S::kStages;
+      afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
+      afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4);
+      const uint32_t stage = afg::smem_addr(stages + s * S::kStageBytes), bar = afg::smem_addr(&full[s]);
+      afg::tma_load_2d(stage, map_a, kb * kQBlock, c.slot0, bar);
+      issue_b_boxes<S::kBM, Op>(stage, map_b, c, kb, bar);
+      afg::bulk_copy_to_smem(scales + s * S::kBM, a_scale + kb * capacity + c.slot0, S::kBM * 4, &full[s]);
+    }
+  }
 }
 // One landed stage's two column passes into acc (the warpgroup's rows [64 wg, 64 wg + 64) of its A
 // tile, tile_a_bytes before its B tile): pass q's products folded with factor(q, i) for fragment i;
@@ -253,26 +272,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         }
         return;
       }
-      const int64_t capacity = ws_slot_capacity(T);
-      int it = 0, walk_le = 0;
-      for (int t = walk.first; t < walk.total; t += walk.step) {
-        const TileCoord c = walk.at(t, walk_le);
-        const int slot0 = ws_slot(walk_shared, c, 0);
-        const int brow0 = c.le * kGemm1Out + c.col * 128;
-        for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
-          const int s = it % S::kStages;
-          afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
-          afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4);
-          const uint32_t bar = afg::smem_addr(&full[s]);
-          uint8_t* dst = stages + s * S::kStageBytes;
-          afg::tma_load_2d(afg::smem_addr(dst), &map_a, kb * kQBlock, slot0, bar);
-#pragma unroll
-          for (int j = 0; j < 4; ++j)
-            afg::tma_load_2d(afg::smem_addr(dst + S::kTileA + j * 64 * kRowBytes), &map_w1, kb * kQBlock,
-                             brow0 + (j & 1) * kInter + 64 * (j >> 1), bar);
-          afg::bulk_copy_to_smem(scales + s * S::kBM, hidden_scale + kb * capacity + slot0, S::kBM * 4, &full[s]);
-        }
-      }
+      ws_load_tiles<S, Gemm1Op<true>, kHiddenBlocks>(walk, stages, scales, full, empty, &map_a, &map_w1, hidden_scale,
+                                                     ws_slot_capacity(T));
       return;
     }
     // Thread p copies 16-byte chunk p % 8 of rows p / 8 + 16 j (j < 8) and row p's scale.
@@ -293,18 +294,13 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       }
       const int scale_pair = pair_at(lists, c, p, T);
       const float* scale_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
-      const int brow0 = c.le * kGemm1Out + c.col * 128;
       for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
         const int s = it % S::kStages;
         afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
         uint8_t* a_dst = stages + s * S::kStageBytes;
-        if (p == 0) {
+        if (p == 0) {  // B box j: column pass j / 2, its X1 (j even) or X2 (j odd) rows (Gemm1Op::b_box_row)
           afg::mbar_arrive_expect_tx(&full[s], kTileB);
-          // B box j: column pass j / 2, its X1 (j even) or X2 (j odd) rows.
-#pragma unroll
-          for (int j = 0; j < 4; ++j)
-            afg::tma_load_2d(afg::smem_addr(a_dst + S::kTileA + j * 64 * kRowBytes), &map_w1, kb * kQBlock,
-                             brow0 + (j & 1) * kInter + 64 * (j >> 1), afg::smem_addr(&full[s]));
+          issue_b_boxes<S::kBM, Gemm1Op<true>>(afg::smem_addr(a_dst), &map_w1, c, kb, afg::smem_addr(&full[s]));
         }
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
@@ -372,7 +368,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       if (c.m0 + m >= c.cnt) continue;  // past the expert's count (pair_at's -1)
       // C's row: its slot (MOE_WGMMA_WS=2: no list read on the epilogue's path), or the pair's (the
       // lockstep GEMM2).
-      const int64_t crow = kSlots ? ws_slot(walk_shared, c, m) : pair_at(lists, c, m, T);
+      const int64_t crow = kSlots ? static_cast<int64_t>(c.slot0) + m : pair_at(lists, c, m, T);
       const float inv = amax > 0.f ? 448.f / amax : 0.f;
 #pragma unroll
       for (int q = 0; q < 2; ++q) {
@@ -423,23 +419,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   if (threadIdx.x < S::kLoaders) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
     if (threadIdx.x != 0) return;
-    int it = 0, walk_le = 0;
-    for (int t = walk.first; t < walk.total; t += walk.step) {
-      const TileCoord c = walk.at(t, walk_le);
-      const int slot0 = ws_slot(walk_shared, c, 0);
-      const int brow0 = c.le * kHidden + c.col * kBN;
-      for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
-        const int s = it % S::kStages;
-        afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
-        afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4);
-        const uint32_t bar = afg::smem_addr(&full[s]);
-        uint8_t* dst = stages + s * S::kStageBytes;
-        afg::tma_load_2d(afg::smem_addr(dst), &map_c, kb * kQBlock, slot0, bar);
-#pragma unroll
-        for (int j = 0; j < 4; ++j) afg::tma_load_2d(afg::smem_addr(dst + S::kTileA + j * 64 * kRowBytes), &map_w2, kb * kQBlock, brow0 + 64 * j, bar);
-        afg::bulk_copy_to_smem(scales + s * S::kBM, c_scale + kb * capacity + slot0, S::kBM * 4, &full[s]);
-      }
-    }
+    ws_load_tiles<S, Gemm2Op<kOutDirect>, kInterBlocks>(walk, stages, scales, full, empty, &map_c, &map_w2, c_scale, capacity);
     return;
   }
 
