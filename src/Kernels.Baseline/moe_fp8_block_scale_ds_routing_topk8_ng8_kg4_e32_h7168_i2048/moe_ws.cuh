@@ -125,7 +125,7 @@ __device__ __forceinline__ void ws_issue_wscales(float* wscales, int tile_n, con
 }
 // The bytes ws_issue_wscales adds to a tile's first stage (0 without MOE_WGMMA_WS_SMEM_SCALES).
 template <int kBlocks>
-__host__ __device__ constexpr uint32_t ws_wscale_bytes(int kb) { return kWsSmemScales && kb == 0 ? 2 * kBlocks * 4 : 0; }
+constexpr uint32_t ws_wscale_bytes(int kb) { return kWsSmemScales && kb == 0 ? 2 * kBlocks * 4 : 0; }
 
 // rows_of(c, row0, row1): the tile's two weight-scale rows (MOE_WGMMA_WS_SMEM_SCALES).
 template <typename S, typename Op, int kBlocks, typename Walk, typename ScaleRows>
