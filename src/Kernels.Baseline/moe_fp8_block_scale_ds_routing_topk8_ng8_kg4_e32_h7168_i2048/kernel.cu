@@ -780,29 +780,6 @@
 #ifndef MOE_WGMMA_WS_GEMM2_EPILOGUE
 #define MOE_WGMMA_WS_GEMM2_EPILOGUE 0
 #endif
-// @tunable MOE_WGMMA_WS_SMEM_SCALES: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
-// 1: the warp-specialized GEMMs' weight scales (a tile's two rows: GEMM1's X1 / X2, GEMM2's two column
-// passes) copied into shared memory by the loading thread with the tile's first stage, instead of each
-// MMA thread loading block kb + 1's pair from global memory during block kb (moe_ws.cuh's
-// ws_issue_wscales). Needs 16-byte aligned weight-scale tensors (else the host keeps the lockstep path).
-// Why (H100, session 32 call 1, ncu with real clocks at T=14107): GEMM2's MMA warps stall 0.99 cycles
-// an issue on the long scoreboard (global loads) against 0.37 on the tensor cores, GEMM1's 0.62; the
-// tile timeline puts 0.5-0.8 us of every tile top before the first stage, where block 0's scale loads
-// are the only global loads GEMM1's MMA threads wait for. Prediction: GEMM1 -5..-20 us and GEMM2
-// -10..-20 us at T=14107 (tile tops and K loops), T=11948 alike.
-#ifndef MOE_WGMMA_WS_SMEM_SCALES
-#define MOE_WGMMA_WS_SMEM_SCALES 0
-#endif
-// @tunable MOE_WGMMA_WS_ROUTING_WARP: 0, 1 (default 0) when MOE_WGMMA_WS=2
-// 1: the warp-specialized GEMM2's epilogue routing values (each row's pair, routing weight and whether
-// its token has one local pair) staged in shared memory by loading warp 1, up to two tiles ahead
-// (moe_ws.cuh's WsRouting), instead of read by the MMA threads at every tile top through two dependent
-// global round trips. Why: the same profile's long-scoreboard stalls, and the tile top (top -> pair list
-// loaded 0.51 us p50, up to 1.5 at p90) in session 31's tile timeline. Prediction: GEMM2 -0.4..-0.8 us a
-// tile, 26 tiles a CTA at T=14107: -10..-20 us.
-#ifndef MOE_WGMMA_WS_ROUTING_WARP
-#define MOE_WGMMA_WS_ROUTING_WARP 0
-#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
@@ -1935,12 +1912,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t acc_at = reserve(combine || direct_out ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
   // MOE_WGMMA_WS: the warp-specialized GEMM1 (reads the input's [56][T] scales) where the library has
   // sm_90a code and the 128-pair tiles run.
-  // MOE_WGMMA_WS_SMEM_SCALES copies the weight-scale rows by bulk copies: 16-byte aligned sources only.
-  const auto aligned16 = [](const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; };
-  const bool ws_scales_ok = MOE_WGMMA_WS_SMEM_SCALES == 0 || (aligned16(gemm1_weights_scale.ptr<const float>()) &&
-                                                              aligned16(gemm2_weights_scale.ptr<const float>()));
   const bool ws_gemm1 = MOE_WGMMA_WS != 0 && wgmma2 && T > MOE_WGMMA_BM64_MAX_T && moe_wg::kPersistentTiles &&
-                        moe_wg::kCScaleCols == 128 && moe_wg::built_with_wgmma() && ws_scales_ok;
+                        moe_wg::kCScaleCols == 128 && moe_wg::built_with_wgmma();
   // MOE_WGMMA_WS=2: C's scales as [16][slot capacity] (moe_ws.cuh).
   const size_t cscale_floats = ws_gemm1 && moe_wg::kWsSlots ? static_cast<size_t>(moe_wg::ws_slot_capacity(T)) * moe_wg::kCScales
                                                             : T8 * moe_wg::kCScales;

@@ -35,8 +35,7 @@ struct WsGemm1 {
   static constexpr int kStageBytes = kTileA + kTileB;
   static constexpr int kLoaders = 128, kThreads = kLoaders + kConsumers;
   static constexpr int kLoaderRegs = 56, kConsumerRegs = 224;
-  static constexpr int kWScaleBytes = 2 * 2 * kHiddenBlocks * 4;  // ws_wscales: two tiles' X1 / X2 rows
-  static constexpr int kSmem = 1024 + kStages * (kStageBytes + kBM * 4) + 2 * kStages * 8 + kWScaleBytes;
+  static constexpr int kSmem = 1024 + kStages * (kStageBytes + kBM * 4) + 2 * kStages * 8;
   static_assert(kLag >= 1 && kLag < kStages, "a loading thread arrives on a stage it issued 1 .. stages - 1 blocks ago");
   static_assert(kLoaders * kLoaderRegs + kConsumers * kConsumerRegs <= 65536 - 1024, "register split");
   static_assert(kSmem <= 227 * 1024, "shared memory");
@@ -47,11 +46,6 @@ struct WsGemm1 {
 // tile's 128 rows are contiguous (rows c.slot0 + r, TileCoord::slot0); C's scales as [16][capacity]
 // (a tile's 128 contiguous per K block), so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
 constexpr bool kWsSlots = MOE_WGMMA_WS == 2;
-// MOE_WGMMA_WS_SMEM_SCALES: the tiles' weight-scale rows copied into shared memory by the loading thread
-// (ws_issue_wscales) instead of loaded by every MMA thread a block ahead. MOE_WGMMA_WS_ROUTING_WARP:
-// GEMM2's epilogue routing values (pair, weight, single local pair) staged by a loading warp (WsRouting).
-constexpr bool kWsSmemScales = MOE_WGMMA_WS_SMEM_SCALES != 0;
-constexpr bool kWsRoutingWarp = MOE_WGMMA_WS_ROUTING_WARP != 0 && kWsSlots;
 constexpr int kSlotAlign = 128;  // the walks' row tile
 __host__ __device__ constexpr int64_t ws_slot_capacity(int64_t T) { return kTopK * T + kLocalExperts * kSlotAlign; }
 
@@ -70,9 +64,7 @@ struct WsGemm2 {
   static constexpr int kLoaderRegs = 40, kConsumerRegs = 232;
   static constexpr int kOutRowBytes = kBN * 2 + 16;  // +16: a quad's 8 rows in different banks
   static constexpr int kOutBytes = kBM * kOutRowBytes;
-  static constexpr int kWScaleBytes = 2 * 2 * kInterBlocks * 4;  // ws_wscales: two tiles' two pass rows
-  static constexpr int kRoutingBytes = 4 * 8 + 2 * kBM * 8;     // WsRouting: 4 barriers, two tiles' rows
-  static constexpr int kSmem = 1024 + kStages * (kStageBytes + kBM * 4) + kOutBytes + 2 * kStages * 8 + kWScaleBytes + kRoutingBytes;
+  static constexpr int kSmem = 1024 + kStages * (kStageBytes + kBM * 4) + kOutBytes + 2 * kStages * 8;
   static_assert(kLoaders * kLoaderRegs + kConsumers * kConsumerRegs <= 65536 - 1024, "register split");
   static_assert(kSmem <= 227 * 1024, "shared memory");
 };
@@ -107,47 +99,21 @@ __device__ __forceinline__ void ws_release(uint64_t* empty, int lane) {
 // of its bytes, then issues the A tile as one 128-row box of map_a (rows c.slot0..), the B tile as Op's
 // four 64-row boxes of map_b (issue_b_boxes, as the 64-pair producer kernels take theirs) and the
 // tile's 128 A scales (a_scale: [block][capacity]) by one bulk copy.
-// MOE_WGMMA_WS_SMEM_SCALES: a tile's two weight-scale rows (kBlocks floats each: GEMM1's X1 and X2 rows,
-// GEMM2's two column passes), in buffer (tile & 1) of wscales [2][2][kBlocks]. The loading thread copies
-// them with the tile's first stage (its "full" barrier counts their bytes), so an MMA thread reads a
-// block's scales from shared memory where it loaded them from global memory a block ahead (a load under
-// this traffic takes about a block: the long-scoreboard stalls of session 18's and this session's
-// profiles). Two buffers: when the loader issues tile n's first stage, every MMA warp has released a
-// stage of tile n - 1 (kStages < kBlocks), so tile n - 2's rows are no longer read.
-template <int kBlocks>
-__device__ __forceinline__ const float* ws_wscale_rows(const float* wscales, int tile_n) { return wscales + (tile_n & 1) * 2 * kBlocks; }
-template <int kBlocks>
-__device__ __forceinline__ void ws_issue_wscales(float* wscales, int tile_n, const float* row0, const float* row1, uint64_t* bar) {
-  static_assert(kBlocks * 4 % 16 == 0, "bulk copies of whole 16-byte pieces");
-  float* dst = wscales + (tile_n & 1) * 2 * kBlocks;
-  afg::bulk_copy_to_smem(dst, row0, kBlocks * 4, bar);
-  afg::bulk_copy_to_smem(dst + kBlocks, row1, kBlocks * 4, bar);
-}
-// The bytes ws_issue_wscales adds to a tile's first stage (0 without MOE_WGMMA_WS_SMEM_SCALES).
-template <int kBlocks>
-constexpr uint32_t ws_wscale_bytes(int kb) { return kWsSmemScales && kb == 0 ? 2 * kBlocks * 4 : 0; }
-
-// rows_of(c, row0, row1): the tile's two weight-scale rows (MOE_WGMMA_WS_SMEM_SCALES).
-template <typename S, typename Op, int kBlocks, typename Walk, typename ScaleRows>
+template <typename S, typename Op, int kBlocks, typename Walk>
 __device__ __forceinline__ void ws_load_tiles(const Walk& walk, uint8_t* stages, float* scales, uint64_t* full, uint64_t* empty,
                                               const CUtensorMap* map_a, const CUtensorMap* map_b, const float* a_scale,
-                                              int64_t capacity, float* wscales, ScaleRows&& rows_of) {
-  int it = 0, walk_le = 0, tile_n = 0;
-  for (int t = walk.first; t < walk.total; t += walk.step, ++tile_n) {
+                                              int64_t capacity) {
+  int it = 0, walk_le = 0;
+  for (int t = walk.first; t < walk.total; t += walk.step) {
     const TileCoord c = walk.at(t, walk_le);
     for (int kb = 0; kb < kBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
       afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
-      afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4 + ws_wscale_bytes<kBlocks>(kb));
+      afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4);
       const uint32_t stage = afg::smem_addr(stages + s * S::kStageBytes), bar = afg::smem_addr(&full[s]);
       afg::tma_load_2d(stage, map_a, kb * kQBlock, c.slot0, bar);
       issue_b_boxes<S::kBM, Op>(stage, map_b, c, kb, bar);
       afg::bulk_copy_to_smem(scales + s * S::kBM, a_scale + kb * capacity + c.slot0, S::kBM * 4, &full[s]);
-      if (kWsSmemScales && kb == 0) {
-        const float *row0, *row1;
-        rows_of(c, row0, row1);
-        ws_issue_wscales<kBlocks>(wscales, tile_n, row0, row1, &full[s]);
-      }
     }
   }
 }
@@ -175,40 +141,23 @@ __device__ __forceinline__ void ws_zero(float (&acc)[2][64]) {
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc[q][i] = 0.f;
 }
-// A tile's two weight-scale rows (one value per K block of kBlocks). From global memory (the default),
-// each block's pair loaded a block ahead so that no K block waits on a global load; with
-// MOE_WGMMA_WS_SMEM_SCALES from the rows the loading thread copied into shared memory (ws_issue_wscales).
-template <int kBlocks>
+// A tile's two weight-scale rows (one value per K block), each block's pair loaded a block ahead so
+// that no K block waits on a global load.
 struct WsScalePair {
   const float* src0;
   const float* src1;
+  int blocks;
   float next0, next1;
-  __device__ __forceinline__ WsScalePair(const float* s0, const float* s1, const float* smem_rows) {
-    if constexpr (kWsSmemScales) {
-      src0 = smem_rows;
-      src1 = smem_rows + kBlocks;
-    } else {
-      src0 = s0;
-      src1 = s1;
-      next0 = __ldg(s0);
-      next1 = __ldg(s1);
-    }
-  }
-  // Before block kb's stage wait: block kb's two scales from global memory, block kb + 1's loads issued
-  // (nothing with the shared-memory rows).
+  __device__ __forceinline__ WsScalePair(const float* s0, const float* s1, int n)
+      : src0(s0), src1(s1), blocks(n), next0(__ldg(s0)), next1(__ldg(s1)) {}
+  // Block kb's two scales; block kb + 1's loads issued.
   __device__ __forceinline__ float2 take(int kb) {
-    if constexpr (kWsSmemScales) return make_float2(0.f, 0.f);
     const float2 v = make_float2(next0, next1);
-    if (kb + 1 < kBlocks) {
+    if (kb + 1 < blocks) {
       next0 = __ldg(src0 + kb + 1);
       next1 = __ldg(src1 + kb + 1);
     }
     return v;
-  }
-  // After block kb's stage wait (the tile's first stage brought the shared-memory rows): its two scales.
-  __device__ __forceinline__ float2 at(int kb, float2 taken) const {
-    if constexpr (kWsSmemScales) return make_float2(src0[kb], src1[kb]);
-    return taken;
   }
 };
 // silu(x2) x1 with silu(x) = h + h tanh(h), h = x / 2: one MUFU op where expf and a division take two
@@ -290,12 +239,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   float* scales = reinterpret_cast<float*>(stages + S::kStages * S::kStageBytes);  // [stage][row]
   uint64_t* full = reinterpret_cast<uint64_t*>(scales + S::kStages * S::kBM);
   uint64_t* empty = full + S::kStages;
-  float* wscales = reinterpret_cast<float*>(empty + S::kStages);  // ws_wscale_rows (MOE_WGMMA_WS_SMEM_SCALES)
-  // A tile's X1 and X2 weight-scale rows.
-  const auto w1_scale_rows = [&](const TileCoord& c, const float*& row0, const float*& row1) {
-    row0 = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
-    row1 = row0 + (kInter / kQBlock) * kHiddenBlocks;
-  };
   __shared__ WalkShared walk_shared;
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
@@ -330,7 +273,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         return;
       }
       ws_load_tiles<S, Gemm1Op<true>, kHiddenBlocks>(walk, stages, scales, full, empty, &map_a, &map_w1, hidden_scale,
-                                                     ws_slot_capacity(T), wscales, w1_scale_rows);
+                                                     ws_slot_capacity(T));
       return;
     }
     // Thread p copies 16-byte chunk p % 8 of rows p / 8 + 16 j (j < 8) and row p's scale.
@@ -339,8 +282,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       afg::fence_proxy_async();
       afg::mbar_arrive(&full[stage]);
     };
-    int it = 0, walk_le = 0, tile_n = 0;
-    for (int t = walk.first; t < walk.total; t += walk.step, ++tile_n) {
+    int it = 0, walk_le = 0;
+    for (int t = walk.first; t < walk.total; t += walk.step) {
       const TileCoord c = walk.at(t, walk_le);
       // Rows past the expert's count copy token 0's row: their products are never stored.
       const uint8_t* src[8];
@@ -356,13 +299,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
         uint8_t* a_dst = stages + s * S::kStageBytes;
         if (p == 0) {  // B box j: column pass j / 2, its X1 (j even) or X2 (j odd) rows (Gemm1Op::b_box_row)
-          afg::mbar_arrive_expect_tx(&full[s], kTileB + ws_wscale_bytes<kHiddenBlocks>(kb));
+          afg::mbar_arrive_expect_tx(&full[s], kTileB);
           issue_b_boxes<S::kBM, Gemm1Op<true>>(afg::smem_addr(a_dst), &map_w1, c, kb, afg::smem_addr(&full[s]));
-          if (kWsSmemScales && kb == 0) {
-            const float *row0, *row1;
-            w1_scale_rows(c, row0, row1);
-            ws_issue_wscales<kHiddenBlocks>(wscales, tile_n, row0, row1, &full[s]);
-          }
         }
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
@@ -391,18 +329,16 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   for (int t = walk.first; t < walk.total; t += walk.step, ++tile_n) {
     const TileCoord c = walk.at(t, walk_le);
     ws_tile_mark(0, tile_n, 0);
-    const float *x1_scales, *x2_scales;
-    w1_scale_rows(c, x1_scales, x2_scales);
+    const float* sb1_src = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
     float acc[2][64];
     ws_zero(acc);
-    WsScalePair<kHiddenBlocks> weight_scales(x1_scales, x2_scales, ws_wscale_rows<kHiddenBlocks>(wscales, tile_n));
+    WsScalePair weight_scales(sb1_src, sb1_src + (kInter / kQBlock) * kHiddenBlocks, kHiddenBlocks);  // X1's, X2's
     ws_tile_mark(0, tile_n, 1);
     for (int kb = 0; kb < kHiddenBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
-      const float2 taken = weight_scales.take(kb);
-      afg::mbar_wait(&full[s], (it / S::kStages) & 1);
-      const float2 sb = weight_scales.at(kb, taken);
+      const float2 sb = weight_scales.take(kb);
       const float sb1 = sb.x, sb2 = sb.y;
+      afg::mbar_wait(&full[s], (it / S::kStages) & 1);
       if (kb == 0) ws_tile_mark(0, tile_n, 2);
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
@@ -452,46 +388,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
 #endif
 }
 
-// MOE_WGMMA_WS_ROUTING_WARP: GEMM2's epilogue routing values of a tile (each row's pair, its routing
-// weight, whether its token has this one local pair), staged by loading warp 1 up to two tiles ahead
-// into buffer (tile & 1), so that the MMA threads read them from shared memory at the epilogue instead
-// of starting two dependent global round trips (list -> weight, list -> token mask) at every tile top
-// (0.5-1.5 us of it in session 31's tile timeline, long-scoreboard stalls in this session's profile).
-struct WsRouting {
-  uint64_t* full;   // [2], one arrival: the warp's rows are written
-  uint64_t* empty;  // [2], one arrival per MMA warp: the tile's values are read
-  int* code;        // [2][kBM]: pair * 2 + (its token has one local pair), -1 past the expert's count
-  float* weight;    // [2][kBM]
-  static constexpr int kBM = WsGemm2::kBM;
-  __device__ __forceinline__ static WsRouting at(void* base) {
-    uint64_t* bars = static_cast<uint64_t*>(base);
-    int* code = reinterpret_cast<int*>(bars + 4);
-    return {bars, bars + 2, code, reinterpret_cast<float*>(code + 2 * kBM)};
-  }
-  // Loading warp 1: every tile of the CTA's walk in turn.
-  template <typename Walk>
-  __device__ __forceinline__ void stage(const Walk& walk, const int* lists, const float* pair_weight, const uint8_t* token_mask,
-                                        int T, int lane) const {
-    int walk_le = 0, n = 0;
-    for (int t = walk.first; t < walk.total; t += walk.step, ++n) {
-      const TileCoord c = walk.at(t, walk_le);
-      const int b = n & 1;
-      afg::mbar_wait(&empty[b], ((n >> 1) & 1) ^ 1);
-      int pairs[kBM / 32];
-#pragma unroll
-      for (int j = 0; j < kBM / 32; ++j) pairs[j] = pair_at(lists, c, lane + 32 * j, T);
-#pragma unroll
-      for (int j = 0; j < kBM / 32; ++j) {
-        const int pair = pairs[j], r = b * kBM + lane + 32 * j;
-        weight[r] = pair >= 0 ? pair_weight[pair] : 0.f;
-        code[r] = pair >= 0 ? 2 * pair + (single_local_pair(token_mask[pair / kTopK]) ? 1 : 0) : -1;
-      }
-      __syncwarp();
-      if (lane == 0) afg::mbar_arrive(&full[b]);  // release: the warp's stores ordered before it by the syncwarp
-    }
-  }
-};
-
 // map_c: C as [capacity rows][2048 bytes], 128-row boxes; map_w2: W2 as [32 x 7168 rows][2048 bytes],
 // 64-row boxes (both 128 bytes wide, 128-byte swizzle). c_scale: [16][capacity]. out: the bf16 output
 // (routing zeroed the rows of tokens with several local pairs).
@@ -509,22 +405,11 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   uint8_t* out_rows = reinterpret_cast<uint8_t*>(scales + S::kStages * S::kBM);   // [row][kOutRowBytes]
   uint64_t* full = reinterpret_cast<uint64_t*>(out_rows + S::kOutBytes);
   uint64_t* empty = full + S::kStages;
-  float* wscales = reinterpret_cast<float*>(empty + S::kStages);  // ws_wscale_rows (MOE_WGMMA_WS_SMEM_SCALES)
-  const WsRouting routing = WsRouting::at(wscales + S::kWScaleBytes / 4);
-  // A tile's two weight-scale rows (its two column passes, one W2 scale block each).
-  const auto w2_scale_rows = [&](const TileCoord& c, const float*& row0, const float*& row1) {
-    row0 = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
-    row1 = row0 + kInterBlocks;
-  };
   __shared__ WalkShared walk_shared;
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
       afg::mbar_init(&full[s], 1);
       afg::mbar_init(&empty[s], kConsumers / 32);
-    }
-    for (int b = 0; b < 2; ++b) {
-      afg::mbar_init(&routing.full[b], 1);
-      afg::mbar_init(&routing.empty[b], kConsumers / 32);
     }
     afg::mbar_init_fence();
   }
@@ -533,10 +418,8 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
 
   if (threadIdx.x < S::kLoaders) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
-    if (kWsRoutingWarp && threadIdx.x / 32 == 1) routing.stage(walk, lists, pair_weight, token_mask, T, threadIdx.x & 31);
     if (threadIdx.x != 0) return;
-    ws_load_tiles<S, Gemm2Op<kOutDirect>, kInterBlocks>(walk, stages, scales, full, empty, &map_c, &map_w2, c_scale, capacity,
-                                                        wscales, w2_scale_rows);
+    ws_load_tiles<S, Gemm2Op<kOutDirect>, kInterBlocks>(walk, stages, scales, full, empty, &map_c, &map_w2, c_scale, capacity);
     return;
   }
 
@@ -554,31 +437,24 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     // threads that send rows out, their row's pair and whether its token has this one local pair.
     // (The weights and masks read after the first K block instead, the list alone at the top: +15..+38
     // us at T >= 11948, session 31 call 12.)
-    // (With MOE_WGMMA_WS_ROUTING_WARP they come from loading warp 1's staging at the epilogue.)
-    float row_weight[2] = {0.f, 0.f};
-    int out_pair = -1;
-    bool out_single = false;
-    if constexpr (!kWsRoutingWarp) {
+    float row_weight[2];
 #pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int pair = pair_at(lists, c, 64 * wg + r_lo + 8 * half, T);
-        row_weight[half] = pair >= 0 ? pair_weight[pair] : 0.f;
-      }
-      out_pair = wtid < 64 ? pair_at(lists, c, 64 * wg + wtid, T) : -1;
-      out_single = out_pair >= 0 && single_local_pair(token_mask[out_pair / kTopK]);
+    for (int half = 0; half < 2; ++half) {
+      const int pair = pair_at(lists, c, 64 * wg + r_lo + 8 * half, T);
+      row_weight[half] = pair >= 0 ? pair_weight[pair] : 0.f;
     }
-    const float *pass0_scales, *pass1_scales;
-    w2_scale_rows(c, pass0_scales, pass1_scales);
+    const int out_pair = wtid < 64 ? pair_at(lists, c, 64 * wg + wtid, T) : -1;
+    const bool out_single = out_pair >= 0 && single_local_pair(token_mask[out_pair / kTopK]);
+    const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
     float acc[2][64];
     ws_zero(acc);
-    WsScalePair<kInterBlocks> weight_scales(pass0_scales, pass1_scales, ws_wscale_rows<kInterBlocks>(wscales, tile_n));
+    WsScalePair weight_scales(sb0_src, sb0_src + kInterBlocks, kInterBlocks);  // the two column passes'
     ws_tile_mark(1, tile_n, 1);
     for (int kb = 0; kb < kInterBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
-      const float2 taken = weight_scales.take(kb);
-      afg::mbar_wait(&full[s], (it / S::kStages) & 1);
-      const float2 pass_scales = weight_scales.at(kb, taken);
+      const float2 pass_scales = weight_scales.take(kb);
       const float sb[2] = {pass_scales.x, pass_scales.y};
+      afg::mbar_wait(&full[s], (it / S::kStages) & 1);
       if (kb == 0) ws_tile_mark(1, tile_n, 2);
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
@@ -587,16 +463,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
                       [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
     }
     ws_tile_mark(1, tile_n, 3, __float_as_uint(acc[0][0]));
-    if constexpr (kWsRoutingWarp) {
-      const int b = tile_n & 1;
-      afg::mbar_wait(&routing.full[b], (tile_n >> 1) & 1);
-#pragma unroll
-      for (int half = 0; half < 2; ++half) row_weight[half] = routing.weight[b * S::kBM + 64 * wg + r_lo + 8 * half];
-      const int code = wtid < 64 ? routing.code[b * S::kBM + 64 * wg + wtid] : -1;
-      out_pair = code >= 0 ? code >> 1 : -1;
-      out_single = code >= 0 && (code & 1) != 0;
-      ws_release(&routing.empty[b], lane);
-    }
     // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
     // weighted bf16 rows, then one thread per row copies (or adds) it to its token's output row.
     if (wtid < 64) afg::bulk_wait_read();
