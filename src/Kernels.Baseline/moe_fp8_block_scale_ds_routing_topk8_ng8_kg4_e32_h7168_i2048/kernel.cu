@@ -780,6 +780,14 @@
 #ifndef MOE_WGMMA_WS_GEMM2_EPILOGUE
 #define MOE_WGMMA_WS_GEMM2_EPILOGUE 0
 #endif
+// @diagnostic MOE_WGMMA_WS_DIAG_HALF_B: 0, 1, 2 (default 0)
+// A measurement aid (results INCORRECT by design): 1 / 2: the
+// warp-specialized GEMM1 / GEMM2 (permuted A) loads only the first column pass's half of each B tile,
+// the L2 -> SM bytes a two-CTA TMA multicast of B would leave (session 32: is GEMM1, at 70% tensor
+// activity and 8.4 TB/s of L2 traffic on the power-limited H100's 1.60 GHz, held by those bytes?).
+#ifndef MOE_WGMMA_WS_DIAG_HALF_B
+#define MOE_WGMMA_WS_DIAG_HALF_B 0
+#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower

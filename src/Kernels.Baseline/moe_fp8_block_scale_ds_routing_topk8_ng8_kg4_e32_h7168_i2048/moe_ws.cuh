@@ -28,6 +28,7 @@
 namespace moe_wg {
 
 struct WsGemm1 {
+  static constexpr int kDiagId = 1;  // MOE_WGMMA_WS_DIAG_HALF_B
   static constexpr int kBM = 128;
   static constexpr int kStages = 4;                 // 3 measured 20% slower in the probe (the gather keeps kLag in flight)
   static constexpr int kLag = MOE_WGMMA_WS_LAG;     // stages a loading thread keeps in flight before it arrives
@@ -56,6 +57,7 @@ __host__ __device__ constexpr int64_t ws_slot_capacity(int64_t T) { return kTopK
 // bulk copy, or a bulk bf16 reduction where the token has other local pairs). 3 stages leave room
 // for the two 33 KB output buffers.
 struct WsGemm2 {
+  static constexpr int kDiagId = 2;  // MOE_WGMMA_WS_DIAG_HALF_B
   static constexpr int kBM = 128;
   static constexpr int kStages = 3;
   static constexpr int kTileA = kBM * kRowBytes;
@@ -109,10 +111,18 @@ __device__ __forceinline__ void ws_load_tiles(const Walk& walk, uint8_t* stages,
     for (int kb = 0; kb < kBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
       afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
-      afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4);
+      afg::mbar_arrive_expect_tx(&full[s], S::kStageBytes + S::kBM * 4 - (MOE_WGMMA_WS_DIAG_HALF_B == S::kDiagId ? kTileB / 2 : 0));
       const uint32_t stage = afg::smem_addr(stages + s * S::kStageBytes), bar = afg::smem_addr(&full[s]);
       afg::tma_load_2d(stage, map_a, kb * kQBlock, c.slot0, bar);
-      issue_b_boxes<S::kBM, Op>(stage, map_b, c, kb, bar);
+      if constexpr (MOE_WGMMA_WS_DIAG_HALF_B == S::kDiagId) {
+        // Measurement aid: the first column pass's two boxes only (the second pass multiplies stale
+        // shared memory): the L2 -> SM traffic a two-CTA multicast of B would leave.
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+          afg::tma_load_2d(stage + S::kTileA + j * kBoxRows * kRowBytes, map_b, kb * kRowBytes, Op::b_box_row(c, j), bar);
+      } else {
+        issue_b_boxes<S::kBM, Op>(stage, map_b, c, kb, bar);
+      }
       afg::bulk_copy_to_smem(scales + s * S::kBM, a_scale + kb * capacity + c.slot0, S::kBM * 4, &full[s]);
     }
   }
