@@ -81,6 +81,7 @@ template <class F> cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int);
 template <class F> cudaError_t cudaFuncGetAttributes(cudaFuncAttributes*, F);
 template <class F> cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int*, F, int, size_t);
 template <class K, class... A> cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t*, K, A...);
+template <class F> cudaError_t cudaOccupancyMaxActiveClusters(int*, F, const cudaLaunchConfig_t*);
 cudaError_t cudaDeviceGetAttribute(int*, cudaDeviceAttr, int);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp*, int);
 cudaError_t cudaGetDevice(int*);

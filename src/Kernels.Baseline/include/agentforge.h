@@ -153,6 +153,45 @@ cudaError_t launch(bool dependent, void (*kernel)(Params...), dim3 grid, dim3 bl
   return cudaLaunchKernelEx(&config, kernel, args...);
 }
 
+// launch with thread block clusters of cluster_x CTAs along x (grid.x a multiple of it).
+template <typename... Params, typename... Args>
+cudaError_t launch_clusters(bool dependent, unsigned cluster_x, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
+                            cudaStream_t stream, Args... args) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  cudaLaunchAttribute attribute[2];
+  attribute[0].id = cudaLaunchAttributeClusterDimension;
+  attribute[0].val.clusterDim.x = cluster_x;
+  attribute[0].val.clusterDim.y = 1;
+  attribute[0].val.clusterDim.z = 1;
+  attribute[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[1].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = dependent ? 2 : 1;
+  return cudaLaunchKernelEx(&config, kernel, args...);
+}
+// How many clusters of cluster_x CTAs of kernel (block threads, smem bytes each) the device holds at
+// once (0 when it cannot say).
+template <typename... Params>
+int resident_clusters(void (*kernel)(Params...), unsigned cluster_x, dim3 block, size_t smem) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(cluster_x);
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeClusterDimension;
+  attribute[0].val.clusterDim.x = cluster_x;
+  attribute[0].val.clusterDim.y = 1;
+  attribute[0].val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  int clusters = 0;
+  return cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) == cudaSuccess ? clusters : 0;
+}
+
 }  // namespace afg
 
 static_assert(sizeof(afg::Tensor) == 80, "afg::Tensor layout is shared with the worker");

@@ -788,6 +788,19 @@
 #ifndef MOE_WGMMA_WS_DIAG_HALF_B
 #define MOE_WGMMA_WS_DIAG_HALF_B 0
 #endif
+// @tunable MOE_WGMMA_WS_MULTICAST: 0, 1 (default 0) when MOE_WGMMA_WS=2
+// 1: the warp-specialized GEMM2 and GEMM1 (with the permuted rows) run as clusters of two CTAs taking
+// tiles 2i and 2i + 1 of the walk together; where those share their B tile (same expert and column
+// tile), each CTA loads two of its four boxes by TMA multicast to both (moe_ws.cuh's ws_load_tiles), and
+// each stage is refilled when both CTAs' MMA warps released it. Why (H100, session 32): ncu at real
+// clocks puts GEMM1 at 1.60 GHz (tensor pipe 70% active, L2 8.4 TB/s): the card is at its power limit;
+// loading half of each B tile (MOE_WGMMA_WS_DIAG_HALF_B=1, call 5) took GEMM1 831 -> 733 us with the
+// clock 1.60 -> 1.80 GHz (at locked base clocks only -14 us). Multicast moves those bytes once per
+// cluster for ~80-90% of the tile pairs at T >= 11948 (the rest: an expert's odd last row tile).
+// Prediction: GEMM1 -50..-90 us, GEMM2 -10..-30 us at T=14107 on the H100 (real clocks).
+#ifndef MOE_WGMMA_WS_MULTICAST
+#define MOE_WGMMA_WS_MULTICAST 0
+#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower
@@ -1754,6 +1767,24 @@ int resident_ctas(int threads, int smem) {
   return known[device];
 }
 
+// A persistent warp-specialized kernel (moe_ws.cuh) over every SM it fits, as a programmatic dependent
+// (MOE_PDL); kClusters (MOE_WGMMA_WS_MULTICAST): as clusters of two CTAs, as many as the device holds.
+template <auto Kernel, bool kClusters, typename... Args>
+cudaError_t ws_launch(int threads, int smem, cudaStream_t stream, Args... args) {
+  if constexpr (kClusters) {
+    static int known[16] = {};
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return cudaErrorNotSupported;
+    if (known[device] == 0) known[device] = afg::resident_clusters(Kernel, 2, dim3(threads), static_cast<size_t>(smem));
+    if (known[device] <= 0) return cudaErrorNotSupported;  // the driver could not say how many clusters fit
+    return afg::launch_clusters(MOE_PDL, 2, Kernel, dim3(static_cast<unsigned>(2 * known[device])), dim3(threads),
+                                static_cast<size_t>(smem), stream, args...);
+  } else {
+    return afg::launch(MOE_PDL, Kernel, dim3(static_cast<unsigned>(resident_ctas<Kernel>(threads, smem))), dim3(threads),
+                       static_cast<size_t>(smem), stream, args...);
+  }
+}
+
 #if MOE_SIDELOAD
 // The four wgmma kernels from the side-loaded PTX ([0]: 64-pair tiles, [1]: 128), loaded once per
 // device at the first call that wants them; ready is false when anything failed (said once).
@@ -2189,12 +2220,12 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       }
       if (r == cudaSuccess) r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
       if (r == cudaSuccess)
-        r = afg::launch(MOE_PDL, ws1, dim3(static_cast<unsigned>(resident_ctas<ws1>(Ws::kThreads, Ws::kSmem))), dim3(Ws::kThreads),
-                        static_cast<size_t>(Ws::kSmem), stream, w1_map, a_map, hidden_states.ptr<const uint8_t>(),
-                        decltype(permuted)::value ? static_cast<const float*>(perm_a_scale) : hidden_states_scale.ptr<const float>(),
-                        gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
-                        static_cast<uint8_t*>(static_cast<void*>(cbuf)), cscale, static_cast<const uint8_t*>(pair_mask),
-                        zero_in_gemm1 ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr));
+        r = ws_launch<ws1, moe_wg::kWsMulticast && decltype(permuted)::value>(
+            Ws::kThreads, Ws::kSmem, stream, w1_map, a_map, hidden_states.ptr<const uint8_t>(),
+            decltype(permuted)::value ? static_cast<const float*>(perm_a_scale) : hidden_states_scale.ptr<const float>(),
+            gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
+            static_cast<uint8_t*>(static_cast<void*>(cbuf)), cscale, static_cast<const uint8_t*>(pair_mask),
+            zero_in_gemm1 ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr));
       return r;
     };
     if (ws_slots) {
@@ -2203,10 +2234,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       using Ws2 = moe_wg::WsGemm2;
       if (e == cudaSuccess) e = afg::allow_dynamic_smem<ws2>(Ws2::kSmem);
       if (e == cudaSuccess)
-        e = afg::launch(MOE_PDL, ws2, dim3(static_cast<unsigned>(resident_ctas<ws2>(Ws2::kThreads, Ws2::kSmem))), dim3(Ws2::kThreads),
-                        static_cast<size_t>(Ws2::kSmem), stream, c_map, w2_map, static_cast<const float*>(cscale),
-                        gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists),
-                        static_cast<const float*>(pair_weight), token_mask, Ti, output.ptr<__nv_bfloat16>());
+        e = ws_launch<ws2, moe_wg::kWsMulticast>(Ws2::kThreads, Ws2::kSmem, stream, c_map, w2_map, static_cast<const float*>(cscale),
+                                                 gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                                                 static_cast<const int*>(lists), static_cast<const float*>(pair_weight), token_mask, Ti,
+                                                 output.ptr<__nv_bfloat16>());
       return e;
     }
     if (ws) {

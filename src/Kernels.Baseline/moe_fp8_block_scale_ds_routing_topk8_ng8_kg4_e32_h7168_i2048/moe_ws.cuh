@@ -47,6 +47,11 @@ struct WsGemm1 {
 // tile's 128 rows are contiguous (rows c.slot0 + r, TileCoord::slot0); C's scales as [16][capacity]
 // (a tile's 128 contiguous per K block), so GEMM2's tiles are TMA boxes too (gemm2_ws_kernel).
 constexpr bool kWsSlots = MOE_WGMMA_WS == 2;
+// MOE_WGMMA_WS_MULTICAST: the TMA-fed kernels (GEMM2, GEMM1 with the permuted rows) run as clusters of two
+// CTAs that take tiles 2i and 2i + 1 of the walk together; where the two share their B tiles (same
+// expert and column tile: adjacent row tiles, the walk's row tiles being fastest), each CTA loads half
+// of every B tile and multicasts it to both (ws_load_tiles).
+constexpr bool kWsMulticast = MOE_WGMMA_WS_MULTICAST != 0;
 constexpr int kSlotAlign = 128;  // the walks' row tile
 __host__ __device__ constexpr int64_t ws_slot_capacity(int64_t T) { return kTopK * T + kLocalExperts * kSlotAlign; }
 
@@ -91,23 +96,41 @@ __device__ __forceinline__ void ws_pass(float (&tmp)[64], uint32_t a_base, uint3
   wgmma_wait<0>();
   fence_fragment(tmp);
 }
-// This warp is done with a stage (its MMAs waited for, its scales read): one arrival on its "empty".
+// This warp is done with a stage (its MMAs waited for, its scales read): one arrival on its "empty", and
+// with kPair (MOE_WGMMA_WS_MULTICAST) on the other CTA's too, whose loading thread may multicast into it.
+template <bool kPair = false>
 __device__ __forceinline__ void ws_release(uint64_t* empty, int lane) {
   __syncwarp();
-  if (lane == 0) afg::mbar_arrive(empty);
+  if constexpr (kPair) {
+    if (lane < 2) afg::mbar_arrive_cluster(empty, static_cast<uint32_t>(lane));
+  } else {
+    if (lane == 0) afg::mbar_arrive(empty);
+  }
 }
 // The one loading thread of GEMM2, and of GEMM1 with the permuted rows: every stage of the CTA's tiles
 // (kBlocks K blocks a tile) in turn. It waits for the stage to be empty, arms its "full" barrier with all
 // of its bytes, then issues the A tile as one 128-row box of map_a (rows c.slot0..), the B tile as Op's
 // four 64-row boxes of map_b (issue_b_boxes, as the 64-pair producer kernels take theirs) and the
 // tile's 128 A scales (a_scale: [block][capacity]) by one bulk copy.
-template <typename S, typename Op, int kBlocks, typename Walk>
+// kPair (MOE_WGMMA_WS_MULTICAST, a cluster of two walking walk.paired()): when this CTA's tile and the
+// other CTA's (tile t ^ 1) share their B tiles, this CTA issues boxes 2r and 2r + 1 (r: its rank) to both
+// CTAs, so each CTA's "full" barrier still counts a whole stage; else it issues all four to itself. Its
+// "empty" barriers count both CTAs' MMA warps (ws_release<true>), so a stage is refilled only when both
+// have read it, and before returning it waits for its last stages' releases: the other CTA's MMA warps
+// arrive on this CTA's barriers until then.
+template <typename S, typename Op, int kBlocks, bool kPair = false, typename Walk>
 __device__ __forceinline__ void ws_load_tiles(const Walk& walk, uint8_t* stages, float* scales, uint64_t* full, uint64_t* empty,
                                               const CUtensorMap* map_a, const CUtensorMap* map_b, const float* a_scale,
                                               int64_t capacity) {
-  int it = 0, walk_le = 0;
+  int it = 0, walk_le = 0, other_le = 0;
+  const int rank = kPair ? static_cast<int>(afg::cluster_rank()) : 0;
   for (int t = walk.first; t < walk.total; t += walk.step) {
     const TileCoord c = walk.at(t, walk_le);
+    bool shared_b = false;
+    if constexpr (kPair) {
+      const TileCoord other = walk.at(t ^ 1, other_le);
+      shared_b = other.le == c.le && other.col == c.col;
+    }
     for (int kb = 0; kb < kBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
       afg::mbar_wait(&empty[s], ((it / S::kStages) & 1) ^ 1);
@@ -120,17 +143,26 @@ __device__ __forceinline__ void ws_load_tiles(const Walk& walk, uint8_t* stages,
 #pragma unroll
         for (int j = 0; j < 2; ++j)
           afg::tma_load_2d(stage + S::kTileA + j * kBoxRows * kRowBytes, map_b, kb * kRowBytes, Op::b_box_row(c, j), bar);
+      } else if (shared_b) {
+        static_assert(kBN / kBoxRows == 4, "two boxes a rank");
+#pragma unroll
+        for (int j = 2 * rank; j < 2 * rank + 2; ++j)
+          afg::tma_load_2d_multicast(stage + S::kTileA + j * kBoxRows * kRowBytes, map_b, kb * kRowBytes, Op::b_box_row(c, j), bar,
+                                     0x3);
       } else {
         issue_b_boxes<S::kBM, Op>(stage, map_b, c, kb, bar);
       }
       afg::bulk_copy_to_smem(scales + s * S::kBM, a_scale + kb * capacity + c.slot0, S::kBM * 4, &full[s]);
     }
   }
+  if constexpr (kPair) {
+    for (int i = it > S::kStages ? it - S::kStages : 0; i < it; ++i) afg::mbar_wait(&empty[i % S::kStages], (i / S::kStages) & 1);
+  }
 }
 // One landed stage's two column passes into acc (the warpgroup's rows [64 wg, 64 wg + 64) of its A
 // tile, tile_a_bytes before its B tile): pass q's products folded with factor(q, i) for fragment i;
 // the stage released once the last pass's MMAs have read it.
-template <typename Factor>
+template <bool kPair = false, typename Factor>
 __device__ __forceinline__ void ws_stage_passes(float (&acc)[2][64], const uint8_t* stage, int tile_a_bytes, int wg, uint64_t* empty,
                                                 int lane, Factor&& factor) {
   const uint32_t a_base = afg::smem_addr(stage) + 64 * wg * kRowBytes;
@@ -139,7 +171,7 @@ __device__ __forceinline__ void ws_stage_passes(float (&acc)[2][64], const uint8
   for (int q = 0; q < 2; ++q) {
     float tmp[64];
     ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
-    if (q == 1) ws_release(empty, lane);
+    if (q == 1) ws_release<kPair>(empty, lane);
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], factor(q, i), acc[q][i]);
   }
@@ -243,6 +275,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   // selects this kernel only then).
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out for the pack checker
   using S = WsGemm1;
+  constexpr bool kPair = kWsMulticast && kPermutedA;  // a cluster of two (MOE_WGMMA_WS_MULTICAST)
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   uint8_t* stages = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(dynamic_smem) + 1023) & ~uintptr_t(1023));
@@ -253,11 +286,15 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
       afg::mbar_init(&full[s], kPermutedA ? 1 : 1 + S::kLoaders);
-      afg::mbar_init(&empty[s], kConsumers / 32);
+      afg::mbar_init(&empty[s], (kPair ? 2 : 1) * kConsumers / 32);
     }
     afg::mbar_init_fence();
   }
-  const TileWalk<S::kBM, kInter / 128> walk = make_walk<S::kBM, kInter / 128>(counts, walk_shared);  // ends with a barrier
+  TileWalk<S::kBM, kInter / 128> walk = make_walk<S::kBM, kInter / 128>(counts, walk_shared);  // ends with a barrier
+  if constexpr (kPair) {
+    walk = walk.paired();
+    afg::cluster_sync_all();  // both CTAs' barriers initialized before either multicasts or releases into the other
+  }
 
   if (threadIdx.x < S::kLoaders) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
@@ -282,8 +319,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
         }
         return;
       }
-      ws_load_tiles<S, Gemm1Op<true>, kHiddenBlocks>(walk, stages, scales, full, empty, &map_a, &map_w1, hidden_scale,
-                                                     ws_slot_capacity(T));
+      ws_load_tiles<S, Gemm1Op<true>, kHiddenBlocks, kPair>(walk, stages, scales, full, empty, &map_a, &map_w1, hidden_scale,
+                                                            ws_slot_capacity(T));
       return;
     }
     // Thread p copies 16-byte chunk p % 8 of rows p / 8 + 16 j (j < 8) and row p's scale.
@@ -354,8 +391,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       const float f[4] = {sa_lo * sb1, sa_hi * sb1, sa_lo * sb2, sa_hi * sb2};
       // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
-      ws_stage_passes(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
-                      [&](int /*q*/, int i) { return f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)]; });
+      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
+                             [&](int /*q*/, int i) { return f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)]; });
     }
     ws_tile_mark(0, tile_n, 3, __float_as_uint(acc[0][0]));
     // SwiGLU; fp8 C with one scale per (pair, the tile's 128 columns), as Gemm1Op<true> writes it.
@@ -408,6 +445,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
                     const uint8_t* __restrict__ token_mask, int T, __nv_bfloat16* __restrict__ out) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out
   using S = WsGemm2;
+  constexpr bool kPair = kWsMulticast;  // a cluster of two (MOE_WGMMA_WS_MULTICAST)
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   uint8_t* stages = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(dynamic_smem) + 1023) & ~uintptr_t(1023));
@@ -419,17 +457,21 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
   if (threadIdx.x == 0) {
     for (int s = 0; s < S::kStages; ++s) {
       afg::mbar_init(&full[s], 1);
-      afg::mbar_init(&empty[s], kConsumers / 32);
+      afg::mbar_init(&empty[s], (kPair ? 2 : 1) * kConsumers / 32);
     }
     afg::mbar_init_fence();
   }
-  const TileWalk<S::kBM, kHidden / kBN> walk = make_walk<S::kBM, kHidden / kBN>(counts, walk_shared);  // ends with a barrier
+  TileWalk<S::kBM, kHidden / kBN> walk = make_walk<S::kBM, kHidden / kBN>(counts, walk_shared);  // ends with a barrier
+  if constexpr (kPair) {
+    walk = walk.paired();
+    afg::cluster_sync_all();  // both CTAs' barriers initialized before either multicasts or releases into the other
+  }
   const int64_t capacity = ws_slot_capacity(T);
 
   if (threadIdx.x < S::kLoaders) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
     if (threadIdx.x != 0) return;
-    ws_load_tiles<S, Gemm2Op<kOutDirect>, kInterBlocks>(walk, stages, scales, full, empty, &map_c, &map_w2, c_scale, capacity);
+    ws_load_tiles<S, Gemm2Op<kOutDirect>, kInterBlocks, kPair>(walk, stages, scales, full, empty, &map_c, &map_w2, c_scale, capacity);
     return;
   }
 
@@ -469,8 +511,8 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       // Pass q is one W2 scale block (sb[q]); fragment i is row lo for i % 4 < 2.
-      ws_stage_passes(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
-                      [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
+      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
+                             [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
     }
     ws_tile_mark(1, tile_n, 3, __float_as_uint(acc[0][0]));
     // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
