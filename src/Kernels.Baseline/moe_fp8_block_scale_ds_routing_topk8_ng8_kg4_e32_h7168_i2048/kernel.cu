@@ -788,7 +788,7 @@
 #ifndef MOE_WGMMA_WS_DIAG_HALF_B
 #define MOE_WGMMA_WS_DIAG_HALF_B 0
 #endif
-// @tunable MOE_WGMMA_WS_MULTICAST: 0, 1 (default 0) when MOE_WGMMA_WS=2
+// @tunable MOE_WGMMA_WS_MULTICAST: 0, 1, 2 (default 0) when MOE_WGMMA_WS=2
 // 1: the warp-specialized GEMM2 and GEMM1 (with the permuted rows) run as clusters of two CTAs taking
 // tiles 2i and 2i + 1 of the walk together; where those share their B tile (same expert and column
 // tile), each CTA loads two of its four boxes by TMA multicast to both (moe_ws.cuh's ws_load_tiles), and
@@ -798,6 +798,8 @@
 // clock 1.60 -> 1.80 GHz (at locked base clocks only -14 us). Multicast moves those bytes once per
 // cluster for ~80-90% of the tile pairs at T >= 11948 (the rest: an expert's odd last row tile).
 // Prediction: GEMM1 -50..-90 us, GEMM2 -10..-30 us at T=14107 on the H100 (real clocks).
+// 2: the clusters and their shared stage releases without the multicast (each CTA loads its own B
+// tiles): what the coupling of the two CTAs costs alone.
 #ifndef MOE_WGMMA_WS_MULTICAST
 #define MOE_WGMMA_WS_MULTICAST 0
 #endif

@@ -129,7 +129,7 @@ __device__ __forceinline__ void ws_load_tiles(const Walk& walk, uint8_t* stages,
     bool shared_b = false;
     if constexpr (kPair) {
       const TileCoord other = walk.at(t ^ 1, other_le);
-      shared_b = other.le == c.le && other.col == c.col;
+      shared_b = MOE_WGMMA_WS_MULTICAST == 1 && other.le == c.le && other.col == c.col;  // (2: the clusters alone)
     }
     for (int kb = 0; kb < kBlocks; ++kb, ++it) {
       const int s = it % S::kStages;
