@@ -800,6 +800,16 @@
 // Prediction: GEMM1 -50..-90 us, GEMM2 -10..-30 us at T=14107 on the H100 (real clocks).
 // 2: the clusters and their shared stage releases without the multicast (each CTA loads its own B
 // tiles): what the coupling of the two CTAs costs alone.
+// Measured (H100, session 32): with the remote releases as mbarrier.arrive.release.cluster (call 6)
+// the clusters ran ~45% slower (GEMM1 881 -> 1280 us, tensor pipe 41%); with the default CTA-scope
+// release (calls 7-8) 1: GEMM1 770.0 -> 747.3 and 771.8 -> 767.9 us at T=11948, 893.5 -> 871.2 and
+// 898.6 -> 867.6 at T=14107, GEMM2 -7..+16 / -19..0; the calls 1234.4 -> 1224.9, 1235.2 -> 1256.2 and
+// 1445.0 -> 1432.4, 1453.7 -> 1414.0 (+-20..27); 2: 1239.5 / 1414.0. ncu at real clocks: GEMM1 837 us
+// at 1.62 GHz, L2 8.35 -> 7.19 TB/s: the clock did not rise as with the half-B aid (1.80 GHz), which
+// also dropped the SM side of those bytes (crossbar, shared-memory writes); the multicast saves only
+// the L2 reads. ~-20 us on GEMM1, within the calls' noise: left at 0. memcheck / synccheck clean.
+// What to try with it: the A tile multicast too where the pair shares rows (column pairs), and the
+// locked-clock A/B (scripts/device/locked-ab.sh) to settle GEMM1's -20 us.
 #ifndef MOE_WGMMA_WS_MULTICAST
 #define MOE_WGMMA_WS_MULTICAST 0
 #endif
