@@ -788,7 +788,7 @@
 #ifndef MOE_WGMMA_WS_DIAG_HALF_B
 #define MOE_WGMMA_WS_DIAG_HALF_B 0
 #endif
-// @tunable MOE_WGMMA_WS_MULTICAST: 0, 1, 2 (default 0) when MOE_WGMMA_WS=2
+// @tunable MOE_WGMMA_WS_MULTICAST: 0, 1, 2 (default 1) when MOE_WGMMA_WS=2
 // 1: the warp-specialized GEMM2 and GEMM1 (with the permuted rows) run as clusters of two CTAs taking
 // tiles 2i and 2i + 1 of the walk together; where those share their B tile (same expert and column
 // tile), each CTA loads two of its four boxes by TMA multicast to both (moe_ws.cuh's ws_load_tiles), and
@@ -807,11 +807,14 @@
 // 1445.0 -> 1432.4, 1453.7 -> 1414.0 (+-20..27); 2: 1239.5 / 1414.0. ncu at real clocks: GEMM1 837 us
 // at 1.62 GHz, L2 8.35 -> 7.19 TB/s: the clock did not rise as with the half-B aid (1.80 GHz), which
 // also dropped the SM side of those bytes (crossbar, shared-memory writes); the multicast saves only
-// the L2 reads. ~-20 us on GEMM1, within the calls' noise: left at 0. memcheck / synccheck clean.
-// What to try with it: the A tile multicast too where the pair shares rows (column pairs), and the
-// locked-clock A/B (scripts/device/locked-ab.sh) to settle GEMM1's -20 us.
+// the L2 reads. memcheck / synccheck clean. On an H200 (call 10, two rounds; GEMM1 there at 1.59 GHz,
+// tensor 70.8%: power-bound too): T=11948 1210.4 -> 1171.8 us (+-6 / 3; GEMM1 760.3 -> 735.7, GEMM2
+// 458.8 -> 443.3), T=14107 1408.9 -> 1391.1 (+-39; GEMM1 891.2 -> 868.1, GEMM2 552.7 -> 533.0). GEMM1
+// -22..-31 us in five of six readings on two cards: the default since, where the device holds two-CTA
+// clusters of these kernels (the host asks; else the single-CTA kernels run, the same results).
+// What to try with it: the A tile multicast too where the pair shares rows (column pairs).
 #ifndef MOE_WGMMA_WS_MULTICAST
-#define MOE_WGMMA_WS_MULTICAST 0
+#define MOE_WGMMA_WS_MULTICAST 1
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
@@ -1781,15 +1784,25 @@ int resident_ctas(int threads, int smem) {
 
 // A persistent warp-specialized kernel (moe_ws.cuh) over every SM it fits, as a programmatic dependent
 // (MOE_PDL); kClusters (MOE_WGMMA_WS_MULTICAST): as clusters of two CTAs, as many as the device holds.
+// How many two-CTA clusters of Kernel the current device holds at once (0: none, or it cannot say;
+// host calls only, no synchronization). Its dynamic shared memory limit must be raised first.
+template <auto Kernel>
+int resident_pairs(int threads, int smem) {
+  static int known[16] = {};
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return 0;
+  if (known[device] == 0) {
+    const int clusters = afg::resident_clusters(Kernel, 2, dim3(threads), static_cast<size_t>(smem));
+    known[device] = clusters > 0 ? clusters : -1;
+  }
+  return known[device] > 0 ? known[device] : 0;
+}
 template <auto Kernel, bool kClusters, typename... Args>
 cudaError_t ws_launch(int threads, int smem, cudaStream_t stream, Args... args) {
   if constexpr (kClusters) {
-    static int known[16] = {};
-    int device = 0;
-    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return cudaErrorNotSupported;
-    if (known[device] == 0) known[device] = afg::resident_clusters(Kernel, 2, dim3(threads), static_cast<size_t>(smem));
-    if (known[device] <= 0) return cudaErrorNotSupported;  // the driver could not say how many clusters fit
-    return afg::launch_clusters(MOE_PDL, 2, Kernel, dim3(static_cast<unsigned>(2 * known[device])), dim3(threads),
+    const int pairs = resident_pairs<Kernel>(threads, smem);
+    if (pairs == 0) return cudaErrorNotSupported;  // the host asks resident_pairs before it picks this kernel
+    return afg::launch_clusters(MOE_PDL, 2, Kernel, dim3(static_cast<unsigned>(2 * pairs)), dim3(threads),
                                 static_cast<size_t>(smem), stream, args...);
   } else {
     return afg::launch(MOE_PDL, Kernel, dim3(static_cast<unsigned>(resident_ctas<Kernel>(threads, smem))), dim3(threads),
@@ -2220,8 +2233,24 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (zero_in_gemm1 && !permuted_a) return cudaErrorNotSupported;
     // slots: std::true_type for C in slot order (gemm2_ws_kernel's), std::false_type for it by pair;
     // permuted: std::true_type for A from the slot-ordered copy (permuted_a).
-    const auto launch_ws_gemm1 = [&](auto slots, auto permuted) {
-      constexpr auto ws1 = moe_wg::gemm1_ws_kernel<decltype(slots)::value, decltype(permuted)::value>;
+    // MOE_WGMMA_WS_MULTICAST: GEMM2 and the permuted GEMM1 as two-CTA clusters where the device holds
+    // them (else as single CTAs, the same results).
+    const auto clusters_fit = [&] {
+      if constexpr (moe_wg::kWsMulticast) {
+        constexpr auto ws1 = moe_wg::gemm1_ws_kernel<true, true, true>;
+        constexpr auto ws2 = moe_wg::gemm2_ws_kernel<true>;
+        return afg::allow_dynamic_smem<ws1>(moe_wg::WsGemm1::kSmem) == cudaSuccess &&
+               afg::allow_dynamic_smem<ws2>(moe_wg::WsGemm2::kSmem) == cudaSuccess &&
+               resident_pairs<ws1>(moe_wg::WsGemm1::kThreads, moe_wg::WsGemm1::kSmem) > 0 &&
+               resident_pairs<ws2>(moe_wg::WsGemm2::kThreads, moe_wg::WsGemm2::kSmem) > 0;
+      } else {
+        return false;
+      }
+    };
+    const bool ws_clusters = permuted_a && clusters_fit();
+    // clusters: std::true_type for the two-CTA clusters (with permuted only).
+    const auto launch_ws_gemm1 = [&](auto slots, auto permuted, auto clusters) {
+      constexpr auto ws1 = moe_wg::gemm1_ws_kernel<decltype(slots)::value, decltype(permuted)::value, decltype(clusters)::value>;
       using Ws = moe_wg::WsGemm1;
       cudaError_t r = cudaSuccess;
       if constexpr (decltype(permuted)::value) {
@@ -2232,7 +2261,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       }
       if (r == cudaSuccess) r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
       if (r == cudaSuccess)
-        r = ws_launch<ws1, moe_wg::kWsMulticast && decltype(permuted)::value>(
+        r = ws_launch<ws1, decltype(clusters)::value>(
             Ws::kThreads, Ws::kSmem, stream, w1_map, a_map, hidden_states.ptr<const uint8_t>(),
             decltype(permuted)::value ? static_cast<const float*>(perm_a_scale) : hidden_states_scale.ptr<const float>(),
             gemm1_weights_scale.ptr<const float>(), static_cast<const int*>(counts), static_cast<const int*>(lists), Ti,
@@ -2240,20 +2269,36 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
             zero_in_gemm1 ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr));
       return r;
     };
-    if (ws_slots) {
-      e = permuted_a ? launch_ws_gemm1(std::true_type{}, std::true_type{}) : launch_ws_gemm1(std::true_type{}, std::false_type{});
-      constexpr auto ws2 = moe_wg::gemm2_ws_kernel;
+    const auto launch_ws_gemm2 = [&](auto clusters) {
+      constexpr auto ws2 = moe_wg::gemm2_ws_kernel<decltype(clusters)::value>;
       using Ws2 = moe_wg::WsGemm2;
-      if (e == cudaSuccess) e = afg::allow_dynamic_smem<ws2>(Ws2::kSmem);
-      if (e == cudaSuccess)
-        e = ws_launch<ws2, moe_wg::kWsMulticast>(Ws2::kThreads, Ws2::kSmem, stream, c_map, w2_map, static_cast<const float*>(cscale),
-                                                 gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                                                 static_cast<const int*>(lists), static_cast<const float*>(pair_weight), token_mask, Ti,
-                                                 output.ptr<__nv_bfloat16>());
+      cudaError_t r = afg::allow_dynamic_smem<ws2>(Ws2::kSmem);
+      if (r == cudaSuccess)
+        r = ws_launch<ws2, decltype(clusters)::value>(Ws2::kThreads, Ws2::kSmem, stream, c_map, w2_map, static_cast<const float*>(cscale),
+                                                      gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                                                      static_cast<const int*>(lists), static_cast<const float*>(pair_weight), token_mask,
+                                                      Ti, output.ptr<__nv_bfloat16>());
+      return r;
+    };
+    if (ws_slots) {
+      if (!permuted_a) {
+        e = launch_ws_gemm1(std::true_type{}, std::false_type{}, std::false_type{});
+        if (e == cudaSuccess) e = launch_ws_gemm2(std::false_type{});
+        return e;
+      }
+      if constexpr (moe_wg::kWsMulticast) {
+        if (ws_clusters) {
+          e = launch_ws_gemm1(std::true_type{}, std::true_type{}, std::true_type{});
+          if (e == cudaSuccess) e = launch_ws_gemm2(std::true_type{});
+          return e;
+        }
+      }
+      e = launch_ws_gemm1(std::true_type{}, std::true_type{}, std::false_type{});
+      if (e == cudaSuccess) e = launch_ws_gemm2(std::false_type{});
       return e;
     }
     if (ws) {
-      e = launch_ws_gemm1(std::false_type{}, std::false_type{});
+      e = launch_ws_gemm1(std::false_type{}, std::false_type{}, std::false_type{});
     } else {
       e = afg::allow_dynamic_smem<gemm1>(Shape::kSmem);
       if (e == cudaSuccess)

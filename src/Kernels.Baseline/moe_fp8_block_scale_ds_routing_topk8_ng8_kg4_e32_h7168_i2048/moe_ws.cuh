@@ -264,7 +264,8 @@ __global__ void __launch_bounds__(kPermuteThreads)
 // copy, and one loading thread takes a stage as boxes and one bulk copy (GEMM2's loader).
 // zero_out (MOE_WGMMA_WS_ZERO_IN_GEMM1, with kPermutedA; else null): the output, whose rows of tokens
 // without exactly one local pair (token_mask) the loading warpgroup's warps 1-3 zero.
-template <bool kSlots, bool kPermutedA>
+// kClusters (MOE_WGMMA_WS_MULTICAST, with kPermutedA): launched as two-CTA clusters (ws_load_tiles' kPair).
+template <bool kSlots, bool kPermutedA, bool kClusters = false>
 __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     gemm1_ws_kernel(const __grid_constant__ CUtensorMap map_w1, const __grid_constant__ CUtensorMap map_a,
                     const uint8_t* __restrict__ hidden,
@@ -275,7 +276,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
   // selects this kernel only then).
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out for the pack checker
   using S = WsGemm1;
-  constexpr bool kPair = kWsMulticast && kPermutedA;  // a cluster of two (MOE_WGMMA_WS_MULTICAST)
+  static_assert(!kClusters || kPermutedA, "the clusters multicast TMA boxes: the permuted rows' loader");
+  constexpr bool kPair = kClusters;  // a cluster of two (MOE_WGMMA_WS_MULTICAST)
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   uint8_t* stages = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(dynamic_smem) + 1023) & ~uintptr_t(1023));
@@ -437,7 +439,9 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
 
 // map_c: C as [capacity rows][2048 bytes], 128-row boxes; map_w2: W2 as [32 x 7168 rows][2048 bytes],
 // 64-row boxes (both 128 bytes wide, 128-byte swizzle). c_scale: [16][capacity]. out: the bf16 output
-// (routing zeroed the rows of tokens with several local pairs).
+// (routing zeroed the rows of tokens with several local pairs). kClusters (MOE_WGMMA_WS_MULTICAST):
+// launched as two-CTA clusters.
+template <bool kClusters = false>
 __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     gemm2_ws_kernel(const __grid_constant__ CUtensorMap map_c, const __grid_constant__ CUtensorMap map_w2,
                     const float* __restrict__ c_scale, const float* __restrict__ w2_scale, const int* __restrict__ counts,
@@ -445,7 +449,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
                     const uint8_t* __restrict__ token_mask, int T, __nv_bfloat16* __restrict__ out) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL) && MOE_WGMMA_PERSISTENT != 0 && MOE_WGMMA_CSCALE_COLS == 128  // MOE_WG_DEVICE, spelled out
   using S = WsGemm2;
-  constexpr bool kPair = kWsMulticast;  // a cluster of two (MOE_WGMMA_WS_MULTICAST)
+  constexpr bool kPair = kClusters;  // a cluster of two (MOE_WGMMA_WS_MULTICAST)
   pdl_wait_then_allow();
   extern __shared__ uint8_t dynamic_smem[];
   uint8_t* stages = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(dynamic_smem) + 1023) & ~uintptr_t(1023));
