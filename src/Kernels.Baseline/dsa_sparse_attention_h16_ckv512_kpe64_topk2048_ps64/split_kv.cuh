@@ -554,20 +554,10 @@ cudaError_t launch(int64_t T, const __nv_bfloat16* q_nope, const __nv_bfloat16* 
                                                        split_smem_bytes<kSplit, kWarps>(), stream>>>(
         q_nope, q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
   } else {
-    cudaLaunchConfig_t cluster_config{};
-    cluster_config.gridDim = dim3(kSplits, static_cast<unsigned>(T));
-    cluster_config.blockDim = dim3(kWarps * 32);
-    cluster_config.dynamicSmemBytes = split_smem_bytes<kSplit, kWarps>();
-    cluster_config.stream = stream;
-    cudaLaunchAttribute cluster_dims[1];
-    cluster_dims[0].id = cudaLaunchAttributeClusterDimension;
-    cluster_dims[0].val.clusterDim.x = kCluster;
-    cluster_dims[0].val.clusterDim.y = 1;
-    cluster_dims[0].val.clusterDim.z = 1;
-    cluster_config.attrs = cluster_dims;
-    cluster_config.numAttrs = 1;
-    const cudaError_t launched = cudaLaunchKernelEx(&cluster_config, split_attention_kernel<kSplit, kWarps, kCluster>, q_nope,
-                                                    q_pe, ckv, kpe, sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
+    const cudaError_t launched = afg::launch_clusters(false, kCluster, split_attention_kernel<kSplit, kWarps, kCluster>,
+                                                     dim3(kSplits, static_cast<unsigned>(T)), dim3(kWarps * 32),
+                                                     split_smem_bytes<kSplit, kWarps>(), stream, q_nope, q_pe, ckv, kpe,
+                                                     sparse_indices, sm_scale, num_cache_tokens, part_o, part_ml);
     if (launched != cudaSuccess) return launched;
   }
   cudaError_t err = cudaGetLastError();

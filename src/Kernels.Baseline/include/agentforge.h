@@ -134,20 +134,39 @@ __device__ __forceinline__ unsigned sm_id() {
 }
 #endif
 
+namespace launch_detail {
+inline cudaLaunchConfig_t config(dim3 grid, dim3 block, size_t smem, cudaStream_t stream) {
+  cudaLaunchConfig_t c{};
+  c.gridDim = grid;
+  c.blockDim = block;
+  c.dynamicSmemBytes = smem;
+  c.stream = stream;
+  return c;
+}
+inline cudaLaunchAttribute programmatic() {
+  cudaLaunchAttribute a{};
+  a.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  a.val.programmaticStreamSerializationAllowed = 1;
+  return a;
+}
+inline cudaLaunchAttribute cluster_of(unsigned cluster_x) {
+  cudaLaunchAttribute a{};
+  a.id = cudaLaunchAttributeClusterDimension;
+  a.val.clusterDim.x = cluster_x;
+  a.val.clusterDim.y = 1;
+  a.val.clusterDim.z = 1;
+  return a;
+}
+}  // namespace launch_detail
+
 // Launches kernel on stream; with dependent, as a programmatic dependent of the kernel before it on
 // the stream (it may start while that one finishes, and must wait for it with pdl_wait before
 // reading what it wrote).
 template <typename... Params, typename... Args>
 cudaError_t launch(bool dependent, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
                    Args... args) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = smem;
-  config.stream = stream;
-  cudaLaunchAttribute attribute[1];
-  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config = launch_detail::config(grid, block, smem, stream);
+  cudaLaunchAttribute attribute[1] = {launch_detail::programmatic()};
   config.attrs = attribute;
   config.numAttrs = dependent ? 1 : 0;
   return cudaLaunchKernelEx(&config, kernel, args...);
@@ -157,18 +176,8 @@ cudaError_t launch(bool dependent, void (*kernel)(Params...), dim3 grid, dim3 bl
 template <typename... Params, typename... Args>
 cudaError_t launch_clusters(bool dependent, unsigned cluster_x, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
                             cudaStream_t stream, Args... args) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = smem;
-  config.stream = stream;
-  cudaLaunchAttribute attribute[2];
-  attribute[0].id = cudaLaunchAttributeClusterDimension;
-  attribute[0].val.clusterDim.x = cluster_x;
-  attribute[0].val.clusterDim.y = 1;
-  attribute[0].val.clusterDim.z = 1;
-  attribute[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute[1].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config = launch_detail::config(grid, block, smem, stream);
+  cudaLaunchAttribute attribute[2] = {launch_detail::cluster_of(cluster_x), launch_detail::programmatic()};
   config.attrs = attribute;
   config.numAttrs = dependent ? 2 : 1;
   return cudaLaunchKernelEx(&config, kernel, args...);
@@ -177,15 +186,8 @@ cudaError_t launch_clusters(bool dependent, unsigned cluster_x, void (*kernel)(P
 // once (0 when it cannot say).
 template <typename... Params>
 int resident_clusters(void (*kernel)(Params...), unsigned cluster_x, dim3 block, size_t smem) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(cluster_x);
-  config.blockDim = block;
-  config.dynamicSmemBytes = smem;
-  cudaLaunchAttribute attribute[1];
-  attribute[0].id = cudaLaunchAttributeClusterDimension;
-  attribute[0].val.clusterDim.x = cluster_x;
-  attribute[0].val.clusterDim.y = 1;
-  attribute[0].val.clusterDim.z = 1;
+  cudaLaunchConfig_t config = launch_detail::config(dim3(cluster_x), block, smem, nullptr);
+  cudaLaunchAttribute attribute[1] = {launch_detail::cluster_of(cluster_x)};
   config.attrs = attribute;
   config.numAttrs = 1;
   int clusters = 0;
