@@ -444,8 +444,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # loaders of moe_ws.cuh are one function (ws_load_tiles, B boxes by issue_b_boxes) and the slot rows
 # come from TileCoord::slot0 (ws_slot removed); the check's default rows rebuild it. Expected: call 13's
 # defaults (H100 1243.0 / 1444.4 us), 19/19.
+# Ran (session 32, call 1, H100): the mend's default rows pass at their times; the stmatrix staging
+# mixed again (stays 0); memcheck and synccheck clean at T=11948 (call 9). Session 32 made
+# MOE_WGMMA_WS_MULTICAST=1 (two-CTA clusters multicasting shared B tiles) the default from H100 sweeps
+# and two H200 calls (19/19 on the H200, call 11). Pending: on an H100, the default against the single-CTA
+# kernels, then the whole definition on the default (19/19 expected; H100 calls 7-8: T=11948 ~1225-1256,
+# T=14107 ~1414-1432 us).
 checks=(
-  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_GEMM2_EPILOGUE=1|MOE_WGMMA_WS_PERMUTED_A=0,MOE_WGMMA_WS_ZERO_IN_GEMM1=0|quick"
+  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_MULTICAST=0||full-default"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
