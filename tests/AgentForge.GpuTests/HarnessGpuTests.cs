@@ -172,6 +172,31 @@ public sealed class HarnessGpuTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_timed_copy_reports_the_sm_clock_it_ran_at()
+    {
+        var outcome = await EvaluateAsync(CorrectCopy, "copy-clock", time: true);
+
+        Assert.Equal(EvaluationStatus.PASSED, outcome.Status);
+        Assert.NotNull(outcome.Clock);
+        Assert.InRange(outcome.Clock.MinMhz, 100, outcome.Clock.MedianMhz);
+        Assert.InRange(outcome.Clock.MedianMhz, 100, 3500);
+        TestContext.Current.SendDiagnosticMessage(
+            $"copy: SM clock {outcome.Clock.MedianMhz:0} MHz (lowest {outcome.Clock.MinMhz:0}, {outcome.Clock.Samples} readings), limits: {outcome.Clock.Limits ?? "none"}");
+    }
+
+    [Fact]
+    public void Nvml_opens_the_drivers_card_by_its_bus_and_reads_its_sm_clock()
+    {
+        var opened = CudaDevice.TryOpen(0);
+        Assert.NotNull(opened.Device);
+        using var device = opened.Device;
+        var nvml = Nvml.TryOpen(device.Info.PciBusId, out var error);
+        Assert.True(nvml is not null, error);
+        Assert.True(nvml.TryRead(out var sample));
+        Assert.InRange(sample.SmMhz, 1u, 3500u);
+    }
+
+    [Fact]
     public void The_driver_reports_the_card()
     {
         var opened = CudaDevice.TryOpen(0);

@@ -181,6 +181,7 @@ public sealed class Evaluator(
         var kernelSums = new List<double>();
         IReadOnlyList<TimelineEntry>? timeline = null;  // the first timed trial's median call
         HostIssue? hostIssue = null;                     // and its host issue time
+        var clocks = new List<ClockSummary>();           // the SM clock while each trial was timed (NVML)
         var referenceLatencies = new List<double>();
         Floor? floor = null;
         var timingMethod = "";
@@ -260,6 +261,10 @@ public sealed class Evaluator(
                     }
                     timeline ??= response.Timeline;
                     hostIssue ??= HostIssue.Of(measured, response.HostIssueUs);
+                    if (ClockSummary.FromResponse(response) is { } clock)
+                    {
+                        clocks.Add(clock);
+                    }
                 }
                 if (trial == 0 && (workers.Hello ?? worker.Hello) is { } hello)
                 {
@@ -293,7 +298,8 @@ public sealed class Evaluator(
             EventLatencyMs: passed && eventLatencies.Count > 0 ? eventLatencies.Average() : null,
             KernelSumMs: passed && kernelSums.Count > 0 ? kernelSums.Average() : null,
             Timeline: timeline,
-            HostIssue: hostIssue);
+            HostIssue: hostIssue,
+            Clock: ClockSummary.Merge(clocks));
     }
 
     /// <summary>

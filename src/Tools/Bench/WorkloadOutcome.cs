@@ -8,7 +8,8 @@ namespace AgentForge.Tools.Bench;
 /// was possible (bad data or a failing reference); <see cref="Problem"/> then says why.
 /// <see cref="Timeline"/> holds the GPU activities of one timed call (the first trial's median),
 /// also for an incorrect run, whose trials are timed all the same; <see cref="HostIssue"/> how long
-/// the host took to issue that call and the longest of its trial.
+/// the host took to issue that call and the longest of its trial; <see cref="Clock"/> the SM clock while
+/// the trials were timed, where NVML answered.
 /// </summary>
 public sealed record WorkloadOutcome(
     WorkloadEntry Workload,
@@ -24,7 +25,8 @@ public sealed record WorkloadOutcome(
     double? EventLatencyMs = null,
     double? KernelSumMs = null,
     IReadOnlyList<Worker.TimelineEntry>? Timeline = null,
-    HostIssue? HostIssue = null)
+    HostIssue? HostIssue = null,
+    Worker.ClockSummary? Clock = null)
 {
     public double? Speedup => LatencyMs is > 0 && ReferenceLatencyMs is > 0 ? ReferenceLatencyMs / LatencyMs : null;
 

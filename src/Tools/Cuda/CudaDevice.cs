@@ -12,7 +12,8 @@ public sealed record DeviceInfo(
     long L2CacheBytes,
     long TotalMemoryBytes,
     int SharedMemoryPerBlockOptin,
-    int DriverVersion)
+    int DriverVersion,
+    string? PciBusId = null)
 {
     public string Architecture => $"sm_{ComputeMajor}{ComputeMinor}";
 
@@ -84,6 +85,9 @@ public sealed class CudaDevice : IDisposable
         CudaException.ThrowIfFailed(Interop.cuDeviceGetName(name, 256, device));
         CudaException.ThrowIfFailed(Interop.cuDeviceTotalMem_v2(out var total, device));
         CudaException.ThrowIfFailed(Interop.cuDriverGetVersion(out var driver));
+        // For NVML (the clock readings while timing): the same GPU by its bus, whatever the ordinals.
+        var bus = stackalloc byte[32];
+        var pciBusId = Interop.cuDeviceGetPCIBusId(bus, 32, device) == CuResult.Success ? Marshal.PtrToStringUTF8((nint)bus) : null;
         return new DeviceInfo(
             ordinal,
             Marshal.PtrToStringUTF8((nint)name) ?? "unknown",
@@ -93,7 +97,8 @@ public sealed class CudaDevice : IDisposable
             Attribute(CuDeviceAttribute.L2CacheSize, device),
             (long)total,
             Attribute(CuDeviceAttribute.MaxSharedMemoryPerBlockOptin, device),
-            driver);
+            driver,
+            pciBusId);
     }
 
     private static int Attribute(CuDeviceAttribute attribute, int device)

@@ -18,6 +18,7 @@ internal static partial class Interop
     [LibraryImport(Library)] internal static unsafe partial CuResult cuDeviceGetName(byte* name, int length, int device);
     [LibraryImport(Library)] internal static partial CuResult cuDeviceGetAttribute(out int value, CuDeviceAttribute attribute, int device);
     [LibraryImport(Library)] internal static partial CuResult cuDeviceTotalMem_v2(out nuint bytes, int device);
+    [LibraryImport(Library)] internal static unsafe partial CuResult cuDeviceGetPCIBusId(byte* pciBusId, int length, int device);
     [LibraryImport(Library)] internal static partial CuResult cuDevicePrimaryCtxRetain(out nint context, int device);
     [LibraryImport(Library)] internal static partial CuResult cuDevicePrimaryCtxRelease_v2(int device);
     [LibraryImport(Library)] internal static partial CuResult cuCtxSetCurrent(nint context);

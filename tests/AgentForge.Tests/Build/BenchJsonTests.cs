@@ -64,6 +64,23 @@ public sealed class BenchJsonTests
     }
 
     [Fact]
+    public void A_row_carries_the_sm_clock_of_its_timed_calls_when_nvml_answered()
+    {
+        var outcome = new WorkloadOutcome(FakeProblem.Workloads[0], EvaluationStatus.PASSED, "", new Correctness(0, 0), 0.5, 2.0, [0.5], null,
+                                          "cupti", Clock: new ClockSummary(1605, 1545, 40, "power cap 97%"));
+        var hello = new WorkerHello("NVIDIA H100", "sm_90", 132, 50L << 20, 80L << 30, 13000, 3000, 1);
+
+        var row = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome, hello, null, "0123456789abcdef"))!;
+        var without = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome with { Clock = null }, hello, null, "0123456789abcdef"))!;
+
+        Assert.Equal(1605, row["sm_clock_mhz"]!.GetValue<double>());
+        Assert.Equal(1545, row["sm_clock_min_mhz"]!.GetValue<double>());
+        Assert.Equal("power cap 97%", row["clock_limits"]!.GetValue<string>());
+        Assert.Null(without["sm_clock_mhz"]);
+        Assert.Null(without["clock_limits"]);
+    }
+
+    [Fact]
     public void A_row_lists_the_timed_calls_activities_and_a_row_without_a_timeline_has_none()
     {
         var timeline = new List<TimelineEntry>

@@ -22,6 +22,7 @@ public sealed class GpuWorker : IDisposable
     private readonly DeviceBuffer l2Flush;
     private double? copyBandwidth;
     private readonly Cupti? cupti = Cupti.TryCreate();
+    private readonly Nvml? nvml;
     private TextWriter? answers;
 
     public GpuWorker(CudaDevice device, ITensorFiles files)
@@ -31,6 +32,8 @@ public sealed class GpuWorker : IDisposable
         stream = CudaStream.Create();
         // Writing twice the L2 size evicts whatever the previous call left in it.
         l2Flush = DeviceBuffer.Allocate(Math.Max(2 * device.Info.L2CacheBytes, 1 << 20));
+        // The SM clock while timing (ClockSampler); without NVML the timings carry no clock.
+        nvml = Nvml.TryOpen(device.Info.PciBusId, out _);
     }
 
     /// <summary>Serves requests until shutdown, end of input or a fatal error. Returns the exit code.</summary>
@@ -187,10 +190,11 @@ public sealed class GpuWorker : IDisposable
             List<double>? busyTimes = null;
             IReadOnlyList<TimelineEntry>? timeline = null;
             List<double>? hostIssue = null;
+            ClockSummary? clock = null;
             string? recheckPath = null;
             if (request.Timing is { } timing)
             {
-                (latencies, eventLatencies, busyTimes, timeline, hostIssue) = Time(library, inputSets, outputTensors, timing, request, out failure);
+                (latencies, eventLatencies, busyTimes, timeline, hostIssue, clock) = Time(library, inputSets, outputTensors, timing, request, out failure);
                 if (failure is not null)
                 {
                     return failure;
@@ -211,7 +215,8 @@ public sealed class GpuWorker : IDisposable
             }
             return new WorkerResponse(request.Id, true, OutputsPath: outputsPath, RecheckOutputsPath: recheckPath,
                 LatenciesMs: latencies, TimingMethod: latencies is null ? null : ReferenceEquals(latencies, eventLatencies) ? EventMethod : SpanMethod,
-                EventLatenciesMs: eventLatencies, KernelSumsMs: busyTimes, Timeline: timeline, HostIssueUs: hostIssue);
+                EventLatenciesMs: eventLatencies, KernelSumsMs: busyTimes, Timeline: timeline, HostIssueUs: hostIssue,
+                SmClockMhz: clock?.MedianMhz, SmClockMinMhz: clock?.MinMhz, ClockSamples: clock?.Samples, ClockLimits: clock?.Limits);
         }
         finally
         {
@@ -251,9 +256,10 @@ public sealed class GpuWorker : IDisposable
     /// the call with the median span. Without CUPTI both lists are the event spans and there is
     /// no timeline. Also how long the host took to issue each call (the candidate's entry point,
     /// its launches included): a call whose launches the GPU reached before the host issued them
-    /// shows gaps in its timeline and a long issue time beside them.
+    /// shows gaps in its timeline and a long issue time beside them. And, where NVML answers, the SM
+    /// clock while the timed calls ran (<see cref="ClockSampler"/>).
     /// </summary>
-    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes, IReadOnlyList<TimelineEntry>? Timeline, List<double> HostIssueUs) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, WorkerRequest request, out WorkerResponse? failure)
+    private (List<double> Latencies, List<double> EventLatencies, List<double>? BusyTimes, IReadOnlyList<TimelineEntry>? Timeline, List<double> HostIssueUs, ClockSummary? Clock) Time(CandidateLibrary library, List<UploadedInputs> inputSets, NativeTensor[] outputTensors, WireTiming timing, WorkerRequest request, out WorkerResponse? failure)
     {
         failure = null;
         var id = request.Id;
@@ -283,7 +289,7 @@ public sealed class GpuWorker : IDisposable
                         cupti!.Stop();
                     }
                     failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"warm-up call {i} failed: {library.DescribeRuntimeError(error)}");
-                    return ([], [], null, null, []);
+                    return ([], [], null, null, [], null);
                 }
             }
             stream.Synchronize();
@@ -296,6 +302,7 @@ public sealed class GpuWorker : IDisposable
         var starts = new CudaEvent[timing.Iterations];
         var ends = new CudaEvent[timing.Iterations];
         var issueTicks = new List<long>(timing.Iterations);
+        ClockSampler? sampler = null;
         try
         {
             for (var i = 0; i < timing.Iterations; i++)
@@ -305,6 +312,7 @@ public sealed class GpuWorker : IDisposable
             }
             using (Watch(CallLimit(request, timing.Iterations), id, $"{timing.Iterations} timed calls"))
             {
+                sampler = ClockSampler.Start(nvml);
                 for (var i = 0; i < timing.Iterations; i++)
                 {
                     if (timing.FlushL2)
@@ -327,26 +335,28 @@ public sealed class GpuWorker : IDisposable
                             cupti!.Stop();
                         }
                         failure = new WorkerResponse(id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"timed call {i} failed: {library.DescribeRuntimeError(error)}");
-                        return ([], [], null, null, []);
+                        return ([], [], null, null, [], null);
                     }
                 }
                 device.Synchronize();
             }
+            var clock = sampler?.Stop();
             var hostIssue = issueTicks.Select(t => t * 1e6 / Stopwatch.Frequency).ToList();
             var events = Enumerable.Range(0, timing.Iterations).Select(i => (double)CudaEvent.ElapsedMilliseconds(starts[i], ends[i])).ToList();
             if (!recording)
             {
-                return (events, events, null, null, hostIssue);
+                return (events, events, null, null, hostIssue, clock);
             }
             var recorded = GpuSpans(cupti!.Stop(), l2Flush.Bytes, timing.Iterations);
             if (recorded is null)
             {
-                return (events, events, null, null, hostIssue);
+                return (events, events, null, null, hostIssue, clock);
             }
-            return (recorded.Select(c => c.SpanMs).ToList(), events, recorded.Select(c => c.BusyMs).ToList(), MedianCall(recorded).Timeline, hostIssue);
+            return (recorded.Select(c => c.SpanMs).ToList(), events, recorded.Select(c => c.BusyMs).ToList(), MedianCall(recorded).Timeline, hostIssue, clock);
         }
         finally
         {
+            sampler?.Stop();
             foreach (var e in starts.Concat(ends))
             {
                 e?.Dispose();

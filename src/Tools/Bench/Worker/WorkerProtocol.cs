@@ -70,7 +70,12 @@ public sealed record WorkerHello(
         new(NoDevice, "", 0, 0, 0, 0, 0, processId, null, reason, host);
 }
 
-/// <summary>A response line; <see cref="Fatal"/> means the worker is about to exit (broken context).</summary>
+/// <summary>
+/// A response line; <see cref="Fatal"/> means the worker is about to exit (broken context). A timed run
+/// has, where NVML answered, the SM clock while its timed calls ran (<see cref="SmClockMhz"/>: median,
+/// <see cref="SmClockMinMhz"/>: lowest, of <see cref="ClockSamples"/> readings) and the limits that held
+/// it (<see cref="ClockLimits"/>, e.g. "power cap 97%"; null when none did).
+/// </summary>
 public sealed record WorkerResponse(
     long Id,
     bool Ok,
@@ -86,7 +91,11 @@ public sealed record WorkerResponse(
     IReadOnlyList<double>? EventLatenciesMs = null,
     IReadOnlyList<double>? KernelSumsMs = null,
     IReadOnlyList<TimelineEntry>? Timeline = null,
-    IReadOnlyList<double>? HostIssueUs = null);
+    IReadOnlyList<double>? HostIssueUs = null,
+    double? SmClockMhz = null,
+    double? SmClockMinMhz = null,
+    int? ClockSamples = null,
+    string? ClockLimits = null);
 
 /// <summary>
 /// One GPU activity of a timed call (kind "kernel", "memset" or "memcpy"), its start relative to
