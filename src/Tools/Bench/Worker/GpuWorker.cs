@@ -33,7 +33,9 @@ public sealed class GpuWorker : IDisposable
         // Writing twice the L2 size evicts whatever the previous call left in it.
         l2Flush = DeviceBuffer.Allocate(Math.Max(2 * device.Info.L2CacheBytes, 1 << 20));
         // The SM clock while timing (ClockSampler); without NVML the timings carry no clock.
-        nvml = Nvml.TryOpen(device.Info.PciBusId, out _);
+        // AGENTFORGE_CLOCKS=0 turns the readings off (should they ever be seen to delay the host's
+        // launches: compare host_issue_us and the launch gaps with and without).
+        nvml = Environment.GetEnvironmentVariable("AGENTFORGE_CLOCKS") == "0" ? null : Nvml.TryOpen(device.Info.PciBusId, out _);
     }
 
     /// <summary>Serves requests until shutdown, end of input or a fatal error. Returns the exit code.</summary>
