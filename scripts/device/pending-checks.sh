@@ -449,7 +449,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # MOE_WGMMA_WS_MULTICAST=1 (two-CTA clusters multicasting shared B tiles) the default from H100 sweeps
 # and two H200 calls (19/19 on the H200, call 11). Pending: on an H100, the default against the single-CTA
 # kernels, then the whole definition on the default (19/19 expected; H100 calls 7-8: T=11948 ~1225-1256,
-# T=14107 ~1414-1432 us).
+# T=14107 ~1414-1432 us). The final review (after the last device call, kernel_syntax.py only) removed
+# TileWalk's unreachable phantom tile, gave ws_launch the shared-memory limit and folded the ws launch
+# dispatch: the default rows rebuild it.
 checks=(
   "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_MULTICAST=0||full-default"
 )

@@ -1766,42 +1766,50 @@ T* scratch_at(char* base, size_t offset) {
   return offset == SIZE_MAX ? nullptr : reinterpret_cast<T*>(base + offset);
 }
 
-// CTAs of Kernel resident on the whole current GPU at once (the stream-K grid), asked once per
-// device (host calls only, no synchronization).
+// A value of the current device worked out once (host calls only, no synchronization): ask() on the
+// device's first call, `fallback` when the device cannot be named. known: the caller's cache.
+template <typename Ask>
+int once_per_device(int (&known)[16], int fallback, Ask&& ask) {
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return fallback;
+  if (known[device] == 0) known[device] = ask(device) + 1;  // + 1: an answer of 0 is known too
+  return known[device] - 1;
+}
+
+// CTAs of Kernel resident on the whole current GPU at once (the stream-K grid), asked once per device.
 template <auto Kernel>
 int resident_ctas(int threads, int smem) {
   static int known[16] = {};
-  int device = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return 132;
-  if (known[device] == 0) {
+  return once_per_device(known, 132, [&](int device) {
     int per_sm = 0, sms = 0;
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
     cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, Kernel, threads, smem);
-    known[device] = (per_sm > 0 ? per_sm : 1) * (sms > 0 ? sms : 132);
-  }
-  return known[device];
+    return (per_sm > 0 ? per_sm : 1) * (sms > 0 ? sms : 132);
+  });
 }
 
-// A persistent warp-specialized kernel (moe_ws.cuh) over every SM it fits, as a programmatic dependent
-// (MOE_PDL); kClusters (MOE_WGMMA_WS_MULTICAST): as clusters of two CTAs, as many as the device holds.
-// How many two-CTA clusters of Kernel the current device holds at once (0: none, or it cannot say;
-// host calls only, no synchronization). Its dynamic shared memory limit must be raised first.
+// How many two-CTA clusters of Kernel (its dynamic shared memory limit raised to smem) the current
+// device holds at once, asked once per device; 0: none, or it cannot say.
 template <auto Kernel>
 int resident_pairs(int threads, int smem) {
   static int known[16] = {};
-  int device = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 16) return 0;
-  if (known[device] == 0) {
+  return once_per_device(known, 0, [&](int) {
+    if (afg::allow_dynamic_smem<Kernel>(smem) != cudaSuccess) return 0;
     const int clusters = afg::resident_clusters(Kernel, 2, dim3(threads), static_cast<size_t>(smem));
-    known[device] = clusters > 0 ? clusters : -1;
-  }
-  return known[device] > 0 ? known[device] : 0;
+    return clusters > 0 ? clusters : 0;
+  });
 }
+
+// A persistent warp-specialized kernel (moe_ws.cuh) over every SM it fits, as a programmatic dependent
+// (MOE_PDL), its dynamic shared memory limit raised first; kClusters (MOE_WGMMA_WS_MULTICAST): as
+// clusters of two CTAs, as many as the device holds (the host asks resident_pairs before it picks them).
 template <auto Kernel, bool kClusters, typename... Args>
 cudaError_t ws_launch(int threads, int smem, cudaStream_t stream, Args... args) {
+  const cudaError_t allowed = afg::allow_dynamic_smem<Kernel>(smem);
+  if (allowed != cudaSuccess) return allowed;
   if constexpr (kClusters) {
     const int pairs = resident_pairs<Kernel>(threads, smem);
-    if (pairs == 0) return cudaErrorNotSupported;  // the host asks resident_pairs before it picks this kernel
+    if (pairs == 0) return cudaErrorNotSupported;
     return afg::launch_clusters(MOE_PDL, 2, Kernel, dim3(static_cast<unsigned>(2 * pairs)), dim3(threads),
                                 static_cast<size_t>(smem), stream, args...);
   } else {
@@ -2237,12 +2245,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     // them (else as single CTAs, the same results).
     const auto clusters_fit = [&] {
       if constexpr (moe_wg::kWsMulticast) {
-        constexpr auto ws1 = moe_wg::gemm1_ws_kernel<true, true, true>;
-        constexpr auto ws2 = moe_wg::gemm2_ws_kernel<true>;
-        return afg::allow_dynamic_smem<ws1>(moe_wg::WsGemm1::kSmem) == cudaSuccess &&
-               afg::allow_dynamic_smem<ws2>(moe_wg::WsGemm2::kSmem) == cudaSuccess &&
-               resident_pairs<ws1>(moe_wg::WsGemm1::kThreads, moe_wg::WsGemm1::kSmem) > 0 &&
-               resident_pairs<ws2>(moe_wg::WsGemm2::kThreads, moe_wg::WsGemm2::kSmem) > 0;
+        return resident_pairs<moe_wg::gemm1_ws_kernel<true, true, true>>(moe_wg::WsGemm1::kThreads, moe_wg::WsGemm1::kSmem) > 0 &&
+               resident_pairs<moe_wg::gemm2_ws_kernel<true>>(moe_wg::WsGemm2::kThreads, moe_wg::WsGemm2::kSmem) > 0;
       } else {
         return false;
       }
@@ -2259,7 +2263,6 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         dim3(moe_wg::kPermuteThreads), 0, stream, hidden_states.ptr<const uint8_t>(), hidden_states_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, perm_a, perm_a_scale);
       }
-      if (r == cudaSuccess) r = afg::allow_dynamic_smem<ws1>(Ws::kSmem);
       if (r == cudaSuccess)
         r = ws_launch<ws1, decltype(clusters)::value>(
             Ws::kThreads, Ws::kSmem, stream, w1_map, a_map, hidden_states.ptr<const uint8_t>(),
@@ -2272,30 +2275,22 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const auto launch_ws_gemm2 = [&](auto clusters) {
       constexpr auto ws2 = moe_wg::gemm2_ws_kernel<decltype(clusters)::value>;
       using Ws2 = moe_wg::WsGemm2;
-      cudaError_t r = afg::allow_dynamic_smem<ws2>(Ws2::kSmem);
-      if (r == cudaSuccess)
-        r = ws_launch<ws2, decltype(clusters)::value>(Ws2::kThreads, Ws2::kSmem, stream, c_map, w2_map, static_cast<const float*>(cscale),
-                                                      gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
-                                                      static_cast<const int*>(lists), static_cast<const float*>(pair_weight), token_mask,
-                                                      Ti, output.ptr<__nv_bfloat16>());
-      return r;
+      return ws_launch<ws2, decltype(clusters)::value>(Ws2::kThreads, Ws2::kSmem, stream, c_map, w2_map, static_cast<const float*>(cscale),
+                                                       gemm2_weights_scale.ptr<const float>(), static_cast<const int*>(counts),
+                                                       static_cast<const int*>(lists), static_cast<const float*>(pair_weight), token_mask,
+                                                       Ti, output.ptr<__nv_bfloat16>());
     };
     if (ws_slots) {
-      if (!permuted_a) {
-        e = launch_ws_gemm1(std::true_type{}, std::false_type{}, std::false_type{});
-        if (e == cudaSuccess) e = launch_ws_gemm2(std::false_type{});
-        return e;
-      }
+      // GEMM1 (A gathered or permuted) then GEMM2, both as clusters or neither.
+      const auto both = [&](auto permuted, auto clusters) {
+        const cudaError_t r = launch_ws_gemm1(std::true_type{}, permuted, clusters);
+        return r == cudaSuccess ? launch_ws_gemm2(clusters) : r;
+      };
+      if (!permuted_a) return both(std::false_type{}, std::false_type{});
       if constexpr (moe_wg::kWsMulticast) {
-        if (ws_clusters) {
-          e = launch_ws_gemm1(std::true_type{}, std::true_type{}, std::true_type{});
-          if (e == cudaSuccess) e = launch_ws_gemm2(std::true_type{});
-          return e;
-        }
+        if (ws_clusters) return both(std::true_type{}, std::true_type{});
       }
-      e = launch_ws_gemm1(std::true_type{}, std::true_type{}, std::false_type{});
-      if (e == cudaSuccess) e = launch_ws_gemm2(std::false_type{});
-      return e;
+      return both(std::true_type{}, std::false_type{});
     }
     if (ws) {
       e = launch_ws_gemm1(std::false_type{}, std::false_type{}, std::false_type{});

@@ -381,34 +381,23 @@ template <int BM, int kCols>
 struct TileWalk {
   int first, step, total;
   const WalkShared* s;
-  int tiles;  // the real tiles: total, or total - 1 after paired() added a phantom
   // Tile t; le: an expert at or before tile t's (0, or the expert of an earlier tile of the same
   // thread, whose walk only moves forward), left at tile t's. Searching from the previous tile's
   // expert instead of expert 0 takes the ~16 dependent shared-memory reads off a large-T tile's
   // turnover (session 31's tile timeline: ~1 us between a tile's output and the next tile's top).
-  // A phantom tile (t >= tiles) is the last real tile with no rows (cnt 0: nothing stored).
   __device__ __forceinline__ TileCoord at(int t, int& le) const {
-    const bool phantom = t >= tiles;
-    if (phantom) t = tiles - 1;
-    TileCoord c;
     if constexpr (!kPersistentTiles) {
-      c = {static_cast<int>(blockIdx.z), static_cast<int>(blockIdx.y) * BM, static_cast<int>(blockIdx.x), s->count[0]};
+      return {static_cast<int>(blockIdx.z), static_cast<int>(blockIdx.y) * BM, static_cast<int>(blockIdx.x), s->count[0]};
     } else if constexpr (MOE_WGMMA_TILE_ORDER == 0) {  // column tile fastest
       const int row_tile = t / kCols;
       while (le + 1 < kLocalExperts && s->start[le + 1] <= row_tile) ++le;
-      c = {le, (row_tile - s->start[le]) * BM, t % kCols, s->count[le], row_tile * BM};
+      return {le, (row_tile - s->start[le]) * BM, t % kCols, s->count[le], row_tile * BM};
     } else {  // row tile fastest within an expert: the CTAs sharing a B tile are adjacent
       while (le + 1 < kLocalExperts && s->start[le + 1] * kCols <= t) ++le;
       const int local = t - s->start[le] * kCols, rows = s->start[le + 1] - s->start[le];
-      c = {le, (local % rows) * BM, local / rows, s->count[le], (s->start[le] + local % rows) * BM};
+      return {le, (local % rows) * BM, local / rows, s->count[le], (s->start[le] + local % rows) * BM};
     }
-    if (phantom) c.cnt = 0;
-    return c;
   }
-  // The walk of a two-CTA cluster whose CTAs take tiles 2i and 2i + 1 together (blockIdx.x = 2 x cluster
-  // + rank, a grid of whole clusters): an odd tile count gets a phantom last tile, so that both CTAs
-  // take as many tiles (their stages are released by both).
-  __device__ __forceinline__ TileWalk paired() const { return {first, step, total + (total & 1), s, tiles}; }
   __device__ __forceinline__ TileCoord at(int t) const {
     int le = 0;
     return at(t, le);
@@ -431,12 +420,11 @@ __device__ __forceinline__ TileWalk<BM, kCols> make_walk(const int* counts, Walk
       if (lane == 0) s.start[0] = 0;
     }
     __syncthreads();
-    return {static_cast<int>(blockIdx.x), static_cast<int>(gridDim.x), s.start[kLocalExperts] * kCols, &s, s.start[kLocalExperts] * kCols};
+    return {static_cast<int>(blockIdx.x), static_cast<int>(gridDim.x), s.start[kLocalExperts] * kCols, &s};
   } else {
     if (threadIdx.x == 0) s.count[0] = counts[blockIdx.z];
     __syncthreads();
-    const int tiles = static_cast<int>(blockIdx.y) * BM < s.count[0] ? 1 : 0;
-    return {0, 1, tiles, &s, tiles};
+    return {0, 1, static_cast<int>(blockIdx.y) * BM < s.count[0] ? 1 : 0, &s};
   }
 }
 

@@ -112,8 +112,9 @@ __device__ __forceinline__ void ws_release(uint64_t* empty, int lane) {
 // of its bytes, then issues the A tile as one 128-row box of map_a (rows c.slot0..), the B tile as Op's
 // four 64-row boxes of map_b (issue_b_boxes, as the 64-pair producer kernels take theirs) and the
 // tile's 128 A scales (a_scale: [block][capacity]) by one bulk copy.
-// kPair (MOE_WGMMA_WS_MULTICAST, a cluster of two walking walk.paired()): when this CTA's tile and the
-// other CTA's (tile t ^ 1) share their B tiles, this CTA issues boxes 2r and 2r + 1 (r: its rank) to both
+// kPair (MOE_WGMMA_WS_MULTICAST, a cluster of two: blockIdx.x = 2 x cluster + rank, so the CTAs take tiles
+// 2i and 2i + 1 together, and as many of them: every walk's tile count is even, ws_pair_walk): when this
+// CTA's tile and the other CTA's (tile t ^ 1) share their B tiles, this CTA issues boxes 2r and 2r + 1 (r: its rank) to both
 // CTAs, so each CTA's "full" barrier still counts a whole stage; else it issues all four to itself. Its
 // "empty" barriers count both CTAs' MMA warps (ws_release<true>), so a stage is refilled only when both
 // have read it, and before returning it waits for its last stages' releases: the other CTA's MMA warps
@@ -158,6 +159,13 @@ __device__ __forceinline__ void ws_load_tiles(const Walk& walk, uint8_t* stages,
   if constexpr (kPair) {
     for (int i = it > S::kStages ? it - S::kStages : 0; i < it; ++i) afg::mbar_wait(&empty[i % S::kStages], (i / S::kStages) & 1);
   }
+}
+// A two-CTA cluster's CTAs walk tiles 2i and 2i + 1 together and both release every stage, so they must
+// take as many tiles: a walk's tile count (row tiles x kCols) is even whenever kCols is.
+template <int kCols>
+__device__ __forceinline__ void ws_pair_walk() {
+  static_assert(kCols % 2 == 0, "an even tile count for every two-CTA cluster");
+  afg::cluster_sync_all();  // both CTAs' barriers initialized before either multicasts or releases into the other
 }
 // One landed stage's two column passes into acc (the warpgroup's rows [64 wg, 64 wg + 64) of its A
 // tile, tile_a_bytes before its B tile): pass q's products folded with factor(q, i) for fragment i;
@@ -292,11 +300,8 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     }
     afg::mbar_init_fence();
   }
-  TileWalk<S::kBM, kInter / 128> walk = make_walk<S::kBM, kInter / 128>(counts, walk_shared);  // ends with a barrier
-  if constexpr (kPair) {
-    walk = walk.paired();
-    afg::cluster_sync_all();  // both CTAs' barriers initialized before either multicasts or releases into the other
-  }
+  const TileWalk<S::kBM, kInter / 128> walk = make_walk<S::kBM, kInter / 128>(counts, walk_shared);  // ends with a barrier
+  if constexpr (kPair) ws_pair_walk<kInter / 128>();
 
   if (threadIdx.x < S::kLoaders) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(S::kLoaderRegs));
@@ -465,11 +470,8 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     }
     afg::mbar_init_fence();
   }
-  TileWalk<S::kBM, kHidden / kBN> walk = make_walk<S::kBM, kHidden / kBN>(counts, walk_shared);  // ends with a barrier
-  if constexpr (kPair) {
-    walk = walk.paired();
-    afg::cluster_sync_all();  // both CTAs' barriers initialized before either multicasts or releases into the other
-  }
+  const TileWalk<S::kBM, kHidden / kBN> walk = make_walk<S::kBM, kHidden / kBN>(counts, walk_shared);  // ends with a barrier
+  if constexpr (kPair) ws_pair_walk<kHidden / kBN>();
   const int64_t capacity = ws_slot_capacity(T);
 
   if (threadIdx.x < S::kLoaders) {
