@@ -66,8 +66,8 @@ def phases(rows):
             cell.setdefault(short, []).append((e["duration_us"], max(0.0, end - latest_end)))
             latest_end = max(latest_end, end)
         cell.setdefault("span", []).append(latest_end)
-        if row.get("sm_clock_mhz"):
-            cell.setdefault("clock", []).append(row["sm_clock_mhz"])
+        if row.get("nvml_sm_clock_mhz"):
+            cell.setdefault("clock", []).append(row["nvml_sm_clock_mhz"])
     return table
 
 
@@ -85,8 +85,8 @@ def phase_lines(table):
                 added = statistics.median(v[1] for v in values)
                 parts.append(f"{kernel} {duration:.1f} (+{added:.1f})")
             parts.append(f"span {statistics.median(cell['span']):.1f} (n={len(cell['span'])})")
-            if cell.get("clock"):  # the SM clock while timed (NVML), median over the rounds
-                parts.append(f"SM {statistics.median(cell['clock']):.0f} MHz")
+            if cell.get("clock"):  # NVML's SM clock setting while timed (not the effective clock), median over the rounds
+                parts.append(f"NVML SM {statistics.median(cell['clock']):.0f} MHz")
             lines.append(f"   {setting:<{width}}  " + ", ".join(parts))
     return lines
 
@@ -118,8 +118,8 @@ def self_test():
     # GEMM1 starts under it: 6 or 8 us long, adding 4.5 or 6.5 beyond routing's end; spans 10 and 12.
     assert lines[1].split() == ["MOE_FUSED_EPILOGUES=1", "moe_routing_wide", "3.0", "(+5.5),", "gemm1_fp8", "7.0", "(+5.5),",
                                 "span", "11.0", "(n=2)"], lines[1]
-    clocked = phase_lines(phases([{**row, "sm_clock_mhz": 1600.0}, {**later, "sm_clock_mhz": 1700.0}]))
-    assert clocked[1].endswith("span 11.0 (n=2), SM 1650 MHz"), clocked[1]
+    clocked = phase_lines(phases([{**row, "nvml_sm_clock_mhz": 1600.0}, {**later, "nvml_sm_clock_mhz": 1700.0}]))
+    assert clocked[1].endswith("span 11.0 (n=2), NVML SM 1650 MHz"), clocked[1]
     print("self-test passed")
 
 

@@ -24,7 +24,7 @@ def rows_by_uuid(path):
 def main(ours_path, triton_path):
     ours = rows_by_uuid(ours_path)
     triton = rows_by_uuid(triton_path)
-    print(f"{'workload':9} {'T':>6} {'active':>6} {'MB':>7} {'status':>8} {'ours us':>10} {'x floor':>8} {'speedup':>8} {'triton us':>10} {'triton/ours':>11} {'triton matched':>14} {'ours matched':>12} {'ours @1e-2':>10} {'gaps us':>8} {'SM MHz':>7}")
+    print(f"{'workload':9} {'T':>6} {'active':>6} {'MB':>7} {'status':>8} {'ours us':>10} {'x floor':>8} {'speedup':>8} {'triton us':>10} {'triton/ours':>11} {'triton matched':>14} {'ours matched':>12} {'ours @1e-2':>10} {'gaps us':>8} {'NVML MHz':>8}")
     for uuid, r in sorted(ours.items(), key=lambda kv: kv[1]["axes"]["seq_len"]):
         t = triton.get(uuid, {})
         lat = r.get("latency_ms")
@@ -34,10 +34,10 @@ def main(ours_path, triton_path):
               f"{(lat or float('nan')) * 1e3:10.1f} {r.get('floor_ratio') or float('nan'):8.2f} {r.get('speedup') or float('nan'):8.1f} "
               f"{(tr or float('nan')) * 1e3:10.1f} {ratio:11.2f} {t.get('matched', float('nan')):14.4f} "
               f"{number(r.get('matched_ratio')):12.4f} {number(r.get('matched_ratio_at_default_tolerance')):10.4f} "
-              f"{number(r.get('launch_gaps_ms')) * 1e3:8.1f} {number(r.get('sm_clock_mhz')):7.0f}")
+              f"{number(r.get('launch_gaps_ms')) * 1e3:8.1f} {number(r.get('nvml_sm_clock_mhz')):8.0f}")
     print("triton/ours > 1: ours is faster. Ours: GPU span (CUPTI) in the harness; Triton: sum of kernel times, routing excluded.")
     print("ours matched: worst matched ratio under the contest tolerance (atol 1, rtol 0.3); @1e-2: under FlashInfer-Bench's default;")
-    print("gaps: span minus the sum of kernel times (issue #6 asks < 5 us). SM MHz: our timed calls' median SM clock (NVML; nan without it).")
+    print("gaps: span minus the sum of kernel times (issue #6 asks < 5 us). NVML MHz: NVML's SM clock setting while our calls were timed (nan without NVML; not the clock a heavy kernel runs at, see README).")
     print("MB: the bytes the memory floor counts (weights of the active experts, activations, output), from the floor and the copy bandwidth.")
 
 

@@ -324,11 +324,13 @@ public sealed class BenchRun(Harness.Harness host, IAnsiConsole console)
             ["matched_ratio_at_default_tolerance"] = o.Correctness?.Extra?["matched_ratio_at_default_tolerance"]?.DeepClone(),
             ["trial_latencies_ms"] = new System.Text.Json.Nodes.JsonArray(o.TrialLatenciesMs.Select(l => (System.Text.Json.Nodes.JsonNode?)l).ToArray()),
             ["timing_method"] = o.TimingMethod,
-            // The SM clock while the trials were timed (NVML; absent without it): on a card at its power
-            // limit a kernel's latency moves with it.
-            ["sm_clock_mhz"] = Finite(o.Clock?.MedianMhz),
-            ["sm_clock_min_mhz"] = Finite(o.Clock?.MinMhz),
-            ["clock_limits"] = o.Clock?.Limits,
+            // NVML's SM clock while the trials were timed (absent without NVML). It is the clock domain's
+            // setting, not the clock a kernel ran at: NVML read 1980 MHz through a T=14107 MoE bench whose
+            // GEMMs ncu measured at 1.59 GHz in one pass (H100, scripts/device/clock-check.sh). It shows
+            // the slower throttling (power cap, thermal) and its reasons, hence the nvml_ prefix.
+            ["nvml_sm_clock_mhz"] = Finite(o.Clock?.MedianMhz),
+            ["nvml_sm_clock_min_mhz"] = Finite(o.Clock?.MinMhz),
+            ["nvml_clock_limits"] = o.Clock?.Limits,
             ["device"] = hello.Device,
             ["copy_bandwidth_gbps"] = hello.CopyBandwidthGbps,
             ["library"] = library,

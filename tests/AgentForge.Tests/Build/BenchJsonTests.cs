@@ -73,11 +73,11 @@ public sealed class BenchJsonTests
         var row = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome, hello, null, "0123456789abcdef"))!;
         var without = JsonNode.Parse(BenchRun.JsonLine(FakeProblem.Definition, "cand", outcome with { Clock = null }, hello, null, "0123456789abcdef"))!;
 
-        Assert.Equal(1605, row["sm_clock_mhz"]!.GetValue<double>());
-        Assert.Equal(1545, row["sm_clock_min_mhz"]!.GetValue<double>());
-        Assert.Equal("power cap 97%", row["clock_limits"]!.GetValue<string>());
-        Assert.Null(without["sm_clock_mhz"]);
-        Assert.Null(without["clock_limits"]);
+        Assert.Equal(1605, row["nvml_sm_clock_mhz"]!.GetValue<double>());
+        Assert.Equal(1545, row["nvml_sm_clock_min_mhz"]!.GetValue<double>());
+        Assert.Equal("power cap 97%", row["nvml_clock_limits"]!.GetValue<string>());
+        Assert.Null(without["nvml_sm_clock_mhz"]);
+        Assert.Null(without["nvml_clock_limits"]);
     }
 
     [Fact]

@@ -3,10 +3,12 @@ using AgentForge.Tools.Cuda;
 namespace AgentForge.Tools.Bench.Worker;
 
 /// <summary>
-/// What the GPU's SM clock did while a trial's timed calls ran: the median and lowest reading, how
+/// What NVML said of the SM clock while a trial's timed calls ran: the median and lowest reading, how
 /// many readings there were, and the share of readings each clock limit held (e.g. "power cap 97%"),
-/// null when none did. On a card at its power limit the same kernel runs at another clock from one
-/// round to the next; this says which clock a latency was measured at.
+/// null when none did. NVML reports the clock domain's setting and the slower limits (power cap,
+/// thermal); it does not see the fast slowdown of a kernel under heavy tensor load (H100, 2026-11-28:
+/// 1980 MHz read through a MoE bench whose GEMMs ncu measured at 1.59 GHz). So a lower reading
+/// explains a slower round; an unchanged one does not prove the kernels ran at that clock.
 /// </summary>
 public sealed record ClockSummary(double MedianMhz, double MinMhz, int Samples, string? Limits)
 {
