@@ -415,19 +415,6 @@
 #ifndef MOE_ZERO_COUNTS_KERNEL
 #define MOE_ZERO_COUNTS_KERNEL 1
 #endif
-// @tunable MOE_W1_EARLY_PREFETCH: 0, 4, 8 (default 0) when MOE_ZERO_COUNTS_KERNEL=1
-// P > 0: in the 64-pair wgmma band (MOE_WGMMA_MIN_T < T <= MOE_WGMMA_BM64_MAX_T: T=901) the zeroing
-// kernel becomes a grid of a CTA per SM that also asks L2 for the first P K blocks (P x 128 bytes) of
-// the 256 W1 rows of each tile GEMM1's first wave takes: CTA b's first tile is b, i.e. expert b / 16
-// and column tile b % 16 when every expert has one 64-pair row tile (T=901: ~28 pairs an expert).
-// Why: routing takes ~7 us there with the DRAM idle, and GEMM1's CTAs cannot be resident beside it
-// (they start as routing's CTAs exit), while GEMM1 then streams W1 at ~86% of the copy rate from its
-// first block on. A wrong guess (an expert with no pairs or with two row tiles) only costs bandwidth.
-// Prediction (H100, T=901 528.7 us at 1.107x the floor): GEMM1 -4..-7 us (~17 / 35 MB of W1 moved
-// during routing at P = 4 / 8), routing unchanged unless its logits loads queue behind the prefetches.
-#ifndef MOE_W1_EARLY_PREFETCH
-#define MOE_W1_EARLY_PREFETCH 0
-#endif
 // @tunable MOE_SWIGLU_VEC: 0, 1 (default 1) when MOE_GEMM_IMPL=1
 // 1: the split tile grids' SwiGLU pass (swiglu_kernel) has each thread take 8 consecutive columns
 // with all four 16-byte loads issued at once, its pair's count and list entry read together, instead
@@ -1060,23 +1047,6 @@ struct FusedEpilogueSetup {
 __global__ void __launch_bounds__(32) moe_zero_counts_kernel(int* __restrict__ counts) {
   pdl_allow();
   for (int e = threadIdx.x; e < kLocalExperts; e += 32) counts[e] = 0;
-}
-// MOE_W1_EARLY_PREFETCH: the same zeroing by CTA 0, and a thread per W1 row of GEMM1's first-wave
-// tiles (tiles = the first wave's size) asking L2 for the row's first `bytes` (its first K blocks).
-__global__ void __launch_bounds__(256) moe_zero_counts_prefetch_kernel(int* __restrict__ counts, const uint8_t* __restrict__ w1,
-                                                                       int tiles, int bytes) {
-  pdl_allow();
-  if (blockIdx.x == 0)
-    for (int e = threadIdx.x; e < kLocalExperts; e += blockDim.x) counts[e] = 0;
-  constexpr int kTileRows = 256, kCols1 = kInter / 128;  // a GEMM1 tile's W1 rows; its column tiles per expert
-  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  const int tile = i / kTileRows, r = i % kTileRows;
-  const int le = tile / kCols1, col = tile % kCols1;
-  if (tile >= tiles || le >= kLocalExperts) return;
-  // Tile row r: column pass r / 128; its first 64 rows are X1 rows, the next 64 the matching X2 rows.
-  const int in_pass = r % 128;
-  const int64_t row = static_cast<int64_t>(le) * kGemm1Out + (in_pass < 64 ? 0 : kInter) + col * 128 + 64 * (r / 128) + in_pass % 64;
-  afg::bulk_prefetch_l2(w1 + row * kHidden, static_cast<uint32_t>(bytes));
 }
 // Routing's wait for that kernel, before its first counter atomic (a no-op without the kernel or
 // without the dependent launch: then the stream orders a memset before routing).
@@ -1806,16 +1776,6 @@ int once_per_device(int (&known)[16], int fallback, Ask&& ask) {
   return known[device] - 1;
 }
 
-// The current device's SM count, asked once per device (132 when it cannot say).
-inline int device_sms() {
-  static int known[16] = {};
-  return once_per_device(known, 132, [](int device) {
-    int sms = 0;
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    return sms > 0 ? sms : 132;
-  });
-}
-
 // CTAs of Kernel resident on the whole current GPU at once (the stream-K grid), asked once per device.
 template <auto Kernel>
 int resident_ctas(int threads, int smem) {
@@ -2073,15 +2033,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   // MOE_ZERO_COUNTS_KERNEL: a kernel zeroes the counters and routing follows it as a dependent.
   constexpr bool zero_kernel = MOE_ZERO_COUNTS_KERNEL != 0 && MOE_PDL != 0;
   cudaError_t err = cudaSuccess;
-  // MOE_W1_EARLY_PREFETCH: GEMM1's first-wave W1 blocks asked of L2 while routing runs (64-pair band).
-  const bool w1_early = MOE_W1_EARLY_PREFETCH > 0 && zero_kernel && wgmma1 && T <= MOE_WGMMA_BM64_MAX_T &&
-                        moe_wg::kPersistentTiles && MOE_WGMMA_TILE_ORDER == 1;
-  if (zero_kernel && w1_early) {
-    const int sms = device_sms();  // GEMM1's persistent grid: a CTA per SM
-    moe_zero_counts_prefetch_kernel<<<static_cast<unsigned>(sms), 256, 0, stream>>>(counts, gemm1_weights.ptr<const uint8_t>(), sms,
-                                                                                   MOE_W1_EARLY_PREFETCH * kQBlock);
-    err = cudaGetLastError();
-  } else if (zero_kernel) {
+  if (zero_kernel) {
     moe_zero_counts_kernel<<<1, 32, 0, stream>>>(counts);
     err = cudaGetLastError();
   } else {
