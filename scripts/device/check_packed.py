@@ -203,7 +203,7 @@ def split_spans(timeline, calls):
     [] unless exactly `calls` spans were found."""
     spans, current = [], None
     for start, end, name in timeline:
-        if "fill" in name.lower():
+        if "fillfunctor" in name.lower():  # torch's fill_ (not any kernel named *prefill*)
             if current is not None:
                 spans.append((current[1] - current[0]) / 1e6)
                 current = None
@@ -270,9 +270,10 @@ def self_test():
     stats = summarize([float(v) for v in range(1, 12)])
     assert (stats["median"], stats["p10"], stats["p90"]) == (6.0, 2.0, 10.0), stats
     timeline = [(0, 10, "vectorized_elementwise_kernel<FillFunctor>"), (20, 30, "Memset (Device)"), (31, 2031, "kernel_a"),
-                (2040, 3040, "kernel_b"), (4000, 4010, "fill"), (4100, 5100, "kernel_a")]
+                (2040, 3040, "kernel_b"), (4000, 4010, "elementwise_kernel<FillFunctor>"), (4100, 5100, "kernel_a")]
     assert split_spans(timeline, 2) == [(3040 - 20) / 1e6, 1000 / 1e6]
     assert split_spans(timeline, 3) == []
+    assert split_spans([(0, 10, "FillFunctor"), (20, 30, "gdn_prefill_fused_kernel")], 1) == [10 / 1e6], "a prefill kernel is not the flush"
     assert portable_command(["python3", "/w/repo/scripts/x.py", "--out", "/root/out/a.md"], "/w/repo", "/root/out") == \
         "python3 scripts/x.py --out $OUT/a.md"
     assert within_spread({"median": 10.05}, {"median": 10.0, "p10": 9.0, "p90": 10.0})
