@@ -452,8 +452,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # T=14107 ~1414-1432 us). The final review (after the last device call, kernel_syntax.py only) removed
 # TileWalk's unreachable phantom tile, gave ws_launch the shared-memory limit and folded the ws launch
 # dispatch: the default rows rebuild it.
+# Ran (session 33, call 1, H100): multicast GEMM1 -19..-27 us against the single-CTA kernels, 19/19 on
+# the default. Pending: the decode's tiny-batch shape (GDN_DECODE_PLAN_TINY_B=8: 8 warps x 2 rows at
+# B <= 8; one H100 round put it 0.2 us ahead at B=4 / 8), on both cards, two rounds, then all 54
+# workloads with it.
 checks=(
-  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_MULTICAST=0||full-default"
+  "$decode|798635cf 9f238670 2640f1e3 76eec66d|GDN_DECODE_PLAN_TINY_B=8|GDN_DECODE_PLAN_TINY_B=4"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
