@@ -457,7 +457,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # B <= 8; one H100 round put it 0.2 us ahead at B=4 / 8), on both cards, two rounds, then all 54
 # workloads with it. Ran on the H100 (session 33, call 8): B=4 / 8 -0.2..-0.3 us, B=1 +0.1, B=16 even,
 # 54/54 with 8. Left: the same on an H200.
+# Pending (written after session 33's last call, kernel_syntax.py only): the warp-specialized GEMMs with
+# A from registers (MOE_WGMMA_WS_A_REGS=1: one ldmatrix pass a stage, both column passes on wgmma RS).
+# First: does it pass (a wrong fragment layout shows as INCORRECT at once), and does ptxas spill
+# (profile.sh's res-usage line; LOCAL > 0)? Then the clock: PROFILE_NCU_FLAGS="--clock-control none
+# --cache-control none" profile.sh $moe 5e8dc11c "_ws_kernel" --define MOE_WGMMA_WS_A_REGS=1 against the
+# default (GEMM1 839 us at 1.59-1.60 GHz): the prediction is a higher clock, GEMM1 -3..-9%.
 checks=(
+  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_A_REGS=1"
   "$decode|798635cf 9f238670 2640f1e3 76eec66d|GDN_DECODE_PLAN_TINY_B=8|GDN_DECODE_PLAN_TINY_B=4"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
