@@ -63,7 +63,9 @@ __device__ __forceinline__ void wgmma_m64n128k32_e4m3(float (&d)[64], uint64_t a
 // D (64 x 128, fp32) = A (64 x 32 e4m3, from registers) * B^T (128 x 32 e4m3, shared memory) (+ D when
 // accumulate). Each warp of the warpgroup holds its 16 rows in mma.sync's m16n8k32 8-bit A-fragment
 // layout: a[0] row g = lane / 4, bytes 4 (lane % 4).. of the k32 step; a[1] row g + 8; a[2] / a[3] the
-// same rows' bytes 16 + 4 (lane % 4).. (ldmatrix.x4 of the four 8 x 16-byte quarters gives it). The
+// same rows' bytes 16 + 4 (lane % 4).. (ldmatrix.x4 of the four 8 x 16-byte quarters gives it). That
+// is the register-sourced 8-bit A layout CUTLASS declares for these instructions, decoded: byte b of
+// register r holds row 16 warp + lane / 4 + 8 (r & 1), column 4 (lane % 4) + b + 16 (r >> 1). The
 // registers are read asynchronously: keep them live until the wait (fence_regs).
 __device__ __forceinline__ void wgmma_m64n128k32_e4m3_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t b, int accumulate) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
