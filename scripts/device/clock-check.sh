@@ -25,27 +25,28 @@ out = sys.argv[1]
 for line in open(f"{out}/bench.jsonl"):
     r = json.loads(line)
     print(f"bench (NVML in the worker): {r['latency_ms']*1000:.1f} us, clock median {r.get('nvml_sm_clock_mhz')} min {r.get('nvml_sm_clock_min_mhz')} limits {r.get('nvml_clock_limits')}")
-busy = []
+readings = []
 for line in open(f"{out}/smi.csv"):
     parts = [p.strip() for p in line.split(",")]
     try:
-        mhz, watts = float(parts[1].split()[0]), float(parts[2].split()[0])
+        readings.append((float(parts[1].split()[0]), float(parts[2].split()[0]), parts[3]))
     except (IndexError, ValueError):
         continue
-    if watts > 300:
-        busy.append((mhz, watts, parts[3]))
-if busy:
-    mhz = sorted(b[0] for b in busy)
-    print(f"nvidia-smi, {len(busy)} readings above 300 W: clock p10 {mhz[len(mhz)//10]:.0f} median {statistics.median(mhz):.0f} min {mhz[0]:.0f} MHz; "
-          f"power median {statistics.median(b[1] for b in busy):.0f} W max {max(b[1] for b in busy):.0f} W; "
-          f"reasons {sorted(set(b[2] for b in busy))}")
+# Every reading while the bench process lived (its timed calls are a small share of that time: NVML's
+# power is an average over ~100 ms, so it stays far below the limit even while a GEMM is throttled).
+if readings:
+    mhz = sorted(r[0] for r in readings)
+    print(f"nvidia-smi, {len(readings)} readings: clock median {statistics.median(mhz):.0f} min {mhz[0]:.0f} MHz, "
+          f"{sum(m < max(mhz) for m in mhz)} below {max(mhz):.0f}; power max {max(r[1] for r in readings):.0f} W; "
+          f"reasons {sorted(set(r[2] for r in readings))}")
 else:
-    print("nvidia-smi: no reading above 300 W")
+    print("nvidia-smi: no readings")
 kernel, rows = None, []
 for line in open(f"{out}/ncu.log"):
-    m = re.match(r"\s+(\w+)\S* \(\d+, \d+, \d+\)x", line)
-    if m:
-        kernel = m.group(1); rows.append([kernel, None, None]); continue
+    # A launch line: "  void <unnamed>::gemm1_ws_kernel<1, 1, 1>(args...) (132, 1, 1)x(384, 1, 1), Context ..."
+    if re.search(r"\(\d+, \d+, \d+\)x\(\d+, \d+, \d+\)", line):
+        m = re.search(r"(\w+_kernel|\w+)(?:<[^(]*>)?\(", line)
+        kernel = m.group(1) if m else line.strip()[:40]; rows.append([kernel, None, None]); continue
     m = re.match(r"\s+(gpu__time_duration.sum|sm__cycles_elapsed.avg.per_second)\s+(\S+)\s+([\d.,]+)", line)
     if m and rows:
         value = float(m.group(3).replace(",", ""))
