@@ -459,7 +459,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # 54/54 with 8. Left: the same on an H200.
 # Pending (written after session 33's last call, kernel_syntax.py only): the warp-specialized GEMMs with
 # A from registers (MOE_WGMMA_WS_A_REGS=1: one ldmatrix pass a stage, both column passes on wgmma RS).
-# First: does it pass (a wrong fragment layout shows as INCORRECT at once), and does ptxas spill
+# Before it, in the same call (seconds): nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17
+# -I src/Kernels.Baseline/include -o /tmp/rs_probe scripts/device/probes/wgmma_rs_e4m3_probe.cu &&
+# /tmp/rs_probe (SS and RS must both print MATCH: the fragment layout alone).
+# Then: does it pass (a wrong fragment layout shows as INCORRECT at once), and does ptxas spill
 # (profile.sh's res-usage line; LOCAL > 0)? Then the clock: PROFILE_NCU_FLAGS="--clock-control none
 # --cache-control none" profile.sh $moe 5e8dc11c "_ws_kernel" --define MOE_WGMMA_WS_A_REGS=1 against the
 # default (GEMM1 839 us at 1.59-1.60 GHz): the prediction is a higher clock, GEMM1 -3..-9%.

@@ -78,6 +78,26 @@ __device__ __forceinline__ void wgmma_m64n128k32_e4m3_rs(float (&d)[64], const u
 #endif
 }
 
+// A warp's 16 rows (rows 16 warp.. of a warpgroup's 64-row tile) of an 8-bit K block of 128 bytes,
+// stored as 128-byte rows in the 128-byte swizzle (the tile 1024-byte aligned, as TMA and the kernels'
+// cp.async gathers leave it), as the A fragments of the block's four k32 steps for
+// wgmma_m64n128k32_e4m3_rs: one ldmatrix.x4 a step, lane l addressing row 8 (q & 1) + (l & 7) of the
+// warp's rows and 16-byte chunk 2k + (q >> 1) of the row (q = l / 8: the quarter it addresses), chunk
+// c of row r sitting at chunk c ^ (r & 7).
+__device__ __forceinline__ void ldmatrix_a_e4m3_sw128(uint32_t (&a)[4][4], uint32_t tile, int warp, int lane) {
+  const int quarter = lane >> 3;
+  const int row = 16 * warp + 8 * (quarter & 1) + (lane & 7);
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const int chunk = 2 * k + (quarter >> 1);
+    const uint32_t addr = tile + static_cast<uint32_t>(row * 128 + ((chunk ^ (row & 7)) << 4));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(a[k][0]), "=r"(a[k][1]), "=r"(a[k][2]), "=r"(a[k][3])
+                 : "r"(addr)
+                 : "memory");
+  }
+}
+
 // bf16 wgmma with A from registers (RS): D (64 x N, fp32, the m64nN accumulator layout) += A (64 x 16,
 // bf16; each warp of the warpgroup its 16 rows in mma.sync's m16n8k16 A-fragment layout) * B (16 x N,
 // bf16, K-major in shared memory: the descriptor). Always accumulates: zero D first for a fresh

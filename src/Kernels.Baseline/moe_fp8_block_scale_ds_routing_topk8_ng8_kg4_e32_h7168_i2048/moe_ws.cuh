@@ -167,24 +167,11 @@ __device__ __forceinline__ void ws_pair_walk() {
   static_assert(kCols % 2 == 0, "an even tile count for every two-CTA cluster");
   afg::cluster_sync_all();  // both CTAs' barriers initialized before either multicasts or releases into the other
 }
-// MOE_WGMMA_WS_A_REGS: this warp's 16 rows of the warpgroup's 64-row A tile (a_base: the tile's 128-byte
-// rows in the 128-byte swizzle, 1024-byte aligned) for the K block's four k32 steps, in the A-fragment
-// layout of wgmma_m64n128k32_e4m3_rs: lane l addresses row 8 (m & 1) + (l & 7) of the warp's rows and
-// 16-byte chunk 2k + (m >> 1) of the step (m = l / 8: the x4's quarter), chunk c of row r sitting at
-// chunk c ^ (r & 7).
+// MOE_WGMMA_WS_A_REGS: this warp's 16 rows of the warpgroup's 64-row A tile (a_base) for the K block's
+// four k32 steps (afg::ldmatrix_a_e4m3_sw128; checked by scripts/device/probes/wgmma_rs_e4m3_probe.cu).
 __device__ __forceinline__ void ws_load_a_frags(uint32_t (&a)[4][4], uint32_t a_base) {
-  const int lane = static_cast<int>(threadIdx.x & 31), warp = static_cast<int>((threadIdx.x >> 5) & 3);
-  const int quarter = lane >> 3;
-  const int row = 16 * warp + 8 * (quarter & 1) + (lane & 7);
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    const int chunk = 2 * k + (quarter >> 1);
-    const uint32_t addr = a_base + static_cast<uint32_t>(row * kRowBytes + ((chunk ^ (row & 7)) << 4));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(a[k][0]), "=r"(a[k][1]), "=r"(a[k][2]), "=r"(a[k][3])
-                 : "r"(addr)
-                 : "memory");
-  }
+  static_assert(kRowBytes == 128, "a K block is one 128-byte swizzled row");
+  afg::ldmatrix_a_e4m3_sw128(a, a_base, static_cast<int>((threadIdx.x >> 5) & 3), static_cast<int>(threadIdx.x & 31));
 }
 // One column pass with A from registers (MOE_WGMMA_WS_A_REGS): tmp = A (the fragments) * B^T (128 rows,
 // b_base), four wgmma m64n128k32, waited for; the fragments stay live for the other pass.

@@ -46,6 +46,7 @@ public sealed class KernelSyntaxTests
     [InlineData("wgmma_pipeline_probe.cu", null)]
     [InlineData("dram_pattern_probe.cu", null)]
     [InlineData("dsa_gather_probe.cu", null)]
+    [InlineData("wgmma_rs_e4m3_probe.cu", null)]
     public void A_device_probe_compiles_for_the_host_checker_with_the_baseline_it_builds_in(string probe, string? define)
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
