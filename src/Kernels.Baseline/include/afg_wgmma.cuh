@@ -1,7 +1,7 @@
 // afg_wgmma.cuh: warpgroup MMA helpers (wgmma, sm_90a only) shared by the baseline kernels and the
 // device probes: the shared-memory descriptors of 128-byte-swizzled tiles (K-major, and MN-major in
-// 64-column panels), fp8 m64n16k32 / m64n64k32 / m64n128k32 MMAs, bf16 m64nNk16 MMAs with A from
-// registers (K-major or MN-major B), fence / commit / wait, the register fence that keeps the
+// 64-column panels), fp8 m64n16k32 / m64n64k32 / m64n128k32 MMAs (m64n128k32 also with A from registers,
+// and the loader of its fragments), bf16 m64nNk16 MMAs with A from registers (K-major or MN-major B), fence / commit / wait, the register fence that keeps the
 // compiler off accumulators an MMA is still writing, and the host's question whether this library
 // was built for sm_90a (built_with_wgmma). Every instruction sits behind a
 // __CUDA_ARCH_FEAT_SM90_ALL guard, so a plain sm_90 build compiles empty bodies (call these only
@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <cuda_runtime.h>
+
+#include "afg_mma.cuh"  // ldmatrix_x4 (the 8-bit A fragments of wgmma with A from registers)
 
 namespace afg {
 
@@ -90,11 +92,7 @@ __device__ __forceinline__ void ldmatrix_a_e4m3_sw128(uint32_t (&a)[4][4], uint3
 #pragma unroll
   for (int k = 0; k < 4; ++k) {
     const int chunk = 2 * k + (quarter >> 1);
-    const uint32_t addr = tile + static_cast<uint32_t>(row * 128 + ((chunk ^ (row & 7)) << 4));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(a[k][0]), "=r"(a[k][1]), "=r"(a[k][2]), "=r"(a[k][3])
-                 : "r"(addr)
-                 : "memory");
+    ldmatrix_x4(a[k], tile + static_cast<uint32_t>(row * 128 + ((chunk ^ (row & 7)) << 4)));
   }
 }
 

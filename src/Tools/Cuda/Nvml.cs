@@ -27,17 +27,15 @@ public static class ClockLimitReasons
         (HardwarePowerBrake, "power brake"),
     ];
 
-    /// <summary>The limits named by <paramref name="reasons"/>, in a fixed order.</summary>
-    public static IEnumerable<(ulong Bit, string Name)> In(ulong reasons) => Known.Where(k => (reasons & k.Bit) != 0);
-
     /// <summary>Every limit the bench names.</summary>
     public static IReadOnlyList<(ulong Bit, string Name)> All => Known;
 }
 
 /// <summary>
 /// NVML (libnvidia-ml.so.1), opened for one GPU to read its SM clock and clock-limit reasons while a
-/// candidate is timed: on a card at its power limit the same kernel runs at different clocks from one
-/// round to the next (session 32: the H100 held 1.60 GHz in the MoE's GEMM1, 1.98 in a copy kernel).
+/// candidate is timed. It reports the clock domain's setting and the slower limits (power cap,
+/// thermal), not the fast slowdown of a heavy kernel (session 33: 1980 MHz read while ncu measured the
+/// MoE's GEMM1 at 1.59 GHz); see <see cref="Bench.Worker.ClockSummary"/>.
 /// The library is loaded at run time: without it (no GPU, a container without the driver's NVML)
 /// <see cref="TryOpen"/> returns null and says why, and timings carry no clock.
 /// </summary>
