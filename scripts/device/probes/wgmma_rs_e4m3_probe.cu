@@ -1,8 +1,9 @@
 // wgmma_rs_e4m3_probe.cu: whether an e4m3 warpgroup MMA with A from registers, its fragments read by
 // afg::ldmatrix_a_e4m3_sw128 from a 128-byte-swizzled tile, computes what the same MMA with A from
-// shared memory computes. The MoE's warp-specialized GEMMs take their A operand that way with
-// MOE_WGMMA_WS_A_REGS=1 (written in session 33 without a GPU); a wrong fragment layout there shows as
-// INCORRECT over a whole call, here as one number.
+// shared memory computes. Written for the MoE's warp-specialized GEMMs with A from registers
+// (MOE_WGMMA_WS_A_REGS, session 33): the layout matched on an H100 (session 34), the knob passed 19/19
+// but was slower (GEMM1 +12..+17 us) and was removed (commit cbb9ada has it); the loader and the RS
+// instruction stay in afg_wgmma.cuh for the next kernel that wants A from registers.
 //
 // One warpgroup computes D [64][128] = A [64][128] * B^T (B [128][128], both K-major e4m3: one MoE K
 // block) twice: four wgmma m64n128k32 from shared-memory descriptors (SS, the kernels' default), and

@@ -816,18 +816,18 @@
 #ifndef MOE_WGMMA_WS_MULTICAST
 #define MOE_WGMMA_WS_MULTICAST 1
 #endif
-// @tunable MOE_WGMMA_WS_A_REGS: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
-// 1: the warp-specialized GEMMs read each landed stage's A rows into registers once (four ldmatrix.x4 a
-// warp: 16 registers, the four k32 steps of the K block) and both column passes multiply them (wgmma with
-// A from registers), so A leaves shared memory once per stage instead of once per pass: per warpgroup
-// and K block 40 KB of operand reads instead of 48 (-17%). Why (sessions 32-33): at large T both GEMMs run
-// at a clock the card lowers within a launch (GEMM1 1.59 GHz, ncu one pass), and the bytes moved
-// through shared memory cost clock: half of each B tile's landing (MOE_WGMMA_WS_DIAG_HALF_B=1) took
-// GEMM1 -12% at real clocks, -1.5% at locked ones. Prediction (H100, T=14107): GEMM1 -3..-9% (-25..-75
-// us), GEMM2 a little less, if ptxas keeps the 16 registers without spilling at 224 / 232 a consumer
-// thread (check cuobjdump -res-usage / LOCAL); at locked clocks about even.
-#ifndef MOE_WGMMA_WS_A_REGS
-#define MOE_WGMMA_WS_A_REGS 0
+// @tunable MOE_WGMMA_WS_SKIP_PAD: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
+// 1: in the warp-specialized GEMMs, a consumer warpgroup whose 64 rows of the tile all lie past the
+// expert's count (the second half of an expert's last row tile when it holds <= 64 pairs) issues no
+// MMAs: it still waits for each stage and releases it, and its epilogue stores nothing (as before).
+// Why: an expert's pairs fill its last 128-row tile about half way on average, so ~1 in 2 experts' last
+// tiles carry a warpgroup of padding; at T=14107 (~441 pairs an expert, ~4.4 row tiles) that is ~6% of
+// both GEMMs' tensor work. Prediction (H100, T=14107): if the GEMMs are paced by energy (session 33's
+// reading), GEMM1 and GEMM2 each -1..-3%; if by the bytes landed per SM (each stage still lands its
+// whole A and B tiles; ~48 KB a K block against ~32 B a cycle of L2 ingress per SM fits the 68% tensor
+// activity ncu measures), about even. Either answer says which model to follow next.
+#ifndef MOE_WGMMA_WS_SKIP_PAD
+#define MOE_WGMMA_WS_SKIP_PAD 0
 #endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the

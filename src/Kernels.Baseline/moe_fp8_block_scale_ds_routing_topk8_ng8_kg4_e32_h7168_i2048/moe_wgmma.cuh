@@ -133,8 +133,6 @@ using afg::fence_fragment;
 using afg::wgmma_commit;
 using afg::wgmma_fence;
 using afg::wgmma_m64n128k32_e4m3;
-using afg::wgmma_m64n128k32_e4m3_rs;
-using afg::fence_regs;
 using afg::wgmma_wait;
 using afg::fence_proxy_async;
 

@@ -167,46 +167,33 @@ __device__ __forceinline__ void ws_pair_walk() {
   static_assert(kCols % 2 == 0, "an even tile count for every two-CTA cluster");
   afg::cluster_sync_all();  // both CTAs' barriers initialized before either multicasts or releases into the other
 }
-// MOE_WGMMA_WS_A_REGS: this warp's 16 rows of the warpgroup's 64-row A tile (a_base) for the K block's
-// four k32 steps (afg::ldmatrix_a_e4m3_sw128; checked by scripts/device/probes/wgmma_rs_e4m3_probe.cu).
-__device__ __forceinline__ void ws_load_a_frags(uint32_t (&a)[4][4], uint32_t a_base) {
-  static_assert(kRowBytes == 128, "a K block is one 128-byte swizzled row");
-  afg::ldmatrix_a_e4m3_sw128(a, a_base, static_cast<int>((threadIdx.x >> 5) & 3), static_cast<int>(threadIdx.x & 31));
-}
-// One column pass with A from registers (MOE_WGMMA_WS_A_REGS): tmp = A (the fragments) * B^T (128 rows,
-// b_base), four wgmma m64n128k32, waited for; the fragments stay live for the other pass.
-__device__ __forceinline__ void ws_pass_rs(float (&tmp)[64], uint32_t (&a)[4][4], uint32_t b_base) {
-  wgmma_fence();
-#pragma unroll
-  for (int k = 0; k < 4; ++k) wgmma_m64n128k32_e4m3_rs(tmp, a[k], desc_sw128(b_base + 32 * k), k > 0);
-  wgmma_commit();
-  wgmma_wait<0>();
-  fence_fragment(tmp);
-#pragma unroll
-  for (int k = 0; k < 4; ++k) fence_regs(a[k]);
-}
 // One landed stage's two column passes into acc (the warpgroup's rows [64 wg, 64 wg + 64) of its A
 // tile, tile_a_bytes before its B tile): pass q's products folded with factor(q, i) for fragment i;
-// the stage released once the last pass's MMAs have read it.
+// the stage released once the last pass's MMAs have read it. has_rows false (MOE_WGMMA_WS_SKIP_PAD: every
+// row of this warpgroup lies past the expert's count; uniform across the warpgroup): no MMAs, the stage
+// released at once (the caller has waited for it landing, which keeps the arrivals in phase).
 template <bool kPair = false, typename Factor>
 __device__ __forceinline__ void ws_stage_passes(float (&acc)[2][64], const uint8_t* stage, int tile_a_bytes, int wg, uint64_t* empty,
-                                                int lane, Factor&& factor) {
+                                                int lane, bool has_rows, Factor&& factor) {
+  if (!has_rows) {
+    ws_release<kPair>(empty, lane);
+    return;
+  }
   const uint32_t a_base = afg::smem_addr(stage) + 64 * wg * kRowBytes;
   const uint32_t b_base = afg::smem_addr(stage + tile_a_bytes);
-  [[maybe_unused]] uint32_t a[4][4];
-  if constexpr (MOE_WGMMA_WS_A_REGS != 0) ws_load_a_frags(a, a_base);
 #pragma unroll
   for (int q = 0; q < 2; ++q) {
     float tmp[64];
-    if constexpr (MOE_WGMMA_WS_A_REGS != 0) {
-      ws_pass_rs(tmp, a, b_base + q * 128 * kRowBytes);
-    } else {
-      ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
-    }
+    ws_pass(tmp, a_base, b_base + q * 128 * kRowBytes);
     if (q == 1) ws_release<kPair>(empty, lane);
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], factor(q, i), acc[q][i]);
   }
+}
+// Whether warpgroup wg's 64 rows of tile c hold any of the expert's pairs; always true unless
+// MOE_WGMMA_WS_SKIP_PAD (the tiles are 128 rows: 64 a warpgroup).
+__device__ __forceinline__ bool ws_has_rows(const TileCoord& c, int wg) {
+  return MOE_WGMMA_WS_SKIP_PAD == 0 || c.m0 + 64 * wg < c.cnt;
 }
 // A tile's two accumulators (two column passes) at zero.
 __device__ __forceinline__ void ws_zero(float (&acc)[2][64]) {
@@ -408,6 +395,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     const TileCoord c = walk.at(t, walk_le);
     ws_tile_mark(0, tile_n, 0);
     const float* sb1_src = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
+    const bool has_rows = ws_has_rows(c, wg);
     float acc[2][64];
     ws_zero(acc);
     WsScalePair weight_scales(sb1_src, sb1_src + (kInter / kQBlock) * kHiddenBlocks, kHiddenBlocks);  // X1's, X2's
@@ -422,7 +410,7 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       const float f[4] = {sa_lo * sb1, sa_hi * sb1, sa_lo * sb2, sa_hi * sb2};
       // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
-      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
+      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane, has_rows,
                              [&](int /*q*/, int i) { return f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)]; });
     }
     ws_tile_mark(0, tile_n, 3, __float_as_uint(acc[0][0]));
@@ -528,6 +516,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     const int out_pair = wtid < 64 ? pair_at(lists, c, 64 * wg + wtid, T) : -1;
     const bool out_single = out_pair >= 0 && single_local_pair(token_mask[out_pair / kTopK]);
     const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
+    const bool has_rows = ws_has_rows(c, wg);
     float acc[2][64];
     ws_zero(acc);
     WsScalePair weight_scales(sb0_src, sb0_src + kInterBlocks, kInterBlocks);  // the two column passes'
@@ -541,7 +530,7 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       // Pass q is one W2 scale block (sb[q]); fragment i is row lo for i % 4 < 2.
-      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
+      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane, has_rows,
                              [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
     }
     ws_tile_mark(1, tile_n, 3, __float_as_uint(acc[0][0]));
