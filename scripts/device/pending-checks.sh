@@ -466,8 +466,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # (profile.sh's res-usage line; LOCAL > 0)? Then the clock: PROFILE_NCU_FLAGS="--clock-control none
 # --cache-control none" profile.sh $moe 5e8dc11c "_ws_kernel" --define MOE_WGMMA_WS_A_REGS=1 against the
 # default (GEMM1 839 us at 1.59-1.60 GHz): the prediction is a higher clock, GEMM1 -3..-9%.
+# Ran (session 34, call 1, H100): the RS probe MATCH; A_REGS 19/19 but GEMM1 +12..+17 us, the clock
+# unchanged (1.63 -> 1.64 GHz): removed. TINY_B on the H100 again: B=4 / 8 -0.2 / -0.3 us, 54/54.
 checks=(
-  "$moe|58a34f27 5e8dc11c|MOE_WGMMA_WS_A_REGS=1"
   "$decode|798635cf 9f238670 2640f1e3 76eec66d|GDN_DECODE_PLAN_TINY_B=8|GDN_DECODE_PLAN_TINY_B=4"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

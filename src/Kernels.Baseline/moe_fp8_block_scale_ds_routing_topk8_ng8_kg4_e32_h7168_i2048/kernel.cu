@@ -816,7 +816,7 @@
 #ifndef MOE_WGMMA_WS_MULTICAST
 #define MOE_WGMMA_WS_MULTICAST 1
 #endif
-// @tunable MOE_WGMMA_WS_SKIP_PAD: 0, 1 (default 0) when MOE_WGMMA_WS=1|2
+// @tunable MOE_WGMMA_WS_SKIP_PAD: 0, 1, 2 (default 0) when MOE_WGMMA_WS=1|2
 // 1: in the warp-specialized GEMMs, a consumer warpgroup whose 64 rows of the tile all lie past the
 // expert's count (the second half of an expert's last row tile when it holds <= 64 pairs) issues no
 // MMAs: it still waits for each stage and releases it, and its epilogue stores nothing (as before).
@@ -826,6 +826,14 @@
 // reading), GEMM1 and GEMM2 each -1..-3%; if by the bytes landed per SM (each stage still lands its
 // whole A and B tiles; ~48 KB a K block against ~32 B a cycle of L2 ingress per SM fits the 68% tensor
 // activity ncu measures), about even. Either answer says which model to follow next.
+// Measured (session 34, call 4, H100, three rounds): T=11948 1226.3 -> 1335.5 us (GEMM1 768.1 -> 861.4,
+// GEMM2 465.9 -> 491.8), T=14107 1459.0 -> 1619.7 (GEMM1 902.6 -> 1032.7); ncu at real clocks GEMM1 839.6
+// -> 949.8 us with the clock 1.58 -> 1.71 GHz and the tensor pipe 69.9 -> 54.0% active (its active
+// cycles -5.6%: the skipped work). Reading: the skipping warpgroup runs ahead into the next tile and
+// takes its stages first; the other then holds stages the loader could refill, so fewer loads are in
+// flight for the rest of the kernel. 2: the same with both warpgroups meeting after each tile's K loop
+// (ws_tile_resync). Prediction for 2: GEMM1 and GEMM2 -2..-5% if the energy reading holds (the clock
+// rose when the work fell), even if not.
 #ifndef MOE_WGMMA_WS_SKIP_PAD
 #define MOE_WGMMA_WS_SKIP_PAD 0
 #endif
