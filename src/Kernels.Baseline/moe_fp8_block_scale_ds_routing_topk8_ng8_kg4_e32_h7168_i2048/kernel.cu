@@ -816,27 +816,6 @@
 #ifndef MOE_WGMMA_WS_MULTICAST
 #define MOE_WGMMA_WS_MULTICAST 1
 #endif
-// @tunable MOE_WGMMA_WS_SKIP_PAD: 0, 1, 2 (default 0) when MOE_WGMMA_WS=1|2
-// 1: in the warp-specialized GEMMs, a consumer warpgroup whose 64 rows of the tile all lie past the
-// expert's count (the second half of an expert's last row tile when it holds <= 64 pairs) issues no
-// MMAs: it still waits for each stage and releases it, and its epilogue stores nothing (as before).
-// Why: an expert's pairs fill its last 128-row tile about half way on average, so ~1 in 2 experts' last
-// tiles carry a warpgroup of padding; at T=14107 (~441 pairs an expert, ~4.4 row tiles) that is ~6% of
-// both GEMMs' tensor work. Prediction (H100, T=14107): if the GEMMs are paced by energy (session 33's
-// reading), GEMM1 and GEMM2 each -1..-3%; if by the bytes landed per SM (each stage still lands its
-// whole A and B tiles; ~48 KB a K block against ~32 B a cycle of L2 ingress per SM fits the 68% tensor
-// activity ncu measures), about even. Either answer says which model to follow next.
-// Measured (session 34, call 4, H100, three rounds): T=11948 1226.3 -> 1335.5 us (GEMM1 768.1 -> 861.4,
-// GEMM2 465.9 -> 491.8), T=14107 1459.0 -> 1619.7 (GEMM1 902.6 -> 1032.7); ncu at real clocks GEMM1 839.6
-// -> 949.8 us with the clock 1.58 -> 1.71 GHz and the tensor pipe 69.9 -> 54.0% active (its active
-// cycles -5.6%: the skipped work). Reading: the skipping warpgroup runs ahead into the next tile and
-// takes its stages first; the other then holds stages the loader could refill, so fewer loads are in
-// flight for the rest of the kernel. 2: the same with both warpgroups meeting after each tile's K loop
-// (ws_tile_resync). Prediction for 2: GEMM1 and GEMM2 -2..-5% if the energy reading holds (the clock
-// rose when the work fell), even if not.
-#ifndef MOE_WGMMA_WS_SKIP_PAD
-#define MOE_WGMMA_WS_SKIP_PAD 0
-#endif
 // @tunable MOE_WGMMA_WS_LAG: 1, 2, 3 (default 2) when MOE_WGMMA_WS=1
 // Stages a loading thread of the warp-specialized GEMM1 keeps in flight before it waits for the
 // oldest and arrives on its "full" barrier (of 4 stages). Session 29 (H200, calls 8-9): 3 slower

@@ -169,16 +169,10 @@ __device__ __forceinline__ void ws_pair_walk() {
 }
 // One landed stage's two column passes into acc (the warpgroup's rows [64 wg, 64 wg + 64) of its A
 // tile, tile_a_bytes before its B tile): pass q's products folded with factor(q, i) for fragment i;
-// the stage released once the last pass's MMAs have read it. has_rows false (MOE_WGMMA_WS_SKIP_PAD: every
-// row of this warpgroup lies past the expert's count; uniform across the warpgroup): no MMAs, the stage
-// released at once (the caller has waited for it landing, which keeps the arrivals in phase).
+// the stage released once the last pass's MMAs have read it.
 template <bool kPair = false, typename Factor>
 __device__ __forceinline__ void ws_stage_passes(float (&acc)[2][64], const uint8_t* stage, int tile_a_bytes, int wg, uint64_t* empty,
-                                                int lane, bool has_rows, Factor&& factor) {
-  if (!has_rows) {
-    ws_release<kPair>(empty, lane);
-    return;
-  }
+                                                int lane, Factor&& factor) {
   const uint32_t a_base = afg::smem_addr(stage) + 64 * wg * kRowBytes;
   const uint32_t b_base = afg::smem_addr(stage + tile_a_bytes);
 #pragma unroll
@@ -189,17 +183,6 @@ __device__ __forceinline__ void ws_stage_passes(float (&acc)[2][64], const uint8
 #pragma unroll
     for (int i = 0; i < 64; ++i) acc[q][i] = fmaf(tmp[i], factor(q, i), acc[q][i]);
   }
-}
-// Whether warpgroup wg's 64 rows of tile c hold any of the expert's pairs; always true unless
-// MOE_WGMMA_WS_SKIP_PAD (the tiles are 128 rows: 64 a warpgroup).
-__device__ __forceinline__ bool ws_has_rows(const TileCoord& c, int wg) {
-  return MOE_WGMMA_WS_SKIP_PAD == 0 || c.m0 + 64 * wg < c.cnt;
-}
-// MOE_WGMMA_WS_SKIP_PAD=2: both MMA warpgroups meet after each tile's K loop. A warpgroup that skipped its
-// MMAs would otherwise run on into the next tile and consume its stages ahead of the other, which then
-// holds the stages the loader could refill: with =1 (no meeting) GEMM1 ran 12-14% slower (session 34).
-__device__ __forceinline__ void ws_tile_resync() {
-  if constexpr (MOE_WGMMA_WS_SKIP_PAD == 2) asm volatile("bar.sync 3, %0;\n" ::"n"(kConsumers) : "memory");
 }
 // A tile's two accumulators (two column passes) at zero.
 __device__ __forceinline__ void ws_zero(float (&acc)[2][64]) {
@@ -401,7 +384,6 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
     const TileCoord c = walk.at(t, walk_le);
     ws_tile_mark(0, tile_n, 0);
     const float* sb1_src = w1_scale + (static_cast<int64_t>(c.le) * kGemm1OutBlocks + c.col) * kHiddenBlocks;
-    const bool has_rows = ws_has_rows(c, wg);
     float acc[2][64];
     ws_zero(acc);
     WsScalePair weight_scales(sb1_src, sb1_src + (kInter / kQBlock) * kHiddenBlocks, kHiddenBlocks);  // X1's, X2's
@@ -416,10 +398,9 @@ __global__ void __launch_bounds__(WsGemm1::kThreads, 1)
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       const float f[4] = {sa_lo * sb1, sa_hi * sb1, sa_lo * sb2, sa_hi * sb2};
       // Fragment i: columns 0-63 (X1) for i < 32, 64-127 (X2) after; row lo for i % 4 < 2.
-      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane, has_rows,
+      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
                              [&](int /*q*/, int i) { return f[(i < 32 ? 0 : 2) + ((i & 2) ? 1 : 0)]; });
     }
-    ws_tile_resync();
     ws_tile_mark(0, tile_n, 3, __float_as_uint(acc[0][0]));
     // SwiGLU; fp8 C with one scale per (pair, the tile's 128 columns), as Gemm1Op<true> writes it.
 #pragma unroll
@@ -523,7 +504,6 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
     const int out_pair = wtid < 64 ? pair_at(lists, c, 64 * wg + wtid, T) : -1;
     const bool out_single = out_pair >= 0 && single_local_pair(token_mask[out_pair / kTopK]);
     const float* sb0_src = w2_scale + (static_cast<int64_t>(c.le) * kHiddenBlocks + c.col * 2) * kInterBlocks;
-    const bool has_rows = ws_has_rows(c, wg);
     float acc[2][64];
     ws_zero(acc);
     WsScalePair weight_scales(sb0_src, sb0_src + kInterBlocks, kInterBlocks);  // the two column passes'
@@ -537,10 +517,9 @@ __global__ void __launch_bounds__(WsGemm2::kThreads, 1)
       const float* sa = scales + s * S::kBM + 64 * wg;
       const float sa_lo = sa[r_lo], sa_hi = sa[r_lo + 8];
       // Pass q is one W2 scale block (sb[q]); fragment i is row lo for i % 4 < 2.
-      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane, has_rows,
+      ws_stage_passes<kPair>(acc, stages + s * S::kStageBytes, S::kTileA, wg, &empty[s], lane,
                              [&](int q, int i) { return ((i & 2) ? sa_hi : sa_lo) * sb[q]; });
     }
-    ws_tile_resync();
     ws_tile_mark(1, tile_n, 3, __float_as_uint(acc[0][0]));
     // Epilogue: wait until this warpgroup's previous rows were read by their bulk copies, stage the
     // weighted bf16 rows, then one thread per row copies (or adds) it to its token's output row.
