@@ -3,6 +3,7 @@ timings (the GPU's kernel-busy time through the torch profiler, and the CUDA-eve
 both with the L2 flushed before each call.
   python3 scripts/yardsticks/measure.py --self-test    checks the busy-time arithmetic (no GPU, no torch)"""
 import json
+import os
 import statistics
 import sys
 
@@ -76,10 +77,16 @@ def profile_calls(fn, flush, iterations):
     import torch
     from torch.profiler import ProfilerActivity, profile
     calls = []
+    # YARDSTICK_FLUSH_SYNC=0 (diagnostic): no synchronize between the flush and the call, as the
+    # AgentForge harness issues them (flush, call, flush, ... on one stream). Default 1, as before.
+    sync_after_flush = os.environ.get("YARDSTICK_FLUSH_SYNC", "1") != "0"
     for i in range(iterations):
-        flush.fill_(float(i))
-        torch.cuda.synchronize()
+        if sync_after_flush:
+            flush.fill_(float(i))
+            torch.cuda.synchronize()
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            if not sync_after_flush:
+                flush.fill_(float(i))
             fn()
             torch.cuda.synchronize()
         call = Call()
