@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Why the harness's span of the GDN decode is 0.5-0.9 us longer than the yardstick's profiler time of
 # the same kernel (session 33): the harness issues flush, call, flush, call ... on one stream, the
-# yardstick synchronizes after each flush. This times our library and FLA in the yardstick both ways
-# (YARDSTICK_FLUSH_SYNC=1 / 0, two passes each) beside the harness's span. On the GPU machine, `.device`
+# yardstick synchronized after each flush (its default through session 34's call 7; back to back since).
+# This times our library and FLA in the yardstick both ways (YARDSTICK_FLUSH_SYNC=1 / 0, two passes
+# each) beside the harness's span. On the GPU machine, `.device`
 # carried (packed with `.yardstick/fla`):
 #   scripts/device/flush-sync-check.sh ["76eec66d a8c8beff eaf0a285"]     (decode workload prefixes)
 set -uo pipefail

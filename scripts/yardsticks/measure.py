@@ -77,9 +77,11 @@ def profile_calls(fn, flush, iterations):
     import torch
     from torch.profiler import ProfilerActivity, profile
     calls = []
-    # YARDSTICK_FLUSH_SYNC=0 (diagnostic): no synchronize between the flush and the call, as the
-    # AgentForge harness issues them (flush, call, flush, ... on one stream). Default 1, as before.
-    sync_after_flush = os.environ.get("YARDSTICK_FLUSH_SYNC", "1") != "0"
+    # The flush and the call are issued back to back, as the AgentForge harness and FlashInfer's CUPTI
+    # timing (flashinfer.testing.bench_gpu_time_with_cupti: zero the flush buffer, call, synchronize)
+    # issue them: a call then pays for the flush's tail, ~0.6-1.1 us on an H100 (session 34, call 7).
+    # YARDSTICK_FLUSH_SYNC=1 synchronizes after the flush instead, as this script did through session 33.
+    sync_after_flush = os.environ.get("YARDSTICK_FLUSH_SYNC", "0") == "1"
     for i in range(iterations):
         if sync_after_flush:
             flush.fill_(float(i))
