@@ -5,7 +5,10 @@
 # and the warp-stall breakdown (cycles per issued instruction by reason) of its first launch.
 # PROFILE_NCU_FLAGS adds ncu options, e.g. "--clock-control none --cache-control none" for durations
 # at the clocks and cache state of a real run (ncu's defaults lock the base clock and flush caches).
+# (PROFILE_NCU_FLAGS must not carry --metrics: ncu refuses a second one.)
 # PROFILE_LAUNCHES (default 4) sets how many matching launches ncu measures.
+# PROFILE_TAG names this run's files (profile-TAG-ncu.log, ...) so that runs of several settings in one
+# call keep their logs apart (without it each run overwrites profile-ncu.log).
 # PROFILE_SOURCE=1 adds the stall samples per SASS instruction of the first matching launch.
 # PROFILE_COMMAND runs another program under ncu instead of the bench (a yardstick, say), e.g.
 #   PROFILE_COMMAND="python3 scripts/yardsticks/moe_triton.py --dataset D --workloads W --out F" profile.sh ...
@@ -14,8 +17,9 @@ cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 definition="$1"; workload="$2"; kernels="$3"; shift 3
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" --json "$out/profile-bench.jsonl" "$@" > "$out/profile-bench.log" 2>&1
-library=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1]).get('library') or '')" "$out/profile-bench.jsonl")
+tag="${PROFILE_TAG:+-$PROFILE_TAG}"
+agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" --json "$out/profile$tag-bench.jsonl" "$@" > "$out/profile$tag-bench.log" 2>&1
+library=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1]).get('library') or '')" "$out/profile$tag-bench.jsonl")
 echo "== library $library"
 if [ -n "$library" ]; then
   cuobjdump -res-usage "$library" 2>/dev/null | grep -E "Function|REG" | sed 's/^ *//' | paste - - | grep -E "$kernels" | cut -c1-200
@@ -27,8 +31,8 @@ if [ -n "${PROFILE_COMMAND:-}" ]; then read -ra profiled <<< "$PROFILE_COMMAND"
 else profiled=(agentforge bench --definition "$definition" --baseline --trials 1 --workloads "$workload" "$@"); fi
 stalls="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
 ncu --target-processes all ${PROFILE_NCU_FLAGS:-} -k "regex:$kernels" --launch-count "${PROFILE_LAUNCHES:-4}" --metrics "gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,dram__bytes_read.sum,launch__grid_size,launch__registers_per_thread,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,lts__t_sector_hit_rate.pct,lts__t_bytes.sum.per_second,l1tex__m_xbar2l1tex_read_bytes.sum.per_second,sm__cycles_elapsed.avg.per_second,$stalls" \
-  "${profiled[@]}" > "$out/profile-ncu.log" 2>&1
-python3 - "$out/profile-ncu.log" <<'PY'
+  "${profiled[@]}" > "$out/profile$tag-ncu.log" 2>&1
+python3 - "$out/profile$tag-ncu.log" <<'PY'
 import re, sys
 kernel, rows = None, {}
 for line in open(sys.argv[1]):
