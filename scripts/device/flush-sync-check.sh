@@ -3,8 +3,7 @@
 # the same kernel (session 33): the harness issues flush, call, flush, call ... on one stream, the
 # yardstick synchronized after each flush (its default through session 34's call 7; back to back since).
 # This times our library and FLA in the yardstick both ways (YARDSTICK_FLUSH_SYNC=1 / 0, two passes
-# each) beside the harness's span. On the GPU machine, `.device`
-# carried (packed with `.yardstick/fla`):
+# each) beside the harness's span. On the GPU machine, `.device` carried (packed with `.yardstick/fla`):
 #   scripts/device/flush-sync-check.sh ["76eec66d a8c8beff eaf0a285"]     (decode workload prefixes)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,13 +11,12 @@ source scripts/device/env.sh
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
 definition=gdn_decode_qk4_v8_d128_k_last
 workloads="${1:-76eec66d a8c8beff eaf0a285}"
-rm -rf /tmp/gdn-dataset && cp -r "$FIB_DATASET_PATH" /tmp/gdn-dataset
-export PYTHONPATH="$PWD/.yardstick:${PYTHONPATH:-}"
+export PYTHONPATH="$PWD/.yardstick:${PYTHONPATH:-}"  # FLA; the decode's inputs need no synthesized blobs
 rm -f "$out"/flush-*.jsonl
 agentforge bench --definition "$definition" --baseline --trials 3 --workloads $workloads --json "$out/flush-ours.jsonl" > "$out/flush-bench.log" 2>&1
 for pass in 1 2; do
   for sync in 1 0; do
-    YARDSTICK_FLUSH_SYNC=$sync python3 scripts/yardsticks/gdn_fla.py --dataset /tmp/gdn-dataset --definition "$definition" \
+    YARDSTICK_FLUSH_SYNC=$sync python3 scripts/yardsticks/gdn_fla.py --dataset "$FIB_DATASET_PATH" --definition "$definition" \
       --workloads $workloads --ours "$out/flush-ours.jsonl" --out "$out/flush-sync$sync.jsonl" >> "$out/flush-fla.log" 2>&1 || tail -n 5 "$out/flush-fla.log"
   done
 done

@@ -83,12 +83,10 @@ def profile_calls(fn, flush, iterations):
     # YARDSTICK_FLUSH_SYNC=1 synchronizes after the flush instead, as this script did through session 33.
     sync_after_flush = os.environ.get("YARDSTICK_FLUSH_SYNC", "0") == "1"
     for i in range(iterations):
-        if sync_after_flush:
-            flush.fill_(float(i))
-            torch.cuda.synchronize()
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            if not sync_after_flush:
-                flush.fill_(float(i))
+            flush.fill_(float(i))  # profiled too; is_flush_kernel leaves it out of the call's kernels
+            if sync_after_flush:
+                torch.cuda.synchronize()
             fn()
             torch.cuda.synchronize()
         call = Call()

@@ -274,6 +274,13 @@ gdn_decode_bulk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16*
   if (threadIdx.x == 0) afg::bulk_store_and_wait(new_state + row_base, tile, kBytes);
 }
 
+// A shape of gdn_decode_rows_kernel as a type, for run()'s launch_shape.
+template <int Warps, int Rows, bool Streaming>
+struct Shape {
+  static constexpr int kWarps = Warps, kRows = Rows;
+  static constexpr bool kStreaming = Streaming;
+};
+
 // One launch of the shape <Warps, Rows, Streaming> for B sequences.
 template <int Warps, int Rows, bool Streaming>
 void launch_rows(int64_t B, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const float* state,
@@ -401,19 +408,23 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
 
   if (scale == 0.0f) scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(kHeadDim)));
 
+  // One launch of gdn_decode_rows_kernel in the shape S (warps, rows, streaming) on this call's tensors.
+  [[maybe_unused]] const auto launch_shape = [&](auto shape) {
+    using S = decltype(shape);
+    launch_rows<S::kWarps, S::kRows, S::kStreaming>(
+        B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+        state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(), a.ptr<const __nv_bfloat16>(),
+        dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale, output.ptr<__nv_bfloat16>(), new_state.ptr<float>(),
+        stream);
+  };
+
 #if GDN_DECODE_PLAN == 1
   // Tiny batches (2 <= B <= GDN_DECODE_PLAN_TINY_B): 8 warps x 2 rows, plain loads; small (B = 1 too):
   // 4 warps x 4 rows, streaming loads; larger: 1 warp x 8 rows, plain loads.
   if (B >= 2 && B <= GDN_DECODE_PLAN_TINY_B) {
-    launch_rows<8, 2, false>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
-                             state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
-                             a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
-                             output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
+    launch_shape(Shape<8, 2, false>{});
   } else if (B <= GDN_DECODE_PLAN_SPLIT_B) {
-    launch_rows<4, 4, true>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
-                                    state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
-                                    a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
-                                    output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
+    launch_shape(Shape<4, 4, true>{});
   } else if (GDN_DECODE_BULK) {
 #if defined(GDN_DECODE_BULK) && GDN_DECODE_BULK
     constexpr int kBulkRows = GDN_DECODE_BULK_ROWS;
@@ -423,10 +434,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
         dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
 #endif
   } else {
-    launch_rows<1, 8, false>(B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
-                                     state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
-                                     a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
-                                     output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
+    launch_shape(Shape<1, 8, false>{});
   }
 #elif GDN_DECODE_PERSISTENT
   static int resident_blocks = 0;  // blocks the whole GPU holds at once; asked once per process
@@ -446,11 +454,7 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
       a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
       output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), units);
 #else
-  launch_rows<kWarps, kRowsPerWarp, GDN_DECODE_STREAMING != 0>(
-      B, q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
-      state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(),
-      a.ptr<const __nv_bfloat16>(), dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), scale,
-      output.ptr<__nv_bfloat16>(), new_state.ptr<float>(), stream);
+  launch_shape(Shape<kWarps, kRowsPerWarp, GDN_DECODE_STREAMING != 0>{});
 #endif
   AFG_CUDA_CHECK(cudaGetLastError());
 }
