@@ -992,14 +992,14 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   const size_t s_copy_bytes = apart ? pairs * kWsTileS * sizeof(__nv_bfloat16) : 0;
   const size_t ready_bytes = apart ? pairs * sizeof(int) : 0;
   // GDN_PREFILL_SCAN_PERSISTENT (scan_persist.cuh): scans of GDN_PREFILL_PERSIST_MIN_BV columns or more
-  // of up to kPersistMaxSeqs sequences averaging at most GDN_PREFILL_PERSIST_MAX_AVG_T tokens, with the
+  // of sequences averaging at most GDN_PREFILL_PERSIST_MAX_AVG_T tokens, with the
   // loader warp and without chunk flags, on min(items, SMs) CTAs taking items from a counter.
   // One CTA an SM (at most GDN_PREFILL_DIAG_PERSIST_CTAS), and only when the items outnumber them:
   // within one wave the split scan's CTAs are the same work.
   const int64_t persist_ctas =
       GDN_PREFILL_DIAG_PERSIST_CTAS > 0 && GDN_PREFILL_DIAG_PERSIST_CTAS < sms ? GDN_PREFILL_DIAG_PERSIST_CTAS : sms;
   const bool persistent = GDN_PREFILL_SCAN_PERSISTENT != 0 && GDN_PREFILL_SCAN_SPLIT != 0 && kSplitLoaderWarp && kScanBulk &&
-                          !apart && !chunk_flags && scan_bv >= GDN_PREFILL_PERSIST_MIN_BV && N <= kPersistMaxSeqs &&
+                          !apart && !chunk_flags && scan_bv >= GDN_PREFILL_PERSIST_MIN_BV &&
                           T <= static_cast<int64_t>(GDN_PREFILL_PERSIST_MAX_AVG_T) * N && persist_ctas > 0 &&
                           N * kNumVHeads * (kD / scan_bv) > persist_ctas;
   const size_t items_bytes = persistent ? 16 : 0;

@@ -32,7 +32,7 @@
 
 // @tunable GDN_PREFILL_SCAN_PERSISTENT: 0, 1 (default 1) when GDN_PREFILL_SPLIT_LOADER_WARP=1
 // 1: scans of GDN_PREFILL_PERSIST_MIN_BV columns or more whose items (sequence, head, slice) outnumber
-// the SMs, of up to kPersistMaxSeqs sequences averaging at most GDN_PREFILL_PERSIST_MAX_AVG_T tokens,
+// the SMs, of sequences averaging at most GDN_PREFILL_PERSIST_MAX_AVG_T tokens,
 // run this persistent kernel on one CTA an SM. Session 25 (H200): 8192 / 32-57 -3..-12 us a call
 // (57 sequences 125.1 -> 113.4; call 3), 4124 / 15 64.5 -> 60.9 and 3999 / 13 62.5 -> 60.6 at 32
 // columns (call 4). Sanitizers clean (calls 3 and 5).
@@ -125,7 +125,13 @@ constexpr bool kPersistEarlyState = GDN_PREFILL_PERSIST_EARLY_STATE != 0 && BV <
 #ifndef GDN_PREFILL_PERSIST_SMEM_STATE
 #define GDN_PREFILL_PERSIST_SMEM_STATE 1
 #endif
-constexpr int kPersistMaxSeqs = 128;  // the ranking's table and cu_seqlens live in shared memory
+// Up to this many sequences the ranking's table and cu_seqlens live in shared memory and items go
+// longest first; above it (no room beside the stages) items go in sequence order and the loader reads
+// each item's bounds from cu_seqlens in global memory (one L2 round trip an item, under the previous
+// item's last units). Before session 35 the host sent those calls to the split scan, a CTA per item:
+// 8192 / 200 335 us and 300 / 150 309 us on the H200 against 133 us for 8192 / 128
+// (scripts/device/edge-check.sh).
+constexpr int kPersistMaxSeqs = 128;
 // Compiled only where it can run: with GDN_PREFILL_SCAN_PERSISTENT and the split scan's bulk copies
 // and loader warp (its nine warps; sm_90 on). A build without them has no persistent kernel.
 #define GDN_PREFILL_PERSIST_BUILT \
@@ -228,9 +234,11 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
   const int g = lane >> 2;
   const int num_items = static_cast<int>(num_seqs) * kNumVHeads * kSlicesPerHead;
 
-  // The sequences and their ranking, once per CTA (the host launches this kernel for up to
-  // kPersistMaxSeqs sequences).
-  for (int i = tid; i <= num_seqs; i += kSplitThreads) sm.cu[i] = cu_seqlens[i];
+  // The sequences and their ranking, once per CTA, where they fit (kPersistMaxSeqs).
+  const bool seqs_in_smem = num_seqs <= kPersistMaxSeqs;
+  if (seqs_in_smem) {
+    for (int i = tid; i <= num_seqs; i += kSplitThreads) sm.cu[i] = cu_seqlens[i];
+  }
   if (tid == 0) {
     for (int j = 0; j < kStages; ++j) {
       mbar_init(&sm.landed[j], 1);
@@ -241,8 +249,10 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     mbar_init_fence();
   }
   __syncthreads();
-  for (int n = tid; n < num_seqs; n += kSplitThreads) {
-    sm.seq_of_rank[rank_by_length ? length_rank(sm.cu, num_seqs, n) : n] = n;
+  if (seqs_in_smem) {
+    for (int n = tid; n < num_seqs; n += kSplitThreads) {
+      sm.seq_of_rank[rank_by_length ? length_rank(sm.cu, num_seqs, n) : n] = n;
+    }
   }
   __syncthreads();
 
@@ -267,10 +277,11 @@ chunk_scan_persist_kernel(const __nv_bfloat16* __restrict__ q, const float* __re
     const auto describe_item = [&](int it) -> PersistUnit {
       PersistUnit d{};
       d.h = (it / kSlicesPerHead) % kNumVHeads;
-      d.n = sm.seq_of_rank[it / (kSlicesPerHead * kNumVHeads)];
+      const int rank = it / (kSlicesPerHead * kNumVHeads);
+      d.n = seqs_in_smem ? sm.seq_of_rank[rank] : rank;
       d.v0 = (it % kSlicesPerHead) * BV;
-      d.bos = sm.cu[d.n];
-      d.eos = sm.cu[d.n + 1];
+      d.bos = seqs_in_smem ? sm.cu[d.n] : cu_seqlens[d.n];
+      d.eos = seqs_in_smem ? sm.cu[d.n + 1] : cu_seqlens[d.n + 1];
       d.next_h = -1;
       return d;
     };

@@ -1,0 +1,158 @@
+"""Workloads the dataset does not hold, for each definition the baselines serve: sizes between,
+below and above the dataset's (a demanding user calls the kernels with any valid input, not only
+the contest's 19 / 100 / 54 / 128 / 23 shapes), written as a dataset of their own.
+
+    python3 scripts/dev/edge_workloads.py DATASET OUT_DIR
+    python3 scripts/dev/edge_workloads.py --list DATASET   (definition, uuid and axes of each, one a line)
+    FIB_DATASET_PATH=OUT_DIR agentforge bench --definition D --baseline --trials 1   (scripts/device/edge-check.sh)
+
+OUT_DIR gets the definitions (copied) and one JSONL per definition with only the new workloads. Each
+new workload copies the input specs of the dataset's first workload of its definition (random
+tensors, scalars as given) with its own axes and uuid; blob inputs point at absent files, which the
+harness synthesizes from the axes (cu_seqlens, sparse indices, seq_lens / block_table, routing
+logits and bias, the GDN prefill's q / k), the same way for every run. The uuids are derived from the
+definition, the axes and the scalars, so a rerun reuses its cached inputs and references.
+"""
+import json
+import os
+import shutil
+import sys
+import uuid
+
+# Per definition: (axes, scalar overrides) of each new workload, and why it is there.
+EDGES = {
+    "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048": [
+        # below the first split-K band, between bands, just past each host switch (MOE_SMALL_T = 256,
+        # MOE_GEMM1_SMALL_TILE_MAX_T = 256, MOE_WGMMA_BM64_MAX_T = 4096), and above the dataset's largest T
+        ({"seq_len": 2}, {"local_expert_offset": 0}),
+        ({"seq_len": 3}, {"local_expert_offset": 224}),
+        ({"seq_len": 100}, {"local_expert_offset": 96}),
+        ({"seq_len": 128}, {"local_expert_offset": 0}),
+        ({"seq_len": 192}, {"local_expert_offset": 64}),
+        ({"seq_len": 256}, {"local_expert_offset": 32}),
+        ({"seq_len": 257}, {"local_expert_offset": 32}),
+        ({"seq_len": 512}, {"local_expert_offset": 192}),
+        ({"seq_len": 1025}, {"local_expert_offset": 128}),
+        ({"seq_len": 2048}, {"local_expert_offset": 96}),
+        ({"seq_len": 4097}, {"local_expert_offset": 64}),
+        ({"seq_len": 6144}, {"local_expert_offset": 224}),
+        ({"seq_len": 8192}, {"local_expert_offset": 0}),
+        ({"seq_len": 16384}, {"local_expert_offset": 160}),
+    ],
+    "gdn_decode_qk4_v8_d128_k_last": [
+        ({"batch_size": 2}, {}),
+        ({"batch_size": 3}, {}),
+        ({"batch_size": 9}, {}),
+        ({"batch_size": 100}, {}),
+        ({"batch_size": 128}, {}),
+        ({"batch_size": 256}, {}),
+        ({"batch_size": 512}, {}),
+    ],
+    "gdn_prefill_qk4_v8_d128_k_last": [
+        # one token; a chunk exactly; a chunk and one; many one-token sequences (past the persistent
+        # scan's 128-sequence table); long single and few sequences past the dataset's 8192
+        ({"total_seq_len": 1, "num_seqs": 1, "len_cu_seqlens": 2}, {}),
+        ({"total_seq_len": 64, "num_seqs": 1, "len_cu_seqlens": 2}, {}),
+        ({"total_seq_len": 65, "num_seqs": 1, "len_cu_seqlens": 2}, {}),
+        ({"total_seq_len": 129, "num_seqs": 2, "len_cu_seqlens": 3}, {}),
+        ({"total_seq_len": 300, "num_seqs": 150, "len_cu_seqlens": 151}, {}),
+        ({"total_seq_len": 1000, "num_seqs": 130, "len_cu_seqlens": 131}, {}),
+        ({"total_seq_len": 8192, "num_seqs": 128, "len_cu_seqlens": 129}, {}),
+        ({"total_seq_len": 8192, "num_seqs": 200, "len_cu_seqlens": 201}, {}),
+        ({"total_seq_len": 2048, "num_seqs": 1024, "len_cu_seqlens": 1025}, {}),
+        ({"total_seq_len": 4096, "num_seqs": 1500, "len_cu_seqlens": 1501}, {}),
+        ({"total_seq_len": 12000, "num_seqs": 3, "len_cu_seqlens": 4}, {}),
+        ({"total_seq_len": 16384, "num_seqs": 1, "len_cu_seqlens": 2}, {}),
+    ],
+    "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64": [
+        ({"num_tokens": 3, "num_pages": 8462}, {}),
+        ({"num_tokens": 9, "num_pages": 8462}, {}),
+        ({"num_tokens": 16, "num_pages": 8462}, {}),
+        ({"num_tokens": 64, "num_pages": 8462}, {}),
+        ({"num_tokens": 4, "num_pages": 20}, {}),  # a cache of 1280 tokens: every row padded
+    ],
+    "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64": [
+        ({"batch_size": 1, "max_num_pages": 32, "num_pages": 11923}, {}),   # the pass-through's edge
+        ({"batch_size": 1, "max_num_pages": 33, "num_pages": 11923}, {}),
+        ({"batch_size": 4, "max_num_pages": 128, "num_pages": 11923}, {}),
+        ({"batch_size": 32, "max_num_pages": 91, "num_pages": 11923}, {}),
+        ({"batch_size": 64, "max_num_pages": 64, "num_pages": 11923}, {}),
+        ({"batch_size": 16, "max_num_pages": 200, "num_pages": 11923}, {}),
+        ({"batch_size": 3, "max_num_pages": 91, "num_pages": 300}, {}),      # a small cache
+    ],
+}
+
+
+def first_workload(path):
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                return json.loads(line)
+    raise ValueError(f"{path} holds no workload")
+
+
+def edge_record(template, definition, axes, scalars):
+    record = json.loads(json.dumps(template))
+    workload = record["workload"]
+    key = json.dumps({"definition": definition, "axes": axes, "scalars": scalars}, sort_keys=True)
+    uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "agentforge-edge/" + key))
+    workload["uuid"] = uid
+    workload["axes"] = dict(axes)
+    for name, spec in workload["inputs"].items():
+        if spec["type"] == "safetensors":
+            folder = os.path.dirname(spec["path"])
+            spec["path"] = f"{folder}/{definition}_{uid.replace('-', '')}.safetensors"
+        elif spec["type"] == "scalar" and name in scalars:
+            spec["value"] = scalars[name]
+    unknown = set(scalars) - {n for n, s in workload["inputs"].items() if s["type"] == "scalar"}
+    if unknown:
+        raise ValueError(f"{definition}: no scalar input named {sorted(unknown)}")
+    record["evaluation"] = None
+    return record
+
+
+def main(dataset, out_dir):
+    written = 0
+    for root, _, files in os.walk(os.path.join(dataset, "definitions")):
+        for name in files:
+            rel = os.path.relpath(os.path.join(root, name), dataset)
+            os.makedirs(os.path.dirname(os.path.join(out_dir, rel)), exist_ok=True)
+            shutil.copyfile(os.path.join(dataset, rel), os.path.join(out_dir, rel))
+    for root, _, files in os.walk(os.path.join(dataset, "workloads")):
+        for name in files:
+            definition = name[:-len(".jsonl")] if name.endswith(".jsonl") else None
+            if definition not in EDGES:
+                continue
+            rel = os.path.relpath(os.path.join(root, name), dataset)
+            template = first_workload(os.path.join(dataset, rel))
+            target = os.path.join(out_dir, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "w") as f:
+                for axes, scalars in EDGES[definition]:
+                    f.write(json.dumps(edge_record(template, definition, axes, scalars)) + "\n")
+                    written += 1
+    missing = set(EDGES) - {n[:-6] for _, _, fs in os.walk(os.path.join(out_dir, "workloads")) for n in fs}
+    if missing:
+        raise SystemExit(f"no workload file in {dataset} for {sorted(missing)}")
+    print(f"{written} workloads for {len(EDGES)} definitions in {out_dir}")
+
+
+def list_edges(dataset):
+    for root, _, files in os.walk(os.path.join(dataset, "workloads")):
+        for name in sorted(files):
+            definition = name[:-len(".jsonl")] if name.endswith(".jsonl") else None
+            if definition not in EDGES:
+                continue
+            template = first_workload(os.path.join(root, name))
+            for axes, scalars in EDGES[definition]:
+                record = edge_record(template, definition, axes, scalars)
+                print(definition, record["workload"]["uuid"], json.dumps(axes, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--list":
+        list_edges(sys.argv[2])
+    elif len(sys.argv) == 3:
+        main(sys.argv[1], sys.argv[2])
+    else:
+        raise SystemExit(__doc__)
