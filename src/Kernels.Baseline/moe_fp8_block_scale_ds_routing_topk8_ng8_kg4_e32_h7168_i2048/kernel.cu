@@ -543,12 +543,19 @@
 #ifndef MOE_WGMMA_MIN_T
 #define MOE_WGMMA_MIN_T 256
 #endif
-// @tunable MOE_WGMMA_BM64_MAX_T: 0, 2048, 4096, 65536 (default 4096) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_BM64_MAX_T: 0, 256, 512, 1024, 2048, 4096, 65536 (default 256) when MOE_WGMMA=1|2
 // Up to this many tokens the wgmma tiles are 64 pairs (each warpgroup one 128-column pass: a few
 // dozen pairs per expert leave a 128-pair tile mostly empty), 128 pairs above. H200, session 5:
 // T=901 774 (128) -> 552 us (64, lockstep); 64-pair tiles at T=14107 (65536): 2.72 -> 3.81 ms.
+// Session 30 (H200): T=901 on the warp-specialized 128-pair kernels 429.8 -> 505.3 us, so 4096 stayed.
+// Session 35 (H200, results/gpu/2026-11-28-s35, scripts/device/edge-check.sh's workloads): since sessions
+// 31-32 (the permuted rows, the multicast) the warp-specialized kernels win from 257 tokens up: T=257
+// / 384 / 512 408.2 / 411.0 / 407.9 -> 380.7 / 384.1 / 385.2 us (two rounds), 700 411.4 -> 390.1, 901
+// 411.6 -> 395.2 (three rounds; 1.21 -> 1.16x), 1025 414.8 -> 398.9, 2048 541.2 -> 419.0 (1.57 -> 1.20x);
+// 19/19 and the 16 edge workloads pass. 256: the 64-pair kernels only where MOE_WGMMA_MIN_T is set
+// below 256.
 #ifndef MOE_WGMMA_BM64_MAX_T
-#define MOE_WGMMA_BM64_MAX_T 4096
+#define MOE_WGMMA_BM64_MAX_T 256
 #endif
 // @tunable MOE_WGMMA_STAGES: 3, 4 (default 4) when MOE_WGMMA=1|2
 // cp.async stages of the wgmma tiles (48 KB each with 128-pair tiles). H200, session 5: 3 and 4
@@ -1978,14 +1985,19 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   const size_t counts_at = reserve(kLocalExperts * sizeof(int));
   const size_t lists_at = reserve(static_cast<size_t>(kLocalExperts) * T * sizeof(int));
   const size_t pairw_at = reserve(T8 * sizeof(float));
-  // C: bf16, or fp8 in its first half with wgmma2 (scales in cscale).
-  const size_t cbuf_at = reserve(T8 * kInter * sizeof(__nv_bfloat16));
   const size_t g1_at = reserve(split1 > 1 || (stream_k && !direct_swiglu) ? T8 * kGemm1Out * sizeof(float) : 0);
   const size_t acc_at = reserve(combine || direct_out ? 0 : static_cast<size_t>(T) * kHidden * sizeof(float));
   // MOE_WGMMA_WS: the warp-specialized GEMM1 (reads the input's [56][T] scales) where the library has
   // sm_90a code and the 128-pair tiles run.
   const bool ws_gemm1 = MOE_WGMMA_WS != 0 && wgmma2 && T > MOE_WGMMA_BM64_MAX_T && moe_wg::kPersistentTiles &&
                         moe_wg::kCScaleCols == 128 && moe_wg::built_with_wgmma();
+  // C: bf16, or fp8 in its first half with wgmma2 (scales in cscale). The warp-specialized GEMMs keep C's
+  // fp8 rows in slot order, each expert's from a 128-row boundary: up to ws_slot_capacity(T) = 8T + 4096
+  // rows, more than the bf16-sized buffer holds below T = 512 (the 128-pair kernels ran only above
+  // T = 4096 until session 35; at T = 257 and 384 the host then found no room, skipped the slot path
+  // and returned cudaErrorNotSupported, which the void entry could not report: the outputs stayed unset).
+  const size_t c_fp8_rows = ws_gemm1 && moe_wg::kWsSlots ? static_cast<size_t>(moe_wg::ws_slot_capacity(T)) : 0;
+  const size_t cbuf_at = reserve(std::max(T8 * kInter * sizeof(__nv_bfloat16), c_fp8_rows * kInter));
   // MOE_WGMMA_WS=2: C's scales as [16][slot capacity] (moe_ws.cuh).
   const size_t cscale_floats = ws_gemm1 && moe_wg::kWsSlots ? static_cast<size_t>(moe_wg::ws_slot_capacity(T)) * moe_wg::kCScales
                                                             : T8 * moe_wg::kCScales;
@@ -2229,9 +2241,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const bool bm64_slots = MOE_WGMMA_BM64_SLOT_C != 0 && bm64_tma && wgmma2 && moe_wg::kPersistentTiles &&
                             c_slot_rows * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
                             afg::encode_tma_2d_u8(&c_boxes, cbuf, c_slot_rows, kInter, moe_wg::kBoxRows, kQBlock);
-    // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (inside C's buffer: T > 4096 here).
+    // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (C's buffer is sized for it: c_fp8_rows).
     const uint64_t slots = static_cast<uint64_t>(moe_wg::ws_slot_capacity(T));
-    const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
+    const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots <= c_fp8_rows &&
                           afg::encode_tma_2d_u8(&c_map, cbuf, slots, kInter, 128, kQBlock) && encode_w2();
     // MOE_WGMMA_WS_PERMUTED_A: A's rows copied into slot order first, GEMM1's A tiles as boxes of them.
     CUtensorMap a_map{};
