@@ -497,15 +497,19 @@
 #ifndef MOE_STREAM_K
 #define MOE_STREAM_K 2
 #endif
-// @tunable MOE_SMALL_T: 16, 64, 256, 1024 (default 256) when MOE_GEMM_IMPL=1
+// @tunable MOE_SMALL_T: 16, 64, 192, 256, 1024 (default 192) when MOE_GEMM_IMPL=1
 // At or below this many tokens the tensor-core GEMMs split K (few experts, few rows: the weights
 // must still stream through every SM). H200, session 4 (results/gpu/2026-11-26-h200-s4-moe): 256
 // instead of 64 takes T=80 from stream-K to split tiles, 420 -> 396 us. 1024 (with
 // MOE_WGMMA_MIN_T=1024 and MOE_GEMM1_SMALL_TILE_MAX_T=1024, the 16-pair wgmma tiles at T=901; H100,
 // session 16 call 13): 583 -> 1203 us, GEMM1 374 -> 785 (57 row tiles, each expert's weights read
-// once per row tile).
+// once per row tile). 192 with MOE_WGMMA_MIN_T=192 (session 35, H200, one round, the edge workloads of
+// scripts/device/edge-check.sh): above 192 tokens the warp-specialized 128-pair GEMMs beat the split
+// tiles, T=256 418.6 -> 382.1 us (1.25 -> 1.13x); T=192 even (380.6 / 379.8); at or below 128 the split
+// tiles win (T=128 347.0 against 370.0, T=100 316.0 / 351.6, T=80 330.9 / 366.7). In a plain sm_90
+// build (no wgmma) T = 193-256 now take the stream-K 32-pair tiles that serve T > 256 there.
 #ifndef MOE_SMALL_T
-#define MOE_SMALL_T 256
+#define MOE_SMALL_T 192
 #endif
 // @tunable MOE_GEMM1_SPLITS: 2, 4, 7, 8, 14 (default 7) when MOE_GEMM_IMPL=1
 // H200, session 4: 8 instead of 4: T=14 202 -> 194 us, T=55 379 -> 375; 2: T=14 228.
@@ -537,13 +541,13 @@
 #ifndef MOE_WGMMA
 #define MOE_WGMMA 2
 #endif
-// @tunable MOE_WGMMA_MIN_T: 16, 64, 256, 1024 (default 256) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_MIN_T: 16, 64, 192, 256, 1024 (default 192) when MOE_WGMMA=1|2
 // The wgmma GEMMs serve above this many tokens (unsplit; never at or below MOE_SMALL_T, where K
 // is split), in place of the streamed tiles.
 #ifndef MOE_WGMMA_MIN_T
-#define MOE_WGMMA_MIN_T 256
+#define MOE_WGMMA_MIN_T 192
 #endif
-// @tunable MOE_WGMMA_BM64_MAX_T: 0, 256, 512, 1024, 2048, 4096, 65536 (default 256) when MOE_WGMMA=1|2
+// @tunable MOE_WGMMA_BM64_MAX_T: 0, 256, 512, 1024, 2048, 4096, 65536 (default 0) when MOE_WGMMA=1|2
 // Up to this many tokens the wgmma tiles are 64 pairs (each warpgroup one 128-column pass: a few
 // dozen pairs per expert leave a 128-pair tile mostly empty), 128 pairs above. H200, session 5:
 // T=901 774 (128) -> 552 us (64, lockstep); 64-pair tiles at T=14107 (65536): 2.72 -> 3.81 ms.
@@ -552,10 +556,11 @@
 // 31-32 (the permuted rows, the multicast) the warp-specialized kernels win from 257 tokens up: T=257
 // / 384 / 512 408.2 / 411.0 / 407.9 -> 380.7 / 384.1 / 385.2 us (two rounds), 700 411.4 -> 390.1, 901
 // 411.6 -> 395.2 (three rounds; 1.21 -> 1.16x), 1025 414.8 -> 398.9, 2048 541.2 -> 419.0 (1.57 -> 1.20x);
-// 19/19 and the 16 edge workloads pass. 256: the 64-pair kernels only where MOE_WGMMA_MIN_T is set
-// below 256.
+// 19/19 and the 16 edge workloads pass. Below 257 too (call 5, with MOE_SMALL_T=MOE_WGMMA_MIN_T=64):
+// T=100 / 128 / 192 / 256 351.6 / 370.0 / 379.8 / 382.1 us on the 128-pair kernels, 399.4 / 433.0 /
+// 438.6 / 409.2 on the 64-pair ones. 0: the 64-pair kernels never run by default.
 #ifndef MOE_WGMMA_BM64_MAX_T
-#define MOE_WGMMA_BM64_MAX_T 256
+#define MOE_WGMMA_BM64_MAX_T 0
 #endif
 // @tunable MOE_WGMMA_STAGES: 3, 4 (default 4) when MOE_WGMMA=1|2
 // cp.async stages of the wgmma tiles (48 KB each with 128-pair tiles). H200, session 5: 3 and 4
