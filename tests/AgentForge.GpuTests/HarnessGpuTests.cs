@@ -61,6 +61,13 @@ public sealed class HarnessGpuTests : IAsyncLifetime
         void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) { k<<<1, 4096, 0, stream>>>(x.ptr<const float>(), y.ptr<float>(), x.numel()); }
         """;
 
+    // The entry refuses the call itself (as a kernel does for an input it cannot serve): no launch
+    // fails, so only afg::report_error carries the error to the shim.
+    private const string SelfReportedError = """
+        #include "agentforge.h"
+        void run(afg::Tensor x, afg::Tensor y, cudaStream_t stream) { afg::report_error(cudaErrorNotSupported); }
+        """;
+
     public async ValueTask InitializeAsync()
     {
         Gpu.RequireDevice();
@@ -139,6 +146,15 @@ public sealed class HarnessGpuTests : IAsyncLifetime
         Assert.Equal(EvaluationStatus.RUNTIME_ERROR, refused.Status);
         Assert.Contains("launch failed", refused.Log, StringComparison.Ordinal);
         await AssertTheNextCandidatePassesAsync("copy-after-refused-launch");
+    }
+
+    [Fact]
+    public async Task An_error_the_entry_reports_itself_is_a_runtime_error_and_is_not_reported_again()
+    {
+        var refused = await EvaluateAsync(SelfReportedError, "self-reported-error");
+        Assert.Equal(EvaluationStatus.RUNTIME_ERROR, refused.Status);
+        Assert.Contains("operation not supported", refused.Log, StringComparison.Ordinal);
+        await AssertTheNextCandidatePassesAsync("copy-after-self-reported-error");
     }
 
     [Fact]

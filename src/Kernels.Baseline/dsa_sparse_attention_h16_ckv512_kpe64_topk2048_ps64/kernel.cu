@@ -347,10 +347,7 @@ dsa_sparse_attention_kernel(const __nv_bfloat16* __restrict__ q_nope, const __nv
 #include "split_kv.cuh"
 #endif
 
-bool check(bool ok, const char* what) {
-  if (!ok) std::fprintf(stderr, "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: unexpected %s\n", what);
-  return ok;
-}
+bool check(bool ok, const char* what) { return afg::expect(ok, "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64", what); }
 
 }  // namespace
 

@@ -1035,10 +1035,7 @@ indexer_select_kernel(const float* __restrict__ scores, const uint32_t* __restri
   }
 }
 
-bool check(bool ok, const char* what) {
-  if (!ok) std::fprintf(stderr, "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: unexpected %s\n", what);
-  return ok;
-}
+bool check(bool ok, const char* what) { return afg::expect(ok, "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64", what); }
 
 }  // namespace
 
@@ -1161,7 +1158,9 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
     if (launch_err == cudaSuccess) launch_err = cudaPeekAtLastError();
   }
   if (scores != nullptr) cudaFreeAsync(scores, stream);
-  if (launch_err != cudaSuccess)
+  if (launch_err != cudaSuccess) {
     std::fprintf(stderr, "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: launch failed: %s\n",
                  cudaGetErrorString(launch_err));
+    afg::report_error(launch_err);
+  }
 }

@@ -370,10 +370,7 @@ gdn_decode_persistent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
 #define GDN_DECODE_PLAN_TINY_B 8
 #endif
 
-bool check(bool ok, const char* what) {
-  if (!ok) std::fprintf(stderr, "gdn_decode_qk4_v8_d128_k_last: unexpected %s\n", what);
-  return ok;
-}
+bool check(bool ok, const char* what) { return afg::expect(ok, "gdn_decode_qk4_v8_d128_k_last", what); }
 
 }  // namespace
 

@@ -866,10 +866,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 #include "scan_persist.cuh"
 #include "scan_apart.cuh"
 
-bool check(bool ok, const char* what) {
-  if (!ok) std::fprintf(stderr, "gdn_prefill_qk4_v8_d128_k_last: unexpected %s\n", what);
-  return ok;
-}
+bool check(bool ok, const char* what) { return afg::expect(ok, "gdn_prefill_qk4_v8_d128_k_last", what); }
 
 // The current device's SM count, asked once per device and process (a call's launch plan reads it;
 // no device synchronization). 0 when it cannot be asked: the query's own error is cleared, so it is

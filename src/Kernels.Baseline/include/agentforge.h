@@ -194,18 +194,50 @@ int resident_clusters(void (*kernel)(Params...), unsigned cluster_x, dim3 block,
   return cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) == cudaSuccess ? clusters : 0;
 }
 
+// An error the entry finds itself (an input it cannot serve, a plan whose buffers would not fit)
+// rather than a failed launch: cudaGetLastError does not carry it, and the entry returns void, so it
+// records the error here and the generated shim and bindings report it as the call's failure. Before
+// (session 35), a host path returning cudaErrorNotSupported left the outputs unset and the harness
+// saw only wrong numbers. The first error of a call is kept; take_call_error() clears it.
+inline cudaError_t& entry_error_slot() {
+  static thread_local cudaError_t error = cudaSuccess;
+  return error;
+}
+inline void report_error(cudaError_t error) {
+  if (error != cudaSuccess && entry_error_slot() == cudaSuccess) entry_error_slot() = error;
+}
+// An entry's check of its inputs (shapes, dtypes, values it cannot serve): when !ok, prints which
+// and records cudaErrorInvalidValue as the call's failure. Returns ok.
+inline bool expect(bool ok, const char* entry, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "%s: unexpected %s\n", entry, what);
+    report_error(cudaErrorInvalidValue);
+  }
+  return ok;
+}
+// The call's error for the shim and bindings: the entry's own, else the last launch's (cudaGetLastError,
+// which also clears a failed launch so that the next call does not report it again).
+inline cudaError_t take_call_error() {
+  const cudaError_t own = entry_error_slot();
+  entry_error_slot() = cudaSuccess;
+  const cudaError_t launched = cudaGetLastError();
+  return own != cudaSuccess ? own : launched;
+}
+
 }  // namespace afg
 
 static_assert(sizeof(afg::Tensor) == 80, "afg::Tensor layout is shared with the worker");
 static_assert(sizeof(afg::Scalar) == 8, "afg::Scalar layout is shared with the worker");
 
-// Candidate-side error check for host calls: reports and returns the error from the entry.
+// Candidate-side error check for host calls: prints the error, records it as the call's failure
+// (afg::report_error) and returns from the entry.
 #define AFG_CUDA_CHECK(expr)                                                              \
   do {                                                                                    \
     cudaError_t afg_err_ = (expr);                                                        \
     if (afg_err_ != cudaSuccess) {                                                        \
       std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,           \
                    cudaGetErrorString(afg_err_));                                         \
+      afg::report_error(afg_err_);                                                        \
       return;                                                                             \
     }                                                                                     \
   } while (0)

@@ -1766,10 +1766,7 @@ moe_to_bf16_kernel(const float* __restrict__ acc, int64_t n, __nv_bfloat16* __re
 #include "moe_wgmma.cuh"
 #include "moe_ws.cuh"
 
-bool check(bool ok, const char* what) {
-  if (!ok) std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: unexpected %s\n", what);
-  return ok;
-}
+bool check(bool ok, const char* what) { return afg::expect(ok, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048", what); }
 
 size_t align_up(size_t x) { return (x + 255) & ~static_cast<size_t>(255); }
 // A scratch buffer at offset (SIZE_MAX: a buffer of no bytes, null).
@@ -2416,9 +2413,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   }
 #endif
   cudaFreeAsync(base, stream);
-  if (err != cudaSuccess)
+  if (err != cudaSuccess) {
     std::fprintf(stderr, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: %s\n",
                  cudaGetErrorString(err));
+    afg::report_error(err);  // also an error of the host's own (cudaErrorNotSupported), which no launch carries
+  }
 }
 #endif  // !AFG_SIDELOAD_ENTRIES
 

@@ -78,11 +78,12 @@ public static class ShimGenerator
         }
         arguments.Add("stream");
         text.AppendLine($"  {entrySymbol}({string.Join(", ", arguments)});");
-        // cudaGetLastError, not cudaPeekAtLastError: a failed launch is not a sticky error, and a
-        // peek leaves it in place for every later call of this worker to report again (session 11
-        // of 2026-11-26: one launch refused for its shared memory made the next 48 workloads of
-        // the run RUNTIME_ERRORs). Sticky errors stay visible either way.
-        text.AppendLine("  return static_cast<int>(cudaGetLastError());");
+        // afg::take_call_error: an error the entry recorded itself (afg::report_error) first, then
+        // the last launch's by cudaGetLastError, not cudaPeekAtLastError: a failed launch is not a
+        // sticky error, and a peek leaves it in place for every later call of this worker to report
+        // again (session 11 of 2026-11-26: one launch refused for its shared memory made the next 48
+        // workloads of the run RUNTIME_ERRORs). Sticky errors stay visible either way.
+        text.AppendLine("  return static_cast<int>(afg::take_call_error());");
         text.AppendLine("}");
         text.AppendLine();
         text.AppendLine($"extern \"C\" __attribute__((visibility(\"default\"))) const char* {SignatureExport}() {{");

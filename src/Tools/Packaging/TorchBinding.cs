@@ -72,8 +72,8 @@ internal static class TorchBinding
         text.AppendLine("  DeviceScope afg_scope(afg_device);");
         text.AppendLine("  const cudaStream_t afg_stream = c10::cuda::getCurrentCUDAStream(afg_device).stream();");
         BindingGenerator.AppendKernelCall(text, kernelEntry, parameters, "afg_stream");
-        text.AppendLine("  // A failed launch is an error of this call, not of a later one.");
-        text.AppendLine("  const cudaError_t afg_error = cudaGetLastError();");
+        text.AppendLine("  // The entry's own error, else a failed launch: an error of this call, not of a later one.");
+        text.AppendLine("  const cudaError_t afg_error = afg::take_call_error();");
         text.AppendLine($"  TORCH_CHECK(afg_error == cudaSuccess, \"{definition.Name}: \", cudaGetErrorString(afg_error));");
         text.AppendLine("}");
         text.AppendLine();

@@ -83,8 +83,8 @@ internal static class TvmFfiBinding
         text.AppendLine("  DeviceScope afg_scope(afg_device.device_id);");
         text.AppendLine("  cudaStream_t afg_stream = static_cast<cudaStream_t>(TVMFFIEnvGetStream(afg_device.device_type, afg_device.device_id));");
         BindingGenerator.AppendKernelCall(text, kernelEntry, parameters, "afg_stream");
-        text.AppendLine("  // A failed launch is an error of this call, not of a later one.");
-        text.AppendLine("  const cudaError_t afg_error = cudaGetLastError();");
+        text.AppendLine("  // The entry's own error, else a failed launch: an error of this call, not of a later one.");
+        text.AppendLine("  const cudaError_t afg_error = afg::take_call_error();");
         text.AppendLine("  if (afg_error != cudaSuccess) {");
         text.AppendLine($"    TVM_FFI_THROW(RuntimeError) << \"{definition.Name}: \" << cudaGetErrorString(afg_error);");
         text.AppendLine("  }");

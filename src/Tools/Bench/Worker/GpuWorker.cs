@@ -248,7 +248,8 @@ public sealed class GpuWorker : IDisposable
         }
         return launchError == 0
             ? null
-            : new WorkerResponse(request.Id, false, nameof(EvaluationStatus.RUNTIME_ERROR), $"the candidate's launch failed: {library.DescribeRuntimeError(launchError)}");
+            : new WorkerResponse(request.Id, false, nameof(EvaluationStatus.RUNTIME_ERROR),
+                $"the candidate's launch failed or its entry reported an error (afg::report_error): {library.DescribeRuntimeError(launchError)}");
     }
 
     /// <summary>

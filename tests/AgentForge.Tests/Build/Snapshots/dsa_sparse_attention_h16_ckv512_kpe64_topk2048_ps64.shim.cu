@@ -6,7 +6,7 @@ void run(afg::Tensor q_nope, afg::Tensor q_pe, afg::Tensor ckv_cache, afg::Tenso
 extern "C" __attribute__((visibility("default"))) int agentforge_entry(
     const afg::Tensor* tensors, const afg::Scalar* scalars, cudaStream_t stream) {
   run(tensors[0], tensors[1], tensors[2], tensors[3], tensors[4], scalars[0].f32, tensors[5], tensors[6], stream);
-  return static_cast<int>(cudaGetLastError());
+  return static_cast<int>(afg::take_call_error());
 }
 
 extern "C" __attribute__((visibility("default"))) const char* agentforge_signature() {

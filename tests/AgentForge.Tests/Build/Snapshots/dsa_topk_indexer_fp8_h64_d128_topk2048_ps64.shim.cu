@@ -6,7 +6,7 @@ void run(afg::Tensor q_index_fp8, afg::Tensor k_index_cache_fp8, afg::Tensor wei
 extern "C" __attribute__((visibility("default"))) int agentforge_entry(
     const afg::Tensor* tensors, const afg::Scalar* scalars, cudaStream_t stream) {
   run(tensors[0], tensors[1], tensors[2], tensors[3], tensors[4], tensors[5], stream);
-  return static_cast<int>(cudaGetLastError());
+  return static_cast<int>(afg::take_call_error());
 }
 
 extern "C" __attribute__((visibility("default"))) const char* agentforge_signature() {

@@ -6,7 +6,7 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
 extern "C" __attribute__((visibility("default"))) int agentforge_entry(
     const afg::Tensor* tensors, const afg::Scalar* scalars, cudaStream_t stream) {
   run(tensors[0], tensors[1], tensors[2], tensors[3], tensors[4], tensors[5], tensors[6], tensors[7], scalars[0].i32, scalars[1].f32, tensors[8], stream);
-  return static_cast<int>(cudaGetLastError());
+  return static_cast<int>(afg::take_call_error());
 }
 
 extern "C" __attribute__((visibility("default"))) const char* agentforge_signature() {

@@ -85,8 +85,8 @@ void Run(const torch::Tensor& q_nope,
         ToTensor(output, "output"),
         ToTensor(lse, "lse"),
         afg_stream);
-  // A failed launch is an error of this call, not of a later one.
-  const cudaError_t afg_error = cudaGetLastError();
+  // The entry's own error, else a failed launch: an error of this call, not of a later one.
+  const cudaError_t afg_error = afg::take_call_error();
   TORCH_CHECK(afg_error == cudaSuccess, "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: ", cudaGetErrorString(afg_error));
 }
 

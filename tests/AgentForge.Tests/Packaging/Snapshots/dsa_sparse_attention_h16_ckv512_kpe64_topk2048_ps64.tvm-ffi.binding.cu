@@ -98,8 +98,8 @@ void Run(TensorView q_nope,
         ToTensor(output, "output"),
         ToTensor(lse, "lse"),
         afg_stream);
-  // A failed launch is an error of this call, not of a later one.
-  const cudaError_t afg_error = cudaGetLastError();
+  // The entry's own error, else a failed launch: an error of this call, not of a later one.
+  const cudaError_t afg_error = afg::take_call_error();
   if (afg_error != cudaSuccess) {
     TVM_FFI_THROW(RuntimeError) << "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64: " << cudaGetErrorString(afg_error);
   }

@@ -98,8 +98,8 @@ void Run(TensorView q_index_fp8,
         ToTensor(block_table, "block_table"),
         ToTensor(topk_indices, "topk_indices"),
         afg_stream);
-  // A failed launch is an error of this call, not of a later one.
-  const cudaError_t afg_error = cudaGetLastError();
+  // The entry's own error, else a failed launch: an error of this call, not of a later one.
+  const cudaError_t afg_error = afg::take_call_error();
   if (afg_error != cudaSuccess) {
     TVM_FFI_THROW(RuntimeError) << "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64: " << cudaGetErrorString(afg_error);
   }

@@ -104,8 +104,8 @@ void Run(TensorView q,
         ToTensor(output, "output"),
         ToTensor(new_state, "new_state"),
         afg_stream);
-  // A failed launch is an error of this call, not of a later one.
-  const cudaError_t afg_error = cudaGetLastError();
+  // The entry's own error, else a failed launch: an error of this call, not of a later one.
+  const cudaError_t afg_error = afg::take_call_error();
   if (afg_error != cudaSuccess) {
     TVM_FFI_THROW(RuntimeError) << "gdn_decode_qk4_v8_d128_k_last: " << cudaGetErrorString(afg_error);
   }

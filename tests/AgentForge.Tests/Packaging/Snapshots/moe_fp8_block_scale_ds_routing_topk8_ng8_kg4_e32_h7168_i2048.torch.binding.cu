@@ -91,8 +91,8 @@ void Run(const torch::Tensor& routing_logits,
         static_cast<float>(routed_scaling_factor),
         ToTensor(output, "output"),
         afg_stream);
-  // A failed launch is an error of this call, not of a later one.
-  const cudaError_t afg_error = cudaGetLastError();
+  // The entry's own error, else a failed launch: an error of this call, not of a later one.
+  const cudaError_t afg_error = afg::take_call_error();
   TORCH_CHECK(afg_error == cudaSuccess, "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048: ", cudaGetErrorString(afg_error));
 }
 
