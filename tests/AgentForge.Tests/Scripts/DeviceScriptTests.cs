@@ -1,4 +1,7 @@
 using AgentForge.Tests.Packaging;
+using AgentForge.Tests.Trace;
+using AgentForge.Tools.Inputs;
+using AgentForge.Tools.Trace;
 
 namespace AgentForge.Tests.Scripts;
 
@@ -18,6 +21,40 @@ public sealed class DeviceScriptTests
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("self-test passed", output);
+    }
+
+    [Fact]
+    public void The_edge_workloads_load_as_a_dataset_of_new_workloads_whose_blobs_synthesize()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        var output = Path.Combine(Path.GetTempPath(), $"afg-edge-{Guid.NewGuid():N}");
+        try
+        {
+            var (exitCode, log) = PythonScript.Run(DevScript("edge_workloads.py"), SharedData.DatasetRoot, output);
+            Assert.True(exitCode == 0, log);
+
+            var edges = TraceDataset.Load(output);
+            var dataset = TraceDataset.Load(SharedData.DatasetRoot);
+            Assert.Empty(edges.Errors);
+            Assert.Equal(dataset.Definitions.Keys.Order(StringComparer.Ordinal), edges.Definitions.Keys.Order(StringComparer.Ordinal));
+            Assert.All(edges.Definitions.Keys, name => Assert.NotEmpty(edges.Workloads(name)));
+            var known = dataset.AllWorkloads.Select(w => w.Workload.Uuid).ToHashSet(StringComparer.Ordinal);
+            Assert.DoesNotContain(edges.AllWorkloads, w => known.Contains(w.Workload.Uuid));
+            Assert.Equal(edges.AllWorkloads.Count(), edges.AllWorkloads.Select(w => w.Workload.Uuid).Distinct().Count());
+            // Every blob input (cu_seqlens, sparse indices, paged layouts, routing, the prefill's q / k) is
+            // synthesized from the new axes, as the harness does on the GPU machine.
+            var report = new DatasetSynthesizer().Synthesize(edges.Root, edges.Definitions.Values.ToList(), edges.AllWorkloads.ToList(),
+                TestContext.Current.CancellationToken);
+            Assert.True(report.Succeeded, string.Join("\n", report.Errors));
+            Assert.NotEmpty(report.Written);
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
     }
 
     [Fact]
