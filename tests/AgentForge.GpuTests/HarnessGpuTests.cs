@@ -142,19 +142,13 @@ public sealed class HarnessGpuTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_launch_is_a_runtime_error_and_is_not_reported_again_by_the_next_candidate()
     {
-        var refused = await EvaluateAsync(RefusedLaunch, "refused-launch");
-        Assert.Equal(EvaluationStatus.RUNTIME_ERROR, refused.Status);
-        Assert.Contains("launch failed", refused.Log, StringComparison.Ordinal);
-        await AssertTheNextCandidatePassesAsync("copy-after-refused-launch");
+        await AssertRuntimeErrorThenTheNextCandidatePassesAsync(RefusedLaunch, "refused-launch", "launch failed");
     }
 
     [Fact]
     public async Task An_error_the_entry_reports_itself_is_a_runtime_error_and_is_not_reported_again()
     {
-        var refused = await EvaluateAsync(SelfReportedError, "self-reported-error");
-        Assert.Equal(EvaluationStatus.RUNTIME_ERROR, refused.Status);
-        Assert.Contains("operation not supported", refused.Log, StringComparison.Ordinal);
-        await AssertTheNextCandidatePassesAsync("copy-after-self-reported-error");
+        await AssertRuntimeErrorThenTheNextCandidatePassesAsync(SelfReportedError, "self-reported-error", "operation not supported");
     }
 
     [Fact]
@@ -163,6 +157,15 @@ public sealed class HarnessGpuTests : IAsyncLifetime
         var hung = await EvaluateAsync(NeverReturns, "hang");
         Assert.Equal(EvaluationStatus.TIMEOUT, hung.Status);
         await AssertTheNextCandidatePassesAsync("copy-after-hang");
+    }
+
+    /// <summary>The candidate is a RUNTIME_ERROR whose log names `expected`, and the next one still passes.</summary>
+    private async Task AssertRuntimeErrorThenTheNextCandidatePassesAsync(string source, string name, string expected)
+    {
+        var failed = await EvaluateAsync(source, name);
+        Assert.Equal(EvaluationStatus.RUNTIME_ERROR, failed.Status);
+        Assert.Contains(expected, failed.Log, StringComparison.Ordinal);
+        await AssertTheNextCandidatePassesAsync($"copy-after-{name}");
     }
 
     /// <summary>A correct candidate evaluated after a broken one passes: the failure stayed with it.</summary>
