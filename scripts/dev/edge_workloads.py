@@ -12,10 +12,15 @@ tensors, scalars as given) with its own axes and uuid; blob inputs point at abse
 harness synthesizes from the axes (cu_seqlens, sparse indices, seq_lens / block_table, routing
 logits and bias, the GDN prefill's q / k), the same way for every run. The uuids are derived from the
 definition, the axes and the scalars, so a rerun reuses its cached inputs and references.
+A few inputs the synthesizers never produce are written here as explicit int64 blobs: GDN prefill
+cu_seqlens with empty sequences and with tokens outside every sequence (the reference leaves those
+states zero and those output rows zero), in a file of their own so that the other blob inputs of the
+workload are still synthesized.
 """
 import json
 import os
 import shutil
+import struct
 import sys
 import uuid
 
@@ -65,6 +70,11 @@ EDGES = {
         ({"total_seq_len": 4096, "num_seqs": 1500, "len_cu_seqlens": 1501}, {}),
         ({"total_seq_len": 12000, "num_seqs": 3, "len_cu_seqlens": 4}, {}),
         ({"total_seq_len": 16384, "num_seqs": 1, "len_cu_seqlens": 2}, {}),
+        # explicit cu_seqlens (BLOBS below): empty sequences, tokens before the first and after the last
+        ({"total_seq_len": 100, "num_seqs": 5, "len_cu_seqlens": 6}, {}),
+        ({"total_seq_len": 100, "num_seqs": 2, "len_cu_seqlens": 3}, {}),
+        ({"total_seq_len": 3000, "num_seqs": 6, "len_cu_seqlens": 7}, {}),
+        ({"total_seq_len": 400, "num_seqs": 140, "len_cu_seqlens": 141}, {}),
     ],
     "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64": [
         ({"num_tokens": 3, "num_pages": 8462}, {}),
@@ -84,6 +94,36 @@ EDGES = {
     ],
 }
 
+# Explicit int64 blobs by (definition, axes as sorted items): input name -> values.
+def _cu(lengths, start=0):
+    out = [start]
+    for n in lengths:
+        out.append(out[-1] + n)
+    return out
+
+
+BLOBS = {
+    ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 6), ("num_seqs", 5), ("total_seq_len", 100))):
+        {"cu_seqlens": _cu([30, 0, 40, 0, 30])},
+    ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 3), ("num_seqs", 2), ("total_seq_len", 100))):
+        {"cu_seqlens": [5, 40, 90]},  # tokens 0-4 and 90-99 belong to no sequence
+    ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 7), ("num_seqs", 6), ("total_seq_len", 3000))):
+        {"cu_seqlens": _cu([0, 2100, 0, 1, 899, 0])},  # a long chain beside empty sequences
+    ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 141), ("num_seqs", 140), ("total_seq_len", 400))):
+        {"cu_seqlens": _cu([0, 5] * 40 + [0] * 40 + [10] * 20)},  # past the persistent scan's 128-sequence tables
+}
+
+
+def write_int64_safetensors(path, key, values):
+    """A safetensors file holding one int64 tensor (the reference layout: size, padded JSON, data)."""
+    data = struct.pack(f"<{len(values)}q", *values)
+    header = json.dumps({key: {"dtype": "I64", "shape": [len(values)], "data_offsets": [0, len(data)]}},
+                        separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + data)
+
 
 def first_workload(path):
     with open(path) as f:
@@ -100,12 +140,17 @@ def edge_record(template, definition, axes, scalars):
     uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "agentforge-edge/" + key))
     workload["uuid"] = uid
     workload["axes"] = dict(axes)
+    explicit = BLOBS.get((definition, tuple(sorted(axes.items()))), {})
     for name, spec in workload["inputs"].items():
         if spec["type"] == "safetensors":
             folder = os.path.dirname(spec["path"])
-            spec["path"] = f"{folder}/{definition}_{uid.replace('-', '')}.safetensors"
+            own = f"_{name}" if name in explicit else ""
+            spec["path"] = f"{folder}/{definition}_{uid.replace('-', '')}{own}.safetensors"
         elif spec["type"] == "scalar" and name in scalars:
             spec["value"] = scalars[name]
+    unknown_blobs = set(explicit) - {n for n, sp in workload["inputs"].items() if sp["type"] == "safetensors"}
+    if unknown_blobs:
+        raise ValueError(f"{definition}: no blob input named {sorted(unknown_blobs)}")
     unknown = set(scalars) - {n for n, s in workload["inputs"].items() if s["type"] == "scalar"}
     if unknown:
         raise ValueError(f"{definition}: no scalar input named {sorted(unknown)}")
@@ -131,8 +176,13 @@ def main(dataset, out_dir):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "w") as f:
                 for axes, scalars in EDGES[definition]:
-                    f.write(json.dumps(edge_record(template, definition, axes, scalars)) + "\n")
+                    record = edge_record(template, definition, axes, scalars)
+                    f.write(json.dumps(record) + "\n")
                     written += 1
+                    explicit = BLOBS.get((definition, tuple(sorted(axes.items()))), {})
+                    for name, values in explicit.items():
+                        spec = dict(record["workload"]["inputs"])[name]
+                        write_int64_safetensors(os.path.join(out_dir, spec["path"]), spec["tensor_key"], values)
     missing = set(EDGES) - {n[:-6] for _, _, fs in os.walk(os.path.join(out_dir, "workloads")) for n in fs}
     if missing:
         raise SystemExit(f"no workload file in {dataset} for {sorted(missing)}")
