@@ -469,7 +469,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (session 34, call 1, H100): the RS probe MATCH; A_REGS 19/19 but GEMM1 +12..+17 us, the clock
 # unchanged (1.63 -> 1.64 GHz): removed. TINY_B on the H100 again: B=4 / 8 -0.2 / -0.3 us, 54/54; the
 # default since (2 <= B <= 8). Ran on an H200 (session 34, call 9): even there (B=4 +0.1 us), 54/54.
-# Nothing pending: add a line here for each variant written without a GPU.
+# Pending (session 35, written after its last device call; not a variant, so no line below): the edge
+# workloads' explicit cu_seqlens (empty sequences, tokens before the first and after the last sequence,
+# 140 sequences with 80 empty) have never run on a GPU. The kernels have code for both cases, but
+# nothing synthesized exercised it. Run first: `bash scripts/device/edge-check.sh gdn_prefill_qk4_v8_d128_k_last`
+# (16 workloads, ~2 min; expected all PASS), then the GDN prefill's quick set after session 35's contract
+# change (`sweep.sh gdn_prefill_qk4_v8_d128_k_last "410794d4 9a5d694b 54856fec" ""`; the cut call 7 did not
+# reach it), then on an H100 the MoE's new band switches: `moe-bench.sh --trials 1` (predicted T=901
+# ~529 -> ~505 us, 1.108 -> ~1.06x).
+# Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
