@@ -12,10 +12,11 @@ tensors, scalars as given) with its own axes and uuid; blob inputs point at abse
 harness synthesizes from the axes (cu_seqlens, sparse indices, seq_lens / block_table, routing
 logits and bias, the GDN prefill's q / k), the same way for every run. The uuids are derived from the
 definition, the axes and the scalars, so a rerun reuses its cached inputs and references.
-A few inputs the synthesizers never produce are written here as explicit int64 blobs: GDN prefill
+A few inputs the synthesizers never produce are written here as explicit integer blobs: GDN prefill
 cu_seqlens with empty sequences and with tokens outside every sequence (the reference leaves those
-states zero and those output rows zero), in a file of their own so that the other blob inputs of the
-workload are still synthesized.
+states zero and those output rows zero), and indexer seq_lens with an empty row, a one-token row and a
+row of exactly 2048 tokens beside a scored one; each in a file of its own, so that the workload's other
+blob inputs are still synthesized.
 """
 import json
 import os
@@ -91,10 +92,11 @@ EDGES = {
         ({"batch_size": 64, "max_num_pages": 64, "num_pages": 11923}, {}),
         ({"batch_size": 16, "max_num_pages": 200, "num_pages": 11923}, {}),
         ({"batch_size": 3, "max_num_pages": 91, "num_pages": 300}, {}),      # a small cache
+        ({"batch_size": 4, "max_num_pages": 40, "num_pages": 11923}, {}),    # explicit seq_lens (BLOBS)
     ],
 }
 
-# Explicit int64 blobs by (definition, axes as sorted items): input name -> values.
+# Explicit integer blobs by (definition, axes as sorted items): input name -> (safetensors dtype, values).
 def _cu(lengths, start=0):
     out = [start]
     for n in lengths:
@@ -104,20 +106,22 @@ def _cu(lengths, start=0):
 
 BLOBS = {
     ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 6), ("num_seqs", 5), ("total_seq_len", 100))):
-        {"cu_seqlens": _cu([30, 0, 40, 0, 30])},
+        {"cu_seqlens": ("I64", _cu([30, 0, 40, 0, 30]))},
     ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 3), ("num_seqs", 2), ("total_seq_len", 100))):
-        {"cu_seqlens": [5, 40, 90]},  # tokens 0-4 and 90-99 belong to no sequence
+        {"cu_seqlens": ("I64", [5, 40, 90])},  # tokens 0-4 and 90-99 belong to no sequence
     ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 7), ("num_seqs", 6), ("total_seq_len", 3000))):
-        {"cu_seqlens": _cu([0, 2100, 0, 1, 899, 0])},  # a long chain beside empty sequences
+        {"cu_seqlens": ("I64", _cu([0, 2100, 0, 1, 899, 0]))},  # a long chain beside empty sequences
     ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 141), ("num_seqs", 140), ("total_seq_len", 400))):
-        {"cu_seqlens": _cu([0, 5] * 40 + [0] * 40 + [10] * 20)},  # past the persistent scan's 128-sequence tables
+        {"cu_seqlens": ("I64", _cu([0, 5] * 40 + [0] * 40 + [10] * 20))},  # past the persistent scan's tables
+    ("dsa_topk_indexer_fp8_h64_d128_topk2048_ps64", (("batch_size", 4), ("max_num_pages", 40), ("num_pages", 11923))):
+        {"seq_lens": ("I32", [0, 2560, 1, 2048])},  # empty, full, one token, the pass-through's edge
 }
 
 
-def write_int64_safetensors(path, key, values):
-    """A safetensors file holding one int64 tensor (the reference layout: size, padded JSON, data)."""
-    data = struct.pack(f"<{len(values)}q", *values)
-    header = json.dumps({key: {"dtype": "I64", "shape": [len(values)], "data_offsets": [0, len(data)]}},
+def write_int_safetensors(path, key, dtype, values):
+    """A safetensors file holding one I64 or I32 tensor (the reference layout: size, padded JSON, data)."""
+    data = struct.pack(f"<{len(values)}{ {'I64': 'q', 'I32': 'i'}[dtype] }", *values)
+    header = json.dumps({key: {"dtype": dtype, "shape": [len(values)], "data_offsets": [0, len(data)]}},
                         separators=(",", ":")).encode()
     header += b" " * (-len(header) % 8)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -180,9 +184,9 @@ def main(dataset, out_dir):
                     f.write(json.dumps(record) + "\n")
                     written += 1
                     explicit = BLOBS.get((definition, tuple(sorted(axes.items()))), {})
-                    for name, values in explicit.items():
+                    for name, (dtype, values) in explicit.items():
                         spec = dict(record["workload"]["inputs"])[name]
-                        write_int64_safetensors(os.path.join(out_dir, spec["path"]), spec["tensor_key"], values)
+                        write_int_safetensors(os.path.join(out_dir, spec["path"]), spec["tensor_key"], dtype, values)
     missing = set(EDGES) - {n[:-6] for _, _, fs in os.walk(os.path.join(out_dir, "workloads")) for n in fs}
     if missing:
         raise SystemExit(f"no workload file in {dataset} for {sorted(missing)}")

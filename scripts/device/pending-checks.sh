@@ -471,9 +471,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # default since (2 <= B <= 8). Ran on an H200 (session 34, call 9): even there (B=4 +0.1 us), 54/54.
 # Pending (session 35, written after its last device call; not a variant, so no line below): the edge
 # workloads' explicit cu_seqlens (empty sequences, tokens before the first and after the last sequence,
-# 140 sequences with 80 empty) have never run on a GPU. The kernels have code for both cases, but
-# nothing synthesized exercised it. Run first: `bash scripts/device/edge-check.sh gdn_prefill_qk4_v8_d128_k_last`
-# (16 workloads, ~2 min; expected all PASS), then the GDN prefill's quick set after session 35's contract
+# 140 sequences with 80 empty) and the indexer's explicit seq_lens (an empty row, one token, exactly
+# 2048 beside a scored row) have never run on a GPU. The kernels have code for these cases, but nothing
+# synthesized exercised it. Run first: `bash scripts/device/edge-check.sh gdn_prefill_qk4_v8_d128_k_last
+# dsa_topk_indexer_fp8_h64_d128_topk2048_ps64` (24 workloads, ~3 min; expected all PASS), then the GDN prefill's quick set after session 35's contract
 # change (`sweep.sh gdn_prefill_qk4_v8_d128_k_last "410794d4 9a5d694b 54856fec" ""`; the cut call 7 did not
 # reach it), then on an H100 the MoE's new band switches: `moe-bench.sh --trials 1` (predicted T=901
 # ~529 -> ~505 us, 1.108 -> ~1.06x).
