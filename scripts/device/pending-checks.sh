@@ -478,8 +478,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # change (`sweep.sh gdn_prefill_qk4_v8_d128_k_last "410794d4 9a5d694b 54856fec" ""`; the cut call 7 did not
 # reach it), then on an H100 the MoE's new band switches: `moe-bench.sh --trials 1` (predicted T=901
 # ~529 -> ~505 us, 1.108 -> ~1.06x).
+# Pending (session 35, written after its last device call, kernel_syntax.py only): GDN_PREFILL_RECURRENT_MAX_T
+# (recurrent.cuh: calls of at most 8 / 16 / 32 tokens token by token, the state rows in registers, the
+# next token's operands loading under this one's update). Predicted 6 / 1 8.3 -> ~3 us, 16 tokens ~4-5,
+# 32 tokens ~6-7 against the fused kernel's ~8.3-8.9. First the edge set with it (empty sequences and
+# tokens outside every sequence are among the small calls), then the dataset's small calls.
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
+  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=32|GDN_PREFILL_RECURRENT_MAX_T=16|all|"
+
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -862,6 +862,7 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
 
 #include "two_pass.cuh"
 #include "fused.cuh"
+#include "recurrent.cuh"
 #include "scan_split.cuh"
 #include "scan_persist.cuh"
 #include "scan_apart.cuh"
@@ -940,6 +941,18 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   };
 
 #if GDN_PREFILL_IMPL == 1
+  // GDN_PREFILL_RECURRENT_MAX_T (recurrent.cuh): no sequence of a call of T tokens is longer than T, so
+  // small calls can run token by token without reading the lengths on the host.
+  if (GDN_PREFILL_RECURRENT_MAX_T > 0 && T <= GDN_PREFILL_RECURRENT_MAX_T) {
+    if (!check(N * kNumVHeads * kRecBlocksPerHead <= 0x7fffffffLL, "number of sequences")) return;
+    gdn_prefill_recurrent_kernel<<<static_cast<unsigned>(N * kNumVHeads * kRecBlocksPerHead), kRecThreads, 0, stream>>>(
+        q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
+        state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(), a.ptr<const __nv_bfloat16>(),
+        dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), cu_seqlens.ptr<const int64_t>(), N, scale, T,
+        output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
+    AFG_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
   // Launch plan from T alone: when T <= GDN_PREFILL_FUSED_MAX_T (at most one chunk), every sequence
   // is a single chunk and the fused kernel does it in one launch without the workspace.
   if (T <= GDN_PREFILL_FUSED_MAX_T) {
