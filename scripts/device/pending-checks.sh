@@ -481,8 +481,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Pending (session 35, written after its last device call, kernel_syntax.py only): GDN_PREFILL_RECURRENT_MAX_T
 # (recurrent.cuh: calls of at most 8 / 16 / 32 tokens token by token, the state rows in registers, the
 # next token's operands loading under this one's update). Predicted 6 / 1 8.3 -> ~3 us, 16 tokens ~4-5,
-# 32 tokens ~6-7 against the fused kernel's ~8.3-8.9. First the edge set with it (empty sequences and
-# tokens outside every sequence are among the small calls), then the dataset's small calls.
+# 32 tokens ~6-7 against the fused kernel's ~8.3-8.9. First the edge set with it (`edge-check.sh
+# gdn_prefill_qk4_v8_d128_k_last -- --define GDN_PREFILL_RECURRENT_MAX_T=32`: its 20-token call has two
+# empty sequences and tokens outside every sequence), then the dataset's small calls (the line below).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
   "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=32|GDN_PREFILL_RECURRENT_MAX_T=16|all|"
