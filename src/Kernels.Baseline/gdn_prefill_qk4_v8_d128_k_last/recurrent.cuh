@@ -32,6 +32,7 @@ constexpr int kRecThreads = kRecWarps * 32;
 constexpr int kRecBlockRows = kRecWarps * kRecRows;
 constexpr int kRecBlocksPerHead = kD / kRecBlockRows;
 static_assert(kD % kRecBlockRows == 0 && kD == 4 * 32, "a lane holds four of a row's 128 columns");
+static_assert(kRecRows == 4, "a token's v rows of a warp load as one 8-byte piece (rec_bf16x4)");
 
 __device__ __forceinline__ float rec_warp_sum(float x) {
 #pragma unroll
@@ -61,8 +62,7 @@ __device__ __forceinline__ RecToken rec_load_token(const __nv_bfloat16* q, const
   RecToken x;
   rec_bf16x4(k + (t * kNumQKHeads + hk) * kD + 4 * lane, x.k);
   rec_bf16x4(q + (t * kNumQKHeads + hk) * kD + 4 * lane, x.q);
-#pragma unroll
-  for (int r = 0; r < kRecRows; ++r) x.v[r] = __bfloat162float(v[(t * kNumVHeads + h) * kD + first_row + r]);
+  rec_bf16x4(v + (t * kNumVHeads + h) * kD + first_row, x.v);  // the warp's four rows: 8 bytes, 8-aligned
   x.g = expf(neg_exp_a_log * softplus_torch(__bfloat162float(a[t * kNumVHeads + h]) + dt_bias_h));
   x.beta = 1.0f / (1.0f + expf(-__bfloat162float(b[t * kNumVHeads + h])));
   return x;
