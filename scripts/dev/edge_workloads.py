@@ -140,14 +140,14 @@ def first_workload(path):
     raise ValueError(f"{path} holds no workload")
 
 
-def edge_record(template, definition, axes, scalars):
+def edge_record(template, definition, axes, scalars, explicit):
+    """The new workload's record; `explicit` (input name -> blob) names the inputs written here."""
     record = json.loads(json.dumps(template))
     workload = record["workload"]
     key = json.dumps({"definition": definition, "axes": axes, "scalars": scalars}, sort_keys=True)
     uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "agentforge-edge/" + key))
     workload["uuid"] = uid
     workload["axes"] = dict(axes)
-    explicit = BLOBS.get((definition, tuple(sorted(axes.items()))), {})
     for name, spec in workload["inputs"].items():
         if spec["type"] == "safetensors":
             folder = os.path.dirname(spec["path"])
@@ -165,47 +165,48 @@ def edge_record(template, definition, axes, scalars):
     return record
 
 
+def edge_workloads(dataset):
+    """(workload file relative to the dataset, definition, axes, record, explicit blobs) of every edge,
+    file by file in name order, each definition's edges in EDGES order."""
+    found = set()
+    for root, _, files in sorted(os.walk(os.path.join(dataset, "workloads"))):
+        for name in sorted(files):
+            definition = name[:-len(".jsonl")] if name.endswith(".jsonl") else None
+            if definition not in EDGES:
+                continue
+            found.add(definition)
+            rel = os.path.relpath(os.path.join(root, name), dataset)
+            template = first_workload(os.path.join(root, name))
+            for axes, scalars in EDGES[definition]:
+                explicit = BLOBS.get((definition, tuple(sorted(axes.items()))), {})
+                yield rel, definition, axes, edge_record(template, definition, axes, scalars, explicit), explicit
+    missing = set(EDGES) - found
+    if missing:
+        raise SystemExit(f"no workload file in {dataset} for {sorted(missing)}")
+
+
 def main(dataset, out_dir):
-    written = 0
     for root, _, files in os.walk(os.path.join(dataset, "definitions")):
         for name in files:
             rel = os.path.relpath(os.path.join(root, name), dataset)
             os.makedirs(os.path.dirname(os.path.join(out_dir, rel)), exist_ok=True)
             shutil.copyfile(os.path.join(dataset, rel), os.path.join(out_dir, rel))
-    for root, _, files in os.walk(os.path.join(dataset, "workloads")):
-        for name in files:
-            definition = name[:-len(".jsonl")] if name.endswith(".jsonl") else None
-            if definition not in EDGES:
-                continue
-            rel = os.path.relpath(os.path.join(root, name), dataset)
-            template = first_workload(os.path.join(dataset, rel))
-            target = os.path.join(out_dir, rel)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(target, "w") as f:
-                for axes, scalars in EDGES[definition]:
-                    record = edge_record(template, definition, axes, scalars)
-                    f.write(json.dumps(record) + "\n")
-                    written += 1
-                    explicit = BLOBS.get((definition, tuple(sorted(axes.items()))), {})
-                    for name, (dtype, values) in explicit.items():
-                        spec = dict(record["workload"]["inputs"])[name]
-                        write_int_safetensors(os.path.join(out_dir, spec["path"]), spec["tensor_key"], dtype, values)
-    missing = set(EDGES) - {n[:-6] for _, _, fs in os.walk(os.path.join(out_dir, "workloads")) for n in fs}
-    if missing:
-        raise SystemExit(f"no workload file in {dataset} for {sorted(missing)}")
-    print(f"{written} workloads for {len(EDGES)} definitions in {out_dir}")
+    lines = {}
+    for rel, _, _, record, explicit in edge_workloads(dataset):
+        lines.setdefault(rel, []).append(json.dumps(record) + "\n")
+        for name, (dtype, values) in explicit.items():
+            spec = record["workload"]["inputs"][name]
+            write_int_safetensors(os.path.join(out_dir, spec["path"]), spec["tensor_key"], dtype, values)
+    for rel, records in lines.items():
+        os.makedirs(os.path.dirname(os.path.join(out_dir, rel)), exist_ok=True)
+        with open(os.path.join(out_dir, rel), "w") as f:
+            f.writelines(records)
+    print(f"{sum(len(r) for r in lines.values())} workloads for {len(EDGES)} definitions in {out_dir}")
 
 
 def list_edges(dataset):
-    for root, _, files in os.walk(os.path.join(dataset, "workloads")):
-        for name in sorted(files):
-            definition = name[:-len(".jsonl")] if name.endswith(".jsonl") else None
-            if definition not in EDGES:
-                continue
-            template = first_workload(os.path.join(root, name))
-            for axes, scalars in EDGES[definition]:
-                record = edge_record(template, definition, axes, scalars)
-                print(definition, record["workload"]["uuid"], json.dumps(axes, separators=(",", ":")))
+    for _, definition, axes, record, _ in edge_workloads(dataset):
+        print(definition, record["workload"]["uuid"], json.dumps(axes, separators=(",", ":")))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ constexpr int kRecBlockRows = kRecWarps * kRecRows;
 constexpr int kRecBlocksPerHead = kD / kRecBlockRows;
 static_assert(kD % kRecBlockRows == 0 && kD == 4 * 32, "a lane holds four of a row's 128 columns");
 static_assert(kRecRows == 4, "a token's v rows of a warp load as one 8-byte piece (rec_bf16x4)");
+static_assert(kRecBlockRows % 8 == 0, "zero_rows_outside_sequences writes 16-byte pieces of 8 columns");
 
 __device__ __forceinline__ float rec_warp_sum(float x) {
 #pragma unroll
@@ -81,24 +82,18 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   const int h = static_cast<int>(nh % kNumVHeads);
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int first_row = static_cast<int>(blockIdx.x % kRecBlocksPerHead) * kRecBlockRows + warp * kRecRows;
+  const int block_row0 = static_cast<int>(blockIdx.x % kRecBlocksPerHead) * kRecBlockRows;
+  const int first_row = block_row0 + warp * kRecRows;
   const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
 
-  // Output rows outside every sequence (this warp's rows of head h): the CTAs of sequence 0 write
-  // [0, bos), those of the last sequence [eos, total).
-  const int64_t head_end = n == 0 ? (bos < total ? bos : total) : 0;
-  const int64_t tail_begin = n == num_seqs - 1 ? (eos > 0 ? eos : 0) : total;
-  for (int64_t t = lane / kRecRows; t < head_end; t += 32 / kRecRows)
-    output[(t * kNumVHeads + h) * kD + first_row + lane % kRecRows] = __float2bfloat16(0.0f);
-  for (int64_t t = tail_begin + lane / kRecRows; t < total; t += 32 / kRecRows)
-    output[(t * kNumVHeads + h) * kD + first_row + lane % kRecRows] = __float2bfloat16(0.0f);
-
-  float4* rows_out = reinterpret_cast<float4*>(new_state + (nh * kD + first_row) * kD) + lane;
+  // Output rows outside every sequence (this CTA's rows of head h), as the chunked kernels write them.
+  zero_rows_outside_sequences<kRecBlockRows, kRecThreads>(output, h, block_row0, n, num_seqs, bos, eos, total,
+                                                           threadIdx.x);
   if (eos <= bos) {  // the reference skips an empty sequence: its final state stays zero
-#pragma unroll
-    for (int r = 0; r < kRecRows; ++r) rows_out[r * (kD / 4)] = make_float4(0.f, 0.f, 0.f, 0.f);
+    zero_state_rows<kRecBlockRows, kRecThreads>(new_state + (nh * kD + block_row0) * kD, threadIdx.x);
     return;
   }
+  float4* rows_out = reinterpret_cast<float4*>(new_state + (nh * kD + first_row) * kD) + lane;
   float4 s[kRecRows];
   if (state != nullptr) {
     const float4* rows_in = reinterpret_cast<const float4*>(state + (nh * kD + first_row) * kD) + lane;

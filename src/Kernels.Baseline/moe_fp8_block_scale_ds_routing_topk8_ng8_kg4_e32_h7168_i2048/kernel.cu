@@ -2243,9 +2243,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     const bool bm64_slots = MOE_WGMMA_BM64_SLOT_C != 0 && bm64_tma && wgmma2 && moe_wg::kPersistentTiles &&
                             c_slot_rows * kInter <= T8 * kInter * sizeof(__nv_bfloat16) &&
                             afg::encode_tma_2d_u8(&c_boxes, cbuf, c_slot_rows, kInter, moe_wg::kBoxRows, kQBlock);
-    // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (C's buffer is sized for it: c_fp8_rows).
+    // MOE_WGMMA_WS=2: GEMM2 warp-specialized too, C in slot order (C's buffer is sized for it wherever
+    // ws holds: c_fp8_rows).
     const uint64_t slots = static_cast<uint64_t>(moe_wg::ws_slot_capacity(T));
-    const bool ws_slots = ws && moe_wg::kWsSlots && direct_out && slots <= c_fp8_rows &&
+    const bool ws_slots = ws && moe_wg::kWsSlots && direct_out &&
                           afg::encode_tma_2d_u8(&c_map, cbuf, slots, kInter, 128, kQBlock) && encode_w2();
     // MOE_WGMMA_WS_PERMUTED_A: A's rows copied into slot order first, GEMM1's A tiles as boxes of them.
     CUtensorMap a_map{};
