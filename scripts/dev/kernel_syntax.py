@@ -17,8 +17,8 @@ Exit status 1 when any pass fails (its first errors are printed), 2 when g++ is 
 Speed (--all-values is ~1,300 compiles): the passes run in parallel, one per core; the system
 headers the sources include (<...>) are precompiled once per pass, so each compile parses only the
 kernel; and a declared value equal to the parameter's declared default is not compiled again (it
-is the [defaults] setting). The precompiled header holds every <...> header of the folder, so a
-source that forgets one its sibling includes is not caught here (nvcc would catch it).
+is the [defaults] setting). The precompiled header holds every <...> header of the folder, so the
+defaults compile without it: a source that forgets an include its siblings have fails there.
 """
 import argparse
 import concurrent.futures
@@ -180,11 +180,14 @@ def main():
             include_dirs = [work] + staged_includes
             forced = (precompile_system_headers(work, include_dirs) if len(settings) >= PRECOMPILE_MIN_SETTINGS
                       else dict.fromkeys(PASSES))
-            compiles = [(args.defines + setting, pass_name, flags) for setting in settings for pass_name, flags in PASSES.items()]
+            # The defaults compile without the precompiled header, so that a source missing an include
+            # its siblings have fails there as it would under nvcc.
+            compiles = [(args.defines + setting, pass_name, flags, forced[pass_name] if setting else None)
+                        for setting in settings for pass_name, flags in PASSES.items()]
             with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-                results = pool.map(lambda c: check(work / entry, include_dirs, c[0], c[2], forced[c[1]]), compiles)
+                results = pool.map(lambda c: check(work / entry, include_dirs, c[0], c[2], c[3]), compiles)
                 # In submission order, so the output reads as the serial loop's did.
-                for (defines, pass_name, _), (ok, errors) in zip(compiles, results):
+                for (defines, pass_name, _, _), (ok, errors) in zip(compiles, results):
                     name = f"{label} [{', '.join(defines) or 'defaults'}] {pass_name}"
                     if ok:
                         print(f"ok    {name}", flush=True)
