@@ -145,6 +145,8 @@ def main():
     parser.add_argument("--all-values", action="store_true", help="also every declared value of every parameter, one at a time")
     parser.add_argument("-D", dest="defines", action="append", default=[], help="NAME=V for every pass (repeatable)")
     parser.add_argument("--file", help="check this one .cu file instead of the baselines")
+    parser.add_argument("--baselines", type=pathlib.Path, default=BASELINES,
+                        help="folder of baseline folders (default: src/Kernels.Baseline; its include/ is on the path)")
     args = parser.parse_args()
     if shutil.which("g++") is None:
         print("g++ not found: this check needs a host C++ compiler")
@@ -156,11 +158,12 @@ def main():
         # A probe may include the shared headers beside agentforge.h, as the baselines do.
         jobs.append((path.name, path.parent, path.name, [BASELINES / "include"], [[]]))
     else:
-        folders = sorted(p for p in BASELINES.iterdir() if (p / "kernel.cu").exists())
+        shared_includes = [d for d in [args.baselines / "include"] if d.is_dir()]
+        folders = sorted(p for p in args.baselines.iterdir() if (p / "kernel.cu").exists())
         if args.definitions:
             folders = [f for f in folders if any(d in f.name for d in args.definitions)]
         for folder in folders:
-            jobs.append((folder.name, folder, "kernel.cu", [BASELINES / "include"], settings_to_check(folder, args.all_values)))
+            jobs.append((folder.name, folder, "kernel.cu", shared_includes, settings_to_check(folder, args.all_values)))
 
     failures = 0
     for label, folder, entry, includes, settings in jobs:

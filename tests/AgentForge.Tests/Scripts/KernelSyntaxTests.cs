@@ -85,4 +85,67 @@ public sealed class KernelSyntaxTests
             Directory.Delete(folder, true);
         }
     }
+
+    [Fact]
+    public void A_declared_default_is_compiled_once_as_the_defaults_and_every_other_value_on_its_own()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        using var baselines = new DemoBaselines(includesAlgorithmItself: true);
+
+        var (exitCode, output) = PythonScript.Run(Script, "--baselines", baselines.Root, "--all-values");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("all passes ok", output);
+        foreach (var pass in new[] { "host", "sm_90", "sm_90a" })
+        {
+            Assert.Contains($"ok    demo [defaults] {pass}", output);
+            foreach (var value in new[] { 1, 2, 4, 5 })
+            {
+                Assert.Contains($"ok    demo [DEMO_WIDTH={value}] {pass}", output);
+            }
+        }
+        Assert.DoesNotContain("DEMO_WIDTH=3", output);
+    }
+
+    [Fact]
+    public void A_header_missing_an_include_fails_at_the_defaults_though_the_values_share_a_precompiled_header()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        using var baselines = new DemoBaselines(includesAlgorithmItself: false);
+
+        var (exitCode, output) = PythonScript.Run(Script, "--baselines", baselines.Root, "--all-values");
+
+        // The precompiled header (five settings, so it is built) holds <algorithm>, which kernel.cu
+        // includes only after helper.cuh: the defaults compile without it, as nvcc would.
+        Assert.Equal(1, exitCode);
+        Assert.Contains("FAIL  demo [defaults] host", output);
+        Assert.Contains("helper.cuh:3:", output);
+        Assert.Contains("is not a member of", output);
+    }
+
+    /// <summary>A folder of one baseline, "demo": kernel.cu with a tunable of five values (default 3)
+    /// and helper.cuh calling std::min, which kernel.cu includes after it.</summary>
+    private sealed class DemoBaselines : IDisposable
+    {
+        public DemoBaselines(bool includesAlgorithmItself)
+        {
+            Root = Path.Combine(Path.GetTempPath(), $"afg-syntax-{Guid.NewGuid():N}");
+            var demo = Path.Combine(Root, "demo");
+            Directory.CreateDirectory(demo);
+            File.WriteAllText(Path.Combine(demo, "helper.cuh"),
+                "#pragma once\n" + (includesAlgorithmItself ? "#include <algorithm>\n" : "// <algorithm> comes after this header\n") +
+                "inline int smaller(int a, int b) { return std::min(a, b); }\n");
+            File.WriteAllText(Path.Combine(demo, "kernel.cu"),
+                "#include <cstdint>\n#include \"helper.cuh\"\n#include <algorithm>\n" +
+                "// @tunable DEMO_WIDTH: 1, 2, 3, 4, 5 (default 3)\n" +
+                "#ifndef DEMO_WIDTH\n#define DEMO_WIDTH 3\n#endif\n" +
+                "int width() { return smaller(DEMO_WIDTH, 4); }\n");
+        }
+
+        public string Root { get; }
+
+        public void Dispose() => Directory.Delete(Root, true);
+    }
 }
