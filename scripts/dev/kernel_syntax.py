@@ -14,7 +14,7 @@ on it; it does not check PTX in asm statements, register use or anything nvcc al
   python3 scripts/dev/kernel_syntax.py --file scripts/device/probes/wgmma_pipeline_probe.cu
 Exit status 1 when any pass fails (its first errors are printed), 2 when g++ is missing.
 
-Speed (--all-values is ~1,300 compiles): the passes run in parallel, one per core; the system
+Speed (--all-values is ~900 compiles): the passes run in parallel, one per core; the system
 headers the sources include (<...>) are precompiled once per pass, so each compile parses only the
 kernel; and a declared value equal to the parameter's declared default is not compiled again (it
 is the [defaults] setting). The precompiled header holds every <...> header of the folder, so the
