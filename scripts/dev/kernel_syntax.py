@@ -41,6 +41,12 @@ PASSES = {
     "sm_90": ["-D__CUDA_ARCH__=900"],
     "sm_90a": ["-D__CUDA_ARCH__=900", "-D__CUDA_ARCH_FEAT_SM90_ALL"],
 }
+# -D__CUDACC__: nvcc defines it for every .cu it compiles (host and device passes alike).
+COMMON_FLAGS = ["-std=c++17", "-D__CUDACC__", f"-I{STUBS}"]
+SYSTEM_INCLUDE = re.compile(r"^\s*#\s*include\s*<([^>]+)>", re.M)
+# Building the three headers costs about as much as four compiles of a kernel per pass: below
+# that many settings, the compiles parse the headers themselves.
+PRECOMPILE_MIN_SETTINGS = 4
 
 
 def declared_values(folder):
@@ -95,9 +101,6 @@ def stage_probe(path, work):
     (work / path.name).write_text(LAUNCH.sub("", text))
 
 
-SYSTEM_INCLUDE = re.compile(r"^\s*#\s*include\s*<([^>]+)>", re.M)
-
-
 def precompile_system_headers(work, include_dirs):
     """One precompiled header per pass (built in parallel) holding every <...> header the staged
     sources include, so that each compile after it parses only the kernel. Returns pass name ->
@@ -117,15 +120,6 @@ def precompile_system_headers(work, include_dirs):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(PASSES)) as pool:
         return dict(zip(PASSES, pool.map(precompile, PASSES)))
-
-
-# Building the three headers costs about as much as four compiles of a kernel per pass: below
-# that many settings, the compiles parse the headers themselves.
-PRECOMPILE_MIN_SETTINGS = 4
-
-
-# -D__CUDACC__: nvcc defines it for every .cu it compiles (host and device passes alike).
-COMMON_FLAGS = ["-std=c++17", "-D__CUDACC__", f"-I{STUBS}"]
 
 
 def check(entry, include_dirs, defines, pass_flags, forced_header):

@@ -164,8 +164,8 @@ gdn_prefill_fused_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       cp_async_wait_group<0>();
       if (ptid < kC) {
         const bool real = ptid < len;
-        sm.cum[ptid] = real ? neg_a * softplus_torch(gate_a + bias) : 0.f;  // log g
-        sm.beta[ptid] = real ? 1.0f / (1.0f + expf(-gate_b)) : 0.f;
+        sm.cum[ptid] = real ? log_gate(neg_a, gate_a, bias) : 0.f;
+        sm.beta[ptid] = real ? beta_gate(gate_b) : 0.f;
       }
       named_sync(kBarPrep, kFusedGroup);
       if (pw == 0) {

@@ -144,6 +144,12 @@ struct Smem {
 static_assert(2 * kC * kLdF >= kBV * kD, "state staging does not fit");
 
 __device__ __forceinline__ float softplus_torch(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+// A token's gates, as every prefill path computes them: log g = -exp(A_log[h]) softplus(a + dt_bias[h])
+// (neg_exp_a_log = -exp(A_log[h])) and beta = sigmoid(b).
+__device__ __forceinline__ float log_gate(float neg_exp_a_log, float a, float dt_bias) {
+  return neg_exp_a_log * softplus_torch(a + dt_bias);
+}
+__device__ __forceinline__ float beta_gate(float b) { return 1.0f / (1.0f + expf(-b)); }
 
 #include "mma_bf16.cuh"
 #include "state_tile.cuh"
@@ -690,8 +696,8 @@ gdn_prefill_chunk_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat1
       float lg = 0.f, bt = 0.f;
       if (tid < len) {
         const int64_t gi = (c0 + tid) * kNumVHeads + h;
-        lg = neg_exp_alog * softplus_torch(__bfloat162float(a_in[gi]) + dtb);  // log g
-        bt = 1.0f / (1.0f + expf(-__bfloat162float(b_in[gi])));
+        lg = log_gate(neg_exp_alog, __bfloat162float(a_in[gi]), dtb);
+        bt = beta_gate(__bfloat162float(b_in[gi]));
       }
       sm.cum[tid] = lg;
       sm.beta[tid] = bt;

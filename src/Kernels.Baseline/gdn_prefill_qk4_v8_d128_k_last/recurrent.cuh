@@ -18,7 +18,7 @@
 //
 // Predicted (written in session 35 after its last device call, not yet measured): 6 / 1 8.3 -> ~3 us,
 // 16 tokens ~4-5 us, 32 tokens ~6-7 us (~0.15 us a token: two warp reductions, the loads ahead).
-// Included inside kernel.cu's anonymous namespace (constants, softplus_torch).
+// Included inside kernel.cu's anonymous namespace (constants, log_gate, beta_gate).
 
 // @tunable GDN_PREFILL_RECURRENT_MAX_T: 0, 8, 16, 32 (default 0) when GDN_PREFILL_IMPL=1
 // Calls of at most this many tokens run gdn_prefill_recurrent_kernel alone; 0: never.
@@ -64,8 +64,8 @@ __device__ __forceinline__ RecToken rec_load_token(const __nv_bfloat16* q, const
   rec_bf16x4(k + (t * kNumQKHeads + hk) * kD + 4 * lane, x.k);
   rec_bf16x4(q + (t * kNumQKHeads + hk) * kD + 4 * lane, x.q);
   rec_bf16x4(v + (t * kNumVHeads + h) * kD + first_row, x.v);  // the warp's four rows: 8 bytes, 8-aligned
-  x.g = expf(neg_exp_a_log * softplus_torch(__bfloat162float(a[t * kNumVHeads + h]) + dt_bias_h));
-  x.beta = 1.0f / (1.0f + expf(-__bfloat162float(b[t * kNumVHeads + h])));
+  x.g = expf(log_gate(neg_exp_a_log, __bfloat162float(a[t * kNumVHeads + h]), dt_bias_h));
+  x.beta = beta_gate(__bfloat162float(b[t * kNumVHeads + h]));
   return x;
 }
 

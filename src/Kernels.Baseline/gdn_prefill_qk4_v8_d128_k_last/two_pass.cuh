@@ -976,8 +976,8 @@ chunk_prep_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __re
   }
   // Row r's log g and beta (zero outside the chunk) from its gate inputs.
   const auto gate_of_raw = [](bool in_chunk, float a_log_h, float dt_bias_h, __nv_bfloat16 a, __nv_bfloat16 b, float& lg, float& bt) {
-    lg = in_chunk ? -expf(a_log_h) * softplus_torch(__bfloat162float(a) + dt_bias_h) : 0.f;  // log g
-    bt = in_chunk ? 1.0f / (1.0f + expf(-__bfloat162float(b))) : 0.f;
+    lg = in_chunk ? log_gate(-expf(a_log_h), __bfloat162float(a), dt_bias_h) : 0.f;
+    bt = in_chunk ? beta_gate(__bfloat162float(b)) : 0.f;
   };
   if constexpr (GDN_PREFILL_PREP_EARLY_GATES) {
     // Warp 0: rows 2 lane and 2 lane + 1, then the factors, under the copies.

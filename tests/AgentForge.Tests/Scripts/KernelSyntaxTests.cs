@@ -9,6 +9,12 @@ public sealed class KernelSyntaxTests
 {
     private static string Script => Path.Combine(Packing.RepositoryRoot(), "scripts", "dev", "kernel_syntax.py");
 
+    private static void SkipWithoutPythonOrHostCompiler()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+    }
+
     private static bool HostCompilerAvailable()
     {
         try
@@ -26,8 +32,7 @@ public sealed class KernelSyntaxTests
     [Fact]
     public void Every_baseline_compiles_for_the_host_checker_in_every_declared_setting()
     {
-        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
-        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        SkipWithoutPythonOrHostCompiler();
 
         var (exitCode, output) = PythonScript.Run(Script, "--all-values");
 
@@ -49,8 +54,7 @@ public sealed class KernelSyntaxTests
     [InlineData("wgmma_rs_e4m3_probe.cu", null)]
     public void A_device_probe_compiles_for_the_host_checker_with_the_baseline_it_builds_in(string probe, string? define)
     {
-        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
-        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        SkipWithoutPythonOrHostCompiler();
         var file = Path.Combine(Packing.RepositoryRoot(), "scripts", "device", "probes", probe);
         string[] arguments = define is null ? [Script, "--file", file] : [Script, "--file", file, "-D", define];
 
@@ -64,8 +68,7 @@ public sealed class KernelSyntaxTests
     [Fact]
     public void A_kernel_with_an_error_fails_with_its_location()
     {
-        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
-        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        SkipWithoutPythonOrHostCompiler();
         var folder = Path.Combine(Path.GetTempPath(), $"afg-syntax-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         var file = Path.Combine(folder, "broken.cu");
@@ -89,8 +92,7 @@ public sealed class KernelSyntaxTests
     [Fact]
     public void A_declared_default_is_compiled_once_as_the_defaults_and_every_other_value_on_its_own()
     {
-        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
-        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        SkipWithoutPythonOrHostCompiler();
         using var baselines = new DemoBaselines(includesAlgorithmItself: true);
 
         var (exitCode, output) = PythonScript.Run(Script, "--baselines", baselines.Root, "--all-values");
@@ -111,8 +113,7 @@ public sealed class KernelSyntaxTests
     [Fact]
     public void A_header_missing_an_include_fails_at_the_defaults_though_the_values_share_a_precompiled_header()
     {
-        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
-        Assert.SkipUnless(HostCompilerAvailable(), "g++ is not on PATH");
+        SkipWithoutPythonOrHostCompiler();
         using var baselines = new DemoBaselines(includesAlgorithmItself: false);
 
         var (exitCode, output) = PythonScript.Run(Script, "--baselines", baselines.Root, "--all-values");
