@@ -484,6 +484,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # 32 tokens ~6-7 against the fused kernel's ~8.3-8.9. First the edge set with it (`edge-check.sh
 # gdn_prefill_qk4_v8_d128_k_last -- --define GDN_PREFILL_RECURRENT_MAX_T=32`: its 20-token call has two
 # empty sequences and tokens outside every sequence), then the dataset's small calls (the line below).
+# Session 36's review (no GPU; kernel_syntax.py only): the prefill's gate formulas became two helpers
+# (log_gate, beta_gate) in every path, the same float operations; the GDN prefill quick set above
+# rebuilds it (expected: its times, all PASS).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
   "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=32|GDN_PREFILL_RECURRENT_MAX_T=16|all|"
