@@ -489,7 +489,7 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # rebuilds it (expected: its times, all PASS).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
-  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=32|GDN_PREFILL_RECURRENT_MAX_T=16|all|"
+  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=32|GDN_PREFILL_RECURRENT_MAX_T=16 GDN_PREFILL_RECURRENT_MAX_T=8|all|"
 
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
