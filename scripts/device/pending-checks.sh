@@ -487,9 +487,17 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Session 36's review (no GPU; kernel_syntax.py only): the prefill's gate formulas became two helpers
 # (log_gate, beta_gate) in every path, the same float operations; the GDN prefill quick set above
 # rebuilds it (expected: its times, all PASS).
+# Ran (session 37, results/gpu/2026-11-28-s37, H200): the edge set 25/25 (explicit blobs included), the
+# prefill quick set after the gate helpers at its times, the recurrent path 100/100 and 17/17 edges in
+# three versions (the staged one kept). Pending: its default as committed after the last call, 24 with
+# the staging capacity fixed at 32 (the kernel code of the =32 build, measured in call 3; the host's
+# switch at 24 never ran): its quick rows against =0 (expected 4.0 / 5.0 / 5.7 us at 6 / 12 / 16 tokens,
+# 8.4-8.6 at 31 / 32 on the fused kernel), then all 100 on the default. Also: ncu of the recurrent kernel
+# at 16 / 1 (`profile.sh gdn_prefill_qk4_v8_d128_k_last ef9515b6 recurrent`): measured ~0.16 us a token
+# against ~0.07 predicted, and its groups-of-4 version no faster: what does a token wait on?
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
-  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=32|GDN_PREFILL_RECURRENT_MAX_T=16 GDN_PREFILL_RECURRENT_MAX_T=8|all|"
+  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=0|GDN_PREFILL_RECURRENT_MAX_T=32|full-default|"
 
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
