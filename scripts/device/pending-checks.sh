@@ -495,9 +495,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # 8.4-8.6 at 31 / 32 on the fused kernel), then all 100 on the default. Also: ncu of the recurrent kernel
 # at 16 / 1 (`profile.sh gdn_prefill_qk4_v8_d128_k_last ef9515b6 recurrent`): measured ~0.16 us a token
 # against ~0.07 predicted, and its groups-of-4 version no faster: what does a token wait on?
+# Pending too (written after session 37's last call; its lane emulation checked in exact arithmetic):
+# GDN_PREFILL_RECURRENT_LANES=32 (32 lanes a row: a quarter of the shared-memory reads, a halving
+# reduction of the token's eight dot products; predicted 16 / 1 5.6 -> ~4 us), alone and with =32 tokens;
+# all 100 with it (and the 17 prefill edges) if it is faster.
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
-  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=0|GDN_PREFILL_RECURRENT_MAX_T=32|full-default|"
+  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=0|GDN_PREFILL_RECURRENT_MAX_T=32 GDN_PREFILL_RECURRENT_LANES=32 GDN_PREFILL_RECURRENT_LANES=32,GDN_PREFILL_RECURRENT_MAX_T=32|full-default|"
 
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones

@@ -45,20 +45,42 @@
 #define GDN_PREFILL_RECURRENT_MAX_T 24
 #endif
 
+// @tunable GDN_PREFILL_RECURRENT_LANES: 8, 32 (default 8) when GDN_PREFILL_IMPL=1
+// Lanes a state row spans in gdn_prefill_recurrent_kernel.
+// - 8: lane j of a row's 8 holds its float4 pieces j, j + 8, j + 16, j + 24; a reduction is three
+//   shuffle levels, but a warp's four rows each read the same k and q pieces from shared memory (the
+//   same 128-bit loads four times over: 32 of a token's wavefronts a warp, 8 of them distinct).
+// - 32 (session 37, written after the last device call; not yet run): lane l holds columns 4l..4l+3 of
+//   the warp's four rows, so a token's k and q are one 128-bit load each, every lane a distinct piece
+//   (8 wavefronts a warp). The token's eight dot products (k . S and q . S of four rows) are reduced
+//   together by halving: at each of the levels xor 16, 8, 4 a lane keeps half of its values and sends
+//   the other half (4 + 2 + 1 shuffles), then xor 2 and 1 finish the sum; lane l ends with value
+//   (l >> 2) & 7 (k . S of rows 0-3 in lanes 0-15, q . S in 16-31). The lanes of row r's k . S compute
+//   d_r, one shuffle round hands every lane the four d. Its state loads are issued before cu_seqlens'
+//   (the state's address does not depend on it).
+//   Predicted: ~200 cycles a token (5 shuffle levels and one broadcast on the chain, against 3 levels
+//   but ~4x the shared-memory traffic now), 16 / 1 5.6 -> ~4 us, 6 / 1 4.0 -> ~3.3 (the early state loads
+//   ~-0.5 us at every size). If the per-token time does not move, shared memory was not the limit.
+#ifndef GDN_PREFILL_RECURRENT_LANES
+#define GDN_PREFILL_RECURRENT_LANES 8
+#endif
+static_assert(GDN_PREFILL_RECURRENT_LANES == 8 || GDN_PREFILL_RECURRENT_LANES == 32, "8 or 32 lanes a row");
+
 constexpr int kRecWarps = 4;
-constexpr int kRecLanesPerRow = 8;
-constexpr int kRecRowsPerWarp = 32 / kRecLanesPerRow;
+constexpr int kRecLanesPerRow = GDN_PREFILL_RECURRENT_LANES;
+constexpr int kRecRowsPerWarp = 4;  // rows a warp updates, in either layout
 constexpr int kRecThreads = kRecWarps * 32;
 constexpr int kRecBlockRows = kRecWarps * kRecRowsPerWarp;
 constexpr int kRecBlocksPerHead = kD / kRecBlockRows;
-constexpr int kRecPieces = kD / 4 / kRecLanesPerRow;  // float4 pieces of a row per lane
+constexpr int kRecPieces = 4;  // float4 pieces of the state a lane holds, in either layout
+static_assert(kRecPieces * 4 * 32 == kRecRowsPerWarp * kD, "a warp's rows in its lanes' registers");
 // Tokens a CTA can stage: fixed at the largest declared switch, whatever the switch. The kernel built
 // for 32 measured faster than the one built for 16 on the same calls of at most 16 tokens (H200, session
 // 37, two calls: 6 / 1 4.0 against 4.6-4.7 us, 16 / 1 5.6-5.7 against 7.1), for a reason not yet
 // profiled; with a fixed capacity the switch changes only the host's plan.
 constexpr int kRecMaxT = 32;
 static_assert(GDN_PREFILL_RECURRENT_MAX_T <= kRecMaxT, "GDN_PREFILL_RECURRENT_MAX_T above the staging capacity");
-static_assert(kD % kRecBlockRows == 0 && kD % (4 * kRecLanesPerRow) == 0, "rows and pieces tile the state");
+static_assert(kD % kRecBlockRows == 0, "row blocks tile the state");
 static_assert(kRecBlockRows == 16, "a token's v rows of a CTA stage as four 8-byte pieces");
 static_assert(kRecBlockRows % 8 == 0, "zero_rows_outside_sequences writes 16-byte pieces of 8 columns");
 
@@ -160,8 +182,10 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   const int h = static_cast<int>(nh % kNumVHeads);
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int group = lane / kRecLanesPerRow, j = lane % kRecLanesPerRow;  // the lane's row, its pieces
   const int block_row0 = static_cast<int>(blockIdx.x % kRecBlocksPerHead) * kRecBlockRows;
+  float4 s[kRecPieces];
+#if GDN_PREFILL_RECURRENT_LANES == 8
+  const int group = lane / kRecLanesPerRow, j = lane % kRecLanesPerRow;  // the lane's row, its pieces
   const int block_row = warp * kRecRowsPerWarp + group;  // row within the CTA's block
   const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
 
@@ -175,7 +199,6 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   // cu_seqlens inside the staging buffers.
   const int len = static_cast<int>(eos - bos < kRecMaxT ? eos - bos : kRecMaxT);
   const int64_t row_floats = (nh * kD + block_row0 + block_row) * kD;
-  float4 s[kRecPieces];
 #pragma unroll
   for (int i = 0; i < kRecPieces; ++i) {
     s[i] = state != nullptr ? reinterpret_cast<const float4*>(state + row_floats)[j + kRecLanesPerRow * i]
@@ -203,6 +226,65 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   }
 #pragma unroll
   for (int i = 0; i < kRecPieces; ++i) reinterpret_cast<float4*>(new_state + row_floats)[j + kRecLanesPerRow * i] = s[i];
+#else
+  // The warp's rows r = 0..3 are block rows 4 warp + r; lane l holds their columns 4l..4l+3.
+  const int64_t rows_floats = (nh * kD + block_row0 + warp * kRecRowsPerWarp) * kD;
+#pragma unroll
+  for (int r = 0; r < kRecPieces; ++r) {
+    s[r] = state != nullptr ? reinterpret_cast<const float4*>(state + rows_floats + r * kD)[lane]
+                            : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  const float neg_exp_a_log = -expf(A_log[h]), dt_bias_h = dt_bias[h];
+  const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
+  zero_rows_outside_sequences<kRecBlockRows, kRecThreads>(output, h, block_row0, n, num_seqs, bos, eos, total, tid);
+  if (eos <= bos) {
+    zero_state_rows<kRecBlockRows, kRecThreads>(new_state + (nh * kD + block_row0) * kD, tid);
+    return;
+  }
+  const int len = static_cast<int>(eos - bos < kRecMaxT ? eos - bos : kRecMaxT);
+  rec_stage_tokens(sm, q, k, v, a, b, bos, len, h, hk, block_row0, neg_exp_a_log, dt_bias_h, tid);
+
+  const int value_row = (lane >> 2) & 3;  // the row of the dot product this lane ends with
+  const int out_row = warp * kRecRowsPerWarp + value_row;
+  const bool hi16 = lane & 16, hi8 = lane & 8, hi4 = lane & 4;
+  for (int t = 0; t < len; ++t) {
+    const float4 k4 = sm.k[t][lane], q4 = sm.q[t][lane];
+    float x[2 * kRecPieces];  // k . S of rows 0-3, then q . S of rows 0-3 (this lane's four columns)
+#pragma unroll
+    for (int r = 0; r < kRecPieces; ++r) {
+      x[r] = rec_dot(k4, s[r]);
+      x[kRecPieces + r] = rec_dot(q4, s[r]);
+    }
+    float y[4], z[2];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {  // keep values i + 4 hi16
+      const float keep = hi16 ? x[4 + i] : x[i], send = hi16 ? x[i] : x[4 + i];
+      y[i] = keep + __shfl_xor_sync(0xffffffffu, send, 16);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {  // keep values i + 2 hi8 + 4 hi16
+      const float keep = hi8 ? y[2 + i] : y[i], send = hi8 ? y[i] : y[2 + i];
+      z[i] = keep + __shfl_xor_sync(0xffffffffu, send, 8);
+    }
+    float w = (hi4 ? z[1] : z[0]) + __shfl_xor_sync(0xffffffffu, hi4 ? z[0] : z[1], 4);
+    w += __shfl_xor_sync(0xffffffffu, w, 2);
+    w += __shfl_xor_sync(0xffffffffu, w, 1);
+    // w: k . S of row value_row in lanes 0-15, q . S of it in lanes 16-31.
+    const float g = sm.g[t];
+    const float d_mine = sm.beta[t] * (sm.v[t][out_row] - g * w);  // meaningful in lanes 0-15
+    float d[kRecPieces];
+#pragma unroll
+    for (int r = 0; r < kRecPieces; ++r) d[r] = __shfl_sync(0xffffffffu, d_mine, 4 * r);
+    if (hi16 && (lane & 3) == 0) {
+      const float d_row = value_row == 0 ? d[0] : value_row == 1 ? d[1] : value_row == 2 ? d[2] : d[3];
+      sm.out[t][out_row] = scale * (g * w + sm.qk[t] * d_row);
+    }
+#pragma unroll
+    for (int r = 0; r < kRecPieces; ++r) s[r] = rec_axpby(g, s[r], d[r], k4);
+  }
+#pragma unroll
+  for (int r = 0; r < kRecPieces; ++r) reinterpret_cast<float4*>(new_state + rows_floats + r * kD)[lane] = s[r];
+#endif
   __syncthreads();
   // The outputs: a token's 16 rows of this CTA are 32 contiguous bytes, four 8-byte pieces.
   for (int idx = tid; idx < len * (kRecBlockRows / 4); idx += kRecThreads) {
