@@ -5,9 +5,9 @@
 // 64-row chunk (the solve, W, U) before its first state update: 6 / 1 took 8.3 us on the H200 (session
 // 28), where the recurrence is a few hundred cycles a token.
 //
-// A CTA of kRecWarps warps owns kRecBlockRows state rows of one sequence and value head; each row is
-// held by kRecLanesPerRow lanes of a warp, lane j holding the float4 column pieces j, j + 8, j + 16,
-// j + 24 of S[v][0..127] (k-last). The rows stay in registers from the initial state to the final one.
+// A CTA of kRecWarps warps owns kRecBlockRows state rows of one sequence and value head; by default each
+// row is held by 8 lanes of a warp, lane j holding the float4 column pieces j, j + 8, j + 16, j + 24 of
+// S[v][0..127] (k-last; GDN_PREFILL_RECURRENT_LANES below has the other layout). The rows stay in registers from the initial state to the final one.
 //
 // The CTA first stages the sequence's every token in shared memory (q and k as floats, its rows of v,
 // the gates, q . k): one round trip to memory for the whole sequence. Each token is then the
@@ -50,8 +50,8 @@
 // - 8: lane j of a row's 8 holds its float4 pieces j, j + 8, j + 16, j + 24; a reduction is three
 //   shuffle levels, but a warp's four rows each read the same k and q pieces from shared memory (the
 //   same 128-bit loads four times over: 32 of a token's wavefronts a warp, 8 of them distinct).
-// - 32 (session 37, written after the last device call; not yet run): lane l holds columns 4l..4l+3 of
-//   the warp's four rows, so a token's k and q are one 128-bit load each, every lane a distinct piece
+// - 32 (session 37, written after the last device call; not yet run): the first version's layout, now
+//   staged: lane l holds columns 4l..4l+3 of the warp's four rows, so a token's k and q are one 128-bit load each, every lane a distinct piece
 //   (8 wavefronts a warp). The token's eight dot products (k . S and q . S of four rows) are reduced
 //   together by halving: at each of the levels xor 16, 8, 4 a lane keeps half of its values and sends
 //   the other half (4 + 2 + 1 shuffles), then xor 2 and 1 finish the sum; lane l ends with value
@@ -91,7 +91,7 @@ struct RecSmem {
   float out[kRecMaxT][kRecBlockRows];  // scale * output, stored to global memory after the last token
   float g[kRecMaxT], beta[kRecMaxT], qk[kRecMaxT];
 };
-static_assert(sizeof(RecSmem) <= 48 * 1024, "static shared memory: GDN_PREFILL_RECURRENT_MAX_T too large");
+static_assert(sizeof(RecSmem) <= 48 * 1024, "static shared memory: kRecMaxT too large");
 
 __device__ __forceinline__ float rec_warp_sum(float x) {
 #pragma unroll
