@@ -70,4 +70,4 @@ fi
 echo "== sweep: default (two passes) vs $settings"
 rm -f "$out/sweep.jsonl"
 # shellcheck disable=SC2086
-OUT="$out" SWEEP_ARGS="--reference-iterations 1" bash scripts/device/sweep.sh "$definition" "$workloads" "" $settings
+OUT="$out" SWEEP_REFERENCE_ITERATIONS=1 bash scripts/device/sweep.sh "$definition" "$workloads" "" $settings

@@ -544,7 +544,9 @@ for check in "${checks[@]}"; do
     # against the setting it replaced in the sweep), not the variant.
     defines_of "$variant"
     [ "${scope:-}" = "full-default" ] && defines=()
-    timeout "${PENDING_FULL_TIMEOUT:-420}" agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" ${args:-} --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
+    # The reference's outputs only (no timed reference calls: no speedup is read here), 4 at a time.
+    timeout "${PENDING_FULL_TIMEOUT:-420}" agentforge bench --definition "$definition" --baseline --trials 1 "${defines[@]}" ${args:-} \
+      --reference-iterations 0 --oracle-processes 4 --json "$out/pending-full.jsonl" >> "$out/pending-full.log" 2>&1
     grep -E "^$definition: .*passed" "$out/pending-full.log" | tail -n 1
     python3 - "$out/pending-full.jsonl" "$gate" <<'PY'
 import json, statistics, sys

@@ -6,6 +6,9 @@
 # (DSA_ATTN_DIAG-style measurement aids); "!" marks a cell whose timed call had more than 5 us of
 # launch gaps. SWEEP_ROUNDS=N repeats the timing N times (medians, half ranges).
 # SWEEP_ARGS adds bench arguments to every setting, e.g. SWEEP_ARGS="--target portable".
+# SWEEP_REFERENCE_ITERATIONS (default 0): timed calls of the reference per workload. The table reads
+# latencies and floor ratios only, and the reference's outputs are computed for the check either way;
+# timing it (3 calls and a warm-up by default in bench) cost ~7 s per 8192-token GDN prefill workload.
 # SWEEP_TIMEOUT (seconds, default 240) ends a setting's bench: a variant that hangs (session 7: a
 # setmaxnreg split that waited forever) costs that much device time, not the whole call.
 set -uo pipefail
@@ -13,7 +16,10 @@ cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 definition="$1"; workloads="$2"; shift 2
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-bench() { timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --workloads $workloads "$@" ${SWEEP_ARGS:-}; }
+bench() {
+  timeout "${SWEEP_TIMEOUT:-240}" agentforge bench --definition "$definition" --baseline --workloads $workloads \
+    --reference-iterations "${SWEEP_REFERENCE_ITERATIONS:-0}" "$@" ${SWEEP_ARGS:-}
+}
 # nvcc is the slow part (~40-60 s per MoE build): build every setting first, in parallel (the
 # machine has 16 cores), then time them one at a time from the build cache. SWEEP_PREBUILD=0 skips it.
 if [ "${SWEEP_PREBUILD:-1}" = 1 ] && [ "$#" -gt 1 ]; then
