@@ -51,15 +51,20 @@
 //   shuffle levels, but a warp's four rows each read the same k and q pieces from shared memory (the
 //   same 128-bit loads four times over: 32 of a token's wavefronts a warp, 8 of them distinct).
 // - 32 (session 37, written after the last device call; not yet run): the first version's layout, now
-//   staged: lane l holds columns 4l..4l+3 of the warp's four rows, so a token's k and q are one 128-bit load each, every lane a distinct piece
-//   (8 wavefronts a warp). The token's eight dot products (k . S and q . S of four rows) are reduced
+//   staged: lane l holds columns 4l..4l+3 of the warp's four rows, so a token's k and q are one
+//   128-bit load each, every lane a distinct piece (8 wavefronts a warp). The token's eight dot products (k . S and q . S of four rows) are reduced
 //   together by halving: at each of the levels xor 16, 8, 4 a lane keeps half of its values and sends
 //   the other half (4 + 2 + 1 shuffles), then xor 2 and 1 finish the sum; lane l ends with value
 //   (l >> 2) & 7 (k . S of rows 0-3 in lanes 0-15, q . S in 16-31). The lanes of row r's k . S compute
 //   d_r, one shuffle round hands every lane the four d. Its state loads are issued before cu_seqlens'
 //   (the state's address does not depend on it).
-//   Predicted: ~200 cycles a token (5 shuffle levels and one broadcast on the chain, against 3 levels
-//   but ~4x the shared-memory traffic now), 16 / 1 5.6 -> ~4 us, 6 / 1 4.0 -> ~3.3 (the early state loads
+//   Why shared memory is the suspect: the staged kernel and its groups-of-4 version have the same
+//   per-token slope (~0.16-0.2 us, 320-400 cycles) though the latter has a quarter of the reductions;
+//   both read ~50 wavefronts a token per warp (12 128-bit loads of four wavefronts), ~210 cycles a
+//   token of an SM's shared-memory pipe for its four warps, and nothing else they do scales alike.
+//   Here: ~12 wavefronts a token per warp (k and q 8, the token's scalars).
+//   Predicted: ~200 cycles a token (the chain: the next token's k and q read a token ahead, a 4-deep
+//   dot, 5 shuffle levels, the d broadcast), 16 / 1 5.6 -> ~4 us, 6 / 1 4.0 -> ~3.3 (the early state loads
 //   ~-0.5 us at every size). If the per-token time does not move, shared memory was not the limit.
 #ifndef GDN_PREFILL_RECURRENT_LANES
 #define GDN_PREFILL_RECURRENT_LANES 8
@@ -247,8 +252,14 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   const int value_row = (lane >> 2) & 3;  // the row of the dot product this lane ends with
   const int out_row = warp * kRecRowsPerWarp + value_row;
   const bool hi16 = lane & 16, hi8 = lane & 8, hi4 = lane & 4;
+  // A token's k and q are read from shared memory a token ahead, under the current token's reduction.
+  float4 k4 = sm.k[0][lane], q4 = sm.q[0][lane];
   for (int t = 0; t < len; ++t) {
-    const float4 k4 = sm.k[t][lane], q4 = sm.q[t][lane];
+    float4 k4_next = k4, q4_next = q4;
+    if (t + 1 < len) {
+      k4_next = sm.k[t + 1][lane];
+      q4_next = sm.q[t + 1][lane];
+    }
     float x[2 * kRecPieces];  // k . S of rows 0-3, then q . S of rows 0-3 (this lane's four columns)
 #pragma unroll
     for (int r = 0; r < kRecPieces; ++r) {
@@ -281,6 +292,8 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
     }
 #pragma unroll
     for (int r = 0; r < kRecPieces; ++r) s[r] = rec_axpby(g, s[r], d[r], k4);
+    k4 = k4_next;
+    q4 = q4_next;
   }
 #pragma unroll
   for (int r = 0; r < kRecPieces; ++r) reinterpret_cast<float4*>(new_state + rows_floats + r * kD)[lane] = s[r];
