@@ -7,7 +7,8 @@
 //
 // A CTA of kRecWarps warps owns kRecBlockRows state rows of one sequence and value head; by default each
 // row is held by 8 lanes of a warp, lane j holding the float4 column pieces j, j + 8, j + 16, j + 24 of
-// S[v][0..127] (k-last; GDN_PREFILL_RECURRENT_LANES below has the other layout). The rows stay in registers from the initial state to the final one.
+// S[v][0..127] (k-last; GDN_PREFILL_RECURRENT_LANES below has the other layout). The rows stay in
+// registers from the initial state to the final one.
 //
 // The CTA first stages the sequence's every token in shared memory (q and k as floats, its rows of v,
 // the gates, q . k): one round trip to memory for the whole sequence. Each token is then the
@@ -52,8 +53,8 @@
 //   same 128-bit loads four times over: 32 of a token's wavefronts a warp, 8 of them distinct).
 // - 32 (session 37, written after the last device call; not yet run): the first version's layout, now
 //   staged: lane l holds columns 4l..4l+3 of the warp's four rows, so a token's k and q are one
-//   128-bit load each, every lane a distinct piece (8 wavefronts a warp). The token's eight dot products (k . S and q . S of four rows) are reduced
-//   together by halving: at each of the levels xor 16, 8, 4 a lane keeps half of its values and sends
+//   128-bit load each, every lane a distinct piece (8 wavefronts a warp). The token's eight dot
+//   products (k . S and q . S of four rows) are reduced together by halving: at each of the levels xor 16, 8, 4 a lane keeps half of its values and sends
 //   the other half (4 + 2 + 1 shuffles), then xor 2 and 1 finish the sum; lane l ends with value
 //   (l >> 2) & 7 (k . S of rows 0-3 in lanes 0-15, q . S in 16-31). The lanes of row r's k . S compute
 //   d_r, one shuffle round hands every lane the four d. Its state loads are issued before cu_seqlens'
