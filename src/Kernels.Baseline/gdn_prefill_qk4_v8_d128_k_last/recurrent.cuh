@@ -54,9 +54,10 @@
 // - 32 (session 37, written after the last device call; not yet run): the first version's layout, now
 //   staged: lane l holds columns 4l..4l+3 of the warp's four rows, so a token's k and q are one
 //   128-bit load each, every lane a distinct piece (8 wavefronts a warp). The token's eight dot
-//   products (k . S and q . S of four rows) are reduced together by halving: at each of the levels xor 16, 8, 4 a lane keeps half of its values and sends
-//   the other half (4 + 2 + 1 shuffles), then xor 2 and 1 finish the sum; lane l ends with value
-//   (l >> 2) & 7 (k . S of rows 0-3 in lanes 0-15, q . S in 16-31). The lanes of row r's k . S compute
+//   products (k . S and q . S of four rows) are reduced together by halving: at each of the levels
+//   xor 16, 8, 4 a lane keeps half of its values and sends the other half (4 + 2 + 1 shuffles), then
+//   xor 2 and 1 finish the sum; lane l ends with value (l >> 2) & 7 (k . S of rows 0-3 in lanes 0-15,
+//   q . S in 16-31). The lanes of row r's k . S compute
 //   d_r, one shuffle round hands every lane the four d. Its state loads are issued before cu_seqlens'
 //   (the state's address does not depend on it).
 //   Why shared memory is the suspect: the staged kernel and its groups-of-4 version have the same
