@@ -499,6 +499,13 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # GDN_PREFILL_RECURRENT_LANES=32 (32 lanes a row: a quarter of the shared-memory reads, a halving
 # reduction of the token's eight dot products; predicted 16 / 1 5.6 -> ~4 us), alone and with =32 tokens;
 # all 100 with it (and the 17 prefill edges) if it is faster.
+# And (written after that): the recurrent kernel stages a sequence longer than 32 tokens 32 at a time,
+# and GDN_PREFILL_RECURRENT_MAX_AVG_T=4 sends calls of many short sequences to it (no dataset call has
+# an average under 6 tokens). The default's quick rows above rebuild the restructured kernel (expected:
+# call 3's times). Then, on the edge set: `bash scripts/device/edge-check.sh gdn_prefill_qk4_v8_d128_k_last
+# -- --define GDN_PREFILL_RECURRENT_MAX_AVG_T=4` (and with GDN_PREFILL_RECURRENT_LANES=32 too); session 37's
+# default there (call 1, H200): 300 / 150 116.9 us, 400 / 140 69.9, 2048 / 1024 771.3, 4096 / 1500 1128.0;
+# predicted ~45 / ~40 / ~300 / ~450. Every edge must pass (400 / 140 has 80 empty sequences).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
   "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=0|GDN_PREFILL_RECURRENT_MAX_T=32 GDN_PREFILL_RECURRENT_LANES=32 GDN_PREFILL_RECURRENT_LANES=32,GDN_PREFILL_RECURRENT_MAX_T=32|full-default|"

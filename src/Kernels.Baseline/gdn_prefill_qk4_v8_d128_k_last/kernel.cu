@@ -948,8 +948,10 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
 
 #if GDN_PREFILL_IMPL == 1
   // GDN_PREFILL_RECURRENT_MAX_T (recurrent.cuh): no sequence of a call of T tokens is longer than T, so
-  // small calls can run token by token without reading the lengths on the host.
-  if (GDN_PREFILL_RECURRENT_MAX_T > 0 && T <= GDN_PREFILL_RECURRENT_MAX_T) {
+  // small calls can run token by token without reading the lengths on the host; with
+  // GDN_PREFILL_RECURRENT_MAX_AVG_T, calls of many short sequences too (bounded by their average).
+  if ((GDN_PREFILL_RECURRENT_MAX_T > 0 && T <= GDN_PREFILL_RECURRENT_MAX_T) ||
+      (GDN_PREFILL_RECURRENT_MAX_AVG_T > 0 && T <= static_cast<int64_t>(GDN_PREFILL_RECURRENT_MAX_AVG_T) * N)) {
     if (!check(N * kNumVHeads * kRecBlocksPerHead <= 0x7fffffffLL, "number of sequences")) return;
     gdn_prefill_recurrent_kernel<<<static_cast<unsigned>(N * kNumVHeads * kRecBlocksPerHead), kRecThreads, 0, stream>>>(
         q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),

@@ -45,6 +45,20 @@
 #ifndef GDN_PREFILL_RECURRENT_MAX_T
 #define GDN_PREFILL_RECURRENT_MAX_T 24
 #endif
+// @tunable GDN_PREFILL_RECURRENT_MAX_AVG_T: 0, 2, 4, 8 (default 0) when GDN_PREFILL_IMPL=1
+// Calls of many short sequences (T <= this many tokens times N) run gdn_prefill_recurrent_kernel alone
+// too, each sequence staged kRecMaxT tokens at a time; 0: never. Why (session 37, written after the last
+// device call; not yet run): the chunked path pays a 64-token prep unit and a scan item for every
+// sequence however short, ~0.75 us a sequence (2048 / 1024 771 us, 4096 / 1500 1128, ~3.0x the floor,
+// which is the states' bytes: 128 KB a sequence and head, in and out). The recurrent kernel moves a
+// state once. Its worst case is one long sequence holding almost every token, a chain of ~0.2 us a
+// token: at most (avg - 1) N + 1 tokens, ~(avg - 1) x 0.2 us a sequence, which stays under the chunked
+// path's ~0.75 for avg <= 4. No dataset call has an average under 6 tokens; the edge calls 300 / 150,
+// 400 / 140, 2048 / 1024, 4096 / 1500 do. Predicted at 4: 2048 / 1024 771 -> ~300 us, 4096 / 1500 1128
+// -> ~450, 300 / 150 117 -> ~45.
+#ifndef GDN_PREFILL_RECURRENT_MAX_AVG_T
+#define GDN_PREFILL_RECURRENT_MAX_AVG_T 0
+#endif
 
 // @tunable GDN_PREFILL_RECURRENT_LANES: 8, 32 (default 8) when GDN_PREFILL_IMPL=1
 // Lanes a state row spans in gdn_prefill_recurrent_kernel.
@@ -175,82 +189,34 @@ __device__ __forceinline__ void rec_stage_tokens(RecSmem& sm, const __nv_bfloat1
 }
 static_assert(kRecMaxT <= kRecThreads, "rec_stage_tokens loads one token's gates a thread");
 
-// grid: num_seqs x 8 value heads x kRecBlocksPerHead row blocks.
-__global__ void __launch_bounds__(kRecThreads)
-gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
-                             const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
-                             const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
-                             const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b,
-                             const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
-                             __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
-  __shared__ RecSmem sm;
-  const int64_t nh = blockIdx.x / kRecBlocksPerHead;  // sequence * 8 + value head
-  const int64_t n = nh / kNumVHeads;
-  const int h = static_cast<int>(nh % kNumVHeads);
-  const int hk = h / (kNumVHeads / kNumQKHeads);
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int block_row0 = static_cast<int>(blockIdx.x % kRecBlocksPerHead) * kRecBlockRows;
-  float4 s[kRecPieces];
-#if GDN_PREFILL_RECURRENT_LANES == 8
-  const int group = lane / kRecLanesPerRow, j = lane % kRecLanesPerRow;  // the lane's row, its pieces
-  const int block_row = warp * kRecRowsPerWarp + group;  // row within the CTA's block
-  const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
-
-  // Output rows outside every sequence (this CTA's rows of head h), as the chunked kernels write them.
-  zero_rows_outside_sequences<kRecBlockRows, kRecThreads>(output, h, block_row0, n, num_seqs, bos, eos, total, tid);
-  if (eos <= bos) {  // the reference skips an empty sequence: its final state stays zero
-    zero_state_rows<kRecBlockRows, kRecThreads>(new_state + (nh * kD + block_row0) * kD, tid);
-    return;
-  }
-  // A sequence is never longer than the call (T <= kRecMaxT on the host); the bound keeps malformed
-  // cu_seqlens inside the staging buffers.
-  const int len = static_cast<int>(eos - bos < kRecMaxT ? eos - bos : kRecMaxT);
-  const int64_t row_floats = (nh * kD + block_row0 + block_row) * kD;
-#pragma unroll
-  for (int i = 0; i < kRecPieces; ++i) {
-    s[i] = state != nullptr ? reinterpret_cast<const float4*>(state + row_floats)[j + kRecLanesPerRow * i]
-                            : make_float4(0.f, 0.f, 0.f, 0.f);
-  }
-  rec_stage_tokens(sm, q, k, v, a, b, bos, len, h, hk, block_row0, -expf(A_log[h]), dt_bias[h], tid);
-
+// The staged tokens [0, len) of the CTA's rows, 8 lanes a row (GDN_PREFILL_RECURRENT_LANES=8): lane j of
+// block row `block_row` holds pieces j, j + 8, j + 16, j + 24 of it in s; scale * output into sm.out.
+__device__ __forceinline__ void rec_run_tokens_8_lanes(RecSmem& sm, float4 (&s)[kRecPieces], int len, int j, int block_row,
+                                                       float scale) {
   for (int t = 0; t < len; ++t) {
     float ks = 0.f, qs = 0.f;
 #pragma unroll
     for (int i = 0; i < kRecPieces; ++i) {
-      ks += rec_dot(sm.k[t][j + kRecLanesPerRow * i], s[i]);
-      qs += rec_dot(sm.q[t][j + kRecLanesPerRow * i], s[i]);
+      ks += rec_dot(sm.k[t][j + 8 * i], s[i]);
+      qs += rec_dot(sm.q[t][j + 8 * i], s[i]);
     }
 #pragma unroll
-    for (int offset = kRecLanesPerRow / 2; offset > 0; offset >>= 1) {
+    for (int offset = 4; offset > 0; offset >>= 1) {
       ks += __shfl_xor_sync(0xffffffffu, ks, offset);
       qs += __shfl_xor_sync(0xffffffffu, qs, offset);
     }
     const float g = sm.g[t];
     const float d = sm.beta[t] * (sm.v[t][block_row] - g * ks);
 #pragma unroll
-    for (int i = 0; i < kRecPieces; ++i) s[i] = rec_axpby(g, s[i], d, sm.k[t][j + kRecLanesPerRow * i]);
+    for (int i = 0; i < kRecPieces; ++i) s[i] = rec_axpby(g, s[i], d, sm.k[t][j + 8 * i]);
     if (j == 0) sm.out[t][block_row] = scale * (g * qs + sm.qk[t] * d);
   }
-#pragma unroll
-  for (int i = 0; i < kRecPieces; ++i) reinterpret_cast<float4*>(new_state + row_floats)[j + kRecLanesPerRow * i] = s[i];
-#else
-  // The warp's rows r = 0..3 are block rows 4 warp + r; lane l holds their columns 4l..4l+3.
-  const int64_t rows_floats = (nh * kD + block_row0 + warp * kRecRowsPerWarp) * kD;
-#pragma unroll
-  for (int r = 0; r < kRecPieces; ++r) {
-    s[r] = state != nullptr ? reinterpret_cast<const float4*>(state + rows_floats + r * kD)[lane]
-                            : make_float4(0.f, 0.f, 0.f, 0.f);
-  }
-  const float neg_exp_a_log = -expf(A_log[h]), dt_bias_h = dt_bias[h];
-  const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
-  zero_rows_outside_sequences<kRecBlockRows, kRecThreads>(output, h, block_row0, n, num_seqs, bos, eos, total, tid);
-  if (eos <= bos) {
-    zero_state_rows<kRecBlockRows, kRecThreads>(new_state + (nh * kD + block_row0) * kD, tid);
-    return;
-  }
-  const int len = static_cast<int>(eos - bos < kRecMaxT ? eos - bos : kRecMaxT);
-  rec_stage_tokens(sm, q, k, v, a, b, bos, len, h, hk, block_row0, neg_exp_a_log, dt_bias_h, tid);
+}
 
+// The same, 32 lanes a row (GDN_PREFILL_RECURRENT_LANES=32): lane l holds columns 4l..4l+3 of the warp's
+// rows 4 warp + r in s[r].
+__device__ __forceinline__ void rec_run_tokens_32_lanes(RecSmem& sm, float4 (&s)[kRecPieces], int len, int lane, int warp,
+                                                        float scale) {
   const int value_row = (lane >> 2) & 3;  // the row of the dot product this lane ends with
   const int out_row = warp * kRecRowsPerWarp + value_row;
   const bool hi16 = lane & 16, hi8 = lane & 8, hi4 = lane & 4;
@@ -297,11 +263,12 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
     k4 = k4_next;
     q4 = q4_next;
   }
-#pragma unroll
-  for (int r = 0; r < kRecPieces; ++r) reinterpret_cast<float4*>(new_state + rows_floats + r * kD)[lane] = s[r];
-#endif
-  __syncthreads();
-  // The outputs: a token's 16 rows of this CTA are 32 contiguous bytes, four 8-byte pieces.
+}
+
+// The outputs of staged tokens [0, len) from sm.out: a token's 16 rows of this CTA are 32 contiguous
+// bytes, four 8-byte pieces.
+__device__ __forceinline__ void rec_store_outputs(const RecSmem& sm, __nv_bfloat16* output, int64_t first_token, int len,
+                                                  int h, int block_row0, int tid) {
   for (int idx = tid; idx < len * (kRecBlockRows / 4); idx += kRecThreads) {
     const int t = idx / (kRecBlockRows / 4), piece = idx % (kRecBlockRows / 4);
     const float4 o = *reinterpret_cast<const float4*>(&sm.out[t][4 * piece]);
@@ -309,6 +276,63 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
     uint2 raw;
     raw.x = *reinterpret_cast<const unsigned*>(&lo);
     raw.y = *reinterpret_cast<const unsigned*>(&hi);
-    *reinterpret_cast<uint2*>(output + ((bos + t) * kNumVHeads + h) * kD + block_row0 + 4 * piece) = raw;
+    *reinterpret_cast<uint2*>(output + ((first_token + t) * kNumVHeads + h) * kD + block_row0 + 4 * piece) = raw;
   }
+}
+
+// grid: num_seqs x 8 value heads x kRecBlocksPerHead row blocks. A sequence longer than kRecMaxT tokens
+// (GDN_PREFILL_RECURRENT_MAX_AVG_T's calls) is staged kRecMaxT tokens at a time.
+__global__ void __launch_bounds__(kRecThreads)
+gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+                             const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
+                             const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
+                             const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b,
+                             const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                             __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+  __shared__ RecSmem sm;
+  const int64_t nh = blockIdx.x / kRecBlocksPerHead;  // sequence * 8 + value head
+  const int64_t n = nh / kNumVHeads;
+  const int h = static_cast<int>(nh % kNumVHeads);
+  const int hk = h / (kNumVHeads / kNumQKHeads);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int block_row0 = static_cast<int>(blockIdx.x % kRecBlocksPerHead) * kRecBlockRows;
+  // This lane's state pieces: float4 offsets from the CTA's first state row.
+  const int group = lane / kRecLanesPerRow, j = lane % kRecLanesPerRow;  // 8 lanes a row: its row, its pieces
+  const int block_row = warp * kRecRowsPerWarp + group;
+  const auto piece_of = [&](int i) {
+    return kRecLanesPerRow == 8 ? block_row * (kD / 4) + j + 8 * i : (warp * kRecRowsPerWarp + i) * (kD / 4) + lane;
+  };
+  const float4* state_in = state != nullptr ? reinterpret_cast<const float4*>(state + (nh * kD + block_row0) * kD) : nullptr;
+  float4* state_out = reinterpret_cast<float4*>(new_state + (nh * kD + block_row0) * kD);
+  float4 s[kRecPieces];
+  const auto load_state = [&]() {
+#pragma unroll
+    for (int i = 0; i < kRecPieces; ++i) s[i] = state_in != nullptr ? state_in[piece_of(i)] : make_float4(0.f, 0.f, 0.f, 0.f);
+  };
+  // 32 lanes a row: the state's loads go before cu_seqlens' (its address does not depend on it).
+  if (kRecLanesPerRow == 32) load_state();
+  const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
+
+  // Output rows outside every sequence (this CTA's rows of head h), as the chunked kernels write them.
+  zero_rows_outside_sequences<kRecBlockRows, kRecThreads>(output, h, block_row0, n, num_seqs, bos, eos, total, tid);
+  if (eos <= bos) {  // the reference skips an empty sequence: its final state stays zero
+    zero_state_rows<kRecBlockRows, kRecThreads>(new_state + (nh * kD + block_row0) * kD, tid);
+    return;
+  }
+  if (kRecLanesPerRow == 8) load_state();
+  const float neg_exp_a_log = -expf(A_log[h]), dt_bias_h = dt_bias[h];
+  for (int64_t first = bos; first < eos; first += kRecMaxT) {
+    const int len = static_cast<int>(eos - first < kRecMaxT ? eos - first : kRecMaxT);
+    rec_stage_tokens(sm, q, k, v, a, b, first, len, h, hk, block_row0, neg_exp_a_log, dt_bias_h, tid);
+    if constexpr (kRecLanesPerRow == 8) {
+      rec_run_tokens_8_lanes(sm, s, len, j, block_row, scale);
+    } else {
+      rec_run_tokens_32_lanes(sm, s, len, lane, warp, scale);
+    }
+    __syncthreads();
+    rec_store_outputs(sm, output, first, len, h, block_row0, tid);
+    if (first + kRecMaxT < eos) __syncthreads();  // the next stage overwrites what these stores read
+  }
+#pragma unroll
+  for (int i = 0; i < kRecPieces; ++i) state_out[piece_of(i)] = s[i];
 }
