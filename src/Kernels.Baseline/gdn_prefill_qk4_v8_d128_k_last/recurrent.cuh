@@ -78,6 +78,10 @@
 //   per-token slope (~0.16-0.2 us, 320-400 cycles) though the latter has a quarter of the reductions;
 //   both read ~50 wavefronts a token per warp (12 128-bit loads of four wavefronts), ~210 cycles a
 //   token of an SM's shared-memory pipe for its four warps, and nothing else they do scales alike.
+//   Shared memory returns 128 bytes a cycle, one register per lane (NVIDIA's forum, for CC 7.x), so a
+//   128-bit load takes four cycles of the pipe however many lanes share its addresses: the 8-lane
+//   layout's broadcast saves nothing. What costs is registers loaded per lane, 32 floats of k and q a
+//   token here against 8.
 //   Here: ~12 wavefronts a token per warp (k and q 8, the token's scalars).
 //   Predicted: ~200 cycles a token (the chain: the next token's k and q read a token ahead, a 4-deep
 //   dot, 5 shuffle levels, the d broadcast), 16 / 1 5.6 -> ~4 us, 6 / 1 4.0 -> ~3.3 (the early state loads
