@@ -1,0 +1,219 @@
+// recurrent.cuh: the gated delta rule token by token, for calls whose every sequence is short
+// (GDN_PREFILL_RECURRENT_MAX_T): gdn_prefill_recurrent_kernel.
+//
+// Why: a call of a few tokens pays the chunked path's fixed chain. The fused kernel prepares a whole
+// 64-row chunk (the solve, W, U) before its first state update: 6 / 1 took 8.3 us on the H200 (session
+// 28), where the recurrence is a few hundred cycles a token.
+//
+// A CTA of kRecWarps warps owns kRecBlockRows state rows of one sequence and value head; each row is
+// held by kRecLanesPerRow lanes of a warp, lane j holding the float4 column pieces j, j + 8, j + 16,
+// j + 24 of S[v][0..127] (k-last). The rows stay in registers from the initial state to the final one.
+//
+// The CTA first stages the sequence's every token in shared memory (q and k as floats, its rows of v,
+// the gates, q . k): one round trip to memory for the whole sequence. Each token is then the
+// reference's update with both of its dot products taken from the old state at once:
+//   ks = k . S,  qs = q . S,  d = beta (v - g ks),  S' = g S + k d,  out = scale (g qs + (q . k) d)
+// (q . S' = g q . S + (q . k) d), so one 8-lane reduction a token sits on the chain from S to S'.
+//
+// Measured (session 37, H200; results/gpu/2026-11-28-s37):
+// - a first version with 32 lanes a row, the next token's operands loaded from global memory a token
+//   ahead and q . S' reduced after the update: ~0.74 us a token (6 / 1 6.1 us, 31 / 1 25.1), each token
+//   waiting for a memory round trip;
+// - this one (built with GDN_PREFILL_RECURRENT_MAX_T=32): 1 / 1 2.9 us, 6 / 1 4.0, 12 / 1 5.1, 16 / 1 5.6,
+//   31 / 1 10.1, 32 / 2 10.1, against the fused kernel's 8.3-8.7: ~0.16 us a token up to 16 tokens,
+//   ~0.3 beyond (predicted ~0.07). Built with =16 (staging for 16 tokens) it measured 4.6-4.7 / 6.0-6.1 /
+//   7.1 us on 6 / 12 / 16 tokens (two calls), hence the fixed capacity below.
+// - The whole definition on this kernel (=32, call 3): 6 / 1 4.1 us, 12-16 / 1 5.1-5.8, 18 / 1 6.6, 23 / 1
+//   7.9, 24 / 1 8.1, 28 / 2 6.9, 30-31 / 1 9.8-10.0, 32 / 2 10.1; the fused kernel 8.3-8.7 on all of them.
+//   Hence the default 24: every call of at most 24 tokens is faster (-0.3 us at 24, -4.2 at 6), and the
+//   25-32-token calls stay on the fused kernel (one of them, 28 / 2, would gain; the host does not know
+//   the lengths).
+// - tried: the tokens in groups of 4, one reduction round a group, the Gram terms (k . k, q . k with
+//   their decays) staged (commit after bb5bc50): slower at every size (1 / 1 3.9 us, 6 / 1 5.0, 16 / 1
+//   7.0, 31 / 1 11.2). With a quarter of the reductions and no faster per token, the chain of
+//   reductions is not what costs the time. Suspected instead: shared-memory wavefronts (every group of
+//   8 lanes reads the same k and q pieces, 128-bit loads) and the staging; not profiled yet.
+//
+// Every sequence of the call has at most T tokens, so the host's T alone bounds a CTA's chain; no
+// lengths are read on the host. Output rows before the first sequence and after the last are zero,
+// and an empty sequence's final state is zero, as in the reference.
+// Included inside kernel.cu's anonymous namespace (constants, log_gate, beta_gate).
+
+// @tunable GDN_PREFILL_RECURRENT_MAX_T: 0, 8, 16, 24, 32 (default 24) when GDN_PREFILL_IMPL=1
+// Calls of at most this many tokens run gdn_prefill_recurrent_kernel alone; 0: never.
+// Probe copy of commit f6595b6 (session 37 call 3, measured 6 / 1 4.0 us): the MAX_AVG_T switch it predates.
+#define GDN_PREFILL_RECURRENT_MAX_AVG_T 0
+#ifndef GDN_PREFILL_RECURRENT_MAX_T
+#define GDN_PREFILL_RECURRENT_MAX_T 24
+#endif
+
+constexpr int kRecWarps = 4;
+constexpr int kRecLanesPerRow = 8;
+constexpr int kRecRowsPerWarp = 32 / kRecLanesPerRow;
+constexpr int kRecThreads = kRecWarps * 32;
+constexpr int kRecBlockRows = kRecWarps * kRecRowsPerWarp;
+constexpr int kRecBlocksPerHead = kD / kRecBlockRows;
+constexpr int kRecPieces = kD / 4 / kRecLanesPerRow;  // float4 pieces of a row per lane
+// Tokens a CTA can stage: fixed at the largest declared switch, whatever the switch. The kernel built
+// for 32 measured faster than the one built for 16 on the same calls of at most 16 tokens (H200, session
+// 37, two calls: 6 / 1 4.0 against 4.6-4.7 us, 16 / 1 5.6-5.7 against 7.1), for a reason not yet
+// profiled; with a fixed capacity the switch changes only the host's plan.
+constexpr int kRecMaxT = 32;
+static_assert(GDN_PREFILL_RECURRENT_MAX_T <= kRecMaxT, "GDN_PREFILL_RECURRENT_MAX_T above the staging capacity");
+static_assert(kD % kRecBlockRows == 0 && kD % (4 * kRecLanesPerRow) == 0, "rows and pieces tile the state");
+static_assert(kRecBlockRows == 16, "a token's v rows of a CTA stage as four 8-byte pieces");
+static_assert(kRecBlockRows % 8 == 0, "zero_rows_outside_sequences writes 16-byte pieces of 8 columns");
+
+struct RecSmem {
+  float4 k[kRecMaxT][kD / 4];
+  float4 q[kRecMaxT][kD / 4];
+  float v[kRecMaxT][kRecBlockRows];
+  float out[kRecMaxT][kRecBlockRows];  // scale * output, stored to global memory after the last token
+  float g[kRecMaxT], beta[kRecMaxT], qk[kRecMaxT];
+};
+static_assert(sizeof(RecSmem) <= 48 * 1024, "static shared memory: GDN_PREFILL_RECURRENT_MAX_T too large");
+
+__device__ __forceinline__ float rec_warp_sum(float x) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
+}
+// Four consecutive bf16 (8 bytes, as loaded) as floats.
+__device__ __forceinline__ float4 rec_bf16x4(uint2 raw) {
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+__device__ __forceinline__ float rec_dot(float4 x, float4 y) { return x.x * y.x + x.y * y.y + x.z * y.z + x.w * y.w; }
+__device__ __forceinline__ float4 rec_axpby(float a, float4 x, float b, float4 y) {
+  return make_float4(a * x.x + b * y.x, a * x.y + b * y.y, a * x.z + b * y.z, a * x.w + b * y.w);
+}
+
+// Stages tokens [bos, bos + len) of value head h: q and k of its qk head hk as floats, the CTA's rows of
+// v, the gates and q . k. Every load is issued before the first is used. Ends with a barrier.
+__device__ __forceinline__ void rec_stage_tokens(RecSmem& sm, const __nv_bfloat16* q, const __nv_bfloat16* k,
+                                                 const __nv_bfloat16* v, const __nv_bfloat16* a,
+                                                 const __nv_bfloat16* b, int64_t bos, int len, int h, int hk,
+                                                 int block_row0, float neg_exp_a_log, float dt_bias_h, int tid) {
+  constexpr int kQkRounds = (kRecMaxT * (kD / 4) + kRecThreads - 1) / kRecThreads;
+  uint2 q_raw[kQkRounds], k_raw[kQkRounds];
+#pragma unroll
+  for (int i = 0; i < kQkRounds; ++i) {
+    const int idx = tid + i * kRecThreads, t = idx / (kD / 4), piece = idx % (kD / 4);
+    if (t < len) {
+      const int64_t at = ((bos + t) * kNumQKHeads + hk) * kD + 4 * piece;
+      q_raw[i] = *reinterpret_cast<const uint2*>(q + at);
+      k_raw[i] = *reinterpret_cast<const uint2*>(k + at);
+    }
+  }
+  constexpr int kVRounds = (kRecMaxT * (kRecBlockRows / 4) + kRecThreads - 1) / kRecThreads;
+  uint2 v_raw[kVRounds];
+#pragma unroll
+  for (int i = 0; i < kVRounds; ++i) {
+    const int idx = tid + i * kRecThreads, t = idx / (kRecBlockRows / 4), piece = idx % (kRecBlockRows / 4);
+    if (t < len) v_raw[i] = *reinterpret_cast<const uint2*>(v + ((bos + t) * kNumVHeads + h) * kD + block_row0 + 4 * piece);
+  }
+  // One token's gates a thread (kRecMaxT <= kRecThreads: the static_assert below).
+  float a_t = 0.f, b_t = 0.f;
+  if (tid < len) {
+    a_t = __bfloat162float(a[(bos + tid) * kNumVHeads + h]);
+    b_t = __bfloat162float(b[(bos + tid) * kNumVHeads + h]);
+  }
+#pragma unroll
+  for (int i = 0; i < kQkRounds; ++i) {
+    const int idx = tid + i * kRecThreads, t = idx / (kD / 4), piece = idx % (kD / 4);
+    if (t < len) {
+      sm.q[t][piece] = rec_bf16x4(q_raw[i]);
+      sm.k[t][piece] = rec_bf16x4(k_raw[i]);
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < kVRounds; ++i) {
+    const int idx = tid + i * kRecThreads, t = idx / (kRecBlockRows / 4), piece = idx % (kRecBlockRows / 4);
+    if (t < len) *reinterpret_cast<float4*>(&sm.v[t][4 * piece]) = rec_bf16x4(v_raw[i]);
+  }
+  if (tid < len) {
+    sm.g[tid] = expf(log_gate(neg_exp_a_log, a_t, dt_bias_h));
+    sm.beta[tid] = beta_gate(b_t);
+  }
+  __syncthreads();
+  // q . k: a warp per token.
+  const int lane = tid & 31;
+  for (int t = tid >> 5; t < len; t += kRecWarps) {
+    const float x = rec_dot(sm.q[t][lane], sm.k[t][lane]);
+    const float sum = rec_warp_sum(x);
+    if (lane == 0) sm.qk[t] = sum;
+  }
+  __syncthreads();
+}
+static_assert(kRecMaxT <= kRecThreads, "rec_stage_tokens loads one token's gates a thread");
+
+// grid: num_seqs x 8 value heads x kRecBlocksPerHead row blocks.
+__global__ void __launch_bounds__(kRecThreads)
+gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
+                             const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
+                             const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
+                             const float* __restrict__ dt_bias, const __nv_bfloat16* __restrict__ b,
+                             const int64_t* __restrict__ cu_seqlens, int64_t num_seqs, float scale, int64_t total,
+                             __nv_bfloat16* __restrict__ output, float* __restrict__ new_state) {
+  __shared__ RecSmem sm;
+  const int64_t nh = blockIdx.x / kRecBlocksPerHead;  // sequence * 8 + value head
+  const int64_t n = nh / kNumVHeads;
+  const int h = static_cast<int>(nh % kNumVHeads);
+  const int hk = h / (kNumVHeads / kNumQKHeads);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int group = lane / kRecLanesPerRow, j = lane % kRecLanesPerRow;  // the lane's row, its pieces
+  const int block_row0 = static_cast<int>(blockIdx.x % kRecBlocksPerHead) * kRecBlockRows;
+  const int block_row = warp * kRecRowsPerWarp + group;  // row within the CTA's block
+  const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
+
+  // Output rows outside every sequence (this CTA's rows of head h), as the chunked kernels write them.
+  zero_rows_outside_sequences<kRecBlockRows, kRecThreads>(output, h, block_row0, n, num_seqs, bos, eos, total, tid);
+  if (eos <= bos) {  // the reference skips an empty sequence: its final state stays zero
+    zero_state_rows<kRecBlockRows, kRecThreads>(new_state + (nh * kD + block_row0) * kD, tid);
+    return;
+  }
+  // A sequence is never longer than the call (T <= kRecMaxT on the host); the bound keeps malformed
+  // cu_seqlens inside the staging buffers.
+  const int len = static_cast<int>(eos - bos < kRecMaxT ? eos - bos : kRecMaxT);
+  const int64_t row_floats = (nh * kD + block_row0 + block_row) * kD;
+  float4 s[kRecPieces];
+#pragma unroll
+  for (int i = 0; i < kRecPieces; ++i) {
+    s[i] = state != nullptr ? reinterpret_cast<const float4*>(state + row_floats)[j + kRecLanesPerRow * i]
+                            : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  rec_stage_tokens(sm, q, k, v, a, b, bos, len, h, hk, block_row0, -expf(A_log[h]), dt_bias[h], tid);
+
+  for (int t = 0; t < len; ++t) {
+    float ks = 0.f, qs = 0.f;
+#pragma unroll
+    for (int i = 0; i < kRecPieces; ++i) {
+      ks += rec_dot(sm.k[t][j + kRecLanesPerRow * i], s[i]);
+      qs += rec_dot(sm.q[t][j + kRecLanesPerRow * i], s[i]);
+    }
+#pragma unroll
+    for (int offset = kRecLanesPerRow / 2; offset > 0; offset >>= 1) {
+      ks += __shfl_xor_sync(0xffffffffu, ks, offset);
+      qs += __shfl_xor_sync(0xffffffffu, qs, offset);
+    }
+    const float g = sm.g[t];
+    const float d = sm.beta[t] * (sm.v[t][block_row] - g * ks);
+#pragma unroll
+    for (int i = 0; i < kRecPieces; ++i) s[i] = rec_axpby(g, s[i], d, sm.k[t][j + kRecLanesPerRow * i]);
+    if (j == 0) sm.out[t][block_row] = scale * (g * qs + sm.qk[t] * d);
+  }
+#pragma unroll
+  for (int i = 0; i < kRecPieces; ++i) reinterpret_cast<float4*>(new_state + row_floats)[j + kRecLanesPerRow * i] = s[i];
+  __syncthreads();
+  // The outputs: a token's 16 rows of this CTA are 32 contiguous bytes, four 8-byte pieces.
+  for (int idx = tid; idx < len * (kRecBlockRows / 4); idx += kRecThreads) {
+    const int t = idx / (kRecBlockRows / 4), piece = idx % (kRecBlockRows / 4);
+    const float4 o = *reinterpret_cast<const float4*>(&sm.out[t][4 * piece]);
+    const __nv_bfloat162 lo = __floats2bfloat162_rn(o.x, o.y), hi = __floats2bfloat162_rn(o.z, o.w);
+    uint2 raw;
+    raw.x = *reinterpret_cast<const unsigned*>(&lo);
+    raw.y = *reinterpret_cast<const unsigned*>(&hi);
+    *reinterpret_cast<uint2*>(output + ((bos + t) * kNumVHeads + h) * kD + block_row0 + 4 * piece) = raw;
+  }
+}

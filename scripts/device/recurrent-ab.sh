@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The GDN prefill's recurrent kernel in the working tree against an earlier recurrent.cuh kept as a
+# probe copy, built and timed in the same call (GPU machine, after scripts/device/pack.sh, `.device`
+# carried):
+#   scripts/device/recurrent-ab.sh [PROBE_CUH (default probes/recurrent_f6595b6.cuh)] [settings...]
+# 1. SASS of gdn_prefill_recurrent_kernel for both trees (and the working tree under each setting):
+#    registers, local memory, instruction counts into $OUT/recurrent-<name>.sass, a summary line each.
+# 2. The quick rows of both trees (sweep.sh, SWEEP_ROUNDS rounds, default 2), the earlier tree with
+#    its capacity-32 build (GDN_PREFILL_RECURRENT_MAX_T=32), the working tree at its default and each
+#    setting.
+# Why (session 38): the working tree's kernel measured 0.7-1.8 us slower at 6-16 tokens than the
+# commit it grew from, in both of its lane layouts alike.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/device/env.sh
+out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
+probe="${1:-scripts/device/probes/recurrent_f6595b6.cuh}"; shift $(( $# > 0 ? 1 : 0 ))
+definition=gdn_prefill_qk4_v8_d128_k_last
+earlier=/tmp/recurrent-ab-kernels
+rm -rf "$earlier" && cp -r src/Kernels.Baseline "$earlier" && cp "$probe" "$earlier/$definition/recurrent.cuh"
+sass() {  # name, kernel tree, nvcc flags...
+  local name="$1" tree="$2"; shift 2
+  nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -I "$tree/include" "$@" -cubin \
+    -o "$out/recurrent-$name.cubin" "$tree/$definition/kernel.cu" 2> "$out/recurrent-$name-nvcc.log" || { tail -n 5 "$out/recurrent-$name-nvcc.log"; return; }
+  cuobjdump -sass "$out/recurrent-$name.cubin" | awk '/Function :/ {on = ($3 ~ /recurrent/)} on' > "$out/recurrent-$name.sass"
+  printf '%-28s %s | %s instructions, %s LDL/STL, %s LDS, %s BAR, %s LDG\n' "$name" \
+    "$(cuobjdump -res-usage "$out/recurrent-$name.cubin" 2>/dev/null | grep -A1 recurrent | grep -oE 'REG:[0-9]+|STACK:[0-9]+|SHARED:[0-9]+|LOCAL:[0-9]+' | tr '\n' ' ')" \
+    "$(grep -cE '^ +/\*[0-9a-f]{4}\*/' "$out/recurrent-$name.sass")" "$(grep -cE 'LDL|STL' "$out/recurrent-$name.sass")" \
+    "$(grep -c 'LDS' "$out/recurrent-$name.sass")" "$(grep -c 'BAR' "$out/recurrent-$name.sass")" "$(grep -c 'LDG' "$out/recurrent-$name.sass")"
+}
+echo "== SASS (sm_90a) of gdn_prefill_recurrent_kernel"
+sass earlier "$earlier" -DGDN_PREFILL_RECURRENT_MAX_T=32
+sass working src/Kernels.Baseline
+for setting in "$@"; do
+  flags=(); IFS=',' read -ra pairs <<< "$setting"; for p in "${pairs[@]}"; do flags+=("-D$p"); done
+  sass "${setting//[,=]/_}" src/Kernels.Baseline "${flags[@]}"
+done
+workloads="${RECURRENT_AB_WORKLOADS:-77daf91d 8e7ef744 ef9515b6}"
+echo "== earlier tree ($probe), GDN_PREFILL_RECURRENT_MAX_T=32"
+rm -f "$out/sweep.jsonl"
+AGENTFORGE_KERNELS="$earlier" SWEEP_ROUNDS="${SWEEP_ROUNDS:-2}" bash scripts/device/sweep.sh "$definition" "$workloads" GDN_PREFILL_RECURRENT_MAX_T=32 | tail -n 3
+cp "$out/sweep.jsonl" "$out/recurrent-ab-earlier.jsonl"
+echo "== working tree"
+rm -f "$out/sweep.jsonl"
+SWEEP_ROUNDS="${SWEEP_ROUNDS:-2}" bash scripts/device/sweep.sh "$definition" "$workloads" "" "$@" | tail -n $(( $# + 3 ))
+cp "$out/sweep.jsonl" "$out/recurrent-ab-working.jsonl"
