@@ -506,10 +506,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # -- --define GDN_PREFILL_RECURRENT_MAX_AVG_T=4` (and with GDN_PREFILL_RECURRENT_LANES=32 too); session 37's
 # default there (call 1, H200): 300 / 150 116.9 us, 400 / 140 69.9, 2048 / 1024 771.3, 4096 / 1500 1128.0;
 # predicted ~45 / ~40 / ~300 / ~450. Every edge must pass (400 / 140 has 80 empty sequences).
+# Ran (session 38, results/gpu/2026-11-28-s38, H200): the default (24) 100/100, but its recurrent kernel
+# 0.6-1.6 us slower than call 3's (6 / 12 / 16 tokens 4.7 / 6.3 / 7.4 us); LANES=32 as slow (removed);
+# MAX_AVG_T=4 17/17 edges, 2048 / 1024 771 -> 405 us, 4096 / 1500 1128 -> 643, 300 / 150 117 -> 63.
+# Pending: the token loop reading the next token's operands a token ahead (GDN_PREFILL_RECURRENT_PREFETCH=1;
+# predicted 16 / 1 ~4.2 us); all 100 if it passes.
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
-  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_MAX_T=0|GDN_PREFILL_RECURRENT_MAX_T=32 GDN_PREFILL_RECURRENT_LANES=32 GDN_PREFILL_RECURRENT_LANES=32,GDN_PREFILL_RECURRENT_MAX_T=32|full-default|"
-
+  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_PREFETCH=1|GDN_PREFILL_RECURRENT_MAX_T=0||"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -44,3 +44,4 @@ echo "== working tree"
 rm -f "$out/sweep.jsonl"
 SWEEP_ROUNDS="${SWEEP_ROUNDS:-2}" bash scripts/device/sweep.sh "$definition" "$workloads" "" "$@" | tail -n $(( $# + 3 ))
 cp "$out/sweep.jsonl" "$out/recurrent-ab-working.jsonl"
+rm -f "$out"/recurrent-*.cubin  # the .sass files say what matters; fewer files travel back

@@ -5,10 +5,9 @@
 // 64-row chunk (the solve, W, U) before its first state update: 6 / 1 took 8.3 us on the H200 (session
 // 28), where the recurrence is a few hundred cycles a token.
 //
-// A CTA of kRecWarps warps owns kRecBlockRows state rows of one sequence and value head; by default each
-// row is held by 8 lanes of a warp, lane j holding the float4 column pieces j, j + 8, j + 16, j + 24 of
-// S[v][0..127] (k-last; GDN_PREFILL_RECURRENT_LANES below has the other layout). The rows stay in
-// registers from the initial state to the final one.
+// A CTA of kRecWarps warps owns kRecBlockRows state rows of one sequence and value head; each row is
+// held by 8 lanes of a warp, lane j holding the float4 column pieces j, j + 8, j + 16, j + 24 of
+// S[v][0..127] (k-last). The rows stay in registers from the initial state to the final one.
 //
 // The CTA first stages the sequence's every token in shared memory (q and k as floats, its rows of v,
 // the gates, q . k): one round trip to memory for the whole sequence. Each token is then the
@@ -60,52 +59,42 @@
 #define GDN_PREFILL_RECURRENT_MAX_AVG_T 0
 #endif
 
-// @tunable GDN_PREFILL_RECURRENT_LANES: 8, 32 (default 8) when GDN_PREFILL_IMPL=1
-// Lanes a state row spans in gdn_prefill_recurrent_kernel.
-// - 8: lane j of a row's 8 holds its float4 pieces j, j + 8, j + 16, j + 24; a reduction is three
-//   shuffle levels, but a warp's four rows each read the same k and q pieces from shared memory (the
-//   same 128-bit loads four times over: 32 of a token's wavefronts a warp, 8 of them distinct).
-// - 32 (session 37, written after the last device call; not yet run): the first version's layout, now
-//   staged: lane l holds columns 4l..4l+3 of the warp's four rows, so a token's k and q are one
-//   128-bit load each, every lane a distinct piece (8 wavefronts a warp). The token's eight dot
-//   products (k . S and q . S of four rows) are reduced together by halving: at each of the levels
-//   xor 16, 8, 4 a lane keeps half of its values and sends the other half (4 + 2 + 1 shuffles), then
-//   xor 2 and 1 finish the sum; lane l ends with value (l >> 2) & 7 (k . S of rows 0-3 in lanes 0-15,
-//   q . S in 16-31). The lanes of row r's k . S compute
-//   d_r, one shuffle round hands every lane the four d. Its state loads are issued before cu_seqlens'
-//   (the state's address does not depend on it).
-//   Why shared memory is the suspect: the staged kernel and its groups-of-4 version have the same
-//   per-token slope (~0.16-0.2 us, 320-400 cycles) though the latter has a quarter of the reductions;
-//   both read ~50 wavefronts a token per warp (12 128-bit loads of four wavefronts), ~210 cycles a
-//   token of an SM's shared-memory pipe for its four warps, and nothing else they do scales alike.
-//   Shared memory returns 128 bytes a cycle, one register per lane (NVIDIA's forum, for CC 7.x), so a
-//   128-bit load takes four cycles of the pipe however many lanes share its addresses: the 8-lane
-//   layout's broadcast saves nothing. What costs is registers loaded per lane, 32 floats of k and q a
-//   token here against 8.
-//   Here: ~12 wavefronts a token per warp (k and q 8, the token's scalars).
-//   Predicted: ~200 cycles a token (the chain: the next token's k and q read a token ahead, a 4-deep
-//   dot, 5 shuffle levels, the d broadcast), 16 / 1 5.6 -> ~4 us, 6 / 1 4.0 -> ~3.3 (the early state loads
-//   ~-0.5 us at every size). If the per-token time does not move, shared memory was not the limit.
-#ifndef GDN_PREFILL_RECURRENT_LANES
-#define GDN_PREFILL_RECURRENT_LANES 8
+// @tunable GDN_PREFILL_RECURRENT_PREFETCH: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
+// How gdn_prefill_recurrent_kernel's token loop reads a token's operands from shared memory.
+// - 0: where the loop uses them (rec_run_tokens).
+// - 1 (session 38, written after call 2; not yet run): the next token's operands (its k and q pieces,
+//   gates, v and q . k) are read into registers at the top of this token's iteration
+//   (rec_run_tokens_prefetch), so none of a token's shared-memory loads sits on its chain.
+//   Why: the stage loop (3661f37) left the token loop's source as it was, yet the kernel measured 0.7 /
+//   1.1 / 1.6 us slower at 6 / 12 / 16 tokens than the commit before it (H200, call 2, the two trees
+//   built in one call: 4.6 / 6.2 / 7.3 against 4.0 / 5.1 / 5.7 us; 128 registers against 96). ncu's
+//   samples of the slower build (call 2, 16 / 1): one token is 112 instructions, not unrolled, whose
+//   stalls are short scoreboards (shared memory and shuffles): two of q's four pieces and the row's v
+//   are loaded after k . S's reduction, just before their use, so q . S's reduction and the next
+//   token queue behind them (instructions issue in order). The schedule is ptxas's choice, and it
+//   changed with code around the loop; with the loads issued a token ahead it should not matter.
+//   Predicted: a token's chain the dot (~20 cycles), 3 shuffle levels (~80) and the update (~10), ~110
+//   cycles, issue-bound near its ~110 instructions: 16 / 1 7.3 -> ~4.2 us, 6 / 1 4.6 -> ~3.5.
+//   (A 32-lane layout, session 37's GDN_PREFILL_RECURRENT_LANES=32, measured as slow as 8 lanes in
+//   calls 1-2 (16 / 1 7.4-7.5 us): removed, commit 3661f37 has it.)
+#ifndef GDN_PREFILL_RECURRENT_PREFETCH
+#define GDN_PREFILL_RECURRENT_PREFETCH 0
 #endif
-static_assert(GDN_PREFILL_RECURRENT_LANES == 8 || GDN_PREFILL_RECURRENT_LANES == 32, "8 or 32 lanes a row");
 
 constexpr int kRecWarps = 4;
-constexpr int kRecLanesPerRow = GDN_PREFILL_RECURRENT_LANES;
-constexpr int kRecRowsPerWarp = 4;  // rows a warp updates, in either layout
+constexpr int kRecLanesPerRow = 8;
+constexpr int kRecRowsPerWarp = 32 / kRecLanesPerRow;
 constexpr int kRecThreads = kRecWarps * 32;
 constexpr int kRecBlockRows = kRecWarps * kRecRowsPerWarp;
 constexpr int kRecBlocksPerHead = kD / kRecBlockRows;
-constexpr int kRecPieces = 4;  // float4 pieces of the state a lane holds, in either layout
-static_assert(kRecPieces * 4 * 32 == kRecRowsPerWarp * kD, "a warp's rows in its lanes' registers");
+constexpr int kRecPieces = kD / 4 / kRecLanesPerRow;  // float4 pieces of a row per lane
 // Tokens a CTA can stage: fixed at the largest declared switch, whatever the switch. The kernel built
 // for 32 measured faster than the one built for 16 on the same calls of at most 16 tokens (H200, session
 // 37, two calls: 6 / 1 4.0 against 4.6-4.7 us, 16 / 1 5.6-5.7 against 7.1), for a reason not yet
 // profiled; with a fixed capacity the switch changes only the host's plan.
 constexpr int kRecMaxT = 32;
 static_assert(GDN_PREFILL_RECURRENT_MAX_T <= kRecMaxT, "GDN_PREFILL_RECURRENT_MAX_T above the staging capacity");
-static_assert(kD % kRecBlockRows == 0, "row blocks tile the state");
+static_assert(kD % kRecBlockRows == 0 && kD % (4 * kRecLanesPerRow) == 0, "rows and pieces tile the state");
 static_assert(kRecBlockRows == 16, "a token's v rows of a CTA stage as four 8-byte pieces");
 static_assert(kRecBlockRows % 8 == 0, "zero_rows_outside_sequences writes 16-byte pieces of 8 columns");
 
@@ -193,10 +182,10 @@ __device__ __forceinline__ void rec_stage_tokens(RecSmem& sm, const __nv_bfloat1
 }
 static_assert(kRecMaxT <= kRecThreads, "rec_stage_tokens loads one token's gates a thread");
 
-// The staged tokens [0, len) of the CTA's rows, 8 lanes a row (GDN_PREFILL_RECURRENT_LANES=8): lane j of
-// block row `block_row` holds pieces j, j + 8, j + 16, j + 24 of it in s; scale * output into sm.out.
-__device__ __forceinline__ void rec_run_tokens_8_lanes(RecSmem& sm, float4 (&s)[kRecPieces], int len, int j, int block_row,
-                                                       float scale) {
+// The staged tokens [0, len) of the CTA's rows: lane j of block row `block_row` holds pieces j, j + 8,
+// j + 16, j + 24 of it in s; scale * output into sm.out.
+__device__ __forceinline__ void rec_run_tokens(RecSmem& sm, float4 (&s)[kRecPieces], int len, int j, int block_row,
+                                               float scale) {
   for (int t = 0; t < len; ++t) {
     float ks = 0.f, qs = 0.f;
 #pragma unroll
@@ -217,55 +206,49 @@ __device__ __forceinline__ void rec_run_tokens_8_lanes(RecSmem& sm, float4 (&s)[
   }
 }
 
-// The same, 32 lanes a row (GDN_PREFILL_RECURRENT_LANES=32): lane l holds columns 4l..4l+3 of the warp's
-// rows 4 warp + r in s[r].
-__device__ __forceinline__ void rec_run_tokens_32_lanes(RecSmem& sm, float4 (&s)[kRecPieces], int len, int lane, int warp,
-                                                        float scale) {
-  const int value_row = (lane >> 2) & 3;  // the row of the dot product this lane ends with
-  const int out_row = warp * kRecRowsPerWarp + value_row;
-  const bool hi16 = lane & 16, hi8 = lane & 8, hi4 = lane & 4;
-  // A token's k and q are read from shared memory a token ahead, under the current token's reduction.
-  float4 k4 = sm.k[0][lane], q4 = sm.q[0][lane];
+// A token's operands for one lane (GDN_PREFILL_RECURRENT_PREFETCH=1): its k and q pieces, its row's v,
+// the gates and q . k.
+struct RecToken {
+  float4 k[kRecPieces], q[kRecPieces];
+  float g, beta, v, qk;
+};
+__device__ __forceinline__ RecToken rec_load_token(const RecSmem& sm, int t, int j, int block_row) {
+  RecToken x;
+#pragma unroll
+  for (int i = 0; i < kRecPieces; ++i) {
+    x.k[i] = sm.k[t][j + 8 * i];
+    x.q[i] = sm.q[t][j + 8 * i];
+  }
+  x.g = sm.g[t];
+  x.beta = sm.beta[t];
+  x.v = sm.v[t][block_row];
+  x.qk = sm.qk[t];
+  return x;
+}
+
+// rec_run_tokens with every operand of the next token read at the top of this token's iteration.
+__device__ __forceinline__ void rec_run_tokens_prefetch(RecSmem& sm, float4 (&s)[kRecPieces], int len, int j,
+                                                        int block_row, float scale) {
+  RecToken cur = rec_load_token(sm, 0, j, block_row);
   for (int t = 0; t < len; ++t) {
-    float4 k4_next = k4, q4_next = q4;
-    if (t + 1 < len) {
-      k4_next = sm.k[t + 1][lane];
-      q4_next = sm.q[t + 1][lane];
-    }
-    float x[2 * kRecPieces];  // k . S of rows 0-3, then q . S of rows 0-3 (this lane's four columns)
+    // The last token reads itself again: staged, so in bounds, and no branch in the loop.
+    const RecToken next = rec_load_token(sm, t + 1 < len ? t + 1 : t, j, block_row);
+    float ks = 0.f, qs = 0.f;
 #pragma unroll
-    for (int r = 0; r < kRecPieces; ++r) {
-      x[r] = rec_dot(k4, s[r]);
-      x[kRecPieces + r] = rec_dot(q4, s[r]);
-    }
-    float y[4], z[2];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {  // keep values i + 4 hi16
-      const float keep = hi16 ? x[4 + i] : x[i], send = hi16 ? x[i] : x[4 + i];
-      y[i] = keep + __shfl_xor_sync(0xffffffffu, send, 16);
+    for (int i = 0; i < kRecPieces; ++i) {
+      ks += rec_dot(cur.k[i], s[i]);
+      qs += rec_dot(cur.q[i], s[i]);
     }
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {  // keep values i + 2 hi8 + 4 hi16
-      const float keep = hi8 ? y[2 + i] : y[i], send = hi8 ? y[i] : y[2 + i];
-      z[i] = keep + __shfl_xor_sync(0xffffffffu, send, 8);
+    for (int offset = 4; offset > 0; offset >>= 1) {
+      ks += __shfl_xor_sync(0xffffffffu, ks, offset);
+      qs += __shfl_xor_sync(0xffffffffu, qs, offset);
     }
-    float w = (hi4 ? z[1] : z[0]) + __shfl_xor_sync(0xffffffffu, hi4 ? z[0] : z[1], 4);
-    w += __shfl_xor_sync(0xffffffffu, w, 2);
-    w += __shfl_xor_sync(0xffffffffu, w, 1);
-    // w: k . S of row value_row in lanes 0-15, q . S of it in lanes 16-31.
-    const float g = sm.g[t];
-    const float d_mine = sm.beta[t] * (sm.v[t][out_row] - g * w);  // meaningful in lanes 0-15
-    float d[kRecPieces];
+    const float d = cur.beta * (cur.v - cur.g * ks);
 #pragma unroll
-    for (int r = 0; r < kRecPieces; ++r) d[r] = __shfl_sync(0xffffffffu, d_mine, 4 * r);
-    if (hi16 && (lane & 3) == 0) {
-      const float d_row = value_row == 0 ? d[0] : value_row == 1 ? d[1] : value_row == 2 ? d[2] : d[3];
-      sm.out[t][out_row] = scale * (g * w + sm.qk[t] * d_row);
-    }
-#pragma unroll
-    for (int r = 0; r < kRecPieces; ++r) s[r] = rec_axpby(g, s[r], d[r], k4);
-    k4 = k4_next;
-    q4 = q4_next;
+    for (int i = 0; i < kRecPieces; ++i) s[i] = rec_axpby(cur.g, s[i], d, cur.k[i]);
+    if (j == 0) sm.out[t][block_row] = scale * (cur.g * qs + cur.qk * d);
+    cur = next;
   }
 }
 
@@ -300,21 +283,9 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   const int hk = h / (kNumVHeads / kNumQKHeads);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int block_row0 = static_cast<int>(blockIdx.x % kRecBlocksPerHead) * kRecBlockRows;
-  // This lane's state pieces: float4 offsets from the CTA's first state row.
-  const int group = lane / kRecLanesPerRow, j = lane % kRecLanesPerRow;  // 8 lanes a row: its row, its pieces
-  const int block_row = warp * kRecRowsPerWarp + group;
-  const auto piece_of = [&](int i) {
-    return kRecLanesPerRow == 8 ? block_row * (kD / 4) + j + 8 * i : (warp * kRecRowsPerWarp + i) * (kD / 4) + lane;
-  };
-  const float4* state_in = state != nullptr ? reinterpret_cast<const float4*>(state + (nh * kD + block_row0) * kD) : nullptr;
-  float4* state_out = reinterpret_cast<float4*>(new_state + (nh * kD + block_row0) * kD);
-  float4 s[kRecPieces];
-  const auto load_state = [&]() {
-#pragma unroll
-    for (int i = 0; i < kRecPieces; ++i) s[i] = state_in != nullptr ? state_in[piece_of(i)] : make_float4(0.f, 0.f, 0.f, 0.f);
-  };
-  // 32 lanes a row: the state's loads go before cu_seqlens' (its address does not depend on it).
-  if (kRecLanesPerRow == 32) load_state();
+  const int group = lane / kRecLanesPerRow, j = lane % kRecLanesPerRow;  // the lane's row, its pieces
+  const int block_row = warp * kRecRowsPerWarp + group;                  // row within the CTA's block
+  const int64_t row_floats = (nh * kD + block_row0 + block_row) * kD;
   const int64_t bos = cu_seqlens[n], eos = cu_seqlens[n + 1];
 
   // Output rows outside every sequence (this CTA's rows of head h), as the chunked kernels write them.
@@ -323,20 +294,24 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
     zero_state_rows<kRecBlockRows, kRecThreads>(new_state + (nh * kD + block_row0) * kD, tid);
     return;
   }
-  if (kRecLanesPerRow == 8) load_state();
+  float4 s[kRecPieces];
+#pragma unroll
+  for (int i = 0; i < kRecPieces; ++i) {
+    s[i] = state != nullptr ? reinterpret_cast<const float4*>(state + row_floats)[j + 8 * i] : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
   const float neg_exp_a_log = -expf(A_log[h]), dt_bias_h = dt_bias[h];
   for (int64_t first = bos; first < eos; first += kRecMaxT) {
     const int len = static_cast<int>(eos - first < kRecMaxT ? eos - first : kRecMaxT);
     rec_stage_tokens(sm, q, k, v, a, b, first, len, h, hk, block_row0, neg_exp_a_log, dt_bias_h, tid);
-    if constexpr (kRecLanesPerRow == 8) {
-      rec_run_tokens_8_lanes(sm, s, len, j, block_row, scale);
+    if constexpr (GDN_PREFILL_RECURRENT_PREFETCH == 1) {
+      rec_run_tokens_prefetch(sm, s, len, j, block_row, scale);
     } else {
-      rec_run_tokens_32_lanes(sm, s, len, lane, warp, scale);
+      rec_run_tokens(sm, s, len, j, block_row, scale);
     }
     __syncthreads();
     rec_store_outputs(sm, output, first, len, h, block_row0, tid);
     if (first + kRecMaxT < eos) __syncthreads();  // the next stage overwrites what these stores read
   }
 #pragma unroll
-  for (int i = 0; i < kRecPieces; ++i) state_out[piece_of(i)] = s[i];
+  for (int i = 0; i < kRecPieces; ++i) reinterpret_cast<float4*>(new_state + row_floats)[j + 8 * i] = s[i];
 }
