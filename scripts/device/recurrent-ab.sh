@@ -35,7 +35,7 @@ for setting in "$@"; do
   flags=(); IFS=',' read -ra pairs <<< "$setting"; for p in "${pairs[@]}"; do flags+=("-D$p"); done
   sass "${setting//[,=]/_}" src/Kernels.Baseline "${flags[@]}"
 done
-workloads="${RECURRENT_AB_WORKLOADS:-77daf91d 8e7ef744 ef9515b6}"
+workloads="${RECURRENT_AB_WORKLOADS:-77daf91d 8e7ef744 ef9515b6 d5f5c00c}"
 echo "== earlier tree ($probe), GDN_PREFILL_RECURRENT_MAX_T=32"
 rm -f "$out/sweep.jsonl"
 AGENTFORGE_KERNELS="$earlier" SWEEP_ROUNDS="${SWEEP_ROUNDS:-2}" bash scripts/device/sweep.sh "$definition" "$workloads" GDN_PREFILL_RECURRENT_MAX_T=32 | tail -n 3

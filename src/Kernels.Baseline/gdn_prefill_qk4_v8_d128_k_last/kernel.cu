@@ -953,7 +953,9 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
   if ((GDN_PREFILL_RECURRENT_MAX_T > 0 && T <= GDN_PREFILL_RECURRENT_MAX_T) ||
       (GDN_PREFILL_RECURRENT_MAX_AVG_T > 0 && T <= static_cast<int64_t>(GDN_PREFILL_RECURRENT_MAX_AVG_T) * N)) {
     if (!check(N * kNumVHeads * kRecBlocksPerHead <= 0x7fffffffLL, "number of sequences")) return;
-    gdn_prefill_recurrent_kernel<<<static_cast<unsigned>(N * kNumVHeads * kRecBlocksPerHead), kRecThreads, 0, stream>>>(
+    // No sequence is longer than T: a call of at most kRecMaxT tokens needs one stage.
+    const auto kernel = T <= kRecMaxT ? gdn_prefill_recurrent_kernel<true> : gdn_prefill_recurrent_kernel<false>;
+    kernel<<<static_cast<unsigned>(N * kNumVHeads * kRecBlocksPerHead), kRecThreads, 0, stream>>>(
         q.ptr<const __nv_bfloat16>(), k.ptr<const __nv_bfloat16>(), v.ptr<const __nv_bfloat16>(),
         state.present() ? state.ptr<const float>() : nullptr, A_log.ptr<const float>(), a.ptr<const __nv_bfloat16>(),
         dt_bias.ptr<const float>(), b.ptr<const __nv_bfloat16>(), cu_seqlens.ptr<const int64_t>(), N, scale, T,

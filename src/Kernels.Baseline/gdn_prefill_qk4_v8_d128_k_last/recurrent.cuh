@@ -44,19 +44,20 @@
 #ifndef GDN_PREFILL_RECURRENT_MAX_T
 #define GDN_PREFILL_RECURRENT_MAX_T 24
 #endif
-// @tunable GDN_PREFILL_RECURRENT_MAX_AVG_T: 0, 2, 4, 8 (default 0) when GDN_PREFILL_IMPL=1
+// @tunable GDN_PREFILL_RECURRENT_MAX_AVG_T: 0, 2, 4, 8 (default 4) when GDN_PREFILL_IMPL=1
 // Calls of many short sequences (T <= this many tokens times N) run gdn_prefill_recurrent_kernel alone
-// too, each sequence staged kRecMaxT tokens at a time; 0: never. Why (session 37, written after the last
-// device call; not yet run): the chunked path pays a 64-token prep unit and a scan item for every
-// sequence however short, ~0.75 us a sequence (2048 / 1024 771 us, 4096 / 1500 1128, ~3.0x the floor,
-// which is the states' bytes: 128 KB a sequence and head, in and out). The recurrent kernel moves a
-// state once. Its worst case is one long sequence holding almost every token, a chain of ~0.2 us a
-// token: at most (avg - 1) N + 1 tokens, ~(avg - 1) x 0.2 us a sequence, which stays under the chunked
-// path's ~0.75 for avg <= 4. No dataset call has an average under 6 tokens; the edge calls 300 / 150,
-// 400 / 140, 2048 / 1024, 4096 / 1500 do. Predicted at 4: 2048 / 1024 771 -> ~300 us, 4096 / 1500 1128
-// -> ~450, 300 / 150 117 -> ~45.
+// too, each sequence staged kRecMaxT tokens at a time; 0: never. Why: the chunked path pays a 64-token
+// prep unit and a scan item for every sequence however short, ~0.75 us a sequence (2048 / 1024 771 us,
+// 4096 / 1500 1128, ~3.0x the floor, which is the states' bytes: 128 KB a sequence and head, in and
+// out). The recurrent kernel moves a state once. Its worst case is one long sequence holding almost
+// every token, a chain of ~0.2 us a token: at most (avg - 1) N + 1 tokens, ~(avg - 1) x 0.2 us a
+// sequence, which stays under the chunked path's ~0.75 for avg <= 4.
+// Measured (session 38, H200, calls 2-3; the edge set, 17/17 with it): 2048 / 1024 771 -> 405-416 us,
+// 4096 / 1500 1128 -> 643-653, 300 / 150 117 -> 63-65, 400 / 140 69.9 -> 54-56 (predicted ~300 /
+// ~450 / ~45 / ~40: the kernel's token was slower than assumed, see GDN_PREFILL_RECURRENT_PREFETCH).
+// No dataset call has an average under 6 tokens, so the dataset's plans are unchanged. Default 4 since.
 #ifndef GDN_PREFILL_RECURRENT_MAX_AVG_T
-#define GDN_PREFILL_RECURRENT_MAX_AVG_T 0
+#define GDN_PREFILL_RECURRENT_MAX_AVG_T 4
 #endif
 
 // @tunable GDN_PREFILL_RECURRENT_PREFETCH: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
@@ -268,7 +269,12 @@ __device__ __forceinline__ void rec_store_outputs(const RecSmem& sm, __nv_bfloat
 }
 
 // grid: num_seqs x 8 value heads x kRecBlocksPerHead row blocks. A sequence longer than kRecMaxT tokens
-// (GDN_PREFILL_RECURRENT_MAX_AVG_T's calls) is staged kRecMaxT tokens at a time.
+// (GDN_PREFILL_RECURRENT_MAX_AVG_T's calls) is staged kRecMaxT tokens at a time, unless kOneStage: the
+// host launches that one for calls of at most kRecMaxT tokens, whose sequences fit one stage.
+// Why two kernels (session 38, H200, call 2): with the stage loop around it the token loop measured
+// 0.6-1.6 us slower at 6-16 tokens (ptxas took 128 registers, not 96, and sank two of q's four loads to
+// their use), though its source had not changed; the one-stage kernel is the measured code again.
+template <bool kOneStage>
 __global__ void __launch_bounds__(kRecThreads)
 gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                              const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
@@ -310,6 +316,7 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
     }
     __syncthreads();
     rec_store_outputs(sm, output, first, len, h, block_row0, tid);
+    if (kOneStage) break;
     if (first + kRecMaxT < eos) __syncthreads();  // the next stage overwrites what these stores read
   }
 #pragma unroll
