@@ -509,11 +509,11 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Ran (session 38, results/gpu/2026-11-28-s38, H200): the default (24) 100/100, but its recurrent kernel
 # 0.6-1.6 us slower than call 3's (6 / 12 / 16 tokens 4.7 / 6.3 / 7.4 us); LANES=32 as slow (removed);
 # MAX_AVG_T=4 17/17 edges, 2048 / 1024 771 -> 405 us, 4096 / 1500 1128 -> 643, 300 / 150 117 -> 63.
-# Pending: the token loop reading the next token's operands a token ahead (GDN_PREFILL_RECURRENT_PREFETCH=1;
-# predicted 16 / 1 ~4.2 us); all 100 if it passes.
+# Ran (calls 3-4): reading the next token's operands a token ahead (PREFETCH=1) no faster (removed); a
+# one-stage kernel instance for calls of <= 32 tokens brought back 4.0 / 5.1 / 5.8 us (96 registers),
+# 100/100; MAX_AVG_T=4 the default since (17/17 edges).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
-  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6 d5f5c00c 043e74e4|GDN_PREFILL_RECURRENT_PREFETCH=1|GDN_PREFILL_RECURRENT_MAX_T=0||"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -31,8 +31,14 @@
 // - tried: the tokens in groups of 4, one reduction round a group, the Gram terms (k . k, q . k with
 //   their decays) staged (commit after bb5bc50): slower at every size (1 / 1 3.9 us, 6 / 1 5.0, 16 / 1
 //   7.0, 31 / 1 11.2). With a quarter of the reductions and no faster per token, the chain of
-//   reductions is not what costs the time. Suspected instead: shared-memory wavefronts (every group of
-//   8 lanes reads the same k and q pieces, 128-bit loads) and the staging; not profiled yet.
+//   reductions is not what costs the time.
+// - tried (session 38, H200, calls 1-4): a row over 32 lanes (a quarter of the shared-memory loads, one
+//   128-bit k and q load a token, the eight dot products reduced by halving; commit 3661f37): as fast
+//   as 8 lanes, so shared-memory wavefronts are not the limit either. The next token's operands read
+//   into registers a token ahead: ptxas sank the loads to the loop's end again (128 registers); on the
+//   one-stage kernel (96 registers) even (16 / 1 5.9 against 5.8 us). Both removed.
+// - ncu (call 2, the stage-loop build at 16 / 1): a token is ~112 instructions in order; the stalls are
+//   short scoreboards on shared-memory loads and shuffles that ptxas placed just before their use.
 //
 // Every sequence of the call has at most T tokens, so the host's T alone bounds a CTA's chain; no
 // lengths are read on the host. Output rows before the first sequence and after the last are zero,
@@ -54,32 +60,10 @@
 // sequence, which stays under the chunked path's ~0.75 for avg <= 4.
 // Measured (session 38, H200, calls 2-3; the edge set, 17/17 with it): 2048 / 1024 771 -> 405-416 us,
 // 4096 / 1500 1128 -> 643-653, 300 / 150 117 -> 63-65, 400 / 140 69.9 -> 54-56 (predicted ~300 /
-// ~450 / ~45 / ~40: the kernel's token was slower than assumed, see GDN_PREFILL_RECURRENT_PREFETCH).
+// ~450 / ~45 / ~40: the multi-stage kernel takes 128 registers and ~0.27 us a token, see the kernel).
 // No dataset call has an average under 6 tokens, so the dataset's plans are unchanged. Default 4 since.
 #ifndef GDN_PREFILL_RECURRENT_MAX_AVG_T
 #define GDN_PREFILL_RECURRENT_MAX_AVG_T 4
-#endif
-
-// @tunable GDN_PREFILL_RECURRENT_PREFETCH: 0, 1 (default 0) when GDN_PREFILL_IMPL=1
-// How gdn_prefill_recurrent_kernel's token loop reads a token's operands from shared memory.
-// - 0: where the loop uses them (rec_run_tokens).
-// - 1 (session 38, written after call 2; not yet run): the next token's operands (its k and q pieces,
-//   gates, v and q . k) are read into registers at the top of this token's iteration
-//   (rec_run_tokens_prefetch), so none of a token's shared-memory loads sits on its chain.
-//   Why: the stage loop (3661f37) left the token loop's source as it was, yet the kernel measured 0.7 /
-//   1.1 / 1.6 us slower at 6 / 12 / 16 tokens than the commit before it (H200, call 2, the two trees
-//   built in one call: 4.6 / 6.2 / 7.3 against 4.0 / 5.1 / 5.7 us; 128 registers against 96). ncu's
-//   samples of the slower build (call 2, 16 / 1): one token is 112 instructions, not unrolled, whose
-//   stalls are short scoreboards (shared memory and shuffles): two of q's four pieces and the row's v
-//   are loaded after k . S's reduction, just before their use, so q . S's reduction and the next
-//   token queue behind them (instructions issue in order). The schedule is ptxas's choice, and it
-//   changed with code around the loop; with the loads issued a token ahead it should not matter.
-//   Predicted: a token's chain the dot (~20 cycles), 3 shuffle levels (~80) and the update (~10), ~110
-//   cycles, issue-bound near its ~110 instructions: 16 / 1 7.3 -> ~4.2 us, 6 / 1 4.6 -> ~3.5.
-//   (A 32-lane layout, session 37's GDN_PREFILL_RECURRENT_LANES=32, measured as slow as 8 lanes in
-//   calls 1-2 (16 / 1 7.4-7.5 us): removed, commit 3661f37 has it.)
-#ifndef GDN_PREFILL_RECURRENT_PREFETCH
-#define GDN_PREFILL_RECURRENT_PREFETCH 0
 #endif
 
 constexpr int kRecWarps = 4;
@@ -207,52 +191,6 @@ __device__ __forceinline__ void rec_run_tokens(RecSmem& sm, float4 (&s)[kRecPiec
   }
 }
 
-// A token's operands for one lane (GDN_PREFILL_RECURRENT_PREFETCH=1): its k and q pieces, its row's v,
-// the gates and q . k.
-struct RecToken {
-  float4 k[kRecPieces], q[kRecPieces];
-  float g, beta, v, qk;
-};
-__device__ __forceinline__ RecToken rec_load_token(const RecSmem& sm, int t, int j, int block_row) {
-  RecToken x;
-#pragma unroll
-  for (int i = 0; i < kRecPieces; ++i) {
-    x.k[i] = sm.k[t][j + 8 * i];
-    x.q[i] = sm.q[t][j + 8 * i];
-  }
-  x.g = sm.g[t];
-  x.beta = sm.beta[t];
-  x.v = sm.v[t][block_row];
-  x.qk = sm.qk[t];
-  return x;
-}
-
-// rec_run_tokens with every operand of the next token read at the top of this token's iteration.
-__device__ __forceinline__ void rec_run_tokens_prefetch(RecSmem& sm, float4 (&s)[kRecPieces], int len, int j,
-                                                        int block_row, float scale) {
-  RecToken cur = rec_load_token(sm, 0, j, block_row);
-  for (int t = 0; t < len; ++t) {
-    // The last token reads itself again: staged, so in bounds, and no branch in the loop.
-    const RecToken next = rec_load_token(sm, t + 1 < len ? t + 1 : t, j, block_row);
-    float ks = 0.f, qs = 0.f;
-#pragma unroll
-    for (int i = 0; i < kRecPieces; ++i) {
-      ks += rec_dot(cur.k[i], s[i]);
-      qs += rec_dot(cur.q[i], s[i]);
-    }
-#pragma unroll
-    for (int offset = 4; offset > 0; offset >>= 1) {
-      ks += __shfl_xor_sync(0xffffffffu, ks, offset);
-      qs += __shfl_xor_sync(0xffffffffu, qs, offset);
-    }
-    const float d = cur.beta * (cur.v - cur.g * ks);
-#pragma unroll
-    for (int i = 0; i < kRecPieces; ++i) s[i] = rec_axpby(cur.g, s[i], d, cur.k[i]);
-    if (j == 0) sm.out[t][block_row] = scale * (cur.g * qs + cur.qk * d);
-    cur = next;
-  }
-}
-
 // The outputs of staged tokens [0, len) from sm.out: a token's 16 rows of this CTA are 32 contiguous
 // bytes, four 8-byte pieces.
 __device__ __forceinline__ void rec_store_outputs(const RecSmem& sm, __nv_bfloat16* output, int64_t first_token, int len,
@@ -309,11 +247,7 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   for (int64_t first = bos; first < eos; first += kRecMaxT) {
     const int len = static_cast<int>(eos - first < kRecMaxT ? eos - first : kRecMaxT);
     rec_stage_tokens(sm, q, k, v, a, b, first, len, h, hk, block_row0, neg_exp_a_log, dt_bias_h, tid);
-    if constexpr (GDN_PREFILL_RECURRENT_PREFETCH == 1) {
-      rec_run_tokens_prefetch(sm, s, len, j, block_row, scale);
-    } else {
-      rec_run_tokens(sm, s, len, j, block_row, scale);
-    }
+    rec_run_tokens(sm, s, len, j, block_row, scale);
     __syncthreads();
     rec_store_outputs(sm, output, first, len, h, block_row0, tid);
     if (kOneStage) break;
