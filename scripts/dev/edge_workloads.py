@@ -79,6 +79,7 @@ EDGES = {
         ({"total_seq_len": 20, "num_seqs": 4, "len_cu_seqlens": 5}, {}),  # all of it in a small call
         # GDN_PREFILL_RECURRENT_MAX_AVG_T's worst case (BLOBS): an average of 4 with one long sequence
         ({"total_seq_len": 2048, "num_seqs": 512, "len_cu_seqlens": 513}, {}),
+        ({"total_seq_len": 1536, "num_seqs": 512, "len_cu_seqlens": 513}, {}),  # the same at an average of 3
     ],
     "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64": [
         ({"num_tokens": 3, "num_pages": 8462}, {}),
@@ -120,6 +121,8 @@ BLOBS = {
         {"cu_seqlens": ("I64", [2, 2, 10, 10, 18])},  # tokens 0-1 and 18-19 outside, two empty sequences
     ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 513), ("num_seqs", 512), ("total_seq_len", 2048))):
         {"cu_seqlens": ("I64", _cu([1537] + [1] * 511))},  # one chain of 1537 tokens beside 511 one-token sequences
+    ("gdn_prefill_qk4_v8_d128_k_last", (("len_cu_seqlens", 513), ("num_seqs", 512), ("total_seq_len", 1536))):
+        {"cu_seqlens": ("I64", _cu([1025] + [1] * 511))},
     ("dsa_topk_indexer_fp8_h64_d128_topk2048_ps64", (("batch_size", 4), ("max_num_pages", 40), ("num_pages", 11923))):
         {"seq_lens": ("I32", [0, 2560, 1, 2048])},  # empty, full, one token, the pass-through's edge
 }

@@ -50,20 +50,27 @@
 #ifndef GDN_PREFILL_RECURRENT_MAX_T
 #define GDN_PREFILL_RECURRENT_MAX_T 24
 #endif
-// @tunable GDN_PREFILL_RECURRENT_MAX_AVG_T: 0, 2, 4, 8 (default 4) when GDN_PREFILL_IMPL=1
+// @tunable GDN_PREFILL_RECURRENT_MAX_AVG_T: 0, 2, 3, 4, 8 (default 3) when GDN_PREFILL_IMPL=1
 // Calls of many short sequences (T <= this many tokens times N) run gdn_prefill_recurrent_kernel alone
 // too, each sequence staged kRecMaxT tokens at a time; 0: never. Why: the chunked path pays a 64-token
-// prep unit and a scan item for every sequence however short, ~0.75 us a sequence (2048 / 1024 771 us,
-// 4096 / 1500 1128, ~3.0x the floor, which is the states' bytes: 128 KB a sequence and head, in and
-// out). The recurrent kernel moves a state once. Its worst case is one long sequence holding almost
-// every token, a chain of ~0.2 us a token: at most (avg - 1) N + 1 tokens, ~(avg - 1) x 0.2 us a
-// sequence, which stays under the chunked path's ~0.75 for avg <= 4.
-// Measured (session 38, H200, calls 2-3; the edge set, 17/17 with it): 2048 / 1024 771 -> 405-416 us,
-// 4096 / 1500 1128 -> 643-653, 300 / 150 117 -> 63-65, 400 / 140 69.9 -> 54-56 (predicted ~300 /
-// ~450 / ~45 / ~40: the multi-stage kernel takes 128 registers and ~0.27 us a token, see the kernel).
-// No dataset call has an average under 6 tokens, so the dataset's plans are unchanged. Default 4 since.
+// prep unit and a scan item for every sequence however short, ~0.75-0.79 us a sequence (2048 / 1024
+// 771 us, 4096 / 1500 1128, ~3.0x the floor, which is the states' bytes: 128 KB a sequence and head, in
+// and out). The recurrent kernel moves a state once.
+// Its worst case is one long sequence holding almost every token: a chain of (avg - 1) N + 1 tokens.
+// The multi-stage instance's token measured ~0.35 us there (1537 tokens 540 us), so the chain costs
+// ~0.35 (avg - 1) us a sequence against the chunked path's ~0.79: ahead up to an average of ~3.
+// Measured (session 38, H200, calls 2-4 and 6-7; edge_workloads.py, every edge passing):
+// | call | chunked (=0) | recurrent |
+// | 2048 / 1024 | 776.5 | 405.7 |
+// | 4096 / 1500 | 1134.3 | 642.7 |
+// | 300 / 150 | 117.6 | 63.3 |
+// | 400 / 140 | 69.5 | 55.6 |
+// | 1536 / 512, one 1025-token chain (avg 3's worst case) | 400.9 | 374.2 |
+// | 2048 / 512, one 1537-token chain (avg 4's worst case) | 405.7 | 540.5 |
+// Hence 3: at 4 the worst case is 1.33x slower than the chunked path; at 3 it stays ahead.
+// No dataset call has an average under 6 tokens, so the dataset's plans are unchanged.
 #ifndef GDN_PREFILL_RECURRENT_MAX_AVG_T
-#define GDN_PREFILL_RECURRENT_MAX_AVG_T 4
+#define GDN_PREFILL_RECURRENT_MAX_AVG_T 3
 #endif
 
 constexpr int kRecWarps = 4;
