@@ -82,8 +82,9 @@ constexpr int kRecBlocksPerHead = kD / kRecBlockRows;
 constexpr int kRecPieces = kD / 4 / kRecLanesPerRow;  // float4 pieces of a row per lane
 // Tokens a CTA can stage: fixed at the largest declared switch, whatever the switch. The kernel built
 // for 32 measured faster than the one built for 16 on the same calls of at most 16 tokens (H200, session
-// 37, two calls: 6 / 1 4.0 against 4.6-4.7 us, 16 / 1 5.6-5.7 against 7.1), for a reason not yet
-// profiled; with a fixed capacity the switch changes only the host's plan.
+// 37, two calls: 6 / 1 4.0 against 4.6-4.7 us, 16 / 1 5.6-5.7 against 7.1). Likely the same ptxas
+// schedule change session 38 profiled for the stage loop (see the kernel); not checked. With a fixed
+// capacity the switch changes only the host's plan.
 constexpr int kRecMaxT = 32;
 static_assert(GDN_PREFILL_RECURRENT_MAX_T <= kRecMaxT, "GDN_PREFILL_RECURRENT_MAX_T above the staging capacity");
 static_assert(kD % kRecBlockRows == 0 && kD % (4 * kRecLanesPerRow) == 0, "rows and pieces tile the state");
