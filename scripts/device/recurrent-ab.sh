@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# The GDN prefill's recurrent kernel in the working tree against an earlier recurrent.cuh kept as a
-# probe copy, built and timed in the same call (GPU machine, after scripts/device/pack.sh, `.device`
-# carried):
-#   scripts/device/recurrent-ab.sh [PROBE_CUH (default probes/recurrent_f6595b6.cuh)] [settings...]
+# The GDN prefill's recurrent kernel in the working tree against an earlier version of its folder, built
+# and timed in the same call (GPU machine, after scripts/device/pack.sh, `.device` carried):
+#   scripts/device/recurrent-ab.sh EARLIER_DIR [settings...]
+# EARLIER_DIR holds files that replace the working tree's in src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last
+# (an untracked folder travels with the call), e.g. session 37's measured kernel:
+#   mkdir -p scripts/device/probes/prefill-f6595b6 && git archive f6595b6 src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last \
+#     | tar -x --strip-components=3 -C scripts/device/probes/prefill-f6595b6
 # 1. SASS of gdn_prefill_recurrent_kernel for both trees (and the working tree under each setting):
 #    registers, local memory, instruction counts into $OUT/recurrent-<name>.sass, a summary line each.
-# 2. The quick rows of both trees (sweep.sh, SWEEP_ROUNDS rounds, default 2), the earlier tree with
-#    its capacity-32 build (GDN_PREFILL_RECURRENT_MAX_T=32), the working tree at its default and each
-#    setting.
-# Why (session 38): the working tree's kernel measured 0.7-1.8 us slower at 6-16 tokens than the
-# commit it grew from, in both of its lane layouts alike.
+# 2. The quick rows of both trees (sweep.sh, SWEEP_ROUNDS rounds, default 2): the earlier tree with
+#    GDN_PREFILL_RECURRENT_MAX_T=32, the working tree at its default and each setting.
+# Writes more than the 8 files the device tool brings back: end the call with
+# `cd $OUT && tar czf all.tgz --remove-files *`.
+# Why (session 38): the kernel measured 0.7-1.8 us slower at 6-16 tokens than the commit it grew from;
+# this put it on ptxas's schedule (128 registers against 96).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/device/env.sh
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-probe="${1:-scripts/device/probes/recurrent_f6595b6.cuh}"; shift $(( $# > 0 ? 1 : 0 ))
+probe_dir="${1:?EARLIER_DIR: files replacing the definition folder}"; shift
 definition=gdn_prefill_qk4_v8_d128_k_last
 earlier=/tmp/recurrent-ab-kernels
-rm -rf "$earlier" && cp -r src/Kernels.Baseline "$earlier" && cp "$probe" "$earlier/$definition/recurrent.cuh"
+rm -rf "$earlier" && cp -r src/Kernels.Baseline "$earlier" && cp -r "$probe_dir"/. "$earlier/$definition/"
 sass() {  # name, kernel tree, nvcc flags...
   local name="$1" tree="$2"; shift 2
   nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -I "$tree/include" "$@" -cubin \
@@ -36,7 +40,7 @@ for setting in "$@"; do
   sass "${setting//[,=]/_}" src/Kernels.Baseline "${flags[@]}"
 done
 workloads="${RECURRENT_AB_WORKLOADS:-77daf91d 8e7ef744 ef9515b6 d5f5c00c}"
-echo "== earlier tree ($probe), GDN_PREFILL_RECURRENT_MAX_T=32"
+echo "== earlier tree ($probe_dir), GDN_PREFILL_RECURRENT_MAX_T=32"
 rm -f "$out/sweep.jsonl"
 AGENTFORGE_KERNELS="$earlier" SWEEP_ROUNDS="${SWEEP_ROUNDS:-2}" bash scripts/device/sweep.sh "$definition" "$workloads" GDN_PREFILL_RECURRENT_MAX_T=32 | tail -n 3
 cp "$out/sweep.jsonl" "$out/recurrent-ab-earlier.jsonl"
