@@ -511,9 +511,23 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # MAX_AVG_T=4 17/17 edges, 2048 / 1024 771 -> 405 us, 4096 / 1500 1128 -> 643, 300 / 150 117 -> 63.
 # Ran (calls 3-4): reading the next token's operands a token ahead (PREFETCH=1) no faster (removed); a
 # one-stage kernel instance for calls of <= 32 tokens brought back 4.0 / 5.1 / 5.8 us (96 registers),
-# 100/100; MAX_AVG_T=4 the default since (17/17 edges).
+# 100/100; MAX_AVG_T=4 the default since (17/17 edges). Calls 6-7: at 4 a new worst-case edge (one
+# 1537-token chain beside 511 one-token sequences) was 1.33x slower than the chunked path: default 3.
+# Pending (session 38, from call 5's band-3 chains: results/gpu/2026-11-28-s38/05-gdn-bench/band3-chains.md):
+# the three-sequence calls on the apart scan. The state-only scan steps a chunk in 0.74-0.94 us on one or
+# two sequences, the split / mixed scans in 1.38-1.75. a01a3f93 ([2, 18, 18] chunks, 1.99x FLA on the
+# H200, 1.84 on the H100) runs a 20-step chain on the 16-column split scan (192 CTAs on 132 SMs).
+# GDN_PREFILL_APART_MAX_SEQS=3 with APART_MIN_T=512 sends it apart. Predicted: a01a3f93 39.6 -> ~35 us
+# (20 steps at ~0.9 plus the output kernel's tail). Session 22 measured 1592 / 3 +0.8 us and 2857 / 3
+# +3.2 apart, before the chunk flags and the mixed scan: the output kernel has ~4 free SMs beside 128
+# exclusive scan CTAs. Quick rows only. If a01a3f93 gains and the others do not, the split must be
+# chosen on the device (the mixed kernel's length read).
+# Also pending, on an H100 when one is lent: `moe-bench.sh --trials 1` (session 35's MoE band switches;
+# predicted T=901 ~529 -> ~505 us) and `gdn-bench.sh both --trials 1` (the recurrent path's <= 128 band
+# and band 3 on that card; session 33: band 3 worst 1.84).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
+  "gdn_prefill_qk4_v8_d128_k_last|a01a3f93 c2bb4f66 a87ded8a e286a4f4 aaa378be e44ba4d3|GDN_PREFILL_APART_MAX_SEQS=3,GDN_PREFILL_APART_MIN_T=512||quick|"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.
