@@ -73,6 +73,21 @@
 #define GDN_PREFILL_RECURRENT_MAX_AVG_T 3
 #endif
 
+// @tunable GDN_PREFILL_RECURRENT_MIN_BLOCKS: 0, 1, 3 (default 0) when GDN_PREFILL_IMPL=1
+// gdn_prefill_recurrent_kernel's __launch_bounds__ minimum of CTAs an SM; 0: none given.
+// Why (session 38, written after the last device call; not yet run): the multi-stage instance builds
+// to exactly 128 registers, like every variant of it that session built, while the one-stage instance
+// takes 96. Its token loop (call 4's SASS) defers two of q's four loads past k . S's reduction and
+// runs the two reductions one after the other; the one-stage loop issues all eight loads first and
+// interleaves them. So ptxas looks capped at 128 there (an occupancy target of four CTAs of 128
+// threads; nothing in the build asks for it). A minimum of 1 CTA allows up to 255 registers, of 3 up
+// to 168 (three CTAs of 128 threads an SM). Predicted: the long chain of the worst-case edge (2048 / 512) 540 -> ~300 us (~0.19 us a
+// token, the one-stage rate); 2048 / 1024 (65,536 CTAs, bound by moving the states) about even; the
+// one-stage instance unchanged (it needs 96).
+#ifndef GDN_PREFILL_RECURRENT_MIN_BLOCKS
+#define GDN_PREFILL_RECURRENT_MIN_BLOCKS 0
+#endif
+
 constexpr int kRecWarps = 4;
 constexpr int kRecLanesPerRow = 8;
 constexpr int kRecRowsPerWarp = 32 / kRecLanesPerRow;
@@ -221,7 +236,12 @@ __device__ __forceinline__ void rec_store_outputs(const RecSmem& sm, __nv_bfloat
 // 0.6-1.6 us slower at 6-16 tokens (ptxas took 128 registers, not 96, and sank two of q's four loads to
 // their use), though its source had not changed; the one-stage kernel is the measured code again.
 template <bool kOneStage>
-__global__ void __launch_bounds__(kRecThreads)
+__global__ void
+#if GDN_PREFILL_RECURRENT_MIN_BLOCKS > 0
+__launch_bounds__(kRecThreads, GDN_PREFILL_RECURRENT_MIN_BLOCKS)
+#else
+__launch_bounds__(kRecThreads)
+#endif
 gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfloat16* __restrict__ k,
                              const __nv_bfloat16* __restrict__ v, const float* __restrict__ state,
                              const float* __restrict__ A_log, const __nv_bfloat16* __restrict__ a,
