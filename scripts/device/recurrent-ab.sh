@@ -7,7 +7,8 @@
 #   mkdir -p scripts/device/probes/prefill-f6595b6 && git archive f6595b6 src/Kernels.Baseline/gdn_prefill_qk4_v8_d128_k_last \
 #     | tar -x --strip-components=3 -C scripts/device/probes/prefill-f6595b6
 # 1. SASS of gdn_prefill_recurrent_kernel for both trees (and the working tree under each setting):
-#    registers, local memory, instruction counts into $OUT/recurrent-<name>.sass, a summary line each.
+#    registers and local memory per instance, instruction counts of both instances together, into
+#    $OUT/recurrent-<name>.sass, a summary line each.
 # 2. The quick rows of both trees (sweep.sh, SWEEP_ROUNDS rounds, default 2): the earlier tree with
 #    GDN_PREFILL_RECURRENT_MAX_T=32, the working tree at its default and each setting.
 # Writes more than the 8 files the device tool brings back: end the call with

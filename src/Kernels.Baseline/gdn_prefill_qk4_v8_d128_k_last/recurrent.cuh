@@ -1,5 +1,6 @@
 // recurrent.cuh: the gated delta rule token by token, for calls whose every sequence is short
-// (GDN_PREFILL_RECURRENT_MAX_T): gdn_prefill_recurrent_kernel.
+// (GDN_PREFILL_RECURRENT_MAX_T) or whose sequences are short on average (GDN_PREFILL_RECURRENT_MAX_AVG_T):
+// gdn_prefill_recurrent_kernel.
 //
 // Why: a call of a few tokens pays the chunked path's fixed chain. The fused kernel prepares a whole
 // 64-row chunk (the solve, W, U) before its first state update: 6 / 1 took 8.3 us on the H200 (session
@@ -40,8 +41,8 @@
 // - ncu (call 2, the stage-loop build at 16 / 1): a token is ~112 instructions in order; the stalls are
 //   short scoreboards on shared-memory loads and shuffles that ptxas placed just before their use.
 //
-// Every sequence of the call has at most T tokens, so the host's T alone bounds a CTA's chain; no
-// lengths are read on the host. Output rows before the first sequence and after the last are zero,
+// Every sequence of the call has at most T tokens, so the host picks the one-stage instance from T
+// alone; no lengths are read on the host. Output rows before the first sequence and after the last are zero,
 // and an empty sequence's final state is zero, as in the reference.
 // Included inside kernel.cu's anonymous namespace (constants, log_gate, beta_gate).
 
@@ -81,9 +82,9 @@
 // runs the two reductions one after the other; the one-stage loop issues all eight loads first and
 // interleaves them. So ptxas looks capped at 128 there (an occupancy target of four CTAs of 128
 // threads; nothing in the build asks for it). A minimum of 1 CTA allows up to 255 registers, of 3 up
-// to 168 (three CTAs of 128 threads an SM). Predicted: the long chain of the worst-case edge (2048 / 512) 540 -> ~300 us (~0.19 us a
-// token, the one-stage rate); 2048 / 1024 (65,536 CTAs, bound by moving the states) about even; the
-// one-stage instance unchanged (it needs 96).
+// to 168 (three CTAs of 128 threads an SM). Predicted: the long chain of the worst-case edge (2048 /
+// 512) 540 -> ~300 us (~0.19 us a token, the one-stage rate); 2048 / 1024 (65,536 CTAs, bound by
+// moving the states) about even; the one-stage instance unchanged (it needs 96).
 #ifndef GDN_PREFILL_RECURRENT_MIN_BLOCKS
 #define GDN_PREFILL_RECURRENT_MIN_BLOCKS 0
 #endif
@@ -198,18 +199,18 @@ __device__ __forceinline__ void rec_run_tokens(RecSmem& sm, float4 (&s)[kRecPiec
     float ks = 0.f, qs = 0.f;
 #pragma unroll
     for (int i = 0; i < kRecPieces; ++i) {
-      ks += rec_dot(sm.k[t][j + 8 * i], s[i]);
-      qs += rec_dot(sm.q[t][j + 8 * i], s[i]);
+      ks += rec_dot(sm.k[t][j + kRecLanesPerRow * i], s[i]);
+      qs += rec_dot(sm.q[t][j + kRecLanesPerRow * i], s[i]);
     }
 #pragma unroll
-    for (int offset = 4; offset > 0; offset >>= 1) {
+    for (int offset = kRecLanesPerRow / 2; offset > 0; offset >>= 1) {
       ks += __shfl_xor_sync(0xffffffffu, ks, offset);
       qs += __shfl_xor_sync(0xffffffffu, qs, offset);
     }
     const float g = sm.g[t];
     const float d = sm.beta[t] * (sm.v[t][block_row] - g * ks);
 #pragma unroll
-    for (int i = 0; i < kRecPieces; ++i) s[i] = rec_axpby(g, s[i], d, sm.k[t][j + 8 * i]);
+    for (int i = 0; i < kRecPieces; ++i) s[i] = rec_axpby(g, s[i], d, sm.k[t][j + kRecLanesPerRow * i]);
     if (j == 0) sm.out[t][block_row] = scale * (g * qs + sm.qk[t] * d);
   }
 }
@@ -269,7 +270,8 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
   float4 s[kRecPieces];
 #pragma unroll
   for (int i = 0; i < kRecPieces; ++i) {
-    s[i] = state != nullptr ? reinterpret_cast<const float4*>(state + row_floats)[j + 8 * i] : make_float4(0.f, 0.f, 0.f, 0.f);
+    s[i] = state != nullptr ? reinterpret_cast<const float4*>(state + row_floats)[j + kRecLanesPerRow * i]
+                            : make_float4(0.f, 0.f, 0.f, 0.f);
   }
   const float neg_exp_a_log = -expf(A_log[h]), dt_bias_h = dt_bias[h];
   for (int64_t first = bos; first < eos; first += kRecMaxT) {
@@ -282,5 +284,5 @@ gdn_prefill_recurrent_kernel(const __nv_bfloat16* __restrict__ q, const __nv_bfl
     if (first + kRecMaxT < eos) __syncthreads();  // the next stage overwrites what these stores read
   }
 #pragma unroll
-  for (int i = 0; i < kRecPieces; ++i) reinterpret_cast<float4*>(new_state + row_floats)[j + 8 * i] = s[i];
+  for (int i = 0; i < kRecPieces; ++i) reinterpret_cast<float4*>(new_state + row_floats)[j + kRecLanesPerRow * i] = s[i];
 }
