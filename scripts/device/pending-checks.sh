@@ -517,27 +517,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # the three-sequence calls on the apart scan. The state-only scan steps a chunk in 0.74-0.94 us on one or
 # two sequences, the split / mixed scans in 1.38-1.75. a01a3f93 ([2, 18, 18] chunks, 1.99x FLA on the
 # H200, 1.84 on the H100) runs a 20-step chain on the 16-column split scan (192 CTAs on 132 SMs).
-# GDN_PREFILL_APART_MAX_SEQS=3 with APART_MIN_T=512 sends it apart. Predicted: a01a3f93 39.6 -> ~35 us
-# (20 steps at ~0.9 plus the output kernel's tail). Session 22 measured 1592 / 3 +0.8 us and 2857 / 3
-# +3.2 apart, before the chunk flags and the mixed scan: the output kernel has ~4 free SMs beside 128
-# exclusive scan CTAs. Quick rows only. If a01a3f93 gains and the others do not, the split must be
-# chosen on the device (the mixed kernel's length read).
-# Pending too (written after session 38's last call, kernel_syntax.py only): GDN_PREFILL_RECURRENT_MIN_BLOCKS=1 / 3
-# (recurrent.cuh: the multi-stage instance looks capped at 128 registers, its token loop scheduled worse
-# than the one-stage instance's 96-register loop). The dataset's quick rows below check the one-stage
-# instance (expected unchanged, 4.0 / 5.1 / 5.8 us); the multi-stage one runs on the edge calls only:
-#   python3 scripts/dev/edge_workloads.py $FIB_DATASET_PATH /tmp/edge
-#   SWEEP_ARGS="--dataset /tmp/edge --oracle-processes 4" scripts/device/sweep.sh gdn_prefill_qk4_v8_d128_k_last \
-#     "0f4ae68a 75963590 c7f7297e 0649645c" "" GDN_PREFILL_RECURRENT_MIN_BLOCKS=1 GDN_PREFILL_RECURRENT_MIN_BLOCKS=3
-# Predicted: 0f4ae68a (2048 / 512, one 1537-token chain) 540 -> ~300 us; c7f7297e (2048 / 1024) about even.
-# If it holds, MAX_AVG_T can be measured again at 4 (the worst case's bound moves with the token's cost).
+# Session 39 (results/gpu/2026-11-28-s39 call 1) ran session 38's list: the three-sequence calls apart
+# (APART_MAX_SEQS=3, APART_MIN_T=512) slower on all six (2284 / 3 39.4 -> 46.7 us); RECURRENT_MIN_BLOCKS
+# 1 / 3 faster on one long chain (1536 / 512 375 -> 267 us) and slower on many sequences (2048 / 1024
+# 407 -> 475); both stay tunables at their defaults.
 # Also pending, on an H100 when one is lent: `moe-bench.sh --trials 1` (session 35's MoE band switches;
 # predicted T=901 ~529 -> ~505 us) and `gdn-bench.sh both --trials 1` (the recurrent path's <= 128 band
 # and band 3 on that card; session 33: band 3 worst 1.84).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
-  "gdn_prefill_qk4_v8_d128_k_last|a01a3f93 c2bb4f66 a87ded8a e286a4f4 aaa378be e44ba4d3|GDN_PREFILL_APART_MAX_SEQS=3,GDN_PREFILL_APART_MIN_T=512||quick|"
-  "gdn_prefill_qk4_v8_d128_k_last|77daf91d 8e7ef744 ef9515b6|GDN_PREFILL_RECURRENT_MIN_BLOCKS=1|GDN_PREFILL_RECURRENT_MIN_BLOCKS=3|quick|"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -76,15 +76,17 @@
 
 // @tunable GDN_PREFILL_RECURRENT_MIN_BLOCKS: 0, 1, 3 (default 0) when GDN_PREFILL_IMPL=1
 // gdn_prefill_recurrent_kernel's __launch_bounds__ minimum of CTAs an SM; 0: none given.
-// Why (session 38, written after the last device call; not yet run): the multi-stage instance builds
-// to exactly 128 registers, like every variant of it that session built, while the one-stage instance
-// takes 96. Its token loop (call 4's SASS) defers two of q's four loads past k . S's reduction and
-// runs the two reductions one after the other; the one-stage loop issues all eight loads first and
-// interleaves them. So ptxas looks capped at 128 there (an occupancy target of four CTAs of 128
-// threads; nothing in the build asks for it). A minimum of 1 CTA allows up to 255 registers, of 3 up
-// to 168 (three CTAs of 128 threads an SM). Predicted: the long chain of the worst-case edge (2048 /
-// 512) 540 -> ~300 us (~0.19 us a token, the one-stage rate); 2048 / 1024 (65,536 CTAs, bound by
-// moving the states) about even; the one-stage instance unchanged (it needs 96).
+// Why: the multi-stage instance builds to exactly 128 registers (an occupancy target of four CTAs
+// of 128 threads; nothing in the build asks for it), while the one-stage instance takes 96, and its
+// token loop defers two of q's loads past k . S's reduction. A minimum of 1 CTA allows up to 255
+// registers, of 3 up to 168.
+// Measured (session 39, H200, edge workloads, us; default / =1 / =3; every row PASS):
+// | 1536 / 512 (one 1025-token chain) | 374.9 | 267.3 | 269.0 |
+// | 2048 / 1024                       | 407.2 | 475.1 | 473.2 |
+// | 4096 / 1500                       | 641.2 | 737.5 | 736.0 |
+// The long chain gains 29% (predicted for 2048 / 512's: 540 -> ~300), the many-sequence calls lose
+// 15-17% (fewer resident CTAs to hide the states' movement). The host cannot tell the two apart
+// from T and N alone, so the default stays 0. The one-stage instance is unchanged (4.0 / 5.0 / 5.7).
 #ifndef GDN_PREFILL_RECURRENT_MIN_BLOCKS
 #define GDN_PREFILL_RECURRENT_MIN_BLOCKS 0
 #endif

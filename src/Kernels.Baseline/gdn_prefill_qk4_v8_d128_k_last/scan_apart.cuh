@@ -60,6 +60,11 @@
 // loader warp), all calls apart against the split scan: 5709 / 2 119.9 -> 99.9 us, 3271 / 2 66.1 ->
 // 63.6, but 983 / 2 26.2 -> 28.2, 574 / 2 22.1 -> 25.4 (below 1024 tokens a sequence), 1592 / 3 38.6
 // -> 39.4, 2857 / 3 54.3 -> 57.5 (three sequences fill the SMs with scan CTAs).
+// Session 39 (H200, call 1, two rounds), the three-sequence calls apart again after the mixed scan
+// (=3 with APART_MIN_T=512) against the default's split / mixed scan: 2284 / 3 39.4 -> 46.7 us,
+// 1800 / 3 31.1 -> 36.8, 2857 / 3 41.6 -> 51.8, 1796 / 3 30.0 -> 36.1, 1800 / 3 28.1 -> 37.0, 1592 / 3
+// 31.5 -> 34.7 (predicted 2284 / 3 -> ~35): the state scan beat the mixed one by 1-3 us, the output
+// kernel's tail added 8-11.
 #ifndef GDN_PREFILL_APART_MAX_SEQS
 #define GDN_PREFILL_APART_MAX_SEQS 2
 #endif
