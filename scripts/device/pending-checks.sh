@@ -524,13 +524,10 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Also pending, on an H100 when one is lent: `moe-bench.sh --trials 1` (session 35's MoE band switches;
 # predicted T=901 ~529 -> ~505 us) and `gdn-bench.sh both --trials 1` (the recurrent path's <= 128 band
 # and band 3 on that card; session 33: band 3 worst 1.84).
-# Pending (session 39, written after call 1): the split scan as clusters of two CTAs sharing a chunk's
-# operands by multicast (GDN_PREFILL_SPLIT_PAIR=1, scan_split.cuh). Predicted: a01a3f93 39.6 -> ~33 us,
-# the 16-column step under 128 CTAs 1.45-1.6 -> ~1.1 us; the calls on other scans unchanged. Run with
-# SWEEP_ROUNDS=2; sanitizers on the GDN prefill's sanitize call; all 100 with it if the quick rows pass.
+# Session 39 call 2: GDN_PREFILL_SPLIT_PAIR=1 passed 100/100 but was slower on every split call (removed;
+# commit 762737c has it).
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
-  "gdn_prefill_qk4_v8_d128_k_last|a01a3f93 c2bb4f66 a87ded8a aaa378be e44ba4d3 15856e8c c358edcd 54856fec 043e74e4|GDN_PREFILL_SPLIT_PAIR=1||sanitize|"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

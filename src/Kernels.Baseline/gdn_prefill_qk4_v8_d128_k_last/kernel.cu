@@ -1081,28 +1081,14 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
     // CTA per SM (or the SM count is unknown); within one wave the order buys nothing.
     const bool rank_by_length = GDN_PREFILL_SCAN_LPT && N > 1 && N <= kScanRankMax && (sms == 0 || ctas > sms);
     // grid: ctas, or fewer for the persistent scan (its CTAs take the ctas work items from a counter).
-    // pairs (GDN_PREFILL_SPLIT_PAIR): as clusters of two CTAs (grid even).
-    const auto launch = [&](auto kernel, size_t scan_smem, int threads, int64_t grid, bool pairs = false) -> cudaError_t {
+    const auto launch = [&](auto kernel, size_t scan_smem, int threads, int64_t grid) -> cudaError_t {
       const cudaError_t allowed = afg::allow_dynamic_smem<decltype(kernel)::value>(static_cast<int>(scan_smem));
       if (allowed != cudaSuccess) return allowed;
-      const auto with_arguments = [&](auto launcher) {
-        return launcher(q.ptr<const __nv_bfloat16>(), state.present() ? state.ptr<const float>() : nullptr,
-                        cu_seqlens.ptr<const int64_t>(), N, scale, T, rank_by_length, ws, output.ptr<__nv_bfloat16>(),
-                        new_state.ptr<float>());
-      };
-      const dim3 grid_dim(static_cast<unsigned>(grid));
-      if (pairs) {
-        return with_arguments([&](auto... arguments) {
-          return afg::launch_clusters(GDN_PREFILL_PDL, 2, decltype(kernel)::value, grid_dim, dim3(threads), scan_smem, stream,
-                                      arguments...);
-        });
-      }
-      return with_arguments([&](auto... arguments) {
-        return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, grid_dim, dim3(threads), scan_smem, stream, arguments...);
-      });
+      return afg::launch(GDN_PREFILL_PDL, decltype(kernel)::value, dim3(static_cast<unsigned>(grid)),
+                         dim3(threads), scan_smem, stream, q.ptr<const __nv_bfloat16>(),
+                         state.present() ? state.ptr<const float>() : nullptr, cu_seqlens.ptr<const int64_t>(), N, scale,
+                         T, rank_by_length, ws, output.ptr<__nv_bfloat16>(), new_state.ptr<float>());
     };
-    // The split scans' pairs need the sm_90a build's multicast (scan_split.cuh's kSplitPairBuilt).
-    [[maybe_unused]] const bool split_pairs = split_pair_width(BV) && afg::built_with_wgmma();
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0 && kScanApart) {
       if (apart) return launch_apart(bv, ctas, rank_by_length);
     }
@@ -1119,12 +1105,12 @@ void run(afg::Tensor q, afg::Tensor k, afg::Tensor v, afg::Tensor state, afg::Te
         constexpr size_t kMixedSmem =
             kScanSplitSmemBytes<16> > kScanSplitSmemBytes<32> ? kScanSplitSmemBytes<16> : kScanSplitSmemBytes<32>;
         return launch(std::integral_constant<decltype(&chunk_scan_split_mixed_kernel), &chunk_scan_split_mixed_kernel>{},
-                      kMixedSmem, kSplitThreads, ctas, split_pairs);
+                      kMixedSmem, kSplitThreads, ctas);
       }
     }
     if constexpr (GDN_PREFILL_SCAN_SPLIT != 0) {
       return launch(std::integral_constant<decltype(&chunk_scan_split_kernel<BV>), &chunk_scan_split_kernel<BV>>{},
-                    kScanSplitSmemBytes<BV>, kSplitThreads, ctas, split_pairs);
+                    kScanSplitSmemBytes<BV>, kSplitThreads, ctas);
     } else {
       return launch(std::integral_constant<decltype(&chunk_scan_kernel<BV>), &chunk_scan_kernel<BV>>{}, sizeof(ScanSmem<BV>),
                     kScanThreads, ctas);

@@ -336,32 +336,6 @@ constexpr int kSplitThreads = kScanThreads + (kSplitLoaderWarp ? 32 : 0);
 #define GDN_PREFILL_SPLIT_LOADER_PARTS 0
 #endif
 
-// @tunable GDN_PREFILL_SPLIT_PAIR: 0, 1 (default 0) when GDN_PREFILL_SPLIT_LOADER_WARP=1
-// 1 (sm_90a builds, slices of at most 64 columns): the split scan runs as clusters of two CTAs, two
-// neighbouring value slices of one (sequence, head), which share every chunk operand but U. Each
-// loader multicasts half of them into both CTAs (rank 0 W and P, rank 1 Kd and cum; each its own U
-// slice), so a step reads ~24 KB of a chunk's ~46 KB from L2 per CTA instead of all of it. A stage
-// is refilled once both CTAs' warps released it: each state and output warp arrives on the stage's
-// "freed" barrier in both CTAs (one lane each), 16 arrivals.
-// Why (session 38's band-3 chains): the 16-column chain step grows with the CTAs running beside it,
-// 1.09 us a chunk where 64 CTAs are left (2040 / 2) to 1.6 with 128-192 (2284 / 3, 1800 / 3), and
-// session 24 found the state warps waiting for the landing of a stage's copies, not for their start:
-// ~132 SMs x ~58 KB a step (with Q's rows) near ~8 TB/s of L2 reads. Predicted: the 16-column step
-// under 128 CTAs 1.45-1.6 -> ~1.1 us; 2284 / 3 (a01a3f93) 39.6 -> ~33 us, 1800 / 3 ~-4 us; one long
-// sequence (64 CTAs, apart scan) unchanged.
-#ifndef GDN_PREFILL_SPLIT_PAIR
-#define GDN_PREFILL_SPLIT_PAIR 0
-#endif
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL) && GDN_PREFILL_SPLIT_PAIR && GDN_PREFILL_SCAN_BULK && GDN_PREFILL_SPLIT_LOADER_WARP && \
-    !GDN_PREFILL_SPLIT_LOADER_PARTS && (GDN_PREFILL_DIAG_SKIP_LOADS & 1) == 0
-constexpr bool kSplitPairBuilt = true;
-#else
-constexpr bool kSplitPairBuilt = false;
-#endif
-// Whether the host launches the split scans of BV-column slices as clusters of two (the device code
-// checks its cluster's size again). Host side: the library's sm_90a build (afg::built_with_wgmma).
-__host__ __device__ constexpr bool split_pair_width(int bv) { return GDN_PREFILL_SPLIT_PAIR != 0 && bv <= 64; }
-
 // @diagnostic GDN_PREFILL_DIAG_CHAIN_TIMES: 0, 1 (default 0)
 // 1: lane 0 of state warp 0 and of output warp 0 in the scan's CTA 0 (the longest sequence's first
 // head and slice when ranked) write the SM clock at the phase boundaries of every chunk step, for
@@ -440,29 +414,6 @@ __device__ __forceinline__ void issue_stage_copies(SplitStage<BV>& st, uint64_t*
   if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
   if (lane == 3) bulk_copy_to_smem(st.p, ws.p + head_slot * kWsTileP, kWsTileP * 2, bar);
   if (lane == 4) bulk_copy_to_smem(st.cum, ws.cum + head_slot * kC, kC * 4, bar);
-}
-
-// GDN_PREFILL_SPLIT_PAIR: chunk (head_slot)'s copies for this CTA of a two-CTA cluster (rank 0 or 1):
-// the shared tiles by halves multicast to both CTAs, this slice's U to itself. Each CTA's bar expects
-// the whole stage, as issue_stage_copies'; the other CTA's share may land before this arrival (the
-// phase cannot complete without it).
-template <int BV>
-__device__ __forceinline__ void issue_stage_copies_pair(SplitStage<BV>& st, uint64_t* bar, const ChunkWorkspace& ws,
-                                                        size_t head_slot, int v0, int lane, uint32_t rank) {
-  constexpr uint32_t kTileBytes = kWsTileWK * 2;
-  constexpr uint32_t kUBytes = kSplitUBlocked ? kC * BV * 2 : kTileBytes;
-  constexpr uint16_t kBothCtas = 0x3;
-  const __nv_bfloat16* u_src = ws.u + head_slot * kWsTileU + (kSplitUBlocked ? (v0 / 16) * (kC * 16) : 0);
-  if (lane == 0) mbar_arrive_expect_tx(bar, 2 * kTileBytes + kUBytes + kWsTileP * 2 + kC * 4);
-  __syncwarp();
-  if (rank == 0) {
-    if (lane == 0) afg::bulk_copy_to_smem_multicast(st.w, ws.w + head_slot * kWsTileWK, kTileBytes, bar, kBothCtas);
-    if (lane == 1) afg::bulk_copy_to_smem_multicast(st.p, ws.p + head_slot * kWsTileP, kWsTileP * 2, bar, kBothCtas);
-  } else {
-    if (lane == 0) afg::bulk_copy_to_smem_multicast(st.kd, ws.kd + head_slot * kWsTileWK, kTileBytes, bar, kBothCtas);
-    if (lane == 1) afg::bulk_copy_to_smem_multicast(st.cum, ws.cum + head_slot * kC, kC * 4, bar, kBothCtas);
-  }
-  if (lane == 2) bulk_copy_to_smem(st.u, u_src, kUBytes, bar);
 }
 
 // The split scan's steps on either product path (kWg: wgmma and the K-major S copy / U', else
@@ -586,18 +537,9 @@ __device__ __forceinline__ void split_scan_item(int64_t item, const __nv_bfloat1
   // stage's "freed" mbarrier (the loader waits on its phase, as a copy-engine pipeline's producer
   // does; a named barrier arrive -> sync hand-over to the copies was flagged by racecheck), without
   // it the output warps arrive on a named barrier state warp 0's refill waits on.
-  // GDN_PREFILL_SPLIT_PAIR: this CTA and the other of its cluster (two slices of one head) fill each
-  // other's stages, so each warp releases a stage in both (lane r arrives on rank r's barrier).
-  const bool pair = kSplitPairBuilt && split_pair_width(BV) && afg::cluster_ctas() == 2;
   const auto release_stage = [&](int i) {
     if constexpr (kLoaderWarp) {
-      if (pair) {
-        __syncwarp();
-        const uint32_t to = threadIdx.x & 31;
-        if (to < 2) afg::mbar_arrive_cluster(&sm.freed[i % kSplitStages], to);
-      } else {
-        mbar_arrive(&sm.freed[i % kSplitStages]);
-      }
+      mbar_arrive(&sm.freed[i % kSplitStages]);
     } else {
       named_arrive(kBarSplitStageFree + i % kSplitStages, kScanThreads);
     }
@@ -633,8 +575,7 @@ __device__ __forceinline__ void split_scan_item(int64_t item, const __nv_bfloat1
     if (tid == 0) {
       for (int j = 0; j < kSplitStages; ++j) {
         mbar_init(&sm.landed[j], 1);
-        // With pairs one arrival per warp of both CTAs (release_stage).
-        if (kLoaderWarp) mbar_init(&sm.freed[j], pair ? 2 * (kScanThreads / 32) : kScanThreads);
+        if (kLoaderWarp) mbar_init(&sm.freed[j], kScanThreads);
         if (kParts) {
           mbar_init(&sm.landed_wu[j], 1);
           mbar_init(&sm.landed_kd[j], 1);
@@ -644,13 +585,7 @@ __device__ __forceinline__ void split_scan_item(int64_t item, const __nv_bfloat1
       }
       mbar_init_fence();
     }
-    // With pairs: both CTAs' barriers initialized, and stage 0 done as the lookup's scratch, before
-    // either CTA multicasts or arrives into the other.
-    if (pair) {
-      afg::cluster_sync_all();
-    } else {
-      __syncthreads();
-    }
+    __syncthreads();
   }
 
   // Chunk i's operands into its stage: by cp.async from every state thread (one commit group), or
@@ -698,11 +633,7 @@ __device__ __forceinline__ void split_scan_item(int64_t item, const __nv_bfloat1
         if (lane == 1) bulk_copy_to_smem(st.cum, ws.cum + head_slot * kC, kC * 4, bar);
         return;
       }
-      if (pair) {
-        issue_stage_copies_pair<BV>(st, bar, ws, head_slot, v0, lane, afg::cluster_rank());
-      } else {
-        issue_stage_copies<BV>(st, bar, ws, head_slot, v0, lane);
-      }
+      issue_stage_copies<BV>(st, bar, ws, head_slot, v0, lane);
       return;
     }
     load_scan_operands<kSplitGroup, BV, kSplitUBlocked>(st.w, st.kd, st.q, kSplitUBlocked ? st.u : st.u + v0, kLdK, st.p,

@@ -56,12 +56,6 @@ __device__ __forceinline__ uint32_t cluster_rank() {
   AFG_BULK_ASM("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(rank));
   return rank;
 }
-// CTAs in this thread block cluster (1 without a cluster launch, and below sm_90).
-__device__ __forceinline__ uint32_t cluster_ctas() {
-  uint32_t ctas = 1;
-  AFG_BULK_ASM("mov.u32 %0, %%cluster_nctarank;\n" : "=r"(ctas));
-  return ctas;
-}
 // Every thread of every CTA of the cluster (none exited): what each wrote before is visible to all
 // after (e.g. mbarrier initializations before another CTA's multicast or remote arrival).
 __device__ __forceinline__ void cluster_sync_all() {
@@ -91,16 +85,6 @@ __device__ __forceinline__ void bulk_copy_to_smem(void* dst, const void* src, ui
                    smem_addr(dst)),
                "l"(src), "r"(bytes), "r"(smem_addr(bar))
                : "memory");
-}
-// bulk_copy_to_smem to the same offsets of dst and bar in every CTA of this cluster named in cta_mask (bit
-// r: rank r): one read of src from L2 for all of them. Each destination's bar counts the bytes.
-__device__ __forceinline__ void bulk_copy_to_smem_multicast(void* dst, const void* src, uint32_t bytes, uint64_t* bar,
-                                                            uint16_t cta_mask) {
-  AFG_BULK_ASM(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1], %2, [%3], %4;\n" ::"r"(
-          smem_addr(dst)),
-      "l"(src), "r"(bytes), "r"(smem_addr(bar)), "h"(cta_mask)
-      : "memory");
 }
 // Makes this thread's ordinary shared-memory writes visible to the copy engine (before a barrier
 // and a bulk store of them).
