@@ -97,6 +97,14 @@ public sealed class DeviceScriptTests
     }
 
     [Fact]
+    public void The_dram_traffic_table_sums_each_launchs_bytes_in_any_unit_against_the_memory_floor()
+    {
+        Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
+
+        AssertSelfTestPasses(Script("dram_traffic.py"));
+    }
+
+    [Fact]
     public void The_source_page_summary_says_what_it_could_not_read()
     {
         Assert.SkipUnless(PythonScript.Available(), "python3 is not on PATH");
