@@ -1,0 +1,93 @@
+"""How much of a call's time is the L2 flush's write-back: a built candidate timed after three L2 states.
+
+The harness (EVALUATION.md) writes a buffer of twice the L2 size before each timed call, so the call
+starts with L2 full of dirty lines that go back to DRAM while the call runs; the memory floor does
+not count those bytes. Session 39 saw the MoE T=16 call's GEMM1 take ~87.5 us of the harness's span
+and 78.9 us alone under ncu. This times the same library and inputs (CUDA events, median) after:
+  write       the harness's flush (the buffer filled);
+  write+read  the same fill, then a read of another buffer of twice L2 (a sum): L2 left clean;
+  none        no flush (L2 as the previous call left it).
+    python3 scripts/yardsticks/flush_state.py LIBRARY.so DEFINITION.json AXIS=VALUE ... [--iterations 30]
+e.g. LIBRARY from `agentforge bench --json` (its "library" field), axes seq_len=16 for the MoE.
+Inputs are random, shaped by the definition (fp8 from normal values; scales in [0.5, 1); int scalars
+0, float scalars 1): the routing then picks random experts, so compare the three states, not these
+times with a workload's.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from afg_call import Candidate  # noqa: E402
+
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+                "float8_e4m3fn": torch.float8_e4m3fn, "int64": torch.int64, "int32": torch.int32}
+
+
+def shape_of(spec, axes):
+    return [axes[a] if isinstance(a, str) else a for a in spec["shape"]]
+
+
+def random_tensor(name, spec, axes):
+    shape, dtype = shape_of(spec, axes), TORCH_DTYPES[spec["dtype"]]
+    if "scale" in name:
+        return torch.rand(shape, device="cuda") * 0.5 + 0.5
+    if dtype in (torch.int64, torch.int32):
+        return torch.zeros(shape, dtype=dtype, device="cuda")
+    return torch.randn(shape, device="cuda").to(dtype)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("library")
+    parser.add_argument("definition")
+    parser.add_argument("axes", nargs="*", help="var axes as NAME=VALUE")
+    parser.add_argument("--iterations", type=int, default=30)
+    args = parser.parse_args()
+    definition = json.load(open(args.definition))
+    axes = {k: v["value"] for k, v in definition["axes"].items() if v.get("type") == "const"}
+    for pair in args.axes:
+        name, value = pair.split("=")
+        axes[name] = int(value)
+    inputs = {}
+    for name, spec in definition["inputs"].items():
+        if spec["shape"] is None:
+            inputs[name] = 0 if spec["dtype"].startswith("int") else 1.0
+        else:
+            inputs[name] = random_tensor(name, spec, axes)
+    outputs = {name: torch.empty(shape_of(spec, axes), dtype=TORCH_DTYPES[spec["dtype"]], device="cuda")
+               for name, spec in definition["outputs"].items()}
+    candidate = Candidate(args.library, definition)
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    flush = torch.empty(2 * l2 // 4, dtype=torch.float32, device="cuda")
+    clean = torch.ones(2 * l2 // 4, dtype=torch.float32, device="cuda")
+    for _ in range(5):
+        candidate(inputs, outputs)
+    torch.cuda.synchronize()
+    results = {}
+    for state in ("write", "write+read", "none", "write"):
+        times = []
+        for i in range(args.iterations):
+            if state != "none":
+                flush.fill_(float(i))
+            if state == "write+read":
+                clean.sum()
+            torch.cuda.synchronize()
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            candidate(inputs, outputs)
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end) * 1e3)
+        results.setdefault(state, []).append(statistics.median(times))
+    print(f"{torch.cuda.get_device_name(0)}, L2 {l2 / 2**20:.0f} MiB, axes {args.axes}: median us of {args.iterations} calls")
+    for state, medians in results.items():
+        print(f"  {state:11} " + " / ".join(f"{m:.1f}" for m in medians))
+
+
+if __name__ == "__main__":
+    main()
