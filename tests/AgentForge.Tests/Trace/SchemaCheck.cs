@@ -8,16 +8,31 @@ namespace AgentForge.Tests.Trace;
 /// <summary>Checks JSON text against the shared FlashInfer-Bench schemas: validity and key order.</summary>
 internal static class SchemaCheck
 {
-    // Built once per file: the schema library registers each schema by its URI.
-    private static readonly ConcurrentDictionary<string, JsonSchema> Schemas = new();
+    // Every shared schema, built once, all together, on first use. The schema library registers each
+    // schema it builds in a process-wide registry that refuses a second registration of a file and is
+    // not safe for concurrent writes: tests running in parallel that each built their schema on first
+    // use (a GetOrAdd factory, which may run twice) failed with "Overwriting registered schemas is not
+    // permitted" or a corrupted dictionary (CI on 2026-11-28, session 39's clone). The Lazy blocks
+    // every caller until the one build is done; no registration happens after it.
+    private static readonly Lazy<IReadOnlyDictionary<string, JsonSchema>> Schemas = new(BuildAll);
     private static readonly ConcurrentDictionary<string, JsonObject> Documents = new();
 
-    private static string PathOf(string name) => Path.Combine(SharedData.SchemasRoot, $"{name}.schema.json");
+    private const string SchemaSuffix = ".schema.json";
+
+    private static IReadOnlyDictionary<string, JsonSchema> BuildAll() =>
+        Directory.GetFiles(SharedData.SchemasRoot, "*" + SchemaSuffix)
+            .Order(StringComparer.Ordinal)
+            .ToDictionary(path => Path.GetFileName(path)[..^SchemaSuffix.Length], path => JsonSchema.FromFile(path), StringComparer.Ordinal);
+
+    private static string PathOf(string name) => Path.Combine(SharedData.SchemasRoot, name + SchemaSuffix);
 
     /// <summary>The schema's validation errors for <paramref name="json"/>; empty when valid.</summary>
     public static IReadOnlyList<string> Errors(string schemaName, string json)
     {
-        var schema = Schemas.GetOrAdd(schemaName, name => JsonSchema.FromFile(PathOf(name)));
+        if (!Schemas.Value.TryGetValue(schemaName, out var schema))
+        {
+            throw new ArgumentException($"no {schemaName}{SchemaSuffix} in {SharedData.SchemasRoot}", nameof(schemaName));
+        }
         using var document = JsonDocument.Parse(json);
         var results = schema.Evaluate(document.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
         if (results.IsValid)
