@@ -526,8 +526,18 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # and band 3 on that card; session 33: band 3 worst 1.84).
 # Session 39 call 2: GDN_PREFILL_SPLIT_PAIR=1 passed 100/100 but was slower on every split call (removed;
 # commit 762737c has it).
+# Pending (session 39, written after the last device call; kernel_syntax.py only): MOE_GEMM1_LATE_RELEASE=1,
+# the split-tile GEMM1 no longer letting the SwiGLU pass launch early (its waiting CTAs, one per local
+# pair, sat resident beside GEMM1: T=16's GEMM1 took 87.8 us in the call against 78.9 alone under ncu).
+# Predicted: T=16 -1..-2 us at most (PDL releases the dependents only when every GEMM1 CTA has released
+# or exited: the SwiGLU CTAs can sit beside GEMM1's last wave only); T > 192 unchanged. More than that
+# would mean the release rule is not what the hardware does. Run with SWEEP_ROUNDS=2;
+# all 19 if the quick rows pass; the portable build's quick rows too. If it holds, the same question
+# for every other early release whose dependents wait resident beside a long bandwidth-bound kernel.
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
+  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 fc378037 81955b1e 1a4c6ba1|MOE_GEMM1_LATE_RELEASE=1|||"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e|MOE_GEMM1_LATE_RELEASE=1||quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -485,6 +485,26 @@
 #ifndef MOE_PDL
 #define MOE_PDL 1
 #endif
+// @tunable MOE_GEMM1_LATE_RELEASE: 0, 1 (default 0) when MOE_PDL=1
+// 1: gemm1_fp8_kernel (the split tiles at T <= MOE_SMALL_T; in the portable build also the larger
+// tiles) waits for routing but does not let the next kernel (the SwiGLU pass, or GEMM2 where GEMM1
+// applies SwiGLU itself) launch early: its CTAs start as the last GEMM1 CTAs exit, instead of once
+// every GEMM1 CTA has started. Why (session 39, calls 12-13, H200, T=16): GEMM1
+// alone under ncu streams its 323 MB of W1 in 78.9 us (97% of the copy rate), but spans 87.8 us after
+// routing inside the timed call; the dirty L2 lines of the harness's flush were measured innocent
+// (scripts/yardsticks/flush_state.py). With early release the SwiGLU pass's CTAs that hold a pair
+// (one per local pair: 128 at T=16, ~440 at T=55; the rest exit at once) sit resident beside GEMM1,
+// waiting, each holding 256 threads' registers: on an SM whose GEMM1 tiles are bound by registers
+// (MOE_TILE_MIN_BLOCKS' note: 4 tiles an SM at T=7), one such CTA takes a tile's place and its bytes
+// in flight. But PDL releases the dependents only once every GEMM1 CTA has released or exited, so
+// with one CTA a tile (7168 at T=16, ~14 waves) the SwiGLU CTAs can sit beside GEMM1's last wave
+// only. Predicted (not yet run): T=16 -1..-2 us at most; a larger gain would mean that release rule
+// is not what the hardware does. The other explanation left for the 9 us: the SM clock under the
+// timed loop's sustained power (session 33: NVML read 1980 MHz while ncu saw GEMM1 at 1.59 GHz),
+// which a lone ncu launch does not reach.
+#ifndef MOE_GEMM1_LATE_RELEASE
+#define MOE_GEMM1_LATE_RELEASE 0
+#endif
 // @tunable MOE_STREAM_K: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: in the streamed bands (T <= MOE_MID_TILE_MAX_T, or <= MOE_GEMM1_SMALL_TILE_MAX_T without mid
 // tiles) both GEMMs and the SwiGLU pass run stream-K over the active experts' tiles on a grid of
@@ -1019,6 +1039,11 @@ __device__ __forceinline__ void pdl_allow() {
 __device__ __forceinline__ void pdl_wait_then_allow() {
   if constexpr (MOE_PDL != 0) afg::pdl_wait();
   pdl_allow();
+}
+// Waits for the previous kernel's results without letting the next kernel start early: it then
+// launches as this grid's CTAs exit (an exit counts as the release), MOE_GEMM1_LATE_RELEASE.
+__device__ __forceinline__ void pdl_wait_only() {
+  if constexpr (MOE_PDL != 0) afg::pdl_wait();
 }
 
 // Zeroes the n floats of row (n a multiple of 4, 16-byte aligned), thread i of `threads` taking

@@ -682,7 +682,12 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
                  __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial, int* __restrict__ swiglu_tickets,
                  int tiles_z) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
-  pdl_wait_then_allow();
+  // MOE_GEMM1_LATE_RELEASE: the SwiGLU pass's CTAs launch only as this grid's CTAs exit.
+  if constexpr (MOE_GEMM1_LATE_RELEASE != 0) {
+    pdl_wait_only();
+  } else {
+    pdl_wait_then_allow();
+  }
   extern __shared__ __align__(16) uint8_t smem_fp8[];
   __shared__ float s_sa[kSlots][BM];
   __shared__ float s_sw[kSlots][2];  // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
