@@ -534,6 +534,12 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # would mean the release rule is not what the hardware does. Run with SWEEP_ROUNDS=2;
 # all 19 if the quick rows pass; the portable build's quick rows too. If it holds, the same question
 # for every other early release whose dependents wait resident beside a long bandwidth-bound kernel.
+# Also pending (a measurement, not a check; after the checks, in the same call): whether the MoE T=16
+# GEMM1's ~9 us in the timed call is sustained-load clocks. The flush_state.py states "stream" (flush
+# and call back to back, as the harness) against "idle" (2 ms of idle GPU before each call):
+#   agentforge bench --definition $moe --baseline --trials 1 --workloads a7c2bcfd --reference-iterations 0 --json $OUT/b.jsonl
+#   python3 scripts/yardsticks/flush_state.py LIBRARY_FROM_b.jsonl $FIB_DATASET_PATH/definitions/.../moe_fp8_*.json seq_len=16
+# Predicted, if clocks: stream ~8-10 us slower than idle; if not, within ~1 us.
 # Nothing else pending: add a line here for each variant written without a GPU.
 checks=(
   "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 fc378037 81955b1e 1a4c6ba1|MOE_GEMM1_LATE_RELEASE=1|||"

@@ -4,9 +4,13 @@ The harness (EVALUATION.md) writes a buffer of twice the L2 size before each tim
 starts with L2 full of dirty lines that go back to DRAM while the call runs; the memory floor does
 not count those bytes. Session 39 saw the MoE T=16 call's GEMM1 take ~87.5 us of the harness's span
 and 78.9 us alone under ncu. This times the same library and inputs (CUDA events, median) after:
-  write       the harness's flush (the buffer filled);
+  write       the harness's flush (the buffer filled), the host synchronized before the call;
   write+read  the same fill, then a read of another buffer of twice L2 (a sum): L2 left clean;
-  none        no flush (L2 as the previous call left it).
+  none        no flush (L2 as the previous call left it);
+  stream      flush and call issued back to back for every iteration with no synchronization, as
+              the harness's timed loop does (the GPU never idles between calls);
+  idle        the write flush, then 2 ms of host sleep before the call (the GPU idle, cooling).
+stream against idle separates a slowdown of sustained work (clocks under power) from the flush.
     python3 scripts/yardsticks/flush_state.py LIBRARY.so DEFINITION.json AXIS=VALUE ... [--iterations 30]
 e.g. LIBRARY from `agentforge bench --json` (its "library" field), axes seq_len=16 for the MoE.
 Inputs are random, shaped by the definition (fp8 from normal values; scales in [0.5, 1); int scalars
@@ -18,6 +22,7 @@ import json
 import os
 import statistics
 import sys
+import time
 
 import torch
 
@@ -69,20 +74,26 @@ def main():
         candidate(inputs, outputs)
     torch.cuda.synchronize()
     results = {}
-    for state in ("write", "write+read", "none", "write"):
-        times = []
+    for state in ("write", "write+read", "none", "stream", "idle", "write"):
+        events = []
         for i in range(args.iterations):
             if state != "none":
                 flush.fill_(float(i))
             if state == "write+read":
                 clean.sum()
-            torch.cuda.synchronize()
+            if state != "stream":
+                torch.cuda.synchronize()
+            if state == "idle":
+                time.sleep(0.002)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             candidate(inputs, outputs)
             end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end) * 1e3)
+            events.append((start, end))
+            if state != "stream":
+                torch.cuda.synchronize()
+        torch.cuda.synchronize()
+        times = [start.elapsed_time(end) * 1e3 for start, end in events]
         results.setdefault(state, []).append(statistics.median(times))
     print(f"{torch.cuda.get_device_name(0)}, L2 {l2 / 2**20:.0f} MiB, axes {args.axes}: median us of {args.iterations} calls")
     for state, medians in results.items():
