@@ -11,14 +11,17 @@ row) and how many times the floor the launches moved. Why: the GDN prefill's 819
 out to be a traffic question (session 39: the two passes move ~225 MB against ~90 MB of floor).
 """
 import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from locked_ab_table import UNITS_US  # noqa: E402  (ncu's duration units, both spellings)
 
 # A kernel launch's header line in ncu's default report: name (grid)x(block), Context ..., Device ...
 LAUNCH = re.compile(r"^\s+(\S.*?) \((\d+), (\d+), (\d+)\)x\((\d+), (\d+), (\d+)\), Context")
 METRIC = re.compile(r"^\s+([a-z][\w.]+)\s+(\S+)\s+([\d.,]+)\s*$")
 BYTES = {"byte": 1.0, "Kbyte": 1e3, "Mbyte": 1e6, "Gbyte": 1e9, "Tbyte": 1e12}
-SECONDS = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3, "s": 1e6, "second": 1e6}
 
 
 def short_name(signature):
@@ -61,8 +64,8 @@ def parse_launches(text):
         if not (current and m):
             continue
         name, unit, value = m.group(1), m.group(2), float(m.group(3).replace(",", ""))
-        if name == "gpu__time_duration.sum" and unit in SECONDS:
-            current["duration_us"] = value * SECONDS[unit]
+        if name == "gpu__time_duration.sum" and unit in UNITS_US:
+            current["duration_us"] = value * UNITS_US[unit]
         elif name in ("dram__bytes_read.sum", "dram__bytes_write.sum") and unit in BYTES:
             current["read_mb" if name.endswith("read.sum") else "write_mb"] = value * BYTES[unit] / 1e6
         elif name == "lts__t_sector_hit_rate.pct":

@@ -28,6 +28,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from afg_call import Candidate  # noqa: E402
+from measure import flush_buffer  # noqa: E402
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
                 "float8_e4m3fn": torch.float8_e4m3fn, "int64": torch.int64, "int32": torch.int32}
@@ -68,8 +69,8 @@ def main():
                for name, spec in definition["outputs"].items()}
     candidate = Candidate(args.library, definition)
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
-    flush = torch.empty(2 * l2 // 4, dtype=torch.float32, device="cuda")
-    clean = torch.ones(2 * l2 // 4, dtype=torch.float32, device="cuda")
+    flush = flush_buffer()  # the yardsticks' flush: twice L2, as the harness writes
+    clean = flush_buffer().fill_(1.0)  # another such buffer, only read
     for _ in range(5):
         candidate(inputs, outputs)
     torch.cuda.synchronize()

@@ -1036,14 +1036,14 @@ __device__ __forceinline__ float sigmoid_ref(float x) { return 1.0f / (1.0f + ex
 __device__ __forceinline__ void pdl_allow() {
   if constexpr (MOE_PDL != 0) afg::pdl_launch_dependents();
 }
-__device__ __forceinline__ void pdl_wait_then_allow() {
-  if constexpr (MOE_PDL != 0) afg::pdl_wait();
-  pdl_allow();
-}
 // Waits for the previous kernel's results without letting the next kernel start early: it then
 // launches as this grid's CTAs exit (an exit counts as the release), MOE_GEMM1_LATE_RELEASE.
 __device__ __forceinline__ void pdl_wait_only() {
   if constexpr (MOE_PDL != 0) afg::pdl_wait();
+}
+__device__ __forceinline__ void pdl_wait_then_allow() {
+  pdl_wait_only();
+  pdl_allow();
 }
 
 // Zeroes the n floats of row (n a multiple of 4, 16-byte aligned), thread i of `threads` taking
