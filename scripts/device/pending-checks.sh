@@ -541,9 +541,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 #   python3 scripts/yardsticks/flush_state.py LIBRARY_FROM_b.jsonl $FIB_DATASET_PATH/definitions/.../moe_fp8_*.json seq_len=16
 # Predicted, if clocks: stream ~8-10 us slower than idle; if not, within ~1 us.
 # Nothing else pending: add a line here for each variant written without a GPU.
+# Session 40 (results/gpu/2026-11-28-s40 call 1) ran it: even (T=16 136.1 -> 136.6 us), 19/19, portable
+# even. With MOE_PDL=0 GEMM1 still took 85.4 us at T=16 (78.9 alone under ncu): not PDL. Pending
+# (session 40): MOE_WEIGHT_EVICT_FIRST=1, W1 and W2 read with an L2 evict-first policy in the
+# cp.async kernels, so that the stream does not evict (and write back) the flush's dirty lines.
+# Predicted GEMM1 -5..-7 us at T=7-55, GEMM2 even, T=901 unchanged. Then flush_state.py (now with
+# the GPU spinning while the host issues) on both libraries at T=16.
 checks=(
-  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 fc378037 81955b1e 1a4c6ba1|MOE_GEMM1_LATE_RELEASE=1|||"
-  "$moe|b8f4f012 a7c2bcfd 81955b1e|MOE_GEMM1_LATE_RELEASE=1||quick|--target portable"
+  "$moe|e05c6c03 b8f4f012 8cba5890 a7c2bcfd 6230e838 fc378037 81955b1e 1a4c6ba1|MOE_WEIGHT_EVICT_FIRST=1|||"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e 1a4c6ba1|MOE_WEIGHT_EVICT_FIRST=1||quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -11,6 +11,8 @@ and 78.9 us alone under ncu. This times the same library and inputs (CUDA events
               the harness's timed loop does (the GPU never idles between calls);
   idle        the write flush, then 2 ms of host sleep before the call (the GPU idle, cooling).
 stream against idle separates a slowdown of sustained work (clocks under power) from the flush.
+Before each timed call the GPU spins (torch.cuda._sleep) while the host issues it: the events then
+time the GPU's work alone, as the harness's GPU span does.
     python3 scripts/yardsticks/flush_state.py LIBRARY.so DEFINITION.json AXIS=VALUE ... [--iterations 30]
 e.g. LIBRARY from `agentforge bench --json` (its "library" field), axes seq_len=16 for the MoE.
 Inputs are random, shaped by the definition (fp8 from normal values; scales in [0.5, 1); int scalars
@@ -53,6 +55,8 @@ def main():
     parser.add_argument("definition")
     parser.add_argument("axes", nargs="*", help="var axes as NAME=VALUE")
     parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--spin-cycles", type=int, default=400_000,
+                        help="GPU clock cycles spun before each timed call (~200 us at 1.98 GHz)")
     args = parser.parse_args()
     definition = json.load(open(args.definition))
     axes = {k: v["value"] for k, v in definition["axes"].items() if v.get("type") == "const"}
@@ -86,6 +90,10 @@ def main():
                 torch.cuda.synchronize()
             if state == "idle":
                 time.sleep(0.002)
+            # The GPU spins while the host issues the call, so that the events time the GPU's work
+            # and not the host's issue (session 39's events without this read 52 us "stream" against
+            # 86-139 us synchronized: the host's launches, not the L2 state).
+            torch.cuda._sleep(args.spin_cycles)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             candidate(inputs, outputs)

@@ -53,4 +53,19 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "r"(src_bytes) : "memory");
 }
 
+// An L2 policy that makes the lines it fills the first to go: for bytes read once per call
+// (streamed weights), so that they replace each other instead of the lines already in L2 (which
+// may be dirty, and would then cost a write to DRAM beside the stream). Not volatile: the same
+// value every time, so the compiler may compute it once.
+__device__ __forceinline__ uint64_t l2_evict_first_policy() {
+  uint64_t policy;
+  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+
+// cp_async16 of a whole 16-byte piece with an L2 cache policy (l2_evict_first_policy).
+__device__ __forceinline__ void cp_async16_policy(void* smem, const void* gmem, uint64_t policy) {
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "l"(policy) : "memory");
+}
+
 }  // namespace afg

@@ -505,6 +505,21 @@
 #ifndef MOE_GEMM1_LATE_RELEASE
 #define MOE_GEMM1_LATE_RELEASE 0
 #endif
+// @tunable MOE_WEIGHT_EVICT_FIRST: 0, 1 (default 0)
+// 1: the cp.async kernels (the split, mid and stream-K tiles of T <= MOE_SMALL_T, and every GEMM of
+// the portable build) read W1 and W2 with an L2 evict-first policy. Each weight byte is read once a
+// call there, so its lines are worth nothing after their stage lands; with the default policy they
+// evict what L2 already holds. The harness writes a buffer of twice L2 before each timed call
+// (EVALUATION.md), so L2 holds ~60 MB of dirty lines on the H200 when the call starts, and each line
+// the stream evicts goes back to DRAM beside it. Why (session 40, H200, T=16): with MOE_PDL=0 GEMM1
+// takes 85.4 us in the timed call against 78.9 alone under ncu (where L2 held no dirty lines:
+// 5.2 MB written), while GEMM2, which starts after L2's dirty lines are gone, takes 40.6 against
+// 43.1. Session 39's refutation of this (flush_state.py) timed with events that included the host's
+// issue of the call (its "stream" state read 52 us, its synchronized ones 86-139). Predicted: GEMM1
+// -5..-7 us at T=7-55 (the write-back of ~20-30 MB), GEMM2 even, T=901's ws kernels untouched.
+#ifndef MOE_WEIGHT_EVICT_FIRST
+#define MOE_WEIGHT_EVICT_FIRST 0
+#endif
 // @tunable MOE_STREAM_K: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: in the streamed bands (T <= MOE_MID_TILE_MAX_T, or <= MOE_GEMM1_SMALL_TILE_MAX_T without mid
 // tiles) both GEMMs and the SwiGLU pass run stream-K over the active experts' tiles on a grid of

@@ -31,6 +31,13 @@ using afg::mma_bf16;
 using afg::mma_e4m3;
 using afg::smem_addr;
 
+// 16 bytes of W1 or W2 global -> shared: each weight byte is read once a call in these kernels, so
+// with MOE_WEIGHT_EVICT_FIRST its L2 lines go first (see the tunable in kernel.cu).
+__device__ __forceinline__ void cp_async16_weight(void* smem, const void* gmem) {
+  if constexpr (MOE_WEIGHT_EVICT_FIRST != 0) afg::cp_async16_policy(smem, gmem, afg::l2_evict_first_policy());
+  else cp_async16(smem, gmem, 16);
+}
+
 // A fragment (16 x 16) of a row-major [m][k] bf16 tile at (m0, k0).
 __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int m0, int k0, int lane) {
   ldmatrix_x4(r, base + (m0 + (lane & 15)) * kTcLd + k0 + (lane >> 4) * 8);
@@ -567,7 +574,7 @@ __device__ __forceinline__ void load_gemm1_weights(uint8_t* sB, const uint8_t* w
   for (int p = tid; p < 2 * Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
     const int w_row = row < Tile::BN ? n0 + row : kInter + n0 + (row - Tile::BN);
-    cp_async16(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col, 16);
+    cp_async16_weight(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col);
   }
 }
 
@@ -753,7 +760,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       for (int i = 0; i < kPiecesB; ++i) {
         const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
         const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
-        cp_async16(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte, 16);
+        cp_async16_weight(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte);
       }
       if (ahead) return;  // the tile's scales arrived with its first stage
       if (tid < BM) {
@@ -1030,7 +1037,7 @@ __device__ __forceinline__ void load_gemm2_weights(uint8_t* sB, const uint8_t* w
 #pragma unroll
   for (int p = tid; p < Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
-    cp_async16(sB + swizzled(row, col, kFp8Row), w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col, 16);
+    cp_async16_weight(sB + swizzled(row, col, kFp8Row), w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col);
   }
 }
 
@@ -1184,7 +1191,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     const auto copy_w2_block = [&](uint8_t* sB, int kb) {
 #pragma unroll
       for (int i = 0; i < kPiecesB; ++i)
-        cp_async16(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock, 16);
+        cp_async16_weight(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock);
     };
     if constexpr (Tile::OwnC) {
       // MOE_GEMM2_OWN_SWIGLU (sm_90a; the host launches this tile only there): the SwiGLU pass's work
