@@ -63,6 +63,26 @@ __device__ __forceinline__ uint64_t l2_evict_first_policy() {
   return policy;
 }
 
+// The evict-first policy as a constant: the value createpolicy.fractional.L2::evict_first gives for
+// a fraction of 1.0 (the encoding CUTLASS names CacheHintSm90::EVICT_FIRST), no instruction.
+constexpr uint64_t kL2EvictFirstPolicy = 0x12F0000000000000ull;
+
+// cp_async16 of a whole 16-byte piece with the evict-first policy created in the same asm block,
+// beside the copy. Why: CUDA 13.0's ptxas can lose the uniform register that holds a policy
+// created (or a constant moved) elsewhere and hand LDGSTS an undefined descriptor, an illegal
+// instruction at run time (session 40: the MoE's split-tile GEMM1 with either; marlin issue 44 and
+// triton PR 11660 report the same ptxas bug).
+__device__ __forceinline__ void cp_async16_evict_first(void* smem, const void* gmem) {
+  asm volatile(
+      "{\n"
+      ".reg .b64 policy;\n"
+      "createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
+      "cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, policy;\n"
+      "}\n" ::"r"(smem_addr(smem)),
+      "l"(gmem)
+      : "memory");
+}
+
 // cp_async16 of a whole 16-byte piece with an L2 cache policy (l2_evict_first_policy).
 __device__ __forceinline__ void cp_async16_policy(void* smem, const void* gmem, uint64_t policy) {
   asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "l"(policy) : "memory");

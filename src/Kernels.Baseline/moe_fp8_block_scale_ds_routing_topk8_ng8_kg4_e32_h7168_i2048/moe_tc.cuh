@@ -31,10 +31,17 @@ using afg::mma_bf16;
 using afg::mma_e4m3;
 using afg::smem_addr;
 
+// MOE_WEIGHT_EVICT_FIRST=4: the evict-first policy read from constant memory (ULDC), not moved in
+// as an immediate (=2) or created (=1).
+__constant__ uint64_t g_weight_policy = afg::kL2EvictFirstPolicy;
+
 // 16 bytes of W1 or W2 global -> shared: each weight byte is read once a call in these kernels, so
 // with MOE_WEIGHT_EVICT_FIRST its L2 lines go first (see the tunable in kernel.cu).
 __device__ __forceinline__ void cp_async16_weight(void* smem, const void* gmem) {
-  if constexpr (MOE_WEIGHT_EVICT_FIRST != 0) afg::cp_async16_policy(smem, gmem, afg::l2_evict_first_policy());
+  if constexpr (MOE_WEIGHT_EVICT_FIRST == 1) afg::cp_async16_policy(smem, gmem, afg::l2_evict_first_policy());
+  else if constexpr (MOE_WEIGHT_EVICT_FIRST == 2) afg::cp_async16_policy(smem, gmem, afg::kL2EvictFirstPolicy);
+  else if constexpr (MOE_WEIGHT_EVICT_FIRST == 3) afg::cp_async16_evict_first(smem, gmem);
+  else if constexpr (MOE_WEIGHT_EVICT_FIRST == 4) afg::cp_async16_policy(smem, gmem, g_weight_policy);
   else cp_async16(smem, gmem, 16);
 }
 
