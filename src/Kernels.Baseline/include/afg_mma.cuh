@@ -83,6 +83,22 @@ __device__ __forceinline__ void cp_async16_evict_first(void* smem, const void* g
       : "memory");
 }
 
+// cp_async16_evict_first with an explicit source size (src_bytes < 16 zero-fills, as cp_async16).
+// Why a second form: the SASS of session 40 (call 5) showed the trap: ptxas folded the stage's
+// uniform shared-memory offset into the copy's address ([R + UR0]) and gave the policy the odd
+// pair UR1 (desc[UR1]), which LDGSTS cannot take. Its zero-filling form has no [R + UR] address,
+// so with a source size ptxas cannot prove to be 16 the address stays in a plain register.
+__device__ __forceinline__ void cp_async16_evict_first_sized(void* smem, const void* gmem, int src_bytes) {
+  asm volatile(
+      "{\n"
+      ".reg .b64 policy;\n"
+      "createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
+      "cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, policy;\n"
+      "}\n" ::"r"(smem_addr(smem)),
+      "l"(gmem), "r"(src_bytes)
+      : "memory");
+}
+
 // cp_async16 of a whole 16-byte piece with an L2 cache policy (l2_evict_first_policy).
 __device__ __forceinline__ void cp_async16_policy(void* smem, const void* gmem, uint64_t policy) {
   asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "l"(policy) : "memory");

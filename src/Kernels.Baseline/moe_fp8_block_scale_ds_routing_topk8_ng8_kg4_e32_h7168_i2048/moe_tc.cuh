@@ -34,6 +34,9 @@ using afg::smem_addr;
 // MOE_WEIGHT_EVICT_FIRST=4: the evict-first policy read from constant memory (ULDC), not moved in
 // as an immediate (=2) or created (=1).
 __constant__ uint64_t g_weight_policy = afg::kL2EvictFirstPolicy;
+// MOE_WEIGHT_EVICT_FIRST=5: a weight piece's source size (16), read from constant memory so that
+// ptxas keeps the zero-filling copy form (afg::cp_async16_evict_first_sized says why).
+__constant__ int g_weight_bytes = 16;
 
 // 16 bytes of W1 or W2 global -> shared: each weight byte is read once a call in these kernels, so
 // with MOE_WEIGHT_EVICT_FIRST its L2 lines go first (see the tunable in kernel.cu).
@@ -42,6 +45,7 @@ __device__ __forceinline__ void cp_async16_weight(void* smem, const void* gmem) 
   else if constexpr (MOE_WEIGHT_EVICT_FIRST == 2) afg::cp_async16_policy(smem, gmem, afg::kL2EvictFirstPolicy);
   else if constexpr (MOE_WEIGHT_EVICT_FIRST == 3) afg::cp_async16_evict_first(smem, gmem);
   else if constexpr (MOE_WEIGHT_EVICT_FIRST == 4) afg::cp_async16_policy(smem, gmem, g_weight_policy);
+  else if constexpr (MOE_WEIGHT_EVICT_FIRST == 5) afg::cp_async16_evict_first_sized(smem, gmem, g_weight_bytes);
   else cp_async16(smem, gmem, 16);
 }
 
