@@ -99,6 +99,27 @@ __device__ __forceinline__ void cp_async16_evict_first_sized(void* smem, const v
       : "memory");
 }
 
+// cp_async16_evict_first with the shared-memory address made per-thread for ptxas: the lane index
+// shifted right by 5 (always 0) is added inside the asm block. Why: in session 40's SASS (call 6)
+// every trapping copy had the form LDGSTS [R + UR0 + imm], desc[UR1] with neither UR0 nor UR1
+// ever written, while the kernels whose copies took a plain [R] address ran with the policy. A
+// uniform part of the address (the stage's offset) is what ptxas folds into a UR; with an addend
+// it cannot prove uniform, the whole address stays in a vector register.
+__device__ __forceinline__ void cp_async16_evict_first_vector_address(void* smem, const void* gmem) {
+  asm volatile(
+      "{\n"
+      ".reg .b64 policy;\n"
+      ".reg .b32 lane, address;\n"
+      "mov.u32 lane, %%laneid;\n"
+      "shr.u32 lane, lane, 5;\n"
+      "add.u32 address, %0, lane;\n"
+      "createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
+      "cp.async.cg.shared.global.L2::cache_hint [address], [%1], 16, policy;\n"
+      "}\n" ::"r"(smem_addr(smem)),
+      "l"(gmem)
+      : "memory");
+}
+
 // cp_async16 of a whole 16-byte piece with an L2 cache policy (l2_evict_first_policy).
 __device__ __forceinline__ void cp_async16_policy(void* smem, const void* gmem, uint64_t policy) {
   asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "l"(policy) : "memory");

@@ -505,7 +505,7 @@
 #ifndef MOE_GEMM1_LATE_RELEASE
 #define MOE_GEMM1_LATE_RELEASE 0
 #endif
-// @tunable MOE_WEIGHT_EVICT_FIRST: 0, 1, 2, 3, 4, 5 (default 0)
+// @tunable MOE_WEIGHT_EVICT_FIRST: 0, 1, 2, 3, 4, 5, 6 (default 0)
 // 1: the cp.async kernels (the split, mid and stream-K tiles of T <= MOE_SMALL_T, and every GEMM of
 // the portable build) read W1 and W2 with an L2 evict-first policy. Each weight byte is read once a
 // call there, so its lines are worth nothing after their stage lands; with the default policy they
@@ -519,7 +519,8 @@
 // -5..-7 us at T=7-55 (the write-back of ~20-30 MB), GEMM2 even, T=901's ws kernels untouched.
 // 1 takes the policy from createpolicy, 2 from its constant encoding (afg::kL2EvictFirstPolicy),
 // 3 creates it beside each copy in one asm block, 4 reads it from constant memory, 5 is 3 with a
-// source size read from constant memory (the zero-filling copy form). 1 to 4 hit
+// source size read from constant memory (the zero-filling copy form), 6 is 3 with the shared address
+// kept out of uniform registers (afg::cp_async16_evict_first_vector_address). 1 to 5 hit
 // CUDA 13.0's ptxas bug (an illegal instruction in the split-tile GEMM1: afg_mma.cuh's
 // cp_async16_evict_first says more); session 40 call 2 measured 1 at T=7 only: 75.9 -> 73.9 us.
 #ifndef MOE_WEIGHT_EVICT_FIRST

@@ -46,6 +46,7 @@ __device__ __forceinline__ void cp_async16_weight(void* smem, const void* gmem) 
   else if constexpr (MOE_WEIGHT_EVICT_FIRST == 3) afg::cp_async16_evict_first(smem, gmem);
   else if constexpr (MOE_WEIGHT_EVICT_FIRST == 4) afg::cp_async16_policy(smem, gmem, g_weight_policy);
   else if constexpr (MOE_WEIGHT_EVICT_FIRST == 5) afg::cp_async16_evict_first_sized(smem, gmem, g_weight_bytes);
+  else if constexpr (MOE_WEIGHT_EVICT_FIRST == 6) afg::cp_async16_evict_first_vector_address(smem, gmem);
   else cp_async16(smem, gmem, 16);
 }
 
