@@ -548,8 +548,8 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Predicted GEMM1 -5..-7 us at T=7-55, GEMM2 even, T=901 unchanged. Then flush_state.py (now with
 # the GPU spinning while the host issues) on both libraries at T=16.
 checks=(
-  "$moe|e05c6c03 b8f4f012 8cba5890 a7c2bcfd 6230e838 fc378037 81955b1e 1a4c6ba1|MOE_WEIGHT_EVICT_FIRST=6|||"
-  "$moe|b8f4f012 a7c2bcfd 81955b1e 1a4c6ba1|MOE_WEIGHT_EVICT_FIRST=6||quick|--target portable"
+  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e|MOE_WEIGHT_EVICT_FIRST=1|MOE_WEIGHT_EVICT_FIRST=2||"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e 1a4c6ba1|MOE_WEIGHT_EVICT_FIRST=1||quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

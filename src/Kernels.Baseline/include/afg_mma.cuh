@@ -63,66 +63,30 @@ __device__ __forceinline__ uint64_t l2_evict_first_policy() {
   return policy;
 }
 
-// The evict-first policy as a constant: the value createpolicy.fractional.L2::evict_first gives for
-// a fraction of 1.0 (the encoding CUTLASS names CacheHintSm90::EVICT_FIRST), no instruction.
-constexpr uint64_t kL2EvictFirstPolicy = 0x12F0000000000000ull;
-
-// cp_async16 of a whole 16-byte piece with the evict-first policy created in the same asm block,
-// beside the copy. Why: CUDA 13.0's ptxas can lose the uniform register that holds a policy
-// created (or a constant moved) elsewhere and hand LDGSTS an undefined descriptor, an illegal
-// instruction at run time (session 40: the MoE's split-tile GEMM1 with either; marlin issue 44 and
-// triton PR 11660 report the same ptxas bug).
-__device__ __forceinline__ void cp_async16_evict_first(void* smem, const void* gmem) {
-  asm volatile(
-      "{\n"
-      ".reg .b64 policy;\n"
-      "createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
-      "cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, policy;\n"
-      "}\n" ::"r"(smem_addr(smem)),
-      "l"(gmem)
-      : "memory");
+// 0, from the lane index (shifted right by 5), which ptxas cannot prove uniform: added to a shared
+// address it keeps the whole address in a vector register (cp_async16_policy says why).
+__device__ __forceinline__ uint32_t per_thread_zero() {
+  uint32_t lane;
+  asm volatile("mov.u32 %0, %%laneid;\n" : "=r"(lane));
+  return lane >> 5;
 }
 
-// cp_async16_evict_first with an explicit source size (src_bytes < 16 zero-fills, as cp_async16).
-// Why a second form: the SASS of session 40 (call 5) showed the trap: ptxas folded the stage's
-// uniform shared-memory offset into the copy's address ([R + UR0]) and gave the policy the odd
-// pair UR1 (desc[UR1]), which LDGSTS cannot take. Its zero-filling form has no [R + UR] address,
-// so with a source size ptxas cannot prove to be 16 the address stays in a plain register.
-__device__ __forceinline__ void cp_async16_evict_first_sized(void* smem, const void* gmem, int src_bytes) {
-  asm volatile(
-      "{\n"
-      ".reg .b64 policy;\n"
-      "createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
-      "cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, policy;\n"
-      "}\n" ::"r"(smem_addr(smem)),
-      "l"(gmem), "r"(src_bytes)
-      : "memory");
+// 16 bytes global -> shared with an L2 cache policy (l2_evict_first_policy); zero must be
+// per_thread_zero(). Why: CUDA 13.0's ptxas miscompiles cp.async with a cache policy when it folds
+// a uniform part of the shared address (a stage's offset) into the copy's address: session 40's
+// SASS had LDGSTS [R + UR0 + imm], desc[UR1] with neither UR0 nor UR1 ever written, an illegal
+// instruction at run time, whether the policy came from createpolicy, a constant, or an asm block
+// of its own (marlin issue 44 and triton PR 11660 report the same bug). Kernels whose copies took
+// a plain [R] address ran with the policy; per_thread_zero forces that form.
+__device__ __forceinline__ void cp_async16_policy(void* smem, const void* gmem, uint64_t policy, uint32_t zero) {
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem) + zero), "l"(gmem), "l"(policy)
+               : "memory");
 }
 
-// cp_async16_evict_first with the shared-memory address made per-thread for ptxas: the lane index
-// shifted right by 5 (always 0) is added inside the asm block. Why: in session 40's SASS (call 6)
-// every trapping copy had the form LDGSTS [R + UR0 + imm], desc[UR1] with neither UR0 nor UR1
-// ever written, while the kernels whose copies took a plain [R] address ran with the policy. A
-// uniform part of the address (the stage's offset) is what ptxas folds into a UR; with an addend
-// it cannot prove uniform, the whole address stays in a vector register.
-__device__ __forceinline__ void cp_async16_evict_first_vector_address(void* smem, const void* gmem) {
-  asm volatile(
-      "{\n"
-      ".reg .b64 policy;\n"
-      ".reg .b32 lane, address;\n"
-      "mov.u32 lane, %%laneid;\n"
-      "shr.u32 lane, lane, 5;\n"
-      "add.u32 address, %0, lane;\n"
-      "createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
-      "cp.async.cg.shared.global.L2::cache_hint [address], [%1], 16, policy;\n"
-      "}\n" ::"r"(smem_addr(smem)),
-      "l"(gmem)
-      : "memory");
-}
-
-// cp_async16 of a whole 16-byte piece with an L2 cache policy (l2_evict_first_policy).
-__device__ __forceinline__ void cp_async16_policy(void* smem, const void* gmem, uint64_t policy) {
-  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem)), "l"(gmem), "l"(policy) : "memory");
+// cp_async16_policy with the evict-first policy and the zero made beside every copy (four more
+// instructions a copy, one an S2R): MOE_WEIGHT_EVICT_FIRST=2, the first form that ran.
+__device__ __forceinline__ void cp_async16_evict_first_each(void* smem, const void* gmem) {
+  cp_async16_policy(smem, gmem, l2_evict_first_policy(), per_thread_zero());
 }
 
 }  // namespace afg

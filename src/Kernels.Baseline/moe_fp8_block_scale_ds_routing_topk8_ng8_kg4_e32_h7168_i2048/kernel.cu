@@ -505,24 +505,21 @@
 #ifndef MOE_GEMM1_LATE_RELEASE
 #define MOE_GEMM1_LATE_RELEASE 0
 #endif
-// @tunable MOE_WEIGHT_EVICT_FIRST: 0, 1, 2, 3, 4, 5, 6 (default 0)
+// @tunable MOE_WEIGHT_EVICT_FIRST: 0, 1, 2 (default 0)
 // 1: the cp.async kernels (the split, mid and stream-K tiles of T <= MOE_SMALL_T, and every GEMM of
-// the portable build) read W1 and W2 with an L2 evict-first policy. Each weight byte is read once a
-// call there, so its lines are worth nothing after their stage lands; with the default policy they
-// evict what L2 already holds. The harness writes a buffer of twice L2 before each timed call
-// (EVALUATION.md), so L2 holds ~60 MB of dirty lines on the H200 when the call starts, and each line
-// the stream evicts goes back to DRAM beside it. Why (session 40, H200, T=16): with MOE_PDL=0 GEMM1
-// takes 85.4 us in the timed call against 78.9 alone under ncu (where L2 held no dirty lines:
-// 5.2 MB written), while GEMM2, which starts after L2's dirty lines are gone, takes 40.6 against
-// 43.1. Session 39's refutation of this (flush_state.py) timed with events that included the host's
-// issue of the call (its "stream" state read 52 us, its synchronized ones 86-139). Predicted: GEMM1
-// -5..-7 us at T=7-55 (the write-back of ~20-30 MB), GEMM2 even, T=901's ws kernels untouched.
-// 1 takes the policy from createpolicy, 2 from its constant encoding (afg::kL2EvictFirstPolicy),
-// 3 creates it beside each copy in one asm block, 4 reads it from constant memory, 5 is 3 with a
-// source size read from constant memory (the zero-filling copy form), 6 is 3 with the shared address
-// kept out of uniform registers (afg::cp_async16_evict_first_vector_address). 1 to 5 hit
-// CUDA 13.0's ptxas bug (an illegal instruction in the split-tile GEMM1: afg_mma.cuh's
-// cp_async16_evict_first says more); session 40 call 2 measured 1 at T=7 only: 75.9 -> 73.9 us.
+// the portable build) read W1 and W2 with an L2 evict-first policy, made once per tile; 2: the
+// same, the policy made beside every copy. Each weight byte is read once a call there, so its
+// lines are worth nothing after their stage lands; with the default policy they evict what L2
+// already holds. The harness writes a buffer of twice L2 before each timed call (EVALUATION.md),
+// so L2 holds ~60 MB of dirty lines on the H200 when the call starts, and each line the stream
+// evicts goes back to DRAM beside it. Why (session 40, H200, T=16): with MOE_PDL=0 GEMM1 takes
+// 85.4 us in the timed call against 78.9 alone under ncu (where L2 held no dirty lines: 5.2 MB
+// written). Predicted GEMM1 -5..-7 us at T=7-55, GEMM2 even, T=901's ws kernels untouched.
+// Measured (session 40 calls 2-7; NOTES.md): CUDA 13.0's ptxas traps on the policy beside a
+// uniform address part (afg::cp_async16_policy says why; the per-thread zero avoids it). With 2:
+// 19/19, T=7 77.7 -> 75.5 us, but T=14-55 +3.7..+10.3 us (GEMM2, which sees no dirty lines, +2.6
+// at T=16: the policy's own cost). 1 is 2 without the four instructions a copy (written after the
+// last call).
 #ifndef MOE_WEIGHT_EVICT_FIRST
 #define MOE_WEIGHT_EVICT_FIRST 0
 #endif
