@@ -63,30 +63,21 @@ __device__ __forceinline__ uint64_t l2_evict_first_policy() {
   return policy;
 }
 
-// 0, from the lane index (shifted right by 5), which ptxas cannot prove uniform: added to a shared
-// address it keeps the whole address in a vector register (cp_async16_policy says why).
-__device__ __forceinline__ uint32_t per_thread_zero() {
+// 16 bytes global -> shared with the evict-first L2 policy (l2_evict_first_policy), the shared
+// address made per-thread beside the copy: 0 from the lane index (shifted right by 5), which ptxas
+// cannot prove uniform, is added to it. Why: CUDA 13.0's ptxas miscompiles cp.async with a cache
+// policy when it folds a uniform part of the shared address (a stage's offset) into the copy's
+// address. Session 40's SASS had LDGSTS [R + UR0 + imm], desc[UR1] with neither UR0 nor UR1 ever
+// written, an illegal instruction at run time, whether the policy came from createpolicy, a
+// constant, constant memory or an asm block of its own (marlin issue 44 and triton PR 11660 report
+// the same bug). Copies that took a plain [R] address ran. The zero has to be made beside each
+// copy: made once and reused, ptxas folded it back (session 40 call 8). Costs an S2R and an add a copy.
+__device__ __forceinline__ void cp_async16_evict_first(void* smem, const void* gmem) {
   uint32_t lane;
   asm volatile("mov.u32 %0, %%laneid;\n" : "=r"(lane));
-  return lane >> 5;
-}
-
-// 16 bytes global -> shared with an L2 cache policy (l2_evict_first_policy); zero must be
-// per_thread_zero(). Why: CUDA 13.0's ptxas miscompiles cp.async with a cache policy when it folds
-// a uniform part of the shared address (a stage's offset) into the copy's address: session 40's
-// SASS had LDGSTS [R + UR0 + imm], desc[UR1] with neither UR0 nor UR1 ever written, an illegal
-// instruction at run time, whether the policy came from createpolicy, a constant, or an asm block
-// of its own (marlin issue 44 and triton PR 11660 report the same bug). Kernels whose copies took
-// a plain [R] address ran with the policy; per_thread_zero forces that form.
-__device__ __forceinline__ void cp_async16_policy(void* smem, const void* gmem, uint64_t policy, uint32_t zero) {
-  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem) + zero), "l"(gmem), "l"(policy)
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(smem) + (lane >> 5)), "l"(gmem),
+               "l"(l2_evict_first_policy())
                : "memory");
-}
-
-// cp_async16_policy with the evict-first policy and the zero made beside every copy (four more
-// instructions a copy, one an S2R): MOE_WEIGHT_EVICT_FIRST=2, the first form that ran.
-__device__ __forceinline__ void cp_async16_evict_first_each(void* smem, const void* gmem) {
-  cp_async16_policy(smem, gmem, l2_evict_first_policy(), per_thread_zero());
 }
 
 }  // namespace afg

@@ -505,21 +505,20 @@
 #ifndef MOE_GEMM1_LATE_RELEASE
 #define MOE_GEMM1_LATE_RELEASE 0
 #endif
-// @tunable MOE_WEIGHT_EVICT_FIRST: 0, 1, 2 (default 0)
+// @tunable MOE_WEIGHT_EVICT_FIRST: 0, 1 (default 0)
 // 1: the cp.async kernels (the split, mid and stream-K tiles of T <= MOE_SMALL_T, and every GEMM of
-// the portable build) read W1 and W2 with an L2 evict-first policy, made once per tile; 2: the
-// same, the policy made beside every copy. Each weight byte is read once a call there, so its
-// lines are worth nothing after their stage lands; with the default policy they evict what L2
-// already holds. The harness writes a buffer of twice L2 before each timed call (EVALUATION.md),
-// so L2 holds ~60 MB of dirty lines on the H200 when the call starts, and each line the stream
-// evicts goes back to DRAM beside it. Why (session 40, H200, T=16): with MOE_PDL=0 GEMM1 takes
-// 85.4 us in the timed call against 78.9 alone under ncu (where L2 held no dirty lines: 5.2 MB
-// written). Predicted GEMM1 -5..-7 us at T=7-55, GEMM2 even, T=901's ws kernels untouched.
-// Measured (session 40 calls 2-7; NOTES.md): CUDA 13.0's ptxas traps on the policy beside a
-// uniform address part (afg::cp_async16_policy says why; the per-thread zero avoids it). With 2:
-// 19/19, T=7 77.7 -> 75.5 us, but T=14-55 +3.7..+10.3 us (GEMM2, which sees no dirty lines, +2.6
-// at T=16: the policy's own cost). 1 is 2 without the four instructions a copy (written after the
-// last call).
+// the portable build) read W1 and W2 with an L2 evict-first policy (afg::cp_async16_evict_first).
+// Each weight byte is read once a call there, so its lines are worth nothing after their stage
+// lands; with the default policy they evict what L2 already holds. The harness writes a buffer of
+// twice L2 before each timed call (EVALUATION.md), so L2 holds ~60 MB of dirty lines on the H200
+// when the call starts, and each line the stream evicts goes back to DRAM beside it. Why (session
+// 40, H200, T=16): with MOE_PDL=0 GEMM1 takes 85.4 us in the timed call against 78.9 alone under
+// ncu (where L2 held no dirty lines: 5.2 MB written). Predicted GEMM1 -5..-7 us at T=7-55.
+// Measured (session 40 calls 7-8, H200, two rounds): 19/19 and the portable build pass (call 7, the
+// same operations in one asm block); T=7 77.7 -> 75.5 us, but T=14 / 16 / 32 / 55 +4.5 / +3.6 / +5.5 / +10.0 us. GEMM2, which sees no dirty lines,
+// grows 2.6 us at T=16: the copy form CUDA 13.0's ptxas needs (an S2R and an add beside every
+// copy) costs the issue-bound tile kernels more than the write-backs it saves. On random inputs
+// (flush_state.py, a ~30 us call) the dirty-L2 cost fell from 4.6 to 1.3 us with it.
 #ifndef MOE_WEIGHT_EVICT_FIRST
 #define MOE_WEIGHT_EVICT_FIRST 0
 #endif

@@ -31,25 +31,12 @@ using afg::mma_bf16;
 using afg::mma_e4m3;
 using afg::smem_addr;
 
-// How a kernel copies its W1 / W2 pieces (MOE_WEIGHT_EVICT_FIRST in kernel.cu): made once per
-// tile, outside the K loop, so that the policy and the per-thread zero cost two instructions a
-// tile, not four a copy.
-struct WeightCopy {
-  uint64_t policy = 0;
-  uint32_t zero = 0;
-  __device__ __forceinline__ WeightCopy() {
-    if constexpr (MOE_WEIGHT_EVICT_FIRST == 1) {
-      policy = afg::l2_evict_first_policy();
-      zero = afg::per_thread_zero();
-    }
-  }
-  // 16 bytes of W1 or W2 global -> shared; each weight byte is read once a call in these kernels.
-  __device__ __forceinline__ void operator()(void* smem, const void* gmem) const {
-    if constexpr (MOE_WEIGHT_EVICT_FIRST == 1) afg::cp_async16_policy(smem, gmem, policy, zero);
-    else if constexpr (MOE_WEIGHT_EVICT_FIRST == 2) afg::cp_async16_evict_first_each(smem, gmem);
-    else cp_async16(smem, gmem, 16);
-  }
-};
+// 16 bytes of W1 or W2 global -> shared; each weight byte is read once a call in these kernels,
+// so with MOE_WEIGHT_EVICT_FIRST its L2 lines go first (see the tunable in kernel.cu).
+__device__ __forceinline__ void cp_async16_weight(void* smem, const void* gmem) {
+  if constexpr (MOE_WEIGHT_EVICT_FIRST != 0) afg::cp_async16_evict_first(smem, gmem);
+  else cp_async16(smem, gmem, 16);
+}
 
 // A fragment (16 x 16) of a row-major [m][k] bf16 tile at (m0, k0).
 __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int m0, int k0, int lane) {
@@ -583,12 +570,11 @@ __device__ __forceinline__ void stream_k_blocks(int kb_begin, int kb_end, Load&&
 // rows (kInter + n0..), 8 pieces of 16 bytes per row.
 template <typename Tile>
 __device__ __forceinline__ void load_gemm1_weights(uint8_t* sB, const uint8_t* w1, int le, int n0, int kb, int tid) {
-  const WeightCopy copy_weight;
 #pragma unroll
   for (int p = tid; p < 2 * Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
     const int w_row = row < Tile::BN ? n0 + row : kInter + n0 + (row - Tile::BN);
-    copy_weight(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col);
+    cp_async16_weight(sB + swizzled(row, col, kFp8Row), w1 + (static_cast<int64_t>(le) * kGemm1Out + w_row) * kHidden + kb * kQBlock + col);
   }
 }
 
@@ -765,8 +751,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + Grid::first_row(tid)) * kHidden + Grid::chunk_byte(tid);
     const int scale_pair = tid < BM ? s_pair[tid] : -1;
     const float* sa_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
-    const WeightCopy copy_weight;
-    auto load_block = [&](int kb, int st) {
+      auto load_block = [&](int kb, int st) {
       uint8_t* sA = stages + st * Tile::Stage;
       uint8_t* sB = sA + Tile::StageA;
       const int k_byte = kb * kQBlock;
@@ -775,7 +760,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       for (int i = 0; i < kPiecesB; ++i) {
         const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
         const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
-        copy_weight(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte);
+        cp_async16_weight(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte);
       }
       if (ahead) return;  // the tile's scales arrived with its first stage
       if (tid < BM) {
@@ -1049,11 +1034,10 @@ __device__ __forceinline__ uint32_t fp8x2_to_bf16x2(uint16_t v) {
 // fp8 per row.
 template <typename Tile>
 __device__ __forceinline__ void load_gemm2_weights(uint8_t* sB, const uint8_t* w2, int le, int h0, int kb, int tid) {
-  const WeightCopy copy_weight;
 #pragma unroll
   for (int p = tid; p < Tile::BN * 8; p += Tile::Threads) {
     const int row = p >> 3, col = (p & 7) * 16;
-    copy_weight(sB + swizzled(row, col, kFp8Row), w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col);
+    cp_async16_weight(sB + swizzled(row, col, kFp8Row), w2 + (static_cast<int64_t>(le) * kHidden + h0 + row) * kInter + kb * kQBlock + col);
   }
 }
 
@@ -1204,11 +1188,10 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     const int first_b = GridB::first_offset(tid);
     const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
     // This thread's pieces of the tile's W2 rows for K block kb into sB.
-    const WeightCopy copy_weight;
-    const auto copy_w2_block = [&](uint8_t* sB, int kb) {
+      const auto copy_w2_block = [&](uint8_t* sB, int kb) {
 #pragma unroll
       for (int i = 0; i < kPiecesB; ++i)
-        copy_weight(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock);
+        cp_async16_weight(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock);
     };
     if constexpr (Tile::OwnC) {
       // MOE_GEMM2_OWN_SWIGLU (sm_90a; the host launches this tile only there): the SwiGLU pass's work
