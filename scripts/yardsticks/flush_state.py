@@ -1,4 +1,4 @@
-"""How much of a call's time is the L2 flush's write-back: a built candidate timed after three L2 states.
+"""How much of a call's time is the L2 flush's write-back: a built candidate timed after five L2 states.
 
 The harness (EVALUATION.md) writes a buffer of twice the L2 size before each timed call, so the call
 starts with L2 full of dirty lines that go back to DRAM while the call runs; the memory floor does
@@ -12,11 +12,14 @@ and 78.9 us alone under ncu. This times the same library and inputs (CUDA events
   idle        the write flush, then 2 ms of host sleep before the call (the GPU idle, cooling).
 stream against idle separates a slowdown of sustained work (clocks under power) from the flush.
 Before each timed call the GPU spins (torch.cuda._sleep) while the host issues it: the events then
-time the GPU's work alone, as the harness's GPU span does.
+time the GPU's work alone, as the harness's GPU span does. Session 39's version had no spin, and its
+events timed the host's issue (stream 52 us, idle 193 us for one call); with the spin (session 40,
+H200, MoE T=16 on random inputs, a ~30 us call) write 34.7, write+read 30.1, none 27.7 us: the
+dirty lines cost that call ~4.7 us.
     python3 scripts/yardsticks/flush_state.py LIBRARY.so DEFINITION.json AXIS=VALUE ... [--iterations 30]
 e.g. LIBRARY from `agentforge bench --json` (its "library" field), axes seq_len=16 for the MoE.
 Inputs are random, shaped by the definition (fp8 from normal values; scales in [0.5, 1); int scalars
-0, float scalars 1): the routing then picks random experts, so compare the three states, not these
+0, float scalars 1): the routing then picks random experts, so compare the states, not these
 times with a workload's.
 """
 import argparse
