@@ -515,10 +515,11 @@
 // 40, H200, T=16): with MOE_PDL=0 GEMM1 takes 85.4 us in the timed call against 78.9 alone under
 // ncu (where L2 held no dirty lines: 5.2 MB written). Predicted GEMM1 -5..-7 us at T=7-55.
 // Measured (session 40 calls 7-8, H200, two rounds): 19/19 and the portable build pass (call 7, the
-// same operations in one asm block); T=7 77.7 -> 75.5 us, but T=14 / 16 / 32 / 55 +4.5 / +3.6 / +5.5 / +10.0 us. GEMM2, which sees no dirty lines,
-// grows 2.6 us at T=16: the copy form CUDA 13.0's ptxas needs (an S2R and an add beside every
-// copy) costs the issue-bound tile kernels more than the write-backs it saves. On random inputs
-// (flush_state.py, a ~30 us call) the dirty-L2 cost fell from 4.6 to 1.3 us with it.
+// same operations in one asm block); T=7 77.7 -> 75.5 us, but T=14 / 16 / 32 / 55 +4.5 / +3.6 /
+// +5.5 / +10.0 us. GEMM2, which sees no dirty lines, grows 2.6 us at T=16: the copy form CUDA
+// 13.0's ptxas needs (an S2R and an add beside every copy) costs the issue-bound tile kernels more
+// than the write-backs it saves. On random inputs (flush_state.py, a ~30 us call) the dirty-L2
+// cost fell from 4.7 to 1.3 us with it.
 #ifndef MOE_WEIGHT_EVICT_FIRST
 #define MOE_WEIGHT_EVICT_FIRST 0
 #endif

@@ -751,7 +751,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const uint8_t* b_src = w1 + (static_cast<int64_t>(le) * kGemm1Out + n0 + Grid::first_row(tid)) * kHidden + Grid::chunk_byte(tid);
     const int scale_pair = tid < BM ? s_pair[tid] : -1;
     const float* sa_src = hidden_scale + (scale_pair >= 0 ? scale_pair / kTopK : 0);
-      auto load_block = [&](int kb, int st) {
+    auto load_block = [&](int kb, int st) {
       uint8_t* sA = stages + st * Tile::Stage;
       uint8_t* sB = sA + Tile::StageA;
       const int k_byte = kb * kQBlock;
