@@ -550,9 +550,14 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # Session 40 (calls 2-8) ran it through six forms: every form with the policy beside a shared
 # address ptxas split into [R + UR] trapped (illegal instruction, CUDA 13.0 ptxas); the form with a
 # per-thread zero beside each copy ran 19/19 but was slower from T=14 (T=7 -2.2 us, T=55 +10). Kept
-# as MOE_WEIGHT_EVICT_FIRST=1, default 0. Nothing pending: add a line here for each variant written
-# without a GPU.
+# as MOE_WEIGHT_EVICT_FIRST=1, default 0.
+# Pending (session 40, written after call 8): MOE_WEIGHT_TMA, gemm1_fp8_kernel's W1 stages as two TMA
+# boxes a stage (1: with an L2 evict-first policy, 2: without), waited on an mbarrier a slot.
+# Predicted at T=16: 2 about even (GEMM1 ~87 us), 1 GEMM1 -5..-8 us (the flush's dirty lines left in
+# L2), the call ~138 -> ~131 us. Two rounds; all 19 and the portable build's quick rows.
 checks=(
+  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 fc378037 81955b1e 1a4c6ba1|MOE_WEIGHT_TMA=1|MOE_WEIGHT_TMA=2||"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e 1a4c6ba1|MOE_WEIGHT_TMA=1|MOE_WEIGHT_TMA=2|quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -45,6 +45,26 @@ __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap* map
 #endif
 }
 
+// Orders this thread's earlier shared-memory accesses (generic proxy) before its later copy-engine
+// ones: issued before a box refills a buffer the CTA read with ordinary loads (after the barrier
+// that gathers those reads). Unlike afg_wgmma.cuh's fence_proxy_async, also in the portable build.
+__device__ __forceinline__ void fence_before_box_refill() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+// tma_load_2d with an L2 cache policy for the lines the box reads (e.g. afg_mma.cuh's
+// l2_evict_first_policy for bytes read once).
+__device__ __forceinline__ void tma_load_2d_policy(uint32_t dst, const CUtensorMap* map, int x, int y, uint32_t bar, uint64_t policy) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(bar), "l"(policy)
+      : "memory");
+#endif
+}
+
 // The same box multicast to the CTAs of this thread block cluster in cta_mask (bit r: rank r): it lands at
 // dst's offset in each one's shared memory and counts against the mbarrier at bar's offset in each.
 __device__ __forceinline__ void tma_load_2d_multicast(uint32_t dst, const CUtensorMap* map, int x, int y, uint32_t bar,

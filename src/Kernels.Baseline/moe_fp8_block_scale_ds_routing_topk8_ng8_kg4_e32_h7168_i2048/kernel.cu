@@ -523,6 +523,21 @@
 #ifndef MOE_WEIGHT_EVICT_FIRST
 #define MOE_WEIGHT_EVICT_FIRST 0
 #endif
+// @tunable MOE_WEIGHT_TMA: 0, 1, 2 (default 0)
+// 1: gemm1_fp8_kernel's tiles of 64 columns (the split and mid tiles of T <= MOE_SMALL_T, and the
+// portable build's larger ones) take their W1 rows as two TMA boxes a stage (X1 and X2, 64 rows x
+// 128 bytes, 128-byte swizzle: the layout the tiles' `swizzled` reads) with an L2 evict-first
+// policy, waited on an mbarrier a slot, instead of 8 cp.async pieces a thread; 2: the same boxes
+// without the policy. Why: MOE_WEIGHT_EVICT_FIRST showed the write-backs of the flush's dirty L2
+// lines cost GEMM1 (flush_state.py: 4.7 -> 1.3 us on a ~30 us call), but the only cp.async form
+// CUDA 13.0's ptxas compiles costs an S2R and an add a copy, more than it saves from T=14. A box
+// carries the policy with no per-copy instruction (one thread issues two a stage). The stages start
+// 1024-byte aligned with it (the swizzle is absolute). Written in session 40 after its device
+// calls were nearly spent. Predicted at T=16: 2 about even with the default (GEMM1 ~87 us), 1 GEMM1
+// -5..-8 us (the write-backs), the call ~138 -> ~131 us.
+#ifndef MOE_WEIGHT_TMA
+#define MOE_WEIGHT_TMA 0
+#endif
 // @tunable MOE_STREAM_K: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: in the streamed bands (T <= MOE_MID_TILE_MAX_T, or <= MOE_GEMM1_SMALL_TILE_MAX_T without mid
 // tiles) both GEMMs and the SwiGLU pass run stream-K over the active experts' tiles on a grid of
@@ -2128,6 +2143,13 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1, extra...);
   };
+  // MOE_WEIGHT_TMA: W1 as a map of 64-row, 128-byte boxes for gemm1_fp8_kernel's weight stages (an
+  // unused, zeroed map otherwise; the kernel reads it only when its tile takes boxes). A map that
+  // does not encode fails the tile launches (cudaErrorNotSupported), not the call's other paths.
+  CUtensorMap w1_tile_map{};
+  const bool w1_tile_map_ok =
+      MOE_WEIGHT_TMA == 0 ||
+      afg::encode_tma_2d_u8(&w1_tile_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden, 64, kQBlock);
   const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {
     return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
@@ -2200,7 +2222,9 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess && gemm1_by_streamk) {
       e = launch_gemm1_streamk(tile1, static_cast<__nv_bfloat16*>(nullptr), 0);
     } else if (e == cudaSuccess) {
-      e = launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem, fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1);
+      e = !w1_tile_map_ok ? cudaErrorNotSupported
+                          : launch_gemm1(gemm1_tiles, launch1, Tile1::Threads, Tile1::Smem,
+                                         fused_swiglu ? tickets : static_cast<int*>(nullptr), tiles_z1, w1_tile_map);
     }
     // MOE_GEMM2_OWN_SWIGLU: GEMM2's own-C tile does the pass's work (Tile2 is Gemm2TileSmallOwnC).
     if (e == cudaSuccess && split1 > 1 && !fused_swiglu && !Tile2::OwnC) e = launch_swiglu();
@@ -2393,9 +2417,10 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (T <= MOE_GEMM1_FP8_MAX_T) {
       using Tile = moe_tc::Fp8TileLarge;
       err = afg::allow_dynamic_smem<moe_tc::gemm1_fp8_kernel<Tile>>(Tile::Smem);
+      if (err == cudaSuccess && !w1_tile_map_ok) err = cudaErrorNotSupported;
       if (err == cudaSuccess)
         err = launch_gemm1(moe_tc::gemm1_fp8_kernel<Tile>, dim3(kInter / Tile::BN, row_tiles, kLocalExperts * split1),
-                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr), 0);
+                           Tile::Threads, Tile::Smem, static_cast<int*>(nullptr), 0, w1_tile_map);
     } else {
       err = launch_gemm1(moe_tc::gemm1_tc_kernel, dim3(kInter / 64, row_tiles, kLocalExperts * split1), moe_tc::kTcThreads, 0);
     }

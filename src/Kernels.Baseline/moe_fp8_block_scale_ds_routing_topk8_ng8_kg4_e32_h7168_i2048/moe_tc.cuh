@@ -476,7 +476,10 @@ struct Fp8Tile {
   // MOE_SMALL_WGMMA: the 16-pair tile's stages start 1024-byte aligned (wgmma's 128-byte swizzle
   // atoms are absolute), 1 KB more to align in.
   static constexpr bool AlignedStages = MOE_SMALL_WGMMA != 0 && BM == 16 && MT == 1 && BN == 64;
-  static constexpr int Smem = Slots * Stage + (AlignedStages ? 1024 : 0);  // dynamic shared memory
+  // MOE_WEIGHT_TMA: gemm1_fp8_kernel takes the B rows as two 64-row TMA boxes a stage; the boxes'
+  // 128-byte swizzle is absolute, so the stages start 1024-byte aligned too.
+  static constexpr bool BoxesB = MOE_WEIGHT_TMA != 0 && BN == 64;
+  static constexpr int Smem = Slots * Stage + (AlignedStages || BoxesB ? 1024 : 0);  // dynamic shared memory
   static_assert(Stages >= 2 && Stages <= 6, "stages out of range");
   static_assert(Smem <= kMaxTileSmem, "the stages exceed the shared memory of an SM (fewer stages or blocks per stage)");
   static_assert(kHiddenBlocks % KB == 0, "whole stages per K range");
@@ -687,7 +690,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
                  const uint8_t* __restrict__ w1, const float* __restrict__ w1_scale,
                  const int* __restrict__ counts, const int* __restrict__ lists, int T, int splits,
                  __nv_bfloat16* __restrict__ cbuf, float* __restrict__ g1_partial, int* __restrict__ swiglu_tickets,
-                 int tiles_z) {
+                 int tiles_z, const __grid_constant__ CUtensorMap w1_map) {
   constexpr int BM = Tile::BM, MT = Tile::MT, BN = Tile::BN, kSlots = Tile::Slots;
   // MOE_GEMM1_LATE_RELEASE: the SwiGLU pass's CTAs launch only as this grid's CTAs exit.
   if constexpr (MOE_GEMM1_LATE_RELEASE != 0) {
@@ -700,7 +703,18 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   __shared__ float s_sw[kSlots][2];  // the block's X1 and X2 weight scales (MOE_ASYNC_SCALES)
   __shared__ int s_pair[BM];
   __shared__ float s_scales_ahead[kScalesAhead ? kAheadBlocks * (BM + 2) : 1];
-  uint8_t* const stages = Tile::AlignedStages ? smem_fp8 + ((1024u - (smem_addr(smem_fp8) & 1023u)) & 1023u) : smem_fp8;
+  uint8_t* const stages = Tile::AlignedStages || Tile::BoxesB ? smem_fp8 + ((1024u - (smem_addr(smem_fp8) & 1023u)) & 1023u) : smem_fp8;
+  // MOE_WEIGHT_TMA: a slot's B boxes complete on its mbarrier; every thread keeps each slot's phase
+  // parity (bit s), flipped as it waits, across all the CTA's tiles.
+  __shared__ __align__(8) uint64_t s_b_full[Tile::BoxesB ? kSlots : 1];
+  uint32_t b_phases = 0;
+  if constexpr (Tile::BoxesB) {
+    if (threadIdx.x == 0) {
+      for (int i = 0; i < kSlots; ++i) afg::mbar_init(&s_b_full[i], 1);
+      afg::mbar_init_fence();
+    }
+    __syncthreads();
+  }
   // One tile (b) of the grid (gx, gy, gz); false when its expert slot has no expert (every later
   // slot of a compacted grid is empty too).
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
@@ -756,11 +770,31 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       uint8_t* sB = sA + Tile::StageA;
       const int k_byte = kb * kQBlock;
       a_rows.copy(sA, tid, k_byte);
+      if constexpr (Tile::BoxesB) {
+        // One thread: the X1 box (W1 rows n0..) and the X2 box (kInter + n0..) of block kb. The
+        // barrier before this refill ordered the other threads' reads of the slot; the proxy fence
+        // orders them before the copy engine's writes.
+        if (tid == 0) {
+          afg::fence_before_box_refill();
+          const uint32_t bar = smem_addr(&s_b_full[st]);
+          afg::mbar_arrive_expect_tx(&s_b_full[st], 2 * BN * kFp8Row);
+          const int row = le * kGemm1Out + n0;
+          if constexpr (MOE_WEIGHT_TMA == 1) {
+            const uint64_t policy = afg::l2_evict_first_policy();
+            afg::tma_load_2d_policy(smem_addr(sB), &w1_map, k_byte, row, bar, policy);
+            afg::tma_load_2d_policy(smem_addr(sB + BN * kFp8Row), &w1_map, k_byte, row + kInter, bar, policy);
+          } else {
+            afg::tma_load_2d(smem_addr(sB), &w1_map, k_byte, row, bar);
+            afg::tma_load_2d(smem_addr(sB + BN * kFp8Row), &w1_map, k_byte, row + kInter, bar);
+          }
+        }
+      } else {
 #pragma unroll
-      for (int i = 0; i < kPiecesB; ++i) {
-        const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
-        const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
-        cp_async16_weight(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte);
+        for (int i = 0; i < kPiecesB; ++i) {
+          const int rows = Grid::kRowStep * i;  // past the thread's first row; X2 rows start at kInter past X1's
+          const int64_t offset = static_cast<int64_t>(rows < BN ? rows : kInter + rows - BN) * kHidden;
+          cp_async16_weight(sB + Grid::offset(a_rows.first, tid, i), b_src + offset + k_byte);
+        }
       }
       if (ahead) return;  // the tile's scales arrived with its first stage
       if (tid < BM) {
@@ -775,10 +809,18 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const auto block_scales = [&](int kb, int st) { return ahead ? s_scales_ahead + (kb - kb_begin) * (BM + 2) : s_sa[st]; };
     const auto x1_scale = [&](int kb, int st, const float* sa) { return ahead ? sa[BM] : kAsyncTileScales ? s_sw[st][0] : sw1[kb]; };
     const auto x2_scale = [&](int kb, int st, const float* sa) { return ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb]; };
+    // MOE_WEIGHT_TMA: slot st's B boxes have landed (its cp.async A rows are the stream's wait).
+    const auto wait_b = [&](int st) {
+      if constexpr (Tile::BoxesB) {
+        afg::mbar_wait(&s_b_full[st], (b_phases >> st) & 1u);
+        b_phases ^= 1u << st;
+      }
+    };
     if constexpr (Tile::AlignedStages && kSmallWgmmaBuilt) {
       static_assert(BN == 64, "the X1 and X2 rows are the two m64 halves");
       float acc[2][8] = {}, tmp[2][8] = {};
       stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+        wait_b(st);
         swapped_block_wgmma(smem_addr(stages + st * Tile::Stage), smem_addr(stages + st * Tile::Stage + Tile::StageA), tmp);
         const float* sa = block_scales(kb, st);
         fold_swapped_block(acc, tmp, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), lane);
@@ -789,6 +831,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       float acc1[MT][2][4] = {}, acc2[MT][2][4] = {}, tmp1[MT][2][4] = {}, tmp2[MT][2][4] = {};
 
       stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+        wait_b(st);
         gemm1_block_mma<Tile>(stages + st * Tile::Stage, tmp1, tmp2, wm, wn, lane);
         const float* sa = block_scales(kb, st);
         fold_scaled_block<MT>(acc1, acc2, tmp1, tmp2, sa, x1_scale(kb, st, sa), x2_scale(kb, st, sa), wm, g);
