@@ -15,8 +15,10 @@ namespace afg {
 // boxes are box_rows x box_bytes and land with the 128-byte swizzle: 16-byte chunk c of box row r
 // at chunk c ^ (r & 7), the layout wgmma's 128-byte swizzled descriptors read (box_bytes = 128,
 // destination 1024-byte aligned). False when the driver function is missing or refuses.
+// promotion: how much L2 fetches around a box's lines (256 bytes by default: a 128-byte-wide box
+// then brings in the row's next 128 bytes too).
 inline bool encode_tma_2d_u8(CUtensorMap* map, const void* base, uint64_t rows, uint64_t row_bytes, uint32_t box_rows,
-                             uint32_t box_bytes) {
+                             uint32_t box_bytes, CUtensorMapL2promotion promotion = CU_TENSOR_MAP_L2_PROMOTION_L2_256B) {
   using Encode = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*,
                               const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
                               CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
@@ -30,8 +32,7 @@ inline bool encode_tma_2d_u8(CUtensorMap* map, const void* base, uint64_t rows, 
   const cuuint32_t box[2] = {box_bytes, box_rows};
   const cuuint32_t element_strides[2] = {1, 1};
   return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void*>(base), dims, strides, box, element_strides,
-                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, promotion, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
 // The box of `map` at (x bytes, y rows) into shared memory at dst; its bytes count against the

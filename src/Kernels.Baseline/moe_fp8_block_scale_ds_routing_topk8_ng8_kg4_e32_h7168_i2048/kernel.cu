@@ -523,12 +523,14 @@
 #ifndef MOE_WEIGHT_EVICT_FIRST
 #define MOE_WEIGHT_EVICT_FIRST 0
 #endif
-// @tunable MOE_WEIGHT_TMA: 0, 1, 2 (default 0)
+// @tunable MOE_WEIGHT_TMA: 0, 1, 2, 3 (default 0)
 // 1: gemm1_fp8_kernel's tiles of 64 columns (the split and mid tiles of T <= MOE_SMALL_T, and the
 // portable build's larger ones) take their W1 rows as two TMA boxes a stage (X1 and X2, 64 rows x
 // 128 bytes, 128-byte swizzle: the layout the tiles' `swizzled` reads) with an L2 evict-first
 // policy, waited on an mbarrier a slot, instead of 8 cp.async pieces a thread; 2: the same boxes
-// without the policy. Why: MOE_WEIGHT_EVICT_FIRST showed the write-backs of the flush's dirty L2
+// without the policy; 3: 1 with the map's L2 promotion off (a box fetches only its own 128-byte
+// lines; with 256-byte promotion each row's next block comes in beside it, and evict-first lines
+// may go before that block's stage reads them). Why: MOE_WEIGHT_EVICT_FIRST showed the write-backs of the flush's dirty L2
 // lines cost GEMM1 (flush_state.py: 4.7 -> 1.3 us on a ~30 us call), but the only cp.async form
 // CUDA 13.0's ptxas compiles costs an S2R and an add a copy, more than it saves from T=14. A box
 // carries the policy with no per-copy instruction (one thread issues two a stage). The stages start
@@ -2149,7 +2151,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
   CUtensorMap w1_tile_map{};
   const bool w1_tile_map_ok =
       MOE_WEIGHT_TMA == 0 ||
-      afg::encode_tma_2d_u8(&w1_tile_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden, 64, kQBlock);
+      afg::encode_tma_2d_u8(&w1_tile_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden, 64, kQBlock,
+                            MOE_WEIGHT_TMA == 3 ? CU_TENSOR_MAP_L2_PROMOTION_NONE : CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
   const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {
     return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),

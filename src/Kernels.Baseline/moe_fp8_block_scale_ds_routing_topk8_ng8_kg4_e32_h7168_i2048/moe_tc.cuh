@@ -779,7 +779,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
           const uint32_t bar = smem_addr(&s_b_full[st]);
           afg::mbar_arrive_expect_tx(&s_b_full[st], 2 * BN * kFp8Row);
           const int row = le * kGemm1Out + n0;
-          if constexpr (MOE_WEIGHT_TMA == 1) {
+          if constexpr (MOE_WEIGHT_TMA == 1 || MOE_WEIGHT_TMA == 3) {
             const uint64_t policy = afg::l2_evict_first_policy();
             afg::tma_load_2d_policy(smem_addr(sB), &w1_map, k_byte, row, bar, policy);
             afg::tma_load_2d_policy(smem_addr(sB + BN * kFp8Row), &w1_map, k_byte, row + kInter, bar, policy);
