@@ -555,9 +555,15 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # boxes a stage (1: with an L2 evict-first policy, 2: without), waited on an mbarrier a slot.
 # Predicted at T=16: 2 about even (GEMM1 ~87 us), 1 GEMM1 -5..-8 us (the flush's dirty lines left in
 # L2), the call ~138 -> ~131 us. Two rounds; all 19 and the portable build's quick rows.
+# Session 40 call 9 ran it (one round, T=7 / 16 / 32 / 55): every row passed; 2 even, 1 slower (T=16
+# 138.3 -> 149.3 us, GEMM2 unchanged yet +3.5: it now writes back the flush's dirty lines). Pending:
+# MOE_WEIGHT_TMA=3 (1 with the map's L2 promotion off), alone and with W2 evict-first by the cp.async
+# form (MOE_WEIGHT_EVICT_FIRST=1: its per-copy cost, ~+2.6 us on GEMM2 at T=16, but the write-backs
+# then fall to the next call's flush). Predicted at T=16: 3 GEMM1 ~85 us (below 2's 91) and GEMM2
+# +3.5 again; 3 with EVICT_FIRST GEMM2 ~+2.6 only, the call ~-3 us. A gain that holds would be worth
+# GEMM2's tiles as TMA boxes too (no per-copy cost).
 checks=(
-  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 fc378037 81955b1e 1a4c6ba1|MOE_WEIGHT_TMA=1|MOE_WEIGHT_TMA=2||"
-  "$moe|b8f4f012 a7c2bcfd 81955b1e 1a4c6ba1|MOE_WEIGHT_TMA=1|MOE_WEIGHT_TMA=2|quick|--target portable"
+  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e|MOE_WEIGHT_TMA=3|MOE_WEIGHT_TMA=2 MOE_WEIGHT_TMA=3,MOE_WEIGHT_EVICT_FIRST=1|quick|"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

@@ -534,9 +534,13 @@
 // lines cost GEMM1 (flush_state.py: 4.7 -> 1.3 us on a ~30 us call), but the only cp.async form
 // CUDA 13.0's ptxas compiles costs an S2R and an add a copy, more than it saves from T=14. A box
 // carries the policy with no per-copy instruction (one thread issues two a stage). The stages start
-// 1024-byte aligned with it (the swizzle is absolute). Written in session 40 after its device
-// calls were nearly spent. Predicted at T=16: 2 about even with the default (GEMM1 ~87 us), 1 GEMM1
-// -5..-8 us (the write-backs), the call ~138 -> ~131 us.
+// 1024-byte aligned with it (the swizzle is absolute). Predicted at T=16: 2 about even with the
+// default, 1 GEMM1 -5..-8 us (the write-backs), the call ~138 -> ~131 us. Measured (session 40 call
+// 9, H200, one round; every row passed, portable too): 2 even (T=16 138.3 / 138.4 us, T=55 319.3 /
+// 323.5); 1 slower everywhere (T=16 149.3: GEMM1 90.5 -> 97.3 and GEMM2, unchanged, 44.4 -> 47.9).
+// With W1 evict-first the flush's dirty lines outlive GEMM1 and GEMM2 writes them back; GEMM1's own
+// loss is likely the 256-byte promotion (3, not yet run). A gain would need GEMM2's W2 evict-first
+// too, so that the next call's flush pays the write-backs, outside the timed span.
 #ifndef MOE_WEIGHT_TMA
 #define MOE_WEIGHT_TMA 0
 #endif
