@@ -562,8 +562,17 @@ decode=gdn_decode_qk4_v8_d128_k_last
 # then fall to the next call's flush). Predicted at T=16: 3 GEMM1 ~85 us (below 2's 91) and GEMM2
 # +3.5 again; 3 with EVICT_FIRST GEMM2 ~+2.6 only, the call ~-3 us. A gain that holds would be worth
 # GEMM2's tiles as TMA boxes too (no per-copy cost).
+# Also pending (written after that): MOE_WEIGHT_TMA_W2, gemm2_small_kernel's W2 stages as 64-row
+# boxes (1: evict-first, 2: plain), so that with both GEMMs' weights evict-first the dirty lines stay
+# in L2 until the next call's flush. Predicted at T=16 with MOE_WEIGHT_TMA=3: GEMM1 ~85 us, GEMM2
+# ~43-44 (even), the call ~133 (from ~138). Two rounds; all 19 with it if the quick rows pass; then
+# memcheck and racecheck on one T=16 call (new mbarrier pipelines in both GEMMs):
+#   FUSED_DEFINITION=$moe FUSED_SANITIZE_DEFINES="MOE_WEIGHT_TMA=3 MOE_WEIGHT_TMA_W2=1" \
+#     FUSED_SANITIZE_WORKLOAD=a7c2bcfd FUSED_SANITIZE_TOOLS="memcheck racecheck" FUSED_SWEEP=0 \
+#     bash scripts/device/gdn-fused-check.sh
 checks=(
-  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e|MOE_WEIGHT_TMA=3|MOE_WEIGHT_TMA=2 MOE_WEIGHT_TMA=3,MOE_WEIGHT_EVICT_FIRST=1|quick|"
+  "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e|MOE_WEIGHT_TMA=3,MOE_WEIGHT_TMA_W2=1|MOE_WEIGHT_TMA=2,MOE_WEIGHT_TMA_W2=2 MOE_WEIGHT_TMA=3 MOE_WEIGHT_TMA=3,MOE_WEIGHT_EVICT_FIRST=1||"
+  "$moe|b8f4f012 a7c2bcfd 81955b1e|MOE_WEIGHT_TMA=3,MOE_WEIGHT_TMA_W2=1|MOE_WEIGHT_TMA=2,MOE_WEIGHT_TMA_W2=2|quick|--target portable"
 )
 # A call has 10 minutes: no check starts after PENDING_DEADLINE seconds (default 420), so the ones
 # that ran report instead of the call being cut mid-check; the rest are named for the next call.

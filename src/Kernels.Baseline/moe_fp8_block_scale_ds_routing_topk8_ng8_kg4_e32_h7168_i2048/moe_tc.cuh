@@ -1056,7 +1056,10 @@ struct Gemm2SmallTile {
   static constexpr int StageA = OwnC ? 0 : BM * (Fp8C ? kFp8Row : kBf16Row);  // C rows, bf16 or fp8
   static constexpr int StageB = BN * kFp8Row;   // W2 rows, fp8
   static constexpr int Stage = StageA + StageB;
-  static constexpr int Smem = CBytes + Slots * Stage + (AlignedStages ? 1024 : 0);
+  // MOE_WEIGHT_TMA_W2: the W2 rows as 64-row TMA boxes a stage (absolute 128-byte swizzle: the
+  // stages start 1024-byte aligned).
+  static constexpr bool BoxesB = MOE_WEIGHT_TMA_W2 != 0 && BN % 64 == 0;
+  static constexpr int Smem = CBytes + Slots * Stage + (AlignedStages || BoxesB ? 1024 : 0);
   static_assert(Smem <= kMaxTileSmem, "the stages exceed the shared memory of an SM (fewer stages, warps or blocks per stage)");
 };
 using Gemm2TileSmall = Gemm2SmallTile<1, MOE_SMALL_GEMM2_STAGES, MOE_SMALL_GEMM2_WARPS, MOE_STAGE_KBLOCKS>;
@@ -1177,7 +1180,8 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
                    const float* __restrict__ w2_scale, const int* __restrict__ counts, const int* __restrict__ lists,
                    const float* __restrict__ pair_weight, int T, int splits, float* __restrict__ acc_out,
                    int* __restrict__ output_tickets, const int* __restrict__ token_pairs, __nv_bfloat16* __restrict__ output,
-                   int tiles_z, const float* __restrict__ c_scale, const float* __restrict__ g1_sums) {
+                   int tiles_z, const float* __restrict__ c_scale, const float* __restrict__ g1_sums,
+                   const __grid_constant__ CUtensorMap w2_map) {
   constexpr int BM = Tile::BM, MT = Tile::MT;
   // MOE_EARLY_ROUTING_READS: the expert, the tile's pairs and the W2 scales (routing's results and
   // inputs) before the wait for C; else everything after it.
@@ -1192,8 +1196,19 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   __shared__ float s_ca[Tile::Fp8C ? Tile::Slots * BM : 1];
   __shared__ float s_w2s[Tile::Fp8C ? Tile::Slots : 1];
   __shared__ float s_own_cs[Tile::OwnC ? Tile::CBlocks * BM : 1];  // OwnC: C's scale per block and pair slot
-  uint8_t* const own_c = Tile::AlignedStages ? smem_g2 + ((1024u - (smem_addr(smem_g2) & 1023u)) & 1023u) : smem_g2;
+  uint8_t* const own_c = Tile::AlignedStages || Tile::BoxesB ? smem_g2 + ((1024u - (smem_addr(smem_g2) & 1023u)) & 1023u) : smem_g2;
   uint8_t* const stages = own_c + Tile::CBytes;
+  // MOE_WEIGHT_TMA_W2: a slot's W2 boxes complete on its mbarrier; each thread keeps the slots' phase
+  // parities (bit s) across the CTA's tiles, as gemm1_fp8_kernel does.
+  __shared__ __align__(8) uint64_t s_w2_full[Tile::BoxesB ? Tile::Slots : 1];
+  uint32_t w2_phases = 0;
+  if constexpr (Tile::BoxesB) {
+    if (threadIdx.x == 0) {
+      for (int i = 0; i < Tile::Slots; ++i) afg::mbar_init(&s_w2_full[i], 1);
+      afg::mbar_init_fence();
+    }
+    __syncthreads();
+  }
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
     const int le = expert_of_slot(counts, static_cast<int>(b.z) / splits, static_cast<int>(gz) / splits);
     if (le < 0) return false;  // block-uniform: a compact grid's slot beyond the active experts (and every later one)
@@ -1230,11 +1245,34 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     static_assert(Tile::BN % GridB::kRowStep == 0, "whole B pieces");
     const int first_b = GridB::first_offset(tid);
     const uint8_t* b_src = w2 + (static_cast<int64_t>(le) * kHidden + h0 + GridB::first_row(tid)) * kInter + GridB::chunk_byte(tid);
-    // This thread's pieces of the tile's W2 rows for K block kb into sB.
-      const auto copy_w2_block = [&](uint8_t* sB, int kb) {
+    // This thread's pieces of the tile's W2 rows for K block kb into sB (slot st's stage); with
+    // MOE_WEIGHT_TMA_W2 one thread's 64-row boxes instead, on the slot's mbarrier.
+    const auto copy_w2_block = [&](uint8_t* sB, int kb, int st) {
+      if constexpr (Tile::BoxesB) {
+        if (tid == 0) {
+          afg::fence_before_box_refill();  // the barrier before this refill gathered the slot's reads
+          afg::mbar_arrive_expect_tx(&s_w2_full[st], Tile::BN * kFp8Row);
+          const uint32_t bar = smem_addr(&s_w2_full[st]);
 #pragma unroll
-      for (int i = 0; i < kPiecesB; ++i)
-        cp_async16_weight(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock);
+          for (int box = 0; box < Tile::BN / 64; ++box) {
+            const uint32_t dst = smem_addr(sB + box * 64 * kFp8Row);
+            const int row = le * kHidden + h0 + box * 64;
+            if constexpr (MOE_WEIGHT_TMA_W2 == 1) afg::tma_load_2d_policy(dst, &w2_map, kb * kQBlock, row, bar, afg::l2_evict_first_policy());
+            else afg::tma_load_2d(dst, &w2_map, kb * kQBlock, row, bar);
+          }
+        }
+      } else {
+#pragma unroll
+        for (int i = 0; i < kPiecesB; ++i)
+          cp_async16_weight(sB + GridB::offset(first_b, tid, i), b_src + static_cast<int64_t>(GridB::kRowStep * i) * kInter + kb * kQBlock);
+      }
+    };
+    // MOE_WEIGHT_TMA_W2: slot st's W2 boxes have landed (the cp.async C rows are the stream's wait).
+    const auto wait_w2 = [&](int st) {
+      if constexpr (Tile::BoxesB) {
+        afg::mbar_wait(&s_w2_full[st], (w2_phases >> st) & 1u);
+        w2_phases ^= 1u << st;
+      }
     };
     if constexpr (Tile::OwnC) {
       // MOE_GEMM2_OWN_SWIGLU (sm_90a; the host launches this tile only there): the SwiGLU pass's work
@@ -1246,7 +1284,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
         const int valid = cnt - m0 < BM ? cnt - m0 : BM;  // pair slots 0..valid-1 hold pairs
         if (kb_end - kb_begin > Tile::CBlocks) __trap();  // the host launches it only with MOE_GEMM2_SPLITS splits
         const auto load_w2_block = [&](int kb, int st) {
-          copy_w2_block(stages + st * Tile::Stage, kb);
+          copy_w2_block(stages + st * Tile::Stage, kb, st);
           if (tid == 0) cp_async_float(&s_w2s[st], w2s_row + kb, true);
         };
         // C for the pairs and the tile's K range: item j = (slot, block, 16-column chunk), chunk
@@ -1287,6 +1325,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
         float acc[2][8] = {}, t[2][8] = {};
         stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_w2_block, [&](int kb, int st) {
           if (kb == kb_begin) build_c();  // block-uniform; the next block's W2 copies are in flight
+          wait_w2(st);
           const int blk = kb - kb_begin;
           swapped_block_wgmma(smem_addr(own_c + blk * BM * kFp8Row), smem_addr(stages + st * Tile::Stage), t);
           fold_swapped_block(acc, t, s_own_cs + blk * BM, s_w2s[st], s_w2s[st], lane);
@@ -1309,7 +1348,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
           uint8_t* sA = stages + st * Tile::Stage;
           uint8_t* sB = sA + Tile::StageA;
           c_rows.copy(sA, tid, kb * kFp8Row);
-          copy_w2_block(sB, kb);
+          copy_w2_block(sB, kb, st);
           if (tid < BM)
             cp_async_float(&s_ca[st * BM + tid], c_scale + static_cast<int64_t>(scale_pair >= 0 ? scale_pair : 0) * kSmallCScales + kb,
                            scale_pair >= 0);
@@ -1317,6 +1356,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
         };
         float acc[2][8] = {}, t[2][8] = {};
         stream_k_blocks<Tile::Stages, Tile::KB, true>(kb_begin, kb_end, load_fp8_block, [&](int, int st) {
+          wait_w2(st);
           swapped_block_wgmma(smem_addr(stages + st * Tile::Stage), smem_addr(stages + st * Tile::Stage + Tile::StageA), t);
           fold_swapped_block(acc, t, s_ca + st * BM, s_w2s[st], s_w2s[st], lane);  // one W2 scale block for both halves
         });
@@ -1332,7 +1372,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
       uint8_t* sA = stages + st * Tile::Stage;
       uint8_t* sB = sA + Tile::StageA;
       a_rows.copy(sA, tid, kb * kBf16Row);
-      copy_w2_block(sB, kb);
+      copy_w2_block(sB, kb, st);
       if (ahead) return;  // the tile's scales arrived with its first stage
       if (kAsyncTileScales && tid < Tile::Threads / 32)
         cp_async_float(&s_sw[st][tid], w2_scale + (static_cast<int64_t>(le) * kHiddenBlocks + (h0 + tid * 32) / kQBlock) * kInterBlocks + kb, true);
@@ -1347,6 +1387,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
         for (int e = 0; e < 4; ++e) acc[mt][j][e] = tmp[mt][j][e] = 0.f;
 
     stream_k_blocks<Tile::Stages, Tile::KB>(kb_begin, kb_end, load_block, [&](int kb, int st) {
+      wait_w2(st);
       gemm2_block<Tile>(stages + st * Tile::Stage, acc, tmp, n_warp, lane,
                         ahead ? s_sw_ahead[(kb - kb_begin) * kWarps + warp] : kAsyncTileScales ? s_sw[st][warp] : sw[kb]);
     });
