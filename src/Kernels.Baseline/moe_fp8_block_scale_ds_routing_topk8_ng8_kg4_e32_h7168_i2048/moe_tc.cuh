@@ -38,6 +38,22 @@ __device__ __forceinline__ void cp_async16_weight(void* smem, const void* gmem) 
   else cp_async16(smem, gmem, 16);
 }
 
+// The weight boxes' mbarriers of a tile kernel (MOE_WEIGHT_TMA, MOE_WEIGHT_TMA_W2): one a slot,
+// counting thread 0's arrival and the boxes' bytes. Each thread keeps the slots' phase parities in
+// `phases` (bit s), flipped as it waits, across all the CTA's tiles: every fill of a slot is waited
+// once, in fill order.
+__device__ __forceinline__ void box_slots_init(uint64_t* full, int slots) {
+  if (threadIdx.x == 0) {
+    for (int i = 0; i < slots; ++i) afg::mbar_init(&full[i], 1);
+    afg::mbar_init_fence();
+  }
+  __syncthreads();
+}
+__device__ __forceinline__ void box_slot_wait(uint64_t* full, uint32_t& phases, int slot) {
+  afg::mbar_wait(&full[slot], (phases >> slot) & 1u);
+  phases ^= 1u << slot;
+}
+
 // A fragment (16 x 16) of a row-major [m][k] bf16 tile at (m0, k0).
 __device__ __forceinline__ void load_a(uint32_t r[4], const __nv_bfloat16* base, int m0, int k0, int lane) {
   ldmatrix_x4(r, base + (m0 + (lane & 15)) * kTcLd + k0 + (lane >> 4) * 8);
@@ -704,17 +720,10 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
   __shared__ int s_pair[BM];
   __shared__ float s_scales_ahead[kScalesAhead ? kAheadBlocks * (BM + 2) : 1];
   uint8_t* const stages = Tile::AlignedStages || Tile::BoxesB ? smem_fp8 + ((1024u - (smem_addr(smem_fp8) & 1023u)) & 1023u) : smem_fp8;
-  // MOE_WEIGHT_TMA: a slot's B boxes complete on its mbarrier; every thread keeps each slot's phase
-  // parity (bit s), flipped as it waits, across all the CTA's tiles.
+  // MOE_WEIGHT_TMA: a slot's B boxes complete on its mbarrier (box_slots_init).
   __shared__ __align__(8) uint64_t s_b_full[Tile::BoxesB ? kSlots : 1];
   uint32_t b_phases = 0;
-  if constexpr (Tile::BoxesB) {
-    if (threadIdx.x == 0) {
-      for (int i = 0; i < kSlots; ++i) afg::mbar_init(&s_b_full[i], 1);
-      afg::mbar_init_fence();
-    }
-    __syncthreads();
-  }
+  if constexpr (Tile::BoxesB) box_slots_init(s_b_full, kSlots);
   // One tile (b) of the grid (gx, gy, gz); false when its expert slot has no expert (every later
   // slot of a compacted grid is empty too).
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
@@ -811,10 +820,7 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
     const auto x2_scale = [&](int kb, int st, const float* sa) { return ahead ? sa[BM + 1] : kAsyncTileScales ? s_sw[st][1] : sw2[kb]; };
     // MOE_WEIGHT_TMA: slot st's B boxes have landed (its cp.async A rows are the stream's wait).
     const auto wait_b = [&](int st) {
-      if constexpr (Tile::BoxesB) {
-        afg::mbar_wait(&s_b_full[st], (b_phases >> st) & 1u);
-        b_phases ^= 1u << st;
-      }
+      if constexpr (Tile::BoxesB) box_slot_wait(s_b_full, b_phases, st);
     };
     if constexpr (Tile::AlignedStages && kSmallWgmmaBuilt) {
       static_assert(BN == 64, "the X1 and X2 rows are the two m64 halves");
@@ -1198,17 +1204,10 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
   __shared__ float s_own_cs[Tile::OwnC ? Tile::CBlocks * BM : 1];  // OwnC: C's scale per block and pair slot
   uint8_t* const own_c = Tile::AlignedStages || Tile::BoxesB ? smem_g2 + ((1024u - (smem_addr(smem_g2) & 1023u)) & 1023u) : smem_g2;
   uint8_t* const stages = own_c + Tile::CBytes;
-  // MOE_WEIGHT_TMA_W2: a slot's W2 boxes complete on its mbarrier; each thread keeps the slots' phase
-  // parities (bit s) across the CTA's tiles, as gemm1_fp8_kernel does.
+  // MOE_WEIGHT_TMA_W2: a slot's W2 boxes complete on its mbarrier (box_slots_init).
   __shared__ __align__(8) uint64_t s_w2_full[Tile::BoxesB ? Tile::Slots : 1];
   uint32_t w2_phases = 0;
-  if constexpr (Tile::BoxesB) {
-    if (threadIdx.x == 0) {
-      for (int i = 0; i < Tile::Slots; ++i) afg::mbar_init(&s_w2_full[i], 1);
-      afg::mbar_init_fence();
-    }
-    __syncthreads();
-  }
+  if constexpr (Tile::BoxesB) box_slots_init(s_w2_full, Tile::Slots);
   const auto tile = [&](const uint3 b, unsigned gx, unsigned gy, unsigned gz) -> bool {
     const int le = expert_of_slot(counts, static_cast<int>(b.z) / splits, static_cast<int>(gz) / splits);
     if (le < 0) return false;  // block-uniform: a compact grid's slot beyond the active experts (and every later one)
@@ -1269,10 +1268,7 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     };
     // MOE_WEIGHT_TMA_W2: slot st's W2 boxes have landed (the cp.async C rows are the stream's wait).
     const auto wait_w2 = [&](int st) {
-      if constexpr (Tile::BoxesB) {
-        afg::mbar_wait(&s_w2_full[st], (w2_phases >> st) & 1u);
-        w2_phases ^= 1u << st;
-      }
+      if constexpr (Tile::BoxesB) box_slot_wait(s_w2_full, w2_phases, st);
     };
     if constexpr (Tile::OwnC) {
       // MOE_GEMM2_OWN_SWIGLU (sm_90a; the host launches this tile only there): the SwiGLU pass's work
