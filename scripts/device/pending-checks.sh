@@ -570,6 +570,9 @@ decode=gdn_decode_qk4_v8_d128_k_last
 #   FUSED_DEFINITION=$moe FUSED_SANITIZE_DEFINES="MOE_WEIGHT_TMA=3 MOE_WEIGHT_TMA_W2=1" \
 #     FUSED_SANITIZE_WORKLOAD=a7c2bcfd FUSED_SANITIZE_TOOLS="memcheck racecheck" FUSED_SWEEP=0 \
 #     bash scripts/device/gdn-fused-check.sh
+# The cp.async policy copies of the third setting can be checked for ptxas's miscompile first, with no
+# timing: `scripts/device/sass-policy-check.sh $moe -DMOE_WEIGHT_TMA=3 -DMOE_WEIGHT_EVICT_FIRST=1`
+# (should print "no odd descriptors").
 checks=(
   "$moe|b8f4f012 8cba5890 a7c2bcfd 6230e838 81955b1e|MOE_WEIGHT_TMA=3,MOE_WEIGHT_TMA_W2=1|MOE_WEIGHT_TMA=2,MOE_WEIGHT_TMA_W2=2 MOE_WEIGHT_TMA=3 MOE_WEIGHT_TMA=3,MOE_WEIGHT_EVICT_FIRST=1||"
   "$moe|b8f4f012 a7c2bcfd 81955b1e|MOE_WEIGHT_TMA=3,MOE_WEIGHT_TMA_W2=1|MOE_WEIGHT_TMA=2,MOE_WEIGHT_TMA_W2=2|quick|--target portable"
