@@ -516,10 +516,11 @@
 // ncu (where L2 held no dirty lines: 5.2 MB written). Predicted GEMM1 -5..-7 us at T=7-55.
 // Measured (session 40 calls 7-8, H200, two rounds): 19/19 and the portable build pass (call 7, the
 // same operations in one asm block); T=7 77.7 -> 75.5 us, but T=14 / 16 / 32 / 55 +4.5 / +3.6 /
-// +5.5 / +10.0 us. GEMM2, which sees no dirty lines, grows 2.6 us at T=16: the copy form CUDA
-// 13.0's ptxas needs (an S2R and an add beside every copy) costs the issue-bound tile kernels more
-// than the write-backs it saves. On random inputs (flush_state.py, a ~30 us call) the dirty-L2
-// cost fell from 4.7 to 1.3 us with it.
+// +5.5 / +10.0 us; GEMM2 grows 2.6 us at T=16. Read then: the copy form CUDA 13.0's ptxas needs
+// (an S2R and an add beside every copy) costs the issue-bound tile kernels more than the
+// write-backs it saves. Call 9 (MOE_WEIGHT_TMA) adds another part: whatever GEMM1 leaves dirty,
+// GEMM2 writes back. On random inputs (flush_state.py, a ~30 us call) the dirty-L2 cost fell from
+// 4.7 to 1.3 us with it.
 #ifndef MOE_WEIGHT_EVICT_FIRST
 #define MOE_WEIGHT_EVICT_FIRST 0
 #endif
@@ -530,8 +531,9 @@
 // policy, waited on an mbarrier a slot, instead of 8 cp.async pieces a thread; 2: the same boxes
 // without the policy; 3: 1 with the map's L2 promotion off (a box fetches only its own 128-byte
 // lines; with 256-byte promotion each row's next block comes in beside it, and evict-first lines
-// may go before that block's stage reads them). Why: MOE_WEIGHT_EVICT_FIRST showed the write-backs of the flush's dirty L2
-// lines cost GEMM1 (flush_state.py: 4.7 -> 1.3 us on a ~30 us call), but the only cp.async form
+// may go before that block's stage reads them). Why: MOE_WEIGHT_EVICT_FIRST showed the
+// write-backs of the flush's dirty L2 lines cost GEMM1 (flush_state.py: 4.7 -> 1.3 us on a ~30 us
+// call), but the only cp.async form
 // CUDA 13.0's ptxas compiles costs an S2R and an add a copy, more than it saves from T=14. A box
 // carries the policy with no per-copy instruction (one thread issues two a stage). The stages start
 // 1024-byte aligned with it (the swizzle is absolute). Predicted at T=16: 2 about even with the
@@ -539,8 +541,8 @@
 // 9, H200, one round; every row passed, portable too): 2 even (T=16 138.3 / 138.4 us, T=55 319.3 /
 // 323.5); 1 slower everywhere (T=16 149.3: GEMM1 90.5 -> 97.3 and GEMM2, unchanged, 44.4 -> 47.9).
 // With W1 evict-first the flush's dirty lines outlive GEMM1 and GEMM2 writes them back; GEMM1's own
-// loss is likely the 256-byte promotion (3, not yet run). A gain would need GEMM2's W2 evict-first
-// too, so that the next call's flush pays the write-backs, outside the timed span.
+// loss is likely the 256-byte promotion (3, not yet run). A gain needs GEMM2's W2 evict-first too
+// (MOE_WEIGHT_TMA_W2), so that the next call's flush pays the write-backs, outside the timed span.
 #ifndef MOE_WEIGHT_TMA
 #define MOE_WEIGHT_TMA 0
 #endif
