@@ -23,11 +23,13 @@ probe_dir="${1:?EARLIER_DIR: files replacing the definition folder}"; shift
 definition=gdn_prefill_qk4_v8_d128_k_last
 earlier=/tmp/recurrent-ab-kernels
 rm -rf "$earlier" && cp -r src/Kernels.Baseline "$earlier" && cp -r "$probe_dir"/. "$earlier/$definition/"
+source scripts/device/sass-build.sh
 sass() {  # name, kernel tree, nvcc flags...
   local name="$1" tree="$2"; shift 2
-  nvcc -gencode arch=compute_90a,code=sm_90a -O3 -std=c++17 -I "$tree/include" "$@" -cubin \
-    -o "$out/recurrent-$name.cubin" "$tree/$definition/kernel.cu" 2> "$out/recurrent-$name-nvcc.log" || { tail -n 5 "$out/recurrent-$name-nvcc.log"; return; }
-  cuobjdump -sass "$out/recurrent-$name.cubin" | awk '/Function :/ {on = ($3 ~ /recurrent/)} on' > "$out/recurrent-$name.sass"
+  build_sass "$out/recurrent-$name" "$tree" "$definition" sm_90a "$@" || return
+  # Only the recurrent kernel's functions.
+  awk '/Function :/ {on = ($3 ~ /recurrent/)} on' "$out/recurrent-$name.sass" > "$out/recurrent-$name.tmp" &&
+    mv "$out/recurrent-$name.tmp" "$out/recurrent-$name.sass"
   printf '%-28s %s | %s instructions, %s LDL/STL, %s LDS, %s BAR, %s LDG\n' "$name" \
     "$(cuobjdump -res-usage "$out/recurrent-$name.cubin" 2>/dev/null | grep -A1 recurrent | grep -oE 'REG:[0-9]+|STACK:[0-9]+|SHARED:[0-9]+|LOCAL:[0-9]+' | tr '\n' ' ')" \
     "$(grep -cE '^ +/\*[0-9a-f]{4}\*/' "$out/recurrent-$name.sass")" "$(grep -cE 'LDL|STL' "$out/recurrent-$name.sass")" \

@@ -6,10 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 definition="$1"; kernels="$2"; shift 2
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-arch="${SASS_ARCH:-sm_90}"
-nvcc -gencode arch=compute_${arch#sm_},code=$arch -O3 -std=c++17 -I src/Kernels.Baseline/include "$@" -cubin \
-  -o "$out/sass-mix.cubin" "src/Kernels.Baseline/$definition/kernel.cu" 2> "$out/sass-mix-nvcc.log" || { tail -n 20 "$out/sass-mix-nvcc.log"; exit 1; }
-cuobjdump -sass "$out/sass-mix.cubin" > "$out/sass-mix.sass"
+source scripts/device/sass-build.sh
+build_sass "$out/sass-mix" src/Kernels.Baseline "$definition" "${SASS_ARCH:-sm_90}" "$@" || exit 1
 python3 - "$out/sass-mix.sass" "$kernels" <<'PY'
 import collections, re, sys
 name, counts = None, {}

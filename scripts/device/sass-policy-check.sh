@@ -11,10 +11,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 definition="$1"; shift
 out="${OUT:-/tmp/agentforge-out}"; mkdir -p "$out"
-arch="${SASS_ARCH:-sm_90a}"
-nvcc -gencode arch=compute_${arch#sm_},code=$arch -O3 -std=c++17 -I src/Kernels.Baseline/include "$@" -cubin \
-  -o "$out/sass-policy.cubin" "src/Kernels.Baseline/$definition/kernel.cu" 2> "$out/sass-policy-nvcc.log" || { tail -n 20 "$out/sass-policy-nvcc.log"; exit 2; }
-cuobjdump -sass "$out/sass-policy.cubin" | awk '
+source scripts/device/sass-build.sh
+build_sass "$out/sass-policy" src/Kernels.Baseline "$definition" "${SASS_ARCH:-sm_90a}" "$@" || exit 2
+awk '
   /Function :/ { kernel = $3 }
   /LDGSTS/ && match($0, /desc\[UR[0-9]+\]/) {
     n = substr($0, RSTART + 7, RLENGTH - 8) + 0
@@ -25,4 +24,4 @@ cuobjdump -sass "$out/sass-policy.cubin" | awk '
     for (k in odd) { printf "%6d odd-descriptor LDGSTS in %s\n", odd[k], k; found = 1 }
     if (!found) print "no odd descriptors"
     exit found
-  }'
+  }' "$out/sass-policy.sass"

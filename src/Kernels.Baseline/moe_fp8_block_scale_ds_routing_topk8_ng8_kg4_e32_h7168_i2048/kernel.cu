@@ -2162,20 +2162,25 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
                         gemm1_weights.ptr<const uint8_t>(), gemm1_weights_scale.ptr<const float>(),
                         static_cast<const int*>(counts), static_cast<const int*>(lists), Ti, split1, cbuf, g1, extra...);
   };
-  // MOE_WEIGHT_TMA: W1 as a map of 64-row, 128-byte boxes for gemm1_fp8_kernel's weight stages (an
-  // unused, zeroed map otherwise; the kernel reads it only when its tile takes boxes). A map that
-  // does not encode fails the tile launches (cudaErrorNotSupported), not the call's other paths.
-  CUtensorMap w1_tile_map{};
+  // The weights as tensor maps of 64-row boxes, 128 bytes wide: for the warp-specialized and 64-pair
+  // producer kernels (launch_wgmma) and the tile kernels' weight stages (MOE_WEIGHT_TMA, _W2).
+  const auto encode_w1_boxes = [&](CUtensorMap* map, CUtensorMapL2promotion promotion) {
+    return afg::encode_tma_2d_u8(map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden,
+                                 moe_wg::kBoxRows, kQBlock, promotion);
+  };
+  const auto encode_w2_boxes = [&](CUtensorMap* map, CUtensorMapL2promotion promotion) {
+    return afg::encode_tma_2d_u8(map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter,
+                                 moe_wg::kBoxRows, kQBlock, promotion);
+  };
+  // MOE_WEIGHT_TMA / MOE_WEIGHT_TMA_W2: the tile kernels' maps (unused and zeroed otherwise; a kernel
+  // reads one only when its tile takes boxes). A map that does not encode fails the tile launches
+  // (cudaErrorNotSupported), not the call's other paths.
+  static_assert(moe_wg::kBoxRows == 64, "moe_tc.cuh's tile kernels take their weight stages as 64-row boxes");
+  CUtensorMap w1_tile_map{}, w2_tile_map{};
   const bool w1_tile_map_ok =
       MOE_WEIGHT_TMA == 0 ||
-      afg::encode_tma_2d_u8(&w1_tile_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden, 64, kQBlock,
-                            MOE_WEIGHT_TMA == 3 ? CU_TENSOR_MAP_L2_PROMOTION_NONE : CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
-  // MOE_WEIGHT_TMA_W2: W2 as a map of 64-row, 128-byte boxes for gemm2_small_kernel's weight stages.
-  CUtensorMap w2_tile_map{};
-  const bool w2_tile_map_ok =
-      MOE_WEIGHT_TMA_W2 == 0 ||
-      afg::encode_tma_2d_u8(&w2_tile_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter, 64, kQBlock,
-                            CU_TENSOR_MAP_L2_PROMOTION_NONE);
+      encode_w1_boxes(&w1_tile_map, MOE_WEIGHT_TMA == 3 ? CU_TENSOR_MAP_L2_PROMOTION_NONE : CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+  const bool w2_tile_map_ok = MOE_WEIGHT_TMA_W2 == 0 || encode_w2_boxes(&w2_tile_map, CU_TENSOR_MAP_L2_PROMOTION_NONE);
   const auto launch_gemm2 = [&](auto kernel, dim3 grid, int threads, int smem, auto... extra) {
     return afg::launch(MOE_PDL, kernel, grid, dim3(threads), static_cast<size_t>(smem), stream,
                         static_cast<const __nv_bfloat16*>(cbuf), gemm2_weights.ptr<const uint8_t>(),
@@ -2319,14 +2324,8 @@ void run(afg::Tensor routing_logits, afg::Tensor routing_bias, afg::Tensor hidde
     // The weights' tensor maps (64-row boxes, 128 bytes wide), for the warp-specialized kernels and
     // the 64-pair producer kernels alike; encoded by whichever path takes them.
     CUtensorMap w1_map{}, c_map{}, w2_map{};
-    const auto encode_w1 = [&] {
-      return afg::encode_tma_2d_u8(&w1_map, gemm1_weights.data, static_cast<uint64_t>(kLocalExperts) * kGemm1Out, kHidden,
-                                   moe_wg::kBoxRows, kQBlock);
-    };
-    const auto encode_w2 = [&] {
-      return afg::encode_tma_2d_u8(&w2_map, gemm2_weights.data, static_cast<uint64_t>(kLocalExperts) * kHidden, kInter,
-                                   moe_wg::kBoxRows, kQBlock);
-    };
+    const auto encode_w1 = [&] { return encode_w1_boxes(&w1_map, CU_TENSOR_MAP_L2_PROMOTION_L2_256B); };
+    const auto encode_w2 = [&] { return encode_w2_boxes(&w2_map, CU_TENSOR_MAP_L2_PROMOTION_L2_256B); };
     const bool ws = BM == 128 && ws_gemm1 && encode_w1();
     // MOE_WGMMA_BM64_TMA: the 64-pair producer kernels' B tiles as TMA boxes of W1's / W2's maps.
     const bool bm64_tma = MOE_WGMMA_BM64_TMA != 0 && BM == 64 && Shape::kProducer && encode_w1() && encode_w2();

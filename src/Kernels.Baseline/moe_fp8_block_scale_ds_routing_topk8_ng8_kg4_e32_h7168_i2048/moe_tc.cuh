@@ -49,6 +49,20 @@ __device__ __forceinline__ void box_slots_init(uint64_t* full, int slots) {
   }
   __syncthreads();
 }
+// Thread 0, before a slot's refill: `bytes` of boxes to expect on its mbarrier. The barrier before the
+// refill gathered the CTA's reads of the slot; the proxy fence orders them before the copy engine's
+// writes.
+__device__ __forceinline__ void box_slot_arm(uint64_t* full, int slot, uint32_t bytes) {
+  afg::fence_before_box_refill();
+  afg::mbar_arrive_expect_tx(&full[slot], bytes);
+}
+// One 64-row weight box (128 bytes of K) into dst, completing on bar; kEvictFirst: with the L2
+// evict-first policy (its lines are read once a call).
+template <bool kEvictFirst>
+__device__ __forceinline__ void load_weight_box(uint32_t dst, const CUtensorMap* map, int x, int y, uint32_t bar) {
+  if constexpr (kEvictFirst) afg::tma_load_2d_policy(dst, map, x, y, bar, afg::l2_evict_first_policy());
+  else afg::tma_load_2d(dst, map, x, y, bar);
+}
 __device__ __forceinline__ void box_slot_wait(uint64_t* full, uint32_t& phases, int slot) {
   afg::mbar_wait(&full[slot], (phases >> slot) & 1u);
   phases ^= 1u << slot;
@@ -780,22 +794,14 @@ gemm1_fp8_kernel(const uint8_t* __restrict__ hidden, const float* __restrict__ h
       const int k_byte = kb * kQBlock;
       a_rows.copy(sA, tid, k_byte);
       if constexpr (Tile::BoxesB) {
-        // One thread: the X1 box (W1 rows n0..) and the X2 box (kInter + n0..) of block kb. The
-        // barrier before this refill ordered the other threads' reads of the slot; the proxy fence
-        // orders them before the copy engine's writes.
+        // One thread: the X1 box (W1 rows n0..) and the X2 box (kInter + n0..) of block kb.
         if (tid == 0) {
-          afg::fence_before_box_refill();
+          constexpr bool kEvictFirst = MOE_WEIGHT_TMA == 1 || MOE_WEIGHT_TMA == 3;
+          box_slot_arm(s_b_full, st, 2 * BN * kFp8Row);
           const uint32_t bar = smem_addr(&s_b_full[st]);
-          afg::mbar_arrive_expect_tx(&s_b_full[st], 2 * BN * kFp8Row);
           const int row = le * kGemm1Out + n0;
-          if constexpr (MOE_WEIGHT_TMA == 1 || MOE_WEIGHT_TMA == 3) {
-            const uint64_t policy = afg::l2_evict_first_policy();
-            afg::tma_load_2d_policy(smem_addr(sB), &w1_map, k_byte, row, bar, policy);
-            afg::tma_load_2d_policy(smem_addr(sB + BN * kFp8Row), &w1_map, k_byte, row + kInter, bar, policy);
-          } else {
-            afg::tma_load_2d(smem_addr(sB), &w1_map, k_byte, row, bar);
-            afg::tma_load_2d(smem_addr(sB + BN * kFp8Row), &w1_map, k_byte, row + kInter, bar);
-          }
+          load_weight_box<kEvictFirst>(smem_addr(sB), &w1_map, k_byte, row, bar);
+          load_weight_box<kEvictFirst>(smem_addr(sB + BN * kFp8Row), &w1_map, k_byte, row + kInter, bar);
         }
       } else {
 #pragma unroll
@@ -1249,16 +1255,11 @@ gemm2_small_kernel(const __nv_bfloat16* __restrict__ cbuf, const uint8_t* __rest
     const auto copy_w2_block = [&](uint8_t* sB, int kb, int st) {
       if constexpr (Tile::BoxesB) {
         if (tid == 0) {
-          afg::fence_before_box_refill();  // the barrier before this refill gathered the slot's reads
-          afg::mbar_arrive_expect_tx(&s_w2_full[st], Tile::BN * kFp8Row);
+          box_slot_arm(s_w2_full, st, Tile::BN * kFp8Row);
           const uint32_t bar = smem_addr(&s_w2_full[st]);
 #pragma unroll
-          for (int box = 0; box < Tile::BN / 64; ++box) {
-            const uint32_t dst = smem_addr(sB + box * 64 * kFp8Row);
-            const int row = le * kHidden + h0 + box * 64;
-            if constexpr (MOE_WEIGHT_TMA_W2 == 1) afg::tma_load_2d_policy(dst, &w2_map, kb * kQBlock, row, bar, afg::l2_evict_first_policy());
-            else afg::tma_load_2d(dst, &w2_map, kb * kQBlock, row, bar);
-          }
+          for (int box = 0; box < Tile::BN / 64; ++box)
+            load_weight_box<MOE_WEIGHT_TMA_W2 == 1>(smem_addr(sB + box * 64 * kFp8Row), &w2_map, kb * kQBlock, le * kHidden + h0 + box * 64, bar);
         }
       } else {
 #pragma unroll
